@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgdAccounts: users, password hashes and bearer sessions, each stored in its domain. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "hgd-role.h"
+
+G_BEGIN_DECLS
+
+#define HGD_ACCOUNTS_ERROR (hgd_accounts_error_quark ())
+
+typedef enum
+{
+  HGD_ACCOUNTS_ERROR_INVALID,       /* bad user name, role or weak password */
+  HGD_ACCOUNTS_ERROR_EXISTS,        /* user name taken (names are unique across domains) */
+  HGD_ACCOUNTS_ERROR_NOT_FOUND,     /* no such user */
+  HGD_ACCOUNTS_ERROR_BAD_LOGIN,     /* wrong user name or password (never says which) */
+  HGD_ACCOUNTS_ERROR_RATE_LIMITED,  /* too many failed logins; retry later */
+  HGD_ACCOUNTS_ERROR_STORAGE,       /* the accounts database failed */
+} HgdAccountsError;
+
+GQuark hgd_accounts_error_quark (void);
+
+/* A logged-in session; immutable, reference counted. */
+typedef struct
+{
+  gchar *token;      /* (owned) the bearer token; only in the login answer, NULL otherwise */
+  gchar *id;         /* (owned) stable id: hex SHA-256 of the token */
+  gchar *username;   /* (owned) */
+  HgdRole role;
+  gint64 expires;    /* real time, microseconds since the epoch */
+} HgdSession;
+
+HgdSession *hgd_session_ref (HgdSession *session);
+void hgd_session_unref (HgdSession *session);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HgdSession, hgd_session_unref)
+
+typedef struct
+{
+  gchar *username; /* (owned) */
+  HgdRole role;
+  gint64 created;  /* microseconds since the epoch */
+} HgdUser;
+
+void hgd_user_free (HgdUser *user);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HgdUser, hgd_user_free)
+
+#define HGD_TYPE_ACCOUNTS (hgd_accounts_get_type ())
+G_DECLARE_FINAL_TYPE (HgdAccounts, hgd_accounts, HGD, ACCOUNTS, GObject)
+
+HgdAccounts *hgd_accounts_new (const gchar *const *domain_directories,
+                               gint64 session_lifetime,
+                               GError **error);
+gboolean hgd_accounts_add_user (HgdAccounts *self,
+                                const gchar *username,
+                                HgdRole role,
+                                const gchar *password,
+                                GError **error);
+gboolean hgd_accounts_set_password (HgdAccounts *self,
+                                    const gchar *username,
+                                    const gchar *password,
+                                    GError **error);
+gboolean hgd_accounts_has_user (HgdAccounts *self,
+                                const gchar *username);
+GPtrArray *hgd_accounts_list_users (HgdAccounts *self,
+                                    HgDomain domain);
+
+void hgd_accounts_login_async (HgdAccounts *self,
+                               const gchar *username,
+                               const gchar *password,
+                               const gchar *client,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data);
+HgdSession *hgd_accounts_login_finish (HgdAccounts *self,
+                                       GAsyncResult *result,
+                                       gint64 *retry_after,
+                                       GError **error);
+HgdSession *hgd_accounts_lookup_token (HgdAccounts *self,
+                                       const gchar *token);
+gboolean hgd_accounts_revoke_session (HgdAccounts *self,
+                                      const gchar *session_id);
+guint hgd_accounts_revoke_user_sessions (HgdAccounts *self,
+                                         const gchar *username);
+
+G_END_DECLS

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgdJournal: one domain's durable event journal and alarm records (SQLite, WAL). */
+#pragma once
+
+#include <hemgate-plugin.h>
+#include <hg-alarm-private.h>
+#include <hg-event-private.h>
+
+G_BEGIN_DECLS
+
+#define HGD_JOURNAL_ERROR (hgd_journal_error_quark ())
+
+typedef enum
+{
+  HGD_JOURNAL_ERROR_CORRUPT,   /* the file is not a usable journal */
+  HGD_JOURNAL_ERROR_DISK_FULL, /* SQLITE_FULL or ENOSPC: nothing new is accepted */
+  HGD_JOURNAL_ERROR_IO,        /* any other storage failure */
+  HGD_JOURNAL_ERROR_NOT_FOUND, /* no such alarm */
+  HGD_JOURNAL_ERROR_INVALID,   /* e.g. a backwards alarm transition */
+} HgdJournalError;
+
+GQuark hgd_journal_error_quark (void);
+
+#define HGD_TYPE_JOURNAL (hgd_journal_get_type ())
+G_DECLARE_FINAL_TYPE (HgdJournal, hgd_journal, HGD, JOURNAL, GObject)
+
+HgdJournal *hgd_journal_new (HgDomain domain,
+                             const gchar *directory,
+                             GError **error);
+HgDomain hgd_journal_get_domain (HgdJournal *self);
+const gchar *hgd_journal_get_path (HgdJournal *self);
+guint64 hgd_journal_get_last_seq (HgdJournal *self);
+const gchar *hgd_journal_get_fault (HgdJournal *self);
+
+void hgd_journal_append_async (HgdJournal *self,
+                               HgEvent *event,
+                               HgAlarm *alarm,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data);
+gboolean hgd_journal_append_finish (HgdJournal *self,
+                                    GAsyncResult *result,
+                                    GError **error);
+
+GPtrArray *hgd_journal_query_events (HgdJournal *self,
+                                     guint64 after,
+                                     guint limit,
+                                     GError **error);
+GPtrArray *hgd_journal_list_alarms (HgdJournal *self,
+                                    gboolean open_only,
+                                    GError **error);
+HgAlarm *hgd_journal_get_alarm (HgdJournal *self,
+                                const gchar *reference,
+                                GError **error);
+
+void hgd_journal_set_retention (HgdJournal *self,
+                                const gchar *type_prefix,
+                                guint days);
+gboolean hgd_journal_prune (HgdJournal *self,
+                            gint64 now,
+                            guint *n_removed,
+                            GError **error);
+
+G_END_DECLS

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgdPluginManager: one hemgate-plugin-host process per configured plugin instance. */
+#pragma once
+
+#include "hgd-alarms.h"
+#include "hgd-config.h"
+#include "hgd-journal.h"
+#include "hgd-secrets.h"
+
+G_BEGIN_DECLS
+
+#define HGD_TYPE_PLUGIN_MANAGER (hgd_plugin_manager_get_type ())
+G_DECLARE_FINAL_TYPE (HgdPluginManager, hgd_plugin_manager, HGD, PLUGIN_MANAGER, GObject)
+
+/* journals: HG_DOMAIN_LAST entries; an entry may be NULL when that journal failed to open. */
+HgdPluginManager *hgd_plugin_manager_new (HgdConfig *config,
+                                          HgdJournal *const *journals,
+                                          HgdAlarms *alarms,
+                                          HgdSecrets *secrets);
+void hgd_plugin_manager_start_async (HgdPluginManager *self,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data);
+gboolean hgd_plugin_manager_start_finish (HgdPluginManager *self,
+                                          GAsyncResult *result,
+                                          GError **error);
+void hgd_plugin_manager_stop_async (HgdPluginManager *self,
+                                    GCancellable *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer user_data);
+gboolean hgd_plugin_manager_stop_finish (HgdPluginManager *self,
+                                         GAsyncResult *result,
+                                         GError **error);
+
+/* A JSON array of {"id","plugin","name","version","provider","domain","capabilities",
+ * "state","error","restarts","pid"}; healthy is FALSE if any enabled instance is not running. */
+JsonArray *hgd_plugin_manager_to_json (HgdPluginManager *self,
+                                       gboolean *healthy);
+gboolean hgd_plugin_manager_restart (HgdPluginManager *self,
+                                     const gchar *instance_id,
+                                     GError **error);
+
+G_END_DECLS

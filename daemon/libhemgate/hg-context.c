@@ -1,0 +1,559 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgContext: identity and grant of a plugin instance, and the calls it may make.
+ * The methods here only dispatch to the implementation the host provides; the core
+ * decides whether each call is allowed. */
+#include "config.h"
+
+#include "hg-context.h"
+#include "hg-error.h"
+
+typedef struct
+{
+  gchar *plugin_id;    /* (owned) */
+  HgDomain domain;
+  HgConfig *config;    /* (owned) */
+  GStrv capabilities;  /* (owned) */
+} HgContextPrivate;
+
+G_DEFINE_TYPE_WITH_PRIVATE (HgContext, hg_context, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_PLUGIN_ID,
+  PROP_DOMAIN,
+  PROP_CONFIG,
+  PROP_CAPABILITIES,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+not_supported_async (HgContext *self,
+                     GCancellable *cancellable,
+                     GAsyncReadyCallback callback,
+                     gpointer user_data,
+                     gpointer source_tag)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_return_new_error (task, HG_ERROR, HG_ERROR_NOT_SUPPORTED, "%s",
+                           "this context does not implement the call");
+}
+
+static void
+hg_context_finalize (GObject *object)
+{
+  HgContext *self = HG_CONTEXT (object);
+  HgContextPrivate *priv = hg_context_get_instance_private (self);
+
+  g_free (priv->plugin_id);
+  g_clear_object (&priv->config);
+  g_strfreev (priv->capabilities);
+  G_OBJECT_CLASS (hg_context_parent_class)->finalize (object);
+}
+
+static void
+hg_context_get_property (GObject *object,
+                         guint prop_id,
+                         GValue *value,
+                         GParamSpec *pspec)
+{
+  HgContext *self = HG_CONTEXT (object);
+  HgContextPrivate *priv = hg_context_get_instance_private (self);
+
+  switch (prop_id)
+    {
+    case PROP_PLUGIN_ID:
+      g_value_set_string (value, priv->plugin_id);
+      break;
+    case PROP_DOMAIN:
+      g_value_set_uint (value, priv->domain);
+      break;
+    case PROP_CONFIG:
+      g_value_set_object (value, priv->config);
+      break;
+    case PROP_CAPABILITIES:
+      g_value_set_boxed (value, priv->capabilities);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hg_context_set_property (GObject *object,
+                         guint prop_id,
+                         const GValue *value,
+                         GParamSpec *pspec)
+{
+  HgContext *self = HG_CONTEXT (object);
+  HgContextPrivate *priv = hg_context_get_instance_private (self);
+
+  switch (prop_id)
+    {
+    case PROP_PLUGIN_ID:
+      priv->plugin_id = g_value_dup_string (value);
+      break;
+    case PROP_DOMAIN:
+      priv->domain = (HgDomain) g_value_get_uint (value);
+      break;
+    case PROP_CONFIG:
+      priv->config = g_value_dup_object (value);
+      break;
+    case PROP_CAPABILITIES:
+      priv->capabilities = g_value_dup_boxed (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hg_context_constructed (GObject *object)
+{
+  HgContext *self = HG_CONTEXT (object);
+  HgContextPrivate *priv = hg_context_get_instance_private (self);
+
+  G_OBJECT_CLASS (hg_context_parent_class)->constructed (object);
+  if (priv->config == NULL)
+    priv->config = hg_config_new ();
+  if (priv->capabilities == NULL)
+    priv->capabilities = g_new0 (gchar *, 1);
+}
+
+static void
+hg_context_class_init (HgContextClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = hg_context_finalize;
+  object_class->get_property = hg_context_get_property;
+  object_class->set_property = hg_context_set_property;
+  object_class->constructed = hg_context_constructed;
+
+  /**
+   * HgContext:plugin-id:
+   *
+   * The id of the plugin instance, as in its manifest and the configuration.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PLUGIN_ID] =
+    g_param_spec_string ("plugin-id", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * HgContext:domain:
+   *
+   * The #HgDomain the instance is installed in; all its events and secrets belong there.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_DOMAIN] =
+    g_param_spec_uint ("domain", NULL, NULL, 0, HG_DOMAIN_LAST - 1, HG_DOMAIN_MUNICIPAL,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * HgContext:config:
+   *
+   * The instance's configuration.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_CONFIG] =
+    g_param_spec_object ("config", NULL, NULL, HG_TYPE_CONFIG,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * HgContext:capabilities:
+   *
+   * The capabilities the core granted: those the manifest asked for that the deployment
+   * allows.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_CAPABILITIES] =
+    g_param_spec_boxed ("capabilities", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+hg_context_init (HgContext *self)
+{
+}
+
+/**
+ * hg_context_get_plugin_id:
+ * @self: an #HgContext
+ *
+ * Returns: the plugin instance id
+ *
+ * Since: 0.1
+ */
+const gchar *
+hg_context_get_plugin_id (HgContext *self)
+{
+  HgContextPrivate *priv = hg_context_get_instance_private (self);
+
+  g_return_val_if_fail (HG_IS_CONTEXT (self), NULL);
+  return priv->plugin_id;
+}
+
+/**
+ * hg_context_get_domain:
+ * @self: an #HgContext
+ *
+ * Returns: the domain the instance belongs to
+ *
+ * Since: 0.1
+ */
+HgDomain
+hg_context_get_domain (HgContext *self)
+{
+  HgContextPrivate *priv = hg_context_get_instance_private (self);
+
+  g_return_val_if_fail (HG_IS_CONTEXT (self), HG_DOMAIN_MUNICIPAL);
+  return priv->domain;
+}
+
+/**
+ * hg_context_get_config:
+ * @self: an #HgContext
+ *
+ * Returns: (transfer none): the instance's configuration
+ *
+ * Since: 0.1
+ */
+HgConfig *
+hg_context_get_config (HgContext *self)
+{
+  HgContextPrivate *priv = hg_context_get_instance_private (self);
+
+  g_return_val_if_fail (HG_IS_CONTEXT (self), NULL);
+  return priv->config;
+}
+
+/**
+ * hg_context_get_capabilities:
+ * @self: an #HgContext
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the granted capabilities
+ *
+ * Since: 0.1
+ */
+const gchar *const *
+hg_context_get_capabilities (HgContext *self)
+{
+  HgContextPrivate *priv = hg_context_get_instance_private (self);
+
+  g_return_val_if_fail (HG_IS_CONTEXT (self), NULL);
+  return (const gchar *const *) priv->capabilities;
+}
+
+/**
+ * hg_context_has_capability:
+ * @self: an #HgContext
+ * @capability: e.g. `alarm.raise`
+ *
+ * A plugin may use this to skip work it could not do; the core checks every call
+ * regardless.
+ *
+ * Returns: %TRUE if @capability was granted
+ *
+ * Since: 0.1
+ */
+gboolean
+hg_context_has_capability (HgContext *self,
+                           const gchar *capability)
+{
+  HgContextPrivate *priv = hg_context_get_instance_private (self);
+
+  g_return_val_if_fail (HG_IS_CONTEXT (self), FALSE);
+  g_return_val_if_fail (capability != NULL, FALSE);
+  return g_strv_contains ((const gchar *const *) priv->capabilities, capability);
+}
+
+/**
+ * hg_context_publish_event_async:
+ * @self: an #HgContext
+ * @event: the event; the core stamps domain, sequence, time and source
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the event is journaled
+ * @user_data: data for @callback
+ *
+ * Publishes an event into the instance's domain. Needs the capability matching the
+ * event type's first word, e.g. `sensor.publish` for `sensor.reading`.
+ *
+ * Since: 0.1
+ */
+void
+hg_context_publish_event_async (HgContext *self,
+                                HgEvent *event,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  HgContextClass *klass;
+
+  g_return_if_fail (HG_IS_CONTEXT (self));
+  g_return_if_fail (HG_IS_EVENT (event));
+  klass = HG_CONTEXT_GET_CLASS (self);
+  if (klass->publish_event_async == NULL)
+    {
+      not_supported_async (self, cancellable, callback, user_data, hg_context_publish_event_async);
+      return;
+    }
+  klass->publish_event_async (self, event, cancellable, callback, user_data);
+}
+
+/**
+ * hg_context_publish_event_finish:
+ * @self: an #HgContext
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: the event's sequence number in its journal, or 0 on error
+ *
+ * Since: 0.1
+ */
+guint64
+hg_context_publish_event_finish (HgContext *self,
+                                 GAsyncResult *result,
+                                 GError **error)
+{
+  HgContextClass *klass;
+
+  g_return_val_if_fail (HG_IS_CONTEXT (self), 0);
+  klass = HG_CONTEXT_GET_CLASS (self);
+  if (g_task_is_valid (result, self) &&
+      g_task_get_source_tag (G_TASK (result)) == hg_context_publish_event_async)
+    return (guint64) g_task_propagate_int (G_TASK (result), error);
+  return klass->publish_event_finish (self, result, error);
+}
+
+/**
+ * hg_context_raise_alarm_async:
+ * @self: an #HgContext
+ * @alarm: the alarm
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called once the core has committed the alarm durably
+ * @user_data: data for @callback
+ *
+ * Raises a social alarm. Needs `alarm.raise`. The call completes only after the alarm
+ * is on disk in the municipal journal, so a plugin may tell the resident "sent" then.
+ *
+ * Since: 0.1
+ */
+void
+hg_context_raise_alarm_async (HgContext *self,
+                              HgAlarm *alarm,
+                              GCancellable *cancellable,
+                              GAsyncReadyCallback callback,
+                              gpointer user_data)
+{
+  HgContextClass *klass;
+
+  g_return_if_fail (HG_IS_CONTEXT (self));
+  g_return_if_fail (HG_IS_ALARM (alarm));
+  klass = HG_CONTEXT_GET_CLASS (self);
+  if (klass->raise_alarm_async == NULL)
+    {
+      not_supported_async (self, cancellable, callback, user_data, hg_context_raise_alarm_async);
+      return;
+    }
+  klass->raise_alarm_async (self, alarm, cancellable, callback, user_data);
+}
+
+/**
+ * hg_context_raise_alarm_finish:
+ * @self: an #HgContext
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the alarm's unique reference, or %NULL on error
+ *
+ * Since: 0.1
+ */
+gchar *
+hg_context_raise_alarm_finish (HgContext *self,
+                               GAsyncResult *result,
+                               GError **error)
+{
+  g_return_val_if_fail (HG_IS_CONTEXT (self), NULL);
+  if (g_task_is_valid (result, self) &&
+      g_task_get_source_tag (G_TASK (result)) == hg_context_raise_alarm_async)
+    return g_task_propagate_pointer (G_TASK (result), error);
+  return HG_CONTEXT_GET_CLASS (self)->raise_alarm_finish (self, result, error);
+}
+
+/**
+ * hg_context_report_alarm_async:
+ * @self: an #HgContext
+ * @reference: the alarm's reference
+ * @state: the state it reached, e.g. %HG_ALARM_STATE_ACKNOWLEDGED
+ * @detail: (nullable): facts about the step, e.g. which receiver answered
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called once the transition is journaled
+ * @user_data: data for @callback
+ *
+ * Reports a delivery step of an alarm. Needs `alarm.deliver`. The core rejects a
+ * transition that moves backwards or leaves a final state.
+ *
+ * Since: 0.1
+ */
+void
+hg_context_report_alarm_async (HgContext *self,
+                               const gchar *reference,
+                               HgAlarmState state,
+                               JsonObject *detail,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data)
+{
+  HgContextClass *klass;
+
+  g_return_if_fail (HG_IS_CONTEXT (self));
+  g_return_if_fail (reference != NULL);
+  klass = HG_CONTEXT_GET_CLASS (self);
+  if (klass->report_alarm_async == NULL)
+    {
+      not_supported_async (self, cancellable, callback, user_data, hg_context_report_alarm_async);
+      return;
+    }
+  klass->report_alarm_async (self, reference, state, detail, cancellable, callback, user_data);
+}
+
+/**
+ * hg_context_report_alarm_finish:
+ * @self: an #HgContext
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if the transition was journaled
+ *
+ * Since: 0.1
+ */
+gboolean
+hg_context_report_alarm_finish (HgContext *self,
+                                GAsyncResult *result,
+                                GError **error)
+{
+  g_return_val_if_fail (HG_IS_CONTEXT (self), FALSE);
+  if (g_task_is_valid (result, self) &&
+      g_task_get_source_tag (G_TASK (result)) == hg_context_report_alarm_async)
+    return g_task_propagate_boolean (G_TASK (result), error);
+  return HG_CONTEXT_GET_CLASS (self)->report_alarm_finish (self, result, error);
+}
+
+/**
+ * hg_context_lookup_secret_async:
+ * @self: an #HgContext
+ * @key: the secret's name within this plugin, e.g. `sip-password`
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the result
+ * @user_data: data for @callback
+ *
+ * Looks up one of the instance's own secrets. Needs `secrets`. A plugin can reach
+ * only secrets stored under its own id and domain.
+ *
+ * Since: 0.1
+ */
+void
+hg_context_lookup_secret_async (HgContext *self,
+                                const gchar *key,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  HgContextClass *klass;
+
+  g_return_if_fail (HG_IS_CONTEXT (self));
+  g_return_if_fail (key != NULL);
+  klass = HG_CONTEXT_GET_CLASS (self);
+  if (klass->lookup_secret_async == NULL)
+    {
+      not_supported_async (self, cancellable, callback, user_data, hg_context_lookup_secret_async);
+      return;
+    }
+  klass->lookup_secret_async (self, key, cancellable, callback, user_data);
+}
+
+/**
+ * hg_context_lookup_secret_finish:
+ * @self: an #HgContext
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the secret, or %NULL with %HG_ERROR_NOT_FOUND or another error
+ *
+ * Since: 0.1
+ */
+gchar *
+hg_context_lookup_secret_finish (HgContext *self,
+                                 GAsyncResult *result,
+                                 GError **error)
+{
+  g_return_val_if_fail (HG_IS_CONTEXT (self), NULL);
+  if (g_task_is_valid (result, self) &&
+      g_task_get_source_tag (G_TASK (result)) == hg_context_lookup_secret_async)
+    return g_task_propagate_pointer (G_TASK (result), error);
+  return HG_CONTEXT_GET_CLASS (self)->lookup_secret_finish (self, result, error);
+}
+
+/**
+ * hg_context_store_secret_async:
+ * @self: an #HgContext
+ * @key: the secret's name within this plugin
+ * @value: the secret
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when stored
+ * @user_data: data for @callback
+ *
+ * Stores one of the instance's own secrets. Needs `secrets`.
+ *
+ * Since: 0.1
+ */
+void
+hg_context_store_secret_async (HgContext *self,
+                               const gchar *key,
+                               const gchar *value,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data)
+{
+  HgContextClass *klass;
+
+  g_return_if_fail (HG_IS_CONTEXT (self));
+  g_return_if_fail (key != NULL);
+  g_return_if_fail (value != NULL);
+  klass = HG_CONTEXT_GET_CLASS (self);
+  if (klass->store_secret_async == NULL)
+    {
+      not_supported_async (self, cancellable, callback, user_data, hg_context_store_secret_async);
+      return;
+    }
+  klass->store_secret_async (self, key, value, cancellable, callback, user_data);
+}
+
+/**
+ * hg_context_store_secret_finish:
+ * @self: an #HgContext
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if stored
+ *
+ * Since: 0.1
+ */
+gboolean
+hg_context_store_secret_finish (HgContext *self,
+                                GAsyncResult *result,
+                                GError **error)
+{
+  g_return_val_if_fail (HG_IS_CONTEXT (self), FALSE);
+  if (g_task_is_valid (result, self) &&
+      g_task_get_source_tag (G_TASK (result)) == hg_context_store_secret_async)
+    return g_task_propagate_boolean (G_TASK (result), error);
+  return HG_CONTEXT_GET_CLASS (self)->store_secret_finish (self, result, error);
+}

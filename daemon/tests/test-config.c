@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Tests of HgdConfig: defaults, and a bad file refused with group, key and line. */
+#include "config.h"
+
+#include "hgd-config.h"
+
+static void
+test_defaults (void)
+{
+  g_autoptr(HgdConfig) config = hgd_config_new ();
+
+  g_test_summary ("Every key has a built-in default when no file is loaded");
+  g_assert_cmpint (hgd_config_get_int (config, "api", "port"), ==, 8443);
+  g_assert_true (hgd_config_get_boolean (config, "api", "tls"));
+  g_assert_cmpstr (hgd_config_get_string (config, "api", "listen-address"), ==, "0.0.0.0");
+  g_assert_cmpint (hgd_config_get_int (config, "api", "max-body-bytes"), ==, 65536);
+}
+
+static void
+test_values (void)
+{
+  g_autoptr(HgdConfig) config = hgd_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgConfig) plugin = NULL;
+  g_auto(GStrv) instances = NULL;
+  g_auto(GStrv) deny = NULL;
+  g_autoptr(GHashTable) retention = NULL;
+  const gchar *data =
+    "# a comment\n"
+    "[api]\n"
+    "port = 9000\n"
+    "tls = false\n"
+    "[plugin:alarm-a]\n"
+    "plugin = example\n"
+    "domain = personal\n"
+    "deny = secrets; net.connect:10.0.0.1:80\n"
+    "greeting = hej\n"
+    "[plugin:other]\n"
+    "[retention]\n"
+    "sensor.reading = 30\n";
+
+  g_test_summary ("Values are read back typed; plugin groups keep their own keys");
+  g_assert_true (hgd_config_load_data (config, data, "test.conf", &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (hgd_config_get_int (config, "api", "port"), ==, 9000);
+  g_assert_false (hgd_config_get_boolean (config, "api", "tls"));
+  instances = hgd_config_get_plugin_instances (config);
+  g_assert_cmpuint (g_strv_length (instances), ==, 2);
+  g_assert_cmpstr (instances[0], ==, "alarm-a");
+  g_assert_cmpstr (instances[1], ==, "other");
+  g_assert_cmpstr (hgd_config_get_string (config, "plugin:alarm-a", "domain"), ==, "personal");
+  deny = hgd_config_get_strv (config, "plugin:alarm-a", "deny");
+  g_assert_cmpuint (g_strv_length (deny), ==, 2);
+  g_assert_cmpstr (deny[1], ==, "net.connect:10.0.0.1:80");
+  plugin = hgd_config_get_plugin_config (config, "alarm-a");
+  g_assert_cmpstr (hg_config_get_string (plugin, "greeting", NULL), ==, "hej");
+  g_assert_null (hg_config_get_string (plugin, "domain", NULL));
+  retention = hgd_config_get_retention (config);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (retention, "sensor.reading")), ==, 30);
+}
+
+typedef struct
+{
+  const gchar *data;
+  gint code;
+  const gchar *message;
+} BadCase;
+
+static void
+test_bad (gconstpointer user_data)
+{
+  const BadCase *bad = user_data;
+  g_autoptr(HgdConfig) config = hgd_config_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A bad file is refused whole with a message naming the line and key");
+  g_assert_true (hgd_config_load_data (config, "[api]\nport = 1234\n", "good.conf", NULL));
+  g_assert_false (hgd_config_load_data (config, bad->data, "bad.conf", &error));
+  g_assert_error (error, HGD_CONFIG_ERROR, bad->code);
+  g_assert_cmpstr (error->message, ==, bad->message);
+  /* the earlier, valid configuration stays in force */
+  g_assert_cmpint (hgd_config_get_int (config, "api", "port"), ==, 1234);
+}
+
+static const BadCase bad_cases[] = {
+  { "[api]\nport = 80\nprot = 1\n", HGD_CONFIG_ERROR_UNKNOWN_KEY, "bad.conf:3: unknown key 'prot' in [api]" },
+  { "\n[apy]\n", HGD_CONFIG_ERROR_UNKNOWN_GROUP, "bad.conf:2: unknown group [apy]" },
+  { "[api]\nport = 70000\n", HGD_CONFIG_ERROR_BAD_VALUE, "bad.conf:2: [api] port: '70000' is not a whole number from 0 to 65535" },
+  { "[api]\ntls = yes\n", HGD_CONFIG_ERROR_BAD_VALUE, "bad.conf:2: [api] tls: 'yes' is not 'true' or 'false'" },
+  { "[plugin:x]\ndomain = family\n", HGD_CONFIG_ERROR_BAD_VALUE, "bad.conf:2: [plugin:x] domain: 'family' is not 'municipal' or 'personal'" },
+  { "[retention]\nSensor = 3\n", HGD_CONFIG_ERROR_UNKNOWN_KEY, "bad.conf:2: [retention] key 'Sensor' is not an event type or prefix" },
+};
+
+int
+main (int argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_add_func ("/config/defaults", test_defaults);
+  g_test_add_func ("/config/values", test_values);
+  for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/config/bad-file-refused/%u", i);
+      g_test_add_data_func (path, &bad_cases[i], test_bad);
+    }
+  g_assert_cmpint (HGD_CONFIG_ERROR_PARSE, ==, 0);
+  return g_test_run ();
+}
