@@ -1,0 +1,2 @@
+/* no licence line here */
+int x;

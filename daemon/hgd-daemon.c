@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgdDaemon: creates the state directories, opens both journals, accounts, alarms,
+ * secrets, the plugin manager and the API, in that order; a journal that fails to open is
+ * a health fault of its domain, not the end of the other one. */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+
+#include "hgd-api.h"
+#include "hgd-daemon.h"
+
+struct _HgdDaemon
+{
+  GObject parent_instance;
+  HgdConfig *config;                       /* (owned) */
+  gchar *state_dir;                        /* (owned) */
+  HgdJournal *journals[HG_DOMAIN_LAST];    /* (owned) (nullable) when it failed to open */
+  GError *journal_errors[HG_DOMAIN_LAST];  /* (owned) (nullable) */
+  HgdAccounts *accounts;                   /* (owned) */
+  HgdAlarms *alarms;                       /* (owned) */
+  HgdSecrets *secrets;                     /* (owned) */
+  HgdPluginManager *plugins;               /* (owned) */
+  HgdApi *api;                             /* (owned) */
+  guint prune_id;
+  gint64 start_time;
+};
+
+static void hgd_daemon_initable_iface_init (GInitableIface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (HgdDaemon, hgd_daemon, G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, hgd_daemon_initable_iface_init))
+
+enum
+{
+  PROP_0,
+  PROP_CONFIG,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static gboolean
+ensure_private_dir (const gchar *path,
+                    GError **error)
+{
+  if (g_mkdir_with_parents (path, 0700) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "cannot create state directory %s: %s", path, g_strerror (errsv));
+      return FALSE;
+    }
+  if (g_chmod (path, 0700) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "cannot make state directory %s private: %s", path, g_strerror (errsv));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+apply_retention (HgdDaemon *self,
+                 HgdJournal *journal)
+{
+  g_autoptr(GHashTable) retention = hgd_config_get_retention (self->config);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  hgd_journal_set_retention (journal, "", (guint) hgd_config_get_int (self->config, "journal", "retention-days"));
+  hgd_journal_set_retention (journal, "alarm.",
+                             (guint) hgd_config_get_int (self->config, "journal", "alarm-retention-days"));
+  g_hash_table_iter_init (&iter, retention);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    hgd_journal_set_retention (journal, key, GPOINTER_TO_UINT (value));
+}
+
+static gboolean
+prune_cb (gpointer user_data)
+{
+  HgdDaemon *self = HGD_DAEMON (user_data);
+
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      guint n_removed = 0;
+
+      if (self->journals[i] == NULL)
+        continue;
+      if (!hgd_journal_prune (self->journals[i], g_get_real_time (), &n_removed, &error))
+        g_warning ("%s", error->message);
+      else if (n_removed > 0)
+        g_info ("journal %s: pruned %u events past retention", hg_domain_to_string (i), n_removed);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+hgd_daemon_initable_init (GInitable *initable,
+                          GCancellable *cancellable,
+                          GError **error)
+{
+  HgdDaemon *self = HGD_DAEMON (initable);
+  g_autofree gchar *domain_dirs[HG_DOMAIN_LAST + 1] = { NULL };
+  HgdJournal *municipal;
+
+  self->state_dir = g_canonicalize_filename (hgd_config_get_string (self->config, "daemon", "state-dir"), NULL);
+  if (!ensure_private_dir (self->state_dir, error))
+    return FALSE;
+
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      domain_dirs[i] = g_build_filename (self->state_dir, hg_domain_to_string (i), NULL);
+      if (!ensure_private_dir (domain_dirs[i], error))
+        return FALSE;
+      self->journals[i] = hgd_journal_new (i, domain_dirs[i], &self->journal_errors[i]);
+      if (self->journals[i] == NULL)
+        {
+          g_warning ("%s domain runs without its journal: %s", hg_domain_to_string (i),
+                     self->journal_errors[i]->message);
+          continue;
+        }
+      apply_retention (self, self->journals[i]);
+    }
+
+  self->accounts = hgd_accounts_new ((const gchar *const *) domain_dirs,
+                                     hgd_config_get_int (self->config, "api", "session-lifetime"), error);
+  if (self->accounts == NULL)
+    return FALSE;
+  hgd_accounts_set_login_limit (self->accounts,
+                                (guint) hgd_config_get_int (self->config, "api", "login-attempts"),
+                                (guint) hgd_config_get_int (self->config, "api", "login-window"));
+
+  municipal = self->journals[HG_DOMAIN_MUNICIPAL];
+  self->alarms = hgd_alarms_new (municipal);
+  self->secrets = hgd_secrets_new ();
+  self->plugins = hgd_plugin_manager_new (self->config, self->journals, self->alarms, self->secrets);
+  self->api = hgd_api_new (self);
+  if (!hgd_api_listen (self->api, error))
+    return FALSE;
+
+  self->prune_id = g_timeout_add_seconds ((guint) hgd_config_get_int (self->config, "journal", "prune-interval"),
+                                          prune_cb, self);
+  self->start_time = g_get_real_time ();
+  return TRUE;
+}
+
+static void
+hgd_daemon_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = hgd_daemon_initable_init;
+}
+
+static void
+hgd_daemon_dispose (GObject *object)
+{
+  HgdDaemon *self = HGD_DAEMON (object);
+
+  g_clear_handle_id (&self->prune_id, g_source_remove);
+  g_clear_object (&self->api);
+  g_clear_object (&self->plugins);
+  g_clear_object (&self->secrets);
+  g_clear_object (&self->alarms);
+  g_clear_object (&self->accounts);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_clear_object (&self->journals[i]);
+  g_clear_object (&self->config);
+  G_OBJECT_CLASS (hgd_daemon_parent_class)->dispose (object);
+}
+
+static void
+hgd_daemon_finalize (GObject *object)
+{
+  HgdDaemon *self = HGD_DAEMON (object);
+
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_clear_error (&self->journal_errors[i]);
+  g_free (self->state_dir);
+  G_OBJECT_CLASS (hgd_daemon_parent_class)->finalize (object);
+}
+
+static void
+hgd_daemon_set_property (GObject *object,
+                         guint prop_id,
+                         const GValue *value,
+                         GParamSpec *pspec)
+{
+  HgdDaemon *self = HGD_DAEMON (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONFIG:
+      self->config = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hgd_daemon_class_init (HgdDaemonClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = hgd_daemon_dispose;
+  object_class->finalize = hgd_daemon_finalize;
+  object_class->set_property = hgd_daemon_set_property;
+
+  properties[PROP_CONFIG] =
+    g_param_spec_object ("config", NULL, NULL, HGD_TYPE_CONFIG,
+                         G_PARAM_WRITABLE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+hgd_daemon_init (HgdDaemon *self)
+{
+}
+
+/**
+ * hgd_daemon_new:
+ * @config: a validated configuration
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Opens everything and starts listening; plugins start with hgd_daemon_start_async().
+ *
+ * Returns: (transfer full): the daemon, or %NULL if it cannot run at all
+ */
+HgdDaemon *
+hgd_daemon_new (HgdConfig *config,
+                GCancellable *cancellable,
+                GError **error)
+{
+  g_return_val_if_fail (HGD_IS_CONFIG (config), NULL);
+  return g_initable_new (HGD_TYPE_DAEMON, cancellable, error, "config", config, NULL);
+}
+
+static void
+plugins_started_cb (GObject *source,
+                    GAsyncResult *result,
+                    gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_plugin_manager_start_finish (HGD_PLUGIN_MANAGER (source), result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * hgd_daemon_start_async:
+ * @self: an #HgdDaemon
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when every plugin instance is running or has failed
+ * @user_data: data for @callback
+ *
+ * A plugin that fails does not fail the start; it shows in health.
+ */
+void
+hgd_daemon_start_async (HgdDaemon *self,
+                        GCancellable *cancellable,
+                        GAsyncReadyCallback callback,
+                        gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_return_if_fail (HGD_IS_DAEMON (self));
+  g_task_set_source_tag (task, hgd_daemon_start_async);
+  hgd_plugin_manager_start_async (self->plugins, cancellable, plugins_started_cb, g_steal_pointer (&task));
+}
+
+gboolean
+hgd_daemon_start_finish (HgdDaemon *self,
+                         GAsyncResult *result,
+                         GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+plugins_stopped_cb (GObject *source,
+                    GAsyncResult *result,
+                    gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_plugin_manager_stop_finish (HGD_PLUGIN_MANAGER (source), result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * hgd_daemon_stop_async:
+ * @self: an #HgdDaemon
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the plugin hosts have stopped
+ * @user_data: data for @callback
+ *
+ * The journals finish their pending commits when the daemon is finalized.
+ */
+void
+hgd_daemon_stop_async (HgdDaemon *self,
+                       GCancellable *cancellable,
+                       GAsyncReadyCallback callback,
+                       gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_return_if_fail (HGD_IS_DAEMON (self));
+  g_task_set_source_tag (task, hgd_daemon_stop_async);
+  hgd_plugin_manager_stop_async (self->plugins, cancellable, plugins_stopped_cb, g_steal_pointer (&task));
+}
+
+gboolean
+hgd_daemon_stop_finish (HgdDaemon *self,
+                        GAsyncResult *result,
+                        GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+HgdConfig *
+hgd_daemon_get_config (HgdDaemon *self)
+{
+  g_return_val_if_fail (HGD_IS_DAEMON (self), NULL);
+  return self->config;
+}
+
+const gchar *
+hgd_daemon_get_state_dir (HgdDaemon *self)
+{
+  g_return_val_if_fail (HGD_IS_DAEMON (self), NULL);
+  return self->state_dir;
+}
+
+HgdJournal *
+hgd_daemon_get_journal (HgdDaemon *self,
+                        HgDomain domain)
+{
+  g_return_val_if_fail (HGD_IS_DAEMON (self), NULL);
+  g_return_val_if_fail ((guint) domain < HG_DOMAIN_LAST, NULL);
+  return self->journals[domain];
+}
+
+const GError *
+hgd_daemon_get_journal_error (HgdDaemon *self,
+                              HgDomain domain)
+{
+  g_return_val_if_fail (HGD_IS_DAEMON (self), NULL);
+  g_return_val_if_fail ((guint) domain < HG_DOMAIN_LAST, NULL);
+  return self->journal_errors[domain];
+}
+
+HgdAccounts *
+hgd_daemon_get_accounts (HgdDaemon *self)
+{
+  g_return_val_if_fail (HGD_IS_DAEMON (self), NULL);
+  return self->accounts;
+}
+
+HgdAlarms *
+hgd_daemon_get_alarms (HgdDaemon *self)
+{
+  g_return_val_if_fail (HGD_IS_DAEMON (self), NULL);
+  return self->alarms;
+}
+
+HgdSecrets *
+hgd_daemon_get_secrets (HgdDaemon *self)
+{
+  g_return_val_if_fail (HGD_IS_DAEMON (self), NULL);
+  return self->secrets;
+}
+
+HgdPluginManager *
+hgd_daemon_get_plugin_manager (HgdDaemon *self)
+{
+  g_return_val_if_fail (HGD_IS_DAEMON (self), NULL);
+  return self->plugins;
+}
+
+HgdApi *
+hgd_daemon_get_api (HgdDaemon *self)
+{
+  g_return_val_if_fail (HGD_IS_DAEMON (self), NULL);
+  return self->api;
+}
+
+gint64
+hgd_daemon_get_start_time (HgdDaemon *self)
+{
+  g_return_val_if_fail (HGD_IS_DAEMON (self), 0);
+  return self->start_time;
+}

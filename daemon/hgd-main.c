@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hemgated: the home gateway daemon. Parses options, loads the configuration, creates the
+ * daemon and runs the main loop until SIGTERM or SIGINT. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <glib-unix.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hgd-api.h"
+#include "hgd-daemon.h"
+#include "hgd-demo.h"
+#include "hgd-log.h"
+#include "hgd-systemd.h"
+
+#define DEFAULT_CONFIG_FILE SYSCONFDIR "/hemgate/hemgate.conf"
+#define DEMO_CONFIG_RESOURCE "/org/hemgate/daemon/hemgate-demo.conf"
+
+typedef struct
+{
+  GMainLoop *loop;        /* (owned) */
+  HgdDaemon *daemon;      /* (owned) */
+  GPtrArray *demo_logins; /* (owned) (nullable) */
+  gboolean stopping;
+  int exit_status;
+} HgdMain;
+
+static void
+print_demo_banner (HgdMain *self)
+{
+  HgdApi *api = hgd_daemon_get_api (self->daemon);
+
+  /* TRANSLATORS: shown when the demo gateway is ready; %s is a web address */
+  g_print (_("hemgate demo is running. Open %s/ in a browser.\n"), hgd_api_get_url (api));
+  /* TRANSLATORS: %s is a web address */
+  g_print (_("API: %s/api/v1 (see %s/api/v1/openapi.json)\n"), hgd_api_get_url (api), hgd_api_get_url (api));
+  /* TRANSLATORS: heading of the list of demo user names and passwords */
+  g_print ("%s\n", _("Demo logins (user name, role, password):"));
+  for (guint i = 0; i < self->demo_logins->len; i++)
+    {
+      HgdDemoLogin *login = g_ptr_array_index (self->demo_logins, i);
+      g_print ("  %-10s %-10s %s\n", login->username, hgd_role_to_string (login->role), login->password);
+    }
+  /* TRANSLATORS: how to stop the demo */
+  g_print ("%s\n", _("Press Ctrl+C to stop."));
+}
+
+static void
+daemon_started_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  HgdMain *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_daemon_start_finish (HGD_DAEMON (source), result, &error))
+    {
+      g_printerr ("hemgated: %s\n", error->message);
+      self->exit_status = EXIT_FAILURE;
+      g_main_loop_quit (self->loop);
+      return;
+    }
+  if (!hgd_systemd_notify ("READY=1\nSTATUS=running", &error))
+    g_warning ("%s", error->message);
+  HGD_LOG_EVENT (G_LOG_LEVEL_MESSAGE, HGD_MESSAGE_ID_STARTED, "HG_URL",
+                 hgd_api_get_url (hgd_daemon_get_api (self->daemon)),
+                 "hemgated %s ready at %s", PACKAGE_VERSION,
+                 hgd_api_get_url (hgd_daemon_get_api (self->daemon)));
+  if (self->demo_logins != NULL)
+    print_demo_banner (self);
+}
+
+static void
+daemon_stopped_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  HgdMain *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_daemon_stop_finish (HGD_DAEMON (source), result, &error))
+    g_warning ("stopping: %s", error->message);
+  g_main_loop_quit (self->loop);
+}
+
+static gboolean
+stop_signal_cb (gpointer user_data)
+{
+  HgdMain *self = user_data;
+
+  if (self->stopping)
+    return G_SOURCE_CONTINUE;
+  self->stopping = TRUE;
+  hgd_systemd_notify ("STOPPING=1", NULL);
+  HGD_LOG_EVENT (G_LOG_LEVEL_MESSAGE, HGD_MESSAGE_ID_STOPPING, "HG_REASON", "signal",
+                 "hemgated stopping");
+  hgd_daemon_stop_async (self->daemon, NULL, daemon_stopped_cb, self);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+load_config (HgdConfig *config,
+             const gchar *path,
+             gboolean demo,
+             GError **error)
+{
+  if (demo)
+    {
+      g_autoptr(GBytes) bytes = g_resources_lookup_data (DEMO_CONFIG_RESOURCE, G_RESOURCE_LOOKUP_FLAGS_NONE, error);
+      if (bytes == NULL)
+        return FALSE;
+      if (!hgd_config_load_data (config, g_bytes_get_data (bytes, NULL), "demo configuration", error))
+        return FALSE;
+    }
+  if (path != NULL)
+    return hgd_config_load_file (config, path, error);
+  if (!demo && g_file_test (DEFAULT_CONFIG_FILE, G_FILE_TEST_EXISTS))
+    return hgd_config_load_file (config, DEFAULT_CONFIG_FILE, error);
+  return TRUE;
+}
+
+int
+main (int argc,
+      char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdConfig) config = NULL;
+  g_autoptr(HgdWatchdog) watchdog = NULL;
+  g_autofree gchar *config_path = NULL;
+  g_autofree gchar *state_dir = NULL;
+  gboolean demo = FALSE;
+  gboolean verbose = FALSE;
+  gboolean version = FALSE;
+  HgdMain self = { NULL, NULL, NULL, FALSE, EXIT_SUCCESS };
+  const GOptionEntry entries[] = {
+    /* TRANSLATORS: help for --config */
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, N_("Read the configuration from FILE"), N_("FILE") },
+    /* TRANSLATORS: help for --state-dir */
+    { "state-dir", 's', 0, G_OPTION_ARG_FILENAME, &state_dir, N_("Keep journals and accounts in DIR"), N_("DIR") },
+    /* TRANSLATORS: help for --demo */
+    { "demo", 0, 0, G_OPTION_ARG_NONE, &demo, N_("Run a demo home with demo users on 127.0.0.1"), NULL },
+    /* TRANSLATORS: help for --verbose */
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log informational and debug messages"), NULL },
+    /* TRANSLATORS: help for --version */
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
+    { NULL }
+  };
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  /* TRANSLATORS: the one-line summary of hemgated --help */
+  context = g_option_context_new (_("— home gateway for welfare technology"));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("hemgated: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  if (version)
+    {
+      g_print ("hemgated %s\n", PACKAGE_VERSION);
+      return EXIT_SUCCESS;
+    }
+  hgd_log_setup (verbose);
+
+  config = hgd_config_new ();
+  if (!load_config (config, config_path, demo, &error))
+    {
+      /* TRANSLATORS: %s is a detailed error naming the file and line */
+      g_printerr (_("hemgated: refusing to start: %s\n"), error->message);
+      return EXIT_FAILURE;
+    }
+  if (state_dir != NULL)
+    hgd_config_set_override (config, "daemon", "state-dir", state_dir);
+  /* Running from a build tree: the plugins and the host are not installed. */
+  if (g_getenv ("HEMGATE_PLUGINDIR") != NULL)
+    hgd_config_set_override (config, "plugins", "directory", g_getenv ("HEMGATE_PLUGINDIR"));
+  if (g_getenv ("HEMGATE_PLUGIN_HOST") != NULL)
+    hgd_config_set_override (config, "plugins", "host", g_getenv ("HEMGATE_PLUGIN_HOST"));
+
+  self.daemon = hgd_daemon_new (config, NULL, &error);
+  if (self.daemon == NULL)
+    {
+      g_printerr ("hemgated: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  if (demo)
+    {
+      self.demo_logins = hgd_demo_ensure_users (hgd_daemon_get_accounts (self.daemon),
+                                                g_getenv ("HEMGATE_DEMO_PASSWORD"), &error);
+      if (self.demo_logins == NULL)
+        {
+          g_printerr ("hemgated: %s\n", error->message);
+          g_object_unref (self.daemon);
+          return EXIT_FAILURE;
+        }
+    }
+
+  self.loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGTERM, stop_signal_cb, &self);
+  g_unix_signal_add (SIGINT, stop_signal_cb, &self);
+  watchdog = hgd_watchdog_new ();
+  hgd_daemon_start_async (self.daemon, NULL, daemon_started_cb, &self);
+  g_main_loop_run (self.loop);
+
+  g_clear_pointer (&self.demo_logins, g_ptr_array_unref);
+  g_clear_object (&self.daemon);
+  g_main_loop_unref (self.loop);
+  return self.exit_status;
+}

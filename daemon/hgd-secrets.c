@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgdSecrets: every credential through libsecret, scoped by domain and owner.
+ *
+ * Each secret is one item of the schema `org.hemgate.Secret` in the Secret Service's
+ * default collection, with three attributes: `domain` (`municipal` or `personal`), `owner`
+ * (`core`, `plugin:<instance-id>` or `user:<name>`) and `key`. Lookups match all three
+ * exactly, so the owner the core passes in (never one a plugin chose) is the whole of the
+ * access check: a plugin asking for another owner's key, or its own key in the other
+ * domain, gets "not found" whether or not that secret exists.
+ *
+ * Errors are in HG_ERROR, which is what plugins receive over D-Bus: INVALID_DATA for a
+ * bad domain, owner, key or value; NOT_FOUND for a missing secret; UNAVAILABLE when the
+ * Secret Service fails. Cancellation stays G_IO_ERROR_CANCELLED, so callers can tell it
+ * apart as everywhere else in the core. Secret values are never logged nor put in errors. */
+#include "config.h"
+
+#include <libsecret/secret.h>
+
+#include "hgd-secrets.h"
+
+/* Longest key, and longest name after `plugin:` or `user:` in an owner. */
+#define NAME_MAX_CHARS 128
+
+/* Largest value stored, in bytes: room for a PEM private key or a long token. */
+#define VALUE_MAX_BYTES 65536
+
+struct _HgdSecrets
+{
+  GObject parent_instance;
+};
+
+G_DEFINE_TYPE (HgdSecrets, hgd_secrets, G_TYPE_OBJECT)
+
+/* What a call is about; the task data of every operation, for error messages. */
+typedef struct
+{
+  HgDomain domain;
+  gchar *owner; /* (owned) */
+  gchar *key;   /* (owned) */
+} SecretsCall;
+
+static void
+secrets_call_free (SecretsCall *call)
+{
+  g_free (call->owner);
+  g_free (call->key);
+  g_free (call);
+}
+
+/* The on-disk contract: renaming the schema or an attribute loses every stored secret. */
+static const SecretSchema *
+secrets_get_schema (void)
+{
+  static const SecretSchema schema = {
+    "org.hemgate.Secret",
+    SECRET_SCHEMA_NONE,
+    {
+      { "domain", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "owner", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "key", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { NULL, 0 },
+    },
+  };
+  return &schema;
+}
+
+/* 1–NAME_MAX_CHARS characters of [A-Za-z0-9._-]. */
+static gboolean
+name_is_valid (const gchar *name)
+{
+  gsize len = 0;
+
+  for (; name[len] != '\0'; len++)
+    {
+      gchar c = name[len];
+      if (len >= NAME_MAX_CHARS)
+        return FALSE;
+      if (!g_ascii_isalnum (c) && c != '.' && c != '_' && c != '-')
+        return FALSE;
+    }
+  return len > 0;
+}
+
+static gboolean
+owner_is_valid (const gchar *owner)
+{
+  if (g_strcmp0 (owner, "core") == 0)
+    return TRUE;
+  if (g_str_has_prefix (owner, "plugin:"))
+    return name_is_valid (owner + strlen ("plugin:"));
+  if (g_str_has_prefix (owner, "user:"))
+    return name_is_valid (owner + strlen ("user:"));
+  return FALSE;
+}
+
+/* Checks what every call names. The inputs are not echoed back unless already checked:
+ * a bad key may be anything a plugin sent. */
+static gboolean
+validate_call (HgDomain domain,
+               const gchar *owner,
+               const gchar *key,
+               GError **error)
+{
+  if (hg_domain_to_string (domain) == NULL)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                   "secret domain %d is not municipal or personal", (gint) domain);
+      return FALSE;
+    }
+  if (!owner_is_valid (owner))
+    {
+      g_set_error_literal (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                           "secret owner is not 'core', 'plugin:<id>' or 'user:<name>' "
+                           "with 1–128 characters of [A-Za-z0-9._-]");
+      return FALSE;
+    }
+  if (!name_is_valid (key))
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                   "secret key for %s in %s is not 1–128 characters of [A-Za-z0-9._-]",
+                   owner, hg_domain_to_string (domain));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+validate_value (const gchar *value,
+                GError **error)
+{
+  gsize len = strlen (value);
+
+  if (len > VALUE_MAX_BYTES)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                   "secret value is longer than %d bytes", VALUE_MAX_BYTES);
+      return FALSE;
+    }
+  if (!g_utf8_validate (value, len, NULL))
+    {
+      g_set_error_literal (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                           "secret value is not valid UTF-8");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Validates the call and makes its task, with the call as task data. On a bad call the
+ * task has already been given its error and NULL is returned. */
+static GTask *
+secrets_task_new (HgdSecrets *self,
+                  HgDomain domain,
+                  const gchar *owner,
+                  const gchar *key,
+                  GCancellable *cancellable,
+                  GAsyncReadyCallback callback,
+                  gpointer user_data,
+                  gpointer source_tag)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GError) error = NULL;
+  SecretsCall *call;
+
+  g_task_set_source_tag (task, source_tag);
+  if (!validate_call (domain, owner, key, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return NULL;
+    }
+  call = g_new0 (SecretsCall, 1);
+  call->domain = domain;
+  call->owner = g_strdup (owner);
+  call->key = g_strdup (key);
+  g_task_set_task_data (task, call, (GDestroyNotify) secrets_call_free);
+  return g_steal_pointer (&task);
+}
+
+static GHashTable *
+secrets_call_build_attributes (const SecretsCall *call)
+{
+  return secret_attributes_build (secrets_get_schema (),
+                                  "domain", hg_domain_to_string (call->domain),
+                                  "owner", call->owner,
+                                  "key", call->key,
+                                  NULL);
+}
+
+/* The one place a libsecret error becomes an HG_ERROR. */
+static GError *
+secrets_error_convert (GError *error,
+                       const gchar *doing,
+                       const SecretsCall *call)
+{
+  GError *converted;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return error;
+  if (g_dbus_error_is_remote_error (error))
+    g_dbus_error_strip_remote_error (error);
+  converted = g_error_new (HG_ERROR, HG_ERROR_UNAVAILABLE,
+                           "secret service: %s secret '%s' for %s in %s: %s",
+                           doing, call->key, call->owner,
+                           hg_domain_to_string (call->domain), error->message);
+  g_error_free (error);
+  return converted;
+}
+
+static void
+lookup_cb (GObject *source,
+           GAsyncResult *result,
+           gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  const SecretsCall *call = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  gchar *value = secret_password_lookup_finish (result, &error);
+
+  if (error != NULL)
+    {
+      g_task_return_error (task, secrets_error_convert (g_steal_pointer (&error),
+                                                        "looking up", call));
+      return;
+    }
+  if (value == NULL)
+    {
+      g_task_return_new_error (task, HG_ERROR, HG_ERROR_NOT_FOUND,
+                               "no secret '%s' for %s in %s",
+                               call->key, call->owner, hg_domain_to_string (call->domain));
+      return;
+    }
+  g_task_return_pointer (task, value, (GDestroyNotify) secret_password_free);
+}
+
+/**
+ * hgd_secrets_lookup_async:
+ * @self: an #HgdSecrets
+ * @domain: the domain of the secret
+ * @owner: whose secret: `core`, `plugin:<instance-id>` or `user:<name>`; filled in by the
+ *   core, never taken from a plugin's request
+ * @key: the secret's name within @owner: 1–128 characters of `[A-Za-z0-9._-]`
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the lookup completes
+ * @user_data: data for @callback
+ *
+ * Looks up the secret stored under exactly @domain, @owner and @key.
+ */
+void
+hgd_secrets_lookup_async (HgdSecrets *self,
+                          HgDomain domain,
+                          const gchar *owner,
+                          const gchar *key,
+                          GCancellable *cancellable,
+                          GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GHashTable) attributes = NULL;
+
+  g_return_if_fail (HGD_IS_SECRETS (self));
+  g_return_if_fail (owner != NULL);
+  g_return_if_fail (key != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = secrets_task_new (self, domain, owner, key, cancellable, callback, user_data,
+                           hgd_secrets_lookup_async);
+  if (task == NULL)
+    return;
+  attributes = secrets_call_build_attributes (g_task_get_task_data (task));
+  secret_password_lookupv (secrets_get_schema (), attributes, cancellable,
+                           lookup_cb, g_steal_pointer (&task));
+}
+
+/**
+ * hgd_secrets_lookup_finish:
+ * @self: an #HgdSecrets
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the secret, to be freed with secret_password_free() (which
+ *   wipes it) or g_free(); or %NULL with %HG_ERROR_NOT_FOUND when there is none,
+ *   %HG_ERROR_INVALID_DATA or %HG_ERROR_UNAVAILABLE
+ */
+gchar *
+hgd_secrets_lookup_finish (HgdSecrets *self,
+                           GAsyncResult *result,
+                           GError **error)
+{
+  g_return_val_if_fail (HGD_IS_SECRETS (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_secrets_lookup_async,
+                        NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+store_cb (GObject *source,
+          GAsyncResult *result,
+          gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  const SecretsCall *call = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!secret_password_store_finish (result, &error))
+    {
+      g_task_return_error (task, secrets_error_convert (g_steal_pointer (&error),
+                                                        "storing", call));
+      return;
+    }
+  g_debug ("stored secret '%s' for %s in %s",
+           call->key, call->owner, hg_domain_to_string (call->domain));
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * hgd_secrets_store_async:
+ * @self: an #HgdSecrets
+ * @domain: the domain of the secret
+ * @owner: whose secret: `core`, `plugin:<instance-id>` or `user:<name>`; filled in by the
+ *   core, never taken from a plugin's request
+ * @key: the secret's name within @owner: 1–128 characters of `[A-Za-z0-9._-]`
+ * @value: the secret: valid UTF-8, at most 64 KiB
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the secret is stored
+ * @user_data: data for @callback
+ *
+ * Stores @value in the Secret Service's default collection, replacing any secret already
+ * stored under @domain, @owner and @key.
+ */
+void
+hgd_secrets_store_async (HgdSecrets *self,
+                         HgDomain domain,
+                         const gchar *owner,
+                         const gchar *key,
+                         const gchar *value,
+                         GCancellable *cancellable,
+                         GAsyncReadyCallback callback,
+                         gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GHashTable) attributes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *label = NULL;
+
+  g_return_if_fail (HGD_IS_SECRETS (self));
+  g_return_if_fail (owner != NULL);
+  g_return_if_fail (key != NULL);
+  g_return_if_fail (value != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = secrets_task_new (self, domain, owner, key, cancellable, callback, user_data,
+                           hgd_secrets_store_async);
+  if (task == NULL)
+    return;
+  if (!validate_value (value, &error))
+    {
+      g_prefix_error (&error, "secret '%s' for %s in %s: ",
+                      key, owner, hg_domain_to_string (domain));
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  attributes = secrets_call_build_attributes (g_task_get_task_data (task));
+  label = g_strdup_printf ("hemgate %s %s %s", hg_domain_to_string (domain), owner, key);
+  secret_password_storev (secrets_get_schema (), attributes, SECRET_COLLECTION_DEFAULT,
+                          label, value, cancellable, store_cb, g_steal_pointer (&task));
+}
+
+/**
+ * hgd_secrets_store_finish:
+ * @self: an #HgdSecrets
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if the secret was stored; else %FALSE with %HG_ERROR_INVALID_DATA or
+ *   %HG_ERROR_UNAVAILABLE
+ */
+gboolean
+hgd_secrets_store_finish (HgdSecrets *self,
+                          GAsyncResult *result,
+                          GError **error)
+{
+  g_return_val_if_fail (HGD_IS_SECRETS (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_secrets_store_async,
+                        FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+clear_cb (GObject *source,
+          GAsyncResult *result,
+          gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  const SecretsCall *call = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  gboolean removed = secret_password_clear_finish (result, &error);
+
+  /* FALSE without an error: there was nothing to remove */
+  if (error != NULL)
+    {
+      g_task_return_error (task, secrets_error_convert (g_steal_pointer (&error),
+                                                        "clearing", call));
+      return;
+    }
+  if (removed)
+    g_debug ("cleared secret '%s' for %s in %s",
+             call->key, call->owner, hg_domain_to_string (call->domain));
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * hgd_secrets_clear_async:
+ * @self: an #HgdSecrets
+ * @domain: the domain of the secret
+ * @owner: whose secret: `core`, `plugin:<instance-id>` or `user:<name>`; filled in by the
+ *   core, never taken from a plugin's request
+ * @key: the secret's name within @owner: 1–128 characters of `[A-Za-z0-9._-]`
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the secret is gone
+ * @user_data: data for @callback
+ *
+ * Removes the secret stored under exactly @domain, @owner and @key. Clearing a secret
+ * that does not exist succeeds: afterwards there is none either way.
+ */
+void
+hgd_secrets_clear_async (HgdSecrets *self,
+                         HgDomain domain,
+                         const gchar *owner,
+                         const gchar *key,
+                         GCancellable *cancellable,
+                         GAsyncReadyCallback callback,
+                         gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GHashTable) attributes = NULL;
+
+  g_return_if_fail (HGD_IS_SECRETS (self));
+  g_return_if_fail (owner != NULL);
+  g_return_if_fail (key != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = secrets_task_new (self, domain, owner, key, cancellable, callback, user_data,
+                           hgd_secrets_clear_async);
+  if (task == NULL)
+    return;
+  attributes = secrets_call_build_attributes (g_task_get_task_data (task));
+  secret_password_clearv (secrets_get_schema (), attributes, cancellable,
+                          clear_cb, g_steal_pointer (&task));
+}
+
+/**
+ * hgd_secrets_clear_finish:
+ * @self: an #HgdSecrets
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if no such secret remains; else %FALSE with %HG_ERROR_INVALID_DATA or
+ *   %HG_ERROR_UNAVAILABLE
+ */
+gboolean
+hgd_secrets_clear_finish (HgdSecrets *self,
+                          GAsyncResult *result,
+                          GError **error)
+{
+  g_return_val_if_fail (HGD_IS_SECRETS (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_secrets_clear_async,
+                        FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+hgd_secrets_class_init (HgdSecretsClass *klass)
+{
+}
+
+static void
+hgd_secrets_init (HgdSecrets *self)
+{
+}
+
+/**
+ * hgd_secrets_new:
+ *
+ * Returns: (transfer full): a new #HgdSecrets, using the Secret Service on the session bus
+ */
+HgdSecrets *
+hgd_secrets_new (void)
+{
+  return g_object_new (HGD_TYPE_SECRETS, NULL);
+}
