@@ -49,9 +49,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HgdUser, hgd_user_free)
 #define HGD_TYPE_ACCOUNTS (hgd_accounts_get_type ())
 G_DECLARE_FINAL_TYPE (HgdAccounts, hgd_accounts, HGD, ACCOUNTS, GObject)
 
+/* domain_directories: HG_DOMAIN_LAST directories indexed by HgDomain, each holding
+ * accounts.db; session_lifetime: how long a bearer token lives, in seconds. */
 HgdAccounts *hgd_accounts_new (const gchar *const *domain_directories,
                                gint64 session_lifetime,
                                GError **error);
+/* At most `attempts` failed logins per user name and per client within `window_seconds`
+ * (config [api] login-attempts, login-window; 5 in 300 s by default). */
+void hgd_accounts_set_login_limit (HgdAccounts *self,
+                                   guint attempts,
+                                   guint window_seconds);
 gboolean hgd_accounts_add_user (HgdAccounts *self,
                                 const gchar *username,
                                 HgdRole role,
@@ -61,6 +68,9 @@ gboolean hgd_accounts_set_password (HgdAccounts *self,
                                     const gchar *username,
                                     const gchar *password,
                                     GError **error);
+gboolean hgd_accounts_remove_user (HgdAccounts *self,
+                                   const gchar *username,
+                                   GError **error);
 gboolean hgd_accounts_has_user (HgdAccounts *self,
                                 const gchar *username);
 GPtrArray *hgd_accounts_list_users (HgdAccounts *self,

@@ -114,6 +114,22 @@ find_spec (const gchar *group,
   return NULL;
 }
 
+/* Instance ids name files, D-Bus peers and secret owners: keep them plain. */
+static gboolean
+instance_id_is_valid (const gchar *id)
+{
+  gsize len = strlen (id);
+
+  if (len == 0 || len > 64 || !g_ascii_isalnum (id[0]))
+    return FALSE;
+  for (const gchar *p = id; *p != '\0'; p++)
+    {
+      if (!g_ascii_islower (*p) && !g_ascii_isdigit (*p) && *p != '-')
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 group_is_known (const gchar *group)
 {
@@ -230,6 +246,13 @@ validate (HgdConfig *self,
         {
           g_set_error (error, HGD_CONFIG_ERROR, HGD_CONFIG_ERROR_UNKNOWN_GROUP,
                        "%s:%u: unknown group [%s]", name, line_of (self, group, NULL), group);
+          return FALSE;
+        }
+      if (is_plugin_group (group) && !instance_id_is_valid (group + strlen ("plugin:")))
+        {
+          g_set_error (error, HGD_CONFIG_ERROR, HGD_CONFIG_ERROR_UNKNOWN_GROUP,
+                       "%s:%u: plugin instance id '%s' must be 1-64 characters of a-z, 0-9 and '-'",
+                       name, line_of (self, group, NULL), group + strlen ("plugin:"));
           return FALSE;
         }
       keys = g_key_file_get_keys (keyfile, group, NULL, NULL);
@@ -537,4 +560,29 @@ hgd_config_get_retention (HgdConfig *self)
       g_hash_table_insert (retention, g_strdup (keys[i]), GUINT_TO_POINTER ((guint) days));
     }
   return retention;
+}
+
+/**
+ * hgd_config_list_keys:
+ *
+ * Lists every core key as `group/key`, in the order of the key table. The keys every
+ * `[plugin:<id>]` group takes are listed under the group `plugin:`, e.g. `plugin:/domain`;
+ * `[retention]` has no fixed keys and is not listed. For documentation and its tests.
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the keys; owned by HgdConfig
+ */
+const gchar *const *
+hgd_config_list_keys (void)
+{
+  static gchar **keys = NULL;
+
+  if (g_once_init_enter (&keys))
+    {
+      gchar **list = g_new0 (gchar *, G_N_ELEMENTS (key_specs) + 1);
+
+      for (guint i = 0; i < G_N_ELEMENTS (key_specs); i++)
+        list[i] = g_strdup_printf ("%s/%s", key_specs[i].group, key_specs[i].key);
+      g_once_init_leave (&keys, list);
+    }
+  return (const gchar *const *) keys;
 }

@@ -52,4 +52,6 @@ HgConfig *hgd_config_get_plugin_config (HgdConfig *self,
                                         const gchar *instance);
 GHashTable *hgd_config_get_retention (HgdConfig *self);
 
+const gchar *const *hgd_config_list_keys (void);
+
 G_END_DECLS

@@ -60,5 +60,14 @@ gboolean hgd_journal_prune (HgdJournal *self,
                             gint64 now,
                             guint *n_removed,
                             GError **error);
+void hgd_journal_prune_async (HgdJournal *self,
+                              gint64 now,
+                              GCancellable *cancellable,
+                              GAsyncReadyCallback callback,
+                              gpointer user_data);
+gboolean hgd_journal_prune_finish (HgdJournal *self,
+                                   GAsyncResult *result,
+                                   guint *n_removed,
+                                   GError **error);
 
 G_END_DECLS

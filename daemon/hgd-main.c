@@ -33,7 +33,7 @@ print_demo_banner (HgdMain *self)
   HgdApi *api = hgd_daemon_get_api (self->daemon);
 
   /* TRANSLATORS: shown when the demo gateway is ready; %s is a web address */
-  g_print (_("hemgate demo is running. Open %s/ in a browser.\n"), hgd_api_get_url (api));
+  g_print (_("hemgate demo is running at %s\n"), hgd_api_get_url (api));
   /* TRANSLATORS: %s is a web address */
   g_print (_("API: %s/api/v1 (see %s/api/v1/openapi.json)\n"), hgd_api_get_url (api), hgd_api_get_url (api));
   /* TRANSLATORS: heading of the list of demo user names and passwords */

@@ -64,7 +64,7 @@ secrets_get_schema (void)
   return &schema;
 }
 
-/* 1–NAME_MAX_CHARS characters of [A-Za-z0-9._-]. */
+/* 1 to NAME_MAX_CHARS characters of [A-Za-z0-9._-]. */
 static gboolean
 name_is_valid (const gchar *name)
 {
@@ -111,13 +111,13 @@ validate_call (HgDomain domain,
     {
       g_set_error_literal (error, HG_ERROR, HG_ERROR_INVALID_DATA,
                            "secret owner is not 'core', 'plugin:<id>' or 'user:<name>' "
-                           "with 1–128 characters of [A-Za-z0-9._-]");
+                           "with 1 to 128 characters of [A-Za-z0-9._-]");
       return FALSE;
     }
   if (!name_is_valid (key))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "secret key for %s in %s is not 1–128 characters of [A-Za-z0-9._-]",
+                   "secret key for %s in %s is not 1 to 128 characters of [A-Za-z0-9._-]",
                    owner, hg_domain_to_string (domain));
       return FALSE;
     }
@@ -237,7 +237,7 @@ lookup_cb (GObject *source,
  * @domain: the domain of the secret
  * @owner: whose secret: `core`, `plugin:<instance-id>` or `user:<name>`; filled in by the
  *   core, never taken from a plugin's request
- * @key: the secret's name within @owner: 1–128 characters of `[A-Za-z0-9._-]`
+ * @key: the secret's name within @owner: 1 to 128 characters of `[A-Za-z0-9._-]`
  * @cancellable: (nullable): a #GCancellable
  * @callback: called when the lookup completes
  * @user_data: data for @callback
@@ -320,7 +320,7 @@ store_cb (GObject *source,
  * @domain: the domain of the secret
  * @owner: whose secret: `core`, `plugin:<instance-id>` or `user:<name>`; filled in by the
  *   core, never taken from a plugin's request
- * @key: the secret's name within @owner: 1–128 characters of `[A-Za-z0-9._-]`
+ * @key: the secret's name within @owner: 1 to 128 characters of `[A-Za-z0-9._-]`
  * @value: the secret: valid UTF-8, at most 64 KiB
  * @cancellable: (nullable): a #GCancellable
  * @callback: called when the secret is stored
@@ -419,7 +419,7 @@ clear_cb (GObject *source,
  * @domain: the domain of the secret
  * @owner: whose secret: `core`, `plugin:<instance-id>` or `user:<name>`; filled in by the
  *   core, never taken from a plugin's request
- * @key: the secret's name within @owner: 1–128 characters of `[A-Za-z0-9._-]`
+ * @key: the secret's name within @owner: 1 to 128 characters of `[A-Za-z0-9._-]`
  * @cancellable: (nullable): a #GCancellable
  * @callback: called when the secret is gone
  * @user_data: data for @callback

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What every hemgatectl command gets (the parsed options, a client, its arguments), the
+ * command entry points dispatched from hemgatectl.c, and helpers they share. */
+#pragma once
+
+#include "hemgatectl-client.h"
+
+G_BEGIN_DECLS
+
+/* Every option hemgatectl knows; a command sees only those it declared as set. */
+typedef struct
+{
+  gchar *url;              /* (owned) the gateway */
+  gchar *ca_file;          /* (owned) (nullable) --ca */
+  gboolean insecure;       /* --insecure */
+  gboolean json;           /* --json: print the API's JSON */
+  gint64 after;            /* --after, or -1 */
+  gint limit;              /* --limit, or 0 for the default */
+  gboolean follow;         /* --follow */
+  gchar *role;             /* (owned) (nullable) --role */
+  gchar *location;         /* (owned) (nullable) --location */
+  gboolean password_stdin; /* --password-stdin */
+} HgdCliOptions;
+
+/* A command: @args are its positional arguments, already counted by the dispatcher. */
+typedef gboolean (*HgdCliCommandFunc) (HgdCliClient *client,
+                                       const HgdCliOptions *options,
+                                       gchar **args,
+                                       GError **error);
+
+gboolean hgd_cli_login (HgdCliClient *client,
+                        const HgdCliOptions *options,
+                        gchar **args,
+                        GError **error);
+gboolean hgd_cli_logout (HgdCliClient *client,
+                         const HgdCliOptions *options,
+                         gchar **args,
+                         GError **error);
+gboolean hgd_cli_status (HgdCliClient *client,
+                         const HgdCliOptions *options,
+                         gchar **args,
+                         GError **error);
+gboolean hgd_cli_events (HgdCliClient *client,
+                         const HgdCliOptions *options,
+                         gchar **args,
+                         GError **error);
+gboolean hgd_cli_users (HgdCliClient *client,
+                        const HgdCliOptions *options,
+                        gchar **args,
+                        GError **error);
+gboolean hgd_cli_users_add (HgdCliClient *client,
+                            const HgdCliOptions *options,
+                            gchar **args,
+                            GError **error);
+gboolean hgd_cli_plugins (HgdCliClient *client,
+                          const HgdCliOptions *options,
+                          gchar **args,
+                          GError **error);
+gboolean hgd_cli_plugins_restart (HgdCliClient *client,
+                                  const HgdCliOptions *options,
+                                  gchar **args,
+                                  GError **error);
+gboolean hgd_cli_alarms (HgdCliClient *client,
+                         const HgdCliOptions *options,
+                         gchar **args,
+                         GError **error);
+gboolean hgd_cli_alarms_raise (HgdCliClient *client,
+                               const HgdCliOptions *options,
+                               gchar **args,
+                               GError **error);
+
+/* Helpers (hemgatectl-util.c) */
+void hgd_cli_print_json (JsonNode *node,
+                         gboolean pretty);
+JsonArray *hgd_cli_answer_get_array (JsonNode *answer,
+                                     const gchar *member,
+                                     GError **error);
+const gchar *hgd_cli_object_get_text (JsonObject *object,
+                                      const gchar *member);
+gchar *hgd_cli_format_time (const gchar *iso8601);
+const gchar *hgd_cli_state_text (const gchar *state);
+GError *hgd_cli_unexpected_answer (const GError *error);
+
+/* A password read from the user; wiped when freed. */
+typedef gchar *HgdCliPassword;
+void hgd_cli_password_free (gchar *password);
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (HgdCliPassword, hgd_cli_password_free, NULL)
+gchar *hgd_cli_read_password (const gchar *prompt,
+                              const gchar *repeat_prompt,
+                              gboolean from_stdin,
+                              GError **error);
+
+G_END_DECLS

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hemgatectl plugins: lists the plugin instances with their state, and restarts one. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "hemgatectl-commands.h"
+#include "hg-json.h"
+
+gboolean
+hgd_cli_plugins (HgdCliClient *client,
+                 const HgdCliOptions *options,
+                 gchar **args,
+                 GError **error)
+{
+  g_autoptr(JsonNode) answer = NULL;
+  JsonArray *plugins;
+
+  answer = hgd_cli_client_request (client, "GET", "/api/v1/plugins", NULL, error);
+  if (answer == NULL)
+    return FALSE;
+  if (options->json)
+    {
+      hgd_cli_print_json (answer, TRUE);
+      return TRUE;
+    }
+  plugins = hgd_cli_answer_get_array (answer, "plugins", error);
+  if (plugins == NULL)
+    return FALSE;
+  if (json_array_get_length (plugins) == 0)
+    {
+      /* TRANSLATORS: “plugins” found no plugin instance */
+      g_print ("%s\n", _("No plugins."));
+      return TRUE;
+    }
+  /* TRANSLATORS: column headings of the plugin list; keep the widths */
+  g_print ("%-20s %-20s %-10s %-12s %-8s %s\n", _("ID"), _("PLUGIN"), _("DOMAIN"), _("STATE"), _("RESTARTS"),
+           _("ERROR"));
+  for (guint i = 0; i < json_array_get_length (plugins); i++)
+    {
+      JsonNode *node = json_array_get_element (plugins, i);
+      JsonObject *plugin = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      gint64 restarts = 0;
+
+      if (plugin != NULL)
+        hg_json_object_get_optional_int (plugin, "restarts", 0, G_MAXINT64, &restarts, NULL);
+      g_print ("%-20s %-20s %-10s %-12s %-8" G_GINT64_FORMAT " %s\n", hgd_cli_object_get_text (plugin, "id"),
+               hgd_cli_object_get_text (plugin, "plugin"), hgd_cli_object_get_text (plugin, "domain"),
+               hgd_cli_state_text (hgd_cli_object_get_text (plugin, "state")), restarts,
+               hgd_cli_object_get_text (plugin, "error"));
+    }
+  return TRUE;
+}
+
+gboolean
+hgd_cli_plugins_restart (HgdCliClient *client,
+                         const HgdCliOptions *options,
+                         gchar **args,
+                         GError **error)
+{
+  const gchar *id = args[0];
+  g_autofree gchar *escaped = g_uri_escape_string (id, NULL, FALSE);
+  g_autofree gchar *path = g_strdup_printf ("/api/v1/plugins/%s/restart", escaped);
+  g_autoptr(JsonNode) answer = NULL;
+
+  answer = hgd_cli_client_request (client, "POST", path, NULL, error);
+  if (answer == NULL)
+    return FALSE;
+  if (options->json)
+    {
+      hgd_cli_print_json (answer, TRUE);
+      return TRUE;
+    }
+  /* TRANSLATORS: %s is a plugin instance id */
+  g_print (_("Restarting %s.\n"), id);
+  return TRUE;
+}

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hemgatectl: the command-line client of hemgated's HTTP API. Parses the global options,
+ * finds the command in one table, parses that command's options and runs it; the error
+ * it returns decides the exit status (0 ok, 1 failure, 2 usage, 3 not authenticated or
+ * forbidden, 4 gateway unreachable). */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hemgatectl-commands.h"
+
+#define DEFAULT_URL "https://127.0.0.1:8443"
+
+/* The options a command may take besides the global ones. */
+typedef enum
+{
+  OPT_AFTER = 1 << 0,
+  OPT_LIMIT = 1 << 1,
+  OPT_FOLLOW = 1 << 2,
+  OPT_ROLE = 1 << 3,
+  OPT_LOCATION = 1 << 4,
+  OPT_PASSWORD_STDIN = 1 << 5,
+} CommandOption;
+
+typedef enum
+{
+  TOKEN_NONE,     /* the command finds its own (login) */
+  TOKEN_OPTIONAL, /* sent when there is one (status) */
+  TOKEN_REQUIRED, /* no token, no request: exit 3 */
+} TokenUse;
+
+typedef struct
+{
+  const gchar *group;      /* first word, e.g. "users" */
+  const gchar *verb;       /* (nullable) second word, e.g. "add" */
+  const gchar *arguments;  /* positional arguments, as shown in help; may be "" */
+  guint n_args;            /* how many there must be */
+  const gchar *summary;
+  guint options;           /* CommandOption: those it takes */
+  guint required;          /* CommandOption: those it cannot do without */
+  TokenUse token;
+  HgdCliCommandFunc run;
+} Command;
+
+static const Command commands[] = {
+  /* TRANSLATORS: the argument of “login”, and what the command does */
+  { "login", NULL, N_("USER"), 1, N_("Log in and keep the session token in the keyring"),
+    OPT_PASSWORD_STDIN, 0, TOKEN_NONE, hgd_cli_login },
+  /* TRANSLATORS: what “logout” does */
+  { "logout", NULL, "", 0, N_("End the session and forget its token"), 0, 0, TOKEN_REQUIRED, hgd_cli_logout },
+  /* TRANSLATORS: what “status” does */
+  { "status", NULL, "", 0, N_("Show the gateway's health"), 0, 0, TOKEN_OPTIONAL, hgd_cli_status },
+  /* TRANSLATORS: what “events” does */
+  { "events", NULL, "", 0, N_("List events, or follow new ones as they happen"),
+    OPT_AFTER | OPT_LIMIT | OPT_FOLLOW, 0, TOKEN_REQUIRED, hgd_cli_events },
+  /* TRANSLATORS: what “users” does */
+  { "users", NULL, "", 0, N_("List the users you manage"), 0, 0, TOKEN_REQUIRED, hgd_cli_users },
+  /* TRANSLATORS: the argument of “users add”, and what the command does */
+  { "users", "add", N_("NAME"), 1, N_("Add a user with --role ROLE; asks for the password"),
+    OPT_ROLE | OPT_PASSWORD_STDIN, OPT_ROLE, TOKEN_REQUIRED, hgd_cli_users_add },
+  /* TRANSLATORS: what “plugins” does */
+  { "plugins", NULL, "", 0, N_("List the plugin instances and their state"), 0, 0, TOKEN_REQUIRED,
+    hgd_cli_plugins },
+  /* TRANSLATORS: the argument of “plugins restart”, and what the command does */
+  { "plugins", "restart", N_("ID"), 1, N_("Restart a plugin instance"), 0, 0, TOKEN_REQUIRED,
+    hgd_cli_plugins_restart },
+  /* TRANSLATORS: what “alarms” does */
+  { "alarms", NULL, "", 0, N_("List alarms"), 0, 0, TOKEN_REQUIRED, hgd_cli_alarms },
+  /* TRANSLATORS: the argument of “alarms raise”, and what the command does */
+  { "alarms", "raise", N_("TYPE"), 1, N_("Raise an alarm (assistance, fall, fire, water, inactivity, door, technical, test)"),
+    OPT_LOCATION, 0, TOKEN_REQUIRED, hgd_cli_alarms_raise },
+};
+
+static void
+options_clear (HgdCliOptions *options)
+{
+  g_clear_pointer (&options->url, g_free);
+  g_clear_pointer (&options->ca_file, g_free);
+  g_clear_pointer (&options->role, g_free);
+  g_clear_pointer (&options->location, g_free);
+}
+
+/* The string options go through callbacks so that giving one twice, or both before and
+ * after the command, keeps the last and leaks nothing. */
+static gboolean
+option_string_cb (const gchar *option_name,
+                  const gchar *value,
+                  gpointer data,
+                  GError **error)
+{
+  HgdCliOptions *options = data;
+  gchar **target = NULL;
+
+  if (g_strcmp0 (option_name, "--url") == 0)
+    target = &options->url;
+  else if (g_strcmp0 (option_name, "--ca") == 0)
+    target = &options->ca_file;
+  else if (g_strcmp0 (option_name, "--role") == 0)
+    target = &options->role;
+  else if (g_strcmp0 (option_name, "--location") == 0)
+    target = &options->location;
+  g_return_val_if_fail (target != NULL, FALSE);
+  g_free (*target);
+  *target = g_strdup (value);
+  return TRUE;
+}
+
+/* The global options, and those of @mask, as a main group storing into @options. */
+static GOptionGroup *
+option_group_new (HgdCliOptions *options,
+                  guint mask)
+{
+  const GOptionEntry global[] = {
+    /* TRANSLATORS: help for --url; HEMGATE_URL stays untranslated */
+    { "url", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
+      N_("The gateway (default $HEMGATE_URL, else https://127.0.0.1:8443)"), N_("URL") },
+    /* TRANSLATORS: help for --json */
+    { "json", 0, 0, G_OPTION_ARG_NONE, &options->json, N_("Print the API's JSON answer"), NULL },
+    /* TRANSLATORS: help for --ca */
+    { "ca", 0, G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, option_string_cb,
+      N_("Trust only the certificates in FILE, e.g. the gateway's own (pinning it)"), N_("FILE") },
+    /* TRANSLATORS: help for --insecure */
+    { "insecure", 0, 0, G_OPTION_ARG_NONE, &options->insecure,
+      N_("Accept any certificate, e.g. a test gateway's self-signed one"), NULL },
+    { NULL }
+  };
+  const struct
+  {
+    CommandOption option;
+    GOptionEntry entry;
+  } specific[] = {
+    /* TRANSLATORS: help for events --after */
+    { OPT_AFTER, { "after", 0, 0, G_OPTION_ARG_INT64, &options->after,
+                   N_("Only events after sequence number SEQ"), N_("SEQ") } },
+    /* TRANSLATORS: help for events --limit */
+    { OPT_LIMIT, { "limit", 0, 0, G_OPTION_ARG_INT, &options->limit,
+                   N_("At most N events (default 100, at most 1000)"), N_("N") } },
+    /* TRANSLATORS: help for events --follow */
+    { OPT_FOLLOW, { "follow", 'f', 0, G_OPTION_ARG_NONE, &options->follow,
+                    N_("Keep printing new events; reconnects without losing any"), NULL } },
+    /* TRANSLATORS: help for users add --role */
+    { OPT_ROLE, { "role", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
+                  N_("The new user's role: resident, family, staff, it-admin or service"), N_("ROLE") } },
+    /* TRANSLATORS: help for alarms raise --location */
+    { OPT_LOCATION, { "location", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
+                      N_("Where in the home, e.g. a room"), N_("ROOM") } },
+    /* TRANSLATORS: help for --password-stdin */
+    { OPT_PASSWORD_STDIN, { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &options->password_stdin,
+                            N_("Read the password from the first line of standard input"), NULL } },
+  };
+  GOptionGroup *group = g_option_group_new ("hemgatectl", "", "", options, NULL);
+  g_autoptr(GArray) entries = g_array_new (TRUE, TRUE, sizeof (GOptionEntry));
+
+  g_option_group_set_translation_domain (group, GETTEXT_PACKAGE);
+  g_option_group_add_entries (group, global);
+  for (guint i = 0; i < G_N_ELEMENTS (specific); i++)
+    {
+      if ((mask & specific[i].option) != 0)
+        g_array_append_val (entries, specific[i].entry);
+    }
+  g_option_group_add_entries (group, (const GOptionEntry *) entries->data);
+  return group;
+}
+
+/* gettext ("") would be the catalogue's header */
+static const gchar *
+command_arguments (const Command *command)
+{
+  return command->arguments[0] != '\0' ? _(command->arguments) : "";
+}
+
+static gchar *
+command_name (const Command *command)
+{
+  if (command->verb == NULL)
+    return g_strdup (command->group);
+  return g_strdup_printf ("%s %s", command->group, command->verb);
+}
+
+static gchar *
+commands_description (void)
+{
+  GString *text = g_string_new (NULL);
+
+  /* TRANSLATORS: heading of the command list in --help */
+  g_string_append_printf (text, "%s\n", _("Commands:"));
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autofree gchar *name = command_name (&commands[i]);
+      g_autofree gchar *usage = g_strdup_printf ("%s %s", name, command_arguments (&commands[i]));
+      g_string_append_printf (text, "  %-24s %s\n", usage, _(commands[i].summary));
+    }
+  g_string_append_c (text, '\n');
+  g_string_append (text,
+                   /* TRANSLATORS: the end of --help; keep the option, variable and command names */
+                   _("Every command takes --json to print the API's JSON instead of text.\n"
+                     "\n"
+                     "The token from “login” is kept in the Secret Service (the desktop keyring)\n"
+                     "for the gateway's URL. Without a Secret Service, run “hemgatectl --json login”\n"
+                     "and put the token it prints in HEMGATE_TOKEN; when set, HEMGATE_TOKEN is used\n"
+                     "instead of the keyring.\n"
+                     "\n"
+                     "The gateway's certificate is verified. Pin a self-signed one with --ca FILE\n"
+                     "(the gateway's certificate in PEM); --insecure accepts any certificate.\n"
+                     "\n"
+                     "Exit status: 0 success, 1 failure, 2 usage error, 3 not logged in or not\n"
+                     "allowed, 4 gateway unreachable.\n"));
+  return g_string_free (text, FALSE);
+}
+
+/* The command named by the first one or two words of @args, and how many words it took. */
+static const Command *
+find_command (gchar **args,
+              guint *n_words)
+{
+  const Command *found = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      if (g_strcmp0 (commands[i].group, args[0]) != 0)
+        continue;
+      if (commands[i].verb == NULL && found == NULL)
+        {
+          found = &commands[i];
+          *n_words = 1;
+        }
+      else if (commands[i].verb != NULL && args[1] != NULL && g_strcmp0 (commands[i].verb, args[1]) == 0)
+        {
+          *n_words = 2;
+          return &commands[i];
+        }
+    }
+  return found;
+}
+
+static int
+exit_status_for (const GError *error)
+{
+  if (error->domain == HGD_CLI_ERROR)
+    return error->code;
+  if (error->domain == G_OPTION_ERROR)
+    return HGD_CLI_ERROR_USAGE;
+  return HGD_CLI_ERROR_FAILED;
+}
+
+static int
+fail (const GError *error)
+{
+  g_printerr ("hemgatectl: %s\n", error->message);
+  if (error->domain == G_OPTION_ERROR || g_error_matches (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE))
+    /* TRANSLATORS: shown after a usage error */
+    g_printerr ("%s\n", _("Run “hemgatectl --help” for usage."));
+  return exit_status_for (error);
+}
+
+/* Parses the command's options (global ones may come after the command too) and checks
+ * the number of positional arguments; @args becomes those arguments. */
+static gboolean
+parse_command_line (const Command *command,
+                    HgdCliOptions *options,
+                    gchar ***args,
+                    GError **error)
+{
+  g_autofree gchar *name = command_name (command);
+  g_autofree gchar *parameters = g_strdup_printf ("%s %s", name, command_arguments (command));
+  g_autoptr(GOptionContext) context = g_option_context_new (parameters);
+  guint n_args;
+
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_set_summary (context, _(command->summary));
+  g_option_context_set_main_group (context, option_group_new (options, command->options));
+  if (!g_option_context_parse_strv (context, args, error))
+    return FALSE;
+
+  /* (*args)[0] is the program name */
+  n_args = g_strv_length (*args) - 1;
+  if (n_args != command->n_args)
+    {
+      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+                   /* TRANSLATORS: %s is a command with its arguments, e.g. “users add NAME” */
+                   _("usage: hemgatectl [OPTION…] %s"), parameters);
+      return FALSE;
+    }
+  if ((command->required & OPT_ROLE) != 0 && options->role == NULL)
+    {
+      g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+                           /* TRANSLATORS: --role is an option; keep it and the role names */
+                           _("“users add” needs --role ROLE (resident, family, staff, it-admin or service)"));
+      return FALSE;
+    }
+  if ((command->options & OPT_AFTER) != 0 && options->after < -1)
+    {
+      g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+                           /* TRANSLATORS: --after is an option; keep it */
+                           _("--after takes a sequence number of 0 or more"));
+      return FALSE;
+    }
+  if ((command->options & OPT_LIMIT) != 0 && (options->limit < 0 || options->limit > 1000))
+    {
+      g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+                           /* TRANSLATORS: --limit is an option; keep it */
+                           _("--limit takes a number from 1 to 1000"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int
+main (int argc,
+      char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdCliClient) client = NULL;
+  g_auto(GStrv) args = NULL;
+  g_auto(GStrv) command_args = NULL;
+  g_autofree gchar *description = NULL;
+  HgdCliOptions options = { .after = -1 };
+  const Command *command;
+  guint n_words = 0;
+  gboolean ok;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  g_set_prgname ("hemgatectl");
+
+  /* the global options, up to the command's name */
+  /* TRANSLATORS: the parameter string of “hemgatectl --help” */
+  context = g_option_context_new (_("COMMAND [ARGUMENT…]"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  /* TRANSLATORS: the one-line summary of “hemgatectl --help” */
+  g_option_context_set_summary (context, _("Control a hemgate home gateway through its HTTP API."));
+  description = commands_description ();
+  g_option_context_set_description (context, description);
+  g_option_context_set_strict_posix (context, TRUE);
+  g_option_context_set_main_group (context, option_group_new (&options, 0));
+  args = g_strdupv (argv);
+  if (!g_option_context_parse_strv (context, &args, &error))
+    {
+      options_clear (&options);
+      return fail (error);
+    }
+  if (args[1] == NULL)
+    {
+      g_autofree gchar *help = g_option_context_get_help (context, TRUE, NULL);
+      g_printerr ("%s", help);
+      options_clear (&options);
+      return HGD_CLI_ERROR_USAGE;
+    }
+  command = find_command (args + 1, &n_words);
+  if (command == NULL)
+    {
+      /* TRANSLATORS: %s is what the user typed as a command */
+      g_set_error (&error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE, _("unknown command “%s”"), args[1]);
+      options_clear (&options);
+      return fail (error);
+    }
+
+  /* the command's own options and arguments: argv[0] followed by what comes after its name */
+  command_args = g_new0 (gchar *, g_strv_length (args) - n_words + 1);
+  command_args[0] = g_strdup (args[0]);
+  for (guint i = 1 + n_words, j = 1; args[i] != NULL; i++, j++)
+    command_args[j] = g_strdup (args[i]);
+  if (!parse_command_line (command, &options, &command_args, &error))
+    {
+      options_clear (&options);
+      return fail (error);
+    }
+
+  if (options.url == NULL)
+    options.url = g_strdup (g_getenv ("HEMGATE_URL") != NULL && g_getenv ("HEMGATE_URL")[0] != '\0'
+                            ? g_getenv ("HEMGATE_URL") : DEFAULT_URL);
+  client = hgd_cli_client_new (options.url, options.insecure, options.ca_file, &error);
+  ok = client != NULL;
+  if (ok && command->token != TOKEN_NONE)
+    ok = hgd_cli_client_ensure_token (client, command->token == TOKEN_REQUIRED, &error);
+  if (ok)
+    ok = command->run (client, &options, command_args + 1, &error);
+  if (!ok && options.json && client != NULL && hgd_cli_client_get_last_api_error (client) != NULL)
+    hgd_cli_print_json (hgd_cli_client_get_last_api_error (client), TRUE);
+  options_clear (&options);
+  if (!ok)
+    return fail (error);
+  return EXIT_SUCCESS;
+}

@@ -1,0 +1,1399 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgdAccounts: users with Argon2id password hashes and bearer sessions. Both live in memory
+ * and are written through to accounts.db in the directory of the user's domain. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hgd-accounts-private.h"
+
+#define USERNAME_MAX_CHARS 64
+#define PASSWORD_MIN_CHARS 8
+#define PASSWORD_MAX_BYTES 4096
+#define TOKEN_BYTES 32
+#define TOKEN_VARIANT sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define TOKEN_CHARS (sodium_base64_ENCODED_LEN (TOKEN_BYTES, TOKEN_VARIANT) - 1)
+#define HASH_OPSLIMIT crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define HASH_MEMLIMIT crypto_pwhash_MEMLIMIT_INTERACTIVE
+#define SCHEMA_VERSION 1
+/* Each verification holds HASH_MEMLIMIT (64 MiB), so they run one at a time; beyond this
+ * many waiting logins, new ones are turned away. */
+#define LOGIN_QUEUE_MAX 32
+#define FAILURE_SWEEP_MIN 1024
+
+G_DEFINE_QUARK (hgd-accounts-error-quark, hgd_accounts_error)
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+/* Verified against when the user name is unknown, so that an unknown name costs the same
+ * time and memory as a wrong password. Made by crypto_pwhash_str at the INTERACTIVE limits
+ * from a random password nobody kept; a match against it is never accepted anyway. */
+static const gchar dummy_hash[] =
+  "$argon2id$v=19$m=65536,t=2,p=1$q5FxPIrx8bQ3ySWNJV0jsw"
+  "$Gu13m1M/aCl3aw7YDGu52Cj1z6GXnyRtZJJxX32PElU";
+
+static const gchar schema_sql[] =
+  "CREATE TABLE IF NOT EXISTS users ("
+  "  username TEXT PRIMARY KEY NOT NULL,"
+  "  role TEXT NOT NULL,"
+  "  hash TEXT NOT NULL,"
+  "  created INTEGER NOT NULL);"
+  "CREATE TABLE IF NOT EXISTS sessions ("
+  "  id TEXT PRIMARY KEY NOT NULL,"
+  "  username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,"
+  "  role TEXT NOT NULL,"
+  "  expires INTEGER NOT NULL,"
+  "  revoked INTEGER NOT NULL DEFAULT 0);"
+  "CREATE INDEX IF NOT EXISTS sessions_username ON sessions (username);";
+
+/* A user as kept in memory. */
+typedef struct
+{
+  gchar *username; /* (owned) */
+  HgdRole role;
+  gint64 created;  /* real time, usec */
+  gchar *hash;     /* (owned) crypto_pwhash_str output */
+} Account;
+
+/* Recent failed logins, by user name or by client. */
+typedef struct
+{
+  GHashTable *times; /* (owned) name → GArray of gint64 monotonic usec, oldest first */
+  guint sweep_at;    /* drop stale names when the table grows to this size */
+} FailureLog;
+
+struct _HgdAccounts
+{
+  GObject parent_instance;
+  sqlite3 *db[HG_DOMAIN_LAST];      /* (owned) (nullable) until opened */
+  gchar *db_path[HG_DOMAIN_LAST];   /* (owned) */
+  GHashTable *accounts;             /* (owned) user name → Account, both domains */
+  GHashTable *sessions;             /* (owned) session id → HgdSession (token NULL) */
+  FailureLog user_failures;
+  FailureLog client_failures;
+  GQueue login_queue;               /* (owned) GTasks waiting for the verifier */
+  gboolean verifying;               /* a verification is running in a thread */
+  gint64 session_lifetime;          /* seconds */
+  guint login_attempts;
+  gint64 login_window;              /* seconds */
+  gint64 clock_offset;              /* usec; moved only by tests */
+};
+
+G_DEFINE_TYPE (HgdAccounts, hgd_accounts, G_TYPE_OBJECT)
+
+static void
+account_free (Account *account)
+{
+  g_free (account->username);
+  g_free (account->hash);
+  g_free (account);
+}
+
+static void
+session_clear (gpointer data)
+{
+  HgdSession *session = data;
+
+  if (session->token != NULL)
+    {
+      sodium_memzero (session->token, strlen (session->token));
+      g_free (session->token);
+    }
+  g_free (session->id);
+  g_free (session->username);
+}
+
+static HgdSession *
+session_new (const gchar *token,
+             const gchar *id,
+             const gchar *username,
+             HgdRole role,
+             gint64 expires)
+{
+  HgdSession *session = g_atomic_rc_box_new0 (HgdSession);
+
+  session->token = g_strdup (token);
+  session->id = g_strdup (id);
+  session->username = g_strdup (username);
+  session->role = role;
+  session->expires = expires;
+  return session;
+}
+
+/**
+ * hgd_session_ref:
+ * @session: an #HgdSession
+ *
+ * Returns: (transfer full): @session
+ */
+HgdSession *
+hgd_session_ref (HgdSession *session)
+{
+  g_return_val_if_fail (session != NULL, NULL);
+  return g_atomic_rc_box_acquire (session);
+}
+
+/**
+ * hgd_session_unref:
+ * @session: (transfer full): an #HgdSession
+ *
+ * Drops a reference; the last one wipes the token and frees the session.
+ */
+void
+hgd_session_unref (HgdSession *session)
+{
+  g_return_if_fail (session != NULL);
+  g_atomic_rc_box_release_full (session, session_clear);
+}
+
+/**
+ * hgd_user_free:
+ * @user: (transfer full): an #HgdUser
+ */
+void
+hgd_user_free (HgdUser *user)
+{
+  g_return_if_fail (user != NULL);
+  g_free (user->username);
+  g_free (user);
+}
+
+static void
+failure_log_init (FailureLog *log)
+{
+  log->times = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) g_array_unref);
+  log->sweep_at = FAILURE_SWEEP_MIN;
+}
+
+static void
+failure_log_clear (FailureLog *log)
+{
+  g_clear_pointer (&log->times, g_hash_table_unref);
+}
+
+/* Drops the failures at or before @since; returns how many are left. */
+static guint
+prune_times (GArray *times,
+             gint64 since)
+{
+  guint stale = 0;
+
+  while (stale < times->len && g_array_index (times, gint64, stale) <= since)
+    stale++;
+  g_array_remove_range (times, 0, stale);
+  return times->len;
+}
+
+/* Names are attacker-chosen, so forget those whose failures all left the window once the
+ * table has doubled since the last sweep: the cost per attempt stays constant. */
+static void
+failure_log_sweep (FailureLog *log,
+                   gint64 since)
+{
+  GHashTableIter iter;
+  GArray *times;
+
+  if (g_hash_table_size (log->times) < log->sweep_at)
+    return;
+  g_hash_table_iter_init (&iter, log->times);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &times))
+    {
+      if (prune_times (times, since) == 0)
+        g_hash_table_iter_remove (&iter);
+    }
+  log->sweep_at = MAX (FAILURE_SWEEP_MIN, 2 * g_hash_table_size (log->times));
+}
+
+/* How many seconds until @name may try again; 0 if it may now. */
+static gint64
+failure_log_get_wait (FailureLog *log,
+                      const gchar *name,
+                      guint attempts,
+                      gint64 window,
+                      gint64 now)
+{
+  gint64 window_usec = window * G_USEC_PER_SEC;
+  GArray *times;
+  gint64 free_at;
+
+  failure_log_sweep (log, now - window_usec);
+  times = g_hash_table_lookup (log->times, name);
+  if (times == NULL)
+    return 0;
+  if (prune_times (times, now - window_usec) == 0)
+    {
+      g_hash_table_remove (log->times, name);
+      return 0;
+    }
+  if (times->len < attempts)
+    return 0;
+  /* the failure that has to leave the window before one more attempt fits in it */
+  free_at = g_array_index (times, gint64, times->len - attempts) + window_usec;
+  return MAX (1, (free_at - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+}
+
+static guint
+failure_log_add (FailureLog *log,
+                 const gchar *name,
+                 gint64 when)
+{
+  GArray *times = g_hash_table_lookup (log->times, name);
+
+  if (times == NULL)
+    {
+      times = g_array_new (FALSE, FALSE, sizeof (gint64));
+      g_hash_table_insert (log->times, g_strdup (name), times);
+    }
+  g_array_append_val (times, when);
+  return times->len;
+}
+
+/* Takes back one failure recorded at @when: the attempt did not fail after all. */
+static void
+failure_log_forget (FailureLog *log,
+                    const gchar *name,
+                    gint64 when)
+{
+  GArray *times = g_hash_table_lookup (log->times, name);
+
+  for (guint i = 0; times != NULL && i < times->len; i++)
+    {
+      if (g_array_index (times, gint64, i) == when)
+        {
+          g_array_remove_index (times, i);
+          break;
+        }
+    }
+  if (times != NULL && times->len == 0)
+    g_hash_table_remove (log->times, name);
+}
+
+static void
+hgd_accounts_finalize (GObject *object)
+{
+  HgdAccounts *self = HGD_ACCOUNTS (object);
+
+  /* every queued login holds a reference, so none can be left here */
+  g_warn_if_fail (g_queue_is_empty (&self->login_queue));
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      g_clear_pointer (&self->db[i], sqlite3_close_v2);
+      g_free (self->db_path[i]);
+    }
+  g_hash_table_unref (self->accounts);
+  g_hash_table_unref (self->sessions);
+  failure_log_clear (&self->user_failures);
+  failure_log_clear (&self->client_failures);
+  G_OBJECT_CLASS (hgd_accounts_parent_class)->finalize (object);
+}
+
+static void
+hgd_accounts_class_init (HgdAccountsClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = hgd_accounts_finalize;
+}
+
+static void
+hgd_accounts_init (HgdAccounts *self)
+{
+  self->accounts = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                          (GDestroyNotify) account_free);
+  self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) hgd_session_unref);
+  failure_log_init (&self->user_failures);
+  failure_log_init (&self->client_failures);
+  g_queue_init (&self->login_queue);
+  self->login_attempts = 5;
+  self->login_window = 300;
+}
+
+static gint64
+now_real (HgdAccounts *self)
+{
+  return g_get_real_time () + self->clock_offset;
+}
+
+static gint64
+now_monotonic (HgdAccounts *self)
+{
+  return g_get_monotonic_time () + self->clock_offset;
+}
+
+static HgDomain
+account_get_domain (Account *account)
+{
+  return hgd_role_get_domain (account->role);
+}
+
+static gboolean
+set_db_error (HgdAccounts *self,
+              HgDomain domain,
+              GError **error)
+{
+  g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE, "accounts %s: %s",
+               self->db_path[domain], sqlite3_errmsg (self->db[domain]));
+  return FALSE;
+}
+
+/* Runs one write with @texts bound to ?1…?n and then @number, if given, to ?n+1. Writes are
+ * rare (users change, logins) and small, so they run on the main thread. */
+static gboolean
+db_run (HgdAccounts *self,
+        HgDomain domain,
+        const gchar *sql,
+        const gchar *const *texts,
+        const gint64 *number,
+        GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint n = 0;
+
+  if (sqlite3_prepare_v2 (self->db[domain], sql, -1, &stmt, NULL) != SQLITE_OK)
+    return set_db_error (self, domain, error);
+  for (; texts != NULL && texts[n] != NULL; n++)
+    sqlite3_bind_text (stmt, n + 1, texts[n], -1, SQLITE_TRANSIENT);
+  if (number != NULL)
+    sqlite3_bind_int64 (stmt, n + 1, *number);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return set_db_error (self, domain, error);
+  return TRUE;
+}
+
+/* The file is made 0600 before SQLite opens it; SQLite gives the -wal and -shm files the
+ * same mode. */
+static gboolean
+create_private_file (const gchar *path,
+                     GError **error)
+{
+  struct stat st;
+  gint fd;
+
+  fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    {
+      gint saved_errno = errno;
+      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE, "accounts %s: %s",
+                   path, g_strerror (saved_errno));
+      return FALSE;
+    }
+  if (fstat (fd, &st) == 0 && (st.st_mode & 0077) != 0)
+    {
+      g_warning ("accounts %s: mode was %04o, setting 0600", path, st.st_mode & 07777);
+      if (fchmod (fd, 0600) != 0)
+        {
+          gint saved_errno = errno;
+          g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE,
+                       "accounts %s: cannot make it private: %s", path, g_strerror (saved_errno));
+          g_close (fd, NULL);
+          return FALSE;
+        }
+    }
+  g_close (fd, NULL);
+  return TRUE;
+}
+
+static gboolean
+open_db (HgdAccounts *self,
+         HgDomain domain,
+         const gchar *directory,
+         GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint64 version;
+
+  if (g_mkdir_with_parents (directory, 0700) != 0)
+    {
+      gint saved_errno = errno;
+      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE,
+                   "accounts: cannot create %s: %s", directory, g_strerror (saved_errno));
+      return FALSE;
+    }
+  self->db_path[domain] = g_build_filename (directory, "accounts.db", NULL);
+  if (!create_private_file (self->db_path[domain], error))
+    return FALSE;
+  if (sqlite3_open_v2 (self->db_path[domain], &self->db[domain], SQLITE_OPEN_READWRITE,
+                       NULL) != SQLITE_OK)
+    return set_db_error (self, domain, error);
+  sqlite3_extended_result_codes (self->db[domain], 1);
+  /* secure_delete: a replaced password hash does not linger in free pages */
+  if (sqlite3_exec (self->db[domain],
+                    "PRAGMA journal_mode = WAL;"
+                    "PRAGMA synchronous = FULL;"
+                    "PRAGMA foreign_keys = ON;"
+                    "PRAGMA secure_delete = ON;",
+                    NULL, NULL, NULL) != SQLITE_OK)
+    return set_db_error (self, domain, error);
+
+  if (sqlite3_prepare_v2 (self->db[domain], "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK ||
+      sqlite3_step (stmt) != SQLITE_ROW)
+    return set_db_error (self, domain, error);
+  version = sqlite3_column_int64 (stmt, 0);
+  if (version > SCHEMA_VERSION)
+    {
+      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE,
+                   "accounts %s: schema version %" G_GINT64_FORMAT " is newer than this "
+                   "hemgated understands (%d)",
+                   self->db_path[domain], version, SCHEMA_VERSION);
+      return FALSE;
+    }
+  if (version < SCHEMA_VERSION)
+    {
+      g_autofree gchar *sql = NULL;
+
+      sql = g_strdup_printf ("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;", schema_sql,
+                             SCHEMA_VERSION);
+      if (sqlite3_exec (self->db[domain], sql, NULL, NULL, NULL) != SQLITE_OK)
+        {
+          set_db_error (self, domain, error);
+          sqlite3_exec (self->db[domain], "ROLLBACK", NULL, NULL, NULL);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+is_valid_username (const gchar *username)
+{
+  gsize len = strnlen (username, USERNAME_MAX_CHARS + 1);
+
+  if (len == 0 || len > USERNAME_MAX_CHARS || !g_ascii_isalnum (username[0]))
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      gchar c = username[i];
+      if (!g_ascii_islower (c) && !g_ascii_isdigit (c) && c != '.' && c != '_' && c != '-')
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_username (const gchar *username,
+                GError **error)
+{
+  if (!is_valid_username (username))
+    {
+      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID,
+                   "user name must be 1 to %d characters from a-z, 0-9, '.', '_' and '-', "
+                   "starting with a letter or digit",
+                   USERNAME_MAX_CHARS);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The message never repeats the password. */
+static gboolean
+check_password (const gchar *password,
+                GError **error)
+{
+  gsize len = strnlen (password, PASSWORD_MAX_BYTES + 1);
+
+  if (len > PASSWORD_MAX_BYTES)
+    {
+      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID,
+                   "password must be at most %d bytes long", PASSWORD_MAX_BYTES);
+      return FALSE;
+    }
+  if (!g_utf8_validate (password, len, NULL))
+    {
+      g_set_error_literal (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID,
+                           "password is not valid UTF-8");
+      return FALSE;
+    }
+  if (g_utf8_strlen (password, len) < PASSWORD_MIN_CHARS)
+    {
+      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID,
+                   "password must have at least %d characters", PASSWORD_MIN_CHARS);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Thread-safe: also called by the login verifier. */
+static gchar *
+hash_password (const gchar *password,
+               GError **error)
+{
+  gchar hash[crypto_pwhash_STRBYTES];
+
+  if (crypto_pwhash_str (hash, password, strlen (password), HASH_OPSLIMIT, HASH_MEMLIMIT) != 0)
+    {
+      g_set_error_literal (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE,
+                           "cannot hash the password: out of memory");
+      return NULL;
+    }
+  return g_strdup (hash);
+}
+
+static gboolean
+load_users (HgdAccounts *self,
+            HgDomain domain,
+            GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint rc;
+
+  if (sqlite3_prepare_v2 (self->db[domain], "SELECT username, role, hash, created FROM users",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    return set_db_error (self, domain, error);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const gchar *username = (const gchar *) sqlite3_column_text (stmt, 0);
+      const gchar *role_name = (const gchar *) sqlite3_column_text (stmt, 1);
+      const gchar *hash = (const gchar *) sqlite3_column_text (stmt, 2);
+      Account *account;
+      HgdRole role;
+
+      if (username == NULL || !is_valid_username (username) || hash == NULL ||
+          !hgd_role_from_string (role_name, &role) || hgd_role_get_domain (role) != domain)
+        {
+          g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE,
+                       "accounts %s: a user has an invalid name or a role of another domain",
+                       self->db_path[domain]);
+          return FALSE;
+        }
+      if (g_hash_table_contains (self->accounts, username))
+        {
+          g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE,
+                       "accounts %s: a user name is also in %s", self->db_path[domain],
+                       self->db_path[domain == HG_DOMAIN_MUNICIPAL ? HG_DOMAIN_PERSONAL
+                                                                   : HG_DOMAIN_MUNICIPAL]);
+          return FALSE;
+        }
+      account = g_new0 (Account, 1);
+      account->username = g_strdup (username);
+      account->role = role;
+      account->hash = g_strdup (hash);
+      account->created = sqlite3_column_int64 (stmt, 3);
+      g_hash_table_insert (self->accounts, account->username, account);
+    }
+  if (rc != SQLITE_DONE)
+    return set_db_error (self, domain, error);
+  return TRUE;
+}
+
+/* Drops sessions past their expiry (revoked ones too), then loads the live ones. */
+static gboolean
+load_sessions (HgdAccounts *self,
+               HgDomain domain,
+               GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint64 now = now_real (self);
+  gint rc;
+
+  if (!db_run (self, domain, "DELETE FROM sessions WHERE expires <= ?1", NULL, &now, error))
+    return FALSE;
+  if (sqlite3_prepare_v2 (self->db[domain],
+                          "SELECT id, username, role, expires FROM sessions WHERE revoked = 0",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    return set_db_error (self, domain, error);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const gchar *id = (const gchar *) sqlite3_column_text (stmt, 0);
+      const gchar *username = (const gchar *) sqlite3_column_text (stmt, 1);
+      const gchar *role_name = (const gchar *) sqlite3_column_text (stmt, 2);
+      Account *account = username != NULL ? g_hash_table_lookup (self->accounts, username) : NULL;
+      HgdRole role;
+
+      /* a session whose user changed role since it was opened is no longer valid */
+      if (id == NULL || account == NULL || !hgd_role_from_string (role_name, &role) ||
+          role != account->role)
+        continue;
+      g_hash_table_insert (self->sessions, g_strdup (id),
+                           session_new (NULL, id, username, role, sqlite3_column_int64 (stmt, 3)));
+    }
+  if (rc != SQLITE_DONE)
+    return set_db_error (self, domain, error);
+  return TRUE;
+}
+
+static gboolean
+ensure_sodium (GError **error)
+{
+  static gsize result = 0;
+
+  if (g_once_init_enter (&result))
+    g_once_init_leave (&result, sodium_init () < 0 ? 1 : 2);
+  if (result != 2)
+    {
+      g_set_error_literal (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE,
+                           "accounts: libsodium could not be initialised");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * hgd_accounts_new:
+ * @domain_directories: (array fixed-size=2): the state directory of each #HgDomain,
+ *   indexed by domain; each gets an `accounts.db`, and is created 0700 if missing
+ * @session_lifetime: how long a session lasts, in seconds
+ * @error: return location for a #GError
+ *
+ * Opens both accounts databases and loads their users and live sessions.
+ *
+ * Returns: (transfer full): a new #HgdAccounts, or %NULL with @error set
+ */
+HgdAccounts *
+hgd_accounts_new (const gchar *const *domain_directories,
+                  gint64 session_lifetime,
+                  GError **error)
+{
+  g_autoptr(HgdAccounts) self = NULL;
+
+  g_return_val_if_fail (domain_directories != NULL, NULL);
+  g_return_val_if_fail (session_lifetime > 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_return_val_if_fail (domain_directories[i] != NULL, NULL);
+  if (g_strcmp0 (domain_directories[HG_DOMAIN_MUNICIPAL],
+                 domain_directories[HG_DOMAIN_PERSONAL]) == 0)
+    {
+      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID,
+                   "accounts: both domains use the directory %s",
+                   domain_directories[HG_DOMAIN_MUNICIPAL]);
+      return NULL;
+    }
+  if (!ensure_sodium (error))
+    return NULL;
+
+  self = g_object_new (HGD_TYPE_ACCOUNTS, NULL);
+  self->session_lifetime = session_lifetime;
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      if (!open_db (self, i, domain_directories[i], error))
+        return NULL;
+    }
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      if (!load_users (self, i, error) || !load_sessions (self, i, error))
+        return NULL;
+    }
+  g_info ("accounts loaded: %u users, %u live sessions", g_hash_table_size (self->accounts),
+          g_hash_table_size (self->sessions));
+  return g_steal_pointer (&self);
+}
+
+/**
+ * hgd_accounts_set_login_limit:
+ * @self: an #HgdAccounts
+ * @attempts: failed logins allowed per user name, and per client, within the window
+ * @window_seconds: the length of the window
+ */
+void
+hgd_accounts_set_login_limit (HgdAccounts *self,
+                              guint attempts,
+                              guint window_seconds)
+{
+  g_return_if_fail (HGD_IS_ACCOUNTS (self));
+  g_return_if_fail (attempts > 0);
+  g_return_if_fail (window_seconds > 0);
+  self->login_attempts = attempts;
+  self->login_window = window_seconds;
+}
+
+static void
+log_domain_event (HgDomain domain,
+                  GLogLevelFlags level,
+                  const gchar *message)
+{
+  g_log_structured (G_LOG_DOMAIN, level, "HG_DOMAIN", hg_domain_to_string (domain), "MESSAGE",
+                    "%s", message);
+}
+
+/**
+ * hgd_accounts_add_user:
+ * @self: an #HgdAccounts
+ * @username: 1–64 characters from `a-z0-9._-`, starting with a letter or digit
+ * @role: the role; it decides the domain the user is stored in
+ * @password: at least 8 characters
+ * @error: return location for a #GError
+ *
+ * Adds a user. Hashes synchronously (about 0.1 s): meant for set-up and administration.
+ *
+ * Returns: %TRUE if added; %HGD_ACCOUNTS_ERROR_EXISTS if the name is taken in either domain
+ */
+gboolean
+hgd_accounts_add_user (HgdAccounts *self,
+                       const gchar *username,
+                       HgdRole role,
+                       const gchar *password,
+                       GError **error)
+{
+  g_autofree gchar *hash = NULL;
+  g_autofree gchar *message = NULL;
+  Account *account;
+  gint64 created;
+  HgDomain domain;
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), FALSE);
+  g_return_val_if_fail (username != NULL, FALSE);
+  g_return_val_if_fail (password != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_username (username, error))
+    return FALSE;
+  if ((guint) role >= HGD_ROLE_LAST)
+    {
+      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID, "role %d is not a role",
+                   (gint) role);
+      return FALSE;
+    }
+  if (!check_password (password, error))
+    return FALSE;
+  if (g_hash_table_contains (self->accounts, username))
+    {
+      g_set_error_literal (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_EXISTS,
+                           "the user name is taken");
+      return FALSE;
+    }
+  hash = hash_password (password, error);
+  if (hash == NULL)
+    return FALSE;
+  domain = hgd_role_get_domain (role);
+  created = now_real (self);
+  if (!db_run (self, domain,
+               "INSERT INTO users (username, role, hash, created) VALUES (?1, ?2, ?3, ?4)",
+               (const gchar *[]){ username, hgd_role_to_string (role), hash, NULL }, &created,
+               error))
+    return FALSE;
+
+  account = g_new0 (Account, 1);
+  account->username = g_strdup (username);
+  account->role = role;
+  account->created = created;
+  account->hash = g_steal_pointer (&hash);
+  g_hash_table_insert (self->accounts, account->username, account);
+  message = g_strdup_printf ("user added with role %s", hgd_role_to_string (role));
+  log_domain_event (domain, G_LOG_LEVEL_MESSAGE, message);
+  g_debug ("user %s added", username);
+  return TRUE;
+}
+
+/**
+ * hgd_accounts_set_password:
+ * @self: an #HgdAccounts
+ * @username: an existing user
+ * @password: the new password, at least 8 characters
+ * @error: return location for a #GError
+ *
+ * Replaces a password (synchronously, as hgd_accounts_add_user()). Open sessions stay
+ * valid; call hgd_accounts_revoke_user_sessions() to end them.
+ *
+ * Returns: %TRUE if changed
+ */
+gboolean
+hgd_accounts_set_password (HgdAccounts *self,
+                           const gchar *username,
+                           const gchar *password,
+                           GError **error)
+{
+  g_autofree gchar *hash = NULL;
+  Account *account;
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), FALSE);
+  g_return_val_if_fail (username != NULL, FALSE);
+  g_return_val_if_fail (password != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  account = g_hash_table_lookup (self->accounts, username);
+  if (account == NULL)
+    {
+      g_set_error_literal (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_NOT_FOUND,
+                           "no such user");
+      return FALSE;
+    }
+  if (!check_password (password, error))
+    return FALSE;
+  hash = hash_password (password, error);
+  if (hash == NULL)
+    return FALSE;
+  if (!db_run (self, account_get_domain (account), "UPDATE users SET hash = ?1 WHERE username = ?2",
+               (const gchar *[]){ hash, username, NULL }, NULL, error))
+    return FALSE;
+  g_free (account->hash);
+  account->hash = g_steal_pointer (&hash);
+  log_domain_event (account_get_domain (account), G_LOG_LEVEL_MESSAGE, "user password changed");
+  g_debug ("password of %s changed", username);
+  return TRUE;
+}
+
+static guint
+forget_user_sessions (HgdAccounts *self,
+                      const gchar *username)
+{
+  GHashTableIter iter;
+  HgdSession *session;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
+    {
+      if (g_strcmp0 (session->username, username) == 0)
+        {
+          g_hash_table_iter_remove (&iter);
+          n++;
+        }
+    }
+  return n;
+}
+
+/**
+ * hgd_accounts_remove_user:
+ * @self: an #HgdAccounts
+ * @username: an existing user
+ * @error: return location for a #GError
+ *
+ * Removes a user and all their sessions.
+ *
+ * Returns: %TRUE if removed; %HGD_ACCOUNTS_ERROR_NOT_FOUND if there is no such user
+ */
+gboolean
+hgd_accounts_remove_user (HgdAccounts *self,
+                          const gchar *username,
+                          GError **error)
+{
+  Account *account;
+  HgDomain domain;
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), FALSE);
+  g_return_val_if_fail (username != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  account = g_hash_table_lookup (self->accounts, username);
+  if (account == NULL)
+    {
+      g_set_error_literal (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_NOT_FOUND,
+                           "no such user");
+      return FALSE;
+    }
+  domain = account_get_domain (account);
+  /* the sessions go with the row: ON DELETE CASCADE */
+  if (!db_run (self, domain, "DELETE FROM users WHERE username = ?1",
+               (const gchar *[]){ username, NULL }, NULL, error))
+    return FALSE;
+  forget_user_sessions (self, username);
+  g_hash_table_remove (self->user_failures.times, username);
+  g_debug ("user %s removed", username);
+  g_hash_table_remove (self->accounts, username);
+  log_domain_event (domain, G_LOG_LEVEL_MESSAGE, "user removed");
+  return TRUE;
+}
+
+/**
+ * hgd_accounts_has_user:
+ * @self: an #HgdAccounts
+ * @username: a user name
+ *
+ * Returns: %TRUE if @username exists in either domain
+ */
+gboolean
+hgd_accounts_has_user (HgdAccounts *self,
+                       const gchar *username)
+{
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), FALSE);
+  g_return_val_if_fail (username != NULL, FALSE);
+  return g_hash_table_contains (self->accounts, username);
+}
+
+static gint
+compare_users (gconstpointer a,
+               gconstpointer b)
+{
+  const HgdUser *user_a = *(const HgdUser *const *) a;
+  const HgdUser *user_b = *(const HgdUser *const *) b;
+
+  return strcmp (user_a->username, user_b->username);
+}
+
+/**
+ * hgd_accounts_list_users:
+ * @self: an #HgdAccounts
+ * @domain: a domain
+ *
+ * Returns: (transfer container) (element-type HgdUser): the users of @domain, by name
+ */
+GPtrArray *
+hgd_accounts_list_users (HgdAccounts *self,
+                         HgDomain domain)
+{
+  GPtrArray *users;
+  GHashTableIter iter;
+  Account *account;
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), NULL);
+  g_return_val_if_fail ((guint) domain < HG_DOMAIN_LAST, NULL);
+
+  users = g_ptr_array_new_with_free_func ((GDestroyNotify) hgd_user_free);
+  g_hash_table_iter_init (&iter, self->accounts);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &account))
+    {
+      HgdUser *user;
+
+      if (account_get_domain (account) != domain)
+        continue;
+      user = g_new0 (HgdUser, 1);
+      user->username = g_strdup (account->username);
+      user->role = account->role;
+      user->created = account->created;
+      g_ptr_array_add (users, user);
+    }
+  g_ptr_array_sort (users, compare_users);
+  return users;
+}
+
+typedef struct
+{
+  gchar *username;    /* (owned) as looked up: lower case, or "" if not a valid name */
+  gchar *password;    /* (owned) wiped when freed */
+  gchar *client;      /* (owned) (nullable) */
+  gint64 attempt;     /* monotonic usec; this attempt's entry in the failure logs */
+  gint64 retry_after; /* seconds, when rate limited */
+  gchar *hash;        /* (owned) (nullable) the user's hash; NULL: verify the dummy */
+  gchar *new_hash;    /* (owned) (nullable) set by the verifier if the hash was weak */
+} LoginData;
+
+static void
+login_data_free (LoginData *data)
+{
+  sodium_memzero (data->password, strlen (data->password));
+  g_free (data->password);
+  g_free (data->username);
+  g_free (data->client);
+  g_free (data->hash);
+  g_free (data->new_hash);
+  g_free (data);
+}
+
+static void
+login_forget_attempt (HgdAccounts *self,
+                      LoginData *data,
+                      gboolean user_too)
+{
+  if (user_too)
+    failure_log_forget (&self->user_failures, data->username, data->attempt);
+  if (data->client != NULL)
+    failure_log_forget (&self->client_failures, data->client, data->attempt);
+}
+
+/* Runs in a worker thread; touches only @task_data. */
+static void
+login_verify_thread (GTask *task,
+                     gpointer source_object,
+                     gpointer task_data,
+                     GCancellable *cancellable)
+{
+  LoginData *data = task_data;
+  const gchar *hash = data->hash != NULL ? data->hash : dummy_hash;
+  gboolean verified;
+
+  verified = crypto_pwhash_str_verify (hash, data->password, strlen (data->password)) == 0 &&
+             data->hash != NULL;
+  if (verified && crypto_pwhash_str_needs_rehash (hash, HASH_OPSLIMIT, HASH_MEMLIMIT) != 0)
+    data->new_hash = hash_password (data->password, NULL);
+  g_task_return_boolean (task, verified);
+}
+
+static void login_verify_cb (GObject *source,
+                             GAsyncResult *result,
+                             gpointer user_data);
+
+/* Starts the next waiting verification, if none is running. */
+static void
+login_queue_next (HgdAccounts *self)
+{
+  while (!self->verifying && !g_queue_is_empty (&self->login_queue))
+    {
+      g_autoptr(GTask) task = g_queue_pop_head (&self->login_queue);
+      LoginData *data = g_task_get_task_data (task);
+      g_autoptr(GTask) verify = NULL;
+      Account *account;
+
+      /* cancelled before any password was tried: not a failure */
+      if (g_task_return_error_if_cancelled (task))
+        {
+          login_forget_attempt (self, data, TRUE);
+          continue;
+        }
+      account = g_hash_table_lookup (self->accounts, data->username);
+      if (account != NULL && strnlen (data->password, PASSWORD_MAX_BYTES + 1) <= PASSWORD_MAX_BYTES)
+        data->hash = g_strdup (account->hash);
+      self->verifying = TRUE;
+      verify = g_task_new (self, NULL, login_verify_cb, g_steal_pointer (&task));
+      g_task_set_source_tag (verify, login_queue_next);
+      g_task_set_task_data (verify, data, NULL);
+      g_task_run_in_thread (verify, login_verify_thread);
+    }
+}
+
+/* Keeps the memory, and the databases, free of expired sessions; runs at each login.
+ * A database is written only if one of its sessions expired. */
+static void
+sessions_purge_expired (HgdAccounts *self,
+                        gint64 now)
+{
+  gboolean expired[HG_DOMAIN_LAST] = { FALSE };
+  GHashTableIter iter;
+  HgdSession *session;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
+    {
+      if (session->expires <= now)
+        {
+          expired[hgd_role_get_domain (session->role)] = TRUE;
+          g_hash_table_iter_remove (&iter);
+        }
+    }
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (expired[i] &&
+          !db_run (self, i, "DELETE FROM sessions WHERE expires <= ?1", NULL, &now, &error))
+        g_warning ("cannot remove expired sessions: %s", error->message);
+    }
+}
+
+static HgdSession *
+session_create (HgdAccounts *self,
+                Account *account,
+                GError **error)
+{
+  guint8 raw[TOKEN_BYTES];
+  gchar token[TOKEN_CHARS + 1];
+  g_autofree gchar *id = NULL;
+  g_autoptr(HgdSession) session = NULL;
+  gint64 now = now_real (self);
+  gint64 expires = now + self->session_lifetime * G_USEC_PER_SEC;
+  gboolean ok;
+
+  sessions_purge_expired (self, now);
+  randombytes_buf (raw, sizeof raw);
+  sodium_bin2base64 (token, sizeof token, raw, sizeof raw, TOKEN_VARIANT);
+  sodium_memzero (raw, sizeof raw);
+  id = g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
+  ok = db_run (self, account_get_domain (account),
+               "INSERT INTO sessions (id, username, role, expires) VALUES (?1, ?2, ?3, ?4)",
+               (const gchar *[]){ id, account->username, hgd_role_to_string (account->role), NULL },
+               &expires, error);
+  if (ok)
+    {
+      g_hash_table_insert (self->sessions, g_strdup (id),
+                           session_new (NULL, id, account->username, account->role, expires));
+      session = session_new (token, id, account->username, account->role, expires);
+    }
+  sodium_memzero (token, sizeof token);
+  return g_steal_pointer (&session);
+}
+
+static void
+login_failed (HgdAccounts *self,
+              LoginData *data)
+{
+  GArray *times = g_hash_table_lookup (self->user_failures.times, data->username);
+
+  if (times != NULL && times->len == self->login_attempts)
+    g_message ("failed logins for one user name reached the limit of %u in %" G_GINT64_FORMAT " s",
+               self->login_attempts, self->login_window);
+  times = data->client != NULL ? g_hash_table_lookup (self->client_failures.times, data->client)
+                               : NULL;
+  if (times != NULL && times->len == self->login_attempts)
+    g_message ("failed logins from one client reached the limit of %u in %" G_GINT64_FORMAT " s",
+               self->login_attempts, self->login_window);
+  /* no user name: people type their password into that field too */
+  g_debug ("login failed");
+}
+
+static void
+login_succeeded (HgdAccounts *self,
+                 LoginData *data,
+                 Account *account)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *message = NULL;
+
+  g_hash_table_remove (self->user_failures.times, data->username);
+  login_forget_attempt (self, data, FALSE);
+  if (data->new_hash != NULL)
+    {
+      if (db_run (self, account_get_domain (account),
+                  "UPDATE users SET hash = ?1 WHERE username = ?2",
+                  (const gchar *[]){ data->new_hash, account->username, NULL }, NULL, &error))
+        {
+          g_free (account->hash);
+          account->hash = g_steal_pointer (&data->new_hash);
+          g_debug ("password hash of %s strengthened", account->username);
+        }
+      else
+        {
+          g_warning ("cannot store a stronger password hash: %s", error->message);
+        }
+    }
+  message = g_strdup_printf ("login accepted with role %s", hgd_role_to_string (account->role));
+  log_domain_event (account_get_domain (account), G_LOG_LEVEL_INFO, message);
+  g_debug ("login for %s accepted", account->username);
+}
+
+static void
+login_verify_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  HgdAccounts *self = HGD_ACCOUNTS (source);
+  g_autoptr(GTask) task = G_TASK (user_data);
+  LoginData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  Account *account;
+  gboolean verified;
+
+  self->verifying = FALSE;
+  verified = g_task_propagate_boolean (G_TASK (result), NULL);
+  /* a user removed, or a password changed, during the verification does not log in */
+  account = g_hash_table_lookup (self->accounts, data->username);
+  if (!verified || account == NULL || g_strcmp0 (account->hash, data->hash) != 0)
+    {
+      login_failed (self, data);
+      g_task_return_new_error (task, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_BAD_LOGIN, "%s",
+                               "wrong user name or password");
+    }
+  else
+    {
+      HgdSession *session;
+
+      login_succeeded (self, data, account);
+      if (!g_task_return_error_if_cancelled (task))
+        {
+          session = session_create (self, account, &error);
+          if (session == NULL)
+            g_task_return_error (task, g_steal_pointer (&error));
+          else
+            g_task_return_pointer (task, session, (GDestroyNotify) hgd_session_unref);
+        }
+    }
+  login_queue_next (self);
+}
+
+/**
+ * hgd_accounts_login_async:
+ * @self: an #HgdAccounts
+ * @username: what the user typed; matched without regard to ASCII case
+ * @password: what the user typed
+ * @client: (nullable): who is asking, e.g. an IP address, for the per-client limit;
+ *   %NULL for no per-client limit
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when done
+ * @user_data: for @callback
+ *
+ * Checks a password in a worker thread, one login at a time, and opens a session.
+ * An unknown user name and a wrong password fail alike, and take as long.
+ */
+void
+hgd_accounts_login_async (HgdAccounts *self,
+                          const gchar *username,
+                          const gchar *password,
+                          const gchar *client,
+                          GCancellable *cancellable,
+                          GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree gchar *lower = NULL;
+  LoginData *data;
+  gint64 now;
+  gint64 wait;
+
+  g_return_if_fail (HGD_IS_ACCOUNTS (self));
+  g_return_if_fail (username != NULL);
+  g_return_if_fail (password != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hgd_accounts_login_async);
+  lower = g_ascii_strdown (username, strnlen (username, USERNAME_MAX_CHARS + 1));
+  data = g_new0 (LoginData, 1);
+  /* all invalid names share one failure log: none of them is anybody's */
+  data->username = is_valid_username (lower) ? g_steal_pointer (&lower) : g_strdup ("");
+  data->password = g_strdup (password);
+  data->client = g_strdup (client);
+  g_task_set_task_data (task, data, (GDestroyNotify) login_data_free);
+
+  now = now_monotonic (self);
+  wait = failure_log_get_wait (&self->user_failures, data->username, self->login_attempts,
+                               self->login_window, now);
+  if (data->client != NULL)
+    wait = MAX (wait, failure_log_get_wait (&self->client_failures, data->client,
+                                            self->login_attempts, self->login_window, now));
+  if (wait == 0 && g_queue_get_length (&self->login_queue) >= LOGIN_QUEUE_MAX)
+    wait = 1;
+  if (wait > 0)
+    {
+      data->retry_after = wait;
+      g_debug ("login refused for %" G_GINT64_FORMAT " s", wait);
+      g_task_return_new_error (task, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_RATE_LIMITED,
+                               "too many failed logins; try again in %" G_GINT64_FORMAT " s",
+                               wait);
+      return;
+    }
+
+  /* counted as failed until it succeeds, so that logins in flight count too */
+  data->attempt = now;
+  failure_log_add (&self->user_failures, data->username, now);
+  if (data->client != NULL)
+    failure_log_add (&self->client_failures, data->client, now);
+  g_queue_push_tail (&self->login_queue, g_steal_pointer (&task));
+  login_queue_next (self);
+}
+
+/**
+ * hgd_accounts_login_finish:
+ * @self: an #HgdAccounts
+ * @result: the #GAsyncResult
+ * @retry_after: (out) (optional): with %HGD_ACCOUNTS_ERROR_RATE_LIMITED, the seconds to
+ *   wait; 0 otherwise
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the new session, the only one with its token set; or %NULL
+ *   with %HGD_ACCOUNTS_ERROR_BAD_LOGIN, %HGD_ACCOUNTS_ERROR_RATE_LIMITED,
+ *   %HGD_ACCOUNTS_ERROR_STORAGE or %G_IO_ERROR_CANCELLED
+ */
+HgdSession *
+hgd_accounts_login_finish (HgdAccounts *self,
+                           GAsyncResult *result,
+                           gint64 *retry_after,
+                           GError **error)
+{
+  LoginData *data;
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_accounts_login_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  data = g_task_get_task_data (G_TASK (result));
+  if (retry_after != NULL)
+    *retry_after = data->retry_after;
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * hgd_accounts_lookup_token:
+ * @self: an #HgdAccounts
+ * @token: (nullable): a bearer token as presented by a client
+ *
+ * Returns: (transfer full) (nullable): the session, without its token; %NULL if the token
+ *   is unknown, expired or revoked
+ */
+HgdSession *
+hgd_accounts_lookup_token (HgdAccounts *self,
+                           const gchar *token)
+{
+  g_autofree gchar *id = NULL;
+  HgdSession *session;
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), NULL);
+
+  if (token == NULL || strnlen (token, TOKEN_CHARS + 1) != TOKEN_CHARS)
+    return NULL;
+  id = g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, TOKEN_CHARS);
+  session = g_hash_table_lookup (self->sessions, id);
+  if (session == NULL)
+    return NULL;
+  if (session->expires <= now_real (self))
+    {
+      g_hash_table_remove (self->sessions, id);
+      return NULL;
+    }
+  return hgd_session_ref (session);
+}
+
+/**
+ * hgd_accounts_revoke_session:
+ * @self: an #HgdAccounts
+ * @session_id: the #HgdSession id
+ *
+ * Ends a session at once. If the database cannot record it, a warning is logged and the
+ * session still ends for this run of the daemon.
+ *
+ * Returns: %TRUE if a live session was revoked
+ */
+gboolean
+hgd_accounts_revoke_session (HgdAccounts *self,
+                             const gchar *session_id)
+{
+  g_autoptr(GError) error = NULL;
+  HgdSession *session;
+  HgDomain domain;
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), FALSE);
+  g_return_val_if_fail (session_id != NULL, FALSE);
+
+  session = g_hash_table_lookup (self->sessions, session_id);
+  if (session == NULL)
+    return FALSE;
+  domain = hgd_role_get_domain (session->role);
+  if (!db_run (self, domain, "UPDATE sessions SET revoked = 1 WHERE id = ?1",
+               (const gchar *[]){ session_id, NULL }, NULL, &error))
+    g_warning ("cannot record a revoked session: %s", error->message);
+  g_debug ("a session of %s revoked", session->username);
+  g_hash_table_remove (self->sessions, session_id);
+  return TRUE;
+}
+
+/**
+ * hgd_accounts_revoke_user_sessions:
+ * @self: an #HgdAccounts
+ * @username: a user name
+ *
+ * Ends every session of @username, as hgd_accounts_revoke_session().
+ *
+ * Returns: how many live sessions were revoked
+ */
+guint
+hgd_accounts_revoke_user_sessions (HgdAccounts *self,
+                                   const gchar *username)
+{
+  g_autoptr(GError) error = NULL;
+  Account *account;
+  guint n;
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), 0);
+  g_return_val_if_fail (username != NULL, 0);
+
+  account = g_hash_table_lookup (self->accounts, username);
+  if (account == NULL)
+    return 0;
+  if (!db_run (self, account_get_domain (account),
+               "UPDATE sessions SET revoked = 1 WHERE username = ?1",
+               (const gchar *[]){ username, NULL }, NULL, &error))
+    g_warning ("cannot record revoked sessions: %s", error->message);
+  n = forget_user_sessions (self, username);
+  g_debug ("%u sessions of %s revoked", n, username);
+  return n;
+}
+
+void
+hgd_accounts_advance_clock (HgdAccounts *self,
+                            gint64 seconds)
+{
+  g_return_if_fail (HGD_IS_ACCOUNTS (self));
+  g_return_if_fail (seconds >= 0);
+  self->clock_offset += seconds * G_USEC_PER_SEC;
+}
+
+const gchar *
+hgd_accounts_get_dummy_hash (void)
+{
+  return dummy_hash;
+}

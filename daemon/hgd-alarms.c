@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgdAlarms: raises social alarms and moves them through their life cycle. Every step is
+ * an "alarm.<state>" event committed with the alarm's record in one transaction of the
+ * municipal journal; transitions of one alarm run one at a time, so the forward-only rule
+ * is checked against what is on disk. */
+#include "config.h"
+
+#include "hgd-alarms.h"
+#include "hgd-log.h"
+
+struct _HgdAlarms
+{
+  GObject parent_instance;
+  HgdJournal *journal; /* (owned) (nullable) when the municipal journal failed to open */
+  GHashTable *busy;    /* (owned) reference → GQueue of GTask waiting behind the one in flight */
+};
+
+G_DEFINE_TYPE (HgdAlarms, hgd_alarms, G_TYPE_OBJECT)
+
+typedef struct
+{
+  gchar *reference;   /* (owned) */
+  HgAlarmState state;
+  gchar *who;         /* (owned) */
+  JsonObject *detail; /* (owned) (nullable) */
+} TransitionData;
+
+static void
+transition_data_free (TransitionData *data)
+{
+  g_free (data->reference);
+  g_free (data->who);
+  g_clear_pointer (&data->detail, json_object_unref);
+  g_free (data);
+}
+
+static void
+busy_queue_free (GQueue *queue)
+{
+  g_queue_free_full (queue, g_object_unref);
+}
+
+static void
+hgd_alarms_dispose (GObject *object)
+{
+  HgdAlarms *self = HGD_ALARMS (object);
+
+  g_clear_object (&self->journal);
+  G_OBJECT_CLASS (hgd_alarms_parent_class)->dispose (object);
+}
+
+static void
+hgd_alarms_finalize (GObject *object)
+{
+  HgdAlarms *self = HGD_ALARMS (object);
+
+  g_hash_table_unref (self->busy);
+  G_OBJECT_CLASS (hgd_alarms_parent_class)->finalize (object);
+}
+
+static void
+hgd_alarms_class_init (HgdAlarmsClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = hgd_alarms_dispose;
+  object_class->finalize = hgd_alarms_finalize;
+}
+
+static void
+hgd_alarms_init (HgdAlarms *self)
+{
+  self->busy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) busy_queue_free);
+}
+
+/**
+ * hgd_alarms_new:
+ * @journal: (nullable): the municipal journal, or %NULL if it failed to open; then every
+ *   call fails with %HG_ERROR_UNAVAILABLE
+ *
+ * Returns: (transfer full): a new #HgdAlarms
+ */
+HgdAlarms *
+hgd_alarms_new (HgdJournal *journal)
+{
+  HgdAlarms *self;
+
+  g_return_val_if_fail (journal == NULL || HGD_IS_JOURNAL (journal), NULL);
+  g_return_val_if_fail (journal == NULL || hgd_journal_get_domain (journal) == HG_DOMAIN_MUNICIPAL,
+                        NULL);
+
+  self = g_object_new (HGD_TYPE_ALARMS, NULL);
+  self->journal = journal != NULL ? g_object_ref (journal) : NULL;
+  return self;
+}
+
+/**
+ * hgd_alarms_new_reference:
+ *
+ * A reference is 16 characters of `[0-9A-Za-z]`, usable as a SCAIP `ref`: 10 base-36
+ * digits of the time in microseconds, strictly increasing within the process, then 6
+ * random characters, so that references also differ across restarts and clock steps.
+ * (The time part wraps in 2084; the random part still keeps references apart.)
+ *
+ * Returns: (transfer full): a new unique alarm reference
+ */
+gchar *
+hgd_alarms_new_reference (void)
+{
+  static const gchar digits36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  static const gchar alnum[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  static gint64 last_usec = 0;
+  G_LOCK_DEFINE_STATIC (last_usec);
+  gchar reference[17];
+  guint64 usec;
+
+  G_LOCK (last_usec);
+  last_usec = MAX (g_get_real_time (), last_usec + 1);
+  usec = (guint64) last_usec;
+  G_UNLOCK (last_usec);
+
+  for (gint i = 9; i >= 0; i--)
+    {
+      reference[i] = digits36[usec % 36];
+      usec /= 36;
+    }
+  for (guint i = 10; i < 16; i++)
+    reference[i] = alnum[g_random_int_range (0, sizeof (alnum) - 1)];
+  reference[16] = '\0';
+  return g_strdup (reference);
+}
+
+/* raising */
+
+static void
+raise_append_cb (GObject *source_object,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  HgAlarm *alarm = g_task_get_task_data (task);
+  const gchar *reference = hg_alarm_get_reference (alarm);
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source_object), result, &error))
+    {
+      g_prefix_error (&error, "alarm %s not raised: ", reference);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  HGD_LOG_EVENT (G_LOG_LEVEL_MESSAGE, HGD_MESSAGE_ID_ALARM_RAISED, "HG_ALARM_REF", reference,
+                 "alarm %s raised (%s)", reference, hg_alarm_get_alarm_type (alarm));
+  g_task_return_pointer (task, g_strdup (reference), g_free);
+}
+
+/**
+ * hgd_alarms_raise_async:
+ * @self: an #HgdAlarms
+ * @alarm: the alarm; it is given a new reference, state raised and @source
+ * @source: who raises it: `plugin:<id>` or `user:<name>`
+ * @cancellable: (nullable): checked before the alarm is queued only; once queued it is
+ *   raised
+ * @callback: called once the alarm and its `alarm.raised` event are on disk
+ * @user_data: data for @callback
+ *
+ * Raises a social alarm: journals an `alarm.raised` event whose body is the alarm, and its
+ * record, in one durable transaction.
+ */
+void
+hgd_alarms_raise_async (HgdAlarms *self,
+                        HgAlarm *alarm,
+                        const gchar *source,
+                        GCancellable *cancellable,
+                        GAsyncReadyCallback callback,
+                        gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(HgEvent) event = NULL;
+  g_autoptr(JsonObject) body = NULL;
+  g_autofree gchar *reference = NULL;
+
+  g_return_if_fail (HGD_IS_ALARMS (self));
+  g_return_if_fail (HG_IS_ALARM (alarm));
+  g_return_if_fail (source != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hgd_alarms_raise_async);
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_set_task_data (task, g_object_ref (alarm), g_object_unref);
+
+  if (self->journal == NULL)
+    {
+      g_task_return_new_error (task, HG_ERROR, HG_ERROR_UNAVAILABLE, "%s",
+                               "municipal journal unavailable");
+      return;
+    }
+  if (!hg_alarm_type_is_valid (hg_alarm_get_alarm_type (alarm)))
+    {
+      g_task_return_new_error (task, HG_ERROR, HG_ERROR_INVALID_DATA, "unknown alarm type '%s'",
+                               hg_alarm_get_alarm_type (alarm));
+      return;
+    }
+
+  reference = hgd_alarms_new_reference ();
+  hg_alarm_set_reference (alarm, reference);
+  hg_alarm_set_state (alarm, HG_ALARM_STATE_RAISED);
+  hg_alarm_set_source (alarm, source);
+  body = hg_alarm_to_json (alarm);
+  event = hg_event_new ("alarm.raised", body);
+  hg_event_set_source (event, source);
+  hgd_journal_append_async (self->journal, event, alarm, cancellable, raise_append_cb,
+                            g_steal_pointer (&task));
+}
+
+/**
+ * hgd_alarms_raise_finish:
+ * @self: an #HgdAlarms
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the alarm's reference, or %NULL with %HG_ERROR_UNAVAILABLE,
+ *   %HG_ERROR_INVALID_DATA or an %HGD_JOURNAL_ERROR
+ */
+gchar *
+hgd_alarms_raise_finish (HgdAlarms *self,
+                         GAsyncResult *result,
+                         GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_alarms_raise_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* transitions */
+
+static void transition_run (HgdAlarms *self,
+                            const gchar *reference);
+
+static void
+transition_append_cb (GObject *source_object,
+                      GAsyncResult *result,
+                      gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  HgdAlarms *self = g_task_get_source_object (task);
+  TransitionData *data = g_task_get_task_data (task);
+  g_autofree gchar *reference = g_strdup (data->reference);
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source_object), result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+    }
+  else
+    {
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "HG_ALARM_REF", reference, "MESSAGE",
+                        "alarm %s %s", reference, hg_alarm_state_to_string (data->state));
+      g_task_return_boolean (task, TRUE);
+    }
+  transition_run (self, reference);
+}
+
+/* Checks @task's transition against the alarm on disk and completes it, or starts its
+ * append and returns TRUE: then transition_append_cb() continues the queue. */
+static gboolean
+transition_step (HgdAlarms *self,
+                 GTask *task_owned)
+{
+  g_autoptr(GTask) task = task_owned;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgAlarm) alarm = NULL;
+  g_autoptr(HgEvent) event = NULL;
+  g_autoptr(JsonObject) body = NULL;
+  g_autofree gchar *event_type = NULL;
+  TransitionData *data = g_task_get_task_data (task);
+  HgAlarmState current;
+
+  alarm = hgd_journal_get_alarm (self->journal, data->reference, &error);
+  if (alarm == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return FALSE;
+    }
+  current = hg_alarm_get_state (alarm);
+
+  /* a delivery plugin reports again after a restart */
+  if (current == data->state)
+    {
+      g_task_return_boolean (task, TRUE);
+      return FALSE;
+    }
+  if (hg_alarm_state_is_final (current) || data->state < current)
+    {
+      g_task_return_new_error (task, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_INVALID,
+                               "alarm %s cannot move from %s to %s", data->reference,
+                               hg_alarm_state_to_string (current),
+                               hg_alarm_state_to_string (data->state));
+      return FALSE;
+    }
+
+  hg_alarm_set_state (alarm, data->state);
+  body = json_object_new ();
+  json_object_set_string_member (body, "ref", data->reference);
+  json_object_set_string_member (body, "state", hg_alarm_state_to_string (data->state));
+  json_object_set_string_member (body, "who", data->who);
+  if (data->detail != NULL)
+    json_object_set_object_member (body, "detail", json_object_ref (data->detail));
+  event_type = g_strdup_printf ("alarm.%s", hg_alarm_state_to_string (data->state));
+  event = hg_event_new (event_type, body);
+  hg_event_set_source (event, data->who);
+  hgd_journal_append_async (self->journal, event, alarm, NULL, transition_append_cb,
+                            g_steal_pointer (&task));
+  return TRUE;
+}
+
+/* Runs the queued transitions of @reference until one waits for the journal. */
+static void
+transition_run (HgdAlarms *self,
+                const gchar *reference)
+{
+  g_autofree gchar *key = g_strdup (reference);
+
+  for (;;)
+    {
+      GQueue *queue = g_hash_table_lookup (self->busy, key);
+      GTask *task = g_queue_pop_head (queue);
+
+      if (task == NULL)
+        {
+          g_hash_table_remove (self->busy, key);
+          return;
+        }
+      if (transition_step (self, task))
+        return;
+    }
+}
+
+/**
+ * hgd_alarms_transition_async:
+ * @self: an #HgdAlarms
+ * @reference: the alarm's reference
+ * @state: the state it reached
+ * @who: who reports it: `plugin:<id>` or `user:<name>`
+ * @detail: (nullable): facts about the step, e.g. which receiver answered
+ * @cancellable: (nullable): a #GCancellable; a queued transition is not cancelled
+ * @callback: called once the transition is on disk
+ * @user_data: data for @callback
+ *
+ * Moves an alarm forward: to a later state, or to cancelled from any state that is not
+ * final. Appends an `alarm.<state>` event with body `{ref, state, who, detail}` and
+ * updates the record in the same transaction. Reporting the state the alarm is in
+ * succeeds without a new event. Transitions of one alarm run in the order requested.
+ */
+void
+hgd_alarms_transition_async (HgdAlarms *self,
+                             const gchar *reference,
+                             HgAlarmState state,
+                             const gchar *who,
+                             JsonObject *detail,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  TransitionData *data;
+  GQueue *queue;
+
+  g_return_if_fail (HGD_IS_ALARMS (self));
+  g_return_if_fail (reference != NULL);
+  g_return_if_fail ((guint) state < HG_ALARM_STATE_LAST);
+  g_return_if_fail (who != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hgd_alarms_transition_async);
+  g_task_set_check_cancellable (task, FALSE);
+  data = g_new0 (TransitionData, 1);
+  data->reference = g_strdup (reference);
+  data->state = state;
+  data->who = g_strdup (who);
+  data->detail = detail != NULL ? json_object_ref (detail) : NULL;
+  g_task_set_task_data (task, data, (GDestroyNotify) transition_data_free);
+
+  if (self->journal == NULL)
+    {
+      g_task_return_new_error (task, HG_ERROR, HG_ERROR_UNAVAILABLE, "%s",
+                               "municipal journal unavailable");
+      return;
+    }
+
+  queue = g_hash_table_lookup (self->busy, reference);
+  if (queue != NULL)
+    {
+      g_queue_push_tail (queue, g_steal_pointer (&task));
+      return;
+    }
+  queue = g_queue_new ();
+  g_queue_push_tail (queue, g_steal_pointer (&task));
+  g_hash_table_insert (self->busy, g_strdup (reference), queue);
+  transition_run (self, reference);
+}
+
+/**
+ * hgd_alarms_transition_finish:
+ * @self: an #HgdAlarms
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if the alarm is in the requested state; else %FALSE with
+ *   %HGD_JOURNAL_ERROR_NOT_FOUND, %HGD_JOURNAL_ERROR_INVALID (backwards, or out of a
+ *   final state), another %HGD_JOURNAL_ERROR, or %HG_ERROR_UNAVAILABLE
+ */
+gboolean
+hgd_alarms_transition_finish (HgdAlarms *self,
+                              GAsyncResult *result,
+                              GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_alarms_transition_async,
+                        FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

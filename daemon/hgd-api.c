@@ -1,0 +1,2285 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgdApi: the HTTP API under /api/v1, the events WebSocket and /metrics. One route table,
+ * one dispatcher: it finds the route, authenticates, authorizes the caller's role and
+ * parses the JSON body before any handler runs; handlers see only validated requests. */
+#include "config.h"
+
+/* The core is one static library; the API logs in its own domain. */
+#undef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "hemgated-api"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "hgd-api-private.h"
+#include "hgd-api-resources.h"
+#include "hgd-tls.h"
+
+#define SESSION_COOKIE "hemgate_session"
+#define MAX_TOKEN_LENGTH 512
+#define MAX_NAME_LENGTH 128
+#define MAX_PARAM_LENGTH 128
+#define EVENTS_DEFAULT_LIMIT 100
+#define EVENTS_MAX_LIMIT 1000
+#define REPLAY_BATCH 500
+#define STREAM_RECHECK_SECONDS 10
+#define STREAM_KEEPALIVE_SECONDS 30
+#define STREAM_MAX_INCOMING 4096
+#define LOGIN_MAX_BODY 4096
+#define N_STATUS 600
+#define STATUS_TOO_MANY_REQUESTS 429 /* not in libsoup 3.2's SoupStatus */
+
+struct _HgdApi
+{
+  GObject parent_instance;
+  HgdDaemon *daemon;         /* (unowned) the daemon owns us */
+  SoupServer *server;        /* (owned) (nullable) until listening */
+  GCancellable *cancellable; /* (owned) cancelled in dispose */
+  gchar *url;                /* (owned) (nullable) until listening */
+  gboolean tls;
+  gsize max_body;            /* [api] max-body-bytes */
+  GHashTable *pending;       /* (owned) paused HgdApiRequest*, each holding a ref */
+  GPtrArray *streams;        /* (owned) EventStream*: open event WebSockets */
+  guint recheck_id;          /* re-checks the sessions of open streams */
+  guint64 requests[N_STATUS]; /* answered requests per HTTP status, for /metrics */
+  guint64 aborted;           /* requests whose client left before the answer */
+};
+
+G_DEFINE_TYPE (HgdApi, hgd_api, G_TYPE_OBJECT)
+
+/* One request from the dispatcher to its answer; outlives a paused handler. */
+struct _HgdApiRequest
+{
+  grefcount ref;
+  HgdApi *api;              /* (unowned) (nullable): NULL once the API is disposed */
+  SoupServerMessage *msg;   /* (owned) */
+  const HgdApiRoute *route;
+  GPtrArray *params;        /* (owned) path parameters, in pattern order */
+  GHashTable *query;        /* (owned) (nullable) decoded query parameters */
+  HgdSession *session;      /* (owned) (nullable) the caller, if authenticated */
+  gchar *token;             /* (owned) (nullable) the caller's token; never logged */
+  gboolean cookie_auth;     /* the token came from the session cookie */
+  JsonObject *body;         /* (owned) (nullable) the parsed request body */
+  GObject *data;            /* (owned) (nullable) what a paused handler waits on */
+  gulong finished_id;
+  gboolean finished;        /* the message is done (answered or client gone) */
+};
+
+static GQuark quark_start;
+static GQuark quark_route;
+static GQuark quark_body_size;
+static GQuark quark_stream;
+static GQuark quark_socket_fixed;
+
+/* Handlers, in route-table order; defined below. */
+static void handle_login (HgdApi *self, HgdApiRequest *req);
+static void handle_logout (HgdApi *self, HgdApiRequest *req);
+static void handle_session (HgdApi *self, HgdApiRequest *req);
+static void handle_health (HgdApi *self, HgdApiRequest *req);
+static void handle_openapi (HgdApi *self, HgdApiRequest *req);
+static void handle_metrics (HgdApi *self, HgdApiRequest *req);
+static void handle_events (HgdApi *self, HgdApiRequest *req);
+static void handle_plugins_list (HgdApi *self, HgdApiRequest *req);
+static void handle_plugin_restart (HgdApi *self, HgdApiRequest *req);
+static void handle_users_list (HgdApi *self, HgdApiRequest *req);
+static void handle_users_create (HgdApi *self, HgdApiRequest *req);
+static void handle_user_password (HgdApi *self, HgdApiRequest *req);
+static void handle_user_sessions_revoke (HgdApi *self, HgdApiRequest *req);
+static void handle_alarms_raise (HgdApi *self, HgdApiRequest *req);
+static void handle_alarms_list (HgdApi *self, HgdApiRequest *req);
+static void handle_alarm_get (HgdApi *self, HgdApiRequest *req);
+static void handle_alarm_transition (HgdApi *self, HgdApiRequest *req);
+static void close_ended_streams (HgdApi *self);
+
+#define R(role) HGD_ROLE_BIT (HGD_ROLE_##role)
+#define ANY HGD_ROLES_ALL
+
+/*
+ * The route table: the only place a route and its rule are written. The dispatcher
+ * checks the rule before the handler runs; tests/test-api.c checks every route x role
+ * against its own copy of this table, and data/openapi.json states it as `x-roles`.
+ *
+ *   route                                       anon resident family staff it-admin service
+ *   POST   /api/v1/auth/login                   yes  yes      yes    yes   yes      yes
+ *   POST   /api/v1/auth/logout                  -    yes      yes    yes   yes      yes
+ *   GET    /api/v1/auth/session                 -    yes      yes    yes   yes      yes
+ *   GET    /api/v1/health                       yes  yes      yes    yes   yes      yes   (a)
+ *   GET    /api/v1/openapi.json                 yes  yes      yes    yes   yes      yes
+ *   GET    /metrics                             -    -        -      -     yes      yes
+ *   GET    /api/v1/events (and WebSocket)       -    yes      yes    yes   yes      yes   (b)
+ *   GET    /api/v1/plugins                      -    -        -      yes   yes      yes
+ *   POST   /api/v1/plugins/{id}/restart         -    -        -      -     yes      -
+ *   GET    /api/v1/users                        -    yes      -      -     yes      -     (c)
+ *   POST   /api/v1/users                        -    yes      -      -     yes      -     (c)
+ *   POST   /api/v1/users/{username}/password    -    yes      -      -     yes      -     (c)
+ *   DELETE /api/v1/users/{username}/sessions    -    yes      -      -     yes      -     (c)
+ *   POST   /api/v1/alarms                       -    yes      yes    yes   yes      yes
+ *   GET    /api/v1/alarms                       -    yes      yes    yes   yes      yes   (d)
+ *   GET    /api/v1/alarms/{ref}                 -    yes      yes    yes   yes      yes   (d)
+ *   POST   /api/v1/alarms/{ref}/transitions     -    yes      -      yes   yes      yes   (e)
+ *
+ * (a) anonymous callers get only {"status"}; personal roles also the subsystem states;
+ *     municipal roles also fault messages, plugins, version and uptime.
+ * (b) events of the caller's domain only: resident, family -> personal journal;
+ *     staff, it-admin, service -> municipal journal.
+ * (c) each manager sees and manages only the users of one domain: it-admin the
+ *     municipal users (staff, it-admin, service), the resident their family. The
+ *     resident's own account is made at installation (hemgatectl on the gateway).
+ * (d) alarms are municipal records, but the resident must see where their call for
+ *     help stands: personal roles see every alarm of the home without `detail` and
+ *     without a source naming another user.
+ * (e) a resident may only move an alarm to `cancelled`; family may not touch alarms
+ *     (they may be far away, and cancelling help is the resident's call).
+ */
+static const HgdApiRoute routes[] = {
+  { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, HGD_API_BODY_JSON, LOGIN_MAX_BODY, handle_login },
+  { "POST", "/api/v1/auth/logout", ANY, HGD_API_BODY_NONE, 0, handle_logout },
+  { "GET", "/api/v1/auth/session", ANY, HGD_API_BODY_NONE, 0, handle_session },
+  { "GET", "/api/v1/health", HGD_API_PUBLIC, HGD_API_BODY_NONE, 0, handle_health },
+  { "GET", "/api/v1/openapi.json", HGD_API_PUBLIC, HGD_API_BODY_NONE, 0, handle_openapi },
+  { "GET", "/metrics", R (IT_ADMIN) | R (SERVICE), HGD_API_BODY_NONE, 0, handle_metrics },
+  { "GET", "/api/v1/events", ANY, HGD_API_BODY_NONE, 0, handle_events },
+  { "GET", "/api/v1/plugins", HGD_ROLES_MUNICIPAL, HGD_API_BODY_NONE, 0, handle_plugins_list },
+  { "POST", "/api/v1/plugins/{id}/restart", R (IT_ADMIN), HGD_API_BODY_NONE, 0,
+    handle_plugin_restart },
+  { "GET", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), HGD_API_BODY_NONE, 0, handle_users_list },
+  { "POST", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), HGD_API_BODY_JSON, 0,
+    handle_users_create },
+  { "POST", "/api/v1/users/{username}/password", R (RESIDENT) | R (IT_ADMIN), HGD_API_BODY_JSON, 0,
+    handle_user_password },
+  { "DELETE", "/api/v1/users/{username}/sessions", R (RESIDENT) | R (IT_ADMIN), HGD_API_BODY_NONE,
+    0, handle_user_sessions_revoke },
+  { "POST", "/api/v1/alarms", ANY, HGD_API_BODY_JSON, 0, handle_alarms_raise },
+  { "GET", "/api/v1/alarms", ANY, HGD_API_BODY_NONE, 0, handle_alarms_list },
+  { "GET", "/api/v1/alarms/{ref}", ANY, HGD_API_BODY_NONE, 0, handle_alarm_get },
+  { "POST", "/api/v1/alarms/{ref}/transitions", R (RESIDENT) | HGD_ROLES_MUNICIPAL,
+    HGD_API_BODY_JSON, 0, handle_alarm_transition },
+};
+
+#undef R
+#undef ANY
+
+/* Routes ------------------------------------------------------------------------------ */
+
+/**
+ * hgd_api_get_routes:
+ * @n_routes: (out): the number of routes
+ *
+ * Returns: (array length=n_routes): the route table
+ */
+const HgdApiRoute *
+hgd_api_get_routes (gsize *n_routes)
+{
+  g_return_val_if_fail (n_routes != NULL, NULL);
+  *n_routes = G_N_ELEMENTS (routes);
+  return routes;
+}
+
+/* Matches @path against @pattern; `{name}` matches one non-empty path segment. */
+static gboolean
+match_pattern (const gchar *pattern,
+               const gchar *path,
+               GPtrArray *params)
+{
+  const gchar *p = pattern;
+  const gchar *s = path;
+
+  while (*p != '\0')
+    {
+      if (*p == '{')
+        {
+          const gchar *end_p = strchr (p, '}');
+          const gchar *end_s = strchrnul (s, '/');
+
+          if (end_p == NULL || end_s == s)
+            return FALSE;
+          if (params != NULL)
+            g_ptr_array_add (params, g_strndup (s, end_s - s));
+          p = end_p + 1;
+          s = end_s;
+          continue;
+        }
+      if (*p != *s)
+        return FALSE;
+      p++;
+      s++;
+    }
+  return *s == '\0';
+}
+
+/**
+ * hgd_api_find_route:
+ * @method: the request method
+ * @path: the decoded request path
+ * @params: (out) (optional) (transfer full): the path parameters of the route found
+ * @path_exists: (out) (optional): whether some route has this path, with any method
+ *
+ * Returns: (nullable): the route for @method and @path
+ */
+const HgdApiRoute *
+hgd_api_find_route (const gchar *method,
+                    const gchar *path,
+                    GPtrArray **params,
+                    gboolean *path_exists)
+{
+  g_autoptr(GPtrArray) found_params = g_ptr_array_new_with_free_func (g_free);
+  gboolean exists = FALSE;
+
+  g_return_val_if_fail (method != NULL, NULL);
+  g_return_val_if_fail (path != NULL, NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      g_ptr_array_set_size (found_params, 0);
+      if (!match_pattern (routes[i].pattern, path, found_params))
+        continue;
+      exists = TRUE;
+      if (g_strcmp0 (routes[i].method, method) != 0)
+        continue;
+      if (path_exists != NULL)
+        *path_exists = TRUE;
+      if (params != NULL)
+        *params = g_steal_pointer (&found_params);
+      return &routes[i];
+    }
+  if (path_exists != NULL)
+    *path_exists = exists;
+  return NULL;
+}
+
+/* The methods some route accepts on @path, for the Allow header of a 405. */
+static gchar *
+allowed_methods (const gchar *path)
+{
+  g_autoptr(GString) allow = g_string_new (NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      if (!match_pattern (routes[i].pattern, path, NULL))
+        continue;
+      if (allow->len > 0)
+        g_string_append (allow, ", ");
+      g_string_append (allow, routes[i].method);
+    }
+  return g_string_free (g_steal_pointer (&allow), FALSE);
+}
+
+/**
+ * hgd_api_roles_to_string:
+ * @roles: a route's rule
+ *
+ * Returns: (transfer full): e.g. `public` or `resident,it-admin`, as in `x-roles`
+ */
+gchar *
+hgd_api_roles_to_string (HgdRoleMask roles)
+{
+  g_autoptr(GString) str = g_string_new (NULL);
+
+  if (roles & HGD_API_PUBLIC)
+    return g_strdup ("public");
+  for (guint i = 0; i < HGD_ROLE_LAST; i++)
+    {
+      if ((roles & HGD_ROLE_BIT (i)) == 0)
+        continue;
+      if (str->len > 0)
+        g_string_append_c (str, ',');
+      g_string_append (str, hgd_role_to_string ((HgdRole) i));
+    }
+  return g_string_free (g_steal_pointer (&str), FALSE);
+}
+
+static gsize
+route_max_body (HgdApi *self,
+                const HgdApiRoute *route)
+{
+  if (route != NULL && route->max_body > 0)
+    return MIN (route->max_body, self->max_body);
+  return self->max_body;
+}
+
+/* Requests ---------------------------------------------------------------------------- */
+
+static void
+message_finished_cb (SoupServerMessage *msg,
+                     gpointer user_data)
+{
+  HgdApiRequest *req = user_data;
+  req->finished = TRUE;
+}
+
+static HgdApiRequest *
+request_new (HgdApi *self,
+             SoupServerMessage *msg,
+             const HgdApiRoute *route,
+             GPtrArray *params,
+             GHashTable *query)
+{
+  HgdApiRequest *req = g_new0 (HgdApiRequest, 1);
+
+  g_ref_count_init (&req->ref);
+  req->api = self;
+  req->msg = g_object_ref (msg);
+  req->route = route;
+  req->params = params != NULL ? g_ptr_array_ref (params) : g_ptr_array_new_with_free_func (g_free);
+  req->query = query != NULL ? g_hash_table_ref (query) : NULL;
+  req->finished_id = g_signal_connect (msg, "finished", G_CALLBACK (message_finished_cb), req);
+  return req;
+}
+
+static HgdApiRequest *
+request_ref (HgdApiRequest *req)
+{
+  g_ref_count_inc (&req->ref);
+  return req;
+}
+
+static void
+request_unref (HgdApiRequest *req)
+{
+  if (!g_ref_count_dec (&req->ref))
+    return;
+  g_clear_signal_handler (&req->finished_id, req->msg);
+  g_object_unref (req->msg);
+  g_ptr_array_unref (req->params);
+  g_clear_pointer (&req->query, g_hash_table_unref);
+  g_clear_pointer (&req->session, hgd_session_unref);
+  g_free (req->token);
+  g_clear_pointer (&req->body, json_object_unref);
+  g_clear_object (&req->data);
+  g_free (req);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HgdApiRequest, request_unref)
+
+static const gchar *
+request_param (HgdApiRequest *req,
+               guint index)
+{
+  g_return_val_if_fail (index < req->params->len, NULL);
+  return g_ptr_array_index (req->params, index);
+}
+
+/* A handler that waits pauses the message; the API holds it until resumed. */
+static void
+request_pause (HgdApiRequest *req)
+{
+  soup_server_message_pause (req->msg);
+  g_hash_table_add (req->api->pending, request_ref (req));
+}
+
+/* Called once the answer is set; a message whose client went away is only dropped. */
+static void
+request_resume (HgdApiRequest *req)
+{
+  if (!req->finished)
+    soup_server_message_unpause (req->msg);
+  if (req->api != NULL)
+    g_hash_table_remove (req->api->pending, req);
+}
+
+/* Responses --------------------------------------------------------------------------- */
+
+static void
+respond_json (HgdApiRequest *req,
+              guint status,
+              JsonObject *object)
+{
+  g_autoptr(JsonObject) owned = object;
+  gchar *text = hg_json_object_to_string (owned);
+
+  soup_server_message_set_status (req->msg, status, NULL);
+  soup_server_message_set_response (req->msg, "application/json", SOUP_MEMORY_TAKE, text,
+                                    strlen (text));
+}
+
+static void
+respond_empty (HgdApiRequest *req,
+               guint status)
+{
+  soup_server_message_set_status (req->msg, status, NULL);
+  soup_server_message_set_response (req->msg, NULL, SOUP_MEMORY_STATIC, NULL, 0);
+}
+
+static void
+set_error_response (SoupServerMessage *msg,
+                    guint status,
+                    const gchar *code,
+                    const gchar *message)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  JsonObject *error = json_object_new ();
+  gchar *text;
+
+  json_object_set_string_member (error, "code", code);
+  json_object_set_string_member (error, "message", message);
+  json_object_set_object_member (object, "error", error);
+  text = hg_json_object_to_string (object);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, text, strlen (text));
+}
+
+static void respond_error (HgdApiRequest *req,
+                           guint status,
+                           const gchar *code,
+                           const gchar *format,
+                           ...) G_GNUC_PRINTF (4, 5);
+
+static void
+respond_error (HgdApiRequest *req,
+               guint status,
+               const gchar *code,
+               const gchar *format,
+               ...)
+{
+  va_list args;
+  g_autofree gchar *message = NULL;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  set_error_response (req->msg, status, code, message);
+}
+
+/* The one place a GError becomes an HTTP status and a stable `code`. */
+static void
+error_to_http (const GError *error,
+               guint *status,
+               const gchar **code)
+{
+  *status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
+  *code = "internal";
+
+  if (error->domain == HG_ERROR)
+    {
+      switch ((HgError) error->code)
+        {
+        case HG_ERROR_INVALID_DATA:
+          *status = SOUP_STATUS_BAD_REQUEST;
+          *code = "invalid-request";
+          break;
+        case HG_ERROR_PERMISSION_DENIED:
+          *status = SOUP_STATUS_FORBIDDEN;
+          *code = "forbidden";
+          break;
+        case HG_ERROR_NOT_FOUND:
+          *status = SOUP_STATUS_NOT_FOUND;
+          *code = "not-found";
+          break;
+        case HG_ERROR_NOT_SUPPORTED:
+          *status = SOUP_STATUS_NOT_IMPLEMENTED;
+          *code = "not-supported";
+          break;
+        case HG_ERROR_UNAVAILABLE:
+          *status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+          *code = "unavailable";
+          break;
+        case HG_ERROR_TIMED_OUT:
+          *status = SOUP_STATUS_GATEWAY_TIMEOUT;
+          *code = "timed-out";
+          break;
+        case HG_ERROR_FAILED:
+        case HG_ERROR_LAST:
+        default:
+          break;
+        }
+    }
+  else if (error->domain == HGD_JOURNAL_ERROR)
+    {
+      switch ((HgdJournalError) error->code)
+        {
+        case HGD_JOURNAL_ERROR_CORRUPT:
+        case HGD_JOURNAL_ERROR_DISK_FULL:
+        case HGD_JOURNAL_ERROR_IO:
+          *status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+          *code = "journal-unavailable";
+          break;
+        case HGD_JOURNAL_ERROR_NOT_FOUND:
+          *status = SOUP_STATUS_NOT_FOUND;
+          *code = "not-found";
+          break;
+        case HGD_JOURNAL_ERROR_INVALID:
+          *status = SOUP_STATUS_CONFLICT;
+          *code = "invalid-transition";
+          break;
+        default:
+          break;
+        }
+    }
+  else if (error->domain == HGD_ACCOUNTS_ERROR)
+    {
+      switch ((HgdAccountsError) error->code)
+        {
+        case HGD_ACCOUNTS_ERROR_INVALID:
+          *status = SOUP_STATUS_BAD_REQUEST;
+          *code = "invalid-request";
+          break;
+        case HGD_ACCOUNTS_ERROR_EXISTS:
+          *status = SOUP_STATUS_CONFLICT;
+          *code = "user-exists";
+          break;
+        case HGD_ACCOUNTS_ERROR_NOT_FOUND:
+          *status = SOUP_STATUS_NOT_FOUND;
+          *code = "not-found";
+          break;
+        case HGD_ACCOUNTS_ERROR_BAD_LOGIN:
+          *status = SOUP_STATUS_UNAUTHORIZED;
+          *code = "bad-login";
+          break;
+        case HGD_ACCOUNTS_ERROR_RATE_LIMITED:
+          *status = STATUS_TOO_MANY_REQUESTS;
+          *code = "rate-limited";
+          break;
+        case HGD_ACCOUNTS_ERROR_STORAGE:
+          *status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+          *code = "accounts-unavailable";
+          break;
+        default:
+          break;
+        }
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    {
+      *status = SOUP_STATUS_NOT_FOUND;
+      *code = "not-found";
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
+    {
+      *status = SOUP_STATUS_BAD_REQUEST;
+      *code = "invalid-request";
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      *status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+      *code = "shutting-down";
+    }
+}
+
+/* Answers with @error; internal failures are logged here, where they end, and the
+ * caller gets no detail of them. */
+static void
+respond_gerror (HgdApiRequest *req,
+                const GError *error)
+{
+  guint status;
+  const gchar *code;
+
+  error_to_http (error, &status, &code);
+  if (status == SOUP_STATUS_INTERNAL_SERVER_ERROR)
+    {
+      g_warning ("%s %s failed: %s", req->route->method, req->route->pattern, error->message);
+      set_error_response (req->msg, status, code, "internal error");
+      return;
+    }
+  set_error_response (req->msg, status, code, error->message);
+}
+
+static void
+respond_invalid (HgdApiRequest *req,
+                 const GError *error)
+{
+  set_error_response (req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-request", error->message);
+}
+
+static void
+respond_unauthenticated (SoupServerMessage *msg,
+                         gboolean had_token)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  soup_message_headers_replace (headers, "WWW-Authenticate",
+                                had_token ? "Bearer realm=\"hemgate\", error=\"invalid_token\""
+                                          : "Bearer realm=\"hemgate\"");
+  set_error_response (msg, SOUP_STATUS_UNAUTHORIZED, "unauthenticated",
+                      had_token ? "the session token is invalid, expired or revoked"
+                                : "this operation needs a session token");
+}
+
+static void
+refuse_body (SoupServerMessage *msg,
+             gsize limit)
+{
+  g_autofree gchar *message
+      = g_strdup_printf ("the request body exceeds %" G_GSIZE_FORMAT " bytes", limit);
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
+  set_error_response (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload-too-large", message);
+}
+
+/* Small helpers for answers -------------------------------------------------------------- */
+
+static gchar *
+iso8601_from_usec (gint64 usec)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
+
+  if (dt == NULL)
+    return g_strdup ("");
+  return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+static HgDomain
+request_domain (HgdApiRequest *req)
+{
+  return hgd_role_get_domain (req->session->role);
+}
+
+static gchar *
+request_who (HgdApiRequest *req)
+{
+  return g_strdup_printf ("user:%s", req->session->username);
+}
+
+/* Path parameters name references and user names: short, printable, no separators. */
+static gboolean
+param_is_valid (const gchar *value)
+{
+  gsize len = strlen (value);
+
+  if (len == 0 || len > MAX_PARAM_LENGTH)
+    return FALSE;
+  for (const gchar *p = value; *p != '\0'; p++)
+    {
+      if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.' && *p != ':' && *p != '@')
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_query (HgdApiRequest *req,
+             const gchar *const *allowed)
+{
+  GHashTableIter iter;
+  const gchar *key;
+
+  if (req->query == NULL)
+    return TRUE;
+  g_hash_table_iter_init (&iter, req->query);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &key, NULL))
+    {
+      if (!g_strv_contains (allowed, key))
+        {
+          respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                         "unknown query parameter '%s'", key);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+query_get_uint64 (HgdApiRequest *req,
+                  const gchar *name,
+                  guint64 min,
+                  guint64 max,
+                  guint64 *value)
+{
+  const gchar *str = req->query != NULL ? g_hash_table_lookup (req->query, name) : NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (str == NULL)
+    return TRUE;
+  if (!g_ascii_string_to_unsigned (str, 10, min, max, value, &error))
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request", "query parameter '%s': %s",
+                     name, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_length (HgdApiRequest *req,
+              const gchar *member,
+              const gchar *value)
+{
+  if (value != NULL && strlen (value) > MAX_NAME_LENGTH)
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                     "member '%s' is longer than %u bytes", member, (guint) MAX_NAME_LENGTH);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+set_session_cookie (HgdApi *self,
+                    HgdApiRequest *req,
+                    const gchar *token,
+                    gint64 max_age)
+{
+  g_autofree gchar *cookie = g_strdup_printf (
+      SESSION_COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%" G_GINT64_FORMAT "%s",
+      token, MAX (max_age, 0), self->tls ? "; Secure" : "");
+
+  soup_message_headers_append (soup_server_message_get_response_headers (req->msg), "Set-Cookie",
+                               cookie);
+}
+
+/* The server's hooks, in the order they run ---------------------------------------------- */
+
+/* libsoup before 3.4.0 keeps one reference too many on every accepted socket (fixed
+ * upstream in b545d5f0, "soup-listener: Plug a leak"); Debian 12 has 3.2.3. A 24/7
+ * daemon cannot leak a GSocket per connection, so the first request of each connection
+ * drops that reference; the connection's own one keeps the socket alive. */
+static void
+drop_leaked_socket_ref (SoupServerMessage *msg)
+{
+  GSocket *socket;
+
+  if (soup_check_version (3, 4, 0))
+    return;
+  socket = soup_server_message_get_socket (msg);
+  if (socket == NULL || g_object_get_qdata (G_OBJECT (socket), quark_socket_fixed) != NULL)
+    return;
+  g_object_set_qdata (G_OBJECT (socket), quark_socket_fixed, GINT_TO_POINTER (TRUE));
+  g_object_unref (socket);
+}
+
+static void
+request_started_cb (SoupServer *server,
+                    SoupServerMessage *msg,
+                    gpointer user_data)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  gint64 *start = g_new (gint64, 1);
+
+  drop_leaked_socket_ref (msg);
+
+  *start = g_get_monotonic_time ();
+  g_object_set_qdata_full (G_OBJECT (msg), quark_start, start, g_free);
+  soup_message_headers_replace (headers, "Cache-Control", "no-store");
+  soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
+}
+
+static void
+got_chunk_cb (SoupServerMessage *msg,
+              GBytes *chunk,
+              gpointer user_data)
+{
+  HgdApi *self = HGD_API (user_data);
+  const HgdApiRoute *route = g_object_get_qdata (G_OBJECT (msg), quark_route);
+  gsize limit = route_max_body (self, route);
+  gsize size = GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (msg), quark_body_size));
+
+  if (soup_server_message_get_status (msg) != 0)
+    return;
+  size += g_bytes_get_size (chunk);
+  g_object_set_qdata (G_OBJECT (msg), quark_body_size, GSIZE_TO_POINTER (size));
+  if (size > limit)
+    refuse_body (msg, limit);
+}
+
+/* Runs after the request headers, before the body: a declared Content-Length above the
+ * limit is refused here, and the body is then discarded as it arrives instead of kept;
+ * a chunked body is counted as it comes in. */
+static void
+early_handler_cb (SoupServer *server,
+                  SoupServerMessage *msg,
+                  const char *path,
+                  GHashTable *query,
+                  gpointer user_data)
+{
+  HgdApi *self = HGD_API (user_data);
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const HgdApiRoute *route
+      = hgd_api_find_route (soup_server_message_get_method (msg), path, NULL, NULL);
+  gsize limit = route_max_body (self, route);
+
+  g_object_set_qdata (G_OBJECT (msg), quark_route, (gpointer) route);
+  switch (soup_message_headers_get_encoding (headers))
+    {
+    case SOUP_ENCODING_CONTENT_LENGTH:
+      if ((guint64) soup_message_headers_get_content_length (headers) > limit)
+        refuse_body (msg, limit);
+      break;
+    case SOUP_ENCODING_CHUNKED:
+    case SOUP_ENCODING_EOF:
+      g_signal_connect_object (msg, "got-chunk", G_CALLBACK (got_chunk_cb), self, 0);
+      break;
+    case SOUP_ENCODING_UNRECOGNIZED:
+    case SOUP_ENCODING_NONE:
+    case SOUP_ENCODING_BYTERANGES:
+    default:
+      break;
+    }
+}
+
+static gchar *
+extract_token (SoupServerMessage *msg,
+               gboolean *from_cookie)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const gchar *authorization = soup_message_headers_get_one (headers, "Authorization");
+  const gchar *cookie_header;
+  g_auto(GStrv) cookies = NULL;
+
+  *from_cookie = FALSE;
+  if (authorization != NULL)
+    {
+      if (g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0)
+        return g_strdup ("");
+      return g_strstrip (g_strdup (authorization + 7));
+    }
+  cookie_header = soup_message_headers_get_one (headers, "Cookie");
+  if (cookie_header == NULL)
+    return NULL;
+  cookies = g_strsplit (cookie_header, ";", -1);
+  for (guint i = 0; cookies[i] != NULL; i++)
+    {
+      const gchar *cookie = g_strstrip (cookies[i]);
+      if (g_str_has_prefix (cookie, SESSION_COOKIE "="))
+        {
+          *from_cookie = TRUE;
+          return g_strdup (cookie + strlen (SESSION_COOKIE "="));
+        }
+    }
+  return NULL;
+}
+
+/* A browser sends the session cookie with any request to us; one from another origin's
+ * page is refused (SameSite=Strict covers modern browsers; this covers the rest). */
+static gboolean
+origin_is_ours (HgdApi *self,
+                SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const gchar *origin = soup_message_headers_get_one (headers, "Origin");
+  const gchar *host = soup_message_headers_get_one (headers, "Host");
+  g_autofree gchar *expected = NULL;
+
+  if (origin == NULL)
+    return TRUE;
+  if (host == NULL)
+    return FALSE;
+  expected = g_strdup_printf ("%s://%s", self->tls ? "https" : "http", host);
+  return g_ascii_strcasecmp (origin, expected) == 0;
+}
+
+static gboolean
+is_websocket_upgrade (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  return soup_message_headers_header_contains (headers, "Upgrade", "websocket");
+}
+
+static gboolean
+read_json_body (HgdApi *self,
+                HgdApiRequest *req)
+{
+  SoupServerMessage *msg = req->msg;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  g_autoptr(GHashTable) ct_params = NULL;
+  const gchar *content_type = soup_message_headers_get_content_type (headers, &ct_params);
+  const gchar *charset = ct_params != NULL ? g_hash_table_lookup (ct_params, "charset") : NULL;
+  gsize limit = route_max_body (self, req->route);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (content_type == NULL || g_ascii_strcasecmp (content_type, "application/json") != 0 ||
+      (charset != NULL && g_ascii_strcasecmp (charset, "utf-8") != 0))
+    {
+      set_error_response (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type",
+                          "the request body must be application/json in UTF-8");
+      return FALSE;
+    }
+  bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  if (g_bytes_get_size (bytes) > limit)
+    {
+      refuse_body (msg, limit);
+      return FALSE;
+    }
+  req->body = hg_json_parse_object (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), limit,
+                                    &error);
+  if (req->body == NULL)
+    {
+      set_error_response (msg, SOUP_STATUS_BAD_REQUEST, "invalid-json", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The dispatcher: every request but the WebSocket frames passes here, and a handler runs
+ * only once its route, caller, role and body have been checked. */
+static void
+dispatch_cb (SoupServer *server,
+             SoupServerMessage *msg,
+             const char *path,
+             GHashTable *query,
+             gpointer user_data)
+{
+  HgdApi *self = HGD_API (user_data);
+  const gchar *method = soup_server_message_get_method (msg);
+  g_autoptr(GPtrArray) params = NULL;
+  g_autoptr(HgdApiRequest) req = NULL;
+  gboolean path_exists = FALSE;
+  const HgdApiRoute *route = hgd_api_find_route (method, path, &params, &path_exists);
+
+  if (route == NULL)
+    {
+      if (path_exists)
+        {
+          g_autofree gchar *allow = allowed_methods (path);
+          soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+                                        allow);
+          set_error_response (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method-not-allowed",
+                              "this path does not take this method");
+          return;
+        }
+      set_error_response (msg, SOUP_STATUS_NOT_FOUND, "not-found", "no such route");
+      return;
+    }
+  g_object_set_qdata (G_OBJECT (msg), quark_route, (gpointer) route);
+  req = request_new (self, msg, route, params, query);
+
+  /* who is calling */
+  req->token = extract_token (msg, &req->cookie_auth);
+  if (req->token != NULL && *req->token != '\0' && strlen (req->token) <= MAX_TOKEN_LENGTH)
+    req->session = hgd_accounts_lookup_token (hgd_daemon_get_accounts (self->daemon), req->token);
+  if (req->session == NULL)
+    g_clear_pointer (&req->token, g_free);
+
+  /* may they */
+  if ((route->roles & HGD_API_PUBLIC) == 0)
+    {
+      if (req->session == NULL)
+        {
+          SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+          gboolean had_token = req->cookie_auth ||
+                               soup_message_headers_get_one (headers, "Authorization") != NULL;
+          respond_unauthenticated (msg, had_token);
+          return;
+        }
+      if ((route->roles & HGD_ROLE_BIT (req->session->role)) == 0)
+        {
+          respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden",
+                         "the role %s may not use this operation",
+                         hgd_role_to_string (req->session->role));
+          return;
+        }
+    }
+  if (req->session != NULL && req->cookie_auth && !origin_is_ours (self, msg))
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden", "cross-origin request refused");
+      return;
+    }
+
+  /* what they sent */
+  if (route->body == HGD_API_BODY_JSON && !read_json_body (self, req))
+    return;
+
+  route->handler (self, req);
+}
+
+static void
+access_log (SoupServerMessage *msg,
+            guint status,
+            const gchar *outcome)
+{
+  const HgdApiRoute *route = g_object_get_qdata (G_OBJECT (msg), quark_route);
+  const gint64 *start = g_object_get_qdata (G_OBJECT (msg), quark_start);
+
+  /* no path (it may hold a name), no query, no body, no caller */
+  if (g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+    return;
+  g_debug ("%s %s %u%s %.1f ms", soup_server_message_get_method (msg),
+           route != NULL ? route->pattern : "-", status, outcome,
+           start != NULL ? (gdouble) (g_get_monotonic_time () - *start) / 1000.0 : 0.0);
+}
+
+static void
+request_finished_cb (SoupServer *server,
+                     SoupServerMessage *msg,
+                     gpointer user_data)
+{
+  HgdApi *self = HGD_API (user_data);
+  guint status = soup_server_message_get_status (msg);
+
+  self->requests[MIN (status, N_STATUS - 1)]++;
+  access_log (msg, status, "");
+}
+
+/* The client went away (or the connection failed) before the answer was written. */
+static void
+request_aborted_cb (SoupServer *server,
+                    SoupServerMessage *msg,
+                    gpointer user_data)
+{
+  HgdApi *self = HGD_API (user_data);
+
+  self->aborted++;
+  access_log (msg, soup_server_message_get_status (msg), " (aborted)");
+}
+
+/* Auth -------------------------------------------------------------------------------- */
+
+static void
+login_cb (GObject *source,
+          GAsyncResult *result,
+          gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(HgdSession) session = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *expires = NULL;
+  gint64 retry_after = 0;
+  JsonObject *object;
+
+  session = hgd_accounts_login_finish (HGD_ACCOUNTS (source), result, &retry_after, &error);
+  if (req->api == NULL)
+    return;
+  if (session == NULL)
+    {
+      if (g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_RATE_LIMITED))
+        {
+          g_autofree gchar *seconds = g_strdup_printf ("%" G_GINT64_FORMAT, MAX (retry_after, 1));
+          soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                        "Retry-After", seconds);
+        }
+      respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+
+  expires = iso8601_from_usec (session->expires);
+  object = json_object_new ();
+  json_object_set_string_member (object, "token", session->token);
+  json_object_set_string_member (object, "username", session->username);
+  json_object_set_string_member (object, "role", hgd_role_to_string (session->role));
+  json_object_set_string_member (object, "domain",
+                                 hg_domain_to_string (hgd_role_get_domain (session->role)));
+  json_object_set_string_member (object, "expires", expires);
+  set_session_cookie (req->api, req, session->token,
+                      (session->expires - g_get_real_time ()) / G_USEC_PER_SEC);
+  respond_json (req, SOUP_STATUS_OK, object);
+  request_resume (req);
+}
+
+static void
+handle_login (HgdApi *self,
+              HgdApiRequest *req)
+{
+  static const gchar *const members[] = { "username", "password", NULL };
+  const gchar *username = NULL;
+  const gchar *password = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!hg_json_object_check_members (req->body, members, &error) ||
+      !hg_json_object_get_string (req->body, "username", &username, &error) ||
+      !hg_json_object_get_string (req->body, "password", &password, &error))
+    {
+      respond_invalid (req, error);
+      return;
+    }
+  request_pause (req);
+  hgd_accounts_login_async (hgd_daemon_get_accounts (self->daemon), username, password,
+                            soup_server_message_get_remote_host (req->msg), self->cancellable,
+                            login_cb, request_ref (req));
+}
+
+static void
+handle_logout (HgdApi *self,
+               HgdApiRequest *req)
+{
+  hgd_accounts_revoke_session (hgd_daemon_get_accounts (self->daemon), req->session->id);
+  close_ended_streams (self);
+  if (req->cookie_auth)
+    set_session_cookie (self, req, "", 0);
+  respond_empty (req, SOUP_STATUS_NO_CONTENT);
+}
+
+static void
+handle_session (HgdApi *self,
+                HgdApiRequest *req)
+{
+  g_autofree gchar *expires = iso8601_from_usec (req->session->expires);
+  JsonObject *object = json_object_new ();
+
+  json_object_set_string_member (object, "username", req->session->username);
+  json_object_set_string_member (object, "role", hgd_role_to_string (req->session->role));
+  json_object_set_string_member (object, "domain", hg_domain_to_string (request_domain (req)));
+  json_object_set_string_member (object, "expires", expires);
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* Operations ---------------------------------------------------------------------------- */
+
+static const gchar *
+journal_subsystem_name (HgDomain domain)
+{
+  return domain == HG_DOMAIN_MUNICIPAL ? "journal-municipal" : "journal-personal";
+}
+
+/* The fault of @domain's journal, or NULL when it is healthy. */
+static const gchar *
+journal_fault (HgdApi *self,
+               HgDomain domain)
+{
+  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  const GError *error;
+
+  if (journal != NULL)
+    return hgd_journal_get_fault (journal);
+  error = hgd_daemon_get_journal_error (self->daemon, domain);
+  return error != NULL ? error->message : "not open";
+}
+
+static void
+add_subsystem (JsonObject *subsystems,
+               const gchar *name,
+               const gchar *fault,
+               gboolean details)
+{
+  JsonObject *object = json_object_new ();
+
+  json_object_set_string_member (object, "status", fault == NULL ? "ok" : "fault");
+  if (fault != NULL && details)
+    json_object_set_string_member (object, "message", fault);
+  json_object_set_object_member (subsystems, name, object);
+}
+
+static void
+handle_health (HgdApi *self,
+               HgdApiRequest *req)
+{
+  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
+  g_autoptr(JsonArray) plugin_array = NULL;
+  gboolean plugins_healthy = TRUE;
+  gboolean healthy;
+  gboolean municipal = req->session != NULL && request_domain (req) == HG_DOMAIN_MUNICIPAL;
+  const gchar *faults[HG_DOMAIN_LAST];
+  JsonObject *object = json_object_new ();
+
+  if (plugins != NULL)
+    plugin_array = hgd_plugin_manager_to_json (plugins, &plugins_healthy);
+  healthy = plugins_healthy;
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      faults[i] = journal_fault (self, (HgDomain) i);
+      healthy = healthy && faults[i] == NULL;
+    }
+  json_object_set_string_member (object, "status", healthy ? "ok" : "degraded");
+
+  if (req->session != NULL)
+    {
+      JsonObject *subsystems = json_object_new ();
+      for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+        add_subsystem (subsystems, journal_subsystem_name ((HgDomain) i), faults[i], municipal);
+      add_subsystem (subsystems, "api", NULL, municipal);
+      add_subsystem (subsystems, "plugins", plugins_healthy ? NULL : "a plugin is not running",
+                     municipal);
+      json_object_set_object_member (object, "subsystems", subsystems);
+    }
+  if (municipal)
+    {
+      json_object_set_string_member (object, "version", PACKAGE_VERSION);
+      json_object_set_int_member (object, "uptime",
+                                  (g_get_real_time () - hgd_daemon_get_start_time (self->daemon))
+                                      / G_USEC_PER_SEC);
+      json_object_set_array_member (object, "plugins",
+                                    plugin_array != NULL ? g_steal_pointer (&plugin_array)
+                                                         : json_array_new ());
+    }
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+static void
+handle_openapi (HgdApi *self,
+                HgdApiRequest *req)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+
+  bytes
+      = g_resource_lookup_data (hgd_api_resources_get_resource (), "/org/hemgate/api/openapi.json",
+                                G_RESOURCE_LOOKUP_FLAGS_NONE, &error);
+  if (bytes == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  soup_server_message_set_status (req->msg, SOUP_STATUS_OK, NULL);
+  soup_message_headers_set_content_type (soup_server_message_get_response_headers (req->msg),
+                                         "application/json", NULL);
+  soup_message_body_append_bytes (soup_server_message_get_response_body (req->msg), bytes);
+}
+
+/* A Prometheus label value: backslash, double quote and newline escaped. */
+static void
+append_label_value (GString *out,
+                    const gchar *value)
+{
+  for (const gchar *p = value; *p != '\0'; p++)
+    {
+      if (*p == '\\' || *p == '"')
+        g_string_append_c (out, '\\');
+      if (*p == '\n')
+        {
+          g_string_append (out, "\\n");
+          continue;
+        }
+      g_string_append_c (out, *p);
+    }
+}
+
+static void
+append_metric_header (GString *out,
+                      const gchar *name,
+                      const gchar *type,
+                      const gchar *help)
+{
+  g_string_append_printf (out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+handle_metrics (HgdApi *self,
+                HgdApiRequest *req)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
+  HgdJournal *municipal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  g_autoptr(JsonArray) plugin_array = NULL;
+  gboolean plugins_healthy = TRUE;
+  gsize len;
+  gchar *text;
+
+  append_metric_header (out, "hemgate_up", "gauge", "Whether hemgated is answering.");
+  g_string_append (out, "hemgate_up 1\n");
+  append_metric_header (out, "hemgate_build_info", "gauge", "The version of hemgated.");
+  g_string_append (out, "hemgate_build_info{version=\"" PACKAGE_VERSION "\"} 1\n");
+  append_metric_header (out, "hemgate_start_time_seconds", "gauge",
+                        "When hemgated started, in Unix time.");
+  g_string_append_printf (out, "hemgate_start_time_seconds %" G_GINT64_FORMAT "\n",
+                          hgd_daemon_get_start_time (self->daemon) / G_USEC_PER_SEC);
+
+  append_metric_header (out, "hemgate_events_total", "counter", "Events journaled, by domain.");
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      HgdJournal *journal = hgd_daemon_get_journal (self->daemon, (HgDomain) i);
+      if (journal == NULL)
+        continue;
+      g_string_append_printf (out, "hemgate_events_total{domain=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                              hg_domain_to_string ((HgDomain)i),
+                              hgd_journal_get_last_seq (journal));
+    }
+  append_metric_header (out, "hemgate_journal_fault", "gauge",
+                        "1 when a domain's journal has a fault.");
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_string_append_printf (out, "hemgate_journal_fault{domain=\"%s\"} %d\n",
+                            hg_domain_to_string ((HgDomain)i),
+                            journal_fault (self, (HgDomain)i) != NULL ? 1 : 0);
+
+  if (municipal != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) open_alarms = hgd_journal_list_alarms (municipal, TRUE, &error);
+      if (open_alarms != NULL)
+        {
+          append_metric_header (out, "hemgate_alarms_open", "gauge",
+                                "Alarms not yet closed or cancelled.");
+          g_string_append_printf (out, "hemgate_alarms_open %u\n", open_alarms->len);
+        }
+      else
+        {
+          g_debug ("alarms_open omitted from metrics: %s", error->message);
+        }
+    }
+
+  append_metric_header (out, "hemgate_http_requests_total", "counter",
+                        "HTTP requests answered, by status.");
+  for (guint status = 0; status < N_STATUS; status++)
+    {
+      if (self->requests[status] > 0)
+        g_string_append_printf (
+            out, "hemgate_http_requests_total{status=\"%u\"} %" G_GUINT64_FORMAT "\n", status,
+            self->requests[status]);
+    }
+  append_metric_header (out, "hemgate_http_requests_aborted_total", "counter",
+                        "HTTP requests whose client left before the answer.");
+  g_string_append_printf (out, "hemgate_http_requests_aborted_total %" G_GUINT64_FORMAT "\n",
+                          self->aborted);
+  append_metric_header (out, "hemgate_event_streams", "gauge", "Open events WebSockets.");
+  g_string_append_printf (out, "hemgate_event_streams %u\n", self->streams->len);
+
+  if (plugins != NULL)
+    plugin_array = hgd_plugin_manager_to_json (plugins, &plugins_healthy);
+  append_metric_header (out, "hemgate_plugin_restarts_total", "counter",
+                        "Restarts of each plugin instance.");
+  for (guint i = 0; plugin_array != NULL && i < json_array_get_length (plugin_array); i++)
+    {
+      JsonObject *plugin = json_array_get_object_element (plugin_array, i);
+      const gchar *id = NULL;
+      gint64 restarts = 0;
+      if (plugin == NULL || !hg_json_object_get_string (plugin, "id", &id, NULL) ||
+          !hg_json_object_get_optional_int (plugin, "restarts", 0, G_MAXINT64, &restarts, NULL))
+        continue;
+      g_string_append (out, "hemgate_plugin_restarts_total{plugin=\"");
+      append_label_value (out, id);
+      g_string_append_printf (out, "\"} %" G_GINT64_FORMAT "\n", restarts);
+    }
+  append_metric_header (out, "hemgate_plugin_up", "gauge", "1 when a plugin instance is running.");
+  for (guint i = 0; plugin_array != NULL && i < json_array_get_length (plugin_array); i++)
+    {
+      JsonObject *plugin = json_array_get_object_element (plugin_array, i);
+      const gchar *id = NULL;
+      const gchar *state = NULL;
+      if (plugin == NULL || !hg_json_object_get_string (plugin, "id", &id, NULL) ||
+          !hg_json_object_get_optional_string (plugin, "state", &state, NULL))
+        continue;
+      g_string_append (out, "hemgate_plugin_up{plugin=\"");
+      append_label_value (out, id);
+      g_string_append_printf (out, "\"} %d\n", g_strcmp0 (state, "running") == 0 ? 1 : 0);
+    }
+
+  len = out->len;
+  text = g_string_free (g_steal_pointer (&out), FALSE);
+  soup_server_message_set_status (req->msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (req->msg, "text/plain; version=0.0.4; charset=utf-8",
+                                    SOUP_MEMORY_TAKE, text, len);
+}
+
+/* Events -------------------------------------------------------------------------------- */
+
+/* What the dispatcher learnt about a WebSocket caller, kept on the message until the
+ * handshake completes. */
+typedef struct
+{
+  gchar *token;        /* (owned) re-checked while the stream is open */
+  HgDomain domain;
+  gboolean replay;     /* ?after= was given */
+  guint64 after;
+} StreamRequest;
+
+static void
+stream_request_free (StreamRequest *sr)
+{
+  g_free (sr->token);
+  g_free (sr);
+}
+
+static void
+handle_events (HgdApi *self,
+               HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { "after", "limit", NULL };
+  HgDomain domain = request_domain (req);
+  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  guint64 after = 0;
+  guint64 limit = EVENTS_DEFAULT_LIMIT;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *object;
+  JsonArray *array;
+
+  if (!check_query (req, allowed) ||
+      !query_get_uint64 (req, "after", 0, G_MAXINT64, &after) ||
+      !query_get_uint64 (req, "limit", 1, EVENTS_MAX_LIMIT, &limit))
+    return;
+  if (journal == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the %s journal is unavailable", hg_domain_to_string (domain));
+      return;
+    }
+
+  if (is_websocket_upgrade (req->msg))
+    {
+      StreamRequest *sr = g_new0 (StreamRequest, 1);
+      sr->token = g_strdup (req->token);
+      sr->domain = domain;
+      sr->replay = req->query != NULL && g_hash_table_contains (req->query, "after");
+      sr->after = after;
+      g_object_set_qdata_full (G_OBJECT (req->msg), quark_stream, sr,
+                               (GDestroyNotify)stream_request_free);
+      return; /* no status: libsoup completes the handshake and calls websocket_cb */
+    }
+
+  events = hgd_journal_query_events (journal, after, (guint) limit, &error);
+  if (events == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  array = json_array_sized_new (events->len);
+  for (guint i = 0; i < events->len; i++)
+    json_array_add_object_element (array, hg_event_to_json (g_ptr_array_index (events, i)));
+  object = json_object_new ();
+  json_object_set_array_member (object, "events", array);
+  json_object_set_int_member (object, "last_seq", (gint64) hgd_journal_get_last_seq (journal));
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* An open events WebSocket: first a replay from the journal, then live events. */
+typedef struct
+{
+  HgdApi *api;                   /* (unowned) owns the stream */
+  SoupWebsocketConnection *conn; /* (owned) */
+  HgdJournal *journal;           /* (owned) the caller's domain's journal */
+  gchar *token;                  /* (owned) */
+  HgDomain domain;
+  guint64 last_seq;              /* the last sequence sent */
+  gboolean live;                 /* replay is over */
+  guint replay_id;
+  gulong closed_id;
+} EventStream;
+
+static void
+event_stream_free (EventStream *stream)
+{
+  g_clear_handle_id (&stream->replay_id, g_source_remove);
+  g_clear_signal_handler (&stream->closed_id, stream->conn);
+  if (soup_websocket_connection_get_state (stream->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (stream->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+  g_object_unref (stream->conn);
+  g_object_unref (stream->journal);
+  g_free (stream->token);
+  g_free (stream);
+}
+
+static void
+event_stream_send (EventStream *stream,
+                   HgEvent *event)
+{
+  g_autoptr(JsonObject) object = NULL;
+  g_autofree gchar *text = NULL;
+
+  if (hg_event_get_seq (event) <= stream->last_seq)
+    return;
+  if (soup_websocket_connection_get_state (stream->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  object = hg_event_to_json (event);
+  text = hg_json_object_to_string (object);
+  soup_websocket_connection_send_text (stream->conn, text);
+  stream->last_seq = hg_event_get_seq (event);
+}
+
+/* Replays in batches from the main loop, so a long absence does not stall other clients.
+ * Live events that arrive meanwhile are left to the replay, which reads them from the
+ * journal; the stream goes live in the same main-loop turn as its last read. */
+static gboolean
+event_stream_replay_cb (gpointer user_data)
+{
+  EventStream *stream = user_data;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+
+  events = hgd_journal_query_events (stream->journal, stream->last_seq, REPLAY_BATCH, &error);
+  if (events == NULL)
+    {
+      g_warning ("event stream replay failed: %s", error->message);
+      stream->replay_id = 0;
+      soup_websocket_connection_close (stream->conn, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR,
+                                       "journal unavailable");
+      return G_SOURCE_REMOVE;
+    }
+  for (guint i = 0; i < events->len; i++)
+    event_stream_send (stream, g_ptr_array_index (events, i));
+  if (events->len < REPLAY_BATCH)
+    {
+      stream->live = TRUE;
+      stream->replay_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+event_stream_closed_cb (SoupWebsocketConnection *conn,
+                        gpointer user_data)
+{
+  EventStream *stream = user_data;
+  g_ptr_array_remove (stream->api->streams, stream);
+}
+
+static void
+websocket_cb (SoupServer *server,
+              SoupServerMessage *msg,
+              const char *path,
+              SoupWebsocketConnection *conn,
+              gpointer user_data)
+{
+  HgdApi *self = HGD_API (user_data);
+  StreamRequest *sr = g_object_get_qdata (G_OBJECT (msg), quark_stream);
+  HgdJournal *journal;
+  EventStream *stream;
+
+  journal = sr != NULL ? hgd_daemon_get_journal (self->daemon, sr->domain) : NULL;
+  if (journal == NULL)
+    {
+      soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+      return;
+    }
+  stream = g_new0 (EventStream, 1);
+  stream->api = self;
+  stream->conn = g_object_ref (conn);
+  stream->journal = g_object_ref (journal);
+  stream->token = g_strdup (sr->token);
+  stream->domain = sr->domain;
+  soup_websocket_connection_set_keepalive_interval (conn, STREAM_KEEPALIVE_SECONDS);
+  soup_websocket_connection_set_max_incoming_payload_size (conn, STREAM_MAX_INCOMING);
+  stream->closed_id
+      = g_signal_connect (conn, "closed", G_CALLBACK (event_stream_closed_cb), stream);
+  g_ptr_array_add (self->streams, stream);
+
+  if (sr->replay)
+    {
+      stream->last_seq = sr->after;
+      stream->replay_id = g_idle_add (event_stream_replay_cb, stream);
+    }
+  else
+    {
+      stream->last_seq = hgd_journal_get_last_seq (journal);
+      stream->live = TRUE;
+    }
+}
+
+/* Emitted on the main context after each durable commit. */
+static void
+journal_event_appended_cb (HgdJournal *journal,
+                           HgEvent *event,
+                           gpointer user_data)
+{
+  HgdApi *self = HGD_API (user_data);
+  HgDomain domain = hgd_journal_get_domain (journal);
+
+  for (guint i = 0; i < self->streams->len; i++)
+    {
+      EventStream *stream = g_ptr_array_index (self->streams, i);
+      if (stream->domain == domain && stream->live)
+        event_stream_send (stream, event);
+    }
+}
+
+/* A stream lives no longer than its session: logout, revocation and expiry close it. */
+static void
+close_ended_streams (HgdApi *self)
+{
+  HgdAccounts *accounts = hgd_daemon_get_accounts (self->daemon);
+  g_autoptr(GPtrArray) ended = g_ptr_array_new_with_free_func (g_object_unref);
+
+  /* collect first: closing may end a stream, which removes it from the array */
+  for (guint i = 0; i < self->streams->len; i++)
+    {
+      EventStream *stream = g_ptr_array_index (self->streams, i);
+      g_autoptr(HgdSession) session = hgd_accounts_lookup_token (accounts, stream->token);
+      if (session == NULL
+          && soup_websocket_connection_get_state (stream->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+        g_ptr_array_add (ended, g_object_ref (stream->conn));
+    }
+  for (guint i = 0; i < ended->len; i++)
+    soup_websocket_connection_close (g_ptr_array_index (ended, i),
+                                     SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "session ended");
+}
+
+static gboolean
+recheck_streams_cb (gpointer user_data)
+{
+  close_ended_streams (HGD_API (user_data));
+  return G_SOURCE_CONTINUE;
+}
+
+/* Plugins ------------------------------------------------------------------------------- */
+
+static void
+handle_plugins_list (HgdApi *self,
+                     HgdApiRequest *req)
+{
+  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
+  gboolean healthy = TRUE;
+  JsonObject *object = json_object_new ();
+
+  json_object_set_array_member (object, "plugins",
+                                plugins != NULL ? hgd_plugin_manager_to_json (plugins, &healthy)
+                                                : json_array_new ());
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+static void
+handle_plugin_restart (HgdApi *self,
+                       HgdApiRequest *req)
+{
+  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
+  const gchar *id = request_param (req, 0);
+  g_autoptr(GError) error = NULL;
+  JsonObject *object;
+
+  if (plugins == NULL || !param_is_valid (id))
+    {
+      respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such plugin instance");
+      return;
+    }
+  if (!hgd_plugin_manager_restart (plugins, id, &error))
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  object = json_object_new ();
+  json_object_set_string_member (object, "id", id);
+  respond_json (req, SOUP_STATUS_ACCEPTED, object);
+}
+
+/* Users --------------------------------------------------------------------------------- */
+
+/* Which roles the caller may create and manage: see (c) above the route table. */
+static gboolean
+may_manage_role (HgdRole caller,
+                 HgdRole target)
+{
+  if (caller == HGD_ROLE_IT_ADMIN)
+    return hgd_role_get_domain (target) == HG_DOMAIN_MUNICIPAL;
+  if (caller == HGD_ROLE_RESIDENT)
+    return target == HGD_ROLE_FAMILY;
+  return FALSE;
+}
+
+static HgDomain
+managed_domain (HgdRole caller)
+{
+  return caller == HGD_ROLE_IT_ADMIN ? HG_DOMAIN_MUNICIPAL : HG_DOMAIN_PERSONAL;
+}
+
+static JsonObject *
+user_to_json (HgdUser *user)
+{
+  JsonObject *object = json_object_new ();
+  g_autofree gchar *created = iso8601_from_usec (user->created);
+
+  json_object_set_string_member (object, "username", user->username);
+  json_object_set_string_member (object, "role", hgd_role_to_string (user->role));
+  json_object_set_string_member (object, "domain",
+                                 hg_domain_to_string (hgd_role_get_domain (user->role)));
+  json_object_set_string_member (object, "created", created);
+  return object;
+}
+
+static void
+handle_users_list (HgdApi *self,
+                   HgdApiRequest *req)
+{
+  g_autoptr(GPtrArray) users = NULL;
+  JsonArray *array = json_array_new ();
+  JsonObject *object = json_object_new ();
+
+  users = hgd_accounts_list_users (hgd_daemon_get_accounts (self->daemon),
+                                   managed_domain (req->session->role));
+  for (guint i = 0; users != NULL && i < users->len; i++)
+    {
+      HgdUser *user = g_ptr_array_index (users, i);
+      if (req->session->role == HGD_ROLE_RESIDENT && user->role != HGD_ROLE_FAMILY &&
+          g_strcmp0 (user->username, req->session->username) != 0)
+        continue;
+      json_array_add_object_element (array, user_to_json (user));
+    }
+  json_object_set_array_member (object, "users", array);
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+static void
+handle_users_create (HgdApi *self,
+                     HgdApiRequest *req)
+{
+  static const gchar *const members[] = { "username", "role", "password", NULL };
+  const gchar *username = NULL;
+  const gchar *role_name = NULL;
+  const gchar *password = NULL;
+  HgdRole role;
+  g_autoptr(GError) error = NULL;
+  JsonObject *object;
+
+  if (!hg_json_object_check_members (req->body, members, &error) ||
+      !hg_json_object_get_string (req->body, "username", &username, &error) ||
+      !hg_json_object_get_string (req->body, "role", &role_name, &error) ||
+      !hg_json_object_get_string (req->body, "password", &password, &error))
+    {
+      respond_invalid (req, error);
+      return;
+    }
+  if (!hgd_role_from_string (role_name, &role))
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                     "member 'role' is not a known role");
+      return;
+    }
+  if (!may_manage_role (req->session->role, role))
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden", "the role %s may not create %s users",
+                     hgd_role_to_string (req->session->role), role_name);
+      return;
+    }
+  if (!hgd_accounts_add_user (hgd_daemon_get_accounts (self->daemon), username, role, password,
+                              &error))
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  object = json_object_new ();
+  json_object_set_string_member (object, "username", username);
+  json_object_set_string_member (object, "role", role_name);
+  json_object_set_string_member (object, "domain",
+                                 hg_domain_to_string (hgd_role_get_domain (role)));
+  respond_json (req, SOUP_STATUS_CREATED, object);
+}
+
+/* The user named by the path, if the caller manages them; otherwise answers 404, so a
+ * manager learns nothing of the other domain's users. */
+static gboolean
+find_managed_user (HgdApi *self,
+                   HgdApiRequest *req,
+                   const gchar *username)
+{
+  g_autoptr(GPtrArray) users = NULL;
+
+  if (param_is_valid (username))
+    users = hgd_accounts_list_users (hgd_daemon_get_accounts (self->daemon),
+                                     managed_domain (req->session->role));
+  for (guint i = 0; users != NULL && i < users->len; i++)
+    {
+      HgdUser *user = g_ptr_array_index (users, i);
+      if (g_strcmp0 (user->username, username) == 0
+          && may_manage_role (req->session->role, user->role))
+        return TRUE;
+    }
+  respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such user among those you manage");
+  return FALSE;
+}
+
+static void
+handle_user_password (HgdApi *self,
+                      HgdApiRequest *req)
+{
+  static const gchar *const members[] = { "password", NULL };
+  HgdAccounts *accounts = hgd_daemon_get_accounts (self->daemon);
+  const gchar *username = request_param (req, 0);
+  const gchar *password = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!hg_json_object_check_members (req->body, members, &error) ||
+      !hg_json_object_get_string (req->body, "password", &password, &error))
+    {
+      respond_invalid (req, error);
+      return;
+    }
+  if (!find_managed_user (self, req, username))
+    return;
+  if (!hgd_accounts_set_password (accounts, username, password, &error))
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  hgd_accounts_revoke_user_sessions (accounts, username);
+  close_ended_streams (self);
+  respond_empty (req, SOUP_STATUS_NO_CONTENT);
+}
+
+static void
+handle_user_sessions_revoke (HgdApi *self,
+                             HgdApiRequest *req)
+{
+  const gchar *username = request_param (req, 0);
+  JsonObject *object;
+  guint n;
+
+  if (!find_managed_user (self, req, username))
+    return;
+  n = hgd_accounts_revoke_user_sessions (hgd_daemon_get_accounts (self->daemon), username);
+  close_ended_streams (self);
+  object = json_object_new ();
+  json_object_set_int_member (object, "revoked", n);
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* Alarms -------------------------------------------------------------------------------- */
+
+/* Personal roles see every alarm of the home, without `detail` (municipal notes) and
+ * without a source that names another user: see (d) above the route table. */
+static JsonObject *
+alarm_to_json_for (HgdApiRequest *req,
+                   HgAlarm *alarm)
+{
+  JsonObject *object = hg_alarm_to_json (alarm);
+  const gchar *source = hg_alarm_get_source (alarm);
+  g_autofree gchar *own = NULL;
+
+  if (request_domain (req) == HG_DOMAIN_MUNICIPAL)
+    return object;
+  own = request_who (req);
+  if (json_object_has_member (object, "detail"))
+    json_object_remove_member (object, "detail");
+  if (source != NULL && !g_str_has_prefix (source, "plugin:") && g_strcmp0 (source, own) != 0)
+    json_object_remove_member (object, "source");
+  return object;
+}
+
+/* HgdAlarms answers HG_ERROR_UNAVAILABLE when the municipal journal is not open. */
+static void
+respond_alarm_error (HgdApiRequest *req,
+                     const GError *error)
+{
+  if (g_error_matches (error, HG_ERROR, HG_ERROR_UNAVAILABLE))
+    {
+      set_error_response (req->msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                          error->message);
+      return;
+    }
+  respond_gerror (req, error);
+}
+
+static void
+raise_cb (GObject *source,
+          GAsyncResult *result,
+          gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *who = NULL;
+  g_autofree gchar *location = NULL;
+  HgAlarm *alarm;
+  JsonObject *object;
+
+  ref = hgd_alarms_raise_finish (HGD_ALARMS (source), result, &error);
+  if (req->api == NULL)
+    return;
+  if (ref == NULL)
+    {
+      respond_alarm_error (req, error);
+      request_resume (req);
+      return;
+    }
+  /* durably journaled: only now does the caller hear of it */
+  alarm = HG_ALARM (req->data);
+  who = request_who (req);
+  object = alarm_to_json_for (req, alarm);
+  json_object_set_string_member (object, "ref", ref);
+  json_object_set_string_member (object, "source", who);
+  location = g_strdup_printf ("/api/v1/alarms/%s", ref);
+  soup_message_headers_replace (soup_server_message_get_response_headers (req->msg), "Location",
+                                location);
+  respond_json (req, SOUP_STATUS_CREATED, object);
+  request_resume (req);
+}
+
+static void
+handle_alarms_raise (HgdApi *self,
+                     HgdApiRequest *req)
+{
+  static const gchar *const members[]
+      = { "type", "source", "location", "device", "priority", NULL };
+  HgdAlarms *alarms = hgd_daemon_get_alarms (self->daemon);
+  const gchar *type = NULL;
+  const gchar *origin = NULL;
+  const gchar *location = NULL;
+  const gchar *device = NULL;
+  gint64 priority = -1;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgAlarm) alarm = NULL;
+  g_autofree gchar *who = NULL;
+
+  if (!hg_json_object_check_members (req->body, members, &error) ||
+      !hg_json_object_get_string (req->body, "type", &type, &error) ||
+      !hg_json_object_get_optional_string (req->body, "source", &origin, &error) ||
+      !hg_json_object_get_optional_string (req->body, "location", &location, &error) ||
+      !hg_json_object_get_optional_string (req->body, "device", &device, &error) ||
+      !hg_json_object_get_optional_int (req->body, "priority", 0, 9, &priority, &error))
+    {
+      respond_invalid (req, error);
+      return;
+    }
+  if (!hg_alarm_type_is_valid (type))
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                     "member 'type' is not a known alarm type");
+      return;
+    }
+  if (!check_length (req, "source", origin) || !check_length (req, "location", location) ||
+      !check_length (req, "device", device))
+    return;
+  if (alarms == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the municipal journal is unavailable; the alarm was not accepted");
+      return;
+    }
+
+  alarm = hg_alarm_new (type);
+  hg_alarm_set_location (alarm, location);
+  hg_alarm_set_device (alarm, device);
+  if (priority >= 0)
+    hg_alarm_set_priority (alarm, (guint) priority);
+  if (origin != NULL)
+    {
+      /* what the client says it is (e.g. "ui", "button"); who raised it is the session */
+      g_autoptr(JsonObject) detail = json_object_new ();
+      json_object_set_string_member (detail, "origin", origin);
+      hg_alarm_set_detail (alarm, detail);
+    }
+  who = request_who (req);
+  req->data = G_OBJECT (g_object_ref (alarm));
+  request_pause (req);
+  hgd_alarms_raise_async (alarms, alarm, who, self->cancellable, raise_cb, request_ref (req));
+}
+
+static void
+handle_alarms_list (HgdApi *self,
+                    HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { "open", NULL };
+  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  const gchar *open = req->query != NULL ? g_hash_table_lookup (req->query, "open") : NULL;
+  g_autoptr(GPtrArray) alarms = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonArray *array;
+  JsonObject *object;
+
+  if (!check_query (req, allowed))
+    return;
+  if (open != NULL && g_strcmp0 (open, "true") != 0 && g_strcmp0 (open, "false") != 0)
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                     "query parameter 'open' is not true or false");
+      return;
+    }
+  if (journal == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the municipal journal is unavailable");
+      return;
+    }
+  alarms = hgd_journal_list_alarms (journal, g_strcmp0 (open, "true") == 0, &error);
+  if (alarms == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  array = json_array_sized_new (alarms->len);
+  for (guint i = 0; i < alarms->len; i++)
+    json_array_add_object_element (array, alarm_to_json_for (req, g_ptr_array_index (alarms, i)));
+  object = json_object_new ();
+  json_object_set_array_member (object, "alarms", array);
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+static void
+handle_alarm_get (HgdApi *self,
+                  HgdApiRequest *req)
+{
+  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  const gchar *ref = request_param (req, 0);
+  g_autoptr(HgAlarm) alarm = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!param_is_valid (ref))
+    {
+      respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such alarm");
+      return;
+    }
+  if (journal == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the municipal journal is unavailable");
+      return;
+    }
+  alarm = hgd_journal_get_alarm (journal, ref, &error);
+  if (alarm == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  respond_json (req, SOUP_STATUS_OK, alarm_to_json_for (req, alarm));
+}
+
+static void
+transition_cb (GObject *source,
+               GAsyncResult *result,
+               gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgAlarm) alarm = NULL;
+  HgdJournal *journal;
+
+  if (!hgd_alarms_transition_finish (HGD_ALARMS (source), result, &error))
+    {
+      if (req->api == NULL)
+        return;
+      respond_alarm_error (req, error);
+      request_resume (req);
+      return;
+    }
+  if (req->api == NULL)
+    return;
+  journal = hgd_daemon_get_journal (req->api->daemon, HG_DOMAIN_MUNICIPAL);
+  if (journal != NULL)
+    alarm = hgd_journal_get_alarm (journal, request_param (req, 0), NULL);
+  if (alarm != NULL)
+    {
+      respond_json (req, SOUP_STATUS_OK, alarm_to_json_for (req, alarm));
+    }
+  else
+    {
+      JsonObject *object = json_object_new ();
+      json_object_set_string_member (object, "ref", request_param (req, 0));
+      respond_json (req, SOUP_STATUS_OK, object);
+    }
+  request_resume (req);
+}
+
+static void
+handle_alarm_transition (HgdApi *self,
+                         HgdApiRequest *req)
+{
+  static const gchar *const members[] = { "state", "detail", NULL };
+  HgdAlarms *alarms = hgd_daemon_get_alarms (self->daemon);
+  const gchar *ref = request_param (req, 0);
+  const gchar *state_name = NULL;
+  JsonObject *detail = NULL;
+  HgAlarmState state;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *who = NULL;
+
+  if (!hg_json_object_check_members (req->body, members, &error) ||
+      !hg_json_object_get_string (req->body, "state", &state_name, &error) ||
+      (json_object_has_member (req->body, "detail") &&
+       !hg_json_object_get_object (req->body, "detail", &detail, &error)))
+    {
+      respond_invalid (req, error);
+      return;
+    }
+  if (!hg_alarm_state_from_string (state_name, &state))
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                     "member 'state' is not a known alarm state");
+      return;
+    }
+  if (req->session->role == HGD_ROLE_RESIDENT && state != HG_ALARM_STATE_CANCELLED)
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden",
+                     "a resident may only cancel an alarm");
+      return;
+    }
+  if (!param_is_valid (ref))
+    {
+      respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such alarm");
+      return;
+    }
+  if (alarms == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the municipal journal is unavailable");
+      return;
+    }
+  who = request_who (req);
+  request_pause (req);
+  hgd_alarms_transition_async (alarms, ref, state, who, detail, self->cancellable, transition_cb,
+                               request_ref (req));
+}
+
+/* The object ------------------------------------------------------------------------------ */
+
+static void
+hgd_api_dispose (GObject *object)
+{
+  HgdApi *self = HGD_API (object);
+  GHashTableIter iter;
+  HgdApiRequest *req;
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->recheck_id, g_source_remove);
+  /* paused requests finish after us: detach them, their callbacks then only clean up */
+  g_hash_table_iter_init (&iter, self->pending);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &req, NULL))
+    req->api = NULL;
+  g_hash_table_remove_all (self->pending);
+  g_ptr_array_set_size (self->streams, 0);
+  if (self->server != NULL)
+    soup_server_disconnect (self->server);
+  g_clear_object (&self->server);
+  G_OBJECT_CLASS (hgd_api_parent_class)->dispose (object);
+}
+
+static void
+hgd_api_finalize (GObject *object)
+{
+  HgdApi *self = HGD_API (object);
+
+  g_object_unref (self->cancellable);
+  g_hash_table_unref (self->pending);
+  g_ptr_array_unref (self->streams);
+  g_free (self->url);
+  G_OBJECT_CLASS (hgd_api_parent_class)->finalize (object);
+}
+
+static void
+hgd_api_class_init (HgdApiClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = hgd_api_dispose;
+  object_class->finalize = hgd_api_finalize;
+  quark_start = g_quark_from_static_string ("hgd-api-start");
+  quark_route = g_quark_from_static_string ("hgd-api-route");
+  quark_body_size = g_quark_from_static_string ("hgd-api-body-size");
+  quark_stream = g_quark_from_static_string ("hgd-api-stream");
+  quark_socket_fixed = g_quark_from_static_string ("hgd-api-socket-fixed");
+}
+
+static void
+hgd_api_init (HgdApi *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->pending
+      = g_hash_table_new_full (g_direct_hash, g_direct_equal, (GDestroyNotify)request_unref, NULL);
+  self->streams = g_ptr_array_new_with_free_func ((GDestroyNotify) event_stream_free);
+}
+
+/**
+ * hgd_api_new:
+ * @daemon: the daemon, which owns the API and outlives it
+ *
+ * Returns: (transfer full): an API that is not listening yet
+ */
+HgdApi *
+hgd_api_new (HgdDaemon *daemon)
+{
+  HgdApi *self;
+
+  g_return_val_if_fail (HGD_IS_DAEMON (daemon), NULL);
+  self = g_object_new (HGD_TYPE_API, NULL);
+  self->daemon = daemon;
+  return self;
+}
+
+/* The URL a client on this machine uses, with the port actually bound; a wildcard
+ * address becomes loopback. (From the socket: soup_server_get_uris() leaks in 3.2.) */
+static gchar *
+make_url (GSocket *socket,
+          gboolean tls,
+          GError **error)
+{
+  g_autoptr(GSocketAddress) local = g_socket_get_local_address (socket, error);
+  GInetAddress *address;
+  g_autofree gchar *host = NULL;
+  guint16 port;
+
+  if (local == NULL)
+    return NULL;
+  address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local));
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+  if (g_inet_address_get_is_any (address))
+    host = g_strdup (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6 ? "::1"
+                                                                                 : "127.0.0.1");
+  else
+    host = g_inet_address_to_string (address);
+  if (strchr (host, ':') != NULL)
+    return g_strdup_printf ("%s://[%s]:%u", tls ? "https" : "http", host, port);
+  return g_strdup_printf ("%s://%s:%u", tls ? "https" : "http", host, port);
+}
+
+/**
+ * hgd_api_listen:
+ * @self: an #HgdApi
+ * @error: return location for a #GError
+ *
+ * Loads or makes the TLS certificate when `[api] tls` is on, and listens on
+ * `[api] listen-address` and `port` (0 picks a free port; see hgd_api_get_url()).
+ *
+ * Returns: %TRUE if the API is listening
+ */
+gboolean
+hgd_api_listen (HgdApi *self,
+                GError **error)
+{
+  HgdConfig *config;
+  const gchar *address_str;
+  gint64 port;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GInetAddress) inet = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(SoupServer) server = NULL;
+  GSList *listeners;
+
+  g_return_val_if_fail (HGD_IS_API (self), FALSE);
+  g_return_val_if_fail (self->server == NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  config = hgd_daemon_get_config (self->daemon);
+  address_str = hgd_config_get_string (config, "api", "listen-address");
+  port = hgd_config_get_int (config, "api", "port");
+  self->tls = hgd_config_get_boolean (config, "api", "tls");
+  self->max_body = (gsize) hgd_config_get_int (config, "api", "max-body-bytes");
+
+  inet = g_inet_address_new_from_string (address_str);
+  if (inet == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "[api] listen-address '%s' is not an IP address", address_str);
+      return FALSE;
+    }
+  if (self->tls)
+    {
+      certificate
+          = hgd_tls_load_certificate (hgd_config_get_string (config, "api", "tls-certificate"),
+                                      hgd_config_get_string (config, "api", "tls-key"),
+                                      hgd_daemon_get_state_dir (self->daemon), error);
+      if (certificate == NULL)
+        return FALSE;
+    }
+
+  server = soup_server_new ("server-header", "hemgated", "tls-certificate", certificate, NULL);
+  g_signal_connect_object (server, "request-started", G_CALLBACK (request_started_cb), self, 0);
+  g_signal_connect_object (server, "request-finished", G_CALLBACK (request_finished_cb), self, 0);
+  g_signal_connect_object (server, "request-aborted", G_CALLBACK (request_aborted_cb), self, 0);
+  soup_server_add_early_handler (server, "/", early_handler_cb, self, NULL);
+  soup_server_add_handler (server, "/", dispatch_cb, self, NULL);
+  /* the WebSocket shares its path with GET /api/v1/events; the dispatcher runs first */
+  soup_server_add_early_handler (server, "/api/v1/events", early_handler_cb, self, NULL);
+  soup_server_add_handler (server, "/api/v1/events", dispatch_cb, self, NULL);
+  soup_server_add_websocket_handler (server, "/api/v1/events", NULL, NULL, websocket_cb, self,
+                                     NULL);
+
+  address = g_inet_socket_address_new (inet, (guint16) port);
+  if (!soup_server_listen (server, address, self->tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
+    {
+      g_prefix_error (error, "listening on %s port %" G_GINT64_FORMAT ": ", address_str, port);
+      return FALSE;
+    }
+  listeners = soup_server_get_listeners (server);
+  self->url = listeners != NULL ? make_url (listeners->data, self->tls, error) : NULL;
+  g_slist_free (listeners);
+  if (self->url == NULL)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                             "the API has no listening socket");
+      soup_server_disconnect (server);
+      return FALSE;
+    }
+  self->server = g_steal_pointer (&server);
+
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      HgdJournal *journal = hgd_daemon_get_journal (self->daemon, (HgDomain) i);
+      if (journal != NULL)
+        g_signal_connect_object (journal, "event-appended", G_CALLBACK (journal_event_appended_cb),
+                                 self, 0);
+    }
+  self->recheck_id = g_timeout_add_seconds (STREAM_RECHECK_SECONDS, recheck_streams_cb, self);
+  g_message ("API listening on %s", self->url);
+  return TRUE;
+}
+
+/**
+ * hgd_api_get_url:
+ * @self: an #HgdApi
+ *
+ * Returns: (nullable): the base URL with the real port, e.g. `https://127.0.0.1:8443`
+ */
+const gchar *
+hgd_api_get_url (HgdApi *self)
+{
+  g_return_val_if_fail (HGD_IS_API (self), NULL);
+  return self->url;
+}

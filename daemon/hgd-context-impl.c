@@ -1,0 +1,644 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgdContextImpl: exports org.hemgate.Context1 on one plugin host's connection. Every call
+ * passes one authorization point first (authorize_method: the method_rules table, deny by
+ * default); a denial is answered with org.hemgate.Error.PermissionDenied naming the
+ * capability, logged, and journaled as "plugin.denied" in the instance's domain. The
+ * handlers then call the journal, alarms and secrets on the instance's behalf: always in
+ * its own domain, always as "plugin:<id>".
+ *
+ * The object is registered with our own vtable (dispatch_method_call) that authorizes and
+ * then hands the call to the generated skeleton's, rather than through the skeleton's
+ * "g-authorize-method" signal: GLib emits that signal in a thread-pool worker, which would
+ * let two quick calls of one plugin overtake each other (events journaled out of order)
+ * and would touch this object off the main thread. */
+#include "config.h"
+
+#include "hgd-context-impl.h"
+#include "hgd-dbus-generated.h"
+
+#define CONTEXT_PATH "/org/hemgate/Context"
+
+/* The largest JSON argument a plugin may send (event bodies, alarms, details). */
+#define MAX_JSON_SIZE (64 * 1024)
+
+/* A plugin that keeps knocking is journaled at most this often; the rest are counted. */
+#define DENIALS_PER_WINDOW 10
+#define DENIAL_WINDOW_USEC (60 * G_USEC_PER_SEC)
+
+/* Which capability each Context1 method needs. A method missing here is denied. */
+typedef struct
+{
+  const gchar *method;
+  const gchar *capability; /* NULL: decided by the arguments, see publish_rules */
+} MethodRule;
+
+static const MethodRule method_rules[] = {
+  { "PublishEvent", NULL },
+  { "RaiseAlarm", "alarm.raise" },
+  { "ReportAlarm", "alarm.deliver" },
+  { "LookupSecret", "secrets" },
+  { "StoreSecret", "secrets" },
+};
+
+/* Which capability publishing an event type needs, by its first word. Types missing here
+ * (alarm.*, plugin.*, ...) are the core's own and no grant covers them. */
+typedef struct
+{
+  const gchar *first_word;
+  const gchar *capability;
+} PublishRule;
+
+static const PublishRule publish_rules[] = {
+  { "sensor", "sensor.publish" },
+};
+
+struct _HgdContextImpl
+{
+  GObject parent_instance;
+  gchar *instance_id;                   /* (owned) */
+  gchar *source;                        /* (owned) "plugin:<id>" */
+  HgDomain domain;
+  GStrv grant;                          /* (owned) */
+  HgdJournal *journals[HG_DOMAIN_LAST]; /* (owned) (nullable) each */
+  HgdAlarms *alarms;                    /* (owned) */
+  HgdSecrets *secrets;                  /* (owned) */
+  HgdDBusContext1 *skeleton;            /* (owned) emits handle-* for authorized calls */
+  GDBusConnection *connection;          /* (owned) (nullable) while exported */
+  guint registration_id;
+  GCancellable *cancellable;            /* (owned) */
+  guint n_denied;
+  guint window_denied;                  /* denials journaled in the current window */
+  gint64 window_start;
+};
+
+G_DEFINE_TYPE (HgdContextImpl, hgd_context_impl, G_TYPE_OBJECT)
+
+/**
+ * hgd_context_impl_required_capability:
+ * @method: a Context1 method name
+ * @event_type: (nullable): for PublishEvent, the event type
+ *
+ * The one table of what each call needs.
+ *
+ * Returns: (nullable): the capability @method needs, or %NULL if no grant allows it
+ */
+const gchar *
+hgd_context_impl_required_capability (const gchar *method,
+                                      const gchar *event_type)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (method_rules); i++)
+    {
+      const gchar *dot;
+
+      if (g_strcmp0 (method_rules[i].method, method) != 0)
+        continue;
+      if (method_rules[i].capability != NULL)
+        return method_rules[i].capability;
+      if (event_type == NULL || (dot = strchr (event_type, '.')) == NULL)
+        return NULL;
+      for (guint j = 0; j < G_N_ELEMENTS (publish_rules); j++)
+        {
+          const gchar *word = publish_rules[j].first_word;
+          if (strlen (word) == (gsize) (dot - event_type) && strncmp (event_type, word, dot - event_type) == 0)
+            return publish_rules[j].capability;
+        }
+      return NULL;
+    }
+  return NULL;
+}
+
+/**
+ * hgd_context_impl_error_to_hg:
+ * @error: an error of a core subsystem
+ *
+ * The one conversion of core errors to %HG_ERROR, which is all a plugin sees.
+ *
+ * Returns: (transfer full): the converted error
+ */
+GError *
+hgd_context_impl_error_to_hg (const GError *error)
+{
+  HgError code = HG_ERROR_FAILED;
+
+  if (error->domain == HG_ERROR)
+    return g_error_copy (error);
+  if (error->domain == HGD_JOURNAL_ERROR)
+    {
+      switch (error->code)
+        {
+        case HGD_JOURNAL_ERROR_NOT_FOUND:
+          code = HG_ERROR_NOT_FOUND;
+          break;
+        case HGD_JOURNAL_ERROR_INVALID:
+          code = HG_ERROR_INVALID_DATA;
+          break;
+        default:
+          code = HG_ERROR_UNAVAILABLE;
+          break;
+        }
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      code = HG_ERROR_UNAVAILABLE;
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    {
+      code = HG_ERROR_NOT_FOUND;
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    {
+      code = HG_ERROR_TIMED_OUT;
+    }
+  return g_error_new_literal (HG_ERROR, code, error->message);
+}
+
+static void
+return_error (GDBusMethodInvocation *invocation,
+              const GError *error)
+{
+  g_autoptr(GError) converted = hgd_context_impl_error_to_hg (error);
+
+  g_dbus_method_invocation_return_gerror (invocation, converted);
+}
+
+static void
+denial_appended_cb (GObject *source,
+                    GAsyncResult *result,
+                    gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    g_warning ("plugin.denied not journaled: %s", error->message);
+}
+
+/* Logs and journals a denial; a flood is counted, and journaled at a bounded rate. */
+static void
+record_denial (HgdContextImpl *self,
+               const gchar *method,
+               const gchar *capability)
+{
+  HgdJournal *journal = self->journals[self->domain];
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(HgEvent) event = NULL;
+  gint64 now = g_get_monotonic_time ();
+
+  self->n_denied++;
+  if (now - self->window_start > DENIAL_WINDOW_USEC)
+    {
+      self->window_start = now;
+      self->window_denied = 0;
+    }
+  if (self->window_denied >= DENIALS_PER_WINDOW)
+    {
+      g_debug ("plugin %s denied %s again (%u denials)", self->instance_id, method, self->n_denied);
+      return;
+    }
+  self->window_denied++;
+  g_warning ("plugin %s denied %s: it needs %s, which it was not granted", self->instance_id, method,
+             capability != NULL ? capability : "a capability no plugin holds");
+  if (journal == NULL)
+    return;
+  body = json_object_new ();
+  json_object_set_string_member (body, "plugin", self->instance_id);
+  json_object_set_string_member (body, "method", method);
+  if (capability != NULL)
+    json_object_set_string_member (body, "capability", capability);
+  else
+    json_object_set_null_member (body, "capability");
+  json_object_set_int_member (body, "denied", self->n_denied);
+  event = hg_event_new ("plugin.denied", body);
+  hg_event_set_source (event, "core");
+  hgd_journal_append_async (journal, event, NULL, NULL, denial_appended_cb, NULL);
+}
+
+/* The one authorization point: runs on the main thread before every handler, denies by
+ * default. Returns FALSE having answered the call. */
+static gboolean
+authorize_method (HgdContextImpl *self,
+                  GDBusMethodInvocation *invocation)
+{
+  const gchar *method = g_dbus_method_invocation_get_method_name (invocation);
+  const gchar *event_type = NULL;
+  const gchar *capability;
+
+  if (g_strcmp0 (method, "PublishEvent") == 0)
+    g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 0, "&s", &event_type);
+  capability = hgd_context_impl_required_capability (method, event_type);
+  if (capability != NULL && g_strv_contains ((const gchar *const *) self->grant, capability))
+    return TRUE;
+
+  record_denial (self, method, capability);
+  if (capability == NULL && event_type != NULL)
+    g_dbus_method_invocation_return_error (invocation, HG_ERROR, HG_ERROR_PERMISSION_DENIED,
+                                           "%s of '%s': no capability lets a plugin publish this "
+                                           "type; it is the core's own",
+                                           method, event_type);
+  else if (capability == NULL)
+    g_dbus_method_invocation_return_error (invocation, HG_ERROR, HG_ERROR_PERMISSION_DENIED,
+                                           "%s is not available to plugins", method);
+  else
+    g_dbus_method_invocation_return_error (invocation, HG_ERROR, HG_ERROR_PERMISSION_DENIED,
+                                           "%s needs the capability %s", method, capability);
+  return FALSE;
+}
+
+/* Parses an untrusted JSON argument, answering the call if it is bad. */
+static JsonObject *
+parse_argument (GDBusMethodInvocation *invocation,
+                const gchar *name,
+                const gchar *json)
+{
+  g_autoptr(GError) error = NULL;
+  JsonObject *object = hg_json_parse_object (json, -1, MAX_JSON_SIZE, &error);
+
+  if (object == NULL)
+    {
+      g_prefix_error (&error, "%s: ", name);
+      return_error (invocation, error);
+    }
+  return object;
+}
+
+/* PublishEvent */
+
+typedef struct
+{
+  GDBusMethodInvocation *invocation; /* (owned) */
+  HgEvent *event;                    /* (owned) */
+} PublishData;
+
+static void
+publish_data_free (PublishData *data)
+{
+  g_object_unref (data->invocation);
+  g_object_unref (data->event);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PublishData, publish_data_free)
+
+static void
+event_appended_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  g_autoptr(PublishData) data = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    {
+      return_error (data->invocation, error);
+      return;
+    }
+  g_dbus_method_invocation_return_value (data->invocation,
+                                         g_variant_new ("(t)", hg_event_get_seq (data->event)));
+}
+
+static gboolean
+handle_publish_event_cb (HgdDBusContext1 *skeleton,
+                         GDBusMethodInvocation *invocation,
+                         const gchar *type,
+                         const gchar *body_json,
+                         HgdContextImpl *self)
+{
+  HgdJournal *journal = self->journals[self->domain];
+  g_autoptr(JsonObject) body = NULL;
+  PublishData *data;
+
+  if (!hg_event_type_is_valid (type))
+    {
+      g_dbus_method_invocation_return_error (invocation, HG_ERROR, HG_ERROR_INVALID_DATA,
+                                             "invalid event type '%s'", type);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  body = parse_argument (invocation, "body", body_json);
+  if (body == NULL)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  if (journal == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, HG_ERROR, HG_ERROR_UNAVAILABLE,
+                                             "the %s journal is not open", hg_domain_to_string (self->domain));
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  data = g_new0 (PublishData, 1);
+  data->invocation = g_object_ref (invocation);
+  data->event = hg_event_new (type, body);
+  hg_event_set_source (data->event, self->source);
+  hgd_journal_append_async (journal, data->event, NULL, self->cancellable, event_appended_cb, data);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* RaiseAlarm */
+
+static void
+alarm_raised_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *ref = hgd_alarms_raise_finish (HGD_ALARMS (source), result, &error);
+
+  if (ref == NULL)
+    {
+      return_error (invocation, error);
+      return;
+    }
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", ref));
+}
+
+static gboolean
+handle_raise_alarm_cb (HgdDBusContext1 *skeleton,
+                       GDBusMethodInvocation *invocation,
+                       const gchar *alarm_json,
+                       HgdContextImpl *self)
+{
+  g_autoptr(JsonObject) object = parse_argument (invocation, "alarm", alarm_json);
+  g_autoptr(HgAlarm) alarm = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (object == NULL)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  alarm = hg_alarm_new_from_json (object, &error);
+  if (alarm == NULL)
+    {
+      g_prefix_error (&error, "alarm: ");
+      return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  /* The core sets reference, state and source. */
+  hgd_alarms_raise_async (self->alarms, alarm, self->source, self->cancellable, alarm_raised_cb,
+                          g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ReportAlarm */
+
+static void
+alarm_reported_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_alarms_transition_finish (HGD_ALARMS (source), result, &error))
+    {
+      return_error (invocation, error);
+      return;
+    }
+  g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static gboolean
+handle_report_alarm_cb (HgdDBusContext1 *skeleton,
+                        GDBusMethodInvocation *invocation,
+                        const gchar *ref,
+                        const gchar *state_str,
+                        const gchar *detail_json,
+                        HgdContextImpl *self)
+{
+  g_autoptr(JsonObject) detail = NULL;
+  HgAlarmState state;
+
+  if (!hg_alarm_state_from_string (state_str, &state))
+    {
+      g_dbus_method_invocation_return_error (invocation, HG_ERROR, HG_ERROR_INVALID_DATA,
+                                             "unknown alarm state '%s'", state_str);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (detail_json[0] != '\0')
+    {
+      detail = parse_argument (invocation, "detail", detail_json);
+      if (detail == NULL)
+        return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  hgd_alarms_transition_async (self->alarms, ref, state, self->source, detail, self->cancellable,
+                               alarm_reported_cb, g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* LookupSecret, StoreSecret: always the instance's own, in its own domain */
+
+static void
+secret_found_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *value = hgd_secrets_lookup_finish (HGD_SECRETS (source), result, &error);
+
+  if (value == NULL)
+    {
+      return_error (invocation, error);
+      return;
+    }
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", value));
+  memset (value, 0, strlen (value));
+}
+
+static gboolean
+handle_lookup_secret_cb (HgdDBusContext1 *skeleton,
+                         GDBusMethodInvocation *invocation,
+                         const gchar *key,
+                         HgdContextImpl *self)
+{
+  hgd_secrets_lookup_async (self->secrets, self->domain, self->source, key, self->cancellable,
+                            secret_found_cb, g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+secret_stored_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_secrets_store_finish (HGD_SECRETS (source), result, &error))
+    {
+      return_error (invocation, error);
+      return;
+    }
+  g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static gboolean
+handle_store_secret_cb (HgdDBusContext1 *skeleton,
+                        GDBusMethodInvocation *invocation,
+                        const gchar *key,
+                        const gchar *value,
+                        HgdContextImpl *self)
+{
+  hgd_secrets_store_async (self->secrets, self->domain, self->source, key, value, self->cancellable,
+                           secret_stored_cb, g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Every call of the host arrives here, on the main thread, in the order it was sent. */
+static void
+dispatch_method_call (GDBusConnection *connection,
+                      const gchar *sender,
+                      const gchar *object_path,
+                      const gchar *interface_name,
+                      const gchar *method_name,
+                      GVariant *parameters,
+                      GDBusMethodInvocation *invocation,
+                      gpointer user_data)
+{
+  HgdContextImpl *self = HGD_CONTEXT_IMPL (user_data);
+  GDBusInterfaceVTable *generated;
+
+  if (!authorize_method (self, invocation))
+    return;
+  generated = g_dbus_interface_skeleton_get_vtable (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+  generated->method_call (connection, sender, object_path, interface_name, method_name, parameters,
+                          invocation, self->skeleton);
+}
+
+/**
+ * hgd_context_impl_export:
+ * @self: an #HgdContextImpl
+ * @connection: the connection to the instance's host
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if org.hemgate.Context1 is exported at /org/hemgate/Context
+ */
+gboolean
+hgd_context_impl_export (HgdContextImpl *self,
+                         GDBusConnection *connection,
+                         GError **error)
+{
+  static const GDBusInterfaceVTable vtable = { dispatch_method_call, NULL, NULL, { NULL } };
+
+  g_return_val_if_fail (HGD_IS_CONTEXT_IMPL (self), FALSE);
+  g_return_val_if_fail (G_IS_DBUS_CONNECTION (connection), FALSE);
+  g_return_val_if_fail (self->registration_id == 0, FALSE);
+
+  self->registration_id =
+    g_dbus_connection_register_object (connection, CONTEXT_PATH,
+                                       hgd_dbus_context1_interface_info (),
+                                       &vtable, self, NULL, error);
+  if (self->registration_id == 0)
+    return FALSE;
+  self->connection = g_object_ref (connection);
+  return TRUE;
+}
+
+/**
+ * hgd_context_impl_unexport:
+ * @self: an #HgdContextImpl
+ *
+ * Stops answering, and abandons calls in flight (their hosts get an error).
+ */
+void
+hgd_context_impl_unexport (HgdContextImpl *self)
+{
+  g_return_if_fail (HGD_IS_CONTEXT_IMPL (self));
+
+  g_cancellable_cancel (self->cancellable);
+  if (self->registration_id != 0)
+    g_dbus_connection_unregister_object (self->connection, self->registration_id);
+  self->registration_id = 0;
+  g_clear_object (&self->connection);
+}
+
+/* Returns: how many calls were denied so far */
+guint
+hgd_context_impl_get_n_denied (HgdContextImpl *self)
+{
+  g_return_val_if_fail (HGD_IS_CONTEXT_IMPL (self), 0);
+  return self->n_denied;
+}
+
+static void
+hgd_context_impl_dispose (GObject *object)
+{
+  HgdContextImpl *self = HGD_CONTEXT_IMPL (object);
+
+  hgd_context_impl_unexport (self);
+  g_clear_object (&self->skeleton);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_clear_object (&self->journals[i]);
+  g_clear_object (&self->alarms);
+  g_clear_object (&self->secrets);
+  G_OBJECT_CLASS (hgd_context_impl_parent_class)->dispose (object);
+}
+
+static void
+hgd_context_impl_finalize (GObject *object)
+{
+  HgdContextImpl *self = HGD_CONTEXT_IMPL (object);
+
+  g_free (self->instance_id);
+  g_free (self->source);
+  g_strfreev (self->grant);
+  g_object_unref (self->cancellable);
+  G_OBJECT_CLASS (hgd_context_impl_parent_class)->finalize (object);
+}
+
+static void
+hgd_context_impl_class_init (HgdContextImplClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = hgd_context_impl_dispose;
+  object_class->finalize = hgd_context_impl_finalize;
+}
+
+static void
+hgd_context_impl_init (HgdContextImpl *self)
+{
+  self->cancellable = g_cancellable_new ();
+}
+
+/**
+ * hgd_context_impl_new:
+ * @instance_id: the plugin instance id
+ * @domain: the instance's domain
+ * @grant: the capabilities granted to the instance
+ * @journals: %HG_DOMAIN_LAST journals, each possibly %NULL
+ * @alarms: the alarms
+ * @secrets: the secrets
+ *
+ * Returns: (transfer full): a Context1 implementation, not yet exported
+ */
+HgdContextImpl *
+hgd_context_impl_new (const gchar *instance_id,
+                      HgDomain domain,
+                      const gchar *const *grant,
+                      HgdJournal *const *journals,
+                      HgdAlarms *alarms,
+                      HgdSecrets *secrets)
+{
+  HgdContextImpl *self;
+
+  g_return_val_if_fail (instance_id != NULL, NULL);
+  g_return_val_if_fail ((guint) domain < HG_DOMAIN_LAST, NULL);
+  g_return_val_if_fail (grant != NULL, NULL);
+  g_return_val_if_fail (journals != NULL, NULL);
+  g_return_val_if_fail (HGD_IS_ALARMS (alarms), NULL);
+  g_return_val_if_fail (HGD_IS_SECRETS (secrets), NULL);
+
+  (void) hg_error_quark (); /* registers org.hemgate.Error.* */
+  self = g_object_new (HGD_TYPE_CONTEXT_IMPL, NULL);
+  self->instance_id = g_strdup (instance_id);
+  self->source = g_strdup_printf ("plugin:%s", instance_id);
+  self->domain = domain;
+  self->grant = g_strdupv ((gchar **) grant);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    self->journals[i] = journals[i] != NULL ? g_object_ref (journals[i]) : NULL;
+  self->alarms = g_object_ref (alarms);
+  self->secrets = g_object_ref (secrets);
+
+  self->skeleton = hgd_dbus_context1_skeleton_new ();
+  g_signal_connect_object (self->skeleton, "handle-publish-event", G_CALLBACK (handle_publish_event_cb), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-raise-alarm", G_CALLBACK (handle_raise_alarm_cb), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-report-alarm", G_CALLBACK (handle_report_alarm_cb), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-lookup-secret", G_CALLBACK (handle_lookup_secret_cb), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-store-secret", G_CALLBACK (handle_store_secret_cb), self, 0);
+  return self;
+}

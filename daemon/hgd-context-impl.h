@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgdContextImpl: the core's org.hemgate.Context1 for one plugin instance, checked against its grant. */
+#pragma once
+
+#include "hgd-alarms.h"
+#include "hgd-journal.h"
+#include "hgd-secrets.h"
+
+G_BEGIN_DECLS
+
+#define HGD_TYPE_CONTEXT_IMPL (hgd_context_impl_get_type ())
+G_DECLARE_FINAL_TYPE (HgdContextImpl, hgd_context_impl, HGD, CONTEXT_IMPL, GObject)
+
+HgdContextImpl *hgd_context_impl_new (const gchar *instance_id,
+                                      HgDomain domain,
+                                      const gchar *const *grant,
+                                      HgdJournal *const *journals,
+                                      HgdAlarms *alarms,
+                                      HgdSecrets *secrets);
+gboolean hgd_context_impl_export (HgdContextImpl *self,
+                                  GDBusConnection *connection,
+                                  GError **error);
+void hgd_context_impl_unexport (HgdContextImpl *self);
+guint hgd_context_impl_get_n_denied (HgdContextImpl *self);
+
+const gchar *hgd_context_impl_required_capability (const gchar *method,
+                                                   const gchar *event_type);
+GError *hgd_context_impl_error_to_hg (const GError *error);
+
+G_END_DECLS

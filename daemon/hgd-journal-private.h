@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What only tests may do to an HgdJournal: make its file "fill up" like a full disk. */
+#pragma once
+
+#include "hgd-journal.h"
+
+G_BEGIN_DECLS
+
+/* Caps the database at its current size plus @extra_pages pages (PRAGMA max_page_count on
+ * the write connection), so appends that need more space fail with SQLITE_FULL as on a full
+ * disk; a negative @extra_pages lifts the cap. Runs on the worker between two batches and
+ * returns once it is in effect. */
+void hgd_journal_cap_size_for_test (HgdJournal *self,
+                                    gint64 extra_pages);
+
+G_END_DECLS

@@ -1,0 +1,1821 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgdJournal: one domain's events and alarm records in one SQLite file (WAL). A worker
+ * thread owns the write connection and commits everything queued in one transaction with
+ * synchronous=FULL (group commit); results and "event-appended" come back on the main
+ * context in sequence order. Reads use a second, read-only connection on the main thread. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "hgd-journal-private.h"
+
+/* PRAGMA user_version of the schema below; a file with another version is refused. */
+#define SCHEMA_VERSION 1
+
+/* At most this many appends share one transaction, to bound latency and memory. */
+#define MAX_BATCH 4096
+
+#define BUSY_TIMEOUT_MS 5000
+#define USEC_PER_DAY ((gint64) 86400 * G_USEC_PER_SEC)
+
+/* ts columns hold microseconds since the Unix epoch, UTC; body and detail are JSON objects.
+ * AUTOINCREMENT so that a sequence number is never reused, even after pruning: API clients
+ * resume from the last seq they saw. */
+static const gchar schema_sql[] =
+  "CREATE TABLE meta ("
+  "  key TEXT PRIMARY KEY NOT NULL,"
+  "  value TEXT NOT NULL);"
+  "CREATE TABLE events ("
+  "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  type TEXT NOT NULL,"
+  "  ts INTEGER NOT NULL,"
+  "  source TEXT,"
+  "  body TEXT NOT NULL,"
+  "  alarm_ref TEXT);"
+  "CREATE INDEX events_by_type ON events (type, ts);"
+  "CREATE INDEX events_by_alarm ON events (alarm_ref) WHERE alarm_ref IS NOT NULL;"
+  "CREATE TABLE alarms ("
+  "  ref TEXT PRIMARY KEY NOT NULL,"
+  "  type TEXT NOT NULL,"
+  "  state TEXT NOT NULL,"
+  "  source TEXT,"
+  "  device TEXT,"
+  "  location TEXT,"
+  "  priority INTEGER NOT NULL DEFAULT 0,"
+  "  detail TEXT,"
+  "  raised_seq INTEGER NOT NULL,"
+  "  raised_ts INTEGER NOT NULL,"
+  "  updated_ts INTEGER NOT NULL);"
+  "CREATE INDEX alarms_by_state ON alarms (state);";
+
+/* Every column the code reads or writes: preparing these checks an existing file's schema. */
+static const gchar *const schema_probes[] = {
+  "SELECT key, value FROM meta LIMIT 0",
+  "SELECT seq, type, ts, source, body, alarm_ref FROM events LIMIT 0",
+  "SELECT ref, type, state, source, device, location, priority, detail, raised_seq, raised_ts, "
+  "updated_ts FROM alarms LIMIT 0",
+};
+
+/* The final states of HgAlarmState, as stored in alarms.state. */
+#define SQL_ALARM_IS_OPEN "state NOT IN ('closed', 'cancelled')"
+#define SQL_ALARM_IS_FINAL "state IN ('closed', 'cancelled')"
+
+#define SQL_ALARM_COLUMNS "ref, type, state, source, device, location, priority, detail"
+
+G_DEFINE_QUARK (hgd-journal-error-quark, hgd_journal_error)
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+/* A cached statement in use: reset and unbound when the scope ends. */
+typedef sqlite3_stmt StatementUse;
+
+static void
+statement_use_release (StatementUse *stmt)
+{
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StatementUse, statement_use_release)
+
+typedef enum
+{
+  JOB_APPEND,
+  JOB_PRUNE,
+  JOB_CAP_SIZE,
+  JOB_STOP,
+} JobKind;
+
+/* An alarm row, copied from the HgAlarm on the main thread. */
+typedef struct
+{
+  gchar *ref;         /* (owned) */
+  gchar *type;        /* (owned) */
+  const gchar *state; /* hg_alarm_state_to_string() */
+  gchar *source;      /* (owned) (nullable) */
+  gchar *device;      /* (owned) (nullable) */
+  gchar *location;    /* (owned) (nullable) */
+  gint64 priority;
+  gchar *detail;      /* (owned) (nullable) JSON */
+  gboolean is_new;    /* raised: insert, and the reference must be new; else update */
+} AlarmRow;
+
+typedef struct
+{
+  gchar *prefix; /* (owned) */
+  guint days;    /* 0: keep forever */
+} RetentionRule;
+
+/* A synchronous caller blocks on this until the worker has run its job. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+} Waiter;
+
+/* One unit of work for the worker. The main thread fills it in, the worker runs it and
+ * writes the results, then the main thread reads them; the queues order those steps. */
+typedef struct
+{
+  JobKind kind;
+  GTask *task;      /* (owned) (nullable) completed on the main context */
+  Waiter *waiter;   /* (nullable) (unowned) for synchronous jobs instead of @task */
+
+  /* JOB_APPEND */
+  gchar *type;      /* (owned) */
+  gint64 ts;
+  gchar *source;    /* (owned) (nullable) */
+  gchar *body;      /* (owned) JSON */
+  AlarmRow *alarm;  /* (owned) (nullable) */
+
+  /* JOB_PRUNE */
+  GPtrArray *rules; /* (owned) (element-type RetentionRule) */
+  gint64 now;
+
+  /* JOB_CAP_SIZE */
+  gint64 extra_pages;
+
+  /* results, written by the worker */
+  guint64 seq;
+  guint n_removed;
+  GError *error;    /* (owned) (nullable) */
+} Job;
+
+/* The write side. Once the thread runs, @db and its statements belong to it alone. */
+typedef struct
+{
+  gchar *path;                 /* (owned) */
+  sqlite3 *db;                 /* (owned) */
+  sqlite3_stmt *insert_event;  /* (owned) */
+  sqlite3_stmt *insert_alarm;  /* (owned) */
+  sqlite3_stmt *update_alarm;  /* (owned) */
+  GThread *thread;             /* (owned) (nullable) */
+  GAsyncQueue *jobs;           /* (owned) (element-type Job) */
+  GMutex lock;                 /* guards @done */
+  GQueue done;                 /* (element-type Job) finished, in queue order */
+  GSource *dispatch;           /* (owned) (nullable) made ready when @done fills */
+} Worker;
+
+struct _HgdJournal
+{
+  GObject parent_instance;
+  HgDomain domain;
+  gchar *path;            /* (owned) <directory>/journal.db */
+  sqlite3 *reader;        /* (owned) (nullable) read-only, main thread only */
+  Worker *worker;         /* (owned) (nullable) */
+  GMainContext *context;  /* (owned) where completions and signals are delivered */
+  GHashTable *retention;  /* (owned) type or prefix → GUINT_TO_POINTER (days) */
+  guint64 last_seq;       /* the highest seq announced */
+  const gchar *fault;     /* (nullable) "disk-full", "io-error" or "corrupt" */
+};
+
+enum
+{
+  PROP_0,
+  PROP_FAULT,
+  N_PROPS
+};
+
+enum
+{
+  SIGNAL_EVENT_APPENDED,
+  N_SIGNALS
+};
+
+static GParamSpec *props[N_PROPS] = { NULL };
+static guint signals[N_SIGNALS] = { 0 };
+
+G_DEFINE_TYPE (HgdJournal, hgd_journal, G_TYPE_OBJECT)
+
+/* errors */
+
+static HgdJournalError
+error_code_for (sqlite3 *db,
+                int rc)
+{
+  switch (rc & 0xff)
+    {
+    case SQLITE_FULL:
+      return HGD_JOURNAL_ERROR_DISK_FULL;
+    case SQLITE_IOERR:
+      if (db != NULL && (sqlite3_system_errno (db) == ENOSPC || sqlite3_system_errno (db) == EDQUOT))
+        return HGD_JOURNAL_ERROR_DISK_FULL;
+      return HGD_JOURNAL_ERROR_IO;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return HGD_JOURNAL_ERROR_CORRUPT;
+    case SQLITE_CONSTRAINT:
+      return HGD_JOURNAL_ERROR_INVALID;
+    default:
+      return HGD_JOURNAL_ERROR_IO;
+    }
+}
+
+/* Sets "journal <path>: <what>: <SQLite's message>" right after the failed call. */
+static void
+set_db_error (GError **error,
+              sqlite3 *db,
+              int rc,
+              const gchar *path,
+              const gchar *what)
+{
+  g_set_error (error, HGD_JOURNAL_ERROR, error_code_for (db, rc), "journal %s: %s: %s", path, what,
+               db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
+}
+
+static const gchar *
+fault_for_error (const GError *error)
+{
+  if (!g_error_matches (error, HGD_JOURNAL_ERROR, error->code))
+    return NULL;
+  switch (error->code)
+    {
+    case HGD_JOURNAL_ERROR_DISK_FULL:
+      return "disk-full";
+    case HGD_JOURNAL_ERROR_IO:
+      return "io-error";
+    case HGD_JOURNAL_ERROR_CORRUPT:
+      return "corrupt";
+    default:
+      return NULL;
+    }
+}
+
+/* SQLite helpers, used by whichever thread owns @db */
+
+static gboolean
+db_exec (sqlite3 *db,
+         const gchar *path,
+         const gchar *sql,
+         const gchar *what,
+         GError **error)
+{
+  int rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
+
+  if (rc != SQLITE_OK)
+    {
+      set_db_error (error, db, rc, path, what);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Runs @sql and returns the first column of its first row (NULL if there is no row). */
+static gboolean
+db_query_text (sqlite3 *db,
+               const gchar *path,
+               const gchar *sql,
+               gchar **value,
+               const gchar *what,
+               GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    {
+      set_db_error (error, db, rc, path, what);
+      return FALSE;
+    }
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      set_db_error (error, db, rc, path, what);
+      return FALSE;
+    }
+  *value = rc == SQLITE_ROW ? g_strdup ((const gchar *) sqlite3_column_text (stmt, 0)) : NULL;
+  return TRUE;
+}
+
+static gboolean
+db_query_int (sqlite3 *db,
+              const gchar *path,
+              const gchar *sql,
+              gint64 *value,
+              const gchar *what,
+              GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    {
+      set_db_error (error, db, rc, path, what);
+      return FALSE;
+    }
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      set_db_error (error, db, rc, path, what);
+      return FALSE;
+    }
+  *value = rc == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
+  return TRUE;
+}
+
+/* A write transaction that rolls back unless committed (as fwupd's FuDeviceLocker). */
+typedef struct
+{
+  sqlite3 *db;
+  gboolean committed;
+} Transaction;
+
+static void
+transaction_free (Transaction *txn)
+{
+  /* SQLite may have rolled back already, e.g. after SQLITE_FULL */
+  if (!txn->committed && !sqlite3_get_autocommit (txn->db))
+    sqlite3_exec (txn->db, "ROLLBACK", NULL, NULL, NULL);
+  g_free (txn);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Transaction, transaction_free)
+
+static Transaction *
+transaction_begin (sqlite3 *db,
+                   const gchar *path,
+                   GError **error)
+{
+  Transaction *txn;
+
+  if (!db_exec (db, path, "BEGIN IMMEDIATE", "cannot begin a transaction", error))
+    return NULL;
+  txn = g_new0 (Transaction, 1);
+  txn->db = db;
+  return txn;
+}
+
+static gboolean
+transaction_commit (Transaction *txn,
+                    const gchar *path,
+                    GError **error)
+{
+  if (!db_exec (txn->db, path, "COMMIT", "cannot commit", error))
+    return FALSE;
+  txn->committed = TRUE;
+  return TRUE;
+}
+
+/* jobs */
+
+static void
+alarm_row_free (AlarmRow *row)
+{
+  g_free (row->ref);
+  g_free (row->type);
+  g_free (row->source);
+  g_free (row->device);
+  g_free (row->location);
+  g_free (row->detail);
+  g_free (row);
+}
+
+static AlarmRow *
+alarm_row_new (HgAlarm *alarm)
+{
+  AlarmRow *row = g_new0 (AlarmRow, 1);
+  JsonObject *detail = hg_alarm_get_detail (alarm);
+
+  row->ref = g_strdup (hg_alarm_get_reference (alarm));
+  row->type = g_strdup (hg_alarm_get_alarm_type (alarm));
+  row->state = hg_alarm_state_to_string (hg_alarm_get_state (alarm));
+  row->source = g_strdup (hg_alarm_get_source (alarm));
+  row->device = g_strdup (hg_alarm_get_device (alarm));
+  row->location = g_strdup (hg_alarm_get_location (alarm));
+  row->priority = hg_alarm_get_priority (alarm);
+  row->detail = detail != NULL ? hg_json_object_to_string (detail) : NULL;
+  row->is_new = hg_alarm_get_state (alarm) == HG_ALARM_STATE_RAISED;
+  return row;
+}
+
+static void
+retention_rule_free (RetentionRule *rule)
+{
+  g_free (rule->prefix);
+  g_free (rule);
+}
+
+static Job *
+job_new (JobKind kind)
+{
+  Job *job = g_new0 (Job, 1);
+
+  job->kind = kind;
+  return job;
+}
+
+static void
+job_free (Job *job)
+{
+  g_clear_object (&job->task);
+  g_free (job->type);
+  g_free (job->source);
+  g_free (job->body);
+  g_clear_pointer (&job->alarm, alarm_row_free);
+  g_clear_pointer (&job->rules, g_ptr_array_unref);
+  g_clear_error (&job->error);
+  g_free (job);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Job, job_free)
+
+/* the worker thread */
+
+static gboolean
+worker_insert (Worker *worker,
+               Job *job,
+               GError **error)
+{
+  int rc;
+
+  {
+    g_autoptr(StatementUse) stmt = worker->insert_event;
+
+    sqlite3_bind_text (stmt, 1, job->type, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, job->ts);
+    sqlite3_bind_text (stmt, 3, job->source, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 4, job->body, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 5, job->alarm != NULL ? job->alarm->ref : NULL, -1, SQLITE_STATIC);
+    rc = sqlite3_step (stmt);
+    if (rc != SQLITE_DONE)
+      {
+        g_autofree gchar *what = g_strdup_printf ("cannot append %s", job->type);
+        set_db_error (error, worker->db, rc, worker->path, what);
+        return FALSE;
+      }
+    job->seq = (guint64) sqlite3_last_insert_rowid (worker->db);
+  }
+
+  if (job->alarm == NULL)
+    return TRUE;
+
+  if (job->alarm->is_new)
+    {
+      g_autoptr(StatementUse) stmt = worker->insert_alarm;
+
+      sqlite3_bind_text (stmt, 1, job->alarm->ref, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 2, job->alarm->type, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 3, job->alarm->state, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 4, job->alarm->source, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 5, job->alarm->device, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 6, job->alarm->location, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 7, job->alarm->priority);
+      sqlite3_bind_text (stmt, 8, job->alarm->detail, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 9, (sqlite3_int64) job->seq);
+      sqlite3_bind_int64 (stmt, 10, job->ts);
+      rc = sqlite3_step (stmt);
+      if (rc != SQLITE_DONE)
+        {
+          g_autofree gchar *what = g_strdup_printf ("cannot record alarm %s", job->alarm->ref);
+          set_db_error (error, worker->db, rc, worker->path, what);
+          return FALSE;
+        }
+    }
+  else
+    {
+      g_autoptr(StatementUse) stmt = worker->update_alarm;
+
+      sqlite3_bind_text (stmt, 1, job->alarm->ref, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 2, job->alarm->state, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 3, job->alarm->device, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 4, job->alarm->location, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 5, job->alarm->priority);
+      sqlite3_bind_text (stmt, 6, job->alarm->detail, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 7, job->ts);
+      rc = sqlite3_step (stmt);
+      if (rc != SQLITE_DONE)
+        {
+          g_autofree gchar *what = g_strdup_printf ("cannot update alarm %s", job->alarm->ref);
+          set_db_error (error, worker->db, rc, worker->path, what);
+          return FALSE;
+        }
+      if (sqlite3_changes (worker->db) != 1)
+        {
+          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND,
+                       "journal %s: no alarm with reference %s", worker->path, job->alarm->ref);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Commits batch[first .. first + n) in one transaction, or nothing of it. */
+static gboolean
+worker_append_range (Worker *worker,
+                     GPtrArray *batch,
+                     guint first,
+                     guint n,
+                     GError **error)
+{
+  g_autoptr(Transaction) txn = NULL;
+  gboolean ok = TRUE;
+
+  txn = transaction_begin (worker->db, worker->path, error);
+  if (txn == NULL)
+    return FALSE;
+  for (guint i = first; ok && i < first + n; i++)
+    ok = worker_insert (worker, g_ptr_array_index (batch, i), error);
+  if (ok)
+    ok = transaction_commit (txn, worker->path, error);
+  if (!ok)
+    {
+      for (guint i = first; i < first + n; i++)
+        ((Job *) g_ptr_array_index (batch, i))->seq = 0;
+    }
+  return ok;
+}
+
+static void
+worker_append (Worker *worker,
+               GPtrArray *batch)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (worker_append_range (worker, batch, 0, batch->len, &error))
+    return;
+  if (batch->len == 1)
+    {
+      ((Job *) g_ptr_array_index (batch, 0))->error = g_steal_pointer (&error);
+      return;
+    }
+
+  /* find out which appends failed and why; the others may still fit */
+  g_debug ("journal %s: batch of %u failed, retrying each: %s", worker->path, batch->len,
+           error->message);
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Job *job = g_ptr_array_index (batch, i);
+      worker_append_range (worker, batch, i, 1, &job->error);
+    }
+}
+
+static const RetentionRule *
+retention_rule_for (GPtrArray *rules,
+                    const gchar *type)
+{
+  const RetentionRule *best = NULL;
+
+  for (guint i = 0; i < rules->len; i++)
+    {
+      const RetentionRule *rule = g_ptr_array_index (rules, i);
+      gboolean matches;
+
+      if (rule->prefix[0] == '\0')
+        matches = TRUE;
+      else if (g_str_has_suffix (rule->prefix, "."))
+        matches = g_str_has_prefix (type, rule->prefix);
+      else
+        matches = g_str_equal (type, rule->prefix);
+      if (matches && (best == NULL || strlen (rule->prefix) > strlen (best->prefix)))
+        best = rule;
+    }
+  return best;
+}
+
+static gboolean
+worker_prune (Worker *worker,
+              Job *job,
+              GError **error)
+{
+  g_autoptr(Transaction) txn = NULL;
+  g_autoptr(sqlite3_stmt) types = NULL;
+  g_autoptr(sqlite3_stmt) delete_events = NULL;
+  g_autoptr(GPtrArray) type_names = g_ptr_array_new_with_free_func (g_free);
+  int rc;
+
+  txn = transaction_begin (worker->db, worker->path, error);
+  if (txn == NULL)
+    return FALSE;
+
+  rc = sqlite3_prepare_v2 (worker->db, "SELECT DISTINCT type FROM events", -1, &types, NULL);
+  if (rc == SQLITE_OK)
+    {
+      while ((rc = sqlite3_step (types)) == SQLITE_ROW)
+        g_ptr_array_add (type_names, g_strdup ((const gchar *) sqlite3_column_text (types, 0)));
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (error, worker->db, rc, worker->path, "cannot prune");
+      return FALSE;
+    }
+
+  /* the events of an alarm that is still open stay, whatever their age */
+  rc = sqlite3_prepare_v2 (worker->db,
+                           "DELETE FROM events WHERE type = ?1 AND ts < ?2 AND (alarm_ref IS NULL OR "
+                           "alarm_ref NOT IN (SELECT ref FROM alarms WHERE " SQL_ALARM_IS_OPEN "))",
+                           -1, &delete_events, NULL);
+  for (guint i = 0; rc == SQLITE_OK && i < type_names->len; i++)
+    {
+      const gchar *type = g_ptr_array_index (type_names, i);
+      const RetentionRule *rule = retention_rule_for (job->rules, type);
+      g_autoptr(StatementUse) stmt = NULL;
+
+      if (rule == NULL || rule->days == 0)
+        continue;
+      stmt = delete_events;
+      sqlite3_bind_text (stmt, 1, type, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 2, job->now - (gint64) rule->days * USEC_PER_DAY);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_DONE)
+        {
+          job->n_removed += (guint) sqlite3_changes (worker->db);
+          rc = SQLITE_OK;
+        }
+    }
+  if (rc != SQLITE_OK)
+    {
+      set_db_error (error, worker->db, rc, worker->path, "cannot prune events");
+      return FALSE;
+    }
+
+  /* a closed alarm's record goes with the last of its events */
+  if (!db_exec (worker->db, worker->path,
+                "DELETE FROM alarms WHERE " SQL_ALARM_IS_FINAL " AND NOT EXISTS "
+                "(SELECT 1 FROM events WHERE events.alarm_ref = alarms.ref)",
+                "cannot prune alarms", error))
+    return FALSE;
+  return transaction_commit (txn, worker->path, error);
+}
+
+static gboolean
+worker_cap_size (Worker *worker,
+                 Job *job,
+                 GError **error)
+{
+  g_autofree gchar *sql = NULL;
+  gint64 pages = 0;
+  gint64 max_pages = 0;
+
+  if (job->extra_pages < 0)
+    {
+      max_pages = G_MAXINT32;
+    }
+  else
+    {
+      if (!db_query_int (worker->db, worker->path, "PRAGMA page_count", &pages,
+                         "cannot read the page count", error))
+        return FALSE;
+      max_pages = pages + job->extra_pages;
+    }
+  sql = g_strdup_printf ("PRAGMA max_page_count = %" G_GINT64_FORMAT, max_pages);
+  return db_query_int (worker->db, worker->path, sql, &max_pages, "cannot cap the size", error);
+}
+
+/* Hands finished jobs to the main context, in order. */
+static void
+worker_complete (Worker *worker,
+                 Job *const *jobs,
+                 guint n_jobs)
+{
+  g_mutex_lock (&worker->lock);
+  for (guint i = 0; i < n_jobs; i++)
+    g_queue_push_tail (&worker->done, jobs[i]);
+  g_mutex_unlock (&worker->lock);
+  g_source_set_ready_time (worker->dispatch, 0);
+}
+
+static void
+worker_run (Worker *worker,
+            Job *job)
+{
+  switch (job->kind)
+    {
+    case JOB_PRUNE:
+      worker_prune (worker, job, &job->error);
+      break;
+    case JOB_CAP_SIZE:
+      worker_cap_size (worker, job, &job->error);
+      break;
+    case JOB_APPEND:
+    case JOB_STOP:
+    default:
+      g_assert_not_reached ();
+    }
+
+  if (job->waiter != NULL)
+    {
+      Waiter *waiter = job->waiter;
+
+      /* the caller frees @job once woken */
+      g_mutex_lock (&waiter->lock);
+      waiter->done = TRUE;
+      g_cond_signal (&waiter->cond);
+      g_mutex_unlock (&waiter->lock);
+      return;
+    }
+  worker_complete (worker, &job, 1);
+}
+
+static gpointer
+worker_thread (gpointer user_data)
+{
+  Worker *worker = user_data;
+  Job *next = NULL;
+
+  for (;;)
+    {
+      Job *job = next != NULL ? next : g_async_queue_pop (worker->jobs);
+      g_autoptr(GPtrArray) batch = NULL;
+
+      next = NULL;
+      if (job->kind == JOB_STOP)
+        {
+          job_free (job);
+          return NULL;
+        }
+      if (job->kind != JOB_APPEND)
+        {
+          worker_run (worker, job);
+          continue;
+        }
+
+      /* group commit: whatever queued up during the last fsync goes into this one */
+      batch = g_ptr_array_new ();
+      g_ptr_array_add (batch, job);
+      while (batch->len < MAX_BATCH && (next = g_async_queue_try_pop (worker->jobs)) != NULL)
+        {
+          if (next->kind != JOB_APPEND)
+            break;
+          g_ptr_array_add (batch, g_steal_pointer (&next));
+        }
+      worker_append (worker, batch);
+      worker_complete (worker, (Job *const *) batch->pdata, batch->len);
+    }
+}
+
+/* Runs @job on the worker and blocks until it is done; for short jobs only. */
+static void
+worker_run_sync (Worker *worker,
+                 Job *job)
+{
+  Waiter waiter = { 0 };
+
+  g_mutex_init (&waiter.lock);
+  g_cond_init (&waiter.cond);
+  job->waiter = &waiter;
+  g_async_queue_push (worker->jobs, job);
+  g_mutex_lock (&waiter.lock);
+  while (!waiter.done)
+    g_cond_wait (&waiter.cond, &waiter.lock);
+  g_mutex_unlock (&waiter.lock);
+  g_mutex_clear (&waiter.lock);
+  g_cond_clear (&waiter.cond);
+  job->waiter = NULL;
+}
+
+static void
+worker_free (Worker *worker)
+{
+  if (worker->thread != NULL)
+    {
+      /* the queue is drained first: STOP is the last job */
+      g_async_queue_push (worker->jobs, job_new (JOB_STOP));
+      g_thread_join (worker->thread);
+    }
+  g_clear_pointer (&worker->insert_event, sqlite3_finalize);
+  g_clear_pointer (&worker->insert_alarm, sqlite3_finalize);
+  g_clear_pointer (&worker->update_alarm, sqlite3_finalize);
+  g_clear_pointer (&worker->db, sqlite3_close_v2);
+  g_async_queue_unref (worker->jobs);
+  g_queue_clear_full (&worker->done, (GDestroyNotify) job_free);
+  g_mutex_clear (&worker->lock);
+  if (worker->dispatch != NULL)
+    g_source_destroy (worker->dispatch);
+  g_clear_pointer (&worker->dispatch, g_source_unref);
+  g_free (worker->path);
+  g_free (worker);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Worker, worker_free)
+
+/* completion on the main context */
+
+static void
+journal_set_fault (HgdJournal *self,
+                   const gchar *fault)
+{
+  if (g_strcmp0 (self->fault, fault) == 0)
+    return;
+  if (fault != NULL)
+    g_warning ("journal %s: refusing new events (%s)", self->path, fault);
+  else
+    g_message ("journal %s: accepting events again after %s", self->path, self->fault);
+  self->fault = fault;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_FAULT]);
+}
+
+static void
+journal_complete_append (HgdJournal *self,
+                         Job *job)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&job->task);
+  HgEvent *event = g_task_get_task_data (task);
+
+  if (job->error != NULL)
+    {
+      const gchar *fault = fault_for_error (job->error);
+
+      if (fault != NULL)
+        journal_set_fault (self, fault);
+      g_task_return_error (task, g_steal_pointer (&job->error));
+      return;
+    }
+
+  hg_event_set_seq (event, job->seq);
+  hg_event_set_domain (event, self->domain);
+  hg_event_set_timestamp (event, job->ts);
+  self->last_seq = MAX (self->last_seq, job->seq);
+  journal_set_fault (self, NULL);
+  g_signal_emit (self, signals[SIGNAL_EVENT_APPENDED], 0, event);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+journal_complete_prune (HgdJournal *self,
+                        Job *job)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&job->task);
+
+  if (job->error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&job->error));
+      return;
+    }
+  g_task_return_int (task, job->n_removed);
+}
+
+static gboolean
+journal_dispatch_cb (gpointer user_data)
+{
+  /* a completion callback may drop the last other reference */
+  g_autoptr(HgdJournal) self = g_object_ref (HGD_JOURNAL (user_data));
+  GQueue done = G_QUEUE_INIT;
+  Job *job;
+
+  g_source_set_ready_time (self->worker->dispatch, -1);
+  g_mutex_lock (&self->worker->lock);
+  done = self->worker->done;
+  g_queue_init (&self->worker->done);
+  g_mutex_unlock (&self->worker->lock);
+
+  while ((job = g_queue_pop_head (&done)) != NULL)
+    {
+      g_autoptr(Job) owned = job;
+
+      if (job->kind == JOB_APPEND)
+        journal_complete_append (self, job);
+      else if (job->kind == JOB_PRUNE)
+        journal_complete_prune (self, job);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+dispatch_source_dispatch (GSource *source,
+                          GSourceFunc callback,
+                          gpointer user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs dispatch_source_funcs = {
+  .dispatch = dispatch_source_dispatch,
+};
+
+/* opening */
+
+static gboolean
+ensure_private_mode (const gchar *path,
+                     mode_t mode,
+                     GError **error)
+{
+  if (g_chmod (path, mode) != 0 && errno != ENOENT)
+    {
+      int errsv = errno;
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO,
+                   "journal %s: cannot set mode %04o: %s", path, (guint) mode, g_strerror (errsv));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+ensure_directory (const gchar *directory,
+                  GError **error)
+{
+  GStatBuf st;
+
+  if (g_mkdir_with_parents (directory, 0700) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO,
+                   "journal %s: cannot create the directory: %s", directory, g_strerror (errsv));
+      return FALSE;
+    }
+  if (g_stat (directory, &st) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: %s", directory,
+                   g_strerror (errsv));
+      return FALSE;
+    }
+  if ((st.st_mode & 07777) != 0700)
+    {
+      g_debug ("journal %s: setting directory mode 0700 (was %04o)", directory,
+               (guint) (st.st_mode & 07777));
+      return ensure_private_mode (directory, 0700, error);
+    }
+  return TRUE;
+}
+
+/* SQLite would create the file with 0644 & ~umask: create it 0600 first. Its -wal and
+ * -shm files take the mode of the database file. */
+static gboolean
+ensure_file (const gchar *path,
+             GError **error)
+{
+  int fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+  if (fd < 0)
+    {
+      int errsv = errno;
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: cannot open: %s",
+                   path, g_strerror (errsv));
+      return FALSE;
+    }
+  if (fchmod (fd, 0600) != 0)
+    {
+      int errsv = errno;
+      close (fd);
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO,
+                   "journal %s: cannot set mode 0600: %s", path, g_strerror (errsv));
+      return FALSE;
+    }
+  if (close (fd) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: %s", path,
+                   g_strerror (errsv));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+ensure_files_private (const gchar *path,
+                      GError **error)
+{
+  g_autofree gchar *wal = g_strconcat (path, "-wal", NULL);
+  g_autofree gchar *shm = g_strconcat (path, "-shm", NULL);
+
+  return ensure_private_mode (path, 0600, error) && ensure_private_mode (wal, 0600, error) &&
+         ensure_private_mode (shm, 0600, error);
+}
+
+/* PRAGMA quick_check answers "ok", or lines saying what is wrong: report the first few. */
+static gboolean
+check_integrity (sqlite3 *db,
+                 const gchar *path,
+                 GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  const guint max_problems = 3;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (db, "PRAGMA quick_check", -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    {
+      set_db_error (error, db, rc, path, "integrity check failed");
+      return FALSE;
+    }
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW && problems->len < max_problems)
+    {
+      const gchar *line = (const gchar *) sqlite3_column_text (stmt, 0);
+
+      if (g_strcmp0 (line, "ok") != 0)
+        g_ptr_array_add (problems, g_strdup (line));
+    }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      set_db_error (error, db, rc, path, "integrity check failed");
+      return FALSE;
+    }
+  if (problems->len > 0)
+    {
+      g_autofree gchar *text = NULL;
+
+      g_ptr_array_add (problems, NULL);
+      text = g_strjoinv ("; ", (gchar **) problems->pdata);
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   "journal %s: integrity check failed: %s", path, text);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+schema_create (Worker *worker,
+               HgDomain domain,
+               GError **error)
+{
+  g_autoptr(Transaction) txn = NULL;
+  g_autofree gchar *meta = NULL;
+  g_autofree gchar *version = NULL;
+
+  txn = transaction_begin (worker->db, worker->path, error);
+  if (txn == NULL)
+    return FALSE;
+  meta = g_strdup_printf ("INSERT INTO meta (key, value) VALUES ('domain', '%s')",
+                          hg_domain_to_string (domain));
+  version = g_strdup_printf ("PRAGMA user_version = %d", SCHEMA_VERSION);
+  if (!db_exec (worker->db, worker->path, schema_sql, "cannot create the schema", error) ||
+      !db_exec (worker->db, worker->path, meta, "cannot create the schema", error) ||
+      !db_exec (worker->db, worker->path, version, "cannot create the schema", error))
+    return FALSE;
+  return transaction_commit (txn, worker->path, error);
+}
+
+static gboolean
+schema_check (Worker *worker,
+              HgDomain domain,
+              GError **error)
+{
+  g_autofree gchar *owner = NULL;
+  gint64 version = 0;
+  gint64 n_objects = 0;
+
+  if (!db_query_int (worker->db, worker->path, "PRAGMA user_version", &version,
+                     "cannot read the schema version", error))
+    return FALSE;
+  if (version == 0)
+    {
+      if (!db_query_int (worker->db, worker->path, "SELECT count(*) FROM sqlite_master", &n_objects,
+                         "cannot read the schema", error))
+        return FALSE;
+      if (n_objects != 0)
+        {
+          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                       "journal %s: an SQLite database but not a hemgate journal", worker->path);
+          return FALSE;
+        }
+      return schema_create (worker, domain, error);
+    }
+  if (version != SCHEMA_VERSION)
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   "journal %s: schema version %" G_GINT64_FORMAT " is not supported (expected %d)",
+                   worker->path, version, SCHEMA_VERSION);
+      return FALSE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (schema_probes); i++)
+    {
+      g_autoptr(sqlite3_stmt) stmt = NULL;
+
+      if (sqlite3_prepare_v2 (worker->db, schema_probes[i], -1, &stmt, NULL) != SQLITE_OK)
+        {
+          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                       "journal %s: unexpected schema: %s", worker->path, sqlite3_errmsg (worker->db));
+          return FALSE;
+        }
+    }
+  if (!db_query_text (worker->db, worker->path, "SELECT value FROM meta WHERE key = 'domain'",
+                      &owner, "cannot read the schema", error))
+    return FALSE;
+  if (g_strcmp0 (owner, hg_domain_to_string (domain)) != 0)
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   "journal %s: belongs to the %s domain, not %s", worker->path,
+                   owner != NULL ? owner : "unknown", hg_domain_to_string (domain));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+writer_prepare (Worker *worker,
+                const gchar *sql,
+                sqlite3_stmt **stmt,
+                GError **error)
+{
+  int rc = sqlite3_prepare_v3 (worker->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
+
+  if (rc != SQLITE_OK)
+    {
+      set_db_error (error, worker->db, rc, worker->path, "cannot prepare");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static Worker *
+worker_open (const gchar *path,
+             HgDomain domain,
+             GError **error)
+{
+  g_autoptr(Worker) worker = g_new0 (Worker, 1);
+  g_autofree gchar *mode = NULL;
+  int rc;
+
+  worker->path = g_strdup (path);
+  worker->jobs = g_async_queue_new ();
+  g_mutex_init (&worker->lock);
+  g_queue_init (&worker->done);
+
+  rc = sqlite3_open_v2 (path, &worker->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    {
+      set_db_error (error, worker->db, rc, path, "cannot open");
+      return NULL;
+    }
+  sqlite3_extended_result_codes (worker->db, 1);
+  sqlite3_busy_timeout (worker->db, BUSY_TIMEOUT_MS);
+
+  if (!check_integrity (worker->db, path, error))
+    return NULL;
+  if (!db_query_text (worker->db, path, "PRAGMA journal_mode = WAL", &mode,
+                      "cannot switch to WAL mode", error))
+    return NULL;
+  if (g_strcmp0 (mode, "wal") != 0)
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO,
+                   "journal %s: cannot switch to WAL mode (still %s)", path, mode);
+      return NULL;
+    }
+  /* FULL: in WAL mode every commit is fsynced before it returns */
+  if (!db_exec (worker->db, path, "PRAGMA synchronous = FULL", "cannot set synchronous", error))
+    return NULL;
+  if (!schema_check (worker, domain, error))
+    return NULL;
+
+  if (!writer_prepare (worker,
+                       "INSERT INTO events (type, ts, source, body, alarm_ref) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5)",
+                       &worker->insert_event, error) ||
+      !writer_prepare (worker,
+                       "INSERT INTO alarms (" SQL_ALARM_COLUMNS ", raised_seq, raised_ts, updated_ts) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                       &worker->insert_alarm, error) ||
+      !writer_prepare (worker,
+                       "UPDATE alarms SET state = ?2, device = ?3, location = ?4, priority = ?5, "
+                       "detail = ?6, updated_ts = ?7 WHERE ref = ?1",
+                       &worker->update_alarm, error))
+    return NULL;
+  return g_steal_pointer (&worker);
+}
+
+static gboolean
+journal_open_reader (HgdJournal *self,
+                     GError **error)
+{
+  g_autofree gchar *seq = NULL;
+  int rc;
+
+  rc = sqlite3_open_v2 (self->path, &self->reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    {
+      set_db_error (error, self->reader, rc, self->path, "cannot open for reading");
+      return FALSE;
+    }
+  sqlite3_extended_result_codes (self->reader, 1);
+  sqlite3_busy_timeout (self->reader, BUSY_TIMEOUT_MS);
+  if (!db_query_text (self->reader, self->path,
+                      "SELECT seq FROM sqlite_sequence WHERE name = 'events'", &seq,
+                      "cannot read the last sequence number", error))
+    return FALSE;
+  self->last_seq = seq != NULL ? g_ascii_strtoull (seq, NULL, 10) : 0;
+  return TRUE;
+}
+
+/* GObject */
+
+static void
+hgd_journal_get_property (GObject *object,
+                          guint prop_id,
+                          GValue *value,
+                          GParamSpec *pspec)
+{
+  HgdJournal *self = HGD_JOURNAL (object);
+
+  switch (prop_id)
+    {
+    case PROP_FAULT:
+      g_value_set_string (value, self->fault);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hgd_journal_finalize (GObject *object)
+{
+  HgdJournal *self = HGD_JOURNAL (object);
+
+  /* the reader first, so that the writer is the last connection and checkpoints the WAL */
+  g_clear_pointer (&self->reader, sqlite3_close_v2);
+  g_clear_pointer (&self->worker, worker_free);
+  g_main_context_unref (self->context);
+  g_hash_table_unref (self->retention);
+  g_free (self->path);
+  G_OBJECT_CLASS (hgd_journal_parent_class)->finalize (object);
+}
+
+static void
+hgd_journal_class_init (HgdJournalClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = hgd_journal_get_property;
+  object_class->finalize = hgd_journal_finalize;
+
+  /**
+   * HgdJournal:fault:
+   *
+   * Why new events are refused (`disk-full`, `io-error`, `corrupt`), or %NULL when the
+   * last append succeeded.
+   */
+  props[PROP_FAULT] = g_param_spec_string ("fault", NULL, NULL, NULL,
+                                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                                             G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, props);
+
+  /**
+   * HgdJournal::event-appended:
+   * @self: the journal
+   * @event: the event, stamped with its sequence number, domain and time
+   *
+   * Emitted on the main context for every event once it is committed, in sequence order.
+   */
+  signals[SIGNAL_EVENT_APPENDED] = g_signal_new ("event-appended", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                                 g_cclosure_marshal_VOID__OBJECT, G_TYPE_NONE, 1,
+                                                 HG_TYPE_EVENT);
+}
+
+static void
+hgd_journal_init (HgdJournal *self)
+{
+  self->context = g_main_context_ref_thread_default ();
+  self->retention = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+/**
+ * hgd_journal_new:
+ * @domain: whose journal it is
+ * @directory: the domain's state directory; created with mode 0700 if missing
+ * @error: return location for a #GError
+ *
+ * Opens `<directory>/journal.db`, creating it (mode 0600) if missing, checks its integrity
+ * and schema, and starts its worker thread. Completions and signals are delivered on the
+ * thread-default main context of the caller, which must also make all other calls.
+ *
+ * Returns: (transfer full): the journal, or %NULL with %HGD_JOURNAL_ERROR_CORRUPT when the
+ *   file is not a usable journal, or %HGD_JOURNAL_ERROR_IO
+ */
+HgdJournal *
+hgd_journal_new (HgDomain domain,
+                 const gchar *directory,
+                 GError **error)
+{
+  g_autoptr(HgdJournal) self = NULL;
+
+  g_return_val_if_fail ((guint) domain < HG_DOMAIN_LAST, NULL);
+  g_return_val_if_fail (directory != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = g_object_new (HGD_TYPE_JOURNAL, NULL);
+  self->domain = domain;
+  self->path = g_build_filename (directory, "journal.db", NULL);
+
+  if (!ensure_directory (directory, error) || !ensure_file (self->path, error))
+    return NULL;
+  self->worker = worker_open (self->path, domain, error);
+  if (self->worker == NULL)
+    return NULL;
+  if (!journal_open_reader (self, error) || !ensure_files_private (self->path, error))
+    return NULL;
+
+  self->worker->dispatch = g_source_new (&dispatch_source_funcs, sizeof (GSource));
+  g_source_set_static_name (self->worker->dispatch, "[hemgated] journal completions");
+  g_source_set_callback (self->worker->dispatch, journal_dispatch_cb, self, NULL);
+  g_source_set_ready_time (self->worker->dispatch, -1);
+  g_source_attach (self->worker->dispatch, self->context);
+
+  self->worker->thread = g_thread_try_new ("hgd-journal", worker_thread, self->worker, error);
+  if (self->worker->thread == NULL)
+    {
+      g_prefix_error (error, "journal %s: cannot start the writer: ", self->path);
+      return NULL;
+    }
+  g_debug ("journal %s: open for the %s domain at seq %" G_GUINT64_FORMAT, self->path,
+           hg_domain_to_string (domain), self->last_seq);
+  return g_steal_pointer (&self);
+}
+
+HgDomain
+hgd_journal_get_domain (HgdJournal *self)
+{
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), HG_DOMAIN_MUNICIPAL);
+  return self->domain;
+}
+
+const gchar *
+hgd_journal_get_path (HgdJournal *self)
+{
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), NULL);
+  return self->path;
+}
+
+/**
+ * hgd_journal_get_last_seq:
+ * @self: an #HgdJournal
+ *
+ * Returns: the sequence number of the last event announced by #HgdJournal::event-appended
+ *   (or committed before the journal was opened), 0 if there is none
+ */
+guint64
+hgd_journal_get_last_seq (HgdJournal *self)
+{
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), 0);
+  return self->last_seq;
+}
+
+/**
+ * hgd_journal_get_fault:
+ * @self: an #HgdJournal
+ *
+ * Returns: (nullable): `disk-full`, `io-error` or `corrupt` while appends fail, %NULL once
+ *   one succeeds again
+ */
+const gchar *
+hgd_journal_get_fault (HgdJournal *self)
+{
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), NULL);
+  return self->fault;
+}
+
+/* appending */
+
+/**
+ * hgd_journal_append_async:
+ * @self: an #HgdJournal
+ * @event: a new event (sequence number 0); its source must be set by the caller
+ * @alarm: (nullable): an alarm to record in the same transaction: inserted if its state
+ *   is raised (its reference must be new), else its record is updated
+ * @cancellable: (nullable): checked before queueing only: a queued append may already be
+ *   on disk, so it always runs to its end
+ * @callback: called on the caller's main context once the event is on disk (fsync)
+ * @user_data: data for @callback
+ *
+ * Queues @event for the worker, which commits everything queued in one transaction. On
+ * success the event is stamped with its sequence number, domain and time (now if its
+ * timestamp is 0), then #HgdJournal::event-appended is emitted, then @callback runs.
+ */
+void
+hgd_journal_append_async (HgdJournal *self,
+                          HgEvent *event,
+                          HgAlarm *alarm,
+                          GCancellable *cancellable,
+                          GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  Job *job;
+
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+  g_return_if_fail (HG_IS_EVENT (event));
+  g_return_if_fail (hg_event_get_seq (event) == 0);
+  g_return_if_fail (alarm == NULL || HG_IS_ALARM (alarm));
+  g_return_if_fail (alarm == NULL || hg_alarm_get_reference (alarm) != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hgd_journal_append_async);
+  g_task_set_task_data (task, g_object_ref (event), g_object_unref);
+  g_task_set_check_cancellable (task, FALSE);
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  job = job_new (JOB_APPEND);
+  job->type = g_strdup (hg_event_get_event_type (event));
+  job->ts = hg_event_get_timestamp (event) != 0 ? hg_event_get_timestamp (event) : g_get_real_time ();
+  job->source = g_strdup (hg_event_get_source (event));
+  job->body = hg_json_object_to_string (hg_event_get_body (event));
+  job->alarm = alarm != NULL ? alarm_row_new (alarm) : NULL;
+  job->task = g_steal_pointer (&task);
+  g_async_queue_push (self->worker->jobs, job);
+}
+
+/**
+ * hgd_journal_append_finish:
+ * @self: an #HgdJournal
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if the event (and alarm record) is on disk; else %FALSE with
+ *   %HGD_JOURNAL_ERROR_DISK_FULL, %HGD_JOURNAL_ERROR_IO, %HGD_JOURNAL_ERROR_NOT_FOUND (no
+ *   record to update) or %HGD_JOURNAL_ERROR_INVALID (the alarm reference exists already)
+ */
+gboolean
+hgd_journal_append_finish (HgdJournal *self,
+                           GAsyncResult *result,
+                           GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_journal_append_async, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* reading, on the main thread */
+
+static sqlite3_stmt *
+reader_prepare (HgdJournal *self,
+                const gchar *sql,
+                GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (self->reader, sql, -1, &stmt, NULL);
+
+  if (rc != SQLITE_OK)
+    {
+      set_db_error (error, self->reader, rc, self->path, "cannot read");
+      return NULL;
+    }
+  return stmt;
+}
+
+static HgEvent *
+event_from_row (HgdJournal *self,
+                sqlite3_stmt *stmt,
+                GError **error)
+{
+  guint64 seq = (guint64) sqlite3_column_int64 (stmt, 0);
+  const gchar *type = (const gchar *) sqlite3_column_text (stmt, 1);
+  const gchar *source = (const gchar *) sqlite3_column_text (stmt, 3);
+  const gchar *text = (const gchar *) sqlite3_column_text (stmt, 4);
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(GError) error_local = NULL;
+  HgEvent *event;
+
+  if (!hg_event_type_is_valid (type))
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   "journal %s: event %" G_GUINT64_FORMAT " has an invalid type", self->path, seq);
+      return NULL;
+    }
+  body = hg_json_parse_object (text != NULL ? text : "", -1, 0, &error_local);
+  if (body == NULL)
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   "journal %s: event %" G_GUINT64_FORMAT ": %s", self->path, seq,
+                   error_local->message);
+      return NULL;
+    }
+  event = hg_event_new (type, body);
+  hg_event_set_seq (event, seq);
+  hg_event_set_domain (event, self->domain);
+  hg_event_set_timestamp (event, sqlite3_column_int64 (stmt, 2));
+  hg_event_set_source (event, source);
+  return event;
+}
+
+/**
+ * hgd_journal_query_events:
+ * @self: an #HgdJournal
+ * @after: return events with a larger sequence number than this
+ * @limit: at most this many, or 0 for all
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type HgEvent): the events in sequence order
+ */
+GPtrArray *
+hgd_journal_query_events (HgdJournal *self,
+                          guint64 after,
+                          guint limit,
+                          GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+  int rc;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = reader_prepare (self,
+                         "SELECT seq, type, ts, source, body FROM events WHERE seq > ?1 "
+                         "ORDER BY seq LIMIT ?2",
+                         error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) MIN (after, (guint64) G_MAXINT64));
+  sqlite3_bind_int64 (stmt, 2, limit > 0 ? (sqlite3_int64) limit : -1);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      HgEvent *event = event_from_row (self, stmt, error);
+      if (event == NULL)
+        return NULL;
+      g_ptr_array_add (events, event);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (error, self->reader, rc, self->path, "cannot read events");
+      return NULL;
+    }
+  return g_steal_pointer (&events);
+}
+
+/* Columns as SQL_ALARM_COLUMNS. */
+static HgAlarm *
+alarm_from_row (HgdJournal *self,
+                sqlite3_stmt *stmt,
+                GError **error)
+{
+  const gchar *ref = (const gchar *) sqlite3_column_text (stmt, 0);
+  const gchar *type = (const gchar *) sqlite3_column_text (stmt, 1);
+  const gchar *state_str = (const gchar *) sqlite3_column_text (stmt, 2);
+  const gchar *detail_str = (const gchar *) sqlite3_column_text (stmt, 7);
+  g_autoptr(HgAlarm) alarm = NULL;
+  HgAlarmState state;
+
+  if (!hg_alarm_type_is_valid (type) || !hg_alarm_state_from_string (state_str, &state))
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   "journal %s: alarm %s has an invalid type or state", self->path, ref);
+      return NULL;
+    }
+  alarm = hg_alarm_new (type);
+  hg_alarm_set_reference (alarm, ref);
+  hg_alarm_set_state (alarm, state);
+  hg_alarm_set_source (alarm, (const gchar *) sqlite3_column_text (stmt, 3));
+  hg_alarm_set_device (alarm, (const gchar *) sqlite3_column_text (stmt, 4));
+  hg_alarm_set_location (alarm, (const gchar *) sqlite3_column_text (stmt, 5));
+  hg_alarm_set_priority (alarm, (guint) CLAMP (sqlite3_column_int64 (stmt, 6), 0, 9));
+  if (detail_str != NULL)
+    {
+      g_autoptr(GError) error_local = NULL;
+      g_autoptr(JsonObject) detail = hg_json_parse_object (detail_str, -1, 0, &error_local);
+
+      if (detail == NULL)
+        {
+          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                       "journal %s: alarm %s: %s", self->path, ref, error_local->message);
+          return NULL;
+        }
+      hg_alarm_set_detail (alarm, detail);
+    }
+  return g_steal_pointer (&alarm);
+}
+
+/**
+ * hgd_journal_list_alarms:
+ * @self: an #HgdJournal
+ * @open_only: only alarms not yet closed or cancelled
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type HgAlarm): the alarms, oldest first
+ */
+GPtrArray *
+hgd_journal_list_alarms (HgdJournal *self,
+                         gboolean open_only,
+                         GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GPtrArray) alarms = g_ptr_array_new_with_free_func (g_object_unref);
+  int rc;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = reader_prepare (self,
+                         open_only ? "SELECT " SQL_ALARM_COLUMNS " FROM alarms WHERE " SQL_ALARM_IS_OPEN
+                                     " ORDER BY raised_seq"
+                                   : "SELECT " SQL_ALARM_COLUMNS " FROM alarms ORDER BY raised_seq",
+                         error);
+  if (stmt == NULL)
+    return NULL;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      HgAlarm *alarm = alarm_from_row (self, stmt, error);
+      if (alarm == NULL)
+        return NULL;
+      g_ptr_array_add (alarms, alarm);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (error, self->reader, rc, self->path, "cannot read alarms");
+      return NULL;
+    }
+  return g_steal_pointer (&alarms);
+}
+
+/**
+ * hgd_journal_get_alarm:
+ * @self: an #HgdJournal
+ * @reference: the alarm's reference
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the alarm as last committed, or %NULL with
+ *   %HGD_JOURNAL_ERROR_NOT_FOUND
+ */
+HgAlarm *
+hgd_journal_get_alarm (HgdJournal *self,
+                       const gchar *reference,
+                       GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), NULL);
+  g_return_val_if_fail (reference != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = reader_prepare (self, "SELECT " SQL_ALARM_COLUMNS " FROM alarms WHERE ref = ?1", error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, reference, -1, SQLITE_STATIC);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    return alarm_from_row (self, stmt, error);
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (error, self->reader, rc, self->path, "cannot read alarms");
+      return NULL;
+    }
+  g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND,
+               "journal %s: no alarm with reference %s", self->path, reference);
+  return NULL;
+}
+
+/* retention */
+
+/**
+ * hgd_journal_set_retention:
+ * @self: an #HgdJournal
+ * @type_prefix: an event type (`sensor.reading`), a prefix ending in a dot (`sensor.`),
+ *   or the empty string for every type
+ * @days: how long events it matches are kept; 0 keeps them for ever
+ *
+ * The rule with the longest matching prefix decides an event's retention; events no rule
+ * matches are kept. Events of alarms that are still open are always kept.
+ */
+void
+hgd_journal_set_retention (HgdJournal *self,
+                           const gchar *type_prefix,
+                           guint days)
+{
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+  g_return_if_fail (type_prefix != NULL);
+  g_hash_table_replace (self->retention, g_strdup (type_prefix), GUINT_TO_POINTER (days));
+}
+
+static Job *
+prune_job_new (HgdJournal *self,
+               gint64 now)
+{
+  Job *job = job_new (JOB_PRUNE);
+  GHashTableIter iter;
+  gpointer key;
+  gpointer value;
+
+  /* the worker gets its own copy of the rules */
+  job->now = now;
+  job->rules = g_ptr_array_new_with_free_func ((GDestroyNotify) retention_rule_free);
+  g_hash_table_iter_init (&iter, self->retention);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      RetentionRule *rule = g_new0 (RetentionRule, 1);
+      rule->prefix = g_strdup (key);
+      rule->days = GPOINTER_TO_UINT (value);
+      g_ptr_array_add (job->rules, rule);
+    }
+  return job;
+}
+
+/**
+ * hgd_journal_prune:
+ * @self: an #HgdJournal
+ * @now: the current time in microseconds since the epoch, e.g. g_get_real_time()
+ * @n_removed: (out) (optional): how many events were deleted
+ * @error: return location for a #GError
+ *
+ * Deletes the events past their retention (see hgd_journal_set_retention()) and the
+ * records of closed alarms none of whose events remain. Runs on the worker after the
+ * appends queued before it, and blocks until it is done; see hgd_journal_prune_async().
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+hgd_journal_prune (HgdJournal *self,
+                   gint64 now,
+                   guint *n_removed,
+                   GError **error)
+{
+  g_autoptr(Job) job = NULL;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  job = prune_job_new (self, now);
+  worker_run_sync (self->worker, job);
+  if (job->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&job->error));
+      return FALSE;
+    }
+  if (n_removed != NULL)
+    *n_removed = job->n_removed;
+  return TRUE;
+}
+
+/**
+ * hgd_journal_prune_async:
+ * @self: an #HgdJournal
+ * @now: the current time in microseconds since the epoch
+ * @cancellable: (nullable): checked before queueing only
+ * @callback: called on the caller's main context when done
+ * @user_data: data for @callback
+ *
+ * As hgd_journal_prune(), without blocking the caller.
+ */
+void
+hgd_journal_prune_async (HgdJournal *self,
+                         gint64 now,
+                         GCancellable *cancellable,
+                         GAsyncReadyCallback callback,
+                         gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  Job *job;
+
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hgd_journal_prune_async);
+  g_task_set_check_cancellable (task, FALSE);
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  job = prune_job_new (self, now);
+  job->task = g_steal_pointer (&task);
+  g_async_queue_push (self->worker->jobs, job);
+}
+
+/**
+ * hgd_journal_prune_finish:
+ * @self: an #HgdJournal
+ * @result: the #GAsyncResult
+ * @n_removed: (out) (optional): how many events were deleted
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+hgd_journal_prune_finish (HgdJournal *self,
+                          GAsyncResult *result,
+                          guint *n_removed,
+                          GError **error)
+{
+  gssize n;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_journal_prune_async, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  n = g_task_propagate_int (G_TASK (result), error);
+  if (n < 0)
+    return FALSE;
+  if (n_removed != NULL)
+    *n_removed = (guint) n;
+  return TRUE;
+}
+
+/* for tests */
+
+void
+hgd_journal_cap_size_for_test (HgdJournal *self,
+                               gint64 extra_pages)
+{
+  g_autoptr(Job) job = job_new (JOB_CAP_SIZE);
+
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+
+  job->extra_pages = extra_pages;
+  worker_run_sync (self->worker, job);
+  if (job->error != NULL)
+    g_critical ("%s", job->error->message);
+}

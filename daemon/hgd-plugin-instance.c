@@ -1,0 +1,1243 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgdPluginInstance: reads one [plugin:<id>] group and the plugin's manifest.json, derives
+ * the grant (manifest capabilities less the group's `deny`), and keeps one
+ * hemgate-plugin-host running for it:
+ *
+ *   spawn (socketpair end as fd 3) -> D-Bus handshake (we are the server) -> export
+ *   Context1 -> PluginHost1.Start within start-timeout -> running: Ping every
+ *   watchdog-interval, answered within watchdog-timeout; events in through HandleEvent.
+ *
+ * A host that exits, fails to start, or misses its watchdog is killed and restarted after
+ * 1 s, 2 s, 4 s... capped at restart-max-delay; the backoff starts over once a host has
+ * been running for restart-max-delay seconds. Every failure is logged as a warning and
+ * journaled in the instance's OWN domain ("plugin.crashed", "plugin.hung",
+ * "plugin.failed", "plugin.restarted", source "core"): the instance belongs to that
+ * domain, and its health is in GET /api/v1/health for both. Only a plugin rejecting its
+ * configuration, or a bad manifest, stops the restarts (state failed). */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hgd-context-impl.h"
+#include "hgd-dbus-generated.h"
+#include "hgd-log.h"
+#include "hgd-manifest.h"
+#include "hgd-plugin-instance.h"
+
+#define PLUGIN_HOST_PATH "/org/hemgate/PluginHost"
+
+/* Events waiting for a slow host; beyond this, sensor events are dropped and counted.
+ * alarm.* events are never dropped. */
+#define MAX_QUEUED_EVENTS 256
+/* HandleEvent calls in flight at once; the replies are the flow control. */
+#define MAX_EVENTS_IN_FLIGHT 8
+/* Stop: how long the host gets to answer Stop, and between SIGTERM and SIGKILL. */
+#define STOP_TIMEOUT_MS 2000
+#define STOP_GRACE_SECONDS 2
+/* How long a host that lost its connection may take to exit by itself. */
+#define DISCONNECT_GRACE_SECONDS 2
+
+struct _HgdPluginInstance
+{
+  GObject parent_instance;
+
+  /* configuration, fixed at construction */
+  gchar *id;                            /* (owned) */
+  gchar *source;                        /* (owned) "plugin:<id>" */
+  HgdConfig *config;                    /* (owned) */
+  HgdJournal *journals[HG_DOMAIN_LAST]; /* (owned) (nullable) each */
+  HgdAlarms *alarms;                    /* (owned) */
+  HgdSecrets *secrets;                  /* (owned) */
+  gboolean enabled;
+  gchar *host_path;                     /* (owned) */
+  guint watchdog_interval;              /* seconds */
+  guint watchdog_timeout;
+  guint start_timeout;
+  guint restart_max_delay;
+
+  /* what load() found; reloaded by an admin restart of a failed instance */
+  gchar *plugin;                        /* (owned) the plugin directory's name */
+  gchar *plugin_dir;                    /* (owned) */
+  HgdManifest *manifest;                /* (owned) (nullable) */
+  gboolean domain_known;
+  HgDomain domain;
+  GStrv grant;                          /* (owned) */
+
+  /* life cycle */
+  HgdPluginState state;
+  gchar *error;                         /* (owned) (nullable) the last failure */
+  guint restarts;
+  guint failures;                       /* in a row, for the backoff */
+  guint64 dropped;
+  gboolean dropping;                    /* a drop was logged; reset when the queue drains */
+  gboolean permanent_failure;           /* do not restart: the plugin rejected its config */
+  gboolean restart_now;                 /* an admin restart: respawn without backoff */
+  GPtrArray *stop_tasks;                /* (owned) (element-type GTask) */
+  guint backoff_id;
+  GCancellable *cancellable;            /* (owned) for the object's lifetime */
+
+  /* the current host, all cleared by teardown_host() */
+  GSubprocess *subprocess;              /* (owned) (nullable) */
+  GDBusConnection *connection;          /* (owned) (nullable) */
+  HgdDBusPluginHost1 *host_proxy;       /* (owned) (nullable) */
+  HgdContextImpl *context;              /* (owned) (nullable) */
+  GCancellable *host_cancellable;       /* (owned) (nullable) calls to this host */
+  const gchar *kill_reason;             /* (nullable) why we killed it, if we did */
+  guint start_timeout_id;
+  guint watchdog_id;
+  guint stable_id;
+  guint stop_kill_id;
+  guint stop_phase;
+  guint disconnect_id;
+  gboolean ping_in_flight;
+  GQueue queue;                         /* (element-type utf8) event JSON for HandleEvent */
+  guint in_flight;
+};
+
+G_DEFINE_TYPE (HgdPluginInstance, hgd_plugin_instance, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_STATE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void spawn_host (HgdPluginInstance *self);
+
+static const gchar *const state_names[] = {
+  "disabled", "failed", "stopped", "starting", "running", "restarting", "stopping",
+};
+
+/* Returns: the stable name used in to_json() and the API, e.g. `running` */
+const gchar *
+hgd_plugin_state_to_string (HgdPluginState state)
+{
+  if ((guint) state >= G_N_ELEMENTS (state_names))
+    return NULL;
+  return state_names[state];
+}
+
+static void
+set_state (HgdPluginInstance *self,
+           HgdPluginState state)
+{
+  if (self->state == state)
+    return;
+  g_debug ("plugin %s: %s -> %s", self->id, hgd_plugin_state_to_string (self->state),
+           hgd_plugin_state_to_string (state));
+  self->state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+static void
+set_error (HgdPluginInstance *self,
+           const gchar *error)
+{
+  g_free (self->error);
+  self->error = g_strdup (error);
+}
+
+static gboolean
+is_granted (HgdPluginInstance *self,
+            const gchar *capability)
+{
+  return self->grant != NULL && g_strv_contains ((const gchar *const *) self->grant, capability);
+}
+
+static void
+event_recorded_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    g_warning ("plugin event not journaled: %s", error->message);
+}
+
+/* Journals a plugin.* event in the instance's own domain. @body is consumed. */
+static void
+record_event (HgdPluginInstance *self,
+              const gchar *type,
+              JsonObject *body)
+{
+  g_autoptr(JsonObject) owned = body;
+  g_autoptr(HgEvent) event = NULL;
+  HgdJournal *journal = self->domain_known ? self->journals[self->domain] : self->journals[HG_DOMAIN_MUNICIPAL];
+
+  json_object_set_string_member (owned, "plugin", self->id);
+  if (journal == NULL)
+    {
+      g_debug ("plugin %s: no journal for %s", self->id, type);
+      return;
+    }
+  event = hg_event_new (type, owned);
+  hg_event_set_source (event, "core");
+  hgd_journal_append_async (journal, event, NULL, NULL, event_recorded_cb, NULL);
+}
+
+/* configuration and manifest */
+
+static gboolean
+load (HgdPluginInstance *self,
+      GError **error)
+{
+  g_autofree gchar *group = g_strdup_printf ("plugin:%s", self->id);
+  g_autofree gchar *manifest_path = NULL;
+  g_auto(GStrv) deny = NULL;
+  g_autoptr(GStrvBuilder) grant = g_strv_builder_new ();
+  const gchar *plugin = hgd_config_get_string (self->config, group, "plugin");
+  const gchar *domain = hgd_config_get_string (self->config, group, "domain");
+  const gchar *const *capabilities;
+
+  g_clear_object (&self->manifest);
+  g_clear_pointer (&self->grant, g_strfreev);
+  g_clear_pointer (&self->plugin_dir, g_free);
+  g_free (self->plugin);
+  self->plugin = g_strdup (plugin[0] != '\0' ? plugin : self->id);
+  self->domain_known = FALSE;
+
+  if (!hgd_manifest_id_is_valid (self->plugin))
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                   "[%s] plugin '%s' is not a plugin id", group, self->plugin);
+      return FALSE;
+    }
+  if (domain[0] != '\0' && hg_domain_from_string (domain, &self->domain))
+    self->domain_known = TRUE;
+
+  self->plugin_dir = g_build_filename (hgd_config_get_string (self->config, "plugins", "directory"),
+                                       self->plugin, NULL);
+  manifest_path = g_build_filename (self->plugin_dir, "manifest.json", NULL);
+  self->manifest = hgd_manifest_new_from_file (manifest_path, error);
+  if (self->manifest == NULL)
+    return FALSE;
+  if (g_strcmp0 (hgd_manifest_get_id (self->manifest), self->plugin) != 0)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                   "manifest %s: id '%s' does not match its directory '%s'", manifest_path,
+                   hgd_manifest_get_id (self->manifest), self->plugin);
+      return FALSE;
+    }
+
+  if (!self->domain_known)
+    {
+      if (!hgd_manifest_get_only_domain (self->manifest, &self->domain))
+        {
+          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                       "[%s] needs 'domain': plugin %s may be installed in more than one",
+                       group, self->plugin);
+          return FALSE;
+        }
+      self->domain_known = TRUE;
+    }
+  else if (!hgd_manifest_allows_domain (self->manifest, self->domain))
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                   "[%s] domain %s: plugin %s may not be installed there", group,
+                   hg_domain_to_string (self->domain), self->plugin);
+      return FALSE;
+    }
+
+  /* A typo in `deny` must not quietly grant what it meant to withhold. */
+  deny = hgd_config_get_strv (self->config, group, "deny");
+  for (guint i = 0; deny[i] != NULL; i++)
+    {
+      if (!hgd_manifest_capability_is_valid (deny[i], error))
+        {
+          g_prefix_error (error, "[%s] deny: ", group);
+          return FALSE;
+        }
+    }
+  capabilities = hgd_manifest_get_capabilities (self->manifest);
+  for (guint i = 0; capabilities[i] != NULL; i++)
+    {
+      if (!g_strv_contains ((const gchar *const *) deny, capabilities[i]))
+        g_strv_builder_add (grant, capabilities[i]);
+    }
+  self->grant = g_strv_builder_end (grant);
+  return TRUE;
+}
+
+static gboolean
+ensure_loaded (HgdPluginInstance *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (load (self, &error))
+    {
+      set_error (self, NULL);
+      return TRUE;
+    }
+  g_warning ("plugin %s cannot run: %s", self->id, error->message);
+  set_error (self, error->message);
+  set_state (self, HGD_PLUGIN_STATE_FAILED);
+  return FALSE;
+}
+
+/* tearing a host down */
+
+static void
+complete_stop_tasks (HgdPluginInstance *self)
+{
+  g_autoptr(GPtrArray) tasks = g_steal_pointer (&self->stop_tasks);
+
+  self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < tasks->len; i++)
+    g_task_return_boolean (g_ptr_array_index (tasks, i), TRUE);
+}
+
+static void
+teardown_host (HgdPluginInstance *self)
+{
+  if (self->host_cancellable != NULL)
+    g_cancellable_cancel (self->host_cancellable);
+  g_clear_object (&self->host_cancellable);
+  g_clear_handle_id (&self->start_timeout_id, g_source_remove);
+  g_clear_handle_id (&self->watchdog_id, g_source_remove);
+  g_clear_handle_id (&self->stable_id, g_source_remove);
+  g_clear_handle_id (&self->stop_kill_id, g_source_remove);
+  g_clear_handle_id (&self->disconnect_id, g_source_remove);
+  if (self->context != NULL)
+    hgd_context_impl_unexport (self->context);
+  g_clear_object (&self->context);
+  g_clear_object (&self->host_proxy);
+  if (self->connection != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->connection, self);
+      g_dbus_connection_close (self->connection, NULL, NULL, NULL);
+    }
+  g_clear_object (&self->connection);
+  g_clear_object (&self->subprocess);
+  g_queue_clear_full (&self->queue, g_free);
+  self->in_flight = 0;
+  self->dropping = FALSE;
+  self->ping_in_flight = FALSE;
+  self->kill_reason = NULL;
+  self->stop_phase = 0;
+}
+
+/* Kills the host; host_exited_cb() takes it from there. */
+static void
+kill_host (HgdPluginInstance *self,
+           const gchar *reason)
+{
+  if (self->subprocess == NULL)
+    return;
+  if (self->kill_reason == NULL)
+    self->kill_reason = reason;
+  g_subprocess_force_exit (self->subprocess);
+}
+
+static gboolean
+backoff_done_cb (gpointer user_data)
+{
+  HgdPluginInstance *self = HGD_PLUGIN_INSTANCE (user_data);
+  JsonObject *body = json_object_new ();
+  guint delay = MIN (1u << MIN (self->failures - 1, 16u), self->restart_max_delay);
+
+  self->backoff_id = 0;
+  self->restarts++;
+  HGD_LOG_EVENT (G_LOG_LEVEL_MESSAGE, HGD_MESSAGE_ID_PLUGIN_RESTARTED, "HG_PLUGIN", self->id,
+                 "plugin %s restarted after %u s (restart %u)", self->id, delay, self->restarts);
+  json_object_set_int_member (body, "restarts", self->restarts);
+  json_object_set_int_member (body, "delay", delay);
+  json_object_set_string_member (body, "reason", "backoff");
+  record_event (self, "plugin.restarted", body);
+  spawn_host (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* 1 s, 2 s, 4 s... capped at restart-max-delay */
+static void
+schedule_restart (HgdPluginInstance *self)
+{
+  guint delay = MIN (1u << MIN (self->failures, 16u), self->restart_max_delay);
+
+  self->failures++;
+  set_state (self, HGD_PLUGIN_STATE_RESTARTING);
+  g_clear_handle_id (&self->backoff_id, g_source_remove);
+  self->backoff_id = g_timeout_add_seconds (delay, backoff_done_cb, self);
+}
+
+/* An operator asked: no backoff, and the failure count starts over. */
+static void
+restart_on_request (HgdPluginInstance *self)
+{
+  JsonObject *body = json_object_new ();
+
+  self->restart_now = FALSE;
+  self->failures = 0;
+  self->restarts++;
+  HGD_LOG_EVENT (G_LOG_LEVEL_MESSAGE, HGD_MESSAGE_ID_PLUGIN_RESTARTED, "HG_PLUGIN", self->id,
+                 "plugin %s restarted on request (restart %u)", self->id, self->restarts);
+  json_object_set_int_member (body, "restarts", self->restarts);
+  json_object_set_int_member (body, "delay", 0);
+  json_object_set_string_member (body, "reason", "request");
+  record_event (self, "plugin.restarted", body);
+  spawn_host (self);
+}
+
+static gchar *
+describe_exit (GSubprocess *subprocess)
+{
+  if (g_subprocess_get_if_signaled (subprocess))
+    {
+      gint sig = g_subprocess_get_term_sig (subprocess);
+      return g_strdup_printf ("killed by signal %d (%s)", sig, g_strsignal (sig));
+    }
+  return g_strdup_printf ("exited with status %d", g_subprocess_get_exit_status (subprocess));
+}
+
+static void
+host_gone (HgdPluginInstance *self)
+{
+  g_autofree gchar *how = describe_exit (self->subprocess);
+  const gchar *reason = self->kill_reason;
+
+  teardown_host (self);
+
+  if (self->state == HGD_PLUGIN_STATE_STOPPING)
+    {
+      g_debug ("plugin %s host %s", self->id, how);
+      set_state (self, HGD_PLUGIN_STATE_STOPPED);
+      complete_stop_tasks (self);
+      return;
+    }
+  if (self->restart_now)
+    {
+      restart_on_request (self);
+      return;
+    }
+  if (reason == NULL)
+    {
+      JsonObject *body = json_object_new ();
+      g_autofree gchar *error = g_strdup_printf ("host %s", how);
+
+      g_warning ("plugin %s: host %s; restarting it", self->id, how);
+      json_object_set_string_member (body, "reason", "exited");
+      json_object_set_string_member (body, "how", how);
+      record_event (self, "plugin.crashed", body);
+      set_error (self, error);
+    }
+  if (self->permanent_failure)
+    {
+      set_state (self, HGD_PLUGIN_STATE_FAILED);
+      return;
+    }
+  schedule_restart (self);
+}
+
+static void
+host_exited_cb (GObject *source,
+                GAsyncResult *result,
+                gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  HgdPluginInstance *self;
+
+  if (!g_subprocess_wait_finish (G_SUBPROCESS (source), result, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = HGD_PLUGIN_INSTANCE (user_data);
+  if (G_SUBPROCESS (source) != self->subprocess)
+    return;
+  host_gone (self);
+}
+
+/* Failures before the host is up: we kill it, and say why. */
+static void
+fail_host (HgdPluginInstance *self,
+           const gchar *event_type,
+           const gchar *reason,
+           const gchar *message)
+{
+  JsonObject *body = json_object_new ();
+
+  g_warning ("plugin %s: %s; restarting it", self->id, message);
+  json_object_set_string_member (body, "reason", reason);
+  json_object_set_string_member (body, "error", message);
+  record_event (self, event_type, body);
+  set_error (self, message);
+  kill_host (self, reason);
+}
+
+/* running */
+
+static void
+ping_cb (GObject *source,
+         GAsyncResult *result,
+         gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
+  g_autofree gchar *message = NULL;
+  HgdPluginInstance *self;
+
+  if (reply == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = HGD_PLUGIN_INSTANCE (user_data);
+  self->ping_in_flight = FALSE;
+  if (reply != NULL)
+    return;
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    {
+      /* e.g. the connection closed: host_exited_cb() or connection_closed_cb() acts */
+      g_debug ("plugin %s: ping failed: %s", self->id, error->message);
+      return;
+    }
+  message = g_strdup_printf ("host did not answer its watchdog within %u s", self->watchdog_timeout);
+  fail_host (self, "plugin.hung", "watchdog", message);
+}
+
+static gboolean
+watchdog_cb (gpointer user_data)
+{
+  HgdPluginInstance *self = HGD_PLUGIN_INSTANCE (user_data);
+
+  if (self->ping_in_flight || self->host_proxy == NULL)
+    return G_SOURCE_CONTINUE;
+  self->ping_in_flight = TRUE;
+  g_dbus_proxy_call (G_DBUS_PROXY (self->host_proxy), "Ping", NULL, G_DBUS_CALL_FLAGS_NONE,
+                     (gint) self->watchdog_timeout * 1000, self->host_cancellable, ping_cb, self);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+stable_cb (gpointer user_data)
+{
+  HgdPluginInstance *self = HGD_PLUGIN_INSTANCE (user_data);
+
+  self->stable_id = 0;
+  self->failures = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void pump_events (HgdPluginInstance *self);
+
+static void
+event_handled_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  HgdPluginInstance *self;
+
+  if (!hgd_dbus_plugin_host1_call_handle_event_finish (HGD_DBUS_PLUGIN_HOST1 (source), result, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = HGD_PLUGIN_INSTANCE (user_data);
+  if (error != NULL)
+    g_debug ("plugin %s: HandleEvent failed: %s", self->id, error->message);
+  self->in_flight--;
+  pump_events (self);
+}
+
+static void
+pump_events (HgdPluginInstance *self)
+{
+  while (self->host_proxy != NULL && self->in_flight < MAX_EVENTS_IN_FLIGHT &&
+         !g_queue_is_empty (&self->queue))
+    {
+      g_autofree gchar *json = g_queue_pop_head (&self->queue);
+
+      self->in_flight++;
+      hgd_dbus_plugin_host1_call_handle_event (self->host_proxy, json, self->host_cancellable,
+                                               event_handled_cb, self);
+    }
+  if (g_queue_is_empty (&self->queue))
+    self->dropping = FALSE;
+}
+
+static void
+enqueue_event (HgdPluginInstance *self,
+               HgEvent *event,
+               gboolean is_alarm)
+{
+  g_autoptr(JsonObject) object = NULL;
+
+  if (!is_alarm && g_queue_get_length (&self->queue) >= MAX_QUEUED_EVENTS)
+    {
+      self->dropped++;
+      if (!self->dropping)
+        g_warning ("plugin %s falls behind: dropping sensor events (%" G_GUINT64_FORMAT " so far)",
+                   self->id, self->dropped);
+      self->dropping = TRUE;
+      return;
+    }
+  object = hg_event_to_json (event);
+  g_queue_push_tail (&self->queue, hg_json_object_to_string (object));
+  pump_events (self);
+}
+
+/* A delivery plugin gets every open alarm whenever its host starts, so a crash, a
+ * restart or a switch of provider loses none. Delivery is at least once: the alarm
+ * centre de-duplicates on the reference. The replayed events have seq 0. */
+static void
+replay_open_alarms (HgdPluginInstance *self)
+{
+  HgdJournal *journal = self->journals[HG_DOMAIN_MUNICIPAL];
+  g_autoptr(GPtrArray) alarms = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!is_granted (self, "alarm.deliver") || journal == NULL)
+    return;
+  alarms = hgd_journal_list_alarms (journal, TRUE, &error);
+  if (alarms == NULL)
+    {
+      g_warning ("plugin %s: open alarms not sent: %s", self->id, error->message);
+      return;
+    }
+  for (guint i = 0; i < alarms->len; i++)
+    {
+      HgAlarm *alarm = g_ptr_array_index (alarms, i);
+      g_autoptr(JsonObject) body = hg_alarm_to_json (alarm);
+      g_autoptr(HgEvent) event = hg_event_new ("alarm.raised", body);
+
+      hg_event_set_domain (event, HG_DOMAIN_MUNICIPAL);
+      hg_event_set_source (event, hg_alarm_get_source (alarm));
+      hg_event_set_timestamp (event, g_get_real_time ());
+      enqueue_event (self, event, TRUE);
+    }
+  if (alarms->len > 0)
+    g_message ("plugin %s: sent %u open alarms", self->id, alarms->len);
+}
+
+static void
+host_started_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  HgdPluginInstance *self;
+
+  if (!hgd_dbus_plugin_host1_call_start_finish (HGD_DBUS_PLUGIN_HOST1 (source), result, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = HGD_PLUGIN_INSTANCE (user_data);
+  if (error != NULL)
+    {
+      g_autofree gchar *message = NULL;
+
+      if (g_dbus_error_is_remote_error (error))
+        g_dbus_error_strip_remote_error (error);
+      if (g_error_matches (error, HG_ERROR, HG_ERROR_INVALID_DATA))
+        {
+          /* The plugin rejected its configuration: restarting will not help. */
+          message = g_strdup_printf ("configuration rejected: %s", error->message);
+          self->permanent_failure = TRUE;
+          fail_host (self, "plugin.failed", "configuration", message);
+          return;
+        }
+      message = g_strdup_printf ("start failed: %s", error->message);
+      fail_host (self, "plugin.crashed", "start-failed", message);
+      return;
+    }
+
+  g_clear_handle_id (&self->start_timeout_id, g_source_remove);
+  set_error (self, NULL);
+  set_state (self, HGD_PLUGIN_STATE_RUNNING);
+  g_message ("plugin %s running in the %s domain (pid %s)", self->id, hg_domain_to_string (self->domain),
+             g_subprocess_get_identifier (self->subprocess));
+  self->watchdog_id = g_timeout_add_seconds (self->watchdog_interval, watchdog_cb, self);
+  self->stable_id = g_timeout_add_seconds (self->restart_max_delay, stable_cb, self);
+  replay_open_alarms (self);
+}
+
+static GVariant *
+config_to_variant (HgdPluginInstance *self)
+{
+  g_autoptr(HgConfig) config = hgd_config_get_plugin_config (self->config, self->id);
+  g_auto(GStrv) keys = hg_config_get_keys (config);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{ss}"));
+  for (guint i = 0; keys[i] != NULL; i++)
+    g_variant_builder_add (&builder, "{ss}", keys[i], hg_config_get_string (config, keys[i], ""));
+  return g_variant_builder_end (&builder);
+}
+
+static gboolean
+disconnect_grace_cb (gpointer user_data)
+{
+  HgdPluginInstance *self = HGD_PLUGIN_INSTANCE (user_data);
+
+  self->disconnect_id = 0;
+  fail_host (self, "plugin.hung", "disconnected", "host lost its connection but did not exit");
+  return G_SOURCE_REMOVE;
+}
+
+/* A host exits when its connection closes; one whose main loop is stuck cannot. */
+static void
+connection_closed_cb (GDBusConnection *connection,
+                      gboolean remote_peer_vanished,
+                      GError *error,
+                      HgdPluginInstance *self)
+{
+  if (self->subprocess == NULL || self->state == HGD_PLUGIN_STATE_STOPPING || self->disconnect_id != 0)
+    return;
+  self->disconnect_id = g_timeout_add_seconds (DISCONNECT_GRACE_SECONDS, disconnect_grace_cb, self);
+}
+
+static void
+connection_ready_cb (GObject *source,
+                     GAsyncResult *result,
+                     gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) connection = g_dbus_connection_new_finish (result, &error);
+  HgdPluginInstance *self;
+
+  if (connection == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = HGD_PLUGIN_INSTANCE (user_data);
+  if (connection == NULL)
+    {
+      g_autofree gchar *message = g_strdup_printf ("no D-Bus connection to the host: %s", error->message);
+      fail_host (self, "plugin.crashed", "connection", message);
+      return;
+    }
+
+  self->connection = g_steal_pointer (&connection);
+  g_signal_connect (self->connection, "closed", G_CALLBACK (connection_closed_cb), self);
+  self->context = hgd_context_impl_new (self->id, self->domain, (const gchar *const *) self->grant,
+                                        self->journals, self->alarms, self->secrets);
+  if (!hgd_context_impl_export (self->context, self->connection, &error))
+    {
+      g_autofree gchar *message = g_strdup_printf ("cannot export Context1: %s", error->message);
+      fail_host (self, "plugin.crashed", "connection", message);
+      return;
+    }
+  /* No bus name, no properties, no signals: this does no I/O and does not block. */
+  self->host_proxy = hgd_dbus_plugin_host1_proxy_new_sync (self->connection,
+                                                           G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES |
+                                                             G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS,
+                                                           NULL, PLUGIN_HOST_PATH, NULL, &error);
+  if (self->host_proxy == NULL)
+    {
+      g_autofree gchar *message = g_strdup_printf ("no PluginHost1 proxy: %s", error->message);
+      fail_host (self, "plugin.crashed", "connection", message);
+      return;
+    }
+  /* Start is bounded by start-timeout, other calls by the watchdog. */
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (self->host_proxy), G_MAXINT);
+  g_dbus_connection_start_message_processing (self->connection);
+  hgd_dbus_plugin_host1_call_start (self->host_proxy, self->id, hg_domain_to_string (self->domain),
+                                    (const gchar *const *) self->grant, config_to_variant (self),
+                                    self->host_cancellable, host_started_cb, self);
+}
+
+static gboolean
+start_timeout_cb (gpointer user_data)
+{
+  HgdPluginInstance *self = HGD_PLUGIN_INSTANCE (user_data);
+  g_autofree gchar *message = g_strdup_printf ("host did not start within %u s", self->start_timeout);
+
+  self->start_timeout_id = 0;
+  fail_host (self, "plugin.hung", "start-timeout", message);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+spawn_failed (HgdPluginInstance *self,
+              const GError *error)
+{
+  JsonObject *body = json_object_new ();
+  g_autofree gchar *message = g_strdup_printf ("cannot spawn %s: %s", self->host_path, error->message);
+
+  g_warning ("plugin %s: %s", self->id, message);
+  json_object_set_string_member (body, "reason", "spawn");
+  json_object_set_string_member (body, "error", message);
+  record_event (self, "plugin.crashed", body);
+  set_error (self, message);
+  schedule_restart (self);
+}
+
+static void
+spawn_host (HgdPluginInstance *self)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketConnection) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *guid = NULL;
+  const gchar *argv[] = { self->host_path, "--fd", "3", "--plugin-dir", self->plugin_dir, NULL };
+  int fds[2];
+
+  g_return_if_fail (self->subprocess == NULL);
+
+  self->permanent_failure = FALSE;
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    {
+      int errsv = errno;
+      g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (errsv), "socketpair: %s", g_strerror (errsv));
+      spawn_failed (self, error);
+      return;
+    }
+  /* From here the GSocket owns fds[0] and the launcher fds[1]. */
+  socket = g_socket_new_from_fd (fds[0], &error);
+  if (socket == NULL)
+    {
+      close (fds[0]);
+      close (fds[1]);
+      spawn_failed (self, error);
+      return;
+    }
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_take_fd (launcher, fds[1], 3);
+  self->subprocess = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_clear_object (&launcher); /* closes our copy of the host's end */
+  if (self->subprocess == NULL)
+    {
+      spawn_failed (self, error);
+      return;
+    }
+
+  self->host_cancellable = g_cancellable_new ();
+  set_state (self, HGD_PLUGIN_STATE_STARTING);
+  g_debug ("plugin %s: host pid %s", self->id, g_subprocess_get_identifier (self->subprocess));
+  self->start_timeout_id = g_timeout_add_seconds (self->start_timeout, start_timeout_cb, self);
+  g_subprocess_wait_async (self->subprocess, self->cancellable, host_exited_cb, self);
+
+  stream = g_socket_connection_factory_create_connection (socket);
+  guid = g_dbus_generate_guid ();
+  g_dbus_connection_new (G_IO_STREAM (stream), guid,
+                         G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_SERVER |
+                           G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_REQUIRE_SAME_USER |
+                           G_DBUS_CONNECTION_FLAGS_DELAY_MESSAGE_PROCESSING,
+                         NULL, self->host_cancellable, connection_ready_cb, self);
+}
+
+/* public */
+
+/**
+ * hgd_plugin_instance_start:
+ * @self: an #HgdPluginInstance
+ *
+ * Spawns the host unless the instance is disabled, failed, or already has one. Watch
+ * #HgdPluginInstance:state for the outcome.
+ */
+void
+hgd_plugin_instance_start (HgdPluginInstance *self)
+{
+  g_return_if_fail (HGD_IS_PLUGIN_INSTANCE (self));
+
+  if (self->state != HGD_PLUGIN_STATE_STOPPED)
+    return;
+  self->failures = 0;
+  spawn_host (self);
+}
+
+/**
+ * hgd_plugin_instance_restart:
+ * @self: an #HgdPluginInstance
+ * @error: return location for a #GError
+ *
+ * For the admin API: kills a running host and starts a new one at once, cuts a backoff
+ * short, or re-reads the manifest of a failed instance and starts it.
+ *
+ * Returns: %TRUE if a (re)start is under way
+ */
+gboolean
+hgd_plugin_instance_restart (HgdPluginInstance *self,
+                             GError **error)
+{
+  g_autoptr(GError) error_local = NULL;
+
+  g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  switch (self->state)
+    {
+    case HGD_PLUGIN_STATE_DISABLED:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "plugin %s is disabled in the configuration", self->id);
+      return FALSE;
+    case HGD_PLUGIN_STATE_STOPPING:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, "plugin %s is stopping", self->id);
+      return FALSE;
+    case HGD_PLUGIN_STATE_FAILED:
+      if (self->subprocess != NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, "plugin %s is still shutting down", self->id);
+          return FALSE;
+        }
+      if (!load (self, &error_local))
+        {
+          set_error (self, error_local->message);
+          g_propagate_error (error, g_steal_pointer (&error_local));
+          return FALSE;
+        }
+      set_error (self, NULL);
+      set_state (self, HGD_PLUGIN_STATE_STOPPED);
+      hgd_plugin_instance_start (self);
+      return TRUE;
+    case HGD_PLUGIN_STATE_STOPPED:
+      hgd_plugin_instance_start (self);
+      return TRUE;
+    case HGD_PLUGIN_STATE_RESTARTING:
+      g_clear_handle_id (&self->backoff_id, g_source_remove);
+      restart_on_request (self);
+      return TRUE;
+    case HGD_PLUGIN_STATE_STARTING:
+    case HGD_PLUGIN_STATE_RUNNING:
+      self->restart_now = TRUE;
+      kill_host (self, "request");
+      return TRUE;
+    default:
+      g_assert_not_reached ();
+    }
+  return TRUE;
+}
+
+/**
+ * hgd_plugin_instance_offer_event:
+ * @self: an #HgdPluginInstance
+ * @event: an event just journaled
+ *
+ * Passes @event to the plugin if its grant lets it see it: alarm.* events of the
+ * municipal journal with alarm.deliver, sensor.* events of its own domain (not its own)
+ * with sensor.subscribe. Only while running: a host that (re)starts gets the open
+ * alarms instead.
+ */
+void
+hgd_plugin_instance_offer_event (HgdPluginInstance *self,
+                                 HgEvent *event)
+{
+  const gchar *type;
+
+  g_return_if_fail (HGD_IS_PLUGIN_INSTANCE (self));
+  g_return_if_fail (HG_IS_EVENT (event));
+
+  if (self->state != HGD_PLUGIN_STATE_RUNNING)
+    return;
+  type = hg_event_get_event_type (event);
+  if (g_str_has_prefix (type, "alarm."))
+    {
+      if (hg_event_get_domain (event) == HG_DOMAIN_MUNICIPAL && is_granted (self, "alarm.deliver"))
+        enqueue_event (self, event, TRUE);
+      return;
+    }
+  if (g_str_has_prefix (type, "sensor.") && hg_event_get_domain (event) == self->domain &&
+      is_granted (self, "sensor.subscribe") &&
+      g_strcmp0 (hg_event_get_source (event), self->source) != 0)
+    enqueue_event (self, event, FALSE);
+}
+
+static gboolean
+stop_grace_cb (gpointer user_data)
+{
+  HgdPluginInstance *self = HGD_PLUGIN_INSTANCE (user_data);
+
+  if (self->subprocess == NULL)
+    {
+      self->stop_kill_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+  if (self->stop_phase++ == 0)
+    {
+      g_debug ("plugin %s: host still up after Stop; sending SIGTERM", self->id);
+      g_subprocess_send_signal (self->subprocess, SIGTERM);
+      return G_SOURCE_CONTINUE;
+    }
+  g_warning ("plugin %s: host ignored SIGTERM; killing it", self->id);
+  self->stop_kill_id = 0;
+  kill_host (self, "stop");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stop_replied_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
+
+  /* The host exits after answering; stop_grace_cb() follows up if it does not. */
+  if (reply == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_debug ("plugin %s: Stop failed: %s", HGD_PLUGIN_INSTANCE (user_data)->id, error->message);
+}
+
+/**
+ * hgd_plugin_instance_stop_async:
+ * @self: an #HgdPluginInstance
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called once the host has exited
+ * @user_data: data for @callback
+ *
+ * Asks the plugin to stop (PluginHost1.Stop), then SIGTERM, then SIGKILL, each after
+ * a short grace period. Never fails.
+ */
+void
+hgd_plugin_instance_stop_async (HgdPluginInstance *self,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  gboolean running;
+
+  g_return_if_fail (HGD_IS_PLUGIN_INSTANCE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hgd_plugin_instance_stop_async);
+  g_clear_handle_id (&self->backoff_id, g_source_remove);
+  self->restart_now = FALSE;
+  if (self->subprocess == NULL)
+    {
+      if (self->state != HGD_PLUGIN_STATE_DISABLED && self->state != HGD_PLUGIN_STATE_FAILED)
+        set_state (self, HGD_PLUGIN_STATE_STOPPED);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  g_ptr_array_add (self->stop_tasks, g_steal_pointer (&task));
+  if (self->state == HGD_PLUGIN_STATE_STOPPING)
+    return;
+
+  running = self->state == HGD_PLUGIN_STATE_RUNNING;
+  set_state (self, HGD_PLUGIN_STATE_STOPPING);
+  g_clear_handle_id (&self->start_timeout_id, g_source_remove);
+  g_clear_handle_id (&self->watchdog_id, g_source_remove);
+  g_clear_handle_id (&self->stable_id, g_source_remove);
+  g_clear_handle_id (&self->disconnect_id, g_source_remove);
+  if (running && self->host_proxy != NULL)
+    {
+      g_dbus_proxy_call (G_DBUS_PROXY (self->host_proxy), "Stop", NULL, G_DBUS_CALL_FLAGS_NONE,
+                         STOP_TIMEOUT_MS, self->host_cancellable, stop_replied_cb, self);
+      self->stop_kill_id = g_timeout_add_seconds (STOP_GRACE_SECONDS, stop_grace_cb, self);
+      return;
+    }
+  /* Not started yet: nothing to ask politely. */
+  self->stop_phase = 1;
+  g_subprocess_send_signal (self->subprocess, SIGTERM);
+  self->stop_kill_id = g_timeout_add_seconds (STOP_GRACE_SECONDS, stop_grace_cb, self);
+}
+
+gboolean
+hgd_plugin_instance_stop_finish (HgdPluginInstance *self,
+                                 GAsyncResult *result,
+                                 GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+const gchar *
+hgd_plugin_instance_get_id (HgdPluginInstance *self)
+{
+  g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), NULL);
+  return self->id;
+}
+
+HgdPluginState
+hgd_plugin_instance_get_state (HgdPluginInstance *self)
+{
+  g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), HGD_PLUGIN_STATE_FAILED);
+  return self->state;
+}
+
+gboolean
+hgd_plugin_instance_is_enabled (HgdPluginInstance *self)
+{
+  g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), FALSE);
+  return self->enabled;
+}
+
+static void
+set_nullable_string (JsonObject *object,
+                     const gchar *member,
+                     const gchar *value)
+{
+  if (value != NULL)
+    json_object_set_string_member (object, member, value);
+  else
+    json_object_set_null_member (object, member);
+}
+
+/**
+ * hgd_plugin_instance_to_json:
+ * @self: an #HgdPluginInstance
+ *
+ * Returns: (transfer full): {"id", "plugin", "name", "version", "provider", "domain",
+ *   "capabilities", "state", "error", "restarts", "pid", "dropped"}; what is not known
+ *   (e.g. the name, with a bad manifest) is null; "capabilities" is the grant
+ */
+JsonObject *
+hgd_plugin_instance_to_json (HgdPluginInstance *self)
+{
+  JsonObject *object = json_object_new ();
+  JsonArray *capabilities = json_array_new ();
+
+  g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), object);
+
+  json_object_set_string_member (object, "id", self->id);
+  json_object_set_string_member (object, "plugin", self->plugin);
+  set_nullable_string (object, "name", self->manifest != NULL ? hgd_manifest_get_name (self->manifest) : NULL);
+  set_nullable_string (object, "version", self->manifest != NULL ? hgd_manifest_get_version (self->manifest) : NULL);
+  set_nullable_string (object, "provider", self->manifest != NULL ? hgd_manifest_get_provider (self->manifest) : NULL);
+  set_nullable_string (object, "domain", self->domain_known ? hg_domain_to_string (self->domain) : NULL);
+  for (guint i = 0; self->grant != NULL && self->grant[i] != NULL; i++)
+    json_array_add_string_element (capabilities, self->grant[i]);
+  json_object_set_array_member (object, "capabilities", capabilities);
+  json_object_set_string_member (object, "state", hgd_plugin_state_to_string (self->state));
+  set_nullable_string (object, "error", self->error);
+  json_object_set_int_member (object, "restarts", self->restarts);
+  if (self->subprocess != NULL && g_subprocess_get_identifier (self->subprocess) != NULL)
+    json_object_set_int_member (object, "pid", g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10));
+  else
+    json_object_set_null_member (object, "pid");
+  json_object_set_int_member (object, "dropped", (gint64) self->dropped);
+  return object;
+}
+
+static void
+hgd_plugin_instance_get_property (GObject *object,
+                                  guint prop_id,
+                                  GValue *value,
+                                  GParamSpec *pspec)
+{
+  HgdPluginInstance *self = HGD_PLUGIN_INSTANCE (object);
+
+  switch (prop_id)
+    {
+    case PROP_STATE:
+      g_value_set_uint (value, self->state);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hgd_plugin_instance_dispose (GObject *object)
+{
+  HgdPluginInstance *self = HGD_PLUGIN_INSTANCE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->backoff_id, g_source_remove);
+  /* A host never outlives its instance (nor, by PR_SET_PDEATHSIG, the daemon). */
+  if (self->subprocess != NULL)
+    g_subprocess_force_exit (self->subprocess);
+  teardown_host (self);
+  if (self->stop_tasks != NULL)
+    complete_stop_tasks (self);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_clear_object (&self->journals[i]);
+  g_clear_object (&self->alarms);
+  g_clear_object (&self->secrets);
+  g_clear_object (&self->config);
+  g_clear_object (&self->manifest);
+  G_OBJECT_CLASS (hgd_plugin_instance_parent_class)->dispose (object);
+}
+
+static void
+hgd_plugin_instance_finalize (GObject *object)
+{
+  HgdPluginInstance *self = HGD_PLUGIN_INSTANCE (object);
+
+  g_free (self->id);
+  g_free (self->source);
+  g_free (self->host_path);
+  g_free (self->plugin);
+  g_free (self->plugin_dir);
+  g_strfreev (self->grant);
+  g_free (self->error);
+  g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);
+  g_object_unref (self->cancellable);
+  G_OBJECT_CLASS (hgd_plugin_instance_parent_class)->finalize (object);
+}
+
+static void
+hgd_plugin_instance_class_init (HgdPluginInstanceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = hgd_plugin_instance_get_property;
+  object_class->dispose = hgd_plugin_instance_dispose;
+  object_class->finalize = hgd_plugin_instance_finalize;
+
+  /**
+   * HgdPluginInstance:state:
+   *
+   * The #HgdPluginState.
+   */
+  properties[PROP_STATE] = g_param_spec_uint ("state", NULL, NULL, 0, HGD_PLUGIN_STATE_STOPPING,
+                                              HGD_PLUGIN_STATE_STOPPED,
+                                              G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                                                G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  (void) hg_error_quark (); /* so org.hemgate.Error.* from hosts map back to HG_ERROR */
+}
+
+static void
+hgd_plugin_instance_init (HgdPluginInstance *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  self->state = HGD_PLUGIN_STATE_STOPPED;
+  g_queue_init (&self->queue);
+}
+
+/**
+ * hgd_plugin_instance_new:
+ * @config: the daemon's configuration
+ * @instance_id: the <id> of a `[plugin:<id>]` group
+ * @journals: %HG_DOMAIN_LAST journals, each possibly %NULL
+ * @alarms: the alarms
+ * @secrets: the secrets
+ *
+ * Reads the instance's configuration and manifest. A problem does not fail: the
+ * instance is then in state failed, with the error in hgd_plugin_instance_to_json().
+ *
+ * Returns: (transfer full): the instance, stopped, disabled or failed
+ */
+HgdPluginInstance *
+hgd_plugin_instance_new (HgdConfig *config,
+                         const gchar *instance_id,
+                         HgdJournal *const *journals,
+                         HgdAlarms *alarms,
+                         HgdSecrets *secrets)
+{
+  HgdPluginInstance *self;
+  g_autofree gchar *group = NULL;
+
+  g_return_val_if_fail (HGD_IS_CONFIG (config), NULL);
+  g_return_val_if_fail (instance_id != NULL, NULL);
+  g_return_val_if_fail (journals != NULL, NULL);
+  g_return_val_if_fail (HGD_IS_ALARMS (alarms), NULL);
+  g_return_val_if_fail (HGD_IS_SECRETS (secrets), NULL);
+
+  self = g_object_new (HGD_TYPE_PLUGIN_INSTANCE, NULL);
+  self->id = g_strdup (instance_id);
+  self->source = g_strdup_printf ("plugin:%s", instance_id);
+  self->config = g_object_ref (config);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    self->journals[i] = journals[i] != NULL ? g_object_ref (journals[i]) : NULL;
+  self->alarms = g_object_ref (alarms);
+  self->secrets = g_object_ref (secrets);
+  self->host_path = g_strdup (hgd_config_get_string (config, "plugins", "host"));
+  self->watchdog_interval = (guint) hgd_config_get_int (config, "plugins", "watchdog-interval");
+  self->watchdog_timeout = (guint) hgd_config_get_int (config, "plugins", "watchdog-timeout");
+  self->start_timeout = (guint) hgd_config_get_int (config, "plugins", "start-timeout");
+  self->restart_max_delay = (guint) hgd_config_get_int (config, "plugins", "restart-max-delay");
+
+  group = g_strdup_printf ("plugin:%s", instance_id);
+  self->enabled = hgd_config_get_boolean (config, group, "enabled");
+  if (!self->enabled)
+    {
+      /* Read for what to_json() shows; a disabled instance's problems are not errors. */
+      (void) load (self, NULL);
+      self->state = HGD_PLUGIN_STATE_DISABLED;
+      return self;
+    }
+  ensure_loaded (self);
+  return self;
+}

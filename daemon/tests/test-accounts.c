@@ -1,0 +1,1048 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Tests of HgdAccounts: users in their own domain, hashed passwords, login rate limits and
+ * bearer sessions that expire, can be revoked and survive a restart. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hgd-accounts-private.h"
+
+#define PASSWORD "correct horse battery"
+#define LIFETIME G_GINT64_CONSTANT (3600)
+
+/* GLib 2.74's g_test_expect_message () does not see structured log messages, so warnings
+ * a test expects are caught here: a warning containing this text is counted, not fatal. */
+static const gchar *expected_warning = NULL;
+static guint expected_warning_seen = 0;
+
+static GLogWriterOutput
+log_writer_cb (GLogLevelFlags log_level,
+               const GLogField *fields,
+               gsize n_fields,
+               gpointer user_data)
+{
+  for (gsize i = 0; expected_warning != NULL && i < n_fields; i++)
+    {
+      if ((log_level & G_LOG_LEVEL_WARNING) != 0 && g_strcmp0 (fields[i].key, "MESSAGE") == 0 &&
+          strstr (fields[i].value, expected_warning) != NULL)
+        {
+          expected_warning_seen++;
+          return G_LOG_WRITER_HANDLED;
+        }
+    }
+  return g_log_writer_default (log_level, fields, n_fields, user_data);
+}
+/* 64 characters, the longest user name */
+#define LONG_NAME "a012345678901234567890123456789012345678901234567890123456789123"
+
+typedef struct
+{
+  gchar *dirs[HG_DOMAIN_LAST + 1]; /* (owned) NULL-terminated, indexed by HgDomain */
+  HgdAccounts *accounts;           /* (owned) */
+} Fixture;
+
+static HgdAccounts *
+open_accounts (Fixture *fixture)
+{
+  g_autoptr(GError) error = NULL;
+  HgdAccounts *accounts;
+
+  accounts = hgd_accounts_new ((const gchar *const *) fixture->dirs, LIFETIME, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (accounts);
+  return accounts;
+}
+
+/* Stops and starts again on the same directories, as the daemon does on restart. */
+static void
+restart (Fixture *fixture)
+{
+  g_clear_object (&fixture->accounts);
+  fixture->accounts = open_accounts (fixture);
+}
+
+static void
+fixture_set_up (Fixture *fixture,
+                gconstpointer user_data)
+{
+  /* G_TEST_OPTION_ISOLATE_DIRS: a fresh, empty state dir for every test */
+  const gchar *state_dir = g_get_user_state_dir ();
+
+  fixture->dirs[HG_DOMAIN_MUNICIPAL] = g_build_filename (state_dir, "municipal", NULL);
+  fixture->dirs[HG_DOMAIN_PERSONAL] = g_build_filename (state_dir, "personal", NULL);
+  fixture->accounts = open_accounts (fixture);
+}
+
+static void
+fixture_tear_down (Fixture *fixture,
+                   gconstpointer user_data)
+{
+  g_clear_object (&fixture->accounts);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_clear_pointer (&fixture->dirs[i], g_free);
+}
+
+static gchar *
+db_path (Fixture *fixture,
+         HgDomain domain)
+{
+  return g_build_filename (fixture->dirs[domain], "accounts.db", NULL);
+}
+
+static void
+add_user (Fixture *fixture,
+          const gchar *username,
+          HgdRole role)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (hgd_accounts_add_user (fixture->accounts, username, role, PASSWORD, &error));
+  g_assert_no_error (error);
+}
+
+static void
+async_result_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  GAsyncResult **result_out = user_data;
+
+  *result_out = g_object_ref (result);
+}
+
+static HgdSession *
+login (Fixture *fixture,
+       const gchar *username,
+       const gchar *password,
+       const gchar *client,
+       gint64 *retry_after,
+       GError **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  hgd_accounts_login_async (fixture->accounts, username, password, client, NULL, async_result_cb,
+                            &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return hgd_accounts_login_finish (fixture->accounts, result, retry_after, error);
+}
+
+static HgdSession *
+login_ok (Fixture *fixture,
+          const gchar *username)
+{
+  g_autoptr(GError) error = NULL;
+  HgdSession *session = login (fixture, username, PASSWORD, "192.0.2.1", NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (session);
+  return session;
+}
+
+static void
+assert_login_fails (Fixture *fixture,
+                    const gchar *username,
+                    const gchar *password,
+                    const gchar *client,
+                    gint code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdSession) session = NULL;
+  gint64 retry_after = -1;
+
+  session = login (fixture, username, password, client, &retry_after, &error);
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, code);
+  g_assert_null (session);
+  if (code == HGD_ACCOUNTS_ERROR_RATE_LIMITED)
+    g_assert_cmpint (retry_after, >, 0);
+  else
+    g_assert_cmpint (retry_after, ==, 0);
+}
+
+/* Counts the rows of @table in @domain's accounts.db, reading the file with SQLite
+ * directly: where the data is, not what the object remembers. */
+static gint
+count_rows (Fixture *fixture,
+            HgDomain domain,
+            const gchar *sql,
+            const gchar *username)
+{
+  g_autofree gchar *path = db_path (fixture, domain);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint count;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, username, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  count = sqlite3_column_int (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return count;
+}
+
+static void
+test_login_right_password (Fixture *fixture,
+                           gconstpointer user_data)
+{
+  g_autoptr(HgdSession) session = NULL;
+  g_autoptr(HgdSession) looked_up = NULL;
+  g_autofree gchar *id = NULL;
+  gint64 now = g_get_real_time ();
+
+  g_test_summary ("The right password opens a session whose random base64url token is shown "
+                  "once; only its SHA-256 is kept and finds the session again");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  session = login_ok (fixture, "anna");
+  g_assert_nonnull (session->token);
+  g_assert_cmpuint (strlen (session->token), ==, 43);
+  g_assert_cmpuint (strspn (session->token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                            "0123456789-_"), ==, 43);
+  id = g_compute_checksum_for_string (G_CHECKSUM_SHA256, session->token, -1);
+  g_assert_cmpstr (session->id, ==, id);
+  g_assert_cmpstr (session->username, ==, "anna");
+  g_assert_cmpint (session->role, ==, HGD_ROLE_STAFF);
+  g_assert_cmpint (session->expires, >=, now + LIFETIME * G_USEC_PER_SEC);
+  g_assert_cmpint (session->expires, <=, g_get_real_time () + LIFETIME * G_USEC_PER_SEC);
+
+  looked_up = hgd_accounts_lookup_token (fixture->accounts, session->token);
+  g_assert_nonnull (looked_up);
+  g_assert_null (looked_up->token);
+  g_assert_cmpstr (looked_up->id, ==, id);
+  g_assert_cmpstr (looked_up->username, ==, "anna");
+  g_assert_cmpint (looked_up->role, ==, HGD_ROLE_STAFF);
+  g_assert_cmpint (looked_up->expires, ==, session->expires);
+  g_assert_cmpint (count_rows (fixture, HG_DOMAIN_MUNICIPAL,
+                               "SELECT count(*) FROM sessions WHERE id = ?1", id), ==, 1);
+}
+
+static void
+test_login_two_tokens_differ (Fixture *fixture,
+                              gconstpointer user_data)
+{
+  g_autoptr(HgdSession) first = NULL;
+  g_autoptr(HgdSession) second = NULL;
+
+  g_test_summary ("Each login gets its own token and session");
+  add_user (fixture, "anna", HGD_ROLE_RESIDENT);
+  first = login_ok (fixture, "anna");
+  second = login_ok (fixture, "anna");
+  g_assert_cmpstr (first->token, !=, second->token);
+  g_assert_cmpstr (first->id, !=, second->id);
+}
+
+static void
+test_login_wrong_password (Fixture *fixture,
+                           gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdSession) session = NULL;
+
+  g_test_summary ("A wrong password opens no session");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  session = login (fixture, "anna", "wrong password", "192.0.2.1", NULL, &error);
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+  g_assert_null (session);
+  assert_login_fails (fixture, "anna", "", "192.0.2.1", HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+}
+
+static void
+test_login_unknown_user (Fixture *fixture,
+                         gconstpointer user_data)
+{
+  g_autoptr(GError) error_unknown = NULL;
+  g_autoptr(GError) error_wrong = NULL;
+  g_autoptr(GError) error_invalid = NULL;
+  g_autoptr(HgdSession) session = NULL;
+
+  g_test_summary ("An unknown or invalid user name fails exactly as a wrong password does");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  session = login (fixture, "nobody", PASSWORD, "192.0.2.1", NULL, &error_unknown);
+  g_assert_null (session);
+  session = login (fixture, "anna", "wrong password", "192.0.2.2", NULL, &error_wrong);
+  g_assert_null (session);
+  session = login (fixture, "-not a name-", PASSWORD, "192.0.2.3", NULL, &error_invalid);
+  g_assert_null (session);
+  g_assert_error (error_unknown, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+  g_assert_error (error_wrong, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+  g_assert_error (error_invalid, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+  g_assert_cmpstr (error_unknown->message, ==, "wrong user name or password");
+  g_assert_cmpstr (error_wrong->message, ==, error_unknown->message);
+  g_assert_cmpstr (error_invalid->message, ==, error_unknown->message);
+}
+
+static void
+test_login_name_case (Fixture *fixture,
+                      gconstpointer user_data)
+{
+  g_autoptr(HgdSession) session = NULL;
+
+  g_test_summary ("A capitalised user name, as phone keyboards type it, still logs in");
+  add_user (fixture, "anna", HGD_ROLE_FAMILY);
+  session = login_ok (fixture, "Anna");
+  g_assert_cmpstr (session->username, ==, "anna");
+}
+
+static void
+test_login_rate_limited (Fixture *fixture,
+                         gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdSession) session = NULL;
+  gint64 retry_after = 0;
+
+  g_test_summary ("After five failed logins for a user name, from any clients, even the right "
+                  "password is refused until the first failure leaves the 300 s window");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree gchar *client = g_strdup_printf ("192.0.2.%u", i + 1);
+      assert_login_fails (fixture, "anna", "wrong password", client, HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+    }
+  session = login (fixture, "anna", PASSWORD, "198.51.100.1", &retry_after, &error);
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_RATE_LIMITED);
+  g_assert_null (session);
+  g_assert_cmpint (retry_after, >, 0);
+  g_assert_cmpint (retry_after, <=, 300);
+  g_clear_error (&error);
+
+  hgd_accounts_advance_clock (fixture->accounts, 150);
+  assert_login_fails (fixture, "anna", PASSWORD, "198.51.100.1", HGD_ACCOUNTS_ERROR_RATE_LIMITED);
+  hgd_accounts_advance_clock (fixture->accounts, 150);
+  session = login (fixture, "anna", PASSWORD, "198.51.100.1", &retry_after, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (session);
+  g_assert_cmpint (retry_after, ==, 0);
+}
+
+static void
+test_login_rate_limited_unknown_user (Fixture *fixture,
+                                      gconstpointer user_data)
+{
+  g_test_summary ("An unknown user name is limited like a known one, so the limit does not "
+                  "tell which names exist");
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree gchar *client = g_strdup_printf ("192.0.2.%u", i + 1);
+      assert_login_fails (fixture, "nobody", "wrong password", client,
+                          HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+    }
+  assert_login_fails (fixture, "nobody", "wrong password", "198.51.100.1",
+                      HGD_ACCOUNTS_ERROR_RATE_LIMITED);
+}
+
+static void
+test_login_rate_limited_per_client (Fixture *fixture,
+                                    gconstpointer user_data)
+{
+  g_autoptr(HgdSession) session = NULL;
+
+  g_test_summary ("After five failed logins from one client, whatever the user names, that "
+                  "client is refused; other clients are not");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree gchar *name = g_strdup_printf ("guess%u", i);
+      assert_login_fails (fixture, name, PASSWORD, "192.0.2.66", HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+    }
+  assert_login_fails (fixture, "anna", PASSWORD, "192.0.2.66", HGD_ACCOUNTS_ERROR_RATE_LIMITED);
+  session = login_ok (fixture, "anna");
+}
+
+static void
+test_login_success_clears_failures (Fixture *fixture,
+                                    gconstpointer user_data)
+{
+  g_autoptr(HgdSession) session = NULL;
+
+  g_test_summary ("A successful login clears the user's failed logins");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree gchar *client = g_strdup_printf ("192.0.2.%u", i + 1);
+      assert_login_fails (fixture, "anna", "wrong password", client, HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+    }
+  session = login_ok (fixture, "anna");
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree gchar *client = g_strdup_printf ("198.51.100.%u", i + 1);
+      assert_login_fails (fixture, "anna", "wrong password", client, HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+    }
+  assert_login_fails (fixture, "anna", "wrong password", "203.0.113.1",
+                      HGD_ACCOUNTS_ERROR_RATE_LIMITED);
+}
+
+static void
+test_login_limit_settable (Fixture *fixture,
+                           gconstpointer user_data)
+{
+  gint64 retry_after = 0;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdSession) session = NULL;
+
+  g_test_summary ("The number of attempts and the window come from the configuration");
+  hgd_accounts_set_login_limit (fixture->accounts, 2, 60);
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  assert_login_fails (fixture, "anna", "wrong password", "192.0.2.1", HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+  assert_login_fails (fixture, "anna", "wrong password", "192.0.2.2", HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+  session = login (fixture, "anna", PASSWORD, "192.0.2.3", &retry_after, &error);
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_RATE_LIMITED);
+  g_assert_cmpint (retry_after, >, 0);
+  g_assert_cmpint (retry_after, <=, 60);
+}
+
+typedef struct
+{
+  GAsyncResult *results[3];
+} Concurrent;
+
+static void
+concurrent_cb (GObject *source,
+               GAsyncResult *result,
+               gpointer user_data)
+{
+  GAsyncResult **slot = user_data;
+
+  *slot = g_object_ref (result);
+}
+
+static void
+test_login_concurrent (Fixture *fixture,
+                       gconstpointer user_data)
+{
+  Concurrent concurrent = { { NULL } };
+  const gchar *passwords[] = { PASSWORD, "wrong password", PASSWORD };
+
+  g_test_summary ("Logins started together are all answered, each correctly");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  add_user (fixture, "bo", HGD_ROLE_RESIDENT);
+  for (guint i = 0; i < G_N_ELEMENTS (concurrent.results); i++)
+    hgd_accounts_login_async (fixture->accounts, i == 2 ? "bo" : "anna", passwords[i],
+                              "192.0.2.1", NULL, concurrent_cb, &concurrent.results[i]);
+  while (concurrent.results[0] == NULL || concurrent.results[1] == NULL ||
+         concurrent.results[2] == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (concurrent.results); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(HgdSession) session = NULL;
+      g_autoptr(GAsyncResult) result = g_steal_pointer (&concurrent.results[i]);
+
+      session = hgd_accounts_login_finish (fixture->accounts, result, NULL, &error);
+      if (i == 1)
+        {
+          g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+        }
+      else
+        {
+          g_assert_no_error (error);
+          g_assert_cmpstr (session->username, ==, i == 2 ? "bo" : "anna");
+        }
+    }
+}
+
+static void
+test_login_cancelled (Fixture *fixture,
+                      gconstpointer user_data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) first = NULL;
+  g_autoptr(GAsyncResult) second = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdSession) session = NULL;
+
+  g_test_summary ("A login cancelled while waiting ends with G_IO_ERROR_CANCELLED");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  hgd_accounts_login_async (fixture->accounts, "anna", PASSWORD, "192.0.2.1", NULL,
+                            async_result_cb, &first);
+  hgd_accounts_login_async (fixture->accounts, "anna", PASSWORD, "192.0.2.1", cancellable,
+                            async_result_cb, &second);
+  g_cancellable_cancel (cancellable);
+  while (first == NULL || second == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  session = hgd_accounts_login_finish (fixture->accounts, second, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (session);
+  session = hgd_accounts_login_finish (fixture->accounts, first, NULL, NULL);
+  g_assert_nonnull (session);
+}
+
+static void
+test_session_expired (Fixture *fixture,
+                      gconstpointer user_data)
+{
+  g_autoptr(HgdSession) session = NULL;
+  g_autoptr(HgdSession) looked_up = NULL;
+
+  g_test_summary ("A token is refused once its session has expired");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  session = login_ok (fixture, "anna");
+  hgd_accounts_advance_clock (fixture->accounts, LIFETIME - 10);
+  looked_up = hgd_accounts_lookup_token (fixture->accounts, session->token);
+  g_assert_nonnull (looked_up);
+  hgd_accounts_advance_clock (fixture->accounts, 10);
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, session->token));
+}
+
+static void
+test_session_expired_real_clock (Fixture *fixture,
+                                 gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdSession) session = NULL;
+
+  g_test_summary ("A session made with a 1 s lifetime is gone after 1.1 s, and not loaded "
+                  "again at the next start");
+  g_clear_object (&fixture->accounts);
+  fixture->accounts = hgd_accounts_new ((const gchar *const *) fixture->dirs, 1, &error);
+  g_assert_no_error (error);
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  session = login_ok (fixture, "anna");
+  g_usleep (1100 * 1000);
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, session->token));
+  restart (fixture);
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, session->token));
+  g_assert_cmpint (count_rows (fixture, HG_DOMAIN_MUNICIPAL, "SELECT count(*) FROM sessions "
+                               "WHERE username = ?1", "anna"), ==, 0);
+}
+
+static void
+test_session_revoked (Fixture *fixture,
+                      gconstpointer user_data)
+{
+  g_autoptr(HgdSession) session = NULL;
+  g_autoptr(HgdSession) other = NULL;
+  g_autoptr(HgdSession) looked_up = NULL;
+
+  g_test_summary ("A revoked token is refused, also after a restart; other sessions stay");
+  add_user (fixture, "anna", HGD_ROLE_RESIDENT);
+  session = login_ok (fixture, "anna");
+  other = login_ok (fixture, "anna");
+  g_assert_true (hgd_accounts_revoke_session (fixture->accounts, session->id));
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, session->token));
+  g_assert_false (hgd_accounts_revoke_session (fixture->accounts, session->id));
+  g_assert_false (hgd_accounts_revoke_session (fixture->accounts, "no-such-session"));
+  restart (fixture);
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, session->token));
+  looked_up = hgd_accounts_lookup_token (fixture->accounts, other->token);
+  g_assert_nonnull (looked_up);
+}
+
+static void
+test_session_user_sessions_revoked (Fixture *fixture,
+                                    gconstpointer user_data)
+{
+  g_autoptr(HgdSession) first = NULL;
+  g_autoptr(HgdSession) second = NULL;
+  g_autoptr(HgdSession) other = NULL;
+  g_autoptr(HgdSession) looked_up = NULL;
+
+  g_test_summary ("Revoking a user's sessions ends all of them and no one else's");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  add_user (fixture, "bo", HGD_ROLE_STAFF);
+  first = login_ok (fixture, "anna");
+  second = login_ok (fixture, "anna");
+  other = login_ok (fixture, "bo");
+  g_assert_cmpuint (hgd_accounts_revoke_user_sessions (fixture->accounts, "anna"), ==, 2);
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, first->token));
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, second->token));
+  g_assert_cmpuint (hgd_accounts_revoke_user_sessions (fixture->accounts, "anna"), ==, 0);
+  g_assert_cmpuint (hgd_accounts_revoke_user_sessions (fixture->accounts, "nobody"), ==, 0);
+  restart (fixture);
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, first->token));
+  looked_up = hgd_accounts_lookup_token (fixture->accounts, other->token);
+  g_assert_nonnull (looked_up);
+}
+
+static void
+test_session_survives_restart (Fixture *fixture,
+                               gconstpointer user_data)
+{
+  g_autoptr(HgdSession) session = NULL;
+  g_autoptr(HgdSession) looked_up = NULL;
+
+  g_test_summary ("A session is still valid after the daemon restarts");
+  add_user (fixture, "anna", HGD_ROLE_FAMILY);
+  session = login_ok (fixture, "anna");
+  restart (fixture);
+  looked_up = hgd_accounts_lookup_token (fixture->accounts, session->token);
+  g_assert_nonnull (looked_up);
+  g_assert_cmpstr (looked_up->id, ==, session->id);
+  g_assert_cmpstr (looked_up->username, ==, "anna");
+  g_assert_cmpint (looked_up->role, ==, HGD_ROLE_FAMILY);
+  g_assert_cmpint (looked_up->expires, ==, session->expires);
+  g_assert_null (looked_up->token);
+}
+
+static void
+test_session_forged_token (Fixture *fixture,
+                           gconstpointer user_data)
+{
+  g_autoptr(HgdSession) session = NULL;
+  g_autofree gchar *altered = NULL;
+  g_autofree gchar *longer = NULL;
+
+  g_test_summary ("A token that was never issued finds nothing, whatever its shape");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  session = login_ok (fixture, "anna");
+  altered = g_strdup (session->token);
+  altered[0] = altered[0] == 'A' ? 'B' : 'A';
+  longer = g_strconcat (session->token, "x", NULL);
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, altered));
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, longer));
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, ""));
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, NULL));
+  /* the session id is not a token */
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, session->id));
+}
+
+static void
+test_users_unique_across_domains (Fixture *fixture,
+                                  gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A user name taken in one domain cannot be added in the other, also after "
+                  "a restart");
+  add_user (fixture, "anna", HGD_ROLE_RESIDENT);
+  g_assert_false (hgd_accounts_add_user (fixture->accounts, "anna", HGD_ROLE_STAFF, PASSWORD,
+                                         &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_false (hgd_accounts_add_user (fixture->accounts, "anna", HGD_ROLE_FAMILY, PASSWORD,
+                                         &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_EXISTS);
+  g_clear_error (&error);
+  restart (fixture);
+  g_assert_false (hgd_accounts_add_user (fixture->accounts, "anna", HGD_ROLE_IT_ADMIN, PASSWORD,
+                                         &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_EXISTS);
+  g_assert_cmpint (count_rows (fixture, HG_DOMAIN_MUNICIPAL,
+                               "SELECT count(*) FROM users WHERE username = ?1", "anna"), ==, 0);
+}
+
+static void
+test_users_stored_in_own_domain (Fixture *fixture,
+                                 gconstpointer user_data)
+{
+  g_autoptr(HgdSession) session = NULL;
+  const gchar *users_sql = "SELECT count(*) FROM users WHERE username = ?1";
+  const gchar *sessions_sql = "SELECT count(*) FROM sessions WHERE username = ?1";
+  const struct
+  {
+    const gchar *name;
+    HgdRole role;
+    HgDomain domain;
+  } users[] = {
+    { "resident", HGD_ROLE_RESIDENT, HG_DOMAIN_PERSONAL },
+    { "family", HGD_ROLE_FAMILY, HG_DOMAIN_PERSONAL },
+    { "staff", HGD_ROLE_STAFF, HG_DOMAIN_MUNICIPAL },
+    { "admin", HGD_ROLE_IT_ADMIN, HG_DOMAIN_MUNICIPAL },
+    { "fleet", HGD_ROLE_SERVICE, HG_DOMAIN_MUNICIPAL },
+  };
+
+  g_test_summary ("Each user, and each of their sessions, is stored only in the accounts.db "
+                  "of the domain of their role");
+  for (guint i = 0; i < G_N_ELEMENTS (users); i++)
+    add_user (fixture, users[i].name, users[i].role);
+  session = login_ok (fixture, "family");
+  g_clear_pointer (&session, hgd_session_unref);
+  session = login_ok (fixture, "admin");
+
+  for (guint i = 0; i < G_N_ELEMENTS (users); i++)
+    {
+      HgDomain other = users[i].domain == HG_DOMAIN_PERSONAL ? HG_DOMAIN_MUNICIPAL
+                                                             : HG_DOMAIN_PERSONAL;
+      g_assert_cmpint (count_rows (fixture, users[i].domain, users_sql, users[i].name), ==, 1);
+      g_assert_cmpint (count_rows (fixture, other, users_sql, users[i].name), ==, 0);
+    }
+  g_assert_cmpint (count_rows (fixture, HG_DOMAIN_PERSONAL, sessions_sql, "family"), ==, 1);
+  g_assert_cmpint (count_rows (fixture, HG_DOMAIN_MUNICIPAL, sessions_sql, "family"), ==, 0);
+  g_assert_cmpint (count_rows (fixture, HG_DOMAIN_MUNICIPAL, sessions_sql, "admin"), ==, 1);
+  g_assert_cmpint (count_rows (fixture, HG_DOMAIN_PERSONAL, sessions_sql, "admin"), ==, 0);
+}
+
+static void
+test_users_listed_by_domain (Fixture *fixture,
+                             gconstpointer user_data)
+{
+  g_autoptr(GPtrArray) personal = NULL;
+  g_autoptr(GPtrArray) municipal = NULL;
+  HgdUser *user;
+  gint64 before = g_get_real_time ();
+
+  g_test_summary ("Users are listed per domain, sorted by name, with role and creation time");
+  add_user (fixture, "karin", HGD_ROLE_STAFF);
+  add_user (fixture, "bo", HGD_ROLE_RESIDENT);
+  add_user (fixture, "admin", HGD_ROLE_IT_ADMIN);
+  add_user (fixture, "anna", HGD_ROLE_FAMILY);
+  restart (fixture);
+  personal = hgd_accounts_list_users (fixture->accounts, HG_DOMAIN_PERSONAL);
+  municipal = hgd_accounts_list_users (fixture->accounts, HG_DOMAIN_MUNICIPAL);
+  g_assert_cmpuint (personal->len, ==, 2);
+  g_assert_cmpuint (municipal->len, ==, 2);
+  user = g_ptr_array_index (personal, 0);
+  g_assert_cmpstr (user->username, ==, "anna");
+  g_assert_cmpint (user->role, ==, HGD_ROLE_FAMILY);
+  g_assert_cmpint (user->created, >=, before);
+  g_assert_cmpint (user->created, <=, g_get_real_time ());
+  user = g_ptr_array_index (personal, 1);
+  g_assert_cmpstr (user->username, ==, "bo");
+  g_assert_cmpint (user->role, ==, HGD_ROLE_RESIDENT);
+  user = g_ptr_array_index (municipal, 0);
+  g_assert_cmpstr (user->username, ==, "admin");
+  g_assert_cmpint (user->role, ==, HGD_ROLE_IT_ADMIN);
+  user = g_ptr_array_index (municipal, 1);
+  g_assert_cmpstr (user->username, ==, "karin");
+  g_assert_true (hgd_accounts_has_user (fixture->accounts, "karin"));
+  g_assert_false (hgd_accounts_has_user (fixture->accounts, "Karin"));
+}
+
+static void
+test_users_invalid_name (Fixture *fixture,
+                         gconstpointer user_data)
+{
+  const gchar *bad[] = { "", "-anna", ".anna", "_anna", "Anna", "an na", "anna/..", "åsa",
+                         "anna@example.org",
+                         LONG_NAME "x" };
+  const gchar *good[] = { "a", "0", "anna.b_c-d", "1st",
+                          LONG_NAME };
+
+  g_test_summary ("User names are 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit");
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_assert_false (hgd_accounts_add_user (fixture->accounts, bad[i], HGD_ROLE_STAFF, PASSWORD,
+                                             &error));
+      g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID);
+      g_assert_false (hgd_accounts_has_user (fixture->accounts, bad[i]));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    add_user (fixture, good[i], HGD_ROLE_STAFF);
+}
+
+static void
+test_users_weak_password (Fixture *fixture,
+                          gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdSession) session = NULL;
+  g_autofree gchar *huge = g_strnfill (5000, 'x');
+
+  g_test_summary ("A password needs at least 8 characters (not bytes); the refusal says why "
+                  "and never repeats the password");
+  g_assert_false (hgd_accounts_add_user (fixture->accounts, "anna", HGD_ROLE_STAFF, "seven77",
+                                         &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "at least 8 characters"));
+  g_assert_null (strstr (error->message, "seven77"));
+  g_clear_error (&error);
+  /* seven characters, fourteen bytes */
+  g_assert_false (hgd_accounts_add_user (fixture->accounts, "anna", HGD_ROLE_STAFF,
+                                         "åäöåäöå", &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (hgd_accounts_add_user (fixture->accounts, "anna", HGD_ROLE_STAFF,
+                                         "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8", &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (hgd_accounts_add_user (fixture->accounts, "anna", HGD_ROLE_STAFF, huge,
+                                         &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (hgd_accounts_has_user (fixture->accounts, "anna"));
+
+  g_assert_true (hgd_accounts_add_user (fixture->accounts, "anna", HGD_ROLE_STAFF,
+                                        "åäöåäöåä", &error));
+  g_assert_no_error (error);
+  session = login (fixture, "anna", "åäöåäöåä", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (session);
+}
+
+static void
+test_users_password_changed (Fixture *fixture,
+                             gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdSession) session = NULL;
+
+  g_test_summary ("After a password change only the new password logs in, also after a "
+                  "restart; a weak one or an unknown user is refused");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  g_assert_true (hgd_accounts_set_password (fixture->accounts, "anna", "new password", &error));
+  g_assert_no_error (error);
+  restart (fixture);
+  assert_login_fails (fixture, "anna", PASSWORD, "192.0.2.1", HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+  session = login (fixture, "anna", "new password", "192.0.2.1", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (session);
+
+  g_assert_false (hgd_accounts_set_password (fixture->accounts, "anna", "short", &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (hgd_accounts_set_password (fixture->accounts, "nobody", "new password", &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_NOT_FOUND);
+}
+
+static void
+test_users_removed (Fixture *fixture,
+                    gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdSession) session = NULL;
+
+  g_test_summary ("A removed user cannot log in, their sessions end and their name is free");
+  add_user (fixture, "anna", HGD_ROLE_RESIDENT);
+  session = login_ok (fixture, "anna");
+  g_assert_true (hgd_accounts_remove_user (fixture->accounts, "anna", &error));
+  g_assert_no_error (error);
+  g_assert_false (hgd_accounts_has_user (fixture->accounts, "anna"));
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, session->token));
+  assert_login_fails (fixture, "anna", PASSWORD, "192.0.2.1", HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+  g_assert_cmpint (count_rows (fixture, HG_DOMAIN_PERSONAL,
+                               "SELECT count(*) FROM sessions WHERE username = ?1", "anna"), ==, 0);
+  restart (fixture);
+  g_assert_null (hgd_accounts_lookup_token (fixture->accounts, session->token));
+  g_assert_false (hgd_accounts_remove_user (fixture->accounts, "anna", &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_NOT_FOUND);
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+}
+
+/* Every file of both accounts databases, as bytes: the main file, -wal and -shm. */
+static GByteArray *
+read_db_files (Fixture *fixture)
+{
+  GByteArray *bytes = g_byte_array_new ();
+
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      g_autoptr(GDir) dir = g_dir_open (fixture->dirs[i], 0, NULL);
+      const gchar *name;
+
+      g_assert_nonnull (dir);
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree gchar *path = g_build_filename (fixture->dirs[i], name, NULL);
+          g_autofree gchar *contents = NULL;
+          gsize length;
+
+          g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+          g_byte_array_append (bytes, (const guint8 *) contents, length);
+        }
+    }
+  return bytes;
+}
+
+static gboolean
+bytes_contain (GByteArray *bytes,
+               const gchar *needle)
+{
+  return memmem (bytes->data, bytes->len, needle, strlen (needle)) != NULL;
+}
+
+static void
+test_hash_not_plaintext (Fixture *fixture,
+                         gconstpointer user_data)
+{
+  g_autoptr(GByteArray) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdSession) session = NULL;
+
+  g_test_summary ("Neither the password nor the token is in any database file; the password "
+                  "is stored as an Argon2id hash");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  g_assert_true (hgd_accounts_set_password (fixture->accounts, "anna", "second password", &error));
+  g_assert_no_error (error);
+  add_user (fixture, "bo", HGD_ROLE_RESIDENT);
+  session = login (fixture, "anna", "second password", NULL, NULL, &error);
+  g_assert_no_error (error);
+  bytes = read_db_files (fixture);
+  g_assert_true (bytes_contain (bytes, "anna"));
+  g_assert_true (bytes_contain (bytes, "$argon2id$"));
+  g_assert_false (bytes_contain (bytes, PASSWORD));
+  g_assert_false (bytes_contain (bytes, "second password"));
+  g_assert_false (bytes_contain (bytes, session->token));
+  g_assert_true (bytes_contain (bytes, session->id));
+}
+
+static void
+test_hash_dummy_costs_as_much (Fixture *fixture,
+                               gconstpointer user_data)
+{
+  g_test_summary ("The hash verified for unknown users has the same Argon2id cost as a real one");
+  g_assert_true (g_str_has_prefix (hgd_accounts_get_dummy_hash (), "$argon2id$"));
+  g_assert_cmpint (crypto_pwhash_str_needs_rehash (hgd_accounts_get_dummy_hash (),
+                                                   crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                                   crypto_pwhash_MEMLIMIT_INTERACTIVE), ==, 0);
+}
+
+static void
+test_hash_rehashed_on_login (Fixture *fixture,
+                             gconstpointer user_data)
+{
+  gchar weak[crypto_pwhash_STRBYTES];
+  g_autofree gchar *path = db_path (fixture, HG_DOMAIN_MUNICIPAL);
+  g_autoptr(HgdSession) session = NULL;
+  gchar *sql;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_test_summary ("A hash made with weaker limits is replaced at the next successful login");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  g_clear_object (&fixture->accounts);
+  g_assert_cmpint (crypto_pwhash_str (weak, PASSWORD, strlen (PASSWORD),
+                                      crypto_pwhash_OPSLIMIT_MIN, 8192), ==, 0);
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  sql = sqlite3_mprintf ("UPDATE users SET hash = %Q WHERE username = 'anna'", weak);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_free (sql);
+  sqlite3_close (db);
+
+  fixture->accounts = open_accounts (fixture);
+  session = login_ok (fixture, "anna");
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT hash FROM users WHERE username = 'anna'", -1,
+                                       &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (crypto_pwhash_str_needs_rehash ((const gchar *) sqlite3_column_text (stmt, 0),
+                                                   crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                                   crypto_pwhash_MEMLIMIT_INTERACTIVE), ==, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  g_clear_pointer (&session, hgd_session_unref);
+  restart (fixture);
+  session = login_ok (fixture, "anna");
+}
+
+static void
+assert_mode (const gchar *path,
+             guint mode)
+{
+  struct stat st;
+
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & 07777, ==, mode);
+}
+
+static void
+test_storage_private_modes (Fixture *fixture,
+                            gconstpointer user_data)
+{
+  g_autoptr(HgdSession) session = NULL;
+
+  g_test_summary ("Missing domain directories are created 0700; the database files are 0600, "
+                  "and an existing file with a looser mode is tightened");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  session = login_ok (fixture, "anna");
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      g_autofree gchar *path = db_path (fixture, i);
+      g_autofree gchar *wal = g_strconcat (path, "-wal", NULL);
+      g_autofree gchar *shm = g_strconcat (path, "-shm", NULL);
+
+      assert_mode (fixture->dirs[i], 0700);
+      assert_mode (path, 0600);
+      assert_mode (wal, 0600);
+      assert_mode (shm, 0600);
+    }
+
+  g_clear_object (&fixture->accounts);
+  {
+    g_autofree gchar *path = db_path (fixture, HG_DOMAIN_PERSONAL);
+    g_assert_cmpint (g_chmod (path, 0644), ==, 0);
+    expected_warning = "mode was 0644, setting 0600";
+    fixture->accounts = open_accounts (fixture);
+    g_assert_cmpuint (expected_warning_seen, ==, 1);
+    expected_warning = NULL;
+    assert_mode (path, 0600);
+  }
+}
+
+static void
+test_storage_corrupt_file (Fixture *fixture,
+                           gconstpointer user_data)
+{
+  g_autofree gchar *path = db_path (fixture, HG_DOMAIN_PERSONAL);
+  g_autofree gchar *garbage = g_strnfill (8192, 'x');
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdAccounts) accounts = NULL;
+
+  g_test_summary ("A corrupt accounts.db is refused with an error naming the file");
+  g_clear_object (&fixture->accounts);
+  g_assert_true (g_file_set_contents_full (path, garbage, -1, G_FILE_SET_CONTENTS_NONE, 0600,
+                                          NULL));
+  accounts = hgd_accounts_new ((const gchar *const *) fixture->dirs, LIFETIME, &error);
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE);
+  g_assert_null (accounts);
+  g_assert_nonnull (strstr (error->message, path));
+}
+
+static void
+test_storage_same_directory (Fixture *fixture,
+                             gconstpointer user_data)
+{
+  const gchar *dirs[] = { fixture->dirs[0], fixture->dirs[0], NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdAccounts) accounts = NULL;
+
+  g_test_summary ("The two domains may not share a directory");
+  accounts = hgd_accounts_new (dirs, LIFETIME, &error);
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID);
+  g_assert_null (accounts);
+}
+
+static void
+add_test (const gchar *path,
+          void (*func) (Fixture *, gconstpointer))
+{
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down);
+}
+
+int
+main (int argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_log_set_writer_func (log_writer_cb, NULL, NULL);
+  g_assert_cmpint (sodium_init (), >=, 0);
+
+  add_test ("/accounts/login/right-password-accepted", test_login_right_password);
+  add_test ("/accounts/login/each-login-gets-own-token", test_login_two_tokens_differ);
+  add_test ("/accounts/login/wrong-password-rejected", test_login_wrong_password);
+  add_test ("/accounts/login/unknown-user-rejected-like-wrong-password", test_login_unknown_user);
+  add_test ("/accounts/login/user-name-case-ignored", test_login_name_case);
+  add_test ("/accounts/login/rate-limited-after-five-failures", test_login_rate_limited);
+  add_test ("/accounts/login/unknown-user-rate-limited-alike",
+            test_login_rate_limited_unknown_user);
+  add_test ("/accounts/login/rate-limited-per-client", test_login_rate_limited_per_client);
+  add_test ("/accounts/login/success-clears-failures", test_login_success_clears_failures);
+  add_test ("/accounts/login/limit-settable", test_login_limit_settable);
+  add_test ("/accounts/login/concurrent-logins-answered", test_login_concurrent);
+  add_test ("/accounts/login/cancelled", test_login_cancelled);
+  add_test ("/accounts/session/expired-token-rejected", test_session_expired);
+  add_test ("/accounts/session/expired-token-rejected-real-clock", test_session_expired_real_clock);
+  add_test ("/accounts/session/revoked-token-rejected", test_session_revoked);
+  add_test ("/accounts/session/user-sessions-revoked", test_session_user_sessions_revoked);
+  add_test ("/accounts/session/survives-restart", test_session_survives_restart);
+  add_test ("/accounts/session/forged-token-rejected", test_session_forged_token);
+  add_test ("/accounts/users/names-unique-across-domains", test_users_unique_across_domains);
+  add_test ("/accounts/users/stored-in-own-domain", test_users_stored_in_own_domain);
+  add_test ("/accounts/users/listed-by-domain-sorted", test_users_listed_by_domain);
+  add_test ("/accounts/users/invalid-name-rejected", test_users_invalid_name);
+  add_test ("/accounts/users/weak-password-rejected", test_users_weak_password);
+  add_test ("/accounts/users/password-changed", test_users_password_changed);
+  add_test ("/accounts/users/removed-user-cannot-log-in", test_users_removed);
+  add_test ("/accounts/hash/not-plaintext", test_hash_not_plaintext);
+  add_test ("/accounts/hash/dummy-costs-as-much", test_hash_dummy_costs_as_much);
+  add_test ("/accounts/hash/rehashed-on-login", test_hash_rehashed_on_login);
+  add_test ("/accounts/storage/private-file-modes", test_storage_private_modes);
+  add_test ("/accounts/storage/corrupt-file-refused", test_storage_corrupt_file);
+  add_test ("/accounts/storage/domains-need-own-directories", test_storage_same_directory);
+  return g_test_run ();
+}

@@ -1,0 +1,1165 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Tests of HgdJournal: opening and refusing files, durable appends in sequence order,
+ * alarm records, a real kill -9, a full disk, and retention. */
+#include "config.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "hgd-alarms.h"
+#include "hgd-journal-private.h"
+
+#define USEC_PER_DAY ((gint64) 86400 * G_USEC_PER_SEC)
+
+/* The journal warns once when it starts refusing events: expected where a test fills it. */
+static gboolean expect_journal_warnings = FALSE;
+static guint n_journal_warnings = 0;
+
+static GLogWriterOutput
+test_log_writer_cb (GLogLevelFlags log_level,
+                    const GLogField *fields,
+                    gsize n_fields,
+                    gpointer user_data)
+{
+  const gchar *domain = NULL;
+  const gchar *message = NULL;
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
+        domain = fields[i].value;
+      else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
+        message = fields[i].value;
+    }
+  if (expect_journal_warnings && (log_level & G_LOG_LEVEL_WARNING) &&
+      domain != NULL && g_str_has_prefix (domain, "hemgated"))
+    {
+      n_journal_warnings++;
+      g_test_message ("expected warning: %s", message);
+      return G_LOG_WRITER_HANDLED;
+    }
+  return g_log_writer_default (log_level, fields, n_fields, user_data);
+}
+
+/* helpers */
+
+static gchar *
+domain_dir (const gchar *domain)
+{
+  return g_build_filename (g_get_user_state_dir (), "hemgate", domain, NULL);
+}
+
+static HgEvent *
+event_new (const gchar *type,
+           gint64 n)
+{
+  g_autoptr(JsonObject) body = json_object_new ();
+  HgEvent *event;
+
+  json_object_set_int_member (body, "n", n);
+  event = hg_event_new (type, body);
+  hg_event_set_source (event, "core");
+  return event;
+}
+
+static HgEvent *
+event_new_at (const gchar *type,
+              gint64 timestamp)
+{
+  HgEvent *event = event_new (type, 0);
+
+  hg_event_set_timestamp (event, timestamp);
+  return event;
+}
+
+static HgAlarm *
+alarm_new_raised (void)
+{
+  g_autofree gchar *reference = hgd_alarms_new_reference ();
+  HgAlarm *alarm = hg_alarm_new ("fall");
+
+  hg_alarm_set_reference (alarm, reference);
+  hg_alarm_set_state (alarm, HG_ALARM_STATE_RAISED);
+  hg_alarm_set_source (alarm, "plugin:test");
+  hg_alarm_set_location (alarm, "bedroom");
+  hg_alarm_set_priority (alarm, 7);
+  return alarm;
+}
+
+static HgEvent *
+alarm_event_new (HgAlarm *alarm)
+{
+  g_autoptr(JsonObject) body = hg_alarm_to_json (alarm);
+  g_autofree gchar *type = g_strdup_printf ("alarm.%s",
+                                            hg_alarm_state_to_string (hg_alarm_get_state (alarm)));
+  HgEvent *event = hg_event_new (type, body);
+
+  hg_event_set_source (event, "plugin:test");
+  return event;
+}
+
+static void
+result_cb (GObject *source_object,
+           GAsyncResult *result,
+           gpointer user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+  g_main_context_wakeup (NULL);
+}
+
+static gboolean
+append_sync (HgdJournal *journal,
+             HgEvent *event,
+             HgAlarm *alarm,
+             GError **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  hgd_journal_append_async (journal, event, alarm, NULL, result_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return hgd_journal_append_finish (journal, result, error);
+}
+
+static void
+assert_append (HgdJournal *journal,
+               HgEvent *event,
+               HgAlarm *alarm)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (append_sync (journal, event, alarm, &error));
+  g_assert_no_error (error);
+}
+
+static guint
+count_events (HgdJournal *journal)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = hgd_journal_query_events (journal, 0, 0, &error);
+
+  g_assert_no_error (error);
+  return events->len;
+}
+
+static gboolean
+has_event (HgdJournal *journal,
+           guint64 seq)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = hgd_journal_query_events (journal, seq - 1, 1, &error);
+
+  g_assert_no_error (error);
+  return events->len == 1 && hg_event_get_seq (g_ptr_array_index (events, 0)) == seq;
+}
+
+static guint
+file_mode (const gchar *path)
+{
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  return st.st_mode & 07777;
+}
+
+static void
+write_sqlite (const gchar *path,
+              const gchar *sql)
+{
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
+}
+
+/* A state directory with a journal open in it. */
+typedef struct
+{
+  gchar *dir;          /* (owned) */
+  HgdJournal *journal; /* (owned) */
+} Fixture;
+
+static void
+fixture_setup (Fixture *fixture,
+               gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->dir = domain_dir ("municipal");
+  fixture->journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, fixture->dir, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (fixture->journal);
+}
+
+static void
+fixture_teardown (Fixture *fixture,
+                  gconstpointer user_data)
+{
+  g_clear_object (&fixture->journal);
+  g_free (fixture->dir);
+}
+
+static void
+fixture_reopen (Fixture *fixture)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_clear_object (&fixture->journal);
+  fixture->journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, fixture->dir, &error);
+  g_assert_no_error (error);
+}
+
+/* opening */
+
+static void
+test_open_private_files (void)
+{
+  g_autofree gchar *dir = domain_dir ("municipal");
+  g_autofree gchar *db = g_build_filename (dir, "journal.db", NULL);
+  g_autofree gchar *wal = g_strconcat (db, "-wal", NULL);
+  g_autofree gchar *shm = g_strconcat (db, "-shm", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdJournal) journal = NULL;
+  g_autoptr(HgEvent) event = event_new ("test.event", 1);
+  mode_t old_umask;
+
+  g_test_summary ("The state directory is created 0700 and the database, -wal and -shm "
+                  "files 0600, whatever the umask");
+
+  old_umask = umask (0);
+  journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+  umask (old_umask);
+  g_assert_no_error (error);
+  assert_append (journal, event, NULL);
+
+  g_assert_cmpstr (hgd_journal_get_path (journal), ==, db);
+  g_assert_cmpint (hgd_journal_get_domain (journal), ==, HG_DOMAIN_MUNICIPAL);
+  g_assert_cmpuint (file_mode (dir), ==, 0700);
+  g_assert_cmpuint (file_mode (db), ==, 0600);
+  g_assert_cmpuint (file_mode (wal), ==, 0600);
+  g_assert_cmpuint (file_mode (shm), ==, 0600);
+}
+
+static void
+test_open_tightens_modes (void)
+{
+  g_autofree gchar *dir = domain_dir ("personal");
+  g_autofree gchar *db = g_build_filename (dir, "journal.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdJournal) journal = NULL;
+
+  g_test_summary ("An existing state directory or journal readable by others is made private");
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (db, "", 0, NULL));
+  g_assert_cmpint (g_chmod (db, 0644), ==, 0);
+
+  journal = hgd_journal_new (HG_DOMAIN_PERSONAL, dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (file_mode (dir), ==, 0700);
+  g_assert_cmpuint (file_mode (db), ==, 0600);
+}
+
+static void
+test_open_corrupt_file_named (void)
+{
+  g_autofree gchar *dir = domain_dir ("municipal");
+  g_autofree gchar *db = g_build_filename (dir, "journal.db", NULL);
+  g_autofree gchar *sibling = domain_dir ("personal");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdJournal) journal = NULL;
+  g_autoptr(HgdJournal) other = NULL;
+  g_autoptr(HgEvent) event = event_new ("test.event", 1);
+  g_autofree gchar *garbage = g_strnfill (8192, 'x');
+
+  g_test_summary ("A file that is not a database is refused as corrupt with its path; the "
+                  "other domain's journal beside it opens and works");
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (db, garbage, -1, NULL));
+
+  journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT);
+  g_assert_null (journal);
+  g_assert_nonnull (strstr (error->message, db));
+  g_test_message ("%s", error->message);
+
+  other = hgd_journal_new (HG_DOMAIN_PERSONAL, sibling, NULL);
+  g_assert_nonnull (other);
+  assert_append (other, event, NULL);
+  g_assert_cmpuint (hgd_journal_get_last_seq (other), ==, 1);
+}
+
+static void
+test_open_damaged_pages_named (void)
+{
+  g_autofree gchar *dir = domain_dir ("municipal");
+  g_autofree gchar *db = g_build_filename (dir, "journal.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdJournal) journal = NULL;
+  g_autofree gchar *contents = NULL;
+  gsize length = 0;
+
+  g_test_summary ("A journal whose pages were damaged fails the integrity check, naming the file");
+
+  journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autoptr(HgEvent) event = event_new ("sensor.reading", i);
+      assert_append (journal, event, NULL);
+    }
+  g_clear_object (&journal);
+
+  /* keep the header and first pages, scribble over the rest */
+  g_assert_true (g_file_get_contents (db, &contents, &length, NULL));
+  g_assert_cmpuint (length, >, 4 * 4096);
+  memset (contents + 2 * 4096, 0x5a, length - 2 * 4096);
+  g_assert_true (g_file_set_contents (db, contents, length, NULL));
+
+  journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT);
+  g_assert_null (journal);
+  g_assert_nonnull (strstr (error->message, db));
+  g_test_message ("%s", error->message);
+}
+
+static void
+test_open_foreign_database_refused (void)
+{
+  g_autofree gchar *dir = domain_dir ("municipal");
+  g_autofree gchar *db = g_build_filename (dir, "journal.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdJournal) journal = NULL;
+
+  g_test_summary ("An SQLite database that is not a journal is refused, not converted");
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  write_sqlite (db, "CREATE TABLE recipes (name TEXT)");
+
+  journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, db));
+}
+
+static void
+test_open_newer_schema_refused (void)
+{
+  g_autofree gchar *dir = domain_dir ("municipal");
+  g_autofree gchar *db = g_build_filename (dir, "journal.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdJournal) journal = NULL;
+
+  g_test_summary ("A journal with an unknown schema version is refused with the version");
+
+  journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+  g_assert_no_error (error);
+  g_clear_object (&journal);
+  write_sqlite (db, "PRAGMA user_version = 99");
+
+  journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "99"));
+}
+
+static void
+test_open_other_domain_refused (void)
+{
+  g_autofree gchar *dir = domain_dir ("municipal");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdJournal) journal = NULL;
+
+  g_test_summary ("A journal keeps its domain: the municipal file cannot be opened as personal");
+
+  journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+  g_assert_no_error (error);
+  g_clear_object (&journal);
+
+  journal = hgd_journal_new (HG_DOMAIN_PERSONAL, dir, &error);
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "municipal"));
+}
+
+/* appending */
+
+static void
+test_append_stamps_event (Fixture *fixture,
+                          gconstpointer user_data)
+{
+  g_autoptr(HgEvent) event = event_new ("sensor.reading", 42);
+  g_autoptr(HgEvent) dated = event_new_at ("sensor.reading", 1000 * G_USEC_PER_SEC);
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  HgEvent *read;
+  gint64 before = g_get_real_time ();
+
+  g_test_summary ("An append stamps sequence number, domain and time (now unless given); the "
+                  "stored event reads back the same");
+
+  assert_append (fixture->journal, event, NULL);
+  g_assert_cmpuint (hg_event_get_seq (event), ==, 1);
+  g_assert_cmpint (hg_event_get_domain (event), ==, HG_DOMAIN_MUNICIPAL);
+  g_assert_cmpint (hg_event_get_timestamp (event), >=, before);
+  g_assert_cmpint (hg_event_get_timestamp (event), <=, g_get_real_time ());
+
+  assert_append (fixture->journal, dated, NULL);
+  g_assert_cmpuint (hg_event_get_seq (dated), ==, 2);
+  g_assert_cmpint (hg_event_get_timestamp (dated), ==, 1000 * G_USEC_PER_SEC);
+  g_assert_cmpuint (hgd_journal_get_last_seq (fixture->journal), ==, 2);
+
+  events = hgd_journal_query_events (fixture->journal, 0, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (events->len, ==, 2);
+  read = g_ptr_array_index (events, 0);
+  g_assert_cmpuint (hg_event_get_seq (read), ==, 1);
+  g_assert_cmpstr (hg_event_get_event_type (read), ==, "sensor.reading");
+  g_assert_cmpstr (hg_event_get_source (read), ==, "core");
+  g_assert_cmpint (hg_event_get_timestamp (read), ==, hg_event_get_timestamp (event));
+  g_assert_cmpint (hg_event_get_domain (read), ==, HG_DOMAIN_MUNICIPAL);
+  g_assert_cmpint (json_object_get_int_member (hg_event_get_body (read), "n"), ==, 42);
+}
+
+typedef struct
+{
+  HgdJournal *journal;
+  GArray *completed; /* guint64 seq, in completion order */
+  GArray *announced; /* guint64 seq, in signal order */
+  guint n_pending;
+  guint n_visible;   /* announced events already readable */
+} OrderLog;
+
+static void
+order_appended_cb (HgdJournal *journal,
+                   HgEvent *event,
+                   gpointer user_data)
+{
+  OrderLog *log = user_data;
+  guint64 seq = hg_event_get_seq (event);
+
+  g_array_append_val (log->announced, seq);
+  if (has_event (journal, seq))
+    log->n_visible++;
+}
+
+static void
+order_append_cb (GObject *source_object,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  OrderLog *log = user_data;
+  g_autoptr(GError) error = NULL;
+  guint64 seq;
+
+  g_assert_true (hgd_journal_append_finish (HGD_JOURNAL (source_object), result, &error));
+  g_assert_no_error (error);
+  seq = hgd_journal_get_last_seq (HGD_JOURNAL (source_object));
+  g_array_append_val (log->completed, seq);
+  log->n_pending--;
+}
+
+static void
+test_append_seq_monotonic (Fixture *fixture,
+                           gconstpointer user_data)
+{
+  OrderLog log = { 0 };
+  const guint n_events = 500;
+  gulong handler;
+
+  g_test_summary ("Appends in flight together complete and are announced in sequence order, "
+                  "each announced only once it is committed and readable");
+
+  log.completed = g_array_new (FALSE, FALSE, sizeof (guint64));
+  log.announced = g_array_new (FALSE, FALSE, sizeof (guint64));
+  handler = g_signal_connect (fixture->journal, "event-appended", G_CALLBACK (order_appended_cb), &log);
+  for (guint i = 0; i < n_events; i++)
+    {
+      g_autoptr(HgEvent) event = event_new ("sensor.reading", i);
+      hgd_journal_append_async (fixture->journal, event, NULL, NULL, order_append_cb, &log);
+      log.n_pending++;
+    }
+  while (log.n_pending > 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_signal_handler_disconnect (fixture->journal, handler);
+
+  g_assert_cmpuint (log.announced->len, ==, n_events);
+  g_assert_cmpuint (log.completed->len, ==, n_events);
+  g_assert_cmpuint (log.n_visible, ==, n_events);
+  for (guint i = 0; i < n_events; i++)
+    {
+      g_assert_cmpuint (g_array_index (log.announced, guint64, i), ==, i + 1);
+      g_assert_cmpuint (g_array_index (log.completed, guint64, i), ==, i + 1);
+    }
+  g_assert_cmpuint (hgd_journal_get_last_seq (fixture->journal), ==, n_events);
+
+  /* and it carries on after a restart */
+  fixture_reopen (fixture);
+  g_assert_cmpuint (hgd_journal_get_last_seq (fixture->journal), ==, n_events);
+  {
+    g_autoptr(HgEvent) event = event_new ("sensor.reading", 0);
+    assert_append (fixture->journal, event, NULL);
+    g_assert_cmpuint (hg_event_get_seq (event), ==, n_events + 1);
+  }
+  g_array_unref (log.completed);
+  g_array_unref (log.announced);
+}
+
+static void
+test_append_cancelled_not_written (Fixture *fixture,
+                                   gconstpointer user_data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgEvent) event = event_new ("sensor.reading", 1);
+
+  g_test_summary ("An append cancelled before it is queued is not written");
+
+  g_cancellable_cancel (cancellable);
+  hgd_journal_append_async (fixture->journal, event, NULL, cancellable, result_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (hgd_journal_append_finish (fixture->journal, result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (hg_event_get_seq (event), ==, 0);
+  g_assert_cmpuint (count_events (fixture->journal), ==, 0);
+}
+
+static void
+test_query_after_limit (Fixture *fixture,
+                        gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) page = NULL;
+  g_autoptr(GPtrArray) rest = NULL;
+  g_autoptr(GPtrArray) none = NULL;
+
+  g_test_summary ("Events are read after a sequence number, at most a limit, in order");
+
+  for (guint i = 1; i <= 10; i++)
+    {
+      g_autoptr(HgEvent) event = event_new ("sensor.reading", i);
+      assert_append (fixture->journal, event, NULL);
+    }
+  page = hgd_journal_query_events (fixture->journal, 3, 4, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (page->len, ==, 4);
+  for (guint i = 0; i < page->len; i++)
+    g_assert_cmpuint (hg_event_get_seq (g_ptr_array_index (page, i)), ==, 4 + i);
+  rest = hgd_journal_query_events (fixture->journal, 7, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rest->len, ==, 3);
+  none = hgd_journal_query_events (fixture->journal, 10, 100, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (none->len, ==, 0);
+}
+
+typedef struct
+{
+  guint n_pending;
+  guint n_ok;
+} Counter;
+
+static void
+count_append_cb (GObject *source_object,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  Counter *counter = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (hgd_journal_append_finish (HGD_JOURNAL (source_object), result, &error))
+    counter->n_ok++;
+  counter->n_pending--;
+}
+
+static void
+test_lifetime_pending_complete (void)
+{
+  g_autofree gchar *dir = domain_dir ("municipal");
+  g_autoptr(GError) error = NULL;
+  HgdJournal *journal;
+  Counter counter = { 0 };
+  const guint n_events = 200;
+
+  g_test_summary ("Appends still queued when the owner drops the journal complete, and the "
+                  "journal is finalized after them");
+
+  journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n_events; i++)
+    {
+      g_autoptr(HgEvent) event = event_new ("sensor.reading", i);
+      hgd_journal_append_async (journal, event, NULL, NULL, count_append_cb, &counter);
+      counter.n_pending++;
+    }
+  g_object_add_weak_pointer (G_OBJECT (journal), (gpointer *) &journal);
+  g_object_unref (journal);
+  g_assert_nonnull (journal);
+  while (counter.n_pending > 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (counter.n_ok, ==, n_events);
+  g_assert_null (journal);
+
+  journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_events (journal), ==, n_events);
+  g_object_unref (journal);
+}
+
+/* alarms */
+
+static void
+test_alarm_recorded_with_event (Fixture *fixture,
+                                gconstpointer user_data)
+{
+  g_autoptr(HgAlarm) alarm = alarm_new_raised ();
+  g_autoptr(HgEvent) raised = alarm_event_new (alarm);
+  g_autoptr(HgEvent) closed = NULL;
+  g_autoptr(HgAlarm) read = NULL;
+  g_autoptr(GPtrArray) open = NULL;
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) detail = json_object_new ();
+
+  g_test_summary ("An alarm record is written with its event; a later state updates it and "
+                  "closed alarms leave the open list");
+
+  json_object_set_string_member (detail, "sensor", "hallway");
+  hg_alarm_set_detail (alarm, detail);
+  assert_append (fixture->journal, raised, alarm);
+  read = hgd_journal_get_alarm (fixture->journal, hg_alarm_get_reference (alarm), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (hg_alarm_get_reference (read), ==, hg_alarm_get_reference (alarm));
+  g_assert_cmpstr (hg_alarm_get_alarm_type (read), ==, "fall");
+  g_assert_cmpint (hg_alarm_get_state (read), ==, HG_ALARM_STATE_RAISED);
+  g_assert_cmpstr (hg_alarm_get_source (read), ==, "plugin:test");
+  g_assert_cmpstr (hg_alarm_get_location (read), ==, "bedroom");
+  g_assert_cmpuint (hg_alarm_get_priority (read), ==, 7);
+  g_assert_cmpstr (json_object_get_string_member (hg_alarm_get_detail (read), "sensor"), ==, "hallway");
+  open = hgd_journal_list_alarms (fixture->journal, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (open->len, ==, 1);
+  g_clear_pointer (&open, g_ptr_array_unref);
+
+  hg_alarm_set_state (alarm, HG_ALARM_STATE_CLOSED);
+  closed = alarm_event_new (alarm);
+  assert_append (fixture->journal, closed, alarm);
+  g_clear_object (&read);
+  read = hgd_journal_get_alarm (fixture->journal, hg_alarm_get_reference (alarm), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hg_alarm_get_state (read), ==, HG_ALARM_STATE_CLOSED);
+  open = hgd_journal_list_alarms (fixture->journal, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (open->len, ==, 0);
+  all = hgd_journal_list_alarms (fixture->journal, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 1);
+
+  g_clear_object (&read);
+  read = hgd_journal_get_alarm (fixture->journal, "nosuchref", &error);
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND);
+  g_assert_null (read);
+}
+
+static void
+test_alarm_duplicate_atomic (Fixture *fixture,
+                             gconstpointer user_data)
+{
+  g_autoptr(HgAlarm) alarm = alarm_new_raised ();
+  g_autoptr(HgAlarm) twin = hg_alarm_new ("fire");
+  g_autoptr(HgEvent) first = alarm_event_new (alarm);
+  g_autoptr(HgEvent) before = event_new ("sensor.reading", 1);
+  g_autoptr(HgEvent) dup = NULL;
+  g_autoptr(HgEvent) after = event_new ("sensor.reading", 2);
+  g_autoptr(GAsyncResult) result_before = NULL;
+  g_autoptr(GAsyncResult) result_dup = NULL;
+  g_autoptr(GAsyncResult) result_after = NULL;
+  g_autoptr(HgAlarm) read = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A raised alarm whose reference exists is refused with its event, while "
+                  "the appends committed in the same batch succeed");
+
+  assert_append (fixture->journal, first, alarm);
+  hg_alarm_set_reference (twin, hg_alarm_get_reference (alarm));
+  dup = alarm_event_new (twin);
+  hgd_journal_append_async (fixture->journal, before, NULL, NULL, result_cb, &result_before);
+  hgd_journal_append_async (fixture->journal, dup, twin, NULL, result_cb, &result_dup);
+  hgd_journal_append_async (fixture->journal, after, NULL, NULL, result_cb, &result_after);
+  while (result_before == NULL || result_dup == NULL || result_after == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_true (hgd_journal_append_finish (fixture->journal, result_before, NULL));
+  g_assert_true (hgd_journal_append_finish (fixture->journal, result_after, NULL));
+  g_assert_false (hgd_journal_append_finish (fixture->journal, result_dup, &error));
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_INVALID);
+  g_assert_cmpuint (hg_event_get_seq (dup), ==, 0);
+  g_assert_cmpuint (count_events (fixture->journal), ==, 3);
+  g_clear_error (&error);
+  read = hgd_journal_get_alarm (fixture->journal, hg_alarm_get_reference (alarm), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (hg_alarm_get_alarm_type (read), ==, "fall");
+}
+
+static void
+test_alarm_update_unknown (Fixture *fixture,
+                           gconstpointer user_data)
+{
+  g_autoptr(HgAlarm) alarm = alarm_new_raised ();
+  g_autoptr(HgEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A later state of an alarm that was never raised is refused with its event");
+
+  hg_alarm_set_state (alarm, HG_ALARM_STATE_ACKNOWLEDGED);
+  event = alarm_event_new (alarm);
+  g_assert_false (append_sync (fixture->journal, event, alarm, &error));
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND);
+  g_assert_cmpuint (count_events (fixture->journal), ==, 0);
+}
+
+/* kill -9: a child re-executes this binary as a writer that keeps appends in flight and
+ * prints "SEQ REF" for every acknowledged one */
+
+#define KILL_WRITER_IN_FLIGHT 16
+
+static void kill_writer_append (HgdJournal *journal);
+
+static void
+kill_writer_append_cb (GObject *source_object,
+                       GAsyncResult *result,
+                       gpointer user_data)
+{
+  g_autoptr(HgEvent) event = user_data;
+  g_autoptr(GError) error = NULL;
+  HgdJournal *journal = HGD_JOURNAL (source_object);
+
+  if (!hgd_journal_append_finish (journal, result, &error))
+    {
+      fprintf (stderr, "writer: %s\n", error->message);
+      exit (1);
+    }
+  fprintf (stdout, "%" G_GUINT64_FORMAT " %s\n", hg_event_get_seq (event),
+           json_object_get_string_member (hg_event_get_body (event), "ref"));
+  fflush (stdout);
+  kill_writer_append (journal);
+}
+
+static void
+kill_writer_append (HgdJournal *journal)
+{
+  g_autoptr(HgAlarm) alarm = alarm_new_raised ();
+  HgEvent *event = alarm_event_new (alarm);
+
+  hgd_journal_append_async (journal, event, alarm, NULL, kill_writer_append_cb, event);
+}
+
+static int
+run_kill_writer (const gchar *dir)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdJournal) journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+
+  if (journal == NULL)
+    {
+      fprintf (stderr, "writer: %s\n", error->message);
+      return 1;
+    }
+  for (guint i = 0; i < KILL_WRITER_IN_FLIGHT; i++)
+    kill_writer_append (journal);
+  g_main_loop_run (loop);
+  return 0;
+}
+
+static void
+read_acknowledged (GDataInputStream *stream,
+                   GHashTable *acked,
+                   guint until)
+{
+  while (until == 0 || g_hash_table_size (acked) < until)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree gchar *line = g_data_input_stream_read_line (stream, NULL, NULL, &error);
+      g_auto(GStrv) parts = NULL;
+      guint64 seq = 0;
+
+      g_assert_no_error (error);
+      if (line == NULL)
+        {
+          g_assert_cmpuint (until, ==, 0);
+          return;
+        }
+      parts = g_strsplit (line, " ", 2);
+      g_assert_cmpuint (g_strv_length (parts), ==, 2);
+      g_assert_true (g_ascii_string_to_unsigned (parts[0], 10, 1, G_MAXINT64, &seq, NULL));
+      g_hash_table_insert (acked, g_steal_pointer (&parts[1]), GSIZE_TO_POINTER (seq));
+    }
+}
+
+static void
+test_alarm_survives_kill (void)
+{
+  g_autofree gchar *dir = domain_dir ("municipal");
+  g_autofree gchar *self_exe = NULL;
+  g_autoptr(GHashTable) acked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("Every alarm acknowledged before a kill -9 in the middle of group commits is "
+                  "in the journal afterwards, and the file passes its integrity check");
+
+  self_exe = g_file_read_link ("/proc/self/exe", &error);
+  g_assert_no_error (error);
+
+  for (guint round = 0; round < 3; round++)
+    {
+      g_autoptr(GSubprocess) writer = NULL;
+      g_autoptr(GDataInputStream) stream = NULL;
+      g_autoptr(HgdJournal) journal = NULL;
+      g_autoptr(GPtrArray) events = NULL;
+      GHashTableIter iter;
+      gpointer key;
+      gpointer value;
+      guint n_before = g_hash_table_size (acked);
+      guint kill_after = (guint) g_test_rand_int_range (20, 300);
+      guint64 max_seq = 0;
+
+      writer = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, self_exe, "--kill-writer",
+                                 dir, NULL);
+      g_assert_no_error (error);
+      stream = g_data_input_stream_new (g_subprocess_get_stdout_pipe (writer));
+      read_acknowledged (stream, acked, n_before + kill_after);
+      g_subprocess_send_signal (writer, SIGKILL);
+      g_assert_true (g_subprocess_wait (writer, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_get_if_signaled (writer));
+      g_assert_cmpint (g_subprocess_get_term_sig (writer), ==, SIGKILL);
+      /* acknowledged just before the kill, still in the pipe */
+      read_acknowledged (stream, acked, 0);
+      g_test_message ("round %u: killed after %u acknowledged alarms", round,
+                      g_hash_table_size (acked) - n_before);
+
+      journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+      g_assert_no_error (error);
+      events = hgd_journal_query_events (journal, 0, 0, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (events->len, >=, g_hash_table_size (acked));
+      g_hash_table_iter_init (&iter, acked);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          g_autoptr(HgAlarm) alarm = hgd_journal_get_alarm (journal, key, &error);
+          guint64 seq = GPOINTER_TO_SIZE (value);
+          HgEvent *event;
+
+          g_assert_no_error (error);
+          g_assert_cmpint (hg_alarm_get_state (alarm), ==, HG_ALARM_STATE_RAISED);
+          g_assert_true (has_event (journal, seq));
+          event = g_ptr_array_index (events, seq - 1);
+          g_assert_cmpuint (hg_event_get_seq (event), ==, seq);
+          g_assert_cmpstr (json_object_get_string_member (hg_event_get_body (event), "ref"), ==, key);
+          max_seq = MAX (max_seq, seq);
+        }
+      g_assert_cmpuint (hgd_journal_get_last_seq (journal), >=, max_seq);
+    }
+}
+
+/* disk full */
+
+static HgEvent *
+event_new_large (void)
+{
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autofree gchar *blob = g_strnfill (256 * 1024, 'x');
+  HgEvent *event;
+
+  json_object_set_string_member (body, "blob", blob);
+  event = hg_event_new ("camera.snapshot", body);
+  hg_event_set_source (event, "core");
+  return event;
+}
+
+static void
+test_disk_full (Fixture *fixture,
+                gconstpointer user_data)
+{
+  g_autoptr(HgAlarm) kept = alarm_new_raised ();
+  g_autoptr(HgEvent) kept_event = alarm_event_new (kept);
+  g_autoptr(HgAlarm) lost = alarm_new_raised ();
+  g_autoptr(HgEvent) lost_event = NULL;
+  g_autoptr(HgEvent) refused = event_new_large ();
+  g_autoptr(HgEvent) accepted = event_new_large ();
+  g_autoptr(HgAlarm) read = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("When the file cannot grow, appends fail with DISK_FULL and the journal "
+                  "reports a disk-full fault; committed alarms stay, and the fault clears "
+                  "with the first append that fits again");
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autoptr(HgEvent) event = event_new ("sensor.reading", i);
+      assert_append (fixture->journal, event, NULL);
+    }
+  assert_append (fixture->journal, kept_event, kept);
+  g_assert_null (hgd_journal_get_fault (fixture->journal));
+
+  hgd_journal_cap_size_for_test (fixture->journal, 0);
+  expect_journal_warnings = TRUE;
+  n_journal_warnings = 0;
+
+  g_assert_false (append_sync (fixture->journal, refused, NULL, &error));
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_DISK_FULL);
+  g_assert_nonnull (strstr (error->message, hgd_journal_get_path (fixture->journal)));
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  g_assert_cmpstr (hgd_journal_get_fault (fixture->journal), ==, "disk-full");
+  g_assert_cmpuint (hg_event_get_seq (refused), ==, 0);
+
+  /* an alarm that does not fit leaves neither event nor record */
+  lost_event = alarm_event_new (lost);
+  json_object_set_string_member (hg_event_get_body (lost_event), "blob",
+                                 json_object_get_string_member (hg_event_get_body (refused), "blob"));
+  g_assert_false (append_sync (fixture->journal, lost_event, lost, &error));
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_DISK_FULL);
+  g_clear_error (&error);
+  read = hgd_journal_get_alarm (fixture->journal, hg_alarm_get_reference (lost), &error);
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_cmpuint (n_journal_warnings, ==, 1);
+  expect_journal_warnings = FALSE;
+
+  /* nothing committed was lost */
+  g_assert_cmpuint (count_events (fixture->journal), ==, 21);
+  read = hgd_journal_get_alarm (fixture->journal, hg_alarm_get_reference (kept), &error);
+  g_assert_no_error (error);
+
+  hgd_journal_cap_size_for_test (fixture->journal, -1);
+  assert_append (fixture->journal, accepted, NULL);
+  g_assert_null (hgd_journal_get_fault (fixture->journal));
+  g_assert_cmpuint (hg_event_get_seq (accepted), ==, 22);
+
+  fixture_reopen (fixture);
+  g_assert_cmpuint (count_events (fixture->journal), ==, 22);
+}
+
+/* retention */
+
+static void
+prune (HgdJournal *journal,
+       gboolean async,
+       gint64 now,
+       guint *n_removed)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (async)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+
+      hgd_journal_prune_async (journal, now, NULL, result_cb, &result);
+      while (result == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      g_assert_true (hgd_journal_prune_finish (journal, result, n_removed, &error));
+    }
+  else
+    {
+      g_assert_true (hgd_journal_prune (journal, now, n_removed, &error));
+    }
+  g_assert_no_error (error);
+}
+
+static guint64
+append_aged (HgdJournal *journal,
+             const gchar *type,
+             gint64 now,
+             gint64 days)
+{
+  g_autoptr(HgEvent) event = event_new_at (type, now - days * USEC_PER_DAY);
+
+  assert_append (journal, event, NULL);
+  return hg_event_get_seq (event);
+}
+
+static HgAlarm *
+append_alarm_aged (HgdJournal *journal,
+                   gint64 now,
+                   gint64 raised_days,
+                   gint64 closed_days,
+                   guint64 *raised_seq,
+                   guint64 *closed_seq)
+{
+  g_autoptr(HgAlarm) alarm = alarm_new_raised ();
+  g_autoptr(HgEvent) raised = alarm_event_new (alarm);
+
+  hg_event_set_timestamp (raised, now - raised_days * USEC_PER_DAY);
+  assert_append (journal, raised, alarm);
+  *raised_seq = hg_event_get_seq (raised);
+  if (closed_days >= 0)
+    {
+      g_autoptr(HgEvent) closed = NULL;
+
+      hg_alarm_set_state (alarm, HG_ALARM_STATE_CLOSED);
+      closed = alarm_event_new (alarm);
+      hg_event_set_timestamp (closed, now - closed_days * USEC_PER_DAY);
+      assert_append (journal, closed, alarm);
+      *closed_seq = hg_event_get_seq (closed);
+    }
+  return g_steal_pointer (&alarm);
+}
+
+static void
+test_retention_keeps_open_alarms (Fixture *fixture,
+                                  gconstpointer user_data)
+{
+  gboolean async = GPOINTER_TO_INT (user_data);
+  HgdJournal *journal = fixture->journal;
+  gint64 now = g_get_real_time ();
+  g_autoptr(HgAlarm) open = NULL;
+  g_autoptr(HgAlarm) gone = NULL;
+  g_autoptr(HgAlarm) recent = NULL;
+  g_autoptr(HgAlarm) read = NULL;
+  g_autoptr(GPtrArray) alarms = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 seq_open, seq_gone_raised, seq_gone_closed, seq_recent_raised, seq_recent_closed;
+  guint64 seq_sensor_old, seq_sensor_new, seq_door_new, seq_door_old;
+  guint64 unused = 0;
+  guint n_removed = 0;
+
+  g_test_summary ("Pruning deletes events past their retention but keeps the events of open "
+                  "alarms, and the records of closed alarms go with their last event; "
+                  "sequence numbers are never reused");
+
+  hgd_journal_set_retention (journal, "", 365);
+  hgd_journal_set_retention (journal, "sensor.", 30);
+  hgd_journal_set_retention (journal, "alarm.", 30);
+
+  seq_sensor_old = append_aged (journal, "sensor.reading", now, 40);
+  seq_sensor_new = append_aged (journal, "sensor.reading", now, 10);
+  seq_door_new = append_aged (journal, "door.opened", now, 100);
+  open = append_alarm_aged (journal, now, 100, -1, &seq_open, &unused);
+  gone = append_alarm_aged (journal, now, 100, 90, &seq_gone_raised, &seq_gone_closed);
+  recent = append_alarm_aged (journal, now, 100, 1, &seq_recent_raised, &seq_recent_closed);
+  seq_door_old = append_aged (journal, "door.opened", now, 400);
+
+  prune (journal, async, now, &n_removed);
+  g_assert_cmpuint (n_removed, ==, 5);
+  g_assert_false (has_event (journal, seq_sensor_old));
+  g_assert_true (has_event (journal, seq_sensor_new));
+  g_assert_true (has_event (journal, seq_door_new));
+  g_assert_false (has_event (journal, seq_door_old));
+  g_assert_true (has_event (journal, seq_open));
+  g_assert_false (has_event (journal, seq_gone_raised));
+  g_assert_false (has_event (journal, seq_gone_closed));
+  g_assert_false (has_event (journal, seq_recent_raised));
+  g_assert_true (has_event (journal, seq_recent_closed));
+
+  alarms = hgd_journal_list_alarms (journal, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (alarms->len, ==, 2);
+  g_assert_cmpstr (hg_alarm_get_reference (g_ptr_array_index (alarms, 0)), ==,
+                   hg_alarm_get_reference (open));
+  g_assert_cmpstr (hg_alarm_get_reference (g_ptr_array_index (alarms, 1)), ==,
+                   hg_alarm_get_reference (recent));
+  read = hgd_journal_get_alarm (journal, hg_alarm_get_reference (gone), &error);
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND);
+
+  /* pruning again finds nothing; the next event does not take the pruned last seq */
+  prune (journal, async, now, &n_removed);
+  g_assert_cmpuint (n_removed, ==, 0);
+  fixture_reopen (fixture);
+  g_assert_cmpuint (append_aged (fixture->journal, "door.opened", now, 0), ==, seq_door_old + 1);
+}
+
+static void
+test_retention_longest_prefix (Fixture *fixture,
+                               gconstpointer user_data)
+{
+  HgdJournal *journal = fixture->journal;
+  gint64 now = g_get_real_time ();
+  guint64 door, motion_new, motion_old, battery, reading_old, reading_new, other;
+  guint n_removed = 0;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("The rule with the longest matching prefix decides; an exact type beats a "
+                  "prefix, 0 days keeps for ever, and a prefix matches only whole words");
+
+  hgd_journal_set_retention (journal, "", 10);
+  hgd_journal_set_retention (journal, "sensor.", 30);
+  hgd_journal_set_retention (journal, "sensor.battery", 0);
+  hgd_journal_set_retention (journal, "sensor.reading", 30);
+  hgd_journal_set_retention (journal, "sensor.reading", 5); /* replaces the rule */
+
+  door = append_aged (journal, "door.opened", now, 20);
+  motion_new = append_aged (journal, "sensor.motion", now, 20);
+  motion_old = append_aged (journal, "sensor.motion", now, 40);
+  battery = append_aged (journal, "sensor.battery", now, 1000);
+  reading_old = append_aged (journal, "sensor.reading", now, 6);
+  reading_new = append_aged (journal, "sensor.reading", now, 4);
+  other = append_aged (journal, "sensorx.reading", now, 20);
+
+  g_assert_true (hgd_journal_prune (journal, now, &n_removed, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_removed, ==, 4);
+  g_assert_false (has_event (journal, door));
+  g_assert_true (has_event (journal, motion_new));
+  g_assert_false (has_event (journal, motion_old));
+  g_assert_true (has_event (journal, battery));
+  g_assert_false (has_event (journal, reading_old));
+  g_assert_true (has_event (journal, reading_new));
+  g_assert_false (has_event (journal, other));
+}
+
+int
+main (int argc,
+      char **argv)
+{
+  if (argc == 3 && g_strcmp0 (argv[1], "--kill-writer") == 0)
+    return run_kill_writer (argv[2]);
+
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_log_set_writer_func (test_log_writer_cb, NULL, NULL);
+
+  g_test_add_func ("/journal/open/private-files", test_open_private_files);
+  g_test_add_func ("/journal/open/tightens-lax-modes", test_open_tightens_modes);
+  g_test_add_func ("/journal/open/corrupt-file-named", test_open_corrupt_file_named);
+  g_test_add_func ("/journal/open/damaged-pages-named", test_open_damaged_pages_named);
+  g_test_add_func ("/journal/open/foreign-database-refused", test_open_foreign_database_refused);
+  g_test_add_func ("/journal/open/newer-schema-refused", test_open_newer_schema_refused);
+  g_test_add_func ("/journal/open/other-domain-refused", test_open_other_domain_refused);
+  g_test_add ("/journal/append/stamps-seq-domain-time", Fixture, NULL, fixture_setup,
+              test_append_stamps_event, fixture_teardown);
+  g_test_add ("/journal/append/seq-monotonic", Fixture, NULL, fixture_setup,
+              test_append_seq_monotonic, fixture_teardown);
+  g_test_add ("/journal/append/cancelled-before-queued-not-written", Fixture, NULL, fixture_setup,
+              test_append_cancelled_not_written, fixture_teardown);
+  g_test_add ("/journal/query/after-and-limit", Fixture, NULL, fixture_setup,
+              test_query_after_limit, fixture_teardown);
+  g_test_add_func ("/journal/lifetime/pending-appends-complete-after-unref",
+                   test_lifetime_pending_complete);
+  g_test_add ("/journal/alarm/recorded-with-its-event", Fixture, NULL, fixture_setup,
+              test_alarm_recorded_with_event, fixture_teardown);
+  g_test_add ("/journal/alarm/duplicate-reference-refused-alone", Fixture, NULL, fixture_setup,
+              test_alarm_duplicate_atomic, fixture_teardown);
+  g_test_add ("/journal/alarm/update-of-unknown-alarm-refused", Fixture, NULL, fixture_setup,
+              test_alarm_update_unknown, fixture_teardown);
+  g_test_add_func ("/journal/alarm/survives-kill", test_alarm_survives_kill);
+  g_test_add ("/journal/disk-full/reported-and-recovers", Fixture, NULL, fixture_setup,
+              test_disk_full, fixture_teardown);
+  g_test_add ("/journal/retention/prunes-old-keeps-open-alarms/sync", Fixture, GINT_TO_POINTER (FALSE),
+              fixture_setup, test_retention_keeps_open_alarms, fixture_teardown);
+  g_test_add ("/journal/retention/prunes-old-keeps-open-alarms/async", Fixture, GINT_TO_POINTER (TRUE),
+              fixture_setup, test_retention_keeps_open_alarms, fixture_teardown);
+  g_test_add ("/journal/retention/longest-prefix-wins", Fixture, NULL, fixture_setup,
+              test_retention_longest_prefix, fixture_teardown);
+
+  return g_test_run ();
+}

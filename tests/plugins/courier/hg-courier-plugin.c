@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A test delivery plugin (alarm.deliver): for every alarm.raised event of an alarm still
+ * in state raised, it reports the alarm delivered, as an alarm-centre plugin would once
+ * the centre has it. The test reads the alarm's state from the journal. */
+#include <hemgate-plugin.h>
+
+#define HG_TYPE_COURIER_PLUGIN (hg_courier_plugin_get_type ())
+G_DECLARE_FINAL_TYPE (HgCourierPlugin, hg_courier_plugin, HG, COURIER_PLUGIN, HgPlugin)
+
+struct _HgCourierPlugin
+{
+  HgPlugin parent_instance;
+  GCancellable *cancellable; /* (owned) */
+};
+
+G_DEFINE_TYPE (HgCourierPlugin, hg_courier_plugin, HG_TYPE_PLUGIN)
+
+static void
+reported_cb (GObject *source,
+             GAsyncResult *result,
+             gpointer user_data)
+{
+  g_autofree gchar *ref = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hg_context_report_alarm_finish (HG_CONTEXT (source), result, &error))
+    g_message ("alarm %s not reported delivered: %s", ref, error->message);
+}
+
+static void
+hg_courier_plugin_handle_event (HgPlugin *plugin,
+                                HgEvent *event)
+{
+  HgCourierPlugin *self = HG_COURIER_PLUGIN (plugin);
+  g_autoptr(HgAlarm) alarm = NULL;
+  g_autoptr(JsonObject) detail = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (g_strcmp0 (hg_event_get_event_type (event), "alarm.raised") != 0)
+    return;
+  alarm = hg_alarm_new_from_json (hg_event_get_body (event), &error);
+  if (alarm == NULL)
+    {
+      g_message ("alarm.raised with a bad body: %s", error->message);
+      return;
+    }
+  if (hg_alarm_get_state (alarm) != HG_ALARM_STATE_RAISED || hg_alarm_get_reference (alarm) == NULL)
+    return;
+  detail = json_object_new ();
+  json_object_set_string_member (detail, "courier", "test");
+  json_object_set_boolean_member (detail, "replayed", hg_event_get_seq (event) == 0);
+  hg_context_report_alarm_async (hg_plugin_get_context (plugin), hg_alarm_get_reference (alarm),
+                                 HG_ALARM_STATE_DELIVERED, detail, self->cancellable, reported_cb,
+                                 g_strdup (hg_alarm_get_reference (alarm)));
+}
+
+static void
+hg_courier_plugin_dispose (GObject *object)
+{
+  g_cancellable_cancel (HG_COURIER_PLUGIN (object)->cancellable);
+  G_OBJECT_CLASS (hg_courier_plugin_parent_class)->dispose (object);
+}
+
+static void
+hg_courier_plugin_finalize (GObject *object)
+{
+  g_object_unref (HG_COURIER_PLUGIN (object)->cancellable);
+  G_OBJECT_CLASS (hg_courier_plugin_parent_class)->finalize (object);
+}
+
+static void
+hg_courier_plugin_class_init (HgCourierPluginClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = hg_courier_plugin_dispose;
+  G_OBJECT_CLASS (klass)->finalize = hg_courier_plugin_finalize;
+  HG_PLUGIN_CLASS (klass)->handle_event = hg_courier_plugin_handle_event;
+}
+
+static void
+hg_courier_plugin_init (HgCourierPlugin *self)
+{
+  self->cancellable = g_cancellable_new ();
+}
+
+HG_PLUGIN_EXPORT GType hg_plugin_query_type (void);
+
+GType
+hg_plugin_query_type (void)
+{
+  return HG_TYPE_COURIER_PLUGIN;
+}

@@ -1,0 +1,1503 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Tests of the HTTP API against a real in-process hemgated over loopback: the route x role
+ * table, the OpenAPI document, bad input, alarms, health, metrics, the events WebSocket
+ * and TLS. Each case is its own meson test (tests/meson.build). */
+#include "config.h"
+
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hgd-accounts-private.h"
+#include "hgd-api-private.h"
+#include "hgd-test-daemon.h"
+
+#define ALL "resident family staff it-admin service"
+
+/* The rules, written out independently of the route table in hgd-api.c: a route added
+ * there without a line here fails /api/routes/role-table. `path` fills the pattern's
+ * parameters with things that do not exist, `body` is one every handler rejects, so an
+ * allowed call changes nothing. */
+static const struct
+{
+  const gchar *method;
+  const gchar *pattern;
+  const gchar *path;
+  const gchar *body;
+  const gchar *allowed; /* "public", or the roles that may call it */
+} expected_rules[] = {
+  { "POST", "/api/v1/auth/login", "/api/v1/auth/login", "{}", "public" },
+  { "POST", "/api/v1/auth/logout", "/api/v1/auth/logout", NULL, ALL },
+  { "GET", "/api/v1/auth/session", "/api/v1/auth/session", NULL, ALL },
+  { "GET", "/api/v1/health", "/api/v1/health", NULL, "public" },
+  { "GET", "/api/v1/openapi.json", "/api/v1/openapi.json", NULL, "public" },
+  { "GET", "/metrics", "/metrics", NULL, "it-admin service" },
+  { "GET", "/api/v1/events", "/api/v1/events", NULL, ALL },
+  { "GET", "/api/v1/plugins", "/api/v1/plugins", NULL, "staff it-admin service" },
+  { "POST", "/api/v1/plugins/{id}/restart", "/api/v1/plugins/no-such-plugin/restart", NULL,
+    "it-admin" },
+  { "GET", "/api/v1/users", "/api/v1/users", NULL, "resident it-admin" },
+  { "POST", "/api/v1/users", "/api/v1/users", "{}", "resident it-admin" },
+  { "POST", "/api/v1/users/{username}/password", "/api/v1/users/nobody/password", "{}",
+    "resident it-admin" },
+  { "DELETE", "/api/v1/users/{username}/sessions", "/api/v1/users/nobody/sessions", NULL,
+    "resident it-admin" },
+  { "POST", "/api/v1/alarms", "/api/v1/alarms", "{}", ALL },
+  { "GET", "/api/v1/alarms", "/api/v1/alarms", NULL, ALL },
+  { "GET", "/api/v1/alarms/{ref}", "/api/v1/alarms/NoSuchAlarmRef00", NULL, ALL },
+  { "POST", "/api/v1/alarms/{ref}/transitions", "/api/v1/alarms/NoSuchAlarmRef00/transitions", "{}",
+    "resident staff it-admin service" },
+};
+
+static gboolean
+rule_allows (const gchar *allowed,
+             const gchar *role)
+{
+  g_auto(GStrv) roles = g_strsplit (allowed, " ", -1);
+  return g_strv_contains ((const gchar *const *) roles, role);
+}
+
+static void
+assert_error (HgdTestResponse *response,
+              guint status,
+              const gchar *code)
+{
+  JsonObject *error = NULL;
+  const gchar *message = NULL;
+
+  g_assert_cmpuint (response->status, ==, status);
+  g_assert_nonnull (response->json);
+  g_assert_cmpuint (json_object_get_size (response->json), ==, 1);
+  g_assert_true (hg_json_object_get_object (response->json, "error", &error, NULL));
+  g_assert_cmpstr (hgd_test_response_error_code (response), ==, code);
+  g_assert_true (hg_json_object_get_string (error, "message", &message, NULL));
+  g_assert_cmpstr (message, !=, "");
+}
+
+static const gchar *
+error_message (HgdTestResponse *response)
+{
+  JsonObject *error = NULL;
+  const gchar *message = NULL;
+
+  g_assert_true (hg_json_object_get_object (response->json, "error", &error, NULL));
+  g_assert_true (hg_json_object_get_string (error, "message", &message, NULL));
+  return message;
+}
+
+/* /api/routes/ ------------------------------------------------------------------------- */
+
+static void
+test_role_table (void)
+{
+  g_autoptr(HgdTestDaemon) td = NULL;
+  gsize n_routes = 0;
+  const HgdApiRoute *routes = hgd_api_get_routes (&n_routes);
+
+  g_test_summary ("Every route x every role (and anonymous) gets the outcome the test's own table "
+                  "states: 401 when anonymous on a protected route, 403 for a role not allowed, "
+                  "neither for an allowed one; the daemon has exactly the routes of the table");
+
+  /* the same set of routes on both sides */
+  g_assert_cmpuint (n_routes, ==, G_N_ELEMENTS (expected_rules));
+  for (gsize i = 0; i < n_routes; i++)
+    {
+      gboolean found = FALSE;
+      for (gsize j = 0; j < G_N_ELEMENTS (expected_rules); j++)
+        found = found || (g_strcmp0 (routes[i].method, expected_rules[j].method) == 0 &&
+                          g_strcmp0 (routes[i].pattern, expected_rules[j].pattern) == 0);
+      if (!found)
+        g_test_message ("route %s %s has no rule in the test's table", routes[i].method,
+                        routes[i].pattern);
+      g_assert_true (found);
+    }
+  for (gsize j = 0; j < G_N_ELEMENTS (expected_rules); j++)
+    {
+      const HgdApiRoute *route
+          = hgd_api_find_route (expected_rules[j].method, expected_rules[j].path, NULL, NULL);
+      g_assert_nonnull (route);
+      g_assert_cmpstr (route->pattern, ==, expected_rules[j].pattern);
+    }
+
+  td = hgd_test_daemon_new (NULL);
+  for (gsize j = 0; j < G_N_ELEMENTS (expected_rules); j++)
+    {
+      gboolean public = g_strcmp0 (expected_rules[j].allowed, "public") == 0;
+      g_autoptr(HgdTestResponse) anon = hgd_test_daemon_request (
+          td, expected_rules[j].method, expected_rules[j].path, NULL, expected_rules[j].body);
+
+      g_test_message ("%s %s anonymous: %u", expected_rules[j].method, expected_rules[j].path,
+                      anon->status);
+      if (public)
+        {
+          g_assert_cmpuint (anon->status, !=, SOUP_STATUS_UNAUTHORIZED);
+          g_assert_cmpuint (anon->status, !=, SOUP_STATUS_FORBIDDEN);
+        }
+      else
+        {
+          assert_error (anon, SOUP_STATUS_UNAUTHORIZED, "unauthenticated");
+          g_assert_nonnull (soup_message_headers_get_one (anon->headers, "WWW-Authenticate"));
+        }
+
+      for (guint r = 0; r < HGD_ROLE_LAST; r++)
+        {
+          const gchar *role = hgd_role_to_string ((HgdRole) r);
+          gboolean is_logout = g_strcmp0 (expected_rules[j].pattern, "/api/v1/auth/logout") == 0;
+          g_autofree gchar *fresh = is_logout ? hgd_test_daemon_login (td, (HgdRole) r) : NULL;
+          const gchar *token = fresh != NULL ? fresh : hgd_test_daemon_get_token (td, (HgdRole) r);
+          g_autoptr(HgdTestResponse) response =
+            hgd_test_daemon_request (td, expected_rules[j].method, expected_rules[j].path, token,
+                                     expected_rules[j].body);
+
+          g_test_message ("%s %s %s: %u", expected_rules[j].method, expected_rules[j].path, role,
+                          response->status);
+          if (public || rule_allows (expected_rules[j].allowed, role))
+            {
+              g_assert_cmpuint (response->status, !=, SOUP_STATUS_UNAUTHORIZED);
+              g_assert_cmpuint (response->status, !=, SOUP_STATUS_FORBIDDEN);
+              g_assert_cmpuint (response->status, <, 500);
+            }
+          else
+            {
+              assert_error (response, SOUP_STATUS_FORBIDDEN, "forbidden");
+            }
+        }
+    }
+}
+
+static void
+test_unknown_route (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autoptr(HgdTestResponse) missing = NULL;
+  g_autoptr(HgdTestResponse) wrong_method = NULL;
+  g_autoptr(HgdTestResponse) below = NULL;
+
+  g_test_summary (
+      "An unknown path is 404 not-found and a known path with another method 405 "
+      "method-not-allowed with Allow, both as JSON errors and before any authentication");
+  missing = hgd_test_daemon_request (td, "GET", "/api/v1/nothing-here", NULL, NULL);
+  assert_error (missing, SOUP_STATUS_NOT_FOUND, "not-found");
+  wrong_method = hgd_test_daemon_request (td, "DELETE", "/api/v1/alarms", NULL, NULL);
+  assert_error (wrong_method, SOUP_STATUS_METHOD_NOT_ALLOWED, "method-not-allowed");
+  g_assert_cmpstr (soup_message_headers_get_one (wrong_method->headers, "Allow"), ==, "POST, GET");
+  below = hgd_test_daemon_request (td, "GET", "/api/v1/alarms/a/b/c",
+                                   hgd_test_daemon_get_token (td, HGD_ROLE_STAFF), NULL);
+  assert_error (below, SOUP_STATUS_NOT_FOUND, "not-found");
+}
+
+/* /api/openapi/ ------------------------------------------------------------------------ */
+
+static void
+test_openapi_covers_every_route (void)
+{
+  g_autofree gchar *path = g_test_build_filename (G_TEST_DIST, "..", "data", "openapi.json", NULL);
+  g_autofree gchar *contents = NULL;
+  gsize length = 0;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) doc = NULL;
+  g_autoptr(GHashTable) in_doc = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  JsonObject *paths = NULL;
+  const gchar *version = NULL;
+  gsize n_routes = 0;
+  const HgdApiRoute *routes = hgd_api_get_routes (&n_routes);
+  JsonObjectIter iter;
+  const gchar *path_name;
+  JsonNode *path_node;
+
+  g_test_summary ("data/openapi.json is OpenAPI 3.1 and lists exactly the daemon's routes, each "
+                  "with x-roles equal to the route's rule");
+
+  g_assert_true (g_file_get_contents (path, &contents, &length, &error));
+  g_assert_no_error (error);
+  doc = hg_json_parse_object (contents, (gssize) length, 0, &error);
+  g_assert_no_error (error);
+  g_assert_true (hg_json_object_get_string (doc, "openapi", &version, NULL));
+  g_assert_true (g_str_has_prefix (version, "3.1."));
+  g_assert_true (hg_json_object_get_object (doc, "paths", &paths, NULL));
+
+  json_object_iter_init (&iter, paths);
+  while (json_object_iter_next (&iter, &path_name, &path_node))
+    {
+      JsonObjectIter op_iter;
+      const gchar *method;
+      JsonNode *op_node;
+
+      g_assert_true (JSON_NODE_HOLDS_OBJECT (path_node));
+      json_object_iter_init (&op_iter, json_node_get_object (path_node));
+      while (json_object_iter_next (&op_iter, &method, &op_node))
+        {
+          g_autofree gchar *upper = g_ascii_strup (method, -1);
+          JsonArray *x_roles = NULL;
+          g_autoptr(GString) roles = g_string_new (NULL);
+          const HgdApiRoute *route = NULL;
+          gchar *key;
+
+          if (g_strcmp0 (method, "parameters") == 0)
+            continue;
+          g_assert_true (JSON_NODE_HOLDS_OBJECT (op_node));
+          for (gsize i = 0; i < n_routes; i++)
+            {
+              if (g_strcmp0 (routes[i].method, upper) == 0
+                  && g_strcmp0 (routes[i].pattern, path_name) == 0)
+                route = &routes[i];
+            }
+          if (route == NULL)
+            g_test_message ("openapi.json has %s %s, the daemon does not", upper, path_name);
+          g_assert_nonnull (route);
+          g_assert_true (
+              hg_json_object_get_array (json_node_get_object (op_node), "x-roles", &x_roles, NULL));
+          for (guint k = 0; k < json_array_get_length (x_roles); k++)
+            {
+              if (roles->len > 0)
+                g_string_append_c (roles, ',');
+              g_string_append (roles, json_array_get_string_element (x_roles, k));
+            }
+          {
+            g_autofree gchar *expected = hgd_api_roles_to_string (route->roles);
+            g_assert_cmpstr (roles->str, ==, expected);
+          }
+          key = g_strdup_printf ("%s %s", upper, path_name);
+          g_assert_true (g_hash_table_add (in_doc, key));
+        }
+    }
+  for (gsize i = 0; i < n_routes; i++)
+    {
+      g_autofree gchar *key = g_strdup_printf ("%s %s", routes[i].method, routes[i].pattern);
+      if (!g_hash_table_contains (in_doc, key))
+        g_test_message ("route %s is missing from openapi.json", key);
+      g_assert_true (g_hash_table_contains (in_doc, key));
+    }
+  g_assert_cmpuint (g_hash_table_size (in_doc), ==, n_routes);
+}
+
+static void
+test_openapi_served (void)
+{
+  g_autofree gchar *path = g_test_build_filename (G_TEST_DIST, "..", "data", "openapi.json", NULL);
+  g_autofree gchar *contents = NULL;
+  gsize length = 0;
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autoptr(HgdTestResponse) response = NULL;
+
+  g_test_summary ("GET /api/v1/openapi.json serves data/openapi.json to anyone");
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  response = hgd_test_daemon_request (td, "GET", "/api/v1/openapi.json", NULL, NULL);
+  g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpmem (g_bytes_get_data (response->body, NULL), g_bytes_get_size (response->body),
+                   contents, length);
+}
+
+/* /api/bad-input/ ---------------------------------------------------------------------- */
+
+static HgdTestResponse *
+post_raw (HgdTestDaemon *td,
+          const gchar *path,
+          const gchar *token,
+          const gchar *content_type,
+          const gchar *body,
+          gsize length)
+{
+  g_autofree gchar *uri = hgd_test_daemon_uri (td, path);
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", uri);
+  g_autoptr(GBytes) bytes = g_bytes_new (body, length);
+
+  if (token != NULL)
+    {
+      g_autofree gchar *authorization = g_strdup_printf ("Bearer %s", token);
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                    authorization);
+    }
+  soup_message_set_request_body_from_bytes (msg, content_type, bytes);
+  return hgd_test_daemon_send (td, msg);
+}
+
+static void
+assert_still_answers (HgdTestDaemon *td)
+{
+  g_autoptr(HgdTestResponse) health
+      = hgd_test_daemon_request (td, "GET", "/api/v1/health", NULL, NULL);
+  g_assert_cmpuint (health->status, ==, SOUP_STATUS_OK);
+}
+
+static void
+test_malformed_json (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *token = hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
+  const gchar *bodies[]
+      = { "{\"type\": ", "[\"fall\"]", "not json", "{\"type\":\"fall\"}}", "\"fall\"", "" };
+
+  g_test_summary (
+      "A body that is not one JSON object is 400 invalid-json with the parser's message");
+  for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      g_autoptr(HgdTestResponse) response =
+        post_raw (td, "/api/v1/alarms", token, "application/json", bodies[i], strlen (bodies[i]));
+      assert_error (response, SOUP_STATUS_BAD_REQUEST, "invalid-json");
+      g_test_message ("%s -> %s", bodies[i], error_message (response));
+    }
+  {
+    /* not UTF-8 */
+    const gchar latin1[] = "{\"type\":\"fall\",\"location\":\"k\xf6k\"}";
+    g_autoptr(HgdTestResponse) response =
+      post_raw (td, "/api/v1/alarms", token, "application/json", latin1, strlen (latin1));
+    assert_error (response, SOUP_STATUS_BAD_REQUEST, "invalid-json");
+  }
+  assert_still_answers (td);
+}
+
+static void
+test_oversized_body (void)
+{
+  const gchar *const overrides[] = { "api", "max-body-bytes", "2048", NULL };
+  HgdTestDaemonOptions options = { .overrides = overrides };
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+  const gchar *token = hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
+  g_autoptr(GString) big = g_string_new ("{\"type\":\"fall\",\"location\":\"");
+  g_autoptr(HgdTestResponse) declared = NULL;
+  g_autoptr(HgdTestResponse) login = NULL;
+  g_autoptr(HgdTestResponse) chunked = NULL;
+  g_autoptr(HgdTestResponse) alarms = NULL;
+  JsonArray *array = NULL;
+
+  g_test_summary (
+      "A body over [api] max-body-bytes is 413 payload-too-large, whether declared by "
+      "Content-Length or sent chunked; login has its own smaller limit; nothing is raised "
+      "and the daemon keeps answering");
+
+  while (big->len < 1024 * 1024)
+    g_string_append (big, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+  g_string_append (big, "\"}");
+
+  declared = post_raw (td, "/api/v1/alarms", token, "application/json", big->str, big->len);
+  assert_error (declared, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload-too-large");
+  assert_still_answers (td);
+
+  login = post_raw (td, "/api/v1/auth/login", NULL, "application/json", big->str, 5000);
+  assert_error (login, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload-too-large");
+  assert_still_answers (td);
+
+  {
+    g_autofree gchar *uri = hgd_test_daemon_uri (td, "/api/v1/alarms");
+    g_autoptr(SoupMessage) msg = soup_message_new ("POST", uri);
+    g_autofree gchar *authorization = g_strdup_printf ("Bearer %s", token);
+    g_autoptr(GInputStream) stream
+        = g_memory_input_stream_new_from_data (g_strdup (big->str), big->len, g_free);
+
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                  authorization);
+    soup_message_set_request_body (msg, "application/json", stream, -1);
+    g_assert_cmpint (soup_message_headers_get_encoding (soup_message_get_request_headers (msg)), ==,
+                     SOUP_ENCODING_CHUNKED);
+    chunked = hgd_test_daemon_send (td, msg);
+    assert_error (chunked, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload-too-large");
+  }
+  assert_still_answers (td);
+
+  alarms = hgd_test_daemon_request (td, "GET", "/api/v1/alarms", token, NULL);
+  g_assert_cmpuint (alarms->status, ==, SOUP_STATUS_OK);
+  g_assert_true (hg_json_object_get_array (alarms->json, "alarms", &array, NULL));
+  g_assert_cmpuint (json_array_get_length (array), ==, 0);
+}
+
+static void
+test_wrong_content_type (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *token = hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
+  const gchar *body = "{\"type\":\"fall\"}";
+  const gchar *types[]
+      = { "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+          "application/json; charset=iso-8859-1", NULL };
+
+  g_test_summary (
+      "A JSON route refuses any other Content-Type, or none, with 415 unsupported-media-type");
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    {
+      g_autoptr(HgdTestResponse) response
+          = post_raw (td, "/api/v1/alarms", token, types[i], body, strlen (body));
+      assert_error (response, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type");
+    }
+  {
+    g_autoptr(HgdTestResponse) ok = post_raw (
+        td, "/api/v1/alarms", token, "application/json; charset=utf-8", body, strlen (body));
+    g_assert_cmpuint (ok->status, ==, SOUP_STATUS_CREATED);
+  }
+}
+
+static void
+test_unknown_member (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *token = hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
+  const struct
+  {
+    const gchar *path;
+    const gchar *body;
+    const gchar *named;
+  } cases[] = {
+    { "/api/v1/alarms", "{\"type\":\"fall\",\"colour\":\"red\"}", "'colour'" },
+    { "/api/v1/alarms", "{\"type\":5}", "'type'" },
+    { "/api/v1/alarms", "{\"location\":\"hall\"}", "'type'" },
+    { "/api/v1/alarms", "{\"type\":\"meteor\"}", "'type'" },
+    { "/api/v1/alarms", "{\"type\":\"fall\",\"priority\":12}", "'priority'" },
+    { "/api/v1/alarms", "{\"type\":\"fall\",\"priority\":\"high\"}", "'priority'" },
+    { "/api/v1/auth/login", "{\"username\":\"staff\",\"password\":\"x\",\"remember\":true}",
+      "'remember'" },
+    { "/api/v1/auth/login", "{\"username\":[],\"password\":\"x\"}", "'username'" },
+    { "/api/v1/alarms/NoSuchAlarmRef00/transitions", "{\"state\":\"flying\"}", "'state'" },
+    { "/api/v1/alarms/NoSuchAlarmRef00/transitions", "{\"state\":\"closed\",\"detail\":\"x\"}",
+      "'detail'" },
+  };
+
+  g_test_summary ("Unknown members, missing members, wrong types and out-of-range values are 400 "
+                  "invalid-request with a message naming the member");
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(HgdTestResponse) response
+          = hgd_test_daemon_request (td, "POST", cases[i].path, token, cases[i].body);
+      assert_error (response, SOUP_STATUS_BAD_REQUEST, "invalid-request");
+      g_test_message ("%s -> %s", cases[i].body, error_message (response));
+      g_assert_nonnull (strstr (error_message (response), cases[i].named));
+    }
+  {
+    g_autoptr(HgdTestResponse) query
+        = hgd_test_daemon_request (td, "GET", "/api/v1/alarms?opne=true", token, NULL);
+    assert_error (query, SOUP_STATUS_BAD_REQUEST, "invalid-request");
+    g_assert_nonnull (strstr (error_message (query), "'opne'"));
+  }
+}
+
+static void
+test_expired_token (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *token = hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
+  g_autoptr(HgdTestResponse) before = NULL;
+  g_autoptr(HgdTestResponse) after = NULL;
+  gint64 lifetime = hgd_config_get_int (td->config, "api", "session-lifetime");
+
+  g_test_summary (
+      "A token past its lifetime is 401 unauthenticated with WWW-Authenticate invalid_token");
+  before = hgd_test_daemon_request (td, "GET", "/api/v1/auth/session", token, NULL);
+  g_assert_cmpuint (before->status, ==, SOUP_STATUS_OK);
+  hgd_accounts_advance_clock (hgd_daemon_get_accounts (td->daemon), lifetime + 1);
+  after = hgd_test_daemon_request (td, "GET", "/api/v1/alarms", token, NULL);
+  assert_error (after, SOUP_STATUS_UNAUTHORIZED, "unauthenticated");
+  g_assert_nonnull (
+      strstr (soup_message_headers_get_one (after->headers, "WWW-Authenticate"), "invalid_token"));
+}
+
+static void
+test_forged_token (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *altered = g_strdup (hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN));
+  g_autofree gchar *long_token = g_strnfill (4096, 'a');
+  const gchar *forgeries[] = { altered, "", "null", "Bearer", long_token, "../../etc/passwd" };
+
+  g_test_summary ("Made-up, altered, empty and oversized tokens are 401, by header and by cookie");
+  altered[0] = altered[0] == 'A' ? 'B' : 'A';
+  for (guint i = 0; i < G_N_ELEMENTS (forgeries); i++)
+    {
+      g_autoptr(HgdTestResponse) response
+          = hgd_test_daemon_request (td, "GET", "/api/v1/users", forgeries[i], NULL);
+      g_autofree gchar *uri = hgd_test_daemon_uri (td, "/api/v1/users");
+      g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+      g_autofree gchar *cookie = g_strdup_printf ("hemgate_session=%s", forgeries[i]);
+      g_autoptr(HgdTestResponse) by_cookie = NULL;
+
+      assert_error (response, SOUP_STATUS_UNAUTHORIZED, "unauthenticated");
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Cookie", cookie);
+      by_cookie = hgd_test_daemon_send (td, msg);
+      assert_error (by_cookie, SOUP_STATUS_UNAUTHORIZED, "unauthenticated");
+    }
+  {
+    g_autofree gchar *uri = hgd_test_daemon_uri (td, "/api/v1/users");
+    g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+    g_autoptr(HgdTestResponse) basic = NULL;
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                  "Basic YWRtaW46YWRtaW4=");
+    basic = hgd_test_daemon_send (td, msg);
+    assert_error (basic, SOUP_STATUS_UNAUTHORIZED, "unauthenticated");
+  }
+}
+
+static void
+test_revoked_token (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *token = hgd_test_daemon_login (td, HGD_ROLE_STAFF);
+  g_autofree gchar *other = hgd_test_daemon_login (td, HGD_ROLE_STAFF);
+  g_autoptr(HgdTestResponse) logout = NULL;
+  g_autoptr(HgdTestResponse) after = NULL;
+  g_autoptr(HgdTestResponse) again = NULL;
+  g_autoptr(HgdTestResponse) still = NULL;
+
+  g_test_summary ("After logout the token is 401; the same user's other sessions stay valid");
+  logout = hgd_test_daemon_request (td, "POST", "/api/v1/auth/logout", token, NULL);
+  g_assert_cmpuint (logout->status, ==, SOUP_STATUS_NO_CONTENT);
+  after = hgd_test_daemon_request (td, "GET", "/api/v1/auth/session", token, NULL);
+  assert_error (after, SOUP_STATUS_UNAUTHORIZED, "unauthenticated");
+  again = hgd_test_daemon_request (td, "POST", "/api/v1/auth/logout", token, NULL);
+  assert_error (again, SOUP_STATUS_UNAUTHORIZED, "unauthenticated");
+  still = hgd_test_daemon_request (td, "GET", "/api/v1/auth/session", other, NULL);
+  g_assert_cmpuint (still->status, ==, SOUP_STATUS_OK);
+}
+
+static void
+test_personal_token_on_municipal_route (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const struct
+  {
+    HgdRole role;
+    const gchar *method;
+    const gchar *path;
+  } cases[] = {
+    { HGD_ROLE_RESIDENT, "GET", "/metrics" },
+    { HGD_ROLE_RESIDENT, "GET", "/api/v1/plugins" },
+    { HGD_ROLE_FAMILY, "GET", "/api/v1/plugins" },
+    { HGD_ROLE_RESIDENT, "POST", "/api/v1/plugins/example/restart" },
+    { HGD_ROLE_FAMILY, "GET", "/api/v1/users" },
+    { HGD_ROLE_STAFF, "GET", "/api/v1/users" },
+    { HGD_ROLE_STAFF, "GET", "/metrics" },
+  };
+
+  g_test_summary ("A personal-domain token on a municipal route (and a role on another's) is 403 "
+                  "forbidden and the answer carries nothing but the error");
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(HgdTestResponse) response = hgd_test_daemon_request (
+          td, cases[i].method, cases[i].path, hgd_test_daemon_get_token (td, cases[i].role), NULL);
+      assert_error (response, SOUP_STATUS_FORBIDDEN, "forbidden");
+    }
+  {
+    /* a resident managing users gets the personal domain only */
+    g_autoptr(HgdTestResponse) users = hgd_test_daemon_request (
+        td, "GET", "/api/v1/users", hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), NULL);
+    JsonArray *array = NULL;
+    g_assert_cmpuint (users->status, ==, SOUP_STATUS_OK);
+    g_assert_true (hg_json_object_get_array (users->json, "users", &array, NULL));
+    for (guint i = 0; i < json_array_get_length (array); i++)
+      g_assert_cmpstr (
+          json_object_get_string_member (json_array_get_object_element (array, i), "domain"), ==,
+          "personal");
+  }
+}
+
+static void
+test_login_rate_limited (void)
+{
+  const gchar *const overrides[] = { "api", "login-attempts", "3", NULL };
+  HgdTestDaemonOptions options = { .overrides = overrides };
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+  const gchar *wrong = "{\"username\":\"staff\",\"password\":\"not-the-password\"}";
+  g_autofree gchar *right = g_strdup_printf ("{\"username\":\"staff\",\"password\":\"%s\"}",
+                                             hgd_test_password (HGD_ROLE_STAFF));
+  g_autoptr(HgdTestResponse) limited = NULL;
+  g_autoptr(HgdTestResponse) still_limited = NULL;
+  const gchar *retry_after;
+  guint64 seconds = 0;
+
+  g_test_summary (
+      "Wrong passwords are 401 bad-login; past [api] login-attempts the answer is 429 "
+      "rate-limited with Retry-After, even for the right password; other routes still answer");
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(HgdTestResponse) response
+          = hgd_test_daemon_request (td, "POST", "/api/v1/auth/login", NULL, wrong);
+      assert_error (response, SOUP_STATUS_UNAUTHORIZED, "bad-login");
+    }
+  limited = hgd_test_daemon_request (td, "POST", "/api/v1/auth/login", NULL, wrong);
+  assert_error (limited, 429, "rate-limited");
+  retry_after = soup_message_headers_get_one (limited->headers, "Retry-After");
+  g_assert_nonnull (retry_after);
+  g_assert_true (g_ascii_string_to_unsigned (retry_after, 10, 1, 24 * 3600, &seconds, NULL));
+  still_limited = hgd_test_daemon_request (td, "POST", "/api/v1/auth/login", NULL, right);
+  assert_error (still_limited, 429, "rate-limited");
+  assert_still_answers (td);
+}
+
+/* The events WebSocket. */
+typedef struct
+{
+  SoupWebsocketConnection *conn; /* (owned) */
+  GArray *seqs;                  /* guint64 of each frame */
+  GPtrArray *domains;            /* (element-type utf8) */
+  gboolean closed;
+} WsClient;
+
+static void
+ws_message_cb (SoupWebsocketConnection *conn,
+               gint type,
+               GBytes *message,
+               gpointer user_data)
+{
+  WsClient *client = user_data;
+  g_autoptr(JsonObject) event = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 seq = 0;
+  const gchar *domain = NULL;
+
+  g_assert_cmpint (type, ==, SOUP_WEBSOCKET_DATA_TEXT);
+  event = hg_json_parse_object (g_bytes_get_data (message, NULL), g_bytes_get_size (message), 0,
+                                &error);
+  g_assert_no_error (error);
+  g_assert_true (hg_json_object_get_int (event, "seq", 1, G_MAXINT64, &seq, NULL));
+  g_assert_true (hg_json_object_get_string (event, "domain", &domain, NULL));
+  g_array_append_val (client->seqs, seq);
+  g_ptr_array_add (client->domains, g_strdup (domain));
+}
+
+static void
+ws_closed_cb (SoupWebsocketConnection *conn,
+              gpointer user_data)
+{
+  WsClient *client = user_data;
+  client->closed = TRUE;
+}
+
+typedef struct
+{
+  gboolean done;
+  SoupWebsocketConnection *conn;
+  GError *error;
+} ConnectData;
+
+static void
+ws_connected_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  ConnectData *data = user_data;
+  data->conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &data->error);
+  data->done = TRUE;
+}
+
+static WsClient *
+ws_connect (HgdTestDaemon *td,
+            const gchar *token,
+            const gchar *query)
+{
+  g_autofree gchar *path = g_strconcat ("/api/v1/events", query, NULL);
+  g_autofree gchar *uri = hgd_test_daemon_uri (td, path);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+  g_autofree gchar *authorization = g_strdup_printf ("Bearer %s", token);
+  ConnectData data = { FALSE, NULL, NULL };
+  WsClient *client = g_new0 (WsClient, 1);
+
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                authorization);
+  soup_session_websocket_connect_async (td->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                        ws_connected_cb, &data);
+  hgd_test_wait_until (&data.done, 30);
+  g_assert_no_error (data.error);
+  client->conn = data.conn;
+  client->seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
+  client->domains = g_ptr_array_new_with_free_func (g_free);
+  g_signal_connect (client->conn, "message", G_CALLBACK (ws_message_cb), client);
+  g_signal_connect (client->conn, "closed", G_CALLBACK (ws_closed_cb), client);
+  return client;
+}
+
+static void
+ws_close (WsClient *client)
+{
+  if (soup_websocket_connection_get_state (client->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (client->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  hgd_test_wait_until (&client->closed, 30);
+}
+
+static void
+ws_client_free (WsClient *client)
+{
+  g_signal_handlers_disconnect_by_data (client->conn, client);
+  g_object_unref (client->conn);
+  g_array_unref (client->seqs);
+  g_ptr_array_unref (client->domains);
+  g_free (client);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsClient, ws_client_free)
+
+static void
+ws_wait_for (WsClient *client,
+             guint n_frames)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (client->seqs->len < n_frames && g_get_monotonic_time () < deadline)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+  g_assert_cmpuint (client->seqs->len, >=, n_frames);
+}
+
+static void
+test_websocket_reconnect (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *token = hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
+  HgdJournal *journal = hgd_daemon_get_journal (td->daemon, HG_DOMAIN_MUNICIPAL);
+  g_autoptr(WsClient) first = NULL;
+  g_autoptr(WsClient) second = NULL;
+  g_autoptr(GPtrArray) missed = NULL;
+  g_autofree gchar *query = NULL;
+  guint64 before = hgd_journal_get_last_seq (journal);
+  guint64 last_seen;
+  guint64 live;
+
+  g_test_summary (
+      "A client that reconnects with ?after=<last seq> gets exactly the events it missed, "
+      "in order, then live ones without duplicates; other domains' events never arrive");
+
+  query = g_strdup_printf ("?after=%" G_GUINT64_FORMAT, before);
+  first = ws_connect (td, token, query);
+  for (guint i = 0; i < 3; i++)
+    hgd_test_daemon_append_event (td, HG_DOMAIN_MUNICIPAL, "test.before");
+  hgd_test_daemon_append_event (td, HG_DOMAIN_PERSONAL, "test.personal");
+  ws_wait_for (first, 3);
+  hgd_test_run_for (100);
+  g_assert_cmpuint (first->seqs->len, ==, 3);
+  for (guint i = 0; i < first->seqs->len; i++)
+    {
+      g_assert_cmpuint (g_array_index (first->seqs, guint64, i), ==, before + 1 + i);
+      g_assert_cmpstr (g_ptr_array_index (first->domains, i), ==, "municipal");
+    }
+  last_seen = g_array_index (first->seqs, guint64, first->seqs->len - 1);
+  ws_close (first);
+
+  /* away: a tunnel */
+  for (guint i = 0; i < 4; i++)
+    hgd_test_daemon_append_event (td, HG_DOMAIN_MUNICIPAL, "test.while-away");
+  {
+    /* and an alarm raised over the API meanwhile */
+    g_autoptr(HgdTestResponse) raised = hgd_test_daemon_request (
+        td, "POST", "/api/v1/alarms", hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT),
+        "{\"type\":\"assistance\"}");
+    g_assert_cmpuint (raised->status, ==, SOUP_STATUS_CREATED);
+  }
+  hgd_test_daemon_append_event (td, HG_DOMAIN_PERSONAL, "test.personal");
+  missed = hgd_journal_query_events (journal, last_seen, 0, NULL);
+  g_assert_cmpuint (missed->len, ==, 5);
+
+  g_clear_pointer (&query, g_free);
+  query = g_strdup_printf ("?after=%" G_GUINT64_FORMAT, last_seen);
+  second = ws_connect (td, token, query);
+  ws_wait_for (second, missed->len);
+  live = hgd_test_daemon_append_event (td, HG_DOMAIN_MUNICIPAL, "test.live");
+  ws_wait_for (second, missed->len + 1);
+  hgd_test_run_for (100);
+  g_assert_cmpuint (second->seqs->len, ==, missed->len + 1);
+  for (guint i = 0; i < missed->len; i++)
+    g_assert_cmpuint (g_array_index (second->seqs, guint64, i), ==,
+                      hg_event_get_seq (g_ptr_array_index (missed, i)));
+  g_assert_cmpuint (g_array_index (second->seqs, guint64, missed->len), ==, live);
+  ws_close (second);
+}
+
+static void
+test_websocket_refused (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *queries[] = { "", "?after=abc" };
+  const gchar *tokens[] = { NULL, "forged" };
+
+  g_test_summary ("The events WebSocket is authenticated and validated before the upgrade: "
+                  "no token is 401, a bad ?after= is 400, and no socket is opened");
+  for (guint i = 0; i < G_N_ELEMENTS (queries); i++)
+    {
+      g_autofree gchar *path = g_strconcat ("/api/v1/events", queries[i], NULL);
+      g_autofree gchar *uri = hgd_test_daemon_uri (td, path);
+      g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+      ConnectData data = { FALSE, NULL, NULL };
+      const gchar *token
+          = tokens[i] != NULL ? hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT) : NULL;
+
+      if (token != NULL)
+        {
+          g_autofree gchar *authorization = g_strdup_printf ("Bearer %s", token);
+          soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                        authorization);
+        }
+      soup_session_websocket_connect_async (td->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                            ws_connected_cb, &data);
+      hgd_test_wait_until (&data.done, 30);
+      g_assert_null (data.conn);
+      g_assert_nonnull (data.error);
+      g_assert_cmpuint (soup_message_get_status (msg), ==, token == NULL ? 401 : 400);
+      g_clear_error (&data.error);
+    }
+}
+
+static void
+test_revoked_token_closes_stream (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *token = hgd_test_daemon_login (td, HGD_ROLE_FAMILY);
+  g_autoptr(WsClient) client = ws_connect (td, token, "");
+  g_autoptr(HgdTestResponse) logout = NULL;
+
+  g_test_summary ("Logging out closes the session's open events WebSocket at once");
+  hgd_test_daemon_append_event (td, HG_DOMAIN_PERSONAL, "test.before-logout");
+  ws_wait_for (client, 1);
+  logout = hgd_test_daemon_request (td, "POST", "/api/v1/auth/logout", token, NULL);
+  g_assert_cmpuint (logout->status, ==, SOUP_STATUS_NO_CONTENT);
+  hgd_test_wait_until (&client->closed, 5);
+  g_assert_cmpint (soup_websocket_connection_get_close_code (client->conn), ==,
+                   SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+}
+
+/* /api/events/ ---------------------------------------------------------------------------- */
+
+static void
+assert_events_domain (HgdTestDaemon *td,
+                      HgdRole role,
+                      const gchar *domain,
+                      const gchar *type)
+{
+  g_autoptr(HgdTestResponse) response = hgd_test_daemon_request (
+      td, "GET", "/api/v1/events?after=0&limit=1000", hgd_test_daemon_get_token (td, role), NULL);
+  JsonArray *events = NULL;
+  gboolean found = FALSE;
+
+  g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+  g_assert_true (hg_json_object_get_array (response->json, "events", &events, NULL));
+  for (guint i = 0; i < json_array_get_length (events); i++)
+    {
+      JsonObject *event = json_array_get_object_element (events, i);
+      g_assert_cmpstr (json_object_get_string_member (event, "domain"), ==, domain);
+      found = found || g_strcmp0 (json_object_get_string_member (event, "type"), type) == 0;
+    }
+  g_assert_true (found);
+}
+
+static void
+test_events_domains (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *bad[]
+      = { "?after=-1", "?after=abc", "?limit=0", "?limit=1001", "?limit=", "?since=3" };
+  g_autoptr(HgdTestResponse) paged = NULL;
+  JsonArray *events = NULL;
+
+  g_test_summary (
+      "GET /api/v1/events returns only the caller's domain (resident, family: personal; "
+      "staff, it-admin, service: municipal), honours after and limit, and refuses bad queries");
+  hgd_test_daemon_append_event (td, HG_DOMAIN_PERSONAL, "test.personal");
+  hgd_test_daemon_append_event (td, HG_DOMAIN_MUNICIPAL, "test.municipal");
+  hgd_test_daemon_append_event (td, HG_DOMAIN_MUNICIPAL, "test.municipal");
+  assert_events_domain (td, HGD_ROLE_RESIDENT, "personal", "test.personal");
+  assert_events_domain (td, HGD_ROLE_FAMILY, "personal", "test.personal");
+  assert_events_domain (td, HGD_ROLE_STAFF, "municipal", "test.municipal");
+  assert_events_domain (td, HGD_ROLE_IT_ADMIN, "municipal", "test.municipal");
+  assert_events_domain (td, HGD_ROLE_SERVICE, "municipal", "test.municipal");
+
+  paged = hgd_test_daemon_request (td, "GET", "/api/v1/events?after=0&limit=1",
+                                   hgd_test_daemon_get_token (td, HGD_ROLE_STAFF), NULL);
+  g_assert_true (hg_json_object_get_array (paged->json, "events", &events, NULL));
+  g_assert_cmpuint (json_array_get_length (events), ==, 1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree gchar *path = g_strconcat ("/api/v1/events", bad[i], NULL);
+      g_autoptr(HgdTestResponse) response = hgd_test_daemon_request (
+          td, "GET", path, hgd_test_daemon_get_token (td, HGD_ROLE_STAFF), NULL);
+      assert_error (response, SOUP_STATUS_BAD_REQUEST, "invalid-request");
+    }
+}
+
+/* /api/alarms/ ---------------------------------------------------------------------------- */
+
+static void
+test_raise_is_durable_before_201 (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autoptr(HgdTestResponse) raised = NULL;
+  g_autoptr(HgdTestResponse) as_staff = NULL;
+  g_autoptr(HgdTestResponse) as_family = NULL;
+  g_autofree gchar *db_path = g_build_filename (td->state_dir, "municipal", "journal.db", NULL);
+  g_autofree gchar *location = NULL;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  const gchar *ref = NULL;
+  const gchar *source = NULL;
+  JsonObject *detail = NULL;
+
+  g_test_summary (
+      "POST /api/v1/alarms answers 201 only once the alarm and its alarm.raised event "
+      "are on disk: a separate read-only SQLite connection finds them right after the answer; "
+      "the source is the caller, never what the body claims");
+  raised = hgd_test_daemon_request (
+      td, "POST", "/api/v1/alarms", hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT),
+      "{\"type\":\"assistance\",\"source\":\"ui\",\"location\":\"bedroom\","
+      "\"device\":\"pendant-1\",\"priority\":7}");
+  g_assert_cmpuint (raised->status, ==, SOUP_STATUS_CREATED);
+  g_assert_true (hg_json_object_get_string (raised->json, "ref", &ref, NULL));
+  g_assert_true (hg_json_object_get_string (raised->json, "source", &source, NULL));
+  g_assert_cmpstr (source, ==, "user:resident");
+  g_assert_cmpstr (json_object_get_string_member (raised->json, "state"), ==, "raised");
+  location = g_strdup_printf ("/api/v1/alarms/%s", ref);
+  g_assert_cmpstr (soup_message_headers_get_one (raised->headers, "Location"), ==, location);
+
+  /* no main-loop iteration between the answer and this read */
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (
+      sqlite3_prepare_v2 (db, "SELECT state, source, location, priority FROM alarms WHERE ref = ?1",
+                          -1, &stmt, NULL),
+      ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, ref, -1, SQLITE_TRANSIENT);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpstr ((const gchar *) sqlite3_column_text (stmt, 0), ==, "raised");
+  g_assert_cmpstr ((const gchar *) sqlite3_column_text (stmt, 1), ==, "user:resident");
+  g_assert_cmpstr ((const gchar *) sqlite3_column_text (stmt, 2), ==, "bedroom");
+  g_assert_cmpint (sqlite3_column_int (stmt, 3), ==, 7);
+  sqlite3_finalize (stmt);
+  g_assert_cmpint (sqlite3_prepare_v2 (
+                       db,
+                       "SELECT count(*) FROM events WHERE alarm_ref = ?1 AND type = 'alarm.raised'",
+                       -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, ref, -1, SQLITE_TRANSIENT);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 1);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  /* staff see the municipal detail; family see where it stands, without it */
+  as_staff = hgd_test_daemon_request (td, "GET", location,
+                                      hgd_test_daemon_get_token (td, HGD_ROLE_STAFF), NULL);
+  g_assert_cmpuint (as_staff->status, ==, SOUP_STATUS_OK);
+  g_assert_true (hg_json_object_get_object (as_staff->json, "detail", &detail, NULL));
+  g_assert_cmpstr (json_object_get_string_member (detail, "origin"), ==, "ui");
+  as_family = hgd_test_daemon_request (td, "GET", location,
+                                       hgd_test_daemon_get_token (td, HGD_ROLE_FAMILY), NULL);
+  g_assert_cmpuint (as_family->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (as_family->json, "state"), ==, "raised");
+  g_assert_false (json_object_has_member (as_family->json, "detail"));
+  g_assert_false (json_object_has_member (as_family->json, "source"));
+}
+
+static gchar *
+raise_alarm (HgdTestDaemon *td,
+             HgdRole role)
+{
+  g_autoptr(HgdTestResponse) raised = hgd_test_daemon_request (
+      td, "POST", "/api/v1/alarms", hgd_test_daemon_get_token (td, role), "{\"type\":\"fall\"}");
+  g_assert_cmpuint (raised->status, ==, SOUP_STATUS_CREATED);
+  return g_strdup (json_object_get_string_member (raised->json, "ref"));
+}
+
+static HgdTestResponse *
+transition (HgdTestDaemon *td,
+            HgdRole role,
+            const gchar *ref,
+            const gchar *state)
+{
+  g_autofree gchar *path = g_strdup_printf ("/api/v1/alarms/%s/transitions", ref);
+  g_autofree gchar *body
+      = g_strdup_printf ("{\"state\":\"%s\",\"detail\":{\"note\":\"test\"}}", state);
+  return hgd_test_daemon_request (td, "POST", path, hgd_test_daemon_get_token (td, role), body);
+}
+
+static void
+test_alarm_transitions (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *first = raise_alarm (td, HGD_ROLE_RESIDENT);
+  g_autofree gchar *second = raise_alarm (td, HGD_ROLE_STAFF);
+  g_autoptr(HgdTestResponse) resident_ack
+      = transition (td, HGD_ROLE_RESIDENT, first, "acknowledged");
+  g_autoptr(HgdTestResponse) family_cancel = transition (td, HGD_ROLE_FAMILY, first, "cancelled");
+  g_autoptr(HgdTestResponse) resident_cancel
+      = transition (td, HGD_ROLE_RESIDENT, first, "cancelled");
+  g_autoptr(HgdTestResponse) staff_ack = transition (td, HGD_ROLE_STAFF, second, "acknowledged");
+  g_autoptr(HgdTestResponse) backwards = transition (td, HGD_ROLE_STAFF, second, "delivered");
+  g_autoptr(HgdTestResponse) missing
+      = transition (td, HGD_ROLE_STAFF, "NoSuchAlarmRef00", "closed");
+  g_autoptr(HgdTestResponse) open = NULL;
+  JsonArray *alarms = NULL;
+
+  g_test_summary (
+      "A resident may only cancel, family may not transition, staff move alarms forward; "
+      "backwards is 409 invalid-transition, an unknown ref 404; ?open=true hides final alarms");
+  assert_error (resident_ack, SOUP_STATUS_FORBIDDEN, "forbidden");
+  assert_error (family_cancel, SOUP_STATUS_FORBIDDEN, "forbidden");
+  g_assert_cmpuint (resident_cancel->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (resident_cancel->json, "state"), ==, "cancelled");
+  g_assert_cmpuint (staff_ack->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (staff_ack->json, "state"), ==, "acknowledged");
+  assert_error (backwards, SOUP_STATUS_CONFLICT, "invalid-transition");
+  assert_error (missing, SOUP_STATUS_NOT_FOUND, "not-found");
+
+  open = hgd_test_daemon_request (td, "GET", "/api/v1/alarms?open=true",
+                                  hgd_test_daemon_get_token (td, HGD_ROLE_FAMILY), NULL);
+  g_assert_cmpuint (open->status, ==, SOUP_STATUS_OK);
+  g_assert_true (hg_json_object_get_array (open->json, "alarms", &alarms, NULL));
+  g_assert_cmpuint (json_array_get_length (alarms), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (alarms, 0), "ref"),
+                   ==, second);
+}
+
+/* /api/users/ ----------------------------------------------------------------------------- */
+
+static void
+test_users_by_domain (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *resident = hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT);
+  const gchar *admin = hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN);
+  g_autofree gchar *family_token = hgd_test_daemon_login (td, HGD_ROLE_FAMILY);
+  const struct
+  {
+    const gchar *token;
+    const gchar *body;
+    guint status;
+  } creates[] = {
+    { resident,
+      "{\"username\":\"grandson\",\"role\":\"family\",\"password\":\"grandson-passphrase\"}", 201 },
+    { resident,
+      "{\"username\":\"fake-nurse\",\"role\":\"staff\",\"password\":\"fake-nurse-passphrase\"}",
+      403 },
+    { admin, "{\"username\":\"nurse2\",\"role\":\"staff\",\"password\":\"nurse2-passphrase\"}",
+      201 },
+    { admin, "{\"username\":\"cousin\",\"role\":\"family\",\"password\":\"cousin-passphrase\"}",
+      403 },
+    { admin, "{\"username\":\"nurse2\",\"role\":\"service\",\"password\":\"nurse2-passphrase\"}",
+      409 },
+    { admin, "{\"username\":\"nurse3\",\"role\":\"pilot\",\"password\":\"nurse3-passphrase\"}",
+      400 },
+    { admin, "{\"username\":\"Bad Name\",\"role\":\"staff\",\"password\":\"bad-name-passphrase\"}",
+      400 },
+  };
+  g_autoptr(HgdTestResponse) admin_list = NULL;
+  g_autoptr(HgdTestResponse) reset = NULL;
+  g_autoptr(HgdTestResponse) after_reset = NULL;
+  g_autoptr(HgdTestResponse) cross = NULL;
+  JsonArray *users = NULL;
+
+  g_test_summary (
+      "it-admin manages municipal users only, the resident their family only; the other "
+      "domain's users are invisible (404), and a password reset ends the user's sessions");
+  for (guint i = 0; i < G_N_ELEMENTS (creates); i++)
+    {
+      g_autoptr(HgdTestResponse) response = hgd_test_daemon_request (
+          td, "POST", "/api/v1/users", creates[i].token, creates[i].body);
+      g_test_message ("%s -> %u", creates[i].body, response->status);
+      g_assert_cmpuint (response->status, ==, creates[i].status);
+    }
+  admin_list = hgd_test_daemon_request (td, "GET", "/api/v1/users", admin, NULL);
+  g_assert_true (hg_json_object_get_array (admin_list->json, "users", &users, NULL));
+  for (guint i = 0; i < json_array_get_length (users); i++)
+    {
+      JsonObject *user = json_array_get_object_element (users, i);
+      g_assert_cmpstr (json_object_get_string_member (user, "domain"), ==, "municipal");
+      g_assert_false (json_object_has_member (user, "password"));
+    }
+
+  reset = hgd_test_daemon_request (td, "POST", "/api/v1/users/family/password", resident,
+                                   "{\"password\":\"family-new-passphrase\"}");
+  g_assert_cmpuint (reset->status, ==, SOUP_STATUS_NO_CONTENT);
+  after_reset = hgd_test_daemon_request (td, "GET", "/api/v1/auth/session", family_token, NULL);
+  assert_error (after_reset, SOUP_STATUS_UNAUTHORIZED, "unauthenticated");
+  cross = hgd_test_daemon_request (td, "DELETE", "/api/v1/users/staff/sessions", resident, NULL);
+  assert_error (cross, SOUP_STATUS_NOT_FOUND, "not-found");
+}
+
+/* /api/auth/ ------------------------------------------------------------------------------ */
+
+static void
+test_login_cookie (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *body = g_strdup_printf ("{\"username\":\"staff\",\"password\":\"%s\"}",
+                                            hgd_test_password (HGD_ROLE_STAFF));
+  g_autoptr(HgdTestResponse) login
+      = hgd_test_daemon_request (td, "POST", "/api/v1/auth/login", NULL, body);
+  const gchar *set_cookie = soup_message_headers_get_one (login->headers, "Set-Cookie");
+  const gchar *token = NULL;
+  g_autofree gchar *cookie = NULL;
+  g_autofree gchar *uri = hgd_test_daemon_uri (td, "/api/v1/auth/session");
+  g_autofree gchar *host = NULL;
+
+  g_test_summary (
+      "Login answers token, role, domain and expires and sets an HttpOnly SameSite=Strict "
+      "cookie (not Secure without TLS) that authenticates; a cookie request from another "
+      "origin is 403; logout clears the cookie");
+  g_assert_cmpuint (login->status, ==, SOUP_STATUS_OK);
+  g_assert_true (hg_json_object_get_string (login->json, "token", &token, NULL));
+  g_assert_cmpstr (json_object_get_string_member (login->json, "role"), ==, "staff");
+  g_assert_cmpstr (json_object_get_string_member (login->json, "domain"), ==, "municipal");
+  g_assert_true (json_object_has_member (login->json, "expires"));
+  g_assert_nonnull (set_cookie);
+  cookie = g_strdup_printf ("hemgate_session=%s;", token);
+  g_assert_true (g_str_has_prefix (set_cookie, cookie));
+  g_assert_nonnull (strstr (set_cookie, "; HttpOnly"));
+  g_assert_nonnull (strstr (set_cookie, "; SameSite=Strict"));
+  g_assert_nonnull (strstr (set_cookie, "; Path=/"));
+  g_assert_null (strstr (set_cookie, "Secure"));
+
+  g_clear_pointer (&cookie, g_free);
+  cookie = g_strdup_printf ("theme=dark; hemgate_session=%s", token);
+  host = g_strdup (td->url + strlen ("http://"));
+  {
+    g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+    g_autoptr(HgdTestResponse) session = NULL;
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Cookie", cookie);
+    session = hgd_test_daemon_send (td, msg);
+    g_assert_cmpuint (session->status, ==, SOUP_STATUS_OK);
+    g_assert_cmpstr (json_object_get_string_member (session->json, "username"), ==, "staff");
+  }
+  {
+    g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+    g_autoptr(HgdTestResponse) same_origin = NULL;
+    g_autofree gchar *origin = g_strdup_printf ("http://%s", host);
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Cookie", cookie);
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Origin", origin);
+    same_origin = hgd_test_daemon_send (td, msg);
+    g_assert_cmpuint (same_origin->status, ==, SOUP_STATUS_OK);
+  }
+  {
+    g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+    g_autoptr(HgdTestResponse) cross = NULL;
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Cookie", cookie);
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Origin",
+                                  "http://evil.example");
+    cross = hgd_test_daemon_send (td, msg);
+    assert_error (cross, SOUP_STATUS_FORBIDDEN, "forbidden");
+  }
+  {
+    g_autofree gchar *logout_uri = hgd_test_daemon_uri (td, "/api/v1/auth/logout");
+    g_autoptr(SoupMessage) msg = soup_message_new ("POST", logout_uri);
+    g_autoptr(HgdTestResponse) logout = NULL;
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Cookie", cookie);
+    logout = hgd_test_daemon_send (td, msg);
+    g_assert_cmpuint (logout->status, ==, SOUP_STATUS_NO_CONTENT);
+    g_assert_nonnull (
+        strstr (soup_message_headers_get_one (logout->headers, "Set-Cookie"), "Max-Age=0"));
+  }
+}
+
+/* /api/plugins/ --------------------------------------------------------------------------- */
+
+static JsonObject *
+find_plugin (HgdTestDaemon *td,
+             HgdRole role,
+             const gchar *id)
+{
+  g_autoptr(HgdTestResponse) response = hgd_test_daemon_request (
+      td, "GET", "/api/v1/plugins", hgd_test_daemon_get_token (td, role), NULL);
+  JsonArray *plugins = NULL;
+
+  g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+  g_assert_true (hg_json_object_get_array (response->json, "plugins", &plugins, NULL));
+  for (guint i = 0; i < json_array_get_length (plugins); i++)
+    {
+      JsonObject *plugin = json_array_get_object_element (plugins, i);
+      if (g_strcmp0 (json_object_get_string_member (plugin, "id"), id) == 0)
+        return json_object_ref (plugin);
+    }
+  return NULL;
+}
+
+static void
+test_plugins_restart (void)
+{
+  HgdTestDaemonOptions options = { .example_plugin = TRUE };
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+  g_autoptr(JsonObject) before = find_plugin (td, HGD_ROLE_STAFF, "example");
+  g_autoptr(HgdTestResponse) restart = NULL;
+  g_autoptr(HgdTestResponse) unknown = NULL;
+  g_autoptr(HgdTestResponse) metrics = NULL;
+  g_autofree gchar *text = NULL;
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  g_test_summary ("With the example plugin running, staff see it in /api/v1/plugins, it-admin "
+                  "restarts it (202) and the restart shows in the list and in /metrics");
+  g_assert_nonnull (before);
+  g_assert_cmpstr (json_object_get_string_member (before, "state"), ==, "running");
+  g_assert_cmpint (json_object_get_int_member (before, "restarts"), ==, 0);
+
+  restart = hgd_test_daemon_request (td, "POST", "/api/v1/plugins/example/restart",
+                                     hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  g_assert_cmpuint (restart->status, ==, SOUP_STATUS_ACCEPTED);
+  unknown = hgd_test_daemon_request (td, "POST", "/api/v1/plugins/nope/restart",
+                                     hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  assert_error (unknown, SOUP_STATUS_NOT_FOUND, "not-found");
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonObject) after = find_plugin (td, HGD_ROLE_IT_ADMIN, "example");
+      if (json_object_get_int_member (after, "restarts") == 1 &&
+          g_strcmp0 (json_object_get_string_member (after, "state"), "running") == 0)
+        break;
+      hgd_test_run_for (50);
+    }
+  g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+  metrics = hgd_test_daemon_request (td, "GET", "/metrics",
+                                     hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  text = g_strndup (g_bytes_get_data (metrics->body, NULL), g_bytes_get_size (metrics->body));
+  g_assert_nonnull (strstr (text, "\nhemgate_plugin_restarts_total{plugin=\"example\"} 1\n"));
+  g_assert_nonnull (strstr (text, "\nhemgate_plugin_up{plugin=\"example\"} 1\n"));
+}
+
+/* /api/health, /api/metrics-format ---------------------------------------------------------- */
+
+static void
+test_health (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autoptr(HgdTestResponse) anon
+      = hgd_test_daemon_request (td, "GET", "/api/v1/health", NULL, NULL);
+  g_autoptr(HgdTestResponse) resident = NULL;
+  g_autoptr(HgdTestResponse) admin = NULL;
+  g_autoptr(HgdTestResponse) forged = NULL;
+  JsonObject *subsystems = NULL;
+  const gchar *names[] = { "journal-municipal", "journal-personal", "api", "plugins" };
+  JsonArray *plugins = NULL;
+
+  g_test_summary ("Health is public but anonymous callers see only the status; personal roles add "
+                  "subsystem states; municipal roles add plugins and version");
+  g_assert_cmpuint (anon->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpuint (json_object_get_size (anon->json), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (anon->json, "status"), ==, "ok");
+
+  forged = hgd_test_daemon_request (td, "GET", "/api/v1/health", "forged", NULL);
+  g_assert_cmpuint (forged->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpuint (json_object_get_size (forged->json), ==, 1);
+
+  resident = hgd_test_daemon_request (td, "GET", "/api/v1/health",
+                                      hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), NULL);
+  g_assert_true (hg_json_object_get_object (resident->json, "subsystems", &subsystems, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      JsonObject *subsystem = NULL;
+      g_assert_true (hg_json_object_get_object (subsystems, names[i], &subsystem, NULL));
+      g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "ok");
+    }
+  g_assert_false (json_object_has_member (resident->json, "plugins"));
+
+  admin = hgd_test_daemon_request (td, "GET", "/api/v1/health",
+                                   hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  g_assert_cmpstr (json_object_get_string_member (admin->json, "status"), ==, "ok");
+  g_assert_true (hg_json_object_get_array (admin->json, "plugins", &plugins, NULL));
+  g_assert_cmpstr (json_object_get_string_member (admin->json, "version"), ==, PACKAGE_VERSION);
+}
+
+static void
+test_metrics_format (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autoptr(HgdTestResponse) metrics = NULL;
+  g_autoptr(HgdTestResponse) missing = NULL;
+  g_autoptr(GRegex) sample = NULL;
+  g_autoptr(GRegex) comment = NULL;
+  g_autoptr(GHashTable) types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree gchar *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autofree gchar *ref = raise_alarm (td, HGD_ROLE_RESIDENT);
+  const gchar *required[] = {
+    "hemgate_up 1",
+    "hemgate_alarms_open 1",
+    "hemgate_http_requests_total{status=\"201\"} 1",
+    "hemgate_http_requests_total{status=\"404\"} 1",
+    "hemgate_journal_fault{domain=\"municipal\"} 0",
+    "hemgate_journal_fault{domain=\"personal\"} 0",
+  };
+
+  g_test_summary (
+      "/metrics is Prometheus text format 0.0.4: every sample well-formed and typed, with "
+      "the hemgate_* families the operators rely on");
+  missing = hgd_test_daemon_request (td, "GET", "/nowhere", NULL, NULL);
+  g_assert_cmpuint (missing->status, ==, SOUP_STATUS_NOT_FOUND);
+  metrics = hgd_test_daemon_request (td, "GET", "/metrics",
+                                     hgd_test_daemon_get_token (td, HGD_ROLE_SERVICE), NULL);
+  g_assert_cmpuint (metrics->status, ==, SOUP_STATUS_OK);
+  g_assert_true (g_str_has_prefix (soup_message_headers_get_one (metrics->headers, "Content-Type"),
+                                   "text/plain; version=0.0.4"));
+  text = g_strndup (g_bytes_get_data (metrics->body, NULL), g_bytes_get_size (metrics->body));
+  g_test_message ("%s", text);
+  g_assert_true (g_str_has_suffix (text, "\n"));
+
+  sample = g_regex_new ("^([a-zA-Z_:][a-zA-Z0-9_:]*)"
+                        "(\\{[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\\\n]|\\\\.)*\""
+                        "(?:,[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\\\n]|\\\\.)*\")*\\})?"
+                        " (-?[0-9]+(?:\\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|NaN|[+-]Inf)$",
+                        0, 0, NULL);
+  comment = g_regex_new ("^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$", 0, 0, NULL);
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && lines[i + 1] != NULL; i++)
+    {
+      g_autoptr(GMatchInfo) match = NULL;
+
+      if (g_str_has_prefix (lines[i], "#"))
+        {
+          g_autofree gchar *kind = NULL;
+          g_assert_true (g_regex_match (comment, lines[i], 0, &match));
+          kind = g_match_info_fetch (match, 1);
+          if (g_strcmp0 (kind, "TYPE") == 0)
+            {
+              g_autofree gchar *type = g_match_info_fetch (match, 3);
+              g_assert_true (g_strcmp0 (type, "counter") == 0 || g_strcmp0 (type, "gauge") == 0);
+              g_assert_true (g_hash_table_add (types, g_match_info_fetch (match, 2)));
+            }
+          continue;
+        }
+      if (!g_regex_match (sample, lines[i], 0, &match))
+        g_test_message ("not a sample: %s", lines[i]);
+      g_assert_true (g_regex_match (sample, lines[i], 0, NULL));
+      {
+        g_autofree gchar *name = g_match_info_fetch (match, 1);
+        g_assert_true (g_hash_table_contains (types, name));
+      }
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (required); i++)
+    {
+      g_autofree gchar *line = g_strdup_printf ("\n%s\n", required[i]);
+      if (strstr (text, line) == NULL)
+        g_test_message ("missing: %s", required[i]);
+      g_assert_nonnull (strstr (text, line));
+    }
+  g_assert_true (g_hash_table_contains (types, "hemgate_events_total"));
+  g_assert_true (g_hash_table_contains (types, "hemgate_plugin_restarts_total"));
+}
+
+/* /api/tls/ ------------------------------------------------------------------------------ */
+
+static gchar *
+served_certificate_pem (HgdTestDaemon *td)
+{
+  g_autoptr(HgdTestResponse) health
+      = hgd_test_daemon_request (td, "GET", "/api/v1/health", NULL, NULL);
+  gchar *pem = NULL;
+
+  g_assert_cmpuint (health->status, ==, SOUP_STATUS_OK);
+  g_assert_nonnull (td->peer_certificate);
+  g_object_get (td->peer_certificate, "certificate-pem", &pem, NULL);
+  return pem;
+}
+
+static void
+test_tls_self_signed (void)
+{
+  g_autofree gchar *state_dir = g_build_filename (g_get_user_data_dir (), "tls-state", NULL);
+  HgdTestDaemonOptions options = { .tls = TRUE, .state_dir = state_dir };
+  g_autofree gchar *tls_dir = g_build_filename (state_dir, "tls", NULL);
+  g_autofree gchar *cert_path = g_build_filename (tls_dir, "hemgate.crt", NULL);
+  g_autofree gchar *key_path = g_build_filename (tls_dir, "hemgate.key", NULL);
+  g_autofree gchar *first_file = NULL;
+  g_autofree gchar *second_file = NULL;
+  g_autofree gchar *first_served = NULL;
+  g_autofree gchar *second_served = NULL;
+  g_autoptr(GTlsCertificate) from_file = NULL;
+  g_autoptr(GPtrArray) ips = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GDateTime) not_after = NULL;
+  g_autoptr(GDateTime) nine_years = NULL;
+  g_autofree gchar *subject = NULL;
+  gboolean has_loopback = FALSE;
+  gboolean has_localhost = FALSE;
+  struct stat st;
+
+  g_test_summary (
+      "With [api] tls and no configured certificate, the first start makes a self-signed "
+      "one (CN=hemgate, SAN localhost and 127.0.0.1, ten years) in <state>/tls (0700, key "
+      "0600), serves it over HTTPS with Secure cookies, and the next start reuses it");
+  {
+    g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+    g_autofree gchar *body = g_strdup_printf ("{\"username\":\"staff\",\"password\":\"%s\"}",
+                                              hgd_test_password (HGD_ROLE_STAFF));
+    g_autoptr(HgdTestResponse) login = NULL;
+
+    g_assert_true (g_str_has_prefix (td->url, "https://"));
+    first_served = served_certificate_pem (td);
+    login = hgd_test_daemon_request (td, "POST", "/api/v1/auth/login", NULL, body);
+    g_assert_cmpuint (login->status, ==, SOUP_STATUS_OK);
+    g_assert_nonnull (
+        strstr (soup_message_headers_get_one (login->headers, "Set-Cookie"), "; Secure"));
+  }
+  g_assert_cmpint (stat (tls_dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+  g_assert_cmpint (stat (key_path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (g_file_get_contents (cert_path, &first_file, NULL, NULL));
+
+  from_file = g_tls_certificate_new_from_file (cert_path, NULL);
+  g_assert_nonnull (from_file);
+  {
+    g_autoptr(GTlsCertificate) served = g_tls_certificate_new_from_pem (first_served, -1, NULL);
+    g_assert_true (g_tls_certificate_is_same (served, from_file));
+  }
+  subject = g_tls_certificate_get_subject_name (from_file);
+  g_assert_nonnull (strstr (subject, "CN=hemgate"));
+  ips = g_tls_certificate_get_ip_addresses (from_file);
+  for (guint i = 0; ips != NULL && i < ips->len; i++)
+    {
+      g_autofree gchar *ip = g_inet_address_to_string (g_ptr_array_index (ips, i));
+      has_loopback = has_loopback || g_strcmp0 (ip, "127.0.0.1") == 0;
+    }
+  g_assert_true (has_loopback);
+  names = g_tls_certificate_get_dns_names (from_file);
+  for (guint i = 0; names != NULL && i < names->len; i++)
+    {
+      GBytes *name = g_ptr_array_index (names, i);
+      has_localhost = has_localhost
+                      || (g_bytes_get_size (name) == strlen ("localhost")
+                          && memcmp (g_bytes_get_data (name, NULL), "localhost", 9) == 0);
+    }
+  g_assert_true (has_localhost);
+  not_after = g_tls_certificate_get_not_valid_after (from_file);
+  {
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+    nine_years = g_date_time_add_years (now, 9);
+  }
+  g_assert_cmpint (g_date_time_compare (not_after, nine_years), >, 0);
+
+  {
+    g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+    second_served = served_certificate_pem (td);
+  }
+  g_assert_true (g_file_get_contents (cert_path, &second_file, NULL, NULL));
+  g_assert_cmpstr (first_file, ==, second_file);
+  g_assert_cmpstr (first_served, ==, second_served);
+}
+
+int
+main (int argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/api/routes/role-table", test_role_table);
+  g_test_add_func ("/api/routes/unknown-path-and-method", test_unknown_route);
+  g_test_add_func ("/api/openapi/covers-every-route", test_openapi_covers_every_route);
+  g_test_add_func ("/api/openapi/served", test_openapi_served);
+  g_test_add_func ("/api/bad-input/malformed-json", test_malformed_json);
+  g_test_add_func ("/api/bad-input/oversized-body", test_oversized_body);
+  g_test_add_func ("/api/bad-input/wrong-content-type", test_wrong_content_type);
+  g_test_add_func ("/api/bad-input/unknown-member", test_unknown_member);
+  g_test_add_func ("/api/bad-input/expired-token", test_expired_token);
+  g_test_add_func ("/api/bad-input/forged-token", test_forged_token);
+  g_test_add_func ("/api/bad-input/revoked-token", test_revoked_token);
+  g_test_add_func ("/api/bad-input/personal-token-on-municipal-route",
+                   test_personal_token_on_municipal_route);
+  g_test_add_func ("/api/bad-input/login-rate-limited", test_login_rate_limited);
+  g_test_add_func ("/api/bad-input/websocket-reconnect-replays-missed-events",
+                   test_websocket_reconnect);
+  g_test_add_func ("/api/bad-input/websocket-refused-before-upgrade", test_websocket_refused);
+  g_test_add_func ("/api/bad-input/revoked-token-closes-event-stream",
+                   test_revoked_token_closes_stream);
+  g_test_add_func ("/api/events/caller-domain-only", test_events_domains);
+  g_test_add_func ("/api/alarms/raise-is-durable-before-201", test_raise_is_durable_before_201);
+  g_test_add_func ("/api/alarms/transitions-by-role", test_alarm_transitions);
+  g_test_add_func ("/api/users/managed-by-domain", test_users_by_domain);
+  g_test_add_func ("/api/auth/login-cookie", test_login_cookie);
+  g_test_add_func ("/api/plugins/example-listed-and-restarted", test_plugins_restart);
+  g_test_add_func ("/api/health", test_health);
+  g_test_add_func ("/api/metrics-format", test_metrics_format);
+  g_test_add_func ("/api/tls/self-signed-generated-and-reused", test_tls_self_signed);
+
+  return g_test_run ();
+}

@@ -1,0 +1,703 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hemgatectl against the real hemgated: each case starts a demo gateway on a free port in
+ * its own state directory, runs hemgatectl as a user would and checks exit statuses,
+ * output and the token kept in the (real, private) Secret Service. Run it under
+ * daemon/tests/run-with-keyring.sh; HEMGATED and HEMGATECTL name the programs. */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <libsecret/secret.h>
+#include <libsoup/soup.h>
+#include <signal.h>
+#include <sys/prctl.h>
+
+#define DEMO_PASSWORD "cli-test-password-4711"
+#define WAIT_SECONDS 30
+
+/* The same schema hemgatectl stores its token under. */
+static const SecretSchema token_schema = {
+  .name = "org.hemgate.CliToken",
+  .flags = SECRET_SCHEMA_NONE,
+  .attributes = {
+    { "url", SECRET_SCHEMA_ATTRIBUTE_STRING },
+    { "user", SECRET_SCHEMA_ATTRIBUTE_STRING },
+    { NULL, 0 },
+  },
+};
+
+/* XDG_DATA_DIRS before G_TEST_OPTION_ISOLATE_DIRS emptied it: the programs under test
+ * need the system's GSettings schemas (GIO's proxy resolver reads them). */
+static gchar *system_data_dirs;
+
+typedef struct
+{
+  gchar *state_dir;     /* (owned) */
+  gchar *config_path;   /* (owned) */
+  GSubprocess *daemon;  /* (owned) (nullable) */
+  gchar *url;           /* (owned) (nullable) e.g. http://127.0.0.1:40123 */
+  guint port;
+  gboolean tls;         /* the API speaks HTTPS with its self-signed certificate */
+} Fixture;
+
+/* Reading a line without hanging the test ----------------------------------------------- */
+
+typedef struct
+{
+  gchar *line;        /* (owned) (nullable) */
+  GError *error;      /* (owned) (nullable) */
+  gboolean done;
+} LineRead;
+
+static void
+read_line_cb (GObject *source,
+              GAsyncResult *result,
+              gpointer user_data)
+{
+  LineRead *read = user_data;
+
+  read->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL,
+                                                          &read->error);
+  read->done = TRUE;
+}
+
+static gboolean
+cancel_cb (gpointer user_data)
+{
+  g_cancellable_cancel (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* One line from @stream within @seconds; NULL at end of stream, on error or timeout. */
+static gchar *
+read_line_within (GDataInputStream *stream,
+                  guint seconds)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  LineRead read = { NULL, NULL, FALSE };
+  guint timeout_id = g_timeout_add_seconds (seconds, cancel_cb, cancellable);
+
+  g_data_input_stream_read_line_async (stream, G_PRIORITY_DEFAULT, cancellable, read_line_cb, &read);
+  while (!read.done)
+    g_main_context_iteration (NULL, TRUE);
+  if (!g_cancellable_is_cancelled (cancellable))
+    g_source_remove (timeout_id);
+  if (read.error != NULL)
+    {
+      g_test_message ("reading a line: %s", read.error->message);
+      g_error_free (read.error);
+    }
+  return read.line;
+}
+
+/* A launcher for the programs under test: C locale, the system's data directories with
+ * GSettings in memory (no dconf in the isolated directories), and killed with the test if
+ * it dies first (so a failed assertion leaves no gateway behind). */
+static void
+die_with_test (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static GSubprocessLauncher *
+launcher_new (GSubprocessFlags flags)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_DIRS", system_data_dirs, TRUE);
+  g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "memory", TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_test, NULL, NULL);
+  return launcher;
+}
+
+/* The gateway ---------------------------------------------------------------------------- */
+
+static void
+write_config (Fixture *fixture,
+              guint port)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *config = NULL;
+
+  config = g_strdup_printf ("[api]\nlisten-address = 127.0.0.1\nport = %u\ntls = %s\n", port,
+                            fixture->tls ? "true" : "false");
+  g_file_set_contents (fixture->config_path, config, -1, &error);
+  g_assert_no_error (error);
+}
+
+/* Starts hemgated --demo and reads its URL from the banner. */
+static void
+start_daemon (Fixture *fixture)
+{
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(GError) error = NULL;
+  const gchar *hemgated = g_getenv ("HEMGATED");
+
+  g_assert_nonnull (hemgated);
+  g_subprocess_launcher_setenv (launcher, "HEMGATE_DEMO_PASSWORD", DEMO_PASSWORD, TRUE);
+  fixture->daemon = g_subprocess_launcher_spawn (launcher, &error, hemgated, "--demo",
+                                                 "--config", fixture->config_path,
+                                                 "--state-dir", fixture->state_dir, NULL);
+  g_assert_no_error (error);
+
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fixture->daemon));
+  while (fixture->url == NULL)
+    {
+      g_autofree gchar *line = read_line_within (out, WAIT_SECONDS);
+      const gchar *start;
+      const gchar *end;
+
+      if (line == NULL)
+        g_test_message ("hemgated printed no URL within %u s", WAIT_SECONDS);
+      g_assert_nonnull (line);
+      g_test_message ("hemgated: %s", line);
+      start = strstr (line, fixture->tls ? "https://" : "http://");
+      if (start == NULL)
+        continue;
+      end = strstr (start, "://") + strlen ("://");
+      while (*end != '\0' && !g_ascii_isspace (*end) && *end != '/')
+        end++;
+      fixture->url = g_strndup (start, end - start);
+    }
+  fixture->port = (guint) g_ascii_strtoull (strrchr (fixture->url, ':') + 1, NULL, 10);
+  g_assert_cmpuint (fixture->port, >, 0);
+}
+
+static void
+stop_daemon (Fixture *fixture)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (fixture->daemon == NULL)
+    return;
+  g_subprocess_send_signal (fixture->daemon, SIGTERM);
+  g_subprocess_wait_check (fixture->daemon, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&fixture->daemon);
+}
+
+static void
+setup (Fixture *fixture,
+       gconstpointer data)
+{
+  fixture->tls = GPOINTER_TO_INT (data);
+  /* the test's own, isolated data directory (G_TEST_OPTION_ISOLATE_DIRS) */
+  fixture->state_dir = g_build_filename (g_get_user_data_dir (), "hemgate", NULL);
+  fixture->config_path = g_build_filename (g_get_user_config_dir (), "hemgate.conf", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->state_dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_config_dir (), 0700), ==, 0);
+  write_config (fixture, 0);
+  start_daemon (fixture);
+}
+
+static void
+teardown (Fixture *fixture,
+          gconstpointer data)
+{
+  stop_daemon (fixture);
+  g_free (fixture->url);
+  g_free (fixture->config_path);
+  g_free (fixture->state_dir);
+}
+
+/* hemgatectl ------------------------------------------------------------------------------ */
+
+/* Runs hemgatectl with @argv against @url; @token, when given, goes in HEMGATE_TOKEN. */
+static gint
+run_ctl_full (const gchar *url,
+              const gchar *token,
+              const gchar *input,
+              gchar **out,
+              gchar **err,
+              const gchar *const *argv)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *stdout_text = NULL;
+  g_autofree gchar *stderr_text = NULL;
+  g_autofree gchar *command = NULL;
+
+  launcher = launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                           G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "HEMGATE_URL", url, TRUE);
+  if (token != NULL)
+    g_subprocess_launcher_setenv (launcher, "HEMGATE_TOKEN", token, TRUE);
+  else
+    g_subprocess_launcher_unsetenv (launcher, "HEMGATE_TOKEN");
+  g_ptr_array_add (args, (gpointer) g_getenv ("HEMGATECTL"));
+  for (guint i = 0; argv[i] != NULL; i++)
+    g_ptr_array_add (args, (gpointer) argv[i]);
+  g_ptr_array_add (args, NULL);
+  command = g_strjoinv (" ", (gchar **) args->pdata);
+  process = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) args->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, input, NULL, &stdout_text, &stderr_text, &error);
+  g_assert_no_error (error);
+  g_test_message ("$ %s -> %d\n%s%s", command, g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process) : -1,
+                  stdout_text, stderr_text);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  if (out != NULL)
+    *out = g_steal_pointer (&stdout_text);
+  if (err != NULL)
+    *err = g_steal_pointer (&stderr_text);
+  return g_subprocess_get_exit_status (process);
+}
+
+#define run_ctl(fixture, input, out, err, ...) \
+  run_ctl_full ((fixture)->url, NULL, (input), (out), (err), (const gchar *const[]){ __VA_ARGS__, NULL })
+
+static void
+login (Fixture *fixture,
+       const gchar *username)
+{
+  g_assert_cmpint (run_ctl (fixture, DEMO_PASSWORD "\n", NULL, NULL, "login", username, "--password-stdin"), ==, 0);
+}
+
+static gchar *
+kept_token (Fixture *fixture,
+            const gchar *username)
+{
+  g_autoptr(GError) error = NULL;
+  gchar *token = secret_password_lookup_sync (&token_schema, NULL, &error, "url", fixture->url,
+                                              "user", username, NULL);
+
+  g_assert_no_error (error);
+  return token;
+}
+
+static JsonNode *
+parse_json (const gchar *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_data (parser, text, -1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (json_parser_get_root (parser));
+  return json_node_ref (json_parser_get_root (parser));
+}
+
+/* Cases ----------------------------------------------------------------------------------- */
+
+static void
+test_login_status_logout (Fixture *fixture,
+                          gconstpointer data)
+{
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+  g_autofree gchar *token = NULL;
+
+  g_test_summary ("login keeps the token in the Secret Service, status and protected commands work "
+                  "with it, logout ends the session on the gateway and forgets the token (exit 3 after)");
+
+  /* not logged in: the public status works, a protected command says why it cannot */
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "status"), ==, 0);
+  g_assert_nonnull (strstr (out, "Gateway"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, &err, "users"), ==, 3);
+  g_assert_nonnull (strstr (err, "not logged in"));
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_ctl (fixture, DEMO_PASSWORD "\n", &out, NULL, "login", "admin", "--password-stdin"), ==, 0);
+  g_assert_nonnull (strstr (out, "Logged in as admin"));
+  token = kept_token (fixture, "admin");
+  g_assert_nonnull (token);
+  g_assert_null (strstr (out, token));
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "status"), ==, 0);
+  g_assert_nonnull (strstr (out, "Subsystems:"));
+  g_assert_null (strstr (out, token));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "users"), ==, 0);
+  g_assert_nonnull (strstr (out, "admin"));
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "logout"), ==, 0);
+  g_assert_nonnull (strstr (out, "Logged out"));
+  g_clear_pointer (&out, g_free);
+  g_assert_null (kept_token (fixture, "admin"));
+
+  /* nothing kept any more, and the old token is revoked on the gateway */
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "users"), ==, 3);
+  g_assert_cmpint (run_ctl_full (fixture->url, token, NULL, NULL, &err, (const gchar *const[]){ "users", NULL }), ==, 3);
+  g_assert_nonnull (strstr (err, "not logged in"));
+}
+
+static void
+assert_json_output (Fixture *fixture,
+                    const gchar *input,
+                    const gchar *token,
+                    JsonNode **answer,
+                    const gchar *const *argv)
+{
+  g_autofree gchar *out = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  g_assert_cmpint (run_ctl_full (fixture->url, NULL, input, &out, NULL, argv), ==, 0);
+  node = parse_json (out);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  if (token != NULL)
+    g_assert_null (strstr (out, token));
+  if (answer != NULL)
+    *answer = g_steal_pointer (&node);
+}
+
+static void
+test_json_output_parses (Fixture *fixture,
+                         gconstpointer data)
+{
+  g_autoptr(JsonNode) login_answer = NULL;
+  g_autoptr(JsonNode) plugins = NULL;
+  g_autoptr(JsonNode) raised = NULL;
+  g_autoptr(JsonNode) alarms = NULL;
+  JsonArray *array;
+  const gchar *token;
+
+  g_test_summary ("every command prints valid JSON with --json, and only login prints the token");
+
+  assert_json_output (fixture, DEMO_PASSWORD "\n", NULL, &login_answer,
+                      (const gchar *const[]){ "--json", "login", "admin", "--password-stdin", NULL });
+  token = json_object_get_string_member (json_node_get_object (login_answer), "token");
+  g_assert_nonnull (token);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (login_answer), "role"), ==, "it-admin");
+
+  assert_json_output (fixture, NULL, token, NULL, (const gchar *const[]){ "--json", "status", NULL });
+  assert_json_output (fixture, NULL, token, NULL, (const gchar *const[]){ "events", "--json", NULL });
+  assert_json_output (fixture, NULL, token, NULL,
+                      (const gchar *const[]){ "events", "--after", "0", "--limit", "5", "--json", NULL });
+  assert_json_output (fixture, NULL, token, NULL, (const gchar *const[]){ "--json", "users", NULL });
+  assert_json_output (fixture, "a-new-staff-password\n", token, NULL,
+                      (const gchar *const[]){ "--json", "users", "add", "nurse1", "--role", "staff",
+                                              "--password-stdin", NULL });
+  assert_json_output (fixture, NULL, token, &plugins, (const gchar *const[]){ "--json", "plugins", NULL });
+  array = json_object_get_array_member (json_node_get_object (plugins), "plugins");
+  g_assert_nonnull (array);
+  if (json_array_get_length (array) > 0)
+    {
+      const gchar *id = json_object_get_string_member (json_array_get_object_element (array, 0), "id");
+      assert_json_output (fixture, NULL, token, NULL,
+                          (const gchar *const[]){ "--json", "plugins", "restart", id, NULL });
+    }
+  else
+    {
+      g_test_message ("no plugin instance to restart");
+    }
+  assert_json_output (fixture, NULL, token, &raised,
+                      (const gchar *const[]){ "--json", "alarms", "raise", "test", "--location", "hall", NULL });
+  assert_json_output (fixture, NULL, token, &alarms, (const gchar *const[]){ "--json", "alarms", NULL });
+  assert_json_output (fixture, NULL, token, NULL, (const gchar *const[]){ "--json", "logout", NULL });
+}
+
+static void
+test_wrong_password_exit_3 (Fixture *fixture,
+                            gconstpointer data)
+{
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+
+  g_test_summary ("a wrong password exits 3 with a clear message, and keeps no token");
+
+  g_assert_cmpint (run_ctl (fixture, "not-the-password\n", &out, &err, "login", "admin", "--password-stdin"), ==, 3);
+  g_assert_nonnull (strstr (err, "wrong user name or password"));
+  g_assert_cmpstr (out, ==, "");
+  g_assert_null (kept_token (fixture, "admin"));
+  g_clear_pointer (&err, g_free);
+  g_clear_pointer (&out, g_free);
+
+  /* with --json the API's error document is printed */
+  g_assert_cmpint (run_ctl (fixture, "not-the-password\n", &out, NULL, "--json", "login", "admin",
+                            "--password-stdin"), ==, 3);
+  {
+    g_autoptr(JsonNode) node = parse_json (out);
+    JsonObject *error = json_object_get_object_member (json_node_get_object (node), "error");
+    g_assert_cmpstr (json_object_get_string_member (error, "code"), ==, "bad-login");
+  }
+}
+
+static void
+test_unreachable_exit_4 (void)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) any = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *url = NULL;
+  g_autofree gchar *err = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+
+  g_test_summary ("a gateway that does not answer gives exit 4, for public and protected commands");
+
+  /* a port that was free a moment ago and has no listener */
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  any = g_inet_socket_address_new (loopback, 0);
+  g_socket_bind (socket, any, TRUE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  url = g_strdup_printf ("http://127.0.0.1:%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  g_socket_close (socket, NULL);
+
+  g_assert_cmpint (run_ctl_full (url, NULL, NULL, NULL, &err, (const gchar *const[]){ "status", NULL }), ==, 4);
+  g_assert_nonnull (strstr (err, "cannot reach the gateway"));
+  g_assert_cmpint (run_ctl_full (url, "some-token", NULL, NULL, NULL, (const gchar *const[]){ "alarms", NULL }), ==, 4);
+  g_assert_cmpint (run_ctl_full (url, NULL, DEMO_PASSWORD "\n", NULL, NULL,
+                                 (const gchar *const[]){ "login", "admin", "--password-stdin", NULL }), ==, 4);
+  g_assert_cmpint (run_ctl_full (url, "some-token", NULL, NULL, NULL,
+                                 (const gchar *const[]){ "events", "--follow", NULL }), ==, 4);
+  /* and a usage error is 2, before anything is sent */
+  g_assert_cmpint (run_ctl_full (url, NULL, NULL, NULL, NULL, (const gchar *const[]){ "frobnicate", NULL }), ==, 2);
+  g_assert_cmpint (run_ctl_full ("ftp://example", NULL, NULL, NULL, NULL, (const gchar *const[]){ "status", NULL }), ==, 2);
+}
+
+static void
+test_alarms_raise_and_list (Fixture *fixture,
+                            gconstpointer data)
+{
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  JsonArray *alarms;
+  gboolean found = FALSE;
+
+  g_test_summary ("alarms raise journals an alarm that alarms lists, in text and in JSON");
+
+  login (fixture, "staff");
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "alarms", "raise", "fall", "--location", "kitchen"), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Alarm fall raised: "));
+  ref = g_strstrip (g_strdup (out + strlen ("Alarm fall raised: ")));
+  g_assert_cmpstr (ref, !=, "");
+  g_assert_cmpstr (ref, !=, "-");
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "alarms"), ==, 0);
+  g_assert_nonnull (strstr (out, ref));
+  g_assert_nonnull (strstr (out, "kitchen"));
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "--json", "alarms"), ==, 0);
+  node = parse_json (out);
+  alarms = json_object_get_array_member (json_node_get_object (node), "alarms");
+  for (guint i = 0; i < json_array_get_length (alarms); i++)
+    {
+      JsonObject *alarm = json_array_get_object_element (alarms, i);
+      if (g_strcmp0 (json_object_get_string_member (alarm, "ref"), ref) != 0)
+        continue;
+      g_assert_cmpstr (json_object_get_string_member (alarm, "type"), ==, "fall");
+      g_assert_cmpstr (json_object_get_string_member (alarm, "location"), ==, "kitchen");
+      found = TRUE;
+    }
+  g_assert_true (found);
+
+  /* an unknown type is refused by the gateway with its reason */
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, &err, "alarms", "raise", "meteorite"), ==, 1);
+  g_assert_nonnull (strstr (err, "did not accept the request"));
+  g_assert_nonnull (strstr (err, "type"));
+}
+
+/* Follows events and returns the first alarm.raised event at @location, or fails. */
+static void
+assert_follow_sees_alarm (GDataInputStream *follow_out,
+                          const gchar *location)
+{
+  for (;;)
+    {
+      g_autofree gchar *line = read_line_within (follow_out, WAIT_SECONDS);
+      g_autoptr(JsonNode) node = NULL;
+      JsonObject *event;
+      JsonObject *body;
+
+      if (line == NULL)
+        g_test_message ("events --follow printed no alarm.raised event at %s within %u s", location, WAIT_SECONDS);
+      g_assert_nonnull (line);
+      g_test_message ("follow: %s", line);
+      node = parse_json (line);
+      event = json_node_get_object (node);
+      g_assert_true (json_object_has_member (event, "seq"));
+      if (g_strcmp0 (json_object_get_string_member_with_default (event, "type", ""), "alarm.raised") != 0)
+        continue;
+      body = json_object_get_object_member (event, "body");
+      if (g_strcmp0 (json_object_get_string_member_with_default (body, "location", ""), location) == 0)
+        return;
+    }
+}
+
+/* Waits until the gateway counts @n open event streams (GET /metrics, as an admin). */
+static void
+wait_for_streams (Fixture *fixture,
+                  const gchar *token,
+                  guint n)
+{
+  /* no proxy on loopback; and the default resolver would want GSettings schemas */
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("proxy-resolver", NULL, NULL);
+  g_autofree gchar *uri = g_strconcat (fixture->url, "/metrics", NULL);
+  g_autofree gchar *wanted = g_strdup_printf ("\nhemgate_event_streams %u\n", n);
+  g_autofree gchar *authorization = g_strconcat ("Bearer ", token, NULL);
+
+  for (guint i = 0; i < WAIT_SECONDS * 10; i++)
+    {
+      g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree gchar *text = NULL;
+
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", authorization);
+      bytes = soup_session_send_and_read (session, msg, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (soup_message_get_status (msg), ==, SOUP_STATUS_OK);
+      text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+      if (strstr (text, wanted) != NULL)
+        return;
+      g_usleep (G_USEC_PER_SEC / 10);
+    }
+  g_test_message ("the gateway never had %u event streams open", n);
+  g_assert_not_reached ();
+}
+
+/* Starts `hemgatectl events --follow --json` with @extra_args (NULL-terminated, or NULL). */
+static GSubprocess *
+spawn_follow (Fixture *fixture,
+              const gchar *const *extra_args,
+              GDataInputStream **out)
+{
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  GSubprocess *process;
+
+  g_subprocess_launcher_setenv (launcher, "HEMGATE_URL", fixture->url, TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "HEMGATE_TOKEN");
+  g_ptr_array_add (args, (gpointer) g_getenv ("HEMGATECTL"));
+  g_ptr_array_add (args, (gpointer) "events");
+  g_ptr_array_add (args, (gpointer) "--follow");
+  g_ptr_array_add (args, (gpointer) "--json");
+  for (guint i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
+    g_ptr_array_add (args, (gpointer) extra_args[i]);
+  g_ptr_array_add (args, NULL);
+  process = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) args->pdata, &error);
+  g_assert_no_error (error);
+  *out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+  return process;
+}
+
+static void
+stop_follow (GSubprocess *follow)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_send_signal (follow, SIGINT);
+  g_subprocess_wait_check (follow, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_events_follow_receives_new_event (Fixture *fixture,
+                                       gconstpointer data)
+{
+  g_autoptr(GSubprocess) follow = NULL;
+  g_autoptr(GDataInputStream) follow_out = NULL;
+  g_autofree gchar *token = NULL;
+
+  g_test_summary ("events --follow --json prints an alarm raised through the API while it streams, "
+                  "as one JSON object per line, and stops cleanly on SIGINT");
+
+  login (fixture, "admin");
+  token = kept_token (fixture, "admin");
+  follow = spawn_follow (fixture, NULL, &follow_out);
+  wait_for_streams (fixture, token, 1);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "alarms", "raise", "fall", "--location", "bedroom"), ==, 0);
+  assert_follow_sees_alarm (follow_out, "bedroom");
+  stop_follow (follow);
+}
+
+static void
+test_events_follow_survives_restart (Fixture *fixture,
+                                     gconstpointer data)
+{
+  g_autoptr(GSubprocess) follow = NULL;
+  g_autoptr(GDataInputStream) follow_out = NULL;
+  g_autofree gchar *token = NULL;
+
+  g_test_summary ("events --follow reconnects after the gateway restarts and receives the events "
+                  "raised while it was disconnected");
+
+  login (fixture, "admin");
+  token = kept_token (fixture, "admin");
+  follow = spawn_follow (fixture, NULL, &follow_out);
+  wait_for_streams (fixture, token, 1);
+
+  /* the same port again, so the follower finds it */
+  stop_daemon (fixture);
+  write_config (fixture, fixture->port);
+  g_clear_pointer (&fixture->url, g_free);
+  start_daemon (fixture);
+  /* raised at once, most likely before the follower is back: it must come by replay */
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "alarms", "raise", "water", "--location", "bathroom"), ==, 0);
+  assert_follow_sees_alarm (follow_out, "bathroom");
+  /* and the live stream works after the reconnection */
+  wait_for_streams (fixture, token, 1);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "alarms", "raise", "fire", "--location", "attic"), ==, 0);
+  assert_follow_sees_alarm (follow_out, "attic");
+  stop_follow (follow);
+}
+
+static void
+test_tls_verified_pinned_or_insecure (Fixture *fixture,
+                                      gconstpointer data)
+{
+  g_autofree gchar *err = NULL;
+  g_autofree gchar *certificate = g_build_filename (fixture->state_dir, "tls", "hemgate.crt", NULL);
+  g_autoptr(GSubprocess) follow = NULL;
+  g_autoptr(GDataInputStream) follow_out = NULL;
+
+  g_test_summary ("the gateway's self-signed certificate is refused (exit 1, naming --ca), accepted when "
+                  "pinned with --ca, or with --insecure; the events WebSocket goes over TLS too");
+
+  g_assert_true (g_str_has_prefix (fixture->url, "https://"));
+  g_assert_true (g_file_test (certificate, G_FILE_TEST_EXISTS));
+
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, &err, "status"), ==, 1);
+  g_assert_nonnull (strstr (err, "not trusted"));
+  g_assert_nonnull (strstr (err, "--ca"));
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--ca", certificate, "status"), ==, 0);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--insecure", "status"), ==, 0);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--insecure", "--ca", certificate, "status"), ==, 2);
+
+  g_assert_cmpint (run_ctl (fixture, DEMO_PASSWORD "\n", NULL, NULL, "--ca", certificate, "login", "staff",
+                            "--password-stdin"), ==, 0);
+  /* from the start of the journal, so the alarm comes whether it is replayed or live */
+  follow = spawn_follow (fixture, (const gchar *const[]){ "--ca", certificate, "--after", "0", NULL }, &follow_out);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--ca", certificate, "alarms", "raise", "test", "--location",
+                            "porch"), ==, 0);
+  assert_follow_sees_alarm (follow_out, "porch");
+  stop_follow (follow);
+}
+
+int
+main (int argc,
+      char **argv)
+{
+  system_data_dirs = g_strdup (g_getenv ("XDG_DATA_DIRS") != NULL ? g_getenv ("XDG_DATA_DIRS")
+                                                                    : "/usr/local/share:/usr/share");
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add ("/cli/login-status-logout", Fixture, NULL, setup, test_login_status_logout, teardown);
+  g_test_add ("/cli/json-output-parses", Fixture, NULL, setup, test_json_output_parses, teardown);
+  g_test_add ("/cli/wrong-password-exit-3", Fixture, NULL, setup, test_wrong_password_exit_3, teardown);
+  g_test_add_func ("/cli/unreachable-exit-4", test_unreachable_exit_4);
+  g_test_add ("/cli/alarms-raise-and-list", Fixture, NULL, setup, test_alarms_raise_and_list, teardown);
+  g_test_add ("/cli/events-follow-receives-new-event", Fixture, NULL, setup,
+              test_events_follow_receives_new_event, teardown);
+  g_test_add ("/cli/events-follow-survives-restart", Fixture, NULL, setup,
+              test_events_follow_survives_restart, teardown);
+  g_test_add ("/cli/tls-verified-pinned-or-insecure", Fixture, GINT_TO_POINTER (TRUE), setup,
+              test_tls_verified_pinned_or_insecure, teardown);
+  return g_test_run ();
+}
