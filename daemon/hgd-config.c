@@ -137,7 +137,8 @@ group_is_known (const gchar *group)
     return TRUE;
   for (guint i = 0; i < G_N_ELEMENTS (key_specs); i++)
     {
-      if (g_strcmp0 (key_specs[i].group, group) == 0)
+      /* "plugin:" alone is the table's name for every plugin group, not a group */
+      if (g_strcmp0 (key_specs[i].group, group) == 0 && !g_str_has_suffix (group, ":"))
         return TRUE;
     }
   return FALSE;

@@ -77,6 +77,23 @@ apply_retention (HgdDaemon *self,
     hgd_journal_set_retention (journal, key, GPOINTER_TO_UINT (value));
 }
 
+static void
+pruned_cb (GObject *source,
+           GAsyncResult *result,
+           gpointer user_data)
+{
+  HgdJournal *journal = HGD_JOURNAL (source);
+  g_autoptr(GError) error = NULL;
+  guint n_removed = 0;
+
+  if (!hgd_journal_prune_finish (journal, result, &n_removed, &error))
+    g_warning ("%s", error->message);
+  else if (n_removed > 0)
+    g_info ("journal %s: pruned %u events past retention",
+            hg_domain_to_string (hgd_journal_get_domain (journal)), n_removed);
+}
+
+/* Retention runs on each journal's worker thread, never on the main loop. */
 static gboolean
 prune_cb (gpointer user_data)
 {
@@ -84,15 +101,8 @@ prune_cb (gpointer user_data)
 
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
-      g_autoptr(GError) error = NULL;
-      guint n_removed = 0;
-
-      if (self->journals[i] == NULL)
-        continue;
-      if (!hgd_journal_prune (self->journals[i], g_get_real_time (), &n_removed, &error))
-        g_warning ("%s", error->message);
-      else if (n_removed > 0)
-        g_info ("journal %s: pruned %u events past retention", hg_domain_to_string (i), n_removed);
+      if (self->journals[i] != NULL)
+        hgd_journal_prune_async (self->journals[i], g_get_real_time (), NULL, pruned_cb, NULL);
     }
   return G_SOURCE_CONTINUE;
 }

@@ -188,7 +188,9 @@ hg_alarm_new_from_json (JsonObject *object,
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "unknown alarm type '%s'", type);
       return NULL;
     }
-  self = hg_alarm_new (type);
+  /* not hg_alarm_new (): the type is checked above, and this cannot return NULL */
+  self = g_object_new (HG_TYPE_ALARM, NULL);
+  self->type = g_strdup (type);
   if (state != NULL && !hg_alarm_state_from_string (state, &self->state))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "unknown alarm state '%s'", state);

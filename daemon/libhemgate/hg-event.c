@@ -295,7 +295,10 @@ hg_event_new_from_json (JsonObject *object,
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "invalid domain '%s'", domain_str);
       return NULL;
     }
-  event = hg_event_new (type, body);
+  /* not hg_event_new (): the type is checked above, and this cannot return NULL */
+  event = g_object_new (HG_TYPE_EVENT, NULL);
+  event->type = g_strdup (type);
+  event->body = json_object_ref (body);
   event->domain = domain;
   event->seq = (guint64) seq;
   event->source = g_strdup (source);

@@ -89,6 +89,7 @@ static const BadCase bad_cases[] = {
   { "[api]\ntls = yes\n", HGD_CONFIG_ERROR_BAD_VALUE, "bad.conf:2: [api] tls: 'yes' is not 'true' or 'false'" },
   { "[plugin:x]\ndomain = family\n", HGD_CONFIG_ERROR_BAD_VALUE, "bad.conf:2: [plugin:x] domain: 'family' is not 'municipal' or 'personal'" },
   { "[plugin:Bad/Id]\n", HGD_CONFIG_ERROR_UNKNOWN_GROUP, "bad.conf:1: plugin instance id 'Bad/Id' must be 1-64 characters of a-z, 0-9 and '-'" },
+  { "[plugin:]\nenabled = true\n", HGD_CONFIG_ERROR_UNKNOWN_GROUP, "bad.conf:1: unknown group [plugin:]" },
   { "[retention]\nSensor = 3\n", HGD_CONFIG_ERROR_UNKNOWN_KEY, "bad.conf:2: [retention] key 'Sensor' is not an event type or prefix" },
 };
 
