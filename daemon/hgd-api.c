@@ -636,7 +636,7 @@ request_who (HgdApiRequest *req)
 static gboolean
 param_is_valid (const gchar *value)
 {
-  gsize len = strlen (value);
+  gsize len = value != NULL ? strlen (value) : 0;
 
   if (len == 0 || len > MAX_PARAM_LENGTH)
     return FALSE;

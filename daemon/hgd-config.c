@@ -301,6 +301,21 @@ validate (HgdConfig *self,
   return TRUE;
 }
 
+/* Lays @data over @base: GKeyFile merges repeated groups and the later key wins, so the
+ * two texts joined are the layered configuration (empty [plugin:<id>] groups included). */
+static GKeyFile *
+merge (GKeyFile *base,
+       const gchar *data)
+{
+  g_autofree gchar *base_data = g_key_file_to_data (base, NULL, NULL);
+  g_autofree gchar *joined = g_strconcat (base_data, "\n", data, NULL);
+  GKeyFile *merged = g_key_file_new ();
+
+  /* both halves were parsed and validated already */
+  g_key_file_load_from_data (merged, joined, -1, G_KEY_FILE_NONE, NULL);
+  return merged;
+}
+
 /**
  * hgd_config_load_data:
  * @self: an #HgdConfig
@@ -308,7 +323,9 @@ validate (HgdConfig *self,
  * @name: how to name it in errors, e.g. its path
  * @error: return location for a #GError
  *
- * Replaces the configuration with @data if, and only if, all of it is valid.
+ * Lays @data over what is already loaded (key by key, a later value wins) if, and only
+ * if, all of it is valid; e.g. `--demo --config FILE` is the demo configuration with
+ * FILE's values on top.
  *
  * Returns: %TRUE if loaded
  */
@@ -320,6 +337,7 @@ hgd_config_load_data (HgdConfig *self,
 {
   g_autoptr(GKeyFile) keyfile = g_key_file_new ();
   g_autoptr(GError) error_local = NULL;
+  GKeyFile *merged;
 
   g_return_val_if_fail (HGD_IS_CONFIG (self), FALSE);
   g_return_val_if_fail (data != NULL, FALSE);
@@ -333,8 +351,9 @@ hgd_config_load_data (HgdConfig *self,
     }
   if (!validate (self, keyfile, name, error))
     return FALSE;
+  merged = merge (self->keyfile, data);
   g_key_file_unref (self->keyfile);
-  self->keyfile = g_steal_pointer (&keyfile);
+  self->keyfile = merged;
   return TRUE;
 }
 

@@ -195,8 +195,11 @@ record_denial (HgdContextImpl *self,
       return;
     }
   self->window_denied++;
-  g_warning ("plugin %s denied %s: it needs %s, which it was not granted", self->instance_id, method,
-             capability != NULL ? capability : "a capability no plugin holds");
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "HG_PLUGIN", self->instance_id,
+                    "HG_DOMAIN", hg_domain_to_string (self->domain),
+                    "MESSAGE", "plugin %s denied %s: it needs %s, which it was not granted",
+                    self->instance_id, method,
+                    capability != NULL ? capability : "a capability no plugin holds");
   if (journal == NULL)
     return;
   body = json_object_new ();

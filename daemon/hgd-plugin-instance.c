@@ -135,6 +135,21 @@ set_state (HgdPluginInstance *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
+/* A warning with the journald field HG_PLUGIN, so `journalctl HG_PLUGIN=<id>` finds it. */
+G_GNUC_PRINTF (2, 3) static void
+warn (HgdPluginInstance *self,
+      const gchar *format,
+      ...)
+{
+  g_autofree gchar *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "HG_PLUGIN", self->id, "MESSAGE", "%s", message);
+}
+
 static void
 set_error (HgdPluginInstance *self,
            const gchar *error)
@@ -275,7 +290,7 @@ ensure_loaded (HgdPluginInstance *self)
       set_error (self, NULL);
       return TRUE;
     }
-  g_warning ("plugin %s cannot run: %s", self->id, error->message);
+  warn (self, "plugin %s cannot run: %s", self->id, error->message);
   set_error (self, error->message);
   set_state (self, HGD_PLUGIN_STATE_FAILED);
   return FALSE;
@@ -420,7 +435,7 @@ host_gone (HgdPluginInstance *self)
       JsonObject *body = json_object_new ();
       g_autofree gchar *error = g_strdup_printf ("host %s", how);
 
-      g_warning ("plugin %s: host %s; restarting it", self->id, how);
+      warn (self, "plugin %s: host %s; restarting it", self->id, how);
       json_object_set_string_member (body, "reason", "exited");
       json_object_set_string_member (body, "how", how);
       record_event (self, "plugin.crashed", body);
@@ -460,7 +475,7 @@ fail_host (HgdPluginInstance *self,
 {
   JsonObject *body = json_object_new ();
 
-  g_warning ("plugin %s: %s; restarting it", self->id, message);
+  warn (self, "plugin %s: %s; restarting it", self->id, message);
   json_object_set_string_member (body, "reason", reason);
   json_object_set_string_member (body, "error", message);
   record_event (self, event_type, body);
@@ -566,8 +581,8 @@ enqueue_event (HgdPluginInstance *self,
     {
       self->dropped++;
       if (!self->dropping)
-        g_warning ("plugin %s falls behind: dropping sensor events (%" G_GUINT64_FORMAT " so far)",
-                   self->id, self->dropped);
+        warn (self, "plugin %s falls behind: dropping sensor events (%" G_GUINT64_FORMAT " so far)",
+              self->id, self->dropped);
       self->dropping = TRUE;
       return;
     }
@@ -591,7 +606,7 @@ replay_open_alarms (HgdPluginInstance *self)
   alarms = hgd_journal_list_alarms (journal, TRUE, &error);
   if (alarms == NULL)
     {
-      g_warning ("plugin %s: open alarms not sent: %s", self->id, error->message);
+      warn (self, "plugin %s: open alarms not sent: %s", self->id, error->message);
       return;
     }
   for (guint i = 0; i < alarms->len; i++)
@@ -621,12 +636,18 @@ host_started_cb (GObject *source,
       g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   self = HGD_PLUGIN_INSTANCE (user_data);
+  if (error != NULL && error->domain != HG_ERROR)
+    {
+      /* No answer: the host died or dropped the connection. host_exited_cb() and
+       * connection_closed_cb() say what happened; blaming Start here would hide it. */
+      g_debug ("plugin %s: Start got no answer: %s", self->id, error->message);
+      return;
+    }
   if (error != NULL)
     {
       g_autofree gchar *message = NULL;
 
-      if (g_dbus_error_is_remote_error (error))
-        g_dbus_error_strip_remote_error (error);
+      g_dbus_error_strip_remote_error (error);
       if (g_error_matches (error, HG_ERROR, HG_ERROR_INVALID_DATA))
         {
           /* The plugin rejected its configuration: restarting will not help. */
@@ -675,14 +696,20 @@ disconnect_grace_cb (gpointer user_data)
 
 /* A host exits when its connection closes; one whose main loop is stuck cannot. */
 static void
+connection_lost (HgdPluginInstance *self)
+{
+  if (self->subprocess == NULL || self->state == HGD_PLUGIN_STATE_STOPPING || self->disconnect_id != 0)
+    return;
+  self->disconnect_id = g_timeout_add_seconds (DISCONNECT_GRACE_SECONDS, disconnect_grace_cb, self);
+}
+
+static void
 connection_closed_cb (GDBusConnection *connection,
                       gboolean remote_peer_vanished,
                       GError *error,
                       HgdPluginInstance *self)
 {
-  if (self->subprocess == NULL || self->state == HGD_PLUGIN_STATE_STOPPING || self->disconnect_id != 0)
-    return;
-  self->disconnect_id = g_timeout_add_seconds (DISCONNECT_GRACE_SECONDS, disconnect_grace_cb, self);
+  connection_lost (self);
 }
 
 static void
@@ -699,8 +726,10 @@ connection_ready_cb (GObject *source,
   self = HGD_PLUGIN_INSTANCE (user_data);
   if (connection == NULL)
     {
-      g_autofree gchar *message = g_strdup_printf ("no D-Bus connection to the host: %s", error->message);
-      fail_host (self, "plugin.crashed", "connection", message);
+      /* Most likely the host died during the handshake: let its exit status speak, and
+       * kill it if it lingers. */
+      g_debug ("plugin %s: no D-Bus connection to the host: %s", self->id, error->message);
+      connection_lost (self);
       return;
     }
 
@@ -751,7 +780,7 @@ spawn_failed (HgdPluginInstance *self,
   JsonObject *body = json_object_new ();
   g_autofree gchar *message = g_strdup_printf ("cannot spawn %s: %s", self->host_path, error->message);
 
-  g_warning ("plugin %s: %s", self->id, message);
+  warn (self, "plugin %s: %s", self->id, message);
   json_object_set_string_member (body, "reason", "spawn");
   json_object_set_string_member (body, "error", message);
   record_event (self, "plugin.crashed", body);
@@ -946,7 +975,7 @@ stop_grace_cb (gpointer user_data)
       g_subprocess_send_signal (self->subprocess, SIGTERM);
       return G_SOURCE_CONTINUE;
     }
-  g_warning ("plugin %s: host ignored SIGTERM; killing it", self->id);
+  warn (self, "plugin %s: host ignored SIGTERM; killing it", self->id);
   self->stop_kill_id = 0;
   kill_host (self, "stop");
   return G_SOURCE_REMOVE;

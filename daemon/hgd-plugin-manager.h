@@ -33,7 +33,10 @@ gboolean hgd_plugin_manager_stop_finish (HgdPluginManager *self,
                                          GError **error);
 
 /* A JSON array of {"id","plugin","name","version","provider","domain","capabilities",
- * "state","error","restarts","pid"}; healthy is FALSE if any enabled instance is not running. */
+ * "state","error","restarts","pid","dropped"}; healthy is FALSE if any enabled instance is
+ * not running. "capabilities" is the grant; "dropped" counts sensor events a slow host
+ * missed; unknown values are null. States: disabled, failed, stopped, starting, running,
+ * restarting, stopping. */
 JsonArray *hgd_plugin_manager_to_json (HgdPluginManager *self,
                                        gboolean *healthy);
 gboolean hgd_plugin_manager_restart (HgdPluginManager *self,

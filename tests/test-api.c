@@ -243,8 +243,11 @@ test_openapi_covers_every_route (void)
                 route = &routes[i];
             }
           if (route == NULL)
-            g_test_message ("openapi.json has %s %s, the daemon does not", upper, path_name);
-          g_assert_nonnull (route);
+            {
+              g_test_message ("openapi.json has %s %s, the daemon does not", upper, path_name);
+              g_test_fail ();
+              continue;
+            }
           g_assert_true (
               hg_json_object_get_array (json_node_get_object (op_node), "x-roles", &x_roles, NULL));
           for (guint k = 0; k < json_array_get_length (x_roles); k++)

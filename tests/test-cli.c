@@ -56,8 +56,8 @@ read_line_cb (GObject *source,
 {
   LineRead *read = user_data;
 
-  read->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL,
-                                                          &read->error);
+  read->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result,
+                                                          NULL, &read->error);
   read->done = TRUE;
 }
 
@@ -77,7 +77,8 @@ read_line_within (GDataInputStream *stream,
   LineRead read = { NULL, NULL, FALSE };
   guint timeout_id = g_timeout_add_seconds (seconds, cancel_cb, cancellable);
 
-  g_data_input_stream_read_line_async (stream, G_PRIORITY_DEFAULT, cancellable, read_line_cb, &read);
+  g_data_input_stream_read_line_async (stream, G_PRIORITY_DEFAULT, cancellable, read_line_cb,
+                                       &read);
   while (!read.done)
     g_main_context_iteration (NULL, TRUE);
   if (!g_cancellable_is_cancelled (cancellable))
@@ -120,8 +121,10 @@ write_config (Fixture *fixture,
   g_autoptr(GError) error = NULL;
   g_autofree gchar *config = NULL;
 
-  config = g_strdup_printf ("[api]\nlisten-address = 127.0.0.1\nport = %u\ntls = %s\n", port,
-                            fixture->tls ? "true" : "false");
+  /* --config replaces the demo configuration, so the example plugin is named again */
+  config = g_strdup_printf ("[api]\nlisten-address = 127.0.0.1\nport = %u\ntls = %s\n"
+                            "\n[plugin:example]\ndomain = municipal\ninterval = 10\n",
+                            port, fixture->tls ? "true" : "false");
   g_file_set_contents (fixture->config_path, config, -1, &error);
   g_assert_no_error (error);
 }
@@ -237,7 +240,9 @@ run_ctl_full (const gchar *url,
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (process, input, NULL, &stdout_text, &stderr_text, &error);
   g_assert_no_error (error);
-  g_test_message ("$ %s -> %d\n%s%s", command, g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process) : -1,
+  g_test_message ("$ %s -> %d\n%s%s", command,
+                  g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process)
+                                                       : -1,
                   stdout_text, stderr_text);
   g_assert_true (g_subprocess_get_if_exited (process));
   if (out != NULL)
@@ -247,14 +252,17 @@ run_ctl_full (const gchar *url,
   return g_subprocess_get_exit_status (process);
 }
 
-#define run_ctl(fixture, input, out, err, ...) \
-  run_ctl_full ((fixture)->url, NULL, (input), (out), (err), (const gchar *const[]){ __VA_ARGS__, NULL })
+#define run_ctl(fixture, input, out, err, ...)                                                     \
+  run_ctl_full ((fixture)->url, NULL, (input), (out), (err),                                       \
+                (const gchar *const[]){ __VA_ARGS__, NULL })
 
 static void
 login (Fixture *fixture,
        const gchar *username)
 {
-  g_assert_cmpint (run_ctl (fixture, DEMO_PASSWORD "\n", NULL, NULL, "login", username, "--password-stdin"), ==, 0);
+  g_assert_cmpint (
+      run_ctl (fixture, DEMO_PASSWORD "\n", NULL, NULL, "login", username, "--password-stdin"), ==,
+      0);
 }
 
 static gchar *
@@ -291,8 +299,9 @@ test_login_status_logout (Fixture *fixture,
   g_autofree gchar *err = NULL;
   g_autofree gchar *token = NULL;
 
-  g_test_summary ("login keeps the token in the Secret Service, status and protected commands work "
-                  "with it, logout ends the session on the gateway and forgets the token (exit 3 after)");
+  g_test_summary (
+      "login keeps the token in the Secret Service, status and protected commands work "
+      "with it, logout ends the session on the gateway and forgets the token (exit 3 after)");
 
   /* not logged in: the public status works, a protected command says why it cannot */
   g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "status"), ==, 0);
@@ -302,7 +311,9 @@ test_login_status_logout (Fixture *fixture,
   g_assert_nonnull (strstr (err, "not logged in"));
   g_clear_pointer (&err, g_free);
 
-  g_assert_cmpint (run_ctl (fixture, DEMO_PASSWORD "\n", &out, NULL, "login", "admin", "--password-stdin"), ==, 0);
+  g_assert_cmpint (
+      run_ctl (fixture, DEMO_PASSWORD "\n", &out, NULL, "login", "admin", "--password-stdin"), ==,
+      0);
   g_assert_nonnull (strstr (out, "Logged in as admin"));
   token = kept_token (fixture, "admin");
   g_assert_nonnull (token);
@@ -324,7 +335,9 @@ test_login_status_logout (Fixture *fixture,
 
   /* nothing kept any more, and the old token is revoked on the gateway */
   g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "users"), ==, 3);
-  g_assert_cmpint (run_ctl_full (fixture->url, token, NULL, NULL, &err, (const gchar *const[]){ "users", NULL }), ==, 3);
+  g_assert_cmpint (
+      run_ctl_full (fixture->url, token, NULL, NULL, &err, (const gchar *const[]){ "users", NULL }),
+      ==, 3);
   g_assert_nonnull (strstr (err, "not logged in"));
 }
 
@@ -360,37 +373,42 @@ test_json_output_parses (Fixture *fixture,
 
   g_test_summary ("every command prints valid JSON with --json, and only login prints the token");
 
-  assert_json_output (fixture, DEMO_PASSWORD "\n", NULL, &login_answer,
-                      (const gchar *const[]){ "--json", "login", "admin", "--password-stdin", NULL });
+  assert_json_output (
+      fixture, DEMO_PASSWORD "\n", NULL, &login_answer,
+      (const gchar *const[]){ "--json", "login", "admin", "--password-stdin", NULL });
   token = json_object_get_string_member (json_node_get_object (login_answer), "token");
   g_assert_nonnull (token);
-  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (login_answer), "role"), ==, "it-admin");
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (login_answer), "role"), ==,
+                   "it-admin");
 
-  assert_json_output (fixture, NULL, token, NULL, (const gchar *const[]){ "--json", "status", NULL });
-  assert_json_output (fixture, NULL, token, NULL, (const gchar *const[]){ "events", "--json", NULL });
   assert_json_output (fixture, NULL, token, NULL,
-                      (const gchar *const[]){ "events", "--after", "0", "--limit", "5", "--json", NULL });
-  assert_json_output (fixture, NULL, token, NULL, (const gchar *const[]){ "--json", "users", NULL });
+                      (const gchar *const[]){ "--json", "status", NULL });
+  assert_json_output (fixture, NULL, token, NULL,
+                      (const gchar *const[]){ "events", "--json", NULL });
+  assert_json_output (
+      fixture, NULL, token, NULL,
+      (const gchar *const[]){ "events", "--after", "0", "--limit", "5", "--json", NULL });
+  assert_json_output (fixture, NULL, token, NULL,
+                      (const gchar *const[]){ "--json", "users", NULL });
   assert_json_output (fixture, "a-new-staff-password\n", token, NULL,
                       (const gchar *const[]){ "--json", "users", "add", "nurse1", "--role", "staff",
                                               "--password-stdin", NULL });
-  assert_json_output (fixture, NULL, token, &plugins, (const gchar *const[]){ "--json", "plugins", NULL });
+  assert_json_output (fixture, NULL, token, &plugins,
+                      (const gchar *const[]){ "--json", "plugins", NULL });
   array = json_object_get_array_member (json_node_get_object (plugins), "plugins");
   g_assert_nonnull (array);
-  if (json_array_get_length (array) > 0)
-    {
-      const gchar *id = json_object_get_string_member (json_array_get_object_element (array, 0), "id");
-      assert_json_output (fixture, NULL, token, NULL,
-                          (const gchar *const[]){ "--json", "plugins", "restart", id, NULL });
-    }
-  else
-    {
-      g_test_message ("no plugin instance to restart");
-    }
-  assert_json_output (fixture, NULL, token, &raised,
-                      (const gchar *const[]){ "--json", "alarms", "raise", "test", "--location", "hall", NULL });
-  assert_json_output (fixture, NULL, token, &alarms, (const gchar *const[]){ "--json", "alarms", NULL });
-  assert_json_output (fixture, NULL, token, NULL, (const gchar *const[]){ "--json", "logout", NULL });
+  g_assert_cmpuint (json_array_get_length (array), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (array, 0), "id"),
+                   ==, "example");
+  assert_json_output (fixture, NULL, token, NULL,
+                      (const gchar *const[]){ "--json", "plugins", "restart", "example", NULL });
+  assert_json_output (
+      fixture, NULL, token, &raised,
+      (const gchar *const[]){ "--json", "alarms", "raise", "test", "--location", "hall", NULL });
+  assert_json_output (fixture, NULL, token, &alarms,
+                      (const gchar *const[]){ "--json", "alarms", NULL });
+  assert_json_output (fixture, NULL, token, NULL,
+                      (const gchar *const[]){ "--json", "logout", NULL });
 }
 
 static void
@@ -402,7 +420,9 @@ test_wrong_password_exit_3 (Fixture *fixture,
 
   g_test_summary ("a wrong password exits 3 with a clear message, and keeps no token");
 
-  g_assert_cmpint (run_ctl (fixture, "not-the-password\n", &out, &err, "login", "admin", "--password-stdin"), ==, 3);
+  g_assert_cmpint (
+      run_ctl (fixture, "not-the-password\n", &out, &err, "login", "admin", "--password-stdin"), ==,
+      3);
   g_assert_nonnull (strstr (err, "wrong user name or password"));
   g_assert_cmpstr (out, ==, "");
   g_assert_null (kept_token (fixture, "admin"));
@@ -440,19 +460,29 @@ test_unreachable_exit_4 (void)
   g_assert_no_error (error);
   bound = g_socket_get_local_address (socket, &error);
   g_assert_no_error (error);
-  url = g_strdup_printf ("http://127.0.0.1:%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  url = g_strdup_printf ("http://127.0.0.1:%u",
+                         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
   g_socket_close (socket, NULL);
 
-  g_assert_cmpint (run_ctl_full (url, NULL, NULL, NULL, &err, (const gchar *const[]){ "status", NULL }), ==, 4);
+  g_assert_cmpint (
+      run_ctl_full (url, NULL, NULL, NULL, &err, (const gchar *const[]){ "status", NULL }), ==, 4);
   g_assert_nonnull (strstr (err, "cannot reach the gateway"));
-  g_assert_cmpint (run_ctl_full (url, "some-token", NULL, NULL, NULL, (const gchar *const[]){ "alarms", NULL }), ==, 4);
-  g_assert_cmpint (run_ctl_full (url, NULL, DEMO_PASSWORD "\n", NULL, NULL,
-                                 (const gchar *const[]){ "login", "admin", "--password-stdin", NULL }), ==, 4);
+  g_assert_cmpint (
+      run_ctl_full (url, "some-token", NULL, NULL, NULL, (const gchar *const[]){ "alarms", NULL }),
+      ==, 4);
+  g_assert_cmpint (
+      run_ctl_full (url, NULL, DEMO_PASSWORD "\n", NULL, NULL,
+                    (const gchar *const[]){ "login", "admin", "--password-stdin", NULL }),
+      ==, 4);
   g_assert_cmpint (run_ctl_full (url, "some-token", NULL, NULL, NULL,
                                  (const gchar *const[]){ "events", "--follow", NULL }), ==, 4);
   /* and a usage error is 2, before anything is sent */
-  g_assert_cmpint (run_ctl_full (url, NULL, NULL, NULL, NULL, (const gchar *const[]){ "frobnicate", NULL }), ==, 2);
-  g_assert_cmpint (run_ctl_full ("ftp://example", NULL, NULL, NULL, NULL, (const gchar *const[]){ "status", NULL }), ==, 2);
+  g_assert_cmpint (
+      run_ctl_full (url, NULL, NULL, NULL, NULL, (const gchar *const[]){ "frobnicate", NULL }), ==,
+      2);
+  g_assert_cmpint (run_ctl_full ("ftp://example", NULL, NULL, NULL, NULL,
+                                 (const gchar *const[]){ "status", NULL }),
+                   ==, 2);
 }
 
 static void
@@ -469,7 +499,9 @@ test_alarms_raise_and_list (Fixture *fixture,
   g_test_summary ("alarms raise journals an alarm that alarms lists, in text and in JSON");
 
   login (fixture, "staff");
-  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "alarms", "raise", "fall", "--location", "kitchen"), ==, 0);
+  g_assert_cmpint (
+      run_ctl (fixture, NULL, &out, NULL, "alarms", "raise", "fall", "--location", "kitchen"), ==,
+      0);
   g_assert_true (g_str_has_prefix (out, "Alarm fall raised: "));
   ref = g_strstrip (g_strdup (out + strlen ("Alarm fall raised: ")));
   g_assert_cmpstr (ref, !=, "");
@@ -514,16 +546,19 @@ assert_follow_sees_alarm (GDataInputStream *follow_out,
       JsonObject *body;
 
       if (line == NULL)
-        g_test_message ("events --follow printed no alarm.raised event at %s within %u s", location, WAIT_SECONDS);
+        g_test_message ("events --follow printed no alarm.raised event at %s within %u s", location,
+                        WAIT_SECONDS);
       g_assert_nonnull (line);
       g_test_message ("follow: %s", line);
       node = parse_json (line);
       event = json_node_get_object (node);
       g_assert_true (json_object_has_member (event, "seq"));
-      if (g_strcmp0 (json_object_get_string_member_with_default (event, "type", ""), "alarm.raised") != 0)
+      if (g_strcmp0 (json_object_get_string_member_with_default (event, "type", ""), "alarm.raised")
+          != 0)
         continue;
       body = json_object_get_object_member (event, "body");
-      if (g_strcmp0 (json_object_get_string_member_with_default (body, "location", ""), location) == 0)
+      if (g_strcmp0 (json_object_get_string_member_with_default (body, "location", ""), location)
+          == 0)
         return;
     }
 }
@@ -547,7 +582,8 @@ wait_for_streams (Fixture *fixture,
       g_autoptr(GError) error = NULL;
       g_autofree gchar *text = NULL;
 
-      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", authorization);
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                    authorization);
       bytes = soup_session_send_and_read (session, msg, NULL, &error);
       g_assert_no_error (error);
       g_assert_cmpuint (soup_message_get_status (msg), ==, SOUP_STATUS_OK);
@@ -612,7 +648,9 @@ test_events_follow_receives_new_event (Fixture *fixture,
   follow = spawn_follow (fixture, NULL, &follow_out);
   wait_for_streams (fixture, token, 1);
 
-  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "alarms", "raise", "fall", "--location", "bedroom"), ==, 0);
+  g_assert_cmpint (
+      run_ctl (fixture, NULL, NULL, NULL, "alarms", "raise", "fall", "--location", "bedroom"), ==,
+      0);
   assert_follow_sees_alarm (follow_out, "bedroom");
   stop_follow (follow);
 }
@@ -639,11 +677,14 @@ test_events_follow_survives_restart (Fixture *fixture,
   g_clear_pointer (&fixture->url, g_free);
   start_daemon (fixture);
   /* raised at once, most likely before the follower is back: it must come by replay */
-  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "alarms", "raise", "water", "--location", "bathroom"), ==, 0);
+  g_assert_cmpint (
+      run_ctl (fixture, NULL, NULL, NULL, "alarms", "raise", "water", "--location", "bathroom"), ==,
+      0);
   assert_follow_sees_alarm (follow_out, "bathroom");
   /* and the live stream works after the reconnection */
   wait_for_streams (fixture, token, 1);
-  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "alarms", "raise", "fire", "--location", "attic"), ==, 0);
+  g_assert_cmpint (
+      run_ctl (fixture, NULL, NULL, NULL, "alarms", "raise", "fire", "--location", "attic"), ==, 0);
   assert_follow_sees_alarm (follow_out, "attic");
   stop_follow (follow);
 }
@@ -657,8 +698,9 @@ test_tls_verified_pinned_or_insecure (Fixture *fixture,
   g_autoptr(GSubprocess) follow = NULL;
   g_autoptr(GDataInputStream) follow_out = NULL;
 
-  g_test_summary ("the gateway's self-signed certificate is refused (exit 1, naming --ca), accepted when "
-                  "pinned with --ca, or with --insecure; the events WebSocket goes over TLS too");
+  g_test_summary (
+      "the gateway's self-signed certificate is refused (exit 1, naming --ca), accepted when "
+      "pinned with --ca, or with --insecure; the events WebSocket goes over TLS too");
 
   g_assert_true (g_str_has_prefix (fixture->url, "https://"));
   g_assert_true (g_file_test (certificate, G_FILE_TEST_EXISTS));
@@ -668,14 +710,18 @@ test_tls_verified_pinned_or_insecure (Fixture *fixture,
   g_assert_nonnull (strstr (err, "--ca"));
   g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--ca", certificate, "status"), ==, 0);
   g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--insecure", "status"), ==, 0);
-  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--insecure", "--ca", certificate, "status"), ==, 2);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--insecure", "--ca", certificate, "status"),
+                   ==, 2);
 
-  g_assert_cmpint (run_ctl (fixture, DEMO_PASSWORD "\n", NULL, NULL, "--ca", certificate, "login", "staff",
-                            "--password-stdin"), ==, 0);
+  g_assert_cmpint (run_ctl (fixture, DEMO_PASSWORD "\n", NULL, NULL, "--ca", certificate, "login",
+                            "staff", "--password-stdin"),
+                   ==, 0);
   /* from the start of the journal, so the alarm comes whether it is replayed or live */
-  follow = spawn_follow (fixture, (const gchar *const[]){ "--ca", certificate, "--after", "0", NULL }, &follow_out);
-  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--ca", certificate, "alarms", "raise", "test", "--location",
-                            "porch"), ==, 0);
+  follow = spawn_follow (
+      fixture, (const gchar *const[]){ "--ca", certificate, "--after", "0", NULL }, &follow_out);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--ca", certificate, "alarms", "raise",
+                            "test", "--location", "porch"),
+                   ==, 0);
   assert_follow_sees_alarm (follow_out, "porch");
   stop_follow (follow);
 }
@@ -685,14 +731,16 @@ main (int argc,
       char **argv)
 {
   system_data_dirs = g_strdup (g_getenv ("XDG_DATA_DIRS") != NULL ? g_getenv ("XDG_DATA_DIRS")
-                                                                    : "/usr/local/share:/usr/share");
+                                                                  : "/usr/local/share:/usr/share");
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add ("/cli/login-status-logout", Fixture, NULL, setup, test_login_status_logout, teardown);
   g_test_add ("/cli/json-output-parses", Fixture, NULL, setup, test_json_output_parses, teardown);
-  g_test_add ("/cli/wrong-password-exit-3", Fixture, NULL, setup, test_wrong_password_exit_3, teardown);
+  g_test_add ("/cli/wrong-password-exit-3", Fixture, NULL, setup, test_wrong_password_exit_3,
+              teardown);
   g_test_add_func ("/cli/unreachable-exit-4", test_unreachable_exit_4);
-  g_test_add ("/cli/alarms-raise-and-list", Fixture, NULL, setup, test_alarms_raise_and_list, teardown);
+  g_test_add ("/cli/alarms-raise-and-list", Fixture, NULL, setup, test_alarms_raise_and_list,
+              teardown);
   g_test_add ("/cli/events-follow-receives-new-event", Fixture, NULL, setup,
               test_events_follow_receives_new_event, teardown);
   g_test_add ("/cli/events-follow-survives-restart", Fixture, NULL, setup,

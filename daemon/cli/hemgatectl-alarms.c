@@ -13,6 +13,7 @@ hgd_cli_alarms (HgdCliClient *client,
                 gchar **args,
                 GError **error)
 {
+  static const guint widths[] = { 20, 12, 14, 16 };
   g_autoptr(JsonNode) answer = NULL;
   JsonArray *alarms;
 
@@ -33,16 +34,21 @@ hgd_cli_alarms (HgdCliClient *client,
       g_print ("%s\n", _("No alarms."));
       return TRUE;
     }
-  /* TRANSLATORS: column headings of the alarm list; keep the widths */
-  g_print ("%-28s %-12s %-14s %-16s %s\n", _("REFERENCE"), _("TYPE"), _("STATE"), _("LOCATION"), _("SOURCE"));
+  /* TRANSLATORS: column headings of the alarm list */
+  hgd_cli_print_row (widths, 5,
+                     (const gchar *const[]){ _("REFERENCE"), _("TYPE"), _("STATE"),
+                                             _("LOCATION"), _("SOURCE") });
   for (guint i = 0; i < json_array_get_length (alarms); i++)
     {
       JsonNode *node = json_array_get_element (alarms, i);
       JsonObject *alarm = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
 
-      g_print ("%-28s %-12s %-14s %-16s %s\n", hgd_cli_object_get_text (alarm, "ref"),
-               hgd_cli_object_get_text (alarm, "type"), hgd_cli_object_get_text (alarm, "state"),
-               hgd_cli_object_get_text (alarm, "location"), hgd_cli_object_get_text (alarm, "source"));
+      hgd_cli_print_row (widths, 5,
+                         (const gchar *const[]){ hgd_cli_object_get_text (alarm, "ref"),
+                                                 hgd_cli_object_get_text (alarm, "type"),
+                                                 hgd_cli_object_get_text (alarm, "state"),
+                                                 hgd_cli_object_get_text (alarm, "location"),
+                                                 hgd_cli_object_get_text (alarm, "source") });
     }
   return TRUE;
 }

@@ -97,7 +97,8 @@ normalize_url (const gchar *url,
   uri = g_uri_parse (url, G_URI_FLAGS_NONE, &error_local);
   if (uri == NULL)
     {
-      /* TRANSLATORS: %s is what the user gave as the gateway's address, the second %s why it is wrong */
+      /* TRANSLATORS: %s is what the user gave as the gateway's address, the second %s why it is
+       * wrong */
       g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE, _("“%s” is not a gateway URL: %s"),
                    url, error_local->message);
       return NULL;
@@ -110,10 +111,11 @@ normalize_url (const gchar *url,
       g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL ||
       g_uri_get_userinfo (uri) != NULL)
     {
-      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
-                   /* TRANSLATORS: %s is what the user gave as the gateway's address */
-                   _("“%s” is not a gateway URL: give only https://HOST[:PORT] (or http:// for a demo)"),
-                   url);
+      g_set_error (
+          error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+          /* TRANSLATORS: %s is what the user gave as the gateway's address */
+          _("“%s” is not a gateway URL: give only https://HOST[:PORT] (or http:// for a demo)"),
+          url);
       return NULL;
     }
   return g_uri_join (G_URI_FLAGS_NONE, scheme, NULL, g_uri_get_host (uri), g_uri_get_port (uri),
@@ -144,9 +146,10 @@ hgd_cli_client_new (const gchar *url,
 
   if (insecure && ca_file != NULL)
     {
-      g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
-                           /* TRANSLATORS: --insecure and --ca are command-line options; keep them as they are */
-                           _("--insecure and --ca exclude each other"));
+      g_set_error_literal (
+          error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+          /* TRANSLATORS: --insecure and --ca are command-line options; keep them as they are */
+          _("--insecure and --ca exclude each other"));
       return NULL;
     }
   self->url = normalize_url (url, error);
@@ -166,8 +169,8 @@ hgd_cli_client_new (const gchar *url,
       if (database == NULL)
         {
           /* TRANSLATORS: %s is a file name, the second %s why it could not be read */
-          g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED, _("cannot read certificates from %s: %s"),
-                       ca_file, error_local->message);
+          g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
+                       _("cannot read certificates from %s: %s"), ca_file, error_local->message);
           return NULL;
         }
       soup_session_set_tls_database (self->session, database);
@@ -255,8 +258,8 @@ hgd_cli_client_ensure_token (HgdCliClient *self,
       if (!required)
         return TRUE;
       g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_AUTH,
-                   /* TRANSLATORS: %s is why the Secret Service (the desktop keyring) could not be used;
-                    * HEMGATE_TOKEN and “hemgatectl --json login” stay untranslated */
+                   /* TRANSLATORS: %s is why the Secret Service (the desktop keyring) could not be
+                    * used; HEMGATE_TOKEN and “hemgatectl --json login” stay untranslated */
                    _("not logged in: no Secret Service is reachable to look up the token (%s); "
                      "set HEMGATE_TOKEN to the token printed by “hemgatectl --json login”"),
                    error_local->message);
@@ -266,9 +269,10 @@ hgd_cli_client_ensure_token (HgdCliClient *self,
     {
       if (!required)
         return TRUE;
-      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_AUTH,
-                   /* TRANSLATORS: %s is the gateway's address; “hemgatectl login USER” stays untranslated */
-                   _("not logged in to %s; run “hemgatectl login USER” first"), self->url);
+      g_set_error (
+          error, HGD_CLI_ERROR, HGD_CLI_ERROR_AUTH,
+          /* TRANSLATORS: %s is the gateway's address; “hemgatectl login USER” stays untranslated */
+          _("not logged in to %s; run “hemgatectl login USER” first"), self->url);
       return FALSE;
     }
   hgd_cli_client_set_token (self, token, HGD_CLI_TOKEN_KEYRING);
@@ -304,9 +308,10 @@ hgd_cli_client_save_token (HgdCliClient *self,
   if (!secret_password_clear_sync (&token_schema, NULL, &error_local, "url", self->url, NULL) &&
       error_local != NULL)
     {
-      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
-                   /* TRANSLATORS: %s is why the Secret Service (the desktop keyring) could not be used */
-                   _("no Secret Service is reachable to keep the token (%s)"), error_local->message);
+      g_set_error (
+          error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
+          /* TRANSLATORS: %s is why the Secret Service (the desktop keyring) could not be used */
+          _("no Secret Service is reachable to keep the token (%s)"), error_local->message);
       return FALSE;
     }
   /* TRANSLATORS: the label of the stored token, as a keyring manager shows it;
@@ -316,7 +321,8 @@ hgd_cli_client_save_token (HgdCliClient *self,
                                    NULL, &error_local, "url", self->url, "user", username, NULL))
     {
       g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
-                   _("no Secret Service is reachable to keep the token (%s)"), error_local->message);
+                   _("no Secret Service is reachable to keep the token (%s)"),
+                   error_local->message);
       return FALSE;
     }
   return TRUE;
@@ -345,9 +351,10 @@ hgd_cli_client_forget_token (HgdCliClient *self,
   if (!secret_password_clear_sync (&token_schema, NULL, &error_local, "url", self->url, NULL) &&
       error_local != NULL)
     {
-      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
-                   /* TRANSLATORS: %s is why the Secret Service (the desktop keyring) could not be used */
-                   _("cannot remove the kept token: %s"), error_local->message);
+      g_set_error (
+          error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
+          /* TRANSLATORS: %s is why the Secret Service (the desktop keyring) could not be used */
+          _("cannot remove the kept token: %s"), error_local->message);
       return FALSE;
     }
   return TRUE;
@@ -380,10 +387,12 @@ new_message (HgdCliClient *self,
   if (self->token != NULL)
     {
       g_autofree gchar *authorization = g_strconcat ("Bearer ", self->token, NULL);
-      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", authorization);
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                    authorization);
       explicit_bzero (authorization, strlen (authorization));
     }
-  soup_message_headers_replace (soup_message_get_request_headers (msg), "Accept", "application/json");
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Accept",
+                                "application/json");
   if (self->insecure)
     g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb), NULL);
   return msg;
@@ -402,12 +411,13 @@ transport_error (HgdCliClient *self,
         return g_error_new (HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
                             /* TRANSLATORS: %s is the gateway's address */
                             _("%s does not answer with TLS; is it an http:// address?"), self->url);
-      return g_error_new (HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
-                          /* TRANSLATORS: %s is the gateway's address, the second %s the TLS library's reason;
-                           * --ca and --insecure are options and stay untranslated */
-                          _("the certificate of %s is not trusted (%s); pin the gateway's certificate "
-                            "with --ca FILE, or use --insecure for a test gateway"),
-                          self->url, error->message);
+      return g_error_new (
+          HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
+          /* TRANSLATORS: %s is the gateway's address, the second %s the TLS library's reason;
+           * --ca and --insecure are options and stay untranslated */
+          _("the certificate of %s is not trusted (%s); pin the gateway's certificate "
+            "with --ca FILE, or use --insecure for a test gateway"),
+          self->url, error->message);
     }
   if (error->domain == G_RESOLVER_ERROR ||
       g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
@@ -426,6 +436,14 @@ transport_error (HgdCliClient *self,
   return g_error_new (HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
                       /* TRANSLATORS: %s is the gateway's address, the second %s the reason */
                       _("request to %s failed: %s"), self->url, error->message);
+}
+
+/* Request bodies may hold a password: wipe them before they are freed. */
+static void
+free_wiped (gpointer data)
+{
+  explicit_bzero (data, strlen (data));
+  g_free (data);
 }
 
 static JsonNode *
@@ -478,13 +496,15 @@ status_error (HgdCliClient *self,
       return g_error_new_literal (HGD_CLI_ERROR, code, text);
     }
   if (status == SOUP_STATUS_UNAUTHORIZED)
-    return g_error_new_literal (HGD_CLI_ERROR, code,
-                                /* TRANSLATORS: the gateway refused the request for lack of a valid session */
-                                _("not logged in, or the session has ended"));
-  return g_error_new (HGD_CLI_ERROR, code,
-                      /* TRANSLATORS: %u is an HTTP status number, %s its reason phrase in English */
-                      _("the gateway answered HTTP %u %s"), status,
-                      soup_message_get_reason_phrase (msg) != NULL ? soup_message_get_reason_phrase (msg) : "");
+    return g_error_new_literal (
+        HGD_CLI_ERROR, code,
+        /* TRANSLATORS: the gateway refused the request for lack of a valid session */
+        _("not logged in, or the session has ended"));
+  return g_error_new (
+      HGD_CLI_ERROR, code,
+      /* TRANSLATORS: %u is an HTTP status number, %s its reason phrase in English */
+      _("the gateway answered HTTP %u %s"), status,
+      soup_message_get_reason_phrase (msg) != NULL ? soup_message_get_reason_phrase (msg) : "");
 }
 
 /**
@@ -525,12 +545,10 @@ hgd_cli_client_request (HgdCliClient *self,
     return NULL;
   if (body != NULL)
     {
-      gsize length = 0;
       gchar *text = json_to_string (body, FALSE);
-      g_autoptr(GBytes) request_body = NULL;
+      g_autoptr(GBytes) request_body
+          = g_bytes_new_with_free_func (text, strlen (text), free_wiped, text);
 
-      length = strlen (text);
-      request_body = g_bytes_new_with_free_func (text, length, g_free, text);
       soup_message_set_request_body_from_bytes (msg, "application/json", request_body);
     }
 
@@ -674,7 +692,8 @@ static const struct
   /* TRANSLATORS: the gateway's answer when an alarm cannot move to the state asked for */
   { "invalid-transition", N_("the alarm cannot change to that state"), TRUE },
   /* TRANSLATORS: the gateway's answer when its event journal cannot be used (e.g. disk full) */
-  { "journal-unavailable", N_("the gateway's journal is unavailable; the operation was not done"), TRUE },
+  { "journal-unavailable", N_("the gateway's journal is unavailable; the operation was not done"),
+    TRUE },
   /* TRANSLATORS: the gateway's answer when its user accounts cannot be used */
   { "accounts-unavailable", N_("the gateway's user accounts are unavailable"), TRUE },
   /* TRANSLATORS: the gateway's answer when a part of it is down */

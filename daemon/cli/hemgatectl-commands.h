@@ -72,6 +72,11 @@ gboolean hgd_cli_alarms_raise (HgdCliClient *client,
 /* Helpers (hemgatectl-util.c) */
 void hgd_cli_print_json (JsonNode *node,
                          gboolean pretty);
+gchar *hgd_cli_pad (const gchar *text,
+                    guint width);
+void hgd_cli_print_row (const guint *widths,
+                        guint n_cells,
+                        const gchar *const *cells);
 JsonArray *hgd_cli_answer_get_array (JsonNode *answer,
                                      const gchar *member,
                                      GError **error);

@@ -23,6 +23,8 @@ print_event (JsonObject *event)
 {
   g_autofree gchar *when = NULL;
   g_autofree gchar *body = NULL;
+  g_autofree gchar *type = hgd_cli_pad (hgd_cli_object_get_text (event, "type"), 20);
+  g_autofree gchar *source = hgd_cli_pad (hgd_cli_object_get_text (event, "source"), 16);
   const gchar *ts = NULL;
   gint64 seq = 0;
   JsonObject *body_object = NULL;
@@ -32,8 +34,8 @@ print_event (JsonObject *event)
   when = hgd_cli_format_time (ts);
   if (hg_json_object_get_object (event, "body", &body_object, NULL))
     body = hg_json_object_to_string (body_object);
-  g_print ("%8" G_GINT64_FORMAT "  %s  %-20s %-16s %s\n", seq, when, hgd_cli_object_get_text (event, "type"),
-           hgd_cli_object_get_text (event, "source"), body != NULL ? body : "");
+  g_print ("%8" G_GINT64_FORMAT "  %s  %s %s %s\n", seq, when, type, source,
+           body != NULL ? body : "");
   fflush (stdout);
 }
 
@@ -50,10 +52,12 @@ get_last_seq (HgdCliClient *client,
   if (answer == NULL)
     return FALSE;
   if (!JSON_NODE_HOLDS_OBJECT (answer) ||
-      !hg_json_object_get_int (json_node_get_object (answer), "last_seq", 0, G_MAXINT64, last_seq, &error_local))
+      !hg_json_object_get_int (json_node_get_object (answer), "last_seq", 0, G_MAXINT64,
+                                  last_seq, &error_local))
     {
       if (error_local == NULL)
-        g_set_error_literal (&error_local, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the answer is not an object");
+        g_set_error_literal (&error_local, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                             "the answer is not an object");
       g_propagate_error (error, hgd_cli_unexpected_answer (error_local));
       return FALSE;
     }
@@ -165,7 +169,8 @@ schedule_reconnect (Follow *follow,
   drop_connection (follow);
   g_printerr ("hemgatectl: %s\n", reason);
   /* TRANSLATORS: %.1f is a number of seconds; %s is an event sequence number */
-  g_printerr (_("hemgatectl: reconnecting in %.1f s, from event %s on\n"), follow->delay_ms / 1000.0, next);
+  g_printerr (_("hemgatectl: reconnecting in %.1f s, from event %s on\n"),
+              follow->delay_ms / 1000.0, next);
   follow->retry_id = g_timeout_add (follow->delay_ms, retry_cb, follow);
   follow->delay_ms = MIN (follow->delay_ms * 2, RECONNECT_MAX_DELAY_MS);
 }
@@ -195,7 +200,6 @@ message_cb (SoupWebsocketConnection *connection,
   if (seq <= follow->last_seq)
     return;
   follow->last_seq = seq;
-  follow->delay_ms = RECONNECT_FIRST_DELAY_MS;
   if (follow->options->json)
     {
       g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
@@ -219,9 +223,10 @@ closed_cb (SoupWebsocketConnection *connection,
   if (code == SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION)
     {
       drop_connection (follow);
-      follow_stop (follow, g_error_new_literal (HGD_CLI_ERROR, HGD_CLI_ERROR_AUTH,
-                                                /* TRANSLATORS: the event stream was closed by the gateway */
-                                                _("the gateway ended the event stream: the session has ended")));
+      follow_stop (follow, g_error_new_literal (
+                               HGD_CLI_ERROR, HGD_CLI_ERROR_AUTH,
+                               /* TRANSLATORS: the event stream was closed by the gateway */
+                               _("the gateway ended the event stream: the session has ended")));
       return;
     }
   /* TRANSLATORS: the connection of “events --follow” was lost */
@@ -251,6 +256,7 @@ connected_cb (GObject *source,
       return;
     }
   follow->connection = connection;
+  follow->delay_ms = RECONNECT_FIRST_DELAY_MS;
   soup_websocket_connection_set_keepalive_interval (connection, KEEPALIVE_SECONDS);
   soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_EVENT_BYTES);
   g_signal_connect (connection, "message", G_CALLBACK (message_cb), follow);
@@ -260,10 +266,12 @@ connected_cb (GObject *source,
 static void
 connect_stream (Follow *follow)
 {
-  g_autofree gchar *path = g_strdup_printf ("/api/v1/events?after=%" G_GINT64_FORMAT, follow->last_seq);
+  g_autofree gchar *path
+      = g_strdup_printf ("/api/v1/events?after=%" G_GINT64_FORMAT, follow->last_seq);
 
   follow->connecting = TRUE;
-  hgd_cli_client_websocket_connect_async (follow->client, path, follow->cancellable, connected_cb, follow);
+  hgd_cli_client_websocket_connect_async (follow->client, path, follow->cancellable, connected_cb,
+                                          follow);
 }
 
 static gboolean
@@ -299,7 +307,8 @@ follow_events (HgdCliClient *client,
   follow.sigterm_id = g_unix_signal_add (SIGTERM, stop_signal_cb, &follow);
   if (!options->json)
     /* TRANSLATORS: shown on stderr when “events --follow” starts; %s is the gateway's address */
-    g_printerr (_("Following the events of %s; press Ctrl+C to stop.\n"), hgd_cli_client_get_url (client));
+    g_printerr (_("Following the events of %s; press Ctrl+C to stop.\n"),
+                hgd_cli_client_get_url (client));
   connect_stream (&follow);
   g_main_loop_run (follow.loop);
 

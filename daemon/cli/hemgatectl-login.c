@@ -12,7 +12,8 @@
 static void
 revoke_quietly (HgdCliClient *client)
 {
-  g_autoptr(JsonNode) answer = hgd_cli_client_request (client, "POST", "/api/v1/auth/logout", NULL, NULL);
+  g_autoptr(JsonNode) answer
+      = hgd_cli_client_request (client, "POST", "/api/v1/auth/logout", NULL, NULL);
 }
 
 gboolean
@@ -34,8 +35,10 @@ hgd_cli_login (HgdCliClient *client,
   const gchar *domain = NULL;
   const gchar *expires_iso = NULL;
 
-  /* TRANSLATORS: the password prompt; the first %s is a user name, the second the gateway's address */
-  prompt = g_strdup_printf (_("Password for %s at %s: "), username, hgd_cli_client_get_url (client));
+  /* TRANSLATORS: the password prompt; the first %s is a user name, the second the
+   * gateway's address */
+  prompt
+      = g_strdup_printf (_("Password for %s at %s: "), username, hgd_cli_client_get_url (client));
   password = hgd_cli_read_password (prompt, NULL, options->password_stdin, error);
   if (password == NULL)
     return FALSE;
@@ -50,7 +53,8 @@ hgd_cli_login (HgdCliClient *client,
     return FALSE;
   if (!JSON_NODE_HOLDS_OBJECT (answer))
     {
-      g_set_error_literal (&error_local, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the answer is not an object");
+      g_set_error_literal (&error_local, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "the answer is not an object");
       g_propagate_error (error, hgd_cli_unexpected_answer (error_local));
       return FALSE;
     }
@@ -80,8 +84,8 @@ hgd_cli_login (HgdCliClient *client,
       g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
                    /* TRANSLATORS: %s says why the token could not be kept; HEMGATE_TOKEN and
                     * “hemgatectl --json login” stay untranslated */
-                   _("%s; the session was ended again. Without a Secret Service, run “hemgatectl --json login” "
-                     "and pass the token it prints in HEMGATE_TOKEN"),
+                   _("%s; the session was ended again. Without a Secret Service, run "
+                     "“hemgatectl --json login” and pass the token it prints in HEMGATE_TOKEN"),
                    error_local->message);
       return FALSE;
     }

@@ -13,6 +13,7 @@ hgd_cli_plugins (HgdCliClient *client,
                  gchar **args,
                  GError **error)
 {
+  static const guint widths[] = { 20, 20, 10, 12, 8 };
   g_autoptr(JsonNode) answer = NULL;
   JsonArray *plugins;
 
@@ -33,21 +34,27 @@ hgd_cli_plugins (HgdCliClient *client,
       g_print ("%s\n", _("No plugins."));
       return TRUE;
     }
-  /* TRANSLATORS: column headings of the plugin list; keep the widths */
-  g_print ("%-20s %-20s %-10s %-12s %-8s %s\n", _("ID"), _("PLUGIN"), _("DOMAIN"), _("STATE"), _("RESTARTS"),
-           _("ERROR"));
+  /* TRANSLATORS: column headings of the plugin list */
+  hgd_cli_print_row (widths, 6,
+                     (const gchar *const[]){ _("ID"), _("PLUGIN"), _("DOMAIN"), _("STATE"),
+                                             _("RESTARTS"), _("ERROR") });
   for (guint i = 0; i < json_array_get_length (plugins); i++)
     {
       JsonNode *node = json_array_get_element (plugins, i);
       JsonObject *plugin = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
       gint64 restarts = 0;
+      g_autofree gchar *restarts_text = NULL;
 
       if (plugin != NULL)
         hg_json_object_get_optional_int (plugin, "restarts", 0, G_MAXINT64, &restarts, NULL);
-      g_print ("%-20s %-20s %-10s %-12s %-8" G_GINT64_FORMAT " %s\n", hgd_cli_object_get_text (plugin, "id"),
-               hgd_cli_object_get_text (plugin, "plugin"), hgd_cli_object_get_text (plugin, "domain"),
-               hgd_cli_state_text (hgd_cli_object_get_text (plugin, "state")), restarts,
-               hgd_cli_object_get_text (plugin, "error"));
+      restarts_text = g_strdup_printf ("%" G_GINT64_FORMAT, restarts);
+      hgd_cli_print_row (
+          widths, 6,
+          (const gchar *const[]){ hgd_cli_object_get_text (plugin, "id"),
+                                  hgd_cli_object_get_text (plugin, "plugin"),
+                                  hgd_cli_object_get_text (plugin, "domain"),
+                                  hgd_cli_state_text (hgd_cli_object_get_text (plugin, "state")),
+                                  restarts_text, hgd_cli_object_get_text (plugin, "error") });
     }
   return TRUE;
 }

@@ -17,8 +17,9 @@ format_uptime (gint64 seconds)
 
   if (days > 0)
     /* TRANSLATORS: an uptime; %u is a number of days, followed by hours:minutes */
-    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u day %02u:%02u", "%u days %02u:%02u", days),
-                            days, hours, minutes);
+    return g_strdup_printf (
+        g_dngettext (GETTEXT_PACKAGE, "%u day %02u:%02u", "%u days %02u:%02u", days), days, hours,
+        minutes);
   return g_strdup_printf ("%02u:%02u", hours, minutes);
 }
 
@@ -37,11 +38,14 @@ print_subsystems (JsonObject *subsystems)
 
       if (!hg_json_object_get_object (subsystems, name, &subsystem, NULL))
         continue;
+      g_autofree gchar *padded = hgd_cli_pad (name, 20);
+      const gchar *state = hgd_cli_state_text (hgd_cli_object_get_text (subsystem, "status"));
+
       hg_json_object_get_optional_string (subsystem, "message", &message, NULL);
       if (message != NULL)
-        g_print ("  %-20s %s: %s\n", name, hgd_cli_state_text (hgd_cli_object_get_text (subsystem, "status")), message);
+        g_print ("  %s %s: %s\n", padded, state, message);
       else
-        g_print ("  %-20s %s\n", name, hgd_cli_state_text (hgd_cli_object_get_text (subsystem, "status")));
+        g_print ("  %s %s\n", padded, state);
     }
 }
 
@@ -58,8 +62,9 @@ print_plugins (JsonArray *plugins)
       JsonNode *node = json_array_get_element (plugins, i);
       JsonObject *plugin = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
 
-      g_print ("  %-20s %s\n", hgd_cli_object_get_text (plugin, "id"),
-               hgd_cli_state_text (hgd_cli_object_get_text (plugin, "state")));
+      g_autofree gchar *padded = hgd_cli_pad (hgd_cli_object_get_text (plugin, "id"), 20);
+
+      g_print ("  %s %s\n", padded, hgd_cli_state_text (hgd_cli_object_get_text (plugin, "state")));
     }
 }
 
@@ -88,7 +93,8 @@ hgd_cli_status (HgdCliClient *client,
     }
   if (!JSON_NODE_HOLDS_OBJECT (answer))
     {
-      g_set_error_literal (&error_local, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the answer is not an object");
+      g_set_error_literal (&error_local, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "the answer is not an object");
       g_propagate_error (error, hgd_cli_unexpected_answer (error_local));
       return FALSE;
     }
@@ -105,7 +111,8 @@ hgd_cli_status (HgdCliClient *client,
       return FALSE;
     }
 
-  /* TRANSLATORS: the first line of “status”: %s is the gateway's address, the second %s its health */
+  /* TRANSLATORS: the first line of “status”: %s is the gateway's address, the second %s
+   * its health */
   g_print (_("Gateway %s: %s\n"), hgd_cli_client_get_url (client), hgd_cli_state_text (status));
   if (version != NULL && uptime >= 0)
     {

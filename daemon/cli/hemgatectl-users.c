@@ -14,6 +14,7 @@ hgd_cli_users (HgdCliClient *client,
                gchar **args,
                GError **error)
 {
+  static const guint widths[] = { 24, 10, 10 };
   g_autoptr(JsonNode) answer = NULL;
   JsonArray *users;
 
@@ -34,16 +35,20 @@ hgd_cli_users (HgdCliClient *client,
       g_print ("%s\n", _("No users."));
       return TRUE;
     }
-  /* TRANSLATORS: column headings of the user list; keep the widths */
-  g_print ("%-24s %-10s %-10s %s\n", _("USER"), _("ROLE"), _("DOMAIN"), _("CREATED"));
+  /* TRANSLATORS: column headings of the user list */
+  hgd_cli_print_row (widths, 4,
+                     (const gchar *const[]){ _("USER"), _("ROLE"), _("DOMAIN"), _("CREATED") });
   for (guint i = 0; i < json_array_get_length (users); i++)
     {
       JsonNode *node = json_array_get_element (users, i);
       JsonObject *user = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
       g_autofree gchar *created = hgd_cli_format_time (hgd_cli_object_get_text (user, "created"));
 
-      g_print ("%-24s %-10s %-10s %s\n", hgd_cli_object_get_text (user, "username"),
-               hgd_cli_object_get_text (user, "role"), hgd_cli_object_get_text (user, "domain"), created);
+      hgd_cli_print_row (widths, 4,
+                         (const gchar *const[]){ hgd_cli_object_get_text (user, "username"),
+                                                 hgd_cli_object_get_text (user, "role"),
+                                                 hgd_cli_object_get_text (user, "domain"),
+                                                 created });
     }
   return TRUE;
 }
@@ -65,10 +70,10 @@ hgd_cli_users_add (HgdCliClient *client,
   g_return_val_if_fail (options->role != NULL, FALSE);
   /* TRANSLATORS: the prompt for a new user's password; %s is the user name */
   prompt = g_strdup_printf (_("New password for %s: "), username);
-  password = hgd_cli_read_password (prompt,
-                                    /* TRANSLATORS: the prompt to type the new password a second time */
-                                    _("Repeat the password: "),
-                                    options->password_stdin, error);
+  password
+      = hgd_cli_read_password (prompt,
+                               /* TRANSLATORS: the prompt to type the new password a second time */
+                               _("Repeat the password: "), options->password_stdin, error);
   if (password == NULL)
     return FALSE;
 

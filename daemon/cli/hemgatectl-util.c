@@ -39,6 +39,56 @@ hgd_cli_print_json (JsonNode *node,
 }
 
 /**
+ * hgd_cli_pad:
+ * @text: a cell of a table
+ * @width: its column's width, in characters
+ *
+ * Returns: (transfer full): @text followed by spaces up to @width characters; printf's
+ *   field widths count bytes, which misaligns “å” or “ä”
+ */
+gchar *
+hgd_cli_pad (const gchar *text,
+             guint width)
+{
+  glong len = g_utf8_strlen (text, -1);
+  GString *padded = g_string_new (text);
+
+  for (glong i = len; i < (glong) width; i++)
+    g_string_append_c (padded, ' ');
+  return g_string_free (padded, FALSE);
+}
+
+/**
+ * hgd_cli_print_row:
+ * @widths: the width of each column but the last, in characters
+ * @n_cells: the number of cells, one more than @widths holds
+ * @cells: the text of each cell
+ *
+ * Prints one row of a table, columns one space apart.
+ */
+void
+hgd_cli_print_row (const guint *widths,
+                   guint n_cells,
+                   const gchar *const *cells)
+{
+  g_autoptr(GString) row = g_string_new (NULL);
+
+  for (guint i = 0; i < n_cells; i++)
+    {
+      if (i + 1 < n_cells)
+        {
+          g_autofree gchar *cell = hgd_cli_pad (cells[i], widths[i]);
+          g_string_append_printf (row, "%s ", cell);
+        }
+      else
+        {
+          g_string_append (row, cells[i]);
+        }
+    }
+  g_print ("%s\n", row->str);
+}
+
+/**
  * hgd_cli_unexpected_answer:
  * @error: why the answer could not be read
  *
@@ -71,7 +121,8 @@ hgd_cli_answer_get_array (JsonNode *answer,
 
   if (!JSON_NODE_HOLDS_OBJECT (answer))
     {
-      g_set_error_literal (&error_local, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the answer is not an object");
+      g_set_error_literal (&error_local, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "the answer is not an object");
       g_propagate_error (error, hgd_cli_unexpected_answer (error_local));
       return NULL;
     }
@@ -190,9 +241,10 @@ read_line (GError **error)
 
   if (fgets (buffer, sizeof (buffer), stdin) == NULL)
     {
-      g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
-                           /* TRANSLATORS: the password was to be read from standard input, which was empty */
-                           _("no password on standard input"));
+      g_set_error_literal (
+          error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+          /* TRANSLATORS: the password was to be read from standard input, which was empty */
+          _("no password on standard input"));
       return NULL;
     }
   len = strlen (buffer);
@@ -244,9 +296,10 @@ prompt_without_echo (const gchar *prompt,
 
   if (tcgetattr (STDIN_FILENO, &saved_termios) != 0)
     {
-      g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
-                           /* TRANSLATORS: --password-stdin is an option and stays untranslated */
-                           _("cannot ask for a password: standard input is not a terminal; use --password-stdin"));
+      g_set_error_literal (
+          error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+          /* TRANSLATORS: --password-stdin is an option and stays untranslated */
+          _("cannot ask for a password: standard input is not a terminal; use --password-stdin"));
       return NULL;
     }
   action.sa_handler = restore_terminal_and_die;
@@ -293,8 +346,9 @@ hgd_cli_read_password (const gchar *prompt,
     return read_line (error);
   if (!isatty (STDIN_FILENO))
     {
-      g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
-                           _("cannot ask for a password: standard input is not a terminal; use --password-stdin"));
+      g_set_error_literal (
+          error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+          _("cannot ask for a password: standard input is not a terminal; use --password-stdin"));
       return NULL;
     }
   password = prompt_without_echo (prompt, error);
@@ -305,9 +359,10 @@ hgd_cli_read_password (const gchar *prompt,
     return NULL;
   if (g_strcmp0 (password, again) != 0)
     {
-      g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
-                           /* TRANSLATORS: the two passwords typed for a new user were not the same */
-                           _("the passwords differ"));
+      g_set_error_literal (
+          error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+          /* TRANSLATORS: the two passwords typed for a new user were not the same */
+          _("the passwords differ"));
       return NULL;
     }
   return g_steal_pointer (&password);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <libsecret/secret.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,8 @@ static const Command commands[] = {
   { "login", NULL, N_("USER"), 1, N_("Log in and keep the session token in the keyring"),
     OPT_PASSWORD_STDIN, 0, TOKEN_NONE, hgd_cli_login },
   /* TRANSLATORS: what “logout” does */
-  { "logout", NULL, "", 0, N_("End the session and forget its token"), 0, 0, TOKEN_REQUIRED, hgd_cli_logout },
+  { "logout", NULL, "", 0, N_("End the session and forget its token"), 0, 0, TOKEN_REQUIRED,
+    hgd_cli_logout },
   /* TRANSLATORS: what “status” does */
   { "status", NULL, "", 0, N_("Show the gateway's health"), 0, 0, TOKEN_OPTIONAL, hgd_cli_status },
   /* TRANSLATORS: what “events” does */
@@ -70,7 +72,8 @@ static const Command commands[] = {
   /* TRANSLATORS: what “alarms” does */
   { "alarms", NULL, "", 0, N_("List alarms"), 0, 0, TOKEN_REQUIRED, hgd_cli_alarms },
   /* TRANSLATORS: the argument of “alarms raise”, and what the command does */
-  { "alarms", "raise", N_("TYPE"), 1, N_("Raise an alarm (assistance, fall, fire, water, inactivity, door, technical, test)"),
+  { "alarms", "raise", N_("TYPE"), 1,
+    N_("Raise an alarm (assistance, fall, fire, water, inactivity, door, technical, test)"),
     OPT_LOCATION, 0, TOKEN_REQUIRED, hgd_cli_alarms_raise },
 };
 
@@ -133,23 +136,29 @@ option_group_new (HgdCliOptions *options,
     GOptionEntry entry;
   } specific[] = {
     /* TRANSLATORS: help for events --after */
-    { OPT_AFTER, { "after", 0, 0, G_OPTION_ARG_INT64, &options->after,
-                   N_("Only events after sequence number SEQ"), N_("SEQ") } },
+    { OPT_AFTER,
+      { "after", 0, 0, G_OPTION_ARG_INT64, &options->after,
+        N_("Only events after sequence number SEQ"), N_("SEQ") } },
     /* TRANSLATORS: help for events --limit */
-    { OPT_LIMIT, { "limit", 0, 0, G_OPTION_ARG_INT, &options->limit,
-                   N_("At most N events (default 100, at most 1000)"), N_("N") } },
+    { OPT_LIMIT,
+      { "limit", 0, 0, G_OPTION_ARG_INT, &options->limit,
+        N_("At most N events (default 100, at most 1000)"), N_("N") } },
     /* TRANSLATORS: help for events --follow */
-    { OPT_FOLLOW, { "follow", 'f', 0, G_OPTION_ARG_NONE, &options->follow,
-                    N_("Keep printing new events; reconnects without losing any"), NULL } },
+    { OPT_FOLLOW,
+      { "follow", 'f', 0, G_OPTION_ARG_NONE, &options->follow,
+        N_("Keep printing new events; reconnects without losing any"), NULL } },
     /* TRANSLATORS: help for users add --role */
-    { OPT_ROLE, { "role", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
-                  N_("The new user's role: resident, family, staff, it-admin or service"), N_("ROLE") } },
+    { OPT_ROLE,
+      { "role", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
+        N_("The new user's role: resident, family, staff, it-admin or service"), N_("ROLE") } },
     /* TRANSLATORS: help for alarms raise --location */
-    { OPT_LOCATION, { "location", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
-                      N_("Where in the home, e.g. a room"), N_("ROOM") } },
+    { OPT_LOCATION,
+      { "location", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
+        N_("Where in the home, e.g. a room"), N_("ROOM") } },
     /* TRANSLATORS: help for --password-stdin */
-    { OPT_PASSWORD_STDIN, { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &options->password_stdin,
-                            N_("Read the password from the first line of standard input"), NULL } },
+    { OPT_PASSWORD_STDIN,
+      { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &options->password_stdin,
+        N_("Read the password from the first line of standard input"), NULL } },
   };
   GOptionGroup *group = g_option_group_new ("hemgatectl", "", "", options, NULL);
   g_autoptr(GArray) entries = g_array_new (TRUE, TRUE, sizeof (GOptionEntry));
@@ -191,23 +200,25 @@ commands_description (void)
     {
       g_autofree gchar *name = command_name (&commands[i]);
       g_autofree gchar *usage = g_strdup_printf ("%s %s", name, command_arguments (&commands[i]));
-      g_string_append_printf (text, "  %-24s %s\n", usage, _(commands[i].summary));
+      g_autofree gchar *padded = hgd_cli_pad (usage, 24);
+      g_string_append_printf (text, "  %s %s\n", padded, _(commands[i].summary));
     }
   g_string_append_c (text, '\n');
-  g_string_append (text,
-                   /* TRANSLATORS: the end of --help; keep the option, variable and command names */
-                   _("Every command takes --json to print the API's JSON instead of text.\n"
-                     "\n"
-                     "The token from “login” is kept in the Secret Service (the desktop keyring)\n"
-                     "for the gateway's URL. Without a Secret Service, run “hemgatectl --json login”\n"
-                     "and put the token it prints in HEMGATE_TOKEN; when set, HEMGATE_TOKEN is used\n"
-                     "instead of the keyring.\n"
-                     "\n"
-                     "The gateway's certificate is verified. Pin a self-signed one with --ca FILE\n"
-                     "(the gateway's certificate in PEM); --insecure accepts any certificate.\n"
-                     "\n"
-                     "Exit status: 0 success, 1 failure, 2 usage error, 3 not logged in or not\n"
-                     "allowed, 4 gateway unreachable.\n"));
+  g_string_append (
+      text,
+      /* TRANSLATORS: the end of --help; keep the option, variable and command names */
+      _("Every command takes --json to print the API's JSON instead of text.\n"
+        "\n"
+        "The token from “login” is kept in the Secret Service (the desktop keyring)\n"
+        "for the gateway's URL. Without a Secret Service, run “hemgatectl --json login”\n"
+        "and put the token it prints in HEMGATE_TOKEN; when set, HEMGATE_TOKEN is used\n"
+        "instead of the keyring.\n"
+        "\n"
+        "The gateway's certificate is verified. Pin a self-signed one with --ca FILE\n"
+        "(the gateway's certificate in PEM); --insecure accepts any certificate.\n"
+        "\n"
+        "Exit status: 0 success, 1 failure, 2 usage error, 3 not logged in or not\n"
+        "allowed, 4 gateway unreachable.\n"));
   return g_string_free (text, FALSE);
 }
 
@@ -227,7 +238,8 @@ find_command (gchar **args,
           found = &commands[i];
           *n_words = 1;
         }
-      else if (commands[i].verb != NULL && args[1] != NULL && g_strcmp0 (commands[i].verb, args[1]) == 0)
+      else if (commands[i].verb != NULL && args[1] != NULL &&
+               g_strcmp0 (commands[i].verb, args[1]) == 0)
         {
           *n_words = 2;
           return &commands[i];
@@ -250,7 +262,8 @@ static int
 fail (const GError *error)
 {
   g_printerr ("hemgatectl: %s\n", error->message);
-  if (error->domain == G_OPTION_ERROR || g_error_matches (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE))
+  if (error->domain == G_OPTION_ERROR ||
+      g_error_matches (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE))
     /* TRANSLATORS: shown after a usage error */
     g_printerr ("%s\n", _("Run “hemgatectl --help” for usage."));
   return exit_status_for (error);
@@ -265,7 +278,9 @@ parse_command_line (const Command *command,
                     GError **error)
 {
   g_autofree gchar *name = command_name (command);
-  g_autofree gchar *parameters = g_strdup_printf ("%s %s", name, command_arguments (command));
+  g_autofree gchar *parameters = command->arguments[0] != '\0'
+                                  ? g_strdup_printf ("%s %s", name, command_arguments (command))
+                                  : g_strdup (name);
   g_autoptr(GOptionContext) context = g_option_context_new (parameters);
   guint n_args;
 
@@ -286,9 +301,10 @@ parse_command_line (const Command *command,
     }
   if ((command->required & OPT_ROLE) != 0 && options->role == NULL)
     {
-      g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
-                           /* TRANSLATORS: --role is an option; keep it and the role names */
-                           _("“users add” needs --role ROLE (resident, family, staff, it-admin or service)"));
+      g_set_error_literal (
+          error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+          /* TRANSLATORS: --role is an option; keep it and the role names */
+          _("“users add” needs --role ROLE (resident, family, staff, it-admin or service)"));
       return FALSE;
     }
   if ((command->options & OPT_AFTER) != 0 && options->after < -1)
@@ -383,6 +399,9 @@ main (int argc,
     ok = command->run (client, &options, command_args + 1, &error);
   if (!ok && options.json && client != NULL && hgd_cli_client_get_last_api_error (client) != NULL)
     hgd_cli_print_json (hgd_cli_client_get_last_api_error (client), TRUE);
+  g_clear_object (&client);
+  /* drop libsecret's shared Secret Service proxy and what it caches */
+  secret_service_disconnect ();
   options_clear (&options);
   if (!ok)
     return fail (error);

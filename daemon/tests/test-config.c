@@ -93,6 +93,22 @@ static const BadCase bad_cases[] = {
   { "[retention]\nSensor = 3\n", HGD_CONFIG_ERROR_UNKNOWN_KEY, "bad.conf:2: [retention] key 'Sensor' is not an event type or prefix" },
 };
 
+static void
+test_layered (void)
+{
+  g_autoptr(HgdConfig) config = hgd_config_new ();
+  g_auto(GStrv) instances = NULL;
+
+  g_test_summary ("A second file is laid over the first key by key, keeping the rest");
+  g_assert_true (hgd_config_load_data (config, "[api]\nport = 8080\ntls = false\n[plugin:example]\n",
+                                       "demo", NULL));
+  g_assert_true (hgd_config_load_data (config, "[api]\nport = 0\n[plugin:other]\n", "local.conf", NULL));
+  g_assert_cmpint (hgd_config_get_int (config, "api", "port"), ==, 0);
+  g_assert_false (hgd_config_get_boolean (config, "api", "tls"));
+  instances = hgd_config_get_plugin_instances (config);
+  g_assert_cmpuint (g_strv_length (instances), ==, 2);
+}
+
 int
 main (int argc,
       char **argv)
@@ -100,6 +116,7 @@ main (int argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add_func ("/config/defaults", test_defaults);
   g_test_add_func ("/config/values", test_values);
+  g_test_add_func ("/config/later-file-laid-over-earlier", test_layered);
   for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
     {
       g_autofree gchar *path = g_strdup_printf ("/config/bad-file-refused/%u", i);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A test delivery plugin (alarm.deliver): for every alarm.raised event of an alarm still
  * in state raised, it reports the alarm delivered, as an alarm-centre plugin would once
- * the centre has it. The test reads the alarm's state from the journal. */
+ * the centre has it. The test reads the alarm's state from the journal. With
+ * `delay-ms = N` it takes N ms over every event (sensor.subscribe brings it plenty), so
+ * it falls behind the way a slow plugin would. */
 #include <hemgate-plugin.h>
 
 #define HG_TYPE_COURIER_PLUGIN (hg_courier_plugin_get_type ())
@@ -10,6 +12,7 @@ G_DECLARE_FINAL_TYPE (HgCourierPlugin, hg_courier_plugin, HG, COURIER_PLUGIN, Hg
 struct _HgCourierPlugin
 {
   HgPlugin parent_instance;
+  guint delay_ms;
   GCancellable *cancellable; /* (owned) */
 };
 
@@ -27,6 +30,19 @@ reported_cb (GObject *source,
     g_message ("alarm %s not reported delivered: %s", ref, error->message);
 }
 
+static gboolean
+hg_courier_plugin_configure (HgPlugin *plugin,
+                             HgConfig *config,
+                             GError **error)
+{
+  gint64 delay_ms = 0;
+
+  if (!hg_config_get_int (config, "delay-ms", 0, 0, 500, &delay_ms, error))
+    return FALSE;
+  HG_COURIER_PLUGIN (plugin)->delay_ms = (guint) delay_ms;
+  return TRUE;
+}
+
 static void
 hg_courier_plugin_handle_event (HgPlugin *plugin,
                                 HgEvent *event)
@@ -36,6 +52,9 @@ hg_courier_plugin_handle_event (HgPlugin *plugin,
   g_autoptr(JsonObject) detail = NULL;
   g_autoptr(GError) error = NULL;
 
+  /* Slow on purpose (a real plugin must never block its main loop). */
+  if (self->delay_ms > 0)
+    g_usleep (self->delay_ms * 1000);
   if (g_strcmp0 (hg_event_get_event_type (event), "alarm.raised") != 0)
     return;
   alarm = hg_alarm_new_from_json (hg_event_get_body (event), &error);
@@ -73,6 +92,7 @@ hg_courier_plugin_class_init (HgCourierPluginClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = hg_courier_plugin_dispose;
   G_OBJECT_CLASS (klass)->finalize = hg_courier_plugin_finalize;
+  HG_PLUGIN_CLASS (klass)->configure = hg_courier_plugin_configure;
   HG_PLUGIN_CLASS (klass)->handle_event = hg_courier_plugin_handle_event;
 }
 

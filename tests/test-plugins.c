@@ -1,0 +1,848 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Out-of-process plugins, end to end: an HgdPluginManager with real journals spawns the
+ * real hemgate-plugin-host over real socketpairs to run the example plugin and the
+ * misbehaving plugins of tests/plugins/. Nothing is mocked. Each case waits for a state
+ * with a generous limit, then asserts it; none asserts how long anything took. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <glib/gstdio.h>
+
+#include "hgd-plugin-manager.h"
+
+/* How long a case waits for a condition before failing: far above what any needs. */
+#define WAIT_SECONDS 60
+
+typedef struct
+{
+  gchar *state_dir;                     /* (owned) removed in teardown */
+  gchar *plugin_dir;                    /* (owned) symlinks to the built plugins */
+  HgdConfig *config;                    /* (owned) */
+  HgdJournal *journals[HG_DOMAIN_LAST]; /* (owned) */
+  HgdAlarms *alarms;                    /* (owned) */
+  HgdSecrets *secrets;                  /* (owned) */
+  HgdPluginManager *manager;            /* (owned) (nullable) until started */
+} Fixture;
+
+/* The plugins the cases use, and where the build put them. */
+static const struct
+{
+  const gchar *id;
+  const gchar *build_dir; /* relative to the build root */
+} plugins[] = {
+  { "example", "plugins" },
+  { "crash-on-start", "tests/plugins" },
+  { "hang", "tests/plugins" },
+  { "greedy", "tests/plugins" },
+  { "courier", "tests/plugins" },
+  { "bad-json", "tests/plugins" },
+  { "unknown-key", "tests/plugins" },
+  { "unknown-capability", "tests/plugins" },
+  { "wrong-api-version", "tests/plugins" },
+};
+
+static void
+rm_rf (const gchar *path)
+{
+  g_autoptr(GDir) dir = NULL;
+  const gchar *name;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_SYMLINK) && g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      dir = g_dir_open (path, 0, NULL);
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree gchar *child = g_build_filename (path, name, NULL);
+          rm_rf (child);
+        }
+    }
+  g_remove (path);
+}
+
+static void
+setup (Fixture *fixture,
+       gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *build_root = g_test_build_filename (G_TEST_BUILT, "..", NULL);
+
+  fixture->state_dir = g_dir_make_tmp ("hemgate-plugins-XXXXXX", &error);
+  g_assert_no_error (error);
+  fixture->plugin_dir = g_build_filename (fixture->state_dir, "plugins", NULL);
+  g_assert_cmpint (g_mkdir (fixture->plugin_dir, 0700), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (plugins); i++)
+    {
+      g_autofree gchar *target = g_build_filename (build_root, plugins[i].build_dir, plugins[i].id, NULL);
+      g_autofree gchar *link = g_build_filename (fixture->plugin_dir, plugins[i].id, NULL);
+      g_autofree gchar *manifest = g_build_filename (target, "manifest.json", NULL);
+
+      g_assert_true (g_file_test (manifest, G_FILE_TEST_IS_REGULAR));
+      g_assert_cmpint (symlink (target, link), ==, 0);
+    }
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      g_autofree gchar *dir = g_build_filename (fixture->state_dir, hg_domain_to_string (i), NULL);
+      fixture->journals[i] = hgd_journal_new (i, dir, &error);
+      g_assert_no_error (error);
+    }
+  fixture->alarms = hgd_alarms_new (fixture->journals[HG_DOMAIN_MUNICIPAL]);
+  fixture->secrets = hgd_secrets_new ();
+}
+
+static void
+stopped_cb (GObject *source,
+            GAsyncResult *result,
+            gpointer user_data)
+{
+  gboolean *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (hgd_plugin_manager_stop_finish (HGD_PLUGIN_MANAGER (source), result, &error));
+  g_assert_no_error (error);
+  *done = TRUE;
+}
+
+static void
+teardown (Fixture *fixture,
+          gconstpointer user_data)
+{
+  if (fixture->manager != NULL)
+    {
+      gboolean done = FALSE;
+
+      hgd_plugin_manager_stop_async (fixture->manager, NULL, stopped_cb, &done);
+      while (!done)
+        g_main_context_iteration (NULL, TRUE);
+    }
+  g_clear_object (&fixture->manager);
+  g_clear_object (&fixture->alarms);
+  g_clear_object (&fixture->secrets);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_clear_object (&fixture->journals[i]);
+  g_clear_object (&fixture->config);
+  rm_rf (fixture->state_dir);
+  g_free (fixture->state_dir);
+  g_free (fixture->plugin_dir);
+}
+
+static void
+started_cb (GObject *source,
+            GAsyncResult *result,
+            gpointer user_data)
+{
+  gboolean *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (hgd_plugin_manager_start_finish (HGD_PLUGIN_MANAGER (source), result, &error));
+  g_assert_no_error (error);
+  *done = TRUE;
+}
+
+/* Loads a configuration with short watchdog and backoff times plus @plugin_groups, and
+ * starts the plugin manager; returns when every instance is running or has failed. */
+static void
+start_plugins (Fixture *fixture,
+               const gchar *plugin_groups)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *host = g_test_build_filename (G_TEST_BUILT, "..", "daemon", "host",
+                                                  "hemgate-plugin-host", NULL);
+  g_autofree gchar *data = g_strdup_printf ("[plugins]\n"
+                                            "directory = %s\n"
+                                            "host = %s\n"
+                                            "watchdog-interval = 1\n"
+                                            "watchdog-timeout = 1\n"
+                                            "start-timeout = 3\n"
+                                            "restart-max-delay = 2\n"
+                                            "%s",
+                                            fixture->plugin_dir, host, plugin_groups);
+  gboolean done = FALSE;
+
+  fixture->config = hgd_config_new ();
+  hgd_config_load_data (fixture->config, data, "test.conf", &error);
+  g_assert_no_error (error);
+  fixture->manager = hgd_plugin_manager_new (fixture->config, fixture->journals, fixture->alarms,
+                                             fixture->secrets);
+  hgd_plugin_manager_start_async (fixture->manager, NULL, started_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* waiting */
+
+typedef gboolean (*Condition) (Fixture *fixture,
+                               gconstpointer data);
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  gboolean *timed_out = user_data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wait_for (Fixture *fixture,
+          Condition condition,
+          gconstpointer data,
+          const gchar *what)
+{
+  gboolean timed_out = FALSE;
+  guint timeout_id = g_timeout_add_seconds (WAIT_SECONDS, timeout_cb, &timed_out);
+
+  g_test_message ("waiting for %s", what);
+  while (!condition (fixture, data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (timeout_id);
+  if (!condition (fixture, data))
+    g_test_message ("gave up waiting for %s", what);
+  g_assert_true (condition (fixture, data));
+}
+
+/* reading state back */
+
+/* Returns: (transfer container) (element-type HgEvent): events of @type (and @source, if
+ * not %NULL) in @domain's journal, oldest first */
+static GPtrArray *
+find_events (Fixture *fixture,
+             HgDomain domain,
+             const gchar *type,
+             const gchar *source)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) all = hgd_journal_query_events (fixture->journals[domain], 0, 100000, &error);
+  GPtrArray *found = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < all->len; i++)
+    {
+      HgEvent *event = g_ptr_array_index (all, i);
+      if (g_strcmp0 (hg_event_get_event_type (event), type) == 0 &&
+          (source == NULL || g_strcmp0 (hg_event_get_source (event), source) == 0))
+        g_ptr_array_add (found, g_object_ref (event));
+    }
+  return found;
+}
+
+/* plugin.* events about @instance */
+static GPtrArray *
+find_plugin_events (Fixture *fixture,
+                    HgDomain domain,
+                    const gchar *type,
+                    const gchar *instance)
+{
+  g_autoptr(GPtrArray) events = find_events (fixture, domain, type, "core");
+  GPtrArray *found = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < events->len; i++)
+    {
+      HgEvent *event = g_ptr_array_index (events, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (hg_event_get_body (event), "plugin", ""),
+                     instance) == 0)
+        g_ptr_array_add (found, g_object_ref (event));
+    }
+  return found;
+}
+
+/* Returns: (transfer full): the instance's entry of hgd_plugin_manager_to_json() */
+static JsonObject *
+instance_json (Fixture *fixture,
+               const gchar *id)
+{
+  g_autoptr(JsonArray) array = hgd_plugin_manager_to_json (fixture->manager, NULL);
+
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *object = json_array_get_object_element (array, i);
+      if (g_strcmp0 (json_object_get_string_member (object, "id"), id) == 0)
+        return json_object_ref (object);
+    }
+  g_assert_not_reached ();
+}
+
+static gboolean
+instance_is (Fixture *fixture,
+             const gchar *id,
+             const gchar *state)
+{
+  g_autoptr(JsonObject) object = instance_json (fixture, id);
+
+  return g_strcmp0 (json_object_get_string_member (object, "state"), state) == 0;
+}
+
+static gint64
+instance_restarts (Fixture *fixture,
+                   const gchar *id)
+{
+  g_autoptr(JsonObject) object = instance_json (fixture, id);
+
+  return json_object_get_int_member (object, "restarts");
+}
+
+/* conditions */
+
+typedef struct
+{
+  HgDomain domain;
+  const gchar *type;
+  const gchar *source;
+  guint count;
+} EventCondition;
+
+static gboolean
+has_events (Fixture *fixture,
+            gconstpointer data)
+{
+  const EventCondition *condition = data;
+  g_autoptr(GPtrArray) events = find_events (fixture, condition->domain, condition->type, condition->source);
+
+  return events->len >= condition->count;
+}
+
+static gboolean
+has_plugin_events (Fixture *fixture,
+                   gconstpointer data)
+{
+  const EventCondition *condition = data;
+  g_autoptr(GPtrArray) events = find_plugin_events (fixture, condition->domain, condition->type, condition->source);
+
+  return events->len >= condition->count;
+}
+
+typedef struct
+{
+  const gchar *id;
+  const gchar *state;
+  gint64 restarts;
+} InstanceCondition;
+
+static gboolean
+instance_reached (Fixture *fixture,
+                  gconstpointer data)
+{
+  const InstanceCondition *condition = data;
+
+  return (condition->state == NULL || instance_is (fixture, condition->id, condition->state)) &&
+         instance_restarts (fixture, condition->id) >= condition->restarts;
+}
+
+/* The largest "events-received" any of the example's heartbeats reported so far. */
+static gint64
+example_events_received (Fixture *fixture,
+                         HgDomain domain)
+{
+  g_autoptr(GPtrArray) beats = find_events (fixture, domain, "sensor.heartbeat", "plugin:example");
+  gint64 max = -1;
+
+  for (guint i = 0; i < beats->len; i++)
+    max = MAX (max, json_object_get_int_member (hg_event_get_body (g_ptr_array_index (beats, i)),
+                                                "events-received"));
+  return max;
+}
+
+static gboolean
+example_received_one (Fixture *fixture,
+                      gconstpointer data)
+{
+  return example_events_received (fixture, HG_DOMAIN_PERSONAL) >= 1;
+}
+
+static void
+appended_cb (GObject *source,
+             GAsyncResult *result,
+             gpointer user_data)
+{
+  gboolean *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (hgd_journal_append_finish (HGD_JOURNAL (source), result, &error));
+  g_assert_no_error (error);
+  *done = TRUE;
+}
+
+static void
+append_reading (Fixture *fixture,
+                HgDomain domain)
+{
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(HgEvent) event = NULL;
+  gboolean done = FALSE;
+
+  json_object_set_double_member (body, "temperature", 21.5);
+  event = hg_event_new ("sensor.reading", body);
+  hg_event_set_source (event, "user:test");
+  hgd_journal_append_async (fixture->journals[domain], event, NULL, NULL, appended_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* the cases */
+
+static void
+test_start_and_publish (Fixture *fixture,
+                        gconstpointer user_data)
+{
+  EventCondition beats = { HG_DOMAIN_PERSONAL, "sensor.heartbeat", "plugin:example", 3 };
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GPtrArray) municipal = NULL;
+  JsonArray *capabilities;
+  gint64 pid;
+
+  g_test_summary ("The example plugin runs in its own host process; its events land in its "
+                  "own domain's journal with source plugin:example, and it receives the "
+                  "sensor events of its domain only");
+  start_plugins (fixture, "[plugin:example]\ndomain = personal\ninterval = 1\n");
+  g_assert_true (instance_is (fixture, "example", "running"));
+
+  object = instance_json (fixture, "example");
+  pid = json_object_get_int_member (object, "pid");
+  g_assert_cmpint (pid, >, 0);
+  g_assert_cmpint (pid, !=, getpid ());
+  g_assert_cmpstr (json_object_get_string_member (object, "domain"), ==, "personal");
+  g_assert_cmpstr (json_object_get_string_member (object, "name"), ==, "Example plugin");
+  capabilities = json_object_get_array_member (object, "capabilities");
+  g_assert_cmpuint (json_array_get_length (capabilities), ==, 2);
+  g_assert_cmpstr (json_array_get_string_element (capabilities, 0), ==, "sensor.publish");
+
+  /* One reading in each domain: the plugin may see only the personal one. */
+  append_reading (fixture, HG_DOMAIN_MUNICIPAL);
+  append_reading (fixture, HG_DOMAIN_PERSONAL);
+  wait_for (fixture, example_received_one, NULL, "the example to count a personal reading");
+  wait_for (fixture, has_events, &beats, "three heartbeats");
+
+  events = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.heartbeat", "plugin:example");
+  g_assert_cmpint (hg_event_get_domain (g_ptr_array_index (events, 0)), ==, HG_DOMAIN_PERSONAL);
+  g_assert_cmpuint (hg_event_get_seq (g_ptr_array_index (events, 0)), >, 0);
+  g_assert_cmpint (example_events_received (fixture, HG_DOMAIN_PERSONAL), ==, 1);
+  municipal = find_events (fixture, HG_DOMAIN_MUNICIPAL, "sensor.heartbeat", NULL);
+  g_assert_cmpuint (municipal->len, ==, 0);
+
+  /* Stopping ends the host. */
+  {
+    gboolean done = FALSE;
+    hgd_plugin_manager_stop_async (fixture->manager, NULL, stopped_cb, &done);
+    while (!done)
+      g_main_context_iteration (NULL, TRUE);
+  }
+  g_assert_true (instance_is (fixture, "example", "stopped"));
+  g_assert_cmpint (kill ((pid_t) pid, 0), ==, -1);
+  g_assert_cmpint (errno, ==, ESRCH);
+}
+
+static void
+test_crash_on_start (Fixture *fixture,
+                     gconstpointer user_data)
+{
+  InstanceCondition restarted = { "crash", NULL, 3 };
+  EventCondition beats = { HG_DOMAIN_MUNICIPAL, "sensor.heartbeat", "plugin:example", 2 };
+  EventCondition crash_events = { HG_DOMAIN_MUNICIPAL, "plugin.crashed", "crash", 3 };
+  EventCondition restart_events = { HG_DOMAIN_MUNICIPAL, "plugin.restarted", "crash", 3 };
+  g_autoptr(GPtrArray) crashed = NULL;
+  g_autoptr(GPtrArray) restarts = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  gboolean healthy = TRUE;
+  g_autoptr(JsonArray) array = NULL;
+
+  g_test_summary ("A host that crashes in start is restarted after 1 s, 2 s, then the "
+                  "2 s cap; each crash and restart is an event; another plugin keeps running");
+  start_plugins (fixture,
+                 "[plugin:crash]\nplugin = crash-on-start\n"
+                 "[plugin:example]\ndomain = municipal\ninterval = 1\n");
+  wait_for (fixture, instance_reached, &restarted, "three restarts of crash");
+  wait_for (fixture, has_plugin_events, &crash_events, "three plugin.crashed events");
+  wait_for (fixture, has_plugin_events, &restart_events, "three plugin.restarted events");
+  wait_for (fixture, has_events, &beats, "heartbeats of the example");
+
+  crashed = find_plugin_events (fixture, HG_DOMAIN_MUNICIPAL, "plugin.crashed", "crash");
+  g_assert_cmpuint (crashed->len, >=, 3);
+  g_assert_nonnull (strstr (json_object_get_string_member (hg_event_get_body (g_ptr_array_index (crashed, 0)), "how"),
+                            "signal 6"));
+  restarts = find_plugin_events (fixture, HG_DOMAIN_MUNICIPAL, "plugin.restarted", "crash");
+  g_assert_cmpuint (restarts->len, >=, 3);
+  g_assert_cmpint (json_object_get_int_member (hg_event_get_body (g_ptr_array_index (restarts, 0)), "delay"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (hg_event_get_body (g_ptr_array_index (restarts, 1)), "delay"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (hg_event_get_body (g_ptr_array_index (restarts, 2)), "delay"), ==, 2);
+
+  g_assert_true (instance_is (fixture, "example", "running"));
+  g_assert_cmpint (instance_restarts (fixture, "example"), ==, 0);
+  object = instance_json (fixture, "crash");
+  g_assert_nonnull (strstr (json_object_get_string_member (object, "error"), "signal 6"));
+  array = hgd_plugin_manager_to_json (fixture->manager, &healthy);
+  g_assert_false (healthy);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_assert_null (hgd_journal_get_fault (fixture->journals[i]));
+}
+
+static void
+test_hang_watchdog (Fixture *fixture,
+                    gconstpointer user_data)
+{
+  EventCondition hung = { HG_DOMAIN_MUNICIPAL, "plugin.hung", "hang", 1 };
+  InstanceCondition restarted = { "hang", NULL, 1 };
+  g_autoptr(GPtrArray) events = NULL;
+
+  g_test_summary ("A host whose plugin blocks the main loop misses its watchdog, is killed "
+                  "and restarted; plugin.hung is journaled");
+  start_plugins (fixture, "[plugin:hang]\n");
+  wait_for (fixture, has_plugin_events, &hung, "plugin.hung");
+  wait_for (fixture, instance_reached, &restarted, "a restart of hang");
+
+  events = find_plugin_events (fixture, HG_DOMAIN_MUNICIPAL, "plugin.hung", "hang");
+  g_assert_cmpstr (json_object_get_string_member (hg_event_get_body (g_ptr_array_index (events, 0)), "reason"),
+                   ==, "watchdog");
+  g_clear_pointer (&events, g_ptr_array_unref);
+  /* Killed on purpose: that is not also reported as a crash. */
+  events = find_plugin_events (fixture, HG_DOMAIN_MUNICIPAL, "plugin.crashed", "hang");
+  g_assert_cmpuint (events->len, ==, 0);
+}
+
+static void
+test_hang_in_start (Fixture *fixture,
+                    gconstpointer user_data)
+{
+  EventCondition hung = { HG_DOMAIN_MUNICIPAL, "plugin.hung", "hang", 1 };
+  g_autoptr(GPtrArray) events = NULL;
+
+  g_test_summary ("A host that never answers Start is killed after start-timeout");
+  start_plugins (fixture, "[plugin:hang]\nhang-in = start\n");
+  wait_for (fixture, has_plugin_events, &hung, "plugin.hung");
+
+  events = find_plugin_events (fixture, HG_DOMAIN_MUNICIPAL, "plugin.hung", "hang");
+  g_assert_cmpstr (json_object_get_string_member (hg_event_get_body (g_ptr_array_index (events, 0)), "reason"),
+                   ==, "start-timeout");
+}
+
+typedef struct
+{
+  const gchar *instance;
+  const gchar *message;
+} FailedCase;
+
+static void
+test_bad_manifest (Fixture *fixture,
+                   gconstpointer user_data)
+{
+  const FailedCase cases[] = {
+    { "bad-json", "malformed JSON" },
+    { "unknown-key", "unknown member 'autostart'" },
+    { "unknown-capability", "unknown capability 'root.shell'" },
+    { "wrong-api-version", "api_version '2' is not supported" },
+    { "wrong-domain", "domain personal: plugin courier may not be installed there" },
+    { "typo-in-deny", "deny: unknown capability 'secret'" },
+    { "not-installed", "No such file" },
+  };
+  gboolean healthy = TRUE;
+  g_autoptr(JsonArray) array = NULL;
+
+  g_test_summary ("An instance whose manifest is malformed, has an unknown key or capability, "
+                  "or another plugin API, or whose configuration the manifest does not "
+                  "allow, fails with the reason; the daemon and other plugins carry on");
+  start_plugins (fixture,
+                 "[plugin:bad-json]\n"
+                 "[plugin:unknown-key]\n"
+                 "[plugin:unknown-capability]\n"
+                 "[plugin:wrong-api-version]\n"
+                 "[plugin:wrong-domain]\nplugin = courier\ndomain = personal\n"
+                 "[plugin:typo-in-deny]\nplugin = example\ndomain = personal\ndeny = secret\n"
+                 "[plugin:not-installed]\nplugin = nowhere\n"
+                 "[plugin:example]\ndomain = municipal\n");
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(JsonObject) object = instance_json (fixture, cases[i].instance);
+      const gchar *error = json_object_get_string_member (object, "error");
+
+      g_test_message ("%s: %s", cases[i].instance, error);
+      g_assert_cmpstr (json_object_get_string_member (object, "state"), ==, "failed");
+      g_assert_nonnull (strstr (error, cases[i].message));
+      g_assert_true (json_object_get_null_member (object, "pid"));
+    }
+  g_assert_true (instance_is (fixture, "example", "running"));
+  array = hgd_plugin_manager_to_json (fixture->manager, &healthy);
+  g_assert_false (healthy);
+}
+
+static gboolean
+probe_found (GPtrArray *probes,
+             const gchar *call,
+             const gchar *capability)
+{
+  for (guint i = 0; i < probes->len; i++)
+    {
+      JsonObject *body = hg_event_get_body (g_ptr_array_index (probes, i));
+      const gchar *message = json_object_get_string_member (body, "message");
+
+      if (g_strcmp0 (json_object_get_string_member (body, "call"), call) != 0)
+        continue;
+      g_test_message ("%s: %s", call, message);
+      return g_strcmp0 (json_object_get_string_member (body, "error"), "org.hemgate.Error.PermissionDenied") == 0 &&
+             (capability == NULL || strstr (message, capability) != NULL);
+    }
+  return FALSE;
+}
+
+static gboolean
+denial_found (GPtrArray *denials,
+              const gchar *method,
+              const gchar *capability)
+{
+  for (guint i = 0; i < denials->len; i++)
+    {
+      JsonObject *body = hg_event_get_body (g_ptr_array_index (denials, i));
+
+      if (g_strcmp0 (json_object_get_string_member (body, "method"), method) != 0)
+        continue;
+      if (capability == NULL)
+        return json_object_get_null_member (body, "capability");
+      return g_strcmp0 (json_object_get_string_member (body, "capability"), capability) == 0;
+    }
+  return FALSE;
+}
+
+static void
+test_ungranted_denied (Fixture *fixture,
+                       gconstpointer user_data)
+{
+  EventCondition probes_done = { HG_DOMAIN_PERSONAL, "sensor.probe", "plugin:greedy", 3 };
+  g_autoptr(GPtrArray) probes = NULL;
+  g_autoptr(GPtrArray) denials = NULL;
+  g_autoptr(GPtrArray) alarms = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A plugin granted only sensor.publish is told PermissionDenied, naming the "
+                  "capability, when it raises an alarm, publishes an alarm.* event or reads a "
+                  "secret; each denial is a plugin.denied event in its domain, and no alarm "
+                  "exists");
+  start_plugins (fixture, "[plugin:greedy]\n");
+  wait_for (fixture, has_events, &probes_done, "three probes of greedy");
+
+  probes = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.probe", "plugin:greedy");
+  g_assert_true (probe_found (probes, "RaiseAlarm", "alarm.raise"));
+  g_assert_true (probe_found (probes, "PublishEvent", "alarm.raised"));
+  g_assert_true (probe_found (probes, "LookupSecret", "secrets"));
+
+  denials = find_plugin_events (fixture, HG_DOMAIN_PERSONAL, "plugin.denied", "greedy");
+  g_assert_cmpuint (denials->len, ==, 3);
+  g_assert_true (denial_found (denials, "RaiseAlarm", "alarm.raise"));
+  g_assert_true (denial_found (denials, "PublishEvent", NULL));
+  g_assert_true (denial_found (denials, "LookupSecret", "secrets"));
+
+  alarms = hgd_journal_list_alarms (fixture->journals[HG_DOMAIN_MUNICIPAL], FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (alarms->len, ==, 0);
+  g_assert_true (instance_is (fixture, "greedy", "running"));
+}
+
+static void
+test_deny_config (Fixture *fixture,
+                  gconstpointer user_data)
+{
+  EventCondition denied = { HG_DOMAIN_PERSONAL, "plugin.denied", "example", 1 };
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(GPtrArray) denials = NULL;
+  g_autoptr(GPtrArray) beats = NULL;
+  JsonArray *capabilities;
+
+  g_test_summary ("`deny = sensor.publish` withholds a capability the manifest asks for: "
+                  "the grant lacks it and the plugin's heartbeat is denied");
+  start_plugins (fixture, "[plugin:example]\ndomain = personal\ninterval = 1\ndeny = sensor.publish\n");
+  wait_for (fixture, has_plugin_events, &denied, "a denied heartbeat");
+
+  object = instance_json (fixture, "example");
+  capabilities = json_object_get_array_member (object, "capabilities");
+  g_assert_cmpuint (json_array_get_length (capabilities), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (capabilities, 0), ==, "sensor.subscribe");
+  denials = find_plugin_events (fixture, HG_DOMAIN_PERSONAL, "plugin.denied", "example");
+  g_assert_true (denial_found (denials, "PublishEvent", "sensor.publish"));
+  beats = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.heartbeat", NULL);
+  g_assert_cmpuint (beats->len, ==, 0);
+  g_assert_true (instance_is (fixture, "example", "running"));
+}
+
+static void
+raised_cb (GObject *source,
+           GAsyncResult *result,
+           gpointer user_data)
+{
+  gchar **ref = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *ref = hgd_alarms_raise_finish (HGD_ALARMS (source), result, &error);
+  g_assert_no_error (error);
+}
+
+static gchar *
+raise_alarm (Fixture *fixture,
+             const gchar *type)
+{
+  g_autoptr(HgAlarm) alarm = hg_alarm_new (type);
+  gchar *ref = NULL;
+
+  hg_alarm_set_location (alarm, "bedroom");
+  hgd_alarms_raise_async (fixture->alarms, alarm, "user:test", NULL, raised_cb, &ref);
+  while (ref == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return ref;
+}
+
+static gboolean
+alarm_delivered (Fixture *fixture,
+                 gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgAlarm) alarm = hgd_journal_get_alarm (fixture->journals[HG_DOMAIN_MUNICIPAL], data, &error);
+
+  g_assert_no_error (error);
+  return hg_alarm_get_state (alarm) == HG_ALARM_STATE_DELIVERED;
+}
+
+static void
+test_open_alarms_after_restart (Fixture *fixture,
+                                gconstpointer user_data)
+{
+  InstanceCondition restarting = { "courier", "restarting", 0 };
+  InstanceCondition running_again = { "courier", "running", 1 };
+  EventCondition crash_event = { HG_DOMAIN_MUNICIPAL, "plugin.crashed", "courier", 1 };
+  g_autofree gchar *before_start = NULL;
+  g_autofree gchar *while_down = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(GPtrArray) crashed = NULL;
+  g_autoptr(HgAlarm) alarm = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A delivery plugin gets every open alarm when its host starts: one raised "
+                  "before the gateway started, and one raised while its host was down after "
+                  "a crash; it reports both delivered");
+  before_start = raise_alarm (fixture, "fall");
+  start_plugins (fixture, "[plugin:courier]\n");
+  wait_for (fixture, alarm_delivered, before_start, "the first alarm delivered");
+
+  object = instance_json (fixture, "courier");
+  g_assert_cmpint (kill ((pid_t) json_object_get_int_member (object, "pid"), SIGKILL), ==, 0);
+  wait_for (fixture, instance_reached, &restarting, "the courier host to be down");
+  while_down = raise_alarm (fixture, "assistance");
+  wait_for (fixture, instance_reached, &running_again, "the courier host to run again");
+  wait_for (fixture, alarm_delivered, while_down, "the second alarm delivered");
+  wait_for (fixture, has_plugin_events, &crash_event, "plugin.crashed");
+
+  crashed = find_plugin_events (fixture, HG_DOMAIN_MUNICIPAL, "plugin.crashed", "courier");
+  g_assert_cmpuint (crashed->len, ==, 1);
+  g_assert_nonnull (strstr (json_object_get_string_member (hg_event_get_body (g_ptr_array_index (crashed, 0)), "how"),
+                            "signal 9"));
+  /* The first alarm was replayed too, and left alone: it was no longer raised. */
+  alarm = hgd_journal_get_alarm (fixture->journals[HG_DOMAIN_MUNICIPAL], before_start, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hg_alarm_get_state (alarm), ==, HG_ALARM_STATE_DELIVERED);
+}
+
+static void
+counted_append_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  guint *pending = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (hgd_journal_append_finish (HGD_JOURNAL (source), result, &error));
+  g_assert_no_error (error);
+  (*pending)--;
+}
+
+static gboolean
+courier_dropped_some (Fixture *fixture,
+                      gconstpointer data)
+{
+  g_autoptr(JsonObject) object = instance_json (fixture, "courier");
+
+  return json_object_get_int_member (object, "dropped") > 0;
+}
+
+static void
+test_slow_host_drops (Fixture *fixture,
+                      gconstpointer user_data)
+{
+  const guint n_readings = 1000;
+  g_autofree gchar *refs[3] = { NULL, };
+  guint pending = n_readings;
+
+  g_test_summary ("A host that falls behind loses sensor events, counted in \"dropped\", "
+                  "but never an alarm, and keeps running");
+  start_plugins (fixture, "[plugin:courier]\ndelay-ms = 10\n");
+
+  for (guint i = 0; i < n_readings; i++)
+    {
+      g_autoptr(JsonObject) body = json_object_new ();
+      g_autoptr(HgEvent) event = NULL;
+
+      json_object_set_int_member (body, "n", i);
+      event = hg_event_new ("sensor.reading", body);
+      hg_event_set_source (event, "user:test");
+      hgd_journal_append_async (fixture->journals[HG_DOMAIN_MUNICIPAL], event, NULL, NULL,
+                                counted_append_cb, &pending);
+    }
+  while (pending > 0)
+    g_main_context_iteration (NULL, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+    refs[i] = raise_alarm (fixture, "assistance");
+
+  wait_for (fixture, courier_dropped_some, NULL, "sensor events dropped");
+  for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+    wait_for (fixture, alarm_delivered, refs[i], "an alarm delivered behind the flood");
+  g_assert_true (instance_is (fixture, "courier", "running"));
+  g_assert_cmpint (instance_restarts (fixture, "courier"), ==, 0);
+}
+
+static void
+test_restart_on_request (Fixture *fixture,
+                         gconstpointer user_data)
+{
+  InstanceCondition restarted = { "example", "running", 1 };
+  EventCondition restart_event = { HG_DOMAIN_MUNICIPAL, "plugin.restarted", "example", 1 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+
+  g_test_summary ("hgd_plugin_manager_restart() replaces a running host at once, without "
+                  "backoff, and names an unknown instance");
+  start_plugins (fixture, "[plugin:example]\ndomain = municipal\n");
+  g_assert_true (hgd_plugin_manager_restart (fixture->manager, "example", &error));
+  g_assert_no_error (error);
+  wait_for (fixture, instance_reached, &restarted, "example restarted");
+  wait_for (fixture, has_plugin_events, &restart_event, "plugin.restarted");
+  events = find_plugin_events (fixture, HG_DOMAIN_MUNICIPAL, "plugin.restarted", "example");
+  g_assert_cmpuint (events->len, ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (hg_event_get_body (g_ptr_array_index (events, 0)), "reason"),
+                   ==, "request");
+
+  g_assert_false (hgd_plugin_manager_restart (fixture->manager, "nobody", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+}
+
+int
+main (int argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  /* Crashes, hangs and denials are logged as warnings by design; they are what these
+   * cases provoke. Criticals stay fatal. */
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+
+  g_test_add ("/plugins/host/start-and-publish", Fixture, NULL, setup, test_start_and_publish, teardown);
+  g_test_add ("/plugins/host/crash-on-start-restarted-with-backoff", Fixture, NULL, setup,
+              test_crash_on_start, teardown);
+  g_test_add ("/plugins/host/hang-killed-by-watchdog", Fixture, NULL, setup, test_hang_watchdog, teardown);
+  g_test_add ("/plugins/host/hang-in-start-killed-by-start-timeout", Fixture, NULL, setup,
+              test_hang_in_start, teardown);
+  g_test_add ("/plugins/manifest/bad-manifest-instance-failed", Fixture, NULL, setup, test_bad_manifest, teardown);
+  g_test_add ("/plugins/grant/ungranted-capability-denied", Fixture, NULL, setup, test_ungranted_denied, teardown);
+  g_test_add ("/plugins/grant/deny-config-withholds-capability", Fixture, NULL, setup, test_deny_config, teardown);
+  g_test_add ("/plugins/alarm/delivery-plugin-receives-open-alarms-after-restart", Fixture, NULL, setup,
+              test_open_alarms_after_restart, teardown);
+  g_test_add ("/plugins/events/slow-host-drops-sensor-events-not-alarms", Fixture, NULL, setup,
+              test_slow_host_drops, teardown);
+  g_test_add ("/plugins/manager/restart-on-request", Fixture, NULL, setup, test_restart_on_request, teardown);
+  return g_test_run ();
+}
