@@ -22,8 +22,9 @@
 #define HASH_OPSLIMIT crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define HASH_MEMLIMIT crypto_pwhash_MEMLIMIT_INTERACTIVE
 #define SCHEMA_VERSION 1
-/* Each verification holds HASH_MEMLIMIT (64 MiB), so they run one at a time; beyond this
- * many waiting logins, new ones are turned away. */
+/* Each Argon2 computation (a login's verification, a new password's hash) holds
+ * HASH_MEMLIMIT (64 MiB), so they run one at a time; while this many wait, new logins are
+ * turned away. Password changes come from signed-in managers and are not limited. */
 #define LOGIN_QUEUE_MAX 32
 #define FAILURE_SWEEP_MIN 1024
 
@@ -77,8 +78,9 @@ struct _HgdAccounts
   GHashTable *sessions;             /* (owned) session id → HgdSession (token NULL) */
   FailureLog user_failures;
   FailureLog client_failures;
-  GQueue login_queue;               /* (owned) GTasks waiting for the verifier */
-  gboolean verifying;               /* a verification is running in a thread */
+  GHashTable *adding;               /* (owned) user names reserved by adds in flight */
+  GQueue hash_queue;                /* (owned) HashJobs waiting for the worker */
+  gboolean hashing;                 /* a HashJob is running in the worker thread */
   gint64 session_lifetime;          /* seconds */
   guint login_attempts;
   gint64 login_window;              /* seconds */
@@ -280,8 +282,9 @@ hgd_accounts_finalize (GObject *object)
 {
   HgdAccounts *self = HGD_ACCOUNTS (object);
 
-  /* every queued login holds a reference, so none can be left here */
-  g_warn_if_fail (g_queue_is_empty (&self->login_queue));
+  /* every queued job holds a reference, so none can be left here */
+  g_warn_if_fail (g_queue_is_empty (&self->hash_queue));
+  g_warn_if_fail (g_hash_table_size (self->adding) == 0);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
       g_clear_pointer (&self->db[i], sqlite3_close_v2);
@@ -289,6 +292,7 @@ hgd_accounts_finalize (GObject *object)
     }
   g_hash_table_unref (self->accounts);
   g_hash_table_unref (self->sessions);
+  g_hash_table_unref (self->adding);
   failure_log_clear (&self->user_failures);
   failure_log_clear (&self->client_failures);
   G_OBJECT_CLASS (hgd_accounts_parent_class)->finalize (object);
@@ -309,7 +313,8 @@ hgd_accounts_init (HgdAccounts *self)
                                           (GDestroyNotify) hgd_session_unref);
   failure_log_init (&self->user_failures);
   failure_log_init (&self->client_failures);
-  g_queue_init (&self->login_queue);
+  self->adding = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_queue_init (&self->hash_queue);
   self->login_attempts = 5;
   self->login_window = 300;
 }
@@ -518,7 +523,7 @@ check_password (const gchar *password,
   return TRUE;
 }
 
-/* Thread-safe: also called by the login verifier. */
+/* Thread-safe: also called in the worker thread. */
 static gchar *
 hash_password (const gchar *password,
                GError **error)
@@ -712,36 +717,185 @@ log_domain_event (HgDomain domain,
                     "%s", message);
 }
 
-/**
- * hgd_accounts_add_user:
- * @self: an #HgdAccounts
- * @username: 1–64 characters from `a-z0-9._-`, starting with a letter or digit
- * @role: the role; it decides the domain the user is stored in
- * @password: at least 8 characters
- * @error: return location for a #GError
- *
- * Adds a user. Hashes synchronously (about 0.1 s): meant for set-up and administration.
- *
- * Returns: %TRUE if added; %HGD_ACCOUNTS_ERROR_EXISTS if the name is taken in either domain
- */
-gboolean
-hgd_accounts_add_user (HgdAccounts *self,
-                       const gchar *username,
-                       HgdRole role,
-                       const gchar *password,
-                       GError **error)
+/* The Argon2 worker: one job at a time, in the order queued ------------------------------ */
+
+/* What the worker does with a caller's GTask. */
+typedef struct
 {
+  /* on the main context when the job's turn comes; FALSE if it answered the task instead */
+  gboolean (*start) (HgdAccounts *self,
+                     GTask *task);
+  /* in the worker thread with the caller's task data as @task_data; touches nothing else */
+  GTaskThreadFunc run;
+  /* back on the main context with what @run returned; answers the task */
+  void (*done) (HgdAccounts *self,
+                GTask *task,
+                GAsyncResult *result);
+} HashJobFuncs;
+
+typedef struct
+{
+  const HashJobFuncs *funcs;
+  GTask *task;   /* (owned) the caller's */
+  gpointer data; /* (unowned) the caller's task data, for the worker thread */
+} HashJob;
+
+static void
+hash_job_free (HashJob *job)
+{
+  g_object_unref (job->task);
+  g_free (job);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HashJob, hash_job_free)
+
+/* Runs in the worker thread. */
+static void
+hash_job_thread (GTask *worker,
+                 gpointer source_object,
+                 gpointer task_data,
+                 GCancellable *cancellable)
+{
+  HashJob *job = task_data;
+
+  job->funcs->run (worker, source_object, job->data, cancellable);
+}
+
+static void hash_job_done_cb (GObject *source,
+                              GAsyncResult *result,
+                              gpointer user_data);
+
+/* Starts the next waiting job, if none is running. */
+static void
+hash_queue_next (HgdAccounts *self)
+{
+  while (!self->hashing && !g_queue_is_empty (&self->hash_queue))
+    {
+      g_autoptr(HashJob) job = g_queue_pop_head (&self->hash_queue);
+      g_autoptr(GTask) worker = NULL;
+
+      if (!job->funcs->start (self, job->task))
+        continue;
+      self->hashing = TRUE;
+      job->data = g_task_get_task_data (job->task);
+      worker = g_task_new (self, NULL, hash_job_done_cb, NULL);
+      g_task_set_source_tag (worker, hash_queue_next);
+      g_task_set_task_data (worker, g_steal_pointer (&job), (GDestroyNotify) hash_job_free);
+      g_task_run_in_thread (worker, hash_job_thread);
+    }
+}
+
+static void
+hash_job_done_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  HgdAccounts *self = HGD_ACCOUNTS (source);
+  HashJob *job = g_task_get_task_data (G_TASK (result));
+
+  self->hashing = FALSE;
+  job->funcs->done (self, job->task, result);
+  hash_queue_next (self);
+}
+
+/* Queues @task (transfer full) for the worker. */
+static void
+hash_queue_push (HgdAccounts *self,
+                 const HashJobFuncs *funcs,
+                 GTask *task)
+{
+  HashJob *job = g_new0 (HashJob, 1);
+
+  job->funcs = funcs;
+  job->task = task;
+  g_queue_push_tail (&self->hash_queue, job);
+  hash_queue_next (self);
+}
+
+/* Adding users and changing passwords ------------------------------------------------------ */
+
+/* A new password on its way through the worker into a user's row. */
+typedef struct
+{
+  gchar *username; /* (owned) */
+  HgdRole role;    /* adding: the new user's role */
+  gint64 created;  /* changing: the user's creation time, to tell them from a namesake */
+  gchar *password; /* (owned) wiped when freed */
+} PasswordData;
+
+static PasswordData *
+password_data_new (const gchar *username,
+                   const gchar *password)
+{
+  PasswordData *data = g_new0 (PasswordData, 1);
+
+  data->username = g_strdup (username);
+  data->password = g_strdup (password);
+  return data;
+}
+
+static void
+password_data_free (PasswordData *data)
+{
+  sodium_memzero (data->password, strlen (data->password));
+  g_free (data->password);
+  g_free (data->username);
+  g_free (data);
+}
+
+/* Runs in the worker thread; touches only @task_data. */
+static void
+password_hash_thread (GTask *task,
+                      gpointer source_object,
+                      gpointer task_data,
+                      GCancellable *cancellable)
+{
+  PasswordData *data = task_data;
+  g_autoptr(GError) error = NULL;
+  gchar *hash;
+
+  hash = hash_password (data->password, &error);
+  if (hash == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, hash, g_free);
+}
+
+/* Answers @task if it was cancelled while waiting for the worker. */
+static gboolean
+password_job_start (HgdAccounts *self,
+                    GTask *task)
+{
+  return !g_task_return_error_if_cancelled (task);
+}
+
+/* The worker's hash; or %NULL with @task answered, if hashing failed or the caller
+ * cancelled meanwhile (then nothing is stored). */
+static gchar *
+password_job_take_hash (GTask *task,
+                        GAsyncResult *result)
+{
+  g_autoptr(GError) error = NULL;
   g_autofree gchar *hash = NULL;
-  g_autofree gchar *message = NULL;
-  Account *account;
-  gint64 created;
-  HgDomain domain;
 
-  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), FALSE);
-  g_return_val_if_fail (username != NULL, FALSE);
-  g_return_val_if_fail (password != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  hash = g_task_propagate_pointer (G_TASK (result), &error);
+  if (hash == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return NULL;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return NULL;
+  return g_steal_pointer (&hash);
+}
 
+/* Everything checked before the hash; a name an add in flight reserved counts as taken. */
+static gboolean
+add_user_check (HgdAccounts *self,
+                const gchar *username,
+                HgdRole role,
+                const gchar *password,
+                GError **error)
+{
   if (!check_username (username, error))
     return FALSE;
   if ((guint) role >= HGD_ROLE_LAST)
@@ -752,17 +906,29 @@ hgd_accounts_add_user (HgdAccounts *self,
     }
   if (!check_password (password, error))
     return FALSE;
-  if (g_hash_table_contains (self->accounts, username))
+  if (g_hash_table_contains (self->accounts, username) ||
+      g_hash_table_contains (self->adding, username))
     {
       g_set_error_literal (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_EXISTS,
                            "the user name is taken");
       return FALSE;
     }
-  hash = hash_password (password, error);
-  if (hash == NULL)
-    return FALSE;
-  domain = hgd_role_get_domain (role);
-  created = now_real (self);
+  return TRUE;
+}
+
+/* Stores a checked user with their password's @hash, in the database and in memory. */
+static gboolean
+add_user_commit (HgdAccounts *self,
+                 const gchar *username,
+                 HgdRole role,
+                 const gchar *hash,
+                 GError **error)
+{
+  g_autofree gchar *message = NULL;
+  HgDomain domain = hgd_role_get_domain (role);
+  gint64 created = now_real (self);
+  Account *account;
+
   if (!db_run (self, domain,
                "INSERT INTO users (username, role, hash, created) VALUES (?1, ?2, ?3, ?4)",
                (const gchar *[]){ username, hgd_role_to_string (role), hash, NULL }, &created,
@@ -773,11 +939,192 @@ hgd_accounts_add_user (HgdAccounts *self,
   account->username = g_strdup (username);
   account->role = role;
   account->created = created;
-  account->hash = g_steal_pointer (&hash);
+  account->hash = g_strdup (hash);
   g_hash_table_insert (self->accounts, account->username, account);
   message = g_strdup_printf ("user added with role %s", hgd_role_to_string (role));
   log_domain_event (domain, G_LOG_LEVEL_MESSAGE, message);
   g_debug ("user %s added", username);
+  return TRUE;
+}
+
+/**
+ * hgd_accounts_add_user:
+ * @self: an #HgdAccounts
+ * @username: 1–64 characters from `a-z0-9._-`, starting with a letter or digit
+ * @role: the role; it decides the domain the user is stored in
+ * @password: at least 8 characters
+ * @error: return location for a #GError
+ *
+ * Adds a user, hashing on the calling thread (0.1–0.4 s and 64 MiB): only for start-up,
+ * before the main loop runs. Once it runs, use hgd_accounts_add_user_async().
+ *
+ * Returns: %TRUE if added; %HGD_ACCOUNTS_ERROR_EXISTS if the name is taken in either domain
+ *   or being added
+ */
+gboolean
+hgd_accounts_add_user (HgdAccounts *self,
+                       const gchar *username,
+                       HgdRole role,
+                       const gchar *password,
+                       GError **error)
+{
+  g_autofree gchar *hash = NULL;
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), FALSE);
+  g_return_val_if_fail (username != NULL, FALSE);
+  g_return_val_if_fail (password != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!add_user_check (self, username, role, password, error))
+    return FALSE;
+  hash = hash_password (password, error);
+  if (hash == NULL)
+    return FALSE;
+  return add_user_commit (self, username, role, hash, error);
+}
+
+static gboolean
+add_user_start (HgdAccounts *self,
+                GTask *task)
+{
+  PasswordData *data = g_task_get_task_data (task);
+
+  if (password_job_start (self, task))
+    return TRUE;
+  g_hash_table_remove (self->adding, data->username);
+  return FALSE;
+}
+
+static void
+add_user_done (HgdAccounts *self,
+               GTask *task,
+               GAsyncResult *result)
+{
+  PasswordData *data = g_task_get_task_data (task);
+  g_autofree gchar *hash = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_hash_table_remove (self->adding, data->username);
+  hash = password_job_take_hash (task, result);
+  if (hash == NULL)
+    return;
+  if (!add_user_commit (self, data->username, data->role, hash, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static const HashJobFuncs add_user_job = {
+  .start = add_user_start,
+  .run = password_hash_thread,
+  .done = add_user_done,
+};
+
+/**
+ * hgd_accounts_add_user_async:
+ * @self: an #HgdAccounts
+ * @username: as for hgd_accounts_add_user()
+ * @role: the role; it decides the domain the user is stored in
+ * @password: at least 8 characters
+ * @cancellable: (nullable): a #GCancellable; once it is cancelled nothing is stored
+ * @callback: called when done
+ * @user_data: for @callback
+ *
+ * Adds a user as hgd_accounts_add_user() does, hashing the password in the worker thread
+ * that verifies logins, one hash at a time. The checks run before this returns, and reserve
+ * the name: another add of it fails with %HGD_ACCOUNTS_ERROR_EXISTS until this one is done.
+ */
+void
+hgd_accounts_add_user_async (HgdAccounts *self,
+                             const gchar *username,
+                             HgdRole role,
+                             const gchar *password,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  PasswordData *data;
+
+  g_return_if_fail (HGD_IS_ACCOUNTS (self));
+  g_return_if_fail (username != NULL);
+  g_return_if_fail (password != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hgd_accounts_add_user_async);
+  if (!add_user_check (self, username, role, password, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  data = password_data_new (username, password);
+  data->role = role;
+  g_task_set_task_data (task, data, (GDestroyNotify) password_data_free);
+  g_hash_table_add (self->adding, g_strdup (username));
+  hash_queue_push (self, &add_user_job, g_steal_pointer (&task));
+}
+
+/**
+ * hgd_accounts_add_user_finish:
+ * @self: an #HgdAccounts
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if added; otherwise %FALSE with the errors of hgd_accounts_add_user() or
+ *   %G_IO_ERROR_CANCELLED
+ */
+gboolean
+hgd_accounts_add_user_finish (HgdAccounts *self,
+                              GAsyncResult *result,
+                              GError **error)
+{
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_accounts_add_user_async,
+                        FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Everything checked before the hash: the user, who must exist, and the new password. */
+static Account *
+set_password_check (HgdAccounts *self,
+                    const gchar *username,
+                    const gchar *password,
+                    GError **error)
+{
+  Account *account = g_hash_table_lookup (self->accounts, username);
+
+  if (account == NULL)
+    {
+      g_set_error_literal (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_NOT_FOUND,
+                           "no such user");
+      return NULL;
+    }
+  if (!check_password (password, error))
+    return NULL;
+  return account;
+}
+
+/* Replaces the hash of @account with @hash, in the database and in memory. */
+static gboolean
+set_password_commit (HgdAccounts *self,
+                     Account *account,
+                     const gchar *hash,
+                     GError **error)
+{
+  if (!db_run (self, account_get_domain (account), "UPDATE users SET hash = ?1 WHERE username = ?2",
+               (const gchar *[]){ hash, account->username, NULL }, NULL, error))
+    return FALSE;
+  g_free (account->hash);
+  account->hash = g_strdup (hash);
+  log_domain_event (account_get_domain (account), G_LOG_LEVEL_MESSAGE, "user password changed");
+  g_debug ("password of %s changed", account->username);
   return TRUE;
 }
 
@@ -788,8 +1135,9 @@ hgd_accounts_add_user (HgdAccounts *self,
  * @password: the new password, at least 8 characters
  * @error: return location for a #GError
  *
- * Replaces a password (synchronously, as hgd_accounts_add_user()). Open sessions stay
- * valid; call hgd_accounts_revoke_user_sessions() to end them.
+ * Replaces a password, hashing on the calling thread as hgd_accounts_add_user() does: only
+ * for start-up; once the main loop runs, use hgd_accounts_set_password_async(). Open
+ * sessions stay valid; call hgd_accounts_revoke_user_sessions() to end them.
  *
  * Returns: %TRUE if changed
  */
@@ -807,26 +1155,118 @@ hgd_accounts_set_password (HgdAccounts *self,
   g_return_val_if_fail (password != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  account = g_hash_table_lookup (self->accounts, username);
+  account = set_password_check (self, username, password, error);
   if (account == NULL)
-    {
-      g_set_error_literal (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_NOT_FOUND,
-                           "no such user");
-      return FALSE;
-    }
-  if (!check_password (password, error))
     return FALSE;
   hash = hash_password (password, error);
   if (hash == NULL)
     return FALSE;
-  if (!db_run (self, account_get_domain (account), "UPDATE users SET hash = ?1 WHERE username = ?2",
-               (const gchar *[]){ hash, username, NULL }, NULL, error))
-    return FALSE;
-  g_free (account->hash);
-  account->hash = g_steal_pointer (&hash);
-  log_domain_event (account_get_domain (account), G_LOG_LEVEL_MESSAGE, "user password changed");
-  g_debug ("password of %s changed", username);
-  return TRUE;
+  return set_password_commit (self, account, hash, error);
+}
+
+static void
+set_password_done (HgdAccounts *self,
+                   GTask *task,
+                   GAsyncResult *result)
+{
+  PasswordData *data = g_task_get_task_data (task);
+  g_autofree gchar *hash = NULL;
+  g_autoptr(GError) error = NULL;
+  Account *account;
+
+  hash = password_job_take_hash (task, result);
+  if (hash == NULL)
+    return;
+  /* removed while hashing, and perhaps added again: not the user the caller meant */
+  account = g_hash_table_lookup (self->accounts, data->username);
+  if (account == NULL || account->created != data->created)
+    {
+      g_task_return_new_error (task, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_NOT_FOUND, "%s",
+                               "no such user");
+      return;
+    }
+  if (!set_password_commit (self, account, hash, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static const HashJobFuncs set_password_job = {
+  .start = password_job_start,
+  .run = password_hash_thread,
+  .done = set_password_done,
+};
+
+/**
+ * hgd_accounts_set_password_async:
+ * @self: an #HgdAccounts
+ * @username: an existing user
+ * @password: the new password, at least 8 characters
+ * @cancellable: (nullable): a #GCancellable; once it is cancelled nothing is stored
+ * @callback: called when done
+ * @user_data: for @callback
+ *
+ * Replaces a password as hgd_accounts_set_password() does, hashing in the worker thread
+ * as hgd_accounts_add_user_async() does. The user and the password are checked before this
+ * returns. Changes of one user's password take effect in the order they were made.
+ */
+void
+hgd_accounts_set_password_async (HgdAccounts *self,
+                                 const gchar *username,
+                                 const gchar *password,
+                                 GCancellable *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  PasswordData *data;
+  Account *account;
+
+  g_return_if_fail (HGD_IS_ACCOUNTS (self));
+  g_return_if_fail (username != NULL);
+  g_return_if_fail (password != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hgd_accounts_set_password_async);
+  account = set_password_check (self, username, password, &error);
+  if (account == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  data = password_data_new (username, password);
+  data->created = account->created;
+  g_task_set_task_data (task, data, (GDestroyNotify) password_data_free);
+  hash_queue_push (self, &set_password_job, g_steal_pointer (&task));
+}
+
+/**
+ * hgd_accounts_set_password_finish:
+ * @self: an #HgdAccounts
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if changed; otherwise %FALSE with %HGD_ACCOUNTS_ERROR_NOT_FOUND (also if
+ *   the user was removed meanwhile), %HGD_ACCOUNTS_ERROR_INVALID,
+ *   %HGD_ACCOUNTS_ERROR_STORAGE or %G_IO_ERROR_CANCELLED
+ */
+gboolean
+hgd_accounts_set_password_finish (HgdAccounts *self,
+                                  GAsyncResult *result,
+                                  GError **error)
+{
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                            hgd_accounts_set_password_async,
+                        FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static guint
@@ -1005,36 +1445,24 @@ login_verify_thread (GTask *task,
   g_task_return_boolean (task, verified);
 }
 
-static void login_verify_cb (GObject *source,
-                             GAsyncResult *result,
-                             gpointer user_data);
-
-/* Starts the next waiting verification, if none is running. */
-static void
-login_queue_next (HgdAccounts *self)
+/* The login's turn at the worker: it verifies against the user's hash as it is now. */
+static gboolean
+login_start (HgdAccounts *self,
+             GTask *task)
 {
-  while (!self->verifying && !g_queue_is_empty (&self->login_queue))
-    {
-      g_autoptr(GTask) task = g_queue_pop_head (&self->login_queue);
-      LoginData *data = g_task_get_task_data (task);
-      g_autoptr(GTask) verify = NULL;
-      Account *account;
+  LoginData *data = g_task_get_task_data (task);
+  Account *account;
 
-      /* cancelled before any password was tried: not a failure */
-      if (g_task_return_error_if_cancelled (task))
-        {
-          login_forget_attempt (self, data, TRUE);
-          continue;
-        }
-      account = g_hash_table_lookup (self->accounts, data->username);
-      if (account != NULL && strnlen (data->password, PASSWORD_MAX_BYTES + 1) <= PASSWORD_MAX_BYTES)
-        data->hash = g_strdup (account->hash);
-      self->verifying = TRUE;
-      verify = g_task_new (self, NULL, login_verify_cb, g_steal_pointer (&task));
-      g_task_set_source_tag (verify, login_queue_next);
-      g_task_set_task_data (verify, data, NULL);
-      g_task_run_in_thread (verify, login_verify_thread);
+  /* cancelled before any password was tried: not a failure */
+  if (g_task_return_error_if_cancelled (task))
+    {
+      login_forget_attempt (self, data, TRUE);
+      return FALSE;
     }
+  account = g_hash_table_lookup (self->accounts, data->username);
+  if (account != NULL && strnlen (data->password, PASSWORD_MAX_BYTES + 1) <= PASSWORD_MAX_BYTES)
+    data->hash = g_strdup (account->hash);
+  return TRUE;
 }
 
 /* Keeps the memory, and the databases, free of expired sessions; runs at each login.
@@ -1147,18 +1575,15 @@ login_succeeded (HgdAccounts *self,
 }
 
 static void
-login_verify_cb (GObject *source,
-                 GAsyncResult *result,
-                 gpointer user_data)
+login_verify_done (HgdAccounts *self,
+                   GTask *task,
+                   GAsyncResult *result)
 {
-  HgdAccounts *self = HGD_ACCOUNTS (source);
-  g_autoptr(GTask) task = G_TASK (user_data);
   LoginData *data = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   Account *account;
   gboolean verified;
 
-  self->verifying = FALSE;
   verified = g_task_propagate_boolean (G_TASK (result), NULL);
   /* a user removed, or a password changed, during the verification does not log in */
   account = g_hash_table_lookup (self->accounts, data->username);
@@ -1182,8 +1607,13 @@ login_verify_cb (GObject *source,
             g_task_return_pointer (task, session, (GDestroyNotify) hgd_session_unref);
         }
     }
-  login_queue_next (self);
 }
+
+static const HashJobFuncs login_job = {
+  .start = login_start,
+  .run = login_verify_thread,
+  .done = login_verify_done,
+};
 
 /**
  * hgd_accounts_login_async:
@@ -1196,7 +1626,7 @@ login_verify_cb (GObject *source,
  * @callback: called when done
  * @user_data: for @callback
  *
- * Checks a password in a worker thread, one login at a time, and opens a session.
+ * Checks a password in the worker thread, one hash at a time, and opens a session.
  * An unknown user name and a wrong password fail alike, and take as long.
  */
 void
@@ -1235,7 +1665,7 @@ hgd_accounts_login_async (HgdAccounts *self,
   if (data->client != NULL)
     wait = MAX (wait, failure_log_get_wait (&self->client_failures, data->client,
                                             self->login_attempts, self->login_window, now));
-  if (wait == 0 && g_queue_get_length (&self->login_queue) >= LOGIN_QUEUE_MAX)
+  if (wait == 0 && g_queue_get_length (&self->hash_queue) >= LOGIN_QUEUE_MAX)
     wait = 1;
   if (wait > 0)
     {
@@ -1252,8 +1682,7 @@ hgd_accounts_login_async (HgdAccounts *self,
   failure_log_add (&self->user_failures, data->username, now);
   if (data->client != NULL)
     failure_log_add (&self->client_failures, data->client, now);
-  g_queue_push_tail (&self->login_queue, g_steal_pointer (&task));
-  login_queue_next (self);
+  hash_queue_push (self, &login_job, g_steal_pointer (&task));
 }
 
 /**

@@ -59,6 +59,7 @@ HgdAccounts *hgd_accounts_new (const gchar *const *domain_directories,
 void hgd_accounts_set_login_limit (HgdAccounts *self,
                                    guint attempts,
                                    guint window_seconds);
+/* The synchronous add and set_password hash on the calling thread: start-up only. */
 gboolean hgd_accounts_add_user (HgdAccounts *self,
                                 const gchar *username,
                                 HgdRole role,
@@ -68,6 +69,25 @@ gboolean hgd_accounts_set_password (HgdAccounts *self,
                                     const gchar *username,
                                     const gchar *password,
                                     GError **error);
+void hgd_accounts_add_user_async (HgdAccounts *self,
+                                  const gchar *username,
+                                  HgdRole role,
+                                  const gchar *password,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data);
+gboolean hgd_accounts_add_user_finish (HgdAccounts *self,
+                                       GAsyncResult *result,
+                                       GError **error);
+void hgd_accounts_set_password_async (HgdAccounts *self,
+                                      const gchar *username,
+                                      const gchar *password,
+                                      GCancellable *cancellable,
+                                      GAsyncReadyCallback callback,
+                                      gpointer user_data);
+gboolean hgd_accounts_set_password_finish (HgdAccounts *self,
+                                           GAsyncResult *result,
+                                           GError **error);
 gboolean hgd_accounts_remove_user (HgdAccounts *self,
                                    const gchar *username,
                                    GError **error);

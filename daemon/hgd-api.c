@@ -1678,6 +1678,42 @@ handle_users_list (HgdApi *self,
 }
 
 static void
+add_user_cb (GObject *source,
+             GAsyncResult *result,
+             gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  const gchar *role_name;
+  HgdRole role;
+  JsonObject *object;
+  gboolean added;
+
+  added = hgd_accounts_add_user_finish (HGD_ACCOUNTS (source), result, &error);
+  /* cancelled only by dispose, which detached the request */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || req->api == NULL)
+    return;
+  if (!added)
+    {
+      respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  /* both were checked by handle_users_create () */
+  role_name = json_object_get_string_member (req->body, "role");
+  hgd_role_from_string (role_name, &role);
+  object = json_object_new ();
+  json_object_set_string_member (object, "username",
+                                 json_object_get_string_member (req->body, "username"));
+  json_object_set_string_member (object, "role", role_name);
+  json_object_set_string_member (object, "domain",
+                                 hg_domain_to_string (hgd_role_get_domain (role)));
+  respond_json (req, SOUP_STATUS_CREATED, object);
+  request_resume (req);
+}
+
+/* Hashing the password takes a while: the message waits, the main loop does not. */
+static void
 handle_users_create (HgdApi *self,
                      HgdApiRequest *req)
 {
@@ -1687,7 +1723,6 @@ handle_users_create (HgdApi *self,
   const gchar *password = NULL;
   HgdRole role;
   g_autoptr(GError) error = NULL;
-  JsonObject *object;
 
   if (!hg_json_object_check_members (req->body, members, &error) ||
       !hg_json_object_get_string (req->body, "username", &username, &error) ||
@@ -1709,18 +1744,9 @@ handle_users_create (HgdApi *self,
                      hgd_role_to_string (req->session->role), role_name);
       return;
     }
-  if (!hgd_accounts_add_user (hgd_daemon_get_accounts (self->daemon), username, role, password,
-                              &error))
-    {
-      respond_gerror (req, error);
-      return;
-    }
-  object = json_object_new ();
-  json_object_set_string_member (object, "username", username);
-  json_object_set_string_member (object, "role", role_name);
-  json_object_set_string_member (object, "domain",
-                                 hg_domain_to_string (hgd_role_get_domain (role)));
-  respond_json (req, SOUP_STATUS_CREATED, object);
+  request_pause (req);
+  hgd_accounts_add_user_async (hgd_daemon_get_accounts (self->daemon), username, role, password,
+                               self->cancellable, add_user_cb, request_ref (req));
 }
 
 /* The user named by the path, if the caller manages them; otherwise answers 404, so a
@@ -1747,11 +1773,38 @@ find_managed_user (HgdApi *self,
 }
 
 static void
+set_password_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  HgdAccounts *accounts = HGD_ACCOUNTS (source);
+
+  if (!hgd_accounts_set_password_finish (accounts, result, &error))
+    {
+      /* cancelled only by dispose, which detached the request */
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || req->api == NULL)
+        return;
+      respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  /* a reset password ends the user's sessions, even if the API is going away */
+  hgd_accounts_revoke_user_sessions (accounts, request_param (req, 0));
+  if (req->api == NULL)
+    return;
+  close_ended_streams (req->api);
+  respond_empty (req, SOUP_STATUS_NO_CONTENT);
+  request_resume (req);
+}
+
+/* Hashing the password takes a while: the message waits, the main loop does not. */
+static void
 handle_user_password (HgdApi *self,
                       HgdApiRequest *req)
 {
   static const gchar *const members[] = { "password", NULL };
-  HgdAccounts *accounts = hgd_daemon_get_accounts (self->daemon);
   const gchar *username = request_param (req, 0);
   const gchar *password = NULL;
   g_autoptr(GError) error = NULL;
@@ -1764,14 +1817,9 @@ handle_user_password (HgdApi *self,
     }
   if (!find_managed_user (self, req, username))
     return;
-  if (!hgd_accounts_set_password (accounts, username, password, &error))
-    {
-      respond_gerror (req, error);
-      return;
-    }
-  hgd_accounts_revoke_user_sessions (accounts, username);
-  close_ended_streams (self);
-  respond_empty (req, SOUP_STATUS_NO_CONTENT);
+  request_pause (req);
+  hgd_accounts_set_password_async (hgd_daemon_get_accounts (self->daemon), username, password,
+                                   self->cancellable, set_password_cb, request_ref (req));
 }
 
 static void

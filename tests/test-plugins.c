@@ -36,6 +36,7 @@ static const struct
   { "hang", "tests/plugins" },
   { "greedy", "tests/plugins" },
   { "courier", "tests/plugins" },
+  { "keeper", "tests/plugins" },
   { "bad-json", "tests/plugins" },
   { "unknown-key", "tests/plugins" },
   { "unknown-capability", "tests/plugins" },
@@ -534,13 +535,15 @@ test_bad_manifest (Fixture *fixture,
     { "wrong-domain", "domain personal: plugin courier may not be installed there" },
     { "typo-in-deny", "deny: unknown capability 'secret'" },
     { "not-installed", "No such file" },
+    { "bad-config", "configuration rejected: hang-in: 'sideways' is not" },
   };
   gboolean healthy = TRUE;
   g_autoptr(JsonArray) array = NULL;
 
   g_test_summary ("An instance whose manifest is malformed, has an unknown key or capability, "
-                  "or another plugin API, or whose configuration the manifest does not "
-                  "allow, fails with the reason; the daemon and other plugins carry on");
+                  "or another plugin API, whose configuration the manifest does not allow, "
+                  "or whose plugin rejects its keys, fails with the reason and is not "
+                  "restarted; the daemon and other plugins carry on");
   start_plugins (fixture,
                  "[plugin:bad-json]\n"
                  "[plugin:unknown-key]\n"
@@ -549,6 +552,7 @@ test_bad_manifest (Fixture *fixture,
                  "[plugin:wrong-domain]\nplugin = courier\ndomain = personal\n"
                  "[plugin:typo-in-deny]\nplugin = example\ndomain = personal\ndeny = secret\n"
                  "[plugin:not-installed]\nplugin = nowhere\n"
+                 "[plugin:bad-config]\nplugin = hang\nhang-in = sideways\n"
                  "[plugin:example]\ndomain = municipal\n");
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -664,6 +668,97 @@ test_deny_config (Fixture *fixture,
 }
 
 static void
+secret_stored_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  gboolean *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (hgd_secrets_store_finish (HGD_SECRETS (source), result, &error));
+  g_assert_no_error (error);
+  *done = TRUE;
+}
+
+static void
+store_secret (Fixture *fixture,
+              HgDomain domain,
+              const gchar *owner,
+              const gchar *key,
+              const gchar *value)
+{
+  gboolean done = FALSE;
+
+  hgd_secrets_store_async (fixture->secrets, domain, owner, key, value, NULL, secret_stored_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* The body of @instance's "sensor.probe" for @call, or NULL */
+static JsonObject *
+find_probe (Fixture *fixture,
+            const gchar *instance,
+            const gchar *call)
+{
+  g_autofree gchar *source = g_strdup_printf ("plugin:%s", instance);
+  g_autoptr(GPtrArray) probes = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.probe", source);
+
+  for (guint i = 0; i < probes->len; i++)
+    {
+      JsonObject *body = hg_event_get_body (g_ptr_array_index (probes, i));
+      if (g_strcmp0 (json_object_get_string_member (body, "call"), call) == 0)
+        return json_object_ref (body);
+    }
+  return NULL;
+}
+
+static void
+assert_probe (Fixture *fixture,
+              const gchar *instance,
+              const gchar *call,
+              const gchar *error,
+              gboolean matches)
+{
+  g_autoptr(JsonObject) body = find_probe (fixture, instance, call);
+
+  g_assert_nonnull (body);
+  if (error == NULL)
+    g_assert_true (json_object_get_null_member (body, "error"));
+  else
+    g_assert_cmpstr (json_object_get_string_member (body, "error"), ==, error);
+  g_assert_cmpint (json_object_get_boolean_member (body, "matches"), ==, matches);
+}
+
+static void
+test_secrets_scoped (Fixture *fixture,
+                     gconstpointer user_data)
+{
+  const gchar *instances[] = { "keeper-a", "keeper-b", "keeper-x" };
+
+  g_test_summary ("Through the real Secret Service, a plugin with `secrets` reads and writes "
+                  "only its own secrets in its own domain: not another instance's, not its "
+                  "own name's in the other domain");
+  store_secret (fixture, HG_DOMAIN_PERSONAL, "plugin:keeper-a", "token", "s3cret");
+  store_secret (fixture, HG_DOMAIN_MUNICIPAL, "plugin:keeper-x", "token", "s3cret");
+  start_plugins (fixture,
+                 "[plugin:keeper-a]\nplugin = keeper\ndomain = personal\nexpect = s3cret\n"
+                 "[plugin:keeper-b]\nplugin = keeper\ndomain = personal\nexpect = s3cret\n"
+                 "[plugin:keeper-x]\nplugin = keeper\ndomain = personal\nexpect = s3cret\n");
+  for (guint i = 0; i < G_N_ELEMENTS (instances); i++)
+    {
+      g_autofree gchar *source = g_strdup_printf ("plugin:%s", instances[i]);
+      EventCondition probes = { HG_DOMAIN_PERSONAL, "sensor.probe", source, 2 };
+      wait_for (fixture, has_events, &probes, "two probes");
+    }
+
+  assert_probe (fixture, "keeper-a", "LookupSecret", NULL, TRUE);
+  assert_probe (fixture, "keeper-b", "LookupSecret", "org.hemgate.Error.NotFound", FALSE);
+  assert_probe (fixture, "keeper-x", "LookupSecret", "org.hemgate.Error.NotFound", FALSE);
+  for (guint i = 0; i < G_N_ELEMENTS (instances); i++)
+    assert_probe (fixture, instances[i], "StoreSecret+LookupSecret", NULL, TRUE);
+}
+
+static void
 raised_cb (GObject *source,
            GAsyncResult *result,
            gpointer user_data)
@@ -766,7 +861,7 @@ test_slow_host_drops (Fixture *fixture,
                       gconstpointer user_data)
 {
   const guint n_readings = 1000;
-  g_autofree gchar *refs[3] = { NULL, };
+  gchar *refs[3] = { NULL, };
   guint pending = n_readings;
 
   g_test_summary ("A host that falls behind loses sensor events, counted in \"dropped\", "
@@ -794,6 +889,8 @@ test_slow_host_drops (Fixture *fixture,
     wait_for (fixture, alarm_delivered, refs[i], "an alarm delivered behind the flood");
   g_assert_true (instance_is (fixture, "courier", "running"));
   g_assert_cmpint (instance_restarts (fixture, "courier"), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+    g_free (refs[i]);
 }
 
 static void
@@ -838,6 +935,8 @@ main (int argc,
               test_hang_in_start, teardown);
   g_test_add ("/plugins/manifest/bad-manifest-instance-failed", Fixture, NULL, setup, test_bad_manifest, teardown);
   g_test_add ("/plugins/grant/ungranted-capability-denied", Fixture, NULL, setup, test_ungranted_denied, teardown);
+  g_test_add ("/plugins/grant/secrets-scoped-to-instance-and-domain", Fixture, NULL, setup,
+              test_secrets_scoped, teardown);
   g_test_add ("/plugins/grant/deny-config-withholds-capability", Fixture, NULL, setup, test_deny_config, teardown);
   g_test_add ("/plugins/alarm/delivery-plugin-receives-open-alarms-after-restart", Fixture, NULL, setup,
               test_open_alarms_after_restart, teardown);

@@ -814,6 +814,214 @@ test_users_removed (Fixture *fixture,
   add_user (fixture, "anna", HGD_ROLE_STAFF);
 }
 
+static void
+wait_for (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* The main loop's side of /accounts/users/add-async-does-not-block. */
+typedef struct
+{
+  guint ticks;            /* times the timeout ran */
+  guint ticks_at_done;    /* what @ticks was when the add completed */
+  GAsyncResult *result;   /* (owned) (nullable) */
+} Ticker;
+
+static gboolean
+ticker_tick_cb (gpointer user_data)
+{
+  Ticker *ticker = user_data;
+
+  ticker->ticks++;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+ticker_done_cb (GObject *source,
+                GAsyncResult *result,
+                gpointer user_data)
+{
+  Ticker *ticker = user_data;
+
+  ticker->ticks_at_done = ticker->ticks;
+  ticker->result = g_object_ref (result);
+}
+
+static void
+test_users_add_async_does_not_block (Fixture *fixture,
+                                     gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdSession) session = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  Ticker ticker = { 0 };
+  guint tick_id;
+
+  g_test_summary ("While a user is being added, the password hashed in the worker, the main "
+                  "loop keeps running; the user exists, and logs in, once the add completes");
+  hgd_accounts_add_user_async (fixture->accounts, "anna", HGD_ROLE_STAFF, PASSWORD, NULL,
+                               ticker_done_cb, &ticker);
+  /* a blocking add would be answered before a timeout added only now could run */
+  tick_id = g_timeout_add (1, ticker_tick_cb, &ticker);
+  g_assert_false (hgd_accounts_has_user (fixture->accounts, "anna"));
+  wait_for (&ticker.result);
+  g_source_remove (tick_id);
+  result = g_steal_pointer (&ticker.result);
+  g_assert_true (hgd_accounts_add_user_finish (fixture->accounts, result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (ticker.ticks_at_done, >, 0);
+  g_assert_true (hgd_accounts_has_user (fixture->accounts, "anna"));
+  g_assert_cmpint (count_rows (fixture, HG_DOMAIN_MUNICIPAL,
+                               "SELECT count(*) FROM users WHERE username = ?1", "anna"), ==, 1);
+  session = login_ok (fixture, "anna");
+  g_clear_pointer (&session, hgd_session_unref);
+  restart (fixture);
+  session = login_ok (fixture, "anna");
+}
+
+static void
+test_users_add_async_same_name (Fixture *fixture,
+                                gconstpointer user_data)
+{
+  g_autoptr(GAsyncResult) first = NULL;
+  g_autoptr(GAsyncResult) second = NULL;
+  g_autoptr(GError) first_error = NULL;
+  g_autoptr(GError) second_error = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean first_ok;
+  gboolean second_ok;
+  const gchar *users_sql = "SELECT count(*) FROM users WHERE username = ?1";
+
+  g_test_summary ("Of two adds of one name in flight together, even in different domains, "
+                  "exactly one succeeds and the other fails with EXISTS");
+  hgd_accounts_add_user_async (fixture->accounts, "anna", HGD_ROLE_STAFF, PASSWORD, NULL,
+                               async_result_cb, &first);
+  hgd_accounts_add_user_async (fixture->accounts, "anna", HGD_ROLE_RESIDENT, "another password",
+                               NULL, async_result_cb, &second);
+  /* the name is reserved for the add in flight, also against the synchronous add */
+  g_assert_false (hgd_accounts_add_user (fixture->accounts, "anna", HGD_ROLE_FAMILY, PASSWORD,
+                                         &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_EXISTS);
+  wait_for (&first);
+  wait_for (&second);
+  first_ok = hgd_accounts_add_user_finish (fixture->accounts, first, &first_error);
+  second_ok = hgd_accounts_add_user_finish (fixture->accounts, second, &second_error);
+  g_assert_true (first_ok != second_ok);
+  if (first_ok)
+    {
+      g_assert_no_error (first_error);
+      g_assert_error (second_error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_EXISTS);
+    }
+  else
+    {
+      g_assert_no_error (second_error);
+      g_assert_error (first_error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_EXISTS);
+    }
+  g_assert_cmpint (count_rows (fixture, HG_DOMAIN_MUNICIPAL, users_sql, "anna") +
+                       count_rows (fixture, HG_DOMAIN_PERSONAL, users_sql, "anna"),
+                   ==, 1);
+  restart (fixture);
+  g_assert_true (hgd_accounts_has_user (fixture->accounts, "anna"));
+}
+
+static void
+test_users_add_async_cancelled (Fixture *fixture,
+                                gconstpointer user_data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A cancelled add stores nothing and frees its name; a refused one is "
+                  "answered without hashing");
+  hgd_accounts_add_user_async (fixture->accounts, "anna", HGD_ROLE_STAFF, PASSWORD, cancellable,
+                               async_result_cb, &result);
+  g_cancellable_cancel (cancellable);
+  wait_for (&result);
+  g_assert_false (hgd_accounts_add_user_finish (fixture->accounts, result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_false (hgd_accounts_has_user (fixture->accounts, "anna"));
+  g_assert_cmpint (count_rows (fixture, HG_DOMAIN_MUNICIPAL,
+                               "SELECT count(*) FROM users WHERE username = ?1", "anna"), ==, 0);
+  g_clear_object (&result);
+  g_clear_error (&error);
+
+  hgd_accounts_add_user_async (fixture->accounts, "anna", HGD_ROLE_STAFF, "short", NULL,
+                               async_result_cb, &result);
+  wait_for (&result);
+  g_assert_false (hgd_accounts_add_user_finish (fixture->accounts, result, &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID);
+  g_clear_object (&result);
+  g_clear_error (&error);
+
+  hgd_accounts_add_user_async (fixture->accounts, "anna", HGD_ROLE_STAFF, PASSWORD, NULL,
+                               async_result_cb, &result);
+  wait_for (&result);
+  g_assert_true (hgd_accounts_add_user_finish (fixture->accounts, result, &error));
+  g_assert_no_error (error);
+}
+
+static gboolean
+set_password (Fixture *fixture,
+              const gchar *username,
+              const gchar *password,
+              GError **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  hgd_accounts_set_password_async (fixture->accounts, username, password, NULL, async_result_cb,
+                                   &result);
+  wait_for (&result);
+  return hgd_accounts_set_password_finish (fixture->accounts, result, error);
+}
+
+static void
+test_users_set_password_async (Fixture *fixture,
+                               gconstpointer user_data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdSession) session = NULL;
+
+  g_test_summary ("A password changed asynchronously: only the new one logs in, also after a "
+                  "restart; a weak password, an unknown user, or a user removed while the "
+                  "password was hashed is refused");
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  g_assert_true (set_password (fixture, "anna", "new password", &error));
+  g_assert_no_error (error);
+  assert_login_fails (fixture, "anna", PASSWORD, "192.0.2.1", HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+  session = login (fixture, "anna", "new password", "192.0.2.1", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (session);
+  g_clear_pointer (&session, hgd_session_unref);
+  restart (fixture);
+  session = login (fixture, "anna", "new password", "192.0.2.2", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (session);
+
+  g_assert_false (set_password (fixture, "anna", "short", &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (set_password (fixture, "nobody", "new password", &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* removed and added again while hashing: the new anna keeps her own password */
+  hgd_accounts_set_password_async (fixture->accounts, "anna", "third password", NULL,
+                                   async_result_cb, &result);
+  g_assert_true (hgd_accounts_remove_user (fixture->accounts, "anna", &error));
+  g_assert_no_error (error);
+  g_usleep (1);
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  wait_for (&result);
+  g_assert_false (hgd_accounts_set_password_finish (fixture->accounts, result, &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_NOT_FOUND);
+  g_clear_pointer (&session, hgd_session_unref);
+  session = login_ok (fixture, "anna");
+}
+
 /* Every file of both accounts databases, as bytes: the main file, -wal and -shm. */
 static GByteArray *
 read_db_files (Fixture *fixture)
@@ -1038,6 +1246,10 @@ main (int argc,
   add_test ("/accounts/users/weak-password-rejected", test_users_weak_password);
   add_test ("/accounts/users/password-changed", test_users_password_changed);
   add_test ("/accounts/users/removed-user-cannot-log-in", test_users_removed);
+  add_test ("/accounts/users/add-async-does-not-block", test_users_add_async_does_not_block);
+  add_test ("/accounts/users/add-async-same-name-refused", test_users_add_async_same_name);
+  add_test ("/accounts/users/add-async-cancelled-stores-nothing", test_users_add_async_cancelled);
+  add_test ("/accounts/users/set-password-async", test_users_set_password_async);
   add_test ("/accounts/hash/not-plaintext", test_hash_not_plaintext);
   add_test ("/accounts/hash/dummy-costs-as-much", test_hash_dummy_costs_as_much);
   add_test ("/accounts/hash/rehashed-on-login", test_hash_rehashed_on_login);

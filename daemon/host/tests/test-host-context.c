@@ -58,6 +58,9 @@ teardown (Fixture *fixture,
   g_clear_pointer (&fixture->queue, gt_dbus_queue_free);
 }
 
+/* Invocations popped from the queue are answered with the g_autoptr reference kept: the
+ * queue took its own reference when the call arrived, which the reply consumes. */
+
 static void
 result_cb (GObject *source,
            GAsyncResult *result,
@@ -98,7 +101,7 @@ test_publish_event (Fixture *fixture,
                                                  "PublishEvent", "(&s&s)", &type, &body_json);
   g_assert_cmpstr (type, ==, "sensor.reading");
   g_assert_cmpstr (body_json, ==, "{\"value\":21}");
-  g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), g_variant_new ("(t)", (guint64) 42));
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(t)", (guint64) 42));
 
   seq = hg_context_publish_event_finish (HG_CONTEXT (fixture->context), wait_for_result (&result), &error);
   g_assert_no_error (error);
@@ -124,7 +127,7 @@ test_permission_denied (Fixture *fixture,
   invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
                                                  "RaiseAlarm", "(&s)", &alarm_json);
   g_assert_nonnull (strstr (alarm_json, "\"location\":\"hall\""));
-  g_dbus_method_invocation_return_dbus_error (g_steal_pointer (&invocation),
+  g_dbus_method_invocation_return_dbus_error (invocation,
                                               "org.hemgate.Error.PermissionDenied",
                                               "RaiseAlarm needs the capability alarm.raise");
 
@@ -150,7 +153,7 @@ test_raise_alarm (Fixture *fixture,
   invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
                                                  "RaiseAlarm", "(&s)", &alarm_json);
   g_assert_nonnull (strstr (alarm_json, "\"type\":\"fall\""));
-  g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), g_variant_new ("(s)", "A-1"));
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", "A-1"));
 
   ref = hg_context_raise_alarm_finish (HG_CONTEXT (fixture->context), wait_for_result (&result), &error);
   g_assert_no_error (error);
@@ -179,7 +182,7 @@ test_report_alarm (Fixture *fixture,
   g_assert_cmpstr (ref, ==, "A-1");
   g_assert_cmpstr (state, ==, "acknowledged");
   g_assert_cmpstr (detail_json, ==, "{\"receiver\":\"arc-1\"}");
-  g_dbus_method_invocation_return_dbus_error (g_steal_pointer (&invocation),
+  g_dbus_method_invocation_return_dbus_error (invocation,
                                               "org.hemgate.Error.NotFound", "no alarm A-1");
 
   g_assert_false (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
@@ -207,16 +210,17 @@ test_secrets (Fixture *fixture,
                                                  "StoreSecret", "(&s&s)", &key, &stored);
   g_assert_cmpstr (key, ==, "sip-password");
   g_assert_cmpstr (stored, ==, "hemligt");
-  g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), NULL);
+  g_dbus_method_invocation_return_value (invocation, NULL);
   g_assert_true (hg_context_store_secret_finish (HG_CONTEXT (fixture->context),
                                                  wait_for_result (&result), &error));
   g_assert_no_error (error);
 
   hg_context_lookup_secret_async (HG_CONTEXT (fixture->context), "sip-password", NULL, result_cb, &result2);
+  g_clear_object (&invocation);
   invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
                                                  "LookupSecret", "(&s)", &key);
   g_assert_cmpstr (key, ==, "sip-password");
-  g_dbus_method_invocation_return_dbus_error (g_steal_pointer (&invocation),
+  g_dbus_method_invocation_return_dbus_error (invocation,
                                               "org.freedesktop.DBus.Error.Failed", "keyring locked");
   value = hg_context_lookup_secret_finish (HG_CONTEXT (fixture->context), wait_for_result (&result2), &error);
   g_assert_error (error, HG_ERROR, HG_ERROR_FAILED);

@@ -1,0 +1,804 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgScaipSip: one Sofia-SIP NUA stack on the host's GLib main loop (su_glib_root_create,
+ * its GSource attached to the default context, nua_create on that root). It knows SIP,
+ * not SCAIP:
+ *
+ *   REGISTER   one handle per receiver, to the receiver's host and port, refreshed by
+ *              the stack; Digest answers come from the credentials set here
+ *   MESSAGE    out: one handle per request (requests on one handle are serialised), the
+ *              final status and a body of the 2xx are the result; in: answered here when
+ *              not addressed to our address of record, else handed to "message-received"
+ *
+ * Every NUA event arrives in nua_event_cb() on the main loop. Nothing here blocks. */
+#include <string.h>
+
+#include "hg-scaip-sip.h"
+#include "hg-scaip-sofia.h"
+
+G_DEFINE_QUARK (hg-scaip-sip-error-quark, hg_scaip_sip_error)
+
+#define USER_AGENT "hemgate-scaip/0.1"
+/* How long dispose waits for a stack that was not shut down before. */
+#define DISPOSE_SHUTDOWN_USEC (2 * G_USEC_PER_SEC)
+
+typedef enum
+{
+  HANDLE_REGISTER,
+  HANDLE_MESSAGE,
+} HandleKind;
+
+typedef struct _HgScaipSip HgScaipSip;
+
+/* What a nua_handle_t of ours stands for: its hmagic. */
+typedef struct
+{
+  HandleKind kind;
+  HgScaipSip *self;      /* (unowned) */
+  guint receiver;
+  nua_handle_t *nh;      /* (owned) */
+  gboolean auth_tried;   /* one Digest answer per challenge round */
+  gboolean pending;      /* REGISTER: a request is in flight */
+  gboolean registered;   /* REGISTER: the last answer was 2xx */
+  GTask *task;           /* (owned) (nullable) MESSAGE: the caller's */
+} Handle;
+
+typedef struct
+{
+  gchar *uri;            /* (owned) MESSAGE request-URI, e.g. sip:arc@host:5060;transport=tcp */
+  gchar *to;             /* (owned) "<uri>" */
+  gchar *registrar;      /* (owned) sip:host:port[;transport=...] */
+  Handle *reg;           /* (owned) (nullable) until the first REGISTER */
+} Receiver;
+
+struct _HgScaipSip
+{
+  GObject parent_instance;
+  su_home_t *home;       /* (owned) */
+  su_root_t *root;       /* (owned) */
+  nua_t *nua;            /* (owned) (nullable) once destroyed */
+  url_t *aor_url;        /* in home */
+  gchar *aor;            /* (owned) */
+  gchar *auth_user;      /* (owned) (nullable) */
+  gchar *password;       /* (owned) (nullable) never logged */
+  gchar *contact;        /* (owned) (nullable) as the registrar echoed it */
+  GPtrArray *receivers;  /* (owned) (element-type Receiver) */
+  GHashTable *messages;  /* (owned) Handle set: MESSAGE requests in flight */
+  gboolean shutting_down;
+  gboolean shut_down;
+  GPtrArray *shutdown_tasks; /* (owned) (element-type GTask) */
+};
+
+G_DEFINE_TYPE (HgScaipSip, hg_scaip_sip, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_MESSAGE_RECEIVED,
+  SIGNAL_REGISTRATION_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* Sofia-SIP logs through su_log; its lines become debug messages here. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void
+sofia_log_cb (void *stream,
+              char const *fmt,
+              va_list ap)
+{
+  g_autofree gchar *line = g_strdup_vprintf (fmt, ap);
+
+  g_debug ("sofia: %s", g_strchomp (line));
+}
+#pragma GCC diagnostic pop
+
+static void
+handle_free (Handle *handle)
+{
+  if (handle->nh != NULL)
+    nua_handle_destroy (handle->nh);
+  if (handle->task != NULL)
+    {
+      g_autoptr(GTask) task = g_steal_pointer (&handle->task);
+      g_task_return_new_error (task, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_SHUT_DOWN, "%s",
+                               "the SIP agent was shut down");
+    }
+  g_free (handle);
+}
+
+static void
+receiver_free (Receiver *receiver)
+{
+  g_free (receiver->uri);
+  g_free (receiver->to);
+  g_free (receiver->registrar);
+  g_clear_pointer (&receiver->reg, handle_free);
+  g_free (receiver);
+}
+
+static Receiver *
+get_receiver (HgScaipSip *self,
+              guint receiver)
+{
+  g_return_val_if_fail (receiver < self->receivers->len, NULL);
+  return g_ptr_array_index (self->receivers, receiver);
+}
+
+static gchar *
+describe_status (int status,
+                 char const *phrase)
+{
+  return g_strdup_printf ("%03d %s", status, phrase != NULL ? phrase : "");
+}
+
+/* Answers a 401/407 once per round with our credentials; FALSE if we cannot. */
+static gboolean
+authenticate (HgScaipSip *self,
+              Handle *handle,
+              sip_t const *sip)
+{
+  msg_auth_t const *challenge = NULL;
+  g_autofree gchar *credentials = NULL;
+  char const *realm;
+
+  if (handle->auth_tried || self->password == NULL || sip == NULL)
+    return FALSE;
+  if (sip->sip_www_authenticate != NULL)
+    challenge = sip->sip_www_authenticate;
+  else if (sip->sip_proxy_authenticate != NULL)
+    challenge = sip->sip_proxy_authenticate;
+  if (challenge == NULL || challenge->au_scheme == NULL ||
+      g_ascii_strcasecmp (challenge->au_scheme, "Digest") != 0)
+    return FALSE; /* Basic is never answered (SS 91100 §8) */
+  realm = msg_params_find (challenge->au_params, "realm=");
+  if (realm == NULL)
+    return FALSE;
+  handle->auth_tried = TRUE;
+  credentials = g_strdup_printf ("%s:%s:%s:%s", challenge->au_scheme, realm,
+                                 self->auth_user != NULL ? self->auth_user : self->aor_url->url_user,
+                                 self->password);
+  nua_authenticate (handle->nh, NUTAG_AUTH (credentials), TAG_END ());
+  memset (credentials, 0, strlen (credentials));
+  return TRUE;
+}
+
+/* REGISTER */
+
+static void
+register_answered (HgScaipSip *self,
+                   Handle *handle,
+                   int status,
+                   char const *phrase,
+                   sip_t const *sip)
+{
+  Receiver *receiver = get_receiver (self, handle->receiver);
+  g_autofree gchar *what = describe_status (status, phrase);
+  gboolean was = handle->registered;
+
+  if (status < 200)
+    return;
+  if ((status == 401 || status == 407) && authenticate (self, handle, sip))
+    return;
+  handle->pending = FALSE;
+  handle->auth_tried = FALSE;
+  handle->registered = status >= 200 && status < 300;
+  if (handle->registered)
+    {
+      if (sip != NULL && sip->sip_contact != NULL)
+        {
+          g_free (self->contact);
+          self->contact = g_strdup_printf ("%s%s%s@%s%s%s", sip->sip_contact->m_url->url_scheme,
+                                           ":", sip->sip_contact->m_url->url_user != NULL ? sip->sip_contact->m_url->url_user : "",
+                                           sip->sip_contact->m_url->url_host,
+                                           sip->sip_contact->m_url->url_port != NULL ? ":" : "",
+                                           sip->sip_contact->m_url->url_port != NULL ? sip->sip_contact->m_url->url_port : "");
+        }
+      if (!was)
+        g_message ("registered with %s as %s (contact %s)", receiver->registrar, self->aor,
+                   self->contact != NULL ? self->contact : "unknown");
+    }
+  else
+    {
+      g_warning ("registration with %s failed: %s%s", receiver->registrar, what,
+                 status == 401 || status == 403 || status == 407 ? " (check auth-user and the secret sip-password)" : "");
+    }
+  g_signal_emit (self, signals[SIGNAL_REGISTRATION_CHANGED], 0, handle->receiver,
+                 handle->registered, (guint) status);
+}
+
+/**
+ * hg_scaip_sip_register:
+ * @self: an #HgScaipSip
+ * @receiver: a receiver index
+ * @expires: seconds the registration should last; the stack refreshes it
+ *
+ * Registers our address of record with the receiver's registrar, or refreshes the
+ * registration. Does nothing while a REGISTER to that receiver is in flight. The outcome
+ * is #HgScaipSip::registration-changed.
+ */
+void
+hg_scaip_sip_register (HgScaipSip *self,
+                       guint receiver,
+                       guint expires)
+{
+  Receiver *r;
+  g_autofree gchar *expires_str = NULL;
+
+  g_return_if_fail (HG_IS_SCAIP_SIP (self));
+  g_return_if_fail (receiver < self->receivers->len);
+
+  if (self->nua == NULL || self->shutting_down)
+    return;
+  r = get_receiver (self, receiver);
+  if (r->reg == NULL)
+    {
+      r->reg = g_new0 (Handle, 1);
+      r->reg->kind = HANDLE_REGISTER;
+      r->reg->self = self;
+      r->reg->receiver = receiver;
+      r->reg->nh = nua_handle (self->nua, r->reg, SIPTAG_TO_STR (self->aor), TAG_END ());
+    }
+  if (r->reg->pending)
+    return;
+  r->reg->pending = TRUE;
+  r->reg->auth_tried = FALSE;
+  expires_str = g_strdup_printf ("%u", expires);
+  g_debug ("REGISTER %s at %s", self->aor, r->registrar);
+  nua_register (r->reg->nh, NUTAG_REGISTRAR (r->registrar), SIPTAG_EXPIRES_STR (expires_str),
+                NUTAG_M_USERNAME (self->aor_url->url_user), TAG_END ());
+}
+
+gboolean
+hg_scaip_sip_is_registered (HgScaipSip *self,
+                            guint receiver)
+{
+  Receiver *r;
+
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), FALSE);
+  g_return_val_if_fail (receiver < self->receivers->len, FALSE);
+  r = get_receiver (self, receiver);
+  return r->reg != NULL && r->reg->registered;
+}
+
+/* Returns: (nullable): our contact as the last registrar saw it, for logs and tests */
+const gchar *
+hg_scaip_sip_get_contact (HgScaipSip *self)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), NULL);
+  return self->contact;
+}
+
+/* MESSAGE out */
+
+static gboolean
+is_xml_type (sip_content_type_t const *content_type)
+{
+  /* application/scaip+xml, and liberally any other XML type (PROTOCOL.md §4) */
+  return content_type == NULL || content_type->c_type == NULL ||
+         strstr (content_type->c_type, "xml") != NULL;
+}
+
+static void
+message_answered (HgScaipSip *self,
+                  Handle *handle,
+                  int status,
+                  char const *phrase,
+                  sip_t const *sip)
+{
+  g_autoptr(GTask) task = NULL;
+  gchar *body = NULL;
+
+  if (status < 200)
+    return;
+  if ((status == 401 || status == 407) && authenticate (self, handle, sip))
+    return;
+
+  task = g_steal_pointer (&handle->task);
+  g_hash_table_remove (self->messages, handle); /* destroys the nua handle */
+  if (task == NULL)
+    return;
+  if (status >= 300)
+    {
+      g_task_return_new_error (task, HG_SCAIP_SIP_ERROR, status, "%03d %s", status,
+                               phrase != NULL ? phrase : "");
+      return;
+    }
+  if (sip != NULL && sip->sip_payload != NULL && sip->sip_payload->pl_len > 0 &&
+      is_xml_type (sip->sip_content_type))
+    body = g_strndup (sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  g_task_return_pointer (task, body, g_free);
+}
+
+/**
+ * hg_scaip_sip_send_async:
+ * @self: an #HgScaipSip
+ * @receiver: a receiver index
+ * @body: the SCAIP document
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the final SIP answer
+ * @user_data: data for @callback
+ *
+ * Sends @body in a MESSAGE to the receiver's URI with `Content-Type:
+ * application/scaip+xml`, answering one Digest challenge with the credentials.
+ */
+void
+hg_scaip_sip_send_async (HgScaipSip *self,
+                         guint receiver,
+                         const gchar *body,
+                         GCancellable *cancellable,
+                         GAsyncReadyCallback callback,
+                         gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Receiver *r;
+  Handle *handle;
+
+  g_return_if_fail (HG_IS_SCAIP_SIP (self));
+  g_return_if_fail (receiver < self->receivers->len);
+  g_return_if_fail (body != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hg_scaip_sip_send_async);
+  if (self->nua == NULL || self->shutting_down)
+    {
+      g_task_return_new_error (task, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_SHUT_DOWN, "%s",
+                               "the SIP agent is shut down");
+      return;
+    }
+  r = get_receiver (self, receiver);
+  handle = g_new0 (Handle, 1);
+  handle->kind = HANDLE_MESSAGE;
+  handle->self = self;
+  handle->receiver = receiver;
+  handle->task = g_steal_pointer (&task);
+  handle->nh = nua_handle (self->nua, handle, SIPTAG_TO_STR (r->to), TAG_END ());
+  g_hash_table_add (self->messages, handle);
+  nua_message (handle->nh, NUTAG_URL (r->uri), SIPTAG_CONTENT_TYPE_STR (HG_SCAIP_CONTENT_TYPE),
+               SIPTAG_PAYLOAD_STR (body), TAG_END ());
+}
+
+/**
+ * hg_scaip_sip_send_finish:
+ * @self: an #HgScaipSip
+ * @result: the #GAsyncResult
+ * @response_body: (out) (optional) (nullable): the XML body of the 2xx, if it had one
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE for a 2xx; else %FALSE with %HG_SCAIP_SIP_ERROR whose code is the status
+ */
+gboolean
+hg_scaip_sip_send_finish (HgScaipSip *self,
+                          GAsyncResult *result,
+                          gchar **response_body,
+                          GError **error)
+{
+  g_autoptr(GError) error_local = NULL;
+  g_autofree gchar *body = NULL;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  body = g_task_propagate_pointer (G_TASK (result), &error_local);
+  if (error_local != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&error_local));
+      return FALSE;
+    }
+  if (response_body != NULL)
+    *response_body = g_steal_pointer (&body);
+  return TRUE;
+}
+
+/* MESSAGE in */
+
+static gboolean
+is_our_aor (HgScaipSip *self,
+            sip_to_t const *to)
+{
+  url_t const *url;
+
+  if (to == NULL)
+    return FALSE;
+  url = to->a_url;
+  return url->url_user != NULL && g_strcmp0 (url->url_user, self->aor_url->url_user) == 0 &&
+         url->url_host != NULL && g_ascii_strcasecmp (url->url_host, self->aor_url->url_host) == 0;
+}
+
+static void
+message_received (HgScaipSip *self,
+                  nua_t *nua,
+                  nua_handle_t *nh,
+                  sip_t const *sip)
+{
+  g_autofree gchar *body = NULL;
+  guint status = 500;
+
+  if (sip == NULL || !is_our_aor (self, sip->sip_to))
+    {
+      g_warning ("MESSAGE for %s%s%s refused: not our address of record %s",
+                 sip != NULL && sip->sip_to != NULL && sip->sip_to->a_url->url_user != NULL ? sip->sip_to->a_url->url_user : "",
+                 sip != NULL && sip->sip_to != NULL ? "@" : "",
+                 sip != NULL && sip->sip_to != NULL && sip->sip_to->a_url->url_host != NULL ? sip->sip_to->a_url->url_host : "?",
+                 self->aor);
+      nua_respond (nh, SIP_404_NOT_FOUND, NUTAG_WITH_THIS (nua), TAG_END ());
+      nua_handle_destroy (nh);
+      return;
+    }
+  if (!is_xml_type (sip->sip_content_type))
+    {
+      g_warning ("MESSAGE of type %s refused: not SCAIP", sip->sip_content_type->c_type);
+      nua_respond (nh, SIP_415_UNSUPPORTED_MEDIA, NUTAG_WITH_THIS (nua), TAG_END ());
+      nua_handle_destroy (nh);
+      return;
+    }
+  if (sip->sip_payload != NULL)
+    body = g_strndup (sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  g_signal_emit (self, signals[SIGNAL_MESSAGE_RECEIVED], 0, body != NULL ? body : "",
+                 sip->sip_payload != NULL ? (guint) sip->sip_payload->pl_len : 0u, &status);
+  if (status >= 200 && status < 300)
+    nua_respond (nh, status, "OK", NUTAG_WITH_THIS (nua), TAG_END ());
+  else
+    nua_respond (nh, status, "Bad SCAIP body", NUTAG_WITH_THIS (nua), TAG_END ());
+  nua_handle_destroy (nh);
+}
+
+/* shutdown */
+
+static void
+complete_shutdown (HgScaipSip *self)
+{
+  g_autoptr(GPtrArray) tasks = g_steal_pointer (&self->shutdown_tasks);
+
+  self->shutdown_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; tasks != NULL && i < tasks->len; i++)
+    g_task_return_boolean (g_ptr_array_index (tasks, i), TRUE);
+}
+
+static void
+destroy_stack (HgScaipSip *self)
+{
+  /* handles before the stack: nua_handle_destroy needs it */
+  g_hash_table_remove_all (self->messages);
+  for (guint i = 0; i < self->receivers->len; i++)
+    g_clear_pointer (&((Receiver *) g_ptr_array_index (self->receivers, i))->reg, handle_free);
+  if (self->nua != NULL)
+    nua_destroy (self->nua);
+  self->nua = NULL;
+}
+
+static void
+nua_event_cb (nua_event_t event,
+              int status,
+              char const *phrase,
+              nua_t *nua,
+              nua_magic_t *magic,
+              nua_handle_t *nh,
+              nua_hmagic_t *hmagic,
+              sip_t const *sip,
+              tagi_t tags[])
+{
+  HgScaipSip *self = HG_SCAIP_SIP (magic);
+  Handle *handle = hmagic;
+
+  switch (event)
+    {
+    case nua_r_register:
+      if (handle != NULL && handle->kind == HANDLE_REGISTER)
+        register_answered (self, handle, status, phrase, sip);
+      break;
+    case nua_r_message:
+      if (handle != NULL && handle->kind == HANDLE_MESSAGE)
+        message_answered (self, handle, status, phrase, sip);
+      break;
+    case nua_i_message:
+      message_received (self, nua, nh, sip);
+      break;
+    case nua_r_shutdown:
+      if (status < 200)
+        break;
+      g_debug ("SIP stack shut down: %03d %s", status, phrase);
+      self->shut_down = TRUE;
+      destroy_stack (self);
+      complete_shutdown (self);
+      break;
+    case nua_i_error:
+      g_debug ("SIP stack error: %03d %s", status, phrase);
+      break;
+    default:
+      g_debug ("SIP event %s: %03d %s", nua_event_name (event), status, phrase != NULL ? phrase : "");
+      /* an incoming request we did not ask for: nua answered it, drop its handle */
+      if (handle == NULL && nh != NULL && event >= nua_i_chat && event <= nua_i_register)
+        nua_handle_destroy (nh);
+      break;
+    }
+}
+
+/**
+ * hg_scaip_sip_shutdown_async:
+ * @self: an #HgScaipSip
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called once the stack is down
+ * @user_data: data for @callback
+ *
+ * Unregisters where registered, ends every transaction and destroys the stack.
+ * Requests in flight fail with %HG_SCAIP_SIP_ERROR_SHUT_DOWN.
+ */
+void
+hg_scaip_sip_shutdown_async (HgScaipSip *self,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (HG_IS_SCAIP_SIP (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hg_scaip_sip_shutdown_async);
+  if (self->nua == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  g_ptr_array_add (self->shutdown_tasks, g_steal_pointer (&task));
+  if (self->shutting_down)
+    return;
+  self->shutting_down = TRUE;
+  nua_shutdown (self->nua);
+}
+
+gboolean
+hg_scaip_sip_shutdown_finish (HgScaipSip *self,
+                              GAsyncResult *result,
+                              GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* set-up */
+
+/* sip:host[:port][;transport=x] of a receiver URI, where its registrar answers. */
+static gchar *
+registrar_of (url_t const *url)
+{
+  char transport[16] = "";
+  gboolean has_transport = url->url_params != NULL &&
+                           url_param (url->url_params, "transport", transport, sizeof transport) > 0;
+
+  return g_strdup_printf ("%s:%s%s%s%s%s", url->url_type == url_sips ? "sips" : "sip", url->url_host,
+                          url->url_port != NULL ? ":" : "", url->url_port != NULL ? url->url_port : "",
+                          has_transport ? ";transport=" : "", has_transport ? transport : "");
+}
+
+/**
+ * hg_scaip_sip_add_receiver:
+ * @self: an #HgScaipSip
+ * @uri: a `sip:` URI, e.g. `sip:arc@arc.example.se:5060;transport=tcp`
+ * @error: return location for a #GError
+ *
+ * Returns: the receiver's index (0 for the first), or %G_MAXUINT with
+ *   %HG_SCAIP_SIP_ERROR_INVALID_URI
+ */
+guint
+hg_scaip_sip_add_receiver (HgScaipSip *self,
+                           const gchar *uri,
+                           GError **error)
+{
+  url_t *url;
+  Receiver *receiver;
+
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), G_MAXUINT);
+  g_return_val_if_fail (uri != NULL, G_MAXUINT);
+
+  url = url_make (self->home, uri);
+  if (url == NULL || (url->url_type != url_sip && url->url_type != url_sips) ||
+      url->url_host == NULL || url->url_host[0] == '\0')
+    {
+      g_set_error (error, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_INVALID_URI,
+                   "'%s' is not a sip: URI with a host", uri);
+      return G_MAXUINT;
+    }
+  receiver = g_new0 (Receiver, 1);
+  receiver->uri = g_strdup (uri);
+  receiver->to = g_strdup_printf ("<%s>", uri);
+  receiver->registrar = registrar_of (url);
+  g_ptr_array_add (self->receivers, receiver);
+  return self->receivers->len - 1;
+}
+
+guint
+hg_scaip_sip_get_n_receivers (HgScaipSip *self)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), 0);
+  return self->receivers->len;
+}
+
+const gchar *
+hg_scaip_sip_get_receiver_uri (HgScaipSip *self,
+                               guint receiver)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), NULL);
+  g_return_val_if_fail (receiver < self->receivers->len, NULL);
+  return get_receiver (self, receiver)->uri;
+}
+
+/**
+ * hg_scaip_sip_set_credentials:
+ * @self: an #HgScaipSip
+ * @auth_user: (nullable): the Digest user name; %NULL for the user of the address of record
+ * @password: (nullable): the Digest password; %NULL answers no challenge
+ */
+void
+hg_scaip_sip_set_credentials (HgScaipSip *self,
+                              const gchar *auth_user,
+                              const gchar *password)
+{
+  g_return_if_fail (HG_IS_SCAIP_SIP (self));
+
+  g_free (self->auth_user);
+  self->auth_user = g_strdup (auth_user);
+  if (self->password != NULL)
+    memset (self->password, 0, strlen (self->password));
+  g_free (self->password);
+  self->password = g_strdup (password);
+}
+
+static void
+hg_scaip_sip_dispose (GObject *object)
+{
+  HgScaipSip *self = HG_SCAIP_SIP (object);
+
+  /* nua_destroy () refuses a stack that was not shut down: do it now, bounded */
+  if (self->nua != NULL)
+    {
+      gint64 deadline = g_get_monotonic_time () + DISPOSE_SHUTDOWN_USEC;
+
+      if (!self->shutting_down)
+        {
+          self->shutting_down = TRUE;
+          nua_shutdown (self->nua);
+        }
+      while (!self->shut_down && g_get_monotonic_time () < deadline)
+        g_main_context_iteration (NULL, FALSE);
+      if (!self->shut_down)
+        g_warning ("SIP stack did not shut down in time; leaking it");
+      self->nua = NULL;
+    }
+  complete_shutdown (self);
+  G_OBJECT_CLASS (hg_scaip_sip_parent_class)->dispose (object);
+}
+
+static void
+hg_scaip_sip_finalize (GObject *object)
+{
+  HgScaipSip *self = HG_SCAIP_SIP (object);
+
+  g_hash_table_unref (self->messages);
+  g_ptr_array_unref (self->receivers);
+  g_ptr_array_unref (self->shutdown_tasks);
+  if (self->root != NULL)
+    {
+      g_source_destroy (su_glib_root_gsource (self->root));
+      su_root_destroy (self->root);
+    }
+  su_home_unref (self->home);
+  g_free (self->aor);
+  g_free (self->auth_user);
+  if (self->password != NULL)
+    memset (self->password, 0, strlen (self->password));
+  g_free (self->password);
+  g_free (self->contact);
+  G_OBJECT_CLASS (hg_scaip_sip_parent_class)->finalize (object);
+}
+
+static void
+hg_scaip_sip_class_init (HgScaipSipClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = hg_scaip_sip_dispose;
+  object_class->finalize = hg_scaip_sip_finalize;
+
+  /**
+   * HgScaipSip::message-received:
+   * @body: the body of a MESSAGE addressed to our address of record
+   * @length: its length in bytes
+   *
+   * Returns: the SIP status to answer with: 200 when the body was understood, 400 if not
+   */
+  signals[SIGNAL_MESSAGE_RECEIVED] = g_signal_new ("message-received", G_TYPE_FROM_CLASS (klass),
+                                                   G_SIGNAL_RUN_LAST, 0,
+                                                   g_signal_accumulator_first_wins, NULL, NULL,
+                                                   G_TYPE_UINT, 2, G_TYPE_STRING, G_TYPE_UINT);
+  /**
+   * HgScaipSip::registration-changed:
+   * @receiver: the receiver index
+   * @registered: whether its registrar accepted us
+   * @status: the SIP status of the last answer
+   */
+  signals[SIGNAL_REGISTRATION_CHANGED] = g_signal_new ("registration-changed", G_TYPE_FROM_CLASS (klass),
+                                                       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                       G_TYPE_NONE, 3, G_TYPE_UINT, G_TYPE_BOOLEAN,
+                                                       G_TYPE_UINT);
+}
+
+static void
+hg_scaip_sip_init (HgScaipSip *self)
+{
+  self->receivers = g_ptr_array_new_with_free_func ((GDestroyNotify) receiver_free);
+  self->messages = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) handle_free, NULL);
+  self->shutdown_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+/**
+ * hg_scaip_sip_new:
+ * @local_uri: where to listen, e.g. `sip:*:*` (UDP and TCP, any port) or `sip:127.0.0.1:5070`
+ * @aor: our address of record, e.g. `sip:4600012345@arc.example.se`
+ * @error: return location for a #GError
+ *
+ * Creates the stack and binds its transports; registers with nobody yet.
+ *
+ * Returns: (transfer full): the agent, or %NULL with %HG_SCAIP_SIP_ERROR
+ */
+HgScaipSip *
+hg_scaip_sip_new (const gchar *local_uri,
+                  const gchar *aor,
+                  GError **error)
+{
+  static gsize initialized = 0;
+  g_autoptr(HgScaipSip) self = NULL;
+
+  g_return_val_if_fail (local_uri != NULL, NULL);
+  g_return_val_if_fail (aor != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_once_init_enter (&initialized))
+    {
+      /* once per process and never undone: the module is resident */
+      su_init ();
+      su_log_redirect (su_log_default, sofia_log_cb, NULL);
+      g_once_init_leave (&initialized, 1);
+    }
+
+  self = g_object_new (HG_TYPE_SCAIP_SIP, NULL);
+  self->home = su_home_new (sizeof (su_home_t));
+  self->aor_url = url_make (self->home, aor);
+  if (self->aor_url == NULL || (self->aor_url->url_type != url_sip && self->aor_url->url_type != url_sips) ||
+      self->aor_url->url_user == NULL || self->aor_url->url_user[0] == '\0' ||
+      self->aor_url->url_host == NULL || self->aor_url->url_host[0] == '\0')
+    {
+      g_set_error (error, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_INVALID_URI,
+                   "'%s' is not a sip: address of record with a user and a host", aor);
+      return NULL;
+    }
+  self->aor = g_strdup (aor);
+
+  self->root = su_glib_root_create (self);
+  if (self->root == NULL)
+    {
+      g_set_error_literal (error, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_FAILED,
+                           "cannot create the Sofia-SIP root");
+      return NULL;
+    }
+  g_source_attach (su_glib_root_gsource (self->root), NULL);
+
+  self->nua = nua_create (self->root, nua_event_cb, self,
+                          NUTAG_URL (local_uri),
+                          SIPTAG_FROM_STR (aor),
+                          NUTAG_USER_AGENT (USER_AGENT),
+                          NUTAG_M_USERNAME (self->aor_url->url_user),
+                          NUTAG_ENABLEMESSAGE (1),
+                          NUTAG_ALLOW ("MESSAGE"),
+                          NUTAG_APPL_METHOD ("MESSAGE"),
+                          NUTAG_OUTBOUND ("no-options-keepalive no-validate"),
+                          TAG_NULL ());
+  if (self->nua == NULL)
+    {
+      g_set_error (error, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_FAILED,
+                   "cannot listen for SIP on %s", local_uri);
+      self->shut_down = TRUE;
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
