@@ -154,8 +154,11 @@ main (int argc,
   g_autofree gchar *conf_text = g_strdup_printf ("[daemon]\nstate-dir=%s/state\n[api]\nport=0\ntls=false\n"
                                                  "listen-address=127.0.0.1\n", tmp);
   g_autofree gchar *daemon_path = g_build_filename (build, "daemon", "hemgated", NULL);
+  g_autofree gchar *plugindir = g_build_filename (build, "plugins", NULL);
+  g_autofree gchar *host = g_build_filename (build, "daemon", "host", "hemgate-plugin-host", NULL);
   const gchar *daemon_argv[] = { daemon_path, "--demo", "--config", conf, NULL };
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                                              G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   g_autoptr(GSubprocess) daemon = NULL;
   g_autoptr(GDataInputStream) out = NULL;
   g_autoptr(GError) error = NULL;
@@ -163,6 +166,8 @@ main (int argc,
   g_file_set_contents (conf, conf_text, -1, NULL);
   g_subprocess_launcher_setenv (launcher, "HEMGATE_DEMO_PASSWORD", "bench-password", TRUE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+  g_subprocess_launcher_setenv (launcher, "HEMGATE_PLUGINDIR", plugindir, TRUE);
+  g_subprocess_launcher_setenv (launcher, "HEMGATE_PLUGIN_HOST", host, TRUE);
   daemon = g_subprocess_launcher_spawnv (launcher, daemon_argv, &error);
   if (daemon == NULL)
     {
