@@ -21,6 +21,10 @@
 #define MAX_PARAM_LENGTH 128
 #define EVENTS_DEFAULT_LIMIT 100
 #define EVENTS_MAX_LIMIT 1000
+#define READINGS_DEFAULT_LIMIT 1000
+#define READINGS_MAX_LIMIT 10000
+#define READINGS_DEFAULT_SINCE (G_GINT64_CONSTANT (24) * 3600 * G_USEC_PER_SEC)
+#define USEC_PER_HOUR (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
 #define REPLAY_BATCH 500
 #define STREAM_RECHECK_SECONDS 10
 #define STREAM_KEEPALIVE_SECONDS 30
@@ -89,6 +93,8 @@ static void handle_alarms_raise (HgdApi *self, HgdApiRequest *req);
 static void handle_alarms_list (HgdApi *self, HgdApiRequest *req);
 static void handle_alarm_get (HgdApi *self, HgdApiRequest *req);
 static void handle_alarm_transition (HgdApi *self, HgdApiRequest *req);
+static void handle_sensor_history (HgdApi *self, HgdApiRequest *req);
+static void handle_sensor_activity (HgdApi *self, HgdApiRequest *req);
 static void close_ended_streams (HgdApi *self);
 
 #define R(role) HGD_ROLE_BIT (HGD_ROLE_##role)
@@ -117,6 +123,8 @@ static void close_ended_streams (HgdApi *self);
  *   GET    /api/v1/alarms                       -    yes      yes    yes   yes      yes   (d)
  *   GET    /api/v1/alarms/{ref}                 -    yes      yes    yes   yes      yes   (d)
  *   POST   /api/v1/alarms/{ref}/transitions     -    yes      -      yes   yes      yes   (e)
+ *   GET    /api/v1/sensors/{device}/history     -    yes      yes    yes   yes      yes   (f)
+ *   GET    /api/v1/sensors/{device}/activity    -    yes      yes    yes   yes      yes   (f)
  *
  * (a) anonymous callers get only {"status"}; personal roles also the subsystem states;
  *     municipal roles also fault messages, plugins, version and uptime.
@@ -130,6 +138,8 @@ static void close_ended_streams (HgdApi *self);
  *     without a source naming another user.
  * (e) a resident may only move an alarm to `cancelled`; family may not touch alarms
  *     (they may be far away, and cancelling help is the resident's call).
+ * (f) the `sensor.reading` events of the caller's domain only, as (b): the municipality's
+ *     sensors for staff, it-admin and service; the resident's own for resident and family.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, HGD_API_BODY_JSON, LOGIN_MAX_BODY, handle_login },
@@ -154,6 +164,8 @@ static const HgdApiRoute routes[] = {
   { "GET", "/api/v1/alarms/{ref}", ANY, HGD_API_BODY_NONE, 0, handle_alarm_get },
   { "POST", "/api/v1/alarms/{ref}/transitions", R (RESIDENT) | HGD_ROLES_MUNICIPAL,
     HGD_API_BODY_JSON, 0, handle_alarm_transition },
+  { "GET", "/api/v1/sensors/{device}/history", ANY, HGD_API_BODY_NONE, 0, handle_sensor_history },
+  { "GET", "/api/v1/sensors/{device}/activity", ANY, HGD_API_BODY_NONE, 0, handle_sensor_activity },
 };
 
 #undef R
@@ -2123,6 +2135,146 @@ handle_alarm_transition (HgdApi *self,
   request_pause (req);
   hgd_alarms_transition_async (alarms, ref, state, who, detail, self->cancellable, transition_cb,
                                request_ref (req));
+}
+
+/* Sensors ------------------------------------------------------------------------------- */
+
+/* The journal of the caller's domain for a sensor route, or NULL having answered. */
+static HgdJournal *
+sensor_journal (HgdApi *self,
+                HgdApiRequest *req,
+                const gchar *device)
+{
+  HgDomain domain = request_domain (req);
+  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+
+  if (!param_is_valid (device))
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                     "the device id is 1 to %u of letters, digits and . _ - : @", (guint) MAX_PARAM_LENGTH);
+      return NULL;
+    }
+  if (journal == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the %s journal is unavailable", hg_domain_to_string (domain));
+      return NULL;
+    }
+  return journal;
+}
+
+/* GET /api/v1/sensors/{device}/history?since=RFC3339&limit=N: the device's readings in the
+ * caller's domain, oldest first, from `since` (default: the last 24 hours). */
+static void
+handle_sensor_history (HgdApi *self,
+                       HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { "since", "limit", NULL };
+  const gchar *device = request_param (req, 0);
+  const gchar *since_text = req->query != NULL ? g_hash_table_lookup (req->query, "since") : NULL;
+  g_autoptr(GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr(GPtrArray) readings = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *since_iso = NULL;
+  guint64 limit = READINGS_DEFAULT_LIMIT;
+  gint64 since = g_get_real_time () - READINGS_DEFAULT_SINCE;
+  HgdJournal *journal;
+  JsonObject *object;
+  JsonArray *array;
+
+  if (!check_query (req, allowed) ||
+      !query_get_uint64 (req, "limit", 1, READINGS_MAX_LIMIT, &limit))
+    return;
+  if (since_text != NULL)
+    {
+      g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601 (since_text, utc);
+      if (dt == NULL)
+        {
+          respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                         "query parameter 'since' is not an RFC 3339 time, e.g. 2024-05-01T06:00:00Z");
+          return;
+        }
+      since = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+    }
+  journal = sensor_journal (self, req, device);
+  if (journal == NULL)
+    return;
+  /* one more than asked for tells whether there are more */
+  readings = hgd_journal_query_readings (journal, device, since, (guint) limit + 1, &error);
+  if (readings == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  array = json_array_sized_new (MIN (readings->len, (guint) limit));
+  for (guint i = 0; i < readings->len && i < limit; i++)
+    json_array_add_object_element (array, hg_event_to_json (g_ptr_array_index (readings, i)));
+  since_iso = iso8601_from_usec (since);
+  object = json_object_new ();
+  json_object_set_string_member (object, "device", device);
+  json_object_set_string_member (object, "since", since_iso);
+  json_object_set_array_member (object, "readings", array);
+  json_object_set_boolean_member (object, "truncated", readings->len > limit);
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* GET /api/v1/sensors/{device}/activity?days=7|30: how many readings the device had in
+ * each hour of the last 7 or 30 days, oldest first, up to and including this hour. */
+static void
+handle_sensor_activity (HgdApi *self,
+                        HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { "days", NULL };
+  const gchar *device = request_param (req, 0);
+  const gchar *days_text = req->query != NULL ? g_hash_table_lookup (req->query, "days") : NULL;
+  g_autoptr(GArray) counts = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *from_iso = NULL;
+  g_autofree gchar *to_iso = NULL;
+  guint days = 7;
+  guint64 total = 0;
+  gint64 to;
+  gint64 from;
+  HgdJournal *journal;
+  JsonObject *object;
+  JsonArray *hours;
+
+  if (!check_query (req, allowed))
+    return;
+  if (days_text != NULL && g_strcmp0 (days_text, "7") != 0 && g_strcmp0 (days_text, "30") != 0)
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request", "query parameter 'days' is not 7 or 30");
+      return;
+    }
+  if (g_strcmp0 (days_text, "30") == 0)
+    days = 30;
+  journal = sensor_journal (self, req, device);
+  if (journal == NULL)
+    return;
+  to = (g_get_real_time () / USEC_PER_HOUR + 1) * USEC_PER_HOUR;
+  from = to - (gint64) days * 24 * USEC_PER_HOUR;
+  counts = hgd_journal_count_readings (journal, device, from, USEC_PER_HOUR, days * 24, &error);
+  if (counts == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  hours = json_array_sized_new (counts->len);
+  for (guint i = 0; i < counts->len; i++)
+    {
+      json_array_add_int_element (hours, g_array_index (counts, guint, i));
+      total += g_array_index (counts, guint, i);
+    }
+  from_iso = iso8601_from_usec (from);
+  to_iso = iso8601_from_usec (to);
+  object = json_object_new ();
+  json_object_set_string_member (object, "device", device);
+  json_object_set_int_member (object, "days", days);
+  json_object_set_string_member (object, "from", from_iso);
+  json_object_set_string_member (object, "to", to_iso);
+  json_object_set_array_member (object, "hours", hours);
+  json_object_set_int_member (object, "total", (gint64) total);
+  respond_json (req, SOUP_STATUS_OK, object);
 }
 
 /* The object ------------------------------------------------------------------------------ */

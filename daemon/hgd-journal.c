@@ -54,6 +54,15 @@ static const gchar schema_sql[] =
   "  updated_ts INTEGER NOT NULL);"
   "CREATE INDEX alarms_by_state ON alarms (state);";
 
+/* Indexes that queries need and an older file may lack: created on every open, so adding
+ * one needs no schema version. The sensor-history queries below use exactly this
+ * expression and WHERE, so SQLite can use the partial index. */
+#define SQL_READING_DEVICE "json_extract(body, '$.device')"
+#define SQL_IS_READING "type = 'sensor.reading'"
+static const gchar indexes_sql[] =
+  "CREATE INDEX IF NOT EXISTS events_by_reading_device ON events (" SQL_READING_DEVICE ", ts) "
+  "WHERE " SQL_IS_READING ";";
+
 /* Every column the code reads or writes: preparing these checks an existing file's schema. */
 static const gchar *const schema_probes[] = {
   "SELECT key, value FROM meta LIMIT 0",
@@ -1152,6 +1161,8 @@ worker_open (const gchar *path,
     return NULL;
   if (!schema_check (worker, domain, error))
     return NULL;
+  if (!db_exec (worker->db, path, indexes_sql, "cannot create the indexes", error))
+    return NULL;
 
   if (!writer_prepare (worker,
                        "INSERT INTO events (type, ts, source, body, alarm_ref) "
@@ -1533,6 +1544,114 @@ hgd_journal_query_events (HgdJournal *self,
       return NULL;
     }
   return g_steal_pointer (&events);
+}
+
+/**
+ * hgd_journal_query_readings:
+ * @self: an #HgdJournal
+ * @device: the `device` member of the readings' bodies
+ * @since: the earliest journal time, microseconds since the epoch
+ * @limit: at most this many, or 0 for all
+ * @error: return location for a #GError
+ *
+ * The `sensor.reading` events of one device, by the journal's index on the device.
+ *
+ * Returns: (transfer container) (element-type HgEvent): the readings, oldest first
+ */
+GPtrArray *
+hgd_journal_query_readings (HgdJournal *self,
+                            const gchar *device,
+                            gint64 since,
+                            guint limit,
+                            GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+  int rc;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), NULL);
+  g_return_val_if_fail (device != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = reader_prepare (self,
+                         "SELECT seq, type, ts, source, body FROM events WHERE " SQL_IS_READING
+                         " AND " SQL_READING_DEVICE " = ?1 AND ts >= ?2 ORDER BY ts, seq LIMIT ?3",
+                         error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, device, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 2, since);
+  sqlite3_bind_int64 (stmt, 3, limit > 0 ? (sqlite3_int64) limit : -1);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      HgEvent *event = event_from_row (self, stmt, error);
+      if (event == NULL)
+        return NULL;
+      g_ptr_array_add (events, event);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (error, self->reader, rc, self->path, "cannot read readings");
+      return NULL;
+    }
+  return g_steal_pointer (&events);
+}
+
+/**
+ * hgd_journal_count_readings:
+ * @self: an #HgdJournal
+ * @device: the `device` member of the readings' bodies
+ * @since: the start of the first bucket, microseconds since the epoch
+ * @bucket: the length of each bucket, microseconds
+ * @n_buckets: how many buckets
+ * @error: return location for a #GError
+ *
+ * Counts one device's `sensor.reading` events in @n_buckets consecutive buckets from
+ * @since, e.g. per hour over 7 days for the activity summary.
+ *
+ * Returns: (transfer full) (element-type guint): @n_buckets counts, oldest first
+ */
+GArray *
+hgd_journal_count_readings (HgdJournal *self,
+                            const gchar *device,
+                            gint64 since,
+                            gint64 bucket,
+                            guint n_buckets,
+                            GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GArray) counts = NULL;
+  int rc;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), NULL);
+  g_return_val_if_fail (device != NULL, NULL);
+  g_return_val_if_fail (bucket > 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  counts = g_array_sized_new (FALSE, TRUE, sizeof (guint), n_buckets);
+  g_array_set_size (counts, n_buckets);
+  stmt = reader_prepare (self,
+                         "SELECT (ts - ?2) / ?3, count(*) FROM events WHERE " SQL_IS_READING
+                         " AND " SQL_READING_DEVICE " = ?1 AND ts >= ?2 AND ts < ?2 + ?3 * ?4 GROUP BY 1",
+                         error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, device, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 2, since);
+  sqlite3_bind_int64 (stmt, 3, bucket);
+  sqlite3_bind_int64 (stmt, 4, n_buckets);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 i = sqlite3_column_int64 (stmt, 0);
+      if (i >= 0 && i < n_buckets)
+        g_array_index (counts, guint, i) = (guint) sqlite3_column_int64 (stmt, 1);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (error, self->reader, rc, self->path, "cannot count readings");
+      return NULL;
+    }
+  return g_steal_pointer (&counts);
 }
 
 /* Columns as SQL_ALARM_COLUMNS. */

@@ -46,6 +46,17 @@ GPtrArray *hgd_journal_query_events (HgdJournal *self,
                                      guint64 after,
                                      guint limit,
                                      GError **error);
+GPtrArray *hgd_journal_query_readings (HgdJournal *self,
+                                      const gchar *device,
+                                      gint64 since,
+                                      guint limit,
+                                      GError **error);
+GArray *hgd_journal_count_readings (HgdJournal *self,
+                                    const gchar *device,
+                                    gint64 since,
+                                    gint64 bucket,
+                                    guint n_buckets,
+                                    GError **error);
 GPtrArray *hgd_journal_list_alarms (HgdJournal *self,
                                     gboolean open_only,
                                     GError **error);

@@ -47,6 +47,8 @@ static const struct
   { "GET", "/api/v1/alarms/{ref}", "/api/v1/alarms/NoSuchAlarmRef00", NULL, ALL },
   { "POST", "/api/v1/alarms/{ref}/transitions", "/api/v1/alarms/NoSuchAlarmRef00/transitions", "{}",
     "resident staff it-admin service" },
+  { "GET", "/api/v1/sensors/{device}/history", "/api/v1/sensors/no-such-device/history", NULL, ALL },
+  { "GET", "/api/v1/sensors/{device}/activity", "/api/v1/sensors/no-such-device/activity", NULL, ALL },
 };
 
 static gboolean

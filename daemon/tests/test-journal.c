@@ -1118,6 +1118,123 @@ test_retention_longest_prefix (Fixture *fixture,
   g_assert_false (has_event (journal, other));
 }
 
+/* readings of one device */
+
+static guint64
+append_reading (HgdJournal *journal,
+                const gchar *type,
+                const gchar *device,
+                gint64 ts)
+{
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(HgEvent) event = NULL;
+
+  if (device != NULL)
+    json_object_set_string_member (body, "device", device);
+  json_object_set_string_member (body, "kind", "occupancy");
+  json_object_set_boolean_member (body, "value", TRUE);
+  event = hg_event_new (type, body);
+  hg_event_set_source (event, "plugin:test");
+  hg_event_set_timestamp (event, ts);
+  assert_append (journal, event, NULL);
+  return hg_event_get_seq (event);
+}
+
+static gboolean
+plan_uses_index (const gchar *path,
+                 const gchar *sql)
+{
+  g_autofree gchar *explain = g_strdup_printf ("EXPLAIN QUERY PLAN %s", sql);
+  sqlite3_stmt *stmt = NULL;
+  sqlite3 *db = NULL;
+  gboolean found = FALSE;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, explain, -1, &stmt, NULL), ==, SQLITE_OK);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    found = found || strstr ((const gchar *) sqlite3_column_text (stmt, 3), "events_by_reading_device") != NULL;
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return found;
+}
+
+static void
+test_readings_by_device (Fixture *fixture,
+                         gconstpointer user_data)
+{
+  HgdJournal *journal = fixture->journal;
+  const gint64 hour = G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC;
+  gint64 start = (g_get_real_time () / hour - 48) * hour;
+  g_autoptr(GPtrArray) readings = NULL;
+  g_autoptr(GPtrArray) limited = NULL;
+  g_autoptr(GArray) counts = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 first;
+
+  g_test_summary ("sensor.reading events are found by the device in their body, oldest first "
+                  "from a time, and counted per hour, through the journal's index; other types "
+                  "and devices are not");
+  first = append_reading (journal, "sensor.reading", "bed", start + 10);
+  append_reading (journal, "sensor.reading", "bed", start + hour + 5);
+  append_reading (journal, "sensor.reading", "bed", start + hour + 6);
+  append_reading (journal, "sensor.reading", "hall-door", start + hour + 7);
+  append_reading (journal, "sensor.health", "bed", start + hour + 8);
+  append_reading (journal, "sensor.reading", NULL, start + hour + 9);
+  append_reading (journal, "sensor.reading", "bed", start + 5 * hour);
+  append_reading (journal, "sensor.reading", "bed", start - 1);
+
+  readings = hgd_journal_query_readings (journal, "bed", start, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (readings->len, ==, 4);
+  g_assert_cmpuint (hg_event_get_seq (g_ptr_array_index (readings, 0)), ==, first);
+  g_assert_cmpint (hg_event_get_timestamp (g_ptr_array_index (readings, 3)), ==, start + 5 * hour);
+  g_assert_cmpstr (json_object_get_string_member (hg_event_get_body (g_ptr_array_index (readings, 1)), "device"),
+                   ==, "bed");
+  limited = hgd_journal_query_readings (journal, "bed", start + hour, 2, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (limited->len, ==, 2);
+  g_assert_cmpint (hg_event_get_timestamp (g_ptr_array_index (limited, 0)), ==, start + hour + 5);
+
+  counts = hgd_journal_count_readings (journal, "bed", start, hour, 6, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (counts->len, ==, 6);
+  g_assert_cmpuint (g_array_index (counts, guint, 0), ==, 1);
+  g_assert_cmpuint (g_array_index (counts, guint, 1), ==, 2);
+  g_assert_cmpuint (g_array_index (counts, guint, 2), ==, 0);
+  g_assert_cmpuint (g_array_index (counts, guint, 5), ==, 1);
+  g_clear_pointer (&counts, g_array_unref);
+  counts = hgd_journal_count_readings (journal, "nobody", start, hour, 3, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_array_index (counts, guint, 0) + g_array_index (counts, guint, 1), ==, 0);
+
+  g_assert_true (plan_uses_index (hgd_journal_get_path (journal),
+                                  "SELECT seq FROM events WHERE type = 'sensor.reading' AND "
+                                  "json_extract(body, '$.device') = 'bed' AND ts >= 0 ORDER BY ts, seq"));
+}
+
+static void
+test_readings_index_added (Fixture *fixture,
+                           gconstpointer user_data)
+{
+  g_autofree gchar *path = g_strdup (hgd_journal_get_path (fixture->journal));
+  g_autoptr(GPtrArray) readings = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A journal written before the device index existed gets it when opened, and "
+                  "its readings are found");
+  append_reading (fixture->journal, "sensor.reading", "bed", g_get_real_time ());
+  g_clear_object (&fixture->journal);
+  write_sqlite (path, "DROP INDEX events_by_reading_device");
+  g_assert_false (plan_uses_index (path, "SELECT seq FROM events WHERE type = 'sensor.reading' AND "
+                                         "json_extract(body, '$.device') = 'bed'"));
+  fixture_reopen (fixture);
+  g_assert_true (plan_uses_index (path, "SELECT seq FROM events WHERE type = 'sensor.reading' AND "
+                                        "json_extract(body, '$.device') = 'bed'"));
+  readings = hgd_journal_query_readings (fixture->journal, "bed", 0, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (readings->len, ==, 1);
+}
+
 int
 main (int argc,
       char **argv)
@@ -1160,6 +1277,10 @@ main (int argc,
               fixture_setup, test_retention_keeps_open_alarms, fixture_teardown);
   g_test_add ("/journal/retention/longest-prefix-wins", Fixture, NULL, fixture_setup,
               test_retention_longest_prefix, fixture_teardown);
+  g_test_add ("/journal/readings/by-device-and-hour", Fixture, NULL, fixture_setup,
+              test_readings_by_device, fixture_teardown);
+  g_test_add ("/journal/readings/index-added-to-existing-journal", Fixture, NULL, fixture_setup,
+              test_readings_index_added, fixture_teardown);
 
   return g_test_run ();
 }

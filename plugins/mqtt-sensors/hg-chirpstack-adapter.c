@@ -29,14 +29,16 @@ struct _HgChirpstackAdapter
   GObject parent_instance;
   HgSensorRegistry *registry; /* (owned) */
   HgDomain domain;
-  gchar *application;         /* (owned) an application id, or "+" for any */
+  gchar *application; /* (owned) an application id, or "+" for any */
   gsize max_payload;
-  GHashTable *profiles;       /* (owned) name -> GArray of Mapping */
+  GHashTable *profiles; /* (owned) name -> GArray of Mapping */
 };
 
 static void hg_chirpstack_adapter_iface_init (HgSensorAdapterInterface *iface);
 
-G_DEFINE_TYPE_WITH_CODE (HgChirpstackAdapter, hg_chirpstack_adapter, G_TYPE_OBJECT,
+G_DEFINE_TYPE_WITH_CODE (HgChirpstackAdapter,
+                         hg_chirpstack_adapter,
+                         G_TYPE_OBJECT,
                          G_IMPLEMENT_INTERFACE (HG_TYPE_SENSOR_ADAPTER,
                                                 hg_chirpstack_adapter_iface_init))
 
@@ -118,13 +120,14 @@ hg_chirpstack_adapter_load_profiles (HgChirpstackAdapter *self,
       name = g_strndup (rest, dot - rest);
       if (!name_is_valid (name, MAX_PROFILE_NAME))
         {
-          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "key '%s': profile name '%s' must be 1 to 64 of letters, digits, '_' and '-'",
-                       keys[i], name);
+          g_set_error (
+              error, HG_ERROR, HG_ERROR_INVALID_DATA,
+              "key '%s': profile name '%s' must be 1 to 64 of letters, digits, '_' and '-'",
+              keys[i], name);
           return FALSE;
         }
-      if (!hg_sensor_kind_from_string (dot + 1, &mapping.kind) ||
-          mapping.kind == HG_SENSOR_KIND_AVAILABILITY)
+      if (!hg_sensor_kind_from_string (dot + 1, &mapping.kind)
+          || mapping.kind == HG_SENSOR_KIND_AVAILABILITY)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
                        "key '%s': '%s' is not a reading kind", keys[i], dot + 1);
@@ -150,8 +153,8 @@ hg_chirpstack_adapter_load_profiles (HgChirpstackAdapter *self,
     {
       HgSensorDevice *device = g_ptr_array_index (devices, i);
 
-      if (device->source == HG_SENSOR_SOURCE_CHIRPSTACK && device->profile != NULL &&
-          !g_hash_table_contains (self->profiles, device->profile))
+      if (device->source == HG_SENSOR_SOURCE_CHIRPSTACK && device->profile != NULL
+          && !g_hash_table_contains (self->profiles, device->profile))
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
                        "key 'device.%s.profile': no profile '%s' (profile.%s.<kind> keys)",
@@ -175,9 +178,10 @@ hg_chirpstack_adapter_get_subscriptions (HgSensorAdapter *adapter)
 
       if (device->source == HG_SENSOR_SOURCE_CHIRPSTACK)
         {
-          g_autofree gchar *up = g_strdup_printf ("application/%s/device/+/event/up", self->application);
-          g_autofree gchar *status = g_strdup_printf ("application/%s/device/+/event/status",
-                                                      self->application);
+          g_autofree gchar *up
+              = g_strdup_printf ("application/%s/device/+/event/up", self->application);
+          g_autofree gchar *status
+              = g_strdup_printf ("application/%s/device/+/event/status", self->application);
           g_strv_builder_add (builder, up);
           g_strv_builder_add (builder, status);
           break;
@@ -195,9 +199,9 @@ check_dev_eui (HgSensorDevice *device,
   JsonObject *info = NULL;
   const gchar *dev_eui = NULL;
 
-  if (!hg_json_object_get_object (object, "deviceInfo", &info, &error) ||
-      !hg_json_object_get_string (info, "devEui", &dev_eui, &error) ||
-      g_ascii_strcasecmp (dev_eui, device->dev_eui) != 0)
+  if (!hg_json_object_get_object (object, "deviceInfo", &info, &error)
+      || !hg_json_object_get_string (info, "devEui", &dev_eui, &error)
+      || g_ascii_strcasecmp (dev_eui, device->dev_eui) != 0)
     {
       hg_sensor_device_drop (device, HG_SENSOR_DROP_WRONG_SHAPE);
       g_debug ("device %s: event dropped: %s", device->id,
@@ -240,8 +244,8 @@ finish_readings (HgChirpstackAdapter *self,
 {
   if (readings->len == first && battery >= 0)
     {
-      HgSensorReading *reading = hg_sensor_reading_new (device->id, self->domain,
-                                                        HG_SENSOR_KIND_BATTERY, message->now);
+      HgSensorReading *reading
+          = hg_sensor_reading_new (device->id, self->domain, HG_SENSOR_KIND_BATTERY, message->now);
       hg_sensor_reading_set_number (reading, battery);
       reading->retained = message->retained;
       g_ptr_array_add (readings, reading);
@@ -259,7 +263,8 @@ handle_up (HgChirpstackAdapter *self,
            const HgSensorMessage *message,
            GPtrArray *readings)
 {
-  g_autoptr(JsonObject) event = hg_sensor_adapter_parse_object (device, message, self->max_payload);
+  g_autoptr(JsonObject) event
+      = hg_sensor_adapter_parse_object (device, message, self->max_payload);
   g_autoptr(GError) error = NULL;
   JsonObject *object = NULL;
   guint first = readings->len;
@@ -300,7 +305,8 @@ handle_up (HgChirpstackAdapter *self,
         add_reading (self, device, message, device->kind, node, member, &battery, readings);
       node = json_object_get_member (object, "battery");
       if (device->kind != HG_SENSOR_KIND_BATTERY && node != NULL && !JSON_NODE_HOLDS_NULL (node))
-        add_reading (self, device, message, HG_SENSOR_KIND_BATTERY, node, "battery", &battery, readings);
+        add_reading (self, device, message, HG_SENSOR_KIND_BATTERY, node, "battery", &battery,
+                     readings);
     }
   finish_readings (self, device, message, battery, readings, first);
 }
@@ -311,15 +317,16 @@ handle_status (HgChirpstackAdapter *self,
                const HgSensorMessage *message,
                GPtrArray *readings)
 {
-  g_autoptr(JsonObject) event = hg_sensor_adapter_parse_object (device, message, self->max_payload);
+  g_autoptr(JsonObject) event
+      = hg_sensor_adapter_parse_object (device, message, self->max_payload);
   JsonNode *node;
   gint battery = -1;
 
   if (event == NULL || !check_dev_eui (device, event))
     return;
   node = json_object_get_member (event, "batteryLevelUnavailable");
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_BOOLEAN &&
-      json_node_get_boolean (node))
+  if (node != NULL && JSON_NODE_HOLDS_VALUE (node)
+      && json_node_get_value_type (node) == G_TYPE_BOOLEAN && json_node_get_boolean (node))
     node = NULL;
   else
     node = json_object_get_member (event, "batteryLevel");
@@ -341,9 +348,9 @@ hg_chirpstack_adapter_handle_message (HgSensorAdapter *adapter,
   if (!g_str_has_prefix (message->topic, "application/"))
     return FALSE;
   levels = g_strsplit (message->topic, "/", 7);
-  if (g_strv_length (levels) != 6 || g_strcmp0 (levels[2], "device") != 0 ||
-      g_strcmp0 (levels[4], "event") != 0 ||
-      (g_strcmp0 (self->application, "+") != 0 && g_strcmp0 (levels[1], self->application) != 0))
+  if (g_strv_length (levels) != 6 || g_strcmp0 (levels[2], "device") != 0
+      || g_strcmp0 (levels[4], "event") != 0
+      || (g_strcmp0 (self->application, "+") != 0 && g_strcmp0 (levels[1], self->application) != 0))
     return FALSE;
   if (g_strcmp0 (levels[5], "up") != 0 && g_strcmp0 (levels[5], "status") != 0)
     return TRUE; /* join, ack, txack, log, location, integration: not readings */
@@ -388,7 +395,8 @@ hg_chirpstack_adapter_class_init (HgChirpstackAdapterClass *klass)
 static void
 hg_chirpstack_adapter_init (HgChirpstackAdapter *self)
 {
-  self->profiles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
+  self->profiles
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
 }
 
 /**

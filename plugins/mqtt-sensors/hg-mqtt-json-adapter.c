@@ -20,12 +20,14 @@ struct _HgMqttJsonAdapter
   HgSensorRegistry *registry; /* (owned) */
   HgDomain domain;
   gsize max_payload;
-  GHashTable *paths;          /* (owned) device id -> Paths */
+  GHashTable *paths; /* (owned) device id -> Paths */
 };
 
 static void hg_mqtt_json_adapter_iface_init (HgSensorAdapterInterface *iface);
 
-G_DEFINE_TYPE_WITH_CODE (HgMqttJsonAdapter, hg_mqtt_json_adapter, G_TYPE_OBJECT,
+G_DEFINE_TYPE_WITH_CODE (HgMqttJsonAdapter,
+                         hg_mqtt_json_adapter,
+                         G_TYPE_OBJECT,
                          G_IMPLEMENT_INTERFACE (HG_TYPE_SENSOR_ADAPTER,
                                                 hg_mqtt_json_adapter_iface_init))
 
@@ -59,12 +61,13 @@ read_fahrenheit (HgMqttJsonAdapter *self,
                  const HgSensorMessage *message,
                  JsonNode *node)
 {
-  g_autoptr(HgSensorReading) reading = hg_sensor_reading_new (device->id, self->domain,
-                                                              device->kind, message->now);
+  g_autoptr(HgSensorReading) reading
+      = hg_sensor_reading_new (device->id, self->domain, device->kind, message->now);
   gdouble celsius;
 
-  if (!JSON_NODE_HOLDS_VALUE (node) || (json_node_get_value_type (node) != G_TYPE_DOUBLE &&
-                                        json_node_get_value_type (node) != G_TYPE_INT64))
+  if (!JSON_NODE_HOLDS_VALUE (node)
+      || (json_node_get_value_type (node) != G_TYPE_DOUBLE
+          && json_node_get_value_type (node) != G_TYPE_INT64))
     {
       hg_sensor_device_drop (device, HG_SENSOR_DROP_WRONG_SHAPE);
       return NULL;
@@ -100,10 +103,10 @@ hg_mqtt_json_adapter_handle_message (HgSensorAdapter *adapter,
   object = hg_sensor_adapter_parse_object (device, message, self->max_payload);
   if (object == NULL)
     return TRUE;
-  if (paths->battery_path != NULL &&
-      (node = hg_sensor_path_lookup (paths->battery_path, object, NULL)) != NULL)
-    hg_sensor_adapter_read_battery (device, node, hg_sensor_path_get_last_name (paths->battery_path),
-                                    &battery);
+  if (paths->battery_path != NULL
+      && (node = hg_sensor_path_lookup (paths->battery_path, object, NULL)) != NULL)
+    hg_sensor_adapter_read_battery (device, node,
+                                    hg_sensor_path_get_last_name (paths->battery_path), &battery);
   node = hg_sensor_path_lookup (paths->path, object, &error);
   if (node == NULL)
     {

@@ -114,7 +114,8 @@ hg_sensor_adapter_read_value (HgSensorDevice *device,
                               const gchar *member,
                               const HgSensorMessage *message)
 {
-  g_autoptr(HgSensorReading) reading = hg_sensor_reading_new (device->id, domain, kind, message->now);
+  g_autoptr(HgSensorReading) reading
+      = hg_sensor_reading_new (device->id, domain, kind, message->now);
   g_autoptr(GError) error = NULL;
 
   if (!hg_sensor_reading_set_value_from_json (reading, node, member, &error))
@@ -134,8 +135,8 @@ hg_sensor_adapter_read_battery (HgSensorDevice *device,
                                 const gchar *member,
                                 gint *battery)
 {
-  g_autoptr(HgSensorReading) reading = hg_sensor_reading_new (device->id, HG_DOMAIN_MUNICIPAL,
-                                                              HG_SENSOR_KIND_BATTERY, 0);
+  g_autoptr(HgSensorReading) reading
+      = hg_sensor_reading_new (device->id, HG_DOMAIN_MUNICIPAL, HG_SENSOR_KIND_BATTERY, 0);
   g_autoptr(GError) error = NULL;
 
   if (!hg_sensor_reading_set_value_from_json (reading, node, member, &error))

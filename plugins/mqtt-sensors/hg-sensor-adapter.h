@@ -17,7 +17,7 @@ typedef struct
   const gchar *payload; /* not nul-terminated; may be anything */
   gsize length;
   gboolean retained;
-  gint64 now;           /* when it was received, microseconds since the epoch */
+  gint64 now; /* when it was received, microseconds since the epoch */
 } HgSensorMessage;
 
 #define HG_TYPE_SENSOR_ADAPTER (hg_sensor_adapter_get_type ())

@@ -19,7 +19,7 @@ typedef struct
 
 struct _HgSensorPath
 {
-  gchar *text;  /* (owned) as configured */
+  gchar *text; /* (owned) as configured */
   Step steps[MAX_STEPS];
   guint n_steps;
 };
@@ -157,7 +157,8 @@ hg_sensor_path_lookup (HgSensorPath *self,
       node = json_object_get_member (object, step->name);
       if (node == NULL)
         {
-          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "member '%s' is missing", step->name);
+          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "member '%s' is missing",
+                       step->name);
           return NULL;
         }
       if (step->index >= 0)

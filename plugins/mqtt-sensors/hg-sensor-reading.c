@@ -8,10 +8,10 @@
 
 typedef struct
 {
-  const gchar *name;        /* as in Zigbee2MQTT where it has the same property */
+  const gchar *name; /* as in Zigbee2MQTT where it has the same property */
   HgSensorValueType type;
-  const gchar *unit;        /* (nullable) */
-  gdouble min;              /* plausible range of number kinds */
+  const gchar *unit; /* (nullable) */
+  gdouble min;       /* plausible range of number kinds */
   gdouble max;
 } KindInfo;
 
@@ -86,8 +86,8 @@ hg_sensor_kind_check_number (HgSensorKind kind,
   if (!isfinite (value) || value < kinds[kind].min || value > kinds[kind].max)
     {
       g_set_error (error, HG_SENSOR_READING_ERROR, HG_SENSOR_READING_ERROR_OUT_OF_RANGE,
-                   "%s %g is outside %g..%g",
-                   kinds[kind].name, value, kinds[kind].min, kinds[kind].max);
+                   "%s %g is outside %g..%g", kinds[kind].name, value, kinds[kind].min,
+                   kinds[kind].max);
       return FALSE;
     }
   return TRUE;

@@ -71,16 +71,16 @@ typedef struct _HgSensorReading HgSensorReading;
  * reading has been handed on. */
 struct _HgSensorReading
 {
-  gchar *device;      /* (owned) the registry id */
+  gchar *device; /* (owned) the registry id */
   HgDomain domain;
   HgSensorKind kind;
-  gboolean boolean;   /* for boolean kinds */
-  gdouble number;     /* for number kinds, in the kind's unit */
-  gchar *text;        /* (owned) (nullable) for `action` */
-  gint battery;       /* percent, or -1 when the message had none */
-  gint link_quality;  /* 0-255, or -1 */
-  gint64 ts;          /* when it was received: microseconds since the epoch, UTC */
-  gboolean retained;  /* the broker's retained copy, delivered on subscribing */
+  gboolean boolean;  /* for boolean kinds */
+  gdouble number;    /* for number kinds, in the kind's unit */
+  gchar *text;       /* (owned) (nullable) for `action` */
+  gint battery;      /* percent, or -1 when the message had none */
+  gint link_quality; /* 0-255, or -1 */
+  gint64 ts;         /* when it was received: microseconds since the epoch, UTC */
+  gboolean retained; /* the broker's retained copy, delivered on subscribing */
 };
 
 HgSensorReading *hg_sensor_reading_new (const gchar *device,

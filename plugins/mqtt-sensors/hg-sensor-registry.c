@@ -18,12 +18,12 @@
 struct _HgSensorRegistry
 {
   GObject parent_instance;
-  GPtrArray *devices;    /* (owned) (element-type HgSensorDevice) in id order */
-  GHashTable *by_id;     /* (owned) id -> device */
-  GHashTable *by_z2m;    /* (owned) friendly name -> device */
-  GHashTable *by_eui;    /* (owned) DevEUI -> device */
-  GHashTable *by_topic;  /* (owned) MQTT topic -> device */
-  GHashTable *unknown;   /* (owned) "source:name" -> count */
+  GPtrArray *devices;   /* (owned) (element-type HgSensorDevice) in id order */
+  GHashTable *by_id;    /* (owned) id -> device */
+  GHashTable *by_z2m;   /* (owned) friendly name -> device */
+  GHashTable *by_eui;   /* (owned) DevEUI -> device */
+  GHashTable *by_topic; /* (owned) MQTT topic -> device */
+  GHashTable *unknown;  /* (owned) "source:name" -> count */
   guint64 n_unknown;
 };
 
@@ -33,7 +33,7 @@ static const gchar *const source_names[] = { "z2m", "chirpstack", "mqtt" };
 G_STATIC_ASSERT (G_N_ELEMENTS (source_names) == HG_SENSOR_SOURCE_LAST);
 
 static const gchar *const drop_names[] = {
-  "too-large", "not-json", "wrong-shape", "out-of-range", "flood",
+  "too-large", "not-json", "wrong-shape", "out-of-range", "flood", "backlog",
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (drop_names) == HG_SENSOR_DROP_LAST);
 
@@ -97,7 +97,8 @@ topic_text_is_valid (const gchar *text,
 
   if (len == 0 || len > max)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "must be 1 to %" G_GSIZE_FORMAT " bytes", max);
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "must be 1 to %" G_GSIZE_FORMAT " bytes",
+                   max);
       return FALSE;
     }
   if (!g_utf8_validate (text, len, NULL))
@@ -211,7 +212,8 @@ hg_sensor_device_take_token (HgSensorDevice *device,
   if (device->tokens_ts == 0)
     device->tokens = depth;
   else if (now > device->tokens_ts)
-    device->tokens = MIN (depth, device->tokens + (gdouble) (now - device->tokens_ts) * rate / G_USEC_PER_SEC);
+    device->tokens
+        = MIN (depth, device->tokens + (gdouble) (now - device->tokens_ts) * rate / G_USEC_PER_SEC);
   device->tokens_ts = now;
   if (device->tokens < 1.0)
     return FALSE;
@@ -303,7 +305,8 @@ bad_key (GError **error,
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "key 'device.%s.%s': %s", id, field, message);
+  g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "key 'device.%s.%s': %s", id, field,
+               message);
   return FALSE;
 }
 
@@ -370,11 +373,11 @@ check_unit (HgSensorDevice *device,
   if (canonical == NULL)
     return bad_key (error, device->id, "unit", "kind %s has no unit",
                     hg_sensor_kind_to_string (device->kind));
-  if (g_strcmp0 (unit, canonical) == 0 ||
-      (device->kind == HG_SENSOR_KIND_TEMPERATURE && g_strcmp0 (unit, "C") == 0))
+  if (g_strcmp0 (unit, canonical) == 0
+      || (device->kind == HG_SENSOR_KIND_TEMPERATURE && g_strcmp0 (unit, "C") == 0))
     return TRUE;
-  if (device->kind == HG_SENSOR_KIND_TEMPERATURE &&
-      (g_strcmp0 (unit, "°F") == 0 || g_strcmp0 (unit, "F") == 0))
+  if (device->kind == HG_SENSOR_KIND_TEMPERATURE
+      && (g_strcmp0 (unit, "°F") == 0 || g_strcmp0 (unit, "F") == 0))
     {
       device->fahrenheit = TRUE;
       return TRUE;
@@ -409,7 +412,8 @@ device_new_from_fields (const gchar *id,
   device->battery = -1;
   if (source == NULL)
     {
-      bad_key (error, id, "source", "missing: every device needs a source (z2m, chirpstack or mqtt)");
+      bad_key (error, id, "source",
+               "missing: every device needs a source (z2m, chirpstack or mqtt)");
       return NULL;
     }
   if (!parse_source (source, &device->source))
@@ -417,8 +421,8 @@ device_new_from_fields (const gchar *id,
       bad_key (error, id, "source", "'%s' is not z2m, chirpstack or mqtt", source);
       return NULL;
     }
-  if (kind == NULL || !hg_sensor_kind_from_string (kind, &device->kind) ||
-      device->kind == HG_SENSOR_KIND_AVAILABILITY)
+  if (kind == NULL || !hg_sensor_kind_from_string (kind, &device->kind)
+      || device->kind == HG_SENSOR_KIND_AVAILABILITY)
     {
       g_autofree gchar *names = kind_names ();
       if (kind == NULL)
@@ -442,14 +446,16 @@ device_new_from_fields (const gchar *id,
   device->name = g_strdup (value != NULL ? value : id);
   if (!text_is_valid (device->name))
     {
-      bad_key (error, id, "name", "must be at most %d bytes of UTF-8 without control characters", MAX_TEXT);
+      bad_key (error, id, "name", "must be at most %d bytes of UTF-8 without control characters",
+               MAX_TEXT);
       return NULL;
     }
   value = g_hash_table_lookup (fields, "room");
   device->room = g_strdup (value != NULL ? value : "");
   if (!text_is_valid (device->room))
     {
-      bad_key (error, id, "room", "must be at most %d bytes of UTF-8 without control characters", MAX_TEXT);
+      bad_key (error, id, "room", "must be at most %d bytes of UTF-8 without control characters",
+               MAX_TEXT);
       return NULL;
     }
 
@@ -462,7 +468,8 @@ device_new_from_fields (const gchar *id,
         device->topic = g_strdup (value != NULL ? value : id);
         if (!hg_sensor_friendly_name_is_valid (device->topic, &error_local))
           {
-            bad_key (error, id, "topic", "friendly name '%s' %s", device->topic, error_local->message);
+            bad_key (error, id, "topic", "friendly name '%s' %s", device->topic,
+                     error_local->message);
             return NULL;
           }
       }
@@ -474,7 +481,8 @@ device_new_from_fields (const gchar *id,
           bad_key (error, id, "dev-eui", "missing: a ChirpStack device needs its DevEUI");
           return NULL;
         }
-      if (strlen (value) != DEV_EUI_LENGTH || strspn (value, "0123456789abcdefABCDEF") != DEV_EUI_LENGTH)
+      if (strlen (value) != DEV_EUI_LENGTH
+          || strspn (value, "0123456789abcdefABCDEF") != DEV_EUI_LENGTH)
         {
           bad_key (error, id, "dev-eui", "'%s' is not 16 hexadecimal digits", value);
           return NULL;
@@ -549,7 +557,7 @@ add_device (HgSensorRegistry *self,
   other = g_hash_table_lookup (index, name);
   if (other != NULL)
     return bad_key (error, device->id, field, "'%s' is already device %s", name, other->id);
-  g_hash_table_insert (index, name, device);
+  g_hash_table_insert (index, (gpointer) name, device);
   g_hash_table_insert (self->by_id, device->id, device);
   g_ptr_array_add (self->devices, device);
   return TRUE;
@@ -572,8 +580,8 @@ hg_sensor_registry_load (HgSensorRegistry *self,
                          GError **error)
 {
   g_auto(GStrv) keys = hg_config_get_keys (config);
-  g_autoptr(GHashTable) by_device =
-    g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
+  g_autoptr(GHashTable) by_device
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
   g_autoptr(GPtrArray) order = g_ptr_array_new ();
 
   g_return_val_if_fail (HG_IS_SENSOR_REGISTRY (self), FALSE);
@@ -600,8 +608,8 @@ hg_sensor_registry_load (HgSensorRegistry *self,
       if (!hg_sensor_device_id_is_valid (id))
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "key '%s': device id '%s' must be 1 to 64 of a-z, 0-9, '_' and '-'",
-                       keys[i], id);
+                       "key '%s': device id '%s' must be 1 to 64 of a-z, 0-9, '_' and '-'", keys[i],
+                       id);
           return FALSE;
         }
       if (!field_is_known (dot + 1))
@@ -624,7 +632,8 @@ hg_sensor_registry_load (HgSensorRegistry *self,
   for (guint i = 0; i < order->len; i++)
     {
       const gchar *id = g_ptr_array_index (order, i);
-      HgSensorDevice *device = device_new_from_fields (id, g_hash_table_lookup (by_device, id), error);
+      HgSensorDevice *device
+          = device_new_from_fields (id, g_hash_table_lookup (by_device, id), error);
 
       if (device == NULL)
         return FALSE;
@@ -695,7 +704,8 @@ hg_sensor_registry_count_unknown (HgSensorRegistry *self,
   key = g_strdup_printf ("%s:%s", source_names[source], name);
   count = g_hash_table_lookup (self->unknown, key);
   if (count != NULL || g_hash_table_size (self->unknown) < MAX_UNKNOWN_NAMES)
-    g_hash_table_replace (self->unknown, g_steal_pointer (&key), GUINT_TO_POINTER (GPOINTER_TO_UINT (count) + 1));
+    g_hash_table_replace (self->unknown, g_steal_pointer (&key),
+                          GUINT_TO_POINTER (GPOINTER_TO_UINT (count) + 1));
 }
 
 guint64
@@ -712,58 +722,110 @@ iso8601 (gint64 usec)
   return dt != NULL ? g_date_time_format_iso8601 (dt) : g_strdup ("");
 }
 
+static gboolean
+device_has_problem (HgSensorDevice *device)
+{
+  if (device->last_seen == 0 || (device->availability_known && !device->online))
+    return TRUE;
+  for (guint d = 0; d < HG_SENSOR_DROP_LAST; d++)
+    {
+      if (device->dropped[d] > 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static JsonObject *
+device_to_json (HgSensorDevice *device)
+{
+  JsonObject *entry = json_object_new ();
+  JsonObject *dropped = json_object_new ();
+
+  json_object_set_string_member (entry, "source", source_names[device->source]);
+  json_object_set_string_member (entry, "kind", hg_sensor_kind_to_string (device->kind));
+  json_object_set_int_member (entry, "messages", (gint64) device->messages);
+  json_object_set_int_member (entry, "readings", (gint64) device->readings);
+  for (guint d = 0; d < HG_SENSOR_DROP_LAST; d++)
+    json_object_set_int_member (dropped, drop_names[d], (gint64) device->dropped[d]);
+  json_object_set_object_member (entry, "dropped", dropped);
+  if (device->last_seen > 0)
+    {
+      g_autofree gchar *ts = iso8601 (device->last_seen);
+      json_object_set_string_member (entry, "last_seen", ts);
+    }
+  else
+    json_object_set_null_member (entry, "last_seen");
+  if (device->availability_known)
+    json_object_set_boolean_member (entry, "online", device->online);
+  else
+    json_object_set_null_member (entry, "online");
+  if (device->battery >= 0)
+    json_object_set_int_member (entry, "battery", device->battery);
+  return entry;
+}
+
 /**
  * hg_sensor_registry_to_json:
  * @self: a registry
+ * @max_devices: at most this many device entries, those with something to look at
+ *   (drops, offline, never heard from) first; %G_MAXUINT for all
  *
- * Returns: (transfer full): `{"devices": {id: {...counts...}}, "unknown": {...}}` for
- *   the health report
+ * Returns: (transfer full): `{"totals": {...}, "devices": {id: {...}}, "devices_omitted": n,
+ *   "unknown": {...}}` for the health report; totals cover every device
  */
 JsonObject *
-hg_sensor_registry_to_json (HgSensorRegistry *self)
+hg_sensor_registry_to_json (HgSensorRegistry *self,
+                            guint max_devices)
 {
   JsonObject *object = json_object_new ();
   JsonObject *devices = json_object_new ();
+  JsonObject *totals = json_object_new ();
+  JsonObject *dropped = json_object_new ();
   JsonObject *unknown = json_object_new ();
   JsonObject *names = json_object_new ();
+  guint64 sums[HG_SENSOR_DROP_LAST] = { 0 };
+  guint64 messages = 0;
+  guint64 readings = 0;
+  guint n_entries = 0;
   GHashTableIter iter;
   const gchar *name;
   gpointer count;
 
-  for (guint i = 0; i < self->devices->len; i++)
+  /* first the devices with a problem, then the rest, while there is room */
+  for (guint pass = 0; pass < 2; pass++)
     {
-      HgSensorDevice *device = g_ptr_array_index (self->devices, i);
-      JsonObject *entry = json_object_new ();
-      JsonObject *dropped = json_object_new ();
-
-      json_object_set_string_member (entry, "source", source_names[device->source]);
-      json_object_set_string_member (entry, "kind", hg_sensor_kind_to_string (device->kind));
-      json_object_set_int_member (entry, "messages", (gint64) device->messages);
-      json_object_set_int_member (entry, "readings", (gint64) device->readings);
-      for (guint d = 0; d < HG_SENSOR_DROP_LAST; d++)
-        json_object_set_int_member (dropped, drop_names[d], (gint64) device->dropped[d]);
-      json_object_set_object_member (entry, "dropped", dropped);
-      if (device->last_seen > 0)
+      for (guint i = 0; i < self->devices->len; i++)
         {
-          g_autofree gchar *ts = iso8601 (device->last_seen);
-          json_object_set_string_member (entry, "last_seen", ts);
+          HgSensorDevice *device = g_ptr_array_index (self->devices, i);
+
+          if (pass == 0)
+            {
+              messages += device->messages;
+              readings += device->readings;
+              for (guint d = 0; d < HG_SENSOR_DROP_LAST; d++)
+                sums[d] += device->dropped[d];
+            }
+          if (n_entries < max_devices && device_has_problem (device) == (pass == 0))
+            {
+              json_object_set_object_member (devices, device->id, device_to_json (device));
+              n_entries++;
+            }
         }
-      else
-        json_object_set_null_member (entry, "last_seen");
-      if (device->availability_known)
-        json_object_set_boolean_member (entry, "online", device->online);
-      else
-        json_object_set_null_member (entry, "online");
-      if (device->battery >= 0)
-        json_object_set_int_member (entry, "battery", device->battery);
-      json_object_set_object_member (devices, device->id, entry);
     }
+  json_object_set_int_member (totals, "devices", self->devices->len);
+  json_object_set_int_member (totals, "messages", (gint64) messages);
+  json_object_set_int_member (totals, "readings", (gint64) readings);
+  for (guint d = 0; d < HG_SENSOR_DROP_LAST; d++)
+    json_object_set_int_member (dropped, drop_names[d], (gint64) sums[d]);
+  json_object_set_object_member (totals, "dropped", dropped);
   g_hash_table_iter_init (&iter, self->unknown);
   while (g_hash_table_iter_next (&iter, (gpointer *) &name, &count))
     json_object_set_int_member (names, name, GPOINTER_TO_UINT (count));
   json_object_set_int_member (unknown, "messages", (gint64) self->n_unknown);
   json_object_set_object_member (unknown, "names", names);
+  json_object_set_object_member (object, "totals", totals);
   json_object_set_object_member (object, "devices", devices);
+  json_object_set_int_member (object, "devices_omitted", self->devices->len - n_entries);
   json_object_set_object_member (object, "unknown", unknown);
   return object;
 }

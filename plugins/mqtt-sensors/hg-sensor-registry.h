@@ -27,6 +27,7 @@ typedef enum
   HG_SENSOR_DROP_WRONG_SHAPE,  /* a member missing or of the wrong type */
   HG_SENSOR_DROP_OUT_OF_RANGE, /* a value outside its plausible range */
   HG_SENSOR_DROP_FLOOD,        /* over device-max-rate: evaluated, not journaled */
+  HG_SENSOR_DROP_BACKLOG,      /* the core fell behind: evaluated, not journaled */
   HG_SENSOR_DROP_LAST
 } HgSensorDrop;
 
@@ -35,31 +36,31 @@ const gchar *hg_sensor_drop_to_string (HgSensorDrop drop);
 typedef struct
 {
   /* configuration */
-  gchar *id;                  /* (owned) [a-z0-9_-], also the API's {device} */
+  gchar *id; /* (owned) [a-z0-9_-], also the API's {device} */
   HgSensorSource source;
-  HgSensorKind kind;          /* what the device is for: contact, water_leak, ... */
-  gchar *room;                /* (owned) the alarm's location, e.g. `kitchen` */
-  gchar *name;                /* (owned) display name */
-  gchar *topic;               /* (owned) (nullable) Zigbee2MQTT friendly name, or MQTT topic */
-  gchar *dev_eui;             /* (owned) (nullable) ChirpStack DevEUI, lower-case hex */
-  gchar *profile;             /* (owned) (nullable) ChirpStack profile name */
-  gchar *path;                /* (owned) (nullable) generic MQTT: JSON path of the value */
-  gchar *battery_path;        /* (owned) (nullable) generic MQTT: JSON path of battery % */
-  gboolean fahrenheit;        /* generic MQTT: the value is in °F */
+  HgSensorKind kind;   /* what the device is for: contact, water_leak, ... */
+  gchar *room;         /* (owned) the alarm's location, e.g. `kitchen` */
+  gchar *name;         /* (owned) display name */
+  gchar *topic;        /* (owned) (nullable) Zigbee2MQTT friendly name, or MQTT topic */
+  gchar *dev_eui;      /* (owned) (nullable) ChirpStack DevEUI, lower-case hex */
+  gchar *profile;      /* (owned) (nullable) ChirpStack profile name */
+  gchar *path;         /* (owned) (nullable) generic MQTT: JSON path of the value */
+  gchar *battery_path; /* (owned) (nullable) generic MQTT: JSON path of battery % */
+  gboolean fahrenheit; /* generic MQTT: the value is in °F */
 
   /* what the plugin saw */
   guint64 messages;
   guint64 readings;
   guint64 dropped[HG_SENSOR_DROP_LAST];
-  gint64 last_seen;           /* of the last accepted message, or 0 */
+  gint64 last_seen; /* of the last accepted message, or 0 */
   gboolean availability_known;
   gboolean online;
-  gint battery;               /* the last battery percentage, or -1 */
-  gboolean bridge_listed;     /* Zigbee2MQTT's bridge/devices names it */
-  gdouble tokens;             /* device-max-rate bucket */
+  gint battery;           /* the last battery percentage, or -1 */
+  gboolean bridge_listed; /* Zigbee2MQTT's bridge/devices names it */
+  gdouble tokens;         /* device-max-rate bucket */
   gint64 tokens_ts;
-  gint64 published_ts[HG_SENSOR_KIND_LAST];          /* last journaled, per kind */
-  HgSensorReading *published[HG_SENSOR_KIND_LAST];  /* (owned) (nullable) its value */
+  gint64 published_ts[HG_SENSOR_KIND_LAST];        /* last journaled, per kind */
+  HgSensorReading *published[HG_SENSOR_KIND_LAST]; /* (owned) (nullable) its value */
 } HgSensorDevice;
 
 gboolean hg_sensor_device_id_is_valid (const gchar *id);
@@ -93,6 +94,7 @@ void hg_sensor_registry_count_unknown (HgSensorRegistry *self,
                                        HgSensorSource source,
                                        const gchar *name);
 guint64 hg_sensor_registry_get_n_unknown (HgSensorRegistry *self);
-JsonObject *hg_sensor_registry_to_json (HgSensorRegistry *self);
+JsonObject *hg_sensor_registry_to_json (HgSensorRegistry *self,
+                                        guint max_devices);
 
 G_END_DECLS

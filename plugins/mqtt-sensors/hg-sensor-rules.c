@@ -74,11 +74,11 @@ static const struct
   const gchar *name;
   const gchar *alarm_type;
   guint priority;
-  gint from;    /* default window, minutes of the day; -1: required */
+  gint from; /* default window, minutes of the day; -1: required */
   gint to;
   gint minutes; /* default duration; 0: not used */
 } rule_types[] = {
-  [RULE_IMMEDIATE] = { "immediate", NULL, 0, 0, 0, 0 },   /* by reading kind: see below */
+  [RULE_IMMEDIATE] = { "immediate", NULL, 0, 0, 0, 0 }, /* by reading kind: see below */
   [RULE_NIGHT_DOOR] = { "night-door", "door", 6, 22 * 60, 6 * 60, 0 },
   [RULE_BED_EXIT] = { "bed-exit", "fall", 6, 22 * 60, 7 * 60, 20 },
   [RULE_INACTIVITY] = { "inactivity", "inactivity", 6, -1, -1, 0 },
@@ -110,36 +110,36 @@ static const struct
 /* Per rule and device. */
 typedef struct
 {
-  gboolean active;          /* fired and not yet cleared */
-  gint64 since;             /* temperature out of range / out of bed since, or 0 */
-  gint64 last_seen;         /* offline */
+  gboolean active;  /* fired and not yet cleared */
+  gint64 since;     /* temperature out of range / out of bed since, or 0 */
+  gint64 last_seen; /* offline */
   gboolean reported_offline;
-  gboolean open;            /* night-door: the contact is open */
+  gboolean open; /* night-door: the contact is open */
   gboolean battery_low;
   gint battery;
-  HgSensorReading *last;    /* (owned) (nullable) the last reading that mattered */
+  HgSensorReading *last; /* (owned) (nullable) the last reading that mattered */
 } State;
 
 typedef struct
 {
-  gchar *id;                /* (owned) */
+  gchar *id; /* (owned) */
   RuleType type;
-  GHashTable *devices;      /* (owned) (nullable) device ids; NULL: every device */
-  const gchar *alarm_type;  /* (nullable) configured; NULL: from the table */
-  gint priority;            /* configured, or -1 */
-  gint from;                /* minutes of the local day */
+  GHashTable *devices;     /* (owned) (nullable) device ids; NULL: every device */
+  const gchar *alarm_type; /* (nullable) configured; NULL: from the table */
+  gint priority;           /* configured, or -1 */
+  gint from;               /* minutes of the local day */
   gint to;
-  gint64 duration;          /* microseconds */
+  gint64 duration; /* microseconds */
   gdouble min;
   gdouble max;
   gint below;
-  GStrv actions;            /* (owned) (nullable) NULL: any action */
-  gint64 rearm;             /* microseconds */
-  GHashTable *states;       /* (owned) device id -> State */
+  GStrv actions;      /* (owned) (nullable) NULL: any action */
+  gint64 rearm;       /* microseconds */
+  GHashTable *states; /* (owned) device id -> State */
   /* inactivity */
   gboolean active;
-  gint64 last_activity;     /* the last activity inside a window */
-  gint64 evaluated_end;     /* the end of the last window judged */
+  gint64 last_activity; /* the last activity inside a window */
+  gint64 evaluated_end; /* the end of the last window judged */
 } Rule;
 
 struct _HgSensorRules
@@ -208,18 +208,18 @@ hg_sensor_rules_init (HgSensorRules *self)
 /**
  * hg_sensor_rules_new:
  * @registry: the devices the rules may name
- * @timezone: the zone local times are in
+ * @tz: the zone local times are in
  *
  * Returns: (transfer full): an engine without rules
  */
 HgSensorRules *
 hg_sensor_rules_new (HgSensorRegistry *registry,
-                     GTimeZone *timezone)
+                     GTimeZone *tz)
 {
   HgSensorRules *self = g_object_new (HG_TYPE_SENSOR_RULES, NULL);
 
   self->registry = g_object_ref (registry);
-  self->tz = g_time_zone_ref (timezone);
+  self->tz = g_time_zone_ref (tz);
   return self;
 }
 
@@ -245,7 +245,8 @@ bad_key (GError **error,
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "key 'rule.%s.%s': %s", rule, field, message);
+  g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "key 'rule.%s.%s': %s", rule, field,
+               message);
   return FALSE;
 }
 
@@ -253,8 +254,8 @@ static gboolean
 parse_time (const gchar *str,
             gint *minutes)
 {
-  if (strlen (str) != 5 || !g_ascii_isdigit (str[0]) || !g_ascii_isdigit (str[1]) || str[2] != ':' ||
-      !g_ascii_isdigit (str[3]) || !g_ascii_isdigit (str[4]))
+  if (strlen (str) != 5 || !g_ascii_isdigit (str[0]) || !g_ascii_isdigit (str[1]) || str[2] != ':'
+      || !g_ascii_isdigit (str[3]) || !g_ascii_isdigit (str[4]))
     return FALSE;
   *minutes = ((str[0] - '0') * 10 + (str[1] - '0')) * 60 + (str[3] - '0') * 10 + (str[4] - '0');
   return (str[0] - '0') * 10 + (str[1] - '0') < 24 && (str[3] - '0') * 10 + (str[4] - '0') < 60;
@@ -286,7 +287,8 @@ parse_int (GHashTable *fields,
   if (str == NULL)
     return TRUE;
   if (!g_ascii_string_to_signed (str, 10, min, max, value, NULL))
-    return bad_key (error, rule, field, "'%s' is not a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
+    return bad_key (error, rule, field,
+                    "'%s' is not a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
                     str, min, max);
   return TRUE;
 }
@@ -312,8 +314,8 @@ kind_fits (RuleType type,
     case RULE_TEMPERATURE:
       return kind == HG_SENSOR_KIND_TEMPERATURE;
     case RULE_INACTIVITY:
-      return kind == HG_SENSOR_KIND_OCCUPANCY || kind == HG_SENSOR_KIND_CONTACT ||
-             kind == HG_SENSOR_KIND_ACTION || kind == HG_SENSOR_KIND_VIBRATION;
+      return kind == HG_SENSOR_KIND_OCCUPANCY || kind == HG_SENSOR_KIND_CONTACT
+             || kind == HG_SENSOR_KIND_ACTION || kind == HG_SENSOR_KIND_VIBRATION;
     case RULE_LOW_BATTERY:
     case RULE_OFFLINE:
     case RULE_LAST:
@@ -358,7 +360,8 @@ parse_devices (HgSensorRules *self,
   if (g_strcmp0 (trimmed, "*") == 0)
     {
       if (rule->type == RULE_BED_EXIT)
-        return bad_key (error, rule->id, "devices", "missing: a bed-exit rule names its bed sensors");
+        return bad_key (error, rule->id, "devices",
+                        "missing: a bed-exit rule names its bed sensors");
       return TRUE;
     }
   ids = g_strsplit_set (value, ",;", -1);
@@ -374,9 +377,8 @@ parse_devices (HgSensorRules *self,
       if (device == NULL)
         return bad_key (error, rule->id, "devices", "no device '%s' (device.%s.* keys)", id, id);
       if (!kind_fits (rule->type, device->kind))
-        return bad_key (error, rule->id, "devices",
-                        "device %s is a %s sensor; a %s rule needs %s", id,
-                        hg_sensor_kind_to_string (device->kind), rule_types[rule->type].name,
+        return bad_key (error, rule->id, "devices", "device %s is a %s sensor; a %s rule needs %s",
+                        id, hg_sensor_kind_to_string (device->kind), rule_types[rule->type].name,
                         fitting_kinds (rule->type));
       g_hash_table_add (rule->devices, g_strdup (id));
     }
@@ -427,7 +429,8 @@ rule_new_from_fields (HgSensorRules *self,
 
   rule->id = g_strdup (id);
   rule->priority = -1;
-  rule->states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) state_free);
+  rule->states
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) state_free);
   for (guint i = 0; type != NULL && i < RULE_LAST; i++)
     {
       if (g_strcmp0 (rule_types[i].name, type) == 0)
@@ -438,9 +441,11 @@ rule_new_from_fields (HgSensorRules *self,
     }
   if (!found)
     {
-      bad_key (error, id, "type", "%s%s%s: one of immediate, night-door, bed-exit, inactivity, "
-               "temperature, low-battery, offline", type != NULL ? "'" : "missing",
-               type != NULL ? type : "", type != NULL ? "' is not a rule type" : "");
+      bad_key (error, id, "type",
+               "%s%s%s: one of immediate, night-door, bed-exit, inactivity, "
+               "temperature, low-battery, offline",
+               type != NULL ? "'" : "missing", type != NULL ? type : "",
+               type != NULL ? "' is not a rule type" : "");
       return NULL;
     }
   g_hash_table_iter_init (&iter, fields);
@@ -448,7 +453,8 @@ rule_new_from_fields (HgSensorRules *self,
     {
       for (guint i = 0; i < G_N_ELEMENTS (rule_fields); i++)
         {
-          if (g_strcmp0 (rule_fields[i].field, field) == 0 && (rule_fields[i].types & T (rule->type)) == 0)
+          if (g_strcmp0 (rule_fields[i].field, field) == 0
+              && (rule_fields[i].types & T (rule->type)) == 0)
             {
               bad_key (error, id, field, "does not apply to a %s rule", type);
               return NULL;
@@ -463,8 +469,10 @@ rule_new_from_fields (HgSensorRules *self,
     {
       if (!hg_alarm_type_is_valid (value) || g_strcmp0 (value, "test") == 0)
         {
-          bad_key (error, id, "alarm-type", "'%s' is not one of assistance, fall, fire, water, "
-                   "inactivity, door, technical", value);
+          bad_key (error, id, "alarm-type",
+                   "'%s' is not one of assistance, fall, fire, water, "
+                   "inactivity, door, technical",
+                   value);
           return NULL;
         }
       /* the table of valid types outlives us; keep a static string */
@@ -485,15 +493,17 @@ rule_new_from_fields (HgSensorRules *self,
   rule->min = DEFAULT_TEMPERATURE_MIN;
   rule->max = DEFAULT_TEMPERATURE_MAX;
   value = g_hash_table_lookup (fields, "min");
-  if (value != NULL && (!parse_number (value, &rule->min) ||
-                        !hg_sensor_kind_check_number (HG_SENSOR_KIND_TEMPERATURE, rule->min, NULL)))
+  if (value != NULL
+      && (!parse_number (value, &rule->min)
+          || !hg_sensor_kind_check_number (HG_SENSOR_KIND_TEMPERATURE, rule->min, NULL)))
     {
       bad_key (error, id, "min", "'%s' is not a temperature from -80 to 120", value);
       return NULL;
     }
   value = g_hash_table_lookup (fields, "max");
-  if (value != NULL && (!parse_number (value, &rule->max) ||
-                        !hg_sensor_kind_check_number (HG_SENSOR_KIND_TEMPERATURE, rule->max, NULL)))
+  if (value != NULL
+      && (!parse_number (value, &rule->max)
+          || !hg_sensor_kind_check_number (HG_SENSOR_KIND_TEMPERATURE, rule->max, NULL)))
     {
       bad_key (error, id, "max", "'%s' is not a temperature from -80 to 120", value);
       return NULL;
@@ -557,8 +567,8 @@ hg_sensor_rules_load (HgSensorRules *self,
                       GError **error)
 {
   g_auto(GStrv) keys = hg_config_get_keys (config);
-  g_autoptr(GHashTable) by_rule =
-    g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
+  g_autoptr(GHashTable) by_rule
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
   g_autoptr(GPtrArray) order = g_ptr_array_new ();
 
   g_return_val_if_fail (HG_IS_SENSOR_RULES (self), FALSE);
@@ -585,7 +595,8 @@ hg_sensor_rules_load (HgSensorRules *self,
       if (!hg_sensor_device_id_is_valid (id))
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "key '%s': rule id '%s' must be 1 to 64 of a-z, 0-9, '_' and '-'", keys[i], id);
+                       "key '%s': rule id '%s' must be 1 to 64 of a-z, 0-9, '_' and '-'", keys[i],
+                       id);
           return FALSE;
         }
       for (guint j = 0; j < G_N_ELEMENTS (rule_fields); j++)
@@ -751,7 +762,8 @@ process_immediate (Rule *rule,
     return;
   if (reading->kind == HG_SENSOR_KIND_ACTION)
     {
-      if (rule->actions != NULL && !g_strv_contains ((const gchar *const *) rule->actions, reading->text))
+      if (rule->actions != NULL
+          && !g_strv_contains ((const gchar *const *)rule->actions, reading->text))
         return;
       /* a button has no "cleared" state: presses within `rearm` of the last are one call */
       if (state->active && reading->ts - state->since < rule->rearm)
@@ -895,8 +907,8 @@ process_low_battery (Rule *rule,
     state->battery = reading->battery;
   else if (reading->kind == HG_SENSOR_KIND_BATTERY)
     state->battery = (gint) reading->number;
-  if (reading->kind != HG_SENSOR_KIND_BATTERY_LOW && reading->battery < 0 &&
-      reading->kind != HG_SENSOR_KIND_BATTERY)
+  if (reading->kind != HG_SENSOR_KIND_BATTERY_LOW && reading->battery < 0
+      && reading->kind != HG_SENSOR_KIND_BATTERY)
     return;
   low = state->battery_low || (state->battery >= 0 && state->battery < rule->below);
   if (state->active)
@@ -941,8 +953,9 @@ evaluate_inactivity (HgSensorRules *self,
       end = yesterday;
     }
   start_day = rule->from < rule->to ? g_date_time_ref (end) : g_date_time_add_days (end, -1);
-  start = g_date_time_new (self->tz, g_date_time_get_year (start_day), g_date_time_get_month (start_day),
-                           g_date_time_get_day_of_month (start_day), rule->from / 60, rule->from % 60, 0);
+  start = g_date_time_new (
+      self->tz, g_date_time_get_year (start_day), g_date_time_get_month (start_day),
+      g_date_time_get_day_of_month (start_day), rule->from / 60, rule->from % 60, 0);
   end_usec = g_date_time_to_unix (end) * G_USEC_PER_SEC;
   start_usec = g_date_time_to_unix (start) * G_USEC_PER_SEC;
   if (end_usec <= rule->evaluated_end)
@@ -975,6 +988,16 @@ process_rule (HgSensorRules *self,
       rule->active = FALSE;
       return;
     }
+  /* a state only for devices whose readings can matter to the rule: 500 motion sensors
+   * need none in a water-leak rule */
+  if ((rule->type == RULE_IMMEDIATE && !kind_fits (RULE_IMMEDIATE, reading->kind))
+      || (rule->type == RULE_NIGHT_DOOR && reading->kind != HG_SENSOR_KIND_CONTACT)
+      || (rule->type == RULE_BED_EXIT && reading->kind != HG_SENSOR_KIND_OCCUPANCY)
+      || (rule->type == RULE_TEMPERATURE && reading->kind != HG_SENSOR_KIND_TEMPERATURE)
+      || (rule->type == RULE_LOW_BATTERY && reading->battery < 0
+          && reading->kind != HG_SENSOR_KIND_BATTERY
+          && reading->kind != HG_SENSOR_KIND_BATTERY_LOW))
+    return;
   state = rule_get_state (self, rule, reading->device);
   switch (rule->type)
     {

@@ -11,14 +11,14 @@ G_BEGIN_DECLS
 /* A rule that fired: the plugin raises one alarm for it. */
 typedef struct
 {
-  gchar *rule;               /* (owned) the rule id */
-  const gchar *rule_type;    /* e.g. `night-door` */
-  const gchar *alarm_type;   /* a SCAIP-friendly HgAlarm type, e.g. `water` */
-  guint priority;            /* 0-9 */
-  gchar *device;             /* (owned) (nullable) the device, if one device caused it */
-  HgSensorReading *reading;  /* (owned) (nullable) the reading that caused it */
-  gchar *reason;             /* (owned) English, for the alarm detail */
-  gint64 ts;                 /* when it fired */
+  gchar *rule;              /* (owned) the rule id */
+  const gchar *rule_type;   /* e.g. `night-door` */
+  const gchar *alarm_type;  /* a SCAIP-friendly HgAlarm type, e.g. `water` */
+  guint priority;           /* 0-9 */
+  gchar *device;            /* (owned) (nullable) the device, if one device caused it */
+  HgSensorReading *reading; /* (owned) (nullable) the reading that caused it */
+  gchar *reason;            /* (owned) English, for the alarm detail */
+  gint64 ts;                /* when it fired */
 } HgSensorFiring;
 
 void hg_sensor_firing_free (HgSensorFiring *firing);
@@ -28,7 +28,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HgSensorFiring, hg_sensor_firing_free)
 G_DECLARE_FINAL_TYPE (HgSensorRules, hg_sensor_rules, HG, SENSOR_RULES, GObject)
 
 HgSensorRules *hg_sensor_rules_new (HgSensorRegistry *registry,
-                                    GTimeZone *timezone);
+                                    GTimeZone *tz);
 gboolean hg_sensor_rules_load (HgSensorRules *self,
                                HgConfig *config,
                                GError **error);

@@ -44,22 +44,24 @@ struct _HgZ2mAdapter
   GObject parent_instance;
   HgSensorRegistry *registry; /* (owned) */
   HgDomain domain;
-  gchar *base;                /* (owned) e.g. `zigbee2mqtt` */
-  gchar *prefix;              /* (owned) base + "/" */
+  gchar *base;   /* (owned) e.g. `zigbee2mqtt` */
+  gchar *prefix; /* (owned) base + "/" */
   gboolean subscribe_all;
   gsize max_payload;
   gsize max_bridge_payload;
   /* what bridge/devices said */
-  guint bridge_lists;         /* accepted device lists */
-  guint bridge_rejected;      /* device lists that were not a JSON array of objects */
-  guint bridge_devices;       /* entries in the last accepted list */
-  guint bridge_unregistered;  /* ... naming no registered device */
-  guint bridge_invalid;       /* ... whose friendly name cannot be a topic */
+  guint bridge_lists;        /* accepted device lists */
+  guint bridge_rejected;     /* device lists that were not a JSON array of objects */
+  guint bridge_devices;      /* entries in the last accepted list */
+  guint bridge_unregistered; /* ... naming no registered device */
+  guint bridge_invalid;      /* ... whose friendly name cannot be a topic */
 };
 
 static void hg_z2m_adapter_iface_init (HgSensorAdapterInterface *iface);
 
-G_DEFINE_TYPE_WITH_CODE (HgZ2mAdapter, hg_z2m_adapter, G_TYPE_OBJECT,
+G_DEFINE_TYPE_WITH_CODE (HgZ2mAdapter,
+                         hg_z2m_adapter,
+                         G_TYPE_OBJECT,
                          G_IMPLEMENT_INTERFACE (HG_TYPE_SENSOR_ADAPTER, hg_z2m_adapter_iface_init))
 
 /* The base topic is one or more topic levels, without wildcards. */
@@ -122,7 +124,8 @@ handle_state (HgZ2mAdapter *self,
               const HgSensorMessage *message,
               GPtrArray *readings)
 {
-  g_autoptr(JsonObject) object = hg_sensor_adapter_parse_object (device, message, self->max_payload);
+  g_autoptr(JsonObject) object
+      = hg_sensor_adapter_parse_object (device, message, self->max_payload);
   guint first = readings->len;
   gint battery = -1;
   gint link_quality = -1;
@@ -137,8 +140,8 @@ handle_state (HgZ2mAdapter *self,
   node = json_object_get_member (object, "linkquality");
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
     {
-      if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64 &&
-          json_node_get_int (node) >= 0 && json_node_get_int (node) <= 255)
+      if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64
+          && json_node_get_int (node) >= 0 && json_node_get_int (node) <= 255)
         link_quality = (gint) json_node_get_int (node);
       else
         hg_sensor_device_drop (device, HG_SENSOR_DROP_WRONG_SHAPE);
@@ -155,8 +158,9 @@ handle_state (HgZ2mAdapter *self,
       if (properties[i].kind == HG_SENSOR_KIND_ILLUMINANCE && have_illuminance)
         continue;
       /* "": the legacy empty action sent after every button event */
-      if (properties[i].kind == HG_SENSOR_KIND_ACTION && JSON_NODE_HOLDS_VALUE (node) &&
-          json_node_get_value_type (node) == G_TYPE_STRING && json_node_get_string (node)[0] == '\0')
+      if (properties[i].kind == HG_SENSOR_KIND_ACTION && JSON_NODE_HOLDS_VALUE (node)
+          && json_node_get_value_type (node) == G_TYPE_STRING
+          && json_node_get_string (node)[0] == '\0')
         continue;
       reading = hg_sensor_adapter_read_value (device, self->domain, properties[i].kind, node,
                                               properties[i].property, message);
@@ -167,8 +171,8 @@ handle_state (HgZ2mAdapter *self,
     }
   if (readings->len == first && battery >= 0)
     {
-      HgSensorReading *reading = hg_sensor_reading_new (device->id, self->domain, HG_SENSOR_KIND_BATTERY,
-                                                        message->now);
+      HgSensorReading *reading
+          = hg_sensor_reading_new (device->id, self->domain, HG_SENSOR_KIND_BATTERY, message->now);
       hg_sensor_reading_set_number (reading, battery);
       reading->retained = message->retained;
       g_ptr_array_add (readings, reading);
@@ -197,12 +201,14 @@ handle_availability (HgZ2mAdapter *self,
   const gchar *state = NULL;
   gboolean online;
 
-  if (message->length == strlen ("online") && memcmp (message->payload, "online", message->length) == 0)
+  if (message->length == strlen ("online")
+      && memcmp (message->payload, "online", message->length) == 0)
     {
       device->messages++;
       online = TRUE;
     }
-  else if (message->length == strlen ("offline") && memcmp (message->payload, "offline", message->length) == 0)
+  else if (message->length == strlen ("offline")
+           && memcmp (message->payload, "offline", message->length) == 0)
     {
       device->messages++;
       online = FALSE;
@@ -212,8 +218,8 @@ handle_availability (HgZ2mAdapter *self,
       object = hg_sensor_adapter_parse_object (device, message, self->max_payload);
       if (object == NULL)
         return;
-      if (!hg_json_object_get_string (object, "state", &state, &error) ||
-          (g_strcmp0 (state, "online") != 0 && g_strcmp0 (state, "offline") != 0))
+      if (!hg_json_object_get_string (object, "state", &state, &error)
+          || (g_strcmp0 (state, "online") != 0 && g_strcmp0 (state, "offline") != 0))
         {
           hg_sensor_device_drop (device, HG_SENSOR_DROP_WRONG_SHAPE);
           g_debug ("device %s: availability dropped: %s", device->id,
@@ -222,7 +228,8 @@ handle_availability (HgZ2mAdapter *self,
         }
       online = g_strcmp0 (state, "online") == 0;
     }
-  reading = hg_sensor_reading_new (device->id, self->domain, HG_SENSOR_KIND_AVAILABILITY, message->now);
+  reading
+      = hg_sensor_reading_new (device->id, self->domain, HG_SENSOR_KIND_AVAILABILITY, message->now);
   hg_sensor_reading_set_boolean (reading, online);
   reading->retained = message->retained;
   device->availability_known = TRUE;
@@ -246,10 +253,10 @@ handle_bridge_devices (HgZ2mAdapter *self,
   JsonArray *array;
   guint n;
 
-  if (message->length > self->max_bridge_payload || message->length == 0 ||
-      !g_utf8_validate (message->payload, (gssize) message->length, NULL) ||
-      !json_parser_load_from_data (parser, message->payload, (gssize) message->length, &error) ||
-      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_ARRAY (root))
+  if (message->length > self->max_bridge_payload || message->length == 0
+      || !g_utf8_validate (message->payload, (gssize) message->length, NULL)
+      || !json_parser_load_from_data (parser, message->payload, (gssize) message->length, &error)
+      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_ARRAY (root))
     {
       self->bridge_rejected++;
       g_debug ("bridge/devices dropped: not a JSON array within %" G_GSIZE_FORMAT " bytes",
@@ -271,9 +278,9 @@ handle_bridge_devices (HgZ2mAdapter *self,
       const gchar *type = NULL;
       HgSensorDevice *device;
 
-      if (!JSON_NODE_HOLDS_OBJECT (node) ||
-          !hg_json_object_get_string (json_node_get_object (node), "friendly_name", &name, NULL) ||
-          !hg_json_object_get_optional_string (json_node_get_object (node), "type", &type, NULL))
+      if (!JSON_NODE_HOLDS_OBJECT (node)
+          || !hg_json_object_get_string (json_node_get_object (node), "friendly_name", &name, NULL)
+          || !hg_json_object_get_optional_string (json_node_get_object (node), "type", &type, NULL))
         {
           self->bridge_invalid++;
           continue;
@@ -320,8 +327,8 @@ hg_z2m_adapter_handle_message (HgSensorAdapter *adapter,
       return TRUE;
     }
   /* the bridge's other topics, and commands to devices, are not readings */
-  if (g_str_has_prefix (rest, "bridge/") || g_str_has_suffix (rest, "/set") ||
-      g_str_has_suffix (rest, "/get"))
+  if (g_str_has_prefix (rest, "bridge/") || g_str_has_suffix (rest, "/set")
+      || g_str_has_suffix (rest, "/get"))
     return TRUE;
   if (g_str_has_suffix (rest, AVAILABILITY_SUFFIX))
     {

@@ -12,7 +12,7 @@
 
 #include "hg-scaip-codec.h"
 
-G_DEFINE_QUARK (hg-scaip-codec-error-quark, hg_scaip_codec_error)
+G_DEFINE_QUARK (hg - scaip - codec - error - quark, hg_scaip_codec_error)
 
 /* hemgate alarm type → device type (Annex A), status code (Annex C) and the least
  * priority an alarm of that type is sent with (PROTOCOL.md §3). */
@@ -23,14 +23,14 @@ static const struct
   gint stc;
   gint pri;
 } alarm_types[] = {
-  { "assistance", 3, 10, 5 },  /* personal trigger; alarm (manual) */
-  { "fall", 5, 9, 7 },         /* fall trigger/detector; alarm (automatic) */
-  { "fire", 23, 9, 9 },        /* smoke detector; alarm (automatic) */
-  { "water", 33, 9, 6 },       /* flood detector; alarm (automatic) */
-  { "inactivity", 10, 9, 6 },  /* activity detector; alarm (automatic) */
-  { "door", 14, 77, 4 },       /* door sensor; open too long */
-  { "technical", 2, 42, 3 },   /* local unit and controller; failure */
-  { "test", 2, 102, 0 },       /* local unit and controller; test transmission, primary */
+  { "assistance", 3, 10, 5 }, /* personal trigger; alarm (manual) */
+  { "fall", 5, 9, 7 },        /* fall trigger/detector; alarm (automatic) */
+  { "fire", 23, 9, 9 },       /* smoke detector; alarm (automatic) */
+  { "water", 33, 9, 6 },      /* flood detector; alarm (automatic) */
+  { "inactivity", 10, 9, 6 }, /* activity detector; alarm (automatic) */
+  { "door", 14, 77, 4 },      /* door sensor; open too long */
+  { "technical", 2, 42, 3 },  /* local unit and controller; failure */
+  { "test", 2, 102, 0 },      /* local unit and controller; test transmission, primary */
 };
 
 /* The device type of a heartbeat: the local unit and controller itself. */
@@ -43,6 +43,7 @@ static const struct
   const gchar *name;
   gint lco;
 } locations[] = {
+  /* clang-format off */
   { "home", 2 }, { "hem", 2 },
   { "outside", 7 }, { "balcony", 7 }, { "balkong", 7 },
   { "basement", 10 }, { "källare", 10 },
@@ -62,6 +63,7 @@ static const struct
   { "apartment", 44 }, { "lägenhet", 44 },
   { "office", 48 }, { "kontor", 48 },
   { "room", 49 }, { "rum", 49 },
+  /* clang-format on */
 };
 
 #define LCO_UNDEFINED 1
@@ -252,8 +254,8 @@ hg_scaip_request_new (const gchar *ref,
 HgScaipRequest *
 hg_scaip_request_copy (const HgScaipRequest *request)
 {
-  HgScaipRequest *copy = hg_scaip_request_new (request->ref, request->mty, request->cid,
-                                               request->dty);
+  HgScaipRequest *copy
+      = hg_scaip_request_new (request->ref, request->mty, request->cid, request->dty);
 
   copy->did = g_strdup (request->did);
   for (guint i = 0; i < request->crd->len; i++)
@@ -396,8 +398,8 @@ invalid_field (GError **error,
                const gchar *tag,
                const gchar *rule)
 {
-  g_set_error (error, HG_SCAIP_CODEC_ERROR, HG_SCAIP_CODEC_ERROR_INVALID_FIELD,
-               "<%s> must be %s", tag, rule);
+  g_set_error (error, HG_SCAIP_CODEC_ERROR, HG_SCAIP_CODEC_ERROR_INVALID_FIELD, "<%s> must be %s",
+               tag, rule);
   return FALSE;
 }
 
@@ -491,8 +493,8 @@ hg_scaip_request_to_xml (const HgScaipRequest *request,
   if (xml->len > HG_SCAIP_MAX_REQUEST)
     {
       g_set_error (error, HG_SCAIP_CODEC_ERROR, HG_SCAIP_CODEC_ERROR_TOO_LARGE,
-                   "<mrq> of %" G_GSIZE_FORMAT " bytes exceeds %d and would need <ame>",
-                   xml->len, HG_SCAIP_MAX_REQUEST);
+                   "<mrq> of %" G_GSIZE_FORMAT " bytes exceeds %d and would need <ame>", xml->len,
+                   HG_SCAIP_MAX_REQUEST);
       return NULL;
     }
   return g_string_free (g_steal_pointer (&xml), FALSE);
@@ -516,14 +518,15 @@ field_free (Field *field)
 
 typedef struct
 {
-  const gchar *expected;   /* "mrq" or "mrs" */
-  gint depth;              /* of the element being read; 0 outside the root */
-  gint field_depth;        /* where fields stand: 1 under <mrs>, 2 under <scaip><mrs> */
-  gboolean wrapped;        /* the root is <scaip> */
-  gchar *field;            /* (owned) (nullable) the field whose text is being read */
-  gchar *group;            /* (owned) (nullable) "lge" while inside it */
-  GString *text;           /* (owned) */
-  GPtrArray *fields;       /* (owned) (element-type Field) */
+  const gchar *expected; /* "mrq" or "mrs" */
+  gint depth;            /* of the element being read; 0 outside the root */
+  gint field_depth;      /* where fields stand: 1 under <mrs>, 2 under <scaip><mrs> */
+  gboolean wrapped;      /* the root is <scaip> */
+  gboolean root_seen;
+  gchar *field;      /* (owned) (nullable) the field whose text is being read */
+  gchar *group;      /* (owned) (nullable) "lge" while inside it */
+  GString *text;     /* (owned) */
+  GPtrArray *fields; /* (owned) (element-type Field) */
 } Reader;
 
 static const gchar *
@@ -563,6 +566,13 @@ reader_start_element (GMarkupParseContext *context,
     }
   if (reader->depth == 1)
     {
+      if (reader->root_seen)
+        {
+          set_error (error, HG_SCAIP_CODEC_ERROR_MALFORMED,
+                     "not well-formed XML: a second root element");
+          return;
+        }
+      reader->root_seen = TRUE;
       if (g_strcmp0 (name, reader->expected) == 0)
         {
           reader->field_depth = 1;
@@ -579,8 +589,8 @@ reader_start_element (GMarkupParseContext *context,
       return;
     }
   /* <scaip><mrs>...</mrs></scaip>: the fields move one level down */
-  if (reader->wrapped && reader->depth == 2 && reader->fields->len == 0 &&
-      reader->field_depth == 1 && g_strcmp0 (name, reader->expected) == 0)
+  if (reader->wrapped && reader->depth == 2 && reader->fields->len == 0 && reader->field_depth == 1
+      && g_strcmp0 (name, reader->expected) == 0)
     {
       reader->field_depth = 2;
       return;
@@ -674,7 +684,7 @@ read_fields (const gchar *data,
   g_autoptr(GError) error_local = NULL;
   g_autofree gchar *field = NULL;
   g_autofree gchar *group = NULL;
-  Reader reader = { expected, 0, 0, FALSE, NULL, NULL, text, fields };
+  Reader reader = { expected, 0, 0, FALSE, FALSE, NULL, NULL, text, fields };
   gboolean ok;
 
   if (length > HG_SCAIP_MAX_DOCUMENT)
@@ -689,9 +699,10 @@ read_fields (const gchar *data,
       set_error (error, HG_SCAIP_CODEC_ERROR_MALFORMED, "empty document");
       return NULL;
     }
-  context = g_markup_parse_context_new (&reader_parser, G_MARKUP_TREAT_CDATA_AS_TEXT, &reader, NULL);
-  ok = g_markup_parse_context_parse (context, data, (gssize) length, &error_local) &&
-       g_markup_parse_context_end_parse (context, &error_local);
+  context
+      = g_markup_parse_context_new (&reader_parser, G_MARKUP_TREAT_CDATA_AS_TEXT, &reader, NULL);
+  ok = g_markup_parse_context_parse (context, data, (gssize) length, &error_local)
+       && g_markup_parse_context_end_parse (context, &error_local);
   field = g_steal_pointer (&reader.field);
   group = g_steal_pointer (&reader.group);
   if (!ok)
@@ -732,11 +743,8 @@ find_single (GPtrArray *fields,
 }
 
 static gboolean
-find_required (GPtrArray *fields,
-               const gchar *root,
-               const gchar *name,
-               const gchar **value,
-               GError **error)
+find_required (
+    GPtrArray *fields, const gchar *root, const gchar *name, const gchar **value, GError **error)
 {
   if (!find_single (fields, name, value, error))
     return FALSE;
@@ -767,8 +775,7 @@ find_number (GPtrArray *fields,
     return FALSE;
   if (str == NULL)
     return TRUE;
-  if (!is_digits (str, 1, digits) ||
-      !g_ascii_string_to_signed (str, 10, min, max, &number, NULL))
+  if (!is_digits (str, 1, digits) || !g_ascii_string_to_signed (str, 10, min, max, &number, NULL))
     {
       g_set_error (error, HG_SCAIP_CODEC_ERROR, HG_SCAIP_CODEC_ERROR_INVALID_FIELD,
                    "<%s> '%s' is not a number from %d to %d", name, str, min, max);
@@ -805,12 +812,11 @@ hg_scaip_request_parse (const gchar *data,
 
   if (fields == NULL)
     return NULL;
-  if (!find_required (fields, "mrq", "ref", &ref, error) ||
-      !find_required (fields, "mrq", "cid", &cid, error) ||
-      !find_single (fields, "mty", &mty_str, error) ||
-      !find_single (fields, "did", &did, error) ||
-      !find_single (fields, "lte", &lte, error) ||
-      !find_number (fields, "dty", 4, 0, 9999, &dty, error))
+  if (!find_required (fields, "mrq", "ref", &ref, error)
+      || !find_required (fields, "mrq", "cid", &cid, error)
+      || !find_single (fields, "mty", &mty_str, error) || !find_single (fields, "did", &did, error)
+      || !find_single (fields, "lte", &lte, error)
+      || !find_number (fields, "dty", 4, 0, 9999, &dty, error))
     return NULL;
   if (dty == HG_SCAIP_OMITTED)
     {
@@ -833,9 +839,9 @@ hg_scaip_request_parse (const gchar *data,
       return NULL;
     }
   request = hg_scaip_request_new (ref, mty, cid, dty);
-  if (!find_number (fields, "stc", 4, 0, 9999, &request->stc, error) ||
-      !find_number (fields, "pri", 1, 0, 9, &request->pri, error) ||
-      !find_number (fields, "lco", 3, 0, 999, &request->lco, error))
+  if (!find_number (fields, "stc", 4, 0, 9999, &request->stc, error)
+      || !find_number (fields, "pri", 1, 0, 9, &request->pri, error)
+      || !find_number (fields, "lco", 3, 0, 999, &request->lco, error))
     return NULL;
   request->did = g_strdup (did);
   request->lte = g_strdup (lte);
@@ -904,10 +910,9 @@ hg_scaip_response_parse (const gchar *data,
 
   if (fields == NULL)
     return NULL;
-  if (!find_required (fields, "mrs", "ref", &ref, error) ||
-      !find_required (fields, "mrs", "snu", &snu, error) ||
-      !find_single (fields, "ste", &ste, error) ||
-      !find_single (fields, "cve", &cve, error))
+  if (!find_required (fields, "mrs", "ref", &ref, error)
+      || !find_required (fields, "mrs", "snu", &snu, error)
+      || !find_single (fields, "ste", &ste, error) || !find_single (fields, "cve", &cve, error))
     return NULL;
   if (!hg_scaip_ref_is_valid (ref))
     {
@@ -922,9 +927,9 @@ hg_scaip_response_parse (const gchar *data,
   response = hg_scaip_response_new (ref, (guint) number);
   g_free (response->snu_raw);
   response->snu_raw = g_strdup (snu);
-  if (!find_number (fields, "mre", 2, 0, 99, &response->mre, error) ||
-      !find_number (fields, "cre", 2, 0, 99, &response->cre, error) ||
-      !find_number (fields, "hbi", 4, 0, 9999, &response->hbi, error))
+  if (!find_number (fields, "mre", 2, 0, 99, &response->mre, error)
+      || !find_number (fields, "cre", 2, 0, 99, &response->cre, error)
+      || !find_number (fields, "hbi", 4, 0, 9999, &response->hbi, error))
     return NULL;
   /* <ste> is ASCII text by the table; what else arrives is kept for the log, bounded */
   if (ste != NULL && ste[0] != '\0')
@@ -935,8 +940,9 @@ hg_scaip_response_parse (const gchar *data,
     {
       Field *field = g_ptr_array_index (fields, i);
       if (g_strcmp0 (field->name, "tnu") == 0 && field->value[0] != '\0')
-        g_ptr_array_add (response->tnu,
-                         g_utf8_substring (field->value, 0, MIN (g_utf8_strlen (field->value, -1), TNU_MAX)));
+        g_ptr_array_add (
+            response->tnu,
+            g_utf8_substring (field->value, 0, MIN (g_utf8_strlen (field->value, -1), TNU_MAX)));
     }
   return g_steal_pointer (&response);
 }

@@ -53,16 +53,16 @@ const gchar *hg_scaip_message_type_to_string (HgScaipMessageType mty);
  */
 typedef struct
 {
-  gchar *ref;              /* (owned) 1-16 of [0-9A-Za-z] */
+  gchar *ref; /* (owned) 1-16 of [0-9A-Za-z] */
   HgScaipMessageType mty;
-  gchar *cid;              /* (owned) 1-32 digits */
-  gint dty;                /* 0-9999, mandatory */
-  gchar *did;              /* (owned) (nullable) printable ASCII, 1-16 */
-  GPtrArray *crd;          /* (owned) (element-type utf8) one per medium, 1-256 each */
-  gint stc;                /* 0-9999 or omitted */
-  gint pri;                /* 0-9 or omitted */
-  gint lco;                /* 0-999 or omitted */
-  gchar *lte;              /* (owned) (nullable) UTF-8, 1-32 characters */
+  gchar *cid;     /* (owned) 1-32 digits */
+  gint dty;       /* 0-9999, mandatory */
+  gchar *did;     /* (owned) (nullable) printable ASCII, 1-16 */
+  GPtrArray *crd; /* (owned) (element-type utf8) one per medium, 1-256 each */
+  gint stc;       /* 0-9999 or omitted */
+  gint pri;       /* 0-9 or omitted */
+  gint lco;       /* 0-999 or omitted */
+  gchar *lte;     /* (owned) (nullable) UTF-8, 1-32 characters */
 } HgScaipRequest;
 
 HgScaipRequest *hg_scaip_request_new (const gchar *ref,
@@ -106,14 +106,14 @@ typedef enum
  */
 typedef struct
 {
-  gchar *ref;      /* (owned) */
+  gchar *ref; /* (owned) */
   guint snu;
-  gchar *snu_raw;  /* (owned) as received, e.g. "004" */
-  gchar *ste;      /* (owned) (nullable) */
-  gchar *cve;      /* (owned) (nullable) */
+  gchar *snu_raw; /* (owned) as received, e.g. "004" */
+  gchar *ste;     /* (owned) (nullable) */
+  gchar *cve;     /* (owned) (nullable) */
   gint mre;
   gint cre;
-  GPtrArray *tnu;  /* (owned) (element-type utf8) */
+  GPtrArray *tnu; /* (owned) (element-type utf8) */
   gint hbi;
 } HgScaipResponse;
 

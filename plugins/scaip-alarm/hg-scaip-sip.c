@@ -15,9 +15,12 @@
 #include "hg-scaip-sip.h"
 #include "hg-scaip-sofia.h"
 
-G_DEFINE_QUARK (hg-scaip-sip-error-quark, hg_scaip_sip_error)
+G_DEFINE_QUARK (hg - scaip - sip - error - quark, hg_scaip_sip_error)
 
 #define USER_AGENT "hemgate-scaip/0.1"
+/* A failed registration is tried again after this long; a silent receiver also makes
+ * the delivery engine register again at once. */
+#define REGISTER_RETRY_SECONDS 30
 /* How long dispose waits for a stack that was not shut down before. */
 #define DISPOSE_SHUTDOWN_USEC (2 * G_USEC_PER_SEC)
 
@@ -33,36 +36,40 @@ typedef struct _HgScaipSip HgScaipSip;
 typedef struct
 {
   HandleKind kind;
-  HgScaipSip *self;      /* (unowned) */
+  HgScaipSip *self; /* (unowned) */
   guint receiver;
-  nua_handle_t *nh;      /* (owned) */
-  gboolean auth_tried;   /* one Digest answer per challenge round */
-  gboolean pending;      /* REGISTER: a request is in flight */
-  gboolean registered;   /* REGISTER: the last answer was 2xx */
-  GTask *task;           /* (owned) (nullable) MESSAGE: the caller's */
+  nua_handle_t *nh;    /* (owned) */
+  gboolean auth_tried; /* one Digest answer per challenge round */
+  gboolean pending;    /* REGISTER: a request is in flight */
+  gboolean registered; /* REGISTER: the last answer was 2xx */
+  GTask *task;         /* (owned) (nullable) MESSAGE: the caller's */
 } Handle;
 
 typedef struct
 {
-  gchar *uri;            /* (owned) MESSAGE request-URI, e.g. sip:arc@host:5060;transport=tcp */
-  gchar *to;             /* (owned) "<uri>" */
-  gchar *registrar;      /* (owned) sip:host:port[;transport=...] */
-  Handle *reg;           /* (owned) (nullable) until the first REGISTER */
+  HgScaipSip *self; /* (unowned) */
+  guint index;
+  gchar *uri;       /* (owned) MESSAGE request-URI, e.g. sip:arc@host:5060;transport=tcp */
+  gchar *to;        /* (owned) "<uri>" */
+  gchar *registrar; /* (owned) sip:host:port[;transport=...] */
+  Handle *reg;      /* (owned) (nullable) until the first REGISTER */
+  guint expires;    /* of the last REGISTER */
+  guint retry_id;   /* a failed registration's next attempt */
 } Receiver;
 
 struct _HgScaipSip
 {
   GObject parent_instance;
-  su_home_t *home;       /* (owned) */
-  su_root_t *root;       /* (owned) */
-  nua_t *nua;            /* (owned) (nullable) once destroyed */
-  url_t *aor_url;        /* in home */
-  gchar *aor;            /* (owned) */
-  gchar *auth_user;      /* (owned) (nullable) */
-  gchar *password;       /* (owned) (nullable) never logged */
-  gchar *contact;        /* (owned) (nullable) as the registrar echoed it */
-  GPtrArray *receivers;  /* (owned) (element-type Receiver) */
-  GHashTable *messages;  /* (owned) Handle set: MESSAGE requests in flight */
+  su_home_t *home;      /* (owned) */
+  su_root_t *root;      /* (owned) */
+  nua_t *nua;           /* (owned) (nullable) once destroyed */
+  url_t *aor_url;       /* in home */
+  gchar *aor;           /* (owned) */
+  gchar *auth_user;     /* (owned) (nullable) */
+  gchar *password;      /* (owned) (nullable) never logged */
+  gchar *contact;       /* (owned) (nullable) as the registrar echoed it */
+  GPtrArray *receivers; /* (owned) (element-type Receiver) */
+  GHashTable *messages; /* (owned) Handle set: MESSAGE requests in flight */
   gboolean shutting_down;
   gboolean shut_down;
   GPtrArray *shutdown_tasks; /* (owned) (element-type GTask) */
@@ -110,6 +117,7 @@ handle_free (Handle *handle)
 static void
 receiver_free (Receiver *receiver)
 {
+  g_clear_handle_id (&receiver->retry_id, g_source_remove);
   g_free (receiver->uri);
   g_free (receiver->to);
   g_free (receiver->registrar);
@@ -117,11 +125,11 @@ receiver_free (Receiver *receiver)
   g_free (receiver);
 }
 
+/* @receiver was checked by the caller. */
 static Receiver *
 get_receiver (HgScaipSip *self,
               guint receiver)
 {
-  g_return_val_if_fail (receiver < self->receivers->len, NULL);
   return g_ptr_array_index (self->receivers, receiver);
 }
 
@@ -148,16 +156,16 @@ authenticate (HgScaipSip *self,
     challenge = sip->sip_www_authenticate;
   else if (sip->sip_proxy_authenticate != NULL)
     challenge = sip->sip_proxy_authenticate;
-  if (challenge == NULL || challenge->au_scheme == NULL ||
-      g_ascii_strcasecmp (challenge->au_scheme, "Digest") != 0)
+  if (challenge == NULL || challenge->au_scheme == NULL
+      || g_ascii_strcasecmp (challenge->au_scheme, "Digest") != 0)
     return FALSE; /* Basic is never answered (SS 91100 §8) */
   realm = msg_params_find (challenge->au_params, "realm=");
   if (realm == NULL)
     return FALSE;
   handle->auth_tried = TRUE;
-  credentials = g_strdup_printf ("%s:%s:%s:%s", challenge->au_scheme, realm,
-                                 self->auth_user != NULL ? self->auth_user : self->aor_url->url_user,
-                                 self->password);
+  credentials = g_strdup_printf (
+      "%s:%s:%s:%s", challenge->au_scheme, realm,
+      self->auth_user != NULL ? self->auth_user : self->aor_url->url_user, self->password);
   nua_authenticate (handle->nh, NUTAG_AUTH (credentials), TAG_END ());
   memset (credentials, 0, strlen (credentials));
   return TRUE;
@@ -165,12 +173,19 @@ authenticate (HgScaipSip *self,
 
 /* REGISTER */
 
+static gboolean
+register_retry_cb (gpointer user_data)
+{
+  Receiver *receiver = user_data;
+
+  receiver->retry_id = 0;
+  hg_scaip_sip_register (receiver->self, receiver->index, receiver->expires);
+  return G_SOURCE_REMOVE;
+}
+
 static void
-register_answered (HgScaipSip *self,
-                   Handle *handle,
-                   int status,
-                   char const *phrase,
-                   sip_t const *sip)
+register_answered (
+    HgScaipSip *self, Handle *handle, int status, char const *phrase, sip_t const *sip)
 {
   Receiver *receiver = get_receiver (self, handle->receiver);
   g_autofree gchar *what = describe_status (status, phrase);
@@ -188,11 +203,12 @@ register_answered (HgScaipSip *self,
       if (sip != NULL && sip->sip_contact != NULL)
         {
           g_free (self->contact);
-          self->contact = g_strdup_printf ("%s%s%s@%s%s%s", sip->sip_contact->m_url->url_scheme,
-                                           ":", sip->sip_contact->m_url->url_user != NULL ? sip->sip_contact->m_url->url_user : "",
-                                           sip->sip_contact->m_url->url_host,
-                                           sip->sip_contact->m_url->url_port != NULL ? ":" : "",
-                                           sip->sip_contact->m_url->url_port != NULL ? sip->sip_contact->m_url->url_port : "");
+          self->contact = g_strdup_printf (
+              "%s%s%s@%s%s%s", sip->sip_contact->m_url->url_scheme, ":",
+              sip->sip_contact->m_url->url_user != NULL ? sip->sip_contact->m_url->url_user : "",
+              sip->sip_contact->m_url->url_host,
+              sip->sip_contact->m_url->url_port != NULL ? ":" : "",
+              sip->sip_contact->m_url->url_port != NULL ? sip->sip_contact->m_url->url_port : "");
         }
       if (!was)
         g_message ("registered with %s as %s (contact %s)", receiver->registrar, self->aor,
@@ -200,8 +216,16 @@ register_answered (HgScaipSip *self,
     }
   else
     {
-      g_warning ("registration with %s failed: %s%s", receiver->registrar, what,
-                 status == 401 || status == 403 || status == 407 ? " (check auth-user and the secret sip-password)" : "");
+      g_warning ("registration with %s failed: %s%s; trying again in %u s", receiver->registrar,
+                 what,
+                 status == 401 || status == 403 || status == 407
+                     ? " (check auth-user and the secret sip-password)"
+                     : "",
+                 REGISTER_RETRY_SECONDS);
+      g_clear_handle_id (&receiver->retry_id, g_source_remove);
+      if (!self->shutting_down)
+        receiver->retry_id
+            = g_timeout_add_seconds (REGISTER_RETRY_SECONDS, register_retry_cb, receiver);
     }
   g_signal_emit (self, signals[SIGNAL_REGISTRATION_CHANGED], 0, handle->receiver,
                  handle->registered, (guint) status);
@@ -241,6 +265,8 @@ hg_scaip_sip_register (HgScaipSip *self,
     }
   if (r->reg->pending)
     return;
+  g_clear_handle_id (&r->retry_id, g_source_remove);
+  r->expires = expires;
   r->reg->pending = TRUE;
   r->reg->auth_tried = FALSE;
   expires_str = g_strdup_printf ("%u", expires);
@@ -275,16 +301,13 @@ static gboolean
 is_xml_type (sip_content_type_t const *content_type)
 {
   /* application/scaip+xml, and liberally any other XML type (PROTOCOL.md §4) */
-  return content_type == NULL || content_type->c_type == NULL ||
-         strstr (content_type->c_type, "xml") != NULL;
+  return content_type == NULL || content_type->c_type == NULL
+         || strstr (content_type->c_type, "xml") != NULL;
 }
 
 static void
-message_answered (HgScaipSip *self,
-                  Handle *handle,
-                  int status,
-                  char const *phrase,
-                  sip_t const *sip)
+message_answered (
+    HgScaipSip *self, Handle *handle, int status, char const *phrase, sip_t const *sip)
 {
   g_autoptr(GTask) task = NULL;
   gchar *body = NULL;
@@ -304,8 +327,8 @@ message_answered (HgScaipSip *self,
                                phrase != NULL ? phrase : "");
       return;
     }
-  if (sip != NULL && sip->sip_payload != NULL && sip->sip_payload->pl_len > 0 &&
-      is_xml_type (sip->sip_content_type))
+  if (sip != NULL && sip->sip_payload != NULL && sip->sip_payload->pl_len > 0
+      && is_xml_type (sip->sip_content_type))
     body = g_strndup (sip->sip_payload->pl_data, sip->sip_payload->pl_len);
   g_task_return_pointer (task, body, g_free);
 }
@@ -400,8 +423,9 @@ is_our_aor (HgScaipSip *self,
   if (to == NULL)
     return FALSE;
   url = to->a_url;
-  return url->url_user != NULL && g_strcmp0 (url->url_user, self->aor_url->url_user) == 0 &&
-         url->url_host != NULL && g_ascii_strcasecmp (url->url_host, self->aor_url->url_host) == 0;
+  return url->url_user != NULL && g_strcmp0 (url->url_user, self->aor_url->url_user) == 0
+         && url->url_host != NULL
+         && g_ascii_strcasecmp (url->url_host, self->aor_url->url_host) == 0;
 }
 
 static void
@@ -416,9 +440,13 @@ message_received (HgScaipSip *self,
   if (sip == NULL || !is_our_aor (self, sip->sip_to))
     {
       g_warning ("MESSAGE for %s%s%s refused: not our address of record %s",
-                 sip != NULL && sip->sip_to != NULL && sip->sip_to->a_url->url_user != NULL ? sip->sip_to->a_url->url_user : "",
+                 sip != NULL && sip->sip_to != NULL && sip->sip_to->a_url->url_user != NULL
+                     ? sip->sip_to->a_url->url_user
+                     : "",
                  sip != NULL && sip->sip_to != NULL ? "@" : "",
-                 sip != NULL && sip->sip_to != NULL && sip->sip_to->a_url->url_host != NULL ? sip->sip_to->a_url->url_host : "?",
+                 sip != NULL && sip->sip_to != NULL && sip->sip_to->a_url->url_host != NULL
+                     ? sip->sip_to->a_url->url_host
+                     : "?",
                  self->aor);
       nua_respond (nh, SIP_404_NOT_FOUND, NUTAG_WITH_THIS (nua), TAG_END ());
       nua_handle_destroy (nh);
@@ -460,7 +488,12 @@ destroy_stack (HgScaipSip *self)
   /* handles before the stack: nua_handle_destroy needs it */
   g_hash_table_remove_all (self->messages);
   for (guint i = 0; i < self->receivers->len; i++)
-    g_clear_pointer (&((Receiver *) g_ptr_array_index (self->receivers, i))->reg, handle_free);
+    {
+      Receiver *receiver = g_ptr_array_index (self->receivers, i);
+
+      g_clear_handle_id (&receiver->retry_id, g_source_remove);
+      g_clear_pointer (&receiver->reg, handle_free);
+    }
   if (self->nua != NULL)
     nua_destroy (self->nua);
   self->nua = NULL;
@@ -504,11 +537,23 @@ nua_event_cb (nua_event_t event,
     case nua_i_error:
       g_debug ("SIP stack error: %03d %s", status, phrase);
       break;
-    default:
-      g_debug ("SIP event %s: %03d %s", nua_event_name (event), status, phrase != NULL ? phrase : "");
-      /* an incoming request we did not ask for: nua answered it, drop its handle */
-      if (handle == NULL && nh != NULL && event >= nua_i_chat && event <= nua_i_register)
+    case nua_i_options:
+    case nua_i_info:
+    case nua_i_method:
+    case nua_i_refer:
+    case nua_i_publish:
+    case nua_i_subscribe:
+    case nua_i_notify:
+    case nua_i_chat:
+    case nua_i_register:
+      /* a request we did not ask for: the stack answered it; drop its handle */
+      g_debug ("SIP event %s answered %03d", nua_event_name (event), status);
+      if (handle == NULL && nh != NULL)
         nua_handle_destroy (nh);
+      break;
+    default:
+      g_debug ("SIP event %s: %03d %s", nua_event_name (event), status,
+               phrase != NULL ? phrase : "");
       break;
     }
 }
@@ -563,12 +608,48 @@ static gchar *
 registrar_of (url_t const *url)
 {
   char transport[16] = "";
-  gboolean has_transport = url->url_params != NULL &&
-                           url_param (url->url_params, "transport", transport, sizeof transport) > 0;
+  gboolean has_transport
+      = url->url_params != NULL
+        && url_param (url->url_params, "transport", transport, sizeof transport) > 0;
 
-  return g_strdup_printf ("%s:%s%s%s%s%s", url->url_type == url_sips ? "sips" : "sip", url->url_host,
-                          url->url_port != NULL ? ":" : "", url->url_port != NULL ? url->url_port : "",
+  return g_strdup_printf ("%s:%s%s%s%s%s", url->url_type == url_sips ? "sips" : "sip",
+                          url->url_host, url->url_port != NULL ? ":" : "",
+                          url->url_port != NULL ? url->url_port : "",
                           has_transport ? ";transport=" : "", has_transport ? transport : "");
+}
+
+static gboolean
+url_is_sip (url_t const *url,
+            gboolean need_user)
+{
+  return url != NULL && (url->url_type == url_sip || url->url_type == url_sips)
+         && url->url_host != NULL && url->url_host[0] != '\0'
+         && (!need_user || (url->url_user != NULL && url->url_user[0] != '\0'));
+}
+
+/**
+ * hg_scaip_sip_check_uri:
+ * @uri: a URI from the configuration
+ * @need_user: whether it must name a user (an address of record does)
+ * @error: return location for a #GError
+ *
+ * Parses @uri as Sofia-SIP will, without a stack, for configure ().
+ *
+ * Returns: %TRUE for a `sip:` or `sips:` URI with a host (and a user, if asked)
+ */
+gboolean
+hg_scaip_sip_check_uri (const gchar *uri,
+                        gboolean need_user,
+                        GError **error)
+{
+  su_home_t *home = su_home_new (sizeof (su_home_t));
+  gboolean ok = url_is_sip (url_make (home, uri), need_user);
+
+  su_home_unref (home);
+  if (!ok)
+    g_set_error (error, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_INVALID_URI,
+                 "'%s' is not a sip: URI with %s", uri, need_user ? "a user and a host" : "a host");
+  return ok;
 }
 
 /**
@@ -592,14 +673,15 @@ hg_scaip_sip_add_receiver (HgScaipSip *self,
   g_return_val_if_fail (uri != NULL, G_MAXUINT);
 
   url = url_make (self->home, uri);
-  if (url == NULL || (url->url_type != url_sip && url->url_type != url_sips) ||
-      url->url_host == NULL || url->url_host[0] == '\0')
+  if (!url_is_sip (url, FALSE))
     {
       g_set_error (error, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_INVALID_URI,
                    "'%s' is not a sip: URI with a host", uri);
       return G_MAXUINT;
     }
   receiver = g_new0 (Receiver, 1);
+  receiver->self = self;
+  receiver->index = self->receivers->len;
   receiver->uri = g_strdup (uri);
   receiver->to = g_strdup_printf ("<%s>", uri);
   receiver->registrar = registrar_of (url);
@@ -707,20 +789,18 @@ hg_scaip_sip_class_init (HgScaipSipClass *klass)
    *
    * Returns: the SIP status to answer with: 200 when the body was understood, 400 if not
    */
-  signals[SIGNAL_MESSAGE_RECEIVED] = g_signal_new ("message-received", G_TYPE_FROM_CLASS (klass),
-                                                   G_SIGNAL_RUN_LAST, 0,
-                                                   g_signal_accumulator_first_wins, NULL, NULL,
-                                                   G_TYPE_UINT, 2, G_TYPE_STRING, G_TYPE_UINT);
+  signals[SIGNAL_MESSAGE_RECEIVED] = g_signal_new (
+      "message-received", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+      g_signal_accumulator_first_wins, NULL, NULL, G_TYPE_UINT, 2, G_TYPE_STRING, G_TYPE_UINT);
   /**
    * HgScaipSip::registration-changed:
    * @receiver: the receiver index
    * @registered: whether its registrar accepted us
    * @status: the SIP status of the last answer
    */
-  signals[SIGNAL_REGISTRATION_CHANGED] = g_signal_new ("registration-changed", G_TYPE_FROM_CLASS (klass),
-                                                       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                                       G_TYPE_NONE, 3, G_TYPE_UINT, G_TYPE_BOOLEAN,
-                                                       G_TYPE_UINT);
+  signals[SIGNAL_REGISTRATION_CHANGED]
+      = g_signal_new ("registration-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                      NULL, NULL, G_TYPE_NONE, 3, G_TYPE_UINT, G_TYPE_BOOLEAN, G_TYPE_UINT);
 }
 
 static void
@@ -764,9 +844,7 @@ hg_scaip_sip_new (const gchar *local_uri,
   self = g_object_new (HG_TYPE_SCAIP_SIP, NULL);
   self->home = su_home_new (sizeof (su_home_t));
   self->aor_url = url_make (self->home, aor);
-  if (self->aor_url == NULL || (self->aor_url->url_type != url_sip && self->aor_url->url_type != url_sips) ||
-      self->aor_url->url_user == NULL || self->aor_url->url_user[0] == '\0' ||
-      self->aor_url->url_host == NULL || self->aor_url->url_host[0] == '\0')
+  if (!url_is_sip (self->aor_url, TRUE))
     {
       g_set_error (error, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_INVALID_URI,
                    "'%s' is not a sip: address of record with a user and a host", aor);
@@ -783,16 +861,12 @@ hg_scaip_sip_new (const gchar *local_uri,
     }
   g_source_attach (su_glib_root_gsource (self->root), NULL);
 
-  self->nua = nua_create (self->root, nua_event_cb, self,
-                          NUTAG_URL (local_uri),
-                          SIPTAG_FROM_STR (aor),
-                          NUTAG_USER_AGENT (USER_AGENT),
-                          NUTAG_M_USERNAME (self->aor_url->url_user),
-                          NUTAG_ENABLEMESSAGE (1),
-                          NUTAG_ALLOW ("MESSAGE"),
-                          NUTAG_APPL_METHOD ("MESSAGE"),
-                          NUTAG_OUTBOUND ("no-options-keepalive no-validate"),
-                          TAG_NULL ());
+  self->nua
+      = nua_create (self->root, nua_event_cb, self, NUTAG_URL (local_uri), SIPTAG_FROM_STR (aor),
+                    NUTAG_USER_AGENT (USER_AGENT), NUTAG_M_USERNAME (self->aor_url->url_user),
+                    NUTAG_ENABLEMESSAGE (1), NUTAG_ENABLEINVITE (0), NUTAG_ALLOW ("MESSAGE"),
+                    NUTAG_APPL_METHOD ("MESSAGE"),
+                    NUTAG_OUTBOUND ("no-options-keepalive no-validate"), TAG_NULL ());
   if (self->nua == NULL)
     {
       g_set_error (error, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_FAILED,

@@ -15,9 +15,9 @@ GQuark hg_scaip_sip_error_quark (void);
  * reports local failures as 9xx), or one of these. */
 typedef enum
 {
-  HG_SCAIP_SIP_ERROR_FAILED = 1,       /* the stack could not be set up */
-  HG_SCAIP_SIP_ERROR_INVALID_URI = 2,  /* a configured URI does not parse */
-  HG_SCAIP_SIP_ERROR_SHUT_DOWN = 3,    /* the agent was shut down with the request in flight */
+  HG_SCAIP_SIP_ERROR_FAILED = 1,      /* the stack could not be set up */
+  HG_SCAIP_SIP_ERROR_INVALID_URI = 2, /* a configured URI does not parse */
+  HG_SCAIP_SIP_ERROR_SHUT_DOWN = 3,   /* the agent was shut down with the request in flight */
 } HgScaipSipError;
 
 /* The MIME type of SCAIP bodies, SS 91100 §9.1. */
@@ -26,6 +26,9 @@ typedef enum
 #define HG_TYPE_SCAIP_SIP (hg_scaip_sip_get_type ())
 G_DECLARE_FINAL_TYPE (HgScaipSip, hg_scaip_sip, HG, SCAIP_SIP, GObject)
 
+gboolean hg_scaip_sip_check_uri (const gchar *uri,
+                                 gboolean need_user,
+                                 GError **error);
 HgScaipSip *hg_scaip_sip_new (const gchar *local_uri,
                               const gchar *aor,
                               GError **error);

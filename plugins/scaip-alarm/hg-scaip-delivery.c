@@ -1,0 +1,1170 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgScaipDelivery: the SCAIP exchange rules, as PROTOCOL.md §5-7 chooses them.
+ *
+ * Each alarm reference is one Session, a small state machine:
+ *
+ *   WAITING --send--> SENT --snu 0--> DONE            (delivered + acknowledged)
+ *      ^               |  \--snu 4--> HOLD --poll--> SENT  (delivered on the first HOLD)
+ *      |               |  \--snu 5/6/error--> next receiver, or WAITING (retry later),
+ *      |               |                      or FAILED (message errors everywhere)
+ *      +-- no answer --+  (answer-timeout, or a SIP error)
+ *
+ * A cancel turns a session that may have reached the ARC into an abort (mty=RE, same
+ * ref), sent through the same machine. Heartbeats are one-shot sessions of their own.
+ *
+ * The link is one for all sessions: the active receiver is either answering (link up:
+ * every session is sent at once) or silent (link down: only the oldest waiting session
+ * is resent, as a probe, with backoff; after failover-timeout the next receiver becomes
+ * active). The first answer on a silent link sends every waiting session, oldest first,
+ * so the queue drains in the order the alarms were raised.
+ *
+ * The engine tells its owner what the core must journal through signals; it never
+ * calls HgContext itself. */
+#include <string.h>
+
+#include "hg-scaip-codec.h"
+#include "hg-scaip-delivery.h"
+
+/* The device type a heartbeat names: the local unit and controller (Annex A). */
+#define DTY_LOCAL_UNIT 2
+
+#define LOG_REF(level, ref, ...)                                                                   \
+  g_log_structured (G_LOG_DOMAIN, level, "HG_ALARM_REF", ref, "MESSAGE", __VA_ARGS__)
+
+typedef enum
+{
+  KIND_ALARM,
+  KIND_HEARTBEAT,
+} SessionKind;
+
+typedef enum
+{
+  STATE_WAITING,
+  STATE_SENT,
+  STATE_HOLD,
+  STATE_DONE,
+  STATE_FAILED,
+} SessionState;
+
+typedef struct _HgScaipDelivery HgScaipDelivery;
+
+typedef struct
+{
+  HgScaipDelivery *engine; /* (unowned) */
+  SessionKind kind;
+  gchar *ref;              /* (owned) */
+  gchar *alarm_type;       /* (owned) (nullable) */
+  guint64 seq;             /* arrival order */
+  HgScaipRequest *request; /* (owned) the first request, as built */
+  HgScaipMessageType mty;  /* ME, or RE once cancelled; PI for heartbeats */
+  SessionState state;
+  gboolean minimal; /* send only the mandatory fields (after a message error) */
+  gboolean ever_sent;
+  gboolean delivered; /* reported */
+  guint receiver;     /* of the send in flight, or of the HOLD */
+  guint refused;      /* receivers that refused in this round (bit mask) */
+  guint errors;       /* receivers that refused the minimal form (bit mask) */
+  guint generation;   /* of the send in flight; older answers of SIP are stale */
+  gint64 sent_at;     /* monotonic, of the last send */
+  gint64 hold_since;  /* monotonic, of the first HOLD; 0 if none */
+  guint timer_id;     /* answer timeout, HOLD poll, or retry */
+} Session;
+
+struct _HgScaipDelivery
+{
+  GObject parent_instance;
+  HgScaipSip *sip;              /* (owned) */
+  gchar *controller_id;         /* (owned) */
+  GStrv caller_ids;             /* (owned) */
+  HgScaipDeliveryConfig config; /* strings point at the two above */
+  GCancellable *cancellable;    /* (owned) */
+  gulong message_id;
+  gulong registration_id;
+  gboolean running;
+
+  GHashTable *sessions; /* (owned) ref → Session, alarms and aborts */
+  Session *heartbeat;   /* (owned) (nullable) the heartbeat in flight */
+  guint64 next_seq;
+
+  guint active; /* the receiver every new send goes to */
+  gboolean link_up;
+  gint64 down_since;  /* monotonic, first unanswered send on the active one */
+  guint backoff;      /* seconds before the next probe */
+  gboolean probe_now; /* a receiver just became active: no backoff */
+  guint probe_id;
+  guint failover_id; /* at down_since + failover-timeout */
+
+  gboolean line_fault; /* a heartbeat was missed; not yet answered again */
+  gint64 fault_since;
+  guint heartbeat_id;
+};
+
+G_DEFINE_TYPE (HgScaipDelivery, hg_scaip_delivery, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_ALARM_DELIVERED,
+  SIGNAL_ALARM_ACKNOWLEDGED,
+  SIGNAL_ALARM_FAILED,
+  SIGNAL_SUPERVISION_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void session_send (Session *s, guint receiver);
+static void schedule_probe (HgScaipDelivery *self);
+static void schedule_heartbeat (HgScaipDelivery *self);
+
+/**
+ * hg_scaip_delivery_receiver_name:
+ * @receiver: a receiver index
+ *
+ * Returns: `primary`, `secondary`, or `receiver` for any further one
+ */
+const gchar *
+hg_scaip_delivery_receiver_name (guint receiver)
+{
+  switch (receiver)
+    {
+    case 0:
+      return "primary";
+    case 1:
+      return "secondary";
+    default:
+      return "receiver";
+    }
+}
+
+static guint
+n_receivers (HgScaipDelivery *self)
+{
+  return hg_scaip_sip_get_n_receivers (self->sip);
+}
+
+static void
+session_free (Session *s)
+{
+  g_clear_handle_id (&s->timer_id, g_source_remove);
+  g_free (s->ref);
+  g_free (s->alarm_type);
+  hg_scaip_request_free (s->request);
+  g_free (s);
+}
+
+static Session *
+session_new (HgScaipDelivery *self,
+             SessionKind kind,
+             HgScaipRequest *request)
+{
+  Session *s = g_new0 (Session, 1);
+
+  s->engine = self;
+  s->kind = kind;
+  s->ref = g_strdup (request->ref);
+  s->request = request;
+  s->mty = request->mty;
+  s->seq = self->next_seq++;
+  s->state = STATE_WAITING;
+  return s;
+}
+
+static const gchar *
+session_what (Session *s)
+{
+  if (s->kind == KIND_HEARTBEAT)
+    return "heartbeat";
+  return s->mty == HG_SCAIP_MTY_RE ? "abort of alarm" : "alarm";
+}
+
+static void
+register_with (HgScaipDelivery *self,
+               guint receiver)
+{
+  if (self->config.register_)
+    hg_scaip_sip_register (self->sip, receiver, self->config.register_expires);
+}
+
+/* line supervision */
+
+static void
+supervision_missed (HgScaipDelivery *self,
+                    const gchar *reason)
+{
+  if (self->line_fault)
+    return;
+  self->line_fault = TRUE;
+  self->fault_since = g_get_monotonic_time ();
+  g_warning ("line supervision: heartbeat to the %s receiver missed (%s)",
+             hg_scaip_delivery_receiver_name (self->active), reason);
+  g_signal_emit (self, signals[SIGNAL_SUPERVISION_CHANGED], 0, FALSE, reason);
+  schedule_heartbeat (self);
+}
+
+static void
+supervision_ok (HgScaipDelivery *self)
+{
+  gint64 seconds;
+
+  if (!self->line_fault)
+    return;
+  self->line_fault = FALSE;
+  seconds = (g_get_monotonic_time () - self->fault_since) / G_USEC_PER_SEC;
+  g_message ("line supervision restored after %" G_GINT64_FORMAT " s: the %s receiver answers",
+             seconds, hg_scaip_delivery_receiver_name (self->active));
+  g_signal_emit (self, signals[SIGNAL_SUPERVISION_CHANGED], 0, TRUE, "restored");
+  schedule_heartbeat (self);
+}
+
+/* the link */
+
+/* Waiting sessions, oldest first. */
+static GPtrArray *
+waiting_sessions (HgScaipDelivery *self)
+{
+  GPtrArray *waiting = g_ptr_array_new ();
+  GHashTableIter iter;
+  Session *s;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&s))
+    {
+      if (s->state == STATE_WAITING && s->timer_id == 0)
+        g_ptr_array_add (waiting, s);
+    }
+  return waiting;
+}
+
+static gint
+compare_seq (gconstpointer a,
+             gconstpointer b)
+{
+  const Session *sa = *(Session *const *) a;
+  const Session *sb = *(Session *const *) b;
+
+  return sa->seq < sb->seq ? -1 : sa->seq > sb->seq ? 1 : 0;
+}
+
+static void
+flush (HgScaipDelivery *self)
+{
+  g_autoptr(GPtrArray) waiting = waiting_sessions (self);
+
+  g_ptr_array_sort (waiting, compare_seq);
+  if (waiting->len > 0)
+    g_message ("sending %u waiting requests to the %s receiver, oldest first", waiting->len,
+               hg_scaip_delivery_receiver_name (self->active));
+  for (guint i = 0; i < waiting->len; i++)
+    session_send (g_ptr_array_index (waiting, i), self->active);
+}
+
+/* An answer (any <mrs> for a session of ours) came from @receiver. */
+static void
+link_answered (HgScaipDelivery *self,
+               guint receiver)
+{
+  if (receiver != self->active)
+    return;
+  supervision_ok (self);
+  if (self->link_up)
+    return;
+  g_message ("the %s receiver answers again after %" G_GINT64_FORMAT " s",
+             hg_scaip_delivery_receiver_name (receiver),
+             (g_get_monotonic_time () - self->down_since) / G_USEC_PER_SEC);
+  self->link_up = TRUE;
+  self->backoff = 1;
+  g_clear_handle_id (&self->probe_id, g_source_remove);
+  g_clear_handle_id (&self->failover_id, g_source_remove);
+  flush (self);
+}
+
+static void schedule_failover (HgScaipDelivery *self);
+
+static gboolean
+maybe_failover (HgScaipDelivery *self)
+{
+  guint from = self->active;
+  GHashTableIter iter;
+  Session *s;
+
+  if (self->link_up || n_receivers (self) < 2
+      || g_get_monotonic_time () - self->down_since
+             < (gint64) self->config.failover_timeout * G_USEC_PER_SEC)
+    return FALSE;
+  self->active = (self->active + 1) % n_receivers (self);
+  self->down_since = g_get_monotonic_time ();
+  self->backoff = 1;
+  self->probe_now = TRUE;
+  g_warning ("failing over from the %s receiver (silent for %u s) to the %s receiver %s",
+             hg_scaip_delivery_receiver_name (from), self->config.failover_timeout,
+             hg_scaip_delivery_receiver_name (self->active),
+             hg_scaip_sip_get_receiver_uri (self->sip, self->active));
+  register_with (self, self->active);
+  /* what still waits for the silent one goes to the new one now; a late answer from the
+   * old one still counts, by its ref */
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&s))
+    {
+      if (s->state == STATE_SENT && s->receiver == from)
+        {
+          g_clear_handle_id (&s->timer_id, g_source_remove);
+          s->generation++;
+          s->state = STATE_WAITING;
+        }
+    }
+  schedule_failover (self);
+  return TRUE;
+}
+
+static gboolean
+failover_cb (gpointer user_data)
+{
+  HgScaipDelivery *self = HG_SCAIP_DELIVERY (user_data);
+
+  self->failover_id = 0;
+  if (maybe_failover (self))
+    {
+      g_clear_handle_id (&self->probe_id, g_source_remove);
+      schedule_probe (self);
+    }
+  else
+    {
+      /* woken a little early */
+      schedule_failover (self);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* The failover happens at the deadline, even while a probe of the silent receiver is
+ * still waiting for its answer. */
+static void
+schedule_failover (HgScaipDelivery *self)
+{
+  gint64 deadline = self->down_since + (gint64) self->config.failover_timeout * G_USEC_PER_SEC;
+  gint64 delay_ms = MAX (0, (deadline - g_get_monotonic_time () + 999) / 1000);
+
+  g_clear_handle_id (&self->failover_id, g_source_remove);
+  if (!self->running || self->link_up || n_receivers (self) < 2)
+    return;
+  self->failover_id = g_timeout_add ((guint) delay_ms, failover_cb, self);
+}
+
+/* A send to @receiver, made at @sent_at, got no answer. */
+static void
+link_down (HgScaipDelivery *self,
+           guint receiver,
+           gint64 sent_at,
+           const gchar *reason)
+{
+  if (receiver != self->active)
+    return;
+  if (self->link_up)
+    {
+      self->link_up = FALSE;
+      self->down_since = sent_at;
+      self->backoff = 1;
+      g_warning ("the %s receiver %s does not answer (%s); resending the oldest request "
+                 "with backoff",
+                 hg_scaip_delivery_receiver_name (receiver),
+                 hg_scaip_sip_get_receiver_uri (self->sip, receiver), reason);
+      /* an ARC that restarted may have lost our registration */
+      register_with (self, receiver);
+      schedule_failover (self);
+    }
+  if (maybe_failover (self))
+    g_clear_handle_id (&self->probe_id, g_source_remove);
+}
+
+static gboolean
+in_flight_to_active (HgScaipDelivery *self)
+{
+  GHashTableIter iter;
+  Session *s;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&s))
+    {
+      if (s->state == STATE_SENT && s->receiver == self->active)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+probe_cb (gpointer user_data)
+{
+  HgScaipDelivery *self = HG_SCAIP_DELIVERY (user_data);
+  g_autoptr(GPtrArray) waiting = NULL;
+
+  self->probe_id = 0;
+  maybe_failover (self);
+  if (self->link_up || in_flight_to_active (self))
+    return G_SOURCE_REMOVE;
+  waiting = waiting_sessions (self);
+  if (waiting->len == 0)
+    return G_SOURCE_REMOVE;
+  g_ptr_array_sort (waiting, compare_seq);
+  session_send (g_ptr_array_index (waiting, 0), self->active);
+  return G_SOURCE_REMOVE;
+}
+
+/* While the link is down: the next probe after the backoff, and never after the
+ * failover deadline. */
+static void
+schedule_probe (HgScaipDelivery *self)
+{
+  g_autoptr(GPtrArray) waiting = NULL;
+  gint64 delay_ms;
+
+  if (!self->running || self->link_up || self->probe_id != 0)
+    return;
+  waiting = waiting_sessions (self);
+  if (waiting->len == 0)
+    return;
+  if (self->probe_now)
+    {
+      delay_ms = 0;
+      self->probe_now = FALSE;
+    }
+  else
+    {
+      delay_ms = (gint64) self->backoff * 1000;
+      self->backoff = MIN (self->backoff * 2, self->config.retry_max);
+    }
+  if (n_receivers (self) > 1)
+    {
+      gint64 deadline = self->down_since + (gint64) self->config.failover_timeout * G_USEC_PER_SEC;
+      delay_ms = CLAMP ((deadline - g_get_monotonic_time ()) / 1000, 0, delay_ms);
+    }
+  self->probe_id = g_timeout_add ((guint) delay_ms, probe_cb, self);
+}
+
+/* sending */
+
+static void
+session_remove (Session *s)
+{
+  HgScaipDelivery *self = s->engine;
+
+  if (s == self->heartbeat)
+    g_clear_pointer (&self->heartbeat, session_free);
+  else
+    g_hash_table_remove (self->sessions, s->ref);
+}
+
+/* The session got no answer: no <mrs> within answer-timeout, or a SIP error. */
+static void
+session_unanswered (Session *s,
+                    const gchar *reason)
+{
+  HgScaipDelivery *self = s->engine;
+  guint receiver = s->receiver;
+  gint64 sent_at = s->sent_at;
+  SessionKind kind = s->kind;
+
+  g_clear_handle_id (&s->timer_id, g_source_remove);
+  s->state = STATE_WAITING;
+  s->generation++;
+  LOG_REF (G_LOG_LEVEL_INFO, s->ref, "%s %s: no answer from the %s receiver (%s)", session_what (s),
+           s->ref, hg_scaip_delivery_receiver_name (receiver), reason);
+  if (s->kind == KIND_HEARTBEAT)
+    {
+      session_remove (s);
+      if (receiver == self->active)
+        supervision_missed (self, reason);
+    }
+  link_down (self, receiver, sent_at, reason);
+  if (self->link_up && kind == KIND_ALARM)
+    {
+      /* sent to a receiver that is not the active one any more */
+      session_send (s, self->active);
+      return;
+    }
+  schedule_probe (self);
+}
+
+static gboolean
+answer_timeout_cb (gpointer user_data)
+{
+  Session *s = user_data;
+  g_autofree gchar *reason
+      = g_strdup_printf ("no <mrs> within %u s", s->engine->config.answer_timeout);
+
+  s->timer_id = 0;
+  session_unanswered (s, reason);
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct
+{
+  HgScaipDelivery *engine; /* (unowned) valid unless the call was cancelled */
+  gchar *ref;              /* (owned) */
+  guint generation;
+  SessionKind kind;
+} SendData;
+
+static void
+send_data_free (SendData *data)
+{
+  g_free (data->ref);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SendData, send_data_free)
+
+static void handle_response_body (HgScaipDelivery *self, const gchar *body, const gchar *where);
+
+static Session *
+find_session (HgScaipDelivery *self,
+              const gchar *ref)
+{
+  if (self->heartbeat != NULL && g_strcmp0 (self->heartbeat->ref, ref) == 0)
+    return self->heartbeat;
+  return g_hash_table_lookup (self->sessions, ref);
+}
+
+static void
+sent_cb (GObject *source,
+         GAsyncResult *result,
+         gpointer user_data)
+{
+  g_autoptr(SendData) data = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *body = NULL;
+  HgScaipDelivery *self;
+  Session *s;
+
+  if (!hg_scaip_sip_send_finish (HG_SCAIP_SIP (source), result, &body, &error)
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = data->engine;
+  if (!self->running)
+    return;
+  /* an answer in the 200 OK is an answer, however late (PROTOCOL.md §4) */
+  if (body != NULL)
+    handle_response_body (self, body, "200 OK");
+  s = find_session (self, data->ref);
+  if (s == NULL || s->generation != data->generation || s->state != STATE_SENT)
+    return;
+  if (error != NULL)
+    {
+      LOG_REF (G_LOG_LEVEL_WARNING, s->ref, "%s %s: the %s receiver answered %s", session_what (s),
+               s->ref, hg_scaip_delivery_receiver_name (s->receiver), error->message);
+      session_unanswered (s, error->message);
+    }
+}
+
+static void
+session_send (Session *s,
+              guint receiver)
+{
+  HgScaipDelivery *self = s->engine;
+  g_autoptr(HgScaipRequest) reduced = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *xml = NULL;
+  const HgScaipRequest *request = s->request;
+  SendData *data;
+
+  if (!self->running)
+    return;
+  if (s->mty == HG_SCAIP_MTY_RE)
+    request = reduced = hg_scaip_request_new_minimal (s->request, HG_SCAIP_MTY_RE);
+  else if (s->minimal)
+    request = reduced = hg_scaip_request_new_minimal (s->request, s->mty);
+  xml = hg_scaip_request_to_xml (request, &error);
+  if (xml == NULL)
+    {
+      /* built from checked data, so this is a bug; never loop on it */
+      LOG_REF (G_LOG_LEVEL_CRITICAL, s->ref, "%s %s cannot be written: %s", session_what (s),
+               s->ref, error->message);
+      s->state = STATE_FAILED;
+      return;
+    }
+  g_clear_handle_id (&s->timer_id, g_source_remove);
+  s->generation++;
+  s->state = STATE_SENT;
+  s->receiver = receiver;
+  s->sent_at = g_get_monotonic_time ();
+  s->ever_sent = TRUE;
+  LOG_REF (G_LOG_LEVEL_DEBUG, s->ref, "%s %s sent to the %s receiver", session_what (s), s->ref,
+           hg_scaip_delivery_receiver_name (receiver));
+
+  data = g_new0 (SendData, 1);
+  data->engine = self;
+  data->ref = g_strdup (s->ref);
+  data->generation = s->generation;
+  data->kind = s->kind;
+  s->timer_id = g_timeout_add (self->config.answer_timeout * 1000, answer_timeout_cb, s);
+  hg_scaip_sip_send_async (self->sip, receiver, xml, self->cancellable, sent_cb, data);
+}
+
+static gboolean
+hold_poll_cb (gpointer user_data)
+{
+  Session *s = user_data;
+
+  s->timer_id = 0;
+  session_send (s, s->receiver);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+retry_cb (gpointer user_data)
+{
+  Session *s = user_data;
+  HgScaipDelivery *self = s->engine;
+
+  s->timer_id = 0;
+  if (self->link_up)
+    session_send (s, self->active);
+  else
+    schedule_probe (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* answers */
+
+static void
+emit_delivered (Session *s,
+                guint snu)
+{
+  if (s->delivered || s->kind != KIND_ALARM || s->mty != HG_SCAIP_MTY_ME)
+    return;
+  s->delivered = TRUE;
+  g_signal_emit (s->engine, signals[SIGNAL_ALARM_DELIVERED], 0, s->ref, s->receiver, snu);
+}
+
+/* snu 5, 6, a message error, or HOLD beyond hold-max: the alternative action. */
+static void
+session_refused (Session *s,
+                 HgScaipStatus status,
+                 const gchar *snu)
+{
+  HgScaipDelivery *self = s->engine;
+  guint n = n_receivers (self);
+  guint all = (1u << n) - 1;
+  guint receiver = s->receiver;
+
+  g_clear_handle_id (&s->timer_id, g_source_remove);
+  s->hold_since = 0;
+  LOG_REF (G_LOG_LEVEL_WARNING, s->ref, "%s %s refused by the %s receiver: snu %s (%s)",
+           session_what (s), s->ref, hg_scaip_delivery_receiver_name (receiver), snu,
+           hg_scaip_status_to_string (status));
+  if (status == HG_SCAIP_STATUS_MESSAGE_ERROR)
+    {
+      if (!s->minimal && s->mty == HG_SCAIP_MTY_ME)
+        {
+          /* not the same bytes again: only what every receiver must understand */
+          s->minimal = TRUE;
+          session_send (s, receiver);
+          return;
+        }
+      s->errors |= 1u << receiver;
+    }
+  s->refused |= 1u << receiver;
+  for (guint i = 1; i < n; i++)
+    {
+      guint next = (receiver + i) % n;
+      if ((s->refused & (1u << next)) == 0)
+        {
+          LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref, "%s %s: trying the %s receiver instead",
+                   session_what (s), s->ref, hg_scaip_delivery_receiver_name (next));
+          session_send (s, next);
+          return;
+        }
+    }
+  s->refused = 0;
+  if ((s->errors & all) == all)
+    {
+      s->state = STATE_FAILED;
+      LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
+               "%s %s given up: every receiver refused even its "
+               "mandatory fields",
+               session_what (s), s->ref);
+      if (s->mty == HG_SCAIP_MTY_ME)
+        g_signal_emit (self, signals[SIGNAL_ALARM_FAILED], 0, s->ref, s->alarm_type,
+                       "message-error");
+      return;
+    }
+  s->state = STATE_WAITING;
+  s->timer_id = g_timeout_add (self->config.retry_max * 1000, retry_cb, s);
+}
+
+static void
+hold_exceeded (Session *s)
+{
+  HgScaipDelivery *self = s->engine;
+  g_autoptr(HgScaipRequest) abort_request
+      = hg_scaip_request_new_minimal (s->request, HG_SCAIP_MTY_RE);
+  g_autofree gchar *xml = hg_scaip_request_to_xml (abort_request, NULL);
+
+  LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
+           "alarm %s: HOLD for more than %u s; aborting it at the %s "
+           "receiver",
+           s->ref, self->config.hold_max, hg_scaip_delivery_receiver_name (s->receiver));
+  if (xml != NULL)
+    hg_scaip_sip_send_async (self->sip, s->receiver, xml, self->cancellable, NULL, NULL);
+  session_refused (s, HG_SCAIP_STATUS_NOT_TREATED, "4");
+}
+
+static void
+handle_response (HgScaipDelivery *self,
+                 HgScaipResponse *response)
+{
+  Session *s = find_session (self, response->ref);
+  HgScaipStatus status = hg_scaip_status_from_snu (response->snu);
+  guint receiver;
+  gint64 now = g_get_monotonic_time ();
+
+  if (s == NULL)
+    {
+      LOG_REF (G_LOG_LEVEL_MESSAGE, response->ref, "response for unknown ref %s (snu %s) ignored",
+               response->ref, response->snu_raw);
+      return;
+    }
+  if (s->state == STATE_DONE || s->state == STATE_FAILED)
+    {
+      LOG_REF (G_LOG_LEVEL_DEBUG, s->ref, "late response for %s %s (snu %s) ignored",
+               session_what (s), s->ref, response->snu_raw);
+      return;
+    }
+  receiver = s->receiver;
+  if (response->hbi != HG_SCAIP_OMITTED)
+    g_debug ("the ARC asks for a heartbeat every %d min; hbo is not sent, so it is not applied",
+             response->hbi);
+
+  if (s->kind == KIND_HEARTBEAT)
+    {
+      if (status != HG_SCAIP_STATUS_OK)
+        g_message ("heartbeat answered with snu %s by the %s receiver", response->snu_raw,
+                   hg_scaip_delivery_receiver_name (receiver));
+      session_remove (s);
+      link_answered (self, receiver);
+      return;
+    }
+
+  switch (status)
+    {
+    case HG_SCAIP_STATUS_OK:
+      g_clear_handle_id (&s->timer_id, g_source_remove);
+      if (s->mty == HG_SCAIP_MTY_RE)
+        {
+          LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref, "alarm %s aborted at the %s receiver", s->ref,
+                   hg_scaip_delivery_receiver_name (receiver));
+          session_remove (s);
+          break;
+        }
+      s->state = STATE_DONE;
+      emit_delivered (s, response->snu);
+      LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref, "alarm %s acknowledged by the %s receiver", s->ref,
+               hg_scaip_delivery_receiver_name (receiver));
+      g_signal_emit (self, signals[SIGNAL_ALARM_ACKNOWLEDGED], 0, s->ref, receiver);
+      break;
+    case HG_SCAIP_STATUS_HOLD:
+      g_clear_handle_id (&s->timer_id, g_source_remove);
+      emit_delivered (s, response->snu);
+      if (s->hold_since == 0)
+        s->hold_since = now;
+      if (now - s->hold_since >= (gint64) self->config.hold_max * G_USEC_PER_SEC)
+        {
+          hold_exceeded (s);
+          break;
+        }
+      LOG_REF (G_LOG_LEVEL_INFO, s->ref, "%s %s on HOLD at the %s receiver; polling in %u s",
+               session_what (s), s->ref, hg_scaip_delivery_receiver_name (receiver),
+               self->config.hold_interval);
+      s->state = STATE_HOLD;
+      s->timer_id = g_timeout_add (self->config.hold_interval * 1000, hold_poll_cb, s);
+      break;
+    case HG_SCAIP_STATUS_NOT_TREATED:
+    case HG_SCAIP_STATUS_BUSY:
+    case HG_SCAIP_STATUS_MESSAGE_ERROR:
+    default:
+      session_refused (s, status, response->snu_raw);
+      break;
+    }
+  link_answered (self, receiver);
+}
+
+static void
+handle_response_body (HgScaipDelivery *self,
+                      const gchar *body,
+                      const gchar *where)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgScaipResponse) response = hg_scaip_response_parse (body, strlen (body), &error);
+
+  if (response == NULL)
+    {
+      g_warning ("SCAIP response in a %s refused: %s", where, error->message);
+      return;
+    }
+  handle_response (self, response);
+}
+
+static guint
+message_received_cb (HgScaipSip *sip,
+                     const gchar *body,
+                     guint length,
+                     HgScaipDelivery *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgScaipResponse) response = NULL;
+
+  if (!self->running)
+    return 503;
+  response = hg_scaip_response_parse (body, length, &error);
+  if (response == NULL)
+    {
+      g_warning ("SCAIP response in a MESSAGE refused: %s", error->message);
+      return 400;
+    }
+  handle_response (self, response);
+  return 200;
+}
+
+/* An ARC may refuse MESSAGE requests of a sender it has not registered (403), e.g. an
+ * alarm the core hands over right at start: once registered, probe at once. */
+static void
+registration_changed_cb (
+    HgScaipSip *sip, guint receiver, gboolean registered, guint status, HgScaipDelivery *self)
+{
+  if (!self->running || !registered || self->link_up || receiver != self->active)
+    return;
+  g_clear_handle_id (&self->probe_id, g_source_remove);
+  self->probe_now = TRUE;
+  schedule_probe (self);
+}
+
+/* heartbeats */
+
+static gboolean
+heartbeat_cb (gpointer user_data)
+{
+  HgScaipDelivery *self = HG_SCAIP_DELIVERY (user_data);
+  g_autofree gchar *ref = NULL;
+
+  if (self->heartbeat != NULL)
+    return G_SOURCE_CONTINUE;
+  ref = hg_scaip_new_ref ();
+  self->heartbeat = session_new (
+      self, KIND_HEARTBEAT,
+      hg_scaip_request_new (ref, HG_SCAIP_MTY_PI, self->controller_id, DTY_LOCAL_UNIT));
+  session_send (self->heartbeat, self->active);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Every heartbeat-interval; while the line is faulty, every retry-max at most. */
+static void
+schedule_heartbeat (HgScaipDelivery *self)
+{
+  guint interval = self->config.heartbeat_interval;
+
+  g_clear_handle_id (&self->heartbeat_id, g_source_remove);
+  if (!self->running || interval == 0)
+    return;
+  if (self->line_fault)
+    interval = MIN (interval, self->config.retry_max);
+  self->heartbeat_id = g_timeout_add_seconds (interval, heartbeat_cb, self);
+}
+
+/* public */
+
+/**
+ * hg_scaip_delivery_add_alarm:
+ * @self: an #HgScaipDelivery
+ * @alarm: an alarm from an `alarm.raised` event, with its reference and state
+ * @error: return location for a #GError
+ *
+ * Starts the session of an alarm still `raised` or `delivered`; remembers one already
+ * acknowledged (for a later abort). A reference already known is left alone: the core
+ * sends every open alarm again when the host starts.
+ *
+ * Returns: %TRUE, or %FALSE with %HG_SCAIP_CODEC_ERROR if the alarm cannot be mapped
+ */
+gboolean
+hg_scaip_delivery_add_alarm (HgScaipDelivery *self,
+                             HgAlarm *alarm,
+                             GError **error)
+{
+  HgAlarmState state = hg_alarm_get_state (alarm);
+  HgScaipRequest *request;
+  Session *s;
+
+  g_return_val_if_fail (HG_IS_SCAIP_DELIVERY (self), FALSE);
+  g_return_val_if_fail (HG_IS_ALARM (alarm), FALSE);
+
+  if (hg_alarm_get_reference (alarm) != NULL
+      && g_hash_table_contains (self->sessions, hg_alarm_get_reference (alarm)))
+    {
+      LOG_REF (G_LOG_LEVEL_DEBUG, hg_alarm_get_reference (alarm), "alarm %s already in hand",
+               hg_alarm_get_reference (alarm));
+      return TRUE;
+    }
+  if (hg_alarm_state_is_final (state))
+    return TRUE;
+  request = hg_scaip_request_new_for_alarm (alarm, self->controller_id,
+                                            (const gchar *const *) self->caller_ids, error);
+  if (request == NULL)
+    return FALSE;
+  s = session_new (self, KIND_ALARM, request);
+  s->alarm_type = g_strdup (hg_alarm_get_alarm_type (alarm));
+  g_hash_table_insert (self->sessions, g_strdup (s->ref), s);
+  if (state >= HG_ALARM_STATE_ACKNOWLEDGED)
+    {
+      /* the ARC has it: nothing to send, but an abort may follow */
+      s->state = STATE_DONE;
+      s->ever_sent = TRUE;
+      s->delivered = TRUE;
+      return TRUE;
+    }
+  s->delivered = state == HG_ALARM_STATE_DELIVERED;
+  LOG_REF (G_LOG_LEVEL_INFO, s->ref, "alarm %s (%s) to deliver%s", s->ref, s->alarm_type,
+           state == HG_ALARM_STATE_DELIVERED ? ", again" : "");
+  if (self->link_up)
+    session_send (s, self->active);
+  else
+    schedule_probe (self);
+  return TRUE;
+}
+
+/**
+ * hg_scaip_delivery_cancel_alarm:
+ * @self: an #HgScaipDelivery
+ * @ref: the alarm's reference
+ *
+ * The resident cancelled the alarm: if it may have reached the ARC, abort it there with
+ * `mty=RE` and the same reference; if it was never sent, just drop it.
+ */
+void
+hg_scaip_delivery_cancel_alarm (HgScaipDelivery *self,
+                                const gchar *ref)
+{
+  Session *s;
+
+  g_return_if_fail (HG_IS_SCAIP_DELIVERY (self));
+  g_return_if_fail (ref != NULL);
+
+  s = g_hash_table_lookup (self->sessions, ref);
+  if (s == NULL)
+    {
+      LOG_REF (G_LOG_LEVEL_MESSAGE, ref,
+               "alarm %s cancelled; this instance did not send it, so "
+               "no abort is sent",
+               ref);
+      return;
+    }
+  if (s->mty == HG_SCAIP_MTY_RE)
+    return;
+  if (!s->ever_sent || s->state == STATE_FAILED)
+    {
+      LOG_REF (G_LOG_LEVEL_MESSAGE, ref, "alarm %s cancelled before the ARC had it", ref);
+      session_remove (s);
+      return;
+    }
+  LOG_REF (G_LOG_LEVEL_MESSAGE, ref, "alarm %s cancelled; aborting it at the ARC", ref);
+  g_clear_handle_id (&s->timer_id, g_source_remove);
+  s->mty = HG_SCAIP_MTY_RE;
+  s->state = STATE_WAITING;
+  s->generation++;
+  s->refused = 0;
+  s->errors = 0;
+  s->hold_since = 0;
+  if (self->link_up)
+    session_send (s, self->active);
+  else
+    schedule_probe (self);
+}
+
+/**
+ * hg_scaip_delivery_close_alarm:
+ * @self: an #HgScaipDelivery
+ * @ref: the alarm's reference
+ *
+ * The alarm was closed: stop every retry of it.
+ */
+void
+hg_scaip_delivery_close_alarm (HgScaipDelivery *self,
+                               const gchar *ref)
+{
+  g_return_if_fail (HG_IS_SCAIP_DELIVERY (self));
+  g_return_if_fail (ref != NULL);
+
+  g_hash_table_remove (self->sessions, ref);
+}
+
+/* Returns: the index of the receiver new requests go to */
+guint
+hg_scaip_delivery_get_active_receiver (HgScaipDelivery *self)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_DELIVERY (self), 0);
+  return self->active;
+}
+
+/* Returns: %FALSE while a missed heartbeat has not been answered again */
+gboolean
+hg_scaip_delivery_get_line_ok (HgScaipDelivery *self)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_DELIVERY (self), FALSE);
+  return !self->line_fault;
+}
+
+/**
+ * hg_scaip_delivery_start:
+ * @self: an #HgScaipDelivery
+ *
+ * Registers with every receiver and starts the heartbeat. Alarms may be added before.
+ */
+void
+hg_scaip_delivery_start (HgScaipDelivery *self)
+{
+  g_return_if_fail (HG_IS_SCAIP_DELIVERY (self));
+
+  if (self->running)
+    return;
+  self->running = TRUE;
+  for (guint i = 0; i < n_receivers (self); i++)
+    register_with (self, i);
+  schedule_heartbeat (self);
+  if (self->link_up)
+    flush (self);
+}
+
+/**
+ * hg_scaip_delivery_stop:
+ * @self: an #HgScaipDelivery
+ *
+ * Stops every timer and ignores answers from now on. Sessions are kept: the core sends
+ * the open alarms again when the plugin starts next.
+ */
+void
+hg_scaip_delivery_stop (HgScaipDelivery *self)
+{
+  GHashTableIter iter;
+  Session *s;
+
+  g_return_if_fail (HG_IS_SCAIP_DELIVERY (self));
+
+  self->running = FALSE;
+  g_clear_handle_id (&self->probe_id, g_source_remove);
+  g_clear_handle_id (&self->failover_id, g_source_remove);
+  g_clear_handle_id (&self->heartbeat_id, g_source_remove);
+  g_clear_pointer (&self->heartbeat, session_free);
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&s))
+    g_clear_handle_id (&s->timer_id, g_source_remove);
+}
+
+static void
+hg_scaip_delivery_dispose (GObject *object)
+{
+  HgScaipDelivery *self = HG_SCAIP_DELIVERY (object);
+
+  g_cancellable_cancel (self->cancellable);
+  hg_scaip_delivery_stop (self);
+  if (self->sip != NULL && self->message_id != 0)
+    g_clear_signal_handler (&self->message_id, self->sip);
+  if (self->sip != NULL && self->registration_id != 0)
+    g_clear_signal_handler (&self->registration_id, self->sip);
+  g_hash_table_remove_all (self->sessions);
+  g_clear_object (&self->sip);
+  G_OBJECT_CLASS (hg_scaip_delivery_parent_class)->dispose (object);
+}
+
+static void
+hg_scaip_delivery_finalize (GObject *object)
+{
+  HgScaipDelivery *self = HG_SCAIP_DELIVERY (object);
+
+  g_hash_table_unref (self->sessions);
+  g_free (self->controller_id);
+  g_strfreev (self->caller_ids);
+  g_object_unref (self->cancellable);
+  G_OBJECT_CLASS (hg_scaip_delivery_parent_class)->finalize (object);
+}
+
+static void
+hg_scaip_delivery_class_init (HgScaipDeliveryClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = hg_scaip_delivery_dispose;
+  object_class->finalize = hg_scaip_delivery_finalize;
+
+  /**
+   * HgScaipDelivery::alarm-delivered:
+   * @ref: the alarm's reference
+   * @receiver: the receiver's index
+   * @snu: the status number that showed the ARC has it (0 or 4)
+   */
+  signals[SIGNAL_ALARM_DELIVERED]
+      = g_signal_new ("alarm-delivered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                      NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_UINT);
+  /**
+   * HgScaipDelivery::alarm-acknowledged:
+   * @ref: the alarm's reference
+   * @receiver: the receiver's index
+   */
+  signals[SIGNAL_ALARM_ACKNOWLEDGED]
+      = g_signal_new ("alarm-acknowledged", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                      NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_UINT);
+  /**
+   * HgScaipDelivery::alarm-failed:
+   * @ref: the alarm's reference
+   * @type: (nullable): its alarm type
+   * @reason: why it is given up, e.g. `message-error`
+   */
+  signals[SIGNAL_ALARM_FAILED]
+      = g_signal_new ("alarm-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+  /**
+   * HgScaipDelivery::supervision-changed:
+   * @ok: %FALSE when a heartbeat was missed, %TRUE when the line answers again
+   * @reason: what happened
+   */
+  signals[SIGNAL_SUPERVISION_CHANGED]
+      = g_signal_new ("supervision-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                      NULL, NULL, G_TYPE_NONE, 2, G_TYPE_BOOLEAN, G_TYPE_STRING);
+}
+
+static void
+hg_scaip_delivery_init (HgScaipDelivery *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->sessions
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) session_free);
+  self->link_up = TRUE;
+  self->backoff = 1;
+}
+
+/**
+ * hg_scaip_delivery_new:
+ * @sip: the SIP agent, with its receivers added
+ * @config: the timers and the controller's identity; copied
+ *
+ * Returns: (transfer full): a stopped engine
+ */
+HgScaipDelivery *
+hg_scaip_delivery_new (HgScaipSip *sip,
+                       const HgScaipDeliveryConfig *config)
+{
+  HgScaipDelivery *self;
+
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (sip), NULL);
+  g_return_val_if_fail (config != NULL && config->controller_id != NULL, NULL);
+  g_return_val_if_fail (hg_scaip_sip_get_n_receivers (sip) > 0, NULL);
+  g_return_val_if_fail (config->answer_timeout > 0 && config->retry_max > 0, NULL);
+
+  self = g_object_new (HG_TYPE_SCAIP_DELIVERY, NULL);
+  self->sip = g_object_ref (sip);
+  self->config = *config;
+  self->controller_id = g_strdup (config->controller_id);
+  self->caller_ids = g_strdupv ((gchar **) config->caller_ids);
+  self->config.controller_id = self->controller_id;
+  self->config.caller_ids = (const gchar *const *) self->caller_ids;
+  self->message_id
+      = g_signal_connect (sip, "message-received", G_CALLBACK (message_received_cb), self);
+  self->registration_id
+      = g_signal_connect (sip, "registration-changed", G_CALLBACK (registration_changed_cb), self);
+  return self;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgScaipDelivery: the SCAIP exchange rules (SS 91100 §4-5): one session per alarm
+ * reference, resent until the ARC acknowledges it, HOLD polling, failover between
+ * receivers, ordered draining after an outage, aborts and heartbeats. */
+#pragma once
+
+#include <hemgate-plugin.h>
+
+#include "hg-scaip-sip.h"
+
+G_BEGIN_DECLS
+
+/* The timers of PROTOCOL.md §6, in seconds. */
+typedef struct
+{
+  const gchar *controller_id;     /* <cid>, 1-32 digits */
+  const gchar *const *caller_ids; /* (nullable) <crd>, one per medium */
+  guint answer_timeout;
+  guint failover_timeout;
+  guint retry_max;
+  guint hold_interval;
+  guint hold_max;
+  guint heartbeat_interval; /* 0: no heartbeat */
+  gboolean register_;       /* REGISTER with each receiver */
+  guint register_expires;
+} HgScaipDeliveryConfig;
+
+#define HG_TYPE_SCAIP_DELIVERY (hg_scaip_delivery_get_type ())
+G_DECLARE_FINAL_TYPE (HgScaipDelivery, hg_scaip_delivery, HG, SCAIP_DELIVERY, GObject)
+
+HgScaipDelivery *hg_scaip_delivery_new (HgScaipSip *sip,
+                                        const HgScaipDeliveryConfig *config);
+void hg_scaip_delivery_start (HgScaipDelivery *self);
+void hg_scaip_delivery_stop (HgScaipDelivery *self);
+gboolean hg_scaip_delivery_add_alarm (HgScaipDelivery *self,
+                                      HgAlarm *alarm,
+                                      GError **error);
+void hg_scaip_delivery_cancel_alarm (HgScaipDelivery *self,
+                                     const gchar *ref);
+void hg_scaip_delivery_close_alarm (HgScaipDelivery *self,
+                                    const gchar *ref);
+guint hg_scaip_delivery_get_active_receiver (HgScaipDelivery *self);
+gboolean hg_scaip_delivery_get_line_ok (HgScaipDelivery *self);
+const gchar *hg_scaip_delivery_receiver_name (guint receiver);
+
+G_END_DECLS

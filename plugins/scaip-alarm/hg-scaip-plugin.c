@@ -1,0 +1,674 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgScaipPlugin: the scaip-alarm plugin, on the public plugin API only. It checks its
+ * keys in configure (), looks up its SIP password in start (), then hands every
+ * `alarm.raised` the core forwards to its HgScaipDelivery engine, and turns what the
+ * engine reports into calls of HgContext: `delivered` and `acknowledged` reports, which
+ * the core journals, and a local `technical` alarm when line supervision fails. */
+#include <string.h>
+
+#include <hemgate-plugin.h>
+
+#include "hg-scaip-delivery.h"
+#include "hg-scaip-plugin.h"
+#include "hg-scaip-sip.h"
+
+/* The secret holding the Digest password (README.md, "Configuration"). */
+#define PASSWORD_SECRET "sip-password"
+/* How long stop () waits for the SIP stack to unregister before it gives up. */
+#define STOP_TIMEOUT_MS 1500
+/* The device named in the technical alarms the plugin raises. */
+#define OWN_DEVICE "scaip-alarm"
+
+static const gchar *const known_keys[] = {
+  "aor",
+  "auth-user",
+  "primary",
+  "secondary",
+  "controller-id",
+  "caller-id",
+  "local-uri",
+  "register",
+  "register-expires",
+  "answer-timeout",
+  "failover-timeout",
+  "retry-max",
+  "hold-interval",
+  "hold-max",
+  "heartbeat-interval",
+  "demo-password",
+  NULL,
+};
+
+struct _HgScaipPlugin
+{
+  HgPlugin parent_instance;
+
+  /* configuration, set by configure () */
+  gchar *aor;                   /* (owned) */
+  gchar *auth_user;             /* (owned) (nullable) */
+  gchar *primary;               /* (owned) */
+  gchar *secondary;             /* (owned) (nullable) */
+  gchar *controller_id;         /* (owned) */
+  GStrv caller_ids;             /* (owned) */
+  gchar *local_uri;             /* (owned) */
+  gchar *demo_password;         /* (owned) (nullable) */
+  HgScaipDeliveryConfig timers; /* strings are NULL here; filled at start */
+
+  HgScaipSip *sip;            /* (owned) (nullable) while running */
+  HgScaipDelivery *delivery;  /* (owned) (nullable) while running */
+  GCancellable *cancellable;  /* (owned) for calls of the context */
+  gboolean line_alarm_raised; /* in the current outage */
+  GHashTable *failed_raised;  /* (owned) refs a technical alarm was raised for */
+};
+
+G_DEFINE_TYPE (HgScaipPlugin, hg_scaip_plugin, HG_TYPE_PLUGIN)
+
+static HgContext *
+get_context (HgScaipPlugin *self)
+{
+  return hg_plugin_get_context (HG_PLUGIN (self));
+}
+
+/* configuration */
+
+static gboolean
+bad_key (GError **error,
+         const gchar *key,
+         const gchar *value,
+         const gchar *why)
+{
+  g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "%s: '%s' %s", key,
+               value != NULL ? value : "", why);
+  return FALSE;
+}
+
+static gboolean
+get_uri (HgConfig *config,
+         const gchar *key,
+         gboolean required,
+         gboolean need_user,
+         gchar **out,
+         GError **error)
+{
+  const gchar *value = hg_config_get_string (config, key, NULL);
+  g_autoptr(GError) error_local = NULL;
+
+  if (value == NULL || value[0] == '\0')
+    {
+      if (required)
+        {
+          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "%s: required", key);
+          return FALSE;
+        }
+      *out = NULL;
+      return TRUE;
+    }
+  if (!hg_scaip_sip_check_uri (value, need_user, &error_local))
+    return bad_key (error, key, value,
+                    need_user ? "is not a sip: URI with a user and a host"
+                              : "is not a sip: URI with a host");
+  *out = g_strdup (value);
+  return TRUE;
+}
+
+static gboolean
+get_seconds (HgConfig *config,
+             const gchar *key,
+             gint64 default_value,
+             gint64 min,
+             gint64 max,
+             guint *out,
+             GError **error)
+{
+  gint64 value = 0;
+
+  if (!hg_config_get_int (config, key, default_value, min, max, &value, error))
+    return FALSE;
+  *out = (guint) value;
+  return TRUE;
+}
+
+static gboolean
+hg_scaip_plugin_configure (HgPlugin *plugin,
+                           HgConfig *config,
+                           GError **error)
+{
+  HgScaipPlugin *self = HG_SCAIP_PLUGIN (plugin);
+  g_auto(GStrv) keys = hg_config_get_keys (config);
+  g_auto(GStrv) caller_ids = NULL;
+  g_autofree gchar *aor = NULL;
+  g_autofree gchar *primary = NULL;
+  g_autofree gchar *secondary = NULL;
+  g_autofree gchar *local_uri = NULL;
+  const gchar *controller_id = hg_config_get_string (config, "controller-id", NULL);
+  const gchar *caller_id = hg_config_get_string (config, "caller-id", "no-voice:");
+  const gchar *auth_user = hg_config_get_string (config, "auth-user", NULL);
+  HgScaipDeliveryConfig timers = {
+    NULL,
+  };
+
+  /* a typo in "secondary" must not silently leave the alarm without its failover */
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      if (!g_strv_contains (known_keys, keys[i]))
+        {
+          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "%s: unknown key", keys[i]);
+          return FALSE;
+        }
+    }
+  if (!get_uri (config, "aor", TRUE, TRUE, &aor, error)
+      || !get_uri (config, "primary", TRUE, FALSE, &primary, error)
+      || !get_uri (config, "secondary", FALSE, FALSE, &secondary, error))
+    return FALSE;
+  local_uri = g_strdup (hg_config_get_string (config, "local-uri", "sip:*:*"));
+  if (!hg_scaip_sip_check_uri (local_uri, FALSE, NULL))
+    return bad_key (error, "local-uri", local_uri, "is not a sip: URI with a host");
+  if (controller_id == NULL)
+    {
+      g_set_error_literal (error, HG_ERROR, HG_ERROR_INVALID_DATA, "controller-id: required");
+      return FALSE;
+    }
+  if (strlen (controller_id) < 1 || strlen (controller_id) > 32
+      || strspn (controller_id, "0123456789") != strlen (controller_id))
+    return bad_key (error, "controller-id", controller_id, "is not 1-32 digits");
+  if (auth_user != NULL && auth_user[0] == '\0')
+    return bad_key (error, "auth-user", auth_user, "is empty");
+  caller_ids = g_strsplit_set (caller_id, " \t", -1);
+  {
+    g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+    for (guint i = 0; caller_ids[i] != NULL; i++)
+      {
+        gsize len = strlen (caller_ids[i]);
+        if (len == 0)
+          continue;
+        if (len > 256)
+          return bad_key (error, "caller-id", caller_ids[i], "is longer than 256 characters");
+        for (gsize j = 0; j < len; j++)
+          {
+            if ((guchar) caller_ids[i][j] < 33 || (guchar) caller_ids[i][j] > 126)
+              return bad_key (error, "caller-id", caller_ids[i], "is not printable ASCII");
+          }
+        g_strv_builder_add (builder, caller_ids[i]);
+      }
+    g_strfreev (caller_ids);
+    caller_ids = g_strv_builder_end (builder);
+  }
+  if (!hg_config_get_boolean (config, "register", TRUE, &timers.register_, error)
+      || !get_seconds (config, "register-expires", 600, 60, 86400, &timers.register_expires, error)
+      || !get_seconds (config, "answer-timeout", 5, 1, 60, &timers.answer_timeout, error)
+      || !get_seconds (config, "failover-timeout", 10, 1, 600, &timers.failover_timeout, error)
+      || !get_seconds (config, "retry-max", 30, 1, 600, &timers.retry_max, error)
+      || !get_seconds (config, "hold-interval", 5, 5, 20, &timers.hold_interval, error)
+      || !get_seconds (config, "hold-max", 180, 180, 1800, &timers.hold_max, error)
+      || !get_seconds (config, "heartbeat-interval", 300, 0, 86400, &timers.heartbeat_interval,
+                       error))
+    return FALSE;
+  if (timers.heartbeat_interval > 0 && timers.heartbeat_interval < 5)
+    {
+      g_autofree gchar *value = g_strdup_printf ("%u", timers.heartbeat_interval);
+      return bad_key (error, "heartbeat-interval", value, "is neither 0 (off) nor 5 to 86400");
+    }
+
+  g_free (self->aor);
+  self->aor = g_steal_pointer (&aor);
+  g_free (self->primary);
+  self->primary = g_steal_pointer (&primary);
+  g_free (self->secondary);
+  self->secondary = g_steal_pointer (&secondary);
+  g_free (self->local_uri);
+  self->local_uri = g_steal_pointer (&local_uri);
+  g_free (self->controller_id);
+  self->controller_id = g_strdup (controller_id);
+  g_free (self->auth_user);
+  self->auth_user = g_strdup (auth_user);
+  g_strfreev (self->caller_ids);
+  self->caller_ids = g_steal_pointer (&caller_ids);
+  g_free (self->demo_password);
+  self->demo_password = g_strdup (hg_config_get_string (config, "demo-password", NULL));
+  self->timers = timers;
+  return TRUE;
+}
+
+/* reports to the core */
+
+typedef struct
+{
+  gchar *ref; /* (owned) */
+  HgAlarmState state;
+} ReportData;
+
+static void
+report_data_free (ReportData *data)
+{
+  g_free (data->ref);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ReportData, report_data_free)
+
+static void
+reported_cb (GObject *source,
+             GAsyncResult *result,
+             gpointer user_data)
+{
+  g_autoptr(ReportData) data = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (hg_context_report_alarm_finish (HG_CONTEXT (source), result, &error))
+    return;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  /* e.g. staff closed it meanwhile: the core keeps states forward-only */
+  if (g_error_matches (error, HG_ERROR, HG_ERROR_INVALID_DATA))
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "HG_ALARM_REF", data->ref, "MESSAGE",
+                      "alarm %s not reported %s: %s", data->ref,
+                      hg_alarm_state_to_string (data->state), error->message);
+  else
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "HG_ALARM_REF", data->ref, "MESSAGE",
+                      "alarm %s not reported %s; the core re-sends it after a restart: %s",
+                      data->ref, hg_alarm_state_to_string (data->state), error->message);
+}
+
+static void
+report (HgScaipPlugin *self,
+        const gchar *ref,
+        HgAlarmState state,
+        guint receiver,
+        gint snu)
+{
+  g_autoptr(JsonObject) detail = json_object_new ();
+  ReportData *data = g_new0 (ReportData, 1);
+
+  json_object_set_string_member (detail, "receiver", hg_scaip_delivery_receiver_name (receiver));
+  json_object_set_string_member (detail, "uri",
+                                 hg_scaip_sip_get_receiver_uri (self->sip, receiver));
+  if (snu >= 0)
+    json_object_set_int_member (detail, "snu", snu);
+  data->ref = g_strdup (ref);
+  data->state = state;
+  hg_context_report_alarm_async (get_context (self), ref, state, detail, self->cancellable,
+                                 reported_cb, data);
+}
+
+static void
+alarm_delivered_cb (
+    HgScaipDelivery *delivery, const gchar *ref, guint receiver, guint snu, HgScaipPlugin *self)
+{
+  report (self, ref, HG_ALARM_STATE_DELIVERED, receiver, (gint) snu);
+}
+
+static void
+alarm_acknowledged_cb (HgScaipDelivery *delivery,
+                       const gchar *ref,
+                       guint receiver,
+                       HgScaipPlugin *self)
+{
+  report (self, ref, HG_ALARM_STATE_ACKNOWLEDGED, receiver, 0);
+}
+
+/* local technical alarms */
+
+static void
+technical_raised_cb (GObject *source,
+                     GAsyncResult *result,
+                     gpointer user_data)
+{
+  g_autofree gchar *reason = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *ref = hg_context_raise_alarm_finish (HG_CONTEXT (source), result, &error);
+
+  if (ref == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("technical alarm (%s) not raised: %s", reason, error->message);
+      return;
+    }
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "HG_ALARM_REF", ref, "MESSAGE",
+                    "technical alarm %s raised: %s", ref, reason);
+}
+
+static void
+raise_technical (HgScaipPlugin *self,
+                 const gchar *reason,
+                 const gchar *about_ref)
+{
+  g_autoptr(HgAlarm) alarm = hg_alarm_new ("technical");
+  g_autoptr(JsonObject) detail = json_object_new ();
+
+  hg_alarm_set_device (alarm, OWN_DEVICE);
+  json_object_set_string_member (detail, "reason", reason);
+  json_object_set_string_member (
+      detail, "receiver",
+      hg_scaip_delivery_receiver_name (hg_scaip_delivery_get_active_receiver (self->delivery)));
+  if (about_ref != NULL)
+    json_object_set_string_member (detail, "alarm", about_ref);
+  hg_alarm_set_detail (alarm, detail);
+  hg_context_raise_alarm_async (get_context (self), alarm, self->cancellable, technical_raised_cb,
+                                g_strdup (reason));
+}
+
+static void
+supervision_changed_cb (HgScaipDelivery *delivery,
+                        gboolean ok,
+                        const gchar *reason,
+                        HgScaipPlugin *self)
+{
+  if (ok)
+    {
+      /* the next outage raises its own alarm */
+      self->line_alarm_raised = FALSE;
+      return;
+    }
+  if (self->line_alarm_raised)
+    return;
+  self->line_alarm_raised = TRUE;
+  raise_technical (self, "line-supervision", NULL);
+}
+
+static void
+alarm_failed_cb (HgScaipDelivery *delivery,
+                 const gchar *ref,
+                 const gchar *type,
+                 const gchar *reason,
+                 HgScaipPlugin *self)
+{
+  /* a technical alarm about an undeliverable technical alarm would never end */
+  if (g_strcmp0 (type, "technical") == 0 || g_hash_table_contains (self->failed_raised, ref))
+    return;
+  g_hash_table_add (self->failed_raised, g_strdup (ref));
+  raise_technical (self, reason, ref);
+}
+
+/* start */
+
+static void
+password_stored_cb (GObject *source,
+                    GAsyncResult *result,
+                    gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!hg_context_store_secret_finish (HG_CONTEXT (source), result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_message ("demo-password not stored as the secret %s: %s", PASSWORD_SECRET,
+                   error->message);
+      return;
+    }
+  g_message ("demo-password stored as the secret %s; remove it from the configuration",
+             PASSWORD_SECRET);
+}
+
+static gboolean
+start_engine (HgScaipPlugin *self,
+              const gchar *password,
+              GError **error)
+{
+  HgScaipDeliveryConfig config = self->timers;
+
+  self->sip = hg_scaip_sip_new (self->local_uri, self->aor, error);
+  if (self->sip == NULL)
+    return FALSE;
+  hg_scaip_sip_set_credentials (self->sip, self->auth_user, password);
+  if (hg_scaip_sip_add_receiver (self->sip, self->primary, error) == G_MAXUINT)
+    return FALSE;
+  if (self->secondary != NULL
+      && hg_scaip_sip_add_receiver (self->sip, self->secondary, error) == G_MAXUINT)
+    return FALSE;
+
+  config.controller_id = self->controller_id;
+  config.caller_ids = (const gchar *const *) self->caller_ids;
+  self->delivery = hg_scaip_delivery_new (self->sip, &config);
+  g_signal_connect_object (self->delivery, "alarm-delivered", G_CALLBACK (alarm_delivered_cb), self,
+                           0);
+  g_signal_connect_object (self->delivery, "alarm-acknowledged", G_CALLBACK (alarm_acknowledged_cb),
+                           self, 0);
+  g_signal_connect_object (self->delivery, "alarm-failed", G_CALLBACK (alarm_failed_cb), self, 0);
+  g_signal_connect_object (self->delivery, "supervision-changed",
+                           G_CALLBACK (supervision_changed_cb), self, 0);
+  hg_scaip_delivery_start (self->delivery);
+  g_message ("delivering alarms to %s%s%s as %s (heartbeat %s)", self->primary,
+             self->secondary != NULL ? ", then " : "",
+             self->secondary != NULL ? self->secondary : "", self->aor,
+             self->timers.heartbeat_interval > 0 ? "on" : "off");
+  return TRUE;
+}
+
+static void
+password_found_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  HgScaipPlugin *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) start_error = NULL;
+  g_autofree gchar *password
+      = hg_context_lookup_secret_finish (HG_CONTEXT (source), result, &error);
+  const gchar *use = password;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (password == NULL && self->demo_password != NULL)
+    {
+      g_warning ("secret %s not available (%s); using demo-password from the configuration",
+                 PASSWORD_SECRET, error->message);
+      use = self->demo_password;
+      /* first start: keep it where it belongs, if the store is there */
+      if (g_error_matches (error, HG_ERROR, HG_ERROR_NOT_FOUND))
+        hg_context_store_secret_async (get_context (self), PASSWORD_SECRET, self->demo_password,
+                                       self->cancellable, password_stored_cb, NULL);
+    }
+  else if (password == NULL)
+    {
+      /* the alarm path runs anyway: the ARC may not challenge */
+      g_warning ("no SIP password: secret %s: %s; Digest challenges will not be answered",
+                 PASSWORD_SECRET, error->message);
+    }
+  if (!start_engine (self, use, &start_error))
+    {
+      g_clear_object (&self->delivery);
+      g_clear_object (&self->sip);
+      g_task_return_new_error (task, HG_ERROR, HG_ERROR_UNAVAILABLE, "SIP: %s",
+                               start_error->message);
+    }
+  else
+    {
+      g_task_return_boolean (task, TRUE);
+    }
+  if (password != NULL)
+    memset (password, 0, strlen (password));
+}
+
+static void
+hg_scaip_plugin_start_async (HgPlugin *plugin,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  HgScaipPlugin *self = HG_SCAIP_PLUGIN (plugin);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, hg_scaip_plugin_start_async);
+  if (self->aor == NULL)
+    {
+      g_task_return_new_error (task, HG_ERROR, HG_ERROR_INVALID_DATA, "%s", "not configured");
+      return;
+    }
+  hg_context_lookup_secret_async (get_context (self), PASSWORD_SECRET, self->cancellable,
+                                  password_found_cb, g_steal_pointer (&task));
+}
+
+static gboolean
+hg_scaip_plugin_start_finish (HgPlugin *plugin,
+                              GAsyncResult *result,
+                              GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, plugin), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* stop */
+
+/* Completes the stop task once, whichever of the shutdown and the timeout comes first. */
+static void
+stop_return (GTask *task)
+{
+  if (g_task_get_task_data (task) != NULL)
+    return;
+  g_task_set_task_data (task, GINT_TO_POINTER (1), NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+stop_timeout_cb (gpointer user_data)
+{
+  stop_return (G_TASK (user_data));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+sip_shut_down_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+
+  hg_scaip_sip_shutdown_finish (HG_SCAIP_SIP (source), result, NULL);
+  stop_return (task);
+}
+
+static void
+hg_scaip_plugin_stop_async (HgPlugin *plugin,
+                            GCancellable *cancellable,
+                            GAsyncReadyCallback callback,
+                            gpointer user_data)
+{
+  HgScaipPlugin *self = HG_SCAIP_PLUGIN (plugin);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, hg_scaip_plugin_stop_async);
+  if (self->delivery != NULL)
+    hg_scaip_delivery_stop (self->delivery);
+  if (self->sip == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  /* unregistering may wait on a silent registrar: the host must still exit promptly */
+  g_timeout_add_full (G_PRIORITY_DEFAULT, STOP_TIMEOUT_MS, stop_timeout_cb, g_object_ref (task),
+                      g_object_unref);
+  hg_scaip_sip_shutdown_async (self->sip, NULL, sip_shut_down_cb, g_steal_pointer (&task));
+}
+
+static gboolean
+hg_scaip_plugin_stop_finish (HgPlugin *plugin,
+                             GAsyncResult *result,
+                             GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, plugin), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* events: must not block */
+
+static void
+hg_scaip_plugin_handle_event (HgPlugin *plugin,
+                              HgEvent *event)
+{
+  HgScaipPlugin *self = HG_SCAIP_PLUGIN (plugin);
+  const gchar *type = hg_event_get_event_type (event);
+  JsonObject *body = hg_event_get_body (event);
+  g_autoptr(GError) error = NULL;
+  const gchar *ref = NULL;
+
+  if (self->delivery == NULL || body == NULL)
+    return;
+  if (g_strcmp0 (type, "alarm.raised") == 0)
+    {
+      g_autoptr(HgAlarm) alarm = hg_alarm_new_from_json (body, &error);
+
+      if (alarm == NULL || !hg_scaip_delivery_add_alarm (self->delivery, alarm, &error))
+        g_warning ("alarm.raised %" G_GUINT64_FORMAT " not delivered: %s", hg_event_get_seq (event),
+                   error->message);
+      return;
+    }
+  if (g_strcmp0 (type, "alarm.cancelled") != 0 && g_strcmp0 (type, "alarm.closed") != 0)
+    return;
+  if (!hg_json_object_get_string (body, "ref", &ref, &error))
+    {
+      g_warning ("%s %" G_GUINT64_FORMAT " ignored: %s", type, hg_event_get_seq (event),
+                 error->message);
+      return;
+    }
+  if (g_strcmp0 (type, "alarm.cancelled") == 0)
+    hg_scaip_delivery_cancel_alarm (self->delivery, ref);
+  else
+    hg_scaip_delivery_close_alarm (self->delivery, ref);
+}
+
+static void
+hg_scaip_plugin_dispose (GObject *object)
+{
+  HgScaipPlugin *self = HG_SCAIP_PLUGIN (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->delivery);
+  g_clear_object (&self->sip);
+  G_OBJECT_CLASS (hg_scaip_plugin_parent_class)->dispose (object);
+}
+
+static void
+hg_scaip_plugin_finalize (GObject *object)
+{
+  HgScaipPlugin *self = HG_SCAIP_PLUGIN (object);
+
+  g_free (self->aor);
+  g_free (self->auth_user);
+  g_free (self->primary);
+  g_free (self->secondary);
+  g_free (self->controller_id);
+  g_strfreev (self->caller_ids);
+  g_free (self->local_uri);
+  if (self->demo_password != NULL)
+    memset (self->demo_password, 0, strlen (self->demo_password));
+  g_free (self->demo_password);
+  g_hash_table_unref (self->failed_raised);
+  g_object_unref (self->cancellable);
+  G_OBJECT_CLASS (hg_scaip_plugin_parent_class)->finalize (object);
+}
+
+static void
+hg_scaip_plugin_class_init (HgScaipPluginClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  HgPluginClass *plugin_class = HG_PLUGIN_CLASS (klass);
+
+  object_class->dispose = hg_scaip_plugin_dispose;
+  object_class->finalize = hg_scaip_plugin_finalize;
+  plugin_class->configure = hg_scaip_plugin_configure;
+  plugin_class->start_async = hg_scaip_plugin_start_async;
+  plugin_class->start_finish = hg_scaip_plugin_start_finish;
+  plugin_class->stop_async = hg_scaip_plugin_stop_async;
+  plugin_class->stop_finish = hg_scaip_plugin_stop_finish;
+  plugin_class->handle_event = hg_scaip_plugin_handle_event;
+}
+
+static void
+hg_scaip_plugin_init (HgScaipPlugin *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->failed_raised = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+/* The one symbol the module exports; it returns the type and does nothing else. */
+HG_PLUGIN_EXPORT GType hg_plugin_query_type (void);
+
+GType
+hg_plugin_query_type (void)
+{
+  return HG_TYPE_SCAIP_PLUGIN;
+}

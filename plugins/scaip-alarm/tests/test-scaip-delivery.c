@@ -1,0 +1,701 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The scaip-alarm plugin end to end: a real hemgated runs the plugin in its real plugin
+ * host; alarms are raised through the HTTP API; hemgate-arc-sim plays the alarm
+ * receiving centre and records every <mrq>. Each case waits for states with generous
+ * limits and asserts what arrived, never how fast. Run under run-with-keyring.sh, so the
+ * secret store is a private gnome-keyring. */
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+
+#include "scaip-test.h"
+
+#define AOR "sip:4600012345@arc.test"
+#define CONTROLLER_ID "4600012345"
+#define PASSWORD "arc-digest-passphrase"
+
+/* The instance's keys every case starts from: short timers, heartbeat off. */
+static gchar *
+instance_keys (const gchar *primary,
+               const gchar *secondary,
+               const gchar *extra)
+{
+  return g_strdup_printf ("aor = " AOR "\n"
+                          "controller-id = " CONTROLLER_ID "\n"
+                          "local-uri = sip:127.0.0.1:*\n"
+                          "primary = %s\n"
+                          "%s%s%s"
+                          "answer-timeout = 2\n"
+                          "retry-max = 2\n"
+                          "failover-timeout = 4\n"
+                          "heartbeat-interval = 0\n"
+                          "%s",
+                          primary, secondary != NULL ? "secondary = " : "",
+                          secondary != NULL ? secondary : "", secondary != NULL ? "\n" : "",
+                          extra != NULL ? extra : "demo-password = " PASSWORD "\n");
+}
+
+static const gchar *const sim_args[] = { "--password", PASSWORD, NULL };
+
+static JsonObject *
+first_record (ScaipTestSim *sim,
+              const gchar *ref,
+              const gchar *mty)
+{
+  g_autoptr(GPtrArray) records = scaip_test_sim_records (sim);
+
+  for (guint i = 0; i < records->len; i++)
+    {
+      JsonObject *record = g_ptr_array_index (records, i);
+      if (g_strcmp0 (json_object_get_string_member (record, "ref"), ref) == 0
+          && g_strcmp0 (json_object_get_string_member (record, "mty"), mty) == 0)
+        return json_object_ref (record);
+    }
+  return NULL;
+}
+
+static const gchar *
+event_detail_string (JsonObject *event,
+                     const gchar *member)
+{
+  JsonObject *body = json_object_get_object_member (event, "body");
+  JsonObject *detail = json_object_get_object_member (body, "detail");
+
+  return json_object_get_string_member_with_default (detail, member, NULL);
+}
+
+static void
+test_acknowledged_exactly_once (void)
+{
+  g_autoptr(ScaipTestSim) sim = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  g_autoptr(JsonObject) delivered = NULL;
+  g_autoptr(JsonObject) acknowledged = NULL;
+  g_autofree gchar *uri = NULL;
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+
+  g_test_summary ("An alarm raised through the API reaches the ARC exactly once as an <mrq> "
+                  "whose <ref> is the alarm's reference, in a SIP MESSAGE of type "
+                  "application/scaip+xml over UDP, after a Digest REGISTER with the password "
+                  "from the secret store; the ARC's <mrs> snu=0 makes the alarm delivered and "
+                  "then acknowledged in the core");
+  sim = scaip_test_sim_new ("primary", sim_args);
+  scaip_test_store_secret (SCAIP_TEST_INSTANCE, "sip-password", PASSWORD);
+  uri = scaip_test_sim_uri (sim, "udp");
+  /* no demo-password: only the secret store has the password */
+  keys = instance_keys (uri, NULL, "");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_gateway_wait_logged (gateway, "registered with");
+
+  ref = scaip_test_gateway_raise (gateway, "fall", "kitchen");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_distinct (sim, "ME"), ==, 1);
+  record = first_record (sim, ref, "ME");
+  g_assert_nonnull (record);
+  g_assert_cmpstr (json_object_get_string_member (record, "content_type"), ==,
+                   "application/scaip+xml");
+  g_assert_cmpstr (json_object_get_string_member (record, "transport"), ==, "udp");
+  g_assert_cmpstr (json_object_get_string_member (record, "cid"), ==, CONTROLLER_ID);
+  g_assert_cmpint (json_object_get_int_member (record, "dty"), ==, 5);
+  g_assert_cmpint (json_object_get_int_member (record, "stc"), ==, 9);
+  g_assert_cmpint (json_object_get_int_member (record, "lco"), ==, 21);
+
+  delivered = scaip_test_gateway_find_event (gateway, "alarm.delivered", ref);
+  acknowledged = scaip_test_gateway_find_event (gateway, "alarm.acknowledged", ref);
+  g_assert_nonnull (delivered);
+  g_assert_nonnull (acknowledged);
+  g_assert_cmpstr (
+      json_object_get_string_member (json_object_get_object_member (acknowledged, "body"), "who"),
+      ==, "plugin:" SCAIP_TEST_INSTANCE);
+  g_assert_cmpstr (event_detail_string (acknowledged, "receiver"), ==, "primary");
+  g_assert_cmpint (json_object_get_int_member (delivered, "seq"), <,
+                   json_object_get_int_member (acknowledged, "seq"));
+}
+
+static void
+test_tcp_answer_in_200_ok (void)
+{
+  const gchar *args[] = { "--password", PASSWORD, "--answer-in-body", NULL };
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "tcp");
+  g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
+  g_autofree gchar *ref = NULL;
+
+  g_test_summary ("Over TCP, an ARC that answers with the <mrs> in the body of the 200 OK "
+                  "(a deviation some receivers make) acknowledges the alarm all the same");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  ref = scaip_test_gateway_raise (gateway, "assistance", "hall");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  record = first_record (sim, ref, "ME");
+  g_assert_nonnull (record);
+  g_assert_cmpstr (json_object_get_string_member (record, "transport"), ==, "tcp");
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
+}
+
+static void
+test_hold_polling (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) delivered = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
+  g_autofree gchar *ref = NULL;
+
+  g_test_summary ("snu=4 (HOLD) makes the plugin resend the same request with the same ref "
+                  "after the HOLD interval until snu=0; the first HOLD already makes the alarm "
+                  "delivered");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_sim_command (sim, "hold 2");
+  ref = scaip_test_gateway_raise (gateway, "water", "badrum");
+  scaip_test_gateway_wait_state (gateway, ref, "delivered");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 3);
+  g_assert_cmpuint (scaip_test_sim_distinct (sim, "ME"), ==, 1);
+  delivered = scaip_test_gateway_find_event (gateway, "alarm.delivered", ref);
+  g_assert_nonnull (delivered);
+  g_assert_cmpint (
+      json_object_get_int_member (json_object_get_object_member (
+                                      json_object_get_object_member (delivered, "body"), "detail"),
+                                  "snu"),
+      ==, 4);
+}
+
+static void
+test_failover (void)
+{
+  const gchar *silent_args[] = { "--password", PASSWORD, "--command", "silent", NULL };
+  g_autoptr(ScaipTestSim) primary = scaip_test_sim_new ("primary", silent_args);
+  g_autoptr(ScaipTestSim) secondary = scaip_test_sim_new ("secondary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) acknowledged = NULL;
+  g_autofree gchar *primary_uri = scaip_test_sim_uri (primary, "udp");
+  g_autofree gchar *secondary_uri = scaip_test_sim_uri (secondary, "udp");
+  g_autofree gchar *keys = instance_keys (primary_uri, secondary_uri, NULL);
+  g_autofree gchar *ref = NULL;
+
+  g_test_summary ("When the primary receiver is silent, the alarm fails over to the "
+                  "secondary within the failover timeout and is acknowledged there, once");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  ref = scaip_test_gateway_raise (gateway, "fire", "kitchen");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  g_assert_cmpuint (scaip_test_sim_count (secondary, ref, "ME"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_distinct (secondary, "ME"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_count (primary, NULL, NULL), ==, 0);
+  acknowledged = scaip_test_gateway_find_event (gateway, "alarm.acknowledged", ref);
+  g_assert_nonnull (acknowledged);
+  g_assert_cmpstr (event_detail_string (acknowledged, "receiver"), ==, "secondary");
+  g_assert_true (scaip_test_gateway_logged (gateway, "failing over from the primary receiver"));
+}
+
+static void
+test_outage_drains_in_order (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "tcp");
+  g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
+  g_autofree gchar *first = NULL;
+  gchar *queued[4] = { NULL, NULL, NULL, NULL };
+  gint64 previous = 0;
+  guint silent_before;
+
+  g_test_summary ("During an ARC outage alarms queue; when the ARC answers again they are "
+                  "delivered in the order they were raised, each exactly once, and all "
+                  "acknowledged");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  first = scaip_test_gateway_raise (gateway, "assistance", "bedroom");
+  scaip_test_gateway_wait_state (gateway, first, "acknowledged");
+
+  silent_before = scaip_test_gateway_count_logged (gateway, "does not answer");
+  scaip_test_sim_command (sim, "silent");
+  for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
+    queued[i] = scaip_test_gateway_raise (gateway, i % 2 == 0 ? "fall" : "door", "hall");
+  scaip_test_gateway_wait_logged_count (gateway, "does not answer", silent_before + 1);
+  scaip_test_sim_command (sim, "normal");
+
+  for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
+    scaip_test_gateway_wait_state (gateway, queued[i], "acknowledged");
+  for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
+    {
+      gint64 seq = scaip_test_sim_first_seq (sim, queued[i], "ME");
+
+      g_test_message ("%s: first received as %" G_GINT64_FORMAT ", %u times", queued[i], seq,
+                      scaip_test_sim_count (sim, queued[i], "ME"));
+      g_assert_cmpuint (scaip_test_sim_count (sim, queued[i], "ME"), ==, 1);
+      g_assert_cmpint (seq, >, previous);
+      previous = seq;
+    }
+  g_assert_cmpuint (scaip_test_sim_distinct (sim, "ME"), ==, 1 + G_N_ELEMENTS (queued));
+  for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
+    g_free (queued[i]);
+}
+
+typedef struct
+{
+  ScaipTestGateway *gateway;
+  gint64 old_pid;
+} PidCondition;
+
+static gboolean
+host_replaced (gpointer data)
+{
+  PidCondition *condition = data;
+  gint64 pid = scaip_test_gateway_host_pid (condition->gateway);
+
+  return pid != 0 && pid != condition->old_pid;
+}
+
+static gboolean
+host_running (gpointer data)
+{
+  return scaip_test_gateway_host_pid (data) != 0;
+}
+
+static void
+test_host_killed_mid_delivery (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys
+      = instance_keys (uri, NULL, "demo-password = " PASSWORD "\nanswer-timeout = 10\n");
+  g_autofree gchar *ref = NULL;
+  PidCondition condition = { NULL, 0 };
+
+  g_test_summary ("kill -9 of the plugin host while the ARC holds back its answer: the core "
+                  "restarts the host and sends the open alarm again, the plugin resends it "
+                  "with the same ref, and the ARC's de-duplicated count stays 1");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_wait (host_running, gateway, "the plugin host");
+  scaip_test_sim_command (sim, "slow 3000");
+  ref = scaip_test_gateway_raise (gateway, "fall", "bathroom");
+  scaip_test_wait_sim_count (sim, ref, "ME", 1);
+
+  condition.gateway = gateway;
+  condition.old_pid = scaip_test_gateway_host_pid (gateway);
+  g_assert_cmpint (condition.old_pid, >, 0);
+  g_test_message ("kill -9 of plugin host %" G_GINT64_FORMAT, condition.old_pid);
+  g_assert_cmpint (kill ((pid_t) condition.old_pid, SIGKILL), ==, 0);
+  scaip_test_wait (host_replaced, &condition, "a new plugin host");
+  scaip_test_sim_command (sim, "normal");
+
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  g_test_message ("the ARC received %s %u times", ref, scaip_test_sim_count (sim, ref, "ME"));
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), >=, 2);
+  g_assert_cmpuint (scaip_test_sim_distinct (sim, "ME"), ==, 1);
+}
+
+static void
+test_core_killed_mid_delivery (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
+  g_autofree gchar *ref = NULL;
+
+  g_test_summary ("kill -9 of hemgated itself while the ARC is silent: after a restart in the "
+                  "same state directory the journaled alarm is delivered with the same ref and "
+                  "acknowledged; the ARC's de-duplicated count is 1");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_gateway_wait_logged (gateway, "registered with");
+  scaip_test_sim_command (sim, "silent");
+  ref = scaip_test_gateway_raise (gateway, "inactivity", "bedroom");
+  scaip_test_gateway_wait_logged (gateway, "does not answer");
+  scaip_test_gateway_kill (gateway);
+  scaip_test_sim_command (sim, "normal");
+
+  scaip_test_gateway_start (gateway);
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  g_assert_cmpuint (scaip_test_sim_distinct (sim, "ME"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), >=, 1);
+}
+
+static void
+test_garbage_and_oversized (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
+  g_autofree gchar *ref = NULL;
+
+  g_test_summary ("A malformed and an oversized <mrs> are refused with a precise log line and "
+                  "count as no answer: the alarm is resent with the same ref and acknowledged");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_sim_command (sim, "garbage 1");
+  scaip_test_sim_command (sim, "oversized 1");
+  ref = scaip_test_gateway_raise (gateway, "door", "front door");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  g_assert_true (scaip_test_gateway_logged (
+      gateway, "SCAIP response in a MESSAGE refused: not well-formed XML"));
+  g_assert_true (scaip_test_gateway_logged (gateway, "exceeds the limit of 4096"));
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), >=, 3);
+  g_assert_cmpuint (scaip_test_sim_distinct (sim, "ME"), ==, 1);
+}
+
+static void
+test_unknown_ref_and_foreign_aor (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
+  g_autofree gchar *ref = NULL;
+
+  g_test_summary ("An <mrs> for a reference nobody sent is logged and ignored; a MESSAGE for "
+                  "another address of record is refused with 404; neither disturbs delivery");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_sim_command (sim, "unknown-ref 1");
+  scaip_test_sim_command (sim, "foreign-aor 1");
+  ref = scaip_test_gateway_raise (gateway, "assistance", "living room");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  scaip_test_gateway_wait_logged (gateway, "response for unknown ref unknownRef0000");
+  scaip_test_gateway_wait_logged (gateway, "not our address of record");
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
+}
+
+static void
+test_sip_errors (void)
+{
+  static const guint codes[] = { 401, 403, 408, 500, 503 };
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
+
+  g_test_summary ("SIP 401, 403, 408, 500 and 503 from the ARC: each is logged with its status, "
+                  "the alarm is resent after backoff and acknowledged, and the ARC's "
+                  "de-duplicated count equals the number of alarms");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
+    {
+      g_autofree gchar *command = g_strdup_printf ("status %u 2", codes[i]);
+      g_autofree gchar *ref = NULL;
+      g_autofree gchar *logged = g_strdup_printf ("answered %u", codes[i]);
+
+      scaip_test_sim_command (sim, command);
+      ref = scaip_test_gateway_raise (gateway, "fall", "hall");
+      scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+      g_assert_true (scaip_test_gateway_logged (gateway, logged));
+      g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
+    }
+  g_assert_cmpuint (scaip_test_sim_distinct (sim, "ME"), ==, G_N_ELEMENTS (codes));
+}
+
+static guint count_technical (ScaipTestGateway *gateway, gchar **ref);
+
+typedef struct
+{
+  ScaipTestGateway *gateway;
+  const gchar *about;
+} FailedCondition;
+
+/* A technical alarm of the plugin's whose detail names @about. */
+static gboolean
+technical_about (gpointer data)
+{
+  FailedCondition *condition = data;
+  g_autoptr(JsonObject) answer = scaip_test_gateway_request (
+      condition->gateway, "GET", "/api/v1/alarms", NULL, SOUP_STATUS_OK);
+  JsonArray *alarms = json_object_get_array_member (answer, "alarms");
+
+  for (guint i = 0; i < json_array_get_length (alarms); i++)
+    {
+      JsonObject *alarm = json_array_get_object_element (alarms, i);
+      JsonObject *detail = json_object_get_object_member (alarm, "detail");
+
+      if (g_strcmp0 (json_object_get_string_member (alarm, "type"), "technical") == 0
+          && detail != NULL
+          && g_strcmp0 (json_object_get_string_member_with_default (detail, "alarm", ""),
+                        condition->about)
+                 == 0
+          && g_strcmp0 (json_object_get_string_member_with_default (detail, "reason", ""),
+                        "message-error")
+                 == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_refusals (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) minimal = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
+  g_autofree gchar *refused = NULL;
+  g_autofree gchar *erred = NULL;
+  g_autofree gchar *rejected = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  FailedCondition failed = { NULL, NULL };
+
+  g_test_summary ("snu=5 and snu=6 are retried later with the same ref; a message error "
+                  "(snu=2) is not answered with the same bytes: the next request carries only "
+                  "the mandatory fields; when that is refused too, the plugin stops resending "
+                  "and raises a local technical alarm naming the alarm");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_sim_command (sim, "refuse 1");
+  scaip_test_sim_command (sim, "busy 1");
+  refused = scaip_test_gateway_raise (gateway, "fall", "hall");
+  scaip_test_gateway_wait_state (gateway, refused, "acknowledged");
+  g_assert_cmpuint (scaip_test_sim_count (sim, refused, "ME"), ==, 3);
+
+  scaip_test_sim_command (sim, "error 2 1");
+  erred = scaip_test_gateway_raise (gateway, "fall", "hall");
+  scaip_test_gateway_wait_state (gateway, erred, "acknowledged");
+  g_assert_cmpuint (scaip_test_sim_count (sim, erred, "ME"), ==, 2);
+  records = scaip_test_sim_records (sim);
+  minimal = json_object_ref (g_ptr_array_index (records, records->len - 1));
+  g_assert_cmpstr (json_object_get_string_member (minimal, "ref"), ==, erred);
+  g_assert_cmpint (json_object_get_int_member (minimal, "stc"), ==, 9);
+  g_assert_cmpint (json_object_get_int_member (minimal, "pri"), ==, -1);
+  g_assert_cmpint (json_object_get_int_member (minimal, "lco"), ==, -1);
+
+  /* the only receiver refuses the minimal request too: a local technical alarm instead */
+  scaip_test_sim_command (sim, "error 7 2");
+  rejected = scaip_test_gateway_raise (gateway, "fall", "hall");
+  failed.gateway = gateway;
+  failed.about = rejected;
+  scaip_test_wait (technical_about, &failed, "a technical alarm about the rejected alarm");
+  scaip_test_gateway_wait_logged (gateway, "given up: every receiver refused");
+  g_assert_cmpuint (scaip_test_sim_count (sim, rejected, "ME"), ==, 2);
+  g_assert_cmpuint (count_technical (gateway, NULL), ==, 1);
+  {
+    g_autofree gchar *state = scaip_test_gateway_alarm_state (gateway, rejected);
+    g_assert_cmpstr (state, ==, "raised");
+  }
+}
+
+typedef struct
+{
+  ScaipTestGateway *gateway;
+  gchar *ref; /* (owned) (nullable) the technical alarm, once found */
+  guint count;
+} TechnicalCondition;
+
+static guint
+count_technical (ScaipTestGateway *gateway,
+                 gchar **ref)
+{
+  g_autoptr(JsonObject) answer
+      = scaip_test_gateway_request (gateway, "GET", "/api/v1/alarms", NULL, SOUP_STATUS_OK);
+  JsonArray *alarms = json_object_get_array_member (answer, "alarms");
+  guint n = 0;
+
+  for (guint i = 0; i < json_array_get_length (alarms); i++)
+    {
+      JsonObject *alarm = json_array_get_object_element (alarms, i);
+      if (g_strcmp0 (json_object_get_string_member (alarm, "type"), "technical") != 0
+          || g_strcmp0 (json_object_get_string_member_with_default (alarm, "device", ""),
+                        "scaip-alarm")
+                 != 0)
+        continue;
+      n++;
+      if (ref != NULL && *ref == NULL)
+        *ref = g_strdup (json_object_get_string_member (alarm, "ref"));
+    }
+  return n;
+}
+
+static gboolean
+technical_raised (gpointer data)
+{
+  TechnicalCondition *condition = data;
+
+  condition->count = count_technical (condition->gateway, &condition->ref);
+  return condition->count > 0;
+}
+
+static void
+test_heartbeat_missed (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys
+      = instance_keys (uri, NULL, "demo-password = " PASSWORD "\nheartbeat-interval = 5\n");
+  TechnicalCondition condition = { NULL, NULL, 0 };
+
+  g_test_summary ("Heartbeats (mty=PI) reach the ARC at the configured interval; when one is "
+                  "missed the plugin raises one local technical alarm for the outage, logs the "
+                  "recovery, and the technical alarm then reaches the ARC too");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_wait_sim_count (sim, NULL, "PI", 1);
+
+  scaip_test_sim_command (sim, "silent");
+  condition.gateway = gateway;
+  scaip_test_wait (technical_raised, &condition, "a technical alarm");
+  scaip_test_gateway_wait_logged (gateway,
+                                  "line supervision: heartbeat to the primary receiver missed");
+  /* a few more heartbeats go unanswered: still one alarm for the one outage */
+  scaip_test_run_for (12000);
+  g_assert_cmpuint (count_technical (gateway, NULL), ==, 1);
+
+  scaip_test_sim_command (sim, "normal");
+  scaip_test_gateway_wait_logged (gateway, "line supervision restored");
+  scaip_test_gateway_wait_state (gateway, condition.ref, "acknowledged");
+  record = first_record (sim, condition.ref, "ME");
+  g_assert_nonnull (record);
+  g_assert_cmpint (json_object_get_int_member (record, "dty"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (record, "stc"), ==, 42);
+  g_assert_cmpuint (count_technical (gateway, NULL), ==, 1);
+  g_free (condition.ref);
+}
+
+static void
+test_cancel_sends_abort (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) abort_record = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *path = NULL;
+
+  g_test_summary ("Cancelling an alarm the ARC has sends mty=RE with the same ref and the "
+                  "mandatory fields of the first request");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  path = g_strdup_printf ("/api/v1/alarms/%s/transitions", ref);
+  answer = scaip_test_gateway_request (gateway, "POST", path, "{\"state\":\"cancelled\"}",
+                                       SOUP_STATUS_OK);
+  scaip_test_wait_sim_count (sim, ref, "RE", 1);
+  scaip_test_gateway_wait_logged (gateway, "aborted at the primary receiver");
+  abort_record = first_record (sim, ref, "RE");
+  g_assert_cmpint (json_object_get_int_member (abort_record, "dty"), ==, 3);
+  g_assert_cmpstr (json_object_get_string_member (abort_record, "cid"), ==, CONTROLLER_ID);
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
+}
+
+/* A UDP port of 127.0.0.1 that was free a moment ago. */
+static guint
+free_udp_port (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocket) socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_no_error (error);
+  g_socket_bind (socket, any, FALSE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static void
+sipp_exited_cb (GObject *source,
+                GAsyncResult *result,
+                gpointer user_data)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *(gboolean *)user_data = TRUE;
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *)data;
+}
+
+static void
+test_sipp_interop (void)
+{
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(GSubprocess) sipp = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *scenario = g_test_build_filename (G_TEST_DIST, "sipp", "arc-uas.xml", NULL);
+  g_autofree gchar *dir = g_dir_make_tmp ("hemgate-sipp-XXXXXX", &error);
+  g_autofree gchar *log_path = g_build_filename (dir, "actions.log", NULL);
+  g_autofree gchar *port = g_strdup_printf ("%u", free_udp_port ());
+  g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", port);
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *actions = NULL;
+  g_autofree gchar *expected = NULL;
+  gboolean exited = FALSE;
+
+  g_test_summary ("Interoperability with an independent SIP stack: sipp, as the ARC, receives "
+                  "the plugin's MESSAGE over UDP with Content-Type application/scaip+xml and a "
+                  "SCAIP <ref>, answers 200 OK with the <mrs> in the body, and the alarm is "
+                  "acknowledged; sipp exits 0 (its scenario's checks passed)");
+  g_assert_no_error (error);
+  sipp = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDIN_PIPE,
+                           &error, g_getenv ("SIPP"), "-sf", scenario, "-i", "127.0.0.1", "-p",
+                           port, "-t", "u1", "-m", "1", "-timeout", "120s", "-timeout_error",
+                           "-nostdin", "-trace_logs", "-log_file", log_path, NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (sipp, NULL, sipp_exited_cb, &exited);
+
+  keys = instance_keys (uri, NULL, "demo-password = " PASSWORD "\nregister = false\n");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+
+  scaip_test_wait (flag_set, &exited, "sipp to exit");
+  g_assert_true (g_subprocess_get_if_exited (sipp));
+  g_assert_cmpint (g_subprocess_get_exit_status (sipp), ==, 0);
+  g_file_get_contents (log_path, &actions, NULL, &error);
+  g_assert_no_error (error);
+  g_test_message ("sipp logged: %s", actions);
+  expected = g_strdup_printf ("MESSAGE Content-Type: application/scaip+xml ref: %s", ref);
+  g_assert_nonnull (strstr (actions, expected));
+  g_remove (log_path);
+  g_rmdir (dir);
+}
+
+int
+main (int argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/scaip/delivery/acknowledged-exactly-once", test_acknowledged_exactly_once);
+  g_test_add_func ("/scaip/delivery/tcp-answer-in-200-ok", test_tcp_answer_in_200_ok);
+  g_test_add_func ("/scaip/delivery/hold-polling", test_hold_polling);
+  g_test_add_func ("/scaip/delivery/failover-when-primary-silent", test_failover);
+  g_test_add_func ("/scaip/delivery/outage-drains-in-order", test_outage_drains_in_order);
+  g_test_add_func ("/scaip/delivery/host-killed-mid-delivery", test_host_killed_mid_delivery);
+  g_test_add_func ("/scaip/delivery/core-killed-mid-delivery", test_core_killed_mid_delivery);
+  g_test_add_func ("/scaip/bad-input/garbage-and-oversized-responses", test_garbage_and_oversized);
+  g_test_add_func ("/scaip/bad-input/unknown-ref-and-foreign-aor",
+                   test_unknown_ref_and_foreign_aor);
+  g_test_add_func ("/scaip/bad-input/sip-errors", test_sip_errors);
+  g_test_add_func ("/scaip/bad-input/refused-busy-and-message-error", test_refusals);
+  g_test_add_func ("/scaip/supervision/heartbeat-missed-raises-technical-alarm",
+                   test_heartbeat_missed);
+  g_test_add_func ("/scaip/cancel/abort-with-same-ref", test_cancel_sends_abort);
+  g_test_add_func ("/scaip/interop/sipp-arc-receives-message", test_sipp_interop);
+  return g_test_run ();
+}
