@@ -1501,6 +1501,32 @@ event_from_row (HgdJournal *self,
   return event;
 }
 
+/* Steps @stmt (seq, type, ts, source, body) to its end, one HgEvent per row. */
+static GPtrArray *
+collect_events (HgdJournal *self,
+                sqlite3_stmt *stmt,
+                const gchar *what,
+                GError **error)
+{
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+  int rc;
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      HgEvent *event = event_from_row (self, stmt, error);
+      if (event == NULL)
+        return NULL;
+      g_ptr_array_add (events, event);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      g_autofree gchar *message = g_strdup_printf ("cannot read %s", what);
+      set_db_error (error, self->reader, rc, self->path, message);
+      return NULL;
+    }
+  return g_steal_pointer (&events);
+}
+
 /**
  * hgd_journal_query_events:
  * @self: an #HgdJournal
@@ -1517,8 +1543,6 @@ hgd_journal_query_events (HgdJournal *self,
                           GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
-  int rc;
 
   g_return_val_if_fail (HGD_IS_JOURNAL (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -1531,19 +1555,7 @@ hgd_journal_query_events (HgdJournal *self,
     return NULL;
   sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) MIN (after, (guint64) G_MAXINT64));
   sqlite3_bind_int64 (stmt, 2, limit > 0 ? (sqlite3_int64) limit : -1);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      HgEvent *event = event_from_row (self, stmt, error);
-      if (event == NULL)
-        return NULL;
-      g_ptr_array_add (events, event);
-    }
-  if (rc != SQLITE_DONE)
-    {
-      set_db_error (error, self->reader, rc, self->path, "cannot read events");
-      return NULL;
-    }
-  return g_steal_pointer (&events);
+  return collect_events (self, stmt, "events", error);
 }
 
 /**
@@ -1566,8 +1578,6 @@ hgd_journal_query_readings (HgdJournal *self,
                             GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
-  int rc;
 
   g_return_val_if_fail (HGD_IS_JOURNAL (self), NULL);
   g_return_val_if_fail (device != NULL, NULL);
@@ -1582,19 +1592,7 @@ hgd_journal_query_readings (HgdJournal *self,
   sqlite3_bind_text (stmt, 1, device, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 2, since);
   sqlite3_bind_int64 (stmt, 3, limit > 0 ? (sqlite3_int64) limit : -1);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      HgEvent *event = event_from_row (self, stmt, error);
-      if (event == NULL)
-        return NULL;
-      g_ptr_array_add (events, event);
-    }
-  if (rc != SQLITE_DONE)
-    {
-      set_db_error (error, self->reader, rc, self->path, "cannot read readings");
-      return NULL;
-    }
-  return g_steal_pointer (&events);
+  return collect_events (self, stmt, "readings", error);
 }
 
 /**
