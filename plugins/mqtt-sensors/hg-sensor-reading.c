@@ -302,3 +302,35 @@ hg_sensor_reading_to_json (HgSensorReading *self)
     json_object_set_boolean_member (object, "retained", TRUE);
   return object;
 }
+
+/**
+ * hg_sensor_bad_key:
+ * @error: return location for a #GError
+ * @section: `device` or `rule`
+ * @id: the device or rule id
+ * @field: the field of the key
+ * @format: what is wrong with it
+ * @...: arguments for @format
+ *
+ * Sets %HG_ERROR_INVALID_DATA naming the configuration key `<section>.<id>.<field>`.
+ *
+ * Returns: %FALSE, for `return hg_sensor_bad_key (…);`
+ */
+gboolean
+hg_sensor_bad_key (GError **error,
+                   const gchar *section,
+                   const gchar *id,
+                   const gchar *field,
+                   const gchar *format,
+                   ...)
+{
+  g_autofree gchar *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "key '%s.%s.%s': %s", section, id, field,
+               message);
+  return FALSE;
+}

@@ -105,4 +105,11 @@ JsonObject *hg_sensor_reading_to_json (HgSensorReading *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HgSensorReading, hg_sensor_reading_unref)
 
+gboolean hg_sensor_bad_key (GError **error,
+                            const gchar *section,
+                            const gchar *id,
+                            const gchar *field,
+                            const gchar *format,
+                            ...) G_GNUC_PRINTF (5, 6);
+
 G_END_DECLS

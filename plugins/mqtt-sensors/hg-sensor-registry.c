@@ -285,32 +285,6 @@ hg_sensor_registry_new (void)
 }
 
 static gboolean
-bad_key (GError **error,
-         const gchar *id,
-         const gchar *field,
-         const gchar *format,
-         ...) G_GNUC_PRINTF (4, 5);
-
-/* Sets an error naming the key `device.<id>.<field>`. */
-static gboolean
-bad_key (GError **error,
-         const gchar *id,
-         const gchar *field,
-         const gchar *format,
-         ...)
-{
-  g_autofree gchar *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "key 'device.%s.%s': %s", id, field,
-               message);
-  return FALSE;
-}
-
-static gboolean
 field_is_known (const gchar *field)
 {
   for (guint i = 0; i < G_N_ELEMENTS (device_fields); i++)
@@ -358,7 +332,7 @@ check_path (const gchar *id,
   g_autoptr(HgSensorPath) path = hg_sensor_path_new (value, &error_local);
 
   if (path == NULL)
-    return bad_key (error, id, field, "%s", error_local->message);
+    return hg_sensor_bad_key (error, "device", id, field, "%s", error_local->message);
   return TRUE;
 }
 
@@ -371,7 +345,7 @@ check_unit (HgSensorDevice *device,
   const gchar *canonical = hg_sensor_kind_get_unit (device->kind);
 
   if (canonical == NULL)
-    return bad_key (error, device->id, "unit", "kind %s has no unit",
+    return hg_sensor_bad_key (error, "device", device->id, "unit", "kind %s has no unit",
                     hg_sensor_kind_to_string (device->kind));
   if (g_strcmp0 (unit, canonical) == 0
       || (device->kind == HG_SENSOR_KIND_TEMPERATURE && g_strcmp0 (unit, "C") == 0))
@@ -382,7 +356,8 @@ check_unit (HgSensorDevice *device,
       device->fahrenheit = TRUE;
       return TRUE;
     }
-  return bad_key (error, device->id, "unit", "'%s' is not %s%s", unit, canonical,
+  return hg_sensor_bad_key (error, "device", device->id, "unit",
+                            "'%s' is not %s%s", unit, canonical,
                   device->kind == HG_SENSOR_KIND_TEMPERATURE ? " or °F" : "");
 }
 
@@ -412,13 +387,14 @@ device_new_from_fields (const gchar *id,
   device->battery = -1;
   if (source == NULL)
     {
-      bad_key (error, id, "source",
+      hg_sensor_bad_key (error, "device", id, "source",
                "missing: every device needs a source (z2m, chirpstack or mqtt)");
       return NULL;
     }
   if (!parse_source (source, &device->source))
     {
-      bad_key (error, id, "source", "'%s' is not z2m, chirpstack or mqtt", source);
+      hg_sensor_bad_key (error, "device", id, "source",
+                         "'%s' is not z2m, chirpstack or mqtt", source);
       return NULL;
     }
   if (kind == NULL || !hg_sensor_kind_from_string (kind, &device->kind)
@@ -426,9 +402,11 @@ device_new_from_fields (const gchar *id,
     {
       g_autofree gchar *names = kind_names ();
       if (kind == NULL)
-        bad_key (error, id, "kind", "missing: every device needs a kind (%s)", names);
+        hg_sensor_bad_key (error, "device", id, "kind",
+                           "missing: every device needs a kind (%s)", names);
       else
-        bad_key (error, id, "kind", "'%s' is not a reading kind (%s)", kind, names);
+        hg_sensor_bad_key (error, "device", id, "kind",
+                           "'%s' is not a reading kind (%s)", kind, names);
       return NULL;
     }
 
@@ -437,7 +415,7 @@ device_new_from_fields (const gchar *id,
     {
       if (!field_applies (field, device->source))
         {
-          bad_key (error, id, field, "does not apply to source %s", source);
+          hg_sensor_bad_key (error, "device", id, field, "does not apply to source %s", source);
           return NULL;
         }
     }
@@ -446,7 +424,8 @@ device_new_from_fields (const gchar *id,
   device->name = g_strdup (value != NULL ? value : id);
   if (!text_is_valid (device->name))
     {
-      bad_key (error, id, "name", "must be at most %d bytes of UTF-8 without control characters",
+      hg_sensor_bad_key (error, "device", id, "name",
+                         "must be at most %d bytes of UTF-8 without control characters",
                MAX_TEXT);
       return NULL;
     }
@@ -454,7 +433,8 @@ device_new_from_fields (const gchar *id,
   device->room = g_strdup (value != NULL ? value : "");
   if (!text_is_valid (device->room))
     {
-      bad_key (error, id, "room", "must be at most %d bytes of UTF-8 without control characters",
+      hg_sensor_bad_key (error, "device", id, "room",
+                         "must be at most %d bytes of UTF-8 without control characters",
                MAX_TEXT);
       return NULL;
     }
@@ -468,7 +448,7 @@ device_new_from_fields (const gchar *id,
         device->topic = g_strdup (value != NULL ? value : id);
         if (!hg_sensor_friendly_name_is_valid (device->topic, &error_local))
           {
-            bad_key (error, id, "topic", "friendly name '%s' %s", device->topic,
+            hg_sensor_bad_key (error, "device", id, "topic", "friendly name '%s' %s", device->topic,
                      error_local->message);
             return NULL;
           }
@@ -478,13 +458,15 @@ device_new_from_fields (const gchar *id,
       value = g_hash_table_lookup (fields, "dev-eui");
       if (value == NULL)
         {
-          bad_key (error, id, "dev-eui", "missing: a ChirpStack device needs its DevEUI");
+          hg_sensor_bad_key (error, "device", id, "dev-eui",
+                             "missing: a ChirpStack device needs its DevEUI");
           return NULL;
         }
       if (strlen (value) != DEV_EUI_LENGTH
           || strspn (value, "0123456789abcdefABCDEF") != DEV_EUI_LENGTH)
         {
-          bad_key (error, id, "dev-eui", "'%s' is not 16 hexadecimal digits", value);
+          hg_sensor_bad_key (error, "device", id, "dev-eui",
+                             "'%s' is not 16 hexadecimal digits", value);
           return NULL;
         }
       device->dev_eui = g_ascii_strdown (value, -1);
@@ -498,12 +480,14 @@ device_new_from_fields (const gchar *id,
         value = g_hash_table_lookup (fields, "topic");
         if (value == NULL)
           {
-            bad_key (error, id, "topic", "missing: an MQTT device needs the topic it publishes on");
+            hg_sensor_bad_key (error, "device", id, "topic",
+                               "missing: an MQTT device needs the topic it publishes on");
             return NULL;
           }
         if (!hg_sensor_topic_is_valid (value, &error_local))
           {
-            bad_key (error, id, "topic", "'%s' %s", value, error_local->message);
+            hg_sensor_bad_key (error, "device", id, "topic",
+                               "'%s' %s", value, error_local->message);
             return NULL;
           }
         device->topic = g_strdup (value);
@@ -556,7 +540,8 @@ add_device (HgSensorRegistry *self,
     }
   other = g_hash_table_lookup (index, name);
   if (other != NULL)
-    return bad_key (error, device->id, field, "'%s' is already device %s", name, other->id);
+    return hg_sensor_bad_key (error, "device", device->id, field,
+                              "'%s' is already device %s", name, other->id);
   g_hash_table_insert (index, (gpointer) name, device);
   g_hash_table_insert (self->by_id, device->id, device);
   g_ptr_array_add (self->devices, device);

@@ -226,31 +226,6 @@ hg_sensor_rules_new (HgSensorRegistry *registry,
 /* Configuration ------------------------------------------------------------------------ */
 
 static gboolean
-bad_key (GError **error,
-         const gchar *rule,
-         const gchar *field,
-         const gchar *format,
-         ...) G_GNUC_PRINTF (4, 5);
-
-static gboolean
-bad_key (GError **error,
-         const gchar *rule,
-         const gchar *field,
-         const gchar *format,
-         ...)
-{
-  g_autofree gchar *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "key 'rule.%s.%s': %s", rule, field,
-               message);
-  return FALSE;
-}
-
-static gboolean
 parse_time (const gchar *str,
             gint *minutes)
 {
@@ -287,7 +262,7 @@ parse_int (GHashTable *fields,
   if (str == NULL)
     return TRUE;
   if (!g_ascii_string_to_signed (str, 10, min, max, value, NULL))
-    return bad_key (error, rule, field,
+    return hg_sensor_bad_key (error, "rule", rule, field,
                     "'%s' is not a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
                     str, min, max);
   return TRUE;
@@ -360,7 +335,7 @@ parse_devices (HgSensorRules *self,
   if (g_strcmp0 (trimmed, "*") == 0)
     {
       if (rule->type == RULE_BED_EXIT)
-        return bad_key (error, rule->id, "devices",
+        return hg_sensor_bad_key (error, "rule", rule->id, "devices",
                         "missing: a bed-exit rule names its bed sensors");
       return TRUE;
     }
@@ -375,15 +350,17 @@ parse_devices (HgSensorRules *self,
         continue;
       device = hg_sensor_registry_lookup (self->registry, id);
       if (device == NULL)
-        return bad_key (error, rule->id, "devices", "no device '%s' (device.%s.* keys)", id, id);
+        return hg_sensor_bad_key (error, "rule", rule->id, "devices",
+                                  "no device '%s' (device.%s.* keys)", id, id);
       if (!kind_fits (rule->type, device->kind))
-        return bad_key (error, rule->id, "devices", "device %s is a %s sensor; a %s rule needs %s",
+        return hg_sensor_bad_key (error, "rule", rule->id, "devices",
+                                  "device %s is a %s sensor; a %s rule needs %s",
                         id, hg_sensor_kind_to_string (device->kind), rule_types[rule->type].name,
                         fitting_kinds (rule->type));
       g_hash_table_add (rule->devices, g_strdup (id));
     }
   if (g_hash_table_size (rule->devices) == 0)
-    return bad_key (error, rule->id, "devices", "names no device");
+    return hg_sensor_bad_key (error, "rule", rule->id, "devices", "names no device");
   return TRUE;
 }
 
@@ -398,17 +375,22 @@ parse_window (Rule *rule,
   rule->from = rule_types[rule->type].from;
   rule->to = rule_types[rule->type].to;
   if (rule->from < 0 && from == NULL)
-    return bad_key (error, rule->id, "from", "missing: an %s rule needs its window (from, to)",
+    return hg_sensor_bad_key (error, "rule", rule->id, "from",
+                              "missing: an %s rule needs its window (from, to)",
                     rule_types[rule->type].name);
   if (rule->to < 0 && to == NULL)
-    return bad_key (error, rule->id, "to", "missing: an %s rule needs its window (from, to)",
+    return hg_sensor_bad_key (error, "rule", rule->id, "to",
+                              "missing: an %s rule needs its window (from, to)",
                     rule_types[rule->type].name);
   if (from != NULL && !parse_time (from, &rule->from))
-    return bad_key (error, rule->id, "from", "'%s' is not a time HH:MM (00:00 to 23:59)", from);
+    return hg_sensor_bad_key (error, "rule", rule->id, "from",
+                              "'%s' is not a time HH:MM (00:00 to 23:59)", from);
   if (to != NULL && !parse_time (to, &rule->to))
-    return bad_key (error, rule->id, "to", "'%s' is not a time HH:MM (00:00 to 23:59)", to);
+    return hg_sensor_bad_key (error, "rule", rule->id, "to",
+                              "'%s' is not a time HH:MM (00:00 to 23:59)", to);
   if (rule->from == rule->to)
-    return bad_key (error, rule->id, "to", "the window from %02d:%02d to %02d:%02d is empty",
+    return hg_sensor_bad_key (error, "rule", rule->id, "to",
+                              "the window from %02d:%02d to %02d:%02d is empty",
                     rule->from / 60, rule->from % 60, rule->to / 60, rule->to % 60);
   return TRUE;
 }
@@ -441,7 +423,7 @@ rule_new_from_fields (HgSensorRules *self,
     }
   if (!found)
     {
-      bad_key (error, id, "type",
+      hg_sensor_bad_key (error, "rule", id, "type",
                "%s%s%s: one of immediate, night-door, bed-exit, inactivity, "
                "temperature, low-battery, offline",
                type != NULL ? "'" : "missing", type != NULL ? type : "",
@@ -456,7 +438,7 @@ rule_new_from_fields (HgSensorRules *self,
           if (g_strcmp0 (rule_fields[i].field, field) == 0
               && (rule_fields[i].types & T (rule->type)) == 0)
             {
-              bad_key (error, id, field, "does not apply to a %s rule", type);
+              hg_sensor_bad_key (error, "rule", id, field, "does not apply to a %s rule", type);
               return NULL;
             }
         }
@@ -469,7 +451,7 @@ rule_new_from_fields (HgSensorRules *self,
     {
       if (!hg_alarm_type_is_valid (value) || g_strcmp0 (value, "test") == 0)
         {
-          bad_key (error, id, "alarm-type",
+          hg_sensor_bad_key (error, "rule", id, "alarm-type",
                    "'%s' is not one of assistance, fall, fire, water, "
                    "inactivity, door, technical",
                    value);
@@ -497,7 +479,8 @@ rule_new_from_fields (HgSensorRules *self,
       && (!parse_number (value, &rule->min)
           || !hg_sensor_kind_check_number (HG_SENSOR_KIND_TEMPERATURE, rule->min, NULL)))
     {
-      bad_key (error, id, "min", "'%s' is not a temperature from -80 to 120", value);
+      hg_sensor_bad_key (error, "rule", id, "min",
+                         "'%s' is not a temperature from -80 to 120", value);
       return NULL;
     }
   value = g_hash_table_lookup (fields, "max");
@@ -505,12 +488,13 @@ rule_new_from_fields (HgSensorRules *self,
       && (!parse_number (value, &rule->max)
           || !hg_sensor_kind_check_number (HG_SENSOR_KIND_TEMPERATURE, rule->max, NULL)))
     {
-      bad_key (error, id, "max", "'%s' is not a temperature from -80 to 120", value);
+      hg_sensor_bad_key (error, "rule", id, "max",
+                         "'%s' is not a temperature from -80 to 120", value);
       return NULL;
     }
   if (rule->type == RULE_TEMPERATURE && rule->min >= rule->max)
     {
-      bad_key (error, id, "max", "%g is not above min %g", rule->max, rule->min);
+      hg_sensor_bad_key (error, "rule", id, "max", "%g is not above min %g", rule->max, rule->min);
       return NULL;
     }
   number = DEFAULT_BATTERY_BELOW;
@@ -531,7 +515,8 @@ rule_new_from_fields (HgSensorRules *self,
             continue;
           if (!hg_sensor_action_is_valid (action))
             {
-              bad_key (error, id, "actions", "'%s' is not an action name", action);
+              hg_sensor_bad_key (error, "rule", id, "actions",
+                                 "'%s' is not an action name", action);
               return NULL;
             }
           g_strv_builder_add (builder, action);
@@ -539,7 +524,7 @@ rule_new_from_fields (HgSensorRules *self,
       rule->actions = g_strv_builder_end (builder);
       if (rule->actions[0] == NULL)
         {
-          bad_key (error, id, "actions", "names no action");
+          hg_sensor_bad_key (error, "rule", id, "actions", "names no action");
           return NULL;
         }
     }
