@@ -14,6 +14,7 @@
 #include "hgd-api-private.h"
 #include "hgd-api-resources.h"
 #include "hgd-tls.h"
+#include "hgd-ui-resources.h"
 
 #define SESSION_COOKIE "hemgate_session"
 #define MAX_TOKEN_LENGTH 512
@@ -95,6 +96,8 @@ static void handle_alarm_get (HgdApi *self, HgdApiRequest *req);
 static void handle_alarm_transition (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_history (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_activity (HgdApi *self, HgdApiRequest *req);
+static void handle_ui_index (HgdApi *self, HgdApiRequest *req);
+static void handle_ui_file (HgdApi *self, HgdApiRequest *req);
 static void close_ended_streams (HgdApi *self);
 
 #define R(role) HGD_ROLE_BIT (HGD_ROLE_##role)
@@ -125,6 +128,8 @@ static void close_ended_streams (HgdApi *self);
  *   POST   /api/v1/alarms/{ref}/transitions     -    yes      -      yes   yes      yes   (e)
  *   GET    /api/v1/sensors/{device}/history     -    yes      yes    yes   yes      yes   (f)
  *   GET    /api/v1/sensors/{device}/activity    -    yes      yes    yes   yes      yes   (f)
+ *   GET    /                                    yes  yes      yes    yes   yes      yes   (g)
+ *   GET    /ui/{file}                           yes  yes      yes    yes   yes      yes   (g)
  *
  * (a) anonymous callers get only {"status"}; personal roles also the subsystem states;
  *     municipal roles also fault messages, plugins, version and uptime.
@@ -140,6 +145,9 @@ static void close_ended_streams (HgdApi *self);
  *     (they may be far away, and cancelling help is the resident's call).
  * (f) the `sensor.reading` events of the caller's domain only, as (b): the municipality's
  *     sensors for staff, it-admin and service; the resident's own for resident and family.
+ * (g) the web UI (ui/, compiled into a GResource): its page and static files, the same
+ *     for everyone; what it shows comes from the routes above, with the caller's rules.
+ *     The UI routes with `#/...`, so any other path stays a JSON 404.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, HGD_API_BODY_JSON, LOGIN_MAX_BODY, handle_login },
@@ -166,6 +174,8 @@ static const HgdApiRoute routes[] = {
     HGD_API_BODY_JSON, 0, handle_alarm_transition },
   { "GET", "/api/v1/sensors/{device}/history", ANY, HGD_API_BODY_NONE, 0, handle_sensor_history },
   { "GET", "/api/v1/sensors/{device}/activity", ANY, HGD_API_BODY_NONE, 0, handle_sensor_activity },
+  { "GET", "/", HGD_API_PUBLIC, HGD_API_BODY_NONE, 0, handle_ui_index },
+  { "GET", "/ui/{file}", HGD_API_PUBLIC, HGD_API_BODY_NONE, 0, handle_ui_file },
 };
 
 #undef R
@@ -2275,6 +2285,90 @@ handle_sensor_activity (HgdApi *self,
   json_object_set_array_member (object, "hours", hours);
   json_object_set_int_member (object, "total", (gint64) total);
   respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* The web UI ----------------------------------------------------------------------------- */
+
+/* No inline script or style, nothing from another origin, never in a frame. */
+#define UI_CONTENT_SECURITY_POLICY                                                                 \
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "                \
+  "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "                   \
+  "frame-ancestors 'none'"
+
+static const struct
+{
+  const gchar *suffix;
+  const gchar *content_type;
+} ui_content_types[] = {
+  { ".html", "text/html; charset=utf-8" },
+  { ".js", "text/javascript; charset=utf-8" },
+  { ".css", "text/css; charset=utf-8" },
+  { ".json", "application/json" },
+  { ".svg", "image/svg+xml" },
+};
+
+/* Answers with the UI file @name from the GResource; only the types above are served.
+ * Files are revalidated on every use (no-cache) against an ETag of their content, so an
+ * upgraded gateway never runs an old module next to a new one. */
+static void
+respond_ui_file (HgdApiRequest *req,
+                 const gchar *name)
+{
+  SoupMessageHeaders *request_headers = soup_server_message_get_request_headers (req->msg);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (req->msg);
+  const gchar *content_type = NULL;
+  const gchar *if_none_match;
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *checksum = NULL;
+  g_autofree gchar *etag = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+
+  for (gsize i = 0; param_is_valid (name) && i < G_N_ELEMENTS (ui_content_types); i++)
+    {
+      if (g_str_has_suffix (name, ui_content_types[i].suffix))
+        content_type = ui_content_types[i].content_type;
+    }
+  if (content_type != NULL)
+    {
+      path = g_strconcat ("/org/hemgate/ui/", name, NULL);
+      bytes = g_resource_lookup_data (hgd_ui_resources_get_resource (), path,
+                                      G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+    }
+  if (bytes == NULL)
+    {
+      respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such file");
+      return;
+    }
+
+  checksum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
+  etag = g_strdup_printf ("\"%.32s\"", checksum);
+  soup_message_headers_replace (headers, "Cache-Control", "no-cache");
+  soup_message_headers_replace (headers, "ETag", etag);
+  soup_message_headers_replace (headers, "Content-Security-Policy", UI_CONTENT_SECURITY_POLICY);
+  soup_message_headers_replace (headers, "Referrer-Policy", "no-referrer");
+  if_none_match = soup_message_headers_get_one (request_headers, "If-None-Match");
+  if (if_none_match != NULL && g_strcmp0 (if_none_match, etag) == 0)
+    {
+      respond_empty (req, SOUP_STATUS_NOT_MODIFIED);
+      return;
+    }
+  soup_server_message_set_status (req->msg, SOUP_STATUS_OK, NULL);
+  soup_message_headers_set_content_type (headers, content_type, NULL);
+  soup_message_body_append_bytes (soup_server_message_get_response_body (req->msg), bytes);
+}
+
+static void
+handle_ui_index (HgdApi *self,
+                 HgdApiRequest *req)
+{
+  respond_ui_file (req, "index.html");
+}
+
+static void
+handle_ui_file (HgdApi *self,
+                HgdApiRequest *req)
+{
+  respond_ui_file (req, request_param (req, 0));
 }
 
 /* The object ------------------------------------------------------------------------------ */

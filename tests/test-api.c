@@ -49,6 +49,8 @@ static const struct
     "resident staff it-admin service" },
   { "GET", "/api/v1/sensors/{device}/history", "/api/v1/sensors/no-such-device/history", NULL, ALL },
   { "GET", "/api/v1/sensors/{device}/activity", "/api/v1/sensors/no-such-device/activity", NULL, ALL },
+  { "GET", "/", "/", NULL, "public" },
+  { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, "public" },
 };
 
 static gboolean
@@ -1469,6 +1471,116 @@ test_tls_self_signed (void)
   g_assert_cmpstr (first_served, ==, second_served);
 }
 
+/* /api/ui/ ----------------------------------------------------------------------------- */
+
+static void
+assert_ui_headers (HgdTestResponse *response,
+                   const gchar *content_type)
+{
+  const gchar *csp = soup_message_headers_get_one (response->headers, "Content-Security-Policy");
+
+  g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (soup_message_headers_get_one (response->headers, "Content-Type"), ==,
+                   content_type);
+  g_assert_nonnull (csp);
+  g_assert_true (g_str_has_prefix (csp, "default-src 'self';"));
+  g_assert_nonnull (strstr (csp, "script-src 'self';"));
+  g_assert_nonnull (strstr (csp, "frame-ancestors 'none'"));
+  g_assert_null (strstr (csp, "unsafe-inline"));
+  g_assert_null (strstr (csp, "unsafe-eval"));
+  g_assert_cmpstr (soup_message_headers_get_one (response->headers, "X-Content-Type-Options"), ==,
+                   "nosniff");
+  g_assert_cmpstr (soup_message_headers_get_one (response->headers, "Cache-Control"), ==,
+                   "no-cache");
+  g_assert_nonnull (soup_message_headers_get_one (response->headers, "ETag"));
+  g_assert_cmpuint (g_bytes_get_size (response->body), >, 0);
+}
+
+static void
+test_ui_served (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autoptr(HgdTestResponse) index = NULL;
+  g_autoptr(HgdTestResponse) again = NULL;
+  g_autoptr(HgdTestResponse) translations = NULL;
+  g_autofree gchar *uri = NULL;
+  g_autoptr(SoupMessage) conditional = NULL;
+  g_autofree gchar *html = NULL;
+  JsonObject *messages = NULL;
+  static const struct
+  {
+    const gchar *path;
+    const gchar *content_type;
+  } assets[] = {
+    { "/ui/app.js", "text/javascript; charset=utf-8" },
+    { "/ui/style.css", "text/css; charset=utf-8" },
+    { "/ui/uplot.esm.js", "text/javascript; charset=utf-8" },
+    { "/ui/uplot.min.css", "text/css; charset=utf-8" },
+  };
+  static const gchar *const missing[] = {
+    "/ui/no-such-file.js", "/ui/index.exe", "/ui/..app.js", "/ui/app.js/x",
+    "/no-such-page", "/ui/", "/index.html",
+  };
+
+  g_test_summary ("GET / serves the UI page to anyone with a strict Content-Security-Policy, "
+                  "nosniff and no-cache with an ETag (If-None-Match answers 304); each asset "
+                  "has its content type; the translations come from po/; any other path is the "
+                  "JSON 404 the API always gave");
+
+  index = hgd_test_daemon_request (td, "GET", "/", NULL, NULL);
+  assert_ui_headers (index, "text/html; charset=utf-8");
+  html = g_strndup (g_bytes_get_data (index->body, NULL), g_bytes_get_size (index->body));
+  g_assert_nonnull (strstr (html, "<script type=\"module\" src=\"/ui/app.js\"></script>"));
+  /* no inline script: every <script> has a src */
+  for (const gchar *p = strstr (html, "<script"); p != NULL; p = strstr (p + 1, "<script"))
+    g_assert_true (g_str_has_prefix (p, "<script type=\"module\" src=\"/ui/"));
+
+  uri = hgd_test_daemon_uri (td, "/");
+  conditional = soup_message_new ("GET", uri);
+  soup_message_headers_replace (soup_message_get_request_headers (conditional), "If-None-Match",
+                                soup_message_headers_get_one (index->headers, "ETag"));
+  again = hgd_test_daemon_send (td, conditional);
+  g_assert_cmpuint (again->status, ==, SOUP_STATUS_NOT_MODIFIED);
+  g_assert_cmpuint (g_bytes_get_size (again->body), ==, 0);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (assets); i++)
+    {
+      g_autoptr(HgdTestResponse) asset
+          = hgd_test_daemon_request (td, "GET", assets[i].path, NULL, NULL);
+      g_test_message ("%s: %u", assets[i].path, asset->status);
+      assert_ui_headers (asset, assets[i].content_type);
+    }
+
+  translations = hgd_test_daemon_request (td, "GET", "/ui/sv.json", NULL, NULL);
+  assert_ui_headers (translations, "application/json");
+  g_assert_nonnull (translations->json);
+  g_assert_true (hg_json_object_get_object (translations->json, "messages", &messages, NULL));
+  g_assert_cmpstr (json_object_get_string_member_with_default (messages, "Press Ctrl+C to stop.",
+                                                               NULL),
+                   ==, "Tryck Ctrl+C för att stoppa.");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (missing); i++)
+    {
+      g_autoptr(HgdTestResponse) response
+          = hgd_test_daemon_request (td, "GET", missing[i], NULL, NULL);
+      g_test_message ("%s: %u", missing[i], response->status);
+      assert_error (response, SOUP_STATUS_NOT_FOUND, "not-found");
+    }
+  {
+    g_autoptr(HgdTestResponse) api
+        = hgd_test_daemon_request (td, "GET", "/api/v1/no-such-route", NULL, NULL);
+    assert_error (api, SOUP_STATUS_NOT_FOUND, "not-found");
+    g_assert_cmpstr (soup_message_headers_get_one (api->headers, "Content-Type"), ==,
+                     "application/json");
+    g_assert_cmpstr (soup_message_headers_get_one (api->headers, "Cache-Control"), ==,
+                     "no-store");
+  }
+  {
+    g_autoptr(HgdTestResponse) post = hgd_test_daemon_request (td, "POST", "/", NULL, "{}");
+    assert_error (post, SOUP_STATUS_METHOD_NOT_ALLOWED, "method-not-allowed");
+  }
+}
+
 int
 main (int argc,
       char **argv)
@@ -1479,6 +1591,7 @@ main (int argc,
   g_test_add_func ("/api/routes/unknown-path-and-method", test_unknown_route);
   g_test_add_func ("/api/openapi/covers-every-route", test_openapi_covers_every_route);
   g_test_add_func ("/api/openapi/served", test_openapi_served);
+  g_test_add_func ("/api/ui/served-with-strict-headers", test_ui_served);
   g_test_add_func ("/api/bad-input/malformed-json", test_malformed_json);
   g_test_add_func ("/api/bad-input/oversized-body", test_oversized_body);
   g_test_add_func ("/api/bad-input/wrong-content-type", test_wrong_content_type);
