@@ -1525,7 +1525,7 @@ test_ui_served (void)
   g_test_summary ("GET / serves the UI page to anyone with a strict Content-Security-Policy, "
                   "nosniff and no-cache with an ETag (If-None-Match answers 304); each asset "
                   "has its content type; the translations come from po/; any other path is the "
-                  "JSON 404 the API always gave");
+                  "JSON 404 the API always gave; the session names the gateway's time zone");
 
   index = hgd_test_daemon_request (td, "GET", "/", NULL, NULL);
   assert_ui_headers (index, "text/html; charset=utf-8");
@@ -1578,6 +1578,15 @@ test_ui_served (void)
   {
     g_autoptr(HgdTestResponse) post = hgd_test_daemon_request (td, "POST", "/", NULL, "{}");
     assert_error (post, SOUP_STATUS_METHOD_NOT_ALLOWED, "method-not-allowed");
+  }
+  {
+    /* the UI shows times in the gateway's time zone, which the session names */
+    g_autoptr(HgdTestResponse) session = hgd_test_daemon_request (
+        td, "GET", "/api/v1/auth/session", hgd_test_daemon_get_token (td, HGD_ROLE_STAFF), NULL);
+    const gchar *timezone = NULL;
+    g_assert_cmpuint (session->status, ==, SOUP_STATUS_OK);
+    g_assert_true (hg_json_object_get_string (session->json, "timezone", &timezone, NULL));
+    g_assert_cmpstr (timezone, !=, "");
   }
 }
 

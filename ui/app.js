@@ -1,3 +1,218 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The hemgate web UI: entry point.
-document.getElementById('main').textContent = 'hemgate';
+// The hemgate web UI: session, navigation by role, the live events stream. Views are
+// addressed as #/<name>, so the gateway only ever serves / and /ui/<file>.
+import { api, onUnauthenticated } from './api.js';
+import { h, clear, focusHeading } from './dom.js';
+import { LiveEvents } from './events.js';
+import { _, setLanguage, setTimeZone, storedLanguage } from './i18n.js';
+import { roleLabel } from './labels.js';
+import * as login from './view-login.js';
+import * as resident from './view-resident.js';
+import * as staff from './view-staff.js';
+import * as admin from './view-admin.js';
+import * as settings from './view-settings.js';
+import { applyTextSize, storedTextSize } from './view-settings.js';
+
+// Each view says which roles may open it; anyone else gets the 403 page and the view
+// never runs, so it asks the API for nothing. Video visits, consent and plugin
+// installation get their entries here when the gateway has those capabilities.
+const VIEWS = {
+  home: { module: resident, roles: ['resident', 'family'], label: () => _('My home') },
+  staff: { module: staff, roles: ['staff'], label: () => _('Home status') },
+  admin: { module: admin, roles: ['it-admin'], label: () => _('Administration') },
+  settings: { module: settings, roles: ['resident', 'family', 'staff', 'it-admin', 'service'], label: () => _('Settings') },
+};
+
+const START_VIEW = { resident: 'home', family: 'home', staff: 'staff', 'it-admin': 'admin', service: 'settings' };
+
+const state = {
+  session: null,   // GET /api/v1/auth/session, or null when logged out
+  live: null,      // LiveEvents of the current view
+  view: null,      // the current view's module
+  listeners: new Set(),
+};
+
+const main = document.getElementById('main');
+const top = document.getElementById('top');
+const banner = document.getElementById('banner');
+
+function showBanner(kind, text) {
+  banner.className = 'banner banner-' + kind;
+  banner.textContent = text;
+  banner.hidden = false;
+}
+
+function hideBanner() {
+  banner.hidden = true;
+  banner.textContent = '';
+}
+
+let restoredTimer = 0;
+function connectionChanged(status) {
+  clearTimeout(restoredTimer);
+  if (status === 'lost') {
+    showBanner('lost', _('The connection to the gateway was lost. Reconnecting…'));
+    return;
+  }
+  showBanner('ok', _('Connected again. Everything that happened meanwhile is shown.'));
+  restoredTimer = setTimeout(hideBanner, 4000);
+  for (const listener of state.listeners)
+    listener.onReconnected?.();
+}
+
+function stopLive() {
+  state.live?.stop();
+  state.live = null;
+}
+
+// Everything shown is dropped at once: the page must not keep another user's data.
+function endSession() {
+  stopLive();
+  state.view?.dispose?.();
+  state.view = null;
+  state.session = null;
+  state.listeners.clear();
+  clear(main);
+  clear(top);
+  hideBanner();
+}
+
+async function checkSession() {
+  if (!state.session)
+    return;
+  try {
+    await api('GET', '/api/v1/auth/session');
+  } catch {
+    // 401 is handled by onUnauthenticated; anything else is the connection, retried
+  }
+}
+
+function sessionEnded() {
+  if (!state.session)
+    return;
+  endSession();
+  renderLogin(_('Your session has ended. Please log in again.'));
+}
+
+onUnauthenticated(sessionEnded);
+
+function renderHeader() {
+  clear(top);
+  document.getElementById('skip-link').textContent = _('Skip to content');
+  const session = state.session;
+  const nav = h('ul', { class: 'nav-list' });
+  for (const [name, view] of Object.entries(VIEWS)) {
+    if (!view.roles.includes(session.role))
+      continue;
+    const current = location.hash === '#/' + name;
+    nav.append(h('li', {}, h('a', { href: '#/' + name, 'aria-current': current ? 'page' : null }, view.label())));
+  }
+  top.append(
+    h('p', { class: 'brand' }, 'hemgate'),
+    h('nav', { 'aria-label': _('Main menu') }, nav),
+    h('div', { class: 'who' },
+      h('span', {}, session.username, ' · ', roleLabel(session.role)),
+      h('button', { type: 'button', class: 'secondary', onclick: logout }, _('Log out'))));
+}
+
+async function logout() {
+  try {
+    await api('POST', '/api/v1/auth/logout');
+  } catch {
+    // the cookie is gone or the gateway is away: the page forgets the session anyway
+  }
+  endSession();
+  history.replaceState(null, '', '/#/login');
+  renderLogin();
+}
+
+function renderLogin(message) {
+  document.getElementById('skip-link').textContent = _('Skip to content');
+  document.title = _('Log in') + ' – hemgate';
+  login.render(main, { message, onLoggedIn: startSession });
+  focusHeading(main);
+}
+
+function renderForbidden() {
+  document.title = _('No access') + ' – hemgate';
+  clear(main).append(
+    h('h1', {}, _('No access')),
+    h('p', {}, _('This page is not for your role. Nothing from it has been loaded.')),
+    h('p', {}, h('a', { href: '#/' + START_VIEW[state.session.role] }, _('Go to your start page'))));
+  focusHeading(main);
+}
+
+async function startSession() {
+  const session = await api('GET', '/api/v1/auth/session');
+  state.session = session;
+  setTimeZone(session.timezone);
+  route();
+}
+
+// Shows the view of the hash for the session's role.
+async function route() {
+  const name = (location.hash.match(/^#\/([a-z-]+)/) ?? [])[1];
+  if (!state.session) {
+    if (name !== 'login')
+      history.replaceState(null, '', '/#/login');
+    renderLogin();
+    return;
+  }
+  if (!name || name === 'login' || !(name in VIEWS)) {
+    location.hash = '#/' + START_VIEW[state.session.role];
+    return;
+  }
+  stopLive();
+  state.view?.dispose?.();
+  state.view = null;
+  state.listeners.clear();
+  hideBanner();
+  renderHeader();
+  const view = VIEWS[name];
+  if (!view.roles.includes(state.session.role)) {
+    renderForbidden();
+    return;
+  }
+  document.title = view.label() + ' – hemgate';
+  state.view = view.module;
+  clear(main);
+  const context = {
+    session: state.session,
+    // a view asks for live events after the sequence number it has shown
+    live(after, listener) {
+      state.listeners.add(listener);
+      state.live = new LiveEvents(after, {
+        onEvent: (event) => listener.onEvent?.(event),
+        onConnectionChange: connectionChanged,
+        onSessionEnded: sessionEnded,
+        checkSession,
+      });
+      state.live.start();
+    },
+    async changeLanguage(code) {
+      await setLanguage(code);
+      route();
+    },
+  };
+  try {
+    await view.module.render(main, context);
+  } catch (error) {
+    if (state.session)
+      main.append(h('p', { class: 'error', role: 'alert' }, _('Something went wrong loading this page.'), ' ', error.message));
+  }
+  focusHeading(main);
+}
+
+async function boot() {
+  applyTextSize(storedTextSize());
+  await setLanguage(storedLanguage());
+  window.addEventListener('hashchange', () => route());
+  try {
+    await startSession();
+  } catch {
+    state.session = null;
+    route();
+  }
+}
+
+boot();

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The HTTP API (data/openapi.json) with the session cookie the core sets at login.
+
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter = 0) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+let unauthenticatedHandler = null;
+
+// Called when a request answers 401: the session expired or was revoked.
+export function onUnauthenticated(handler) {
+  unauthenticatedHandler = handler;
+}
+
+export async function api(method, path, body) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {
+    throw new ApiError(0, 'network', error.message);
+  }
+  let data = null;
+  if (response.status !== 204) {
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const error = new ApiError(response.status, data?.error?.code ?? 'http',
+      data?.error?.message ?? response.statusText,
+      Number.parseInt(response.headers.get('Retry-After') ?? '0', 10) || 0);
+    if (response.status === 401 && path !== '/api/v1/auth/login' && unauthenticatedHandler)
+      unauthenticatedHandler();
+    throw error;
+  }
+  return data;
+}
+
+// The newest events of the caller's domain (at most @count), and the sequence number a
+// stream started after them misses nothing from.
+export async function recentEvents(count) {
+  const first = await api('GET', '/api/v1/events?limit=1');
+  const after = Math.max(0, (first.last_seq ?? 0) - count);
+  const page = await api('GET', '/api/v1/events?after=' + after + '&limit=' + Math.min(count, 1000));
+  const events = page.events ?? [];
+  return { events, lastSeq: events.length > 0 ? events[events.length - 1].seq : after };
+}

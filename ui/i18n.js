@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Translations from po/ (po/<lang>.po, converted to /ui/<lang>.json at build time),
+// the page's language and direction, and dates and times in the gateway's time zone.
+
+// The languages the UI offers: English is the source text, the others have a catalogue.
+export const LANGUAGES = [
+  { code: 'sv', name: 'Svenska' },
+  { code: 'en', name: 'English' },
+];
+const DEFAULT_LANGUAGE = 'sv';
+const RTL_LANGUAGES = new Set(['ar', 'fa', 'he', 'ur']);
+const STORAGE_KEY = 'hemgate.language';
+
+let language = DEFAULT_LANGUAGE;
+let messages = {};
+let timeZone;
+
+// Marks a string for translation (xgettext --keyword=_) and translates it.
+export function _(msgid) {
+  return messages[msgid] || msgid;
+}
+
+// The same with a context, for words that translate differently by use (xgettext
+// --keyword=C_:1c,2), e.g. C_('door', 'Open').
+export function C_(context, msgid) {
+  return messages[context + '\u0004' + msgid] || msgid;
+}
+
+// Fills {name} placeholders: format(_('{n} readings'), { n: 3 }).
+export function format(text, values) {
+  return text.replace(/\{(\w+)\}/g, (match, key) => (key in values ? String(values[key]) : match));
+}
+
+export function getLanguage() {
+  return language;
+}
+
+export function storedLanguage() {
+  try {
+    return localStorage.getItem(STORAGE_KEY) || DEFAULT_LANGUAGE;
+  } catch {
+    return DEFAULT_LANGUAGE;
+  }
+}
+
+function isValidCode(code) {
+  return typeof code === 'string' && /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/.test(code);
+}
+
+// Loads @code's catalogue (none for English, or for a language without one, whose text
+// then stays English) and sets lang and dir on the page.
+export async function setLanguage(code) {
+  if (!isValidCode(code))
+    code = DEFAULT_LANGUAGE;
+  let loaded = {};
+  if (code !== 'en') {
+    try {
+      const response = await fetch('/ui/' + code + '.json', { credentials: 'same-origin' });
+      if (response.ok)
+        loaded = (await response.json()).messages ?? {};
+    } catch {
+      loaded = {};
+    }
+  }
+  language = code;
+  messages = loaded;
+  const base = code.split('-')[0];
+  document.documentElement.lang = code;
+  document.documentElement.dir = RTL_LANGUAGES.has(base) ? 'rtl' : 'ltr';
+  try {
+    localStorage.setItem(STORAGE_KEY, code);
+  } catch {
+    // private mode: the choice lasts for this page only
+  }
+}
+
+// The gateway's time zone from GET /api/v1/auth/session; unknown names are ignored.
+export function setTimeZone(name) {
+  timeZone = undefined;
+  if (!name)
+    return;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    timeZone = name;
+  } catch {
+    timeZone = undefined;
+  }
+}
+
+export function getTimeZone() {
+  return timeZone;
+}
+
+export function formatDateTime(value) {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime()))
+    return '';
+  return new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(date);
+}
+
+export function formatTime(value) {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime()))
+    return '';
+  return new Intl.DateTimeFormat(language, { timeStyle: 'short', timeZone }).format(date);
+}
+
+export function formatDay(value) {
+  const date = value instanceof Date ? value : new Date(value);
+  return new Intl.DateTimeFormat(language, { weekday: 'short', day: 'numeric', month: 'short', timeZone }).format(date);
+}
+
+export function formatNumber(value) {
+  return new Intl.NumberFormat(language).format(value);
+}

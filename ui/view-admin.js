@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Municipal IT: the gateway's health and journals, the plugins with restart, and the
+// municipal users (create, reset password, end sessions).
+import { api } from './api.js';
+import { h, clear } from './dom.js';
+import { _, format, formatNumber } from './i18n.js';
+import { roleLabel } from './labels.js';
+
+const MUNICIPAL_ROLES = ['staff', 'it-admin', 'service'];
+
+function subsystemLabel(name) {
+  switch (name) {
+    case 'journal-municipal': return _('Municipal journal');
+    case 'journal-personal': return _('Personal journal');
+    case 'api': return _('API');
+    case 'plugins': return _('Plugins');
+    default: return name;
+  }
+}
+
+function pluginStateLabel(state) {
+  switch (state) {
+    case 'running': return _('Running');
+    case 'starting': return _('Starting');
+    case 'stopped': return _('Stopped');
+    case 'failed': return _('Failed');
+    case 'restarting': return _('Waiting to restart');
+    case 'stopping': return _('Stopping');
+    case 'disabled': return _('Disabled');
+    default: return state;
+  }
+}
+
+function duration(seconds) {
+  const days = Math.floor(seconds / 86400);
+  const hours = Math.floor((seconds % 86400) / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  return format(_('{days} d {hours} h {minutes} min'), { days, hours, minutes });
+}
+
+export async function render(main, context) {
+  const status = h('p', { id: 'admin-status', role: 'status' });
+  const healthHost = h('div', { id: 'health' });
+  const pluginHost = h('div', { id: 'plugins' });
+  const userHost = h('div', { id: 'users' });
+
+  async function showHealth() {
+    const health = await api('GET', '/api/v1/health');
+    const rows = Object.entries(health.subsystems ?? {}).map(([name, sub]) =>
+      h('tr', { dataset: { subsystem: name } },
+        h('th', { scope: 'row' }, subsystemLabel(name)),
+        h('td', {}, h('span', { 'aria-hidden': 'true' }, sub.status === 'ok' ? '✓ ' : '⚠ '), sub.status === 'ok' ? _('OK') : _('Fault')),
+        h('td', {}, sub.message ?? '')));
+    clear(healthHost).append(
+      h('p', { class: 'health', dataset: { status: health.status } },
+        h('span', { 'aria-hidden': 'true' }, health.status === 'ok' ? '✓ ' : '⚠ '),
+        health.status === 'ok' ? _('All parts of the gateway work.') : _('Some part of the gateway has a fault.')),
+      h('p', {}, format(_('Version {version}, running for {uptime}.'), { version: health.version ?? '?', uptime: duration(health.uptime ?? 0) })),
+      h('table', {},
+        h('caption', {}, _('Parts of the gateway')),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, _('Part')), h('th', { scope: 'col' }, _('State')), h('th', { scope: 'col' }, _('Message')))),
+        h('tbody', {}, rows)));
+  }
+
+  async function restart(plugin, button) {
+    button.disabled = true;
+    try {
+      await api('POST', '/api/v1/plugins/' + encodeURIComponent(plugin.id) + '/restart');
+      status.textContent = format(_('Plugin {id} is restarting.'), { id: plugin.id });
+    } catch (error) {
+      status.textContent = format(_('Plugin {id} could not be restarted: {message}'), { id: plugin.id, message: error.message });
+    }
+    button.disabled = false;
+    await showPlugins();
+  }
+
+  async function showPlugins() {
+    const plugins = (await api('GET', '/api/v1/plugins')).plugins ?? [];
+    const rows = plugins.map((plugin) => {
+      const button = h('button', { type: 'button', class: 'secondary', 'aria-label': format(_('Restart {id}'), { id: plugin.id }) }, _('Restart'));
+      button.addEventListener('click', () => restart(plugin, button));
+      return h('tr', { dataset: { plugin: plugin.id } },
+        h('th', { scope: 'row' }, plugin.id, plugin.name ? h('br') : null, plugin.name ?? ''),
+        h('td', {}, plugin.version ?? '–'),
+        h('td', {}, plugin.domain ?? '–'),
+        h('td', {}, (plugin.capabilities ?? []).join(', ') || '–'),
+        h('td', {}, h('span', { 'aria-hidden': 'true' }, plugin.state === 'running' ? '✓ ' : '⚠ '), pluginStateLabel(plugin.state),
+          plugin.error ? h('br') : null, plugin.error ?? ''),
+        h('td', {}, formatNumber(plugin.restarts ?? 0)),
+        h('td', {}, button));
+    });
+    clear(pluginHost).append(plugins.length === 0
+      ? h('p', {}, _('No plugins are configured.'))
+      : h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': _('Plugins') }, h('table', {},
+        h('thead', {}, h('tr', {}, [_('Plugin'), _('Version'), _('Domain'), _('Capabilities'), _('Health'), _('Restarts'), _('Actions')]
+          .map((text) => h('th', { scope: 'col' }, text)))),
+        h('tbody', {}, rows))));
+  }
+
+  function passwordForm(user) {
+    const id = 'password-' + user.username;
+    const input = h('input', { id, type: 'password', autocomplete: 'new-password', minlength: '8', required: true });
+    const form = h('form', { class: 'inline-form' },
+      h('label', { for: id }, format(_('New password for {user}'), { user: user.username })), input,
+      h('button', { type: 'submit', class: 'secondary' }, _('Set password')));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      try {
+        await api('POST', '/api/v1/users/' + encodeURIComponent(user.username) + '/password', { password: input.value });
+        status.textContent = format(_('The password of {user} was changed; their sessions were ended.'), { user: user.username });
+        input.value = '';
+      } catch (error) {
+        status.textContent = format(_('The password was not changed: {message}'), { message: error.message });
+      }
+    });
+    return form;
+  }
+
+  async function showUsers() {
+    const users = (await api('GET', '/api/v1/users')).users ?? [];
+    const list = h('ul', { class: 'user-list' }, users.map((user) => {
+      const revoke = h('button', { type: 'button', class: 'secondary' }, format(_('End sessions of {user}'), { user: user.username }));
+      revoke.addEventListener('click', async () => {
+        try {
+          const result = await api('DELETE', '/api/v1/users/' + encodeURIComponent(user.username) + '/sessions');
+          status.textContent = format(_('{n} sessions of {user} were ended.'), { n: result.revoked, user: user.username });
+        } catch (error) {
+          status.textContent = error.message;
+        }
+      });
+      return h('li', { class: 'card', dataset: { user: user.username } },
+        h('h3', {}, user.username, ' · ', roleLabel(user.role)),
+        passwordForm(user), revoke);
+    }));
+
+    const username = h('input', { id: 'new-username', autocomplete: 'off', required: true });
+    const password = h('input', { id: 'new-password', type: 'password', autocomplete: 'new-password', minlength: '8', required: true });
+    const role = h('select', { id: 'new-role' }, MUNICIPAL_ROLES.map((r) => h('option', { value: r }, roleLabel(r))));
+    const form = h('form', { class: 'card' },
+      h('h3', {}, _('New user')),
+      h('div', { class: 'field' }, h('label', { for: 'new-username' }, _('User name')), username),
+      h('div', { class: 'field' }, h('label', { for: 'new-role' }, _('Role')), role),
+      h('div', { class: 'field' }, h('label', { for: 'new-password' }, _('Password (at least 8 characters)')), password),
+      h('button', { type: 'submit', class: 'primary' }, _('Create user')));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      try {
+        await api('POST', '/api/v1/users', { username: username.value, role: role.value, password: password.value });
+        status.textContent = format(_('User {user} was created.'), { user: username.value });
+        await showUsers();
+        document.getElementById('new-username')?.focus();
+      } catch (error) {
+        status.textContent = format(_('The user was not created: {message}'), { message: error.message });
+      }
+    });
+    clear(userHost).append(list, form);
+  }
+
+  clear(main).append(
+    h('h1', {}, _('Administration')),
+    status,
+    h('section', { class: 'card', 'aria-labelledby': 'health-heading' }, h('h2', { id: 'health-heading' }, _('Gateway health')), healthHost),
+    h('section', { class: 'card', 'aria-labelledby': 'plugins-heading' }, h('h2', { id: 'plugins-heading' }, _('Plugins')), pluginHost),
+    h('section', { 'aria-labelledby': 'users-heading' }, h('h2', { id: 'users-heading' }, _('Users')), userHost));
+  await Promise.all([showHealth(), showPlugins(), showUsers()]);
+
+  const first = await api('GET', '/api/v1/events?limit=1');
+  context.live(first.last_seq ?? 0, {
+    onEvent(event) {
+      if (event.type.startsWith('plugin.'))
+        showPlugins().then(showHealth).catch(() => {});
+    },
+    onReconnected() {
+      showPlugins().then(showHealth).catch(() => {});
+    },
+  });
+}

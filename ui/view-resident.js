@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The resident's view (family see the same, without the call and cancel buttons): one
+// "Call for help" button whose state follows the alarm, the alarms of the home, and the
+// resident's own devices. Alarms are municipal records the resident may read; their
+// events stay in the municipal journal, so this view asks for them again every few
+// seconds while one is open. The resident's own sensors come over the live events stream.
+import { api, recentEvents } from './api.js';
+import { h, clear } from './dom.js';
+import { _, format, formatDateTime } from './i18n.js';
+import { alarmStateLabel, alarmStateSymbol, alarmTypeLabel, isFinal, sensorKindLabel, sensorValueText } from './labels.js';
+
+const POLL_OPEN_MS = 2000;
+const POLL_IDLE_MS = 20000;
+
+let pollTimer = 0;
+let generation = 0; // a new render or dispose ends the polling of the one before
+
+// What the resident is told about their call, in words they can act on.
+function callStatusText(state) {
+  switch (state) {
+    case 'sending': return _('Sending your call…');
+    case 'raised': return _('Your call has been sent. Waiting for the alarm centre to answer.');
+    case 'delivered':
+    case 'acknowledged':
+    case 'speech-connected': return _('The alarm centre has received your call.');
+    case 'dispatched': return _('Help is on the way.');
+    case 'attended': return _('Help is with you.');
+    case 'closed': return _('Your call is closed.');
+    case 'cancelled': return _('Your call was cancelled.');
+    case 'failed': return _('Your call could not be sent. Press the button again, or use your alarm button.');
+    default: return '';
+  }
+}
+
+export function dispose() {
+  generation++;
+  clearTimeout(pollTimer);
+}
+
+export async function render(main, context) {
+  const mine = ++generation;
+  const canCall = context.session.role === 'resident';
+  const callStatus = h('p', { id: 'call-status', class: 'call-status', role: 'status', 'aria-live': 'assertive' });
+  const callButton = h('button', { type: 'button', id: 'call-button', class: 'call-button', 'aria-describedby': 'call-status' },
+    h('span', { class: 'call-symbol', 'aria-hidden': 'true' }, '☎'),
+    h('span', {}, _('Call for help')));
+  const cancelButton = h('button', { type: 'button', id: 'cancel-call', class: 'secondary', hidden: true }, _('Cancel my call'));
+  const alarmList = h('ul', { class: 'alarm-list', id: 'my-alarms' });
+  const deviceList = h('ul', { class: 'device-list', id: 'my-devices' });
+  let alarms = [];
+  let sending = false;
+  const devices = new Map();
+
+  function openAlarm() {
+    return alarms.find((alarm) => !isFinal(alarm.state));
+  }
+
+  function showCall() {
+    const open = openAlarm();
+    const state = sending ? 'sending' : open?.state;
+    callStatus.textContent = state ? callStatusText(state) : (canCall ? _('Press the button if you need help. The alarm centre answers day and night.') : _('No call for help is open.'));
+    callStatus.dataset.state = state ?? 'none';
+    callButton.disabled = sending || Boolean(open);
+    cancelButton.hidden = !canCall || !open || sending;
+  }
+
+  function showAlarms() {
+    clear(alarmList);
+    if (alarms.length === 0)
+      alarmList.append(h('li', { class: 'empty' }, _('No alarms yet.')));
+    for (const alarm of alarms.slice().reverse()) {
+      alarmList.append(h('li', { class: 'alarm', dataset: { ref: alarm.ref, state: alarm.state } },
+        h('span', { class: 'badge state-' + alarm.state },
+          h('span', { 'aria-hidden': 'true' }, alarmStateSymbol(alarm.state), ' '), alarmStateLabel(alarm.state)),
+        ' ',
+        h('strong', {}, alarmTypeLabel(alarm.type)),
+        alarm.location ? h('span', {}, ' · ', alarm.location) : null));
+    }
+  }
+
+  function showDevices() {
+    clear(deviceList);
+    if (devices.size === 0)
+      deviceList.append(h('li', { class: 'empty' }, _('No readings from your own devices yet.')));
+    for (const reading of [...devices.values()].sort((a, b) => a.device.localeCompare(b.device))) {
+      deviceList.append(h('li', { class: 'device', dataset: { device: reading.device } },
+        h('strong', {}, reading.device),
+        reading.room ? h('span', {}, ' · ', reading.room) : null,
+        h('br'),
+        sensorKindLabel(reading.kind), ': ', h('span', { class: 'value' }, sensorValueText(reading)),
+        ' ', h('span', { class: 'when' }, format(_('at {time}'), { time: formatDateTime(reading.ts) }))));
+    }
+  }
+
+  function addReading(event) {
+    if (event.type !== 'sensor.reading' || !event.body?.device)
+      return;
+    devices.set(event.body.device + '\u0000' + event.body.kind, { ...event.body, ts: event.body.ts ?? event.ts });
+  }
+
+  async function refreshAlarms() {
+    if (mine !== generation)
+      return;
+    clearTimeout(pollTimer);
+    try {
+      alarms = (await api('GET', '/api/v1/alarms')).alarms ?? [];
+      showAlarms();
+      showCall();
+    } catch {
+      // kept as shown; the banner or the login page says why
+    }
+    if (mine === generation)
+      pollTimer = setTimeout(refreshAlarms, openAlarm() ? POLL_OPEN_MS : POLL_IDLE_MS);
+  }
+
+  callButton.addEventListener('click', async () => {
+    if (!canCall || sending || openAlarm())
+      return;
+    sending = true;
+    showCall();
+    try {
+      const alarm = await api('POST', '/api/v1/alarms', { type: 'assistance', source: 'ui' });
+      alarms.push(alarm);
+      sending = false;
+      showAlarms();
+      showCall();
+      refreshAlarms();
+    } catch {
+      sending = false;
+      showCall();
+      callStatus.textContent = callStatusText('failed');
+      callStatus.dataset.state = 'failed';
+    }
+  });
+  cancelButton.addEventListener('click', async () => {
+    const open = openAlarm();
+    if (!open)
+      return;
+    try {
+      await api('POST', '/api/v1/alarms/' + encodeURIComponent(open.ref) + '/transitions', { state: 'cancelled' });
+    } catch {
+      // the alarm moved on meanwhile (e.g. staff closed it); the list shows where it is
+    }
+    refreshAlarms();
+  });
+
+  clear(main).append(
+    h('h1', {}, canCall ? _('My home') : _('Home of your family member')),
+    h('section', { class: 'call card', 'aria-labelledby': 'call-heading' },
+      h('h2', { id: 'call-heading', class: 'visually-hidden' }, _('Call for help')),
+      canCall ? callButton : null,
+      callStatus,
+      cancelButton),
+    h('section', { class: 'card', 'aria-labelledby': 'alarms-heading' },
+      h('h2', { id: 'alarms-heading' }, canCall ? _('My calls and alarms') : _('Calls and alarms')),
+      alarmList),
+    h('section', { class: 'card', 'aria-labelledby': 'devices-heading' },
+      h('h2', { id: 'devices-heading' }, _('My devices')),
+      deviceList));
+  showCall();
+
+  const recent = await recentEvents(500);
+  for (const event of recent.events)
+    addReading(event);
+  showDevices();
+  await refreshAlarms();
+  context.live(recent.lastSeq, {
+    onEvent(event) {
+      addReading(event);
+      showDevices();
+    },
+    onReconnected: refreshAlarms,
+  });
+}

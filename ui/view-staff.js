@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Home-care staff: the home's status at a glance, the alarms live with each step's who
+// and when, and the municipality's sensors with their hourly activity.
+import { api, recentEvents } from './api.js';
+import { h, clear } from './dom.js';
+import { _, format, formatDateTime } from './i18n.js';
+import { ALARM_STATES, alarmStateLabel, alarmStateSymbol, alarmTypeLabel, isFinal, sensorKindLabel, sensorValueText, whoLabel } from './labels.js';
+import { renderActivity } from './chart.js';
+
+// The steps staff take, in order; delivered and speech-connected are the alarm centre's.
+const STAFF_STEPS = [
+  { state: 'acknowledged', label: () => _('Acknowledge') },
+  { state: 'dispatched', label: () => _('On my way') },
+  { state: 'attended', label: () => _('Attended') },
+  { state: 'closed', label: () => _('Close') },
+];
+const CLOSED_SHOWN = 10;
+
+let chart = null;
+
+export function dispose() {
+  chart?.destroy();
+  chart = null;
+}
+
+function isLater(state, than) {
+  return ALARM_STATES.indexOf(state) > ALARM_STATES.indexOf(than);
+}
+
+export async function render(main, context) {
+  const health = h('p', { id: 'home-health', class: 'health' });
+  const summary = h('p', { id: 'alarm-summary' });
+  const alarmList = h('ul', { class: 'alarm-list', id: 'alarms' });
+  const actionStatus = h('p', { id: 'action-status', role: 'status' });
+  const deviceList = h('ul', { class: 'device-list', id: 'devices' });
+  const chartHost = h('div', { id: 'activity' });
+  const chartDays = h('select', { id: 'chart-days' },
+    h('option', { value: '7' }, _('7 days')), h('option', { value: '30' }, _('30 days')));
+  const chartDevice = h('select', { id: 'chart-device' });
+  const alarms = new Map();   // ref → alarm
+  const history = new Map();  // ref → [{ state, who, ts }]
+  const devices = new Map();  // device → last reading
+
+  function addHistory(event) {
+    if (!event.type.startsWith('alarm.') || !event.body?.ref)
+      return;
+    const state = event.type.slice('alarm.'.length);
+    const steps = history.get(event.body.ref) ?? [];
+    if (!steps.some((step) => step.seq === event.seq))
+      steps.push({ seq: event.seq, state, who: event.body.who ?? event.source ?? event.body.source, ts: event.ts });
+    history.set(event.body.ref, steps);
+    const alarm = alarms.get(event.body.ref);
+    if (state === 'raised' && !alarm)
+      alarms.set(event.body.ref, { ...event.body, state: 'raised' });
+    else if (alarm && isLater(state, alarm.state))
+      alarm.state = state;
+  }
+
+  function addReading(event) {
+    if (event.type === 'sensor.reading' && event.body?.device)
+      devices.set(event.body.device, { ...event.body, ts: event.body.ts ?? event.ts });
+  }
+
+  async function transition(alarm, state, button) {
+    button.disabled = true;
+    actionStatus.textContent = '';
+    try {
+      const updated = await api('POST', '/api/v1/alarms/' + encodeURIComponent(alarm.ref) + '/transitions', { state });
+      if (updated?.state && isLater(updated.state, alarm.state))
+        alarm.state = updated.state;
+      actionStatus.textContent = format(_('Alarm {ref}: {state}.'), { ref: alarm.ref, state: alarmStateLabel(state) });
+    } catch (error) {
+      actionStatus.textContent = error.status === 409
+        ? _('Someone else has already moved this alarm on; the list shows where it stands.')
+        : format(_('The step was not saved: {message}'), { message: error.message });
+      await refreshAlarms();
+    }
+    showAlarms();
+  }
+
+  function alarmItem(alarm) {
+    const steps = (history.get(alarm.ref) ?? []).slice().sort((a, b) => a.seq - b.seq);
+    const buttons = isFinal(alarm.state) ? [] : STAFF_STEPS.filter((step) => isLater(step.state, alarm.state))
+      .map((step) => {
+        const button = h('button', { type: 'button', class: step.state === 'closed' ? 'secondary' : 'primary', dataset: { step: step.state } }, step.label());
+        button.addEventListener('click', () => transition(alarm, step.state, button));
+        return button;
+      });
+    const headingId = 'alarm-' + alarm.ref;
+    return h('li', { class: 'alarm card', dataset: { ref: alarm.ref, state: alarm.state }, 'aria-labelledby': headingId },
+      h('h3', { id: headingId },
+        alarmTypeLabel(alarm.type), alarm.location ? ' · ' + alarm.location : '', ' ',
+        h('span', { class: 'badge state-' + alarm.state },
+          h('span', { 'aria-hidden': 'true' }, alarmStateSymbol(alarm.state), ' '), alarmStateLabel(alarm.state))),
+      h('p', { class: 'ref' }, format(_('Reference {ref}'), { ref: alarm.ref }), alarm.device ? ' · ' + alarm.device : ''),
+      steps.length > 0
+        ? h('ol', { class: 'steps', 'aria-label': _('What has happened') }, steps.map((step) =>
+          h('li', {}, h('strong', {}, alarmStateLabel(step.state)), ' — ',
+            format(_('{who} at {time}'), { who: whoLabel(step.who), time: formatDateTime(step.ts) }))))
+        : null,
+      buttons.length > 0 ? h('div', { class: 'actions' }, buttons) : null);
+  }
+
+  function showAlarms() {
+    const all = [...alarms.values()];
+    const open = all.filter((alarm) => !isFinal(alarm.state));
+    const closed = all.filter((alarm) => isFinal(alarm.state)).slice(-CLOSED_SHOWN).reverse();
+    summary.textContent = open.length === 0 ? _('No open alarms.') : format(_('Open alarms: {n}'), { n: open.length });
+    summary.dataset.open = String(open.length);
+    clear(alarmList);
+    for (const alarm of open.reverse())
+      alarmList.append(alarmItem(alarm));
+    if (closed.length > 0)
+      alarmList.append(h('li', { class: 'subheading' }, h('h3', {}, _('Recently closed'))));
+    for (const alarm of closed)
+      alarmList.append(alarmItem(alarm));
+  }
+
+  function showDevices() {
+    clear(deviceList);
+    if (devices.size === 0)
+      deviceList.append(h('li', { class: 'empty' }, _('No sensor readings yet.')));
+    const names = [...devices.keys()].sort();
+    for (const name of names) {
+      const reading = devices.get(name);
+      deviceList.append(h('li', { class: 'device', dataset: { device: name } },
+        h('strong', {}, name), reading.room ? ' · ' + reading.room : '', h('br'),
+        sensorKindLabel(reading.kind), ': ', h('span', { class: 'value' }, sensorValueText(reading)),
+        ' ', h('span', { class: 'when' }, format(_('at {time}'), { time: formatDateTime(reading.ts) }))));
+    }
+    const selected = chartDevice.value;
+    clear(chartDevice).append(...names.map((name) => h('option', { value: name, selected: name === selected }, name)));
+  }
+
+  async function showChart() {
+    chart?.destroy();
+    chart = null;
+    if (!chartDevice.value) {
+      clear(chartHost).append(h('p', {}, _('No sensor to show yet.')));
+      return;
+    }
+    try {
+      chart = await renderActivity(chartHost, chartDevice.value, Number(chartDays.value));
+    } catch (error) {
+      clear(chartHost).append(h('p', { class: 'error' }, format(_('The activity could not be loaded: {message}'), { message: error.message })));
+    }
+  }
+
+  async function refreshHealth() {
+    try {
+      const result = await api('GET', '/api/v1/health');
+      const ok = result.status === 'ok';
+      health.dataset.status = result.status;
+      health.replaceChildren(h('span', { 'aria-hidden': 'true', class: 'symbol' }, ok ? '✓ ' : '⚠ '),
+        ok ? _('The gateway works normally.') : _('The gateway reports a fault. Alarms may be delayed; municipal IT sees the details.'));
+    } catch {
+      health.textContent = _('The gateway does not answer.');
+    }
+  }
+
+  async function refreshAlarms() {
+    const list = (await api('GET', '/api/v1/alarms')).alarms ?? [];
+    for (const alarm of list)
+      alarms.set(alarm.ref, { ...alarms.get(alarm.ref), ...alarm });
+  }
+
+  chartDevice.addEventListener('change', showChart);
+  chartDays.addEventListener('change', showChart);
+
+  clear(main).append(
+    h('h1', {}, _('Home status')),
+    h('section', { class: 'card', 'aria-labelledby': 'status-heading' },
+      h('h2', { id: 'status-heading' }, _('At a glance')), health, summary),
+    h('section', { 'aria-labelledby': 'alarms-heading' },
+      h('h2', { id: 'alarms-heading' }, _('Alarms')), actionStatus,
+      h('div', { 'aria-live': 'polite', 'aria-relevant': 'additions' }, alarmList)),
+    h('section', { class: 'card', 'aria-labelledby': 'sensors-heading' },
+      h('h2', { id: 'sensors-heading' }, _('Sensors')), deviceList,
+      h('h3', {}, _('Activity per hour')),
+      h('div', { class: 'chart-controls' },
+        h('div', { class: 'field' }, h('label', { for: 'chart-device' }, _('Sensor')), chartDevice),
+        h('div', { class: 'field' }, h('label', { for: 'chart-days' }, _('Period')), chartDays)),
+      chartHost));
+
+  const recent = await recentEvents(1000);
+  for (const event of recent.events) {
+    addHistory(event);
+    addReading(event);
+  }
+  await Promise.all([refreshAlarms(), refreshHealth()]);
+  showAlarms();
+  showDevices();
+  showChart();
+  context.live(recent.lastSeq, {
+    onEvent(event) {
+      if (event.type.startsWith('alarm.')) {
+        addHistory(event);
+        showAlarms();
+      } else if (event.type === 'sensor.reading') {
+        const known = devices.has(event.body?.device);
+        addReading(event);
+        showDevices();
+        if (!known && devices.size === 1)
+          showChart();
+      }
+    },
+    async onReconnected() {
+      await Promise.all([refreshAlarms(), refreshHealth()]);
+      showAlarms();
+    },
+  });
+}
