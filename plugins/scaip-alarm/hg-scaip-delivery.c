@@ -107,6 +107,7 @@ enum
   SIGNAL_ALARM_ACKNOWLEDGED,
   SIGNAL_ALARM_FAILED,
   SIGNAL_SUPERVISION_CHANGED,
+  SIGNAL_VOICE_REQUESTED,
   N_SIGNALS
 };
 
@@ -759,6 +760,10 @@ handle_response (HgScaipDelivery *self,
       LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref, "alarm %s acknowledged by the %s receiver", s->ref,
                hg_scaip_delivery_receiver_name (receiver));
       g_signal_emit (self, signals[SIGNAL_ALARM_ACKNOWLEDGED], 0, s->ref, receiver);
+      /* [C] SS 91100 §5 rule 6: voice only after snu=0 with mre >= 1 */
+      if (response->mre >= 1 && response->mre <= 3)
+        g_signal_emit (self, signals[SIGNAL_VOICE_REQUESTED], 0, s->ref, receiver,
+                       (guint)response->mre);
       break;
     case HG_SCAIP_STATUS_HOLD:
       g_clear_handle_id (&s->timer_id, g_source_remove);
@@ -1125,6 +1130,15 @@ hg_scaip_delivery_class_init (HgScaipDeliveryClass *klass)
   signals[SIGNAL_SUPERVISION_CHANGED]
       = g_signal_new ("supervision-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                       NULL, NULL, G_TYPE_NONE, 2, G_TYPE_BOOLEAN, G_TYPE_STRING);
+  /**
+   * HgScaipDelivery::voice-requested:
+   * @ref: the acknowledged alarm
+   * @receiver: the receiver that acknowledged it
+   * @mre: the `<mre>` of its answer: 1 duplex, 2 microphone only, 3 speaker only
+   */
+  signals[SIGNAL_VOICE_REQUESTED]
+      = g_signal_new ("voice-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                      NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_UINT);
 }
 
 static void

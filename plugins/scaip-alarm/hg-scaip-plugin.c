@@ -9,6 +9,7 @@
 #include <hemgate-plugin.h>
 
 #include "hg-scaip-delivery.h"
+#include "hg-scaip-media.h"
 #include "hg-scaip-plugin.h"
 #include "hg-scaip-sip.h"
 
@@ -36,8 +37,26 @@ static const gchar *const known_keys[] = {
   "hold-max",
   "heartbeat-interval",
   "demo-password",
+  "voice",
+  "voice-window",
+  "audio-source",
+  "audio-sink",
+  "codecs",
+  "srtp",
+  "media-address",
   NULL,
 };
+
+/* Who sets up the voice call once the ARC asks for it (PROTOCOL.md §9). */
+typedef enum
+{
+  VOICE_OFF,
+  VOICE_ANSWER, /* the ARC calls; an alarm awaiting voice auto-answers */
+  VOICE_CALL,   /* the gateway calls the receiver that acknowledged */
+} VoiceMode;
+
+static const gchar *const voice_modes[] = { "off", "answer", "call", NULL };
+static const gchar *const srtp_modes[] = { "off", "optional", "required", NULL };
 
 struct _HgScaipPlugin
 {
@@ -53,15 +72,34 @@ struct _HgScaipPlugin
   gchar *local_uri;             /* (owned) */
   gchar *demo_password;         /* (owned) (nullable) */
   HgScaipDeliveryConfig timers; /* strings are NULL here; filled at start */
+  VoiceMode voice;
+  guint voice_window;  /* seconds after the acknowledgement a call is taken */
+  gchar *audio_source; /* (owned) */
+  gchar *audio_sink;   /* (owned) */
+  gchar *codecs;       /* (owned) */
+  HgScaipSrtp srtp;
+  gchar *media_address; /* (owned) (nullable) */
 
   HgScaipSip *sip;            /* (owned) (nullable) while running */
   HgScaipDelivery *delivery;  /* (owned) (nullable) while running */
   GCancellable *cancellable;  /* (owned) for calls of the context */
   gboolean line_alarm_raised; /* in the current outage */
   GHashTable *failed_raised;  /* (owned) refs a technical alarm was raised for */
+
+  /* voice */
+  GHashTable *awaiting_voice; /* (owned) ref → gint64* monotonic end of its window */
+  guint call_id;              /* 0: no call */
+  gchar *call_ref;            /* (owned) (nullable) the alarm the call is for */
+  gint64 call_since;
+  HgScaipMedia *media; /* (owned) (nullable) the call's */
 };
 
 G_DEFINE_TYPE (HgScaipPlugin, hg_scaip_plugin, HG_TYPE_PLUGIN)
+
+/* A log line about the call's alarm, with its reference as a field. */
+#define LOG_CALL(self, level, ...)                                                                 \
+  g_log_structured (G_LOG_DOMAIN, (level), "HG_ALARM_REF",                                         \
+                    (self)->call_ref != NULL ? (self)->call_ref : "", "MESSAGE", __VA_ARGS__)
 
 static HgContext *
 get_context (HgScaipPlugin *self)
@@ -141,7 +179,7 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
   g_autofree gchar *secondary = NULL;
   g_autofree gchar *local_uri = NULL;
   const gchar *controller_id = hg_config_get_string (config, "controller-id", NULL);
-  const gchar *caller_id = hg_config_get_string (config, "caller-id", "no-voice:");
+  const gchar *caller_id = hg_config_get_string (config, "caller-id", NULL);
   const gchar *auth_user = hg_config_get_string (config, "auth-user", NULL);
   HgScaipDeliveryConfig timers = {
     NULL,
@@ -173,6 +211,11 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
     return bad_key (error, "controller-id", controller_id, "is not 1-32 digits");
   if (auth_user != NULL && auth_user[0] == '\0')
     return bad_key (error, "auth-user", auth_user, "is empty");
+  /* without a key: the ARC may call us back over SIP unless voice is off */
+  if (caller_id == NULL)
+    caller_id = g_strcmp0 (hg_config_get_string (config, "voice", "answer"), "off") == 0
+                    ? "no-voice:"
+                    : aor;
   caller_ids = g_strsplit_set (caller_id, " \t", -1);
   {
     g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
@@ -203,6 +246,45 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
       || !get_seconds (config, "heartbeat-interval", 300, 0, 86400, &timers.heartbeat_interval,
                        error))
     return FALSE;
+  {
+    const gchar *voice = hg_config_get_string (config, "voice", "answer");
+    const gchar *srtp = hg_config_get_string (config, "srtp", "optional");
+    const gchar *codecs = hg_config_get_string (config, "codecs", "PCMU PCMA opus");
+    const gchar *media_address = hg_config_get_string (config, "media-address", NULL);
+    const gchar *source = hg_config_get_string (config, "audio-source", "autoaudiosrc");
+    const gchar *sink = hg_config_get_string (config, "audio-sink", "autoaudiosink");
+    g_autoptr(GError) error_local = NULL;
+    g_autoptr(GInetAddress) address = NULL;
+
+    if (!g_strv_contains (voice_modes, voice))
+      return bad_key (error, "voice", voice, "is not off, answer or call");
+    if (!g_strv_contains (srtp_modes, srtp))
+      return bad_key (error, "srtp", srtp, "is not off, optional or required");
+    if (!hg_scaip_media_check_codecs (codecs, &error_local))
+      return bad_key (error, "codecs", codecs, error_local->message);
+    if (media_address != NULL && (address = g_inet_address_new_from_string (media_address)) == NULL)
+      return bad_key (error, "media-address", media_address, "is not a numeric IP address");
+    if (source[0] == '\0')
+      return bad_key (error, "audio-source", source, "is empty");
+    if (sink[0] == '\0')
+      return bad_key (error, "audio-sink", sink, "is empty");
+    if (!get_seconds (config, "voice-window", 120, 10, 3600, &self->voice_window, error))
+      return FALSE;
+    for (guint i = 0; voice_modes[i] != NULL; i++)
+      if (g_strcmp0 (voice_modes[i], voice) == 0)
+        self->voice = (VoiceMode)i;
+    for (guint i = 0; srtp_modes[i] != NULL; i++)
+      if (g_strcmp0 (srtp_modes[i], srtp) == 0)
+        self->srtp = (HgScaipSrtp)i;
+    g_free (self->codecs);
+    self->codecs = g_strdup (codecs);
+    g_free (self->media_address);
+    self->media_address = g_strdup (media_address);
+    g_free (self->audio_source);
+    self->audio_source = g_strdup (source);
+    g_free (self->audio_sink);
+    self->audio_sink = g_strdup (sink);
+  }
   if (timers.heartbeat_interval > 0 && timers.heartbeat_interval < 5)
     {
       g_autofree gchar *value = g_strdup_printf ("%u", timers.heartbeat_interval);
@@ -379,6 +461,284 @@ alarm_failed_cb (HgScaipDelivery *delivery,
   raise_technical (self, reason, ref);
 }
 
+/* voice */
+
+static void
+report_speech (HgScaipPlugin *self)
+{
+  g_autoptr(JsonObject) detail = json_object_new ();
+  ReportData *data = g_new0 (ReportData, 1);
+
+  json_object_set_string_member (detail, "codec", hg_scaip_media_get_codec (self->media));
+  json_object_set_boolean_member (detail, "srtp", hg_scaip_media_get_srtp (self->media));
+  json_object_set_string_member (detail, "direction",
+                                 self->voice == VOICE_CALL ? "outgoing" : "incoming");
+  data->ref = g_strdup (self->call_ref);
+  data->state = HG_ALARM_STATE_SPEECH_CONNECTED;
+  hg_context_report_alarm_async (get_context (self), self->call_ref,
+                                 HG_ALARM_STATE_SPEECH_CONNECTED, detail, self->cancellable,
+                                 reported_cb, data);
+}
+
+static void
+media_audio_received_cb (HgScaipMedia *media, gdouble db, HgScaipPlugin *self)
+{
+  LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: receiving audio from the ARC (level %.1f dBFS)",
+            self->call_ref, db);
+}
+
+static void
+media_failed_cb (HgScaipMedia *media, const gchar *message, HgScaipPlugin *self)
+{
+  LOG_CALL (self, G_LOG_LEVEL_WARNING, "alarm %s: voice call audio failed: %s; hanging up",
+            self->call_ref, message);
+  hg_scaip_sip_hang_up (self->sip, self->call_id);
+}
+
+static void
+end_call (HgScaipPlugin *self)
+{
+  if (self->media != NULL)
+    {
+      hg_scaip_media_stop (self->media);
+      g_signal_handlers_disconnect_by_data (self->media, self);
+    }
+  g_clear_object (&self->media);
+  g_clear_pointer (&self->call_ref, g_free);
+  self->call_id = 0;
+}
+
+/* Starts the media of a negotiated call; FALSE (logged) if it cannot. */
+static gboolean
+start_media (HgScaipPlugin *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_signal_connect (self->media, "audio-received", G_CALLBACK (media_audio_received_cb), self);
+  g_signal_connect (self->media, "failed", G_CALLBACK (media_failed_cb), self);
+  if (hg_scaip_media_start (self->media, &error))
+    return TRUE;
+  LOG_CALL (self, G_LOG_LEVEL_WARNING, "alarm %s: voice call refused: %s", self->call_ref,
+            error->message);
+  return FALSE;
+}
+
+/* The alarm whose voice window is open, the most recently acknowledged first. */
+static const gchar *
+alarm_awaiting_voice (HgScaipPlugin *self)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  const gchar *best = NULL;
+  gint64 best_end = 0;
+  gint64 now = g_get_monotonic_time ();
+
+  g_hash_table_iter_init (&iter, self->awaiting_voice);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      gint64 end = *(gint64 *)value;
+
+      if (end < now)
+        g_hash_table_iter_remove (&iter);
+      else if (end > best_end)
+        {
+          best = key;
+          best_end = end;
+        }
+    }
+  return best;
+}
+
+static HgScaipMedia *
+new_media (HgScaipPlugin *self, GError **error)
+{
+  return hg_scaip_media_new (self->media_address, self->codecs, self->srtp, self->audio_source,
+                             self->audio_sink, error);
+}
+
+static void
+call_incoming_cb (
+    HgScaipSip *sip, guint call, const gchar *from, const gchar *offer, HgScaipPlugin *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *answer = NULL;
+  const gchar *ref;
+
+  if (self->voice == VOICE_OFF)
+    {
+      g_message ("call from %s refused: voice is off", from);
+      hg_scaip_sip_answer_call (sip, call, 480, NULL);
+      return;
+    }
+  if (self->call_id != 0)
+    {
+      g_message ("call from %s refused: a call is in progress", from);
+      hg_scaip_sip_answer_call (sip, call, 486, NULL);
+      return;
+    }
+  /* the microphone opens only for an alarm the ARC acknowledged and asked voice for */
+  ref = alarm_awaiting_voice (self);
+  if (ref == NULL)
+    {
+      g_warning ("call from %s refused: no alarm awaits a voice call", from);
+      hg_scaip_sip_answer_call (sip, call, 480, NULL);
+      return;
+    }
+  if (offer == NULL)
+    {
+      g_warning ("call from %s refused: an INVITE without an SDP offer is not supported", from);
+      hg_scaip_sip_answer_call (sip, call, 488, NULL);
+      return;
+    }
+  self->media = new_media (self, &error);
+  if (self->media != NULL)
+    answer = hg_scaip_media_create_answer (self->media, offer, &error);
+  if (answer == NULL)
+    {
+      g_warning ("call from %s for alarm %s refused: %s", from, ref, error->message);
+      g_clear_object (&self->media);
+      hg_scaip_sip_answer_call (sip, call, 488, NULL);
+      return;
+    }
+  self->call_id = call;
+  self->call_ref = g_strdup (ref);
+  if (!start_media (self))
+    {
+      end_call (self);
+      hg_scaip_sip_answer_call (sip, call, 500, NULL);
+      return;
+    }
+  LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: answering the call from %s (%s%s)", ref, from,
+            hg_scaip_media_get_codec (self->media),
+            hg_scaip_media_get_srtp (self->media) ? ", SRTP" : "");
+  hg_scaip_sip_answer_call (sip, call, 200, answer);
+}
+
+static void
+call_answered_cb (HgScaipSip *sip, guint call, const gchar *answer, HgScaipPlugin *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (call != self->call_id || self->media == NULL)
+    return;
+  if (!hg_scaip_media_set_answer (self->media, answer, &error))
+    {
+      LOG_CALL (self, G_LOG_LEVEL_WARNING, "alarm %s: the ARC's answer is unusable: %s",
+                self->call_ref, error->message);
+      hg_scaip_sip_hang_up (sip, call);
+      return;
+    }
+  if (!start_media (self))
+    hg_scaip_sip_hang_up (sip, call);
+}
+
+static void
+call_active_cb (HgScaipSip *sip, guint call, HgScaipPlugin *self)
+{
+  if (call != self->call_id || self->media == NULL)
+    return;
+  self->call_since = g_get_monotonic_time ();
+  LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: speech connected (%s%s)", self->call_ref,
+            hg_scaip_media_get_codec (self->media),
+            hg_scaip_media_get_srtp (self->media) ? ", SRTP" : "");
+  report_speech (self);
+}
+
+static void
+call_ended_cb (HgScaipSip *sip, guint call, guint status, const gchar *reason, HgScaipPlugin *self)
+{
+  if (call != self->call_id)
+    return;
+  if (self->call_since != 0 && self->media != NULL)
+    LOG_CALL (self, G_LOG_LEVEL_MESSAGE,
+              "alarm %s: call ended after %" G_GINT64_FORMAT " s (%u %s); %" G_GUINT64_FORMAT
+              " RTP packets received, loudest %.1f dBFS",
+              self->call_ref, (g_get_monotonic_time () - self->call_since) / G_USEC_PER_SEC, status,
+              reason, hg_scaip_media_get_received_buffers (self->media),
+              hg_scaip_media_get_peak_db (self->media));
+  else
+    LOG_CALL (self, G_LOG_LEVEL_WARNING, "alarm %s: voice call failed: %u %s", self->call_ref,
+              status, reason);
+  self->call_since = 0;
+  end_call (self);
+}
+
+/* The gateway calls the receiver that acknowledged (voice = call). */
+static void
+place_call (HgScaipPlugin *self, const gchar *ref, guint receiver)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *offer = NULL;
+  g_autofree gchar *local = NULL;
+  const gchar *uri = hg_scaip_sip_get_receiver_uri (self->sip, receiver);
+
+  if (self->call_id != 0)
+    {
+      g_message ("alarm %s: no call placed: a call is in progress", ref);
+      return;
+    }
+  /* the address that routes to the receiver goes into our offer */
+  local = self->media_address != NULL ? g_strdup (self->media_address)
+                                      : hg_scaip_media_local_address_for (
+                                          hg_scaip_sip_get_receiver_host (self->sip, receiver));
+  self->media = hg_scaip_media_new (local, self->codecs, self->srtp, self->audio_source,
+                                    self->audio_sink, &error);
+  if (self->media == NULL)
+    {
+      g_warning ("alarm %s: no call placed: %s", ref, error->message);
+      return;
+    }
+  offer = hg_scaip_media_create_offer (self->media);
+  self->call_ref = g_strdup (ref);
+  self->call_id = hg_scaip_sip_place_call (self->sip, uri, offer);
+  if (self->call_id == 0)
+    {
+      end_call (self);
+      return;
+    }
+  LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: calling %s", ref, uri);
+}
+
+static void
+voice_requested_cb (
+    HgScaipDelivery *delivery, const gchar *ref, guint receiver, guint mre, HgScaipPlugin *self)
+{
+  gint64 *end;
+
+  if (self->voice == VOICE_OFF)
+    {
+      g_message ("alarm %s: the ARC asks for voice (mre %u) but voice is off", ref, mre);
+      return;
+    }
+  if (mre != 1)
+    g_message ("alarm %s: simplex voice (mre %u) is set up as duplex: the media direction is "
+               "not switched locally",
+               ref, mre);
+  if (self->voice == VOICE_CALL)
+    {
+      place_call (self, ref, receiver);
+      return;
+    }
+  end = g_new (gint64, 1);
+  *end = g_get_monotonic_time () + (gint64)self->voice_window * G_USEC_PER_SEC;
+  g_hash_table_replace (self->awaiting_voice, g_strdup (ref), end);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "HG_ALARM_REF", ref, "MESSAGE",
+                    "alarm %s: the ARC asks for voice; its call is answered for %u s", ref,
+                    self->voice_window);
+}
+
+/* An alarm that ended takes its call and its voice window with it. */
+static void
+forget_voice (HgScaipPlugin *self, const gchar *ref)
+{
+  g_hash_table_remove (self->awaiting_voice, ref);
+  if (self->call_id != 0 && g_strcmp0 (self->call_ref, ref) == 0)
+    {
+      LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s ended: hanging up", ref);
+      hg_scaip_sip_hang_up (self->sip, self->call_id);
+    }
+}
+
 /* start */
 
 static void
@@ -416,6 +776,13 @@ start_engine (HgScaipPlugin *self,
       && hg_scaip_sip_add_receiver (self->sip, self->secondary, error) == G_MAXUINT)
     return FALSE;
 
+  if (self->voice != VOICE_OFF
+      && !hg_context_has_capability (get_context (self), "media.microphone"))
+    {
+      g_warning ("voice is configured but the capability media.microphone is not granted; "
+                 "voice calls are refused");
+      self->voice = VOICE_OFF;
+    }
   config.controller_id = self->controller_id;
   config.caller_ids = (const gchar *const *) self->caller_ids;
   self->delivery = hg_scaip_delivery_new (self->sip, &config);
@@ -426,6 +793,14 @@ start_engine (HgScaipPlugin *self,
   g_signal_connect_object (self->delivery, "alarm-failed", G_CALLBACK (alarm_failed_cb), self, 0);
   g_signal_connect_object (self->delivery, "supervision-changed",
                            G_CALLBACK (supervision_changed_cb), self, 0);
+  g_signal_connect_object (self->delivery, "voice-requested", G_CALLBACK (voice_requested_cb), self,
+                           0);
+  g_signal_connect_object (self->sip, "call-incoming", G_CALLBACK (call_incoming_cb), self, 0);
+  g_signal_connect_object (self->sip, "call-answered", G_CALLBACK (call_answered_cb), self, 0);
+  g_signal_connect_object (self->sip, "call-active", G_CALLBACK (call_active_cb), self, 0);
+  g_signal_connect_object (self->sip, "call-ended", G_CALLBACK (call_ended_cb), self, 0);
+  /* with voice off too: a call is then refused here, with a log line, not by the stack */
+  hg_scaip_sip_enable_calls (self->sip);
   hg_scaip_delivery_start (self->delivery);
   g_message ("delivering alarms to %s%s%s as %s (heartbeat %s)", self->primary,
              self->secondary != NULL ? ", then " : "",
@@ -553,6 +928,7 @@ hg_scaip_plugin_stop_async (HgPlugin *plugin,
   g_task_set_source_tag (task, hg_scaip_plugin_stop_async);
   if (self->delivery != NULL)
     hg_scaip_delivery_stop (self->delivery);
+  end_call (self);
   if (self->sip == NULL)
     {
       g_task_return_boolean (task, TRUE);
@@ -604,6 +980,7 @@ hg_scaip_plugin_handle_event (HgPlugin *plugin,
                  error->message);
       return;
     }
+  forget_voice (self, ref);
   if (g_strcmp0 (type, "alarm.cancelled") == 0)
     hg_scaip_delivery_cancel_alarm (self->delivery, ref);
   else
@@ -616,6 +993,7 @@ hg_scaip_plugin_dispose (GObject *object)
   HgScaipPlugin *self = HG_SCAIP_PLUGIN (object);
 
   g_cancellable_cancel (self->cancellable);
+  end_call (self);
   g_clear_object (&self->delivery);
   g_clear_object (&self->sip);
   G_OBJECT_CLASS (hg_scaip_plugin_parent_class)->dispose (object);
@@ -637,6 +1015,11 @@ hg_scaip_plugin_finalize (GObject *object)
     memset (self->demo_password, 0, strlen (self->demo_password));
   g_free (self->demo_password);
   g_hash_table_unref (self->failed_raised);
+  g_hash_table_unref (self->awaiting_voice);
+  g_free (self->audio_source);
+  g_free (self->audio_sink);
+  g_free (self->codecs);
+  g_free (self->media_address);
   g_object_unref (self->cancellable);
   G_OBJECT_CLASS (hg_scaip_plugin_parent_class)->finalize (object);
 }
@@ -662,6 +1045,7 @@ hg_scaip_plugin_init (HgScaipPlugin *self)
 {
   self->cancellable = g_cancellable_new ();
   self->failed_raised = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->awaiting_voice = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 /* The one symbol the module exports; it returns the type and does nothing else. */

@@ -8,6 +8,10 @@
  *   MESSAGE    out: one handle per request (requests on one handle are serialised), the
  *              final status and a body of the 2xx are the result; in: answered here when
  *              not addressed to our address of record, else handed to "message-received"
+ *   INVITE     voice calls, with the stack's SDP engine off: the SDP travels as a body
+ *              and hg-scaip-media.c reads and writes it; in: "call-incoming" (refused
+ *              with 480 unless a handler answers), out: hg_scaip_sip_place_call ();
+ *              the dialog's state is "call-active" and "call-ended"
  *
  * Every NUA event arrives in nua_event_cb() on the main loop. Nothing here blocks. */
 #include <string.h>
@@ -28,6 +32,7 @@ typedef enum
 {
   HANDLE_REGISTER,
   HANDLE_MESSAGE,
+  HANDLE_CALL,
 } HandleKind;
 
 typedef struct _HgScaipSip HgScaipSip;
@@ -43,6 +48,8 @@ typedef struct
   gboolean pending;    /* REGISTER: a request is in flight */
   gboolean registered; /* REGISTER: the last answer was 2xx */
   GTask *task;         /* (owned) (nullable) MESSAGE: the caller's */
+  guint call_id;       /* CALL: its key in HgScaipSip.calls */
+  gboolean responded;  /* CALL, incoming: a final answer was given */
 } Handle;
 
 typedef struct
@@ -52,6 +59,7 @@ typedef struct
   gchar *uri;       /* (owned) MESSAGE request-URI, e.g. sip:arc@host:5060;transport=tcp */
   gchar *to;        /* (owned) "<uri>" */
   gchar *registrar; /* (owned) sip:host:port[;transport=...] */
+  gchar *host;      /* (owned) as in the URI */
   Handle *reg;      /* (owned) (nullable) until the first REGISTER */
   guint expires;    /* of the last REGISTER */
   guint retry_id;   /* a failed registration's next attempt */
@@ -70,6 +78,8 @@ struct _HgScaipSip
   gchar *contact;       /* (owned) (nullable) as the registrar echoed it */
   GPtrArray *receivers; /* (owned) (element-type Receiver) */
   GHashTable *messages; /* (owned) Handle set: MESSAGE requests in flight */
+  GHashTable *calls;    /* (owned) call id → Handle: INVITE dialogs, until terminated */
+  guint next_call_id;
   gboolean shutting_down;
   gboolean shut_down;
   GPtrArray *shutdown_tasks; /* (owned) (element-type GTask) */
@@ -81,6 +91,10 @@ enum
 {
   SIGNAL_MESSAGE_RECEIVED,
   SIGNAL_REGISTRATION_CHANGED,
+  SIGNAL_CALL_INCOMING,
+  SIGNAL_CALL_ANSWERED,
+  SIGNAL_CALL_ACTIVE,
+  SIGNAL_CALL_ENDED,
   N_SIGNALS
 };
 
@@ -121,6 +135,7 @@ receiver_free (Receiver *receiver)
   g_free (receiver->uri);
   g_free (receiver->to);
   g_free (receiver->registrar);
+  g_free (receiver->host);
   g_clear_pointer (&receiver->reg, handle_free);
   g_free (receiver);
 }
@@ -470,6 +485,180 @@ message_received (HgScaipSip *self,
   nua_handle_destroy (nh);
 }
 
+/* INVITE: voice calls */
+
+static Handle *
+new_call_handle (HgScaipSip *self, nua_handle_t *nh)
+{
+  Handle *handle = g_new0 (Handle, 1);
+
+  handle->kind = HANDLE_CALL;
+  handle->self = self;
+  handle->nh = nh;
+  handle->call_id = ++self->next_call_id;
+  g_hash_table_insert (self->calls, GUINT_TO_POINTER (handle->call_id), handle);
+  return handle;
+}
+
+static void
+call_received (HgScaipSip *self, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
+{
+  g_autofree gchar *sdp = NULL;
+  g_autofree gchar *from = NULL;
+  Handle *handle;
+
+  if (sip == NULL || !is_our_aor (self, sip->sip_to))
+    {
+      g_warning ("call for %s refused: not our address of record %s",
+                 sip != NULL && sip->sip_to != NULL && sip->sip_to->a_url->url_host != NULL
+                     ? sip->sip_to->a_url->url_host
+                     : "?",
+                 self->aor);
+      nua_respond (nh, SIP_404_NOT_FOUND, NUTAG_WITH_THIS (nua), TAG_END ());
+      nua_handle_destroy (nh);
+      return;
+    }
+  handle = new_call_handle (self, nh);
+  nua_handle_bind (nh, handle);
+  if (sip->sip_payload != NULL && sip->sip_content_type != NULL
+      && g_ascii_strcasecmp (sip->sip_content_type->c_type, "application/sdp") == 0)
+    sdp = g_strndup (sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  if (sip->sip_from != NULL)
+    from = g_strdup_printf (
+        "%s@%s", sip->sip_from->a_url->url_user != NULL ? sip->sip_from->a_url->url_user : "",
+        sip->sip_from->a_url->url_host != NULL ? sip->sip_from->a_url->url_host : "?");
+  g_signal_emit (self, signals[SIGNAL_CALL_INCOMING], 0, handle->call_id, from != NULL ? from : "?",
+                 sdp);
+  if (!handle->responded)
+    hg_scaip_sip_answer_call (self, handle->call_id, 480, NULL);
+}
+
+static void
+call_answered (HgScaipSip *self, Handle *handle, int status, char const *phrase, sip_t const *sip)
+{
+  g_autofree gchar *sdp = NULL;
+
+  if (status < 200 || status >= 300)
+    return; /* a failure ends in nua_i_state, terminated */
+  if (sip != NULL && sip->sip_payload != NULL)
+    sdp = g_strndup (sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  g_signal_emit (self, signals[SIGNAL_CALL_ANSWERED], 0, handle->call_id, sdp);
+}
+
+static void
+call_state (HgScaipSip *self, Handle *handle, int status, char const *phrase, tagi_t const *tags)
+{
+  int state = nua_callstate_init;
+  guint id = handle->call_id;
+
+  tl_gets (tags, NUTAG_CALLSTATE_REF (state), TAG_END ());
+  g_debug ("call %u: state %s (%03d %s)", id, nua_callstate_name (state), status,
+           phrase != NULL ? phrase : "");
+  if (state == nua_callstate_ready)
+    {
+      g_signal_emit (self, signals[SIGNAL_CALL_ACTIVE], 0, id);
+    }
+  else if (state == nua_callstate_terminated)
+    {
+      g_autofree gchar *reason = g_strdup (phrase != NULL ? phrase : "");
+
+      /* destroys the handle: the stack may not call us about it again */
+      g_hash_table_remove (self->calls, GUINT_TO_POINTER (id));
+      g_signal_emit (self, signals[SIGNAL_CALL_ENDED], 0, id, (guint)status, reason);
+    }
+}
+
+/**
+ * hg_scaip_sip_enable_calls:
+ * @self: an #HgScaipSip
+ *
+ * Accepts INVITE from now on; each one is #HgScaipSip::call-incoming.
+ */
+void
+hg_scaip_sip_enable_calls (HgScaipSip *self)
+{
+  g_return_if_fail (HG_IS_SCAIP_SIP (self));
+
+  if (self->nua == NULL)
+    return;
+  nua_set_params (self->nua, NUTAG_ENABLEINVITE (1), NUTAG_ALLOW ("INVITE, ACK, BYE, CANCEL"),
+                  NUTAG_AUTOANSWER (0), NUTAG_AUTOACK (1), TAG_END ());
+}
+
+/**
+ * hg_scaip_sip_answer_call:
+ * @self: an #HgScaipSip
+ * @call: an incoming call's id
+ * @status: 200 to accept, else a failure status (480, 486, 488, ...)
+ * @sdp: (nullable): the SDP answer, with 200
+ */
+void
+hg_scaip_sip_answer_call (HgScaipSip *self, guint call, guint status, const gchar *sdp)
+{
+  Handle *handle;
+
+  g_return_if_fail (HG_IS_SCAIP_SIP (self));
+
+  handle = g_hash_table_lookup (self->calls, GUINT_TO_POINTER (call));
+  if (handle == NULL || handle->responded)
+    return;
+  handle->responded = TRUE;
+  if (status >= 200 && status < 300 && sdp != NULL)
+    nua_respond (handle->nh, status, sip_status_phrase ((int)status),
+                 SIPTAG_CONTENT_TYPE_STR ("application/sdp"), SIPTAG_PAYLOAD_STR (sdp), TAG_END ());
+  else
+    nua_respond (handle->nh, status, sip_status_phrase ((int)status), TAG_END ());
+}
+
+/**
+ * hg_scaip_sip_place_call:
+ * @self: an #HgScaipSip
+ * @uri: whom to call
+ * @sdp: our SDP offer
+ *
+ * Returns: the call's id; #HgScaipSip::call-answered brings the answer, and
+ *   #HgScaipSip::call-ended a failure
+ */
+guint
+hg_scaip_sip_place_call (HgScaipSip *self, const gchar *uri, const gchar *sdp)
+{
+  g_autofree gchar *to = NULL;
+  Handle *handle;
+
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), 0);
+  g_return_val_if_fail (uri != NULL && sdp != NULL, 0);
+
+  if (self->nua == NULL || self->shutting_down)
+    return 0;
+  to = g_strdup_printf ("<%s>", uri);
+  handle = new_call_handle (self, NULL);
+  handle->responded = TRUE;
+  handle->nh = nua_handle (self->nua, handle, SIPTAG_TO_STR (to), TAG_END ());
+  nua_invite (handle->nh, NUTAG_URL (uri), SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
+              SIPTAG_PAYLOAD_STR (sdp), TAG_END ());
+  return handle->call_id;
+}
+
+/**
+ * hg_scaip_sip_hang_up:
+ * @self: an #HgScaipSip
+ * @call: a call's id
+ *
+ * Sends BYE (or CANCEL while it rings); #HgScaipSip::call-ended follows.
+ */
+void
+hg_scaip_sip_hang_up (HgScaipSip *self, guint call)
+{
+  Handle *handle;
+
+  g_return_if_fail (HG_IS_SCAIP_SIP (self));
+
+  handle = g_hash_table_lookup (self->calls, GUINT_TO_POINTER (call));
+  if (handle == NULL)
+    return;
+  nua_bye (handle->nh, TAG_END ());
+}
+
 /* shutdown */
 
 static void
@@ -487,6 +676,7 @@ destroy_stack (HgScaipSip *self)
 {
   /* handles before the stack: nua_handle_destroy needs it */
   g_hash_table_remove_all (self->messages);
+  g_hash_table_remove_all (self->calls);
   for (guint i = 0; i < self->receivers->len; i++)
     {
       Receiver *receiver = g_ptr_array_index (self->receivers, i);
@@ -525,6 +715,26 @@ nua_event_cb (nua_event_t event,
       break;
     case nua_i_message:
       message_received (self, nua, nh, sip);
+      break;
+    case nua_i_invite:
+      call_received (self, nua, nh, sip);
+      break;
+    case nua_r_invite:
+      if (handle != NULL && handle->kind == HANDLE_CALL)
+        call_answered (self, handle, status, phrase, sip);
+      break;
+    case nua_i_state:
+      if (handle != NULL && handle->kind == HANDLE_CALL)
+        call_state (self, handle, status, phrase, tags);
+      break;
+    case nua_i_bye:
+    case nua_i_cancel:
+    case nua_i_ack:
+    case nua_r_bye:
+    case nua_i_active:
+    case nua_i_terminated:
+      g_debug ("SIP call event %s: %03d %s", nua_event_name (event), status,
+               phrase != NULL ? phrase : "");
       break;
     case nua_r_shutdown:
       if (status < 200)
@@ -685,6 +895,7 @@ hg_scaip_sip_add_receiver (HgScaipSip *self,
   receiver->uri = g_strdup (uri);
   receiver->to = g_strdup_printf ("<%s>", uri);
   receiver->registrar = registrar_of (url);
+  receiver->host = g_strdup (url->url_host);
   g_ptr_array_add (self->receivers, receiver);
   return self->receivers->len - 1;
 }
@@ -703,6 +914,15 @@ hg_scaip_sip_get_receiver_uri (HgScaipSip *self,
   g_return_val_if_fail (HG_IS_SCAIP_SIP (self), NULL);
   g_return_val_if_fail (receiver < self->receivers->len, NULL);
   return get_receiver (self, receiver)->uri;
+}
+
+/* Returns: the host part of the receiver's URI (a name or an address) */
+const gchar *
+hg_scaip_sip_get_receiver_host (HgScaipSip *self, guint receiver)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), NULL);
+  g_return_val_if_fail (receiver < self->receivers->len, NULL);
+  return get_receiver (self, receiver)->host;
 }
 
 /**
@@ -757,6 +977,7 @@ hg_scaip_sip_finalize (GObject *object)
   HgScaipSip *self = HG_SCAIP_SIP (object);
 
   g_hash_table_unref (self->messages);
+  g_hash_table_unref (self->calls);
   g_ptr_array_unref (self->receivers);
   g_ptr_array_unref (self->shutdown_tasks);
   if (self->root != NULL)
@@ -801,6 +1022,45 @@ hg_scaip_sip_class_init (HgScaipSipClass *klass)
   signals[SIGNAL_REGISTRATION_CHANGED]
       = g_signal_new ("registration-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                       NULL, NULL, G_TYPE_NONE, 3, G_TYPE_UINT, G_TYPE_BOOLEAN, G_TYPE_UINT);
+  /**
+   * HgScaipSip::call-incoming:
+   * @call: the call's id
+   * @from: the caller's URI, for logs
+   * @sdp: (nullable): the SDP offer
+   *
+   * An INVITE to our address of record. A handler answers it with
+   * hg_scaip_sip_answer_call () before returning; a call nobody answered is refused with
+   * 480 Temporarily Unavailable.
+   */
+  signals[SIGNAL_CALL_INCOMING]
+      = g_signal_new ("call-incoming", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 3, G_TYPE_UINT, G_TYPE_STRING, G_TYPE_STRING);
+  /**
+   * HgScaipSip::call-answered:
+   * @call: the id hg_scaip_sip_place_call () returned
+   * @sdp: (nullable): the SDP answer of the 2xx
+   */
+  signals[SIGNAL_CALL_ANSWERED]
+      = g_signal_new ("call-answered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
+  /**
+   * HgScaipSip::call-active:
+   * @call: the call's id
+   *
+   * The dialog is confirmed (ACK sent or received): media may flow.
+   */
+  signals[SIGNAL_CALL_ACTIVE]
+      = g_signal_new ("call-active", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
+  /**
+   * HgScaipSip::call-ended:
+   * @call: the call's id
+   * @status: the SIP status that ended it (e.g. 200 for a BYE, 480 when refused)
+   * @reason: the phrase, for logs
+   */
+  signals[SIGNAL_CALL_ENDED]
+      = g_signal_new ("call-ended", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 3, G_TYPE_UINT, G_TYPE_UINT, G_TYPE_STRING);
 }
 
 static void
@@ -808,6 +1068,7 @@ hg_scaip_sip_init (HgScaipSip *self)
 {
   self->receivers = g_ptr_array_new_with_free_func ((GDestroyNotify) receiver_free);
   self->messages = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) handle_free, NULL);
+  self->calls = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify)handle_free);
   self->shutdown_tasks = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
@@ -865,7 +1126,7 @@ hg_scaip_sip_new (const gchar *local_uri,
       = nua_create (self->root, nua_event_cb, self, NUTAG_URL (local_uri), SIPTAG_FROM_STR (aor),
                     NUTAG_USER_AGENT (USER_AGENT), NUTAG_M_USERNAME (self->aor_url->url_user),
                     NUTAG_ENABLEMESSAGE (1), NUTAG_ENABLEINVITE (0), NUTAG_ALLOW ("MESSAGE"),
-                    NUTAG_APPL_METHOD ("MESSAGE"),
+                    NUTAG_APPL_METHOD ("MESSAGE"), NUTAG_MEDIA_ENABLE (0),
                     NUTAG_OUTBOUND ("no-options-keepalive no-validate"), TAG_NULL ());
   if (self->nua == NULL)
     {

@@ -41,6 +41,7 @@ guint hg_scaip_sip_add_receiver (HgScaipSip *self,
 guint hg_scaip_sip_get_n_receivers (HgScaipSip *self);
 const gchar *hg_scaip_sip_get_receiver_uri (HgScaipSip *self,
                                             guint receiver);
+const gchar *hg_scaip_sip_get_receiver_host (HgScaipSip *self, guint receiver);
 void hg_scaip_sip_register (HgScaipSip *self,
                             guint receiver,
                             guint expires);
@@ -58,6 +59,11 @@ gboolean hg_scaip_sip_send_finish (HgScaipSip *self,
                                    GAsyncResult *result,
                                    gchar **response_body,
                                    GError **error);
+
+void hg_scaip_sip_enable_calls (HgScaipSip *self);
+void hg_scaip_sip_answer_call (HgScaipSip *self, guint call, guint status, const gchar *sdp);
+guint hg_scaip_sip_place_call (HgScaipSip *self, const gchar *uri, const gchar *sdp);
+void hg_scaip_sip_hang_up (HgScaipSip *self, guint call);
 
 void hg_scaip_sip_shutdown_async (HgScaipSip *self,
                                   GCancellable *cancellable,

@@ -75,6 +75,20 @@ test_accepted (void)
     "0",
     "demo-password",
     "x",
+    "voice",
+    "call",
+    "voice-window",
+    "3600",
+    "codecs",
+    "opus, PCMA",
+    "srtp",
+    "required",
+    "audio-source",
+    "audiotestsrc is-live=true",
+    "audio-sink",
+    "fakesink",
+    "media-address",
+    "2001:db8::1",
     NULL,
   };
   g_autoptr(HgConfig) config = config_with (NULL, NULL);
@@ -122,6 +136,13 @@ test_refused (void)
     { "heartbeat-interval", "3" },
     { "heartbeat-interval", "-1" },
     { "secondary-receiver", "sip:arc@x" },
+    { "voice", "maybe" },
+    { "voice-window", "9" },
+    { "codecs", "G729" },
+    { "codecs", " " },
+    { "srtp", "yes" },
+    { "audio-source", "" },
+    { "media-address", "gateway.local" },
   };
 
   g_test_summary ("A missing, malformed or out-of-range key (and an unknown one, e.g. a typo of "

@@ -20,7 +20,17 @@
  *   foreign-aor N       the next N answers: an extra <mrs> to another AOR, first
  *   status CODE N       the next N MESSAGEs: SIP CODE (401 with a challenge), no SCAIP
  *   in-body on|off      the <mrs> in the 200 OK body instead of a MESSAGE
+ *   voice off|call|answer  snu 0 answers carry mre 1 (duplex voice); with "call" the
+ *                       ARC then calls the sender's contact (INVITE with an SDP offer),
+ *                       with "answer" it answers the sender's call
+ *   call-codecs LIST    the codecs it offers or accepts (default "PCMU PCMA opus")
+ *   call-srtp off|optional|required   SDES-SRTP on its calls (default off)
+ *   call-seconds N      how long it keeps a call up before BYE (default 3)
  *   quit
+ *
+ * A call's audio is a 880 Hz tone out; what comes in is measured (GStreamer's level)
+ * and recorded, when the call ends, as a line with "mty": "CALL": its status, codec,
+ * SRTP, the RTP packets received and the loudest RMS in dBFS.
  *
  * Each command is acknowledged with "OK <command>" on stdout, after "READY <port>". */
 #include <errno.h>
@@ -33,6 +43,7 @@
 #include <sys/prctl.h>
 
 #include "hg-scaip-codec.h"
+#include "hg-scaip-media.h"
 #include "hg-scaip-sofia.h"
 
 #define DEFAULT_REALM "hemgate-arc"
@@ -77,6 +88,17 @@ typedef struct
   guint foreign_aor;
   guint status_code;
   guint status_n;
+  gchar *voice; /* "off", "call", "answer" */
+  gchar *call_codecs;
+  HgScaipSrtp call_srtp;
+  guint call_seconds;
+
+  /* the one call (voice) */
+  nua_handle_t *call_nh;
+  HgScaipMedia *call_media;
+  gchar *call_ref;
+  guint call_bye_id;
+  gboolean call_connected;
 } Sim;
 
 /* An answer to give later (slow mode). */
@@ -196,6 +218,8 @@ record_request (Sim *sim,
   fflush (sim->record);
 }
 
+static void place_call (Sim *sim, const gchar *aor, const gchar *contact, const gchar *ref);
+
 /* answering */
 
 static void
@@ -253,6 +277,8 @@ answer (Sim *sim,
     }
   else
     {
+      if (response->snu == 0 && g_strcmp0 (sim->voice, "off") != 0)
+        response->mre = 1;
       xml = hg_scaip_response_to_xml (response, NULL);
     }
 
@@ -287,6 +313,8 @@ answer (Sim *sim,
       send_mrs (sim, other, contact, xml);
     }
   send_mrs (sim, aor, contact, xml);
+  if (response->snu == 0 && g_strcmp0 (sim->voice, "call") == 0)
+    place_call (sim, aor, contact, response->ref);
 }
 
 static gboolean
@@ -467,6 +495,197 @@ on_register (Sim *sim,
   nua_handle_destroy (nh);
 }
 
+/* voice */
+
+static void
+record_call (Sim *sim, guint status)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree gchar *line = NULL;
+  HgScaipMedia *media = sim->call_media;
+  gdouble peak = media != NULL ? hg_scaip_media_get_peak_db (media) : -G_MAXDOUBLE;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "seq");
+  json_builder_add_int_value (builder, (gint64)++sim->n_recorded);
+  json_builder_set_member_name (builder, "time");
+  json_builder_add_int_value (builder, g_get_real_time ());
+  json_builder_set_member_name (builder, "ref");
+  json_builder_add_string_value (builder, sim->call_ref != NULL ? sim->call_ref : "");
+  json_builder_set_member_name (builder, "mty");
+  json_builder_add_string_value (builder, "CALL");
+  json_builder_set_member_name (builder, "status");
+  json_builder_add_int_value (builder, status);
+  json_builder_set_member_name (builder, "connected");
+  json_builder_add_boolean_value (builder, sim->call_connected);
+  json_builder_set_member_name (builder, "codec");
+  json_builder_add_string_value (builder, media != NULL && hg_scaip_media_get_codec (media) != NULL
+                                              ? hg_scaip_media_get_codec (media)
+                                              : "");
+  json_builder_set_member_name (builder, "srtp");
+  json_builder_add_boolean_value (builder, media != NULL && hg_scaip_media_get_srtp (media));
+  json_builder_set_member_name (builder, "rx_packets");
+  json_builder_add_int_value (
+      builder, media != NULL ? (gint64)hg_scaip_media_get_received_buffers (media) : 0);
+  json_builder_set_member_name (builder, "rx_peak_db");
+  json_builder_add_double_value (builder, peak > -1000.0 ? peak : -1000.0);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  line = json_generator_to_data (generator, NULL);
+  fprintf (sim->record, "%s\n", line);
+  fflush (sim->record);
+}
+
+static void
+call_over (Sim *sim, guint status, const gchar *phrase)
+{
+  g_printerr ("arc-sim: call for %s ended: %03u %s\n", sim->call_ref != NULL ? sim->call_ref : "?",
+              status, phrase != NULL ? phrase : "");
+  if (sim->call_media != NULL)
+    hg_scaip_media_stop (sim->call_media);
+  record_call (sim, status);
+  g_clear_handle_id (&sim->call_bye_id, g_source_remove);
+  g_clear_object (&sim->call_media);
+  g_clear_pointer (&sim->call_ref, g_free);
+  if (sim->call_nh != NULL)
+    nua_handle_destroy (sim->call_nh);
+  sim->call_nh = NULL;
+  sim->call_connected = FALSE;
+}
+
+static gboolean
+call_bye_cb (gpointer user_data)
+{
+  Sim *sim = user_data;
+
+  sim->call_bye_id = 0;
+  if (sim->call_nh != NULL)
+    nua_bye (sim->call_nh, TAG_END ());
+  return G_SOURCE_REMOVE;
+}
+
+static HgScaipMedia *
+new_call_media (Sim *sim, GError **error)
+{
+  return hg_scaip_media_new (sim->address, sim->call_codecs, sim->call_srtp,
+                             "audiotestsrc is-live=true wave=sine freq=880 volume=0.5",
+                             "fakesink sync=false", error);
+}
+
+static void
+place_call (Sim *sim, const gchar *aor, const gchar *contact, const gchar *ref)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *offer = NULL;
+  g_autofree gchar *to = g_strdup_printf ("<sip:%s>", aor);
+
+  if (sim->call_nh != NULL)
+    {
+      g_printerr ("arc-sim: no call for %s: a call is in progress\n", ref);
+      return;
+    }
+  sim->call_media = new_call_media (sim, &error);
+  if (sim->call_media == NULL)
+    {
+      g_printerr ("arc-sim: no call for %s: %s\n", ref, error->message);
+      return;
+    }
+  sim->call_ref = g_strdup (ref);
+  offer = hg_scaip_media_create_offer (sim->call_media);
+  sim->call_nh = nua_handle (sim->nua, NULL, SIPTAG_TO_STR (to), TAG_END ());
+  nua_invite (sim->call_nh, NUTAG_URL (contact), SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
+              SIPTAG_PAYLOAD_STR (offer), TAG_END ());
+  g_printerr ("arc-sim: calling %s for %s\n", contact, ref);
+}
+
+static void
+call_started (Sim *sim)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!hg_scaip_media_start (sim->call_media, &error))
+    {
+      g_printerr ("arc-sim: call media: %s\n", error->message);
+      nua_bye (sim->call_nh, TAG_END ());
+      return;
+    }
+  sim->call_connected = TRUE;
+  sim->call_bye_id = g_timeout_add_seconds (sim->call_seconds, call_bye_cb, sim);
+}
+
+static void
+on_invite_answered (Sim *sim, int status, char const *phrase, sip_t const *sip)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *answer = NULL;
+
+  if (status < 200 || status >= 300)
+    return; /* a failure ends in nua_i_state */
+  if (sip != NULL && sip->sip_payload != NULL)
+    answer = g_strndup (sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  if (!hg_scaip_media_set_answer (sim->call_media, answer, &error))
+    {
+      g_printerr ("arc-sim: unusable SDP answer: %s\n", error->message);
+      nua_bye (sim->call_nh, TAG_END ());
+      return;
+    }
+  g_printerr ("arc-sim: call for %s answered (%s%s)\n", sim->call_ref,
+              hg_scaip_media_get_codec (sim->call_media),
+              hg_scaip_media_get_srtp (sim->call_media) ? ", SRTP" : "");
+  call_started (sim);
+}
+
+static void
+on_invite (Sim *sim, nua_handle_t *nh, sip_t const *sip)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *offer = NULL;
+  g_autofree gchar *answer = NULL;
+
+  if (g_strcmp0 (sim->voice, "answer") != 0 || sim->call_nh != NULL)
+    {
+      nua_respond (nh, SIP_486_BUSY_HERE, NUTAG_WITH_THIS (sim->nua), TAG_END ());
+      nua_handle_destroy (nh);
+      return;
+    }
+  if (sip->sip_payload != NULL)
+    offer = g_strndup (sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  sim->call_media = new_call_media (sim, &error);
+  if (sim->call_media != NULL)
+    answer = hg_scaip_media_create_answer (sim->call_media, offer, &error);
+  if (answer == NULL)
+    {
+      g_printerr ("arc-sim: call refused: %s\n", error->message);
+      g_clear_object (&sim->call_media);
+      nua_respond (nh, SIP_488_NOT_ACCEPTABLE, NUTAG_WITH_THIS (sim->nua), TAG_END ());
+      nua_handle_destroy (nh);
+      return;
+    }
+  sim->call_nh = nh;
+  sim->call_ref = g_strdup ("");
+  nua_respond (nh, SIP_200_OK, NUTAG_WITH_THIS (sim->nua),
+               SIPTAG_CONTENT_TYPE_STR ("application/sdp"), SIPTAG_PAYLOAD_STR (answer),
+               TAG_END ());
+  g_printerr ("arc-sim: call answered (%s%s)\n", hg_scaip_media_get_codec (sim->call_media),
+              hg_scaip_media_get_srtp (sim->call_media) ? ", SRTP" : "");
+  call_started (sim);
+}
+
+static void
+on_call_state (Sim *sim, nua_handle_t *nh, int status, char const *phrase, tagi_t tags[])
+{
+  int state = nua_callstate_init;
+
+  if (nh != sim->call_nh)
+    return;
+  tl_gets (tags, NUTAG_CALLSTATE_REF (state), TAG_END ());
+  if (state == nua_callstate_terminated)
+    call_over (sim, (guint)status, phrase);
+}
+
 static void
 nua_event_cb (nua_event_t event,
               int status,
@@ -487,6 +706,16 @@ nua_event_cb (nua_event_t event,
       break;
     case nua_i_register:
       on_register (sim, nh, sip);
+      break;
+    case nua_i_invite:
+      on_invite (sim, nh, sip);
+      break;
+    case nua_r_invite:
+      if (nh == sim->call_nh)
+        on_invite_answered (sim, status, phrase, sip);
+      break;
+    case nua_i_state:
+      on_call_state (sim, nh, status, phrase, tags);
       break;
     case nua_r_message:
       if (status >= 200)
@@ -591,6 +820,41 @@ command (Sim *sim,
     ok = parse_count (words[1], &sim->status_code) && sim->status_code >= 300
          && sim->status_code <= 699 && (words[2] == NULL || parse_count (words[2], &n))
          && (sim->status_n = n, TRUE);
+  else if (g_strcmp0 (verb, "voice") == 0)
+    {
+      ok = words[1] != NULL
+           && (g_strcmp0 (words[1], "off") == 0 || g_strcmp0 (words[1], "call") == 0
+               || g_strcmp0 (words[1], "answer") == 0);
+      if (ok)
+        {
+          g_free (sim->voice);
+          sim->voice = g_strdup (words[1]);
+        }
+    }
+  else if (g_strcmp0 (verb, "call-codecs") == 0)
+    {
+      g_autofree gchar *list = g_strjoinv (" ", words + 1);
+
+      ok = hg_scaip_media_check_codecs (list, NULL);
+      if (ok)
+        {
+          g_free (sim->call_codecs);
+          sim->call_codecs = g_steal_pointer (&list);
+        }
+    }
+  else if (g_strcmp0 (verb, "call-srtp") == 0)
+    {
+      if (g_strcmp0 (words[1], "off") == 0)
+        sim->call_srtp = HG_SCAIP_SRTP_OFF;
+      else if (g_strcmp0 (words[1], "optional") == 0)
+        sim->call_srtp = HG_SCAIP_SRTP_OPTIONAL;
+      else if (g_strcmp0 (words[1], "required") == 0)
+        sim->call_srtp = HG_SCAIP_SRTP_REQUIRED;
+      else
+        ok = FALSE;
+    }
+  else if (g_strcmp0 (verb, "call-seconds") == 0)
+    ok = parse_count (words[1], &sim->call_seconds) && sim->call_seconds > 0;
   else if (g_strcmp0 (verb, "quit") == 0)
     shutdown_sim (sim);
   else
@@ -726,6 +990,10 @@ main (int argc,
   sim.receipts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   sim.unanswered = g_ptr_array_new ();
   sim.record = stdout;
+  sim.voice = g_strdup ("off");
+  sim.call_codecs = g_strdup ("PCMU PCMA opus");
+  sim.call_srtp = HG_SCAIP_SRTP_OFF;
+  sim.call_seconds = 3;
   if (record_path != NULL)
     {
       sim.record = fopen (record_path, "a");
@@ -759,8 +1027,9 @@ main (int argc,
   sim.identity = g_strdup_printf ("sip:arc@%s:%u", sim.address, sim.port);
   sim.nua = nua_create (sim.root, nua_event_cb, &sim, NUTAG_URL (listen),
                         SIPTAG_FROM_STR (sim.identity), NUTAG_USER_AGENT ("hemgate-arc-sim/0.1"),
-                        NUTAG_ENABLEMESSAGE (1), NUTAG_ENABLEINVITE (0),
-                        NUTAG_ALLOW ("MESSAGE, REGISTER"), NUTAG_APPL_METHOD ("MESSAGE, REGISTER"),
+                        NUTAG_ENABLEMESSAGE (1), NUTAG_ENABLEINVITE (1), NUTAG_MEDIA_ENABLE (0),
+                        NUTAG_ALLOW ("MESSAGE, REGISTER, INVITE, ACK, BYE, CANCEL"),
+                        NUTAG_APPL_METHOD ("MESSAGE, REGISTER"),
                         NUTAG_OUTBOUND ("no-options-keepalive no-validate"), TAG_NULL ());
   if (sim.nua == NULL)
     {
@@ -798,5 +1067,7 @@ main (int argc,
   g_free (sim.realm);
   g_free (sim.nonce);
   g_free (sim.password);
+  g_free (sim.voice);
+  g_free (sim.call_codecs);
   return 0;
 }
