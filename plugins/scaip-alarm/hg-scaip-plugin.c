@@ -8,10 +8,12 @@
 
 #include <hemgate-plugin.h>
 
+#include "hg-scaip-button.h"
 #include "hg-scaip-delivery.h"
 #include "hg-scaip-media.h"
 #include "hg-scaip-plugin.h"
 #include "hg-scaip-sip.h"
+#include "hg-scaip-sounds.h"
 
 /* The secret holding the Digest password (README.md, "Configuration"). */
 #define PASSWORD_SECRET "sip-password"
@@ -44,7 +46,25 @@ static const gchar *const known_keys[] = {
   "codecs",
   "srtp",
   "media-address",
+  "sounds",
+  "sound-language",
+  "sound-dir",
+  "sound-sink",
+  "button-device",
+  "button-key",
+  "button-debounce",
+  "button-type",
+  "button-location",
+  "button-name",
   NULL,
+};
+
+/* The feedback already given for an alarm (bits of HgScaipPlugin.sounded's values). */
+enum
+{
+  SOUNDED_TONE = 1 << 0,
+  SOUNDED_SENT = 1 << 1,
+  SOUNDED_HELP = 1 << 2,
 };
 
 /* Who sets up the voice call once the ARC asks for it (PROTOCOL.md §9). */
@@ -79,6 +99,16 @@ struct _HgScaipPlugin
   gchar *codecs;       /* (owned) */
   HgScaipSrtp srtp;
   gchar *media_address; /* (owned) (nullable) */
+  gboolean sounds;
+  gchar *sound_language; /* (owned) */
+  gchar *sound_dir;      /* (owned) */
+  gchar *sound_sink;     /* (owned) */
+  gchar *button_device;  /* (owned) (nullable) */
+  guint button_key;
+  guint button_debounce;  /* ms */
+  gchar *button_type;     /* (owned) */
+  gchar *button_location; /* (owned) (nullable) */
+  gchar *button_name;     /* (owned) */
 
   HgScaipSip *sip;            /* (owned) (nullable) while running */
   HgScaipDelivery *delivery;  /* (owned) (nullable) while running */
@@ -92,6 +122,10 @@ struct _HgScaipPlugin
   gchar *call_ref;            /* (owned) (nullable) the alarm the call is for */
   gint64 call_since;
   HgScaipMedia *media; /* (owned) (nullable) the call's */
+
+  HgScaipButton *button; /* (owned) (nullable) without button-device */
+  HgScaipSounds *player; /* (owned) (nullable) unless sounds are off */
+  GHashTable *sounded;   /* (owned) ref → SOUNDED_ bits, for the resident's own alarms */
 };
 
 G_DEFINE_TYPE (HgScaipPlugin, hg_scaip_plugin, HG_TYPE_PLUGIN)
@@ -285,6 +319,58 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
     g_free (self->audio_sink);
     self->audio_sink = g_strdup (sink);
   }
+  {
+    const gchar *language = hg_config_get_string (config, "sound-language", "sv");
+    gsize len = strlen (language);
+
+    if (!hg_config_get_boolean (config, "sounds", TRUE, &self->sounds, error))
+      return FALSE;
+    if (len < 2 || len > 3 || strspn (language, "abcdefghijklmnopqrstuvwxyz") != len)
+      return bad_key (error, "sound-language", language,
+                      "is not a two- or three-letter language code");
+    g_free (self->sound_language);
+    self->sound_language = g_strdup (language);
+    g_free (self->sound_dir);
+    self->sound_dir = g_strdup (hg_config_get_string (config, "sound-dir", HG_SCAIP_SOUNDDIR));
+    g_free (self->sound_sink);
+    self->sound_sink = g_strdup (hg_config_get_string (config, "sound-sink", "autoaudiosink"));
+  }
+  {
+    const gchar *device = hg_config_get_string (config, "button-device", NULL);
+    const gchar *type = hg_config_get_string (config, "button-type", "assistance");
+    const gchar *location = hg_config_get_string (config, "button-location", NULL);
+    const gchar *name = hg_config_get_string (config, "button-name", NULL);
+    gint64 key = 0;
+    gint64 debounce = 0;
+
+    if (device != NULL && !g_path_is_absolute (device))
+      return bad_key (error, "button-device", device, "is not an absolute path");
+    if (!hg_config_get_int (config, "button-key", 0, 1, 0x2ff, &key, error)
+        || !hg_config_get_int (config, "button-debounce", 3000, 0, 60000, &debounce, error))
+      return FALSE;
+    if (device != NULL && key == 0)
+      {
+        g_set_error_literal (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                             "button-key: required with button-device");
+        return FALSE;
+      }
+    if (!hg_alarm_type_is_valid (type))
+      return bad_key (error, "button-type", type, "is not an alarm type");
+    if (name != NULL && (name[0] == '\0' || strlen (name) > 64))
+      return bad_key (error, "button-name", name, "is not 1-64 characters");
+    g_free (self->button_device);
+    self->button_device = g_strdup (device);
+    self->button_key = (guint)key;
+    self->button_debounce = (guint)debounce;
+    g_free (self->button_type);
+    self->button_type = g_strdup (type);
+    g_free (self->button_location);
+    self->button_location = g_strdup (location);
+    g_free (self->button_name);
+    self->button_name = name != NULL     ? g_strdup (name)
+                        : device != NULL ? g_path_get_basename (device)
+                                         : NULL;
+  }
   if (timers.heartbeat_interval > 0 && timers.heartbeat_interval < 5)
     {
       g_autofree gchar *value = g_strdup_printf ("%u", timers.heartbeat_interval);
@@ -309,6 +395,48 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
   self->demo_password = g_strdup (hg_config_get_string (config, "demo-password", NULL));
   self->timers = timers;
   return TRUE;
+}
+
+/* local audible feedback */
+
+static void
+play_sound (HgScaipPlugin *self, const gchar *ref, guint bit, const gchar *name)
+{
+  guint done;
+
+  if (self->player == NULL || !g_hash_table_contains (self->sounded, ref))
+    return;
+  done = GPOINTER_TO_UINT (g_hash_table_lookup (self->sounded, ref));
+  if (bit != 0 && (done & bit) != 0)
+    return;
+  g_hash_table_replace (self->sounded, g_strdup (ref), GUINT_TO_POINTER (done | bit));
+  hg_scaip_sounds_play (self->player, name, ref);
+}
+
+/* The resident's own alarms get feedback; the plugin's technical ones do not. */
+static void
+sound_alarm_raised (HgScaipPlugin *self, HgAlarm *alarm)
+{
+  const gchar *ref = hg_alarm_get_reference (alarm);
+  HgAlarmState state = hg_alarm_get_state (alarm);
+
+  if (self->player == NULL || g_strcmp0 (hg_alarm_get_alarm_type (alarm), "technical") == 0
+      || g_hash_table_contains (self->sounded, ref)
+      || (state != HG_ALARM_STATE_RAISED && state != HG_ALARM_STATE_DELIVERED))
+    return;
+  g_hash_table_insert (
+      self->sounded, g_strdup (ref),
+      GUINT_TO_POINTER (state == HG_ALARM_STATE_DELIVERED ? SOUNDED_TONE | SOUNDED_SENT : 0));
+  if (state == HG_ALARM_STATE_RAISED)
+    play_sound (self, ref, SOUNDED_TONE, "tone");
+}
+
+static void
+sound_alarm_ended (HgScaipPlugin *self, const gchar *ref, gboolean cancelled)
+{
+  if (cancelled)
+    play_sound (self, ref, 0, "alarm-cancelled");
+  g_hash_table_remove (self->sounded, ref);
 }
 
 /* reports to the core */
@@ -377,6 +505,7 @@ alarm_delivered_cb (
     HgScaipDelivery *delivery, const gchar *ref, guint receiver, guint snu, HgScaipPlugin *self)
 {
   report (self, ref, HG_ALARM_STATE_DELIVERED, receiver, (gint) snu);
+  play_sound (self, ref, SOUNDED_SENT, "alarm-sent");
 }
 
 static void
@@ -386,6 +515,8 @@ alarm_acknowledged_cb (HgScaipDelivery *delivery,
                        HgScaipPlugin *self)
 {
   report (self, ref, HG_ALARM_STATE_ACKNOWLEDGED, receiver, 0);
+  play_sound (self, ref, SOUNDED_SENT, "alarm-sent");
+  play_sound (self, ref, SOUNDED_HELP, "help-coming");
 }
 
 /* local technical alarms */
@@ -739,6 +870,41 @@ forget_voice (HgScaipPlugin *self, const gchar *ref)
     }
 }
 
+/* the physical button */
+
+static void
+button_raised_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autofree gchar *name = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *ref = hg_context_raise_alarm_finish (HG_CONTEXT (source), result, &error);
+
+  if (ref == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("button %s pressed but no alarm raised: %s", name, error->message);
+      return;
+    }
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "HG_ALARM_REF", ref, "MESSAGE",
+                    "button %s pressed: alarm %s raised", name, ref);
+}
+
+static void
+button_pressed_cb (HgScaipButton *button, HgScaipPlugin *self)
+{
+  g_autoptr(HgAlarm) alarm = hg_alarm_new (self->button_type);
+  g_autoptr(JsonObject) detail = json_object_new ();
+
+  hg_alarm_set_device (alarm, self->button_name);
+  if (self->button_location != NULL)
+    hg_alarm_set_location (alarm, self->button_location);
+  json_object_set_string_member (detail, "input", "evdev");
+  json_object_set_int_member (detail, "key", self->button_key);
+  hg_alarm_set_detail (alarm, detail);
+  hg_context_raise_alarm_async (get_context (self), alarm, self->cancellable, button_raised_cb,
+                                g_strdup (self->button_name));
+}
+
 /* start */
 
 static void
@@ -782,6 +948,17 @@ start_engine (HgScaipPlugin *self,
       g_warning ("voice is configured but the capability media.microphone is not granted; "
                  "voice calls are refused");
       self->voice = VOICE_OFF;
+    }
+  if (self->sounds && !g_file_test (self->sound_dir, G_FILE_TEST_IS_DIR))
+    g_warning ("sound-dir %s is not a directory: no local sounds", self->sound_dir);
+  else if (self->sounds)
+    self->player = hg_scaip_sounds_new (self->sound_dir, self->sound_language, self->sound_sink);
+  if (self->button_device != NULL)
+    {
+      self->button
+          = hg_scaip_button_new (self->button_device, self->button_key, self->button_debounce);
+      g_signal_connect_object (self->button, "pressed", G_CALLBACK (button_pressed_cb), self, 0);
+      hg_scaip_button_start (self->button);
     }
   config.controller_id = self->controller_id;
   config.caller_ids = (const gchar *const *) self->caller_ids;
@@ -968,8 +1145,12 @@ hg_scaip_plugin_handle_event (HgPlugin *plugin,
       g_autoptr(HgAlarm) alarm = hg_alarm_new_from_json (body, &error);
 
       if (alarm == NULL || !hg_scaip_delivery_add_alarm (self->delivery, alarm, &error))
-        g_warning ("alarm.raised %" G_GUINT64_FORMAT " not delivered: %s", hg_event_get_seq (event),
-                   error->message);
+        {
+          g_warning ("alarm.raised %" G_GUINT64_FORMAT " not delivered: %s",
+                     hg_event_get_seq (event), error->message);
+          return;
+        }
+      sound_alarm_raised (self, alarm);
       return;
     }
   if (g_strcmp0 (type, "alarm.cancelled") != 0 && g_strcmp0 (type, "alarm.closed") != 0)
@@ -981,6 +1162,7 @@ hg_scaip_plugin_handle_event (HgPlugin *plugin,
       return;
     }
   forget_voice (self, ref);
+  sound_alarm_ended (self, ref, g_strcmp0 (type, "alarm.cancelled") == 0);
   if (g_strcmp0 (type, "alarm.cancelled") == 0)
     hg_scaip_delivery_cancel_alarm (self->delivery, ref);
   else
@@ -994,6 +1176,8 @@ hg_scaip_plugin_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   end_call (self);
+  g_clear_object (&self->player);
+  g_clear_object (&self->button);
   g_clear_object (&self->delivery);
   g_clear_object (&self->sip);
   G_OBJECT_CLASS (hg_scaip_plugin_parent_class)->dispose (object);
@@ -1020,6 +1204,14 @@ hg_scaip_plugin_finalize (GObject *object)
   g_free (self->audio_sink);
   g_free (self->codecs);
   g_free (self->media_address);
+  g_free (self->sound_language);
+  g_free (self->sound_dir);
+  g_free (self->sound_sink);
+  g_free (self->button_device);
+  g_free (self->button_type);
+  g_free (self->button_location);
+  g_free (self->button_name);
+  g_hash_table_unref (self->sounded);
   g_object_unref (self->cancellable);
   G_OBJECT_CLASS (hg_scaip_plugin_parent_class)->finalize (object);
 }
@@ -1046,6 +1238,7 @@ hg_scaip_plugin_init (HgScaipPlugin *self)
   self->cancellable = g_cancellable_new ();
   self->failed_raised = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->awaiting_voice = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->sounded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /* The one symbol the module exports; it returns the type and does nothing else. */

@@ -5,7 +5,12 @@
  * sides send a GStreamer test tone over RTP and measure what they receive with a level
  * element: the test asserts audio flowed both ways and the alarm reached
  * speech-connected in the core. */
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <linux/input.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "scaip-test.h"
 
@@ -202,6 +207,226 @@ test_no_alarm_no_answer (void)
   g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
 }
 
+/* The index of the first line hemgated logged with @needle; fails the test if none. */
+static guint
+logged_at (ScaipTestGateway *gateway, const gchar *needle)
+{
+  for (guint i = 0; i < gateway->lines->len; i++)
+    {
+      if (strstr (g_ptr_array_index (gateway->lines, i), needle) != NULL)
+        return i;
+    }
+  g_test_message ("not logged: %s", needle);
+  g_assert_not_reached ();
+  return 0;
+}
+
+static gchar *
+sound_keys (const gchar *primary, const gchar *language)
+{
+  g_autofree gchar *dir
+      = g_test_build_filename (G_TEST_DIST, "..", "..", "..", "data", "sounds", NULL);
+  g_autofree gchar *extra = g_strdup_printf ("voice = off\n"
+                                             "sound-dir = %s\n"
+                                             "sound-language = %s\n"
+                                             "sound-sink = fakesink sync=true\n",
+                                             dir, language);
+
+  return voice_keys (primary, extra);
+}
+
+static void
+test_sounds_in_order (void)
+{
+  const gchar *args[] = { "--password", PASSWORD, NULL };
+  g_autoptr(ScaipTestSim) sim = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *uri = NULL;
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *tone = NULL;
+  g_autofree gchar *sent = NULL;
+  g_autofree gchar *help = NULL;
+
+  g_test_summary ("The resident hears the tone when the alarm is raised, then 'Larmet är "
+                  "skickat' when the ARC has it and 'Hjälp är på väg' when it acknowledged: "
+                  "the Swedish files of data/sounds/, decoded and played to the end, in order");
+  sim = scaip_test_sim_new ("primary", args);
+  uri = scaip_test_sim_uri (sim, "udp");
+  keys = sound_keys (uri, "sv");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_gateway_wait_logged (gateway, "registered with");
+  ref = scaip_test_gateway_raise (gateway, "assistance", "hall");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  tone = g_strdup_printf ("sound tone.oga played for alarm %s", ref);
+  sent = g_strdup_printf ("sound sv/alarm-sent.oga played for alarm %s", ref);
+  help = g_strdup_printf ("sound sv/help-coming.oga played for alarm %s", ref);
+  scaip_test_gateway_wait_logged (gateway, help);
+  g_assert_cmpuint (logged_at (gateway, tone), <, logged_at (gateway, sent));
+  g_assert_cmpuint (logged_at (gateway, sent), <, logged_at (gateway, help));
+  g_assert_cmpuint (scaip_test_gateway_count_logged (gateway, "sound "), ==, 3);
+  g_assert_false (scaip_test_gateway_logged (gateway, "not played"));
+}
+
+static void
+test_sounds_language_and_cancel (void)
+{
+  const gchar *args[] = { "--password", PASSWORD, NULL };
+  g_autoptr(ScaipTestSim) sim = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autofree gchar *uri = NULL;
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *cancelled = NULL;
+
+  g_test_summary ("sound-language picks the spoken files; a language without recordings (fi) "
+                  "speaks English; a cancelled alarm says so; a technical alarm is silent");
+  sim = scaip_test_sim_new ("primary", args);
+  uri = scaip_test_sim_uri (sim, "udp");
+  keys = sound_keys (uri, "fi");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_gateway_wait_logged (gateway, "registered with");
+  ref = scaip_test_gateway_raise (gateway, "fall", "kitchen");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  path = g_strdup_printf ("/api/v1/alarms/%s/transitions", ref);
+  answer = scaip_test_gateway_request (gateway, "POST", path, "{\"state\":\"cancelled\"}",
+                                       SOUP_STATUS_OK);
+  cancelled = g_strdup_printf ("sound en/alarm-cancelled.oga played for alarm %s", ref);
+  scaip_test_gateway_wait_logged (gateway, cancelled);
+  g_assert_true (scaip_test_gateway_logged (gateway, "sound en/help-coming.oga played"));
+  g_assert_false (scaip_test_gateway_logged (gateway, "sound fi/"));
+  g_clear_pointer (&ref, g_free);
+
+  ref = scaip_test_gateway_raise (gateway, "technical", "hall");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  scaip_test_run_for (1000);
+  g_assert_cmpuint (scaip_test_gateway_count_logged (gateway, "sound "), ==, 4);
+}
+
+static void
+write_bytes (gint fd, const void *data, gsize length)
+{
+  g_assert_cmpint (write (fd, data, length), ==, (gssize)length);
+}
+
+static void
+write_event (gint fd, guint16 type, guint16 code, gint32 value)
+{
+  struct input_event event = {
+    .type = type,
+    .code = code,
+    .value = value,
+  };
+
+  write_bytes (fd, &event, sizeof event);
+}
+
+/* The ref of the @n-th (from 0) alarm the button raised, from the plugin's log line. */
+static gchar *
+button_ref (ScaipTestGateway *gateway, guint n)
+{
+  const gchar *needle = "pressed: alarm ";
+
+  for (guint i = 0; i < gateway->lines->len; i++)
+    {
+      const gchar *at = strstr (g_ptr_array_index (gateway->lines, i), needle);
+
+      if (at != NULL && n-- == 0)
+        return g_strndup (at + strlen (needle), 16);
+    }
+  g_assert_not_reached ();
+  return NULL;
+}
+
+static void
+test_button_evdev (void)
+{
+  const gchar *args[] = { "--password", PASSWORD, NULL };
+  g_autoptr(ScaipTestSim) sim = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) alarm = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("hemgate-button-XXXXXX", &error);
+  g_autofree gchar *fifo = g_build_filename (dir, "event0", NULL);
+  g_autofree gchar *uri = NULL;
+  g_autofree gchar *extra = NULL;
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ready = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *second = NULL;
+  g_autofree gchar *path = NULL;
+  struct input_event press = {
+    .type = EV_KEY,
+    .code = KEY_F13,
+    .value = 1,
+  };
+  gint fd;
+
+  g_test_summary ("A physical button through evdev: struct input_event records (written into "
+                  "a FIFO standing in for /dev/input/eventN, as CI has no /dev/uinput) raise "
+                  "one assistance alarm per press of the configured key, with the device and "
+                  "room set, delivered to the ARC; other keys, releases and a bounce within "
+                  "button-debounce raise nothing; a record split over two reads counts once");
+  g_assert_no_error (error);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  sim = scaip_test_sim_new ("primary", args);
+  uri = scaip_test_sim_uri (sim, "udp");
+  extra = g_strdup_printf ("voice = off\n"
+                           "sounds = false\n"
+                           "button-device = %s\n"
+                           "button-key = %u\n"
+                           "button-debounce = 1500\n"
+                           "button-location = bedroom\n",
+                           fifo, (guint)KEY_F13);
+  keys = voice_keys (uri, extra);
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  ready = g_strdup_printf ("button %s ready (key %u)", fifo, (guint)KEY_F13);
+  scaip_test_gateway_wait_logged (gateway, ready);
+  scaip_test_gateway_wait_logged (gateway, "registered with");
+  fd = g_open (fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0);
+  g_assert_cmpint (fd, >=, 0);
+
+  write_event (fd, EV_KEY, KEY_A, 1); /* another key */
+  write_event (fd, EV_KEY, KEY_A, 0);
+  write_event (fd, EV_KEY, KEY_F13, 1); /* the press */
+  write_event (fd, EV_SYN, SYN_REPORT, 0);
+  write_event (fd, EV_KEY, KEY_F13, 2); /* key repeat */
+  write_event (fd, EV_KEY, KEY_F13, 0); /* release */
+  write_event (fd, EV_KEY, KEY_F13, 1); /* a bounce */
+  write_event (fd, EV_KEY, KEY_F13, 0);
+  scaip_test_gateway_wait_logged (gateway, "pressed: alarm ");
+  ref = button_ref (gateway, 0);
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  path = g_strdup_printf ("/api/v1/alarms/%s", ref);
+  alarm = scaip_test_gateway_request (gateway, "GET", path, NULL, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (alarm, "type"), ==, "assistance");
+  g_assert_cmpstr (json_object_get_string_member (alarm, "device"), ==, "event0");
+  g_assert_cmpstr (json_object_get_string_member (alarm, "location"), ==, "bedroom");
+  g_test_message ("source: %s", json_object_get_string_member (alarm, "source"));
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
+
+  /* after the debounce window: one record in two writes */
+  scaip_test_run_for (1700);
+  write_bytes (fd, &press, 10);
+  scaip_test_run_for (100);
+  write_bytes (fd, (const guint8 *)&press + 10, sizeof press - 10);
+  scaip_test_gateway_wait_logged_count (gateway, "pressed: alarm ", 2);
+  second = button_ref (gateway, 1);
+  g_assert_cmpstr (second, !=, ref);
+  scaip_test_gateway_wait_state (gateway, second, "acknowledged");
+  scaip_test_run_for (500);
+  g_assert_cmpuint (scaip_test_gateway_count_logged (gateway, "pressed: alarm "), ==, 2);
+  g_assert_cmpuint (scaip_test_sim_distinct (sim, "ME"), ==, 2);
+  g_close (fd, NULL);
+  g_remove (fifo);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -211,5 +436,8 @@ main (int argc, char **argv)
   g_test_add_func ("/scaip/voice/arc-calls-srtp-opus", test_arc_calls_srtp_opus);
   g_test_add_func ("/scaip/voice/gateway-calls-pcma", test_gateway_calls);
   g_test_add_func ("/scaip/voice/refused-when-voice-off", test_no_alarm_no_answer);
+  g_test_add_func ("/scaip/sounds/played-in-order", test_sounds_in_order);
+  g_test_add_func ("/scaip/sounds/language-and-cancel", test_sounds_language_and_cancel);
+  g_test_add_func ("/scaip/button/evdev-press-raises-alarm", test_button_evdev);
   return g_test_run ();
 }
