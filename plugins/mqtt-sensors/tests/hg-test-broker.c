@@ -6,7 +6,38 @@
 #include "hg-test-broker.h"
 
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
+
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/**
+ * hg_test_spawn:
+ * @flags: as g_subprocess_newv()
+ * @argv: the command
+ * @error: return location for a #GError
+ *
+ * Starts a helper (the broker, mosquitto_pub, the simulator) that is killed when the test
+ * process dies, so a failed case ends at once instead of leaving it holding the test's
+ * output open until meson's timeout.
+ *
+ * Returns: (transfer full): the process, or %NULL
+ */
+GSubprocess *
+hg_test_spawn (GSubprocessFlags flags,
+               const gchar *const *argv,
+               GError **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  return g_subprocess_launcher_spawnv (launcher, argv, error);
+}
 
 static guint16
 free_port (void)
@@ -46,8 +77,8 @@ hg_test_broker_start (HgTestBroker *broker)
 
   g_assert_null (broker->process);
   broker->process
-      = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                          &error, "mosquitto", "-c", broker->config, NULL);
+      = hg_test_spawn (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                       (const gchar *const[]){ "mosquitto", "-c", broker->config, NULL }, &error);
   g_assert_no_error (error);
   for (guint i = 0; i < 500 && !accepts_connections (broker->port); i++)
     g_usleep (10 * 1000);
@@ -148,9 +179,9 @@ run_pub (HgTestBroker *broker,
       g_ptr_array_add (argv, (gpointer) payload);
     }
   g_ptr_array_add (argv, NULL);
-  process = g_subprocess_newv (
-      (const gchar *const *)argv->pdata,
-      stdin_text != NULL ? G_SUBPROCESS_FLAGS_STDIN_PIPE : G_SUBPROCESS_FLAGS_NONE, &error);
+  process
+      = hg_test_spawn (stdin_text != NULL ? G_SUBPROCESS_FLAGS_STDIN_PIPE : G_SUBPROCESS_FLAGS_NONE,
+                       (const gchar *const *)argv->pdata, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (process, stdin_text, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
@@ -203,10 +234,16 @@ hg_test_wait_for (gboolean (*condition) (gpointer user_data),
 {
   gboolean timed_out = FALSE;
   guint id = g_timeout_add_seconds (timeout_seconds, timeout_cb, &timed_out);
+  gint64 start = g_get_monotonic_time ();
+  gdouble seconds;
 
   while (!condition (user_data) && !timed_out)
     g_main_context_iteration (NULL, TRUE);
   if (!timed_out)
     g_source_remove (id);
+  seconds = (gdouble) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
+  /* how close a case came to its limit, in its log */
+  if (seconds >= 1.0 || timed_out)
+    g_test_message ("waited %.1f s of %u s", seconds, timeout_seconds);
   g_assert_false (timed_out);
 }

@@ -32,6 +32,10 @@ void hg_test_broker_publish_lines (HgTestBroker *broker,
 void hg_test_broker_clear_retained (HgTestBroker *broker,
                                     const gchar *topic);
 
+GSubprocess *hg_test_spawn (GSubprocessFlags flags,
+                            const gchar *const *argv,
+                            GError **error);
+
 void hg_test_wait_for (gboolean (*condition) (gpointer user_data),
                        gpointer user_data,
                        guint timeout_seconds);

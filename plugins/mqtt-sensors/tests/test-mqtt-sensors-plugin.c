@@ -481,8 +481,8 @@ run_sim (Fixture *fixture,
     }
   va_end (args);
   g_ptr_array_add (argv, NULL);
-  process = g_subprocess_newv ((const gchar *const *)argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_SILENCE,
-                               &error);
+  process = hg_test_spawn (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, (const gchar *const *)argv->pdata,
+                           &error);
   g_assert_no_error (error);
   /* the plugin runs on this main loop: keep it running while the simulator publishes */
   g_subprocess_wait_check_async (process, NULL, sim_done_cb, &done);
@@ -711,13 +711,22 @@ test_flood (Fixture *fixture,
                   "its rate; other devices are still processed, and a water leak during the "
                   "flood still raises its alarm");
   hg_config_set (fixture->config, "history-interval", "0");
+  g_test_message ("waiting for the plugin to start");
   start_plugin (fixture);
+  g_test_message ("waiting for the broker connection");
   hg_test_wait_for (connected, fixture, WAIT_SECONDS);
+  g_test_message ("waiting for the simulator's flood to be published");
   run_sim (fixture, "--scenario", "flood", "--rate", "5000", "--duration", "1", NULL);
+  g_test_message ("publishing the leak (mosquitto_pub, QoS 1)");
   hg_test_broker_publish (fixture->broker, "zigbee2mqtt/kitchen-leak", "{\"water_leak\":true}",
                           FALSE);
+  g_test_message ("waiting for the leak message");
   wait_for_count (fixture, "kitchen-leak", "messages", 1);
+  g_test_message ("waiting for the journal queue to drain");
   hg_test_wait_for (journal_drained, fixture, WAIT_SECONDS);
+  g_test_message ("flood: %" G_GINT64_FORMAT " messages, %u journaled",
+                  device_count (fixture, "bedroom-motion", "messages"),
+                  count_events (fixture, "sensor.reading", "bedroom-motion"));
   g_assert_cmpint (device_count (fixture, "bedroom-motion", "flood"), >, 0);
   g_assert_cmpint (device_count (fixture, "bedroom-motion", "messages"), >, 1000);
   g_assert_cmpint (device_count (fixture, "living-temp", "flood"), ==, 0);

@@ -254,13 +254,18 @@ scenario_flood (Sim *sim)
   gint64 end = start + (gint64) (opt_duration * G_USEC_PER_SEC);
   guint64 n = 0;
 
-  while (g_get_monotonic_time () < end)
+  while (TRUE)
     {
+      gint64 clock = g_get_monotonic_time ();
       gint64 due = start + (gint64) (n * G_USEC_PER_SEC / MAX (opt_rate, 1));
 
-      if (g_get_monotonic_time () < due)
+      if (clock >= end)
+        break;
+      /* one reading of the clock: read twice, a preemption between the reads made the
+       * wait negative, and g_usleep () took it as almost forever */
+      if (clock < due)
         {
-          g_usleep (MIN (due - g_get_monotonic_time (), 1000));
+          g_usleep (MIN (due - clock, 1000));
           continue;
         }
       z2m (sim, "bedroom-motion", "{\"occupancy\":%s,\"battery\":91,\"linkquality\":120}",
