@@ -25,6 +25,9 @@ const VIEWS = {
 
 const START_VIEW = { resident: 'home', family: 'home', staff: 'staff', 'it-admin': 'admin', service: 'settings' };
 
+let generation = 0; // each route and each logout makes the views before it stale
+let loaded = false;  // after the first view, each new view takes the focus to its heading
+
 const state = {
   session: null,   // GET /api/v1/auth/session, or null when logged out
   live: null,      // LiveEvents of the current view
@@ -67,6 +70,7 @@ function stopLive() {
 
 // Everything shown is dropped at once: the page must not keep another user's data.
 function endSession() {
+  generation++;
   stopLive();
   state.view?.dispose?.();
   state.view = null;
@@ -130,7 +134,9 @@ function renderLogin(message) {
   document.getElementById('skip-link').textContent = _('Skip to content');
   document.title = _('Log in') + ' – hemgate';
   login.render(main, { message, onLoggedIn: startSession });
-  focusHeading(main);
+  if (loaded)
+    focusHeading(main);
+  loaded = true;
 }
 
 function renderForbidden() {
@@ -162,6 +168,7 @@ async function route() {
     location.hash = '#/' + START_VIEW[state.session.role];
     return;
   }
+  const mine = ++generation;
   stopLive();
   state.view?.dispose?.();
   state.view = null;
@@ -178,8 +185,12 @@ async function route() {
   clear(main);
   const context = {
     session: state.session,
+    // a view still loading when the user moves on asks for nothing more
+    isCurrent: () => mine === generation,
     // a view asks for live events after the sequence number it has shown
     live(after, listener) {
+      if (mine !== generation)
+        return;
       state.listeners.add(listener);
       state.live = new LiveEvents(after, {
         onEvent: (event) => listener.onEvent?.(event),
@@ -194,19 +205,33 @@ async function route() {
       route();
     },
   };
+  main.setAttribute('aria-busy', 'true');
   try {
     await view.module.render(main, context);
   } catch (error) {
-    if (state.session)
+    if (mine === generation)
       main.append(h('p', { class: 'error', role: 'alert' }, _('Something went wrong loading this page.'), ' ', error.message));
   }
-  focusHeading(main);
+  if (mine !== generation)
+    return;
+  main.removeAttribute('aria-busy');
+  if (loaded)
+    focusHeading(main);
+  loaded = true;
 }
 
 async function boot() {
   applyTextSize(storedTextSize());
   await setLanguage(storedLanguage());
-  window.addEventListener('hashchange', () => route());
+  // views are #/<name>; any other hash (the skip link's) is no navigation
+  window.addEventListener('hashchange', () => {
+    if (location.hash.startsWith('#/') || location.hash === '')
+      route();
+  });
+  document.getElementById('skip-link').addEventListener('click', (event) => {
+    event.preventDefault();
+    main.focus();
+  });
   try {
     await startSession();
   } catch {

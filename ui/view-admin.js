@@ -163,7 +163,8 @@ export async function render(main, context) {
     h('section', { class: 'card', 'aria-labelledby': 'plugins-heading' }, h('h2', { id: 'plugins-heading' }, _('Plugins')), pluginHost),
     h('section', { 'aria-labelledby': 'users-heading' }, h('h2', { id: 'users-heading' }, _('Users')), userHost));
   await Promise.all([showHealth(), showPlugins(), showUsers()]);
-
+  if (!context.isCurrent())
+    return;
   const first = await api('GET', '/api/v1/events?limit=1');
   context.live(first.last_seq ?? 0, {
     onEvent(event) {

@@ -51,15 +51,24 @@ export async function render(main, context) {
   let sending = false;
   const devices = new Map();
 
+  // The resident's own open call (the core names the caller as user:<name>); family see
+  // the home's open alarms, whoever raised them.
+  const me = 'user:' + context.session.username;
   function openAlarm() {
-    return alarms.find((alarm) => !isFinal(alarm.state));
+    return alarms.find((alarm) => !isFinal(alarm.state) && (!canCall || alarm.source === me));
   }
 
   function showCall() {
     const open = openAlarm();
     const state = sending ? 'sending' : open?.state;
-    callStatus.textContent = state ? callStatusText(state) : (canCall ? _('Press the button if you need help. The alarm centre answers day and night.') : _('No call for help is open.'));
+    if (!state)
+      callStatus.textContent = canCall ? _('Press the button if you need help. The alarm centre answers day and night.') : _('No alarm is open.');
+    else if (canCall)
+      callStatus.textContent = callStatusText(state);
+    else
+      callStatus.textContent = format(_('An alarm is open: {type}, {state}.'), { type: alarmTypeLabel(open.type), state: alarmStateLabel(open.state) });
     callStatus.dataset.state = state ?? 'none';
+    callStatus.dataset.ref = open?.ref ?? '';
     callButton.disabled = sending || Boolean(open);
     cancelButton.hidden = !canCall || !open || sending;
   }
@@ -99,7 +108,7 @@ export async function render(main, context) {
   }
 
   async function refreshAlarms() {
-    if (mine !== generation)
+    if (mine !== generation || !context.isCurrent())
       return;
     clearTimeout(pollTimer);
     try {
@@ -160,6 +169,8 @@ export async function render(main, context) {
   showCall();
 
   const recent = await recentEvents(500);
+  if (!context.isCurrent())
+    return;
   for (const event of recent.events)
     addReading(event);
   showDevices();

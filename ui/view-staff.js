@@ -183,11 +183,15 @@ export async function render(main, context) {
       chartHost));
 
   const recent = await recentEvents(1000);
+  if (!context.isCurrent())
+    return;
   for (const event of recent.events) {
     addHistory(event);
     addReading(event);
   }
   await Promise.all([refreshAlarms(), refreshHealth()]);
+  if (!context.isCurrent())
+    return;
   showAlarms();
   showDevices();
   showChart();

@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The web UI in a real browser against a real gateway: Debian's Chromium, driven by
+// playwright-core, and hemgated in demo mode on a free 127.0.0.1 port with its own state
+// directory and the simulated sensors of ./dev demo (plugins/mqtt-sensors/tools/
+// sensors-demo). Every view is logged in, checked with axe-core and photographed in
+// Swedish and English at tablet size (1280×800) into $SCREENSHOT_DIR. The cases run in
+// order against one gateway; the login rate limit, which then refuses 127.0.0.1, is last.
+// Run by meson (suite ui): node --test --test-reporter=tap ui/tests/browser.test.mjs
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value)
+    throw new Error(`${name} is not set; run this test through meson (suite ui)`);
+  return value;
+};
+const HEMGATED = env('HEMGATED');
+const PLUGIN_HOST = env('HEMGATE_PLUGIN_HOST');
+const BUILD_ROOT = env('HGD_TEST_BUILD_ROOT');
+const SENSORS_DEMO = env('SENSORS_DEMO');
+const CHROMIUM = env('CHROMIUM');
+const SCREENSHOT_DIR = env('SCREENSHOT_DIR');
+const PASSWORD = 'ui-test-password-7';
+const GATEWAY_TZ = 'Europe/Stockholm';
+const BROWSER_TZ = 'America/New_York'; // differs, so times shown in the browser's zone fail
+const VIEWPORT = { width: 1280, height: 800 };
+const LOGINS = { resident: 'resident', family: 'family', staff: 'staff', 'it-admin': 'admin' };
+
+let stateDir;
+let daemon;
+let sensorPids = [];
+let baseUrl;
+let browser;
+const contexts = [];
+const foreignRequests = [];
+const pageProblems = [];
+
+function startSensors() {
+  const result = spawnSync(SENSORS_DEMO, [BUILD_ROOT], { encoding: 'utf8' });
+  assert.equal(result.status, 0, 'sensors-demo failed: ' + result.stderr);
+  const vars = {};
+  for (const match of result.stdout.matchAll(/^(\w+)='([^']*)'$/gm))
+    vars[match[1]] = match[2];
+  sensorPids = (vars.sensors_pids ?? '').split(' ').filter(Boolean).map(Number);
+  return { plugindir: vars.sensors_plugindir, config: vars.sensors_config };
+}
+
+async function startDaemon() {
+  stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hemgate-ui-test-'));
+  const sensors = startSensors();
+  let overlay = sensors.config ? fs.readFileSync(sensors.config, 'utf8') : '';
+  // the alarm centre is not simulated here: alarms stay where staff move them
+  overlay += '\n[api]\nport = 0\n\n[plugin:scaip-alarm]\nenabled = false\n';
+  fs.writeFileSync(path.join(stateDir, 'overlay.conf'), overlay);
+  daemon = spawn(HEMGATED, ['--demo', '--state-dir', path.join(stateDir, 'state'), '--config', path.join(stateDir, 'overlay.conf')], {
+    env: {
+      ...process.env,
+      HEMGATE_DEMO_PASSWORD: PASSWORD,
+      HEMGATE_PLUGINDIR: sensors.plugindir ?? path.join(BUILD_ROOT, 'plugins'),
+      HEMGATE_PLUGIN_HOST: PLUGIN_HOST,
+      TZ: GATEWAY_TZ,
+      LC_ALL: 'C.UTF-8',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = fs.createWriteStream(path.join(SCREENSHOT_DIR, '..', 'hemgated.log'));
+  daemon.stderr.pipe(log);
+  baseUrl = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('hemgated did not start: ' + out)), 30000);
+    daemon.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = out.match(/(http:\/\/127\.0\.0\.1:\d+)/);
+      if (match && out.includes('Ctrl+C')) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    daemon.on('exit', (code) => reject(new Error('hemgated exited with ' + code + ': ' + out)));
+  });
+}
+
+async function newContext(options = {}) {
+  const context = await browser.newContext({ viewport: VIEWPORT, timezoneId: BROWSER_TZ, serviceWorkers: 'block', ...options });
+  context.on('request', (request) => {
+    const url = request.url();
+    if (!url.startsWith(baseUrl + '/') && !url.startsWith('data:'))
+      foreignRequests.push(url);
+  });
+  context.on('page', watchPage);
+  contexts.push(context);
+  return context;
+}
+
+function watchPage(page) {
+  page.on('pageerror', (error) => pageProblems.push('page error: ' + error.message));
+  page.on('console', (message) => {
+    if (/Content Security Policy|Refused to/i.test(message.text()))
+      pageProblems.push('CSP: ' + message.text());
+  });
+  page.on('websocket', (ws) => {
+    if (!ws.url().startsWith(baseUrl.replace('http:', 'ws:') + '/'))
+      foreignRequests.push(ws.url());
+  });
+}
+
+async function login(page, role, { language } = {}) {
+  await page.goto(baseUrl + '/');
+  if (language)
+    await page.evaluate((code) => localStorage.setItem('hemgate.language', code), language);
+  if (language)
+    await page.reload();
+  await page.locator('#username').fill(LOGINS[role]);
+  await page.locator('#password').fill(PASSWORD);
+  await page.locator('form.login button[type=submit]').click();
+  await page.locator('header .who').waitFor();
+  await ready(page);
+}
+
+// The view has loaded (app.js marks <main> aria-busy while a view loads).
+async function ready(page) {
+  await page.locator('main:not([aria-busy]) h1').waitFor();
+}
+
+async function checkAccessibility(page, name) {
+  await page.evaluate(AXE_SOURCE + '\n;0');
+  const results = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+  }));
+  const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`), [],
+    `axe found serious violations in ${name}`);
+}
+
+async function shoot(page, name) {
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, name + '.png'), fullPage: true });
+}
+
+async function heading(page) {
+  return (await page.locator('main h1').innerText()).trim();
+}
+
+before(async () => {
+  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  for (const file of fs.readdirSync(SCREENSHOT_DIR))
+    fs.rmSync(path.join(SCREENSHOT_DIR, file));
+  await startDaemon();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+
+after(async () => {
+  for (const context of contexts)
+    await context.close().catch(() => {});
+  await browser?.close();
+  daemon?.kill('SIGTERM');
+  for (const pid of sensorPids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  if (stateDir)
+    fs.rmSync(stateDir, { recursive: true, force: true });
+});
+
+test('every role logs in to its view; each view in Swedish and English passes axe', async () => {
+  const views = {
+    resident: { sv: 'Mitt hem', en: 'My home', name: 'home' },
+    family: { sv: 'Din anhörigas hem', en: 'Home of your family member', name: 'home' },
+    staff: { sv: 'Hemmets status', en: 'Home status', name: 'staff' },
+    'it-admin': { sv: 'Administration', en: 'Administration', name: 'admin' },
+  };
+  for (const [role, view] of Object.entries(views)) {
+    const page = await (await newContext()).newPage();
+    await login(page, role);
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'sv');
+    assert.equal(await heading(page), view.sv);
+    assert.match(page.url(), new RegExp('#/' + view.name + '$'));
+    if (role === 'staff')
+      await page.locator('#activity .chart canvas, #activity p').first().waitFor();
+    await checkAccessibility(page, `${role} ${view.name} (sv)`);
+    await shoot(page, `${role}-${view.name}-sv`);
+
+    // switch the language on the settings page; the view follows
+    await page.locator('nav a[href="#/settings"]').click();
+    assert.equal(await heading(page), 'Inställningar');
+    await checkAccessibility(page, `${role} settings (sv)`);
+    await shoot(page, `${role}-settings-sv`);
+    await page.locator('label[for="language-en"]').click();
+    await page.locator('main h1', { hasText: 'Settings' }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    await checkAccessibility(page, `${role} settings (en)`);
+    await shoot(page, `${role}-settings-en`);
+    await page.locator(`nav a[href="#/${view.name}"]`).click();
+    await page.locator('main h1', { hasText: view.en }).waitFor();
+    if (role === 'staff')
+      await page.locator('#activity .chart canvas, #activity p').first().waitFor();
+    await checkAccessibility(page, `${role} ${view.name} (en)`);
+    await shoot(page, `${role}-${view.name}-en`);
+    // the choice is kept in this browser
+    await page.reload();
+    await page.locator('main h1', { hasText: view.en }).waitFor();
+  }
+  const loginPage = await (await newContext()).newPage();
+  await loginPage.goto(baseUrl + '/');
+  await loginPage.locator('#username').waitFor();
+  await checkAccessibility(loginPage, 'login (sv)');
+  await shoot(loginPage, 'login-sv');
+  await loginPage.locator('#login-language').selectOption('en');
+  await loginPage.locator('main h1', { hasText: 'Log in to hemgate' }).waitFor();
+  await checkAccessibility(loginPage, 'login (en)');
+  await shoot(loginPage, 'login-en');
+});
+
+test('a call for help from the resident appears live for staff; each step reaches the resident', async () => {
+  const resident = await (await newContext()).newPage();
+  const staff = await (await newContext()).newPage();
+  await login(resident, 'resident');
+  await login(staff, 'staff');
+  await staff.locator('#alarm-summary').waitFor();
+  const openBefore = Number(await staff.locator('#alarm-summary').getAttribute('data-open'));
+
+  await resident.locator('#call-button').click();
+  await resident.locator('#call-status[data-state="raised"]').waitFor();
+  assert.match(await resident.locator('#call-status').innerText(), /Ditt larm har skickats/);
+  assert.equal(await resident.locator('#call-button').isDisabled(), true, 'a second press must not raise a second alarm');
+  await shoot(resident, 'resident-home-call-raised-sv');
+
+  // staff did not reload: the alarm arrives over the events WebSocket
+  const ref = await resident.locator('#call-status').getAttribute('data-ref');
+  assert.ok(ref);
+  const alarm = staff.locator(`li.alarm[data-ref="${ref}"]`);
+  await staff.locator(`li.alarm[data-ref="${ref}"][data-state="raised"]`).waitFor({ timeout: 5000 });
+  // (the simulated sensors' rules may raise alarms of their own meanwhile)
+  assert.ok(Number(await staff.locator('#alarm-summary').getAttribute('data-open')) >= openBefore + 1);
+  await checkAccessibility(staff, 'staff with an open alarm');
+  await shoot(staff, 'staff-staff-alarm-sv');
+
+  const steps = [
+    { button: 'acknowledged', state: 'acknowledged', resident: /Larmcentralen har tagit emot ditt larm/ },
+    { button: 'dispatched', state: 'dispatched', resident: /Hjälp är på väg/ },
+    { button: 'attended', state: 'attended', resident: /Hjälpen är hos dig/ },
+  ];
+  for (const step of steps) {
+    await alarm.locator(`button[data-step="${step.button}"]`).click();
+    await staff.locator(`li.alarm[data-ref="${ref}"][data-state="${step.state}"]`).waitFor();
+    await resident.locator(`#call-status[data-state="${step.state}"]`).waitFor({ timeout: 10000 });
+    assert.match(await resident.locator('#call-status').innerText(), step.resident);
+  }
+  await shoot(resident, 'resident-home-help-arrived-sv');
+
+  // who and when, in the gateway's time zone (the browser is in another)
+  const events = await (await staff.request.get(baseUrl + '/api/v1/events?limit=1000')).json();
+  const mine = events.events.filter((e) => e.type.startsWith('alarm.') && e.body.ref === ref);
+  assert.deepEqual(mine.map((e) => e.type), ['alarm.raised', 'alarm.acknowledged', 'alarm.dispatched', 'alarm.attended']);
+  const stepsText = await alarm.locator('ol.steps').innerText();
+  for (const event of mine) {
+    const when = new Intl.DateTimeFormat('sv', { dateStyle: 'medium', timeStyle: 'short', timeZone: GATEWAY_TZ }).format(new Date(event.ts));
+    assert.ok(stepsText.includes(when), `"${stepsText}" shows ${event.type} at ${when}`);
+  }
+  assert.match(stepsText, /Larmat — resident/);
+  assert.match(stepsText, /Kvitterat — staff/);
+
+  await alarm.locator('button[data-step="closed"]').click();
+  await resident.locator('#call-status[data-state="none"]').waitFor({ timeout: 10000 });
+  assert.equal(await resident.locator(`#my-alarms li[data-ref="${ref}"]`).getAttribute('data-state'), 'closed');
+  assert.equal(await resident.locator('#call-button').isDisabled(), false);
+});
+
+test('the resident can cancel their own call; family see it without the buttons', async () => {
+  const resident = await (await newContext()).newPage();
+  const family = await (await newContext()).newPage();
+  await login(resident, 'resident');
+  await login(family, 'family');
+  assert.equal(await family.locator('#call-button').count(), 0);
+  await resident.locator('#call-button').click();
+  await resident.locator('#call-status[data-state="raised"]').waitFor();
+  const ref = await resident.locator('#call-status').getAttribute('data-ref');
+  assert.ok(ref);
+  await resident.locator('#cancel-call').click();
+  await resident.locator('#call-status[data-state="none"]').waitFor({ timeout: 10000 });
+  assert.equal(await resident.locator(`#my-alarms li[data-ref="${ref}"]`).getAttribute('data-state'), 'cancelled');
+  await family.reload();
+  await family.locator(`#my-alarms li[data-ref="${ref}"][data-state="cancelled"]`).waitFor();
+  assert.equal(await family.locator('#cancel-call').isVisible(), false);
+});
+
+test('staff see sensors and their hourly activity chart; the resident sees only their own devices', async () => {
+  const staff = await (await newContext()).newPage();
+  await login(staff, 'staff', { language: 'en' });
+  await staff.locator('#devices li.device').first().waitFor({ timeout: 20000 });
+  await staff.locator('#activity .chart canvas').waitFor();
+  assert.match(await staff.locator('#chart-summary').innerText(), /readings in the last 7 days/);
+  const device = await staff.locator('#chart-device').inputValue();
+  const activity = await (await staff.request.get(`${baseUrl}/api/v1/sensors/${device}/activity?days=30`)).json();
+  await staff.locator('#chart-days').selectOption('30');
+  await staff.locator('#chart-summary', { hasText: 'in the last 30 days' }).waitFor();
+  assert.match(await staff.locator('#chart-summary').innerText(), new RegExp(`${device}: ${activity.total}`));
+  assert.equal(await staff.locator('#activity table tbody tr').count(), 30);
+  await checkAccessibility(staff, 'staff with chart');
+  await shoot(staff, 'staff-staff-sensors-en');
+
+  const resident = await (await newContext()).newPage();
+  await login(resident, 'resident', { language: 'en' });
+  await resident.locator('#my-devices li.device').first().waitFor({ timeout: 20000 });
+  const residentDevices = await resident.locator('#my-devices li.device').evaluateAll((items) => items.map((i) => i.dataset.device));
+  const staffDevices = await staff.locator('#devices li.device').evaluateAll((items) => items.map((i) => i.dataset.device));
+  assert.ok(residentDevices.includes('living-temp'));
+  assert.ok(!residentDevices.some((d) => staffDevices.includes(d)), 'no municipal sensor in the resident view');
+});
+
+test('wrong password: a clear message and no session', async () => {
+  const page = await (await newContext()).newPage();
+  await page.goto(baseUrl + '/');
+  await page.locator('#username').fill('staff');
+  await page.locator('#password').fill('not-the-password');
+  await page.locator('form.login button[type=submit]').click();
+  await page.locator('#login-status.error').waitFor();
+  assert.equal(await page.locator('#login-status').innerText(), 'Fel användarnamn eller lösenord.');
+  assert.equal(await page.locator('header .who').count(), 0);
+  assert.equal(await page.locator('#password').inputValue(), '');
+  await checkAccessibility(page, 'login with an error');
+});
+
+test('a page for another role is a 403 page, and nothing of it is loaded or shown', async () => {
+  const cases = [
+    { role: 'staff', path: '#/home', apis: ['/api/v1/alarms', '/api/v1/events'] },
+    { role: 'staff', path: '#/admin', apis: ['/api/v1/plugins', '/api/v1/users', '/api/v1/health'] },
+    { role: 'resident', path: '#/staff', apis: ['/api/v1/alarms', '/api/v1/health', '/api/v1/events', '/api/v1/sensors'] },
+    { role: 'resident', path: '#/admin', apis: ['/api/v1/plugins', '/api/v1/users', '/api/v1/health'] },
+    { role: 'family', path: '#/admin', apis: ['/api/v1/plugins', '/api/v1/users'] },
+    { role: 'it-admin', path: '#/home', apis: ['/api/v1/alarms', '/api/v1/events'] },
+  ];
+  for (const c of cases) {
+    const page = await (await newContext()).newPage();
+    await login(page, c.role);
+    const requests = [];
+    page.on('request', (request) => requests.push(new URL(request.url()).pathname));
+    await page.goto(baseUrl + '/' + c.path);
+    await page.locator('main h1', { hasText: 'Ingen åtkomst' }).waitFor();
+    await page.waitForTimeout(500);
+    const leaked = requests.filter((p) => c.apis.some((api) => p.startsWith(api)));
+    assert.deepEqual(leaked, [], `${c.role} on ${c.path} asked the API for ${leaked}`);
+    const html = await page.content();
+    assert.ok(!/class="alarm|id="devices|id="plugins|id="users|id="call-button/.test(html), `${c.role} on ${c.path} shows data`);
+    await checkAccessibility(page, `403 for ${c.role}`);
+    if (c.role === 'resident' && c.path === '#/staff')
+      await shoot(page, 'resident-forbidden-sv');
+  }
+  // and the API agrees, whatever the page does
+  const resident = await (await newContext()).newPage();
+  await login(resident, 'resident');
+  assert.equal((await resident.request.get(baseUrl + '/api/v1/plugins')).status(), 403);
+});
+
+test('a dropped WebSocket shows a banner, reconnects by itself and replays what was missed', async () => {
+  const context = await newContext();
+  const staff = await context.newPage();
+  let blocked = false;
+  let pageSide = null;
+  const urls = [];
+  await staff.routeWebSocket(/\/api\/v1\/events/, (ws) => {
+    urls.push(ws.url());
+    if (blocked) {
+      ws.close({ code: 1011, reason: 'test: gateway unreachable' });
+      return;
+    }
+    pageSide = ws;
+    ws.connectToServer();
+  });
+  await login(staff, 'staff');
+  await staff.locator('#alarm-summary').waitFor();
+  await staff.waitForFunction(() => true);
+  assert.ok(urls.length >= 1);
+  const resident = await (await newContext()).newPage();
+  await login(resident, 'resident');
+
+  blocked = true;
+  pageSide.close({ code: 1011, reason: 'test: dropped' });
+  await staff.locator('#banner.banner-lost').waitFor({ timeout: 5000 });
+  assert.match(await staff.locator('#banner').innerText(), /Anslutningen till gatewayen bröts/);
+  await checkAccessibility(staff, 'staff with the connection banner');
+  await shoot(staff, 'staff-staff-connection-lost-sv');
+
+  // an alarm while the page is cut off, then the network comes back
+  const raised = await (await resident.request.post(baseUrl + '/api/v1/alarms', { data: { type: 'fall', location: 'hallway' } })).json();
+  assert.ok(raised.ref);
+  const attemptsWhileDown = urls.length;
+  blocked = false;
+  await staff.locator(`li.alarm[data-ref="${raised.ref}"]`).waitFor({ timeout: 30000 });
+  await staff.locator('#banner.banner-ok').waitFor();
+  const reconnect = new URL(urls[urls.length - 1]);
+  assert.ok(urls.length > attemptsWhileDown, 'reconnected');
+  const after = Number(reconnect.searchParams.get('after'));
+  const events = await (await staff.request.get(baseUrl + '/api/v1/events?after=' + after)).json();
+  assert.ok(events.events.some((e) => e.type === 'alarm.raised' && e.body.ref === raised.ref),
+    'the reconnect asked for events after a sequence number before the alarm: it came by replay');
+  assert.match(await staff.locator(`li.alarm[data-ref="${raised.ref}"]`).innerText(), /Fall · hallway/);
+  await staff.locator(`li.alarm[data-ref="${raised.ref}"] button[data-step="closed"]`).click();
+  await staff.locator(`li.alarm[data-ref="${raised.ref}"][data-state="closed"]`).waitFor();
+});
+
+test('a revoked session sends the page back to login and leaves no data on it', async () => {
+  const staff = await (await newContext()).newPage();
+  await login(staff, 'staff');
+  await staff.locator('#alarm-summary').waitFor();
+  const admin = await (await newContext()).newPage();
+  await login(admin, 'it-admin');
+  const revoke = await admin.request.delete(baseUrl + '/api/v1/users/staff/sessions');
+  assert.equal(revoke.status(), 200);
+  await staff.locator('main h1', { hasText: 'Logga in i hemgate' }).waitFor({ timeout: 15000 });
+  assert.match(await staff.locator('#login-status').innerText(), /Din session har avslutats/);
+  const html = await staff.content();
+  assert.ok(!/class="alarm|id="devices|Hemmets status/.test(html), 'nothing of the staff view is left');
+  await staff.reload();
+  await staff.locator('#username').waitFor();
+  assert.equal(await staff.locator('header .who').count(), 0);
+});
+
+test('right to left: an Arabic page mirrors the layout (no Arabic catalogue yet)', async () => {
+  const page = await (await newContext()).newPage();
+  await login(page, 'resident', { language: 'ar' });
+  assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).direction), 'rtl');
+  const brand = await page.locator('header .brand').boundingBox();
+  const who = await page.locator('header .who').boundingBox();
+  assert.ok(brand.x > who.x, 'the brand is on the right, the user on the left');
+  await shoot(page, 'resident-home-rtl-ar');
+});
+
+test('text at 200 %: nothing needs scrolling sideways and the call button stays whole', async () => {
+  for (const role of ['resident', 'staff', 'it-admin']) {
+    const context = await newContext();
+    await context.addInitScript(() => {
+      try {
+        localStorage.setItem('hemgate.text-size', 'largest');
+      } catch {
+        // about:blank has no storage
+      }
+    });
+    const page = await context.newPage();
+    await login(page, role);
+    assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).fontSize), '32px');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `${role}: ${overflow}px wider than the window at 200 %`);
+    if (role === 'resident') {
+      const button = await page.locator('#call-button').boundingBox();
+      assert.ok(button.x >= 0 && button.x + button.width <= VIEWPORT.width);
+    }
+    await shoot(page, `${role}-text-200`);
+  }
+});
+
+test('keyboard: the skip link comes first and every control shows its focus', async () => {
+  const page = await (await newContext({ reducedMotion: 'reduce' })).newPage();
+  await login(page, 'resident');
+  await page.reload();
+  await ready(page);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'skip-link');
+  assert.equal(await page.locator('#skip-link').innerText(), 'Hoppa till innehållet');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+  assert.match(page.url(), /#\/home$/);
+  // after the skip link: the call button, then out of the page; each shows its focus
+  const focused = [];
+  for (let i = 0; i < 10; i++) {
+    await page.keyboard.press('Tab');
+    const info = await page.evaluate(() => {
+      const el = document.activeElement;
+      const style = getComputedStyle(el);
+      return { id: el.id, tag: el.tagName, visible: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2 };
+    });
+    if (info.tag === 'BODY' || info.id === 'skip-link')
+      break;
+    focused.push(info.id || info.tag);
+    assert.ok(info.visible, 'focus is visible on ' + (info.id || info.tag));
+  }
+  assert.equal(focused[0], 'call-button');
+  assert.ok(focused.length >= 1);
+});
+
+test('the login rate limit is shown with the time to wait', async () => {
+  const page = await (await newContext()).newPage();
+  await page.goto(baseUrl + '/');
+  let text = '';
+  for (let i = 0; i < 8 && !/För många/.test(text); i++) {
+    await page.locator('#username').fill('resident');
+    await page.locator('#password').fill('wrong-password-' + i);
+    await page.locator('form.login button[type=submit]').click();
+    await page.locator('#login-status.error').waitFor();
+    await page.waitForFunction(() => !document.querySelector('form.login button[type=submit]').disabled);
+    text = await page.locator('#login-status').innerText();
+  }
+  assert.match(text, /^För många misslyckade försök\. Vänta \d+ sekunder och försök igen\.$/);
+  await shoot(page, 'login-rate-limited-sv');
+});
+
+test('no request left the gateway and no page broke its security policy', () => {
+  assert.deepEqual(foreignRequests, []);
+  assert.deepEqual(pageProblems, []);
+});
