@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* What only tests may do to an HgdJournal: make its file "fill up" like a full disk. */
+/* What only tests may do to an HgdJournal: make its file "fill up" like a full disk, and
+ * hold its worker so that appends queue up. */
 #pragma once
 
 #include "hgd-journal.h"
@@ -12,5 +13,10 @@ G_BEGIN_DECLS
  * returns once it is in effect. */
 void hgd_journal_cap_size_for_test (HgdJournal *self,
                                     gint64 extra_pages);
+
+/* Holds the worker between two jobs and returns once it is held; what is appended
+ * meanwhile queues up until hgd_journal_release_for_test (). Once per journal. */
+void hgd_journal_hold_for_test (HgdJournal *self);
+void hgd_journal_release_for_test (HgdJournal *self);
 
 G_END_DECLS

@@ -1,8 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HgdJournal: one domain's events and alarm records in one SQLite file (WAL). A worker
- * thread owns the write connection and commits everything queued in one transaction with
+ * thread owns the write connection and commits what is queued in one transaction with
  * synchronous=FULL (group commit); results and "event-appended" come back on the main
- * context in sequence order. Reads use a second, read-only connection on the main thread. */
+ * context in sequence order. Reads use a second, read-only connection on the main thread.
+ *
+ * The queue has two lanes. Alarm-class appends (an event with an alarm record: raised,
+ * and every later state) go in the alarm lane, everything else (readings, plugin events,
+ * prune) in the ordinary lane. The worker always takes the alarm lane first and commits
+ * its appends in a transaction of their own, never batched with readings; an ordinary
+ * batch still being written when an alarm arrives is rolled back and written again after
+ * it (once: the next ordinary batch is then committed whatever arrives). So an alarm
+ * waits for at most one commit already in progress, not for the readings queued ahead
+ * of it.
+ *
+ * The ordering rule: sequence numbers are strictly increasing in commit order, and every
+ * completion and "event-appended" comes in sequence order. Within a lane, appends commit
+ * in the order they were made; across lanes, an alarm-class append may commit (and so
+ * get a lower sequence number) before ordinary appends made earlier. Nothing commits
+ * before an append made earlier in its own lane. */
 #include "config.h"
 
 #include <errno.h>
@@ -97,6 +112,7 @@ typedef enum
   JOB_APPEND,
   JOB_PRUNE,
   JOB_CAP_SIZE,
+  JOB_HOLD,
   JOB_STOP,
 } JobKind;
 
@@ -150,6 +166,9 @@ typedef struct
   /* JOB_CAP_SIZE */
   gint64 extra_pages;
 
+  /* JOB_HOLD */
+  Waiter *release;  /* (unowned) the worker waits for it */
+
   /* results, written by the worker */
   guint64 seq;
   guint n_removed;
@@ -165,7 +184,10 @@ typedef struct
   sqlite3_stmt *insert_alarm;  /* (owned) */
   sqlite3_stmt *update_alarm;  /* (owned) */
   GThread *thread;             /* (owned) (nullable) */
-  GAsyncQueue *jobs;           /* (owned) (element-type Job) */
+  GMutex jobs_lock;            /* guards @alarm_lane and @ordinary_lane */
+  GCond jobs_cond;             /* signalled when a job is queued */
+  GQueue alarm_lane;           /* (element-type Job) alarm-class appends, taken first */
+  GQueue ordinary_lane;        /* (element-type Job) every other job */
   GMutex lock;                 /* guards @done */
   GQueue done;                 /* (element-type Job) finished, in queue order */
   GSource *dispatch;           /* (owned) (nullable) made ready when @done fills */
@@ -182,6 +204,7 @@ struct _HgdJournal
   GHashTable *retention;  /* (owned) type or prefix → GUINT_TO_POINTER (days) */
   guint64 last_seq;       /* the highest seq announced */
   const gchar *fault;     /* (nullable) "disk-full", "io-error" or "corrupt" */
+  Waiter *hold;           /* (owned) (nullable) lets a held worker go; tests only */
 };
 
 enum
@@ -434,6 +457,79 @@ job_free (Job *job)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Job, job_free)
 
+/* the queue: two lanes, the alarm lane first */
+
+static gboolean
+job_is_alarm_class (Job *job)
+{
+  return job->kind == JOB_APPEND && job->alarm != NULL;
+}
+
+static void
+worker_push (Worker *worker,
+             Job *job)
+{
+  g_mutex_lock (&worker->jobs_lock);
+  g_queue_push_tail (job_is_alarm_class (job) ? &worker->alarm_lane : &worker->ordinary_lane, job);
+  g_cond_signal (&worker->jobs_cond);
+  g_mutex_unlock (&worker->jobs_lock);
+}
+
+/* Blocks until a job is queued; the alarm lane's first. */
+static Job *
+worker_pop (Worker *worker)
+{
+  Job *job;
+
+  g_mutex_lock (&worker->jobs_lock);
+  while (g_queue_is_empty (&worker->alarm_lane) && g_queue_is_empty (&worker->ordinary_lane))
+    g_cond_wait (&worker->jobs_cond, &worker->jobs_lock);
+  job = g_queue_pop_head (&worker->alarm_lane);
+  if (job == NULL)
+    job = g_queue_pop_head (&worker->ordinary_lane);
+  g_mutex_unlock (&worker->jobs_lock);
+  return job;
+}
+
+/* The next job of a lane if it is an append, without waiting; an ordinary append is
+ * not taken while an alarm waits. */
+static Job *
+worker_try_pop_append (Worker *worker,
+                       gboolean alarm_lane)
+{
+  GQueue *lane = alarm_lane ? &worker->alarm_lane : &worker->ordinary_lane;
+  Job *job = NULL;
+
+  g_mutex_lock (&worker->jobs_lock);
+  if ((alarm_lane || g_queue_is_empty (&worker->alarm_lane)) && !g_queue_is_empty (lane)
+      && ((Job *) g_queue_peek_head (lane))->kind == JOB_APPEND)
+    job = g_queue_pop_head (lane);
+  g_mutex_unlock (&worker->jobs_lock);
+  return job;
+}
+
+static gboolean
+worker_alarm_waiting (Worker *worker)
+{
+  gboolean waiting;
+
+  g_mutex_lock (&worker->jobs_lock);
+  waiting = !g_queue_is_empty (&worker->alarm_lane);
+  g_mutex_unlock (&worker->jobs_lock);
+  return waiting;
+}
+
+/* Puts a batch that was rolled back at the head of the ordinary lane, in its order. */
+static void
+worker_requeue (Worker *worker,
+                GPtrArray *batch)
+{
+  g_mutex_lock (&worker->jobs_lock);
+  for (guint i = batch->len; i > 0; i--)
+    g_queue_push_head (&worker->ordinary_lane, g_ptr_array_index (batch, i - 1));
+  g_mutex_unlock (&worker->jobs_lock);
+}
+
 /* the worker thread */
 
 static gboolean
@@ -514,12 +610,14 @@ worker_insert (Worker *worker,
   return TRUE;
 }
 
-/* Commits batch[first .. first + n) in one transaction, or nothing of it. */
+/* Commits batch[first .. first + n) in one transaction, or nothing of it. With
+ * @preempted, it gives up (rolls back, no error) as soon as an alarm waits, and says so. */
 static gboolean
 worker_append_range (Worker *worker,
                      GPtrArray *batch,
                      guint first,
                      guint n,
+                     gboolean *preempted,
                      GError **error)
 {
   g_autoptr(Transaction) txn = NULL;
@@ -529,7 +627,21 @@ worker_append_range (Worker *worker,
   if (txn == NULL)
     return FALSE;
   for (guint i = first; ok && i < first + n; i++)
-    ok = worker_insert (worker, g_ptr_array_index (batch, i), error);
+    {
+      /* every 64 rows: the check takes a lock */
+      if (preempted != NULL && (i - first) % 64 == 0 && worker_alarm_waiting (worker))
+        {
+          *preempted = TRUE;
+          ok = FALSE;
+          break;
+        }
+      ok = worker_insert (worker, g_ptr_array_index (batch, i), error);
+    }
+  if (ok && preempted != NULL && worker_alarm_waiting (worker))
+    {
+      *preempted = TRUE;
+      ok = FALSE;
+    }
   if (ok)
     ok = transaction_commit (txn, worker->path, error);
   if (!ok)
@@ -540,18 +652,24 @@ worker_append_range (Worker *worker,
   return ok;
 }
 
-static void
+/* Commits @batch; returns FALSE only if it gave way to an alarm (@preemptible), and then
+ * nothing of it is written and its jobs are not finished. */
+static gboolean
 worker_append (Worker *worker,
-               GPtrArray *batch)
+               GPtrArray *batch,
+               gboolean preemptible)
 {
   g_autoptr(GError) error = NULL;
+  gboolean preempted = FALSE;
 
-  if (worker_append_range (worker, batch, 0, batch->len, &error))
-    return;
+  if (worker_append_range (worker, batch, 0, batch->len, preemptible ? &preempted : NULL, &error))
+    return TRUE;
+  if (preempted)
+    return FALSE;
   if (batch->len == 1)
     {
       ((Job *) g_ptr_array_index (batch, 0))->error = g_steal_pointer (&error);
-      return;
+      return TRUE;
     }
 
   /* find out which appends failed and why; the others may still fit */
@@ -560,8 +678,9 @@ worker_append (Worker *worker,
   for (guint i = 0; i < batch->len; i++)
     {
       Job *job = g_ptr_array_index (batch, i);
-      worker_append_range (worker, batch, i, 1, &job->error);
+      worker_append_range (worker, batch, i, 1, NULL, &job->error);
     }
+  return TRUE;
 }
 
 static const RetentionRule *
@@ -690,6 +809,24 @@ worker_complete (Worker *worker,
 }
 
 static void
+waiter_signal (Waiter *waiter)
+{
+  g_mutex_lock (&waiter->lock);
+  waiter->done = TRUE;
+  g_cond_signal (&waiter->cond);
+  g_mutex_unlock (&waiter->lock);
+}
+
+static void
+waiter_wait (Waiter *waiter)
+{
+  g_mutex_lock (&waiter->lock);
+  while (!waiter->done)
+    g_cond_wait (&waiter->cond, &waiter->lock);
+  g_mutex_unlock (&waiter->lock);
+}
+
+static void
 worker_run (Worker *worker,
             Job *job)
 {
@@ -701,6 +838,12 @@ worker_run (Worker *worker,
     case JOB_CAP_SIZE:
       worker_cap_size (worker, job, &job->error);
       break;
+    case JOB_HOLD:
+      /* tell the caller the worker is held, then wait to be let go */
+      waiter_signal (job->waiter);
+      waiter_wait (job->release);
+      job_free (job);
+      return;
     case JOB_APPEND:
     case JOB_STOP:
     default:
@@ -709,13 +852,8 @@ worker_run (Worker *worker,
 
   if (job->waiter != NULL)
     {
-      Waiter *waiter = job->waiter;
-
       /* the caller frees @job once woken */
-      g_mutex_lock (&waiter->lock);
-      waiter->done = TRUE;
-      g_cond_signal (&waiter->cond);
-      g_mutex_unlock (&waiter->lock);
+      waiter_signal (job->waiter);
       return;
     }
   worker_complete (worker, &job, 1);
@@ -725,14 +863,15 @@ static gpointer
 worker_thread (gpointer user_data)
 {
   Worker *worker = user_data;
-  Job *next = NULL;
+  gboolean preemptible = TRUE;
 
   for (;;)
     {
-      Job *job = next != NULL ? next : g_async_queue_pop (worker->jobs);
+      Job *job = worker_pop (worker);
       g_autoptr(GPtrArray) batch = NULL;
+      gboolean alarm_lane;
+      Job *next;
 
-      next = NULL;
       if (job->kind == JOB_STOP)
         {
           job_free (job);
@@ -744,16 +883,23 @@ worker_thread (gpointer user_data)
           continue;
         }
 
-      /* group commit: whatever queued up during the last fsync goes into this one */
+      /* group commit: whatever queued up in the lane during the last fsync goes into
+       * this one; the lanes are never mixed */
+      alarm_lane = job_is_alarm_class (job);
       batch = g_ptr_array_new ();
       g_ptr_array_add (batch, job);
-      while (batch->len < MAX_BATCH && (next = g_async_queue_try_pop (worker->jobs)) != NULL)
+      while (batch->len < MAX_BATCH && (next = worker_try_pop_append (worker, alarm_lane)) != NULL)
+        g_ptr_array_add (batch, next);
+      if (!worker_append (worker, batch, !alarm_lane && preemptible))
         {
-          if (next->kind != JOB_APPEND)
-            break;
-          g_ptr_array_add (batch, g_steal_pointer (&next));
+          /* an alarm came: it goes first, then this batch again, without giving way
+           * a second time, so that a stream of alarms cannot starve the readings */
+          worker_requeue (worker, batch);
+          preemptible = FALSE;
+          continue;
         }
-      worker_append (worker, batch);
+      if (!alarm_lane)
+        preemptible = TRUE;
       worker_complete (worker, (Job *const *) batch->pdata, batch->len);
     }
 }
@@ -768,11 +914,8 @@ worker_run_sync (Worker *worker,
   g_mutex_init (&waiter.lock);
   g_cond_init (&waiter.cond);
   job->waiter = &waiter;
-  g_async_queue_push (worker->jobs, job);
-  g_mutex_lock (&waiter.lock);
-  while (!waiter.done)
-    g_cond_wait (&waiter.cond, &waiter.lock);
-  g_mutex_unlock (&waiter.lock);
+  worker_push (worker, job);
+  waiter_wait (&waiter);
   g_mutex_clear (&waiter.lock);
   g_cond_clear (&waiter.cond);
   job->waiter = NULL;
@@ -784,14 +927,17 @@ worker_free (Worker *worker)
   if (worker->thread != NULL)
     {
       /* the queue is drained first: STOP is the last job */
-      g_async_queue_push (worker->jobs, job_new (JOB_STOP));
+      worker_push (worker, job_new (JOB_STOP));
       g_thread_join (worker->thread);
     }
   g_clear_pointer (&worker->insert_event, sqlite3_finalize);
   g_clear_pointer (&worker->insert_alarm, sqlite3_finalize);
   g_clear_pointer (&worker->update_alarm, sqlite3_finalize);
   g_clear_pointer (&worker->db, sqlite3_close_v2);
-  g_async_queue_unref (worker->jobs);
+  g_queue_clear_full (&worker->alarm_lane, (GDestroyNotify) job_free);
+  g_queue_clear_full (&worker->ordinary_lane, (GDestroyNotify) job_free);
+  g_mutex_clear (&worker->jobs_lock);
+  g_cond_clear (&worker->jobs_cond);
   g_queue_clear_full (&worker->done, (GDestroyNotify) job_free);
   g_mutex_clear (&worker->lock);
   if (worker->dispatch != NULL)
@@ -1132,7 +1278,10 @@ worker_open (const gchar *path,
   int rc;
 
   worker->path = g_strdup (path);
-  worker->jobs = g_async_queue_new ();
+  g_mutex_init (&worker->jobs_lock);
+  g_cond_init (&worker->jobs_cond);
+  g_queue_init (&worker->alarm_lane);
+  g_queue_init (&worker->ordinary_lane);
   g_mutex_init (&worker->lock);
   g_queue_init (&worker->done);
 
@@ -1231,6 +1380,12 @@ hgd_journal_finalize (GObject *object)
   /* the reader first, so that the writer is the last connection and checkpoints the WAL */
   g_clear_pointer (&self->reader, sqlite3_close_v2);
   g_clear_pointer (&self->worker, worker_free);
+  if (self->hold != NULL)
+    {
+      g_mutex_clear (&self->hold->lock);
+      g_cond_clear (&self->hold->cond);
+      g_free (self->hold);
+    }
   g_main_context_unref (self->context);
   g_hash_table_unref (self->retention);
   g_free (self->path);
@@ -1384,9 +1539,12 @@ hgd_journal_get_fault (HgdJournal *self)
  * @callback: called on the caller's main context once the event is on disk (fsync)
  * @user_data: data for @callback
  *
- * Queues @event for the worker, which commits everything queued in one transaction. On
- * success the event is stamped with its sequence number, domain and time (now if its
- * timestamp is 0), then #HgdJournal::event-appended is emitted, then @callback runs.
+ * Queues @event for the worker, which commits what is queued in its lane in one
+ * transaction. With @alarm the append is alarm-class: it goes ahead of the ordinary
+ * appends queued before it, in a transaction of its own (see the ordering rule at the
+ * top of this file). On success the event is stamped with its sequence number, domain
+ * and time (now if its timestamp is 0), then #HgdJournal::event-appended is emitted,
+ * then @callback runs.
  */
 void
 hgd_journal_append_async (HgdJournal *self,
@@ -1424,7 +1582,7 @@ hgd_journal_append_async (HgdJournal *self,
   job->body = hg_json_object_to_string (hg_event_get_body (event));
   job->alarm = alarm != NULL ? alarm_row_new (alarm) : NULL;
   job->task = g_steal_pointer (&task);
-  g_async_queue_push (self->worker->jobs, job);
+  worker_push (self->worker, job);
 }
 
 /**
@@ -1889,7 +2047,7 @@ hgd_journal_prune_async (HgdJournal *self,
     }
   job = prune_job_new (self, now);
   job->task = g_steal_pointer (&task);
-  g_async_queue_push (self->worker->jobs, job);
+  worker_push (self->worker, job);
 }
 
 /**
@@ -1935,4 +2093,35 @@ hgd_journal_cap_size_for_test (HgdJournal *self,
   worker_run_sync (self->worker, job);
   if (job->error != NULL)
     g_critical ("%s", job->error->message);
+}
+
+void
+hgd_journal_hold_for_test (HgdJournal *self)
+{
+  Waiter held = { 0 };
+  Job *job = job_new (JOB_HOLD);
+
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+  g_return_if_fail (self->hold == NULL);
+
+  self->hold = g_new0 (Waiter, 1);
+  g_mutex_init (&self->hold->lock);
+  g_cond_init (&self->hold->cond);
+  g_mutex_init (&held.lock);
+  g_cond_init (&held.cond);
+  job->waiter = &held;
+  job->release = self->hold;
+  worker_push (self->worker, job);
+  waiter_wait (&held);
+  g_mutex_clear (&held.lock);
+  g_cond_clear (&held.cond);
+}
+
+void
+hgd_journal_release_for_test (HgdJournal *self)
+{
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+  g_return_if_fail (self->hold != NULL);
+
+  waiter_signal (self->hold);
 }
