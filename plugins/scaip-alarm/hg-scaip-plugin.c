@@ -4,7 +4,9 @@
  * `alarm.raised` the core forwards to its HgScaipDelivery engine, and turns what the
  * engine reports into calls of HgContext: `delivered` and `acknowledged` reports, which
  * the core journals, and a local `technical` alarm when line supervision fails. */
+#include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hemgate-plugin.h>
 
@@ -56,6 +58,7 @@ static const gchar *const known_keys[] = {
   "button-type",
   "button-location",
   "button-name",
+  "tls-dir",
   NULL,
 };
 
@@ -90,6 +93,7 @@ struct _HgScaipPlugin
   gchar *controller_id;         /* (owned) */
   GStrv caller_ids;             /* (owned) */
   gchar *local_uri;             /* (owned) */
+  gchar *tls_dir;               /* (owned) (nullable) */
   gchar *demo_password;         /* (owned) (nullable) */
   HgScaipDeliveryConfig timers; /* strings are NULL here; filled at start */
   VoiceMode voice;
@@ -142,6 +146,16 @@ get_context (HgScaipPlugin *self)
 }
 
 /* configuration */
+
+/* TRUE for a receiver URI that asks for TLS. */
+static gboolean
+uses_tls (const gchar *uri)
+{
+  g_autofree gchar *lower = uri != NULL ? g_ascii_strdown (uri, -1) : NULL;
+
+  return lower != NULL
+         && (g_str_has_prefix (lower, "sips:") || strstr (lower, "transport=tls") != NULL);
+}
 
 static gboolean
 bad_key (GError **error,
@@ -370,6 +384,35 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
     self->button_name = name != NULL     ? g_strdup (name)
                         : device != NULL ? g_path_get_basename (device)
                                          : NULL;
+  }
+  {
+    const gchar *tls_dir = hg_config_get_string (config, "tls-dir", NULL);
+    gboolean needs_tls = uses_tls (primary) || uses_tls (secondary);
+
+    /* Sofia-SIP then registers one (sips:) contact with every receiver, which a
+     * receiver without TLS cannot answer: both use TLS or neither */
+    if (secondary != NULL && uses_tls (primary) != uses_tls (secondary))
+      return bad_key (error, "secondary", secondary,
+                      "must use TLS exactly when primary does (mixing is not supported)");
+    if (tls_dir == NULL && needs_tls)
+      {
+        g_set_error_literal (
+            error, HG_ERROR, HG_ERROR_INVALID_DATA,
+            "tls-dir: required for a sips: or ;transport=tls primary or secondary");
+        return FALSE;
+      }
+    if (tls_dir != NULL)
+      {
+        g_autofree gchar *cafile = g_build_filename (tls_dir, "cafile.pem", NULL);
+
+        if (!g_path_is_absolute (tls_dir))
+          return bad_key (error, "tls-dir", tls_dir, "is not an absolute path");
+        if (g_access (cafile, R_OK) != 0)
+          return bad_key (error, "tls-dir", tls_dir, "has no readable cafile.pem");
+      }
+    g_free (self->tls_dir);
+    /* a TLS transport only for TLS receivers: it would change the contact of the others */
+    self->tls_dir = needs_tls ? g_strdup (tls_dir) : NULL;
   }
   if (timers.heartbeat_interval > 0 && timers.heartbeat_interval < 5)
     {
@@ -932,7 +975,7 @@ start_engine (HgScaipPlugin *self,
 {
   HgScaipDeliveryConfig config = self->timers;
 
-  self->sip = hg_scaip_sip_new (self->local_uri, self->aor, error);
+  self->sip = hg_scaip_sip_new (self->local_uri, self->aor, self->tls_dir, error);
   if (self->sip == NULL)
     return FALSE;
   hg_scaip_sip_set_credentials (self->sip, self->auth_user, password);
@@ -1195,6 +1238,7 @@ hg_scaip_plugin_finalize (GObject *object)
   g_free (self->controller_id);
   g_strfreev (self->caller_ids);
   g_free (self->local_uri);
+  g_free (self->tls_dir);
   if (self->demo_password != NULL)
     memset (self->demo_password, 0, strlen (self->demo_password));
   g_free (self->demo_password);

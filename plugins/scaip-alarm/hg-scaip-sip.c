@@ -100,7 +100,9 @@ enum
 
 static guint signals[N_SIGNALS];
 
-/* Sofia-SIP logs through su_log; its lines become debug messages here. */
+/* Sofia-SIP logs through su_log; its lines become debug messages here, except the
+ * reasons a TLS connection was refused, which it tells nobody else (the request fails
+ * with a bare 503): those are warnings, so an installer sees why. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void
@@ -109,8 +111,25 @@ sofia_log_cb (void *stream,
               va_list ap)
 {
   g_autofree gchar *line = g_strdup_vprintf (fmt, ap);
+  const gchar *text = g_strstrip (line);
 
-  g_debug ("sofia: %s", g_strchomp (line));
+  if (strstr (text, "Peer Subject Mismatch (") != NULL)
+    {
+      g_autofree gchar *host = g_strdup (strstr (text, "Peer Subject Mismatch (")
+                                         + strlen ("Peer Subject Mismatch ("));
+
+      g_strdelimit (host, ")", '\0');
+      g_warning ("TLS: the receiver's certificate does not name the host connected to (%s); "
+                 "connection refused",
+                 host);
+    }
+  else if (g_str_has_prefix (text, "err ") && strchr (text, ':') != NULL)
+    g_warning ("TLS: the receiver's certificate is not trusted (%s); connection refused",
+               strchr (text, ':') + 1);
+  else if (strstr (text, "error loading CA list") != NULL)
+    g_warning ("TLS: cannot load the trusted CAs (%s)", text);
+  else
+    g_debug ("sofia: %s", text);
 }
 #pragma GCC diagnostic pop
 
@@ -148,11 +167,21 @@ get_receiver (HgScaipSip *self,
   return g_ptr_array_index (self->receivers, receiver);
 }
 
+/* Sofia's own failures (503 with its phrase) said in words an installer acts on. */
+static const gchar *
+explain_status (int status, char const *phrase)
+{
+  if (status == 503 && phrase != NULL && strstr (phrase, "DNS") != NULL)
+    return " (the receiver's host name does not resolve)";
+  return "";
+}
+
 static gchar *
 describe_status (int status,
                  char const *phrase)
 {
-  return g_strdup_printf ("%03d %s", status, phrase != NULL ? phrase : "");
+  return g_strdup_printf ("%03d %s%s", status, phrase != NULL ? phrase : "",
+                          explain_status (status, phrase));
 }
 
 /* Answers a 401/407 once per round with our credentials; FALSE if we cannot. */
@@ -338,8 +367,8 @@ message_answered (
     return;
   if (status >= 300)
     {
-      g_task_return_new_error (task, HG_SCAIP_SIP_ERROR, status, "%03d %s", status,
-                               phrase != NULL ? phrase : "");
+      g_task_return_new_error (task, HG_SCAIP_SIP_ERROR, status, "%03d %s%s", status,
+                               phrase != NULL ? phrase : "", explain_status (status, phrase));
       return;
     }
   if (sip != NULL && sip->sip_payload != NULL && sip->sip_payload->pl_len > 0
@@ -1076,6 +1105,8 @@ hg_scaip_sip_init (HgScaipSip *self)
  * hg_scaip_sip_new:
  * @local_uri: where to listen, e.g. `sip:*:*` (UDP and TCP, any port) or `sip:127.0.0.1:5070`
  * @aor: our address of record, e.g. `sip:4600012345@arc.example.se`
+ * @tls_dir: (nullable): Sofia-SIP's TLS directory (cafile.pem, and agent.pem for our own
+ *   certificate); %NULL for no TLS transport
  * @error: return location for a #GError
  *
  * Creates the stack and binds its transports; registers with nobody yet.
@@ -1083,10 +1114,9 @@ hg_scaip_sip_init (HgScaipSip *self)
  * Returns: (transfer full): the agent, or %NULL with %HG_SCAIP_SIP_ERROR
  */
 HgScaipSip *
-hg_scaip_sip_new (const gchar *local_uri,
-                  const gchar *aor,
-                  GError **error)
+hg_scaip_sip_new (const gchar *local_uri, const gchar *aor, const gchar *tls_dir, GError **error)
 {
+  g_autofree gchar *sips_uri = NULL;
   static gsize initialized = 0;
   g_autoptr(HgScaipSip) self = NULL;
 
@@ -1099,6 +1129,8 @@ hg_scaip_sip_new (const gchar *local_uri,
       /* once per process and never undone: the module is resident */
       su_init ();
       su_log_redirect (su_log_default, sofia_log_cb, NULL);
+      su_log_redirect (tport_log, sofia_log_cb, NULL);
+      su_log_set_level (tport_log, 3);
       g_once_init_leave (&initialized, 1);
     }
 
@@ -1122,8 +1154,21 @@ hg_scaip_sip_new (const gchar *local_uri,
     }
   g_source_attach (su_glib_root_gsource (self->root), NULL);
 
+  if (tls_dir != NULL)
+    {
+      url_t *local = url_make (self->home, local_uri);
+
+      sips_uri = g_strdup_printf ("sips:%s:*",
+                                  local != NULL && local->url_host != NULL ? local->url_host : "*");
+    }
   self->nua
-      = nua_create (self->root, nua_event_cb, self, NUTAG_URL (local_uri), SIPTAG_FROM_STR (aor),
+      = nua_create (self->root, nua_event_cb, self, NUTAG_URL (local_uri),
+                    TAG_IF (tls_dir != NULL, NUTAG_SIPS_URL (sips_uri)),
+                    TAG_IF (tls_dir != NULL, TPTAG_CERTIFICATE (tls_dir)),
+                    /* the receiver's certificate must chain to cafile.pem and name the
+                     * host of its URI (subjectAltName DNS or CN) */
+                    TAG_IF (tls_dir != NULL, TPTAG_TLS_VERIFY_POLICY (TPTLS_VERIFY_SUBJECTS_OUT)),
+                    TAG_IF (tls_dir != NULL, TPTAG_TLS_VERIFY_DATE (1)), SIPTAG_FROM_STR (aor),
                     NUTAG_USER_AGENT (USER_AGENT), NUTAG_M_USERNAME (self->aor_url->url_user),
                     NUTAG_ENABLEMESSAGE (1), NUTAG_ENABLEINVITE (0), NUTAG_ALLOW ("MESSAGE"),
                     NUTAG_APPL_METHOD ("MESSAGE"), NUTAG_MEDIA_ENABLE (0),

@@ -29,9 +29,8 @@ G_DECLARE_FINAL_TYPE (HgScaipSip, hg_scaip_sip, HG, SCAIP_SIP, GObject)
 gboolean hg_scaip_sip_check_uri (const gchar *uri,
                                  gboolean need_user,
                                  GError **error);
-HgScaipSip *hg_scaip_sip_new (const gchar *local_uri,
-                              const gchar *aor,
-                              GError **error);
+HgScaipSip *
+hg_scaip_sip_new (const gchar *local_uri, const gchar *aor, const gchar *tls_dir, GError **error);
 void hg_scaip_sip_set_credentials (HgScaipSip *self,
                                    const gchar *auth_user,
                                    const gchar *password);

@@ -15,5 +15,10 @@
 #include <sofia-sip/su_glib.h>
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_tag_io.h>
+#include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 #pragma GCC diagnostic pop
+
+/* The transport layer's log (exported by libsofia-sip-ua, not declared in its headers):
+ * its TLS certificate checks are logged there at level 3. */
+extern su_log_t tport_log[];

@@ -171,6 +171,10 @@ test_refused (void)
     { "button-debounce", "60001" },
     { "button-type", "panic" },
     { "button-name", "" },
+    { "primary", "sips:arc@arc.example.se" },
+    { "primary", "sip:arc@arc.example.se;transport=tls" },
+    { "tls-dir", "tls" },
+    { "tls-dir", "/nonexistent" },
   };
 
   g_test_summary ("A missing, malformed or out-of-range key (and an unknown one, e.g. a typo of "

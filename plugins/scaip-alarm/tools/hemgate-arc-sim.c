@@ -206,7 +206,9 @@ record_request (Sim *sim,
   json_builder_set_member_name (builder, "receipt");
   json_builder_add_int_value (builder, receipt);
   json_builder_set_member_name (builder, "transport");
-  json_builder_add_string_value (builder, g_str_has_suffix (transport, "TCP") ? "tcp" : "udp");
+  json_builder_add_string_value (builder, g_str_has_suffix (transport, "TCP")   ? "tcp"
+                                          : g_str_has_suffix (transport, "TLS") ? "tls"
+                                                                                : "udp");
   json_builder_set_member_name (builder, "content_type");
   json_builder_add_string_value (
       builder, sip->sip_content_type != NULL ? sip->sip_content_type->c_type : "");
@@ -941,7 +943,10 @@ main (int argc,
   g_autofree gchar *record_path = NULL;
   g_autofree gchar *listen = NULL;
   g_autofree gchar *realm = NULL;
+  g_autofree gchar *tls_dir = NULL;
+  g_autofree gchar *sips = NULL;
   g_auto(GStrv) commands = NULL;
+  gint tls_port = 0;
   gint port = 0;
   gboolean exit_with_parent = FALSE;
   Sim sim = {
@@ -964,6 +969,9 @@ main (int argc,
       "Append one JSON line per <mrq> to FILE (default stdout)", "FILE" },
     { "command", 0, 0, G_OPTION_ARG_STRING_ARRAY, &commands,
       "Run a control COMMAND at start (repeatable)", "COMMAND" },
+    { "tls-dir", 0, 0, G_OPTION_ARG_FILENAME, &tls_dir,
+      "Listen for TLS too, with DIR/agent.pem as our certificate (Sofia-SIP's layout)", "DIR" },
+    { "tls-port", 0, 0, G_OPTION_ARG_INT, &tls_port, "The TLS port (with --tls-dir)", "PORT" },
     { "exit-with-parent", 0, 0, G_OPTION_ARG_NONE, &exit_with_parent,
       "Stop when the parent process ends (./dev demo)", NULL },
     { NULL },
@@ -1025,7 +1033,12 @@ main (int argc,
   g_source_attach (su_glib_root_gsource (sim.root), NULL);
   listen = g_strdup_printf ("sip:%s:%u", sim.address, sim.port);
   sim.identity = g_strdup_printf ("sip:arc@%s:%u", sim.address, sim.port);
+  if (tls_dir != NULL)
+    sips = g_strdup_printf ("sips:%s:%d", sim.address, tls_port);
   sim.nua = nua_create (sim.root, nua_event_cb, &sim, NUTAG_URL (listen),
+                        TAG_IF (tls_dir != NULL, NUTAG_SIPS_URL (sips)),
+                        TAG_IF (tls_dir != NULL, TPTAG_CERTIFICATE (tls_dir)),
+                        TAG_IF (tls_dir != NULL, TPTAG_TLS_VERIFY_POLICY (TPTLS_VERIFY_NONE)),
                         SIPTAG_FROM_STR (sim.identity), NUTAG_USER_AGENT ("hemgate-arc-sim/0.1"),
                         NUTAG_ENABLEMESSAGE (1), NUTAG_ENABLEINVITE (1), NUTAG_MEDIA_ENABLE (0),
                         NUTAG_ALLOW ("MESSAGE, REGISTER, INVITE, ACK, BYE, CANCEL"),
@@ -1045,8 +1058,8 @@ main (int argc,
 
   g_print ("READY %u\n", sim.port);
   fflush (stdout);
-  g_printerr ("arc-sim: listening on %s (UDP and TCP)%s\n", listen,
-              sim.password != NULL ? ", Digest required" : "");
+  g_printerr ("arc-sim: listening on %s (UDP and TCP)%s%s%s\n", listen, sips != NULL ? " and " : "",
+              sips != NULL ? sips : "", sim.password != NULL ? ", Digest required" : "");
   g_main_loop_run (sim.loop);
 
   g_printerr ("arc-sim: %" G_GUINT64_FORMAT " requests recorded, %u distinct refs\n",

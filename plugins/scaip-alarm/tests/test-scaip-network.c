@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The scaip-alarm plugin over the network's harder paths, end to end with the real
+ * hemgated: SIP over TLS (sips:) with the receiver's certificate checked against the CA
+ * and the host name, a certificate that names another host, and a receiver whose host
+ * name does not resolve. Each must be a precise log line, and the alarm must still reach
+ * an ARC (the secondary) exactly once. The TLS material is tests/tls/ (make-certs.sh). */
+#include <string.h>
+
+#include "scaip-test.h"
+
+#define AOR "sip:4600012345@arc.test"
+#define CONTROLLER_ID "4600012345"
+#define PASSWORD "arc-digest-passphrase"
+
+static gchar *
+tls_dir (const gchar *name)
+{
+  return g_test_build_filename (G_TEST_DIST, "tls", name, NULL);
+}
+
+static gchar *
+network_keys (const gchar *primary, const gchar *secondary)
+{
+  g_autofree gchar *gateway_tls = tls_dir ("gateway");
+
+  return g_strdup_printf ("aor = " AOR "\n"
+                          "controller-id = " CONTROLLER_ID "\n"
+                          "local-uri = sip:127.0.0.1:*\n"
+                          "primary = %s\n"
+                          "%s%s%s"
+                          "tls-dir = %s\n"
+                          "answer-timeout = 2\n"
+                          "retry-max = 2\n"
+                          "failover-timeout = 4\n"
+                          "heartbeat-interval = 0\n"
+                          "voice = off\n"
+                          "sounds = false\n"
+                          "demo-password = " PASSWORD "\n",
+                          primary, secondary != NULL ? "secondary = " : "",
+                          secondary != NULL ? secondary : "", secondary != NULL ? "\n" : "",
+                          gateway_tls);
+}
+
+/* A TCP port of 127.0.0.1 that was free a moment ago. */
+static guint
+free_tcp_port (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_no_error (error);
+  g_socket_bind (socket, any, TRUE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static ScaipTestSim *
+tls_sim (const gchar *name, const gchar *cert, guint *port)
+{
+  g_autofree gchar *dir = tls_dir (cert);
+  g_autofree gchar *port_str = NULL;
+
+  *port = free_tcp_port ();
+  port_str = g_strdup_printf ("%u", *port);
+  {
+    const gchar *args[]
+        = { "--password", PASSWORD, "--tls-dir", dir, "--tls-port", port_str, NULL };
+    return scaip_test_sim_new (name, args);
+  }
+}
+
+static const gchar *
+acknowledged_by (ScaipTestGateway *gateway, const gchar *ref)
+{
+  g_autoptr(JsonObject) event = scaip_test_gateway_find_event (gateway, "alarm.acknowledged", ref);
+  JsonObject *detail;
+
+  g_assert_nonnull (event);
+  detail = json_object_get_object_member (json_object_get_object_member (event, "body"), "detail");
+  return g_intern_string (json_object_get_string_member (detail, "receiver"));
+}
+
+static void
+test_tls_delivery (void)
+{
+  g_autoptr(ScaipTestSim) sim = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  g_autofree gchar *primary = NULL;
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  guint port = 0;
+
+  g_test_summary ("Over TLS (sips:) to an ARC whose certificate chains to tls-dir/cafile.pem "
+                  "and names the host of its URI (127.0.0.1): registered, delivered exactly "
+                  "once over TLS and acknowledged");
+  sim = tls_sim ("primary", "arc", &port);
+  primary = g_strdup_printf ("sips:arc@127.0.0.1:%u", port);
+  keys = network_keys (primary, NULL);
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_gateway_wait_logged (gateway, "registered with sips:127.0.0.1");
+  ref = scaip_test_gateway_raise (gateway, "assistance", "hall");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
+  records = scaip_test_sim_records (sim);
+  g_assert_cmpuint (records->len, ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (records, 0), "transport"), ==,
+                   "tls");
+  g_assert_false (scaip_test_gateway_logged (gateway, "TLS:"));
+}
+
+static void
+test_tls_certificate_mismatch (void)
+{
+  g_autoptr(ScaipTestSim) impostor = NULL;
+  g_autoptr(ScaipTestSim) secondary = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *primary = NULL;
+  g_autofree gchar *secondary_uri = NULL;
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  guint port = 0;
+  guint secondary_port = 0;
+
+  g_test_summary ("The primary ARC's certificate is from the trusted CA but names another host: "
+                  "the plugin refuses the connection with a precise log line, sends nothing "
+                  "there, fails over, and the alarm is acknowledged by the secondary (TLS with "
+                  "the right certificate) exactly once");
+  impostor = tls_sim ("primary", "mismatch", &port);
+  secondary = tls_sim ("secondary", "arc", &secondary_port);
+  primary = g_strdup_printf ("sips:arc@127.0.0.1:%u", port);
+  secondary_uri = g_strdup_printf ("sips:arc@127.0.0.1:%u", secondary_port);
+  keys = network_keys (primary, secondary_uri);
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_gateway_wait_logged (gateway, "TLS: the receiver's certificate does not name the "
+                                           "host connected to (127.0.0.1); connection refused");
+  ref = scaip_test_gateway_raise (gateway, "fall", "kitchen");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  g_assert_cmpstr (acknowledged_by (gateway, ref), ==, "secondary");
+  g_assert_true (scaip_test_gateway_logged (gateway, "failing over from the primary receiver"));
+  g_assert_cmpuint (scaip_test_sim_count (impostor, ref, "ME"), ==, 0);
+  g_assert_cmpuint (scaip_test_sim_count (secondary, ref, "ME"), ==, 1);
+}
+
+static void
+test_dns_failure (void)
+{
+  g_autoptr(ScaipTestSim) secondary = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *secondary_uri = NULL;
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  const gchar *args[] = { "--password", PASSWORD, NULL };
+
+  g_test_summary ("The primary ARC's host name does not resolve (.invalid, RFC 6761): a precise "
+                  "log line names the host, the plugin fails over, and the alarm is "
+                  "acknowledged by the secondary exactly once");
+  secondary = scaip_test_sim_new ("secondary", args);
+  secondary_uri = scaip_test_sim_uri (secondary, "udp");
+  keys = network_keys ("sip:arc@arc.hemgate.invalid", secondary_uri);
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  ref = scaip_test_gateway_raise (gateway, "assistance", "hall");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  g_assert_cmpstr (acknowledged_by (gateway, ref), ==, "secondary");
+  g_assert_true (scaip_test_gateway_logged (
+      gateway, "registration with sip:arc.hemgate.invalid failed: 503 DNS Error (the "
+               "receiver's host name does not resolve)"));
+  g_assert_true (scaip_test_gateway_logged (gateway, "failing over from the primary receiver"));
+  g_assert_cmpuint (scaip_test_sim_count (secondary, ref, "ME"), ==, 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/scaip/tls/delivery-verified", test_tls_delivery);
+  g_test_add_func ("/scaip/tls/certificate-mismatch", test_tls_certificate_mismatch);
+  g_test_add_func ("/scaip/dns/unresolvable-receiver", test_dns_failure);
+  return g_test_run ();
+}
