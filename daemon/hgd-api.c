@@ -132,7 +132,8 @@ static void close_ended_streams (HgdApi *self);
  *   GET    /ui/{file}                           yes  yes      yes    yes   yes      yes   (g)
  *
  * (a) anonymous callers get only {"status"}; personal roles also the subsystem states;
- *     municipal roles also fault messages, plugins, version and uptime.
+ *     municipal roles also fault messages, plugins (a municipal instance's own health
+ *     report included, see hg_context_report_health ()), version and uptime.
  * (b) events of the caller's domain only: resident, family -> personal journal;
  *     staff, it-admin, service -> municipal journal.
  * (c) each manager sees and manages only the users of one domain: it-admin the

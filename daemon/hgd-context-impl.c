@@ -29,8 +29,11 @@
 typedef struct
 {
   const gchar *method;
-  const gchar *capability; /* NULL: decided by the arguments, see publish_rules */
+  const gchar *capability; /* NULL: decided by the arguments, see publish_rules;
+                            * NO_CAPABILITY: every instance may call it */
 } MethodRule;
+
+#define NO_CAPABILITY ""
 
 static const MethodRule method_rules[] = {
   { "PublishEvent", NULL },
@@ -38,6 +41,7 @@ static const MethodRule method_rules[] = {
   { "ReportAlarm", "alarm.deliver" },
   { "LookupSecret", "secrets" },
   { "StoreSecret", "secrets" },
+  { "ReportHealth", NO_CAPABILITY },
 };
 
 /* Which capability publishing an event type needs, by its first word. Types missing here
@@ -66,6 +70,8 @@ struct _HgdContextImpl
   GDBusConnection *connection;          /* (owned) (nullable) while exported */
   guint registration_id;
   GCancellable *cancellable;            /* (owned) */
+  JsonObject *health;                   /* (owned) (nullable) the last ReportHealth */
+  gint64 health_time;                   /* when it came, real time */
   guint n_denied;
   guint window_denied;                  /* denials journaled in the current window */
   gint64 window_start;
@@ -80,7 +86,8 @@ G_DEFINE_TYPE (HgdContextImpl, hgd_context_impl, G_TYPE_OBJECT)
  *
  * The one table of what each call needs.
  *
- * Returns: (nullable): the capability @method needs, or %NULL if no grant allows it
+ * Returns: (nullable): the capability @method needs, the empty string if every instance
+ *   may call it, or %NULL if no grant allows it
  */
 const gchar *
 hgd_context_impl_required_capability (const gchar *method,
@@ -228,7 +235,8 @@ authorize_method (HgdContextImpl *self,
   if (g_strcmp0 (method, "PublishEvent") == 0)
     g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 0, "&s", &event_type);
   capability = hgd_context_impl_required_capability (method, event_type);
-  if (capability != NULL && g_strv_contains ((const gchar *const *) self->grant, capability))
+  if (capability != NULL
+      && (capability[0] == '\0' || g_strv_contains ((const gchar *const *) self->grant, capability)))
     return TRUE;
 
   record_denial (self, method, capability);
@@ -481,6 +489,42 @@ handle_store_secret_cb (HgdDBusContext1 *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* ReportHealth: kept in memory for the API, not journaled */
+
+static gboolean
+handle_report_health_cb (HgdDBusContext1 *skeleton,
+                         GDBusMethodInvocation *invocation,
+                         const gchar *health_json,
+                         HgdContextImpl *self)
+{
+  JsonObject *health = parse_argument (invocation, "health", health_json);
+
+  if (health == NULL)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  g_clear_pointer (&self->health, json_object_unref);
+  self->health = health;
+  self->health_time = g_get_real_time ();
+  g_dbus_method_invocation_return_value (invocation, NULL);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/**
+ * hgd_context_impl_get_health:
+ * @self: an #HgdContextImpl
+ * @time: (out) (optional): when it was reported, microseconds since the epoch
+ *
+ * Returns: (transfer none) (nullable): the instance's last health report, if any
+ */
+JsonObject *
+hgd_context_impl_get_health (HgdContextImpl *self,
+                             gint64 *time)
+{
+  g_return_val_if_fail (HGD_IS_CONTEXT_IMPL (self), NULL);
+  if (time != NULL)
+    *time = self->health_time;
+  return self->health;
+}
+
 /* Every call of the host arrives here, on the main thread, in the order it was sent. */
 static void
 dispatch_method_call (GDBusConnection *connection,
@@ -579,6 +623,7 @@ hgd_context_impl_finalize (GObject *object)
   g_free (self->instance_id);
   g_free (self->source);
   g_strfreev (self->grant);
+  g_clear_pointer (&self->health, json_object_unref);
   g_object_unref (self->cancellable);
   G_OBJECT_CLASS (hgd_context_impl_parent_class)->finalize (object);
 }
@@ -643,5 +688,6 @@ hgd_context_impl_new (const gchar *instance_id,
   g_signal_connect_object (self->skeleton, "handle-report-alarm", G_CALLBACK (handle_report_alarm_cb), self, 0);
   g_signal_connect_object (self->skeleton, "handle-lookup-secret", G_CALLBACK (handle_lookup_secret_cb), self, 0);
   g_signal_connect_object (self->skeleton, "handle-store-secret", G_CALLBACK (handle_store_secret_cb), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-report-health", G_CALLBACK (handle_report_health_cb), self, 0);
   return self;
 }

@@ -22,6 +22,8 @@ gboolean hgd_context_impl_export (HgdContextImpl *self,
                                   GError **error);
 void hgd_context_impl_unexport (HgdContextImpl *self);
 guint hgd_context_impl_get_n_denied (HgdContextImpl *self);
+JsonObject *hgd_context_impl_get_health (HgdContextImpl *self,
+                                         gint64 *time);
 
 const gchar *hgd_context_impl_required_capability (const gchar *method,
                                                    const gchar *event_type);

@@ -1090,13 +1090,37 @@ set_nullable_string (JsonObject *object,
     json_object_set_null_member (object, member);
 }
 
+static JsonNode *
+health_to_json (HgdPluginInstance *self)
+{
+  JsonObject *report = NULL;
+  g_autoptr(JsonObject) health = NULL;
+  g_autoptr(GDateTime) when = NULL;
+  g_autofree gchar *reported = NULL;
+  gint64 time = 0;
+
+  if (self->context != NULL && self->domain_known && self->domain == HG_DOMAIN_MUNICIPAL)
+    report = hgd_context_impl_get_health (self->context, &time);
+  if (report == NULL)
+    return json_node_new (JSON_NODE_NULL);
+  when = g_date_time_new_from_unix_utc (time / G_USEC_PER_SEC);
+  reported = g_date_time_format_iso8601 (when);
+  health = json_object_new ();
+  json_object_set_string_member (health, "reported", reported);
+  json_object_set_object_member (health, "report", json_object_ref (report));
+  return json_node_init_object (json_node_alloc (), health);
+}
+
 /**
  * hgd_plugin_instance_to_json:
  * @self: an #HgdPluginInstance
  *
  * Returns: (transfer full): {"id", "plugin", "name", "version", "provider", "domain",
- *   "capabilities", "state", "error", "restarts", "pid", "dropped"}; what is not known
- *   (e.g. the name, with a bad manifest) is null; "capabilities" is the grant
+ *   "capabilities", "state", "error", "restarts", "pid", "dropped", "health"}; what is not
+ *   known (e.g. the name, with a bad manifest) is null; "capabilities" is the grant;
+ *   "health" is {"reported", "report"}, the plugin's last hg_context_report_health() of
+ *   the running host, and is null for an instance of the personal domain (the resident's
+ *   own devices are not the municipality's to see) or one that reported nothing
  */
 JsonObject *
 hgd_plugin_instance_to_json (HgdPluginInstance *self)
@@ -1123,6 +1147,7 @@ hgd_plugin_instance_to_json (HgdPluginInstance *self)
   else
     json_object_set_null_member (object, "pid");
   json_object_set_int_member (object, "dropped", (gint64) self->dropped);
+  json_object_set_member (object, "health", health_to_json (self));
   return object;
 }
 

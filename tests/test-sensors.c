@@ -501,6 +501,89 @@ test_garbage (Fixture *fixture,
   g_assert_cmpuint (count_events (fixture, HGD_ROLE_STAFF, "alarm.raised", NULL, NULL), ==, 0);
 }
 
+/* The instance @id in GET /api/v1/health as @role sees it. */
+static JsonObject *
+health_plugin (JsonObject *health,
+               const gchar *id)
+{
+  JsonArray *plugins = member_array (health, "plugins");
+
+  for (guint i = 0; i < json_array_get_length (plugins); i++)
+    {
+      JsonObject *plugin = json_array_get_object_element (plugins, i);
+      if (g_strcmp0 (json_object_get_string_member (plugin, "id"), id) == 0)
+        return plugin;
+    }
+  g_assert_not_reached ();
+}
+
+static gboolean
+reported_subscribed (JsonObject *plugin)
+{
+  JsonNode *node = json_object_get_member (plugin, "health");
+  JsonObject *report;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return FALSE;
+  report = json_object_get_object_member (json_node_get_object (node), "report");
+  return json_object_get_boolean_member (json_object_get_object_member (report, "broker"),
+                                         "subscribed");
+}
+
+static void
+test_health_in_api (Fixture *fixture,
+                    gconstpointer user_data)
+{
+  g_autoptr(HgdTestResponse) anonymous = NULL;
+  g_autoptr(JsonObject) resident = NULL;
+  guint attempt;
+
+  g_test_summary ("The plugin's own health report (hg_context_report_health) shows in "
+                  "GET /api/v1/health beside its state and restarts, for municipal roles and "
+                  "municipal instances only: not for the resident's own instance, not for "
+                  "personal roles, not for anonymous callers");
+  wait_subscribed (fixture, HGD_ROLE_STAFF, 1);
+  for (attempt = 0; attempt < WAIT_SECONDS * 10; attempt++)
+    {
+      g_autoptr(JsonObject) health = get_json (fixture, HGD_ROLE_STAFF, "/api/v1/health");
+      if (reported_subscribed (health_plugin (health, "sensors-municipal")))
+        break;
+      hgd_test_run_for (100);
+    }
+  g_assert_cmpuint (attempt, <, WAIT_SECONDS * 10);
+
+  /* the garbage is counted on the device, and the count reaches the API within a tick */
+  hg_test_broker_publish (fixture->broker, "zigbee2mqtt/hall-door", "not json", FALSE);
+  for (attempt = 0; attempt < WAIT_SECONDS * 10; attempt++)
+    {
+      g_autoptr(JsonObject) health = get_json (fixture, HGD_ROLE_IT_ADMIN, "/api/v1/health");
+      JsonObject *plugin = health_plugin (health, "sensors-municipal");
+      JsonObject *report = json_object_get_object_member (
+          json_object_get_object_member (plugin, "health"), "report");
+      JsonObject *door = json_object_get_object_member (
+          json_object_get_object_member (report, "devices"), "hall-door");
+
+      g_assert_cmpstr (json_object_get_string_member (plugin, "state"), ==, "running");
+      g_assert_cmpint (json_object_get_int_member (plugin, "restarts"), ==, 0);
+      g_assert_nonnull (json_object_get_string_member (
+          json_object_get_object_member (plugin, "health"), "reported"));
+      /* the resident's own instance: its state, never its report */
+      g_assert_true (json_object_get_null_member (health_plugin (health, "sensors-personal"),
+                                                  "health"));
+      if (json_object_get_int_member (json_object_get_object_member (door, "dropped"), "not-json")
+          == 1)
+        break;
+      hgd_test_run_for (100);
+    }
+  g_assert_cmpuint (attempt, <, WAIT_SECONDS * 10);
+
+  resident = get_json (fixture, HGD_ROLE_RESIDENT, "/api/v1/health");
+  g_assert_false (json_object_has_member (resident, "plugins"));
+  anonymous = hgd_test_daemon_request (fixture->td, "GET", "/api/v1/health", NULL, NULL);
+  g_assert_cmpuint (anonymous->status, ==, SOUP_STATUS_OK);
+  g_assert_false (json_object_has_member (anonymous->json, "plugins"));
+}
+
 int
 main (int argc,
       char **argv)
@@ -516,6 +599,8 @@ main (int argc,
   g_test_add ("/sensors/e2e/broker-restart-reconnects-in-host", Fixture, NULL, setup,
               test_broker_restart, teardown);
   g_test_add ("/sensors/e2e/garbage-does-not-disturb-host", Fixture, NULL, setup, test_garbage,
+              teardown);
+  g_test_add ("/sensors/e2e/plugin-health-in-api", Fixture, NULL, setup, test_health_in_api,
               teardown);
   return g_test_run ();
 }

@@ -297,6 +297,34 @@ hgd_host_context_store_secret_finish (HgContext *context,
 }
 
 static void
+report_health_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_dbus_context1_call_report_health_finish (HGD_DBUS_CONTEXT1 (source), result, &error))
+    g_debug ("health report not taken: %s", error->message);
+}
+
+/* Fire and forget: the next report replaces this one anyway. */
+static void
+hgd_host_context_report_health (HgContext *context,
+                                JsonObject *health)
+{
+  HgdHostContext *self = HGD_HOST_CONTEXT (context);
+  g_autofree gchar *json = hg_json_object_to_string (health);
+
+  if (strlen (json) > MAX_JSON_SIZE)
+    {
+      g_warning ("health report of %" G_GSIZE_FORMAT " bytes dropped: the limit is %d",
+                 strlen (json), MAX_JSON_SIZE);
+      return;
+    }
+  hgd_dbus_context1_call_report_health (self->proxy, json, NULL, report_health_cb, NULL);
+}
+
+static void
 hgd_host_context_dispose (GObject *object)
 {
   HgdHostContext *self = HGD_HOST_CONTEXT (object);
@@ -325,6 +353,7 @@ hgd_host_context_class_init (HgdHostContextClass *klass)
   context_class->lookup_secret_finish = hgd_host_context_lookup_secret_finish;
   context_class->store_secret_async = hgd_host_context_store_secret_async;
   context_class->store_secret_finish = hgd_host_context_store_secret_finish;
+  context_class->report_health = hgd_host_context_report_health;
 }
 
 static void

@@ -557,3 +557,35 @@ hg_context_store_secret_finish (HgContext *self,
     return g_task_propagate_boolean (G_TASK (result), error);
   return HG_CONTEXT_GET_CLASS (self)->store_secret_finish (self, result, error);
 }
+
+/**
+ * hg_context_report_health:
+ * @self: an #HgContext
+ * @health: the plugin's health report: a JSON object of the plugin's own design, at
+ *   most 64 KiB as text, e.g. `{"broker": {"connected": true}, "dropped": 3}`
+ *
+ * Tells the core how the plugin is doing, for operators: the core keeps the last report
+ * (in memory, not journaled) until the next one or until the plugin's host stops, and
+ * shows it with the instance's state and restarts in `GET /api/v1/health`. Report when
+ * something an operator should see has changed (a lost connection, a missed supervision,
+ * counters of dropped input), at most every few seconds. Reports never name personal
+ * data; those of instances in the personal domain are not shown to the municipality.
+ *
+ * Needs no capability. It does not block and cannot fail; a report the core cannot take
+ * (e.g. too large) is logged by the host and dropped.
+ *
+ * Since: 0.1
+ */
+void
+hg_context_report_health (HgContext *self,
+                          JsonObject *health)
+{
+  HgContextClass *klass;
+
+  g_return_if_fail (HG_IS_CONTEXT (self));
+  g_return_if_fail (health != NULL);
+  klass = HG_CONTEXT_GET_CLASS (self);
+  /* a context without it (a test's) has nobody to tell */
+  if (klass->report_health != NULL)
+    klass->report_health (self, health);
+}

@@ -69,9 +69,11 @@ struct _HgContextClass
   gboolean (*store_secret_finish) (HgContext *self,
                                    GAsyncResult *result,
                                    GError **error);
+  void (*report_health) (HgContext *self,
+                         JsonObject *health);
 
   /*< private >*/
-  gpointer padding[12];
+  gpointer padding[11];
 };
 
 const gchar *hg_context_get_plugin_id (HgContext *self);
@@ -124,5 +126,7 @@ void hg_context_store_secret_async (HgContext *self,
 gboolean hg_context_store_secret_finish (HgContext *self,
                                          GAsyncResult *result,
                                          GError **error);
+void hg_context_report_health (HgContext *self,
+                               JsonObject *health);
 
 G_END_DECLS

@@ -134,7 +134,8 @@ struct _HgMqttSensorsPlugin
 
   guint64 unclaimed;         /* messages on a topic no adapter owns */
   guint64 generation;        /* bumped by anything the health report shows */
-  guint64 health_generation; /* at the last report */
+  guint64 health_generation; /* at the last sensor.health event */
+  guint64 core_generation;   /* at the last hg_context_report_health() */
 };
 
 G_DEFINE_TYPE (HgMqttSensorsPlugin, hg_mqtt_sensors_plugin, HG_TYPE_PLUGIN)
@@ -869,13 +870,29 @@ hg_mqtt_sensors_plugin_get_health (HgMqttSensorsPlugin *self)
  * something to look at first. */
 #define MAX_HEALTH_DEVICES 100
 
+/* Journals a sensor.health event, and tells the core (for /api/v1/health). */
 static void
 report_health (HgMqttSensorsPlugin *self)
 {
   g_autoptr(JsonObject) health = health_to_json (self, MAX_HEALTH_DEVICES);
 
   self->health_generation = self->generation;
+  self->core_generation = self->generation;
+  hg_context_report_health (hg_plugin_get_context (HG_PLUGIN (self)), health);
   publish (self, "sensor.health", health, FALSE);
+}
+
+/* The core's copy is cheap (in memory): keep it within a tick of the counters. */
+static void
+report_health_to_core (HgMqttSensorsPlugin *self)
+{
+  g_autoptr(JsonObject) health = NULL;
+
+  if (self->core_generation == self->generation)
+    return;
+  health = health_to_json (self, MAX_HEALTH_DEVICES);
+  self->core_generation = self->generation;
+  hg_context_report_health (hg_plugin_get_context (HG_PLUGIN (self)), health);
 }
 
 /* Reading a large configuration, subscribing to many topics and bursts of traffic leave
@@ -930,6 +947,7 @@ static gboolean
 tick_cb (gpointer user_data)
 {
   hg_mqtt_sensors_plugin_tick (HG_MQTT_SENSORS_PLUGIN (user_data));
+  report_health_to_core (HG_MQTT_SENSORS_PLUGIN (user_data));
   return G_SOURCE_CONTINUE;
 }
 
