@@ -77,8 +77,10 @@ export async function render(main, context) {
   async function showPlugins() {
     const plugins = (await api('GET', '/api/v1/plugins')).plugins ?? [];
     const rows = plugins.map((plugin) => {
-      const button = h('button', { type: 'button', class: 'secondary', 'aria-label': format(_('Restart {id}'), { id: plugin.id }) }, _('Restart'));
-      button.addEventListener('click', () => restart(plugin, button));
+      // a disabled instance is off in the configuration: there is nothing to restart
+      const button = plugin.state === 'disabled' ? null
+        : h('button', { type: 'button', class: 'secondary', 'aria-label': format(_('Restart {id}'), { id: plugin.id }), dataset: { restart: plugin.id } }, _('Restart'));
+      button?.addEventListener('click', () => restart(plugin, button));
       return h('tr', { dataset: { plugin: plugin.id } },
         h('th', { scope: 'row' }, plugin.id, plugin.name ? h('br') : null, plugin.name ?? ''),
         h('td', {}, plugin.version ?? '–'),
@@ -87,7 +89,7 @@ export async function render(main, context) {
         h('td', {}, h('span', { 'aria-hidden': 'true' }, plugin.state === 'running' ? '✓ ' : '⚠ '), pluginStateLabel(plugin.state),
           plugin.error ? h('br') : null, plugin.error ?? ''),
         h('td', {}, formatNumber(plugin.restarts ?? 0)),
-        h('td', {}, button));
+        h('td', {}, button ?? '–'));
     });
     clear(pluginHost).append(plugins.length === 0
       ? h('p', {}, _('No plugins are configured.'))
@@ -119,7 +121,7 @@ export async function render(main, context) {
   async function showUsers() {
     const users = (await api('GET', '/api/v1/users')).users ?? [];
     const list = h('ul', { class: 'user-list' }, users.map((user) => {
-      const revoke = h('button', { type: 'button', class: 'secondary' }, format(_('End sessions of {user}'), { user: user.username }));
+      const revoke = h('button', { type: 'button', class: 'secondary', dataset: { revoke: user.username } }, format(_('End sessions of {user}'), { user: user.username }));
       revoke.addEventListener('click', async () => {
         try {
           const result = await api('DELETE', '/api/v1/users/' + encodeURIComponent(user.username) + '/sessions');

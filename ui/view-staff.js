@@ -39,7 +39,7 @@ export async function render(main, context) {
   const chartDevice = h('select', { id: 'chart-device' });
   const alarms = new Map();   // ref → alarm
   const history = new Map();  // ref → [{ state, who, ts }]
-  const devices = new Map();  // device → last reading
+  const devices = new Map();  // device → Map of kind → last reading
 
   function addHistory(event) {
     if (!event.type.startsWith('alarm.') || !event.body?.ref)
@@ -57,8 +57,11 @@ export async function render(main, context) {
   }
 
   function addReading(event) {
-    if (event.type === 'sensor.reading' && event.body?.device)
-      devices.set(event.body.device, { ...event.body, ts: event.body.ts ?? event.ts });
+    if (event.type !== 'sensor.reading' || !event.body?.device)
+      return;
+    const kinds = devices.get(event.body.device) ?? new Map();
+    kinds.set(event.body.kind, { ...event.body, ts: event.body.ts ?? event.ts });
+    devices.set(event.body.device, kinds);
   }
 
   async function transition(alarm, state, button) {
@@ -122,11 +125,13 @@ export async function render(main, context) {
       deviceList.append(h('li', { class: 'empty' }, _('No sensor readings yet.')));
     const names = [...devices.keys()].sort();
     for (const name of names) {
-      const reading = devices.get(name);
+      const readings = [...devices.get(name).values()].sort((a, b) => a.kind.localeCompare(b.kind));
+      const room = readings.find((reading) => reading.room)?.room;
       deviceList.append(h('li', { class: 'device', dataset: { device: name } },
-        h('strong', {}, name), reading.room ? ' · ' + reading.room : '', h('br'),
-        sensorKindLabel(reading.kind), ': ', h('span', { class: 'value' }, sensorValueText(reading)),
-        ' ', h('span', { class: 'when' }, format(_('at {time}'), { time: formatDateTime(reading.ts) }))));
+        h('strong', {}, name), room ? ' · ' + room : '',
+        h('ul', { class: 'readings' }, readings.map((reading) => h('li', {},
+          sensorKindLabel(reading.kind), ': ', h('span', { class: 'value' }, sensorValueText(reading)),
+          ' ', h('span', { class: 'when' }, format(_('at {time}'), { time: formatDateTime(reading.ts) })))))));
     }
     const selected = chartDevice.value;
     clear(chartDevice).append(...names.map((name) => h('option', { value: name, selected: name === selected }, name)));

@@ -491,6 +491,42 @@ test('keyboard: the skip link comes first and every control shows its focus', as
   assert.ok(focused.length >= 1);
 });
 
+test('IT restarts a plugin and creates, resets and signs out a user from the admin view', async () => {
+  const admin = await (await newContext()).newPage();
+  await login(admin, 'it-admin', { language: 'en' });
+  const example = admin.locator('#plugins tr[data-plugin="example"]');
+  await example.waitFor();
+  assert.match(await example.innerText(), /0\.1\.0\s+personal\s+sensor\.publish/);
+  await example.locator('button[data-restart="example"]').click();
+  await admin.locator('#admin-status', { hasText: 'Plugin example is restarting.' }).waitFor();
+  assert.equal(await admin.locator('#plugins tr[data-plugin="scaip-alarm"] button').count(), 0, 'a disabled plugin has no restart');
+
+  await admin.locator('#new-username').fill('nurse2');
+  await admin.locator('#new-role').selectOption('staff');
+  await admin.locator('#new-password').fill('first-password-1');
+  await admin.locator('form button.primary', { hasText: 'Create user' }).click();
+  await admin.locator('#users li[data-user="nurse2"]').waitFor();
+  assert.match(await admin.locator('#admin-status').innerText(), /User nurse2 was created/);
+
+  const nurse = await (await newContext()).newPage();
+  await nurse.goto(baseUrl + '/');
+  await nurse.locator('#username').fill('nurse2');
+  await nurse.locator('#password').fill('first-password-1');
+  await nurse.locator('form.login button[type=submit]').click();
+  await nurse.locator('header .who').waitFor();
+  await ready(nurse);
+  assert.equal(await heading(nurse), 'Hemmets status');
+
+  await admin.locator('#password-nurse2').fill('second-password-2');
+  await admin.locator('#users li[data-user="nurse2"] form button').click();
+  await admin.locator('#admin-status', { hasText: 'The password of nurse2 was changed' }).waitFor();
+  // a reset password ends the user's sessions: the nurse's page goes back to login
+  await nurse.locator('main h1', { hasText: 'Logga in i hemgate' }).waitFor({ timeout: 15000 });
+  await admin.locator('#users li[data-user="nurse2"] button[data-revoke="nurse2"]').click();
+  await admin.locator('#admin-status', { hasText: 'sessions of nurse2 were ended' }).waitFor();
+  await checkAccessibility(admin, 'admin after changes (en)');
+});
+
 test('the login rate limit is shown with the time to wait', async () => {
   const page = await (await newContext()).newPage();
   await page.goto(baseUrl + '/');
