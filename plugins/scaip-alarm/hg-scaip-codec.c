@@ -245,6 +245,7 @@ hg_scaip_request_new (const gchar *ref,
   request->cid = g_strdup (cid);
   request->dty = dty;
   request->crd = g_ptr_array_new_with_free_func (g_free);
+  request->cha = HG_SCAIP_OMITTED;
   request->stc = HG_SCAIP_OMITTED;
   request->pri = HG_SCAIP_OMITTED;
   request->lco = HG_SCAIP_OMITTED;
@@ -257,6 +258,7 @@ hg_scaip_request_copy (const HgScaipRequest *request)
   HgScaipRequest *copy
       = hg_scaip_request_new (request->ref, request->mty, request->cid, request->dty);
 
+  copy->cha = request->cha;
   copy->did = g_strdup (request->did);
   for (guint i = 0; i < request->crd->len; i++)
     g_ptr_array_add (copy->crd, g_strdup (g_ptr_array_index (request->crd, i)));
@@ -411,6 +413,8 @@ check_request (const HgScaipRequest *request,
     return invalid_field (error, "ref", "1-16 characters of [0-9A-Za-z]");
   if ((guint) request->mty > HG_SCAIP_MTY_PI)
     return invalid_field (error, "mty", "ME, RE, IN or PI");
+  if (request->cha != HG_SCAIP_OMITTED && request->cha != 0 && request->cha != 1)
+    return invalid_field (error, "cha", "0 or 1");
   if (request->cid == NULL || !is_digits (request->cid, 1, CID_MAX))
     return invalid_field (error, "cid", "1-32 digits");
   if (request->dty < 0 || request->dty > 9999)
@@ -476,6 +480,7 @@ hg_scaip_request_to_xml (const HgScaipRequest *request,
     return NULL;
   xml = g_string_new ("<mrq>");
   append_element (xml, "ref", request->ref);
+  append_code (xml, "cha", request->cha, 1);
   if (request->mty != HG_SCAIP_MTY_ME)
     append_element (xml, "mty", hg_scaip_message_type_to_string (request->mty));
   append_element (xml, "cid", request->cid);
@@ -839,7 +844,8 @@ hg_scaip_request_parse (const gchar *data,
       return NULL;
     }
   request = hg_scaip_request_new (ref, mty, cid, dty);
-  if (!find_number (fields, "stc", 4, 0, 9999, &request->stc, error)
+  if (!find_number (fields, "cha", 1, 0, 1, &request->cha, error)
+      || !find_number (fields, "stc", 4, 0, 9999, &request->stc, error)
       || !find_number (fields, "pri", 1, 0, 9, &request->pri, error)
       || !find_number (fields, "lco", 3, 0, 999, &request->lco, error))
     return NULL;

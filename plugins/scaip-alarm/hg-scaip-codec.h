@@ -54,6 +54,7 @@ const gchar *hg_scaip_message_type_to_string (HgScaipMessageType mty);
 typedef struct
 {
   gchar *ref; /* (owned) 1-16 of [0-9A-Za-z] */
+  gint cha;   /* call handling: 0 normal, 1 callback requested, or omitted */
   HgScaipMessageType mty;
   gchar *cid;     /* (owned) 1-32 digits */
   gint dty;       /* 0-9999, mandatory */

@@ -763,7 +763,7 @@ handle_response (HgScaipDelivery *self,
       /* [C] SS 91100 §5 rule 6: voice only after snu=0 with mre >= 1 */
       if (response->mre >= 1 && response->mre <= 3)
         g_signal_emit (self, signals[SIGNAL_VOICE_REQUESTED], 0, s->ref, receiver,
-                       (guint)response->mre);
+                       (guint)response->mre, response->cre);
       break;
     case HG_SCAIP_STATUS_HOLD:
       g_clear_handle_id (&s->timer_id, g_source_remove);
@@ -912,6 +912,10 @@ hg_scaip_delivery_add_alarm (HgScaipDelivery *self,
                                             (const gchar *const *) self->caller_ids, error);
   if (request == NULL)
     return FALSE;
+  /* [C] SS 91100 §5 rule 8: the ARC calls back; not for tests and technical faults */
+  if (self->config.callback && g_strcmp0 (hg_alarm_get_alarm_type (alarm), "test") != 0
+      && g_strcmp0 (hg_alarm_get_alarm_type (alarm), "technical") != 0)
+    request->cha = 1;
   s = session_new (self, KIND_ALARM, request);
   s->alarm_type = g_strdup (hg_alarm_get_alarm_type (alarm));
   g_hash_table_insert (self->sessions, g_strdup (s->ref), s);
@@ -1135,10 +1139,11 @@ hg_scaip_delivery_class_init (HgScaipDeliveryClass *klass)
    * @ref: the acknowledged alarm
    * @receiver: the receiver that acknowledged it
    * @mre: the `<mre>` of its answer: 1 duplex, 2 microphone only, 3 speaker only
+   * @cre: its `<cre>`: 1-60 minutes of callback, or %HG_SCAIP_OMITTED
    */
-  signals[SIGNAL_VOICE_REQUESTED]
-      = g_signal_new ("voice-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                      NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_UINT);
+  signals[SIGNAL_VOICE_REQUESTED] = g_signal_new (
+      "voice-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 4, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_UINT, G_TYPE_INT);
 }
 
 static void

@@ -22,6 +22,7 @@ typedef struct
   guint hold_max;
   guint heartbeat_interval; /* 0: no heartbeat */
   gboolean register_;       /* REGISTER with each receiver */
+  gboolean callback;        /* <cha>1</cha> on alarms a person may speak on */
   guint register_expires;
 } HgScaipDeliveryConfig;
 

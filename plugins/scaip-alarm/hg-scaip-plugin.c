@@ -130,6 +130,7 @@ struct _HgScaipPlugin
   HgScaipButton *button; /* (owned) (nullable) without button-device */
   HgScaipSounds *player; /* (owned) (nullable) unless sounds are off */
   GHashTable *sounded;   /* (owned) ref → SOUNDED_ bits, for the resident's own alarms */
+  GHashTable *quiet;     /* (owned) refs of test and technical alarms: no sound, no call */
 };
 
 G_DEFINE_TYPE (HgScaipPlugin, hg_scaip_plugin, HG_TYPE_PLUGIN)
@@ -456,7 +457,8 @@ play_sound (HgScaipPlugin *self, const gchar *ref, guint bit, const gchar *name)
   hg_scaip_sounds_play (self->player, name, ref);
 }
 
-/* The resident's own alarms get feedback; the plugin's technical ones do not. */
+/* The resident's own alarms get feedback; technical faults and tests (which IT may
+ * trigger remotely, at night) do not. */
 static void
 sound_alarm_raised (HgScaipPlugin *self, HgAlarm *alarm)
 {
@@ -464,6 +466,7 @@ sound_alarm_raised (HgScaipPlugin *self, HgAlarm *alarm)
   HgAlarmState state = hg_alarm_get_state (alarm);
 
   if (self->player == NULL || g_strcmp0 (hg_alarm_get_alarm_type (alarm), "technical") == 0
+      || g_strcmp0 (hg_alarm_get_alarm_type (alarm), "test") == 0
       || g_hash_table_contains (self->sounded, ref)
       || (state != HG_ALARM_STATE_RAISED && state != HG_ALARM_STATE_DELIVERED))
     return;
@@ -874,10 +877,24 @@ place_call (HgScaipPlugin *self, const gchar *ref, guint receiver)
 }
 
 static void
-voice_requested_cb (
-    HgScaipDelivery *delivery, const gchar *ref, guint receiver, guint mre, HgScaipPlugin *self)
+voice_requested_cb (HgScaipDelivery *delivery,
+                    const gchar *ref,
+                    guint receiver,
+                    guint mre,
+                    gint cre,
+                    HgScaipPlugin *self)
 {
   gint64 *end;
+  guint window = self->voice_window;
+
+  /* nobody pressed anything: the microphone stays shut */
+  if (g_hash_table_contains (self->quiet, ref))
+    {
+      g_message ("alarm %s: the ARC asks for voice, but it is a test or technical alarm; "
+                 "no call is taken",
+                 ref);
+      return;
+    }
 
   if (self->voice == VOICE_OFF)
     {
@@ -893,12 +910,15 @@ voice_requested_cb (
       place_call (self, ref, receiver);
       return;
     }
+  /* [C] cre 01-60: keep auto-answer open that many minutes */
+  if (cre >= 1 && cre <= 60)
+    window = (guint)cre * 60;
   end = g_new (gint64, 1);
-  *end = g_get_monotonic_time () + (gint64)self->voice_window * G_USEC_PER_SEC;
+  *end = g_get_monotonic_time () + (gint64)window * G_USEC_PER_SEC;
   g_hash_table_replace (self->awaiting_voice, g_strdup (ref), end);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "HG_ALARM_REF", ref, "MESSAGE",
-                    "alarm %s: the ARC asks for voice; its call is answered for %u s", ref,
-                    self->voice_window);
+                    "alarm %s: the ARC asks for voice; its call is answered for %u s%s", ref,
+                    window, cre >= 1 && cre <= 60 ? " (callback)" : "");
 }
 
 /* An alarm that ended takes its call and its voice window with it. */
@@ -1003,6 +1023,8 @@ start_engine (HgScaipPlugin *self,
       g_signal_connect_object (self->button, "pressed", G_CALLBACK (button_pressed_cb), self, 0);
       hg_scaip_button_start (self->button);
     }
+  /* the ARC calling back is the standard's callback (cha=1) */
+  config.callback = self->voice == VOICE_ANSWER;
   config.controller_id = self->controller_id;
   config.caller_ids = (const gchar *const *) self->caller_ids;
   self->delivery = hg_scaip_delivery_new (self->sip, &config);
@@ -1193,6 +1215,9 @@ hg_scaip_plugin_handle_event (HgPlugin *plugin,
                      hg_event_get_seq (event), error->message);
           return;
         }
+      if (g_strcmp0 (hg_alarm_get_alarm_type (alarm), "test") == 0
+          || g_strcmp0 (hg_alarm_get_alarm_type (alarm), "technical") == 0)
+        g_hash_table_add (self->quiet, g_strdup (hg_alarm_get_reference (alarm)));
       sound_alarm_raised (self, alarm);
       return;
     }
@@ -1206,6 +1231,7 @@ hg_scaip_plugin_handle_event (HgPlugin *plugin,
     }
   forget_voice (self, ref);
   sound_alarm_ended (self, ref, g_strcmp0 (type, "alarm.cancelled") == 0);
+  g_hash_table_remove (self->quiet, ref);
   if (g_strcmp0 (type, "alarm.cancelled") == 0)
     hg_scaip_delivery_cancel_alarm (self->delivery, ref);
   else
@@ -1256,6 +1282,7 @@ hg_scaip_plugin_finalize (GObject *object)
   g_free (self->button_location);
   g_free (self->button_name);
   g_hash_table_unref (self->sounded);
+  g_hash_table_unref (self->quiet);
   g_object_unref (self->cancellable);
   G_OBJECT_CLASS (hg_scaip_plugin_parent_class)->finalize (object);
 }
@@ -1283,6 +1310,7 @@ hg_scaip_plugin_init (HgScaipPlugin *self)
   self->failed_raised = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->awaiting_voice = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->sounded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->quiet = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /* The one symbol the module exports; it returns the type and does nothing else. */

@@ -109,15 +109,17 @@ test_request_strict (void)
     gint dty;
     gint pri;
     const gchar *field;
+    gint cha;
   } bad[] = {
-    { "", "1", 2, HG_SCAIP_OMITTED, "<ref>" },
-    { "ABCDEFGHIJKLMNOPQ", "1", 2, HG_SCAIP_OMITTED, "<ref>" },
-    { "ab-c", "1", 2, HG_SCAIP_OMITTED, "<ref>" },
-    { "abc", "", 2, HG_SCAIP_OMITTED, "<cid>" },
-    { "abc", "12a", 2, HG_SCAIP_OMITTED, "<cid>" },
-    { "abc", "123456789012345678901234567890123", 2, HG_SCAIP_OMITTED, "<cid>" },
-    { "abc", "1", 10000, HG_SCAIP_OMITTED, "<dty>" },
-    { "abc", "1", 2, 10, "<pri>" },
+    { "", "1", 2, HG_SCAIP_OMITTED, "<ref>", HG_SCAIP_OMITTED },
+    { "ABCDEFGHIJKLMNOPQ", "1", 2, HG_SCAIP_OMITTED, "<ref>", HG_SCAIP_OMITTED },
+    { "ab-c", "1", 2, HG_SCAIP_OMITTED, "<ref>", HG_SCAIP_OMITTED },
+    { "abc", "", 2, HG_SCAIP_OMITTED, "<cid>", HG_SCAIP_OMITTED },
+    { "abc", "12a", 2, HG_SCAIP_OMITTED, "<cid>", HG_SCAIP_OMITTED },
+    { "abc", "123456789012345678901234567890123", 2, HG_SCAIP_OMITTED, "<cid>", HG_SCAIP_OMITTED },
+    { "abc", "1", 10000, HG_SCAIP_OMITTED, "<dty>", HG_SCAIP_OMITTED },
+    { "abc", "1", 2, 10, "<pri>", HG_SCAIP_OMITTED },
+    { "abc", "1", 2, HG_SCAIP_OMITTED, "<cha>", 2 },
   };
 
   g_test_summary ("The encoder refuses a request that breaks the normative table and names "
@@ -130,6 +132,7 @@ test_request_strict (void)
       g_autofree gchar *xml = NULL;
 
       request->pri = bad[i].pri;
+      request->cha = bad[i].cha;
       xml = hg_scaip_request_to_xml (request, &error);
       g_assert_null (xml);
       g_assert_error (error, HG_SCAIP_CODEC_ERROR, HG_SCAIP_CODEC_ERROR_INVALID_FIELD);
@@ -171,13 +174,17 @@ test_request_round_trip (void)
   g_autofree gchar *xml = NULL;
 
   g_test_summary ("What the encoder writes, the liberal reader (the simulator's) reads back "
-                  "unchanged, repeated <crd> included");
+                  "unchanged, repeated <crd> and the callback request <cha> included");
   hg_alarm_set_location (alarm, "badrum");
   hg_alarm_set_device (alarm, "leak-3");
   request = hg_scaip_request_new_for_alarm (alarm, "0012", crd, NULL);
+  g_assert_cmpint (request->cha, ==, HG_SCAIP_OMITTED);
+  request->cha = 1;
   xml = hg_scaip_request_to_xml (request, NULL);
+  g_assert_nonnull (strstr (xml, "<ref>R0und7r1p</ref><cha>1</cha><cid>"));
   parsed = hg_scaip_request_parse (xml, strlen (xml), &error);
   g_assert_no_error (error);
+  g_assert_cmpint (parsed->cha, ==, 1);
   g_assert_cmpstr (parsed->ref, ==, "R0und7r1p");
   g_assert_cmpint (parsed->mty, ==, HG_SCAIP_MTY_ME);
   g_assert_cmpstr (parsed->cid, ==, "0012");

@@ -40,6 +40,21 @@ voice_keys (const gchar *primary, const gchar *extra)
 }
 
 static JsonObject *
+me_record (ScaipTestSim *sim, const gchar *ref)
+{
+  g_autoptr(GPtrArray) records = scaip_test_sim_records (sim);
+
+  for (guint i = 0; i < records->len; i++)
+    {
+      JsonObject *record = g_ptr_array_index (records, i);
+      if (g_strcmp0 (json_object_get_string_member (record, "mty"), "ME") == 0
+          && g_strcmp0 (json_object_get_string_member (record, "ref"), ref) == 0)
+        return json_object_ref (record);
+    }
+  return NULL;
+}
+
+static JsonObject *
 call_record (ScaipTestSim *sim, const gchar *ref)
 {
   g_autoptr(GPtrArray) records = scaip_test_sim_records (sim);
@@ -95,9 +110,11 @@ arc_calls (const gchar *const *commands, const gchar *extra_keys, const gchar *c
   g_autoptr(ScaipTestSim) sim = NULL;
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autoptr(JsonObject) record = NULL;
+  g_autoptr(JsonObject) me = NULL;
   g_autofree gchar *uri = NULL;
   g_autofree gchar *keys = NULL;
   g_autofree gchar *ref = NULL;
+  g_autofree gchar *window = NULL;
 
   g_ptr_array_add (args, (gpointer) "--password");
   g_ptr_array_add (args, (gpointer)PASSWORD);
@@ -120,6 +137,13 @@ arc_calls (const gchar *const *commands, const gchar *extra_keys, const gchar *c
   record = call_record (sim, ref);
   assert_arc_heard (record, codec, srtp);
   g_assert_cmpint (json_object_get_int_member (record, "status"), ==, 200);
+  /* the ARC calling back is SCAIP's callback: cha=1, granted with cre=05 */
+  me = me_record (sim, ref);
+  g_assert_cmpint (json_object_get_int_member (me, "cha"), ==, 1);
+  window = g_strdup_printf ("alarm %s: the ARC asks for voice; its call is answered for 300 s "
+                            "(callback)",
+                            ref);
+  g_assert_true (scaip_test_gateway_logged (gateway, window));
 }
 
 static void
@@ -154,6 +178,7 @@ test_gateway_calls (void)
                   "ways");
   g_autoptr(ScaipTestSim) sim = NULL;
   g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) me = NULL;
   g_autoptr(JsonObject) record = NULL;
   g_autofree gchar *uri = NULL;
   g_autofree gchar *keys = NULL;
@@ -172,6 +197,8 @@ test_gateway_calls (void)
   scaip_test_wait_sim_count (sim, "", "CALL", 1);
   record = call_record (sim, NULL);
   assert_arc_heard (record, "PCMA", FALSE);
+  me = me_record (sim, ref);
+  g_assert_cmpint (json_object_get_int_member (me, "cha"), ==, -1);
 }
 
 static void
@@ -222,17 +249,23 @@ logged_at (ScaipTestGateway *gateway, const gchar *needle)
 }
 
 static gchar *
-sound_keys (const gchar *primary, const gchar *language)
+sound_keys_voice (const gchar *primary, const gchar *language, const gchar *voice)
 {
   g_autofree gchar *dir
       = g_test_build_filename (G_TEST_DIST, "..", "..", "..", "data", "sounds", NULL);
-  g_autofree gchar *extra = g_strdup_printf ("voice = off\n"
+  g_autofree gchar *extra = g_strdup_printf ("voice = %s\n"
                                              "sound-dir = %s\n"
                                              "sound-language = %s\n"
                                              "sound-sink = fakesink sync=true\n",
-                                             dir, language);
+                                             voice, dir, language);
 
   return voice_keys (primary, extra);
+}
+
+static gchar *
+sound_keys (const gchar *primary, const gchar *language)
+{
+  return sound_keys_voice (primary, language, "off");
 }
 
 static void
@@ -427,6 +460,56 @@ test_button_evdev (void)
   g_rmdir (dir);
 }
 
+static void
+test_remote_test_alarm (void)
+{
+  const gchar *args[] = { "--password", PASSWORD, "--command", "voice call", NULL };
+  g_autoptr(ScaipTestSim) sim = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) login = NULL;
+  g_autoptr(JsonObject) alarm = NULL;
+  g_autoptr(JsonObject) me = NULL;
+  g_autoptr(JsonObject) call = NULL;
+  g_autofree gchar *uri = NULL;
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+
+  g_test_summary ("Municipal IT triggers a test alarm remotely (it-admin through the API): it "
+                  "reaches the ARC as a test transmission (dty 0002, stc 0102, pri 0, no "
+                  "callback request); the home stays quiet: no sound plays, and when the ARC "
+                  "calls anyway the call is refused, so no microphone opens");
+  sim = scaip_test_sim_new ("primary", args);
+  uri = scaip_test_sim_uri (sim, "udp");
+  /* voice on: the refusal must come from the alarm being a test */
+  keys = sound_keys_voice (uri, "sv", "answer");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_gateway_wait_logged (gateway, "registered with");
+  login = scaip_test_gateway_request (
+      gateway, "POST", "/api/v1/auth/login",
+      "{\"username\":\"admin\",\"password\":\"" SCAIP_TEST_USER_PASSWORD "\"}", SOUP_STATUS_OK);
+  g_free (gateway->token);
+  gateway->token = g_strdup (json_object_get_string_member (login, "token"));
+  alarm = scaip_test_gateway_request (gateway, "POST", "/api/v1/alarms",
+                                      "{\"type\":\"test\",\"source\":\"remote-test\"}",
+                                      SOUP_STATUS_CREATED);
+  ref = g_strdup (json_object_get_string_member (alarm, "ref"));
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  me = me_record (sim, ref);
+  g_assert_nonnull (me);
+  g_assert_cmpint (json_object_get_int_member (me, "dty"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (me, "stc"), ==, 102);
+  g_assert_cmpint (json_object_get_int_member (me, "pri"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (me, "cha"), ==, -1);
+  scaip_test_wait_sim_count (sim, ref, "CALL", 1);
+  call = call_record (sim, ref);
+  g_assert_false (json_object_get_boolean_member (call, "connected"));
+  g_assert_cmpint (json_object_get_int_member (call, "status"), ==, 480);
+  g_assert_true (scaip_test_gateway_logged (gateway, "it is a test or technical alarm; no call"));
+  g_assert_cmpuint (scaip_test_gateway_count_logged (gateway, "sound "), ==, 0);
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -439,5 +522,6 @@ main (int argc, char **argv)
   g_test_add_func ("/scaip/sounds/played-in-order", test_sounds_in_order);
   g_test_add_func ("/scaip/sounds/language-and-cancel", test_sounds_language_and_cancel);
   g_test_add_func ("/scaip/button/evdev-press-raises-alarm", test_button_evdev);
+  g_test_add_func ("/scaip/test-alarm/remote-by-it-is-quiet", test_remote_test_alarm);
   return g_test_run ();
 }

@@ -203,6 +203,8 @@ record_request (Sim *sim,
   json_builder_add_int_value (builder, request->pri);
   json_builder_set_member_name (builder, "lco");
   json_builder_add_int_value (builder, request->lco);
+  json_builder_set_member_name (builder, "cha");
+  json_builder_add_int_value (builder, request->cha);
   json_builder_set_member_name (builder, "receipt");
   json_builder_add_int_value (builder, receipt);
   json_builder_set_member_name (builder, "transport");
@@ -432,6 +434,9 @@ on_message (Sim *sim,
               hg_scaip_message_type_to_string (request->mty), request->ref, receipt);
 
   response = hg_scaip_response_new (request->ref, choose_snu (sim, request->ref, receipt));
+  /* a callback request is granted for 5 minutes, as TR 91102's examples do */
+  if (request->cha == 1 && response->snu == 0 && g_strcmp0 (sim->voice, "off") != 0)
+    response->cre = 5;
   if (sim->slow_ms > 0)
     {
       Pending *pending = g_new0 (Pending, 1);
