@@ -8,7 +8,9 @@
  * The level element measures what the peer sends; its loudest RMS is kept and the first
  * non-silent one is signalled, so the plugin can log (and tests check) that audio flows.
  * Codec and crypto choices are in the tables below and nowhere else (PROTOCOL.md §9). */
+#include <errno.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
@@ -218,14 +220,18 @@ is_ipv6 (const gchar *address)
   return strchr (address, ':') != NULL;
 }
 
+/* A fresh SRTP master key and salt from the kernel's CSPRNG (GLib's g_random is not
+ * one); NULL in the unlikely case it fails (the caller reports it). */
 static gchar *
 new_key_base64 (guint8 key[SRTP_KEY_LENGTH])
 {
-  for (guint i = 0; i < SRTP_KEY_LENGTH; i += 4)
-    {
-      guint32 r = g_random_int ();
-      memcpy (key + i, &r, MIN (4u, SRTP_KEY_LENGTH - i));
-    }
+  gssize n;
+
+  do
+    n = getrandom (key, SRTP_KEY_LENGTH, 0);
+  while (n < 0 && errno == EINTR);
+  if (n != SRTP_KEY_LENGTH)
+    return NULL;
   return g_base64_encode (key, SRTP_KEY_LENGTH);
 }
 
@@ -365,9 +371,15 @@ finish_session (HgScaipMedia *self, GstSDPMessage *sdp, GstSDPMedia *media)
   if (self->use_srtp)
     {
       g_autofree gchar *key = new_key_base64 (self->local_key);
-      g_autofree gchar *crypto
-          = g_strdup_printf ("%u " CRYPTO_SUITE " inline:%s", self->crypto_tag, key);
+      g_autofree gchar *crypto = NULL;
 
+      if (key == NULL)
+        {
+          gst_sdp_media_free (media);
+          gst_sdp_message_free (sdp);
+          return NULL;
+        }
+      crypto = g_strdup_printf ("%u " CRYPTO_SUITE " inline:%s", self->crypto_tag, key);
       gst_sdp_media_add_attribute (media, "crypto", crypto);
     }
   gst_sdp_media_add_attribute (media, "ptime", "20");
@@ -383,8 +395,8 @@ finish_session (HgScaipMedia *self, GstSDPMessage *sdp, GstSDPMedia *media)
  * hg_scaip_media_create_offer:
  * @self: an #HgScaipMedia
  *
- * Returns: (transfer full): an SDP offer of every configured codec, RTP/SAVP with a fresh
- *   SDES key when SRTP is required
+ * Returns: (transfer full) (nullable): an SDP offer of every configured codec, RTP/SAVP
+ *   with a fresh SDES key when SRTP is required; %NULL if no key could be made
  */
 gchar *
 hg_scaip_media_create_offer (HgScaipMedia *self)
@@ -495,6 +507,7 @@ hg_scaip_media_create_answer (HgScaipMedia *self, const gchar *offer, GError **e
   GstSDPMedia *ours;
   const Codec *codec = NULL;
   guint pt = 0;
+  gchar *text;
 
   g_return_val_if_fail (HG_IS_SCAIP_MEDIA (self), NULL);
 
@@ -536,7 +549,11 @@ hg_scaip_media_create_answer (HgScaipMedia *self, const gchar *offer, GError **e
     self->local_address = g_strdup ("127.0.0.1");
   ours = new_session (self, &answer);
   add_format (ours, codec, pt);
-  return finish_session (self, answer, ours);
+  text = finish_session (self, answer, ours);
+  if (text == NULL)
+    g_set_error_literal (error, HG_SCAIP_MEDIA_ERROR, HG_SCAIP_MEDIA_ERROR_FAILED,
+                         "no SRTP key could be made");
+  return text;
 }
 
 /**

@@ -867,6 +867,12 @@ place_call (HgScaipPlugin *self, const gchar *ref, guint receiver)
     }
   offer = hg_scaip_media_create_offer (self->media);
   self->call_ref = g_strdup (ref);
+  if (offer == NULL)
+    {
+      g_warning ("alarm %s: no call placed: no SRTP key could be made", ref);
+      end_call (self);
+      return;
+    }
   self->call_id = hg_scaip_sip_place_call (self->sip, uri, offer);
   if (self->call_id == 0)
     {

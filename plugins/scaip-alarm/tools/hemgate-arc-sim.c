@@ -602,6 +602,13 @@ place_call (Sim *sim, const gchar *aor, const gchar *contact, const gchar *ref)
     }
   sim->call_ref = g_strdup (ref);
   offer = hg_scaip_media_create_offer (sim->call_media);
+  if (offer == NULL)
+    {
+      g_printerr ("arc-sim: no call for %s: no SRTP key\n", ref);
+      g_clear_object (&sim->call_media);
+      g_clear_pointer (&sim->call_ref, g_free);
+      return;
+    }
   sim->call_nh = nua_handle (sim->nua, NULL, SIPTAG_TO_STR (to), TAG_END ());
   nua_invite (sim->call_nh, NUTAG_URL (contact), SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
               SIPTAG_PAYLOAD_STR (offer), TAG_END ());
