@@ -44,16 +44,24 @@ export async function renderActivity(container, device, days) {
   container.append(summary, plotHost, h('details', {}, h('summary', {}, _('Show as a table')), table));
 
   const width = Math.max(280, container.clientWidth - 8);
+  // the axes follow the text size setting and the page's language, as the rest of the page
+  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+  const font = Math.round(rem * 0.8) + 'px system-ui, sans-serif';
+  const dayFormat = new Intl.DateTimeFormat(getLanguage(), { day: 'numeric', month: 'short', timeZone });
+  const hourFormat = new Intl.DateTimeFormat(getLanguage(), { hour: 'numeric', minute: '2-digit', timeZone });
+  const timeValues = (_u, splits, _axis, _space, increment) =>
+    splits.map((ts) => (increment >= 86400 ? dayFormat : hourFormat).format(new Date(ts * 1000)));
   const options = {
     width,
-    height: 220,
+    height: Math.round(rem * 14),
     tzDate: (ts) => (timeZone ? uPlot.tzDate(new Date(ts * 1000), timeZone) : new Date(ts * 1000)),
     legend: { show: false },
     cursor: { show: false },
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
     axes: [
-      { stroke: '#1a1a1a', grid: { stroke: '#d0d0d0' } },
-      { stroke: '#1a1a1a', grid: { stroke: '#d0d0d0' }, size: 50 },
+      { stroke: '#1a1a1a', grid: { stroke: '#d0d0d0' }, font, size: rem * 3, space: rem * 5, values: timeValues },
+      { stroke: '#1a1a1a', grid: { stroke: '#d0d0d0' }, font, size: rem * 3.5, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+        values: (_u, splits) => splits.map((n) => formatNumber(n)) },
     ],
     series: [
       {},
