@@ -812,7 +812,8 @@ call_answered_cb (HgScaipSip *sip, guint call, const gchar *answer, HgScaipPlugi
 static void
 call_active_cb (HgScaipSip *sip, guint call, HgScaipPlugin *self)
 {
-  if (call != self->call_id || self->media == NULL)
+  /* a re-INVITE confirms the dialog again: one report per call */
+  if (call != self->call_id || self->media == NULL || self->call_since != 0)
     return;
   self->call_since = g_get_monotonic_time ();
   LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: speech connected (%s%s)", self->call_ref,

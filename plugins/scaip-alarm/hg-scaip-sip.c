@@ -50,6 +50,7 @@ typedef struct
   GTask *task;         /* (owned) (nullable) MESSAGE: the caller's */
   guint call_id;       /* CALL: its key in HgScaipSip.calls */
   gboolean responded;  /* CALL, incoming: a final answer was given */
+  gchar *local_sdp;    /* (owned) (nullable) CALL: our SDP, for re-INVITEs */
 } Handle;
 
 typedef struct
@@ -144,6 +145,7 @@ handle_free (Handle *handle)
       g_task_return_new_error (task, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_SHUT_DOWN, "%s",
                                "the SIP agent was shut down");
     }
+  g_free (handle->local_sdp);
   g_free (handle);
 }
 
@@ -632,6 +634,7 @@ hg_scaip_sip_answer_call (HgScaipSip *self, guint call, guint status, const gcha
   if (handle == NULL || handle->responded)
     return;
   handle->responded = TRUE;
+  handle->local_sdp = g_strdup (sdp);
   if (status >= 200 && status < 300 && sdp != NULL)
     nua_respond (handle->nh, status, sip_status_phrase ((int)status),
                  SIPTAG_CONTENT_TYPE_STR ("application/sdp"), SIPTAG_PAYLOAD_STR (sdp), TAG_END ());
@@ -662,6 +665,7 @@ hg_scaip_sip_place_call (HgScaipSip *self, const gchar *uri, const gchar *sdp)
   to = g_strdup_printf ("<%s>", uri);
   handle = new_call_handle (self, NULL);
   handle->responded = TRUE;
+  handle->local_sdp = g_strdup (sdp);
   handle->nh = nua_handle (self->nua, handle, SIPTAG_TO_STR (to), TAG_END ());
   nua_invite (handle->nh, NUTAG_URL (uri), SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
               SIPTAG_PAYLOAD_STR (sdp), TAG_END ());
@@ -746,7 +750,18 @@ nua_event_cb (nua_event_t event,
       message_received (self, nua, nh, sip);
       break;
     case nua_i_invite:
-      call_received (self, nua, nh, sip);
+      if (handle != NULL && handle->kind == HANDLE_CALL)
+        {
+          /* a re-INVITE (session refresh, hold): the media stays as negotiated */
+          g_debug ("call %u: re-INVITE answered with the same media", handle->call_id);
+          nua_respond (
+              nh, SIP_200_OK,
+              TAG_IF (handle->local_sdp != NULL, SIPTAG_CONTENT_TYPE_STR ("application/sdp")),
+              TAG_IF (handle->local_sdp != NULL, SIPTAG_PAYLOAD_STR (handle->local_sdp)),
+              TAG_END ());
+        }
+      else
+        call_received (self, nua, nh, sip);
       break;
     case nua_r_invite:
       if (handle != NULL && handle->kind == HANDLE_CALL)

@@ -137,6 +137,8 @@ arc_calls (const gchar *const *commands, const gchar *extra_keys, const gchar *c
   record = call_record (sim, ref);
   assert_arc_heard (record, codec, srtp);
   g_assert_cmpint (json_object_get_int_member (record, "status"), ==, 200);
+  if (g_strv_contains (commands, "call-reinvite on"))
+    g_assert_cmpint (json_object_get_int_member (record, "reinvite_status"), ==, 200);
   /* the ARC calling back is SCAIP's callback: cha=1, granted with cre=05 */
   me = me_record (sim, ref);
   g_assert_cmpint (json_object_get_int_member (me, "cha"), ==, 1);
@@ -149,11 +151,13 @@ arc_calls (const gchar *const *commands, const gchar *extra_keys, const gchar *c
 static void
 test_arc_calls_pcmu (void)
 {
-  const gchar *const commands[] = { "voice call", "call-seconds 3", NULL };
+  const gchar *const commands[] = { "voice call", "call-seconds 3", "call-reinvite on", NULL };
 
   g_test_summary ("The ARC acknowledges with mre=1 and calls; the plugin auto-answers for the "
                   "alarm in progress, PCMU over plain RTP; both sides hear the other's tone "
-                  "(level above -40 dBFS) and the alarm reaches speech-connected in the core");
+                  "(level above -40 dBFS) and the alarm reaches speech-connected in the core; "
+                  "a re-INVITE mid-call (a session refresh) is answered 200 and the call goes "
+                  "on");
   arc_calls (commands, NULL, "PCMU", FALSE);
 }
 

@@ -26,6 +26,7 @@
  *   call-codecs LIST    the codecs it offers or accepts (default "PCMU PCMA opus")
  *   call-srtp off|optional|required   SDES-SRTP on its calls (default off)
  *   call-seconds N      how long it keeps a call up before BYE (default 3)
+ *   call-reinvite on|off   re-INVITE (same offer) one second into each call it places
  *   quit
  *
  * A call's audio is a 880 Hz tone out; what comes in is measured (GStreamer's level)
@@ -92,6 +93,7 @@ typedef struct
   gchar *call_codecs;
   HgScaipSrtp call_srtp;
   guint call_seconds;
+  gboolean call_reinvite;
 
   /* the one call (voice) */
   nua_handle_t *call_nh;
@@ -99,6 +101,8 @@ typedef struct
   gchar *call_ref;
   guint call_bye_id;
   gboolean call_connected;
+  gint call_reinvite_status; /* 0: none sent */
+  gchar *call_offer;
 } Sim;
 
 /* An answer to give later (slow mode). */
@@ -533,6 +537,8 @@ record_call (Sim *sim, guint status)
                                               : "");
   json_builder_set_member_name (builder, "srtp");
   json_builder_add_boolean_value (builder, media != NULL && hg_scaip_media_get_srtp (media));
+  json_builder_set_member_name (builder, "reinvite_status");
+  json_builder_add_int_value (builder, sim->call_reinvite_status);
   json_builder_set_member_name (builder, "rx_packets");
   json_builder_add_int_value (
       builder, media != NULL ? (gint64)hg_scaip_media_get_received_buffers (media) : 0);
@@ -557,10 +563,12 @@ call_over (Sim *sim, guint status, const gchar *phrase)
   g_clear_handle_id (&sim->call_bye_id, g_source_remove);
   g_clear_object (&sim->call_media);
   g_clear_pointer (&sim->call_ref, g_free);
+  g_clear_pointer (&sim->call_offer, g_free);
   if (sim->call_nh != NULL)
     nua_handle_destroy (sim->call_nh);
   sim->call_nh = NULL;
   sim->call_connected = FALSE;
+  sim->call_reinvite_status = 0;
 }
 
 static gboolean
@@ -571,6 +579,20 @@ call_bye_cb (gpointer user_data)
   sim->call_bye_id = 0;
   if (sim->call_nh != NULL)
     nua_bye (sim->call_nh, TAG_END ());
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+call_reinvite_cb (gpointer user_data)
+{
+  Sim *sim = user_data;
+
+  if (sim->call_nh != NULL && sim->call_offer != NULL)
+    {
+      sim->call_reinvite_status = -1; /* sent, no answer yet */
+      nua_invite (sim->call_nh, SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
+                  SIPTAG_PAYLOAD_STR (sim->call_offer), TAG_END ());
+    }
   return G_SOURCE_REMOVE;
 }
 
@@ -610,6 +632,7 @@ place_call (Sim *sim, const gchar *aor, const gchar *contact, const gchar *ref)
       return;
     }
   sim->call_nh = nua_handle (sim->nua, NULL, SIPTAG_TO_STR (to), TAG_END ());
+  sim->call_offer = g_strdup (offer);
   nua_invite (sim->call_nh, NUTAG_URL (contact), SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
               SIPTAG_PAYLOAD_STR (offer), TAG_END ());
   g_printerr ("arc-sim: calling %s for %s\n", contact, ref);
@@ -628,6 +651,8 @@ call_started (Sim *sim)
     }
   sim->call_connected = TRUE;
   sim->call_bye_id = g_timeout_add_seconds (sim->call_seconds, call_bye_cb, sim);
+  if (sim->call_reinvite && sim->call_offer != NULL)
+    g_timeout_add_seconds (1, call_reinvite_cb, sim);
 }
 
 static void
@@ -636,6 +661,13 @@ on_invite_answered (Sim *sim, int status, char const *phrase, sip_t const *sip)
   g_autoptr(GError) error = NULL;
   g_autofree gchar *answer = NULL;
 
+  if (sim->call_connected && status >= 200)
+    {
+      /* the answer to our re-INVITE: the call goes on as it was */
+      sim->call_reinvite_status = status;
+      g_printerr ("arc-sim: re-INVITE answered %03d\n", status);
+      return;
+    }
   if (status < 200 || status >= 300)
     return; /* a failure ends in nua_i_state */
   if (sip != NULL && sip->sip_payload != NULL)
@@ -867,6 +899,8 @@ command (Sim *sim,
       else
         ok = FALSE;
     }
+  else if (g_strcmp0 (verb, "call-reinvite") == 0)
+    sim->call_reinvite = g_strcmp0 (words[1], "off") != 0;
   else if (g_strcmp0 (verb, "call-seconds") == 0)
     ok = parse_count (words[1], &sim->call_seconds) && sim->call_seconds > 0;
   else if (g_strcmp0 (verb, "quit") == 0)
