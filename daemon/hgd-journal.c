@@ -1717,6 +1717,37 @@ hgd_journal_query_events (HgdJournal *self,
 }
 
 /**
+ * hgd_journal_query_alarm_events:
+ * @self: an #HgdJournal
+ * @after: return events with a larger sequence number than this
+ * @error: return location for a #GError
+ *
+ * The events journaled with an alarm record (`alarm.raised` and every later state), by
+ * the journal's index on the alarm reference.
+ *
+ * Returns: (transfer container) (element-type HgEvent): the events in sequence order
+ */
+GPtrArray *
+hgd_journal_query_alarm_events (HgdJournal *self,
+                                guint64 after,
+                                GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = reader_prepare (self,
+                         "SELECT seq, type, ts, source, body FROM events WHERE alarm_ref IS NOT NULL "
+                         "AND seq > ?1 ORDER BY seq",
+                         error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) MIN (after, (guint64) G_MAXINT64));
+  return collect_events (self, stmt, "alarm events", error);
+}
+
+/**
  * hgd_journal_query_readings:
  * @self: an #HgdJournal
  * @device: the `device` member of the readings' bodies

@@ -46,6 +46,9 @@ GPtrArray *hgd_journal_query_events (HgdJournal *self,
                                      guint64 after,
                                      guint limit,
                                      GError **error);
+GPtrArray *hgd_journal_query_alarm_events (HgdJournal *self,
+                                          guint64 after,
+                                          GError **error);
 GPtrArray *hgd_journal_query_readings (HgdJournal *self,
                                       const gchar *device,
                                       gint64 since,

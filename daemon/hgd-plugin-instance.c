@@ -93,9 +93,30 @@ struct _HgdPluginInstance
   guint stop_phase;
   guint disconnect_id;
   gboolean ping_in_flight;
-  GQueue queue;                         /* (element-type utf8) event JSON for HandleEvent */
+  GQueue queue;                         /* (element-type QueuedEvent) for HandleEvent */
   guint in_flight;
+  /* The municipal seq up to which the plugin took every alarm event (HandleEvent
+   * answered; a host answers in order). A host that starts gets the alarms that ended
+   * after it (cancelled, closed) as well as the open ones. */
+  guint64 alarm_seq_taken;
 };
+
+/* An event waiting for HandleEvent, and the call in flight. */
+typedef struct
+{
+  HgdPluginInstance *self; /* (unowned) valid unless the call was cancelled */
+  gchar *json;             /* (owned) */
+  guint64 alarm_seq;       /* of an alarm event of the municipal journal, else 0 */
+} QueuedEvent;
+
+static void
+queued_event_free (QueuedEvent *queued)
+{
+  g_free (queued->json);
+  g_free (queued);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QueuedEvent, queued_event_free)
 
 G_DEFINE_TYPE (HgdPluginInstance, hgd_plugin_instance, G_TYPE_OBJECT)
 
@@ -330,7 +351,7 @@ teardown_host (HgdPluginInstance *self)
     }
   g_clear_object (&self->connection);
   g_clear_object (&self->subprocess);
-  g_queue_clear_full (&self->queue, g_free);
+  g_queue_clear_full (&self->queue, (GDestroyNotify) queued_event_free);
   self->in_flight = 0;
   self->dropping = FALSE;
   self->ping_in_flight = FALSE;
@@ -541,15 +562,18 @@ event_handled_cb (GObject *source,
                   GAsyncResult *result,
                   gpointer user_data)
 {
+  g_autoptr(QueuedEvent) queued = user_data;
   g_autoptr(GError) error = NULL;
   HgdPluginInstance *self;
 
   if (!hgd_dbus_plugin_host1_call_handle_event_finish (HGD_DBUS_PLUGIN_HOST1 (source), result, &error) &&
       g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  self = HGD_PLUGIN_INSTANCE (user_data);
+  self = queued->self;
   if (error != NULL)
     g_debug ("plugin %s: HandleEvent failed: %s", self->id, error->message);
+  else
+    self->alarm_seq_taken = MAX (self->alarm_seq_taken, queued->alarm_seq);
   self->in_flight--;
   pump_events (self);
 }
@@ -560,11 +584,11 @@ pump_events (HgdPluginInstance *self)
   while (self->host_proxy != NULL && self->in_flight < MAX_EVENTS_IN_FLIGHT &&
          !g_queue_is_empty (&self->queue))
     {
-      g_autofree gchar *json = g_queue_pop_head (&self->queue);
+      QueuedEvent *queued = g_queue_pop_head (&self->queue);
 
       self->in_flight++;
-      hgd_dbus_plugin_host1_call_handle_event (self->host_proxy, json, self->host_cancellable,
-                                               event_handled_cb, self);
+      hgd_dbus_plugin_host1_call_handle_event (self->host_proxy, queued->json, self->host_cancellable,
+                                               event_handled_cb, queued);
     }
   if (g_queue_is_empty (&self->queue))
     self->dropping = FALSE;
@@ -576,6 +600,7 @@ enqueue_event (HgdPluginInstance *self,
                gboolean is_alarm)
 {
   g_autoptr(JsonObject) object = NULL;
+  QueuedEvent *queued;
 
   if (!is_alarm && g_queue_get_length (&self->queue) >= MAX_QUEUED_EVENTS)
     {
@@ -587,7 +612,12 @@ enqueue_event (HgdPluginInstance *self,
       return;
     }
   object = hg_event_to_json (event);
-  g_queue_push_tail (&self->queue, hg_json_object_to_string (object));
+  queued = g_new0 (QueuedEvent, 1);
+  queued->self = self;
+  queued->json = hg_json_object_to_string (object);
+  if (is_alarm && hg_event_get_domain (event) == HG_DOMAIN_MUNICIPAL)
+    queued->alarm_seq = hg_event_get_seq (event);
+  g_queue_push_tail (&self->queue, queued);
   pump_events (self);
 }
 
@@ -622,6 +652,40 @@ replay_open_alarms (HgdPluginInstance *self)
     }
   if (alarms->len > 0)
     g_message ("plugin %s: sent %u open alarms", self->id, alarms->len);
+}
+
+/* ... and the ends of alarms it may have missed: a cancel while its host was down, or
+ * one that died with the host before it was taken, must still reach the alarm centre.
+ * These are the journaled events, with their seq; one the plugin did take before may
+ * come again (at least once, as the open alarms). */
+static void
+replay_ended_alarms (HgdPluginInstance *self)
+{
+  HgdJournal *journal = self->journals[HG_DOMAIN_MUNICIPAL];
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_sent = 0;
+
+  if (!is_granted (self, "alarm.deliver") || journal == NULL)
+    return;
+  events = hgd_journal_query_alarm_events (journal, self->alarm_seq_taken, &error);
+  if (events == NULL)
+    {
+      warn (self, "plugin %s: ended alarms not sent: %s", self->id, error->message);
+      return;
+    }
+  for (guint i = 0; i < events->len; i++)
+    {
+      HgEvent *event = g_ptr_array_index (events, i);
+      const gchar *type = hg_event_get_event_type (event);
+
+      if (g_strcmp0 (type, "alarm.cancelled") != 0 && g_strcmp0 (type, "alarm.closed") != 0)
+        continue;
+      enqueue_event (self, event, TRUE);
+      n_sent++;
+    }
+  if (n_sent > 0)
+    g_message ("plugin %s: sent %u alarm ends it may have missed", self->id, n_sent);
 }
 
 static void
@@ -669,6 +733,7 @@ host_started_cb (GObject *source,
   self->watchdog_id = g_timeout_add_seconds (self->watchdog_interval, watchdog_cb, self);
   self->stable_id = g_timeout_add_seconds (self->restart_max_delay, stable_cb, self);
   replay_open_alarms (self);
+  replay_ended_alarms (self);
 }
 
 static GVariant *
@@ -1275,6 +1340,9 @@ hgd_plugin_instance_new (HgdConfig *config,
   self->config = g_object_ref (config);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     self->journals[i] = journals[i] != NULL ? g_object_ref (journals[i]) : NULL;
+  /* what ended before the gateway started is not news to a plugin */
+  if (self->journals[HG_DOMAIN_MUNICIPAL] != NULL)
+    self->alarm_seq_taken = hgd_journal_get_last_seq (self->journals[HG_DOMAIN_MUNICIPAL]);
   self->alarms = g_object_ref (alarms);
   self->secrets = g_object_ref (secrets);
   self->host_path = g_strdup (hgd_config_get_string (config, "plugins", "host"));

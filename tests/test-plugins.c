@@ -834,6 +834,74 @@ test_open_alarms_after_restart (Fixture *fixture,
   g_assert_cmpint (hg_alarm_get_state (alarm), ==, HG_ALARM_STATE_DELIVERED);
 }
 
+/* The courier's health report lists @data among the cancels it got. */
+static gboolean
+courier_got_cancel (Fixture *fixture,
+                    gconstpointer data)
+{
+  g_autoptr(JsonObject) object = instance_json (fixture, "courier");
+  JsonNode *health = json_object_get_member (object, "health");
+  JsonArray *cancelled;
+
+  if (health == NULL || JSON_NODE_HOLDS_NULL (health))
+    return FALSE;
+  cancelled = json_object_get_array_member (
+      json_object_get_object_member (json_node_get_object (health), "report"), "cancelled");
+  for (guint i = 0; i < json_array_get_length (cancelled); i++)
+    {
+      if (g_strcmp0 (json_array_get_string_element (cancelled, i), data) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+transitioned_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (hgd_alarms_transition_finish (HGD_ALARMS (source), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+is_set (Fixture *fixture,
+        gconstpointer data)
+{
+  return *(const gboolean *) data;
+}
+
+static void
+test_cancel_while_host_down (Fixture *fixture,
+                             gconstpointer user_data)
+{
+  InstanceCondition restarting = { "courier", "restarting", 0 };
+  InstanceCondition running_again = { "courier", "running", 1 };
+  g_autofree gchar *ref = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  gboolean cancelled = FALSE;
+
+  g_test_bug ("cancel lost when no host runs");
+  g_test_summary ("An alarm the resident cancels while the delivery plugin's host is down "
+                  "(killed after it delivered the alarm) is no longer open, yet the plugin "
+                  "gets its alarm.cancelled when the host runs again");
+  start_plugins (fixture, "[plugin:courier]\n");
+  ref = raise_alarm (fixture, "fall");
+  wait_for (fixture, alarm_delivered, ref, "the alarm delivered");
+
+  object = instance_json (fixture, "courier");
+  g_assert_cmpint (kill ((pid_t) json_object_get_int_member (object, "pid"), SIGKILL), ==, 0);
+  wait_for (fixture, instance_reached, &restarting, "the courier host to be down");
+  hgd_alarms_transition_async (fixture->alarms, ref, HG_ALARM_STATE_CANCELLED, "user:resident",
+                               NULL, NULL, transitioned_cb, &cancelled);
+  wait_for (fixture, is_set, &cancelled, "the cancel journaled");
+  wait_for (fixture, instance_reached, &running_again, "the courier host to run again");
+  wait_for (fixture, courier_got_cancel, ref, "the cancel to reach the restarted plugin");
+}
+
 static void
 counted_append_cb (GObject *source,
                    GAsyncResult *result,
@@ -940,6 +1008,8 @@ main (int argc,
   g_test_add ("/plugins/grant/deny-config-withholds-capability", Fixture, NULL, setup, test_deny_config, teardown);
   g_test_add ("/plugins/alarm/delivery-plugin-receives-open-alarms-after-restart", Fixture, NULL, setup,
               test_open_alarms_after_restart, teardown);
+  g_test_add ("/plugins/alarm/cancel-while-host-down-reaches-plugin-after-restart", Fixture, NULL,
+              setup, test_cancel_while_host_down, teardown);
   g_test_add ("/plugins/events/slow-host-drops-sensor-events-not-alarms", Fixture, NULL, setup,
               test_slow_host_drops, teardown);
   g_test_add ("/plugins/manager/restart-on-request", Fixture, NULL, setup, test_restart_on_request, teardown);

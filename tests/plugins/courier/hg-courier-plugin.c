@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A test delivery plugin (alarm.deliver): for every alarm.raised event of an alarm still
  * in state raised, it reports the alarm delivered, as an alarm-centre plugin would once
- * the centre has it. The test reads the alarm's state from the journal. With
+ * the centre has it. The test reads the alarm's state from the journal. The references
+ * of the alarm.cancelled events it got are its health report, {"cancelled": [...]}. With
  * `delay-ms = N` it takes N ms over every event (sensor.subscribe brings it plenty), so
  * it falls behind the way a slow plugin would. */
 #include <hemgate-plugin.h>
@@ -14,6 +15,7 @@ struct _HgCourierPlugin
   HgPlugin parent_instance;
   guint delay_ms;
   GCancellable *cancellable; /* (owned) */
+  JsonArray *cancelled;      /* (owned) references, in the order they came */
 };
 
 G_DEFINE_TYPE (HgCourierPlugin, hg_courier_plugin, HG_TYPE_PLUGIN)
@@ -55,6 +57,21 @@ hg_courier_plugin_handle_event (HgPlugin *plugin,
   /* Slow on purpose (a real plugin must never block its main loop). */
   if (self->delay_ms > 0)
     g_usleep (self->delay_ms * 1000);
+  if (g_strcmp0 (hg_event_get_event_type (event), "alarm.cancelled") == 0)
+    {
+      const gchar *ref = NULL;
+      g_autoptr(JsonObject) health = json_object_new ();
+
+      if (!hg_json_object_get_string (hg_event_get_body (event), "ref", &ref, &error))
+        {
+          g_message ("alarm.cancelled with a bad body: %s", error->message);
+          return;
+        }
+      json_array_add_string_element (self->cancelled, ref);
+      json_object_set_array_member (health, "cancelled", json_array_ref (self->cancelled));
+      hg_context_report_health (hg_plugin_get_context (plugin), health);
+      return;
+    }
   if (g_strcmp0 (hg_event_get_event_type (event), "alarm.raised") != 0)
     return;
   alarm = hg_alarm_new_from_json (hg_event_get_body (event), &error);
@@ -84,6 +101,7 @@ static void
 hg_courier_plugin_finalize (GObject *object)
 {
   g_object_unref (HG_COURIER_PLUGIN (object)->cancellable);
+  json_array_unref (HG_COURIER_PLUGIN (object)->cancelled);
   G_OBJECT_CLASS (hg_courier_plugin_parent_class)->finalize (object);
 }
 
@@ -100,6 +118,7 @@ static void
 hg_courier_plugin_init (HgCourierPlugin *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->cancelled = json_array_new ();
 }
 
 HG_PLUGIN_EXPORT GType hg_plugin_query_type (void);
