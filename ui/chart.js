@@ -29,7 +29,7 @@ export async function renderActivity(container, device, days) {
   clear(container);
   const plotHost = h('div', { class: 'chart', role: 'img', 'aria-labelledby': 'chart-summary' });
   const summary = h('p', { id: 'chart-summary' },
-    format(_('{device}: {total} readings in the last {days} days.'), { device, total: formatNumber(activity.total), days }),
+    format(_('Readings from {device} in the last {days} days: {total}.'), { device, total: formatNumber(activity.total), days }),
     ' ',
     activity.total > 0
       ? format(_('The busiest hour began {time}.'), {

@@ -125,7 +125,7 @@ export async function render(main, context) {
       revoke.addEventListener('click', async () => {
         try {
           const result = await api('DELETE', '/api/v1/users/' + encodeURIComponent(user.username) + '/sessions');
-          status.textContent = format(_('{n} sessions of {user} were ended.'), { n: result.revoked, user: user.username });
+          status.textContent = format(_('Sessions of {user} ended: {n}.'), { n: result.revoked, user: user.username });
         } catch (error) {
           status.textContent = error.message;
         }
