@@ -862,6 +862,7 @@ spawn_host (HgdPluginInstance *self)
   g_autoptr(GError) error = NULL;
   g_autofree gchar *guid = NULL;
   const gchar *argv[] = { self->host_path, "--fd", "3", "--plugin-dir", self->plugin_dir, NULL };
+  const gchar *timezone = hgd_config_get_string (self->config, "daemon", "timezone");
   int fds[2];
 
   g_return_if_fail (self->subprocess == NULL);
@@ -885,6 +886,9 @@ spawn_host (HgdPluginInstance *self)
     }
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_take_fd (launcher, fds[1], 3);
+  /* the gateway's local time is the plugin's: rules, schedules, log times */
+  if (timezone[0] != '\0')
+    g_subprocess_launcher_setenv (launcher, "TZ", timezone, TRUE);
   self->subprocess = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_clear_object (&launcher); /* closes our copy of the host's end */
   if (self->subprocess == NULL)

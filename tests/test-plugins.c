@@ -902,6 +902,34 @@ test_cancel_while_host_down (Fixture *fixture,
   wait_for (fixture, courier_got_cancel, ref, "the cancel to reach the restarted plugin");
 }
 
+static gboolean
+courier_reported (Fixture *fixture,
+                  gconstpointer data)
+{
+  g_autoptr(JsonObject) object = instance_json (fixture, "courier");
+  JsonNode *health = json_object_get_member (object, "health");
+
+  return health != NULL && !JSON_NODE_HOLDS_NULL (health);
+}
+
+static void
+test_host_timezone (Fixture *fixture,
+                    gconstpointer user_data)
+{
+  g_autoptr(JsonObject) object = NULL;
+  JsonObject *report;
+
+  g_test_summary ("A plugin host runs in the gateway's configured time zone ([daemon] "
+                  "timezone, passed as TZ), whatever the daemon's own environment says");
+  g_assert_cmpstr (g_getenv ("TZ"), !=, "America/Sao_Paulo");
+  start_plugins (fixture, "[daemon]\ntimezone = America/Sao_Paulo\n[plugin:courier]\n");
+  wait_for (fixture, courier_reported, NULL, "the courier's health report");
+  object = instance_json (fixture, "courier");
+  report = json_object_get_object_member (json_object_get_object_member (object, "health"),
+                                          "report");
+  g_assert_cmpstr (json_object_get_string_member (report, "timezone"), ==, "America/Sao_Paulo");
+}
+
 static void
 counted_append_cb (GObject *source,
                    GAsyncResult *result,
@@ -1010,6 +1038,8 @@ main (int argc,
               test_open_alarms_after_restart, teardown);
   g_test_add ("/plugins/alarm/cancel-while-host-down-reaches-plugin-after-restart", Fixture, NULL,
               setup, test_cancel_while_host_down, teardown);
+  g_test_add ("/plugins/host/runs-in-configured-timezone", Fixture, NULL, setup,
+              test_host_timezone, teardown);
   g_test_add ("/plugins/events/slow-host-drops-sensor-events-not-alarms", Fixture, NULL, setup,
               test_slow_host_drops, teardown);
   g_test_add ("/plugins/manager/restart-on-request", Fixture, NULL, setup, test_restart_on_request, teardown);

@@ -2,7 +2,8 @@
 /* A test delivery plugin (alarm.deliver): for every alarm.raised event of an alarm still
  * in state raised, it reports the alarm delivered, as an alarm-centre plugin would once
  * the centre has it. The test reads the alarm's state from the journal. The references
- * of the alarm.cancelled events it got are its health report, {"cancelled": [...]}. With
+ * of the alarm.cancelled events it got, and its local time zone, are its health report,
+ * {"cancelled": [...], "timezone"}. With
  * `delay-ms = N` it takes N ms over every event (sensor.subscribe brings it plenty), so
  * it falls behind the way a slow plugin would. */
 #include <hemgate-plugin.h>
@@ -16,6 +17,7 @@ struct _HgCourierPlugin
   guint delay_ms;
   GCancellable *cancellable; /* (owned) */
   JsonArray *cancelled;      /* (owned) references, in the order they came */
+  gchar *timezone;           /* (owned) the local time zone's identifier */
 };
 
 G_DEFINE_TYPE (HgCourierPlugin, hg_courier_plugin, HG_TYPE_PLUGIN)
@@ -39,9 +41,18 @@ hg_courier_plugin_configure (HgPlugin *plugin,
 {
   gint64 delay_ms = 0;
 
+  g_autoptr(JsonObject) health = json_object_new ();
+  g_autoptr(GTimeZone) local = g_time_zone_new_local ();
+
   if (!hg_config_get_int (config, "delay-ms", 0, 0, 500, &delay_ms, error))
     return FALSE;
   HG_COURIER_PLUGIN (plugin)->delay_ms = (guint) delay_ms;
+  g_free (HG_COURIER_PLUGIN (plugin)->timezone);
+  HG_COURIER_PLUGIN (plugin)->timezone = g_strdup (g_time_zone_get_identifier (local));
+  /* the host's local time zone, which the core passes in TZ */
+  json_object_set_array_member (health, "cancelled", json_array_new ());
+  json_object_set_string_member (health, "timezone", g_time_zone_get_identifier (local));
+  hg_context_report_health (hg_plugin_get_context (plugin), health);
   return TRUE;
 }
 
@@ -69,6 +80,7 @@ hg_courier_plugin_handle_event (HgPlugin *plugin,
         }
       json_array_add_string_element (self->cancelled, ref);
       json_object_set_array_member (health, "cancelled", json_array_ref (self->cancelled));
+      json_object_set_string_member (health, "timezone", self->timezone);
       hg_context_report_health (hg_plugin_get_context (plugin), health);
       return;
     }
@@ -102,6 +114,7 @@ hg_courier_plugin_finalize (GObject *object)
 {
   g_object_unref (HG_COURIER_PLUGIN (object)->cancellable);
   json_array_unref (HG_COURIER_PLUGIN (object)->cancelled);
+  g_free (HG_COURIER_PLUGIN (object)->timezone);
   G_OBJECT_CLASS (hg_courier_plugin_parent_class)->finalize (object);
 }
 
