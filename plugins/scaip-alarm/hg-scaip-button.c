@@ -170,6 +170,14 @@ schedule_reopen (HgScaipButton *self)
     self->reopen_id = g_timeout_add_seconds (REOPEN_SECONDS, reopen_cb, self);
 }
 
+/* Returns: whether the device is open and read */
+gboolean
+hg_scaip_button_is_ready (HgScaipButton *self)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_BUTTON (self), FALSE);
+  return self->fd >= 0;
+}
+
 /* Opens the device (or keeps trying) and starts reading. */
 void
 hg_scaip_button_start (HgScaipButton *self)

@@ -13,5 +13,6 @@ G_DECLARE_FINAL_TYPE (HgScaipButton, hg_scaip_button, HG, SCAIP_BUTTON, GObject)
 
 HgScaipButton *hg_scaip_button_new (const gchar *path, guint key_code, guint debounce_ms);
 void hg_scaip_button_start (HgScaipButton *self);
+gboolean hg_scaip_button_is_ready (HgScaipButton *self);
 
 G_END_DECLS

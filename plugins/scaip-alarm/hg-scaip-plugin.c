@@ -19,6 +19,8 @@
 
 /* The secret holding the Digest password (README.md, "Configuration"). */
 #define PASSWORD_SECRET "sip-password"
+/* How often the health report is checked for changes (it is sent only when changed). */
+#define HEALTH_CHECK_SECONDS 5
 /* How long stop () waits for the SIP stack to unregister before it gives up. */
 #define STOP_TIMEOUT_MS 1500
 /* The device named in the technical alarms the plugin raises. */
@@ -128,6 +130,8 @@ struct _HgScaipPlugin
   HgScaipMedia *media; /* (owned) (nullable) the call's */
 
   HgScaipButton *button; /* (owned) (nullable) without button-device */
+  guint health_id;       /* the periodic check */
+  gchar *last_health;    /* (owned) (nullable) the last report, as sent */
   HgScaipSounds *player; /* (owned) (nullable) unless sounds are off */
   GHashTable *sounded;   /* (owned) ref → SOUNDED_ bits, for the resident's own alarms */
   GHashTable *quiet;     /* (owned) refs of test and technical alarms: no sound, no call */
@@ -374,6 +378,7 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
     if (name != NULL && (name[0] == '\0' || strlen (name) > 64))
       return bad_key (error, "button-name", name, "is not 1-64 characters");
     g_free (self->button_device);
+    g_free (self->last_health);
     self->button_device = g_strdup (device);
     self->button_key = (guint)key;
     self->button_debounce = (guint)debounce;
@@ -483,6 +488,59 @@ sound_alarm_ended (HgScaipPlugin *self, const gchar *ref, gboolean cancelled)
   if (cancelled)
     play_sound (self, ref, 0, "alarm-cancelled");
   g_hash_table_remove (self->sounded, ref);
+}
+
+/* health: what an operator sees in GET /api/v1/health */
+
+static void
+check_health (HgScaipPlugin *self)
+{
+  g_autoptr(JsonObject) health = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree gchar *text = NULL;
+  JsonObject *receivers = json_object_new ();
+
+  if (self->sip == NULL || self->delivery == NULL)
+    return;
+  json_object_set_string_member (health, "line",
+                                 hg_scaip_delivery_get_line_ok (self->delivery) ? "ok" : "down");
+  json_object_set_string_member (
+      health, "active",
+      hg_scaip_delivery_receiver_name (hg_scaip_delivery_get_active_receiver (self->delivery)));
+  for (guint i = 0; i < hg_scaip_sip_get_n_receivers (self->sip); i++)
+    {
+      JsonObject *receiver = json_object_new ();
+      const gchar *error = hg_scaip_sip_get_registration_error (self->sip, i);
+
+      json_object_set_string_member (receiver, "uri", hg_scaip_sip_get_receiver_uri (self->sip, i));
+      if (self->timers.register_)
+        json_object_set_boolean_member (receiver, "registered",
+                                        hg_scaip_sip_is_registered (self->sip, i));
+      if (error != NULL)
+        json_object_set_string_member (receiver, "error", error);
+      else
+        json_object_set_null_member (receiver, "error");
+      json_object_set_object_member (receivers, hg_scaip_delivery_receiver_name (i), receiver);
+    }
+  json_object_set_object_member (health, "receivers", receivers);
+  json_object_set_boolean_member (health, "in_call", self->call_id != 0);
+  if (self->button != NULL)
+    json_object_set_string_member (health, "button",
+                                   hg_scaip_button_is_ready (self->button) ? "ready" : "missing");
+  node = json_node_init_object (json_node_alloc (), health);
+  text = json_to_string (node, FALSE);
+  if (g_strcmp0 (text, self->last_health) == 0)
+    return;
+  g_free (self->last_health);
+  self->last_health = g_steal_pointer (&text);
+  hg_context_report_health (get_context (self), health);
+}
+
+static gboolean
+health_timeout_cb (gpointer user_data)
+{
+  check_health (user_data);
+  return G_SOURCE_CONTINUE;
 }
 
 /* reports to the core */
@@ -612,6 +670,7 @@ supervision_changed_cb (HgScaipDelivery *delivery,
                         const gchar *reason,
                         HgScaipPlugin *self)
 {
+  check_health (self);
   if (ok)
     {
       /* the next outage raises its own alarm */
@@ -975,6 +1034,13 @@ button_pressed_cb (HgScaipButton *button, HgScaipPlugin *self)
                                 g_strdup (self->button_name));
 }
 
+static void
+registration_changed_cb (
+    HgScaipSip *sip, guint receiver, gboolean registered, guint status, HgScaipPlugin *self)
+{
+  check_health (self);
+}
+
 /* start */
 
 static void
@@ -1050,7 +1116,10 @@ start_engine (HgScaipPlugin *self,
   g_signal_connect_object (self->sip, "call-ended", G_CALLBACK (call_ended_cb), self, 0);
   /* with voice off too: a call is then refused here, with a log line, not by the stack */
   hg_scaip_sip_enable_calls (self->sip);
+  g_signal_connect_object (self->sip, "registration-changed", G_CALLBACK (registration_changed_cb),
+                           self, 0);
   hg_scaip_delivery_start (self->delivery);
+  self->health_id = g_timeout_add_seconds (HEALTH_CHECK_SECONDS, health_timeout_cb, self);
   g_message ("delivering alarms to %s%s%s as %s (heartbeat %s)", self->primary,
              self->secondary != NULL ? ", then " : "",
              self->secondary != NULL ? self->secondary : "", self->aor,
@@ -1177,6 +1246,7 @@ hg_scaip_plugin_stop_async (HgPlugin *plugin,
   g_task_set_source_tag (task, hg_scaip_plugin_stop_async);
   if (self->delivery != NULL)
     hg_scaip_delivery_stop (self->delivery);
+  g_clear_handle_id (&self->health_id, g_source_remove);
   end_call (self);
   if (self->sip == NULL)
     {
@@ -1251,6 +1321,7 @@ hg_scaip_plugin_dispose (GObject *object)
   HgScaipPlugin *self = HG_SCAIP_PLUGIN (object);
 
   g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->health_id, g_source_remove);
   end_call (self);
   g_clear_object (&self->player);
   g_clear_object (&self->button);

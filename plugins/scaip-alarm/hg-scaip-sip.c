@@ -62,6 +62,7 @@ typedef struct
   gchar *registrar; /* (owned) sip:host:port[;transport=...] */
   gchar *host;      /* (owned) as in the URI */
   Handle *reg;      /* (owned) (nullable) until the first REGISTER */
+  gchar *error;     /* (owned) (nullable) why the last REGISTER failed, for health */
   guint expires;    /* of the last REGISTER */
   guint retry_id;   /* a failed registration's next attempt */
 } Receiver;
@@ -104,6 +105,21 @@ static guint signals[N_SIGNALS];
 /* Sofia-SIP logs through su_log; its lines become debug messages here, except the
  * reasons a TLS connection was refused, which it tells nobody else (the request fails
  * with a bare 503): those are warnings, so an installer sees why. */
+/* The last TLS refusal the stack logged, to name in the failure it causes (the stack
+ * runs on the one main loop; one SIP agent per plugin host). */
+static gchar *last_tls_problem;
+/* The agent with a TLS transport, whose receivers a refusal is about. */
+static HgScaipSip *tls_agent;
+
+static void note_receiver_problem (HgScaipSip *self, const gchar *host, const gchar *problem);
+
+static void
+set_tls_problem (gchar *problem)
+{
+  g_free (last_tls_problem);
+  last_tls_problem = problem;
+}
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void
@@ -123,10 +139,18 @@ sofia_log_cb (void *stream,
       g_warning ("TLS: the receiver's certificate does not name the host connected to (%s); "
                  "connection refused",
                  host);
+      set_tls_problem (g_strdup_printf ("TLS: certificate does not name %s", host));
+      /* the stack does not fail the request (it keeps trying): say it in the health */
+      if (tls_agent != NULL)
+        note_receiver_problem (tls_agent, host, last_tls_problem);
     }
   else if (g_str_has_prefix (text, "err ") && strchr (text, ':') != NULL)
-    g_warning ("TLS: the receiver's certificate is not trusted (%s); connection refused",
-               strchr (text, ':') + 1);
+    {
+      g_warning ("TLS: the receiver's certificate is not trusted (%s); connection refused",
+                 strchr (text, ':') + 1);
+      set_tls_problem (
+          g_strdup_printf ("TLS: certificate not trusted (%s)", strchr (text, ':') + 1));
+    }
   else if (strstr (text, "error loading CA list") != NULL)
     g_warning ("TLS: cannot load the trusted CAs (%s)", text);
   else
@@ -157,6 +181,7 @@ receiver_free (Receiver *receiver)
   g_free (receiver->to);
   g_free (receiver->registrar);
   g_free (receiver->host);
+  g_free (receiver->error);
   g_clear_pointer (&receiver->reg, handle_free);
   g_free (receiver);
 }
@@ -244,6 +269,12 @@ register_answered (
   handle->pending = FALSE;
   handle->auth_tried = FALSE;
   handle->registered = status >= 200 && status < 300;
+  g_clear_pointer (&receiver->error, g_free);
+  if (!handle->registered)
+    receiver->error = last_tls_problem != NULL && status == 503
+                          ? g_strdup_printf ("%s (%s)", what, last_tls_problem)
+                          : g_strdup (what);
+  set_tls_problem (NULL);
   if (handle->registered)
     {
       if (sip != NULL && sip->sip_contact != NULL)
@@ -960,6 +991,32 @@ hg_scaip_sip_get_receiver_uri (HgScaipSip *self,
   return get_receiver (self, receiver)->uri;
 }
 
+/* Records @problem as the error of every receiver whose host is @host. */
+static void
+note_receiver_problem (HgScaipSip *self, const gchar *host, const gchar *problem)
+{
+  for (guint i = 0; i < self->receivers->len; i++)
+    {
+      Receiver *receiver = g_ptr_array_index (self->receivers, i);
+
+      if (receiver->host != NULL && g_ascii_strcasecmp (receiver->host, host) == 0)
+        {
+          g_free (receiver->error);
+          receiver->error = g_strdup (problem);
+        }
+    }
+}
+
+/* Returns: (nullable): why the last REGISTER to @receiver failed, or why its TLS connection
+ *   was refused; %NULL once a REGISTER succeeded */
+const gchar *
+hg_scaip_sip_get_registration_error (HgScaipSip *self, guint receiver)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), NULL);
+  g_return_val_if_fail (receiver < self->receivers->len, NULL);
+  return get_receiver (self, receiver)->error;
+}
+
 /* Returns: the host part of the receiver's URI (a name or an address) */
 const gchar *
 hg_scaip_sip_get_receiver_host (HgScaipSip *self, guint receiver)
@@ -1024,6 +1081,8 @@ hg_scaip_sip_finalize (GObject *object)
   g_hash_table_unref (self->calls);
   g_ptr_array_unref (self->receivers);
   g_ptr_array_unref (self->shutdown_tasks);
+  if (tls_agent == self)
+    tls_agent = NULL;
   if (self->root != NULL)
     {
       g_source_destroy (su_glib_root_gsource (self->root));
@@ -1195,5 +1254,7 @@ hg_scaip_sip_new (const gchar *local_uri, const gchar *aor, const gchar *tls_dir
       self->shut_down = TRUE;
       return NULL;
     }
+  if (tls_dir != NULL)
+    tls_agent = self;
   return g_steal_pointer (&self);
 }

@@ -40,6 +40,7 @@ guint hg_scaip_sip_add_receiver (HgScaipSip *self,
 guint hg_scaip_sip_get_n_receivers (HgScaipSip *self);
 const gchar *hg_scaip_sip_get_receiver_uri (HgScaipSip *self,
                                             guint receiver);
+const gchar *hg_scaip_sip_get_registration_error (HgScaipSip *self, guint receiver);
 const gchar *hg_scaip_sip_get_receiver_host (HgScaipSip *self, guint receiver);
 void hg_scaip_sip_register (HgScaipSip *self,
                             guint receiver,

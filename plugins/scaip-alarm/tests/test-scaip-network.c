@@ -86,6 +86,64 @@ acknowledged_by (ScaipTestGateway *gateway, const gchar *ref)
   return g_intern_string (json_object_get_string_member (detail, "receiver"));
 }
 
+typedef struct
+{
+  ScaipTestGateway *gateway;
+  const gchar *receiver;
+  const gchar *needle;
+} HealthWait;
+
+/* The plugin's own report in GET /api/v1/health, or NULL before its first. */
+static JsonObject *
+health_report (ScaipTestGateway *gateway)
+{
+  g_autoptr(JsonObject) health
+      = scaip_test_gateway_request (gateway, "GET", "/api/v1/health", NULL, SOUP_STATUS_OK);
+  JsonArray *plugins = json_object_get_array_member (health, "plugins");
+
+  for (guint i = 0; plugins != NULL && i < json_array_get_length (plugins); i++)
+    {
+      JsonObject *plugin = json_array_get_object_element (plugins, i);
+      JsonNode *node = json_object_get_member (plugin, "health");
+
+      if (g_strcmp0 (json_object_get_string_member (plugin, "id"), SCAIP_TEST_INSTANCE) != 0
+          || node == NULL || JSON_NODE_HOLDS_NULL (node))
+        continue;
+      return json_object_ref (
+          json_object_get_object_member (json_node_get_object (node), "report"));
+    }
+  return NULL;
+}
+
+static gboolean
+health_names_error (gpointer data)
+{
+  HealthWait *wait = data;
+  g_autoptr(JsonObject) report = health_report (wait->gateway);
+  JsonObject *receivers;
+  JsonObject *receiver;
+  const gchar *error;
+
+  if (report == NULL)
+    return FALSE;
+  receivers = json_object_get_object_member (report, "receivers");
+  receiver = receivers != NULL ? json_object_get_object_member (receivers, wait->receiver) : NULL;
+  error = receiver != NULL ? json_object_get_string_member_with_default (receiver, "error", NULL)
+                           : NULL;
+  return error != NULL && strstr (error, wait->needle) != NULL;
+}
+
+/* Waits until the plugin's health report names @needle as @receiver's error. */
+static void
+wait_health_error (ScaipTestGateway *gateway, const gchar *receiver, const gchar *needle)
+{
+  HealthWait wait = { gateway, receiver, needle };
+  g_autofree gchar *what
+      = g_strdup_printf ("the %s receiver's error '%s' in GET /api/v1/health", receiver, needle);
+
+  scaip_test_wait (health_names_error, &wait, what);
+}
+
 static void
 test_tls_delivery (void)
 {
@@ -132,7 +190,8 @@ test_tls_certificate_mismatch (void)
   g_test_summary ("The primary ARC's certificate is from the trusted CA but names another host: "
                   "the plugin refuses the connection with a precise log line, sends nothing "
                   "there, fails over, and the alarm is acknowledged by the secondary (TLS with "
-                  "the right certificate) exactly once");
+                  "the right certificate) exactly once; the plugin's health report names the "
+                  "refused certificate");
   impostor = tls_sim ("primary", "mismatch", &port);
   secondary = tls_sim ("secondary", "arc", &secondary_port);
   primary = g_strdup_printf ("sips:arc@127.0.0.1:%u", port);
@@ -147,6 +206,7 @@ test_tls_certificate_mismatch (void)
   g_assert_cmpstr (acknowledged_by (gateway, ref), ==, "secondary");
   g_assert_true (scaip_test_gateway_logged (gateway, "failing over from the primary receiver"));
   g_assert_cmpuint (scaip_test_sim_count (impostor, ref, "ME"), ==, 0);
+  wait_health_error (gateway, "primary", "TLS: certificate does not name 127.0.0.1");
   g_assert_cmpuint (scaip_test_sim_count (secondary, ref, "ME"), ==, 1);
 }
 
@@ -162,7 +222,8 @@ test_dns_failure (void)
 
   g_test_summary ("The primary ARC's host name does not resolve (.invalid, RFC 6761): a precise "
                   "log line names the host, the plugin fails over, and the alarm is "
-                  "acknowledged by the secondary exactly once");
+                  "acknowledged by the secondary exactly once; GET /api/v1/health shows the "
+                  "plugin's report: the primary's error, the secondary active and registered");
   secondary = scaip_test_sim_new ("secondary", args);
   secondary_uri = scaip_test_sim_uri (secondary, "udp");
   keys = network_keys ("sip:arc@arc.hemgate.invalid", secondary_uri);
@@ -176,6 +237,16 @@ test_dns_failure (void)
                "receiver's host name does not resolve)"));
   g_assert_true (scaip_test_gateway_logged (gateway, "failing over from the primary receiver"));
   g_assert_cmpuint (scaip_test_sim_count (secondary, ref, "ME"), ==, 1);
+  wait_health_error (gateway, "primary",
+                     "503 DNS Error (the receiver's host name does not resolve)");
+  {
+    g_autoptr(JsonObject) report = health_report (gateway);
+    JsonObject *receivers = json_object_get_object_member (report, "receivers");
+
+    g_assert_cmpstr (json_object_get_string_member (report, "active"), ==, "secondary");
+    g_assert_true (json_object_get_boolean_member (
+        json_object_get_object_member (receivers, "secondary"), "registered"));
+  }
 }
 
 int
