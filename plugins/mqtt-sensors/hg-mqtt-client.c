@@ -20,6 +20,8 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <hemgate-plugin.h>
 
@@ -52,6 +54,7 @@ struct _HgMqttClient
   gchar *certificate_file; /* (owned) (nullable) */
   gchar *key_file;         /* (owned) (nullable) */
   gchar *key_password;     /* (owned) (nullable) wiped on finalize */
+  int pem_fds[2];          /* memfds of a client certificate and key given as text, or -1 */
   GStrv filters;           /* (owned) */
   HgMqttMessageFunc message_func;
   gpointer message_data;
@@ -601,6 +604,11 @@ hg_mqtt_client_finalize (GObject *object)
   wipe (&self->key_password);
   g_strfreev (self->filters);
   g_strfreev (self->addresses);
+  for (guint i = 0; i < G_N_ELEMENTS (self->pem_fds); i++)
+    {
+      if (self->pem_fds[i] >= 0)
+        close (self->pem_fds[i]);
+    }
   g_object_unref (self->cancellable);
   G_OBJECT_CLASS (hg_mqtt_client_parent_class)->finalize (object);
 }
@@ -648,6 +656,7 @@ static void
 hg_mqtt_client_init (HgMqttClient *self)
 {
   self->fd = -1;
+  self->pem_fds[0] = self->pem_fds[1] = -1;
   self->keepalive = DEFAULT_KEEPALIVE;
   self->first_delay_ms = DEFAULT_FIRST_DELAY_MS;
   self->max_delay_ms = DEFAULT_MAX_DELAY_MS;
@@ -716,6 +725,88 @@ hg_mqtt_client_set_tls (HgMqttClient *self,
   self->key_file = g_strdup (key_file);
   wipe (&self->key_password);
   self->key_password = g_strdup (key_password);
+}
+
+/* A file in memory holding @text, named /proc/self/fd/N for libmosquitto (which, through
+ * OpenSSL, reads certificates only from files); it never touches a disk. */
+static int
+pem_memfd (const gchar *name,
+           const gchar *text,
+           GError **error)
+{
+  gsize len = strlen (text);
+  gsize done = 0;
+  int fd = memfd_create (name, MFD_CLOEXEC);
+
+  if (fd < 0)
+    {
+      int errsv = errno;
+      g_set_error (error, HG_ERROR, HG_ERROR_FAILED, "memfd for %s: %s", name, g_strerror (errsv));
+      return -1;
+    }
+  while (done < len)
+    {
+      gssize n = write (fd, text + done, len - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int errsv = errno;
+          close (fd);
+          g_set_error (error, HG_ERROR, HG_ERROR_FAILED, "memfd for %s: %s", name,
+                       g_strerror (errsv));
+          return -1;
+        }
+      done += (gsize) n;
+    }
+  return fd;
+}
+
+/**
+ * hg_mqtt_client_set_tls_client_pem:
+ * @self: a client, not started, whose TLS is on (hg_mqtt_client_set_tls() with a CA)
+ * @certificate_pem: the client certificate, PEM
+ * @key_pem: its private key, PEM (encrypted or not: the key password is the one given
+ *   to hg_mqtt_client_set_tls())
+ * @error: return location for a #GError
+ *
+ * Authenticates the client with a certificate held in memory (from the secret store)
+ * instead of files; replaces the certificate and key files.
+ *
+ * Returns: %TRUE if set
+ */
+gboolean
+hg_mqtt_client_set_tls_client_pem (HgMqttClient *self,
+                                   const gchar *certificate_pem,
+                                   const gchar *key_pem,
+                                   GError **error)
+{
+  int fds[2];
+
+  g_return_val_if_fail (HG_IS_MQTT_CLIENT (self), FALSE);
+  g_return_val_if_fail (!self->started, FALSE);
+  g_return_val_if_fail (certificate_pem != NULL && key_pem != NULL, FALSE);
+
+  fds[0] = pem_memfd ("mqtt-tls-certificate", certificate_pem, error);
+  if (fds[0] < 0)
+    return FALSE;
+  fds[1] = pem_memfd ("mqtt-tls-key", key_pem, error);
+  if (fds[1] < 0)
+    {
+      close (fds[0]);
+      return FALSE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    {
+      if (self->pem_fds[i] >= 0)
+        close (self->pem_fds[i]);
+      self->pem_fds[i] = fds[i];
+    }
+  g_free (self->certificate_file);
+  self->certificate_file = g_strdup_printf ("/proc/self/fd/%d", fds[0]);
+  g_free (self->key_file);
+  self->key_file = g_strdup_printf ("/proc/self/fd/%d", fds[1]);
+  return TRUE;
 }
 
 void

@@ -38,6 +38,10 @@ void hg_mqtt_client_set_tls (HgMqttClient *self,
                              const gchar *certificate_file,
                              const gchar *key_file,
                              const gchar *key_password);
+gboolean hg_mqtt_client_set_tls_client_pem (HgMqttClient *self,
+                                            const gchar *certificate_pem,
+                                            const gchar *key_pem,
+                                            GError **error);
 void hg_mqtt_client_set_reconnect_delays (HgMqttClient *self,
                                           guint first_ms,
                                           guint max_ms);

@@ -44,7 +44,17 @@
 /* A failed alarm is raised again after this long, until the core takes it. */
 #define ALARM_RETRY_SECONDS 2
 #define PASSWORD_SECRET "mqtt-password"
+#define CERTIFICATE_SECRET "mqtt-tls-certificate"
+#define KEY_SECRET "mqtt-tls-key"
 #define KEY_PASSWORD_SECRET "mqtt-tls-key-password"
+
+/* The secrets start looks up, in this order; see secret_wanted (). */
+static const gchar *const secret_names[] = {
+  PASSWORD_SECRET,
+  CERTIFICATE_SECRET,
+  KEY_SECRET,
+  KEY_PASSWORD_SECRET,
+};
 
 /* Every key of the plugin's own; `device.`, `rule.` and `profile.` keys are checked by
  * their readers. */
@@ -111,6 +121,8 @@ struct _HgMqttSensorsPlugin
   gpointer clock_data;
   GCancellable *cancellable; /* (owned) calls to the core */
   gchar *password;           /* (owned) (nullable) from the secret store */
+  gchar *certificate_pem;    /* (owned) (nullable) client certificate from the secret store */
+  gchar *key_pem;            /* (owned) (nullable) its key, wiped on finalize */
   gchar *key_password;       /* (owned) (nullable) */
 
   guint tick_id;
@@ -977,6 +989,14 @@ start_client (HgMqttSensorsPlugin *self,
   if (self->settings.ca_file != NULL)
     hg_mqtt_client_set_tls (self->client, self->settings.ca_file, self->settings.certificate_file,
                             self->settings.key_file, self->key_password);
+  if (self->settings.ca_file != NULL && self->certificate_pem != NULL && self->key_pem != NULL
+      && !hg_mqtt_client_set_tls_client_pem (self->client, self->certificate_pem, self->key_pem,
+                                             &error))
+    {
+      g_clear_object (&self->client);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
   hg_mqtt_client_set_subscriptions (self->client, (const gchar *const *)filters->pdata);
   hg_mqtt_client_set_message_func (self->client, message_cb, self);
   g_signal_connect_object (self->client, "notify::connected", G_CALLBACK (connected_changed_cb),
@@ -997,11 +1017,46 @@ start_client (HgMqttSensorsPlugin *self,
   g_task_return_boolean (task, TRUE);
 }
 
-/* The secrets, looked up in turn before connecting: the broker password, then the TLS key
- * password. A secret that is not stored is not an error: the broker will say if it
- * wanted one. */
+/* The secrets, looked up in turn before connecting: the broker password; with TLS and no
+ * certificate files, a client certificate and key; then the key's password. A secret that
+ * is not stored is not an error: the broker will say if it wanted one. */
 static void lookup_next_secret (HgMqttSensorsPlugin *self,
-                                GTask *task);
+                                GTask *task,
+                                guint next);
+
+static void
+wipe (gchar **secret)
+{
+  if (*secret != NULL)
+    memset (*secret, 0, strlen (*secret));
+  g_clear_pointer (secret, g_free);
+}
+
+static gboolean
+secret_wanted (HgMqttSensorsPlugin *self,
+               const gchar *name)
+{
+  Settings *settings = &self->settings;
+
+  if (g_strcmp0 (name, PASSWORD_SECRET) == 0)
+    return settings->username != NULL;
+  if (g_strcmp0 (name, CERTIFICATE_SECRET) == 0 || g_strcmp0 (name, KEY_SECRET) == 0)
+    return settings->ca_file != NULL && settings->certificate_file == NULL;
+  return settings->key_file != NULL || self->key_pem != NULL;
+}
+
+static gchar **
+secret_slot (HgMqttSensorsPlugin *self,
+             const gchar *name)
+{
+  if (g_strcmp0 (name, PASSWORD_SECRET) == 0)
+    return &self->password;
+  if (g_strcmp0 (name, CERTIFICATE_SECRET) == 0)
+    return &self->certificate_pem;
+  if (g_strcmp0 (name, KEY_SECRET) == 0)
+    return &self->key_pem;
+  return &self->key_password;
+}
 
 static void
 secret_cb (GObject *source,
@@ -1012,46 +1067,40 @@ secret_cb (GObject *source,
   g_autoptr(GError) error = NULL;
   g_autofree gchar *value = hg_context_lookup_secret_finish (HG_CONTEXT (source), result, &error);
   HgMqttSensorsPlugin *self;
-  const gchar *key;
+  guint index;
+  gchar **slot;
 
   if (g_task_return_error_if_cancelled (task))
     return;
   self = g_task_get_source_object (task);
-  key = g_task_get_task_data (task);
+  index = GPOINTER_TO_UINT (g_task_get_task_data (task));
   if (value == NULL)
-    g_message ("secret %s not available (%s); connecting without it", key, error->message);
-  if (g_strcmp0 (key, PASSWORD_SECRET) == 0)
-    {
-      self->password = g_steal_pointer (&value);
-      g_task_set_task_data (task, (gpointer) KEY_PASSWORD_SECRET, NULL);
-    }
-  else
-    {
-      self->key_password = g_steal_pointer (&value);
-      g_task_set_task_data (task, NULL, NULL);
-    }
-  lookup_next_secret (self, g_steal_pointer (&task));
+    g_message ("secret %s not available (%s); connecting without it", secret_names[index],
+               error->message);
+  slot = secret_slot (self, secret_names[index]);
+  wipe (slot);
+  *slot = g_steal_pointer (&value);
+  lookup_next_secret (self, g_steal_pointer (&task), index + 1);
 }
 
 static void
 lookup_next_secret (HgMqttSensorsPlugin *self,
-                    GTask *task)
+                    GTask *task,
+                    guint next)
 {
   HgContext *context = hg_plugin_get_context (HG_PLUGIN (self));
-  const gchar *key = g_task_get_task_data (task);
 
-  if (g_strcmp0 (key, PASSWORD_SECRET) == 0 && self->settings.username == NULL)
-    key = KEY_PASSWORD_SECRET;
-  if (g_strcmp0 (key, KEY_PASSWORD_SECRET) == 0 && self->settings.key_file == NULL)
-    key = NULL;
-  if (key == NULL)
+  while (next < G_N_ELEMENTS (secret_names) && !secret_wanted (self, secret_names[next]))
+    next++;
+  if (next == G_N_ELEMENTS (secret_names))
     {
       start_client (self, task);
       g_object_unref (task);
       return;
     }
-  g_task_set_task_data (task, (gpointer) key, NULL);
-  hg_context_lookup_secret_async (context, key, g_task_get_cancellable (task), secret_cb, task);
+  g_task_set_task_data (task, GUINT_TO_POINTER (next), NULL);
+  hg_context_lookup_secret_async (context, secret_names[next], g_task_get_cancellable (task),
+                                  secret_cb, task);
 }
 
 static void
@@ -1075,8 +1124,7 @@ hg_mqtt_sensors_plugin_start_async (HgPlugin *plugin,
       g_task_return_boolean (task, TRUE);
       return;
     }
-  g_task_set_task_data (task, (gpointer) PASSWORD_SECRET, NULL);
-  lookup_next_secret (self, g_steal_pointer (&task));
+  lookup_next_secret (self, g_steal_pointer (&task), 0);
 }
 
 static gboolean
@@ -1146,14 +1194,6 @@ hg_mqtt_sensors_plugin_set_clock (HgMqttSensorsPlugin *self,
 }
 
 static void
-wipe (gchar **secret)
-{
-  if (*secret != NULL)
-    memset (*secret, 0, strlen (*secret));
-  g_clear_pointer (secret, g_free);
-}
-
-static void
 hg_mqtt_sensors_plugin_dispose (GObject *object)
 {
   HgMqttSensorsPlugin *self = HG_MQTT_SENSORS_PLUGIN (object);
@@ -1174,6 +1214,8 @@ hg_mqtt_sensors_plugin_finalize (GObject *object)
 
   settings_clear (&self->settings);
   wipe (&self->password);
+  wipe (&self->certificate_pem);
+  wipe (&self->key_pem);
   wipe (&self->key_password);
   g_ptr_array_unref (self->adapters);
   g_ptr_array_unref (self->scratch);

@@ -230,16 +230,22 @@ static const gchar *const home_config[] = {
 };
 
 static gchar *tls_broker_config (void);
+static gchar *tls_client_broker_config (void);
 
-/* The setup's user data for a TLS broker, whose certificates are made when needed. */
+/* The setup's user data for a TLS broker, whose certificates are made when needed; and
+ * for one that also requires a client certificate (signed by the same CA). */
 static const gchar tls_broker_marker[] = "tls";
 #define TLS_BROKER ((gconstpointer) tls_broker_marker)
+static const gchar tls_client_broker_marker[] = "tls-client";
+#define TLS_CLIENT_BROKER ((gconstpointer) tls_client_broker_marker)
 
 static void
 setup (Fixture *fixture,
        gconstpointer user_data)
 {
-  g_autofree gchar *extra = user_data == TLS_BROKER ? tls_broker_config () : g_strdup (user_data);
+  g_autofree gchar *extra = user_data == TLS_BROKER          ? tls_broker_config ()
+                            : user_data == TLS_CLIENT_BROKER ? tls_client_broker_config ()
+                                                             : g_strdup (user_data);
   g_autofree gchar *port = NULL;
 
   n_warnings = 0;
@@ -923,6 +929,9 @@ tls_broker_config (void)
   g_autofree gchar *csr = tls_file ("server.csr");
   g_autofree gchar *cert = tls_file ("server.pem");
   g_autofree gchar *ext = tls_file ("ext.cnf");
+  g_autofree gchar *client_key = tls_file ("client.key");
+  g_autofree gchar *client_csr = tls_file ("client.csr");
+  g_autofree gchar *client_cert = tls_file ("client.pem");
   g_autoptr(GError) error = NULL;
 
   run_openssl ((const gchar *const[]){ "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
@@ -937,6 +946,13 @@ tls_broker_config (void)
   run_openssl ((const gchar *const[]){ "openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey",
                                        ca_key, "-CAcreateserial", "-out", cert, "-days", "2",
                                        "-extfile", ext, NULL });
+  /* a client certificate the broker accepts when it requires one */
+  run_openssl ((const gchar *const[]){ "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                                       client_key, "-out", client_csr, "-subj", "/CN=hemgate-gateway",
+                                       NULL });
+  run_openssl ((const gchar *const[]){ "openssl", "x509", "-req", "-in", client_csr, "-CA", ca,
+                                       "-CAkey", ca_key, "-CAcreateserial", "-out", client_cert,
+                                       "-days", "2", NULL });
   return g_strdup_printf ("cafile %s\ncertfile %s\nkeyfile %s\n", ca, cert, key);
 }
 
@@ -971,6 +987,64 @@ test_tls_wrong_ca (Fixture *fixture,
   g_assert_cmpint (broker_number (fixture, "connects"), ==, 0);
 }
 
+static gchar *
+tls_client_broker_config (void)
+{
+  g_autofree gchar *config = tls_broker_config ();
+
+  return g_strconcat (config, "require_certificate true\n", NULL);
+}
+
+/* The secret store holds the file @name of the test's TLS directory as @secret. */
+static void
+store_tls_secret (Fixture *fixture,
+                  const gchar *secret,
+                  const gchar *name)
+{
+  g_autofree gchar *path = tls_file (name);
+  g_autoptr(GError) error = NULL;
+  gchar *text = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+  g_assert_no_error (error);
+  g_hash_table_insert (fixture->context->secrets, g_strdup (secret), text);
+}
+
+static void
+test_tls_client_certificate (Fixture *fixture,
+                             gconstpointer user_data)
+{
+  g_autofree gchar *ca = tls_file ("ca.pem");
+
+  g_test_summary ("A broker that requires a client certificate accepts the plugin's, held "
+                  "in the secret store (mqtt-tls-certificate, mqtt-tls-key) and handed to "
+                  "libmosquitto from memory, never written to disk");
+  hg_config_set (fixture->config, "tls-ca-file", ca);
+  make_plugin (fixture, fixture->capability);
+  store_tls_secret (fixture, "mqtt-tls-certificate", "client.pem");
+  store_tls_secret (fixture, "mqtt-tls-key", "client.key");
+  start_plugin (fixture);
+  hg_test_wait_for (connected, fixture, WAIT_SECONDS);
+  g_assert_cmpint (broker_number (fixture, "connects"), ==, 1);
+  g_assert_cmpuint (n_warnings, ==, 0);
+}
+
+static void
+test_tls_client_certificate_missing (Fixture *fixture,
+                                     gconstpointer user_data)
+{
+  g_autofree gchar *ca = tls_file ("ca.pem");
+
+  g_test_summary ("Without a client certificate in the secret store, a broker that requires "
+                  "one never accepts the plugin, which keeps running and trying");
+  hg_config_set (fixture->config, "tls-ca-file", ca);
+  start_plugin (fixture);
+  while (broker_number (fixture, "failures") < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (connected (fixture));
+  g_assert_cmpint (broker_number (fixture, "connects"), ==, 0);
+}
+
 /* The mosquitto.conf lines of a broker refusing anonymous clients, with a password file
  * in @dir. */
 static gchar *
@@ -996,8 +1070,9 @@ main (int argc,
   g_autofree gchar *dir = NULL;
   g_autofree gchar *passwords = NULL;
   g_autofree gchar *passwd_file = NULL;
-  const gchar *tls_files[] = { "ca.key",     "ca.pem",     "ca.srl",     "other.key", "other.pem",
-                               "server.key", "server.csr", "server.pem", "ext.cnf" };
+  const gchar *tls_files[] = { "ca.key",     "ca.pem",     "ca.srl",     "other.key",
+                               "other.pem",  "server.key", "server.csr", "server.pem",
+                               "ext.cnf",    "client.key", "client.csr", "client.pem" };
   int rc;
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
@@ -1039,6 +1114,10 @@ main (int argc,
               teardown);
   g_test_add ("/sensors/plugin/broker/tls-wrong-ca-refused", Fixture, TLS_BROKER, setup,
               test_tls_wrong_ca, teardown);
+  g_test_add ("/sensors/plugin/broker/tls-client-certificate-from-secret-store", Fixture,
+              TLS_CLIENT_BROKER, setup, test_tls_client_certificate, teardown);
+  g_test_add ("/sensors/plugin/broker/tls-client-certificate-required", Fixture,
+              TLS_CLIENT_BROKER, setup, test_tls_client_certificate_missing, teardown);
   rc = g_test_run ();
   for (guint i = 0; i < G_N_ELEMENTS (tls_files); i++)
     {
