@@ -45,6 +45,7 @@ static const gchar *const known_keys[] = {
   "demo-password",
   "voice",
   "voice-window",
+  "voice-callers",
   "audio-source",
   "audio-sink",
   "codecs",
@@ -100,6 +101,7 @@ struct _HgScaipPlugin
   HgScaipDeliveryConfig timers; /* strings are NULL here; filled at start */
   VoiceMode voice;
   guint voice_window;  /* seconds after the acknowledgement a call is taken */
+  GStrv voice_callers; /* (owned) (nullable) hosts whose calls are taken; NULL: the receivers' */
   gchar *audio_source; /* (owned) */
   gchar *audio_sink;   /* (owned) */
   gchar *codecs;       /* (owned) */
@@ -323,6 +325,21 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
       return bad_key (error, "audio-sink", sink, "is empty");
     if (!get_seconds (config, "voice-window", 120, 10, 3600, &self->voice_window, error))
       return FALSE;
+    g_clear_pointer (&self->voice_callers, g_strfreev);
+    if (hg_config_get_string (config, "voice-callers", NULL) != NULL)
+      {
+        g_auto(GStrv) hosts
+            = g_strsplit_set (hg_config_get_string (config, "voice-callers", NULL), " ,\t", -1);
+        g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+        for (guint i = 0; hosts[i] != NULL; i++)
+          if (hosts[i][0] != '\0')
+            g_strv_builder_add (builder, hosts[i]);
+        self->voice_callers = g_strv_builder_end (builder);
+        if (self->voice_callers[0] == NULL)
+          return bad_key (error, "voice-callers",
+                          hg_config_get_string (config, "voice-callers", NULL), "names no host");
+      }
     for (guint i = 0; voice_modes[i] != NULL; i++)
       if (g_strcmp0 (voice_modes[i], voice) == 0)
         self->voice = (VoiceMode)i;
@@ -785,6 +802,28 @@ alarm_awaiting_voice (HgScaipPlugin *self)
   return best;
 }
 
+/* Whether @from (user@host) may be auto-answered: its host is one of voice-callers, or
+ * without that key one of the receivers'. The From header can be forged: this keeps
+ * strangers from calling in by mistake or by a guess, not an attacker on the path. */
+static gboolean
+caller_allowed (HgScaipPlugin *self, const gchar *from)
+{
+  const gchar *at = strrchr (from, '@');
+  const gchar *host = at != NULL ? at + 1 : from;
+
+  if (self->voice_callers != NULL)
+    {
+      for (guint i = 0; self->voice_callers[i] != NULL; i++)
+        if (g_ascii_strcasecmp (self->voice_callers[i], host) == 0)
+          return TRUE;
+      return FALSE;
+    }
+  for (guint i = 0; i < hg_scaip_sip_get_n_receivers (self->sip); i++)
+    if (g_ascii_strcasecmp (hg_scaip_sip_get_receiver_host (self->sip, i), host) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static HgScaipMedia *
 new_media (HgScaipPlugin *self, GError **error)
 {
@@ -810,6 +849,14 @@ call_incoming_cb (
     {
       g_message ("call from %s refused: a call is in progress", from);
       hg_scaip_sip_answer_call (sip, call, 486, NULL);
+      return;
+    }
+  if (!caller_allowed (self, from))
+    {
+      g_warning ("call from %s refused: not a host of voice-callers (or, without it, of a "
+                 "receiver)",
+                 from);
+      hg_scaip_sip_answer_call (sip, call, 403, NULL);
       return;
     }
   /* the microphone opens only for an alarm the ARC acknowledged and asked voice for */
@@ -1352,6 +1399,7 @@ hg_scaip_plugin_finalize (GObject *object)
   g_free (self->audio_sink);
   g_free (self->codecs);
   g_free (self->media_address);
+  g_strfreev (self->voice_callers);
   g_free (self->sound_language);
   g_free (self->sound_dir);
   g_free (self->sound_sink);

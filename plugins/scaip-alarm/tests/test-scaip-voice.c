@@ -514,6 +514,37 @@ test_remote_test_alarm (void)
   g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
 }
 
+static void
+test_stranger_refused (void)
+{
+  const gchar *args[] = { "--password", PASSWORD, "--command", "voice call", NULL };
+  g_autoptr(ScaipTestSim) sim = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  g_autofree gchar *uri = NULL;
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *state = NULL;
+
+  g_test_summary ("A call from a host that is not in voice-callers is refused with 403 even "
+                  "while an alarm awaits the ARC's call: the microphone opens for the ARC only");
+  sim = scaip_test_sim_new ("primary", args);
+  uri = scaip_test_sim_uri (sim, "udp");
+  keys = voice_keys (uri, "voice-callers = voice.arc.example\n");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_gateway_wait_logged (gateway, "registered with");
+  ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  scaip_test_wait_sim_count (sim, ref, "CALL", 1);
+  record = call_record (sim, ref);
+  g_assert_false (json_object_get_boolean_member (record, "connected"));
+  g_assert_cmpint (json_object_get_int_member (record, "status"), ==, 403);
+  g_assert_true (scaip_test_gateway_logged (gateway, "refused: not a host of voice-callers"));
+  state = scaip_test_gateway_alarm_state (gateway, ref);
+  g_assert_cmpstr (state, ==, "acknowledged");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -523,6 +554,7 @@ main (int argc, char **argv)
   g_test_add_func ("/scaip/voice/arc-calls-srtp-opus", test_arc_calls_srtp_opus);
   g_test_add_func ("/scaip/voice/gateway-calls-pcma", test_gateway_calls);
   g_test_add_func ("/scaip/voice/refused-when-voice-off", test_no_alarm_no_answer);
+  g_test_add_func ("/scaip/voice/stranger-refused", test_stranger_refused);
   g_test_add_func ("/scaip/sounds/played-in-order", test_sounds_in_order);
   g_test_add_func ("/scaip/sounds/language-and-cancel", test_sounds_language_and_cancel);
   g_test_add_func ("/scaip/button/evdev-press-raises-alarm", test_button_evdev);
