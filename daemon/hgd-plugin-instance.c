@@ -889,6 +889,12 @@ spawn_host (HgdPluginInstance *self)
   /* the gateway's local time is the plugin's: rules, schedules, log times */
   if (timezone[0] != '\0')
     g_subprocess_launcher_setenv (launcher, "TZ", timezone, TRUE);
+  /* A host is small and mostly idle: GLib 2.74's slice allocator keeps per-thread
+   * caches (~0.8 MiB with a large configuration), and glibc an arena per thread
+   * (GDBus's worker among them); plain malloc with two arenas keeps it lean. An
+   * operator's own setting in hemgated's environment wins. */
+  g_subprocess_launcher_setenv (launcher, "G_SLICE", "always-malloc", FALSE);
+  g_subprocess_launcher_setenv (launcher, "MALLOC_ARENA_MAX", "2", FALSE);
   self->subprocess = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_clear_object (&launcher); /* closes our copy of the host's end */
   if (self->subprocess == NULL)
