@@ -201,7 +201,7 @@ async function route() {
       state.live.start();
     },
     async changeLanguage(code) {
-      await setLanguage(code);
+      await setLanguage(code, { remember: true });
       route();
     },
   };

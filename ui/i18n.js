@@ -48,8 +48,9 @@ function isValidCode(code) {
 }
 
 // Loads @code's catalogue (none for English, or for a language without one, whose text
-// then stays English) and sets lang and dir on the page.
-export async function setLanguage(code) {
+// then stays English) and sets lang and dir on the page; @remember keeps the choice in
+// this browser (a choice the user made, not the one the page started with).
+export async function setLanguage(code, { remember = false } = {}) {
   if (!isValidCode(code))
     code = DEFAULT_LANGUAGE;
   let loaded = {};
@@ -67,6 +68,8 @@ export async function setLanguage(code) {
   const base = code.split('-')[0];
   document.documentElement.lang = code;
   document.documentElement.dir = RTL_LANGUAGES.has(base) ? 'rtl' : 'ltr';
+  if (!remember)
+    return;
   try {
     localStorage.setItem(STORAGE_KEY, code);
   } catch {

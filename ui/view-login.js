@@ -24,7 +24,7 @@ export function render(main, { message, onLoggedIn }) {
   const language = h('select', { id: 'login-language' },
     LANGUAGES.map((lang) => h('option', { value: lang.code, lang: lang.code, selected: lang.code === getLanguage() }, lang.name)));
   language.addEventListener('change', async () => {
-    await setLanguage(language.value);
+    await setLanguage(language.value, { remember: true });
     render(main, { message, onLoggedIn });
     document.getElementById('login-language')?.focus();
   });

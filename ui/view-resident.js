@@ -11,6 +11,7 @@ import { alarmStateLabel, alarmStateSymbol, alarmTypeLabel, isFinal, sensorKindL
 
 const POLL_OPEN_MS = 2000;
 const POLL_IDLE_MS = 20000;
+const ALARMS_SHOWN = 20; // the newest; the journal keeps them all
 
 let pollTimer = 0;
 let generation = 0; // a new render or dispose ends the polling of the one before
@@ -77,7 +78,7 @@ export async function render(main, context) {
     clear(alarmList);
     if (alarms.length === 0)
       alarmList.append(h('li', { class: 'empty' }, _('No alarms yet.')));
-    for (const alarm of alarms.slice().reverse()) {
+    for (const alarm of alarms.slice(-ALARMS_SHOWN).reverse()) {
       alarmList.append(h('li', { class: 'alarm', dataset: { ref: alarm.ref, state: alarm.state } },
         h('span', { class: 'badge state-' + alarm.state },
           h('span', { 'aria-hidden': 'true' }, alarmStateSymbol(alarm.state), ' '), alarmStateLabel(alarm.state)),
