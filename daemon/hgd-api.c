@@ -1119,6 +1119,8 @@ handle_session (HgdApi *self,
                 HgdApiRequest *req)
 {
   g_autofree gchar *expires = iso8601_from_usec (req->session->expires);
+  const gchar *timezone
+      = hgd_config_get_string (hgd_daemon_get_config (self->daemon), "daemon", "timezone");
   g_autoptr(GTimeZone) local = g_time_zone_new_local ();
   JsonObject *object = json_object_new ();
 
@@ -1126,8 +1128,12 @@ handle_session (HgdApi *self,
   json_object_set_string_member (object, "role", hgd_role_to_string (req->session->role));
   json_object_set_string_member (object, "domain", hg_domain_to_string (request_domain (req)));
   json_object_set_string_member (object, "expires", expires);
-  /* the gateway's time zone, so that the web UI shows times as they are in the home */
-  json_object_set_string_member (object, "timezone", g_time_zone_get_identifier (local));
+  /* the gateway's time zone, so that the web UI shows times as they are in the home: the
+   * one configured for the plugins (their TZ), else the daemon's own */
+  json_object_set_string_member (object, "timezone",
+                                 timezone != NULL && timezone[0] != '\0'
+                                     ? timezone
+                                     : g_time_zone_get_identifier (local));
   respond_json (req, SOUP_STATUS_OK, object);
 }
 

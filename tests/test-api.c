@@ -1580,6 +1580,18 @@ test_ui_served (void)
     assert_error (post, SOUP_STATUS_METHOD_NOT_ALLOWED, "method-not-allowed");
   }
   {
+    /* [daemon] timezone, when set, is the gateway's zone for the UI as for the plugins */
+    static const gchar *const overrides[] = { "daemon", "timezone", "America/Sao_Paulo", NULL };
+    HgdTestDaemonOptions options = { .overrides = overrides };
+    g_autoptr(HgdTestDaemon) configured = hgd_test_daemon_new (&options);
+    g_autoptr(HgdTestResponse) session = hgd_test_daemon_request (
+        configured, "GET", "/api/v1/auth/session",
+        hgd_test_daemon_get_token (configured, HGD_ROLE_RESIDENT), NULL);
+    g_assert_cmpuint (session->status, ==, SOUP_STATUS_OK);
+    g_assert_cmpstr (json_object_get_string_member_with_default (session->json, "timezone", NULL),
+                     ==, "America/Sao_Paulo");
+  }
+  {
     /* the UI shows times in the gateway's time zone, which the session names */
     g_autoptr(HgdTestResponse) session = hgd_test_daemon_request (
         td, "GET", "/api/v1/auth/session", hgd_test_daemon_get_token (td, HGD_ROLE_STAFF), NULL);
