@@ -308,6 +308,9 @@ transition_step (HgdAlarms *self,
   json_object_set_string_member (body, "who", data->who);
   if (data->detail != NULL)
     json_object_set_object_member (body, "detail", json_object_ref (data->detail));
+  /* the whole record, so that a plugin that never saw alarm.raised (a host that restarted
+   * after the alarm ended) can still act on it, e.g. abort it at the alarm centre */
+  json_object_set_object_member (body, "alarm", hg_alarm_to_json (alarm));
   event_type = g_strdup_printf ("alarm.%s", hg_alarm_state_to_string (data->state));
   event = hg_event_new (event_type, body);
   hg_event_set_source (event, data->who);
@@ -350,8 +353,8 @@ transition_run (HgdAlarms *self,
  * @user_data: data for @callback
  *
  * Moves an alarm forward: to a later state, or to cancelled from any state that is not
- * final. Appends an `alarm.<state>` event with body `{ref, state, who, detail}` and
- * updates the record in the same transaction. Reporting the state the alarm is in
+ * final. Appends an `alarm.<state>` event with body `{ref, state, who, detail, alarm}`
+ * (`alarm` is the record after the move) and updates the record in the same transaction. Reporting the state the alarm is in
  * succeeds without a new event. Transitions of one alarm run in the order requested.
  */
 void

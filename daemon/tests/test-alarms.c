@@ -445,9 +445,10 @@ test_transition_event_body (Fixture *fixture,
   g_autoptr(GError) error = NULL;
   HgEvent *event;
   JsonObject *body;
+  JsonObject *record;
 
   g_test_summary ("A transition's event is alarm.<state> from the reporter, with body "
-                  "{ref, state, who, detail}");
+                  "{ref, state, who, detail, alarm}, alarm being the record after the move");
 
   json_object_set_string_member (detail, "receiver", "arc-primary");
   hgd_alarms_transition_async (fixture->alarms, reference, HG_ALARM_STATE_SPEECH_CONNECTED,
@@ -468,7 +469,12 @@ test_transition_event_body (Fixture *fixture,
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (body, "detail"),
                                                   "receiver"),
                    ==, "arc-primary");
-  g_assert_cmpuint (json_object_get_size (body), ==, 4);
+  record = json_object_get_object_member (body, "alarm");
+  g_assert_nonnull (record);
+  g_assert_cmpstr (json_object_get_string_member (record, "ref"), ==, reference);
+  g_assert_cmpstr (json_object_get_string_member (record, "type"), ==, "fall");
+  g_assert_cmpstr (json_object_get_string_member (record, "state"), ==, "speech-connected");
+  g_assert_cmpuint (json_object_get_size (body), ==, 5);
 }
 
 static void

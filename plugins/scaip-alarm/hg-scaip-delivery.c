@@ -875,6 +875,29 @@ schedule_heartbeat (HgScaipDelivery *self)
 
 /* public */
 
+/* A new session for @alarm, built from its record and added to the table. */
+static Session *
+session_add_for_alarm (HgScaipDelivery *self,
+                       HgAlarm *alarm,
+                       GError **error)
+{
+  HgScaipRequest *request;
+  Session *s;
+
+  request = hg_scaip_request_new_for_alarm (alarm, self->controller_id,
+                                            (const gchar *const *) self->caller_ids, error);
+  if (request == NULL)
+    return NULL;
+  /* [C] SS 91100 §5 rule 8: the ARC calls back; not for tests and technical faults */
+  if (self->config.callback && g_strcmp0 (hg_alarm_get_alarm_type (alarm), "test") != 0
+      && g_strcmp0 (hg_alarm_get_alarm_type (alarm), "technical") != 0)
+    request->cha = 1;
+  s = session_new (self, KIND_ALARM, request);
+  s->alarm_type = g_strdup (hg_alarm_get_alarm_type (alarm));
+  g_hash_table_insert (self->sessions, g_strdup (s->ref), s);
+  return s;
+}
+
 /**
  * hg_scaip_delivery_add_alarm:
  * @self: an #HgScaipDelivery
@@ -893,7 +916,6 @@ hg_scaip_delivery_add_alarm (HgScaipDelivery *self,
                              GError **error)
 {
   HgAlarmState state = hg_alarm_get_state (alarm);
-  HgScaipRequest *request;
   Session *s;
 
   g_return_val_if_fail (HG_IS_SCAIP_DELIVERY (self), FALSE);
@@ -908,17 +930,9 @@ hg_scaip_delivery_add_alarm (HgScaipDelivery *self,
     }
   if (hg_alarm_state_is_final (state))
     return TRUE;
-  request = hg_scaip_request_new_for_alarm (alarm, self->controller_id,
-                                            (const gchar *const *) self->caller_ids, error);
-  if (request == NULL)
+  s = session_add_for_alarm (self, alarm, error);
+  if (s == NULL)
     return FALSE;
-  /* [C] SS 91100 §5 rule 8: the ARC calls back; not for tests and technical faults */
-  if (self->config.callback && g_strcmp0 (hg_alarm_get_alarm_type (alarm), "test") != 0
-      && g_strcmp0 (hg_alarm_get_alarm_type (alarm), "technical") != 0)
-    request->cha = 1;
-  s = session_new (self, KIND_ALARM, request);
-  s->alarm_type = g_strdup (hg_alarm_get_alarm_type (alarm));
-  g_hash_table_insert (self->sessions, g_strdup (s->ref), s);
   if (state >= HG_ALARM_STATE_ACKNOWLEDGED)
     {
       /* the ARC has it: nothing to send, but an abort may follow */
@@ -941,27 +955,52 @@ hg_scaip_delivery_add_alarm (HgScaipDelivery *self,
  * hg_scaip_delivery_cancel_alarm:
  * @self: an #HgScaipDelivery
  * @ref: the alarm's reference
+ * @alarm: (nullable): the alarm's record, as the cancel event carries it
  *
  * The resident cancelled the alarm: if it may have reached the ARC, abort it there with
  * `mty=RE` and the same reference; if it was never sent, just drop it.
+ *
+ * With no session for @ref (the host restarted after the alarm ended, so the core
+ * replayed the cancel but not the alarm), this instance cannot know whether an earlier
+ * host sent it: it aborts it at the ARC from @alarm, since an abort of an alarm the ARC
+ * never had is answered and forgotten, and one not sent leaves the ARC acting on it.
  */
 void
 hg_scaip_delivery_cancel_alarm (HgScaipDelivery *self,
-                                const gchar *ref)
+                                const gchar *ref,
+                                HgAlarm *alarm)
 {
+  g_autoptr(GError) error = NULL;
   Session *s;
 
   g_return_if_fail (HG_IS_SCAIP_DELIVERY (self));
   g_return_if_fail (ref != NULL);
+  g_return_if_fail (alarm == NULL || HG_IS_ALARM (alarm));
 
   s = g_hash_table_lookup (self->sessions, ref);
-  if (s == NULL)
+  if (s == NULL && alarm == NULL)
     {
       LOG_REF (G_LOG_LEVEL_MESSAGE, ref,
-               "alarm %s cancelled; this instance did not send it, so "
-               "no abort is sent",
+               "alarm %s cancelled; this instance did not send it and the event does not "
+               "say what it was, so no abort is sent",
                ref);
       return;
+    }
+  if (s == NULL)
+    {
+      s = session_add_for_alarm (self, alarm, &error);
+      if (s == NULL)
+        {
+          LOG_REF (G_LOG_LEVEL_WARNING, ref, "alarm %s cancelled; no abort can be built: %s",
+                   ref, error->message);
+          return;
+        }
+      LOG_REF (G_LOG_LEVEL_MESSAGE, ref,
+               "alarm %s cancelled while this plugin was not running; an earlier host may "
+               "have sent it",
+               ref);
+      s->ever_sent = TRUE;
+      s->delivered = TRUE;
     }
   if (s->mty == HG_SCAIP_MTY_RE)
     return;

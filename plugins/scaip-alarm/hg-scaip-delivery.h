@@ -37,7 +37,8 @@ gboolean hg_scaip_delivery_add_alarm (HgScaipDelivery *self,
                                       HgAlarm *alarm,
                                       GError **error);
 void hg_scaip_delivery_cancel_alarm (HgScaipDelivery *self,
-                                     const gchar *ref);
+                                     const gchar *ref,
+                                     HgAlarm *alarm);
 void hg_scaip_delivery_close_alarm (HgScaipDelivery *self,
                                     const gchar *ref);
 guint hg_scaip_delivery_get_active_receiver (HgScaipDelivery *self);

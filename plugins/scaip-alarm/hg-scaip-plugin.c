@@ -1357,7 +1357,21 @@ hg_scaip_plugin_handle_event (HgPlugin *plugin,
   sound_alarm_ended (self, ref, g_strcmp0 (type, "alarm.cancelled") == 0);
   g_hash_table_remove (self->quiet, ref);
   if (g_strcmp0 (type, "alarm.cancelled") == 0)
-    hg_scaip_delivery_cancel_alarm (self->delivery, ref);
+    {
+      g_autoptr(HgAlarm) alarm = NULL;
+      JsonObject *record = NULL;
+
+      /* the record, for an abort after a restart that lost the alarm's session */
+      if (json_object_has_member (body, "alarm")
+          && (!hg_json_object_get_object (body, "alarm", &record, &error)
+              || (alarm = hg_alarm_new_from_json (record, &error)) == NULL))
+        {
+          g_warning ("alarm.cancelled %" G_GUINT64_FORMAT ": the alarm it carries is ignored: %s",
+                     hg_event_get_seq (event), error->message);
+          g_clear_error (&error);
+        }
+      hg_scaip_delivery_cancel_alarm (self->delivery, ref, alarm);
+    }
   else
     hg_scaip_delivery_close_alarm (self->delivery, ref);
 }

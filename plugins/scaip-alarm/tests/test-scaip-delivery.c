@@ -594,6 +594,48 @@ test_cancel_sends_abort (void)
   g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
 }
 
+static void
+test_cancel_while_host_down (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) abort_record = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *path = NULL;
+  PidCondition condition = { NULL, 0 };
+
+  g_test_summary ("The resident cancels an acknowledged alarm while the plugin host is stopped "
+                  "and then killed, so the host never takes the cancel: the restarted plugin "
+                  "gets the cancel replayed (not the alarm, which is no longer open) and still "
+                  "aborts it at the ARC with mty=RE, the same ref and the alarm's dty");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  ref = scaip_test_gateway_raise (gateway, "fall", "hall");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+
+  condition.gateway = gateway;
+  condition.old_pid = scaip_test_gateway_host_pid (gateway);
+  g_assert_cmpint (condition.old_pid, >, 0);
+  g_test_message ("SIGSTOP of plugin host %" G_GINT64_FORMAT, condition.old_pid);
+  g_assert_cmpint (kill ((pid_t) condition.old_pid, SIGSTOP), ==, 0);
+  path = g_strdup_printf ("/api/v1/alarms/%s/transitions", ref);
+  answer = scaip_test_gateway_request (gateway, "POST", path, "{\"state\":\"cancelled\"}",
+                                       SOUP_STATUS_OK);
+  g_test_message ("cancelled; kill -9 of plugin host %" G_GINT64_FORMAT, condition.old_pid);
+  g_assert_cmpint (kill ((pid_t) condition.old_pid, SIGKILL), ==, 0);
+  scaip_test_wait (host_replaced, &condition, "a new plugin host");
+
+  scaip_test_wait_sim_count (sim, ref, "RE", 1);
+  scaip_test_gateway_wait_logged (gateway, "cancelled while this plugin was not running");
+  abort_record = first_record (sim, ref, "RE");
+  g_assert_cmpint (json_object_get_int_member (abort_record, "dty"), ==, 5);
+  g_assert_cmpstr (json_object_get_string_member (abort_record, "cid"), ==, CONTROLLER_ID);
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
+}
+
 /* A UDP port of 127.0.0.1 that was free a moment ago. */
 static guint
 free_udp_port (void)
@@ -696,6 +738,7 @@ main (int argc,
   g_test_add_func ("/scaip/supervision/heartbeat-missed-raises-technical-alarm",
                    test_heartbeat_missed);
   g_test_add_func ("/scaip/cancel/abort-with-same-ref", test_cancel_sends_abort);
+  g_test_add_func ("/scaip/cancel/while-host-down-still-aborts", test_cancel_while_host_down);
   g_test_add_func ("/scaip/interop/sipp-arc-receives-message", test_sipp_interop);
   return g_test_run ();
 }
