@@ -94,6 +94,7 @@ static void handle_alarms_raise (HgdApi *self, HgdApiRequest *req);
 static void handle_alarms_list (HgdApi *self, HgdApiRequest *req);
 static void handle_alarm_get (HgdApi *self, HgdApiRequest *req);
 static void handle_alarm_transition (HgdApi *self, HgdApiRequest *req);
+static void handle_sensors_list (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_history (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_activity (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_index (HgdApi *self, HgdApiRequest *req);
@@ -126,6 +127,7 @@ static void close_ended_streams (HgdApi *self);
  *   GET    /api/v1/alarms                       -    yes      yes    yes   yes      yes   (d)
  *   GET    /api/v1/alarms/{ref}                 -    yes      yes    yes   yes      yes   (d)
  *   POST   /api/v1/alarms/{ref}/transitions     -    yes      -      yes   yes      yes   (e)
+ *   GET    /api/v1/sensors                      -    yes      yes    yes   yes      yes   (f)
  *   GET    /api/v1/sensors/{device}/history     -    yes      yes    yes   yes      yes   (f)
  *   GET    /api/v1/sensors/{device}/activity    -    yes      yes    yes   yes      yes   (f)
  *   GET    /                                    yes  yes      yes    yes   yes      yes   (g)
@@ -173,6 +175,7 @@ static const HgdApiRoute routes[] = {
   { "GET", "/api/v1/alarms/{ref}", ANY, HGD_API_BODY_NONE, 0, handle_alarm_get },
   { "POST", "/api/v1/alarms/{ref}/transitions", R (RESIDENT) | HGD_ROLES_MUNICIPAL,
     HGD_API_BODY_JSON, 0, handle_alarm_transition },
+  { "GET", "/api/v1/sensors", ANY, HGD_API_BODY_NONE, 0, handle_sensors_list },
   { "GET", "/api/v1/sensors/{device}/history", ANY, HGD_API_BODY_NONE, 0, handle_sensor_history },
   { "GET", "/api/v1/sensors/{device}/activity", ANY, HGD_API_BODY_NONE, 0, handle_sensor_activity },
   { "GET", "/", HGD_API_PUBLIC, HGD_API_BODY_NONE, 0, handle_ui_index },
@@ -2181,6 +2184,102 @@ sensor_journal (HgdApi *self,
       return NULL;
     }
   return journal;
+}
+
+/* The readings' members that describe the device rather than the reading. */
+static const gchar *const device_members[] = { "room", "name", "battery", "link_quality" };
+
+/* GET /api/v1/sensors: the devices of the caller's domain, each with its newest reading of
+ * every kind, however long ago the device last reported (until retention prunes it). */
+static void
+handle_sensors_list (HgdApi *self,
+                     HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { NULL };
+  HgDomain domain = request_domain (req);
+  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  g_autoptr(GPtrArray) readings = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonArray *devices;
+  JsonObject *device = NULL;
+  JsonArray *kinds = NULL;
+  const gchar *current = NULL;
+  gint64 last_seen = 0;
+  JsonObject *object;
+
+  if (!check_query (req, allowed))
+    return;
+  if (journal == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the %s journal is unavailable", hg_domain_to_string (domain));
+      return;
+    }
+  readings = hgd_journal_query_latest_readings (journal, &error);
+  if (readings == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  devices = json_array_new ();
+  /* in device order: a new device starts when the name changes */
+  for (guint i = 0; i < readings->len; i++)
+    {
+      HgEvent *event = g_ptr_array_index (readings, i);
+      JsonObject *body = hg_event_get_body (event);
+      const gchar *name = json_object_get_string_member_with_default (body, "device", NULL);
+      const gchar *kind = json_object_get_string_member_with_default (body, "kind", NULL);
+      gint64 ts = hg_event_get_timestamp (event);
+      g_autofree gchar *ts_iso = iso8601_from_usec (ts);
+      JsonObject *reading;
+
+      if (name == NULL || kind == NULL)
+        continue;
+      if (device == NULL || g_strcmp0 (current, name) != 0)
+        {
+          if (device != NULL)
+            {
+              g_autofree gchar *seen = iso8601_from_usec (last_seen);
+              json_object_set_string_member (device, "last_seen", seen);
+            }
+          device = json_object_new ();
+          kinds = json_array_new ();
+          current = name;
+          last_seen = 0;
+          json_object_set_string_member (device, "device", name);
+          json_object_set_string_member (device, "domain", hg_domain_to_string (domain));
+          json_object_set_array_member (device, "readings", kinds);
+          json_array_add_object_element (devices, device);
+        }
+      /* room, name, battery and link quality from the newest reading that has them */
+      for (guint j = 0; j < G_N_ELEMENTS (device_members); j++)
+        {
+          JsonNode *node = json_object_get_member (body, device_members[j]);
+          if (node != NULL && JSON_NODE_HOLDS_VALUE (node)
+              && (!json_object_has_member (device, device_members[j]) || ts >= last_seen))
+            json_object_set_member (device, device_members[j], json_node_copy (node));
+        }
+      last_seen = MAX (last_seen, ts);
+      reading = json_object_new ();
+      json_object_set_string_member (reading, "kind", kind);
+      if (json_object_has_member (body, "value"))
+        json_object_set_member (reading, "value",
+                                json_node_copy (json_object_get_member (body, "value")));
+      if (json_object_has_member (body, "unit"))
+        json_object_set_member (reading, "unit",
+                                json_node_copy (json_object_get_member (body, "unit")));
+      json_object_set_string_member (reading, "ts", ts_iso);
+      json_object_set_int_member (reading, "seq", (gint64) hg_event_get_seq (event));
+      json_array_add_object_element (kinds, reading);
+    }
+  if (device != NULL)
+    {
+      g_autofree gchar *seen = iso8601_from_usec (last_seen);
+      json_object_set_string_member (device, "last_seen", seen);
+    }
+  object = json_object_new ();
+  json_object_set_array_member (object, "devices", devices);
+  respond_json (req, SOUP_STATUS_OK, object);
 }
 
 /* GET /api/v1/sensors/{device}/history?since=RFC3339&limit=N: the device's readings in the

@@ -73,10 +73,13 @@ static const gchar schema_sql[] =
  * one needs no schema version. The sensor-history queries below use exactly this
  * expression and WHERE, so SQLite can use the partial index. */
 #define SQL_READING_DEVICE "json_extract(body, '$.device')"
+#define SQL_READING_KIND "json_extract(body, '$.kind')"
 #define SQL_IS_READING "type = 'sensor.reading'"
 static const gchar indexes_sql[] =
   "CREATE INDEX IF NOT EXISTS events_by_reading_device ON events (" SQL_READING_DEVICE ", ts) "
-  "WHERE " SQL_IS_READING ";";
+  "WHERE " SQL_IS_READING ";"
+  "CREATE INDEX IF NOT EXISTS events_by_reading_kind ON events (" SQL_READING_DEVICE ", "
+  SQL_READING_KIND ", ts) WHERE " SQL_IS_READING ";";
 
 /* Every column the code reads or writes: preparing these checks an existing file's schema. */
 static const gchar *const schema_probes[] = {
@@ -1839,6 +1842,56 @@ hgd_journal_count_readings (HgdJournal *self,
       return NULL;
     }
   return g_steal_pointer (&counts);
+}
+
+/* The latest reading of each (device, kind), walking events_by_reading_kind: each step of
+ * the two recursive tables and each latest row is one index seek, so the cost grows with
+ * the number of devices and kinds, not with the number of readings. */
+#define SQL_READINGS_BY_KIND "events INDEXED BY events_by_reading_kind WHERE " SQL_IS_READING
+static const gchar latest_readings_sql[] =
+  "WITH RECURSIVE"
+  " devices (device) AS ("
+  "  SELECT (SELECT " SQL_READING_DEVICE " FROM " SQL_READINGS_BY_KIND " AND " SQL_READING_DEVICE
+  " IS NOT NULL ORDER BY " SQL_READING_DEVICE " LIMIT 1)"
+  "  UNION ALL"
+  "  SELECT (SELECT " SQL_READING_DEVICE " FROM " SQL_READINGS_BY_KIND " AND " SQL_READING_DEVICE
+  " > devices.device ORDER BY " SQL_READING_DEVICE " LIMIT 1) FROM devices WHERE device IS NOT NULL),"
+  " kinds (device, kind) AS ("
+  "  SELECT device, (SELECT " SQL_READING_KIND " FROM " SQL_READINGS_BY_KIND " AND " SQL_READING_DEVICE
+  " = devices.device AND " SQL_READING_KIND " IS NOT NULL ORDER BY " SQL_READING_KIND " LIMIT 1)"
+  "  FROM devices WHERE device IS NOT NULL"
+  "  UNION ALL"
+  "  SELECT device, (SELECT " SQL_READING_KIND " FROM " SQL_READINGS_BY_KIND " AND " SQL_READING_DEVICE
+  " = kinds.device AND " SQL_READING_KIND " > kinds.kind ORDER BY " SQL_READING_KIND " LIMIT 1)"
+  "  FROM kinds WHERE kind IS NOT NULL)"
+  " SELECT e.seq, e.type, e.ts, e.source, e.body FROM kinds JOIN events e ON e.seq = ("
+  "  SELECT seq FROM " SQL_READINGS_BY_KIND " AND " SQL_READING_DEVICE " = kinds.device AND "
+  SQL_READING_KIND " = kinds.kind ORDER BY ts DESC LIMIT 1)"
+  " WHERE kinds.kind IS NOT NULL ORDER BY kinds.device, kinds.kind";
+
+/**
+ * hgd_journal_query_latest_readings:
+ * @self: an #HgdJournal
+ * @error: return location for a #GError
+ *
+ * The newest `sensor.reading` event of each device and kind still in the journal, however
+ * long ago it was journaled: the device list of the domain.
+ *
+ * Returns: (transfer container) (element-type HgEvent): the readings, by device, then kind
+ */
+GPtrArray *
+hgd_journal_query_latest_readings (HgdJournal *self,
+                                   GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = reader_prepare (self, latest_readings_sql, error);
+  if (stmt == NULL)
+    return NULL;
+  return collect_events (self, stmt, "latest readings", error);
 }
 
 /* Columns as SQL_ALARM_COLUMNS. */

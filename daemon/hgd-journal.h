@@ -54,6 +54,8 @@ GPtrArray *hgd_journal_query_readings (HgdJournal *self,
                                       gint64 since,
                                       guint limit,
                                       GError **error);
+GPtrArray *hgd_journal_query_latest_readings (HgdJournal *self,
+                                             GError **error);
 GArray *hgd_journal_count_readings (HgdJournal *self,
                                     const gchar *device,
                                     gint64 since,

@@ -47,6 +47,7 @@ static const struct
   { "GET", "/api/v1/alarms/{ref}", "/api/v1/alarms/NoSuchAlarmRef00", NULL, ALL },
   { "POST", "/api/v1/alarms/{ref}/transitions", "/api/v1/alarms/NoSuchAlarmRef00/transitions", "{}",
     "resident staff it-admin service" },
+  { "GET", "/api/v1/sensors", "/api/v1/sensors", NULL, ALL },
   { "GET", "/api/v1/sensors/{device}/history", "/api/v1/sensors/no-such-device/history", NULL, ALL },
   { "GET", "/api/v1/sensors/{device}/activity", "/api/v1/sensors/no-such-device/activity", NULL, ALL },
   { "GET", "/", "/", NULL, "public" },
@@ -916,6 +917,133 @@ test_events_domains (void)
     }
 }
 
+/* /api/sensors ---------------------------------------------------------------------------- */
+
+/* Writes a reading into @domain's journal file as the plugin would, journaled @age ago. */
+static void
+insert_reading (HgdTestDaemon *td,
+                const gchar *domain,
+                const gchar *body,
+                gint64 age)
+{
+  g_autofree gchar *db_path = g_build_filename (td->state_dir, domain, "journal.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db,
+                                       "INSERT INTO events (type, ts, source, body) VALUES "
+                                       "('sensor.reading', ?1, 'plugin:test', ?2)",
+                                       -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_bind_int64 (stmt, 1, g_get_real_time () - age);
+  sqlite3_bind_text (stmt, 2, body, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
+static JsonArray *
+sensors_of (HgdTestDaemon *td,
+            HgdRole role,
+            HgdTestResponse **response)
+{
+  JsonArray *devices = NULL;
+
+  *response = hgd_test_daemon_request (td, "GET", "/api/v1/sensors",
+                                       hgd_test_daemon_get_token (td, role), NULL);
+  g_assert_cmpuint ((*response)->status, ==, SOUP_STATUS_OK);
+  g_assert_true (hg_json_object_get_array ((*response)->json, "devices", &devices, NULL));
+  return devices;
+}
+
+static void
+test_sensors_list (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  gint64 second = G_USEC_PER_SEC;
+  gint64 day = 86400 * second;
+  const HgdRole municipal[] = { HGD_ROLE_STAFF, HGD_ROLE_IT_ADMIN, HGD_ROLE_SERVICE };
+  const HgdRole personal[] = { HGD_ROLE_RESIDENT, HGD_ROLE_FAMILY };
+  g_autoptr(HgdTestResponse) bad = NULL;
+
+  g_test_summary ("GET /api/v1/sensors lists the devices of the caller's domain only, each with "
+                  "its newest reading of every kind, and still lists one that reported once "
+                  "long ago");
+  insert_reading (td, "municipal",
+                  "{\"device\":\"hall-door\",\"domain\":\"municipal\",\"kind\":\"contact\","
+                  "\"value\":true,\"battery\":80,\"link_quality\":40}",
+                  2 * 3600 * second);
+  insert_reading (td, "municipal",
+                  "{\"device\":\"hall-door\",\"domain\":\"municipal\",\"kind\":\"contact\","
+                  "\"value\":false,\"battery\":79,\"link_quality\":120}",
+                  60 * second);
+  insert_reading (td, "municipal",
+                  "{\"device\":\"hall-door\",\"domain\":\"municipal\",\"kind\":\"battery\","
+                  "\"value\":79,\"unit\":\"%\"}",
+                  3600 * second);
+  /* reported once, 20 days ago: far outside any recent-events window */
+  insert_reading (td, "municipal",
+                  "{\"device\":\"attic-smoke\",\"domain\":\"municipal\",\"kind\":\"smoke\","
+                  "\"value\":false}",
+                  20 * day);
+  insert_reading (td, "personal",
+                  "{\"device\":\"living-temp\",\"domain\":\"personal\",\"kind\":\"temperature\","
+                  "\"value\":21.5,\"unit\":\"°C\"}",
+                  5 * second);
+  /* not a reading: no device */
+  hgd_test_daemon_append_event (td, HG_DOMAIN_MUNICIPAL, "test.municipal");
+
+  for (guint i = 0; i < G_N_ELEMENTS (municipal); i++)
+    {
+      g_autoptr(HgdTestResponse) response = NULL;
+      JsonArray *devices = sensors_of (td, municipal[i], &response);
+      JsonObject *smoke;
+      JsonObject *door;
+      JsonArray *readings;
+      JsonObject *contact;
+
+      g_assert_cmpuint (json_array_get_length (devices), ==, 2);
+      smoke = json_array_get_object_element (devices, 0);
+      door = json_array_get_object_element (devices, 1);
+      g_assert_cmpstr (json_object_get_string_member (smoke, "device"), ==, "attic-smoke");
+      g_assert_cmpstr (json_object_get_string_member (smoke, "domain"), ==, "municipal");
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (smoke, "readings")), ==, 1);
+      g_assert_cmpstr (json_object_get_string_member (door, "device"), ==, "hall-door");
+      g_assert_cmpint (json_object_get_int_member (door, "battery"), ==, 79);
+      g_assert_cmpint (json_object_get_int_member (door, "link_quality"), ==, 120);
+      g_assert_true (json_object_has_member (door, "last_seen"));
+      readings = json_object_get_array_member (door, "readings");
+      g_assert_cmpuint (json_array_get_length (readings), ==, 2);
+      g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (readings, 0), "kind"),
+                       ==, "battery");
+      g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (readings, 0), "unit"),
+                       ==, "%");
+      contact = json_array_get_object_element (readings, 1);
+      g_assert_cmpstr (json_object_get_string_member (contact, "kind"), ==, "contact");
+      g_assert_false (json_object_get_boolean_member (contact, "value"));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (personal); i++)
+    {
+      g_autoptr(HgdTestResponse) response = NULL;
+      JsonArray *devices = sensors_of (td, personal[i], &response);
+      JsonObject *temp;
+      JsonObject *reading;
+
+      g_assert_cmpuint (json_array_get_length (devices), ==, 1);
+      temp = json_array_get_object_element (devices, 0);
+      g_assert_cmpstr (json_object_get_string_member (temp, "device"), ==, "living-temp");
+      g_assert_cmpstr (json_object_get_string_member (temp, "domain"), ==, "personal");
+      reading = json_array_get_object_element (json_object_get_array_member (temp, "readings"), 0);
+      g_assert_cmpfloat (json_object_get_double_member (reading, "value"), ==, 21.5);
+      g_assert_cmpstr (json_object_get_string_member (reading, "unit"), ==, "°C");
+    }
+  bad = hgd_test_daemon_request (td, "GET", "/api/v1/sensors?limit=3",
+                                 hgd_test_daemon_get_token (td, HGD_ROLE_STAFF), NULL);
+  assert_error (bad, SOUP_STATUS_BAD_REQUEST, "invalid-request");
+}
+
 /* /api/alarms/ ---------------------------------------------------------------------------- */
 
 static void
@@ -1629,6 +1757,7 @@ main (int argc,
   g_test_add_func ("/api/bad-input/revoked-token-closes-event-stream",
                    test_revoked_token_closes_stream);
   g_test_add_func ("/api/events/caller-domain-only", test_events_domains);
+  g_test_add_func ("/api/sensors/devices-of-caller-domain", test_sensors_list);
   g_test_add_func ("/api/alarms/raise-is-durable-before-201", test_raise_is_durable_before_201);
   g_test_add_func ("/api/alarms/transitions-by-role", test_alarm_transitions);
   g_test_add_func ("/api/users/managed-by-domain", test_users_by_domain);

@@ -57,3 +57,18 @@ export async function recentEvents(count) {
   const events = page.events ?? [];
   return { events, lastSeq: events.length > 0 ? events[events.length - 1].seq : after };
 }
+
+// The devices of the caller's domain from GET /api/v1/sensors, as a Map of device → Map
+// of kind → newest reading ({ device, kind, value, unit, ts, room, battery }), so that a
+// sensor that reports rarely is listed as well as one heard a minute ago.
+export async function sensorDevices() {
+  const result = await api('GET', '/api/v1/sensors');
+  const devices = new Map();
+  for (const device of result.devices ?? []) {
+    const kinds = new Map();
+    for (const reading of device.readings ?? [])
+      kinds.set(reading.kind, { ...reading, device: device.device, room: device.room, battery: device.battery });
+    devices.set(device.device, kinds);
+  }
+  return devices;
+}

@@ -3,8 +3,9 @@
 // "Call for help" button whose state follows the alarm, the alarms of the home, and the
 // resident's own devices. Alarms are municipal records the resident may read; their
 // events stay in the municipal journal, so this view asks for them again every few
-// seconds while one is open. The resident's own sensors come over the live events stream.
-import { api, recentEvents } from './api.js';
+// seconds while one is open. The resident's own devices are listed by GET /api/v1/sensors
+// and their readings then follow over the live events stream.
+import { api, recentEvents, sensorDevices } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, formatDateTime } from './i18n.js';
 import { alarmStateLabel, alarmStateSymbol, alarmTypeLabel, isFinal, sensorKindLabel, sensorValueText } from './labels.js';
@@ -105,7 +106,17 @@ export async function render(main, context) {
   function addReading(event) {
     if (event.type !== 'sensor.reading' || !event.body?.device)
       return;
-    devices.set(event.body.device + '\u0000' + event.body.kind, { ...event.body, ts: event.body.ts ?? event.ts });
+    devices.set(event.body.device + '\u0000' + event.body.kind, { ...event.body, seq: event.seq, ts: event.ts });
+  }
+
+  async function refreshDevices() {
+    for (const [name, kinds] of await sensorDevices()) {
+      for (const [kind, reading] of kinds) {
+        const key = name + '\u0000' + kind;
+        if ((devices.get(key)?.seq ?? 0) <= (reading.seq ?? 0))
+          devices.set(key, reading);
+      }
+    }
   }
 
   async function refreshAlarms() {
@@ -169,11 +180,17 @@ export async function render(main, context) {
       deviceList));
   showCall();
 
-  const recent = await recentEvents(500);
+  // where the live stream starts; readings after it come over the stream
+  const recent = await recentEvents(1);
   if (!context.isCurrent())
     return;
-  for (const event of recent.events)
-    addReading(event);
+  try {
+    await refreshDevices();
+  } catch {
+    // the list stays empty; the banner or the login page says why
+  }
+  if (!context.isCurrent())
+    return;
   showDevices();
   await refreshAlarms();
   context.live(recent.lastSeq, {
@@ -181,6 +198,9 @@ export async function render(main, context) {
       addReading(event);
       showDevices();
     },
-    onReconnected: refreshAlarms,
+    async onReconnected() {
+      await Promise.all([refreshAlarms(), refreshDevices().catch(() => {})]);
+      showDevices();
+    },
   });
 }

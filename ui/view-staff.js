@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Home-care staff: the home's status at a glance, the alarms live with each step's who
 // and when, and the municipality's sensors with their hourly activity.
-import { api, recentEvents } from './api.js';
+import { api, recentEvents, sensorDevices } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, formatDateTime } from './i18n.js';
 import { ALARM_STATES, alarmStateLabel, alarmStateSymbol, alarmTypeLabel, isFinal, sensorKindLabel, sensorValueText, whoLabel } from './labels.js';
@@ -60,7 +60,7 @@ export async function render(main, context) {
     if (event.type !== 'sensor.reading' || !event.body?.device)
       return;
     const kinds = devices.get(event.body.device) ?? new Map();
-    kinds.set(event.body.kind, { ...event.body, ts: event.body.ts ?? event.ts });
+    kinds.set(event.body.kind, { ...event.body, seq: event.seq, ts: event.ts });
     devices.set(event.body.device, kinds);
   }
 
@@ -163,6 +163,20 @@ export async function render(main, context) {
     }
   }
 
+  // The device list comes from GET /api/v1/sensors; live readings update it after that.
+  async function refreshDevices() {
+    const loaded = await sensorDevices();
+    for (const [name, kinds] of loaded) {
+      const known = devices.get(name) ?? new Map();
+      for (const [kind, reading] of kinds) {
+        const seen = known.get(kind);
+        if (!seen || (seen.seq ?? 0) <= (reading.seq ?? 0))
+          known.set(kind, reading);
+      }
+      devices.set(name, known);
+    }
+  }
+
   async function refreshAlarms() {
     const list = (await api('GET', '/api/v1/alarms')).alarms ?? [];
     for (const alarm of list)
@@ -190,11 +204,9 @@ export async function render(main, context) {
   const recent = await recentEvents(1000);
   if (!context.isCurrent())
     return;
-  for (const event of recent.events) {
+  for (const event of recent.events)
     addHistory(event);
-    addReading(event);
-  }
-  await Promise.all([refreshAlarms(), refreshHealth()]);
+  await Promise.all([refreshAlarms(), refreshHealth(), refreshDevices()]);
   if (!context.isCurrent())
     return;
   showAlarms();
@@ -214,8 +226,9 @@ export async function render(main, context) {
       }
     },
     async onReconnected() {
-      await Promise.all([refreshAlarms(), refreshHealth()]);
+      await Promise.all([refreshAlarms(), refreshHealth(), refreshDevices()]);
       showAlarms();
+      showDevices();
     },
   });
 }

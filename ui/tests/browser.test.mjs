@@ -318,6 +318,12 @@ test('staff see sensors and their hourly activity chart; the resident sees only 
   const staffDevices = await staff.locator('#devices li.device').evaluateAll((items) => items.map((i) => i.dataset.device));
   assert.ok(residentDevices.includes('living-temp'));
   assert.ok(!residentDevices.some((d) => staffDevices.includes(d)), 'no municipal sensor in the resident view');
+  // both lists come from GET /api/v1/sensors, so a sensor that reports rarely is there too
+  for (const [page, shown] of [[staff, staffDevices], [resident, residentDevices]]) {
+    const listed = (await (await page.request.get(`${baseUrl}/api/v1/sensors`)).json()).devices.map((d) => d.device);
+    assert.ok(listed.length > 0);
+    assert.ok(listed.every((d) => shown.includes(d)), `every device of /api/v1/sensors is shown: ${listed} in ${shown}`);
+  }
 });
 
 test('wrong password: a clear message and no session', async () => {
