@@ -97,8 +97,11 @@ struct _HgdPluginInstance
   guint in_flight;
   /* The municipal seq up to which the plugin took every alarm event (HandleEvent
    * answered; a host answers in order). A host that starts gets the alarms that ended
-   * after it (cancelled, closed) as well as the open ones. */
+   * after it (cancelled, closed) as well as the open ones. A delivery plugin's is kept
+   * on disk (the cursor file), so that this holds across a crash of the core too. */
   guint64 alarm_seq_taken;
+  guint64 cursor_saved;    /* the value on disk, or being written */
+  gboolean cursor_writing; /* a write is in flight; the next waits for it */
 };
 
 /* An event waiting for HandleEvent, and the call in flight. */
@@ -557,6 +560,97 @@ stable_cb (gpointer user_data)
 
 static void pump_events (HgdPluginInstance *self);
 
+/* the cursor file: alarm_seq_taken of a delivery plugin, next to the municipal journal */
+
+static gchar *
+cursor_path (HgdPluginInstance *self)
+{
+  g_autofree gchar *dir = g_path_get_dirname (hgd_journal_get_path (self->journals[HG_DOMAIN_MUNICIPAL]));
+  g_autofree gchar *name = g_strdup_printf ("delivery-%s.cursor", self->id);
+
+  return g_build_filename (dir, name, NULL);
+}
+
+/* The cursor on disk, or the journal's end if there is none (a plugin new to this
+ * gateway is not sent the alarms that ended before it came) or it is not a number below
+ * that end. */
+static guint64
+cursor_load (HgdPluginInstance *self)
+{
+  guint64 last = hgd_journal_get_last_seq (self->journals[HG_DOMAIN_MUNICIPAL]);
+  g_autofree gchar *path = cursor_path (self);
+  g_autofree gchar *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 seq;
+
+  if (!g_file_get_contents (path, &contents, NULL, &error))
+    {
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        warn (self, "plugin %s: %s; alarms that ended before now are not sent again", self->id,
+              error->message);
+      return last;
+    }
+  if (!g_ascii_string_to_unsigned (g_strstrip (contents), 10, 0, last, &seq, &error))
+    {
+      warn (self, "plugin %s: %s: %s; alarms that ended before now are not sent again",
+            self->id, path, error->message);
+      return last;
+    }
+  return seq;
+}
+
+static void
+cursor_write_thread (GTask *task,
+                     gpointer source_object,
+                     gpointer task_data,
+                     GCancellable *cancellable)
+{
+  HgdPluginInstance *self = source_object;
+  g_autofree gchar *path = cursor_path (self);
+  g_autofree gchar *contents = g_strdup_printf ("%" G_GUINT64_FORMAT "\n", *(guint64 *) task_data);
+  GError *error = NULL;
+
+  if (g_file_set_contents_full (path, contents, -1,
+                                G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600,
+                                &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void cursor_save (HgdPluginInstance *self);
+
+static void
+cursor_written_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  HgdPluginInstance *self = HGD_PLUGIN_INSTANCE (source);
+  g_autoptr(GError) error = NULL;
+
+  self->cursor_writing = FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    warn (self, "plugin %s: delivery cursor not saved: %s", self->id, error->message);
+  cursor_save (self);
+}
+
+/* Writes alarm_seq_taken durably off the main thread, one write at a time, the newest
+ * value last. */
+static void
+cursor_save (HgdPluginInstance *self)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (self->cursor_writing || self->cursor_saved >= self->alarm_seq_taken)
+    return;
+  self->cursor_writing = TRUE;
+  self->cursor_saved = self->alarm_seq_taken;
+  task = g_task_new (self, NULL, cursor_written_cb, NULL);
+  g_task_set_source_tag (task, cursor_save);
+  g_task_set_task_data (task, g_memdup2 (&self->cursor_saved, sizeof self->cursor_saved), g_free);
+  g_task_run_in_thread (task, cursor_write_thread);
+}
+
 static void
 event_handled_cb (GObject *source,
                   GAsyncResult *result,
@@ -572,8 +666,12 @@ event_handled_cb (GObject *source,
   self = queued->self;
   if (error != NULL)
     g_debug ("plugin %s: HandleEvent failed: %s", self->id, error->message);
-  else
-    self->alarm_seq_taken = MAX (self->alarm_seq_taken, queued->alarm_seq);
+  else if (queued->alarm_seq > self->alarm_seq_taken)
+    {
+      self->alarm_seq_taken = queued->alarm_seq;
+      if (is_granted (self, "alarm.deliver"))
+        cursor_save (self);
+    }
   self->in_flight--;
   pump_events (self);
 }
@@ -1350,9 +1448,8 @@ hgd_plugin_instance_new (HgdConfig *config,
   self->config = g_object_ref (config);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     self->journals[i] = journals[i] != NULL ? g_object_ref (journals[i]) : NULL;
-  /* what ended before the gateway started is not news to a plugin */
   if (self->journals[HG_DOMAIN_MUNICIPAL] != NULL)
-    self->alarm_seq_taken = hgd_journal_get_last_seq (self->journals[HG_DOMAIN_MUNICIPAL]);
+    self->alarm_seq_taken = self->cursor_saved = cursor_load (self);
   self->alarms = g_object_ref (alarms);
   self->secrets = g_object_ref (secrets);
   self->host_path = g_strdup (hgd_config_get_string (config, "plugins", "host"));

@@ -902,6 +902,39 @@ test_cancel_while_host_down (Fixture *fixture,
   wait_for (fixture, courier_got_cancel, ref, "the cancel to reach the restarted plugin");
 }
 
+static void
+test_cancel_before_core_crash (Fixture *fixture,
+                               gconstpointer user_data)
+{
+  g_autofree gchar *ref = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  gboolean cancelled = FALSE;
+  pid_t pid;
+
+  g_test_summary ("An alarm cancelled while the delivery plugin's host is stopped, so that the "
+                  "host never takes the cancel, and then the core and the host die: the plugin "
+                  "gets the alarm.cancelled when the core starts again (the delivery cursor is "
+                  "on disk, not only in memory)");
+  start_plugins (fixture, "[plugin:courier]\n");
+  ref = raise_alarm (fixture, "fall");
+  wait_for (fixture, alarm_delivered, ref, "the alarm delivered");
+
+  object = instance_json (fixture, "courier");
+  pid = (pid_t) json_object_get_int_member (object, "pid");
+  g_assert_cmpint (kill (pid, SIGSTOP), ==, 0);
+  hgd_alarms_transition_async (fixture->alarms, ref, HG_ALARM_STATE_CANCELLED, "user:resident",
+                               NULL, NULL, transitioned_cb, &cancelled);
+  wait_for (fixture, is_set, &cancelled, "the cancel journaled");
+
+  /* the crash: the host and the core's plugin manager go without a word */
+  g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
+  g_clear_object (&fixture->manager);
+  g_clear_object (&fixture->config);
+
+  start_plugins (fixture, "[plugin:courier]\n");
+  wait_for (fixture, courier_got_cancel, ref, "the cancel to reach the plugin after the restart");
+}
+
 static gboolean
 courier_reported (Fixture *fixture,
                   gconstpointer data)
@@ -1038,6 +1071,8 @@ main (int argc,
               test_open_alarms_after_restart, teardown);
   g_test_add ("/plugins/alarm/cancel-while-host-down-reaches-plugin-after-restart", Fixture, NULL,
               setup, test_cancel_while_host_down, teardown);
+  g_test_add ("/plugins/alarm/cancel-before-core-crash-reaches-plugin-after-restart", Fixture,
+              NULL, setup, test_cancel_before_core_crash, teardown);
   g_test_add ("/plugins/host/runs-in-configured-timezone", Fixture, NULL, setup,
               test_host_timezone, teardown);
   g_test_add ("/plugins/events/slow-host-drops-sensor-events-not-alarms", Fixture, NULL, setup,
