@@ -5,6 +5,7 @@
  * limits and asserts what arrived, never how fast. Run under run-with-keyring.sh, so the
  * secret store is a private gnome-keyring. */
 #include <glib/gstdio.h>
+#include <math.h>
 #include <signal.h>
 #include <string.h>
 
@@ -717,6 +718,392 @@ test_sipp_interop (void)
   g_rmdir (dir);
 }
 
+/* sipp as the ARC, started in a directory of its own that also holds its logs. */
+typedef struct
+{
+  gchar *dir;           /* (owned) its working directory, removed at the end */
+  gchar *port;          /* (owned) its SIP port on 127.0.0.1 */
+  gchar *log_path;      /* (owned) the scenario's <log> lines */
+  gchar *messages_path; /* (owned) every SIP message, -trace_msg */
+  GSubprocess *process; /* (owned) (nullable) */
+  gboolean exited;
+} Sipp;
+
+static Sipp *
+sipp_new (void)
+{
+  g_autoptr(GError) error = NULL;
+  Sipp *sipp = g_new0 (Sipp, 1);
+
+  sipp->dir = g_dir_make_tmp ("hemgate-sipp-XXXXXX", &error);
+  g_assert_no_error (error);
+  sipp->port = g_strdup_printf ("%u", free_udp_port ());
+  sipp->log_path = g_build_filename (sipp->dir, "actions.log", NULL);
+  sipp->messages_path = g_build_filename (sipp->dir, "messages.log", NULL);
+  return sipp;
+}
+
+/* Runs @scenario (in tests/sipp/) with @extra arguments after the common ones: UDP on
+ * 127.0.0.1, no stdin, the scenario's <log> and every message traced. */
+static void
+sipp_start (Sipp *sipp,
+            const gchar *scenario,
+            const gchar *const *extra)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  const gchar *common[] = { "-i", "127.0.0.1", "-p", sipp->port, "-t", "u1", "-nostdin",
+                            "-trace_logs", "-log_file", sipp->log_path, "-trace_msg",
+                            "-message_file", sipp->messages_path, NULL };
+
+  g_ptr_array_add (args, g_strdup (g_getenv ("SIPP")));
+  g_ptr_array_add (args, g_strdup ("-sf"));
+  g_ptr_array_add (args, g_test_build_filename (G_TEST_DIST, "sipp", scenario, NULL));
+  for (guint i = 0; common[i] != NULL; i++)
+    g_ptr_array_add (args, g_strdup (common[i]));
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+    g_ptr_array_add (args, g_strdup (extra[i]));
+  g_ptr_array_add (args, NULL);
+  g_subprocess_launcher_set_cwd (launcher, sipp->dir);
+  sipp->exited = FALSE;
+  sipp->process
+      = g_subprocess_launcher_spawnv (launcher, (const gchar *const *)args->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (sipp->process, NULL, sipp_exited_cb, &sipp->exited);
+}
+
+/* Waits for sipp to end by itself; returns its exit status. */
+static gint
+sipp_wait (Sipp *sipp)
+{
+  scaip_test_wait (flag_set, &sipp->exited, "sipp to exit");
+  g_assert_true (g_subprocess_get_if_exited (sipp->process));
+  return g_subprocess_get_exit_status (sipp->process);
+}
+
+/* Ends a sipp that runs with no call limit: SIGUSR1 is its graceful quit. */
+static void
+sipp_stop (Sipp *sipp)
+{
+  g_subprocess_send_signal (sipp->process, SIGUSR1);
+  scaip_test_wait (flag_set, &sipp->exited, "sipp to quit on SIGUSR1");
+}
+
+static gchar *
+sipp_read (const gchar *path)
+{
+  g_autoptr(GError) error = NULL;
+  gchar *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, &error))
+    {
+      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+      return g_strdup ("");
+    }
+  return text;
+}
+
+/* What sipp received: every MESSAGE request in its message trace, retransmissions
+ * included, and the distinct SCAIP <ref>s in them. */
+static guint
+sipp_received (Sipp *sipp,
+               guint *distinct,
+               gchar **first_ref)
+{
+  g_autofree gchar *trace = sipp_read (sipp->messages_path);
+  g_autoptr(GHashTable) refs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GRegex) ref_regex = g_regex_new ("<ref>([0-9A-Za-z]{1,16})</ref>", 0, 0, NULL);
+  g_auto(GStrv) chunks
+      = g_strsplit (trace, "\n----------------------------------------------- ", -1);
+  guint messages = 0;
+
+  for (guint i = 0; chunks[i] != NULL; i++)
+    {
+      g_autoptr(GMatchInfo) match = NULL;
+
+      /* a received request whose request line is MESSAGE */
+      if (strstr (chunks[i], "message received") == NULL
+          || strstr (chunks[i], "\nMESSAGE sip:") == NULL)
+        continue;
+      messages++;
+      if (g_regex_match (ref_regex, chunks[i], 0, &match))
+        {
+          gchar *ref = g_match_info_fetch (match, 1);
+
+          if (first_ref != NULL && *first_ref == NULL)
+            *first_ref = g_strdup (ref);
+          g_hash_table_add (refs, ref);
+        }
+    }
+  if (distinct != NULL)
+    *distinct = g_hash_table_size (refs);
+  return messages;
+}
+
+typedef struct
+{
+  Sipp *sipp;
+  guint messages;
+} SippCondition;
+
+static gboolean
+sipp_received_at_least (gpointer data)
+{
+  SippCondition *condition = data;
+
+  return sipp_received (condition->sipp, NULL, NULL) >= condition->messages;
+}
+
+static void
+sipp_free (Sipp *sipp)
+{
+  if (sipp->process != NULL && !sipp->exited)
+    {
+      g_subprocess_force_exit (sipp->process);
+      scaip_test_wait (flag_set, &sipp->exited, "sipp to be killed");
+    }
+  g_clear_object (&sipp->process);
+  /* its working directory: logs, the tone, nothing else */
+  if (sipp->dir != NULL)
+    {
+      g_autoptr(GDir) dir = g_dir_open (sipp->dir, 0, NULL);
+      const gchar *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree gchar *path = g_build_filename (sipp->dir, name, NULL);
+          g_remove (path);
+        }
+      g_rmdir (sipp->dir);
+    }
+  g_free (sipp->dir);
+  g_free (sipp->port);
+  g_free (sipp->log_path);
+  g_free (sipp->messages_path);
+  g_free (sipp);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Sipp, sipp_free)
+
+/* G.711 mu-law of one 16-bit sample (ITU-T G.711, the usual biased segment search). */
+static guint8
+linear_to_ulaw (gint sample)
+{
+  gint sign = sample < 0 ? 0x80 : 0;
+  gint exponent = 7;
+  gint magnitude = ABS (sample);
+
+  magnitude = MIN (magnitude, 32635) + 0x84;
+  for (gint mask = 0x4000; (magnitude & mask) == 0 && exponent > 0; mask >>= 1)
+    exponent--;
+  return (guint8) ~(sign | (exponent << 4) | ((magnitude >> (exponent + 3)) & 0x0f));
+}
+
+/* One second of a 440 Hz tone at half scale (about -9 dBFS RMS), raw mu-law at 8 kHz: what
+ * sipp's rtp_stream plays as the ARC operator's voice. */
+static void
+write_tone (const gchar *path)
+{
+  g_autoptr(GError) error = NULL;
+  guint8 samples[8000];
+
+  for (guint i = 0; i < G_N_ELEMENTS (samples); i++)
+    samples[i] = linear_to_ulaw ((gint) (0.5 * 32767.0 * sin (2.0 * G_PI * 440.0 * i / 8000.0)));
+  g_file_set_contents (path, (const gchar *)samples, sizeof samples, &error);
+  g_assert_no_error (error);
+}
+
+/* The number after @prefix in the first line logged with @needle. */
+static gdouble
+logged_number (ScaipTestGateway *gateway,
+               const gchar *needle,
+               const gchar *prefix)
+{
+  for (guint i = 0; i < gateway->lines->len; i++)
+    {
+      const gchar *line = g_ptr_array_index (gateway->lines, i);
+      const gchar *at;
+
+      if (strstr (line, needle) == NULL || (at = strstr (line, prefix)) == NULL)
+        continue;
+      return g_ascii_strtod (at + strlen (prefix), NULL);
+    }
+  g_assert_not_reached ();
+}
+
+/* Well above silence (-60 dBFS) and well below the tone sipp sends. */
+#define AUDIBLE_DB (-40.0)
+
+static void
+test_sipp_arc_voice (void)
+{
+  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) event = NULL;
+  g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", sipp->port);
+  g_autofree gchar *tone = g_build_filename (sipp->dir, "arc-tone.ulaw", NULL);
+  g_autofree gchar *media_port = g_strdup_printf ("%u", free_udp_port ());
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *actions = NULL;
+  g_autofree gchar *expected = NULL;
+  g_autofree gchar *heard = NULL;
+  g_autofree gchar *ended = NULL;
+  JsonObject *detail;
+  gdouble level, loudest, packets;
+  const gchar *extra[] = { "-m", "1", "-timeout", "120s", "-timeout_error", "-mi", "127.0.0.1",
+                           "-mp", media_port, "-key", "aor_user", CONTROLLER_ID, "-key",
+                           "aor_host", "arc.test", NULL };
+
+  g_test_summary ("Voice interoperability with an independent SIP stack and RTP sender: sipp, "
+                  "as the ARC, acknowledges the alarm with mre=1 in the 200 OK, calls the "
+                  "gateway back (INVITE with a PCMU offer, From the receiver's host), ACKs "
+                  "the 200 and its SDP answer, streams a mu-law tone over RTP for four seconds "
+                  "and hangs up with BYE; the alarm reaches speech-connected in the core, the "
+                  "gateway hears the tone above -40 dBFS, the call ends with the BYE, and "
+                  "sipp exits 0 (its checks passed)");
+  write_tone (tone);
+  sipp_start (sipp, "arc-voice.xml", extra);
+
+  keys = instance_keys (uri, NULL,
+                        "demo-password = " PASSWORD "\n"
+                        "register = false\n"
+                        "audio-source = audiotestsrc is-live=true wave=sine freq=440 "
+                        "volume=0.5\n"
+                        "audio-sink = fakesink sync=false\n");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
+  heard = g_strdup_printf ("alarm %s: receiving audio from the ARC", ref);
+  ended = g_strdup_printf ("alarm %s: call ended after", ref);
+
+  scaip_test_gateway_wait_state (gateway, ref, "speech-connected");
+  event = scaip_test_gateway_find_event (gateway, "alarm.speech-connected", ref);
+  g_assert_nonnull (event);
+  detail = json_object_get_object_member (json_object_get_object_member (event, "body"), "detail");
+  g_assert_cmpstr (json_object_get_string_member (detail, "codec"), ==, "PCMU");
+  g_assert_false (json_object_get_boolean_member (detail, "srtp"));
+  g_assert_cmpstr (json_object_get_string_member (detail, "direction"), ==, "incoming");
+
+  scaip_test_gateway_wait_logged (gateway, heard);
+  level = logged_number (gateway, heard, "(level ");
+  g_test_message ("the gateway first heard sipp at %.1f dBFS", level);
+  g_assert_cmpfloat (level, >, AUDIBLE_DB);
+
+  scaip_test_gateway_wait_logged (gateway, ended);
+  packets = logged_number (gateway, ended, "); ");
+  loudest = logged_number (gateway, ended, "loudest ");
+  g_test_message ("call: %.0f RTP packets from sipp, loudest %.1f dBFS", packets, loudest);
+  g_assert_cmpfloat (packets, >, 50);
+  g_assert_cmpfloat (loudest, >, AUDIBLE_DB);
+
+  g_assert_cmpint (sipp_wait (sipp), ==, 0);
+  actions = sipp_read (sipp->log_path);
+  g_test_message ("sipp logged: %s", actions);
+  expected = g_strdup_printf ("MESSAGE Content-Type: application/scaip+xml ref: %s", ref);
+  g_assert_nonnull (strstr (actions, expected));
+  g_assert_nonnull (strstr (actions, "INVITE answered application/sdp PCMU at "));
+}
+
+static void
+test_sipp_outage_exactly_once (void)
+{
+  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", sipp->port);
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *seen = NULL;
+  g_autofree gchar *actions = NULL;
+  g_autofree gchar *logged = NULL;
+  const gchar *extra[] = { "-d", "0", NULL };
+  guint distinct = 0;
+  guint messages;
+
+  g_test_summary ("Exactly once through an ARC outage, at an independent SIP stack: the alarm "
+                  "is raised while nothing listens at the receiver's port, the plugin resends "
+                  "with backoff; then sipp starts there, receives the MESSAGE and acknowledges "
+                  "it; the alarm is acknowledged in the core, and in everything sipp received "
+                  "(its message trace, kept a while after) there is one distinct <ref>: the "
+                  "alarm's");
+  keys = instance_keys (uri, NULL, "demo-password = " PASSWORD "\nregister = false\n");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  ref = scaip_test_gateway_raise (gateway, "fall", "bathroom");
+  logged = g_strdup_printf ("alarm %s: the primary receiver answered", ref);
+  /* two failed attempts while the ARC is down: the resend with backoff ran */
+  scaip_test_gateway_wait_logged_count (gateway, logged, 2);
+  g_assert_cmpstr (scaip_test_gateway_alarm_state (gateway, ref), !=, "acknowledged");
+
+  sipp_start (sipp, "arc-count.xml", extra);
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  /* a duplicate would come within the plugin's answer-timeout and retry-max */
+  scaip_test_run_for (5000);
+  sipp_stop (sipp);
+
+  messages = sipp_received (sipp, &distinct, &seen);
+  actions = sipp_read (sipp->log_path);
+  g_test_message ("sipp received %u MESSAGE requests, %u distinct refs; it logged: %s", messages,
+                  distinct, actions);
+  g_assert_cmpuint (messages, >=, 1);
+  g_assert_cmpuint (distinct, ==, 1);
+  g_assert_cmpstr (seen, ==, ref);
+  g_assert_cmpstr (scaip_test_gateway_alarm_state (gateway, ref), ==, "acknowledged");
+}
+
+static void
+test_sipp_host_killed_exactly_once (void)
+{
+  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", sipp->port);
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *seen = NULL;
+  g_autofree gchar *actions = NULL;
+  const gchar *extra[] = { "-d", "3000", NULL };
+  PidCondition condition = { NULL, 0 };
+  SippCondition received = { NULL, 1 };
+  guint distinct = 0;
+  guint before, messages;
+
+  g_test_summary ("kill -9 of the plugin host while sipp, as the ARC, holds back its answer "
+                  "three seconds: the restarted host resends the alarm with the same ref, sipp "
+                  "answers it, the alarm is acknowledged; sipp saw the alarm again after the "
+                  "kill, and every MESSAGE it received carried that one ref");
+  sipp_start (sipp, "arc-count.xml", extra);
+  keys = instance_keys (uri, NULL,
+                        "demo-password = " PASSWORD "\nregister = false\nanswer-timeout = 10\n");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  scaip_test_wait (host_running, gateway, "the plugin host");
+  ref = scaip_test_gateway_raise (gateway, "fall", "bathroom");
+  received.sipp = sipp;
+  scaip_test_wait (sipp_received_at_least, &received, "sipp to receive the MESSAGE");
+  before = sipp_received (sipp, NULL, NULL);
+
+  condition.gateway = gateway;
+  condition.old_pid = scaip_test_gateway_host_pid (gateway);
+  g_assert_cmpint (condition.old_pid, >, 0);
+  g_test_message ("kill -9 of plugin host %" G_GINT64_FORMAT, condition.old_pid);
+  g_assert_cmpint (kill ((pid_t) condition.old_pid, SIGKILL), ==, 0);
+  scaip_test_wait (host_replaced, &condition, "a new plugin host");
+
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  scaip_test_run_for (5000);
+  sipp_stop (sipp);
+
+  messages = sipp_received (sipp, &distinct, &seen);
+  actions = sipp_read (sipp->log_path);
+  g_test_message ("sipp received %u MESSAGE requests (%u before the kill), %u distinct refs; "
+                  "it logged: %s",
+                  messages, before, distinct, actions);
+  g_assert_cmpuint (messages, >, before);
+  g_assert_cmpuint (distinct, ==, 1);
+  g_assert_cmpstr (seen, ==, ref);
+}
+
 int
 main (int argc,
       char **argv)
@@ -740,5 +1127,9 @@ main (int argc,
   g_test_add_func ("/scaip/cancel/abort-with-same-ref", test_cancel_sends_abort);
   g_test_add_func ("/scaip/cancel/while-host-down-still-aborts", test_cancel_while_host_down);
   g_test_add_func ("/scaip/interop/sipp-arc-receives-message", test_sipp_interop);
+  g_test_add_func ("/scaip/interop/sipp-arc-voice", test_sipp_arc_voice);
+  g_test_add_func ("/scaip/interop/sipp-outage-exactly-once", test_sipp_outage_exactly_once);
+  g_test_add_func ("/scaip/interop/sipp-host-killed-exactly-once",
+                   test_sipp_host_killed_exactly_once);
   return g_test_run ();
 }
