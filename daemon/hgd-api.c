@@ -86,6 +86,8 @@ static void handle_metrics (HgdApi *self, HgdApiRequest *req);
 static void handle_events (HgdApi *self, HgdApiRequest *req);
 static void handle_plugins_list (HgdApi *self, HgdApiRequest *req);
 static void handle_plugin_restart (HgdApi *self, HgdApiRequest *req);
+static void handle_plugin_disable (HgdApi *self, HgdApiRequest *req);
+static void handle_plugin_enable (HgdApi *self, HgdApiRequest *req);
 static void handle_users_list (HgdApi *self, HgdApiRequest *req);
 static void handle_users_create (HgdApi *self, HgdApiRequest *req);
 static void handle_user_password (HgdApi *self, HgdApiRequest *req);
@@ -119,6 +121,8 @@ static void close_ended_streams (HgdApi *self);
  *   GET    /api/v1/events (and WebSocket)       -    yes      yes    yes   yes      yes   (b)
  *   GET    /api/v1/plugins                      -    -        -      yes   yes      yes
  *   POST   /api/v1/plugins/{id}/restart         -    -        -      -     yes      -
+ *   POST   /api/v1/plugins/{id}/disable         -    -        -      -     yes      -     (h)
+ *   POST   /api/v1/plugins/{id}/enable          -    -        -      -     yes      -     (h)
  *   GET    /api/v1/users                        -    yes      -      -     yes      -     (c)
  *   POST   /api/v1/users                        -    yes      -      -     yes      -     (c)
  *   POST   /api/v1/users/{username}/password    -    yes      -      -     yes      -     (c)
@@ -151,6 +155,8 @@ static void close_ended_streams (HgdApi *self);
  * (g) the web UI (ui/, compiled into a GResource): its page and static files, the same
  *     for everyone; what it shows comes from the routes above, with the caller's rules.
  *     The UI routes with `#/...`, so any other path stays a JSON 404.
+ * (h) a disabled instance stays stopped across restarts of the daemon until enabled;
+ *     disabling the last running alarm delivery plugin makes health report a fault.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, HGD_API_BODY_JSON, LOGIN_MAX_BODY, handle_login },
@@ -163,6 +169,10 @@ static const HgdApiRoute routes[] = {
   { "GET", "/api/v1/plugins", HGD_ROLES_MUNICIPAL, HGD_API_BODY_NONE, 0, handle_plugins_list },
   { "POST", "/api/v1/plugins/{id}/restart", R (IT_ADMIN), HGD_API_BODY_NONE, 0,
     handle_plugin_restart },
+  { "POST", "/api/v1/plugins/{id}/disable", R (IT_ADMIN), HGD_API_BODY_NONE, 0,
+    handle_plugin_disable },
+  { "POST", "/api/v1/plugins/{id}/enable", R (IT_ADMIN), HGD_API_BODY_NONE, 0,
+    handle_plugin_enable },
   { "GET", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), HGD_API_BODY_NONE, 0, handle_users_list },
   { "POST", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), HGD_API_BODY_JSON, 0,
     handle_users_create },
@@ -566,6 +576,12 @@ error_to_http (const GError *error,
     {
       *status = SOUP_STATUS_NOT_FOUND;
       *code = "not-found";
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED) ||
+           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))
+    {
+      *status = SOUP_STATUS_CONFLICT;
+      *code = "conflict";
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
     {
@@ -1183,14 +1199,18 @@ handle_health (HgdApi *self,
   HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
   g_autoptr(JsonArray) plugin_array = NULL;
   gboolean plugins_healthy = TRUE;
+  const gchar *delivery_fault = NULL;
   gboolean healthy;
   gboolean municipal = req->session != NULL && request_domain (req) == HG_DOMAIN_MUNICIPAL;
   const gchar *faults[HG_DOMAIN_LAST];
   JsonObject *object = json_object_new ();
 
   if (plugins != NULL)
-    plugin_array = hgd_plugin_manager_to_json (plugins, &plugins_healthy);
-  healthy = plugins_healthy;
+    {
+      plugin_array = hgd_plugin_manager_to_json (plugins, &plugins_healthy);
+      delivery_fault = hgd_plugin_manager_get_delivery_fault (plugins);
+    }
+  healthy = plugins_healthy && delivery_fault == NULL;
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
       faults[i] = journal_fault (self, (HgDomain) i);
@@ -1206,6 +1226,7 @@ handle_health (HgdApi *self,
       add_subsystem (subsystems, "api", NULL, municipal);
       add_subsystem (subsystems, "plugins", plugins_healthy ? NULL : "a plugin is not running",
                      municipal);
+      add_subsystem (subsystems, "alarm-delivery", delivery_fault, municipal);
       json_object_set_object_member (object, "subsystems", subsystems);
     }
   if (municipal)
@@ -1654,6 +1675,79 @@ handle_plugin_restart (HgdApi *self,
   object = json_object_new ();
   json_object_set_string_member (object, "id", id);
   respond_json (req, SOUP_STATUS_ACCEPTED, object);
+}
+
+static void
+set_disabled_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  HgdPluginManager *plugins = HGD_PLUGIN_MANAGER (source);
+  g_autoptr(JsonArray) array = NULL;
+  const gchar *id = request_param (req, 0);
+  JsonObject *found = NULL;
+
+  if (!hgd_plugin_manager_set_disabled_finish (plugins, result, &error))
+    {
+      if (req->api == NULL)
+        return;
+      respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  if (req->api == NULL)
+    return;
+  /* answer with the instance as GET /api/v1/plugins shows it now */
+  array = hgd_plugin_manager_to_json (plugins, NULL);
+  for (guint i = 0; i < json_array_get_length (array) && found == NULL; i++)
+    {
+      JsonObject *object = json_array_get_object_element (array, i);
+      if (g_strcmp0 (json_object_get_string_member (object, "id"), id) == 0)
+        found = object;
+    }
+  if (found != NULL)
+    respond_json (req, SOUP_STATUS_OK, json_object_ref (found));
+  else
+    respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such plugin instance");
+  request_resume (req);
+}
+
+static void
+set_plugin_disabled (HgdApi *self,
+                     HgdApiRequest *req,
+                     gboolean disable)
+{
+  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
+  const gchar *id = request_param (req, 0);
+  g_autofree gchar *who = NULL;
+
+  if (plugins == NULL || !param_is_valid (id))
+    {
+      respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such plugin instance");
+      return;
+    }
+  who = request_who (req);
+  request_pause (req);
+  hgd_plugin_manager_set_disabled_async (plugins, id, disable, who, self->cancellable,
+                                         set_disabled_cb, request_ref (req));
+}
+
+/* POST /api/v1/plugins/{id}/disable: stops the instance and keeps it stopped. */
+static void
+handle_plugin_disable (HgdApi *self,
+                       HgdApiRequest *req)
+{
+  set_plugin_disabled (self, req, TRUE);
+}
+
+/* POST /api/v1/plugins/{id}/enable: starts a disabled instance again. */
+static void
+handle_plugin_enable (HgdApi *self,
+                      HgdApiRequest *req)
+{
+  set_plugin_disabled (self, req, FALSE);
 }
 
 /* Users --------------------------------------------------------------------------------- */

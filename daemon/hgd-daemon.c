@@ -147,6 +147,7 @@ hgd_daemon_initable_init (GInitable *initable,
   self->alarms = hgd_alarms_new (municipal);
   self->secrets = hgd_secrets_new ();
   self->plugins = hgd_plugin_manager_new (self->config, self->journals, self->alarms, self->secrets);
+  hgd_plugin_manager_load_state (self->plugins, domain_dirs[HG_DOMAIN_MUNICIPAL]);
   self->api = hgd_api_new (self);
   if (!hgd_api_listen (self->api, error))
     return FALSE;

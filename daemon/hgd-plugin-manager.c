@@ -3,11 +3,17 @@
  * them together, and hands every journaled event to each instance, which decides from
  * its grant whether its plugin may see it. One plugin failing never fails the daemon:
  * start completes once every enabled instance is running or has failed, and its
- * health shows in hgd_plugin_manager_to_json(). */
+ * health shows in hgd_plugin_manager_to_json(). An it-admin may disable an instance
+ * through the API: it stays stopped, across restarts of the daemon too, until enabled
+ * again (plugins.state in the municipal state directory). */
 #include "config.h"
 
+#include "hg-event-private.h"
 #include "hgd-plugin-instance.h"
 #include "hgd-plugin-manager.h"
+
+#define STATE_FILE "plugins.state"
+#define DELIVERY_CAPABILITY "alarm.deliver"
 
 struct _HgdPluginManager
 {
@@ -19,6 +25,8 @@ struct _HgdPluginManager
   HgdSecrets *secrets;                  /* (owned) */
   GPtrArray *instances;                 /* (owned) (element-type HgdPluginInstance) */
   GTask *start_task;                    /* (owned) (nullable) until every instance settled */
+  gchar *state_path;                    /* (owned) (nullable) STATE_FILE, once loaded */
+  GKeyFile *state;                      /* (owned) [plugin:<id>] disabled, by, at */
 };
 
 G_DEFINE_TYPE (HgdPluginManager, hgd_plugin_manager, G_TYPE_OBJECT)
@@ -32,13 +40,31 @@ event_appended_cb (HgdJournal *journal,
     hgd_plugin_instance_offer_event (g_ptr_array_index (self->instances, i), event);
 }
 
+static gchar *
+state_group (const gchar *instance_id)
+{
+  return g_strconcat ("plugin:", instance_id, NULL);
+}
+
+/* Disabled by an it-admin through the API (not `enabled = false` in hemgate.conf). */
+static gboolean
+is_admin_disabled (HgdPluginManager *self,
+                   HgdPluginInstance *instance)
+{
+  g_autofree gchar *group = state_group (hgd_plugin_instance_get_id (instance));
+  return g_key_file_get_boolean (self->state, group, "disabled", NULL);
+}
+
 /* Settled: running, or given up on for now (failed, backing off, disabled). */
 static gboolean
 all_settled (HgdPluginManager *self)
 {
   for (guint i = 0; i < self->instances->len; i++)
     {
-      HgdPluginState state = hgd_plugin_instance_get_state (g_ptr_array_index (self->instances, i));
+      HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);
+      HgdPluginState state = hgd_plugin_instance_get_state (instance);
+      if (is_admin_disabled (self, instance))
+        continue;
       if (state == HGD_PLUGIN_STATE_STARTING || state == HGD_PLUGIN_STATE_STOPPED)
         return FALSE;
     }
@@ -93,7 +119,14 @@ hgd_plugin_manager_start_async (HgdPluginManager *self,
     }
   self->start_task = g_steal_pointer (&task);
   for (guint i = 0; i < self->instances->len; i++)
-    hgd_plugin_instance_start (g_ptr_array_index (self->instances, i));
+    {
+      HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);
+      if (is_admin_disabled (self, instance))
+        g_message ("plugin %s is disabled by an administrator; not started",
+                   hgd_plugin_instance_get_id (instance));
+      else
+        hgd_plugin_instance_start (instance);
+    }
   check_started (self);
 }
 
@@ -179,6 +212,9 @@ hgd_plugin_manager_stop_finish (HgdPluginManager *self,
  * @self: an #HgdPluginManager
  * @healthy: (out) (optional): %FALSE if any enabled instance is not running
  *
+ * An instance an it-admin disabled is not counted against @healthy; it has state
+ * `disabled` once its host is gone, and `disabled_by` and `disabled_at` (else null).
+ *
  * Returns: (transfer full): one object per instance, see hgd_plugin_instance_to_json()
  */
 JsonArray *
@@ -193,11 +229,27 @@ hgd_plugin_manager_to_json (HgdPluginManager *self,
   for (guint i = 0; i < self->instances->len; i++)
     {
       HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);
+      JsonObject *object = hgd_plugin_instance_to_json (instance);
+      HgdPluginState state = hgd_plugin_instance_get_state (instance);
+      g_autofree gchar *group = state_group (hgd_plugin_instance_get_id (instance));
+      g_autofree gchar *by = g_key_file_get_string (self->state, group, "by", NULL);
+      g_autofree gchar *at = g_key_file_get_string (self->state, group, "at", NULL);
 
-      json_array_add_object_element (array, hgd_plugin_instance_to_json (instance));
-      if (hgd_plugin_instance_is_enabled (instance) &&
-          hgd_plugin_instance_get_state (instance) != HGD_PLUGIN_STATE_RUNNING)
-        all_running = FALSE;
+      if (is_admin_disabled (self, instance))
+        {
+          if (state == HGD_PLUGIN_STATE_STOPPED)
+            json_object_set_string_member (object, "state", "disabled");
+          json_object_set_string_member (object, "disabled_by", by != NULL ? by : "");
+          json_object_set_string_member (object, "disabled_at", at != NULL ? at : "");
+        }
+      else
+        {
+          json_object_set_null_member (object, "disabled_by");
+          json_object_set_null_member (object, "disabled_at");
+          if (hgd_plugin_instance_is_enabled (instance) && state != HGD_PLUGIN_STATE_RUNNING)
+            all_running = FALSE;
+        }
+      json_array_add_object_element (array, object);
     }
   if (healthy != NULL)
     *healthy = all_running;
@@ -228,11 +280,297 @@ hgd_plugin_manager_restart (HgdPluginManager *self,
   for (guint i = 0; i < self->instances->len; i++)
     {
       HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);
-      if (g_strcmp0 (hgd_plugin_instance_get_id (instance), instance_id) == 0)
-        return hgd_plugin_instance_restart (instance, error);
+      if (g_strcmp0 (hgd_plugin_instance_get_id (instance), instance_id) != 0)
+        continue;
+      if (is_admin_disabled (self, instance))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                       "plugin %s is disabled; enable it first", instance_id);
+          return FALSE;
+        }
+      return hgd_plugin_instance_restart (instance, error);
     }
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no plugin instance '%s'", instance_id);
   return FALSE;
+}
+
+static HgdPluginInstance *
+find_instance (HgdPluginManager *self,
+               const gchar *instance_id)
+{
+  for (guint i = 0; i < self->instances->len; i++)
+    {
+      HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);
+      if (g_strcmp0 (hgd_plugin_instance_get_id (instance), instance_id) == 0)
+        return instance;
+    }
+  return NULL;
+}
+
+static gboolean
+is_delivery (HgdPluginInstance *instance)
+{
+  g_autoptr(JsonObject) object = hgd_plugin_instance_to_json (instance);
+  JsonArray *grant = json_object_get_array_member (object, "capabilities");
+
+  for (guint i = 0; grant != NULL && i < json_array_get_length (grant); i++)
+    {
+      if (g_strcmp0 (json_array_get_string_element (grant, i), DELIVERY_CAPABILITY) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/**
+ * hgd_plugin_manager_get_delivery_fault:
+ * @self: an #HgdPluginManager
+ *
+ * Alarms must never be silently undeliverable: when instances with alarm.deliver are
+ * configured (enabled in hemgate.conf) and none of them is running, e.g. because the last
+ * one was disabled, this is the fault that health reports.
+ *
+ * Returns: (nullable): the fault, or %NULL
+ */
+const gchar *
+hgd_plugin_manager_get_delivery_fault (HgdPluginManager *self)
+{
+  guint configured = 0;
+
+  g_return_val_if_fail (HGD_IS_PLUGIN_MANAGER (self), NULL);
+
+  for (guint i = 0; i < self->instances->len; i++)
+    {
+      HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);
+
+      if (!hgd_plugin_instance_is_enabled (instance) || !is_delivery (instance))
+        continue;
+      if (hgd_plugin_instance_get_state (instance) == HGD_PLUGIN_STATE_RUNNING)
+        return NULL;
+      configured++;
+    }
+  return configured > 0 ? "no alarm delivery plugin running" : NULL;
+}
+
+/**
+ * hgd_plugin_manager_load_state:
+ * @self: an #HgdPluginManager
+ * @dir: the municipal state directory
+ *
+ * Reads which instances an it-admin disabled; before hgd_plugin_manager_start_async().
+ * A file that cannot be read is logged and leaves every instance enabled.
+ */
+void
+hgd_plugin_manager_load_state (HgdPluginManager *self,
+                               const gchar *dir)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (HGD_IS_PLUGIN_MANAGER (self));
+  g_return_if_fail (dir != NULL);
+
+  g_free (self->state_path);
+  self->state_path = g_build_filename (dir, STATE_FILE, NULL);
+  if (!g_key_file_load_from_file (self->state, self->state_path, G_KEY_FILE_KEEP_COMMENTS, &error)
+      && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    g_warning ("cannot read %s, every plugin instance is enabled: %s", self->state_path,
+               error->message);
+}
+
+static gboolean
+save_state (HgdPluginManager *self,
+            GError **error)
+{
+  g_autofree gchar *data = NULL;
+  gsize length = 0;
+
+  if (self->state_path == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED, "%s",
+                   "the plugin state file is not loaded");
+      return FALSE;
+    }
+  data = g_key_file_to_data (self->state, &length, NULL);
+  return g_file_set_contents_full (self->state_path, data, (gssize) length,
+                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                   0600, error);
+}
+
+typedef struct
+{
+  HgdPluginInstance *instance; /* (owned) */
+  gboolean disable;
+  gchar *who;                  /* (owned) */
+} SetDisabledData;
+
+static void
+set_disabled_data_free (SetDisabledData *data)
+{
+  g_clear_object (&data->instance);
+  g_free (data->who);
+  g_free (data);
+}
+
+static void
+disabled_event_journaled_cb (GObject *source,
+                             GAsyncResult *result,
+                             gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/* Journals plugin.disabled or plugin.enabled in the instance's own domain, as the other
+ * plugin.* events, with who did it. Takes @task. */
+static void
+journal_change (GTask *task)
+{
+  HgdPluginManager *self = g_task_get_source_object (task);
+  SetDisabledData *data = g_task_get_task_data (task);
+  g_autoptr(JsonObject) object = hgd_plugin_instance_to_json (data->instance);
+  const gchar *domain_name = json_object_get_string_member_with_default (object, "domain", NULL);
+  HgDomain domain = HG_DOMAIN_MUNICIPAL;
+  g_autoptr(HgEvent) event = NULL;
+  JsonObject *body = json_object_new ();
+  HgdJournal *journal;
+
+  if (domain_name != NULL && !hg_domain_from_string (domain_name, &domain))
+    domain = HG_DOMAIN_MUNICIPAL;
+  journal = self->journals[domain] != NULL ? self->journals[domain] : self->journals[HG_DOMAIN_MUNICIPAL];
+  json_object_set_string_member (body, "plugin", hgd_plugin_instance_get_id (data->instance));
+  json_object_set_string_member (body, "who", data->who);
+  event = hg_event_new (data->disable ? "plugin.disabled" : "plugin.enabled", body);
+  json_object_unref (body);
+  hg_event_set_source (event, data->who);
+  if (journal == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s",
+                               "no journal to record the change in");
+      g_object_unref (task);
+      return;
+    }
+  hgd_journal_append_async (journal, event, NULL, g_task_get_cancellable (task),
+                            disabled_event_journaled_cb, task);
+}
+
+static void
+instance_stopped_for_change_cb (GObject *source,
+                                GAsyncResult *result,
+                                gpointer user_data)
+{
+  GTask *task = user_data;
+  HgdPluginManager *self = g_task_get_source_object (task);
+  SetDisabledData *data = g_task_get_task_data (task);
+
+  hgd_plugin_instance_stop_finish (HGD_PLUGIN_INSTANCE (source), result, NULL);
+  /* enabled: start it again, unless it was disabled again meanwhile */
+  if (!data->disable && !is_admin_disabled (self, data->instance))
+    hgd_plugin_instance_start (data->instance);
+  journal_change (task);
+}
+
+/**
+ * hgd_plugin_manager_set_disabled_async:
+ * @self: an #HgdPluginManager
+ * @instance_id: a plugin instance id
+ * @disable: %TRUE to disable, %FALSE to enable
+ * @who: who asks, e.g. `user:admin`, for the journal
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called once the host has stopped (or begun to start) and the change is
+ *   journaled
+ * @user_data: data for @callback
+ *
+ * For the admin API: disabling stops the instance's host (PluginHost1.Stop, then
+ * signals) and keeps it stopped, across restarts of the daemon, until it is enabled;
+ * enabling starts it. The choice is on disk before the host is touched. Fails with
+ * %G_IO_ERROR_NOT_FOUND for an unknown instance and %G_IO_ERROR_NOT_SUPPORTED for one
+ * disabled in hemgate.conf. Asking for the state it already has changes and journals
+ * nothing.
+ */
+void
+hgd_plugin_manager_set_disabled_async (HgdPluginManager *self,
+                                       const gchar *instance_id,
+                                       gboolean disable,
+                                       const gchar *who,
+                                       GCancellable *cancellable,
+                                       GAsyncReadyCallback callback,
+                                       gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *group = NULL;
+  HgdPluginInstance *instance;
+  SetDisabledData *data;
+
+  g_return_if_fail (HGD_IS_PLUGIN_MANAGER (self));
+  g_return_if_fail (instance_id != NULL);
+  g_return_if_fail (who != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hgd_plugin_manager_set_disabled_async);
+  instance = find_instance (self, instance_id);
+  if (instance == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no plugin instance '%s'",
+                               instance_id);
+      return;
+    }
+  if (!hgd_plugin_instance_is_enabled (instance))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               "plugin %s is disabled in the configuration", instance_id);
+      return;
+    }
+  if (is_admin_disabled (self, instance) == disable)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  group = state_group (instance_id);
+  if (disable)
+    {
+      g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+      g_autofree gchar *at = g_date_time_format_iso8601 (now);
+
+      g_key_file_set_boolean (self->state, group, "disabled", TRUE);
+      g_key_file_set_string (self->state, group, "by", who);
+      g_key_file_set_string (self->state, group, "at", at);
+    }
+  else
+    g_key_file_remove_group (self->state, group, NULL);
+  if (!save_state (self, &error))
+    {
+      /* as it was: what is not on disk would not hold across a restart */
+      if (disable)
+        g_key_file_remove_group (self->state, group, NULL);
+      else
+        g_key_file_set_boolean (self->state, group, "disabled", TRUE);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_message ("plugin %s %s by %s", instance_id, disable ? "disabled" : "enabled", who);
+  data = g_new0 (SetDisabledData, 1);
+  data->instance = g_object_ref (instance);
+  data->disable = disable;
+  data->who = g_strdup (who);
+  g_task_set_task_data (task, data, (GDestroyNotify) set_disabled_data_free);
+  /* enabling stops too: a host still stopping from a disable is waited for */
+  hgd_plugin_instance_stop_async (instance, NULL, instance_stopped_for_change_cb,
+                                  g_steal_pointer (&task));
+}
+
+gboolean
+hgd_plugin_manager_set_disabled_finish (HgdPluginManager *self,
+                                        GAsyncResult *result,
+                                        GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
@@ -260,6 +598,8 @@ hgd_plugin_manager_dispose (GObject *object)
   g_clear_object (&self->alarms);
   g_clear_object (&self->secrets);
   g_clear_object (&self->config);
+  g_clear_pointer (&self->state, g_key_file_unref);
+  g_clear_pointer (&self->state_path, g_free);
   G_OBJECT_CLASS (hgd_plugin_manager_parent_class)->dispose (object);
 }
 
@@ -273,6 +613,7 @@ static void
 hgd_plugin_manager_init (HgdPluginManager *self)
 {
   self->instances = g_ptr_array_new_with_free_func (g_object_unref);
+  self->state = g_key_file_new ();
 }
 
 /**

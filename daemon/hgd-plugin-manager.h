@@ -36,11 +36,25 @@ gboolean hgd_plugin_manager_stop_finish (HgdPluginManager *self,
  * "state","error","restarts","pid","dropped"}; healthy is FALSE if any enabled instance is
  * not running. "capabilities" is the grant; "dropped" counts sensor events a slow host
  * missed; unknown values are null. States: disabled, failed, stopped, starting, running,
- * restarting, stopping. */
+ * restarting, stopping. "disabled_by" and "disabled_at" are set for an instance an
+ * it-admin disabled (hgd_plugin_manager_set_disabled_async ()), else null. */
 JsonArray *hgd_plugin_manager_to_json (HgdPluginManager *self,
                                        gboolean *healthy);
 gboolean hgd_plugin_manager_restart (HgdPluginManager *self,
                                      const gchar *instance_id,
                                      GError **error);
+void hgd_plugin_manager_load_state (HgdPluginManager *self,
+                                    const gchar *dir);
+void hgd_plugin_manager_set_disabled_async (HgdPluginManager *self,
+                                            const gchar *instance_id,
+                                            gboolean disable,
+                                            const gchar *who,
+                                            GCancellable *cancellable,
+                                            GAsyncReadyCallback callback,
+                                            gpointer user_data);
+gboolean hgd_plugin_manager_set_disabled_finish (HgdPluginManager *self,
+                                                 GAsyncResult *result,
+                                                 GError **error);
+const gchar *hgd_plugin_manager_get_delivery_fault (HgdPluginManager *self);
 
 G_END_DECLS

@@ -36,6 +36,10 @@ static const struct
   { "GET", "/api/v1/plugins", "/api/v1/plugins", NULL, "staff it-admin service" },
   { "POST", "/api/v1/plugins/{id}/restart", "/api/v1/plugins/no-such-plugin/restart", NULL,
     "it-admin" },
+  { "POST", "/api/v1/plugins/{id}/disable", "/api/v1/plugins/no-such-plugin/disable", NULL,
+    "it-admin" },
+  { "POST", "/api/v1/plugins/{id}/enable", "/api/v1/plugins/no-such-plugin/enable", NULL,
+    "it-admin" },
   { "GET", "/api/v1/users", "/api/v1/users", NULL, "resident it-admin" },
   { "POST", "/api/v1/users", "/api/v1/users", "{}", "resident it-admin" },
   { "POST", "/api/v1/users/{username}/password", "/api/v1/users/nobody/password", "{}",
@@ -1378,6 +1382,183 @@ test_plugins_restart (void)
   g_assert_nonnull (strstr (text, "\nhemgate_plugin_up{plugin=\"example\"} 1\n"));
 }
 
+/* Waits until instance @id of GET /api/v1/plugins has @state. */
+static void
+wait_plugin_state (HgdTestDaemon *td,
+                   const gchar *id,
+                   const gchar *state)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonObject) plugin = find_plugin (td, HGD_ROLE_IT_ADMIN, id);
+      if (g_strcmp0 (json_object_get_string_member (plugin, "state"), state) == 0)
+        return;
+      hgd_test_run_for (50);
+    }
+  g_error ("plugin %s did not reach state %s", id, state);
+}
+
+/* The body of the newest event of @type in @role's domain, or NULL. */
+static JsonObject *
+newest_event_body (HgdTestDaemon *td,
+                   HgdRole role,
+                   const gchar *type)
+{
+  g_autoptr(HgdTestResponse) response = hgd_test_daemon_request (
+      td, "GET", "/api/v1/events?after=0&limit=1000", hgd_test_daemon_get_token (td, role), NULL);
+  JsonArray *events = NULL;
+  JsonObject *found = NULL;
+
+  g_assert_true (hg_json_object_get_array (response->json, "events", &events, NULL));
+  for (guint i = 0; i < json_array_get_length (events); i++)
+    {
+      JsonObject *event = json_array_get_object_element (events, i);
+      if (g_strcmp0 (json_object_get_string_member (event, "type"), type) == 0)
+        found = json_object_get_object_member (event, "body");
+    }
+  return found != NULL ? json_object_ref (found) : NULL;
+}
+
+static void
+test_plugins_disable (void)
+{
+  HgdTestDaemonOptions options = { .example_plugin = TRUE };
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+  const gchar *admin = hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN);
+  g_autofree gchar *state_dir = g_strdup (td->state_dir);
+  g_autofree gchar *who = g_strconcat ("user:", hgd_test_username (HGD_ROLE_IT_ADMIN), NULL);
+  g_autoptr(HgdTestResponse) disabled = NULL;
+  g_autoptr(HgdTestResponse) again = NULL;
+  g_autoptr(HgdTestResponse) restart = NULL;
+  g_autoptr(HgdTestResponse) enabled = NULL;
+  g_autoptr(HgdTestResponse) health = NULL;
+  g_autoptr(JsonObject) listed = NULL;
+  g_autoptr(JsonObject) after_restart = NULL;
+  g_autoptr(JsonObject) event = NULL;
+  const gchar *unknown[] = { "/api/v1/plugins/nope/disable", "/api/v1/plugins/nope/enable" };
+
+  g_test_summary ("it-admin disables the example plugin: its host stops, it shows as disabled "
+                  "with who, plugin.disabled is journaled, restart is refused, it stays "
+                  "stopped across a daemon restart, and enabling starts it again; unknown "
+                  "instances are 404");
+  wait_plugin_state (td, "example", "running");
+  disabled = hgd_test_daemon_request (td, "POST", "/api/v1/plugins/example/disable", admin, NULL);
+  g_assert_cmpuint (disabled->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (disabled->json, "state"), ==, "disabled");
+  g_assert_cmpstr (json_object_get_string_member (disabled->json, "disabled_by"), ==, who);
+  g_assert_true (json_object_get_null_member (disabled->json, "pid"));
+  listed = find_plugin (td, HGD_ROLE_STAFF, "example");
+  g_assert_cmpstr (json_object_get_string_member (listed, "state"), ==, "disabled");
+  /* a disabled instance is not a fault of the gateway */
+  health = hgd_test_daemon_request (td, "GET", "/api/v1/health", admin, NULL);
+  g_assert_cmpstr (json_object_get_string_member (health->json, "status"), ==, "ok");
+  /* journaled in the instance's domain (personal), with who */
+  event = newest_event_body (td, HGD_ROLE_RESIDENT, "plugin.disabled");
+  g_assert_nonnull (event);
+  g_assert_cmpstr (json_object_get_string_member (event, "plugin"), ==, "example");
+  g_assert_cmpstr (json_object_get_string_member (event, "who"), ==, who);
+  again = hgd_test_daemon_request (td, "POST", "/api/v1/plugins/example/disable", admin, NULL);
+  g_assert_cmpuint (again->status, ==, SOUP_STATUS_OK);
+  restart = hgd_test_daemon_request (td, "POST", "/api/v1/plugins/example/restart", admin, NULL);
+  assert_error (restart, SOUP_STATUS_CONFLICT, "conflict");
+  for (guint i = 0; i < G_N_ELEMENTS (unknown); i++)
+    {
+      g_autoptr(HgdTestResponse) response = hgd_test_daemon_request (td, "POST", unknown[i], admin, NULL);
+      assert_error (response, SOUP_STATUS_NOT_FOUND, "not-found");
+    }
+
+  /* the same state directory: still disabled, never started */
+  g_clear_pointer (&td, hgd_test_daemon_free);
+  options.state_dir = state_dir;
+  td = hgd_test_daemon_new (&options);
+  admin = hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN);
+  after_restart = find_plugin (td, HGD_ROLE_IT_ADMIN, "example");
+  g_assert_cmpstr (json_object_get_string_member (after_restart, "state"), ==, "disabled");
+  g_assert_cmpstr (json_object_get_string_member (after_restart, "disabled_by"), ==, who);
+  g_assert_true (json_object_get_null_member (after_restart, "pid"));
+
+  enabled = hgd_test_daemon_request (td, "POST", "/api/v1/plugins/example/enable", admin, NULL);
+  g_assert_cmpuint (enabled->status, ==, SOUP_STATUS_OK);
+  g_assert_true (json_object_get_null_member (enabled->json, "disabled_by"));
+  wait_plugin_state (td, "example", "running");
+  g_clear_pointer (&event, json_object_unref);
+  event = newest_event_body (td, HGD_ROLE_RESIDENT, "plugin.enabled");
+  g_assert_nonnull (event);
+  g_assert_cmpstr (json_object_get_string_member (event, "who"), ==, who);
+
+  /* and enabled stays enabled */
+  g_clear_pointer (&td, hgd_test_daemon_free);
+  td = hgd_test_daemon_new (&options);
+  wait_plugin_state (td, "example", "running");
+}
+
+static void
+test_plugins_disable_last_delivery (void)
+{
+  const gchar *build_root = g_getenv ("HGD_TEST_BUILD_ROOT");
+  g_autofree gchar *plugins = g_build_filename (build_root, "tests", "plugins", NULL);
+  g_autofree gchar *host
+      = g_build_filename (build_root, "daemon", "host", "hemgate-plugin-host", NULL);
+  const gchar *overrides[] = {
+    "plugins", "directory", plugins,
+    "plugins", "host", host,
+    "plugin:courier", "domain", "municipal",
+    "plugin:courier2", "plugin", "courier",
+    "plugin:courier2", "domain", "municipal",
+    NULL,
+  };
+  HgdTestDaemonOptions options = { .overrides = overrides };
+  g_autoptr(HgdTestDaemon) td = NULL;
+  const gchar *admin;
+  const gchar *anchors[] = { "courier", "courier2" };
+
+  g_test_summary ("Disabling one of two delivery plugins leaves health ok; disabling the last "
+                  "makes health report the alarm-delivery fault; enabling one clears it");
+  g_assert_nonnull (build_root);
+  td = hgd_test_daemon_new (&options);
+  admin = hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN);
+  for (guint i = 0; i < G_N_ELEMENTS (anchors); i++)
+    wait_plugin_state (td, anchors[i], "running");
+  for (guint i = 0; i < G_N_ELEMENTS (anchors); i++)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/api/v1/plugins/%s/disable", anchors[i]);
+      g_autoptr(HgdTestResponse) disabled = hgd_test_daemon_request (td, "POST", path, admin, NULL);
+      g_autoptr(HgdTestResponse) health
+          = hgd_test_daemon_request (td, "GET", "/api/v1/health", admin, NULL);
+      g_autoptr(HgdTestResponse) anon
+          = hgd_test_daemon_request (td, "GET", "/api/v1/health", NULL, NULL);
+      JsonObject *delivery = json_object_get_object_member (
+          json_object_get_object_member (health->json, "subsystems"), "alarm-delivery");
+
+      g_assert_cmpuint (disabled->status, ==, SOUP_STATUS_OK);
+      if (i == 0)
+        {
+          g_assert_cmpstr (json_object_get_string_member (health->json, "status"), ==, "ok");
+          g_assert_cmpstr (json_object_get_string_member (delivery, "status"), ==, "ok");
+        }
+      else
+        {
+          g_assert_cmpstr (json_object_get_string_member (health->json, "status"), ==, "degraded");
+          g_assert_cmpstr (json_object_get_string_member (anon->json, "status"), ==, "degraded");
+          g_assert_cmpstr (json_object_get_string_member (delivery, "status"), ==, "fault");
+          g_assert_cmpstr (json_object_get_string_member (delivery, "message"), ==,
+                           "no alarm delivery plugin running");
+        }
+    }
+  {
+    g_autoptr(HgdTestResponse) enabled
+        = hgd_test_daemon_request (td, "POST", "/api/v1/plugins/courier/enable", admin, NULL);
+    g_autoptr(HgdTestResponse) health = NULL;
+
+    g_assert_cmpuint (enabled->status, ==, SOUP_STATUS_OK);
+    wait_plugin_state (td, "courier", "running");
+    health = hgd_test_daemon_request (td, "GET", "/api/v1/health", admin, NULL);
+    g_assert_cmpstr (json_object_get_string_member (health->json, "status"), ==, "ok");
+  }
+}
+
 /* /api/health, /api/metrics-format ---------------------------------------------------------- */
 
 static void
@@ -1763,6 +1944,9 @@ main (int argc,
   g_test_add_func ("/api/users/managed-by-domain", test_users_by_domain);
   g_test_add_func ("/api/auth/login-cookie", test_login_cookie);
   g_test_add_func ("/api/plugins/example-listed-and-restarted", test_plugins_restart);
+  g_test_add_func ("/api/plugins/disabled-stays-stopped-across-restart", test_plugins_disable);
+  g_test_add_func ("/api/plugins/disabling-last-delivery-is-a-health-fault",
+                   test_plugins_disable_last_delivery);
   g_test_add_func ("/api/health", test_health);
   g_test_add_func ("/api/metrics-format", test_metrics_format);
   g_test_add_func ("/api/tls/self-signed-generated-and-reused", test_tls_self_signed);

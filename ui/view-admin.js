@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Municipal IT: the gateway's health and journals, the plugins with restart, and the
-// municipal users (create, reset password, end sessions).
+// Municipal IT: the gateway's health and journals, the plugins with restart and
+// disable/enable, and the municipal users (create, reset password, end sessions).
 import { api } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, formatNumber } from './i18n.js';
@@ -14,6 +14,7 @@ function subsystemLabel(name) {
     case 'journal-personal': return _('Personal journal');
     case 'api': return _('API');
     case 'plugins': return _('Plugins');
+    case 'alarm-delivery': return _('Alarm delivery');
     default: return name;
   }
 }
@@ -74,22 +75,53 @@ export async function render(main, context) {
     await showPlugins();
   }
 
+  // Disabling asks first; for the last running alarm delivery plugin it says that alarms
+  // could then not be delivered.
+  async function setDisabled(plugin, disable, others, button) {
+    if (disable) {
+      const delivers = (plugin.capabilities ?? []).includes('alarm.deliver');
+      const lastDelivery = delivers && !others.some((other) => other.id !== plugin.id
+        && other.state === 'running' && (other.capabilities ?? []).includes('alarm.deliver'));
+      const question = format(_('Disable {id}? It stays stopped, also after a restart of the gateway, until it is enabled.'), { id: plugin.id });
+      const warning = format(_('Warning: {id} is the last running alarm delivery plugin. While it is disabled, alarms cannot be delivered to the alarm centre, and the gateway reports a fault.'), { id: plugin.id });
+      if (!window.confirm(lastDelivery ? warning + '\n\n' + question : question))
+        return;
+    }
+    button.disabled = true;
+    try {
+      await api('POST', '/api/v1/plugins/' + encodeURIComponent(plugin.id) + (disable ? '/disable' : '/enable'));
+      status.textContent = format(disable ? _('Plugin {id} is disabled.') : _('Plugin {id} is enabled and starting.'), { id: plugin.id });
+    } catch (error) {
+      status.textContent = format(_('Plugin {id} could not be changed: {message}'), { id: plugin.id, message: error.message });
+    }
+    button.disabled = false;
+    await Promise.all([showPlugins(), showHealth()]);
+  }
+
   async function showPlugins() {
     const plugins = (await api('GET', '/api/v1/plugins')).plugins ?? [];
     const rows = plugins.map((plugin) => {
-      // a disabled instance is off in the configuration: there is nothing to restart
+      // off in the configuration: nothing to restart, disable or enable here
+      const offInConfig = plugin.state === 'disabled' && !plugin.disabled_by;
       const button = plugin.state === 'disabled' ? null
         : h('button', { type: 'button', class: 'secondary', 'aria-label': format(_('Restart {id}'), { id: plugin.id }), dataset: { restart: plugin.id } }, _('Restart'));
       button?.addEventListener('click', () => restart(plugin, button));
+      const disable = !plugin.disabled_by;
+      const toggle = offInConfig ? null
+        : h('button', { type: 'button', class: 'secondary', 'aria-label': format(disable ? _('Disable {id}') : _('Enable {id}'), { id: plugin.id }), dataset: disable ? { disable: plugin.id } : { enable: plugin.id } },
+          disable ? _('Disable') : _('Enable'));
+      toggle?.addEventListener('click', () => setDisabled(plugin, disable, plugins, toggle));
       return h('tr', { dataset: { plugin: plugin.id } },
         h('th', { scope: 'row' }, plugin.id, plugin.name ? h('br') : null, plugin.name ?? ''),
         h('td', {}, plugin.version ?? '–'),
         h('td', {}, plugin.domain ?? '–'),
         h('td', {}, (plugin.capabilities ?? []).join(', ') || '–'),
         h('td', {}, h('span', { 'aria-hidden': 'true' }, plugin.state === 'running' ? '✓ ' : '⚠ '), pluginStateLabel(plugin.state),
-          plugin.error ? h('br') : null, plugin.error ?? ''),
+          plugin.error ? h('br') : null, plugin.error ?? '',
+          plugin.disabled_by ? h('br') : null,
+          plugin.disabled_by ? format(_('disabled by {who}'), { who: plugin.disabled_by }) : ''),
         h('td', {}, formatNumber(plugin.restarts ?? 0)),
-        h('td', {}, button ?? '–'));
+        h('td', {}, button || toggle ? h('div', { class: 'actions' }, button, toggle) : '–'));
     });
     clear(pluginHost).append(plugins.length === 0
       ? h('p', {}, _('No plugins are configured.'))

@@ -533,6 +533,69 @@ test('IT restarts a plugin and creates, resets and signs out a user from the adm
   await checkAccessibility(admin, 'admin after changes (en)');
 });
 
+test('IT disables and enables a plugin; disabling the last alarm delivery plugin warns first', async () => {
+  const admin = await (await newContext()).newPage();
+  const dialogs = [];
+  let answer = false;
+  admin.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    answer ? dialog.accept() : dialog.dismiss();
+  });
+  async function dialogCount(n) {
+    for (const deadline = Date.now() + 10000; dialogs.length < n && Date.now() < deadline;)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(dialogs.length, n);
+  }
+  const exampleOf = async () => (await (await admin.request.get(`${baseUrl}/api/v1/plugins`)).json()).plugins.find((p) => p.id === 'example');
+
+  // as if example delivered alarms and were the last running one: the question warns
+  await admin.route('**/api/v1/plugins', async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    for (const plugin of body.plugins) {
+      plugin.capabilities = (plugin.capabilities ?? []).filter((c) => c !== 'alarm.deliver');
+      if (plugin.id === 'example') {
+        plugin.capabilities.push('alarm.deliver');
+        plugin.state = 'running';
+      }
+    }
+    await route.fulfill({ response, json: body });
+  });
+  await login(admin, 'it-admin', { language: 'en' });
+  const example = admin.locator('#plugins tr[data-plugin="example"]');
+  await example.locator('button[data-disable="example"]').click();
+  await dialogCount(1);
+  assert.match(dialogs[0], /^Warning: example is the last running alarm delivery plugin\. While it is disabled, alarms cannot be delivered/);
+  // dismissed: nothing changed
+  assert.equal((await exampleOf()).disabled_by, null);
+  await admin.unroute('**/api/v1/plugins');
+  await admin.reload();
+  await ready(admin);
+
+  answer = true;
+  await example.locator('button[data-disable="example"]').click();
+  await dialogCount(2);
+  assert.match(dialogs[1], /^Disable example\? It stays stopped/);
+  await admin.locator('#admin-status', { hasText: 'Plugin example is disabled.' }).waitFor();
+  await example.locator('button[data-enable="example"]').waitFor();
+  assert.match(await example.innerText(), /Disabled\s+disabled by user:/);
+  assert.equal(await example.locator('button[data-restart]').count(), 0, 'a disabled plugin has no restart');
+  assert.equal((await exampleOf()).state, 'disabled');
+  await checkAccessibility(admin, 'admin with a disabled plugin (en)');
+  await shoot(admin, 'it-admin-plugin-disabled-en');
+
+  await example.locator('button[data-enable="example"]').click();
+  await admin.locator('#admin-status', { hasText: 'Plugin example is enabled and starting.' }).waitFor();
+  await example.locator('button[data-disable="example"]').waitFor();
+  let state;
+  for (const deadline = Date.now() + 20000; state !== 'running' && Date.now() < deadline;) {
+    state = (await exampleOf()).state;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.equal(state, 'running');
+  assert.equal(dialogs.length, 2, 'enabling asks nothing');
+});
+
 test('the login rate limit is shown with the time to wait', async () => {
   const page = await (await newContext()).newPage();
   await page.goto(baseUrl + '/');
