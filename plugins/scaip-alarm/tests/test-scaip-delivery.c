@@ -566,17 +566,27 @@ test_heartbeat_missed (void)
   g_free (condition.ref);
 }
 
+/* The resident cancels @ref through the API. */
+static void
+cancel_alarm (ScaipTestGateway *gateway, const gchar *ref)
+{
+  g_autofree gchar *path = g_strdup_printf ("/api/v1/alarms/%s/transitions", ref);
+  g_autoptr(JsonObject) answer = scaip_test_gateway_request (gateway, "POST", path,
+                                                             "{\"state\":\"cancelled\"}",
+                                                             SOUP_STATUS_OK);
+
+  g_assert_nonnull (answer);
+}
+
 static void
 test_cancel_sends_abort (void)
 {
   g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
   g_autoptr(ScaipTestGateway) gateway = NULL;
-  g_autoptr(JsonObject) answer = NULL;
   g_autoptr(JsonObject) abort_record = NULL;
   g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
   g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
   g_autofree gchar *ref = NULL;
-  g_autofree gchar *path = NULL;
 
   g_test_summary ("Cancelling an alarm the ARC has sends mty=RE with the same ref and the "
                   "mandatory fields of the first request");
@@ -584,9 +594,7 @@ test_cancel_sends_abort (void)
   scaip_test_gateway_start (gateway);
   ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
-  path = g_strdup_printf ("/api/v1/alarms/%s/transitions", ref);
-  answer = scaip_test_gateway_request (gateway, "POST", path, "{\"state\":\"cancelled\"}",
-                                       SOUP_STATUS_OK);
+  cancel_alarm (gateway, ref);
   scaip_test_wait_sim_count (sim, ref, "RE", 1);
   scaip_test_gateway_wait_logged (gateway, "aborted at the primary receiver");
   abort_record = first_record (sim, ref, "RE");
@@ -600,12 +608,10 @@ test_cancel_while_host_down (void)
 {
   g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
   g_autoptr(ScaipTestGateway) gateway = NULL;
-  g_autoptr(JsonObject) answer = NULL;
   g_autoptr(JsonObject) abort_record = NULL;
   g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
   g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
   g_autofree gchar *ref = NULL;
-  g_autofree gchar *path = NULL;
   PidCondition condition = { NULL, 0 };
 
   g_test_summary ("The resident cancels an acknowledged alarm while the plugin host is stopped "
@@ -622,9 +628,7 @@ test_cancel_while_host_down (void)
   g_assert_cmpint (condition.old_pid, >, 0);
   g_test_message ("SIGSTOP of plugin host %" G_GINT64_FORMAT, condition.old_pid);
   g_assert_cmpint (kill ((pid_t) condition.old_pid, SIGSTOP), ==, 0);
-  path = g_strdup_printf ("/api/v1/alarms/%s/transitions", ref);
-  answer = scaip_test_gateway_request (gateway, "POST", path, "{\"state\":\"cancelled\"}",
-                                       SOUP_STATUS_OK);
+  cancel_alarm (gateway, ref);
   g_test_message ("cancelled; kill -9 of plugin host %" G_GINT64_FORMAT, condition.old_pid);
   g_assert_cmpint (kill ((pid_t) condition.old_pid, SIGKILL), ==, 0);
   scaip_test_wait (host_replaced, &condition, "a new plugin host");

@@ -205,8 +205,10 @@ test_gateway_calls (void)
   g_assert_cmpint (json_object_get_int_member (me, "cha"), ==, -1);
 }
 
+/* The ARC calls about an acknowledged alarm and the gateway refuses with @status, logging
+ * @logged: the microphone stays closed, the alarm stays acknowledged, sent once. */
 static void
-test_no_alarm_no_answer (void)
+assert_call_refused (const gchar *extra_keys, gint status, const gchar *logged)
 {
   const gchar *args[] = { "--password", PASSWORD, "--command", "voice call", NULL };
   g_autoptr(ScaipTestSim) sim = NULL;
@@ -217,11 +219,9 @@ test_no_alarm_no_answer (void)
   g_autofree gchar *ref = NULL;
   g_autofree gchar *state = NULL;
 
-  g_test_summary ("With voice = off the gateway never opens its microphone: the ARC's call is "
-                  "refused with 480, the alarm stays acknowledged, nothing is lost");
   sim = scaip_test_sim_new ("primary", args);
   uri = scaip_test_sim_uri (sim, "udp");
-  keys = voice_keys (uri, "voice = off\n");
+  keys = voice_keys (uri, extra_keys);
   gateway = scaip_test_gateway_new (keys);
   scaip_test_gateway_start (gateway);
   scaip_test_gateway_wait_logged (gateway, "registered with");
@@ -231,11 +231,19 @@ test_no_alarm_no_answer (void)
   record = call_record (sim, ref);
   g_assert_nonnull (record);
   g_assert_false (json_object_get_boolean_member (record, "connected"));
-  g_assert_cmpint (json_object_get_int_member (record, "status"), ==, 480);
-  scaip_test_gateway_wait_logged (gateway, "refused: voice is off");
+  g_assert_cmpint (json_object_get_int_member (record, "status"), ==, status);
+  scaip_test_gateway_wait_logged (gateway, logged);
   state = scaip_test_gateway_alarm_state (gateway, ref);
   g_assert_cmpstr (state, ==, "acknowledged");
   g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
+}
+
+static void
+test_no_alarm_no_answer (void)
+{
+  g_test_summary ("With voice = off the gateway never opens its microphone: the ARC's call is "
+                  "refused with 480, the alarm stays acknowledged, nothing is lost");
+  assert_call_refused ("voice = off\n", 480, "refused: voice is off");
 }
 
 /* The index of the first line hemgated logged with @needle; fails the test if none. */
@@ -517,32 +525,10 @@ test_remote_test_alarm (void)
 static void
 test_stranger_refused (void)
 {
-  const gchar *args[] = { "--password", PASSWORD, "--command", "voice call", NULL };
-  g_autoptr(ScaipTestSim) sim = NULL;
-  g_autoptr(ScaipTestGateway) gateway = NULL;
-  g_autoptr(JsonObject) record = NULL;
-  g_autofree gchar *uri = NULL;
-  g_autofree gchar *keys = NULL;
-  g_autofree gchar *ref = NULL;
-  g_autofree gchar *state = NULL;
-
   g_test_summary ("A call from a host that is not in voice-callers is refused with 403 even "
                   "while an alarm awaits the ARC's call: the microphone opens for the ARC only");
-  sim = scaip_test_sim_new ("primary", args);
-  uri = scaip_test_sim_uri (sim, "udp");
-  keys = voice_keys (uri, "voice-callers = voice.arc.example\n");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
-  scaip_test_gateway_wait_logged (gateway, "registered with");
-  ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
-  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
-  scaip_test_wait_sim_count (sim, ref, "CALL", 1);
-  record = call_record (sim, ref);
-  g_assert_false (json_object_get_boolean_member (record, "connected"));
-  g_assert_cmpint (json_object_get_int_member (record, "status"), ==, 403);
-  g_assert_true (scaip_test_gateway_logged (gateway, "refused: not a host of voice-callers"));
-  state = scaip_test_gateway_alarm_state (gateway, ref);
-  g_assert_cmpstr (state, ==, "acknowledged");
+  assert_call_refused ("voice-callers = voice.arc.example\n", 403,
+                       "refused: not a host of voice-callers");
 }
 
 int
