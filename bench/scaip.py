@@ -3,16 +3,25 @@
 """The scaip-alarm plugin end to end, against hemgate-arc-sim on loopback:
 
   latency     POST /api/v1/alarms -> the SIP MESSAGE's <mrq> recorded by the simulated ARC,
-              p50/p99/max over N alarms raised one after another (issue 3 target: p99 < 5 ms)
+              p50/p99/max over N alarms raised one after another (issue 3 target: p99 < 5 ms),
+              without and then with sensor readings in the background: the same hemgated also
+              runs an mqtt-sensors instance (500 devices, device-max-rate 10) fed by a private
+              mosquitto on 127.0.0.1 and hemgate-sensor-sim's load scenario at RATE readings/s
+              (10,000 by default, as bench-sensors-latency); each latency line names the
+              sensor.reading events/s the journal actually took meanwhile
   throughput  alarms acknowledged end to end per second (raise -> MESSAGE -> <mrs> snu=0 ->
               `acknowledged` journaled), 8 clients raising at once
   failover    POST -> the secondary receiver's record, with the primary silent from the
               start, for the default timers and for tight ones
   memory      VmRSS of the idle plugin host
 
-Usage: scaip.py BUILDDIR [--alarms N] [--throughput-alarms N] [--failover-runs N]
+Usage: scaip.py BUILDDIR [--alarms N] [--sensor-background RATE]... [--throughput-alarms N]
+                 [--failover-runs N]
+--sensor-background RATE runs the latency part with that background only (0: none; may be
+given more than once); without it, the latency part runs without and then with 10,000/s.
 Each part runs its own hemgated (demo users, the built plugins, every demo instance off
-but one scaip-alarm instance) and its own simulators in a fresh directory.
+but one scaip-alarm instance, and for a background one mqtt-sensors instance) and its own
+simulators in a fresh directory.
 """
 import argparse
 import configparser
@@ -20,6 +29,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +41,8 @@ import urllib.parse
 PASSWORD = "bench-passphrase"
 ARC_PASSWORD = "bench-arc"
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SENSOR_DEVICES = 500
+SENSOR_DEVICE_MAX_RATE = 10
 
 
 class Sim:
@@ -71,6 +83,72 @@ class Sim:
             self.proc.wait()
 
 
+class Sensors:
+    """A private mosquitto on a free 127.0.0.1 port (configured as the tests' HgTestBroker),
+    the build's plugins with an mqtt-sensors manifest granting that port (as sensors-demo),
+    and the configuration of one mqtt-sensors instance with SENSOR_DEVICES load devices (as
+    bench-sensors-latency); start() then runs hemgate-sensor-sim's load scenario."""
+
+    def __init__(self, build, tmp):
+        self.build, self.tmp = build, tmp
+        self.sim = None
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        conf = os.path.join(tmp, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    "set_tcp_nodelay true\nmax_queued_messages 0\n"
+                    + ("user root\n" if os.getuid() == 0 else ""))
+        self.broker = subprocess.Popen(["mosquitto", "-c", conf],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.broker.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("mosquitto did not start")
+                time.sleep(0.01)
+        self.plugin_dir = os.path.join(tmp, "plugins")
+        os.makedirs(os.path.join(self.plugin_dir, "mqtt-sensors"))
+        for name in os.listdir(os.path.join(build, "plugins")):
+            built = os.path.join(build, "plugins", name)
+            if name != "mqtt-sensors" and os.path.isfile(os.path.join(built, "manifest.json")):
+                os.symlink(built, os.path.join(self.plugin_dir, name))
+        with open(os.path.join(build, "plugins", "mqtt-sensors", "manifest.json")) as f:
+            manifest = f.read().replace("net.connect:127.0.0.1:1883", f"net.connect:127.0.0.1:{self.port}")
+        with open(os.path.join(self.plugin_dir, "mqtt-sensors", "manifest.json"), "w") as f:
+            f.write(manifest)
+        os.symlink(os.path.join(build, "plugins", "mqtt-sensors", "hg-mqtt-sensors-plugin.so"),
+                   os.path.join(self.plugin_dir, "mqtt-sensors", "hg-mqtt-sensors-plugin.so"))
+
+    def config(self):
+        return ("[plugin:sensors-bench]\nplugin = mqtt-sensors\ndomain = municipal\n"
+                f"broker-port = {self.port}\nhealth-interval = 1\n"
+                f"device-max-rate = {SENSOR_DEVICE_MAX_RATE}\n"
+                + "".join(f"device.load-{i}.source = z2m\ndevice.load-{i}.kind = occupancy\n"
+                          f"device.load-{i}.room = room\n" for i in range(SENSOR_DEVICES)))
+
+    def start(self, rate):
+        self.sim = subprocess.Popen(
+            [os.path.join(self.build, "plugins", "mqtt-sensors", "hemgate-sensor-sim"), "--port", str(self.port),
+             "--scenario", "load", "--devices", str(SENSOR_DEVICES), "--rate", str(rate), "--duration", "3600"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self):
+        for proc in (self.sim, self.broker):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
 def demo_instances_off():
     demo = configparser.ConfigParser(interpolation=None, strict=False)
     demo.read(os.path.join(TOP, "data", "hemgate-demo.conf"))
@@ -78,18 +156,18 @@ def demo_instances_off():
 
 
 class Gateway:
-    def __init__(self, build, tmp, keys):
+    def __init__(self, build, tmp, keys, plugin_dir=None, more=""):
         conf = os.path.join(tmp, "hemgate.conf")
         with open(conf, "w") as f:
             f.write(f"[daemon]\nstate-dir = {tmp}/state\n"
                     "[api]\nlisten-address = 127.0.0.1\nport = 0\ntls = false\n"
-                    f"[plugins]\ndirectory = {build}/plugins\n"
+                    f"[plugins]\ndirectory = {plugin_dir or build + '/plugins'}\n"
                     f"host = {build}/daemon/host/hemgate-plugin-host\n"
                     + demo_instances_off() +
                     "[plugin:arc]\nplugin = scaip-alarm\ndomain = municipal\n"
                     "aor = sip:4600012345@arc.bench\ncontroller-id = 4600012345\n"
                     f"local-uri = sip:127.0.0.1:*\ndemo-password = {ARC_PASSWORD}\n"
-                    "heartbeat-interval = 0\n" + keys)
+                    "heartbeat-interval = 0\n" + keys + more)
         self.log = open(os.path.join(tmp, "hemgated.log"), "w")
         env = dict(os.environ, LC_ALL="C", HEMGATE_DEMO_PASSWORD=PASSWORD)
         env.pop("HEMGATE_PLUGINDIR", None)
@@ -135,14 +213,47 @@ class Gateway:
             raise RuntimeError(f"{method} {path}: {response.status} {data}")
         return data
 
-    def wait_running(self):
+    def wait_running(self, instance="arc"):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             for p in self.request("GET", "/api/v1/plugins")["plugins"]:
-                if p["id"] == "arc" and p["state"] == "running" and p["pid"]:
+                if p["id"] == instance and p["state"] == "running" and p["pid"]:
                     return p["pid"]
             time.sleep(0.05)
-        raise RuntimeError("plugin instance arc did not start")
+        raise RuntimeError(f"plugin instance {instance} did not start")
+
+    def last_seq(self):
+        return self.request("GET", "/api/v1/events?limit=1")["last_seq"]
+
+    def count_events(self, kind, after, upto):
+        """Events of type kind in the municipal journal with after < seq <= upto."""
+        count = 0
+        conn = self.connection()
+        while after < upto:
+            events = self.request("GET", f"/api/v1/events?after={after}&limit=1000", conn=conn)["events"]
+            if not events:
+                break
+            for e in events:
+                if e["seq"] <= upto and e["type"] == kind:
+                    count += 1
+            after = events[-1]["seq"]
+        conn.close()
+        return count
+
+    def wait_subscribed(self, instance, seconds=30):
+        """Until instance's sensor.health says its broker subscription is up."""
+        deadline = time.monotonic() + seconds
+        after = 0
+        while time.monotonic() < deadline:
+            events = self.request("GET", f"/api/v1/events?after={after}&limit=1000")["events"]
+            for e in events:
+                after = e["seq"]
+                broker = e["body"].get("broker") if e["type"] == "sensor.health" else None
+                if e.get("source") == f"plugin:{instance}" and isinstance(broker, dict) and broker.get("subscribed"):
+                    return
+            if not events:
+                time.sleep(0.1)
+        raise RuntimeError(f"{instance} did not subscribe to its broker")
 
     def states(self):
         return {a["ref"]: a["state"] for a in self.request("GET", "/api/v1/alarms")["alarms"]}
@@ -178,13 +289,22 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def latency(build, n):
+def latency(build, n, background=0):
     with tempfile.TemporaryDirectory(prefix="hemgate-bench-scaip-") as tmp:
         sim = Sim(build, tmp, "primary")
-        gw = Gateway(build, tmp, f"primary = {sim.uri()}\n")
+        sensors = gw = None
         try:
+            if background:
+                sensors = Sensors(build, tmp)
+                gw = Gateway(build, tmp, f"primary = {sim.uri()}\n", sensors.plugin_dir, sensors.config())
+            else:
+                gw = Gateway(build, tmp, f"primary = {sim.uri()}\n")
             pid = gw.wait_running()
-            time.sleep(2)
+            if sensors:
+                gw.wait_running("sensors-bench")
+                gw.wait_subscribed("sensors-bench")
+                sensors.start(background)
+            time.sleep(2)  # idle plugin host; with a background, let it reach its rate
             memory = rss_kib(pid)
             conn = gw.connection()
             for _ in range(20):  # warm-up, not counted
@@ -192,6 +312,7 @@ def latency(build, n):
             for pause, how in ((0.02, "20 ms apart"), (0, "back to back")):
                 sent = {}
                 answered = {}
+                seq0, start = gw.last_seq(), time.monotonic()
                 for _ in range(n):
                     t0 = time.time_ns() // 1000
                     ref = gw.request("POST", "/api/v1/alarms", {"type": "assistance", "location": "hall"}, conn)["ref"]
@@ -199,6 +320,7 @@ def latency(build, n):
                     sent[ref] = t0
                     if pause:
                         time.sleep(pause)
+                seq1, seconds = gw.last_seq(), time.monotonic() - start
                 wait_for(lambda: len({r["ref"] for r in sim.records()} & sent.keys()) == n, 60, "every <mrq>")
                 first = {}
                 for r in sim.records():
@@ -206,13 +328,24 @@ def latency(build, n):
                 ms = [(first[ref] - t0) / 1000 for ref, t0 in sent.items()]
                 api = [us / 1000 for us in answered.values()]
                 dup = sum(1 for r in sim.records() if r["ref"] in sent) - n
-                print(f"latency API -> MESSAGE at the ARC, {n} alarms {how} (UDP, loopback): "
+                if background:
+                    readings = gw.count_events("sensor.reading", seq0, seq1)
+                    load = (f"with {background} sensor readings/s offered by hemgate-sensor-sim over "
+                            f"{SENSOR_DEVICES} devices, {readings / seconds:.0f} sensor.reading events/s journaled "
+                            f"meanwhile (device-max-rate {SENSOR_DEVICE_MAX_RATE})")
+                else:
+                    load = "no sensor background"
+                print(f"latency API -> MESSAGE at the ARC, {n} alarms {how} (UDP, loopback), {load}: "
                       f"p50 {statistics.median(ms):.2f} ms, p99 {pct(ms, 99):.2f} ms, max {max(ms):.2f} ms; "
                       f"for comparison POST -> 201 (durable commit): p50 {statistics.median(api):.2f} ms, "
                       f"p99 {pct(api, 99):.2f} ms; duplicates at the ARC: {dup}")
-            print(f"plugin host idle VmRSS: {memory / 1024:.1f} MiB")
+            if not background:
+                print(f"plugin host idle VmRSS: {memory / 1024:.1f} MiB")
         finally:
-            gw.stop()
+            if gw:
+                gw.stop()
+            if sensors:
+                sensors.stop()
             sim.stop()
 
 
@@ -280,11 +413,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
     ap.add_argument("--alarms", type=int, default=1000)
+    ap.add_argument("--sensor-background", type=int, action="append", metavar="RATE",
+                    help="sensor readings/s in the background of the latency part (0: none); "
+                         "default: without, then with 10000")
     ap.add_argument("--throughput-alarms", type=int, default=400)
     ap.add_argument("--failover-runs", type=int, default=3)
     args = ap.parse_args()
     build = os.path.abspath(args.build)
-    latency(build, args.alarms)
+    for rate in args.sensor_background or (0, 10000):
+        latency(build, args.alarms, rate)
     throughput(build, args.throughput_alarms)
     failover(build, args.failover_runs, 5, 10)
     failover(build, args.failover_runs, 1, 2)
