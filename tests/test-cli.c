@@ -538,6 +538,60 @@ test_alarms_raise_and_list (Fixture *fixture,
   g_assert_nonnull (strstr (err, "type"));
 }
 
+/* The state hemgatectl plugins --json shows for instance @id. */
+static gchar *
+plugin_state (Fixture *fixture,
+              const gchar *id)
+{
+  g_autofree gchar *out = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  JsonArray *plugins;
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "--json", "plugins"), ==, 0);
+  node = parse_json (out);
+  plugins = json_object_get_array_member (json_node_get_object (node), "plugins");
+  for (guint i = 0; i < json_array_get_length (plugins); i++)
+    {
+      JsonObject *plugin = json_array_get_object_element (plugins, i);
+      if (g_strcmp0 (json_object_get_string_member (plugin, "id"), id) == 0)
+        return g_strdup (json_object_get_string_member (plugin, "state"));
+    }
+  g_assert_not_reached ();
+}
+
+static void
+test_plugins_disable_enable (Fixture *fixture,
+                             gconstpointer data)
+{
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+  g_autofree gchar *state = NULL;
+
+  g_test_summary ("plugins disable stops an instance and says so; plugins enable starts it "
+                  "again; staff may not (exit 3, not allowed); an unknown id is an error");
+
+  login (fixture, "staff");
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, &err, "plugins", "disable", "example"), ==, 3);
+  g_assert_nonnull (strstr (err, "not allowed"));
+  g_clear_pointer (&err, g_free);
+
+  login (fixture, "admin");
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "plugins", "disable", "example"), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Disabled example"));
+  state = plugin_state (fixture, "example");
+  g_assert_cmpstr (state, ==, "disabled");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&state, g_free);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "plugins", "enable", "example"), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Enabled example"));
+  state = plugin_state (fixture, "example");
+  g_assert_cmpstr (state, !=, "disabled");
+
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, &err, "plugins", "disable", "no-such-plugin"), ==,
+                   1);
+}
+
 /* Follows events and returns the first alarm.raised event at @location, or fails. */
 static void
 assert_follow_sees_alarm (GDataInputStream *follow_out,
@@ -745,6 +799,8 @@ main (int argc,
               teardown);
   g_test_add_func ("/cli/unreachable-exit-4", test_unreachable_exit_4);
   g_test_add ("/cli/alarms-raise-and-list", Fixture, NULL, setup, test_alarms_raise_and_list,
+              teardown);
+  g_test_add ("/cli/plugins-disable-enable", Fixture, NULL, setup, test_plugins_disable_enable,
               teardown);
   g_test_add ("/cli/events-follow-receives-new-event", Fixture, NULL, setup,
               test_events_follow_receives_new_event, teardown);

@@ -60,6 +60,14 @@ gboolean hgd_cli_plugins_restart (HgdCliClient *client,
                                   const HgdCliOptions *options,
                                   gchar **args,
                                   GError **error);
+gboolean hgd_cli_plugins_disable (HgdCliClient *client,
+                                  const HgdCliOptions *options,
+                                  gchar **args,
+                                  GError **error);
+gboolean hgd_cli_plugins_enable (HgdCliClient *client,
+                                 const HgdCliOptions *options,
+                                 gchar **args,
+                                 GError **error);
 gboolean hgd_cli_alarms (HgdCliClient *client,
                          const HgdCliOptions *options,
                          gchar **args,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* hemgatectl plugins: lists the plugin instances with their state, and restarts one. */
+/* hemgatectl plugins: lists the plugin instances with their state; restarts, disables or
+ * enables one. */
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -59,15 +60,17 @@ hgd_cli_plugins (HgdCliClient *client,
   return TRUE;
 }
 
-gboolean
-hgd_cli_plugins_restart (HgdCliClient *client,
-                         const HgdCliOptions *options,
-                         gchar **args,
-                         GError **error)
+/* POSTs /api/v1/plugins/ID/@action and prints @done, or the answer with --json. */
+static gboolean
+plugin_action (HgdCliClient *client,
+               const HgdCliOptions *options,
+               const gchar *id,
+               const gchar *action,
+               const gchar *done,
+               GError **error)
 {
-  const gchar *id = args[0];
   g_autofree gchar *escaped = g_uri_escape_string (id, NULL, FALSE);
-  g_autofree gchar *path = g_strdup_printf ("/api/v1/plugins/%s/restart", escaped);
+  g_autofree gchar *path = g_strdup_printf ("/api/v1/plugins/%s/%s", escaped, action);
   g_autoptr(JsonNode) answer = NULL;
 
   answer = hgd_cli_client_request (client, "POST", path, NULL, error);
@@ -78,7 +81,43 @@ hgd_cli_plugins_restart (HgdCliClient *client,
       hgd_cli_print_json (answer, TRUE);
       return TRUE;
     }
-  /* TRANSLATORS: %s is a plugin instance id */
-  g_print (_("Restarting %s.\n"), id);
+  g_print ("%s\n", done);
   return TRUE;
+}
+
+gboolean
+hgd_cli_plugins_restart (HgdCliClient *client,
+                         const HgdCliOptions *options,
+                         gchar **args,
+                         GError **error)
+{
+  /* TRANSLATORS: %s is a plugin instance id */
+  g_autofree gchar *done = g_strdup_printf (_("Restarting %s."), args[0]);
+
+  return plugin_action (client, options, args[0], "restart", done, error);
+}
+
+gboolean
+hgd_cli_plugins_disable (HgdCliClient *client,
+                         const HgdCliOptions *options,
+                         gchar **args,
+                         GError **error)
+{
+  /* TRANSLATORS: %s is a plugin instance id */
+  g_autofree gchar *done = g_strdup_printf (
+      _("Disabled %s: it is stopped, and stays stopped after a restart."), args[0]);
+
+  return plugin_action (client, options, args[0], "disable", done, error);
+}
+
+gboolean
+hgd_cli_plugins_enable (HgdCliClient *client,
+                        const HgdCliOptions *options,
+                        gchar **args,
+                        GError **error)
+{
+  /* TRANSLATORS: %s is a plugin instance id */
+  g_autofree gchar *done = g_strdup_printf (_("Enabled %s: starting it."), args[0]);
+
+  return plugin_action (client, options, args[0], "enable", done, error);
 }

@@ -69,6 +69,12 @@ static const Command commands[] = {
   /* TRANSLATORS: the argument of “plugins restart”, and what the command does */
   { "plugins", "restart", N_("ID"), 1, N_("Restart a plugin instance"), 0, 0, TOKEN_REQUIRED,
     hgd_cli_plugins_restart },
+  /* TRANSLATORS: the argument of “plugins disable”, and what the command does */
+  { "plugins", "disable", N_("ID"), 1, N_("Stop a plugin instance and keep it stopped"), 0, 0,
+    TOKEN_REQUIRED, hgd_cli_plugins_disable },
+  /* TRANSLATORS: the argument of “plugins enable”, and what the command does */
+  { "plugins", "enable", N_("ID"), 1, N_("Start a disabled plugin instance again"), 0, 0,
+    TOKEN_REQUIRED, hgd_cli_plugins_enable },
   /* TRANSLATORS: what “alarms” does */
   { "alarms", NULL, "", 0, N_("List alarms"), 0, 0, TOKEN_REQUIRED, hgd_cli_alarms },
   /* TRANSLATORS: the argument of “alarms raise”, and what the command does */
