@@ -1021,6 +1021,7 @@ test_sipp_outage_exactly_once (void)
   g_autofree gchar *seen = NULL;
   g_autofree gchar *actions = NULL;
   g_autofree gchar *logged = NULL;
+  g_autofree gchar *state = NULL;
   const gchar *extra[] = { "-d", "0", NULL };
   guint distinct = 0;
   guint messages;
@@ -1038,7 +1039,9 @@ test_sipp_outage_exactly_once (void)
   logged = g_strdup_printf ("alarm %s: the primary receiver answered", ref);
   /* two failed attempts while the ARC is down: the resend with backoff ran */
   scaip_test_gateway_wait_logged_count (gateway, logged, 2);
-  g_assert_cmpstr (scaip_test_gateway_alarm_state (gateway, ref), !=, "acknowledged");
+  state = scaip_test_gateway_alarm_state (gateway, ref);
+  g_assert_cmpstr (state, !=, "acknowledged");
+  g_clear_pointer (&state, g_free);
 
   sipp_start (sipp, "arc-count.xml", extra);
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
@@ -1053,7 +1056,8 @@ test_sipp_outage_exactly_once (void)
   g_assert_cmpuint (messages, >=, 1);
   g_assert_cmpuint (distinct, ==, 1);
   g_assert_cmpstr (seen, ==, ref);
-  g_assert_cmpstr (scaip_test_gateway_alarm_state (gateway, ref), ==, "acknowledged");
+  state = scaip_test_gateway_alarm_state (gateway, ref);
+  g_assert_cmpstr (state, ==, "acknowledged");
 }
 
 static void
