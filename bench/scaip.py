@@ -176,15 +176,20 @@ class Gateway:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         deadline = time.monotonic() + 30
         url = None
+        seen = []
         while time.monotonic() < deadline and url is None:
             line = self.proc.stderr.readline()
+            if not line:  # it exited
+                break
             self.log.write(line)
+            seen = (seen + [line.rstrip()])[-5:]
             m = re.search(r"ready at (http://\S+)", line)
             if m:
                 url = m.group(1)
         if url is None:
             self.proc.kill()
-            raise RuntimeError("hemgated did not become ready")
+            self.proc.wait()
+            raise RuntimeError("hemgated did not become ready: " + " | ".join(seen))
         threading.Thread(target=self._drain, daemon=True).start()
         parsed = urllib.parse.urlparse(url)
         self.host, self.port = parsed.hostname, parsed.port
