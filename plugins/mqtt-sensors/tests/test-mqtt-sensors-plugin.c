@@ -956,6 +956,25 @@ tls_broker_config (void)
   return g_strdup_printf ("cafile %s\ncertfile %s\nkeyfile %s\n", ca, cert, key);
 }
 
+/* The started plugin connects to the broker once, with no warning. */
+static void
+assert_connects_once (Fixture *fixture)
+{
+  hg_test_wait_for (connected, fixture, WAIT_SECONDS);
+  g_assert_cmpint (broker_number (fixture, "connects"), ==, 1);
+  g_assert_cmpuint (n_warnings, ==, 0);
+}
+
+/* The started plugin is refused by the broker, twice at least, and keeps trying. */
+static void
+assert_never_connects (Fixture *fixture)
+{
+  while (broker_number (fixture, "failures") < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (connected (fixture));
+  g_assert_cmpint (broker_number (fixture, "connects"), ==, 0);
+}
+
 static void
 test_tls (Fixture *fixture,
           gconstpointer user_data)
@@ -966,9 +985,7 @@ test_tls (Fixture *fixture,
                   "certificate, and subscribes");
   hg_config_set (fixture->config, "tls-ca-file", ca);
   start_plugin (fixture);
-  hg_test_wait_for (connected, fixture, WAIT_SECONDS);
-  g_assert_cmpint (broker_number (fixture, "connects"), ==, 1);
-  g_assert_cmpuint (n_warnings, ==, 0);
+  assert_connects_once (fixture);
 }
 
 static void
@@ -981,10 +998,7 @@ test_tls_wrong_ca (Fixture *fixture,
                   "connected to; the plugin keeps trying");
   hg_config_set (fixture->config, "tls-ca-file", other);
   start_plugin (fixture);
-  while (broker_number (fixture, "failures") < 2)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_false (connected (fixture));
-  g_assert_cmpint (broker_number (fixture, "connects"), ==, 0);
+  assert_never_connects (fixture);
 }
 
 static gchar *
@@ -1024,9 +1038,7 @@ test_tls_client_certificate (Fixture *fixture,
   store_tls_secret (fixture, "mqtt-tls-certificate", "client.pem");
   store_tls_secret (fixture, "mqtt-tls-key", "client.key");
   start_plugin (fixture);
-  hg_test_wait_for (connected, fixture, WAIT_SECONDS);
-  g_assert_cmpint (broker_number (fixture, "connects"), ==, 1);
-  g_assert_cmpuint (n_warnings, ==, 0);
+  assert_connects_once (fixture);
 }
 
 static void
@@ -1039,10 +1051,7 @@ test_tls_client_certificate_missing (Fixture *fixture,
                   "one never accepts the plugin, which keeps running and trying");
   hg_config_set (fixture->config, "tls-ca-file", ca);
   start_plugin (fixture);
-  while (broker_number (fixture, "failures") < 2)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_false (connected (fixture));
-  g_assert_cmpint (broker_number (fixture, "connects"), ==, 0);
+  assert_never_connects (fixture);
 }
 
 /* The mosquitto.conf lines of a broker refusing anonymous clients, with a password file

@@ -813,6 +813,35 @@ parse_count (const gchar *str,
   return TRUE;
 }
 
+/* The commands that set one count ("slow 3000", "drop 2", ...): the field they set. */
+static guint *
+count_field (Sim *sim,
+             const gchar *verb)
+{
+  static const struct
+  {
+    const gchar *verb;
+    gsize offset;
+  } counts[] = {
+    { "slow", G_STRUCT_OFFSET (Sim, slow_ms) },
+    { "drop", G_STRUCT_OFFSET (Sim, drop) },
+    { "hold", G_STRUCT_OFFSET (Sim, hold) },
+    { "refuse", G_STRUCT_OFFSET (Sim, refuse) },
+    { "busy", G_STRUCT_OFFSET (Sim, busy) },
+    { "garbage", G_STRUCT_OFFSET (Sim, garbage) },
+    { "oversized", G_STRUCT_OFFSET (Sim, oversized) },
+    { "unknown-ref", G_STRUCT_OFFSET (Sim, unknown_ref) },
+    { "foreign-aor", G_STRUCT_OFFSET (Sim, foreign_aor) },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (counts); i++)
+    {
+      if (g_strcmp0 (verb, counts[i].verb) == 0)
+        return G_STRUCT_MEMBER_P (sim, counts[i].offset);
+    }
+  return NULL;
+}
+
 /* Runs one control command; acknowledges it on stdout if @reply. */
 static gboolean
 command (Sim *sim,
@@ -841,24 +870,8 @@ command (Sim *sim,
     }
   else if (g_strcmp0 (verb, "in-body") == 0)
     sim->answer_in_body = g_strcmp0 (words[1], "off") != 0;
-  else if (g_strcmp0 (verb, "slow") == 0)
-    ok = parse_count (words[1], &sim->slow_ms);
-  else if (g_strcmp0 (verb, "drop") == 0)
-    ok = parse_count (words[1], &sim->drop);
-  else if (g_strcmp0 (verb, "hold") == 0)
-    ok = parse_count (words[1], &sim->hold);
-  else if (g_strcmp0 (verb, "refuse") == 0)
-    ok = parse_count (words[1], &sim->refuse);
-  else if (g_strcmp0 (verb, "busy") == 0)
-    ok = parse_count (words[1], &sim->busy);
-  else if (g_strcmp0 (verb, "garbage") == 0)
-    ok = parse_count (words[1], &sim->garbage);
-  else if (g_strcmp0 (verb, "oversized") == 0)
-    ok = parse_count (words[1], &sim->oversized);
-  else if (g_strcmp0 (verb, "unknown-ref") == 0)
-    ok = parse_count (words[1], &sim->unknown_ref);
-  else if (g_strcmp0 (verb, "foreign-aor") == 0)
-    ok = parse_count (words[1], &sim->foreign_aor);
+  else if (count_field (sim, verb) != NULL)
+    ok = parse_count (words[1], count_field (sim, verb));
   else if (g_strcmp0 (verb, "error") == 0)
     ok = parse_count (words[1], &sim->error_snu) && (words[2] == NULL || parse_count (words[2], &n))
          && (sim->error_n = n, TRUE);
