@@ -29,6 +29,9 @@
  *   call-reinvite on|off   re-INVITE (same offer) one second into each call it places
  *   quit
  *
+ * With --record-registers, each REGISTER it accepts is recorded too, as a line with
+ * "mty": "REGISTER" (the AOR and the expiry), so a test can count registrations.
+ *
  * A call's audio is a 880 Hz tone out; what comes in is measured (GStreamer's level)
  * and recorded, when the call ends, as a line with "mty": "CALL": its status, codec,
  * SRTP, the RTP packets received and the loudest RMS in dBFS.
@@ -65,7 +68,8 @@ typedef struct
   gchar *nonce;
   gboolean auth_messages;
   gboolean answer_in_body;
-  FILE *record; /* stdout unless --record */
+  gboolean record_registers; /* a record line per REGISTER too */
+  FILE *record;              /* stdout unless --record */
 
   /* state */
   GHashTable *contacts;  /* "user@host" → contact URI */
@@ -175,18 +179,13 @@ digest_ok (Sim *sim,
 
 /* recording */
 
-static void
-record_request (Sim *sim,
-                HgScaipRequest *request,
-                sip_t const *sip,
-                guint receipt)
+/* A record line: its sequence number, time, ref and mty, then the caller's members. */
+static JsonBuilder *
+record_begin (Sim *sim,
+              const gchar *ref,
+              const gchar *mty)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree gchar *line = NULL;
-  const gchar *transport
-      = sip->sip_via != NULL && sip->sip_via->v_protocol != NULL ? sip->sip_via->v_protocol : "";
+  JsonBuilder *builder = json_builder_new ();
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "seq");
@@ -194,9 +193,40 @@ record_request (Sim *sim,
   json_builder_set_member_name (builder, "time");
   json_builder_add_int_value (builder, g_get_real_time ());
   json_builder_set_member_name (builder, "ref");
-  json_builder_add_string_value (builder, request->ref);
+  json_builder_add_string_value (builder, ref);
   json_builder_set_member_name (builder, "mty");
-  json_builder_add_string_value (builder, hg_scaip_message_type_to_string (request->mty));
+  json_builder_add_string_value (builder, mty);
+  return builder;
+}
+
+/* Ends the line of record_begin () and appends it to the record. */
+static void
+record_end (Sim *sim,
+            JsonBuilder *builder)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree gchar *line = NULL;
+
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  line = json_generator_to_data (generator, NULL);
+  fprintf (sim->record, "%s\n", line);
+  fflush (sim->record);
+}
+
+static void
+record_request (Sim *sim,
+                HgScaipRequest *request,
+                sip_t const *sip,
+                guint receipt)
+{
+  g_autoptr(JsonBuilder) builder
+      = record_begin (sim, request->ref, hg_scaip_message_type_to_string (request->mty));
+  const gchar *transport
+      = sip->sip_via != NULL && sip->sip_via->v_protocol != NULL ? sip->sip_via->v_protocol : "";
+
   json_builder_set_member_name (builder, "cid");
   json_builder_add_string_value (builder, request->cid);
   json_builder_set_member_name (builder, "dty");
@@ -218,12 +248,25 @@ record_request (Sim *sim,
   json_builder_set_member_name (builder, "content_type");
   json_builder_add_string_value (
       builder, sip->sip_content_type != NULL ? sip->sip_content_type->c_type : "");
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  line = json_generator_to_data (generator, NULL);
-  fprintf (sim->record, "%s\n", line);
-  fflush (sim->record);
+  record_end (sim, builder);
+}
+
+/* With --record-registers: a line with "mty": "REGISTER" for each REGISTER accepted. */
+static void
+record_register (Sim *sim,
+                 const gchar *aor,
+                 unsigned long expires)
+{
+  g_autoptr(JsonBuilder) builder = NULL;
+
+  if (!sim->record_registers)
+    return;
+  builder = record_begin (sim, "", "REGISTER");
+  json_builder_set_member_name (builder, "aor");
+  json_builder_add_string_value (builder, aor);
+  json_builder_set_member_name (builder, "expires");
+  json_builder_add_int_value (builder, (gint64)expires);
+  record_end (sim, builder);
 }
 
 static void place_call (Sim *sim, const gchar *aor, const gchar *contact, const gchar *ref);
@@ -499,6 +542,7 @@ on_register (Sim *sim,
       g_hash_table_replace (sim->contacts, g_strdup (aor), g_strdup (contact));
       g_printerr ("arc-sim: %s registered at %s\n", aor, contact);
       su_free (sim->home, contact);
+      record_register (sim, aor, expires);
     }
   expires_str = g_strdup_printf ("%lu", expires);
   nua_respond (nh, SIP_200_OK, NUTAG_WITH_THIS (sim->nua), SIPTAG_CONTACT (sip->sip_contact),
@@ -511,22 +555,11 @@ on_register (Sim *sim,
 static void
 record_call (Sim *sim, guint status)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree gchar *line = NULL;
+  g_autoptr(JsonBuilder) builder
+      = record_begin (sim, sim->call_ref != NULL ? sim->call_ref : "", "CALL");
   HgScaipMedia *media = sim->call_media;
   gdouble peak = media != NULL ? hg_scaip_media_get_peak_db (media) : -G_MAXDOUBLE;
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "seq");
-  json_builder_add_int_value (builder, (gint64)++sim->n_recorded);
-  json_builder_set_member_name (builder, "time");
-  json_builder_add_int_value (builder, g_get_real_time ());
-  json_builder_set_member_name (builder, "ref");
-  json_builder_add_string_value (builder, sim->call_ref != NULL ? sim->call_ref : "");
-  json_builder_set_member_name (builder, "mty");
-  json_builder_add_string_value (builder, "CALL");
   json_builder_set_member_name (builder, "status");
   json_builder_add_int_value (builder, status);
   json_builder_set_member_name (builder, "connected");
@@ -544,12 +577,7 @@ record_call (Sim *sim, guint status)
       builder, media != NULL ? (gint64)hg_scaip_media_get_received_buffers (media) : 0);
   json_builder_set_member_name (builder, "rx_peak_db");
   json_builder_add_double_value (builder, peak > -1000.0 ? peak : -1000.0);
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  line = json_generator_to_data (generator, NULL);
-  fprintf (sim->record, "%s\n", line);
-  fflush (sim->record);
+  record_end (sim, builder);
 }
 
 static void
@@ -1026,6 +1054,8 @@ main (int argc,
       "Put the <mrs> in the 200 OK body", NULL },
     { "record", 0, 0, G_OPTION_ARG_FILENAME, &record_path,
       "Append one JSON line per <mrq> to FILE (default stdout)", "FILE" },
+    { "record-registers", 0, 0, G_OPTION_ARG_NONE, &sim.record_registers,
+      "Record each REGISTER accepted too, as a line with \"mty\": \"REGISTER\"", NULL },
     { "command", 0, 0, G_OPTION_ARG_STRING_ARRAY, &commands,
       "Run a control COMMAND at start (repeatable)", "COMMAND" },
     { "tls-dir", 0, 0, G_OPTION_ARG_FILENAME, &tls_dir,
