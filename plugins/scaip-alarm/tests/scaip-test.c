@@ -475,6 +475,7 @@ scaip_test_gateway_new (const gchar *instance_keys)
   g_assert_no_error (error);
   gateway->config_path = g_build_filename (gateway->dir, "hemgate.conf", NULL);
   gateway->lines = g_ptr_array_new_with_free_func (g_free);
+  gateway->environment = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   gateway->session = soup_session_new_with_options ("timeout", 60, "proxy-resolver", NULL, NULL);
   /* layered over the demo configuration: its own instances are switched off */
   config = g_strdup_printf ("[daemon]\n"
@@ -501,6 +502,22 @@ scaip_test_gateway_new (const gchar *instance_keys)
   return gateway;
 }
 
+/**
+ * scaip_test_gateway_setenv:
+ * @gateway: a gateway
+ * @name: an environment variable
+ * @value: its value
+ *
+ * Sets @name for hemgated from its next start on; its plugin hosts inherit it.
+ */
+void
+scaip_test_gateway_setenv (ScaipTestGateway *gateway,
+                           const gchar *name,
+                           const gchar *value)
+{
+  g_hash_table_replace (gateway->environment, g_strdup (name), g_strdup (value));
+}
+
 /* Starts hemgated (again, in the same state directory) and logs in as staff. */
 void
 scaip_test_gateway_start (ScaipTestGateway *gateway)
@@ -510,6 +527,9 @@ scaip_test_gateway_start (ScaipTestGateway *gateway)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) login = NULL;
   const gchar *token = NULL;
+  GHashTableIter iter;
+  const gchar *name;
+  const gchar *value;
 
   g_assert_null (gateway->process);
   g_clear_pointer (&gateway->url, g_free);
@@ -518,6 +538,9 @@ scaip_test_gateway_start (ScaipTestGateway *gateway)
   g_subprocess_launcher_setenv (launcher, "HEMGATE_DEMO_PASSWORD", SCAIP_TEST_USER_PASSWORD, TRUE);
   g_subprocess_launcher_unsetenv (launcher, "HEMGATE_PLUGINDIR");
   g_subprocess_launcher_unsetenv (launcher, "HEMGATE_PLUGIN_HOST");
+  g_hash_table_iter_init (&iter, gateway->environment);
+  while (g_hash_table_iter_next (&iter, (gpointer *)&name, (gpointer *)&value))
+    g_subprocess_launcher_setenv (launcher, name, value, TRUE);
   gateway->process = g_subprocess_launcher_spawn (launcher, &error, env ("HEMGATED"), "--demo",
                                                   "--config", gateway->config_path, NULL);
   g_assert_no_error (error);
@@ -587,6 +610,7 @@ scaip_test_gateway_free (ScaipTestGateway *gateway)
   g_free (gateway->dir);
   g_free (gateway->config_path);
   g_ptr_array_unref (gateway->lines);
+  g_hash_table_unref (gateway->environment);
   g_free (gateway->url);
   g_free (gateway->token);
   g_free (gateway);
@@ -702,6 +726,43 @@ scaip_test_gateway_wait_state (ScaipTestGateway *gateway,
       = g_strdup_printf ("alarm %s %s in GET /api/v1/alarms/%s", ref, state, ref);
 
   scaip_test_wait (state_reached, &condition, what);
+}
+
+/**
+ * scaip_test_gateway_count_alarms:
+ * @gateway: a started gateway
+ * @type: an alarm type, e.g. `technical`
+ * @device: (nullable): only alarms naming this device; %NULL for any
+ * @first_ref: (out) (optional) (nullable): the reference of the first one, if still %NULL
+ *
+ * Returns: how many alarms of @type GET /api/v1/alarms lists
+ */
+guint
+scaip_test_gateway_count_alarms (ScaipTestGateway *gateway,
+                                 const gchar *type,
+                                 const gchar *device,
+                                 gchar **first_ref)
+{
+  g_autoptr(JsonObject) answer
+      = scaip_test_gateway_request (gateway, "GET", "/api/v1/alarms", NULL, SOUP_STATUS_OK);
+  JsonArray *alarms = json_object_get_array_member (answer, "alarms");
+  guint n = 0;
+
+  for (guint i = 0; i < json_array_get_length (alarms); i++)
+    {
+      JsonObject *alarm = json_array_get_object_element (alarms, i);
+
+      if (g_strcmp0 (json_object_get_string_member (alarm, "type"), type) != 0
+          || (device != NULL
+              && g_strcmp0 (json_object_get_string_member_with_default (alarm, "device", ""),
+                            device)
+                     != 0))
+        continue;
+      n++;
+      if (first_ref != NULL && *first_ref == NULL)
+        *first_ref = g_strdup (json_object_get_string_member (alarm, "ref"));
+    }
+  return n;
 }
 
 /* Returns: (transfer full) (nullable): the first journaled event of @type about @ref */

@@ -58,9 +58,13 @@ typedef struct
   gchar *url;                /* (owned) (nullable) */
   SoupSession *session;      /* (owned) */
   gchar *token;              /* (owned) (nullable) staff */
+  GHashTable *environment;   /* (owned) name → value, set for hemgated at each start */
 } ScaipTestGateway;
 
 ScaipTestGateway *scaip_test_gateway_new (const gchar *instance_keys);
+void scaip_test_gateway_setenv (ScaipTestGateway *gateway,
+                                const gchar *name,
+                                const gchar *value);
 void scaip_test_gateway_start (ScaipTestGateway *gateway);
 void scaip_test_gateway_kill (ScaipTestGateway *gateway);
 void scaip_test_gateway_free (ScaipTestGateway *gateway);
@@ -87,6 +91,10 @@ gchar *scaip_test_gateway_alarm_state (ScaipTestGateway *gateway,
 void scaip_test_gateway_wait_state (ScaipTestGateway *gateway,
                                     const gchar *ref,
                                     const gchar *state);
+guint scaip_test_gateway_count_alarms (ScaipTestGateway *gateway,
+                                       const gchar *type,
+                                       const gchar *device,
+                                       gchar **first_ref);
 JsonObject *scaip_test_gateway_find_event (ScaipTestGateway *gateway,
                                            const gchar *type,
                                            const gchar *ref);

@@ -499,24 +499,7 @@ static guint
 count_technical (ScaipTestGateway *gateway,
                  gchar **ref)
 {
-  g_autoptr(JsonObject) answer
-      = scaip_test_gateway_request (gateway, "GET", "/api/v1/alarms", NULL, SOUP_STATUS_OK);
-  JsonArray *alarms = json_object_get_array_member (answer, "alarms");
-  guint n = 0;
-
-  for (guint i = 0; i < json_array_get_length (alarms); i++)
-    {
-      JsonObject *alarm = json_array_get_object_element (alarms, i);
-      if (g_strcmp0 (json_object_get_string_member (alarm, "type"), "technical") != 0
-          || g_strcmp0 (json_object_get_string_member_with_default (alarm, "device", ""),
-                        "scaip-alarm")
-                 != 0)
-        continue;
-      n++;
-      if (ref != NULL && *ref == NULL)
-        *ref = g_strdup (json_object_get_string_member (alarm, "ref"));
-    }
-  return n;
+  return scaip_test_gateway_count_alarms (gateway, "technical", "scaip-alarm", ref);
 }
 
 static gboolean
