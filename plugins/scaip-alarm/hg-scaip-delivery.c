@@ -66,6 +66,7 @@ typedef struct
   guint errors;       /* receivers that refused the minimal form (bit mask) */
   guint generation;   /* of the send in flight; older answers of SIP are stale */
   gint64 sent_at;     /* monotonic, of the last send */
+  gboolean sip_answered; /* the last send got its SIP 2xx */
   gint64 hold_since;  /* monotonic, of the first HOLD; 0 if none */
   guint timer_id;     /* answer timeout, HOLD poll, or retry */
 } Session;
@@ -488,8 +489,13 @@ static gboolean
 answer_timeout_cb (gpointer user_data)
 {
   Session *s = user_data;
+  /* a receiver whose SIP stack takes the request but says nothing (a TCP connection it
+   * accepted and never reads) is told apart from one whose application is silent */
   g_autofree gchar *reason
-      = g_strdup_printf ("no <mrs> within %u s", s->engine->config.answer_timeout);
+      = s->sip_answered ? g_strdup_printf ("a SIP 2xx but no <mrs> within %u s",
+                                           s->engine->config.answer_timeout)
+                        : g_strdup_printf ("neither a SIP response nor an <mrs> within %u s",
+                                           s->engine->config.answer_timeout);
 
   s->timer_id = 0;
   session_unanswered (s, reason);
@@ -547,12 +553,14 @@ sent_cb (GObject *source,
   s = find_session (self, data->ref);
   if (s == NULL || s->generation != data->generation || s->state != STATE_SENT)
     return;
-  if (error != NULL)
+  if (error == NULL)
     {
-      LOG_REF (G_LOG_LEVEL_WARNING, s->ref, "%s %s: the %s receiver answered %s", session_what (s),
-               s->ref, hg_scaip_delivery_receiver_name (s->receiver), error->message);
-      session_unanswered (s, error->message);
+      s->sip_answered = TRUE;
+      return;
     }
+  LOG_REF (G_LOG_LEVEL_WARNING, s->ref, "%s %s: the %s receiver answered %s", session_what (s),
+           s->ref, hg_scaip_delivery_receiver_name (s->receiver), error->message);
+  session_unanswered (s, error->message);
 }
 
 static void
@@ -586,6 +594,7 @@ session_send (Session *s,
   s->state = STATE_SENT;
   s->receiver = receiver;
   s->sent_at = g_get_monotonic_time ();
+  s->sip_answered = FALSE;
   s->ever_sent = TRUE;
   LOG_REF (G_LOG_LEVEL_DEBUG, s->ref, "%s %s sent to the %s receiver", session_what (s), s->ref,
            hg_scaip_delivery_receiver_name (receiver));

@@ -249,6 +249,114 @@ test_dns_failure (void)
   }
 }
 
+/* A "receiver" on a TCP port of 127.0.0.1 that accepts every connection and then never
+ * reads or writes: the connections stay open until it is freed. */
+typedef struct
+{
+  GSocketService *service; /* (owned) */
+  GPtrArray *connections;  /* (owned) (element-type GSocketConnection) every one accepted */
+  guint port;
+} BlackHole;
+
+static gboolean
+black_hole_incoming_cb (GSocketService *service,
+                        GSocketConnection *connection,
+                        GObject *source,
+                        gpointer user_data)
+{
+  BlackHole *hole = user_data;
+
+  g_test_message ("black hole: connection %u accepted", hole->connections->len + 1);
+  g_ptr_array_add (hole->connections, g_object_ref (connection));
+  return TRUE;
+}
+
+static BlackHole *
+black_hole_new (void)
+{
+  BlackHole *hole = g_new0 (BlackHole, 1);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+
+  hole->connections = g_ptr_array_new_with_free_func (g_object_unref);
+  hole->service = g_socket_service_new ();
+  g_socket_listener_add_address (G_SOCKET_LISTENER (hole->service), any, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error);
+  g_assert_no_error (error);
+  hole->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_signal_connect (hole->service, "incoming", G_CALLBACK (black_hole_incoming_cb), hole);
+  g_socket_service_start (hole->service);
+  g_test_message ("black hole on TCP port %u", hole->port);
+  return hole;
+}
+
+static void
+black_hole_free (BlackHole *hole)
+{
+  g_socket_service_stop (hole->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (hole->service));
+  g_object_unref (hole->service);
+  g_ptr_array_unref (hole->connections);
+  g_free (hole);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BlackHole, black_hole_free)
+
+static gboolean
+health_active_is (gpointer data)
+{
+  HealthWait *wait = data;
+  g_autoptr(JsonObject) report = health_report (wait->gateway);
+
+  return report != NULL
+         && g_strcmp0 (json_object_get_string_member_with_default (report, "active", NULL),
+                       wait->receiver)
+                == 0;
+}
+
+static void
+test_silent_tcp_receiver (void)
+{
+  g_autoptr(BlackHole) hole = black_hole_new ();
+  g_autoptr(ScaipTestSim) secondary = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *primary = NULL;
+  g_autofree gchar *secondary_uri = NULL;
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *silent_line = NULL;
+  const gchar *args[] = { "--password", PASSWORD, NULL };
+  HealthWait active = { NULL, "secondary", NULL };
+
+  g_test_summary ("The primary ARC accepts the TCP connection and then never answers: no SIP "
+                  "response, no <mrs>. A precise log line says so, the plugin fails over, and "
+                  "the alarm is acknowledged by the secondary (the simulator over TCP) exactly "
+                  "once; the primary did accept the connection; GET /api/v1/health names the "
+                  "secondary as the active receiver");
+  secondary = scaip_test_sim_new ("secondary", args);
+  secondary_uri = scaip_test_sim_uri (secondary, "tcp");
+  primary = g_strdup_printf ("sip:arc@127.0.0.1:%u;transport=tcp", hole->port);
+  keys = network_keys (primary, secondary_uri);
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  ref = scaip_test_gateway_raise (gateway, "assistance", "hall");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  g_assert_cmpstr (acknowledged_by (gateway, ref), ==, "secondary");
+  g_assert_cmpuint (scaip_test_sim_count (secondary, ref, "ME"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_distinct (secondary, "ME"), ==, 1);
+  g_assert_cmpuint (hole->connections->len, >=, 1);
+  silent_line = g_strdup_printf ("the primary receiver %s does not answer (neither a SIP "
+                                 "response nor an <mrs> within 2 s); resending the oldest "
+                                 "request with backoff",
+                                 primary);
+  g_assert_true (scaip_test_gateway_logged (gateway, silent_line));
+  g_assert_true (scaip_test_gateway_logged (gateway, "failing over from the primary receiver"));
+  active.gateway = gateway;
+  scaip_test_wait (health_active_is, &active, "the secondary active in GET /api/v1/health");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -257,5 +365,6 @@ main (int argc, char **argv)
   g_test_add_func ("/scaip/tls/delivery-verified", test_tls_delivery);
   g_test_add_func ("/scaip/tls/certificate-mismatch", test_tls_certificate_mismatch);
   g_test_add_func ("/scaip/dns/unresolvable-receiver", test_dns_failure);
+  g_test_add_func ("/scaip/bad-input/tcp-receiver-never-answers", test_silent_tcp_receiver);
   return g_test_run ();
 }
