@@ -66,6 +66,7 @@ typedef struct
   guint errors;       /* receivers that refused the minimal form (bit mask) */
   guint generation;   /* of the send in flight; older answers of SIP are stale */
   gint64 sent_at;     /* monotonic, of the last send */
+  gint64 sent_offset; /* the wall clock's offset (wall_clock_offset ()) at that send */
   gboolean sip_answered; /* the last send got its SIP 2xx */
   gint64 hold_since;  /* monotonic, of the first HOLD; 0 if none */
   guint timer_id;     /* answer timeout, HOLD poll, or retry */
@@ -98,6 +99,8 @@ struct _HgScaipDelivery
   gboolean line_fault; /* a heartbeat was missed; not yet answered again */
   gint64 fault_since;
   guint heartbeat_id;
+
+  gint64 clock_offset; /* wall_clock_offset () at the last hg_scaip_delivery_check_clock () */
 };
 
 G_DEFINE_TYPE (HgScaipDelivery, hg_scaip_delivery, G_TYPE_OBJECT)
@@ -113,6 +116,10 @@ enum
 };
 
 static guint signals[N_SIGNALS];
+
+/* A change of the wall clock against the monotonic one larger than this is a jump (a
+ * step by NTP, an operator's date -s), not the slewing NTP does all the time. */
+#define CLOCK_JUMP_USEC G_USEC_PER_SEC
 
 static void session_send (Session *s, guint receiver);
 static void schedule_probe (HgScaipDelivery *self);
@@ -136,6 +143,25 @@ hg_scaip_delivery_receiver_name (guint receiver)
     default:
       return "receiver";
     }
+}
+
+/* Sofia-SIP 1.12.11 times everything (retransmissions, transaction timeouts, the
+ * registration refresh) by the wall clock (su_now () is CLOCK_REALTIME, and this version
+ * cannot be given another clock), while the engine's own timers are monotonic. The
+ * difference of the two moves only when the wall clock is stepped. */
+static gint64
+wall_clock_offset (void)
+{
+  return g_get_real_time () - g_get_monotonic_time ();
+}
+
+/* Returns: (transfer full): @usec as whole seconds with their sign, e.g. "+3600 s" */
+static gchar *
+describe_jump (gint64 usec)
+{
+  gint64 seconds = (ABS (usec) + G_USEC_PER_SEC / 2) / G_USEC_PER_SEC;
+
+  return g_strdup_printf ("%c%" G_GINT64_FORMAT " s", usec < 0 ? '-' : '+', seconds);
 }
 
 static guint
@@ -540,6 +566,7 @@ sent_cb (GObject *source,
   g_autofree gchar *body = NULL;
   HgScaipDelivery *self;
   Session *s;
+  gint64 jump;
 
   if (!hg_scaip_sip_send_finish (HG_SCAIP_SIP (source), result, &body, &error)
       && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -556,6 +583,22 @@ sent_cb (GObject *source,
   if (error == NULL)
     {
       s->sip_answered = TRUE;
+      return;
+    }
+  jump = wall_clock_offset () - s->sent_offset;
+  if (ABS (jump) > CLOCK_JUMP_USEC)
+    {
+      g_autofree gchar *by = describe_jump (jump);
+
+      /* a forward step fires every pending Sofia-SIP timer at once: Timer F fails the
+       * request with a local 408 that says nothing about the receiver */
+      LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
+               "%s %s: the wall clock jumped by %s while it was in flight to the %s receiver, "
+               "and Sofia-SIP times its requests by that clock (%s): sending it again, the "
+               "receiver is not counted silent",
+               session_what (s), s->ref, by, hg_scaip_delivery_receiver_name (s->receiver),
+               error->message);
+      session_send (s, s->receiver);
       return;
     }
   LOG_REF (G_LOG_LEVEL_WARNING, s->ref, "%s %s: the %s receiver answered %s", session_what (s),
@@ -594,6 +637,7 @@ session_send (Session *s,
   s->state = STATE_SENT;
   s->receiver = receiver;
   s->sent_at = g_get_monotonic_time ();
+  s->sent_offset = wall_clock_offset ();
   s->sip_answered = FALSE;
   s->ever_sent = TRUE;
   LOG_REF (G_LOG_LEVEL_DEBUG, s->ref, "%s %s sent to the %s receiver", session_what (s), s->ref,
@@ -1067,6 +1111,44 @@ hg_scaip_delivery_get_line_ok (HgScaipDelivery *self)
 }
 
 /**
+ * hg_scaip_delivery_check_clock:
+ * @self: an #HgScaipDelivery
+ *
+ * To be called every few seconds. When the wall clock was stepped since the last call,
+ * registers again with every receiver: Sofia-SIP times the registration refresh by the
+ * wall clock, so after a step back the refresh would come that much later and the
+ * registration would lapse at the ARC in between; a new REGISTER times it anew.
+ */
+void
+hg_scaip_delivery_check_clock (HgScaipDelivery *self)
+{
+  gint64 offset;
+  gint64 jump;
+  g_autofree gchar *by = NULL;
+
+  g_return_if_fail (HG_IS_SCAIP_DELIVERY (self));
+
+  offset = wall_clock_offset ();
+  jump = offset - self->clock_offset;
+  self->clock_offset = offset;
+  if (!self->running || ABS (jump) <= CLOCK_JUMP_USEC)
+    return;
+  by = describe_jump (jump);
+  if (!self->config.register_)
+    {
+      g_warning ("the wall clock jumped by %s; Sofia-SIP times its requests by it (register is "
+                 "off: nothing to register again)",
+                 by);
+      return;
+    }
+  g_warning ("the wall clock jumped by %s; Sofia-SIP times the registration refresh by it: "
+             "registering again with every receiver",
+             by);
+  for (guint i = 0; i < n_receivers (self); i++)
+    register_with (self, i);
+}
+
+/**
  * hg_scaip_delivery_start:
  * @self: an #HgScaipDelivery
  *
@@ -1080,6 +1162,7 @@ hg_scaip_delivery_start (HgScaipDelivery *self)
   if (self->running)
     return;
   self->running = TRUE;
+  self->clock_offset = wall_clock_offset ();
   for (guint i = 0; i < n_receivers (self); i++)
     register_with (self, i);
   schedule_heartbeat (self);

@@ -33,6 +33,7 @@ HgScaipDelivery *hg_scaip_delivery_new (HgScaipSip *sip,
                                         const HgScaipDeliveryConfig *config);
 void hg_scaip_delivery_start (HgScaipDelivery *self);
 void hg_scaip_delivery_stop (HgScaipDelivery *self);
+void hg_scaip_delivery_check_clock (HgScaipDelivery *self);
 gboolean hg_scaip_delivery_add_alarm (HgScaipDelivery *self,
                                       HgAlarm *alarm,
                                       GError **error);

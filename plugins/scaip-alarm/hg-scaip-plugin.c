@@ -19,7 +19,8 @@
 
 /* The secret holding the Digest password (README.md, "Configuration"). */
 #define PASSWORD_SECRET "sip-password"
-/* How often the health report is checked for changes (it is sent only when changed). */
+/* How often the health report is checked for changes (it is sent only when changed), and
+ * the wall clock for a step. */
 #define HEALTH_CHECK_SECONDS 5
 /* How long stop () waits for the SIP stack to unregister before it gives up. */
 #define STOP_TIMEOUT_MS 1500
@@ -556,7 +557,12 @@ check_health (HgScaipPlugin *self)
 static gboolean
 health_timeout_cb (gpointer user_data)
 {
-  check_health (user_data);
+  HgScaipPlugin *self = user_data;
+
+  /* a step of the wall clock re-times Sofia-SIP's timers (PROTOCOL.md §6) */
+  if (self->delivery != NULL)
+    hg_scaip_delivery_check_clock (self->delivery);
+  check_health (self);
   return G_SOURCE_CONTINUE;
 }
 

@@ -18,8 +18,16 @@ tls_dir (const gchar *name)
   return g_test_build_filename (G_TEST_DIST, "tls", name, NULL);
 }
 
+/* The timers of most cases: a silent receiver is noticed and failed over from quickly. */
+#define QUICK_TIMERS                                                                               \
+  "answer-timeout = 2\n"                                                                           \
+  "retry-max = 2\n"                                                                                \
+  "failover-timeout = 4\n"                                                                         \
+  "heartbeat-interval = 0\n"
+
+/* @timers: the timer keys, one "key = value" a line */
 static gchar *
-network_keys (const gchar *primary, const gchar *secondary)
+network_keys (const gchar *primary, const gchar *secondary, const gchar *timers)
 {
   g_autofree gchar *gateway_tls = tls_dir ("gateway");
 
@@ -29,16 +37,13 @@ network_keys (const gchar *primary, const gchar *secondary)
                           "primary = %s\n"
                           "%s%s%s"
                           "tls-dir = %s\n"
-                          "answer-timeout = 2\n"
-                          "retry-max = 2\n"
-                          "failover-timeout = 4\n"
-                          "heartbeat-interval = 0\n"
+                          "%s"
                           "voice = off\n"
                           "sounds = false\n"
                           "demo-password = " PASSWORD "\n",
                           primary, secondary != NULL ? "secondary = " : "",
                           secondary != NULL ? secondary : "", secondary != NULL ? "\n" : "",
-                          gateway_tls);
+                          gateway_tls, timers);
 }
 
 /* A TCP port of 127.0.0.1 that was free a moment ago. */
@@ -160,7 +165,7 @@ test_tls_delivery (void)
                   "once over TLS and acknowledged");
   sim = tls_sim ("primary", "arc", &port);
   primary = g_strdup_printf ("sips:arc@127.0.0.1:%u", port);
-  keys = network_keys (primary, NULL);
+  keys = network_keys (primary, NULL, QUICK_TIMERS);
   gateway = scaip_test_gateway_new (keys);
   scaip_test_gateway_start (gateway);
   scaip_test_gateway_wait_logged (gateway, "registered with sips:127.0.0.1");
@@ -196,7 +201,7 @@ test_tls_certificate_mismatch (void)
   secondary = tls_sim ("secondary", "arc", &secondary_port);
   primary = g_strdup_printf ("sips:arc@127.0.0.1:%u", port);
   secondary_uri = g_strdup_printf ("sips:arc@127.0.0.1:%u", secondary_port);
-  keys = network_keys (primary, secondary_uri);
+  keys = network_keys (primary, secondary_uri, QUICK_TIMERS);
   gateway = scaip_test_gateway_new (keys);
   scaip_test_gateway_start (gateway);
   scaip_test_gateway_wait_logged (gateway, "TLS: the receiver's certificate does not name the "
@@ -226,7 +231,7 @@ test_dns_failure (void)
                   "plugin's report: the primary's error, the secondary active and registered");
   secondary = scaip_test_sim_new ("secondary", args);
   secondary_uri = scaip_test_sim_uri (secondary, "udp");
-  keys = network_keys ("sip:arc@arc.hemgate.invalid", secondary_uri);
+  keys = network_keys ("sip:arc@arc.hemgate.invalid", secondary_uri, QUICK_TIMERS);
   gateway = scaip_test_gateway_new (keys);
   scaip_test_gateway_start (gateway);
   ref = scaip_test_gateway_raise (gateway, "assistance", "hall");
@@ -338,7 +343,7 @@ test_silent_tcp_receiver (void)
   secondary = scaip_test_sim_new ("secondary", args);
   secondary_uri = scaip_test_sim_uri (secondary, "tcp");
   primary = g_strdup_printf ("sip:arc@127.0.0.1:%u;transport=tcp", hole->port);
-  keys = network_keys (primary, secondary_uri);
+  keys = network_keys (primary, secondary_uri, QUICK_TIMERS);
   gateway = scaip_test_gateway_new (keys);
   scaip_test_gateway_start (gateway);
   ref = scaip_test_gateway_raise (gateway, "assistance", "hall");
@@ -357,6 +362,209 @@ test_silent_tcp_receiver (void)
   scaip_test_wait (health_active_is, &active, "the secondary active in GET /api/v1/health");
 }
 
+/* clock jumps */
+
+/* The timers of the clock cases: the registration is refreshed only when the plugin asks
+ * for it, within the case. */
+#define CLOCK_TIMERS                                                                               \
+  "register-expires = 3600\n"                                                                      \
+  "retry-max = 2\n"
+
+/* Runs @gateway under libfaketime (Debian's faketime package; ./dev deps installs it):
+ * the wall clock of hemgated and its plugin host (CLOCK_REALTIME, by which Sofia-SIP
+ * times everything) is the real one plus the offset in the returned file, re-read on
+ * every call; their monotonic clock is left alone. The file says "+0" to begin with. */
+static gchar *
+use_faketime (ScaipTestGateway *gateway)
+{
+  const gchar *library = g_getenv ("HEMGATE_LIBFAKETIME");
+  const gchar *asan = g_getenv ("ASAN_OPTIONS");
+  g_autofree gchar *asan_options = NULL;
+  g_autoptr(GError) error = NULL;
+  gchar *offset_file = g_build_filename (gateway->dir, "faketime-offset", NULL);
+
+  if (library == NULL || !g_file_test (library, G_FILE_TEST_EXISTS))
+    g_test_message ("libfaketime (%s) is missing: install Debian's faketime package "
+                    "(./dev deps does); the clock cases cannot run without it",
+                    library != NULL ? library : "HEMGATE_LIBFAKETIME not set");
+  g_assert_nonnull (library);
+  g_assert_true (g_file_test (library, G_FILE_TEST_EXISTS));
+  g_file_set_contents (offset_file, "+0\n", -1, &error);
+  g_assert_no_error (error);
+  scaip_test_gateway_setenv (gateway, "LD_PRELOAD", library);
+  scaip_test_gateway_setenv (gateway, "FAKETIME_TIMESTAMP_FILE", offset_file);
+  scaip_test_gateway_setenv (gateway, "FAKETIME_NO_CACHE", "1");
+  scaip_test_gateway_setenv (gateway, "FAKETIME_DONT_FAKE_MONOTONIC", "1");
+  /* an AddressSanitizer build refuses to run with a library preloaded before its own */
+  asan_options = g_strdup_printf ("%s%sverify_asan_link_order=0", asan != NULL ? asan : "",
+                                  asan != NULL && asan[0] != '\0' ? ":" : "");
+  scaip_test_gateway_setenv (gateway, "ASAN_OPTIONS", asan_options);
+  return offset_file;
+}
+
+/* Steps the gateway's wall clock to the real one plus @offset, e.g. "+3600". */
+static void
+set_clock_offset (const gchar *offset_file, const gchar *offset)
+{
+  g_autofree gchar *line = g_strdup_printf ("%s\n", offset);
+  g_autoptr(GError) error = NULL;
+
+  g_test_message ("the gateway's wall clock steps to the real one %s s", offset);
+  g_file_set_contents (offset_file, line, -1, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+has_health_report (gpointer data)
+{
+  g_autoptr(JsonObject) report = health_report (data);
+
+  return report != NULL;
+}
+
+/* Returns: (transfer full): the plugin's health report, once it made one */
+static JsonObject *
+wait_health_report (ScaipTestGateway *gateway)
+{
+  scaip_test_wait (has_health_report, gateway, "the plugin's health report");
+  return health_report (gateway);
+}
+
+/* Returns: (transfer full): the ref of the last <mrq> of @mty @sim received */
+static gchar *
+last_ref (ScaipTestSim *sim, const gchar *mty)
+{
+  g_autoptr(GPtrArray) records = scaip_test_sim_records (sim);
+
+  for (guint i = records->len; i > 0; i--)
+    {
+      JsonObject *record = g_ptr_array_index (records, i - 1);
+
+      if (g_strcmp0 (json_object_get_string_member (record, "mty"), mty) == 0)
+        return g_strdup (json_object_get_string_member (record, "ref"));
+    }
+  g_assert_not_reached ();
+}
+
+static void
+test_clock_forward_jump (void)
+{
+  const gchar *args[] = { "--password", PASSWORD, NULL };
+  g_autoptr(ScaipTestSim) primary = scaip_test_sim_new ("primary", args);
+  g_autoptr(ScaipTestSim) secondary = scaip_test_sim_new ("secondary", args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) report = NULL;
+  g_autofree gchar *primary_uri = scaip_test_sim_uri (primary, "udp");
+  g_autofree gchar *secondary_uri = scaip_test_sim_uri (secondary, "udp");
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *offset_file = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *alarm_line = NULL;
+  g_autofree gchar *heartbeat_ref = NULL;
+  g_autofree gchar *heartbeat_line = NULL;
+  guint heartbeats;
+
+  g_test_summary ("The gateway's wall clock steps forward by an hour (NTP's first sync on a "
+                  "gateway without an RTC) while an alarm and a heartbeat are in flight over "
+                  "UDP to a primary that holds its answers back: Sofia-SIP, which times its "
+                  "transactions by the wall clock, fails both at once with a local 408. The "
+                  "plugin logs the jump for each, sends them again to the same receiver, "
+                  "counts no silence: no failover, no local technical alarm, the line stays "
+                  "ok, and the primary acknowledges the alarm, one distinct ref");
+  keys = network_keys (primary_uri, secondary_uri,
+                       CLOCK_TIMERS "answer-timeout = 45\n"
+                                    "failover-timeout = 2\n"
+                                    "heartbeat-interval = 5\n");
+  gateway = scaip_test_gateway_new (keys);
+  offset_file = use_faketime (gateway);
+  scaip_test_gateway_start (gateway);
+  scaip_test_gateway_wait_logged_count (gateway, "registered with", 2);
+
+  /* the answers come 30 s late: both requests are still in flight at the step */
+  scaip_test_sim_command (primary, "slow 30000");
+  heartbeats = scaip_test_sim_count (primary, NULL, "PI");
+  ref = scaip_test_gateway_raise (gateway, "assistance", "hall");
+  scaip_test_wait_sim_count (primary, ref, "ME", 1);
+  scaip_test_wait_sim_count (primary, NULL, "PI", heartbeats + 1);
+  heartbeat_ref = last_ref (primary, "PI");
+  set_clock_offset (offset_file, "+3600");
+
+  alarm_line = g_strdup_printf ("alarm %s: the wall clock jumped by +3600 s while it was in "
+                                "flight to the primary receiver",
+                                ref);
+  heartbeat_line = g_strdup_printf ("heartbeat %s: the wall clock jumped by +3600 s while it "
+                                    "was in flight to the primary receiver",
+                                    heartbeat_ref);
+  scaip_test_gateway_wait_logged (gateway, alarm_line);
+  scaip_test_gateway_wait_logged (gateway, heartbeat_line);
+  g_assert_true (scaip_test_gateway_logged (gateway, "(408 Request Timeout): sending it again, "
+                                                     "the receiver is not counted silent"));
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+
+  g_assert_cmpstr (acknowledged_by (gateway, ref), ==, "primary");
+  g_assert_cmpuint (scaip_test_sim_distinct (primary, "ME"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_count (secondary, NULL, "ME"), ==, 0);
+  g_assert_cmpuint (scaip_test_gateway_count_alarms (gateway, "technical", NULL, NULL), ==, 0);
+  g_assert_false (scaip_test_gateway_logged (gateway, "line supervision: heartbeat"));
+  g_assert_false (scaip_test_gateway_logged (gateway, "does not answer"));
+  g_assert_false (scaip_test_gateway_logged (gateway, "failing over"));
+  report = wait_health_report (gateway);
+  g_assert_cmpstr (json_object_get_string_member (report, "line"), ==, "ok");
+  g_assert_cmpstr (json_object_get_string_member (report, "active"), ==, "primary");
+}
+
+static void
+test_clock_backward_jump (void)
+{
+  const gchar *args[] = { "--password", PASSWORD, "--record-registers", NULL };
+  g_autoptr(ScaipTestSim) primary = scaip_test_sim_new ("primary", args);
+  g_autoptr(ScaipTestSim) secondary = scaip_test_sim_new ("secondary", args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *primary_uri = scaip_test_sim_uri (primary, "udp");
+  g_autofree gchar *secondary_uri = scaip_test_sim_uri (secondary, "udp");
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *offset_file = NULL;
+  g_autofree gchar *ref = NULL;
+  guint primary_registers;
+  guint secondary_registers;
+
+  g_test_summary ("The gateway's wall clock steps back by an hour: Sofia-SIP's pending timers, "
+                  "the registration refresh among them, would come an hour late and the "
+                  "registrations lapse at the ARC. The plugin logs the jump once and registers "
+                  "again with both receivers (each records a new REGISTER); an alarm raised "
+                  "afterwards, whose first MESSAGE the primary drops, is resent on the "
+                  "plugin's own (monotonic) answer timeout and acknowledged once");
+  keys = network_keys (primary_uri, secondary_uri,
+                       CLOCK_TIMERS "answer-timeout = 2\n"
+                                    "failover-timeout = 60\n"
+                                    "heartbeat-interval = 0\n");
+  gateway = scaip_test_gateway_new (keys);
+  offset_file = use_faketime (gateway);
+  scaip_test_gateway_start (gateway);
+  scaip_test_gateway_wait_logged_count (gateway, "registered with", 2);
+  scaip_test_wait_sim_count (primary, NULL, "REGISTER", 1);
+  scaip_test_wait_sim_count (secondary, NULL, "REGISTER", 1);
+  primary_registers = scaip_test_sim_count (primary, NULL, "REGISTER");
+  secondary_registers = scaip_test_sim_count (secondary, NULL, "REGISTER");
+
+  set_clock_offset (offset_file, "-3600");
+  scaip_test_gateway_wait_logged (gateway, "the wall clock jumped by -3600 s; Sofia-SIP times the "
+                                           "registration refresh by it: registering again with "
+                                           "every receiver");
+  scaip_test_wait_sim_count (primary, NULL, "REGISTER", primary_registers + 1);
+  scaip_test_wait_sim_count (secondary, NULL, "REGISTER", secondary_registers + 1);
+  g_assert_cmpuint (scaip_test_gateway_count_logged (gateway, "the wall clock jumped by"), ==, 1);
+
+  scaip_test_sim_command (primary, "drop 1");
+  ref = scaip_test_gateway_raise (gateway, "fall", "kitchen");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  g_assert_cmpstr (acknowledged_by (gateway, ref), ==, "primary");
+  g_assert_true (scaip_test_gateway_logged (gateway, "neither a SIP response nor an <mrs>"));
+  g_assert_cmpuint (scaip_test_sim_count (primary, ref, "ME"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_distinct (primary, "ME"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_count (secondary, NULL, "ME"), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -366,5 +574,7 @@ main (int argc, char **argv)
   g_test_add_func ("/scaip/tls/certificate-mismatch", test_tls_certificate_mismatch);
   g_test_add_func ("/scaip/dns/unresolvable-receiver", test_dns_failure);
   g_test_add_func ("/scaip/bad-input/tcp-receiver-never-answers", test_silent_tcp_receiver);
+  g_test_add_func ("/scaip/clock/forward-jump-is-not-silence", test_clock_forward_jump);
+  g_test_add_func ("/scaip/clock/backward-jump-registers-again", test_clock_backward_jump);
   return g_test_run ();
 }
