@@ -430,6 +430,28 @@ wait_health_report (ScaipTestGateway *gateway)
   return health_report (gateway);
 }
 
+/* Starts a gateway under libfaketime with @primary and @secondary over UDP and @timers
+ * (besides CLOCK_TIMERS), and waits until it registered with both.
+ *
+ * Returns: (transfer full): the gateway; @offset_file: the file of its clock offset */
+static ScaipTestGateway *
+start_clock_gateway (ScaipTestSim *primary,
+                     ScaipTestSim *secondary,
+                     const gchar *timers,
+                     gchar **offset_file)
+{
+  g_autofree gchar *primary_uri = scaip_test_sim_uri (primary, "udp");
+  g_autofree gchar *secondary_uri = scaip_test_sim_uri (secondary, "udp");
+  g_autofree gchar *all_timers = g_strconcat (CLOCK_TIMERS, timers, NULL);
+  g_autofree gchar *keys = network_keys (primary_uri, secondary_uri, all_timers);
+  ScaipTestGateway *gateway = scaip_test_gateway_new (keys);
+
+  *offset_file = use_faketime (gateway);
+  scaip_test_gateway_start (gateway);
+  scaip_test_gateway_wait_logged_count (gateway, "registered with", 2);
+  return gateway;
+}
+
 /* Returns: (transfer full): the ref of the last <mrq> of @mty @sim received */
 static gchar *
 last_ref (ScaipTestSim *sim, const gchar *mty)
@@ -454,9 +476,6 @@ test_clock_forward_jump (void)
   g_autoptr(ScaipTestSim) secondary = scaip_test_sim_new ("secondary", args);
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autoptr(JsonObject) report = NULL;
-  g_autofree gchar *primary_uri = scaip_test_sim_uri (primary, "udp");
-  g_autofree gchar *secondary_uri = scaip_test_sim_uri (secondary, "udp");
-  g_autofree gchar *keys = NULL;
   g_autofree gchar *offset_file = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *alarm_line = NULL;
@@ -471,14 +490,11 @@ test_clock_forward_jump (void)
                   "plugin logs the jump for each, sends them again to the same receiver, "
                   "counts no silence: no failover, no local technical alarm, the line stays "
                   "ok, and the primary acknowledges the alarm, one distinct ref");
-  keys = network_keys (primary_uri, secondary_uri,
-                       CLOCK_TIMERS "answer-timeout = 45\n"
-                                    "failover-timeout = 2\n"
-                                    "heartbeat-interval = 5\n");
-  gateway = scaip_test_gateway_new (keys);
-  offset_file = use_faketime (gateway);
-  scaip_test_gateway_start (gateway);
-  scaip_test_gateway_wait_logged_count (gateway, "registered with", 2);
+  gateway = start_clock_gateway (primary, secondary,
+                                 "answer-timeout = 45\n"
+                                 "failover-timeout = 2\n"
+                                 "heartbeat-interval = 5\n",
+                                 &offset_file);
 
   /* the answers come 30 s late: both requests are still in flight at the step */
   scaip_test_sim_command (primary, "slow 30000");
@@ -520,9 +536,6 @@ test_clock_backward_jump (void)
   g_autoptr(ScaipTestSim) primary = scaip_test_sim_new ("primary", args);
   g_autoptr(ScaipTestSim) secondary = scaip_test_sim_new ("secondary", args);
   g_autoptr(ScaipTestGateway) gateway = NULL;
-  g_autofree gchar *primary_uri = scaip_test_sim_uri (primary, "udp");
-  g_autofree gchar *secondary_uri = scaip_test_sim_uri (secondary, "udp");
-  g_autofree gchar *keys = NULL;
   g_autofree gchar *offset_file = NULL;
   g_autofree gchar *ref = NULL;
   guint primary_registers;
@@ -534,14 +547,11 @@ test_clock_backward_jump (void)
                   "again with both receivers (each records a new REGISTER); an alarm raised "
                   "afterwards, whose first MESSAGE the primary drops, is resent on the "
                   "plugin's own (monotonic) answer timeout and acknowledged once");
-  keys = network_keys (primary_uri, secondary_uri,
-                       CLOCK_TIMERS "answer-timeout = 2\n"
-                                    "failover-timeout = 60\n"
-                                    "heartbeat-interval = 0\n");
-  gateway = scaip_test_gateway_new (keys);
-  offset_file = use_faketime (gateway);
-  scaip_test_gateway_start (gateway);
-  scaip_test_gateway_wait_logged_count (gateway, "registered with", 2);
+  gateway = start_clock_gateway (primary, secondary,
+                                 "answer-timeout = 2\n"
+                                 "failover-timeout = 60\n"
+                                 "heartbeat-interval = 0\n",
+                                 &offset_file);
   scaip_test_wait_sim_count (primary, NULL, "REGISTER", 1);
   scaip_test_wait_sim_count (secondary, NULL, "REGISTER", 1);
   primary_registers = scaip_test_sim_count (primary, NULL, "REGISTER");
