@@ -117,24 +117,12 @@ static void session_send (Session *s, guint receiver);
 static void schedule_probe (HgScaipDelivery *self);
 static void schedule_heartbeat (HgScaipDelivery *self);
 
-/**
- * hg_scaip_delivery_receiver_name:
- * @receiver: a receiver index
- *
- * Returns: `primary`, `secondary`, or `receiver` for any further one
- */
-const gchar *
-hg_scaip_delivery_receiver_name (guint receiver)
+/* The receiver's name for logs: primary, secondary, primary/path2 ... */
+static const gchar *
+receiver_name (HgScaipDelivery *self,
+               guint receiver)
 {
-  switch (receiver)
-    {
-    case 0:
-      return "primary";
-    case 1:
-      return "secondary";
-    default:
-      return "receiver";
-    }
+  return hg_scaip_sip_get_receiver_name (self->sip, receiver);
 }
 
 static guint
@@ -197,7 +185,7 @@ supervision_missed (HgScaipDelivery *self,
   self->line_fault = TRUE;
   self->fault_since = g_get_monotonic_time ();
   g_warning ("line supervision: heartbeat to the %s receiver missed (%s)",
-             hg_scaip_delivery_receiver_name (self->active), reason);
+             receiver_name (self, self->active), reason);
   g_signal_emit (self, signals[SIGNAL_SUPERVISION_CHANGED], 0, FALSE, reason);
   schedule_heartbeat (self);
 }
@@ -212,7 +200,7 @@ supervision_ok (HgScaipDelivery *self)
   self->line_fault = FALSE;
   seconds = (g_get_monotonic_time () - self->fault_since) / G_USEC_PER_SEC;
   g_message ("line supervision restored after %" G_GINT64_FORMAT " s: the %s receiver answers",
-             seconds, hg_scaip_delivery_receiver_name (self->active));
+             seconds, receiver_name (self, self->active));
   g_signal_emit (self, signals[SIGNAL_SUPERVISION_CHANGED], 0, TRUE, "restored");
   schedule_heartbeat (self);
 }
@@ -254,7 +242,7 @@ flush (HgScaipDelivery *self)
   g_ptr_array_sort (waiting, compare_seq);
   if (waiting->len > 0)
     g_message ("sending %u waiting requests to the %s receiver, oldest first", waiting->len,
-               hg_scaip_delivery_receiver_name (self->active));
+               receiver_name (self, self->active));
   for (guint i = 0; i < waiting->len; i++)
     session_send (g_ptr_array_index (waiting, i), self->active);
 }
@@ -270,7 +258,7 @@ link_answered (HgScaipDelivery *self,
   if (self->link_up)
     return;
   g_message ("the %s receiver answers again after %" G_GINT64_FORMAT " s",
-             hg_scaip_delivery_receiver_name (receiver),
+             receiver_name (self, receiver),
              (g_get_monotonic_time () - self->down_since) / G_USEC_PER_SEC);
   self->link_up = TRUE;
   self->backoff = 1;
@@ -297,8 +285,8 @@ maybe_failover (HgScaipDelivery *self)
   self->backoff = 1;
   self->probe_now = TRUE;
   g_warning ("failing over from the %s receiver (silent for %u s) to the %s receiver %s",
-             hg_scaip_delivery_receiver_name (from), self->config.failover_timeout,
-             hg_scaip_delivery_receiver_name (self->active),
+             receiver_name (self, from), self->config.failover_timeout,
+             receiver_name (self, self->active),
              hg_scaip_sip_get_receiver_uri (self->sip, self->active));
   register_with (self, self->active);
   /* what still waits for the silent one goes to the new one now; a late answer from the
@@ -366,7 +354,7 @@ link_down (HgScaipDelivery *self,
       self->backoff = 1;
       g_warning ("the %s receiver %s does not answer (%s); resending the oldest request "
                  "with backoff",
-                 hg_scaip_delivery_receiver_name (receiver),
+                 receiver_name (self, receiver),
                  hg_scaip_sip_get_receiver_uri (self->sip, receiver), reason);
       /* an ARC that restarted may have lost our registration */
       register_with (self, receiver);
@@ -467,7 +455,7 @@ session_unanswered (Session *s,
   s->state = STATE_WAITING;
   s->generation++;
   LOG_REF (G_LOG_LEVEL_INFO, s->ref, "%s %s: no answer from the %s receiver (%s)", session_what (s),
-           s->ref, hg_scaip_delivery_receiver_name (receiver), reason);
+           s->ref, receiver_name (self, receiver), reason);
   if (s->kind == KIND_HEARTBEAT)
     {
       session_remove (s);
@@ -550,7 +538,7 @@ sent_cb (GObject *source,
   if (error != NULL)
     {
       LOG_REF (G_LOG_LEVEL_WARNING, s->ref, "%s %s: the %s receiver answered %s", session_what (s),
-               s->ref, hg_scaip_delivery_receiver_name (s->receiver), error->message);
+               s->ref, receiver_name (self, s->receiver), error->message);
       session_unanswered (s, error->message);
     }
 }
@@ -588,7 +576,7 @@ session_send (Session *s,
   s->sent_at = g_get_monotonic_time ();
   s->ever_sent = TRUE;
   LOG_REF (G_LOG_LEVEL_DEBUG, s->ref, "%s %s sent to the %s receiver", session_what (s), s->ref,
-           hg_scaip_delivery_receiver_name (receiver));
+           receiver_name (self, receiver));
 
   data = g_new0 (SendData, 1);
   data->engine = self;
@@ -649,7 +637,7 @@ session_refused (Session *s,
   g_clear_handle_id (&s->timer_id, g_source_remove);
   s->hold_since = 0;
   LOG_REF (G_LOG_LEVEL_WARNING, s->ref, "%s %s refused by the %s receiver: snu %s (%s)",
-           session_what (s), s->ref, hg_scaip_delivery_receiver_name (receiver), snu,
+           session_what (s), s->ref, receiver_name (self, receiver), snu,
            hg_scaip_status_to_string (status));
   if (status == HG_SCAIP_STATUS_MESSAGE_ERROR)
     {
@@ -669,7 +657,7 @@ session_refused (Session *s,
       if ((s->refused & (1u << next)) == 0)
         {
           LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref, "%s %s: trying the %s receiver instead",
-                   session_what (s), s->ref, hg_scaip_delivery_receiver_name (next));
+                   session_what (s), s->ref, receiver_name (self, next));
           session_send (s, next);
           return;
         }
@@ -702,7 +690,7 @@ hold_exceeded (Session *s)
   LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
            "alarm %s: HOLD for more than %u s; aborting it at the %s "
            "receiver",
-           s->ref, self->config.hold_max, hg_scaip_delivery_receiver_name (s->receiver));
+           s->ref, self->config.hold_max, receiver_name (self, s->receiver));
   if (xml != NULL)
     hg_scaip_sip_send_async (self->sip, s->receiver, xml, self->cancellable, NULL, NULL);
   session_refused (s, HG_SCAIP_STATUS_NOT_TREATED, "4");
@@ -738,7 +726,7 @@ handle_response (HgScaipDelivery *self,
     {
       if (status != HG_SCAIP_STATUS_OK)
         g_message ("heartbeat answered with snu %s by the %s receiver", response->snu_raw,
-                   hg_scaip_delivery_receiver_name (receiver));
+                   receiver_name (self, receiver));
       session_remove (s);
       link_answered (self, receiver);
       return;
@@ -751,14 +739,14 @@ handle_response (HgScaipDelivery *self,
       if (s->mty == HG_SCAIP_MTY_RE)
         {
           LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref, "alarm %s aborted at the %s receiver", s->ref,
-                   hg_scaip_delivery_receiver_name (receiver));
+                   receiver_name (self, receiver));
           session_remove (s);
           break;
         }
       s->state = STATE_DONE;
       emit_delivered (s, response->snu);
       LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref, "alarm %s acknowledged by the %s receiver", s->ref,
-               hg_scaip_delivery_receiver_name (receiver));
+               receiver_name (self, receiver));
       g_signal_emit (self, signals[SIGNAL_ALARM_ACKNOWLEDGED], 0, s->ref, receiver);
       /* [C] SS 91100 §5 rule 6: voice only after snu=0 with mre >= 1 */
       if (response->mre >= 1 && response->mre <= 3)
@@ -776,7 +764,7 @@ handle_response (HgScaipDelivery *self,
           break;
         }
       LOG_REF (G_LOG_LEVEL_INFO, s->ref, "%s %s on HOLD at the %s receiver; polling in %u s",
-               session_what (s), s->ref, hg_scaip_delivery_receiver_name (receiver),
+               session_what (s), s->ref, receiver_name (self, receiver),
                self->config.hold_interval);
       s->state = STATE_HOLD;
       s->timer_id = g_timeout_add (self->config.hold_interval * 1000, hold_poll_cb, s);

@@ -43,6 +43,5 @@ void hg_scaip_delivery_close_alarm (HgScaipDelivery *self,
                                     const gchar *ref);
 guint hg_scaip_delivery_get_active_receiver (HgScaipDelivery *self);
 gboolean hg_scaip_delivery_get_line_ok (HgScaipDelivery *self);
-const gchar *hg_scaip_delivery_receiver_name (guint receiver);
 
 G_END_DECLS

@@ -200,6 +200,61 @@ test_failover (void)
 }
 
 static void
+test_second_path (void)
+{
+  /* the first path is down: both receivers hear nothing sent from its address */
+  const gchar *path1_down[] = { "--password", PASSWORD, "--command", "ignore-from 127.0.0.1",
+                                NULL };
+  g_autoptr(ScaipTestSim) primary = scaip_test_sim_new ("primary", path1_down);
+  g_autoptr(ScaipTestSim) secondary = scaip_test_sim_new ("secondary", path1_down);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) acknowledged = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  g_autoptr(JsonObject) report = NULL;
+  g_autofree gchar *primary_uri = scaip_test_sim_uri (primary, "udp");
+  g_autofree gchar *secondary_uri = scaip_test_sim_uri (secondary, "udp");
+  g_autofree gchar *keys = instance_keys (primary_uri, secondary_uri,
+                                          "path2-local-uri = sip:127.0.0.2:*\n"
+                                          "demo-password = " PASSWORD "\n");
+  g_autofree gchar *ref = NULL;
+  JsonObject *receivers;
+
+  g_test_summary ("With a second network path configured and the first path down, the alarm "
+                  "goes to the primary and the secondary receiver over the first path, then "
+                  "to the primary over the second path, which acknowledges it once; the "
+                  "request left from the second path's address, and the health report shows "
+                  "all four receivers with the second path's primary active");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  ref = scaip_test_gateway_raise (gateway, "assistance", "bedroom");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+
+  acknowledged = scaip_test_gateway_find_event (gateway, "alarm.acknowledged", ref);
+  g_assert_nonnull (acknowledged);
+  g_assert_cmpstr (event_detail_string (acknowledged, "receiver"), ==, "primary/path2");
+  g_assert_true (scaip_test_gateway_logged (
+      gateway, "failing over from the primary receiver (silent for 4 s) to the secondary"));
+  g_assert_true (scaip_test_gateway_logged (
+      gateway, "failing over from the secondary receiver (silent for 4 s) to the primary/path2"));
+  g_assert_cmpuint (scaip_test_sim_count (primary, ref, "ME"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_distinct (primary, "ME"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_count (secondary, NULL, NULL), ==, 0);
+  record = first_record (primary, ref, "ME");
+  g_assert_nonnull (record);
+  g_assert_cmpstr (json_object_get_string_member (record, "source"), ==, "127.0.0.2");
+
+  report = scaip_test_gateway_health_report (gateway);
+  g_assert_nonnull (report);
+  g_assert_cmpstr (json_object_get_string_member (report, "active"), ==, "primary/path2");
+  receivers = json_object_get_object_member (report, "receivers");
+  g_assert_cmpuint (json_object_get_size (receivers), ==, 4);
+  g_assert_true (json_object_get_boolean_member (
+      json_object_get_object_member (receivers, "primary/path2"), "registered"));
+  g_assert_false (json_object_get_boolean_member (
+      json_object_get_object_member (receivers, "primary"), "registered"));
+}
+
+static void
 test_outage_drains_in_order (void)
 {
   g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
@@ -1122,6 +1177,7 @@ main (int argc,
   g_test_add_func ("/scaip/delivery/tcp-answer-in-200-ok", test_tcp_answer_in_200_ok);
   g_test_add_func ("/scaip/delivery/hold-polling", test_hold_polling);
   g_test_add_func ("/scaip/delivery/failover-when-primary-silent", test_failover);
+  g_test_add_func ("/scaip/delivery/second-path-when-first-is-down", test_second_path);
   g_test_add_func ("/scaip/delivery/outage-drains-in-order", test_outage_drains_in_order);
   g_test_add_func ("/scaip/delivery/host-killed-mid-delivery", test_host_killed_mid_delivery);
   g_test_add_func ("/scaip/delivery/core-killed-mid-delivery", test_core_killed_mid_delivery);
