@@ -10,7 +10,10 @@
  *      +-- no answer --+  (answer-timeout, or a SIP error)
  *
  * A cancel turns a session that may have reached the ARC into an abort (mty=RE, same
- * ref), sent through the same machine. Heartbeats are one-shot sessions of their own.
+ * ref), sent through the same machine. Heartbeats are one-shot sessions of their own: one
+ * to the active receiver, and with a second network path one to the first receiver on
+ * the path not in use (the standby), which supervises that path without ever making it
+ * active.
  *
  * The link is one for all sessions: the active receiver is either answering (link up:
  * every session is sent at once) or silent (link down: only the oldest waiting session
@@ -84,6 +87,7 @@ struct _HgScaipDelivery
 
   GHashTable *sessions; /* (owned) ref → Session, alarms and aborts */
   Session *heartbeat;   /* (owned) (nullable) the heartbeat in flight */
+  Session *standby;     /* (owned) (nullable) the standby path's heartbeat in flight */
   guint64 next_seq;
 
   guint active; /* the receiver every new send goes to */
@@ -96,6 +100,7 @@ struct _HgScaipDelivery
 
   gboolean line_fault; /* a heartbeat was missed; not yet answered again */
   gint64 fault_since;
+  gboolean standby_fault; /* likewise on the standby path */
   guint heartbeat_id;
 };
 
@@ -107,6 +112,7 @@ enum
   SIGNAL_ALARM_ACKNOWLEDGED,
   SIGNAL_ALARM_FAILED,
   SIGNAL_SUPERVISION_CHANGED,
+  SIGNAL_STANDBY_SUPERVISION_CHANGED,
   SIGNAL_VOICE_REQUESTED,
   N_SIGNALS
 };
@@ -202,6 +208,42 @@ supervision_ok (HgScaipDelivery *self)
   g_message ("line supervision restored after %" G_GINT64_FORMAT " s: the %s receiver answers",
              seconds, receiver_name (self, self->active));
   g_signal_emit (self, signals[SIGNAL_SUPERVISION_CHANGED], 0, TRUE, "restored");
+  schedule_heartbeat (self);
+}
+
+/* The receiver that supervises the network path not in use: the first one on another
+ * path than the active receiver's; %G_MAXUINT with a single path. */
+static guint
+standby_receiver (HgScaipDelivery *self)
+{
+  guint active_path = hg_scaip_sip_get_receiver_path (self->sip, self->active);
+
+  for (guint i = 0; i < n_receivers (self); i++)
+    {
+      if (hg_scaip_sip_get_receiver_path (self->sip, i) != active_path)
+        return i;
+    }
+  return G_MAXUINT;
+}
+
+/* A standby heartbeat to @receiver was answered (@ok) or missed. */
+static void
+standby_supervision (HgScaipDelivery *self,
+                     guint receiver,
+                     gboolean ok,
+                     const gchar *reason)
+{
+  if (ok != self->standby_fault)
+    return; /* no change */
+  self->standby_fault = !ok;
+  if (ok)
+    g_message ("line supervision: the standby path answers again (the %s receiver)",
+               receiver_name (self, receiver));
+  else
+    g_warning ("line supervision: heartbeat over the standby path to the %s receiver "
+               "missed (%s)",
+               receiver_name (self, receiver), reason);
+  g_signal_emit (self, signals[SIGNAL_STANDBY_SUPERVISION_CHANGED], 0, ok, receiver, reason);
   schedule_heartbeat (self);
 }
 
@@ -437,6 +479,8 @@ session_remove (Session *s)
 
   if (s == self->heartbeat)
     g_clear_pointer (&self->heartbeat, session_free);
+  else if (s == self->standby)
+    g_clear_pointer (&self->standby, session_free);
   else
     g_hash_table_remove (self->sessions, s->ref);
 }
@@ -456,6 +500,13 @@ session_unanswered (Session *s,
   s->generation++;
   LOG_REF (G_LOG_LEVEL_INFO, s->ref, "%s %s: no answer from the %s receiver (%s)", session_what (s),
            s->ref, receiver_name (self, receiver), reason);
+  if (s == self->standby)
+    {
+      /* the path not in use: it is not the link alarms go over */
+      session_remove (s);
+      standby_supervision (self, receiver, FALSE, reason);
+      return;
+    }
   if (s->kind == KIND_HEARTBEAT)
     {
       session_remove (s);
@@ -509,6 +560,8 @@ find_session (HgScaipDelivery *self,
 {
   if (self->heartbeat != NULL && g_strcmp0 (self->heartbeat->ref, ref) == 0)
     return self->heartbeat;
+  if (self->standby != NULL && g_strcmp0 (self->standby->ref, ref) == 0)
+    return self->standby;
   return g_hash_table_lookup (self->sessions, ref);
 }
 
@@ -724,11 +777,16 @@ handle_response (HgScaipDelivery *self,
 
   if (s->kind == KIND_HEARTBEAT)
     {
+      gboolean standby = s == self->standby;
+
       if (status != HG_SCAIP_STATUS_OK)
         g_message ("heartbeat answered with snu %s by the %s receiver", response->snu_raw,
                    receiver_name (self, receiver));
       session_remove (s);
-      link_answered (self, receiver);
+      if (standby)
+        standby_supervision (self, receiver, TRUE, "answered");
+      else
+        link_answered (self, receiver);
       return;
     }
 
@@ -831,23 +889,34 @@ registration_changed_cb (
 
 /* heartbeats */
 
+/* Sends a heartbeat to @receiver in @slot, unless one is still in flight there. */
+static void
+send_heartbeat (HgScaipDelivery *self,
+                Session **slot,
+                guint receiver)
+{
+  g_autofree gchar *ref = NULL;
+
+  if (*slot != NULL || receiver == G_MAXUINT)
+    return;
+  ref = hg_scaip_new_ref ();
+  *slot = session_new (
+      self, KIND_HEARTBEAT,
+      hg_scaip_request_new (ref, HG_SCAIP_MTY_PI, self->controller_id, DTY_LOCAL_UNIT));
+  session_send (*slot, receiver);
+}
+
 static gboolean
 heartbeat_cb (gpointer user_data)
 {
   HgScaipDelivery *self = HG_SCAIP_DELIVERY (user_data);
-  g_autofree gchar *ref = NULL;
 
-  if (self->heartbeat != NULL)
-    return G_SOURCE_CONTINUE;
-  ref = hg_scaip_new_ref ();
-  self->heartbeat = session_new (
-      self, KIND_HEARTBEAT,
-      hg_scaip_request_new (ref, HG_SCAIP_MTY_PI, self->controller_id, DTY_LOCAL_UNIT));
-  session_send (self->heartbeat, self->active);
+  send_heartbeat (self, &self->heartbeat, self->active);
+  send_heartbeat (self, &self->standby, standby_receiver (self));
   return G_SOURCE_CONTINUE;
 }
 
-/* Every heartbeat-interval; while the line is faulty, every retry-max at most. */
+/* Every heartbeat-interval; while a path is faulty, every retry-max at most. */
 static void
 schedule_heartbeat (HgScaipDelivery *self)
 {
@@ -856,7 +925,7 @@ schedule_heartbeat (HgScaipDelivery *self)
   g_clear_handle_id (&self->heartbeat_id, g_source_remove);
   if (!self->running || interval == 0)
     return;
-  if (self->line_fault)
+  if (self->line_fault || self->standby_fault)
     interval = MIN (interval, self->config.retry_max);
   self->heartbeat_id = g_timeout_add_seconds (interval, heartbeat_cb, self);
 }
@@ -1045,6 +1114,22 @@ hg_scaip_delivery_get_line_ok (HgScaipDelivery *self)
   return !self->line_fault;
 }
 
+/* Returns: the receiver that supervises the path not in use, or %G_MAXUINT with one path */
+guint
+hg_scaip_delivery_get_standby_receiver (HgScaipDelivery *self)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_DELIVERY (self), G_MAXUINT);
+  return standby_receiver (self);
+}
+
+/* Returns: %FALSE while a missed standby heartbeat has not been answered again */
+gboolean
+hg_scaip_delivery_get_standby_ok (HgScaipDelivery *self)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_DELIVERY (self), FALSE);
+  return !self->standby_fault;
+}
+
 /**
  * hg_scaip_delivery_start:
  * @self: an #HgScaipDelivery
@@ -1086,6 +1171,7 @@ hg_scaip_delivery_stop (HgScaipDelivery *self)
   g_clear_handle_id (&self->failover_id, g_source_remove);
   g_clear_handle_id (&self->heartbeat_id, g_source_remove);
   g_clear_pointer (&self->heartbeat, session_free);
+  g_clear_pointer (&self->standby, session_free);
   g_hash_table_iter_init (&iter, self->sessions);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&s))
     g_clear_handle_id (&s->timer_id, g_source_remove);
@@ -1161,6 +1247,16 @@ hg_scaip_delivery_class_init (HgScaipDeliveryClass *klass)
   signals[SIGNAL_SUPERVISION_CHANGED]
       = g_signal_new ("supervision-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                       NULL, NULL, G_TYPE_NONE, 2, G_TYPE_BOOLEAN, G_TYPE_STRING);
+  /**
+   * HgScaipDelivery::standby-supervision-changed:
+   * @ok: %FALSE when a heartbeat over the network path not in use was missed, %TRUE when
+   *   that path answers again
+   * @receiver: the receiver the heartbeat went to
+   * @reason: what happened
+   */
+  signals[SIGNAL_STANDBY_SUPERVISION_CHANGED] = g_signal_new (
+      "standby-supervision-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+      NULL, G_TYPE_NONE, 3, G_TYPE_BOOLEAN, G_TYPE_UINT, G_TYPE_STRING);
   /**
    * HgScaipDelivery::voice-requested:
    * @ref: the acknowledged alarm

@@ -127,7 +127,8 @@ struct _HgScaipPlugin
   HgScaipSip *sip;            /* (owned) (nullable) while running */
   HgScaipDelivery *delivery;  /* (owned) (nullable) while running */
   GCancellable *cancellable;  /* (owned) for calls of the context */
-  gboolean line_alarm_raised; /* in the current outage */
+  gboolean line_alarm_raised;    /* in the current outage */
+  gboolean standby_alarm_raised; /* in the current outage of the standby path */
   GHashTable *failed_raised;  /* (owned) refs a technical alarm was raised for */
 
   /* voice */
@@ -597,7 +598,8 @@ check_health (HgScaipPlugin *self)
                                  hg_scaip_delivery_get_line_ok (self->delivery) ? "ok" : "down");
   json_object_set_string_member (
       health, "active",
-      hg_scaip_sip_get_receiver_name (self->sip, hg_scaip_delivery_get_active_receiver (self->delivery)));
+      hg_scaip_sip_get_receiver_name (self->sip,
+                                      hg_scaip_delivery_get_active_receiver (self->delivery)));
   for (guint i = 0; i < hg_scaip_sip_get_n_receivers (self->sip); i++)
     {
       JsonObject *receiver = json_object_new ();
@@ -611,9 +613,22 @@ check_health (HgScaipPlugin *self)
         json_object_set_string_member (receiver, "error", error);
       else
         json_object_set_null_member (receiver, "error");
-      json_object_set_object_member (receivers, hg_scaip_sip_get_receiver_name (self->sip, i), receiver);
+      json_object_set_object_member (receivers, hg_scaip_sip_get_receiver_name (self->sip, i),
+                                     receiver);
     }
   json_object_set_object_member (health, "receivers", receivers);
+  if (hg_scaip_delivery_get_standby_receiver (self->delivery) != G_MAXUINT)
+    {
+      JsonObject *standby = json_object_new ();
+
+      json_object_set_string_member (
+          standby, "receiver",
+          hg_scaip_sip_get_receiver_name (self->sip,
+                                          hg_scaip_delivery_get_standby_receiver (self->delivery)));
+      json_object_set_string_member (
+          standby, "line", hg_scaip_delivery_get_standby_ok (self->delivery) ? "ok" : "down");
+      json_object_set_object_member (health, "standby", standby);
+    }
   json_object_set_boolean_member (health, "in_call", self->call_id != 0);
   if (self->button != NULL)
     json_object_set_string_member (health, "button",
@@ -684,7 +699,8 @@ report (HgScaipPlugin *self,
   g_autoptr(JsonObject) detail = json_object_new ();
   ReportData *data = g_new0 (ReportData, 1);
 
-  json_object_set_string_member (detail, "receiver", hg_scaip_sip_get_receiver_name (self->sip, receiver));
+  json_object_set_string_member (detail, "receiver",
+                                 hg_scaip_sip_get_receiver_name (self->sip, receiver));
   json_object_set_string_member (detail, "uri",
                                  hg_scaip_sip_get_receiver_uri (self->sip, receiver));
   if (snu >= 0)
@@ -735,9 +751,11 @@ technical_raised_cb (GObject *source,
                     "technical alarm %s raised: %s", ref, reason);
 }
 
+/* @receiver: the receiver it is about */
 static void
 raise_technical (HgScaipPlugin *self,
                  const gchar *reason,
+                 guint receiver,
                  const gchar *about_ref)
 {
   g_autoptr(HgAlarm) alarm = hg_alarm_new ("technical");
@@ -745,9 +763,8 @@ raise_technical (HgScaipPlugin *self,
 
   hg_alarm_set_device (alarm, OWN_DEVICE);
   json_object_set_string_member (detail, "reason", reason);
-  json_object_set_string_member (
-      detail, "receiver",
-      hg_scaip_sip_get_receiver_name (self->sip, hg_scaip_delivery_get_active_receiver (self->delivery)));
+  json_object_set_string_member (detail, "receiver",
+                                 hg_scaip_sip_get_receiver_name (self->sip, receiver));
   if (about_ref != NULL)
     json_object_set_string_member (detail, "alarm", about_ref);
   hg_alarm_set_detail (alarm, detail);
@@ -771,7 +788,29 @@ supervision_changed_cb (HgScaipDelivery *delivery,
   if (self->line_alarm_raised)
     return;
   self->line_alarm_raised = TRUE;
-  raise_technical (self, "line-supervision", NULL);
+  raise_technical (self, "line-supervision",
+                   hg_scaip_delivery_get_active_receiver (self->delivery), NULL);
+}
+
+/* The network path not in use failed its supervision: the ARC hears of it over the one in
+ * use, as a technical alarm, once per outage of that path. */
+static void
+standby_supervision_changed_cb (HgScaipDelivery *delivery,
+                                gboolean ok,
+                                guint receiver,
+                                const gchar *reason,
+                                HgScaipPlugin *self)
+{
+  check_health (self);
+  if (ok)
+    {
+      self->standby_alarm_raised = FALSE;
+      return;
+    }
+  if (self->standby_alarm_raised)
+    return;
+  self->standby_alarm_raised = TRUE;
+  raise_technical (self, "standby-path-supervision", receiver, NULL);
 }
 
 static void
@@ -785,7 +824,7 @@ alarm_failed_cb (HgScaipDelivery *delivery,
   if (g_strcmp0 (type, "technical") == 0 || g_hash_table_contains (self->failed_raised, ref))
     return;
   g_hash_table_add (self->failed_raised, g_strdup (ref));
-  raise_technical (self, reason, ref);
+  raise_technical (self, reason, hg_scaip_delivery_get_active_receiver (self->delivery), ref);
 }
 
 /* voice */
@@ -1264,6 +1303,8 @@ start_engine (HgScaipPlugin *self,
   g_signal_connect_object (self->delivery, "alarm-failed", G_CALLBACK (alarm_failed_cb), self, 0);
   g_signal_connect_object (self->delivery, "supervision-changed",
                            G_CALLBACK (supervision_changed_cb), self, 0);
+  g_signal_connect_object (self->delivery, "standby-supervision-changed",
+                           G_CALLBACK (standby_supervision_changed_cb), self, 0);
   g_signal_connect_object (self->delivery, "voice-requested", G_CALLBACK (voice_requested_cb), self,
                            0);
   g_signal_connect_object (self->sip, "call-incoming", G_CALLBACK (call_incoming_cb), self, 0);

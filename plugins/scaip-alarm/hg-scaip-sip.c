@@ -1119,6 +1119,15 @@ hg_scaip_sip_get_receiver_uri (HgScaipSip *self,
   return get_receiver (self, receiver)->uri;
 }
 
+/* Returns: the network path the receiver is reached by (0 for the first) */
+guint
+hg_scaip_sip_get_receiver_path (HgScaipSip *self, guint receiver)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), 0);
+  g_return_val_if_fail (receiver < self->receivers->len, 0);
+  return get_receiver (self, receiver)->path->index;
+}
+
 /* Returns: (nullable): the local address of the receiver's path, when that path is bound
  *   to one; %NULL for any */
 const gchar *

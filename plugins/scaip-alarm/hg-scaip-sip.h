@@ -49,6 +49,7 @@ const gchar *hg_scaip_sip_get_receiver_uri (HgScaipSip *self,
 const gchar *hg_scaip_sip_get_registration_error (HgScaipSip *self, guint receiver);
 const gchar *hg_scaip_sip_get_receiver_host (HgScaipSip *self, guint receiver);
 const gchar *hg_scaip_sip_get_receiver_local_address (HgScaipSip *self, guint receiver);
+guint hg_scaip_sip_get_receiver_path (HgScaipSip *self, guint receiver);
 void hg_scaip_sip_register (HgScaipSip *self,
                             guint receiver,
                             guint expires);

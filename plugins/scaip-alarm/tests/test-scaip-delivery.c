@@ -633,6 +633,88 @@ cancel_alarm (ScaipTestGateway *gateway, const gchar *ref)
   g_assert_nonnull (answer);
 }
 
+typedef struct
+{
+  ScaipTestGateway *gateway;
+  const gchar *line; /* the standby path's state awaited */
+} StandbyCondition;
+
+static gboolean
+standby_line_is (gpointer data)
+{
+  StandbyCondition *condition = data;
+  g_autoptr(JsonObject) report = scaip_test_gateway_health_report (condition->gateway);
+  JsonObject *standby = report != NULL && json_object_has_member (report, "standby")
+                            ? json_object_get_object_member (report, "standby")
+                            : NULL;
+
+  return standby != NULL
+         && g_strcmp0 (json_object_get_string_member (standby, "receiver"), "primary/path2") == 0
+         && g_strcmp0 (json_object_get_string_member (standby, "line"), condition->line) == 0;
+}
+
+static void
+test_standby_path_supervised (void)
+{
+  /* the second path is down: the receiver hears nothing sent from its address */
+  const gchar *path2_down[] = { "--password", PASSWORD, "--command", "ignore-from 127.0.0.2",
+                                NULL };
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", path2_down);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) raised = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (uri, NULL,
+                                          "path2-local-uri = sip:127.0.0.2:*\n"
+                                          "heartbeat-interval = 5\n"
+                                          "demo-password = " PASSWORD "\n");
+  TechnicalCondition technical = { NULL, NULL, 0 };
+  StandbyCondition standby = { NULL, "down" };
+  JsonObject *detail;
+
+  g_test_summary ("With a second network path, heartbeats supervise the path not in use too: "
+                  "when it is down the plugin logs it, the health report says so, and one "
+                  "technical alarm naming that path's receiver reaches the ARC over the path "
+                  "in use, whose line stays ok; when the path is back, it is logged and "
+                  "reported");
+  gateway = scaip_test_gateway_new (keys);
+  standby.gateway = technical.gateway = gateway;
+  scaip_test_gateway_start (gateway);
+  scaip_test_gateway_wait_logged (
+      gateway, "line supervision: heartbeat over the standby path to the primary/path2 receiver "
+               "missed");
+  scaip_test_wait (technical_raised, &technical, "a technical alarm");
+  scaip_test_gateway_wait_state (gateway, technical.ref, "acknowledged");
+  raised = scaip_test_gateway_find_event (gateway, "alarm.raised", technical.ref);
+  g_assert_nonnull (raised);
+  /* the event's body is the alarm's record */
+  detail = json_object_get_object_member (json_object_get_object_member (raised, "body"), "detail");
+  g_assert_cmpstr (json_object_get_string_member (detail, "reason"), ==,
+                   "standby-path-supervision");
+  g_assert_cmpstr (json_object_get_string_member (detail, "receiver"), ==, "primary/path2");
+  record = first_record (sim, technical.ref, "ME");
+  g_assert_nonnull (record);
+  g_assert_cmpstr (json_object_get_string_member (record, "source"), ==, "127.0.0.1");
+  scaip_test_wait (standby_line_is, &standby, "the standby path down in GET /api/v1/health");
+  {
+    g_autoptr(JsonObject) report = scaip_test_gateway_health_report (gateway);
+
+    g_assert_cmpstr (json_object_get_string_member (report, "line"), ==, "ok");
+    g_assert_cmpstr (json_object_get_string_member (report, "active"), ==, "primary");
+  }
+  /* more heartbeats go unanswered over the second path: still one alarm for the outage */
+  scaip_test_run_for (12000);
+  g_assert_cmpuint (count_technical (gateway, NULL), ==, 1);
+  g_assert_false (scaip_test_gateway_logged (gateway, "failing over"));
+
+  scaip_test_sim_command (sim, "ignore-from off");
+  scaip_test_gateway_wait_logged (
+      gateway, "line supervision: the standby path answers again (the primary/path2 receiver)");
+  standby.line = "ok";
+  scaip_test_wait (standby_line_is, &standby, "the standby path ok in GET /api/v1/health");
+  g_free (technical.ref);
+}
+
 static void
 test_cancel_sends_abort (void)
 {
@@ -1178,6 +1260,7 @@ main (int argc,
   g_test_add_func ("/scaip/delivery/hold-polling", test_hold_polling);
   g_test_add_func ("/scaip/delivery/failover-when-primary-silent", test_failover);
   g_test_add_func ("/scaip/delivery/second-path-when-first-is-down", test_second_path);
+  g_test_add_func ("/scaip/supervision/standby-path", test_standby_path_supervised);
   g_test_add_func ("/scaip/delivery/outage-drains-in-order", test_outage_drains_in_order);
   g_test_add_func ("/scaip/delivery/host-killed-mid-delivery", test_host_killed_mid_delivery);
   g_test_add_func ("/scaip/delivery/core-killed-mid-delivery", test_core_killed_mid_delivery);
