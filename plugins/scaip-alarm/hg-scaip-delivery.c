@@ -10,7 +10,10 @@
  *      +-- no answer --+  (answer-timeout, or a SIP error)
  *
  * A cancel turns a session that may have reached the ARC into an abort (mty=RE, same
- * ref), sent through the same machine. Heartbeats are one-shot sessions of their own.
+ * ref), sent through the same machine. Heartbeats are one-shot sessions of their own: one
+ * to the active receiver, and with a second network path one to the first receiver on
+ * the path not in use (the standby), which supervises that path without ever making it
+ * active.
  *
  * The link is one for all sessions: the active receiver is either answering (link up:
  * every session is sent at once) or silent (link down: only the oldest waiting session
@@ -86,6 +89,7 @@ struct _HgScaipDelivery
 
   GHashTable *sessions; /* (owned) ref → Session, alarms and aborts */
   Session *heartbeat;   /* (owned) (nullable) the heartbeat in flight */
+  Session *standby;     /* (owned) (nullable) the standby path's heartbeat in flight */
   guint64 next_seq;
 
   guint active; /* the receiver every new send goes to */
@@ -98,6 +102,7 @@ struct _HgScaipDelivery
 
   gboolean line_fault; /* a heartbeat was missed; not yet answered again */
   gint64 fault_since;
+  gboolean standby_fault; /* likewise on the standby path */
   guint heartbeat_id;
 
   gint64 clock_offset; /* wall_clock_offset () at the last hg_scaip_delivery_check_clock () */
@@ -111,6 +116,7 @@ enum
   SIGNAL_ALARM_ACKNOWLEDGED,
   SIGNAL_ALARM_FAILED,
   SIGNAL_SUPERVISION_CHANGED,
+  SIGNAL_STANDBY_SUPERVISION_CHANGED,
   SIGNAL_VOICE_REQUESTED,
   N_SIGNALS
 };
@@ -125,24 +131,12 @@ static void session_send (Session *s, guint receiver);
 static void schedule_probe (HgScaipDelivery *self);
 static void schedule_heartbeat (HgScaipDelivery *self);
 
-/**
- * hg_scaip_delivery_receiver_name:
- * @receiver: a receiver index
- *
- * Returns: `primary`, `secondary`, or `receiver` for any further one
- */
-const gchar *
-hg_scaip_delivery_receiver_name (guint receiver)
+/* The receiver's name for logs: primary, secondary, primary/path2 ... */
+static const gchar *
+receiver_name (HgScaipDelivery *self,
+               guint receiver)
 {
-  switch (receiver)
-    {
-    case 0:
-      return "primary";
-    case 1:
-      return "secondary";
-    default:
-      return "receiver";
-    }
+  return hg_scaip_sip_get_receiver_name (self->sip, receiver);
 }
 
 /* Sofia-SIP 1.12.11 times everything (retransmissions, transaction timeouts, the
@@ -224,7 +218,7 @@ supervision_missed (HgScaipDelivery *self,
   self->line_fault = TRUE;
   self->fault_since = g_get_monotonic_time ();
   g_warning ("line supervision: heartbeat to the %s receiver missed (%s)",
-             hg_scaip_delivery_receiver_name (self->active), reason);
+             receiver_name (self, self->active), reason);
   g_signal_emit (self, signals[SIGNAL_SUPERVISION_CHANGED], 0, FALSE, reason);
   schedule_heartbeat (self);
 }
@@ -239,8 +233,44 @@ supervision_ok (HgScaipDelivery *self)
   self->line_fault = FALSE;
   seconds = (g_get_monotonic_time () - self->fault_since) / G_USEC_PER_SEC;
   g_message ("line supervision restored after %" G_GINT64_FORMAT " s: the %s receiver answers",
-             seconds, hg_scaip_delivery_receiver_name (self->active));
+             seconds, receiver_name (self, self->active));
   g_signal_emit (self, signals[SIGNAL_SUPERVISION_CHANGED], 0, TRUE, "restored");
+  schedule_heartbeat (self);
+}
+
+/* The receiver that supervises the network path not in use: the first one on another
+ * path than the active receiver's; %G_MAXUINT with a single path. */
+static guint
+standby_receiver (HgScaipDelivery *self)
+{
+  guint active_path = hg_scaip_sip_get_receiver_path (self->sip, self->active);
+
+  for (guint i = 0; i < n_receivers (self); i++)
+    {
+      if (hg_scaip_sip_get_receiver_path (self->sip, i) != active_path)
+        return i;
+    }
+  return G_MAXUINT;
+}
+
+/* A standby heartbeat to @receiver was answered (@ok) or missed. */
+static void
+standby_supervision (HgScaipDelivery *self,
+                     guint receiver,
+                     gboolean ok,
+                     const gchar *reason)
+{
+  if (ok != self->standby_fault)
+    return; /* no change */
+  self->standby_fault = !ok;
+  if (ok)
+    g_message ("line supervision: the standby path answers again (the %s receiver)",
+               receiver_name (self, receiver));
+  else
+    g_warning ("line supervision: heartbeat over the standby path to the %s receiver "
+               "missed (%s)",
+               receiver_name (self, receiver), reason);
+  g_signal_emit (self, signals[SIGNAL_STANDBY_SUPERVISION_CHANGED], 0, ok, receiver, reason);
   schedule_heartbeat (self);
 }
 
@@ -281,7 +311,7 @@ flush (HgScaipDelivery *self)
   g_ptr_array_sort (waiting, compare_seq);
   if (waiting->len > 0)
     g_message ("sending %u waiting requests to the %s receiver, oldest first", waiting->len,
-               hg_scaip_delivery_receiver_name (self->active));
+               receiver_name (self, self->active));
   for (guint i = 0; i < waiting->len; i++)
     session_send (g_ptr_array_index (waiting, i), self->active);
 }
@@ -297,7 +327,7 @@ link_answered (HgScaipDelivery *self,
   if (self->link_up)
     return;
   g_message ("the %s receiver answers again after %" G_GINT64_FORMAT " s",
-             hg_scaip_delivery_receiver_name (receiver),
+             receiver_name (self, receiver),
              (g_get_monotonic_time () - self->down_since) / G_USEC_PER_SEC);
   self->link_up = TRUE;
   self->backoff = 1;
@@ -324,8 +354,8 @@ maybe_failover (HgScaipDelivery *self)
   self->backoff = 1;
   self->probe_now = TRUE;
   g_warning ("failing over from the %s receiver (silent for %u s) to the %s receiver %s",
-             hg_scaip_delivery_receiver_name (from), self->config.failover_timeout,
-             hg_scaip_delivery_receiver_name (self->active),
+             receiver_name (self, from), self->config.failover_timeout,
+             receiver_name (self, self->active),
              hg_scaip_sip_get_receiver_uri (self->sip, self->active));
   register_with (self, self->active);
   /* what still waits for the silent one goes to the new one now; a late answer from the
@@ -393,7 +423,7 @@ link_down (HgScaipDelivery *self,
       self->backoff = 1;
       g_warning ("the %s receiver %s does not answer (%s); resending the oldest request "
                  "with backoff",
-                 hg_scaip_delivery_receiver_name (receiver),
+                 receiver_name (self, receiver),
                  hg_scaip_sip_get_receiver_uri (self->sip, receiver), reason);
       /* an ARC that restarted may have lost our registration */
       register_with (self, receiver);
@@ -476,6 +506,8 @@ session_remove (Session *s)
 
   if (s == self->heartbeat)
     g_clear_pointer (&self->heartbeat, session_free);
+  else if (s == self->standby)
+    g_clear_pointer (&self->standby, session_free);
   else
     g_hash_table_remove (self->sessions, s->ref);
 }
@@ -494,7 +526,14 @@ session_unanswered (Session *s,
   s->state = STATE_WAITING;
   s->generation++;
   LOG_REF (G_LOG_LEVEL_INFO, s->ref, "%s %s: no answer from the %s receiver (%s)", session_what (s),
-           s->ref, hg_scaip_delivery_receiver_name (receiver), reason);
+           s->ref, receiver_name (self, receiver), reason);
+  if (s == self->standby)
+    {
+      /* the path not in use: it is not the link alarms go over */
+      session_remove (s);
+      standby_supervision (self, receiver, FALSE, reason);
+      return;
+    }
   if (s->kind == KIND_HEARTBEAT)
     {
       session_remove (s);
@@ -553,6 +592,8 @@ find_session (HgScaipDelivery *self,
 {
   if (self->heartbeat != NULL && g_strcmp0 (self->heartbeat->ref, ref) == 0)
     return self->heartbeat;
+  if (self->standby != NULL && g_strcmp0 (self->standby->ref, ref) == 0)
+    return self->standby;
   return g_hash_table_lookup (self->sessions, ref);
 }
 
@@ -596,13 +637,13 @@ sent_cb (GObject *source,
                "%s %s: the wall clock jumped by %s while it was in flight to the %s receiver, "
                "and Sofia-SIP times its requests by that clock (%s): sending it again, the "
                "receiver is not counted silent",
-               session_what (s), s->ref, by, hg_scaip_delivery_receiver_name (s->receiver),
+               session_what (s), s->ref, by, receiver_name (self, s->receiver),
                error->message);
       session_send (s, s->receiver);
       return;
     }
   LOG_REF (G_LOG_LEVEL_WARNING, s->ref, "%s %s: the %s receiver answered %s", session_what (s),
-           s->ref, hg_scaip_delivery_receiver_name (s->receiver), error->message);
+           s->ref, receiver_name (self, s->receiver), error->message);
   session_unanswered (s, error->message);
 }
 
@@ -641,7 +682,7 @@ session_send (Session *s,
   s->sip_answered = FALSE;
   s->ever_sent = TRUE;
   LOG_REF (G_LOG_LEVEL_DEBUG, s->ref, "%s %s sent to the %s receiver", session_what (s), s->ref,
-           hg_scaip_delivery_receiver_name (receiver));
+           receiver_name (self, receiver));
 
   data = g_new0 (SendData, 1);
   data->engine = self;
@@ -702,7 +743,7 @@ session_refused (Session *s,
   g_clear_handle_id (&s->timer_id, g_source_remove);
   s->hold_since = 0;
   LOG_REF (G_LOG_LEVEL_WARNING, s->ref, "%s %s refused by the %s receiver: snu %s (%s)",
-           session_what (s), s->ref, hg_scaip_delivery_receiver_name (receiver), snu,
+           session_what (s), s->ref, receiver_name (self, receiver), snu,
            hg_scaip_status_to_string (status));
   if (status == HG_SCAIP_STATUS_MESSAGE_ERROR)
     {
@@ -722,7 +763,7 @@ session_refused (Session *s,
       if ((s->refused & (1u << next)) == 0)
         {
           LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref, "%s %s: trying the %s receiver instead",
-                   session_what (s), s->ref, hg_scaip_delivery_receiver_name (next));
+                   session_what (s), s->ref, receiver_name (self, next));
           session_send (s, next);
           return;
         }
@@ -755,7 +796,7 @@ hold_exceeded (Session *s)
   LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
            "alarm %s: HOLD for more than %u s; aborting it at the %s "
            "receiver",
-           s->ref, self->config.hold_max, hg_scaip_delivery_receiver_name (s->receiver));
+           s->ref, self->config.hold_max, receiver_name (self, s->receiver));
   if (xml != NULL)
     hg_scaip_sip_send_async (self->sip, s->receiver, xml, self->cancellable, NULL, NULL);
   session_refused (s, HG_SCAIP_STATUS_NOT_TREATED, "4");
@@ -789,11 +830,16 @@ handle_response (HgScaipDelivery *self,
 
   if (s->kind == KIND_HEARTBEAT)
     {
+      gboolean standby = s == self->standby;
+
       if (status != HG_SCAIP_STATUS_OK)
         g_message ("heartbeat answered with snu %s by the %s receiver", response->snu_raw,
-                   hg_scaip_delivery_receiver_name (receiver));
+                   receiver_name (self, receiver));
       session_remove (s);
-      link_answered (self, receiver);
+      if (standby)
+        standby_supervision (self, receiver, TRUE, "answered");
+      else
+        link_answered (self, receiver);
       return;
     }
 
@@ -804,14 +850,14 @@ handle_response (HgScaipDelivery *self,
       if (s->mty == HG_SCAIP_MTY_RE)
         {
           LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref, "alarm %s aborted at the %s receiver", s->ref,
-                   hg_scaip_delivery_receiver_name (receiver));
+                   receiver_name (self, receiver));
           session_remove (s);
           break;
         }
       s->state = STATE_DONE;
       emit_delivered (s, response->snu);
       LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref, "alarm %s acknowledged by the %s receiver", s->ref,
-               hg_scaip_delivery_receiver_name (receiver));
+               receiver_name (self, receiver));
       g_signal_emit (self, signals[SIGNAL_ALARM_ACKNOWLEDGED], 0, s->ref, receiver);
       /* [C] SS 91100 §5 rule 6: voice only after snu=0 with mre >= 1 */
       if (response->mre >= 1 && response->mre <= 3)
@@ -829,7 +875,7 @@ handle_response (HgScaipDelivery *self,
           break;
         }
       LOG_REF (G_LOG_LEVEL_INFO, s->ref, "%s %s on HOLD at the %s receiver; polling in %u s",
-               session_what (s), s->ref, hg_scaip_delivery_receiver_name (receiver),
+               session_what (s), s->ref, receiver_name (self, receiver),
                self->config.hold_interval);
       s->state = STATE_HOLD;
       s->timer_id = g_timeout_add (self->config.hold_interval * 1000, hold_poll_cb, s);
@@ -896,23 +942,34 @@ registration_changed_cb (
 
 /* heartbeats */
 
+/* Sends a heartbeat to @receiver in @slot, unless one is still in flight there. */
+static void
+send_heartbeat (HgScaipDelivery *self,
+                Session **slot,
+                guint receiver)
+{
+  g_autofree gchar *ref = NULL;
+
+  if (*slot != NULL || receiver == G_MAXUINT)
+    return;
+  ref = hg_scaip_new_ref ();
+  *slot = session_new (
+      self, KIND_HEARTBEAT,
+      hg_scaip_request_new (ref, HG_SCAIP_MTY_PI, self->controller_id, DTY_LOCAL_UNIT));
+  session_send (*slot, receiver);
+}
+
 static gboolean
 heartbeat_cb (gpointer user_data)
 {
   HgScaipDelivery *self = HG_SCAIP_DELIVERY (user_data);
-  g_autofree gchar *ref = NULL;
 
-  if (self->heartbeat != NULL)
-    return G_SOURCE_CONTINUE;
-  ref = hg_scaip_new_ref ();
-  self->heartbeat = session_new (
-      self, KIND_HEARTBEAT,
-      hg_scaip_request_new (ref, HG_SCAIP_MTY_PI, self->controller_id, DTY_LOCAL_UNIT));
-  session_send (self->heartbeat, self->active);
+  send_heartbeat (self, &self->heartbeat, self->active);
+  send_heartbeat (self, &self->standby, standby_receiver (self));
   return G_SOURCE_CONTINUE;
 }
 
-/* Every heartbeat-interval; while the line is faulty, every retry-max at most. */
+/* Every heartbeat-interval; while a path is faulty, every retry-max at most. */
 static void
 schedule_heartbeat (HgScaipDelivery *self)
 {
@@ -921,7 +978,7 @@ schedule_heartbeat (HgScaipDelivery *self)
   g_clear_handle_id (&self->heartbeat_id, g_source_remove);
   if (!self->running || interval == 0)
     return;
-  if (self->line_fault)
+  if (self->line_fault || self->standby_fault)
     interval = MIN (interval, self->config.retry_max);
   self->heartbeat_id = g_timeout_add_seconds (interval, heartbeat_cb, self);
 }
@@ -1110,6 +1167,22 @@ hg_scaip_delivery_get_line_ok (HgScaipDelivery *self)
   return !self->line_fault;
 }
 
+/* Returns: the receiver that supervises the path not in use, or %G_MAXUINT with one path */
+guint
+hg_scaip_delivery_get_standby_receiver (HgScaipDelivery *self)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_DELIVERY (self), G_MAXUINT);
+  return standby_receiver (self);
+}
+
+/* Returns: %FALSE while a missed standby heartbeat has not been answered again */
+gboolean
+hg_scaip_delivery_get_standby_ok (HgScaipDelivery *self)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_DELIVERY (self), FALSE);
+  return !self->standby_fault;
+}
+
 /**
  * hg_scaip_delivery_check_clock:
  * @self: an #HgScaipDelivery
@@ -1190,6 +1263,7 @@ hg_scaip_delivery_stop (HgScaipDelivery *self)
   g_clear_handle_id (&self->failover_id, g_source_remove);
   g_clear_handle_id (&self->heartbeat_id, g_source_remove);
   g_clear_pointer (&self->heartbeat, session_free);
+  g_clear_pointer (&self->standby, session_free);
   g_hash_table_iter_init (&iter, self->sessions);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&s))
     g_clear_handle_id (&s->timer_id, g_source_remove);
@@ -1265,6 +1339,16 @@ hg_scaip_delivery_class_init (HgScaipDeliveryClass *klass)
   signals[SIGNAL_SUPERVISION_CHANGED]
       = g_signal_new ("supervision-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                       NULL, NULL, G_TYPE_NONE, 2, G_TYPE_BOOLEAN, G_TYPE_STRING);
+  /**
+   * HgScaipDelivery::standby-supervision-changed:
+   * @ok: %FALSE when a heartbeat over the network path not in use was missed, %TRUE when
+   *   that path answers again
+   * @receiver: the receiver the heartbeat went to
+   * @reason: what happened
+   */
+  signals[SIGNAL_STANDBY_SUPERVISION_CHANGED] = g_signal_new (
+      "standby-supervision-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+      NULL, G_TYPE_NONE, 3, G_TYPE_BOOLEAN, G_TYPE_UINT, G_TYPE_STRING);
   /**
    * HgScaipDelivery::voice-requested:
    * @ref: the acknowledged alarm

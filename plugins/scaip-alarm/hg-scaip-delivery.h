@@ -44,6 +44,7 @@ void hg_scaip_delivery_close_alarm (HgScaipDelivery *self,
                                     const gchar *ref);
 guint hg_scaip_delivery_get_active_receiver (HgScaipDelivery *self);
 gboolean hg_scaip_delivery_get_line_ok (HgScaipDelivery *self);
-const gchar *hg_scaip_delivery_receiver_name (guint receiver);
+guint hg_scaip_delivery_get_standby_receiver (HgScaipDelivery *self);
+gboolean hg_scaip_delivery_get_standby_ok (HgScaipDelivery *self);
 
 G_END_DECLS

@@ -880,16 +880,19 @@ hg_scaip_media_init (HgScaipMedia *self)
  * hg_scaip_media_new:
  * @local_address: (nullable): the address to put in our SDP; %NULL finds the one that
  *   routes to the peer
+ * @bind_address: (nullable): the local address to bind the RTP socket to (that of the
+ *   network path the call is on); %NULL for any
  * @codecs: the codecs to offer or accept, in order of preference, e.g. "PCMU PCMA opus"
  * @srtp: the SRTP policy
  * @source: a gst-launch description of the microphone, e.g. "autoaudiosrc"
  * @sink: a gst-launch description of the speaker, e.g. "autoaudiosink"
  * @error: return location for a #GError
  *
- * Opens the RTP socket (any address, a free port). Returns: (transfer full) (nullable)
+ * Opens the RTP socket (on a free port). Returns: (transfer full) (nullable)
  */
 HgScaipMedia *
 hg_scaip_media_new (const gchar *local_address,
+                    const gchar *bind_address,
                     const gchar *codecs_list,
                     HgScaipSrtp srtp,
                     const gchar *source,
@@ -897,11 +900,12 @@ hg_scaip_media_new (const gchar *local_address,
                     GError **error)
 {
   g_autoptr(HgScaipMedia) self = NULL;
-  g_autoptr(GInetAddress) any = NULL;
+  g_autoptr(GInetAddress) address = NULL;
   g_autoptr(GSocketAddress) bind_to = NULL;
   g_autoptr(GSocketAddress) bound = NULL;
-  GSocketFamily family = local_address != NULL && is_ipv6 (local_address) ? G_SOCKET_FAMILY_IPV6
-                                                                          : G_SOCKET_FAMILY_IPV4;
+  const gchar *family_of = bind_address != NULL ? bind_address : local_address;
+  GSocketFamily family = family_of != NULL && is_ipv6 (family_of) ? G_SOCKET_FAMILY_IPV6
+                                                                  : G_SOCKET_FAMILY_IPV4;
 
   ensure_gst ();
   self = g_object_new (HG_TYPE_SCAIP_MEDIA, NULL);
@@ -915,8 +919,15 @@ hg_scaip_media_new (const gchar *local_address,
   self->socket = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
   if (self->socket == NULL)
     return NULL;
-  any = g_inet_address_new_any (family);
-  bind_to = g_inet_socket_address_new (any, 0);
+  address = bind_address != NULL ? g_inet_address_new_from_string (bind_address)
+                                 : g_inet_address_new_any (family);
+  if (address == NULL)
+    {
+      g_set_error (error, HG_SCAIP_MEDIA_ERROR, HG_SCAIP_MEDIA_ERROR_FAILED,
+                   "cannot bind the RTP socket to %s: not an IP address", bind_address);
+      return NULL;
+    }
+  bind_to = g_inet_socket_address_new (address, 0);
   if (!g_socket_bind (self->socket, bind_to, FALSE, error))
     return NULL;
   bound = g_socket_get_local_address (self->socket, error);

@@ -33,6 +33,7 @@ gboolean hg_scaip_media_check_codecs (const gchar *codecs, GError **error);
 gboolean hg_scaip_media_check_element (const gchar *description, GError **error);
 gchar *hg_scaip_media_local_address_for (const gchar *remote_host);
 HgScaipMedia *hg_scaip_media_new (const gchar *local_address,
+                                  const gchar *bind_address,
                                   const gchar *codecs,
                                   HgScaipSrtp srtp,
                                   const gchar *source,

@@ -35,6 +35,9 @@ static const gchar *const known_keys[] = {
   "controller-id",
   "caller-id",
   "local-uri",
+  "path2-local-uri",
+  "path2-primary",
+  "path2-secondary",
   "register",
   "register-expires",
   "answer-timeout",
@@ -97,6 +100,9 @@ struct _HgScaipPlugin
   gchar *controller_id;         /* (owned) */
   GStrv caller_ids;             /* (owned) */
   gchar *local_uri;             /* (owned) */
+  gchar *path2_local_uri;       /* (owned) (nullable) the second network path */
+  gchar *path2_primary;         /* (owned) (nullable) set exactly with path2_local_uri */
+  gchar *path2_secondary;       /* (owned) (nullable) */
   gchar *tls_dir;               /* (owned) (nullable) */
   gchar *demo_password;         /* (owned) (nullable) */
   HgScaipDeliveryConfig timers; /* strings are NULL here; filled at start */
@@ -122,7 +128,8 @@ struct _HgScaipPlugin
   HgScaipSip *sip;            /* (owned) (nullable) while running */
   HgScaipDelivery *delivery;  /* (owned) (nullable) while running */
   GCancellable *cancellable;  /* (owned) for calls of the context */
-  gboolean line_alarm_raised; /* in the current outage */
+  gboolean line_alarm_raised;    /* in the current outage */
+  gboolean standby_alarm_raised; /* in the current outage of the standby path */
   GHashTable *failed_raised;  /* (owned) refs a technical alarm was raised for */
 
   /* voice */
@@ -205,6 +212,54 @@ get_uri (HgConfig *config,
   return TRUE;
 }
 
+/* The second network path (PROTOCOL.md §6): its local URI must name an address of this
+ * host other than the first path's; its receivers default to the first path's. */
+static gboolean
+get_path2 (HgConfig *config,
+           const gchar *local_uri,
+           const gchar *primary,
+           const gchar *secondary,
+           gchar **out_local_uri,
+           gchar **out_primary,
+           gchar **out_secondary,
+           GError **error)
+{
+  g_autofree gchar *path2 = NULL;
+  g_autofree gchar *host = NULL;
+  g_autofree gchar *first_host = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+
+  if (!get_uri (config, "path2-local-uri", FALSE, FALSE, &path2, error)
+      || !get_uri (config, "path2-primary", FALSE, FALSE, out_primary, error)
+      || !get_uri (config, "path2-secondary", FALSE, FALSE, out_secondary, error))
+    return FALSE;
+  if (path2 == NULL)
+    {
+      if (*out_primary != NULL || *out_secondary != NULL)
+        {
+          g_set_error_literal (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                               *out_primary != NULL
+                                   ? "path2-primary: needs path2-local-uri (the second path)"
+                                   : "path2-secondary: needs path2-local-uri (the second path)");
+          return FALSE;
+        }
+      return TRUE;
+    }
+  host = hg_scaip_sip_uri_host (path2);
+  first_host = hg_scaip_sip_uri_host (local_uri);
+  if (host == NULL || (address = g_inet_address_new_from_string (host)) == NULL)
+    return bad_key (error, "path2-local-uri", path2,
+                    "does not name the numeric local address of the second path");
+  if (first_host != NULL && g_ascii_strcasecmp (host, first_host) == 0)
+    return bad_key (error, "path2-local-uri", path2, "names the same address as local-uri");
+  if (*out_primary == NULL)
+    *out_primary = g_strdup (primary);
+  if (*out_secondary == NULL)
+    *out_secondary = g_strdup (secondary);
+  *out_local_uri = g_steal_pointer (&path2);
+  return TRUE;
+}
+
 static gboolean
 get_seconds (HgConfig *config,
              const gchar *key,
@@ -234,6 +289,9 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
   g_autofree gchar *primary = NULL;
   g_autofree gchar *secondary = NULL;
   g_autofree gchar *local_uri = NULL;
+  g_autofree gchar *path2_local_uri = NULL;
+  g_autofree gchar *path2_primary = NULL;
+  g_autofree gchar *path2_secondary = NULL;
   const gchar *controller_id = hg_config_get_string (config, "controller-id", NULL);
   const gchar *caller_id = hg_config_get_string (config, "caller-id", NULL);
   const gchar *auth_user = hg_config_get_string (config, "auth-user", NULL);
@@ -257,6 +315,9 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
   local_uri = g_strdup (hg_config_get_string (config, "local-uri", "sip:*:*"));
   if (!hg_scaip_sip_check_uri (local_uri, FALSE, NULL))
     return bad_key (error, "local-uri", local_uri, "is not a sip: URI with a host");
+  if (!get_path2 (config, local_uri, primary, secondary, &path2_local_uri, &path2_primary,
+                  &path2_secondary, error))
+    return FALSE;
   if (controller_id == NULL)
     {
       g_set_error_literal (error, HG_ERROR, HG_ERROR_INVALID_DATA, "controller-id: required");
@@ -412,12 +473,20 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
   {
     const gchar *tls_dir = hg_config_get_string (config, "tls-dir", NULL);
     gboolean needs_tls = uses_tls (primary) || uses_tls (secondary);
+    const struct
+    {
+      const gchar *key;
+      const gchar *uri;
+    } others[] = { { "secondary", secondary },
+                   { "path2-primary", path2_primary },
+                   { "path2-secondary", path2_secondary } };
 
     /* Sofia-SIP then registers one (sips:) contact with every receiver, which a
-     * receiver without TLS cannot answer: both use TLS or neither */
-    if (secondary != NULL && uses_tls (primary) != uses_tls (secondary))
-      return bad_key (error, "secondary", secondary,
-                      "must use TLS exactly when primary does (mixing is not supported)");
+     * receiver without TLS cannot answer: all use TLS or none */
+    for (gsize i = 0; i < G_N_ELEMENTS (others); i++)
+      if (others[i].uri != NULL && uses_tls (primary) != uses_tls (others[i].uri))
+        return bad_key (error, others[i].key, others[i].uri,
+                        "must use TLS exactly when primary does (mixing is not supported)");
     if (tls_dir == NULL && needs_tls)
       {
         g_set_error_literal (
@@ -452,6 +521,12 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
   self->secondary = g_steal_pointer (&secondary);
   g_free (self->local_uri);
   self->local_uri = g_steal_pointer (&local_uri);
+  g_free (self->path2_local_uri);
+  self->path2_local_uri = g_steal_pointer (&path2_local_uri);
+  g_free (self->path2_primary);
+  self->path2_primary = g_steal_pointer (&path2_primary);
+  g_free (self->path2_secondary);
+  self->path2_secondary = g_steal_pointer (&path2_secondary);
   g_free (self->controller_id);
   self->controller_id = g_strdup (controller_id);
   g_free (self->auth_user);
@@ -524,7 +599,8 @@ check_health (HgScaipPlugin *self)
                                  hg_scaip_delivery_get_line_ok (self->delivery) ? "ok" : "down");
   json_object_set_string_member (
       health, "active",
-      hg_scaip_delivery_receiver_name (hg_scaip_delivery_get_active_receiver (self->delivery)));
+      hg_scaip_sip_get_receiver_name (self->sip,
+                                      hg_scaip_delivery_get_active_receiver (self->delivery)));
   for (guint i = 0; i < hg_scaip_sip_get_n_receivers (self->sip); i++)
     {
       JsonObject *receiver = json_object_new ();
@@ -538,9 +614,22 @@ check_health (HgScaipPlugin *self)
         json_object_set_string_member (receiver, "error", error);
       else
         json_object_set_null_member (receiver, "error");
-      json_object_set_object_member (receivers, hg_scaip_delivery_receiver_name (i), receiver);
+      json_object_set_object_member (receivers, hg_scaip_sip_get_receiver_name (self->sip, i),
+                                     receiver);
     }
   json_object_set_object_member (health, "receivers", receivers);
+  if (hg_scaip_delivery_get_standby_receiver (self->delivery) != G_MAXUINT)
+    {
+      JsonObject *standby = json_object_new ();
+
+      json_object_set_string_member (
+          standby, "receiver",
+          hg_scaip_sip_get_receiver_name (self->sip,
+                                          hg_scaip_delivery_get_standby_receiver (self->delivery)));
+      json_object_set_string_member (
+          standby, "line", hg_scaip_delivery_get_standby_ok (self->delivery) ? "ok" : "down");
+      json_object_set_object_member (health, "standby", standby);
+    }
   json_object_set_boolean_member (health, "in_call", self->call_id != 0);
   if (self->button != NULL)
     json_object_set_string_member (health, "button",
@@ -616,7 +705,8 @@ report (HgScaipPlugin *self,
   g_autoptr(JsonObject) detail = json_object_new ();
   ReportData *data = g_new0 (ReportData, 1);
 
-  json_object_set_string_member (detail, "receiver", hg_scaip_delivery_receiver_name (receiver));
+  json_object_set_string_member (detail, "receiver",
+                                 hg_scaip_sip_get_receiver_name (self->sip, receiver));
   json_object_set_string_member (detail, "uri",
                                  hg_scaip_sip_get_receiver_uri (self->sip, receiver));
   if (snu >= 0)
@@ -667,9 +757,11 @@ technical_raised_cb (GObject *source,
                     "technical alarm %s raised: %s", ref, reason);
 }
 
+/* @receiver: the receiver it is about */
 static void
 raise_technical (HgScaipPlugin *self,
                  const gchar *reason,
+                 guint receiver,
                  const gchar *about_ref)
 {
   g_autoptr(HgAlarm) alarm = hg_alarm_new ("technical");
@@ -677,9 +769,8 @@ raise_technical (HgScaipPlugin *self,
 
   hg_alarm_set_device (alarm, OWN_DEVICE);
   json_object_set_string_member (detail, "reason", reason);
-  json_object_set_string_member (
-      detail, "receiver",
-      hg_scaip_delivery_receiver_name (hg_scaip_delivery_get_active_receiver (self->delivery)));
+  json_object_set_string_member (detail, "receiver",
+                                 hg_scaip_sip_get_receiver_name (self->sip, receiver));
   if (about_ref != NULL)
     json_object_set_string_member (detail, "alarm", about_ref);
   hg_alarm_set_detail (alarm, detail);
@@ -703,7 +794,29 @@ supervision_changed_cb (HgScaipDelivery *delivery,
   if (self->line_alarm_raised)
     return;
   self->line_alarm_raised = TRUE;
-  raise_technical (self, "line-supervision", NULL);
+  raise_technical (self, "line-supervision",
+                   hg_scaip_delivery_get_active_receiver (self->delivery), NULL);
+}
+
+/* The network path not in use failed its supervision: the ARC hears of it over the one in
+ * use, as a technical alarm, once per outage of that path. */
+static void
+standby_supervision_changed_cb (HgScaipDelivery *delivery,
+                                gboolean ok,
+                                guint receiver,
+                                const gchar *reason,
+                                HgScaipPlugin *self)
+{
+  check_health (self);
+  if (ok)
+    {
+      self->standby_alarm_raised = FALSE;
+      return;
+    }
+  if (self->standby_alarm_raised)
+    return;
+  self->standby_alarm_raised = TRUE;
+  raise_technical (self, "standby-path-supervision", receiver, NULL);
 }
 
 static void
@@ -717,7 +830,7 @@ alarm_failed_cb (HgScaipDelivery *delivery,
   if (g_strcmp0 (type, "technical") == 0 || g_hash_table_contains (self->failed_raised, ref))
     return;
   g_hash_table_add (self->failed_raised, g_strdup (ref));
-  raise_technical (self, reason, ref);
+  raise_technical (self, reason, hg_scaip_delivery_get_active_receiver (self->delivery), ref);
 }
 
 /* voice */
@@ -830,11 +943,19 @@ caller_allowed (HgScaipPlugin *self, const gchar *from)
   return FALSE;
 }
 
+/* @path_address: the local address of the second network path when the call is on it:
+ * the RTP socket is bound to it, so the audio takes that path too, and our SDP names it
+ * unless media-address says otherwise; @fallback: the address for our SDP otherwise
+ * (%NULL: the one routing to the peer's) */
 static HgScaipMedia *
-new_media (HgScaipPlugin *self, GError **error)
+new_media (HgScaipPlugin *self, const gchar *path_address, const gchar *fallback, GError **error)
 {
-  return hg_scaip_media_new (self->media_address, self->codecs, self->srtp, self->audio_source,
-                             self->audio_sink, error);
+  const gchar *address = self->media_address != NULL ? self->media_address
+                         : path_address != NULL      ? path_address
+                                                     : fallback;
+
+  return hg_scaip_media_new (address, path_address, self->codecs, self->srtp,
+                             self->audio_source, self->audio_sink, error);
 }
 
 static void
@@ -879,7 +1000,8 @@ call_incoming_cb (
       hg_scaip_sip_answer_call (sip, call, 488, NULL);
       return;
     }
-  self->media = new_media (self, &error);
+  self->media
+      = new_media (self, hg_scaip_sip_get_call_local_address (sip, call), NULL, &error);
   if (self->media != NULL)
     answer = hg_scaip_media_create_answer (self->media, offer, &error);
   if (answer == NULL)
@@ -961,6 +1083,7 @@ place_call (HgScaipPlugin *self, const gchar *ref, guint receiver)
   g_autofree gchar *offer = NULL;
   g_autofree gchar *local = NULL;
   const gchar *uri = hg_scaip_sip_get_receiver_uri (self->sip, receiver);
+  const gchar *path_address = hg_scaip_sip_get_receiver_local_address (self->sip, receiver);
 
   if (self->call_id != 0)
     {
@@ -968,11 +1091,9 @@ place_call (HgScaipPlugin *self, const gchar *ref, guint receiver)
       return;
     }
   /* the address that routes to the receiver goes into our offer */
-  local = self->media_address != NULL ? g_strdup (self->media_address)
-                                      : hg_scaip_media_local_address_for (
-                                          hg_scaip_sip_get_receiver_host (self->sip, receiver));
-  self->media = hg_scaip_media_new (local, self->codecs, self->srtp, self->audio_source,
-                                    self->audio_sink, &error);
+  if (path_address == NULL && self->media_address == NULL)
+    local = hg_scaip_media_local_address_for (hg_scaip_sip_get_receiver_host (self->sip, receiver));
+  self->media = new_media (self, path_address, local, &error);
   if (self->media == NULL)
     {
       g_warning ("alarm %s: no call placed: %s", ref, error->message);
@@ -986,7 +1107,7 @@ place_call (HgScaipPlugin *self, const gchar *ref, guint receiver)
       end_call (self);
       return;
     }
-  self->call_id = hg_scaip_sip_place_call (self->sip, uri, offer);
+  self->call_id = hg_scaip_sip_place_call (self->sip, receiver, offer);
   if (self->call_id == 0)
     {
       end_call (self);
@@ -1114,6 +1235,36 @@ password_stored_cb (GObject *source,
              PASSWORD_SECRET);
 }
 
+/* In the order they are tried (PROTOCOL.md §6): the primary and secondary receivers over
+ * the first network path, then over the second. */
+static gboolean
+add_receivers (HgScaipPlugin *self, GError **error)
+{
+  guint path2 = 0;
+  const struct
+  {
+    const gchar *name;
+    const gchar *uri;
+    gboolean second_path;
+  } receivers[] = {
+    { "primary", self->primary, FALSE },
+    { "secondary", self->secondary, FALSE },
+    { "primary/path2", self->path2_primary, TRUE },
+    { "secondary/path2", self->path2_secondary, TRUE },
+  };
+
+  if (self->path2_local_uri != NULL
+      && (path2 = hg_scaip_sip_add_path (self->sip, self->path2_local_uri, error)) == G_MAXUINT)
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (receivers); i++)
+    if (receivers[i].uri != NULL
+        && hg_scaip_sip_add_receiver (self->sip, receivers[i].name, receivers[i].uri,
+                                      receivers[i].second_path ? path2 : 0, error)
+               == G_MAXUINT)
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 start_engine (HgScaipPlugin *self,
               const gchar *password,
@@ -1125,10 +1276,7 @@ start_engine (HgScaipPlugin *self,
   if (self->sip == NULL)
     return FALSE;
   hg_scaip_sip_set_credentials (self->sip, self->auth_user, password);
-  if (hg_scaip_sip_add_receiver (self->sip, self->primary, error) == G_MAXUINT)
-    return FALSE;
-  if (self->secondary != NULL
-      && hg_scaip_sip_add_receiver (self->sip, self->secondary, error) == G_MAXUINT)
+  if (!add_receivers (self, error))
     return FALSE;
 
   if (self->voice != VOICE_OFF
@@ -1161,6 +1309,8 @@ start_engine (HgScaipPlugin *self,
   g_signal_connect_object (self->delivery, "alarm-failed", G_CALLBACK (alarm_failed_cb), self, 0);
   g_signal_connect_object (self->delivery, "supervision-changed",
                            G_CALLBACK (supervision_changed_cb), self, 0);
+  g_signal_connect_object (self->delivery, "standby-supervision-changed",
+                           G_CALLBACK (standby_supervision_changed_cb), self, 0);
   g_signal_connect_object (self->delivery, "voice-requested", G_CALLBACK (voice_requested_cb), self,
                            0);
   g_signal_connect_object (self->sip, "call-incoming", G_CALLBACK (call_incoming_cb), self, 0);
@@ -1409,6 +1559,9 @@ hg_scaip_plugin_finalize (GObject *object)
   g_free (self->controller_id);
   g_strfreev (self->caller_ids);
   g_free (self->local_uri);
+  g_free (self->path2_local_uri);
+  g_free (self->path2_primary);
+  g_free (self->path2_secondary);
   g_free (self->tls_dir);
   if (self->demo_password != NULL)
     memset (self->demo_password, 0, strlen (self->demo_password));

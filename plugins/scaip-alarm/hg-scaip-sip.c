@@ -13,6 +13,11 @@
  *              with 480 unless a handler answers), out: hg_scaip_sip_place_call ();
  *              the dialog's state is "call-active" and "call-ended"
  *
+ * A second network path (PROTOCOL.md §6) is a second NUA stack on the same root, bound to
+ * that path's local address: each receiver belongs to one path, and everything sent to it
+ * (REGISTER, MESSAGE, INVITE) leaves by that path's sockets. Requests that come in are
+ * handled alike on every path.
+ *
  * Every NUA event arrives in nua_event_cb() on the main loop. Nothing here blocks. */
 #include <string.h>
 
@@ -37,11 +42,24 @@ typedef enum
 
 typedef struct _HgScaipSip HgScaipSip;
 
+/* One network path: a NUA stack bound to that path's local address. */
+typedef struct
+{
+  HgScaipSip *self; /* (unowned) */
+  guint index;
+  gchar *local_uri;  /* (owned) */
+  gchar *local_host; /* (owned) (nullable) the address it is bound to; %NULL for any */
+  nua_t *nua;        /* (owned) (nullable) once destroyed */
+  gchar *contact;    /* (owned) (nullable) as the last registrar echoed it */
+  gboolean shut_down;
+} Path;
+
 /* What a nua_handle_t of ours stands for: its hmagic. */
 typedef struct
 {
   HandleKind kind;
   HgScaipSip *self; /* (unowned) */
+  Path *path;       /* (unowned) whose stack the handle is on */
   guint receiver;
   nua_handle_t *nh;    /* (owned) */
   gboolean auth_tried; /* one Digest answer per challenge round */
@@ -57,6 +75,8 @@ typedef struct
 {
   HgScaipSip *self; /* (unowned) */
   guint index;
+  gchar *name;      /* (owned) for logs and health: primary, secondary, primary/path2 ... */
+  Path *path;       /* (unowned) */
   gchar *uri;       /* (owned) MESSAGE request-URI, e.g. sip:arc@host:5060;transport=tcp */
   gchar *to;        /* (owned) "<uri>" */
   gchar *registrar; /* (owned) sip:host:port[;transport=...] */
@@ -72,18 +92,18 @@ struct _HgScaipSip
   GObject parent_instance;
   su_home_t *home;      /* (owned) */
   su_root_t *root;      /* (owned) */
-  nua_t *nua;           /* (owned) (nullable) once destroyed */
+  GPtrArray *paths;     /* (owned) (element-type Path) the first is the main one */
+  gchar *tls_dir;       /* (owned) (nullable) */
   url_t *aor_url;       /* in home */
   gchar *aor;           /* (owned) */
   gchar *auth_user;     /* (owned) (nullable) */
   gchar *password;      /* (owned) (nullable) never logged */
-  gchar *contact;       /* (owned) (nullable) as the registrar echoed it */
   GPtrArray *receivers; /* (owned) (element-type Receiver) */
   GHashTable *messages; /* (owned) Handle set: MESSAGE requests in flight */
   GHashTable *calls;    /* (owned) call id → Handle: INVITE dialogs, until terminated */
   guint next_call_id;
   gboolean shutting_down;
-  gboolean shut_down;
+  gboolean shut_down; /* every path's stack is down */
   GPtrArray *shutdown_tasks; /* (owned) (element-type GTask) */
 };
 
@@ -174,9 +194,19 @@ handle_free (Handle *handle)
 }
 
 static void
+path_free (Path *path)
+{
+  g_free (path->local_uri);
+  g_free (path->local_host);
+  g_free (path->contact);
+  g_free (path);
+}
+
+static void
 receiver_free (Receiver *receiver)
 {
   g_clear_handle_id (&receiver->retry_id, g_source_remove);
+  g_free (receiver->name);
   g_free (receiver->uri);
   g_free (receiver->to);
   g_free (receiver->registrar);
@@ -277,10 +307,12 @@ register_answered (
   set_tls_problem (NULL);
   if (handle->registered)
     {
+      Path *path = receiver->path;
+
       if (sip != NULL && sip->sip_contact != NULL)
         {
-          g_free (self->contact);
-          self->contact = g_strdup_printf (
+          g_free (path->contact);
+          path->contact = g_strdup_printf (
               "%s%s%s@%s%s%s", sip->sip_contact->m_url->url_scheme, ":",
               sip->sip_contact->m_url->url_user != NULL ? sip->sip_contact->m_url->url_user : "",
               sip->sip_contact->m_url->url_host,
@@ -288,17 +320,17 @@ register_answered (
               sip->sip_contact->m_url->url_port != NULL ? sip->sip_contact->m_url->url_port : "");
         }
       if (!was)
-        g_message ("registered with %s as %s (contact %s)", receiver->registrar, self->aor,
-                   self->contact != NULL ? self->contact : "unknown");
+        g_message ("registered with %s as %s (contact %s; the %s receiver)", receiver->registrar,
+                   self->aor, path->contact != NULL ? path->contact : "unknown", receiver->name);
     }
   else
     {
-      g_warning ("registration with %s failed: %s%s; trying again in %u s", receiver->registrar,
-                 what,
+      g_warning ("registration with %s failed: %s%s; trying again in %u s (the %s receiver)",
+                 receiver->registrar, what,
                  status == 401 || status == 403 || status == 407
                      ? " (check auth-user and the secret sip-password)"
                      : "",
-                 REGISTER_RETRY_SECONDS);
+                 REGISTER_RETRY_SECONDS, receiver->name);
       g_clear_handle_id (&receiver->retry_id, g_source_remove);
       if (!self->shutting_down)
         receiver->retry_id
@@ -329,16 +361,17 @@ hg_scaip_sip_register (HgScaipSip *self,
   g_return_if_fail (HG_IS_SCAIP_SIP (self));
   g_return_if_fail (receiver < self->receivers->len);
 
-  if (self->nua == NULL || self->shutting_down)
-    return;
   r = get_receiver (self, receiver);
+  if (r->path->nua == NULL || self->shutting_down)
+    return;
   if (r->reg == NULL)
     {
       r->reg = g_new0 (Handle, 1);
       r->reg->kind = HANDLE_REGISTER;
       r->reg->self = self;
+      r->reg->path = r->path;
       r->reg->receiver = receiver;
-      r->reg->nh = nua_handle (self->nua, r->reg, SIPTAG_TO_STR (self->aor), TAG_END ());
+      r->reg->nh = nua_handle (r->path->nua, r->reg, SIPTAG_TO_STR (self->aor), TAG_END ());
     }
   if (r->reg->pending)
     return;
@@ -362,14 +395,6 @@ hg_scaip_sip_is_registered (HgScaipSip *self,
   g_return_val_if_fail (receiver < self->receivers->len, FALSE);
   r = get_receiver (self, receiver);
   return r->reg != NULL && r->reg->registered;
-}
-
-/* Returns: (nullable): our contact as the last registrar saw it, for logs and tests */
-const gchar *
-hg_scaip_sip_get_contact (HgScaipSip *self)
-{
-  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), NULL);
-  return self->contact;
 }
 
 /* MESSAGE out */
@@ -440,19 +465,20 @@ hg_scaip_sip_send_async (HgScaipSip *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, hg_scaip_sip_send_async);
-  if (self->nua == NULL || self->shutting_down)
+  r = get_receiver (self, receiver);
+  if (r->path->nua == NULL || self->shutting_down)
     {
       g_task_return_new_error (task, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_SHUT_DOWN, "%s",
                                "the SIP agent is shut down");
       return;
     }
-  r = get_receiver (self, receiver);
   handle = g_new0 (Handle, 1);
   handle->kind = HANDLE_MESSAGE;
   handle->self = self;
+  handle->path = r->path;
   handle->receiver = receiver;
   handle->task = g_steal_pointer (&task);
-  handle->nh = nua_handle (self->nua, handle, SIPTAG_TO_STR (r->to), TAG_END ());
+  handle->nh = nua_handle (r->path->nua, handle, SIPTAG_TO_STR (r->to), TAG_END ());
   g_hash_table_add (self->messages, handle);
   nua_message (handle->nh, NUTAG_URL (r->uri), SIPTAG_CONTENT_TYPE_STR (HG_SCAIP_CONTENT_TYPE),
                SIPTAG_PAYLOAD_STR (body), TAG_END ());
@@ -550,12 +576,13 @@ message_received (HgScaipSip *self,
 /* INVITE: voice calls */
 
 static Handle *
-new_call_handle (HgScaipSip *self, nua_handle_t *nh)
+new_call_handle (HgScaipSip *self, Path *path, nua_handle_t *nh)
 {
   Handle *handle = g_new0 (Handle, 1);
 
   handle->kind = HANDLE_CALL;
   handle->self = self;
+  handle->path = path;
   handle->nh = nh;
   handle->call_id = ++self->next_call_id;
   g_hash_table_insert (self->calls, GUINT_TO_POINTER (handle->call_id), handle);
@@ -563,7 +590,7 @@ new_call_handle (HgScaipSip *self, nua_handle_t *nh)
 }
 
 static void
-call_received (HgScaipSip *self, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
+call_received (HgScaipSip *self, Path *path, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
 {
   g_autofree gchar *sdp = NULL;
   g_autofree gchar *from = NULL;
@@ -580,7 +607,7 @@ call_received (HgScaipSip *self, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
       nua_handle_destroy (nh);
       return;
     }
-  handle = new_call_handle (self, nh);
+  handle = new_call_handle (self, path, nh);
   nua_handle_bind (nh, handle);
   if (sip->sip_payload != NULL && sip->sip_content_type != NULL
       && g_ascii_strcasecmp (sip->sip_content_type->c_type, "application/sdp") == 0)
@@ -641,10 +668,34 @@ hg_scaip_sip_enable_calls (HgScaipSip *self)
 {
   g_return_if_fail (HG_IS_SCAIP_SIP (self));
 
-  if (self->nua == NULL)
-    return;
-  nua_set_params (self->nua, NUTAG_ENABLEINVITE (1), NUTAG_ALLOW ("INVITE, ACK, BYE, CANCEL"),
-                  NUTAG_AUTOANSWER (0), NUTAG_AUTOACK (1), TAG_END ());
+  for (guint i = 0; i < self->paths->len; i++)
+    {
+      Path *path = g_ptr_array_index (self->paths, i);
+
+      if (path->nua != NULL)
+        nua_set_params (path->nua, NUTAG_ENABLEINVITE (1),
+                        NUTAG_ALLOW ("INVITE, ACK, BYE, CANCEL"), NUTAG_AUTOANSWER (0),
+                        NUTAG_AUTOACK (1), TAG_END ());
+    }
+}
+
+/**
+ * hg_scaip_sip_get_call_local_address:
+ * @self: an #HgScaipSip
+ * @call: a call's id
+ *
+ * Returns: (nullable): the local address of the path the call is on, when that path is
+ *   bound to one (its local URI names it); %NULL for a path bound to any address
+ */
+const gchar *
+hg_scaip_sip_get_call_local_address (HgScaipSip *self, guint call)
+{
+  Handle *handle;
+
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), NULL);
+
+  handle = g_hash_table_lookup (self->calls, GUINT_TO_POINTER (call));
+  return handle != NULL ? handle->path->local_host : NULL;
 }
 
 /**
@@ -676,29 +727,30 @@ hg_scaip_sip_answer_call (HgScaipSip *self, guint call, guint status, const gcha
 /**
  * hg_scaip_sip_place_call:
  * @self: an #HgScaipSip
- * @uri: whom to call
+ * @receiver: the receiver to call, by its URI and over its path
  * @sdp: our SDP offer
  *
  * Returns: the call's id; #HgScaipSip::call-answered brings the answer, and
  *   #HgScaipSip::call-ended a failure
  */
 guint
-hg_scaip_sip_place_call (HgScaipSip *self, const gchar *uri, const gchar *sdp)
+hg_scaip_sip_place_call (HgScaipSip *self, guint receiver, const gchar *sdp)
 {
-  g_autofree gchar *to = NULL;
+  Receiver *r;
   Handle *handle;
 
   g_return_val_if_fail (HG_IS_SCAIP_SIP (self), 0);
-  g_return_val_if_fail (uri != NULL && sdp != NULL, 0);
+  g_return_val_if_fail (receiver < self->receivers->len, 0);
+  g_return_val_if_fail (sdp != NULL, 0);
 
-  if (self->nua == NULL || self->shutting_down)
+  r = get_receiver (self, receiver);
+  if (r->path->nua == NULL || self->shutting_down)
     return 0;
-  to = g_strdup_printf ("<%s>", uri);
-  handle = new_call_handle (self, NULL);
+  handle = new_call_handle (self, r->path, NULL);
   handle->responded = TRUE;
   handle->local_sdp = g_strdup (sdp);
-  handle->nh = nua_handle (self->nua, handle, SIPTAG_TO_STR (to), TAG_END ());
-  nua_invite (handle->nh, NUTAG_URL (uri), SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
+  handle->nh = nua_handle (r->path->nua, handle, SIPTAG_TO_STR (r->to), TAG_END ());
+  nua_invite (handle->nh, NUTAG_URL (r->uri), SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
               SIPTAG_PAYLOAD_STR (sdp), TAG_END ());
   return handle->call_id;
 }
@@ -748,9 +800,39 @@ destroy_stack (HgScaipSip *self)
       g_clear_handle_id (&receiver->retry_id, g_source_remove);
       g_clear_pointer (&receiver->reg, handle_free);
     }
-  if (self->nua != NULL)
-    nua_destroy (self->nua);
-  self->nua = NULL;
+  for (guint i = 0; i < self->paths->len; i++)
+    {
+      Path *path = g_ptr_array_index (self->paths, i);
+
+      g_clear_pointer (&path->nua, nua_destroy);
+    }
+}
+
+/* Whether every path's stack answered its nua_shutdown (). */
+static gboolean
+all_paths_shut_down (HgScaipSip *self)
+{
+  for (guint i = 0; i < self->paths->len; i++)
+    {
+      Path *path = g_ptr_array_index (self->paths, i);
+
+      if (path->nua != NULL && !path->shut_down)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+shut_down_paths (HgScaipSip *self)
+{
+  self->shutting_down = TRUE;
+  for (guint i = 0; i < self->paths->len; i++)
+    {
+      Path *path = g_ptr_array_index (self->paths, i);
+
+      if (path->nua != NULL && !path->shut_down)
+        nua_shutdown (path->nua);
+    }
 }
 
 static void
@@ -764,7 +846,8 @@ nua_event_cb (nua_event_t event,
               sip_t const *sip,
               tagi_t tags[])
 {
-  HgScaipSip *self = HG_SCAIP_SIP (magic);
+  Path *path = (Path *) magic;
+  HgScaipSip *self = path->self;
   Handle *handle = hmagic;
 
   switch (event)
@@ -792,7 +875,7 @@ nua_event_cb (nua_event_t event,
               TAG_END ());
         }
       else
-        call_received (self, nua, nh, sip);
+        call_received (self, path, nua, nh, sip);
       break;
     case nua_r_invite:
       if (handle != NULL && handle->kind == HANDLE_CALL)
@@ -814,7 +897,10 @@ nua_event_cb (nua_event_t event,
     case nua_r_shutdown:
       if (status < 200)
         break;
-      g_debug ("SIP stack shut down: %03d %s", status, phrase);
+      g_debug ("SIP stack of path %u shut down: %03d %s", path->index + 1, status, phrase);
+      path->shut_down = TRUE;
+      if (!all_paths_shut_down (self))
+        break;
       self->shut_down = TRUE;
       destroy_stack (self);
       complete_shutdown (self);
@@ -865,16 +951,14 @@ hg_scaip_sip_shutdown_async (HgScaipSip *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, hg_scaip_sip_shutdown_async);
-  if (self->nua == NULL)
+  if (self->shut_down)
     {
       g_task_return_boolean (task, TRUE);
       return;
     }
   g_ptr_array_add (self->shutdown_tasks, g_steal_pointer (&task));
-  if (self->shutting_down)
-    return;
-  self->shutting_down = TRUE;
-  nua_shutdown (self->nua);
+  if (!self->shutting_down)
+    shut_down_paths (self);
 }
 
 gboolean
@@ -938,9 +1022,37 @@ hg_scaip_sip_check_uri (const gchar *uri,
 }
 
 /**
+ * hg_scaip_sip_uri_host:
+ * @uri: a URI from the configuration
+ *
+ * Returns: (transfer full) (nullable): the host of a `sip:` or `sips:` URI as written
+ *   (`*` too), an IPv6 address without its brackets; %NULL if @uri does not parse
+ */
+gchar *
+hg_scaip_sip_uri_host (const gchar *uri)
+{
+  su_home_t *home = su_home_new (sizeof (su_home_t));
+  url_t *url = url_make (home, uri);
+  gchar *host = NULL;
+
+  if (url_is_sip (url, FALSE))
+    {
+      gsize len = strlen (url->url_host);
+
+      host = url->url_host[0] == '[' && len > 2 && url->url_host[len - 1] == ']'
+                 ? g_strndup (url->url_host + 1, len - 2)
+                 : g_strdup (url->url_host);
+    }
+  su_home_unref (home);
+  return host;
+}
+
+/**
  * hg_scaip_sip_add_receiver:
  * @self: an #HgScaipSip
+ * @name: what logs and the health report call it, e.g. `primary`
  * @uri: a `sip:` URI, e.g. `sip:arc@arc.example.se:5060;transport=tcp`
+ * @path: the network path to reach it by (0, or an index from hg_scaip_sip_add_path ())
  * @error: return location for a #GError
  *
  * Returns: the receiver's index (0 for the first), or %G_MAXUINT with
@@ -948,14 +1060,18 @@ hg_scaip_sip_check_uri (const gchar *uri,
  */
 guint
 hg_scaip_sip_add_receiver (HgScaipSip *self,
+                           const gchar *name,
                            const gchar *uri,
+                           guint path,
                            GError **error)
 {
   url_t *url;
   Receiver *receiver;
 
   g_return_val_if_fail (HG_IS_SCAIP_SIP (self), G_MAXUINT);
+  g_return_val_if_fail (name != NULL, G_MAXUINT);
   g_return_val_if_fail (uri != NULL, G_MAXUINT);
+  g_return_val_if_fail (path < self->paths->len, G_MAXUINT);
 
   url = url_make (self->home, uri);
   if (!url_is_sip (url, FALSE))
@@ -967,6 +1083,8 @@ hg_scaip_sip_add_receiver (HgScaipSip *self,
   receiver = g_new0 (Receiver, 1);
   receiver->self = self;
   receiver->index = self->receivers->len;
+  receiver->name = g_strdup (name);
+  receiver->path = g_ptr_array_index (self->paths, path);
   receiver->uri = g_strdup (uri);
   receiver->to = g_strdup_printf ("<%s>", uri);
   receiver->registrar = registrar_of (url);
@@ -982,6 +1100,16 @@ hg_scaip_sip_get_n_receivers (HgScaipSip *self)
   return self->receivers->len;
 }
 
+/* Returns: the name the receiver was added with */
+const gchar *
+hg_scaip_sip_get_receiver_name (HgScaipSip *self,
+                                guint receiver)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), NULL);
+  g_return_val_if_fail (receiver < self->receivers->len, NULL);
+  return get_receiver (self, receiver)->name;
+}
+
 const gchar *
 hg_scaip_sip_get_receiver_uri (HgScaipSip *self,
                                guint receiver)
@@ -989,6 +1117,25 @@ hg_scaip_sip_get_receiver_uri (HgScaipSip *self,
   g_return_val_if_fail (HG_IS_SCAIP_SIP (self), NULL);
   g_return_val_if_fail (receiver < self->receivers->len, NULL);
   return get_receiver (self, receiver)->uri;
+}
+
+/* Returns: the network path the receiver is reached by (0 for the first) */
+guint
+hg_scaip_sip_get_receiver_path (HgScaipSip *self, guint receiver)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), 0);
+  g_return_val_if_fail (receiver < self->receivers->len, 0);
+  return get_receiver (self, receiver)->path->index;
+}
+
+/* Returns: (nullable): the local address of the receiver's path, when that path is bound
+ *   to one; %NULL for any */
+const gchar *
+hg_scaip_sip_get_receiver_local_address (HgScaipSip *self, guint receiver)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), NULL);
+  g_return_val_if_fail (receiver < self->receivers->len, NULL);
+  return get_receiver (self, receiver)->path->local_host;
 }
 
 /* Records @problem as the error of every receiver whose host is @host. */
@@ -1053,20 +1200,21 @@ hg_scaip_sip_dispose (GObject *object)
   HgScaipSip *self = HG_SCAIP_SIP (object);
 
   /* nua_destroy () refuses a stack that was not shut down: do it now, bounded */
-  if (self->nua != NULL)
+  if (!self->shut_down)
     {
       gint64 deadline = g_get_monotonic_time () + DISPOSE_SHUTDOWN_USEC;
 
       if (!self->shutting_down)
-        {
-          self->shutting_down = TRUE;
-          nua_shutdown (self->nua);
-        }
+        shut_down_paths (self);
       while (!self->shut_down && g_get_monotonic_time () < deadline)
         g_main_context_iteration (NULL, FALSE);
       if (!self->shut_down)
-        g_warning ("SIP stack did not shut down in time; leaking it");
-      self->nua = NULL;
+        {
+          g_warning ("SIP stack did not shut down in time; leaking it");
+          self->shut_down = TRUE;
+          for (guint i = 0; i < self->paths->len; i++)
+            ((Path *) g_ptr_array_index (self->paths, i))->nua = NULL;
+        }
     }
   complete_shutdown (self);
   G_OBJECT_CLASS (hg_scaip_sip_parent_class)->dispose (object);
@@ -1080,6 +1228,7 @@ hg_scaip_sip_finalize (GObject *object)
   g_hash_table_unref (self->messages);
   g_hash_table_unref (self->calls);
   g_ptr_array_unref (self->receivers);
+  g_ptr_array_unref (self->paths);
   g_ptr_array_unref (self->shutdown_tasks);
   if (tls_agent == self)
     tls_agent = NULL;
@@ -1094,7 +1243,7 @@ hg_scaip_sip_finalize (GObject *object)
   if (self->password != NULL)
     memset (self->password, 0, strlen (self->password));
   g_free (self->password);
-  g_free (self->contact);
+  g_free (self->tls_dir);
   G_OBJECT_CLASS (hg_scaip_sip_parent_class)->finalize (object);
 }
 
@@ -1170,9 +1319,76 @@ static void
 hg_scaip_sip_init (HgScaipSip *self)
 {
   self->receivers = g_ptr_array_new_with_free_func ((GDestroyNotify) receiver_free);
+  self->paths = g_ptr_array_new_with_free_func ((GDestroyNotify) path_free);
+  self->shut_down = TRUE; /* until a path's stack exists */
   self->messages = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) handle_free, NULL);
   self->calls = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify)handle_free);
   self->shutdown_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+/**
+ * hg_scaip_sip_add_path:
+ * @self: an #HgScaipSip
+ * @local_uri: where this path's stack listens, e.g. `sip:10.64.0.2:*`
+ * @error: return location for a #GError
+ *
+ * Creates a further network path: a stack of its own, bound to @local_uri's address, so
+ * that what is sent to the receivers added on it leaves by that address (the host's
+ * routing takes it from there, PROTOCOL.md §6).
+ *
+ * Returns: the path's index (0 for the one hg_scaip_sip_new () made), or %G_MAXUINT with
+ *   %HG_SCAIP_SIP_ERROR
+ */
+guint
+hg_scaip_sip_add_path (HgScaipSip *self, const gchar *local_uri, GError **error)
+{
+  g_autofree gchar *sips_uri = NULL;
+  url_t *local;
+  Path *path;
+
+  g_return_val_if_fail (HG_IS_SCAIP_SIP (self), G_MAXUINT);
+  g_return_val_if_fail (local_uri != NULL, G_MAXUINT);
+
+  local = url_make (self->home, local_uri);
+  if (local == NULL || (local->url_type != url_sip && local->url_type != url_sips))
+    {
+      g_set_error (error, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_INVALID_URI,
+                   "'%s' is not a sip: URI to listen on", local_uri);
+      return G_MAXUINT;
+    }
+  path = g_new0 (Path, 1);
+  path->self = self;
+  path->index = self->paths->len;
+  path->local_uri = g_strdup (local_uri);
+  if (local->url_host != NULL && g_strcmp0 (local->url_host, "*") != 0)
+    path->local_host = hg_scaip_sip_uri_host (local_uri);
+  g_ptr_array_add (self->paths, path);
+  if (self->tls_dir != NULL)
+    sips_uri = g_strdup_printf ("sips:%s:*",
+                                path->local_host != NULL ? path->local_host : "*");
+  path->nua
+      = nua_create (self->root, nua_event_cb, path, NUTAG_URL (local_uri),
+                    TAG_IF (self->tls_dir != NULL, NUTAG_SIPS_URL (sips_uri)),
+                    TAG_IF (self->tls_dir != NULL, TPTAG_CERTIFICATE (self->tls_dir)),
+                    /* the receiver's certificate must chain to cafile.pem and name the
+                     * host of its URI (subjectAltName DNS or CN) */
+                    TAG_IF (self->tls_dir != NULL,
+                            TPTAG_TLS_VERIFY_POLICY (TPTLS_VERIFY_SUBJECTS_OUT)),
+                    TAG_IF (self->tls_dir != NULL, TPTAG_TLS_VERIFY_DATE (1)),
+                    SIPTAG_FROM_STR (self->aor), NUTAG_USER_AGENT (USER_AGENT),
+                    NUTAG_M_USERNAME (self->aor_url->url_user), NUTAG_ENABLEMESSAGE (1),
+                    NUTAG_ENABLEINVITE (0), NUTAG_ALLOW ("MESSAGE"),
+                    NUTAG_APPL_METHOD ("MESSAGE"), NUTAG_MEDIA_ENABLE (0),
+                    NUTAG_OUTBOUND ("no-options-keepalive no-validate"), TAG_NULL ());
+  if (path->nua == NULL)
+    {
+      g_set_error (error, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_FAILED,
+                   "cannot listen for SIP on %s", local_uri);
+      g_ptr_array_remove_index (self->paths, path->index);
+      return G_MAXUINT;
+    }
+  self->shut_down = FALSE;
+  return path->index;
 }
 
 /**
@@ -1183,14 +1399,14 @@ hg_scaip_sip_init (HgScaipSip *self)
  *   certificate); %NULL for no TLS transport
  * @error: return location for a #GError
  *
- * Creates the stack and binds its transports; registers with nobody yet.
+ * Creates the stack of the first network path (index 0) and binds its transports;
+ * registers with nobody yet.
  *
  * Returns: (transfer full): the agent, or %NULL with %HG_SCAIP_SIP_ERROR
  */
 HgScaipSip *
 hg_scaip_sip_new (const gchar *local_uri, const gchar *aor, const gchar *tls_dir, GError **error)
 {
-  g_autofree gchar *sips_uri = NULL;
   static gsize initialized = 0;
   g_autoptr(HgScaipSip) self = NULL;
 
@@ -1218,6 +1434,7 @@ hg_scaip_sip_new (const gchar *local_uri, const gchar *aor, const gchar *tls_dir
       return NULL;
     }
   self->aor = g_strdup (aor);
+  self->tls_dir = g_strdup (tls_dir);
 
   self->root = su_glib_root_create (self);
   if (self->root == NULL)
@@ -1228,32 +1445,8 @@ hg_scaip_sip_new (const gchar *local_uri, const gchar *aor, const gchar *tls_dir
     }
   g_source_attach (su_glib_root_gsource (self->root), NULL);
 
-  if (tls_dir != NULL)
-    {
-      url_t *local = url_make (self->home, local_uri);
-
-      sips_uri = g_strdup_printf ("sips:%s:*",
-                                  local != NULL && local->url_host != NULL ? local->url_host : "*");
-    }
-  self->nua
-      = nua_create (self->root, nua_event_cb, self, NUTAG_URL (local_uri),
-                    TAG_IF (tls_dir != NULL, NUTAG_SIPS_URL (sips_uri)),
-                    TAG_IF (tls_dir != NULL, TPTAG_CERTIFICATE (tls_dir)),
-                    /* the receiver's certificate must chain to cafile.pem and name the
-                     * host of its URI (subjectAltName DNS or CN) */
-                    TAG_IF (tls_dir != NULL, TPTAG_TLS_VERIFY_POLICY (TPTLS_VERIFY_SUBJECTS_OUT)),
-                    TAG_IF (tls_dir != NULL, TPTAG_TLS_VERIFY_DATE (1)), SIPTAG_FROM_STR (aor),
-                    NUTAG_USER_AGENT (USER_AGENT), NUTAG_M_USERNAME (self->aor_url->url_user),
-                    NUTAG_ENABLEMESSAGE (1), NUTAG_ENABLEINVITE (0), NUTAG_ALLOW ("MESSAGE"),
-                    NUTAG_APPL_METHOD ("MESSAGE"), NUTAG_MEDIA_ENABLE (0),
-                    NUTAG_OUTBOUND ("no-options-keepalive no-validate"), TAG_NULL ());
-  if (self->nua == NULL)
-    {
-      g_set_error (error, HG_SCAIP_SIP_ERROR, HG_SCAIP_SIP_ERROR_FAILED,
-                   "cannot listen for SIP on %s", local_uri);
-      self->shut_down = TRUE;
-      return NULL;
-    }
+  if (hg_scaip_sip_add_path (self, local_uri, error) == G_MAXUINT)
+    return NULL;
   if (tls_dir != NULL)
     tls_agent = self;
   return g_steal_pointer (&self);

@@ -29,25 +29,32 @@ G_DECLARE_FINAL_TYPE (HgScaipSip, hg_scaip_sip, HG, SCAIP_SIP, GObject)
 gboolean hg_scaip_sip_check_uri (const gchar *uri,
                                  gboolean need_user,
                                  GError **error);
+gchar *hg_scaip_sip_uri_host (const gchar *uri);
 HgScaipSip *
 hg_scaip_sip_new (const gchar *local_uri, const gchar *aor, const gchar *tls_dir, GError **error);
+guint hg_scaip_sip_add_path (HgScaipSip *self, const gchar *local_uri, GError **error);
 void hg_scaip_sip_set_credentials (HgScaipSip *self,
                                    const gchar *auth_user,
                                    const gchar *password);
 guint hg_scaip_sip_add_receiver (HgScaipSip *self,
+                                 const gchar *name,
                                  const gchar *uri,
+                                 guint path,
                                  GError **error);
 guint hg_scaip_sip_get_n_receivers (HgScaipSip *self);
+const gchar *hg_scaip_sip_get_receiver_name (HgScaipSip *self,
+                                             guint receiver);
 const gchar *hg_scaip_sip_get_receiver_uri (HgScaipSip *self,
                                             guint receiver);
 const gchar *hg_scaip_sip_get_registration_error (HgScaipSip *self, guint receiver);
 const gchar *hg_scaip_sip_get_receiver_host (HgScaipSip *self, guint receiver);
+const gchar *hg_scaip_sip_get_receiver_local_address (HgScaipSip *self, guint receiver);
+guint hg_scaip_sip_get_receiver_path (HgScaipSip *self, guint receiver);
 void hg_scaip_sip_register (HgScaipSip *self,
                             guint receiver,
                             guint expires);
 gboolean hg_scaip_sip_is_registered (HgScaipSip *self,
                                      guint receiver);
-const gchar *hg_scaip_sip_get_contact (HgScaipSip *self);
 
 void hg_scaip_sip_send_async (HgScaipSip *self,
                               guint receiver,
@@ -62,7 +69,8 @@ gboolean hg_scaip_sip_send_finish (HgScaipSip *self,
 
 void hg_scaip_sip_enable_calls (HgScaipSip *self);
 void hg_scaip_sip_answer_call (HgScaipSip *self, guint call, guint status, const gchar *sdp);
-guint hg_scaip_sip_place_call (HgScaipSip *self, const gchar *uri, const gchar *sdp);
+guint hg_scaip_sip_place_call (HgScaipSip *self, guint receiver, const gchar *sdp);
+const gchar *hg_scaip_sip_get_call_local_address (HgScaipSip *self, guint call);
 void hg_scaip_sip_hang_up (HgScaipSip *self, guint call);
 
 void hg_scaip_sip_shutdown_async (HgScaipSip *self,

@@ -819,6 +819,29 @@ scaip_test_gateway_host_pid (ScaipTestGateway *gateway)
   return 0;
 }
 
+/* Returns: (nullable): the plugin's own report in GET /api/v1/health (README, "Health"),
+ *   or %NULL before its first */
+JsonObject *
+scaip_test_gateway_health_report (ScaipTestGateway *gateway)
+{
+  g_autoptr(JsonObject) health
+      = scaip_test_gateway_request (gateway, "GET", "/api/v1/health", NULL, SOUP_STATUS_OK);
+  JsonArray *plugins = json_object_get_array_member (health, "plugins");
+
+  for (guint i = 0; plugins != NULL && i < json_array_get_length (plugins); i++)
+    {
+      JsonObject *plugin = json_array_get_object_element (plugins, i);
+      JsonNode *node = json_object_get_member (plugin, "health");
+
+      if (g_strcmp0 (json_object_get_string_member (plugin, "id"), SCAIP_TEST_INSTANCE) != 0
+          || node == NULL || JSON_NODE_HOLDS_NULL (node))
+        continue;
+      return json_object_ref (
+          json_object_get_object_member (json_node_get_object (node), "report"));
+    }
+  return NULL;
+}
+
 /* Stores a secret as the core would for the instance (the org.hemgate.Secret schema,
  * hemgated's on-disk contract), in the test's private keyring. */
 void

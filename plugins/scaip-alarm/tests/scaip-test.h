@@ -99,6 +99,7 @@ JsonObject *scaip_test_gateway_find_event (ScaipTestGateway *gateway,
                                            const gchar *type,
                                            const gchar *ref);
 gint64 scaip_test_gateway_host_pid (ScaipTestGateway *gateway);
+JsonObject *scaip_test_gateway_health_report (ScaipTestGateway *gateway);
 
 typedef gboolean (*ScaipTestCondition) (gpointer data);
 

@@ -200,6 +200,61 @@ test_failover (void)
 }
 
 static void
+test_second_path (void)
+{
+  /* the first path is down: both receivers hear nothing sent from its address */
+  const gchar *path1_down[] = { "--password", PASSWORD, "--command", "ignore-from 127.0.0.1",
+                                NULL };
+  g_autoptr(ScaipTestSim) primary = scaip_test_sim_new ("primary", path1_down);
+  g_autoptr(ScaipTestSim) secondary = scaip_test_sim_new ("secondary", path1_down);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) acknowledged = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  g_autoptr(JsonObject) report = NULL;
+  g_autofree gchar *primary_uri = scaip_test_sim_uri (primary, "udp");
+  g_autofree gchar *secondary_uri = scaip_test_sim_uri (secondary, "udp");
+  g_autofree gchar *keys = instance_keys (primary_uri, secondary_uri,
+                                          "path2-local-uri = sip:127.0.0.2:*\n"
+                                          "demo-password = " PASSWORD "\n");
+  g_autofree gchar *ref = NULL;
+  JsonObject *receivers;
+
+  g_test_summary ("With a second network path configured and the first path down, the alarm "
+                  "goes to the primary and the secondary receiver over the first path, then "
+                  "to the primary over the second path, which acknowledges it once; the "
+                  "request left from the second path's address, and the health report shows "
+                  "all four receivers with the second path's primary active");
+  gateway = scaip_test_gateway_new (keys);
+  scaip_test_gateway_start (gateway);
+  ref = scaip_test_gateway_raise (gateway, "assistance", "bedroom");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+
+  acknowledged = scaip_test_gateway_find_event (gateway, "alarm.acknowledged", ref);
+  g_assert_nonnull (acknowledged);
+  g_assert_cmpstr (event_detail_string (acknowledged, "receiver"), ==, "primary/path2");
+  g_assert_true (scaip_test_gateway_logged (
+      gateway, "failing over from the primary receiver (silent for 4 s) to the secondary"));
+  g_assert_true (scaip_test_gateway_logged (
+      gateway, "failing over from the secondary receiver (silent for 4 s) to the primary/path2"));
+  g_assert_cmpuint (scaip_test_sim_count (primary, ref, "ME"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_distinct (primary, "ME"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_count (secondary, NULL, NULL), ==, 0);
+  record = first_record (primary, ref, "ME");
+  g_assert_nonnull (record);
+  g_assert_cmpstr (json_object_get_string_member (record, "source"), ==, "127.0.0.2");
+
+  report = scaip_test_gateway_health_report (gateway);
+  g_assert_nonnull (report);
+  g_assert_cmpstr (json_object_get_string_member (report, "active"), ==, "primary/path2");
+  receivers = json_object_get_object_member (report, "receivers");
+  g_assert_cmpuint (json_object_get_size (receivers), ==, 4);
+  g_assert_true (json_object_get_boolean_member (
+      json_object_get_object_member (receivers, "primary/path2"), "registered"));
+  g_assert_false (json_object_get_boolean_member (
+      json_object_get_object_member (receivers, "primary"), "registered"));
+}
+
+static void
 test_outage_drains_in_order (void)
 {
   g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
@@ -561,6 +616,88 @@ cancel_alarm (ScaipTestGateway *gateway, const gchar *ref)
   g_assert_nonnull (answer);
 }
 
+typedef struct
+{
+  ScaipTestGateway *gateway;
+  const gchar *line; /* the standby path's state awaited */
+} StandbyCondition;
+
+static gboolean
+standby_line_is (gpointer data)
+{
+  StandbyCondition *condition = data;
+  g_autoptr(JsonObject) report = scaip_test_gateway_health_report (condition->gateway);
+  JsonObject *standby = report != NULL && json_object_has_member (report, "standby")
+                            ? json_object_get_object_member (report, "standby")
+                            : NULL;
+
+  return standby != NULL
+         && g_strcmp0 (json_object_get_string_member (standby, "receiver"), "primary/path2") == 0
+         && g_strcmp0 (json_object_get_string_member (standby, "line"), condition->line) == 0;
+}
+
+static void
+test_standby_path_supervised (void)
+{
+  /* the second path is down: the receiver hears nothing sent from its address */
+  const gchar *path2_down[] = { "--password", PASSWORD, "--command", "ignore-from 127.0.0.2",
+                                NULL };
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", path2_down);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) raised = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (uri, NULL,
+                                          "path2-local-uri = sip:127.0.0.2:*\n"
+                                          "heartbeat-interval = 5\n"
+                                          "demo-password = " PASSWORD "\n");
+  TechnicalCondition technical = { NULL, NULL, 0 };
+  StandbyCondition standby = { NULL, "down" };
+  JsonObject *detail;
+
+  g_test_summary ("With a second network path, heartbeats supervise the path not in use too: "
+                  "when it is down the plugin logs it, the health report says so, and one "
+                  "technical alarm naming that path's receiver reaches the ARC over the path "
+                  "in use, whose line stays ok; when the path is back, it is logged and "
+                  "reported");
+  gateway = scaip_test_gateway_new (keys);
+  standby.gateway = technical.gateway = gateway;
+  scaip_test_gateway_start (gateway);
+  scaip_test_gateway_wait_logged (
+      gateway, "line supervision: heartbeat over the standby path to the primary/path2 receiver "
+               "missed");
+  scaip_test_wait (technical_raised, &technical, "a technical alarm");
+  scaip_test_gateway_wait_state (gateway, technical.ref, "acknowledged");
+  raised = scaip_test_gateway_find_event (gateway, "alarm.raised", technical.ref);
+  g_assert_nonnull (raised);
+  /* the event's body is the alarm's record */
+  detail = json_object_get_object_member (json_object_get_object_member (raised, "body"), "detail");
+  g_assert_cmpstr (json_object_get_string_member (detail, "reason"), ==,
+                   "standby-path-supervision");
+  g_assert_cmpstr (json_object_get_string_member (detail, "receiver"), ==, "primary/path2");
+  record = first_record (sim, technical.ref, "ME");
+  g_assert_nonnull (record);
+  g_assert_cmpstr (json_object_get_string_member (record, "source"), ==, "127.0.0.1");
+  scaip_test_wait (standby_line_is, &standby, "the standby path down in GET /api/v1/health");
+  {
+    g_autoptr(JsonObject) report = scaip_test_gateway_health_report (gateway);
+
+    g_assert_cmpstr (json_object_get_string_member (report, "line"), ==, "ok");
+    g_assert_cmpstr (json_object_get_string_member (report, "active"), ==, "primary");
+  }
+  /* more heartbeats go unanswered over the second path: still one alarm for the outage */
+  scaip_test_run_for (12000);
+  g_assert_cmpuint (count_technical (gateway, NULL), ==, 1);
+  g_assert_false (scaip_test_gateway_logged (gateway, "failing over"));
+
+  scaip_test_sim_command (sim, "ignore-from off");
+  scaip_test_gateway_wait_logged (
+      gateway, "line supervision: the standby path answers again (the primary/path2 receiver)");
+  standby.line = "ok";
+  scaip_test_wait (standby_line_is, &standby, "the standby path ok in GET /api/v1/health");
+  g_free (technical.ref);
+}
+
 static void
 test_cancel_sends_abort (void)
 {
@@ -658,32 +795,36 @@ flag_set (gpointer data)
   return *(gboolean *)data;
 }
 
+/* Runs sipp as the ARC with @scenario over @transport (its -t: u1 or t1), the plugin
+ * sending to it without registering; one alarm must be acknowledged, sipp must exit 0,
+ * and its log must hold @expected_format with the alarm's ref for each %s. */
 static void
-test_sipp_interop (void)
+run_sipp_arc (const gchar *scenario_name,
+              const gchar *transport,
+              const gchar *expected_format)
 {
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autoptr(GSubprocess) sipp = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree gchar *scenario = g_test_build_filename (G_TEST_DIST, "sipp", "arc-uas.xml", NULL);
+  g_autofree gchar *scenario = g_test_build_filename (G_TEST_DIST, "sipp", scenario_name, NULL);
   g_autofree gchar *dir = g_dir_make_tmp ("hemgate-sipp-XXXXXX", &error);
   g_autofree gchar *log_path = g_build_filename (dir, "actions.log", NULL);
   g_autofree gchar *port = g_strdup_printf ("%u", free_udp_port ());
-  g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", port);
+  g_autofree gchar *uri
+      = g_strdup_printf ("sip:arc@127.0.0.1:%s;transport=%s", port,
+                         g_str_has_prefix (transport, "t") ? "tcp" : "udp");
   g_autofree gchar *keys = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *actions = NULL;
   g_autofree gchar *expected = NULL;
   gboolean exited = FALSE;
 
-  g_test_summary ("Interoperability with an independent SIP stack: sipp, as the ARC, receives "
-                  "the plugin's MESSAGE over UDP with Content-Type application/scaip+xml and a "
-                  "SCAIP <ref>, answers 200 OK with the <mrs> in the body, and the alarm is "
-                  "acknowledged; sipp exits 0 (its scenario's checks passed)");
   g_assert_no_error (error);
   sipp = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDIN_PIPE,
                            &error, g_getenv ("SIPP"), "-sf", scenario, "-i", "127.0.0.1", "-p",
-                           port, "-t", "u1", "-m", "1", "-timeout", "120s", "-timeout_error",
-                           "-nostdin", "-trace_logs", "-log_file", log_path, NULL);
+                           port, "-t", transport, "-m", "1", "-timeout", "120s",
+                           "-timeout_error", "-nostdin", "-trace_logs", "-log_file", log_path,
+                           NULL);
   g_assert_no_error (error);
   g_subprocess_wait_async (sipp, NULL, sipp_exited_cb, &exited);
 
@@ -699,10 +840,35 @@ test_sipp_interop (void)
   g_file_get_contents (log_path, &actions, NULL, &error);
   g_assert_no_error (error);
   g_test_message ("sipp logged: %s", actions);
-  expected = g_strdup_printf ("MESSAGE Content-Type: application/scaip+xml ref: %s", ref);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  expected = g_strdup_printf (expected_format, ref, ref);
+#pragma GCC diagnostic pop
   g_assert_nonnull (strstr (actions, expected));
   g_remove (log_path);
   g_rmdir (dir);
+}
+
+static void
+test_sipp_interop (void)
+{
+  g_test_summary ("Interoperability with an independent SIP stack: sipp, as the ARC, receives "
+                  "the plugin's MESSAGE over UDP with Content-Type application/scaip+xml and a "
+                  "SCAIP <ref>, answers 200 OK with the <mrs> in the body, and the alarm is "
+                  "acknowledged; sipp exits 0 (its scenario's checks passed)");
+  run_sipp_arc ("arc-uas.xml", "u1", "MESSAGE Content-Type: application/scaip+xml ref: %s");
+}
+
+static void
+test_sipp_digest (void)
+{
+  g_test_summary ("Digest with an independent implementation, over TCP: sipp, as the ARC, "
+                  "challenges the MESSAGE with 401 and a nonce of its own; the plugin answers "
+                  "once with the password from its configuration (as it would from the secret "
+                  "store), and sipp's verifyauth finds the answer right (else it answers 403 "
+                  "and exits 1); the resent MESSAGE carries the same <ref>, and the alarm is "
+                  "acknowledged");
+  run_sipp_arc ("arc-digest.xml", "t1", "challenged ref: %s answered ref: %s");
 }
 
 /* sipp as the ARC, started in a directory of its own that also holds its logs. */
@@ -1105,6 +1271,8 @@ main (int argc,
   g_test_add_func ("/scaip/delivery/tcp-answer-in-200-ok", test_tcp_answer_in_200_ok);
   g_test_add_func ("/scaip/delivery/hold-polling", test_hold_polling);
   g_test_add_func ("/scaip/delivery/failover-when-primary-silent", test_failover);
+  g_test_add_func ("/scaip/delivery/second-path-when-first-is-down", test_second_path);
+  g_test_add_func ("/scaip/supervision/standby-path", test_standby_path_supervised);
   g_test_add_func ("/scaip/delivery/outage-drains-in-order", test_outage_drains_in_order);
   g_test_add_func ("/scaip/delivery/host-killed-mid-delivery", test_host_killed_mid_delivery);
   g_test_add_func ("/scaip/delivery/core-killed-mid-delivery", test_core_killed_mid_delivery);
@@ -1118,6 +1286,7 @@ main (int argc,
   g_test_add_func ("/scaip/cancel/abort-with-same-ref", test_cancel_sends_abort);
   g_test_add_func ("/scaip/cancel/while-host-down-still-aborts", test_cancel_while_host_down);
   g_test_add_func ("/scaip/interop/sipp-arc-receives-message", test_sipp_interop);
+  g_test_add_func ("/scaip/interop/sipp-digest-over-tcp", test_sipp_digest);
   g_test_add_func ("/scaip/interop/sipp-arc-voice", test_sipp_arc_voice);
   g_test_add_func ("/scaip/interop/sipp-outage-exactly-once", test_sipp_outage_exactly_once);
   g_test_add_func ("/scaip/interop/sipp-host-killed-exactly-once",

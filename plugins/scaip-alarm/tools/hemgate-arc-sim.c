@@ -9,6 +9,8 @@
  *
  *   normal              forget every instruction below
  *   silent [off]        answer nothing at all (a dead ARC); nothing is recorded
+ *   ignore-from ADDR|off  as silent, for requests (REGISTER too) sent from ADDR only: a
+ *                       sender's network path that is down
  *   drop N              the next N MESSAGEs: as silent
  *   slow MS             answer every MESSAGE MS milliseconds late
  *   hold N              answer the first N receipts of each ref with snu 4 (HOLD)
@@ -80,6 +82,7 @@ typedef struct
 
   /* instructions */
   gboolean silent;
+  gchar *ignore_from; /* (nullable) */
   guint drop;
   guint slow_ms;
   guint hold;
@@ -131,6 +134,21 @@ sofia_log_cb (void *stream,
   g_debug ("sofia: %s", g_strchomp (line));
 }
 #pragma GCC diagnostic pop
+
+/* The address a request was sent from: its top Via's received=, else its sent-by host. */
+static const gchar *
+request_source (sip_t const *sip)
+{
+  if (sip == NULL || sip->sip_via == NULL)
+    return "";
+  return sip->sip_via->v_received != NULL ? sip->sip_via->v_received : sip->sip_via->v_host;
+}
+
+static gboolean
+ignored_source (Sim *sim, sip_t const *sip)
+{
+  return sim->ignore_from != NULL && g_strcmp0 (request_source (sip), sim->ignore_from) == 0;
+}
 
 static gchar *
 aor_key (url_t const *url)
@@ -241,6 +259,8 @@ record_request (Sim *sim,
   json_builder_add_int_value (builder, request->cha);
   json_builder_set_member_name (builder, "receipt");
   json_builder_add_int_value (builder, receipt);
+  json_builder_set_member_name (builder, "source");
+  json_builder_add_string_value (builder, request_source (sip));
   json_builder_set_member_name (builder, "transport");
   json_builder_add_string_value (builder, g_str_has_suffix (transport, "TCP")   ? "tcp"
                                           : g_str_has_suffix (transport, "TLS") ? "tls"
@@ -424,7 +444,7 @@ on_message (Sim *sim,
   g_autofree gchar *aor = NULL;
   guint receipt;
 
-  if (sim->silent || sim->drop > 0)
+  if (sim->silent || sim->drop > 0 || ignored_source (sim, sip))
     {
       if (sim->drop > 0)
         sim->drop--;
@@ -508,6 +528,11 @@ on_register (Sim *sim,
   g_autofree gchar *expires_str = NULL;
   unsigned long expires = 3600;
 
+  if (ignored_source (sim, sip))
+    {
+      keep_unanswered (sim, nh);
+      return;
+    }
   if (sim->password != NULL && !digest_ok (sim, sip->sip_authorization, "REGISTER"))
     {
       g_autofree gchar *challenge = challenge_header (sim);
@@ -627,7 +652,7 @@ call_reinvite_cb (gpointer user_data)
 static HgScaipMedia *
 new_call_media (Sim *sim, GError **error)
 {
-  return hg_scaip_media_new (sim->address, sim->call_codecs, sim->call_srtp,
+  return hg_scaip_media_new (sim->address, NULL, sim->call_codecs, sim->call_srtp,
                              "audiotestsrc is-live=true wave=sine freq=880 volume=0.5",
                              "fakesink sync=false", error);
 }
@@ -888,6 +913,7 @@ command (Sim *sim,
       sim->silent = FALSE;
       sim->drop = sim->slow_ms = sim->hold = sim->refuse = sim->busy = sim->error_n = 0;
       sim->garbage = sim->oversized = sim->unknown_ref = sim->foreign_aor = sim->status_n = 0;
+      g_clear_pointer (&sim->ignore_from, g_free);
       unanswered_forget (sim);
     }
   else if (g_strcmp0 (verb, "silent") == 0)
@@ -895,6 +921,13 @@ command (Sim *sim,
       sim->silent = g_strcmp0 (words[1], "off") != 0;
       if (!sim->silent)
         unanswered_forget (sim);
+    }
+  else if (g_strcmp0 (verb, "ignore-from") == 0)
+    {
+      ok = words[1] != NULL;
+      g_clear_pointer (&sim->ignore_from, g_free);
+      if (ok && g_strcmp0 (words[1], "off") != 0)
+        sim->ignore_from = g_strdup (words[1]);
     }
   else if (g_strcmp0 (verb, "in-body") == 0)
     sim->answer_in_body = g_strcmp0 (words[1], "off") != 0;
@@ -1170,6 +1203,7 @@ main (int argc,
   g_free (sim.nonce);
   g_free (sim.password);
   g_free (sim.voice);
+  g_free (sim.ignore_from);
   g_free (sim.call_codecs);
   return 0;
 }
