@@ -98,33 +98,11 @@ typedef struct
   const gchar *needle;
 } HealthWait;
 
-/* The plugin's own report in GET /api/v1/health, or NULL before its first. */
-static JsonObject *
-health_report (ScaipTestGateway *gateway)
-{
-  g_autoptr(JsonObject) health
-      = scaip_test_gateway_request (gateway, "GET", "/api/v1/health", NULL, SOUP_STATUS_OK);
-  JsonArray *plugins = json_object_get_array_member (health, "plugins");
-
-  for (guint i = 0; plugins != NULL && i < json_array_get_length (plugins); i++)
-    {
-      JsonObject *plugin = json_array_get_object_element (plugins, i);
-      JsonNode *node = json_object_get_member (plugin, "health");
-
-      if (g_strcmp0 (json_object_get_string_member (plugin, "id"), SCAIP_TEST_INSTANCE) != 0
-          || node == NULL || JSON_NODE_HOLDS_NULL (node))
-        continue;
-      return json_object_ref (
-          json_object_get_object_member (json_node_get_object (node), "report"));
-    }
-  return NULL;
-}
-
 static gboolean
 health_names_error (gpointer data)
 {
   HealthWait *wait = data;
-  g_autoptr(JsonObject) report = health_report (wait->gateway);
+  g_autoptr(JsonObject) report = scaip_test_gateway_health_report (wait->gateway);
   JsonObject *receivers;
   JsonObject *receiver;
   const gchar *error;
@@ -245,7 +223,7 @@ test_dns_failure (void)
   wait_health_error (gateway, "primary",
                      "503 DNS Error (the receiver's host name does not resolve)");
   {
-    g_autoptr(JsonObject) report = health_report (gateway);
+    g_autoptr(JsonObject) report = scaip_test_gateway_health_report (gateway);
     JsonObject *receivers = json_object_get_object_member (report, "receivers");
 
     g_assert_cmpstr (json_object_get_string_member (report, "active"), ==, "secondary");
@@ -313,7 +291,7 @@ static gboolean
 health_active_is (gpointer data)
 {
   HealthWait *wait = data;
-  g_autoptr(JsonObject) report = health_report (wait->gateway);
+  g_autoptr(JsonObject) report = scaip_test_gateway_health_report (wait->gateway);
 
   return report != NULL
          && g_strcmp0 (json_object_get_string_member_with_default (report, "active", NULL),
@@ -417,7 +395,7 @@ set_clock_offset (const gchar *offset_file, const gchar *offset)
 static gboolean
 has_health_report (gpointer data)
 {
-  g_autoptr(JsonObject) report = health_report (data);
+  g_autoptr(JsonObject) report = scaip_test_gateway_health_report (data);
 
   return report != NULL;
 }
@@ -427,7 +405,7 @@ static JsonObject *
 wait_health_report (ScaipTestGateway *gateway)
 {
   scaip_test_wait (has_health_report, gateway, "the plugin's health report");
-  return health_report (gateway);
+  return scaip_test_gateway_health_report (gateway);
 }
 
 /* Starts a gateway under libfaketime with @primary and @secondary over UDP and @timers
