@@ -518,6 +518,17 @@ scaip_test_gateway_setenv (ScaipTestGateway *gateway,
   g_hash_table_replace (gateway->environment, g_strdup (name), g_strdup (value));
 }
 
+/* scaip_test_gateway_new () and scaip_test_gateway_start () in one, for cases that need
+ * nothing set in between. */
+ScaipTestGateway *
+scaip_test_gateway_new_started (const gchar *instance_keys)
+{
+  ScaipTestGateway *gateway = scaip_test_gateway_new (instance_keys);
+
+  scaip_test_gateway_start (gateway);
+  return gateway;
+}
+
 /* Starts hemgated (again, in the same state directory) and logs in as staff. */
 void
 scaip_test_gateway_start (ScaipTestGateway *gateway)

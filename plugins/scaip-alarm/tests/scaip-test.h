@@ -66,6 +66,7 @@ void scaip_test_gateway_setenv (ScaipTestGateway *gateway,
                                 const gchar *name,
                                 const gchar *value);
 void scaip_test_gateway_start (ScaipTestGateway *gateway);
+ScaipTestGateway *scaip_test_gateway_new_started (const gchar *instance_keys);
 void scaip_test_gateway_kill (ScaipTestGateway *gateway);
 void scaip_test_gateway_free (ScaipTestGateway *gateway);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScaipTestGateway, scaip_test_gateway_free)

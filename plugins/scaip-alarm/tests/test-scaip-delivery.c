@@ -87,8 +87,7 @@ test_acknowledged_exactly_once (void)
   uri = scaip_test_sim_uri (sim, "udp");
   /* no demo-password: only the secret store has the password */
   keys = instance_keys (uri, NULL, "");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_gateway_wait_logged (gateway, "registered with");
 
   ref = scaip_test_gateway_raise (gateway, "fall", "kitchen");
@@ -131,8 +130,7 @@ test_tcp_answer_in_200_ok (void)
 
   g_test_summary ("Over TCP, an ARC that answers with the <mrs> in the body of the 200 OK "
                   "(a deviation some receivers make) acknowledges the alarm all the same");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   ref = scaip_test_gateway_raise (gateway, "assistance", "hall");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
   record = first_record (sim, ref, "ME");
@@ -154,8 +152,7 @@ test_hold_polling (void)
   g_test_summary ("snu=4 (HOLD) makes the plugin resend the same request with the same ref "
                   "after the HOLD interval until snu=0; the first HOLD already makes the alarm "
                   "delivered");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_sim_command (sim, "hold 2");
   ref = scaip_test_gateway_raise (gateway, "water", "badrum");
   scaip_test_gateway_wait_state (gateway, ref, "delivered");
@@ -186,8 +183,7 @@ test_failover (void)
 
   g_test_summary ("When the primary receiver is silent, the alarm fails over to the "
                   "secondary within the failover timeout and is acknowledged there, once");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   ref = scaip_test_gateway_raise (gateway, "fire", "kitchen");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
   g_assert_cmpuint (scaip_test_sim_count (secondary, ref, "ME"), ==, 1);
@@ -224,8 +220,7 @@ test_second_path (void)
                   "to the primary over the second path, which acknowledges it once; the "
                   "request left from the second path's address, and the health report shows "
                   "all four receivers with the second path's primary active");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   ref = scaip_test_gateway_raise (gateway, "assistance", "bedroom");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
 
@@ -269,8 +264,7 @@ test_outage_drains_in_order (void)
   g_test_summary ("During an ARC outage alarms queue; when the ARC answers again they are "
                   "delivered in the order they were raised, each exactly once, and all "
                   "acknowledged");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   first = scaip_test_gateway_raise (gateway, "assistance", "bedroom");
   scaip_test_gateway_wait_state (gateway, first, "acknowledged");
 
@@ -333,8 +327,7 @@ test_host_killed_mid_delivery (void)
   g_test_summary ("kill -9 of the plugin host while the ARC holds back its answer: the core "
                   "restarts the host and sends the open alarm again, the plugin resends it "
                   "with the same ref, and the ARC's de-duplicated count stays 1");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_wait (host_running, gateway, "the plugin host");
   scaip_test_sim_command (sim, "slow 3000");
   ref = scaip_test_gateway_raise (gateway, "fall", "bathroom");
@@ -366,8 +359,7 @@ test_core_killed_mid_delivery (void)
   g_test_summary ("kill -9 of hemgated itself while the ARC is silent: after a restart in the "
                   "same state directory the journaled alarm is delivered with the same ref and "
                   "acknowledged; the ARC's de-duplicated count is 1");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_gateway_wait_logged (gateway, "registered with");
   scaip_test_sim_command (sim, "silent");
   ref = scaip_test_gateway_raise (gateway, "inactivity", "bedroom");
@@ -392,8 +384,7 @@ test_garbage_and_oversized (void)
 
   g_test_summary ("A malformed and an oversized <mrs> are refused with a precise log line and "
                   "count as no answer: the alarm is resent with the same ref and acknowledged");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_sim_command (sim, "garbage 1");
   scaip_test_sim_command (sim, "oversized 1");
   ref = scaip_test_gateway_raise (gateway, "door", "front door");
@@ -416,8 +407,7 @@ test_unknown_ref_and_foreign_aor (void)
 
   g_test_summary ("An <mrs> for a reference nobody sent is logged and ignored; a MESSAGE for "
                   "another address of record is refused with 404; neither disturbs delivery");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_sim_command (sim, "unknown-ref 1");
   scaip_test_sim_command (sim, "foreign-aor 1");
   ref = scaip_test_gateway_raise (gateway, "assistance", "living room");
@@ -439,8 +429,7 @@ test_sip_errors (void)
   g_test_summary ("SIP 401, 403, 408, 500 and 503 from the ARC: each is logged with its status, "
                   "the alarm is resent after backoff and acknowledged, and the ARC's "
                   "de-duplicated count equals the number of alarms");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
     {
       g_autofree gchar *command = g_strdup_printf ("status %u 2", codes[i]);
@@ -509,8 +498,7 @@ test_refusals (void)
                   "(snu=2) is not answered with the same bytes: the next request carries only "
                   "the mandatory fields; when that is refused too, the plugin stops resending "
                   "and raises a local technical alarm naming the alarm");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_sim_command (sim, "refuse 1");
   scaip_test_sim_command (sim, "busy 1");
   refused = scaip_test_gateway_raise (gateway, "fall", "hall");
@@ -580,8 +568,7 @@ test_heartbeat_missed (void)
   g_test_summary ("Heartbeats (mty=PI) reach the ARC at the configured interval; when one is "
                   "missed the plugin raises one local technical alarm for the outage, logs the "
                   "recovery, and the technical alarm then reaches the ARC too");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_wait_sim_count (sim, NULL, "PI", 1);
 
   scaip_test_sim_command (sim, "silent");
@@ -710,8 +697,7 @@ test_cancel_sends_abort (void)
 
   g_test_summary ("Cancelling an alarm the ARC has sends mty=RE with the same ref and the "
                   "mandatory fields of the first request");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
   cancel_alarm (gateway, ref);
@@ -738,8 +724,7 @@ test_cancel_while_host_down (void)
                   "and then killed, so the host never takes the cancel: the restarted plugin "
                   "gets the cancel replayed (not the alarm, which is no longer open) and still "
                   "aborts it at the ARC with mty=RE, the same ref and the alarm's dty");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   ref = scaip_test_gateway_raise (gateway, "fall", "hall");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
 
@@ -829,8 +814,7 @@ run_sipp_arc (const gchar *scenario_name,
   g_subprocess_wait_async (sipp, NULL, sipp_exited_cb, &exited);
 
   keys = instance_keys (uri, NULL, "demo-password = " PASSWORD "\nregister = false\n");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
 
@@ -1125,8 +1109,7 @@ test_sipp_arc_voice (void)
                         "audio-source = audiotestsrc is-live=true wave=sine freq=440 "
                         "volume=0.5\n"
                         "audio-sink = fakesink sync=false\n");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
   heard = g_strdup_printf ("alarm %s: receiving audio from the ARC", ref);
   ended = g_strdup_printf ("alarm %s: call ended after", ref);
@@ -1182,8 +1165,7 @@ test_sipp_outage_exactly_once (void)
                   "(its message trace, kept a while after) there is one distinct <ref>: the "
                   "alarm's");
   keys = instance_keys (uri, NULL, "demo-password = " PASSWORD "\nregister = false\n");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   ref = scaip_test_gateway_raise (gateway, "fall", "bathroom");
   logged = g_strdup_printf ("alarm %s: the primary receiver answered", ref);
   /* two failed attempts while the ARC is down: the resend with backoff ran */
@@ -1232,8 +1214,7 @@ test_sipp_host_killed_exactly_once (void)
   sipp_start (sipp, "arc-count.xml", extra);
   keys = instance_keys (uri, NULL,
                         "demo-password = " PASSWORD "\nregister = false\nanswer-timeout = 10\n");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_wait (host_running, gateway, "the plugin host");
   ref = scaip_test_gateway_raise (gateway, "fall", "bathroom");
   received.sipp = sipp;

@@ -144,8 +144,7 @@ test_tls_delivery (void)
   sim = tls_sim ("primary", "arc", &port);
   primary = g_strdup_printf ("sips:arc@127.0.0.1:%u", port);
   keys = network_keys (primary, NULL, QUICK_TIMERS);
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_gateway_wait_logged (gateway, "registered with sips:127.0.0.1");
   ref = scaip_test_gateway_raise (gateway, "assistance", "hall");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
@@ -180,8 +179,7 @@ test_tls_certificate_mismatch (void)
   primary = g_strdup_printf ("sips:arc@127.0.0.1:%u", port);
   secondary_uri = g_strdup_printf ("sips:arc@127.0.0.1:%u", secondary_port);
   keys = network_keys (primary, secondary_uri, QUICK_TIMERS);
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_gateway_wait_logged (gateway, "TLS: the receiver's certificate does not name the "
                                            "host connected to (127.0.0.1); connection refused");
   ref = scaip_test_gateway_raise (gateway, "fall", "kitchen");
@@ -210,8 +208,7 @@ test_dns_failure (void)
   secondary = scaip_test_sim_new ("secondary", args);
   secondary_uri = scaip_test_sim_uri (secondary, "udp");
   keys = network_keys ("sip:arc@arc.hemgate.invalid", secondary_uri, QUICK_TIMERS);
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   ref = scaip_test_gateway_raise (gateway, "assistance", "hall");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
   g_assert_cmpstr (acknowledged_by (gateway, ref), ==, "secondary");
@@ -322,8 +319,7 @@ test_silent_tcp_receiver (void)
   secondary_uri = scaip_test_sim_uri (secondary, "tcp");
   primary = g_strdup_printf ("sip:arc@127.0.0.1:%u;transport=tcp", hole->port);
   keys = network_keys (primary, secondary_uri, QUICK_TIMERS);
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   ref = scaip_test_gateway_raise (gateway, "assistance", "hall");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
   g_assert_cmpstr (acknowledged_by (gateway, ref), ==, "secondary");

@@ -127,8 +127,7 @@ arc_calls (const gchar *const *commands, const gchar *extra_keys, const gchar *c
   sim = scaip_test_sim_new ("primary", (const gchar *const *)args->pdata);
   uri = scaip_test_sim_uri (sim, "udp");
   keys = voice_keys (uri, extra_keys);
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_gateway_wait_logged (gateway, "registered with");
 
   ref = scaip_test_gateway_raise (gateway, "assistance", "bedroom");
@@ -193,8 +192,7 @@ test_gateway_calls (void)
   sim = scaip_test_sim_new ("primary", args);
   uri = scaip_test_sim_uri (sim, "udp");
   keys = voice_keys (uri, "voice = call\ncodecs = PCMA\n");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_gateway_wait_logged (gateway, "registered with");
   ref = scaip_test_gateway_raise (gateway, "fall", "bathroom");
   assert_gateway_heard (gateway, ref, "PCMA", FALSE);
@@ -222,8 +220,7 @@ assert_call_refused (const gchar *extra_keys, gint status, const gchar *logged)
   sim = scaip_test_sim_new ("primary", args);
   uri = scaip_test_sim_uri (sim, "udp");
   keys = voice_keys (uri, extra_keys);
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_gateway_wait_logged (gateway, "registered with");
   ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
@@ -299,8 +296,7 @@ test_sounds_in_order (void)
   sim = scaip_test_sim_new ("primary", args);
   uri = scaip_test_sim_uri (sim, "udp");
   keys = sound_keys (uri, "sv");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_gateway_wait_logged (gateway, "registered with");
   ref = scaip_test_gateway_raise (gateway, "assistance", "hall");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
@@ -332,8 +328,7 @@ test_sounds_language_and_cancel (void)
   sim = scaip_test_sim_new ("primary", args);
   uri = scaip_test_sim_uri (sim, "udp");
   keys = sound_keys (uri, "fi");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_gateway_wait_logged (gateway, "registered with");
   ref = scaip_test_gateway_raise (gateway, "fall", "kitchen");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
@@ -428,8 +423,7 @@ test_button_evdev (void)
                            "button-location = bedroom\n",
                            fifo, (guint)KEY_F13);
   keys = voice_keys (uri, extra);
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   ready = g_strdup_printf ("button %s ready (key %u)", fifo, (guint)KEY_F13);
   scaip_test_gateway_wait_logged (gateway, ready);
   scaip_test_gateway_wait_logged (gateway, "registered with");
@@ -494,8 +488,7 @@ test_remote_test_alarm (void)
   uri = scaip_test_sim_uri (sim, "udp");
   /* voice on: the refusal must come from the alarm being a test */
   keys = sound_keys_voice (uri, "sv", "answer");
-  gateway = scaip_test_gateway_new (keys);
-  scaip_test_gateway_start (gateway);
+  gateway = scaip_test_gateway_new_started (keys);
   scaip_test_gateway_wait_logged (gateway, "registered with");
   login = scaip_test_gateway_request (
       gateway, "POST", "/api/v1/auth/login",
