@@ -26,6 +26,11 @@ G_DEFINE_QUARK (hg - scaip - media - error - quark, hg_scaip_media_error)
 #define SRTP_KEY_LENGTH 30 /* 16 bytes of key, 14 of salt */
 /* The payload type we offer Opus on. */
 #define OPUS_PT 111
+/* The payload type we offer RFC 4733 telephone events (DTMF) on, with 8 kHz codecs. */
+#define DTMF_PT 101
+#define DTMF_RTPMAP "telephone-event/8000"
+/* SS 91100 §7's digits as RFC 4733 event numbers 0-11 */
+static const gchar dtmf_digits[] = "0123456789*#";
 
 typedef struct
 {
@@ -69,6 +74,7 @@ struct _HgScaipMedia
   gchar *remote_host; /* (owned) */
   guint remote_port;
   gboolean use_srtp;
+  guint dtmf_pt; /* RFC 4733 events, G_MAXUINT: not negotiated */
   guint crypto_tag;
   guint8 local_key[SRTP_KEY_LENGTH];
   guint8 remote_key[SRTP_KEY_LENGTH];
@@ -78,6 +84,11 @@ struct _HgScaipMedia
   gdouble peak_db;
   gint received; /* atomic: RTP packets read from the socket */
   gboolean audio_signalled;
+  GstElement *microphone; /* (owned) (nullable) the volume element we send through */
+  GstElement *speaker;    /* (owned) (nullable) the volume element we play through */
+  gboolean microphone_muted;
+  gboolean speaker_muted;
+  gdouble speaker_volume; /* 0.0-1.0 */
 };
 
 G_DEFINE_TYPE (HgScaipMedia, hg_scaip_media, G_TYPE_OBJECT)
@@ -85,6 +96,7 @@ G_DEFINE_TYPE (HgScaipMedia, hg_scaip_media, G_TYPE_OBJECT)
 enum
 {
   SIGNAL_AUDIO_RECEIVED,
+  SIGNAL_DTMF,
   SIGNAL_FAILED,
   N_SIGNALS
 };
@@ -298,6 +310,27 @@ codec_for_format (const GstSDPMedia *media, const gchar *fmt, GPtrArray *allowed
   return NULL;
 }
 
+/* The payload type @media names telephone-event/8000 on, or G_MAXUINT. */
+static guint
+dtmf_format (const GstSDPMedia *media)
+{
+  for (guint a = 0; a < gst_sdp_media_attributes_len (media); a++)
+    {
+      const GstSDPAttribute *attr = gst_sdp_media_get_attribute (media, a);
+      const gchar *space = attr->value != NULL ? strchr (attr->value, ' ') : NULL;
+      guint64 pt = 0;
+      g_autofree gchar *number = NULL;
+
+      if (g_strcmp0 (attr->key, "rtpmap") != 0 || space == NULL
+          || g_ascii_strcasecmp (space + 1, DTMF_RTPMAP) != 0)
+        continue;
+      number = g_strndup (attr->value, (gsize) (space - attr->value));
+      if (g_ascii_string_to_unsigned (number, 10, 96, 127, &pt, NULL))
+        return (guint)pt;
+    }
+  return G_MAXUINT;
+}
+
 static const GstSDPMedia *
 first_audio (const GstSDPMessage *sdp)
 {
@@ -363,6 +396,19 @@ add_format (GstSDPMedia *media, const Codec *codec, guint pt)
   gst_sdp_media_add_attribute (media, "rtpmap", rtpmap);
 }
 
+/* RFC 4733 events 0-15 (the digits, * and #) on @pt. */
+static void
+add_dtmf_format (GstSDPMedia *media, guint pt)
+{
+  g_autofree gchar *fmt = g_strdup_printf ("%u", pt);
+  g_autofree gchar *rtpmap = g_strdup_printf ("%u " DTMF_RTPMAP, pt);
+  g_autofree gchar *fmtp = g_strdup_printf ("%u 0-15", pt);
+
+  gst_sdp_media_add_format (media, fmt);
+  gst_sdp_media_add_attribute (media, "rtpmap", rtpmap);
+  gst_sdp_media_add_attribute (media, "fmtp", fmtp);
+}
+
 static gchar *
 finish_session (HgScaipMedia *self, GstSDPMessage *sdp, GstSDPMedia *media)
 {
@@ -416,6 +462,9 @@ hg_scaip_media_create_offer (HgScaipMedia *self)
       const Codec *codec = g_ptr_array_index (self->codecs, i);
       add_format (media, codec, codec->static_pt != G_MAXUINT ? codec->static_pt : OPUS_PT);
     }
+  /* the ARC's audio control (SS 91100 §7) goes with G.711; the answer may drop it */
+  self->dtmf_pt = DTMF_PT;
+  add_dtmf_format (media, DTMF_PT);
   return finish_session (self, sdp, media);
 }
 
@@ -540,6 +589,8 @@ hg_scaip_media_create_answer (HgScaipMedia *self, const gchar *offer, GError **e
       gst_sdp_message_free (sdp);
       return NULL;
     }
+  /* RFC 4733 at 8 kHz only goes with an 8 kHz codec */
+  self->dtmf_pt = codec->clock_rate == 8000 ? dtmf_format (theirs) : G_MAXUINT;
   gst_sdp_message_free (sdp);
   self->codec = codec;
   self->pt = pt;
@@ -549,6 +600,8 @@ hg_scaip_media_create_answer (HgScaipMedia *self, const gchar *offer, GError **e
     self->local_address = g_strdup ("127.0.0.1");
   ours = new_session (self, &answer);
   add_format (ours, codec, pt);
+  if (self->dtmf_pt != G_MAXUINT)
+    add_dtmf_format (ours, self->dtmf_pt);
   text = finish_session (self, answer, ours);
   if (text == NULL)
     g_set_error_literal (error, HG_SCAIP_MEDIA_ERROR, HG_SCAIP_MEDIA_ERROR_FAILED,
@@ -593,6 +646,7 @@ hg_scaip_media_set_answer (HgScaipMedia *self, const gchar *answer, GError **err
                            "the answer picked a codec that was not offered");
       return FALSE;
     }
+  self->dtmf_pt = self->codec->clock_rate == 8000 ? dtmf_format (media) : G_MAXUINT;
   ok = take_remote (self, sdp, media, TRUE, error);
   gst_sdp_message_free (sdp);
   return ok;
@@ -620,6 +674,32 @@ count_packet_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
+/* The caps of the payload types we negotiated, for rtpbin's demultiplexer. */
+static GstCaps *
+request_pt_map_cb (GstElement *rtpbin, guint session, guint pt, HgScaipMedia *self)
+{
+  if (pt == self->pt)
+    return gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING, "audio",
+                                "clock-rate", G_TYPE_INT, (gint) self->codec->clock_rate,
+                                "encoding-name", G_TYPE_STRING, self->codec->encoding, "payload",
+                                G_TYPE_INT, (gint) pt, NULL);
+  if (pt == self->dtmf_pt)
+    return gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING, "audio",
+                                "clock-rate", G_TYPE_INT, 8000, "encoding-name", G_TYPE_STRING,
+                                "TELEPHONE-EVENT", "payload", G_TYPE_INT, (gint) pt, NULL);
+  return NULL;
+}
+
+static void
+apply_audio_control (HgScaipMedia *self)
+{
+  if (self->microphone != NULL)
+    g_object_set (self->microphone, "mute", self->microphone_muted, NULL);
+  if (self->speaker != NULL)
+    g_object_set (self->speaker, "mute", self->speaker_muted, "volume", self->speaker_volume,
+                  NULL);
+}
+
 static void
 rtpbin_pad_added_cb (GstElement *rtpbin, GstPad *pad, HgScaipMedia *self)
 {
@@ -627,13 +707,20 @@ rtpbin_pad_added_cb (GstElement *rtpbin, GstPad *pad, HgScaipMedia *self)
   g_autofree gchar *description = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GstPad) sinkpad = NULL;
+  const gchar *pt = strrchr (name, '_');
   GstElement *bin;
 
-  if (!g_str_has_prefix (name, "recv_rtp_src_"))
+  if (!g_str_has_prefix (name, "recv_rtp_src_") || pt == NULL)
     return;
-  description = g_strdup_printf ("%s ! %s ! audioconvert ! level name=rxlevel post-messages=true "
-                                 "interval=100000000 ! audioconvert ! audioresample ! %s",
-                                 self->codec->depayloader, self->codec->decoder, self->sink);
+  /* recv_rtp_src_SESSION_SSRC_PT: the ARC's DTMF events come on a pad of their own */
+  if (self->dtmf_pt != G_MAXUINT && g_ascii_strtoull (pt + 1, NULL, 10) == self->dtmf_pt)
+    description = g_strdup ("rtpdtmfdepay ! fakesink sync=false async=false");
+  else
+    description
+        = g_strdup_printf ("%s ! %s ! audioconvert ! level name=rxlevel post-messages=true "
+                           "interval=100000000 ! volume name=speaker ! audioconvert ! "
+                           "audioresample ! %s",
+                           self->codec->depayloader, self->codec->decoder, self->sink);
   bin = gst_parse_bin_from_description (description, TRUE, &error);
   if (bin == NULL)
     {
@@ -641,6 +728,11 @@ rtpbin_pad_added_cb (GstElement *rtpbin, GstPad *pad, HgScaipMedia *self)
       return;
     }
   gst_bin_add (GST_BIN (self->pipeline), bin);
+  if (self->speaker == NULL)
+    {
+      self->speaker = gst_bin_get_by_name (GST_BIN (bin), "speaker");
+      apply_audio_control (self);
+    }
   sinkpad = gst_element_get_static_pad (bin, "sink");
   if (gst_pad_link (pad, sinkpad) != GST_PAD_LINK_OK)
     {
@@ -696,8 +788,15 @@ bus_cb (GstBus *bus, GstMessage *message, gpointer user_data)
       {
         const GstStructure *s = gst_message_get_structure (message);
 
+        gint number = -1;
+
         if (s != NULL && gst_structure_has_name (s, "level"))
           take_level (self, s);
+        /* rtpdtmfdepay: once at the start of each RFC 4733 event */
+        else if (s != NULL && gst_structure_has_name (s, "dtmf-event")
+                 && gst_structure_get_int (s, "number", &number) && number >= 0
+                 && number < (gint) strlen (dtmf_digits))
+          g_signal_emit (self, signals[SIGNAL_DTMF], 0, (gint) dtmf_digits[number]);
         break;
       }
     default:
@@ -735,7 +834,8 @@ hg_scaip_media_start (HgScaipMedia *self, GError **error)
                           self->codec->encoding, self->pt);
   description = g_strdup_printf (
       "rtpbin name=rtpbin latency=100 "
-      "%s ! audioconvert ! audioresample ! audio/x-raw,rate=%u,channels=1 ! %s ! %s pt=%u "
+      "%s ! audioconvert ! volume name=microphone ! audioresample ! audio/x-raw,rate=%u,channels=1 "
+      "! %s ! %s pt=%u "
       "! rtpbin.send_rtp_sink_0 "
       "rtpbin.send_rtp_src_0 ! %s udpsink name=rtpsink host=%s port=%u sync=false async=false "
       "close-socket=false "
@@ -751,6 +851,8 @@ hg_scaip_media_start (HgScaipMedia *self, GError **error)
   udpsrc = gst_bin_get_by_name (GST_BIN (pipeline), "rtpsrc");
   udpsink = gst_bin_get_by_name (GST_BIN (pipeline), "rtpsink");
   rtpbin = gst_bin_get_by_name (GST_BIN (pipeline), "rtpbin");
+  self->microphone = gst_bin_get_by_name (GST_BIN (pipeline), "microphone");
+  apply_audio_control (self);
   g_object_set (udpsrc, "socket", self->socket, NULL);
   g_object_set (udpsink, "socket", self->socket, NULL);
   if (self->use_srtp)
@@ -765,6 +867,7 @@ hg_scaip_media_start (HgScaipMedia *self, GError **error)
   srcpad = gst_element_get_static_pad (udpsrc, "src");
   gst_pad_add_probe (srcpad, GST_PAD_PROBE_TYPE_BUFFER, count_packet_cb, self, NULL);
   g_signal_connect (rtpbin, "pad-added", G_CALLBACK (rtpbin_pad_added_cb), self);
+  g_signal_connect (rtpbin, "request-pt-map", G_CALLBACK (request_pt_map_cb), self);
   bus = gst_element_get_bus (pipeline);
   self->bus_watch = gst_bus_add_watch (bus, bus_cb, self);
   self->pipeline = g_steal_pointer (&pipeline);
@@ -785,11 +888,59 @@ hg_scaip_media_stop (HgScaipMedia *self)
   g_return_if_fail (HG_IS_SCAIP_MEDIA (self));
 
   g_clear_handle_id (&self->bus_watch, g_source_remove);
+  g_clear_object (&self->microphone);
+  g_clear_object (&self->speaker);
   if (self->pipeline != NULL)
     {
       gst_element_set_state (self->pipeline, GST_STATE_NULL);
       g_clear_object (&self->pipeline);
     }
+}
+
+/**
+ * hg_scaip_media_set_audio_control:
+ * @self: an #HgScaipMedia
+ * @microphone_muted: whether what the microphone picks up is replaced by silence
+ * @speaker_muted: whether what the peer sends is not played
+ *
+ * Simplex and duplex as the ARC asks (SS 91100 §7: mre 2/3, DTMF 4/7/8), locally: the
+ * RTP streams go on both ways, as TR 91102 §7.7 has it (no re-INVITE).
+ */
+void
+hg_scaip_media_set_audio_control (HgScaipMedia *self,
+                                  gboolean microphone_muted,
+                                  gboolean speaker_muted)
+{
+  g_return_if_fail (HG_IS_SCAIP_MEDIA (self));
+
+  self->microphone_muted = microphone_muted;
+  self->speaker_muted = speaker_muted;
+  apply_audio_control (self);
+}
+
+/**
+ * hg_scaip_media_change_speaker_volume:
+ * @self: an #HgScaipMedia
+ * @step: added to the speaker's volume (1.0 is as received), which stays within 0.1-1.0
+ *
+ * Returns: the new volume
+ */
+gdouble
+hg_scaip_media_change_speaker_volume (HgScaipMedia *self, gdouble step)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_MEDIA (self), 0.0);
+
+  self->speaker_volume = CLAMP (self->speaker_volume + step, 0.1, 1.0);
+  apply_audio_control (self);
+  return self->speaker_volume;
+}
+
+/* Returns: whether RFC 4733 telephone events were negotiated */
+gboolean
+hg_scaip_media_get_dtmf (HgScaipMedia *self)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_MEDIA (self), FALSE);
+  return self->dtmf_pt != G_MAXUINT;
 }
 
 const gchar *
@@ -862,6 +1013,12 @@ hg_scaip_media_class_init (HgScaipMediaClass *klass)
       = g_signal_new ("audio-received", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                       NULL, G_TYPE_NONE, 1, G_TYPE_DOUBLE);
   /**
+   * HgScaipMedia::dtmf:
+   * @digit: the digit ('0'-'9', '*', '#') of an RFC 4733 event the peer sent
+   */
+  signals[SIGNAL_DTMF] = g_signal_new ("dtmf", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                       NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
+  /**
    * HgScaipMedia::failed:
    * @message: what failed, for the log
    */
@@ -874,6 +1031,8 @@ hg_scaip_media_init (HgScaipMedia *self)
 {
   self->peak_db = -G_MAXDOUBLE;
   self->session_id = g_random_int ();
+  self->dtmf_pt = G_MAXUINT;
+  self->speaker_volume = 1.0;
 }
 
 /**

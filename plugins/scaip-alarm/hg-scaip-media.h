@@ -44,6 +44,11 @@ gchar *hg_scaip_media_create_answer (HgScaipMedia *self, const gchar *offer, GEr
 gboolean hg_scaip_media_set_answer (HgScaipMedia *self, const gchar *answer, GError **error);
 gboolean hg_scaip_media_start (HgScaipMedia *self, GError **error);
 void hg_scaip_media_stop (HgScaipMedia *self);
+void hg_scaip_media_set_audio_control (HgScaipMedia *self,
+                                       gboolean microphone_muted,
+                                       gboolean speaker_muted);
+gdouble hg_scaip_media_change_speaker_volume (HgScaipMedia *self, gdouble step);
+gboolean hg_scaip_media_get_dtmf (HgScaipMedia *self);
 const gchar *hg_scaip_media_get_codec (HgScaipMedia *self);
 gboolean hg_scaip_media_get_srtp (HgScaipMedia *self);
 gdouble hg_scaip_media_get_peak_db (HgScaipMedia *self);

@@ -145,6 +145,7 @@ struct _HgScaipPlugin
   HgScaipSounds *player; /* (owned) (nullable) unless sounds are off */
   GHashTable *sounded;   /* (owned) ref → SOUNDED_ bits, for the resident's own alarms */
   GHashTable *quiet;     /* (owned) refs of test and technical alarms: no sound, no call */
+  GHashTable *voice_mre; /* (owned) ref → mre the ARC acknowledged it with (1-3) */
 };
 
 G_DEFINE_TYPE (HgScaipPlugin, hg_scaip_plugin, HG_TYPE_PLUGIN)
@@ -880,14 +881,83 @@ end_call (HgScaipPlugin *self)
   self->call_id = 0;
 }
 
+/* The ARC's audio control in a call (SS 91100 §7), by RFC 4733 event or SIP INFO: the
+ * direction and the volume change here, locally; the RTP streams go on both ways. */
+static void
+handle_dtmf (HgScaipPlugin *self, gchar digit, const gchar *how)
+{
+  if (self->call_id == 0 || self->media == NULL)
+    return;
+  switch (digit)
+    {
+    case '0':
+      LOG_CALL (self, G_LOG_LEVEL_MESSAGE,
+                "alarm %s: the ARC cleared the call down (DTMF 0, %s): hanging up",
+                self->call_ref, how);
+      hg_scaip_sip_hang_up (self->sip, self->call_id);
+      break;
+    case '1':
+    case '3':
+      LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: speaker volume %s to %.0f %% (DTMF %c, %s)",
+                self->call_ref, digit == '1' ? "down" : "up",
+                100.0 * hg_scaip_media_change_speaker_volume (self->media,
+                                                              digit == '1' ? -0.25 : 0.25),
+                digit, how);
+      break;
+    case '4':
+      hg_scaip_media_set_audio_control (self->media, FALSE, FALSE);
+      LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: duplex (DTMF 4, %s)", self->call_ref, how);
+      break;
+    case '7':
+      hg_scaip_media_set_audio_control (self->media, FALSE, TRUE);
+      LOG_CALL (self, G_LOG_LEVEL_MESSAGE,
+                "alarm %s: simplex, microphone on, speaker muted (DTMF 7, %s)", self->call_ref,
+                how);
+      break;
+    case '8':
+      hg_scaip_media_set_audio_control (self->media, TRUE, FALSE);
+      LOG_CALL (self, G_LOG_LEVEL_MESSAGE,
+                "alarm %s: simplex, speaker on, microphone muted (DTMF 8, %s)", self->call_ref,
+                how);
+      break;
+    default:
+      LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: DTMF %c (%s) means nothing here; ignored",
+                self->call_ref, digit, how);
+      break;
+    }
+}
+
+static void
+media_dtmf_cb (HgScaipMedia *media, gint digit, HgScaipPlugin *self)
+{
+  handle_dtmf (self, (gchar) digit, "RFC 4733");
+}
+
+static void
+call_dtmf_cb (HgScaipSip *sip, guint call, gint digit, HgScaipPlugin *self)
+{
+  if (call == self->call_id)
+    handle_dtmf (self, (gchar) digit, "SIP INFO");
+}
+
 /* Starts the media of a negotiated call; FALSE (logged) if it cannot. */
 static gboolean
 start_media (HgScaipPlugin *self)
 {
   g_autoptr(GError) error = NULL;
+  guint mre = GPOINTER_TO_UINT (g_hash_table_lookup (self->voice_mre, self->call_ref));
 
   g_signal_connect (self->media, "audio-received", G_CALLBACK (media_audio_received_cb), self);
+  g_signal_connect (self->media, "dtmf", G_CALLBACK (media_dtmf_cb), self);
   g_signal_connect (self->media, "failed", G_CALLBACK (media_failed_cb), self);
+  /* [C] mre 2: simplex, microphone on (speaker muted); 3: speaker on (microphone muted) */
+  if (mre == 2 || mre == 3)
+    {
+      hg_scaip_media_set_audio_control (self->media, mre == 3, mre == 2);
+      LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: simplex as the ARC asked (mre %u): %s",
+                self->call_ref, mre,
+                mre == 2 ? "microphone on, speaker muted" : "speaker on, microphone muted");
+    }
   if (hg_scaip_media_start (self->media, &error))
     return TRUE;
   LOG_CALL (self, G_LOG_LEVEL_WARNING, "alarm %s: voice call refused: %s", self->call_ref,
@@ -1141,10 +1211,7 @@ voice_requested_cb (HgScaipDelivery *delivery,
       g_message ("alarm %s: the ARC asks for voice (mre %u) but voice is off", ref, mre);
       return;
     }
-  if (mre != 1)
-    g_message ("alarm %s: simplex voice (mre %u) is set up as duplex: the media direction is "
-               "not switched locally",
-               ref, mre);
+  g_hash_table_replace (self->voice_mre, g_strdup (ref), GUINT_TO_POINTER (mre));
   if (self->voice == VOICE_CALL)
     {
       place_call (self, ref, receiver);
@@ -1166,6 +1233,7 @@ static void
 forget_voice (HgScaipPlugin *self, const gchar *ref)
 {
   g_hash_table_remove (self->awaiting_voice, ref);
+  g_hash_table_remove (self->voice_mre, ref);
   if (self->call_id != 0 && g_strcmp0 (self->call_ref, ref) == 0)
     {
       LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s ended: hanging up", ref);
@@ -1317,6 +1385,7 @@ start_engine (HgScaipPlugin *self,
   g_signal_connect_object (self->sip, "call-answered", G_CALLBACK (call_answered_cb), self, 0);
   g_signal_connect_object (self->sip, "call-active", G_CALLBACK (call_active_cb), self, 0);
   g_signal_connect_object (self->sip, "call-ended", G_CALLBACK (call_ended_cb), self, 0);
+  g_signal_connect_object (self->sip, "call-dtmf", G_CALLBACK (call_dtmf_cb), self, 0);
   /* with voice off too: a call is then refused here, with a log line, not by the stack */
   hg_scaip_sip_enable_calls (self->sip);
   g_signal_connect_object (self->sip, "registration-changed", G_CALLBACK (registration_changed_cb),
@@ -1582,6 +1651,7 @@ hg_scaip_plugin_finalize (GObject *object)
   g_free (self->button_name);
   g_hash_table_unref (self->sounded);
   g_hash_table_unref (self->quiet);
+  g_hash_table_unref (self->voice_mre);
   g_object_unref (self->cancellable);
   G_OBJECT_CLASS (hg_scaip_plugin_parent_class)->finalize (object);
 }
@@ -1610,6 +1680,7 @@ hg_scaip_plugin_init (HgScaipPlugin *self)
   self->awaiting_voice = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->sounded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->quiet = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->voice_mre = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /* The one symbol the module exports; it returns the type and does nothing else. */

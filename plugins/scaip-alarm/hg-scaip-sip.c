@@ -117,6 +117,7 @@ enum
   SIGNAL_CALL_ANSWERED,
   SIGNAL_CALL_ACTIVE,
   SIGNAL_CALL_ENDED,
+  SIGNAL_CALL_DTMF,
   N_SIGNALS
 };
 
@@ -657,6 +658,38 @@ call_state (HgScaipSip *self, Handle *handle, int status, char const *phrase, ta
     }
 }
 
+/* A DTMF digit in a SIP INFO of a call (SS 91100 §7): application/dtmf-relay
+ * ("Signal=4\r\nDuration=160") or application/dtmf ("4"); the stack answers 200. */
+static void
+call_info (HgScaipSip *self, Handle *handle, sip_t const *sip)
+{
+  g_autofree gchar *body = NULL;
+  const gchar *type;
+  const gchar *signal;
+  gchar digit;
+
+  if (sip == NULL || sip->sip_payload == NULL || sip->sip_content_type == NULL)
+    return;
+  type = sip->sip_content_type->c_type;
+  body = g_strndup (sip->sip_payload->pl_data, MIN (sip->sip_payload->pl_len, 256));
+  if (g_ascii_strcasecmp (type, "application/dtmf-relay") == 0
+      && (signal = strstr (body, "Signal=")) != NULL)
+    digit = signal[strlen ("Signal=")];
+  else if (g_ascii_strcasecmp (type, "application/dtmf") == 0)
+    digit = g_strstrip (body)[0];
+  else
+    {
+      g_debug ("call %u: INFO of type %s ignored", handle->call_id, type);
+      return;
+    }
+  if (digit == '\0' || strchr ("0123456789*#", digit) == NULL)
+    {
+      g_message ("call %u: INFO with an unknown DTMF signal ignored", handle->call_id);
+      return;
+    }
+  g_signal_emit (self, signals[SIGNAL_CALL_DTMF], 0, handle->call_id, (gint) digit);
+}
+
 /**
  * hg_scaip_sip_enable_calls:
  * @self: an #HgScaipSip
@@ -674,7 +707,7 @@ hg_scaip_sip_enable_calls (HgScaipSip *self)
 
       if (path->nua != NULL)
         nua_set_params (path->nua, NUTAG_ENABLEINVITE (1),
-                        NUTAG_ALLOW ("INVITE, ACK, BYE, CANCEL"), NUTAG_AUTOANSWER (0),
+                        NUTAG_ALLOW ("INVITE, ACK, BYE, CANCEL, INFO"), NUTAG_AUTOANSWER (0),
                         NUTAG_AUTOACK (1), TAG_END ());
     }
 }
@@ -885,6 +918,12 @@ nua_event_cb (nua_event_t event,
       if (handle != NULL && handle->kind == HANDLE_CALL)
         call_state (self, handle, status, phrase, tags);
       break;
+    case nua_i_info:
+      if (handle != NULL && handle->kind == HANDLE_CALL)
+        call_info (self, handle, sip);
+      else if (handle == NULL && nh != NULL)
+        nua_handle_destroy (nh);
+      break;
     case nua_i_bye:
     case nua_i_cancel:
     case nua_i_ack:
@@ -909,7 +948,6 @@ nua_event_cb (nua_event_t event,
       g_debug ("SIP stack error: %03d %s", status, phrase);
       break;
     case nua_i_options:
-    case nua_i_info:
     case nua_i_method:
     case nua_i_refer:
     case nua_i_publish:
@@ -1310,6 +1348,14 @@ hg_scaip_sip_class_init (HgScaipSipClass *klass)
    * @status: the SIP status that ended it (e.g. 200 for a BYE, 480 when refused)
    * @reason: the phrase, for logs
    */
+  /**
+   * HgScaipSip::call-dtmf:
+   * @call: the call's id
+   * @digit: the DTMF digit of a SIP INFO in the call
+   */
+  signals[SIGNAL_CALL_DTMF]
+      = g_signal_new ("call-dtmf", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_INT);
   signals[SIGNAL_CALL_ENDED]
       = g_signal_new ("call-ended", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                       NULL, G_TYPE_NONE, 3, G_TYPE_UINT, G_TYPE_UINT, G_TYPE_STRING);

@@ -1142,6 +1142,76 @@ test_sipp_arc_voice (void)
   g_assert_nonnull (strstr (actions, "INVITE answered application/sdp PCMU at "));
 }
 
+/* sipp's own recording of RFC 4733 event 0 (Debian's sip-tester ships it beside sipp). */
+static gchar *
+sipp_dtmf_pcap (void)
+{
+  g_autofree gchar *bin = g_path_get_dirname (g_getenv ("SIPP"));
+  g_autofree gchar *prefix = g_path_get_dirname (bin);
+  gchar *path = g_build_filename (prefix, "share", "sip-tester", "dtmf_2833_0.pcap", NULL);
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    g_error ("%s is missing: sipp's DTMF recordings come with Debian's sip-tester", path);
+  return path;
+}
+
+static void
+test_sipp_dtmf_clear_down (void)
+{
+  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) pcap = NULL;
+  g_autoptr(GFile) pcap_copy = NULL;
+  g_autofree gchar *pcap_path = sipp_dtmf_pcap ();
+  g_autofree gchar *pcap_copy_path = g_build_filename (sipp->dir, "dtmf_2833_0.pcap", NULL);
+  g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", sipp->port);
+  g_autofree gchar *tone = g_build_filename (sipp->dir, "arc-tone.ulaw", NULL);
+  g_autofree gchar *media_port = g_strdup_printf ("%u", free_udp_port ());
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *cleared = NULL;
+  g_autofree gchar *ended = NULL;
+  g_autofree gchar *actions = NULL;
+  const gchar *extra[] = { "-m", "1", "-timeout", "120s", "-timeout_error", "-mi", "127.0.0.1",
+                           "-mp", media_port, "-key", "aor_user", CONTROLLER_ID, "-key",
+                           "aor_host", "arc.test", NULL };
+
+  g_test_summary ("DTMF by RFC 4733 from an independent sender: sipp, as the ARC, calls the "
+                  "gateway back offering PCMU and telephone-event/8000 (payload 101); the "
+                  "gateway's answer takes both; a second and a half into the call sipp plays "
+                  "its own recording of RFC 4733 event 0 (clear down, SS 91100 7); the gateway "
+                  "logs it and hangs up with BYE, which sipp requires (else it exits 1)");
+  pcap = g_file_new_for_path (pcap_path);
+  pcap_copy = g_file_new_for_path (pcap_copy_path);
+  g_file_copy (pcap, pcap_copy, G_FILE_COPY_NONE, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  write_tone (tone);
+  sipp_start (sipp, "arc-voice-dtmf.xml", extra);
+
+  keys = instance_keys (uri, NULL,
+                        "demo-password = " PASSWORD "\n"
+                        "register = false\n"
+                        "audio-source = audiotestsrc is-live=true wave=sine freq=440 "
+                        "volume=0.5\n"
+                        "audio-sink = fakesink sync=false\n");
+  gateway = scaip_test_gateway_new_started (keys);
+  ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
+  scaip_test_gateway_wait_state (gateway, ref, "speech-connected");
+  cleared = g_strdup_printf ("alarm %s: the ARC cleared the call down (DTMF 0, RFC 4733): "
+                             "hanging up",
+                             ref);
+  scaip_test_gateway_wait_logged (gateway, cleared);
+  ended = g_strdup_printf ("alarm %s: call ended after", ref);
+  scaip_test_gateway_wait_logged (gateway, ended);
+
+  g_assert_cmpint (sipp_wait (sipp), ==, 0);
+  actions = sipp_read (sipp->log_path);
+  g_test_message ("sipp logged: %s", actions);
+  g_assert_nonnull (strstr (actions, "with a=rtpmap:101 telephone-event/8000"));
+  g_assert_nonnull (strstr (actions, "the gateway hung up"));
+}
+
 static void
 test_sipp_outage_exactly_once (void)
 {
@@ -1269,6 +1339,7 @@ main (int argc,
   g_test_add_func ("/scaip/interop/sipp-arc-receives-message", test_sipp_interop);
   g_test_add_func ("/scaip/interop/sipp-digest-over-tcp", test_sipp_digest);
   g_test_add_func ("/scaip/interop/sipp-arc-voice", test_sipp_arc_voice);
+  g_test_add_func ("/scaip/interop/sipp-dtmf-clear-down", test_sipp_dtmf_clear_down);
   g_test_add_func ("/scaip/interop/sipp-outage-exactly-once", test_sipp_outage_exactly_once);
   g_test_add_func ("/scaip/interop/sipp-host-killed-exactly-once",
                    test_sipp_host_killed_exactly_once);

@@ -205,6 +205,71 @@ test_gateway_calls (void)
 
 /* The ARC calls about an acknowledged alarm and the gateway refuses with @status, logging
  * @logged: the microphone stays closed, the alarm stays acknowledged, sent once. */
+/* The ARC acknowledges with mre 3 (simplex: the resident hears, the microphone is muted)
+ * and calls; @dtmf_command (nullable) is the simulator's call-dtmf. Returns the ARC's call
+ * record; the gateway must have logged "alarm REF: @gateway_log". */
+static JsonObject *
+simplex_call (const gchar *dtmf_command, const gchar *gateway_log)
+{
+  const gchar *args[] = { "--password", PASSWORD, "--command", "voice call", "--command",
+                          "call-mre 3", "--command", "call-seconds 3", "--command",
+                          dtmf_command, NULL };
+  g_autoptr(ScaipTestSim) sim = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *uri = NULL;
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *simplex = NULL;
+  g_autofree gchar *logged = NULL;
+
+  if (dtmf_command == NULL)
+    args[8] = NULL;
+  sim = scaip_test_sim_new ("primary", args);
+  uri = scaip_test_sim_uri (sim, "udp");
+  keys = voice_keys (uri, NULL);
+  gateway = scaip_test_gateway_new_started (keys);
+  scaip_test_gateway_wait_logged (gateway, "registered with");
+  ref = scaip_test_gateway_raise (gateway, "assistance", "bedroom");
+  /* the resident hears the ARC either way */
+  assert_gateway_heard (gateway, ref, "PCMU", FALSE);
+  simplex = g_strdup_printf ("alarm %s: simplex as the ARC asked (mre 3): speaker on, "
+                             "microphone muted",
+                             ref);
+  g_assert_true (scaip_test_gateway_logged (gateway, simplex));
+  logged = g_strdup_printf ("alarm %s: %s", ref, gateway_log);
+  g_assert_true (scaip_test_gateway_logged (gateway, logged));
+  scaip_test_wait_sim_count (sim, ref, "CALL", 1);
+  return call_record (sim, ref);
+}
+
+static void
+test_simplex_microphone_muted (void)
+{
+  g_autoptr(JsonObject) record = NULL;
+
+  g_test_summary ("The ARC acknowledges with mre=3 (simplex, the unit's speaker on and its "
+                  "microphone muted) and calls: the call is set up as usual (RTP both ways, "
+                  "TR 91102 7.7: no re-INVITE), the resident hears the ARC, and the ARC "
+                  "receives the gateway's packets but hears nothing in them");
+  record = simplex_call (NULL, "receiving audio from the ARC");
+  g_assert_nonnull (record);
+  g_assert_true (json_object_get_boolean_member (record, "connected"));
+  g_assert_cmpint (json_object_get_int_member (record, "rx_packets"), >, 10);
+  g_assert_cmpfloat (json_object_get_double_member (record, "rx_peak_db"), <, AUDIBLE_DB);
+}
+
+static void
+test_dtmf_info_duplex (void)
+{
+  g_autoptr(JsonObject) record = NULL;
+
+  g_test_summary ("In a simplex call (mre=3, microphone muted) the ARC sends DTMF 4 in a SIP "
+                  "INFO (application/dtmf-relay) a second in: the gateway logs the switch to "
+                  "duplex and the ARC then hears the resident's tone above -40 dBFS");
+  record = simplex_call ("call-dtmf 4 1000", "duplex (DTMF 4, SIP INFO)");
+  assert_arc_heard (record, "PCMU", FALSE);
+}
+
 static void
 assert_call_refused (const gchar *extra_keys, gint status, const gchar *logged)
 {
@@ -533,6 +598,8 @@ main (int argc, char **argv)
   g_test_add_func ("/scaip/voice/arc-calls-srtp-opus", test_arc_calls_srtp_opus);
   g_test_add_func ("/scaip/voice/gateway-calls-pcma", test_gateway_calls);
   g_test_add_func ("/scaip/voice/refused-when-voice-off", test_no_alarm_no_answer);
+  g_test_add_func ("/scaip/voice/simplex-microphone-muted", test_simplex_microphone_muted);
+  g_test_add_func ("/scaip/voice/dtmf-info-duplex", test_dtmf_info_duplex);
   g_test_add_func ("/scaip/voice/stranger-refused", test_stranger_refused);
   g_test_add_func ("/scaip/sounds/played-in-order", test_sounds_in_order);
   g_test_add_func ("/scaip/sounds/language-and-cancel", test_sounds_language_and_cancel);

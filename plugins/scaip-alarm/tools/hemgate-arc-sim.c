@@ -29,6 +29,10 @@
  *   call-srtp off|optional|required   SDES-SRTP on its calls (default off)
  *   call-seconds N      how long it keeps a call up before BYE (default 3)
  *   call-reinvite on|off   re-INVITE (same offer) one second into each call it places
+ *   call-mre N          the mre of its snu 0 answers while voice is on: 1 duplex (default),
+ *                       2 or 3 simplex
+ *   call-dtmf DIGIT MS  MS milliseconds into each call, send DIGIT in a SIP INFO
+ *                       (application/dtmf-relay), the ARC's audio control
  *   quit
  *
  * With --record-registers, each REGISTER it accepts is recorded too, as a line with
@@ -101,6 +105,9 @@ typedef struct
   HgScaipSrtp call_srtp;
   guint call_seconds;
   gboolean call_reinvite;
+  guint call_mre;
+  gchar call_dtmf; /* '\0': none */
+  guint call_dtmf_ms;
 
   /* the one call (voice) */
   nua_handle_t *call_nh;
@@ -349,7 +356,7 @@ answer (Sim *sim,
   else
     {
       if (response->snu == 0 && g_strcmp0 (sim->voice, "off") != 0)
-        response->mre = 1;
+        response->mre = (gint) sim->call_mre;
       xml = hg_scaip_response_to_xml (response, NULL);
     }
 
@@ -649,6 +656,21 @@ call_reinvite_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+call_dtmf_cb (gpointer user_data)
+{
+  Sim *sim = user_data;
+  g_autofree gchar *body = g_strdup_printf ("Signal=%c\r\nDuration=160\r\n", sim->call_dtmf);
+
+  if (sim->call_nh != NULL && sim->call_connected)
+    {
+      nua_info (sim->call_nh, SIPTAG_CONTENT_TYPE_STR ("application/dtmf-relay"),
+                SIPTAG_PAYLOAD_STR (body), TAG_END ());
+      g_printerr ("arc-sim: DTMF %c sent in a SIP INFO\n", sim->call_dtmf);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static HgScaipMedia *
 new_call_media (Sim *sim, GError **error)
 {
@@ -706,6 +728,8 @@ call_started (Sim *sim)
   sim->call_bye_id = g_timeout_add_seconds (sim->call_seconds, call_bye_cb, sim);
   if (sim->call_reinvite && sim->call_offer != NULL)
     g_timeout_add_seconds (1, call_reinvite_cb, sim);
+  if (sim->call_dtmf != '\0')
+    g_timeout_add (sim->call_dtmf_ms, call_dtmf_cb, sim);
 }
 
 static void
@@ -975,6 +999,15 @@ command (Sim *sim,
     }
   else if (g_strcmp0 (verb, "call-reinvite") == 0)
     sim->call_reinvite = g_strcmp0 (words[1], "off") != 0;
+  else if (g_strcmp0 (verb, "call-mre") == 0)
+    ok = parse_count (words[1], &sim->call_mre) && sim->call_mre >= 1 && sim->call_mre <= 3;
+  else if (g_strcmp0 (verb, "call-dtmf") == 0)
+    {
+      ok = words[1] != NULL && strlen (words[1]) == 1 && strchr ("0123456789*#", words[1][0])
+           && parse_count (words[2], &sim->call_dtmf_ms);
+      if (ok)
+        sim->call_dtmf = words[1][0];
+    }
   else if (g_strcmp0 (verb, "call-seconds") == 0)
     ok = parse_count (words[1], &sim->call_seconds) && sim->call_seconds > 0;
   else if (g_strcmp0 (verb, "quit") == 0)
@@ -1124,6 +1157,7 @@ main (int argc,
   sim.call_codecs = g_strdup ("PCMU PCMA opus");
   sim.call_srtp = HG_SCAIP_SRTP_OFF;
   sim.call_seconds = 3;
+  sim.call_mre = 1;
   if (record_path != NULL)
     {
       sim.record = fopen (record_path, "a");
