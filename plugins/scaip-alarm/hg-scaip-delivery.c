@@ -802,6 +802,23 @@ hold_exceeded (Session *s)
   session_refused (s, HG_SCAIP_STATUS_NOT_TREATED, "4");
 }
 
+/* With cre 62 the ARC names where the unit is to call (SS 91100 §5, TR 91102 §5.2-5.7):
+ * the first sip: or sips: <tnu>; a gsm: one names a medium this unit has not. */
+static const gchar *
+transfer_uri (const HgScaipResponse *response)
+{
+  if (response->cre != 62)
+    return NULL;
+  for (guint i = 0; i < response->tnu->len; i++)
+    {
+      const gchar *tnu = g_ptr_array_index (response->tnu, i);
+
+      if (g_str_has_prefix (tnu, "sip:") || g_str_has_prefix (tnu, "sips:"))
+        return tnu;
+    }
+  return NULL;
+}
+
 static void
 handle_response (HgScaipDelivery *self,
                  HgScaipResponse *response)
@@ -862,7 +879,7 @@ handle_response (HgScaipDelivery *self,
       /* [C] SS 91100 §5 rule 6: voice only after snu=0 with mre >= 1 */
       if (response->mre >= 1 && response->mre <= 3)
         g_signal_emit (self, signals[SIGNAL_VOICE_REQUESTED], 0, s->ref, receiver,
-                       (guint)response->mre, response->cre);
+                       (guint)response->mre, response->cre, transfer_uri (response));
       break;
     case HG_SCAIP_STATUS_HOLD:
       g_clear_handle_id (&s->timer_id, g_source_remove);
@@ -1354,11 +1371,13 @@ hg_scaip_delivery_class_init (HgScaipDeliveryClass *klass)
    * @ref: the acknowledged alarm
    * @receiver: the receiver that acknowledged it
    * @mre: the `<mre>` of its answer: 1 duplex, 2 microphone only, 3 speaker only
-   * @cre: its `<cre>`: 1-60 minutes of callback, or %HG_SCAIP_OMITTED
+   * @cre: its `<cre>`: 1-60 minutes of callback, 61 or 62 (see @transfer), or
+   *   %HG_SCAIP_OMITTED
+   * @transfer: (nullable): with cre 62, the sip: URI of its `<tnu>` the unit is to call
    */
   signals[SIGNAL_VOICE_REQUESTED] = g_signal_new (
       "voice-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 4, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_UINT, G_TYPE_INT);
+      G_TYPE_NONE, 5, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_UINT, G_TYPE_INT, G_TYPE_STRING);
 }
 
 static void

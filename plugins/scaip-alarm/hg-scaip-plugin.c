@@ -135,6 +135,7 @@ struct _HgScaipPlugin
   /* voice */
   GHashTable *awaiting_voice; /* (owned) ref → gint64* monotonic end of its window */
   guint call_id;              /* 0: no call */
+  gboolean call_outgoing;     /* we placed it (voice = call, or cre 62) */
   gchar *call_ref;            /* (owned) (nullable) the alarm the call is for */
   gint64 call_since;
   HgScaipMedia *media; /* (owned) (nullable) the call's */
@@ -845,7 +846,7 @@ report_speech (HgScaipPlugin *self)
   json_object_set_string_member (detail, "codec", hg_scaip_media_get_codec (self->media));
   json_object_set_boolean_member (detail, "srtp", hg_scaip_media_get_srtp (self->media));
   json_object_set_string_member (detail, "direction",
-                                 self->voice == VOICE_CALL ? "outgoing" : "incoming");
+                                 self->call_outgoing ? "outgoing" : "incoming");
   data->ref = g_strdup (self->call_ref);
   data->state = HG_ALARM_STATE_SPEECH_CONNECTED;
   hg_context_report_alarm_async (get_context (self), self->call_ref,
@@ -1082,6 +1083,7 @@ call_incoming_cb (
       return;
     }
   self->call_id = call;
+  self->call_outgoing = FALSE;
   self->call_ref = g_strdup (ref);
   if (!start_media (self))
     {
@@ -1145,14 +1147,16 @@ call_ended_cb (HgScaipSip *sip, guint call, guint status, const gchar *reason, H
   end_call (self);
 }
 
-/* The gateway calls the receiver that acknowledged (voice = call). */
+/* The gateway calls the receiver that acknowledged (voice = call), or @transfer, where
+ * the ARC asked to be called (cre 62), over that receiver's path. */
 static void
-place_call (HgScaipPlugin *self, const gchar *ref, guint receiver)
+place_call (HgScaipPlugin *self, const gchar *ref, guint receiver, const gchar *transfer)
 {
   g_autoptr(GError) error = NULL;
   g_autofree gchar *offer = NULL;
   g_autofree gchar *local = NULL;
-  const gchar *uri = hg_scaip_sip_get_receiver_uri (self->sip, receiver);
+  g_autofree gchar *transfer_host = transfer != NULL ? hg_scaip_sip_uri_host (transfer) : NULL;
+  const gchar *uri = transfer != NULL ? transfer : hg_scaip_sip_get_receiver_uri (self->sip, receiver);
   const gchar *path_address = hg_scaip_sip_get_receiver_local_address (self->sip, receiver);
 
   if (self->call_id != 0)
@@ -1162,7 +1166,8 @@ place_call (HgScaipPlugin *self, const gchar *ref, guint receiver)
     }
   /* the address that routes to the receiver goes into our offer */
   if (path_address == NULL && self->media_address == NULL)
-    local = hg_scaip_media_local_address_for (hg_scaip_sip_get_receiver_host (self->sip, receiver));
+    local = hg_scaip_media_local_address_for (
+        transfer_host != NULL ? transfer_host : hg_scaip_sip_get_receiver_host (self->sip, receiver));
   self->media = new_media (self, path_address, local, &error);
   if (self->media == NULL)
     {
@@ -1177,7 +1182,8 @@ place_call (HgScaipPlugin *self, const gchar *ref, guint receiver)
       end_call (self);
       return;
     }
-  self->call_id = hg_scaip_sip_place_call (self->sip, receiver, offer);
+  self->call_id = hg_scaip_sip_place_call (self->sip, receiver, transfer, offer);
+  self->call_outgoing = TRUE;
   if (self->call_id == 0)
     {
       end_call (self);
@@ -1192,6 +1198,7 @@ voice_requested_cb (HgScaipDelivery *delivery,
                     guint receiver,
                     guint mre,
                     gint cre,
+                    const gchar *transfer,
                     HgScaipPlugin *self)
 {
   gint64 *end;
@@ -1212,9 +1219,21 @@ voice_requested_cb (HgScaipDelivery *delivery,
       return;
     }
   g_hash_table_replace (self->voice_mre, g_strdup (ref), GUINT_TO_POINTER (mre));
+  /* [C] cre 62: the unit calls where <tnu> says, whoever calls otherwise */
+  if (transfer != NULL)
+    {
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "HG_ALARM_REF", ref, "MESSAGE",
+                        "alarm %s: the ARC asks to be called at %s (cre 62)", ref, transfer);
+      place_call (self, ref, receiver, transfer);
+      return;
+    }
+  if (cre == 62)
+    g_message ("alarm %s: the ARC asks to be called at a medium this unit has not (cre 62, no "
+               "sip: <tnu>); going on as voice = %s says",
+               ref, self->voice == VOICE_CALL ? "call" : "answer");
   if (self->voice == VOICE_CALL)
     {
-      place_call (self, ref, receiver);
+      place_call (self, ref, receiver, NULL);
       return;
     }
   /* [C] cre 01-60: keep auto-answer open that many minutes */

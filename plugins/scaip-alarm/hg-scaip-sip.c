@@ -760,15 +760,17 @@ hg_scaip_sip_answer_call (HgScaipSip *self, guint call, guint status, const gcha
 /**
  * hg_scaip_sip_place_call:
  * @self: an #HgScaipSip
- * @receiver: the receiver to call, by its URI and over its path
+ * @receiver: the receiver whose path the call takes, and whom it calls without @uri
+ * @uri: (nullable): whom to call instead (where the ARC transferred the call)
  * @sdp: our SDP offer
  *
  * Returns: the call's id; #HgScaipSip::call-answered brings the answer, and
  *   #HgScaipSip::call-ended a failure
  */
 guint
-hg_scaip_sip_place_call (HgScaipSip *self, guint receiver, const gchar *sdp)
+hg_scaip_sip_place_call (HgScaipSip *self, guint receiver, const gchar *uri, const gchar *sdp)
 {
+  g_autofree gchar *to = NULL;
   Receiver *r;
   Handle *handle;
 
@@ -782,8 +784,10 @@ hg_scaip_sip_place_call (HgScaipSip *self, guint receiver, const gchar *sdp)
   handle = new_call_handle (self, r->path, NULL);
   handle->responded = TRUE;
   handle->local_sdp = g_strdup (sdp);
-  handle->nh = nua_handle (r->path->nua, handle, SIPTAG_TO_STR (r->to), TAG_END ());
-  nua_invite (handle->nh, NUTAG_URL (r->uri), SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
+  to = uri != NULL ? g_strdup_printf ("<%s>", uri) : g_strdup (r->to);
+  handle->nh = nua_handle (r->path->nua, handle, SIPTAG_TO_STR (to), TAG_END ());
+  nua_invite (handle->nh, NUTAG_URL (uri != NULL ? uri : r->uri),
+              SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
               SIPTAG_PAYLOAD_STR (sdp), TAG_END ());
   return handle->call_id;
 }

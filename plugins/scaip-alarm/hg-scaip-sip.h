@@ -69,7 +69,10 @@ gboolean hg_scaip_sip_send_finish (HgScaipSip *self,
 
 void hg_scaip_sip_enable_calls (HgScaipSip *self);
 void hg_scaip_sip_answer_call (HgScaipSip *self, guint call, guint status, const gchar *sdp);
-guint hg_scaip_sip_place_call (HgScaipSip *self, guint receiver, const gchar *sdp);
+guint hg_scaip_sip_place_call (HgScaipSip *self,
+                               guint receiver,
+                               const gchar *uri,
+                               const gchar *sdp);
 const gchar *hg_scaip_sip_get_call_local_address (HgScaipSip *self, guint call);
 void hg_scaip_sip_hang_up (HgScaipSip *self, guint call);
 

@@ -271,6 +271,50 @@ test_dtmf_info_duplex (void)
 }
 
 static void
+test_transferred_call (void)
+{
+  const gchar *target_args[] = { "--password", PASSWORD, "--command", "voice answer", NULL };
+  g_autoptr(ScaipTestSim) target = scaip_test_sim_new ("voice-platform", target_args);
+  g_autoptr(ScaipTestSim) sim = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  g_autoptr(JsonObject) event = NULL;
+  g_autofree gchar *target_uri = scaip_test_sim_uri (target, "udp");
+  g_autofree gchar *transfer = g_strdup_printf ("call-transfer %s", target_uri);
+  g_autofree gchar *uri = NULL;
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *asked = NULL;
+  JsonObject *detail;
+
+  g_test_summary ("The ARC acknowledges with mre=1, cre=62 and a sip: <tnu> naming its voice "
+                  "platform (another simulator): the gateway, although voice = answer, calls "
+                  "that URI; the platform hears the resident, the alarm reaches "
+                  "speech-connected (outgoing), and the receiver itself gets no call");
+  {
+    const gchar *args[] = { "--password", PASSWORD, "--command", "voice answer", "--command",
+                            transfer, NULL };
+    sim = scaip_test_sim_new ("primary", args);
+  }
+  uri = scaip_test_sim_uri (sim, "udp");
+  keys = voice_keys (uri, NULL);
+  gateway = scaip_test_gateway_new_started (keys);
+  scaip_test_gateway_wait_logged (gateway, "registered with");
+  ref = scaip_test_gateway_raise (gateway, "assistance", "bedroom");
+  scaip_test_gateway_wait_state (gateway, ref, "speech-connected");
+  asked = g_strdup_printf ("alarm %s: the ARC asks to be called at %s (cre 62)", ref, target_uri);
+  g_assert_true (scaip_test_gateway_logged (gateway, asked));
+  event = scaip_test_gateway_find_event (gateway, "alarm.speech-connected", ref);
+  g_assert_nonnull (event);
+  detail = json_object_get_object_member (json_object_get_object_member (event, "body"), "detail");
+  g_assert_cmpstr (json_object_get_string_member (detail, "direction"), ==, "outgoing");
+  scaip_test_wait_sim_count (target, NULL, "CALL", 1);
+  record = call_record (target, NULL);
+  assert_arc_heard (record, "PCMU", FALSE);
+  g_assert_cmpuint (scaip_test_sim_count (sim, NULL, "CALL"), ==, 0);
+}
+
+static void
 assert_call_refused (const gchar *extra_keys, gint status, const gchar *logged)
 {
   const gchar *args[] = { "--password", PASSWORD, "--command", "voice call", NULL };
@@ -600,6 +644,7 @@ main (int argc, char **argv)
   g_test_add_func ("/scaip/voice/refused-when-voice-off", test_no_alarm_no_answer);
   g_test_add_func ("/scaip/voice/simplex-microphone-muted", test_simplex_microphone_muted);
   g_test_add_func ("/scaip/voice/dtmf-info-duplex", test_dtmf_info_duplex);
+  g_test_add_func ("/scaip/voice/transferred-call-cre-62", test_transferred_call);
   g_test_add_func ("/scaip/voice/stranger-refused", test_stranger_refused);
   g_test_add_func ("/scaip/sounds/played-in-order", test_sounds_in_order);
   g_test_add_func ("/scaip/sounds/language-and-cancel", test_sounds_language_and_cancel);

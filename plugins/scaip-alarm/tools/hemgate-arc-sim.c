@@ -31,6 +31,8 @@
  *   call-reinvite on|off   re-INVITE (same offer) one second into each call it places
  *   call-mre N          the mre of its snu 0 answers while voice is on: 1 duplex (default),
  *                       2 or 3 simplex
+ *   call-transfer URI|off  snu 0 answers while voice is on carry cre 62 and <tnu>URI</tnu>:
+ *                       the unit is to call URI (another simulator) instead
  *   call-dtmf DIGIT MS  MS milliseconds into each call, send DIGIT in a SIP INFO
  *                       (application/dtmf-relay), the ARC's audio control
  *   quit
@@ -106,6 +108,7 @@ typedef struct
   guint call_seconds;
   gboolean call_reinvite;
   guint call_mre;
+  gchar *call_transfer; /* (nullable) */
   gchar call_dtmf; /* '\0': none */
   guint call_dtmf_ms;
 
@@ -511,6 +514,11 @@ on_message (Sim *sim,
   /* a callback request is granted for 5 minutes, as TR 91102's examples do */
   if (request->cha == 1 && response->snu == 0 && g_strcmp0 (sim->voice, "off") != 0)
     response->cre = 5;
+  if (sim->call_transfer != NULL && response->snu == 0 && g_strcmp0 (sim->voice, "off") != 0)
+    {
+      response->cre = 62;
+      g_ptr_array_add (response->tnu, g_strdup (sim->call_transfer));
+    }
   if (sim->slow_ms > 0)
     {
       Pending *pending = g_new0 (Pending, 1);
@@ -999,6 +1007,13 @@ command (Sim *sim,
     }
   else if (g_strcmp0 (verb, "call-reinvite") == 0)
     sim->call_reinvite = g_strcmp0 (words[1], "off") != 0;
+  else if (g_strcmp0 (verb, "call-transfer") == 0)
+    {
+      ok = words[1] != NULL;
+      g_clear_pointer (&sim->call_transfer, g_free);
+      if (ok && g_strcmp0 (words[1], "off") != 0)
+        sim->call_transfer = g_strdup (words[1]);
+    }
   else if (g_strcmp0 (verb, "call-mre") == 0)
     ok = parse_count (words[1], &sim->call_mre) && sim->call_mre >= 1 && sim->call_mre <= 3;
   else if (g_strcmp0 (verb, "call-dtmf") == 0)
@@ -1238,6 +1253,7 @@ main (int argc,
   g_free (sim.password);
   g_free (sim.voice);
   g_free (sim.ignore_from);
+  g_free (sim.call_transfer);
   g_free (sim.call_codecs);
   return 0;
 }
