@@ -550,6 +550,28 @@ session_unanswered (Session *s,
   schedule_probe (self);
 }
 
+/* If the wall clock was stepped while @s was in flight, @what (a SIP failure, or no
+ * answer) may be Sofia-SIP's timers, not the receiver: logs it and sends @s again to the
+ * same receiver, not counted silent. */
+static gboolean
+resent_after_clock_jump (Session *s, const gchar *what)
+{
+  HgScaipDelivery *self = s->engine;
+  gint64 jump = wall_clock_offset () - s->sent_offset;
+  g_autofree gchar *by = NULL;
+
+  if (ABS (jump) <= CLOCK_JUMP_USEC)
+    return FALSE;
+  by = describe_jump (jump);
+  LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
+           "%s %s: the wall clock jumped by %s while it was in flight to the %s receiver, "
+           "and Sofia-SIP times its requests by that clock (%s): sending it again, the "
+           "receiver is not counted silent",
+           session_what (s), s->ref, by, receiver_name (self, s->receiver), what);
+  session_send (s, s->receiver);
+  return TRUE;
+}
+
 static gboolean
 answer_timeout_cb (gpointer user_data)
 {
@@ -563,7 +585,9 @@ answer_timeout_cb (gpointer user_data)
                                            s->engine->config.answer_timeout);
 
   s->timer_id = 0;
-  session_unanswered (s, reason);
+  /* after a step back, Sofia-SIP's retransmissions of it wait that much longer */
+  if (!resent_after_clock_jump (s, reason))
+    session_unanswered (s, reason);
   return G_SOURCE_REMOVE;
 }
 
@@ -607,7 +631,6 @@ sent_cb (GObject *source,
   g_autofree gchar *body = NULL;
   HgScaipDelivery *self;
   Session *s;
-  gint64 jump;
 
   if (!hg_scaip_sip_send_finish (HG_SCAIP_SIP (source), result, &body, &error)
       && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -626,22 +649,10 @@ sent_cb (GObject *source,
       s->sip_answered = TRUE;
       return;
     }
-  jump = wall_clock_offset () - s->sent_offset;
-  if (ABS (jump) > CLOCK_JUMP_USEC)
-    {
-      g_autofree gchar *by = describe_jump (jump);
-
-      /* a forward step fires every pending Sofia-SIP timer at once: Timer F fails the
-       * request with a local 408 that says nothing about the receiver */
-      LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
-               "%s %s: the wall clock jumped by %s while it was in flight to the %s receiver, "
-               "and Sofia-SIP times its requests by that clock (%s): sending it again, the "
-               "receiver is not counted silent",
-               session_what (s), s->ref, by, receiver_name (self, s->receiver),
-               error->message);
-      session_send (s, s->receiver);
-      return;
-    }
+  /* a forward step fires every pending Sofia-SIP timer at once: Timer F fails the
+   * request with a local 408 that says nothing about the receiver */
+  if (resent_after_clock_jump (s, error->message))
+    return;
   LOG_REF (G_LOG_LEVEL_WARNING, s->ref, "%s %s: the %s receiver answered %s", session_what (s),
            s->ref, receiver_name (self, s->receiver), error->message);
   session_unanswered (s, error->message);
