@@ -473,7 +473,8 @@ hgd_host_context_dispose (GObject *object)
 {
   HgdHostContext *self = HGD_HOST_CONTEXT (object);
 
-  /* the tasks of a batch keep this object alive: a batch left here was never sent */
+  /* only g_object_run_dispose() gets here with a batch (its tasks hold references to
+   * this object): send it rather than leave its tasks unanswered */
   if (self->proxy != NULL)
     flush_publishes (self);
   g_clear_object (&self->proxy);
