@@ -622,11 +622,21 @@ probe_body (GPtrArray *probes,
   g_assert_not_reached ();
 }
 
+/* Runs the greedy plugin until it has reported all its probes; returns them */
+static GPtrArray *
+run_greedy (Fixture *fixture)
+{
+  EventCondition probes_done = { HG_DOMAIN_PERSONAL, "sensor.probe", "plugin:greedy", 7 };
+
+  start_plugins (fixture, "[plugin:greedy]\n");
+  wait_for (fixture, has_events, &probes_done, "seven probes of greedy");
+  return find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.probe", "plugin:greedy");
+}
+
 static void
 test_ungranted_denied (Fixture *fixture,
                        gconstpointer user_data)
 {
-  EventCondition probes_done = { HG_DOMAIN_PERSONAL, "sensor.probe", "plugin:greedy", 7 };
   g_autoptr(GPtrArray) probes = NULL;
   g_autoptr(GPtrArray) denials = NULL;
   g_autoptr(GPtrArray) alarms = NULL;
@@ -638,10 +648,7 @@ test_ungranted_denied (Fixture *fixture,
                   "secret; each denied call is one plugin.denied event in its domain (two "
                   "alarm.* events published at once are one PublishEvents call), and no "
                   "alarm exists");
-  start_plugins (fixture, "[plugin:greedy]\n");
-  wait_for (fixture, has_events, &probes_done, "seven probes of greedy");
-
-  probes = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.probe", "plugin:greedy");
+  probes = run_greedy (fixture);
   g_assert_cmpuint (probes->len, ==, 7);
   g_assert_true (probe_found (probes, "RaiseAlarm", "alarm.raise"));
   g_assert_true (probe_found (probes, "PublishEvent", "alarm.raised"));
@@ -665,31 +672,32 @@ static void
 test_batch_bad_body (Fixture *fixture,
                      gconstpointer user_data)
 {
-  EventCondition probes_done = { HG_DOMAIN_PERSONAL, "sensor.probe", "plugin:greedy", 7 };
   g_autoptr(GPtrArray) probes = NULL;
   g_autoptr(GPtrArray) events = NULL;
   JsonObject *bad;
+  const gchar *message;
+  HgEvent *first, *second;
 
   g_test_summary ("Of three events a plugin publishes at once, one PublishEvents call, the "
                   "one whose body is not JSON (a NaN reading) fails alone with InvalidData; "
                   "the other two are journaled in order, as the plugin's, and told so");
-  start_plugins (fixture, "[plugin:greedy]\n");
-  wait_for (fixture, has_events, &probes_done, "seven probes of greedy");
-
-  probes = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.probe", "plugin:greedy");
+  probes = run_greedy (fixture);
   g_assert_true (json_object_get_null_member (probe_body (probes, "batch-1"), "error"));
   g_assert_true (json_object_get_null_member (probe_body (probes, "batch-3"), "error"));
   bad = probe_body (probes, "batch-2");
-  g_assert_cmpstr (json_object_get_string_member (bad, "error"), ==, "org.hemgate.Error.InvalidData");
-  g_test_message ("batch-2: %s", json_object_get_string_member (bad, "message"));
-  g_assert_true (g_str_has_prefix (json_object_get_string_member (bad, "message"), "body: malformed JSON"));
+  message = json_object_get_string_member (bad, "message");
+  g_test_message ("batch-2: %s", message);
+  g_assert_cmpstr (json_object_get_string_member (bad, "error"), ==,
+                   "org.hemgate.Error.InvalidData");
+  g_assert_true (g_str_has_prefix (message, "body: malformed JSON"));
 
   events = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.batch", "plugin:greedy");
   g_assert_cmpuint (events->len, ==, 2);
-  g_assert_cmpint (json_object_get_int_member (hg_event_get_body (g_ptr_array_index (events, 0)), "n"), ==, 1);
-  g_assert_cmpint (json_object_get_int_member (hg_event_get_body (g_ptr_array_index (events, 1)), "n"), ==, 3);
-  g_assert_cmpuint (hg_event_get_seq (g_ptr_array_index (events, 0)), <,
-                    hg_event_get_seq (g_ptr_array_index (events, 1)));
+  first = g_ptr_array_index (events, 0);
+  second = g_ptr_array_index (events, 1);
+  g_assert_cmpint (json_object_get_int_member (hg_event_get_body (first), "n"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (hg_event_get_body (second), "n"), ==, 3);
+  g_assert_cmpuint (hg_event_get_seq (first), <, hg_event_get_seq (second));
 }
 
 static void

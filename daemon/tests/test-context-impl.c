@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <sys/socket.h>
-#include <glib/gstdio.h>
 
 #include "hgd-context-impl.h"
 
@@ -15,7 +14,7 @@
 
 typedef struct
 {
-  gchar *dir;                           /* (owned) */
+  gchar *dir;                           /* (owned) the state directory */
   HgdJournal *journals[HG_DOMAIN_LAST]; /* (owned) */
   HgdAlarms *alarms;                    /* (owned) */
   HgdSecrets *secrets;                  /* (owned) */
@@ -58,8 +57,8 @@ setup (Fixture *fixture,
   g_autofree gchar *guid = g_dbus_generate_guid ();
   int fds[2];
 
-  fixture->dir = g_dir_make_tmp ("hemgate-context-XXXXXX", &error);
-  g_assert_no_error (error);
+  /* below the test's own data directory, which g_test_run() removes after the test */
+  fixture->dir = g_build_filename (g_get_user_data_dir (), "hemgate", NULL);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
       g_autofree gchar *dir = g_build_filename (fixture->dir, hg_domain_to_string (i), NULL);
@@ -89,24 +88,6 @@ setup (Fixture *fixture,
 }
 
 static void
-rm_rf (const gchar *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const gchar *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_SYMLINK) && g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      dir = g_dir_open (path, 0, NULL);
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-    }
-  g_remove (path);
-}
-
-static void
 teardown (Fixture *fixture,
           gconstpointer user_data)
 {
@@ -119,7 +100,6 @@ teardown (Fixture *fixture,
   g_clear_object (&fixture->secrets);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     g_clear_object (&fixture->journals[i]);
-  rm_rf (fixture->dir);
   g_free (fixture->dir);
 }
 

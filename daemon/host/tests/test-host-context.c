@@ -114,6 +114,22 @@ publish (Fixture *fixture,
                                   publish);
 }
 
+/* Publishes @n_publishes events of @type, {"value": first_value + i}, in this iteration */
+static void
+publish_all (Fixture *fixture,
+             const gchar *type,
+             gint64 first_value,
+             Publish *published,
+             guint n_publishes,
+             guint *n_completed)
+{
+  for (guint i = 0; i < n_publishes; i++)
+    {
+      published[i] = (Publish) { NULL, n_completed, 0 };
+      publish (fixture, type, first_value + i, NULL, &published[i]);
+    }
+}
+
 /* Returns: the seq @publish completed with, once it did; @error set if it failed */
 static guint64
 publish_finish (Fixture *fixture,
@@ -131,6 +147,23 @@ publish_clear (Publish *publishes,
 {
   for (guint i = 0; i < n_publishes; i++)
     g_clear_object (&publishes[i].result);
+}
+
+/* Asserts that each of @published completed with seq @first_seq + i, in order */
+static void
+assert_seqs_in_order (Fixture *fixture,
+                      Publish *published,
+                      guint n_publishes,
+                      guint64 first_seq)
+{
+  for (guint i = 0; i < n_publishes; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_cmpuint (publish_finish (fixture, &published[i], &error), ==, first_seq + i);
+      g_assert_no_error (error);
+      g_assert_cmpuint (published[i].rank, ==, i + 1);
+    }
 }
 
 /* Pops the next call, which must be PublishEvents of @type with @n_bodies bodies
@@ -204,24 +237,13 @@ test_publish_batched (Fixture *fixture,
 
   g_test_summary ("Publishes made in one main-loop iteration arrive as one PublishEvents call "
                   "with every body in order; each completes with its own seq, in order");
-  for (guint i = 0; i < G_N_ELEMENTS (published); i++)
-    {
-      published[i] = (Publish) { NULL, &n_completed, 0 };
-      publish (fixture, "sensor.reading", 10 + i, NULL, &published[i]);
-    }
+  publish_all (fixture, "sensor.reading", 10, published, G_N_ELEMENTS (published), &n_completed);
 
   invocation = pop_publish_events (fixture, "sensor.reading", 10, G_N_ELEMENTS (published));
   gt_dbus_queue_assert_no_messages (fixture->queue);
   return_seqs (invocation, 100, G_N_ELEMENTS (published));
 
-  for (guint i = 0; i < G_N_ELEMENTS (published); i++)
-    {
-      g_autoptr(GError) error = NULL;
-
-      g_assert_cmpuint (publish_finish (fixture, &published[i], &error), ==, 100 + i);
-      g_assert_no_error (error);
-      g_assert_cmpuint (published[i].rank, ==, i + 1);
-    }
+  assert_seqs_in_order (fixture, published, G_N_ELEMENTS (published), 100);
   gt_dbus_queue_assert_no_messages (fixture->queue);
   publish_clear (published, G_N_ELEMENTS (published));
 }
@@ -249,14 +271,7 @@ test_publish_type_splits_batch (Fixture *fixture,
   return_seqs (first, 7, 2);
   return_seqs (second, 9, 2);
 
-  for (guint i = 0; i < G_N_ELEMENTS (published); i++)
-    {
-      g_autoptr(GError) error = NULL;
-
-      g_assert_cmpuint (publish_finish (fixture, &published[i], &error), ==, 7 + i);
-      g_assert_no_error (error);
-      g_assert_cmpuint (published[i].rank, ==, i + 1);
-    }
+  assert_seqs_in_order (fixture, published, G_N_ELEMENTS (published), 7);
   publish_clear (published, G_N_ELEMENTS (published));
 }
 
@@ -272,11 +287,7 @@ test_publish_body_error (Fixture *fixture,
 
   g_test_summary ("The core's error for one body of a batch fails that publish alone, as "
                   "the HG_ERROR its org.hemgate.Error.* name says, with the core's message");
-  for (guint i = 0; i < G_N_ELEMENTS (published); i++)
-    {
-      published[i] = (Publish) { NULL, &n_completed, 0 };
-      publish (fixture, "sensor.reading", i, NULL, &published[i]);
-    }
+  publish_all (fixture, "sensor.reading", 0, published, G_N_ELEMENTS (published), &n_completed);
   invocation = pop_publish_events (fixture, "sensor.reading", 0, 3);
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(tss)"));
   g_variant_builder_add (&builder, "(tss)", (guint64) 5, "", "");
@@ -307,11 +318,7 @@ test_publish_batch_fails (Fixture *fixture,
 
   g_test_summary ("An error of the whole PublishEvents call fails every publish of the "
                   "batch with it, converted to HG_ERROR, in order");
-  for (guint i = 0; i < G_N_ELEMENTS (published); i++)
-    {
-      published[i] = (Publish) { NULL, &n_completed, 0 };
-      publish (fixture, "alarm.raised", i, NULL, &published[i]);
-    }
+  publish_all (fixture, "alarm.raised", 0, published, G_N_ELEMENTS (published), &n_completed);
   invocation = pop_publish_events (fixture, "alarm.raised", 0, 2);
   g_dbus_method_invocation_return_dbus_error (g_steal_pointer (&invocation),
                                               "org.hemgate.Error.PermissionDenied",
@@ -395,7 +402,8 @@ test_publish_sent_before_other_call (Fixture *fixture,
 
   g_assert_cmpuint (publish_finish (fixture, &published, &error), ==, 3);
   g_assert_no_error (error);
-  ref = hg_context_raise_alarm_finish (HG_CONTEXT (fixture->context), wait_for_result (&result), &error);
+  ref = hg_context_raise_alarm_finish (HG_CONTEXT (fixture->context), wait_for_result (&result),
+                                       &error);
   g_assert_no_error (error);
   g_assert_cmpstr (ref, ==, "A-2");
   publish_clear (&published, 1);
