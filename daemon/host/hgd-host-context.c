@@ -201,6 +201,20 @@ flush_publishes (HgdHostContext *self)
   g_clear_pointer (&sent->bodies, g_ptr_array_unref);
 }
 
+/**
+ * hgd_host_context_flush:
+ * @self: an #HgdHostContext
+ *
+ * Sends the publishes gathered so far now rather than after the current dispatch, e.g.
+ * before the host answers Stop and exits.
+ */
+void
+hgd_host_context_flush (HgdHostContext *self)
+{
+  g_return_if_fail (HGD_IS_HOST_CONTEXT (self));
+  flush_publishes (self);
+}
+
 static gboolean
 flush_cb (gpointer user_data)
 {
