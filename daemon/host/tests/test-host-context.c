@@ -294,7 +294,7 @@ test_publish_body_error (Fixture *fixture,
   g_variant_builder_add (&builder, "(tss)", (guint64) 0, "org.hemgate.Error.InvalidData",
                          "body: malformed JSON: <data>:1:6: Parse error");
   g_variant_builder_add (&builder, "(tss)", (guint64) 6, "", "");
-  g_dbus_method_invocation_return_value (g_steal_pointer (&invocation),
+  g_dbus_method_invocation_return_value (invocation,
                                          g_variant_new ("(a(tss))", &builder));
 
   g_assert_cmpuint (publish_finish (fixture, &published[0], &error), ==, 5);
@@ -320,7 +320,7 @@ test_publish_batch_fails (Fixture *fixture,
                   "batch with it, converted to HG_ERROR, in order");
   publish_all (fixture, "alarm.raised", 0, published, G_N_ELEMENTS (published), &n_completed);
   invocation = pop_publish_events (fixture, "alarm.raised", 0, 2);
-  g_dbus_method_invocation_return_dbus_error (g_steal_pointer (&invocation),
+  g_dbus_method_invocation_return_dbus_error (invocation,
                                               "org.hemgate.Error.PermissionDenied",
                                               "PublishEvents of 'alarm.raised': no capability "
                                               "lets a plugin publish this type; it is the core's "
