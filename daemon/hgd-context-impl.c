@@ -21,6 +21,9 @@
 /* The largest JSON argument a plugin may send (event bodies, alarms, details). */
 #define MAX_JSON_SIZE (64 * 1024)
 
+/* The most events one PublishEvents call may carry. */
+#define MAX_BATCH_EVENTS 1024
+
 /* A plugin that keeps knocking is journaled at most this often; the rest are counted. */
 #define DENIALS_PER_WINDOW 10
 #define DENIAL_WINDOW_USEC (60 * G_USEC_PER_SEC)
@@ -29,7 +32,8 @@
 typedef struct
 {
   const gchar *method;
-  const gchar *capability; /* NULL: decided by the arguments, see publish_rules;
+  const gchar *capability; /* NULL: decided by the event type, the method's first
+                            * argument, see publish_rules;
                             * NO_CAPABILITY: every instance may call it */
 } MethodRule;
 
@@ -37,6 +41,7 @@ typedef struct
 
 static const MethodRule method_rules[] = {
   { "PublishEvent", NULL },
+  { "PublishEvents", NULL },
   { "RaiseAlarm", "alarm.raise" },
   { "ReportAlarm", "alarm.deliver" },
   { "LookupSecret", "secrets" },
@@ -79,10 +84,21 @@ struct _HgdContextImpl
 
 G_DEFINE_TYPE (HgdContextImpl, hgd_context_impl, G_TYPE_OBJECT)
 
+static const MethodRule *
+find_method_rule (const gchar *method)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (method_rules); i++)
+    {
+      if (g_strcmp0 (method_rules[i].method, method) == 0)
+        return &method_rules[i];
+    }
+  return NULL;
+}
+
 /**
  * hgd_context_impl_required_capability:
  * @method: a Context1 method name
- * @event_type: (nullable): for PublishEvent, the event type
+ * @event_type: (nullable): for PublishEvent and PublishEvents, the event type
  *
  * The one table of what each call needs.
  *
@@ -93,23 +109,20 @@ const gchar *
 hgd_context_impl_required_capability (const gchar *method,
                                       const gchar *event_type)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (method_rules); i++)
-    {
-      const gchar *dot;
+  const MethodRule *rule = find_method_rule (method);
+  const gchar *dot;
 
-      if (g_strcmp0 (method_rules[i].method, method) != 0)
-        continue;
-      if (method_rules[i].capability != NULL)
-        return method_rules[i].capability;
-      if (event_type == NULL || (dot = strchr (event_type, '.')) == NULL)
-        return NULL;
-      for (guint j = 0; j < G_N_ELEMENTS (publish_rules); j++)
-        {
-          const gchar *word = publish_rules[j].first_word;
-          if (strlen (word) == (gsize) (dot - event_type) && strncmp (event_type, word, dot - event_type) == 0)
-            return publish_rules[j].capability;
-        }
-      return NULL;
+  if (rule == NULL)
+    return NULL;
+  if (rule->capability != NULL)
+    return rule->capability;
+  if (event_type == NULL || (dot = strchr (event_type, '.')) == NULL)
+    return NULL;
+  for (guint j = 0; j < G_N_ELEMENTS (publish_rules); j++)
+    {
+      const gchar *word = publish_rules[j].first_word;
+      if (strlen (word) == (gsize) (dot - event_type) && strncmp (event_type, word, dot - event_type) == 0)
+        return publish_rules[j].capability;
     }
   return NULL;
 }
@@ -229,10 +242,12 @@ authorize_method (HgdContextImpl *self,
                   GDBusMethodInvocation *invocation)
 {
   const gchar *method = g_dbus_method_invocation_get_method_name (invocation);
+  const MethodRule *rule = find_method_rule (method);
   const gchar *event_type = NULL;
   const gchar *capability;
 
-  if (g_strcmp0 (method, "PublishEvent") == 0)
+  /* a publishing method: its first argument is the type that decides */
+  if (rule != NULL && rule->capability == NULL)
     g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 0, "&s", &event_type);
   capability = hgd_context_impl_required_capability (method, event_type);
   if (capability != NULL
@@ -271,7 +286,52 @@ parse_argument (GDBusMethodInvocation *invocation,
   return object;
 }
 
-/* PublishEvent */
+/* PublishEvent, PublishEvents */
+
+/* Checks what all events of a publishing call share; returns the journal to append to, or
+ * NULL having answered the call. */
+static HgdJournal *
+check_publish_call (HgdContextImpl *self,
+                    GDBusMethodInvocation *invocation,
+                    const gchar *type)
+{
+  HgdJournal *journal = self->journals[self->domain];
+
+  if (!hg_event_type_is_valid (type))
+    {
+      g_dbus_method_invocation_return_error (invocation, HG_ERROR, HG_ERROR_INVALID_DATA,
+                                             "invalid event type '%s'", type);
+      return NULL;
+    }
+  if (journal == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, HG_ERROR, HG_ERROR_UNAVAILABLE,
+                                             "the %s journal is not open", hg_domain_to_string (self->domain));
+      return NULL;
+    }
+  return journal;
+}
+
+/* Returns: (transfer full) (nullable): the event of the instance for an untrusted body, or
+ * %NULL with the reason as %HG_ERROR */
+static HgEvent *
+plugin_event_new (HgdContextImpl *self,
+                  const gchar *type,
+                  const gchar *body_json,
+                  GError **error)
+{
+  g_autoptr(JsonObject) body = hg_json_parse_object (body_json, -1, MAX_JSON_SIZE, error);
+  HgEvent *event;
+
+  if (body == NULL)
+    {
+      g_prefix_error (error, "body: ");
+      return NULL;
+    }
+  event = hg_event_new (type, body);
+  hg_event_set_source (event, self->source);
+  return event;
+}
 
 typedef struct
 {
@@ -313,30 +373,129 @@ handle_publish_event_cb (HgdDBusContext1 *skeleton,
                          const gchar *body_json,
                          HgdContextImpl *self)
 {
-  HgdJournal *journal = self->journals[self->domain];
-  g_autoptr(JsonObject) body = NULL;
+  HgdJournal *journal = check_publish_call (self, invocation, type);
+  g_autoptr(GError) error = NULL;
   PublishData *data;
+  HgEvent *event;
 
-  if (!hg_event_type_is_valid (type))
-    {
-      g_dbus_method_invocation_return_error (invocation, HG_ERROR, HG_ERROR_INVALID_DATA,
-                                             "invalid event type '%s'", type);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-  body = parse_argument (invocation, "body", body_json);
-  if (body == NULL)
-    return G_DBUS_METHOD_INVOCATION_HANDLED;
   if (journal == NULL)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  event = plugin_event_new (self, type, body_json, &error);
+  if (event == NULL)
     {
-      g_dbus_method_invocation_return_error (invocation, HG_ERROR, HG_ERROR_UNAVAILABLE,
-                                             "the %s journal is not open", hg_domain_to_string (self->domain));
+      return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
   data = g_new0 (PublishData, 1);
   data->invocation = g_object_ref (invocation);
-  data->event = hg_event_new (type, body);
-  hg_event_set_source (data->event, self->source);
+  data->event = event;
   hgd_journal_append_async (journal, data->event, NULL, self->cancellable, event_appended_cb, data);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* One PublishEvents call: answered when the last of its events is journaled or failed. */
+typedef struct _PublishBatch PublishBatch;
+
+typedef struct
+{
+  PublishBatch *batch; /* (unowned) */
+  HgEvent *event;      /* (owned) (nullable) NULL if the body was refused */
+  GError *error;       /* (owned) (nullable) why the event was not journaled, as HG_ERROR */
+} BatchEntry;
+
+struct _PublishBatch
+{
+  GDBusMethodInvocation *invocation; /* (owned) */
+  guint n_entries;
+  guint n_pending;                   /* appends not yet completed */
+  BatchEntry entries[];
+};
+
+static void
+publish_batch_answer (PublishBatch *batch)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(tss)"));
+  for (guint i = 0; i < batch->n_entries; i++)
+    {
+      BatchEntry *entry = &batch->entries[i];
+      g_autofree gchar *name = NULL;
+
+      if (entry->error == NULL)
+        {
+          g_variant_builder_add (&builder, "(tss)", hg_event_get_seq (entry->event), "", "");
+        }
+      else
+        {
+          name = g_dbus_error_encode_gerror (entry->error);
+          g_variant_builder_add (&builder, "(tss)", (guint64) 0, name, entry->error->message);
+        }
+      g_clear_object (&entry->event);
+      g_clear_error (&entry->error);
+    }
+  g_dbus_method_invocation_return_value (batch->invocation, g_variant_new ("(a(tss))", &builder));
+  g_object_unref (batch->invocation);
+  g_free (batch);
+}
+
+static void
+batch_event_appended_cb (GObject *source,
+                         GAsyncResult *result,
+                         gpointer user_data)
+{
+  BatchEntry *entry = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    entry->error = hgd_context_impl_error_to_hg (error);
+  if (--entry->batch->n_pending == 0)
+    publish_batch_answer (entry->batch);
+}
+
+static gboolean
+handle_publish_events_cb (HgdDBusContext1 *skeleton,
+                          GDBusMethodInvocation *invocation,
+                          const gchar *type,
+                          const gchar *const *bodies_json,
+                          HgdContextImpl *self)
+{
+  guint n_bodies = g_strv_length ((gchar **) bodies_json);
+  HgdJournal *journal;
+  PublishBatch *batch;
+
+  if (n_bodies > MAX_BATCH_EVENTS)
+    {
+      g_dbus_method_invocation_return_error (invocation, HG_ERROR, HG_ERROR_INVALID_DATA,
+                                             "%u events in one call exceed the limit of %d",
+                                             n_bodies, MAX_BATCH_EVENTS);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  journal = check_publish_call (self, invocation, type);
+  if (journal == NULL)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+
+  batch = g_malloc0 (sizeof (PublishBatch) + n_bodies * sizeof (BatchEntry));
+  batch->invocation = g_object_ref (invocation);
+  batch->n_entries = n_bodies;
+  /* one extra count, dropped below, so that the answer waits for every append to start */
+  batch->n_pending = n_bodies + 1;
+  for (guint i = 0; i < n_bodies; i++)
+    {
+      BatchEntry *entry = &batch->entries[i];
+
+      entry->batch = batch;
+      entry->event = plugin_event_new (self, type, bodies_json[i], &entry->error);
+      if (entry->event == NULL)
+        {
+          batch->n_pending--;
+          continue;
+        }
+      hgd_journal_append_async (journal, entry->event, NULL, self->cancellable,
+                                batch_event_appended_cb, entry);
+    }
+  if (--batch->n_pending == 0)
+    publish_batch_answer (batch);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -684,6 +843,7 @@ hgd_context_impl_new (const gchar *instance_id,
 
   self->skeleton = hgd_dbus_context1_skeleton_new ();
   g_signal_connect_object (self->skeleton, "handle-publish-event", G_CALLBACK (handle_publish_event_cb), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-publish-events", G_CALLBACK (handle_publish_events_cb), self, 0);
   g_signal_connect_object (self->skeleton, "handle-raise-alarm", G_CALLBACK (handle_raise_alarm_cb), self, 0);
   g_signal_connect_object (self->skeleton, "handle-report-alarm", G_CALLBACK (handle_report_alarm_cb), self, 0);
   g_signal_connect_object (self->skeleton, "handle-lookup-secret", G_CALLBACK (handle_lookup_secret_cb), self, 0);

@@ -607,24 +607,49 @@ denial_found (GPtrArray *denials,
   return FALSE;
 }
 
+/* The probe of @call, which must be there */
+static JsonObject *
+probe_body (GPtrArray *probes,
+            const gchar *call)
+{
+  for (guint i = 0; i < probes->len; i++)
+    {
+      JsonObject *body = hg_event_get_body (g_ptr_array_index (probes, i));
+
+      if (g_strcmp0 (json_object_get_string_member (body, "call"), call) == 0)
+        return body;
+    }
+  g_assert_not_reached ();
+}
+
+/* Runs the greedy plugin until it has reported all its probes; returns them */
+static GPtrArray *
+run_greedy (Fixture *fixture)
+{
+  EventCondition probes_done = { HG_DOMAIN_PERSONAL, "sensor.probe", "plugin:greedy", 7 };
+
+  start_plugins (fixture, "[plugin:greedy]\n");
+  wait_for (fixture, has_events, &probes_done, "seven probes of greedy");
+  return find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.probe", "plugin:greedy");
+}
+
 static void
 test_ungranted_denied (Fixture *fixture,
                        gconstpointer user_data)
 {
-  EventCondition probes_done = { HG_DOMAIN_PERSONAL, "sensor.probe", "plugin:greedy", 3 };
   g_autoptr(GPtrArray) probes = NULL;
   g_autoptr(GPtrArray) denials = NULL;
   g_autoptr(GPtrArray) alarms = NULL;
+  g_autoptr(GPtrArray) alarm_events = NULL;
   g_autoptr(GError) error = NULL;
 
   g_test_summary ("A plugin granted only sensor.publish is told PermissionDenied, naming the "
-                  "capability, when it raises an alarm, publishes an alarm.* event or reads a "
-                  "secret; each denial is a plugin.denied event in its domain, and no alarm "
-                  "exists");
-  start_plugins (fixture, "[plugin:greedy]\n");
-  wait_for (fixture, has_events, &probes_done, "three probes of greedy");
-
-  probes = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.probe", "plugin:greedy");
+                  "capability, when it raises an alarm, publishes alarm.* events or reads a "
+                  "secret; each denied call is one plugin.denied event in its domain (two "
+                  "alarm.* events published at once are one PublishEvents call), and no "
+                  "alarm exists");
+  probes = run_greedy (fixture);
+  g_assert_cmpuint (probes->len, ==, 7);
   g_assert_true (probe_found (probes, "RaiseAlarm", "alarm.raise"));
   g_assert_true (probe_found (probes, "PublishEvent", "alarm.raised"));
   g_assert_true (probe_found (probes, "LookupSecret", "secrets"));
@@ -632,13 +657,47 @@ test_ungranted_denied (Fixture *fixture,
   denials = find_plugin_events (fixture, HG_DOMAIN_PERSONAL, "plugin.denied", "greedy");
   g_assert_cmpuint (denials->len, ==, 3);
   g_assert_true (denial_found (denials, "RaiseAlarm", "alarm.raise"));
-  g_assert_true (denial_found (denials, "PublishEvent", NULL));
+  g_assert_true (denial_found (denials, "PublishEvents", NULL));
   g_assert_true (denial_found (denials, "LookupSecret", "secrets"));
 
+  alarm_events = find_events (fixture, HG_DOMAIN_PERSONAL, "alarm.raised", "plugin:greedy");
+  g_assert_cmpuint (alarm_events->len, ==, 0);
   alarms = hgd_journal_list_alarms (fixture->journals[HG_DOMAIN_MUNICIPAL], FALSE, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (alarms->len, ==, 0);
   g_assert_true (instance_is (fixture, "greedy", "running"));
+}
+
+static void
+test_batch_bad_body (Fixture *fixture,
+                     gconstpointer user_data)
+{
+  g_autoptr(GPtrArray) probes = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  JsonObject *bad;
+  const gchar *message;
+  HgEvent *first, *second;
+
+  g_test_summary ("Of three events a plugin publishes at once, one PublishEvents call, the "
+                  "one whose body is not JSON (a NaN reading) fails alone with InvalidData; "
+                  "the other two are journaled in order, as the plugin's, and told so");
+  probes = run_greedy (fixture);
+  g_assert_true (json_object_get_null_member (probe_body (probes, "batch-1"), "error"));
+  g_assert_true (json_object_get_null_member (probe_body (probes, "batch-3"), "error"));
+  bad = probe_body (probes, "batch-2");
+  message = json_object_get_string_member (bad, "message");
+  g_test_message ("batch-2: %s", message);
+  g_assert_cmpstr (json_object_get_string_member (bad, "error"), ==,
+                   "org.hemgate.Error.InvalidData");
+  g_assert_true (g_str_has_prefix (message, "body: malformed JSON"));
+
+  events = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.batch", "plugin:greedy");
+  g_assert_cmpuint (events->len, ==, 2);
+  first = g_ptr_array_index (events, 0);
+  second = g_ptr_array_index (events, 1);
+  g_assert_cmpint (json_object_get_int_member (hg_event_get_body (first), "n"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (hg_event_get_body (second), "n"), ==, 3);
+  g_assert_cmpuint (hg_event_get_seq (first), <, hg_event_get_seq (second));
 }
 
 static void
@@ -661,7 +720,7 @@ test_deny_config (Fixture *fixture,
   g_assert_cmpuint (json_array_get_length (capabilities), ==, 1);
   g_assert_cmpstr (json_array_get_string_element (capabilities, 0), ==, "sensor.subscribe");
   denials = find_plugin_events (fixture, HG_DOMAIN_PERSONAL, "plugin.denied", "example");
-  g_assert_true (denial_found (denials, "PublishEvent", "sensor.publish"));
+  g_assert_true (denial_found (denials, "PublishEvents", "sensor.publish"));
   beats = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.heartbeat", NULL);
   g_assert_cmpuint (beats->len, ==, 0);
   g_assert_true (instance_is (fixture, "example", "running"));
@@ -1066,6 +1125,8 @@ main (int argc,
   g_test_add ("/plugins/grant/ungranted-capability-denied", Fixture, NULL, setup, test_ungranted_denied, teardown);
   g_test_add ("/plugins/grant/secrets-scoped-to-instance-and-domain", Fixture, NULL, setup,
               test_secrets_scoped, teardown);
+  g_test_add ("/plugins/events/batch-with-bad-body-journals-the-others", Fixture, NULL, setup,
+              test_batch_bad_body, teardown);
   g_test_add ("/plugins/grant/deny-config-withholds-capability", Fixture, NULL, setup, test_deny_config, teardown);
   g_test_add ("/plugins/alarm/delivery-plugin-receives-open-alarms-after-restart", Fixture, NULL, setup,
               test_open_alarms_after_restart, teardown);

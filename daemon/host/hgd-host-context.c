@@ -1,16 +1,34 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* HgdHostContext: implements every HgContext call as one asynchronous call of
+/* HgdHostContext: implements every HgContext call as an asynchronous call of
  * org.hemgate.Context1 on the host's private connection to the core. It decides
  * nothing: the core checks each call against the grant. Errors come back as HG_ERROR,
- * converted in one place (hgd_host_context_error_to_hg). */
+ * converted in one place (hgd_host_context_error_to_hg).
+ *
+ * Event publishes are the one exception to one call each: a sensor plugin publishes
+ * thousands a second, and a D-Bus call per event cost far more than the event itself.
+ * The publishes of one type made in one main-loop iteration are gathered into a batch
+ * and sent as one PublishEvents call when that iteration's dispatch is done, when a
+ * publish of another type comes (so that the core sees every call in the order the
+ * plugin made it), when the batch is full, or before any other call to the core. Each
+ * publish still completes on its own, with its own seq or error, in the order made. */
 #include "config.h"
 
 #include "hgd-host-context.h"
+
+/* Publishes gathered for one PublishEvents call: all of one type, in the order made. */
+typedef struct
+{
+  gchar *type;       /* (owned) */
+  GPtrArray *tasks;  /* (owned) (element-type GTask) */
+  GPtrArray *bodies; /* (owned) (element-type utf8) the event bodies as JSON */
+} PublishBatch;
 
 struct _HgdHostContext
 {
   HgContext parent_instance;
   HgdDBusContext1 *proxy; /* (owned) */
+  PublishBatch *batch;    /* (owned) (nullable) publishes not sent yet */
+  GSource *flush_source;  /* (owned) (nullable) sends @batch after the current dispatch */
 };
 
 G_DEFINE_TYPE (HgdHostContext, hgd_host_context, HG_TYPE_CONTEXT)
@@ -18,6 +36,9 @@ G_DEFINE_TYPE (HgdHostContext, hgd_host_context, HG_TYPE_CONTEXT)
 /* Events and alarms a plugin sends are capped by the core too; this only keeps a
  * runaway plugin from building huge messages in the host. */
 #define MAX_JSON_SIZE (64 * 1024)
+
+/* The most events of one PublishEvents call; the core refuses more (see the XML). */
+#define MAX_BATCH_EVENTS 1024
 
 /**
  * hgd_host_context_error_to_hg:
@@ -71,21 +92,136 @@ check_size (GTask *task,
   return FALSE;
 }
 
-static void
-publish_event_cb (GObject *source,
-                  GAsyncResult *result,
-                  gpointer user_data)
+static PublishBatch *
+publish_batch_new (const gchar *type)
 {
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
-  guint64 seq = 0;
+  PublishBatch *batch = g_new0 (PublishBatch, 1);
 
-  if (!hgd_dbus_context1_call_publish_event_finish (HGD_DBUS_CONTEXT1 (source), &seq, result, &error))
+  batch->type = g_strdup (type);
+  batch->tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  batch->bodies = g_ptr_array_new_with_free_func (g_free);
+  return batch;
+}
+
+static void
+publish_batch_free (PublishBatch *batch)
+{
+  g_free (batch->type);
+  g_ptr_array_unref (batch->tasks);
+  g_clear_pointer (&batch->bodies, g_ptr_array_unref);
+  g_free (batch);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PublishBatch, publish_batch_free)
+
+/* Completes the task of one body from its entry of the PublishEvents results. */
+static void
+return_publish_result (GTask *task,
+                       guint64 seq,
+                       const gchar *error_name,
+                       const gchar *error_message)
+{
+  if (error_name[0] != '\0')
+    return_error (task, g_dbus_error_new_for_dbus_error (error_name, error_message));
+  else if (seq == 0)
+    g_task_return_new_error (task, HG_ERROR, HG_ERROR_FAILED,
+                             "the core returned no seq for the event");
+  else
+    g_task_return_pointer (task, g_memdup2 (&seq, sizeof seq), g_free);
+}
+
+static void
+publish_events_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  g_autoptr(PublishBatch) batch = user_data;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (hgd_dbus_context1_call_publish_events_finish (HGD_DBUS_CONTEXT1 (source), &results, result,
+                                                    &error) &&
+      g_variant_n_children (results) != batch->tasks->len)
+    g_set_error (&error, HG_ERROR, HG_ERROR_FAILED,
+                 "the core answered %" G_GSIZE_FORMAT " results for %u events",
+                 g_variant_n_children (results), batch->tasks->len);
+  /* in the order published; a task may complete synchronously and publish again, into the
+   * next batch */
+  for (guint i = 0; i < batch->tasks->len; i++)
     {
-      return_error (task, g_steal_pointer (&error));
-      return;
+      GTask *task = g_ptr_array_index (batch->tasks, i);
+      const gchar *name, *message;
+      guint64 seq;
+
+      if (error != NULL)
+        {
+          return_error (task, g_error_copy (error));
+          continue;
+        }
+      g_variant_get_child (results, i, "(t&s&s)", &seq, &name, &message);
+      return_publish_result (task, seq, name, message);
     }
-  g_task_return_pointer (task, g_memdup2 (&seq, sizeof seq), g_free);
+}
+
+/* Sends the gathered publishes as one PublishEvents call; those cancelled meanwhile
+ * complete with G_IO_ERROR_CANCELLED and are not sent. */
+static void
+flush_publishes (HgdHostContext *self)
+{
+  g_autoptr(PublishBatch) batch = g_steal_pointer (&self->batch);
+  PublishBatch *sent;
+
+  if (self->flush_source != NULL)
+    {
+      g_source_destroy (self->flush_source);
+      g_clear_pointer (&self->flush_source, g_source_unref);
+    }
+  if (batch == NULL)
+    return;
+  for (guint i = 0; i < batch->tasks->len;)
+    {
+      if (g_task_return_error_if_cancelled (g_ptr_array_index (batch->tasks, i)))
+        {
+          g_ptr_array_remove_index (batch->tasks, i);
+          g_ptr_array_remove_index (batch->bodies, i);
+        }
+      else
+        {
+          i++;
+        }
+    }
+  if (batch->tasks->len == 0)
+    return;
+  g_ptr_array_add (batch->bodies, NULL);
+  sent = g_steal_pointer (&batch);
+  hgd_dbus_context1_call_publish_events (self->proxy, sent->type,
+                                         (const gchar *const *) sent->bodies->pdata, NULL,
+                                         publish_events_cb, sent);
+  /* the message holds its own copy; publish_events_cb() frees the rest */
+  g_clear_pointer (&sent->bodies, g_ptr_array_unref);
+}
+
+/**
+ * hgd_host_context_flush:
+ * @self: an #HgdHostContext
+ *
+ * Sends the publishes gathered so far now rather than after the current dispatch, e.g.
+ * before the host answers Stop and exits.
+ */
+void
+hgd_host_context_flush (HgdHostContext *self)
+{
+  g_return_if_fail (HGD_IS_HOST_CONTEXT (self));
+  flush_publishes (self);
+}
+
+static gboolean
+flush_cb (gpointer user_data)
+{
+  HgdHostContext *self = HGD_HOST_CONTEXT (user_data);
+
+  flush_publishes (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -98,12 +234,29 @@ hgd_host_context_publish_event_async (HgContext *context,
   HgdHostContext *self = HGD_HOST_CONTEXT (context);
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_autofree gchar *body = hg_json_object_to_string (hg_event_get_body (event));
+  const gchar *type = hg_event_get_event_type (event);
 
   g_task_set_source_tag (task, hgd_host_context_publish_event_async);
   if (!check_size (task, body))
     return;
-  hgd_dbus_context1_call_publish_event (self->proxy, hg_event_get_event_type (event), body,
-                                        cancellable, publish_event_cb, g_steal_pointer (&task));
+  if (self->batch != NULL && strcmp (self->batch->type, type) != 0)
+    flush_publishes (self);
+  if (self->batch == NULL)
+    {
+      self->batch = publish_batch_new (type);
+      /* G_PRIORITY_DEFAULT: after the source now dispatching (which may publish many more),
+       * yet in the very next iteration even while other default sources stay busy, which a
+       * lower priority would not promise */
+      self->flush_source = g_idle_source_new ();
+      g_source_set_priority (self->flush_source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (self->flush_source, flush_cb, self, NULL);
+      g_source_set_name (self->flush_source, "hemgate-publish-events");
+      g_source_attach (self->flush_source, g_main_context_get_thread_default ());
+    }
+  g_ptr_array_add (self->batch->tasks, g_steal_pointer (&task));
+  g_ptr_array_add (self->batch->bodies, g_steal_pointer (&body));
+  if (self->batch->tasks->len >= MAX_BATCH_EVENTS)
+    flush_publishes (self);
 }
 
 static guint64
@@ -148,6 +301,7 @@ hgd_host_context_raise_alarm_async (HgContext *context,
   g_autofree gchar *json = hg_json_object_to_string (object);
 
   g_task_set_source_tag (task, hgd_host_context_raise_alarm_async);
+  flush_publishes (self); /* the core sees the calls in the order made */
   if (!check_size (task, json))
     return;
   hgd_dbus_context1_call_raise_alarm (self->proxy, json, cancellable, raise_alarm_cb,
@@ -194,6 +348,7 @@ hgd_host_context_report_alarm_async (HgContext *context,
   const gchar *state_str = hg_alarm_state_to_string (state);
 
   g_task_set_source_tag (task, hgd_host_context_report_alarm_async);
+  flush_publishes (self); /* the core sees the calls in the order made */
   if (state_str == NULL)
     {
       g_task_return_new_error (task, HG_ERROR, HG_ERROR_INVALID_DATA, "unknown alarm state %d", state);
@@ -242,6 +397,7 @@ hgd_host_context_lookup_secret_async (HgContext *context,
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, hgd_host_context_lookup_secret_async);
+  flush_publishes (self); /* the core sees the calls in the order made */
   hgd_dbus_context1_call_lookup_secret (self->proxy, key, cancellable, lookup_secret_cb,
                                         g_steal_pointer (&task));
 }
@@ -283,6 +439,7 @@ hgd_host_context_store_secret_async (HgContext *context,
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, hgd_host_context_store_secret_async);
+  flush_publishes (self); /* the core sees the calls in the order made */
   hgd_dbus_context1_call_store_secret (self->proxy, key, value, cancellable, store_secret_cb,
                                        g_steal_pointer (&task));
 }
@@ -321,6 +478,7 @@ hgd_host_context_report_health (HgContext *context,
                  strlen (json), MAX_JSON_SIZE);
       return;
     }
+  flush_publishes (self); /* the core sees the calls in the order made */
   hgd_dbus_context1_call_report_health (self->proxy, json, NULL, report_health_cb, NULL);
 }
 
@@ -329,6 +487,10 @@ hgd_host_context_dispose (GObject *object)
 {
   HgdHostContext *self = HGD_HOST_CONTEXT (object);
 
+  /* only g_object_run_dispose() gets here with a batch (its tasks hold references to
+   * this object): send it rather than leave its tasks unanswered */
+  if (self->proxy != NULL)
+    flush_publishes (self);
   g_clear_object (&self->proxy);
   G_OBJECT_CLASS (hgd_host_context_parent_class)->dispose (object);
 }

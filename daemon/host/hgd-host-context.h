@@ -18,5 +18,6 @@ HgdHostContext *hgd_host_context_new (HgdDBusContext1 *proxy,
                                       const gchar *const *capabilities);
 
 GError *hgd_host_context_error_to_hg (const GError *error);
+void hgd_host_context_flush (HgdHostContext *self);
 
 G_END_DECLS

@@ -202,6 +202,9 @@ finish_stop (HgdHost *self,
 {
   self->running = FALSE;
   set_state (self, "stopped");
+  /* what the plugin published last goes out before the answer the host exits after */
+  if (self->plugin != NULL)
+    hgd_host_context_flush (HGD_HOST_CONTEXT (hg_plugin_get_context (self->plugin)));
   hgd_dbus_plugin_host1_complete_stop (self->skeleton, invocation);
   g_dbus_connection_flush (self->connection, NULL, flushed_cb, g_object_ref (self));
 }

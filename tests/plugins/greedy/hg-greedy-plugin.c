@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A test plugin granted only sensor.publish that tries, one after another, what it was not
- * granted: RaiseAlarm (alarm.raise), publishing an alarm.* event (the core's own), and
- * LookupSecret (secrets). It reports each outcome as a "sensor.probe" event
- * {"call", "error", "message"}, with "error" the org.hemgate.Error.* name or null, so
- * the test can read from the journal what the plugin was told. */
+ * granted: RaiseAlarm (alarm.raise), publishing two alarm.* events at once (the core's
+ * own), and LookupSecret (secrets). Then it publishes three "sensor.batch" events at once,
+ * {"n": 1, 2, 3}, the second with a NaN reading, which JSON cannot carry. It reports each
+ * outcome as a "sensor.probe" event {"call", "error", "message"}, with "error" the
+ * org.hemgate.Error.* name or null, so the test can read from the journal what the plugin
+ * was told. Publishes made at once reach the core as one PublishEvents call. */
+#include <math.h>
+
 #include <hemgate-plugin.h>
 
 #define HG_TYPE_GREEDY_PLUGIN (hg_greedy_plugin_get_type ())
@@ -13,12 +17,14 @@ struct _HgGreedyPlugin
 {
   HgPlugin parent_instance;
   GCancellable *cancellable; /* (owned) */
+  guint n_alarm_events;      /* alarm.* publishes answered */
 };
 
 G_DEFINE_TYPE (HgGreedyPlugin, hg_greedy_plugin, HG_TYPE_PLUGIN)
 
 static void probe_lookup_secret (HgGreedyPlugin *self);
 static void probe_publish_alarm (HgGreedyPlugin *self);
+static void probe_publish_batch (HgGreedyPlugin *self);
 
 static void
 reported_cb (GObject *source,
@@ -63,6 +69,53 @@ secret_cb (GObject *source,
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   report (HG_GREEDY_PLUGIN (user_data), "LookupSecret", error);
+  probe_publish_batch (HG_GREEDY_PLUGIN (user_data));
+}
+
+/* One event of the batch probe; @self is unowned, as in the other probes: a cancelled
+ * publish returns before using it */
+typedef struct
+{
+  HgGreedyPlugin *self;
+  gint n;
+} BatchProbe;
+
+static void
+batch_event_cb (GObject *source,
+                GAsyncResult *result,
+                gpointer user_data)
+{
+  g_autofree BatchProbe *probe = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *call = NULL;
+
+  hg_context_publish_event_finish (HG_CONTEXT (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  call = g_strdup_printf ("batch-%d", probe->n);
+  report (probe->self, call, error);
+}
+
+/* Three events at once, the second of which the core cannot parse. */
+static void
+probe_publish_batch (HgGreedyPlugin *self)
+{
+  for (gint n = 1; n <= 3; n++)
+    {
+      g_autoptr(JsonObject) body = json_object_new ();
+      g_autoptr(HgEvent) event = NULL;
+      BatchProbe *probe;
+
+      json_object_set_int_member (body, "n", n);
+      if (n == 2)
+        json_object_set_double_member (body, "value", NAN);
+      event = hg_event_new ("sensor.batch", body);
+      probe = g_new0 (BatchProbe, 1);
+      probe->self = self;
+      probe->n = n;
+      hg_context_publish_event_async (hg_plugin_get_context (HG_PLUGIN (self)), event,
+                                      self->cancellable, batch_event_cb, probe);
+    }
 }
 
 static void
@@ -85,16 +138,21 @@ alarm_event_cb (GObject *source,
     return;
   self = HG_GREEDY_PLUGIN (user_data);
   report (self, "PublishEvent", error);
-  probe_lookup_secret (self);
+  if (++self->n_alarm_events == 2)
+    probe_lookup_secret (self);
 }
 
+/* Two at once: one PublishEvents call, denied as a whole */
 static void
 probe_publish_alarm (HgGreedyPlugin *self)
 {
-  g_autoptr(HgEvent) event = hg_event_new ("alarm.raised", NULL);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(HgEvent) event = hg_event_new ("alarm.raised", NULL);
 
-  hg_context_publish_event_async (hg_plugin_get_context (HG_PLUGIN (self)), event, self->cancellable,
-                                  alarm_event_cb, self);
+      hg_context_publish_event_async (hg_plugin_get_context (HG_PLUGIN (self)), event,
+                                      self->cancellable, alarm_event_cb, self);
+    }
 }
 
 static void

@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Tests of HgdContextImpl, the core's org.hemgate.Context1, called directly over a real
+ * peer-to-peer connection on a socketpair with arguments no plugin host would send:
+ * malformed and oversized bodies, too many bodies, types the grant does not cover. The
+ * journals are real; the end-to-end cases with a real host are in tests/test-plugins.c. */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include "hgd-context-impl.h"
+
+#define CONTEXT_PATH "/org/hemgate/Context"
+#define CONTEXT_IFACE "org.hemgate.Context1"
+
+typedef struct
+{
+  gchar *dir;                           /* (owned) the state directory */
+  HgdJournal *journals[HG_DOMAIN_LAST]; /* (owned) */
+  HgdAlarms *alarms;                    /* (owned) */
+  HgdSecrets *secrets;                  /* (owned) */
+  HgdContextImpl *context;              /* (owned) */
+  GDBusConnection *server;              /* (owned) the core's end */
+  GDBusConnection *client;              /* (owned) the host's end */
+} Fixture;
+
+static void
+connection_new_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  GDBusConnection **connection = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *connection = g_dbus_connection_new_finish (result, &error);
+  g_assert_no_error (error);
+}
+
+static GIOStream *
+stream_new (int fd)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, &error);
+
+  g_assert_no_error (error);
+  return G_IO_STREAM (g_socket_connection_factory_create_connection (socket));
+}
+
+/* @user_data: the grant, a NULL-terminated array */
+static void
+setup (Fixture *fixture,
+       gconstpointer user_data)
+{
+  const gchar *const *grant = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GIOStream) server_stream = NULL;
+  g_autoptr(GIOStream) client_stream = NULL;
+  g_autofree gchar *guid = g_dbus_generate_guid ();
+  int fds[2];
+
+  /* below the test's own data directory, which g_test_run() removes after the test */
+  fixture->dir = g_build_filename (g_get_user_data_dir (), "hemgate", NULL);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      g_autofree gchar *dir = g_build_filename (fixture->dir, hg_domain_to_string (i), NULL);
+      fixture->journals[i] = hgd_journal_new (i, dir, &error);
+      g_assert_no_error (error);
+    }
+  fixture->alarms = hgd_alarms_new (fixture->journals[HG_DOMAIN_MUNICIPAL]);
+  fixture->secrets = hgd_secrets_new ();
+  fixture->context = hgd_context_impl_new ("probe", HG_DOMAIN_PERSONAL, grant, fixture->journals,
+                                           fixture->alarms, fixture->secrets);
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  server_stream = stream_new (fds[0]);
+  client_stream = stream_new (fds[1]);
+  g_dbus_connection_new (server_stream, guid,
+                         G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_SERVER |
+                           G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_REQUIRE_SAME_USER |
+                           G_DBUS_CONNECTION_FLAGS_DELAY_MESSAGE_PROCESSING,
+                         NULL, NULL, connection_new_cb, &fixture->server);
+  g_dbus_connection_new (client_stream, NULL, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL,
+                         NULL, connection_new_cb, &fixture->client);
+  while (fixture->server == NULL || fixture->client == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (hgd_context_impl_export (fixture->context, fixture->server, &error));
+  g_assert_no_error (error);
+  g_dbus_connection_start_message_processing (fixture->server);
+}
+
+static void
+teardown (Fixture *fixture,
+          gconstpointer user_data)
+{
+  g_dbus_connection_close_sync (fixture->client, NULL, NULL);
+  g_clear_object (&fixture->client);
+  hgd_context_impl_unexport (fixture->context);
+  g_clear_object (&fixture->context);
+  g_clear_object (&fixture->server);
+  g_clear_object (&fixture->alarms);
+  g_clear_object (&fixture->secrets);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_clear_object (&fixture->journals[i]);
+  g_free (fixture->dir);
+}
+
+static void
+call_cb (GObject *source,
+         GAsyncResult *result,
+         gpointer user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+/* Calls @method on the context as the host would, and waits for the answer. */
+static GVariant *
+call (Fixture *fixture,
+      const gchar *method,
+      GVariant *parameters,
+      const gchar *reply_type,
+      GError **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_dbus_connection_call (fixture->client, NULL, CONTEXT_PATH, CONTEXT_IFACE, method, parameters,
+                          G_VARIANT_TYPE (reply_type), G_DBUS_CALL_FLAGS_NONE, -1, NULL, call_cb,
+                          &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return g_dbus_connection_call_finish (fixture->client, result, error);
+}
+
+static GVariant *
+publish_events (Fixture *fixture,
+                const gchar *type,
+                const gchar *const *bodies,
+                GError **error)
+{
+  return call (fixture, "PublishEvents", g_variant_new ("(s^as)", type, bodies), "(a(tss))", error);
+}
+
+/* Returns: (transfer container): the events @source journaled in the personal domain */
+static GPtrArray *
+journaled (Fixture *fixture,
+           const gchar *source)
+{
+  g_autoptr(GError) error = NULL;
+  HgdJournal *journal = fixture->journals[HG_DOMAIN_PERSONAL];
+  g_autoptr(GPtrArray) all = hgd_journal_query_events (journal, 0, 0, &error);
+  GPtrArray *found = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < all->len; i++)
+    {
+      HgEvent *event = g_ptr_array_index (all, i);
+      if (g_strcmp0 (hg_event_get_source (event), source) == 0)
+        g_ptr_array_add (found, g_object_ref (event));
+    }
+  return found;
+}
+
+static const gchar *const sensor_grant[] = { "sensor.publish", NULL };
+static const gchar *const no_grant[] = { NULL };
+
+static void
+test_results_per_body (Fixture *fixture,
+                       gconstpointer user_data)
+{
+  g_autofree gchar *large = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 seqs[5];
+  const gchar *names[5];
+  const gchar *messages[5];
+  const gchar *bodies[] = { "{\"n\":1}", "{\"n\":", "{\"n\":3}", NULL, "[4]", NULL };
+  const guint failed[] = { 1, 3, 4 };
+
+  g_test_summary ("PublishEvents answers one (seq, error name, message) per body in order: "
+                  "a malformed, oversized or non-object body fails alone with InvalidData, "
+                  "the others are journaled in order as the instance's events");
+  large = g_strdup_printf ("{\"x\":\"%0*d\"}", 64 * 1024, 0);
+  bodies[3] = large;
+  reply = publish_events (fixture, "sensor.reading", bodies, &error);
+  g_assert_no_error (error);
+  results = g_variant_get_child_value (reply, 0);
+  g_assert_cmpuint (g_variant_n_children (results), ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_variant_get_child (results, i, "(t&s&s)", &seqs[i], &names[i], &messages[i]);
+      g_test_message ("body %u: %" G_GUINT64_FORMAT " %s %s", i, seqs[i], names[i], messages[i]);
+    }
+  g_assert_cmpuint (seqs[0], >, 0);
+  g_assert_cmpstr (names[0], ==, "");
+  g_assert_cmpstr (messages[0], ==, "");
+  g_assert_cmpuint (seqs[2], >, seqs[0]);
+  g_assert_cmpstr (names[2], ==, "");
+  for (guint i = 0; i < G_N_ELEMENTS (failed); i++)
+    {
+      g_assert_cmpuint (seqs[failed[i]], ==, 0);
+      g_assert_cmpstr (names[failed[i]], ==, "org.hemgate.Error.InvalidData");
+      g_assert_true (g_str_has_prefix (messages[failed[i]], "body: "));
+    }
+  g_assert_nonnull (strstr (messages[1], "malformed JSON"));
+  g_assert_nonnull (strstr (messages[3], "exceeds the limit"));
+  g_assert_nonnull (strstr (messages[4], "not an object"));
+
+  events = journaled (fixture, "plugin:probe");
+  g_assert_cmpuint (events->len, ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      HgEvent *event = g_ptr_array_index (events, i);
+
+      g_assert_cmpuint (hg_event_get_seq (event), ==, seqs[2 * i]);
+      g_assert_cmpint (json_object_get_int_member (hg_event_get_body (event), "n"), ==, 2 * i + 1);
+      g_assert_cmpstr (hg_event_get_event_type (event), ==, "sensor.reading");
+    }
+}
+
+static void
+test_refused_as_whole (Fixture *fixture,
+                       gconstpointer user_data)
+{
+  g_autoptr(GPtrArray) too_many = g_ptr_array_new ();
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  const gchar *one[] = { "{}", NULL };
+  const gchar *none[] = { NULL };
+
+  g_test_summary ("PublishEvents refuses with InvalidData, journaling nothing, more than 1024 "
+                  "bodies or an invalid type; no bodies is an empty answer");
+  for (guint i = 0; i < 1025; i++)
+    g_ptr_array_add (too_many, (gpointer) "{}");
+  g_ptr_array_add (too_many, NULL);
+  reply = publish_events (fixture, "sensor.reading", (const gchar *const *) too_many->pdata,
+                          &error);
+  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "1025 events in one call exceed the limit of 1024"));
+  g_assert_null (reply);
+  g_clear_error (&error);
+
+  reply = publish_events (fixture, "sensor.Reading", one, &error);
+  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "invalid event type 'sensor.Reading'"));
+  g_assert_null (reply);
+  g_clear_error (&error);
+
+  reply = publish_events (fixture, "sensor.reading", none, &error);
+  g_assert_no_error (error);
+  results = g_variant_get_child_value (reply, 0);
+  g_assert_cmpuint (g_variant_n_children (results), ==, 0);
+
+  events = journaled (fixture, "plugin:probe");
+  g_assert_cmpuint (events->len, ==, 0);
+}
+
+static void
+test_denied (Fixture *fixture,
+             gconstpointer user_data)
+{
+  const gchar *two[] = { "{\"n\":1}", "{\"n\":2}", NULL };
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GPtrArray) denials = NULL;
+  g_autoptr(GError) error = NULL;
+  const gchar *expected_capability = user_data == no_grant ? "sensor.publish" : NULL;
+
+  g_test_summary ("PublishEvents of alarm.* (the core's own) or of sensor.* without "
+                  "sensor.publish is denied as a whole, like PublishEvent: PermissionDenied, "
+                  "one plugin.denied event per call, nothing journaled");
+  reply = publish_events (fixture, user_data == no_grant ? "sensor.reading" : "alarm.raised", two,
+                          &error);
+  g_assert_error (error, HG_ERROR, HG_ERROR_PERMISSION_DENIED);
+  g_assert_null (reply);
+  g_clear_error (&error);
+  reply = call (fixture, "PublishEvent", g_variant_new ("(ss)", "alarm.raised", "{}"), "(t)",
+                &error);
+  g_assert_error (error, HG_ERROR, HG_ERROR_PERMISSION_DENIED);
+  g_assert_null (reply);
+  g_assert_cmpuint (hgd_context_impl_get_n_denied (fixture->context), ==, 2);
+
+  events = journaled (fixture, "plugin:probe");
+  g_assert_cmpuint (events->len, ==, 0);
+  denials = journaled (fixture, "core");
+  while (denials->len < 2)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      g_clear_pointer (&denials, g_ptr_array_unref);
+      denials = journaled (fixture, "core");
+    }
+  g_assert_cmpuint (denials->len, ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      JsonObject *body = hg_event_get_body (g_ptr_array_index (denials, i));
+
+      g_assert_cmpstr (hg_event_get_event_type (g_ptr_array_index (denials, i)), ==,
+                       "plugin.denied");
+      g_assert_cmpstr (json_object_get_string_member (body, "method"), ==,
+                       i == 0 ? "PublishEvents" : "PublishEvent");
+      if (i == 0 && expected_capability != NULL)
+        g_assert_cmpstr (json_object_get_string_member (body, "capability"), ==,
+                         expected_capability);
+      else
+        g_assert_true (json_object_get_null_member (body, "capability"));
+    }
+}
+
+static void
+test_publish_event (Fixture *fixture,
+                    gconstpointer user_data)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 seq = 0;
+
+  g_test_summary ("PublishEvent still journals one event and returns its seq, and fails a "
+                  "malformed body with InvalidData");
+  reply = call (fixture, "PublishEvent", g_variant_new ("(ss)", "sensor.reading", "{\"n\":1}"),
+                "(t)", &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(t)", &seq);
+  g_assert_cmpuint (seq, >, 0);
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (fixture, "PublishEvent", g_variant_new ("(ss)", "sensor.reading", "{\"n\":"),
+                "(t)", &error);
+  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_DATA);
+  g_assert_null (reply);
+
+  events = journaled (fixture, "plugin:probe");
+  g_assert_cmpuint (events->len, ==, 1);
+  g_assert_cmpuint (hg_event_get_seq (g_ptr_array_index (events, 0)), ==, seq);
+}
+
+int
+main (int argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  /* denials are logged as warnings by design */
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+
+  g_test_add ("/context/publish-events/result-per-body", Fixture, sensor_grant, setup,
+              test_results_per_body, teardown);
+  g_test_add ("/context/publish-events/refused-as-whole", Fixture, sensor_grant, setup,
+              test_refused_as_whole, teardown);
+  g_test_add ("/context/publish-events/core-type-denied", Fixture, sensor_grant, setup, test_denied,
+              teardown);
+  g_test_add ("/context/publish-events/ungranted-type-denied", Fixture, no_grant, setup,
+              test_denied, teardown);
+  g_test_add ("/context/publish-event/journals-one", Fixture, sensor_grant, setup,
+              test_publish_event, teardown);
+  return g_test_run ();
+}
