@@ -1072,16 +1072,41 @@ logged_number (ScaipTestGateway *gateway,
 /* Well above silence (-60 dBFS) and well below the tone sipp sends. */
 #define AUDIBLE_DB (-40.0)
 
+/* Starts sipp with @scenario as an ARC that calls back (the µ-law tone it streams written
+ * into its directory, its RTP on a free port of 127.0.0.1), then a gateway sending to it
+ * without registering, a test tone as its microphone, and raises an alarm there. Returns
+ * the gateway; @ref is the alarm's. */
+static ScaipTestGateway *
+start_sipp_voice (Sipp *sipp, const gchar *scenario, gchar **ref)
+{
+  g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", sipp->port);
+  g_autofree gchar *tone = g_build_filename (sipp->dir, "arc-tone.ulaw", NULL);
+  g_autofree gchar *media_port = g_strdup_printf ("%u", free_udp_port ());
+  g_autofree gchar *keys = NULL;
+  ScaipTestGateway *gateway;
+  const gchar *extra[] = { "-m", "1", "-timeout", "120s", "-timeout_error", "-mi", "127.0.0.1",
+                           "-mp", media_port, "-key", "aor_user", CONTROLLER_ID, "-key",
+                           "aor_host", "arc.test", NULL };
+
+  write_tone (tone);
+  sipp_start (sipp, scenario, extra);
+  keys = instance_keys (uri, NULL,
+                        "demo-password = " PASSWORD "\n"
+                        "register = false\n"
+                        "audio-source = audiotestsrc is-live=true wave=sine freq=440 "
+                        "volume=0.5\n"
+                        "audio-sink = fakesink sync=false\n");
+  gateway = scaip_test_gateway_new_started (keys);
+  *ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
+  return gateway;
+}
+
 static void
 test_sipp_arc_voice (void)
 {
   g_autoptr(Sipp) sipp = sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autoptr(JsonObject) event = NULL;
-  g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", sipp->port);
-  g_autofree gchar *tone = g_build_filename (sipp->dir, "arc-tone.ulaw", NULL);
-  g_autofree gchar *media_port = g_strdup_printf ("%u", free_udp_port ());
-  g_autofree gchar *keys = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *actions = NULL;
   g_autofree gchar *expected = NULL;
@@ -1089,9 +1114,6 @@ test_sipp_arc_voice (void)
   g_autofree gchar *ended = NULL;
   JsonObject *detail;
   gdouble level, loudest, packets;
-  const gchar *extra[] = { "-m", "1", "-timeout", "120s", "-timeout_error", "-mi", "127.0.0.1",
-                           "-mp", media_port, "-key", "aor_user", CONTROLLER_ID, "-key",
-                           "aor_host", "arc.test", NULL };
 
   g_test_summary ("Voice interoperability with an independent SIP stack and RTP sender: sipp, "
                   "as the ARC, acknowledges the alarm with mre=1 in the 200 OK, calls the "
@@ -1100,17 +1122,7 @@ test_sipp_arc_voice (void)
                   "and hangs up with BYE; the alarm reaches speech-connected in the core, the "
                   "gateway hears the tone above -40 dBFS, the call ends with the BYE, and "
                   "sipp exits 0 (its checks passed)");
-  write_tone (tone);
-  sipp_start (sipp, "arc-voice.xml", extra);
-
-  keys = instance_keys (uri, NULL,
-                        "demo-password = " PASSWORD "\n"
-                        "register = false\n"
-                        "audio-source = audiotestsrc is-live=true wave=sine freq=440 "
-                        "volume=0.5\n"
-                        "audio-sink = fakesink sync=false\n");
-  gateway = scaip_test_gateway_new_started (keys);
-  ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
+  gateway = start_sipp_voice (sipp, "arc-voice.xml", &ref);
   heard = g_strdup_printf ("alarm %s: receiving audio from the ARC", ref);
   ended = g_strdup_printf ("alarm %s: call ended after", ref);
 
@@ -1165,17 +1177,10 @@ test_sipp_dtmf_clear_down (void)
   g_autoptr(GFile) pcap_copy = NULL;
   g_autofree gchar *pcap_path = sipp_dtmf_pcap ();
   g_autofree gchar *pcap_copy_path = g_build_filename (sipp->dir, "dtmf_2833_0.pcap", NULL);
-  g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", sipp->port);
-  g_autofree gchar *tone = g_build_filename (sipp->dir, "arc-tone.ulaw", NULL);
-  g_autofree gchar *media_port = g_strdup_printf ("%u", free_udp_port ());
-  g_autofree gchar *keys = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *cleared = NULL;
   g_autofree gchar *ended = NULL;
   g_autofree gchar *actions = NULL;
-  const gchar *extra[] = { "-m", "1", "-timeout", "120s", "-timeout_error", "-mi", "127.0.0.1",
-                           "-mp", media_port, "-key", "aor_user", CONTROLLER_ID, "-key",
-                           "aor_host", "arc.test", NULL };
 
   g_test_summary ("DTMF by RFC 4733 from an independent sender: sipp, as the ARC, calls the "
                   "gateway back offering PCMU and telephone-event/8000 (payload 101); the "
@@ -1186,17 +1191,7 @@ test_sipp_dtmf_clear_down (void)
   pcap_copy = g_file_new_for_path (pcap_copy_path);
   g_file_copy (pcap, pcap_copy, G_FILE_COPY_NONE, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  write_tone (tone);
-  sipp_start (sipp, "arc-voice-dtmf.xml", extra);
-
-  keys = instance_keys (uri, NULL,
-                        "demo-password = " PASSWORD "\n"
-                        "register = false\n"
-                        "audio-source = audiotestsrc is-live=true wave=sine freq=440 "
-                        "volume=0.5\n"
-                        "audio-sink = fakesink sync=false\n");
-  gateway = scaip_test_gateway_new_started (keys);
-  ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
+  gateway = start_sipp_voice (sipp, "arc-voice-dtmf.xml", &ref);
   scaip_test_gateway_wait_state (gateway, ref, "speech-connected");
   cleared = g_strdup_printf ("alarm %s: the ARC cleared the call down (DTMF 0, RFC 4733): "
                              "hanging up",
