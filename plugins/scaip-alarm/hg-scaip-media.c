@@ -708,6 +708,7 @@ rtpbin_pad_added_cb (GstElement *rtpbin, GstPad *pad, HgScaipMedia *self)
   g_autoptr(GError) error = NULL;
   g_autoptr(GstPad) sinkpad = NULL;
   const gchar *pt = strrchr (name, '_');
+  GstElement *speaker;
   GstElement *bin;
 
   if (!g_str_has_prefix (name, "recv_rtp_src_") || pt == NULL)
@@ -728,9 +729,12 @@ rtpbin_pad_added_cb (GstElement *rtpbin, GstPad *pad, HgScaipMedia *self)
       return;
     }
   gst_bin_add (GST_BIN (self->pipeline), bin);
-  if (self->speaker == NULL)
+  /* a new stream (the peer changed its SSRC) is the one heard from now on */
+  speaker = gst_bin_get_by_name (GST_BIN (bin), "speaker");
+  if (speaker != NULL)
     {
-      self->speaker = gst_bin_get_by_name (GST_BIN (bin), "speaker");
+      g_clear_object (&self->speaker);
+      self->speaker = speaker;
       apply_audio_control (self);
     }
   sinkpad = gst_element_get_static_pad (bin, "sink");
