@@ -1156,7 +1156,8 @@ place_call (HgScaipPlugin *self, const gchar *ref, guint receiver, const gchar *
   g_autofree gchar *offer = NULL;
   g_autofree gchar *local = NULL;
   g_autofree gchar *transfer_host = transfer != NULL ? hg_scaip_sip_uri_host (transfer) : NULL;
-  const gchar *uri = transfer != NULL ? transfer : hg_scaip_sip_get_receiver_uri (self->sip, receiver);
+  const gchar *uri
+      = transfer != NULL ? transfer : hg_scaip_sip_get_receiver_uri (self->sip, receiver);
   const gchar *path_address = hg_scaip_sip_get_receiver_local_address (self->sip, receiver);
 
   if (self->call_id != 0)
@@ -1166,8 +1167,10 @@ place_call (HgScaipPlugin *self, const gchar *ref, guint receiver, const gchar *
     }
   /* the address that routes to the receiver goes into our offer */
   if (path_address == NULL && self->media_address == NULL)
-    local = hg_scaip_media_local_address_for (
-        transfer_host != NULL ? transfer_host : hg_scaip_sip_get_receiver_host (self->sip, receiver));
+    local = hg_scaip_media_local_address_for (transfer_host != NULL
+                                                  ? transfer_host
+                                                  : hg_scaip_sip_get_receiver_host (self->sip,
+                                                                                    receiver));
   self->media = new_media (self, path_address, local, &error);
   if (self->media == NULL)
     {
