@@ -1252,6 +1252,15 @@ hgd_plugin_instance_is_enabled (HgdPluginInstance *self)
   return self->enabled;
 }
 
+/* Returns: whether the instance's grant holds @capability */
+gboolean
+hgd_plugin_instance_has_capability (HgdPluginInstance *self,
+                                    const gchar *capability)
+{
+  g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), FALSE);
+  return is_granted (self, capability);
+}
+
 static void
 set_nullable_string (JsonObject *object,
                      const gchar *member,

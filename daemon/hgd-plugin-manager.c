@@ -310,15 +310,7 @@ find_instance (HgdPluginManager *self,
 static gboolean
 is_delivery (HgdPluginInstance *instance)
 {
-  g_autoptr(JsonObject) object = hgd_plugin_instance_to_json (instance);
-  JsonArray *grant = json_object_get_array_member (object, "capabilities");
-
-  for (guint i = 0; grant != NULL && i < json_array_get_length (grant); i++)
-    {
-      if (g_strcmp0 (json_array_get_string_element (grant, i), DELIVERY_CAPABILITY) == 0)
-        return TRUE;
-    }
-  return FALSE;
+  return hgd_plugin_instance_has_capability (instance, DELIVERY_CAPABILITY);
 }
 
 /**
