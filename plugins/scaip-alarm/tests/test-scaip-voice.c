@@ -39,6 +39,25 @@ voice_keys (const gchar *primary, const gchar *extra)
                           primary, extra != NULL ? extra : "");
 }
 
+/* Starts a gateway whose primary receiver is @sim (over UDP), with @extra_keys, waits
+ * until it registered, and raises an alarm of @type in @location. Returns the gateway;
+ * @ref is the alarm's. */
+static ScaipTestGateway *
+start_voice_gateway (ScaipTestSim *sim,
+                     const gchar *extra_keys,
+                     const gchar *type,
+                     const gchar *location,
+                     gchar **ref)
+{
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = voice_keys (uri, extra_keys);
+  ScaipTestGateway *gateway = scaip_test_gateway_new_started (keys);
+
+  scaip_test_gateway_wait_logged (gateway, "registered with");
+  *ref = scaip_test_gateway_raise (gateway, type, location);
+  return gateway;
+}
+
 static JsonObject *
 me_record (ScaipTestSim *sim, const gchar *ref)
 {
@@ -111,8 +130,6 @@ arc_calls (const gchar *const *commands, const gchar *extra_keys, const gchar *c
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autoptr(JsonObject) record = NULL;
   g_autoptr(JsonObject) me = NULL;
-  g_autofree gchar *uri = NULL;
-  g_autofree gchar *keys = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *window = NULL;
 
@@ -125,12 +142,7 @@ arc_calls (const gchar *const *commands, const gchar *extra_keys, const gchar *c
     }
   g_ptr_array_add (args, NULL);
   sim = scaip_test_sim_new ("primary", (const gchar *const *)args->pdata);
-  uri = scaip_test_sim_uri (sim, "udp");
-  keys = voice_keys (uri, extra_keys);
-  gateway = scaip_test_gateway_new_started (keys);
-  scaip_test_gateway_wait_logged (gateway, "registered with");
-
-  ref = scaip_test_gateway_raise (gateway, "assistance", "bedroom");
+  gateway = start_voice_gateway (sim, extra_keys, "assistance", "bedroom", &ref);
   assert_gateway_heard (gateway, ref, codec, srtp);
   scaip_test_wait_sim_count (sim, ref, "CALL", 1);
   record = call_record (sim, ref);
@@ -183,18 +195,12 @@ test_gateway_calls (void)
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autoptr(JsonObject) me = NULL;
   g_autoptr(JsonObject) record = NULL;
-  g_autofree gchar *uri = NULL;
-  g_autofree gchar *keys = NULL;
   g_autofree gchar *ref = NULL;
   const gchar *args[]
       = { "--password", PASSWORD, "--command", commands[0], "--command", commands[1], NULL };
 
   sim = scaip_test_sim_new ("primary", args);
-  uri = scaip_test_sim_uri (sim, "udp");
-  keys = voice_keys (uri, "voice = call\ncodecs = PCMA\n");
-  gateway = scaip_test_gateway_new_started (keys);
-  scaip_test_gateway_wait_logged (gateway, "registered with");
-  ref = scaip_test_gateway_raise (gateway, "fall", "bathroom");
+  gateway = start_voice_gateway (sim, "voice = call\ncodecs = PCMA\n", "fall", "bathroom", &ref);
   assert_gateway_heard (gateway, ref, "PCMA", FALSE);
   scaip_test_wait_sim_count (sim, "", "CALL", 1);
   record = call_record (sim, NULL);
@@ -216,8 +222,6 @@ simplex_call (const gchar *dtmf_command, const gchar *gateway_log)
                           dtmf_command, NULL };
   g_autoptr(ScaipTestSim) sim = NULL;
   g_autoptr(ScaipTestGateway) gateway = NULL;
-  g_autofree gchar *uri = NULL;
-  g_autofree gchar *keys = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *simplex = NULL;
   g_autofree gchar *logged = NULL;
@@ -225,11 +229,7 @@ simplex_call (const gchar *dtmf_command, const gchar *gateway_log)
   if (dtmf_command == NULL)
     args[8] = NULL;
   sim = scaip_test_sim_new ("primary", args);
-  uri = scaip_test_sim_uri (sim, "udp");
-  keys = voice_keys (uri, NULL);
-  gateway = scaip_test_gateway_new_started (keys);
-  scaip_test_gateway_wait_logged (gateway, "registered with");
-  ref = scaip_test_gateway_raise (gateway, "assistance", "bedroom");
+  gateway = start_voice_gateway (sim, NULL, "assistance", "bedroom", &ref);
   /* the resident hears the ARC either way */
   assert_gateway_heard (gateway, ref, "PCMU", FALSE);
   simplex = g_strdup_printf ("alarm %s: simplex as the ARC asked (mre 3): speaker on, "
@@ -281,8 +281,6 @@ test_transferred_call (void)
   g_autoptr(JsonObject) event = NULL;
   g_autofree gchar *target_uri = scaip_test_sim_uri (target, "udp");
   g_autofree gchar *transfer = g_strdup_printf ("call-transfer %s", target_uri);
-  g_autofree gchar *uri = NULL;
-  g_autofree gchar *keys = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *asked = NULL;
   JsonObject *detail;
@@ -296,11 +294,7 @@ test_transferred_call (void)
                             transfer, NULL };
     sim = scaip_test_sim_new ("primary", args);
   }
-  uri = scaip_test_sim_uri (sim, "udp");
-  keys = voice_keys (uri, NULL);
-  gateway = scaip_test_gateway_new_started (keys);
-  scaip_test_gateway_wait_logged (gateway, "registered with");
-  ref = scaip_test_gateway_raise (gateway, "assistance", "bedroom");
+  gateway = start_voice_gateway (sim, NULL, "assistance", "bedroom", &ref);
   scaip_test_gateway_wait_state (gateway, ref, "speech-connected");
   asked = g_strdup_printf ("alarm %s: the ARC asks to be called at %s (cre 62)", ref, target_uri);
   g_assert_true (scaip_test_gateway_logged (gateway, asked));
@@ -321,17 +315,11 @@ assert_call_refused (const gchar *extra_keys, gint status, const gchar *logged)
   g_autoptr(ScaipTestSim) sim = NULL;
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autoptr(JsonObject) record = NULL;
-  g_autofree gchar *uri = NULL;
-  g_autofree gchar *keys = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *state = NULL;
 
   sim = scaip_test_sim_new ("primary", args);
-  uri = scaip_test_sim_uri (sim, "udp");
-  keys = voice_keys (uri, extra_keys);
-  gateway = scaip_test_gateway_new_started (keys);
-  scaip_test_gateway_wait_logged (gateway, "registered with");
-  ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
+  gateway = start_voice_gateway (sim, extra_keys, "assistance", "kitchen", &ref);
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
   scaip_test_wait_sim_count (sim, ref, "CALL", 1);
   record = call_record (sim, ref);
