@@ -36,6 +36,7 @@ typedef struct
   GSource source;
   HgMqttClient *client; /* (unowned) the client destroys the source first */
   gpointer tag;
+  GIOCondition events; /* what the descriptor is polled for now */
 } SocketSource;
 
 struct _HgMqttClient
@@ -206,7 +207,13 @@ socket_source_prepare (GSource *source,
 
   if (self->mosq != NULL && mosquitto_want_write (self->mosq))
     condition |= G_IO_OUT;
-  g_source_modify_unix_fd (source, socket_source->tag, condition);
+  /* only on a change: g_source_modify_unix_fd () wakes the context up, and called on
+   * every prepare it turned an idle loop into a busy one */
+  if (condition != socket_source->events)
+    {
+      g_source_modify_unix_fd (source, socket_source->tag, condition);
+      socket_source->events = condition;
+    }
   *timeout = -1;
   return FALSE;
 }
@@ -279,7 +286,8 @@ add_watch (HgMqttClient *self,
   SocketSource *source = (SocketSource *) g_source_new (&socket_source_funcs, sizeof (SocketSource));
 
   source->client = self;
-  source->tag = g_source_add_unix_fd ((GSource *) source, fd, G_IO_IN | G_IO_OUT);
+  source->events = G_IO_IN | G_IO_OUT;
+  source->tag = g_source_add_unix_fd ((GSource *) source, fd, source->events);
   g_source_set_name ((GSource *) source, "hemgate-mqtt-socket");
   g_source_attach ((GSource *) source, NULL);
   self->watch = (GSource *) source;
