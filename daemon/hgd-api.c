@@ -13,6 +13,7 @@
 
 #include "hgd-api-private.h"
 #include "hgd-api-resources.h"
+#include "hgd-json-check.h"
 #include "hgd-tls.h"
 #include "hgd-ui-resources.h"
 
@@ -148,8 +149,9 @@ static void close_ended_streams (HgdApi *self);
  * (d) alarms are municipal records, but the resident must see where their call for
  *     help stands: personal roles see every alarm of the home without `detail` and
  *     without a source naming another user.
- * (e) a resident may only move an alarm to `cancelled`; family may not touch alarms
- *     (they may be far away, and cancelling help is the resident's call).
+ * (e) a resident may only move an alarm to `cancelled`, and only one they raised or the
+ *     home's devices (a plugin) raised, never a technical one; family may not touch
+ *     alarms (they may be far away, and cancelling help is the resident's call).
  * (f) the `sensor.reading` events of the caller's domain only, as (b): the municipality's
  *     sensors for staff, it-admin and service; the resident's own for resident and family.
  * (g) the web UI (ui/, compiled into a GResource): its page and static files, the same
@@ -435,11 +437,13 @@ respond_empty (HgdApiRequest *req,
   soup_server_message_set_response (req->msg, NULL, SOUP_MEMORY_STATIC, NULL, 0);
 }
 
+/* @field: (nullable): the JSON Pointer of the request body's member at fault */
 static void
-set_error_response (SoupServerMessage *msg,
-                    guint status,
-                    const gchar *code,
-                    const gchar *message)
+set_error_response_full (SoupServerMessage *msg,
+                         guint status,
+                         const gchar *code,
+                         const gchar *message,
+                         const gchar *field)
 {
   g_autoptr(JsonObject) object = json_object_new ();
   JsonObject *error = json_object_new ();
@@ -447,10 +451,21 @@ set_error_response (SoupServerMessage *msg,
 
   json_object_set_string_member (error, "code", code);
   json_object_set_string_member (error, "message", message);
+  if (field != NULL)
+    json_object_set_string_member (error, "field", field);
   json_object_set_object_member (object, "error", error);
   text = hg_json_object_to_string (object);
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, text, strlen (text));
+}
+
+static void
+set_error_response (SoupServerMessage *msg,
+                    guint status,
+                    const gchar *code,
+                    const gchar *message)
+{
+  set_error_response_full (msg, status, code, message, NULL);
 }
 
 static void respond_error (HgdApiRequest *req,
@@ -908,6 +923,17 @@ is_websocket_upgrade (SoupServerMessage *msg)
   return soup_message_headers_header_contains (headers, "Upgrade", "websocket");
 }
 
+/* The stable `code` of a body that fails hgd_json_check_strict(). */
+static const gchar *
+json_check_code (const GError *error)
+{
+  if (g_error_matches (error, HGD_JSON_CHECK_ERROR, HGD_JSON_CHECK_ERROR_DUPLICATE_MEMBER))
+    return "duplicate-member";
+  if (g_error_matches (error, HGD_JSON_CHECK_ERROR, HGD_JSON_CHECK_ERROR_CONTROL_CHARACTER))
+    return "control-character";
+  return "invalid-json";
+}
+
 static gboolean
 read_json_body (HgdApi *self,
                 HgdApiRequest *req)
@@ -920,6 +946,7 @@ read_json_body (HgdApi *self,
   gsize limit = route_max_body (self, req->route);
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree gchar *field = NULL;
 
   if (content_type == NULL || g_ascii_strcasecmp (content_type, "application/json") != 0 ||
       (charset != NULL && g_ascii_strcasecmp (charset, "utf-8") != 0))
@@ -932,6 +959,14 @@ read_json_body (HgdApi *self,
   if (g_bytes_get_size (bytes) > limit)
     {
       refuse_body (msg, limit);
+      return FALSE;
+    }
+  /* json-glib alone would take more than JSON, and some of it silently */
+  if (!hgd_json_check_strict (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &field,
+                              &error))
+    {
+      set_error_response_full (msg, SOUP_STATUS_BAD_REQUEST, json_check_code (error),
+                               error->message, field);
       return FALSE;
     }
   req->body = hg_json_parse_object (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), limit,
@@ -2204,6 +2239,48 @@ transition_cb (GObject *source,
   request_resume (req);
 }
 
+/* Whether the resident may cancel alarm @ref, having answered if not: see (e) above the
+ * route table. Who raised an alarm and its type never change, so the answer holds for the
+ * transition that follows. */
+static gboolean
+resident_may_cancel (HgdApi *self,
+                     HgdApiRequest *req,
+                     const gchar *ref)
+{
+  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  g_autoptr(HgAlarm) alarm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *own = request_who (req);
+  const gchar *source;
+
+  alarm = journal != NULL ? hgd_journal_get_alarm (journal, ref, &error) : NULL;
+  if (alarm == NULL)
+    {
+      if (error != NULL)
+        respond_gerror (req, error);
+      else
+        respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                       "the municipal journal is unavailable");
+      return FALSE;
+    }
+  if (g_strcmp0 (hg_alarm_get_alarm_type (alarm), "technical") == 0)
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "technical-alarm",
+                     "a technical alarm reports a fault of the alarm path to the "
+                     "municipality; a resident cannot cancel it");
+      return FALSE;
+    }
+  source = hg_alarm_get_source (alarm);
+  if (g_strcmp0 (source, own) != 0 && !g_str_has_prefix (source != NULL ? source : "", "plugin:"))
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "not-own-alarm",
+                     "a resident may only cancel an alarm they raised or that the home's "
+                     "devices raised");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 handle_alarm_transition (HgdApi *self,
                          HgdApiRequest *req)
@@ -2248,6 +2325,8 @@ handle_alarm_transition (HgdApi *self,
                      "the municipal journal is unavailable");
       return;
     }
+  if (req->session->role == HGD_ROLE_RESIDENT && !resident_may_cancel (self, req, ref))
+    return;
   who = request_who (req);
   request_pause (req);
   hgd_alarms_transition_async (alarms, ref, state, who, detail, self->cancellable, transition_cb,

@@ -359,6 +359,112 @@ test_malformed_json (void)
   assert_still_answers (td);
 }
 
+static gchar *raise_alarm (HgdTestDaemon *td,
+                          HgdRole role);
+
+static const gchar *
+error_field (HgdTestResponse *response)
+{
+  JsonObject *error = NULL;
+  const gchar *field = NULL;
+
+  g_assert_true (hg_json_object_get_object (response->json, "error", &error, NULL));
+  g_assert_true (hg_json_object_get_optional_string (error, "field", &field, NULL));
+  return field;
+}
+
+static void
+test_strict_json (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *staff = hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
+  const gchar *admin = hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN);
+  g_autofree gchar *ref = raise_alarm (td, HGD_ROLE_RESIDENT);
+  g_autofree gchar *transitions = g_strdup_printf ("/api/v1/alarms/%s/transitions", ref);
+  const struct
+  {
+    const gchar *path;
+    const gchar *token;
+    const gchar *body;
+    gsize length; /* 0: strlen */
+    const gchar *code;
+    const gchar *field;
+  } cases[] = {
+    /* what json-glib 1.6 takes, but is not one JSON text */
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\"}{\"type\":\"fire\"}", 0, "invalid-json", NULL },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\"} // more", 0, "invalid-json", NULL },
+    { "/api/v1/alarms", staff, "var a = {\"type\":\"fall\"};", 0, "invalid-json", NULL },
+    { "/api/v1/alarms", staff, "\xef\xbb\xbf{\"type\":\"fall\"}", 0, "invalid-json", NULL },
+    { "/api/v1/alarms", staff, "{'type':'fall'}", 0, "invalid-json", NULL },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"priority\":0x5}", 0, "invalid-json", NULL },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"priority\":18446744073709551615}", 0,
+      "invalid-json", "/priority" },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"location\":\"\\udc00\"}", 0,
+      "invalid-json", "/location" },
+    /* the same member twice: which one would count? */
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"type\":\"fire\"}", 0, "duplicate-member",
+      "/type" },
+    { "/api/v1/users", admin,
+      "{\"username\":\"nurse2\",\"role\":\"staff\",\"role\":\"it-admin\","
+      "\"password\":\"a-long-enough-passphrase\"}", 0, "duplicate-member", "/role" },
+    /* control characters, escaped or raw, in any text: they reach the UI and the ARC */
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"location\":\"hall\\u0000way\"}", 0,
+      "control-character", "/location" },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"location\":\"hall\\u0007\"}", 0,
+      "control-character", "/location" },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"location\":\"hall\x07\"}", 0,
+      "control-character", "/location" },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"location\":\"hall\\nway\"}", 0,
+      "control-character", "/location" },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"device\":\"pendant\xc2\x85\"}", 0,
+      "control-character", "/device" },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"location\":\"a\0b\"}", 32, "invalid-json",
+      NULL },
+    { transitions, staff, "{\"state\":\"acknowledged\",\"detail\":{\"note\":\"a\\u001bb\"}}", 0,
+      "control-character", "/detail/note" },
+    { "/api/v1/auth/login", NULL, "{\"username\":\"staff\\u0000x\",\"password\":\"x\"}", 0,
+      "control-character", "/username" },
+  };
+  g_autoptr(HgdTestResponse) valid = NULL;
+  g_autoptr(HgdTestResponse) alarms = NULL;
+  JsonArray *list = NULL;
+
+  g_test_bug ("issue 12 point 3, issue 10 point 8");
+  g_test_summary ("A body with data after the object, a byte-order mark, a duplicate member or a "
+                  "control character in any text is refused with 400 and a code "
+                  "(invalid-json, duplicate-member, control-character) and the member's JSON "
+                  "Pointer in `field`; nothing is stored; other text, any script, is kept");
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      gsize length = cases[i].length != 0 ? cases[i].length : strlen (cases[i].body);
+      g_autoptr(HgdTestResponse) response
+          = post_raw (td, cases[i].path, cases[i].token, "application/json", cases[i].body, length);
+
+      g_test_message ("%s %s -> %u %s", cases[i].path, cases[i].body, response->status,
+                      response->json != NULL ? error_message (response) : "");
+      g_assert_cmpuint (response->status, ==, SOUP_STATUS_BAD_REQUEST);
+      g_assert_cmpstr (hgd_test_response_error_code (response), ==, cases[i].code);
+      g_assert_cmpstr (error_field (response), ==, cases[i].field);
+      if (cases[i].field != NULL)
+        g_assert_nonnull (strstr (error_message (response), cases[i].field));
+    }
+
+  /* nothing of it was stored: the one alarm is the resident's, still raised, and valid
+   * text in any script, with a character outside the BMP, is taken unchanged */
+  alarms = hgd_test_daemon_request (td, "GET", "/api/v1/alarms", staff, NULL);
+  g_assert_true (hg_json_object_get_array (alarms->json, "alarms", &list, NULL));
+  g_assert_cmpuint (json_array_get_length (list), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (list, 0), "state"),
+                   ==, "raised");
+  valid = hgd_test_daemon_request (
+      td, "POST", "/api/v1/alarms", staff,
+      "{\"type\":\"fall\",\"location\":\"K\u00f6k \u2013 \\u0627\\u0644 \\ud83d\\ude91\\/\"}");
+  g_assert_cmpuint (valid->status, ==, SOUP_STATUS_CREATED);
+  g_assert_cmpstr (json_object_get_string_member (valid->json, "location"), ==,
+                   "K\u00f6k \u2013 \u0627\u0644 \U0001f691/");
+  assert_still_answers (td);
+}
+
 static void
 test_oversized_body (void)
 {
@@ -1180,6 +1286,88 @@ test_alarm_transitions (void)
                    ==, second);
 }
 
+static void
+plugin_raised_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  gchar **ref = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *ref = hgd_alarms_raise_finish (HGD_ALARMS (source), result, &error);
+  g_assert_no_error (error);
+}
+
+/* Raises an alarm as plugin instance @plugin does, through the core's one way in. */
+static gchar *
+raise_alarm_as_plugin (HgdTestDaemon *td,
+                       const gchar *type,
+                       const gchar *plugin)
+{
+  g_autoptr(HgAlarm) alarm = hg_alarm_new (type);
+  g_autofree gchar *source = g_strconcat ("plugin:", plugin, NULL);
+  gchar *ref = NULL;
+
+  hgd_alarms_raise_async (hgd_daemon_get_alarms (td->daemon), alarm, source, NULL,
+                          plugin_raised_cb, &ref);
+  while (ref == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return ref;
+}
+
+static const gchar *
+alarm_state (HgdTestDaemon *td,
+             const gchar *ref)
+{
+  g_autofree gchar *path = g_strdup_printf ("/api/v1/alarms/%s", ref);
+  g_autoptr(HgdTestResponse) response
+      = hgd_test_daemon_request (td, "GET", path, hgd_test_daemon_get_token (td, HGD_ROLE_STAFF), NULL);
+  const gchar *state = NULL;
+
+  g_assert_true (hg_json_object_get_string (response->json, "state", &state, NULL));
+  return g_intern_string (state);
+}
+
+static void
+test_resident_cancels_own (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *own = raise_alarm (td, HGD_ROLE_RESIDENT);
+  g_autofree gchar *by_staff = raise_alarm (td, HGD_ROLE_STAFF);
+  g_autofree gchar *by_family = raise_alarm (td, HGD_ROLE_FAMILY);
+  g_autofree gchar *technical = raise_alarm_as_plugin (td, "technical", "scaip-alarm");
+  g_autofree gchar *by_device = raise_alarm_as_plugin (td, "fall", "sensors-personal");
+  g_autoptr(HgdTestResponse) cancel_staff = NULL;
+  g_autoptr(HgdTestResponse) cancel_family = NULL;
+  g_autoptr(HgdTestResponse) cancel_technical = NULL;
+  g_autoptr(HgdTestResponse) cancel_device = NULL;
+  g_autoptr(HgdTestResponse) cancel_own = NULL;
+  g_autoptr(HgdTestResponse) staff_cancels = NULL;
+
+  g_test_bug ("issue 12 point 5");
+  g_test_summary ("A resident cancels only an alarm they raised or one the home's devices "
+                  "raised; one raised by staff or family is 403 not-own-alarm, the alarm "
+                  "plugin's technical alarm 403 technical-alarm, and those stay open");
+  cancel_staff = transition (td, HGD_ROLE_RESIDENT, by_staff, "cancelled");
+  assert_error (cancel_staff, SOUP_STATUS_FORBIDDEN, "not-own-alarm");
+  cancel_family = transition (td, HGD_ROLE_RESIDENT, by_family, "cancelled");
+  assert_error (cancel_family, SOUP_STATUS_FORBIDDEN, "not-own-alarm");
+  cancel_technical = transition (td, HGD_ROLE_RESIDENT, technical, "cancelled");
+  assert_error (cancel_technical, SOUP_STATUS_FORBIDDEN, "technical-alarm");
+  g_assert_cmpstr (alarm_state (td, by_staff), ==, "raised");
+  g_assert_cmpstr (alarm_state (td, by_family), ==, "raised");
+  g_assert_cmpstr (alarm_state (td, technical), ==, "raised");
+
+  cancel_device = transition (td, HGD_ROLE_RESIDENT, by_device, "cancelled");
+  g_assert_cmpuint (cancel_device->status, ==, SOUP_STATUS_OK);
+  cancel_own = transition (td, HGD_ROLE_RESIDENT, own, "cancelled");
+  g_assert_cmpuint (cancel_own->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (alarm_state (td, own), ==, "cancelled");
+  /* staff still may */
+  staff_cancels = transition (td, HGD_ROLE_STAFF, technical, "cancelled");
+  g_assert_cmpuint (staff_cancels->status, ==, SOUP_STATUS_OK);
+}
+
 /* /api/users/ ----------------------------------------------------------------------------- */
 
 static void
@@ -1923,6 +2111,7 @@ main (int argc,
   g_test_add_func ("/api/openapi/served", test_openapi_served);
   g_test_add_func ("/api/ui/served-with-strict-headers", test_ui_served);
   g_test_add_func ("/api/bad-input/malformed-json", test_malformed_json);
+  g_test_add_func ("/api/bad-input/strict-json", test_strict_json);
   g_test_add_func ("/api/bad-input/oversized-body", test_oversized_body);
   g_test_add_func ("/api/bad-input/wrong-content-type", test_wrong_content_type);
   g_test_add_func ("/api/bad-input/unknown-member", test_unknown_member);
@@ -1941,6 +2130,8 @@ main (int argc,
   g_test_add_func ("/api/sensors/devices-of-caller-domain", test_sensors_list);
   g_test_add_func ("/api/alarms/raise-is-durable-before-201", test_raise_is_durable_before_201);
   g_test_add_func ("/api/alarms/transitions-by-role", test_alarm_transitions);
+  g_test_add_func ("/api/alarms/resident-cancels-only-own-or-home-alarms",
+                   test_resident_cancels_own);
   g_test_add_func ("/api/users/managed-by-domain", test_users_by_domain);
   g_test_add_func ("/api/auth/login-cookie", test_login_cookie);
   g_test_add_func ("/api/plugins/example-listed-and-restarted", test_plugins_restart);

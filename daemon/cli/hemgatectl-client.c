@@ -671,6 +671,12 @@ static const struct
   { "unauthenticated", N_("not logged in, or the session has ended"), FALSE },
   /* TRANSLATORS: the gateway's answer when the user's role may not do this */
   { "forbidden", N_("not allowed"), TRUE },
+  /* TRANSLATORS: the gateway's answer when a resident cancels an alarm someone else raised */
+  { "not-own-alarm", N_("you can only cancel an alarm you raised yourself"), FALSE },
+  /* TRANSLATORS: the gateway's answer when a resident cancels a technical alarm (a fault of
+   * the alarm line, which staff handle) */
+  { "technical-alarm",
+    N_("a technical alarm is handled by the staff and cannot be cancelled here"), FALSE },
   /* TRANSLATORS: the gateway's answer when too many logins failed */
   { "rate-limited", N_("too many failed attempts; wait a few minutes and try again"), FALSE },
   /* TRANSLATORS: the gateway's answer for a route or thing that does not exist */
@@ -681,6 +687,12 @@ static const struct
   { "invalid-request", N_("the gateway did not accept the request"), TRUE },
   /* TRANSLATORS: the gateway's answer to a request body that is not JSON */
   { "invalid-json", N_("the gateway could not read the request"), TRUE },
+  /* TRANSLATORS: the gateway's answer to a request body that gives one field twice */
+  { "duplicate-member", N_("the request gives a field more than once"), TRUE },
+  /* TRANSLATORS: the gateway's answer to a text with a control character (e.g. a line
+   * break or a tab) in it */
+  { "control-character", N_("a text may not contain control characters such as line breaks"),
+    TRUE },
   /* TRANSLATORS: the gateway's answer to a request of the wrong content type */
   { "unsupported-media-type", N_("the gateway could not read the request"), TRUE },
   /* TRANSLATORS: the gateway's answer to a request that is too large */
