@@ -1529,10 +1529,13 @@ find_plugin (HgdTestDaemon *td,
   return NULL;
 }
 
+/* The example plugin as a municipal instance: one the municipality's roles see in full. */
+static const gchar *const municipal_example[] = { "plugin:example", "domain", "municipal", NULL };
+
 static void
 test_plugins_restart (void)
 {
-  HgdTestDaemonOptions options = { .example_plugin = TRUE };
+  HgdTestDaemonOptions options = { .example_plugin = TRUE, .overrides = municipal_example };
   g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
   g_autoptr(JsonObject) before = find_plugin (td, HGD_ROLE_STAFF, "example");
   g_autoptr(HgdTestResponse) restart = NULL;
@@ -1612,7 +1615,7 @@ newest_event_body (HgdTestDaemon *td,
 static void
 test_plugins_disable (void)
 {
-  HgdTestDaemonOptions options = { .example_plugin = TRUE };
+  HgdTestDaemonOptions options = { .example_plugin = TRUE, .overrides = municipal_example };
   g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
   const gchar *admin = hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN);
   g_autofree gchar *state_dir = g_strdup (td->state_dir);
@@ -1642,8 +1645,8 @@ test_plugins_disable (void)
   /* a disabled instance is not a fault of the gateway */
   health = hgd_test_daemon_request (td, "GET", "/api/v1/health", admin, NULL);
   g_assert_cmpstr (json_object_get_string_member (health->json, "status"), ==, "ok");
-  /* journaled in the instance's domain (personal), with who */
-  event = newest_event_body (td, HGD_ROLE_RESIDENT, "plugin.disabled");
+  /* journaled in the instance's domain, with who */
+  event = newest_event_body (td, HGD_ROLE_STAFF, "plugin.disabled");
   g_assert_nonnull (event);
   g_assert_cmpstr (json_object_get_string_member (event, "plugin"), ==, "example");
   g_assert_cmpstr (json_object_get_string_member (event, "who"), ==, who);
@@ -1672,7 +1675,7 @@ test_plugins_disable (void)
   g_assert_true (json_object_get_null_member (enabled->json, "disabled_by"));
   wait_plugin_state (td, "example", "running");
   g_clear_pointer (&event, json_object_unref);
-  event = newest_event_body (td, HGD_ROLE_RESIDENT, "plugin.enabled");
+  event = newest_event_body (td, HGD_ROLE_STAFF, "plugin.enabled");
   g_assert_nonnull (event);
   g_assert_cmpstr (json_object_get_string_member (event, "who"), ==, who);
 
@@ -1745,6 +1748,107 @@ test_plugins_disable_last_delivery (void)
     health = hgd_test_daemon_request (td, "GET", "/api/v1/health", admin, NULL);
     g_assert_cmpstr (json_object_get_string_member (health->json, "status"), ==, "ok");
   }
+}
+
+/* Waits until the in-process manager runs every instance. */
+static void
+wait_all_running (HgdTestDaemon *td)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  gboolean healthy = FALSE;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonArray) all
+          = hgd_plugin_manager_to_json (hgd_daemon_get_plugin_manager (td->daemon), &healthy);
+      if (healthy)
+        return;
+      hgd_test_run_for (50);
+    }
+  g_error ("the plugin instances did not all start");
+}
+
+static void
+assert_personal_aggregate (JsonObject *object,
+                           gint64 instances,
+                           gint64 running,
+                           const gchar *status)
+{
+  JsonObject *aggregate = NULL;
+
+  g_assert_true (hg_json_object_get_object (object, "personal_plugins", &aggregate, NULL));
+  g_assert_cmpuint (json_object_get_size (aggregate), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (aggregate, "instances"), ==, instances);
+  g_assert_cmpint (json_object_get_int_member (aggregate, "running"), ==, running);
+  g_assert_cmpstr (json_object_get_string_member (aggregate, "status"), ==, status);
+}
+
+static void
+assert_no_personal_instance (JsonArray *plugins)
+{
+  for (guint i = 0; i < json_array_get_length (plugins); i++)
+    {
+      JsonObject *plugin = json_array_get_object_element (plugins, i);
+      g_assert_cmpstr (json_object_get_string_member (plugin, "id"), !=, "example");
+      g_assert_cmpstr (json_object_get_string_member (plugin, "domain"), !=, "personal");
+    }
+}
+
+static void
+test_plugins_personal_aggregate (void)
+{
+  HgdTestDaemonOptions options = { .example_plugin = TRUE };
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+  const HgdRole municipal[] = { HGD_ROLE_STAFF, HGD_ROLE_IT_ADMIN, HGD_ROLE_SERVICE };
+  g_autoptr(HgdTestResponse) metrics = NULL;
+  g_autoptr(HgdTestResponse) disabled = NULL;
+  g_autofree gchar *text = NULL;
+
+  g_test_bug ("issue 12 point 6");
+  g_test_summary ("The resident's own plugin instance (example, personal) is not listed to "
+                  "municipal roles in /api/v1/plugins, /api/v1/health or /metrics: they see "
+                  "only personal_plugins {instances, running, status}; /metrics counts no "
+                  "personal events");
+  wait_all_running (td);
+  for (guint i = 0; i < 5; i++)
+    hgd_test_daemon_append_event (td, HG_DOMAIN_PERSONAL, "sensor.reading");
+
+  for (guint r = 0; r < G_N_ELEMENTS (municipal); r++)
+    {
+      const gchar *token = hgd_test_daemon_get_token (td, municipal[r]);
+      g_autoptr(HgdTestResponse) list
+          = hgd_test_daemon_request (td, "GET", "/api/v1/plugins", token, NULL);
+      g_autoptr(HgdTestResponse) health
+          = hgd_test_daemon_request (td, "GET", "/api/v1/health", token, NULL);
+      JsonArray *plugins = NULL;
+
+      g_assert_cmpuint (list->status, ==, SOUP_STATUS_OK);
+      g_assert_true (hg_json_object_get_array (list->json, "plugins", &plugins, NULL));
+      assert_no_personal_instance (plugins);
+      assert_personal_aggregate (list->json, 1, 1, "ok");
+      g_assert_true (hg_json_object_get_array (health->json, "plugins", &plugins, NULL));
+      assert_no_personal_instance (plugins);
+      assert_personal_aggregate (health->json, 1, 1, "ok");
+    }
+
+  metrics = hgd_test_daemon_request (td, "GET", "/metrics",
+                                     hgd_test_daemon_get_token (td, HGD_ROLE_SERVICE), NULL);
+  text = g_strndup (g_bytes_get_data (metrics->body, NULL), g_bytes_get_size (metrics->body));
+  g_test_message ("%s", text);
+  g_assert_null (strstr (text, "plugin=\"example\""));
+  g_assert_null (strstr (text, "hemgate_events_total{domain=\"personal\"}"));
+  g_assert_nonnull (strstr (text, "\nhemgate_events_total{domain=\"municipal\"} "));
+  g_assert_nonnull (strstr (text, "\nhemgate_personal_plugins 1\n"));
+  g_assert_nonnull (strstr (text, "\nhemgate_personal_plugins_running 1\n"));
+
+  /* it-admin still may stop it; the answer tells only what they set */
+  disabled = hgd_test_daemon_request (td, "POST", "/api/v1/plugins/example/disable",
+                                      hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  g_assert_cmpuint (disabled->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (disabled->json, "state"), ==, "disabled");
+  g_assert_false (json_object_has_member (disabled->json, "capabilities"));
+  g_assert_false (json_object_has_member (disabled->json, "error"));
+  g_assert_false (json_object_has_member (disabled->json, "pid"));
 }
 
 /* /api/health, /api/metrics-format ---------------------------------------------------------- */
@@ -2136,6 +2240,8 @@ main (int argc,
   g_test_add_func ("/api/auth/login-cookie", test_login_cookie);
   g_test_add_func ("/api/plugins/example-listed-and-restarted", test_plugins_restart);
   g_test_add_func ("/api/plugins/disabled-stays-stopped-across-restart", test_plugins_disable);
+  g_test_add_func ("/api/plugins/personal-instances-only-as-aggregate",
+                   test_plugins_personal_aggregate);
   g_test_add_func ("/api/plugins/disabling-last-delivery-is-a-health-fault",
                    test_plugins_disable_last_delivery);
   g_test_add_func ("/api/health", test_health);

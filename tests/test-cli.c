@@ -406,6 +406,9 @@ test_login_without_secret_service (Fixture *fixture,
 
   g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "status"), ==, 0);
   g_assert_nonnull (strstr (out, "Subsystems:"));
+  /* the demo's sensors-personal, the resident's own: only counted for IT */
+  g_assert_nonnull (strstr (out, "Personal plugins (the resident's own): 1, "));
+  g_assert_null (strstr (out, "sensors-personal"));
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "users"), ==, 0);
   g_assert_nonnull (strstr (out, "admin"));
