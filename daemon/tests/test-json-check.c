@@ -34,7 +34,10 @@ test_valid (void)
       g_autoptr(GError) error = NULL;
       g_autofree gchar *field = NULL;
 
-      g_test_message ("%s", valid[i]);
+      {
+        g_autofree gchar *shown = g_strescape (valid[i], NULL);
+        g_test_message ("%s", shown);
+      }
       g_assert_true (hgd_json_check_strict (valid[i], strlen (valid[i]), &field, &error));
       g_assert_no_error (error);
       g_assert_null (field);
@@ -136,7 +139,11 @@ test_invalid (void)
       gsize length = invalid[i].length != 0 ? invalid[i].length : strlen (invalid[i].text);
 
       g_assert_false (hgd_json_check_strict (invalid[i].text, length, &field, &error));
-      g_test_message ("%s -> %s [%s]", invalid[i].text, error->message, field);
+      {
+        g_autofree gchar *shown = g_strescape (invalid[i].text, NULL);
+        g_autofree gchar *message = g_strescape (error->message, NULL);
+        g_test_message ("%s -> %s [%s]", shown, message, field != NULL ? field : "-");
+      }
       g_assert_error (error, HGD_JSON_CHECK_ERROR, (gint) invalid[i].code);
       g_assert_cmpstr (field, ==, invalid[i].field);
     }
