@@ -13,6 +13,7 @@
 
 #include "hgd-api-private.h"
 #include "hgd-api-resources.h"
+#include "hgd-json-check.h"
 #include "hgd-tls.h"
 #include "hgd-ui-resources.h"
 
@@ -139,7 +140,10 @@ static void close_ended_streams (HgdApi *self);
  *
  * (a) anonymous callers get only {"status"}; personal roles also the subsystem states;
  *     municipal roles also fault messages, plugins (a municipal instance's own health
- *     report included, see hg_context_report_health ()), version and uptime.
+ *     report included, see hg_context_report_health ()), version and uptime. Of the
+ *     personal domain's plugin instances (the resident's own devices) municipal roles see
+ *     only how many there are and whether they run, here, in /api/v1/plugins and in
+ *     /metrics (hgd_plugin_manager_to_json_for_domain ()), and no count of its events.
  * (b) events of the caller's domain only: resident, family -> personal journal;
  *     staff, it-admin, service -> municipal journal.
  * (c) each manager sees and manages only the users of one domain: it-admin the
@@ -148,8 +152,9 @@ static void close_ended_streams (HgdApi *self);
  * (d) alarms are municipal records, but the resident must see where their call for
  *     help stands: personal roles see every alarm of the home without `detail` and
  *     without a source naming another user.
- * (e) a resident may only move an alarm to `cancelled`; family may not touch alarms
- *     (they may be far away, and cancelling help is the resident's call).
+ * (e) a resident may only move an alarm to `cancelled`, and only one they raised or the
+ *     home's devices (a plugin) raised, never a technical one; family may not touch
+ *     alarms (they may be far away, and cancelling help is the resident's call).
  * (f) the `sensor.reading` events of the caller's domain only, as (b): the municipality's
  *     sensors for staff, it-admin and service; the resident's own for resident and family.
  * (g) the web UI (ui/, compiled into a GResource): its page and static files, the same
@@ -435,11 +440,13 @@ respond_empty (HgdApiRequest *req,
   soup_server_message_set_response (req->msg, NULL, SOUP_MEMORY_STATIC, NULL, 0);
 }
 
+/* @field: (nullable): the JSON Pointer of the request body's member at fault */
 static void
-set_error_response (SoupServerMessage *msg,
-                    guint status,
-                    const gchar *code,
-                    const gchar *message)
+set_error_response_full (SoupServerMessage *msg,
+                         guint status,
+                         const gchar *code,
+                         const gchar *message,
+                         const gchar *field)
 {
   g_autoptr(JsonObject) object = json_object_new ();
   JsonObject *error = json_object_new ();
@@ -447,10 +454,21 @@ set_error_response (SoupServerMessage *msg,
 
   json_object_set_string_member (error, "code", code);
   json_object_set_string_member (error, "message", message);
+  if (field != NULL)
+    json_object_set_string_member (error, "field", field);
   json_object_set_object_member (object, "error", error);
   text = hg_json_object_to_string (object);
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, text, strlen (text));
+}
+
+static void
+set_error_response (SoupServerMessage *msg,
+                    guint status,
+                    const gchar *code,
+                    const gchar *message)
+{
+  set_error_response_full (msg, status, code, message, NULL);
 }
 
 static void respond_error (HgdApiRequest *req,
@@ -908,6 +926,17 @@ is_websocket_upgrade (SoupServerMessage *msg)
   return soup_message_headers_header_contains (headers, "Upgrade", "websocket");
 }
 
+/* The stable `code` of a body that fails hgd_json_check_strict(). */
+static const gchar *
+json_check_code (const GError *error)
+{
+  if (g_error_matches (error, HGD_JSON_CHECK_ERROR, HGD_JSON_CHECK_ERROR_DUPLICATE_MEMBER))
+    return "duplicate-member";
+  if (g_error_matches (error, HGD_JSON_CHECK_ERROR, HGD_JSON_CHECK_ERROR_CONTROL_CHARACTER))
+    return "control-character";
+  return "invalid-json";
+}
+
 static gboolean
 read_json_body (HgdApi *self,
                 HgdApiRequest *req)
@@ -920,6 +949,7 @@ read_json_body (HgdApi *self,
   gsize limit = route_max_body (self, req->route);
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree gchar *field = NULL;
 
   if (content_type == NULL || g_ascii_strcasecmp (content_type, "application/json") != 0 ||
       (charset != NULL && g_ascii_strcasecmp (charset, "utf-8") != 0))
@@ -932,6 +962,14 @@ read_json_body (HgdApi *self,
   if (g_bytes_get_size (bytes) > limit)
     {
       refuse_body (msg, limit);
+      return FALSE;
+    }
+  /* json-glib alone would take more than JSON, and some of it silently */
+  if (!hgd_json_check_strict (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &field,
+                              &error))
+    {
+      set_error_response_full (msg, SOUP_STATUS_BAD_REQUEST, json_check_code (error),
+                               error->message, field);
       return FALSE;
     }
   req->body = hg_json_parse_object (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), limit,
@@ -1197,7 +1235,7 @@ handle_health (HgdApi *self,
                HgdApiRequest *req)
 {
   HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
-  g_autoptr(JsonArray) plugin_array = NULL;
+  g_autoptr(JsonObject) plugin_view = NULL;
   gboolean plugins_healthy = TRUE;
   const gchar *delivery_fault = NULL;
   gboolean healthy;
@@ -1207,7 +1245,8 @@ handle_health (HgdApi *self,
 
   if (plugins != NULL)
     {
-      plugin_array = hgd_plugin_manager_to_json (plugins, &plugins_healthy);
+      plugin_view = hgd_plugin_manager_to_json_for_domain (plugins, HG_DOMAIN_MUNICIPAL,
+                                                           &plugins_healthy);
       delivery_fault = hgd_plugin_manager_get_delivery_fault (plugins);
     }
   healthy = plugins_healthy && delivery_fault == NULL;
@@ -1231,13 +1270,20 @@ handle_health (HgdApi *self,
     }
   if (municipal)
     {
+      JsonArray *visible
+          = plugin_view != NULL ? json_object_get_array_member (plugin_view, "plugins") : NULL;
+
       json_object_set_string_member (object, "version", PACKAGE_VERSION);
       json_object_set_int_member (object, "uptime",
                                   (g_get_real_time () - hgd_daemon_get_start_time (self->daemon))
                                       / G_USEC_PER_SEC);
+      /* the municipal instances; of the resident's own, only how many and whether they run */
       json_object_set_array_member (object, "plugins",
-                                    plugin_array != NULL ? g_steal_pointer (&plugin_array)
-                                                         : json_array_new ());
+                                    visible != NULL ? json_array_ref (visible) : json_array_new ());
+      if (plugin_view != NULL)
+        json_object_set_object_member (
+            object, "personal_plugins",
+            json_object_ref (json_object_get_object_member (plugin_view, "personal_plugins")));
     }
   respond_json (req, SOUP_STATUS_OK, object);
 }
@@ -1297,7 +1343,9 @@ handle_metrics (HgdApi *self,
   g_autoptr(GString) out = g_string_new (NULL);
   HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
   HgdJournal *municipal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
-  g_autoptr(JsonArray) plugin_array = NULL;
+  g_autoptr(JsonObject) plugin_view = NULL;
+  JsonArray *plugin_array = NULL;
+  JsonObject *personal_plugins = NULL;
   gboolean plugins_healthy = TRUE;
   gsize len;
   gchar *text;
@@ -1311,11 +1359,13 @@ handle_metrics (HgdApi *self,
   g_string_append_printf (out, "hemgate_start_time_seconds %" G_GINT64_FORMAT "\n",
                           hgd_daemon_get_start_time (self->daemon) / G_USEC_PER_SEC);
 
+  /* the caller's domain only: a count of the resident's events, read by the minute, tells
+   * how active they are at home */
   append_metric_header (out, "hemgate_events_total", "counter", "Events journaled, by domain.");
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
       HgdJournal *journal = hgd_daemon_get_journal (self->daemon, (HgDomain) i);
-      if (journal == NULL)
+      if (journal == NULL || (HgDomain) i != request_domain (req))
         continue;
       g_string_append_printf (out, "hemgate_events_total{domain=\"%s\"} %" G_GUINT64_FORMAT "\n",
                               hg_domain_to_string ((HgDomain)i),
@@ -1361,7 +1411,12 @@ handle_metrics (HgdApi *self,
   g_string_append_printf (out, "hemgate_event_streams %u\n", self->streams->len);
 
   if (plugins != NULL)
-    plugin_array = hgd_plugin_manager_to_json (plugins, &plugins_healthy);
+    {
+      plugin_view = hgd_plugin_manager_to_json_for_domain (plugins, request_domain (req),
+                                                           &plugins_healthy);
+      plugin_array = json_object_get_array_member (plugin_view, "plugins");
+      personal_plugins = json_object_get_object_member (plugin_view, "personal_plugins");
+    }
   append_metric_header (out, "hemgate_plugin_restarts_total", "counter",
                         "Restarts of each plugin instance.");
   for (guint i = 0; plugin_array != NULL && i < json_array_get_length (plugin_array); i++)
@@ -1388,6 +1443,17 @@ handle_metrics (HgdApi *self,
       g_string_append (out, "hemgate_plugin_up{plugin=\"");
       append_label_value (out, id);
       g_string_append_printf (out, "\"} %d\n", g_strcmp0 (state, "running") == 0 ? 1 : 0);
+    }
+  if (personal_plugins != NULL)
+    {
+      append_metric_header (out, "hemgate_personal_plugins", "gauge",
+                            "Plugin instances of the personal domain (only their number).");
+      g_string_append_printf (out, "hemgate_personal_plugins %" G_GINT64_FORMAT "\n",
+                              json_object_get_int_member (personal_plugins, "instances"));
+      append_metric_header (out, "hemgate_personal_plugins_running", "gauge",
+                            "Plugin instances of the personal domain that run.");
+      g_string_append_printf (out, "hemgate_personal_plugins_running %" G_GINT64_FORMAT "\n",
+                              json_object_get_int_member (personal_plugins, "running"));
     }
 
   len = out->len;
@@ -1644,12 +1710,17 @@ handle_plugins_list (HgdApi *self,
                      HgdApiRequest *req)
 {
   HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
-  gboolean healthy = TRUE;
-  JsonObject *object = json_object_new ();
+  JsonObject *object;
 
-  json_object_set_array_member (object, "plugins",
-                                plugins != NULL ? hgd_plugin_manager_to_json (plugins, &healthy)
-                                                : json_array_new ());
+  if (plugins != NULL)
+    {
+      object = hgd_plugin_manager_to_json_for_domain (plugins, request_domain (req), NULL);
+    }
+  else
+    {
+      object = json_object_new ();
+      json_object_set_array_member (object, "plugins", json_array_new ());
+    }
   respond_json (req, SOUP_STATUS_OK, object);
 }
 
@@ -1686,6 +1757,7 @@ set_disabled_cb (GObject *source,
   g_autoptr(GError) error = NULL;
   HgdPluginManager *plugins = HGD_PLUGIN_MANAGER (source);
   g_autoptr(JsonArray) array = NULL;
+  g_autoptr(JsonObject) view = NULL;
   const gchar *id = request_param (req, 0);
   JsonObject *found = NULL;
 
@@ -1699,16 +1771,30 @@ set_disabled_cb (GObject *source,
     }
   if (req->api == NULL)
     return;
-  /* answer with the instance as GET /api/v1/plugins shows it now */
-  array = hgd_plugin_manager_to_json (plugins, NULL);
+  /* answer with the instance as GET /api/v1/plugins shows it now; one of the other domain
+   * only with what the caller just set */
+  view = hgd_plugin_manager_to_json_for_domain (plugins, request_domain (req), NULL);
+  array = json_array_ref (json_object_get_array_member (view, "plugins"));
   for (guint i = 0; i < json_array_get_length (array) && found == NULL; i++)
     {
       JsonObject *object = json_array_get_object_element (array, i);
       if (g_strcmp0 (json_object_get_string_member (object, "id"), id) == 0)
-        found = object;
+        found = json_object_ref (object);
+    }
+  g_clear_pointer (&array, json_array_unref);
+  array = hgd_plugin_manager_to_json (plugins, NULL);
+  for (guint i = 0; i < json_array_get_length (array) && found == NULL; i++)
+    {
+      JsonObject *object = json_array_get_object_element (array, i);
+      static const gchar *const kept[] = { "id", "domain", "state", "disabled_by", "disabled_at" };
+      if (g_strcmp0 (json_object_get_string_member (object, "id"), id) != 0)
+        continue;
+      found = json_object_new ();
+      for (guint k = 0; k < G_N_ELEMENTS (kept); k++)
+        json_object_set_member (found, kept[k], json_object_dup_member (object, kept[k]));
     }
   if (found != NULL)
-    respond_json (req, SOUP_STATUS_OK, json_object_ref (found));
+    respond_json (req, SOUP_STATUS_OK, found);
   else
     respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such plugin instance");
   request_resume (req);
@@ -2204,6 +2290,48 @@ transition_cb (GObject *source,
   request_resume (req);
 }
 
+/* Whether the resident may cancel alarm @ref, having answered if not: see (e) above the
+ * route table. Who raised an alarm and its type never change, so the answer holds for the
+ * transition that follows. */
+static gboolean
+resident_may_cancel (HgdApi *self,
+                     HgdApiRequest *req,
+                     const gchar *ref)
+{
+  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  g_autoptr(HgAlarm) alarm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *own = request_who (req);
+  const gchar *source;
+
+  alarm = journal != NULL ? hgd_journal_get_alarm (journal, ref, &error) : NULL;
+  if (alarm == NULL)
+    {
+      if (error != NULL)
+        respond_gerror (req, error);
+      else
+        respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                       "the municipal journal is unavailable");
+      return FALSE;
+    }
+  if (g_strcmp0 (hg_alarm_get_alarm_type (alarm), "technical") == 0)
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "technical-alarm",
+                     "a technical alarm reports a fault of the alarm path to the "
+                     "municipality; a resident cannot cancel it");
+      return FALSE;
+    }
+  source = hg_alarm_get_source (alarm);
+  if (g_strcmp0 (source, own) != 0 && !g_str_has_prefix (source != NULL ? source : "", "plugin:"))
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "not-own-alarm",
+                     "a resident may only cancel an alarm they raised or that the home's "
+                     "devices raised");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 handle_alarm_transition (HgdApi *self,
                          HgdApiRequest *req)
@@ -2248,6 +2376,8 @@ handle_alarm_transition (HgdApi *self,
                      "the municipal journal is unavailable");
       return;
     }
+  if (req->session->role == HGD_ROLE_RESIDENT && !resident_may_cancel (self, req, ref))
+    return;
   who = request_who (req);
   request_pause (req);
   hgd_alarms_transition_async (alarms, ref, state, who, detail, self->cancellable, transition_cb,

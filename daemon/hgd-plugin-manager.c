@@ -257,6 +257,69 @@ hgd_plugin_manager_to_json (HgdPluginManager *self,
 }
 
 /**
+ * hgd_plugin_manager_to_json_for_domain:
+ * @self: an #HgdPluginManager
+ * @domain: the domain of the caller who will see it
+ * @healthy: (out) (optional): as for hgd_plugin_manager_to_json(), over every instance
+ *
+ * What a caller of @domain may see of the plugin instances; the one place the core keeps
+ * the instances of the other domain out of sight. A personal instance is the resident's
+ * own: its broker, its grant and errors, when it restarts tell about the home, so a
+ * municipal caller sees only how many there are and whether they run. In full, as in
+ * hgd_plugin_manager_to_json(): the instances of @domain, and those whose domain is not
+ * known (a configuration error, for municipal IT to fix) when @domain is municipal.
+ *
+ * Returns: (transfer full): {"plugins": [...], "<other domain>_plugins": {"instances",
+ *   "running", "status"}}, `status` being `ok` unless an enabled instance does not run
+ */
+JsonObject *
+hgd_plugin_manager_to_json_for_domain (HgdPluginManager *self,
+                                       HgDomain domain,
+                                       gboolean *healthy)
+{
+  g_autoptr(JsonArray) all = NULL;
+  g_autofree gchar *summary_name = NULL;
+  JsonObject *object = json_object_new ();
+  JsonObject *summary = json_object_new ();
+  JsonArray *visible = json_array_new ();
+  HgDomain other = domain == HG_DOMAIN_MUNICIPAL ? HG_DOMAIN_PERSONAL : HG_DOMAIN_MUNICIPAL;
+  gint64 n_other = 0;
+  gint64 n_running = 0;
+  gboolean other_ok = TRUE;
+
+  all = hgd_plugin_manager_to_json (self, healthy);
+  for (guint i = 0; i < json_array_get_length (all); i++)
+    {
+      JsonObject *instance = json_array_get_object_element (all, i);
+      const gchar *instance_domain = NULL;
+      const gchar *state = NULL;
+
+      if (!hg_json_object_get_optional_string (instance, "domain", &instance_domain, NULL))
+        instance_domain = NULL;
+      if (g_strcmp0 (instance_domain, hg_domain_to_string (other)) != 0
+          && (instance_domain != NULL || domain == HG_DOMAIN_MUNICIPAL))
+        {
+          json_array_add_object_element (visible, json_object_ref (instance));
+          continue;
+        }
+      n_other++;
+      if (!hg_json_object_get_optional_string (instance, "state", &state, NULL))
+        state = NULL;
+      if (g_strcmp0 (state, "running") == 0)
+        n_running++;
+      else if (g_strcmp0 (state, "disabled") != 0)
+        other_ok = FALSE;
+    }
+  json_object_set_array_member (object, "plugins", visible);
+  json_object_set_int_member (summary, "instances", n_other);
+  json_object_set_int_member (summary, "running", n_running);
+  json_object_set_string_member (summary, "status", other_ok ? "ok" : "fault");
+  summary_name = g_strdup_printf ("%s_plugins", hg_domain_to_string (other));
+  json_object_set_object_member (object, summary_name, summary);
+  return object;
+}
+
+/**
  * hgd_plugin_manager_restart:
  * @self: an #HgdPluginManager
  * @instance_id: a plugin instance id

@@ -40,6 +40,9 @@ gboolean hgd_plugin_manager_stop_finish (HgdPluginManager *self,
  * it-admin disabled (hgd_plugin_manager_set_disabled_async ()), else null. */
 JsonArray *hgd_plugin_manager_to_json (HgdPluginManager *self,
                                        gboolean *healthy);
+JsonObject *hgd_plugin_manager_to_json_for_domain (HgdPluginManager *self,
+                                                  HgDomain domain,
+                                                  gboolean *healthy);
 gboolean hgd_plugin_manager_restart (HgdPluginManager *self,
                                      const gchar *instance_id,
                                      GError **error);

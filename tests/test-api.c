@@ -359,6 +359,112 @@ test_malformed_json (void)
   assert_still_answers (td);
 }
 
+static gchar *raise_alarm (HgdTestDaemon *td,
+                          HgdRole role);
+
+static const gchar *
+error_field (HgdTestResponse *response)
+{
+  JsonObject *error = NULL;
+  const gchar *field = NULL;
+
+  g_assert_true (hg_json_object_get_object (response->json, "error", &error, NULL));
+  g_assert_true (hg_json_object_get_optional_string (error, "field", &field, NULL));
+  return field;
+}
+
+static void
+test_strict_json (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *staff = hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
+  const gchar *admin = hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN);
+  g_autofree gchar *ref = raise_alarm (td, HGD_ROLE_RESIDENT);
+  g_autofree gchar *transitions = g_strdup_printf ("/api/v1/alarms/%s/transitions", ref);
+  const struct
+  {
+    const gchar *path;
+    const gchar *token;
+    const gchar *body;
+    gsize length; /* 0: strlen */
+    const gchar *code;
+    const gchar *field;
+  } cases[] = {
+    /* what json-glib 1.6 takes, but is not one JSON text */
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\"}{\"type\":\"fire\"}", 0, "invalid-json", NULL },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\"} // more", 0, "invalid-json", NULL },
+    { "/api/v1/alarms", staff, "var a = {\"type\":\"fall\"};", 0, "invalid-json", NULL },
+    { "/api/v1/alarms", staff, "\xef\xbb\xbf{\"type\":\"fall\"}", 0, "invalid-json", NULL },
+    { "/api/v1/alarms", staff, "{'type':'fall'}", 0, "invalid-json", NULL },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"priority\":0x5}", 0, "invalid-json", NULL },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"priority\":18446744073709551615}", 0,
+      "invalid-json", "/priority" },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"location\":\"\\udc00\"}", 0,
+      "invalid-json", "/location" },
+    /* the same member twice: which one would count? */
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"type\":\"fire\"}", 0, "duplicate-member",
+      "/type" },
+    { "/api/v1/users", admin,
+      "{\"username\":\"nurse2\",\"role\":\"staff\",\"role\":\"it-admin\","
+      "\"password\":\"a-long-enough-passphrase\"}", 0, "duplicate-member", "/role" },
+    /* control characters, escaped or raw, in any text: they reach the UI and the ARC */
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"location\":\"hall\\u0000way\"}", 0,
+      "control-character", "/location" },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"location\":\"hall\\u0007\"}", 0,
+      "control-character", "/location" },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"location\":\"hall\x07\"}", 0,
+      "control-character", "/location" },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"location\":\"hall\\nway\"}", 0,
+      "control-character", "/location" },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"device\":\"pendant\xc2\x85\"}", 0,
+      "control-character", "/device" },
+    { "/api/v1/alarms", staff, "{\"type\":\"fall\",\"location\":\"a\0b\"}", 32, "invalid-json",
+      NULL },
+    { transitions, staff, "{\"state\":\"acknowledged\",\"detail\":{\"note\":\"a\\u001bb\"}}", 0,
+      "control-character", "/detail/note" },
+    { "/api/v1/auth/login", NULL, "{\"username\":\"staff\\u0000x\",\"password\":\"x\"}", 0,
+      "control-character", "/username" },
+  };
+  g_autoptr(HgdTestResponse) valid = NULL;
+  g_autoptr(HgdTestResponse) alarms = NULL;
+  JsonArray *list = NULL;
+
+  g_test_bug ("issue 12 point 3, issue 10 point 8");
+  g_test_summary ("A body with data after the object, a byte-order mark, a duplicate member or a "
+                  "control character in any text is refused with 400 and a code "
+                  "(invalid-json, duplicate-member, control-character) and the member's JSON "
+                  "Pointer in `field`; nothing is stored; other text, any script, is kept");
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      gsize length = cases[i].length != 0 ? cases[i].length : strlen (cases[i].body);
+      g_autoptr(HgdTestResponse) response
+          = post_raw (td, cases[i].path, cases[i].token, "application/json", cases[i].body, length);
+
+      g_test_message ("%s %s -> %u %s", cases[i].path, cases[i].body, response->status,
+                      response->json != NULL ? error_message (response) : "");
+      g_assert_cmpuint (response->status, ==, SOUP_STATUS_BAD_REQUEST);
+      g_assert_cmpstr (hgd_test_response_error_code (response), ==, cases[i].code);
+      g_assert_cmpstr (error_field (response), ==, cases[i].field);
+      if (cases[i].field != NULL)
+        g_assert_nonnull (strstr (error_message (response), cases[i].field));
+    }
+
+  /* nothing of it was stored: the one alarm is the resident's, still raised, and valid
+   * text in any script, with a character outside the BMP, is taken unchanged */
+  alarms = hgd_test_daemon_request (td, "GET", "/api/v1/alarms", staff, NULL);
+  g_assert_true (hg_json_object_get_array (alarms->json, "alarms", &list, NULL));
+  g_assert_cmpuint (json_array_get_length (list), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (list, 0), "state"),
+                   ==, "raised");
+  valid = hgd_test_daemon_request (
+      td, "POST", "/api/v1/alarms", staff,
+      "{\"type\":\"fall\",\"location\":\"K\u00f6k \u2013 \\u0627\\u0644 \\ud83d\\ude91\\/\"}");
+  g_assert_cmpuint (valid->status, ==, SOUP_STATUS_CREATED);
+  g_assert_cmpstr (json_object_get_string_member (valid->json, "location"), ==,
+                   "K\u00f6k \u2013 \u0627\u0644 \U0001f691/");
+  assert_still_answers (td);
+}
+
 static void
 test_oversized_body (void)
 {
@@ -1180,6 +1286,88 @@ test_alarm_transitions (void)
                    ==, second);
 }
 
+static void
+plugin_raised_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  gchar **ref = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *ref = hgd_alarms_raise_finish (HGD_ALARMS (source), result, &error);
+  g_assert_no_error (error);
+}
+
+/* Raises an alarm as plugin instance @plugin does, through the core's one way in. */
+static gchar *
+raise_alarm_as_plugin (HgdTestDaemon *td,
+                       const gchar *type,
+                       const gchar *plugin)
+{
+  g_autoptr(HgAlarm) alarm = hg_alarm_new (type);
+  g_autofree gchar *source = g_strconcat ("plugin:", plugin, NULL);
+  gchar *ref = NULL;
+
+  hgd_alarms_raise_async (hgd_daemon_get_alarms (td->daemon), alarm, source, NULL,
+                          plugin_raised_cb, &ref);
+  while (ref == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return ref;
+}
+
+static const gchar *
+alarm_state (HgdTestDaemon *td,
+             const gchar *ref)
+{
+  g_autofree gchar *path = g_strdup_printf ("/api/v1/alarms/%s", ref);
+  g_autoptr(HgdTestResponse) response
+      = hgd_test_daemon_request (td, "GET", path, hgd_test_daemon_get_token (td, HGD_ROLE_STAFF), NULL);
+  const gchar *state = NULL;
+
+  g_assert_true (hg_json_object_get_string (response->json, "state", &state, NULL));
+  return g_intern_string (state);
+}
+
+static void
+test_resident_cancels_own (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *own = raise_alarm (td, HGD_ROLE_RESIDENT);
+  g_autofree gchar *by_staff = raise_alarm (td, HGD_ROLE_STAFF);
+  g_autofree gchar *by_family = raise_alarm (td, HGD_ROLE_FAMILY);
+  g_autofree gchar *technical = raise_alarm_as_plugin (td, "technical", "scaip-alarm");
+  g_autofree gchar *by_device = raise_alarm_as_plugin (td, "fall", "sensors-personal");
+  g_autoptr(HgdTestResponse) cancel_staff = NULL;
+  g_autoptr(HgdTestResponse) cancel_family = NULL;
+  g_autoptr(HgdTestResponse) cancel_technical = NULL;
+  g_autoptr(HgdTestResponse) cancel_device = NULL;
+  g_autoptr(HgdTestResponse) cancel_own = NULL;
+  g_autoptr(HgdTestResponse) staff_cancels = NULL;
+
+  g_test_bug ("issue 12 point 5");
+  g_test_summary ("A resident cancels only an alarm they raised or one the home's devices "
+                  "raised; one raised by staff or family is 403 not-own-alarm, the alarm "
+                  "plugin's technical alarm 403 technical-alarm, and those stay open");
+  cancel_staff = transition (td, HGD_ROLE_RESIDENT, by_staff, "cancelled");
+  assert_error (cancel_staff, SOUP_STATUS_FORBIDDEN, "not-own-alarm");
+  cancel_family = transition (td, HGD_ROLE_RESIDENT, by_family, "cancelled");
+  assert_error (cancel_family, SOUP_STATUS_FORBIDDEN, "not-own-alarm");
+  cancel_technical = transition (td, HGD_ROLE_RESIDENT, technical, "cancelled");
+  assert_error (cancel_technical, SOUP_STATUS_FORBIDDEN, "technical-alarm");
+  g_assert_cmpstr (alarm_state (td, by_staff), ==, "raised");
+  g_assert_cmpstr (alarm_state (td, by_family), ==, "raised");
+  g_assert_cmpstr (alarm_state (td, technical), ==, "raised");
+
+  cancel_device = transition (td, HGD_ROLE_RESIDENT, by_device, "cancelled");
+  g_assert_cmpuint (cancel_device->status, ==, SOUP_STATUS_OK);
+  cancel_own = transition (td, HGD_ROLE_RESIDENT, own, "cancelled");
+  g_assert_cmpuint (cancel_own->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (alarm_state (td, own), ==, "cancelled");
+  /* staff still may */
+  staff_cancels = transition (td, HGD_ROLE_STAFF, technical, "cancelled");
+  g_assert_cmpuint (staff_cancels->status, ==, SOUP_STATUS_OK);
+}
+
 /* /api/users/ ----------------------------------------------------------------------------- */
 
 static void
@@ -1341,10 +1529,13 @@ find_plugin (HgdTestDaemon *td,
   return NULL;
 }
 
+/* The example plugin as a municipal instance: one the municipality's roles see in full. */
+static const gchar *const municipal_example[] = { "plugin:example", "domain", "municipal", NULL };
+
 static void
 test_plugins_restart (void)
 {
-  HgdTestDaemonOptions options = { .example_plugin = TRUE };
+  HgdTestDaemonOptions options = { .example_plugin = TRUE, .overrides = municipal_example };
   g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
   g_autoptr(JsonObject) before = find_plugin (td, HGD_ROLE_STAFF, "example");
   g_autoptr(HgdTestResponse) restart = NULL;
@@ -1424,7 +1615,7 @@ newest_event_body (HgdTestDaemon *td,
 static void
 test_plugins_disable (void)
 {
-  HgdTestDaemonOptions options = { .example_plugin = TRUE };
+  HgdTestDaemonOptions options = { .example_plugin = TRUE, .overrides = municipal_example };
   g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
   const gchar *admin = hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN);
   g_autofree gchar *state_dir = g_strdup (td->state_dir);
@@ -1454,8 +1645,8 @@ test_plugins_disable (void)
   /* a disabled instance is not a fault of the gateway */
   health = hgd_test_daemon_request (td, "GET", "/api/v1/health", admin, NULL);
   g_assert_cmpstr (json_object_get_string_member (health->json, "status"), ==, "ok");
-  /* journaled in the instance's domain (personal), with who */
-  event = newest_event_body (td, HGD_ROLE_RESIDENT, "plugin.disabled");
+  /* journaled in the instance's domain, with who */
+  event = newest_event_body (td, HGD_ROLE_STAFF, "plugin.disabled");
   g_assert_nonnull (event);
   g_assert_cmpstr (json_object_get_string_member (event, "plugin"), ==, "example");
   g_assert_cmpstr (json_object_get_string_member (event, "who"), ==, who);
@@ -1484,7 +1675,7 @@ test_plugins_disable (void)
   g_assert_true (json_object_get_null_member (enabled->json, "disabled_by"));
   wait_plugin_state (td, "example", "running");
   g_clear_pointer (&event, json_object_unref);
-  event = newest_event_body (td, HGD_ROLE_RESIDENT, "plugin.enabled");
+  event = newest_event_body (td, HGD_ROLE_STAFF, "plugin.enabled");
   g_assert_nonnull (event);
   g_assert_cmpstr (json_object_get_string_member (event, "who"), ==, who);
 
@@ -1557,6 +1748,107 @@ test_plugins_disable_last_delivery (void)
     health = hgd_test_daemon_request (td, "GET", "/api/v1/health", admin, NULL);
     g_assert_cmpstr (json_object_get_string_member (health->json, "status"), ==, "ok");
   }
+}
+
+/* Waits until the in-process manager runs every instance. */
+static void
+wait_all_running (HgdTestDaemon *td)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  gboolean healthy = FALSE;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonArray) all
+          = hgd_plugin_manager_to_json (hgd_daemon_get_plugin_manager (td->daemon), &healthy);
+      if (healthy)
+        return;
+      hgd_test_run_for (50);
+    }
+  g_error ("the plugin instances did not all start");
+}
+
+static void
+assert_personal_aggregate (JsonObject *object,
+                           gint64 instances,
+                           gint64 running,
+                           const gchar *status)
+{
+  JsonObject *aggregate = NULL;
+
+  g_assert_true (hg_json_object_get_object (object, "personal_plugins", &aggregate, NULL));
+  g_assert_cmpuint (json_object_get_size (aggregate), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (aggregate, "instances"), ==, instances);
+  g_assert_cmpint (json_object_get_int_member (aggregate, "running"), ==, running);
+  g_assert_cmpstr (json_object_get_string_member (aggregate, "status"), ==, status);
+}
+
+static void
+assert_no_personal_instance (JsonArray *plugins)
+{
+  for (guint i = 0; i < json_array_get_length (plugins); i++)
+    {
+      JsonObject *plugin = json_array_get_object_element (plugins, i);
+      g_assert_cmpstr (json_object_get_string_member (plugin, "id"), !=, "example");
+      g_assert_cmpstr (json_object_get_string_member (plugin, "domain"), !=, "personal");
+    }
+}
+
+static void
+test_plugins_personal_aggregate (void)
+{
+  HgdTestDaemonOptions options = { .example_plugin = TRUE };
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+  const HgdRole municipal[] = { HGD_ROLE_STAFF, HGD_ROLE_IT_ADMIN, HGD_ROLE_SERVICE };
+  g_autoptr(HgdTestResponse) metrics = NULL;
+  g_autoptr(HgdTestResponse) disabled = NULL;
+  g_autofree gchar *text = NULL;
+
+  g_test_bug ("issue 12 point 6");
+  g_test_summary ("The resident's own plugin instance (example, personal) is not listed to "
+                  "municipal roles in /api/v1/plugins, /api/v1/health or /metrics: they see "
+                  "only personal_plugins {instances, running, status}; /metrics counts no "
+                  "personal events");
+  wait_all_running (td);
+  for (guint i = 0; i < 5; i++)
+    hgd_test_daemon_append_event (td, HG_DOMAIN_PERSONAL, "sensor.reading");
+
+  for (guint r = 0; r < G_N_ELEMENTS (municipal); r++)
+    {
+      const gchar *token = hgd_test_daemon_get_token (td, municipal[r]);
+      g_autoptr(HgdTestResponse) list
+          = hgd_test_daemon_request (td, "GET", "/api/v1/plugins", token, NULL);
+      g_autoptr(HgdTestResponse) health
+          = hgd_test_daemon_request (td, "GET", "/api/v1/health", token, NULL);
+      JsonArray *plugins = NULL;
+
+      g_assert_cmpuint (list->status, ==, SOUP_STATUS_OK);
+      g_assert_true (hg_json_object_get_array (list->json, "plugins", &plugins, NULL));
+      assert_no_personal_instance (plugins);
+      assert_personal_aggregate (list->json, 1, 1, "ok");
+      g_assert_true (hg_json_object_get_array (health->json, "plugins", &plugins, NULL));
+      assert_no_personal_instance (plugins);
+      assert_personal_aggregate (health->json, 1, 1, "ok");
+    }
+
+  metrics = hgd_test_daemon_request (td, "GET", "/metrics",
+                                     hgd_test_daemon_get_token (td, HGD_ROLE_SERVICE), NULL);
+  text = g_strndup (g_bytes_get_data (metrics->body, NULL), g_bytes_get_size (metrics->body));
+  g_test_message ("%s", text);
+  g_assert_null (strstr (text, "plugin=\"example\""));
+  g_assert_null (strstr (text, "hemgate_events_total{domain=\"personal\"}"));
+  g_assert_nonnull (strstr (text, "\nhemgate_events_total{domain=\"municipal\"} "));
+  g_assert_nonnull (strstr (text, "\nhemgate_personal_plugins 1\n"));
+  g_assert_nonnull (strstr (text, "\nhemgate_personal_plugins_running 1\n"));
+
+  /* it-admin still may stop it; the answer tells only what they set */
+  disabled = hgd_test_daemon_request (td, "POST", "/api/v1/plugins/example/disable",
+                                      hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  g_assert_cmpuint (disabled->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (disabled->json, "state"), ==, "disabled");
+  g_assert_false (json_object_has_member (disabled->json, "capabilities"));
+  g_assert_false (json_object_has_member (disabled->json, "error"));
+  g_assert_false (json_object_has_member (disabled->json, "pid"));
 }
 
 /* /api/health, /api/metrics-format ---------------------------------------------------------- */
@@ -1923,6 +2215,7 @@ main (int argc,
   g_test_add_func ("/api/openapi/served", test_openapi_served);
   g_test_add_func ("/api/ui/served-with-strict-headers", test_ui_served);
   g_test_add_func ("/api/bad-input/malformed-json", test_malformed_json);
+  g_test_add_func ("/api/bad-input/strict-json", test_strict_json);
   g_test_add_func ("/api/bad-input/oversized-body", test_oversized_body);
   g_test_add_func ("/api/bad-input/wrong-content-type", test_wrong_content_type);
   g_test_add_func ("/api/bad-input/unknown-member", test_unknown_member);
@@ -1941,10 +2234,14 @@ main (int argc,
   g_test_add_func ("/api/sensors/devices-of-caller-domain", test_sensors_list);
   g_test_add_func ("/api/alarms/raise-is-durable-before-201", test_raise_is_durable_before_201);
   g_test_add_func ("/api/alarms/transitions-by-role", test_alarm_transitions);
+  g_test_add_func ("/api/alarms/resident-cancels-only-own-or-home-alarms",
+                   test_resident_cancels_own);
   g_test_add_func ("/api/users/managed-by-domain", test_users_by_domain);
   g_test_add_func ("/api/auth/login-cookie", test_login_cookie);
   g_test_add_func ("/api/plugins/example-listed-and-restarted", test_plugins_restart);
   g_test_add_func ("/api/plugins/disabled-stays-stopped-across-restart", test_plugins_disable);
+  g_test_add_func ("/api/plugins/personal-instances-only-as-aggregate",
+                   test_plugins_personal_aggregate);
   g_test_add_func ("/api/plugins/disabling-last-delivery-is-a-health-fault",
                    test_plugins_disable_last_delivery);
   g_test_add_func ("/api/health", test_health);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <libsecret/secret.h>
 #include <libsoup/soup.h>
@@ -25,6 +26,9 @@ static const SecretSchema token_schema = {
     { NULL, 0 },
   },
 };
+
+/* Whether hemgatectl runs as over SSH on a headless machine: no session bus, no display. */
+static gboolean ctl_without_session_bus;
 
 /* XDG_DATA_DIRS before G_TEST_OPTION_ISOLATE_DIRS emptied it: the programs under test
  * need the system's GSettings schemas (GIO's proxy resolver reads them). */
@@ -227,6 +231,16 @@ run_ctl_full (const gchar *url,
   launcher = launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                            G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_setenv (launcher, "HEMGATE_URL", url, TRUE);
+  if (ctl_without_session_bus)
+    {
+      g_subprocess_launcher_unsetenv (launcher, "DBUS_SESSION_BUS_ADDRESS");
+      g_subprocess_launcher_unsetenv (launcher, "DISPLAY");
+      g_subprocess_launcher_unsetenv (launcher, "WAYLAND_DISPLAY");
+      /* the test's isolated directories (GLib points the variables at /dev/null) */
+      g_subprocess_launcher_setenv (launcher, "HOME", g_get_home_dir (), TRUE);
+      g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+      g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", g_get_user_runtime_dir (), TRUE);
+    }
   if (token != NULL)
     g_subprocess_launcher_setenv (launcher, "HEMGATE_TOKEN", token, TRUE);
   else
@@ -339,6 +353,82 @@ test_login_status_logout (Fixture *fixture,
       run_ctl_full (fixture->url, token, NULL, NULL, &err, (const gchar *const[]){ "users", NULL }),
       ==, 3);
   g_assert_nonnull (strstr (err, "not logged in"));
+}
+
+static void
+assert_mode (const gchar *path,
+             guint mode)
+{
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & 0777, ==, mode);
+}
+
+static void
+test_login_without_secret_service (Fixture *fixture,
+                                   gconstpointer data)
+{
+  g_autofree gchar *dir = g_build_filename (g_get_user_config_dir (), "hemgate", NULL);
+  g_autofree gchar *file = g_build_filename (dir, "tokens.json", NULL);
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+  g_autofree gchar *contents = NULL;
+  g_autoptr(JsonNode) kept = NULL;
+  g_autofree gchar *token = NULL;
+  JsonObject *entry;
+
+  g_test_bug ("issue 12 point 14");
+  g_test_summary ("With no D-Bus session and no display (SSH to a headless machine), login "
+                  "keeps the token in $XDG_CONFIG_HOME/hemgate/tokens.json (0600, in a 0700 "
+                  "directory) and says so; status and protected commands use it; logout removes "
+                  "it; a token file others may read is refused");
+  ctl_without_session_bus = TRUE;
+
+  g_assert_cmpint (
+      run_ctl (fixture, DEMO_PASSWORD "\n", &out, NULL, "login", "admin", "--password-stdin"), ==,
+      0);
+  g_assert_nonnull (strstr (out, "Logged in as admin"));
+  g_assert_nonnull (strstr (out, file));
+  assert_mode (dir, 0700);
+  assert_mode (file, 0600);
+  g_assert_true (g_file_get_contents (file, &contents, NULL, NULL));
+  kept = parse_json (contents);
+  entry = json_object_get_object_member (json_node_get_object (kept), fixture->url);
+  g_assert_nonnull (entry);
+  g_assert_cmpstr (json_object_get_string_member (entry, "user"), ==, "admin");
+  token = g_strdup (json_object_get_string_member (entry, "token"));
+  g_assert_nonnull (token);
+  g_assert_null (strstr (out, token));
+  /* not in the Secret Service, which hemgatectl could not reach */
+  g_assert_null (kept_token (fixture, "admin"));
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "status"), ==, 0);
+  g_assert_nonnull (strstr (out, "Subsystems:"));
+  /* the demo's sensors-personal, the resident's own: only counted for IT */
+  g_assert_nonnull (strstr (out, "Personal plugins (the resident's own): 1, "));
+  g_assert_null (strstr (out, "sensors-personal"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "users"), ==, 0);
+  g_assert_nonnull (strstr (out, "admin"));
+  g_clear_pointer (&out, g_free);
+
+  /* a file others may read is not trusted */
+  g_assert_cmpint (g_chmod (file, 0644), ==, 0);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, &err, "users"), ==, 3);
+  g_assert_nonnull (strstr (err, "may be read by other users"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (g_chmod (file, 0600), ==, 0);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "logout"), ==, 0);
+  g_assert_nonnull (strstr (out, "Logged out"));
+  g_assert_false (g_file_test (file, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, &err, "users"), ==, 3);
+  g_assert_nonnull (strstr (err, "not logged in"));
+  g_assert_cmpint (
+      run_ctl_full (fixture->url, token, NULL, NULL, NULL, (const gchar *const[]){ "users", NULL }),
+      ==, 3);
 }
 
 static void
@@ -794,6 +884,8 @@ main (int argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add ("/cli/login-status-logout", Fixture, NULL, setup, test_login_status_logout, teardown);
+  g_test_add ("/cli/login-without-secret-service-keeps-token-in-file", Fixture, NULL, setup,
+              test_login_without_secret_service, teardown);
   g_test_add ("/cli/json-output-parses", Fixture, NULL, setup, test_json_output_parses, teardown);
   g_test_add ("/cli/wrong-password-exit-3", Fixture, NULL, setup, test_wrong_password_exit_3,
               teardown);

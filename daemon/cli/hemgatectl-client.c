@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HgdCliClient: a SoupSession bound to one gateway URL that sends JSON requests with the
- * bearer token, keeps that token in the Secret Service, and turns every failure into an
- * HGD_CLI_ERROR whose code is hemgatectl's exit status and whose message is translated. */
+ * bearer token, keeps that token in the Secret Service (or, where none is reachable, in a
+ * file only the user can read), and turns every failure into an HGD_CLI_ERROR whose code
+ * is hemgatectl's exit status and whose message is translated. */
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <libsecret/secret.h>
+#include <unistd.h>
 
 #include "hemgatectl-client.h"
 #include "hg-json.h"
@@ -13,6 +17,8 @@
 /* Large enough for any listing the API pages; the answer is still parsed strictly. */
 #define MAX_ANSWER_BYTES (16 * 1024 * 1024)
 #define REQUEST_TIMEOUT_SECONDS 30
+#define TOKEN_FILE_NAME "tokens.json"
+#define TOKEN_FILE_MAX_BYTES (1024 * 1024)
 
 G_DEFINE_QUARK (hgd-cli-error-quark, hgd_cli_error)
 
@@ -220,6 +226,233 @@ hgd_cli_client_get_token_source (HgdCliClient *self)
   return self->token_source;
 }
 
+/* The token file ----------------------------------------------------------------------------
+ *
+ * Where no Secret Service is reachable (a server, a session over SSH: "Cannot autolaunch
+ * D-Bus without X11"), the token is kept as common CLIs keep theirs: in a file only the
+ * user can read (0600, in a 0700 directory), $XDG_CONFIG_HOME/hemgate/tokens.json, or
+ * $XDG_RUNTIME_DIR/hemgate/tokens.json if the first cannot be written. It holds one
+ * object per gateway URL: {"<url>": {"user": "…", "token": "…"}}. */
+
+/* The directories the file may be in, first choice first. */
+static GPtrArray *
+token_file_dirs (void)
+{
+  GPtrArray *dirs = g_ptr_array_new_with_free_func (g_free);
+  const gchar *runtime = g_getenv ("XDG_RUNTIME_DIR");
+
+  g_ptr_array_add (dirs, g_build_filename (g_get_user_config_dir (), "hemgate", NULL));
+  if (runtime != NULL && g_path_is_absolute (runtime))
+    g_ptr_array_add (dirs, g_build_filename (runtime, "hemgate", NULL));
+  return dirs;
+}
+
+/* The tokens kept in @path, an empty object when there is no such file. */
+static JsonObject *
+token_file_read (const gchar *path,
+                 GError **error)
+{
+  g_autoptr(GError) error_local = NULL;
+  g_autofree gchar *contents = NULL;
+  JsonObject *tokens;
+  GStatBuf st;
+  gsize length = 0;
+
+  if (g_stat (path, &st) != 0)
+    {
+      if (errno == ENOENT || errno == ENOTDIR)
+        return json_object_new ();
+      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
+                   /* TRANSLATORS: the first %s is a file name, the second why it failed */
+                   _("cannot read %s: %s"), path, g_strerror (errno));
+      return NULL;
+    }
+  if (st.st_uid != getuid () || (st.st_mode & 0077) != 0)
+    {
+      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
+                   /* TRANSLATORS: %s is a file name */
+                   _("%s may be read by other users, so its tokens are not used; remove it "
+                     "and log in again"),
+                   path);
+      return NULL;
+    }
+  if (!g_file_get_contents (path, &contents, &length, &error_local))
+    {
+      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED, _("cannot read %s: %s"), path,
+                   error_local->message);
+      return NULL;
+    }
+  tokens = hg_json_parse_object (contents, (gssize) length, TOKEN_FILE_MAX_BYTES, &error_local);
+  explicit_bzero (contents, length);
+  if (tokens == NULL)
+    {
+      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
+                   /* TRANSLATORS: the first %s is a file name, the second what is wrong */
+                   _("%s is damaged (%s); remove it and log in again"), path,
+                   error_local->message);
+      return NULL;
+    }
+  return tokens;
+}
+
+/* A directory only its owner, the user, may enter. */
+static gboolean
+ensure_private_dir (const gchar *dir,
+                    GError **error)
+{
+  GStatBuf st;
+
+  if (g_mkdir_with_parents (dir, 0700) != 0 || g_stat (dir, &st) != 0)
+    {
+      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
+                   /* TRANSLATORS: the first %s is a directory, the second why it failed */
+                   _("cannot make %s: %s"), dir, g_strerror (errno));
+      return FALSE;
+    }
+  if (st.st_uid != getuid ())
+    {
+      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
+                   /* TRANSLATORS: %s is a directory */
+                   _("%s belongs to another user"), dir);
+      return FALSE;
+    }
+  if ((st.st_mode & 0077) != 0 && g_chmod (dir, 0700) != 0)
+    {
+      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED, _("cannot make %s: %s"), dir,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Writes @tokens to @dir's file, mode 0600, replacing it at once; no tokens, no file. */
+static gboolean
+token_file_write (const gchar *dir,
+                  JsonObject *tokens,
+                  GError **error)
+{
+  g_autofree gchar *path = g_build_filename (dir, TOKEN_FILE_NAME, NULL);
+  g_autoptr(GError) error_local = NULL;
+  gchar *text;
+  gboolean ok;
+
+  if (json_object_get_size (tokens) == 0)
+    {
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        {
+          g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
+                       /* TRANSLATORS: the first %s is a file name, the second why it failed */
+                       _("cannot remove %s: %s"), path, g_strerror (errno));
+          return FALSE;
+        }
+      return TRUE;
+    }
+  if (!ensure_private_dir (dir, error))
+    return FALSE;
+  text = hg_json_object_to_string (tokens);
+  ok = g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                 &error_local);
+  explicit_bzero (text, strlen (text));
+  g_free (text);
+  if (!ok)
+    {
+      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
+                   /* TRANSLATORS: the first %s is a file name, the second why it failed */
+                   _("cannot write %s: %s"), path, error_local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The token kept for @url in a token file, or NULL. */
+static gchar *
+token_file_lookup (const gchar *url,
+                   GError **error)
+{
+  g_autoptr(GPtrArray) dirs = token_file_dirs ();
+
+  for (guint i = 0; i < dirs->len; i++)
+    {
+      g_autofree gchar *path
+          = g_build_filename (g_ptr_array_index (dirs, i), TOKEN_FILE_NAME, NULL);
+      g_autoptr(JsonObject) tokens = token_file_read (path, error);
+      JsonObject *entry = NULL;
+      const gchar *token = NULL;
+
+      if (tokens == NULL)
+        return NULL;
+      if (!json_object_has_member (tokens, url))
+        continue;
+      if (!hg_json_object_get_object (tokens, url, &entry, NULL) ||
+          !hg_json_object_get_string (entry, "token", &token, NULL))
+        {
+          g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
+                       _("%s is damaged (%s); remove it and log in again"), path, url);
+          return NULL;
+        }
+      return g_strdup (token);
+    }
+  return NULL;
+}
+
+/* Keeps @token for @url in the first token file that can be written; its path. */
+static gchar *
+token_file_store (const gchar *url,
+                  const gchar *username,
+                  const gchar *token,
+                  GError **error)
+{
+  g_autoptr(GPtrArray) dirs = token_file_dirs ();
+  g_autoptr(GError) first_error = NULL;
+
+  for (guint i = 0; i < dirs->len; i++)
+    {
+      const gchar *dir = g_ptr_array_index (dirs, i);
+      g_autofree gchar *path = g_build_filename (dir, TOKEN_FILE_NAME, NULL);
+      g_autoptr(GError) error_local = NULL;
+      g_autoptr(JsonObject) tokens = token_file_read (path, &error_local);
+      JsonObject *entry;
+
+      if (tokens != NULL)
+        {
+          entry = json_object_new ();
+          json_object_set_string_member (entry, "user", username);
+          json_object_set_string_member (entry, "token", token);
+          json_object_set_object_member (tokens, url, entry);
+          if (token_file_write (dir, tokens, &error_local))
+            return g_steal_pointer (&path);
+        }
+      if (first_error == NULL)
+        first_error = g_steal_pointer (&error_local);
+    }
+  g_propagate_error (error, g_steal_pointer (&first_error));
+  return NULL;
+}
+
+/* Removes what the token files keep for @url. */
+static gboolean
+token_file_remove (const gchar *url,
+                   GError **error)
+{
+  g_autoptr(GPtrArray) dirs = token_file_dirs ();
+
+  for (guint i = 0; i < dirs->len; i++)
+    {
+      const gchar *dir = g_ptr_array_index (dirs, i);
+      g_autofree gchar *path = g_build_filename (dir, TOKEN_FILE_NAME, NULL);
+      g_autoptr(JsonObject) tokens = token_file_read (path, error);
+
+      if (tokens == NULL)
+        return FALSE;
+      if (!json_object_has_member (tokens, url))
+        continue;
+      json_object_remove_member (tokens, url);
+      if (!token_file_write (dir, tokens, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * hgd_cli_client_ensure_token:
  * @self: a client
@@ -227,8 +460,8 @@ hgd_cli_client_get_token_source (HgdCliClient *self)
  * @error: return location for a #GError
  *
  * Finds the token for this gateway: `$HEMGATE_TOKEN` when set, else the one `login` kept
- * in the Secret Service for this URL. When @required is %FALSE, finding none (or no
- * Secret Service) is not an error and requests go out without a token.
+ * for this URL in the Secret Service, else in the token file. When @required is %FALSE,
+ * finding none is not an error and requests go out without a token.
  *
  * Returns: %TRUE on success, or %FALSE with %HGD_CLI_ERROR_AUTH
  */
@@ -253,16 +486,22 @@ hgd_cli_client_ensure_token (HgdCliClient *self,
       return TRUE;
     }
   token = secret_password_lookup_sync (&token_schema, NULL, &error_local, "url", self->url, NULL);
+  if (token != NULL)
+    {
+      hgd_cli_client_set_token (self, token, HGD_CLI_TOKEN_KEYRING);
+      secret_password_free (token);
+      return TRUE;
+    }
+  if (error_local != NULL)
+    g_debug ("no Secret Service: %s", error_local->message);
+  g_clear_error (&error_local);
+  token = token_file_lookup (self->url, &error_local);
   if (token == NULL && error_local != NULL)
     {
       if (!required)
         return TRUE;
-      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_AUTH,
-                   /* TRANSLATORS: %s is why the Secret Service (the desktop keyring) could not be
-                    * used; HEMGATE_TOKEN and “hemgatectl --json login” stay untranslated */
-                   _("not logged in: no Secret Service is reachable to look up the token (%s); "
-                     "set HEMGATE_TOKEN to the token printed by “hemgatectl --json login”"),
-                   error_local->message);
+      error_local->code = HGD_CLI_ERROR_AUTH;
+      g_propagate_error (error, g_steal_pointer (&error_local));
       return FALSE;
     }
   if (token == NULL)
@@ -275,8 +514,9 @@ hgd_cli_client_ensure_token (HgdCliClient *self,
           _("not logged in to %s; run “hemgatectl login USER” first"), self->url);
       return FALSE;
     }
-  hgd_cli_client_set_token (self, token, HGD_CLI_TOKEN_KEYRING);
-  secret_password_free (token);
+  hgd_cli_client_set_token (self, token, HGD_CLI_TOKEN_FILE);
+  explicit_bzero (token, strlen (token));
+  g_free (token);
   return TRUE;
 }
 
@@ -284,47 +524,60 @@ hgd_cli_client_ensure_token (HgdCliClient *self,
  * hgd_cli_client_save_token:
  * @self: a client holding the token just received from login
  * @username: who logged in
+ * @file: (out) (optional) (transfer full) (nullable): the token file it went to, or %NULL
+ *   when the Secret Service took it
  * @error: return location for a #GError
  *
  * Keeps the token in the Secret Service (schema `org.hemgate.CliToken`, attributes `url`
- * and `user`), replacing any token kept for this URL before.
+ * and `user`), replacing any token kept for this URL before; where no Secret Service is
+ * reachable, in the token file instead (see token_file_dirs()).
  *
- * Returns: %TRUE on success, or %FALSE with %HGD_CLI_ERROR_FAILED when no Secret Service
- *   could take it
+ * Returns: %TRUE on success, or %FALSE with %HGD_CLI_ERROR_FAILED when neither could take it
  */
 gboolean
 hgd_cli_client_save_token (HgdCliClient *self,
                            const gchar *username,
+                           gchar **file,
                            GError **error)
 {
   g_autoptr(GError) error_local = NULL;
+  g_autoptr(GError) file_error = NULL;
   g_autofree gchar *label = NULL;
+  g_autofree gchar *path = NULL;
 
   g_return_val_if_fail (HGD_IS_CLI_CLIENT (self), FALSE);
   g_return_val_if_fail (self->token != NULL, FALSE);
   g_return_val_if_fail (username != NULL, FALSE);
+  g_return_val_if_fail (file == NULL || *file == NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!secret_password_clear_sync (&token_schema, NULL, &error_local, "url", self->url, NULL) &&
-      error_local != NULL)
-    {
-      g_set_error (
-          error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
-          /* TRANSLATORS: %s is why the Secret Service (the desktop keyring) could not be used */
-          _("no Secret Service is reachable to keep the token (%s)"), error_local->message);
-      return FALSE;
-    }
   /* TRANSLATORS: the label of the stored token, as a keyring manager shows it;
    * the first %s is a user name, the second the gateway's address */
   label = g_strdup_printf (_("hemgate token for %s at %s"), username, self->url);
-  if (!secret_password_store_sync (&token_schema, SECRET_COLLECTION_DEFAULT, label, self->token,
-                                   NULL, &error_local, "url", self->url, "user", username, NULL))
+  if ((secret_password_clear_sync (&token_schema, NULL, &error_local, "url", self->url, NULL) ||
+       error_local == NULL) &&
+      secret_password_store_sync (&token_schema, SECRET_COLLECTION_DEFAULT, label, self->token,
+                                  NULL, &error_local, "url", self->url, "user", username, NULL))
+    {
+      /* a token an earlier login left in the file would outlive this one's logout */
+      if (!token_file_remove (self->url, &file_error))
+        g_debug ("old token file entry kept: %s", file_error->message);
+      return TRUE;
+    }
+
+  path = token_file_store (self->url, username, self->token, &file_error);
+  if (path == NULL)
     {
       g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
-                   _("no Secret Service is reachable to keep the token (%s)"),
-                   error_local->message);
+                   /* TRANSLATORS: the first %s is why the Secret Service (the desktop keyring)
+                    * could not be used, the second why the token file could not */
+                   _("no Secret Service is reachable to keep the token (%s), and %s"),
+                   error_local->message, file_error->message);
       return FALSE;
     }
+  g_debug ("token kept in %s: no Secret Service: %s", path, error_local->message);
+  if (file != NULL)
+    *file = g_steal_pointer (&path);
   return TRUE;
 }
 
@@ -333,8 +586,9 @@ hgd_cli_client_save_token (HgdCliClient *self,
  * @self: a client
  * @error: return location for a #GError
  *
- * Removes the token kept for this URL from the Secret Service and from memory. Having
- * none is not an error.
+ * Removes the token kept for this URL from memory, the token file, and, unless it came
+ * from the file (then no Secret Service was reachable), the Secret Service. Having none is
+ * not an error.
  *
  * Returns: %TRUE on success, or %FALSE with %HGD_CLI_ERROR_FAILED
  */
@@ -343,11 +597,17 @@ hgd_cli_client_forget_token (HgdCliClient *self,
                              GError **error)
 {
   g_autoptr(GError) error_local = NULL;
+  HgdCliTokenSource source;
 
   g_return_val_if_fail (HGD_IS_CLI_CLIENT (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  source = self->token_source;
   forget_token_in_memory (self);
+  if (!token_file_remove (self->url, error))
+    return FALSE;
+  if (source == HGD_CLI_TOKEN_FILE)
+    return TRUE;
   if (!secret_password_clear_sync (&token_schema, NULL, &error_local, "url", self->url, NULL) &&
       error_local != NULL)
     {
@@ -671,6 +931,12 @@ static const struct
   { "unauthenticated", N_("not logged in, or the session has ended"), FALSE },
   /* TRANSLATORS: the gateway's answer when the user's role may not do this */
   { "forbidden", N_("not allowed"), TRUE },
+  /* TRANSLATORS: the gateway's answer when a resident cancels an alarm someone else raised */
+  { "not-own-alarm", N_("you can only cancel an alarm you raised yourself"), FALSE },
+  /* TRANSLATORS: the gateway's answer when a resident cancels a technical alarm (a fault of
+   * the alarm line, which staff handle) */
+  { "technical-alarm",
+    N_("a technical alarm is handled by the staff and cannot be cancelled here"), FALSE },
   /* TRANSLATORS: the gateway's answer when too many logins failed */
   { "rate-limited", N_("too many failed attempts; wait a few minutes and try again"), FALSE },
   /* TRANSLATORS: the gateway's answer for a route or thing that does not exist */
@@ -681,6 +947,12 @@ static const struct
   { "invalid-request", N_("the gateway did not accept the request"), TRUE },
   /* TRANSLATORS: the gateway's answer to a request body that is not JSON */
   { "invalid-json", N_("the gateway could not read the request"), TRUE },
+  /* TRANSLATORS: the gateway's answer to a request body that gives one field twice */
+  { "duplicate-member", N_("the request gives a field more than once"), TRUE },
+  /* TRANSLATORS: the gateway's answer to a text with a control character (e.g. a line
+   * break or a tab) in it */
+  { "control-character", N_("a text may not contain control characters such as line breaks"),
+    TRUE },
   /* TRANSLATORS: the gateway's answer to a request of the wrong content type */
   { "unsupported-media-type", N_("the gateway could not read the request"), TRUE },
   /* TRANSLATORS: the gateway's answer to a request that is too large */

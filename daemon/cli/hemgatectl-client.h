@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HgdCliClient: hemgatectl's connection to one gateway: base URL, TLS trust, bearer token
- * (kept through libsecret), JSON requests, and API errors mapped to exit statuses. */
+ * (kept through libsecret, or in a private file without it), JSON requests, and API
+ * errors mapped to exit statuses. */
 #pragma once
 
 #include <json-glib/json-glib.h>
@@ -27,6 +28,7 @@ typedef enum
   HGD_CLI_TOKEN_NONE,
   HGD_CLI_TOKEN_ENVIRONMENT, /* $HEMGATE_TOKEN */
   HGD_CLI_TOKEN_KEYRING,     /* the Secret Service */
+  HGD_CLI_TOKEN_FILE,        /* the token file, where no Secret Service is reachable */
   HGD_CLI_TOKEN_LOGIN,       /* just received from POST /api/v1/auth/login */
 } HgdCliTokenSource;
 
@@ -49,6 +51,7 @@ gboolean hgd_cli_client_ensure_token (HgdCliClient *self,
                                       GError **error);
 gboolean hgd_cli_client_save_token (HgdCliClient *self,
                                     const gchar *username,
+                                    gchar **file,
                                     GError **error);
 gboolean hgd_cli_client_forget_token (HgdCliClient *self,
                                       GError **error);

@@ -92,6 +92,7 @@ const gchar *hgd_cli_object_get_text (JsonObject *object,
                                       const gchar *member);
 gchar *hgd_cli_format_time (const gchar *iso8601);
 const gchar *hgd_cli_state_text (const gchar *state);
+void hgd_cli_print_personal_plugins (JsonObject *root);
 GError *hgd_cli_unexpected_answer (const GError *error);
 
 /* A password read from the user; wiped when freed. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hemgatectl login and logout: open a session with a password and keep its token in the
- * Secret Service; end it on the gateway and forget the token. */
+ * Secret Service (or, without one, in a file only the user can read); end it on the
+ * gateway and forget the token. */
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -29,6 +30,7 @@ hgd_cli_login (HgdCliClient *client,
   g_autoptr(JsonNode) answer = NULL;
   g_autoptr(GError) error_local = NULL;
   g_autofree gchar *expires = NULL;
+  g_autofree gchar *file = NULL;
   JsonObject *object;
   const gchar *token = NULL;
   const gchar *role = NULL;
@@ -69,7 +71,7 @@ hgd_cli_login (HgdCliClient *client,
     }
   hgd_cli_client_set_token (client, token, HGD_CLI_TOKEN_LOGIN);
 
-  if (!hgd_cli_client_save_token (client, username, &error_local))
+  if (!hgd_cli_client_save_token (client, username, &file, &error_local))
     {
       /* with --json the token is printed, so the caller can still use it */
       if (options->json)
@@ -84,8 +86,8 @@ hgd_cli_login (HgdCliClient *client,
       g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
                    /* TRANSLATORS: %s says why the token could not be kept; HEMGATE_TOKEN and
                     * “hemgatectl --json login” stay untranslated */
-                   _("%s; the session was ended again. Without a Secret Service, run "
-                     "“hemgatectl --json login” and pass the token it prints in HEMGATE_TOKEN"),
+                   _("%s; the session was ended again. Run “hemgatectl --json login” and pass "
+                     "the token it prints in HEMGATE_TOKEN"),
                    error_local->message);
       return FALSE;
     }
@@ -93,6 +95,11 @@ hgd_cli_login (HgdCliClient *client,
   if (options->json)
     {
       hgd_cli_print_json (answer, TRUE);
+      if (file != NULL)
+        /* TRANSLATORS: %s is a file name */
+        g_printerr (_("No Secret Service is reachable, so the token is kept in %s, which "
+                      "only you can read.\n"),
+                    file);
       return TRUE;
     }
   g_print (
@@ -103,6 +110,10 @@ hgd_cli_login (HgdCliClient *client,
   expires = hgd_cli_format_time (expires_iso);
   /* TRANSLATORS: %s is a date and time */
   g_print (_("The session lasts until %s.\n"), expires);
+  if (file != NULL)
+    g_print (_("No Secret Service is reachable, so the token is kept in %s, which "
+               "only you can read.\n"),
+             file);
   return TRUE;
 }
 
@@ -128,7 +139,8 @@ hgd_cli_logout (HgdCliClient *client,
         }
       already_ended = TRUE;
     }
-  if (source == HGD_CLI_TOKEN_KEYRING && !hgd_cli_client_forget_token (client, error))
+  if ((source == HGD_CLI_TOKEN_KEYRING || source == HGD_CLI_TOKEN_FILE) &&
+      !hgd_cli_client_forget_token (client, error))
     return FALSE;
 
   if (options->json)

@@ -33,6 +33,7 @@ hgd_cli_plugins (HgdCliClient *client,
     {
       /* TRANSLATORS: “plugins” found no plugin instance */
       g_print ("%s\n", _("No plugins."));
+      hgd_cli_print_personal_plugins (json_node_get_object (answer));
       return TRUE;
     }
   /* TRANSLATORS: column headings of the plugin list */
@@ -57,6 +58,7 @@ hgd_cli_plugins (HgdCliClient *client,
                                   hgd_cli_state_text (hgd_cli_object_get_text (plugin, "state")),
                                   restarts_text, hgd_cli_object_get_text (plugin, "error") });
     }
+  hgd_cli_print_personal_plugins (json_node_get_object (answer));
   return TRUE;
 }
 

@@ -124,6 +124,7 @@ hgd_cli_status (HgdCliClient *client,
     print_subsystems (subsystems);
   if (plugins != NULL)
     print_plugins (plugins);
+  hgd_cli_print_personal_plugins (health);
   if (subsystems == NULL && hgd_cli_client_get_token (client) == NULL)
     /* TRANSLATORS: shown by “status” without a session; “hemgatectl login” stays untranslated */
     g_print ("%s\n", _("Log in (hemgatectl login USER) to see the health of each part."));

@@ -179,6 +179,34 @@ hgd_cli_format_time (const gchar *iso8601)
 }
 
 /**
+ * hgd_cli_print_personal_plugins:
+ * @root: (nullable): an answer of GET /api/v1/plugins or /api/v1/health
+ *
+ * Prints the line on the resident's own plugin instances, of which a municipal user sees
+ * only the number and whether they run; nothing when @root has no `personal_plugins`.
+ */
+void
+hgd_cli_print_personal_plugins (JsonObject *root)
+{
+  JsonObject *personal = NULL;
+  gint64 instances = 0;
+  gint64 running = 0;
+  const gchar *status = NULL;
+
+  if (root == NULL || !json_object_has_member (root, "personal_plugins") ||
+      !hg_json_object_get_object (root, "personal_plugins", &personal, NULL) ||
+      !hg_json_object_get_int (personal, "instances", 0, G_MAXINT, &instances, NULL) ||
+      !hg_json_object_get_int (personal, "running", 0, G_MAXINT, &running, NULL) ||
+      !hg_json_object_get_string (personal, "status", &status, NULL))
+    return;
+  /* TRANSLATORS: the resident's own plugin instances, which municipal users see only
+   * counted: the first %u is how many there are, the second how many run, %s a health
+   * state (ok or fault) */
+  g_print (_("Personal plugins (the resident's own): %u, %u running, %s\n"), (guint) instances,
+           (guint) running, hgd_cli_state_text (status));
+}
+
+/**
  * hgd_cli_state_text:
  * @state: a state word of the API (health, plugin instance)
  *

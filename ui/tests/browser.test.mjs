@@ -502,7 +502,7 @@ test('IT restarts a plugin and creates, resets and signs out a user from the adm
   await login(admin, 'it-admin', { language: 'en' });
   const example = admin.locator('#plugins tr[data-plugin="example"]');
   await example.waitFor();
-  assert.match(await example.innerText(), /0\.1\.0\s+personal\s+sensor\.publish/);
+  assert.match(await example.innerText(), /0\.1\.0\s+municipal\s+sensor\.publish/);
   await example.locator('button[data-restart="example"]').click();
   await admin.locator('#admin-status', { hasText: 'Plugin example is restarting.' }).waitFor();
   assert.equal(await admin.locator('#plugins tr[data-plugin="scaip-alarm"] button').count(), 0, 'a disabled plugin has no restart');
