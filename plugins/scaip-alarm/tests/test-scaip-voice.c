@@ -564,6 +564,61 @@ test_button_evdev (void)
 }
 
 static void
+test_button_location_control_characters (void)
+{
+  const gchar *args[] = { "--password", PASSWORD, NULL };
+  g_autoptr(ScaipTestSim) sim = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) me = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("hemgate-button-XXXXXX", &error);
+  g_autofree gchar *fifo = g_build_filename (dir, "event0", NULL);
+  g_autofree gchar *uri = NULL;
+  g_autofree gchar *extra = NULL;
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ready = NULL;
+  g_autofree gchar *ref = NULL;
+  gint fd;
+
+  g_test_summary ("A room name with control characters (BEL, tab, ESC), as a "
+                  "button's location (the API may refuse such text, a configuration or an "
+                  "older journal need not): the <mrq> the ARC receives is well-formed XML 1.0, "
+                  "which the simulator's reader checks (it answers 400 to a &#x7;), with the "
+                  "room as one clean line in <lte>, and the alarm is acknowledged");
+  g_test_bug ("issue 10: malformed XML for a location with a control character");
+  g_assert_no_error (error);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  sim = scaip_test_sim_new ("primary", args);
+  uri = scaip_test_sim_uri (sim, "udp");
+  /* into the file as they are: a BEL, a tab and an ESC (a line feed would end the key) */
+  extra = g_strdup_printf ("voice = off\n"
+                           "sounds = false\n"
+                           "button-device = %s\n"
+                           "button-key = %u\n"
+                           "button-location = \x07K\xc3\xb6k\t\033hall\n",
+                           fifo, (guint)KEY_F13);
+  keys = voice_keys (uri, extra);
+  gateway = scaip_test_gateway_new_started (keys);
+  ready = g_strdup_printf ("button %s ready (key %u)", fifo, (guint)KEY_F13);
+  scaip_test_gateway_wait_logged (gateway, ready);
+  scaip_test_gateway_wait_logged (gateway, "registered with");
+  fd = g_open (fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0);
+  g_assert_cmpint (fd, >=, 0);
+  write_event (fd, EV_KEY, KEY_F13, 1);
+  scaip_test_gateway_wait_logged (gateway, "pressed: alarm ");
+  ref = button_ref (gateway, 0);
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  me = me_record (sim, ref);
+  g_assert_nonnull (me);
+  g_assert_cmpstr (json_object_get_string_member (me, "lte"), ==, "K\xc3\xb6k hall");
+  g_assert_cmpint (json_object_get_int_member (me, "lco"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
+  g_close (fd, NULL);
+  g_remove (fifo);
+  g_rmdir (dir);
+}
+
+static void
 test_remote_test_alarm (void)
 {
   const gchar *args[] = { "--password", PASSWORD, "--command", "voice call", NULL };
@@ -637,6 +692,8 @@ main (int argc, char **argv)
   g_test_add_func ("/scaip/sounds/played-in-order", test_sounds_in_order);
   g_test_add_func ("/scaip/sounds/language-and-cancel", test_sounds_language_and_cancel);
   g_test_add_func ("/scaip/button/evdev-press-raises-alarm", test_button_evdev);
+  g_test_add_func ("/scaip/button/location-control-characters-well-formed",
+                   test_button_location_control_characters);
   g_test_add_func ("/scaip/test-alarm/remote-by-it-is-quiet", test_remote_test_alarm);
   return g_test_run ();
 }
