@@ -1303,6 +1303,80 @@ test_sipp_call_busy_then_retried (void)
   g_assert_nonnull (strstr (refused, "INVITE answered 200 with PCMU"));
 }
 
+static void
+test_sipp_call_busy_gives_up (void)
+{
+  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *given_up = NULL;
+  g_autofree gchar *reason = NULL;
+  g_autofree gchar *again = NULL;
+  g_autofree gchar *actions = NULL;
+  g_autofree gchar *state = NULL;
+  guint retries, refused = 0;
+
+  g_test_summary ("An ARC whose voice line stays busy: sipp answers every INVITE 486 Busy "
+                  "Here; the gateway calls again with a growing wait (2, 4, 8, 16 s) while the "
+                  "next attempt still starts within the 60 s SS 91100 5 rule 6 allows, then "
+                  "gives the call up with a warning that names the answer and the limit; the "
+                  "alarm stays acknowledged and no call was connected");
+  g_test_bug ("issue 10: a failed outgoing call is not tried again");
+  gateway = start_sipp_voice (sipp, "arc-called-always-busy.xml", "100", NULL, &ref);
+  given_up = g_strdup_printf ("alarm %s: no voice call with the ARC, given up after ", ref);
+  scaip_test_gateway_wait_logged (gateway, given_up);
+  reason = g_strdup_printf ("sip:arc@127.0.0.1:%s answered 486 Busy Here, and another attempt",
+                            sipp->port);
+  g_assert_true (scaip_test_gateway_logged (gateway, reason));
+  g_assert_true (scaip_test_gateway_logged (gateway, "would come after the 60 s the standard "
+                                                     "allows"));
+  again = g_strdup_printf ("alarm %s: the call to sip:arc@127.0.0.1:%s failed (486 Busy Here): "
+                           "calling again in ",
+                           ref, sipp->port);
+  retries = scaip_test_gateway_count_logged (gateway, again);
+  g_test_message ("the gateway called again %u times", retries);
+  g_assert_cmpuint (retries, >=, 2);
+  g_assert_false (scaip_test_gateway_logged (gateway, "speech connected"));
+  state = scaip_test_gateway_alarm_state (gateway, ref);
+  g_assert_cmpstr (state, ==, "acknowledged");
+  sipp_stop (sipp);
+  actions = sipp_read (sipp->log_path);
+  g_test_message ("sipp logged: %s", actions);
+  for (const gchar *at = actions; (at = strstr (at, "INVITE answered 486 Busy Here")) != NULL; at++)
+    refused++;
+  g_assert_cmpuint (refused, ==, retries + 1);
+}
+
+static void
+test_sipp_call_unanswered_cancelled (void)
+{
+  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *given_up = NULL;
+  g_autofree gchar *actions = NULL;
+  g_autofree gchar *state = NULL;
+
+  g_test_summary ("An ARC that lets the call ring: sipp answers the gateway's INVITE 180 "
+                  "Ringing and nothing more; when the 60 s SS 91100 5 rule 6 allows are over "
+                  "the gateway cancels the INVITE (sipp requires the CANCEL, answers 487 and "
+                  "takes the ACK, else it exits 1) and gives the call up with a warning; the "
+                  "alarm stays acknowledged");
+  g_test_bug ("issue 10: the voice call is not set up within 60 s");
+  gateway = start_sipp_voice (sipp, "arc-called-no-answer.xml", "2", NULL, &ref);
+  given_up = g_strdup_printf ("alarm %s: no voice call with the ARC, given up after 1 attempt: "
+                              "the ARC had not answered within 60 s; call cancelled",
+                              ref);
+  scaip_test_gateway_wait_logged (gateway, given_up);
+  g_assert_cmpint (sipp_wait (sipp), ==, 0);
+  actions = sipp_read (sipp->log_path);
+  g_test_message ("sipp logged: %s", actions);
+  g_assert_nonnull (strstr (actions, "CANCEL received while ringing"));
+  g_assert_false (scaip_test_gateway_logged (gateway, "speech connected"));
+  state = scaip_test_gateway_alarm_state (gateway, ref);
+  g_assert_cmpstr (state, ==, "acknowledged");
+}
+
 /* Once the alarm @ref is acknowledged: gives a duplicate the time to come (the plugin's
  * answer-timeout and retry-max are within it), stops sipp and asserts that every MESSAGE
  * it received carried @ref alone. Returns how many it received. */
@@ -1430,6 +1504,9 @@ main (int argc,
   g_test_add_func ("/scaip/interop/sipp-gateway-calls-by-default",
                    test_sipp_gateway_calls_by_default);
   g_test_add_func ("/scaip/interop/sipp-call-busy-then-retried", test_sipp_call_busy_then_retried);
+  g_test_add_func ("/scaip/interop/sipp-call-busy-gives-up", test_sipp_call_busy_gives_up);
+  g_test_add_func ("/scaip/interop/sipp-call-unanswered-cancelled",
+                   test_sipp_call_unanswered_cancelled);
   g_test_add_func ("/scaip/interop/sipp-outage-exactly-once", test_sipp_outage_exactly_once);
   g_test_add_func ("/scaip/interop/sipp-host-killed-exactly-once",
                    test_sipp_host_killed_exactly_once);
