@@ -157,6 +157,7 @@ struct _HgScaipPlugin
   gchar *dial_last;       /* (owned) (nullable) how the last attempt failed */
   guint dial_retry_id;    /* the next attempt */
   guint dial_deadline_id; /* the end of the setup time */
+  gboolean call_cancelled; /* the set-up time ran out while the call rang */
 
   HgScaipButton *button; /* (owned) (nullable) without button-device */
   guint health_id;       /* the periodic check */
@@ -898,6 +899,7 @@ end_call (HgScaipPlugin *self)
   g_clear_object (&self->media);
   g_clear_pointer (&self->call_ref, g_free);
   self->call_id = 0;
+  self->call_cancelled = FALSE;
 }
 
 /* The ARC's audio control in a call (SS 91100 §7), by RFC 4733 event or SIP INFO: the
@@ -1236,6 +1238,7 @@ dial_deadline_cb (gpointer user_data)
       /* still ringing: cancelled; its end is no failure to call again after */
       why = g_strdup_printf ("the ARC had not answered within %d s; call cancelled",
                              CALL_SETUP_SECONDS);
+      self->call_cancelled = TRUE;
       hg_scaip_sip_hang_up (self->sip, self->call_id);
     }
   else
@@ -1344,6 +1347,9 @@ call_ended_cb (HgScaipSip *sip,
               self->call_ref, (g_get_monotonic_time () - self->call_since) / G_USEC_PER_SEC, status,
               reason, hg_scaip_media_get_received_buffers (self->media),
               hg_scaip_media_get_peak_db (self->media));
+  else if (self->call_cancelled)
+    LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: the cancelled call ended (%u %s)",
+              self->call_ref, status, reason);
   else if (!dialing)
     LOG_CALL (self, G_LOG_LEVEL_WARNING, "alarm %s: voice call failed: %u %s", self->call_ref,
               status, reason);

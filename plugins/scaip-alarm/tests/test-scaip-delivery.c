@@ -1354,6 +1354,7 @@ test_sipp_call_unanswered_cancelled (void)
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *given_up = NULL;
+  g_autofree gchar *ended = NULL;
   g_autofree gchar *actions = NULL;
   g_autofree gchar *state = NULL;
 
@@ -1372,6 +1373,9 @@ test_sipp_call_unanswered_cancelled (void)
   actions = sipp_read (sipp->log_path);
   g_test_message ("sipp logged: %s", actions);
   g_assert_nonnull (strstr (actions, "CANCEL received while ringing"));
+  ended = g_strdup_printf ("alarm %s: the cancelled call ended (487 ", ref);
+  scaip_test_gateway_wait_logged (gateway, ended);
+  g_assert_false (scaip_test_gateway_logged (gateway, "voice call failed"));
   g_assert_false (scaip_test_gateway_logged (gateway, "speech connected"));
   state = scaip_test_gateway_alarm_state (gateway, ref);
   g_assert_cmpstr (state, ==, "acknowledged");
