@@ -165,6 +165,28 @@ is_printable_ascii (const gchar *str,
   return TRUE;
 }
 
+/* XML 1.0 §2.2, production Char: what a document may hold, literally or as a character
+ * reference. g_markup_escape_text () writes the other control characters as references
+ * (&#x7;), which only XML 1.1 allows. */
+static gboolean
+is_xml_char (gunichar c)
+{
+  return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF)
+         || (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+/* What a one-line text field may not hold: anything XML 1.0 forbids, control characters
+ * (tab, line feed and carriage return among them, DEL, C1) and line or paragraph
+ * separators. */
+static gboolean
+breaks_line_of_text (gunichar c)
+{
+  GUnicodeType type = g_unichar_type (c);
+
+  return !is_xml_char (c) || type == G_UNICODE_CONTROL || type == G_UNICODE_LINE_SEPARATOR
+         || type == G_UNICODE_PARAGRAPH_SEPARATOR;
+}
+
 static gboolean
 is_text (const gchar *str,
          glong max_chars)
@@ -173,6 +195,11 @@ is_text (const gchar *str,
 
   if (!g_utf8_validate (str, -1, NULL))
     return FALSE;
+  for (const gchar *p = str; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      if (breaks_line_of_text (g_utf8_get_char (p)))
+        return FALSE;
+    }
   chars = g_utf8_strlen (str, -1);
   return chars >= 1 && chars <= max_chars;
 }
@@ -303,19 +330,40 @@ to_printable_ascii (const gchar *str,
   return g_string_free (out, FALSE);
 }
 
-/* At most @max characters of valid UTF-8 text, stripped; NULL if nothing is left. */
+/* One line of at most @max characters of valid UTF-8 text: invalid bytes become U+FFFD,
+ * each run of line breaks, control characters and characters XML 1.0 forbids becomes one
+ * space (so "Kök\nhall" is "Kök hall", and no &#x7; is ever written), and the ends are
+ * stripped; NULL if nothing is left. */
 static gchar *
 to_text (const gchar *str,
          glong max)
 {
   g_autofree gchar *valid = NULL;
+  g_autoptr(GString) line = NULL;
+  gboolean broken = FALSE;
 
   if (str == NULL)
     return NULL;
-  valid = g_strstrip (g_utf8_make_valid (str, -1));
-  if (valid[0] == '\0')
+  valid = g_utf8_make_valid (str, -1);
+  line = g_string_new (NULL);
+  for (const gchar *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (breaks_line_of_text (c))
+        {
+          broken = TRUE;
+          continue;
+        }
+      if (broken && line->len > 0)
+        g_string_append_c (line, ' ');
+      broken = FALSE;
+      g_string_append_unichar (line, c);
+    }
+  g_strstrip (line->str);
+  if (line->str[0] == '\0')
     return NULL;
-  return g_utf8_substring (valid, 0, MIN (g_utf8_strlen (valid, -1), max));
+  return g_utf8_substring (line->str, 0, MIN (g_utf8_strlen (line->str, -1), max));
 }
 
 /**
@@ -339,6 +387,7 @@ hg_scaip_request_new_for_alarm (HgAlarm *alarm,
   const gchar *ref = hg_alarm_get_reference (alarm);
   const gchar *type = hg_alarm_get_alarm_type (alarm);
   g_autoptr(HgScaipRequest) request = NULL;
+  g_autofree gchar *location = NULL;
 
   g_return_val_if_fail (HG_IS_ALARM (alarm), NULL);
   g_return_val_if_fail (cid != NULL, NULL);
@@ -368,8 +417,10 @@ hg_scaip_request_new_for_alarm (HgAlarm *alarm,
   request->did = to_printable_ascii (hg_alarm_get_device (alarm), DID_MAX);
   for (guint i = 0; crd != NULL && crd[i] != NULL; i++)
     g_ptr_array_add (request->crd, g_strdup (crd[i]));
-  request->lco = hg_scaip_location_code (hg_alarm_get_location (alarm));
-  request->lte = to_text (hg_alarm_get_location (alarm), TEXT_MAX);
+  /* the room's code from the text as sent, so "living\nroom" is still the living room */
+  location = to_text (hg_alarm_get_location (alarm), G_MAXLONG);
+  request->lco = hg_scaip_location_code (location);
+  request->lte = to_text (location, TEXT_MAX);
   return g_steal_pointer (&request);
 }
 
@@ -434,7 +485,8 @@ check_request (const HgScaipRequest *request,
   if (request->lco != HG_SCAIP_OMITTED && (request->lco < 0 || request->lco > 999))
     return invalid_field (error, "lco", "a code from 0 to 999");
   if (request->lte != NULL && !is_text (request->lte, TEXT_MAX))
-    return invalid_field (error, "lte", "1-32 characters of UTF-8");
+    return invalid_field (error, "lte",
+                          "1-32 characters of UTF-8 on one line, without control characters");
   return TRUE;
 }
 
@@ -796,7 +848,9 @@ find_number (GPtrArray *fields,
  * @length: its length in bytes
  * @error: return location for a #GError
  *
- * Reads an `<mrq>` liberally (the simulator's side of the codec).
+ * Reads an `<mrq>` (the simulator's side of the codec): liberally as to namespaces, the
+ * XML declaration and zero padding, strictly as to XML 1.0's characters, which GMarkup
+ * alone does not check.
  *
  * Returns: (transfer full): the request, or %NULL with an %HG_SCAIP_CODEC_ERROR
  */
@@ -817,6 +871,24 @@ hg_scaip_request_parse (const gchar *data,
 
   if (fields == NULL)
     return NULL;
+  /* strict where the plugin is liberal: GMarkup takes &#x7; and raw control characters,
+   * XML 1.0 does not, and a receiver's parser may refuse the whole alarm for one */
+  for (guint i = 0; i < fields->len; i++)
+    {
+      Field *field = g_ptr_array_index (fields, i);
+
+      for (const gchar *p = field->value; *p != '\0'; p = g_utf8_next_char (p))
+        {
+          if (!is_xml_char (g_utf8_get_char (p)))
+            {
+              g_set_error (error, HG_SCAIP_CODEC_ERROR, HG_SCAIP_CODEC_ERROR_MALFORMED,
+                           "not well-formed XML 1.0: <%s> holds U+%04X, a character XML 1.0 "
+                           "does not allow",
+                           field->name, g_utf8_get_char (p));
+              return NULL;
+            }
+        }
+    }
   if (!find_required (fields, "mrq", "ref", &ref, error)
       || !find_required (fields, "mrq", "cid", &cid, error)
       || !find_single (fields, "mty", &mty_str, error) || !find_single (fields, "did", &did, error)

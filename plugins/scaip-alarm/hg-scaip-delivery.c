@@ -1019,16 +1019,20 @@ session_add_for_alarm (HgScaipDelivery *self,
                        HgAlarm *alarm,
                        GError **error)
 {
+  /* nobody pressed anything for a test or a technical fault: the plugin takes no call for
+   * one, so its <crd> offers no medium ([C] TR 91102 §5.2) and it asks for no callback */
+  static const gchar *const no_voice[] = { "no-voice:", NULL };
+  gboolean quiet = g_strcmp0 (hg_alarm_get_alarm_type (alarm), "test") == 0
+                   || g_strcmp0 (hg_alarm_get_alarm_type (alarm), "technical") == 0;
   HgScaipRequest *request;
   Session *s;
 
-  request = hg_scaip_request_new_for_alarm (alarm, self->controller_id,
-                                            (const gchar *const *) self->caller_ids, error);
+  request = hg_scaip_request_new_for_alarm (
+      alarm, self->controller_id, quiet ? no_voice : (const gchar *const *)self->caller_ids, error);
   if (request == NULL)
     return NULL;
-  /* [C] SS 91100 §5 rule 8: the ARC calls back; not for tests and technical faults */
-  if (self->config.callback && g_strcmp0 (hg_alarm_get_alarm_type (alarm), "test") != 0
-      && g_strcmp0 (hg_alarm_get_alarm_type (alarm), "technical") != 0)
+  /* [C] SS 91100 §5 rule 8: the ARC calls back */
+  if (self->config.callback && !quiet)
     request->cha = 1;
   s = session_new (self, KIND_ALARM, request);
   s->alarm_type = g_strdup (hg_alarm_get_alarm_type (alarm));

@@ -26,6 +26,14 @@
 #define STOP_TIMEOUT_MS 1500
 /* The device named in the technical alarms the plugin raises. */
 #define OWN_DEVICE "scaip-alarm"
+/* The voice mode without a `voice` key: the unit places the call, as the standard has it
+ * (PROTOCOL.md §9). */
+#define DEFAULT_VOICE "call"
+/* [C] SS 91100 §5 rule 6, TR 91102 §6.1 (c): the unit starts the voice call within 60 s of
+ * the acknowledgement, and the ARC may stop waiting for it after that */
+#define CALL_SETUP_SECONDS 60
+/* The first wait before calling again after a failed attempt; it doubles each time. */
+#define CALL_RETRY_SECONDS 2u
 
 static const gchar *const known_keys[] = {
   "aor",
@@ -82,7 +90,7 @@ typedef enum
 {
   VOICE_OFF,
   VOICE_ANSWER, /* the ARC calls; an alarm awaiting voice auto-answers */
-  VOICE_CALL,   /* the gateway calls the receiver that acknowledged */
+  VOICE_CALL,   /* the gateway calls the receiver that acknowledged (the default) */
 } VoiceMode;
 
 static const gchar *const voice_modes[] = { "off", "answer", "call", NULL };
@@ -139,6 +147,17 @@ struct _HgScaipPlugin
   gchar *call_ref;            /* (owned) (nullable) the alarm the call is for */
   gint64 call_since;
   HgScaipMedia *media; /* (owned) (nullable) the call's */
+  /* the outgoing call being set up, tried again until it connects or CALL_SETUP_SECONDS
+   * after the acknowledgement pass */
+  gchar *dial_ref;      /* (owned) (nullable) the alarm it is for; NULL: none */
+  guint dial_receiver;  /* the receiver that acknowledged: its path, and whom to call */
+  gchar *dial_uri;      /* (owned) (nullable) where the ARC asked to be called (cre 62) */
+  gint64 dial_deadline; /* monotonic */
+  guint dial_attempts;
+  gchar *dial_last;       /* (owned) (nullable) how the last attempt failed */
+  guint dial_retry_id;    /* the next attempt */
+  guint dial_deadline_id; /* the end of the setup time */
+  gboolean call_cancelled; /* the set-up time ran out while the call rang */
 
   HgScaipButton *button; /* (owned) (nullable) without button-device */
   guint health_id;       /* the periodic check */
@@ -332,7 +351,7 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
     return bad_key (error, "auth-user", auth_user, "is empty");
   /* without a key: the ARC may call us back over SIP unless voice is off */
   if (caller_id == NULL)
-    caller_id = g_strcmp0 (hg_config_get_string (config, "voice", "answer"), "off") == 0
+    caller_id = g_strcmp0 (hg_config_get_string (config, "voice", DEFAULT_VOICE), "off") == 0
                     ? "no-voice:"
                     : aor;
   caller_ids = g_strsplit_set (caller_id, " \t", -1);
@@ -366,7 +385,7 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
                        error))
     return FALSE;
   {
-    const gchar *voice = hg_config_get_string (config, "voice", "answer");
+    const gchar *voice = hg_config_get_string (config, "voice", DEFAULT_VOICE);
     const gchar *srtp = hg_config_get_string (config, "srtp", "optional");
     const gchar *codecs = hg_config_get_string (config, "codecs", "PCMU PCMA opus");
     const gchar *media_address = hg_config_get_string (config, "media-address", NULL);
@@ -880,6 +899,7 @@ end_call (HgScaipPlugin *self)
   g_clear_object (&self->media);
   g_clear_pointer (&self->call_ref, g_free);
   self->call_id = 0;
+  self->call_cancelled = FALSE;
 }
 
 /* The ARC's audio control in a call (SS 91100 §7), by RFC 4733 event or SIP INFO: the
@@ -1043,7 +1063,7 @@ call_incoming_cb (
       hg_scaip_sip_answer_call (sip, call, 480, NULL);
       return;
     }
-  if (self->call_id != 0)
+  if (self->call_id != 0 || self->dial_ref != NULL)
     {
       g_message ("call from %s refused: a call is in progress", from);
       hg_scaip_sip_answer_call (sip, call, 486, NULL);
@@ -1115,41 +1135,10 @@ call_answered_cb (HgScaipSip *sip, guint call, const gchar *answer, HgScaipPlugi
     hg_scaip_sip_hang_up (sip, call);
 }
 
-static void
-call_active_cb (HgScaipSip *sip, guint call, HgScaipPlugin *self)
-{
-  /* a re-INVITE confirms the dialog again: one report per call */
-  if (call != self->call_id || self->media == NULL || self->call_since != 0)
-    return;
-  self->call_since = g_get_monotonic_time ();
-  LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: speech connected (%s%s)", self->call_ref,
-            hg_scaip_media_get_codec (self->media),
-            hg_scaip_media_get_srtp (self->media) ? ", SRTP" : "");
-  report_speech (self);
-}
-
-static void
-call_ended_cb (HgScaipSip *sip, guint call, guint status, const gchar *reason, HgScaipPlugin *self)
-{
-  if (call != self->call_id)
-    return;
-  if (self->call_since != 0 && self->media != NULL)
-    LOG_CALL (self, G_LOG_LEVEL_MESSAGE,
-              "alarm %s: call ended after %" G_GINT64_FORMAT " s (%u %s); %" G_GUINT64_FORMAT
-              " RTP packets received, loudest %.1f dBFS",
-              self->call_ref, (g_get_monotonic_time () - self->call_since) / G_USEC_PER_SEC, status,
-              reason, hg_scaip_media_get_received_buffers (self->media),
-              hg_scaip_media_get_peak_db (self->media));
-  else
-    LOG_CALL (self, G_LOG_LEVEL_WARNING, "alarm %s: voice call failed: %u %s", self->call_ref,
-              status, reason);
-  self->call_since = 0;
-  end_call (self);
-}
-
 /* The gateway calls the receiver that acknowledged (voice = call), or @transfer, where
- * the ARC asked to be called (cre 62), over that receiver's path. */
-static void
+ * the ARC asked to be called (cre 62), over that receiver's path. FALSE (logged) when no
+ * call could be placed here. */
+static gboolean
 place_call (HgScaipPlugin *self, const gchar *ref, guint receiver, const gchar *transfer)
 {
   g_autoptr(GError) error = NULL;
@@ -1160,11 +1149,6 @@ place_call (HgScaipPlugin *self, const gchar *ref, guint receiver, const gchar *
       = transfer != NULL ? transfer : hg_scaip_sip_get_receiver_uri (self->sip, receiver);
   const gchar *path_address = hg_scaip_sip_get_receiver_local_address (self->sip, receiver);
 
-  if (self->call_id != 0)
-    {
-      g_message ("alarm %s: no call placed: a call is in progress", ref);
-      return;
-    }
   /* the address that routes to the receiver goes into our offer */
   if (path_address == NULL && self->media_address == NULL)
     local = hg_scaip_media_local_address_for (transfer_host != NULL
@@ -1175,7 +1159,7 @@ place_call (HgScaipPlugin *self, const gchar *ref, guint receiver, const gchar *
   if (self->media == NULL)
     {
       g_warning ("alarm %s: no call placed: %s", ref, error->message);
-      return;
+      return FALSE;
     }
   offer = hg_scaip_media_create_offer (self->media);
   self->call_ref = g_strdup (ref);
@@ -1183,16 +1167,196 @@ place_call (HgScaipPlugin *self, const gchar *ref, guint receiver, const gchar *
     {
       g_warning ("alarm %s: no call placed: no SRTP key could be made", ref);
       end_call (self);
-      return;
+      return FALSE;
     }
   self->call_id = hg_scaip_sip_place_call (self->sip, receiver, transfer, offer);
   self->call_outgoing = TRUE;
   if (self->call_id == 0)
     {
+      g_warning ("alarm %s: no call placed: the SIP stack is shutting down", ref);
       end_call (self);
+      return FALSE;
+    }
+  LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: calling %s (attempt %u)", ref, uri,
+            self->dial_attempts);
+  return TRUE;
+}
+
+/* dialing: the outgoing call of an alarm, tried again until it connects or
+ * CALL_SETUP_SECONDS have passed since the acknowledgement (PROTOCOL.md §9) */
+
+static void
+dial_clear (HgScaipPlugin *self)
+{
+  g_clear_pointer (&self->dial_ref, g_free);
+  g_clear_pointer (&self->dial_uri, g_free);
+  g_clear_pointer (&self->dial_last, g_free);
+  g_clear_handle_id (&self->dial_retry_id, g_source_remove);
+  g_clear_handle_id (&self->dial_deadline_id, g_source_remove);
+  self->dial_attempts = 0;
+}
+
+/* Stops calling for the alarm, saying why; the alarm itself stays as it is. */
+static void
+dial_give_up (HgScaipPlugin *self, const gchar *why)
+{
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "HG_ALARM_REF", self->dial_ref, "MESSAGE",
+                    "alarm %s: no voice call with the ARC, given up after %u attempt%s: %s",
+                    self->dial_ref, self->dial_attempts, self->dial_attempts == 1 ? "" : "s", why);
+  dial_clear (self);
+}
+
+static void
+dial (HgScaipPlugin *self)
+{
+  self->dial_attempts++;
+  if (self->call_id != 0)
+    dial_give_up (self, "another call is in progress");
+  else if (!place_call (self, self->dial_ref, self->dial_receiver, self->dial_uri))
+    dial_give_up (self, "the call cannot be placed from here");
+}
+
+static gboolean
+dial_retry_cb (gpointer user_data)
+{
+  HgScaipPlugin *self = user_data;
+
+  self->dial_retry_id = 0;
+  dial (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+dial_deadline_cb (gpointer user_data)
+{
+  HgScaipPlugin *self = user_data;
+  g_autofree gchar *why = NULL;
+
+  self->dial_deadline_id = 0;
+  if (self->call_id != 0 && g_strcmp0 (self->call_ref, self->dial_ref) == 0)
+    {
+      /* still ringing: cancelled; its end is no failure to call again after */
+      why = g_strdup_printf ("the ARC had not answered within %d s; call cancelled",
+                             CALL_SETUP_SECONDS);
+      self->call_cancelled = TRUE;
+      hg_scaip_sip_hang_up (self->sip, self->call_id);
+    }
+  else
+    why = g_strdup_printf ("no attempt connected within %d s (the last: %s)", CALL_SETUP_SECONDS,
+                           self->dial_last != NULL ? self->dial_last : "none");
+  dial_give_up (self, why);
+  return G_SOURCE_REMOVE;
+}
+
+/* [C] SS 91100 §5 rule 6: the unit places the call for @ref, to the receiver that
+ * acknowledged or to @transfer, and has CALL_SETUP_SECONDS to set it up. */
+static void
+dial_start (HgScaipPlugin *self, const gchar *ref, guint receiver, const gchar *transfer)
+{
+  if (self->call_id != 0 || self->dial_ref != NULL)
+    {
+      g_message ("alarm %s: no call placed: the call for alarm %s is in progress", ref,
+                 self->call_ref != NULL ? self->call_ref : self->dial_ref);
       return;
     }
-  LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: calling %s", ref, uri);
+  self->dial_ref = g_strdup (ref);
+  self->dial_receiver = receiver;
+  self->dial_uri = g_strdup (transfer);
+  self->dial_deadline = g_get_monotonic_time () + CALL_SETUP_SECONDS * G_USEC_PER_SEC;
+  self->dial_deadline_id = g_timeout_add_seconds (CALL_SETUP_SECONDS, dial_deadline_cb, self);
+  dial (self);
+}
+
+/* Busy (486), unavailable (480), no answer in time (408, Timer B) and server failures
+ * (5xx, also the stack's own for a transport that fails) may pass; anything else (403,
+ * 404, 488, 603 ...) is the ARC's final word. */
+static gboolean
+call_failure_is_transient (guint status)
+{
+  return status == 408 || status == 480 || status == 486 || (status >= 500 && status < 600);
+}
+
+/* An attempt failed before it connected: call again after 2, 4, 8 ... s (or the
+ * Retry-After the ARC gave) when that is still within the setup time. */
+static void
+dial_failed (HgScaipPlugin *self, guint status, const gchar *reason, guint retry_after)
+{
+  g_autofree gchar *why = NULL;
+  guint wait
+      = retry_after > 0 ? retry_after : CALL_RETRY_SECONDS << MIN (self->dial_attempts - 1, 4u);
+  const gchar *uri = self->dial_uri != NULL
+                         ? self->dial_uri
+                         : hg_scaip_sip_get_receiver_uri (self->sip, self->dial_receiver);
+
+  g_free (self->dial_last);
+  self->dial_last = g_strdup_printf ("%u %s", status, reason);
+  if (!call_failure_is_transient (status))
+    {
+      why = g_strdup_printf ("%s answered %s, which calling again would not change", uri,
+                             self->dial_last);
+      dial_give_up (self, why);
+      return;
+    }
+  if (g_get_monotonic_time () + (gint64)wait * G_USEC_PER_SEC >= self->dial_deadline)
+    {
+      why = g_strdup_printf ("%s answered %s, and another attempt %u s later would come after "
+                             "the %d s the standard allows",
+                             uri, self->dial_last, wait, CALL_SETUP_SECONDS);
+      dial_give_up (self, why);
+      return;
+    }
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "HG_ALARM_REF", self->dial_ref, "MESSAGE",
+                    "alarm %s: the call to %s failed (%s): calling again in %u s%s", self->dial_ref,
+                    uri, self->dial_last, wait, retry_after > 0 ? " (its Retry-After)" : "");
+  self->dial_retry_id = g_timeout_add (wait * 1000, dial_retry_cb, self);
+}
+
+static void
+call_active_cb (HgScaipSip *sip, guint call, HgScaipPlugin *self)
+{
+  /* a re-INVITE confirms the dialog again: one report per call */
+  if (call != self->call_id || self->media == NULL || self->call_since != 0)
+    return;
+  self->call_since = g_get_monotonic_time ();
+  LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: speech connected (%s%s)", self->call_ref,
+            hg_scaip_media_get_codec (self->media),
+            hg_scaip_media_get_srtp (self->media) ? ", SRTP" : "");
+  if (g_strcmp0 (self->dial_ref, self->call_ref) == 0)
+    dial_clear (self);
+  report_speech (self);
+}
+
+static void
+call_ended_cb (HgScaipSip *sip,
+               guint call,
+               guint status,
+               const gchar *reason,
+               guint retry_after,
+               HgScaipPlugin *self)
+{
+  /* an attempt of ours that never connected */
+  gboolean dialing = self->call_since == 0 && self->dial_ref != NULL
+                     && g_strcmp0 (self->call_ref, self->dial_ref) == 0;
+
+  if (call != self->call_id)
+    return;
+  if (self->call_since != 0 && self->media != NULL)
+    LOG_CALL (self, G_LOG_LEVEL_MESSAGE,
+              "alarm %s: call ended after %" G_GINT64_FORMAT " s (%u %s); %" G_GUINT64_FORMAT
+              " RTP packets received, loudest %.1f dBFS",
+              self->call_ref, (g_get_monotonic_time () - self->call_since) / G_USEC_PER_SEC, status,
+              reason, hg_scaip_media_get_received_buffers (self->media),
+              hg_scaip_media_get_peak_db (self->media));
+  else if (self->call_cancelled)
+    LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s: the cancelled call ended (%u %s)",
+              self->call_ref, status, reason);
+  else if (!dialing)
+    LOG_CALL (self, G_LOG_LEVEL_WARNING, "alarm %s: voice call failed: %u %s", self->call_ref,
+              status, reason);
+  self->call_since = 0;
+  end_call (self);
+  if (dialing)
+    dial_failed (self, status, reason, retry_after);
 }
 
 static void
@@ -1227,7 +1391,7 @@ voice_requested_cb (HgScaipDelivery *delivery,
     {
       g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "HG_ALARM_REF", ref, "MESSAGE",
                         "alarm %s: the ARC asks to be called at %s (cre 62)", ref, transfer);
-      place_call (self, ref, receiver, transfer);
+      dial_start (self, ref, receiver, transfer);
       return;
     }
   if (cre == 62)
@@ -1236,7 +1400,7 @@ voice_requested_cb (HgScaipDelivery *delivery,
                ref, self->voice == VOICE_CALL ? "call" : "answer");
   if (self->voice == VOICE_CALL)
     {
-      place_call (self, ref, receiver, NULL);
+      dial_start (self, ref, receiver, NULL);
       return;
     }
   /* [C] cre 01-60: keep auto-answer open that many minutes */
@@ -1256,6 +1420,8 @@ forget_voice (HgScaipPlugin *self, const gchar *ref)
 {
   g_hash_table_remove (self->awaiting_voice, ref);
   g_hash_table_remove (self->voice_mre, ref);
+  if (g_strcmp0 (self->dial_ref, ref) == 0)
+    dial_clear (self);
   if (self->call_id != 0 && g_strcmp0 (self->call_ref, ref) == 0)
     {
       LOG_CALL (self, G_LOG_LEVEL_MESSAGE, "alarm %s ended: hanging up", ref);
@@ -1541,6 +1707,7 @@ hg_scaip_plugin_stop_async (HgPlugin *plugin,
   if (self->delivery != NULL)
     hg_scaip_delivery_stop (self->delivery);
   g_clear_handle_id (&self->health_id, g_source_remove);
+  dial_clear (self);
   end_call (self);
   if (self->sip == NULL)
     {
@@ -1630,6 +1797,7 @@ hg_scaip_plugin_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->health_id, g_source_remove);
+  dial_clear (self);
   end_call (self);
   g_clear_object (&self->player);
   g_clear_object (&self->button);

@@ -69,6 +69,7 @@ typedef struct
   guint call_id;       /* CALL: its key in HgScaipSip.calls */
   gboolean responded;  /* CALL, incoming: a final answer was given */
   gchar *local_sdp;    /* (owned) (nullable) CALL: our SDP, for re-INVITEs */
+  guint retry_after;   /* CALL, outgoing: the Retry-After of a failure answer, seconds */
 } Handle;
 
 typedef struct
@@ -628,8 +629,15 @@ call_answered (HgScaipSip *self, Handle *handle, int status, char const *phrase,
 {
   g_autofree gchar *sdp = NULL;
 
-  if (status < 200 || status >= 300)
-    return; /* a failure ends in nua_i_state, terminated */
+  if (status >= 300)
+    {
+      /* a failure ends in nua_i_state, terminated, which says when to call again */
+      if (sip != NULL && sip->sip_retry_after != NULL)
+        handle->retry_after = (guint)MIN (sip->sip_retry_after->af_delta, G_MAXUINT);
+      return;
+    }
+  if (status < 200)
+    return;
   if (sip != NULL && sip->sip_payload != NULL)
     sdp = g_strndup (sip->sip_payload->pl_data, sip->sip_payload->pl_len);
   g_signal_emit (self, signals[SIGNAL_CALL_ANSWERED], 0, handle->call_id, sdp);
@@ -651,10 +659,11 @@ call_state (HgScaipSip *self, Handle *handle, int status, char const *phrase, ta
   else if (state == nua_callstate_terminated)
     {
       g_autofree gchar *reason = g_strdup (phrase != NULL ? phrase : "");
+      guint retry_after = handle->retry_after;
 
       /* destroys the handle: the stack may not call us about it again */
       g_hash_table_remove (self->calls, GUINT_TO_POINTER (id));
-      g_signal_emit (self, signals[SIGNAL_CALL_ENDED], 0, id, (guint)status, reason);
+      g_signal_emit (self, signals[SIGNAL_CALL_ENDED], 0, id, (guint)status, reason, retry_after);
     }
 }
 
@@ -1351,6 +1360,8 @@ hg_scaip_sip_class_init (HgScaipSipClass *klass)
    * @call: the call's id
    * @status: the SIP status that ended it (e.g. 200 for a BYE, 480 when refused)
    * @reason: the phrase, for logs
+   * @retry_after: seconds the peer asked to wait before calling again (its Retry-After,
+   *   with a failure answer to our INVITE), or 0
    */
   /**
    * HgScaipSip::call-dtmf:
@@ -1362,7 +1373,7 @@ hg_scaip_sip_class_init (HgScaipSipClass *klass)
                       NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_INT);
   signals[SIGNAL_CALL_ENDED]
       = g_signal_new ("call-ended", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                      NULL, G_TYPE_NONE, 3, G_TYPE_UINT, G_TYPE_UINT, G_TYPE_STRING);
+                      NULL, G_TYPE_NONE, 4, G_TYPE_UINT, G_TYPE_UINT, G_TYPE_STRING, G_TYPE_UINT);
 }
 
 static void

@@ -100,6 +100,70 @@ test_request_sanitised (void)
 }
 
 static void
+test_request_xml_1_0 (void)
+{
+  g_autoptr(HgAlarm) alarm = new_alarm ("fall", "abc");
+  g_autoptr(HgAlarm) only_controls = new_alarm ("fall", "abd");
+  g_autoptr(HgScaipRequest) request = NULL;
+  g_autoptr(HgScaipRequest) parsed = NULL;
+  g_autoptr(HgScaipRequest) empty = NULL;
+  g_autoptr(HgScaipRequest) by_hand = hg_scaip_request_new ("abc", HG_SCAIP_MTY_ME, "12", 5);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *xml = NULL;
+  g_autofree gchar *empty_xml = NULL;
+  g_autofree gchar *refused = NULL;
+  const gchar *reference = "<mrq><ref>abc</ref><cid>12</cid><dty>5</dty><lte>a&#x7;b</lte></mrq>";
+  const gchar *literal = "<mrq><ref>abc</ref><cid>12</cid><dty>5</dty><lte>a\007b</lte></mrq>";
+
+  g_test_summary ("A location with control characters (BEL, a line break, DEL, C1 NEL, the "
+                  "noncharacter U+FFFE, U+2028) is sent as one line of text XML 1.0 allows: "
+                  "each run of them one space, none written as a character reference such as "
+                  "&#x7; (XML 1.1 only), the room code read from the cleaned text; a request "
+                  "holding one is refused by the encoder, and the simulator's reader refuses "
+                  "such a document, by reference or literally");
+  g_test_bug ("issue 10: malformed XML for a location with a control character");
+  hg_alarm_set_location (alarm, "\x07Living\r\n\troom\x07\x7f\xc2\x85\xef\xbf\xbe\xe2\x80\xa8 ");
+  request = hg_scaip_request_new_for_alarm (alarm, "12", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (request->lte, ==, "Living room");
+  g_assert_cmpint (request->lco, ==, 43);
+  xml = hg_scaip_request_to_xml (request, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (xml, "<lte>Living room</lte>"));
+  g_assert_null (strstr (xml, "&#"));
+  parsed = hg_scaip_request_parse (xml, strlen (xml), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (parsed->lte, ==, "Living room");
+
+  /* nothing but control characters: no location at all */
+  hg_alarm_set_location (only_controls, "\x07\n\x1b");
+  empty = hg_scaip_request_new_for_alarm (only_controls, "12", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (empty->lte);
+  g_assert_cmpint (empty->lco, ==, HG_SCAIP_OMITTED);
+  empty_xml = hg_scaip_request_to_xml (empty, &error);
+  g_assert_no_error (error);
+  g_assert_null (strstr (empty_xml, "<lte>"));
+  g_assert_null (strstr (empty_xml, "<lco>"));
+
+  /* the encoder itself never writes one */
+  by_hand->lte = g_strdup ("a\007b");
+  refused = hg_scaip_request_to_xml (by_hand, &error);
+  g_assert_error (error, HG_SCAIP_CODEC_ERROR, HG_SCAIP_CODEC_ERROR_INVALID_FIELD);
+  g_assert_null (refused);
+  g_assert_nonnull (strstr (error->message, "<lte>"));
+  g_clear_error (&error);
+
+  /* the simulator's reader is as strict as an XML 1.0 parser */
+  g_assert_null (hg_scaip_request_parse (reference, strlen (reference), &error));
+  g_assert_error (error, HG_SCAIP_CODEC_ERROR, HG_SCAIP_CODEC_ERROR_MALFORMED);
+  g_assert_nonnull (strstr (error->message, "U+0007"));
+  g_clear_error (&error);
+  g_assert_null (hg_scaip_request_parse (literal, strlen (literal), &error));
+  g_assert_error (error, HG_SCAIP_CODEC_ERROR, HG_SCAIP_CODEC_ERROR_MALFORMED);
+}
+
+static void
 test_request_strict (void)
 {
   static const struct
@@ -369,6 +433,7 @@ main (int argc,
   g_test_add_func ("/scaip/codec/request/from-alarm", test_request_from_alarm);
   g_test_add_func ("/scaip/codec/request/mapping-table", test_request_mapping_table);
   g_test_add_func ("/scaip/codec/request/sanitised-and-escaped", test_request_sanitised);
+  g_test_add_func ("/scaip/codec/request/xml-1-0-characters-only", test_request_xml_1_0);
   g_test_add_func ("/scaip/codec/request/strict-lengths-and-charsets", test_request_strict);
   g_test_add_func ("/scaip/codec/request/abort-and-heartbeat", test_request_minimal_and_kinds);
   g_test_add_func ("/scaip/codec/request/round-trip", test_request_round_trip);

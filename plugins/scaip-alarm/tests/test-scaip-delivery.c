@@ -1072,30 +1072,36 @@ logged_number (ScaipTestGateway *gateway,
 /* Well above silence (-60 dBFS) and well below the tone sipp sends. */
 #define AUDIBLE_DB (-40.0)
 
-/* Starts sipp with @scenario as an ARC that calls back (the µ-law tone it streams written
- * into its directory, its RTP on a free port of 127.0.0.1), then a gateway sending to it
- * without registering, a test tone as its microphone, and raises an alarm there. Returns
+/* Starts sipp with @scenario as an ARC with voice (the µ-law tone it streams written into
+ * its directory, its RTP on a free port of 127.0.0.1), to end after @calls sipp calls
+ * (one per Call-ID), then a gateway sending to it without registering, with @voice_keys
+ * (none: the default), a test tone as its microphone, and raises an alarm there. Returns
  * the gateway; @ref is the alarm's. */
 static ScaipTestGateway *
-start_sipp_voice (Sipp *sipp, const gchar *scenario, gchar **ref)
+start_sipp_voice (
+    Sipp *sipp, const gchar *scenario, const gchar *calls, const gchar *voice_keys, gchar **ref)
 {
   g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", sipp->port);
   g_autofree gchar *tone = g_build_filename (sipp->dir, "arc-tone.ulaw", NULL);
   g_autofree gchar *media_port = g_strdup_printf ("%u", free_udp_port ());
   g_autofree gchar *keys = NULL;
+  g_autofree gchar *gateway_keys = NULL;
   ScaipTestGateway *gateway;
-  const gchar *extra[] = { "-m", "1", "-timeout", "120s", "-timeout_error", "-mi", "127.0.0.1",
-                           "-mp", media_port, "-key", "aor_user", CONTROLLER_ID, "-key",
-                           "aor_host", "arc.test", NULL };
+  const gchar *extra[]
+      = { "-m",        calls,      "-timeout", "120s", "-timeout_error", "-mi",
+          "127.0.0.1", "-mp",      media_port, "-key", "aor_user",       CONTROLLER_ID,
+          "-key",      "aor_host", "arc.test", NULL };
 
   write_tone (tone);
   sipp_start (sipp, scenario, extra);
-  keys = instance_keys (uri, NULL,
-                        "demo-password = " PASSWORD "\n"
-                        "register = false\n"
-                        "audio-source = audiotestsrc is-live=true wave=sine freq=440 "
-                        "volume=0.5\n"
-                        "audio-sink = fakesink sync=false\n");
+  gateway_keys = g_strdup_printf ("demo-password = " PASSWORD "\n"
+                                  "register = false\n"
+                                  "audio-source = audiotestsrc is-live=true wave=sine freq=440 "
+                                  "volume=0.5\n"
+                                  "audio-sink = fakesink sync=false\n"
+                                  "%s",
+                                  voice_keys != NULL ? voice_keys : "");
+  keys = instance_keys (uri, NULL, gateway_keys);
   gateway = scaip_test_gateway_new_started (keys);
   *ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
   return gateway;
@@ -1122,7 +1128,8 @@ test_sipp_arc_voice (void)
                   "and hangs up with BYE; the alarm reaches speech-connected in the core, the "
                   "gateway hears the tone above -40 dBFS, the call ends with the BYE, and "
                   "sipp exits 0 (its checks passed)");
-  gateway = start_sipp_voice (sipp, "arc-voice.xml", &ref);
+  /* sipp calls: the plugin answers it as an ARC that calls back asks */
+  gateway = start_sipp_voice (sipp, "arc-voice.xml", "1", "voice = answer\n", &ref);
   heard = g_strdup_printf ("alarm %s: receiving audio from the ARC", ref);
   ended = g_strdup_printf ("alarm %s: call ended after", ref);
 
@@ -1191,7 +1198,7 @@ test_sipp_dtmf_clear_down (void)
   pcap_copy = g_file_new_for_path (pcap_copy_path);
   g_file_copy (pcap, pcap_copy, G_FILE_COPY_NONE, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  gateway = start_sipp_voice (sipp, "arc-voice-dtmf.xml", &ref);
+  gateway = start_sipp_voice (sipp, "arc-voice-dtmf.xml", "1", "voice = answer\n", &ref);
   scaip_test_gateway_wait_state (gateway, ref, "speech-connected");
   cleared = g_strdup_printf ("alarm %s: the ARC cleared the call down (DTMF 0, RFC 4733): "
                              "hanging up",
@@ -1205,6 +1212,173 @@ test_sipp_dtmf_clear_down (void)
   g_test_message ("sipp logged: %s", actions);
   g_assert_nonnull (strstr (actions, "with a=rtpmap:101 telephone-event/8000"));
   g_assert_nonnull (strstr (actions, "the gateway hung up"));
+}
+
+/* The gateway's outgoing call of @ref to sipp connected, sipp heard it, and the gateway
+ * heard sipp's tone until sipp hung up: sipp's scenario arc-called*.xml. */
+static void
+assert_gateway_called_sipp (ScaipTestGateway *gateway, Sipp *sipp, const gchar *ref)
+{
+  g_autoptr(JsonObject) event = NULL;
+  g_autofree gchar *heard = g_strdup_printf ("alarm %s: receiving audio from the ARC", ref);
+  g_autofree gchar *ended = g_strdup_printf ("alarm %s: call ended after", ref);
+  JsonObject *detail;
+  gdouble level, packets;
+
+  scaip_test_gateway_wait_state (gateway, ref, "speech-connected");
+  event = scaip_test_gateway_find_event (gateway, "alarm.speech-connected", ref);
+  g_assert_nonnull (event);
+  detail = json_object_get_object_member (json_object_get_object_member (event, "body"), "detail");
+  g_assert_cmpstr (json_object_get_string_member (detail, "codec"), ==, "PCMU");
+  g_assert_cmpstr (json_object_get_string_member (detail, "direction"), ==, "outgoing");
+  scaip_test_gateway_wait_logged (gateway, heard);
+  level = logged_number (gateway, heard, "(level ");
+  g_test_message ("the gateway first heard sipp at %.1f dBFS", level);
+  g_assert_cmpfloat (level, >, AUDIBLE_DB);
+  scaip_test_gateway_wait_logged (gateway, ended);
+  packets = logged_number (gateway, ended, "); ");
+  g_assert_cmpfloat (packets, >, 50);
+  g_assert_cmpint (sipp_wait (sipp), ==, 0);
+}
+
+static void
+test_sipp_gateway_calls_by_default (void)
+{
+  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *calling = NULL;
+  g_autofree gchar *actions = NULL;
+  g_autofree gchar *expected = NULL;
+
+  g_test_summary ("The default configuration places the voice call, as SS 91100 5 rule 6 has "
+                  "the alarm sender do: sipp, as an ARC that waits for the unit's call, "
+                  "acknowledges with mre=1; the gateway, with no voice key, sent no <cha> "
+                  "(no callback asked for) and calls the receiver with a PCMU offer; sipp "
+                  "answers, streams a tone and hangs up; the alarm is speech-connected "
+                  "(outgoing), the gateway heard the tone, and sipp exits 0");
+  g_test_bug ("issue 10: the default configuration never places the voice call");
+  gateway = start_sipp_voice (sipp, "arc-called.xml", "2", NULL, &ref);
+  assert_gateway_called_sipp (gateway, sipp, ref);
+  calling = g_strdup_printf ("alarm %s: calling sip:arc@127.0.0.1:%s (attempt 1)", ref, sipp->port);
+  g_assert_true (scaip_test_gateway_logged (gateway, calling));
+  actions = sipp_read (sipp->log_path);
+  g_test_message ("sipp logged: %s", actions);
+  expected = g_strdup_printf ("MESSAGE Content-Type: application/scaip+xml ref: %s crd: "
+                              "sip:4600012345@arc.test without cha",
+                              ref);
+  g_assert_nonnull (strstr (actions, expected));
+  g_assert_nonnull (strstr (actions, "INVITE from the gateway: application/sdp with PCMU"));
+}
+
+static void
+test_sipp_call_busy_then_retried (void)
+{
+  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *busy = NULL;
+  g_autofree gchar *again = NULL;
+  g_autofree gchar *actions = NULL;
+  const gchar *refused;
+
+  g_test_summary ("A busy ARC does not cost the resident the call: sipp answers the gateway's "
+                  "first INVITE 486 Busy Here; the gateway logs it, calls again 2 s later "
+                  "(within the 60 s SS 91100 5 rule 6 allows), sipp answers the second, and "
+                  "the alarm is speech-connected with audio; sipp exits 0");
+  g_test_bug ("issue 10: a failed outgoing call is not tried again");
+  gateway = start_sipp_voice (sipp, "arc-called-busy.xml", "3", NULL, &ref);
+  assert_gateway_called_sipp (gateway, sipp, ref);
+  busy = g_strdup_printf ("alarm %s: the call to sip:arc@127.0.0.1:%s failed (486 Busy Here): "
+                          "calling again in 2 s",
+                          ref, sipp->port);
+  g_assert_true (scaip_test_gateway_logged (gateway, busy));
+  again = g_strdup_printf ("alarm %s: calling sip:arc@127.0.0.1:%s (attempt 2)", ref, sipp->port);
+  g_assert_true (scaip_test_gateway_logged (gateway, again));
+  g_assert_false (scaip_test_gateway_logged (gateway, "no voice call with the ARC"));
+  actions = sipp_read (sipp->log_path);
+  g_test_message ("sipp logged: %s", actions);
+  refused = strstr (actions, "INVITE answered 486 Busy Here");
+  g_assert_nonnull (refused);
+  g_assert_nonnull (strstr (refused, "INVITE answered 200 with PCMU"));
+}
+
+static void
+test_sipp_call_busy_gives_up (void)
+{
+  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *given_up = NULL;
+  g_autofree gchar *reason = NULL;
+  g_autofree gchar *again = NULL;
+  g_autofree gchar *actions = NULL;
+  g_autofree gchar *state = NULL;
+  guint retries, refused = 0;
+
+  g_test_summary ("An ARC whose voice line stays busy: sipp answers every INVITE 486 Busy "
+                  "Here; the gateway calls again with a growing wait (2, 4, 8, 16 s) while the "
+                  "next attempt still starts within the 60 s SS 91100 5 rule 6 allows, then "
+                  "gives the call up with a warning that names the answer and the limit; the "
+                  "alarm stays acknowledged and no call was connected");
+  g_test_bug ("issue 10: a failed outgoing call is not tried again");
+  gateway = start_sipp_voice (sipp, "arc-called-always-busy.xml", "100", NULL, &ref);
+  given_up = g_strdup_printf ("alarm %s: no voice call with the ARC, given up after ", ref);
+  scaip_test_gateway_wait_logged (gateway, given_up);
+  reason = g_strdup_printf ("sip:arc@127.0.0.1:%s answered 486 Busy Here, and another attempt",
+                            sipp->port);
+  g_assert_true (scaip_test_gateway_logged (gateway, reason));
+  g_assert_true (scaip_test_gateway_logged (gateway, "would come after the 60 s the standard "
+                                                     "allows"));
+  again = g_strdup_printf ("alarm %s: the call to sip:arc@127.0.0.1:%s failed (486 Busy Here): "
+                           "calling again in ",
+                           ref, sipp->port);
+  retries = scaip_test_gateway_count_logged (gateway, again);
+  g_test_message ("the gateway called again %u times", retries);
+  g_assert_cmpuint (retries, >=, 2);
+  g_assert_false (scaip_test_gateway_logged (gateway, "speech connected"));
+  state = scaip_test_gateway_alarm_state (gateway, ref);
+  g_assert_cmpstr (state, ==, "acknowledged");
+  sipp_stop (sipp);
+  actions = sipp_read (sipp->log_path);
+  g_test_message ("sipp logged: %s", actions);
+  for (const gchar *at = actions; (at = strstr (at, "INVITE answered 486 Busy Here")) != NULL; at++)
+    refused++;
+  g_assert_cmpuint (refused, ==, retries + 1);
+}
+
+static void
+test_sipp_call_unanswered_cancelled (void)
+{
+  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *given_up = NULL;
+  g_autofree gchar *ended = NULL;
+  g_autofree gchar *actions = NULL;
+  g_autofree gchar *state = NULL;
+
+  g_test_summary ("An ARC that lets the call ring: sipp answers the gateway's INVITE 180 "
+                  "Ringing and nothing more; when the 60 s SS 91100 5 rule 6 allows are over "
+                  "the gateway cancels the INVITE (sipp requires the CANCEL, answers 487 and "
+                  "takes the ACK, else it exits 1) and gives the call up with a warning; the "
+                  "alarm stays acknowledged");
+  g_test_bug ("issue 10: the voice call is not set up within 60 s");
+  gateway = start_sipp_voice (sipp, "arc-called-no-answer.xml", "2", NULL, &ref);
+  given_up = g_strdup_printf ("alarm %s: no voice call with the ARC, given up after 1 attempt: "
+                              "the ARC had not answered within 60 s; call cancelled",
+                              ref);
+  scaip_test_gateway_wait_logged (gateway, given_up);
+  g_assert_cmpint (sipp_wait (sipp), ==, 0);
+  actions = sipp_read (sipp->log_path);
+  g_test_message ("sipp logged: %s", actions);
+  g_assert_nonnull (strstr (actions, "CANCEL received while ringing"));
+  ended = g_strdup_printf ("alarm %s: the cancelled call ended (487 ", ref);
+  scaip_test_gateway_wait_logged (gateway, ended);
+  g_assert_false (scaip_test_gateway_logged (gateway, "voice call failed"));
+  g_assert_false (scaip_test_gateway_logged (gateway, "speech connected"));
+  state = scaip_test_gateway_alarm_state (gateway, ref);
+  g_assert_cmpstr (state, ==, "acknowledged");
 }
 
 /* Once the alarm @ref is acknowledged: gives a duplicate the time to come (the plugin's
@@ -1331,6 +1505,12 @@ main (int argc,
   g_test_add_func ("/scaip/interop/sipp-digest-over-tcp", test_sipp_digest);
   g_test_add_func ("/scaip/interop/sipp-arc-voice", test_sipp_arc_voice);
   g_test_add_func ("/scaip/interop/sipp-dtmf-clear-down", test_sipp_dtmf_clear_down);
+  g_test_add_func ("/scaip/interop/sipp-gateway-calls-by-default",
+                   test_sipp_gateway_calls_by_default);
+  g_test_add_func ("/scaip/interop/sipp-call-busy-then-retried", test_sipp_call_busy_then_retried);
+  g_test_add_func ("/scaip/interop/sipp-call-busy-gives-up", test_sipp_call_busy_gives_up);
+  g_test_add_func ("/scaip/interop/sipp-call-unanswered-cancelled",
+                   test_sipp_call_unanswered_cancelled);
   g_test_add_func ("/scaip/interop/sipp-outage-exactly-once", test_sipp_outage_exactly_once);
   g_test_add_func ("/scaip/interop/sipp-host-killed-exactly-once",
                    test_sipp_host_killed_exactly_once);

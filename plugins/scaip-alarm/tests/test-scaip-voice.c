@@ -169,7 +169,7 @@ test_arc_calls_pcmu (void)
                   "(level above -40 dBFS) and the alarm reaches speech-connected in the core; "
                   "a re-INVITE mid-call (a session refresh) is answered 200 and the call goes "
                   "on");
-  arc_calls (commands, NULL, "PCMU", FALSE);
+  arc_calls (commands, "voice = answer\n", "PCMU", FALSE);
 }
 
 static void
@@ -180,7 +180,7 @@ test_arc_calls_srtp_opus (void)
 
   g_test_summary ("The ARC offers Opus over RTP/SAVP with an SDES key; the plugin answers with "
                   "its own key and SRTP carries the audio both ways");
-  arc_calls (commands, NULL, "opus", TRUE);
+  arc_calls (commands, "voice = answer\n", "opus", TRUE);
 }
 
 static void
@@ -188,9 +188,9 @@ test_gateway_calls (void)
 {
   const gchar *const commands[] = { "voice answer", "call-seconds 3", NULL };
 
-  g_test_summary ("With voice = call the gateway calls the receiver that acknowledged (as "
-                  "SS 91100 §5 rule 6 has it); PCMA is the configured codec; audio flows both "
-                  "ways");
+  g_test_summary ("With voice = call (the default, set here all the same) the gateway calls "
+                  "the receiver that acknowledged (as SS 91100 §5 rule 6 has it); PCMA is the "
+                  "configured codec; audio flows both ways");
   g_autoptr(ScaipTestSim) sim = NULL;
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autoptr(JsonObject) me = NULL;
@@ -229,7 +229,7 @@ simplex_call (const gchar *dtmf_command, const gchar *gateway_log)
   if (dtmf_command == NULL)
     args[8] = NULL;
   sim = scaip_test_sim_new ("primary", args);
-  gateway = start_voice_gateway (sim, NULL, "assistance", "bedroom", &ref);
+  gateway = start_voice_gateway (sim, "voice = answer\n", "assistance", "bedroom", &ref);
   /* the resident hears the ARC either way */
   assert_gateway_heard (gateway, ref, "PCMU", FALSE);
   simplex = g_strdup_printf ("alarm %s: simplex as the ARC asked (mre 3): speaker on, "
@@ -294,7 +294,7 @@ test_transferred_call (void)
                             transfer, NULL };
     sim = scaip_test_sim_new ("primary", args);
   }
-  gateway = start_voice_gateway (sim, NULL, "assistance", "bedroom", &ref);
+  gateway = start_voice_gateway (sim, "voice = answer\n", "assistance", "bedroom", &ref);
   scaip_test_gateway_wait_state (gateway, ref, "speech-connected");
   asked = g_strdup_printf ("alarm %s: the ARC asks to be called at %s (cre 62)", ref, target_uri);
   g_assert_true (scaip_test_gateway_logged (gateway, asked));
@@ -564,6 +564,61 @@ test_button_evdev (void)
 }
 
 static void
+test_button_location_control_characters (void)
+{
+  const gchar *args[] = { "--password", PASSWORD, NULL };
+  g_autoptr(ScaipTestSim) sim = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) me = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("hemgate-button-XXXXXX", &error);
+  g_autofree gchar *fifo = g_build_filename (dir, "event0", NULL);
+  g_autofree gchar *uri = NULL;
+  g_autofree gchar *extra = NULL;
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ready = NULL;
+  g_autofree gchar *ref = NULL;
+  gint fd;
+
+  g_test_summary ("A room name with control characters (BEL, tab, ESC), as a "
+                  "button's location (the API may refuse such text, a configuration or an "
+                  "older journal need not): the <mrq> the ARC receives is well-formed XML 1.0, "
+                  "which the simulator's reader checks (it answers 400 to a &#x7;), with the "
+                  "room as one clean line in <lte>, and the alarm is acknowledged");
+  g_test_bug ("issue 10: malformed XML for a location with a control character");
+  g_assert_no_error (error);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  sim = scaip_test_sim_new ("primary", args);
+  uri = scaip_test_sim_uri (sim, "udp");
+  /* into the file as they are: a BEL, a tab and an ESC (a line feed would end the key) */
+  extra = g_strdup_printf ("voice = off\n"
+                           "sounds = false\n"
+                           "button-device = %s\n"
+                           "button-key = %u\n"
+                           "button-location = \x07K\xc3\xb6k\t\033hall\n",
+                           fifo, (guint)KEY_F13);
+  keys = voice_keys (uri, extra);
+  gateway = scaip_test_gateway_new_started (keys);
+  ready = g_strdup_printf ("button %s ready (key %u)", fifo, (guint)KEY_F13);
+  scaip_test_gateway_wait_logged (gateway, ready);
+  scaip_test_gateway_wait_logged (gateway, "registered with");
+  fd = g_open (fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0);
+  g_assert_cmpint (fd, >=, 0);
+  write_event (fd, EV_KEY, KEY_F13, 1);
+  scaip_test_gateway_wait_logged (gateway, "pressed: alarm ");
+  ref = button_ref (gateway, 0);
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  me = me_record (sim, ref);
+  g_assert_nonnull (me);
+  g_assert_cmpstr (json_object_get_string_member (me, "lte"), ==, "K\xc3\xb6k hall");
+  g_assert_cmpint (json_object_get_int_member (me, "lco"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
+  g_close (fd, NULL);
+  g_remove (fifo);
+  g_rmdir (dir);
+}
+
+static void
 test_remote_test_alarm (void)
 {
   const gchar *args[] = { "--password", PASSWORD, "--command", "voice call", NULL };
@@ -612,12 +667,75 @@ test_remote_test_alarm (void)
   g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
 }
 
+/* The <crd> elements of the ME of @ref at @sim, separated by spaces. */
+static gchar *
+me_crd (ScaipTestSim *sim, const gchar *ref)
+{
+  g_autoptr(JsonObject) me = me_record (sim, ref);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) crd = NULL;
+  JsonArray *array;
+
+  g_assert_nonnull (me);
+  array = json_object_get_array_member (me, "crd");
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    g_strv_builder_add (builder, json_array_get_string_element (array, i));
+  crd = g_strv_builder_end (builder);
+  return g_strjoinv (" ", crd);
+}
+
+static void
+test_quiet_alarms_offer_no_voice (void)
+{
+  const gchar *args[] = { "--password", PASSWORD, NULL };
+  g_autoptr(ScaipTestSim) sim = NULL;
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) login = NULL;
+  g_autoptr(JsonObject) test_alarm = NULL;
+  g_autofree gchar *assistance = NULL;
+  g_autofree gchar *technical = NULL;
+  g_autofree gchar *crd = NULL;
+  const gchar *test_ref;
+
+  g_test_summary ("Test and technical alarms, whose calls the gateway refuses, offer no voice "
+                  "medium: their <crd> is no-voice: alone, whatever caller-id lists, while an "
+                  "assistance alarm offers every medium of caller-id");
+  g_test_bug ("issue 10: test and technical alarms advertise a voice medium in crd");
+  sim = scaip_test_sim_new ("primary", args);
+  gateway = start_voice_gateway (sim, "caller-id = " AOR " gsm:+46701234567\n", "assistance",
+                                 "hall", &assistance);
+  scaip_test_gateway_wait_state (gateway, assistance, "acknowledged");
+  crd = me_crd (sim, assistance);
+  g_assert_cmpstr (crd, ==, AOR " gsm:+46701234567");
+  g_clear_pointer (&crd, g_free);
+
+  technical = scaip_test_gateway_raise (gateway, "technical", "hall");
+  scaip_test_gateway_wait_state (gateway, technical, "acknowledged");
+  crd = me_crd (sim, technical);
+  g_assert_cmpstr (crd, ==, "no-voice:");
+  g_clear_pointer (&crd, g_free);
+
+  /* a test alarm is IT's (role it-admin) */
+  login = scaip_test_gateway_request (
+      gateway, "POST", "/api/v1/auth/login",
+      "{\"username\":\"admin\",\"password\":\"" SCAIP_TEST_USER_PASSWORD "\"}", SOUP_STATUS_OK);
+  g_free (gateway->token);
+  gateway->token = g_strdup (json_object_get_string_member (login, "token"));
+  test_alarm = scaip_test_gateway_request (gateway, "POST", "/api/v1/alarms",
+                                           "{\"type\":\"test\",\"source\":\"remote-test\"}",
+                                           SOUP_STATUS_CREATED);
+  test_ref = json_object_get_string_member (test_alarm, "ref");
+  scaip_test_gateway_wait_state (gateway, test_ref, "acknowledged");
+  crd = me_crd (sim, test_ref);
+  g_assert_cmpstr (crd, ==, "no-voice:");
+}
+
 static void
 test_stranger_refused (void)
 {
   g_test_summary ("A call from a host that is not in voice-callers is refused with 403 even "
                   "while an alarm awaits the ARC's call: the microphone opens for the ARC only");
-  assert_call_refused ("voice-callers = voice.arc.example\n", 403,
+  assert_call_refused ("voice = answer\nvoice-callers = voice.arc.example\n", 403,
                        "refused: not a host of voice-callers");
 }
 
@@ -634,9 +752,12 @@ main (int argc, char **argv)
   g_test_add_func ("/scaip/voice/dtmf-info-duplex", test_dtmf_info_duplex);
   g_test_add_func ("/scaip/voice/transferred-call-cre-62", test_transferred_call);
   g_test_add_func ("/scaip/voice/stranger-refused", test_stranger_refused);
+  g_test_add_func ("/scaip/voice/quiet-alarms-offer-no-voice", test_quiet_alarms_offer_no_voice);
   g_test_add_func ("/scaip/sounds/played-in-order", test_sounds_in_order);
   g_test_add_func ("/scaip/sounds/language-and-cancel", test_sounds_language_and_cancel);
   g_test_add_func ("/scaip/button/evdev-press-raises-alarm", test_button_evdev);
+  g_test_add_func ("/scaip/button/location-control-characters-well-formed",
+                   test_button_location_control_characters);
   g_test_add_func ("/scaip/test-alarm/remote-by-it-is-quiet", test_remote_test_alarm);
   return g_test_run ();
 }

@@ -267,6 +267,16 @@ record_request (Sim *sim,
   json_builder_add_int_value (builder, request->lco);
   json_builder_set_member_name (builder, "cha");
   json_builder_add_int_value (builder, request->cha);
+  json_builder_set_member_name (builder, "crd");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < request->crd->len; i++)
+    json_builder_add_string_value (builder, g_ptr_array_index (request->crd, i));
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "lte");
+  if (request->lte != NULL)
+    json_builder_add_string_value (builder, request->lte);
+  else
+    json_builder_add_null_value (builder);
   json_builder_set_member_name (builder, "receipt");
   json_builder_add_int_value (builder, receipt);
   json_builder_set_member_name (builder, "source");
