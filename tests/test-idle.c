@@ -16,11 +16,14 @@
 
 #include "hg-test-broker.h"
 
-/* How long the demo is left alone, and how much CPU any one process may use meanwhile:
- * 1 % of a core. An idle loop wakes for keep-alives, heartbeats and the watchdog (tens of
- * milliseconds a minute); the busy loop this guards against used 30 to 60 s. */
+/* How long the demo is left alone, how much CPU any one process may use meanwhile (1 % of
+ * a core) and how often its threads may wake (10 times a second). An idle loop wakes for
+ * keep-alives, heartbeats and the watchdog (tens of milliseconds a minute, one or two
+ * wake-ups a second); the busy loop this guards against used 30 to 60 s and woke
+ * thousands of times a second. */
 #define QUIET_SECONDS 60
 #define MAX_CPU_MS (QUIET_SECONDS * 1000 / 100)
+#define MAX_WAKEUPS_PER_SECOND 10
 #define START_SECONDS 60
 
 typedef struct
@@ -28,6 +31,7 @@ typedef struct
   gint pid;
   gchar *name; /* (owned) comm and instance, for the message */
   guint64 ticks;
+  guint64 switches; /* context switches of all its threads: how often it slept and woke */
 } Sample;
 
 static void
@@ -162,6 +166,32 @@ process_name (gint pid)
   return g_strdup_printf ("%s (pid %d)", cmdline, pid);
 }
 
+/* Voluntary and involuntary context switches of every thread of a process so far. */
+static guint64
+read_switches (gint pid)
+{
+  g_autofree gchar *tasks_path = g_strdup_printf ("/proc/%d/task", pid);
+  g_autoptr(GDir) tasks = g_dir_open (tasks_path, 0, NULL);
+  const gchar *task;
+  guint64 switches = 0;
+
+  while (tasks != NULL && (task = g_dir_read_name (tasks)) != NULL)
+    {
+      g_autofree gchar *path = g_build_filename (tasks_path, task, "status", NULL);
+      g_autofree gchar *text = NULL;
+      g_auto(GStrv) lines = NULL;
+
+      if (!g_file_get_contents (path, &text, NULL, NULL))
+        continue;
+      lines = g_strsplit (text, "\n", -1);
+      for (guint i = 0; lines[i] != NULL; i++)
+        if (g_str_has_prefix (lines[i], "voluntary_ctxt_switches:")
+            || g_str_has_prefix (lines[i], "nonvoluntary_ctxt_switches:"))
+          switches += g_ascii_strtoull (strchr (lines[i], ':') + 1, NULL, 10);
+    }
+  return switches;
+}
+
 /* The daemon and every child it has (the plugin hosts), with their CPU time so far. */
 static GPtrArray *
 sample_processes (gint daemon_pid)
@@ -186,6 +216,7 @@ sample_processes (gint daemon_pid)
           sample->pid = pid;
           sample->name = process_name (pid);
           sample->ticks = ticks;
+          sample->switches = read_switches (pid);
           g_ptr_array_add (samples, sample);
         }
     }
@@ -247,7 +278,7 @@ test_demo_idles (void)
   const long ticks_per_second = sysconf (_SC_CLK_TCK);
 
   g_test_summary ("Over a quiet minute of the demo home, hemgated and every plugin host "
-                  "use less than 1 % of a core each");
+                  "use less than 1 % of a core and wake at most 10 times a second each");
   g_test_bug ("11");
 
   /* the simulated alarm centre, as ./dev demo starts it */
@@ -321,6 +352,7 @@ test_demo_idles (void)
       Sample *first = g_ptr_array_index (before, i);
       Sample *last = NULL;
       guint64 cpu_ms;
+      guint64 wakeups;
 
       for (guint j = 0; j < after->len && last == NULL; j++)
         if (((Sample *) g_ptr_array_index (after, j))->pid == first->pid)
@@ -333,13 +365,21 @@ test_demo_idles (void)
           continue;
         }
       cpu_ms = (last->ticks - first->ticks) * 1000 / (guint64) ticks_per_second;
-      g_test_message ("%s: %" G_GUINT64_FORMAT " ms of CPU in %d s", first->name, cpu_ms,
-                      QUIET_SECONDS);
+      wakeups = last->switches - first->switches;
+      g_test_message ("%s: %" G_GUINT64_FORMAT " ms of CPU and %" G_GUINT64_FORMAT
+                      " wake-ups in %d s", first->name, cpu_ms, wakeups, QUIET_SECONDS);
       if (cpu_ms > MAX_CPU_MS)
         {
           g_string_append_printf (report, "%s used %" G_GUINT64_FORMAT " ms of CPU in %d s "
                                   "(at most %d)\n", first->name, cpu_ms, QUIET_SECONDS,
                                   MAX_CPU_MS);
+          too_busy = TRUE;
+        }
+      if (wakeups > MAX_WAKEUPS_PER_SECOND * QUIET_SECONDS)
+        {
+          g_string_append_printf (report, "%s woke %" G_GUINT64_FORMAT " times in %d s "
+                                  "(at most %d)\n", first->name, wakeups, QUIET_SECONDS,
+                                  MAX_WAKEUPS_PER_SECOND * QUIET_SECONDS);
           too_busy = TRUE;
         }
     }
