@@ -470,6 +470,9 @@ def machine():
 def markdown(meta, med, results, args):
     loads = [r["loadavg"][0] for r in results]
     mode = "bench/run --quick" if args.quick else "bench/run"
+    if max(loads) > meta["cores"]:
+        args.note += (f". **Taken under load** (a load average above the machine's {meta['cores']} "
+                      "cores: other work was running): not representative")
     return f"""
 ## {meta['date'][:10]}, side by side: hemgate, Node-RED and the bare C floor (`{mode}`)
 
