@@ -3,6 +3,8 @@
  * POST /api/v1/alarms {"type":"fall","location":"kitchen"} at a fixed rate (open loop:
  * each request is due at start + i / rate, whether or not earlier ones were answered;
  * latency counts from when it was due) over at most --connections keep-alive connections,
+ * with never more requests in flight than connections (a due request waits here, not in
+ * libsoup's queue, whose cost grows with its length),
  * and reports when each alarm was acknowledged by the ARC:
  *
  *   default   the answer is the acknowledgement: a 2xx whose body says
@@ -46,6 +48,8 @@ typedef struct
   gint64 start;
   guint n_offer;
   guint n_sent;
+  guint in_flight;
+  guint connections;
   guint n_answered;
   guint n_failed;
   guint n_acked;
@@ -97,6 +101,8 @@ ref_of (GBytes *bytes,
   return g_strdup (json_object_get_string_member_with_default (object, "ref", NULL));
 }
 
+static void pump (Load *load);
+
 static void
 answered_cb (GObject *source,
              GAsyncResult *result,
@@ -112,6 +118,11 @@ answered_cb (GObject *source,
   gboolean acknowledged = FALSE;
   g_autofree gchar *ref = NULL;
 
+  if (r != NULL)
+    {
+      load->in_flight--;
+      pump (load);
+    }
   if (r == NULL) /* warm-up */
     {
       if (++load->n_warm == load->warmup)
@@ -167,9 +178,20 @@ tick_cb (gpointer user_data)
   Load *load = user_data;
   gint64 now = g_get_monotonic_time ();
 
-  while (load->n_sent < load->n_offer && load->requests[load->n_sent].due <= now)
-    post (load, &load->requests[load->n_sent++]);
+  while (load->n_sent < load->n_offer && load->in_flight < load->connections
+         && load->requests[load->n_sent].due <= now)
+    {
+      load->in_flight++;
+      post (load, &load->requests[load->n_sent++]);
+    }
   return load->n_sent < load->n_offer ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* sends what is due now that a connection is free */
+static void
+pump (Load *load)
+{
+  tick_cb (load);
 }
 
 static gboolean
@@ -311,6 +333,7 @@ main (int argc,
   load.url = g_strdup_printf ("%s/api/v1/alarms", argv[1]);
   load.auth = token != NULL ? g_strdup_printf ("Bearer %s", token) : NULL;
   load.warmup = (guint)MAX (warmup, 0);
+  load.connections = (guint)MAX (connections, 1);
   load.loop = g_main_loop_new (NULL, FALSE);
   load.session = soup_session_new_with_options ("max-conns", connections, "max-conns-per-host",
                                                 connections, "timeout", 60, NULL);
