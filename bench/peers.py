@@ -500,8 +500,13 @@ def ensure_node_red():
             os.path.join(NODE_RED_DIR, "node_modules", "sqlite3", "build", "Release", "node_sqlite3.node")):
         return
     print("== installing Node-RED (npm ci in bench/node-red)", flush=True)
+    # sqlite3 is built from source against Debian's libsqlite3 and the installed Node.js
+    # headers (no prebuilt binary can be downloaded); as bench/node-red/.npmrc, also given
+    # here for its install script in case npm stops passing on unknown project settings
+    env = dict(os.environ, npm_config_build_from_source="true", npm_config_sqlite="/usr",
+               npm_config_nodedir="/usr")
     subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_RED_DIR, check=True,
-                   stdout=subprocess.DEVNULL)
+                   stdout=subprocess.DEVNULL, env=env)
 
 
 def main():
