@@ -561,6 +561,12 @@ def main():
     if args.results:
         with open(args.results, "a") as f:
             f.write(text)
+    # a harness that measured nothing must not look like a result
+    empty = [f"{r['subject']} {r['job']}" for r in results
+             if (r["acknowledged"] if r["job"] == "alarms" else r["stored"]) == 0]
+    if empty:
+        print(f"peers.py: nothing acknowledged or stored by: {', '.join(empty)}", file=sys.stderr)
+        return 1
     return 0
 
 
