@@ -478,7 +478,7 @@ def markdown(meta, med, results, args):
 
 {meta['cpu']}, {meta['cores']} cores, commit {meta['commit']}, Node.js {meta['node']}, Node-RED
 {meta['node_red']} with node-red-node-sqlite {meta['node_red_sqlite']}; {meta['date']}.
-{args.reps} repetition(s), subjects interleaved; load average (1 min) before each job
+{args.reps} repetition(s) in {meta['elapsed_s']} s, subjects interleaved; load average (1 min) before each job
 {min(loads):.2f}–{max(loads):.2f}{args.note}.
 
 Alarms: {args.alarm_rate}/s offered for {args.alarm_seconds} s (`bench-alarm-load`, open loop),
@@ -541,6 +541,7 @@ def main():
         signal.signal(sig, interrupted)
 
     ensure_node_red()
+    t0 = time.monotonic()
     subjects = args.subjects.split(",")
     results = []
     try:
@@ -551,6 +552,7 @@ def main():
     finally:
         stop_all()
     meta = machine()
+    meta["elapsed_s"] = round(time.monotonic() - t0)
     med = medians(results)
     summary = {f"{job}/{subject}": values for (job, subject), values in med.items()}
     text = markdown(meta, med, results, args)
