@@ -211,7 +211,7 @@ read_string (Reader *r,
   r->p++;
   for (;;)
     {
-      gunichar c;
+      gunichar c = 0;
 
       if (r->p >= r->end)
         return fail (r, error, HGD_JSON_CHECK_ERROR_SYNTAX, "an unterminated string");
