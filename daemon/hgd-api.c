@@ -1887,7 +1887,9 @@ find_managed_user (HgdApi *self,
 {
   g_autoptr(GPtrArray) users = NULL;
 
-  if (param_is_valid (username))
+  /* user names may have letters of any script (hgd-accounts.c): the list decides */
+  if (username != NULL && strlen (username) <= 4 * MAX_PARAM_LENGTH
+      && g_utf8_validate (username, -1, NULL))
     users = hgd_accounts_list_users (hgd_daemon_get_accounts (self->daemon),
                                      managed_domain (req->session->role));
   for (guint i = 0; users != NULL && i < users->len; i++)

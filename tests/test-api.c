@@ -1245,6 +1245,46 @@ test_users_by_domain (void)
   assert_error (cross, SOUP_STATUS_NOT_FOUND, "not-found");
 }
 
+static void
+test_users_unicode_names (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *admin = hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN);
+  g_autoptr(HgdTestResponse) create = NULL;
+  g_autoptr(HgdTestResponse) upper = NULL;
+  g_autoptr(HgdTestResponse) login = NULL;
+  g_autoptr(HgdTestResponse) reset = NULL;
+  g_autoptr(HgdTestResponse) relogin = NULL;
+  g_autoptr(HgdTestResponse) revoke = NULL;
+
+  g_test_summary ("A user name with å, ä and ö is created, logs in typed capitalised, and is "
+                  "managed through its percent-encoded path");
+  create = hgd_test_daemon_request (
+      td, "POST", "/api/v1/users", admin,
+      "{\"username\":\"åsa.öberg\",\"role\":\"staff\",\"password\":\"första-lösenordet\"}");
+  g_assert_cmpuint (create->status, ==, SOUP_STATUS_CREATED);
+  upper = hgd_test_daemon_request (
+      td, "POST", "/api/v1/users", admin,
+      "{\"username\":\"Ärla\",\"role\":\"staff\",\"password\":\"första-lösenordet\"}");
+  assert_error (upper, SOUP_STATUS_BAD_REQUEST, "invalid-request");
+  login = hgd_test_daemon_request (
+      td, "POST", "/api/v1/auth/login", NULL,
+      "{\"username\":\"Åsa.Öberg\",\"password\":\"första-lösenordet\"}");
+  g_assert_cmpuint (login->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (login->json, "username"), ==, "åsa.öberg");
+  reset = hgd_test_daemon_request (td, "POST", "/api/v1/users/%C3%A5sa.%C3%B6berg/password", admin,
+                                   "{\"password\":\"andra-lösenordet\"}");
+  g_assert_cmpuint (reset->status, ==, SOUP_STATUS_NO_CONTENT);
+  relogin = hgd_test_daemon_request (
+      td, "POST", "/api/v1/auth/login", NULL,
+      "{\"username\":\"åsa.öberg\",\"password\":\"andra-lösenordet\"}");
+  g_assert_cmpuint (relogin->status, ==, SOUP_STATUS_OK);
+  revoke = hgd_test_daemon_request (td, "DELETE", "/api/v1/users/%C3%A5sa.%C3%B6berg/sessions",
+                                    admin, NULL);
+  g_assert_cmpuint (revoke->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpint (json_object_get_int_member (revoke->json, "revoked"), ==, 1);
+}
+
 /* /api/auth/ ------------------------------------------------------------------------------ */
 
 static void
@@ -1942,6 +1982,7 @@ main (int argc,
   g_test_add_func ("/api/alarms/raise-is-durable-before-201", test_raise_is_durable_before_201);
   g_test_add_func ("/api/alarms/transitions-by-role", test_alarm_transitions);
   g_test_add_func ("/api/users/managed-by-domain", test_users_by_domain);
+  g_test_add_func ("/api/users/unicode-names", test_users_unicode_names);
   g_test_add_func ("/api/auth/login-cookie", test_login_cookie);
   g_test_add_func ("/api/plugins/example-listed-and-restarted", test_plugins_restart);
   g_test_add_func ("/api/plugins/disabled-stays-stopped-across-restart", test_plugins_disable);
