@@ -1982,6 +1982,14 @@ alarm_to_json_for (HgdApiRequest *req,
   const gchar *source = hg_alarm_get_source (alarm);
   g_autofree gchar *own = NULL;
 
+  if (hg_alarm_get_raised_time (alarm) > 0)
+    {
+      g_autofree gchar *raised = iso8601_from_usec (hg_alarm_get_raised_time (alarm));
+      g_autofree gchar *updated = iso8601_from_usec (hg_alarm_get_updated_time (alarm));
+
+      json_object_set_string_member (object, "raised", raised);
+      json_object_set_string_member (object, "updated", updated);
+    }
   if (request_domain (req) == HG_DOMAIN_MUNICIPAL)
     return object;
   own = request_who (req);

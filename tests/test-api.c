@@ -1180,6 +1180,58 @@ test_alarm_transitions (void)
                    ==, second);
 }
 
+static GDateTime *
+alarm_time (JsonObject *alarm,
+            const gchar *member)
+{
+  const gchar *text = NULL;
+  GDateTime *when;
+
+  g_assert_true (hg_json_object_get_string (alarm, member, &text, NULL));
+  when = g_date_time_new_from_iso8601 (text, NULL);
+  g_assert_nonnull (when);
+  return when;
+}
+
+static void
+test_alarm_times (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  gint64 before = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree gchar *ref = raise_alarm (td, HGD_ROLE_RESIDENT);
+  g_autoptr(HgdTestResponse) cancel = transition (td, HGD_ROLE_RESIDENT, ref, "cancelled");
+  gint64 after = g_get_real_time () / G_USEC_PER_SEC;
+  g_autoptr(HgdTestResponse) list = hgd_test_daemon_request (
+      td, "GET", "/api/v1/alarms", hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), NULL);
+  g_autoptr(HgdTestResponse) one = NULL;
+  g_autofree gchar *path = g_strdup_printf ("/api/v1/alarms/%s", ref);
+  JsonArray *alarms = NULL;
+  JsonObject *alarm;
+
+  g_test_summary ("Alarms say when they were raised and last changed (RFC 3339), for the "
+                  "resident's list too, and so does one alarm and a transition's answer");
+  g_assert_cmpuint (cancel->status, ==, SOUP_STATUS_OK);
+  g_assert_true (hg_json_object_get_array (list->json, "alarms", &alarms, NULL));
+  g_assert_cmpuint (json_array_get_length (alarms), ==, 1);
+  alarm = json_array_get_object_element (alarms, 0);
+  {
+    g_autoptr(GDateTime) raised = alarm_time (alarm, "raised");
+    g_autoptr(GDateTime) updated = alarm_time (alarm, "updated");
+
+    g_assert_cmpint (g_date_time_to_unix (raised), >=, before);
+    g_assert_cmpint (g_date_time_to_unix (raised), <=, after);
+    g_assert_cmpint (g_date_time_compare (raised, updated), <=, 0);
+    g_assert_cmpint (g_date_time_to_unix (updated), <=, after);
+  }
+  one = hgd_test_daemon_request (td, "GET", path, hgd_test_daemon_get_token (td, HGD_ROLE_STAFF),
+                                 NULL);
+  g_assert_cmpuint (one->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (one->json, "raised"), ==,
+                   json_object_get_string_member (alarm, "raised"));
+  g_assert_cmpstr (json_object_get_string_member (cancel->json, "updated"), ==,
+                   json_object_get_string_member (alarm, "updated"));
+}
+
 /* /api/users/ ----------------------------------------------------------------------------- */
 
 static void
@@ -1981,6 +2033,7 @@ main (int argc,
   g_test_add_func ("/api/sensors/devices-of-caller-domain", test_sensors_list);
   g_test_add_func ("/api/alarms/raise-is-durable-before-201", test_raise_is_durable_before_201);
   g_test_add_func ("/api/alarms/transitions-by-role", test_alarm_transitions);
+  g_test_add_func ("/api/alarms/times", test_alarm_times);
   g_test_add_func ("/api/users/managed-by-domain", test_users_by_domain);
   g_test_add_func ("/api/users/unicode-names", test_users_unicode_names);
   g_test_add_func ("/api/auth/login-cookie", test_login_cookie);
