@@ -67,7 +67,8 @@ export async function render(main, context) {
       h('tr', { dataset: { subsystem: name } },
         h('th', { scope: 'row' }, subsystemLabel(name)),
         cell(_('State'), h('span', { 'aria-hidden': 'true' }, sub.status === 'ok' ? '✓ ' : '⚠ '), sub.status === 'ok' ? _('OK') : _('Fault')),
-        cell(_('Message'), sub.message ?? '')));
+        // the daemon's own words, in English: marked so, for screen readers
+        cell(_('Message'), sub.message ? h('span', { lang: 'en' }, sub.message) : '')));
     clear(healthHost).append(
       h('p', { class: 'health', dataset: { status: health.status } },
         h('span', { 'aria-hidden': 'true' }, health.status === 'ok' ? '✓ ' : '⚠ '),
@@ -148,7 +149,7 @@ export async function render(main, context) {
         cell(_('Domain'), plugin.domain ? domainLabel(plugin.domain) : '–'),
         cell(_('Capabilities'), capabilities.length > 0 ? h('ul', { class: 'plain' }, capabilities.map((text) => h('li', {}, text))) : '–'),
         cell(_('Health'), h('span', { 'aria-hidden': 'true' }, plugin.state === 'running' ? '✓ ' : '⚠ '), pluginStateLabel(plugin.state),
-          plugin.error ? h('br') : null, plugin.error ?? '',
+          plugin.error ? h('br') : null, plugin.error ? h('span', { lang: 'en' }, plugin.error) : '',
           plugin.disabled_by ? h('br') : null,
           plugin.disabled_by ? format(_('disabled by {who}'), { who: whoLabel(plugin.disabled_by) }) : ''),
         cell(_('Restarts'), formatNumber(plugin.restarts ?? 0)),
