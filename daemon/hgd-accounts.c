@@ -14,6 +14,7 @@
 #include "hgd-accounts-private.h"
 
 #define USERNAME_MAX_CHARS 64
+#define USERNAME_MAX_BYTES (USERNAME_MAX_CHARS * 4)
 #define PASSWORD_MIN_CHARS 8
 #define PASSWORD_MAX_BYTES 4096
 #define TOKEN_BYTES 32
@@ -464,20 +465,51 @@ open_db (HgdAccounts *self,
   return TRUE;
 }
 
+/* A user name is 1 to 64 characters: lower-case letters of any script (å, ä, ö, é…),
+ * the digits 0-9, '.', '_' and '-', starting with a letter or digit, in NFC so that one
+ * name has one spelling. */
 static gboolean
 is_valid_username (const gchar *username)
 {
-  gsize len = strnlen (username, USERNAME_MAX_CHARS + 1);
+  gsize len = strnlen (username, USERNAME_MAX_BYTES + 1);
+  g_autofree gchar *nfc = NULL;
+  glong chars = 0;
 
-  if (len == 0 || len > USERNAME_MAX_CHARS || !g_ascii_isalnum (username[0]))
+  if (len == 0 || len > USERNAME_MAX_BYTES || !g_utf8_validate_len (username, len, NULL))
     return FALSE;
-  for (gsize i = 0; i < len; i++)
+  for (const gchar *p = username; *p != '\0'; p = g_utf8_next_char (p))
     {
-      gchar c = username[i];
-      if (!g_ascii_islower (c) && !g_ascii_isdigit (c) && c != '.' && c != '_' && c != '-')
+      gunichar c = g_utf8_get_char (p);
+      gboolean letter = g_unichar_isalpha (c) && !g_unichar_isupper (c) && !g_unichar_istitle (c);
+      gboolean digit = c < 0x80 && g_ascii_isdigit ((gchar)c);
+
+      if (chars == 0 && !letter && !digit)
+        return FALSE;
+      if (!letter && !digit && c != '.' && c != '_' && c != '-')
+        return FALSE;
+      if (++chars > USERNAME_MAX_CHARS)
         return FALSE;
     }
-  return TRUE;
+  nfc = g_utf8_normalize (username, len, G_NORMALIZE_NFC);
+  return nfc != NULL && strcmp (nfc, username) == 0;
+}
+
+/* The name a login is for: lower case and NFC, as names are stored; "" when it is no
+ * valid name at all (all invalid names share one failure log: none is anybody's). */
+static gchar *
+login_username (const gchar *username)
+{
+  gsize len = strnlen (username, USERNAME_MAX_BYTES + 1);
+  g_autofree gchar *lower = NULL;
+  g_autofree gchar *nfc = NULL;
+
+  if (len > USERNAME_MAX_BYTES || !g_utf8_validate_len (username, len, NULL))
+    return g_strdup ("");
+  lower = g_utf8_strdown (username, len);
+  nfc = g_utf8_normalize (lower, -1, G_NORMALIZE_NFC);
+  if (nfc == NULL || !is_valid_username (nfc))
+    return g_strdup ("");
+  return g_steal_pointer (&nfc);
 }
 
 static gboolean
@@ -487,8 +519,8 @@ check_username (const gchar *username,
   if (!is_valid_username (username))
     {
       g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID,
-                   "user name must be 1 to %d characters from a-z, 0-9, '.', '_' and '-', "
-                   "starting with a letter or digit",
+                   "user name must be 1 to %d characters from lower-case letters, 0-9, '.', "
+                   "'_' and '-', starting with a letter or digit",
                    USERNAME_MAX_CHARS);
       return FALSE;
     }
@@ -1639,7 +1671,6 @@ hgd_accounts_login_async (HgdAccounts *self,
                           gpointer user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autofree gchar *lower = NULL;
   LoginData *data;
   gint64 now;
   gint64 wait;
@@ -1651,10 +1682,8 @@ hgd_accounts_login_async (HgdAccounts *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, hgd_accounts_login_async);
-  lower = g_ascii_strdown (username, strnlen (username, USERNAME_MAX_CHARS + 1));
   data = g_new0 (LoginData, 1);
-  /* all invalid names share one failure log: none of them is anybody's */
-  data->username = is_valid_username (lower) ? g_steal_pointer (&lower) : g_strdup ("");
+  data->username = login_username (username);
   data->password = g_strdup (password);
   data->client = g_strdup (client);
   g_task_set_task_data (task, data, (GDestroyNotify) login_data_free);

@@ -1973,7 +1973,9 @@ find_managed_user (HgdApi *self,
 {
   g_autoptr(GPtrArray) users = NULL;
 
-  if (param_is_valid (username))
+  /* user names may have letters of any script (hgd-accounts.c): the list decides */
+  if (username != NULL && strlen (username) <= 4 * MAX_PARAM_LENGTH
+      && g_utf8_validate (username, -1, NULL))
     users = hgd_accounts_list_users (hgd_daemon_get_accounts (self->daemon),
                                      managed_domain (req->session->role));
   for (guint i = 0; users != NULL && i < users->len; i++)
@@ -2066,6 +2068,14 @@ alarm_to_json_for (HgdApiRequest *req,
   const gchar *source = hg_alarm_get_source (alarm);
   g_autofree gchar *own = NULL;
 
+  if (hg_alarm_get_raised_time (alarm) > 0)
+    {
+      g_autofree gchar *raised = iso8601_from_usec (hg_alarm_get_raised_time (alarm));
+      g_autofree gchar *updated = iso8601_from_usec (hg_alarm_get_updated_time (alarm));
+
+      json_object_set_string_member (object, "raised", raised);
+      json_object_set_string_member (object, "updated", updated);
+    }
   if (request_domain (req) == HG_DOMAIN_MUNICIPAL)
     return object;
   own = request_who (req);

@@ -94,6 +94,8 @@ static const gchar *const schema_probes[] = {
 #define SQL_ALARM_IS_FINAL "state IN ('closed', 'cancelled')"
 
 #define SQL_ALARM_COLUMNS "ref, type, state, source, device, location, priority, detail"
+/* what is read back: the columns above, then when the alarm was raised and last changed */
+#define SQL_ALARM_READ SQL_ALARM_COLUMNS ", raised_ts, updated_ts"
 
 G_DEFINE_QUARK (hgd-journal-error-quark, hgd_journal_error)
 
@@ -1894,7 +1896,7 @@ hgd_journal_query_latest_readings (HgdJournal *self,
   return collect_events (self, stmt, "latest readings", error);
 }
 
-/* Columns as SQL_ALARM_COLUMNS. */
+/* Columns as SQL_ALARM_READ. */
 static HgAlarm *
 alarm_from_row (HgdJournal *self,
                 sqlite3_stmt *stmt,
@@ -1920,6 +1922,7 @@ alarm_from_row (HgdJournal *self,
   hg_alarm_set_device (alarm, (const gchar *) sqlite3_column_text (stmt, 4));
   hg_alarm_set_location (alarm, (const gchar *) sqlite3_column_text (stmt, 5));
   hg_alarm_set_priority (alarm, (guint) CLAMP (sqlite3_column_int64 (stmt, 6), 0, 9));
+  hg_alarm_set_times (alarm, sqlite3_column_int64 (stmt, 8), sqlite3_column_int64 (stmt, 9));
   if (detail_str != NULL)
     {
       g_autoptr(GError) error_local = NULL;
@@ -1957,9 +1960,9 @@ hgd_journal_list_alarms (HgdJournal *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   stmt = reader_prepare (self,
-                         open_only ? "SELECT " SQL_ALARM_COLUMNS " FROM alarms WHERE " SQL_ALARM_IS_OPEN
-                                     " ORDER BY raised_seq"
-                                   : "SELECT " SQL_ALARM_COLUMNS " FROM alarms ORDER BY raised_seq",
+                         open_only ? "SELECT " SQL_ALARM_READ
+                                     " FROM alarms WHERE " SQL_ALARM_IS_OPEN " ORDER BY raised_seq"
+                                   : "SELECT " SQL_ALARM_READ " FROM alarms ORDER BY raised_seq",
                          error);
   if (stmt == NULL)
     return NULL;
@@ -1999,7 +2002,7 @@ hgd_journal_get_alarm (HgdJournal *self,
   g_return_val_if_fail (reference != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  stmt = reader_prepare (self, "SELECT " SQL_ALARM_COLUMNS " FROM alarms WHERE ref = ?1", error);
+  stmt = reader_prepare (self, "SELECT " SQL_ALARM_READ " FROM alarms WHERE ref = ?1", error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_text (stmt, 1, reference, -1, SQLITE_STATIC);

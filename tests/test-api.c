@@ -1368,6 +1368,58 @@ test_resident_cancels_own (void)
   g_assert_cmpuint (staff_cancels->status, ==, SOUP_STATUS_OK);
 }
 
+static GDateTime *
+alarm_time (JsonObject *alarm,
+            const gchar *member)
+{
+  const gchar *text = NULL;
+  GDateTime *when;
+
+  g_assert_true (hg_json_object_get_string (alarm, member, &text, NULL));
+  when = g_date_time_new_from_iso8601 (text, NULL);
+  g_assert_nonnull (when);
+  return when;
+}
+
+static void
+test_alarm_times (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  gint64 before = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree gchar *ref = raise_alarm (td, HGD_ROLE_RESIDENT);
+  g_autoptr(HgdTestResponse) cancel = transition (td, HGD_ROLE_RESIDENT, ref, "cancelled");
+  gint64 after = g_get_real_time () / G_USEC_PER_SEC;
+  g_autoptr(HgdTestResponse) list = hgd_test_daemon_request (
+      td, "GET", "/api/v1/alarms", hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), NULL);
+  g_autoptr(HgdTestResponse) one = NULL;
+  g_autofree gchar *path = g_strdup_printf ("/api/v1/alarms/%s", ref);
+  JsonArray *alarms = NULL;
+  JsonObject *alarm;
+
+  g_test_summary ("Alarms say when they were raised and last changed (RFC 3339), for the "
+                  "resident's list too, and so does one alarm and a transition's answer");
+  g_assert_cmpuint (cancel->status, ==, SOUP_STATUS_OK);
+  g_assert_true (hg_json_object_get_array (list->json, "alarms", &alarms, NULL));
+  g_assert_cmpuint (json_array_get_length (alarms), ==, 1);
+  alarm = json_array_get_object_element (alarms, 0);
+  {
+    g_autoptr(GDateTime) raised = alarm_time (alarm, "raised");
+    g_autoptr(GDateTime) updated = alarm_time (alarm, "updated");
+
+    g_assert_cmpint (g_date_time_to_unix (raised), >=, before);
+    g_assert_cmpint (g_date_time_to_unix (raised), <=, after);
+    g_assert_cmpint (g_date_time_compare (raised, updated), <=, 0);
+    g_assert_cmpint (g_date_time_to_unix (updated), <=, after);
+  }
+  one = hgd_test_daemon_request (td, "GET", path, hgd_test_daemon_get_token (td, HGD_ROLE_STAFF),
+                                 NULL);
+  g_assert_cmpuint (one->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (one->json, "raised"), ==,
+                   json_object_get_string_member (alarm, "raised"));
+  g_assert_cmpstr (json_object_get_string_member (cancel->json, "updated"), ==,
+                   json_object_get_string_member (alarm, "updated"));
+}
+
 /* /api/users/ ----------------------------------------------------------------------------- */
 
 static void
@@ -1431,6 +1483,46 @@ test_users_by_domain (void)
   assert_error (after_reset, SOUP_STATUS_UNAUTHORIZED, "unauthenticated");
   cross = hgd_test_daemon_request (td, "DELETE", "/api/v1/users/staff/sessions", resident, NULL);
   assert_error (cross, SOUP_STATUS_NOT_FOUND, "not-found");
+}
+
+static void
+test_users_unicode_names (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *admin = hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN);
+  g_autoptr(HgdTestResponse) create = NULL;
+  g_autoptr(HgdTestResponse) upper = NULL;
+  g_autoptr(HgdTestResponse) login = NULL;
+  g_autoptr(HgdTestResponse) reset = NULL;
+  g_autoptr(HgdTestResponse) relogin = NULL;
+  g_autoptr(HgdTestResponse) revoke = NULL;
+
+  g_test_summary ("A user name with å, ä and ö is created, logs in typed capitalised, and is "
+                  "managed through its percent-encoded path");
+  create = hgd_test_daemon_request (
+      td, "POST", "/api/v1/users", admin,
+      "{\"username\":\"åsa.öberg\",\"role\":\"staff\",\"password\":\"första-lösenordet\"}");
+  g_assert_cmpuint (create->status, ==, SOUP_STATUS_CREATED);
+  upper = hgd_test_daemon_request (
+      td, "POST", "/api/v1/users", admin,
+      "{\"username\":\"Ärla\",\"role\":\"staff\",\"password\":\"första-lösenordet\"}");
+  assert_error (upper, SOUP_STATUS_BAD_REQUEST, "invalid-request");
+  login = hgd_test_daemon_request (
+      td, "POST", "/api/v1/auth/login", NULL,
+      "{\"username\":\"Åsa.Öberg\",\"password\":\"första-lösenordet\"}");
+  g_assert_cmpuint (login->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (login->json, "username"), ==, "åsa.öberg");
+  reset = hgd_test_daemon_request (td, "POST", "/api/v1/users/%C3%A5sa.%C3%B6berg/password", admin,
+                                   "{\"password\":\"andra-lösenordet\"}");
+  g_assert_cmpuint (reset->status, ==, SOUP_STATUS_NO_CONTENT);
+  relogin = hgd_test_daemon_request (
+      td, "POST", "/api/v1/auth/login", NULL,
+      "{\"username\":\"åsa.öberg\",\"password\":\"andra-lösenordet\"}");
+  g_assert_cmpuint (relogin->status, ==, SOUP_STATUS_OK);
+  revoke = hgd_test_daemon_request (td, "DELETE", "/api/v1/users/%C3%A5sa.%C3%B6berg/sessions",
+                                    admin, NULL);
+  g_assert_cmpuint (revoke->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpint (json_object_get_int_member (revoke->json, "revoked"), ==, 1);
 }
 
 /* /api/auth/ ------------------------------------------------------------------------------ */
@@ -2236,7 +2328,9 @@ main (int argc,
   g_test_add_func ("/api/alarms/transitions-by-role", test_alarm_transitions);
   g_test_add_func ("/api/alarms/resident-cancels-only-own-or-home-alarms",
                    test_resident_cancels_own);
+  g_test_add_func ("/api/alarms/times", test_alarm_times);
   g_test_add_func ("/api/users/managed-by-domain", test_users_by_domain);
+  g_test_add_func ("/api/users/unicode-names", test_users_unicode_names);
   g_test_add_func ("/api/auth/login-cookie", test_login_cookie);
   g_test_add_func ("/api/plugins/example-listed-and-restarted", test_plugins_restart);
   g_test_add_func ("/api/plugins/disabled-stays-stopped-across-restart", test_plugins_disable);

@@ -5,7 +5,7 @@ import { api, onUnauthenticated } from './api.js';
 import { h, clear, focusHeading } from './dom.js';
 import { LiveEvents } from './events.js';
 import { _, setLanguage, setTimeZone, storedLanguage } from './i18n.js';
-import { roleLabel } from './labels.js';
+import { apiErrorText, roleLabel } from './labels.js';
 import * as login from './view-login.js';
 import * as resident from './view-resident.js';
 import * as staff from './view-staff.js';
@@ -100,8 +100,12 @@ function sessionEnded() {
 
 onUnauthenticated(sessionEnded);
 
+// On a narrow screen, or a small one with large text, the navigation and the user fold
+// behind a menu button (style.css decides by the header's width in rem), so that the
+// header stays one line high and the view starts on the first screen.
 function renderHeader() {
   clear(top);
+  top.classList.remove('open');
   document.getElementById('skip-link').textContent = _('Skip to content');
   const session = state.session;
   const nav = h('ul', { class: 'nav-list' });
@@ -111,12 +115,28 @@ function renderHeader() {
     const current = location.hash === '#/' + name;
     nav.append(h('li', {}, h('a', { href: '#/' + name, 'aria-current': current ? 'page' : null }, view.label())));
   }
-  top.append(
-    h('p', { class: 'brand' }, 'hemgate'),
+  const toggle = h('button', { type: 'button', id: 'menu-toggle', class: 'menu-toggle secondary', 'aria-expanded': 'false', 'aria-controls': 'top-menu' },
+    h('span', { 'aria-hidden': 'true' }, '☰ '), _('Menu'));
+  const menu = h('div', { class: 'top-menu', id: 'top-menu' },
     h('nav', { 'aria-label': _('Main menu') }, nav),
     h('div', { class: 'who' },
       h('span', {}, session.username, ' · ', roleLabel(session.role)),
       h('button', { type: 'button', class: 'secondary', onclick: logout }, _('Log out'))));
+  toggle.addEventListener('click', () => {
+    const open = !top.classList.contains('open');
+    top.classList.toggle('open', open);
+    toggle.setAttribute('aria-expanded', String(open));
+  });
+  const closeOnEscape = (event) => {
+    if (event.key !== 'Escape' || !top.classList.contains('open'))
+      return;
+    top.classList.remove('open');
+    toggle.setAttribute('aria-expanded', 'false');
+    toggle.focus();
+  };
+  toggle.addEventListener('keydown', closeOnEscape);
+  menu.addEventListener('keydown', closeOnEscape);
+  top.append(h('p', { class: 'brand' }, 'hemgate'), toggle, menu);
 }
 
 async function logout() {
@@ -210,7 +230,7 @@ async function route() {
     await view.module.render(main, context);
   } catch (error) {
     if (mine === generation)
-      main.append(h('p', { class: 'error', role: 'alert' }, _('Something went wrong loading this page.'), ' ', error.message));
+      main.append(h('p', { class: 'error', role: 'alert' }, _('Something went wrong loading this page.'), ' ', apiErrorText(error)));
   }
   if (mine !== generation)
     return;

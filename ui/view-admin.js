@@ -1,12 +1,25 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Municipal IT: the gateway's health and journals, the plugins with restart and
-// disable/enable, and the municipal users (create, reset password, end sessions).
+// disable/enable, and the municipal users (create, reset password, end sessions). What
+// an action did is said next to its control (a live region there), not at the top of
+// the page; the tables stack into one card per row where they are narrow.
 import { api } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, formatNumber } from './i18n.js';
-import { roleLabel } from './labels.js';
+import { apiErrorText, capabilityLabel, domainLabel, pluginNameLabel, roleLabel, whoLabel } from './labels.js';
 
 const MUNICIPAL_ROLES = ['staff', 'it-admin', 'service'];
+const PASSWORD_MIN = 10;
+
+// The password rule, shown under each password field before anything is typed.
+function passwordRule() {
+  return _('At least 10 characters; common passwords are refused.');
+}
+
+// A cell of a table that stacks on narrow screens, with its column's name to show then.
+function cell(label, ...children) {
+  return h('td', { dataset: { label } }, ...children);
+}
 
 function subsystemLabel(name) {
   switch (name) {
@@ -40,39 +53,53 @@ function duration(seconds) {
 }
 
 export async function render(main, context) {
-  const status = h('p', { id: 'admin-status', role: 'status' });
+  const pluginFeedback = new Map(); // plugin id → what its last action did
   const healthHost = h('div', { id: 'health' });
   const pluginHost = h('div', { id: 'plugins' });
-  const userHost = h('div', { id: 'users' });
+  const userList = h('div', { id: 'user-list' });
+  const userHost = h('div', { id: 'users' }, userList);
+  // says what a plugin action did; the row says it too, next to the button
+  const pluginAnnounce = h('p', { class: 'visually-hidden', role: 'status' });
 
   async function showHealth() {
     const health = await api('GET', '/api/v1/health');
     const rows = Object.entries(health.subsystems ?? {}).map(([name, sub]) =>
       h('tr', { dataset: { subsystem: name } },
         h('th', { scope: 'row' }, subsystemLabel(name)),
-        h('td', {}, h('span', { 'aria-hidden': 'true' }, sub.status === 'ok' ? '✓ ' : '⚠ '), sub.status === 'ok' ? _('OK') : _('Fault')),
-        h('td', {}, sub.message ?? '')));
+        cell(_('State'), h('span', { 'aria-hidden': 'true' }, sub.status === 'ok' ? '✓ ' : '⚠ '), sub.status === 'ok' ? _('OK') : _('Fault')),
+        // the daemon's own words, in English: marked so, for screen readers
+        cell(_('Message'), sub.message ? h('span', { lang: 'en' }, sub.message) : '')));
     clear(healthHost).append(
       h('p', { class: 'health', dataset: { status: health.status } },
         h('span', { 'aria-hidden': 'true' }, health.status === 'ok' ? '✓ ' : '⚠ '),
         health.status === 'ok' ? _('All parts of the gateway work.') : _('Some part of the gateway has a fault.')),
       h('p', {}, format(_('Version {version}, running for {uptime}.'), { version: health.version ?? '?', uptime: duration(health.uptime ?? 0) })),
-      h('table', {},
+      h('table', { class: 'stack' },
         h('caption', {}, _('Parts of the gateway')),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, _('Part')), h('th', { scope: 'col' }, _('State')), h('th', { scope: 'col' }, _('Message')))),
         h('tbody', {}, rows)));
+  }
+
+  // After the table is rebuilt the keyboard goes back to the same button of the same row.
+  function refocus(focus) {
+    if (!focus)
+      return;
+    const row = pluginHost.querySelector(`tr[data-plugin="${CSS.escape(focus.id)}"]`);
+    (row?.querySelector(focus.selector) ?? row?.querySelector('button') ?? row?.querySelector('th'))?.focus();
   }
 
   async function restart(plugin, button) {
     button.disabled = true;
     try {
       await api('POST', '/api/v1/plugins/' + encodeURIComponent(plugin.id) + '/restart');
-      status.textContent = format(_('Plugin {id} is restarting.'), { id: plugin.id });
+      pluginFeedback.set(plugin.id, format(_('Plugin {id} is restarting.'), { id: plugin.id }));
     } catch (error) {
-      status.textContent = format(_('Plugin {id} could not be restarted: {message}'), { id: plugin.id, message: error.message });
+      pluginFeedback.set(plugin.id, format(_('Plugin {id} could not be restarted: {message}'), { id: plugin.id, message: apiErrorText(error) }));
     }
+    pluginAnnounce.textContent = pluginFeedback.get(plugin.id);
     button.disabled = false;
     await showPlugins();
+    refocus({ id: plugin.id, selector: '[data-restart]' });
   }
 
   // Disabling asks first; for the last running alarm delivery plugin it says that alarms
@@ -90,12 +117,14 @@ export async function render(main, context) {
     button.disabled = true;
     try {
       await api('POST', '/api/v1/plugins/' + encodeURIComponent(plugin.id) + (disable ? '/disable' : '/enable'));
-      status.textContent = format(disable ? _('Plugin {id} is disabled.') : _('Plugin {id} is enabled and starting.'), { id: plugin.id });
+      pluginFeedback.set(plugin.id, format(disable ? _('Plugin {id} is disabled.') : _('Plugin {id} is enabled and starting.'), { id: plugin.id }));
     } catch (error) {
-      status.textContent = format(_('Plugin {id} could not be changed: {message}'), { id: plugin.id, message: error.message });
+      pluginFeedback.set(plugin.id, format(_('Plugin {id} could not be changed: {message}'), { id: plugin.id, message: apiErrorText(error) }));
     }
+    pluginAnnounce.textContent = pluginFeedback.get(plugin.id);
     button.disabled = false;
     await Promise.all([showPlugins(), showHealth()]);
+    refocus({ id: plugin.id, selector: disable ? '[data-enable]' : '[data-disable]' });
   }
 
   async function showPlugins() {
@@ -111,40 +140,48 @@ export async function render(main, context) {
         : h('button', { type: 'button', class: 'secondary', 'aria-label': format(disable ? _('Disable {id}') : _('Enable {id}'), { id: plugin.id }), dataset: disable ? { disable: plugin.id } : { enable: plugin.id } },
           disable ? _('Disable') : _('Enable'));
       toggle?.addEventListener('click', () => setDisabled(plugin, disable, plugins, toggle));
+      const name = pluginNameLabel(plugin);
+      const capabilities = (plugin.capabilities ?? []).map(capabilityLabel);
+      const feedback = pluginFeedback.get(plugin.id) ?? '';
       return h('tr', { dataset: { plugin: plugin.id } },
-        h('th', { scope: 'row' }, plugin.id, plugin.name ? h('br') : null, plugin.name ?? ''),
-        h('td', {}, plugin.version ?? '–'),
-        h('td', {}, plugin.domain ?? '–'),
-        h('td', {}, (plugin.capabilities ?? []).join(', ') || '–'),
-        h('td', {}, h('span', { 'aria-hidden': 'true' }, plugin.state === 'running' ? '✓ ' : '⚠ '), pluginStateLabel(plugin.state),
-          plugin.error ? h('br') : null, plugin.error ?? '',
+        h('th', { scope: 'row' }, plugin.id, name ? h('br') : null, name),
+        cell(_('Version'), plugin.version ?? '–'),
+        cell(_('Domain'), plugin.domain ? domainLabel(plugin.domain) : '–'),
+        cell(_('Capabilities'), capabilities.length > 0 ? h('ul', { class: 'plain' }, capabilities.map((text) => h('li', {}, text))) : '–'),
+        cell(_('Health'), h('span', { 'aria-hidden': 'true' }, plugin.state === 'running' ? '✓ ' : '⚠ '), pluginStateLabel(plugin.state),
+          plugin.error ? h('br') : null, plugin.error ? h('span', { lang: 'en' }, plugin.error) : '',
           plugin.disabled_by ? h('br') : null,
-          plugin.disabled_by ? format(_('disabled by {who}'), { who: plugin.disabled_by }) : ''),
-        h('td', {}, formatNumber(plugin.restarts ?? 0)),
-        h('td', {}, button || toggle ? h('div', { class: 'actions' }, button, toggle) : '–'));
+          plugin.disabled_by ? format(_('disabled by {who}'), { who: whoLabel(plugin.disabled_by) }) : ''),
+        cell(_('Restarts'), formatNumber(plugin.restarts ?? 0)),
+        cell(_('Actions'), button || toggle ? h('div', { class: 'actions' }, button, toggle) : '–',
+          h('p', { class: 'feedback' }, feedback)));
     });
     clear(pluginHost).append(plugins.length === 0
       ? h('p', {}, _('No plugins are configured.'))
-      : h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': _('Plugins') }, h('table', {},
+      : h('table', { class: 'stack' },
+        h('caption', { class: 'visually-hidden' }, _('Plugins')),
         h('thead', {}, h('tr', {}, [_('Plugin'), _('Version'), _('Domain'), _('Capabilities'), _('Health'), _('Restarts'), _('Actions')]
           .map((text) => h('th', { scope: 'col' }, text)))),
-        h('tbody', {}, rows))));
+        h('tbody', {}, rows)));
   }
 
-  function passwordForm(user) {
+  function passwordForm(user, feedback) {
     const id = 'password-' + user.username;
-    const input = h('input', { id, type: 'password', autocomplete: 'new-password', minlength: '8', required: true });
+    const ruleId = id + '-rule';
+    const input = h('input', { id, type: 'password', autocomplete: 'new-password', minlength: String(PASSWORD_MIN), required: true, 'aria-describedby': ruleId });
     const form = h('form', { class: 'inline-form' },
-      h('label', { for: id }, format(_('New password for {user}'), { user: user.username })), input,
+      h('div', { class: 'field' },
+        h('label', { for: id }, format(_('New password for {user}'), { user: user.username })), input,
+        h('p', { id: ruleId, class: 'hint' }, passwordRule())),
       h('button', { type: 'submit', class: 'secondary' }, _('Set password')));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       try {
         await api('POST', '/api/v1/users/' + encodeURIComponent(user.username) + '/password', { password: input.value });
-        status.textContent = format(_('The password of {user} was changed; their sessions were ended.'), { user: user.username });
+        feedback.textContent = format(_('The password of {user} was changed; their sessions were ended.'), { user: user.username });
         input.value = '';
       } catch (error) {
-        status.textContent = format(_('The password was not changed: {message}'), { message: error.message });
+        feedback.textContent = format(_('The password was not changed: {message}'), { message: apiErrorText(error, 'password') });
       }
     });
     return form;
@@ -153,49 +190,60 @@ export async function render(main, context) {
   async function showUsers() {
     const users = (await api('GET', '/api/v1/users')).users ?? [];
     const list = h('ul', { class: 'user-list' }, users.map((user) => {
+      const feedback = h('p', { class: 'feedback', role: 'status' });
       const revoke = h('button', { type: 'button', class: 'secondary', dataset: { revoke: user.username } }, format(_('End sessions of {user}'), { user: user.username }));
       revoke.addEventListener('click', async () => {
         try {
           const result = await api('DELETE', '/api/v1/users/' + encodeURIComponent(user.username) + '/sessions');
-          status.textContent = format(_('Sessions of {user} ended: {n}.'), { n: result.revoked, user: user.username });
+          feedback.textContent = format(_('Sessions of {user} ended: {n}.'), { n: result.revoked, user: user.username });
         } catch (error) {
-          status.textContent = error.message;
+          feedback.textContent = apiErrorText(error);
         }
       });
       return h('li', { class: 'card', dataset: { user: user.username } },
         h('h3', {}, user.username, ' · ', roleLabel(user.role)),
-        passwordForm(user), revoke);
+        passwordForm(user, feedback), revoke, feedback);
     }));
 
-    const username = h('input', { id: 'new-username', autocomplete: 'off', required: true });
-    const password = h('input', { id: 'new-password', type: 'password', autocomplete: 'new-password', minlength: '8', required: true });
+    clear(userList).append(list);
+  }
+
+  // the form for a new user is built once, so that its live region is there before it speaks
+  function newUserForm() {
+    const username = h('input', { id: 'new-username', autocomplete: 'off', required: true, autocapitalize: 'none', spellcheck: 'false' });
+    const password = h('input', { id: 'new-password', type: 'password', autocomplete: 'new-password', minlength: String(PASSWORD_MIN), required: true, 'aria-describedby': 'new-password-rule' });
     const role = h('select', { id: 'new-role' }, MUNICIPAL_ROLES.map((r) => h('option', { value: r }, roleLabel(r))));
-    const form = h('form', { class: 'card' },
+    const feedback = h('p', { id: 'new-user-status', class: 'feedback', role: 'status' });
+    const form = h('form', { class: 'card', id: 'new-user' },
       h('h3', {}, _('New user')),
       h('div', { class: 'field' }, h('label', { for: 'new-username' }, _('User name')), username),
       h('div', { class: 'field' }, h('label', { for: 'new-role' }, _('Role')), role),
-      h('div', { class: 'field' }, h('label', { for: 'new-password' }, _('Password (at least 8 characters)')), password),
-      h('button', { type: 'submit', class: 'primary' }, _('Create user')));
+      h('div', { class: 'field' }, h('label', { for: 'new-password' }, _('Password')), password,
+        h('p', { id: 'new-password-rule', class: 'hint' }, passwordRule())),
+      h('button', { type: 'submit', class: 'primary' }, _('Create user')),
+      feedback);
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       try {
         await api('POST', '/api/v1/users', { username: username.value, role: role.value, password: password.value });
-        status.textContent = format(_('User {user} was created.'), { user: username.value });
+        const created = username.value;
+        username.value = '';
+        password.value = '';
         await showUsers();
-        document.getElementById('new-username')?.focus();
+        feedback.textContent = format(_('User {user} was created.'), { user: created });
       } catch (error) {
-        status.textContent = format(_('The user was not created: {message}'), { message: error.message });
+        feedback.textContent = format(_('The user was not created: {message}'), { message: apiErrorText(error, 'user') });
       }
     });
-    clear(userHost).append(list, form);
+    return form;
   }
 
   clear(main).append(
     h('h1', {}, _('Administration')),
-    status,
     h('section', { class: 'card', 'aria-labelledby': 'health-heading' }, h('h2', { id: 'health-heading' }, _('Gateway health')), healthHost),
-    h('section', { class: 'card', 'aria-labelledby': 'plugins-heading' }, h('h2', { id: 'plugins-heading' }, _('Plugins')), pluginHost),
+    h('section', { class: 'card', 'aria-labelledby': 'plugins-heading' }, h('h2', { id: 'plugins-heading' }, _('Plugins')), pluginAnnounce, pluginHost),
     h('section', { 'aria-labelledby': 'users-heading' }, h('h2', { id: 'users-heading' }, _('Users')), userHost));
+  userHost.append(newUserForm());
   await Promise.all([showHealth(), showPlugins(), showUsers()]);
   if (!context.isCurrent())
     return;

@@ -8,7 +8,7 @@
 import { api, recentEvents, sensorDevices } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, formatDateTime } from './i18n.js';
-import { alarmStateLabel, alarmStateSymbol, alarmTypeLabel, isFinal, sensorKindLabel, sensorValueText } from './labels.js';
+import { alarmStateLabel, alarmStateSymbol, alarmTypeLabel, isFinal, roomLabel, sensorKindLabel, sensorValueText } from './labels.js';
 
 const POLL_OPEN_MS = 2000;
 const POLL_IDLE_MS = 20000;
@@ -27,8 +27,8 @@ function callStatusText(state) {
     case 'speech-connected': return _('The alarm centre has received your call.');
     case 'dispatched': return _('Help is on the way.');
     case 'attended': return _('Help is with you.');
-    case 'closed': return _('Your call is closed.');
-    case 'cancelled': return _('Your call was cancelled.');
+    case 'closed': return _('Your call is closed. Press the button if you need help again.');
+    case 'cancelled': return _('Your call was cancelled. No one is coming. Press the button if you need help again.');
     case 'failed': return _('Your call could not be sent. Press the button again, or use your alarm button.');
     default: return '';
   }
@@ -43,14 +43,24 @@ export async function render(main, context) {
   const mine = ++generation;
   const canCall = context.session.role === 'resident';
   const callStatus = h('p', { id: 'call-status', class: 'call-status', role: 'status', 'aria-live': 'assertive' });
+  // While a call is open the button stays focusable (aria-disabled, not disabled), so that
+  // the keyboard's place is kept, and says what has happened.
+  const callLabel = h('span', { class: 'call-label' }, _('Call for help'));
   const callButton = h('button', { type: 'button', id: 'call-button', class: 'call-button', 'aria-describedby': 'call-status' },
-    h('span', { class: 'call-symbol', 'aria-hidden': 'true' }, '☎'),
-    h('span', {}, _('Call for help')));
-  const cancelButton = h('button', { type: 'button', id: 'cancel-call', class: 'secondary', hidden: true }, _('Cancel my call'));
+    h('span', { class: 'call-symbol', 'aria-hidden': 'true' }, '☎'), callLabel);
+  const cancelButton = h('button', { type: 'button', id: 'cancel-call', class: 'secondary cancel-call', hidden: true }, _('Cancel my call'));
+  // Cancelling asks first, with large buttons far apart: keeping the call is where the
+  // cancel button was, so that a second tap keeps it.
+  const keepButton = h('button', { type: 'button', id: 'cancel-call-no', class: 'primary' }, _('No, I still need help'));
+  const confirmButton = h('button', { type: 'button', id: 'cancel-call-yes', class: 'secondary' }, _('Yes, cancel my call'));
+  const cancelQuestion = h('div', { id: 'cancel-question', class: 'cancel-question', role: 'group', 'aria-labelledby': 'cancel-question-text', hidden: true },
+    h('p', { id: 'cancel-question-text' }, _('Do you want to cancel your call for help? No one will come.')),
+    keepButton, confirmButton);
   const alarmList = h('ul', { class: 'alarm-list', id: 'my-alarms' });
   const deviceList = h('ul', { class: 'device-list', id: 'my-devices' });
   let alarms = [];
   let sending = false;
+  let ended = null; // the resident's own call that ended while this page showed it
   const devices = new Map();
 
   // The resident's own open call (the core names the caller as user:<name>); family see
@@ -62,7 +72,11 @@ export async function render(main, context) {
 
   function showCall() {
     const open = openAlarm();
-    const state = sending ? 'sending' : open?.state;
+    if (open)
+      ended = { ref: open.ref, state: open.state };
+    else if (ended && !isFinal(ended.state))
+      ended.state = alarms.find((alarm) => alarm.ref === ended.ref)?.state ?? 'closed';
+    const state = sending ? 'sending' : open?.state ?? (canCall ? ended?.state : undefined);
     if (!state)
       callStatus.textContent = canCall ? _('Press the button if you need help. The alarm centre answers day and night.') : _('No alarm is open.');
     else if (canCall)
@@ -70,9 +84,30 @@ export async function render(main, context) {
     else
       callStatus.textContent = format(_('An alarm is open: {type}, {state}.'), { type: alarmTypeLabel(open.type), state: alarmStateLabel(open.state) });
     callStatus.dataset.state = state ?? 'none';
-    callStatus.dataset.ref = open?.ref ?? '';
-    callButton.disabled = sending || Boolean(open);
-    cancelButton.hidden = !canCall || !open || sending;
+    callStatus.dataset.ref = open?.ref ?? ended?.ref ?? '';
+    const busy = sending || Boolean(open);
+    const hadFocus = cancelQuestion.contains(document.activeElement) || document.activeElement === cancelButton;
+    if (busy)
+      callButton.setAttribute('aria-disabled', 'true');
+    else
+      callButton.removeAttribute('aria-disabled');
+    callLabel.textContent = sending ? _('Sending…') : open ? _('Call sent') : _('Call for help');
+    const cancellable = canCall && Boolean(open) && !sending;
+    if (!cancellable)
+      cancelQuestion.hidden = true;
+    cancelButton.hidden = !cancellable || !cancelQuestion.hidden;
+    // the cancel controls went away with the call: the keyboard goes to the call button
+    if (hadFocus && !cancellable && canCall)
+      callButton.focus();
+  }
+
+  function alarmTimes(alarm) {
+    if (!alarm.raised)
+      return null;
+    const raised = format(_('raised {time}'), { time: formatDateTime(alarm.raised) });
+    if (!isFinal(alarm.state) || !alarm.updated)
+      return h('span', { class: 'when' }, raised);
+    return h('span', { class: 'when' }, raised, ', ', format(_('ended {time}'), { time: formatDateTime(alarm.updated) }));
   }
 
   function showAlarms() {
@@ -85,7 +120,8 @@ export async function render(main, context) {
           h('span', { 'aria-hidden': 'true' }, alarmStateSymbol(alarm.state), ' '), alarmStateLabel(alarm.state)),
         ' ',
         h('strong', {}, alarmTypeLabel(alarm.type)),
-        alarm.location ? h('span', {}, ' · ', alarm.location) : null));
+        alarm.location ? h('span', {}, ' · ', roomLabel(alarm.location)) : null,
+        alarm.raised ? h('br') : null, alarmTimes(alarm)));
     }
   }
 
@@ -96,7 +132,7 @@ export async function render(main, context) {
     for (const reading of [...devices.values()].sort((a, b) => a.device.localeCompare(b.device))) {
       deviceList.append(h('li', { class: 'device', dataset: { device: reading.device } },
         h('strong', {}, reading.device),
-        reading.room ? h('span', {}, ' · ', reading.room) : null,
+        reading.room ? h('span', {}, ' · ', roomLabel(reading.room)) : null,
         h('br'),
         sensorKindLabel(reading.kind), ': ', h('span', { class: 'value' }, sensorValueText(reading)),
         ' ', h('span', { class: 'when' }, format(_('at {time}'), { time: formatDateTime(reading.ts) }))));
@@ -138,6 +174,7 @@ export async function render(main, context) {
     if (!canCall || sending || openAlarm())
       return;
     sending = true;
+    ended = null;
     showCall();
     try {
       const alarm = await api('POST', '/api/v1/alarms', { type: 'assistance', source: 'ui' });
@@ -153,15 +190,31 @@ export async function render(main, context) {
       callStatus.dataset.state = 'failed';
     }
   });
-  cancelButton.addEventListener('click', async () => {
+  cancelButton.addEventListener('click', () => {
+    if (!openAlarm())
+      return;
+    cancelQuestion.hidden = false;
+    cancelButton.hidden = true;
+    keepButton.focus();
+  });
+  keepButton.addEventListener('click', () => {
+    cancelQuestion.hidden = true;
+    showCall();
+    cancelButton.focus();
+  });
+  confirmButton.addEventListener('click', async () => {
     const open = openAlarm();
     if (!open)
       return;
     try {
-      await api('POST', '/api/v1/alarms/' + encodeURIComponent(open.ref) + '/transitions', { state: 'cancelled' });
+      const updated = await api('POST', '/api/v1/alarms/' + encodeURIComponent(open.ref) + '/transitions', { state: 'cancelled' });
+      if (updated?.state)
+        Object.assign(open, updated);
     } catch {
       // the alarm moved on meanwhile (e.g. staff closed it); the list shows where it is
     }
+    showAlarms();
+    showCall();
     refreshAlarms();
   });
 
@@ -171,7 +224,8 @@ export async function render(main, context) {
       h('h2', { id: 'call-heading', class: 'visually-hidden' }, _('Call for help')),
       canCall ? callButton : null,
       callStatus,
-      cancelButton),
+      cancelButton,
+      cancelQuestion),
     h('section', { class: 'card', 'aria-labelledby': 'alarms-heading' },
       h('h2', { id: 'alarms-heading' }, canCall ? _('My calls and alarms') : _('Calls and alarms')),
       alarmList),

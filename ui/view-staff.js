@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Home-care staff: the home's status at a glance, the alarms live with each step's who
-// and when, and the municipality's sensors with their hourly activity.
+// and when, and the municipality's sensors with their hourly activity. Open alarms come
+// first, the ones nobody has acknowledged before the others; closed ones fold away.
+// The list is rebuilt on every change: the keyboard's place is kept on the same control,
+// or on what took its place, and changes are told in a live region.
 import { api, recentEvents, sensorDevices } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, formatDateTime } from './i18n.js';
-import { ALARM_STATES, alarmStateLabel, alarmStateSymbol, alarmTypeLabel, isFinal, sensorKindLabel, sensorValueText, whoLabel } from './labels.js';
+import { ALARM_STATES, alarmStateLabel, alarmStateSymbol, alarmTypeLabel, apiErrorText, isFinal, roomLabel, sensorKindLabel, sensorValueText, whoLabel } from './labels.js';
 import { renderActivity } from './chart.js';
 
 // The steps staff take, in order; delivered and speech-connected are the alarm centre's.
@@ -32,6 +35,9 @@ export async function render(main, context) {
   const summary = h('p', { id: 'alarm-summary' });
   const alarmList = h('ul', { class: 'alarm-list', id: 'alarms' });
   const actionStatus = h('p', { id: 'action-status', role: 'status' });
+  const closedHost = h('div', { id: 'closed-alarms-host' });
+  let closedOpen = false;    // whether staff unfolded the closed alarms
+  const confirming = new Set(); // refs whose Close asks to be confirmed
   const deviceList = h('ul', { class: 'device-list', id: 'devices' });
   const chartHost = h('div', { id: 'activity' });
   const chartDays = h('select', { id: 'chart-days' },
@@ -64,8 +70,14 @@ export async function render(main, context) {
     devices.set(event.body.device, kinds);
   }
 
-  async function transition(alarm, state, button) {
-    button.disabled = true;
+  let pendingFocus = null; // { ref, step } of a button pressed, until the list shows its result
+
+  async function transition(alarm, state) {
+    if (alarm.busy)
+      return;
+    alarm.busy = true;
+    confirming.delete(alarm.ref);
+    pendingFocus = { ref: alarm.ref };
     actionStatus.textContent = '';
     try {
       const updated = await api('POST', '/api/v1/alarms/' + encodeURIComponent(alarm.ref) + '/transitions', { state });
@@ -75,48 +87,148 @@ export async function render(main, context) {
     } catch (error) {
       actionStatus.textContent = error.status === 409
         ? _('Someone else has already moved this alarm on; the list shows where it stands.')
-        : format(_('The step was not saved: {message}'), { message: error.message });
-      await refreshAlarms();
+        : format(_('The step was not saved: {message}'), { message: apiErrorText(error) });
+      await refreshAlarms().catch(() => {});
     }
+    alarm.busy = false;
     showAlarms();
   }
 
-  function alarmItem(alarm) {
-    const steps = (history.get(alarm.ref) ?? []).slice().sort((a, b) => a.seq - b.seq);
-    const buttons = isFinal(alarm.state) ? [] : STAFF_STEPS.filter((step) => isLater(step.state, alarm.state))
-      .map((step) => {
-        const button = h('button', { type: 'button', class: step.state === 'closed' ? 'secondary' : 'primary', dataset: { step: step.state } }, step.label());
-        button.addEventListener('click', () => transition(alarm, step.state, button));
-        return button;
+  function stepButton(alarm, step) {
+    const button = h('button', {
+      type: 'button',
+      class: step.state === 'closed' ? 'secondary step-close' : 'primary',
+      dataset: { step: step.state, focus: alarm.ref + ':' + step.state },
+      'aria-expanded': step.state === 'closed' ? String(confirming.has(alarm.ref)) : null,
+      'aria-describedby': 'alarm-' + alarm.ref,
+    }, step.label());
+    if (step.state === 'closed') {
+      // Close skips every step left: it asks first, below, and a second press keeps asking
+      button.addEventListener('click', () => {
+        confirming.add(alarm.ref);
+        pendingFocus = { ref: alarm.ref, key: alarm.ref + ':confirm-no' };
+        showAlarms();
       });
+    } else {
+      button.addEventListener('click', () => transition(alarm, step.state));
+    }
+    return button;
+  }
+
+  function closeQuestion(alarm) {
+    const skipped = STAFF_STEPS.filter((step) => step.state !== 'closed' && isLater(step.state, alarm.state));
+    const textId = 'close-question-' + alarm.ref;
+    const no = h('button', { type: 'button', class: 'primary', dataset: { confirmNo: 'closed', focus: alarm.ref + ':confirm-no' } }, _('No, keep it open'));
+    const yes = h('button', { type: 'button', class: 'secondary', dataset: { confirm: 'closed', focus: alarm.ref + ':confirm-yes' } }, _('Yes, close the alarm'));
+    no.addEventListener('click', () => {
+      confirming.delete(alarm.ref);
+      pendingFocus = { ref: alarm.ref, key: alarm.ref + ':closed' };
+      showAlarms();
+    });
+    yes.addEventListener('click', () => transition(alarm, 'closed'));
+    return h('div', { class: 'close-question', role: 'group', 'aria-labelledby': textId },
+      h('p', { id: textId }, skipped.length > 0
+        ? format(_('Close this alarm without these steps: {steps}?'), { steps: skipped.map((step) => step.label()).join(', ') })
+        : _('Close this alarm?')),
+      h('div', { class: 'actions' }, no, yes));
+  }
+
+  function stepsList(alarm) {
+    const steps = (history.get(alarm.ref) ?? []).slice().sort((a, b) => a.seq - b.seq);
+    return steps.length > 0
+      ? h('ol', { class: 'steps', 'aria-label': _('What has happened') }, steps.map((step) =>
+        h('li', {}, h('strong', {}, alarmStateLabel(step.state)), ' — ',
+          format(_('{who} at {time}'), { who: whoLabel(step.who), time: formatDateTime(step.ts) }))))
+      : null;
+  }
+
+  function alarmTitle(alarm) {
+    return [alarmTypeLabel(alarm.type), alarm.location ? ' · ' + roomLabel(alarm.location) : '', ' ',
+      h('span', { class: 'badge state-' + alarm.state },
+        h('span', { 'aria-hidden': 'true' }, alarmStateSymbol(alarm.state), ' '), alarmStateLabel(alarm.state))];
+  }
+
+  function alarmItem(alarm) {
+    const next = STAFF_STEPS.filter((step) => step.state !== 'closed' && isLater(step.state, alarm.state));
     const headingId = 'alarm-' + alarm.ref;
-    return h('li', { class: 'alarm card', dataset: { ref: alarm.ref, state: alarm.state }, 'aria-labelledby': headingId },
-      h('h3', { id: headingId },
-        alarmTypeLabel(alarm.type), alarm.location ? ' · ' + alarm.location : '', ' ',
-        h('span', { class: 'badge state-' + alarm.state },
-          h('span', { 'aria-hidden': 'true' }, alarmStateSymbol(alarm.state), ' '), alarmStateLabel(alarm.state))),
+    return h('li', { class: 'alarm card open-alarm', dataset: { ref: alarm.ref, state: alarm.state }, 'aria-labelledby': headingId },
+      h('h3', { id: headingId, tabindex: '-1', dataset: { focus: alarm.ref + ':heading' } }, alarmTitle(alarm)),
       h('p', { class: 'ref' }, format(_('Reference {ref}'), { ref: alarm.ref }), alarm.device ? ' · ' + alarm.device : ''),
-      steps.length > 0
-        ? h('ol', { class: 'steps', 'aria-label': _('What has happened') }, steps.map((step) =>
-          h('li', {}, h('strong', {}, alarmStateLabel(step.state)), ' — ',
-            format(_('{who} at {time}'), { who: whoLabel(step.who), time: formatDateTime(step.ts) }))))
-        : null,
-      buttons.length > 0 ? h('div', { class: 'actions' }, buttons) : null);
+      stepsList(alarm),
+      next.length > 0 ? h('div', { class: 'actions' }, next.map((step) => stepButton(alarm, step))) : null,
+      h('div', { class: 'close-action' }, stepButton(alarm, STAFF_STEPS[STAFF_STEPS.length - 1])),
+      confirming.has(alarm.ref) ? closeQuestion(alarm) : null);
+  }
+
+  // A closed alarm is one line; its history folds away too.
+  function closedItem(alarm) {
+    const steps = stepsList(alarm);
+    const last = (history.get(alarm.ref) ?? []).reduce((a, b) => (!a || b.seq > a.seq ? b : a), null);
+    return h('li', { class: 'alarm closed-alarm', dataset: { ref: alarm.ref, state: alarm.state } },
+      h('span', { class: 'closed-title' }, alarmTitle(alarm)),
+      last ? h('span', { class: 'when' }, ' ', formatDateTime(last.ts)) : null,
+      steps ? h('details', { class: 'closed-history' },
+        h('summary', {}, format(_('What has happened to {ref}'), { ref: alarm.ref })), steps) : null);
+  }
+
+  // (an open alarm nobody acknowledged first, then by where it stands, newest first)
+  function urgency(a, b) {
+    const rank = (alarm) => (alarm.state === 'raised' || alarm.state === 'delivered' ? 0 : 1);
+    return rank(a) - rank(b) || (b.priority ?? 0) - (a.priority ?? 0) || b.order - a.order;
+  }
+
+  function focusKey() {
+    const active = document.activeElement;
+    if (!active || !alarmList.contains(active))
+      return null;
+    return { ref: active.closest('li.alarm')?.dataset.ref, key: active.dataset.focus };
+  }
+
+  // After a rebuild the keyboard stays where it was: the same control, else the alarm's
+  // next step, else its heading, else the next open alarm, else the list's heading.
+  function restoreFocus(where) {
+    if (!where?.ref)
+      return;
+    const byKey = (key) => (key ? alarmList.querySelector(`[data-focus="${CSS.escape(key)}"]`) : null);
+    const item = alarmList.querySelector(`li.open-alarm[data-ref="${CSS.escape(where.ref)}"]`);
+    const target = byKey(where.key)
+      ?? item?.querySelector('.actions button:not([data-confirm-no], [data-confirm]), .close-action button')
+      ?? item?.querySelector('h3')
+      ?? alarmList.querySelector('li.open-alarm .actions button, li.open-alarm h3')
+      ?? document.getElementById('alarms-heading');
+    target?.focus();
   }
 
   function showAlarms() {
+    const where = pendingFocus ?? focusKey();
+    pendingFocus = null;
     const all = [...alarms.values()];
-    const open = all.filter((alarm) => !isFinal(alarm.state));
+    all.forEach((alarm, i) => { alarm.order = i; });
+    const open = all.filter((alarm) => !isFinal(alarm.state)).sort(urgency);
     const closed = all.filter((alarm) => isFinal(alarm.state)).slice(-CLOSED_SHOWN).reverse();
     summary.textContent = open.length === 0 ? _('No open alarms.') : format(_('Open alarms: {n}'), { n: open.length });
     summary.dataset.open = String(open.length);
     clear(alarmList);
-    for (const alarm of open.reverse())
+    for (const alarm of open)
       alarmList.append(alarmItem(alarm));
-    if (closed.length > 0)
-      alarmList.append(h('li', { class: 'subheading' }, h('h3', {}, _('Recently closed'))));
-    for (const alarm of closed)
-      alarmList.append(alarmItem(alarm));
+    const details = closed.length === 0 ? null
+      : h('details', { id: 'closed-alarms', open: closedOpen },
+        h('summary', {}, format(_('Recently closed ({n})'), { n: closed.length })),
+        h('ul', { class: 'alarm-list closed-list' }, closed.map(closedItem)));
+    details?.addEventListener('toggle', () => { closedOpen = details.open; });
+    clear(closedHost).append(details ?? '');
+    restoreFocus(where);
+  }
+
+  // New alarms from elsewhere are told in the live region (the list itself is not one:
+  // it is rebuilt, and would be read out whole).
+  function announce(event) {
+    if (event.type !== 'alarm.raised' || !event.body?.ref)
+      return;
+    actionStatus.textContent = format(_('New alarm: {type}{location}.'), {
+      type: alarmTypeLabel(event.body.type),
+      location: event.body.location ? ' · ' + roomLabel(event.body.location) : '',
+    });
   }
 
   function showDevices() {
@@ -128,7 +240,7 @@ export async function render(main, context) {
       const readings = [...devices.get(name).values()].sort((a, b) => a.kind.localeCompare(b.kind));
       const room = readings.find((reading) => reading.room)?.room;
       deviceList.append(h('li', { class: 'device', dataset: { device: name } },
-        h('strong', {}, name), room ? ' · ' + room : '',
+        h('strong', {}, name), room ? ' · ' + roomLabel(room) : '',
         h('ul', { class: 'readings' }, readings.map((reading) => h('li', {},
           sensorKindLabel(reading.kind), ': ', h('span', { class: 'value' }, sensorValueText(reading)),
           ' ', h('span', { class: 'when' }, format(_('at {time}'), { time: formatDateTime(reading.ts) })))))));
@@ -147,7 +259,7 @@ export async function render(main, context) {
     try {
       chart = await renderActivity(chartHost, chartDevice.value, Number(chartDays.value));
     } catch (error) {
-      clear(chartHost).append(h('p', { class: 'error' }, format(_('The activity could not be loaded: {message}'), { message: error.message })));
+      clear(chartHost).append(h('p', { class: 'error' }, format(_('The activity could not be loaded: {message}'), { message: apiErrorText(error) })));
     }
   }
 
@@ -191,8 +303,7 @@ export async function render(main, context) {
     h('section', { class: 'card', 'aria-labelledby': 'status-heading' },
       h('h2', { id: 'status-heading' }, _('At a glance')), health, summary),
     h('section', { 'aria-labelledby': 'alarms-heading' },
-      h('h2', { id: 'alarms-heading' }, _('Alarms')), actionStatus,
-      h('div', { 'aria-live': 'polite', 'aria-relevant': 'additions' }, alarmList)),
+      h('h2', { id: 'alarms-heading', tabindex: '-1' }, _('Alarms')), actionStatus, alarmList, closedHost),
     h('section', { class: 'card', 'aria-labelledby': 'sensors-heading' },
       h('h2', { id: 'sensors-heading' }, _('Sensors')), deviceList,
       h('h3', {}, _('Activity per hour')),
@@ -216,6 +327,7 @@ export async function render(main, context) {
     onEvent(event) {
       if (event.type.startsWith('alarm.')) {
         addHistory(event);
+        announce(event);
         showAlarms();
       } else if (event.type === 'sensor.reading') {
         const known = devices.has(event.body?.device);

@@ -17,6 +17,8 @@ struct _HgAlarm
   gchar *location;    /* (owned) (nullable) */
   guint priority;
   JsonObject *detail; /* (owned) (nullable) */
+  gint64 raised;      /* µs since the epoch; 0 when not from the journal */
+  gint64 updated;     /* µs since the epoch; 0 when not from the journal */
 };
 
 G_DEFINE_TYPE (HgAlarm, hg_alarm, G_TYPE_OBJECT)
@@ -365,6 +367,51 @@ hg_alarm_set_location (HgAlarm *self,
   g_return_if_fail (HG_IS_ALARM (self));
   g_free (self->location);
   self->location = g_strdup (location);
+}
+
+/**
+ * hg_alarm_set_times:
+ * @self: an #HgAlarm
+ * @raised: when the alarm was raised, in µs since the epoch
+ * @updated: when it last changed state, in µs since the epoch
+ *
+ * Sets the times the core's journal keeps for the alarm. They are not part of
+ * hg_alarm_to_json (): the HTTP API adds them to what it shows.
+ */
+void
+hg_alarm_set_times (HgAlarm *self,
+                    gint64 raised,
+                    gint64 updated)
+{
+  g_return_if_fail (HG_IS_ALARM (self));
+  self->raised = raised;
+  self->updated = updated;
+}
+
+/**
+ * hg_alarm_get_raised_time:
+ * @self: an #HgAlarm
+ *
+ * Returns: when the alarm was raised, in µs since the epoch; 0 if unknown
+ */
+gint64
+hg_alarm_get_raised_time (HgAlarm *self)
+{
+  g_return_val_if_fail (HG_IS_ALARM (self), 0);
+  return self->raised;
+}
+
+/**
+ * hg_alarm_get_updated_time:
+ * @self: an #HgAlarm
+ *
+ * Returns: when the alarm last changed state, in µs since the epoch; 0 if unknown
+ */
+gint64
+hg_alarm_get_updated_time (HgAlarm *self)
+{
+  g_return_val_if_fail (HG_IS_ALARM (self), 0);
+  return self->updated;
 }
 
 /**

@@ -38,6 +38,8 @@ log_writer_cb (GLogLevelFlags log_level,
 }
 /* 64 characters, the longest user name */
 #define LONG_NAME "a012345678901234567890123456789012345678901234567890123456789123"
+/* 64 characters, 128 bytes */
+#define LONG_NAME_UNICODE "ääääääääääääääääääääääääääääääääääääääääääääääääääääääääääääääää"
 
 typedef struct
 {
@@ -286,6 +288,21 @@ test_login_name_case (Fixture *fixture,
   add_user (fixture, "anna", HGD_ROLE_FAMILY);
   session = login_ok (fixture, "Anna");
   g_assert_cmpstr (session->username, ==, "anna");
+}
+
+static void
+test_login_name_case_unicode (Fixture *fixture,
+                              gconstpointer user_data)
+{
+  g_autoptr(HgdSession) session = NULL;
+  g_autoptr(HgdSession) decomposed = NULL;
+
+  g_test_summary ("A user name with å, ä, ö logs in typed capitalised, or with å decomposed");
+  add_user (fixture, "åsa.öberg", HGD_ROLE_STAFF);
+  session = login_ok (fixture, "Åsa.Öberg");
+  g_assert_cmpstr (session->username, ==, "åsa.öberg");
+  decomposed = login_ok (fixture, "a\314\212sa.o\314\210berg");
+  g_assert_cmpstr (decomposed->username, ==, "åsa.öberg");
 }
 
 static void
@@ -707,13 +724,16 @@ static void
 test_users_invalid_name (Fixture *fixture,
                          gconstpointer user_data)
 {
-  const gchar *bad[] = { "", "-anna", ".anna", "_anna", "Anna", "an na", "anna/..", "åsa",
-                         "anna@example.org",
-                         LONG_NAME "x" };
-  const gchar *good[] = { "a", "0", "anna.b_c-d", "1st",
-                          LONG_NAME };
+  /* upper case, a decomposed å (not NFC), a superscript digit, a no-break space, and the
+   * title-case letter ǅ are refused */
+  const gchar *bad[] = { "", "-anna", ".anna", "_anna", "Anna", "an na", "anna/..", "Åsa",
+                         "anna@example.org", "-åsa", "å\xff", "a\314\212sa", "åsa\u00b2",
+                         "an\u00a0na", "ǅe", LONG_NAME "x", LONG_NAME_UNICODE "ö" };
+  const gchar *good[] = { "a", "0", "anna.b_c-d", "1st", "åsa", "örjan.ängström", "ärla_ö-1",
+                          "émile", "ß", LONG_NAME, LONG_NAME_UNICODE };
 
-  g_test_summary ("User names are 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit");
+  g_test_summary ("User names are 1 to 64 characters of lower-case letters of any script, "
+                  "0-9 . _ -, starting with a letter or digit, in NFC");
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr(GError) error = NULL;
@@ -1225,6 +1245,7 @@ main (int argc,
   add_test ("/accounts/login/wrong-password-rejected", test_login_wrong_password);
   add_test ("/accounts/login/unknown-user-rejected-like-wrong-password", test_login_unknown_user);
   add_test ("/accounts/login/user-name-case-ignored", test_login_name_case);
+  add_test ("/accounts/login/user-name-unicode-case-ignored", test_login_name_case_unicode);
   add_test ("/accounts/login/rate-limited-after-five-failures", test_login_rate_limited);
   add_test ("/accounts/login/unknown-user-rate-limited-alike",
             test_login_rate_limited_unknown_user);
