@@ -571,6 +571,12 @@ hg_context_store_secret_finish (HgContext *self,
  * counters of dropped input), at most every few seconds. Reports never name personal
  * data; those of instances in the personal domain are not shown to the municipality.
  *
+ * A plugin with the capability `alarm.deliver` says that alarms are not reaching the alarm
+ * centre right now (a silent receiver, a missed line supervision, an alarm whose delivery
+ * failed) with a string member `delivery-fault`, the reason in English; `GET
+ * /api/v1/health` then reports alarm delivery as degraded with that reason until a report
+ * without the member (since 0.2).
+ *
  * Needs no capability. It does not block and cannot fail; a report the core cannot take
  * (e.g. too large) is logged by the host and dropped.
  *
