@@ -1216,8 +1216,8 @@ handle_health (HgdApi *self,
   if (delivery_fault == NULL && municipal_journal != NULL)
     {
       g_autoptr(GError) error = NULL;
-      gint64 failed = hgd_journal_count_alarms_in_state (
-          municipal_journal, HG_ALARM_STATE_DELIVERY_FAILED, &error);
+      gint64 failed = hgd_journal_count_alarms_in_state (municipal_journal,
+                                                         HG_ALARM_STATE_DELIVERY_FAILED, &error);
 
       if (failed < 0)
         g_debug ("health: %s", error->message);

@@ -1989,15 +1989,13 @@ hgd_journal_list_alarms (HgdJournal *self,
  * Returns: the count, or -1 with @error set
  */
 gint64
-hgd_journal_count_alarms_in_state (HgdJournal *self,
-                                   HgAlarmState state,
-                                   GError **error)
+hgd_journal_count_alarms_in_state (HgdJournal *self, HgAlarmState state, GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
   int rc;
 
   g_return_val_if_fail (HGD_IS_JOURNAL (self), -1);
-  g_return_val_if_fail ((guint) state < HG_ALARM_STATE_LAST, -1);
+  g_return_val_if_fail ((guint)state < HG_ALARM_STATE_LAST, -1);
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
 
   stmt = reader_prepare (self, "SELECT count(*) FROM alarms WHERE state = ?1", error);

@@ -93,10 +93,10 @@ struct _HgdPluginInstance
   guint stop_phase;
   guint disconnect_id;
   gboolean ping_in_flight;
-  guint probe_interval;     /* seconds: delivery-check-interval */
-  guint probe_id;           /* an alarm.deliver instance's responsiveness probe */
+  guint probe_interval; /* seconds: delivery-check-interval */
+  guint probe_id;       /* an alarm.deliver instance's responsiveness probe */
   gboolean probe_in_flight;
-  gint64 unanswered_since;  /* monotonic, of the oldest unanswered probe; 0 if answered */
+  gint64 unanswered_since; /* monotonic, of the oldest unanswered probe; 0 if answered */
   GQueue queue;                         /* (element-type QueuedEvent) for HandleEvent */
   guint in_flight;
   /* The municipal seq up to which the plugin took every alarm event (HandleEvent
@@ -559,9 +559,7 @@ watchdog_cb (gpointer user_data)
  * health says at once when alarms cannot leave (a stopped or hung host); the watchdog
  * above, slower, is what restarts it. */
 static void
-probe_cb (GObject *source,
-          GAsyncResult *result,
-          gpointer user_data)
+probe_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
@@ -586,7 +584,7 @@ probe_timeout_cb (gpointer user_data)
   if (self->unanswered_since == 0)
     self->unanswered_since = g_get_monotonic_time ();
   g_dbus_proxy_call (G_DBUS_PROXY (self->host_proxy), "Ping", NULL, G_DBUS_CALL_FLAGS_NONE,
-                     (gint) self->watchdog_timeout * 1000, self->host_cancellable, probe_cb, self);
+                     (gint)self->watchdog_timeout * 1000, self->host_cancellable, probe_cb, self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1328,7 +1326,7 @@ hgd_plugin_instance_dup_delivery_fault (HgdPluginInstance *self)
     return NULL;
   if (self->unanswered_since != 0
       && g_get_monotonic_time () - self->unanswered_since
-             > (gint64) self->probe_interval * G_USEC_PER_SEC)
+             > (gint64)self->probe_interval * G_USEC_PER_SEC)
     return g_strdup_printf ("plugin %s: its host has not answered for %" G_GINT64_FORMAT " s",
                             self->id,
                             (g_get_monotonic_time () - self->unanswered_since) / G_USEC_PER_SEC);
@@ -1543,8 +1541,7 @@ hgd_plugin_instance_new (HgdConfig *config,
   self->host_path = g_strdup (hgd_config_get_string (config, "plugins", "host"));
   self->watchdog_interval = (guint) hgd_config_get_int (config, "plugins", "watchdog-interval");
   self->watchdog_timeout = (guint) hgd_config_get_int (config, "plugins", "watchdog-timeout");
-  self->probe_interval
-      = (guint) hgd_config_get_int (config, "plugins", "delivery-check-interval");
+  self->probe_interval = (guint)hgd_config_get_int (config, "plugins", "delivery-check-interval");
   self->start_timeout = (guint) hgd_config_get_int (config, "plugins", "start-timeout");
   self->restart_max_delay = (guint) hgd_config_get_int (config, "plugins", "restart-max-delay");
 

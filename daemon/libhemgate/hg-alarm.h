@@ -48,8 +48,7 @@ const gchar *hg_alarm_state_to_string (HgAlarmState state);
 gboolean hg_alarm_state_from_string (const gchar *str,
                                      HgAlarmState *state);
 gboolean hg_alarm_state_is_final (HgAlarmState state);
-gint hg_alarm_state_compare (HgAlarmState a,
-                             HgAlarmState b);
+gint hg_alarm_state_compare (HgAlarmState a, HgAlarmState b);
 gboolean hg_alarm_type_is_valid (const gchar *type);
 
 #define HG_TYPE_ALARM (hg_alarm_get_type ())

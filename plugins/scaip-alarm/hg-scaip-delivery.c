@@ -98,7 +98,7 @@ struct _HgScaipDelivery
   gboolean running;
 
   GHashTable *sessions; /* (owned) ref → Session, alarms and aborts */
-  GHashTable *wire_refs; /* (owned) background ref → Session (unowned) after delivery failed */
+  GHashTable *wire_refs;    /* (owned) background ref → Session (unowned) after delivery failed */
   guint heartbeat_interval; /* the configured one, or the ARC's <hbi> */
   Session *heartbeat;   /* (owned) (nullable) the heartbeat in flight */
   Session *standby;     /* (owned) (nullable) the standby path's heartbeat in flight */
@@ -792,8 +792,7 @@ session_to_background (Session *s)
 /* [C] SS 91100 §5 rule 4: no snu=0 within the specified time: abort with mty=RE and the
  * same ref, and go on with the alternative action (PROTOCOL.md §6). */
 static void
-give_up (Session *s,
-         const gchar *reason)
+give_up (Session *s, const gchar *reason)
 {
   HgScaipDelivery *self = s->engine;
   g_autoptr(HgScaipRequest) abort_request
@@ -967,9 +966,7 @@ static void schedule_heartbeat (HgScaipDelivery *self);
  * <hbi> (1-1440 minutes) in its answer; heartbeats then follow it, until it says otherwise
  * or the host restarts. */
 static void
-heartbeat_interval_from_arc (HgScaipDelivery *self,
-                             HgScaipResponse *response,
-                             guint receiver)
+heartbeat_interval_from_arc (HgScaipDelivery *self, HgScaipResponse *response, guint receiver)
 {
   guint interval;
 
@@ -981,7 +978,7 @@ heartbeat_interval_from_arc (HgScaipDelivery *self,
                  receiver_name (self, receiver), response->hbi);
       return;
     }
-  interval = (guint) response->hbi * 60;
+  interval = (guint)response->hbi * 60;
   if (interval == self->heartbeat_interval)
     return;
   g_message ("the %s receiver sets the heartbeat interval to %d min (hbi; was %u s)",
@@ -1263,7 +1260,7 @@ hg_scaip_delivery_add_alarm (HgScaipDelivery *self,
   else if (self->config.delivery_timeout > 0)
     {
       s->deadline
-          = g_get_monotonic_time () + (gint64) self->config.delivery_timeout * G_USEC_PER_SEC;
+          = g_get_monotonic_time () + (gint64)self->config.delivery_timeout * G_USEC_PER_SEC;
       s->deadline_id = g_timeout_add (self->config.delivery_timeout * 1000, deadline_cb, s);
     }
   LOG_REF (G_LOG_LEVEL_INFO, s->ref, "alarm %s (%s) to deliver%s", s->ref, s->alarm_type,
@@ -1442,8 +1439,7 @@ hg_scaip_delivery_dup_fault (HgScaipDelivery *self)
                             receiver_name (self, self->active));
   if (!self->link_up && waiting > 0)
     return g_strdup_printf ("the %s receiver does not answer; %u request%s waiting",
-                            receiver_name (self, self->active), waiting,
-                            waiting == 1 ? "" : "s");
+                            receiver_name (self, self->active), waiting, waiting == 1 ? "" : "s");
   return NULL;
 }
 

@@ -867,8 +867,7 @@ alarm_failed_cb (HgScaipDelivery *delivery,
 }
 
 static void
-delivery_changed_cb (HgScaipDelivery *delivery,
-                     HgScaipPlugin *self)
+delivery_changed_cb (HgScaipDelivery *delivery, HgScaipPlugin *self)
 {
   check_health (self);
 }

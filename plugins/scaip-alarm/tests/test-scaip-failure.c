@@ -18,9 +18,7 @@
 
 /* Short timers; no registration (sipp is no registrar); @extra after the defaults. */
 static gchar *
-instance_keys (const gchar *primary,
-               const gchar *secondary,
-               const gchar *extra)
+instance_keys (const gchar *primary, const gchar *secondary, const gchar *extra)
 {
   return g_strdup_printf ("aor = " AOR "\n"
                           "controller-id = " CONTROLLER_ID "\n"
@@ -33,8 +31,7 @@ instance_keys (const gchar *primary,
                           "failover-timeout = 2\n"
                           "%s",
                           primary, secondary != NULL ? "secondary = " : "",
-                          secondary != NULL ? secondary : "", secondary != NULL ? "\n" : "",
-                          extra);
+                          secondary != NULL ? secondary : "", secondary != NULL ? "\n" : "", extra);
 }
 
 /* sipp */
@@ -80,9 +77,7 @@ sipp_new (void)
 }
 
 static void
-sipp_exited_cb (GObject *source,
-                GAsyncResult *result,
-                gpointer user_data)
+sipp_exited_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
   *(gboolean *)user_data = TRUE;
@@ -97,16 +92,16 @@ flag_set (gpointer data)
 /* Runs @scenario (in sipp/) over UDP on 127.0.0.1 with no call limit, tracing every
  * message into its messages.log (appended to, across runs on the same Sipp). */
 static void
-sipp_start (Sipp *sipp,
-            const gchar *scenario)
+sipp_start (Sipp *sipp, const gchar *scenario)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GSubprocessLauncher) launcher
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_autofree gchar *path = g_test_build_filename (G_TEST_DIST, "sipp", scenario, NULL);
-  const gchar *argv[] = { g_getenv ("SIPP"), "-sf", path, "-i", "127.0.0.1", "-p", sipp->port,
-                          "-t", "u1", "-nostdin", "-trace_msg", "-message_file",
-                          sipp->messages_path, NULL };
+  const gchar *argv[]
+      = { g_getenv ("SIPP"),   "-sf", path, "-i",       "127.0.0.1",  "-p",
+          sipp->port,          "-t",  "u1", "-nostdin", "-trace_msg", "-message_file",
+          sipp->messages_path, NULL };
 
   g_assert_nonnull (argv[0]);
   g_subprocess_launcher_set_cwd (launcher, sipp->dir);
@@ -128,9 +123,7 @@ sipp_stop (Sipp *sipp)
 /* Returns: how many MESSAGE requests sipp received whose text holds @needle and, unless
  *   %NULL, @also; retransmissions count */
 static guint
-sipp_count (Sipp *sipp,
-            const gchar *needle,
-            const gchar *also)
+sipp_count (Sipp *sipp, const gchar *needle, const gchar *also)
 {
   g_autofree gchar *trace = NULL;
   g_auto(GStrv) chunks = NULL;
@@ -262,8 +255,8 @@ static gboolean
 health_is (gpointer data)
 {
   HealthCondition *condition = data;
-  g_autoptr(JsonObject) health = scaip_test_gateway_request (condition->gateway, "GET",
-                                                             "/api/v1/health", NULL, SOUP_STATUS_OK);
+  g_autoptr(JsonObject) health = scaip_test_gateway_request (
+      condition->gateway, "GET", "/api/v1/health", NULL, SOUP_STATUS_OK);
   JsonObject *subsystems = json_object_get_object_member (health, "subsystems");
   JsonObject *delivery = json_object_get_object_member (subsystems, "alarm-delivery");
   const gchar *message = json_object_get_string_member_with_default (delivery, "message", "");
@@ -280,9 +273,7 @@ health_is (gpointer data)
 }
 
 static void
-wait_health (ScaipTestGateway *gateway,
-             const gchar *status,
-             const gchar *message)
+wait_health (ScaipTestGateway *gateway, const gchar *status, const gchar *message)
 {
   HealthCondition condition = { gateway, status, message };
   g_autofree gchar *what = g_strdup_printf ("health %s%s%s", status, message != NULL ? ": " : "",
@@ -293,8 +284,7 @@ wait_health (ScaipTestGateway *gateway,
 
 /* Returns: (transfer full): the ref the plugin retries @ref under, from its log */
 static gchar *
-logged_background_ref (ScaipTestGateway *gateway,
-                       const gchar *ref)
+logged_background_ref (ScaipTestGateway *gateway, const gchar *ref)
 {
   g_autofree gchar *prefix = g_strdup_printf ("alarm %s: delivery failed", ref);
   const gchar *marker = "in the background under ref ";
@@ -334,10 +324,7 @@ host_running (gpointer data)
 /* Two sipp ARCs whose applications answer heartbeats and never alarms, and a gateway
  * sending to them; @ref is a fall alarm raised there, once its delivery failed. */
 static ScaipTestGateway *
-start_failing (Sipp *primary,
-               Sipp *secondary,
-               gchar **ref,
-               gchar **technical)
+start_failing (Sipp *primary, Sipp *secondary, gchar **ref, gchar **technical)
 {
   g_autofree gchar *primary_uri = sipp_uri (primary);
   g_autofree gchar *secondary_uri = sipp_uri (secondary);
@@ -358,8 +345,7 @@ start_failing (Sipp *primary,
   /* the core recorded it, with the reason */
   failed = scaip_test_gateway_find_event (gateway, "alarm.delivery-failed", *ref);
   g_assert_nonnull (failed);
-  detail = json_object_get_object_member (json_object_get_object_member (failed, "body"),
-                                          "detail");
+  detail = json_object_get_object_member (json_object_get_object_member (failed, "body"), "detail");
   g_assert_cmpstr (json_object_get_string_member (detail, "reason"), ==, "no-confirmation");
   g_assert_cmpint (json_object_get_int_member (detail, "delivery-timeout"), ==, 6);
 
@@ -458,7 +444,7 @@ test_restart_one_technical_alarm (void)
   condition.gateway = gateway;
   condition.old_pid = scaip_test_gateway_host_pid (gateway);
   g_assert_cmpint (condition.old_pid, >, 0);
-  g_assert_cmpint (kill ((pid_t) condition.old_pid, SIGKILL), ==, 0);
+  g_assert_cmpint (kill ((pid_t)condition.old_pid, SIGKILL), ==, 0);
   scaip_test_wait (host_replaced, &condition, "a new plugin host");
   resumed = g_strdup_printf ("alarm %s (fall): delivery failed before", ref);
   scaip_test_gateway_wait_logged (gateway, resumed);
@@ -629,16 +615,15 @@ test_health_stopped_host (void)
   wait_health (gateway, "ok", NULL);
 
   pid = scaip_test_gateway_host_pid (gateway);
-  g_assert_cmpint (kill ((pid_t) pid, SIGSTOP), ==, 0);
+  g_assert_cmpint (kill ((pid_t)pid, SIGSTOP), ==, 0);
   wait_health (gateway, "degraded", "plugin " SCAIP_TEST_INSTANCE ": its host has not answered");
-  g_assert_cmpint (kill ((pid_t) pid, SIGCONT), ==, 0);
+  g_assert_cmpint (kill ((pid_t)pid, SIGCONT), ==, 0);
   wait_health (gateway, "ok", NULL);
   g_assert_cmpint (scaip_test_gateway_host_pid (gateway), ==, pid);
 }
 
 int
-main (int argc,
-      char **argv)
+main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_bug_base ("issue ");
