@@ -141,6 +141,8 @@ static guint signals[N_SIGNALS];
 #define CLOCK_JUMP_USEC G_USEC_PER_SEC
 
 static void session_send (Session *s, guint receiver);
+static void give_up (Session *s, const gchar *reason);
+static gboolean deadline_passed (Session *s);
 static void schedule_probe (HgScaipDelivery *self);
 static void schedule_heartbeat (HgScaipDelivery *self);
 
@@ -556,6 +558,12 @@ session_unanswered (Session *s,
         supervision_missed (self, reason);
     }
   link_down (self, receiver, sent_at, reason);
+  /* e.g. a HOLD at the deadline, then silence */
+  if (kind == KIND_ALARM && deadline_passed (s))
+    {
+      give_up (s, "no-confirmation");
+      return;
+    }
   if (self->link_up && kind == KIND_ALARM)
     {
       /* sent to a receiver that is not the active one any more */

@@ -555,6 +555,42 @@ test_heartbeat_interval_from_arc (void)
 }
 
 static void
+test_hold_then_silence (void)
+{
+  const gchar *sim_args[] = { "--password", PASSWORD, NULL };
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) failed = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys
+      = instance_keys (uri, NULL, "heartbeat-interval = 0\ndelivery-timeout = 6\n");
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *on_hold = NULL;
+  g_autofree gchar *state = NULL;
+  JsonObject *detail;
+
+  g_test_bug ("10");
+  g_test_summary ("An alarm the ARC holds with HOLD (snu=4) when delivery-timeout passes has "
+                  "not failed: the ARC works on it; when the ARC then falls silent, it fails "
+                  "at the next unanswered poll");
+  gateway = scaip_test_gateway_new_started (keys);
+  scaip_test_sim_command (sim, "hold 1000");
+  ref = scaip_test_gateway_raise (gateway, "fall", "hall");
+  scaip_test_gateway_wait_state (gateway, ref, "delivered");
+  on_hold = g_strdup_printf ("alarm %s: not confirmed within 6 s, but on HOLD", ref);
+  scaip_test_gateway_wait_logged (gateway, on_hold);
+  state = scaip_test_gateway_alarm_state (gateway, ref);
+  g_assert_cmpstr (state, ==, "delivered");
+
+  scaip_test_sim_command (sim, "silent");
+  scaip_test_gateway_wait_state (gateway, ref, "delivery-failed");
+  failed = scaip_test_gateway_find_event (gateway, "alarm.delivery-failed", ref);
+  g_assert_nonnull (failed);
+  detail = json_object_get_object_member (json_object_get_object_member (failed, "body"), "detail");
+  g_assert_cmpstr (json_object_get_string_member (detail, "reason"), ==, "no-confirmation");
+}
+
+static void
 test_health_arc_outage (void)
 {
   const gchar *sim_args[] = { "--password", PASSWORD, NULL };
@@ -634,6 +670,7 @@ main (int argc, char **argv)
   g_test_add_func ("/scaip/interop/sipp-heartbeat-sip-200-only", test_heartbeat_sip_only);
   g_test_add_func ("/scaip/interop/sipp-heartbeat-interval-from-arc",
                    test_heartbeat_interval_from_arc);
+  g_test_add_func ("/scaip/failure/hold-then-silence-fails", test_hold_then_silence);
   g_test_add_func ("/scaip/health/arc-outage-degrades-delivery", test_health_arc_outage);
   g_test_add_func ("/scaip/health/stopped-host-degrades-delivery", test_health_stopped_host);
   return g_test_run ();
