@@ -398,7 +398,12 @@ hg_context_raise_alarm_finish (HgContext *self,
  * @user_data: data for @callback
  *
  * Reports a delivery step of an alarm. Needs `alarm.deliver`. The core rejects a
- * transition that moves backwards or leaves a final state.
+ * transition that moves backwards or leaves a final state, in the order of
+ * hg_alarm_state_compare (). A plugin that gives up prompt delivery reports
+ * %HG_ALARM_STATE_DELIVERY_FAILED (since 0.2) with the reason in @detail (`reason`), goes on
+ * delivering in the background, and later reports %HG_ALARM_STATE_ACKNOWLEDGED if it gets
+ * through; the core offers the alarm again in that state after a restart, so the plugin
+ * can tell it has already given up once.
  *
  * Since: 0.1
  */
