@@ -728,7 +728,8 @@ session_send (Session *s,
 
   data = g_new0 (SendData, 1);
   data->engine = self;
-  data->ref = g_strdup (s->ref);
+  /* the ref on the wire: after delivery failed, the background one (find_session ()) */
+  data->ref = g_strdup (s->request->ref);
   data->generation = s->generation;
   data->kind = s->kind;
   s->timer_id = g_timeout_add (self->config.answer_timeout * 1000, answer_timeout_cb, s);

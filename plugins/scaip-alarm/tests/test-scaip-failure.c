@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "scaip-test.h"
 
@@ -89,6 +90,13 @@ flag_set (gpointer data)
   return *(gboolean *)data;
 }
 
+/* In the child: a case that fails (aborts) must not leave sipp running. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /* Runs @scenario (in sipp/) over UDP on 127.0.0.1 with no call limit, tracing every
  * message into its messages.log (appended to, across runs on the same Sipp). */
 static void
@@ -105,6 +113,7 @@ sipp_start (Sipp *sipp, const gchar *scenario)
 
   g_assert_nonnull (argv[0]);
   g_subprocess_launcher_set_cwd (launcher, sipp->dir);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   sipp->exited = FALSE;
   g_clear_object (&sipp->process);
   sipp->process = g_subprocess_launcher_spawnv (launcher, argv, &error);
