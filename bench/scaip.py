@@ -13,10 +13,13 @@
               `acknowledged` journaled), 8 clients raising at once
   failover    POST -> the secondary receiver's record, with the primary silent from the
               start, for the default timers and for tight ones
+  failed      POST -> the alarm's state delivery-failed in the API, with both receivers
+              silent from the start, for the default timers (delivery-timeout 60 s) and
+              for tight ones (answer-timeout 1, failover-timeout 2, delivery-timeout 6)
   memory      VmRSS of the idle plugin host
 
 Usage: scaip.py BUILDDIR [--alarms N] [--sensor-background RATE]... [--throughput-alarms N]
-                 [--failover-runs N]
+                 [--failover-runs N] [--part latency|throughput|failover|failed]...
 --sensor-background RATE runs the latency part with that background only (0: none; may be
 given more than once); without it, the latency part runs without and then with 10,000/s.
 Each part runs its own hemgated (demo users, the built plugins, every demo instance off
@@ -414,6 +417,30 @@ def failover(build, runs, answer_timeout, failover_timeout):
           f"min {min(times):.2f} s, median {statistics.median(times):.2f} s, max {max(times):.2f} s")
 
 
+def delivery_failed(build, runs, keys, label):
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="hemgate-bench-scaip-") as tmp:
+            primary = Sim(build, tmp, "primary", "--command", "silent")
+            secondary = Sim(build, tmp, "secondary", "--command", "silent")
+            gw = Gateway(build, tmp, f"primary = {primary.uri()}\nsecondary = {secondary.uri()}\n"
+                                     + keys)
+            try:
+                gw.wait_running()
+                t0 = time.monotonic()
+                ref = gw.request("POST", "/api/v1/alarms", {"type": "fall", "location": "hall"})["ref"]
+                wait_for(lambda: gw.request("GET", f"/api/v1/alarms/{ref}")["state"] == "delivery-failed",
+                         300, "delivery-failed")
+                times.append(time.monotonic() - t0)
+            finally:
+                gw.stop()
+                primary.stop()
+                secondary.stop()
+    print(f"delivery failed with both receivers silent ({label}), {runs} runs: POST -> "
+          f"delivery-failed in the API after min {min(times):.2f} s, "
+          f"median {statistics.median(times):.2f} s, max {max(times):.2f} s")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
@@ -423,13 +450,24 @@ def main():
                          "default: without, then with 10000")
     ap.add_argument("--throughput-alarms", type=int, default=400)
     ap.add_argument("--failover-runs", type=int, default=3)
+    ap.add_argument("--part", action="append", choices=["latency", "throughput", "failover", "failed"],
+                    help="run only these parts (default: all)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
-    for rate in args.sensor_background or (0, 10000):
-        latency(build, args.alarms, rate)
-    throughput(build, args.throughput_alarms)
-    failover(build, args.failover_runs, 5, 10)
-    failover(build, args.failover_runs, 1, 2)
+    parts = args.part or ["latency", "throughput", "failover", "failed"]
+    if "latency" in parts:
+        for rate in args.sensor_background or (0, 10000):
+            latency(build, args.alarms, rate)
+    if "throughput" in parts:
+        throughput(build, args.throughput_alarms)
+    if "failover" in parts:
+        failover(build, args.failover_runs, 5, 10)
+        failover(build, args.failover_runs, 1, 2)
+    if "failed" in parts:
+        delivery_failed(build, args.failover_runs, "", "default timers")
+        delivery_failed(build, args.failover_runs,
+                        "answer-timeout = 1\nfailover-timeout = 2\ndelivery-timeout = 6\n",
+                        "answer-timeout 1 s, failover-timeout 2 s, delivery-timeout 6 s")
     return 0
 
 

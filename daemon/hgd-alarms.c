@@ -292,7 +292,7 @@ transition_step (HgdAlarms *self,
       g_task_return_boolean (task, TRUE);
       return FALSE;
     }
-  if (hg_alarm_state_is_final (current) || data->state < current)
+  if (hg_alarm_state_is_final (current) || hg_alarm_state_compare (data->state, current) < 0)
     {
       g_task_return_new_error (task, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_INVALID,
                                "alarm %s cannot move from %s to %s", data->reference,

@@ -1235,9 +1235,10 @@ handle_health (HgdApi *self,
                HgdApiRequest *req)
 {
   HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
+  HgdJournal *municipal_journal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
   g_autoptr(JsonObject) plugin_view = NULL;
   gboolean plugins_healthy = TRUE;
-  const gchar *delivery_fault = NULL;
+  g_autofree gchar *delivery_fault = NULL;
   gboolean healthy;
   gboolean municipal = req->session != NULL && request_domain (req) == HG_DOMAIN_MUNICIPAL;
   const gchar *faults[HG_DOMAIN_LAST];
@@ -1247,7 +1248,22 @@ handle_health (HgdApi *self,
     {
       plugin_view = hgd_plugin_manager_to_json_for_domain (plugins, HG_DOMAIN_MUNICIPAL,
                                                            &plugins_healthy);
-      delivery_fault = hgd_plugin_manager_get_delivery_fault (plugins);
+      delivery_fault = hgd_plugin_manager_dup_delivery_fault (plugins);
+    }
+  /* an alarm the alarm centre has not confirmed is a fault until it does, whatever the
+   * plugin says now (it may have restarted) */
+  if (delivery_fault == NULL && municipal_journal != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      gint64 failed = hgd_journal_count_alarms_in_state (municipal_journal,
+                                                         HG_ALARM_STATE_DELIVERY_FAILED, &error);
+
+      if (failed < 0)
+        g_debug ("health: %s", error->message);
+      else if (failed > 0)
+        delivery_fault = g_strdup_printf ("delivery failed: %" G_GINT64_FORMAT " alarm%s not "
+                                          "confirmed by the alarm centre",
+                                          failed, failed == 1 ? "" : "s");
     }
   healthy = plugins_healthy && delivery_fault == NULL;
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)

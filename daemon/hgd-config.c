@@ -47,6 +47,7 @@ static const KeySpec key_specs[] = {
   { "plugins", "host", KEY_STRING, LIBEXECDIR "/hemgate-plugin-host", 0, 0 },
   { "plugins", "watchdog-interval", KEY_INT, "10", 1, 3600 },
   { "plugins", "watchdog-timeout", KEY_INT, "5", 1, 600 },
+  { "plugins", "delivery-check-interval", KEY_INT, "2", 1, 60 },
   { "plugins", "start-timeout", KEY_INT, "10", 1, 600 },
   { "plugins", "restart-max-delay", KEY_INT, "60", 1, 3600 },
   { "plugin:", "plugin", KEY_STRING, "", 0, 0 },

@@ -1982,6 +1982,39 @@ hgd_journal_list_alarms (HgdJournal *self,
 }
 
 /**
+ * hgd_journal_count_alarms_in_state:
+ * @self: an #HgdJournal
+ * @state: an alarm state
+ * @error: return location for a #GError
+ *
+ * Counts the alarms now in @state (one index lookup, alarms_by_state), e.g. for health.
+ *
+ * Returns: the count, or -1 with @error set
+ */
+gint64
+hgd_journal_count_alarms_in_state (HgdJournal *self, HgAlarmState state, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), -1);
+  g_return_val_if_fail ((guint)state < HG_ALARM_STATE_LAST, -1);
+  g_return_val_if_fail (error == NULL || *error == NULL, -1);
+
+  stmt = reader_prepare (self, "SELECT count(*) FROM alarms WHERE state = ?1", error);
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_text (stmt, 1, hg_alarm_state_to_string (state), -1, SQLITE_STATIC);
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      set_db_error (error, self->reader, rc, self->path, "cannot count alarms");
+      return -1;
+    }
+  return sqlite3_column_int64 (stmt, 0);
+}
+
+/**
  * hgd_journal_get_alarm:
  * @self: an #HgdJournal
  * @reference: the alarm's reference

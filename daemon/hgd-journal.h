@@ -62,6 +62,7 @@ GArray *hgd_journal_count_readings (HgdJournal *self,
                                     gint64 bucket,
                                     guint n_buckets,
                                     GError **error);
+gint64 hgd_journal_count_alarms_in_state (HgdJournal *self, HgAlarmState state, GError **error);
 GPtrArray *hgd_journal_list_alarms (HgdJournal *self,
                                     gboolean open_only,
                                     GError **error);

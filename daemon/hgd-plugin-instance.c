@@ -93,6 +93,10 @@ struct _HgdPluginInstance
   guint stop_phase;
   guint disconnect_id;
   gboolean ping_in_flight;
+  guint probe_interval; /* seconds: delivery-check-interval */
+  guint probe_id;       /* an alarm.deliver instance's responsiveness probe */
+  gboolean probe_in_flight;
+  gint64 unanswered_since; /* monotonic, of the oldest unanswered probe; 0 if answered */
   GQueue queue;                         /* (element-type QueuedEvent) for HandleEvent */
   guint in_flight;
   /* The municipal seq up to which the plugin took every alarm event (HandleEvent
@@ -340,6 +344,7 @@ teardown_host (HgdPluginInstance *self)
   g_clear_object (&self->host_cancellable);
   g_clear_handle_id (&self->start_timeout_id, g_source_remove);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
+  g_clear_handle_id (&self->probe_id, g_source_remove);
   g_clear_handle_id (&self->stable_id, g_source_remove);
   g_clear_handle_id (&self->stop_kill_id, g_source_remove);
   g_clear_handle_id (&self->disconnect_id, g_source_remove);
@@ -358,6 +363,8 @@ teardown_host (HgdPluginInstance *self)
   self->in_flight = 0;
   self->dropping = FALSE;
   self->ping_in_flight = FALSE;
+  self->probe_in_flight = FALSE;
+  self->unanswered_since = 0;
   self->kill_reason = NULL;
   self->stop_phase = 0;
 }
@@ -545,6 +552,39 @@ watchdog_cb (gpointer user_data)
   self->ping_in_flight = TRUE;
   g_dbus_proxy_call (G_DBUS_PROXY (self->host_proxy), "Ping", NULL, G_DBUS_CALL_FLAGS_NONE,
                      (gint) self->watchdog_timeout * 1000, self->host_cancellable, ping_cb, self);
+  return G_SOURCE_CONTINUE;
+}
+
+/* An alarm delivery host is asked every delivery-check-interval whether it answers, so that
+ * health says at once when alarms cannot leave (a stopped or hung host); the watchdog
+ * above, slower, is what restarts it. */
+static void
+probe_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
+  HgdPluginInstance *self;
+
+  if (reply == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = HGD_PLUGIN_INSTANCE (user_data);
+  self->probe_in_flight = FALSE;
+  if (reply != NULL)
+    self->unanswered_since = 0;
+}
+
+static gboolean
+probe_timeout_cb (gpointer user_data)
+{
+  HgdPluginInstance *self = HGD_PLUGIN_INSTANCE (user_data);
+
+  if (self->probe_in_flight || self->host_proxy == NULL)
+    return G_SOURCE_CONTINUE;
+  self->probe_in_flight = TRUE;
+  if (self->unanswered_since == 0)
+    self->unanswered_since = g_get_monotonic_time ();
+  g_dbus_proxy_call (G_DBUS_PROXY (self->host_proxy), "Ping", NULL, G_DBUS_CALL_FLAGS_NONE,
+                     (gint)self->watchdog_timeout * 1000, self->host_cancellable, probe_cb, self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -829,6 +869,8 @@ host_started_cb (GObject *source,
   g_message ("plugin %s running in the %s domain (pid %s)", self->id, hg_domain_to_string (self->domain),
              g_subprocess_get_identifier (self->subprocess));
   self->watchdog_id = g_timeout_add_seconds (self->watchdog_interval, watchdog_cb, self);
+  if (is_granted (self, "alarm.deliver"))
+    self->probe_id = g_timeout_add (self->probe_interval * 1000, probe_timeout_cb, self);
   self->stable_id = g_timeout_add_seconds (self->restart_max_delay, stable_cb, self);
   replay_open_alarms (self);
   replay_ended_alarms (self);
@@ -1207,6 +1249,7 @@ hgd_plugin_instance_stop_async (HgdPluginInstance *self,
   set_state (self, HGD_PLUGIN_STATE_STOPPING);
   g_clear_handle_id (&self->start_timeout_id, g_source_remove);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
+  g_clear_handle_id (&self->probe_id, g_source_remove);
   g_clear_handle_id (&self->stable_id, g_source_remove);
   g_clear_handle_id (&self->disconnect_id, g_source_remove);
   if (running && self->host_proxy != NULL)
@@ -1259,6 +1302,40 @@ hgd_plugin_instance_has_capability (HgdPluginInstance *self,
 {
   g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), FALSE);
   return is_granted (self, capability);
+}
+
+/**
+ * hgd_plugin_instance_dup_delivery_fault:
+ * @self: a running #HgdPluginInstance with `alarm.deliver`
+ *
+ * Why alarms cannot leave through this instance right now: its host has not answered the
+ * core for longer than delivery-check-interval, or its last health report says so in
+ * `delivery-fault` (hg_context_report_health ()).
+ *
+ * Returns: (transfer full) (nullable): the reason, naming the instance, or %NULL
+ */
+gchar *
+hgd_plugin_instance_dup_delivery_fault (HgdPluginInstance *self)
+{
+  JsonObject *report;
+  JsonNode *fault;
+
+  g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), NULL);
+
+  if (self->state != HGD_PLUGIN_STATE_RUNNING)
+    return NULL;
+  if (self->unanswered_since != 0
+      && g_get_monotonic_time () - self->unanswered_since
+             > (gint64)self->probe_interval * G_USEC_PER_SEC)
+    return g_strdup_printf ("plugin %s: its host has not answered for %" G_GINT64_FORMAT " s",
+                            self->id,
+                            (g_get_monotonic_time () - self->unanswered_since) / G_USEC_PER_SEC);
+  report = self->context != NULL ? hgd_context_impl_get_health (self->context, NULL) : NULL;
+  fault = report != NULL ? json_object_get_member (report, "delivery-fault") : NULL;
+  if (fault != NULL && JSON_NODE_HOLDS_VALUE (fault)
+      && json_node_get_value_type (fault) == G_TYPE_STRING)
+    return g_strdup_printf ("plugin %s: %s", self->id, json_node_get_string (fault));
+  return NULL;
 }
 
 static void
@@ -1464,6 +1541,7 @@ hgd_plugin_instance_new (HgdConfig *config,
   self->host_path = g_strdup (hgd_config_get_string (config, "plugins", "host"));
   self->watchdog_interval = (guint) hgd_config_get_int (config, "plugins", "watchdog-interval");
   self->watchdog_timeout = (guint) hgd_config_get_int (config, "plugins", "watchdog-timeout");
+  self->probe_interval = (guint)hgd_config_get_int (config, "plugins", "delivery-check-interval");
   self->start_timeout = (guint) hgd_config_get_int (config, "plugins", "start-timeout");
   self->restart_max_delay = (guint) hgd_config_get_int (config, "plugins", "restart-max-delay");
 

@@ -47,6 +47,7 @@ gboolean hgd_plugin_instance_is_enabled (HgdPluginInstance *self);
 gboolean hgd_plugin_instance_has_capability (HgdPluginInstance *self,
                                              const gchar *capability);
 JsonObject *hgd_plugin_instance_to_json (HgdPluginInstance *self);
+gchar *hgd_plugin_instance_dup_delivery_fault (HgdPluginInstance *self);
 
 void hgd_plugin_instance_start (HgdPluginInstance *self);
 gboolean hgd_plugin_instance_restart (HgdPluginInstance *self,

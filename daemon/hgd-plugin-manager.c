@@ -377,33 +377,47 @@ is_delivery (HgdPluginInstance *instance)
 }
 
 /**
- * hgd_plugin_manager_get_delivery_fault:
+ * hgd_plugin_manager_dup_delivery_fault:
  * @self: an #HgdPluginManager
  *
  * Alarms must never be silently undeliverable: when instances with alarm.deliver are
  * configured (enabled in hemgate.conf) and none of them is running, e.g. because the last
- * one was disabled, this is the fault that health reports.
+ * one was disabled, this is the fault that health reports. While one runs, what a running
+ * one says (hgd_plugin_instance_dup_delivery_fault (): a host that does not answer, a
+ * silent alarm centre, a failed delivery) is the fault, unless another running one has
+ * none: alarms then still leave through that one.
  *
- * Returns: (nullable): the fault, or %NULL
+ * Returns: (transfer full) (nullable): the fault, or %NULL
  */
-const gchar *
-hgd_plugin_manager_get_delivery_fault (HgdPluginManager *self)
+gchar *
+hgd_plugin_manager_dup_delivery_fault (HgdPluginManager *self)
 {
+  g_autofree gchar *fault = NULL;
   guint configured = 0;
+  gboolean running = FALSE;
 
   g_return_val_if_fail (HGD_IS_PLUGIN_MANAGER (self), NULL);
 
   for (guint i = 0; i < self->instances->len; i++)
     {
       HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);
+      g_autofree gchar *instance_fault = NULL;
 
       if (!hgd_plugin_instance_is_enabled (instance) || !is_delivery (instance))
         continue;
-      if (hgd_plugin_instance_get_state (instance) == HGD_PLUGIN_STATE_RUNNING)
-        return NULL;
       configured++;
+      if (hgd_plugin_instance_get_state (instance) != HGD_PLUGIN_STATE_RUNNING)
+        continue;
+      running = TRUE;
+      instance_fault = hgd_plugin_instance_dup_delivery_fault (instance);
+      if (instance_fault == NULL)
+        return NULL;
+      if (fault == NULL)
+        fault = g_steal_pointer (&instance_fault);
     }
-  return configured > 0 ? "no alarm delivery plugin running" : NULL;
+  if (running)
+    return g_steal_pointer (&fault);
+  return configured > 0 ? g_strdup ("no alarm delivery plugin running") : NULL;
 }
 
 /**

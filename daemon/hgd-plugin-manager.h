@@ -58,6 +58,6 @@ void hgd_plugin_manager_set_disabled_async (HgdPluginManager *self,
 gboolean hgd_plugin_manager_set_disabled_finish (HgdPluginManager *self,
                                                  GAsyncResult *result,
                                                  GError **error);
-const gchar *hgd_plugin_manager_get_delivery_fault (HgdPluginManager *self);
+gchar *hgd_plugin_manager_dup_delivery_fault (HgdPluginManager *self);
 
 G_END_DECLS

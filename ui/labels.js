@@ -4,9 +4,10 @@
 // symbol too, never by colour alone.
 import { _, C_, format } from './i18n.js';
 
-// The alarm life cycle of daemon/hgd-alarms.c, in order; closed and cancelled are final.
-export const ALARM_STATES = ['raised', 'delivered', 'acknowledged', 'speech-connected',
-  'dispatched', 'attended', 'closed', 'cancelled'];
+// The alarm life cycle of daemon/hgd-alarms.c, in order (hg_alarm_state_compare ());
+// closed and cancelled are final.
+export const ALARM_STATES = ['raised', 'delivered', 'delivery-failed', 'acknowledged',
+  'speech-connected', 'dispatched', 'attended', 'closed', 'cancelled'];
 
 export function isFinal(state) {
   return state === 'closed' || state === 'cancelled';
@@ -16,6 +17,8 @@ export function alarmStateLabel(state) {
   switch (state) {
     case 'raised': return _('Raised');
     case 'delivered': return _('Delivered to the alarm centre');
+    // TRANSLATORS: the delivery plugin gave up: no alarm centre acknowledged the alarm in time
+    case 'delivery-failed': return _('The alarm centre has not confirmed — call 112 if it is urgent');
     case 'acknowledged': return _('Acknowledged');
     case 'speech-connected': return _('Speaking with the alarm centre');
     case 'dispatched': return _('Staff on the way');
@@ -29,6 +32,7 @@ export function alarmStateLabel(state) {
 export function alarmStateSymbol(state) {
   switch (state) {
     case 'raised': return '!';
+    case 'delivery-failed': return '⚠';
     case 'closed': return '✓';
     case 'cancelled': return '✕';
     default: return '●';

@@ -22,6 +22,7 @@ function callStatusText(state) {
   switch (state) {
     case 'sending': return _('Sending your call…');
     case 'raised': return _('Your call has been sent. Waiting for the alarm centre to answer.');
+    case 'delivery-failed': return _('The alarm centre has not confirmed — call 112 if it is urgent');
     case 'delivered':
     case 'acknowledged':
     case 'speech-connected': return _('The alarm centre has received your call.');

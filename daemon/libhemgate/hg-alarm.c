@@ -24,10 +24,21 @@ struct _HgAlarm
 G_DEFINE_TYPE (HgAlarm, hg_alarm, G_TYPE_OBJECT)
 
 static const gchar *const state_names[] = {
-  "raised", "delivered", "acknowledged", "speech-connected",
-  "dispatched", "attended", "closed", "cancelled",
+  "raised",   "delivered", "acknowledged", "speech-connected", "dispatched",
+  "attended", "closed",    "cancelled",    "delivery-failed",
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (state_names) == HG_ALARM_STATE_LAST);
+
+/* The place of each state in the life cycle: values are appended to the enum as the API
+ * grows, so its order is not the enum's. */
+static const guint state_ranks[] = {
+  [HG_ALARM_STATE_RAISED] = 0,           [HG_ALARM_STATE_DELIVERED] = 1,
+  [HG_ALARM_STATE_DELIVERY_FAILED] = 2,  [HG_ALARM_STATE_ACKNOWLEDGED] = 3,
+  [HG_ALARM_STATE_SPEECH_CONNECTED] = 4, [HG_ALARM_STATE_DISPATCHED] = 5,
+  [HG_ALARM_STATE_ATTENDED] = 6,         [HG_ALARM_STATE_CLOSED] = 7,
+  [HG_ALARM_STATE_CANCELLED] = 8,
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (state_ranks) == HG_ALARM_STATE_LAST);
 
 /* The alarm types a resident, a sensor rule or IT can raise (issue: alarm sources). */
 static const gchar *const alarm_types[] = {
@@ -86,6 +97,28 @@ gboolean
 hg_alarm_state_is_final (HgAlarmState state)
 {
   return state == HG_ALARM_STATE_CLOSED || state == HG_ALARM_STATE_CANCELLED;
+}
+
+/**
+ * hg_alarm_state_compare:
+ * @a: an #HgAlarmState
+ * @b: another
+ *
+ * Compares two states by their place in the life cycle: raised, delivered,
+ * delivery-failed, acknowledged, speech-connected, dispatched, attended, closed,
+ * cancelled. An alarm only moves to a later state (cancelled from any state that is not
+ * final).
+ *
+ * Returns: a negative number if @a comes before @b, 0 if they are equal, positive after
+ *
+ * Since: 0.2
+ */
+gint
+hg_alarm_state_compare (HgAlarmState a, HgAlarmState b)
+{
+  g_return_val_if_fail ((guint)a < HG_ALARM_STATE_LAST, 0);
+  g_return_val_if_fail ((guint)b < HG_ALARM_STATE_LAST, 0);
+  return (gint)state_ranks[a] - (gint)state_ranks[b];
 }
 
 /**

@@ -18,9 +18,14 @@ G_BEGIN_DECLS
  * @HG_ALARM_STATE_ATTENDED: staff are with the resident
  * @HG_ALARM_STATE_CLOSED: handled; nothing more to do
  * @HG_ALARM_STATE_CANCELLED: cancelled by the resident within the allowed window
+ * @HG_ALARM_STATE_DELIVERY_FAILED: the delivery plugin gave up prompt delivery: the alarm
+ *   centre did not confirm it within the plugin's limit (the reason is in the event's
+ *   detail); delivery goes on in the background, and the people concerned are told to
+ *   call 112 if it is urgent. Since: 0.2
  *
- * The life cycle of an alarm, kept by the core. States only move forward;
- * closed and cancelled are final.
+ * The life cycle of an alarm, kept by the core. States only move forward, in the order of
+ * hg_alarm_state_compare() (delivery-failed comes after delivered and before
+ * acknowledged, whatever its value); closed and cancelled are final.
  *
  * Since: 0.1
  */
@@ -34,6 +39,7 @@ typedef enum
   HG_ALARM_STATE_ATTENDED,
   HG_ALARM_STATE_CLOSED,
   HG_ALARM_STATE_CANCELLED,
+  HG_ALARM_STATE_DELIVERY_FAILED,
   /*< private >*/
   HG_ALARM_STATE_LAST
 } HgAlarmState;
@@ -42,6 +48,7 @@ const gchar *hg_alarm_state_to_string (HgAlarmState state);
 gboolean hg_alarm_state_from_string (const gchar *str,
                                      HgAlarmState *state);
 gboolean hg_alarm_state_is_final (HgAlarmState state);
+gint hg_alarm_state_compare (HgAlarmState a, HgAlarmState b);
 gboolean hg_alarm_type_is_valid (const gchar *type);
 
 #define HG_TYPE_ALARM (hg_alarm_get_type ())

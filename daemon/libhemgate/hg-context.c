@@ -398,7 +398,12 @@ hg_context_raise_alarm_finish (HgContext *self,
  * @user_data: data for @callback
  *
  * Reports a delivery step of an alarm. Needs `alarm.deliver`. The core rejects a
- * transition that moves backwards or leaves a final state.
+ * transition that moves backwards or leaves a final state, in the order of
+ * hg_alarm_state_compare (). A plugin that gives up prompt delivery reports
+ * %HG_ALARM_STATE_DELIVERY_FAILED (since 0.2) with the reason in @detail (`reason`), goes on
+ * delivering in the background, and later reports %HG_ALARM_STATE_ACKNOWLEDGED if it gets
+ * through; the core offers the alarm again in that state after a restart, so the plugin
+ * can tell it has already given up once.
  *
  * Since: 0.1
  */
@@ -570,6 +575,12 @@ hg_context_store_secret_finish (HgContext *self,
  * something an operator should see has changed (a lost connection, a missed supervision,
  * counters of dropped input), at most every few seconds. Reports never name personal
  * data; those of instances in the personal domain are not shown to the municipality.
+ *
+ * A plugin with the capability `alarm.deliver` says that alarms are not reaching the alarm
+ * centre right now (a silent receiver, a missed line supervision, an alarm whose delivery
+ * failed) with a string member `delivery-fault`, the reason in English; `GET
+ * /api/v1/health` then reports alarm delivery as degraded with that reason until a report
+ * without the member (since 0.2).
  *
  * Needs no capability. It does not block and cannot fail; a report the core cannot take
  * (e.g. too large) is logged by the host and dropped.

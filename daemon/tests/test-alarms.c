@@ -369,6 +369,36 @@ test_transition_forward_only (Fixture *fixture,
 }
 
 static void
+test_transition_delivery_failed (Fixture *fixture, gconstpointer user_data)
+{
+  g_autofree gchar *reference = raise_fall (fixture);
+  g_autofree gchar *delivered = raise_fall (fixture);
+
+  g_test_bug ("10");
+  g_test_summary ("delivery-failed comes after delivered and before acknowledged, whatever its "
+                  "value in the enum: raised or delivered may move to it, it may move to "
+                  "acknowledged (the background delivery got through) or be closed, never "
+                  "back to delivered");
+  g_assert_cmpint (
+      hg_alarm_state_compare (HG_ALARM_STATE_DELIVERED, HG_ALARM_STATE_DELIVERY_FAILED), <, 0);
+  g_assert_cmpint (
+      hg_alarm_state_compare (HG_ALARM_STATE_DELIVERY_FAILED, HG_ALARM_STATE_ACKNOWLEDGED), <, 0);
+  g_assert_cmpint (
+      hg_alarm_state_compare (HG_ALARM_STATE_CANCELLED, HG_ALARM_STATE_DELIVERY_FAILED), >, 0);
+
+  assert_transition (fixture, reference, HG_ALARM_STATE_DELIVERY_FAILED);
+  assert_transition_refused (fixture, reference, HG_ALARM_STATE_DELIVERED);
+  assert_transition_refused (fixture, reference, HG_ALARM_STATE_RAISED);
+  g_assert_cmpint (state_of (fixture, reference), ==, HG_ALARM_STATE_DELIVERY_FAILED);
+  assert_transition (fixture, reference, HG_ALARM_STATE_ACKNOWLEDGED);
+  assert_transition_refused (fixture, reference, HG_ALARM_STATE_DELIVERY_FAILED);
+
+  assert_transition (fixture, delivered, HG_ALARM_STATE_DELIVERED);
+  assert_transition (fixture, delivered, HG_ALARM_STATE_DELIVERY_FAILED);
+  assert_transition (fixture, delivered, HG_ALARM_STATE_CLOSED);
+}
+
+static void
 test_transition_final_is_final (Fixture *fixture,
                                 gconstpointer user_data)
 {
@@ -556,6 +586,8 @@ main (int argc,
               test_transition_event_body, fixture_teardown);
   g_test_add ("/alarms/transition/concurrent-reports-serialised", Fixture, NULL, fixture_setup,
               test_transition_concurrent_serialised, fixture_teardown);
+  g_test_add ("/alarms/transition/delivery-failed-between-delivered-and-acknowledged", Fixture,
+              NULL, fixture_setup, test_transition_delivery_failed, fixture_teardown);
 
   return g_test_run ();
 }

@@ -273,6 +273,7 @@ hg_scaip_request_new (const gchar *ref,
   request->dty = dty;
   request->crd = g_ptr_array_new_with_free_func (g_free);
   request->cha = HG_SCAIP_OMITTED;
+  request->hbo = HG_SCAIP_OMITTED;
   request->stc = HG_SCAIP_OMITTED;
   request->pri = HG_SCAIP_OMITTED;
   request->lco = HG_SCAIP_OMITTED;
@@ -286,6 +287,7 @@ hg_scaip_request_copy (const HgScaipRequest *request)
       = hg_scaip_request_new (request->ref, request->mty, request->cid, request->dty);
 
   copy->cha = request->cha;
+  copy->hbo = request->hbo;
   copy->did = g_strdup (request->did);
   for (guint i = 0; i < request->crd->len; i++)
     g_ptr_array_add (copy->crd, g_strdup (g_ptr_array_index (request->crd, i)));
@@ -466,6 +468,8 @@ check_request (const HgScaipRequest *request,
     return invalid_field (error, "mty", "ME, RE, IN or PI");
   if (request->cha != HG_SCAIP_OMITTED && request->cha != 0 && request->cha != 1)
     return invalid_field (error, "cha", "0 or 1");
+  if (request->hbo != HG_SCAIP_OMITTED && request->hbo != 0 && request->hbo != 1)
+    return invalid_field (error, "hbo", "0 or 1 (001)");
   if (request->cid == NULL || !is_digits (request->cid, 1, CID_MAX))
     return invalid_field (error, "cid", "1-32 digits");
   if (request->dty < 0 || request->dty > 9999)
@@ -535,6 +539,8 @@ hg_scaip_request_to_xml (const HgScaipRequest *request,
   append_code (xml, "cha", request->cha, 1);
   if (request->mty != HG_SCAIP_MTY_ME)
     append_element (xml, "mty", hg_scaip_message_type_to_string (request->mty));
+  /* SS 91100 Table 1: 001 accepts interval changes (<hbi>) from the ARC */
+  append_code (xml, "hbo", request->hbo, 3);
   append_element (xml, "cid", request->cid);
   append_code (xml, "dty", request->dty, 4);
   if (request->did != NULL)
@@ -917,6 +923,7 @@ hg_scaip_request_parse (const gchar *data,
     }
   request = hg_scaip_request_new (ref, mty, cid, dty);
   if (!find_number (fields, "cha", 1, 0, 1, &request->cha, error)
+      || !find_number (fields, "hbo", 3, 0, 1, &request->hbo, error)
       || !find_number (fields, "stc", 4, 0, 9999, &request->stc, error)
       || !find_number (fields, "pri", 1, 0, 9, &request->pri, error)
       || !find_number (fields, "lco", 3, 0, 999, &request->lco, error))

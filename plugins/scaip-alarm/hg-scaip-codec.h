@@ -56,6 +56,7 @@ typedef struct
   gchar *ref; /* (owned) 1-16 of [0-9A-Za-z] */
   gint cha;   /* call handling: 0 normal, 1 callback requested, or omitted */
   HgScaipMessageType mty;
+  gint hbo;       /* heartbeat options: 0, 1 (sent as 001: the ARC may set hbi), or omitted */
   gchar *cid;     /* (owned) 1-32 digits */
   gint dty;       /* 0-9999, mandatory */
   gchar *did;     /* (owned) (nullable) printable ASCII, 1-16 */

@@ -21,6 +21,12 @@
  * active). The first answer on a silent link sends every waiting session, oldest first,
  * so the queue drains in the order the alarms were raised.
  *
+ * Delivery fails (PROTOCOL.md §6) when an alarm is not acknowledged within
+ * delivery-timeout (unless the ARC holds it with HOLD): the engine aborts it with mty=RE at
+ * every receiver it went to, tells its owner (alarm-failed: the core records the state
+ * delivery-failed, a technical alarm is raised), and goes on in the background under a
+ * new ref derived from the alarm's (background_ref ()), the same after every restart.
+ *
  * The engine tells its owner what the core must journal through signals; it never
  * calls HgContext itself. */
 #include <string.h>
@@ -73,6 +79,10 @@ typedef struct
   gboolean sip_answered; /* the last send got its SIP 2xx */
   gint64 hold_since;  /* monotonic, of the first HOLD; 0 if none */
   guint timer_id;     /* answer timeout, HOLD poll, or retry */
+  guint sent_to;      /* receivers the current ref went to (bit mask) */
+  gint64 deadline;    /* monotonic end of delivery-timeout; 0 for none */
+  guint deadline_id;  /* at @deadline */
+  gboolean gave_up;   /* delivery failed: now in the background, under background_ref () */
 } Session;
 
 struct _HgScaipDelivery
@@ -88,6 +98,8 @@ struct _HgScaipDelivery
   gboolean running;
 
   GHashTable *sessions; /* (owned) ref → Session, alarms and aborts */
+  GHashTable *wire_refs;    /* (owned) background ref → Session (unowned) after delivery failed */
+  guint heartbeat_interval; /* the configured one, or the ARC's <hbi> */
   Session *heartbeat;   /* (owned) (nullable) the heartbeat in flight */
   Session *standby;     /* (owned) (nullable) the standby path's heartbeat in flight */
   guint64 next_seq;
@@ -118,6 +130,7 @@ enum
   SIGNAL_SUPERVISION_CHANGED,
   SIGNAL_STANDBY_SUPERVISION_CHANGED,
   SIGNAL_VOICE_REQUESTED,
+  SIGNAL_CHANGED,
   N_SIGNALS
 };
 
@@ -128,6 +141,8 @@ static guint signals[N_SIGNALS];
 #define CLOCK_JUMP_USEC G_USEC_PER_SEC
 
 static void session_send (Session *s, guint receiver);
+static void give_up (Session *s, const gchar *reason);
+static gboolean deadline_passed (Session *s);
 static void schedule_probe (HgScaipDelivery *self);
 static void schedule_heartbeat (HgScaipDelivery *self);
 
@@ -167,7 +182,10 @@ n_receivers (HgScaipDelivery *self)
 static void
 session_free (Session *s)
 {
+  if (s->gave_up)
+    g_hash_table_remove (s->engine->wire_refs, s->request->ref);
   g_clear_handle_id (&s->timer_id, g_source_remove);
+  g_clear_handle_id (&s->deadline_id, g_source_remove);
   g_free (s->ref);
   g_free (s->alarm_type);
   hg_scaip_request_free (s->request);
@@ -321,10 +339,7 @@ static void
 link_answered (HgScaipDelivery *self,
                guint receiver)
 {
-  if (receiver != self->active)
-    return;
-  supervision_ok (self);
-  if (self->link_up)
+  if (receiver != self->active || self->link_up)
     return;
   g_message ("the %s receiver answers again after %" G_GINT64_FORMAT " s",
              receiver_name (self, receiver),
@@ -333,6 +348,7 @@ link_answered (HgScaipDelivery *self,
   self->backoff = 1;
   g_clear_handle_id (&self->probe_id, g_source_remove);
   g_clear_handle_id (&self->failover_id, g_source_remove);
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
   flush (self);
 }
 
@@ -428,6 +444,7 @@ link_down (HgScaipDelivery *self,
       /* an ARC that restarted may have lost our registration */
       register_with (self, receiver);
       schedule_failover (self);
+      g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
     }
   if (maybe_failover (self))
     g_clear_handle_id (&self->probe_id, g_source_remove);
@@ -541,6 +558,12 @@ session_unanswered (Session *s,
         supervision_missed (self, reason);
     }
   link_down (self, receiver, sent_at, reason);
+  /* e.g. a HOLD at the deadline, then silence */
+  if (kind == KIND_ALARM && deadline_passed (s))
+    {
+      give_up (s, "no-confirmation");
+      return;
+    }
   if (self->link_up && kind == KIND_ALARM)
     {
       /* sent to a receiver that is not the active one any more */
@@ -614,11 +637,18 @@ static Session *
 find_session (HgScaipDelivery *self,
               const gchar *ref)
 {
+  Session *s;
+
   if (self->heartbeat != NULL && g_strcmp0 (self->heartbeat->ref, ref) == 0)
     return self->heartbeat;
   if (self->standby != NULL && g_strcmp0 (self->standby->ref, ref) == 0)
     return self->standby;
-  return g_hash_table_lookup (self->sessions, ref);
+  s = g_hash_table_lookup (self->sessions, ref);
+  /* the ref of a failed delivery was aborted (mty=RE): a late answer to it, even snu 0,
+   * says nothing of the background session */
+  if (s != NULL && s->gave_up)
+    return NULL;
+  return s != NULL ? s : g_hash_table_lookup (self->wire_refs, ref);
 }
 
 static void
@@ -692,12 +722,14 @@ session_send (Session *s,
   s->sent_offset = wall_clock_offset ();
   s->sip_answered = FALSE;
   s->ever_sent = TRUE;
+  s->sent_to |= 1u << receiver;
   LOG_REF (G_LOG_LEVEL_DEBUG, s->ref, "%s %s sent to the %s receiver", session_what (s), s->ref,
            receiver_name (self, receiver));
 
   data = g_new0 (SendData, 1);
   data->engine = self;
-  data->ref = g_strdup (s->ref);
+  /* the ref on the wire: after delivery failed, the background one (find_session ()) */
+  data->ref = g_strdup (s->request->ref);
   data->generation = s->generation;
   data->kind = s->kind;
   s->timer_id = g_timeout_add (self->config.answer_timeout * 1000, answer_timeout_cb, s);
@@ -734,10 +766,103 @@ static void
 emit_delivered (Session *s,
                 guint snu)
 {
-  if (s->delivered || s->kind != KIND_ALARM || s->mty != HG_SCAIP_MTY_ME)
+  /* after delivery failed, a HOLD is no confirmation: the core keeps delivery-failed */
+  if (s->delivered || s->gave_up || s->kind != KIND_ALARM || s->mty != HG_SCAIP_MTY_ME)
     return;
   s->delivered = TRUE;
   g_signal_emit (s->engine, signals[SIGNAL_ALARM_DELIVERED], 0, s->ref, s->receiver, snu);
+}
+
+/* The ref the background retries of alarm @ref go under once its delivery failed: the
+ * aborted one may not be used again (TR 91102 §6.1: the sender discards a ref whose
+ * session ended), and a ref derived from the alarm's, not a random one, is the same after
+ * a restart of the host, so the ARC still de-duplicates it. 16 hex digits of SHA-256. */
+static gchar *
+background_ref (const gchar *ref)
+{
+  g_autofree gchar *text = g_strdup_printf ("%s/background", ref);
+  g_autofree gchar *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+
+  return g_strndup (sum, 16);
+}
+
+/* From now on @s goes to the ARC under background_ref (). */
+static void
+session_to_background (Session *s)
+{
+  HgScaipDelivery *self = s->engine;
+
+  s->gave_up = TRUE;
+  g_free (s->request->ref);
+  s->request->ref = background_ref (s->ref);
+  g_hash_table_insert (self->wire_refs, s->request->ref, s);
+}
+
+/* [C] SS 91100 §5 rule 4: no snu=0 within the specified time: abort with mty=RE and the
+ * same ref, and go on with the alternative action (PROTOCOL.md §6). */
+static void
+give_up (Session *s, const gchar *reason)
+{
+  HgScaipDelivery *self = s->engine;
+  g_autoptr(HgScaipRequest) abort_request
+      = hg_scaip_request_new_minimal (s->request, HG_SCAIP_MTY_RE);
+  g_autofree gchar *xml = hg_scaip_request_to_xml (abort_request, NULL);
+  guint sent_to = s->sent_to;
+  guint aborted = 0;
+
+  g_clear_handle_id (&s->deadline_id, g_source_remove);
+  g_clear_handle_id (&s->timer_id, g_source_remove);
+  for (guint i = 0; i < n_receivers (self); i++)
+    {
+      if ((sent_to & (1u << i)) == 0 || xml == NULL)
+        continue;
+      hg_scaip_sip_send_async (self->sip, i, xml, self->cancellable, NULL, NULL);
+      aborted++;
+    }
+  session_to_background (s);
+  LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
+           "alarm %s: delivery failed: the alarm centre has not confirmed it within %u s (%s); "
+           "aborted (mty=RE) at the %u receivers it went to, retrying in the background "
+           "under ref %s",
+           s->ref, self->config.delivery_timeout, reason, aborted, s->request->ref);
+  g_signal_emit (self, signals[SIGNAL_ALARM_FAILED], 0, s->ref, s->alarm_type, reason, sent_to);
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+  s->generation++;
+  s->state = STATE_WAITING;
+  s->sent_to = 0;
+  s->refused = 0;
+  s->hold_since = 0;
+  if (self->link_up)
+    session_send (s, self->active);
+  else
+    schedule_probe (self);
+}
+
+static gboolean
+deadline_passed (Session *s)
+{
+  return s->deadline != 0 && !s->gave_up && s->kind == KIND_ALARM && s->mty == HG_SCAIP_MTY_ME
+         && g_get_monotonic_time () >= s->deadline;
+}
+
+static gboolean
+deadline_cb (gpointer user_data)
+{
+  Session *s = user_data;
+
+  s->deadline_id = 0;
+  if (!deadline_passed (s) || s->state == STATE_DONE || s->state == STATE_FAILED)
+    return G_SOURCE_REMOVE;
+  if (s->hold_since != 0)
+    {
+      /* the ARC has it and works on it: HOLD ends in snu 0 or in hold-max (session_refused) */
+      LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref,
+               "alarm %s: not confirmed within %u s, but on HOLD at the %s receiver", s->ref,
+               s->engine->config.delivery_timeout, receiver_name (s->engine, s->receiver));
+      return G_SOURCE_REMOVE;
+    }
+  give_up (s, "no-confirmation");
+  return G_SOURCE_REMOVE;
 }
 
 /* snu 5, 6, a message error, or HOLD beyond hold-max: the alternative action. */
@@ -782,14 +907,28 @@ session_refused (Session *s,
   s->refused = 0;
   if ((s->errors & all) == all)
     {
+      gboolean reported = s->gave_up;
+
       s->state = STATE_FAILED;
+      g_clear_handle_id (&s->deadline_id, g_source_remove);
       LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
                "%s %s given up: every receiver refused even its "
                "mandatory fields",
                session_what (s), s->ref);
-      if (s->mty == HG_SCAIP_MTY_ME)
-        g_signal_emit (self, signals[SIGNAL_ALARM_FAILED], 0, s->ref, s->alarm_type,
-                       "message-error");
+      /* once per alarm, also across restarts: the core knows it failed */
+      if (s->mty == HG_SCAIP_MTY_ME && !reported)
+        {
+          s->gave_up = TRUE;
+          g_signal_emit (self, signals[SIGNAL_ALARM_FAILED], 0, s->ref, s->alarm_type,
+                         "message-error", s->errors);
+          g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+        }
+      return;
+    }
+  if (deadline_passed (s))
+    {
+      /* every receiver refused, or HOLD outlasted hold-max, past the deadline */
+      give_up (s, g_strcmp0 (snu, "4") == 0 ? "hold-exceeded" : "refused");
       return;
     }
   s->state = STATE_WAITING;
@@ -830,6 +969,34 @@ transfer_uri (const HgScaipResponse *response)
   return NULL;
 }
 
+static void schedule_heartbeat (HgScaipDelivery *self);
+
+/* [C] SS 91100 Table 2: with hbo=001 in the heartbeat, the ARC may set the interval with
+ * <hbi> (1-1440 minutes) in its answer; heartbeats then follow it, until it says otherwise
+ * or the host restarts. */
+static void
+heartbeat_interval_from_arc (HgScaipDelivery *self, HgScaipResponse *response, guint receiver)
+{
+  guint interval;
+
+  if (response->hbi == HG_SCAIP_OMITTED || self->config.heartbeat_interval == 0)
+    return;
+  if (response->hbi < 1 || response->hbi > 1440)
+    {
+      g_warning ("the %s receiver asks for a heartbeat every %d min, outside 1-1440: ignored",
+                 receiver_name (self, receiver), response->hbi);
+      return;
+    }
+  interval = (guint)response->hbi * 60;
+  if (interval == self->heartbeat_interval)
+    return;
+  g_message ("the %s receiver sets the heartbeat interval to %d min (hbi; was %u s)",
+             receiver_name (self, receiver), response->hbi, self->heartbeat_interval);
+  self->heartbeat_interval = interval;
+  schedule_heartbeat (self);
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+}
+
 static void
 handle_response (HgScaipDelivery *self,
                  HgScaipResponse *response)
@@ -852,9 +1019,6 @@ handle_response (HgScaipDelivery *self,
       return;
     }
   receiver = s->receiver;
-  if (response->hbi != HG_SCAIP_OMITTED)
-    g_debug ("the ARC asks for a heartbeat every %d min; hbo is not sent, so it is not applied",
-             response->hbi);
 
   if (s->kind == KIND_HEARTBEAT)
     {
@@ -865,11 +1029,22 @@ handle_response (HgScaipDelivery *self,
                    receiver_name (self, receiver));
       session_remove (s);
       if (standby)
-        standby_supervision (self, receiver, TRUE, "answered");
-      else
-        link_answered (self, receiver);
+        {
+          standby_supervision (self, receiver, TRUE, "answered");
+          return;
+        }
+      /* only an <mrs> to a heartbeat ends a missed supervision: answers to alarms do not,
+       * or an ARC that answers alarms and not heartbeats would make one outage a technical
+       * alarm every interval (PROTOCOL.md §7) */
+      if (receiver == self->active)
+        supervision_ok (self);
+      heartbeat_interval_from_arc (self, response, receiver);
+      link_answered (self, receiver);
       return;
     }
+  if (response->hbi != HG_SCAIP_OMITTED)
+    g_debug ("an <hbi> in the answer to %s %s ignored: only a heartbeat's answer sets it",
+             session_what (s), s->ref);
 
   switch (status)
     {
@@ -984,6 +1159,8 @@ send_heartbeat (HgScaipDelivery *self,
   *slot = session_new (
       self, KIND_HEARTBEAT,
       hg_scaip_request_new (ref, HG_SCAIP_MTY_PI, self->controller_id, DTY_LOCAL_UNIT));
+  /* [C] SS 91100 Table 1: hbo=001, the ARC may set the interval (<hbi>) */
+  (*slot)->request->hbo = 1;
   session_send (*slot, receiver);
 }
 
@@ -1001,7 +1178,7 @@ heartbeat_cb (gpointer user_data)
 static void
 schedule_heartbeat (HgScaipDelivery *self)
 {
-  guint interval = self->config.heartbeat_interval;
+  guint interval = self->heartbeat_interval;
 
   g_clear_handle_id (&self->heartbeat_id, g_source_remove);
   if (!self->running || interval == 0)
@@ -1075,7 +1252,7 @@ hg_scaip_delivery_add_alarm (HgScaipDelivery *self,
   s = session_add_for_alarm (self, alarm, error);
   if (s == NULL)
     return FALSE;
-  if (state >= HG_ALARM_STATE_ACKNOWLEDGED)
+  if (hg_alarm_state_compare (state, HG_ALARM_STATE_ACKNOWLEDGED) >= 0)
     {
       /* the ARC has it: nothing to send, but an abort may follow */
       s->state = STATE_DONE;
@@ -1084,6 +1261,21 @@ hg_scaip_delivery_add_alarm (HgScaipDelivery *self,
       return TRUE;
     }
   s->delivered = state == HG_ALARM_STATE_DELIVERED;
+  if (state == HG_ALARM_STATE_DELIVERY_FAILED)
+    {
+      /* failed before a restart: reported, its technical alarm raised, its ref aborted */
+      s->delivered = TRUE;
+      session_to_background (s);
+      LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref,
+               "alarm %s (%s): delivery failed before; retrying in the background under ref %s",
+               s->ref, s->alarm_type, s->request->ref);
+    }
+  else if (self->config.delivery_timeout > 0)
+    {
+      s->deadline
+          = g_get_monotonic_time () + (gint64)self->config.delivery_timeout * G_USEC_PER_SEC;
+      s->deadline_id = g_timeout_add (self->config.delivery_timeout * 1000, deadline_cb, s);
+    }
   LOG_REF (G_LOG_LEVEL_INFO, s->ref, "alarm %s (%s) to deliver%s", s->ref, s->alarm_type,
            state == HG_ALARM_STATE_DELIVERED ? ", again" : "");
   if (self->link_up)
@@ -1215,6 +1407,55 @@ hg_scaip_delivery_get_standby_ok (HgScaipDelivery *self)
   return !self->standby_fault;
 }
 
+/* Returns: the heartbeat interval in seconds: the configured one, or the ARC's <hbi> */
+guint
+hg_scaip_delivery_get_heartbeat_interval (HgScaipDelivery *self)
+{
+  g_return_val_if_fail (HG_IS_SCAIP_DELIVERY (self), 0);
+  return self->heartbeat_interval;
+}
+
+/**
+ * hg_scaip_delivery_dup_fault:
+ * @self: an #HgScaipDelivery
+ *
+ * What keeps alarms from the alarm centre right now, for the health report: a missed
+ * line supervision, a silent active receiver with requests waiting, or alarms whose
+ * delivery failed (PROTOCOL.md §6-7).
+ *
+ * Returns: (transfer full) (nullable): the reason, or %NULL when delivery is fine
+ */
+gchar *
+hg_scaip_delivery_dup_fault (HgScaipDelivery *self)
+{
+  GHashTableIter iter;
+  Session *s;
+  guint failed = 0;
+  guint waiting = 0;
+
+  g_return_val_if_fail (HG_IS_SCAIP_DELIVERY (self), NULL);
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&s))
+    {
+      if (s->gave_up && s->state != STATE_DONE)
+        failed++;
+      else if (s->state != STATE_DONE && s->state != STATE_FAILED)
+        waiting++;
+    }
+  if (failed > 0)
+    return g_strdup_printf ("delivery failed: the alarm centre has not confirmed %u alarm%s; "
+                            "retrying in the background",
+                            failed, failed == 1 ? "" : "s");
+  if (self->line_fault)
+    return g_strdup_printf ("line supervision: the %s receiver does not answer heartbeats",
+                            receiver_name (self, self->active));
+  if (!self->link_up && waiting > 0)
+    return g_strdup_printf ("the %s receiver does not answer; %u request%s waiting",
+                            receiver_name (self, self->active), waiting, waiting == 1 ? "" : "s");
+  return NULL;
+}
+
 /**
  * hg_scaip_delivery_check_clock:
  * @self: an #HgScaipDelivery
@@ -1298,7 +1539,10 @@ hg_scaip_delivery_stop (HgScaipDelivery *self)
   g_clear_pointer (&self->standby, session_free);
   g_hash_table_iter_init (&iter, self->sessions);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&s))
-    g_clear_handle_id (&s->timer_id, g_source_remove);
+    {
+      g_clear_handle_id (&s->timer_id, g_source_remove);
+      g_clear_handle_id (&s->deadline_id, g_source_remove);
+    }
 }
 
 static void
@@ -1323,6 +1567,7 @@ hg_scaip_delivery_finalize (GObject *object)
   HgScaipDelivery *self = HG_SCAIP_DELIVERY (object);
 
   g_hash_table_unref (self->sessions);
+  g_hash_table_unref (self->wire_refs);
   g_free (self->controller_id);
   g_strfreev (self->caller_ids);
   g_object_unref (self->cancellable);
@@ -1358,11 +1603,23 @@ hg_scaip_delivery_class_init (HgScaipDeliveryClass *klass)
    * HgScaipDelivery::alarm-failed:
    * @ref: the alarm's reference
    * @type: (nullable): its alarm type
-   * @reason: why it is given up, e.g. `message-error`
+   * @reason: why it is given up: `no-confirmation`, `refused`, `hold-exceeded` or
+   *   `message-error`
+   * @receivers: the receivers it was aborted at, or that refused it (bit mask)
+   *
+   * Delivery failed: once per alarm, also across restarts (not for an alarm the core
+   * already has as delivery-failed).
    */
-  signals[SIGNAL_ALARM_FAILED]
-      = g_signal_new ("alarm-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                      NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_ALARM_FAILED] = g_signal_new (
+      "alarm-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 4, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_UINT);
+  /**
+   * HgScaipDelivery::changed:
+   *
+   * What hg_scaip_delivery_dup_fault () or the heartbeat interval says may have changed.
+   */
+  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   /**
    * HgScaipDelivery::supervision-changed:
    * @ok: %FALSE when a heartbeat was missed, %TRUE when the line answers again
@@ -1401,6 +1658,7 @@ hg_scaip_delivery_init (HgScaipDelivery *self)
   self->cancellable = g_cancellable_new ();
   self->sessions
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) session_free);
+  self->wire_refs = g_hash_table_new (g_str_hash, g_str_equal);
   self->link_up = TRUE;
   self->backoff = 1;
 }
@@ -1426,6 +1684,7 @@ hg_scaip_delivery_new (HgScaipSip *sip,
   self = g_object_new (HG_TYPE_SCAIP_DELIVERY, NULL);
   self->sip = g_object_ref (sip);
   self->config = *config;
+  self->heartbeat_interval = config->heartbeat_interval;
   self->controller_id = g_strdup (config->controller_id);
   self->caller_ids = g_strdupv ((gchar **) config->caller_ids);
   self->config.controller_id = self->controller_id;

@@ -21,6 +21,7 @@ typedef struct
   guint hold_interval;
   guint hold_max;
   guint heartbeat_interval; /* 0: no heartbeat */
+  guint delivery_timeout;   /* no confirmation within this: delivery failed */
   gboolean register_;       /* REGISTER with each receiver */
   gboolean callback;        /* <cha>1</cha> on alarms a person may speak on */
   guint register_expires;
@@ -46,5 +47,7 @@ guint hg_scaip_delivery_get_active_receiver (HgScaipDelivery *self);
 gboolean hg_scaip_delivery_get_line_ok (HgScaipDelivery *self);
 guint hg_scaip_delivery_get_standby_receiver (HgScaipDelivery *self);
 gboolean hg_scaip_delivery_get_standby_ok (HgScaipDelivery *self);
+guint hg_scaip_delivery_get_heartbeat_interval (HgScaipDelivery *self);
+gchar *hg_scaip_delivery_dup_fault (HgScaipDelivery *self);
 
 G_END_DECLS

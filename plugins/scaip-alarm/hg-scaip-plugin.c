@@ -54,6 +54,7 @@ static const gchar *const known_keys[] = {
   "hold-interval",
   "hold-max",
   "heartbeat-interval",
+  "delivery-timeout",
   "demo-password",
   "voice",
   "voice-window",
@@ -382,7 +383,8 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
       || !get_seconds (config, "hold-interval", 5, 5, 20, &timers.hold_interval, error)
       || !get_seconds (config, "hold-max", 180, 180, 1800, &timers.hold_max, error)
       || !get_seconds (config, "heartbeat-interval", 300, 0, 86400, &timers.heartbeat_interval,
-                       error))
+                       error)
+      || !get_seconds (config, "delivery-timeout", 60, 1, 3600, &timers.delivery_timeout, error))
     return FALSE;
   {
     const gchar *voice = hg_config_get_string (config, "voice", DEFAULT_VOICE);
@@ -612,10 +614,13 @@ check_health (HgScaipPlugin *self)
   g_autoptr(JsonObject) health = json_object_new ();
   g_autoptr(JsonNode) node = NULL;
   g_autofree gchar *text = NULL;
-  JsonObject *receivers = json_object_new ();
+  g_autofree gchar *fault = NULL;
+  JsonObject *receivers = NULL;
 
   if (self->sip == NULL || self->delivery == NULL)
     return;
+  receivers = json_object_new ();
+  fault = hg_scaip_delivery_dup_fault (self->delivery);
   json_object_set_string_member (health, "line",
                                  hg_scaip_delivery_get_line_ok (self->delivery) ? "ok" : "down");
   json_object_set_string_member (
@@ -652,6 +657,11 @@ check_health (HgScaipPlugin *self)
       json_object_set_object_member (health, "standby", standby);
     }
   json_object_set_boolean_member (health, "in_call", self->call_id != 0);
+  json_object_set_int_member (health, "heartbeat-interval",
+                              hg_scaip_delivery_get_heartbeat_interval (self->delivery));
+  /* the member the core reads for alarm delivery (hg_context_report_health ()) */
+  if (fault != NULL)
+    json_object_set_string_member (health, "delivery-fault", fault);
   if (self->button != NULL)
     json_object_set_string_member (health, "button",
                                    hg_scaip_button_is_ready (self->button) ? "ready" : "missing");
@@ -840,18 +850,45 @@ standby_supervision_changed_cb (HgScaipDelivery *delivery,
   raise_technical (self, "standby-path-supervision", receiver, NULL);
 }
 
+/* Delivery failed (PROTOCOL.md §6): the core records it, with the reason, as the state
+ * delivery-failed, which the API shows staff and resident ("call 112 if it is urgent");
+ * one technical alarm says so, and reaches the ARC when it answers again. The engine
+ * emits this once per alarm, also across restarts. */
 static void
 alarm_failed_cb (HgScaipDelivery *delivery,
                  const gchar *ref,
                  const gchar *type,
                  const gchar *reason,
+                 guint receivers,
                  HgScaipPlugin *self)
 {
+  g_autoptr(JsonObject) detail = json_object_new ();
+  JsonArray *names = json_array_new ();
+  ReportData *data = g_new0 (ReportData, 1);
+
+  check_health (self);
+  json_object_set_string_member (detail, "reason", reason);
+  for (guint i = 0; i < hg_scaip_sip_get_n_receivers (self->sip); i++)
+    if ((receivers & (1u << i)) != 0)
+      json_array_add_string_element (names, hg_scaip_sip_get_receiver_name (self->sip, i));
+  json_object_set_array_member (detail, "receivers", names);
+  json_object_set_int_member (detail, "delivery-timeout", self->timers.delivery_timeout);
+  data->ref = g_strdup (ref);
+  data->state = HG_ALARM_STATE_DELIVERY_FAILED;
+  hg_context_report_alarm_async (get_context (self), ref, HG_ALARM_STATE_DELIVERY_FAILED, detail,
+                                 self->cancellable, reported_cb, data);
   /* a technical alarm about an undeliverable technical alarm would never end */
   if (g_strcmp0 (type, "technical") == 0 || g_hash_table_contains (self->failed_raised, ref))
     return;
   g_hash_table_add (self->failed_raised, g_strdup (ref));
-  raise_technical (self, reason, hg_scaip_delivery_get_active_receiver (self->delivery), ref);
+  raise_technical (self, g_strcmp0 (reason, "message-error") == 0 ? reason : "delivery-failed",
+                   hg_scaip_delivery_get_active_receiver (self->delivery), ref);
+}
+
+static void
+delivery_changed_cb (HgScaipDelivery *delivery, HgScaipPlugin *self)
+{
+  check_health (self);
 }
 
 /* voice */
@@ -1563,6 +1600,7 @@ start_engine (HgScaipPlugin *self,
   g_signal_connect_object (self->delivery, "alarm-acknowledged", G_CALLBACK (alarm_acknowledged_cb),
                            self, 0);
   g_signal_connect_object (self->delivery, "alarm-failed", G_CALLBACK (alarm_failed_cb), self, 0);
+  g_signal_connect_object (self->delivery, "changed", G_CALLBACK (delivery_changed_cb), self, 0);
   g_signal_connect_object (self->delivery, "supervision-changed",
                            G_CALLBACK (supervision_changed_cb), self, 0);
   g_signal_connect_object (self->delivery, "standby-supervision-changed",

@@ -262,6 +262,32 @@ test_request_round_trip (void)
 }
 
 static void
+test_request_heartbeat_options (void)
+{
+  g_autoptr(HgScaipRequest) ping = hg_scaip_request_new ("hb2", HG_SCAIP_MTY_PI, "77", 2);
+  g_autoptr(HgScaipRequest) parsed = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *xml = NULL;
+
+  g_test_bug ("10");
+  g_test_summary ("hbo is written as 001 after mty (SS 91100 Table 1: the ARC may set the "
+                  "interval), read back numerically, and a value other than 0 or 1 is refused");
+  ping->hbo = 1;
+  xml = hg_scaip_request_to_xml (ping, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (
+      xml, ==, "<mrq><ref>hb2</ref><mty>PI</mty><hbo>001</hbo><cid>77</cid><dty>0002</dty></mrq>");
+  parsed = hg_scaip_request_parse (xml, strlen (xml), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (parsed->hbo, ==, 1);
+  g_clear_pointer (&xml, g_free);
+  ping->hbo = 2;
+  xml = hg_scaip_request_to_xml (ping, &error);
+  g_assert_null (xml);
+  g_assert_error (error, HG_SCAIP_CODEC_ERROR, HG_SCAIP_CODEC_ERROR_INVALID_FIELD);
+}
+
+static void
 test_response_liberal (void)
 {
   static const struct
@@ -437,6 +463,7 @@ main (int argc,
   g_test_add_func ("/scaip/codec/request/strict-lengths-and-charsets", test_request_strict);
   g_test_add_func ("/scaip/codec/request/abort-and-heartbeat", test_request_minimal_and_kinds);
   g_test_add_func ("/scaip/codec/request/round-trip", test_request_round_trip);
+  g_test_add_func ("/scaip/codec/request/heartbeat-options", test_request_heartbeat_options);
   g_test_add_func ("/scaip/codec/response/liberal", test_response_liberal);
   g_test_add_func ("/scaip/codec/response/malformed-refused", test_response_malformed);
   g_test_add_func ("/scaip/codec/response/size-and-depth-limits", test_response_size_limit);
