@@ -194,6 +194,7 @@ typedef struct
   GMutex lock;                 /* guards @done */
   GQueue done;                 /* (element-type Job) finished, in queue order */
   GSource *dispatch;           /* (owned) (nullable) made ready when @done fills */
+  gboolean marked_open;        /* meta 'state' says 'open': say 'closed' when closing */
 } Worker;
 
 struct _HgdJournal
@@ -936,6 +937,12 @@ worker_free (Worker *worker)
   g_clear_pointer (&worker->insert_event, sqlite3_finalize);
   g_clear_pointer (&worker->insert_alarm, sqlite3_finalize);
   g_clear_pointer (&worker->update_alarm, sqlite3_finalize);
+  /* the last connection (the reader is closed first): closing checkpoints the WAL into
+   * the database and removes it, so the database alone is the whole journal again */
+  if (worker->marked_open &&
+      sqlite3_exec (worker->db, "UPDATE meta SET value = 'closed' WHERE key = 'state'", NULL, NULL,
+                    NULL) != SQLITE_OK)
+    g_warning ("journal %s: cannot record a clean close: %s", worker->path, sqlite3_errmsg (worker->db));
   g_clear_pointer (&worker->db, sqlite3_close_v2);
   g_queue_clear_full (&worker->alarm_lane, (GDestroyNotify) job_free);
   g_queue_clear_full (&worker->ordinary_lane, (GDestroyNotify) job_free);
@@ -1135,6 +1142,143 @@ ensure_files_private (const gchar *path,
          ensure_private_mode (shm, 0600, error);
 }
 
+/* What is on disk before SQLite touches it. SQLite would take an empty or missing file
+ * for a new database and a WAL without its database for nothing: both are a journal that
+ * was lost, and are refused, naming the file. @exists: the database is there; @had_wal:
+ * so is its WAL. */
+static gboolean
+check_files (const gchar *path,
+             gboolean *exists,
+             gboolean *had_wal,
+             GError **error)
+{
+  g_autofree gchar *wal = g_strconcat (path, "-wal", NULL);
+  GStatBuf st;
+  GStatBuf wal_st;
+
+  *had_wal = g_lstat (wal, &wal_st) == 0;
+  if (!*had_wal && errno != ENOENT)
+    {
+      int errsv = errno;
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: %s", wal,
+                   g_strerror (errsv));
+      return FALSE;
+    }
+  if (g_lstat (path, &st) != 0)
+    {
+      int errsv = errno;
+
+      if (errsv != ENOENT)
+        {
+          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: %s", path,
+                       g_strerror (errsv));
+          return FALSE;
+        }
+      if (*had_wal)
+        {
+          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                       "journal %s: the database is missing but its write-ahead log %s is there",
+                       path, wal);
+          return FALSE;
+        }
+      *exists = FALSE;
+      return TRUE;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   "journal %s: not a regular file", path);
+      return FALSE;
+    }
+  if (st.st_size == 0)
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   "journal %s: the file is empty (0 bytes)", path);
+      return FALSE;
+    }
+  *exists = TRUE;
+  return TRUE;
+}
+
+static gboolean
+sync_directory (const gchar *directory,
+                GError **error)
+{
+  int fd = g_open (directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+
+  if (fd < 0 || fsync (fd) != 0)
+    {
+      int errsv = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: cannot sync: %s",
+                   directory, g_strerror (errsv));
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+static gboolean schema_create (sqlite3 *db,
+                               const gchar *path,
+                               HgDomain domain,
+                               GError **error);
+
+/* Creates a new journal whole: its schema is written to <path>.new, which is then renamed
+ * to @path. So a journal.db that exists always had its schema, and one that is empty or
+ * lacks it was damaged, never half-created. */
+static gboolean
+journal_create (const gchar *path,
+                HgDomain domain,
+                GError **error)
+{
+  g_autofree gchar *tmp = g_strconcat (path, ".new", NULL);
+  g_autofree gchar *tmp_journal = g_strconcat (tmp, "-journal", NULL);
+  g_autofree gchar *directory = g_path_get_dirname (path);
+  sqlite3 *db = NULL;
+  gboolean ok;
+  int rc;
+
+  /* what an interrupted creation left: never a journal yet */
+  (void) g_unlink (tmp_journal);
+  if (g_unlink (tmp) != 0 && errno != ENOENT)
+    {
+      int errsv = errno;
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: cannot remove: %s",
+                   tmp, g_strerror (errsv));
+      return FALSE;
+    }
+  if (!ensure_file (tmp, error))
+    return FALSE;
+  rc = sqlite3_open_v2 (tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    {
+      set_db_error (error, db, rc, tmp, "cannot create");
+      sqlite3_close_v2 (db);
+      return FALSE;
+    }
+  ok = db_exec (db, tmp, "PRAGMA synchronous = FULL", "cannot create", error) &&
+       schema_create (db, tmp, domain, error);
+  rc = sqlite3_close_v2 (db);
+  if (ok && rc != SQLITE_OK)
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: cannot close: %s",
+                   tmp, sqlite3_errstr (rc));
+      return FALSE;
+    }
+  if (!ok)
+    return FALSE;
+  if (g_rename (tmp, path) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: cannot create: %s",
+                   path, g_strerror (errsv));
+      return FALSE;
+    }
+  g_debug ("journal %s: created for the %s domain", path, hg_domain_to_string (domain));
+  return sync_directory (directory, error);
+}
+
 /* PRAGMA quick_check answers "ok", or lines saying what is wrong: report the first few. */
 static gboolean
 check_integrity (sqlite3 *db,
@@ -1178,7 +1322,8 @@ check_integrity (sqlite3 *db,
 }
 
 static gboolean
-schema_create (Worker *worker,
+schema_create (sqlite3 *db,
+               const gchar *path,
                HgDomain domain,
                GError **error)
 {
@@ -1186,17 +1331,17 @@ schema_create (Worker *worker,
   g_autofree gchar *meta = NULL;
   g_autofree gchar *version = NULL;
 
-  txn = transaction_begin (worker->db, worker->path, error);
+  txn = transaction_begin (db, path, error);
   if (txn == NULL)
     return FALSE;
   meta = g_strdup_printf ("INSERT INTO meta (key, value) VALUES ('domain', '%s')",
                           hg_domain_to_string (domain));
   version = g_strdup_printf ("PRAGMA user_version = %d", SCHEMA_VERSION);
-  if (!db_exec (worker->db, worker->path, schema_sql, "cannot create the schema", error) ||
-      !db_exec (worker->db, worker->path, meta, "cannot create the schema", error) ||
-      !db_exec (worker->db, worker->path, version, "cannot create the schema", error))
+  if (!db_exec (db, path, schema_sql, "cannot create the schema", error) ||
+      !db_exec (db, path, meta, "cannot create the schema", error) ||
+      !db_exec (db, path, version, "cannot create the schema", error))
     return FALSE;
-  return transaction_commit (txn, worker->path, error);
+  return transaction_commit (txn, path, error);
 }
 
 static gboolean
@@ -1211,18 +1356,18 @@ schema_check (Worker *worker,
   if (!db_query_int (worker->db, worker->path, "PRAGMA user_version", &version,
                      "cannot read the schema version", error))
     return FALSE;
+  /* a new journal is created whole (journal_create ()): a file without the schema was
+   * emptied or replaced, and is refused like any other damage */
   if (version == 0)
     {
       if (!db_query_int (worker->db, worker->path, "SELECT count(*) FROM sqlite_master", &n_objects,
                          "cannot read the schema", error))
         return FALSE;
-      if (n_objects != 0)
-        {
-          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
-                       "journal %s: an SQLite database but not a hemgate journal", worker->path);
-          return FALSE;
-        }
-      return schema_create (worker, domain, error);
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   n_objects != 0 ? "journal %s: an SQLite database but not a hemgate journal"
+                                  : "journal %s: an empty SQLite database, not a hemgate journal",
+                   worker->path);
+      return FALSE;
     }
   if (version != SCHEMA_VERSION)
     {
@@ -1271,9 +1416,42 @@ writer_prepare (Worker *worker,
   return TRUE;
 }
 
+/* The journal's clean-close marker (meta 'state'): 'open' from the moment it is opened
+ * (checkpointed into the database file itself), 'closed' once closed cleanly. A journal
+ * left 'open' (the core was killed) keeps its newest commits in its WAL: if that WAL is
+ * gone, so are they, and the sequence numbers would be handed out again. */
+static gboolean
+worker_mark_open (Worker *worker,
+                  gboolean had_wal,
+                  GError **error)
+{
+  g_autofree gchar *state = NULL;
+
+  if (!db_query_text (worker->db, worker->path, "SELECT value FROM meta WHERE key = 'state'",
+                      &state, "cannot read the schema", error))
+    return FALSE;
+  if (!had_wal && g_strcmp0 (state, "open") == 0)
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   "journal %s: was not closed cleanly and its write-ahead log %s-wal is "
+                   "missing: its newest events are lost",
+                   worker->path, worker->path);
+      return FALSE;
+    }
+  if (!db_exec (worker->db, worker->path,
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('state', 'open')",
+                "cannot mark the journal open", error) ||
+      !db_exec (worker->db, worker->path, "PRAGMA wal_checkpoint(FULL)",
+                "cannot mark the journal open", error))
+    return FALSE;
+  worker->marked_open = TRUE;
+  return TRUE;
+}
+
 static Worker *
 worker_open (const gchar *path,
              HgDomain domain,
+             gboolean had_wal,
              GError **error)
 {
   g_autoptr(Worker) worker = g_new0 (Worker, 1);
@@ -1312,6 +1490,8 @@ worker_open (const gchar *path,
   if (!db_exec (worker->db, path, "PRAGMA synchronous = FULL", "cannot set synchronous", error))
     return NULL;
   if (!schema_check (worker, domain, error))
+    return NULL;
+  if (!worker_mark_open (worker, had_wal, error))
     return NULL;
   if (!db_exec (worker->db, path, indexes_sql, "cannot create the indexes", error))
     return NULL;
@@ -1441,7 +1621,10 @@ hgd_journal_init (HgdJournal *self)
  * @error: return location for a #GError
  *
  * Opens `<directory>/journal.db`, creating it (mode 0600) if missing, checks its integrity
- * and schema, and starts its worker thread. Completions and signals are delivered on the
+ * and schema, and starts its worker thread. A journal that is there but empty, a WAL
+ * without its database, or a journal killed before it was closed whose WAL is gone is
+ * %HGD_JOURNAL_ERROR_CORRUPT: such a file is left as it is, never replaced (see
+ * hgd_journal_set_aside ()). Completions and signals are delivered on the
  * thread-default main context of the caller, which must also make all other calls.
  *
  * Returns: (transfer full): the journal, or %NULL with %HGD_JOURNAL_ERROR_CORRUPT when the
@@ -1453,6 +1636,8 @@ hgd_journal_new (HgDomain domain,
                  GError **error)
 {
   g_autoptr(HgdJournal) self = NULL;
+  gboolean exists = FALSE;
+  gboolean had_wal = FALSE;
 
   g_return_val_if_fail ((guint) domain < HG_DOMAIN_LAST, NULL);
   g_return_val_if_fail (directory != NULL, NULL);
@@ -1462,9 +1647,13 @@ hgd_journal_new (HgDomain domain,
   self->domain = domain;
   self->path = g_build_filename (directory, "journal.db", NULL);
 
-  if (!ensure_directory (directory, error) || !ensure_file (self->path, error))
+  if (!ensure_directory (directory, error) || !check_files (self->path, &exists, &had_wal, error))
     return NULL;
-  self->worker = worker_open (self->path, domain, error);
+  if (!exists && !journal_create (self->path, domain, error))
+    return NULL;
+  if (!ensure_private_mode (self->path, 0600, error))
+    return NULL;
+  self->worker = worker_open (self->path, domain, had_wal, error);
   if (self->worker == NULL)
     return NULL;
   if (!journal_open_reader (self, error) || !ensure_files_private (self->path, error))
@@ -2161,6 +2350,81 @@ hgd_journal_prune_finish (HgdJournal *self,
   if (n_removed != NULL)
     *n_removed = (guint) n;
   return TRUE;
+}
+
+/* setting a journal aside */
+
+/**
+ * hgd_journal_set_aside:
+ * @directory: a domain's state directory
+ * @extra: (nullable) (array zero-terminated=1): names of other files in @directory that
+ *   belong with the journal and go with it, if they are there
+ * @error: return location for a #GError
+ *
+ * Moves `journal.db` and its `-wal` and `-shm` files (and @extra) into a new directory
+ * `journal-set-aside-<UTC time>` beside them, for inspection: nothing is deleted. The
+ * next hgd_journal_new () on @directory creates a new, empty journal. For an operator,
+ * with hemgated stopped (`hemgated --reset-journal`): never done by the core itself.
+ *
+ * Returns: (transfer full): the directory the files are in now, or %NULL with
+ *   %HGD_JOURNAL_ERROR_NOT_FOUND if there is no journal, or %HGD_JOURNAL_ERROR_IO
+ */
+gchar *
+hgd_journal_set_aside (const gchar *directory,
+                       const gchar *const *extra,
+                       GError **error)
+{
+  const gchar *const names[] = { "journal.db", "journal.db-wal", "journal.db-shm" };
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree gchar *stamp = g_date_time_format (now, "%Y%m%dT%H%M%SZ");
+  g_autofree gchar *name = g_strdup_printf ("journal-set-aside-%s", stamp);
+  g_autofree gchar *aside = g_build_filename (directory, name, NULL);
+  g_autoptr(GPtrArray) moving = g_ptr_array_new ();
+
+  g_return_val_if_fail (directory != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    g_ptr_array_add (moving, (gpointer) names[i]);
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+    g_ptr_array_add (moving, (gpointer) extra[i]);
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree gchar *path = g_build_filename (directory, names[i], NULL);
+      if (g_file_test (path, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK))
+        break;
+      if (i + 1 == G_N_ELEMENTS (names))
+        {
+          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND,
+                       "journal %s/journal.db: there is no journal to set aside", directory);
+          return NULL;
+        }
+    }
+  if (g_mkdir (aside, 0700) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: cannot create: %s",
+                   aside, g_strerror (errsv));
+      return NULL;
+    }
+  for (guint i = 0; i < moving->len; i++)
+    {
+      const gchar *file = g_ptr_array_index (moving, i);
+      g_autofree gchar *from = g_build_filename (directory, file, NULL);
+      g_autofree gchar *to = g_build_filename (aside, file, NULL);
+
+      if (g_rename (from, to) != 0 && errno != ENOENT)
+        {
+          int errsv = errno;
+          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO,
+                       "journal %s: cannot move to %s: %s", from, aside, g_strerror (errsv));
+          return NULL;
+        }
+    }
+  if (!sync_directory (aside, error) || !sync_directory (directory, error))
+    return NULL;
+  return g_steal_pointer (&aside);
 }
 
 /* for tests */
