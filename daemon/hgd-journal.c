@@ -37,6 +37,11 @@
 #define MAX_BATCH 4096
 
 #define BUSY_TIMEOUT_MS 5000
+
+/* A wall clock that moved this much more (or less) than the monotonic clock between two
+ * appends was stepped, not slewed: NTP slews at most 500 ppm. */
+#define CLOCK_STEP_MIN_USEC (2 * G_USEC_PER_SEC)
+#define CLOCK_SLEW_PER_MILLE 1
 #define USEC_PER_DAY ((gint64) 86400 * G_USEC_PER_SEC)
 
 /* ts columns hold microseconds since the Unix epoch, UTC; body and detail are JSON objects.
@@ -156,6 +161,7 @@ typedef struct
   Waiter *waiter;   /* (nullable) (unowned) for synchronous jobs instead of @task */
 
   /* JOB_APPEND */
+  gboolean urgent;  /* goes in the alarm lane though it has no alarm record */
   gchar *type;      /* (owned) */
   gint64 ts;
   gchar *source;    /* (owned) (nullable) */
@@ -208,6 +214,8 @@ struct _HgdJournal
   GHashTable *retention;  /* (owned) type or prefix → GUINT_TO_POINTER (days) */
   guint64 last_seq;       /* the highest seq announced */
   const gchar *fault;     /* (nullable) "disk-full", "io-error" or "corrupt" */
+  gint64 clock_wall;      /* the wall time of the last append stamped now */
+  gint64 clock_monotonic; /* and the monotonic time then; 0 before the first */
   Waiter *hold;           /* (owned) (nullable) lets a held worker go; tests only */
 };
 
@@ -466,7 +474,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Job, job_free)
 static gboolean
 job_is_alarm_class (Job *job)
 {
-  return job->kind == JOB_APPEND && job->alarm != NULL;
+  return job->kind == JOB_APPEND && (job->alarm != NULL || job->urgent);
 }
 
 static void
@@ -1720,6 +1728,79 @@ hgd_journal_get_fault (HgdJournal *self)
 
 /* appending */
 
+static void
+clock_step_appended_cb (GObject *source,
+                        GAsyncResult *result,
+                        gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    g_warning ("clock.stepped not journaled: %s", error->message);
+}
+
+static gchar *
+format_time (gint64 usec)
+{
+  g_autoptr(GDateTime) time = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
+  g_autoptr(GDateTime) exact = time != NULL ? g_date_time_add (time, usec % G_USEC_PER_SEC) : NULL;
+
+  return exact != NULL ? g_date_time_format_iso8601 (exact) : g_strdup ("");
+}
+
+/* Events are stamped with the wall clock and ordered by their sequence number. When the
+ * wall clock was stepped (by an operator, or NTP after a long time without) since the
+ * last event, a clock.stepped event goes before the next one, saying from which time to
+ * which, so that a reader of the journal knows why times go backwards (or jump) while
+ * the sequence numbers go on. It goes in the alarm lane, ahead of what is queued. */
+static void
+journal_check_clock (HgdJournal *self,
+                     gint64 now)
+{
+  gint64 monotonic = g_get_monotonic_time ();
+  gint64 elapsed = monotonic - self->clock_monotonic;
+  gint64 expected = self->clock_wall + elapsed;
+  gint64 step = now - expected;
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(HgEvent) event = NULL;
+  g_autofree gchar *from = NULL;
+  g_autofree gchar *to = NULL;
+  g_autoptr(GTask) task = NULL;
+  Job *job;
+
+  if (self->clock_monotonic == 0 || ABS (step) <= CLOCK_STEP_MIN_USEC + elapsed / 1000 * CLOCK_SLEW_PER_MILLE)
+    {
+      self->clock_wall = now;
+      self->clock_monotonic = monotonic;
+      return;
+    }
+  self->clock_wall = now;
+  self->clock_monotonic = monotonic;
+
+  from = format_time (expected);
+  to = format_time (now);
+  g_warning ("journal %s: the wall clock was stepped by %+.3f s, from %s to %s", self->path,
+             (gdouble) step / G_USEC_PER_SEC, from, to);
+  body = json_object_new ();
+  json_object_set_string_member (body, "from", from);
+  json_object_set_string_member (body, "to", to);
+  json_object_set_double_member (body, "step", (gdouble) step / G_USEC_PER_SEC);
+  event = hg_event_new ("clock.stepped", body);
+  hg_event_set_source (event, "core");
+
+  task = g_task_new (self, NULL, clock_step_appended_cb, NULL);
+  g_task_set_source_tag (task, hgd_journal_append_async);
+  g_task_set_task_data (task, g_object_ref (event), g_object_unref);
+  job = job_new (JOB_APPEND);
+  job->urgent = TRUE;
+  job->type = g_strdup ("clock.stepped");
+  job->ts = now;
+  job->source = g_strdup ("core");
+  job->body = hg_json_object_to_string (body);
+  job->task = g_steal_pointer (&task);
+  worker_push (self->worker, job);
+}
+
 /**
  * hgd_journal_append_async:
  * @self: an #HgdJournal
@@ -1736,7 +1817,9 @@ hgd_journal_get_fault (HgdJournal *self)
  * appends queued before it, in a transaction of its own (see the ordering rule at the
  * top of this file). On success the event is stamped with its sequence number, domain
  * and time (now if its timestamp is 0), then #HgdJournal::event-appended is emitted,
- * then @callback runs.
+ * then @callback runs. If the wall clock was stepped since the last event stamped now, a
+ * `clock.stepped` event {"from", "to", "step"} (source `core`) is journaled before
+ * @event: times may go backwards at a step, sequence numbers never do.
  */
 void
 hgd_journal_append_async (HgdJournal *self,
@@ -1767,9 +1850,12 @@ hgd_journal_append_async (HgdJournal *self,
       return;
     }
 
+  if (hg_event_get_timestamp (event) == 0)
+    journal_check_clock (self, g_get_real_time ());
+
   job = job_new (JOB_APPEND);
   job->type = g_strdup (hg_event_get_event_type (event));
-  job->ts = hg_event_get_timestamp (event) != 0 ? hg_event_get_timestamp (event) : g_get_real_time ();
+  job->ts = hg_event_get_timestamp (event) != 0 ? hg_event_get_timestamp (event) : self->clock_wall;
   job->source = g_strdup (hg_event_get_source (event));
   job->body = hg_json_object_to_string (hg_event_get_body (event));
   job->alarm = alarm != NULL ? alarm_row_new (alarm) : NULL;

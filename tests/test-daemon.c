@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <unistd.h>
@@ -454,6 +456,220 @@ test_systemd_lifecycle (void)
   g_string_free (state.received, TRUE);
 }
 
+/* the real hemgated under libfaketime */
+
+/* A hemgated started by a case dies with the test, should the test fail first. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* A free port on 127.0.0.1, for a hemgated started as a process. */
+static guint
+free_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_socket_bind (socket, address, TRUE, &error));
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static void
+set_clock_offset (const gchar *offset_file,
+                  const gchar *offset)
+{
+  g_autofree gchar *line = g_strdup_printf ("%s\n", offset);
+  g_autoptr(GError) error = NULL;
+
+  g_test_message ("hemgated's wall clock steps to the real one %s s", offset);
+  g_assert_true (g_file_set_contents (offset_file, line, -1, &error));
+  g_assert_no_error (error);
+}
+
+/* Microseconds since the epoch of an ISO 8601 time (g_date_time_to_unix_usec () is 2.80) */
+static gint64
+iso_time (const gchar *text)
+{
+  g_autoptr(GDateTime) time = g_date_time_new_from_iso8601 (text, NULL);
+
+  g_assert_nonnull (time);
+  return g_date_time_to_unix (time) * G_USEC_PER_SEC + g_date_time_get_microsecond (time);
+}
+
+static gint64
+event_time (JsonObject *event)
+{
+  return iso_time (json_object_get_string_member (event, "ts"));
+}
+
+/* Returns: (transfer none): the first event of @type in @events whose body's "ref" is
+ * @ref (any, if @ref is %NULL) */
+static JsonObject *
+find_event (JsonArray *events,
+            const gchar *type,
+            const gchar *ref)
+{
+  for (guint i = 0; i < json_array_get_length (events); i++)
+    {
+      JsonObject *event = json_array_get_object_element (events, i);
+      JsonObject *body = json_object_get_object_member (event, "body");
+
+      if (g_strcmp0 (json_object_get_string_member (event, "type"), type) == 0 &&
+          (ref == NULL || g_strcmp0 (json_object_get_string_member_with_default (body, "ref", NULL), ref) == 0))
+        return event;
+    }
+  return NULL;
+}
+
+static gchar *
+raise_alarm (HgdTestDaemon *td)
+{
+  g_autoptr(HgdTestResponse) raised = NULL;
+
+  raised = hgd_test_daemon_request (td, "POST", "/api/v1/alarms",
+                                    hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT),
+                                    "{\"type\":\"assistance\",\"location\":\"bedroom\"}");
+  g_assert_cmpuint (raised->status, ==, 201);
+  return g_strdup (json_object_get_string_member (raised->json, "ref"));
+}
+
+static void
+test_clock_step_journaled (void)
+{
+  const gchar *library = g_getenv ("HEMGATE_LIBFAKETIME");
+  const gchar *asan = g_getenv ("ASAN_OPTIONS");
+  g_autofree gchar *dir = g_build_filename (g_get_user_runtime_dir (), "clock-test", NULL);
+  g_autofree gchar *state = g_build_filename (dir, "state", NULL);
+  g_autofree gchar *notify_path = g_build_filename (dir, "notify", NULL);
+  g_autofree gchar *conf = g_build_filename (dir, "hemgate.conf", NULL);
+  g_autofree gchar *offset_file = g_build_filename (dir, "faketime-offset", NULL);
+  g_autofree gchar *conf_text = NULL;
+  g_autofree gchar *asan_options = NULL;
+  g_autofree gchar *daemon = hemgated_path ();
+  g_autofree gchar *before = NULL;
+  g_autofree gchar *after = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSource) source = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdTestDaemon) td = NULL;
+  g_autoptr(HgdTestResponse) response = NULL;
+  HgdTestDaemonOptions options = { 0 };
+  NotifyState notify = { g_string_new (NULL), FALSE, FALSE };
+  JsonArray *events;
+  JsonObject *raised_before, *raised_after, *stepped, *body;
+  gboolean exited = FALSE;
+  guint port;
+
+  g_test_bug ("issue 11, point 9: timestamps go backwards across a clock step");
+  g_test_summary ("When the wall clock of the real hemgated steps back an hour between two "
+                  "alarms, the journal says so: a clock.stepped event from the old time to the "
+                  "new one comes between them, and sequence numbers keep their order while the "
+                  "times go backwards");
+  if (library == NULL || !g_file_test (library, G_FILE_TEST_EXISTS))
+    g_test_message ("libfaketime (%s) is missing: install Debian's faketime package "
+                    "(./dev deps does)", library != NULL ? library : "HEMGATE_LIBFAKETIME not set");
+  g_assert_nonnull (library);
+  g_assert_true (g_file_test (library, G_FILE_TEST_EXISTS));
+
+  /* the users, made by an in-process daemon on the same state directory */
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  options.state_dir = state;
+  td = hgd_test_daemon_new (&options);
+  g_clear_pointer (&td, hgd_test_daemon_free);
+
+  port = free_port ();
+  conf_text = g_strdup_printf ("[daemon]\nstate-dir = %s\n[api]\nport = %u\n"
+                               "listen-address = 127.0.0.1\ntls = false\n", state, port);
+  g_assert_true (g_file_set_contents (conf, conf_text, -1, &error));
+  set_clock_offset (offset_file, "+0");
+
+  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
+  g_assert_no_error (error);
+  address = g_unix_socket_address_new (notify_path);
+  g_assert_true (g_socket_bind (socket, address, TRUE, &error));
+  source = g_socket_create_source (socket, G_IO_IN, NULL);
+  g_source_set_callback (source, G_SOURCE_FUNC (notify_readable_cb), &notify, NULL);
+  g_source_attach (source, NULL);
+
+  /* the wall clock is the real one plus the offset in the file, read at every call; the
+   * monotonic clock is left alone. An AddressSanitizer build refuses a library preloaded
+   * before its own. */
+  asan_options = g_strdup_printf ("%s%sverify_asan_link_order=0", asan != NULL ? asan : "",
+                                  asan != NULL && asan[0] != '\0' ? ":" : "");
+  g_subprocess_launcher_setenv (launcher, "NOTIFY_SOCKET", notify_path, TRUE);
+  g_subprocess_launcher_setenv (launcher, "LD_PRELOAD", library, TRUE);
+  g_subprocess_launcher_setenv (launcher, "FAKETIME_TIMESTAMP_FILE", offset_file, TRUE);
+  g_subprocess_launcher_setenv (launcher, "FAKETIME_NO_CACHE", "1", TRUE);
+  g_subprocess_launcher_setenv (launcher, "FAKETIME_DONT_FAKE_MONOTONIC", "1", TRUE);
+  g_subprocess_launcher_setenv (launcher, "ASAN_OPTIONS", asan_options, TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  process = g_subprocess_launcher_spawn (launcher, &error, daemon, "--config", conf, NULL);
+  g_assert_no_error (error);
+  hgd_test_wait_until (&notify.ready, 60);
+
+  td = g_new0 (HgdTestDaemon, 1);
+  td->url = g_strdup_printf ("http://127.0.0.1:%u", port);
+  td->session = soup_session_new_with_options ("timeout", 30, "proxy-resolver", NULL, NULL);
+  before = raise_alarm (td);
+  set_clock_offset (offset_file, "-3600");
+  after = raise_alarm (td);
+
+  response = hgd_test_daemon_request (td, "GET", "/api/v1/events?limit=1000",
+                                      hgd_test_daemon_get_token (td, HGD_ROLE_STAFF), NULL);
+  g_assert_cmpuint (response->status, ==, 200);
+  events = json_object_get_array_member (response->json, "events");
+  raised_before = find_event (events, "alarm.raised", before);
+  raised_after = find_event (events, "alarm.raised", after);
+  stepped = find_event (events, "clock.stepped", NULL);
+  g_assert_nonnull (raised_before);
+  g_assert_nonnull (raised_after);
+  g_assert_nonnull (stepped);
+
+  /* the order is the sequence numbers', and the step is in it, between the two */
+  g_assert_cmpint (json_object_get_int_member (raised_before, "seq"), <,
+                   json_object_get_int_member (stepped, "seq"));
+  g_assert_cmpint (json_object_get_int_member (stepped, "seq"), <,
+                   json_object_get_int_member (raised_after, "seq"));
+  g_assert_cmpint (event_time (raised_after), <, event_time (raised_before));
+  g_assert_cmpstr (json_object_get_string_member (stepped, "source"), ==, "core");
+  body = json_object_get_object_member (stepped, "body");
+  g_test_message ("clock.stepped from %s to %s (%.3f s)", json_object_get_string_member (body, "from"),
+                  json_object_get_string_member (body, "to"), json_object_get_double_member (body, "step"));
+  g_assert_cmpfloat (json_object_get_double_member (body, "step"), <, -3500.0);
+  g_assert_cmpfloat (json_object_get_double_member (body, "step"), >, -3700.0);
+  g_assert_cmpint (iso_time (json_object_get_string_member (body, "to")), <,
+                   iso_time (json_object_get_string_member (body, "from")));
+  g_assert_cmpint (iso_time (json_object_get_string_member (body, "from")), >=, event_time (raised_before));
+  g_assert_cmpint (iso_time (json_object_get_string_member (body, "to")), <=, event_time (raised_after));
+  /* one step, one event */
+  g_assert_true (find_event (events, "clock.stepped", NULL) == stepped);
+  for (guint i = 0, n = 0; i < json_array_get_length (events); i++)
+    {
+      if (g_strcmp0 (json_object_get_string_member (json_array_get_object_element (events, i), "type"),
+                     "clock.stepped") == 0)
+        g_assert_cmpuint (++n, ==, 1);
+    }
+
+  g_clear_pointer (&td, hgd_test_daemon_free);
+  g_subprocess_send_signal (process, SIGTERM);
+  g_subprocess_wait_async (process, NULL, wait_cb, &exited);
+  hgd_test_wait_until (&exited, 30);
+  g_source_destroy (source);
+  g_string_free (notify.received, TRUE);
+}
+
 int
 main (int argc,
       char **argv)
@@ -473,5 +689,6 @@ main (int argc,
   g_test_add_func ("/daemon/journal/reset-sets-aside-and-starts-new", test_journal_reset);
   g_test_add_func ("/daemon/config/bad-file-refused-with-line", test_bad_config_refused);
   g_test_add_func ("/daemon/systemd/ready-then-stopping", test_systemd_lifecycle);
+  g_test_add_func ("/daemon/clock/step-journaled-between-events", test_clock_step_journaled);
   return g_test_run ();
 }
