@@ -5,8 +5,10 @@
  * with a generous limit, then asserts it; none asserts how long anything took. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "hgd-journal-private.h"
@@ -14,6 +16,28 @@
 
 /* How long a case waits for a condition before failing: far above what any needs. */
 #define WAIT_SECONDS 60
+
+/* A disk whose writes cannot be made durable: while set, every fdatasync () of this
+ * process fails with EIO. This definition is the one SQLite's calls reach (a program's
+ * symbols come before its libraries'); otherwise it is glibc's. */
+static gint fdatasync_fails = FALSE;
+static gint fdatasync_failed = 0;
+
+int
+fdatasync (int fd)
+{
+  static int (*real_fdatasync) (int) = NULL;
+
+  if (g_atomic_int_get (&fdatasync_fails))
+    {
+      g_atomic_int_inc (&fdatasync_failed);
+      errno = EIO;
+      return -1;
+    }
+  if (real_fdatasync == NULL)
+    real_fdatasync = (int (*) (int)) dlsym (RTLD_NEXT, "fdatasync");
+  return real_fdatasync (fd);
+}
 
 typedef struct
 {
@@ -1127,6 +1151,37 @@ test_report_retried_until_journaled (Fixture *fixture,
 }
 
 static gboolean
+municipal_journal_failing (Fixture *fixture,
+                           gconstpointer data)
+{
+  return g_strcmp0 (hgd_journal_get_fault (fixture->journals[HG_DOMAIN_MUNICIPAL]), "io-error") == 0;
+}
+
+static void
+test_report_retried_after_fsync_failure (Fixture *fixture,
+                                         gconstpointer user_data)
+{
+  g_autofree gchar *ref = NULL;
+
+  g_test_bug ("issue 11, point 3: an acknowledgement is dropped when one journal write fails");
+  g_test_summary ("A delivery plugin's report that the core cannot journal because fdatasync "
+                  "fails is kept by the plugin host and sent again until the core journals "
+                  "it: once the disk syncs again, the alarm shows the state the plugin reported");
+  ref = raise_alarm (fixture, "fall");
+  /* from now on nothing becomes durable: the courier's report is the only thing journaled
+   * in the municipal domain */
+  g_atomic_int_set (&fdatasync_fails, TRUE);
+  start_plugins (fixture, "[plugin:courier]\n");
+  wait_for (fixture, municipal_journal_failing, NULL, "the courier's report refused: fdatasync failed");
+  g_assert_cmpint (g_atomic_int_get (&fdatasync_failed), >, 0);
+  g_assert_false (alarm_delivered (fixture, ref));
+
+  g_atomic_int_set (&fdatasync_fails, FALSE);
+  wait_for (fixture, alarm_delivered, ref, "the report journaled once the disk syncs again");
+  wait_for (fixture, municipal_journal_healthy, NULL, "the journal healthy again");
+}
+
+static gboolean
 courier_reported (Fixture *fixture,
                   gconstpointer data)
 {
@@ -1270,6 +1325,8 @@ main (int argc,
               test_new_alarm_before_reoffers, teardown);
   g_test_add ("/plugins/alarm/report-retried-until-journaled", Fixture, NULL, setup,
               test_report_retried_until_journaled, teardown);
+  g_test_add ("/plugins/alarm/report-retried-after-fsync-failure", Fixture, NULL, setup,
+              test_report_retried_after_fsync_failure, teardown);
   g_test_add ("/plugins/host/runs-in-configured-timezone", Fixture, NULL, setup,
               test_host_timezone, teardown);
   g_test_add ("/plugins/events/slow-host-drops-sensor-events-not-alarms", Fixture, NULL, setup,
