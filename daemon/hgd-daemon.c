@@ -181,7 +181,8 @@ open_journal (HgDomain domain,
 {
   g_autoptr(HgdJournal) journal = hgd_journal_new (domain, dir, error);
 
-  if (journal == NULL || (domain == HG_DOMAIN_MUNICIPAL && !check_delivery_cursors (journal, dir, error)))
+  if (journal == NULL ||
+      (domain == HG_DOMAIN_MUNICIPAL && !check_delivery_cursors (journal, dir, error)))
     {
       add_reset_hint (*error, domain);
       return NULL;
@@ -341,7 +342,8 @@ hgd_daemon_reset_journal (HgdConfig *config,
   dir = g_build_filename (state_dir, hg_domain_to_string (domain), NULL);
   if (domain == HG_DOMAIN_MUNICIPAL)
     cursors = list_delivery_cursors (dir);
-  return hgd_journal_set_aside (dir, cursors != NULL ? (const gchar *const *) cursors->pdata : NULL, error);
+  return hgd_journal_set_aside (dir, cursors != NULL ? (const gchar *const *) cursors->pdata : NULL,
+                                error);
 }
 
 /**

@@ -950,7 +950,8 @@ worker_free (Worker *worker)
   if (worker->marked_open &&
       sqlite3_exec (worker->db, "UPDATE meta SET value = 'closed' WHERE key = 'state'", NULL, NULL,
                     NULL) != SQLITE_OK)
-    g_warning ("journal %s: cannot record a clean close: %s", worker->path, sqlite3_errmsg (worker->db));
+    g_warning ("journal %s: cannot record a clean close: %s", worker->path,
+               sqlite3_errmsg (worker->db));
   g_clear_pointer (&worker->db, sqlite3_close_v2);
   g_queue_clear_full (&worker->alarm_lane, (GDestroyNotify) job_free);
   g_queue_clear_full (&worker->ordinary_lane, (GDestroyNotify) job_free);
@@ -1768,7 +1769,8 @@ journal_check_clock (HgdJournal *self,
   g_autoptr(GTask) task = NULL;
   Job *job;
 
-  if (self->clock_monotonic == 0 || ABS (step) <= CLOCK_STEP_MIN_USEC + elapsed / 1000 * CLOCK_SLEW_PER_MILLE)
+  if (self->clock_monotonic == 0 ||
+      ABS (step) <= CLOCK_STEP_MIN_USEC + elapsed / 1000 * CLOCK_SLEW_PER_MILLE)
     {
       self->clock_wall = now;
       self->clock_monotonic = monotonic;

@@ -143,7 +143,8 @@ reset_journal_and_exit (HgdConfig *config,
       return EXIT_FAILURE;
     }
   /* TRANSLATORS: %s is a domain name, then a directory */
-  g_print (_("The %s journal was set aside in %s; hemgated starts a new one.\n"), domain_name, aside);
+  g_print (_("The %s journal was set aside in %s; hemgated starts a new one.\n"), domain_name,
+           aside);
   return EXIT_SUCCESS;
 }
 

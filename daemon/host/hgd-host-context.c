@@ -647,7 +647,8 @@ hgd_host_context_class_init (HgdHostContextClass *klass)
 static void
 hgd_host_context_init (HgdHostContext *self)
 {
-  self->reports = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_queue_free);
+  self->reports = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) g_queue_free);
 }
 
 /**
