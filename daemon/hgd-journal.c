@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -215,7 +216,7 @@ struct _HgdJournal
   guint64 last_seq;       /* the highest seq announced */
   const gchar *fault;     /* (nullable) "disk-full", "io-error" or "corrupt" */
   gint64 clock_wall;      /* the wall time of the last append stamped now */
-  gint64 clock_monotonic; /* and the monotonic time then; 0 before the first */
+  gint64 clock_monotonic; /* and the boot time then; 0 before the first */
   Waiter *hold;           /* (owned) (nullable) lets a held worker go; tests only */
 };
 
@@ -1740,6 +1741,18 @@ clock_step_appended_cb (GObject *source,
     g_warning ("clock.stepped not journaled: %s", error->message);
 }
 
+/* The time since boot, suspend included (unlike g_get_monotonic_time ()): a gateway that
+ * slept is not taken for one whose clock was stepped. */
+static gint64
+get_boot_time (void)
+{
+  struct timespec ts;
+
+  if (clock_gettime (CLOCK_BOOTTIME, &ts) != 0)
+    return g_get_monotonic_time ();
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
 static gchar *
 format_time (gint64 usec)
 {
@@ -1758,7 +1771,7 @@ static void
 journal_check_clock (HgdJournal *self,
                      gint64 now)
 {
-  gint64 monotonic = g_get_monotonic_time ();
+  gint64 monotonic = get_boot_time ();
   gint64 elapsed = monotonic - self->clock_monotonic;
   gint64 expected = self->clock_wall + elapsed;
   gint64 step = now - expected;
