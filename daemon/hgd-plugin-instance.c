@@ -98,8 +98,8 @@ struct _HgdPluginInstance
   gboolean ping_in_flight;
   GQueue queue;                         /* (element-type QueuedEvent) for HandleEvent */
   guint in_flight;
-  GQueue reoffers;                      /* (element-type HgAlarm) open alarms to offer again,
-                                         * sent only when @queue is empty */
+  GQueue reoffers;                      /* (element-type utf8) references of open alarms to
+                                         * offer again, sent only when @queue is empty */
   guint reoffers_in_flight;
   /* The municipal seq up to which the plugin took every alarm event (HandleEvent
    * answered; a host answers in order). A host that starts gets the alarms that ended
@@ -362,7 +362,7 @@ teardown_host (HgdPluginInstance *self)
   g_clear_object (&self->connection);
   g_clear_object (&self->subprocess);
   g_queue_clear_full (&self->queue, (GDestroyNotify) queued_event_free);
-  g_queue_clear_full (&self->reoffers, g_object_unref);
+  g_queue_clear_full (&self->reoffers, g_free);
   self->in_flight = 0;
   self->reoffers_in_flight = 0;
   self->dropping = FALSE;
@@ -698,16 +698,31 @@ send_event (HgdPluginInstance *self,
                                            event_handled_cb, queued);
 }
 
-/* An open alarm offered again: alarm.raised with its current record, seq 0. */
+/* An open alarm offered again: alarm.raised with its record as it is now, seq 0; or
+ * %NULL if it is no longer to be offered (it ended or was acknowledged since the host
+ * started, and the plugin got or gets that step as an event of its own). */
 static QueuedEvent *
 reoffer_new (HgdPluginInstance *self,
-             HgAlarm *alarm)
+             const gchar *reference)
 {
-  g_autoptr(JsonObject) body = hg_alarm_to_json (alarm);
-  g_autoptr(HgEvent) event = hg_event_new ("alarm.raised", body);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgAlarm) alarm = hgd_journal_get_alarm (self->journals[HG_DOMAIN_MUNICIPAL],
+                                                    reference, &error);
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(HgEvent) event = NULL;
   g_autoptr(JsonObject) object = NULL;
-  QueuedEvent *queued = g_new0 (QueuedEvent, 1);
+  QueuedEvent *queued;
 
+  if (alarm == NULL)
+    {
+      warn (self, "plugin %s: alarm %s not offered again: %s", self->id, reference, error->message);
+      return NULL;
+    }
+  if (hg_alarm_get_state (alarm) >= HG_ALARM_STATE_ACKNOWLEDGED)
+    return NULL;
+  body = hg_alarm_to_json (alarm);
+  event = hg_event_new ("alarm.raised", body);
+  queued = g_new0 (QueuedEvent, 1);
   hg_event_set_domain (event, HG_DOMAIN_MUNICIPAL);
   hg_event_set_source (event, hg_alarm_get_source (alarm));
   hg_event_set_timestamp (event, g_get_real_time ());
@@ -732,8 +747,11 @@ pump_events (HgdPluginInstance *self)
          self->reoffers_in_flight < MAX_REOFFERS_IN_FLIGHT && g_queue_is_empty (&self->queue) &&
          !g_queue_is_empty (&self->reoffers))
     {
-      g_autoptr(HgAlarm) alarm = g_queue_pop_head (&self->reoffers);
-      send_event (self, reoffer_new (self, alarm));
+      g_autofree gchar *reference = g_queue_pop_head (&self->reoffers);
+      QueuedEvent *queued = reoffer_new (self, reference);
+
+      if (queued != NULL)
+        send_event (self, queued);
     }
 }
 
@@ -767,9 +785,11 @@ enqueue_event (HgdPluginInstance *self,
 /* A delivery plugin gets every open alarm the alarm centre has not acknowledged whenever
  * its host starts, so a crash, a restart or a switch of provider loses none. Delivery is
  * at least once: the alarm centre de-duplicates on the reference. They are offered again
- * behind every new event (pump_events ()): a new alarm never waits for the old ones. An
- * alarm the centre acknowledged is not offered again; its later steps and its end come
- * as they happen (and its end by replay_ended_alarms ()). */
+ * behind every new event (pump_events ()): a new alarm never waits for the old ones. Each
+ * is read again when its turn comes, so one that ended or was acknowledged meanwhile is
+ * not offered after that step. An alarm the centre acknowledged is not offered again;
+ * its later steps and its end come as they happen (and its end by
+ * replay_ended_alarms ()). */
 static void
 replay_open_alarms (HgdPluginInstance *self)
 {
@@ -795,7 +815,7 @@ replay_open_alarms (HgdPluginInstance *self)
           n_acknowledged++;
           continue;
         }
-      g_queue_push_tail (&self->reoffers, g_object_ref (alarm));
+      g_queue_push_tail (&self->reoffers, g_strdup (hg_alarm_get_reference (alarm)));
     }
   if (alarms->len > 0)
     g_message ("plugin %s: offering %u open alarms again (%u acknowledged by the alarm centre "

@@ -1112,6 +1112,81 @@ test_new_alarm_before_reoffers (Fixture *fixture,
   g_assert_cmpuint (json_array_get_length (raised), ==, n_reoffered + 1);
 }
 
+/* Returns: (transfer full) (nullable): the courier's "log" */
+static JsonArray *
+courier_log (Fixture *fixture)
+{
+  g_autoptr(JsonObject) object = instance_json (fixture, "courier");
+  JsonNode *health = json_object_get_member (object, "health");
+  JsonObject *report;
+
+  if (health == NULL || JSON_NODE_HOLDS_NULL (health))
+    return NULL;
+  report = json_object_get_object_member (json_node_get_object (health), "report");
+  if (!json_object_has_member (report, "log"))
+    return NULL;
+  return json_array_ref (json_object_get_array_member (report, "log"));
+}
+
+typedef struct
+{
+  const gchar *last; /* the last alarm offered again */
+  const gchar *cancelled;
+} ReofferDone;
+
+static gboolean
+courier_got_last_and_cancel (Fixture *fixture,
+                             gconstpointer data)
+{
+  const ReofferDone *done = data;
+  g_autoptr(JsonArray) log = courier_log (fixture);
+  g_autofree gchar *last = g_strdup_printf ("alarm.raised %s", done->last);
+  g_autofree gchar *cancel = g_strdup_printf ("alarm.cancelled %s", done->cancelled);
+
+  return log != NULL && find_string (log, last) >= 0 && find_string (log, cancel) >= 0;
+}
+
+static void
+test_reoffer_not_after_cancel (Fixture *fixture,
+                               gconstpointer user_data)
+{
+  const guint n_open = 60;
+  InstanceCondition running = { "courier", "running", 0 };
+  g_autoptr(GPtrArray) open = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonArray) log = NULL;
+  g_autofree gchar *raised_line = NULL;
+  g_autofree gchar *cancel_line = NULL;
+  gboolean cancelled = FALSE;
+  ReofferDone done = { NULL, NULL };
+  const gchar *middle;
+  gint cancel_at;
+
+  g_test_summary ("An open alarm cancelled while it waits to be offered again to a delivery "
+                  "plugin whose host started is not offered again after its cancel: the "
+                  "plugin never sees it raised once it saw it cancelled");
+  for (guint i = 0; i < n_open; i++)
+    g_ptr_array_add (open, raise_alarm (fixture, "fall"));
+  middle = g_ptr_array_index (open, n_open / 2);
+
+  start_plugins (fixture, "[plugin:courier]\ndelay-ms = 50\n");
+  wait_for (fixture, instance_reached, &running, "the courier running");
+  hgd_alarms_transition_async (fixture->alarms, middle, HG_ALARM_STATE_CANCELLED, "user:resident",
+                               NULL, NULL, transitioned_cb, &cancelled);
+  wait_for (fixture, is_set, &cancelled, "the cancel journaled");
+  done.last = g_ptr_array_index (open, n_open - 1);
+  done.cancelled = middle;
+  wait_for (fixture, courier_got_last_and_cancel, &done,
+            "the last open alarm offered again, and the cancel, at the courier");
+
+  log = courier_log (fixture);
+  raised_line = g_strdup_printf ("alarm.raised %s", middle);
+  cancel_line = g_strdup_printf ("alarm.cancelled %s", middle);
+  cancel_at = find_string (log, cancel_line);
+  g_assert_cmpint (cancel_at, >=, 0);
+  for (guint i = (guint) cancel_at + 1; i < json_array_get_length (log); i++)
+    g_assert_cmpstr (json_array_get_string_element (log, i), !=, raised_line);
+}
+
 static gboolean
 municipal_journal_full (Fixture *fixture,
                         gconstpointer data)
@@ -1323,6 +1398,8 @@ main (int argc,
               NULL, setup, test_cancel_before_core_crash, teardown);
   g_test_add ("/plugins/alarm/new-alarm-before-reoffered-open-alarms", Fixture, NULL, setup,
               test_new_alarm_before_reoffers, teardown);
+  g_test_add ("/plugins/alarm/reoffer-not-after-cancel", Fixture, NULL, setup,
+              test_reoffer_not_after_cancel, teardown);
   g_test_add ("/plugins/alarm/report-retried-until-journaled", Fixture, NULL, setup,
               test_report_retried_until_journaled, teardown);
   g_test_add ("/plugins/alarm/report-retried-after-fsync-failure", Fixture, NULL, setup,

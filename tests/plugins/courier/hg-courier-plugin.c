@@ -3,8 +3,9 @@
  * in state raised, it reports the alarm delivered, as an alarm-centre plugin would once
  * the centre has it. The test reads the alarm's state from the journal. The references
  * of the alarm.cancelled events it got, and its local time zone, are its health report,
- * {"cancelled": [...], "timezone", "raised": [...]}, where "raised" are the references of
- * every alarm.raised it got (new or offered again), in the order they came. With
+ * {"cancelled": [...], "timezone", "raised": [...], "log": [...]}, where "raised" are the
+ * references of every alarm.raised it got (new or offered again), in the order they
+ * came, and "log" is "<type> <reference>" of every alarm event it got, in order. With
  * `delay-ms = N` it takes N ms over every event (sensor.subscribe brings it plenty), so
  * it falls behind the way a slow plugin would; with `detail-padding = N` its reports
  * carry N bytes more detail, so that each needs pages of its own in the journal. */
@@ -21,6 +22,7 @@ struct _HgCourierPlugin
   GCancellable *cancellable; /* (owned) */
   JsonArray *cancelled;      /* (owned) references, in the order they came */
   JsonArray *raised;         /* (owned) references of alarm.raised, in the order they came */
+  JsonArray *log;            /* (owned) "<type> <reference>" of every alarm event */
   gchar *timezone;           /* (owned) the local time zone's identifier */
 };
 
@@ -45,6 +47,7 @@ report_health (HgCourierPlugin *self)
 
   json_object_set_array_member (health, "cancelled", json_array_ref (self->cancelled));
   json_object_set_array_member (health, "raised", json_array_ref (self->raised));
+  json_object_set_array_member (health, "log", json_array_ref (self->log));
   json_object_set_string_member (health, "timezone", self->timezone);
   hg_context_report_health (hg_plugin_get_context (HG_PLUGIN (self)), health);
 }
@@ -83,6 +86,13 @@ hg_courier_plugin_handle_event (HgPlugin *plugin,
   /* Slow on purpose (a real plugin must never block its main loop). */
   if (self->delay_ms > 0)
     g_usleep (self->delay_ms * 1000);
+  if (g_str_has_prefix (hg_event_get_event_type (event), "alarm."))
+    {
+      const gchar *ref = json_object_get_string_member_with_default (hg_event_get_body (event), "ref", "");
+      g_autofree gchar *line = g_strdup_printf ("%s %s", hg_event_get_event_type (event), ref);
+
+      json_array_add_string_element (self->log, line);
+    }
   if (g_strcmp0 (hg_event_get_event_type (event), "alarm.cancelled") == 0)
     {
       const gchar *ref = NULL;
@@ -136,6 +146,7 @@ hg_courier_plugin_finalize (GObject *object)
   g_object_unref (HG_COURIER_PLUGIN (object)->cancellable);
   json_array_unref (HG_COURIER_PLUGIN (object)->cancelled);
   json_array_unref (HG_COURIER_PLUGIN (object)->raised);
+  json_array_unref (HG_COURIER_PLUGIN (object)->log);
   g_free (HG_COURIER_PLUGIN (object)->timezone);
   G_OBJECT_CLASS (hg_courier_plugin_parent_class)->finalize (object);
 }
@@ -155,6 +166,7 @@ hg_courier_plugin_init (HgCourierPlugin *self)
   self->cancellable = g_cancellable_new ();
   self->cancelled = json_array_new ();
   self->raised = json_array_new ();
+  self->log = json_array_new ();
 }
 
 HG_PLUGIN_EXPORT GType hg_plugin_query_type (void);
