@@ -1431,9 +1431,9 @@ writer_prepare (Worker *worker,
  * left 'open' (the core was killed) keeps its newest commits in its WAL: if that WAL is
  * gone, so are they, and the sequence numbers would be handed out again. */
 static gboolean
-worker_mark_open (Worker *worker,
-                  gboolean had_wal,
-                  GError **error)
+worker_check_closed (Worker *worker,
+                     gboolean had_wal,
+                     GError **error)
 {
   g_autofree gchar *state = NULL;
 
@@ -1448,6 +1448,13 @@ worker_mark_open (Worker *worker,
                    worker->path, worker->path);
       return FALSE;
     }
+  return TRUE;
+}
+
+static gboolean
+worker_mark_open (Worker *worker,
+                  GError **error)
+{
   if (!db_exec (worker->db, worker->path,
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('state', 'open')",
                 "cannot mark the journal open", error) ||
@@ -1485,7 +1492,9 @@ worker_open (const gchar *path,
   sqlite3_extended_result_codes (worker->db, 1);
   sqlite3_busy_timeout (worker->db, BUSY_TIMEOUT_MS);
 
-  if (!check_integrity (worker->db, path, error))
+  /* every check reads only: a journal refused is left as it was */
+  if (!check_integrity (worker->db, path, error) || !schema_check (worker, domain, error) ||
+      !worker_check_closed (worker, had_wal, error))
     return NULL;
   if (!db_query_text (worker->db, path, "PRAGMA journal_mode = WAL", &mode,
                       "cannot switch to WAL mode", error))
@@ -1499,9 +1508,7 @@ worker_open (const gchar *path,
   /* FULL: in WAL mode every commit is fsynced before it returns */
   if (!db_exec (worker->db, path, "PRAGMA synchronous = FULL", "cannot set synchronous", error))
     return NULL;
-  if (!schema_check (worker, domain, error))
-    return NULL;
-  if (!worker_mark_open (worker, had_wal, error))
+  if (!worker_mark_open (worker, error))
     return NULL;
   if (!db_exec (worker->db, path, indexes_sql, "cannot create the indexes", error))
     return NULL;
