@@ -405,7 +405,7 @@ report_alarm_cb (GObject *source,
       return;
     }
   converted = hgd_host_context_error_to_hg (error);
-  if (!g_error_matches (converted, HG_ERROR, HG_ERROR_UNAVAILABLE) ||
+  if (!g_error_matches (converted, HG_ERROR, HG_ERROR_UNAVAILABLE) || self->proxy == NULL ||
       g_dbus_connection_is_closed (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->proxy))))
     {
       report_done (self, task, g_steal_pointer (&error));
@@ -426,6 +426,15 @@ report_send (HgdHostContext *self,
 {
   Report *report = g_task_get_task_data (task);
 
+  /* disposed while it waited to be sent again: the host is going away */
+  if (self->proxy == NULL)
+    {
+      report_done (self, task,
+                   g_error_new (HG_ERROR, HG_ERROR_UNAVAILABLE,
+                                "alarm %s: %s not journaled: the host is stopping",
+                                report->reference, report->state));
+      return;
+    }
   report->attempts++;
   flush_publishes (self); /* the core sees the calls in the order made */
   hgd_dbus_context1_call_report_alarm (self->proxy, report->reference, report->state,
