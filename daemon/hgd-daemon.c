@@ -107,6 +107,89 @@ prune_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The delivery cursors (delivery-<id>.cursor, written by HgdPluginInstance) of the
+ * municipal directory, by file name. */
+static GPtrArray *
+list_delivery_cursors (const gchar *dir)
+{
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  const gchar *name;
+
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
+    {
+      if (g_str_has_prefix (name, "delivery-") && g_str_has_suffix (name, ".cursor"))
+        g_ptr_array_add (names, g_strdup (name));
+    }
+  g_ptr_array_add (names, NULL);
+  return names;
+}
+
+/* A delivery cursor says up to which sequence number a plugin took the alarm events: one
+ * past the journal's end means the journal lost events it once had (e.g. its WAL), and
+ * would hand their numbers out again. That is a fault of the journal, as an empty file. */
+static gboolean
+check_delivery_cursors (HgdJournal *journal,
+                        const gchar *dir,
+                        GError **error)
+{
+  g_autoptr(GPtrArray) names = list_delivery_cursors (dir);
+  guint64 last = hgd_journal_get_last_seq (journal);
+
+  for (guint i = 0; i + 1 < names->len; i++)
+    {
+      g_autofree gchar *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
+      g_autofree gchar *contents = NULL;
+      guint64 seq = 0;
+
+      /* one that cannot be read is HgdPluginInstance's to report */
+      if (!g_file_get_contents (path, &contents, NULL, NULL) ||
+          !g_ascii_string_to_unsigned (g_strstrip (contents), 10, 0, G_MAXUINT64, &seq, NULL))
+        continue;
+      if (seq > last)
+        {
+          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                       "journal %s: ends at sequence number %" G_GUINT64_FORMAT " but the delivery "
+                       "cursor %s says %" G_GUINT64_FORMAT " was delivered: events were lost",
+                       hgd_journal_get_path (journal), last, path, seq);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Adds to a journal's fault what the operator can do about it. */
+static void
+add_reset_hint (GError *error,
+                HgDomain domain)
+{
+  g_autofree gchar *message = NULL;
+
+  if (!g_error_matches (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT))
+    return;
+  message = g_strdup_printf ("%s; the file is kept as it is: once inspected, "
+                             "'hemgated --reset-journal %s' sets it aside and starts a new journal",
+                             error->message, hg_domain_to_string (domain));
+  g_free (error->message);
+  error->message = g_steal_pointer (&message);
+}
+
+static HgdJournal *
+open_journal (HgDomain domain,
+              const gchar *dir,
+              GError **error)
+{
+  g_autoptr(HgdJournal) journal = hgd_journal_new (domain, dir, error);
+
+  if (journal == NULL ||
+      (domain == HG_DOMAIN_MUNICIPAL && !check_delivery_cursors (journal, dir, error)))
+    {
+      add_reset_hint (*error, domain);
+      return NULL;
+    }
+  return g_steal_pointer (&journal);
+}
+
 static gboolean
 hgd_daemon_initable_init (GInitable *initable,
                           GCancellable *cancellable,
@@ -125,7 +208,7 @@ hgd_daemon_initable_init (GInitable *initable,
       domain_dirs[i] = g_build_filename (self->state_dir, hg_domain_to_string (i), NULL);
       if (!ensure_private_dir (domain_dirs[i], error))
         return FALSE;
-      self->journals[i] = hgd_journal_new (i, domain_dirs[i], &self->journal_errors[i]);
+      self->journals[i] = open_journal (i, domain_dirs[i], &self->journal_errors[i]);
       if (self->journals[i] == NULL)
         {
           g_warning ("%s domain runs without its journal: %s", hg_domain_to_string (i),
@@ -228,6 +311,39 @@ hgd_daemon_class_init (HgdDaemonClass *klass)
 static void
 hgd_daemon_init (HgdDaemon *self)
 {
+}
+
+/**
+ * hgd_daemon_reset_journal:
+ * @config: the configuration, for the state directory
+ * @domain: whose journal
+ * @error: return location for a #GError
+ *
+ * What `hemgated --reset-journal DOMAIN` does, with hemgated stopped: sets @domain's
+ * journal aside (hgd_journal_set_aside ()), and for the municipal domain the delivery
+ * cursors with it, as they count in its sequence numbers. The next start creates a new
+ * journal. Nothing is deleted.
+ *
+ * Returns: (transfer full): the directory the files were moved to, or %NULL
+ */
+gchar *
+hgd_daemon_reset_journal (HgdConfig *config,
+                          HgDomain domain,
+                          GError **error)
+{
+  g_autofree gchar *state_dir = NULL;
+  g_autofree gchar *dir = NULL;
+  g_autoptr(GPtrArray) cursors = NULL;
+
+  g_return_val_if_fail (HGD_IS_CONFIG (config), NULL);
+  g_return_val_if_fail ((guint) domain < HG_DOMAIN_LAST, NULL);
+
+  state_dir = g_canonicalize_filename (hgd_config_get_string (config, "daemon", "state-dir"), NULL);
+  dir = g_build_filename (state_dir, hg_domain_to_string (domain), NULL);
+  if (domain == HG_DOMAIN_MUNICIPAL)
+    cursors = list_delivery_cursors (dir);
+  return hgd_journal_set_aside (dir, cursors != NULL ? (const gchar *const *) cursors->pdata : NULL,
+                                error);
 }
 
 /**

@@ -34,6 +34,10 @@ gboolean hgd_daemon_stop_finish (HgdDaemon *self,
                                  GAsyncResult *result,
                                  GError **error);
 
+gchar *hgd_daemon_reset_journal (HgdConfig *config,
+                                 HgDomain domain,
+                                 GError **error);
+
 HgdConfig *hgd_daemon_get_config (HgdDaemon *self);
 const gchar *hgd_daemon_get_state_dir (HgdDaemon *self);
 HgdJournal *hgd_daemon_get_journal (HgdDaemon *self,

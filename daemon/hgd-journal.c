@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -37,6 +38,11 @@
 #define MAX_BATCH 4096
 
 #define BUSY_TIMEOUT_MS 5000
+
+/* A wall clock that moved this much more (or less) than the monotonic clock between two
+ * appends was stepped, not slewed: NTP slews at most 500 ppm. */
+#define CLOCK_STEP_MIN_USEC (2 * G_USEC_PER_SEC)
+#define CLOCK_SLEW_PER_MILLE 1
 #define USEC_PER_DAY ((gint64) 86400 * G_USEC_PER_SEC)
 
 /* ts columns hold microseconds since the Unix epoch, UTC; body and detail are JSON objects.
@@ -158,6 +164,7 @@ typedef struct
   Waiter *waiter;   /* (nullable) (unowned) for synchronous jobs instead of @task */
 
   /* JOB_APPEND */
+  gboolean urgent;  /* goes in the alarm lane though it has no alarm record */
   gchar *type;      /* (owned) */
   gint64 ts;
   gchar *source;    /* (owned) (nullable) */
@@ -196,6 +203,7 @@ typedef struct
   GMutex lock;                 /* guards @done */
   GQueue done;                 /* (element-type Job) finished, in queue order */
   GSource *dispatch;           /* (owned) (nullable) made ready when @done fills */
+  gboolean marked_open;        /* meta 'state' says 'open': say 'closed' when closing */
 } Worker;
 
 struct _HgdJournal
@@ -209,6 +217,8 @@ struct _HgdJournal
   GHashTable *retention;  /* (owned) type or prefix → GUINT_TO_POINTER (days) */
   guint64 last_seq;       /* the highest seq announced */
   const gchar *fault;     /* (nullable) "disk-full", "io-error" or "corrupt" */
+  gint64 clock_wall;      /* the wall time of the last append stamped now */
+  gint64 clock_monotonic; /* and the boot time then; 0 before the first */
   Waiter *hold;           /* (owned) (nullable) lets a held worker go; tests only */
 };
 
@@ -467,7 +477,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Job, job_free)
 static gboolean
 job_is_alarm_class (Job *job)
 {
-  return job->kind == JOB_APPEND && job->alarm != NULL;
+  return job->kind == JOB_APPEND && (job->alarm != NULL || job->urgent);
 }
 
 static void
@@ -938,6 +948,13 @@ worker_free (Worker *worker)
   g_clear_pointer (&worker->insert_event, sqlite3_finalize);
   g_clear_pointer (&worker->insert_alarm, sqlite3_finalize);
   g_clear_pointer (&worker->update_alarm, sqlite3_finalize);
+  /* the last connection (the reader is closed first): closing checkpoints the WAL into
+   * the database and removes it, so the database alone is the whole journal again */
+  if (worker->marked_open &&
+      sqlite3_exec (worker->db, "UPDATE meta SET value = 'closed' WHERE key = 'state'", NULL, NULL,
+                    NULL) != SQLITE_OK)
+    g_warning ("journal %s: cannot record a clean close: %s", worker->path,
+               sqlite3_errmsg (worker->db));
   g_clear_pointer (&worker->db, sqlite3_close_v2);
   g_queue_clear_full (&worker->alarm_lane, (GDestroyNotify) job_free);
   g_queue_clear_full (&worker->ordinary_lane, (GDestroyNotify) job_free);
@@ -1137,6 +1154,143 @@ ensure_files_private (const gchar *path,
          ensure_private_mode (shm, 0600, error);
 }
 
+/* What is on disk before SQLite touches it. SQLite would take an empty or missing file
+ * for a new database and a WAL without its database for nothing: both are a journal that
+ * was lost, and are refused, naming the file. @exists: the database is there; @had_wal:
+ * so is its WAL. */
+static gboolean
+check_files (const gchar *path,
+             gboolean *exists,
+             gboolean *had_wal,
+             GError **error)
+{
+  g_autofree gchar *wal = g_strconcat (path, "-wal", NULL);
+  GStatBuf st;
+  GStatBuf wal_st;
+
+  *had_wal = g_lstat (wal, &wal_st) == 0;
+  if (!*had_wal && errno != ENOENT)
+    {
+      int errsv = errno;
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: %s", wal,
+                   g_strerror (errsv));
+      return FALSE;
+    }
+  if (g_lstat (path, &st) != 0)
+    {
+      int errsv = errno;
+
+      if (errsv != ENOENT)
+        {
+          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: %s", path,
+                       g_strerror (errsv));
+          return FALSE;
+        }
+      if (*had_wal)
+        {
+          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                       "journal %s: the database is missing but its write-ahead log %s is there",
+                       path, wal);
+          return FALSE;
+        }
+      *exists = FALSE;
+      return TRUE;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   "journal %s: not a regular file", path);
+      return FALSE;
+    }
+  if (st.st_size == 0)
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   "journal %s: the file is empty (0 bytes)", path);
+      return FALSE;
+    }
+  *exists = TRUE;
+  return TRUE;
+}
+
+static gboolean
+sync_directory (const gchar *directory,
+                GError **error)
+{
+  int fd = g_open (directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+
+  if (fd < 0 || fsync (fd) != 0)
+    {
+      int errsv = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: cannot sync: %s",
+                   directory, g_strerror (errsv));
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+static gboolean schema_create (sqlite3 *db,
+                               const gchar *path,
+                               HgDomain domain,
+                               GError **error);
+
+/* Creates a new journal whole: its schema is written to <path>.new, which is then renamed
+ * to @path. So a journal.db that exists always had its schema, and one that is empty or
+ * lacks it was damaged, never half-created. */
+static gboolean
+journal_create (const gchar *path,
+                HgDomain domain,
+                GError **error)
+{
+  g_autofree gchar *tmp = g_strconcat (path, ".new", NULL);
+  g_autofree gchar *tmp_journal = g_strconcat (tmp, "-journal", NULL);
+  g_autofree gchar *directory = g_path_get_dirname (path);
+  sqlite3 *db = NULL;
+  gboolean ok;
+  int rc;
+
+  /* what an interrupted creation left: never a journal yet */
+  (void) g_unlink (tmp_journal);
+  if (g_unlink (tmp) != 0 && errno != ENOENT)
+    {
+      int errsv = errno;
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: cannot remove: %s",
+                   tmp, g_strerror (errsv));
+      return FALSE;
+    }
+  if (!ensure_file (tmp, error))
+    return FALSE;
+  rc = sqlite3_open_v2 (tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    {
+      set_db_error (error, db, rc, tmp, "cannot create");
+      sqlite3_close_v2 (db);
+      return FALSE;
+    }
+  ok = db_exec (db, tmp, "PRAGMA synchronous = FULL", "cannot create", error) &&
+       schema_create (db, tmp, domain, error);
+  rc = sqlite3_close_v2 (db);
+  if (ok && rc != SQLITE_OK)
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: cannot close: %s",
+                   tmp, sqlite3_errstr (rc));
+      return FALSE;
+    }
+  if (!ok)
+    return FALSE;
+  if (g_rename (tmp, path) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: cannot create: %s",
+                   path, g_strerror (errsv));
+      return FALSE;
+    }
+  g_debug ("journal %s: created for the %s domain", path, hg_domain_to_string (domain));
+  return sync_directory (directory, error);
+}
+
 /* PRAGMA quick_check answers "ok", or lines saying what is wrong: report the first few. */
 static gboolean
 check_integrity (sqlite3 *db,
@@ -1180,7 +1334,8 @@ check_integrity (sqlite3 *db,
 }
 
 static gboolean
-schema_create (Worker *worker,
+schema_create (sqlite3 *db,
+               const gchar *path,
                HgDomain domain,
                GError **error)
 {
@@ -1188,17 +1343,17 @@ schema_create (Worker *worker,
   g_autofree gchar *meta = NULL;
   g_autofree gchar *version = NULL;
 
-  txn = transaction_begin (worker->db, worker->path, error);
+  txn = transaction_begin (db, path, error);
   if (txn == NULL)
     return FALSE;
   meta = g_strdup_printf ("INSERT INTO meta (key, value) VALUES ('domain', '%s')",
                           hg_domain_to_string (domain));
   version = g_strdup_printf ("PRAGMA user_version = %d", SCHEMA_VERSION);
-  if (!db_exec (worker->db, worker->path, schema_sql, "cannot create the schema", error) ||
-      !db_exec (worker->db, worker->path, meta, "cannot create the schema", error) ||
-      !db_exec (worker->db, worker->path, version, "cannot create the schema", error))
+  if (!db_exec (db, path, schema_sql, "cannot create the schema", error) ||
+      !db_exec (db, path, meta, "cannot create the schema", error) ||
+      !db_exec (db, path, version, "cannot create the schema", error))
     return FALSE;
-  return transaction_commit (txn, worker->path, error);
+  return transaction_commit (txn, path, error);
 }
 
 static gboolean
@@ -1213,18 +1368,18 @@ schema_check (Worker *worker,
   if (!db_query_int (worker->db, worker->path, "PRAGMA user_version", &version,
                      "cannot read the schema version", error))
     return FALSE;
+  /* a new journal is created whole (journal_create ()): a file without the schema was
+   * emptied or replaced, and is refused like any other damage */
   if (version == 0)
     {
       if (!db_query_int (worker->db, worker->path, "SELECT count(*) FROM sqlite_master", &n_objects,
                          "cannot read the schema", error))
         return FALSE;
-      if (n_objects != 0)
-        {
-          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
-                       "journal %s: an SQLite database but not a hemgate journal", worker->path);
-          return FALSE;
-        }
-      return schema_create (worker, domain, error);
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   n_objects != 0 ? "journal %s: an SQLite database but not a hemgate journal"
+                                  : "journal %s: an empty SQLite database, not a hemgate journal",
+                   worker->path);
+      return FALSE;
     }
   if (version != SCHEMA_VERSION)
     {
@@ -1273,9 +1428,49 @@ writer_prepare (Worker *worker,
   return TRUE;
 }
 
+/* The journal's clean-close marker (meta 'state'): 'open' from the moment it is opened
+ * (checkpointed into the database file itself), 'closed' once closed cleanly. A journal
+ * left 'open' (the core was killed) keeps its newest commits in its WAL: if that WAL is
+ * gone, so are they, and the sequence numbers would be handed out again. */
+static gboolean
+worker_check_closed (Worker *worker,
+                     gboolean had_wal,
+                     GError **error)
+{
+  g_autofree gchar *state = NULL;
+
+  if (!db_query_text (worker->db, worker->path, "SELECT value FROM meta WHERE key = 'state'",
+                      &state, "cannot read the schema", error))
+    return FALSE;
+  if (!had_wal && g_strcmp0 (state, "open") == 0)
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   "journal %s: was not closed cleanly and its write-ahead log %s-wal is "
+                   "missing: its newest events are lost",
+                   worker->path, worker->path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+worker_mark_open (Worker *worker,
+                  GError **error)
+{
+  if (!db_exec (worker->db, worker->path,
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('state', 'open')",
+                "cannot mark the journal open", error) ||
+      !db_exec (worker->db, worker->path, "PRAGMA wal_checkpoint(FULL)",
+                "cannot mark the journal open", error))
+    return FALSE;
+  worker->marked_open = TRUE;
+  return TRUE;
+}
+
 static Worker *
 worker_open (const gchar *path,
              HgDomain domain,
+             gboolean had_wal,
              GError **error)
 {
   g_autoptr(Worker) worker = g_new0 (Worker, 1);
@@ -1299,7 +1494,9 @@ worker_open (const gchar *path,
   sqlite3_extended_result_codes (worker->db, 1);
   sqlite3_busy_timeout (worker->db, BUSY_TIMEOUT_MS);
 
-  if (!check_integrity (worker->db, path, error))
+  /* every check reads only: a journal refused is left as it was */
+  if (!check_integrity (worker->db, path, error) || !schema_check (worker, domain, error) ||
+      !worker_check_closed (worker, had_wal, error))
     return NULL;
   if (!db_query_text (worker->db, path, "PRAGMA journal_mode = WAL", &mode,
                       "cannot switch to WAL mode", error))
@@ -1313,7 +1510,7 @@ worker_open (const gchar *path,
   /* FULL: in WAL mode every commit is fsynced before it returns */
   if (!db_exec (worker->db, path, "PRAGMA synchronous = FULL", "cannot set synchronous", error))
     return NULL;
-  if (!schema_check (worker, domain, error))
+  if (!worker_mark_open (worker, error))
     return NULL;
   if (!db_exec (worker->db, path, indexes_sql, "cannot create the indexes", error))
     return NULL;
@@ -1443,7 +1640,10 @@ hgd_journal_init (HgdJournal *self)
  * @error: return location for a #GError
  *
  * Opens `<directory>/journal.db`, creating it (mode 0600) if missing, checks its integrity
- * and schema, and starts its worker thread. Completions and signals are delivered on the
+ * and schema, and starts its worker thread. A journal that is there but empty, a WAL
+ * without its database, or a journal killed before it was closed whose WAL is gone is
+ * %HGD_JOURNAL_ERROR_CORRUPT: such a file is left as it is, never replaced (see
+ * hgd_journal_set_aside ()). Completions and signals are delivered on the
  * thread-default main context of the caller, which must also make all other calls.
  *
  * Returns: (transfer full): the journal, or %NULL with %HGD_JOURNAL_ERROR_CORRUPT when the
@@ -1455,6 +1655,8 @@ hgd_journal_new (HgDomain domain,
                  GError **error)
 {
   g_autoptr(HgdJournal) self = NULL;
+  gboolean exists = FALSE;
+  gboolean had_wal = FALSE;
 
   g_return_val_if_fail ((guint) domain < HG_DOMAIN_LAST, NULL);
   g_return_val_if_fail (directory != NULL, NULL);
@@ -1464,9 +1666,13 @@ hgd_journal_new (HgDomain domain,
   self->domain = domain;
   self->path = g_build_filename (directory, "journal.db", NULL);
 
-  if (!ensure_directory (directory, error) || !ensure_file (self->path, error))
+  if (!ensure_directory (directory, error) || !check_files (self->path, &exists, &had_wal, error))
     return NULL;
-  self->worker = worker_open (self->path, domain, error);
+  if (!exists && !journal_create (self->path, domain, error))
+    return NULL;
+  if (!ensure_private_mode (self->path, 0600, error))
+    return NULL;
+  self->worker = worker_open (self->path, domain, had_wal, error);
   if (self->worker == NULL)
     return NULL;
   if (!journal_open_reader (self, error) || !ensure_files_private (self->path, error))
@@ -1533,6 +1739,92 @@ hgd_journal_get_fault (HgdJournal *self)
 
 /* appending */
 
+static void
+clock_step_appended_cb (GObject *source,
+                        GAsyncResult *result,
+                        gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    g_warning ("clock.stepped not journaled: %s", error->message);
+}
+
+/* The time since boot, suspend included (unlike g_get_monotonic_time ()): a gateway that
+ * slept is not taken for one whose clock was stepped. */
+static gint64
+get_boot_time (void)
+{
+  struct timespec ts;
+
+  if (clock_gettime (CLOCK_BOOTTIME, &ts) != 0)
+    return g_get_monotonic_time ();
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+static gchar *
+format_time (gint64 usec)
+{
+  g_autoptr(GDateTime) time = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
+  g_autoptr(GDateTime) exact = time != NULL ? g_date_time_add (time, usec % G_USEC_PER_SEC) : NULL;
+
+  return exact != NULL ? g_date_time_format_iso8601 (exact) : g_strdup ("");
+}
+
+/* Events are stamped with the wall clock and ordered by their sequence number. When the
+ * wall clock was stepped (by an operator, or NTP after a long time without) since the
+ * last event, a clock.stepped event goes before the next one, saying from which time to
+ * which, so that a reader of the journal knows why times go backwards (or jump) while
+ * the sequence numbers go on. It goes in the alarm lane, ahead of what is queued. */
+static void
+journal_check_clock (HgdJournal *self,
+                     gint64 now)
+{
+  gint64 monotonic = get_boot_time ();
+  gint64 elapsed = monotonic - self->clock_monotonic;
+  gint64 expected = self->clock_wall + elapsed;
+  gint64 step = now - expected;
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(HgEvent) event = NULL;
+  g_autofree gchar *from = NULL;
+  g_autofree gchar *to = NULL;
+  g_autoptr(GTask) task = NULL;
+  Job *job;
+
+  if (self->clock_monotonic == 0 ||
+      ABS (step) <= CLOCK_STEP_MIN_USEC + elapsed / 1000 * CLOCK_SLEW_PER_MILLE)
+    {
+      self->clock_wall = now;
+      self->clock_monotonic = monotonic;
+      return;
+    }
+  self->clock_wall = now;
+  self->clock_monotonic = monotonic;
+
+  from = format_time (expected);
+  to = format_time (now);
+  g_warning ("journal %s: the wall clock was stepped by %+.3f s, from %s to %s", self->path,
+             (gdouble) step / G_USEC_PER_SEC, from, to);
+  body = json_object_new ();
+  json_object_set_string_member (body, "from", from);
+  json_object_set_string_member (body, "to", to);
+  json_object_set_double_member (body, "step", (gdouble) step / G_USEC_PER_SEC);
+  event = hg_event_new ("clock.stepped", body);
+  hg_event_set_source (event, "core");
+
+  task = g_task_new (self, NULL, clock_step_appended_cb, NULL);
+  g_task_set_source_tag (task, hgd_journal_append_async);
+  g_task_set_task_data (task, g_object_ref (event), g_object_unref);
+  job = job_new (JOB_APPEND);
+  job->urgent = TRUE;
+  job->type = g_strdup ("clock.stepped");
+  job->ts = now;
+  job->source = g_strdup ("core");
+  job->body = hg_json_object_to_string (body);
+  job->task = g_steal_pointer (&task);
+  worker_push (self->worker, job);
+}
+
 /**
  * hgd_journal_append_async:
  * @self: an #HgdJournal
@@ -1549,7 +1841,9 @@ hgd_journal_get_fault (HgdJournal *self)
  * appends queued before it, in a transaction of its own (see the ordering rule at the
  * top of this file). On success the event is stamped with its sequence number, domain
  * and time (now if its timestamp is 0), then #HgdJournal::event-appended is emitted,
- * then @callback runs.
+ * then @callback runs. If the wall clock was stepped since the last event stamped now, a
+ * `clock.stepped` event {"from", "to", "step"} (source `core`) is journaled before
+ * @event: times may go backwards at a step, sequence numbers never do.
  */
 void
 hgd_journal_append_async (HgdJournal *self,
@@ -1580,9 +1874,12 @@ hgd_journal_append_async (HgdJournal *self,
       return;
     }
 
+  if (hg_event_get_timestamp (event) == 0)
+    journal_check_clock (self, g_get_real_time ());
+
   job = job_new (JOB_APPEND);
   job->type = g_strdup (hg_event_get_event_type (event));
-  job->ts = hg_event_get_timestamp (event) != 0 ? hg_event_get_timestamp (event) : g_get_real_time ();
+  job->ts = hg_event_get_timestamp (event) != 0 ? hg_event_get_timestamp (event) : self->clock_wall;
   job->source = g_strdup (hg_event_get_source (event));
   job->body = hg_json_object_to_string (hg_event_get_body (event));
   job->alarm = alarm != NULL ? alarm_row_new (alarm) : NULL;
@@ -2197,6 +2494,81 @@ hgd_journal_prune_finish (HgdJournal *self,
   if (n_removed != NULL)
     *n_removed = (guint) n;
   return TRUE;
+}
+
+/* setting a journal aside */
+
+/**
+ * hgd_journal_set_aside:
+ * @directory: a domain's state directory
+ * @extra: (nullable) (array zero-terminated=1): names of other files in @directory that
+ *   belong with the journal and go with it, if they are there
+ * @error: return location for a #GError
+ *
+ * Moves `journal.db` and its `-wal` and `-shm` files (and @extra) into a new directory
+ * `journal-set-aside-<UTC time>` beside them, for inspection: nothing is deleted. The
+ * next hgd_journal_new () on @directory creates a new, empty journal. For an operator,
+ * with hemgated stopped (`hemgated --reset-journal`): never done by the core itself.
+ *
+ * Returns: (transfer full): the directory the files are in now, or %NULL with
+ *   %HGD_JOURNAL_ERROR_NOT_FOUND if there is no journal, or %HGD_JOURNAL_ERROR_IO
+ */
+gchar *
+hgd_journal_set_aside (const gchar *directory,
+                       const gchar *const *extra,
+                       GError **error)
+{
+  const gchar *const names[] = { "journal.db", "journal.db-wal", "journal.db-shm" };
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree gchar *stamp = g_date_time_format (now, "%Y%m%dT%H%M%SZ");
+  g_autofree gchar *name = g_strdup_printf ("journal-set-aside-%s", stamp);
+  g_autofree gchar *aside = g_build_filename (directory, name, NULL);
+  g_autoptr(GPtrArray) moving = g_ptr_array_new ();
+
+  g_return_val_if_fail (directory != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    g_ptr_array_add (moving, (gpointer) names[i]);
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+    g_ptr_array_add (moving, (gpointer) extra[i]);
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree gchar *path = g_build_filename (directory, names[i], NULL);
+      if (g_file_test (path, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK))
+        break;
+      if (i + 1 == G_N_ELEMENTS (names))
+        {
+          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND,
+                       "journal %s/journal.db: there is no journal to set aside", directory);
+          return NULL;
+        }
+    }
+  if (g_mkdir (aside, 0700) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: cannot create: %s",
+                   aside, g_strerror (errsv));
+      return NULL;
+    }
+  for (guint i = 0; i < moving->len; i++)
+    {
+      const gchar *file = g_ptr_array_index (moving, i);
+      g_autofree gchar *from = g_build_filename (directory, file, NULL);
+      g_autofree gchar *to = g_build_filename (aside, file, NULL);
+
+      if (g_rename (from, to) != 0 && errno != ENOENT)
+        {
+          int errsv = errno;
+          g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO,
+                       "journal %s: cannot move to %s: %s", from, aside, g_strerror (errsv));
+          return NULL;
+        }
+    }
+  if (!sync_directory (aside, error) || !sync_directory (directory, error))
+    return NULL;
+  return g_steal_pointer (&aside);
 }
 
 /* for tests */

@@ -70,6 +70,10 @@ HgAlarm *hgd_journal_get_alarm (HgdJournal *self,
                                 const gchar *reference,
                                 GError **error);
 
+gchar *hgd_journal_set_aside (const gchar *directory,
+                              const gchar *const *extra,
+                              GError **error);
+
 void hgd_journal_set_retention (HgdJournal *self,
                                 const gchar *type_prefix,
                                 guint days);

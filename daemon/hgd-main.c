@@ -121,6 +121,33 @@ load_config (HgdConfig *config,
   return TRUE;
 }
 
+/* --reset-journal DOMAIN: with hemgated stopped, an operator's answer to a journal fault */
+static int
+reset_journal_and_exit (HgdConfig *config,
+                        const gchar *domain_name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *aside = NULL;
+  HgDomain domain;
+
+  if (!hg_domain_from_string (domain_name, &domain))
+    {
+      /* TRANSLATORS: %s is what the user gave instead of a domain name */
+      g_printerr (_("hemgated: unknown domain '%s' (municipal or personal)\n"), domain_name);
+      return EXIT_FAILURE;
+    }
+  aside = hgd_daemon_reset_journal (config, domain, &error);
+  if (aside == NULL)
+    {
+      g_printerr ("hemgated: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  /* TRANSLATORS: %s is a domain name, then a directory */
+  g_print (_("The %s journal was set aside in %s; hemgated starts a new one.\n"), domain_name,
+           aside);
+  return EXIT_SUCCESS;
+}
+
 int
 main (int argc,
       char **argv)
@@ -134,6 +161,7 @@ main (int argc,
   gboolean demo = FALSE;
   gboolean verbose = FALSE;
   gboolean version = FALSE;
+  g_autofree gchar *reset_journal = NULL;
   HgdMain self = { NULL, NULL, NULL, FALSE, EXIT_SUCCESS };
   const GOptionEntry entries[] = {
     /* TRANSLATORS: help for --config */
@@ -144,6 +172,8 @@ main (int argc,
     { "demo", 0, 0, G_OPTION_ARG_NONE, &demo, N_("Run a demo home with demo users on 127.0.0.1"), NULL },
     /* TRANSLATORS: help for --verbose */
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log informational and debug messages"), NULL },
+    /* TRANSLATORS: help for --reset-journal; DOMAIN is municipal or personal */
+    { "reset-journal", 0, 0, G_OPTION_ARG_STRING, &reset_journal, N_("Set the journal of DOMAIN aside for inspection, so that the next start begins a new one, and exit"), N_("DOMAIN") },
     /* TRANSLATORS: help for --version */
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
     { NULL }
@@ -178,6 +208,8 @@ main (int argc,
     }
   if (state_dir != NULL)
     hgd_config_set_override (config, "daemon", "state-dir", state_dir);
+  if (reset_journal != NULL)
+    return reset_journal_and_exit (config, reset_journal);
   /* Running from a build tree: the plugins and the host are not installed. */
   if (g_getenv ("HEMGATE_PLUGINDIR") != NULL)
     hgd_config_set_override (config, "plugins", "directory", g_getenv ("HEMGATE_PLUGINDIR"));

@@ -34,6 +34,9 @@
 #define MAX_QUEUED_EVENTS 256
 /* HandleEvent calls in flight at once; the replies are the flow control. */
 #define MAX_EVENTS_IN_FLIGHT 8
+/* Of those, re-offers of open alarms (after a host start): a new alarm waits behind at
+ * most these, never behind every open alarm. */
+#define MAX_REOFFERS_IN_FLIGHT 2
 /* Stop: how long the host gets to answer Stop, and between SIGTERM and SIGKILL. */
 #define STOP_TIMEOUT_MS 2000
 #define STOP_GRACE_SECONDS 2
@@ -99,6 +102,9 @@ struct _HgdPluginInstance
   gint64 unanswered_since; /* monotonic, of the oldest unanswered probe; 0 if answered */
   GQueue queue;                         /* (element-type QueuedEvent) for HandleEvent */
   guint in_flight;
+  GQueue reoffers;                      /* (element-type utf8) references of open alarms to
+                                         * offer again, sent only when @queue is empty */
+  guint reoffers_in_flight;
   /* The municipal seq up to which the plugin took every alarm event (HandleEvent
    * answered; a host answers in order). A host that starts gets the alarms that ended
    * after it (cancelled, closed) as well as the open ones. A delivery plugin's is kept
@@ -114,6 +120,7 @@ typedef struct
   HgdPluginInstance *self; /* (unowned) valid unless the call was cancelled */
   gchar *json;             /* (owned) */
   guint64 alarm_seq;       /* of an alarm event of the municipal journal, else 0 */
+  gboolean reoffer;        /* an open alarm offered again, from @reoffers */
 } QueuedEvent;
 
 static void
@@ -360,7 +367,9 @@ teardown_host (HgdPluginInstance *self)
   g_clear_object (&self->connection);
   g_clear_object (&self->subprocess);
   g_queue_clear_full (&self->queue, (GDestroyNotify) queued_event_free);
+  g_queue_clear_full (&self->reoffers, g_free);
   self->in_flight = 0;
+  self->reoffers_in_flight = 0;
   self->dropping = FALSE;
   self->ping_in_flight = FALSE;
   self->probe_in_flight = FALSE;
@@ -704,6 +713,8 @@ event_handled_cb (GObject *source,
       g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   self = queued->self;
+  if (queued->reoffer)
+    self->reoffers_in_flight--;
   if (error != NULL)
     g_debug ("plugin %s: HandleEvent failed: %s", self->id, error->message);
   else if (queued->alarm_seq > self->alarm_seq_taken)
@@ -717,19 +728,71 @@ event_handled_cb (GObject *source,
 }
 
 static void
+send_event (HgdPluginInstance *self,
+            QueuedEvent *queued)
+{
+  self->in_flight++;
+  if (queued->reoffer)
+    self->reoffers_in_flight++;
+  hgd_dbus_plugin_host1_call_handle_event (self->host_proxy, queued->json, self->host_cancellable,
+                                           event_handled_cb, queued);
+}
+
+/* An open alarm offered again: alarm.raised with its record as it is now, seq 0; or
+ * %NULL if it is no longer to be offered (it ended or was acknowledged since the host
+ * started, and the plugin got or gets that step as an event of its own). */
+static QueuedEvent *
+reoffer_new (HgdPluginInstance *self,
+             const gchar *reference)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgAlarm) alarm = hgd_journal_get_alarm (self->journals[HG_DOMAIN_MUNICIPAL],
+                                                    reference, &error);
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(HgEvent) event = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  QueuedEvent *queued;
+
+  if (alarm == NULL)
+    {
+      warn (self, "plugin %s: alarm %s not offered again: %s", self->id, reference, error->message);
+      return NULL;
+    }
+  if (hg_alarm_get_state (alarm) >= HG_ALARM_STATE_ACKNOWLEDGED)
+    return NULL;
+  body = hg_alarm_to_json (alarm);
+  event = hg_event_new ("alarm.raised", body);
+  queued = g_new0 (QueuedEvent, 1);
+  hg_event_set_domain (event, HG_DOMAIN_MUNICIPAL);
+  hg_event_set_source (event, hg_alarm_get_source (alarm));
+  hg_event_set_timestamp (event, g_get_real_time ());
+  object = hg_event_to_json (event);
+  queued->self = self;
+  queued->json = hg_json_object_to_string (object);
+  queued->reoffer = TRUE;
+  return queued;
+}
+
+/* New events first; the re-offers of open alarms only when none waits, and a few at a
+ * time, so that a new alarm overtakes them. */
+static void
 pump_events (HgdPluginInstance *self)
 {
   while (self->host_proxy != NULL && self->in_flight < MAX_EVENTS_IN_FLIGHT &&
          !g_queue_is_empty (&self->queue))
-    {
-      QueuedEvent *queued = g_queue_pop_head (&self->queue);
-
-      self->in_flight++;
-      hgd_dbus_plugin_host1_call_handle_event (self->host_proxy, queued->json, self->host_cancellable,
-                                               event_handled_cb, queued);
-    }
+    send_event (self, g_queue_pop_head (&self->queue));
   if (g_queue_is_empty (&self->queue))
     self->dropping = FALSE;
+  while (self->host_proxy != NULL && self->in_flight < MAX_EVENTS_IN_FLIGHT &&
+         self->reoffers_in_flight < MAX_REOFFERS_IN_FLIGHT && g_queue_is_empty (&self->queue) &&
+         !g_queue_is_empty (&self->reoffers))
+    {
+      g_autofree gchar *reference = g_queue_pop_head (&self->reoffers);
+      QueuedEvent *queued = reoffer_new (self, reference);
+
+      if (queued != NULL)
+        send_event (self, queued);
+    }
 }
 
 static void
@@ -759,15 +822,21 @@ enqueue_event (HgdPluginInstance *self,
   pump_events (self);
 }
 
-/* A delivery plugin gets every open alarm whenever its host starts, so a crash, a
- * restart or a switch of provider loses none. Delivery is at least once: the alarm
- * centre de-duplicates on the reference. The replayed events have seq 0. */
+/* A delivery plugin gets every open alarm the alarm centre has not acknowledged whenever
+ * its host starts, so a crash, a restart or a switch of provider loses none. Delivery is
+ * at least once: the alarm centre de-duplicates on the reference. They are offered again
+ * behind every new event (pump_events ()): a new alarm never waits for the old ones. Each
+ * is read again when its turn comes, so one that ended or was acknowledged meanwhile is
+ * not offered after that step. An alarm the centre acknowledged is not offered again;
+ * its later steps and its end come as they happen (and its end by
+ * replay_ended_alarms ()). */
 static void
 replay_open_alarms (HgdPluginInstance *self)
 {
   HgdJournal *journal = self->journals[HG_DOMAIN_MUNICIPAL];
   g_autoptr(GPtrArray) alarms = NULL;
   g_autoptr(GError) error = NULL;
+  guint n_acknowledged = 0;
 
   if (!is_granted (self, "alarm.deliver") || journal == NULL)
     return;
@@ -780,16 +849,19 @@ replay_open_alarms (HgdPluginInstance *self)
   for (guint i = 0; i < alarms->len; i++)
     {
       HgAlarm *alarm = g_ptr_array_index (alarms, i);
-      g_autoptr(JsonObject) body = hg_alarm_to_json (alarm);
-      g_autoptr(HgEvent) event = hg_event_new ("alarm.raised", body);
 
-      hg_event_set_domain (event, HG_DOMAIN_MUNICIPAL);
-      hg_event_set_source (event, hg_alarm_get_source (alarm));
-      hg_event_set_timestamp (event, g_get_real_time ());
-      enqueue_event (self, event, TRUE);
+      if (hg_alarm_get_state (alarm) >= HG_ALARM_STATE_ACKNOWLEDGED)
+        {
+          n_acknowledged++;
+          continue;
+        }
+      g_queue_push_tail (&self->reoffers, g_strdup (hg_alarm_get_reference (alarm)));
     }
   if (alarms->len > 0)
-    g_message ("plugin %s: sent %u open alarms", self->id, alarms->len);
+    g_message ("plugin %s: offering %u open alarms again (%u acknowledged by the alarm centre "
+               "are not)",
+               self->id, g_queue_get_length (&self->reoffers), n_acknowledged);
+  pump_events (self);
 }
 
 /* ... and the ends of alarms it may have missed: a cancel while its host was down, or
@@ -1497,6 +1569,7 @@ hgd_plugin_instance_init (HgdPluginInstance *self)
   self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->state = HGD_PLUGIN_STATE_STOPPED;
   g_queue_init (&self->queue);
+  g_queue_init (&self->reoffers);
 }
 
 /**

@@ -5,14 +5,39 @@
  * with a generous limit, then asserts it; none asserts how long anything took. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
+#include "hgd-journal-private.h"
 #include "hgd-plugin-manager.h"
 
 /* How long a case waits for a condition before failing: far above what any needs. */
 #define WAIT_SECONDS 60
+
+/* A disk whose writes cannot be made durable: while set, every fdatasync () of this
+ * process fails with EIO. This definition is the one SQLite's calls reach (a program's
+ * symbols come before its libraries'); otherwise it is glibc's. */
+static gint fdatasync_fails = FALSE;
+static gint fdatasync_failed = 0;
+
+int
+fdatasync (int fd)
+{
+  static int (*real_fdatasync) (int) = NULL;
+
+  if (g_atomic_int_get (&fdatasync_fails))
+    {
+      g_atomic_int_inc (&fdatasync_failed);
+      errno = EIO;
+      return -1;
+    }
+  if (real_fdatasync == NULL)
+    real_fdatasync = (int (*) (int)) dlsym (RTLD_NEXT, "fdatasync");
+  return real_fdatasync (fd);
+}
 
 typedef struct
 {
@@ -994,6 +1019,243 @@ test_cancel_before_core_crash (Fixture *fixture,
   wait_for (fixture, courier_got_cancel, ref, "the cancel to reach the plugin after the restart");
 }
 
+/* Returns: (transfer full) (nullable): the references of the alarm.raised events the
+ * courier got, in the order it got them */
+static JsonArray *
+courier_raised (Fixture *fixture)
+{
+  g_autoptr(JsonObject) object = instance_json (fixture, "courier");
+  JsonNode *health = json_object_get_member (object, "health");
+  JsonObject *report;
+
+  if (health == NULL || JSON_NODE_HOLDS_NULL (health))
+    return NULL;
+  report = json_object_get_object_member (json_node_get_object (health), "report");
+  if (!json_object_has_member (report, "raised"))
+    return NULL;
+  return json_array_ref (json_object_get_array_member (report, "raised"));
+}
+
+static gboolean
+courier_got_raised (Fixture *fixture,
+                    gconstpointer data)
+{
+  g_autoptr(JsonArray) raised = courier_raised (fixture);
+
+  return raised != NULL && json_array_get_length (raised) >= GPOINTER_TO_UINT (data);
+}
+
+static gint
+find_string (JsonArray *array,
+             const gchar *value)
+{
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      if (g_strcmp0 (json_array_get_string_element (array, i), value) == 0)
+        return (gint) i;
+    }
+  return -1;
+}
+
+static void
+test_new_alarm_before_reoffers (Fixture *fixture,
+                                gconstpointer user_data)
+{
+  const guint n_open = 60;
+  const guint n_acknowledged = 5;
+  const guint n_reoffered = n_open - n_acknowledged;
+  InstanceCondition running = { "courier", "running", 0 };
+  g_autoptr(GPtrArray) open = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonArray) raised = NULL;
+  g_autofree gchar *new_ref = NULL;
+  gint position;
+
+  g_test_bug ("issue 11, point 4: a core restart delays new alarms behind every old one");
+  g_test_summary ("When a delivery plugin's host starts with many open alarms journaled, a new "
+                  "alarm is offered to it before the remaining open alarms are offered again, "
+                  "and the alarms the alarm centre acknowledged are not offered again at all");
+  for (guint i = 0; i < n_open; i++)
+    g_ptr_array_add (open, raise_alarm (fixture, "fall"));
+  for (guint i = 0; i < n_acknowledged; i++)
+    {
+      gboolean acknowledged = FALSE;
+
+      hgd_alarms_transition_async (fixture->alarms, g_ptr_array_index (open, i),
+                                   HG_ALARM_STATE_ACKNOWLEDGED, "plugin:courier", NULL, NULL,
+                                   transitioned_cb, &acknowledged);
+      wait_for (fixture, is_set, &acknowledged, "an acknowledgement journaled");
+    }
+
+  /* the courier takes 50 ms over each event: the re-offers take a while */
+  start_plugins (fixture, "[plugin:courier]\ndelay-ms = 50\n");
+  wait_for (fixture, instance_reached, &running, "the courier running");
+  new_ref = raise_alarm (fixture, "fall");
+  wait_for (fixture, courier_got_raised, GUINT_TO_POINTER (n_reoffered + 1),
+            "the new alarm and every open one not acknowledged at the courier");
+
+  raised = courier_raised (fixture);
+  g_assert_nonnull (raised);
+  position = find_string (raised, new_ref);
+  g_test_message ("the new alarm came %d of %u", position + 1, json_array_get_length (raised));
+  g_assert_cmpint (position, >=, 0);
+  /* before the re-offers that had not gone out yet: at least one came after it */
+  g_assert_cmpint (position, <, (gint) n_reoffered);
+  for (guint i = 0; i < n_open; i++)
+    {
+      const gchar *ref = g_ptr_array_index (open, i);
+
+      if (i < n_acknowledged)
+        g_assert_cmpint (find_string (raised, ref), ==, -1);
+      else
+        g_assert_cmpint (find_string (raised, ref), >=, 0);
+    }
+  g_assert_cmpuint (json_array_get_length (raised), ==, n_reoffered + 1);
+}
+
+/* Returns: (transfer full) (nullable): the courier's "log" */
+static JsonArray *
+courier_log (Fixture *fixture)
+{
+  g_autoptr(JsonObject) object = instance_json (fixture, "courier");
+  JsonNode *health = json_object_get_member (object, "health");
+  JsonObject *report;
+
+  if (health == NULL || JSON_NODE_HOLDS_NULL (health))
+    return NULL;
+  report = json_object_get_object_member (json_node_get_object (health), "report");
+  if (!json_object_has_member (report, "log"))
+    return NULL;
+  return json_array_ref (json_object_get_array_member (report, "log"));
+}
+
+typedef struct
+{
+  const gchar *last; /* the last alarm offered again */
+  const gchar *cancelled;
+} ReofferDone;
+
+static gboolean
+courier_got_last_and_cancel (Fixture *fixture,
+                             gconstpointer data)
+{
+  const ReofferDone *done = data;
+  g_autoptr(JsonArray) log = courier_log (fixture);
+  g_autofree gchar *last = g_strdup_printf ("alarm.raised %s", done->last);
+  g_autofree gchar *cancel = g_strdup_printf ("alarm.cancelled %s", done->cancelled);
+
+  return log != NULL && find_string (log, last) >= 0 && find_string (log, cancel) >= 0;
+}
+
+static void
+test_reoffer_not_after_cancel (Fixture *fixture,
+                               gconstpointer user_data)
+{
+  const guint n_open = 60;
+  InstanceCondition running = { "courier", "running", 0 };
+  g_autoptr(GPtrArray) open = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonArray) log = NULL;
+  g_autofree gchar *raised_line = NULL;
+  g_autofree gchar *cancel_line = NULL;
+  gboolean cancelled = FALSE;
+  ReofferDone done = { NULL, NULL };
+  const gchar *middle;
+  gint cancel_at;
+
+  g_test_summary ("An open alarm cancelled while it waits to be offered again to a delivery "
+                  "plugin whose host started is not offered again after its cancel: the "
+                  "plugin never sees it raised once it saw it cancelled");
+  for (guint i = 0; i < n_open; i++)
+    g_ptr_array_add (open, raise_alarm (fixture, "fall"));
+  middle = g_ptr_array_index (open, n_open / 2);
+
+  start_plugins (fixture, "[plugin:courier]\ndelay-ms = 50\n");
+  wait_for (fixture, instance_reached, &running, "the courier running");
+  hgd_alarms_transition_async (fixture->alarms, middle, HG_ALARM_STATE_CANCELLED, "user:resident",
+                               NULL, NULL, transitioned_cb, &cancelled);
+  wait_for (fixture, is_set, &cancelled, "the cancel journaled");
+  done.last = g_ptr_array_index (open, n_open - 1);
+  done.cancelled = middle;
+  wait_for (fixture, courier_got_last_and_cancel, &done,
+            "the last open alarm offered again, and the cancel, at the courier");
+
+  log = courier_log (fixture);
+  raised_line = g_strdup_printf ("alarm.raised %s", middle);
+  cancel_line = g_strdup_printf ("alarm.cancelled %s", middle);
+  cancel_at = find_string (log, cancel_line);
+  g_assert_cmpint (cancel_at, >=, 0);
+  for (guint i = (guint) cancel_at + 1; i < json_array_get_length (log); i++)
+    g_assert_cmpstr (json_array_get_string_element (log, i), !=, raised_line);
+}
+
+static gboolean
+municipal_journal_full (Fixture *fixture,
+                        gconstpointer data)
+{
+  return g_strcmp0 (hgd_journal_get_fault (fixture->journals[HG_DOMAIN_MUNICIPAL]), "disk-full") == 0;
+}
+
+static gboolean
+municipal_journal_healthy (Fixture *fixture,
+                           gconstpointer data)
+{
+  return hgd_journal_get_fault (fixture->journals[HG_DOMAIN_MUNICIPAL]) == NULL;
+}
+
+static void
+test_report_retried_until_journaled (Fixture *fixture,
+                                     gconstpointer user_data)
+{
+  HgdJournal *journal = fixture->journals[HG_DOMAIN_MUNICIPAL];
+  g_autofree gchar *ref = NULL;
+
+  g_test_bug ("issue 11, point 3: an acknowledgement is dropped when one journal write fails");
+  g_test_summary ("A delivery plugin's report that the core cannot journal (its disk is full) is "
+                  "kept by the plugin host and sent again until the core journals it: once the "
+                  "disk has room, the alarm shows the state the plugin reported");
+  ref = raise_alarm (fixture, "fall");
+  /* the disk is full from now on: the courier's report, padded to need pages of its own,
+   * is the only thing journaled in the municipal domain */
+  hgd_journal_cap_size_for_test (journal, 0);
+  start_plugins (fixture, "[plugin:courier]\ndetail-padding = 16384\n");
+  wait_for (fixture, municipal_journal_full, NULL, "the courier's report refused for a full disk");
+  g_assert_false (alarm_delivered (fixture, ref));
+
+  hgd_journal_cap_size_for_test (journal, -1);
+  wait_for (fixture, alarm_delivered, ref, "the report journaled once the disk has room");
+  wait_for (fixture, municipal_journal_healthy, NULL, "the journal healthy again");
+}
+
+static gboolean
+municipal_journal_failing (Fixture *fixture,
+                           gconstpointer data)
+{
+  return g_strcmp0 (hgd_journal_get_fault (fixture->journals[HG_DOMAIN_MUNICIPAL]), "io-error") == 0;
+}
+
+static void
+test_report_retried_after_fsync_failure (Fixture *fixture,
+                                         gconstpointer user_data)
+{
+  g_autofree gchar *ref = NULL;
+
+  g_test_bug ("issue 11, point 3: an acknowledgement is dropped when one journal write fails");
+  g_test_summary ("A delivery plugin's report that the core cannot journal because fdatasync "
+                  "fails is kept by the plugin host and sent again until the core journals "
+                  "it: once the disk syncs again, the alarm shows the state the plugin reported");
+  ref = raise_alarm (fixture, "fall");
+  /* from now on nothing becomes durable: the courier's report is the only thing journaled
+   * in the municipal domain */
+  g_atomic_int_set (&fdatasync_fails, TRUE);
+  start_plugins (fixture, "[plugin:courier]\n");
+  wait_for (fixture, municipal_journal_failing, NULL, "the courier's report refused: fdatasync failed");
+  g_assert_cmpint (g_atomic_int_get (&fdatasync_failed), >, 0);
+  g_assert_false (alarm_delivered (fixture, ref));
+
+  g_atomic_int_set (&fdatasync_fails, FALSE);
+  wait_for (fixture, alarm_delivered, ref, "the report journaled once the disk syncs again");
+  wait_for (fixture, municipal_journal_healthy, NULL, "the journal healthy again");
+}
+
 static gboolean
 courier_reported (Fixture *fixture,
                   gconstpointer data)
@@ -1134,6 +1396,14 @@ main (int argc,
               setup, test_cancel_while_host_down, teardown);
   g_test_add ("/plugins/alarm/cancel-before-core-crash-reaches-plugin-after-restart", Fixture,
               NULL, setup, test_cancel_before_core_crash, teardown);
+  g_test_add ("/plugins/alarm/new-alarm-before-reoffered-open-alarms", Fixture, NULL, setup,
+              test_new_alarm_before_reoffers, teardown);
+  g_test_add ("/plugins/alarm/reoffer-not-after-cancel", Fixture, NULL, setup,
+              test_reoffer_not_after_cancel, teardown);
+  g_test_add ("/plugins/alarm/report-retried-until-journaled", Fixture, NULL, setup,
+              test_report_retried_until_journaled, teardown);
+  g_test_add ("/plugins/alarm/report-retried-after-fsync-failure", Fixture, NULL, setup,
+              test_report_retried_after_fsync_failure, teardown);
   g_test_add ("/plugins/host/runs-in-configured-timezone", Fixture, NULL, setup,
               test_host_timezone, teardown);
   g_test_add ("/plugins/events/slow-host-drops-sensor-events-not-alarms", Fixture, NULL, setup,

@@ -10,7 +10,14 @@
  * and sent as one PublishEvents call when that iteration's dispatch is done, when a
  * publish of another type comes (so that the core sees every call in the order the
  * plugin made it), when the batch is full, or before any other call to the core. Each
- * publish still completes on its own, with its own seq or error, in the order made. */
+ * publish still completes on its own, with its own seq or error, in the order made.
+ *
+ * A report of an alarm's step is never dropped because the core could not journal it
+ * (HG_ERROR_UNAVAILABLE: its journal is full or failing): the host keeps it and sends it
+ * again, after 250 ms, then twice as long each time up to REPORT_RETRY_MAX_MS, until the
+ * core journals it or refuses it for good, and only then completes it. The reports of
+ * one alarm go one at a time in the order made, so a later step never overtakes one
+ * waiting to be sent again. */
 #include "config.h"
 
 #include "hgd-host-context.h"
@@ -27,6 +34,7 @@ struct _HgdHostContext
 {
   HgContext parent_instance;
   HgdDBusContext1 *proxy; /* (owned) */
+  GHashTable *reports;    /* (owned) reference → GQueue of GTask: the head is being sent */
   PublishBatch *batch;    /* (owned) (nullable) publishes not sent yet */
   GSource *flush_source;  /* (owned) (nullable) sends @batch after the current dispatch */
 };
@@ -36,6 +44,10 @@ G_DEFINE_TYPE (HgdHostContext, hgd_host_context, HG_TYPE_CONTEXT)
 /* Events and alarms a plugin sends are capped by the core too; this only keeps a
  * runaway plugin from building huge messages in the host. */
 #define MAX_JSON_SIZE (64 * 1024)
+
+/* The longest wait before a report the core could not journal is sent again. */
+#define REPORT_RETRY_FIRST_MS 250
+#define REPORT_RETRY_MAX_MS 5000
 
 /* The most events of one PublishEvents call; the core refuses more (see the XML). */
 #define MAX_BATCH_EVENTS 1024
@@ -317,20 +329,117 @@ hgd_host_context_raise_alarm_finish (HgContext *context,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* One report of an alarm's step, the task data of its GTask. */
+typedef struct
+{
+  gchar *reference; /* (owned) */
+  gchar *state;     /* (owned) */
+  gchar *detail;    /* (owned) JSON, or "" */
+  guint attempts;
+  guint retry_ms;
+} Report;
+
+static void
+report_free (Report *report)
+{
+  g_free (report->reference);
+  g_free (report->state);
+  g_free (report->detail);
+  g_free (report);
+}
+
+static void report_send (HgdHostContext *self,
+                         GTask *task);
+
+/* Completes the report at the head of its alarm's queue and sends the next one. */
+static void
+report_done (HgdHostContext *self,
+             GTask *task_owned,
+             GError *error)
+{
+  g_autoptr(GTask) task = task_owned;
+  Report *report = g_task_get_task_data (task);
+  g_autofree gchar *reference = g_strdup (report->reference);
+  GQueue *queue = g_hash_table_lookup (self->reports, reference);
+  GTask *next;
+
+  g_assert (queue != NULL && g_queue_peek_head (queue) == task);
+  g_queue_pop_head (queue);
+  if (report->attempts > 1 && error == NULL)
+    g_message ("alarm %s: the core journaled %s at attempt %u", reference, report->state,
+               report->attempts);
+  if (error != NULL)
+    return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+  next = g_queue_peek_head (queue);
+  if (next == NULL)
+    g_hash_table_remove (self->reports, reference);
+  else
+    report_send (self, next);
+}
+
+static gboolean
+report_retry_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+
+  report_send (HGD_HOST_CONTEXT (g_task_get_source_object (task)), task);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 report_alarm_cb (GObject *source,
                  GAsyncResult *result,
                  gpointer user_data)
 {
-  g_autoptr(GTask) task = user_data;
+  GTask *task = user_data;
+  HgdHostContext *self = g_task_get_source_object (task);
+  Report *report = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
+  g_autoptr(GError) converted = NULL;
 
-  if (!hgd_dbus_context1_call_report_alarm_finish (HGD_DBUS_CONTEXT1 (source), result, &error))
+  if (hgd_dbus_context1_call_report_alarm_finish (HGD_DBUS_CONTEXT1 (source), result, &error))
     {
-      return_error (task, g_steal_pointer (&error));
+      report_done (self, task, NULL);
       return;
     }
-  g_task_return_boolean (task, TRUE);
+  converted = hgd_host_context_error_to_hg (error);
+  if (!g_error_matches (converted, HG_ERROR, HG_ERROR_UNAVAILABLE) || self->proxy == NULL ||
+      g_dbus_connection_is_closed (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->proxy))))
+    {
+      report_done (self, task, g_steal_pointer (&error));
+      return;
+    }
+  /* the core is there but could not journal it: keep it and try again */
+  if (report->attempts == 1)
+    g_warning ("alarm %s: the core could not journal %s (%s); sending it again until it does",
+               report->reference, report->state, converted->message);
+  report->retry_ms = report->retry_ms == 0 ? REPORT_RETRY_FIRST_MS
+                                           : MIN (report->retry_ms * 2, REPORT_RETRY_MAX_MS);
+  g_timeout_add (report->retry_ms, report_retry_cb, task);
+}
+
+static void
+report_send (HgdHostContext *self,
+             GTask *task)
+{
+  Report *report = g_task_get_task_data (task);
+
+  /* disposed while it waited to be sent again: the host is going away */
+  if (self->proxy == NULL)
+    {
+      report_done (self, task,
+                   g_error_new (HG_ERROR, HG_ERROR_UNAVAILABLE,
+                                "alarm %s: %s not journaled: the host is stopping",
+                                report->reference, report->state));
+      return;
+    }
+  report->attempts++;
+  flush_publishes (self); /* the core sees the calls in the order made */
+  hgd_dbus_context1_call_report_alarm (self->proxy, report->reference, report->state,
+                                       report->detail, g_task_get_cancellable (task),
+                                       report_alarm_cb, task);
 }
 
 static void
@@ -346,6 +455,8 @@ hgd_host_context_report_alarm_async (HgContext *context,
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_autofree gchar *json = detail != NULL ? hg_json_object_to_string (detail) : g_strdup ("");
   const gchar *state_str = hg_alarm_state_to_string (state);
+  Report *report;
+  GQueue *queue;
 
   g_task_set_source_tag (task, hgd_host_context_report_alarm_async);
   flush_publishes (self); /* the core sees the calls in the order made */
@@ -356,8 +467,21 @@ hgd_host_context_report_alarm_async (HgContext *context,
     }
   if (!check_size (task, json))
     return;
-  hgd_dbus_context1_call_report_alarm (self->proxy, reference, state_str, json, cancellable,
-                                       report_alarm_cb, g_steal_pointer (&task));
+  report = g_new0 (Report, 1);
+  report->reference = g_strdup (reference);
+  report->state = g_strdup (state_str);
+  report->detail = g_steal_pointer (&json);
+  g_task_set_task_data (task, report, (GDestroyNotify) report_free);
+
+  queue = g_hash_table_lookup (self->reports, reference);
+  if (queue == NULL)
+    {
+      queue = g_queue_new ();
+      g_hash_table_insert (self->reports, g_strdup (reference), queue);
+    }
+  g_queue_push_tail (queue, g_steal_pointer (&task));
+  if (g_queue_get_length (queue) == 1)
+    report_send (self, g_queue_peek_head (queue));
 }
 
 static gboolean
@@ -496,6 +620,16 @@ hgd_host_context_dispose (GObject *object)
 }
 
 static void
+hgd_host_context_finalize (GObject *object)
+{
+  HgdHostContext *self = HGD_HOST_CONTEXT (object);
+
+  /* every report holds a reference to this object until it completes */
+  g_hash_table_unref (self->reports);
+  G_OBJECT_CLASS (hgd_host_context_parent_class)->finalize (object);
+}
+
+static void
 hgd_host_context_class_init (HgdHostContextClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -505,6 +639,7 @@ hgd_host_context_class_init (HgdHostContextClass *klass)
   (void) hg_error_quark ();
 
   object_class->dispose = hgd_host_context_dispose;
+  object_class->finalize = hgd_host_context_finalize;
   context_class->publish_event_async = hgd_host_context_publish_event_async;
   context_class->publish_event_finish = hgd_host_context_publish_event_finish;
   context_class->raise_alarm_async = hgd_host_context_raise_alarm_async;
@@ -521,6 +656,8 @@ hgd_host_context_class_init (HgdHostContextClass *klass)
 static void
 hgd_host_context_init (HgdHostContext *self)
 {
+  self->reports = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) g_queue_free);
 }
 
 /**

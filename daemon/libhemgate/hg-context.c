@@ -405,6 +405,12 @@ hg_context_raise_alarm_finish (HgContext *self,
  * through; the core offers the alarm again in that state after a restart, so the plugin
  * can tell it has already given up once.
  *
+ * A report the core cannot journal for now (its journal is full or failing) is not
+ * dropped: the plugin host keeps it and sends it again, with a growing delay, until the
+ * core journals it; @callback runs only then (or on an error retrying cannot cure, or
+ * when @cancellable is cancelled). The reports of one alarm reach the core in the order
+ * they were made, so a later step never overtakes an earlier one.
+ *
  * Since: 0.1
  */
 void

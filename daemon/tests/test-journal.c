@@ -430,9 +430,10 @@ test_open_tightens_modes (void)
 
   g_test_summary ("An existing state directory or journal readable by others is made private");
 
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  journal = hgd_journal_new (HG_DOMAIN_PERSONAL, dir, &error);
+  g_assert_no_error (error);
+  g_clear_object (&journal);
   g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
-  g_assert_true (g_file_set_contents (db, "", 0, NULL));
   g_assert_cmpint (g_chmod (db, 0644), ==, 0);
 
   journal = hgd_journal_new (HG_DOMAIN_PERSONAL, dir, &error);
@@ -521,6 +522,36 @@ test_open_foreign_database_refused (void)
   journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
   g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT);
   g_assert_nonnull (strstr (error->message, db));
+}
+
+static void
+test_open_schemaless_database_refused (void)
+{
+  g_autofree gchar *dir = domain_dir ("personal");
+  g_autofree gchar *db = g_build_filename (dir, "journal.db", NULL);
+  g_autofree gchar *contents = NULL;
+  g_autofree gchar *after = NULL;
+  gsize length = 0;
+  gsize after_length = 0;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdJournal) journal = NULL;
+
+  g_test_summary ("An SQLite database without a journal's schema (say, emptied) is refused as "
+                  "corrupt and left as it was, not made into a new journal: a new journal is "
+                  "only ever created where there was none");
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  write_sqlite (db, "CREATE TABLE gone (a); DROP TABLE gone");
+  g_assert_true (g_file_get_contents (db, &contents, &length, NULL));
+  g_assert_cmpuint (length, >, 0);
+
+  journal = hgd_journal_new (HG_DOMAIN_PERSONAL, dir, &error);
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT);
+  g_assert_null (journal);
+  g_assert_nonnull (strstr (error->message, db));
+  g_assert_nonnull (strstr (error->message, "empty SQLite database"));
+  g_assert_true (g_file_get_contents (db, &after, &after_length, NULL));
+  g_assert_cmpmem (contents, length, after, after_length);
 }
 
 static void
@@ -1422,6 +1453,7 @@ main (int argc,
   g_test_add_func ("/journal/open/corrupt-file-named", test_open_corrupt_file_named);
   g_test_add_func ("/journal/open/damaged-pages-named", test_open_damaged_pages_named);
   g_test_add_func ("/journal/open/foreign-database-refused", test_open_foreign_database_refused);
+  g_test_add_func ("/journal/open/schemaless-database-refused", test_open_schemaless_database_refused);
   g_test_add_func ("/journal/open/newer-schema-refused", test_open_newer_schema_refused);
   g_test_add_func ("/journal/open/other-domain-refused", test_open_other_domain_refused);
   g_test_add ("/journal/append/stamps-seq-domain-time", Fixture, NULL, fixture_setup,
