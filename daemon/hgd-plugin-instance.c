@@ -758,7 +758,7 @@ reoffer_new (HgdPluginInstance *self,
       warn (self, "plugin %s: alarm %s not offered again: %s", self->id, reference, error->message);
       return NULL;
     }
-  if (hg_alarm_get_state (alarm) >= HG_ALARM_STATE_ACKNOWLEDGED)
+  if (hg_alarm_state_compare (hg_alarm_get_state (alarm), HG_ALARM_STATE_ACKNOWLEDGED) >= 0)
     return NULL;
   body = hg_alarm_to_json (alarm);
   event = hg_event_new ("alarm.raised", body);
@@ -850,7 +850,7 @@ replay_open_alarms (HgdPluginInstance *self)
     {
       HgAlarm *alarm = g_ptr_array_index (alarms, i);
 
-      if (hg_alarm_get_state (alarm) >= HG_ALARM_STATE_ACKNOWLEDGED)
+      if (hg_alarm_state_compare (hg_alarm_get_state (alarm), HG_ALARM_STATE_ACKNOWLEDGED) >= 0)
         {
           n_acknowledged++;
           continue;
