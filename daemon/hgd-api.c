@@ -10,6 +10,8 @@
 
 #include <libsoup/soup.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "hgd-api-private.h"
 #include "hgd-api-resources.h"
@@ -32,6 +34,9 @@
 #define STREAM_MAX_INCOMING 4096
 #define LOGIN_MAX_BODY 4096
 #define N_STATUS 600
+#define DESCRIPTOR_RESERVE 256 /* descriptors kept for all but API connections */
+#define LINGER_SECONDS 2       /* how long a refused request's body is drained before close */
+#define LINGER_MAX_BYTES (G_GINT64_CONSTANT (1024) * 1024)
 #define STATUS_TOO_MANY_REQUESTS 429 /* not in libsoup 3.2's SoupStatus */
 
 struct _HgdApi
@@ -48,6 +53,11 @@ struct _HgdApi
   guint recheck_id;          /* re-checks the sessions of open streams */
   guint64 requests[N_STATUS]; /* answered requests per HTTP status, for /metrics */
   guint64 aborted;           /* requests whose client left before the answer */
+  guint request_timeout;     /* [api] request-timeout, seconds */
+  guint max_connections;     /* [api] max-connections */
+  GHashTable *connections;   /* (owned) GSocket* (weak) of each open connection */
+  guint64 timed_out;         /* connections closed for a request that did not arrive */
+  guint64 refused;           /* connections closed at once: max-connections reached */
 };
 
 G_DEFINE_TYPE (HgdApi, hgd_api, G_TYPE_OBJECT)
@@ -75,6 +85,7 @@ static GQuark quark_route;
 static GQuark quark_body_size;
 static GQuark quark_stream;
 static GQuark quark_socket_fixed;
+static GQuark quark_deadline;
 
 /* Handlers, in route-table order; defined below. */
 static void handle_login (HgdApi *self, HgdApiRequest *req);
@@ -761,6 +772,267 @@ set_session_cookie (HgdApi *self,
                                cookie);
 }
 
+/* Connections --------------------------------------------------------------------------- */
+
+/* libsoup 3.2 (Debian 12's) loses a kept-alive connection that the client closes while it
+ * is idle: the descriptor stays in CLOSE-WAIT for ever (fixed upstream in 3.3.0, d20c6601,
+ * "Don't leak idle connections closed by the client"), so anyone could use up the daemon's
+ * descriptors without logging in. hemgated therefore never leaves a connection idle: every
+ * answer says `Connection: close` and libsoup closes the connection once it is written.
+ * Until then a connection has [api] request-timeout seconds from accept to a complete
+ * request (TLS handshake, headers, body), and at most [api] max-connections are open. */
+
+/* The one request of a connection, until it has been read in full. */
+typedef struct
+{
+  GWeakRef api;
+  SoupServerMessage *msg; /* (unowned) the deadline is the message's qdata */
+  guint timeout_id;
+  gboolean got_headers;
+} Deadline;
+
+static void
+deadline_free (Deadline *deadline)
+{
+  g_clear_handle_id (&deadline->timeout_id, g_source_remove);
+  g_weak_ref_clear (&deadline->api);
+  g_free (deadline);
+}
+
+/* A connection taken back from libsoup to answer it ourselves: libsoup 3.2 cannot answer
+ * a request before it has read the request's body. */
+typedef struct
+{
+  GIOStream *stream;         /* (owned) */
+  gchar *text;               /* (owned) the whole answer */
+  GCancellable *cancellable; /* (owned) cancelled when the time to answer is up */
+  guint linger_id;
+  gint64 drained;
+  gchar buffer[4096];
+} Answer;
+
+static void
+answer_free (Answer *answer)
+{
+  g_clear_handle_id (&answer->linger_id, g_source_remove);
+  g_object_unref (answer->stream);
+  g_object_unref (answer->cancellable);
+  g_free (answer->text);
+  g_free (answer);
+}
+
+static void
+answer_closed_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
+  answer_free (user_data);
+}
+
+static void
+answer_close (Answer *answer)
+{
+  g_clear_handle_id (&answer->linger_id, g_source_remove);
+  g_io_stream_close_async (answer->stream, G_PRIORITY_DEFAULT, NULL, answer_closed_cb, answer);
+}
+
+static gboolean
+answer_linger_cb (gpointer user_data)
+{
+  Answer *answer = user_data;
+
+  answer->linger_id = 0;
+  g_cancellable_cancel (answer->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+/* The client may still be sending what was refused: read it away for a moment, so that
+ * closing does not reset the connection before the client has read the answer. */
+static void
+answer_drained_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  Answer *answer = user_data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, NULL);
+
+  answer->drained += MAX (n, 0);
+  if (n <= 0 || answer->drained > LINGER_MAX_BYTES)
+    {
+      answer_close (answer);
+      return;
+    }
+  g_input_stream_read_async (G_INPUT_STREAM (source), answer->buffer, sizeof (answer->buffer),
+                             G_PRIORITY_DEFAULT, answer->cancellable, answer_drained_cb, answer);
+}
+
+static void
+answer_written_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  Answer *answer = user_data;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL))
+    {
+      answer_close (answer);
+      return;
+    }
+  g_input_stream_read_async (g_io_stream_get_input_stream (answer->stream), answer->buffer,
+                             sizeof (answer->buffer), G_PRIORITY_DEFAULT, answer->cancellable,
+                             answer_drained_cb, answer);
+}
+
+static void access_log (SoupServerMessage *msg,
+                        guint status,
+                        const gchar *outcome);
+
+/* Answers @msg with an error of its own and closes the connection, without waiting for
+ * the request body; the answer gets LINGER_SECONDS to be written and the rest of the
+ * request to be read away. */
+static void
+close_with_answer (HgdApi *self,
+                   SoupServerMessage *msg,
+                   guint status,
+                   const gchar *code,
+                   const gchar *message)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  JsonObject *error = json_object_new ();
+  g_autofree gchar *body = NULL;
+  GIOStream *stream = soup_server_message_steal_connection (msg);
+  Answer *answer;
+
+  if (stream == NULL)
+    return;
+  json_object_set_string_member (error, "code", code);
+  json_object_set_string_member (error, "message", message);
+  json_object_set_object_member (object, "error", error);
+  body = hg_json_object_to_string (object);
+  self->requests[MIN (status, N_STATUS - 1)]++;
+  access_log (msg, status, " (answered, connection closed)");
+
+  answer = g_new0 (Answer, 1);
+  answer->stream = stream;
+  answer->cancellable = g_cancellable_new ();
+  answer->text = g_strdup_printf ("HTTP/1.1 %u %s\r\n"
+                                  "Server: hemgated\r\n"
+                                  "Content-Type: application/json\r\n"
+                                  "Content-Length: %" G_GSIZE_FORMAT "\r\n"
+                                  "Connection: close\r\n"
+                                  "Cache-Control: no-store\r\n"
+                                  "X-Content-Type-Options: nosniff\r\n"
+                                  "\r\n%s",
+                                  status, soup_status_get_phrase (status), strlen (body), body);
+  answer->linger_id = g_timeout_add_seconds (LINGER_SECONDS, answer_linger_cb, answer);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (stream), answer->text,
+                                   strlen (answer->text), G_PRIORITY_DEFAULT, answer->cancellable,
+                                   answer_written_cb, answer);
+}
+
+/* The request did not arrive in time: with its headers read it is answered 408, without
+ * them there is nobody to answer (a silent client, a stalled TLS handshake, headers that
+ * never end) and the connection is shut, which libsoup sees and closes it on. */
+static gboolean
+deadline_cb (gpointer user_data)
+{
+  Deadline *deadline = user_data;
+  g_autoptr(HgdApi) self = g_weak_ref_get (&deadline->api);
+  g_autoptr(SoupServerMessage) msg = g_object_ref (deadline->msg);
+  GSocket *socket;
+
+  deadline->timeout_id = 0;
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+  self->timed_out++;
+  if (deadline->got_headers)
+    {
+      g_autofree gchar *message = g_strdup_printf (
+          "the request body did not arrive within %u seconds", self->request_timeout);
+      close_with_answer (self, msg, SOUP_STATUS_REQUEST_TIMEOUT, "request-timeout", message);
+      return G_SOURCE_REMOVE;
+    }
+  socket = soup_server_message_get_socket (msg);
+  if (socket != NULL)
+    g_socket_shutdown (socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+deadline_got_headers_cb (SoupServerMessage *msg,
+                         gpointer user_data)
+{
+  Deadline *deadline = g_object_get_qdata (G_OBJECT (msg), quark_deadline);
+
+  if (deadline != NULL)
+    deadline->got_headers = TRUE;
+}
+
+/* The request is complete: what remains is ours to answer. */
+static void
+deadline_got_body_cb (SoupServerMessage *msg,
+                      gpointer user_data)
+{
+  Deadline *deadline = g_object_get_qdata (G_OBJECT (msg), quark_deadline);
+
+  if (deadline != NULL)
+    g_clear_handle_id (&deadline->timeout_id, g_source_remove);
+  /* again: an `Expect: 100-continue` answer cleared the headers set at the start; a
+   * WebSocket handshake's answer is the one that keeps the connection */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                soup_server_message_get_status (msg) ==
+                                        SOUP_STATUS_SWITCHING_PROTOCOLS
+                                    ? "Upgrade"
+                                    : "close");
+}
+
+static void
+deadline_start (HgdApi *self,
+                SoupServerMessage *msg)
+{
+  Deadline *deadline = g_new0 (Deadline, 1);
+
+  g_weak_ref_init (&deadline->api, self);
+  deadline->msg = msg;
+  deadline->timeout_id = g_timeout_add_seconds (self->request_timeout, deadline_cb, deadline);
+  g_object_set_qdata_full (G_OBJECT (msg), quark_deadline, deadline,
+                           (GDestroyNotify) deadline_free);
+  g_signal_connect (msg, "got-headers", G_CALLBACK (deadline_got_headers_cb), NULL);
+  g_signal_connect (msg, "got-body", G_CALLBACK (deadline_got_body_cb), NULL);
+}
+
+static void
+connection_gone_cb (gpointer user_data,
+                    GObject *where_the_socket_was)
+{
+  HgdApi *self = HGD_API (user_data);
+
+  g_hash_table_remove (self->connections, where_the_socket_was);
+}
+
+/* Counts the connection of @msg, or shuts it if it is one too many. */
+static gboolean
+track_connection (HgdApi *self,
+                  SoupServerMessage *msg)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  if (socket == NULL || g_hash_table_contains (self->connections, socket))
+    return TRUE;
+  if (g_hash_table_size (self->connections) >= self->max_connections)
+    {
+      if (self->refused++ == 0)
+        g_warning ("[api] max-connections (%u) reached: new connections are closed at once",
+                   self->max_connections);
+      g_socket_shutdown (socket, TRUE, TRUE, NULL);
+      return FALSE;
+    }
+  g_hash_table_add (self->connections, socket);
+  g_object_weak_ref (G_OBJECT (socket), connection_gone_cb, self);
+  return TRUE;
+}
+
 /* The server's hooks, in the order they run ---------------------------------------------- */
 
 /* libsoup before 3.4.0 keeps one reference too many on every accepted socket (fixed
@@ -781,11 +1053,14 @@ drop_leaked_socket_ref (SoupServerMessage *msg)
   g_object_unref (socket);
 }
 
+/* Runs as a connection is accepted (before its TLS handshake and request), and for each
+ * later request of a connection, which with `Connection: close` there is none of. */
 static void
 request_started_cb (SoupServer *server,
                     SoupServerMessage *msg,
                     gpointer user_data)
 {
+  HgdApi *self = HGD_API (user_data);
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   gint64 *start = g_new (gint64, 1);
 
@@ -795,6 +1070,9 @@ request_started_cb (SoupServer *server,
   g_object_set_qdata_full (G_OBJECT (msg), quark_start, start, g_free);
   soup_message_headers_replace (headers, "Cache-Control", "no-store");
   soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
+  soup_message_headers_replace (headers, "Connection", "close");
+  if (track_connection (self, msg))
+    deadline_start (self, msg);
 }
 
 static void
@@ -812,12 +1090,18 @@ got_chunk_cb (SoupServerMessage *msg,
   size += g_bytes_get_size (chunk);
   g_object_set_qdata (G_OBJECT (msg), quark_body_size, GSIZE_TO_POINTER (size));
   if (size > limit)
-    refuse_body (msg, limit);
+    {
+      g_autofree gchar *message
+          = g_strdup_printf ("the request body exceeds %" G_GSIZE_FORMAT " bytes", limit);
+      close_with_answer (self, msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload-too-large",
+                         message);
+    }
 }
 
 /* Runs after the request headers, before the body: a declared Content-Length above the
- * limit is refused here, and the body is then discarded as it arrives instead of kept;
- * a chunked body is counted as it comes in. */
+ * limit is answered 413 at once, without reading the body (by libsoup when the client
+ * waits for `100 Continue`, else by close_with_answer ()); a chunked body is counted as
+ * it comes in. */
 static void
 early_handler_cb (SoupServer *server,
                   SoupServerMessage *msg,
@@ -835,8 +1119,19 @@ early_handler_cb (SoupServer *server,
   switch (soup_message_headers_get_encoding (headers))
     {
     case SOUP_ENCODING_CONTENT_LENGTH:
-      if ((guint64) soup_message_headers_get_content_length (headers) > limit)
-        refuse_body (msg, limit);
+      if ((guint64) soup_message_headers_get_content_length (headers) <= limit)
+        break;
+      if (soup_message_headers_get_expectations (headers) & SOUP_EXPECTATION_CONTINUE)
+        {
+          refuse_body (msg, limit);
+        }
+      else
+        {
+          g_autofree gchar *message
+              = g_strdup_printf ("the request body exceeds %" G_GSIZE_FORMAT " bytes", limit);
+          close_with_answer (self, msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                             "payload-too-large", message);
+        }
       break;
     case SOUP_ENCODING_CHUNKED:
     case SOUP_ENCODING_EOF:
@@ -1357,6 +1652,18 @@ handle_metrics (HgdApi *self,
                         "HTTP requests whose client left before the answer.");
   g_string_append_printf (out, "hemgate_http_requests_aborted_total %" G_GUINT64_FORMAT "\n",
                           self->aborted);
+  append_metric_header (out, "hemgate_http_connections", "gauge", "Open HTTP connections.");
+  g_string_append_printf (out, "hemgate_http_connections %u\n",
+                          g_hash_table_size (self->connections));
+  append_metric_header (out, "hemgate_http_connections_timed_out_total", "counter",
+                        "HTTP connections closed because the request was not complete within "
+                        "[api] request-timeout.");
+  g_string_append_printf (out, "hemgate_http_connections_timed_out_total %" G_GUINT64_FORMAT "\n",
+                          self->timed_out);
+  append_metric_header (out, "hemgate_http_connections_refused_total", "counter",
+                        "HTTP connections closed at once because [api] max-connections were open.");
+  g_string_append_printf (out, "hemgate_http_connections_refused_total %" G_GUINT64_FORMAT "\n",
+                          self->refused);
   append_metric_header (out, "hemgate_event_streams", "gauge", "Open events WebSockets.");
   g_string_append_printf (out, "hemgate_event_streams %u\n", self->streams->len);
 
@@ -2582,6 +2889,7 @@ hgd_api_dispose (GObject *object)
   HgdApi *self = HGD_API (object);
   GHashTableIter iter;
   HgdApiRequest *req;
+  gpointer socket;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->recheck_id, g_source_remove);
@@ -2591,6 +2899,10 @@ hgd_api_dispose (GObject *object)
     req->api = NULL;
   g_hash_table_remove_all (self->pending);
   g_ptr_array_set_size (self->streams, 0);
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, &socket, NULL))
+    g_object_weak_unref (socket, connection_gone_cb, self);
+  g_hash_table_remove_all (self->connections);
   if (self->server != NULL)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
@@ -2604,6 +2916,7 @@ hgd_api_finalize (GObject *object)
 
   g_object_unref (self->cancellable);
   g_hash_table_unref (self->pending);
+  g_hash_table_unref (self->connections);
   g_ptr_array_unref (self->streams);
   g_free (self->url);
   G_OBJECT_CLASS (hgd_api_parent_class)->finalize (object);
@@ -2621,6 +2934,7 @@ hgd_api_class_init (HgdApiClass *klass)
   quark_body_size = g_quark_from_static_string ("hgd-api-body-size");
   quark_stream = g_quark_from_static_string ("hgd-api-stream");
   quark_socket_fixed = g_quark_from_static_string ("hgd-api-socket-fixed");
+  quark_deadline = g_quark_from_static_string ("hgd-api-deadline");
 }
 
 static void
@@ -2630,6 +2944,7 @@ hgd_api_init (HgdApi *self)
   self->pending
       = g_hash_table_new_full (g_direct_hash, g_direct_equal, (GDestroyNotify)request_unref, NULL);
   self->streams = g_ptr_array_new_with_free_func ((GDestroyNotify) event_stream_free);
+  self->connections = g_hash_table_new (g_direct_hash, g_direct_equal);
 }
 
 /**
@@ -2675,6 +2990,19 @@ make_url (GSocket *socket,
   return g_strdup_printf ("%s://%s:%u", tls ? "https" : "http", host, port);
 }
 
+/* [api] max-connections, kept clear of the descriptor limit: journals, plugin hosts and
+ * their D-Bus connections need descriptors of their own. */
+static guint
+max_connections (gint64 configured)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      limit.rlim_cur < (rlim_t) configured + DESCRIPTOR_RESERVE)
+    return (guint) MAX ((gint64) limit.rlim_cur - DESCRIPTOR_RESERVE, 16);
+  return (guint) configured;
+}
+
 /**
  * hgd_api_listen:
  * @self: an #HgdApi
@@ -2696,7 +3024,7 @@ hgd_api_listen (HgdApi *self,
   g_autoptr(GInetAddress) inet = NULL;
   g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(SoupServer) server = NULL;
-  GSList *listeners;
+  g_autoptr(GSocket) listener = NULL;
 
   g_return_val_if_fail (HGD_IS_API (self), FALSE);
   g_return_val_if_fail (self->server == NULL, FALSE);
@@ -2707,6 +3035,8 @@ hgd_api_listen (HgdApi *self,
   port = hgd_config_get_int (config, "api", "port");
   self->tls = hgd_config_get_boolean (config, "api", "tls");
   self->max_body = (gsize) hgd_config_get_int (config, "api", "max-body-bytes");
+  self->request_timeout = (guint) hgd_config_get_int (config, "api", "request-timeout");
+  self->max_connections = max_connections (hgd_config_get_int (config, "api", "max-connections"));
 
   inet = g_inet_address_new_from_string (address_str);
   if (inet == NULL)
@@ -2738,19 +3068,25 @@ hgd_api_listen (HgdApi *self,
                                      NULL);
 
   address = g_inet_socket_address_new (inet, (guint16) port);
-  if (!soup_server_listen (server, address, self->tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
+  listener = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_STREAM,
+                           G_SOCKET_PROTOCOL_TCP, error);
+  if (listener != NULL)
+    {
+      /* a burst of clients must not overflow the accept queue (GSocket's default is 10:
+       * the eleventh waits a second for its SYN to be sent again) */
+      g_socket_set_listen_backlog (listener, SOMAXCONN);
+    }
+  if (listener == NULL || !g_socket_bind (listener, address, TRUE, error) ||
+      !g_socket_listen (listener, error) ||
+      !soup_server_listen_socket (server, listener, self->tls ? SOUP_SERVER_LISTEN_HTTPS : 0,
+                                  error))
     {
       g_prefix_error (error, "listening on %s port %" G_GINT64_FORMAT ": ", address_str, port);
       return FALSE;
     }
-  listeners = soup_server_get_listeners (server);
-  self->url = listeners != NULL ? make_url (listeners->data, self->tls, error) : NULL;
-  g_slist_free (listeners);
+  self->url = make_url (listener, self->tls, error);
   if (self->url == NULL)
     {
-      if (error != NULL && *error == NULL)
-        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                             "the API has no listening socket");
       soup_server_disconnect (server);
       return FALSE;
     }
