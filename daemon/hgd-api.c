@@ -58,6 +58,8 @@ struct _HgdApi
   GHashTable *connections;   /* (owned) GSocket* (weak) of each open connection */
   guint64 timed_out;         /* connections closed for a request that did not arrive */
   guint64 refused;           /* connections closed at once: max-connections reached */
+  GInetAddress *listen_address; /* (owned) (nullable) until listening */
+  gchar **host_names;        /* (owned) [api] host-names */
 };
 
 G_DEFINE_TYPE (HgdApi, hgd_api, G_TYPE_OBJECT)
@@ -1196,6 +1198,41 @@ origin_is_ours (HgdApi *self,
   return g_ascii_strcasecmp (origin, expected) == 0;
 }
 
+/* Whether @msg names this gateway in its Host (or absolute URI), against DNS rebinding: a
+ * page of another site whose name the attacker points at the gateway sends that name.
+ * Accepted are `localhost`, the names in [api] host-names and IP addresses: the listen
+ * address and loopback, or any address when listening on all of them (a page can only
+ * reach an address literal from that address's own origin). */
+static gboolean
+host_is_ours (HgdApi *self,
+              SoupServerMessage *msg)
+{
+  GUri *uri = soup_server_message_get_uri (msg);
+  const gchar *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+  g_autofree gchar *name = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+  gsize len;
+
+  if (host == NULL || *host == '\0')
+    return FALSE;
+  address = g_inet_address_new_from_string (host);
+  if (address != NULL)
+    return g_inet_address_get_is_loopback (address) ||
+           g_inet_address_get_is_any (self->listen_address) ||
+           g_inet_address_equal (address, self->listen_address);
+  /* a name, which may end in the root's dot */
+  len = strlen (host);
+  name = g_ascii_strdown (host, host[len - 1] == '.' ? (gssize) len - 1 : (gssize) len);
+  if (g_strcmp0 (name, "localhost") == 0)
+    return TRUE;
+  for (guint i = 0; self->host_names != NULL && self->host_names[i] != NULL; i++)
+    {
+      if (g_ascii_strcasecmp (self->host_names[i], name) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static gboolean
 is_websocket_upgrade (SoupServerMessage *msg)
 {
@@ -1255,6 +1292,13 @@ dispatch_cb (SoupServer *server,
   gboolean path_exists = FALSE;
   const HgdApiRoute *route = hgd_api_find_route (method, path, &params, &path_exists);
 
+  if (!host_is_ours (self, msg))
+    {
+      set_error_response (msg, SOUP_STATUS_MISDIRECTED_REQUEST, "unknown-host",
+                          "the Host header names neither this gateway's address nor one of "
+                          "its names ([api] host-names)");
+      return;
+    }
   if (route == NULL)
     {
       if (path_exists)
@@ -1298,7 +1342,10 @@ dispatch_cb (SoupServer *server,
           return;
         }
     }
-  if (req->session != NULL && req->cookie_auth && !origin_is_ours (self, msg))
+  /* a page of another site may neither use the session cookie nor log its visitor in
+   * (login CSRF): the browser says where the page came from in Origin */
+  if (((req->session != NULL && req->cookie_auth) || route->handler == handle_login) &&
+      !origin_is_ours (self, msg))
     {
       respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden", "cross-origin request refused");
       return;
@@ -2919,6 +2966,8 @@ hgd_api_finalize (GObject *object)
   g_hash_table_unref (self->connections);
   g_ptr_array_unref (self->streams);
   g_free (self->url);
+  g_clear_object (&self->listen_address);
+  g_strfreev (self->host_names);
   G_OBJECT_CLASS (hgd_api_parent_class)->finalize (object);
 }
 
@@ -3045,6 +3094,8 @@ hgd_api_listen (HgdApi *self,
                    "[api] listen-address '%s' is not an IP address", address_str);
       return FALSE;
     }
+  self->listen_address = g_object_ref (inet);
+  self->host_names = hgd_config_get_strv (config, "api", "host-names");
   if (self->tls)
     {
       certificate

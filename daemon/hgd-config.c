@@ -33,6 +33,7 @@ static const KeySpec key_specs[] = {
   { "daemon", "timezone", KEY_STRING, "", 0, 0 },
   { "api", "listen-address", KEY_STRING, "0.0.0.0", 0, 0 },
   { "api", "port", KEY_INT, "8443", 0, 65535 },
+  { "api", "host-names", KEY_STRV, "", 0, 0 },
   { "api", "tls", KEY_BOOLEAN, "true", 0, 0 },
   { "api", "tls-certificate", KEY_STRING, "", 0, 0 },
   { "api", "tls-key", KEY_STRING, "", 0, 0 },

@@ -2271,6 +2271,101 @@ test_body_never_comes (void)
   g_assert_cmpuint (raw_health (spawned->port), ==, SOUP_STATUS_OK);
 }
 
+/* Sends @method @path with the given Host and Origin (either may be NULL: left as the
+ * session sets it, or absent). */
+static HgdTestResponse *
+request_with_host (HgdTestDaemon *td,
+                   const gchar *method,
+                   const gchar *path,
+                   const gchar *host,
+                   const gchar *origin,
+                   const gchar *json_body)
+{
+  g_autofree gchar *uri = hgd_test_daemon_uri (td, path);
+  g_autoptr(SoupMessage) msg = soup_message_new (method, uri);
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+
+  if (host != NULL)
+    soup_message_headers_replace (headers, "Host", host);
+  if (origin != NULL)
+    soup_message_headers_replace (headers, "Origin", origin);
+  if (json_body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (json_body, strlen (json_body));
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  return hgd_test_daemon_send (td, msg);
+}
+
+static void
+test_foreign_host_refused (void)
+{
+  const gchar *const overrides[] = { "api", "host-names", "gateway.test; hemma.example", NULL };
+  HgdTestDaemonOptions options = { .overrides = overrides };
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+  const gchar *port = strrchr (td->url, ':') + 1;
+  g_autofree gchar *localhost = g_strdup_printf ("localhost:%s", port);
+  g_autofree gchar *configured = g_strdup_printf ("GATEWAY.test.:%s", port);
+  g_autofree gchar *rebound = g_strdup_printf ("attacker.example:%s", port);
+  const gchar *const refused[] = { rebound, "attacker.example", "10.20.30.40", "[2001:db8::1]:80",
+                                   "gateway.test.attacker.example" };
+  const gchar *const accepted[] = { localhost, configured, "hemma.example", "127.0.0.1", "[::1]" };
+
+  g_test_bug ("12");
+  g_test_summary ("A Host naming neither the listen address, loopback, localhost nor an [api] "
+                  "host-names entry is refused with 421 unknown-host on every route, anonymous "
+                  "ones included (DNS rebinding); the gateway's own names are served");
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(HgdTestResponse) health
+          = request_with_host (td, "GET", "/api/v1/health", refused[i], NULL, NULL);
+      g_autoptr(HgdTestResponse) ui = request_with_host (td, "GET", "/", refused[i], NULL, NULL);
+      g_autoptr(HgdTestResponse) login = request_with_host (
+          td, "POST", "/api/v1/auth/login", refused[i], NULL,
+          "{\"username\":\"nobody\",\"password\":\"nothing-at-all\"}");
+
+      g_test_message ("Host: %s", refused[i]);
+      assert_error (health, SOUP_STATUS_MISDIRECTED_REQUEST, "unknown-host");
+      assert_error (ui, SOUP_STATUS_MISDIRECTED_REQUEST, "unknown-host");
+      assert_error (login, SOUP_STATUS_MISDIRECTED_REQUEST, "unknown-host");
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (accepted); i++)
+    {
+      g_autoptr(HgdTestResponse) health
+          = request_with_host (td, "GET", "/api/v1/health", accepted[i], NULL, NULL);
+
+      g_test_message ("Host: %s", accepted[i]);
+      g_assert_cmpuint (health->status, ==, SOUP_STATUS_OK);
+    }
+}
+
+static void
+test_login_foreign_origin_refused (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *body = g_strdup_printf ("{\"username\":\"%s\",\"password\":\"%s\"}",
+                                            hgd_test_username (HGD_ROLE_RESIDENT),
+                                            hgd_test_password (HGD_ROLE_RESIDENT));
+  g_autoptr(HgdTestResponse) foreign = NULL;
+  g_autoptr(HgdTestResponse) own = NULL;
+  g_autoptr(HgdTestResponse) none = NULL;
+
+  g_test_bug ("12");
+  g_test_summary ("Login from a page of another origin is refused (login CSRF); from the "
+                  "gateway's own origin, or without Origin (the CLI), it succeeds");
+
+  foreign = request_with_host (td, "POST", "/api/v1/auth/login", NULL, "http://attacker.example",
+                               body);
+  assert_error (foreign, SOUP_STATUS_FORBIDDEN, "forbidden");
+  g_assert_null (soup_message_headers_get_one (foreign->headers, "Set-Cookie"));
+
+  own = request_with_host (td, "POST", "/api/v1/auth/login", NULL, td->url, body);
+  g_assert_cmpuint (own->status, ==, SOUP_STATUS_OK);
+  none = request_with_host (td, "POST", "/api/v1/auth/login", NULL, NULL, body);
+  g_assert_cmpuint (none->status, ==, SOUP_STATUS_OK);
+}
+
 int
 main (int argc,
       char **argv)
@@ -2312,6 +2407,8 @@ main (int argc,
   g_test_add_func ("/api/tls/self-signed-generated-and-reused", test_tls_self_signed);
   g_test_add_func ("/api/connections/closed-and-slow-released", test_connections_released);
   g_test_add_func ("/api/connections/body-never-comes-answered", test_body_never_comes);
+  g_test_add_func ("/api/host/foreign-host-refused", test_foreign_host_refused);
+  g_test_add_func ("/api/auth/login-foreign-origin-refused", test_login_foreign_origin_refused);
 
   return g_test_run ();
 }
