@@ -60,6 +60,7 @@ struct _HgdApi
   guint64 refused;           /* connections closed at once: max-connections reached */
   GInetAddress *listen_address; /* (owned) (nullable) until listening */
   gchar **host_names;        /* (owned) [api] host-names */
+  GPtrArray *trusted_proxies; /* (owned) GInetAddressMask*: [api] trusted-proxies */
 };
 
 G_DEFINE_TYPE (HgdApi, hgd_api, G_TYPE_OBJECT)
@@ -580,6 +581,14 @@ error_to_http (const GError *error,
         case HGD_ACCOUNTS_ERROR_STORAGE:
           *status = SOUP_STATUS_SERVICE_UNAVAILABLE;
           *code = "accounts-unavailable";
+          break;
+        case HGD_ACCOUNTS_ERROR_WEAK_PASSWORD:
+          *status = SOUP_STATUS_BAD_REQUEST;
+          *code = "weak-password";
+          break;
+        case HGD_ACCOUNTS_ERROR_BUSY:
+          *status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+          *code = "busy";
           break;
         default:
           break;
@@ -1234,6 +1243,51 @@ host_is_ours (HgdApi *self,
 }
 
 static gboolean
+is_trusted_proxy (HgdApi *self,
+                  GInetAddress *address)
+{
+  for (guint i = 0; i < self->trusted_proxies->len; i++)
+    {
+      if (g_inet_address_mask_matches (g_ptr_array_index (self->trusted_proxies, i), address))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The address of the client, for the login limits: the peer's, or, when the peer is one
+ * of [api] trusted-proxies, the nearest address in X-Forwarded-For that is not (each proxy
+ * appends the address it got the request from; anything further left the client may
+ * have written itself). */
+static gchar *
+request_client (HgdApi *self,
+                SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  const gchar *forwarded;
+  g_autoptr(GInetAddress) client = NULL;
+  g_auto(GStrv) hops = NULL;
+
+  if (remote == NULL || !G_IS_INET_SOCKET_ADDRESS (remote))
+    return g_strdup (soup_server_message_get_remote_host (msg));
+  client = g_object_ref (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  forwarded = soup_message_headers_get_list (soup_server_message_get_request_headers (msg),
+                                             "X-Forwarded-For");
+  if (forwarded != NULL && is_trusted_proxy (self, client))
+    hops = g_strsplit (forwarded, ",", -1);
+  for (guint i = hops != NULL ? g_strv_length (hops) : 0; i > 0; i--)
+    {
+      g_autoptr(GInetAddress) hop = g_inet_address_new_from_string (g_strstrip (hops[i - 1]));
+
+      if (hop == NULL)
+        break;
+      g_set_object (&client, hop);
+      if (!is_trusted_proxy (self, hop))
+        break;
+    }
+  return g_inet_address_to_string (client);
+}
+
+static gboolean
 is_websocket_upgrade (SoupServerMessage *msg)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
@@ -1417,7 +1471,8 @@ login_cb (GObject *source,
     return;
   if (session == NULL)
     {
-      if (g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_RATE_LIMITED))
+      if (g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_RATE_LIMITED) ||
+          g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_BUSY))
         {
           g_autofree gchar *seconds = g_strdup_printf ("%" G_GINT64_FORMAT, MAX (retry_after, 1));
           soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
@@ -1449,6 +1504,7 @@ handle_login (HgdApi *self,
   static const gchar *const members[] = { "username", "password", NULL };
   const gchar *username = NULL;
   const gchar *password = NULL;
+  g_autofree gchar *client = NULL;
   g_autoptr(GError) error = NULL;
 
   if (!hg_json_object_check_members (req->body, members, &error) ||
@@ -1458,10 +1514,10 @@ handle_login (HgdApi *self,
       respond_invalid (req, error);
       return;
     }
+  client = request_client (self, req->msg);
   request_pause (req);
-  hgd_accounts_login_async (hgd_daemon_get_accounts (self->daemon), username, password,
-                            soup_server_message_get_remote_host (req->msg), self->cancellable,
-                            login_cb, request_ref (req));
+  hgd_accounts_login_async (hgd_daemon_get_accounts (self->daemon), username, password, client,
+                            self->cancellable, login_cb, request_ref (req));
 }
 
 static void
@@ -2968,6 +3024,7 @@ hgd_api_finalize (GObject *object)
   g_free (self->url);
   g_clear_object (&self->listen_address);
   g_strfreev (self->host_names);
+  g_ptr_array_unref (self->trusted_proxies);
   G_OBJECT_CLASS (hgd_api_parent_class)->finalize (object);
 }
 
@@ -2994,6 +3051,7 @@ hgd_api_init (HgdApi *self)
       = g_hash_table_new_full (g_direct_hash, g_direct_equal, (GDestroyNotify)request_unref, NULL);
   self->streams = g_ptr_array_new_with_free_func ((GDestroyNotify) event_stream_free);
   self->connections = g_hash_table_new (g_direct_hash, g_direct_equal);
+  self->trusted_proxies = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 /**
@@ -3037,6 +3095,43 @@ make_url (GSocket *socket,
   if (strchr (host, ':') != NULL)
     return g_strdup_printf ("%s://[%s]:%u", tls ? "https" : "http", host, port);
   return g_strdup_printf ("%s://%s:%u", tls ? "https" : "http", host, port);
+}
+
+/* [api] trusted-proxies: addresses, or networks as address/prefix. */
+static gboolean
+load_trusted_proxies (HgdApi *self,
+                      HgdConfig *config,
+                      GError **error)
+{
+  g_auto(GStrv) proxies = hgd_config_get_strv (config, "api", "trusted-proxies");
+
+  for (guint i = 0; proxies[i] != NULL; i++)
+    {
+      g_autoptr(GInetAddressMask) mask = NULL;
+      g_autoptr(GError) local_error = NULL;
+
+      if (strchr (proxies[i], '/') != NULL)
+        {
+          mask = g_inet_address_mask_new_from_string (proxies[i], &local_error);
+        }
+      else
+        {
+          g_autoptr(GInetAddress) address = g_inet_address_new_from_string (proxies[i]);
+          if (address != NULL)
+            mask = g_inet_address_mask_new (address,
+                                            g_inet_address_get_native_size (address) * 8,
+                                            &local_error);
+        }
+      if (mask == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "[api] trusted-proxies: '%s' is not an IP address or network",
+                       proxies[i]);
+          return FALSE;
+        }
+      g_ptr_array_add (self->trusted_proxies, g_steal_pointer (&mask));
+    }
+  return TRUE;
 }
 
 /* [api] max-connections, kept clear of the descriptor limit: journals, plugin hosts and
@@ -3096,6 +3191,8 @@ hgd_api_listen (HgdApi *self,
     }
   self->listen_address = g_object_ref (inet);
   self->host_names = hgd_config_get_strv (config, "api", "host-names");
+  if (!load_trusted_proxies (self, config, error))
+    return FALSE;
   if (self->tls)
     {
       certificate

@@ -43,6 +43,7 @@ static const KeySpec key_specs[] = {
   { "api", "session-lifetime", KEY_INT, "43200", 60, 30 * 24 * 3600 },
   { "api", "login-attempts", KEY_INT, "5", 1, 1000 },
   { "api", "login-window", KEY_INT, "300", 1, 24 * 3600 },
+  { "api", "trusted-proxies", KEY_STRV, "", 0, 0 },
   { "journal", "retention-days", KEY_INT, "365", 1, 36500 },
   { "journal", "alarm-retention-days", KEY_INT, "3650", 365, 36500 },
   { "journal", "prune-interval", KEY_INT, "3600", 10, 7 * 24 * 3600 },

@@ -2366,6 +2366,126 @@ test_login_foreign_origin_refused (void)
   g_assert_cmpuint (none->status, ==, SOUP_STATUS_OK);
 }
 
+/* A login as @username from the client that X-Forwarded-For names (NULL: none). */
+static HgdTestResponse *
+login_forwarded (HgdTestDaemon *td,
+                 const gchar *username,
+                 const gchar *password,
+                 const gchar *forwarded_for)
+{
+  g_autofree gchar *uri = hgd_test_daemon_uri (td, "/api/v1/auth/login");
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", uri);
+  g_autofree gchar *body
+      = g_strdup_printf ("{\"username\":\"%s\",\"password\":\"%s\"}", username, password);
+  g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+  if (forwarded_for != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "X-Forwarded-For",
+                                  forwarded_for);
+  soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+  return hgd_test_daemon_send (td, msg);
+}
+
+static void
+test_login_limits_per_client (void)
+{
+  const gchar *const overrides[] = { "api", "trusted-proxies", "127.0.0.0/8", NULL };
+  HgdTestDaemonOptions options = { .overrides = overrides };
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+  g_autoptr(HgdTestDaemon) untrusting = hgd_test_daemon_new (NULL);
+  const gchar *resident = hgd_test_username (HGD_ROLE_RESIDENT);
+  const gchar *family = hgd_test_username (HGD_ROLE_FAMILY);
+  const gchar *staff = hgd_test_username (HGD_ROLE_STAFF);
+
+  g_test_bug ("12");
+  g_test_summary ("Behind a trusted proxy, five wrong passwords for the resident from one "
+                  "address delay only that address (429 with Retry-After), not the resident "
+                  "elsewhere nor other users at that address; X-Forwarded-For from a peer "
+                  "that is not a trusted proxy is ignored");
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(HgdTestResponse) wrong
+          = login_forwarded (td, resident, "not-the-password", "203.0.113.5");
+      assert_error (wrong, SOUP_STATUS_UNAUTHORIZED, "bad-login");
+    }
+  {
+    g_autoptr(HgdTestResponse) delayed = login_forwarded (
+        td, resident, hgd_test_password (HGD_ROLE_RESIDENT), "198.51.100.9, 203.0.113.5");
+    assert_error (delayed, 429, "rate-limited");
+    g_assert_cmpstr (soup_message_headers_get_one (delayed->headers, "Retry-After"), ==, "1");
+  }
+  {
+    g_autoptr(HgdTestResponse) elsewhere = login_forwarded (
+        td, resident, hgd_test_password (HGD_ROLE_RESIDENT), "203.0.113.6");
+    g_assert_cmpuint (elsewhere->status, ==, SOUP_STATUS_OK);
+  }
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(HgdTestResponse) wrong
+          = login_forwarded (td, family, "not-the-password", "203.0.113.7");
+      assert_error (wrong, SOUP_STATUS_UNAUTHORIZED, "bad-login");
+    }
+  {
+    g_autoptr(HgdTestResponse) neighbour
+        = login_forwarded (td, staff, hgd_test_password (HGD_ROLE_STAFF), "203.0.113.7");
+    g_assert_cmpuint (neighbour->status, ==, SOUP_STATUS_OK);
+  }
+
+  /* without [api] trusted-proxies the header changes nothing: all is one client */
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree gchar *spoofed = g_strdup_printf ("192.0.2.%u", i + 1);
+      g_autoptr(HgdTestResponse) wrong
+          = login_forwarded (untrusting, resident, "not-the-password", spoofed);
+      assert_error (wrong, SOUP_STATUS_UNAUTHORIZED, "bad-login");
+    }
+  {
+    g_autoptr(HgdTestResponse) spoofed = login_forwarded (
+        untrusting, resident, hgd_test_password (HGD_ROLE_RESIDENT), "192.0.2.200");
+    assert_error (spoofed, 429, "rate-limited");
+  }
+}
+
+static void
+test_weak_password_refused (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *admin = hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN);
+  const gchar *const weak[] = { "1234567890", "short-pw", "QwertyUiop" };
+
+  g_test_bug ("12");
+  g_test_summary ("A new password shorter than 10 characters or on the common list is refused "
+                  "with 400 weak-password stating the rule, when a user is made and when a "
+                  "password is reset; nothing is stored");
+
+  for (guint i = 0; i < G_N_ELEMENTS (weak); i++)
+    {
+      g_autofree gchar *create = g_strdup_printf (
+          "{\"username\":\"nurse9\",\"role\":\"staff\",\"password\":\"%s\"}", weak[i]);
+      g_autofree gchar *reset = g_strdup_printf ("{\"password\":\"%s\"}", weak[i]);
+      g_autoptr(HgdTestResponse) created
+          = hgd_test_daemon_request (td, "POST", "/api/v1/users", admin, create);
+      g_autoptr(HgdTestResponse) changed = hgd_test_daemon_request (
+          td, "POST", "/api/v1/users/staff/password", admin, reset);
+      const gchar *message = NULL;
+
+      assert_error (created, SOUP_STATUS_BAD_REQUEST, "weak-password");
+      g_assert_true (hg_json_object_get_string (
+          json_object_get_object_member (created->json, "error"), "message", &message, NULL));
+      g_assert_nonnull (strstr (message, "at least 10 characters; common passwords are refused"));
+      g_assert_null (strstr (message, weak[i]));
+      assert_error (changed, SOUP_STATUS_BAD_REQUEST, "weak-password");
+    }
+  {
+    g_autoptr(HgdTestResponse) still = login_forwarded (td, hgd_test_username (HGD_ROLE_STAFF),
+                                                        hgd_test_password (HGD_ROLE_STAFF), NULL);
+    g_autoptr(HgdTestResponse) none = login_forwarded (td, "nurse9", "1234567890", NULL);
+    g_assert_cmpuint (still->status, ==, SOUP_STATUS_OK);
+    assert_error (none, SOUP_STATUS_UNAUTHORIZED, "bad-login");
+  }
+}
+
 int
 main (int argc,
       char **argv)
@@ -2409,6 +2529,8 @@ main (int argc,
   g_test_add_func ("/api/connections/body-never-comes-answered", test_body_never_comes);
   g_test_add_func ("/api/host/foreign-host-refused", test_foreign_host_refused);
   g_test_add_func ("/api/auth/login-foreign-origin-refused", test_login_foreign_origin_refused);
+  g_test_add_func ("/api/auth/login-limits-per-client", test_login_limits_per_client);
+  g_test_add_func ("/api/users/weak-password-refused", test_weak_password_refused);
 
   return g_test_run ();
 }
