@@ -1188,25 +1188,6 @@ extract_token (SoupServerMessage *msg,
   return NULL;
 }
 
-/* A browser sends the session cookie with any request to us; one from another origin's
- * page is refused (SameSite=Strict covers modern browsers; this covers the rest). */
-static gboolean
-origin_is_ours (HgdApi *self,
-                SoupServerMessage *msg)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  const gchar *origin = soup_message_headers_get_one (headers, "Origin");
-  const gchar *host = soup_message_headers_get_one (headers, "Host");
-  g_autofree gchar *expected = NULL;
-
-  if (origin == NULL)
-    return TRUE;
-  if (host == NULL)
-    return FALSE;
-  expected = g_strdup_printf ("%s://%s", self->tls ? "https" : "http", host);
-  return g_ascii_strcasecmp (origin, expected) == 0;
-}
-
 /* Whether @msg names this gateway in its Host (or absolute URI), against DNS rebinding: a
  * page of another site whose name the attacker points at the gateway sends that name.
  * Accepted are `localhost`, the names in [api] host-names and IP addresses: the listen
@@ -1285,6 +1266,35 @@ request_client (HgdApi *self,
         break;
     }
   return g_inet_address_to_string (client);
+}
+
+/* A browser sends the session cookie with any request to us; one from another origin's
+ * page is refused (SameSite=Strict covers modern browsers; this covers the rest). The
+ * scheme is ours, or what a trusted proxy says in X-Forwarded-Proto. */
+static gboolean
+origin_is_ours (HgdApi *self,
+                SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const gchar *origin = soup_message_headers_get_one (headers, "Origin");
+  const gchar *host = soup_message_headers_get_one (headers, "Host");
+  const gchar *scheme = self->tls ? "https" : "http";
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  const gchar *forwarded_proto = soup_message_headers_get_one (headers, "X-Forwarded-Proto");
+  g_autofree gchar *expected = NULL;
+
+  if (origin == NULL)
+    return TRUE;
+  if (host == NULL)
+    return FALSE;
+  /* behind a TLS proxy the page came over https, whatever reached us */
+  if (forwarded_proto != NULL && remote != NULL && G_IS_INET_SOCKET_ADDRESS (remote) &&
+      is_trusted_proxy (self, g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote))) &&
+      (g_ascii_strcasecmp (forwarded_proto, "https") == 0 ||
+       g_ascii_strcasecmp (forwarded_proto, "http") == 0))
+    scheme = forwarded_proto;
+  expected = g_strdup_printf ("%s://%s", scheme, host);
+  return g_ascii_strcasecmp (origin, expected) == 0;
 }
 
 static gboolean

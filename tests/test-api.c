@@ -2353,7 +2353,8 @@ test_login_foreign_origin_refused (void)
 
   g_test_bug ("12");
   g_test_summary ("Login from a page of another origin is refused (login CSRF); from the "
-                  "gateway's own origin, or without Origin (the CLI), it succeeds");
+                  "gateway's own origin, or without Origin (the CLI), it succeeds; the https "
+                  "origin behind a TLS proxy counts as own only if the proxy is trusted");
 
   foreign = request_with_host (td, "POST", "/api/v1/auth/login", NULL, "http://attacker.example",
                                body);
@@ -2364,6 +2365,34 @@ test_login_foreign_origin_refused (void)
   g_assert_cmpuint (own->status, ==, SOUP_STATUS_OK);
   none = request_with_host (td, "POST", "/api/v1/auth/login", NULL, NULL, body);
   g_assert_cmpuint (none->status, ==, SOUP_STATUS_OK);
+
+  /* behind a TLS proxy the page's origin is https: believed from a trusted proxy only */
+  {
+    const gchar *const overrides[] = { "api", "trusted-proxies", "127.0.0.1", NULL };
+    HgdTestDaemonOptions options = { .overrides = overrides };
+    g_autoptr(HgdTestDaemon) proxied = hgd_test_daemon_new (&options);
+    HgdTestDaemon *daemons[] = { proxied, td };
+
+    for (guint i = 0; i < G_N_ELEMENTS (daemons); i++)
+      {
+        g_autofree gchar *uri = hgd_test_daemon_uri (daemons[i], "/api/v1/auth/login");
+        g_autofree gchar *origin
+            = g_strdup_printf ("https://%s", daemons[i]->url + strlen ("http://"));
+        g_autoptr(SoupMessage) msg = soup_message_new ("POST", uri);
+        g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+        g_autoptr(HgdTestResponse) response = NULL;
+
+        soup_message_headers_replace (soup_message_get_request_headers (msg), "Origin", origin);
+        soup_message_headers_replace (soup_message_get_request_headers (msg), "X-Forwarded-Proto",
+                                      "https");
+        soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+        response = hgd_test_daemon_send (daemons[i], msg);
+        if (daemons[i] == proxied)
+          g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+        else
+          assert_error (response, SOUP_STATUS_FORBIDDEN, "forbidden");
+      }
+  }
 }
 
 /* A login as @username from the client that X-Forwarded-For names (NULL: none). */
