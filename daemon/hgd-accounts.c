@@ -1613,7 +1613,19 @@ static void
 login_failed (HgdAccounts *self,
               LoginData *data)
 {
-  GArray *times = g_hash_table_lookup (self->pair_failures.times, data->pair);
+  gint64 now = now_monotonic (self);
+  GArray *times;
+
+  /* the failure counted since the attempt began now dates from its answer, so that a
+   * slow hash does not use up the wait before the next try */
+  failure_log_forget (&self->pair_failures, data->pair, data->attempt);
+  failure_log_add (&self->pair_failures, data->pair, now);
+  if (data->client != NULL)
+    {
+      failure_log_forget (&self->client_failures, data->client, data->attempt);
+      failure_log_add (&self->client_failures, data->client, now);
+    }
+  times = g_hash_table_lookup (self->pair_failures.times, data->pair);
 
   if (times != NULL && times->len == self->login_attempts)
     g_message ("%u failed logins for one user name from one client in %" G_GINT64_FORMAT
