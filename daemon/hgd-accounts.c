@@ -12,10 +12,11 @@
 #include <sys/stat.h>
 
 #include "hgd-accounts-private.h"
+#include "hgd-api-resources.h"
 
 #define USERNAME_MAX_CHARS 64
 #define USERNAME_MAX_BYTES (USERNAME_MAX_CHARS * 4)
-#define PASSWORD_MIN_CHARS 8
+#define PASSWORD_MIN_CHARS HGD_PASSWORD_MIN_CHARS
 #define PASSWORD_MAX_BYTES 4096
 #define TOKEN_BYTES 32
 #define TOKEN_VARIANT sodium_base64_VARIANT_URLSAFE_NO_PADDING
@@ -24,9 +25,17 @@
 #define HASH_MEMLIMIT crypto_pwhash_MEMLIMIT_INTERACTIVE
 #define SCHEMA_VERSION 1
 /* Each Argon2 computation (a login's verification, a new password's hash) holds
- * HASH_MEMLIMIT (64 MiB), so they run one at a time; while this many wait, new logins are
- * turned away. Password changes come from signed-in managers and are not limited. */
-#define LOGIN_QUEUE_MAX 32
+ * HASH_MEMLIMIT (64 MiB), so they run one at a time. While this many wait, new logins are
+ * turned away at once (BUSY, retry in a second) rather than queued for many seconds, and
+ * one client has at most LOGIN_CLIENT_MAX logins waiting or running: a flood from one
+ * client is refused without delaying anyone else's. Password changes come from signed-in
+ * managers and are not limited. */
+#define LOGIN_QUEUE_MAX 8
+#define LOGIN_CLIENT_MAX 3
+/* A client failing for many user names (guessing names) waits after this many times
+ * [api] login-attempts failures in the window. */
+#define CLIENT_ATTEMPTS_FACTOR 4
+#define COMMON_PASSWORDS_RESOURCE "/org/hemgate/api/common-passwords.txt"
 #define FAILURE_SWEEP_MIN 1024
 
 G_DEFINE_QUARK (hgd-accounts-error-quark, hgd_accounts_error)
@@ -77,8 +86,9 @@ struct _HgdAccounts
   gchar *db_path[HG_DOMAIN_LAST];   /* (owned) */
   GHashTable *accounts;             /* (owned) user name → Account, both domains */
   GHashTable *sessions;             /* (owned) session id → HgdSession (token NULL) */
-  FailureLog user_failures;
+  FailureLog pair_failures;         /* by "user name\nclient" */
   FailureLog client_failures;
+  gchar *verifying_client;          /* (owned) (nullable) the client of the login hashing now */
   GHashTable *adding;               /* (owned) user names reserved by adds in flight */
   GQueue hash_queue;                /* (owned) HashJobs waiting for the worker */
   gboolean hashing;                 /* a HashJob is running in the worker thread */
@@ -181,16 +191,14 @@ failure_log_clear (FailureLog *log)
   g_clear_pointer (&log->times, g_hash_table_unref);
 }
 
-/* Drops the failures at or before @since; returns how many are left. */
+/* Forgets all the failures once the newest is at or before @since (no failure for a
+ * whole window); returns how many are left. */
 static guint
 prune_times (GArray *times,
              gint64 since)
 {
-  guint stale = 0;
-
-  while (stale < times->len && g_array_index (times, gint64, stale) <= since)
-    stale++;
-  g_array_remove_range (times, 0, stale);
+  if (times->len > 0 && g_array_index (times, gint64, times->len - 1) <= since)
+    g_array_set_size (times, 0);
   return times->len;
 }
 
@@ -214,7 +222,10 @@ failure_log_sweep (FailureLog *log,
   log->sweep_at = MAX (FAILURE_SWEEP_MIN, 2 * g_hash_table_size (log->times));
 }
 
-/* How many seconds until @name may try again; 0 if it may now. */
+/* How many seconds until @name may try again; 0 if it may now. The first @attempts
+ * failures are free (typing errors); after them each failure doubles the wait from the
+ * newest one: 1, 2, 4, ... seconds, at most the window. A window without failures
+ * forgets them all. */
 static gint64
 failure_log_get_wait (FailureLog *log,
                       const gchar *name,
@@ -224,7 +235,9 @@ failure_log_get_wait (FailureLog *log,
 {
   gint64 window_usec = window * G_USEC_PER_SEC;
   GArray *times;
+  gint64 delay;
   gint64 free_at;
+  guint excess;
 
   failure_log_sweep (log, now - window_usec);
   times = g_hash_table_lookup (log->times, name);
@@ -237,8 +250,11 @@ failure_log_get_wait (FailureLog *log,
     }
   if (times->len < attempts)
     return 0;
-  /* the failure that has to leave the window before one more attempt fits in it */
-  free_at = g_array_index (times, gint64, times->len - attempts) + window_usec;
+  excess = times->len - attempts;
+  delay = excess >= 30 ? window : MIN (window, (gint64) 1 << excess);
+  free_at = g_array_index (times, gint64, times->len - 1) + delay * G_USEC_PER_SEC;
+  if (free_at <= now)
+    return 0;
   return MAX (1, (free_at - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
 }
 
@@ -294,8 +310,9 @@ hgd_accounts_finalize (GObject *object)
   g_hash_table_unref (self->accounts);
   g_hash_table_unref (self->sessions);
   g_hash_table_unref (self->adding);
-  failure_log_clear (&self->user_failures);
+  failure_log_clear (&self->pair_failures);
   failure_log_clear (&self->client_failures);
+  g_free (self->verifying_client);
   G_OBJECT_CLASS (hgd_accounts_parent_class)->finalize (object);
 }
 
@@ -312,7 +329,7 @@ hgd_accounts_init (HgdAccounts *self)
                                           (GDestroyNotify) account_free);
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) hgd_session_unref);
-  failure_log_init (&self->user_failures);
+  failure_log_init (&self->pair_failures);
   failure_log_init (&self->client_failures);
   self->adding = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_queue_init (&self->hash_queue);
@@ -527,9 +544,48 @@ check_username (const gchar *username,
   return TRUE;
 }
 
+/* The common passwords shipped in data/common-passwords.txt (Openwall's list, public
+ * domain), lower case, loaded once. */
+static GHashTable *
+common_passwords (void)
+{
+  static GHashTable *table = NULL;
+
+  if (g_once_init_enter (&table))
+    {
+      GHashTable *set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_autoptr(GBytes) bytes = g_resource_lookup_data (hgd_api_resources_get_resource (),
+                                                        COMMON_PASSWORDS_RESOURCE,
+                                                        G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+      g_auto(GStrv) lines = NULL;
+
+      if (bytes != NULL)
+        lines = g_strsplit (g_bytes_get_data (bytes, NULL), "\n", -1);
+      for (guint i = 0; lines != NULL && lines[i] != NULL; i++)
+        {
+          if (lines[i][0] != '\0' && !g_str_has_prefix (lines[i], "#!comment"))
+            g_hash_table_add (set, g_utf8_strdown (g_strstrip (lines[i]), -1));
+        }
+      g_once_init_leave (&table, set);
+    }
+  return table;
+}
+
+/* Whether @password is on the list of common ones, or the user's own name. */
+static gboolean
+password_is_common (const gchar *password,
+                    const gchar *username)
+{
+  g_autofree gchar *lower = g_utf8_strdown (password, -1);
+
+  return g_hash_table_contains (common_passwords (), lower) ||
+         (username != NULL && g_strcmp0 (lower, username) == 0);
+}
+
 /* The message never repeats the password. */
 static gboolean
 check_password (const gchar *password,
+                const gchar *username,
                 GError **error)
 {
   gsize len = strnlen (password, PASSWORD_MAX_BYTES + 1);
@@ -548,8 +604,14 @@ check_password (const gchar *password,
     }
   if (g_utf8_strlen (password, len) < PASSWORD_MIN_CHARS)
     {
-      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_INVALID,
-                   "password must have at least %d characters", PASSWORD_MIN_CHARS);
+      g_set_error_literal (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_WEAK_PASSWORD,
+                           "the password is too short: " HGD_PASSWORD_RULE);
+      return FALSE;
+    }
+  if (password_is_common (password, username))
+    {
+      g_set_error_literal (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_WEAK_PASSWORD,
+                           "the password is too common: " HGD_PASSWORD_RULE);
       return FALSE;
     }
   return TRUE;
@@ -936,7 +998,7 @@ add_user_check (HgdAccounts *self,
                    (gint) role);
       return FALSE;
     }
-  if (!check_password (password, error))
+  if (!check_password (password, username, error))
     return FALSE;
   if (g_hash_table_contains (self->accounts, username) ||
       g_hash_table_contains (self->adding, username))
@@ -984,7 +1046,7 @@ add_user_commit (HgdAccounts *self,
  * @self: an #HgdAccounts
  * @username: 1–64 characters from `a-z0-9._-`, starting with a letter or digit
  * @role: the role; it decides the domain the user is stored in
- * @password: at least 8 characters
+ * @password: at least 10 characters, not a common one
  * @error: return location for a #GError
  *
  * Adds a user, hashing on the calling thread (0.1–0.4 s and 64 MiB): only for start-up,
@@ -1059,7 +1121,7 @@ static const HashJobFuncs add_user_job = {
  * @self: an #HgdAccounts
  * @username: as for hgd_accounts_add_user()
  * @role: the role; it decides the domain the user is stored in
- * @password: at least 8 characters
+ * @password: at least 10 characters, not a common one
  * @cancellable: (nullable): a #GCancellable; once it is cancelled nothing is stored
  * @callback: called when done
  * @user_data: for @callback
@@ -1138,7 +1200,7 @@ set_password_check (HgdAccounts *self,
                            "no such user");
       return NULL;
     }
-  if (!check_password (password, error))
+  if (!check_password (password, username, error))
     return NULL;
   return account;
 }
@@ -1164,7 +1226,7 @@ set_password_commit (HgdAccounts *self,
  * hgd_accounts_set_password:
  * @self: an #HgdAccounts
  * @username: an existing user
- * @password: the new password, at least 8 characters
+ * @password: the new password, at least 10 characters, not a common one
  * @error: return location for a #GError
  *
  * Replaces a password, hashing on the calling thread as hgd_accounts_add_user() does: only
@@ -1235,7 +1297,7 @@ static const HashJobFuncs set_password_job = {
  * hgd_accounts_set_password_async:
  * @self: an #HgdAccounts
  * @username: an existing user
- * @password: the new password, at least 8 characters
+ * @password: the new password, at least 10 characters, not a common one
  * @cancellable: (nullable): a #GCancellable; once it is cancelled nothing is stored
  * @callback: called when done
  * @user_data: for @callback
@@ -1321,6 +1383,23 @@ forget_user_sessions (HgdAccounts *self,
   return n;
 }
 
+/* A removed user's failed logins go with them: a new user of that name starts afresh. */
+static void
+forget_user_failures (HgdAccounts *self,
+                      const gchar *username)
+{
+  g_autofree gchar *prefix = g_strdup_printf ("%s\n", username);
+  GHashTableIter iter;
+  const gchar *pair;
+
+  g_hash_table_iter_init (&iter, self->pair_failures.times);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &pair, NULL))
+    {
+      if (g_str_has_prefix (pair, prefix))
+        g_hash_table_iter_remove (&iter);
+    }
+}
+
 /**
  * hgd_accounts_remove_user:
  * @self: an #HgdAccounts
@@ -1356,7 +1435,7 @@ hgd_accounts_remove_user (HgdAccounts *self,
                (const gchar *[]){ username, NULL }, NULL, error))
     return FALSE;
   forget_user_sessions (self, username);
-  g_hash_table_remove (self->user_failures.times, username);
+  forget_user_failures (self, username);
   g_debug ("user %s removed", username);
   g_hash_table_remove (self->accounts, username);
   log_domain_event (domain, G_LOG_LEVEL_MESSAGE, "user removed");
@@ -1430,6 +1509,7 @@ typedef struct
   gchar *username;    /* (owned) as looked up: lower case, or "" if not a valid name */
   gchar *password;    /* (owned) wiped when freed */
   gchar *client;      /* (owned) (nullable) */
+  gchar *pair;        /* (owned) "user name\nclient": the key of the pair's failures */
   gint64 attempt;     /* monotonic usec; this attempt's entry in the failure logs */
   gint64 retry_after; /* seconds, when rate limited */
   gchar *hash;        /* (owned) (nullable) the user's hash; NULL: verify the dummy */
@@ -1443,6 +1523,7 @@ login_data_free (LoginData *data)
   g_free (data->password);
   g_free (data->username);
   g_free (data->client);
+  g_free (data->pair);
   g_free (data->hash);
   g_free (data->new_hash);
   g_free (data);
@@ -1454,7 +1535,7 @@ login_forget_attempt (HgdAccounts *self,
                       gboolean user_too)
 {
   if (user_too)
-    failure_log_forget (&self->user_failures, data->username, data->attempt);
+    failure_log_forget (&self->pair_failures, data->pair, data->attempt);
   if (data->client != NULL)
     failure_log_forget (&self->client_failures, data->client, data->attempt);
 }
@@ -1494,6 +1575,8 @@ login_start (HgdAccounts *self,
   account = g_hash_table_lookup (self->accounts, data->username);
   if (account != NULL && strnlen (data->password, PASSWORD_MAX_BYTES + 1) <= PASSWORD_MAX_BYTES)
     data->hash = g_strdup (account->hash);
+  g_free (self->verifying_client);
+  self->verifying_client = g_strdup (data->client);
   return TRUE;
 }
 
@@ -1562,16 +1645,30 @@ static void
 login_failed (HgdAccounts *self,
               LoginData *data)
 {
-  GArray *times = g_hash_table_lookup (self->user_failures.times, data->username);
+  gint64 now = now_monotonic (self);
+  GArray *times;
+
+  /* the failure counted since the attempt began now dates from its answer, so that a
+   * slow hash does not use up the wait before the next try */
+  failure_log_forget (&self->pair_failures, data->pair, data->attempt);
+  failure_log_add (&self->pair_failures, data->pair, now);
+  if (data->client != NULL)
+    {
+      failure_log_forget (&self->client_failures, data->client, data->attempt);
+      failure_log_add (&self->client_failures, data->client, now);
+    }
+  times = g_hash_table_lookup (self->pair_failures.times, data->pair);
 
   if (times != NULL && times->len == self->login_attempts)
-    g_message ("failed logins for one user name reached the limit of %u in %" G_GINT64_FORMAT " s",
+    g_message ("%u failed logins for one user name from one client in %" G_GINT64_FORMAT
+               " s: its next tries are delayed",
                self->login_attempts, self->login_window);
   times = data->client != NULL ? g_hash_table_lookup (self->client_failures.times, data->client)
                                : NULL;
-  if (times != NULL && times->len == self->login_attempts)
-    g_message ("failed logins from one client reached the limit of %u in %" G_GINT64_FORMAT " s",
-               self->login_attempts, self->login_window);
+  if (times != NULL && times->len == self->login_attempts * CLIENT_ATTEMPTS_FACTOR)
+    g_message ("%u failed logins from one client in %" G_GINT64_FORMAT
+               " s: its next tries are delayed",
+               self->login_attempts * CLIENT_ATTEMPTS_FACTOR, self->login_window);
   /* no user name: people type their password into that field too */
   g_debug ("login failed");
 }
@@ -1584,7 +1681,8 @@ login_succeeded (HgdAccounts *self,
   g_autoptr(GError) error = NULL;
   g_autofree gchar *message = NULL;
 
-  g_hash_table_remove (self->user_failures.times, data->username);
+  /* the pair's failures are forgiven; the client's others stay */
+  g_hash_table_remove (self->pair_failures.times, data->pair);
   login_forget_attempt (self, data, FALSE);
   if (data->new_hash != NULL)
     {
@@ -1616,6 +1714,7 @@ login_verify_done (HgdAccounts *self,
   Account *account;
   gboolean verified;
 
+  g_clear_pointer (&self->verifying_client, g_free);
   verified = g_task_propagate_boolean (G_TASK (result), NULL);
   /* a user removed, or a password changed, during the verification does not log in */
   account = g_hash_table_lookup (self->accounts, data->username);
@@ -1646,6 +1745,24 @@ static const HashJobFuncs login_job = {
   .run = login_verify_thread,
   .done = login_verify_done,
 };
+
+/* How many logins of @client wait for the worker or run in it. */
+static guint
+logins_of_client (HgdAccounts *self,
+                  const gchar *client)
+{
+  guint n = g_strcmp0 (self->verifying_client, client) == 0 ? 1 : 0;
+
+  for (GList *l = self->hash_queue.head; l != NULL; l = l->next)
+    {
+      HashJob *job = l->data;
+      LoginData *data = job->funcs == &login_job ? g_task_get_task_data (job->task) : NULL;
+
+      if (data != NULL && g_strcmp0 (data->client, client) == 0)
+        n++;
+    }
+  return n;
+}
 
 /**
  * hgd_accounts_login_async:
@@ -1686,15 +1803,18 @@ hgd_accounts_login_async (HgdAccounts *self,
   data->username = login_username (username);
   data->password = g_strdup (password);
   data->client = g_strdup (client);
+  data->pair = g_strdup_printf ("%s\n%s", data->username, client != NULL ? client : "");
   g_task_set_task_data (task, data, (GDestroyNotify) login_data_free);
 
   now = now_monotonic (self);
-  wait = failure_log_get_wait (&self->user_failures, data->username, self->login_attempts,
+  wait = failure_log_get_wait (&self->pair_failures, data->pair, self->login_attempts,
                                self->login_window, now);
   if (data->client != NULL)
     wait = MAX (wait, failure_log_get_wait (&self->client_failures, data->client,
-                                            self->login_attempts, self->login_window, now));
-  if (wait == 0 && g_queue_get_length (&self->hash_queue) >= LOGIN_QUEUE_MAX)
+                                            self->login_attempts * CLIENT_ATTEMPTS_FACTOR,
+                                            self->login_window, now));
+  if (wait == 0 && data->client != NULL &&
+      logins_of_client (self, data->client) >= LOGIN_CLIENT_MAX)
     wait = 1;
   if (wait > 0)
     {
@@ -1705,10 +1825,18 @@ hgd_accounts_login_async (HgdAccounts *self,
                                wait);
       return;
     }
+  if (g_queue_get_length (&self->hash_queue) >= LOGIN_QUEUE_MAX)
+    {
+      data->retry_after = 1;
+      g_debug ("login refused: %u logins waiting", LOGIN_QUEUE_MAX);
+      g_task_return_new_error (task, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_BUSY, "%s",
+                               "too many logins at once; try again in 1 s");
+      return;
+    }
 
   /* counted as failed until it succeeds, so that logins in flight count too */
   data->attempt = now;
-  failure_log_add (&self->user_failures, data->username, now);
+  failure_log_add (&self->pair_failures, data->pair, now);
   if (data->client != NULL)
     failure_log_add (&self->client_failures, data->client, now);
   hash_queue_push (self, &login_job, g_steal_pointer (&task));

@@ -18,7 +18,13 @@ typedef enum
   HGD_ACCOUNTS_ERROR_BAD_LOGIN,     /* wrong user name or password (never says which) */
   HGD_ACCOUNTS_ERROR_RATE_LIMITED,  /* too many failed logins; retry later */
   HGD_ACCOUNTS_ERROR_STORAGE,       /* the accounts database failed */
+  HGD_ACCOUNTS_ERROR_WEAK_PASSWORD, /* a new password too short or too common */
+  HGD_ACCOUNTS_ERROR_BUSY,          /* too many logins waiting for the hasher; retry soon */
 } HgdAccountsError;
+
+/* The rule for new passwords, as the API and the UI state it. */
+#define HGD_PASSWORD_MIN_CHARS 10
+#define HGD_PASSWORD_RULE "at least 10 characters; common passwords are refused"
 
 GQuark hgd_accounts_error_quark (void);
 
@@ -54,8 +60,10 @@ G_DECLARE_FINAL_TYPE (HgdAccounts, hgd_accounts, HGD, ACCOUNTS, GObject)
 HgdAccounts *hgd_accounts_new (const gchar *const *domain_directories,
                                gint64 session_lifetime,
                                GError **error);
-/* At most `attempts` failed logins per user name and per client within `window_seconds`
- * (config [api] login-attempts, login-window; 5 in 300 s by default). */
+/* After `attempts` failed logins for one user name from one client within `window_seconds`,
+ * that pair waits 1, 2, 4, ... seconds (at most the window) before its next try; a client
+ * failing for any names waits likewise after 4 x `attempts` (config [api] login-attempts,
+ * login-window; 5 in 300 s by default). */
 void hgd_accounts_set_login_limit (HgdAccounts *self,
                                    guint attempts,
                                    guint window_seconds);

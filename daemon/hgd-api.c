@@ -10,6 +10,8 @@
 
 #include <libsoup/soup.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "hgd-api-private.h"
 #include "hgd-api-resources.h"
@@ -33,6 +35,9 @@
 #define STREAM_MAX_INCOMING 4096
 #define LOGIN_MAX_BODY 4096
 #define N_STATUS 600
+#define DESCRIPTOR_RESERVE 256 /* descriptors kept for all but API connections */
+#define LINGER_SECONDS 2       /* how long a refused request's body is drained before close */
+#define LINGER_MAX_BYTES (G_GINT64_CONSTANT (1024) * 1024)
 #define STATUS_TOO_MANY_REQUESTS 429 /* not in libsoup 3.2's SoupStatus */
 
 struct _HgdApi
@@ -49,6 +54,14 @@ struct _HgdApi
   guint recheck_id;          /* re-checks the sessions of open streams */
   guint64 requests[N_STATUS]; /* answered requests per HTTP status, for /metrics */
   guint64 aborted;           /* requests whose client left before the answer */
+  guint request_timeout;     /* [api] request-timeout, seconds */
+  guint max_connections;     /* [api] max-connections */
+  GHashTable *connections;   /* (owned) GSocket* (weak) of each open connection */
+  guint64 timed_out;         /* connections closed for a request that did not arrive */
+  guint64 refused;           /* connections closed at once: max-connections reached */
+  GInetAddress *listen_address; /* (owned) (nullable) until listening */
+  gchar **host_names;        /* (owned) [api] host-names */
+  GPtrArray *trusted_proxies; /* (owned) GInetAddressMask*: [api] trusted-proxies */
 };
 
 G_DEFINE_TYPE (HgdApi, hgd_api, G_TYPE_OBJECT)
@@ -76,6 +89,7 @@ static GQuark quark_route;
 static GQuark quark_body_size;
 static GQuark quark_stream;
 static GQuark quark_socket_fixed;
+static GQuark quark_deadline;
 
 /* Handlers, in route-table order; defined below. */
 static void handle_login (HgdApi *self, HgdApiRequest *req);
@@ -586,6 +600,14 @@ error_to_http (const GError *error,
           *status = SOUP_STATUS_SERVICE_UNAVAILABLE;
           *code = "accounts-unavailable";
           break;
+        case HGD_ACCOUNTS_ERROR_WEAK_PASSWORD:
+          *status = SOUP_STATUS_BAD_REQUEST;
+          *code = "weak-password";
+          break;
+        case HGD_ACCOUNTS_ERROR_BUSY:
+          *status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+          *code = "busy";
+          break;
         default:
           break;
         }
@@ -779,6 +801,267 @@ set_session_cookie (HgdApi *self,
                                cookie);
 }
 
+/* Connections --------------------------------------------------------------------------- */
+
+/* libsoup 3.2 (Debian 12's) loses a kept-alive connection that the client closes while it
+ * is idle: the descriptor stays in CLOSE-WAIT for ever (fixed upstream in 3.3.0, d20c6601,
+ * "Don't leak idle connections closed by the client"), so anyone could use up the daemon's
+ * descriptors without logging in. hemgated therefore never leaves a connection idle: every
+ * answer says `Connection: close` and libsoup closes the connection once it is written.
+ * Until then a connection has [api] request-timeout seconds from accept to a complete
+ * request (TLS handshake, headers, body), and at most [api] max-connections are open. */
+
+/* The one request of a connection, until it has been read in full. */
+typedef struct
+{
+  GWeakRef api;
+  SoupServerMessage *msg; /* (unowned) the deadline is the message's qdata */
+  guint timeout_id;
+  gboolean got_headers;
+} Deadline;
+
+static void
+deadline_free (Deadline *deadline)
+{
+  g_clear_handle_id (&deadline->timeout_id, g_source_remove);
+  g_weak_ref_clear (&deadline->api);
+  g_free (deadline);
+}
+
+/* A connection taken back from libsoup to answer it ourselves: libsoup 3.2 cannot answer
+ * a request before it has read the request's body. */
+typedef struct
+{
+  GIOStream *stream;         /* (owned) */
+  gchar *text;               /* (owned) the whole answer */
+  GCancellable *cancellable; /* (owned) cancelled when the time to answer is up */
+  guint linger_id;
+  gint64 drained;
+  gchar buffer[4096];
+} Answer;
+
+static void
+answer_free (Answer *answer)
+{
+  g_clear_handle_id (&answer->linger_id, g_source_remove);
+  g_object_unref (answer->stream);
+  g_object_unref (answer->cancellable);
+  g_free (answer->text);
+  g_free (answer);
+}
+
+static void
+answer_closed_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
+  answer_free (user_data);
+}
+
+static void
+answer_close (Answer *answer)
+{
+  g_clear_handle_id (&answer->linger_id, g_source_remove);
+  g_io_stream_close_async (answer->stream, G_PRIORITY_DEFAULT, NULL, answer_closed_cb, answer);
+}
+
+static gboolean
+answer_linger_cb (gpointer user_data)
+{
+  Answer *answer = user_data;
+
+  answer->linger_id = 0;
+  g_cancellable_cancel (answer->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+/* The client may still be sending what was refused: read it away for a moment, so that
+ * closing does not reset the connection before the client has read the answer. */
+static void
+answer_drained_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  Answer *answer = user_data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, NULL);
+
+  answer->drained += MAX (n, 0);
+  if (n <= 0 || answer->drained > LINGER_MAX_BYTES)
+    {
+      answer_close (answer);
+      return;
+    }
+  g_input_stream_read_async (G_INPUT_STREAM (source), answer->buffer, sizeof (answer->buffer),
+                             G_PRIORITY_DEFAULT, answer->cancellable, answer_drained_cb, answer);
+}
+
+static void
+answer_written_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  Answer *answer = user_data;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL))
+    {
+      answer_close (answer);
+      return;
+    }
+  g_input_stream_read_async (g_io_stream_get_input_stream (answer->stream), answer->buffer,
+                             sizeof (answer->buffer), G_PRIORITY_DEFAULT, answer->cancellable,
+                             answer_drained_cb, answer);
+}
+
+static void access_log (SoupServerMessage *msg,
+                        guint status,
+                        const gchar *outcome);
+
+/* Answers @msg with an error of its own and closes the connection, without waiting for
+ * the request body; the answer gets LINGER_SECONDS to be written and the rest of the
+ * request to be read away. */
+static void
+close_with_answer (HgdApi *self,
+                   SoupServerMessage *msg,
+                   guint status,
+                   const gchar *code,
+                   const gchar *message)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  JsonObject *error = json_object_new ();
+  g_autofree gchar *body = NULL;
+  GIOStream *stream = soup_server_message_steal_connection (msg);
+  Answer *answer;
+
+  if (stream == NULL)
+    return;
+  json_object_set_string_member (error, "code", code);
+  json_object_set_string_member (error, "message", message);
+  json_object_set_object_member (object, "error", error);
+  body = hg_json_object_to_string (object);
+  self->requests[MIN (status, N_STATUS - 1)]++;
+  access_log (msg, status, " (answered, connection closed)");
+
+  answer = g_new0 (Answer, 1);
+  answer->stream = stream;
+  answer->cancellable = g_cancellable_new ();
+  answer->text = g_strdup_printf ("HTTP/1.1 %u %s\r\n"
+                                  "Server: hemgated\r\n"
+                                  "Content-Type: application/json\r\n"
+                                  "Content-Length: %" G_GSIZE_FORMAT "\r\n"
+                                  "Connection: close\r\n"
+                                  "Cache-Control: no-store\r\n"
+                                  "X-Content-Type-Options: nosniff\r\n"
+                                  "\r\n%s",
+                                  status, soup_status_get_phrase (status), strlen (body), body);
+  answer->linger_id = g_timeout_add_seconds (LINGER_SECONDS, answer_linger_cb, answer);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (stream), answer->text,
+                                   strlen (answer->text), G_PRIORITY_DEFAULT, answer->cancellable,
+                                   answer_written_cb, answer);
+}
+
+/* The request did not arrive in time: with its headers read it is answered 408, without
+ * them there is nobody to answer (a silent client, a stalled TLS handshake, headers that
+ * never end) and the connection is shut, which libsoup sees and closes it on. */
+static gboolean
+deadline_cb (gpointer user_data)
+{
+  Deadline *deadline = user_data;
+  g_autoptr(HgdApi) self = g_weak_ref_get (&deadline->api);
+  g_autoptr(SoupServerMessage) msg = g_object_ref (deadline->msg);
+  GSocket *socket;
+
+  deadline->timeout_id = 0;
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+  self->timed_out++;
+  if (deadline->got_headers)
+    {
+      g_autofree gchar *message = g_strdup_printf (
+          "the request body did not arrive within %u seconds", self->request_timeout);
+      close_with_answer (self, msg, SOUP_STATUS_REQUEST_TIMEOUT, "request-timeout", message);
+      return G_SOURCE_REMOVE;
+    }
+  socket = soup_server_message_get_socket (msg);
+  if (socket != NULL)
+    g_socket_shutdown (socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+deadline_got_headers_cb (SoupServerMessage *msg,
+                         gpointer user_data)
+{
+  Deadline *deadline = g_object_get_qdata (G_OBJECT (msg), quark_deadline);
+
+  if (deadline != NULL)
+    deadline->got_headers = TRUE;
+}
+
+/* The request is complete: what remains is ours to answer. */
+static void
+deadline_got_body_cb (SoupServerMessage *msg,
+                      gpointer user_data)
+{
+  Deadline *deadline = g_object_get_qdata (G_OBJECT (msg), quark_deadline);
+
+  if (deadline != NULL)
+    g_clear_handle_id (&deadline->timeout_id, g_source_remove);
+  /* again: an `Expect: 100-continue` answer cleared the headers set at the start; a
+   * WebSocket handshake's answer is the one that keeps the connection */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                soup_server_message_get_status (msg) ==
+                                        SOUP_STATUS_SWITCHING_PROTOCOLS
+                                    ? "Upgrade"
+                                    : "close");
+}
+
+static void
+deadline_start (HgdApi *self,
+                SoupServerMessage *msg)
+{
+  Deadline *deadline = g_new0 (Deadline, 1);
+
+  g_weak_ref_init (&deadline->api, self);
+  deadline->msg = msg;
+  deadline->timeout_id = g_timeout_add_seconds (self->request_timeout, deadline_cb, deadline);
+  g_object_set_qdata_full (G_OBJECT (msg), quark_deadline, deadline,
+                           (GDestroyNotify) deadline_free);
+  g_signal_connect (msg, "got-headers", G_CALLBACK (deadline_got_headers_cb), NULL);
+  g_signal_connect (msg, "got-body", G_CALLBACK (deadline_got_body_cb), NULL);
+}
+
+static void
+connection_gone_cb (gpointer user_data,
+                    GObject *where_the_socket_was)
+{
+  HgdApi *self = HGD_API (user_data);
+
+  g_hash_table_remove (self->connections, where_the_socket_was);
+}
+
+/* Counts the connection of @msg, or shuts it if it is one too many. */
+static gboolean
+track_connection (HgdApi *self,
+                  SoupServerMessage *msg)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  if (socket == NULL || g_hash_table_contains (self->connections, socket))
+    return TRUE;
+  if (g_hash_table_size (self->connections) >= self->max_connections)
+    {
+      if (self->refused++ == 0)
+        g_warning ("[api] max-connections (%u) reached: new connections are closed at once",
+                   self->max_connections);
+      g_socket_shutdown (socket, TRUE, TRUE, NULL);
+      return FALSE;
+    }
+  g_hash_table_add (self->connections, socket);
+  g_object_weak_ref (G_OBJECT (socket), connection_gone_cb, self);
+  return TRUE;
+}
+
 /* The server's hooks, in the order they run ---------------------------------------------- */
 
 /* libsoup before 3.4.0 keeps one reference too many on every accepted socket (fixed
@@ -799,11 +1082,14 @@ drop_leaked_socket_ref (SoupServerMessage *msg)
   g_object_unref (socket);
 }
 
+/* Runs as a connection is accepted (before its TLS handshake and request), and for each
+ * later request of a connection, which with `Connection: close` there is none of. */
 static void
 request_started_cb (SoupServer *server,
                     SoupServerMessage *msg,
                     gpointer user_data)
 {
+  HgdApi *self = HGD_API (user_data);
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   gint64 *start = g_new (gint64, 1);
 
@@ -813,6 +1099,9 @@ request_started_cb (SoupServer *server,
   g_object_set_qdata_full (G_OBJECT (msg), quark_start, start, g_free);
   soup_message_headers_replace (headers, "Cache-Control", "no-store");
   soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
+  soup_message_headers_replace (headers, "Connection", "close");
+  if (track_connection (self, msg))
+    deadline_start (self, msg);
 }
 
 static void
@@ -830,12 +1119,18 @@ got_chunk_cb (SoupServerMessage *msg,
   size += g_bytes_get_size (chunk);
   g_object_set_qdata (G_OBJECT (msg), quark_body_size, GSIZE_TO_POINTER (size));
   if (size > limit)
-    refuse_body (msg, limit);
+    {
+      g_autofree gchar *message
+          = g_strdup_printf ("the request body exceeds %" G_GSIZE_FORMAT " bytes", limit);
+      close_with_answer (self, msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload-too-large",
+                         message);
+    }
 }
 
 /* Runs after the request headers, before the body: a declared Content-Length above the
- * limit is refused here, and the body is then discarded as it arrives instead of kept;
- * a chunked body is counted as it comes in. */
+ * limit is answered 413 at once, without reading the body (by libsoup when the client
+ * waits for `100 Continue`, else by close_with_answer ()); a chunked body is counted as
+ * it comes in. */
 static void
 early_handler_cb (SoupServer *server,
                   SoupServerMessage *msg,
@@ -853,8 +1148,19 @@ early_handler_cb (SoupServer *server,
   switch (soup_message_headers_get_encoding (headers))
     {
     case SOUP_ENCODING_CONTENT_LENGTH:
-      if ((guint64) soup_message_headers_get_content_length (headers) > limit)
-        refuse_body (msg, limit);
+      if ((guint64) soup_message_headers_get_content_length (headers) <= limit)
+        break;
+      if (soup_message_headers_get_expectations (headers) & SOUP_EXPECTATION_CONTINUE)
+        {
+          refuse_body (msg, limit);
+        }
+      else
+        {
+          g_autofree gchar *message
+              = g_strdup_printf ("the request body exceeds %" G_GSIZE_FORMAT " bytes", limit);
+          close_with_answer (self, msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                             "payload-too-large", message);
+        }
       break;
     case SOUP_ENCODING_CHUNKED:
     case SOUP_ENCODING_EOF:
@@ -900,8 +1206,89 @@ extract_token (SoupServerMessage *msg,
   return NULL;
 }
 
+/* Whether @msg names this gateway in its Host (or absolute URI), against DNS rebinding: a
+ * page of another site whose name the attacker points at the gateway sends that name.
+ * Accepted are `localhost`, the names in [api] host-names and IP addresses: the listen
+ * address and loopback, or any address when listening on all of them (a page can only
+ * reach an address literal from that address's own origin). */
+static gboolean
+host_is_ours (HgdApi *self,
+              SoupServerMessage *msg)
+{
+  GUri *uri = soup_server_message_get_uri (msg);
+  const gchar *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+  g_autofree gchar *name = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+  gsize len;
+
+  if (host == NULL || *host == '\0')
+    return FALSE;
+  address = g_inet_address_new_from_string (host);
+  if (address != NULL)
+    return g_inet_address_get_is_loopback (address) ||
+           g_inet_address_get_is_any (self->listen_address) ||
+           g_inet_address_equal (address, self->listen_address);
+  /* a name, which may end in the root's dot */
+  len = strlen (host);
+  name = g_ascii_strdown (host, host[len - 1] == '.' ? (gssize) len - 1 : (gssize) len);
+  if (g_strcmp0 (name, "localhost") == 0)
+    return TRUE;
+  for (guint i = 0; self->host_names != NULL && self->host_names[i] != NULL; i++)
+    {
+      if (g_ascii_strcasecmp (self->host_names[i], name) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+is_trusted_proxy (HgdApi *self,
+                  GInetAddress *address)
+{
+  for (guint i = 0; i < self->trusted_proxies->len; i++)
+    {
+      if (g_inet_address_mask_matches (g_ptr_array_index (self->trusted_proxies, i), address))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The address of the client, for the login limits: the peer's, or, when the peer is one
+ * of [api] trusted-proxies, the nearest address in X-Forwarded-For that is not (each proxy
+ * appends the address it got the request from; anything further left the client may
+ * have written itself). */
+static gchar *
+request_client (HgdApi *self,
+                SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  const gchar *forwarded;
+  g_autoptr(GInetAddress) client = NULL;
+  g_auto(GStrv) hops = NULL;
+
+  if (remote == NULL || !G_IS_INET_SOCKET_ADDRESS (remote))
+    return g_strdup (soup_server_message_get_remote_host (msg));
+  client = g_object_ref (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  forwarded = soup_message_headers_get_list (soup_server_message_get_request_headers (msg),
+                                             "X-Forwarded-For");
+  if (forwarded != NULL && is_trusted_proxy (self, client))
+    hops = g_strsplit (forwarded, ",", -1);
+  for (guint i = hops != NULL ? g_strv_length (hops) : 0; i > 0; i--)
+    {
+      g_autoptr(GInetAddress) hop = g_inet_address_new_from_string (g_strstrip (hops[i - 1]));
+
+      if (hop == NULL)
+        break;
+      g_set_object (&client, hop);
+      if (!is_trusted_proxy (self, hop))
+        break;
+    }
+  return g_inet_address_to_string (client);
+}
+
 /* A browser sends the session cookie with any request to us; one from another origin's
- * page is refused (SameSite=Strict covers modern browsers; this covers the rest). */
+ * page is refused (SameSite=Strict covers modern browsers; this covers the rest). The
+ * scheme is ours, or what a trusted proxy says in X-Forwarded-Proto. */
 static gboolean
 origin_is_ours (HgdApi *self,
                 SoupServerMessage *msg)
@@ -909,13 +1296,22 @@ origin_is_ours (HgdApi *self,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const gchar *origin = soup_message_headers_get_one (headers, "Origin");
   const gchar *host = soup_message_headers_get_one (headers, "Host");
+  const gchar *scheme = self->tls ? "https" : "http";
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  const gchar *forwarded_proto = soup_message_headers_get_one (headers, "X-Forwarded-Proto");
   g_autofree gchar *expected = NULL;
 
   if (origin == NULL)
     return TRUE;
   if (host == NULL)
     return FALSE;
-  expected = g_strdup_printf ("%s://%s", self->tls ? "https" : "http", host);
+  /* behind a TLS proxy the page came over https, whatever reached us */
+  if (forwarded_proto != NULL && remote != NULL && G_IS_INET_SOCKET_ADDRESS (remote) &&
+      is_trusted_proxy (self, g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote))) &&
+      (g_ascii_strcasecmp (forwarded_proto, "https") == 0 ||
+       g_ascii_strcasecmp (forwarded_proto, "http") == 0))
+    scheme = forwarded_proto;
+  expected = g_strdup_printf ("%s://%s", scheme, host);
   return g_ascii_strcasecmp (origin, expected) == 0;
 }
 
@@ -998,6 +1394,13 @@ dispatch_cb (SoupServer *server,
   gboolean path_exists = FALSE;
   const HgdApiRoute *route = hgd_api_find_route (method, path, &params, &path_exists);
 
+  if (!host_is_ours (self, msg))
+    {
+      set_error_response (msg, SOUP_STATUS_MISDIRECTED_REQUEST, "unknown-host",
+                          "the Host header names neither this gateway's address nor one of "
+                          "its names ([api] host-names)");
+      return;
+    }
   if (route == NULL)
     {
       if (path_exists)
@@ -1041,7 +1444,10 @@ dispatch_cb (SoupServer *server,
           return;
         }
     }
-  if (req->session != NULL && req->cookie_auth && !origin_is_ours (self, msg))
+  /* a page of another site may neither use the session cookie nor log its visitor in
+   * (login CSRF): the browser says where the page came from in Origin */
+  if (((req->session != NULL && req->cookie_auth) || route->handler == handle_login) &&
+      !origin_is_ours (self, msg))
     {
       respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden", "cross-origin request refused");
       return;
@@ -1113,7 +1519,8 @@ login_cb (GObject *source,
     return;
   if (session == NULL)
     {
-      if (g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_RATE_LIMITED))
+      if (g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_RATE_LIMITED) ||
+          g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_BUSY))
         {
           g_autofree gchar *seconds = g_strdup_printf ("%" G_GINT64_FORMAT, MAX (retry_after, 1));
           soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
@@ -1145,6 +1552,7 @@ handle_login (HgdApi *self,
   static const gchar *const members[] = { "username", "password", NULL };
   const gchar *username = NULL;
   const gchar *password = NULL;
+  g_autofree gchar *client = NULL;
   g_autoptr(GError) error = NULL;
 
   if (!hg_json_object_check_members (req->body, members, &error) ||
@@ -1154,10 +1562,10 @@ handle_login (HgdApi *self,
       respond_invalid (req, error);
       return;
     }
+  client = request_client (self, req->msg);
   request_pause (req);
-  hgd_accounts_login_async (hgd_daemon_get_accounts (self->daemon), username, password,
-                            soup_server_message_get_remote_host (req->msg), self->cancellable,
-                            login_cb, request_ref (req));
+  hgd_accounts_login_async (hgd_daemon_get_accounts (self->daemon), username, password, client,
+                            self->cancellable, login_cb, request_ref (req));
 }
 
 static void
@@ -1423,6 +1831,18 @@ handle_metrics (HgdApi *self,
                         "HTTP requests whose client left before the answer.");
   g_string_append_printf (out, "hemgate_http_requests_aborted_total %" G_GUINT64_FORMAT "\n",
                           self->aborted);
+  append_metric_header (out, "hemgate_http_connections", "gauge", "Open HTTP connections.");
+  g_string_append_printf (out, "hemgate_http_connections %u\n",
+                          g_hash_table_size (self->connections));
+  append_metric_header (out, "hemgate_http_connections_timed_out_total", "counter",
+                        "HTTP connections closed because the request was not complete within "
+                        "[api] request-timeout.");
+  g_string_append_printf (out, "hemgate_http_connections_timed_out_total %" G_GUINT64_FORMAT "\n",
+                          self->timed_out);
+  append_metric_header (out, "hemgate_http_connections_refused_total", "counter",
+                        "HTTP connections closed at once because [api] max-connections were open.");
+  g_string_append_printf (out, "hemgate_http_connections_refused_total %" G_GUINT64_FORMAT "\n",
+                          self->refused);
   append_metric_header (out, "hemgate_event_streams", "gauge", "Open events WebSockets.");
   g_string_append_printf (out, "hemgate_event_streams %u\n", self->streams->len);
 
@@ -2738,6 +3158,7 @@ hgd_api_dispose (GObject *object)
   HgdApi *self = HGD_API (object);
   GHashTableIter iter;
   HgdApiRequest *req;
+  gpointer socket;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->recheck_id, g_source_remove);
@@ -2747,6 +3168,10 @@ hgd_api_dispose (GObject *object)
     req->api = NULL;
   g_hash_table_remove_all (self->pending);
   g_ptr_array_set_size (self->streams, 0);
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, &socket, NULL))
+    g_object_weak_unref (socket, connection_gone_cb, self);
+  g_hash_table_remove_all (self->connections);
   if (self->server != NULL)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
@@ -2760,8 +3185,12 @@ hgd_api_finalize (GObject *object)
 
   g_object_unref (self->cancellable);
   g_hash_table_unref (self->pending);
+  g_hash_table_unref (self->connections);
   g_ptr_array_unref (self->streams);
   g_free (self->url);
+  g_clear_object (&self->listen_address);
+  g_strfreev (self->host_names);
+  g_ptr_array_unref (self->trusted_proxies);
   G_OBJECT_CLASS (hgd_api_parent_class)->finalize (object);
 }
 
@@ -2777,6 +3206,7 @@ hgd_api_class_init (HgdApiClass *klass)
   quark_body_size = g_quark_from_static_string ("hgd-api-body-size");
   quark_stream = g_quark_from_static_string ("hgd-api-stream");
   quark_socket_fixed = g_quark_from_static_string ("hgd-api-socket-fixed");
+  quark_deadline = g_quark_from_static_string ("hgd-api-deadline");
 }
 
 static void
@@ -2786,6 +3216,8 @@ hgd_api_init (HgdApi *self)
   self->pending
       = g_hash_table_new_full (g_direct_hash, g_direct_equal, (GDestroyNotify)request_unref, NULL);
   self->streams = g_ptr_array_new_with_free_func ((GDestroyNotify) event_stream_free);
+  self->connections = g_hash_table_new (g_direct_hash, g_direct_equal);
+  self->trusted_proxies = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 /**
@@ -2831,6 +3263,56 @@ make_url (GSocket *socket,
   return g_strdup_printf ("%s://%s:%u", tls ? "https" : "http", host, port);
 }
 
+/* [api] trusted-proxies: addresses, or networks as address/prefix. */
+static gboolean
+load_trusted_proxies (HgdApi *self,
+                      HgdConfig *config,
+                      GError **error)
+{
+  g_auto(GStrv) proxies = hgd_config_get_strv (config, "api", "trusted-proxies");
+
+  for (guint i = 0; proxies[i] != NULL; i++)
+    {
+      g_autoptr(GInetAddressMask) mask = NULL;
+      g_autoptr(GError) local_error = NULL;
+
+      if (strchr (proxies[i], '/') != NULL)
+        {
+          mask = g_inet_address_mask_new_from_string (proxies[i], &local_error);
+        }
+      else
+        {
+          g_autoptr(GInetAddress) address = g_inet_address_new_from_string (proxies[i]);
+          if (address != NULL)
+            mask = g_inet_address_mask_new (address,
+                                            g_inet_address_get_native_size (address) * 8,
+                                            &local_error);
+        }
+      if (mask == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "[api] trusted-proxies: '%s' is not an IP address or network",
+                       proxies[i]);
+          return FALSE;
+        }
+      g_ptr_array_add (self->trusted_proxies, g_steal_pointer (&mask));
+    }
+  return TRUE;
+}
+
+/* [api] max-connections, kept clear of the descriptor limit: journals, plugin hosts and
+ * their D-Bus connections need descriptors of their own. */
+static guint
+max_connections (gint64 configured)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      limit.rlim_cur < (rlim_t) configured + DESCRIPTOR_RESERVE)
+    return (guint) MAX ((gint64) limit.rlim_cur - DESCRIPTOR_RESERVE, 16);
+  return (guint) configured;
+}
+
 /**
  * hgd_api_listen:
  * @self: an #HgdApi
@@ -2852,7 +3334,7 @@ hgd_api_listen (HgdApi *self,
   g_autoptr(GInetAddress) inet = NULL;
   g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(SoupServer) server = NULL;
-  GSList *listeners;
+  g_autoptr(GSocket) listener = NULL;
 
   g_return_val_if_fail (HGD_IS_API (self), FALSE);
   g_return_val_if_fail (self->server == NULL, FALSE);
@@ -2863,6 +3345,8 @@ hgd_api_listen (HgdApi *self,
   port = hgd_config_get_int (config, "api", "port");
   self->tls = hgd_config_get_boolean (config, "api", "tls");
   self->max_body = (gsize) hgd_config_get_int (config, "api", "max-body-bytes");
+  self->request_timeout = (guint) hgd_config_get_int (config, "api", "request-timeout");
+  self->max_connections = max_connections (hgd_config_get_int (config, "api", "max-connections"));
 
   inet = g_inet_address_new_from_string (address_str);
   if (inet == NULL)
@@ -2871,6 +3355,10 @@ hgd_api_listen (HgdApi *self,
                    "[api] listen-address '%s' is not an IP address", address_str);
       return FALSE;
     }
+  self->listen_address = g_object_ref (inet);
+  self->host_names = hgd_config_get_strv (config, "api", "host-names");
+  if (!load_trusted_proxies (self, config, error))
+    return FALSE;
   if (self->tls)
     {
       certificate
@@ -2894,19 +3382,25 @@ hgd_api_listen (HgdApi *self,
                                      NULL);
 
   address = g_inet_socket_address_new (inet, (guint16) port);
-  if (!soup_server_listen (server, address, self->tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
+  listener = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_STREAM,
+                           G_SOCKET_PROTOCOL_TCP, error);
+  if (listener != NULL)
+    {
+      /* a burst of clients must not overflow the accept queue (GSocket's default is 10:
+       * the eleventh waits a second for its SYN to be sent again) */
+      g_socket_set_listen_backlog (listener, SOMAXCONN);
+    }
+  if (listener == NULL || !g_socket_bind (listener, address, TRUE, error) ||
+      !g_socket_listen (listener, error) ||
+      !soup_server_listen_socket (server, listener, self->tls ? SOUP_SERVER_LISTEN_HTTPS : 0,
+                                  error))
     {
       g_prefix_error (error, "listening on %s port %" G_GINT64_FORMAT ": ", address_str, port);
       return FALSE;
     }
-  listeners = soup_server_get_listeners (server);
-  self->url = listeners != NULL ? make_url (listeners->data, self->tls, error) : NULL;
-  g_slist_free (listeners);
+  self->url = make_url (listener, self->tls, error);
   if (self->url == NULL)
     {
-      if (error != NULL && *error == NULL)
-        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                             "the API has no listening socket");
       soup_server_disconnect (server);
       return FALSE;
     }

@@ -5,9 +5,11 @@
 
 #include <glib/gi18n.h>
 #include <glib-unix.h>
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "hgd-api.h"
 #include "hgd-daemon.h"
@@ -148,6 +150,20 @@ reset_journal_and_exit (HgdConfig *config,
   return EXIT_SUCCESS;
 }
 
+/* Each HTTP connection holds a descriptor: take what the service manager allows
+ * (LimitNOFILE) instead of the soft 1024 kept for programs using select (). */
+static void
+raise_descriptor_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max)
+    return;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit (RLIMIT_NOFILE, &limit) != 0)
+    g_warning ("cannot raise the descriptor limit: %s", g_strerror (errno));
+}
+
 int
 main (int argc,
       char **argv)
@@ -198,6 +214,7 @@ main (int argc,
       return EXIT_SUCCESS;
     }
   hgd_log_setup (verbose);
+  raise_descriptor_limit ();
 
   config = hgd_config_new ();
   if (!load_config (config, config_path, demo, &error))

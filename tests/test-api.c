@@ -4,8 +4,10 @@
  * and TLS. Each case is its own meson test (tests/meson.build). */
 #include "config.h"
 
+#include <gio/gunixsocketaddress.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "hgd-accounts-private.h"
@@ -2295,6 +2297,613 @@ test_ui_served (void)
   }
 }
 
+/* The real hemgated as a process of its own ------------------------------------------------
+ * Cases that count the daemon's descriptors, or that block on a socket, cannot run the
+ * daemon in the test process: they start the hemgated binary on a free loopback port. */
+
+typedef struct
+{
+  gchar *dir;          /* (owned) config, log and notify socket */
+  GSubprocess *process; /* (owned) */
+  GSocket *notify;     /* (owned) NOTIFY_SOCKET, for READY=1 */
+  GSource *source;     /* (owned) */
+  guint16 port;
+  gboolean ready;
+} Spawned;
+
+static void
+spawned_child_setup (gpointer user_data)
+{
+  struct rlimit limit;
+
+  /* the usual soft limit, as a service manager leaves it: hemgated must raise it */
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_max > 1024)
+    {
+      limit.rlim_cur = 1024;
+      setrlimit (RLIMIT_NOFILE, &limit);
+    }
+}
+
+static gboolean
+spawned_notify_cb (GSocket *socket,
+                   GIOCondition condition,
+                   gpointer user_data)
+{
+  Spawned *spawned = user_data;
+  gchar buf[4096];
+  gssize n = g_socket_receive (socket, buf, sizeof (buf) - 1, NULL, NULL);
+
+  if (n > 0)
+    {
+      buf[n] = '\0';
+      spawned->ready = spawned->ready || strstr (buf, "READY=1") != NULL;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Starts hemgated with plain HTTP on 127.0.0.1 and @api_conf added to its [api] group. */
+static Spawned *
+spawned_start (const gchar *api_conf)
+{
+  Spawned *spawned = g_new0 (Spawned, 1);
+  g_autofree gchar *conf = NULL;
+  g_autofree gchar *conf_text = NULL;
+  g_autofree gchar *log = NULL;
+  g_autofree gchar *log_text = NULL;
+  g_autofree gchar *notify_path = NULL;
+  g_autofree gchar *daemon = g_test_build_filename (G_TEST_BUILT, "..", "daemon", "hemgated", NULL);
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSubprocessLauncher) launcher
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GError) error = NULL;
+  const gchar *url;
+
+  spawned->dir = g_build_filename (g_get_user_runtime_dir (), "spawned", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (spawned->dir, 0700), ==, 0);
+  conf = g_build_filename (spawned->dir, "hemgate.conf", NULL);
+  log = g_build_filename (spawned->dir, "hemgated.log", NULL);
+  notify_path = g_build_filename (spawned->dir, "notify", NULL);
+  conf_text = g_strdup_printf ("[daemon]\nstate-dir = %s/state\n[api]\nport = 0\n"
+                               "listen-address = 127.0.0.1\ntls = false\n%s",
+                               spawned->dir, api_conf);
+  g_assert_true (g_file_set_contents (conf, conf_text, -1, &error));
+  g_assert_no_error (error);
+
+  spawned->notify = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM,
+                                  G_SOCKET_PROTOCOL_DEFAULT, &error);
+  g_assert_no_error (error);
+  address = g_unix_socket_address_new (notify_path);
+  g_assert_true (g_socket_bind (spawned->notify, address, TRUE, &error));
+  g_assert_no_error (error);
+  spawned->source = g_socket_create_source (spawned->notify, G_IO_IN, NULL);
+  g_source_set_callback (spawned->source, G_SOURCE_FUNC (spawned_notify_cb), spawned, NULL);
+  g_source_attach (spawned->source, NULL);
+
+  g_subprocess_launcher_setenv (launcher, "NOTIFY_SOCKET", notify_path, TRUE);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  g_subprocess_launcher_set_child_setup (launcher, spawned_child_setup, NULL, NULL);
+  spawned->process = g_subprocess_launcher_spawn (launcher, &error, daemon, "--config", conf, NULL);
+  g_assert_no_error (error);
+  hgd_test_wait_until (&spawned->ready, 30);
+
+  /* "API listening on http://127.0.0.1:PORT", logged before READY=1 */
+  g_assert_true (g_file_get_contents (log, &log_text, NULL, &error));
+  g_assert_no_error (error);
+  url = strstr (log_text, "API listening on http://127.0.0.1:");
+  g_assert_nonnull (url);
+  spawned->port = (guint16) g_ascii_strtoull (url + strlen ("API listening on http://127.0.0.1:"),
+                                              NULL, 10);
+  g_assert_cmpuint (spawned->port, >, 0);
+  return spawned;
+}
+
+static void
+spawned_stop (Spawned *spawned)
+{
+  g_subprocess_force_exit (spawned->process);
+  g_subprocess_wait (spawned->process, NULL, NULL);
+  g_source_destroy (spawned->source);
+  g_source_unref (spawned->source);
+  g_object_unref (spawned->notify);
+  g_object_unref (spawned->process);
+  g_free (spawned->dir);
+  g_free (spawned);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Spawned, spawned_stop)
+
+/* The daemon's open descriptors, from /proc. */
+static guint
+spawned_count_fds (Spawned *spawned)
+{
+  g_autofree gchar *path
+      = g_strdup_printf ("/proc/%s/fd", g_subprocess_get_identifier (spawned->process));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) dir = g_dir_open (path, 0, &error);
+  guint n = 0;
+
+  g_assert_no_error (error);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+/* A plain blocking TCP client; every read or write gives up after 30 s. */
+static GSocket *
+raw_connect (guint16 port)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, port);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+
+  g_assert_no_error (error);
+  g_socket_set_timeout (socket, 30);
+  g_socket_connect (socket, address, NULL, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&socket);
+}
+
+static void
+raw_send (GSocket *socket,
+          const gchar *text)
+{
+  gsize len = strlen (text);
+  gsize sent = 0;
+
+  while (sent < len)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = g_socket_send (socket, text + sent, len - sent, NULL, &error);
+      g_assert_no_error (error);
+      sent += (gsize) n;
+    }
+}
+
+/* Reads one response with a Content-Length body; returns its status. */
+static guint
+raw_read_response (GSocket *socket,
+                   gchar **body)
+{
+  g_autoptr(GString) in = g_string_new (NULL);
+  const gchar *end;
+  const gchar *length;
+  gsize head;
+  guint64 content_length = 0;
+  guint status = 0;
+
+  while ((end = strstr (in->str, "\r\n\r\n")) == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      gchar buf[4096];
+      gssize n = g_socket_receive (socket, buf, sizeof (buf), NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      g_string_append_len (in, buf, n);
+    }
+  head = (gsize) (end - in->str) + 4;
+  g_assert_true (g_str_has_prefix (in->str, "HTTP/1.1 ") ||
+                 g_str_has_prefix (in->str, "HTTP/1.0 "));
+  status = (guint) g_ascii_strtoull (in->str + strlen ("HTTP/1.1 "), NULL, 10);
+  length = g_strstr_len (in->str, (gssize) head, "Content-Length: ");
+  if (length != NULL)
+    content_length = g_ascii_strtoull (length + strlen ("Content-Length: "), NULL, 10);
+  while (in->len < head + content_length)
+    {
+      g_autoptr(GError) error = NULL;
+      gchar buf[4096];
+      gssize n = g_socket_receive (socket, buf, sizeof (buf), NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      g_string_append_len (in, buf, n);
+    }
+  if (body != NULL)
+    *body = g_strndup (in->str + head, content_length);
+  return status;
+}
+
+/* Reads until the daemon closes the connection: TRUE if it did, FALSE on the 30 s timeout. */
+static gboolean
+raw_wait_closed (GSocket *socket)
+{
+  while (TRUE)
+    {
+      g_autoptr(GError) error = NULL;
+      gchar buf[4096];
+      gssize n = g_socket_receive (socket, buf, sizeof (buf), NULL, &error);
+
+      if (n == 0)
+        return TRUE;
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+        return FALSE;
+      if (error != NULL)
+        return TRUE; /* reset */
+    }
+}
+
+/* One request on a connection of its own, which the daemon closes after the answer. */
+static guint
+raw_request (guint16 port,
+             const gchar *text,
+             gchar **body)
+{
+  g_autoptr(GSocket) socket = raw_connect (port);
+  guint status;
+
+  raw_send (socket, text);
+  status = raw_read_response (socket, body);
+  g_assert_true (raw_wait_closed (socket));
+  return status;
+}
+
+static guint
+raw_health (guint16 port)
+{
+  g_autofree gchar *text = g_strdup_printf (
+      "GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nConnection: close\r\n\r\n", port);
+  return raw_request (port, text, NULL);
+}
+
+static void
+raise_own_descriptor_limit (void)
+{
+  struct rlimit limit;
+
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+  limit.rlim_cur = limit.rlim_max;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+}
+
+static void
+test_connections_released (void)
+{
+  g_autoptr(Spawned) spawned = spawned_start ("request-timeout = 2\n");
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) slow = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autofree gchar *limits_path = NULL;
+  g_autofree gchar *limits = NULL;
+  g_autofree gchar *keep_alive = g_strdup_printf (
+      "GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", spawned->port);
+  g_autofree gchar *partial = g_strdup_printf (
+      "GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nX-Slow: ", spawned->port);
+  g_auto(GStrv) soft_hard = NULL;
+  const gchar *line;
+  guint baseline;
+  gboolean released = FALSE;
+
+  g_test_bug ("12");
+  g_test_summary ("2,000 kept-alive connections that their clients close and 500 whose headers "
+                  "never end do not keep the daemon's descriptors: the count returns to its "
+                  "baseline, /api/v1/health answers throughout, and hemgated raised its soft "
+                  "descriptor limit to the hard one");
+  raise_own_descriptor_limit ();
+
+  limits_path = g_strdup_printf ("/proc/%s/limits", g_subprocess_get_identifier (spawned->process));
+  g_assert_true (g_file_get_contents (limits_path, &limits, NULL, NULL));
+  line = strstr (limits, "Max open files");
+  g_assert_nonnull (line);
+  soft_hard = g_regex_split_simple ("\\s+", line + strlen ("Max open files"), 0, 0);
+  g_assert_cmpstr (soft_hard[1], ==, soft_hard[2]);
+
+  g_assert_cmpuint (raw_health (spawned->port), ==, SOUP_STATUS_OK);
+  baseline = spawned_count_fds (spawned);
+
+  /* four rounds of 500 held at once, so that the test needs no more than a few hundred
+   * descriptors above the usual 1024 itself */
+  for (guint round = 0; round < 4; round++)
+    {
+      for (guint i = 0; i < 500; i++)
+        {
+          GSocket *socket = raw_connect (spawned->port);
+          g_ptr_array_add (kept, socket);
+          raw_send (socket, keep_alive);
+          g_assert_cmpuint (raw_read_response (socket, NULL), ==, SOUP_STATUS_OK);
+        }
+      g_assert_cmpuint (raw_health (spawned->port), ==, SOUP_STATUS_OK);
+      g_ptr_array_set_size (kept, 0); /* the clients close them */
+    }
+
+  for (guint i = 0; i < 500; i++)
+    {
+      GSocket *socket = raw_connect (spawned->port);
+      g_ptr_array_add (slow, socket);
+      raw_send (socket, partial);
+    }
+  g_assert_cmpuint (raw_health (spawned->port), ==, SOUP_STATUS_OK);
+  /* [api] request-timeout: the daemon closes each of them */
+  for (guint i = 0; i < slow->len; i++)
+    g_assert_true (raw_wait_closed (g_ptr_array_index (slow, i)));
+  g_assert_cmpuint (raw_health (spawned->port), ==, SOUP_STATUS_OK);
+  g_ptr_array_set_size (slow, 0);
+
+  /* closing is asynchronous in the daemon: give it a bounded while */
+  for (guint i = 0; i < 300 && !released; i++)
+    {
+      released = spawned_count_fds (spawned) <= baseline;
+      if (!released)
+        hgd_test_run_for (100);
+    }
+  if (!released)
+    g_test_message ("descriptors: %u, baseline %u", spawned_count_fds (spawned), baseline);
+  g_assert_true (released);
+  g_assert_cmpuint (raw_health (spawned->port), ==, SOUP_STATUS_OK);
+}
+
+static void
+test_body_never_comes (void)
+{
+  g_autoptr(Spawned) spawned = spawned_start ("request-timeout = 1\n");
+  g_autofree gchar *too_large = g_strdup_printf (
+      "POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+      "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{",
+      spawned->port);
+  g_autofree gchar *short_body = g_strdup_printf (
+      "POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+      "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+      spawned->port);
+  g_autofree gchar *body = NULL;
+  g_autofree gchar *body2 = NULL;
+  guint status;
+
+  g_test_bug ("12");
+  g_test_summary ("A declared body over the limit is answered 413 without waiting for it; a "
+                  "declared body that does not come is answered 408 after [api] "
+                  "request-timeout; both connections are closed");
+
+  status = raw_request (spawned->port, too_large, &body);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE);
+  g_assert_nonnull (strstr (body, "\"payload-too-large\""));
+
+  status = raw_request (spawned->port, short_body, &body2);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_REQUEST_TIMEOUT);
+  g_assert_nonnull (strstr (body2, "\"request-timeout\""));
+  g_assert_cmpuint (raw_health (spawned->port), ==, SOUP_STATUS_OK);
+}
+
+/* Sends @method @path with the given Host and Origin (either may be NULL: left as the
+ * session sets it, or absent). */
+static HgdTestResponse *
+request_with_host (HgdTestDaemon *td,
+                   const gchar *method,
+                   const gchar *path,
+                   const gchar *host,
+                   const gchar *origin,
+                   const gchar *json_body)
+{
+  g_autofree gchar *uri = hgd_test_daemon_uri (td, path);
+  g_autoptr(SoupMessage) msg = soup_message_new (method, uri);
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+
+  if (host != NULL)
+    soup_message_headers_replace (headers, "Host", host);
+  if (origin != NULL)
+    soup_message_headers_replace (headers, "Origin", origin);
+  if (json_body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (json_body, strlen (json_body));
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  return hgd_test_daemon_send (td, msg);
+}
+
+static void
+test_foreign_host_refused (void)
+{
+  const gchar *const overrides[] = { "api", "host-names", "gateway.test; hemma.example", NULL };
+  HgdTestDaemonOptions options = { .overrides = overrides };
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+  const gchar *port = strrchr (td->url, ':') + 1;
+  g_autofree gchar *localhost = g_strdup_printf ("localhost:%s", port);
+  g_autofree gchar *configured = g_strdup_printf ("GATEWAY.test.:%s", port);
+  g_autofree gchar *rebound = g_strdup_printf ("attacker.example:%s", port);
+  const gchar *const refused[] = { rebound, "attacker.example", "10.20.30.40", "[2001:db8::1]:80",
+                                   "gateway.test.attacker.example" };
+  const gchar *const accepted[] = { localhost, configured, "hemma.example", "127.0.0.1", "[::1]" };
+
+  g_test_bug ("12");
+  g_test_summary ("A Host naming neither the listen address, loopback, localhost nor an [api] "
+                  "host-names entry is refused with 421 unknown-host on every route, anonymous "
+                  "ones included (DNS rebinding); the gateway's own names are served");
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(HgdTestResponse) health
+          = request_with_host (td, "GET", "/api/v1/health", refused[i], NULL, NULL);
+      g_autoptr(HgdTestResponse) ui = request_with_host (td, "GET", "/", refused[i], NULL, NULL);
+      g_autoptr(HgdTestResponse) login = request_with_host (
+          td, "POST", "/api/v1/auth/login", refused[i], NULL,
+          "{\"username\":\"nobody\",\"password\":\"nothing-at-all\"}");
+
+      g_test_message ("Host: %s", refused[i]);
+      assert_error (health, SOUP_STATUS_MISDIRECTED_REQUEST, "unknown-host");
+      assert_error (ui, SOUP_STATUS_MISDIRECTED_REQUEST, "unknown-host");
+      assert_error (login, SOUP_STATUS_MISDIRECTED_REQUEST, "unknown-host");
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (accepted); i++)
+    {
+      g_autoptr(HgdTestResponse) health
+          = request_with_host (td, "GET", "/api/v1/health", accepted[i], NULL, NULL);
+
+      g_test_message ("Host: %s", accepted[i]);
+      g_assert_cmpuint (health->status, ==, SOUP_STATUS_OK);
+    }
+}
+
+static void
+test_login_foreign_origin_refused (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *body = g_strdup_printf ("{\"username\":\"%s\",\"password\":\"%s\"}",
+                                            hgd_test_username (HGD_ROLE_RESIDENT),
+                                            hgd_test_password (HGD_ROLE_RESIDENT));
+  g_autoptr(HgdTestResponse) foreign = NULL;
+  g_autoptr(HgdTestResponse) own = NULL;
+  g_autoptr(HgdTestResponse) none = NULL;
+
+  g_test_bug ("12");
+  g_test_summary ("Login from a page of another origin is refused (login CSRF); from the "
+                  "gateway's own origin, or without Origin (the CLI), it succeeds; the https "
+                  "origin behind a TLS proxy counts as own only if the proxy is trusted");
+
+  foreign = request_with_host (td, "POST", "/api/v1/auth/login", NULL, "http://attacker.example",
+                               body);
+  assert_error (foreign, SOUP_STATUS_FORBIDDEN, "forbidden");
+  g_assert_null (soup_message_headers_get_one (foreign->headers, "Set-Cookie"));
+
+  own = request_with_host (td, "POST", "/api/v1/auth/login", NULL, td->url, body);
+  g_assert_cmpuint (own->status, ==, SOUP_STATUS_OK);
+  none = request_with_host (td, "POST", "/api/v1/auth/login", NULL, NULL, body);
+  g_assert_cmpuint (none->status, ==, SOUP_STATUS_OK);
+
+  /* behind a TLS proxy the page's origin is https: believed from a trusted proxy only */
+  {
+    const gchar *const overrides[] = { "api", "trusted-proxies", "127.0.0.1", NULL };
+    HgdTestDaemonOptions options = { .overrides = overrides };
+    g_autoptr(HgdTestDaemon) proxied = hgd_test_daemon_new (&options);
+    HgdTestDaemon *daemons[] = { proxied, td };
+
+    for (guint i = 0; i < G_N_ELEMENTS (daemons); i++)
+      {
+        g_autofree gchar *uri = hgd_test_daemon_uri (daemons[i], "/api/v1/auth/login");
+        g_autofree gchar *origin
+            = g_strdup_printf ("https://%s", daemons[i]->url + strlen ("http://"));
+        g_autoptr(SoupMessage) msg = soup_message_new ("POST", uri);
+        g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+        g_autoptr(HgdTestResponse) response = NULL;
+
+        soup_message_headers_replace (soup_message_get_request_headers (msg), "Origin", origin);
+        soup_message_headers_replace (soup_message_get_request_headers (msg), "X-Forwarded-Proto",
+                                      "https");
+        soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+        response = hgd_test_daemon_send (daemons[i], msg);
+        if (daemons[i] == proxied)
+          g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+        else
+          assert_error (response, SOUP_STATUS_FORBIDDEN, "forbidden");
+      }
+  }
+}
+
+/* A login as @username from the client that X-Forwarded-For names (NULL: none). */
+static HgdTestResponse *
+login_forwarded (HgdTestDaemon *td,
+                 const gchar *username,
+                 const gchar *password,
+                 const gchar *forwarded_for)
+{
+  g_autofree gchar *uri = hgd_test_daemon_uri (td, "/api/v1/auth/login");
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", uri);
+  g_autofree gchar *body
+      = g_strdup_printf ("{\"username\":\"%s\",\"password\":\"%s\"}", username, password);
+  g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+  if (forwarded_for != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "X-Forwarded-For",
+                                  forwarded_for);
+  soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+  return hgd_test_daemon_send (td, msg);
+}
+
+static void
+test_login_limits_per_client (void)
+{
+  const gchar *const overrides[] = { "api", "trusted-proxies", "127.0.0.0/8", NULL };
+  HgdTestDaemonOptions options = { .overrides = overrides };
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+  g_autoptr(HgdTestDaemon) untrusting = hgd_test_daemon_new (NULL);
+  const gchar *resident = hgd_test_username (HGD_ROLE_RESIDENT);
+  const gchar *family = hgd_test_username (HGD_ROLE_FAMILY);
+  const gchar *staff = hgd_test_username (HGD_ROLE_STAFF);
+
+  g_test_bug ("12");
+  g_test_summary ("Behind a trusted proxy, five wrong passwords for the resident from one "
+                  "address delay only that address (429 with Retry-After), not the resident "
+                  "elsewhere nor other users at that address; X-Forwarded-For from a peer "
+                  "that is not a trusted proxy is ignored");
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(HgdTestResponse) wrong
+          = login_forwarded (td, resident, "not-the-password", "203.0.113.5");
+      assert_error (wrong, SOUP_STATUS_UNAUTHORIZED, "bad-login");
+    }
+  {
+    g_autoptr(HgdTestResponse) delayed = login_forwarded (
+        td, resident, hgd_test_password (HGD_ROLE_RESIDENT), "198.51.100.9, 203.0.113.5");
+    assert_error (delayed, 429, "rate-limited");
+    g_assert_cmpstr (soup_message_headers_get_one (delayed->headers, "Retry-After"), ==, "1");
+  }
+  {
+    g_autoptr(HgdTestResponse) elsewhere = login_forwarded (
+        td, resident, hgd_test_password (HGD_ROLE_RESIDENT), "203.0.113.6");
+    g_assert_cmpuint (elsewhere->status, ==, SOUP_STATUS_OK);
+  }
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(HgdTestResponse) wrong
+          = login_forwarded (td, family, "not-the-password", "203.0.113.7");
+      assert_error (wrong, SOUP_STATUS_UNAUTHORIZED, "bad-login");
+    }
+  {
+    g_autoptr(HgdTestResponse) neighbour
+        = login_forwarded (td, staff, hgd_test_password (HGD_ROLE_STAFF), "203.0.113.7");
+    g_assert_cmpuint (neighbour->status, ==, SOUP_STATUS_OK);
+  }
+
+  /* without [api] trusted-proxies the header changes nothing: all is one client */
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree gchar *spoofed = g_strdup_printf ("192.0.2.%u", i + 1);
+      g_autoptr(HgdTestResponse) wrong
+          = login_forwarded (untrusting, resident, "not-the-password", spoofed);
+      assert_error (wrong, SOUP_STATUS_UNAUTHORIZED, "bad-login");
+    }
+  {
+    g_autoptr(HgdTestResponse) spoofed = login_forwarded (
+        untrusting, resident, hgd_test_password (HGD_ROLE_RESIDENT), "192.0.2.200");
+    assert_error (spoofed, 429, "rate-limited");
+  }
+}
+
+static void
+test_weak_password_refused (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *admin = hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN);
+  const gchar *const weak[] = { "1234567890", "short-pw", "QwertyUiop" };
+
+  g_test_bug ("12");
+  g_test_summary ("A new password shorter than 10 characters or on the common list is refused "
+                  "with 400 weak-password stating the rule, when a user is made and when a "
+                  "password is reset; nothing is stored");
+
+  for (guint i = 0; i < G_N_ELEMENTS (weak); i++)
+    {
+      g_autofree gchar *create = g_strdup_printf (
+          "{\"username\":\"nurse9\",\"role\":\"staff\",\"password\":\"%s\"}", weak[i]);
+      g_autofree gchar *reset = g_strdup_printf ("{\"password\":\"%s\"}", weak[i]);
+      g_autoptr(HgdTestResponse) created
+          = hgd_test_daemon_request (td, "POST", "/api/v1/users", admin, create);
+      g_autoptr(HgdTestResponse) changed = hgd_test_daemon_request (
+          td, "POST", "/api/v1/users/staff/password", admin, reset);
+      const gchar *message = NULL;
+
+      assert_error (created, SOUP_STATUS_BAD_REQUEST, "weak-password");
+      g_assert_true (hg_json_object_get_string (
+          json_object_get_object_member (created->json, "error"), "message", &message, NULL));
+      g_assert_nonnull (strstr (message, "at least 10 characters; common passwords are refused"));
+      g_assert_null (strstr (message, weak[i]));
+      assert_error (changed, SOUP_STATUS_BAD_REQUEST, "weak-password");
+    }
+  {
+    g_autoptr(HgdTestResponse) still = login_forwarded (td, hgd_test_username (HGD_ROLE_STAFF),
+                                                        hgd_test_password (HGD_ROLE_STAFF), NULL);
+    g_autoptr(HgdTestResponse) none = login_forwarded (td, "nurse9", "1234567890", NULL);
+    g_assert_cmpuint (still->status, ==, SOUP_STATUS_OK);
+    assert_error (none, SOUP_STATUS_UNAUTHORIZED, "bad-login");
+  }
+}
+
 int
 main (int argc,
       char **argv)
@@ -2341,6 +2950,12 @@ main (int argc,
   g_test_add_func ("/api/health", test_health);
   g_test_add_func ("/api/metrics-format", test_metrics_format);
   g_test_add_func ("/api/tls/self-signed-generated-and-reused", test_tls_self_signed);
+  g_test_add_func ("/api/connections/closed-and-slow-released", test_connections_released);
+  g_test_add_func ("/api/connections/body-never-comes-answered", test_body_never_comes);
+  g_test_add_func ("/api/host/foreign-host-refused", test_foreign_host_refused);
+  g_test_add_func ("/api/auth/login-foreign-origin-refused", test_login_foreign_origin_refused);
+  g_test_add_func ("/api/auth/login-limits-per-client", test_login_limits_per_client);
+  g_test_add_func ("/api/users/weak-password-refused", test_weak_password_refused);
 
   return g_test_run ();
 }
