@@ -969,7 +969,7 @@ test('issue 12 point 13: the Swedish UI is Swedish: errors by code, plugins, dom
   let text = await admin.locator('main').innerText();
   for (const word of english)
     assert.doesNotMatch(text, word);
-  assert.match(await admin.locator('#plugins tr[data-plugin="example"]').innerText(), /Personlig \(den boendes egen\)[\s\S]*Publicerar sensoravläsningar/);
+  assert.match(await admin.locator('#plugins tr[data-plugin="example"]').innerText(), /Kommunal[\s\S]*Publicerar sensoravläsningar/);
 
   // the password rule is there before anything is typed, tied to the field
   assert.equal(await admin.locator('#new-password').inputValue(), '');
