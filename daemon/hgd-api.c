@@ -518,6 +518,22 @@ error_to_http (const GError *error,
           break;
         }
     }
+  else if (error->domain == HGD_ALARMS_ERROR)
+    {
+      switch ((HgdAlarmsError) error->code)
+        {
+        case HGD_ALARMS_ERROR_KEY_IN_FLIGHT:
+          *status = SOUP_STATUS_CONFLICT;
+          *code = "idempotency-key-in-flight";
+          break;
+        case HGD_ALARMS_ERROR_KEY_REUSED:
+          *status = SOUP_STATUS_UNPROCESSABLE_ENTITY;
+          *code = "idempotency-key-reused";
+          break;
+        default:
+          break;
+        }
+    }
   else if (error->domain == HGD_JOURNAL_ERROR)
     {
       switch ((HgdJournalError) error->code)
@@ -2011,13 +2027,18 @@ raise_cb (GObject *source,
 {
   g_autoptr(HgdApiRequest) req = user_data;
   g_autoptr(GError) error = NULL;
+  g_autoptr(HgAlarm) recorded = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *who = NULL;
   g_autofree gchar *location = NULL;
+  gboolean replayed = FALSE;
   HgAlarm *alarm;
   JsonObject *object;
 
-  ref = hgd_alarms_raise_finish (HGD_ALARMS (source), result, &error);
+  if (g_task_get_source_tag (G_TASK (result)) == hgd_alarms_raise_idempotent_async)
+    ref = hgd_alarms_raise_idempotent_finish (HGD_ALARMS (source), result, &replayed, &error);
+  else
+    ref = hgd_alarms_raise_finish (HGD_ALARMS (source), result, &error);
   if (req->api == NULL)
     return;
   if (ref == NULL)
@@ -2026,8 +2047,28 @@ raise_cb (GObject *source,
       request_resume (req);
       return;
     }
-  /* durably journaled: only now does the caller hear of it */
   alarm = HG_ALARM (req->data);
+  if (replayed)
+    {
+      /* a retry: the alarm the first request raised, as it is now */
+      HgdJournal *journal = hgd_daemon_get_journal (req->api->daemon, HG_DOMAIN_MUNICIPAL);
+
+      recorded = journal != NULL ? hgd_journal_get_alarm (journal, ref, &error) : NULL;
+      if (recorded == NULL)
+        {
+          if (error != NULL)
+            respond_gerror (req, error);
+          else
+            respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                           "the municipal journal is unavailable");
+          request_resume (req);
+          return;
+        }
+      alarm = recorded;
+      soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                    "Idempotent-Replayed", "true");
+    }
+  /* durably journaled: only now does the caller hear of it */
   who = request_who (req);
   object = alarm_to_json_for (req, alarm);
   json_object_set_string_member (object, "ref", ref);
@@ -2035,8 +2076,67 @@ raise_cb (GObject *source,
   location = g_strdup_printf ("/api/v1/alarms/%s", ref);
   soup_message_headers_replace (soup_server_message_get_response_headers (req->msg), "Location",
                                 location);
-  respond_json (req, SOUP_STATUS_CREATED, object);
+  respond_json (req, replayed ? SOUP_STATUS_OK : SOUP_STATUS_CREATED, object);
   request_resume (req);
+}
+
+/* An Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) is a structured-field
+ * string; a bare token is taken too. Either way 1 to IDEMPOTENCY_KEY_MAX characters of
+ * IDEMPOTENCY_KEY_CHARS: a UUID, a ULID or base64url fit. Sets @key to NULL when the
+ * request has none; FALSE when the header is there but unusable. */
+#define IDEMPOTENCY_KEY_MAX 128
+#define IDEMPOTENCY_KEY_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:~+/="
+static gboolean
+get_idempotency_key (HgdApiRequest *req,
+                     gchar **key)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (req->msg);
+  const gchar *value = soup_message_headers_get_list (headers, "Idempotency-Key");
+  gsize len;
+
+  *key = NULL;
+  if (value == NULL)
+    return TRUE;
+  len = strlen (value);
+  if (len >= 2 && value[0] == '"' && value[len - 1] == '"')
+    {
+      value++;
+      len -= 2;
+    }
+  if (len == 0 || len > IDEMPOTENCY_KEY_MAX || strspn (value, IDEMPOTENCY_KEY_CHARS) != len)
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-idempotency-key",
+                     "header 'Idempotency-Key' must be one string of 1 to %u letters, digits "
+                     "or '-_.:~+/='",
+                     (guint) IDEMPOTENCY_KEY_MAX);
+      return FALSE;
+    }
+  *key = g_strndup (value, len);
+  return TRUE;
+}
+
+/* What a raise asks for, so that a retry can be told from a key used for another alarm. */
+static gchar *
+raise_fingerprint (const gchar *type,
+                   const gchar *origin,
+                   const gchar *location,
+                   const gchar *device,
+                   gint64 priority)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  const gchar *fields[] = { type, origin, location, device };
+  g_autofree gchar *number = g_strdup_printf ("%" G_GINT64_FORMAT, priority);
+
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      /* NUL ends each field; an absent one is a lone 0x01 */
+      if (fields[i] != NULL)
+        g_checksum_update (checksum, (const guchar *) fields[i], (gssize) strlen (fields[i]) + 1);
+      else
+        g_checksum_update (checksum, (const guchar *) "\x01", 2);
+    }
+  g_checksum_update (checksum, (const guchar *) number, -1);
+  return g_strdup (g_checksum_get_string (checksum));
 }
 
 static void
@@ -2054,7 +2154,10 @@ handle_alarms_raise (HgdApi *self,
   g_autoptr(GError) error = NULL;
   g_autoptr(HgAlarm) alarm = NULL;
   g_autofree gchar *who = NULL;
+  g_autofree gchar *key = NULL;
 
+  if (!get_idempotency_key (req, &key))
+    return;
   if (!hg_json_object_check_members (req->body, members, &error) ||
       !hg_json_object_get_string (req->body, "type", &type, &error) ||
       !hg_json_object_get_optional_string (req->body, "source", &origin, &error) ||
@@ -2096,6 +2199,14 @@ handle_alarms_raise (HgdApi *self,
   who = request_who (req);
   req->data = G_OBJECT (g_object_ref (alarm));
   request_pause (req);
+  if (key != NULL)
+    {
+      g_autofree gchar *fingerprint = raise_fingerprint (type, origin, location, device, priority);
+
+      hgd_alarms_raise_idempotent_async (alarms, alarm, who, key, fingerprint, self->cancellable,
+                                         raise_cb, request_ref (req));
+      return;
+    }
   hgd_alarms_raise_async (alarms, alarm, who, self->cancellable, raise_cb, request_ref (req));
 }
 

@@ -81,6 +81,20 @@ static const gchar indexes_sql[] =
   "CREATE INDEX IF NOT EXISTS events_by_reading_kind ON events (" SQL_READING_DEVICE ", "
   SQL_READING_KIND ", ts) WHERE " SQL_IS_READING ";";
 
+/* Tables added after schema version 1, created on every open like the indexes above. An
+ * idempotency key (the API's Idempotency-Key header) is recorded in the transaction that
+ * raises its alarm, so that a client retrying after a lost answer, even across a kill of
+ * the core, gets the same alarm; @scope is who sent it, @fingerprint what it asked. */
+static const gchar tables_sql[] =
+  "CREATE TABLE IF NOT EXISTS idempotency_keys ("
+  "  scope TEXT NOT NULL,"
+  "  key TEXT NOT NULL,"
+  "  fingerprint TEXT NOT NULL,"
+  "  alarm_ref TEXT NOT NULL,"
+  "  ts INTEGER NOT NULL,"
+  "  PRIMARY KEY (scope, key)) WITHOUT ROWID;"
+  "CREATE INDEX IF NOT EXISTS idempotency_keys_by_ts ON idempotency_keys (ts);";
+
 /* Every column the code reads or writes: preparing these checks an existing file's schema. */
 static const gchar *const schema_probes[] = {
   "SELECT key, value FROM meta LIMIT 0",
@@ -133,6 +147,14 @@ typedef struct
   gboolean is_new;    /* raised: insert, and the reference must be new; else update */
 } AlarmRow;
 
+/* An idempotency key to record with a new alarm. */
+typedef struct
+{
+  gchar *scope;       /* (owned) */
+  gchar *key;         /* (owned) */
+  gchar *fingerprint; /* (owned) */
+} IdempotencyRow;
+
 typedef struct
 {
   gchar *prefix; /* (owned) */
@@ -161,6 +183,7 @@ typedef struct
   gchar *source;    /* (owned) (nullable) */
   gchar *body;      /* (owned) JSON */
   AlarmRow *alarm;  /* (owned) (nullable) */
+  IdempotencyRow *key; /* (owned) (nullable) recorded with a raised @alarm */
 
   /* JOB_PRUNE */
   GPtrArray *rules; /* (owned) (element-type RetentionRule) */
@@ -186,6 +209,7 @@ typedef struct
   sqlite3_stmt *insert_event;  /* (owned) */
   sqlite3_stmt *insert_alarm;  /* (owned) */
   sqlite3_stmt *update_alarm;  /* (owned) */
+  sqlite3_stmt *insert_key;    /* (owned) */
   GThread *thread;             /* (owned) (nullable) */
   GMutex jobs_lock;            /* guards @alarm_lane and @ordinary_lane */
   GCond jobs_cond;             /* signalled when a job is queued */
@@ -431,6 +455,15 @@ alarm_row_new (HgAlarm *alarm)
 }
 
 static void
+idempotency_row_free (IdempotencyRow *row)
+{
+  g_free (row->scope);
+  g_free (row->key);
+  g_free (row->fingerprint);
+  g_free (row);
+}
+
+static void
 retention_rule_free (RetentionRule *rule)
 {
   g_free (rule->prefix);
@@ -454,6 +487,7 @@ job_free (Job *job)
   g_free (job->source);
   g_free (job->body);
   g_clear_pointer (&job->alarm, alarm_row_free);
+  g_clear_pointer (&job->key, idempotency_row_free);
   g_clear_pointer (&job->rules, g_ptr_array_unref);
   g_clear_error (&job->error);
   g_free (job);
@@ -535,6 +569,37 @@ worker_requeue (Worker *worker,
 
 /* the worker thread */
 
+/* A key past its lifetime may still be there until the next prune: it is replaced. */
+static gboolean
+worker_insert_key (Worker *worker,
+                   Job *job,
+                   GError **error)
+{
+  g_autoptr(StatementUse) stmt = worker->insert_key;
+  int rc;
+
+  sqlite3_bind_text (stmt, 1, job->key->scope, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, job->key->key, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, job->key->fingerprint, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, job->alarm->ref, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 5, job->ts);
+  sqlite3_bind_int64 (stmt, 6, job->ts - HGD_JOURNAL_IDEMPOTENCY_KEY_LIFETIME);
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (error, worker->db, rc, worker->path, "cannot record an idempotency key");
+      return FALSE;
+    }
+  if (sqlite3_changes (worker->db) != 1)
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_INVALID,
+                   "journal %s: the idempotency key of alarm %s is in use", worker->path,
+                   job->alarm->ref);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 worker_insert (Worker *worker,
                Job *job,
@@ -584,6 +649,8 @@ worker_insert (Worker *worker,
           set_db_error (error, worker->db, rc, worker->path, what);
           return FALSE;
         }
+      if (job->key != NULL && !worker_insert_key (worker, job, error))
+        return FALSE;
     }
   else
     {
@@ -765,6 +832,24 @@ worker_prune (Worker *worker,
       return FALSE;
     }
 
+  /* idempotency keys past their lifetime: a retry that late is a new alarm */
+  {
+    g_autoptr(sqlite3_stmt) delete_keys = NULL;
+
+    rc = sqlite3_prepare_v2 (worker->db, "DELETE FROM idempotency_keys WHERE ts < ?1", -1,
+                             &delete_keys, NULL);
+    if (rc == SQLITE_OK)
+      {
+        sqlite3_bind_int64 (delete_keys, 1, job->now - HGD_JOURNAL_IDEMPOTENCY_KEY_LIFETIME);
+        rc = sqlite3_step (delete_keys);
+      }
+    if (rc != SQLITE_DONE)
+      {
+        set_db_error (error, worker->db, rc, worker->path, "cannot prune idempotency keys");
+        return FALSE;
+      }
+  }
+
   /* a closed alarm's record goes with the last of its events */
   if (!db_exec (worker->db, worker->path,
                 "DELETE FROM alarms WHERE " SQL_ALARM_IS_FINAL " AND NOT EXISTS "
@@ -936,6 +1021,7 @@ worker_free (Worker *worker)
   g_clear_pointer (&worker->insert_event, sqlite3_finalize);
   g_clear_pointer (&worker->insert_alarm, sqlite3_finalize);
   g_clear_pointer (&worker->update_alarm, sqlite3_finalize);
+  g_clear_pointer (&worker->insert_key, sqlite3_finalize);
   g_clear_pointer (&worker->db, sqlite3_close_v2);
   g_queue_clear_full (&worker->alarm_lane, (GDestroyNotify) job_free);
   g_queue_clear_full (&worker->ordinary_lane, (GDestroyNotify) job_free);
@@ -1313,7 +1399,8 @@ worker_open (const gchar *path,
     return NULL;
   if (!schema_check (worker, domain, error))
     return NULL;
-  if (!db_exec (worker->db, path, indexes_sql, "cannot create the indexes", error))
+  if (!db_exec (worker->db, path, indexes_sql, "cannot create the indexes", error) ||
+      !db_exec (worker->db, path, tables_sql, "cannot create the tables", error))
     return NULL;
 
   if (!writer_prepare (worker,
@@ -1327,7 +1414,13 @@ worker_open (const gchar *path,
       !writer_prepare (worker,
                        "UPDATE alarms SET state = ?2, device = ?3, location = ?4, priority = ?5, "
                        "detail = ?6, updated_ts = ?7 WHERE ref = ?1",
-                       &worker->update_alarm, error))
+                       &worker->update_alarm, error) ||
+      !writer_prepare (worker,
+                       "INSERT INTO idempotency_keys (scope, key, fingerprint, alarm_ref, ts) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (scope, key) DO UPDATE SET "
+                       "fingerprint = excluded.fingerprint, alarm_ref = excluded.alarm_ref, "
+                       "ts = excluded.ts WHERE idempotency_keys.ts < ?6",
+                       &worker->insert_key, error))
     return NULL;
   return g_steal_pointer (&worker);
 }
@@ -1557,11 +1650,45 @@ hgd_journal_append_async (HgdJournal *self,
                           GAsyncReadyCallback callback,
                           gpointer user_data)
 {
+  hgd_journal_append_keyed_async (self, event, alarm, NULL, NULL, NULL, cancellable, callback,
+                                  user_data);
+}
+
+/**
+ * hgd_journal_append_keyed_async:
+ * @self: an #HgdJournal
+ * @event: as for hgd_journal_append_async()
+ * @alarm: (nullable): as for hgd_journal_append_async()
+ * @scope: (nullable): who sent @key, e.g. `user:<name>`; keys of different scopes are apart
+ * @key: (nullable): an idempotency key to record with a raised @alarm, in the same
+ *   transaction; if a key of @scope that has not expired is already recorded, the append
+ *   fails with %HGD_JOURNAL_ERROR_INVALID and nothing is written
+ * @fingerprint: (nullable): what the request asked, to tell a retry from a reuse
+ * @cancellable: (nullable): as for hgd_journal_append_async()
+ * @callback: as for hgd_journal_append_async()
+ * @user_data: data for @callback
+ *
+ * As hgd_journal_append_async(), recording @key for %HGD_JOURNAL_IDEMPOTENCY_KEY_LIFETIME
+ * (see hgd_journal_lookup_idempotency_key()).
+ */
+void
+hgd_journal_append_keyed_async (HgdJournal *self,
+                                HgEvent *event,
+                                HgAlarm *alarm,
+                                const gchar *scope,
+                                const gchar *key,
+                                const gchar *fingerprint,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
   Job *job;
 
   g_return_if_fail (HGD_IS_JOURNAL (self));
+  g_return_if_fail (key == NULL || (scope != NULL && fingerprint != NULL));
+  g_return_if_fail (key == NULL || (alarm != NULL && hg_alarm_get_state (alarm) == HG_ALARM_STATE_RAISED));
   g_return_if_fail (HG_IS_EVENT (event));
   g_return_if_fail (hg_event_get_seq (event) == 0);
   g_return_if_fail (alarm == NULL || HG_IS_ALARM (alarm));
@@ -1584,6 +1711,13 @@ hgd_journal_append_async (HgdJournal *self,
   job->source = g_strdup (hg_event_get_source (event));
   job->body = hg_json_object_to_string (hg_event_get_body (event));
   job->alarm = alarm != NULL ? alarm_row_new (alarm) : NULL;
+  if (key != NULL)
+    {
+      job->key = g_new0 (IdempotencyRow, 1);
+      job->key->scope = g_strdup (scope);
+      job->key->key = g_strdup (key);
+      job->key->fingerprint = g_strdup (fingerprint);
+    }
   job->task = g_steal_pointer (&task);
   worker_push (self->worker, job);
 }
@@ -1607,6 +1741,23 @@ hgd_journal_append_finish (HgdJournal *self,
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_journal_append_async, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * hgd_journal_append_keyed_finish:
+ * @self: an #HgdJournal
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: as hgd_journal_append_finish(); %HGD_JOURNAL_ERROR_INVALID also when the key is
+ *   recorded already
+ */
+gboolean
+hgd_journal_append_keyed_finish (HgdJournal *self,
+                                 GAsyncResult *result,
+                                 GError **error)
+{
+  return hgd_journal_append_finish (self, result, error);
 }
 
 /* reading, on the main thread */
@@ -2014,6 +2165,68 @@ hgd_journal_get_alarm (HgdJournal *self,
   g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND,
                "journal %s: no alarm with reference %s", self->path, reference);
   return NULL;
+}
+
+/**
+ * hgd_journal_lookup_idempotency_key:
+ * @self: an #HgdJournal
+ * @scope: who sent @key
+ * @key: an idempotency key
+ * @now: the time now, in microseconds since the epoch; keys older than
+ *   %HGD_JOURNAL_IDEMPOTENCY_KEY_LIFETIME are not found
+ * @alarm_ref: (out) (optional) (nullable) (transfer full): the alarm raised with @key, or
+ *   %NULL if @key is not recorded
+ * @fingerprint: (out) (optional) (nullable) (transfer full): what that request asked
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE on success, even if @key is not recorded; %FALSE if the journal could not
+ *   be read
+ */
+gboolean
+hgd_journal_lookup_idempotency_key (HgdJournal *self,
+                                    const gchar *scope,
+                                    const gchar *key,
+                                    gint64 now,
+                                    gchar **alarm_ref,
+                                    gchar **fingerprint,
+                                    GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), FALSE);
+  g_return_val_if_fail (scope != NULL, FALSE);
+  g_return_val_if_fail (key != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (alarm_ref != NULL)
+    *alarm_ref = NULL;
+  if (fingerprint != NULL)
+    *fingerprint = NULL;
+  stmt = reader_prepare (self,
+                         "SELECT alarm_ref, fingerprint FROM idempotency_keys "
+                         "WHERE scope = ?1 AND key = ?2 AND ts >= ?3",
+                         error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, scope, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, now - HGD_JOURNAL_IDEMPOTENCY_KEY_LIFETIME);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      if (alarm_ref != NULL)
+        *alarm_ref = g_strdup ((const gchar *) sqlite3_column_text (stmt, 0));
+      if (fingerprint != NULL)
+        *fingerprint = g_strdup ((const gchar *) sqlite3_column_text (stmt, 1));
+      return TRUE;
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (error, self->reader, rc, self->path, "cannot read idempotency keys");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* retention */
