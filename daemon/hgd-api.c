@@ -1194,6 +1194,42 @@ journal_fault (HgdApi *self,
   return error != NULL ? error->message : "not open";
 }
 
+/* How full @domain's journal is against its size budget: NULL while below
+ * HGD_JOURNAL_SIZE_WARNING_PERCENT, else why (a fault past the budget). Retention keeps a
+ * journal well below the warning by removing what belongs to no alarm, so a warning
+ * means alarms fill it. */
+static gchar *
+journal_size_warning (HgdApi *self,
+                      HgDomain domain,
+                      gboolean *over_budget)
+{
+  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *used_text = NULL;
+  g_autofree gchar *budget_text = NULL;
+  guint64 budget;
+  guint64 used = 0;
+
+  *over_budget = FALSE;
+  if (journal == NULL || (budget = hgd_journal_get_size_budget (journal)) == 0)
+    return NULL;
+  if (!hgd_journal_get_used_size (journal, &used, &error))
+    {
+      g_debug ("journal size not reported: %s", error->message);
+      return NULL;
+    }
+  if (used * 100 < budget * HGD_JOURNAL_SIZE_WARNING_PERCENT)
+    return NULL;
+  *over_budget = used >= budget;
+  used_text = g_format_size_full (used, G_FORMAT_SIZE_IEC_UNITS);
+  budget_text = g_format_size_full (budget, G_FORMAT_SIZE_IEC_UNITS);
+  return g_strdup_printf ("the journal holds %s, %u %% of its size budget of %s; retention "
+                          "removes only events that belong to no alarm, so alarms and their "
+                          "events fill it; raise [journal] %s-size-budget",
+                          used_text, (guint) (used * 100 / budget), budget_text,
+                          hg_domain_to_string (domain));
+}
+
 static void
 add_subsystem (JsonObject *subsystems,
                const gchar *name,
@@ -1209,6 +1245,20 @@ add_subsystem (JsonObject *subsystems,
 }
 
 static void
+add_subsystem_warning (JsonObject *subsystems,
+                       const gchar *name,
+                       const gchar *warning,
+                       gboolean details)
+{
+  JsonObject *object = json_object_new ();
+
+  json_object_set_string_member (object, "status", "warning");
+  if (details)
+    json_object_set_string_member (object, "message", warning);
+  json_object_set_object_member (subsystems, name, object);
+}
+
+static void
 handle_health (HgdApi *self,
                HgdApiRequest *req)
 {
@@ -1217,8 +1267,10 @@ handle_health (HgdApi *self,
   gboolean plugins_healthy = TRUE;
   const gchar *delivery_fault = NULL;
   gboolean healthy;
+  gboolean warned = FALSE;
   gboolean municipal = req->session != NULL && request_domain (req) == HG_DOMAIN_MUNICIPAL;
   const gchar *faults[HG_DOMAIN_LAST];
+  gchar *size_warnings[HG_DOMAIN_LAST] = { NULL }; /* (owned) */
   JsonObject *object = json_object_new ();
 
   if (plugins != NULL)
@@ -1229,16 +1281,31 @@ handle_health (HgdApi *self,
   healthy = plugins_healthy && delivery_fault == NULL;
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
+      gboolean over_budget = FALSE;
+
       faults[i] = journal_fault (self, (HgDomain) i);
+      if (faults[i] == NULL)
+        size_warnings[i] = journal_size_warning (self, (HgDomain) i, &over_budget);
+      if (over_budget)
+        faults[i] = size_warnings[i];
       healthy = healthy && faults[i] == NULL;
+      warned = warned || size_warnings[i] != NULL;
     }
-  json_object_set_string_member (object, "status", healthy ? "ok" : "degraded");
+  json_object_set_string_member (object, "status",
+                                 !healthy ? "degraded" : warned ? "warning" : "ok");
 
   if (req->session != NULL)
     {
       JsonObject *subsystems = json_object_new ();
       for (guint i = 0; i < HG_DOMAIN_LAST; i++)
-        add_subsystem (subsystems, journal_subsystem_name ((HgDomain) i), faults[i], municipal);
+        {
+          if (faults[i] == NULL && size_warnings[i] != NULL)
+            add_subsystem_warning (subsystems, journal_subsystem_name ((HgDomain) i),
+                                   size_warnings[i], municipal);
+          else
+            add_subsystem (subsystems, journal_subsystem_name ((HgDomain) i), faults[i],
+                           municipal);
+        }
       add_subsystem (subsystems, "api", NULL, municipal);
       add_subsystem (subsystems, "plugins", plugins_healthy ? NULL : "a plugin is not running",
                      municipal);
@@ -1255,6 +1322,8 @@ handle_health (HgdApi *self,
                                     plugin_array != NULL ? g_steal_pointer (&plugin_array)
                                                          : json_array_new ());
     }
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_free (size_warnings[i]);
   respond_json (req, SOUP_STATUS_OK, object);
 }
 

@@ -37,6 +37,19 @@
 #define MAX_BATCH 4096
 
 #define BUSY_TIMEOUT_MS 5000
+
+/* The size budget (hgd_journal_set_size_budget()): past TRIM_START percent of it, the
+ * worker removes the oldest events that belong to no alarm, TRIM_CHUNK per transaction,
+ * until the journal is down to TRIM_TARGET percent or nothing removable is left. Health
+ * warns at HGD_JOURNAL_SIZE_WARNING_PERCENT, which only what retention may not remove
+ * can reach. */
+#define TRIM_START 70
+#define TRIM_TARGET 60
+#define TRIM_CHUNK 2000
+
+/* The WAL file is cut back to this after a checkpoint, so it does not keep the size of
+ * its largest burst on the flash. */
+#define WAL_SIZE_LIMIT (4 * 1024 * 1024)
 #define USEC_PER_DAY ((gint64) 86400 * G_USEC_PER_SEC)
 
 /* ts columns hold microseconds since the Unix epoch, UTC; body and detail are JSON objects.
@@ -130,6 +143,7 @@ typedef enum
   JOB_PRUNE,
   JOB_CAP_SIZE,
   JOB_HOLD,
+  JOB_TRIM,
   JOB_STOP,
 } JobKind;
 
@@ -215,6 +229,9 @@ typedef struct
   GCond jobs_cond;             /* signalled when a job is queued */
   GQueue alarm_lane;           /* (element-type Job) alarm-class appends, taken first */
   GQueue ordinary_lane;        /* (element-type Job) every other job */
+  gint64 budget;               /* bytes, 0 for none; guarded by @jobs_lock */
+  gboolean trimming;           /* a JOB_TRIM is queued or running; worker thread only */
+  guint64 n_trimmed;           /* events the current trim removed; worker thread only */
   GMutex lock;                 /* guards @done */
   GQueue done;                 /* (element-type Job) finished, in queue order */
   GSource *dispatch;           /* (owned) (nullable) made ready when @done fills */
@@ -244,6 +261,7 @@ enum
 enum
 {
   SIGNAL_EVENT_APPENDED,
+  SIGNAL_TRIMMED,
   N_SIGNALS
 };
 
@@ -914,6 +932,131 @@ waiter_wait (Waiter *waiter)
   g_mutex_unlock (&waiter->lock);
 }
 
+/* the size budget, on the worker thread */
+
+static gint64
+worker_get_budget (Worker *worker)
+{
+  gint64 budget;
+
+  g_mutex_lock (&worker->jobs_lock);
+  budget = worker->budget;
+  g_mutex_unlock (&worker->jobs_lock);
+  return budget;
+}
+
+/* The bytes the journal's pages hold; the free pages a deletion left are reused first. */
+static gboolean
+db_used_bytes (sqlite3 *db,
+               const gchar *path,
+               gint64 *used,
+               GError **error)
+{
+  gint64 pages = 0;
+  gint64 free_pages = 0;
+  gint64 page_size = 0;
+
+  if (!db_query_int (db, path, "PRAGMA page_count", &pages, "cannot read the page count", error) ||
+      !db_query_int (db, path, "PRAGMA freelist_count", &free_pages,
+                     "cannot read the free page count", error) ||
+      !db_query_int (db, path, "PRAGMA page_size", &page_size, "cannot read the page size", error))
+    return FALSE;
+  *used = MAX (pages - free_pages, 0) * page_size;
+  return TRUE;
+}
+
+/* Removes up to TRIM_CHUNK of the oldest events retention may remove for space: sensor
+ * readings first, then other events that belong to no alarm. An alarm's events, open or
+ * closed, are never removed for space. */
+static gboolean
+worker_trim_chunk (Worker *worker,
+                   guint *n_removed,
+                   GError **error)
+{
+  static const gchar *const tiers[] = {
+    "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE " SQL_IS_READING
+    " AND alarm_ref IS NULL ORDER BY ts LIMIT ?1)",
+    "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE alarm_ref IS NULL "
+    "AND type NOT LIKE 'alarm.%' ORDER BY seq LIMIT ?1)",
+  };
+  g_autoptr(Transaction) txn = NULL;
+
+  *n_removed = 0;
+  txn = transaction_begin (worker->db, worker->path, error);
+  if (txn == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (tiers) && *n_removed == 0; i++)
+    {
+      g_autoptr(sqlite3_stmt) stmt = NULL;
+      int rc = sqlite3_prepare_v2 (worker->db, tiers[i], -1, &stmt, NULL);
+
+      if (rc == SQLITE_OK)
+        {
+          sqlite3_bind_int (stmt, 1, TRIM_CHUNK);
+          rc = sqlite3_step (stmt);
+        }
+      if (rc != SQLITE_DONE)
+        {
+          set_db_error (error, worker->db, rc, worker->path, "cannot remove events for space");
+          return FALSE;
+        }
+      *n_removed = (guint) sqlite3_changes (worker->db);
+    }
+  return transaction_commit (txn, worker->path, error);
+}
+
+/* One step of a trim: it queues the next step behind what is queued, so appends, and
+ * alarms above all, are not held up by a long one. Returns TRUE when the trim is over,
+ * with the number of events it removed in @job. */
+static gboolean
+worker_trim (Worker *worker,
+             Job *job)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 budget = worker_get_budget (worker);
+  gint64 used = 0;
+  guint n_removed = 0;
+
+  if (!db_used_bytes (worker->db, worker->path, &used, &error) ||
+      (budget > 0 && used * 100 > budget * TRIM_TARGET &&
+       !worker_trim_chunk (worker, &n_removed, &error)))
+    {
+      /* the next commit tries again */
+      job->error = g_steal_pointer (&error);
+    }
+  else if (n_removed > 0)
+    {
+      worker->n_trimmed += n_removed;
+      worker_push (worker, job_new (JOB_TRIM));
+      return FALSE;
+    }
+  job->n_removed = (guint) MIN (worker->n_trimmed, G_MAXUINT);
+  worker->n_trimmed = 0;
+  worker->trimming = FALSE;
+  return TRUE;
+}
+
+/* After a commit: starts a trim once the journal passes TRIM_START percent of its budget. */
+static void
+worker_check_budget (Worker *worker)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 budget = worker_get_budget (worker);
+  gint64 used = 0;
+
+  if (budget <= 0 || worker->trimming)
+    return;
+  if (!db_used_bytes (worker->db, worker->path, &used, &error))
+    {
+      g_debug ("journal %s: size not checked: %s", worker->path, error->message);
+      return;
+    }
+  if (used * 100 <= budget * TRIM_START)
+    return;
+  worker->trimming = TRUE;
+  worker_push (worker, job_new (JOB_TRIM));
+}
+
 static void
 worker_run (Worker *worker,
             Job *job)
@@ -925,6 +1068,13 @@ worker_run (Worker *worker,
       break;
     case JOB_CAP_SIZE:
       worker_cap_size (worker, job, &job->error);
+      break;
+    case JOB_TRIM:
+      if (!worker_trim (worker, job))
+        {
+          job_free (job);
+          return;
+        }
       break;
     case JOB_HOLD:
       /* tell the caller the worker is held, then wait to be let go */
@@ -989,6 +1139,7 @@ worker_thread (gpointer user_data)
       if (!alarm_lane)
         preemptible = TRUE;
       worker_complete (worker, (Job *const *) batch->pdata, batch->len);
+      worker_check_budget (worker);
     }
 }
 
@@ -1093,6 +1244,19 @@ journal_complete_prune (HgdJournal *self,
   g_task_return_int (task, job->n_removed);
 }
 
+static void
+journal_complete_trim (HgdJournal *self,
+                       Job *job)
+{
+  if (job->error != NULL)
+    g_warning ("journal %s: cannot keep to the size budget: %s", self->path, job->error->message);
+  else if (job->n_removed > 0)
+    g_message ("journal %s: removed the %u oldest events that belong to no alarm, to keep "
+               "within its size budget",
+               self->path, job->n_removed);
+  g_signal_emit (self, signals[SIGNAL_TRIMMED], 0, job->n_removed);
+}
+
 static gboolean
 journal_dispatch_cb (gpointer user_data)
 {
@@ -1115,6 +1279,8 @@ journal_dispatch_cb (gpointer user_data)
         journal_complete_append (self, job);
       else if (job->kind == JOB_PRUNE)
         journal_complete_prune (self, job);
+      else if (job->kind == JOB_TRIM)
+        journal_complete_trim (self, job);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -1397,6 +1563,13 @@ worker_open (const gchar *path,
   /* FULL: in WAL mode every commit is fsynced before it returns */
   if (!db_exec (worker->db, path, "PRAGMA synchronous = FULL", "cannot set synchronous", error))
     return NULL;
+  {
+    g_autofree gchar *limit = g_strdup_printf ("PRAGMA journal_size_limit = %d", WAL_SIZE_LIMIT);
+    gint64 ignored = 0;
+
+    if (!db_query_int (worker->db, path, limit, &ignored, "cannot limit the WAL size", error))
+      return NULL;
+  }
   if (!schema_check (worker, domain, error))
     return NULL;
   if (!db_exec (worker->db, path, indexes_sql, "cannot create the indexes", error) ||
@@ -1518,6 +1691,18 @@ hgd_journal_class_init (HgdJournalClass *klass)
                                                  G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                                                  g_cclosure_marshal_VOID__OBJECT, G_TYPE_NONE, 1,
                                                  HG_TYPE_EVENT);
+
+  /**
+   * HgdJournal::trimmed:
+   * @journal: the journal
+   * @n_removed: how many events were removed
+   *
+   * Emitted when the journal has gone below its size budget's trim target again (see
+   * hgd_journal_set_size_budget()), or found nothing more it may remove.
+   */
+  signals[SIGNAL_TRIMMED] = g_signal_new ("trimmed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, g_cclosure_marshal_VOID__UINT,
+                                          G_TYPE_NONE, 1, G_TYPE_UINT);
 }
 
 static void
@@ -2226,6 +2411,66 @@ hgd_journal_lookup_idempotency_key (HgdJournal *self,
       set_db_error (error, self->reader, rc, self->path, "cannot read idempotency keys");
       return FALSE;
     }
+  return TRUE;
+}
+
+/* the size budget */
+
+/**
+ * hgd_journal_set_size_budget:
+ * @self: an #HgdJournal
+ * @bytes: the most the journal should hold, or 0 for no budget
+ *
+ * Past 70 % of @bytes, the oldest sensor readings, then the oldest other events that
+ * belong to no alarm, are removed until the journal is down to 60 %; an alarm's events,
+ * open or closed, never are. Checked after each commit.
+ */
+void
+hgd_journal_set_size_budget (HgdJournal *self,
+                             guint64 bytes)
+{
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+
+  g_mutex_lock (&self->worker->jobs_lock);
+  self->worker->budget = (gint64) MIN (bytes, (guint64) G_MAXINT64 / 100);
+  g_mutex_unlock (&self->worker->jobs_lock);
+}
+
+/**
+ * hgd_journal_get_size_budget:
+ * @self: an #HgdJournal
+ *
+ * Returns: the budget in bytes, 0 if there is none
+ */
+guint64
+hgd_journal_get_size_budget (HgdJournal *self)
+{
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), 0);
+  return (guint64) worker_get_budget (self->worker);
+}
+
+/**
+ * hgd_journal_get_used_size:
+ * @self: an #HgdJournal
+ * @used: (out): the bytes its pages hold, as last committed
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE, or %FALSE if the journal could not be read
+ */
+gboolean
+hgd_journal_get_used_size (HgdJournal *self,
+                           guint64 *used,
+                           GError **error)
+{
+  gint64 bytes = 0;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), FALSE);
+  g_return_val_if_fail (used != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!db_used_bytes (self->reader, self->path, &bytes, error))
+    return FALSE;
+  *used = (guint64) bytes;
   return TRUE;
 }
 

@@ -21,6 +21,9 @@ typedef enum
 
 GQuark hgd_journal_error_quark (void);
 
+/* Health warns when a journal holds this share of its size budget. */
+#define HGD_JOURNAL_SIZE_WARNING_PERCENT 80
+
 /* How long an idempotency key is kept: a retry within a day gets the same alarm. */
 #define HGD_JOURNAL_IDEMPOTENCY_KEY_LIFETIME ((gint64) 24 * 3600 * G_USEC_PER_SEC)
 
@@ -91,6 +94,12 @@ HgAlarm *hgd_journal_get_alarm (HgdJournal *self,
                                 const gchar *reference,
                                 GError **error);
 
+void hgd_journal_set_size_budget (HgdJournal *self,
+                                  guint64 bytes);
+guint64 hgd_journal_get_size_budget (HgdJournal *self);
+gboolean hgd_journal_get_used_size (HgdJournal *self,
+                                    guint64 *used,
+                                    GError **error);
 void hgd_journal_set_retention (HgdJournal *self,
                                 const gchar *type_prefix,
                                 guint days);

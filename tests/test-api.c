@@ -1804,6 +1804,136 @@ test_health (void)
 }
 
 static void
+raised_count_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  guint *n_done = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *ref = hgd_alarms_raise_finish (HGD_ALARMS (source), result, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (ref);
+  (*n_done)++;
+}
+
+/* Raises alarms in batches until the municipal journal holds @percent of @budget; returns
+ * how many. */
+static guint
+fill_with_alarms (HgdTestDaemon *td,
+                  guint64 budget,
+                  guint percent)
+{
+  HgdJournal *journal = hgd_daemon_get_journal (td->daemon, HG_DOMAIN_MUNICIPAL);
+  HgdAlarms *alarms = hgd_daemon_get_alarms (td->daemon);
+  g_autofree gchar *location = g_strnfill (200, 'x');
+  guint n_raised = 0;
+
+  for (guint batch = 0; batch < 100; batch++)
+    {
+      g_autoptr(GError) error = NULL;
+      guint64 used = 0;
+      guint n_done = 0;
+
+      g_assert_true (hgd_journal_get_used_size (journal, &used, &error));
+      g_assert_no_error (error);
+      if (used * 100 >= budget * percent)
+        return n_raised;
+      for (guint i = 0; i < 100; i++)
+        {
+          g_autoptr(HgAlarm) alarm = hg_alarm_new ("fall");
+
+          hg_alarm_set_location (alarm, location);
+          hgd_alarms_raise_async (alarms, alarm, "user:staff", NULL, raised_count_cb, &n_done);
+        }
+      while (n_done < 100)
+        g_main_context_iteration (NULL, TRUE);
+      n_raised += n_done;
+    }
+  g_assert_not_reached ();
+}
+
+static JsonObject *
+journal_health (HgdTestResponse *health,
+                const gchar *name)
+{
+  JsonObject *subsystems = NULL;
+  JsonObject *subsystem = NULL;
+
+  g_assert_cmpuint (health->status, ==, SOUP_STATUS_OK);
+  g_assert_true (hg_json_object_get_object (health->json, "subsystems", &subsystems, NULL));
+  g_assert_true (hg_json_object_get_object (subsystems, name, &subsystem, NULL));
+  return subsystem;
+}
+
+static void
+test_health_journal_size_budget (void)
+{
+  const gchar *overrides[] = { "journal", "municipal-size-budget", "1", NULL };
+  HgdTestDaemonOptions options = { .overrides = overrides };
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+  const guint64 budget = 1024 * 1024;
+  g_autoptr(HgdTestResponse) before = NULL;
+  g_autoptr(HgdTestResponse) warned = NULL;
+  g_autoptr(HgdTestResponse) warned_resident = NULL;
+  g_autoptr(HgdTestResponse) warned_anonymous = NULL;
+  g_autoptr(HgdTestResponse) over = NULL;
+  g_autoptr(HgdTestResponse) raised = NULL;
+  JsonObject *subsystem;
+  const gchar *message = NULL;
+  guint n_alarms = 0;
+
+  g_test_bug ("11");
+  g_test_summary ("Health warns, with the reason, when a journal reaches 80 % of its size "
+                  "budget ([journal] municipal-size-budget) and reports a fault past it; alarms "
+                  "fill it, as retention never removes them, and a new alarm is still accepted");
+  before = hgd_test_daemon_request (td, "GET", "/api/v1/health",
+                                    hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  g_assert_cmpstr (json_object_get_string_member (before->json, "status"), ==, "ok");
+  subsystem = journal_health (before, "journal-municipal");
+  g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "ok");
+
+  n_alarms += fill_with_alarms (td, budget, 80);
+  warned = hgd_test_daemon_request (td, "GET", "/api/v1/health",
+                                    hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  g_assert_cmpstr (json_object_get_string_member (warned->json, "status"), ==, "warning");
+  subsystem = journal_health (warned, "journal-municipal");
+  g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "warning");
+  g_assert_true (hg_json_object_get_string (subsystem, "message", &message, NULL));
+  g_assert_nonnull (strstr (message, "of its size budget of 1.0"));
+  g_assert_nonnull (strstr (message, "municipal-size-budget"));
+  subsystem = journal_health (warned, "journal-personal");
+  g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "ok");
+
+  /* personal roles see the state, not the message; anonymous callers the overall status */
+  warned_resident = hgd_test_daemon_request (td, "GET", "/api/v1/health",
+                                             hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT),
+                                             NULL);
+  subsystem = journal_health (warned_resident, "journal-municipal");
+  g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "warning");
+  g_assert_false (json_object_has_member (subsystem, "message"));
+  warned_anonymous = hgd_test_daemon_request (td, "GET", "/api/v1/health", NULL, NULL);
+  g_assert_cmpstr (json_object_get_string_member (warned_anonymous->json, "status"), ==,
+                   "warning");
+
+  n_alarms += fill_with_alarms (td, budget, 100);
+  over = hgd_test_daemon_request (td, "GET", "/api/v1/health",
+                                  hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  g_assert_cmpstr (json_object_get_string_member (over->json, "status"), ==, "degraded");
+  subsystem = journal_health (over, "journal-municipal");
+  g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "fault");
+  g_assert_true (hg_json_object_get_string (subsystem, "message", &message, NULL));
+  g_assert_nonnull (strstr (message, "size budget"));
+
+  /* over its budget, the journal still takes alarms, and has lost none */
+  raised = hgd_test_daemon_request (td, "POST", "/api/v1/alarms",
+                                    hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT),
+                                    "{\"type\":\"assistance\"}");
+  g_assert_cmpuint (raised->status, ==, SOUP_STATUS_CREATED);
+  g_assert_cmpuint (count_alarms (td), ==, n_alarms + 1);
+}
+
+static void
 test_metrics_format (void)
 {
   g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
@@ -2153,6 +2283,7 @@ main (int argc,
   g_test_add_func ("/api/plugins/disabling-last-delivery-is-a-health-fault",
                    test_plugins_disable_last_delivery);
   g_test_add_func ("/api/health", test_health);
+  g_test_add_func ("/api/journal/size-budget-warns-in-health", test_health_journal_size_budget);
   g_test_add_func ("/api/metrics-format", test_metrics_format);
   g_test_add_func ("/api/tls/self-signed-generated-and-reused", test_tls_self_signed);
 
