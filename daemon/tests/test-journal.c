@@ -1443,6 +1443,7 @@ test_idempotency_key_expires (Fixture *fixture,
   g_autoptr(HgEvent) raised = alarm_event_new (alarm);
   g_autoptr(HgAlarm) second = alarm_new_raised ();
   g_autoptr(HgEvent) second_raised = alarm_event_new (second);
+  g_autoptr(HgAlarm) kept = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree gchar *ref = NULL;
@@ -1492,7 +1493,9 @@ test_idempotency_key_expires (Fixture *fixture,
                                                      &error));
   g_assert_null (ref);
   /* the alarm itself stays */
-  g_assert_nonnull (hgd_journal_get_alarm (journal, hg_alarm_get_reference (alarm), &error));
+  kept = hgd_journal_get_alarm (journal, hg_alarm_get_reference (alarm), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (kept);
 }
 
 /* readings of one device */
