@@ -1412,6 +1412,35 @@ handle_metrics (HgdApi *self,
     g_string_append_printf (out, "hemgate_journal_fault{domain=\"%s\"} %d\n",
                             hg_domain_to_string ((HgDomain)i),
                             journal_fault (self, (HgDomain)i) != NULL ? 1 : 0);
+  append_metric_header (out, "hemgate_journal_bytes", "gauge",
+                        "What a domain's journal holds, against its size budget.");
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      HgdJournal *journal = hgd_daemon_get_journal (self->daemon, (HgDomain) i);
+      g_autoptr(GError) error = NULL;
+      guint64 used = 0;
+
+      if (journal == NULL)
+        continue;
+      if (hgd_journal_get_used_size (journal, &used, &error))
+        g_string_append_printf (out, "hemgate_journal_bytes{domain=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                                hg_domain_to_string ((HgDomain) i), used);
+      else
+        g_debug ("journal_bytes omitted from metrics: %s", error->message);
+    }
+  append_metric_header (out, "hemgate_journal_budget_bytes", "gauge",
+                        "A domain's journal size budget ([journal] <domain>-size-budget).");
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      HgdJournal *journal = hgd_daemon_get_journal (self->daemon, (HgDomain) i);
+
+      if (journal != NULL)
+        g_string_append_printf (out,
+                                "hemgate_journal_budget_bytes{domain=\"%s\"} %" G_GUINT64_FORMAT
+                                "\n",
+                                hg_domain_to_string ((HgDomain) i),
+                                hgd_journal_get_size_budget (journal));
+    }
 
   if (municipal != NULL)
     {

@@ -1952,6 +1952,8 @@ test_metrics_format (void)
     "hemgate_http_requests_total{status=\"404\"} 1",
     "hemgate_journal_fault{domain=\"municipal\"} 0",
     "hemgate_journal_fault{domain=\"personal\"} 0",
+    "hemgate_journal_budget_bytes{domain=\"municipal\"} 268435456",
+    "hemgate_journal_budget_bytes{domain=\"personal\"} 134217728",
   };
 
   g_test_summary (
