@@ -405,8 +405,8 @@ hgd_alarms_raise_idempotent_finish (HgdAlarms *self,
   RaiseData *data;
 
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_alarms_raise_idempotent_async,
-                        NULL);
+  g_return_val_if_fail (
+      g_task_get_source_tag (G_TASK (result)) == hgd_alarms_raise_idempotent_async, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   data = g_task_get_task_data (G_TASK (result));

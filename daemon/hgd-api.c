@@ -2183,7 +2183,8 @@ raise_cb (GObject *source,
  * IDEMPOTENCY_KEY_CHARS: a UUID, a ULID or base64url fit. Sets @key to NULL when the
  * request has none; FALSE when the header is there but unusable. */
 #define IDEMPOTENCY_KEY_MAX 128
-#define IDEMPOTENCY_KEY_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:~+/="
+#define IDEMPOTENCY_KEY_CHARS                                                                      \
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:~+/="
 static gboolean
 get_idempotency_key (HgdApiRequest *req,
                      gchar **key)

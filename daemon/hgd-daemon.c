@@ -84,9 +84,9 @@ apply_size_budget (HgdDaemon *self,
 {
   g_autofree gchar *key = g_strdup_printf ("%s-size-budget",
                                            hg_domain_to_string (hgd_journal_get_domain (journal)));
+  guint64 mib = (guint64) hgd_config_get_int (self->config, "journal", key);
 
-  hgd_journal_set_size_budget (journal,
-                               (guint64) hgd_config_get_int (self->config, "journal", key) * 1024 * 1024);
+  hgd_journal_set_size_budget (journal, mib * 1024 * 1024);
 }
 
 static void

@@ -1873,7 +1873,8 @@ hgd_journal_append_keyed_async (HgdJournal *self,
 
   g_return_if_fail (HGD_IS_JOURNAL (self));
   g_return_if_fail (key == NULL || (scope != NULL && fingerprint != NULL));
-  g_return_if_fail (key == NULL || (alarm != NULL && hg_alarm_get_state (alarm) == HG_ALARM_STATE_RAISED));
+  g_return_if_fail (key == NULL ||
+                    (alarm != NULL && hg_alarm_get_state (alarm) == HG_ALARM_STATE_RAISED));
   g_return_if_fail (HG_IS_EVENT (event));
   g_return_if_fail (hg_event_get_seq (event) == 0);
   g_return_if_fail (alarm == NULL || HG_IS_ALARM (alarm));

@@ -267,14 +267,15 @@ describe_fds (Proc *p)
       g_autofree gchar *link = g_build_filename (fd_path, name, NULL);
       g_autofree gchar *target = g_file_read_link (link, NULL);
       gchar *colon = target != NULL ? strchr (target, ':') : NULL;
+      guint n;
 
       if (colon != NULL)
         *colon = '\0';
       else if (target != NULL && target[0] == '/')
         target[1] = '\0';
       kind = target != NULL ? target : (gpointer) "?";
-      g_hash_table_replace (kinds, g_strdup (kind),
-                            GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (kinds, kind)) + 1));
+      n = GPOINTER_TO_UINT (g_hash_table_lookup (kinds, kind));
+      g_hash_table_replace (kinds, g_strdup (kind), GUINT_TO_POINTER (n + 1));
     }
   g_hash_table_iter_init (&iter, kinds);
   while (g_hash_table_iter_next (&iter, &kind, &count))
