@@ -1432,6 +1432,64 @@ test_size_budget_keeps_alarms (Fixture *fixture,
   g_assert_cmpuint (alarm_events->len, ==, n_alarms + n_alarms / 2);
 }
 
+static void
+test_size_budget_other_events_after_readings (Fixture *fixture,
+                                              gconstpointer user_data)
+{
+  const guint64 budget = 512 * 1024;
+  const guint n_events = 6000;
+  HgdJournal *journal = fixture->journal;
+  g_autoptr(HgAlarm) alarm = alarm_new_raised ();
+  g_autoptr(HgEvent) raised = alarm_event_new (alarm);
+  g_autoptr(HgEvent) reading = event_new ("sensor.reading", 0);
+  g_autoptr(GPtrArray) alarm_events = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 first_other = 0;
+  guint n_done = 0;
+  guint n_trims = 0;
+  gboolean timed_out = FALSE;
+  guint timeout_id;
+
+  g_test_bug ("11");
+  g_test_summary ("When no sensor reading is left to remove, the size budget removes the oldest "
+                  "other events that belong to no alarm, and never an alarm's event");
+
+  g_signal_connect (journal, "trimmed", G_CALLBACK (trimmed_cb), &n_trims);
+  assert_append (journal, raised, alarm);
+  assert_append (journal, reading, NULL);
+  for (guint i = 0; i < n_events; i++)
+    {
+      g_autoptr(HgEvent) event = event_new ("door.opened", i);
+
+      hgd_journal_append_async (journal, event, NULL, NULL, count_done_cb, &n_done);
+    }
+  first_other = hg_event_get_seq (reading) + 1;
+  timeout_id = g_timeout_add_seconds (60, trim_timeout_cb, &timed_out);
+  while (n_done < n_events && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  /* the budget comes only now: one trim, which must go past the readings */
+  hgd_journal_set_size_budget (journal, budget);
+  {
+    g_autoptr(HgEvent) last = event_new ("door.opened", n_events);
+
+    assert_append (journal, last, NULL);
+  }
+  while (n_trims == 0 && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (timeout_id);
+
+  g_assert_cmpuint (used_size (journal) * 100, <=, budget * 70);
+  g_assert_false (has_event (journal, hg_event_get_seq (reading)));
+  g_assert_false (has_event (journal, first_other));
+  g_assert_true (has_event (journal, hgd_journal_get_last_seq (journal)));
+  g_assert_true (has_event (journal, hg_event_get_seq (raised)));
+  alarm_events = hgd_journal_query_alarm_events (journal, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (alarm_events->len, ==, 1);
+}
+
 /* idempotency keys */
 
 static void
@@ -1663,6 +1721,8 @@ main (int argc,
               test_retention_longest_prefix, fixture_teardown);
   g_test_add ("/journal/size-budget/removes-readings-first-keeps-alarms", Fixture, NULL,
               fixture_setup, test_size_budget_keeps_alarms, fixture_teardown);
+  g_test_add ("/journal/size-budget/then-other-events-never-alarms", Fixture, NULL,
+              fixture_setup, test_size_budget_other_events_after_readings, fixture_teardown);
   g_test_add ("/journal/idempotency/key-kept-for-its-lifetime", Fixture, NULL, fixture_setup,
               test_idempotency_key_expires, fixture_teardown);
   g_test_add ("/journal/readings/by-device-and-hour", Fixture, NULL, fixture_setup,
