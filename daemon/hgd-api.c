@@ -1197,10 +1197,12 @@ journal_fault (HgdApi *self,
 /* How full @domain's journal is against its size budget: NULL while below
  * HGD_JOURNAL_SIZE_WARNING_PERCENT, else why (a fault past the budget). Retention keeps a
  * journal well below the warning by removing what belongs to no alarm, so a warning
- * means alarms fill it. */
+ * means alarms fill it. How much the journal of another domain than @caller's holds is
+ * not said: for the personal one, that is how active the resident is at home. */
 static gchar *
 journal_size_warning (HgdApi *self,
                       HgDomain domain,
+                      HgDomain caller,
                       gboolean *over_budget)
 {
   HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
@@ -1221,6 +1223,9 @@ journal_size_warning (HgdApi *self,
   if (used * 100 < budget * HGD_JOURNAL_SIZE_WARNING_PERCENT)
     return NULL;
   *over_budget = used >= budget;
+  if (domain != caller)
+    return g_strdup_printf ("the journal is %s its size budget; raise [journal] %s-size-budget",
+                            *over_budget ? "past" : "near", hg_domain_to_string (domain));
   used_text = g_format_size_full (used, G_FORMAT_SIZE_IEC_UNITS);
   budget_text = g_format_size_full (budget, G_FORMAT_SIZE_IEC_UNITS);
   return g_strdup_printf ("the journal holds %s, %u %% of its size budget of %s; retention "
@@ -1285,7 +1290,9 @@ handle_health (HgdApi *self,
 
       faults[i] = journal_fault (self, (HgDomain) i);
       if (faults[i] == NULL)
-        size_warnings[i] = journal_size_warning (self, (HgDomain) i, &over_budget);
+        size_warnings[i] = journal_size_warning (
+            self, (HgDomain) i, req->session != NULL ? request_domain (req) : HG_DOMAIN_PERSONAL,
+            &over_budget);
       if (over_budget)
         faults[i] = size_warnings[i];
       healthy = healthy && faults[i] == NULL;
@@ -1412,19 +1419,20 @@ handle_metrics (HgdApi *self,
     g_string_append_printf (out, "hemgate_journal_fault{domain=\"%s\"} %d\n",
                             hg_domain_to_string ((HgDomain)i),
                             journal_fault (self, (HgDomain)i) != NULL ? 1 : 0);
+  /* the municipal journal only: the personal one's size would tell how active the
+   * resident is at home */
   append_metric_header (out, "hemgate_journal_bytes", "gauge",
-                        "What a domain's journal holds, against its size budget.");
-  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+                        "What the municipal journal holds, against its size budget.");
+  if (municipal != NULL)
     {
-      HgdJournal *journal = hgd_daemon_get_journal (self->daemon, (HgDomain) i);
       g_autoptr(GError) error = NULL;
       guint64 used = 0;
 
-      if (journal == NULL)
-        continue;
-      if (hgd_journal_get_used_size (journal, &used, &error))
-        g_string_append_printf (out, "hemgate_journal_bytes{domain=\"%s\"} %" G_GUINT64_FORMAT "\n",
-                                hg_domain_to_string ((HgDomain) i), used);
+      if (hgd_journal_get_used_size (municipal, &used, &error))
+        g_string_append_printf (out,
+                                "hemgate_journal_bytes{domain=\"municipal\"} %" G_GUINT64_FORMAT
+                                "\n",
+                                used);
       else
         g_debug ("journal_bytes omitted from metrics: %s", error->message);
     }

@@ -2011,6 +2011,9 @@ test_metrics_format (void)
     }
   g_assert_true (g_hash_table_contains (types, "hemgate_events_total"));
   g_assert_true (g_hash_table_contains (types, "hemgate_plugin_restarts_total"));
+  /* how much the personal journal holds would tell how active the resident is */
+  g_assert_nonnull (strstr (text, "hemgate_journal_bytes{domain=\"municipal\"} "));
+  g_assert_null (strstr (text, "hemgate_journal_bytes{domain=\"personal\"}"));
 }
 
 /* /api/tls/ ------------------------------------------------------------------------------ */
