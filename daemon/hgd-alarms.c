@@ -13,9 +13,28 @@ struct _HgdAlarms
   GObject parent_instance;
   HgdJournal *journal; /* (owned) (nullable) when the municipal journal failed to open */
   GHashTable *busy;    /* (owned) reference → GQueue of GTask waiting behind the one in flight */
+  GHashTable *keys;    /* (owned) "<source>\n<key>" of idempotent raises not yet on disk */
 };
 
 G_DEFINE_TYPE (HgdAlarms, hgd_alarms, G_TYPE_OBJECT)
+
+G_DEFINE_QUARK (hgd-alarms-error-quark, hgd_alarms_error)
+
+/* An idempotent raise in flight. */
+typedef struct
+{
+  HgAlarm *alarm; /* (owned) */
+  gchar *pending; /* (owned) its entry in HgdAlarms.keys */
+  gboolean replayed;
+} RaiseData;
+
+static void
+raise_data_free (RaiseData *data)
+{
+  g_clear_object (&data->alarm);
+  g_free (data->pending);
+  g_free (data);
+}
 
 typedef struct
 {
@@ -55,6 +74,7 @@ hgd_alarms_finalize (GObject *object)
   HgdAlarms *self = HGD_ALARMS (object);
 
   g_hash_table_unref (self->busy);
+  g_hash_table_unref (self->keys);
   G_OBJECT_CLASS (hgd_alarms_parent_class)->finalize (object);
 }
 
@@ -72,6 +92,7 @@ hgd_alarms_init (HgdAlarms *self)
 {
   self->busy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                       (GDestroyNotify) busy_queue_free);
+  self->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /**
@@ -231,6 +252,166 @@ hgd_alarms_raise_finish (HgdAlarms *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_alarms_raise_async, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* raising with an idempotency key */
+
+static void
+raise_idempotent_append_cb (GObject *source_object,
+                            GAsyncResult *result,
+                            gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  HgdAlarms *self = g_task_get_source_object (task);
+  RaiseData *data = g_task_get_task_data (task);
+  const gchar *reference = hg_alarm_get_reference (data->alarm);
+
+  g_hash_table_remove (self->keys, data->pending);
+  if (!hgd_journal_append_keyed_finish (HGD_JOURNAL (source_object), result, &error))
+    {
+      g_prefix_error (&error, "alarm %s not raised: ", reference);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  HGD_LOG_EVENT (G_LOG_LEVEL_MESSAGE, HGD_MESSAGE_ID_ALARM_RAISED, "HG_ALARM_REF", reference,
+                 "alarm %s raised (%s)", reference, hg_alarm_get_alarm_type (data->alarm));
+  g_task_return_pointer (task, g_strdup (reference), g_free);
+}
+
+/**
+ * hgd_alarms_raise_idempotent_async:
+ * @self: an #HgdAlarms
+ * @alarm: as for hgd_alarms_raise_async()
+ * @source: as for hgd_alarms_raise_async(); also the scope of @key
+ * @key: the client's idempotency key
+ * @fingerprint: what the client asked (the request, canonicalised), to tell a retry of the
+ *   same request from a key reused for another
+ * @cancellable: (nullable): as for hgd_alarms_raise_async()
+ * @callback: called once the alarm is on disk, or was already
+ * @user_data: data for @callback
+ *
+ * As hgd_alarms_raise_async(), but raises at most one alarm per (@source, @key) within
+ * %HGD_JOURNAL_IDEMPOTENCY_KEY_LIFETIME: the key is journaled in the alarm's own
+ * transaction, so a retry after the answer was lost, even across a kill of the core, is
+ * answered with the alarm raised the first time (@replayed set by the finish function).
+ */
+void
+hgd_alarms_raise_idempotent_async (HgdAlarms *self,
+                                   HgAlarm *alarm,
+                                   const gchar *source,
+                                   const gchar *key,
+                                   const gchar *fingerprint,
+                                   GCancellable *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(HgEvent) event = NULL;
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *reference = NULL;
+  g_autofree gchar *recorded_ref = NULL;
+  g_autofree gchar *recorded_fingerprint = NULL;
+  RaiseData *data;
+
+  g_return_if_fail (HGD_IS_ALARMS (self));
+  g_return_if_fail (HG_IS_ALARM (alarm));
+  g_return_if_fail (source != NULL);
+  g_return_if_fail (key != NULL);
+  g_return_if_fail (fingerprint != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hgd_alarms_raise_idempotent_async);
+  g_task_set_check_cancellable (task, FALSE);
+  data = g_new0 (RaiseData, 1);
+  data->alarm = g_object_ref (alarm);
+  data->pending = g_strdup_printf ("%s\n%s", source, key);
+  g_task_set_task_data (task, data, (GDestroyNotify) raise_data_free);
+
+  if (self->journal == NULL)
+    {
+      g_task_return_new_error (task, HG_ERROR, HG_ERROR_UNAVAILABLE, "%s",
+                               "municipal journal unavailable");
+      return;
+    }
+  if (!hg_alarm_type_is_valid (hg_alarm_get_alarm_type (alarm)))
+    {
+      g_task_return_new_error (task, HG_ERROR, HG_ERROR_INVALID_DATA, "unknown alarm type '%s'",
+                               hg_alarm_get_alarm_type (alarm));
+      return;
+    }
+  /* the main thread is the only writer of keys: what is not on disk yet is in @keys */
+  if (g_hash_table_contains (self->keys, data->pending))
+    {
+      g_task_return_new_error (task, HGD_ALARMS_ERROR, HGD_ALARMS_ERROR_KEY_IN_FLIGHT, "%s",
+                               "an alarm with this idempotency key is still being raised");
+      return;
+    }
+  if (!hgd_journal_lookup_idempotency_key (self->journal, source, key, g_get_real_time (),
+                                           &recorded_ref, &recorded_fingerprint, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (recorded_ref != NULL)
+    {
+      if (g_strcmp0 (recorded_fingerprint, fingerprint) != 0)
+        {
+          g_task_return_new_error (task, HGD_ALARMS_ERROR, HGD_ALARMS_ERROR_KEY_REUSED,
+                                   "the idempotency key was used for alarm %s, which was "
+                                   "raised with a different request",
+                                   recorded_ref);
+          return;
+        }
+      g_debug ("alarm %s: a retry with the same idempotency key", recorded_ref);
+      data->replayed = TRUE;
+      g_task_return_pointer (task, g_steal_pointer (&recorded_ref), g_free);
+      return;
+    }
+
+  reference = hgd_alarms_new_reference ();
+  hg_alarm_set_reference (alarm, reference);
+  hg_alarm_set_state (alarm, HG_ALARM_STATE_RAISED);
+  hg_alarm_set_source (alarm, source);
+  body = hg_alarm_to_json (alarm);
+  event = hg_event_new ("alarm.raised", body);
+  hg_event_set_source (event, source);
+  g_hash_table_add (self->keys, g_strdup (data->pending));
+  hgd_journal_append_keyed_async (self->journal, event, alarm, source, key, fingerprint,
+                                  cancellable, raise_idempotent_append_cb, g_steal_pointer (&task));
+}
+
+/**
+ * hgd_alarms_raise_idempotent_finish:
+ * @self: an #HgdAlarms
+ * @result: the #GAsyncResult
+ * @replayed: (out) (optional): %TRUE if the alarm was raised by an earlier request with
+ *   the same key, and nothing new was raised
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the alarm's reference, or %NULL with an error as
+ *   hgd_alarms_raise_finish(), or %HGD_ALARMS_ERROR_KEY_IN_FLIGHT or
+ *   %HGD_ALARMS_ERROR_KEY_REUSED
+ */
+gchar *
+hgd_alarms_raise_idempotent_finish (HgdAlarms *self,
+                                    GAsyncResult *result,
+                                    gboolean *replayed,
+                                    GError **error)
+{
+  RaiseData *data;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (
+      g_task_get_source_tag (G_TASK (result)) == hgd_alarms_raise_idempotent_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  data = g_task_get_task_data (G_TASK (result));
+  if (replayed != NULL)
+    *replayed = data->replayed;
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 

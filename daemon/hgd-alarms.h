@@ -6,6 +6,16 @@
 
 G_BEGIN_DECLS
 
+#define HGD_ALARMS_ERROR (hgd_alarms_error_quark ())
+
+typedef enum
+{
+  HGD_ALARMS_ERROR_KEY_IN_FLIGHT, /* an alarm with this idempotency key is being raised */
+  HGD_ALARMS_ERROR_KEY_REUSED,    /* the key was used for a different alarm */
+} HgdAlarmsError;
+
+GQuark hgd_alarms_error_quark (void);
+
 #define HGD_TYPE_ALARMS (hgd_alarms_get_type ())
 G_DECLARE_FINAL_TYPE (HgdAlarms, hgd_alarms, HGD, ALARMS, GObject)
 
@@ -21,6 +31,18 @@ void hgd_alarms_raise_async (HgdAlarms *self,
 gchar *hgd_alarms_raise_finish (HgdAlarms *self,
                                 GAsyncResult *result,
                                 GError **error);
+void hgd_alarms_raise_idempotent_async (HgdAlarms *self,
+                                        HgAlarm *alarm,
+                                        const gchar *source,
+                                        const gchar *key,
+                                        const gchar *fingerprint,
+                                        GCancellable *cancellable,
+                                        GAsyncReadyCallback callback,
+                                        gpointer user_data);
+gchar *hgd_alarms_raise_idempotent_finish (HgdAlarms *self,
+                                           GAsyncResult *result,
+                                           gboolean *replayed,
+                                           GError **error);
 void hgd_alarms_transition_async (HgdAlarms *self,
                                   const gchar *reference,
                                   HgAlarmState state,

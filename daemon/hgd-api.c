@@ -550,6 +550,22 @@ error_to_http (const GError *error,
           break;
         }
     }
+  else if (error->domain == HGD_ALARMS_ERROR)
+    {
+      switch ((HgdAlarmsError) error->code)
+        {
+        case HGD_ALARMS_ERROR_KEY_IN_FLIGHT:
+          *status = SOUP_STATUS_CONFLICT;
+          *code = "idempotency-key-in-flight";
+          break;
+        case HGD_ALARMS_ERROR_KEY_REUSED:
+          *status = SOUP_STATUS_UNPROCESSABLE_ENTITY;
+          *code = "idempotency-key-reused";
+          break;
+        default:
+          break;
+        }
+    }
   else if (error->domain == HGD_JOURNAL_ERROR)
     {
       switch ((HgdJournalError) error->code)
@@ -1624,6 +1640,47 @@ journal_fault (HgdApi *self,
   return error != NULL ? error->message : "not open";
 }
 
+/* How full @domain's journal is against its size budget: NULL while below
+ * HGD_JOURNAL_SIZE_WARNING_PERCENT, else why (a fault past the budget). Retention keeps a
+ * journal well below the warning by removing what belongs to no alarm, so a warning
+ * means alarms fill it. How much the journal of another domain than @caller's holds is
+ * not said: for the personal one, that is how active the resident is at home. */
+static gchar *
+journal_size_warning (HgdApi *self,
+                      HgDomain domain,
+                      HgDomain caller,
+                      gboolean *over_budget)
+{
+  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *used_text = NULL;
+  g_autofree gchar *budget_text = NULL;
+  guint64 budget;
+  guint64 used = 0;
+
+  *over_budget = FALSE;
+  if (journal == NULL || (budget = hgd_journal_get_size_budget (journal)) == 0)
+    return NULL;
+  if (!hgd_journal_get_used_size (journal, &used, &error))
+    {
+      g_debug ("journal size not reported: %s", error->message);
+      return NULL;
+    }
+  if (used * 100 < budget * HGD_JOURNAL_SIZE_WARNING_PERCENT)
+    return NULL;
+  *over_budget = used >= budget;
+  if (domain != caller)
+    return g_strdup_printf ("the journal is %s its size budget; raise [journal] %s-size-budget",
+                            *over_budget ? "past" : "near", hg_domain_to_string (domain));
+  used_text = g_format_size_full (used, G_FORMAT_SIZE_IEC_UNITS);
+  budget_text = g_format_size_full (budget, G_FORMAT_SIZE_IEC_UNITS);
+  return g_strdup_printf ("the journal holds %s, %u %% of its size budget of %s; retention "
+                          "removes only events that belong to no alarm, so alarms and their "
+                          "events fill it; raise [journal] %s-size-budget",
+                          used_text, (guint) (used * 100 / budget), budget_text,
+                          hg_domain_to_string (domain));
+}
+
 static void
 add_subsystem (JsonObject *subsystems,
                const gchar *name,
@@ -1639,6 +1696,20 @@ add_subsystem (JsonObject *subsystems,
 }
 
 static void
+add_subsystem_warning (JsonObject *subsystems,
+                       const gchar *name,
+                       const gchar *warning,
+                       gboolean details)
+{
+  JsonObject *object = json_object_new ();
+
+  json_object_set_string_member (object, "status", "warning");
+  if (details)
+    json_object_set_string_member (object, "message", warning);
+  json_object_set_object_member (subsystems, name, object);
+}
+
+static void
 handle_health (HgdApi *self,
                HgdApiRequest *req)
 {
@@ -1648,8 +1719,10 @@ handle_health (HgdApi *self,
   gboolean plugins_healthy = TRUE;
   g_autofree gchar *delivery_fault = NULL;
   gboolean healthy;
+  gboolean warned = FALSE;
   gboolean municipal = req->session != NULL && request_domain (req) == HG_DOMAIN_MUNICIPAL;
   const gchar *faults[HG_DOMAIN_LAST];
+  gchar *size_warnings[HG_DOMAIN_LAST] = { NULL }; /* (owned) */
   JsonObject *object = json_object_new ();
 
   if (plugins != NULL)
@@ -1676,16 +1749,33 @@ handle_health (HgdApi *self,
   healthy = plugins_healthy && delivery_fault == NULL;
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
+      gboolean over_budget = FALSE;
+
       faults[i] = journal_fault (self, (HgDomain) i);
+      if (faults[i] == NULL)
+        size_warnings[i] = journal_size_warning (
+            self, (HgDomain) i, req->session != NULL ? request_domain (req) : HG_DOMAIN_PERSONAL,
+            &over_budget);
+      if (over_budget)
+        faults[i] = size_warnings[i];
       healthy = healthy && faults[i] == NULL;
+      warned = warned || size_warnings[i] != NULL;
     }
-  json_object_set_string_member (object, "status", healthy ? "ok" : "degraded");
+  json_object_set_string_member (object, "status",
+                                 !healthy ? "degraded" : warned ? "warning" : "ok");
 
   if (req->session != NULL)
     {
       JsonObject *subsystems = json_object_new ();
       for (guint i = 0; i < HG_DOMAIN_LAST; i++)
-        add_subsystem (subsystems, journal_subsystem_name ((HgDomain) i), faults[i], municipal);
+        {
+          if (faults[i] == NULL && size_warnings[i] != NULL)
+            add_subsystem_warning (subsystems, journal_subsystem_name ((HgDomain) i),
+                                   size_warnings[i], municipal);
+          else
+            add_subsystem (subsystems, journal_subsystem_name ((HgDomain) i), faults[i],
+                           municipal);
+        }
       add_subsystem (subsystems, "api", NULL, municipal);
       add_subsystem (subsystems, "plugins", plugins_healthy ? NULL : "a plugin is not running",
                      municipal);
@@ -1709,6 +1799,8 @@ handle_health (HgdApi *self,
             object, "personal_plugins",
             json_object_ref (json_object_get_object_member (plugin_view, "personal_plugins")));
     }
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_free (size_warnings[i]);
   respond_json (req, SOUP_STATUS_OK, object);
 }
 
@@ -1801,6 +1893,36 @@ handle_metrics (HgdApi *self,
     g_string_append_printf (out, "hemgate_journal_fault{domain=\"%s\"} %d\n",
                             hg_domain_to_string ((HgDomain)i),
                             journal_fault (self, (HgDomain)i) != NULL ? 1 : 0);
+  /* the municipal journal only: the personal one's size would tell how active the
+   * resident is at home */
+  append_metric_header (out, "hemgate_journal_bytes", "gauge",
+                        "What the municipal journal holds, against its size budget.");
+  if (municipal != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      guint64 used = 0;
+
+      if (hgd_journal_get_used_size (municipal, &used, &error))
+        g_string_append_printf (out,
+                                "hemgate_journal_bytes{domain=\"municipal\"} %" G_GUINT64_FORMAT
+                                "\n",
+                                used);
+      else
+        g_debug ("journal_bytes omitted from metrics: %s", error->message);
+    }
+  append_metric_header (out, "hemgate_journal_budget_bytes", "gauge",
+                        "A domain's journal size budget ([journal] <domain>-size-budget).");
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      HgdJournal *journal = hgd_daemon_get_journal (self->daemon, (HgDomain) i);
+
+      if (journal != NULL)
+        g_string_append_printf (out,
+                                "hemgate_journal_budget_bytes{domain=\"%s\"} %" G_GUINT64_FORMAT
+                                "\n",
+                                hg_domain_to_string ((HgDomain) i),
+                                hgd_journal_get_size_budget (journal));
+    }
 
   if (municipal != NULL)
     {
@@ -2543,13 +2665,18 @@ raise_cb (GObject *source,
 {
   g_autoptr(HgdApiRequest) req = user_data;
   g_autoptr(GError) error = NULL;
+  g_autoptr(HgAlarm) recorded = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *who = NULL;
   g_autofree gchar *location = NULL;
+  gboolean replayed = FALSE;
   HgAlarm *alarm;
   JsonObject *object;
 
-  ref = hgd_alarms_raise_finish (HGD_ALARMS (source), result, &error);
+  if (g_task_get_source_tag (G_TASK (result)) == hgd_alarms_raise_idempotent_async)
+    ref = hgd_alarms_raise_idempotent_finish (HGD_ALARMS (source), result, &replayed, &error);
+  else
+    ref = hgd_alarms_raise_finish (HGD_ALARMS (source), result, &error);
   if (req->api == NULL)
     return;
   if (ref == NULL)
@@ -2558,8 +2685,28 @@ raise_cb (GObject *source,
       request_resume (req);
       return;
     }
-  /* durably journaled: only now does the caller hear of it */
   alarm = HG_ALARM (req->data);
+  if (replayed)
+    {
+      /* a retry: the alarm the first request raised, as it is now */
+      HgdJournal *journal = hgd_daemon_get_journal (req->api->daemon, HG_DOMAIN_MUNICIPAL);
+
+      recorded = journal != NULL ? hgd_journal_get_alarm (journal, ref, &error) : NULL;
+      if (recorded == NULL)
+        {
+          if (error != NULL)
+            respond_gerror (req, error);
+          else
+            respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                           "the municipal journal is unavailable");
+          request_resume (req);
+          return;
+        }
+      alarm = recorded;
+      soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                    "Idempotent-Replayed", "true");
+    }
+  /* durably journaled: only now does the caller hear of it */
   who = request_who (req);
   object = alarm_to_json_for (req, alarm);
   json_object_set_string_member (object, "ref", ref);
@@ -2567,8 +2714,68 @@ raise_cb (GObject *source,
   location = g_strdup_printf ("/api/v1/alarms/%s", ref);
   soup_message_headers_replace (soup_server_message_get_response_headers (req->msg), "Location",
                                 location);
-  respond_json (req, SOUP_STATUS_CREATED, object);
+  respond_json (req, replayed ? SOUP_STATUS_OK : SOUP_STATUS_CREATED, object);
   request_resume (req);
+}
+
+/* An Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) is a structured-field
+ * string; a bare token is taken too. Either way 1 to IDEMPOTENCY_KEY_MAX characters of
+ * IDEMPOTENCY_KEY_CHARS: a UUID, a ULID or base64url fit. Sets @key to NULL when the
+ * request has none; FALSE when the header is there but unusable. */
+#define IDEMPOTENCY_KEY_MAX 128
+#define IDEMPOTENCY_KEY_CHARS                                                                      \
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:~+/="
+static gboolean
+get_idempotency_key (HgdApiRequest *req,
+                     gchar **key)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (req->msg);
+  const gchar *value = soup_message_headers_get_list (headers, "Idempotency-Key");
+  gsize len;
+
+  *key = NULL;
+  if (value == NULL)
+    return TRUE;
+  len = strlen (value);
+  if (len >= 2 && value[0] == '"' && value[len - 1] == '"')
+    {
+      value++;
+      len -= 2;
+    }
+  if (len == 0 || len > IDEMPOTENCY_KEY_MAX || strspn (value, IDEMPOTENCY_KEY_CHARS) != len)
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-idempotency-key",
+                     "header 'Idempotency-Key' must be one string of 1 to %u letters, digits "
+                     "or '-_.:~+/='",
+                     (guint) IDEMPOTENCY_KEY_MAX);
+      return FALSE;
+    }
+  *key = g_strndup (value, len);
+  return TRUE;
+}
+
+/* What a raise asks for, so that a retry can be told from a key used for another alarm. */
+static gchar *
+raise_fingerprint (const gchar *type,
+                   const gchar *origin,
+                   const gchar *location,
+                   const gchar *device,
+                   gint64 priority)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  const gchar *fields[] = { type, origin, location, device };
+  g_autofree gchar *number = g_strdup_printf ("%" G_GINT64_FORMAT, priority);
+
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      /* NUL ends each field; an absent one is a lone 0x01 */
+      if (fields[i] != NULL)
+        g_checksum_update (checksum, (const guchar *) fields[i], (gssize) strlen (fields[i]) + 1);
+      else
+        g_checksum_update (checksum, (const guchar *) "\x01", 2);
+    }
+  g_checksum_update (checksum, (const guchar *) number, -1);
+  return g_strdup (g_checksum_get_string (checksum));
 }
 
 static void
@@ -2586,7 +2793,10 @@ handle_alarms_raise (HgdApi *self,
   g_autoptr(GError) error = NULL;
   g_autoptr(HgAlarm) alarm = NULL;
   g_autofree gchar *who = NULL;
+  g_autofree gchar *key = NULL;
 
+  if (!get_idempotency_key (req, &key))
+    return;
   if (!hg_json_object_check_members (req->body, members, &error) ||
       !hg_json_object_get_string (req->body, "type", &type, &error) ||
       !hg_json_object_get_optional_string (req->body, "source", &origin, &error) ||
@@ -2628,6 +2838,14 @@ handle_alarms_raise (HgdApi *self,
   who = request_who (req);
   req->data = G_OBJECT (g_object_ref (alarm));
   request_pause (req);
+  if (key != NULL)
+    {
+      g_autofree gchar *fingerprint = raise_fingerprint (type, origin, location, device, priority);
+
+      hgd_alarms_raise_idempotent_async (alarms, alarm, who, key, fingerprint, self->cancellable,
+                                         raise_cb, request_ref (req));
+      return;
+    }
   hgd_alarms_raise_async (alarms, alarm, who, self->cancellable, raise_cb, request_ref (req));
 }
 

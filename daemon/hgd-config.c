@@ -47,6 +47,8 @@ static const KeySpec key_specs[] = {
   { "journal", "retention-days", KEY_INT, "365", 1, 36500 },
   { "journal", "alarm-retention-days", KEY_INT, "3650", 365, 36500 },
   { "journal", "prune-interval", KEY_INT, "3600", 10, 7 * 24 * 3600 },
+  { "journal", "municipal-size-budget", KEY_INT, "256", 1, 1024 * 1024 },
+  { "journal", "personal-size-budget", KEY_INT, "128", 1, 1024 * 1024 },
   { "plugins", "directory", KEY_STRING, PLUGINDIR, 0, 0 },
   { "plugins", "host", KEY_STRING, LIBEXECDIR "/hemgate-plugin-host", 0, 0 },
   { "plugins", "watchdog-interval", KEY_INT, "10", 1, 3600 },

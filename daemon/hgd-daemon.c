@@ -77,6 +77,18 @@ apply_retention (HgdDaemon *self,
     hgd_journal_set_retention (journal, key, GPOINTER_TO_UINT (value));
 }
 
+/* [journal] <domain>-size-budget, in MiB */
+static void
+apply_size_budget (HgdDaemon *self,
+                   HgdJournal *journal)
+{
+  g_autofree gchar *key = g_strdup_printf ("%s-size-budget",
+                                           hg_domain_to_string (hgd_journal_get_domain (journal)));
+  guint64 mib = (guint64) hgd_config_get_int (self->config, "journal", key);
+
+  hgd_journal_set_size_budget (journal, mib * 1024 * 1024);
+}
+
 static void
 pruned_cb (GObject *source,
            GAsyncResult *result,
@@ -216,6 +228,7 @@ hgd_daemon_initable_init (GInitable *initable,
           continue;
         }
       apply_retention (self, self->journals[i]);
+      apply_size_budget (self, self->journals[i]);
     }
 
   self->accounts = hgd_accounts_new ((const gchar *const *) domain_dirs,

@@ -43,6 +43,19 @@
  * appends was stepped, not slewed: NTP slews at most 500 ppm. */
 #define CLOCK_STEP_MIN_USEC (2 * G_USEC_PER_SEC)
 #define CLOCK_SLEW_PER_MILLE 1
+
+/* The size budget (hgd_journal_set_size_budget()): past TRIM_START percent of it, the
+ * worker removes the oldest events that belong to no alarm, TRIM_CHUNK per transaction,
+ * until the journal is down to TRIM_TARGET percent or nothing removable is left. Health
+ * warns at HGD_JOURNAL_SIZE_WARNING_PERCENT, which only what retention may not remove
+ * can reach. */
+#define TRIM_START 70
+#define TRIM_TARGET 60
+#define TRIM_CHUNK 2000
+
+/* The WAL file is cut back to this after a checkpoint, so it does not keep the size of
+ * its largest burst on the flash. */
+#define WAL_SIZE_LIMIT (4 * 1024 * 1024)
 #define USEC_PER_DAY ((gint64) 86400 * G_USEC_PER_SEC)
 
 /* ts columns hold microseconds since the Unix epoch, UTC; body and detail are JSON objects.
@@ -87,6 +100,20 @@ static const gchar indexes_sql[] =
   "CREATE INDEX IF NOT EXISTS events_by_reading_kind ON events (" SQL_READING_DEVICE ", "
   SQL_READING_KIND ", ts) WHERE " SQL_IS_READING ";";
 
+/* Tables added after schema version 1, created on every open like the indexes above. An
+ * idempotency key (the API's Idempotency-Key header) is recorded in the transaction that
+ * raises its alarm, so that a client retrying after a lost answer, even across a kill of
+ * the core, gets the same alarm; @scope is who sent it, @fingerprint what it asked. */
+static const gchar tables_sql[] =
+  "CREATE TABLE IF NOT EXISTS idempotency_keys ("
+  "  scope TEXT NOT NULL,"
+  "  key TEXT NOT NULL,"
+  "  fingerprint TEXT NOT NULL,"
+  "  alarm_ref TEXT NOT NULL,"
+  "  ts INTEGER NOT NULL,"
+  "  PRIMARY KEY (scope, key)) WITHOUT ROWID;"
+  "CREATE INDEX IF NOT EXISTS idempotency_keys_by_ts ON idempotency_keys (ts);";
+
 /* Every column the code reads or writes: preparing these checks an existing file's schema. */
 static const gchar *const schema_probes[] = {
   "SELECT key, value FROM meta LIMIT 0",
@@ -124,6 +151,7 @@ typedef enum
   JOB_PRUNE,
   JOB_CAP_SIZE,
   JOB_HOLD,
+  JOB_TRIM,
   JOB_STOP,
 } JobKind;
 
@@ -140,6 +168,14 @@ typedef struct
   gchar *detail;      /* (owned) (nullable) JSON */
   gboolean is_new;    /* raised: insert, and the reference must be new; else update */
 } AlarmRow;
+
+/* An idempotency key to record with a new alarm. */
+typedef struct
+{
+  gchar *scope;       /* (owned) */
+  gchar *key;         /* (owned) */
+  gchar *fingerprint; /* (owned) */
+} IdempotencyRow;
 
 typedef struct
 {
@@ -170,6 +206,7 @@ typedef struct
   gchar *source;    /* (owned) (nullable) */
   gchar *body;      /* (owned) JSON */
   AlarmRow *alarm;  /* (owned) (nullable) */
+  IdempotencyRow *key; /* (owned) (nullable) recorded with a raised @alarm */
 
   /* JOB_PRUNE */
   GPtrArray *rules; /* (owned) (element-type RetentionRule) */
@@ -195,11 +232,15 @@ typedef struct
   sqlite3_stmt *insert_event;  /* (owned) */
   sqlite3_stmt *insert_alarm;  /* (owned) */
   sqlite3_stmt *update_alarm;  /* (owned) */
+  sqlite3_stmt *insert_key;    /* (owned) */
   GThread *thread;             /* (owned) (nullable) */
   GMutex jobs_lock;            /* guards @alarm_lane and @ordinary_lane */
   GCond jobs_cond;             /* signalled when a job is queued */
   GQueue alarm_lane;           /* (element-type Job) alarm-class appends, taken first */
   GQueue ordinary_lane;        /* (element-type Job) every other job */
+  gint64 budget;               /* bytes, 0 for none; guarded by @jobs_lock */
+  gboolean trimming;           /* a JOB_TRIM is queued or running; worker thread only */
+  guint64 n_trimmed;           /* events the current trim removed; worker thread only */
   GMutex lock;                 /* guards @done */
   GQueue done;                 /* (element-type Job) finished, in queue order */
   GSource *dispatch;           /* (owned) (nullable) made ready when @done fills */
@@ -232,6 +273,7 @@ enum
 enum
 {
   SIGNAL_EVENT_APPENDED,
+  SIGNAL_TRIMMED,
   N_SIGNALS
 };
 
@@ -443,6 +485,15 @@ alarm_row_new (HgAlarm *alarm)
 }
 
 static void
+idempotency_row_free (IdempotencyRow *row)
+{
+  g_free (row->scope);
+  g_free (row->key);
+  g_free (row->fingerprint);
+  g_free (row);
+}
+
+static void
 retention_rule_free (RetentionRule *rule)
 {
   g_free (rule->prefix);
@@ -466,6 +517,7 @@ job_free (Job *job)
   g_free (job->source);
   g_free (job->body);
   g_clear_pointer (&job->alarm, alarm_row_free);
+  g_clear_pointer (&job->key, idempotency_row_free);
   g_clear_pointer (&job->rules, g_ptr_array_unref);
   g_clear_error (&job->error);
   g_free (job);
@@ -547,6 +599,37 @@ worker_requeue (Worker *worker,
 
 /* the worker thread */
 
+/* A key past its lifetime may still be there until the next prune: it is replaced. */
+static gboolean
+worker_insert_key (Worker *worker,
+                   Job *job,
+                   GError **error)
+{
+  g_autoptr(StatementUse) stmt = worker->insert_key;
+  int rc;
+
+  sqlite3_bind_text (stmt, 1, job->key->scope, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, job->key->key, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, job->key->fingerprint, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, job->alarm->ref, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 5, job->ts);
+  sqlite3_bind_int64 (stmt, 6, job->ts - HGD_JOURNAL_IDEMPOTENCY_KEY_LIFETIME);
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (error, worker->db, rc, worker->path, "cannot record an idempotency key");
+      return FALSE;
+    }
+  if (sqlite3_changes (worker->db) != 1)
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_INVALID,
+                   "journal %s: the idempotency key of alarm %s is in use", worker->path,
+                   job->alarm->ref);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 worker_insert (Worker *worker,
                Job *job,
@@ -596,6 +679,8 @@ worker_insert (Worker *worker,
           set_db_error (error, worker->db, rc, worker->path, what);
           return FALSE;
         }
+      if (job->key != NULL && !worker_insert_key (worker, job, error))
+        return FALSE;
     }
   else
     {
@@ -777,6 +862,24 @@ worker_prune (Worker *worker,
       return FALSE;
     }
 
+  /* idempotency keys past their lifetime: a retry that late is a new alarm */
+  {
+    g_autoptr(sqlite3_stmt) delete_keys = NULL;
+
+    rc = sqlite3_prepare_v2 (worker->db, "DELETE FROM idempotency_keys WHERE ts < ?1", -1,
+                             &delete_keys, NULL);
+    if (rc == SQLITE_OK)
+      {
+        sqlite3_bind_int64 (delete_keys, 1, job->now - HGD_JOURNAL_IDEMPOTENCY_KEY_LIFETIME);
+        rc = sqlite3_step (delete_keys);
+      }
+    if (rc != SQLITE_DONE)
+      {
+        set_db_error (error, worker->db, rc, worker->path, "cannot prune idempotency keys");
+        return FALSE;
+      }
+  }
+
   /* a closed alarm's record goes with the last of its events */
   if (!db_exec (worker->db, worker->path,
                 "DELETE FROM alarms WHERE " SQL_ALARM_IS_FINAL " AND NOT EXISTS "
@@ -841,6 +944,131 @@ waiter_wait (Waiter *waiter)
   g_mutex_unlock (&waiter->lock);
 }
 
+/* the size budget, on the worker thread */
+
+static gint64
+worker_get_budget (Worker *worker)
+{
+  gint64 budget;
+
+  g_mutex_lock (&worker->jobs_lock);
+  budget = worker->budget;
+  g_mutex_unlock (&worker->jobs_lock);
+  return budget;
+}
+
+/* The bytes the journal's pages hold; the free pages a deletion left are reused first. */
+static gboolean
+db_used_bytes (sqlite3 *db,
+               const gchar *path,
+               gint64 *used,
+               GError **error)
+{
+  gint64 pages = 0;
+  gint64 free_pages = 0;
+  gint64 page_size = 0;
+
+  if (!db_query_int (db, path, "PRAGMA page_count", &pages, "cannot read the page count", error) ||
+      !db_query_int (db, path, "PRAGMA freelist_count", &free_pages,
+                     "cannot read the free page count", error) ||
+      !db_query_int (db, path, "PRAGMA page_size", &page_size, "cannot read the page size", error))
+    return FALSE;
+  *used = MAX (pages - free_pages, 0) * page_size;
+  return TRUE;
+}
+
+/* Removes up to TRIM_CHUNK of the oldest events retention may remove for space: sensor
+ * readings first, then other events that belong to no alarm. An alarm's events, open or
+ * closed, are never removed for space. */
+static gboolean
+worker_trim_chunk (Worker *worker,
+                   guint *n_removed,
+                   GError **error)
+{
+  static const gchar *const tiers[] = {
+    "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE " SQL_IS_READING
+    " AND alarm_ref IS NULL ORDER BY ts LIMIT ?1)",
+    "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE alarm_ref IS NULL "
+    "AND type NOT LIKE 'alarm.%' ORDER BY seq LIMIT ?1)",
+  };
+  g_autoptr(Transaction) txn = NULL;
+
+  *n_removed = 0;
+  txn = transaction_begin (worker->db, worker->path, error);
+  if (txn == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (tiers) && *n_removed == 0; i++)
+    {
+      g_autoptr(sqlite3_stmt) stmt = NULL;
+      int rc = sqlite3_prepare_v2 (worker->db, tiers[i], -1, &stmt, NULL);
+
+      if (rc == SQLITE_OK)
+        {
+          sqlite3_bind_int (stmt, 1, TRIM_CHUNK);
+          rc = sqlite3_step (stmt);
+        }
+      if (rc != SQLITE_DONE)
+        {
+          set_db_error (error, worker->db, rc, worker->path, "cannot remove events for space");
+          return FALSE;
+        }
+      *n_removed = (guint) sqlite3_changes (worker->db);
+    }
+  return transaction_commit (txn, worker->path, error);
+}
+
+/* One step of a trim: it queues the next step behind what is queued, so appends, and
+ * alarms above all, are not held up by a long one. Returns TRUE when the trim is over,
+ * with the number of events it removed in @job. */
+static gboolean
+worker_trim (Worker *worker,
+             Job *job)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 budget = worker_get_budget (worker);
+  gint64 used = 0;
+  guint n_removed = 0;
+
+  if (!db_used_bytes (worker->db, worker->path, &used, &error) ||
+      (budget > 0 && used * 100 > budget * TRIM_TARGET &&
+       !worker_trim_chunk (worker, &n_removed, &error)))
+    {
+      /* the next commit tries again */
+      job->error = g_steal_pointer (&error);
+    }
+  else if (n_removed > 0)
+    {
+      worker->n_trimmed += n_removed;
+      worker_push (worker, job_new (JOB_TRIM));
+      return FALSE;
+    }
+  job->n_removed = (guint) MIN (worker->n_trimmed, G_MAXUINT);
+  worker->n_trimmed = 0;
+  worker->trimming = FALSE;
+  return TRUE;
+}
+
+/* After a commit: starts a trim once the journal passes TRIM_START percent of its budget. */
+static void
+worker_check_budget (Worker *worker)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 budget = worker_get_budget (worker);
+  gint64 used = 0;
+
+  if (budget <= 0 || worker->trimming)
+    return;
+  if (!db_used_bytes (worker->db, worker->path, &used, &error))
+    {
+      g_debug ("journal %s: size not checked: %s", worker->path, error->message);
+      return;
+    }
+  if (used * 100 <= budget * TRIM_START)
+    return;
+  worker->trimming = TRUE;
+  worker_push (worker, job_new (JOB_TRIM));
+}
+
 static void
 worker_run (Worker *worker,
             Job *job)
@@ -852,6 +1080,13 @@ worker_run (Worker *worker,
       break;
     case JOB_CAP_SIZE:
       worker_cap_size (worker, job, &job->error);
+      break;
+    case JOB_TRIM:
+      if (!worker_trim (worker, job))
+        {
+          job_free (job);
+          return;
+        }
       break;
     case JOB_HOLD:
       /* tell the caller the worker is held, then wait to be let go */
@@ -916,6 +1151,7 @@ worker_thread (gpointer user_data)
       if (!alarm_lane)
         preemptible = TRUE;
       worker_complete (worker, (Job *const *) batch->pdata, batch->len);
+      worker_check_budget (worker);
     }
 }
 
@@ -948,6 +1184,7 @@ worker_free (Worker *worker)
   g_clear_pointer (&worker->insert_event, sqlite3_finalize);
   g_clear_pointer (&worker->insert_alarm, sqlite3_finalize);
   g_clear_pointer (&worker->update_alarm, sqlite3_finalize);
+  g_clear_pointer (&worker->insert_key, sqlite3_finalize);
   /* the last connection (the reader is closed first): closing checkpoints the WAL into
    * the database and removes it, so the database alone is the whole journal again */
   if (worker->marked_open &&
@@ -1026,6 +1263,19 @@ journal_complete_prune (HgdJournal *self,
   g_task_return_int (task, job->n_removed);
 }
 
+static void
+journal_complete_trim (HgdJournal *self,
+                       Job *job)
+{
+  if (job->error != NULL)
+    g_warning ("journal %s: cannot keep to the size budget: %s", self->path, job->error->message);
+  else if (job->n_removed > 0)
+    g_message ("journal %s: removed the %u oldest events that belong to no alarm, to keep "
+               "within its size budget",
+               self->path, job->n_removed);
+  g_signal_emit (self, signals[SIGNAL_TRIMMED], 0, job->n_removed);
+}
+
 static gboolean
 journal_dispatch_cb (gpointer user_data)
 {
@@ -1048,6 +1298,8 @@ journal_dispatch_cb (gpointer user_data)
         journal_complete_append (self, job);
       else if (job->kind == JOB_PRUNE)
         journal_complete_prune (self, job);
+      else if (job->kind == JOB_TRIM)
+        journal_complete_trim (self, job);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -1510,9 +1762,17 @@ worker_open (const gchar *path,
   /* FULL: in WAL mode every commit is fsynced before it returns */
   if (!db_exec (worker->db, path, "PRAGMA synchronous = FULL", "cannot set synchronous", error))
     return NULL;
+  {
+    g_autofree gchar *limit = g_strdup_printf ("PRAGMA journal_size_limit = %d", WAL_SIZE_LIMIT);
+    gint64 ignored = 0;
+
+    if (!db_query_int (worker->db, path, limit, &ignored, "cannot limit the WAL size", error))
+      return NULL;
+  }
   if (!worker_mark_open (worker, error))
     return NULL;
-  if (!db_exec (worker->db, path, indexes_sql, "cannot create the indexes", error))
+  if (!db_exec (worker->db, path, indexes_sql, "cannot create the indexes", error) ||
+      !db_exec (worker->db, path, tables_sql, "cannot create the tables", error))
     return NULL;
 
   if (!writer_prepare (worker,
@@ -1526,7 +1786,13 @@ worker_open (const gchar *path,
       !writer_prepare (worker,
                        "UPDATE alarms SET state = ?2, device = ?3, location = ?4, priority = ?5, "
                        "detail = ?6, updated_ts = ?7 WHERE ref = ?1",
-                       &worker->update_alarm, error))
+                       &worker->update_alarm, error) ||
+      !writer_prepare (worker,
+                       "INSERT INTO idempotency_keys (scope, key, fingerprint, alarm_ref, ts) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (scope, key) DO UPDATE SET "
+                       "fingerprint = excluded.fingerprint, alarm_ref = excluded.alarm_ref, "
+                       "ts = excluded.ts WHERE idempotency_keys.ts < ?6",
+                       &worker->insert_key, error))
     return NULL;
   return g_steal_pointer (&worker);
 }
@@ -1624,6 +1890,18 @@ hgd_journal_class_init (HgdJournalClass *klass)
                                                  G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                                                  g_cclosure_marshal_VOID__OBJECT, G_TYPE_NONE, 1,
                                                  HG_TYPE_EVENT);
+
+  /**
+   * HgdJournal::trimmed:
+   * @journal: the journal
+   * @n_removed: how many events were removed
+   *
+   * Emitted when the journal has gone below its size budget's trim target again (see
+   * hgd_journal_set_size_budget()), or found nothing more it may remove.
+   */
+  signals[SIGNAL_TRIMMED] = g_signal_new ("trimmed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, g_cclosure_marshal_VOID__UINT,
+                                          G_TYPE_NONE, 1, G_TYPE_UINT);
 }
 
 static void
@@ -1853,11 +2131,46 @@ hgd_journal_append_async (HgdJournal *self,
                           GAsyncReadyCallback callback,
                           gpointer user_data)
 {
+  hgd_journal_append_keyed_async (self, event, alarm, NULL, NULL, NULL, cancellable, callback,
+                                  user_data);
+}
+
+/**
+ * hgd_journal_append_keyed_async:
+ * @self: an #HgdJournal
+ * @event: as for hgd_journal_append_async()
+ * @alarm: (nullable): as for hgd_journal_append_async()
+ * @scope: (nullable): who sent @key, e.g. `user:<name>`; keys of different scopes are apart
+ * @key: (nullable): an idempotency key to record with a raised @alarm, in the same
+ *   transaction; if a key of @scope that has not expired is already recorded, the append
+ *   fails with %HGD_JOURNAL_ERROR_INVALID and nothing is written
+ * @fingerprint: (nullable): what the request asked, to tell a retry from a reuse
+ * @cancellable: (nullable): as for hgd_journal_append_async()
+ * @callback: as for hgd_journal_append_async()
+ * @user_data: data for @callback
+ *
+ * As hgd_journal_append_async(), recording @key for %HGD_JOURNAL_IDEMPOTENCY_KEY_LIFETIME
+ * (see hgd_journal_lookup_idempotency_key()).
+ */
+void
+hgd_journal_append_keyed_async (HgdJournal *self,
+                                HgEvent *event,
+                                HgAlarm *alarm,
+                                const gchar *scope,
+                                const gchar *key,
+                                const gchar *fingerprint,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
   Job *job;
 
   g_return_if_fail (HGD_IS_JOURNAL (self));
+  g_return_if_fail (key == NULL || (scope != NULL && fingerprint != NULL));
+  g_return_if_fail (key == NULL ||
+                    (alarm != NULL && hg_alarm_get_state (alarm) == HG_ALARM_STATE_RAISED));
   g_return_if_fail (HG_IS_EVENT (event));
   g_return_if_fail (hg_event_get_seq (event) == 0);
   g_return_if_fail (alarm == NULL || HG_IS_ALARM (alarm));
@@ -1883,6 +2196,13 @@ hgd_journal_append_async (HgdJournal *self,
   job->source = g_strdup (hg_event_get_source (event));
   job->body = hg_json_object_to_string (hg_event_get_body (event));
   job->alarm = alarm != NULL ? alarm_row_new (alarm) : NULL;
+  if (key != NULL)
+    {
+      job->key = g_new0 (IdempotencyRow, 1);
+      job->key->scope = g_strdup (scope);
+      job->key->key = g_strdup (key);
+      job->key->fingerprint = g_strdup (fingerprint);
+    }
   job->task = g_steal_pointer (&task);
   worker_push (self->worker, job);
 }
@@ -1906,6 +2226,23 @@ hgd_journal_append_finish (HgdJournal *self,
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_journal_append_async, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * hgd_journal_append_keyed_finish:
+ * @self: an #HgdJournal
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: as hgd_journal_append_finish(); %HGD_JOURNAL_ERROR_INVALID also when the key is
+ *   recorded already
+ */
+gboolean
+hgd_journal_append_keyed_finish (HgdJournal *self,
+                                 GAsyncResult *result,
+                                 GError **error)
+{
+  return hgd_journal_append_finish (self, result, error);
 }
 
 /* reading, on the main thread */
@@ -2347,6 +2684,128 @@ hgd_journal_get_alarm (HgdJournal *self,
   g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND,
                "journal %s: no alarm with reference %s", self->path, reference);
   return NULL;
+}
+
+/**
+ * hgd_journal_lookup_idempotency_key:
+ * @self: an #HgdJournal
+ * @scope: who sent @key
+ * @key: an idempotency key
+ * @now: the time now, in microseconds since the epoch; keys older than
+ *   %HGD_JOURNAL_IDEMPOTENCY_KEY_LIFETIME are not found
+ * @alarm_ref: (out) (optional) (nullable) (transfer full): the alarm raised with @key, or
+ *   %NULL if @key is not recorded
+ * @fingerprint: (out) (optional) (nullable) (transfer full): what that request asked
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE on success, even if @key is not recorded; %FALSE if the journal could not
+ *   be read
+ */
+gboolean
+hgd_journal_lookup_idempotency_key (HgdJournal *self,
+                                    const gchar *scope,
+                                    const gchar *key,
+                                    gint64 now,
+                                    gchar **alarm_ref,
+                                    gchar **fingerprint,
+                                    GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), FALSE);
+  g_return_val_if_fail (scope != NULL, FALSE);
+  g_return_val_if_fail (key != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (alarm_ref != NULL)
+    *alarm_ref = NULL;
+  if (fingerprint != NULL)
+    *fingerprint = NULL;
+  stmt = reader_prepare (self,
+                         "SELECT alarm_ref, fingerprint FROM idempotency_keys "
+                         "WHERE scope = ?1 AND key = ?2 AND ts >= ?3",
+                         error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, scope, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, now - HGD_JOURNAL_IDEMPOTENCY_KEY_LIFETIME);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      if (alarm_ref != NULL)
+        *alarm_ref = g_strdup ((const gchar *) sqlite3_column_text (stmt, 0));
+      if (fingerprint != NULL)
+        *fingerprint = g_strdup ((const gchar *) sqlite3_column_text (stmt, 1));
+      return TRUE;
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (error, self->reader, rc, self->path, "cannot read idempotency keys");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* the size budget */
+
+/**
+ * hgd_journal_set_size_budget:
+ * @self: an #HgdJournal
+ * @bytes: the most the journal should hold, or 0 for no budget
+ *
+ * Past 70 % of @bytes, the oldest sensor readings, then the oldest other events that
+ * belong to no alarm, are removed until the journal is down to 60 %; an alarm's events,
+ * open or closed, never are. Checked after each commit.
+ */
+void
+hgd_journal_set_size_budget (HgdJournal *self,
+                             guint64 bytes)
+{
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+
+  g_mutex_lock (&self->worker->jobs_lock);
+  self->worker->budget = (gint64) MIN (bytes, (guint64) G_MAXINT64 / 100);
+  g_mutex_unlock (&self->worker->jobs_lock);
+}
+
+/**
+ * hgd_journal_get_size_budget:
+ * @self: an #HgdJournal
+ *
+ * Returns: the budget in bytes, 0 if there is none
+ */
+guint64
+hgd_journal_get_size_budget (HgdJournal *self)
+{
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), 0);
+  return (guint64) worker_get_budget (self->worker);
+}
+
+/**
+ * hgd_journal_get_used_size:
+ * @self: an #HgdJournal
+ * @used: (out): the bytes its pages hold, as last committed
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE, or %FALSE if the journal could not be read
+ */
+gboolean
+hgd_journal_get_used_size (HgdJournal *self,
+                           guint64 *used,
+                           GError **error)
+{
+  gint64 bytes = 0;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), FALSE);
+  g_return_val_if_fail (used != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!db_used_bytes (self->reader, self->path, &bytes, error))
+    return FALSE;
+  *used = (guint64) bytes;
+  return TRUE;
 }
 
 /* retention */

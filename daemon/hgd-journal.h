@@ -21,6 +21,12 @@ typedef enum
 
 GQuark hgd_journal_error_quark (void);
 
+/* Health warns when a journal holds this share of its size budget. */
+#define HGD_JOURNAL_SIZE_WARNING_PERCENT 80
+
+/* How long an idempotency key is kept: a retry within a day gets the same alarm. */
+#define HGD_JOURNAL_IDEMPOTENCY_KEY_LIFETIME ((gint64) 24 * 3600 * G_USEC_PER_SEC)
+
 #define HGD_TYPE_JOURNAL (hgd_journal_get_type ())
 G_DECLARE_FINAL_TYPE (HgdJournal, hgd_journal, HGD, JOURNAL, GObject)
 
@@ -38,9 +44,28 @@ void hgd_journal_append_async (HgdJournal *self,
                                GCancellable *cancellable,
                                GAsyncReadyCallback callback,
                                gpointer user_data);
+void hgd_journal_append_keyed_async (HgdJournal *self,
+                                     HgEvent *event,
+                                     HgAlarm *alarm,
+                                     const gchar *scope,
+                                     const gchar *key,
+                                     const gchar *fingerprint,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data);
 gboolean hgd_journal_append_finish (HgdJournal *self,
                                     GAsyncResult *result,
                                     GError **error);
+gboolean hgd_journal_append_keyed_finish (HgdJournal *self,
+                                          GAsyncResult *result,
+                                          GError **error);
+gboolean hgd_journal_lookup_idempotency_key (HgdJournal *self,
+                                             const gchar *scope,
+                                             const gchar *key,
+                                             gint64 now,
+                                             gchar **alarm_ref,
+                                             gchar **fingerprint,
+                                             GError **error);
 
 GPtrArray *hgd_journal_query_events (HgdJournal *self,
                                      guint64 after,
@@ -74,6 +99,12 @@ gchar *hgd_journal_set_aside (const gchar *directory,
                               const gchar *const *extra,
                               GError **error);
 
+void hgd_journal_set_size_budget (HgdJournal *self,
+                                  guint64 bytes);
+guint64 hgd_journal_get_size_budget (HgdJournal *self);
+gboolean hgd_journal_get_used_size (HgdJournal *self,
+                                    guint64 *used,
+                                    GError **error);
 void hgd_journal_set_retention (HgdJournal *self,
                                 const gchar *type_prefix,
                                 guint days);

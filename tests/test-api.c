@@ -12,6 +12,7 @@
 
 #include "hgd-accounts-private.h"
 #include "hgd-api-private.h"
+#include "hgd-journal-private.h"
 #include "hgd-test-daemon.h"
 
 #define ALL "resident family staff it-admin service"
@@ -1945,6 +1946,206 @@ test_plugins_personal_aggregate (void)
   g_assert_false (json_object_has_member (disabled->json, "pid"));
 }
 
+/* POST /api/v1/alarms with an Idempotency-Key header: the request, and its answer kept. */
+static SoupMessage *
+keyed_raise_message (HgdTestDaemon *td,
+                     HgdRole role,
+                     const gchar *key,
+                     const gchar *body)
+{
+  g_autofree gchar *uri = hgd_test_daemon_uri (td, "/api/v1/alarms");
+  g_autofree gchar *authorization
+      = g_strdup_printf ("Bearer %s", hgd_test_daemon_get_token (td, role));
+  g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+  SoupMessage *msg = soup_message_new ("POST", uri);
+
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                authorization);
+  if (key != NULL)
+    soup_message_headers_append (soup_message_get_request_headers (msg), "Idempotency-Key", key);
+  soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+  return msg;
+}
+
+static HgdTestResponse *
+raise_with_key (HgdTestDaemon *td,
+                HgdRole role,
+                const gchar *key,
+                const gchar *body)
+{
+  g_autoptr(SoupMessage) msg = keyed_raise_message (td, role, key, body);
+
+  return hgd_test_daemon_send (td, msg);
+}
+
+static guint
+count_alarms (HgdTestDaemon *td)
+{
+  g_autoptr(HgdTestResponse) list = hgd_test_daemon_request (
+      td, "GET", "/api/v1/alarms", hgd_test_daemon_get_token (td, HGD_ROLE_STAFF), NULL);
+  JsonArray *alarms = NULL;
+
+  g_assert_cmpuint (list->status, ==, SOUP_STATUS_OK);
+  g_assert_true (hg_json_object_get_array (list->json, "alarms", &alarms, NULL));
+  return json_array_get_length (alarms);
+}
+
+static void
+test_idempotency_key_same_alarm (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *body = "{\"type\":\"assistance\",\"source\":\"ui\",\"location\":\"hall\"}";
+  const gchar *key = "8e03978e-40d5-43e8-bc93-6894a57f9324";
+  g_autoptr(HgdTestResponse) first = NULL;
+  g_autoptr(HgdTestResponse) again = NULL;
+  g_autoptr(HgdTestResponse) quoted = NULL;
+  g_autoptr(HgdTestResponse) other_body = NULL;
+  g_autoptr(HgdTestResponse) other_user = NULL;
+  const gchar *ref = NULL;
+  const gchar *bad_keys[] = { "", "\"\"", "has space", "semi;colon", "tab\tin",
+                              "a,b" /* two headers read as one list */ };
+  g_autofree gchar *long_key = g_strnfill (129, 'k');
+
+  g_test_bug ("11");
+  g_test_summary ("The same Idempotency-Key twice raises one alarm: the retry gets 200 with "
+                  "the same alarm and Idempotent-Replayed: true; the same key with another body "
+                  "is 422 idempotency-key-reused; another user's same key is their own; a key "
+                  "that is not 1-128 token characters is 400 invalid-idempotency-key");
+  first = raise_with_key (td, HGD_ROLE_RESIDENT, key, body);
+  g_assert_cmpuint (first->status, ==, SOUP_STATUS_CREATED);
+  g_assert_null (soup_message_headers_get_one (first->headers, "Idempotent-Replayed"));
+  g_assert_true (hg_json_object_get_string (first->json, "ref", &ref, NULL));
+
+  again = raise_with_key (td, HGD_ROLE_RESIDENT, key, body);
+  g_assert_cmpuint (again->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (soup_message_headers_get_one (again->headers, "Idempotent-Replayed"), ==,
+                   "true");
+  g_assert_cmpstr (json_object_get_string_member (again->json, "ref"), ==, ref);
+  g_assert_cmpstr (json_object_get_string_member (again->json, "state"), ==, "raised");
+  g_assert_cmpstr (json_object_get_string_member (again->json, "location"), ==, "hall");
+  g_assert_cmpstr (soup_message_headers_get_one (again->headers, "Location"), ==,
+                   soup_message_headers_get_one (first->headers, "Location"));
+
+  /* the structured-field form of the same key */
+  {
+    g_autofree gchar *sf = g_strdup_printf ("\"%s\"", key);
+    quoted = raise_with_key (td, HGD_ROLE_RESIDENT, sf, body);
+  }
+  g_assert_cmpuint (quoted->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (quoted->json, "ref"), ==, ref);
+  g_assert_cmpuint (count_alarms (td), ==, 1);
+
+  other_body = raise_with_key (td, HGD_ROLE_RESIDENT, key, "{\"type\":\"fall\"}");
+  assert_error (other_body, SOUP_STATUS_UNPROCESSABLE_ENTITY, "idempotency-key-reused");
+  g_assert_cmpuint (count_alarms (td), ==, 1);
+
+  other_user = raise_with_key (td, HGD_ROLE_STAFF, key, body);
+  g_assert_cmpuint (other_user->status, ==, SOUP_STATUS_CREATED);
+  g_assert_cmpstr (json_object_get_string_member (other_user->json, "ref"), !=, ref);
+  g_assert_cmpuint (count_alarms (td), ==, 2);
+
+  for (guint i = 0; i <= G_N_ELEMENTS (bad_keys); i++)
+    {
+      const gchar *bad = i < G_N_ELEMENTS (bad_keys) ? bad_keys[i] : long_key;
+      g_autoptr(HgdTestResponse) refused = raise_with_key (td, HGD_ROLE_RESIDENT, bad, body);
+
+      assert_error (refused, SOUP_STATUS_BAD_REQUEST, "invalid-idempotency-key");
+    }
+  {
+    /* two Idempotency-Key headers are one unusable list */
+    g_autoptr(SoupMessage) msg = keyed_raise_message (td, HGD_ROLE_RESIDENT, "one", body);
+    g_autoptr(HgdTestResponse) refused = NULL;
+
+    soup_message_headers_append (soup_message_get_request_headers (msg), "Idempotency-Key", "two");
+    refused = hgd_test_daemon_send (td, msg);
+    assert_error (refused, SOUP_STATUS_BAD_REQUEST, "invalid-idempotency-key");
+  }
+  g_assert_cmpuint (count_alarms (td), ==, 2);
+}
+
+static void
+test_idempotency_key_survives_restart (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *state_dir = g_strdup (td->state_dir);
+  HgdTestDaemonOptions options = { 0 };
+  const gchar *body = "{\"type\":\"fall\",\"source\":\"ui\"}";
+  g_autoptr(HgdTestResponse) first = NULL;
+  g_autoptr(HgdTestResponse) retry = NULL;
+  g_autofree gchar *ref = NULL;
+
+  g_test_bug ("11");
+  g_test_summary ("An Idempotency-Key is journaled with its alarm: a client that lost the "
+                  "answer and retries after the core restarted gets the same alarm, not a "
+                  "second one");
+  first = raise_with_key (td, HGD_ROLE_RESIDENT, "press-1", body);
+  g_assert_cmpuint (first->status, ==, SOUP_STATUS_CREATED);
+  ref = g_strdup (json_object_get_string_member (first->json, "ref"));
+  g_clear_pointer (&td, hgd_test_daemon_free);
+
+  options.state_dir = state_dir;
+  td = hgd_test_daemon_new (&options);
+  retry = raise_with_key (td, HGD_ROLE_RESIDENT, "press-1", body);
+  g_assert_cmpuint (retry->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (retry->json, "ref"), ==, ref);
+  g_assert_cmpuint (count_alarms (td), ==, 1);
+}
+
+typedef struct
+{
+  guint n_done;
+  guint status[2];
+} KeyedSends;
+
+static void
+keyed_send_cb (GObject *source,
+               GAsyncResult *result,
+               gpointer user_data)
+{
+  KeyedSends *sends = user_data;
+  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  g_autoptr(GBytes) bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
+
+  sends->status[sends->n_done++] = soup_message_get_status (msg);
+}
+
+static void
+test_idempotency_key_in_flight (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  HgdJournal *journal = hgd_daemon_get_journal (td->daemon, HG_DOMAIN_MUNICIPAL);
+  const gchar *body = "{\"type\":\"fall\"}";
+  g_autoptr(SoupMessage) a = NULL;
+  g_autoptr(SoupMessage) b = NULL;
+  g_autoptr(HgdTestResponse) later = NULL;
+  KeyedSends sends = { 0 };
+
+  g_test_bug ("11");
+  g_test_summary ("While the alarm of an Idempotency-Key is still being journaled, a second "
+                  "request with that key is 409 idempotency-key-in-flight, not a second alarm; "
+                  "once journaled, a retry gets that alarm");
+  hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT);
+  a = keyed_raise_message (td, HGD_ROLE_RESIDENT, "press-2", body);
+  b = keyed_raise_message (td, HGD_ROLE_RESIDENT, "press-2", body);
+  hgd_journal_hold_for_test (journal);
+  soup_session_send_and_read_async (td->session, a, G_PRIORITY_DEFAULT, NULL, keyed_send_cb,
+                                    &sends);
+  soup_session_send_and_read_async (td->session, b, G_PRIORITY_DEFAULT, NULL, keyed_send_cb,
+                                    &sends);
+  /* whichever came second is answered while the first waits for the journal */
+  while (sends.n_done < 1)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (sends.status[0], ==, SOUP_STATUS_CONFLICT);
+  hgd_journal_release_for_test (journal);
+  while (sends.n_done < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (sends.status[1], ==, SOUP_STATUS_CREATED);
+
+  later = raise_with_key (td, HGD_ROLE_RESIDENT, "press-2", body);
+  g_assert_cmpuint (later->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpuint (count_alarms (td), ==, 1);
+}
+
 /* /api/health, /api/metrics-format ---------------------------------------------------------- */
 
 static void
@@ -1989,6 +2190,136 @@ test_health (void)
 }
 
 static void
+raised_count_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  guint *n_done = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *ref = hgd_alarms_raise_finish (HGD_ALARMS (source), result, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (ref);
+  (*n_done)++;
+}
+
+/* Raises alarms in batches until the municipal journal holds @percent of @budget; returns
+ * how many. */
+static guint
+fill_with_alarms (HgdTestDaemon *td,
+                  guint64 budget,
+                  guint percent)
+{
+  HgdJournal *journal = hgd_daemon_get_journal (td->daemon, HG_DOMAIN_MUNICIPAL);
+  HgdAlarms *alarms = hgd_daemon_get_alarms (td->daemon);
+  g_autofree gchar *location = g_strnfill (200, 'x');
+  guint n_raised = 0;
+
+  for (guint batch = 0; batch < 100; batch++)
+    {
+      g_autoptr(GError) error = NULL;
+      guint64 used = 0;
+      guint n_done = 0;
+
+      g_assert_true (hgd_journal_get_used_size (journal, &used, &error));
+      g_assert_no_error (error);
+      if (used * 100 >= budget * percent)
+        return n_raised;
+      for (guint i = 0; i < 100; i++)
+        {
+          g_autoptr(HgAlarm) alarm = hg_alarm_new ("fall");
+
+          hg_alarm_set_location (alarm, location);
+          hgd_alarms_raise_async (alarms, alarm, "user:staff", NULL, raised_count_cb, &n_done);
+        }
+      while (n_done < 100)
+        g_main_context_iteration (NULL, TRUE);
+      n_raised += n_done;
+    }
+  g_assert_not_reached ();
+}
+
+static JsonObject *
+journal_health (HgdTestResponse *health,
+                const gchar *name)
+{
+  JsonObject *subsystems = NULL;
+  JsonObject *subsystem = NULL;
+
+  g_assert_cmpuint (health->status, ==, SOUP_STATUS_OK);
+  g_assert_true (hg_json_object_get_object (health->json, "subsystems", &subsystems, NULL));
+  g_assert_true (hg_json_object_get_object (subsystems, name, &subsystem, NULL));
+  return subsystem;
+}
+
+static void
+test_health_journal_size_budget (void)
+{
+  const gchar *overrides[] = { "journal", "municipal-size-budget", "1", NULL };
+  HgdTestDaemonOptions options = { .overrides = overrides };
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+  const guint64 budget = 1024 * 1024;
+  g_autoptr(HgdTestResponse) before = NULL;
+  g_autoptr(HgdTestResponse) warned = NULL;
+  g_autoptr(HgdTestResponse) warned_resident = NULL;
+  g_autoptr(HgdTestResponse) warned_anonymous = NULL;
+  g_autoptr(HgdTestResponse) over = NULL;
+  g_autoptr(HgdTestResponse) raised = NULL;
+  JsonObject *subsystem;
+  const gchar *message = NULL;
+  guint n_alarms = 0;
+
+  g_test_bug ("11");
+  g_test_summary ("Health warns, with the reason, when a journal reaches 80 % of its size "
+                  "budget ([journal] municipal-size-budget) and reports a fault past it; alarms "
+                  "fill it, as retention never removes them, and a new alarm is still accepted");
+  before = hgd_test_daemon_request (td, "GET", "/api/v1/health",
+                                    hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  g_assert_cmpstr (json_object_get_string_member (before->json, "status"), ==, "ok");
+  subsystem = journal_health (before, "journal-municipal");
+  g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "ok");
+
+  n_alarms += fill_with_alarms (td, budget, 80);
+  warned = hgd_test_daemon_request (td, "GET", "/api/v1/health",
+                                    hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  g_assert_cmpstr (json_object_get_string_member (warned->json, "status"), ==, "warning");
+  subsystem = journal_health (warned, "journal-municipal");
+  g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "warning");
+  g_assert_true (hg_json_object_get_string (subsystem, "message", &message, NULL));
+  g_assert_nonnull (strstr (message, "of its size budget of 1.0"));
+  g_assert_nonnull (strstr (message, "municipal-size-budget"));
+  subsystem = journal_health (warned, "journal-personal");
+  g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "ok");
+
+  /* personal roles see the state, not the message; anonymous callers the overall status */
+  warned_resident = hgd_test_daemon_request (td, "GET", "/api/v1/health",
+                                             hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT),
+                                             NULL);
+  subsystem = journal_health (warned_resident, "journal-municipal");
+  g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "warning");
+  g_assert_false (json_object_has_member (subsystem, "message"));
+  warned_anonymous = hgd_test_daemon_request (td, "GET", "/api/v1/health", NULL, NULL);
+  g_assert_cmpstr (json_object_get_string_member (warned_anonymous->json, "status"), ==,
+                   "warning");
+
+  n_alarms += fill_with_alarms (td, budget, 100);
+  over = hgd_test_daemon_request (td, "GET", "/api/v1/health",
+                                  hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  g_assert_cmpstr (json_object_get_string_member (over->json, "status"), ==, "degraded");
+  subsystem = journal_health (over, "journal-municipal");
+  g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "fault");
+  g_assert_true (hg_json_object_get_string (subsystem, "message", &message, NULL));
+  g_assert_nonnull (strstr (message, "size budget"));
+
+  /* over its budget, the journal still takes alarms, and has lost none */
+  raised = hgd_test_daemon_request (td, "POST", "/api/v1/alarms",
+                                    hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT),
+                                    "{\"type\":\"assistance\"}");
+  g_assert_cmpuint (raised->status, ==, SOUP_STATUS_CREATED);
+  g_assert_cmpuint (count_alarms (td), ==, n_alarms + 1);
+}
+
+static void
 test_metrics_format (void)
 {
   g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
@@ -2007,6 +2338,8 @@ test_metrics_format (void)
     "hemgate_http_requests_total{status=\"404\"} 1",
     "hemgate_journal_fault{domain=\"municipal\"} 0",
     "hemgate_journal_fault{domain=\"personal\"} 0",
+    "hemgate_journal_budget_bytes{domain=\"municipal\"} 268435456",
+    "hemgate_journal_budget_bytes{domain=\"personal\"} 134217728",
   };
 
   g_test_summary (
@@ -2064,6 +2397,9 @@ test_metrics_format (void)
     }
   g_assert_true (g_hash_table_contains (types, "hemgate_events_total"));
   g_assert_true (g_hash_table_contains (types, "hemgate_plugin_restarts_total"));
+  /* how much the personal journal holds would tell how active the resident is */
+  g_assert_nonnull (strstr (text, "hemgate_journal_bytes{domain=\"municipal\"} "));
+  g_assert_null (strstr (text, "hemgate_journal_bytes{domain=\"personal\"}"));
 }
 
 /* /api/tls/ ------------------------------------------------------------------------------ */
@@ -2934,6 +3270,10 @@ main (int argc,
   g_test_add_func ("/api/events/caller-domain-only", test_events_domains);
   g_test_add_func ("/api/sensors/devices-of-caller-domain", test_sensors_list);
   g_test_add_func ("/api/alarms/raise-is-durable-before-201", test_raise_is_durable_before_201);
+  g_test_add_func ("/api/alarms/idempotency-key-same-alarm", test_idempotency_key_same_alarm);
+  g_test_add_func ("/api/alarms/idempotency-key-survives-restart",
+                   test_idempotency_key_survives_restart);
+  g_test_add_func ("/api/alarms/idempotency-key-in-flight", test_idempotency_key_in_flight);
   g_test_add_func ("/api/alarms/transitions-by-role", test_alarm_transitions);
   g_test_add_func ("/api/alarms/resident-cancels-only-own-or-home-alarms",
                    test_resident_cancels_own);
@@ -2948,6 +3288,7 @@ main (int argc,
   g_test_add_func ("/api/plugins/disabling-last-delivery-is-a-health-fault",
                    test_plugins_disable_last_delivery);
   g_test_add_func ("/api/health", test_health);
+  g_test_add_func ("/api/journal/size-budget-warns-in-health", test_health_journal_size_budget);
   g_test_add_func ("/api/metrics-format", test_metrics_format);
   g_test_add_func ("/api/tls/self-signed-generated-and-reused", test_tls_self_signed);
   g_test_add_func ("/api/connections/closed-and-slow-released", test_connections_released);

@@ -628,6 +628,89 @@ test_alarms_raise_and_list (Fixture *fixture,
   g_assert_nonnull (strstr (err, "type"));
 }
 
+/* The ref of the alarm hemgatectl --json alarms raise answered with. */
+static gchar *
+raise_ref (const gchar *out)
+{
+  g_autoptr(JsonNode) node = parse_json (out);
+
+  return g_strdup (json_object_get_string_member (json_node_get_object (node), "ref"));
+}
+
+static guint
+count_alarms_at (Fixture *fixture,
+                 const gchar *location)
+{
+  g_autofree gchar *out = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  JsonArray *alarms;
+  guint n = 0;
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "--json", "alarms"), ==, 0);
+  node = parse_json (out);
+  alarms = json_object_get_array_member (json_node_get_object (node), "alarms");
+  for (guint i = 0; i < json_array_get_length (alarms); i++)
+    {
+      JsonObject *alarm = json_array_get_object_element (alarms, i);
+      if (g_strcmp0 (json_object_get_string_member (alarm, "location"), location) == 0)
+        n++;
+    }
+  return n;
+}
+
+static void
+test_alarms_raise_idempotency_key_survives_kill (Fixture *fixture,
+                                                 gconstpointer data)
+{
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *again = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_bug ("11");
+  g_test_summary ("alarms raise --idempotency-key: the same key raises one alarm, also after "
+                  "hemgated was killed with SIGKILL and started again; the same key for another "
+                  "alarm is refused; a raise that cannot reach the gateway prints the key to "
+                  "retry with");
+
+  login (fixture, "staff");
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "--json", "alarms", "raise", "fall",
+                            "--location", "kitchen", "--idempotency-key", "press-7"),
+                   ==, 0);
+  ref = raise_ref (out);
+  g_assert_nonnull (ref);
+  g_clear_pointer (&out, g_free);
+
+  /* the core dies without a chance to tidy up */
+  g_subprocess_force_exit (fixture->daemon);
+  g_subprocess_wait (fixture->daemon, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&fixture->daemon);
+
+  /* meanwhile: hemgatectl retries, then says how to retry without a second alarm */
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, &err, "alarms", "raise", "fall"), ==, 4);
+  g_assert_nonnull (strstr (err, "--idempotency-key "));
+  g_clear_pointer (&err, g_free);
+
+  write_config (fixture, fixture->port);
+  g_clear_pointer (&fixture->url, g_free);
+  start_daemon (fixture);
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "--json", "alarms", "raise", "fall",
+                            "--location", "kitchen", "--idempotency-key", "press-7"),
+                   ==, 0);
+  again = raise_ref (out);
+  g_assert_cmpstr (again, ==, ref);
+  g_assert_cmpuint (count_alarms_at (fixture, "kitchen"), ==, 1);
+
+  /* the same key for another alarm: refused, nothing raised */
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, &err, "alarms", "raise", "fall", "--location",
+                            "attic", "--idempotency-key", "press-7"),
+                   ==, 1);
+  g_assert_nonnull (strstr (err, "already used for a different alarm"));
+  g_assert_cmpuint (count_alarms_at (fixture, "attic"), ==, 0);
+}
+
 /* The state hemgatectl plugins --json shows for instance @id. */
 static gchar *
 plugin_state (Fixture *fixture,
@@ -892,6 +975,8 @@ main (int argc,
   g_test_add_func ("/cli/unreachable-exit-4", test_unreachable_exit_4);
   g_test_add ("/cli/alarms-raise-and-list", Fixture, NULL, setup, test_alarms_raise_and_list,
               teardown);
+  g_test_add ("/cli/alarms-raise-idempotency-key-survives-kill", Fixture, NULL, setup,
+              test_alarms_raise_idempotency_key_survives_kill, teardown);
   g_test_add ("/cli/plugins-disable-enable", Fixture, NULL, setup, test_plugins_disable_enable,
               teardown);
   g_test_add ("/cli/events-follow-receives-new-event", Fixture, NULL, setup,

@@ -17,8 +17,9 @@ export function onUnauthenticated(handler) {
   unauthenticatedHandler = handler;
 }
 
-export async function api(method, path, body) {
-  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+// @headers: more request headers, e.g. { 'Idempotency-Key': key }.
+export async function api(method, path, body, headers = {}) {
+  const init = { method, credentials: 'same-origin', headers: { ...headers, Accept: 'application/json' } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -46,6 +47,11 @@ export async function api(method, path, body) {
     throw error;
   }
   return data;
+}
+
+// A new Idempotency-Key: 128 random bits in hex (crypto.randomUUID needs a secure context).
+export function newIdempotencyKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 // The newest events of the caller's domain (at most @count), and the sequence number a

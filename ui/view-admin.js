@@ -8,6 +8,13 @@ import { h, clear } from './dom.js';
 import { _, format, formatNumber } from './i18n.js';
 import { apiErrorText, capabilityLabel, domainLabel, pluginNameLabel, roleLabel, whoLabel } from './labels.js';
 
+// A subsystem's state: ok, warning (e.g. a journal near its size budget) or fault.
+function healthStateLabel(status) {
+  if (status === 'ok') return _('OK');
+  if (status === 'warning') return _('Warning');
+  return _('Fault');
+}
+
 const MUNICIPAL_ROLES = ['staff', 'it-admin', 'service'];
 const PASSWORD_MIN = 10;
 
@@ -66,13 +73,15 @@ export async function render(main, context) {
     const rows = Object.entries(health.subsystems ?? {}).map(([name, sub]) =>
       h('tr', { dataset: { subsystem: name } },
         h('th', { scope: 'row' }, subsystemLabel(name)),
-        cell(_('State'), h('span', { 'aria-hidden': 'true' }, sub.status === 'ok' ? '✓ ' : '⚠ '), sub.status === 'ok' ? _('OK') : _('Fault')),
+        cell(_('State'), h('span', { 'aria-hidden': 'true' }, sub.status === 'ok' ? '✓ ' : '⚠ '), healthStateLabel(sub.status)),
         // the daemon's own words, in English: marked so, for screen readers
         cell(_('Message'), sub.message ? h('span', { lang: 'en' }, sub.message) : '')));
     clear(healthHost).append(
       h('p', { class: 'health', dataset: { status: health.status } },
         h('span', { 'aria-hidden': 'true' }, health.status === 'ok' ? '✓ ' : '⚠ '),
-        health.status === 'ok' ? _('All parts of the gateway work.') : _('Some part of the gateway has a fault.')),
+        health.status === 'ok' ? _('All parts of the gateway work.')
+          : health.status === 'warning' ? _('Every part works; one needs attention soon.')
+            : _('Some part of the gateway has a fault.')),
       h('p', {}, format(_('Version {version}, running for {uptime}.'), { version: health.version ?? '?', uptime: duration(health.uptime ?? 0) })),
       h('table', { class: 'stack' },
         h('caption', {}, _('Parts of the gateway')),

@@ -5,7 +5,7 @@
 // events stay in the municipal journal, so this view asks for them again every few
 // seconds while one is open. The resident's own devices are listed by GET /api/v1/sensors
 // and their readings then follow over the live events stream.
-import { api, recentEvents, sensorDevices } from './api.js';
+import { api, newIdempotencyKey, recentEvents, sensorDevices } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, formatDateTime } from './i18n.js';
 import { alarmStateLabel, alarmStateSymbol, alarmTypeLabel, isFinal, roomLabel, sensorKindLabel, sensorValueText } from './labels.js';
@@ -13,6 +13,31 @@ import { alarmStateLabel, alarmStateSymbol, alarmTypeLabel, isFinal, roomLabel, 
 const POLL_OPEN_MS = 2000;
 const POLL_IDLE_MS = 20000;
 const ALARMS_SHOWN = 20; // the newest; the journal keeps them all
+const CALL_RETRY_MS = [1000, 2000, 4000]; // a call whose answer was lost is sent again
+
+// The Idempotency-Key of the call for help not yet answered: its retries, and a press after
+// it failed, reuse it, so the gateway raises one alarm however many of them reached it.
+let callKey = null;
+
+// A lost answer (no connection, or it broke) or "still being raised": send again, same key.
+function callMayRetry(error) {
+  return error.status === 0 || error.code === 'idempotency-key-in-flight' || error.code === 'shutting-down';
+}
+
+async function raiseCall() {
+  callKey ??= newIdempotencyKey();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const alarm = await api('POST', '/api/v1/alarms', { type: 'assistance', source: 'ui' }, { 'Idempotency-Key': callKey });
+      callKey = null;
+      return alarm;
+    } catch (error) {
+      if (attempt >= CALL_RETRY_MS.length || !callMayRetry(error))
+        throw error;
+      await new Promise((resolve) => setTimeout(resolve, CALL_RETRY_MS[attempt]));
+    }
+  }
+}
 
 let pollTimer = 0;
 let generation = 0; // a new render or dispose ends the polling of the one before
@@ -178,7 +203,7 @@ export async function render(main, context) {
     ended = null;
     showCall();
     try {
-      const alarm = await api('POST', '/api/v1/alarms', { type: 'assistance', source: 'ui' });
+      const alarm = await raiseCall();
       alarms.push(alarm);
       sending = false;
       showAlarms();

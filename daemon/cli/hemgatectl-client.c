@@ -788,6 +788,31 @@ hgd_cli_client_request (HgdCliClient *self,
                         JsonNode *body,
                         GError **error)
 {
+  return hgd_cli_client_request_idempotent (self, method, path, body, NULL, error);
+}
+
+/**
+ * hgd_cli_client_request_idempotent:
+ * @self: a client
+ * @method: as for hgd_cli_client_request()
+ * @path: as for hgd_cli_client_request()
+ * @body: (nullable): as for hgd_cli_client_request()
+ * @idempotency_key: (nullable): sent as the `Idempotency-Key` header, so that sending the
+ *   same request again with the same key does it at most once
+ * @error: return location for a #GError
+ *
+ * As hgd_cli_client_request(), with an idempotency key.
+ *
+ * Returns: (transfer full): as hgd_cli_client_request()
+ */
+JsonNode *
+hgd_cli_client_request_idempotent (HgdCliClient *self,
+                                   const gchar *method,
+                                   const gchar *path,
+                                   JsonNode *body,
+                                   const gchar *idempotency_key,
+                                   GError **error)
+{
   g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error_local = NULL;
@@ -803,6 +828,9 @@ hgd_cli_client_request (HgdCliClient *self,
   msg = new_message (self, method, path, error);
   if (msg == NULL)
     return NULL;
+  if (idempotency_key != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Idempotency-Key",
+                                  idempotency_key);
   if (body != NULL)
     {
       gchar *text = json_to_string (body, FALSE);
@@ -961,6 +989,16 @@ static const struct
   { "method-not-allowed", N_("the gateway does not offer this operation"), FALSE },
   /* TRANSLATORS: the gateway's answer when this version of it lacks an operation */
   { "not-supported", N_("the gateway does not offer this operation"), TRUE },
+  /* TRANSLATORS: the gateway's answer when an --idempotency-key is not a usable key */
+  { "invalid-idempotency-key", N_("the idempotency key is not valid"), TRUE },
+  /* TRANSLATORS: the gateway's answer when an idempotency key was already used for another
+   * alarm */
+  { "idempotency-key-reused", N_("that idempotency key was already used for a different alarm"),
+    TRUE },
+  /* TRANSLATORS: the gateway's answer when the alarm with this idempotency key is still being
+   * raised */
+  { "idempotency-key-in-flight", N_("the alarm with this idempotency key is still being raised"),
+    FALSE },
   /* TRANSLATORS: the gateway's answer when an alarm cannot move to the state asked for */
   { "invalid-transition", N_("the alarm cannot change to that state"), TRUE },
   /* TRANSLATORS: the gateway's answer when its event journal cannot be used (e.g. disk full) */

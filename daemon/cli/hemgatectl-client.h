@@ -61,6 +61,12 @@ JsonNode *hgd_cli_client_request (HgdCliClient *self,
                                   const gchar *path,
                                   JsonNode *body,
                                   GError **error);
+JsonNode *hgd_cli_client_request_idempotent (HgdCliClient *self,
+                                             const gchar *method,
+                                             const gchar *path,
+                                             JsonNode *body,
+                                             const gchar *idempotency_key,
+                                             GError **error);
 JsonNode *hgd_cli_client_get_last_api_error (HgdCliClient *self);
 
 void hgd_cli_client_websocket_connect_async (HgdCliClient *self,

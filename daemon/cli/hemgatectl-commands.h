@@ -20,6 +20,7 @@ typedef struct
   gchar *role;             /* (owned) (nullable) --role */
   gchar *location;         /* (owned) (nullable) --location */
   gboolean password_stdin; /* --password-stdin */
+  gchar *idempotency_key;  /* (owned) (nullable) --idempotency-key */
 } HgdCliOptions;
 
 /* A command: @args are its positional arguments, already counted by the dispatcher. */

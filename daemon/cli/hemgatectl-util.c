@@ -226,6 +226,9 @@ hgd_cli_state_text (const gchar *state)
     { "degraded", N_("degraded") },
     /* TRANSLATORS: a health state of one part */
     { "fault", N_("fault") },
+    /* TRANSLATORS: a health state: works, but an operator should act soon (e.g. a journal
+     * near its size budget) */
+    { "warning", N_("warning") },
     /* TRANSLATORS: the state of a plugin instance: switched off in the configuration */
     { "disabled", N_("disabled") },
     /* TRANSLATORS: the state of a plugin instance: cannot run until an operator acts */

@@ -24,6 +24,7 @@ typedef enum
   OPT_ROLE = 1 << 3,
   OPT_LOCATION = 1 << 4,
   OPT_PASSWORD_STDIN = 1 << 5,
+  OPT_IDEMPOTENCY_KEY = 1 << 6,
 } CommandOption;
 
 typedef enum
@@ -80,7 +81,7 @@ static const Command commands[] = {
   /* TRANSLATORS: the argument of “alarms raise”, and what the command does */
   { "alarms", "raise", N_("TYPE"), 1,
     N_("Raise an alarm (assistance, fall, fire, water, inactivity, door, technical, test)"),
-    OPT_LOCATION, 0, TOKEN_REQUIRED, hgd_cli_alarms_raise },
+    OPT_LOCATION | OPT_IDEMPOTENCY_KEY, 0, TOKEN_REQUIRED, hgd_cli_alarms_raise },
 };
 
 static void
@@ -90,6 +91,7 @@ options_clear (HgdCliOptions *options)
   g_clear_pointer (&options->ca_file, g_free);
   g_clear_pointer (&options->role, g_free);
   g_clear_pointer (&options->location, g_free);
+  g_clear_pointer (&options->idempotency_key, g_free);
 }
 
 /* The string options go through callbacks so that giving one twice, or both before and
@@ -111,6 +113,8 @@ option_string_cb (const gchar *option_name,
     target = &options->role;
   else if (g_strcmp0 (option_name, "--location") == 0)
     target = &options->location;
+  else if (g_strcmp0 (option_name, "--idempotency-key") == 0)
+    target = &options->idempotency_key;
   g_return_val_if_fail (target != NULL, FALSE);
   g_free (*target);
   *target = g_strdup (value);
@@ -161,6 +165,12 @@ option_group_new (HgdCliOptions *options,
     { OPT_LOCATION,
       { "location", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
         N_("Where in the home, e.g. a room"), N_("ROOM") } },
+    /* TRANSLATORS: help for alarms raise --idempotency-key */
+    { OPT_IDEMPOTENCY_KEY,
+      { "idempotency-key", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
+        N_("Raise at most one alarm for KEY, however often the command runs (default: a new "
+           "key, reused when the command retries)"),
+        N_("KEY") } },
     /* TRANSLATORS: help for --password-stdin */
     { OPT_PASSWORD_STDIN,
       { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &options->password_stdin,

@@ -14,6 +14,8 @@ test_defaults (void)
   g_assert_true (hgd_config_get_boolean (config, "api", "tls"));
   g_assert_cmpstr (hgd_config_get_string (config, "api", "listen-address"), ==, "0.0.0.0");
   g_assert_cmpint (hgd_config_get_int (config, "api", "max-body-bytes"), ==, 65536);
+  g_assert_cmpint (hgd_config_get_int (config, "journal", "municipal-size-budget"), ==, 256);
+  g_assert_cmpint (hgd_config_get_int (config, "journal", "personal-size-budget"), ==, 128);
 }
 
 static void
@@ -90,6 +92,7 @@ static const BadCase bad_cases[] = {
   { "[plugin:x]\ndomain = family\n", HGD_CONFIG_ERROR_BAD_VALUE, "bad.conf:2: [plugin:x] domain: 'family' is not 'municipal' or 'personal'" },
   { "[plugin:Bad/Id]\n", HGD_CONFIG_ERROR_UNKNOWN_GROUP, "bad.conf:1: plugin instance id 'Bad/Id' must be 1-64 characters of a-z, 0-9 and '-'" },
   { "[plugin:]\nenabled = true\n", HGD_CONFIG_ERROR_UNKNOWN_GROUP, "bad.conf:1: unknown group [plugin:]" },
+  { "[journal]\nmunicipal-size-budget = 0\n", HGD_CONFIG_ERROR_BAD_VALUE, "bad.conf:2: [journal] municipal-size-budget: '0' is not a whole number from 1 to 1048576" },
   { "[retention]\nSensor = 3\n", HGD_CONFIG_ERROR_UNKNOWN_KEY, "bad.conf:2: [retention] key 'Sensor' is not an event type or prefix" },
 };
 

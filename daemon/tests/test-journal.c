@@ -1321,6 +1321,268 @@ test_retention_longest_prefix (Fixture *fixture,
   g_assert_false (has_event (journal, other));
 }
 
+/* the size budget */
+
+static void
+count_done_cb (GObject *source_object,
+               GAsyncResult *result,
+               gpointer user_data)
+{
+  guint *n_done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (hgd_journal_append_finish (HGD_JOURNAL (source_object), result, &error));
+  g_assert_no_error (error);
+  (*n_done)++;
+}
+
+static void
+trimmed_cb (HgdJournal *journal,
+            guint n_removed,
+            gpointer user_data)
+{
+  guint *n_trims = user_data;
+
+  (*n_trims)++;
+}
+
+static gboolean
+trim_timeout_cb (gpointer user_data)
+{
+  gboolean *timed_out = user_data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static guint64
+used_size (HgdJournal *journal)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 used = 0;
+
+  g_assert_true (hgd_journal_get_used_size (journal, &used, &error));
+  g_assert_no_error (error);
+  return used;
+}
+
+static void
+test_size_budget_keeps_alarms (Fixture *fixture,
+                               gconstpointer user_data)
+{
+  const guint64 budget = 1024 * 1024;
+  const guint n_readings = 12000;
+  const guint n_alarms = 10;
+  HgdJournal *journal = fixture->journal;
+  g_autoptr(GPtrArray) alarms = NULL;
+  g_autoptr(GPtrArray) alarm_events = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgEvent) door = event_new ("door.opened", 0);
+  guint64 first_reading = 0;
+  guint64 last_reading = 0;
+  guint64 last_alarm_seq = 0;
+  guint n_done = 0;
+  guint n_trims = 0;
+  gboolean timed_out = FALSE;
+  guint timeout_id;
+
+  g_test_bug ("11");
+  g_test_summary ("With a size budget, the journal removes the oldest sensor readings once past "
+                  "70 % of it, down to 60 %, before any other event; alarms and their events, "
+                  "open or closed, are all kept");
+
+  hgd_journal_set_size_budget (journal, budget);
+  g_assert_cmpuint (hgd_journal_get_size_budget (journal), ==, budget);
+  g_signal_connect (journal, "trimmed", G_CALLBACK (trimmed_cb), &n_trims);
+
+  for (guint i = 0; i < n_alarms; i++)
+    {
+      g_autoptr(HgAlarm) alarm = alarm_new_raised ();
+      g_autoptr(HgEvent) raised = alarm_event_new (alarm);
+
+      assert_append (journal, raised, alarm);
+      last_alarm_seq = hg_event_get_seq (raised);
+      if (i % 2 == 0)
+        {
+          g_autoptr(HgEvent) closed = NULL;
+
+          hg_alarm_set_state (alarm, HG_ALARM_STATE_CLOSED);
+          closed = alarm_event_new (alarm);
+          assert_append (journal, closed, alarm);
+          last_alarm_seq = hg_event_get_seq (closed);
+        }
+    }
+  assert_append (journal, door, NULL);
+
+  for (guint i = 0; i < n_readings; i++)
+    {
+      g_autoptr(JsonObject) body = json_object_new ();
+      g_autoptr(HgEvent) reading = NULL;
+
+      json_object_set_string_member (body, "device", "living-temp");
+      json_object_set_string_member (body, "kind", "temperature");
+      json_object_set_double_member (body, "value", 20.0 + i % 50 / 10.0);
+      json_object_set_string_member (body, "unit", "°C");
+      reading = hg_event_new ("sensor.reading", body);
+      hg_event_set_source (reading, "plugin:sensors");
+      hgd_journal_append_async (journal, reading, NULL, NULL, count_done_cb, &n_done);
+    }
+  timeout_id = g_timeout_add_seconds (60, trim_timeout_cb, &timed_out);
+  while (n_done < n_readings && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  /* the readings came after the alarms and the door event, in order */
+  first_reading = hg_event_get_seq (door) + 1;
+  last_reading = hgd_journal_get_last_seq (journal);
+  g_assert_cmpuint (last_reading, ==, first_reading + n_readings - 1);
+  g_assert_cmpuint (hg_event_get_seq (door), >, last_alarm_seq);
+
+  /* a trim is under way or done; it ends below the trim target, and a later commit past
+   * the start of trimming starts another */
+  while ((n_trims == 0 || used_size (journal) * 100 > budget * 70) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (timeout_id);
+
+  g_assert_cmpuint (n_trims, >, 0);
+  g_assert_cmpuint (used_size (journal) * 100, <=, budget * 70);
+  g_assert_false (has_event (journal, first_reading));
+  g_assert_true (has_event (journal, last_reading));
+  /* readings went first: the older event that is not a reading is still there */
+  g_assert_true (has_event (journal, hg_event_get_seq (door)));
+
+  alarms = hgd_journal_list_alarms (journal, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (alarms->len, ==, n_alarms);
+  alarm_events = hgd_journal_query_alarm_events (journal, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (alarm_events->len, ==, n_alarms + n_alarms / 2);
+}
+
+static void
+test_size_budget_other_events_after_readings (Fixture *fixture,
+                                              gconstpointer user_data)
+{
+  const guint64 budget = 512 * 1024;
+  const guint n_events = 6000;
+  HgdJournal *journal = fixture->journal;
+  g_autoptr(HgAlarm) alarm = alarm_new_raised ();
+  g_autoptr(HgEvent) raised = alarm_event_new (alarm);
+  g_autoptr(HgEvent) reading = event_new ("sensor.reading", 0);
+  g_autoptr(GPtrArray) alarm_events = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 first_other = 0;
+  guint n_done = 0;
+  guint n_trims = 0;
+  gboolean timed_out = FALSE;
+  guint timeout_id;
+
+  g_test_bug ("11");
+  g_test_summary ("When no sensor reading is left to remove, the size budget removes the oldest "
+                  "other events that belong to no alarm, and never an alarm's event");
+
+  g_signal_connect (journal, "trimmed", G_CALLBACK (trimmed_cb), &n_trims);
+  assert_append (journal, raised, alarm);
+  assert_append (journal, reading, NULL);
+  for (guint i = 0; i < n_events; i++)
+    {
+      g_autoptr(HgEvent) event = event_new ("door.opened", i);
+
+      hgd_journal_append_async (journal, event, NULL, NULL, count_done_cb, &n_done);
+    }
+  first_other = hg_event_get_seq (reading) + 1;
+  timeout_id = g_timeout_add_seconds (60, trim_timeout_cb, &timed_out);
+  while (n_done < n_events && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  /* the budget comes only now: one trim, which must go past the readings */
+  hgd_journal_set_size_budget (journal, budget);
+  {
+    g_autoptr(HgEvent) last = event_new ("door.opened", n_events);
+
+    assert_append (journal, last, NULL);
+  }
+  while (n_trims == 0 && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (timeout_id);
+
+  g_assert_cmpuint (used_size (journal) * 100, <=, budget * 70);
+  g_assert_false (has_event (journal, hg_event_get_seq (reading)));
+  g_assert_false (has_event (journal, first_other));
+  g_assert_true (has_event (journal, hgd_journal_get_last_seq (journal)));
+  g_assert_true (has_event (journal, hg_event_get_seq (raised)));
+  alarm_events = hgd_journal_query_alarm_events (journal, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (alarm_events->len, ==, 1);
+}
+
+/* idempotency keys */
+
+static void
+test_idempotency_key_expires (Fixture *fixture,
+                              gconstpointer user_data)
+{
+  HgdJournal *journal = fixture->journal;
+  g_autoptr(HgAlarm) alarm = alarm_new_raised ();
+  g_autoptr(HgEvent) raised = alarm_event_new (alarm);
+  g_autoptr(HgAlarm) second = alarm_new_raised ();
+  g_autoptr(HgEvent) second_raised = alarm_event_new (second);
+  g_autoptr(HgAlarm) kept = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *fingerprint = NULL;
+  gint64 now = g_get_real_time ();
+  gint64 later = now + HGD_JOURNAL_IDEMPOTENCY_KEY_LIFETIME + G_USEC_PER_SEC;
+  guint n_removed = 0;
+
+  g_test_bug ("11");
+  g_test_summary ("An idempotency key is recorded with its alarm, found for its lifetime, a "
+                  "second alarm cannot take it, and pruning removes it after its lifetime");
+
+  hgd_journal_append_keyed_async (journal, raised, alarm, "user:anna", "k1", "f1", NULL, result_cb,
+                                  &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (hgd_journal_append_keyed_finish (journal, result, &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+
+  g_assert_true (hgd_journal_lookup_idempotency_key (journal, "user:anna", "k1", now, &ref,
+                                                     &fingerprint, &error));
+  g_assert_cmpstr (ref, ==, hg_alarm_get_reference (alarm));
+  g_assert_cmpstr (fingerprint, ==, "f1");
+  g_clear_pointer (&ref, g_free);
+  g_assert_true (hgd_journal_lookup_idempotency_key (journal, "user:bert", "k1", now, &ref, NULL,
+                                                     &error));
+  g_assert_null (ref);
+
+  /* the same key for another alarm: refused, and that alarm is not written either */
+  hgd_journal_append_keyed_async (journal, second_raised, second, "user:anna", "k1", "f2", NULL,
+                                  result_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (hgd_journal_append_keyed_finish (journal, result, &error));
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_null (hgd_journal_get_alarm (journal, hg_alarm_get_reference (second), &error));
+  g_clear_error (&error);
+
+  g_assert_true (hgd_journal_lookup_idempotency_key (journal, "user:anna", "k1", later, &ref, NULL,
+                                                     &error));
+  g_assert_null (ref);
+  g_assert_true (hgd_journal_prune (journal, later, &n_removed, &error));
+  g_assert_no_error (error);
+  g_assert_true (hgd_journal_lookup_idempotency_key (journal, "user:anna", "k1", now, &ref, NULL,
+                                                     &error));
+  g_assert_null (ref);
+  /* the alarm itself stays */
+  kept = hgd_journal_get_alarm (journal, hg_alarm_get_reference (alarm), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (kept);
+}
+
 /* readings of one device */
 
 static guint64
@@ -1485,6 +1747,12 @@ main (int argc,
               fixture_setup, test_retention_keeps_open_alarms, fixture_teardown);
   g_test_add ("/journal/retention/longest-prefix-wins", Fixture, NULL, fixture_setup,
               test_retention_longest_prefix, fixture_teardown);
+  g_test_add ("/journal/size-budget/removes-readings-first-keeps-alarms", Fixture, NULL,
+              fixture_setup, test_size_budget_keeps_alarms, fixture_teardown);
+  g_test_add ("/journal/size-budget/then-other-events-never-alarms", Fixture, NULL,
+              fixture_setup, test_size_budget_other_events_after_readings, fixture_teardown);
+  g_test_add ("/journal/idempotency/key-kept-for-its-lifetime", Fixture, NULL, fixture_setup,
+              test_idempotency_key_expires, fixture_teardown);
   g_test_add ("/journal/readings/by-device-and-hour", Fixture, NULL, fixture_setup,
               test_readings_by_device, fixture_teardown);
   g_test_add ("/journal/readings/index-added-to-existing-journal", Fixture, NULL, fixture_setup,
