@@ -93,7 +93,12 @@ static gchar *
 make_plugin_dir (const gchar *dir,
                  guint16 port)
 {
-  const gchar *plugins[] = { "example", "scaip-alarm" };
+  /* each plugin's own directory, with links to the built files in it: never a link to a
+   * build directory, which the removal of the isolated directories would empty */
+  const gchar *plugins[][2] = {
+    { "example", "hg-example-plugin.so" },
+    { "scaip-alarm", "hg-scaip-plugin.so" },
+  };
   g_autoptr(GError) error = NULL;
   g_autofree gchar *root = g_build_filename (dir, "plugins", NULL);
   g_autofree gchar *sensors = g_build_filename (root, "mqtt-sensors", NULL);
@@ -107,10 +112,18 @@ make_plugin_dir (const gchar *dir,
   g_assert_cmpint (g_mkdir_with_parents (sensors, 0700), ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (plugins); i++)
     {
-      g_autofree gchar *built = g_build_filename (g_getenv ("HGD_TEST_BUILD_ROOT"), "plugins",
-                                                  plugins[i], NULL);
-      g_autofree gchar *link = g_build_filename (root, plugins[i], NULL);
-      g_assert_cmpint (symlink (built, link), ==, 0);
+      const gchar *files[] = { "manifest.json", plugins[i][1] };
+      g_autofree gchar *plugin_dir = g_build_filename (root, plugins[i][0], NULL);
+
+      g_assert_cmpint (g_mkdir_with_parents (plugin_dir, 0700), ==, 0);
+      for (guint j = 0; j < G_N_ELEMENTS (files); j++)
+        {
+          g_autofree gchar *built = g_build_filename (g_getenv ("HGD_TEST_BUILD_ROOT"), "plugins",
+                                                      plugins[i][0], files[j], NULL);
+          g_autofree gchar *link = g_build_filename (plugin_dir, files[j], NULL);
+
+          g_assert_cmpint (symlink (built, link), ==, 0);
+        }
     }
   g_assert_true (g_file_get_contents (build_path ("plugins/mqtt-sensors/manifest.json"), &text,
                                       NULL, &error));

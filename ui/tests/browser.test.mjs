@@ -258,6 +258,8 @@ test('every role logs in to its view; each view in Swedish and English passes ax
 
     // switch the language on the settings page; the view follows
     await page.locator('nav a[href="#/settings"]').click();
+    // the view is rendered after the hash changes: wait for it, then check it
+    await page.locator('main h1', { hasText: 'Inställningar' }).waitFor();
     assert.equal(await heading(page), 'Inställningar');
     await checkAccessibility(page, `${role} settings (sv)`);
     await shoot(page, `${role}-settings-sv`);
