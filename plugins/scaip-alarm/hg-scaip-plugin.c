@@ -45,6 +45,7 @@ static const gchar *const known_keys[] = {
   "retry-max",
   "hold-interval",
   "hold-max",
+  "max-in-flight",
   "heartbeat-interval",
   "demo-password",
   "voice",
@@ -363,7 +364,9 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
       || !get_seconds (config, "hold-interval", 5, 5, 20, &timers.hold_interval, error)
       || !get_seconds (config, "hold-max", 180, 180, 1800, &timers.hold_max, error)
       || !get_seconds (config, "heartbeat-interval", 300, 0, 86400, &timers.heartbeat_interval,
-                       error))
+                       error)
+      /* a count, not seconds: how many alarms one receiver is sent before it answers */
+      || !get_seconds (config, "max-in-flight", 16, 1, 256, &timers.max_in_flight, error))
     return FALSE;
   {
     const gchar *voice = hg_config_get_string (config, "voice", "answer");
@@ -717,6 +720,25 @@ report (HgScaipPlugin *self,
   data->state = state;
   hg_context_report_alarm_async (get_context (self), ref, state, detail, self->cancellable,
                                  reported_cb, data);
+}
+
+/* A receiver ended the session of an alarm's SCAIP ref: the new one is journaled with the
+ * alarm (a report of its first state, which moves nothing, with the detail `delivery`), so
+ * that a host started after this one goes on with it and never offers an ended ref again. */
+static void
+alarm_ref_changed_cb (HgScaipDelivery *delivery,
+                      const gchar *ref,
+                      const gchar *scaip_ref,
+                      const gchar *previous,
+                      HgScaipPlugin *self)
+{
+  g_autoptr(JsonObject) detail = hg_scaip_delivery_describe_ref (scaip_ref, previous);
+  ReportData *data = g_new0 (ReportData, 1);
+
+  data->ref = g_strdup (ref);
+  data->state = HG_ALARM_STATE_RAISED;
+  hg_context_report_alarm_async (get_context (self), ref, HG_ALARM_STATE_RAISED, detail,
+                                 self->cancellable, reported_cb, data);
 }
 
 static void
@@ -1394,6 +1416,8 @@ start_engine (HgScaipPlugin *self,
   self->delivery = hg_scaip_delivery_new (self->sip, &config);
   g_signal_connect_object (self->delivery, "alarm-delivered", G_CALLBACK (alarm_delivered_cb), self,
                            0);
+  g_signal_connect_object (self->delivery, "alarm-ref-changed", G_CALLBACK (alarm_ref_changed_cb),
+                           self, 0);
   g_signal_connect_object (self->delivery, "alarm-acknowledged", G_CALLBACK (alarm_acknowledged_cb),
                            self, 0);
   g_signal_connect_object (self->delivery, "alarm-failed", G_CALLBACK (alarm_failed_cb), self, 0);
