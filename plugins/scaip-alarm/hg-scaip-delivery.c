@@ -58,7 +58,7 @@ typedef struct
   SessionKind kind;
   gchar *ref;              /* (owned) the core's alarm reference; for heartbeats and
                             * aborts the SCAIP ref */
-  gchar *alarm_type;       /* (owned) (nullable) */
+  const gchar *alarm_type; /* (nullable) interned: one of a few */
   guint64 seq;             /* arrival order */
   HgScaipRequest *request; /* (owned) the first request, as built; its ref is the SCAIP
                             * ref requests carry now (PROTOCOL.md §2) */
@@ -96,6 +96,7 @@ struct _HgScaipDelivery
   gboolean running;
 
   GHashTable *sessions; /* (owned) ref → Session, alarms and aborts */
+  GPtrArray *crd;       /* (owned) the <crd>s every alarm's request shares */
   GHashTable *by_ref;   /* (owned) SCAIP ref → Session (unowned): every alarm session */
   GHashTable *aborts;   /* (owned) SCAIP ref → Session: aborts of refs a receiver ended */
   guint in_flight[32];  /* alarm requests sent to each receiver, not yet answered */
@@ -206,7 +207,6 @@ session_free (Session *s)
     g_hash_table_remove (self->by_ref, s->request->ref);
   g_clear_handle_id (&s->timer_id, g_source_remove);
   g_free (s->ref);
-  g_free (s->alarm_type);
   hg_scaip_request_free (s->request);
   g_free (s);
 }
@@ -663,8 +663,9 @@ session_unanswered (Session *s, const gchar *reason, guint retry_after)
   s->attempts++;
   delay = backoff_ms (self, s->attempts, retry_after);
   s->not_before = g_get_monotonic_time () + (gint64)delay * 1000;
-  LOG_REF (G_LOG_LEVEL_INFO, s->ref, "alarm %s: sent again in %u ms at the earliest%s", s->ref,
-           delay, retry_after > 0 ? " (the receiver's Retry-After)" : "");
+  LOG_REF (retry_after > 0 ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_INFO, s->ref,
+           "alarm %s: sent again in %u ms at the earliest%s", s->ref, delay,
+           retry_after > 0 ? " (the receiver's Retry-After)" : "");
   link_down (self, receiver, sent_at, reason);
   if (self->link_up)
     schedule_pump (self);
@@ -1352,7 +1353,21 @@ session_add_for_alarm (HgScaipDelivery *self,
       && g_strcmp0 (hg_alarm_get_alarm_type (alarm), "technical") != 0)
     request->cha = 1;
   s = session_new (self, KIND_ALARM, request);
-  s->alarm_type = g_strdup (hg_alarm_get_alarm_type (alarm));
+  s->alarm_type = g_intern_string (hg_alarm_get_alarm_type (alarm));
+  /* what every alarm's request has alike is kept once (PROTOCOL.md §6, memory) */
+  if (request->crd->len == self->crd->len)
+    {
+      gboolean same = TRUE;
+
+      for (guint i = 0; i < request->crd->len && same; i++)
+        same = g_strcmp0 (g_ptr_array_index (request->crd, i), g_ptr_array_index (self->crd, i))
+               == 0;
+      if (same)
+        {
+          g_ptr_array_unref (request->crd);
+          request->crd = g_ptr_array_ref (self->crd);
+        }
+    }
   /* the ref a receiver's ended session made it take last (PROTOCOL.md §2), as journaled */
   scaip_ref = delivery_scaip_ref (alarm);
   if (scaip_ref != NULL && g_strcmp0 (scaip_ref, request->ref) != 0)
@@ -1362,7 +1377,7 @@ session_add_for_alarm (HgScaipDelivery *self,
       g_free (request->ref);
       request->ref = g_strdup (scaip_ref);
     }
-  g_hash_table_insert (self->sessions, g_strdup (s->ref), s);
+  g_hash_table_insert (self->sessions, s->ref, s);
   g_hash_table_insert (self->by_ref, s->request->ref, s);
   return s;
 }
@@ -1685,6 +1700,7 @@ hg_scaip_delivery_finalize (GObject *object)
   g_hash_table_unref (self->by_ref);
   g_free (self->controller_id);
   g_strfreev (self->caller_ids);
+  g_clear_pointer (&self->crd, g_ptr_array_unref);
   g_object_unref (self->cancellable);
   G_OBJECT_CLASS (hg_scaip_delivery_parent_class)->finalize (object);
 }
@@ -1771,8 +1787,9 @@ static void
 hg_scaip_delivery_init (HgScaipDelivery *self)
 {
   self->cancellable = g_cancellable_new ();
+  /* keyed by the session's own ref, which lives as long as it */
   self->sessions
-      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) session_free);
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)session_free);
   self->by_ref = g_hash_table_new (g_str_hash, g_str_equal);
   self->aborts
       = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)session_free);
@@ -1805,6 +1822,9 @@ hg_scaip_delivery_new (HgScaipSip *sip,
   self->config = *config;
   self->controller_id = g_strdup (config->controller_id);
   self->caller_ids = g_strdupv ((gchar **) config->caller_ids);
+  self->crd = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; self->caller_ids != NULL && self->caller_ids[i] != NULL; i++)
+    g_ptr_array_add (self->crd, g_strdup (self->caller_ids[i]));
   self->config.controller_id = self->controller_id;
   self->config.caller_ids = (const gchar *const *) self->caller_ids;
   self->message_id

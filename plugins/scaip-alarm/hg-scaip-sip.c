@@ -419,6 +419,22 @@ message_answered (
   g_autoptr(GTask) task = NULL;
   gchar *body = NULL;
 
+  /* Sofia-SIP itself sends a request again after a 5xx with a Retry-After under 32 s,
+   * telling us only "100 Retry After N": the delivery engine decides when to resend (one
+   * resend, after its own backoff and that Retry-After), so this request ends here */
+  if (status == 100 && phrase != NULL && g_str_has_prefix (phrase, "Retry After "))
+    {
+      guint retry_after = (guint)g_ascii_strtoull (phrase + strlen ("Retry After "), NULL, 10);
+
+      task = g_steal_pointer (&handle->task);
+      g_hash_table_remove (self->messages, handle); /* destroys the nua handle, and its timer */
+      if (task == NULL)
+        return;
+      g_task_set_task_data (task, GUINT_TO_POINTER (retry_after), NULL);
+      g_task_return_new_error (task, HG_SCAIP_SIP_ERROR, 503,
+                               "503 Service Unavailable (Retry-After %u s)", retry_after);
+      return;
+    }
   if (status < 200)
     return;
   if ((status == 401 || status == 407) && authenticate (self, handle, sip))

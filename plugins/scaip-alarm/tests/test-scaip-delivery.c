@@ -506,6 +506,85 @@ test_unknown_snu_ends_nothing (void)
     }
 }
 
+static void
+test_sip_error_one_resend_after_retry_after (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(GPtrArray) sent = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
+  g_autofree gchar *ref = NULL;
+  JsonObject *refused;
+  JsonObject *resent;
+
+  g_test_bug ("10");
+  g_test_summary ("A SIP 503 with Retry-After: 3 is followed by one resend of the alarm, not "
+                  "before the three seconds are over (it came twice within 3 ms before), and "
+                  "that resend is acknowledged: the ARC got the MESSAGE twice in all");
+  gateway = scaip_test_gateway_new_started (keys);
+  scaip_test_sim_command (sim, "status 503 1 3");
+  ref = scaip_test_gateway_raise (gateway, "fall", "hall");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  sent = scaip_test_sim_records (sim);
+  g_assert_cmpuint (sent->len, ==, 2);
+  refused = g_ptr_array_index (sent, 0);
+  resent = g_ptr_array_index (sent, 1);
+  g_assert_cmpstr (json_object_get_string_member (refused, "mty"), ==, "STATUS");
+  g_assert_cmpint (json_object_get_int_member (refused, "status"), ==, 503);
+  g_assert_cmpstr (json_object_get_string_member (refused, "ref"), ==, ref);
+  g_assert_cmpstr (json_object_get_string_member (resent, "mty"), ==, "ME");
+  g_assert_cmpstr (json_object_get_string_member (resent, "ref"), ==, ref);
+  /* a lower bound only: a busy machine makes the gap longer, never shorter */
+  g_assert_cmpint (json_object_get_int_member (resent, "time")
+                       - json_object_get_int_member (refused, "time"),
+                   >=, 3 * G_USEC_PER_SEC);
+  g_assert_true (scaip_test_gateway_logged (gateway, "(the receiver's Retry-After)"));
+}
+
+static void
+test_in_flight_bounded (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(GPtrArray) sent = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (
+      uri, NULL, "demo-password = " PASSWORD "\nmax-in-flight = 2\nanswer-timeout = 20\n");
+  gchar *refs[6] = {
+    NULL,
+  };
+  guint most = 0;
+  gint64 previous = 0;
+
+  g_test_bug ("11");
+  g_test_summary ("Issue 11 point 5: with max-in-flight = 2 and an ARC that answers each "
+                  "MESSAGE one second late, six alarms raised at once reach it at most two at a "
+                  "time (the ARC counts the MESSAGEs awaiting its answer), in the order raised, "
+                  "each once, and all are acknowledged");
+  gateway = scaip_test_gateway_new_started (keys);
+  scaip_test_sim_command (sim, "slow 1000");
+  for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+    refs[i] = scaip_test_gateway_raise (gateway, "fall", "hall");
+  for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+    scaip_test_gateway_wait_state (gateway, refs[i], "acknowledged");
+  sent = scaip_test_sim_records (sim);
+  for (guint i = 0; i < sent->len; i++)
+    most = MAX (most, (guint)json_object_get_int_member (g_ptr_array_index (sent, i), "pending"));
+  g_test_message ("at most %u MESSAGEs awaited the ARC's answer at once", most);
+  g_assert_cmpuint (most, >=, 1);
+  g_assert_cmpuint (most, <=, 2);
+  for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+    {
+      gint64 seq = scaip_test_sim_first_seq (sim, refs[i], "ME");
+
+      g_assert_cmpuint (scaip_test_sim_count (sim, refs[i], "ME"), ==, 1);
+      g_assert_cmpint (seq, >, previous);
+      previous = seq;
+      g_free (refs[i]);
+    }
+}
+
 static guint count_technical (ScaipTestGateway *gateway, gchar **ref);
 
 typedef struct
@@ -1769,6 +1848,9 @@ main (int argc,
   g_test_add_func ("/scaip/bad-input/message-error-goes-to-next-receiver",
                    test_message_error_next_receiver);
   g_test_add_func ("/scaip/bad-input/unknown-snu-ends-nothing", test_unknown_snu_ends_nothing);
+  g_test_add_func ("/scaip/bad-input/sip-error-one-resend-after-retry-after",
+                   test_sip_error_one_resend_after_retry_after);
+  g_test_add_func ("/scaip/delivery/in-flight-bounded", test_in_flight_bounded);
   g_test_add_func ("/scaip/supervision/heartbeat-missed-raises-technical-alarm",
                    test_heartbeat_missed);
   g_test_add_func ("/scaip/cancel/abort-with-same-ref", test_cancel_sends_abort);
