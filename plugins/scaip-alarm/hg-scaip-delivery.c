@@ -76,6 +76,10 @@ typedef struct
   gboolean counted;   /* in the engine's in_flight of its receiver */
   guint attempts;     /* unanswered sends in a row, for the backoff */
   gint64 not_before;  /* monotonic: its backoff (and a Retry-After) ends; 0 for none */
+  guint journal_id;   /* a new ref not journaled yet: what it is sent with waits for that,
+                       * at most JOURNAL_WAIT_SECONDS */
+  gboolean held;      /* a send waits for the journal; to held_receiver */
+  guint held_receiver;
   gint64 sent_at;     /* monotonic, of the last send */
   gint64 sent_offset; /* the wall clock's offset (wall_clock_offset ()) at that send */
   gboolean sip_answered; /* the last send got its SIP 2xx */
@@ -140,6 +144,10 @@ static guint signals[N_SIGNALS];
 /* A change of the wall clock against the monotonic one larger than this is a jump (a
  * step by NTP, an operator's date -s), not the slewing NTP does all the time. */
 #define CLOCK_JUMP_USEC G_USEC_PER_SEC
+
+/* How long a new ref waits to be journaled before it is sent all the same: the core's
+ * journal takes milliseconds; an alarm is never held for long by its bookkeeping. */
+#define JOURNAL_WAIT_SECONDS 2
 
 static void session_send (Session *s, guint receiver);
 static void schedule_probe (HgScaipDelivery *self);
@@ -206,6 +214,7 @@ session_free (Session *s)
   if (s->kind == KIND_ALARM && g_hash_table_lookup (self->by_ref, s->request->ref) == s)
     g_hash_table_remove (self->by_ref, s->request->ref);
   g_clear_handle_id (&s->timer_id, g_source_remove);
+  g_clear_handle_id (&s->journal_id, g_source_remove);
   g_free (s->ref);
   hg_scaip_request_free (s->request);
   g_free (s);
@@ -804,6 +813,15 @@ session_send (Session *s,
 
   if (!self->running)
     return;
+  if (s->journal_id != 0)
+    {
+      /* a new ref goes out once it is journaled (hg_scaip_delivery_ref_journaled ()) */
+      g_clear_handle_id (&s->timer_id, g_source_remove);
+      session_set_state (s, STATE_WAITING);
+      s->held = TRUE;
+      s->held_receiver = receiver;
+      return;
+    }
   if (s->kind == KIND_ALARM && !(s->state == STATE_SENT && s->receiver == receiver)
       && self->in_flight[receiver] >= self->config.max_in_flight)
     {
@@ -917,9 +935,37 @@ emit_delivered (Session *s,
   g_signal_emit (s->engine, signals[SIGNAL_ALARM_DELIVERED], 0, s->ref, s->receiver, snu);
 }
 
+/* The new ref of @s is journaled, or JOURNAL_WAIT_SECONDS passed: what waited for it
+ * goes. */
+static void
+session_ref_journaled (Session *s)
+{
+  g_clear_handle_id (&s->journal_id, g_source_remove);
+  if (!s->held)
+    return;
+  s->held = FALSE;
+  if (s->state == STATE_WAITING && s->timer_id == 0)
+    session_send (s, s->held_receiver);
+}
+
+static gboolean
+journal_wait_cb (gpointer user_data)
+{
+  Session *s = user_data;
+
+  s->journal_id = 0;
+  LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
+           "alarm %s: its new ref %s is not journaled after %u s; sending it all the same", s->ref,
+           s->request->ref, JOURNAL_WAIT_SECONDS);
+  session_ref_journaled (s);
+  return G_SOURCE_REMOVE;
+}
+
 /* TR 91102 §6.1: a receiver that answered snu 5 or 6, or kept the alarm on HOLD beyond
  * hold-max, ended the session of the current ref; what goes to a receiver next is a new
- * session with a ref of its own. The owner journals the change (PROTOCOL.md §2). */
+ * session with a ref of its own. The owner journals the change (PROTOCOL.md §2), and the
+ * new ref goes out once it is: a host killed in between goes on with it, never with the
+ * ended one. */
 static void
 session_new_ref (Session *s)
 {
@@ -930,6 +976,8 @@ session_new_ref (Session *s)
   s->request->ref = hg_scaip_new_ref ();
   g_hash_table_insert (self->by_ref, s->request->ref, s);
   s->sent_to = 0;
+  g_clear_handle_id (&s->journal_id, g_source_remove);
+  s->journal_id = g_timeout_add_seconds (JOURNAL_WAIT_SECONDS, journal_wait_cb, s);
   LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref,
            "alarm %s: the session of ref %s ended at the %s receiver; the next request "
            "carries the new ref %s",
@@ -1552,6 +1600,28 @@ hg_scaip_delivery_describe_ref (const gchar *scaip_ref, const gchar *previous)
     json_object_set_string_member (delivery, "previous-scaip-ref", previous);
   json_object_set_object_member (detail, "delivery", delivery);
   return detail;
+}
+
+/**
+ * hg_scaip_delivery_ref_journaled:
+ * @self: an #HgScaipDelivery
+ * @ref: the alarm's reference
+ * @scaip_ref: the SCAIP ref of #HgScaipDelivery::alarm-ref-changed
+ *
+ * The core journaled (or could not journal) @scaip_ref: the alarm's requests with it go
+ * out now. Without this call they go JOURNAL_WAIT_SECONDS after the change.
+ */
+void
+hg_scaip_delivery_ref_journaled (HgScaipDelivery *self, const gchar *ref, const gchar *scaip_ref)
+{
+  Session *s;
+
+  g_return_if_fail (HG_IS_SCAIP_DELIVERY (self));
+  g_return_if_fail (ref != NULL && scaip_ref != NULL);
+
+  s = g_hash_table_lookup (self->sessions, ref);
+  if (s != NULL && g_strcmp0 (s->request->ref, scaip_ref) == 0)
+    session_ref_journaled (s);
 }
 
 /* Returns: the index of the receiver new requests go to */

@@ -43,6 +43,8 @@ void hg_scaip_delivery_cancel_alarm (HgScaipDelivery *self,
                                      HgAlarm *alarm);
 void hg_scaip_delivery_close_alarm (HgScaipDelivery *self,
                                     const gchar *ref);
+void
+hg_scaip_delivery_ref_journaled (HgScaipDelivery *self, const gchar *ref, const gchar *scaip_ref);
 JsonObject *hg_scaip_delivery_describe_ref (const gchar *scaip_ref, const gchar *previous);
 guint hg_scaip_delivery_get_active_receiver (HgScaipDelivery *self);
 gboolean hg_scaip_delivery_get_line_ok (HgScaipDelivery *self);

@@ -725,6 +725,42 @@ report (HgScaipPlugin *self,
 /* A receiver ended the session of an alarm's SCAIP ref: the new one is journaled with the
  * alarm (a report of its first state, which moves nothing, with the detail `delivery`), so
  * that a host started after this one goes on with it and never offers an ended ref again. */
+typedef struct
+{
+  HgScaipPlugin *self; /* (unowned) valid unless cancelled */
+  gchar *ref;          /* (owned) */
+  gchar *scaip_ref;    /* (owned) */
+} RefReportData;
+
+static void
+ref_report_data_free (RefReportData *data)
+{
+  g_free (data->ref);
+  g_free (data->scaip_ref);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RefReportData, ref_report_data_free)
+
+static void
+ref_reported_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(RefReportData) data = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hg_context_report_alarm_finish (HG_CONTEXT (source), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "HG_ALARM_REF", data->ref, "MESSAGE",
+                        "alarm %s: its new SCAIP ref %s not journaled; a restarted host would "
+                        "send the previous one: %s",
+                        data->ref, data->scaip_ref, error->message);
+    }
+  if (data->self->delivery != NULL)
+    hg_scaip_delivery_ref_journaled (data->self->delivery, data->ref, data->scaip_ref);
+}
+
 static void
 alarm_ref_changed_cb (HgScaipDelivery *delivery,
                       const gchar *ref,
@@ -733,12 +769,13 @@ alarm_ref_changed_cb (HgScaipDelivery *delivery,
                       HgScaipPlugin *self)
 {
   g_autoptr(JsonObject) detail = hg_scaip_delivery_describe_ref (scaip_ref, previous);
-  ReportData *data = g_new0 (ReportData, 1);
+  RefReportData *data = g_new0 (RefReportData, 1);
 
+  data->self = self;
   data->ref = g_strdup (ref);
-  data->state = HG_ALARM_STATE_RAISED;
+  data->scaip_ref = g_strdup (scaip_ref);
   hg_context_report_alarm_async (get_context (self), ref, HG_ALARM_STATE_RAISED, detail,
-                                 self->cancellable, reported_cb, data);
+                                 self->cancellable, ref_reported_cb, data);
 }
 
 static void
