@@ -601,12 +601,6 @@ receiver_is_peer (Receiver *receiver, GInetAddress *address, guint port, gboolea
 {
   gboolean same_host = FALSE;
 
-  if (g_hostname_is_ip_address (receiver->host))
-    {
-      g_autoptr(GInetAddress) host = g_inet_address_new_from_string (receiver->host);
-
-      same_host = host != NULL && g_inet_address_equal (host, address);
-    }
   for (GList *l = receiver->addresses; l != NULL && !same_host; l = l->next)
     same_host = g_inet_address_equal (l->data, address);
   if (!same_host)
@@ -1289,13 +1283,29 @@ hg_scaip_sip_add_receiver (HgScaipSip *self,
   }
   g_ptr_array_add (self->receivers, receiver);
   /* to tell its answers from a stranger's (hg_scaip_sip_new ()'s "message-received") */
-  if (!g_hostname_is_ip_address (receiver->host))
-    {
-      g_autoptr(GResolver) resolver = g_resolver_get_default ();
+  {
+    /* an IPv6 address in a URI is in brackets */
+    g_autofree gchar *plain = g_strdup (receiver->host);
+    GInetAddress *address;
 
-      g_resolver_lookup_by_name_async (resolver, receiver->host, self->cancellable,
-                                       receiver_resolved_cb, receiver);
-    }
+    if (plain[0] == '[')
+      {
+        g_strdelimit (plain, "[]", ' ');
+        g_strstrip (plain);
+      }
+    address = g_inet_address_new_from_string (plain);
+    if (address != NULL)
+      {
+        receiver->addresses = g_list_prepend (NULL, address);
+      }
+    else
+      {
+        g_autoptr(GResolver) resolver = g_resolver_get_default ();
+
+        g_resolver_lookup_by_name_async (resolver, plain, self->cancellable, receiver_resolved_cb,
+                                         receiver);
+      }
+  }
   return self->receivers->len - 1;
 }
 
