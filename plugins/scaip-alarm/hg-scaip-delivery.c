@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HgScaipDelivery: the SCAIP exchange rules, as PROTOCOL.md §5-7 chooses them.
  *
- * Each alarm reference is one Session, a small state machine:
+ * Each alarm is one Session, a small state machine:
  *
  *   WAITING --send--> SENT --snu 0--> DONE            (delivered + acknowledged)
  *      ^               |  \--snu 4--> HOLD --poll--> SENT  (delivered on the first HOLD)
  *      |               |  \--snu 5/6/error--> next receiver, or WAITING (retry later),
  *      |               |                      or FAILED (message errors everywhere)
- *      +-- no answer --+  (answer-timeout, or a SIP error)
+ *      +-- no answer --+  (answer-timeout, or a SIP error; then its own backoff)
+ *
+ * Its requests carry a SCAIP ref: the alarm's own reference, until a receiver ends that
+ * session (snu 5 or 6, HOLD beyond hold-max), when it takes a new one, which the owner
+ * journals before it goes out. An answer counts only for the request it answers: its
+ * ref, from a receiver that ref was sent to (the SIP peer, or the transaction of a
+ * 200 OK). HOLD beyond hold-max aborts the ended ref with an RE of its own (KIND_ABORT),
+ * whose answer ends only that abort.
  *
  * A cancel turns a session that may have reached the ARC into an abort (mty=RE, same
  * ref), sent through the same machine. Heartbeats are one-shot sessions of their own: one
@@ -16,10 +23,11 @@
  * active.
  *
  * The link is one for all sessions: the active receiver is either answering (link up:
- * every session is sent at once) or silent (link down: only the oldest waiting session
- * is resent, as a probe, with backoff; after failover-timeout the next receiver becomes
- * active). The first answer on a silent link sends every waiting session, oldest first,
- * so the queue drains in the order the alarms were raised.
+ * sessions are sent at once, at most max-in-flight unanswered at a time) or silent (link
+ * down: only the oldest waiting session is resent, as a probe, with backoff; after
+ * failover-timeout the next receiver becomes active). The first answer on a silent link
+ * sends the waiting sessions, oldest first, max-in-flight at a time, so the queue drains
+ * in the order the alarms were raised without flooding the receiver.
  *
  * The engine tells its owner what the core must journal through signals; it never
  * calls HgContext itself. */
