@@ -1190,6 +1190,13 @@ handle_response (
                receiver_name (self, s->receiver));
       return 200;
     }
+  if (receiver != s->receiver && s->counted)
+    {
+      /* a late acknowledgement from the receiver before: the slot it frees is the other's */
+      self->in_flight[s->receiver]--;
+      s->counted = FALSE;
+      schedule_pump (self);
+    }
   s->receiver = receiver;
   s->attempts = 0;
   s->not_before = 0;
