@@ -344,7 +344,8 @@ waiting_sessions (HgScaipDelivery *self)
   g_hash_table_iter_init (&iter, self->sessions);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&s))
     {
-      if (s->state == STATE_WAITING && s->timer_id == 0)
+      /* not one whose new ref is on its way to the journal: it has its receiver */
+      if (s->state == STATE_WAITING && s->timer_id == 0 && !s->held)
         g_ptr_array_add (waiting, s);
     }
   return waiting;
@@ -823,11 +824,13 @@ session_send (Session *s,
     return;
   if (s->journal_id != 0)
     {
-      /* a new ref goes out once it is journaled (hg_scaip_delivery_ref_journaled ()) */
+      /* a new ref goes out once it is journaled (hg_scaip_delivery_ref_journaled ()), to
+       * the receiver the alternative action chose first */
       g_clear_handle_id (&s->timer_id, g_source_remove);
       session_set_state (s, STATE_WAITING);
+      if (!s->held)
+        s->held_receiver = receiver;
       s->held = TRUE;
-      s->held_receiver = receiver;
       return;
     }
   if (s->kind == KIND_ALARM && !(s->state == STATE_SENT && s->receiver == receiver)
