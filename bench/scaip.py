@@ -17,9 +17,13 @@
               silent from the start, for the default timers (delivery-timeout 60 s) and
               for tight ones (answer-timeout 1, failover-timeout 2, delivery-timeout 6)
   memory      VmRSS of the idle plugin host
+  open-alarms VmRSS of the plugin host holding N open alarms while the ARC is silent (the
+              bytes each open alarm costs), then the ARC's recovery: how long until every
+              alarm is acknowledged, how many MESSAGEs the ARC got for them (duplicates) and
+              how many it had unanswered at once at most (issue 11 points 5 and 7)
 
 Usage: scaip.py BUILDDIR [--alarms N] [--sensor-background RATE]... [--throughput-alarms N]
-                 [--failover-runs N] [--part latency|throughput|failover|failed]...
+                 [--failover-runs N] [--open-alarms N] [--part latency|throughput|failover|failed|open-alarms]...
 --sensor-background RATE runs the latency part with that background only (0: none; may be
 given more than once); without it, the latency part runs without and then with 10,000/s.
 Each part runs its own hemgated (demo users, the built plugins, every demo instance off
@@ -75,6 +79,12 @@ class Sim:
         except FileNotFoundError:
             pass
         return out
+
+    def command(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        while not self.proc.stdout.readline().startswith("OK "):
+            pass
 
     def stop(self):
         try:
@@ -441,6 +451,55 @@ def delivery_failed(build, runs, keys, label):
           f"median {statistics.median(times):.2f} s, max {max(times):.2f} s")
 
 
+def open_alarms(build, n, clients=8):
+    with tempfile.TemporaryDirectory(prefix="hemgate-bench-scaip-") as tmp:
+        sim = Sim(build, tmp, "primary", "--command", "silent")
+        gw = Gateway(build, tmp, f"primary = {sim.uri()}\n")
+        try:
+            pid = gw.wait_running()
+            time.sleep(2)
+            idle = rss_kib(pid)
+            refs = []
+            lock = threading.Lock()
+
+            def raise_some(count):
+                conn = gw.connection()
+                for _ in range(count):
+                    ref = gw.request("POST", "/api/v1/alarms", {"type": "fall", "location": "kitchen"}, conn)["ref"]
+                    with lock:
+                        refs.append(ref)
+
+            threads = [threading.Thread(target=raise_some, args=(n // clients,)) for _ in range(clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            time.sleep(10)  # the host has taken every alarm.raised and probes the silent ARC
+            full = rss_kib(pid)
+            print(f"open alarms: plugin host VmRSS {idle / 1024:.1f} MiB idle, {full / 1024:.1f} MiB with "
+                  f"{len(refs)} open alarms and a silent ARC = {(full - idle) * 1024 / len(refs):.0f} bytes "
+                  f"per open alarm")
+            sim.command("slow 200")
+            sim.command("silent off")
+            t0 = time.monotonic()
+            wait_for(lambda: sum(1 for s in gw.states().values() if s == "acknowledged") == len(refs), 900,
+                     "every alarm acknowledged")
+            elapsed = time.monotonic() - t0
+            records = [r for r in sim.records() if r.get("mty") == "ME"]
+            distinct = len({r["ref"] for r in records})
+            pending = max((r.get("pending", 0) for r in records), default=0)
+            print(f"recovery of an ARC answering 200 ms late: {len(refs)} alarms acknowledged after "
+                  f"{elapsed:.1f} s; the ARC got {len(records)} <mrq> for {distinct} refs "
+                  f"({len(records) - distinct} duplicates), at most {pending} unanswered at once; "
+                  f"plugin host VmRSS then {rss_kib(pid) / 1024:.1f} MiB")
+            time.sleep(40)  # past SIP's Timer J (32 s): every transaction of the recovery is over
+            print(f"plugin host VmRSS 40 s later, the {len(refs)} alarms acknowledged and still open: "
+                  f"{rss_kib(pid) / 1024:.1f} MiB")
+        finally:
+            gw.stop()
+            sim.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
@@ -450,11 +509,13 @@ def main():
                          "default: without, then with 10000")
     ap.add_argument("--throughput-alarms", type=int, default=400)
     ap.add_argument("--failover-runs", type=int, default=3)
-    ap.add_argument("--part", action="append", choices=["latency", "throughput", "failover", "failed"],
+    ap.add_argument("--open-alarms", type=int, default=4000)
+    ap.add_argument("--part", action="append",
+                    choices=["latency", "throughput", "failover", "failed", "open-alarms"],
                     help="run only these parts (default: all)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
-    parts = args.part or ["latency", "throughput", "failover", "failed"]
+    parts = args.part or ["latency", "throughput", "failover", "failed", "open-alarms"]
     if "latency" in parts:
         for rate in args.sensor_background or (0, 10000):
             latency(build, args.alarms, rate)
@@ -468,6 +529,8 @@ def main():
         delivery_failed(build, args.failover_runs,
                         "answer-timeout = 1\nfailover-timeout = 2\ndelivery-timeout = 6\n",
                         "answer-timeout 1 s, failover-timeout 2 s, delivery-timeout 6 s")
+    if "open-alarms" in parts:
+        open_alarms(build, args.open_alarms)
     return 0
 
 

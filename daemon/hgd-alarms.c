@@ -444,6 +444,28 @@ transition_append_cb (GObject *source_object,
   transition_run (self, reference);
 }
 
+/* The record keeps what a delivery plugin reported as `delivery` in its detail, beside
+ * what the alarm was raised with, replacing the previous one. */
+static void
+keep_delivery (HgAlarm *alarm, JsonObject *delivery)
+{
+  g_autoptr(JsonObject) detail = json_object_new ();
+  JsonObject *old = hg_alarm_get_detail (alarm);
+
+  if (old != NULL)
+    {
+      JsonObjectIter iter;
+      const gchar *name;
+      JsonNode *node;
+
+      json_object_iter_init (&iter, old);
+      while (json_object_iter_next (&iter, &name, &node))
+        json_object_set_member (detail, name, json_node_copy (node));
+    }
+  json_object_set_object_member (detail, "delivery", json_object_ref (delivery));
+  hg_alarm_set_detail (alarm, detail);
+}
+
 /* Checks @task's transition against the alarm on disk and completes it, or starts its
  * append and returns TRUE: then transition_append_cb() continues the queue. */
 static gboolean
@@ -457,6 +479,7 @@ transition_step (HgdAlarms *self,
   g_autoptr(JsonObject) body = NULL;
   g_autofree gchar *event_type = NULL;
   TransitionData *data = g_task_get_task_data (task);
+  JsonObject *delivery = NULL;
   HgAlarmState current;
 
   alarm = hgd_journal_get_alarm (self->journal, data->reference, &error);
@@ -466,12 +489,32 @@ transition_step (HgdAlarms *self,
       return FALSE;
     }
   current = hg_alarm_get_state (alarm);
+  if (data->detail != NULL && json_object_has_member (data->detail, "delivery")
+      && JSON_NODE_HOLDS_OBJECT (json_object_get_member (data->detail, "delivery")))
+    delivery = json_object_get_object_member (data->detail, "delivery");
 
-  /* a delivery plugin reports again after a restart */
-  if (current == data->state)
+  /* a delivery plugin reports again after a restart; or, with a `delivery` member, it
+   * keeps its own state of the alarm in the record (e.g. the SCAIP ref it goes on with),
+   * which a report of the current or an earlier state journals without a move */
+  if (current == data->state || (delivery != NULL && hg_alarm_state_compare (data->state, current) < 0))
     {
-      g_task_return_boolean (task, TRUE);
-      return FALSE;
+      if (delivery == NULL || hg_alarm_state_is_final (current))
+        {
+          g_task_return_boolean (task, TRUE);
+          return FALSE;
+        }
+      keep_delivery (alarm, delivery);
+      body = json_object_new ();
+      json_object_set_string_member (body, "ref", data->reference);
+      json_object_set_string_member (body, "state", hg_alarm_state_to_string (current));
+      json_object_set_string_member (body, "who", data->who);
+      json_object_set_object_member (body, "detail", json_object_ref (data->detail));
+      json_object_set_object_member (body, "alarm", hg_alarm_to_json (alarm));
+      event = hg_event_new ("alarm.updated", body);
+      hg_event_set_source (event, data->who);
+      hgd_journal_append_async (self->journal, event, alarm, NULL, transition_append_cb,
+                                g_steal_pointer (&task));
+      return TRUE;
     }
   if (hg_alarm_state_is_final (current) || hg_alarm_state_compare (data->state, current) < 0)
     {
@@ -483,6 +526,8 @@ transition_step (HgdAlarms *self,
     }
 
   hg_alarm_set_state (alarm, data->state);
+  if (delivery != NULL)
+    keep_delivery (alarm, delivery);
   body = json_object_new ();
   json_object_set_string_member (body, "ref", data->reference);
   json_object_set_string_member (body, "state", hg_alarm_state_to_string (data->state));

@@ -166,7 +166,7 @@ typedef struct
   gchar *location;    /* (owned) (nullable) */
   gint64 priority;
   gchar *detail;      /* (owned) (nullable) JSON */
-  gboolean is_new;    /* raised: insert, and the reference must be new; else update */
+  gboolean is_new;    /* alarm.raised: insert, and the reference must be new; else update */
 } AlarmRow;
 
 /* An idempotency key to record with a new alarm. */
@@ -467,7 +467,7 @@ alarm_row_free (AlarmRow *row)
 }
 
 static AlarmRow *
-alarm_row_new (HgAlarm *alarm)
+alarm_row_new (HgAlarm *alarm, const gchar *event_type)
 {
   AlarmRow *row = g_new0 (AlarmRow, 1);
   JsonObject *detail = hg_alarm_get_detail (alarm);
@@ -480,7 +480,9 @@ alarm_row_new (HgAlarm *alarm)
   row->location = g_strdup (hg_alarm_get_location (alarm));
   row->priority = hg_alarm_get_priority (alarm);
   row->detail = detail != NULL ? hg_json_object_to_string (detail) : NULL;
-  row->is_new = hg_alarm_get_state (alarm) == HG_ALARM_STATE_RAISED;
+  /* a raised alarm's record may change too (alarm.updated, hgd-alarms.c) */
+  row->is_new = hg_alarm_get_state (alarm) == HG_ALARM_STATE_RAISED
+                && g_strcmp0 (event_type, "alarm.raised") == 0;
   return row;
 }
 
@@ -2195,7 +2197,7 @@ hgd_journal_append_keyed_async (HgdJournal *self,
   job->ts = hg_event_get_timestamp (event) != 0 ? hg_event_get_timestamp (event) : self->clock_wall;
   job->source = g_strdup (hg_event_get_source (event));
   job->body = hg_json_object_to_string (hg_event_get_body (event));
-  job->alarm = alarm != NULL ? alarm_row_new (alarm) : NULL;
+  job->alarm = alarm != NULL ? alarm_row_new (alarm, job->type) : NULL;
   if (key != NULL)
     {
       job->key = g_new0 (IdempotencyRow, 1);

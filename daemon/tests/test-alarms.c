@@ -507,6 +507,105 @@ test_transition_event_body (Fixture *fixture,
   g_assert_cmpuint (json_object_get_size (body), ==, 5);
 }
 
+/* Reports @state with the detail {"delivery": {"scaip-ref": @scaip_ref}}. */
+static void
+report_delivery (Fixture *fixture,
+                 const gchar *reference,
+                 HgAlarmState state,
+                 const gchar *scaip_ref)
+{
+  g_autoptr(JsonObject) detail = json_object_new ();
+  g_autoptr(JsonObject) delivery = json_object_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  json_object_set_string_member (delivery, "scaip-ref", scaip_ref);
+  json_object_set_object_member (detail, "delivery", g_steal_pointer (&delivery));
+  hgd_alarms_transition_async (fixture->alarms, reference, state, "plugin:scaip", detail, NULL,
+                               result_cb, &result);
+  wait_for (&result);
+  g_assert_true (hgd_alarms_transition_finish (fixture->alarms, result, &error));
+  g_assert_no_error (error);
+}
+
+static const gchar *
+recorded_scaip_ref (HgAlarm *alarm)
+{
+  JsonObject *detail = hg_alarm_get_detail (alarm);
+
+  g_assert_nonnull (detail);
+  g_assert_true (json_object_has_member (detail, "delivery"));
+  return json_object_get_string_member (json_object_get_object_member (detail, "delivery"),
+                                        "scaip-ref");
+}
+
+static void
+test_transition_delivery_kept (Fixture *fixture, gconstpointer user_data)
+{
+  g_autoptr(HgAlarm) raised = hg_alarm_new ("fall");
+  g_autoptr(JsonObject) raised_detail = json_object_new ();
+  g_autofree gchar *reference = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(HgAlarm) alarm = NULL;
+  g_autoptr(GError) error = NULL;
+  HgEvent *event;
+
+  g_test_bug ("10");
+  g_test_summary ("A delivery plugin's own state of an alarm (detail member delivery, e.g. the "
+                  "SCAIP ref it goes on with) reported with the current or an earlier state is "
+                  "kept in the record and journaled as alarm.updated without moving the state; "
+                  "with a later state it moves and is kept too; the detail the alarm was raised "
+                  "with stays; once the alarm is final nothing is journaled");
+
+  json_object_set_string_member (raised_detail, "origin", "pendant");
+  hg_alarm_set_detail (raised, raised_detail);
+  reference = raise_sync (fixture->alarms, raised, "plugin:pendant", &error);
+  g_assert_no_error (error);
+  report_delivery (fixture, reference, HG_ALARM_STATE_RAISED, "AAAAAAAAAAAAAAA1");
+  alarm = hgd_journal_get_alarm (fixture->journal, reference, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hg_alarm_get_state (alarm), ==, HG_ALARM_STATE_RAISED);
+  g_assert_cmpstr (recorded_scaip_ref (alarm), ==, "AAAAAAAAAAAAAAA1");
+  g_clear_object (&alarm);
+
+  assert_transition (fixture, reference, HG_ALARM_STATE_DELIVERED);
+  report_delivery (fixture, reference, HG_ALARM_STATE_RAISED, "AAAAAAAAAAAAAAA2");
+  alarm = hgd_journal_get_alarm (fixture->journal, reference, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hg_alarm_get_state (alarm), ==, HG_ALARM_STATE_DELIVERED);
+  g_assert_cmpstr (recorded_scaip_ref (alarm), ==, "AAAAAAAAAAAAAAA2");
+  g_clear_object (&alarm);
+
+  report_delivery (fixture, reference, HG_ALARM_STATE_ACKNOWLEDGED, "AAAAAAAAAAAAAAA3");
+  alarm = hgd_journal_get_alarm (fixture->journal, reference, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hg_alarm_get_state (alarm), ==, HG_ALARM_STATE_ACKNOWLEDGED);
+  g_assert_cmpstr (recorded_scaip_ref (alarm), ==, "AAAAAAAAAAAAAAA3");
+  g_clear_object (&alarm);
+
+  /* without the member an earlier state is still refused */
+  assert_transition_refused (fixture, reference, HG_ALARM_STATE_DELIVERED);
+  assert_transition (fixture, reference, HG_ALARM_STATE_CLOSED);
+  report_delivery (fixture, reference, HG_ALARM_STATE_RAISED, "AAAAAAAAAAAAAAA4");
+
+  events = events_of (fixture, reference);
+  /* raised, updated, delivered, updated, acknowledged, closed */
+  g_assert_cmpuint (events->len, ==, 6);
+  event = g_ptr_array_index (events, 1);
+  g_assert_cmpstr (hg_event_get_event_type (event), ==, "alarm.updated");
+  g_assert_cmpstr (json_object_get_string_member (hg_event_get_body (event), "state"), ==,
+                   "raised");
+  event = g_ptr_array_index (events, 3);
+  g_assert_cmpstr (hg_event_get_event_type (event), ==, "alarm.updated");
+  g_assert_cmpstr (json_object_get_string_member (hg_event_get_body (event), "state"), ==,
+                   "delivered");
+  alarm = hgd_journal_get_alarm (fixture->journal, reference, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (recorded_scaip_ref (alarm), ==, "AAAAAAAAAAAAAAA3");
+  g_assert_cmpstr (json_object_get_string_member (hg_alarm_get_detail (alarm), "origin"), ==,
+                   "pendant");
+}
+
 static void
 test_transition_concurrent_serialised (Fixture *fixture,
                                        gconstpointer user_data)
@@ -584,6 +683,8 @@ main (int argc,
               test_transition_unknown_reference, fixture_teardown);
   g_test_add ("/alarms/transition/event-body", Fixture, NULL, fixture_setup,
               test_transition_event_body, fixture_teardown);
+  g_test_add ("/alarms/transition/delivery-kept-in-record", Fixture, NULL, fixture_setup,
+              test_transition_delivery_kept, fixture_teardown);
   g_test_add ("/alarms/transition/concurrent-reports-serialised", Fixture, NULL, fixture_setup,
               test_transition_concurrent_serialised, fixture_teardown);
   g_test_add ("/alarms/transition/delivery-failed-between-delivered-and-acknowledged", Fixture,

@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HgScaipDelivery: the SCAIP exchange rules, as PROTOCOL.md §5-7 chooses them.
  *
- * Each alarm reference is one Session, a small state machine:
+ * Each alarm is one Session, a small state machine:
  *
  *   WAITING --send--> SENT --snu 0--> DONE            (delivered + acknowledged)
  *      ^               |  \--snu 4--> HOLD --poll--> SENT  (delivered on the first HOLD)
  *      |               |  \--snu 5/6/error--> next receiver, or WAITING (retry later),
  *      |               |                      or FAILED (message errors everywhere)
- *      +-- no answer --+  (answer-timeout, or a SIP error)
+ *      +-- no answer --+  (answer-timeout, or a SIP error; then its own backoff)
+ *
+ * Its requests carry a SCAIP ref: the alarm's own reference, until a receiver ends that
+ * session (snu 5 or 6, HOLD beyond hold-max), when it takes a new one, which the owner
+ * journals before it goes out. An answer counts only for the request it answers: its
+ * ref, from a receiver that ref was sent to (the SIP peer, or the transaction of a
+ * 200 OK). HOLD beyond hold-max aborts the ended ref with an RE of its own (KIND_ABORT),
+ * whose answer ends only that abort.
  *
  * A cancel turns a session that may have reached the ARC into an abort (mty=RE, same
  * ref), sent through the same machine. Heartbeats are one-shot sessions of their own: one
@@ -16,16 +23,17 @@
  * active.
  *
  * The link is one for all sessions: the active receiver is either answering (link up:
- * every session is sent at once) or silent (link down: only the oldest waiting session
- * is resent, as a probe, with backoff; after failover-timeout the next receiver becomes
- * active). The first answer on a silent link sends every waiting session, oldest first,
- * so the queue drains in the order the alarms were raised.
+ * sessions are sent at once, at most max-in-flight unanswered at a time) or silent (link
+ * down: only the oldest waiting session is resent, as a probe, with backoff; after
+ * failover-timeout the next receiver becomes active). The first answer on a silent link
+ * sends the waiting sessions, oldest first, max-in-flight at a time, so the queue drains
+ * in the order the alarms were raised without flooding the receiver.
  *
  * Delivery fails (PROTOCOL.md §6) when an alarm is not acknowledged within
  * delivery-timeout (unless the ARC holds it with HOLD): the engine aborts it with mty=RE at
  * every receiver it went to, tells its owner (alarm-failed: the core records the state
  * delivery-failed, a technical alarm is raised), and goes on in the background under a
- * new ref derived from the alarm's (background_ref ()), the same after every restart.
+ * new ref (session_new_ref ()), journaled like any other, so a restart goes on with it.
  *
  * The engine tells its owner what the core must journal through signals; it never
  * calls HgContext itself. */
@@ -44,6 +52,7 @@ typedef enum
 {
   KIND_ALARM,
   KIND_HEARTBEAT,
+  KIND_ABORT, /* mty=RE of a ref a receiver ended (HOLD beyond hold-max), one-shot */
 } SessionKind;
 
 typedef enum
@@ -61,10 +70,12 @@ typedef struct
 {
   HgScaipDelivery *engine; /* (unowned) */
   SessionKind kind;
-  gchar *ref;              /* (owned) */
-  gchar *alarm_type;       /* (owned) (nullable) */
+  gchar *ref;              /* (owned) the core's alarm reference; for heartbeats and
+                            * aborts the SCAIP ref */
+  const gchar *alarm_type; /* (nullable) interned: one of a few */
   guint64 seq;             /* arrival order */
-  HgScaipRequest *request; /* (owned) the first request, as built */
+  HgScaipRequest *request; /* (owned) the first request, as built; its ref is the SCAIP
+                            * ref requests carry now (PROTOCOL.md §2) */
   HgScaipMessageType mty;  /* ME, or RE once cancelled; PI for heartbeats */
   SessionState state;
   gboolean minimal; /* send only the mandatory fields (after a message error) */
@@ -74,15 +85,23 @@ typedef struct
   guint refused;      /* receivers that refused in this round (bit mask) */
   guint errors;       /* receivers that refused the minimal form (bit mask) */
   guint generation;   /* of the send in flight; older answers of SIP are stale */
+  guint sent_to;      /* receivers the current ref and mty went to (bit mask): the only
+                       * ones whose answer is taken */
+  gboolean counted;   /* in the engine's in_flight of its receiver */
+  guint attempts;     /* unanswered sends in a row, for the backoff */
+  gint64 not_before;  /* monotonic: its backoff (and a Retry-After) ends; 0 for none */
+  guint journal_id;   /* a new ref not journaled yet: what it is sent with waits for that,
+                       * at most JOURNAL_WAIT_SECONDS */
+  gboolean held;      /* a send waits for the journal; to held_receiver */
+  guint held_receiver;
   gint64 sent_at;     /* monotonic, of the last send */
   gint64 sent_offset; /* the wall clock's offset (wall_clock_offset ()) at that send */
   gboolean sip_answered; /* the last send got its SIP 2xx */
   gint64 hold_since;  /* monotonic, of the first HOLD; 0 if none */
   guint timer_id;     /* answer timeout, HOLD poll, or retry */
-  guint sent_to;      /* receivers the current ref went to (bit mask) */
   gint64 deadline;    /* monotonic end of delivery-timeout; 0 for none */
   guint deadline_id;  /* at @deadline */
-  gboolean gave_up;   /* delivery failed: now in the background, under background_ref () */
+  gboolean gave_up;   /* delivery failed: now in the background, under a new ref */
 } Session;
 
 struct _HgScaipDelivery
@@ -98,7 +117,11 @@ struct _HgScaipDelivery
   gboolean running;
 
   GHashTable *sessions; /* (owned) ref → Session, alarms and aborts */
-  GHashTable *wire_refs;    /* (owned) background ref → Session (unowned) after delivery failed */
+  GPtrArray *crd;       /* (owned) the <crd>s every alarm's request shares */
+  GHashTable *by_ref;   /* (owned) SCAIP ref → Session (unowned): every alarm session */
+  GHashTable *aborts;   /* (owned) SCAIP ref → Session: aborts of refs a receiver ended */
+  guint in_flight[32];  /* alarm requests sent to each receiver, not yet answered */
+  guint pump_id;        /* an idle that sends what waited for a free slot */
   guint heartbeat_interval; /* the configured one, or the ARC's <hbi> */
   Session *heartbeat;   /* (owned) (nullable) the heartbeat in flight */
   Session *standby;     /* (owned) (nullable) the standby path's heartbeat in flight */
@@ -131,6 +154,7 @@ enum
   SIGNAL_STANDBY_SUPERVISION_CHANGED,
   SIGNAL_VOICE_REQUESTED,
   SIGNAL_CHANGED,
+  SIGNAL_ALARM_REF_CHANGED,
   N_SIGNALS
 };
 
@@ -139,6 +163,10 @@ static guint signals[N_SIGNALS];
 /* A change of the wall clock against the monotonic one larger than this is a jump (a
  * step by NTP, an operator's date -s), not the slewing NTP does all the time. */
 #define CLOCK_JUMP_USEC G_USEC_PER_SEC
+
+/* How long a new ref waits to be journaled before it is sent all the same: the core's
+ * journal takes milliseconds; an alarm is never held for long by its bookkeeping. */
+#define JOURNAL_WAIT_SECONDS 2
 
 static void session_send (Session *s, guint receiver);
 static void give_up (Session *s, const gchar *reason);
@@ -179,15 +207,37 @@ n_receivers (HgScaipDelivery *self)
   return hg_scaip_sip_get_n_receivers (self->sip);
 }
 
+static void schedule_pump (HgScaipDelivery *self);
+
+/* Every change of a session's state goes through here: it keeps the count of requests in
+ * flight to each receiver (the bound of `max-in-flight`). */
+static void
+session_set_state (Session *s, SessionState state)
+{
+  HgScaipDelivery *self = s->engine;
+
+  if (s->counted)
+    {
+      self->in_flight[s->receiver]--;
+      s->counted = FALSE;
+      schedule_pump (self);
+    }
+  s->state = state;
+}
+
 static void
 session_free (Session *s)
 {
-  if (s->gave_up)
-    g_hash_table_remove (s->engine->wire_refs, s->request->ref);
+  HgScaipDelivery *self = s->engine;
+
+  if (s->counted)
+    self->in_flight[s->receiver]--;
+  if (s->kind == KIND_ALARM && g_hash_table_lookup (self->by_ref, s->request->ref) == s)
+    g_hash_table_remove (self->by_ref, s->request->ref);
   g_clear_handle_id (&s->timer_id, g_source_remove);
+  g_clear_handle_id (&s->journal_id, g_source_remove);
   g_clear_handle_id (&s->deadline_id, g_source_remove);
   g_free (s->ref);
-  g_free (s->alarm_type);
   hg_scaip_request_free (s->request);
   g_free (s);
 }
@@ -206,6 +256,7 @@ session_new (HgScaipDelivery *self,
   s->mty = request->mty;
   s->seq = self->next_seq++;
   s->state = STATE_WAITING;
+  s->receiver = 0;
   return s;
 }
 
@@ -214,6 +265,8 @@ session_what (Session *s)
 {
   if (s->kind == KIND_HEARTBEAT)
     return "heartbeat";
+  if (s->kind == KIND_ABORT)
+    return "abort of the ended ref";
   return s->mty == HG_SCAIP_MTY_RE ? "abort of alarm" : "alarm";
 }
 
@@ -305,7 +358,8 @@ waiting_sessions (HgScaipDelivery *self)
   g_hash_table_iter_init (&iter, self->sessions);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&s))
     {
-      if (s->state == STATE_WAITING && s->timer_id == 0)
+      /* not one whose new ref is on its way to the journal: it has its receiver */
+      if (s->state == STATE_WAITING && s->timer_id == 0 && !s->held)
         g_ptr_array_add (waiting, s);
     }
   return waiting;
@@ -321,17 +375,52 @@ compare_seq (gconstpointer a,
   return sa->seq < sb->seq ? -1 : sa->seq > sb->seq ? 1 : 0;
 }
 
-static void
+static gboolean pump_cb (gpointer user_data);
+
+/* Sends the oldest waiting requests to the active receiver, as many as it may have in
+ * flight (max-in-flight); the rest follow as answers free their slots. Returns: how many
+ * were waiting. */
+static guint
 flush (HgScaipDelivery *self)
 {
   g_autoptr(GPtrArray) waiting = waiting_sessions (self);
+  guint in_flight = self->in_flight[self->active];
+  guint slots = in_flight < self->config.max_in_flight ? self->config.max_in_flight - in_flight : 0;
+  guint n = MIN (slots, waiting->len);
 
-  g_ptr_array_sort (waiting, compare_seq);
-  if (waiting->len > 0)
-    g_message ("sending %u waiting requests to the %s receiver, oldest first", waiting->len,
-               receiver_name (self, self->active));
-  for (guint i = 0; i < waiting->len; i++)
-    session_send (g_ptr_array_index (waiting, i), self->active);
+  /* the n oldest to the front: n is small, the waiting may be thousands */
+  for (guint i = 0; i < n; i++)
+    {
+      guint oldest = i;
+
+      for (guint j = i + 1; j < waiting->len; j++)
+        {
+          if (compare_seq (&waiting->pdata[j], &waiting->pdata[oldest]) < 0)
+            oldest = j;
+        }
+      if (oldest != i)
+        {
+          gpointer swap = waiting->pdata[i];
+
+          waiting->pdata[i] = waiting->pdata[oldest];
+          waiting->pdata[oldest] = swap;
+        }
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      Session *s = g_ptr_array_index (waiting, i);
+      gint64 wait_us = s->not_before - g_get_monotonic_time ();
+
+      if (wait_us > 0)
+        {
+          /* in the order raised: the rest wait behind the oldest's own backoff */
+          if (self->pump_id == 0)
+            self->pump_id = g_timeout_add ((guint)((wait_us + 999) / 1000), pump_cb, self);
+          break;
+        }
+      session_send (s, self->active);
+    }
+  return waiting->len;
 }
 
 /* An answer (any <mrs> for a session of ours) came from @receiver. */
@@ -339,6 +428,8 @@ static void
 link_answered (HgScaipDelivery *self,
                guint receiver)
 {
+  guint n_waiting;
+
   if (receiver != self->active || self->link_up)
     return;
   g_message ("the %s receiver answers again after %" G_GINT64_FORMAT " s",
@@ -349,7 +440,11 @@ link_answered (HgScaipDelivery *self,
   g_clear_handle_id (&self->probe_id, g_source_remove);
   g_clear_handle_id (&self->failover_id, g_source_remove);
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
-  flush (self);
+  n_waiting = flush (self);
+  if (n_waiting > 0)
+    g_message ("sending %u waiting requests to the %s receiver, oldest first, at most %u at a "
+               "time",
+               n_waiting, receiver_name (self, self->active), self->config.max_in_flight);
 }
 
 static void schedule_failover (HgScaipDelivery *self);
@@ -365,6 +460,7 @@ maybe_failover (HgScaipDelivery *self)
       || g_get_monotonic_time () - self->down_since
              < (gint64) self->config.failover_timeout * G_USEC_PER_SEC)
     return FALSE;
+  g_clear_handle_id (&self->pump_id, g_source_remove);
   self->active = (self->active + 1) % n_receivers (self);
   self->down_since = g_get_monotonic_time ();
   self->backoff = 1;
@@ -383,7 +479,12 @@ maybe_failover (HgScaipDelivery *self)
         {
           g_clear_handle_id (&s->timer_id, g_source_remove);
           s->generation++;
-          s->state = STATE_WAITING;
+          session_set_state (s, STATE_WAITING);
+        }
+      else if (s->state == STATE_WAITING && s->receiver == from)
+        {
+          /* its backoff (and a Retry-After) was the silent receiver's */
+          s->not_before = 0;
         }
     }
   schedule_failover (self);
@@ -453,16 +554,7 @@ link_down (HgScaipDelivery *self,
 static gboolean
 in_flight_to_active (HgScaipDelivery *self)
 {
-  GHashTableIter iter;
-  Session *s;
-
-  g_hash_table_iter_init (&iter, self->sessions);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&s))
-    {
-      if (s->state == STATE_SENT && s->receiver == self->active)
-        return TRUE;
-    }
-  return FALSE;
+  return self->in_flight[self->active] > 0;
 }
 
 static gboolean
@@ -470,6 +562,8 @@ probe_cb (gpointer user_data)
 {
   HgScaipDelivery *self = HG_SCAIP_DELIVERY (user_data);
   g_autoptr(GPtrArray) waiting = NULL;
+  Session *oldest;
+  gint64 wait_us;
 
   self->probe_id = 0;
   maybe_failover (self);
@@ -479,7 +573,15 @@ probe_cb (gpointer user_data)
   if (waiting->len == 0)
     return G_SOURCE_REMOVE;
   g_ptr_array_sort (waiting, compare_seq);
-  session_send (g_ptr_array_index (waiting, 0), self->active);
+  oldest = g_ptr_array_index (waiting, 0);
+  wait_us = oldest->not_before - g_get_monotonic_time ();
+  if (wait_us > 0)
+    {
+      /* its own backoff, or the receiver's Retry-After, is not over */
+      self->probe_id = g_timeout_add ((guint)((wait_us + 999) / 1000), probe_cb, self);
+      return G_SOURCE_REMOVE;
+    }
+  session_send (oldest, self->active);
   return G_SOURCE_REMOVE;
 }
 
@@ -525,25 +627,52 @@ session_remove (Session *s)
     g_clear_pointer (&self->heartbeat, session_free);
   else if (s == self->standby)
     g_clear_pointer (&self->standby, session_free);
+  else if (s->kind == KIND_ABORT)
+    g_hash_table_remove (self->aborts, s->ref);
   else
     g_hash_table_remove (self->sessions, s->ref);
 }
 
-/* The session got no answer: no <mrs> within answer-timeout, or a SIP error. */
+/* The wait before an unanswered request is sent again (PROTOCOL.md §6): 1 s, 2 s, 4 s ...
+ * up to retry-max, each drawn between half and all of that so that alarms that failed
+ * together are not resent together, and never less than the receiver's Retry-After. */
+static guint
+backoff_ms (HgScaipDelivery *self, guint attempts, guint retry_after)
+{
+  guint64 cap = (guint64)self->config.retry_max * 1000;
+  guint64 full = MIN (cap, (guint64)1000 << MIN (attempts > 0 ? attempts - 1 : 0, 20u));
+  guint64 ms = full / 2 + (guint64)g_random_int_range (0, (gint32)(full / 2) + 1);
+
+  return (guint)MAX (ms, (guint64)retry_after * 1000);
+}
+
+static gboolean retry_cb (gpointer user_data);
+
+/* The session got no answer: no <mrs> within answer-timeout, or a SIP error (whose
+ * Retry-After, in seconds, is @retry_after). */
 static void
-session_unanswered (Session *s,
-                    const gchar *reason)
+session_unanswered (Session *s, const gchar *reason, guint retry_after)
 {
   HgScaipDelivery *self = s->engine;
   guint receiver = s->receiver;
   gint64 sent_at = s->sent_at;
-  SessionKind kind = s->kind;
+  guint delay;
 
   g_clear_handle_id (&s->timer_id, g_source_remove);
-  s->state = STATE_WAITING;
+  session_set_state (s, STATE_WAITING);
   s->generation++;
   LOG_REF (G_LOG_LEVEL_INFO, s->ref, "%s %s: no answer from the %s receiver (%s)", session_what (s),
-           s->ref, receiver_name (self, receiver), reason);
+           s->request->ref, receiver_name (self, receiver), reason);
+  if (s->kind == KIND_ABORT)
+    {
+      /* the alarm itself went on to the next receiver; the abort is a courtesy */
+      LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref,
+               "abort of the ended ref %s not answered by the %s "
+               "receiver; not sent again",
+               s->ref, receiver_name (self, receiver));
+      session_remove (s);
+      return;
+    }
   if (s == self->standby)
     {
       /* the path not in use: it is not the link alarms go over */
@@ -556,22 +685,33 @@ session_unanswered (Session *s,
       session_remove (s);
       if (receiver == self->active)
         supervision_missed (self, reason);
+      link_down (self, receiver, sent_at, reason);
+      schedule_probe (self);
+      return;
     }
-  link_down (self, receiver, sent_at, reason);
   /* e.g. a HOLD at the deadline, then silence */
-  if (kind == KIND_ALARM && deadline_passed (s))
+  if (deadline_passed (s))
     {
+      link_down (self, receiver, sent_at, reason);
       give_up (s, "no-confirmation");
       return;
     }
-  if (self->link_up && kind == KIND_ALARM)
-    {
-      /* sent to a receiver that is not the active one any more */
-      session_send (s, self->active);
-      return;
-    }
-  schedule_probe (self);
+  /* each alarm backs off on its own, so a receiver that comes back is not sent every
+   * alarm it missed at once, again and again; they still go in the order raised */
+  s->attempts++;
+  delay = backoff_ms (self, s->attempts, retry_after);
+  s->not_before = g_get_monotonic_time () + (gint64)delay * 1000;
+  LOG_REF (retry_after > 0 ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_INFO, s->ref,
+           "alarm %s: sent again in %u ms at the earliest%s", s->ref, delay,
+           retry_after > 0 ? " (the receiver's Retry-After)" : "");
+  link_down (self, receiver, sent_at, reason);
+  if (self->link_up)
+    schedule_pump (self);
+  else
+    schedule_probe (self);
 }
+
+static void session_send (Session *s, guint receiver);
 
 /* If the wall clock was stepped while @s was in flight, @what (a SIP failure, or no
  * answer) may be Sofia-SIP's timers, not the receiver: logs it and sends @s again to the
@@ -610,16 +750,17 @@ answer_timeout_cb (gpointer user_data)
   s->timer_id = 0;
   /* after a step back, Sofia-SIP's retransmissions of it wait that much longer */
   if (!resent_after_clock_jump (s, reason))
-    session_unanswered (s, reason);
+    session_unanswered (s, reason, 0);
   return G_SOURCE_REMOVE;
 }
 
+/* One MESSAGE of ours: what its 200 OK may answer. */
 typedef struct
 {
   HgScaipDelivery *engine; /* (unowned) valid unless the call was cancelled */
-  gchar *ref;              /* (owned) */
+  gchar *ref;              /* (owned) the SCAIP ref it carried */
+  guint receiver;          /* where it went */
   guint generation;
-  SessionKind kind;
 } SendData;
 
 static void
@@ -631,7 +772,7 @@ send_data_free (SendData *data)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SendData, send_data_free)
 
-static void handle_response_body (HgScaipDelivery *self, const gchar *body, const gchar *where);
+static void handle_response_body (HgScaipDelivery *self, const gchar *body, SendData *data);
 
 static Session *
 find_session (HgScaipDelivery *self,
@@ -643,12 +784,10 @@ find_session (HgScaipDelivery *self,
     return self->heartbeat;
   if (self->standby != NULL && g_strcmp0 (self->standby->ref, ref) == 0)
     return self->standby;
-  s = g_hash_table_lookup (self->sessions, ref);
-  /* the ref of a failed delivery was aborted (mty=RE): a late answer to it, even snu 0,
-   * says nothing of the background session */
-  if (s != NULL && s->gave_up)
-    return NULL;
-  return s != NULL ? s : g_hash_table_lookup (self->wire_refs, ref);
+  s = g_hash_table_lookup (self->by_ref, ref);
+  if (s != NULL)
+    return s;
+  return g_hash_table_lookup (self->aborts, ref);
 }
 
 static void
@@ -660,17 +799,19 @@ sent_cb (GObject *source,
   g_autoptr(GError) error = NULL;
   g_autofree gchar *body = NULL;
   HgScaipDelivery *self;
+  guint retry_after = 0;
   Session *s;
 
-  if (!hg_scaip_sip_send_finish (HG_SCAIP_SIP (source), result, &body, &error)
+  if (!hg_scaip_sip_send_finish (HG_SCAIP_SIP (source), result, &body, &retry_after, &error)
       && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   self = data->engine;
   if (!self->running)
     return;
-  /* an answer in the 200 OK is an answer, however late (PROTOCOL.md §4) */
+  /* an answer in the 200 OK is an answer to this very request, however late (PROTOCOL.md
+   * §4) */
   if (body != NULL)
-    handle_response_body (self, body, "200 OK");
+    handle_response_body (self, body, data);
   s = find_session (self, data->ref);
   if (s == NULL || s->generation != data->generation || s->state != STATE_SENT)
     return;
@@ -684,8 +825,8 @@ sent_cb (GObject *source,
   if (resent_after_clock_jump (s, error->message))
     return;
   LOG_REF (G_LOG_LEVEL_WARNING, s->ref, "%s %s: the %s receiver answered %s", session_what (s),
-           s->ref, receiver_name (self, s->receiver), error->message);
-  session_unanswered (s, error->message);
+           s->request->ref, receiver_name (self, s->receiver), error->message);
+  session_unanswered (s, error->message, retry_after);
 }
 
 static void
@@ -701,7 +842,30 @@ session_send (Session *s,
 
   if (!self->running)
     return;
-  if (s->mty == HG_SCAIP_MTY_RE)
+  if (s->journal_id != 0)
+    {
+      /* a new ref goes out once it is journaled (hg_scaip_delivery_ref_journaled ()), to
+       * the receiver the alternative action chose first */
+      g_clear_handle_id (&s->timer_id, g_source_remove);
+      session_set_state (s, STATE_WAITING);
+      if (!s->held)
+        s->held_receiver = receiver;
+      s->held = TRUE;
+      return;
+    }
+  if (s->kind == KIND_ALARM && !(s->state == STATE_SENT && s->receiver == receiver)
+      && self->in_flight[receiver] >= self->config.max_in_flight)
+    {
+      /* sent when a request to that receiver is answered (schedule_pump ()) */
+      LOG_REF (G_LOG_LEVEL_DEBUG, s->ref,
+               "alarm %s waits: %u requests in flight to the %s "
+               "receiver already",
+               s->ref, self->in_flight[receiver], receiver_name (self, receiver));
+      g_clear_handle_id (&s->timer_id, g_source_remove);
+      session_set_state (s, STATE_WAITING);
+      return;
+    }
+  if (s->mty == HG_SCAIP_MTY_RE && s->kind == KIND_ALARM)
     request = reduced = hg_scaip_request_new_minimal (s->request, HG_SCAIP_MTY_RE);
   else if (s->minimal)
     request = reduced = hg_scaip_request_new_minimal (s->request, s->mty);
@@ -711,27 +875,31 @@ session_send (Session *s,
       /* built from checked data, so this is a bug; never loop on it */
       LOG_REF (G_LOG_LEVEL_CRITICAL, s->ref, "%s %s cannot be written: %s", session_what (s),
                s->ref, error->message);
-      s->state = STATE_FAILED;
+      session_set_state (s, STATE_FAILED);
       return;
     }
   g_clear_handle_id (&s->timer_id, g_source_remove);
+  session_set_state (s, STATE_SENT);
   s->generation++;
-  s->state = STATE_SENT;
   s->receiver = receiver;
+  s->sent_to |= 1u << receiver;
+  if (s->kind == KIND_ALARM)
+    {
+      s->counted = TRUE;
+      self->in_flight[receiver]++;
+    }
   s->sent_at = g_get_monotonic_time ();
   s->sent_offset = wall_clock_offset ();
   s->sip_answered = FALSE;
   s->ever_sent = TRUE;
-  s->sent_to |= 1u << receiver;
-  LOG_REF (G_LOG_LEVEL_DEBUG, s->ref, "%s %s sent to the %s receiver", session_what (s), s->ref,
-           receiver_name (self, receiver));
+  LOG_REF (G_LOG_LEVEL_DEBUG, s->ref, "%s %s sent to the %s receiver as %s", session_what (s),
+           s->ref, receiver_name (self, receiver), s->request->ref);
 
   data = g_new0 (SendData, 1);
   data->engine = self;
-  /* the ref on the wire: after delivery failed, the background one (find_session ()) */
   data->ref = g_strdup (s->request->ref);
+  data->receiver = receiver;
   data->generation = s->generation;
-  data->kind = s->kind;
   s->timer_id = g_timeout_add (self->config.answer_timeout * 1000, answer_timeout_cb, s);
   hg_scaip_sip_send_async (self->sip, receiver, xml, self->cancellable, sent_cb, data);
 }
@@ -740,8 +908,15 @@ static gboolean
 hold_poll_cb (gpointer user_data)
 {
   Session *s = user_data;
+  HgScaipDelivery *self = s->engine;
 
   s->timer_id = 0;
+  if (self->in_flight[s->receiver] >= self->config.max_in_flight)
+    {
+      /* the receiver has enough in hand: poll later, still there */
+      s->timer_id = g_timeout_add (self->config.hold_interval * 1000, hold_poll_cb, s);
+      return G_SOURCE_REMOVE;
+    }
   session_send (s, s->receiver);
   return G_SOURCE_REMOVE;
 }
@@ -760,6 +935,25 @@ retry_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Sends what waits for a free slot at the active receiver, oldest first. */
+static gboolean
+pump_cb (gpointer user_data)
+{
+  HgScaipDelivery *self = HG_SCAIP_DELIVERY (user_data);
+
+  self->pump_id = 0;
+  if (self->running && self->link_up)
+    flush (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_pump (HgScaipDelivery *self)
+{
+  if (self->pump_id == 0 && self->running && self->link_up)
+    self->pump_id = g_idle_add (pump_cb, self);
+}
+
 /* answers */
 
 static void
@@ -773,29 +967,71 @@ emit_delivered (Session *s,
   g_signal_emit (s->engine, signals[SIGNAL_ALARM_DELIVERED], 0, s->ref, s->receiver, snu);
 }
 
-/* The ref the background retries of alarm @ref go under once its delivery failed: the
- * aborted one may not be used again (TR 91102 §6.1: the sender discards a ref whose
- * session ended), and a ref derived from the alarm's, not a random one, is the same after
- * a restart of the host, so the ARC still de-duplicates it. 16 hex digits of SHA-256. */
-static gchar *
-background_ref (const gchar *ref)
+/* The new ref of @s is journaled, or JOURNAL_WAIT_SECONDS passed: what waited for it
+ * goes. */
+static void
+session_ref_journaled (Session *s)
 {
-  g_autofree gchar *text = g_strdup_printf ("%s/background", ref);
-  g_autofree gchar *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
-
-  return g_strndup (sum, 16);
+  g_clear_handle_id (&s->journal_id, g_source_remove);
+  if (!s->held)
+    return;
+  s->held = FALSE;
+  if (s->state == STATE_WAITING && s->timer_id == 0)
+    session_send (s, s->held_receiver);
 }
 
-/* From now on @s goes to the ARC under background_ref (). */
+static gboolean
+journal_wait_cb (gpointer user_data)
+{
+  Session *s = user_data;
+
+  s->journal_id = 0;
+  LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
+           "alarm %s: its new ref %s is not journaled after %u s; sending it all the same", s->ref,
+           s->request->ref, JOURNAL_WAIT_SECONDS);
+  session_ref_journaled (s);
+  return G_SOURCE_REMOVE;
+}
+
+/* TR 91102 §6.1: a receiver that answered snu 5 or 6, or kept the alarm on HOLD beyond
+ * hold-max, ended the session of the current ref; what goes to a receiver next is a new
+ * session with a ref of its own. The owner journals the change (PROTOCOL.md §2), and the
+ * new ref goes out once it is: a host killed in between goes on with it, never with the
+ * ended one. */
 static void
-session_to_background (Session *s)
+session_new_ref (Session *s)
 {
   HgScaipDelivery *self = s->engine;
+  g_autofree gchar *previous = g_steal_pointer (&s->request->ref);
 
-  s->gave_up = TRUE;
-  g_free (s->request->ref);
-  s->request->ref = background_ref (s->ref);
-  g_hash_table_insert (self->wire_refs, s->request->ref, s);
+  g_hash_table_remove (self->by_ref, previous);
+  s->request->ref = hg_scaip_new_ref ();
+  g_hash_table_insert (self->by_ref, s->request->ref, s);
+  s->sent_to = 0;
+  g_clear_handle_id (&s->journal_id, g_source_remove);
+  s->journal_id = g_timeout_add_seconds (JOURNAL_WAIT_SECONDS, journal_wait_cb, s);
+  LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref,
+           "alarm %s: the session of ref %s ended at the %s receiver; the next request "
+           "carries the new ref %s",
+           s->ref, previous, receiver_name (self, s->receiver), s->request->ref);
+  g_signal_emit (self, signals[SIGNAL_ALARM_REF_CHANGED], 0, s->ref, s->request->ref, previous);
+}
+
+/* The receiver after @from (in the order of PROTOCOL.md §6) that has not refused @s in
+ * this round; @from itself when all others have; %G_MAXUINT when it has too. */
+static guint
+next_receiver (Session *s, guint from)
+{
+  guint n = n_receivers (s->engine);
+
+  for (guint i = 1; i <= n; i++)
+    {
+      guint next = (from + i) % n;
+
+      if ((s->refused & (1u << next)) == 0)
+        return next;
+    }
+  return G_MAXUINT;
 }
 
 /* [C] SS 91100 §5 rule 4: no snu=0 within the specified time: abort with mty=RE and the
@@ -819,7 +1055,8 @@ give_up (Session *s, const gchar *reason)
       hg_scaip_sip_send_async (self->sip, i, xml, self->cancellable, NULL, NULL);
       aborted++;
     }
-  session_to_background (s);
+  s->gave_up = TRUE;
+  session_new_ref (s);
   LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
            "alarm %s: delivery failed: the alarm centre has not confirmed it within %u s (%s); "
            "aborted (mty=RE) at the %u receivers it went to, retrying in the background "
@@ -828,7 +1065,7 @@ give_up (Session *s, const gchar *reason)
   g_signal_emit (self, signals[SIGNAL_ALARM_FAILED], 0, s->ref, s->alarm_type, reason, sent_to);
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
   s->generation++;
-  s->state = STATE_WAITING;
+  session_set_state (s, STATE_WAITING);
   s->sent_to = 0;
   s->refused = 0;
   s->hold_since = 0;
@@ -875,6 +1112,7 @@ session_refused (Session *s,
   guint n = n_receivers (self);
   guint all = (1u << n) - 1;
   guint receiver = s->receiver;
+  guint next;
 
   g_clear_handle_id (&s->timer_id, g_source_remove);
   s->hold_since = 0;
@@ -885,31 +1123,40 @@ session_refused (Session *s,
     {
       if (!s->minimal && s->mty == HG_SCAIP_MTY_ME)
         {
-          /* not the same bytes again: only what every receiver must understand */
+          /* not the same bytes again: only what every receiver must understand, to the
+           * next receiver (PROTOCOL.md §5); this one has not refused that form yet */
           s->minimal = TRUE;
-          session_send (s, receiver);
+          next = next_receiver (s, receiver);
+          LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref,
+                   "alarm %s: sending only its mandatory fields to the %s receiver", s->ref,
+                   receiver_name (self, next));
+          session_set_state (s, STATE_WAITING);
+          session_send (s, next);
           return;
         }
       s->errors |= 1u << receiver;
     }
-  s->refused |= 1u << receiver;
-  for (guint i = 1; i < n; i++)
+  else if (s->mty == HG_SCAIP_MTY_ME)
     {
-      guint next = (receiver + i) % n;
-      if ((s->refused & (1u << next)) == 0)
-        {
-          LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref, "%s %s: trying the %s receiver instead",
-                   session_what (s), s->ref, receiver_name (self, next));
-          session_send (s, next);
-          return;
-        }
+      /* snu 5 or 6, or HOLD beyond hold-max: the session of that ref ended there */
+      session_new_ref (s);
+    }
+  s->refused |= 1u << receiver;
+  next = next_receiver (s, receiver);
+  if (next != G_MAXUINT)
+    {
+      LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref, "%s %s: trying the %s receiver instead",
+               session_what (s), s->ref, receiver_name (self, next));
+      session_set_state (s, STATE_WAITING);
+      session_send (s, next);
+      return;
     }
   s->refused = 0;
   if ((s->errors & all) == all)
     {
       gboolean reported = s->gave_up;
 
-      s->state = STATE_FAILED;
+      session_set_state (s, STATE_FAILED);
       g_clear_handle_id (&s->deadline_id, g_source_remove);
       LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
                "%s %s given up: every receiver refused even its "
@@ -931,24 +1178,26 @@ session_refused (Session *s,
       give_up (s, g_strcmp0 (snu, "4") == 0 ? "hold-exceeded" : "refused");
       return;
     }
-  s->state = STATE_WAITING;
+  session_set_state (s, STATE_WAITING);
   s->timer_id = g_timeout_add (self->config.retry_max * 1000, retry_cb, s);
 }
 
+/* HOLD for longer than hold-max at @s's receiver: abort that session there with mty=RE
+ * and its ref, a request of its own whose answer is matched to it alone; the alarm goes
+ * on to the next receiver under a new ref. */
 static void
 hold_exceeded (Session *s)
 {
   HgScaipDelivery *self = s->engine;
-  g_autoptr(HgScaipRequest) abort_request
-      = hg_scaip_request_new_minimal (s->request, HG_SCAIP_MTY_RE);
-  g_autofree gchar *xml = hg_scaip_request_to_xml (abort_request, NULL);
+  Session *abort_session
+      = session_new (self, KIND_ABORT, hg_scaip_request_new_minimal (s->request, HG_SCAIP_MTY_RE));
 
   LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
-           "alarm %s: HOLD for more than %u s; aborting it at the %s "
+           "alarm %s: HOLD for more than %u s; aborting its ref %s at the %s "
            "receiver",
-           s->ref, self->config.hold_max, receiver_name (self, s->receiver));
-  if (xml != NULL)
-    hg_scaip_sip_send_async (self->sip, s->receiver, xml, self->cancellable, NULL, NULL);
+           s->ref, self->config.hold_max, s->request->ref, receiver_name (self, s->receiver));
+  g_hash_table_replace (self->aborts, abort_session->ref, abort_session);
+  session_send (abort_session, s->receiver);
   session_refused (s, HG_SCAIP_STATUS_NOT_TREATED, "4");
 }
 
@@ -997,9 +1246,34 @@ heartbeat_interval_from_arc (HgScaipDelivery *self, HgScaipResponse *response, g
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
 
-static void
-handle_response (HgScaipDelivery *self,
-                 HgScaipResponse *response)
+/* The status numbers of SS 91100 Table 2. */
+static gboolean
+snu_is_known (guint snu)
+{
+  return snu <= 7 || snu == 10 || snu == 99;
+}
+
+/* Which receiver an answer for @s came from: the one whose transaction's 200 OK carried
+ * it (@exact), or one of @peers, the receivers the MESSAGE came from; only a receiver
+ * the request (its ref and mty) was sent to counts. %G_MAXUINT for none. */
+static guint
+answering_receiver (Session *s, guint exact, guint peers)
+{
+  guint candidates = (exact != G_MAXUINT ? 1u << exact : peers) & s->sent_to;
+
+  if (candidates == 0)
+    return G_MAXUINT;
+  if ((candidates & (1u << s->receiver)) != 0)
+    return s->receiver;
+  return (guint)g_bit_nth_lsf (candidates, -1);
+}
+
+/* An <mrs> came in the 200 OK of our request to the receiver @exact, or, with @exact
+ * %G_MAXUINT, in a MESSAGE from @peer (the receivers @peers). Returns: the SIP status
+ * for that MESSAGE: 200, or 403 when it is not the sender's to give. */
+static guint
+handle_response (
+    HgScaipDelivery *self, HgScaipResponse *response, guint exact, guint peers, const gchar *peer)
 {
   Session *s = find_session (self, response->ref);
   HgScaipStatus status = hg_scaip_status_from_snu (response->snu);
@@ -1010,16 +1284,66 @@ handle_response (HgScaipDelivery *self,
     {
       LOG_REF (G_LOG_LEVEL_MESSAGE, response->ref, "response for unknown ref %s (snu %s) ignored",
                response->ref, response->snu_raw);
-      return;
+      return 200;
+    }
+  receiver = answering_receiver (s, exact, peers);
+  if (receiver == G_MAXUINT)
+    {
+      /* [C] TR 91102 §7.5, PROTOCOL.md §1: only the receiver the request went to answers
+       * it; anyone else could acknowledge an alarm no one holds */
+      LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
+               "<mrs> for %s %s (ref %s, snu %s) from %s refused with 403: it was not sent "
+               "there (sent to the %s receiver)",
+               session_what (s), s->ref, response->ref, response->snu_raw,
+               exact != G_MAXUINT ? receiver_name (self, exact) : peer,
+               receiver_name (self, s->receiver));
+      return 403;
     }
   if (s->state == STATE_DONE || s->state == STATE_FAILED)
     {
       LOG_REF (G_LOG_LEVEL_DEBUG, s->ref, "late response for %s %s (snu %s) ignored",
                session_what (s), s->ref, response->snu_raw);
-      return;
+      return 200;
     }
-  receiver = s->receiver;
+  if (!snu_is_known (response->snu))
+    {
+      /* nothing is ended by a number the standard does not define: the answer timeout
+       * keeps running, and without a valid answer the request is sent again */
+      LOG_REF (G_LOG_LEVEL_WARNING, s->ref,
+               "%s %s: the %s receiver answered snu %s, which SS 91100 does not define; "
+               "ignored, still waiting for an answer",
+               session_what (s), s->ref, receiver_name (self, receiver), response->snu_raw);
+      return 200;
+    }
+  if (receiver != s->receiver && status != HG_SCAIP_STATUS_OK)
+    {
+      LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref,
+               "late answer snu %s for %s %s from the %s receiver ignored: it is in the "
+               "hands of the %s receiver now",
+               response->snu_raw, session_what (s), s->ref, receiver_name (self, receiver),
+               receiver_name (self, s->receiver));
+      return 200;
+    }
+  if (receiver != s->receiver && s->counted)
+    {
+      /* a late acknowledgement from the receiver before: the slot it frees is the other's */
+      self->in_flight[s->receiver]--;
+      s->counted = FALSE;
+      schedule_pump (self);
+    }
+  s->receiver = receiver;
+  s->attempts = 0;
+  s->not_before = 0;
 
+  if (s->kind == KIND_ABORT)
+    {
+      /* an RE's answer never acknowledges the alarm (PROTOCOL.md §5) */
+      LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref, "ended ref %s aborted at the %s receiver (snu %s)",
+               s->ref, receiver_name (self, receiver), response->snu_raw);
+      g_clear_handle_id (&s->timer_id, g_source_remove);
+      session_remove (s);
+      return 200;
+    }
   if (s->kind == KIND_HEARTBEAT)
     {
       gboolean standby = s == self->standby;
@@ -1031,7 +1355,7 @@ handle_response (HgScaipDelivery *self,
       if (standby)
         {
           standby_supervision (self, receiver, TRUE, "answered");
-          return;
+          return 200;
         }
       /* only an <mrs> to a heartbeat ends a missed supervision: answers to alarms do not,
        * or an ARC that answers alarms and not heartbeats would make one outage a technical
@@ -1040,7 +1364,7 @@ handle_response (HgScaipDelivery *self,
         supervision_ok (self);
       heartbeat_interval_from_arc (self, response, receiver);
       link_answered (self, receiver);
-      return;
+      return 200;
     }
   if (response->hbi != HG_SCAIP_OMITTED)
     g_debug ("an <hbi> in the answer to %s %s ignored: only a heartbeat's answer sets it",
@@ -1057,7 +1381,7 @@ handle_response (HgScaipDelivery *self,
           session_remove (s);
           break;
         }
-      s->state = STATE_DONE;
+      session_set_state (s, STATE_DONE);
       emit_delivered (s, response->snu);
       LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref, "alarm %s acknowledged by the %s receiver", s->ref,
                receiver_name (self, receiver));
@@ -1080,7 +1404,7 @@ handle_response (HgScaipDelivery *self,
       LOG_REF (G_LOG_LEVEL_INFO, s->ref, "%s %s on HOLD at the %s receiver; polling in %u s",
                session_what (s), s->ref, receiver_name (self, receiver),
                self->config.hold_interval);
-      s->state = STATE_HOLD;
+      session_set_state (s, STATE_HOLD);
       s->timer_id = g_timeout_add (self->config.hold_interval * 1000, hold_poll_cb, s);
       break;
     case HG_SCAIP_STATUS_NOT_TREATED:
@@ -1091,28 +1415,37 @@ handle_response (HgScaipDelivery *self,
       break;
     }
   link_answered (self, receiver);
+  return 200;
 }
 
 static void
-handle_response_body (HgScaipDelivery *self,
-                      const gchar *body,
-                      const gchar *where)
+handle_response_body (HgScaipDelivery *self, const gchar *body, SendData *data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(HgScaipResponse) response = hg_scaip_response_parse (body, strlen (body), &error);
 
   if (response == NULL)
     {
-      g_warning ("SCAIP response in a %s refused: %s", where, error->message);
+      g_warning ("SCAIP response in a 200 OK refused: %s", error->message);
       return;
     }
-  handle_response (self, response);
+  if (g_strcmp0 (response->ref, data->ref) != 0)
+    {
+      /* the transaction says which request this answers: not another one */
+      LOG_REF (G_LOG_LEVEL_WARNING, data->ref,
+               "<mrs> in the 200 OK of the %s receiver to ref %s names ref %s; ignored",
+               receiver_name (self, data->receiver), data->ref, response->ref);
+      return;
+    }
+  handle_response (self, response, data->receiver, 0, NULL);
 }
 
 static guint
 message_received_cb (HgScaipSip *sip,
                      const gchar *body,
                      guint length,
+                     guint peers,
+                     const gchar *peer,
                      HgScaipDelivery *self)
 {
   g_autoptr(GError) error = NULL;
@@ -1123,11 +1456,10 @@ message_received_cb (HgScaipSip *sip,
   response = hg_scaip_response_parse (body, length, &error);
   if (response == NULL)
     {
-      g_warning ("SCAIP response in a MESSAGE refused: %s", error->message);
+      g_warning ("SCAIP response in a MESSAGE refused: %s (from %s)", error->message, peer);
       return 400;
     }
-  handle_response (self, response);
-  return 200;
+  return handle_response (self, response, G_MAXUINT, peers, peer);
 }
 
 /* An ARC may refuse MESSAGE requests of a sender it has not registered (403), e.g. an
@@ -1190,6 +1522,25 @@ schedule_heartbeat (HgScaipDelivery *self)
 
 /* public */
 
+/* The SCAIP ref the alarm's record says its requests carry now: the member
+ * `delivery.scaip-ref` of its detail, as hg_scaip_delivery_describe_ref () made it and the
+ * core keeps it; %NULL when it has none (the alarm's own reference). */
+static const gchar *
+delivery_scaip_ref (HgAlarm *alarm)
+{
+  JsonObject *detail = hg_alarm_get_detail (alarm);
+  JsonNode *delivery;
+  JsonNode *ref;
+
+  if (detail == NULL || (delivery = json_object_get_member (detail, "delivery")) == NULL
+      || !JSON_NODE_HOLDS_OBJECT (delivery)
+      || (ref = json_object_get_member (json_node_get_object (delivery), "scaip-ref")) == NULL
+      || json_node_get_value_type (ref) != G_TYPE_STRING
+      || !hg_scaip_ref_is_valid (json_node_get_string (ref)))
+    return NULL;
+  return json_node_get_string (ref);
+}
+
 /* A new session for @alarm, built from its record and added to the table. */
 static Session *
 session_add_for_alarm (HgScaipDelivery *self,
@@ -1202,6 +1553,7 @@ session_add_for_alarm (HgScaipDelivery *self,
   gboolean quiet = g_strcmp0 (hg_alarm_get_alarm_type (alarm), "test") == 0
                    || g_strcmp0 (hg_alarm_get_alarm_type (alarm), "technical") == 0;
   HgScaipRequest *request;
+  const gchar *scaip_ref;
   Session *s;
 
   request = hg_scaip_request_new_for_alarm (
@@ -1212,8 +1564,32 @@ session_add_for_alarm (HgScaipDelivery *self,
   if (self->config.callback && !quiet)
     request->cha = 1;
   s = session_new (self, KIND_ALARM, request);
-  s->alarm_type = g_strdup (hg_alarm_get_alarm_type (alarm));
-  g_hash_table_insert (self->sessions, g_strdup (s->ref), s);
+  s->alarm_type = g_intern_string (hg_alarm_get_alarm_type (alarm));
+  /* what every alarm's request has alike is kept once (PROTOCOL.md §6, memory) */
+  if (request->crd->len == self->crd->len)
+    {
+      gboolean same = TRUE;
+
+      for (guint i = 0; i < request->crd->len && same; i++)
+        same = g_strcmp0 (g_ptr_array_index (request->crd, i), g_ptr_array_index (self->crd, i))
+               == 0;
+      if (same)
+        {
+          g_ptr_array_unref (request->crd);
+          request->crd = g_ptr_array_ref (self->crd);
+        }
+    }
+  /* the ref a receiver's ended session made it take last (PROTOCOL.md §2), as journaled */
+  scaip_ref = delivery_scaip_ref (alarm);
+  if (scaip_ref != NULL && g_strcmp0 (scaip_ref, request->ref) != 0)
+    {
+      LOG_REF (G_LOG_LEVEL_INFO, s->ref, "alarm %s goes on under its SCAIP ref %s", s->ref,
+               scaip_ref);
+      g_free (request->ref);
+      request->ref = g_strdup (scaip_ref);
+    }
+  g_hash_table_insert (self->sessions, s->ref, s);
+  g_hash_table_insert (self->by_ref, s->request->ref, s);
   return s;
 }
 
@@ -1255,7 +1631,7 @@ hg_scaip_delivery_add_alarm (HgScaipDelivery *self,
   if (hg_alarm_state_compare (state, HG_ALARM_STATE_ACKNOWLEDGED) >= 0)
     {
       /* the ARC has it: nothing to send, but an abort may follow */
-      s->state = STATE_DONE;
+      session_set_state (s, STATE_DONE);
       s->ever_sent = TRUE;
       s->delivered = TRUE;
       return TRUE;
@@ -1263,9 +1639,10 @@ hg_scaip_delivery_add_alarm (HgScaipDelivery *self,
   s->delivered = state == HG_ALARM_STATE_DELIVERED;
   if (state == HG_ALARM_STATE_DELIVERY_FAILED)
     {
-      /* failed before a restart: reported, its technical alarm raised, its ref aborted */
+      /* failed before a restart: reported, its technical alarm raised, its ref aborted;
+       * it goes on under the ref journaled after the abort (delivery_scaip_ref ()) */
       s->delivered = TRUE;
-      session_to_background (s);
+      s->gave_up = TRUE;
       LOG_REF (G_LOG_LEVEL_MESSAGE, s->ref,
                "alarm %s (%s): delivery failed before; retrying in the background under ref %s",
                s->ref, s->alarm_type, s->request->ref);
@@ -1347,8 +1724,10 @@ hg_scaip_delivery_cancel_alarm (HgScaipDelivery *self,
   LOG_REF (G_LOG_LEVEL_MESSAGE, ref, "alarm %s cancelled; aborting it at the ARC", ref);
   g_clear_handle_id (&s->timer_id, g_source_remove);
   s->mty = HG_SCAIP_MTY_RE;
-  s->state = STATE_WAITING;
+  session_set_state (s, STATE_WAITING);
   s->generation++;
+  s->sent_to = 0;
+  s->attempts = 0;
   s->refused = 0;
   s->errors = 0;
   s->hold_since = 0;
@@ -1373,6 +1752,55 @@ hg_scaip_delivery_close_alarm (HgScaipDelivery *self,
   g_return_if_fail (ref != NULL);
 
   g_hash_table_remove (self->sessions, ref);
+}
+
+/**
+ * hg_scaip_delivery_describe_ref:
+ * @scaip_ref: the SCAIP ref an alarm's requests carry from now on
+ * @previous: (nullable): the ref whose session a receiver ended
+ *
+ * The detail of the report that journals an alarm's new SCAIP ref
+ * (#HgScaipDelivery::alarm-ref-changed): `{"delivery": {"scaip-ref": ..., "previous-scaip-ref":
+ * ...}}`. The core keeps the member `delivery` in the alarm's record, and a restarted host
+ * reads `scaip-ref` back from it (hg_scaip_delivery_add_alarm ()).
+ *
+ * Returns: (transfer full): the detail
+ */
+JsonObject *
+hg_scaip_delivery_describe_ref (const gchar *scaip_ref, const gchar *previous)
+{
+  JsonObject *detail = json_object_new ();
+  JsonObject *delivery = json_object_new ();
+
+  g_return_val_if_fail (scaip_ref != NULL, NULL);
+
+  json_object_set_string_member (delivery, "scaip-ref", scaip_ref);
+  if (previous != NULL)
+    json_object_set_string_member (delivery, "previous-scaip-ref", previous);
+  json_object_set_object_member (detail, "delivery", delivery);
+  return detail;
+}
+
+/**
+ * hg_scaip_delivery_ref_journaled:
+ * @self: an #HgScaipDelivery
+ * @ref: the alarm's reference
+ * @scaip_ref: the SCAIP ref of #HgScaipDelivery::alarm-ref-changed
+ *
+ * The core journaled (or could not journal) @scaip_ref: the alarm's requests with it go
+ * out now. Without this call they go JOURNAL_WAIT_SECONDS after the change.
+ */
+void
+hg_scaip_delivery_ref_journaled (HgScaipDelivery *self, const gchar *ref, const gchar *scaip_ref)
+{
+  Session *s;
+
+  g_return_if_fail (HG_IS_SCAIP_DELIVERY (self));
+  g_return_if_fail (ref != NULL && scaip_ref != NULL);
+
+  s = g_hash_table_lookup (self->sessions, ref);
+  if (s != NULL && g_strcmp0 (s->request->ref, scaip_ref) == 0)
+    session_ref_journaled (s);
 }
 
 /* Returns: the index of the receiver new requests go to */
@@ -1535,6 +1963,7 @@ hg_scaip_delivery_stop (HgScaipDelivery *self)
   g_clear_handle_id (&self->probe_id, g_source_remove);
   g_clear_handle_id (&self->failover_id, g_source_remove);
   g_clear_handle_id (&self->heartbeat_id, g_source_remove);
+  g_clear_handle_id (&self->pump_id, g_source_remove);
   g_clear_pointer (&self->heartbeat, session_free);
   g_clear_pointer (&self->standby, session_free);
   g_hash_table_iter_init (&iter, self->sessions);
@@ -1557,6 +1986,7 @@ hg_scaip_delivery_dispose (GObject *object)
   if (self->sip != NULL && self->registration_id != 0)
     g_clear_signal_handler (&self->registration_id, self->sip);
   g_hash_table_remove_all (self->sessions);
+  g_hash_table_remove_all (self->aborts);
   g_clear_object (&self->sip);
   G_OBJECT_CLASS (hg_scaip_delivery_parent_class)->dispose (object);
 }
@@ -1567,9 +1997,11 @@ hg_scaip_delivery_finalize (GObject *object)
   HgScaipDelivery *self = HG_SCAIP_DELIVERY (object);
 
   g_hash_table_unref (self->sessions);
-  g_hash_table_unref (self->wire_refs);
+  g_hash_table_unref (self->aborts);
+  g_hash_table_unref (self->by_ref);
   g_free (self->controller_id);
   g_strfreev (self->caller_ids);
+  g_clear_pointer (&self->crd, g_ptr_array_unref);
   g_object_unref (self->cancellable);
   G_OBJECT_CLASS (hg_scaip_delivery_parent_class)->finalize (object);
 }
@@ -1647,6 +2079,18 @@ hg_scaip_delivery_class_init (HgScaipDeliveryClass *klass)
    *   %HG_SCAIP_OMITTED
    * @transfer: (nullable): with cre 62, the sip: URI of its `<tnu>` the unit is to call
    */
+  /**
+   * HgScaipDelivery::alarm-ref-changed:
+   * @ref: the alarm's reference
+   * @scaip_ref: the SCAIP ref its requests carry from now on
+   * @previous: the ref whose session a receiver ended
+   *
+   * To be journaled (hg_scaip_delivery_describe_ref ()), so that a restarted host goes on
+   * with @scaip_ref.
+   */
+  signals[SIGNAL_ALARM_REF_CHANGED]
+      = g_signal_new ("alarm-ref-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                      NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
   signals[SIGNAL_VOICE_REQUESTED] = g_signal_new (
       "voice-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 5, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_UINT, G_TYPE_INT, G_TYPE_STRING);
@@ -1656,9 +2100,12 @@ static void
 hg_scaip_delivery_init (HgScaipDelivery *self)
 {
   self->cancellable = g_cancellable_new ();
+  /* keyed by the session's own ref, which lives as long as it */
   self->sessions
-      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) session_free);
-  self->wire_refs = g_hash_table_new (g_str_hash, g_str_equal);
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)session_free);
+  self->by_ref = g_hash_table_new (g_str_hash, g_str_equal);
+  self->aborts
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)session_free);
   self->link_up = TRUE;
   self->backoff = 1;
 }
@@ -1680,6 +2127,8 @@ hg_scaip_delivery_new (HgScaipSip *sip,
   g_return_val_if_fail (config != NULL && config->controller_id != NULL, NULL);
   g_return_val_if_fail (hg_scaip_sip_get_n_receivers (sip) > 0, NULL);
   g_return_val_if_fail (config->answer_timeout > 0 && config->retry_max > 0, NULL);
+  g_return_val_if_fail (config->max_in_flight > 0, NULL);
+  g_return_val_if_fail (hg_scaip_sip_get_n_receivers (sip) <= 32, NULL);
 
   self = g_object_new (HG_TYPE_SCAIP_DELIVERY, NULL);
   self->sip = g_object_ref (sip);
@@ -1687,6 +2136,9 @@ hg_scaip_delivery_new (HgScaipSip *sip,
   self->heartbeat_interval = config->heartbeat_interval;
   self->controller_id = g_strdup (config->controller_id);
   self->caller_ids = g_strdupv ((gchar **) config->caller_ids);
+  self->crd = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; self->caller_ids != NULL && self->caller_ids[i] != NULL; i++)
+    g_ptr_array_add (self->crd, g_strdup (self->caller_ids[i]));
   self->config.controller_id = self->controller_id;
   self->config.caller_ids = (const gchar *const *) self->caller_ids;
   self->message_id

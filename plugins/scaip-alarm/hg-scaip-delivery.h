@@ -25,6 +25,7 @@ typedef struct
   gboolean register_;       /* REGISTER with each receiver */
   gboolean callback;        /* <cha>1</cha> on alarms a person may speak on */
   guint register_expires;
+  guint max_in_flight; /* alarm requests one receiver has unanswered at a time */
 } HgScaipDeliveryConfig;
 
 #define HG_TYPE_SCAIP_DELIVERY (hg_scaip_delivery_get_type ())
@@ -43,6 +44,9 @@ void hg_scaip_delivery_cancel_alarm (HgScaipDelivery *self,
                                      HgAlarm *alarm);
 void hg_scaip_delivery_close_alarm (HgScaipDelivery *self,
                                     const gchar *ref);
+void
+hg_scaip_delivery_ref_journaled (HgScaipDelivery *self, const gchar *ref, const gchar *scaip_ref);
+JsonObject *hg_scaip_delivery_describe_ref (const gchar *scaip_ref, const gchar *previous);
 guint hg_scaip_delivery_get_active_receiver (HgScaipDelivery *self);
 gboolean hg_scaip_delivery_get_line_ok (HgScaipDelivery *self);
 guint hg_scaip_delivery_get_standby_receiver (HgScaipDelivery *self);

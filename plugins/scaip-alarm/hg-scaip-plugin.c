@@ -53,6 +53,7 @@ static const gchar *const known_keys[] = {
   "retry-max",
   "hold-interval",
   "hold-max",
+  "max-in-flight",
   "heartbeat-interval",
   "delivery-timeout",
   "demo-password",
@@ -384,7 +385,9 @@ hg_scaip_plugin_configure (HgPlugin *plugin,
       || !get_seconds (config, "hold-max", 180, 180, 1800, &timers.hold_max, error)
       || !get_seconds (config, "heartbeat-interval", 300, 0, 86400, &timers.heartbeat_interval,
                        error)
-      || !get_seconds (config, "delivery-timeout", 60, 1, 3600, &timers.delivery_timeout, error))
+      || !get_seconds (config, "delivery-timeout", 60, 1, 3600, &timers.delivery_timeout, error)
+      /* a count, not seconds: how many alarms one receiver is sent before it answers */
+      || !get_seconds (config, "max-in-flight", 16, 1, 256, &timers.max_in_flight, error))
     return FALSE;
   {
     const gchar *voice = hg_config_get_string (config, "voice", DEFAULT_VOICE);
@@ -720,9 +723,12 @@ reported_cb (GObject *source,
     g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "HG_ALARM_REF", data->ref, "MESSAGE",
                       "alarm %s not reported %s: %s", data->ref,
                       hg_alarm_state_to_string (data->state), error->message);
+  /* a journal that could not take it for now is retried by the host until it does: what
+   * ends here is a connection to the core that is gone, after which the core offers the
+   * alarm again */
   else
     g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "HG_ALARM_REF", data->ref, "MESSAGE",
-                      "alarm %s not reported %s; the core re-sends it after a restart: %s",
+                      "alarm %s not reported %s; the core offers it again when it is back: %s",
                       data->ref, hg_alarm_state_to_string (data->state), error->message);
 }
 
@@ -746,6 +752,62 @@ report (HgScaipPlugin *self,
   data->state = state;
   hg_context_report_alarm_async (get_context (self), ref, state, detail, self->cancellable,
                                  reported_cb, data);
+}
+
+/* A receiver ended the session of an alarm's SCAIP ref: the new one is journaled with the
+ * alarm (a report of its first state, which moves nothing, with the detail `delivery`), so
+ * that a host started after this one goes on with it and never offers an ended ref again. */
+typedef struct
+{
+  HgScaipPlugin *self; /* (unowned) valid unless cancelled */
+  gchar *ref;          /* (owned) */
+  gchar *scaip_ref;    /* (owned) */
+} RefReportData;
+
+static void
+ref_report_data_free (RefReportData *data)
+{
+  g_free (data->ref);
+  g_free (data->scaip_ref);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RefReportData, ref_report_data_free)
+
+static void
+ref_reported_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(RefReportData) data = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hg_context_report_alarm_finish (HG_CONTEXT (source), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "HG_ALARM_REF", data->ref, "MESSAGE",
+                        "alarm %s: its new SCAIP ref %s not journaled; a restarted host would "
+                        "send the previous one: %s",
+                        data->ref, data->scaip_ref, error->message);
+    }
+  if (data->self->delivery != NULL)
+    hg_scaip_delivery_ref_journaled (data->self->delivery, data->ref, data->scaip_ref);
+}
+
+static void
+alarm_ref_changed_cb (HgScaipDelivery *delivery,
+                      const gchar *ref,
+                      const gchar *scaip_ref,
+                      const gchar *previous,
+                      HgScaipPlugin *self)
+{
+  g_autoptr(JsonObject) detail = hg_scaip_delivery_describe_ref (scaip_ref, previous);
+  RefReportData *data = g_new0 (RefReportData, 1);
+
+  data->self = self;
+  data->ref = g_strdup (ref);
+  data->scaip_ref = g_strdup (scaip_ref);
+  hg_context_report_alarm_async (get_context (self), ref, HG_ALARM_STATE_RAISED, detail,
+                                 self->cancellable, ref_reported_cb, data);
 }
 
 static void
@@ -1597,6 +1659,8 @@ start_engine (HgScaipPlugin *self,
   self->delivery = hg_scaip_delivery_new (self->sip, &config);
   g_signal_connect_object (self->delivery, "alarm-delivered", G_CALLBACK (alarm_delivered_cb), self,
                            0);
+  g_signal_connect_object (self->delivery, "alarm-ref-changed", G_CALLBACK (alarm_ref_changed_cb),
+                           self, 0);
   g_signal_connect_object (self->delivery, "alarm-acknowledged", G_CALLBACK (alarm_acknowledged_cb),
                            self, 0);
   g_signal_connect_object (self->delivery, "alarm-failed", G_CALLBACK (alarm_failed_cb), self, 0);

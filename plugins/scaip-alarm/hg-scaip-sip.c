@@ -82,6 +82,8 @@ typedef struct
   gchar *to;        /* (owned) "<uri>" */
   gchar *registrar; /* (owned) sip:host:port[;transport=...] */
   gchar *host;      /* (owned) as in the URI */
+  guint port;       /* of the URI, or the transport's default */
+  GList *addresses; /* (owned) (element-type GInetAddress) what host resolves to */
   Handle *reg;      /* (owned) (nullable) until the first REGISTER */
   gchar *error;     /* (owned) (nullable) why the last REGISTER failed, for health */
   guint expires;    /* of the last REGISTER */
@@ -106,6 +108,7 @@ struct _HgScaipSip
   gboolean shutting_down;
   gboolean shut_down; /* every path's stack is down */
   GPtrArray *shutdown_tasks; /* (owned) (element-type GTask) */
+  GCancellable *cancellable; /* (owned) the receivers' name lookups */
 };
 
 G_DEFINE_TYPE (HgScaipSip, hg_scaip_sip, G_TYPE_OBJECT)
@@ -214,6 +217,7 @@ receiver_free (Receiver *receiver)
   g_free (receiver->registrar);
   g_free (receiver->host);
   g_free (receiver->error);
+  g_list_free_full (receiver->addresses, g_object_unref);
   g_clear_pointer (&receiver->reg, handle_free);
   g_free (receiver);
 }
@@ -416,6 +420,22 @@ message_answered (
   g_autoptr(GTask) task = NULL;
   gchar *body = NULL;
 
+  /* Sofia-SIP itself sends a request again after a 5xx with a Retry-After under 32 s,
+   * telling us only "100 Retry After N": the delivery engine decides when to resend (one
+   * resend, after its own backoff and that Retry-After), so this request ends here */
+  if (status == 100 && phrase != NULL && g_str_has_prefix (phrase, "Retry After "))
+    {
+      guint retry_after = (guint)g_ascii_strtoull (phrase + strlen ("Retry After "), NULL, 10);
+
+      task = g_steal_pointer (&handle->task);
+      g_hash_table_remove (self->messages, handle); /* destroys the nua handle, and its timer */
+      if (task == NULL)
+        return;
+      g_task_set_task_data (task, GUINT_TO_POINTER (retry_after), NULL);
+      g_task_return_new_error (task, HG_SCAIP_SIP_ERROR, 503,
+                               "503 Service Unavailable (Retry-After %u s)", retry_after);
+      return;
+    }
   if (status < 200)
     return;
   if ((status == 401 || status == 407) && authenticate (self, handle, sip))
@@ -427,6 +447,10 @@ message_answered (
     return;
   if (status >= 300)
     {
+      /* RFC 3261 §20.33: how long the receiver asks us to wait before trying again */
+      if (sip != NULL && sip->sip_retry_after != NULL)
+        g_task_set_task_data (task, GUINT_TO_POINTER (MIN (sip->sip_retry_after->af_delta, 3600)),
+                              NULL);
       g_task_return_new_error (task, HG_SCAIP_SIP_ERROR, status, "%03d %s%s", status,
                                phrase != NULL ? phrase : "", explain_status (status, phrase));
       return;
@@ -491,6 +515,7 @@ hg_scaip_sip_send_async (HgScaipSip *self,
  * @self: an #HgScaipSip
  * @result: the #GAsyncResult
  * @response_body: (out) (optional) (nullable): the XML body of the 2xx, if it had one
+ * @retry_after: (out) (optional): the seconds of a failure's Retry-After, 0 without one
  * @error: return location for a #GError
  *
  * Returns: %TRUE for a 2xx; else %FALSE with %HG_SCAIP_SIP_ERROR whose code is the status
@@ -499,12 +524,16 @@ gboolean
 hg_scaip_sip_send_finish (HgScaipSip *self,
                           GAsyncResult *result,
                           gchar **response_body,
+                          guint *retry_after,
                           GError **error)
 {
   g_autoptr(GError) error_local = NULL;
   g_autofree gchar *body = NULL;
 
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (retry_after != NULL)
+    *retry_after = GPOINTER_TO_UINT (g_task_get_task_data (G_TASK (result)));
 
   body = g_task_propagate_pointer (G_TASK (result), &error_local);
   if (error_local != NULL)
@@ -533,6 +562,89 @@ is_our_aor (HgScaipSip *self,
          && g_ascii_strcasecmp (url->url_host, self->aor_url->url_host) == 0;
 }
 
+/* TR 91102 §7.5: a MESSAGE for us is addressed to our address of record or to a contact
+ * of ours: its Request-URI names our user, at the AOR's host or at an address a path of
+ * ours registered or listens on (any host when a path listens on every address and no
+ * registrar told us our contact). */
+static gboolean
+is_our_request_uri (HgScaipSip *self, sip_t const *sip)
+{
+  url_t const *url;
+  gboolean any_host = FALSE;
+
+  if (sip->sip_request == NULL)
+    return FALSE;
+  url = sip->sip_request->rq_url;
+  if (url->url_user == NULL || g_strcmp0 (url->url_user, self->aor_url->url_user) != 0
+      || url->url_host == NULL)
+    return FALSE;
+  if (g_ascii_strcasecmp (url->url_host, self->aor_url->url_host) == 0)
+    return TRUE;
+  for (guint i = 0; i < self->paths->len; i++)
+    {
+      Path *path = g_ptr_array_index (self->paths, i);
+      g_autofree gchar *contact_host
+          = path->contact != NULL ? hg_scaip_sip_uri_host (path->contact) : NULL;
+
+      if ((path->local_host != NULL && g_ascii_strcasecmp (url->url_host, path->local_host) == 0)
+          || (contact_host != NULL && g_ascii_strcasecmp (url->url_host, contact_host) == 0))
+        return TRUE;
+      if (path->local_host == NULL && path->contact == NULL)
+        any_host = TRUE;
+    }
+  return any_host;
+}
+
+/* Whether @address:@port (over UDP when @datagram) is @receiver: its URI's host (an
+ * address, or what the name resolved to) and, over UDP, its URI's port. */
+static gboolean
+receiver_is_peer (Receiver *receiver, GInetAddress *address, guint port, gboolean datagram)
+{
+  gboolean same_host = FALSE;
+
+  for (GList *l = receiver->addresses; l != NULL && !same_host; l = l->next)
+    same_host = g_inet_address_equal (l->data, address);
+  if (!same_host)
+    return FALSE;
+  /* a SIP entity sends over UDP from the port it listens on (RFC 3261 §18.1.1, RFC 3581);
+   * over TCP or TLS it may connect from any port */
+  return !datagram || port == receiver->port;
+}
+
+/* The receivers a request came from (a bit mask by index, 0 for none) and, in @peer,
+ * its transport address for logs. */
+static guint
+identify_peer (HgScaipSip *self, nua_t *nua, gchar **peer)
+{
+  msg_t *msg = nua_current_request (nua);
+  su_addrinfo_t *ai = msg != NULL ? msg_addrinfo (msg) : NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autofree gchar *host = NULL;
+  GInetAddress *address;
+  gboolean datagram;
+  guint port;
+  guint peers = 0;
+
+  if (ai == NULL || ai->ai_addr == NULL
+      || (socket_address = g_socket_address_new_from_native (ai->ai_addr, ai->ai_addrlen)) == NULL
+      || !G_IS_INET_SOCKET_ADDRESS (socket_address))
+    {
+      *peer = g_strdup ("an unknown address");
+      return 0;
+    }
+  address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (socket_address));
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (socket_address));
+  datagram = ai->ai_protocol == IPPROTO_UDP || ai->ai_socktype == SOCK_DGRAM;
+  host = g_inet_address_to_string (address);
+  *peer = g_strdup_printf ("%s:%u (%s)", host, port, datagram ? "udp" : "tcp");
+  for (guint i = 0; i < self->receivers->len && i < 32; i++)
+    {
+      if (receiver_is_peer (g_ptr_array_index (self->receivers, i), address, port, datagram))
+        peers |= 1u << i;
+    }
+  return peers;
+}
+
 static void
 message_received (HgScaipSip *self,
                   nua_t *nua,
@@ -540,19 +652,21 @@ message_received (HgScaipSip *self,
                   sip_t const *sip)
 {
   g_autofree gchar *body = NULL;
+  g_autofree gchar *peer = NULL;
   guint status = 500;
+  guint peers;
 
-  if (sip == NULL || !is_our_aor (self, sip->sip_to))
+  if (sip == NULL || !is_our_aor (self, sip->sip_to) || !is_our_request_uri (self, sip))
     {
-      g_warning ("MESSAGE for %s%s%s refused: not our address of record %s",
-                 sip != NULL && sip->sip_to != NULL && sip->sip_to->a_url->url_user != NULL
-                     ? sip->sip_to->a_url->url_user
-                     : "",
-                 sip != NULL && sip->sip_to != NULL ? "@" : "",
-                 sip != NULL && sip->sip_to != NULL && sip->sip_to->a_url->url_host != NULL
-                     ? sip->sip_to->a_url->url_host
-                     : "?",
-                 self->aor);
+      url_t const *to = sip != NULL && sip->sip_to != NULL ? sip->sip_to->a_url : NULL;
+      url_t const *rq = sip != NULL && sip->sip_request != NULL ? sip->sip_request->rq_url : NULL;
+
+      g_warning ("MESSAGE for %s@%s (To %s@%s) refused: not our address of record %s or a "
+                 "contact of ours",
+                 rq != NULL && rq->url_user != NULL ? rq->url_user : "",
+                 rq != NULL && rq->url_host != NULL ? rq->url_host : "?",
+                 to != NULL && to->url_user != NULL ? to->url_user : "",
+                 to != NULL && to->url_host != NULL ? to->url_host : "?", self->aor);
       nua_respond (nh, SIP_404_NOT_FOUND, NUTAG_WITH_THIS (nua), TAG_END ());
       nua_handle_destroy (nh);
       return;
@@ -564,12 +678,16 @@ message_received (HgScaipSip *self,
       nua_handle_destroy (nh);
       return;
     }
+  peers = identify_peer (self, nua, &peer);
   if (sip->sip_payload != NULL)
     body = g_strndup (sip->sip_payload->pl_data, sip->sip_payload->pl_len);
   g_signal_emit (self, signals[SIGNAL_MESSAGE_RECEIVED], 0, body != NULL ? body : "",
-                 sip->sip_payload != NULL ? (guint) sip->sip_payload->pl_len : 0u, &status);
+                 sip->sip_payload != NULL ? (guint)sip->sip_payload->pl_len : 0u, peers, peer,
+                 &status);
   if (status >= 200 && status < 300)
     nua_respond (nh, status, "OK", NUTAG_WITH_THIS (nua), TAG_END ());
+  else if (status == 403)
+    nua_respond (nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS (nua), TAG_END ());
   else
     nua_respond (nh, status, "Bad SCAIP body", NUTAG_WITH_THIS (nua), TAG_END ());
   nua_handle_destroy (nh);
@@ -1109,6 +1227,27 @@ hg_scaip_sip_uri_host (const gchar *uri)
  * Returns: the receiver's index (0 for the first), or %G_MAXUINT with
  *   %HG_SCAIP_SIP_ERROR_INVALID_URI
  */
+static void
+receiver_resolved_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  GList *addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (source), result, &error);
+  Receiver *receiver;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  receiver = user_data;
+  if (addresses == NULL)
+    {
+      g_warning ("the %s receiver's host %s does not resolve (%s): its answers cannot be told "
+                 "from a stranger's and are refused",
+                 receiver->name, receiver->host, error->message);
+      return;
+    }
+  g_list_free_full (receiver->addresses, g_object_unref);
+  receiver->addresses = addresses;
+}
+
 guint
 hg_scaip_sip_add_receiver (HgScaipSip *self,
                            const gchar *name,
@@ -1140,7 +1279,42 @@ hg_scaip_sip_add_receiver (HgScaipSip *self,
   receiver->to = g_strdup_printf ("<%s>", uri);
   receiver->registrar = registrar_of (url);
   receiver->host = g_strdup (url->url_host);
+  {
+    char transport[16] = "";
+    gboolean tls = url->url_type == url_sips
+                   || (url->url_params != NULL
+                       && url_param (url->url_params, "transport", transport, sizeof transport) > 0
+                       && g_ascii_strcasecmp (transport, "tls") == 0);
+
+    receiver->port = url->url_port != NULL ? (guint)g_ascii_strtoull (url->url_port, NULL, 10)
+                     : tls                 ? 5061
+                                           : 5060;
+  }
   g_ptr_array_add (self->receivers, receiver);
+  /* to tell its answers from a stranger's (hg_scaip_sip_new ()'s "message-received") */
+  {
+    /* an IPv6 address in a URI is in brackets */
+    g_autofree gchar *plain = g_strdup (receiver->host);
+    GInetAddress *address;
+
+    if (plain[0] == '[')
+      {
+        g_strdelimit (plain, "[]", ' ');
+        g_strstrip (plain);
+      }
+    address = g_inet_address_new_from_string (plain);
+    if (address != NULL)
+      {
+        receiver->addresses = g_list_prepend (NULL, address);
+      }
+    else
+      {
+        g_autoptr(GResolver) resolver = g_resolver_get_default ();
+
+        g_resolver_lookup_by_name_async (resolver, plain, self->cancellable, receiver_resolved_cb,
+                                         receiver);
+      }
+  }
   return self->receivers->len - 1;
 }
 
@@ -1250,6 +1424,7 @@ hg_scaip_sip_dispose (GObject *object)
 {
   HgScaipSip *self = HG_SCAIP_SIP (object);
 
+  g_cancellable_cancel (self->cancellable);
   /* nua_destroy () refuses a stack that was not shut down: do it now, bounded */
   if (!self->shut_down)
     {
@@ -1295,6 +1470,7 @@ hg_scaip_sip_finalize (GObject *object)
     memset (self->password, 0, strlen (self->password));
   g_free (self->password);
   g_free (self->tls_dir);
+  g_object_unref (self->cancellable);
   G_OBJECT_CLASS (hg_scaip_sip_parent_class)->finalize (object);
 }
 
@@ -1310,12 +1486,18 @@ hg_scaip_sip_class_init (HgScaipSipClass *klass)
    * HgScaipSip::message-received:
    * @body: the body of a MESSAGE addressed to our address of record
    * @length: its length in bytes
+   * @peers: the receivers it came from, a bit mask by receiver index: those whose URI's
+   *   host is (or resolved to) the sender's address and, over UDP, whose port is the
+   *   sender's; 0 for a stranger
+   * @peer: the sender's transport address, for logs
    *
-   * Returns: the SIP status to answer with: 200 when the body was understood, 400 if not
+   * Returns: the SIP status to answer with: 200 when the body was understood, 400 if not,
+   *   403 when it is not the sender's to give
    */
-  signals[SIGNAL_MESSAGE_RECEIVED] = g_signal_new (
-      "message-received", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-      g_signal_accumulator_first_wins, NULL, NULL, G_TYPE_UINT, 2, G_TYPE_STRING, G_TYPE_UINT);
+  signals[SIGNAL_MESSAGE_RECEIVED]
+      = g_signal_new ("message-received", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                      g_signal_accumulator_first_wins, NULL, NULL, G_TYPE_UINT, 4, G_TYPE_STRING,
+                      G_TYPE_UINT, G_TYPE_UINT, G_TYPE_STRING);
   /**
    * HgScaipSip::registration-changed:
    * @receiver: the receiver index
@@ -1385,6 +1567,7 @@ hg_scaip_sip_init (HgScaipSip *self)
   self->messages = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) handle_free, NULL);
   self->calls = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify)handle_free);
   self->shutdown_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  self->cancellable = g_cancellable_new ();
 }
 
 /**

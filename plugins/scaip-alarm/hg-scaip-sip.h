@@ -65,6 +65,7 @@ void hg_scaip_sip_send_async (HgScaipSip *self,
 gboolean hg_scaip_sip_send_finish (HgScaipSip *self,
                                    GAsyncResult *result,
                                    gchar **response_body,
+                                   guint *retry_after,
                                    GError **error);
 
 void hg_scaip_sip_enable_calls (HgScaipSip *self);

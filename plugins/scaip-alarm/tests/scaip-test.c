@@ -703,6 +703,57 @@ scaip_test_gateway_alarm_state (ScaipTestGateway *gateway,
   return g_strdup (json_object_get_string_member (alarm, "state"));
 }
 
+/**
+ * scaip_test_gateway_scaip_ref:
+ * @gateway: a started gateway
+ * @ref: an alarm's reference
+ *
+ * Returns: (transfer full) (nullable): the SCAIP ref the plugin journaled for the alarm
+ *   (`detail.delivery.scaip-ref` of its record), %NULL while it has none
+ */
+gchar *
+scaip_test_gateway_scaip_ref (ScaipTestGateway *gateway, const gchar *ref)
+{
+  g_autofree gchar *path = g_strdup_printf ("/api/v1/alarms/%s", ref);
+  g_autoptr(JsonObject) alarm
+      = scaip_test_gateway_request (gateway, "GET", path, NULL, SOUP_STATUS_OK);
+  JsonObject *detail = json_object_get_object_member (alarm, "detail");
+  JsonObject *delivery;
+
+  if (detail == NULL || !json_object_has_member (detail, "delivery"))
+    return NULL;
+  delivery = json_object_get_object_member (detail, "delivery");
+  return g_strdup (json_object_get_string_member_with_default (delivery, "scaip-ref", NULL));
+}
+
+typedef struct
+{
+  ScaipTestGateway *gateway;
+  const gchar *ref;
+  const gchar *scaip_ref;
+} ScaipRefCondition;
+
+static gboolean
+scaip_ref_journaled (gpointer data)
+{
+  ScaipRefCondition *condition = data;
+  g_autofree gchar *scaip_ref = scaip_test_gateway_scaip_ref (condition->gateway, condition->ref);
+
+  return g_strcmp0 (scaip_ref, condition->scaip_ref) == 0;
+}
+
+/* Waits until the alarm @ref's record names @scaip_ref as its SCAIP ref. */
+void
+scaip_test_gateway_wait_scaip_ref (ScaipTestGateway *gateway,
+                                   const gchar *ref,
+                                   const gchar *scaip_ref)
+{
+  ScaipRefCondition condition = { gateway, ref, scaip_ref };
+  g_autofree gchar *what = g_strdup_printf ("alarm %s journaled with SCAIP ref %s", ref, scaip_ref);
+
+  scaip_test_wait (scaip_ref_journaled, &condition, what);
+}
+
 typedef struct
 {
   ScaipTestGateway *gateway;

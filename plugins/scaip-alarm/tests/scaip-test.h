@@ -92,6 +92,10 @@ gchar *scaip_test_gateway_alarm_state (ScaipTestGateway *gateway,
 void scaip_test_gateway_wait_state (ScaipTestGateway *gateway,
                                     const gchar *ref,
                                     const gchar *state);
+gchar *scaip_test_gateway_scaip_ref (ScaipTestGateway *gateway, const gchar *ref);
+void scaip_test_gateway_wait_scaip_ref (ScaipTestGateway *gateway,
+                                        const gchar *ref,
+                                        const gchar *scaip_ref);
 guint scaip_test_gateway_count_alarms (ScaipTestGateway *gateway,
                                        const gchar *type,
                                        const gchar *device,

@@ -445,6 +445,146 @@ test_sip_errors (void)
   g_assert_cmpuint (scaip_test_sim_distinct (sim, "ME"), ==, G_N_ELEMENTS (codes));
 }
 
+static void
+test_message_error_next_receiver (void)
+{
+  g_autoptr(ScaipTestSim) primary = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestSim) secondary = scaip_test_sim_new ("secondary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(JsonObject) minimal = NULL;
+  g_autofree gchar *primary_uri = scaip_test_sim_uri (primary, "udp");
+  g_autofree gchar *secondary_uri = scaip_test_sim_uri (secondary, "udp");
+  g_autofree gchar *keys = instance_keys (primary_uri, secondary_uri, NULL);
+  g_autofree gchar *ref = NULL;
+
+  g_test_bug ("10");
+  g_test_summary ("A message error (snu=7) from the primary: the minimal request (mandatory "
+                  "fields only) goes to the next receiver, the secondary, not to the primary "
+                  "again (PROTOCOL.md §5); the secondary acknowledges it");
+  gateway = scaip_test_gateway_new_started (keys);
+  scaip_test_sim_command (primary, "error 7 1");
+  ref = scaip_test_gateway_raise (gateway, "fall", "hall");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  g_assert_cmpuint (scaip_test_sim_count (primary, ref, "ME"), ==, 1);
+  g_assert_cmpuint (scaip_test_sim_count (secondary, ref, "ME"), ==, 1);
+  minimal = first_record (secondary, ref, "ME");
+  g_assert_cmpint (json_object_get_int_member (minimal, "dty"), ==, 5);
+  g_assert_cmpint (json_object_get_int_member (minimal, "pri"), ==, -1);
+  g_assert_cmpint (json_object_get_int_member (minimal, "lco"), ==, -1);
+}
+
+static void
+test_unknown_snu_ends_nothing (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(GPtrArray) sent = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
+  g_autofree gchar *ref = NULL;
+
+  g_test_bug ("10");
+  g_test_summary ("An snu SS 91100 does not define (42) ends nothing: it is logged and "
+                  "ignored, the answer timeout keeps running, and the same request (same ref, "
+                  "all its fields, not the minimal form of a message error) is sent again and "
+                  "acknowledged");
+  gateway = scaip_test_gateway_new_started (keys);
+  scaip_test_sim_command (sim, "error 42 1");
+  ref = scaip_test_gateway_raise (gateway, "fall", "hall");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  g_assert_true (scaip_test_gateway_logged (gateway, "which SS 91100 does not define"));
+  g_assert_false (scaip_test_gateway_logged (gateway, "only its mandatory fields"));
+  sent = scaip_test_sim_records (sim);
+  g_assert_cmpuint (sent->len, ==, 2);
+  for (guint i = 0; i < sent->len; i++)
+    {
+      JsonObject *record = g_ptr_array_index (sent, i);
+
+      g_assert_cmpstr (json_object_get_string_member (record, "ref"), ==, ref);
+      g_assert_cmpint (json_object_get_int_member (record, "pri"), ==, 7);
+      g_assert_cmpint (json_object_get_int_member (record, "lco"), !=, -1);
+    }
+}
+
+static void
+test_sip_error_one_resend_after_retry_after (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(GPtrArray) sent = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
+  g_autofree gchar *ref = NULL;
+  JsonObject *refused;
+  JsonObject *resent;
+
+  g_test_bug ("10");
+  g_test_summary ("A SIP 503 with Retry-After: 3 is followed by one resend of the alarm, not "
+                  "before the three seconds are over (it came twice within 3 ms before), and "
+                  "that resend is acknowledged: the ARC got the MESSAGE twice in all");
+  gateway = scaip_test_gateway_new_started (keys);
+  scaip_test_sim_command (sim, "status 503 1 3");
+  ref = scaip_test_gateway_raise (gateway, "fall", "hall");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  sent = scaip_test_sim_records (sim);
+  g_assert_cmpuint (sent->len, ==, 2);
+  refused = g_ptr_array_index (sent, 0);
+  resent = g_ptr_array_index (sent, 1);
+  g_assert_cmpstr (json_object_get_string_member (refused, "mty"), ==, "STATUS");
+  g_assert_cmpint (json_object_get_int_member (refused, "status"), ==, 503);
+  g_assert_cmpstr (json_object_get_string_member (refused, "ref"), ==, ref);
+  g_assert_cmpstr (json_object_get_string_member (resent, "mty"), ==, "ME");
+  g_assert_cmpstr (json_object_get_string_member (resent, "ref"), ==, ref);
+  /* a lower bound only: a busy machine makes the gap longer, never shorter */
+  g_assert_cmpint (json_object_get_int_member (resent, "time")
+                       - json_object_get_int_member (refused, "time"),
+                   >=, 3 * G_USEC_PER_SEC);
+  g_assert_true (scaip_test_gateway_logged (gateway, "(the receiver's Retry-After)"));
+}
+
+static void
+test_in_flight_bounded (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(GPtrArray) sent = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (
+      uri, NULL, "demo-password = " PASSWORD "\nmax-in-flight = 2\nanswer-timeout = 20\n");
+  gchar *refs[6] = {
+    NULL,
+  };
+  guint most = 0;
+  gint64 previous = 0;
+
+  g_test_bug ("11");
+  g_test_summary ("Issue 11 point 5: with max-in-flight = 2 and an ARC that answers each "
+                  "MESSAGE one second late, six alarms raised at once reach it at most two at a "
+                  "time (the ARC counts the MESSAGEs awaiting its answer), in the order raised, "
+                  "each once, and all are acknowledged");
+  gateway = scaip_test_gateway_new_started (keys);
+  scaip_test_sim_command (sim, "slow 1000");
+  for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+    refs[i] = scaip_test_gateway_raise (gateway, "fall", "hall");
+  for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+    scaip_test_gateway_wait_state (gateway, refs[i], "acknowledged");
+  sent = scaip_test_sim_records (sim);
+  for (guint i = 0; i < sent->len; i++)
+    most = MAX (most, (guint)json_object_get_int_member (g_ptr_array_index (sent, i), "pending"));
+  g_test_message ("at most %u MESSAGEs awaited the ARC's answer at once", most);
+  g_assert_cmpuint (most, >=, 1);
+  g_assert_cmpuint (most, <=, 2);
+  for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+    {
+      gint64 seq = scaip_test_sim_first_seq (sim, refs[i], "ME");
+
+      g_assert_cmpuint (scaip_test_sim_count (sim, refs[i], "ME"), ==, 1);
+      g_assert_cmpint (seq, >, previous);
+      previous = seq;
+      g_free (refs[i]);
+    }
+}
+
 static guint count_technical (ScaipTestGateway *gateway, gchar **ref);
 
 typedef struct
@@ -494,16 +634,34 @@ test_refusals (void)
   g_autoptr(GPtrArray) records = NULL;
   FailedCondition failed = { NULL, NULL };
 
-  g_test_summary ("snu=5 and snu=6 are retried later with the same ref; a message error "
-                  "(snu=2) is not answered with the same bytes: the next request carries only "
-                  "the mandatory fields; when that is refused too, the plugin stops resending "
-                  "and raises a local technical alarm naming the alarm");
+  g_test_bug ("10");
+  g_test_summary ("snu=5 and snu=6 end the session of that ref (TR 91102 §6.1): the alarm is "
+                  "retried later, each time under a new ref, which the core journals with the "
+                  "alarm; a message error (snu=2) is not answered with the same bytes: the next "
+                  "request carries only the mandatory fields; when that is refused too, the "
+                  "plugin stops resending and raises a local technical alarm naming the alarm");
   gateway = scaip_test_gateway_new_started (keys);
   scaip_test_sim_command (sim, "refuse 1");
   scaip_test_sim_command (sim, "busy 1");
   refused = scaip_test_gateway_raise (gateway, "fall", "hall");
   scaip_test_gateway_wait_state (gateway, refused, "acknowledged");
-  g_assert_cmpuint (scaip_test_sim_count (sim, refused, "ME"), ==, 3);
+  {
+    g_autoptr(GPtrArray) sent = scaip_test_sim_records (sim);
+    const gchar *refs[3];
+
+    /* the refused, the busy and the acknowledged request: three sessions, three refs */
+    g_assert_cmpuint (sent->len, ==, 3);
+    for (guint i = 0; i < 3; i++)
+      refs[i] = json_object_get_string_member (g_ptr_array_index (sent, i), "ref");
+    g_assert_cmpstr (refs[0], ==, refused);
+    g_assert_cmpstr (refs[1], !=, refs[0]);
+    g_assert_cmpstr (refs[2], !=, refs[0]);
+    g_assert_cmpstr (refs[2], !=, refs[1]);
+    for (guint i = 0; i < 3; i++)
+      g_assert_cmpuint (scaip_test_sim_count (sim, refs[i], "ME"), ==, 1);
+    scaip_test_gateway_wait_scaip_ref (gateway, refused, refs[2]);
+  }
+  g_assert_cmpuint (scaip_test_sim_count (sim, refused, "ME"), ==, 1);
 
   scaip_test_sim_command (sim, "error 2 1");
   erred = scaip_test_gateway_raise (gateway, "fall", "hall");
@@ -1475,6 +1633,370 @@ test_sipp_host_killed_exactly_once (void)
   g_assert_cmpuint (assert_sipp_saw_one_ref (sipp, ref), >, before);
 }
 
+/* How many MESSAGE requests sipp received with each SCAIP <ref> (ref → count). */
+static GHashTable *
+sipp_refs (Sipp *sipp)
+{
+  g_autofree gchar *trace = sipp_read (sipp->messages_path);
+  GHashTable *refs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GRegex) ref_regex = g_regex_new ("<ref>([0-9A-Za-z]{1,16})</ref>", 0, 0, NULL);
+  g_auto(GStrv) chunks
+      = g_strsplit (trace, "\n----------------------------------------------- ", -1);
+
+  for (guint i = 0; chunks[i] != NULL; i++)
+    {
+      g_autoptr(GMatchInfo) match = NULL;
+
+      if (strstr (chunks[i], "message received") == NULL
+          || strstr (chunks[i], "\nMESSAGE sip:") == NULL)
+        continue;
+      if (g_regex_match (ref_regex, chunks[i], 0, &match))
+        {
+          gchar *ref = g_match_info_fetch (match, 1);
+
+          g_hash_table_insert (
+              refs, ref, GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (refs, ref)) + 1));
+        }
+    }
+  return refs;
+}
+
+/* How many lines of sipp's scenario log hold @needle. */
+static guint
+sipp_logged (Sipp *sipp, const gchar *needle)
+{
+  g_autofree gchar *log = sipp_read (sipp->log_path);
+  g_auto(GStrv) lines = g_strsplit (log, "\n", -1);
+  guint n = 0;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (strstr (lines[i], needle) != NULL)
+        n++;
+    }
+  return n;
+}
+
+typedef struct
+{
+  Sipp *sipp;
+  const gchar *needle;
+  guint count;
+} SippLogCondition;
+
+static gboolean
+sipp_logged_at_least (gpointer data)
+{
+  SippLogCondition *condition = data;
+
+  return sipp_logged (condition->sipp, condition->needle) >= condition->count;
+}
+
+static void
+wait_sipp_logged (Sipp *sipp, const gchar *needle, guint count)
+{
+  SippLogCondition condition = { sipp, needle, count };
+  g_autofree gchar *what = g_strdup_printf ("sipp to log '%s' %u times", needle, count);
+
+  scaip_test_wait (sipp_logged_at_least, &condition, what);
+}
+
+/* The <ref> of the last line of sipp's scenario log that starts with @prefix. */
+static gchar *
+sipp_last_ref (Sipp *sipp, const gchar *prefix)
+{
+  g_autofree gchar *log = sipp_read (sipp->log_path);
+  g_auto(GStrv) lines = g_strsplit (log, "\n", -1);
+  gchar *ref = NULL;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const gchar *at = strstr (lines[i], prefix);
+
+      if (at != NULL)
+        {
+          g_free (ref);
+          ref = g_strndup (at + strlen (prefix), 16);
+          g_strdelimit (ref, " \r\n", '\0');
+        }
+    }
+  return ref;
+}
+
+static const gchar *const sipp_aor_keys[]
+    = { "-key", "aor_user", CONTROLLER_ID, "-key", "aor_host", "arc.test", NULL };
+
+static void
+test_sipp_abort_answer_is_not_acknowledgement (void)
+{
+  g_autoptr(Sipp) primary = sipp_new ();
+  g_autoptr(Sipp) secondary = sipp_new ();
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *primary_uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", primary->port);
+  g_autofree gchar *secondary_uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", secondary->port);
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *second_ref = NULL;
+  g_autoptr(GHashTable) primary_refs = NULL;
+
+  g_test_bug ("10");
+  g_test_summary ("Issue 10 point 1, against sipp as both receivers, which keep every alarm on "
+                  "HOLD (snu=4) and acknowledge every abort (snu=0 in a MESSAGE of their own): "
+                  "after hold-max (180 s, the standard's least) the plugin aborts the alarm at "
+                  "the primary (mty=RE, the alarm's ref) and sends it to the secondary under a "
+                  "new ref; the primary's snu=0 answers the abort and does not acknowledge the "
+                  "alarm, which stays delivered while the secondary keeps it on HOLD");
+  sipp_start (primary, "arc-hold.xml", sipp_aor_keys);
+  sipp_start (secondary, "arc-hold.xml", sipp_aor_keys);
+  keys = instance_keys (primary_uri, secondary_uri,
+                        "demo-password = " PASSWORD "\nregister = false\n"
+                        "hold-interval = 20\nhold-max = 180\n");
+  gateway = scaip_test_gateway_new_started (keys);
+  ref = scaip_test_gateway_raise (gateway, "fall", "hall");
+  scaip_test_gateway_wait_state (gateway, ref, "delivered");
+
+  /* a poll every 20 s: wait for the ninth in steps, each well within the wait's limit */
+  wait_sipp_logged (primary, "ME ref: ", 4);
+  wait_sipp_logged (primary, "ME ref: ", 8);
+  wait_sipp_logged (primary, "RE ref: ", 1);
+  wait_sipp_logged (primary, "snu 0 taken", 1);
+  scaip_test_gateway_wait_logged (gateway, "aborted at the primary receiver");
+  /* the secondary polled again after the primary's acknowledgement of the abort */
+  wait_sipp_logged (secondary, "ME ref: ", 2);
+  {
+    g_autofree gchar *state = scaip_test_gateway_alarm_state (gateway, ref);
+
+    g_assert_cmpstr (state, ==, "delivered");
+  }
+  g_assert_false (scaip_test_gateway_logged (gateway, "acknowledged by the"));
+  g_assert_cmpuint (sipp_logged (primary, "RE ref: "), ==, 1);
+  {
+    g_autofree gchar *aborted = sipp_last_ref (primary, "RE ref: ");
+
+    g_assert_cmpstr (aborted, ==, ref);
+  }
+  /* the secondary has it as a session of its own: a new ref, which the primary never saw */
+  second_ref = sipp_last_ref (secondary, "ME ref: ");
+  g_assert_nonnull (second_ref);
+  g_assert_cmpstr (second_ref, !=, ref);
+  primary_refs = sipp_refs (primary);
+  g_assert_false (g_hash_table_contains (primary_refs, second_ref));
+  scaip_test_gateway_wait_scaip_ref (gateway, ref, second_ref);
+}
+
+/* Runs forged-mrs.xml from a port of its own against the gateway at @gateway_port: an
+ * <mrs> acknowledging @ref, with @ruri_user in the Request-URI. Returns what it logged. */
+static gchar *
+send_forged_mrs (const gchar *gateway_port, const gchar *ref, const gchar *ruri_user)
+{
+  g_autoptr(Sipp) stranger = sipp_new ();
+  g_autofree gchar *target = g_strdup_printf ("127.0.0.1:%s", gateway_port);
+  const gchar *extra[] = { "-m",       "1",        "-timeout", "60s",         "-timeout_error",
+                           "-key",     "ref",      ref,        "-key",        "ruri_user",
+                           ruri_user,  "-key",     "aor_user", CONTROLLER_ID, "-key",
+                           "aor_host", "arc.test", target,     NULL };
+
+  sipp_start (stranger, "forged-mrs.xml", extra);
+  g_assert_cmpint (sipp_wait (stranger), ==, 0);
+  return sipp_read (stranger->log_path);
+}
+
+static void
+test_sipp_stranger_cannot_acknowledge (void)
+{
+  g_autoptr(Sipp) arc = sipp_new ();
+  g_autoptr(Sipp) arc_again = sipp_new ();
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", arc->port);
+  g_autofree gchar *gateway_port = g_strdup_printf ("%u", free_udp_port ());
+  g_autofree gchar *local = g_strdup_printf ("local-uri = sip:127.0.0.1:%s\n", gateway_port);
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *logged = NULL;
+  const gchar *once[] = { "-m", "1", "-timeout", "120s", "-timeout_error", NULL };
+  const gchar *answer[]
+      = { "-m",       "1",           "-timeout", "120s",     "-timeout_error", "-key",
+          "aor_user", CONTROLLER_ID, "-key",     "aor_host", "arc.test",       NULL };
+
+  g_test_bug ("10");
+  g_test_summary ("Issue 10 point 2, against sipp: the receiver's SIP stack takes the alarm "
+                  "(200 OK without <mrs>); a stranger, another sipp on another port with a "
+                  "foreign From, sends an <mrs> acknowledging that ref To the gateway's AOR and "
+                  "is refused with 403 (and with 404 when its Request-URI names another user, "
+                  "TR 91102 §7.5); the alarm stays raised; then the receiver itself answers "
+                  "snu=0 in a MESSAGE from its own port, which is taken, and the alarm is "
+                  "acknowledged");
+  sipp_start (arc, "arc-ok-only.xml", once);
+  keys = instance_keys (uri, NULL, "demo-password = " PASSWORD "\nregister = false\n");
+  {
+    /* a known port, for the strangers to send to */
+    g_autoptr(GString) fixed = g_string_new (keys);
+
+    g_string_replace (fixed, "local-uri = sip:127.0.0.1:*\n", local, 1);
+    g_free (keys);
+    keys = g_string_free (g_steal_pointer (&fixed), FALSE);
+  }
+  gateway = scaip_test_gateway_new_started (keys);
+  ref = scaip_test_gateway_raise (gateway, "fall", "hall");
+  g_assert_cmpint (sipp_wait (arc), ==, 0);
+
+  logged = send_forged_mrs (gateway_port, ref, CONTROLLER_ID);
+  g_test_message ("the stranger logged: %s", logged);
+  g_assert_nonnull (strstr (logged, "refused 403"));
+  g_clear_pointer (&logged, g_free);
+  logged = send_forged_mrs (gateway_port, ref, "4699999999");
+  g_test_message ("the stranger logged: %s", logged);
+  g_assert_nonnull (strstr (logged, "refused 404"));
+  g_assert_true (scaip_test_gateway_logged (gateway, "refused with 403"));
+  {
+    g_autofree gchar *state = scaip_test_gateway_alarm_state (gateway, ref);
+
+    g_assert_cmpstr (state, ==, "raised");
+  }
+
+  /* the receiver itself, on the same port, answers the plugin's next resend apart */
+  g_free (arc_again->port);
+  arc_again->port = g_strdup (arc->port);
+  sipp_start (arc_again, "arc-answer-apart.xml", answer);
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  g_assert_cmpint (sipp_wait (arc_again), ==, 0);
+  g_assert_cmpuint (sipp_logged (arc_again, "snu 0 taken"), ==, 1);
+}
+
+typedef struct
+{
+  Sipp *primary;
+  Sipp *secondary;
+  guint refs;
+} RefsCondition;
+
+/* The distinct refs both receivers got, each counted once; @all gets them with their
+ * count of MESSAGEs, over both. */
+static guint
+count_refs (RefsCondition *condition, GHashTable *all)
+{
+  g_autoptr(GHashTable) primary = sipp_refs (condition->primary);
+  g_autoptr(GHashTable) secondary = sipp_refs (condition->secondary);
+  GHashTable *tables[] = { primary, secondary };
+
+  for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
+    {
+      GHashTableIter iter;
+      gpointer key;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, tables[t]);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        g_hash_table_insert (all, g_strdup (key),
+                             GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (all, key))
+                                               + GPOINTER_TO_UINT (value)));
+    }
+  return g_hash_table_size (all);
+}
+
+static gboolean
+refs_at_least (gpointer data)
+{
+  RefsCondition *condition = data;
+  g_autoptr(GHashTable) all = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  return count_refs (condition, all) >= condition->refs;
+}
+
+typedef struct
+{
+  ScaipTestGateway *gateway;
+  const gchar *ref;
+  GHashTable *ended; /* refs the receivers ended */
+} JournaledCondition;
+
+/* The alarm's record names a SCAIP ref no receiver ended. */
+static gboolean
+new_ref_journaled (gpointer data)
+{
+  JournaledCondition *condition = data;
+  g_autofree gchar *scaip_ref = scaip_test_gateway_scaip_ref (condition->gateway, condition->ref);
+
+  return scaip_ref != NULL && !g_hash_table_contains (condition->ended, scaip_ref);
+}
+
+static void
+test_sipp_new_ref_after_session_end (void)
+{
+  g_autoptr(Sipp) primary = sipp_new ();
+  g_autoptr(Sipp) secondary = sipp_new ();
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autoptr(GHashTable) before = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) all = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree gchar *primary_uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", primary->port);
+  g_autofree gchar *secondary_uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", secondary->port);
+  g_autofree gchar *keys = NULL;
+  g_autofree gchar *ref = NULL;
+  RefsCondition refs = { primary, secondary, 2 };
+  JournaledCondition journaled = { NULL, NULL, NULL };
+  PidCondition condition = { NULL, 0 };
+  GHashTableIter iter;
+  gpointer key;
+  gpointer value;
+  guint n_before;
+
+  g_test_bug ("10");
+  g_test_summary ("Issue 10 point 3, against sipp as both receivers, which answer every alarm "
+                  "snu=5 (not treated): each request after a receiver ended a session carries "
+                  "a new ref, so no ref reaches a second receiver or the same one again; the "
+                  "plugin host is killed (kill -9) between, and the new host goes on with a "
+                  "new ref from the journal, never with one a receiver ended");
+  sipp_start (primary, "arc-refuse.xml", NULL);
+  sipp_start (secondary, "arc-refuse.xml", NULL);
+  /* after both refused, nothing is in flight for retry-max: the kill comes then, so that
+   * no answer of a receiver is lost with the host (a request whose answer was lost is
+   * sent again under its ref, as after any kill) */
+  keys = instance_keys (primary_uri, secondary_uri,
+                        "demo-password = " PASSWORD "\nregister = false\n"
+                        "retry-max = 10\n");
+  gateway = scaip_test_gateway_new_started (keys);
+  scaip_test_wait (host_running, gateway, "the plugin host");
+  ref = scaip_test_gateway_raise (gateway, "fall", "hall");
+  scaip_test_wait (refs_at_least, &refs, "a ref at each receiver");
+  scaip_test_gateway_wait_logged_count (gateway, "ended at the", 2);
+  n_before = count_refs (&refs, before);
+  g_assert_cmpuint (n_before, ==, 2);
+  journaled.gateway = gateway;
+  journaled.ref = ref;
+  journaled.ended = before;
+  scaip_test_wait (new_ref_journaled, &journaled, "the third ref journaled");
+
+  condition.gateway = gateway;
+  condition.old_pid = scaip_test_gateway_host_pid (gateway);
+  g_assert_cmpint (condition.old_pid, >, 0);
+  g_test_message ("%u refs sent; kill -9 of plugin host %" G_GINT64_FORMAT, n_before,
+                  condition.old_pid);
+  g_assert_cmpint (kill ((pid_t)condition.old_pid, SIGKILL), ==, 0);
+  scaip_test_wait (host_replaced, &condition, "a new plugin host");
+  refs.refs = n_before + 2;
+  scaip_test_wait (refs_at_least, &refs, "two more refs after the restart");
+  /* the first after the restart is the one journaled: not one a receiver had ended */
+  {
+    g_autofree gchar *journaled_ref = scaip_test_gateway_scaip_ref (gateway, ref);
+
+    g_assert_false (g_hash_table_contains (before, journaled_ref));
+  }
+
+  count_refs (&refs, all);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (all, ref)), ==, 1);
+  g_hash_table_iter_init (&iter, all);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      g_test_message ("ref %s: %u MESSAGE(s)", (const gchar *)key, GPOINTER_TO_UINT (value));
+      g_assert_cmpuint (GPOINTER_TO_UINT (value), ==, 1);
+    }
+  {
+    g_autofree gchar *state = scaip_test_gateway_alarm_state (gateway, ref);
+
+    g_assert_cmpstr (state, ==, "raised");
+  }
+}
+
 int
 main (int argc,
       char **argv)
@@ -1495,6 +2017,12 @@ main (int argc,
                    test_unknown_ref_and_foreign_aor);
   g_test_add_func ("/scaip/bad-input/sip-errors", test_sip_errors);
   g_test_add_func ("/scaip/bad-input/refused-busy-and-message-error", test_refusals);
+  g_test_add_func ("/scaip/bad-input/message-error-goes-to-next-receiver",
+                   test_message_error_next_receiver);
+  g_test_add_func ("/scaip/bad-input/unknown-snu-ends-nothing", test_unknown_snu_ends_nothing);
+  g_test_add_func ("/scaip/bad-input/sip-error-one-resend-after-retry-after",
+                   test_sip_error_one_resend_after_retry_after);
+  g_test_add_func ("/scaip/delivery/in-flight-bounded", test_in_flight_bounded);
   g_test_add_func ("/scaip/supervision/heartbeat-missed-raises-technical-alarm",
                    test_heartbeat_missed);
   g_test_add_func ("/scaip/cancel/abort-with-same-ref", test_cancel_sends_abort);
@@ -1512,5 +2040,11 @@ main (int argc,
   g_test_add_func ("/scaip/interop/sipp-outage-exactly-once", test_sipp_outage_exactly_once);
   g_test_add_func ("/scaip/interop/sipp-host-killed-exactly-once",
                    test_sipp_host_killed_exactly_once);
+  g_test_add_func ("/scaip/interop/sipp-abort-answer-is-not-acknowledgement",
+                   test_sipp_abort_answer_is_not_acknowledgement);
+  g_test_add_func ("/scaip/interop/sipp-stranger-cannot-acknowledge",
+                   test_sipp_stranger_cannot_acknowledge);
+  g_test_add_func ("/scaip/interop/sipp-new-ref-after-session-end",
+                   test_sipp_new_ref_after_session_end);
   return g_test_run ();
 }

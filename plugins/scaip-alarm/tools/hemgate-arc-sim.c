@@ -12,7 +12,9 @@
  *   ignore-from ADDR|off  as silent, for requests (REGISTER too) sent from ADDR only: a
  *                       sender's network path that is down
  *   drop N              the next N MESSAGEs: as silent
- *   slow MS             answer every MESSAGE MS milliseconds late
+ *   slow MS             answer every MESSAGE MS milliseconds late; each record then says
+ *                       how many MESSAGEs were waiting for their answer ("pending",
+ *                       itself included): what the sender had in flight
  *   hold N              answer the first N receipts of each ref with snu 4 (HOLD)
  *   refuse N | busy N   the next N answers: snu 5 | snu 6
  *   error SNU N         the next N answers: message error SNU (1, 2, 3, 7, 10, 99)
@@ -20,7 +22,9 @@
  *   oversized N         the next N answers: an <mrs> above the 4 KiB limit instead
  *   unknown-ref N       the next N answers: an extra <mrs> for a ref nobody sent, first
  *   foreign-aor N       the next N answers: an extra <mrs> to another AOR, first
- *   status CODE N       the next N MESSAGEs: SIP CODE (401 with a challenge), no SCAIP
+ *   status CODE N [S]   the next N MESSAGEs: SIP CODE (401 with a challenge), no SCAIP,
+ *                       with Retry-After: S when given; each recorded as a line with
+ *                       "mty": "STATUS" (its "status" and the ref of its body)
  *   in-body on|off      the <mrs> in the 200 OK body instead of a MESSAGE
  *   voice off|call|answer  snu 0 answers carry mre 1 (duplex voice); with "call" the
  *                       ARC then calls the sender's contact (INVITE with an SDP offer),
@@ -91,6 +95,7 @@ typedef struct
   gchar *ignore_from; /* (nullable) */
   guint drop;
   guint slow_ms;
+  guint slow_pending; /* MESSAGEs whose late answer is not given yet */
   guint hold;
   guint refuse;
   guint busy;
@@ -102,6 +107,7 @@ typedef struct
   guint foreign_aor;
   guint status_code;
   guint status_n;
+  guint status_retry_after; /* 0: no Retry-After */
   gchar *voice; /* "off", "call", "answer" */
   gchar *call_codecs;
   HgScaipSrtp call_srtp;
@@ -279,6 +285,8 @@ record_request (Sim *sim,
     json_builder_add_null_value (builder);
   json_builder_set_member_name (builder, "receipt");
   json_builder_add_int_value (builder, receipt);
+  json_builder_set_member_name (builder, "pending");
+  json_builder_add_int_value (builder, sim->slow_ms > 0 ? sim->slow_pending + 1 : 0);
   json_builder_set_member_name (builder, "source");
   json_builder_add_string_value (builder, request_source (sip));
   json_builder_set_member_name (builder, "transport");
@@ -288,6 +296,22 @@ record_request (Sim *sim,
   json_builder_set_member_name (builder, "content_type");
   json_builder_add_string_value (
       builder, sip->sip_content_type != NULL ? sip->sip_content_type->c_type : "");
+  record_end (sim, builder);
+}
+
+/* A line with "mty": "STATUS" for a MESSAGE answered with a SIP failure (status CODE N):
+ * the status, and the ref of its body if it has one. */
+static void
+record_status (Sim *sim, sip_t const *sip, guint status)
+{
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(HgScaipRequest) request = NULL;
+
+  if (sip->sip_payload != NULL)
+    request = hg_scaip_request_parse (sip->sip_payload->pl_data, sip->sip_payload->pl_len, NULL);
+  builder = record_begin (sim, request != NULL ? request->ref : "", "STATUS");
+  json_builder_set_member_name (builder, "status");
+  json_builder_add_int_value (builder, status);
   record_end (sim, builder);
 }
 
@@ -413,6 +437,7 @@ answer_later_cb (gpointer user_data)
 {
   Pending *pending = user_data;
 
+  pending->sim->slow_pending--;
   answer (pending->sim, pending->nh, pending->saved, pending->aor, pending->response);
   nua_destroy_event (pending->saved);
   g_free (pending->aor);
@@ -474,11 +499,14 @@ on_message (Sim *sim,
   if (sim->status_n > 0)
     {
       g_autofree gchar *challenge = challenge_header (sim);
+      g_autofree gchar *retry_after = g_strdup_printf ("%u", sim->status_retry_after);
 
       sim->status_n--;
+      record_status (sim, sip, sim->status_code);
       nua_respond (
           nh, sim->status_code, sip_status_phrase (sim->status_code), NUTAG_WITH_THIS (sim->nua),
-          TAG_IF (sim->status_code == 401, SIPTAG_WWW_AUTHENTICATE_STR (challenge)), TAG_END ());
+          TAG_IF (sim->status_code == 401, SIPTAG_WWW_AUTHENTICATE_STR (challenge)),
+          TAG_IF (sim->status_retry_after > 0, SIPTAG_RETRY_AFTER_STR (retry_after)), TAG_END ());
       nua_handle_destroy (nh);
       return;
     }
@@ -538,6 +566,7 @@ on_message (Sim *sim,
       nua_save_event (sim->nua, pending->saved);
       pending->aor = g_steal_pointer (&aor);
       pending->response = g_steal_pointer (&response);
+      sim->slow_pending++;
       g_timeout_add (sim->slow_ms, answer_later_cb, pending);
       return;
     }
@@ -981,7 +1010,9 @@ command (Sim *sim,
   else if (g_strcmp0 (verb, "status") == 0)
     ok = parse_count (words[1], &sim->status_code) && sim->status_code >= 300
          && sim->status_code <= 699 && (words[2] == NULL || parse_count (words[2], &n))
-         && (sim->status_n = n, TRUE);
+         && (sim->status_n = n, TRUE) && (sim->status_retry_after = 0, TRUE)
+         && (words[2] == NULL || words[3] == NULL
+             || parse_count (words[3], &sim->status_retry_after));
   else if (g_strcmp0 (verb, "voice") == 0)
     {
       ok = words[1] != NULL
