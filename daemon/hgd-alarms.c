@@ -175,6 +175,28 @@ raise_append_cb (GObject *source_object,
   g_task_return_pointer (task, g_strdup (reference), g_free);
 }
 
+/* What refuses any new alarm at once: no journal, or a type the core does not know.
+ * Returns: %FALSE after returning the error on @task. */
+static gboolean
+raise_is_possible (HgdAlarms *self,
+                   GTask *task,
+                   HgAlarm *alarm)
+{
+  if (self->journal == NULL)
+    {
+      g_task_return_new_error (task, HG_ERROR, HG_ERROR_UNAVAILABLE, "%s",
+                               "municipal journal unavailable");
+      return FALSE;
+    }
+  if (!hg_alarm_type_is_valid (hg_alarm_get_alarm_type (alarm)))
+    {
+      g_task_return_new_error (task, HG_ERROR, HG_ERROR_INVALID_DATA, "unknown alarm type '%s'",
+                               hg_alarm_get_alarm_type (alarm));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * hgd_alarms_raise_async:
  * @self: an #HgdAlarms
@@ -211,18 +233,8 @@ hgd_alarms_raise_async (HgdAlarms *self,
   g_task_set_check_cancellable (task, FALSE);
   g_task_set_task_data (task, g_object_ref (alarm), g_object_unref);
 
-  if (self->journal == NULL)
-    {
-      g_task_return_new_error (task, HG_ERROR, HG_ERROR_UNAVAILABLE, "%s",
-                               "municipal journal unavailable");
-      return;
-    }
-  if (!hg_alarm_type_is_valid (hg_alarm_get_alarm_type (alarm)))
-    {
-      g_task_return_new_error (task, HG_ERROR, HG_ERROR_INVALID_DATA, "unknown alarm type '%s'",
-                               hg_alarm_get_alarm_type (alarm));
-      return;
-    }
+  if (!raise_is_possible (self, task, alarm))
+    return;
 
   reference = hgd_alarms_new_reference ();
   hg_alarm_set_reference (alarm, reference);
@@ -331,18 +343,8 @@ hgd_alarms_raise_idempotent_async (HgdAlarms *self,
   data->pending = g_strdup_printf ("%s\n%s", source, key);
   g_task_set_task_data (task, data, (GDestroyNotify) raise_data_free);
 
-  if (self->journal == NULL)
-    {
-      g_task_return_new_error (task, HG_ERROR, HG_ERROR_UNAVAILABLE, "%s",
-                               "municipal journal unavailable");
-      return;
-    }
-  if (!hg_alarm_type_is_valid (hg_alarm_get_alarm_type (alarm)))
-    {
-      g_task_return_new_error (task, HG_ERROR, HG_ERROR_INVALID_DATA, "unknown alarm type '%s'",
-                               hg_alarm_get_alarm_type (alarm));
-      return;
-    }
+  if (!raise_is_possible (self, task, alarm))
+    return;
   /* the main thread is the only writer of keys: what is not on disk yet is in @keys */
   if (g_hash_table_contains (self->keys, data->pending))
     {
