@@ -208,7 +208,8 @@ hgd_daemon_initable_init (GInitable *initable,
                           GError **error)
 {
   HgdDaemon *self = HGD_DAEMON (initable);
-  g_autofree gchar *domain_dirs[HG_DOMAIN_LAST + 1] = { NULL };
+  /* NULL-terminated, as hgd_accounts_new () takes it */
+  g_auto(GStrv) domain_dirs = g_new0 (gchar *, HG_DOMAIN_LAST + 1);
   HgdJournal *municipal;
 
   self->state_dir = g_canonicalize_filename (hgd_config_get_string (self->config, "daemon", "state-dir"), NULL);
