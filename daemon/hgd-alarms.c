@@ -197,6 +197,24 @@ raise_is_possible (HgdAlarms *self,
   return TRUE;
 }
 
+/* A new alarm's reference and first state, and the event that journals it. */
+static HgEvent *
+raised_event_new (HgAlarm *alarm,
+                  const gchar *source)
+{
+  g_autofree gchar *reference = hgd_alarms_new_reference ();
+  g_autoptr(JsonObject) body = NULL;
+  HgEvent *event;
+
+  hg_alarm_set_reference (alarm, reference);
+  hg_alarm_set_state (alarm, HG_ALARM_STATE_RAISED);
+  hg_alarm_set_source (alarm, source);
+  body = hg_alarm_to_json (alarm);
+  event = hg_event_new ("alarm.raised", body);
+  hg_event_set_source (event, source);
+  return event;
+}
+
 /**
  * hgd_alarms_raise_async:
  * @self: an #HgdAlarms
@@ -220,8 +238,6 @@ hgd_alarms_raise_async (HgdAlarms *self,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(HgEvent) event = NULL;
-  g_autoptr(JsonObject) body = NULL;
-  g_autofree gchar *reference = NULL;
 
   g_return_if_fail (HGD_IS_ALARMS (self));
   g_return_if_fail (HG_IS_ALARM (alarm));
@@ -236,13 +252,7 @@ hgd_alarms_raise_async (HgdAlarms *self,
   if (!raise_is_possible (self, task, alarm))
     return;
 
-  reference = hgd_alarms_new_reference ();
-  hg_alarm_set_reference (alarm, reference);
-  hg_alarm_set_state (alarm, HG_ALARM_STATE_RAISED);
-  hg_alarm_set_source (alarm, source);
-  body = hg_alarm_to_json (alarm);
-  event = hg_event_new ("alarm.raised", body);
-  hg_event_set_source (event, source);
+  event = raised_event_new (alarm, source);
   hgd_journal_append_async (self->journal, event, alarm, cancellable, raise_append_cb,
                             g_steal_pointer (&task));
 }
@@ -321,9 +331,7 @@ hgd_alarms_raise_idempotent_async (HgdAlarms *self,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(HgEvent) event = NULL;
-  g_autoptr(JsonObject) body = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree gchar *reference = NULL;
   g_autofree gchar *recorded_ref = NULL;
   g_autofree gchar *recorded_fingerprint = NULL;
   RaiseData *data;
@@ -374,13 +382,7 @@ hgd_alarms_raise_idempotent_async (HgdAlarms *self,
       return;
     }
 
-  reference = hgd_alarms_new_reference ();
-  hg_alarm_set_reference (alarm, reference);
-  hg_alarm_set_state (alarm, HG_ALARM_STATE_RAISED);
-  hg_alarm_set_source (alarm, source);
-  body = hg_alarm_to_json (alarm);
-  event = hg_event_new ("alarm.raised", body);
-  hg_event_set_source (event, source);
+  event = raised_event_new (alarm, source);
   g_hash_table_add (self->keys, g_strdup (data->pending));
   hgd_journal_append_keyed_async (self->journal, event, alarm, source, key, fingerprint,
                                   cancellable, raise_idempotent_append_cb, g_steal_pointer (&task));
