@@ -71,7 +71,7 @@ def main():
         f.write(f"[daemon]\nstate-dir = {tmp}/state\n[api]\nlisten-address = 127.0.0.1\n"
                 "port = 18571\ntls = false\n")
     bare = per_request([os.path.join(build, "bench", "bare-server"), "18572"], 18572, tmp, "bare")
-    hg = per_request([os.path.join(build, "daemon", "hemgated"), "--config", conf], 18571, tmp, "hemgated")
+    hg = per_request([os.path.join(build, "daemon", "core", "hemgated"), "--config", conf], 18571, tmp, "hemgated")
     print(f"instructions per GET /api/v1/health (callgrind, keep-alive, {N2 - N1} requests):")
     print(f"  bare libsoup 3 server {bare:,.0f}")
     print(f"  hemgated             {hg:,.0f}")

@@ -34,7 +34,7 @@ def start_hemgated(build):
     conf = os.path.join(tmp, "hemgate.conf")
     with open(conf, "w") as f:
         f.write(CONFIG.format(state=os.path.join(tmp, "state")))
-    proc = subprocess.Popen([os.path.join(build, "daemon", "hemgated"), "--config", conf],
+    proc = subprocess.Popen([os.path.join(build, "daemon", "core", "hemgated"), "--config", conf],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, LC_ALL="C"))
     deadline = time.monotonic() + 15

@@ -153,7 +153,7 @@ main (int argc,
   g_autofree gchar *conf = g_build_filename (tmp, "hemgate.conf", NULL);
   g_autofree gchar *conf_text = g_strdup_printf ("[daemon]\nstate-dir=%s/state\n[api]\nport=0\ntls=false\n"
                                                  "listen-address=127.0.0.1\n", tmp);
-  g_autofree gchar *daemon_path = g_build_filename (build, "daemon", "hemgated", NULL);
+  g_autofree gchar *daemon_path = g_build_filename (build, "daemon", "core", "hemgated", NULL);
   g_autofree gchar *plugindir = g_build_filename (build, "plugins", NULL);
   g_autofree gchar *host = g_build_filename (build, "daemon", "host", "hemgate-plugin-host", NULL);
   const gchar *daemon_argv[] = { daemon_path, "--demo", "--config", conf, NULL };

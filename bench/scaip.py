@@ -185,7 +185,7 @@ class Gateway:
         env = dict(os.environ, LC_ALL="C", HEMGATE_DEMO_PASSWORD=PASSWORD)
         env.pop("HEMGATE_PLUGINDIR", None)
         env.pop("HEMGATE_PLUGIN_HOST", None)
-        self.proc = subprocess.Popen([os.path.join(build, "daemon", "hemgated"), "--demo", "--config", conf],
+        self.proc = subprocess.Popen([os.path.join(build, "daemon", "core", "hemgated"), "--demo", "--config", conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         deadline = time.monotonic() + 30
         url = None

@@ -61,7 +61,7 @@ def one_run(build, state, tls, measure_memory):
                               host=os.path.join(build, "daemon", "host", "hemgate-plugin-host")))
     env = dict(os.environ, NOTIFY_SOCKET=sock_path)
     t0 = time.monotonic()
-    proc = subprocess.Popen([os.path.join(build, "daemon", "hemgated"), "--config", conf],
+    proc = subprocess.Popen([os.path.join(build, "daemon", "core", "hemgated"), "--config", conf],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     ready = None
     try:

@@ -2,7 +2,7 @@
 /* hemgatectl against the real hemgated: each case starts a demo gateway on a free port in
  * its own state directory, runs hemgatectl as a user would and checks exit statuses,
  * output and the token kept in the (real, private) Secret Service. Run it under
- * daemon/tests/run-with-keyring.sh; HEMGATED and HEMGATECTL name the programs. */
+ * daemon/core/tests/run-with-keyring.sh; HEMGATED and HEMGATECTL name the programs. */
 #include "config.h"
 
 #include <gio/gio.h>

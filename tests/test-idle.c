@@ -322,7 +322,7 @@ test_demo_idles (void)
                                 build_path ("daemon/host/hemgate-plugin-host"), TRUE);
   g_subprocess_launcher_setenv (launcher, "HEMGATE_DEMO_PASSWORD", "idle-demo-password", TRUE);
   daemon = spawn (launcher,
-                  (const gchar *const[]){ build_path ("daemon/hemgated"), "--demo", "--state-dir",
+                  (const gchar *const[]){ build_path ("daemon/core/hemgated"), "--demo", "--state-dir",
                                           state_dir, "--config", config_path, NULL });
   daemon_pid = (gint) g_ascii_strtoll (g_subprocess_get_identifier (daemon), NULL, 10);
   output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (daemon));
