@@ -21,6 +21,7 @@ read_source_file (const gchar *first,
   g_ptr_array_add (parts, (gpointer) g_test_get_dir (G_TEST_DIST));
   g_ptr_array_add (parts, (gpointer) "..");
   g_ptr_array_add (parts, (gpointer) "..");
+  g_ptr_array_add (parts, (gpointer) "..");
   va_start (args, first);
   for (part = first; part != NULL; part = va_arg (args, const gchar *))
     g_ptr_array_add (parts, (gpointer) part);
