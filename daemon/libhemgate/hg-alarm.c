@@ -402,7 +402,7 @@ hg_alarm_set_location (HgAlarm *self,
   self->location = g_strdup (location);
 }
 
-/**
+/*
  * hg_alarm_set_times:
  * @self: an #HgAlarm
  * @raised: when the alarm was raised, in µs since the epoch
@@ -421,7 +421,7 @@ hg_alarm_set_times (HgAlarm *self,
   self->updated = updated;
 }
 
-/**
+/*
  * hg_alarm_get_raised_time:
  * @self: an #HgAlarm
  *
@@ -434,7 +434,7 @@ hg_alarm_get_raised_time (HgAlarm *self)
   return self->raised;
 }
 
-/**
+/*
  * hg_alarm_get_updated_time:
  * @self: an #HgAlarm
  *

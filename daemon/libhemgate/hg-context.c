@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "hg-context.h"
+#include "hg-enum-types.h"
 #include "hg-error.h"
 
 typedef struct
@@ -70,7 +71,7 @@ hg_context_get_property (GObject *object,
       g_value_set_string (value, priv->plugin_id);
       break;
     case PROP_DOMAIN:
-      g_value_set_uint (value, priv->domain);
+      g_value_set_enum (value, priv->domain);
       break;
     case PROP_CONFIG:
       g_value_set_object (value, priv->config);
@@ -98,7 +99,7 @@ hg_context_set_property (GObject *object,
       priv->plugin_id = g_value_dup_string (value);
       break;
     case PROP_DOMAIN:
-      priv->domain = (HgDomain) g_value_get_uint (value);
+      priv->domain = (HgDomain) g_value_get_enum (value);
       break;
     case PROP_CONFIG:
       priv->config = g_value_dup_object (value);
@@ -152,7 +153,7 @@ hg_context_class_init (HgContextClass *klass)
    * Since: 0.1
    */
   properties[PROP_DOMAIN] =
-    g_param_spec_uint ("domain", NULL, NULL, 0, HG_DOMAIN_LAST - 1, HG_DOMAIN_MUNICIPAL,
+    g_param_spec_enum ("domain", NULL, NULL, HG_TYPE_DOMAIN, HG_DOMAIN_MUNICIPAL,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   /**
    * HgContext:config:

@@ -255,7 +255,7 @@ hg_event_to_json (HgEvent *self)
   return object;
 }
 
-/**
+/*
  * hg_event_new_from_json:
  * @object: the wire form, see hg_event_to_json()
  * @error: return location for a #GError
