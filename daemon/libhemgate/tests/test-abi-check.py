@@ -90,10 +90,52 @@ def with_class_member_removed(root):
     raise KeyError("_HgPluginClass")
 
 
+def plugin_class_older_by(root, vfunc):
+    """The baseline's HgPluginClass lacked @vfunc and had one pointer more of padding, as
+    if the library had since added @vfunc where it is now."""
+    for instr in root.iter("abi-instr"):
+        for decl in instr.findall("class-decl"):
+            if decl.get("name") != "_HgPluginClass" or decl.get("is-declaration-only") == "yes":
+                continue
+            members = decl.findall("data-member")
+            index = [m.find("var-decl").get("name") for m in members].index(vfunc)
+            decl.remove(members[index])
+            for member in members[index + 1:]:
+                offset = int(member.get("layout-offset-in-bits")) - 64
+                member.set("layout-offset-in-bits", str(offset))
+            padding = members[-1].find("var-decl")
+            assert padding.get("name") == "padding"
+            array = next(a for a in instr.iter("array-type-def")
+                         if a.get("id") == padding.get("type-id"))
+            longer = ET.fromstring(ET.tostring(array))
+            longer.set("id", "hgtest-padding")
+            longer.set("size-in-bits", str(int(array.get("size-in-bits")) + 64))
+            subrange = longer.find("subrange")
+            subrange.set("id", "hgtest-padding-range")
+            subrange.set("length", str(int(subrange.get("length")) + 1))
+            instr.insert(list(instr).index(decl), longer)
+            padding.set("type-id", "hgtest-padding")
+            return "HgPluginClass"
+    raise KeyError("_HgPluginClass")
+
+
+def with_last_vfunc_in_padding(root):
+    plugin_class_older_by(root, "handle_event")
+    return None
+
+
+def with_vfunc_inserted_before_others(root):
+    return plugin_class_older_by(root, "configure")
+
+
 cases = [
     ("a released function removed fails", with_removed_symbol, 1),
     ("a released function's return type changed fails", with_changed_return_type, 1),
     ("HgPluginClass grown in the baseline fails", with_class_member_removed, 1),
+    ("a vfunc inserted before others fails, though the padding shrank",
+     with_vfunc_inserted_before_others, 1),
+    ("a vfunc in the place of padding passes (hemgate-plugin.abignore)",
+     with_last_vfunc_in_padding, 0),
     ("an added function passes and is reported", without_a_symbol, 0),
     ("the unaltered baseline passes", None, 0),
 ]
