@@ -685,7 +685,7 @@ hgd_host_context_new (HgdDBusContext1 *proxy,
 
   self = g_object_new (HGD_TYPE_HOST_CONTEXT,
                        "plugin-id", plugin_id,
-                       "domain", (guint) domain,
+                       "domain", domain,
                        "config", config,
                        "capabilities", capabilities,
                        NULL);

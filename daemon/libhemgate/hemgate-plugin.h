@@ -8,6 +8,7 @@
 #include "hg-config.h"
 #include "hg-context.h"
 #include "hg-domain.h"
+#include "hg-enum-types.h"
 #include "hg-error.h"
 #include "hg-event.h"
 #include "hg-json.h"

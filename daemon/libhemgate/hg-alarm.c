@@ -21,6 +21,18 @@ struct _HgAlarm
   gint64 updated;     /* µs since the epoch; 0 when not from the journal */
 };
 
+/**
+ * HgAlarm:
+ *
+ * A social alarm: what a plugin raises with hg_context_raise_alarm_async() and what a
+ * delivery plugin receives in the body of an `alarm.raised` event.
+ *
+ * A plugin sets the type, device, location, priority and detail; the core gives the
+ * alarm its reference, state and source when it journals it, and only the core moves its
+ * state on (#HgAlarmState).
+ *
+ * Since: 1.0
+ */
 G_DEFINE_TYPE (HgAlarm, hg_alarm, G_TYPE_OBJECT)
 
 static const gchar *const state_names[] = {
@@ -49,9 +61,11 @@ static const gchar *const alarm_types[] = {
  * hg_alarm_state_to_string:
  * @state: an #HgAlarmState
  *
+ * Names @state as the HTTP API, the journal and the event bodies write it.
+ *
  * Returns: the stable name used in the API and the journal, e.g. `acknowledged`
  *
- * Since: 0.1
+ * Since: 1.0
  */
 const gchar *
 hg_alarm_state_to_string (HgAlarmState state)
@@ -66,9 +80,11 @@ hg_alarm_state_to_string (HgAlarmState state)
  * @str: (nullable): a state name
  * @state: (out): the state
  *
+ * Reads a state name, as hg_alarm_state_to_string() writes it.
+ *
  * Returns: %TRUE if @str names a state
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_alarm_state_from_string (const gchar *str,
@@ -89,9 +105,11 @@ hg_alarm_state_from_string (const gchar *str,
  * hg_alarm_state_is_final:
  * @state: an #HgAlarmState
  *
+ * Whether an alarm in @state can still change: closed and cancelled alarms cannot.
+ *
  * Returns: %TRUE for closed and cancelled
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_alarm_state_is_final (HgAlarmState state)
@@ -111,7 +129,7 @@ hg_alarm_state_is_final (HgAlarmState state)
  *
  * Returns: a negative number if @a comes before @b, 0 if they are equal, positive after
  *
- * Since: 0.2
+ * Since: 1.0
  */
 gint
 hg_alarm_state_compare (HgAlarmState a, HgAlarmState b)
@@ -125,10 +143,12 @@ hg_alarm_state_compare (HgAlarmState a, HgAlarmState b)
  * hg_alarm_type_is_valid:
  * @type: (nullable): an alarm type
  *
+ * Whether @type is one of the alarm types hemgate knows.
+ *
  * Returns: %TRUE for `assistance`, `fall`, `fire`, `water`, `inactivity`, `door`,
  *   `technical` and `test`
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_alarm_type_is_valid (const gchar *type)
@@ -165,9 +185,12 @@ hg_alarm_init (HgAlarm *self)
  * hg_alarm_new:
  * @alarm_type: see hg_alarm_type_is_valid()
  *
+ * Creates an alarm of type @alarm_type, with no device, location, priority or detail
+ * yet. The core gives it its reference, state and source when it journals it.
+ *
  * Returns: (transfer full): a new alarm to pass to hg_context_raise_alarm_async()
  *
- * Since: 0.1
+ * Since: 1.0
  */
 HgAlarm *
 hg_alarm_new (const gchar *alarm_type)
@@ -189,7 +212,7 @@ hg_alarm_new (const gchar *alarm_type)
  *
  * Returns: (transfer full): the alarm, or %NULL with %HG_ERROR_INVALID_DATA
  *
- * Since: 0.1
+ * Since: 1.0
  */
 HgAlarm *
 hg_alarm_new_from_json (JsonObject *object,
@@ -250,10 +273,12 @@ hg_alarm_new_from_json (JsonObject *object,
  * hg_alarm_to_json:
  * @self: an #HgAlarm
  *
+ * Writes the alarm's wire form, which hg_alarm_new_from_json() reads.
+ *
  * Returns: (transfer full): `{"ref", "type", "state", "source", "device", "location",
  *   "priority", "detail"}`, omitting unset members
  *
- * Since: 0.1
+ * Since: 1.0
  */
 JsonObject *
 hg_alarm_to_json (HgAlarm *self)
@@ -283,10 +308,12 @@ hg_alarm_to_json (HgAlarm *self)
  * hg_alarm_get_reference:
  * @self: an #HgAlarm
  *
+ * Gets the reference the core gave the alarm when it journaled it.
+ *
  * Returns: (nullable): the unique reference the core gave the alarm; the alarm
  *   centre de-duplicates on it
  *
- * Since: 0.1
+ * Since: 1.0
  */
 const gchar *
 hg_alarm_get_reference (HgAlarm *self)
@@ -299,9 +326,11 @@ hg_alarm_get_reference (HgAlarm *self)
  * hg_alarm_get_alarm_type:
  * @self: an #HgAlarm
  *
+ * Gets the alarm type, e.g. `fall`; see hg_alarm_type_is_valid().
+ *
  * Returns: the alarm type
  *
- * Since: 0.1
+ * Since: 1.0
  */
 const gchar *
 hg_alarm_get_alarm_type (HgAlarm *self)
@@ -314,9 +343,11 @@ hg_alarm_get_alarm_type (HgAlarm *self)
  * hg_alarm_get_state:
  * @self: an #HgAlarm
  *
+ * Gets where the alarm stands in its life cycle.
+ *
  * Returns: where the alarm stands
  *
- * Since: 0.1
+ * Since: 1.0
  */
 HgAlarmState
 hg_alarm_get_state (HgAlarm *self)
@@ -329,9 +360,11 @@ hg_alarm_get_state (HgAlarm *self)
  * hg_alarm_get_source:
  * @self: an #HgAlarm
  *
+ * Gets who raised the alarm, as the core recorded it.
+ *
  * Returns: (nullable): who raised it, `plugin:<id>` or `user:<name>`
  *
- * Since: 0.1
+ * Since: 1.0
  */
 const gchar *
 hg_alarm_get_source (HgAlarm *self)
@@ -344,9 +377,11 @@ hg_alarm_get_source (HgAlarm *self)
  * hg_alarm_get_device:
  * @self: an #HgAlarm
  *
+ * Gets the device that triggered the alarm, e.g. a fall sensor's id.
+ *
  * Returns: (nullable): the device that triggered it
  *
- * Since: 0.1
+ * Since: 1.0
  */
 const gchar *
 hg_alarm_get_device (HgAlarm *self)
@@ -360,7 +395,9 @@ hg_alarm_get_device (HgAlarm *self)
  * @self: an #HgAlarm
  * @device: (nullable): the device that triggered it
  *
- * Since: 0.1
+ * Sets the device that triggered the alarm.
+ *
+ * Since: 1.0
  */
 void
 hg_alarm_set_device (HgAlarm *self,
@@ -375,9 +412,11 @@ hg_alarm_set_device (HgAlarm *self,
  * hg_alarm_get_location:
  * @self: an #HgAlarm
  *
+ * Gets the room the alarm comes from.
+ *
  * Returns: (nullable): the room, e.g. `bedroom`
  *
- * Since: 0.1
+ * Since: 1.0
  */
 const gchar *
 hg_alarm_get_location (HgAlarm *self)
@@ -391,7 +430,9 @@ hg_alarm_get_location (HgAlarm *self)
  * @self: an #HgAlarm
  * @location: (nullable): the room
  *
- * Since: 0.1
+ * Sets the room the alarm comes from, e.g. `bedroom`.
+ *
+ * Since: 1.0
  */
 void
 hg_alarm_set_location (HgAlarm *self,
@@ -402,7 +443,7 @@ hg_alarm_set_location (HgAlarm *self,
   self->location = g_strdup (location);
 }
 
-/**
+/*
  * hg_alarm_set_times:
  * @self: an #HgAlarm
  * @raised: when the alarm was raised, in µs since the epoch
@@ -421,7 +462,7 @@ hg_alarm_set_times (HgAlarm *self,
   self->updated = updated;
 }
 
-/**
+/*
  * hg_alarm_get_raised_time:
  * @self: an #HgAlarm
  *
@@ -434,7 +475,7 @@ hg_alarm_get_raised_time (HgAlarm *self)
   return self->raised;
 }
 
-/**
+/*
  * hg_alarm_get_updated_time:
  * @self: an #HgAlarm
  *
@@ -451,9 +492,11 @@ hg_alarm_get_updated_time (HgAlarm *self)
  * hg_alarm_get_priority:
  * @self: an #HgAlarm
  *
+ * Gets the alarm's priority.
+ *
  * Returns: 0 (lowest) to 9 (highest), as SCAIP `pri`
  *
- * Since: 0.1
+ * Since: 1.0
  */
 guint
 hg_alarm_get_priority (HgAlarm *self)
@@ -467,7 +510,9 @@ hg_alarm_get_priority (HgAlarm *self)
  * @self: an #HgAlarm
  * @priority: 0 to 9; larger values are clamped to 9
  *
- * Since: 0.1
+ * Sets the alarm's priority.
+ *
+ * Since: 1.0
  */
 void
 hg_alarm_set_priority (HgAlarm *self,
@@ -481,9 +526,11 @@ hg_alarm_set_priority (HgAlarm *self,
  * hg_alarm_get_detail:
  * @self: an #HgAlarm
  *
+ * Gets the extra facts a plugin attached to the alarm.
+ *
  * Returns: (transfer none) (nullable): extra facts, e.g. the sensor reading that fired
  *
- * Since: 0.1
+ * Since: 1.0
  */
 JsonObject *
 hg_alarm_get_detail (HgAlarm *self)
@@ -497,7 +544,10 @@ hg_alarm_get_detail (HgAlarm *self)
  * @self: an #HgAlarm
  * @detail: (nullable): extra facts
  *
- * Since: 0.1
+ * Attaches extra facts to the alarm, e.g. the sensor reading that fired; the alarm
+ * takes a reference to @detail.
+ *
+ * Since: 1.0
  */
 void
 hg_alarm_set_detail (HgAlarm *self,

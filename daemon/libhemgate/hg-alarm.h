@@ -21,13 +21,13 @@ G_BEGIN_DECLS
  * @HG_ALARM_STATE_DELIVERY_FAILED: the delivery plugin gave up prompt delivery: the alarm
  *   centre did not confirm it within the plugin's limit (the reason is in the event's
  *   detail); delivery goes on in the background, and the people concerned are told to
- *   call 112 if it is urgent. Since: 0.2
+ *   call 112 if it is urgent.
  *
  * The life cycle of an alarm, kept by the core. States only move forward, in the order of
  * hg_alarm_state_compare() (delivery-failed comes after delivered and before
  * acknowledged, whatever its value); closed and cancelled are final.
  *
- * Since: 0.1
+ * Since: 1.0
  */
 typedef enum
 {

@@ -11,6 +11,15 @@ struct _HgConfig
   GHashTable *values; /* (owned) key -> value */
 };
 
+/**
+ * HgConfig:
+ *
+ * A plugin instance's own configuration: the keys of its `[plugin:<id>]` group in
+ * `hemgate.conf`, as text. The typed getters take a default and a range, and return an
+ * error naming the key for a bad value, which #HgPluginClass.configure passes on.
+ *
+ * Since: 1.0
+ */
 G_DEFINE_TYPE (HgConfig, hg_config, G_TYPE_OBJECT)
 
 static void
@@ -37,9 +46,12 @@ hg_config_init (HgConfig *self)
 /**
  * hg_config_new:
  *
+ * Creates an empty configuration; the plugin host fills it from the instance's section
+ * of `hemgate.conf`.
+ *
  * Returns: (transfer full): an empty configuration
  *
- * Since: 0.1
+ * Since: 1.0
  */
 HgConfig *
 hg_config_new (void)
@@ -53,7 +65,9 @@ hg_config_new (void)
  * @key: the key
  * @value: the value as written in the file
  *
- * Since: 0.1
+ * Sets @key to @value, replacing what was there.
+ *
+ * Since: 1.0
  */
 void
 hg_config_set (HgConfig *self,
@@ -70,9 +84,11 @@ hg_config_set (HgConfig *self,
  * hg_config_get_keys:
  * @self: an #HgConfig
  *
+ * Lists the keys that are set.
+ *
  * Returns: (transfer full): the keys that are set, sorted
  *
- * Since: 0.1
+ * Since: 1.0
  */
 GStrv
 hg_config_get_keys (HgConfig *self)
@@ -93,9 +109,11 @@ hg_config_get_keys (HgConfig *self)
  * @key: the key
  * @default_value: (nullable): returned when @key is not set
  *
+ * Gets the text of @key.
+ *
  * Returns: (nullable): the value or @default_value
  *
- * Since: 0.1
+ * Since: 1.0
  */
 const gchar *
 hg_config_get_string (HgConfig *self,
@@ -119,9 +137,12 @@ hg_config_get_string (HgConfig *self,
  * @value: (out): the value
  * @error: return location for a #GError
  *
+ * Reads @key as an integer within @min..@max, or @default_value when it is not set. A
+ * value that is not an integer or is out of range is an error naming the key.
+ *
  * Returns: %TRUE if @key is unset or an integer in @min..@max
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_config_get_int (HgConfig *self,
@@ -160,9 +181,12 @@ hg_config_get_int (HgConfig *self,
  * @value: (out): the value
  * @error: return location for a #GError
  *
+ * Reads @key as `true` or `false`, or @default_value when it is not set. Any other
+ * value is an error naming the key.
+ *
  * Returns: %TRUE if @key is unset, `true` or `false`
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_config_get_boolean (HgConfig *self,

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "hg-context.h"
+#include "hg-enum-types.h"
 #include "hg-error.h"
 
 typedef struct
@@ -15,6 +16,18 @@ typedef struct
   GStrv capabilities;  /* (owned) */
 } HgContextPrivate;
 
+/**
+ * HgContext:
+ *
+ * A plugin's only window onto the gateway: its identity, domain, configuration and
+ * granted capabilities, and the calls it may make: publish events, raise and report
+ * alarms, look up and store secrets, report its health.
+ *
+ * The core checks every call against the grant derived from the plugin's manifest; a
+ * call the grant does not cover fails with %HG_ERROR_PERMISSION_DENIED.
+ *
+ * Since: 1.0
+ */
 G_DEFINE_TYPE_WITH_PRIVATE (HgContext, hg_context, G_TYPE_OBJECT)
 
 enum
@@ -70,7 +83,7 @@ hg_context_get_property (GObject *object,
       g_value_set_string (value, priv->plugin_id);
       break;
     case PROP_DOMAIN:
-      g_value_set_uint (value, priv->domain);
+      g_value_set_enum (value, priv->domain);
       break;
     case PROP_CONFIG:
       g_value_set_object (value, priv->config);
@@ -98,7 +111,7 @@ hg_context_set_property (GObject *object,
       priv->plugin_id = g_value_dup_string (value);
       break;
     case PROP_DOMAIN:
-      priv->domain = (HgDomain) g_value_get_uint (value);
+      priv->domain = (HgDomain) g_value_get_enum (value);
       break;
     case PROP_CONFIG:
       priv->config = g_value_dup_object (value);
@@ -139,7 +152,7 @@ hg_context_class_init (HgContextClass *klass)
    *
    * The id of the plugin instance, as in its manifest and the configuration.
    *
-   * Since: 0.1
+   * Since: 1.0
    */
   properties[PROP_PLUGIN_ID] =
     g_param_spec_string ("plugin-id", NULL, NULL, NULL,
@@ -149,17 +162,17 @@ hg_context_class_init (HgContextClass *klass)
    *
    * The #HgDomain the instance is installed in; all its events and secrets belong there.
    *
-   * Since: 0.1
+   * Since: 1.0
    */
   properties[PROP_DOMAIN] =
-    g_param_spec_uint ("domain", NULL, NULL, 0, HG_DOMAIN_LAST - 1, HG_DOMAIN_MUNICIPAL,
+    g_param_spec_enum ("domain", NULL, NULL, HG_TYPE_DOMAIN, HG_DOMAIN_MUNICIPAL,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   /**
    * HgContext:config:
    *
    * The instance's configuration.
    *
-   * Since: 0.1
+   * Since: 1.0
    */
   properties[PROP_CONFIG] =
     g_param_spec_object ("config", NULL, NULL, HG_TYPE_CONFIG,
@@ -170,7 +183,7 @@ hg_context_class_init (HgContextClass *klass)
    * The capabilities the core granted: those the manifest asked for that the deployment
    * allows.
    *
-   * Since: 0.1
+   * Since: 1.0
    */
   properties[PROP_CAPABILITIES] =
     g_param_spec_boxed ("capabilities", NULL, NULL, G_TYPE_STRV,
@@ -187,9 +200,11 @@ hg_context_init (HgContext *self)
  * hg_context_get_plugin_id:
  * @self: an #HgContext
  *
+ * Gets the id of the plugin instance this context belongs to.
+ *
  * Returns: the plugin instance id
  *
- * Since: 0.1
+ * Since: 1.0
  */
 const gchar *
 hg_context_get_plugin_id (HgContext *self)
@@ -204,9 +219,11 @@ hg_context_get_plugin_id (HgContext *self)
  * hg_context_get_domain:
  * @self: an #HgContext
  *
+ * Gets the domain the plugin instance is installed in.
+ *
  * Returns: the domain the instance belongs to
  *
- * Since: 0.1
+ * Since: 1.0
  */
 HgDomain
 hg_context_get_domain (HgContext *self)
@@ -221,9 +238,11 @@ hg_context_get_domain (HgContext *self)
  * hg_context_get_config:
  * @self: an #HgContext
  *
+ * Gets the plugin instance's configuration.
+ *
  * Returns: (transfer none): the instance's configuration
  *
- * Since: 0.1
+ * Since: 1.0
  */
 HgConfig *
 hg_context_get_config (HgContext *self)
@@ -238,9 +257,11 @@ hg_context_get_config (HgContext *self)
  * hg_context_get_capabilities:
  * @self: an #HgContext
  *
+ * Gets the capabilities the core granted the plugin instance.
+ *
  * Returns: (transfer none) (array zero-terminated=1): the granted capabilities
  *
- * Since: 0.1
+ * Since: 1.0
  */
 const gchar *const *
 hg_context_get_capabilities (HgContext *self)
@@ -261,7 +282,7 @@ hg_context_get_capabilities (HgContext *self)
  *
  * Returns: %TRUE if @capability was granted
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_context_has_capability (HgContext *self,
@@ -285,7 +306,7 @@ hg_context_has_capability (HgContext *self,
  * Publishes an event into the instance's domain. Needs the capability matching the
  * event type's first word, e.g. `sensor.publish` for `sensor.reading`.
  *
- * Since: 0.1
+ * Since: 1.0
  */
 void
 hg_context_publish_event_async (HgContext *self,
@@ -313,9 +334,11 @@ hg_context_publish_event_async (HgContext *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes hg_context_publish_event_async().
+ *
  * Returns: the event's sequence number in its journal, or 0 on error
  *
- * Since: 0.1
+ * Since: 1.0
  */
 guint64
 hg_context_publish_event_finish (HgContext *self,
@@ -343,7 +366,7 @@ hg_context_publish_event_finish (HgContext *self,
  * Raises a social alarm. Needs `alarm.raise`. The call completes only after the alarm
  * is on disk in the municipal journal, so a plugin may tell the resident "sent" then.
  *
- * Since: 0.1
+ * Since: 1.0
  */
 void
 hg_context_raise_alarm_async (HgContext *self,
@@ -371,9 +394,12 @@ hg_context_raise_alarm_async (HgContext *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes hg_context_raise_alarm_async(). It succeeds only once the core has journaled
+ * the alarm durably.
+ *
  * Returns: (transfer full): the alarm's unique reference, or %NULL on error
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gchar *
 hg_context_raise_alarm_finish (HgContext *self,
@@ -411,7 +437,7 @@ hg_context_raise_alarm_finish (HgContext *self,
  * when @cancellable is cancelled). The reports of one alarm reach the core in the order
  * they were made, so a later step never overtakes an earlier one.
  *
- * Since: 0.1
+ * Since: 1.0
  */
 void
 hg_context_report_alarm_async (HgContext *self,
@@ -441,9 +467,11 @@ hg_context_report_alarm_async (HgContext *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes hg_context_report_alarm_async().
+ *
  * Returns: %TRUE if the transition was journaled
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_context_report_alarm_finish (HgContext *self,
@@ -468,7 +496,7 @@ hg_context_report_alarm_finish (HgContext *self,
  * Looks up one of the instance's own secrets. Needs `secrets`. A plugin can reach
  * only secrets stored under its own id and domain.
  *
- * Since: 0.1
+ * Since: 1.0
  */
 void
 hg_context_lookup_secret_async (HgContext *self,
@@ -496,9 +524,11 @@ hg_context_lookup_secret_async (HgContext *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes hg_context_lookup_secret_async().
+ *
  * Returns: (transfer full): the secret, or %NULL with %HG_ERROR_NOT_FOUND or another error
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gchar *
 hg_context_lookup_secret_finish (HgContext *self,
@@ -523,7 +553,7 @@ hg_context_lookup_secret_finish (HgContext *self,
  *
  * Stores one of the instance's own secrets. Needs `secrets`.
  *
- * Since: 0.1
+ * Since: 1.0
  */
 void
 hg_context_store_secret_async (HgContext *self,
@@ -553,9 +583,11 @@ hg_context_store_secret_async (HgContext *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes hg_context_store_secret_async().
+ *
  * Returns: %TRUE if stored
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_context_store_secret_finish (HgContext *self,
@@ -591,7 +623,7 @@ hg_context_store_secret_finish (HgContext *self,
  * Needs no capability. It does not block and cannot fail; a report the core cannot take
  * (e.g. too large) is logged by the host and dropped.
  *
- * Since: 0.1
+ * Since: 1.0
  */
 void
 hg_context_report_health (HgContext *self,

@@ -20,7 +20,7 @@ G_DECLARE_DERIVABLE_TYPE (HgContext, hg_context, HG, CONTEXT, GObject)
  * Implemented by the plugin host, which forwards each call to the core over its
  * private D-Bus connection. Plugins never subclass it.
  *
- * Since: 0.1
+ * Since: 1.0
  */
 struct _HgContextClass
 {

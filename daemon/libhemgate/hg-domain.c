@@ -12,9 +12,11 @@ G_STATIC_ASSERT (G_N_ELEMENTS (domain_names) == HG_DOMAIN_LAST);
  * hg_domain_to_string:
  * @domain: an #HgDomain
  *
+ * Names @domain as the configuration, the API and the journal write it.
+ *
  * Returns: `municipal` or `personal`, or %NULL for an invalid value
  *
- * Since: 0.1
+ * Since: 1.0
  */
 const gchar *
 hg_domain_to_string (HgDomain domain)
@@ -29,9 +31,11 @@ hg_domain_to_string (HgDomain domain)
  * @str: (nullable): a domain name
  * @domain: (out): the domain
  *
+ * Reads a domain name, as hg_domain_to_string() writes it.
+ *
  * Returns: %TRUE if @str names a domain
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_domain_from_string (const gchar *str,

@@ -14,7 +14,7 @@ G_BEGIN_DECLS
  * Every event, reading, plugin instance, user, secret and file belongs to exactly one
  * domain. Nothing crosses between them without the resident's consent.
  *
- * Since: 0.1
+ * Since: 1.0
  */
 typedef enum
 {

@@ -21,9 +21,12 @@ G_STATIC_ASSERT (G_N_ELEMENTS (hg_error_entries) == HG_ERROR_LAST);
 /**
  * hg_error_quark:
  *
+ * The error domain of #HgError, registered with GDBus so that an error keeps its domain
+ * and code across the plugin host's D-Bus connection.
+ *
  * Returns: the #GQuark of %HG_ERROR; its codes map to `org.hemgate.Error.*` on D-Bus
  *
- * Since: 0.1
+ * Since: 1.0
  */
 GQuark
 hg_error_quark (void)
@@ -39,9 +42,11 @@ hg_error_quark (void)
  * hg_error_to_string:
  * @code: an #HgError
  *
+ * Names @code as it travels on D-Bus.
+ *
  * Returns: the stable D-Bus name of @code, e.g. `org.hemgate.Error.InvalidData`
  *
- * Since: 0.1
+ * Since: 1.0
  */
 const gchar *
 hg_error_to_string (HgError code)

@@ -18,7 +18,7 @@ G_BEGIN_DECLS
  *
  * Errors returned to plugins by #HgContext.
  *
- * Since: 0.1
+ * Since: 1.0
  */
 typedef enum
 {

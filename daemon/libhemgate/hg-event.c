@@ -17,6 +17,15 @@ struct _HgEvent
   gchar *source;    /* (owned) (nullable) */
 };
 
+/**
+ * HgEvent:
+ *
+ * One journaled fact: a type such as `sensor.reading`, a JSON body, and where and when it
+ * happened. A plugin sets the type and body; the core stamps the domain, sequence number,
+ * time and source when it journals the event.
+ *
+ * Since: 1.0
+ */
 G_DEFINE_TYPE (HgEvent, hg_event, G_TYPE_OBJECT)
 
 static void
@@ -50,7 +59,7 @@ hg_event_init (HgEvent *self)
  *
  * Returns: %TRUE if @type is well formed
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_event_type_is_valid (const gchar *type)
@@ -75,9 +84,12 @@ hg_event_type_is_valid (const gchar *type)
  * @type: the event type, see hg_event_type_is_valid()
  * @body: (nullable): the JSON body; an empty object if %NULL
  *
+ * Creates an event for hg_context_publish_event_async(). The core stamps its domain,
+ * sequence number, time and source when it journals it.
+ *
  * Returns: (transfer full): a new event, not yet journaled
  *
- * Since: 0.1
+ * Since: 1.0
  */
 HgEvent *
 hg_event_new (const gchar *type,
@@ -97,9 +109,11 @@ hg_event_new (const gchar *type,
  * hg_event_get_event_type:
  * @self: an #HgEvent
  *
+ * Gets the event type, e.g. `sensor.reading`.
+ *
  * Returns: the event type
  *
- * Since: 0.1
+ * Since: 1.0
  */
 const gchar *
 hg_event_get_event_type (HgEvent *self)
@@ -112,9 +126,11 @@ hg_event_get_event_type (HgEvent *self)
  * hg_event_get_body:
  * @self: an #HgEvent
  *
+ * Gets the event's JSON body.
+ *
  * Returns: (transfer none): the JSON body
  *
- * Since: 0.1
+ * Since: 1.0
  */
 JsonObject *
 hg_event_get_body (HgEvent *self)
@@ -127,9 +143,11 @@ hg_event_get_body (HgEvent *self)
  * hg_event_get_domain:
  * @self: an #HgEvent
  *
+ * Gets the domain whose journal holds the event.
+ *
  * Returns: the domain whose journal holds the event
  *
- * Since: 0.1
+ * Since: 1.0
  */
 HgDomain
 hg_event_get_domain (HgEvent *self)
@@ -142,9 +160,11 @@ hg_event_get_domain (HgEvent *self)
  * hg_event_get_seq:
  * @self: an #HgEvent
  *
+ * Gets the event's sequence number in its domain's journal.
+ *
  * Returns: the sequence number in its domain's journal, 0 if not journaled
  *
- * Since: 0.1
+ * Since: 1.0
  */
 guint64
 hg_event_get_seq (HgEvent *self)
@@ -157,9 +177,11 @@ hg_event_get_seq (HgEvent *self)
  * hg_event_get_timestamp:
  * @self: an #HgEvent
  *
+ * Gets when the core accepted the event.
+ *
  * Returns: when the core accepted the event, in microseconds since the epoch (UTC)
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gint64
 hg_event_get_timestamp (HgEvent *self)
@@ -172,9 +194,11 @@ hg_event_get_timestamp (HgEvent *self)
  * hg_event_get_source:
  * @self: an #HgEvent
  *
+ * Gets who caused the event, as the core recorded it.
+ *
  * Returns: (nullable): who caused it: `plugin:<id>`, `user:<name>` or `core`
  *
- * Since: 0.1
+ * Since: 1.0
  */
 const gchar *
 hg_event_get_source (HgEvent *self)
@@ -225,7 +249,7 @@ hg_event_set_source (HgEvent *self,
  *
  * Returns: (transfer full): a new #JsonObject
  *
- * Since: 0.1
+ * Since: 1.0
  */
 JsonObject *
 hg_event_to_json (HgEvent *self)
@@ -255,7 +279,7 @@ hg_event_to_json (HgEvent *self)
   return object;
 }
 
-/**
+/*
  * hg_event_new_from_json:
  * @object: the wire form, see hg_event_to_json()
  * @error: return location for a #GError

@@ -17,7 +17,7 @@
  *
  * Returns: (transfer full): the object, or %NULL with %HG_ERROR_INVALID_DATA
  *
- * Since: 0.1
+ * Since: 1.0
  */
 JsonObject *
 hg_json_parse_object (const gchar *data,
@@ -117,9 +117,11 @@ get_string (JsonObject *object,
  * @value: (out) (transfer none): the string, owned by @object
  * @error: return location for a #GError
  *
+ * Reads the string member @member of @object.
+ *
  * Returns: %TRUE if @member exists and is a string
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_json_object_get_string (JsonObject *object,
@@ -137,9 +139,11 @@ hg_json_object_get_string (JsonObject *object,
  * @value: (out) (transfer none) (nullable): the string, or %NULL when absent
  * @error: return location for a #GError
  *
+ * Reads the string member @member of @object, which may be absent.
+ *
  * Returns: %TRUE if @member is absent or a string
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_json_object_get_optional_string (JsonObject *object,
@@ -192,9 +196,11 @@ get_int (JsonObject *object,
  * @value: (out): the integer
  * @error: return location for a #GError
  *
+ * Reads the integer member @member of @object, which must lie within @min..@max.
+ *
  * Returns: %TRUE if @member is an integer within @min..@max
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_json_object_get_int (JsonObject *object,
@@ -216,9 +222,12 @@ hg_json_object_get_int (JsonObject *object,
  * @value: (inout): the integer, left untouched when absent
  * @error: return location for a #GError
  *
+ * Reads the integer member @member of @object, which may be absent and must otherwise
+ * lie within @min..@max.
+ *
  * Returns: %TRUE if @member is absent or an integer within @min..@max
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_json_object_get_optional_int (JsonObject *object,
@@ -238,9 +247,11 @@ hg_json_object_get_optional_int (JsonObject *object,
  * @value: (out): the number; integers are accepted too
  * @error: return location for a #GError
  *
+ * Reads the number member @member of @object.
+ *
  * Returns: %TRUE if @member is a number
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_json_object_get_double (JsonObject *object,
@@ -273,9 +284,11 @@ hg_json_object_get_double (JsonObject *object,
  * @value: (out): the boolean
  * @error: return location for a #GError
  *
+ * Reads the boolean member @member of @object.
+ *
  * Returns: %TRUE if @member is a boolean
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_json_object_get_boolean (JsonObject *object,
@@ -304,9 +317,11 @@ hg_json_object_get_boolean (JsonObject *object,
  * @value: (out) (transfer none): the nested object
  * @error: return location for a #GError
  *
+ * Reads the object member @member of @object.
+ *
  * Returns: %TRUE if @member is an object
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_json_object_get_object (JsonObject *object,
@@ -335,9 +350,11 @@ hg_json_object_get_object (JsonObject *object,
  * @value: (out) (transfer none): the array
  * @error: return location for a #GError
  *
+ * Reads the array member @member of @object.
+ *
  * Returns: %TRUE if @member is an array
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_json_object_get_array (JsonObject *object,
@@ -369,7 +386,7 @@ hg_json_object_get_array (JsonObject *object,
  *
  * Returns: %TRUE if every member of @object is in @allowed
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_json_object_check_members (JsonObject *object,
@@ -398,9 +415,11 @@ hg_json_object_check_members (JsonObject *object,
  * hg_json_object_to_string:
  * @object: a #JsonObject
  *
+ * Writes @object as JSON text.
+ *
  * Returns: (transfer full): compact JSON text of @object
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gchar *
 hg_json_object_to_string (JsonObject *object)

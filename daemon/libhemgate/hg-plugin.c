@@ -9,6 +9,16 @@ typedef struct
   HgContext *context; /* (owned) */
 } HgPluginPrivate;
 
+/**
+ * HgPlugin:
+ *
+ * The base class of every hemgate plugin. A plugin module subclasses it and exports one
+ * symbol, `hg_plugin_query_type()` (see %HG_PLUGIN_EXPORT), returning the subclass; the
+ * plugin host creates the object with its #HgContext and drives it through
+ * #HgPluginClass.
+ *
+ * Since: 1.0
+ */
 G_DEFINE_TYPE_WITH_PRIVATE (HgPlugin, hg_plugin, G_TYPE_OBJECT)
 
 enum
@@ -79,7 +89,7 @@ hg_plugin_class_init (HgPluginClass *klass)
    *
    * The plugin's window onto the gateway, set by the host at construction.
    *
-   * Since: 0.1
+   * Since: 1.0
    */
   properties[PROP_CONTEXT] =
     g_param_spec_object ("context", NULL, NULL, HG_TYPE_CONTEXT,
@@ -96,9 +106,11 @@ hg_plugin_init (HgPlugin *self)
  * hg_plugin_get_context:
  * @self: an #HgPlugin
  *
+ * Gets the context the plugin was created with: its only window onto the gateway.
+ *
  * Returns: (transfer none): the plugin's #HgContext
  *
- * Since: 0.1
+ * Since: 1.0
  */
 HgContext *
 hg_plugin_get_context (HgPlugin *self)
@@ -115,9 +127,12 @@ hg_plugin_get_context (HgPlugin *self)
  * @config: the instance's configuration
  * @error: return location for a #GError
  *
+ * Lets the plugin check its configuration before it starts; calls
+ * #HgPluginClass.configure, if the plugin has one.
+ *
  * Returns: %TRUE if the plugin accepts @config
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_plugin_configure (HgPlugin *self,
@@ -143,7 +158,10 @@ hg_plugin_configure (HgPlugin *self,
  * @callback: called when started
  * @user_data: data for @callback
  *
- * Since: 0.1
+ * Starts the plugin: calls #HgPluginClass.start_async, or completes at once if the
+ * plugin has none.
+ *
+ * Since: 1.0
  */
 void
 hg_plugin_start_async (HgPlugin *self,
@@ -171,9 +189,11 @@ hg_plugin_start_async (HgPlugin *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes hg_plugin_start_async().
+ *
  * Returns: %TRUE if the plugin started
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_plugin_start_finish (HgPlugin *self,
@@ -194,7 +214,10 @@ hg_plugin_start_finish (HgPlugin *self,
  * @callback: called when stopped
  * @user_data: data for @callback
  *
- * Since: 0.1
+ * Stops the plugin: calls #HgPluginClass.stop_async, or completes at once if the plugin
+ * has none.
+ *
+ * Since: 1.0
  */
 void
 hg_plugin_stop_async (HgPlugin *self,
@@ -222,9 +245,11 @@ hg_plugin_stop_async (HgPlugin *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes hg_plugin_stop_async().
+ *
  * Returns: %TRUE if the plugin stopped cleanly
  *
- * Since: 0.1
+ * Since: 1.0
  */
 gboolean
 hg_plugin_stop_finish (HgPlugin *self,
@@ -243,7 +268,10 @@ hg_plugin_stop_finish (HgPlugin *self,
  * @self: an #HgPlugin
  * @event: the event
  *
- * Since: 0.1
+ * Hands the plugin an event its grant lets it see; calls #HgPluginClass.handle_event,
+ * if the plugin has one.
+ *
+ * Since: 1.0
  */
 void
 hg_plugin_handle_event (HgPlugin *self,

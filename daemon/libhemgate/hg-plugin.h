@@ -28,7 +28,7 @@ G_DECLARE_DERIVABLE_TYPE (HgPlugin, hg_plugin, HG, PLUGIN, GObject)
  * All vfuncs are optional. Each runs on the host's main loop, which must never block:
  * the core restarts a host that stops answering its watchdog.
  *
- * Since: 0.1
+ * Since: 1.0
  */
 struct _HgPluginClass
 {
@@ -65,10 +65,19 @@ struct _HgPluginClass
  * `HG_PLUGIN_EXPORT GType hg_plugin_query_type (void)`, which returns the plugin's
  * #HgPlugin subclass and does nothing else.
  *
- * Since: 0.1
+ * Since: 1.0
  */
 #define HG_PLUGIN_EXPORT G_MODULE_EXPORT
 
+/**
+ * HgPluginQueryTypeFunc:
+ *
+ * The type of `hg_plugin_query_type()`, the one symbol a plugin module exports.
+ *
+ * Returns: the module's #HgPlugin subclass
+ *
+ * Since: 1.0
+ */
 typedef GType (*HgPluginQueryTypeFunc) (void);
 
 HgContext *hg_plugin_get_context (HgPlugin *self);
