@@ -13,6 +13,7 @@
 
 #include "hgd-accounts-private.h"
 #include "hgd-api-resources.h"
+#include "hgd-sqlite.h"
 
 #define USERNAME_MAX_CHARS 64
 #define USERNAME_MAX_BYTES (USERNAME_MAX_CHARS * 4)
@@ -23,7 +24,6 @@
 #define TOKEN_CHARS (sodium_base64_ENCODED_LEN (TOKEN_BYTES, TOKEN_VARIANT) - 1)
 #define HASH_OPSLIMIT crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define HASH_MEMLIMIT crypto_pwhash_MEMLIMIT_INTERACTIVE
-#define SCHEMA_VERSION 1
 /* Each Argon2 computation (a login's verification, a new password's hash) holds
  * HASH_MEMLIMIT (64 MiB), so they run one at a time. While this many wait, new logins are
  * turned away at once (BUSY, retry in a second) rather than queued for many seconds, and
@@ -40,7 +40,16 @@
 
 G_DEFINE_QUARK (hgd-accounts-error-quark, hgd_accounts_error)
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+static const HgdSqliteStore accounts_store = {
+  .name = "accounts",
+  .error_quark = hgd_accounts_error_quark,
+  .error_codes = {
+    [HGD_SQLITE_FAULT_IO] = HGD_ACCOUNTS_ERROR_STORAGE,
+    [HGD_SQLITE_FAULT_DISK_FULL] = HGD_ACCOUNTS_ERROR_STORAGE,
+    [HGD_SQLITE_FAULT_CORRUPT] = HGD_ACCOUNTS_ERROR_STORAGE,
+    [HGD_SQLITE_FAULT_CONSTRAINT] = HGD_ACCOUNTS_ERROR_STORAGE,
+  },
+};
 
 /* Verified against when the user name is unknown, so that an unknown name costs the same
  * time and memory as a wrong password. Made by crypto_pwhash_str at the INTERACTIVE limits
@@ -62,6 +71,21 @@ static const gchar schema_sql[] =
   "  expires INTEGER NOT NULL,"
   "  revoked INTEGER NOT NULL DEFAULT 0);"
   "CREATE INDEX IF NOT EXISTS sessions_username ON sessions (username);";
+
+/* Version 2: expired sessions are deleted at every open and sweep (expires <= now). */
+static const gchar sessions_by_expiry_sql[]
+    = "CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires);";
+
+/* The schema, one step per version (hgd-sqlite.c), run when a file is opened. Add a step
+ * for any change of a table; never edit one that a release has shipped. */
+static const HgdSqliteMigration accounts_migrations[] = {
+  { schema_sql, NULL },
+  { sessions_by_expiry_sql, NULL },
+};
+
+/* hgd_accounts_set_migrations_for_test () */
+static const HgdSqliteMigration *migrations = accounts_migrations;
+static guint n_migrations = G_N_ELEMENTS (accounts_migrations);
 
 /* A user as kept in memory. */
 typedef struct
@@ -360,8 +384,8 @@ set_db_error (HgdAccounts *self,
               HgDomain domain,
               GError **error)
 {
-  g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE, "accounts %s: %s",
-               self->db_path[domain], sqlite3_errmsg (self->db[domain]));
+  hgd_sqlite_set_error (error, &accounts_store, self->db[domain],
+                        sqlite3_extended_errcode (self->db[domain]), self->db_path[domain], NULL);
   return FALSE;
 }
 
@@ -389,58 +413,22 @@ db_run (HgdAccounts *self,
   return TRUE;
 }
 
-/* The file is made 0600 before SQLite opens it; SQLite gives the -wal and -shm files the
- * same mode. */
-static gboolean
-create_private_file (const gchar *path,
-                     GError **error)
-{
-  struct stat st;
-  gint fd;
-
-  fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    {
-      gint saved_errno = errno;
-      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE, "accounts %s: %s",
-                   path, g_strerror (saved_errno));
-      return FALSE;
-    }
-  if (fstat (fd, &st) == 0 && (st.st_mode & 0077) != 0)
-    {
-      g_warning ("accounts %s: mode was %04o, setting 0600", path, st.st_mode & 07777);
-      if (fchmod (fd, 0600) != 0)
-        {
-          gint saved_errno = errno;
-          g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE,
-                       "accounts %s: cannot make it private: %s", path, g_strerror (saved_errno));
-          g_close (fd, NULL);
-          return FALSE;
-        }
-    }
-  g_close (fd, NULL);
-  return TRUE;
-}
-
 static gboolean
 open_db (HgdAccounts *self,
          HgDomain domain,
          const gchar *directory,
          GError **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  gint64 version;
+  guint lax_mode = 0;
 
-  if (g_mkdir_with_parents (directory, 0700) != 0)
-    {
-      gint saved_errno = errno;
-      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE,
-                   "accounts: cannot create %s: %s", directory, g_strerror (saved_errno));
-      return FALSE;
-    }
   self->db_path[domain] = g_build_filename (directory, "accounts.db", NULL);
-  if (!create_private_file (self->db_path[domain], error))
+  /* the file is made 0600 before SQLite opens it; SQLite gives the -wal and -shm files the
+   * same mode */
+  if (!hgd_sqlite_ensure_directory (&accounts_store, directory, error)
+      || !hgd_sqlite_ensure_private_file (&accounts_store, self->db_path[domain], &lax_mode, error))
     return FALSE;
+  if (lax_mode != 0)
+    g_warning ("accounts %s: mode was %04o, setting 0600", self->db_path[domain], lax_mode);
   if (sqlite3_open_v2 (self->db_path[domain], &self->db[domain], SQLITE_OPEN_READWRITE,
                        NULL) != SQLITE_OK)
     return set_db_error (self, domain, error);
@@ -453,33 +441,8 @@ open_db (HgdAccounts *self,
                     "PRAGMA secure_delete = ON;",
                     NULL, NULL, NULL) != SQLITE_OK)
     return set_db_error (self, domain, error);
-
-  if (sqlite3_prepare_v2 (self->db[domain], "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK ||
-      sqlite3_step (stmt) != SQLITE_ROW)
-    return set_db_error (self, domain, error);
-  version = sqlite3_column_int64 (stmt, 0);
-  if (version > SCHEMA_VERSION)
-    {
-      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE,
-                   "accounts %s: schema version %" G_GINT64_FORMAT " is newer than this "
-                   "hemgated understands (%d)",
-                   self->db_path[domain], version, SCHEMA_VERSION);
-      return FALSE;
-    }
-  if (version < SCHEMA_VERSION)
-    {
-      g_autofree gchar *sql = NULL;
-
-      sql = g_strdup_printf ("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;", schema_sql,
-                             SCHEMA_VERSION);
-      if (sqlite3_exec (self->db[domain], sql, NULL, NULL, NULL) != SQLITE_OK)
-        {
-          set_db_error (self, domain, error);
-          sqlite3_exec (self->db[domain], "ROLLBACK", NULL, NULL, NULL);
-          return FALSE;
-        }
-    }
-  return TRUE;
+  return hgd_sqlite_migrate (self->db[domain], &accounts_store, self->db_path[domain], migrations,
+                             n_migrations, error);
 }
 
 /* A user name is 1 to 64 characters: lower-case letters of any script (å, ä, ö, é…),
@@ -1982,4 +1945,29 @@ const gchar *
 hgd_accounts_get_dummy_hash (void)
 {
   return dummy_hash;
+}
+
+/**
+ * hgd_accounts_set_migrations_for_test:
+ * @test_migrations: (array length=n_test_migrations) (nullable): the schema steps account
+ *   files are migrated with from now on, or %NULL for the real ones
+ * @n_test_migrations: how many
+ */
+void
+hgd_accounts_set_migrations_for_test (const HgdSqliteMigration *test_migrations,
+                                      guint n_test_migrations)
+{
+  migrations = test_migrations != NULL ? test_migrations : accounts_migrations;
+  n_migrations = test_migrations != NULL ? n_test_migrations : G_N_ELEMENTS (accounts_migrations);
+}
+
+/**
+ * hgd_accounts_get_schema_version:
+ *
+ * Returns: the schema version account files are migrated to
+ */
+guint
+hgd_accounts_get_schema_version (void)
+{
+  return G_N_ELEMENTS (accounts_migrations);
 }

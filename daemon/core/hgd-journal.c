@@ -30,9 +30,7 @@
 #include <glib/gstdio.h>
 
 #include "hgd-journal-private.h"
-
-/* PRAGMA user_version of the schema below; a file with another version is refused. */
-#define SCHEMA_VERSION 1
+#include "hgd-sqlite.h"
 
 /* At most this many appends share one transaction, to bound latency and memory. */
 #define MAX_BATCH 4096
@@ -89,7 +87,7 @@ static const gchar schema_sql[] =
   "CREATE INDEX alarms_by_state ON alarms (state);";
 
 /* Indexes that queries need and an older file may lack: created on every open, so adding
- * one needs no schema version. The sensor-history queries below use exactly this
+ * one needs no migration. The sensor-history queries below use exactly this
  * expression and WHERE, so SQLite can use the partial index. */
 #define SQL_READING_DEVICE "json_extract(body, '$.device')"
 #define SQL_READING_KIND "json_extract(body, '$.kind')"
@@ -100,19 +98,32 @@ static const gchar indexes_sql[] =
   "CREATE INDEX IF NOT EXISTS events_by_reading_kind ON events (" SQL_READING_DEVICE ", "
   SQL_READING_KIND ", ts) WHERE " SQL_IS_READING ";";
 
-/* Tables added after schema version 1, created on every open like the indexes above. An
- * idempotency key (the API's Idempotency-Key header) is recorded in the transaction that
- * raises its alarm, so that a client retrying after a lost answer, even across a kill of
- * the core, gets the same alarm; @scope is who sent it, @fingerprint what it asked. */
-static const gchar tables_sql[] =
-  "CREATE TABLE IF NOT EXISTS idempotency_keys ("
-  "  scope TEXT NOT NULL,"
-  "  key TEXT NOT NULL,"
-  "  fingerprint TEXT NOT NULL,"
-  "  alarm_ref TEXT NOT NULL,"
-  "  ts INTEGER NOT NULL,"
-  "  PRIMARY KEY (scope, key)) WITHOUT ROWID;"
-  "CREATE INDEX IF NOT EXISTS idempotency_keys_by_ts ON idempotency_keys (ts);";
+/* Schema version 2: an idempotency key (the API's Idempotency-Key header) is recorded in
+ * the transaction that raises its alarm, so that a client retrying after a lost answer,
+ * even across a kill of the core, gets the same alarm; @scope is who sent it, @fingerprint
+ * what it asked. Releases with version 1 created this table on every open, so a version 1
+ * file may have it already. */
+static const gchar idempotency_keys_sql[]
+    = "CREATE TABLE IF NOT EXISTS idempotency_keys ("
+      "  scope TEXT NOT NULL,"
+      "  key TEXT NOT NULL,"
+      "  fingerprint TEXT NOT NULL,"
+      "  alarm_ref TEXT NOT NULL,"
+      "  ts INTEGER NOT NULL,"
+      "  PRIMARY KEY (scope, key)) WITHOUT ROWID;"
+      "CREATE INDEX IF NOT EXISTS idempotency_keys_by_ts ON idempotency_keys (ts);";
+
+/* The schema, one step per version (hgd-sqlite.c): a new journal runs them all, an older
+ * one those it lacks, when opened. Add a step for any change of a table; never edit one
+ * that a release has shipped. */
+static const HgdSqliteMigration journal_migrations[] = {
+  { schema_sql, NULL },
+  { idempotency_keys_sql, NULL },
+};
+
+/* hgd_journal_set_migrations_for_test () */
+static const HgdSqliteMigration *migrations = journal_migrations;
+static guint n_migrations = G_N_ELEMENTS (journal_migrations);
 
 /* Every column the code reads or writes: preparing these checks an existing file's schema. */
 static const gchar *const schema_probes[] = {
@@ -120,6 +131,7 @@ static const gchar *const schema_probes[] = {
   "SELECT seq, type, ts, source, body, alarm_ref FROM events LIMIT 0",
   "SELECT ref, type, state, source, device, location, priority, detail, raised_seq, raised_ts, "
   "updated_ts FROM alarms LIMIT 0",
+  "SELECT scope, key, fingerprint, alarm_ref, ts FROM idempotency_keys LIMIT 0",
 };
 
 /* The final states of HgAlarmState, as stored in alarms.state. */
@@ -132,7 +144,16 @@ static const gchar *const schema_probes[] = {
 
 G_DEFINE_QUARK (hgd-journal-error-quark, hgd_journal_error)
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+static const HgdSqliteStore journal_store = {
+  .name = "journal",
+  .error_quark = hgd_journal_error_quark,
+  .error_codes = {
+    [HGD_SQLITE_FAULT_IO] = HGD_JOURNAL_ERROR_IO,
+    [HGD_SQLITE_FAULT_DISK_FULL] = HGD_JOURNAL_ERROR_DISK_FULL,
+    [HGD_SQLITE_FAULT_CORRUPT] = HGD_JOURNAL_ERROR_CORRUPT,
+    [HGD_SQLITE_FAULT_CONSTRAINT] = HGD_JOURNAL_ERROR_INVALID,
+  },
+};
 
 /* A cached statement in use: reset and unbound when the scope ends. */
 typedef sqlite3_stmt StatementUse;
@@ -284,40 +305,6 @@ G_DEFINE_TYPE (HgdJournal, hgd_journal, G_TYPE_OBJECT)
 
 /* errors */
 
-static HgdJournalError
-error_code_for (sqlite3 *db,
-                int rc)
-{
-  switch (rc & 0xff)
-    {
-    case SQLITE_FULL:
-      return HGD_JOURNAL_ERROR_DISK_FULL;
-    case SQLITE_IOERR:
-      if (db != NULL && (sqlite3_system_errno (db) == ENOSPC || sqlite3_system_errno (db) == EDQUOT))
-        return HGD_JOURNAL_ERROR_DISK_FULL;
-      return HGD_JOURNAL_ERROR_IO;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return HGD_JOURNAL_ERROR_CORRUPT;
-    case SQLITE_CONSTRAINT:
-      return HGD_JOURNAL_ERROR_INVALID;
-    default:
-      return HGD_JOURNAL_ERROR_IO;
-    }
-}
-
-/* Sets "journal <path>: <what>: <SQLite's message>" right after the failed call. */
-static void
-set_db_error (GError **error,
-              sqlite3 *db,
-              int rc,
-              const gchar *path,
-              const gchar *what)
-{
-  g_set_error (error, HGD_JOURNAL_ERROR, error_code_for (db, rc), "journal %s: %s: %s", path, what,
-               db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
-}
-
 static const gchar *
 fault_for_error (const GError *error)
 {
@@ -334,122 +321,6 @@ fault_for_error (const GError *error)
     default:
       return NULL;
     }
-}
-
-/* SQLite helpers, used by whichever thread owns @db */
-
-static gboolean
-db_exec (sqlite3 *db,
-         const gchar *path,
-         const gchar *sql,
-         const gchar *what,
-         GError **error)
-{
-  int rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
-
-  if (rc != SQLITE_OK)
-    {
-      set_db_error (error, db, rc, path, what);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* Runs @sql and returns the first column of its first row (NULL if there is no row). */
-static gboolean
-db_query_text (sqlite3 *db,
-               const gchar *path,
-               const gchar *sql,
-               gchar **value,
-               const gchar *what,
-               GError **error)
-{
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  int rc;
-
-  rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
-  if (rc != SQLITE_OK)
-    {
-      set_db_error (error, db, rc, path, what);
-      return FALSE;
-    }
-  rc = sqlite3_step (stmt);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    {
-      set_db_error (error, db, rc, path, what);
-      return FALSE;
-    }
-  *value = rc == SQLITE_ROW ? g_strdup ((const gchar *) sqlite3_column_text (stmt, 0)) : NULL;
-  return TRUE;
-}
-
-static gboolean
-db_query_int (sqlite3 *db,
-              const gchar *path,
-              const gchar *sql,
-              gint64 *value,
-              const gchar *what,
-              GError **error)
-{
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  int rc;
-
-  rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
-  if (rc != SQLITE_OK)
-    {
-      set_db_error (error, db, rc, path, what);
-      return FALSE;
-    }
-  rc = sqlite3_step (stmt);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    {
-      set_db_error (error, db, rc, path, what);
-      return FALSE;
-    }
-  *value = rc == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
-  return TRUE;
-}
-
-/* A write transaction that rolls back unless committed (as fwupd's FuDeviceLocker). */
-typedef struct
-{
-  sqlite3 *db;
-  gboolean committed;
-} Transaction;
-
-static void
-transaction_free (Transaction *txn)
-{
-  /* SQLite may have rolled back already, e.g. after SQLITE_FULL */
-  if (!txn->committed && !sqlite3_get_autocommit (txn->db))
-    sqlite3_exec (txn->db, "ROLLBACK", NULL, NULL, NULL);
-  g_free (txn);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Transaction, transaction_free)
-
-static Transaction *
-transaction_begin (sqlite3 *db,
-                   const gchar *path,
-                   GError **error)
-{
-  Transaction *txn;
-
-  if (!db_exec (db, path, "BEGIN IMMEDIATE", "cannot begin a transaction", error))
-    return NULL;
-  txn = g_new0 (Transaction, 1);
-  txn->db = db;
-  return txn;
-}
-
-static gboolean
-transaction_commit (Transaction *txn,
-                    const gchar *path,
-                    GError **error)
-{
-  if (!db_exec (txn->db, path, "COMMIT", "cannot commit", error))
-    return FALSE;
-  txn->committed = TRUE;
-  return TRUE;
 }
 
 /* jobs */
@@ -619,7 +490,8 @@ worker_insert_key (Worker *worker,
   rc = sqlite3_step (stmt);
   if (rc != SQLITE_DONE)
     {
-      set_db_error (error, worker->db, rc, worker->path, "cannot record an idempotency key");
+      hgd_sqlite_set_error (error, &journal_store, worker->db, rc, worker->path,
+                            "cannot record an idempotency key");
       return FALSE;
     }
   if (sqlite3_changes (worker->db) != 1)
@@ -651,7 +523,7 @@ worker_insert (Worker *worker,
     if (rc != SQLITE_DONE)
       {
         g_autofree gchar *what = g_strdup_printf ("cannot append %s", job->type);
-        set_db_error (error, worker->db, rc, worker->path, what);
+        hgd_sqlite_set_error (error, &journal_store, worker->db, rc, worker->path, what);
         return FALSE;
       }
     job->seq = (guint64) sqlite3_last_insert_rowid (worker->db);
@@ -678,7 +550,7 @@ worker_insert (Worker *worker,
       if (rc != SQLITE_DONE)
         {
           g_autofree gchar *what = g_strdup_printf ("cannot record alarm %s", job->alarm->ref);
-          set_db_error (error, worker->db, rc, worker->path, what);
+          hgd_sqlite_set_error (error, &journal_store, worker->db, rc, worker->path, what);
           return FALSE;
         }
       if (job->key != NULL && !worker_insert_key (worker, job, error))
@@ -699,7 +571,7 @@ worker_insert (Worker *worker,
       if (rc != SQLITE_DONE)
         {
           g_autofree gchar *what = g_strdup_printf ("cannot update alarm %s", job->alarm->ref);
-          set_db_error (error, worker->db, rc, worker->path, what);
+          hgd_sqlite_set_error (error, &journal_store, worker->db, rc, worker->path, what);
           return FALSE;
         }
       if (sqlite3_changes (worker->db) != 1)
@@ -722,10 +594,10 @@ worker_append_range (Worker *worker,
                      gboolean *preempted,
                      GError **error)
 {
-  g_autoptr(Transaction) txn = NULL;
+  g_autoptr(HgdSqliteTransaction) txn = NULL;
   gboolean ok = TRUE;
 
-  txn = transaction_begin (worker->db, worker->path, error);
+  txn = hgd_sqlite_transaction_begin (worker->db, &journal_store, worker->path, error);
   if (txn == NULL)
     return FALSE;
   for (guint i = first; ok && i < first + n; i++)
@@ -745,7 +617,7 @@ worker_append_range (Worker *worker,
       ok = FALSE;
     }
   if (ok)
-    ok = transaction_commit (txn, worker->path, error);
+    ok = hgd_sqlite_transaction_commit (txn, error);
   if (!ok)
     {
       for (guint i = first; i < first + n; i++)
@@ -813,13 +685,13 @@ worker_prune (Worker *worker,
               Job *job,
               GError **error)
 {
-  g_autoptr(Transaction) txn = NULL;
+  g_autoptr(HgdSqliteTransaction) txn = NULL;
   g_autoptr(sqlite3_stmt) types = NULL;
   g_autoptr(sqlite3_stmt) delete_events = NULL;
   g_autoptr(GPtrArray) type_names = g_ptr_array_new_with_free_func (g_free);
   int rc;
 
-  txn = transaction_begin (worker->db, worker->path, error);
+  txn = hgd_sqlite_transaction_begin (worker->db, &journal_store, worker->path, error);
   if (txn == NULL)
     return FALSE;
 
@@ -831,7 +703,7 @@ worker_prune (Worker *worker,
     }
   if (rc != SQLITE_DONE)
     {
-      set_db_error (error, worker->db, rc, worker->path, "cannot prune");
+      hgd_sqlite_set_error (error, &journal_store, worker->db, rc, worker->path, "cannot prune");
       return FALSE;
     }
 
@@ -860,7 +732,8 @@ worker_prune (Worker *worker,
     }
   if (rc != SQLITE_OK)
     {
-      set_db_error (error, worker->db, rc, worker->path, "cannot prune events");
+      hgd_sqlite_set_error (error, &journal_store, worker->db, rc, worker->path,
+                            "cannot prune events");
       return FALSE;
     }
 
@@ -877,18 +750,19 @@ worker_prune (Worker *worker,
       }
     if (rc != SQLITE_DONE)
       {
-        set_db_error (error, worker->db, rc, worker->path, "cannot prune idempotency keys");
+        hgd_sqlite_set_error (error, &journal_store, worker->db, rc, worker->path,
+                              "cannot prune idempotency keys");
         return FALSE;
       }
   }
 
   /* a closed alarm's record goes with the last of its events */
-  if (!db_exec (worker->db, worker->path,
-                "DELETE FROM alarms WHERE " SQL_ALARM_IS_FINAL " AND NOT EXISTS "
-                "(SELECT 1 FROM events WHERE events.alarm_ref = alarms.ref)",
-                "cannot prune alarms", error))
+  if (!hgd_sqlite_exec (worker->db, &journal_store, worker->path,
+                        "DELETE FROM alarms WHERE " SQL_ALARM_IS_FINAL " AND NOT EXISTS "
+                        "(SELECT 1 FROM events WHERE events.alarm_ref = alarms.ref)",
+                        "cannot prune alarms", error))
     return FALSE;
-  return transaction_commit (txn, worker->path, error);
+  return hgd_sqlite_transaction_commit (txn, error);
 }
 
 static gboolean
@@ -906,13 +780,14 @@ worker_cap_size (Worker *worker,
     }
   else
     {
-      if (!db_query_int (worker->db, worker->path, "PRAGMA page_count", &pages,
-                         "cannot read the page count", error))
+      if (!hgd_sqlite_query_int (worker->db, &journal_store, worker->path, "PRAGMA page_count",
+                                 &pages, "cannot read the page count", error))
         return FALSE;
       max_pages = pages + job->extra_pages;
     }
   sql = g_strdup_printf ("PRAGMA max_page_count = %" G_GINT64_FORMAT, max_pages);
-  return db_query_int (worker->db, worker->path, sql, &max_pages, "cannot cap the size", error);
+  return hgd_sqlite_query_int (worker->db, &journal_store, worker->path, sql, &max_pages,
+                               "cannot cap the size", error);
 }
 
 /* Hands finished jobs to the main context, in order. */
@@ -970,10 +845,12 @@ db_used_bytes (sqlite3 *db,
   gint64 free_pages = 0;
   gint64 page_size = 0;
 
-  if (!db_query_int (db, path, "PRAGMA page_count", &pages, "cannot read the page count", error) ||
-      !db_query_int (db, path, "PRAGMA freelist_count", &free_pages,
-                     "cannot read the free page count", error) ||
-      !db_query_int (db, path, "PRAGMA page_size", &page_size, "cannot read the page size", error))
+  if (!hgd_sqlite_query_int (db, &journal_store, path, "PRAGMA page_count", &pages,
+                             "cannot read the page count", error)
+      || !hgd_sqlite_query_int (db, &journal_store, path, "PRAGMA freelist_count", &free_pages,
+                                "cannot read the free page count", error)
+      || !hgd_sqlite_query_int (db, &journal_store, path, "PRAGMA page_size", &page_size,
+                                "cannot read the page size", error))
     return FALSE;
   *used = MAX (pages - free_pages, 0) * page_size;
   return TRUE;
@@ -993,10 +870,10 @@ worker_trim_chunk (Worker *worker,
     "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE alarm_ref IS NULL "
     "AND type NOT LIKE 'alarm.%' ORDER BY seq LIMIT ?1)",
   };
-  g_autoptr(Transaction) txn = NULL;
+  g_autoptr(HgdSqliteTransaction) txn = NULL;
 
   *n_removed = 0;
-  txn = transaction_begin (worker->db, worker->path, error);
+  txn = hgd_sqlite_transaction_begin (worker->db, &journal_store, worker->path, error);
   if (txn == NULL)
     return FALSE;
   for (guint i = 0; i < G_N_ELEMENTS (tiers) && *n_removed == 0; i++)
@@ -1011,12 +888,13 @@ worker_trim_chunk (Worker *worker,
         }
       if (rc != SQLITE_DONE)
         {
-          set_db_error (error, worker->db, rc, worker->path, "cannot remove events for space");
+          hgd_sqlite_set_error (error, &journal_store, worker->db, rc, worker->path,
+                                "cannot remove events for space");
           return FALSE;
         }
       *n_removed = (guint) sqlite3_changes (worker->db);
     }
-  return transaction_commit (txn, worker->path, error);
+  return hgd_sqlite_transaction_commit (txn, error);
 }
 
 /* One step of a trim: it queues the next step behind what is queued, so appends, and
@@ -1321,91 +1199,15 @@ static GSourceFuncs dispatch_source_funcs = {
 /* opening */
 
 static gboolean
-ensure_private_mode (const gchar *path,
-                     mode_t mode,
-                     GError **error)
-{
-  if (g_chmod (path, mode) != 0 && errno != ENOENT)
-    {
-      int errsv = errno;
-      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO,
-                   "journal %s: cannot set mode %04o: %s", path, (guint) mode, g_strerror (errsv));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-ensure_directory (const gchar *directory,
-                  GError **error)
-{
-  GStatBuf st;
-
-  if (g_mkdir_with_parents (directory, 0700) != 0)
-    {
-      int errsv = errno;
-      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO,
-                   "journal %s: cannot create the directory: %s", directory, g_strerror (errsv));
-      return FALSE;
-    }
-  if (g_stat (directory, &st) != 0)
-    {
-      int errsv = errno;
-      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: %s", directory,
-                   g_strerror (errsv));
-      return FALSE;
-    }
-  if ((st.st_mode & 07777) != 0700)
-    {
-      g_debug ("journal %s: setting directory mode 0700 (was %04o)", directory,
-               (guint) (st.st_mode & 07777));
-      return ensure_private_mode (directory, 0700, error);
-    }
-  return TRUE;
-}
-
-/* SQLite would create the file with 0644 & ~umask: create it 0600 first. Its -wal and
- * -shm files take the mode of the database file. */
-static gboolean
-ensure_file (const gchar *path,
-             GError **error)
-{
-  int fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-  if (fd < 0)
-    {
-      int errsv = errno;
-      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: cannot open: %s",
-                   path, g_strerror (errsv));
-      return FALSE;
-    }
-  if (fchmod (fd, 0600) != 0)
-    {
-      int errsv = errno;
-      close (fd);
-      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO,
-                   "journal %s: cannot set mode 0600: %s", path, g_strerror (errsv));
-      return FALSE;
-    }
-  if (close (fd) != 0)
-    {
-      int errsv = errno;
-      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO, "journal %s: %s", path,
-                   g_strerror (errsv));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
 ensure_files_private (const gchar *path,
                       GError **error)
 {
   g_autofree gchar *wal = g_strconcat (path, "-wal", NULL);
   g_autofree gchar *shm = g_strconcat (path, "-shm", NULL);
 
-  return ensure_private_mode (path, 0600, error) && ensure_private_mode (wal, 0600, error) &&
-         ensure_private_mode (shm, 0600, error);
+  return hgd_sqlite_ensure_mode (&journal_store, path, 0600, error)
+         && hgd_sqlite_ensure_mode (&journal_store, wal, 0600, error)
+         && hgd_sqlite_ensure_mode (&journal_store, shm, 0600, error);
 }
 
 /* What is on disk before SQLite touches it. SQLite would take an empty or missing file
@@ -1514,17 +1316,18 @@ journal_create (const gchar *path,
                    tmp, g_strerror (errsv));
       return FALSE;
     }
-  if (!ensure_file (tmp, error))
+  if (!hgd_sqlite_ensure_private_file (&journal_store, tmp, NULL, error))
     return FALSE;
   rc = sqlite3_open_v2 (tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)
     {
-      set_db_error (error, db, rc, tmp, "cannot create");
+      hgd_sqlite_set_error (error, &journal_store, db, rc, tmp, "cannot create");
       sqlite3_close_v2 (db);
       return FALSE;
     }
-  ok = db_exec (db, tmp, "PRAGMA synchronous = FULL", "cannot create", error) &&
-       schema_create (db, tmp, domain, error);
+  ok = hgd_sqlite_exec (db, &journal_store, tmp, "PRAGMA synchronous = FULL", "cannot create",
+                        error)
+       && schema_create (db, tmp, domain, error);
   rc = sqlite3_close_v2 (db);
   if (ok && rc != SQLITE_OK)
     {
@@ -1559,7 +1362,7 @@ check_integrity (sqlite3 *db,
   rc = sqlite3_prepare_v2 (db, "PRAGMA quick_check", -1, &stmt, NULL);
   if (rc != SQLITE_OK)
     {
-      set_db_error (error, db, rc, path, "integrity check failed");
+      hgd_sqlite_set_error (error, &journal_store, db, rc, path, "integrity check failed");
       return FALSE;
     }
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW && problems->len < max_problems)
@@ -1571,7 +1374,7 @@ check_integrity (sqlite3 *db,
     }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     {
-      set_db_error (error, db, rc, path, "integrity check failed");
+      hgd_sqlite_set_error (error, &journal_store, db, rc, path, "integrity check failed");
       return FALSE;
     }
   if (problems->len > 0)
@@ -1587,29 +1390,22 @@ check_integrity (sqlite3 *db,
   return TRUE;
 }
 
+/* A new journal: every migration, then its domain. */
 static gboolean
 schema_create (sqlite3 *db,
                const gchar *path,
                HgDomain domain,
                GError **error)
 {
-  g_autoptr(Transaction) txn = NULL;
   g_autofree gchar *meta = NULL;
-  g_autofree gchar *version = NULL;
 
-  txn = transaction_begin (db, path, error);
-  if (txn == NULL)
-    return FALSE;
   meta = g_strdup_printf ("INSERT INTO meta (key, value) VALUES ('domain', '%s')",
                           hg_domain_to_string (domain));
-  version = g_strdup_printf ("PRAGMA user_version = %d", SCHEMA_VERSION);
-  if (!db_exec (db, path, schema_sql, "cannot create the schema", error) ||
-      !db_exec (db, path, meta, "cannot create the schema", error) ||
-      !db_exec (db, path, version, "cannot create the schema", error))
-    return FALSE;
-  return transaction_commit (txn, path, error);
+  return hgd_sqlite_migrate (db, &journal_store, path, migrations, n_migrations, error)
+         && hgd_sqlite_exec (db, &journal_store, path, meta, "cannot create the schema", error);
 }
 
+/* Whether the file is a journal of @domain that this code can read or migrate. */
 static gboolean
 schema_check (Worker *worker,
               HgDomain domain,
@@ -1619,15 +1415,15 @@ schema_check (Worker *worker,
   gint64 version = 0;
   gint64 n_objects = 0;
 
-  if (!db_query_int (worker->db, worker->path, "PRAGMA user_version", &version,
-                     "cannot read the schema version", error))
+  if (!hgd_sqlite_get_version (worker->db, &journal_store, worker->path, &version, error))
     return FALSE;
   /* a new journal is created whole (journal_create ()): a file without the schema was
    * emptied or replaced, and is refused like any other damage */
   if (version == 0)
     {
-      if (!db_query_int (worker->db, worker->path, "SELECT count(*) FROM sqlite_master", &n_objects,
-                         "cannot read the schema", error))
+      if (!hgd_sqlite_query_int (worker->db, &journal_store, worker->path,
+                                 "SELECT count(*) FROM sqlite_master", &n_objects,
+                                 "cannot read the schema", error))
         return FALSE;
       g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
                    n_objects != 0 ? "journal %s: an SQLite database but not a hemgate journal"
@@ -1635,13 +1431,26 @@ schema_check (Worker *worker,
                    worker->path);
       return FALSE;
     }
-  if (version != SCHEMA_VERSION)
+  if (!hgd_sqlite_check_version (&journal_store, worker->path, version, n_migrations, error))
+    return FALSE;
+  if (!hgd_sqlite_query_text (worker->db, &journal_store, worker->path,
+                              "SELECT value FROM meta WHERE key = 'domain'", &owner,
+                              "cannot read the schema", error))
+    return FALSE;
+  if (g_strcmp0 (owner, hg_domain_to_string (domain)) != 0)
     {
       g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
-                   "journal %s: schema version %" G_GINT64_FORMAT " is not supported (expected %d)",
-                   worker->path, version, SCHEMA_VERSION);
+                   "journal %s: belongs to the %s domain, not %s", worker->path,
+                   owner != NULL ? owner : "unknown", hg_domain_to_string (domain));
       return FALSE;
     }
+  return TRUE;
+}
+
+/* After migrating: every column the code uses is there. */
+static gboolean
+schema_probe (Worker *worker, GError **error)
+{
   for (guint i = 0; i < G_N_ELEMENTS (schema_probes); i++)
     {
       g_autoptr(sqlite3_stmt) stmt = NULL;
@@ -1652,16 +1461,6 @@ schema_check (Worker *worker,
                        "journal %s: unexpected schema: %s", worker->path, sqlite3_errmsg (worker->db));
           return FALSE;
         }
-    }
-  if (!db_query_text (worker->db, worker->path, "SELECT value FROM meta WHERE key = 'domain'",
-                      &owner, "cannot read the schema", error))
-    return FALSE;
-  if (g_strcmp0 (owner, hg_domain_to_string (domain)) != 0)
-    {
-      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
-                   "journal %s: belongs to the %s domain, not %s", worker->path,
-                   owner != NULL ? owner : "unknown", hg_domain_to_string (domain));
-      return FALSE;
     }
   return TRUE;
 }
@@ -1676,7 +1475,7 @@ writer_prepare (Worker *worker,
 
   if (rc != SQLITE_OK)
     {
-      set_db_error (error, worker->db, rc, worker->path, "cannot prepare");
+      hgd_sqlite_set_error (error, &journal_store, worker->db, rc, worker->path, "cannot prepare");
       return FALSE;
     }
   return TRUE;
@@ -1693,8 +1492,9 @@ worker_check_closed (Worker *worker,
 {
   g_autofree gchar *state = NULL;
 
-  if (!db_query_text (worker->db, worker->path, "SELECT value FROM meta WHERE key = 'state'",
-                      &state, "cannot read the schema", error))
+  if (!hgd_sqlite_query_text (worker->db, &journal_store, worker->path,
+                              "SELECT value FROM meta WHERE key = 'state'", &state,
+                              "cannot read the schema", error))
     return FALSE;
   if (!had_wal && g_strcmp0 (state, "open") == 0)
     {
@@ -1711,11 +1511,11 @@ static gboolean
 worker_mark_open (Worker *worker,
                   GError **error)
 {
-  if (!db_exec (worker->db, worker->path,
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('state', 'open')",
-                "cannot mark the journal open", error) ||
-      !db_exec (worker->db, worker->path, "PRAGMA wal_checkpoint(FULL)",
-                "cannot mark the journal open", error))
+  if (!hgd_sqlite_exec (worker->db, &journal_store, worker->path,
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('state', 'open')",
+                        "cannot mark the journal open", error)
+      || !hgd_sqlite_exec (worker->db, &journal_store, worker->path, "PRAGMA wal_checkpoint(FULL)",
+                           "cannot mark the journal open", error))
     return FALSE;
   worker->marked_open = TRUE;
   return TRUE;
@@ -1742,7 +1542,7 @@ worker_open (const gchar *path,
   rc = sqlite3_open_v2 (path, &worker->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)
     {
-      set_db_error (error, worker->db, rc, path, "cannot open");
+      hgd_sqlite_set_error (error, &journal_store, worker->db, rc, path, "cannot open");
       return NULL;
     }
   sqlite3_extended_result_codes (worker->db, 1);
@@ -1752,8 +1552,12 @@ worker_open (const gchar *path,
   if (!check_integrity (worker->db, path, error) || !schema_check (worker, domain, error) ||
       !worker_check_closed (worker, had_wal, error))
     return NULL;
-  if (!db_query_text (worker->db, path, "PRAGMA journal_mode = WAL", &mode,
-                      "cannot switch to WAL mode", error))
+  /* one transaction: a journal whose migration fails is left as it was, too */
+  if (!hgd_sqlite_migrate (worker->db, &journal_store, path, migrations, n_migrations, error)
+      || !schema_probe (worker, error))
+    return NULL;
+  if (!hgd_sqlite_query_text (worker->db, &journal_store, path, "PRAGMA journal_mode = WAL", &mode,
+                              "cannot switch to WAL mode", error))
     return NULL;
   if (g_strcmp0 (mode, "wal") != 0)
     {
@@ -1762,19 +1566,21 @@ worker_open (const gchar *path,
       return NULL;
     }
   /* FULL: in WAL mode every commit is fsynced before it returns */
-  if (!db_exec (worker->db, path, "PRAGMA synchronous = FULL", "cannot set synchronous", error))
+  if (!hgd_sqlite_exec (worker->db, &journal_store, path, "PRAGMA synchronous = FULL",
+                        "cannot set synchronous", error))
     return NULL;
   {
     g_autofree gchar *limit = g_strdup_printf ("PRAGMA journal_size_limit = %d", WAL_SIZE_LIMIT);
     gint64 ignored = 0;
 
-    if (!db_query_int (worker->db, path, limit, &ignored, "cannot limit the WAL size", error))
+    if (!hgd_sqlite_query_int (worker->db, &journal_store, path, limit, &ignored,
+                               "cannot limit the WAL size", error))
       return NULL;
   }
   if (!worker_mark_open (worker, error))
     return NULL;
-  if (!db_exec (worker->db, path, indexes_sql, "cannot create the indexes", error) ||
-      !db_exec (worker->db, path, tables_sql, "cannot create the tables", error))
+  if (!hgd_sqlite_exec (worker->db, &journal_store, path, indexes_sql, "cannot create the indexes",
+                        error))
     return NULL;
 
   if (!writer_prepare (worker,
@@ -1809,14 +1615,15 @@ journal_open_reader (HgdJournal *self,
   rc = sqlite3_open_v2 (self->path, &self->reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)
     {
-      set_db_error (error, self->reader, rc, self->path, "cannot open for reading");
+      hgd_sqlite_set_error (error, &journal_store, self->reader, rc, self->path,
+                            "cannot open for reading");
       return FALSE;
     }
   sqlite3_extended_result_codes (self->reader, 1);
   sqlite3_busy_timeout (self->reader, BUSY_TIMEOUT_MS);
-  if (!db_query_text (self->reader, self->path,
-                      "SELECT seq FROM sqlite_sequence WHERE name = 'events'", &seq,
-                      "cannot read the last sequence number", error))
+  if (!hgd_sqlite_query_text (self->reader, &journal_store, self->path,
+                              "SELECT seq FROM sqlite_sequence WHERE name = 'events'", &seq,
+                              "cannot read the last sequence number", error))
     return FALSE;
   self->last_seq = seq != NULL ? g_ascii_strtoull (seq, NULL, 10) : 0;
   return TRUE;
@@ -1946,11 +1753,12 @@ hgd_journal_new (HgDomain domain,
   self->domain = domain;
   self->path = g_build_filename (directory, "journal.db", NULL);
 
-  if (!ensure_directory (directory, error) || !check_files (self->path, &exists, &had_wal, error))
+  if (!hgd_sqlite_ensure_directory (&journal_store, directory, error)
+      || !check_files (self->path, &exists, &had_wal, error))
     return NULL;
   if (!exists && !journal_create (self->path, domain, error))
     return NULL;
-  if (!ensure_private_mode (self->path, 0600, error))
+  if (!hgd_sqlite_ensure_mode (&journal_store, self->path, 0600, error))
     return NULL;
   self->worker = worker_open (self->path, domain, had_wal, error);
   if (self->worker == NULL)
@@ -2259,7 +2067,7 @@ reader_prepare (HgdJournal *self,
 
   if (rc != SQLITE_OK)
     {
-      set_db_error (error, self->reader, rc, self->path, "cannot read");
+      hgd_sqlite_set_error (error, &journal_store, self->reader, rc, self->path, "cannot read");
       return NULL;
     }
   return stmt;
@@ -2320,7 +2128,7 @@ collect_events (HgdJournal *self,
   if (rc != SQLITE_DONE)
     {
       g_autofree gchar *message = g_strdup_printf ("cannot read %s", what);
-      set_db_error (error, self->reader, rc, self->path, message);
+      hgd_sqlite_set_error (error, &journal_store, self->reader, rc, self->path, message);
       return NULL;
     }
   return g_steal_pointer (&events);
@@ -2476,7 +2284,8 @@ hgd_journal_count_readings (HgdJournal *self,
     }
   if (rc != SQLITE_DONE)
     {
-      set_db_error (error, self->reader, rc, self->path, "cannot count readings");
+      hgd_sqlite_set_error (error, &journal_store, self->reader, rc, self->path,
+                            "cannot count readings");
       return NULL;
     }
   return g_steal_pointer (&counts);
@@ -2611,7 +2420,8 @@ hgd_journal_list_alarms (HgdJournal *self,
     }
   if (rc != SQLITE_DONE)
     {
-      set_db_error (error, self->reader, rc, self->path, "cannot read alarms");
+      hgd_sqlite_set_error (error, &journal_store, self->reader, rc, self->path,
+                            "cannot read alarms");
       return NULL;
     }
   return g_steal_pointer (&alarms);
@@ -2644,7 +2454,8 @@ hgd_journal_count_alarms_in_state (HgdJournal *self, HgAlarmState state, GError 
   rc = sqlite3_step (stmt);
   if (rc != SQLITE_ROW)
     {
-      set_db_error (error, self->reader, rc, self->path, "cannot count alarms");
+      hgd_sqlite_set_error (error, &journal_store, self->reader, rc, self->path,
+                            "cannot count alarms");
       return -1;
     }
   return sqlite3_column_int64 (stmt, 0);
@@ -2680,7 +2491,8 @@ hgd_journal_get_alarm (HgdJournal *self,
     return alarm_from_row (self, stmt, error);
   if (rc != SQLITE_DONE)
     {
-      set_db_error (error, self->reader, rc, self->path, "cannot read alarms");
+      hgd_sqlite_set_error (error, &journal_store, self->reader, rc, self->path,
+                            "cannot read alarms");
       return NULL;
     }
   g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND,
@@ -2744,7 +2556,8 @@ hgd_journal_lookup_idempotency_key (HgdJournal *self,
     }
   if (rc != SQLITE_DONE)
     {
-      set_db_error (error, self->reader, rc, self->path, "cannot read idempotency keys");
+      hgd_sqlite_set_error (error, &journal_store, self->reader, rc, self->path,
+                            "cannot read idempotency keys");
       return FALSE;
     }
   return TRUE;
@@ -3077,4 +2890,31 @@ hgd_journal_release_for_test (HgdJournal *self)
   g_return_if_fail (self->hold != NULL);
 
   waiter_signal (self->hold);
+}
+
+/**
+ * hgd_journal_set_migrations_for_test:
+ * @test_migrations: (array length=n_test_migrations) (nullable): the schema steps journals
+ *   are created and migrated with from now on, or %NULL for the real ones
+ * @n_test_migrations: how many
+ *
+ * Lets a test add a step, e.g. one that fails.
+ */
+void
+hgd_journal_set_migrations_for_test (const HgdSqliteMigration *test_migrations,
+                                     guint n_test_migrations)
+{
+  migrations = test_migrations != NULL ? test_migrations : journal_migrations;
+  n_migrations = test_migrations != NULL ? n_test_migrations : G_N_ELEMENTS (journal_migrations);
+}
+
+/**
+ * hgd_journal_get_schema_version:
+ *
+ * Returns: the schema version journals are migrated to
+ */
+guint
+hgd_journal_get_schema_version (void)
+{
+  return G_N_ELEMENTS (journal_migrations);
 }
