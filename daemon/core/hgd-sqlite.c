@@ -170,7 +170,7 @@ hgd_sqlite_ensure_directory (const HgdSqliteStore *store, const gchar *directory
   if ((st.st_mode & 07777) != 0700)
     {
       g_debug ("%s %s: setting directory mode 0700 (was %04o)", store->name, directory,
-               (guint)(st.st_mode & 07777));
+               (guint) (st.st_mode & 07777));
       return hgd_sqlite_ensure_mode (store, directory, 0700, error);
     }
   return TRUE;
@@ -315,7 +315,7 @@ hgd_sqlite_query_text (sqlite3 *db,
 
   if (stmt == NULL)
     return FALSE;
-  *value = has_row ? g_strdup ((const gchar *)sqlite3_column_text (stmt, 0)) : NULL;
+  *value = has_row ? g_strdup ((const gchar *) sqlite3_column_text (stmt, 0)) : NULL;
   return TRUE;
 }
 
@@ -450,7 +450,14 @@ hgd_sqlite_check_version (const HgdSqliteStore *store,
                           guint n_migrations,
                           GError **error)
 {
-  if (version < 0 || version > (gint64)n_migrations)
+  if (version < 0)
+    {
+      hgd_sqlite_set_error_fault (error, store, HGD_SQLITE_FAULT_CORRUPT, path,
+                                  "schema version %" G_GINT64_FORMAT " is not supported",
+                                  version);
+      return FALSE;
+    }
+  if (version > (gint64) n_migrations)
     {
       hgd_sqlite_set_error_fault (error, store, HGD_SQLITE_FAULT_CORRUPT, path,
                                   "schema version %" G_GINT64_FORMAT " is newer than this "
@@ -494,14 +501,14 @@ hgd_sqlite_migrate (sqlite3 *db,
   if (!hgd_sqlite_get_version (db, store, path, &version, error)
       || !hgd_sqlite_check_version (store, path, version, n_migrations, error))
     return FALSE;
-  if (version == (gint64)n_migrations)
+  if (version == (gint64) n_migrations)
     return TRUE;
   /* read again inside the transaction: another connection may have migrated meanwhile */
   txn = hgd_sqlite_transaction_begin (db, store, path, error);
   if (txn == NULL || !hgd_sqlite_get_version (db, store, path, &version, error)
       || !hgd_sqlite_check_version (store, path, version, n_migrations, error))
     return FALSE;
-  for (guint i = (guint)version; i < n_migrations; i++)
+  for (guint i = (guint) version; i < n_migrations; i++)
     {
       g_autofree gchar *what = g_strdup_printf ("cannot migrate the schema to version %u", i + 1);
 
