@@ -13,6 +13,9 @@
 
 #include "hgd-accounts-private.h"
 #include "hgd-api-resources.h"
+#include "hgd-hash-queue.h"
+#include "hgd-login-limiter.h"
+#include "hgd-sqlite.h"
 
 #define USERNAME_MAX_CHARS 64
 #define USERNAME_MAX_BYTES (USERNAME_MAX_CHARS * 4)
@@ -23,7 +26,6 @@
 #define TOKEN_CHARS (sodium_base64_ENCODED_LEN (TOKEN_BYTES, TOKEN_VARIANT) - 1)
 #define HASH_OPSLIMIT crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define HASH_MEMLIMIT crypto_pwhash_MEMLIMIT_INTERACTIVE
-#define SCHEMA_VERSION 1
 /* Each Argon2 computation (a login's verification, a new password's hash) holds
  * HASH_MEMLIMIT (64 MiB), so they run one at a time. While this many wait, new logins are
  * turned away at once (BUSY, retry in a second) rather than queued for many seconds, and
@@ -36,11 +38,19 @@
  * [api] login-attempts failures in the window. */
 #define CLIENT_ATTEMPTS_FACTOR 4
 #define COMMON_PASSWORDS_RESOURCE "/org/hemgate/api/common-passwords.txt"
-#define FAILURE_SWEEP_MIN 1024
 
 G_DEFINE_QUARK (hgd-accounts-error-quark, hgd_accounts_error)
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+static const HgdSqliteStore accounts_store = {
+  .name = "accounts",
+  .error_quark = hgd_accounts_error_quark,
+  .error_codes = {
+    [HGD_SQLITE_FAULT_IO] = HGD_ACCOUNTS_ERROR_STORAGE,
+    [HGD_SQLITE_FAULT_DISK_FULL] = HGD_ACCOUNTS_ERROR_STORAGE,
+    [HGD_SQLITE_FAULT_CORRUPT] = HGD_ACCOUNTS_ERROR_STORAGE,
+    [HGD_SQLITE_FAULT_CONSTRAINT] = HGD_ACCOUNTS_ERROR_STORAGE,
+  },
+};
 
 /* Verified against when the user name is unknown, so that an unknown name costs the same
  * time and memory as a wrong password. Made by crypto_pwhash_str at the INTERACTIVE limits
@@ -63,6 +73,21 @@ static const gchar schema_sql[] =
   "  revoked INTEGER NOT NULL DEFAULT 0);"
   "CREATE INDEX IF NOT EXISTS sessions_username ON sessions (username);";
 
+/* Version 2: expired sessions are deleted at every open and sweep (expires <= now). */
+static const gchar sessions_by_expiry_sql[]
+    = "CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires);";
+
+/* The schema, one step per version (hgd-sqlite.c), run when a file is opened. Add a step
+ * for any change of a table; never edit one that a release has shipped. */
+static const HgdSqliteMigration accounts_migrations[] = {
+  { schema_sql, NULL },
+  { sessions_by_expiry_sql, NULL },
+};
+
+/* hgd_accounts_set_migrations_for_test () */
+static const HgdSqliteMigration *migrations = accounts_migrations;
+static guint n_migrations = G_N_ELEMENTS (accounts_migrations);
+
 /* A user as kept in memory. */
 typedef struct
 {
@@ -72,13 +97,6 @@ typedef struct
   gchar *hash;     /* (owned) crypto_pwhash_str output */
 } Account;
 
-/* Recent failed logins, by user name or by client. */
-typedef struct
-{
-  GHashTable *times; /* (owned) name → GArray of gint64 monotonic usec, oldest first */
-  guint sweep_at;    /* drop stale names when the table grows to this size */
-} FailureLog;
-
 struct _HgdAccounts
 {
   GObject parent_instance;
@@ -86,12 +104,11 @@ struct _HgdAccounts
   gchar *db_path[HG_DOMAIN_LAST];   /* (owned) */
   GHashTable *accounts;             /* (owned) user name → Account, both domains */
   GHashTable *sessions;             /* (owned) session id → HgdSession (token NULL) */
-  FailureLog pair_failures;         /* by "user name\nclient" */
-  FailureLog client_failures;
+  HgdLoginLimiter *pair_failures;   /* (owned) by "user name\nclient" */
+  HgdLoginLimiter *client_failures; /* (owned) */
   gchar *verifying_client;          /* (owned) (nullable) the client of the login hashing now */
   GHashTable *adding;               /* (owned) user names reserved by adds in flight */
-  GQueue hash_queue;                /* (owned) HashJobs waiting for the worker */
-  gboolean hashing;                 /* a HashJob is running in the worker thread */
+  HgdHashQueue *hash_queue;         /* (owned) logins and passwords waiting for Argon2 */
   gint64 session_lifetime;          /* seconds */
   guint login_attempts;
   gint64 login_window;              /* seconds */
@@ -178,129 +195,10 @@ hgd_user_free (HgdUser *user)
 }
 
 static void
-failure_log_init (FailureLog *log)
-{
-  log->times = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                      (GDestroyNotify) g_array_unref);
-  log->sweep_at = FAILURE_SWEEP_MIN;
-}
-
-static void
-failure_log_clear (FailureLog *log)
-{
-  g_clear_pointer (&log->times, g_hash_table_unref);
-}
-
-/* Forgets all the failures once the newest is at or before @since (no failure for a
- * whole window); returns how many are left. */
-static guint
-prune_times (GArray *times,
-             gint64 since)
-{
-  if (times->len > 0 && g_array_index (times, gint64, times->len - 1) <= since)
-    g_array_set_size (times, 0);
-  return times->len;
-}
-
-/* Names are attacker-chosen, so forget those whose failures all left the window once the
- * table has doubled since the last sweep: the cost per attempt stays constant. */
-static void
-failure_log_sweep (FailureLog *log,
-                   gint64 since)
-{
-  GHashTableIter iter;
-  GArray *times;
-
-  if (g_hash_table_size (log->times) < log->sweep_at)
-    return;
-  g_hash_table_iter_init (&iter, log->times);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &times))
-    {
-      if (prune_times (times, since) == 0)
-        g_hash_table_iter_remove (&iter);
-    }
-  log->sweep_at = MAX (FAILURE_SWEEP_MIN, 2 * g_hash_table_size (log->times));
-}
-
-/* How many seconds until @name may try again; 0 if it may now. The first @attempts
- * failures are free (typing errors); after them each failure doubles the wait from the
- * newest one: 1, 2, 4, ... seconds, at most the window. A window without failures
- * forgets them all. */
-static gint64
-failure_log_get_wait (FailureLog *log,
-                      const gchar *name,
-                      guint attempts,
-                      gint64 window,
-                      gint64 now)
-{
-  gint64 window_usec = window * G_USEC_PER_SEC;
-  GArray *times;
-  gint64 delay;
-  gint64 free_at;
-  guint excess;
-
-  failure_log_sweep (log, now - window_usec);
-  times = g_hash_table_lookup (log->times, name);
-  if (times == NULL)
-    return 0;
-  if (prune_times (times, now - window_usec) == 0)
-    {
-      g_hash_table_remove (log->times, name);
-      return 0;
-    }
-  if (times->len < attempts)
-    return 0;
-  excess = times->len - attempts;
-  delay = excess >= 30 ? window : MIN (window, (gint64) 1 << excess);
-  free_at = g_array_index (times, gint64, times->len - 1) + delay * G_USEC_PER_SEC;
-  if (free_at <= now)
-    return 0;
-  return MAX (1, (free_at - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
-}
-
-static guint
-failure_log_add (FailureLog *log,
-                 const gchar *name,
-                 gint64 when)
-{
-  GArray *times = g_hash_table_lookup (log->times, name);
-
-  if (times == NULL)
-    {
-      times = g_array_new (FALSE, FALSE, sizeof (gint64));
-      g_hash_table_insert (log->times, g_strdup (name), times);
-    }
-  g_array_append_val (times, when);
-  return times->len;
-}
-
-/* Takes back one failure recorded at @when: the attempt did not fail after all. */
-static void
-failure_log_forget (FailureLog *log,
-                    const gchar *name,
-                    gint64 when)
-{
-  GArray *times = g_hash_table_lookup (log->times, name);
-
-  for (guint i = 0; times != NULL && i < times->len; i++)
-    {
-      if (g_array_index (times, gint64, i) == when)
-        {
-          g_array_remove_index (times, i);
-          break;
-        }
-    }
-  if (times != NULL && times->len == 0)
-    g_hash_table_remove (log->times, name);
-}
-
-static void
 hgd_accounts_finalize (GObject *object)
 {
   HgdAccounts *self = HGD_ACCOUNTS (object);
 
-  /* every queued job holds a reference, so none can be left here */
-  g_warn_if_fail (g_queue_is_empty (&self->hash_queue));
   g_warn_if_fail (g_hash_table_size (self->adding) == 0);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
@@ -310,9 +208,10 @@ hgd_accounts_finalize (GObject *object)
   g_hash_table_unref (self->accounts);
   g_hash_table_unref (self->sessions);
   g_hash_table_unref (self->adding);
-  failure_log_clear (&self->pair_failures);
-  failure_log_clear (&self->client_failures);
+  hgd_login_limiter_free (self->pair_failures);
+  hgd_login_limiter_free (self->client_failures);
   g_free (self->verifying_client);
+  hgd_hash_queue_free (self->hash_queue);
   G_OBJECT_CLASS (hgd_accounts_parent_class)->finalize (object);
 }
 
@@ -329,10 +228,10 @@ hgd_accounts_init (HgdAccounts *self)
                                           (GDestroyNotify) account_free);
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) hgd_session_unref);
-  failure_log_init (&self->pair_failures);
-  failure_log_init (&self->client_failures);
+  self->pair_failures = hgd_login_limiter_new ();
+  self->client_failures = hgd_login_limiter_new ();
   self->adding = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_queue_init (&self->hash_queue);
+  self->hash_queue = hgd_hash_queue_new (G_OBJECT (self));
   self->login_attempts = 5;
   self->login_window = 300;
 }
@@ -360,8 +259,8 @@ set_db_error (HgdAccounts *self,
               HgDomain domain,
               GError **error)
 {
-  g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE, "accounts %s: %s",
-               self->db_path[domain], sqlite3_errmsg (self->db[domain]));
+  hgd_sqlite_set_error (error, &accounts_store, self->db[domain],
+                        sqlite3_extended_errcode (self->db[domain]), self->db_path[domain], NULL);
   return FALSE;
 }
 
@@ -389,58 +288,22 @@ db_run (HgdAccounts *self,
   return TRUE;
 }
 
-/* The file is made 0600 before SQLite opens it; SQLite gives the -wal and -shm files the
- * same mode. */
-static gboolean
-create_private_file (const gchar *path,
-                     GError **error)
-{
-  struct stat st;
-  gint fd;
-
-  fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    {
-      gint saved_errno = errno;
-      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE, "accounts %s: %s",
-                   path, g_strerror (saved_errno));
-      return FALSE;
-    }
-  if (fstat (fd, &st) == 0 && (st.st_mode & 0077) != 0)
-    {
-      g_warning ("accounts %s: mode was %04o, setting 0600", path, st.st_mode & 07777);
-      if (fchmod (fd, 0600) != 0)
-        {
-          gint saved_errno = errno;
-          g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE,
-                       "accounts %s: cannot make it private: %s", path, g_strerror (saved_errno));
-          g_close (fd, NULL);
-          return FALSE;
-        }
-    }
-  g_close (fd, NULL);
-  return TRUE;
-}
-
 static gboolean
 open_db (HgdAccounts *self,
          HgDomain domain,
          const gchar *directory,
          GError **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  gint64 version;
+  guint lax_mode = 0;
 
-  if (g_mkdir_with_parents (directory, 0700) != 0)
-    {
-      gint saved_errno = errno;
-      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE,
-                   "accounts: cannot create %s: %s", directory, g_strerror (saved_errno));
-      return FALSE;
-    }
   self->db_path[domain] = g_build_filename (directory, "accounts.db", NULL);
-  if (!create_private_file (self->db_path[domain], error))
+  /* the file is made 0600 before SQLite opens it; SQLite gives the -wal and -shm files the
+   * same mode */
+  if (!hgd_sqlite_ensure_directory (&accounts_store, directory, error)
+      || !hgd_sqlite_ensure_private_file (&accounts_store, self->db_path[domain], &lax_mode, error))
     return FALSE;
+  if (lax_mode != 0)
+    g_warning ("accounts %s: mode was %04o, setting 0600", self->db_path[domain], lax_mode);
   if (sqlite3_open_v2 (self->db_path[domain], &self->db[domain], SQLITE_OPEN_READWRITE,
                        NULL) != SQLITE_OK)
     return set_db_error (self, domain, error);
@@ -453,33 +316,8 @@ open_db (HgdAccounts *self,
                     "PRAGMA secure_delete = ON;",
                     NULL, NULL, NULL) != SQLITE_OK)
     return set_db_error (self, domain, error);
-
-  if (sqlite3_prepare_v2 (self->db[domain], "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK ||
-      sqlite3_step (stmt) != SQLITE_ROW)
-    return set_db_error (self, domain, error);
-  version = sqlite3_column_int64 (stmt, 0);
-  if (version > SCHEMA_VERSION)
-    {
-      g_set_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE,
-                   "accounts %s: schema version %" G_GINT64_FORMAT " is newer than this "
-                   "hemgated understands (%d)",
-                   self->db_path[domain], version, SCHEMA_VERSION);
-      return FALSE;
-    }
-  if (version < SCHEMA_VERSION)
-    {
-      g_autofree gchar *sql = NULL;
-
-      sql = g_strdup_printf ("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;", schema_sql,
-                             SCHEMA_VERSION);
-      if (sqlite3_exec (self->db[domain], sql, NULL, NULL, NULL) != SQLITE_OK)
-        {
-          set_db_error (self, domain, error);
-          sqlite3_exec (self->db[domain], "ROLLBACK", NULL, NULL, NULL);
-          return FALSE;
-        }
-    }
-  return TRUE;
+  return hgd_sqlite_migrate (self->db[domain], &accounts_store, self->db_path[domain], migrations,
+                             n_migrations, error);
 }
 
 /* A user name is 1 to 64 characters: lower-case letters of any script (å, ä, ö, é…),
@@ -811,100 +649,6 @@ log_domain_event (HgDomain domain,
                     "%s", message);
 }
 
-/* The Argon2 worker: one job at a time, in the order queued ------------------------------ */
-
-/* What the worker does with a caller's GTask. */
-typedef struct
-{
-  /* on the main context when the job's turn comes; FALSE if it answered the task instead */
-  gboolean (*start) (HgdAccounts *self,
-                     GTask *task);
-  /* in the worker thread with the caller's task data as @task_data; touches nothing else */
-  GTaskThreadFunc run;
-  /* back on the main context with what @run returned; answers the task */
-  void (*done) (HgdAccounts *self,
-                GTask *task,
-                GAsyncResult *result);
-} HashJobFuncs;
-
-typedef struct
-{
-  const HashJobFuncs *funcs;
-  GTask *task;   /* (owned) the caller's */
-  gpointer data; /* (unowned) the caller's task data, for the worker thread */
-} HashJob;
-
-static void
-hash_job_free (HashJob *job)
-{
-  g_object_unref (job->task);
-  g_free (job);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (HashJob, hash_job_free)
-
-/* Runs in the worker thread. */
-static void
-hash_job_thread (GTask *worker,
-                 gpointer source_object,
-                 gpointer task_data,
-                 GCancellable *cancellable)
-{
-  HashJob *job = task_data;
-
-  job->funcs->run (worker, source_object, job->data, cancellable);
-}
-
-static void hash_job_done_cb (GObject *source,
-                              GAsyncResult *result,
-                              gpointer user_data);
-
-/* Starts the next waiting job, if none is running. */
-static void
-hash_queue_next (HgdAccounts *self)
-{
-  while (!self->hashing && !g_queue_is_empty (&self->hash_queue))
-    {
-      g_autoptr(HashJob) job = g_queue_pop_head (&self->hash_queue);
-      g_autoptr(GTask) worker = NULL;
-
-      if (!job->funcs->start (self, job->task))
-        continue;
-      self->hashing = TRUE;
-      job->data = g_task_get_task_data (job->task);
-      worker = g_task_new (self, NULL, hash_job_done_cb, NULL);
-      g_task_set_source_tag (worker, hash_queue_next);
-      g_task_set_task_data (worker, g_steal_pointer (&job), (GDestroyNotify) hash_job_free);
-      g_task_run_in_thread (worker, hash_job_thread);
-    }
-}
-
-static void
-hash_job_done_cb (GObject *source,
-                  GAsyncResult *result,
-                  gpointer user_data)
-{
-  HgdAccounts *self = HGD_ACCOUNTS (source);
-  HashJob *job = g_task_get_task_data (G_TASK (result));
-
-  self->hashing = FALSE;
-  job->funcs->done (self, job->task, result);
-  hash_queue_next (self);
-}
-
-/* Queues @task (transfer full) for the worker. */
-static void
-hash_queue_push (HgdAccounts *self,
-                 const HashJobFuncs *funcs,
-                 GTask *task)
-{
-  HashJob *job = g_new0 (HashJob, 1);
-
-  job->funcs = funcs;
-  job->task = task;
-  g_queue_push_tail (&self->hash_queue, job);
-  hash_queue_next (self);
-}
-
 /* Adding users and changing passwords ------------------------------------------------------ */
 
 /* A new password on its way through the worker into a user's row. */
@@ -956,7 +700,7 @@ password_hash_thread (GTask *task,
 
 /* Answers @task if it was cancelled while waiting for the worker. */
 static gboolean
-password_job_start (HgdAccounts *self,
+password_job_start (gpointer owner,
                     GTask *task)
 {
   return !g_task_return_error_if_cancelled (task);
@@ -1078,9 +822,10 @@ hgd_accounts_add_user (HgdAccounts *self,
 }
 
 static gboolean
-add_user_start (HgdAccounts *self,
+add_user_start (gpointer owner,
                 GTask *task)
 {
+  HgdAccounts *self = HGD_ACCOUNTS (owner);
   PasswordData *data = g_task_get_task_data (task);
 
   if (password_job_start (self, task))
@@ -1090,10 +835,11 @@ add_user_start (HgdAccounts *self,
 }
 
 static void
-add_user_done (HgdAccounts *self,
+add_user_done (gpointer owner,
                GTask *task,
                GAsyncResult *result)
 {
+  HgdAccounts *self = HGD_ACCOUNTS (owner);
   PasswordData *data = g_task_get_task_data (task);
   g_autofree gchar *hash = NULL;
   g_autoptr(GError) error = NULL;
@@ -1110,7 +856,7 @@ add_user_done (HgdAccounts *self,
   g_task_return_boolean (task, TRUE);
 }
 
-static const HashJobFuncs add_user_job = {
+static const HgdHashJobFuncs add_user_job = {
   .start = add_user_start,
   .run = password_hash_thread,
   .done = add_user_done,
@@ -1159,7 +905,7 @@ hgd_accounts_add_user_async (HgdAccounts *self,
   data->role = role;
   g_task_set_task_data (task, data, (GDestroyNotify) password_data_free);
   g_hash_table_add (self->adding, g_strdup (username));
-  hash_queue_push (self, &add_user_job, g_steal_pointer (&task));
+  hgd_hash_queue_push (self->hash_queue, &add_user_job, g_steal_pointer (&task));
 }
 
 /**
@@ -1259,10 +1005,11 @@ hgd_accounts_set_password (HgdAccounts *self,
 }
 
 static void
-set_password_done (HgdAccounts *self,
+set_password_done (gpointer owner,
                    GTask *task,
                    GAsyncResult *result)
 {
+  HgdAccounts *self = HGD_ACCOUNTS (owner);
   PasswordData *data = g_task_get_task_data (task);
   g_autofree gchar *hash = NULL;
   g_autoptr(GError) error = NULL;
@@ -1287,7 +1034,7 @@ set_password_done (HgdAccounts *self,
   g_task_return_boolean (task, TRUE);
 }
 
-static const HashJobFuncs set_password_job = {
+static const HgdHashJobFuncs set_password_job = {
   .start = password_job_start,
   .run = password_hash_thread,
   .done = set_password_done,
@@ -1335,7 +1082,7 @@ hgd_accounts_set_password_async (HgdAccounts *self,
   data = password_data_new (username, password);
   data->created = account->created;
   g_task_set_task_data (task, data, (GDestroyNotify) password_data_free);
-  hash_queue_push (self, &set_password_job, g_steal_pointer (&task));
+  hgd_hash_queue_push (self->hash_queue, &set_password_job, g_steal_pointer (&task));
 }
 
 /**
@@ -1389,15 +1136,8 @@ forget_user_failures (HgdAccounts *self,
                       const gchar *username)
 {
   g_autofree gchar *prefix = g_strdup_printf ("%s\n", username);
-  GHashTableIter iter;
-  const gchar *pair;
 
-  g_hash_table_iter_init (&iter, self->pair_failures.times);
-  while (g_hash_table_iter_next (&iter, (gpointer *) &pair, NULL))
-    {
-      if (g_str_has_prefix (pair, prefix))
-        g_hash_table_iter_remove (&iter);
-    }
+  hgd_login_limiter_remove_prefix (self->pair_failures, prefix);
 }
 
 /**
@@ -1535,9 +1275,9 @@ login_forget_attempt (HgdAccounts *self,
                       gboolean user_too)
 {
   if (user_too)
-    failure_log_forget (&self->pair_failures, data->pair, data->attempt);
+    hgd_login_limiter_forget (self->pair_failures, data->pair, data->attempt);
   if (data->client != NULL)
-    failure_log_forget (&self->client_failures, data->client, data->attempt);
+    hgd_login_limiter_forget (self->client_failures, data->client, data->attempt);
 }
 
 /* Runs in a worker thread; touches only @task_data. */
@@ -1560,9 +1300,10 @@ login_verify_thread (GTask *task,
 
 /* The login's turn at the worker: it verifies against the user's hash as it is now. */
 static gboolean
-login_start (HgdAccounts *self,
+login_start (gpointer owner,
              GTask *task)
 {
+  HgdAccounts *self = HGD_ACCOUNTS (owner);
   LoginData *data = g_task_get_task_data (task);
   Account *account;
 
@@ -1646,26 +1387,23 @@ login_failed (HgdAccounts *self,
               LoginData *data)
 {
   gint64 now = now_monotonic (self);
-  GArray *times;
 
   /* the failure counted since the attempt began now dates from its answer, so that a
    * slow hash does not use up the wait before the next try */
-  failure_log_forget (&self->pair_failures, data->pair, data->attempt);
-  failure_log_add (&self->pair_failures, data->pair, now);
+  hgd_login_limiter_forget (self->pair_failures, data->pair, data->attempt);
+  hgd_login_limiter_add (self->pair_failures, data->pair, now);
   if (data->client != NULL)
     {
-      failure_log_forget (&self->client_failures, data->client, data->attempt);
-      failure_log_add (&self->client_failures, data->client, now);
+      hgd_login_limiter_forget (self->client_failures, data->client, data->attempt);
+      hgd_login_limiter_add (self->client_failures, data->client, now);
     }
-  times = g_hash_table_lookup (self->pair_failures.times, data->pair);
-
-  if (times != NULL && times->len == self->login_attempts)
+  if (hgd_login_limiter_count (self->pair_failures, data->pair) == self->login_attempts)
     g_message ("%u failed logins for one user name from one client in %" G_GINT64_FORMAT
                " s: its next tries are delayed",
                self->login_attempts, self->login_window);
-  times = data->client != NULL ? g_hash_table_lookup (self->client_failures.times, data->client)
-                               : NULL;
-  if (times != NULL && times->len == self->login_attempts * CLIENT_ATTEMPTS_FACTOR)
+  if (data->client != NULL
+      && hgd_login_limiter_count (self->client_failures, data->client)
+           == self->login_attempts * CLIENT_ATTEMPTS_FACTOR)
     g_message ("%u failed logins from one client in %" G_GINT64_FORMAT
                " s: its next tries are delayed",
                self->login_attempts * CLIENT_ATTEMPTS_FACTOR, self->login_window);
@@ -1682,7 +1420,7 @@ login_succeeded (HgdAccounts *self,
   g_autofree gchar *message = NULL;
 
   /* the pair's failures are forgiven; the client's others stay */
-  g_hash_table_remove (self->pair_failures.times, data->pair);
+  hgd_login_limiter_remove (self->pair_failures, data->pair);
   login_forget_attempt (self, data, FALSE);
   if (data->new_hash != NULL)
     {
@@ -1705,10 +1443,11 @@ login_succeeded (HgdAccounts *self,
 }
 
 static void
-login_verify_done (HgdAccounts *self,
+login_verify_done (gpointer owner,
                    GTask *task,
                    GAsyncResult *result)
 {
+  HgdAccounts *self = HGD_ACCOUNTS (owner);
   LoginData *data = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   Account *account;
@@ -1740,7 +1479,7 @@ login_verify_done (HgdAccounts *self,
     }
 }
 
-static const HashJobFuncs login_job = {
+static const HgdHashJobFuncs login_job = {
   .start = login_start,
   .run = login_verify_thread,
   .done = login_verify_done,
@@ -1753,12 +1492,13 @@ logins_of_client (HgdAccounts *self,
 {
   guint n = g_strcmp0 (self->verifying_client, client) == 0 ? 1 : 0;
 
-  for (GList *l = self->hash_queue.head; l != NULL; l = l->next)
-    {
-      HashJob *job = l->data;
-      LoginData *data = job->funcs == &login_job ? g_task_get_task_data (job->task) : NULL;
+  g_autoptr(GPtrArray) waiting = hgd_hash_queue_get_waiting (self->hash_queue, &login_job);
 
-      if (data != NULL && g_strcmp0 (data->client, client) == 0)
+  for (guint i = 0; i < waiting->len; i++)
+    {
+      LoginData *data = g_task_get_task_data (g_ptr_array_index (waiting, i));
+
+      if (g_strcmp0 (data->client, client) == 0)
         n++;
     }
   return n;
@@ -1807,12 +1547,12 @@ hgd_accounts_login_async (HgdAccounts *self,
   g_task_set_task_data (task, data, (GDestroyNotify) login_data_free);
 
   now = now_monotonic (self);
-  wait = failure_log_get_wait (&self->pair_failures, data->pair, self->login_attempts,
-                               self->login_window, now);
+  wait = hgd_login_limiter_get_wait (self->pair_failures, data->pair, self->login_attempts,
+                                     self->login_window, now);
   if (data->client != NULL)
-    wait = MAX (wait, failure_log_get_wait (&self->client_failures, data->client,
-                                            self->login_attempts * CLIENT_ATTEMPTS_FACTOR,
-                                            self->login_window, now));
+    wait = MAX (wait, hgd_login_limiter_get_wait (self->client_failures, data->client,
+                                                  self->login_attempts * CLIENT_ATTEMPTS_FACTOR,
+                                                  self->login_window, now));
   if (wait == 0 && data->client != NULL &&
       logins_of_client (self, data->client) >= LOGIN_CLIENT_MAX)
     wait = 1;
@@ -1825,7 +1565,7 @@ hgd_accounts_login_async (HgdAccounts *self,
                                wait);
       return;
     }
-  if (g_queue_get_length (&self->hash_queue) >= LOGIN_QUEUE_MAX)
+  if (hgd_hash_queue_get_length (self->hash_queue) >= LOGIN_QUEUE_MAX)
     {
       data->retry_after = 1;
       g_debug ("login refused: %u logins waiting", LOGIN_QUEUE_MAX);
@@ -1836,10 +1576,10 @@ hgd_accounts_login_async (HgdAccounts *self,
 
   /* counted as failed until it succeeds, so that logins in flight count too */
   data->attempt = now;
-  failure_log_add (&self->pair_failures, data->pair, now);
+  hgd_login_limiter_add (self->pair_failures, data->pair, now);
   if (data->client != NULL)
-    failure_log_add (&self->client_failures, data->client, now);
-  hash_queue_push (self, &login_job, g_steal_pointer (&task));
+    hgd_login_limiter_add (self->client_failures, data->client, now);
+  hgd_hash_queue_push (self->hash_queue, &login_job, g_steal_pointer (&task));
 }
 
 /**
@@ -1982,4 +1722,29 @@ const gchar *
 hgd_accounts_get_dummy_hash (void)
 {
   return dummy_hash;
+}
+
+/**
+ * hgd_accounts_set_migrations_for_test:
+ * @test_migrations: (array length=n_test_migrations) (nullable): the schema steps account
+ *   files are migrated with from now on, or %NULL for the real ones
+ * @n_test_migrations: how many
+ */
+void
+hgd_accounts_set_migrations_for_test (const HgdSqliteMigration *test_migrations,
+                                      guint n_test_migrations)
+{
+  migrations = test_migrations != NULL ? test_migrations : accounts_migrations;
+  n_migrations = test_migrations != NULL ? n_test_migrations : G_N_ELEMENTS (accounts_migrations);
+}
+
+/**
+ * hgd_accounts_get_schema_version:
+ *
+ * Returns: the schema version account files are migrated to
+ */
+guint
+hgd_accounts_get_schema_version (void)
+{
+  return G_N_ELEMENTS (accounts_migrations);
 }

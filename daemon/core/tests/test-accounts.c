@@ -1373,6 +1373,199 @@ test_storage_same_directory (Fixture *fixture,
   g_assert_null (accounts);
 }
 
+/* migrations */
+
+static gint64
+read_version (const gchar *path)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 version;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  version = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return version;
+}
+
+static void
+exec_sqlite (const gchar *path,
+             const gchar *sql)
+{
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
+}
+
+/* Replaces @domain's accounts.db with one made from an SQL dump in tests/data, in WAL mode
+ * as hemgated leaves it. */
+static void
+load_dump (Fixture *fixture,
+           HgDomain domain,
+           const gchar *name)
+{
+  g_autofree gchar *dump_path = g_test_build_filename (G_TEST_DIST, "data", name, NULL);
+  g_autofree gchar *path = db_path (fixture, domain);
+  g_autofree gchar *wal = g_strconcat (path, "-wal", NULL);
+  g_autofree gchar *shm = g_strconcat (path, "-shm", NULL);
+  g_autofree gchar *dump = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_get_contents (dump_path, &dump, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  (void) g_unlink (wal);
+  (void) g_unlink (shm);
+  exec_sqlite (path, dump);
+  exec_sqlite (path, "PRAGMA journal_mode = WAL");
+  g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+}
+
+static void
+assert_user (Fixture *fixture,
+             HgDomain domain,
+             guint index,
+             const gchar *username,
+             HgdRole role,
+             gint64 created)
+{
+  g_autoptr(GPtrArray) users = hgd_accounts_list_users (fixture->accounts, domain);
+  HgdUser *user;
+
+  g_assert_cmpuint (index, <, users->len);
+  user = g_ptr_array_index (users, index);
+  g_assert_cmpstr (user->username, ==, username);
+  g_assert_cmpint (user->role, ==, role);
+  g_assert_cmpint (user->created, ==, created);
+}
+
+static void
+test_migrate_previous_release (Fixture *fixture,
+                               gconstpointer user_data)
+{
+  g_autofree gchar *municipal = db_path (fixture, HG_DOMAIN_MUNICIPAL);
+  g_autofree gchar *personal = db_path (fixture, HG_DOMAIN_PERSONAL);
+  g_autoptr(GPtrArray) municipal_users = NULL;
+  g_autoptr(GPtrArray) personal_users = NULL;
+  g_autoptr(HgdSession) anna = NULL;
+  g_autoptr(HgdSession) asa = NULL;
+  g_autoptr(HgdSession) bertil = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("Account files of both domains written by the previous release (schema "
+                  "version 1) open: the users, their passwords and their sessions are kept, and "
+                  "the files are at the current version");
+
+  g_assert_cmpuint (hgd_accounts_get_schema_version (), >, 1);
+  g_clear_object (&fixture->accounts);
+  load_dump (fixture, HG_DOMAIN_MUNICIPAL, "accounts-v1-municipal.sql");
+  load_dump (fixture, HG_DOMAIN_PERSONAL, "accounts-v1-personal.sql");
+  g_assert_cmpint (read_version (municipal), ==, 1);
+  g_assert_cmpint (read_version (personal), ==, 1);
+  fixture->accounts = open_accounts (fixture);
+
+  municipal_users = hgd_accounts_list_users (fixture->accounts, HG_DOMAIN_MUNICIPAL);
+  personal_users = hgd_accounts_list_users (fixture->accounts, HG_DOMAIN_PERSONAL);
+  g_assert_cmpuint (municipal_users->len, ==, 2);
+  g_assert_cmpuint (personal_users->len, ==, 2);
+  assert_user (fixture, HG_DOMAIN_MUNICIPAL, 0, "anna", HGD_ROLE_STAFF, 1796602230092946);
+  assert_user (fixture, HG_DOMAIN_MUNICIPAL, 1, "it.admin", HGD_ROLE_IT_ADMIN, 1796602230596524);
+  assert_user (fixture, HG_DOMAIN_PERSONAL, 0, "bertil", HGD_ROLE_FAMILY, 1796602231498443);
+  assert_user (fixture, HG_DOMAIN_PERSONAL, 1, "åsa.öberg", HGD_ROLE_RESIDENT, 1796602231028653);
+
+  /* the sessions of the previous release are still signed in */
+  anna = hgd_accounts_lookup_token (fixture->accounts, "jc1T1YiDLbFTr3m8s_KiSVfAwdQXUG7cEGsOitecHMc");
+  g_assert_nonnull (anna);
+  g_assert_cmpstr (anna->username, ==, "anna");
+  g_assert_cmpint (anna->role, ==, HGD_ROLE_STAFF);
+  asa = hgd_accounts_lookup_token (fixture->accounts, "KCehOD7vksZIVjI2sF2W3ta6UHU1coEDqOgao5lM1gw");
+  g_assert_nonnull (asa);
+  g_assert_cmpstr (asa->username, ==, "åsa.öberg");
+
+  /* and the passwords log in */
+  bertil = login (fixture, "bertil", "correct horse battery 4", "192.0.2.1", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (bertil);
+  g_assert_cmpint (bertil->role, ==, HGD_ROLE_FAMILY);
+  assert_login_fails (fixture, "anna", "correct horse battery 4", "192.0.2.1",
+                      HGD_ACCOUNTS_ERROR_BAD_LOGIN);
+
+  g_clear_object (&fixture->accounts);
+  g_assert_cmpint (read_version (municipal), ==, hgd_accounts_get_schema_version ());
+  g_assert_cmpint (read_version (personal), ==, hgd_accounts_get_schema_version ());
+}
+
+static void
+test_migrate_new_file_current (Fixture *fixture,
+                               gconstpointer user_data)
+{
+  g_autofree gchar *path = db_path (fixture, HG_DOMAIN_MUNICIPAL);
+
+  g_test_summary ("A new accounts.db is created at the current schema version");
+
+  g_clear_object (&fixture->accounts);
+  g_assert_cmpint (read_version (path), ==, hgd_accounts_get_schema_version ());
+}
+
+static void
+test_migrate_newer_refused (Fixture *fixture,
+                            gconstpointer user_data)
+{
+  g_autofree gchar *path = db_path (fixture, HG_DOMAIN_PERSONAL);
+  g_autofree gchar *versions = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdAccounts) accounts = NULL;
+
+  g_test_summary ("An accounts.db written by a later release is refused, naming both versions, "
+                  "and left at its version");
+
+  g_clear_object (&fixture->accounts);
+  exec_sqlite (path, "PRAGMA user_version = 42");
+  accounts = hgd_accounts_new ((const gchar *const *) fixture->dirs, LIFETIME, &error);
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE);
+  g_assert_null (accounts);
+  g_assert_nonnull (strstr (error->message, path));
+  versions = g_strdup_printf ("schema version 42 is newer than this hemgated understands (%u)",
+                              hgd_accounts_get_schema_version ());
+  g_assert_nonnull (strstr (error->message, versions));
+  g_assert_cmpint (read_version (path), ==, 42);
+}
+
+static void
+test_migrate_failure_rolled_back (Fixture *fixture,
+                                  gconstpointer user_data)
+{
+  static const HgdSqliteMigration failing[] = {
+    { "SELECT 1", NULL },
+    { "SELECT 1", NULL },
+    { "DELETE FROM users; INSERT INTO no_such_table VALUES (1)", NULL },
+  };
+  g_autofree gchar *path = db_path (fixture, HG_DOMAIN_MUNICIPAL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdAccounts) accounts = NULL;
+
+  g_test_summary ("An accounts.db whose migration fails is refused and keeps its users and "
+                  "version");
+
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  g_clear_object (&fixture->accounts);
+  hgd_accounts_set_migrations_for_test (failing, G_N_ELEMENTS (failing));
+  accounts = hgd_accounts_new ((const gchar *const *) fixture->dirs, LIFETIME, &error);
+  hgd_accounts_set_migrations_for_test (NULL, 0);
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_STORAGE);
+  g_assert_null (accounts);
+  g_assert_nonnull (strstr (error->message, "cannot migrate the schema to version 3"));
+  g_assert_cmpint (read_version (path), ==, hgd_accounts_get_schema_version ());
+
+  fixture->accounts = open_accounts (fixture);
+  g_assert_true (hgd_accounts_has_user (fixture->accounts, "anna"));
+}
+
 static void
 add_test (const gchar *path,
           void (*func) (Fixture *, gconstpointer))
@@ -1427,5 +1620,9 @@ main (int argc,
   add_test ("/accounts/storage/private-file-modes", test_storage_private_modes);
   add_test ("/accounts/storage/corrupt-file-refused", test_storage_corrupt_file);
   add_test ("/accounts/storage/domains-need-own-directories", test_storage_same_directory);
+  add_test ("/accounts/migrate/previous-release-opens", test_migrate_previous_release);
+  add_test ("/accounts/migrate/new-file-at-current-version", test_migrate_new_file_current);
+  add_test ("/accounts/migrate/newer-file-refused", test_migrate_newer_refused);
+  add_test ("/accounts/migrate/failure-rolled-back", test_migrate_failure_rolled_back);
   return g_test_run ();
 }

@@ -1700,6 +1700,268 @@ test_readings_index_added (Fixture *fixture,
   g_assert_cmpuint (readings->len, ==, 1);
 }
 
+/* migrations */
+
+/* Makes @db from an SQL dump in tests/data, in WAL mode as hemgated leaves its journals. */
+static void
+load_dump (const gchar *name,
+           const gchar *db)
+{
+  g_autofree gchar *dump_path = g_test_build_filename (G_TEST_DIST, "data", name, NULL);
+  g_autofree gchar *dump = NULL;
+  g_autofree gchar *directory = g_path_get_dirname (db);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_get_contents (dump_path, &dump, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir_with_parents (directory, 0700), ==, 0);
+  write_sqlite (db, dump);
+  write_sqlite (db, "PRAGMA journal_mode = WAL");
+}
+
+static gint64
+read_version (const gchar *path)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 version;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  version = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return version;
+}
+
+/* Every row of @sql in @path's file, each as its columns' text joined by '|' ("NULL" for
+ * none): what is on disk, read without the journal. */
+static GPtrArray *
+read_rows (const gchar *path,
+           const gchar *sql)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      g_autoptr(GString) row = g_string_new (NULL);
+
+      for (gint i = 0; i < sqlite3_column_count (stmt); i++)
+        {
+          const gchar *text = (const gchar *) sqlite3_column_text (stmt, i);
+
+          g_string_append_printf (row, "%s%s", i > 0 ? "|" : "", text != NULL ? text : "NULL");
+        }
+      g_ptr_array_add (rows, g_string_free (g_steal_pointer (&row), FALSE));
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return g_steal_pointer (&rows);
+}
+
+static gchar *
+event_to_row (HgEvent *event)
+{
+  g_autofree gchar *body = hg_json_object_to_string (hg_event_get_body (event));
+  const gchar *source = hg_event_get_source (event);
+
+  return g_strdup_printf ("%" G_GUINT64_FORMAT "|%s|%" G_GINT64_FORMAT "|%s|%s",
+                          hg_event_get_seq (event), hg_event_get_event_type (event),
+                          hg_event_get_timestamp (event), source != NULL ? source : "NULL", body);
+}
+
+static gchar *
+alarm_to_row (HgAlarm *alarm)
+{
+  JsonObject *detail_object = hg_alarm_get_detail (alarm);
+  g_autofree gchar *detail = detail_object != NULL ? hg_json_object_to_string (detail_object)
+                                                   : g_strdup ("NULL");
+
+  return g_strdup_printf ("%s|%s|%s|%s|%s|%s|%u|%s|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT,
+                          hg_alarm_get_reference (alarm), hg_alarm_get_alarm_type (alarm),
+                          hg_alarm_state_to_string (hg_alarm_get_state (alarm)),
+                          hg_alarm_get_source (alarm) != NULL ? hg_alarm_get_source (alarm) : "NULL",
+                          hg_alarm_get_device (alarm) != NULL ? hg_alarm_get_device (alarm) : "NULL",
+                          hg_alarm_get_location (alarm) != NULL ? hg_alarm_get_location (alarm)
+                                                                : "NULL",
+                          hg_alarm_get_priority (alarm), detail, hg_alarm_get_raised_time (alarm),
+                          hg_alarm_get_updated_time (alarm));
+}
+
+static void
+assert_upgraded (HgDomain domain,
+                 const gchar *dump,
+                 guint n_events,
+                 guint n_alarms,
+                 guint n_open_alarms)
+{
+  g_autofree gchar *dir = domain_dir (hg_domain_to_string (domain));
+  g_autofree gchar *db = g_build_filename (dir, "journal.db", NULL);
+  g_autoptr(GPtrArray) event_rows = NULL;
+  g_autoptr(GPtrArray) alarm_rows = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GPtrArray) alarms = NULL;
+  g_autoptr(GPtrArray) open_alarms = NULL;
+  g_autoptr(GPtrArray) alarm_events = NULL;
+  g_autoptr(HgdJournal) journal = NULL;
+  g_autoptr(HgEvent) next = event_new ("test.after-upgrade", 1);
+  g_autoptr(GError) error = NULL;
+  guint n_alarm_events = 0;
+
+  load_dump (dump, db);
+  g_assert_cmpint (read_version (db), ==, 1);
+  event_rows = read_rows (db, "SELECT seq, type, ts, source, body FROM events ORDER BY seq");
+  alarm_rows = read_rows (db, "SELECT ref, type, state, source, device, location, priority, "
+                              "detail, raised_ts, updated_ts FROM alarms ORDER BY ref");
+  g_assert_cmpuint (event_rows->len, ==, n_events);
+  g_assert_cmpuint (alarm_rows->len, ==, n_alarms);
+
+  journal = hgd_journal_new (domain, dir, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (journal);
+
+  /* every event, from every cursor */
+  g_assert_cmpuint (hgd_journal_get_last_seq (journal), ==, n_events);
+  for (guint after = 0; after <= n_events; after++)
+    {
+      g_autoptr(GPtrArray) page = hgd_journal_query_events (journal, after, 0, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (page->len, ==, n_events - after);
+      for (guint i = 0; i < page->len; i++)
+        {
+          g_autofree gchar *row = event_to_row (g_ptr_array_index (page, i));
+
+          g_assert_cmpstr (row, ==, g_ptr_array_index (event_rows, after + i));
+          g_assert_cmpint (hg_event_get_domain (g_ptr_array_index (page, i)), ==, domain);
+        }
+    }
+  events = hgd_journal_query_events (journal, 0, 0, &error);
+  for (guint i = 0; i < events->len; i++)
+    {
+      if (g_str_has_prefix (hg_event_get_event_type (g_ptr_array_index (events, i)), "alarm."))
+        n_alarm_events++;
+    }
+  alarm_events = hgd_journal_query_alarm_events (journal, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (alarm_events->len, ==, n_alarm_events);
+
+  /* every alarm, listed and looked up */
+  alarms = hgd_journal_list_alarms (journal, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (alarms->len, ==, n_alarms);
+  for (guint i = 0; i < alarm_rows->len; i++)
+    {
+      const gchar *expected = g_ptr_array_index (alarm_rows, i);
+      g_auto(GStrv) fields = g_strsplit (expected, "|", 2);
+      g_autoptr(HgAlarm) alarm = hgd_journal_get_alarm (journal, fields[0], &error);
+      g_autofree gchar *row = NULL;
+
+      g_assert_no_error (error);
+      row = alarm_to_row (alarm);
+      g_assert_cmpstr (row, ==, expected);
+    }
+  open_alarms = hgd_journal_list_alarms (journal, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (open_alarms->len, ==, n_open_alarms);
+
+  /* and the journal goes on where it was */
+  assert_append (journal, next, NULL);
+  g_assert_cmpuint (hg_event_get_seq (next), ==, n_events + 1);
+  g_clear_object (&journal);
+  g_assert_cmpint (read_version (db), ==, hgd_journal_get_schema_version ());
+}
+
+static void
+test_migrate_previous_release (void)
+{
+  g_autofree gchar *dir = domain_dir ("municipal");
+  g_autoptr(HgdJournal) journal = NULL;
+  g_autofree gchar *alarm_ref = NULL;
+  g_autofree gchar *fingerprint = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("Journals of both domains written by the previous release (schema version 1) "
+                  "open: every event, alarm and cursor reads back as it was written, appends go "
+                  "on from the last sequence number, and the file is at the current version");
+
+  g_assert_cmpuint (hgd_journal_get_schema_version (), >, 1);
+  assert_upgraded (HG_DOMAIN_MUNICIPAL, "journal-v1-municipal.sql", 9, 2, 1);
+  assert_upgraded (HG_DOMAIN_PERSONAL, "journal-v1-personal.sql", 7, 1, 0);
+
+  /* the idempotency key recorded with the first alarm is still found */
+  journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+  g_assert_no_error (error);
+  g_assert_true (hgd_journal_lookup_idempotency_key (journal, "user:anna", "idem-key-1",
+                                                     G_GINT64_CONSTANT (1796602221847630) +
+                                                       G_USEC_PER_SEC,
+                                                     &alarm_ref, &fingerprint, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (alarm_ref, ==, "al-0001-fall");
+  g_assert_cmpstr (fingerprint, ==, "fp-1234");
+}
+
+static void
+test_migrate_new_journal_current (void)
+{
+  g_autofree gchar *dir = domain_dir ("personal");
+  g_autofree gchar *db = g_build_filename (dir, "journal.db", NULL);
+  g_autoptr(HgdJournal) journal = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A new journal is created at the current schema version");
+
+  journal = hgd_journal_new (HG_DOMAIN_PERSONAL, dir, &error);
+  g_assert_no_error (error);
+  g_clear_object (&journal);
+  g_assert_cmpint (read_version (db), ==, hgd_journal_get_schema_version ());
+}
+
+static void
+test_migrate_failure_leaves_file (void)
+{
+  /* version 1 is the file's already; version 2 does part of its work, then fails */
+  static const HgdSqliteMigration failing[] = {
+    { "SELECT 1", NULL },
+    { "CREATE TABLE half_done (a); INSERT INTO no_such_table VALUES (1)", NULL },
+  };
+  g_autofree gchar *dir = domain_dir ("municipal");
+  g_autofree gchar *db = g_build_filename (dir, "journal.db", NULL);
+  g_autofree gchar *before = NULL;
+  g_autofree gchar *after = NULL;
+  gsize before_length = 0;
+  gsize after_length = 0;
+  g_autoptr(HgdJournal) journal = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A journal whose migration fails is refused and left byte for byte as it "
+                  "was; with a working migration it opens afterwards");
+
+  load_dump ("journal-v1-municipal.sql", db);
+  g_assert_true (g_file_get_contents (db, &before, &before_length, NULL));
+
+  hgd_journal_set_migrations_for_test (failing, G_N_ELEMENTS (failing));
+  journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+  hgd_journal_set_migrations_for_test (NULL, 0);
+  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_IO);
+  g_assert_null (journal);
+  g_assert_nonnull (strstr (error->message, db));
+  g_assert_nonnull (strstr (error->message, "cannot migrate the schema to version 2"));
+  g_assert_true (g_file_get_contents (db, &after, &after_length, NULL));
+  g_assert_cmpmem (before, before_length, after, after_length);
+  g_assert_cmpint (read_version (db), ==, 1);
+  g_clear_error (&error);
+
+  journal = hgd_journal_new (HG_DOMAIN_MUNICIPAL, dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (hgd_journal_get_last_seq (journal), ==, 9);
+}
+
 int
 main (int argc,
       char **argv)
@@ -1718,6 +1980,11 @@ main (int argc,
   g_test_add_func ("/journal/open/schemaless-database-refused", test_open_schemaless_database_refused);
   g_test_add_func ("/journal/open/newer-schema-refused", test_open_newer_schema_refused);
   g_test_add_func ("/journal/open/other-domain-refused", test_open_other_domain_refused);
+  g_test_add_func ("/journal/migrate/previous-release-opens", test_migrate_previous_release);
+  g_test_add_func ("/journal/migrate/new-journal-at-current-version",
+                   test_migrate_new_journal_current);
+  g_test_add_func ("/journal/migrate/failure-leaves-file-as-it-was",
+                   test_migrate_failure_leaves_file);
   g_test_add ("/journal/append/stamps-seq-domain-time", Fixture, NULL, fixture_setup,
               test_append_stamps_event, fixture_teardown);
   g_test_add ("/journal/append/seq-monotonic", Fixture, NULL, fixture_setup,

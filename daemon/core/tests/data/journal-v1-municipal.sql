@@ -1,0 +1,32 @@
+-- The municipal journal.db of hemgate 0.1 (schema version 1, written by main at fd2054e), as
+-- `sqlite3 journal.db .dump` gives it; .dump leaves out the schema version, added at the end.
+PRAGMA foreign_keys=OFF;
+BEGIN TRANSACTION;
+CREATE TABLE meta (  key TEXT PRIMARY KEY NOT NULL,  value TEXT NOT NULL);
+INSERT INTO meta VALUES('domain','municipal');
+INSERT INTO meta VALUES('state','closed');
+CREATE TABLE events (  seq INTEGER PRIMARY KEY AUTOINCREMENT,  type TEXT NOT NULL,  ts INTEGER NOT NULL,  source TEXT,  body TEXT NOT NULL,  alarm_ref TEXT);
+INSERT INTO events VALUES(1,'core.started',1796602229590771,'core','{"version":"0.9"}',NULL);
+INSERT INTO events VALUES(2,'alarm.raised',1796602229591146,'plugin:fall-sensor','{"ref":"al-0001-fall","type":"fall","state":"raised","source":"plugin:fall-sensor","device":"hall-sensor","location":"hallway","priority":7,"detail":{"fall_height_cm":92,"note":"hörde ett ljud"}}','al-0001-fall');
+INSERT INTO events VALUES(3,'plugin.started',1796602229592263,'plugin:scaip-alarm','{"id":"scaip-alarm"}',NULL);
+INSERT INTO events VALUES(4,'alarm.delivered',1796602229592504,'plugin:fall-sensor','{"ref":"al-0001-fall","type":"fall","state":"delivered","source":"plugin:fall-sensor","device":"hall-sensor","location":"hallway","priority":7,"detail":{"fall_height_cm":92,"note":"hörde ett ljud"}}','al-0001-fall');
+INSERT INTO events VALUES(5,'alarm.acknowledged',1796602229594143,'plugin:fall-sensor','{"ref":"al-0001-fall","type":"fall","state":"acknowledged","source":"plugin:fall-sensor","device":"hall-sensor","location":"hallway","priority":7,"detail":{"fall_height_cm":92,"note":"hörde ett ljud"}}','al-0001-fall');
+INSERT INTO events VALUES(6,'alarm.closed',1796602229597508,'plugin:fall-sensor','{"ref":"al-0001-fall","type":"fall","state":"closed","source":"plugin:fall-sensor","device":"hall-sensor","location":"hallway","priority":7,"detail":{"fall_height_cm":92,"note":"hörde ett ljud"}}','al-0001-fall');
+INSERT INTO events VALUES(7,'alarm.raised',1796602229598467,'plugin:door','{"ref":"al-0002-door","type":"door","state":"raised","source":"plugin:door","location":"front door","priority":3}','al-0002-door');
+INSERT INTO events VALUES(8,'sensor.reading',1796602229598774,'plugin:mqtt-sensors','{"device":"hall-sensor","kind":"motion","value":1}',NULL);
+INSERT INTO events VALUES(9,'note.unicode',1796602229600744,'user:åsa','{"text":"Åsa öppnade dörren \"ute\"","n":3.5,"list":[1,2,null]}',NULL);
+CREATE TABLE alarms (  ref TEXT PRIMARY KEY NOT NULL,  type TEXT NOT NULL,  state TEXT NOT NULL,  source TEXT,  device TEXT,  location TEXT,  priority INTEGER NOT NULL DEFAULT 0,  detail TEXT,  raised_seq INTEGER NOT NULL,  raised_ts INTEGER NOT NULL,  updated_ts INTEGER NOT NULL);
+INSERT INTO alarms VALUES('al-0001-fall','fall','closed','plugin:fall-sensor','hall-sensor','hallway',7,'{"fall_height_cm":92,"note":"hörde ett ljud"}',2,1796602229591146,1796602229597508);
+INSERT INTO alarms VALUES('al-0002-door','door','raised','plugin:door',NULL,'front door',3,NULL,7,1796602229598467,1796602229598467);
+CREATE TABLE idempotency_keys (  scope TEXT NOT NULL,  key TEXT NOT NULL,  fingerprint TEXT NOT NULL,  alarm_ref TEXT NOT NULL,  ts INTEGER NOT NULL,  PRIMARY KEY (scope, key)) WITHOUT ROWID;
+INSERT INTO idempotency_keys VALUES('user:anna','idem-key-1','fp-1234','al-0001-fall',1796602229591146);
+DELETE FROM sqlite_sequence;
+INSERT INTO sqlite_sequence VALUES('events',9);
+CREATE INDEX events_by_type ON events (type, ts);
+CREATE INDEX events_by_alarm ON events (alarm_ref) WHERE alarm_ref IS NOT NULL;
+CREATE INDEX alarms_by_state ON alarms (state);
+CREATE INDEX events_by_reading_device ON events (json_extract(body, '$.device'), ts) WHERE type = 'sensor.reading';
+CREATE INDEX events_by_reading_kind ON events (json_extract(body, '$.device'), json_extract(body, '$.kind'), ts) WHERE type = 'sensor.reading';
+CREATE INDEX idempotency_keys_by_ts ON idempotency_keys (ts);
+COMMIT;
+PRAGMA user_version = 1;
