@@ -5,6 +5,7 @@
 
 #include <glib/gstdio.h>
 
+#include "hgd-capabilities.h"
 #include "hgd-manifest.h"
 
 #define GOOD_MANIFEST                                              \
@@ -213,12 +214,12 @@ test_capability_names (void)
 
   g_test_summary ("The capability check used for manifests and `deny` lists");
   for (guint i = 0; i < G_N_ELEMENTS (good); i++)
-    g_assert_true (hgd_manifest_capability_is_valid (good[i], NULL));
+    g_assert_true (hgd_capability_check (good[i], NULL));
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr(GError) error = NULL;
       g_test_message ("%s", bad[i]);
-      g_assert_false (hgd_manifest_capability_is_valid (bad[i], &error));
+      g_assert_false (hgd_capability_check (bad[i], &error));
       g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_DATA);
     }
 }
