@@ -66,6 +66,7 @@ static const struct
   { "unknown-key", "tests/plugins" },
   { "unknown-capability", "tests/plugins" },
   { "wrong-api-version", "tests/plugins" },
+  { "personal-delivery", "tests/plugins" },
 };
 
 static void
@@ -556,6 +557,7 @@ test_bad_manifest (Fixture *fixture,
     { "bad-json", "malformed JSON" },
     { "unknown-key", "unknown member 'autostart'" },
     { "unknown-capability", "unknown capability 'root.shell'" },
+    { "personal-delivery", "capability 'alarm.deliver' may not be granted in the personal domain" },
     { "wrong-api-version", "api_version '2' is not supported" },
     { "wrong-domain", "domain personal: plugin courier may not be installed there" },
     { "typo-in-deny", "deny: unknown capability 'secret'" },
@@ -566,6 +568,7 @@ test_bad_manifest (Fixture *fixture,
   g_autoptr(JsonArray) array = NULL;
 
   g_test_summary ("An instance whose manifest is malformed, has an unknown key or capability, "
+                  "asks for a capability in a domain the grant table does not allow it in, "
                   "or another plugin API, whose configuration the manifest does not allow, "
                   "or whose plugin rejects its keys, fails with the reason and is not "
                   "restarted; the daemon and other plugins carry on");
@@ -573,6 +576,7 @@ test_bad_manifest (Fixture *fixture,
                  "[plugin:bad-json]\n"
                  "[plugin:unknown-key]\n"
                  "[plugin:unknown-capability]\n"
+                 "[plugin:personal-delivery]\ndomain = municipal\n"
                  "[plugin:wrong-api-version]\n"
                  "[plugin:wrong-domain]\nplugin = courier\ndomain = personal\n"
                  "[plugin:typo-in-deny]\nplugin = example\ndomain = personal\ndeny = secret\n"
