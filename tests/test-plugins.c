@@ -1372,6 +1372,61 @@ test_restart_on_request (Fixture *fixture,
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
 }
 
+static gboolean
+courier_logged (Fixture *fixture,
+                gconstpointer data)
+{
+  g_autoptr(JsonArray) log = courier_log (fixture);
+
+  return log != NULL && find_string (log, data) >= 0;
+}
+
+static void
+test_delivery_not_echoed (Fixture *fixture,
+                          gconstpointer user_data)
+{
+  InstanceCondition running = { "courier", "running", 0 };
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *closed_line = NULL;
+  g_autoptr(JsonArray) log = NULL;
+  g_autoptr(GPtrArray) delivered = NULL;
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  gboolean dispatched = FALSE;
+  gboolean closed = FALSE;
+
+  g_test_bug ("issue 14: delivery plugins are echoed their own reports");
+  g_test_summary ("A delivery plugin is sent the alarm events it acts on (raised, closed), not "
+                  "the delivered it reported itself nor the steps staff report; the journal, "
+                  "which every other subscriber reads, still has its report");
+  start_plugins (fixture, "[plugin:courier]\n");
+  wait_for (fixture, instance_reached, &running, "the courier running");
+  ref = raise_alarm (fixture, "fall");
+  wait_for (fixture, alarm_delivered, ref, "the courier's report journaled");
+  hgd_alarms_transition_async (fixture->alarms, ref, HG_ALARM_STATE_DISPATCHED, "user:staff", NULL,
+                               NULL, transitioned_cb, &dispatched);
+  wait_for (fixture, is_set, &dispatched, "the dispatch journaled");
+  hgd_alarms_transition_async (fixture->alarms, ref, HG_ALARM_STATE_CLOSED, "user:staff", NULL,
+                               NULL, transitioned_cb, &closed);
+  wait_for (fixture, is_set, &closed, "the close journaled");
+  /* the host takes events in journal order: an echo would have come before the close */
+  closed_line = g_strdup_printf ("alarm.closed %s", ref);
+  wait_for (fixture, courier_logged, closed_line, "the close at the courier");
+
+  log = courier_log (fixture);
+  for (guint i = 0; i < json_array_get_length (log); i++)
+    {
+      g_test_message ("the courier got %s", json_array_get_string_element (log, i));
+      g_ptr_array_add (lines, g_strdup (json_array_get_string_element (log, i)));
+    }
+  g_ptr_array_add (lines, NULL);
+  g_assert_cmpuint (lines->len - 1, ==, 2);
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (lines, 0), "alarm.raised "));
+  g_assert_cmpstr (g_ptr_array_index (lines, 1), ==, closed_line);
+
+  delivered = find_events (fixture, HG_DOMAIN_MUNICIPAL, "alarm.delivered", "plugin:courier");
+  g_assert_cmpuint (delivered->len, ==, 1);
+}
+
 int
 main (int argc,
       char **argv)
@@ -1404,6 +1459,8 @@ main (int argc,
               test_new_alarm_before_reoffers, teardown);
   g_test_add ("/plugins/alarm/reoffer-not-after-cancel", Fixture, NULL, setup,
               test_reoffer_not_after_cancel, teardown);
+  g_test_add ("/plugins/alarm/delivery-plugin-not-sent-its-own-reports", Fixture, NULL, setup,
+              test_delivery_not_echoed, teardown);
   g_test_add ("/plugins/alarm/report-retried-until-journaled", Fixture, NULL, setup,
               test_report_retried_until_journaled, teardown);
   g_test_add ("/plugins/alarm/report-retried-after-fsync-failure", Fixture, NULL, setup,
