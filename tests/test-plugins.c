@@ -433,7 +433,7 @@ test_start_and_publish (Fixture *fixture,
   g_assert_cmpstr (json_object_get_string_member (object, "name"), ==, "Example plugin");
   capabilities = json_object_get_array_member (object, "capabilities");
   g_assert_cmpuint (json_array_get_length (capabilities), ==, 2);
-  g_assert_cmpstr (json_array_get_string_element (capabilities, 0), ==, "sensor.publish");
+  g_assert_cmpstr (json_array_get_string_element (capabilities, 0), ==, HG_CAPABILITY_SENSOR_PUBLISH);
 
   /* One reading in each domain: the plugin may see only the personal one. */
   append_reading (fixture, HG_DOMAIN_MUNICIPAL);
@@ -679,15 +679,15 @@ test_ungranted_denied (Fixture *fixture,
                   "alarm exists");
   probes = run_greedy (fixture);
   g_assert_cmpuint (probes->len, ==, 7);
-  g_assert_true (probe_found (probes, "RaiseAlarm", "alarm.raise"));
+  g_assert_true (probe_found (probes, "RaiseAlarm", HG_CAPABILITY_ALARM_RAISE));
   g_assert_true (probe_found (probes, "PublishEvent", "alarm.raised"));
-  g_assert_true (probe_found (probes, "LookupSecret", "secrets"));
+  g_assert_true (probe_found (probes, "LookupSecret", HG_CAPABILITY_SECRETS));
 
   denials = find_plugin_events (fixture, HG_DOMAIN_PERSONAL, "plugin.denied", "greedy");
   g_assert_cmpuint (denials->len, ==, 3);
-  g_assert_true (denial_found (denials, "RaiseAlarm", "alarm.raise"));
+  g_assert_true (denial_found (denials, "RaiseAlarm", HG_CAPABILITY_ALARM_RAISE));
   g_assert_true (denial_found (denials, "PublishEvents", NULL));
-  g_assert_true (denial_found (denials, "LookupSecret", "secrets"));
+  g_assert_true (denial_found (denials, "LookupSecret", HG_CAPABILITY_SECRETS));
 
   alarm_events = find_events (fixture, HG_DOMAIN_PERSONAL, "alarm.raised", "plugin:greedy");
   g_assert_cmpuint (alarm_events->len, ==, 0);
@@ -747,9 +747,9 @@ test_deny_config (Fixture *fixture,
   object = instance_json (fixture, "example");
   capabilities = json_object_get_array_member (object, "capabilities");
   g_assert_cmpuint (json_array_get_length (capabilities), ==, 1);
-  g_assert_cmpstr (json_array_get_string_element (capabilities, 0), ==, "sensor.subscribe");
+  g_assert_cmpstr (json_array_get_string_element (capabilities, 0), ==, HG_CAPABILITY_SENSOR_SUBSCRIBE);
   denials = find_plugin_events (fixture, HG_DOMAIN_PERSONAL, "plugin.denied", "example");
-  g_assert_true (denial_found (denials, "PublishEvents", "sensor.publish"));
+  g_assert_true (denial_found (denials, "PublishEvents", HG_CAPABILITY_SENSOR_PUBLISH));
   beats = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.heartbeat", NULL);
   g_assert_cmpuint (beats->len, ==, 0);
   g_assert_true (instance_is (fixture, "example", "running"));
