@@ -3,6 +3,7 @@
  * read by the core and by the plugin host before any plugin code runs. */
 #include "config.h"
 
+#include "hgd-capabilities.h"
 #include "hgd-manifest.h"
 
 #include "fuzz.h"
@@ -28,7 +29,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   capabilities = hgd_manifest_get_capabilities (manifest);
   g_assert_nonnull (capabilities);
   for (guint i = 0; capabilities[i] != NULL; i++)
-    g_assert_true (hgd_manifest_capability_is_valid (capabilities[i], NULL));
+    g_assert_true (hgd_capability_check (capabilities[i], NULL));
   (void) hgd_manifest_get_only_domain (manifest, &domain);
   (void) hgd_manifest_allows_domain (manifest, HG_DOMAIN_PERSONAL);
   return 0;

@@ -66,6 +66,7 @@ static const struct
   { "unknown-key", "tests/plugins" },
   { "unknown-capability", "tests/plugins" },
   { "wrong-api-version", "tests/plugins" },
+  { "personal-delivery", "tests/plugins" },
 };
 
 static void
@@ -432,7 +433,7 @@ test_start_and_publish (Fixture *fixture,
   g_assert_cmpstr (json_object_get_string_member (object, "name"), ==, "Example plugin");
   capabilities = json_object_get_array_member (object, "capabilities");
   g_assert_cmpuint (json_array_get_length (capabilities), ==, 2);
-  g_assert_cmpstr (json_array_get_string_element (capabilities, 0), ==, "sensor.publish");
+  g_assert_cmpstr (json_array_get_string_element (capabilities, 0), ==, HG_CAPABILITY_SENSOR_PUBLISH);
 
   /* One reading in each domain: the plugin may see only the personal one. */
   append_reading (fixture, HG_DOMAIN_MUNICIPAL);
@@ -556,6 +557,7 @@ test_bad_manifest (Fixture *fixture,
     { "bad-json", "malformed JSON" },
     { "unknown-key", "unknown member 'autostart'" },
     { "unknown-capability", "unknown capability 'root.shell'" },
+    { "personal-delivery", "capability 'alarm.deliver' may not be granted in the personal domain" },
     { "wrong-api-version", "api_version '2' is not supported" },
     { "wrong-domain", "domain personal: plugin courier may not be installed there" },
     { "typo-in-deny", "deny: unknown capability 'secret'" },
@@ -566,6 +568,7 @@ test_bad_manifest (Fixture *fixture,
   g_autoptr(JsonArray) array = NULL;
 
   g_test_summary ("An instance whose manifest is malformed, has an unknown key or capability, "
+                  "asks for a capability in a domain the grant table does not allow it in, "
                   "or another plugin API, whose configuration the manifest does not allow, "
                   "or whose plugin rejects its keys, fails with the reason and is not "
                   "restarted; the daemon and other plugins carry on");
@@ -573,6 +576,7 @@ test_bad_manifest (Fixture *fixture,
                  "[plugin:bad-json]\n"
                  "[plugin:unknown-key]\n"
                  "[plugin:unknown-capability]\n"
+                 "[plugin:personal-delivery]\ndomain = municipal\n"
                  "[plugin:wrong-api-version]\n"
                  "[plugin:wrong-domain]\nplugin = courier\ndomain = personal\n"
                  "[plugin:typo-in-deny]\nplugin = example\ndomain = personal\ndeny = secret\n"
@@ -675,15 +679,15 @@ test_ungranted_denied (Fixture *fixture,
                   "alarm exists");
   probes = run_greedy (fixture);
   g_assert_cmpuint (probes->len, ==, 7);
-  g_assert_true (probe_found (probes, "RaiseAlarm", "alarm.raise"));
+  g_assert_true (probe_found (probes, "RaiseAlarm", HG_CAPABILITY_ALARM_RAISE));
   g_assert_true (probe_found (probes, "PublishEvent", "alarm.raised"));
-  g_assert_true (probe_found (probes, "LookupSecret", "secrets"));
+  g_assert_true (probe_found (probes, "LookupSecret", HG_CAPABILITY_SECRETS));
 
   denials = find_plugin_events (fixture, HG_DOMAIN_PERSONAL, "plugin.denied", "greedy");
   g_assert_cmpuint (denials->len, ==, 3);
-  g_assert_true (denial_found (denials, "RaiseAlarm", "alarm.raise"));
+  g_assert_true (denial_found (denials, "RaiseAlarm", HG_CAPABILITY_ALARM_RAISE));
   g_assert_true (denial_found (denials, "PublishEvents", NULL));
-  g_assert_true (denial_found (denials, "LookupSecret", "secrets"));
+  g_assert_true (denial_found (denials, "LookupSecret", HG_CAPABILITY_SECRETS));
 
   alarm_events = find_events (fixture, HG_DOMAIN_PERSONAL, "alarm.raised", "plugin:greedy");
   g_assert_cmpuint (alarm_events->len, ==, 0);
@@ -743,9 +747,9 @@ test_deny_config (Fixture *fixture,
   object = instance_json (fixture, "example");
   capabilities = json_object_get_array_member (object, "capabilities");
   g_assert_cmpuint (json_array_get_length (capabilities), ==, 1);
-  g_assert_cmpstr (json_array_get_string_element (capabilities, 0), ==, "sensor.subscribe");
+  g_assert_cmpstr (json_array_get_string_element (capabilities, 0), ==, HG_CAPABILITY_SENSOR_SUBSCRIBE);
   denials = find_plugin_events (fixture, HG_DOMAIN_PERSONAL, "plugin.denied", "example");
-  g_assert_true (denial_found (denials, "PublishEvents", "sensor.publish"));
+  g_assert_true (denial_found (denials, "PublishEvents", HG_CAPABILITY_SENSOR_PUBLISH));
   beats = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.heartbeat", NULL);
   g_assert_cmpuint (beats->len, ==, 0);
   g_assert_true (instance_is (fixture, "example", "running"));
@@ -1368,6 +1372,61 @@ test_restart_on_request (Fixture *fixture,
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
 }
 
+static gboolean
+courier_logged (Fixture *fixture,
+                gconstpointer data)
+{
+  g_autoptr(JsonArray) log = courier_log (fixture);
+
+  return log != NULL && find_string (log, data) >= 0;
+}
+
+static void
+test_delivery_not_echoed (Fixture *fixture,
+                          gconstpointer user_data)
+{
+  InstanceCondition running = { "courier", "running", 0 };
+  g_autofree gchar *ref = NULL;
+  g_autofree gchar *closed_line = NULL;
+  g_autoptr(JsonArray) log = NULL;
+  g_autoptr(GPtrArray) delivered = NULL;
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  gboolean dispatched = FALSE;
+  gboolean closed = FALSE;
+
+  g_test_bug ("issue 14: delivery plugins are echoed their own reports");
+  g_test_summary ("A delivery plugin is sent the alarm events it acts on (raised, closed), not "
+                  "the delivered it reported itself nor the steps staff report; the journal, "
+                  "which every other subscriber reads, still has its report");
+  start_plugins (fixture, "[plugin:courier]\n");
+  wait_for (fixture, instance_reached, &running, "the courier running");
+  ref = raise_alarm (fixture, "fall");
+  wait_for (fixture, alarm_delivered, ref, "the courier's report journaled");
+  hgd_alarms_transition_async (fixture->alarms, ref, HG_ALARM_STATE_DISPATCHED, "user:staff", NULL,
+                               NULL, transitioned_cb, &dispatched);
+  wait_for (fixture, is_set, &dispatched, "the dispatch journaled");
+  hgd_alarms_transition_async (fixture->alarms, ref, HG_ALARM_STATE_CLOSED, "user:staff", NULL,
+                               NULL, transitioned_cb, &closed);
+  wait_for (fixture, is_set, &closed, "the close journaled");
+  /* the host takes events in journal order: an echo would have come before the close */
+  closed_line = g_strdup_printf ("alarm.closed %s", ref);
+  wait_for (fixture, courier_logged, closed_line, "the close at the courier");
+
+  log = courier_log (fixture);
+  for (guint i = 0; i < json_array_get_length (log); i++)
+    {
+      g_test_message ("the courier got %s", json_array_get_string_element (log, i));
+      g_ptr_array_add (lines, g_strdup (json_array_get_string_element (log, i)));
+    }
+  g_ptr_array_add (lines, NULL);
+  g_assert_cmpuint (lines->len - 1, ==, 2);
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (lines, 0), "alarm.raised "));
+  g_assert_cmpstr (g_ptr_array_index (lines, 1), ==, closed_line);
+
+  delivered = find_events (fixture, HG_DOMAIN_MUNICIPAL, "alarm.delivered", "plugin:courier");
+  g_assert_cmpuint (delivered->len, ==, 1);
+}
+
 int
 main (int argc,
       char **argv)
@@ -1400,6 +1459,8 @@ main (int argc,
               test_new_alarm_before_reoffers, teardown);
   g_test_add ("/plugins/alarm/reoffer-not-after-cancel", Fixture, NULL, setup,
               test_reoffer_not_after_cancel, teardown);
+  g_test_add ("/plugins/alarm/delivery-plugin-not-sent-its-own-reports", Fixture, NULL, setup,
+              test_delivery_not_echoed, teardown);
   g_test_add ("/plugins/alarm/report-retried-until-journaled", Fixture, NULL, setup,
               test_report_retried_until_journaled, teardown);
   g_test_add ("/plugins/alarm/report-retried-after-fsync-failure", Fixture, NULL, setup,

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HgdManifest: reads manifest.json through the checked JSON accessors and refuses it whole
  * on the first problem, so a plugin never runs with a half-understood grant. The rules are
- * those of data/schemas/manifest.schema.json; errors are HG_ERROR_INVALID_DATA. */
+ * those of data/schemas/manifest.schema.json; errors are HG_ERROR_INVALID_DATA. Which
+ * capabilities exist, and in which domains each may be granted, the grant table says
+ * (hgd-capabilities.c). */
 #include "config.h"
 
+#include "hgd-capabilities.h"
 #include "hgd-manifest.h"
 
 struct _HgdManifest
@@ -19,20 +22,6 @@ struct _HgdManifest
 };
 
 G_DEFINE_TYPE (HgdManifest, hgd_manifest, G_TYPE_OBJECT)
-
-/* Every capability a manifest may ask for, besides net.connect:HOST:PORT. */
-static const gchar *const known_capabilities[] = {
-  "alarm.raise",
-  "alarm.deliver",
-  "sensor.publish",
-  "sensor.subscribe",
-  "media.camera",
-  "media.microphone",
-  "secrets",
-  NULL,
-};
-
-#define NET_CONNECT_PREFIX "net.connect:"
 
 static void
 hgd_manifest_finalize (GObject *object)
@@ -101,79 +90,6 @@ module_is_valid (const gchar *module)
 }
 
 static gboolean
-host_is_valid (const gchar *host,
-               gsize len)
-{
-  g_autofree gchar *copy = NULL;
-
-  if (len == 0 || len > 253)
-    return FALSE;
-  if (host[0] == '[')
-    {
-      if (len < 4 || host[len - 1] != ']')
-        return FALSE;
-      copy = g_strndup (host + 1, len - 2);
-      return strchr (copy, ':') != NULL && g_hostname_is_ip_address (copy);
-    }
-  if (!g_ascii_isalnum (host[0]))
-    return FALSE;
-  for (gsize i = 0; i < len; i++)
-    {
-      if (!g_ascii_isalnum (host[i]) && host[i] != '.' && host[i] != '-')
-        return FALSE;
-    }
-  return TRUE;
-}
-
-/**
- * hgd_manifest_capability_is_valid:
- * @capability: a capability as written in a manifest or a `deny` list
- * @error: return location for a #GError
- *
- * Known capabilities are `alarm.raise`, `alarm.deliver`, `sensor.publish`,
- * `sensor.subscribe`, `media.camera`, `media.microphone`, `secrets`, and
- * `net.connect:HOST:PORT` with a DNS name, IPv4 address or bracketed IPv6 address and a
- * port from 1 to 65535.
- *
- * Returns: %TRUE if @capability is one of them, else %FALSE with
- *   %HG_ERROR_INVALID_DATA naming it
- */
-gboolean
-hgd_manifest_capability_is_valid (const gchar *capability,
-                                  GError **error)
-{
-  const gchar *host;
-  const gchar *colon;
-  guint64 port = 0;
-
-  g_return_val_if_fail (capability != NULL, FALSE);
-
-  if (g_strv_contains (known_capabilities, capability))
-    return TRUE;
-  if (!g_str_has_prefix (capability, NET_CONNECT_PREFIX))
-    {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "unknown capability '%s'", capability);
-      return FALSE;
-    }
-  host = capability + strlen (NET_CONNECT_PREFIX);
-  colon = strrchr (host, ':');
-  if (colon == NULL || !host_is_valid (host, colon - host))
-    {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "capability '%s' does not name a host as net.connect:HOST:PORT", capability);
-      return FALSE;
-    }
-  if (colon[1] == '0' || !g_ascii_isdigit (colon[1]) ||
-      !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL))
-    {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "capability '%s' does not name a port from 1 to 65535", capability);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
 read_domains (HgdManifest *self,
               JsonArray *domains,
               GError **error)
@@ -211,6 +127,27 @@ read_domains (HgdManifest *self,
   return TRUE;
 }
 
+/* A capability must be grantable in every domain the plugin may be installed in. */
+static gboolean
+check_capability_domains (HgdManifest *self,
+                          const gchar *capability,
+                          GError **error)
+{
+  const HgdCapability *rule = hgd_capability_lookup (capability);
+
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      if (self->domains[i] && !hgd_capability_allows_domain (rule, (HgDomain) i))
+        {
+          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                       "capability '%s' may not be granted in the %s domain, which member "
+                       "'domains' names", capability, hg_domain_to_string ((HgDomain) i));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static gboolean
 read_capabilities (HgdManifest *self,
                    JsonArray *capabilities,
@@ -233,7 +170,8 @@ read_capabilities (HgdManifest *self,
                        "member 'capabilities' item %u is not a string", i);
           return FALSE;
         }
-      if (!hgd_manifest_capability_is_valid (capability, error))
+      if (!hgd_capability_check (capability, error) ||
+          !check_capability_domains (self, capability, error))
         return FALSE;
       if (!g_hash_table_add (seen, (gpointer) capability))
         {

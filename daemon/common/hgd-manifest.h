@@ -29,8 +29,6 @@ gboolean hgd_manifest_get_only_domain (HgdManifest *self,
                                        HgDomain *domain);
 const gchar *const *hgd_manifest_get_capabilities (HgdManifest *self);
 
-gboolean hgd_manifest_capability_is_valid (const gchar *capability,
-                                           GError **error);
 gboolean hgd_manifest_id_is_valid (const gchar *id);
 
 G_END_DECLS

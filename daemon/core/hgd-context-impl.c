@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HgdContextImpl: exports org.hemgate.Context1 on one plugin host's connection. Every call
- * passes one authorization point first (authorize_method: the method_rules table, deny by
- * default); a denial is answered with org.hemgate.Error.PermissionDenied naming the
+ * passes one authorization point first (authorize_method: the grant table of
+ * hgd-capabilities.c, deny by default); a denial is answered with org.hemgate.Error.PermissionDenied naming the
  * capability, logged, and journaled as "plugin.denied" in the instance's domain. The
  * handlers then call the journal, alarms and secrets on the instance's behalf: always in
  * its own domain, always as "plugin:<id>".
@@ -13,6 +13,7 @@
  * and would touch this object off the main thread. */
 #include "config.h"
 
+#include "hgd-capabilities.h"
 #include "hgd-context-impl.h"
 #include "hgd-dbus-generated.h"
 
@@ -27,39 +28,6 @@
 /* A plugin that keeps knocking is journaled at most this often; the rest are counted. */
 #define DENIALS_PER_WINDOW 10
 #define DENIAL_WINDOW_USEC (60 * G_USEC_PER_SEC)
-
-/* Which capability each Context1 method needs. A method missing here is denied. */
-typedef struct
-{
-  const gchar *method;
-  const gchar *capability; /* NULL: decided by the event type, the method's first
-                            * argument, see publish_rules;
-                            * NO_CAPABILITY: every instance may call it */
-} MethodRule;
-
-#define NO_CAPABILITY ""
-
-static const MethodRule method_rules[] = {
-  { "PublishEvent", NULL },
-  { "PublishEvents", NULL },
-  { "RaiseAlarm", "alarm.raise" },
-  { "ReportAlarm", "alarm.deliver" },
-  { "LookupSecret", "secrets" },
-  { "StoreSecret", "secrets" },
-  { "ReportHealth", NO_CAPABILITY },
-};
-
-/* Which capability publishing an event type needs, by its first word. Types missing here
- * (alarm.*, plugin.*, ...) are the core's own and no grant covers them. */
-typedef struct
-{
-  const gchar *first_word;
-  const gchar *capability;
-} PublishRule;
-
-static const PublishRule publish_rules[] = {
-  { "sensor", "sensor.publish" },
-};
 
 struct _HgdContextImpl
 {
@@ -83,49 +51,6 @@ struct _HgdContextImpl
 };
 
 G_DEFINE_TYPE (HgdContextImpl, hgd_context_impl, G_TYPE_OBJECT)
-
-static const MethodRule *
-find_method_rule (const gchar *method)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (method_rules); i++)
-    {
-      if (g_strcmp0 (method_rules[i].method, method) == 0)
-        return &method_rules[i];
-    }
-  return NULL;
-}
-
-/**
- * hgd_context_impl_required_capability:
- * @method: a Context1 method name
- * @event_type: (nullable): for PublishEvent and PublishEvents, the event type
- *
- * The one table of what each call needs.
- *
- * Returns: (nullable): the capability @method needs, the empty string if every instance
- *   may call it, or %NULL if no grant allows it
- */
-const gchar *
-hgd_context_impl_required_capability (const gchar *method,
-                                      const gchar *event_type)
-{
-  const MethodRule *rule = find_method_rule (method);
-  const gchar *dot;
-
-  if (rule == NULL)
-    return NULL;
-  if (rule->capability != NULL)
-    return rule->capability;
-  if (event_type == NULL || (dot = strchr (event_type, '.')) == NULL)
-    return NULL;
-  for (guint j = 0; j < G_N_ELEMENTS (publish_rules); j++)
-    {
-      const gchar *word = publish_rules[j].first_word;
-      if (strlen (word) == (gsize) (dot - event_type) && strncmp (event_type, word, dot - event_type) == 0)
-        return publish_rules[j].capability;
-    }
-  return NULL;
-}
 
 /**
  * hgd_context_impl_error_to_hg:
@@ -242,14 +167,13 @@ authorize_method (HgdContextImpl *self,
                   GDBusMethodInvocation *invocation)
 {
   const gchar *method = g_dbus_method_invocation_get_method_name (invocation);
-  const MethodRule *rule = find_method_rule (method);
   const gchar *event_type = NULL;
   const gchar *capability;
 
   /* a publishing method: its first argument is the type that decides */
-  if (rule != NULL && rule->capability == NULL)
+  if (hgd_capabilities_call_names_event_type (method))
     g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 0, "&s", &event_type);
-  capability = hgd_context_impl_required_capability (method, event_type);
+  capability = hgd_capabilities_required_for_call (method, event_type);
   if (capability != NULL
       && (capability[0] == '\0' || g_strv_contains ((const gchar *const *) self->grant, capability)))
     return TRUE;

@@ -25,8 +25,6 @@ guint hgd_context_impl_get_n_denied (HgdContextImpl *self);
 JsonObject *hgd_context_impl_get_health (HgdContextImpl *self,
                                          gint64 *time);
 
-const gchar *hgd_context_impl_required_capability (const gchar *method,
-                                                   const gchar *event_type);
 GError *hgd_context_impl_error_to_hg (const GError *error);
 
 G_END_DECLS

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hgd-capabilities.h"
 #include "hgd-context-impl.h"
 #include "hgd-dbus-generated.h"
 #include "hgd-log.h"
@@ -193,11 +194,14 @@ set_error (HgdPluginInstance *self,
   self->error = g_strdup (error);
 }
 
+/* Whether the grant makes the instance a path for alarms (alarm.deliver): see
+ * HGD_CAPABILITY_FLAGS_DELIVERS_ALARMS. */
 static gboolean
-is_granted (HgdPluginInstance *self,
-            const gchar *capability)
+delivers_alarms (HgdPluginInstance *self)
 {
-  return self->grant != NULL && g_strv_contains ((const gchar *const *) self->grant, capability);
+  return self->grant != NULL
+         && hgd_capabilities_grant_has_flags ((const gchar *const *) self->grant,
+                                              HGD_CAPABILITY_FLAGS_DELIVERS_ALARMS);
 }
 
 static void
@@ -299,7 +303,7 @@ load (HgdPluginInstance *self,
   deny = hgd_config_get_strv (self->config, group, "deny");
   for (guint i = 0; deny[i] != NULL; i++)
     {
-      if (!hgd_manifest_capability_is_valid (deny[i], error))
+      if (!hgd_capability_check (deny[i], error))
         {
           g_prefix_error (error, "[%s] deny: ", group);
           return FALSE;
@@ -720,7 +724,7 @@ event_handled_cb (GObject *source,
   else if (queued->alarm_seq > self->alarm_seq_taken)
     {
       self->alarm_seq_taken = queued->alarm_seq;
-      if (is_granted (self, "alarm.deliver"))
+      if (delivers_alarms (self))
         cursor_save (self);
     }
   self->in_flight--;
@@ -838,7 +842,7 @@ replay_open_alarms (HgdPluginInstance *self)
   g_autoptr(GError) error = NULL;
   guint n_acknowledged = 0;
 
-  if (!is_granted (self, "alarm.deliver") || journal == NULL)
+  if (!delivers_alarms (self) || journal == NULL)
     return;
   alarms = hgd_journal_list_alarms (journal, TRUE, &error);
   if (alarms == NULL)
@@ -876,7 +880,7 @@ replay_ended_alarms (HgdPluginInstance *self)
   g_autoptr(GError) error = NULL;
   guint n_sent = 0;
 
-  if (!is_granted (self, "alarm.deliver") || journal == NULL)
+  if (!delivers_alarms (self) || journal == NULL)
     return;
   events = hgd_journal_query_alarm_events (journal, self->alarm_seq_taken, &error);
   if (events == NULL)
@@ -941,7 +945,7 @@ host_started_cb (GObject *source,
   g_message ("plugin %s running in the %s domain (pid %s)", self->id, hg_domain_to_string (self->domain),
              g_subprocess_get_identifier (self->subprocess));
   self->watchdog_id = g_timeout_add_seconds (self->watchdog_interval, watchdog_cb, self);
-  if (is_granted (self, "alarm.deliver"))
+  if (delivers_alarms (self))
     self->probe_id = g_timeout_add (self->probe_interval * 1000, probe_timeout_cb, self);
   self->stable_id = g_timeout_add_seconds (self->restart_max_delay, stable_cb, self);
   replay_open_alarms (self);
@@ -1217,33 +1221,27 @@ hgd_plugin_instance_restart (HgdPluginInstance *self,
  * @self: an #HgdPluginInstance
  * @event: an event just journaled
  *
- * Passes @event to the plugin if its grant lets it see it: alarm.* events of the
- * municipal journal with alarm.deliver, sensor.* events of its own domain (not its own)
- * with sensor.subscribe. Only while running: a host that (re)starts gets the open
- * alarms instead.
+ * Passes @event to the plugin if a rule of its grant names it (the `receives` of
+ * hgd-capabilities.c): with alarm.deliver, the alarm.* events a delivery plugin acts on
+ * (raised, cancelled, closed) of the municipal journal, not the steps it reports; with
+ * sensor.subscribe, sensor.* events of its own domain, not its own. Only while running: a
+ * host that (re)starts gets the open alarms instead.
  */
 void
 hgd_plugin_instance_offer_event (HgdPluginInstance *self,
                                  HgEvent *event)
 {
-  const gchar *type;
+  const HgdCapability *rule;
 
   g_return_if_fail (HGD_IS_PLUGIN_INSTANCE (self));
   g_return_if_fail (HG_IS_EVENT (event));
 
-  if (self->state != HGD_PLUGIN_STATE_RUNNING)
+  if (self->state != HGD_PLUGIN_STATE_RUNNING || self->grant == NULL)
     return;
-  type = hg_event_get_event_type (event);
-  if (g_str_has_prefix (type, "alarm."))
-    {
-      if (hg_event_get_domain (event) == HG_DOMAIN_MUNICIPAL && is_granted (self, "alarm.deliver"))
-        enqueue_event (self, event, TRUE);
-      return;
-    }
-  if (g_str_has_prefix (type, "sensor.") && hg_event_get_domain (event) == self->domain &&
-      is_granted (self, "sensor.subscribe") &&
-      g_strcmp0 (hg_event_get_source (event), self->source) != 0)
-    enqueue_event (self, event, FALSE);
+  rule = hgd_capabilities_find_receiver ((const gchar *const *) self->grant, self->domain,
+                                         self->source, event);
+  if (rule != NULL)
+    enqueue_event (self, event, (rule->flags & HGD_CAPABILITY_FLAGS_DELIVERS_ALARMS) != 0);
 }
 
 static gboolean
@@ -1367,13 +1365,13 @@ hgd_plugin_instance_is_enabled (HgdPluginInstance *self)
   return self->enabled;
 }
 
-/* Returns: whether the instance's grant holds @capability */
+/* Returns: whether the instance's grant makes it a path for alarms to the alarm centre
+ * (HGD_CAPABILITY_FLAGS_DELIVERS_ALARMS: alarm.deliver) */
 gboolean
-hgd_plugin_instance_has_capability (HgdPluginInstance *self,
-                                    const gchar *capability)
+hgd_plugin_instance_delivers_alarms (HgdPluginInstance *self)
 {
   g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), FALSE);
-  return is_granted (self, capability);
+  return delivers_alarms (self);
 }
 
 /**

@@ -44,8 +44,7 @@ HgdPluginInstance *hgd_plugin_instance_new (HgdConfig *config,
 const gchar *hgd_plugin_instance_get_id (HgdPluginInstance *self);
 HgdPluginState hgd_plugin_instance_get_state (HgdPluginInstance *self);
 gboolean hgd_plugin_instance_is_enabled (HgdPluginInstance *self);
-gboolean hgd_plugin_instance_has_capability (HgdPluginInstance *self,
-                                             const gchar *capability);
+gboolean hgd_plugin_instance_delivers_alarms (HgdPluginInstance *self);
 JsonObject *hgd_plugin_instance_to_json (HgdPluginInstance *self);
 gchar *hgd_plugin_instance_dup_delivery_fault (HgdPluginInstance *self);
 

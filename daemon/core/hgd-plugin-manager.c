@@ -13,7 +13,6 @@
 #include "hgd-plugin-manager.h"
 
 #define STATE_FILE "plugins.state"
-#define DELIVERY_CAPABILITY "alarm.deliver"
 
 struct _HgdPluginManager
 {
@@ -370,12 +369,6 @@ find_instance (HgdPluginManager *self,
   return NULL;
 }
 
-static gboolean
-is_delivery (HgdPluginInstance *instance)
-{
-  return hgd_plugin_instance_has_capability (instance, DELIVERY_CAPABILITY);
-}
-
 /**
  * hgd_plugin_manager_dup_delivery_fault:
  * @self: an #HgdPluginManager
@@ -403,7 +396,7 @@ hgd_plugin_manager_dup_delivery_fault (HgdPluginManager *self)
       HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);
       g_autofree gchar *instance_fault = NULL;
 
-      if (!hgd_plugin_instance_is_enabled (instance) || !is_delivery (instance))
+      if (!hgd_plugin_instance_is_enabled (instance) || !hgd_plugin_instance_delivers_alarms (instance))
         continue;
       configured++;
       if (hgd_plugin_instance_get_state (instance) != HGD_PLUGIN_STATE_RUNNING)

@@ -5,6 +5,7 @@
 #define __HEMGATE_PLUGIN_H_INSIDE__
 
 #include "hg-alarm.h"
+#include "hg-capability.h"
 #include "hg-config.h"
 #include "hg-context.h"
 #include "hg-domain.h"

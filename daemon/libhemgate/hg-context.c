@@ -275,7 +275,8 @@ hg_context_get_capabilities (HgContext *self)
 /**
  * hg_context_has_capability:
  * @self: an #HgContext
- * @capability: e.g. `alarm.raise`
+ * @capability: an `HG_CAPABILITY_*` name, e.g. %HG_CAPABILITY_ALARM_RAISE, or
+ *   %HG_CAPABILITY_NET_CONNECT_PREFIX followed by `HOST:PORT`
  *
  * A plugin may use this to skip work it could not do; the core checks every call
  * regardless.

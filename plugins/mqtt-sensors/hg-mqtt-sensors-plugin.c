@@ -422,7 +422,8 @@ check_broker_granted (HgMqttSensorsPlugin *self,
 {
   HgContext *context = hg_plugin_get_context (HG_PLUGIN (self));
   gboolean ipv6 = strchr (settings->host, ':') != NULL;
-  g_autofree gchar *capability = g_strdup_printf ("net.connect:%s%s%s:%u", ipv6 ? "[" : "",
+  g_autofree gchar *capability = g_strdup_printf (HG_CAPABILITY_NET_CONNECT_PREFIX "%s%s%s:%u",
+                                                  ipv6 ? "[" : "",
                                                   settings->host, ipv6 ? "]" : "", settings->port);
 
   if (hg_context_has_capability (context, capability))
@@ -467,11 +468,11 @@ hg_mqtt_sensors_plugin_configure (HgPlugin *plugin,
       return FALSE;
     }
   if (hg_sensor_rules_get_n_rules (rules) > 0
-      && !hg_context_has_capability (context, "alarm.raise"))
+      && !hg_context_has_capability (context, HG_CAPABILITY_ALARM_RAISE))
     g_warning ("this instance may not raise alarms (alarm.raise is not granted): its %u rules will "
                "fire and be logged, but raise nothing",
                hg_sensor_rules_get_n_rules (rules));
-  if (!hg_context_has_capability (context, "sensor.publish"))
+  if (!hg_context_has_capability (context, HG_CAPABILITY_SENSOR_PUBLISH))
     g_warning ("this instance may not journal readings (sensor.publish is not granted)");
 
   settings_clear (&self->settings);

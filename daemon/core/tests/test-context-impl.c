@@ -7,7 +7,9 @@
 
 #include <sys/socket.h>
 
+#include "hgd-capabilities.h"
 #include "hgd-context-impl.h"
+#include "hgd-dbus-generated.h"
 
 #define CONTEXT_PATH "/org/hemgate/Context"
 #define CONTEXT_IFACE "org.hemgate.Context1"
@@ -160,7 +162,7 @@ journaled (Fixture *fixture,
   return found;
 }
 
-static const gchar *const sensor_grant[] = { "sensor.publish", NULL };
+static const gchar *const sensor_grant[] = { HG_CAPABILITY_SENSOR_PUBLISH, NULL };
 static const gchar *const no_grant[] = { NULL };
 
 static void
@@ -267,7 +269,7 @@ test_denied (Fixture *fixture,
   g_autoptr(GPtrArray) events = NULL;
   g_autoptr(GPtrArray) denials = NULL;
   g_autoptr(GError) error = NULL;
-  const gchar *expected_capability = user_data == no_grant ? "sensor.publish" : NULL;
+  const gchar *expected_capability = user_data == no_grant ? HG_CAPABILITY_SENSOR_PUBLISH : NULL;
 
   g_test_summary ("PublishEvents of alarm.* (the core's own) or of sensor.* without "
                   "sensor.publish is denied as a whole, like PublishEvent: PermissionDenied, "
@@ -336,6 +338,153 @@ test_publish_event (Fixture *fixture,
   g_assert_cmpuint (hg_event_get_seq (g_ptr_array_index (events, 0)), ==, seq);
 }
 
+/* Exports a context of @grant in place of the fixture's. */
+static void
+replace_context (Fixture *fixture,
+                 const gchar *const *grant)
+{
+  g_autoptr(GError) error = NULL;
+
+  hgd_context_impl_unexport (fixture->context);
+  g_clear_object (&fixture->context);
+  fixture->context = hgd_context_impl_new ("probe", HG_DOMAIN_PERSONAL, grant, fixture->journals,
+                                           fixture->alarms, fixture->secrets);
+  g_assert_true (hgd_context_impl_export (fixture->context, fixture->server, &error));
+  g_assert_no_error (error);
+}
+
+/* Arguments for @method that every handler refuses at once (empty strings and arrays),
+ * with @event_type first for a publishing call. */
+static GVariant *
+empty_arguments (const GDBusMethodInfo *method,
+                 const gchar *event_type)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_TUPLE);
+  for (guint i = 0; method->in_args != NULL && method->in_args[i] != NULL; i++)
+    {
+      const gchar *signature = method->in_args[i]->signature;
+
+      if (i == 0 && event_type != NULL)
+        g_variant_builder_add (&builder, "s", event_type);
+      else if (g_str_equal (signature, "s"))
+        g_variant_builder_add (&builder, "s", "");
+      else if (g_str_equal (signature, "as"))
+        g_variant_builder_add_value (&builder, g_variant_new_strv (NULL, 0));
+      else
+        g_assert_not_reached ();
+    }
+  return g_variant_builder_end (&builder);
+}
+
+/* For a publishing call, a type the rule of @capability lets a plugin publish. */
+static gchar *
+publishable_type (const gchar *capability)
+{
+  const HgdCapability *rule = hgd_capability_lookup (capability);
+
+  g_assert_nonnull (rule);
+  g_assert_nonnull (rule->publishes[0]);
+  if (g_str_has_suffix (rule->publishes[0], ".*"))
+    {
+      g_autofree gchar *word = g_strndup (rule->publishes[0], strlen (rule->publishes[0]) - 1);
+      return g_strconcat (word, "test", NULL);
+    }
+  return g_strdup (rule->publishes[0]);
+}
+
+static void
+test_each_call_needs_its_capability (Fixture *fixture,
+                                     gconstpointer user_data)
+{
+  GDBusInterfaceInfo *info = hgd_dbus_context1_interface_info ();
+  const HgdCapability *table;
+  guint n_table;
+  guint n_checked = 0;
+
+  g_test_summary ("Every Context1 method, and every type a publishing method may carry, is "
+                  "allowed by the grant table's rule and only by it: denied without the "
+                  "capability, naming it, and not denied with it alone");
+  table = hgd_capabilities_get_all (&n_table);
+  for (guint i = 0; i < n_table; i++)
+    {
+      const gchar *const grant[] = { table[i].name, NULL };
+
+      for (guint m = 0; m < G_N_ELEMENTS (table[i].methods) + G_N_ELEMENTS (table[i].publishes); m++)
+        {
+          gboolean publishing = m >= G_N_ELEMENTS (table[i].methods);
+          const gchar *name = publishing ? table[i].publishes[m - G_N_ELEMENTS (table[i].methods)]
+                                         : table[i].methods[m];
+          g_autofree gchar *type = NULL;
+
+          if (name == NULL)
+            continue;
+          if (publishing)
+            type = publishable_type (table[i].name);
+          for (guint k = 0; info->methods[k] != NULL; k++)
+            {
+              const GDBusMethodInfo *method = info->methods[k];
+              g_autoptr(GVariant) reply = NULL;
+              g_autoptr(GError) error = NULL;
+              g_autofree gchar *expected = NULL;
+
+              if (publishing ? !hgd_capabilities_call_names_event_type (method->name)
+                             : !g_str_equal (method->name, name))
+                continue;
+              g_test_message ("%s %s", method->name, type != NULL ? type : "");
+              g_assert_cmpstr (hgd_capabilities_required_for_call (method->name, type), ==,
+                               table[i].name);
+
+              replace_context (fixture, (const gchar *const[]) { NULL });
+              reply = call (fixture, method->name, empty_arguments (method, type), "()", &error);
+              g_assert_error (error, HG_ERROR, HG_ERROR_PERMISSION_DENIED);
+              expected = g_strdup_printf ("%s needs the capability %s", method->name, table[i].name);
+              g_assert_nonnull (strstr (error->message, expected));
+              g_clear_error (&error);
+              g_clear_pointer (&reply, g_variant_unref);
+
+              replace_context (fixture, grant);
+              reply = call (fixture, method->name, empty_arguments (method, type), "()", &error);
+              g_assert_false (g_error_matches (error, HG_ERROR, HG_ERROR_PERMISSION_DENIED));
+              n_checked++;
+            }
+        }
+    }
+  g_assert_cmpuint (n_checked, >, 0);
+}
+
+static void
+test_every_call_in_table (Fixture *fixture,
+                          gconstpointer user_data)
+{
+  GDBusInterfaceInfo *info = hgd_dbus_context1_interface_info ();
+
+  g_test_summary ("No Context1 method is left out of the grant table: each is for every "
+                  "instance, needs a capability, or is a publishing method decided by its "
+                  "event type; an unknown method and a type no rule names need a capability "
+                  "no grant holds");
+  for (guint k = 0; info->methods[k] != NULL; k++)
+    {
+      const gchar *method = info->methods[k]->name;
+
+      g_test_message ("%s", method);
+      if (hgd_capabilities_call_names_event_type (method))
+        {
+          g_assert_cmpstr (hgd_capabilities_required_for_call (method, "sensor.reading"), ==,
+                           HG_CAPABILITY_SENSOR_PUBLISH);
+          g_assert_null (hgd_capabilities_required_for_call (method, "alarm.raised"));
+          g_assert_null (hgd_capabilities_required_for_call (method, "plugin.denied"));
+          g_assert_null (hgd_capabilities_required_for_call (method, "sensors.reading"));
+          g_assert_null (hgd_capabilities_required_for_call (method, NULL));
+        }
+      else
+        g_assert_nonnull (hgd_capabilities_required_for_call (method, NULL));
+    }
+  g_assert_cmpstr (hgd_capabilities_required_for_call ("ReportHealth", NULL), ==, "");
+  g_assert_null (hgd_capabilities_required_for_call ("Exec", NULL));
+}
+
 int
 main (int argc,
       char **argv)
@@ -354,5 +503,9 @@ main (int argc,
               test_denied, teardown);
   g_test_add ("/context/publish-event/journals-one", Fixture, sensor_grant, setup,
               test_publish_event, teardown);
+  g_test_add ("/context/grant/each-call-needs-its-capability", Fixture, no_grant, setup,
+              test_each_call_needs_its_capability, teardown);
+  g_test_add ("/context/grant/every-call-in-table", Fixture, no_grant, setup,
+              test_every_call_in_table, teardown);
   return g_test_run ();
 }

@@ -5,10 +5,11 @@
  * of the alarm.cancelled events it got, and its local time zone, are its health report,
  * {"cancelled": [...], "timezone", "raised": [...], "log": [...]}, where "raised" are the
  * references of every alarm.raised it got (new or offered again), in the order they
- * came, and "log" is "<type> <reference>" of every alarm event it got, in order. With
- * `delay-ms = N` it takes N ms over every event (sensor.subscribe brings it plenty), so
- * it falls behind the way a slow plugin would; with `detail-padding = N` its reports
- * carry N bytes more detail, so that each needs pages of its own in the journal. */
+ * came, and "log" is "<type> <reference>" of every alarm event it got, in order; it
+ * reports again with each alarm event. With `delay-ms = N` it takes N ms over every event
+ * (sensor.subscribe brings it plenty), so it falls behind the way a slow plugin would; with
+ * `detail-padding = N` its reports carry N bytes more detail, so that each needs pages of
+ * its own in the journal. */
 #include <hemgate-plugin.h>
 
 #define HG_TYPE_COURIER_PLUGIN (hg_courier_plugin_get_type ())
@@ -92,6 +93,7 @@ hg_courier_plugin_handle_event (HgPlugin *plugin,
       g_autofree gchar *line = g_strdup_printf ("%s %s", hg_event_get_event_type (event), ref);
 
       json_array_add_string_element (self->log, line);
+      report_health (self);
     }
   if (g_strcmp0 (hg_event_get_event_type (event), "alarm.cancelled") == 0)
     {
