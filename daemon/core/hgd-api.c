@@ -544,6 +544,10 @@ error_to_http (const GError *error,
           *status = SOUP_STATUS_GATEWAY_TIMEOUT;
           *code = "timed-out";
           break;
+        case HG_ERROR_ILLEGAL_TRANSITION:
+          *status = SOUP_STATUS_CONFLICT;
+          *code = "invalid-transition";
+          break;
         case HG_ERROR_FAILED:
         case HG_ERROR_LAST:
         default:
@@ -561,6 +565,10 @@ error_to_http (const GError *error,
         case HGD_ALARMS_ERROR_KEY_REUSED:
           *status = SOUP_STATUS_UNPROCESSABLE_ENTITY;
           *code = "idempotency-key-reused";
+          break;
+        case HGD_ALARMS_ERROR_ILLEGAL_TRANSITION:
+          *status = SOUP_STATUS_CONFLICT;
+          *code = "invalid-transition";
           break;
         default:
           break;
@@ -3006,6 +3014,7 @@ handle_alarm_transition (HgdApi *self,
   const gchar *state_name = NULL;
   JsonObject *detail = NULL;
   HgAlarmState state;
+  HgdAlarmCaller caller;
   g_autoptr(GError) error = NULL;
   g_autofree gchar *who = NULL;
 
@@ -3023,10 +3032,13 @@ handle_alarm_transition (HgdApi *self,
                      "member 'state' is not a known alarm state");
       return;
     }
-  if (req->session->role == HGD_ROLE_RESIDENT && state != HG_ALARM_STATE_CANCELLED)
+  caller = req->session->role == HGD_ROLE_RESIDENT ? HGD_ALARM_CALLER_RESIDENT
+                                                   : HGD_ALARM_CALLER_STAFF;
+  if (!hgd_alarm_lifecycle_may_reach (state, caller))
     {
       respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden",
-                     "a resident may only cancel an alarm");
+                     "the role %s may not move an alarm to %s",
+                     hgd_role_to_string (req->session->role), state_name);
       return;
     }
   if (!param_is_valid (ref))
@@ -3044,8 +3056,8 @@ handle_alarm_transition (HgdApi *self,
     return;
   who = request_who (req);
   request_pause (req);
-  hgd_alarms_transition_async (alarms, ref, state, who, detail, self->cancellable, transition_cb,
-                               request_ref (req));
+  hgd_alarms_transition_async (alarms, ref, state, caller, who, detail, self->cancellable,
+                               transition_cb, request_ref (req));
 }
 
 /* Sensors ------------------------------------------------------------------------------- */

@@ -87,8 +87,8 @@ transition_sync (HgdAlarms *alarms,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  hgd_alarms_transition_async (alarms, reference, state, "plugin:scaip", NULL, NULL, result_cb,
-                               &result);
+  hgd_alarms_transition_async (alarms, reference, state, HGD_ALARM_CALLER_STAFF, "user:staff", NULL,
+                               NULL, result_cb, &result);
   wait_for (&result);
   return hgd_alarms_transition_finish (alarms, result, error);
 }
@@ -112,7 +112,7 @@ assert_transition_refused (Fixture *fixture,
   g_autoptr(GError) error = NULL;
 
   g_assert_false (transition_sync (fixture->alarms, reference, state, &error));
-  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_INVALID);
+  g_assert_error (error, HGD_ALARMS_ERROR, HGD_ALARMS_ERROR_ILLEGAL_TRANSITION);
 }
 
 static HgAlarmState
@@ -482,7 +482,8 @@ test_transition_event_body (Fixture *fixture,
 
   json_object_set_string_member (detail, "receiver", "arc-primary");
   hgd_alarms_transition_async (fixture->alarms, reference, HG_ALARM_STATE_SPEECH_CONNECTED,
-                               "plugin:scaip", detail, NULL, result_cb, &result);
+                               HGD_ALARM_CALLER_DELIVERY_PLUGIN, "plugin:scaip", detail, NULL,
+                               result_cb, &result);
   wait_for (&result);
   g_assert_true (hgd_alarms_transition_finish (fixture->alarms, result, &error));
   g_assert_no_error (error);
@@ -521,8 +522,8 @@ report_delivery (Fixture *fixture,
 
   json_object_set_string_member (delivery, "scaip-ref", scaip_ref);
   json_object_set_object_member (detail, "delivery", g_steal_pointer (&delivery));
-  hgd_alarms_transition_async (fixture->alarms, reference, state, "plugin:scaip", detail, NULL,
-                               result_cb, &result);
+  hgd_alarms_transition_async (fixture->alarms, reference, state, HGD_ALARM_CALLER_DELIVERY_PLUGIN,
+                               "plugin:scaip", detail, NULL, result_cb, &result);
   wait_for (&result);
   g_assert_true (hgd_alarms_transition_finish (fixture->alarms, result, &error));
   g_assert_no_error (error);
@@ -623,8 +624,8 @@ test_transition_concurrent_serialised (Fixture *fixture,
                   "committed: duplicates add nothing, late backward steps are refused");
 
   for (guint i = 0; i < G_N_ELEMENTS (states); i++)
-    hgd_alarms_transition_async (fixture->alarms, reference, states[i], "plugin:scaip", NULL,
-                                 NULL, result_cb, &results[i]);
+    hgd_alarms_transition_async (fixture->alarms, reference, states[i], HGD_ALARM_CALLER_STAFF,
+                                 "user:staff", NULL, NULL, result_cb, &results[i]);
   for (guint i = 0; i < G_N_ELEMENTS (states); i++)
     {
       g_autoptr(GError) error = NULL;
@@ -633,7 +634,7 @@ test_transition_concurrent_serialised (Fixture *fixture,
       g_assert_cmpint (hgd_alarms_transition_finish (fixture->alarms, results[i], &error), ==,
                        expect_ok[i]);
       if (!expect_ok[i])
-        g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_INVALID);
+        g_assert_error (error, HGD_ALARMS_ERROR, HGD_ALARMS_ERROR_ILLEGAL_TRANSITION);
       g_object_unref (results[i]);
     }
   events = events_of (fixture, reference);
