@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "hgd-accounts-private.h"
+#include "hgd-alarm-lifecycle.h"
 #include "hgd-api-private.h"
 #include "hgd-journal-private.h"
 #include "hgd-test-daemon.h"
@@ -1287,6 +1288,68 @@ test_alarm_transitions (void)
   g_assert_cmpuint (json_array_get_length (alarms), ==, 1);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (alarms, 0), "ref"),
                    ==, second);
+}
+
+/* The answer the route gives @role asking for @to on an alarm in @from, by the life
+ * cycle's table: 403 for a state the caller can never set, else 200 or 409. */
+static void
+assert_transition_by_table (HgdTestDaemon *td,
+                            HgdRole role,
+                            HgdAlarmCaller caller,
+                            const gchar *ref,
+                            HgAlarmState from,
+                            HgAlarmState to)
+{
+  g_autoptr(HgdTestResponse) answer
+      = transition (td, role, ref, hg_alarm_state_to_string (to));
+  HgdAlarmStep step = hgd_alarm_lifecycle_get_step (from, to, caller);
+
+  g_test_message ("%s: %s -> %s: %u", hgd_role_to_string (role), hg_alarm_state_to_string (from),
+                  hg_alarm_state_to_string (to), answer->status);
+  if (!hgd_alarm_lifecycle_may_reach (to, caller))
+    {
+      assert_error (answer, SOUP_STATUS_FORBIDDEN, "forbidden");
+    }
+  else if (step == HGD_ALARM_STEP_MOVE || step == HGD_ALARM_STEP_REPEAT)
+    {
+      g_assert_cmpuint (answer->status, ==, SOUP_STATUS_OK);
+      g_assert_cmpstr (json_object_get_string_member (answer->json, "state"), ==,
+                       hg_alarm_state_to_string (step == HGD_ALARM_STEP_MOVE ? to : from));
+    }
+  else
+    {
+      assert_error (answer, SOUP_STATUS_CONFLICT, "invalid-transition");
+    }
+}
+
+static void
+test_alarm_transition_table (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *closed = raise_alarm (td, HGD_ROLE_RESIDENT);
+  g_autoptr(HgdTestResponse) close = transition (td, HGD_ROLE_STAFF, closed, "closed");
+
+  g_test_bug ("14");
+  g_test_summary ("POST /api/v1/alarms/{ref}/transitions answers as the life cycle's table says "
+                  "for the caller kind the route gives the role (resident, or staff for the "
+                  "municipal roles): 200 for a move or a repeat, 409 invalid-transition for an "
+                  "illegal move, 403 for a state the caller can never set; from raised and "
+                  "from closed, every state");
+  g_assert_cmpuint (close->status, ==, SOUP_STATUS_OK);
+  for (guint to = 0; to < HG_ALARM_STATE_LAST; to++)
+    {
+      g_autofree gchar *own = raise_alarm (td, HGD_ROLE_RESIDENT);
+      g_autofree gchar *other = raise_alarm (td, HGD_ROLE_RESIDENT);
+
+      assert_transition_by_table (td, HGD_ROLE_RESIDENT, HGD_ALARM_CALLER_RESIDENT, own,
+                                  HG_ALARM_STATE_RAISED, to);
+      assert_transition_by_table (td, HGD_ROLE_STAFF, HGD_ALARM_CALLER_STAFF, other,
+                                  HG_ALARM_STATE_RAISED, to);
+      assert_transition_by_table (td, HGD_ROLE_RESIDENT, HGD_ALARM_CALLER_RESIDENT, closed,
+                                  HG_ALARM_STATE_CLOSED, to);
+      assert_transition_by_table (td, HGD_ROLE_SERVICE, HGD_ALARM_CALLER_STAFF, closed,
+                                  HG_ALARM_STATE_CLOSED, to);
+    }
 }
 
 static void
@@ -3275,6 +3338,7 @@ main (int argc,
                    test_idempotency_key_survives_restart);
   g_test_add_func ("/api/alarms/idempotency-key-in-flight", test_idempotency_key_in_flight);
   g_test_add_func ("/api/alarms/transitions-by-role", test_alarm_transitions);
+  g_test_add_func ("/api/alarms/transitions-by-table", test_alarm_transition_table);
   g_test_add_func ("/api/alarms/resident-cancels-only-own-or-home-alarms",
                    test_resident_cancels_own);
   g_test_add_func ("/api/alarms/times", test_alarm_times);
