@@ -2750,7 +2750,7 @@ spawned_start (const gchar *api_conf)
   g_autofree gchar *log = NULL;
   g_autofree gchar *log_text = NULL;
   g_autofree gchar *notify_path = NULL;
-  g_autofree gchar *daemon = g_test_build_filename (G_TEST_BUILT, "..", "daemon", "hemgated", NULL);
+  g_autofree gchar *daemon = g_test_build_filename (G_TEST_BUILT, "..", "daemon", "core", "hemgated", NULL);
   g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(GSubprocessLauncher) launcher
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);

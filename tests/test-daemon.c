@@ -344,7 +344,7 @@ test_journal_reset (void)
 static gchar *
 hemgated_path (void)
 {
-  return g_test_build_filename (G_TEST_BUILT, "..", "daemon", "hemgated", NULL);
+  return g_test_build_filename (G_TEST_BUILT, "..", "daemon", "core", "hemgated", NULL);
 }
 
 static void

@@ -43,7 +43,14 @@
 struct _HgdApi
 {
   GObject parent_instance;
-  HgdDaemon *daemon;         /* (unowned) the daemon owns us */
+  HgdConfig *config;         /* (owned) */
+  gchar *state_dir;          /* (owned) */
+  HgdJournal *journals[HG_DOMAIN_LAST];  /* (owned) (nullable) when it failed to open */
+  GError *journal_errors[HG_DOMAIN_LAST]; /* (owned) (nullable) why */
+  HgdAccounts *accounts;     /* (owned) */
+  HgdAlarms *alarms;         /* (owned) */
+  HgdPluginManager *plugins; /* (owned) */
+  gint64 start_time;         /* when the daemon started */
   SoupServer *server;        /* (owned) (nullable) until listening */
   GCancellable *cancellable; /* (owned) cancelled in dispose */
   gchar *url;                /* (owned) (nullable) until listening */
@@ -1445,7 +1452,7 @@ dispatch_cb (SoupServer *server,
   /* who is calling */
   req->token = extract_token (msg, &req->cookie_auth);
   if (req->token != NULL && *req->token != '\0' && strlen (req->token) <= MAX_TOKEN_LENGTH)
-    req->session = hgd_accounts_lookup_token (hgd_daemon_get_accounts (self->daemon), req->token);
+    req->session = hgd_accounts_lookup_token (self->accounts, req->token);
   if (req->session == NULL)
     g_clear_pointer (&req->token, g_free);
 
@@ -1588,7 +1595,7 @@ handle_login (HgdApi *self,
     }
   client = request_client (self, req->msg);
   request_pause (req);
-  hgd_accounts_login_async (hgd_daemon_get_accounts (self->daemon), username, password, client,
+  hgd_accounts_login_async (self->accounts, username, password, client,
                             self->cancellable, login_cb, request_ref (req));
 }
 
@@ -1596,7 +1603,7 @@ static void
 handle_logout (HgdApi *self,
                HgdApiRequest *req)
 {
-  hgd_accounts_revoke_session (hgd_daemon_get_accounts (self->daemon), req->session->id);
+  hgd_accounts_revoke_session (self->accounts, req->session->id);
   close_ended_streams (self);
   if (req->cookie_auth)
     set_session_cookie (self, req, "", 0);
@@ -1609,7 +1616,7 @@ handle_session (HgdApi *self,
 {
   g_autofree gchar *expires = iso8601_from_usec (req->session->expires);
   const gchar *timezone
-      = hgd_config_get_string (hgd_daemon_get_config (self->daemon), "daemon", "timezone");
+      = hgd_config_get_string (self->config, "daemon", "timezone");
   g_autoptr(GTimeZone) local = g_time_zone_new_local ();
   JsonObject *object = json_object_new ();
 
@@ -1639,12 +1646,12 @@ static const gchar *
 journal_fault (HgdApi *self,
                HgDomain domain)
 {
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  HgdJournal *journal = self->journals[domain];
   const GError *error;
 
   if (journal != NULL)
     return hgd_journal_get_fault (journal);
-  error = hgd_daemon_get_journal_error (self->daemon, domain);
+  error = self->journal_errors[domain];
   return error != NULL ? error->message : "not open";
 }
 
@@ -1659,7 +1666,7 @@ journal_size_warning (HgdApi *self,
                       HgDomain caller,
                       gboolean *over_budget)
 {
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  HgdJournal *journal = self->journals[domain];
   g_autoptr(GError) error = NULL;
   g_autofree gchar *used_text = NULL;
   g_autofree gchar *budget_text = NULL;
@@ -1721,8 +1728,8 @@ static void
 handle_health (HgdApi *self,
                HgdApiRequest *req)
 {
-  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
-  HgdJournal *municipal_journal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  HgdPluginManager *plugins = self->plugins;
+  HgdJournal *municipal_journal = self->journals[HG_DOMAIN_MUNICIPAL];
   g_autoptr(JsonObject) plugin_view = NULL;
   gboolean plugins_healthy = TRUE;
   g_autofree gchar *delivery_fault = NULL;
@@ -1797,7 +1804,7 @@ handle_health (HgdApi *self,
 
       json_object_set_string_member (object, "version", PACKAGE_VERSION);
       json_object_set_int_member (object, "uptime",
-                                  (g_get_real_time () - hgd_daemon_get_start_time (self->daemon))
+                                  (g_get_real_time () - self->start_time)
                                       / G_USEC_PER_SEC);
       /* the municipal instances; of the resident's own, only how many and whether they run */
       json_object_set_array_member (object, "plugins",
@@ -1865,8 +1872,8 @@ handle_metrics (HgdApi *self,
                 HgdApiRequest *req)
 {
   g_autoptr(GString) out = g_string_new (NULL);
-  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
-  HgdJournal *municipal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  HgdPluginManager *plugins = self->plugins;
+  HgdJournal *municipal = self->journals[HG_DOMAIN_MUNICIPAL];
   g_autoptr(JsonObject) plugin_view = NULL;
   JsonArray *plugin_array = NULL;
   JsonObject *personal_plugins = NULL;
@@ -1881,14 +1888,14 @@ handle_metrics (HgdApi *self,
   append_metric_header (out, "hemgate_start_time_seconds", "gauge",
                         "When hemgated started, in Unix time.");
   g_string_append_printf (out, "hemgate_start_time_seconds %" G_GINT64_FORMAT "\n",
-                          hgd_daemon_get_start_time (self->daemon) / G_USEC_PER_SEC);
+                          self->start_time / G_USEC_PER_SEC);
 
   /* the caller's domain only: a count of the resident's events, read by the minute, tells
    * how active they are at home */
   append_metric_header (out, "hemgate_events_total", "counter", "Events journaled, by domain.");
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
-      HgdJournal *journal = hgd_daemon_get_journal (self->daemon, (HgDomain) i);
+      HgdJournal *journal = self->journals[i];
       if (journal == NULL || (HgDomain) i != request_domain (req))
         continue;
       g_string_append_printf (out, "hemgate_events_total{domain=\"%s\"} %" G_GUINT64_FORMAT "\n",
@@ -1922,7 +1929,7 @@ handle_metrics (HgdApi *self,
                         "A domain's journal size budget ([journal] <domain>-size-budget).");
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
-      HgdJournal *journal = hgd_daemon_get_journal (self->daemon, (HgDomain) i);
+      HgdJournal *journal = self->journals[i];
 
       if (journal != NULL)
         g_string_append_printf (out,
@@ -2054,7 +2061,7 @@ handle_events (HgdApi *self,
 {
   static const gchar *const allowed[] = { "after", "limit", NULL };
   HgDomain domain = request_domain (req);
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  HgdJournal *journal = self->journals[domain];
   guint64 after = 0;
   guint64 limit = EVENTS_DEFAULT_LIMIT;
   g_autoptr(GPtrArray) events = NULL;
@@ -2194,7 +2201,7 @@ websocket_cb (SoupServer *server,
   HgdJournal *journal;
   EventStream *stream;
 
-  journal = sr != NULL ? hgd_daemon_get_journal (self->daemon, sr->domain) : NULL;
+  journal = sr != NULL ? self->journals[sr->domain] : NULL;
   if (journal == NULL)
     {
       soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
@@ -2245,7 +2252,7 @@ journal_event_appended_cb (HgdJournal *journal,
 static void
 close_ended_streams (HgdApi *self)
 {
-  HgdAccounts *accounts = hgd_daemon_get_accounts (self->daemon);
+  HgdAccounts *accounts = self->accounts;
   g_autoptr(GPtrArray) ended = g_ptr_array_new_with_free_func (g_object_unref);
 
   /* collect first: closing may end a stream, which removes it from the array */
@@ -2275,7 +2282,7 @@ static void
 handle_plugins_list (HgdApi *self,
                      HgdApiRequest *req)
 {
-  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
+  HgdPluginManager *plugins = self->plugins;
   JsonObject *object;
 
   if (plugins != NULL)
@@ -2294,7 +2301,7 @@ static void
 handle_plugin_restart (HgdApi *self,
                        HgdApiRequest *req)
 {
-  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
+  HgdPluginManager *plugins = self->plugins;
   const gchar *id = request_param (req, 0);
   g_autoptr(GError) error = NULL;
   JsonObject *object;
@@ -2371,7 +2378,7 @@ set_plugin_disabled (HgdApi *self,
                      HgdApiRequest *req,
                      gboolean disable)
 {
-  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
+  HgdPluginManager *plugins = self->plugins;
   const gchar *id = request_param (req, 0);
   g_autofree gchar *who = NULL;
 
@@ -2444,7 +2451,7 @@ handle_users_list (HgdApi *self,
   JsonArray *array = json_array_new ();
   JsonObject *object = json_object_new ();
 
-  users = hgd_accounts_list_users (hgd_daemon_get_accounts (self->daemon),
+  users = hgd_accounts_list_users (self->accounts,
                                    managed_domain (req->session->role));
   for (guint i = 0; users != NULL && i < users->len; i++)
     {
@@ -2526,7 +2533,7 @@ handle_users_create (HgdApi *self,
       return;
     }
   request_pause (req);
-  hgd_accounts_add_user_async (hgd_daemon_get_accounts (self->daemon), username, role, password,
+  hgd_accounts_add_user_async (self->accounts, username, role, password,
                                self->cancellable, add_user_cb, request_ref (req));
 }
 
@@ -2542,7 +2549,7 @@ find_managed_user (HgdApi *self,
   /* user names may have letters of any script (hgd-accounts.c): the list decides */
   if (username != NULL && strlen (username) <= 4 * MAX_PARAM_LENGTH
       && g_utf8_validate (username, -1, NULL))
-    users = hgd_accounts_list_users (hgd_daemon_get_accounts (self->daemon),
+    users = hgd_accounts_list_users (self->accounts,
                                      managed_domain (req->session->role));
   for (guint i = 0; users != NULL && i < users->len; i++)
     {
@@ -2601,7 +2608,7 @@ handle_user_password (HgdApi *self,
   if (!find_managed_user (self, req, username))
     return;
   request_pause (req);
-  hgd_accounts_set_password_async (hgd_daemon_get_accounts (self->daemon), username, password,
+  hgd_accounts_set_password_async (self->accounts, username, password,
                                    self->cancellable, set_password_cb, request_ref (req));
 }
 
@@ -2615,7 +2622,7 @@ handle_user_sessions_revoke (HgdApi *self,
 
   if (!find_managed_user (self, req, username))
     return;
-  n = hgd_accounts_revoke_user_sessions (hgd_daemon_get_accounts (self->daemon), username);
+  n = hgd_accounts_revoke_user_sessions (self->accounts, username);
   close_ended_streams (self);
   object = json_object_new ();
   json_object_set_int_member (object, "revoked", n);
@@ -2697,7 +2704,7 @@ raise_cb (GObject *source,
   if (replayed)
     {
       /* a retry: the alarm the first request raised, as it is now */
-      HgdJournal *journal = hgd_daemon_get_journal (req->api->daemon, HG_DOMAIN_MUNICIPAL);
+      HgdJournal *journal = req->api->journals[HG_DOMAIN_MUNICIPAL];
 
       recorded = journal != NULL ? hgd_journal_get_alarm (journal, ref, &error) : NULL;
       if (recorded == NULL)
@@ -2792,7 +2799,7 @@ handle_alarms_raise (HgdApi *self,
 {
   static const gchar *const members[]
       = { "type", "source", "location", "device", "priority", NULL };
-  HgdAlarms *alarms = hgd_daemon_get_alarms (self->daemon);
+  HgdAlarms *alarms = self->alarms;
   const gchar *type = NULL;
   const gchar *origin = NULL;
   const gchar *location = NULL;
@@ -2862,7 +2869,7 @@ handle_alarms_list (HgdApi *self,
                     HgdApiRequest *req)
 {
   static const gchar *const allowed[] = { "open", NULL };
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  HgdJournal *journal = self->journals[HG_DOMAIN_MUNICIPAL];
   const gchar *open = req->query != NULL ? g_hash_table_lookup (req->query, "open") : NULL;
   g_autoptr(GPtrArray) alarms = NULL;
   g_autoptr(GError) error = NULL;
@@ -2901,7 +2908,7 @@ static void
 handle_alarm_get (HgdApi *self,
                   HgdApiRequest *req)
 {
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  HgdJournal *journal = self->journals[HG_DOMAIN_MUNICIPAL];
   const gchar *ref = request_param (req, 0);
   g_autoptr(HgAlarm) alarm = NULL;
   g_autoptr(GError) error = NULL;
@@ -2946,7 +2953,7 @@ transition_cb (GObject *source,
     }
   if (req->api == NULL)
     return;
-  journal = hgd_daemon_get_journal (req->api->daemon, HG_DOMAIN_MUNICIPAL);
+  journal = req->api->journals[HG_DOMAIN_MUNICIPAL];
   if (journal != NULL)
     alarm = hgd_journal_get_alarm (journal, request_param (req, 0), NULL);
   if (alarm != NULL)
@@ -2970,7 +2977,7 @@ resident_may_cancel (HgdApi *self,
                      HgdApiRequest *req,
                      const gchar *ref)
 {
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  HgdJournal *journal = self->journals[HG_DOMAIN_MUNICIPAL];
   g_autoptr(HgAlarm) alarm = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree gchar *own = request_who (req);
@@ -3009,7 +3016,7 @@ handle_alarm_transition (HgdApi *self,
                          HgdApiRequest *req)
 {
   static const gchar *const members[] = { "state", "detail", NULL };
-  HgdAlarms *alarms = hgd_daemon_get_alarms (self->daemon);
+  HgdAlarms *alarms = self->alarms;
   const gchar *ref = request_param (req, 0);
   const gchar *state_name = NULL;
   JsonObject *detail = NULL;
@@ -3069,7 +3076,7 @@ sensor_journal (HgdApi *self,
                 const gchar *device)
 {
   HgDomain domain = request_domain (req);
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  HgdJournal *journal = self->journals[domain];
 
   if (!param_is_valid (device))
     {
@@ -3097,7 +3104,7 @@ handle_sensors_list (HgdApi *self,
 {
   static const gchar *const allowed[] = { NULL };
   HgDomain domain = request_domain (req);
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  HgdJournal *journal = self->journals[domain];
   g_autoptr(GPtrArray) readings = NULL;
   g_autoptr(GError) error = NULL;
   JsonArray *devices;
@@ -3405,6 +3412,12 @@ hgd_api_dispose (GObject *object)
   if (self->server != NULL)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
+  g_clear_object (&self->plugins);
+  g_clear_object (&self->alarms);
+  g_clear_object (&self->accounts);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_clear_object (&self->journals[i]);
+  g_clear_object (&self->config);
   G_OBJECT_CLASS (hgd_api_parent_class)->dispose (object);
 }
 
@@ -3421,6 +3434,9 @@ hgd_api_finalize (GObject *object)
   g_clear_object (&self->listen_address);
   g_strfreev (self->host_names);
   g_ptr_array_unref (self->trusted_proxies);
+  g_free (self->state_dir);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_clear_error (&self->journal_errors[i]);
   G_OBJECT_CLASS (hgd_api_parent_class)->finalize (object);
 }
 
@@ -3452,18 +3468,35 @@ hgd_api_init (HgdApi *self)
 
 /**
  * hgd_api_new:
- * @daemon: the daemon, which owns the API and outlives it
+ * @deps: what the API serves; it takes its own references
  *
  * Returns: (transfer full): an API that is not listening yet
  */
 HgdApi *
-hgd_api_new (HgdDaemon *daemon)
+hgd_api_new (const HgdApiDeps *deps)
 {
   HgdApi *self;
 
-  g_return_val_if_fail (HGD_IS_DAEMON (daemon), NULL);
+  g_return_val_if_fail (deps != NULL, NULL);
+  g_return_val_if_fail (HGD_IS_CONFIG (deps->config), NULL);
+  g_return_val_if_fail (deps->state_dir != NULL, NULL);
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (deps->accounts), NULL);
+  g_return_val_if_fail (HGD_IS_ALARMS (deps->alarms), NULL);
+  g_return_val_if_fail (HGD_IS_PLUGIN_MANAGER (deps->plugins), NULL);
+
   self = g_object_new (HGD_TYPE_API, NULL);
-  self->daemon = daemon;
+  self->config = g_object_ref (deps->config);
+  self->state_dir = g_strdup (deps->state_dir);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      self->journals[i] = deps->journals[i] != NULL ? g_object_ref (deps->journals[i]) : NULL;
+      self->journal_errors[i]
+          = deps->journal_errors[i] != NULL ? g_error_copy (deps->journal_errors[i]) : NULL;
+    }
+  self->accounts = g_object_ref (deps->accounts);
+  self->alarms = g_object_ref (deps->alarms);
+  self->plugins = g_object_ref (deps->plugins);
+  self->start_time = deps->start_time;
   return self;
 }
 
@@ -3570,7 +3603,7 @@ hgd_api_listen (HgdApi *self,
   g_return_val_if_fail (self->server == NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  config = hgd_daemon_get_config (self->daemon);
+  config = self->config;
   address_str = hgd_config_get_string (config, "api", "listen-address");
   port = hgd_config_get_int (config, "api", "port");
   self->tls = hgd_config_get_boolean (config, "api", "tls");
@@ -3594,7 +3627,7 @@ hgd_api_listen (HgdApi *self,
       certificate
           = hgd_tls_load_certificate (hgd_config_get_string (config, "api", "tls-certificate"),
                                       hgd_config_get_string (config, "api", "tls-key"),
-                                      hgd_daemon_get_state_dir (self->daemon), error);
+                                      self->state_dir, error);
       if (certificate == NULL)
         return FALSE;
     }
@@ -3638,7 +3671,7 @@ hgd_api_listen (HgdApi *self,
 
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
-      HgdJournal *journal = hgd_daemon_get_journal (self->daemon, (HgDomain) i);
+      HgdJournal *journal = self->journals[i];
       if (journal != NULL)
         g_signal_connect_object (journal, "event-appended", G_CALLBACK (journal_event_appended_cb),
                                  self, 0);
