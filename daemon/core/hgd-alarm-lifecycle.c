@@ -31,6 +31,8 @@ typedef gchar Row[2 * HG_ALARM_STATE_LAST];
  * final alarm's record no longer changes.
  */
 
+/* clang-format off */
+
 /* Municipal users: any step forward, cancelling included, until the alarm is final. */
 static const Row staff[HG_ALARM_STATE_LAST] = {
   /*                                  raised delivered delivery-failed acknowledged
@@ -94,6 +96,8 @@ static const Row core[HG_ALARM_STATE_LAST] = {
   [HG_ALARM_STATE_CLOSED]           = ". . . . . . . = .",
   [HG_ALARM_STATE_CANCELLED]        = ". . . . . . . . =",
 };
+
+/* clang-format on */
 
 static const struct
 {

@@ -11,8 +11,8 @@ G_BEGIN_DECLS
 
 typedef enum
 {
-  HGD_ALARMS_ERROR_KEY_IN_FLIGHT, /* an alarm with this idempotency key is being raised */
-  HGD_ALARMS_ERROR_KEY_REUSED,    /* the key was used for a different alarm */
+  HGD_ALARMS_ERROR_KEY_IN_FLIGHT,      /* an alarm with this idempotency key is being raised */
+  HGD_ALARMS_ERROR_KEY_REUSED,         /* the key was used for a different alarm */
   HGD_ALARMS_ERROR_ILLEGAL_TRANSITION, /* the life cycle has no such move for this caller */
 } HgdAlarmsError;
 

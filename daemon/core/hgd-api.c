@@ -43,14 +43,14 @@
 struct _HgdApi
 {
   GObject parent_instance;
-  HgdConfig *config;         /* (owned) */
-  gchar *state_dir;          /* (owned) */
-  HgdJournal *journals[HG_DOMAIN_LAST];  /* (owned) (nullable) when it failed to open */
+  HgdConfig *config;                      /* (owned) */
+  gchar *state_dir;                       /* (owned) */
+  HgdJournal *journals[HG_DOMAIN_LAST];   /* (owned) (nullable) when it failed to open */
   GError *journal_errors[HG_DOMAIN_LAST]; /* (owned) (nullable) why */
-  HgdAccounts *accounts;     /* (owned) */
-  HgdAlarms *alarms;         /* (owned) */
-  HgdPluginManager *plugins; /* (owned) */
-  gint64 start_time;         /* when the daemon started */
+  HgdAccounts *accounts;                  /* (owned) */
+  HgdAlarms *alarms;                      /* (owned) */
+  HgdPluginManager *plugins;              /* (owned) */
+  gint64 start_time;                      /* when the daemon started */
   SoupServer *server;        /* (owned) (nullable) until listening */
   GCancellable *cancellable; /* (owned) cancelled in dispose */
   gchar *url;                /* (owned) (nullable) until listening */
@@ -129,15 +129,18 @@ static void close_ended_streams (HgdApi *self);
 #define ANY HGD_ROLES_ALL
 
 /*
- * The route table: the only place a route and its rule are written. The dispatcher
- * checks the rule before the handler runs; tests/test-api.c checks every route x role
- * against its own copy of this table, and data/openapi.json states it as `x-roles`.
+ * The route table: the only place a route and its rules are written. The dispatcher
+ * checks who may call before the handler runs; a handler never looks at the caller's
+ * role itself, only at whether the route serves the caller its limited form (`ltd`
+ * below, the route's `limited` roles; request_is_limited ()). tests/test-api.c checks
+ * every route x role against its own copy of this table, and data/openapi.json states
+ * who may call as `x-roles`.
  *
  *   route                                       anon resident family staff it-admin service
  *   POST   /api/v1/auth/login                   yes  yes      yes    yes   yes      yes
  *   POST   /api/v1/auth/logout                  -    yes      yes    yes   yes      yes
  *   GET    /api/v1/auth/session                 -    yes      yes    yes   yes      yes
- *   GET    /api/v1/health                       yes  yes      yes    yes   yes      yes   (a)
+ *   GET    /api/v1/health                       yes  ltd      ltd    yes   yes      yes   (a)
  *   GET    /api/v1/openapi.json                 yes  yes      yes    yes   yes      yes
  *   GET    /metrics                             -    -        -      -     yes      yes
  *   GET    /api/v1/events (and WebSocket)       -    yes      yes    yes   yes      yes   (b)
@@ -145,37 +148,42 @@ static void close_ended_streams (HgdApi *self);
  *   POST   /api/v1/plugins/{id}/restart         -    -        -      -     yes      -
  *   POST   /api/v1/plugins/{id}/disable         -    -        -      -     yes      -     (h)
  *   POST   /api/v1/plugins/{id}/enable          -    -        -      -     yes      -     (h)
- *   GET    /api/v1/users                        -    yes      -      -     yes      -     (c)
- *   POST   /api/v1/users                        -    yes      -      -     yes      -     (c)
- *   POST   /api/v1/users/{username}/password    -    yes      -      -     yes      -     (c)
- *   DELETE /api/v1/users/{username}/sessions    -    yes      -      -     yes      -     (c)
- *   POST   /api/v1/alarms                       -    yes      yes    yes   yes      yes
- *   GET    /api/v1/alarms                       -    yes      yes    yes   yes      yes   (d)
- *   GET    /api/v1/alarms/{ref}                 -    yes      yes    yes   yes      yes   (d)
- *   POST   /api/v1/alarms/{ref}/transitions     -    yes      -      yes   yes      yes   (e)
+ *   GET    /api/v1/users                        -    ltd      -      -     yes      -     (c)
+ *   POST   /api/v1/users                        -    ltd      -      -     yes      -     (c)
+ *   POST   /api/v1/users/{username}/password    -    ltd      -      -     yes      -     (c)
+ *   DELETE /api/v1/users/{username}/sessions    -    ltd      -      -     yes      -     (c)
+ *   POST   /api/v1/alarms                       -    ltd      ltd    yes   yes      yes   (d)
+ *   GET    /api/v1/alarms                       -    ltd      ltd    yes   yes      yes   (d)
+ *   GET    /api/v1/alarms/{ref}                 -    ltd      ltd    yes   yes      yes   (d)
+ *   POST   /api/v1/alarms/{ref}/transitions     -    ltd      -      yes   yes      yes   (e)
  *   GET    /api/v1/sensors                      -    yes      yes    yes   yes      yes   (f)
  *   GET    /api/v1/sensors/{device}/history     -    yes      yes    yes   yes      yes   (f)
  *   GET    /api/v1/sensors/{device}/activity    -    yes      yes    yes   yes      yes   (f)
  *   GET    /                                    yes  yes      yes    yes   yes      yes   (g)
  *   GET    /ui/{file}                           yes  yes      yes    yes   yes      yes   (g)
  *
- * (a) anonymous callers get only {"status"}; personal roles also the subsystem states;
- *     municipal roles also fault messages, plugins (a municipal instance's own health
- *     report included, see hg_context_report_health ()), version and uptime. Of the
- *     personal domain's plugin instances (the resident's own devices) municipal roles see
- *     only how many there are and whether they run, here, in /api/v1/plugins and in
- *     /metrics (hgd_plugin_manager_to_json_for_domain ()), and no count of its events.
+ * (a) anonymous callers get only {"status"}; the limited form (personal roles) also the
+ *     subsystem states; the full form also fault messages, plugins (a municipal
+ *     instance's own health report included, see hg_context_report_health ()), version
+ *     and uptime. Of the personal domain's plugin instances (the resident's own devices)
+ *     municipal roles see only how many there are and whether they run, here, in
+ *     /api/v1/plugins and in /metrics (hgd_plugin_manager_to_json_for_domain ()), and no
+ *     count of its events.
  * (b) events of the caller's domain only: resident, family -> personal journal;
  *     staff, it-admin, service -> municipal journal.
- * (c) each manager sees and manages only the users of one domain: it-admin the
- *     municipal users (staff, it-admin, service), the resident their family. The
- *     resident's own account is made at installation (hemgatectl on the gateway).
+ * (c) each manager sees and manages only the users of their own domain: the full form
+ *     (it-admin) all of them (staff, it-admin, service), the limited form (the resident)
+ *     only those of another role than their own (their family), and sees themselves.
+ *     The resident's own account is made at installation (hemgatectl on the gateway).
  * (d) alarms are municipal records, but the resident must see where their call for
- *     help stands: personal roles see every alarm of the home without `detail` and
- *     without a source naming another user.
- * (e) a resident may only move an alarm to `cancelled`, and only one they raised or the
- *     home's devices (a plugin) raised, never a technical one; family may not touch
- *     alarms (they may be far away, and cancelling help is the resident's call).
+ *     help stands: the limited form (personal roles) shows every alarm of the home
+ *     without `detail` and without a source naming another user.
+ * (e) the caller's kind in the alarm life cycle's table (hgd-alarm-lifecycle.c) is
+ *     resident in the limited form, else staff: a resident may only move an alarm to
+ *     `cancelled`, and the limited form acts only on an alarm its caller raised or the
+ *     home's devices (a plugin) raised, never a technical one, and answers as (d);
+ *     family may not touch alarms (they may be far away, and cancelling help is the
+ *     resident's call).
  * (f) the `sensor.reading` events of the caller's domain only, as (b): the municipality's
  *     sensors for staff, it-admin and service; the resident's own for resident and family.
  * (g) the web UI (ui/, compiled into a GResource): its page and static files, the same
@@ -185,37 +193,43 @@ static void close_ended_streams (HgdApi *self);
  *     disabling the last running alarm delivery plugin makes health report a fault.
  */
 static const HgdApiRoute routes[] = {
-  { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, HGD_API_BODY_JSON, LOGIN_MAX_BODY, handle_login },
-  { "POST", "/api/v1/auth/logout", ANY, HGD_API_BODY_NONE, 0, handle_logout },
-  { "GET", "/api/v1/auth/session", ANY, HGD_API_BODY_NONE, 0, handle_session },
-  { "GET", "/api/v1/health", HGD_API_PUBLIC, HGD_API_BODY_NONE, 0, handle_health },
-  { "GET", "/api/v1/openapi.json", HGD_API_PUBLIC, HGD_API_BODY_NONE, 0, handle_openapi },
-  { "GET", "/metrics", R (IT_ADMIN) | R (SERVICE), HGD_API_BODY_NONE, 0, handle_metrics },
-  { "GET", "/api/v1/events", ANY, HGD_API_BODY_NONE, 0, handle_events },
-  { "GET", "/api/v1/plugins", HGD_ROLES_MUNICIPAL, HGD_API_BODY_NONE, 0, handle_plugins_list },
-  { "POST", "/api/v1/plugins/{id}/restart", R (IT_ADMIN), HGD_API_BODY_NONE, 0,
+  { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
+    handle_login },
+  { "POST", "/api/v1/auth/logout", ANY, 0, HGD_API_BODY_NONE, 0, handle_logout },
+  { "GET", "/api/v1/auth/session", ANY, 0, HGD_API_BODY_NONE, 0, handle_session },
+  { "GET", "/api/v1/health", HGD_API_PUBLIC, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0,
+    handle_health },
+  { "GET", "/api/v1/openapi.json", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_openapi },
+  { "GET", "/metrics", R (IT_ADMIN) | R (SERVICE), 0, HGD_API_BODY_NONE, 0, handle_metrics },
+  { "GET", "/api/v1/events", ANY, 0, HGD_API_BODY_NONE, 0, handle_events },
+  { "GET", "/api/v1/plugins", HGD_ROLES_MUNICIPAL, 0, HGD_API_BODY_NONE, 0, handle_plugins_list },
+  { "POST", "/api/v1/plugins/{id}/restart", R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
     handle_plugin_restart },
-  { "POST", "/api/v1/plugins/{id}/disable", R (IT_ADMIN), HGD_API_BODY_NONE, 0,
+  { "POST", "/api/v1/plugins/{id}/disable", R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
     handle_plugin_disable },
-  { "POST", "/api/v1/plugins/{id}/enable", R (IT_ADMIN), HGD_API_BODY_NONE, 0,
+  { "POST", "/api/v1/plugins/{id}/enable", R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
     handle_plugin_enable },
-  { "GET", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), HGD_API_BODY_NONE, 0, handle_users_list },
-  { "POST", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), HGD_API_BODY_JSON, 0,
+  { "GET", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT), HGD_API_BODY_NONE, 0,
+    handle_users_list },
+  { "POST", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT), HGD_API_BODY_JSON, 0,
     handle_users_create },
-  { "POST", "/api/v1/users/{username}/password", R (RESIDENT) | R (IT_ADMIN), HGD_API_BODY_JSON, 0,
-    handle_user_password },
-  { "DELETE", "/api/v1/users/{username}/sessions", R (RESIDENT) | R (IT_ADMIN), HGD_API_BODY_NONE,
-    0, handle_user_sessions_revoke },
-  { "POST", "/api/v1/alarms", ANY, HGD_API_BODY_JSON, 0, handle_alarms_raise },
-  { "GET", "/api/v1/alarms", ANY, HGD_API_BODY_NONE, 0, handle_alarms_list },
-  { "GET", "/api/v1/alarms/{ref}", ANY, HGD_API_BODY_NONE, 0, handle_alarm_get },
-  { "POST", "/api/v1/alarms/{ref}/transitions", R (RESIDENT) | HGD_ROLES_MUNICIPAL,
+  { "POST", "/api/v1/users/{username}/password", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT),
+    HGD_API_BODY_JSON, 0, handle_user_password },
+  { "DELETE", "/api/v1/users/{username}/sessions", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT),
+    HGD_API_BODY_NONE, 0, handle_user_sessions_revoke },
+  { "POST", "/api/v1/alarms", ANY, HGD_ROLES_PERSONAL, HGD_API_BODY_JSON, 0, handle_alarms_raise },
+  { "GET", "/api/v1/alarms", ANY, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0, handle_alarms_list },
+  { "GET", "/api/v1/alarms/{ref}", ANY, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0,
+    handle_alarm_get },
+  { "POST", "/api/v1/alarms/{ref}/transitions", R (RESIDENT) | HGD_ROLES_MUNICIPAL, R (RESIDENT),
     HGD_API_BODY_JSON, 0, handle_alarm_transition },
-  { "GET", "/api/v1/sensors", ANY, HGD_API_BODY_NONE, 0, handle_sensors_list },
-  { "GET", "/api/v1/sensors/{device}/history", ANY, HGD_API_BODY_NONE, 0, handle_sensor_history },
-  { "GET", "/api/v1/sensors/{device}/activity", ANY, HGD_API_BODY_NONE, 0, handle_sensor_activity },
-  { "GET", "/", HGD_API_PUBLIC, HGD_API_BODY_NONE, 0, handle_ui_index },
-  { "GET", "/ui/{file}", HGD_API_PUBLIC, HGD_API_BODY_NONE, 0, handle_ui_file },
+  { "GET", "/api/v1/sensors", ANY, 0, HGD_API_BODY_NONE, 0, handle_sensors_list },
+  { "GET", "/api/v1/sensors/{device}/history", ANY, 0, HGD_API_BODY_NONE, 0,
+    handle_sensor_history },
+  { "GET", "/api/v1/sensors/{device}/activity", ANY, 0, HGD_API_BODY_NONE, 0,
+    handle_sensor_activity },
+  { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
+  { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
 };
 
 #undef R
@@ -737,6 +751,14 @@ static HgDomain
 request_domain (HgdApiRequest *req)
 {
   return hgd_role_get_domain (req->session->role);
+}
+
+/* Whether the route serves the caller its limited form: its `limited` roles, as the notes
+ * on the route table say. An anonymous caller of a public route is neither. */
+static gboolean
+request_is_limited (HgdApiRequest *req)
+{
+  return req->session != NULL && (req->route->limited & HGD_ROLE_BIT (req->session->role)) != 0;
 }
 
 static gchar *
@@ -1595,8 +1617,8 @@ handle_login (HgdApi *self,
     }
   client = request_client (self, req->msg);
   request_pause (req);
-  hgd_accounts_login_async (self->accounts, username, password, client,
-                            self->cancellable, login_cb, request_ref (req));
+  hgd_accounts_login_async (self->accounts, username, password, client, self->cancellable, login_cb,
+                            request_ref (req));
 }
 
 static void
@@ -1615,8 +1637,7 @@ handle_session (HgdApi *self,
                 HgdApiRequest *req)
 {
   g_autofree gchar *expires = iso8601_from_usec (req->session->expires);
-  const gchar *timezone
-      = hgd_config_get_string (self->config, "daemon", "timezone");
+  const gchar *timezone = hgd_config_get_string (self->config, "daemon", "timezone");
   g_autoptr(GTimeZone) local = g_time_zone_new_local ();
   JsonObject *object = json_object_new ();
 
@@ -1735,7 +1756,7 @@ handle_health (HgdApi *self,
   g_autofree gchar *delivery_fault = NULL;
   gboolean healthy;
   gboolean warned = FALSE;
-  gboolean municipal = req->session != NULL && request_domain (req) == HG_DOMAIN_MUNICIPAL;
+  gboolean municipal = req->session != NULL && !request_is_limited (req); /* the full form */
   const gchar *faults[HG_DOMAIN_LAST];
   gchar *size_warnings[HG_DOMAIN_LAST] = { NULL }; /* (owned) */
   JsonObject *object = json_object_new ();
@@ -1804,8 +1825,7 @@ handle_health (HgdApi *self,
 
       json_object_set_string_member (object, "version", PACKAGE_VERSION);
       json_object_set_int_member (object, "uptime",
-                                  (g_get_real_time () - self->start_time)
-                                      / G_USEC_PER_SEC);
+                                  (g_get_real_time () - self->start_time) / G_USEC_PER_SEC);
       /* the municipal instances; of the resident's own, only how many and whether they run */
       json_object_set_array_member (object, "plugins",
                                     visible != NULL ? json_array_ref (visible) : json_array_new ());
@@ -2411,22 +2431,15 @@ handle_plugin_enable (HgdApi *self,
 
 /* Users --------------------------------------------------------------------------------- */
 
-/* Which roles the caller may create and manage: see (c) above the route table. */
+/* Whether the caller may create and manage users of @target's role: see (c) above the
+ * route table. */
 static gboolean
-may_manage_role (HgdRole caller,
+may_manage_role (HgdApiRequest *req,
                  HgdRole target)
 {
-  if (caller == HGD_ROLE_IT_ADMIN)
-    return hgd_role_get_domain (target) == HG_DOMAIN_MUNICIPAL;
-  if (caller == HGD_ROLE_RESIDENT)
-    return target == HGD_ROLE_FAMILY;
-  return FALSE;
-}
-
-static HgDomain
-managed_domain (HgdRole caller)
-{
-  return caller == HGD_ROLE_IT_ADMIN ? HG_DOMAIN_MUNICIPAL : HG_DOMAIN_PERSONAL;
+  if (hgd_role_get_domain (target) != request_domain (req))
+    return FALSE;
+  return !request_is_limited (req) || target != req->session->role;
 }
 
 static JsonObject *
@@ -2451,13 +2464,12 @@ handle_users_list (HgdApi *self,
   JsonArray *array = json_array_new ();
   JsonObject *object = json_object_new ();
 
-  users = hgd_accounts_list_users (self->accounts,
-                                   managed_domain (req->session->role));
+  users = hgd_accounts_list_users (self->accounts, request_domain (req));
   for (guint i = 0; users != NULL && i < users->len; i++)
     {
       HgdUser *user = g_ptr_array_index (users, i);
-      if (req->session->role == HGD_ROLE_RESIDENT && user->role != HGD_ROLE_FAMILY &&
-          g_strcmp0 (user->username, req->session->username) != 0)
+      if (!may_manage_role (req, user->role)
+          && g_strcmp0 (user->username, req->session->username) != 0)
         continue;
       json_array_add_object_element (array, user_to_json (user));
     }
@@ -2526,15 +2538,15 @@ handle_users_create (HgdApi *self,
                      "member 'role' is not a known role");
       return;
     }
-  if (!may_manage_role (req->session->role, role))
+  if (!may_manage_role (req, role))
     {
       respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden", "the role %s may not create %s users",
                      hgd_role_to_string (req->session->role), role_name);
       return;
     }
   request_pause (req);
-  hgd_accounts_add_user_async (self->accounts, username, role, password,
-                               self->cancellable, add_user_cb, request_ref (req));
+  hgd_accounts_add_user_async (self->accounts, username, role, password, self->cancellable,
+                               add_user_cb, request_ref (req));
 }
 
 /* The user named by the path, if the caller manages them; otherwise answers 404, so a
@@ -2549,13 +2561,11 @@ find_managed_user (HgdApi *self,
   /* user names may have letters of any script (hgd-accounts.c): the list decides */
   if (username != NULL && strlen (username) <= 4 * MAX_PARAM_LENGTH
       && g_utf8_validate (username, -1, NULL))
-    users = hgd_accounts_list_users (self->accounts,
-                                     managed_domain (req->session->role));
+    users = hgd_accounts_list_users (self->accounts, request_domain (req));
   for (guint i = 0; users != NULL && i < users->len; i++)
     {
       HgdUser *user = g_ptr_array_index (users, i);
-      if (g_strcmp0 (user->username, username) == 0
-          && may_manage_role (req->session->role, user->role))
+      if (g_strcmp0 (user->username, username) == 0 && may_manage_role (req, user->role))
         return TRUE;
     }
   respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such user among those you manage");
@@ -2608,8 +2618,8 @@ handle_user_password (HgdApi *self,
   if (!find_managed_user (self, req, username))
     return;
   request_pause (req);
-  hgd_accounts_set_password_async (self->accounts, username, password,
-                                   self->cancellable, set_password_cb, request_ref (req));
+  hgd_accounts_set_password_async (self->accounts, username, password, self->cancellable,
+                                   set_password_cb, request_ref (req));
 }
 
 static void
@@ -2631,7 +2641,7 @@ handle_user_sessions_revoke (HgdApi *self,
 
 /* Alarms -------------------------------------------------------------------------------- */
 
-/* Personal roles see every alarm of the home, without `detail` (municipal notes) and
+/* The limited form shows every alarm of the home, without `detail` (municipal notes) and
  * without a source that names another user: see (d) above the route table. */
 static JsonObject *
 alarm_to_json_for (HgdApiRequest *req,
@@ -2649,7 +2659,7 @@ alarm_to_json_for (HgdApiRequest *req,
       json_object_set_string_member (object, "raised", raised);
       json_object_set_string_member (object, "updated", updated);
     }
-  if (request_domain (req) == HG_DOMAIN_MUNICIPAL)
+  if (!request_is_limited (req))
     return object;
   own = request_who (req);
   if (json_object_has_member (object, "detail"))
@@ -2969,13 +2979,13 @@ transition_cb (GObject *source,
   request_resume (req);
 }
 
-/* Whether the resident may cancel alarm @ref, having answered if not: see (e) above the
- * route table. Who raised an alarm and its type never change, so the answer holds for the
- * transition that follows. */
+/* Whether the limited form may act on alarm @ref, having answered if not: see (e) above
+ * the route table. Who raised an alarm and its type never change, so the answer holds for
+ * the transition that follows. */
 static gboolean
-resident_may_cancel (HgdApi *self,
-                     HgdApiRequest *req,
-                     const gchar *ref)
+limited_may_act_on (HgdApi *self,
+                    HgdApiRequest *req,
+                    const gchar *ref)
 {
   HgdJournal *journal = self->journals[HG_DOMAIN_MUNICIPAL];
   g_autoptr(HgAlarm) alarm = NULL;
@@ -3039,13 +3049,11 @@ handle_alarm_transition (HgdApi *self,
                      "member 'state' is not a known alarm state");
       return;
     }
-  caller = req->session->role == HGD_ROLE_RESIDENT ? HGD_ALARM_CALLER_RESIDENT
-                                                   : HGD_ALARM_CALLER_STAFF;
+  caller = request_is_limited (req) ? HGD_ALARM_CALLER_RESIDENT : HGD_ALARM_CALLER_STAFF;
   if (!hgd_alarm_lifecycle_may_reach (state, caller))
     {
-      respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden",
-                     "the role %s may not move an alarm to %s",
-                     hgd_role_to_string (req->session->role), state_name);
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden", "a %s may not move an alarm to %s",
+                     hgd_alarm_caller_to_string (caller), state_name);
       return;
     }
   if (!param_is_valid (ref))
@@ -3059,7 +3067,7 @@ handle_alarm_transition (HgdApi *self,
                      "the municipal journal is unavailable");
       return;
     }
-  if (req->session->role == HGD_ROLE_RESIDENT && !resident_may_cancel (self, req, ref))
+  if (request_is_limited (req) && !limited_may_act_on (self, req, ref))
     return;
   who = request_who (req);
   request_pause (req);
