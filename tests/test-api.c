@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "hgd-accounts-private.h"
+#include "hgd-alarm-lifecycle.h"
 #include "hgd-api-private.h"
 #include "hgd-journal-private.h"
 #include "hgd-test-daemon.h"
@@ -28,37 +29,41 @@ static const struct
   const gchar *path;
   const gchar *body;
   const gchar *allowed; /* "public", or the roles that may call it */
+  const gchar *limited; /* the roles served the route's limited form, as x-roles writes them */
 } expected_rules[] = {
-  { "POST", "/api/v1/auth/login", "/api/v1/auth/login", "{}", "public" },
-  { "POST", "/api/v1/auth/logout", "/api/v1/auth/logout", NULL, ALL },
-  { "GET", "/api/v1/auth/session", "/api/v1/auth/session", NULL, ALL },
-  { "GET", "/api/v1/health", "/api/v1/health", NULL, "public" },
-  { "GET", "/api/v1/openapi.json", "/api/v1/openapi.json", NULL, "public" },
-  { "GET", "/metrics", "/metrics", NULL, "it-admin service" },
-  { "GET", "/api/v1/events", "/api/v1/events", NULL, ALL },
-  { "GET", "/api/v1/plugins", "/api/v1/plugins", NULL, "staff it-admin service" },
+  { "POST", "/api/v1/auth/login", "/api/v1/auth/login", "{}", "public", "" },
+  { "POST", "/api/v1/auth/logout", "/api/v1/auth/logout", NULL, ALL, "" },
+  { "GET", "/api/v1/auth/session", "/api/v1/auth/session", NULL, ALL, "" },
+  { "GET", "/api/v1/health", "/api/v1/health", NULL, "public", "resident,family" },
+  { "GET", "/api/v1/openapi.json", "/api/v1/openapi.json", NULL, "public", "" },
+  { "GET", "/metrics", "/metrics", NULL, "it-admin service", "" },
+  { "GET", "/api/v1/events", "/api/v1/events", NULL, ALL, "" },
+  { "GET", "/api/v1/plugins", "/api/v1/plugins", NULL, "staff it-admin service", "" },
   { "POST", "/api/v1/plugins/{id}/restart", "/api/v1/plugins/no-such-plugin/restart", NULL,
-    "it-admin" },
+    "it-admin", "" },
   { "POST", "/api/v1/plugins/{id}/disable", "/api/v1/plugins/no-such-plugin/disable", NULL,
-    "it-admin" },
+    "it-admin", "" },
   { "POST", "/api/v1/plugins/{id}/enable", "/api/v1/plugins/no-such-plugin/enable", NULL,
-    "it-admin" },
-  { "GET", "/api/v1/users", "/api/v1/users", NULL, "resident it-admin" },
-  { "POST", "/api/v1/users", "/api/v1/users", "{}", "resident it-admin" },
+    "it-admin", "" },
+  { "GET", "/api/v1/users", "/api/v1/users", NULL, "resident it-admin", "resident" },
+  { "POST", "/api/v1/users", "/api/v1/users", "{}", "resident it-admin", "resident" },
   { "POST", "/api/v1/users/{username}/password", "/api/v1/users/nobody/password", "{}",
-    "resident it-admin" },
+    "resident it-admin", "resident" },
   { "DELETE", "/api/v1/users/{username}/sessions", "/api/v1/users/nobody/sessions", NULL,
-    "resident it-admin" },
-  { "POST", "/api/v1/alarms", "/api/v1/alarms", "{}", ALL },
-  { "GET", "/api/v1/alarms", "/api/v1/alarms", NULL, ALL },
-  { "GET", "/api/v1/alarms/{ref}", "/api/v1/alarms/NoSuchAlarmRef00", NULL, ALL },
+    "resident it-admin", "resident" },
+  { "POST", "/api/v1/alarms", "/api/v1/alarms", "{}", ALL, "resident,family" },
+  { "GET", "/api/v1/alarms", "/api/v1/alarms", NULL, ALL, "resident,family" },
+  { "GET", "/api/v1/alarms/{ref}", "/api/v1/alarms/NoSuchAlarmRef00", NULL, ALL,
+    "resident,family" },
   { "POST", "/api/v1/alarms/{ref}/transitions", "/api/v1/alarms/NoSuchAlarmRef00/transitions", "{}",
-    "resident staff it-admin service" },
-  { "GET", "/api/v1/sensors", "/api/v1/sensors", NULL, ALL },
-  { "GET", "/api/v1/sensors/{device}/history", "/api/v1/sensors/no-such-device/history", NULL, ALL },
-  { "GET", "/api/v1/sensors/{device}/activity", "/api/v1/sensors/no-such-device/activity", NULL, ALL },
-  { "GET", "/", "/", NULL, "public" },
-  { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, "public" },
+    "resident staff it-admin service", "resident" },
+  { "GET", "/api/v1/sensors", "/api/v1/sensors", NULL, ALL, "" },
+  { "GET", "/api/v1/sensors/{device}/history", "/api/v1/sensors/no-such-device/history", NULL, ALL,
+    "" },
+  { "GET", "/api/v1/sensors/{device}/activity", "/api/v1/sensors/no-such-device/activity", NULL,
+    ALL, "" },
+  { "GET", "/", "/", NULL, "public", "" },
+  { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, "public", "" },
 };
 
 static gboolean
@@ -127,8 +132,13 @@ test_role_table (void)
     {
       const HgdApiRoute *route
           = hgd_api_find_route (expected_rules[j].method, expected_rules[j].path, NULL, NULL);
+      g_autofree gchar *limited = NULL;
+
       g_assert_nonnull (route);
       g_assert_cmpstr (route->pattern, ==, expected_rules[j].pattern);
+      /* a route's limited form is a role rule of the table too */
+      limited = hgd_api_roles_to_string (route->limited);
+      g_assert_cmpstr (limited, ==, expected_rules[j].limited);
     }
 
   td = hgd_test_daemon_new (NULL);
@@ -1287,6 +1297,77 @@ test_alarm_transitions (void)
   g_assert_cmpuint (json_array_get_length (alarms), ==, 1);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (alarms, 0), "ref"),
                    ==, second);
+}
+
+/* The caller kind the route table gives @role on the transitions route: see (e) there. */
+static HgdAlarmCaller
+transition_caller (HgdRole role)
+{
+  const HgdApiRoute *route
+      = hgd_api_find_route ("POST", "/api/v1/alarms/NoSuchAlarmRef00/transitions", NULL, NULL);
+
+  g_assert_nonnull (route);
+  return (route->limited & HGD_ROLE_BIT (role)) != 0 ? HGD_ALARM_CALLER_RESIDENT
+                                                     : HGD_ALARM_CALLER_STAFF;
+}
+
+/* The answer the route gives @role asking for @to on an alarm in @from, by the life
+ * cycle's table for the caller kind the route table gives @role: 403 for a state that
+ * caller can never set, else 200 or 409. */
+static void
+assert_transition_by_table (HgdTestDaemon *td,
+                            HgdRole role,
+                            const gchar *ref,
+                            HgAlarmState from,
+                            HgAlarmState to)
+{
+  g_autoptr(HgdTestResponse) answer
+      = transition (td, role, ref, hg_alarm_state_to_string (to));
+  HgdAlarmCaller caller = transition_caller (role);
+  HgdAlarmStep step = hgd_alarm_lifecycle_get_step (from, to, caller);
+
+  g_test_message ("%s: %s -> %s: %u", hgd_role_to_string (role), hg_alarm_state_to_string (from),
+                  hg_alarm_state_to_string (to), answer->status);
+  if (!hgd_alarm_lifecycle_may_reach (to, caller))
+    {
+      assert_error (answer, SOUP_STATUS_FORBIDDEN, "forbidden");
+    }
+  else if (step == HGD_ALARM_STEP_MOVE || step == HGD_ALARM_STEP_REPEAT)
+    {
+      g_assert_cmpuint (answer->status, ==, SOUP_STATUS_OK);
+      g_assert_cmpstr (json_object_get_string_member (answer->json, "state"), ==,
+                       hg_alarm_state_to_string (step == HGD_ALARM_STEP_MOVE ? to : from));
+    }
+  else
+    {
+      assert_error (answer, SOUP_STATUS_CONFLICT, "invalid-transition");
+    }
+}
+
+static void
+test_alarm_transition_table (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *closed = raise_alarm (td, HGD_ROLE_RESIDENT);
+  g_autoptr(HgdTestResponse) close = transition (td, HGD_ROLE_STAFF, closed, "closed");
+
+  g_test_bug ("14");
+  g_test_summary ("POST /api/v1/alarms/{ref}/transitions answers as the life cycle's table says "
+                  "for the caller kind the route gives the role (resident, or staff for the "
+                  "municipal roles): 200 for a move or a repeat, 409 invalid-transition for an "
+                  "illegal move, 403 for a state the caller can never set; from raised and "
+                  "from closed, every state");
+  g_assert_cmpuint (close->status, ==, SOUP_STATUS_OK);
+  for (guint to = 0; to < HG_ALARM_STATE_LAST; to++)
+    {
+      g_autofree gchar *own = raise_alarm (td, HGD_ROLE_RESIDENT);
+      g_autofree gchar *other = raise_alarm (td, HGD_ROLE_RESIDENT);
+
+      assert_transition_by_table (td, HGD_ROLE_RESIDENT, own, HG_ALARM_STATE_RAISED, to);
+      assert_transition_by_table (td, HGD_ROLE_STAFF, other, HG_ALARM_STATE_RAISED, to);
+      assert_transition_by_table (td, HGD_ROLE_RESIDENT, closed, HG_ALARM_STATE_CLOSED, to);
+      assert_transition_by_table (td, HGD_ROLE_SERVICE, closed, HG_ALARM_STATE_CLOSED, to);
+    }
 }
 
 static void
@@ -3275,6 +3356,7 @@ main (int argc,
                    test_idempotency_key_survives_restart);
   g_test_add_func ("/api/alarms/idempotency-key-in-flight", test_idempotency_key_in_flight);
   g_test_add_func ("/api/alarms/transitions-by-role", test_alarm_transitions);
+  g_test_add_func ("/api/alarms/transitions-by-table", test_alarm_transition_table);
   g_test_add_func ("/api/alarms/resident-cancels-only-own-or-home-alarms",
                    test_resident_cancels_own);
   g_test_add_func ("/api/alarms/times", test_alarm_times);

@@ -983,7 +983,8 @@ test_cancel_while_host_down (Fixture *fixture,
   object = instance_json (fixture, "courier");
   g_assert_cmpint (kill ((pid_t) json_object_get_int_member (object, "pid"), SIGKILL), ==, 0);
   wait_for (fixture, instance_reached, &restarting, "the courier host to be down");
-  hgd_alarms_transition_async (fixture->alarms, ref, HG_ALARM_STATE_CANCELLED, "user:resident",
+  hgd_alarms_transition_async (fixture->alarms, ref, HG_ALARM_STATE_CANCELLED,
+                               HGD_ALARM_CALLER_RESIDENT, "user:resident",
                                NULL, NULL, transitioned_cb, &cancelled);
   wait_for (fixture, is_set, &cancelled, "the cancel journaled");
   wait_for (fixture, instance_reached, &running_again, "the courier host to run again");
@@ -1010,7 +1011,8 @@ test_cancel_before_core_crash (Fixture *fixture,
   object = instance_json (fixture, "courier");
   pid = (pid_t) json_object_get_int_member (object, "pid");
   g_assert_cmpint (kill (pid, SIGSTOP), ==, 0);
-  hgd_alarms_transition_async (fixture->alarms, ref, HG_ALARM_STATE_CANCELLED, "user:resident",
+  hgd_alarms_transition_async (fixture->alarms, ref, HG_ALARM_STATE_CANCELLED,
+                               HGD_ALARM_CALLER_RESIDENT, "user:resident",
                                NULL, NULL, transitioned_cb, &cancelled);
   wait_for (fixture, is_set, &cancelled, "the cancel journaled");
 
@@ -1085,7 +1087,8 @@ test_new_alarm_before_reoffers (Fixture *fixture,
       gboolean acknowledged = FALSE;
 
       hgd_alarms_transition_async (fixture->alarms, g_ptr_array_index (open, i),
-                                   HG_ALARM_STATE_ACKNOWLEDGED, "plugin:courier", NULL, NULL,
+                                   HG_ALARM_STATE_ACKNOWLEDGED, HGD_ALARM_CALLER_DELIVERY_PLUGIN,
+                                   "plugin:courier", NULL, NULL,
                                    transitioned_cb, &acknowledged);
       wait_for (fixture, is_set, &acknowledged, "an acknowledgement journaled");
     }
@@ -1174,7 +1177,8 @@ test_reoffer_not_after_cancel (Fixture *fixture,
 
   start_plugins (fixture, "[plugin:courier]\ndelay-ms = 50\n");
   wait_for (fixture, instance_reached, &running, "the courier running");
-  hgd_alarms_transition_async (fixture->alarms, middle, HG_ALARM_STATE_CANCELLED, "user:resident",
+  hgd_alarms_transition_async (fixture->alarms, middle, HG_ALARM_STATE_CANCELLED,
+                               HGD_ALARM_CALLER_RESIDENT, "user:resident",
                                NULL, NULL, transitioned_cb, &cancelled);
   wait_for (fixture, is_set, &cancelled, "the cancel journaled");
   done.last = g_ptr_array_index (open, n_open - 1);
@@ -1402,11 +1406,13 @@ test_delivery_not_echoed (Fixture *fixture,
   wait_for (fixture, instance_reached, &running, "the courier running");
   ref = raise_alarm (fixture, "fall");
   wait_for (fixture, alarm_delivered, ref, "the courier's report journaled");
-  hgd_alarms_transition_async (fixture->alarms, ref, HG_ALARM_STATE_DISPATCHED, "user:staff", NULL,
-                               NULL, transitioned_cb, &dispatched);
+  hgd_alarms_transition_async (fixture->alarms, ref, HG_ALARM_STATE_DISPATCHED,
+                               HGD_ALARM_CALLER_STAFF, "user:staff", NULL, NULL,
+                               transitioned_cb, &dispatched);
   wait_for (fixture, is_set, &dispatched, "the dispatch journaled");
-  hgd_alarms_transition_async (fixture->alarms, ref, HG_ALARM_STATE_CLOSED, "user:staff", NULL,
-                               NULL, transitioned_cb, &closed);
+  hgd_alarms_transition_async (fixture->alarms, ref, HG_ALARM_STATE_CLOSED,
+                               HGD_ALARM_CALLER_STAFF, "user:staff", NULL, NULL,
+                               transitioned_cb, &closed);
   wait_for (fixture, is_set, &closed, "the close journaled");
   /* the host takes events in journal order: an echo would have come before the close */
   closed_line = g_strdup_printf ("alarm.closed %s", ref);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HgdAlarms: raises social alarms and moves them through their life cycle. Every step is
  * an "alarm.<state>" event committed with the alarm's record in one transaction of the
- * municipal journal; transitions of one alarm run one at a time, so the forward-only rule
- * is checked against what is on disk. */
+ * municipal journal; transitions of one alarm run one at a time, so each is checked
+ * against what is on disk, by the table of hgd-alarm-lifecycle.c. */
 #include "config.h"
 
 #include "hgd-alarms.h"
@@ -40,6 +40,7 @@ typedef struct
 {
   gchar *reference;   /* (owned) */
   HgAlarmState state;
+  HgdAlarmCaller caller;
   gchar *who;         /* (owned) */
   JsonObject *detail; /* (owned) (nullable) */
 } TransitionData;
@@ -485,6 +486,7 @@ transition_step (HgdAlarms *self,
   TransitionData *data = g_task_get_task_data (task);
   JsonObject *delivery = NULL;
   HgAlarmState current;
+  HgdAlarmStep step;
 
   alarm = hgd_journal_get_alarm (self->journal, data->reference, &error);
   if (alarm == NULL)
@@ -493,15 +495,27 @@ transition_step (HgdAlarms *self,
       return FALSE;
     }
   current = hg_alarm_get_state (alarm);
-  if (data->detail != NULL && json_object_has_member (data->detail, "delivery")
+  /* only a delivery plugin keeps its own state of the alarm in the record (e.g. the SCAIP
+   * ref it goes on with); for anyone else `delivery` is detail like any other */
+  if (data->caller == HGD_ALARM_CALLER_DELIVERY_PLUGIN && data->detail != NULL
+      && json_object_has_member (data->detail, "delivery")
       && JSON_NODE_HOLDS_OBJECT (json_object_get_member (data->detail, "delivery")))
     delivery = json_object_get_object_member (data->detail, "delivery");
 
-  /* a delivery plugin reports again after a restart; or, with a `delivery` member, it
-   * keeps its own state of the alarm in the record (e.g. the SCAIP ref it goes on with),
-   * which a report of the current or an earlier state journals without a move */
-  if (current == data->state || (delivery != NULL && hg_alarm_state_compare (data->state, current) < 0))
+  step = hgd_alarm_lifecycle_get_step (current, data->state, data->caller);
+  if (step == HGD_ALARM_STEP_ILLEGAL || (step == HGD_ALARM_STEP_LATE && delivery == NULL))
     {
+      g_task_return_new_error (task, HGD_ALARMS_ERROR, HGD_ALARMS_ERROR_ILLEGAL_TRANSITION,
+                               "alarm %s cannot move from %s to %s (asked by %s)", data->reference,
+                               hg_alarm_state_to_string (current),
+                               hg_alarm_state_to_string (data->state),
+                               hgd_alarm_caller_to_string (data->caller));
+      return FALSE;
+    }
+  if (step != HGD_ALARM_STEP_MOVE)
+    {
+      /* a repeat, or a late report carrying `delivery`; a final alarm's record no longer
+       * changes */
       if (delivery == NULL || hg_alarm_state_is_final (current))
         {
           g_task_return_boolean (task, TRUE);
@@ -519,14 +533,6 @@ transition_step (HgdAlarms *self,
       hgd_journal_append_async (self->journal, event, alarm, NULL, transition_append_cb,
                                 g_steal_pointer (&task));
       return TRUE;
-    }
-  if (hg_alarm_state_is_final (current) || hg_alarm_state_compare (data->state, current) < 0)
-    {
-      g_task_return_new_error (task, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_INVALID,
-                               "alarm %s cannot move from %s to %s", data->reference,
-                               hg_alarm_state_to_string (current),
-                               hg_alarm_state_to_string (data->state));
-      return FALSE;
     }
 
   hg_alarm_set_state (alarm, data->state);
@@ -576,21 +582,26 @@ transition_run (HgdAlarms *self,
  * @self: an #HgdAlarms
  * @reference: the alarm's reference
  * @state: the state it reached
+ * @caller: what kind of caller asks, for the life cycle's table (hgd-alarm-lifecycle.c)
  * @who: who reports it: `plugin:<id>` or `user:<name>`
  * @detail: (nullable): facts about the step, e.g. which receiver answered
  * @cancellable: (nullable): a #GCancellable; a queued transition is not cancelled
  * @callback: called once the transition is on disk
  * @user_data: data for @callback
  *
- * Moves an alarm forward: to a later state, or to cancelled from any state that is not
- * final. Appends an `alarm.<state>` event with body `{ref, state, who, detail, alarm}`
- * (`alarm` is the record after the move) and updates the record in the same transaction. Reporting the state the alarm is in
- * succeeds without a new event. Transitions of one alarm run in the order requested.
+ * Moves an alarm as the life cycle's table allows @caller (hgd_alarm_lifecycle_get_step ()).
+ * A move appends an `alarm.<state>` event with body `{ref, state, who, detail, alarm}`
+ * (`alarm` is the record after the move) and updates the record in the same transaction.
+ * Asking for the state the alarm is in succeeds without a new event; a delivery plugin's
+ * report of that or an earlier state with a `delivery` object in @detail keeps it in the
+ * record of an alarm that is not final, by an `alarm.updated` event. Transitions of one
+ * alarm run in the order requested.
  */
 void
 hgd_alarms_transition_async (HgdAlarms *self,
                              const gchar *reference,
                              HgAlarmState state,
+                             HgdAlarmCaller caller,
                              const gchar *who,
                              JsonObject *detail,
                              GCancellable *cancellable,
@@ -604,6 +615,7 @@ hgd_alarms_transition_async (HgdAlarms *self,
   g_return_if_fail (HGD_IS_ALARMS (self));
   g_return_if_fail (reference != NULL);
   g_return_if_fail ((guint) state < HG_ALARM_STATE_LAST);
+  g_return_if_fail ((guint) caller < HGD_ALARM_CALLER_LAST);
   g_return_if_fail (who != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
@@ -613,6 +625,7 @@ hgd_alarms_transition_async (HgdAlarms *self,
   data = g_new0 (TransitionData, 1);
   data->reference = g_strdup (reference);
   data->state = state;
+  data->caller = caller;
   data->who = g_strdup (who);
   data->detail = detail != NULL ? json_object_ref (detail) : NULL;
   g_task_set_task_data (task, data, (GDestroyNotify) transition_data_free);
@@ -642,9 +655,10 @@ hgd_alarms_transition_async (HgdAlarms *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
- * Returns: %TRUE if the alarm is in the requested state; else %FALSE with
- *   %HGD_JOURNAL_ERROR_NOT_FOUND, %HGD_JOURNAL_ERROR_INVALID (backwards, or out of a
- *   final state), another %HGD_JOURNAL_ERROR, or %HG_ERROR_UNAVAILABLE
+ * Returns: %TRUE if the alarm is in the requested state (or stays in a later one, for a
+ *   late report); else %FALSE with %HGD_ALARMS_ERROR_ILLEGAL_TRANSITION (the table has no
+ *   such step for the caller), %HGD_JOURNAL_ERROR_NOT_FOUND, another %HGD_JOURNAL_ERROR,
+ *   or %HG_ERROR_UNAVAILABLE
  */
 gboolean
 hgd_alarms_transition_finish (HgdAlarms *self,

@@ -2,6 +2,7 @@
 /* HgdAlarms: the life cycle of social alarms, kept durably in the municipal journal. */
 #pragma once
 
+#include "hgd-alarm-lifecycle.h"
 #include "hgd-journal.h"
 
 G_BEGIN_DECLS
@@ -10,8 +11,9 @@ G_BEGIN_DECLS
 
 typedef enum
 {
-  HGD_ALARMS_ERROR_KEY_IN_FLIGHT, /* an alarm with this idempotency key is being raised */
-  HGD_ALARMS_ERROR_KEY_REUSED,    /* the key was used for a different alarm */
+  HGD_ALARMS_ERROR_KEY_IN_FLIGHT,      /* an alarm with this idempotency key is being raised */
+  HGD_ALARMS_ERROR_KEY_REUSED,         /* the key was used for a different alarm */
+  HGD_ALARMS_ERROR_ILLEGAL_TRANSITION, /* the life cycle has no such move for this caller */
 } HgdAlarmsError;
 
 GQuark hgd_alarms_error_quark (void);
@@ -46,6 +48,7 @@ gchar *hgd_alarms_raise_idempotent_finish (HgdAlarms *self,
 void hgd_alarms_transition_async (HgdAlarms *self,
                                   const gchar *reference,
                                   HgAlarmState state,
+                                  HgdAlarmCaller caller,
                                   const gchar *who,
                                   JsonObject *detail,
                                   GCancellable *cancellable,

@@ -25,6 +25,8 @@ typedef struct
   const gchar *method;   /* "GET", "POST", "DELETE" */
   const gchar *pattern;  /* "/api/v1/alarms/{ref}/transitions" */
   HgdRoleMask roles;     /* HGD_ROLE_BIT()s allowed, or HGD_API_PUBLIC */
+  HgdRoleMask limited;   /* of @roles, those served the route's limited form, which the
+                          * notes on the route table state; 0 for none */
   HgdApiBody body;
   gsize max_body;        /* bytes; 0 for [api] max-body-bytes */
   HgdApiHandler handler;

@@ -43,7 +43,14 @@
 struct _HgdApi
 {
   GObject parent_instance;
-  HgdDaemon *daemon;         /* (unowned) the daemon owns us */
+  HgdConfig *config;                      /* (owned) */
+  gchar *state_dir;                       /* (owned) */
+  HgdJournal *journals[HG_DOMAIN_LAST];   /* (owned) (nullable) when it failed to open */
+  GError *journal_errors[HG_DOMAIN_LAST]; /* (owned) (nullable) why */
+  HgdAccounts *accounts;                  /* (owned) */
+  HgdAlarms *alarms;                      /* (owned) */
+  HgdPluginManager *plugins;              /* (owned) */
+  gint64 start_time;                      /* when the daemon started */
   SoupServer *server;        /* (owned) (nullable) until listening */
   GCancellable *cancellable; /* (owned) cancelled in dispose */
   gchar *url;                /* (owned) (nullable) until listening */
@@ -122,15 +129,18 @@ static void close_ended_streams (HgdApi *self);
 #define ANY HGD_ROLES_ALL
 
 /*
- * The route table: the only place a route and its rule are written. The dispatcher
- * checks the rule before the handler runs; tests/test-api.c checks every route x role
- * against its own copy of this table, and data/openapi.json states it as `x-roles`.
+ * The route table: the only place a route and its rules are written. The dispatcher
+ * checks who may call before the handler runs; a handler never looks at the caller's
+ * role itself, only at whether the route serves the caller its limited form (`ltd`
+ * below, the route's `limited` roles; request_is_limited ()). tests/test-api.c checks
+ * every route x role against its own copy of this table, and data/openapi.json states
+ * who may call as `x-roles`.
  *
  *   route                                       anon resident family staff it-admin service
  *   POST   /api/v1/auth/login                   yes  yes      yes    yes   yes      yes
  *   POST   /api/v1/auth/logout                  -    yes      yes    yes   yes      yes
  *   GET    /api/v1/auth/session                 -    yes      yes    yes   yes      yes
- *   GET    /api/v1/health                       yes  yes      yes    yes   yes      yes   (a)
+ *   GET    /api/v1/health                       yes  ltd      ltd    yes   yes      yes   (a)
  *   GET    /api/v1/openapi.json                 yes  yes      yes    yes   yes      yes
  *   GET    /metrics                             -    -        -      -     yes      yes
  *   GET    /api/v1/events (and WebSocket)       -    yes      yes    yes   yes      yes   (b)
@@ -138,37 +148,42 @@ static void close_ended_streams (HgdApi *self);
  *   POST   /api/v1/plugins/{id}/restart         -    -        -      -     yes      -
  *   POST   /api/v1/plugins/{id}/disable         -    -        -      -     yes      -     (h)
  *   POST   /api/v1/plugins/{id}/enable          -    -        -      -     yes      -     (h)
- *   GET    /api/v1/users                        -    yes      -      -     yes      -     (c)
- *   POST   /api/v1/users                        -    yes      -      -     yes      -     (c)
- *   POST   /api/v1/users/{username}/password    -    yes      -      -     yes      -     (c)
- *   DELETE /api/v1/users/{username}/sessions    -    yes      -      -     yes      -     (c)
- *   POST   /api/v1/alarms                       -    yes      yes    yes   yes      yes
- *   GET    /api/v1/alarms                       -    yes      yes    yes   yes      yes   (d)
- *   GET    /api/v1/alarms/{ref}                 -    yes      yes    yes   yes      yes   (d)
- *   POST   /api/v1/alarms/{ref}/transitions     -    yes      -      yes   yes      yes   (e)
+ *   GET    /api/v1/users                        -    ltd      -      -     yes      -     (c)
+ *   POST   /api/v1/users                        -    ltd      -      -     yes      -     (c)
+ *   POST   /api/v1/users/{username}/password    -    ltd      -      -     yes      -     (c)
+ *   DELETE /api/v1/users/{username}/sessions    -    ltd      -      -     yes      -     (c)
+ *   POST   /api/v1/alarms                       -    ltd      ltd    yes   yes      yes   (d)
+ *   GET    /api/v1/alarms                       -    ltd      ltd    yes   yes      yes   (d)
+ *   GET    /api/v1/alarms/{ref}                 -    ltd      ltd    yes   yes      yes   (d)
+ *   POST   /api/v1/alarms/{ref}/transitions     -    ltd      -      yes   yes      yes   (e)
  *   GET    /api/v1/sensors                      -    yes      yes    yes   yes      yes   (f)
  *   GET    /api/v1/sensors/{device}/history     -    yes      yes    yes   yes      yes   (f)
  *   GET    /api/v1/sensors/{device}/activity    -    yes      yes    yes   yes      yes   (f)
  *   GET    /                                    yes  yes      yes    yes   yes      yes   (g)
  *   GET    /ui/{file}                           yes  yes      yes    yes   yes      yes   (g)
  *
- * (a) anonymous callers get only {"status"}; personal roles also the subsystem states;
- *     municipal roles also fault messages, plugins (a municipal instance's own health
- *     report included, see hg_context_report_health ()), version and uptime. Of the
- *     personal domain's plugin instances (the resident's own devices) municipal roles see
- *     only how many there are and whether they run, here, in /api/v1/plugins and in
- *     /metrics (hgd_plugin_manager_to_json_for_domain ()), and no count of its events.
+ * (a) anonymous callers get only {"status"}; the limited form (personal roles) also the
+ *     subsystem states; the full form also fault messages, plugins (a municipal
+ *     instance's own health report included, see hg_context_report_health ()), version
+ *     and uptime. Of the personal domain's plugin instances (the resident's own devices)
+ *     municipal roles see only how many there are and whether they run, here, in
+ *     /api/v1/plugins and in /metrics (hgd_plugin_manager_to_json_for_domain ()), and no
+ *     count of its events.
  * (b) events of the caller's domain only: resident, family -> personal journal;
  *     staff, it-admin, service -> municipal journal.
- * (c) each manager sees and manages only the users of one domain: it-admin the
- *     municipal users (staff, it-admin, service), the resident their family. The
- *     resident's own account is made at installation (hemgatectl on the gateway).
+ * (c) each manager sees and manages only the users of their own domain: the full form
+ *     (it-admin) all of them (staff, it-admin, service), the limited form (the resident)
+ *     only those of another role than their own (their family), and sees themselves.
+ *     The resident's own account is made at installation (hemgatectl on the gateway).
  * (d) alarms are municipal records, but the resident must see where their call for
- *     help stands: personal roles see every alarm of the home without `detail` and
- *     without a source naming another user.
- * (e) a resident may only move an alarm to `cancelled`, and only one they raised or the
- *     home's devices (a plugin) raised, never a technical one; family may not touch
- *     alarms (they may be far away, and cancelling help is the resident's call).
+ *     help stands: the limited form (personal roles) shows every alarm of the home
+ *     without `detail` and without a source naming another user.
+ * (e) the caller's kind in the alarm life cycle's table (hgd-alarm-lifecycle.c) is
+ *     resident in the limited form, else staff: a resident may only move an alarm to
+ *     `cancelled`, and the limited form acts only on an alarm its caller raised or the
+ *     home's devices (a plugin) raised, never a technical one, and answers as (d);
+ *     family may not touch alarms (they may be far away, and cancelling help is the
+ *     resident's call).
  * (f) the `sensor.reading` events of the caller's domain only, as (b): the municipality's
  *     sensors for staff, it-admin and service; the resident's own for resident and family.
  * (g) the web UI (ui/, compiled into a GResource): its page and static files, the same
@@ -178,37 +193,43 @@ static void close_ended_streams (HgdApi *self);
  *     disabling the last running alarm delivery plugin makes health report a fault.
  */
 static const HgdApiRoute routes[] = {
-  { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, HGD_API_BODY_JSON, LOGIN_MAX_BODY, handle_login },
-  { "POST", "/api/v1/auth/logout", ANY, HGD_API_BODY_NONE, 0, handle_logout },
-  { "GET", "/api/v1/auth/session", ANY, HGD_API_BODY_NONE, 0, handle_session },
-  { "GET", "/api/v1/health", HGD_API_PUBLIC, HGD_API_BODY_NONE, 0, handle_health },
-  { "GET", "/api/v1/openapi.json", HGD_API_PUBLIC, HGD_API_BODY_NONE, 0, handle_openapi },
-  { "GET", "/metrics", R (IT_ADMIN) | R (SERVICE), HGD_API_BODY_NONE, 0, handle_metrics },
-  { "GET", "/api/v1/events", ANY, HGD_API_BODY_NONE, 0, handle_events },
-  { "GET", "/api/v1/plugins", HGD_ROLES_MUNICIPAL, HGD_API_BODY_NONE, 0, handle_plugins_list },
-  { "POST", "/api/v1/plugins/{id}/restart", R (IT_ADMIN), HGD_API_BODY_NONE, 0,
+  { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
+    handle_login },
+  { "POST", "/api/v1/auth/logout", ANY, 0, HGD_API_BODY_NONE, 0, handle_logout },
+  { "GET", "/api/v1/auth/session", ANY, 0, HGD_API_BODY_NONE, 0, handle_session },
+  { "GET", "/api/v1/health", HGD_API_PUBLIC, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0,
+    handle_health },
+  { "GET", "/api/v1/openapi.json", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_openapi },
+  { "GET", "/metrics", R (IT_ADMIN) | R (SERVICE), 0, HGD_API_BODY_NONE, 0, handle_metrics },
+  { "GET", "/api/v1/events", ANY, 0, HGD_API_BODY_NONE, 0, handle_events },
+  { "GET", "/api/v1/plugins", HGD_ROLES_MUNICIPAL, 0, HGD_API_BODY_NONE, 0, handle_plugins_list },
+  { "POST", "/api/v1/plugins/{id}/restart", R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
     handle_plugin_restart },
-  { "POST", "/api/v1/plugins/{id}/disable", R (IT_ADMIN), HGD_API_BODY_NONE, 0,
+  { "POST", "/api/v1/plugins/{id}/disable", R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
     handle_plugin_disable },
-  { "POST", "/api/v1/plugins/{id}/enable", R (IT_ADMIN), HGD_API_BODY_NONE, 0,
+  { "POST", "/api/v1/plugins/{id}/enable", R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
     handle_plugin_enable },
-  { "GET", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), HGD_API_BODY_NONE, 0, handle_users_list },
-  { "POST", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), HGD_API_BODY_JSON, 0,
+  { "GET", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT), HGD_API_BODY_NONE, 0,
+    handle_users_list },
+  { "POST", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT), HGD_API_BODY_JSON, 0,
     handle_users_create },
-  { "POST", "/api/v1/users/{username}/password", R (RESIDENT) | R (IT_ADMIN), HGD_API_BODY_JSON, 0,
-    handle_user_password },
-  { "DELETE", "/api/v1/users/{username}/sessions", R (RESIDENT) | R (IT_ADMIN), HGD_API_BODY_NONE,
-    0, handle_user_sessions_revoke },
-  { "POST", "/api/v1/alarms", ANY, HGD_API_BODY_JSON, 0, handle_alarms_raise },
-  { "GET", "/api/v1/alarms", ANY, HGD_API_BODY_NONE, 0, handle_alarms_list },
-  { "GET", "/api/v1/alarms/{ref}", ANY, HGD_API_BODY_NONE, 0, handle_alarm_get },
-  { "POST", "/api/v1/alarms/{ref}/transitions", R (RESIDENT) | HGD_ROLES_MUNICIPAL,
+  { "POST", "/api/v1/users/{username}/password", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT),
+    HGD_API_BODY_JSON, 0, handle_user_password },
+  { "DELETE", "/api/v1/users/{username}/sessions", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT),
+    HGD_API_BODY_NONE, 0, handle_user_sessions_revoke },
+  { "POST", "/api/v1/alarms", ANY, HGD_ROLES_PERSONAL, HGD_API_BODY_JSON, 0, handle_alarms_raise },
+  { "GET", "/api/v1/alarms", ANY, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0, handle_alarms_list },
+  { "GET", "/api/v1/alarms/{ref}", ANY, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0,
+    handle_alarm_get },
+  { "POST", "/api/v1/alarms/{ref}/transitions", R (RESIDENT) | HGD_ROLES_MUNICIPAL, R (RESIDENT),
     HGD_API_BODY_JSON, 0, handle_alarm_transition },
-  { "GET", "/api/v1/sensors", ANY, HGD_API_BODY_NONE, 0, handle_sensors_list },
-  { "GET", "/api/v1/sensors/{device}/history", ANY, HGD_API_BODY_NONE, 0, handle_sensor_history },
-  { "GET", "/api/v1/sensors/{device}/activity", ANY, HGD_API_BODY_NONE, 0, handle_sensor_activity },
-  { "GET", "/", HGD_API_PUBLIC, HGD_API_BODY_NONE, 0, handle_ui_index },
-  { "GET", "/ui/{file}", HGD_API_PUBLIC, HGD_API_BODY_NONE, 0, handle_ui_file },
+  { "GET", "/api/v1/sensors", ANY, 0, HGD_API_BODY_NONE, 0, handle_sensors_list },
+  { "GET", "/api/v1/sensors/{device}/history", ANY, 0, HGD_API_BODY_NONE, 0,
+    handle_sensor_history },
+  { "GET", "/api/v1/sensors/{device}/activity", ANY, 0, HGD_API_BODY_NONE, 0,
+    handle_sensor_activity },
+  { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
+  { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
 };
 
 #undef R
@@ -544,6 +565,10 @@ error_to_http (const GError *error,
           *status = SOUP_STATUS_GATEWAY_TIMEOUT;
           *code = "timed-out";
           break;
+        case HG_ERROR_ILLEGAL_TRANSITION:
+          *status = SOUP_STATUS_CONFLICT;
+          *code = "invalid-transition";
+          break;
         case HG_ERROR_FAILED:
         case HG_ERROR_LAST:
         default:
@@ -561,6 +586,10 @@ error_to_http (const GError *error,
         case HGD_ALARMS_ERROR_KEY_REUSED:
           *status = SOUP_STATUS_UNPROCESSABLE_ENTITY;
           *code = "idempotency-key-reused";
+          break;
+        case HGD_ALARMS_ERROR_ILLEGAL_TRANSITION:
+          *status = SOUP_STATUS_CONFLICT;
+          *code = "invalid-transition";
           break;
         default:
           break;
@@ -722,6 +751,14 @@ static HgDomain
 request_domain (HgdApiRequest *req)
 {
   return hgd_role_get_domain (req->session->role);
+}
+
+/* Whether the route serves the caller its limited form: its `limited` roles, as the notes
+ * on the route table say. An anonymous caller of a public route is neither. */
+static gboolean
+request_is_limited (HgdApiRequest *req)
+{
+  return req->session != NULL && (req->route->limited & HGD_ROLE_BIT (req->session->role)) != 0;
 }
 
 static gchar *
@@ -1437,7 +1474,7 @@ dispatch_cb (SoupServer *server,
   /* who is calling */
   req->token = extract_token (msg, &req->cookie_auth);
   if (req->token != NULL && *req->token != '\0' && strlen (req->token) <= MAX_TOKEN_LENGTH)
-    req->session = hgd_accounts_lookup_token (hgd_daemon_get_accounts (self->daemon), req->token);
+    req->session = hgd_accounts_lookup_token (self->accounts, req->token);
   if (req->session == NULL)
     g_clear_pointer (&req->token, g_free);
 
@@ -1580,15 +1617,15 @@ handle_login (HgdApi *self,
     }
   client = request_client (self, req->msg);
   request_pause (req);
-  hgd_accounts_login_async (hgd_daemon_get_accounts (self->daemon), username, password, client,
-                            self->cancellable, login_cb, request_ref (req));
+  hgd_accounts_login_async (self->accounts, username, password, client, self->cancellable, login_cb,
+                            request_ref (req));
 }
 
 static void
 handle_logout (HgdApi *self,
                HgdApiRequest *req)
 {
-  hgd_accounts_revoke_session (hgd_daemon_get_accounts (self->daemon), req->session->id);
+  hgd_accounts_revoke_session (self->accounts, req->session->id);
   close_ended_streams (self);
   if (req->cookie_auth)
     set_session_cookie (self, req, "", 0);
@@ -1600,8 +1637,7 @@ handle_session (HgdApi *self,
                 HgdApiRequest *req)
 {
   g_autofree gchar *expires = iso8601_from_usec (req->session->expires);
-  const gchar *timezone
-      = hgd_config_get_string (hgd_daemon_get_config (self->daemon), "daemon", "timezone");
+  const gchar *timezone = hgd_config_get_string (self->config, "daemon", "timezone");
   g_autoptr(GTimeZone) local = g_time_zone_new_local ();
   JsonObject *object = json_object_new ();
 
@@ -1631,12 +1667,12 @@ static const gchar *
 journal_fault (HgdApi *self,
                HgDomain domain)
 {
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  HgdJournal *journal = self->journals[domain];
   const GError *error;
 
   if (journal != NULL)
     return hgd_journal_get_fault (journal);
-  error = hgd_daemon_get_journal_error (self->daemon, domain);
+  error = self->journal_errors[domain];
   return error != NULL ? error->message : "not open";
 }
 
@@ -1651,7 +1687,7 @@ journal_size_warning (HgdApi *self,
                       HgDomain caller,
                       gboolean *over_budget)
 {
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  HgdJournal *journal = self->journals[domain];
   g_autoptr(GError) error = NULL;
   g_autofree gchar *used_text = NULL;
   g_autofree gchar *budget_text = NULL;
@@ -1713,14 +1749,14 @@ static void
 handle_health (HgdApi *self,
                HgdApiRequest *req)
 {
-  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
-  HgdJournal *municipal_journal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  HgdPluginManager *plugins = self->plugins;
+  HgdJournal *municipal_journal = self->journals[HG_DOMAIN_MUNICIPAL];
   g_autoptr(JsonObject) plugin_view = NULL;
   gboolean plugins_healthy = TRUE;
   g_autofree gchar *delivery_fault = NULL;
   gboolean healthy;
   gboolean warned = FALSE;
-  gboolean municipal = req->session != NULL && request_domain (req) == HG_DOMAIN_MUNICIPAL;
+  gboolean municipal = req->session != NULL && !request_is_limited (req); /* the full form */
   const gchar *faults[HG_DOMAIN_LAST];
   gchar *size_warnings[HG_DOMAIN_LAST] = { NULL }; /* (owned) */
   JsonObject *object = json_object_new ();
@@ -1789,8 +1825,7 @@ handle_health (HgdApi *self,
 
       json_object_set_string_member (object, "version", PACKAGE_VERSION);
       json_object_set_int_member (object, "uptime",
-                                  (g_get_real_time () - hgd_daemon_get_start_time (self->daemon))
-                                      / G_USEC_PER_SEC);
+                                  (g_get_real_time () - self->start_time) / G_USEC_PER_SEC);
       /* the municipal instances; of the resident's own, only how many and whether they run */
       json_object_set_array_member (object, "plugins",
                                     visible != NULL ? json_array_ref (visible) : json_array_new ());
@@ -1857,8 +1892,8 @@ handle_metrics (HgdApi *self,
                 HgdApiRequest *req)
 {
   g_autoptr(GString) out = g_string_new (NULL);
-  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
-  HgdJournal *municipal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  HgdPluginManager *plugins = self->plugins;
+  HgdJournal *municipal = self->journals[HG_DOMAIN_MUNICIPAL];
   g_autoptr(JsonObject) plugin_view = NULL;
   JsonArray *plugin_array = NULL;
   JsonObject *personal_plugins = NULL;
@@ -1873,14 +1908,14 @@ handle_metrics (HgdApi *self,
   append_metric_header (out, "hemgate_start_time_seconds", "gauge",
                         "When hemgated started, in Unix time.");
   g_string_append_printf (out, "hemgate_start_time_seconds %" G_GINT64_FORMAT "\n",
-                          hgd_daemon_get_start_time (self->daemon) / G_USEC_PER_SEC);
+                          self->start_time / G_USEC_PER_SEC);
 
   /* the caller's domain only: a count of the resident's events, read by the minute, tells
    * how active they are at home */
   append_metric_header (out, "hemgate_events_total", "counter", "Events journaled, by domain.");
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
-      HgdJournal *journal = hgd_daemon_get_journal (self->daemon, (HgDomain) i);
+      HgdJournal *journal = self->journals[i];
       if (journal == NULL || (HgDomain) i != request_domain (req))
         continue;
       g_string_append_printf (out, "hemgate_events_total{domain=\"%s\"} %" G_GUINT64_FORMAT "\n",
@@ -1914,7 +1949,7 @@ handle_metrics (HgdApi *self,
                         "A domain's journal size budget ([journal] <domain>-size-budget).");
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
-      HgdJournal *journal = hgd_daemon_get_journal (self->daemon, (HgDomain) i);
+      HgdJournal *journal = self->journals[i];
 
       if (journal != NULL)
         g_string_append_printf (out,
@@ -2046,7 +2081,7 @@ handle_events (HgdApi *self,
 {
   static const gchar *const allowed[] = { "after", "limit", NULL };
   HgDomain domain = request_domain (req);
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  HgdJournal *journal = self->journals[domain];
   guint64 after = 0;
   guint64 limit = EVENTS_DEFAULT_LIMIT;
   g_autoptr(GPtrArray) events = NULL;
@@ -2186,7 +2221,7 @@ websocket_cb (SoupServer *server,
   HgdJournal *journal;
   EventStream *stream;
 
-  journal = sr != NULL ? hgd_daemon_get_journal (self->daemon, sr->domain) : NULL;
+  journal = sr != NULL ? self->journals[sr->domain] : NULL;
   if (journal == NULL)
     {
       soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
@@ -2237,7 +2272,7 @@ journal_event_appended_cb (HgdJournal *journal,
 static void
 close_ended_streams (HgdApi *self)
 {
-  HgdAccounts *accounts = hgd_daemon_get_accounts (self->daemon);
+  HgdAccounts *accounts = self->accounts;
   g_autoptr(GPtrArray) ended = g_ptr_array_new_with_free_func (g_object_unref);
 
   /* collect first: closing may end a stream, which removes it from the array */
@@ -2267,7 +2302,7 @@ static void
 handle_plugins_list (HgdApi *self,
                      HgdApiRequest *req)
 {
-  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
+  HgdPluginManager *plugins = self->plugins;
   JsonObject *object;
 
   if (plugins != NULL)
@@ -2286,7 +2321,7 @@ static void
 handle_plugin_restart (HgdApi *self,
                        HgdApiRequest *req)
 {
-  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
+  HgdPluginManager *plugins = self->plugins;
   const gchar *id = request_param (req, 0);
   g_autoptr(GError) error = NULL;
   JsonObject *object;
@@ -2363,7 +2398,7 @@ set_plugin_disabled (HgdApi *self,
                      HgdApiRequest *req,
                      gboolean disable)
 {
-  HgdPluginManager *plugins = hgd_daemon_get_plugin_manager (self->daemon);
+  HgdPluginManager *plugins = self->plugins;
   const gchar *id = request_param (req, 0);
   g_autofree gchar *who = NULL;
 
@@ -2396,22 +2431,15 @@ handle_plugin_enable (HgdApi *self,
 
 /* Users --------------------------------------------------------------------------------- */
 
-/* Which roles the caller may create and manage: see (c) above the route table. */
+/* Whether the caller may create and manage users of @target's role: see (c) above the
+ * route table. */
 static gboolean
-may_manage_role (HgdRole caller,
+may_manage_role (HgdApiRequest *req,
                  HgdRole target)
 {
-  if (caller == HGD_ROLE_IT_ADMIN)
-    return hgd_role_get_domain (target) == HG_DOMAIN_MUNICIPAL;
-  if (caller == HGD_ROLE_RESIDENT)
-    return target == HGD_ROLE_FAMILY;
-  return FALSE;
-}
-
-static HgDomain
-managed_domain (HgdRole caller)
-{
-  return caller == HGD_ROLE_IT_ADMIN ? HG_DOMAIN_MUNICIPAL : HG_DOMAIN_PERSONAL;
+  if (hgd_role_get_domain (target) != request_domain (req))
+    return FALSE;
+  return !request_is_limited (req) || target != req->session->role;
 }
 
 static JsonObject *
@@ -2436,13 +2464,12 @@ handle_users_list (HgdApi *self,
   JsonArray *array = json_array_new ();
   JsonObject *object = json_object_new ();
 
-  users = hgd_accounts_list_users (hgd_daemon_get_accounts (self->daemon),
-                                   managed_domain (req->session->role));
+  users = hgd_accounts_list_users (self->accounts, request_domain (req));
   for (guint i = 0; users != NULL && i < users->len; i++)
     {
       HgdUser *user = g_ptr_array_index (users, i);
-      if (req->session->role == HGD_ROLE_RESIDENT && user->role != HGD_ROLE_FAMILY &&
-          g_strcmp0 (user->username, req->session->username) != 0)
+      if (!may_manage_role (req, user->role)
+          && g_strcmp0 (user->username, req->session->username) != 0)
         continue;
       json_array_add_object_element (array, user_to_json (user));
     }
@@ -2511,15 +2538,15 @@ handle_users_create (HgdApi *self,
                      "member 'role' is not a known role");
       return;
     }
-  if (!may_manage_role (req->session->role, role))
+  if (!may_manage_role (req, role))
     {
       respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden", "the role %s may not create %s users",
                      hgd_role_to_string (req->session->role), role_name);
       return;
     }
   request_pause (req);
-  hgd_accounts_add_user_async (hgd_daemon_get_accounts (self->daemon), username, role, password,
-                               self->cancellable, add_user_cb, request_ref (req));
+  hgd_accounts_add_user_async (self->accounts, username, role, password, self->cancellable,
+                               add_user_cb, request_ref (req));
 }
 
 /* The user named by the path, if the caller manages them; otherwise answers 404, so a
@@ -2534,13 +2561,11 @@ find_managed_user (HgdApi *self,
   /* user names may have letters of any script (hgd-accounts.c): the list decides */
   if (username != NULL && strlen (username) <= 4 * MAX_PARAM_LENGTH
       && g_utf8_validate (username, -1, NULL))
-    users = hgd_accounts_list_users (hgd_daemon_get_accounts (self->daemon),
-                                     managed_domain (req->session->role));
+    users = hgd_accounts_list_users (self->accounts, request_domain (req));
   for (guint i = 0; users != NULL && i < users->len; i++)
     {
       HgdUser *user = g_ptr_array_index (users, i);
-      if (g_strcmp0 (user->username, username) == 0
-          && may_manage_role (req->session->role, user->role))
+      if (g_strcmp0 (user->username, username) == 0 && may_manage_role (req, user->role))
         return TRUE;
     }
   respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such user among those you manage");
@@ -2593,8 +2618,8 @@ handle_user_password (HgdApi *self,
   if (!find_managed_user (self, req, username))
     return;
   request_pause (req);
-  hgd_accounts_set_password_async (hgd_daemon_get_accounts (self->daemon), username, password,
-                                   self->cancellable, set_password_cb, request_ref (req));
+  hgd_accounts_set_password_async (self->accounts, username, password, self->cancellable,
+                                   set_password_cb, request_ref (req));
 }
 
 static void
@@ -2607,7 +2632,7 @@ handle_user_sessions_revoke (HgdApi *self,
 
   if (!find_managed_user (self, req, username))
     return;
-  n = hgd_accounts_revoke_user_sessions (hgd_daemon_get_accounts (self->daemon), username);
+  n = hgd_accounts_revoke_user_sessions (self->accounts, username);
   close_ended_streams (self);
   object = json_object_new ();
   json_object_set_int_member (object, "revoked", n);
@@ -2616,7 +2641,7 @@ handle_user_sessions_revoke (HgdApi *self,
 
 /* Alarms -------------------------------------------------------------------------------- */
 
-/* Personal roles see every alarm of the home, without `detail` (municipal notes) and
+/* The limited form shows every alarm of the home, without `detail` (municipal notes) and
  * without a source that names another user: see (d) above the route table. */
 static JsonObject *
 alarm_to_json_for (HgdApiRequest *req,
@@ -2634,7 +2659,7 @@ alarm_to_json_for (HgdApiRequest *req,
       json_object_set_string_member (object, "raised", raised);
       json_object_set_string_member (object, "updated", updated);
     }
-  if (request_domain (req) == HG_DOMAIN_MUNICIPAL)
+  if (!request_is_limited (req))
     return object;
   own = request_who (req);
   if (json_object_has_member (object, "detail"))
@@ -2689,7 +2714,7 @@ raise_cb (GObject *source,
   if (replayed)
     {
       /* a retry: the alarm the first request raised, as it is now */
-      HgdJournal *journal = hgd_daemon_get_journal (req->api->daemon, HG_DOMAIN_MUNICIPAL);
+      HgdJournal *journal = req->api->journals[HG_DOMAIN_MUNICIPAL];
 
       recorded = journal != NULL ? hgd_journal_get_alarm (journal, ref, &error) : NULL;
       if (recorded == NULL)
@@ -2784,7 +2809,7 @@ handle_alarms_raise (HgdApi *self,
 {
   static const gchar *const members[]
       = { "type", "source", "location", "device", "priority", NULL };
-  HgdAlarms *alarms = hgd_daemon_get_alarms (self->daemon);
+  HgdAlarms *alarms = self->alarms;
   const gchar *type = NULL;
   const gchar *origin = NULL;
   const gchar *location = NULL;
@@ -2854,7 +2879,7 @@ handle_alarms_list (HgdApi *self,
                     HgdApiRequest *req)
 {
   static const gchar *const allowed[] = { "open", NULL };
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  HgdJournal *journal = self->journals[HG_DOMAIN_MUNICIPAL];
   const gchar *open = req->query != NULL ? g_hash_table_lookup (req->query, "open") : NULL;
   g_autoptr(GPtrArray) alarms = NULL;
   g_autoptr(GError) error = NULL;
@@ -2893,7 +2918,7 @@ static void
 handle_alarm_get (HgdApi *self,
                   HgdApiRequest *req)
 {
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  HgdJournal *journal = self->journals[HG_DOMAIN_MUNICIPAL];
   const gchar *ref = request_param (req, 0);
   g_autoptr(HgAlarm) alarm = NULL;
   g_autoptr(GError) error = NULL;
@@ -2938,7 +2963,7 @@ transition_cb (GObject *source,
     }
   if (req->api == NULL)
     return;
-  journal = hgd_daemon_get_journal (req->api->daemon, HG_DOMAIN_MUNICIPAL);
+  journal = req->api->journals[HG_DOMAIN_MUNICIPAL];
   if (journal != NULL)
     alarm = hgd_journal_get_alarm (journal, request_param (req, 0), NULL);
   if (alarm != NULL)
@@ -2954,15 +2979,15 @@ transition_cb (GObject *source,
   request_resume (req);
 }
 
-/* Whether the resident may cancel alarm @ref, having answered if not: see (e) above the
- * route table. Who raised an alarm and its type never change, so the answer holds for the
- * transition that follows. */
+/* Whether the limited form may act on alarm @ref, having answered if not: see (e) above
+ * the route table. Who raised an alarm and its type never change, so the answer holds for
+ * the transition that follows. */
 static gboolean
-resident_may_cancel (HgdApi *self,
-                     HgdApiRequest *req,
-                     const gchar *ref)
+limited_may_act_on (HgdApi *self,
+                    HgdApiRequest *req,
+                    const gchar *ref)
 {
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, HG_DOMAIN_MUNICIPAL);
+  HgdJournal *journal = self->journals[HG_DOMAIN_MUNICIPAL];
   g_autoptr(HgAlarm) alarm = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree gchar *own = request_who (req);
@@ -3001,11 +3026,12 @@ handle_alarm_transition (HgdApi *self,
                          HgdApiRequest *req)
 {
   static const gchar *const members[] = { "state", "detail", NULL };
-  HgdAlarms *alarms = hgd_daemon_get_alarms (self->daemon);
+  HgdAlarms *alarms = self->alarms;
   const gchar *ref = request_param (req, 0);
   const gchar *state_name = NULL;
   JsonObject *detail = NULL;
   HgAlarmState state;
+  HgdAlarmCaller caller;
   g_autoptr(GError) error = NULL;
   g_autofree gchar *who = NULL;
 
@@ -3023,10 +3049,11 @@ handle_alarm_transition (HgdApi *self,
                      "member 'state' is not a known alarm state");
       return;
     }
-  if (req->session->role == HGD_ROLE_RESIDENT && state != HG_ALARM_STATE_CANCELLED)
+  caller = request_is_limited (req) ? HGD_ALARM_CALLER_RESIDENT : HGD_ALARM_CALLER_STAFF;
+  if (!hgd_alarm_lifecycle_may_reach (state, caller))
     {
-      respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden",
-                     "a resident may only cancel an alarm");
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden", "a %s may not move an alarm to %s",
+                     hgd_alarm_caller_to_string (caller), state_name);
       return;
     }
   if (!param_is_valid (ref))
@@ -3040,12 +3067,12 @@ handle_alarm_transition (HgdApi *self,
                      "the municipal journal is unavailable");
       return;
     }
-  if (req->session->role == HGD_ROLE_RESIDENT && !resident_may_cancel (self, req, ref))
+  if (request_is_limited (req) && !limited_may_act_on (self, req, ref))
     return;
   who = request_who (req);
   request_pause (req);
-  hgd_alarms_transition_async (alarms, ref, state, who, detail, self->cancellable, transition_cb,
-                               request_ref (req));
+  hgd_alarms_transition_async (alarms, ref, state, caller, who, detail, self->cancellable,
+                               transition_cb, request_ref (req));
 }
 
 /* Sensors ------------------------------------------------------------------------------- */
@@ -3057,7 +3084,7 @@ sensor_journal (HgdApi *self,
                 const gchar *device)
 {
   HgDomain domain = request_domain (req);
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  HgdJournal *journal = self->journals[domain];
 
   if (!param_is_valid (device))
     {
@@ -3085,7 +3112,7 @@ handle_sensors_list (HgdApi *self,
 {
   static const gchar *const allowed[] = { NULL };
   HgDomain domain = request_domain (req);
-  HgdJournal *journal = hgd_daemon_get_journal (self->daemon, domain);
+  HgdJournal *journal = self->journals[domain];
   g_autoptr(GPtrArray) readings = NULL;
   g_autoptr(GError) error = NULL;
   JsonArray *devices;
@@ -3393,6 +3420,12 @@ hgd_api_dispose (GObject *object)
   if (self->server != NULL)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
+  g_clear_object (&self->plugins);
+  g_clear_object (&self->alarms);
+  g_clear_object (&self->accounts);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_clear_object (&self->journals[i]);
+  g_clear_object (&self->config);
   G_OBJECT_CLASS (hgd_api_parent_class)->dispose (object);
 }
 
@@ -3409,6 +3442,9 @@ hgd_api_finalize (GObject *object)
   g_clear_object (&self->listen_address);
   g_strfreev (self->host_names);
   g_ptr_array_unref (self->trusted_proxies);
+  g_free (self->state_dir);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_clear_error (&self->journal_errors[i]);
   G_OBJECT_CLASS (hgd_api_parent_class)->finalize (object);
 }
 
@@ -3440,18 +3476,35 @@ hgd_api_init (HgdApi *self)
 
 /**
  * hgd_api_new:
- * @daemon: the daemon, which owns the API and outlives it
+ * @deps: what the API serves; it takes its own references
  *
  * Returns: (transfer full): an API that is not listening yet
  */
 HgdApi *
-hgd_api_new (HgdDaemon *daemon)
+hgd_api_new (const HgdApiDeps *deps)
 {
   HgdApi *self;
 
-  g_return_val_if_fail (HGD_IS_DAEMON (daemon), NULL);
+  g_return_val_if_fail (deps != NULL, NULL);
+  g_return_val_if_fail (HGD_IS_CONFIG (deps->config), NULL);
+  g_return_val_if_fail (deps->state_dir != NULL, NULL);
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (deps->accounts), NULL);
+  g_return_val_if_fail (HGD_IS_ALARMS (deps->alarms), NULL);
+  g_return_val_if_fail (HGD_IS_PLUGIN_MANAGER (deps->plugins), NULL);
+
   self = g_object_new (HGD_TYPE_API, NULL);
-  self->daemon = daemon;
+  self->config = g_object_ref (deps->config);
+  self->state_dir = g_strdup (deps->state_dir);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      self->journals[i] = deps->journals[i] != NULL ? g_object_ref (deps->journals[i]) : NULL;
+      self->journal_errors[i]
+          = deps->journal_errors[i] != NULL ? g_error_copy (deps->journal_errors[i]) : NULL;
+    }
+  self->accounts = g_object_ref (deps->accounts);
+  self->alarms = g_object_ref (deps->alarms);
+  self->plugins = g_object_ref (deps->plugins);
+  self->start_time = deps->start_time;
   return self;
 }
 
@@ -3558,7 +3611,7 @@ hgd_api_listen (HgdApi *self,
   g_return_val_if_fail (self->server == NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  config = hgd_daemon_get_config (self->daemon);
+  config = self->config;
   address_str = hgd_config_get_string (config, "api", "listen-address");
   port = hgd_config_get_int (config, "api", "port");
   self->tls = hgd_config_get_boolean (config, "api", "tls");
@@ -3582,7 +3635,7 @@ hgd_api_listen (HgdApi *self,
       certificate
           = hgd_tls_load_certificate (hgd_config_get_string (config, "api", "tls-certificate"),
                                       hgd_config_get_string (config, "api", "tls-key"),
-                                      hgd_daemon_get_state_dir (self->daemon), error);
+                                      self->state_dir, error);
       if (certificate == NULL)
         return FALSE;
     }
@@ -3626,7 +3679,7 @@ hgd_api_listen (HgdApi *self,
 
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
-      HgdJournal *journal = hgd_daemon_get_journal (self->daemon, (HgDomain) i);
+      HgdJournal *journal = self->journals[i];
       if (journal != NULL)
         g_signal_connect_object (journal, "event-appended", G_CALLBACK (journal_event_appended_cb),
                                  self, 0);

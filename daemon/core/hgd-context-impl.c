@@ -67,7 +67,11 @@ hgd_context_impl_error_to_hg (const GError *error)
 
   if (error->domain == HG_ERROR)
     return g_error_copy (error);
-  if (error->domain == HGD_JOURNAL_ERROR)
+  if (g_error_matches (error, HGD_ALARMS_ERROR, HGD_ALARMS_ERROR_ILLEGAL_TRANSITION))
+    {
+      code = HG_ERROR_ILLEGAL_TRANSITION;
+    }
+  else if (error->domain == HGD_JOURNAL_ERROR)
     {
       switch (error->code)
         {
@@ -508,8 +512,9 @@ handle_report_alarm_cb (HgdDBusContext1 *skeleton,
       if (detail == NULL)
         return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  hgd_alarms_transition_async (self->alarms, ref, state, self->source, detail, self->cancellable,
-                               alarm_reported_cb, g_object_ref (invocation));
+  hgd_alarms_transition_async (self->alarms, ref, state, HGD_ALARM_CALLER_DELIVERY_PLUGIN,
+                               self->source, detail, self->cancellable, alarm_reported_cb,
+                               g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -211,6 +211,7 @@ hgd_daemon_initable_init (GInitable *initable,
   /* NULL-terminated, as hgd_accounts_new () takes it */
   g_auto(GStrv) domain_dirs = g_new0 (gchar *, HG_DOMAIN_LAST + 1);
   HgdJournal *municipal;
+  HgdApiDeps deps = { 0 };
 
   self->state_dir = g_canonicalize_filename (hgd_config_get_string (self->config, "daemon", "state-dir"), NULL);
   if (!ensure_private_dir (self->state_dir, error))
@@ -245,13 +246,24 @@ hgd_daemon_initable_init (GInitable *initable,
   self->secrets = hgd_secrets_new ();
   self->plugins = hgd_plugin_manager_new (self->config, self->journals, self->alarms, self->secrets);
   hgd_plugin_manager_load_state (self->plugins, domain_dirs[HG_DOMAIN_MUNICIPAL]);
-  self->api = hgd_api_new (self);
+  self->start_time = g_get_real_time ();
+  deps.config = self->config;
+  deps.state_dir = self->state_dir;
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      deps.journals[i] = self->journals[i];
+      deps.journal_errors[i] = self->journal_errors[i];
+    }
+  deps.accounts = self->accounts;
+  deps.alarms = self->alarms;
+  deps.plugins = self->plugins;
+  deps.start_time = self->start_time;
+  self->api = hgd_api_new (&deps);
   if (!hgd_api_listen (self->api, error))
     return FALSE;
 
   self->prune_id = g_timeout_add_seconds ((guint) hgd_config_get_int (self->config, "journal", "prune-interval"),
                                           prune_cb, self);
-  self->start_time = g_get_real_time ();
   return TRUE;
 }
 

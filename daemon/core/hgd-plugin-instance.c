@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hgd-alarm-lifecycle.h"
 #include "hgd-capabilities.h"
 #include "hgd-context-impl.h"
 #include "hgd-dbus-generated.h"
@@ -742,6 +743,16 @@ send_event (HgdPluginInstance *self,
                                            event_handled_cb, queued);
 }
 
+/* Whether a delivery plugin may still report @alarm acknowledged, by the life cycle's
+ * table: then the alarm centre has not confirmed it, and a new host is offered it again. */
+static gboolean
+awaits_acknowledgement (HgAlarm *alarm)
+{
+  return hgd_alarm_lifecycle_get_step (hg_alarm_get_state (alarm), HG_ALARM_STATE_ACKNOWLEDGED,
+                                       HGD_ALARM_CALLER_DELIVERY_PLUGIN)
+         == HGD_ALARM_STEP_MOVE;
+}
+
 /* An open alarm offered again: alarm.raised with its record as it is now, seq 0; or
  * %NULL if it is no longer to be offered (it ended or was acknowledged since the host
  * started, and the plugin got or gets that step as an event of its own). */
@@ -762,7 +773,7 @@ reoffer_new (HgdPluginInstance *self,
       warn (self, "plugin %s: alarm %s not offered again: %s", self->id, reference, error->message);
       return NULL;
     }
-  if (hg_alarm_state_compare (hg_alarm_get_state (alarm), HG_ALARM_STATE_ACKNOWLEDGED) >= 0)
+  if (!awaits_acknowledgement (alarm))
     return NULL;
   body = hg_alarm_to_json (alarm);
   event = hg_event_new ("alarm.raised", body);
@@ -854,7 +865,7 @@ replay_open_alarms (HgdPluginInstance *self)
     {
       HgAlarm *alarm = g_ptr_array_index (alarms, i);
 
-      if (hg_alarm_state_compare (hg_alarm_get_state (alarm), HG_ALARM_STATE_ACKNOWLEDGED) >= 0)
+      if (!awaits_acknowledgement (alarm))
         {
           n_acknowledged++;
           continue;

@@ -122,10 +122,11 @@ hg_alarm_state_is_final (HgAlarmState state)
  * @a: an #HgAlarmState
  * @b: another
  *
- * Compares two states by their place in the life cycle: raised, delivered,
+ * Compares two states by the order in which an alarm passes them: raised, delivered,
  * delivery-failed, acknowledged, speech-connected, dispatched, attended, closed,
- * cancelled. An alarm only moves to a later state (cancelled from any state that is not
- * final).
+ * cancelled; e.g. a delivery plugin tells with it whether the alarm centre already has
+ * an alarm (acknowledged or later). Which transitions the core allows is its own table,
+ * not this order.
  *
  * Returns: a negative number if @a comes before @b, 0 if they are equal, positive after
  *

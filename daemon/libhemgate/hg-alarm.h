@@ -23,9 +23,9 @@ G_BEGIN_DECLS
  *   detail); delivery goes on in the background, and the people concerned are told to
  *   call 112 if it is urgent.
  *
- * The life cycle of an alarm, kept by the core. States only move forward, in the order of
- * hg_alarm_state_compare() (delivery-failed comes after delivered and before
- * acknowledged, whatever its value); closed and cancelled are final.
+ * The states of an alarm's life cycle, kept by the core. Which step who may take is the
+ * core's transition table, not the order of this enumeration; closed and cancelled are
+ * final. hg_alarm_state_compare() orders them as an alarm passes them.
  *
  * Since: 1.0
  */

@@ -424,9 +424,15 @@ hg_context_raise_alarm_finish (HgContext *self,
  * @callback: called once the transition is journaled
  * @user_data: data for @callback
  *
- * Reports a delivery step of an alarm. Needs `alarm.deliver`. The core rejects a
- * transition that moves backwards or leaves a final state, in the order of
- * hg_alarm_state_compare (). A plugin that gives up prompt delivery reports
+ * Reports a delivery step of an alarm. Needs `alarm.deliver`. A delivery plugin reports
+ * %HG_ALARM_STATE_DELIVERED, %HG_ALARM_STATE_DELIVERY_FAILED,
+ * %HG_ALARM_STATE_ACKNOWLEDGED and %HG_ALARM_STATE_SPEECH_CONNECTED, each only forward, and
+ * nothing once the alarm is closed or cancelled; the core answers another report with
+ * %HG_ERROR_ILLEGAL_TRANSITION (since 0.2; %HG_ERROR_INVALID_DATA before). Reporting the
+ * state the alarm is in again succeeds and changes nothing. A report of the current or an
+ * earlier state whose @detail has an object `delivery` keeps that object in the alarm's
+ * record (the plugin's own state of the alarm, e.g. the reference it goes on with)
+ * without moving it. A plugin that gives up prompt delivery reports
  * %HG_ALARM_STATE_DELIVERY_FAILED (since 0.2) with the reason in @detail (`reason`), goes on
  * delivering in the background, and later reports %HG_ALARM_STATE_ACKNOWLEDGED if it gets
  * through; the core offers the alarm again in that state after a restart, so the plugin

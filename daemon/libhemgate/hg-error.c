@@ -14,6 +14,7 @@ static const GDBusErrorEntry hg_error_entries[] = {
   { HG_ERROR_NOT_SUPPORTED, "org.hemgate.Error.NotSupported" },
   { HG_ERROR_UNAVAILABLE, "org.hemgate.Error.Unavailable" },
   { HG_ERROR_TIMED_OUT, "org.hemgate.Error.TimedOut" },
+  { HG_ERROR_ILLEGAL_TRANSITION, "org.hemgate.Error.IllegalTransition" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (hg_error_entries) == HG_ERROR_LAST);

@@ -15,6 +15,8 @@ G_BEGIN_DECLS
  * @HG_ERROR_NOT_SUPPORTED: the core does not offer this
  * @HG_ERROR_UNAVAILABLE: a subsystem is down (e.g. a journal); try again later
  * @HG_ERROR_TIMED_OUT: the operation took too long
+ * @HG_ERROR_ILLEGAL_TRANSITION: the alarm's life cycle has no such step for the caller,
+ *   e.g. a report of a state the alarm has left behind.
  *
  * Errors returned to plugins by #HgContext.
  *
@@ -29,6 +31,7 @@ typedef enum
   HG_ERROR_NOT_SUPPORTED,
   HG_ERROR_UNAVAILABLE,
   HG_ERROR_TIMED_OUT,
+  HG_ERROR_ILLEGAL_TRANSITION,
   /*< private >*/
   HG_ERROR_LAST
 } HgError;

@@ -718,8 +718,8 @@ reported_cb (GObject *source,
     return;
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  /* e.g. staff closed it meanwhile: the core keeps states forward-only */
-  if (g_error_matches (error, HG_ERROR, HG_ERROR_INVALID_DATA))
+  /* e.g. staff closed it meanwhile: the core's life cycle has no way back */
+  if (g_error_matches (error, HG_ERROR, HG_ERROR_ILLEGAL_TRANSITION))
     g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "HG_ALARM_REF", data->ref, "MESSAGE",
                       "alarm %s not reported %s: %s", data->ref,
                       hg_alarm_state_to_string (data->state), error->message);

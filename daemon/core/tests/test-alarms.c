@@ -87,8 +87,8 @@ transition_sync (HgdAlarms *alarms,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  hgd_alarms_transition_async (alarms, reference, state, "plugin:scaip", NULL, NULL, result_cb,
-                               &result);
+  hgd_alarms_transition_async (alarms, reference, state, HGD_ALARM_CALLER_STAFF, "user:staff", NULL,
+                               NULL, result_cb, &result);
   wait_for (&result);
   return hgd_alarms_transition_finish (alarms, result, error);
 }
@@ -112,7 +112,7 @@ assert_transition_refused (Fixture *fixture,
   g_autoptr(GError) error = NULL;
 
   g_assert_false (transition_sync (fixture->alarms, reference, state, &error));
-  g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_INVALID);
+  g_assert_error (error, HGD_ALARMS_ERROR, HGD_ALARMS_ERROR_ILLEGAL_TRANSITION);
 }
 
 static HgAlarmState
@@ -482,7 +482,8 @@ test_transition_event_body (Fixture *fixture,
 
   json_object_set_string_member (detail, "receiver", "arc-primary");
   hgd_alarms_transition_async (fixture->alarms, reference, HG_ALARM_STATE_SPEECH_CONNECTED,
-                               "plugin:scaip", detail, NULL, result_cb, &result);
+                               HGD_ALARM_CALLER_DELIVERY_PLUGIN, "plugin:scaip", detail, NULL,
+                               result_cb, &result);
   wait_for (&result);
   g_assert_true (hgd_alarms_transition_finish (fixture->alarms, result, &error));
   g_assert_no_error (error);
@@ -521,8 +522,8 @@ report_delivery (Fixture *fixture,
 
   json_object_set_string_member (delivery, "scaip-ref", scaip_ref);
   json_object_set_object_member (detail, "delivery", g_steal_pointer (&delivery));
-  hgd_alarms_transition_async (fixture->alarms, reference, state, "plugin:scaip", detail, NULL,
-                               result_cb, &result);
+  hgd_alarms_transition_async (fixture->alarms, reference, state, HGD_ALARM_CALLER_DELIVERY_PLUGIN,
+                               "plugin:scaip", detail, NULL, result_cb, &result);
   wait_for (&result);
   g_assert_true (hgd_alarms_transition_finish (fixture->alarms, result, &error));
   g_assert_no_error (error);
@@ -623,8 +624,8 @@ test_transition_concurrent_serialised (Fixture *fixture,
                   "committed: duplicates add nothing, late backward steps are refused");
 
   for (guint i = 0; i < G_N_ELEMENTS (states); i++)
-    hgd_alarms_transition_async (fixture->alarms, reference, states[i], "plugin:scaip", NULL,
-                                 NULL, result_cb, &results[i]);
+    hgd_alarms_transition_async (fixture->alarms, reference, states[i], HGD_ALARM_CALLER_STAFF,
+                                 "user:staff", NULL, NULL, result_cb, &results[i]);
   for (guint i = 0; i < G_N_ELEMENTS (states); i++)
     {
       g_autoptr(GError) error = NULL;
@@ -633,7 +634,7 @@ test_transition_concurrent_serialised (Fixture *fixture,
       g_assert_cmpint (hgd_alarms_transition_finish (fixture->alarms, results[i], &error), ==,
                        expect_ok[i]);
       if (!expect_ok[i])
-        g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_INVALID);
+        g_assert_error (error, HGD_ALARMS_ERROR, HGD_ALARMS_ERROR_ILLEGAL_TRANSITION);
       g_object_unref (results[i]);
     }
   events = events_of (fixture, reference);
@@ -641,6 +642,85 @@ test_transition_concurrent_serialised (Fixture *fixture,
   g_assert_cmpstr (hg_event_get_event_type (g_ptr_array_index (events, 1)), ==, "alarm.acknowledged");
   g_assert_cmpstr (hg_event_get_event_type (g_ptr_array_index (events, 2)), ==, "alarm.closed");
   g_assert_cmpint (state_of (fixture, reference), ==, HG_ALARM_STATE_CLOSED);
+}
+
+/* Asks for @state as @caller, with a `delivery` detail if @scaip_ref is not %NULL. */
+static gboolean
+transition_as (Fixture *fixture,
+               const gchar *reference,
+               HgAlarmState state,
+               HgdAlarmCaller caller,
+               const gchar *scaip_ref,
+               GError **error)
+{
+  g_autoptr(JsonObject) detail = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+
+  if (scaip_ref != NULL)
+    {
+      JsonObject *delivery = json_object_new ();
+
+      detail = json_object_new ();
+      json_object_set_string_member (delivery, "scaip-ref", scaip_ref);
+      json_object_set_object_member (detail, "delivery", delivery);
+    }
+  hgd_alarms_transition_async (fixture->alarms, reference, state, caller, "user:someone", detail,
+                               NULL, result_cb, &result);
+  wait_for (&result);
+  return hgd_alarms_transition_finish (fixture->alarms, result, error);
+}
+
+static void
+test_transition_caller_kind (Fixture *fixture,
+                             gconstpointer user_data)
+{
+  g_autofree gchar *reference = raise_fall (fixture);
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(HgAlarm) alarm = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_bug ("14");
+  g_test_summary ("Each transition is checked against the life cycle's table for its kind of "
+                  "caller, with HGD_ALARMS_ERROR_ILLEGAL_TRANSITION: a delivery plugin may not "
+                  "close an alarm nor a resident acknowledge one; only a delivery plugin keeps "
+                  "a `delivery` detail with a late report");
+
+  g_assert_false (transition_as (fixture, reference, HG_ALARM_STATE_CLOSED,
+                                 HGD_ALARM_CALLER_DELIVERY_PLUGIN, NULL, &error));
+  g_assert_error (error, HGD_ALARMS_ERROR, HGD_ALARMS_ERROR_ILLEGAL_TRANSITION);
+  g_clear_error (&error);
+  g_assert_false (transition_as (fixture, reference, HG_ALARM_STATE_ACKNOWLEDGED,
+                                 HGD_ALARM_CALLER_RESIDENT, NULL, &error));
+  g_assert_error (error, HGD_ALARMS_ERROR, HGD_ALARMS_ERROR_ILLEGAL_TRANSITION);
+  g_clear_error (&error);
+  g_assert_cmpint (state_of (fixture, reference), ==, HG_ALARM_STATE_RAISED);
+
+  g_assert_true (transition_as (fixture, reference, HG_ALARM_STATE_ACKNOWLEDGED,
+                                HGD_ALARM_CALLER_DELIVERY_PLUGIN, NULL, &error));
+  g_assert_no_error (error);
+  /* staff's late step with a `delivery` detail is refused, as any late step of theirs */
+  g_assert_false (transition_as (fixture, reference, HG_ALARM_STATE_DELIVERED,
+                                 HGD_ALARM_CALLER_STAFF, "AAAAAAAAAAAAAAA1", &error));
+  g_assert_error (error, HGD_ALARMS_ERROR, HGD_ALARMS_ERROR_ILLEGAL_TRANSITION);
+  g_clear_error (&error);
+  /* the same from a delivery plugin is kept */
+  g_assert_true (transition_as (fixture, reference, HG_ALARM_STATE_DELIVERED,
+                                HGD_ALARM_CALLER_DELIVERY_PLUGIN, "AAAAAAAAAAAAAAA2", &error));
+  g_assert_no_error (error);
+  g_assert_true (transition_as (fixture, reference, HG_ALARM_STATE_CANCELLED,
+                                HGD_ALARM_CALLER_RESIDENT, NULL, &error));
+  g_assert_no_error (error);
+
+  alarm = hgd_journal_get_alarm (fixture->journal, reference, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hg_alarm_get_state (alarm), ==, HG_ALARM_STATE_CANCELLED);
+  g_assert_cmpstr (recorded_scaip_ref (alarm), ==, "AAAAAAAAAAAAAAA2");
+  events = events_of (fixture, reference);
+  /* raised, acknowledged, updated, cancelled */
+  g_assert_cmpuint (events->len, ==, 4);
+  g_assert_cmpstr (hg_event_get_event_type (g_ptr_array_index (events, 2)), ==, "alarm.updated");
+  g_assert_cmpstr (hg_event_get_event_type (g_ptr_array_index (events, 3)), ==,
+                   "alarm.cancelled");
 }
 
 static int
@@ -685,6 +765,8 @@ main (int argc,
               test_transition_event_body, fixture_teardown);
   g_test_add ("/alarms/transition/delivery-kept-in-record", Fixture, NULL, fixture_setup,
               test_transition_delivery_kept, fixture_teardown);
+  g_test_add ("/alarms/transition/caller-kind", Fixture, NULL, fixture_setup,
+              test_transition_caller_kind, fixture_teardown);
   g_test_add ("/alarms/transition/concurrent-reports-serialised", Fixture, NULL, fixture_setup,
               test_transition_concurrent_serialised, fixture_teardown);
   g_test_add ("/alarms/transition/delivery-failed-between-delivered-and-acknowledged", Fixture,

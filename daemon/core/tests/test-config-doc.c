@@ -18,6 +18,7 @@ read_source_file (const gchar *first,
   const gchar *part;
   va_list args;
 
+  /* daemon/core/tests/ -> the top of the source tree */
   g_ptr_array_add (parts, (gpointer) g_test_get_dir (G_TEST_DIST));
   g_ptr_array_add (parts, (gpointer) "..");
   g_ptr_array_add (parts, (gpointer) "..");

@@ -164,6 +164,7 @@ journaled (Fixture *fixture,
 
 static const gchar *const sensor_grant[] = { HG_CAPABILITY_SENSOR_PUBLISH, NULL };
 static const gchar *const no_grant[] = { NULL };
+static const gchar *const deliver_grant[] = { HG_CAPABILITY_ALARM_DELIVER, NULL };
 
 static void
 test_results_per_body (Fixture *fixture,
@@ -485,6 +486,63 @@ test_every_call_in_table (Fixture *fixture,
   g_assert_null (hgd_capabilities_required_for_call ("Exec", NULL));
 }
 
+static void
+raised_cb (GObject *source,
+           GAsyncResult *result,
+           gpointer user_data)
+{
+  gchar **reference = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *reference = hgd_alarms_raise_finish (HGD_ALARMS (source), result, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_report_alarm_illegal (Fixture *fixture,
+                           gconstpointer user_data)
+{
+  g_autoptr(HgAlarm) alarm = hg_alarm_new ("fall");
+  g_autoptr(HgAlarm) recorded = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *reference = NULL;
+
+  g_test_bug ("14");
+  g_test_summary ("ReportAlarm of a step the life cycle does not give a delivery plugin fails "
+                  "with org.hemgate.Error.IllegalTransition (HG_ERROR_ILLEGAL_TRANSITION), "
+                  "not InvalidData, and the alarm stays where it is");
+
+  hgd_alarms_raise_async (fixture->alarms, alarm, "plugin:pendant", NULL, raised_cb, &reference);
+  while (reference == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  reply = call (fixture, "ReportAlarm", g_variant_new ("(sss)", reference, "acknowledged", ""),
+                "()", &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&reply, g_variant_unref);
+  /* a plugin does not close alarms, nor go back without a `delivery` detail */
+  reply = call (fixture, "ReportAlarm", g_variant_new ("(sss)", reference, "closed", ""), "()",
+                &error);
+  g_assert_error (error, HG_ERROR, HG_ERROR_ILLEGAL_TRANSITION);
+  g_assert_null (reply);
+  g_clear_error (&error);
+  reply = call (fixture, "ReportAlarm", g_variant_new ("(sss)", reference, "delivered", "{}"), "()",
+                &error);
+  g_assert_error (error, HG_ERROR, HG_ERROR_ILLEGAL_TRANSITION);
+  g_assert_null (reply);
+  g_clear_error (&error);
+  /* an unknown state is still bad data */
+  reply = call (fixture, "ReportAlarm", g_variant_new ("(sss)", reference, "lost", ""), "()",
+                &error);
+  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_DATA);
+  g_clear_error (&error);
+
+  recorded = hgd_journal_get_alarm (fixture->journals[HG_DOMAIN_MUNICIPAL], reference, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hg_alarm_get_state (recorded), ==, HG_ALARM_STATE_ACKNOWLEDGED);
+}
+
 int
 main (int argc,
       char **argv)
@@ -507,5 +565,8 @@ main (int argc,
               test_each_call_needs_its_capability, teardown);
   g_test_add ("/context/grant/every-call-in-table", Fixture, no_grant, setup,
               test_every_call_in_table, teardown);
+
+  g_test_add ("/context/report-alarm/illegal-transition", Fixture, deliver_grant, setup,
+              test_report_alarm_illegal, teardown);
   return g_test_run ();
 }
