@@ -128,6 +128,33 @@ def with_vfunc_inserted_before_others(root):
     return plugin_class_older_by(root, "configure")
 
 
+def hg_error_enums(root):
+    enums = [e for e in root.iter("enum-decl") if e.get("name") == "HgError"]
+    assert enums, "no HgError in the baseline"
+    return enums
+
+
+def with_error_appended_since(root):
+    """The baseline's HgError lacked its last value before HG_ERROR_LAST, as if the
+    library had since appended it."""
+    for enum in hg_error_enums(root):
+        values = enum.findall("enumerator")
+        assert values[-1].get("name") == "HG_ERROR_LAST"
+        enum.remove(values[-2])
+        values[-1].set("value", str(int(values[-1].get("value")) - 1))
+    return None
+
+
+def with_error_renumbered(root):
+    """The baseline's HG_ERROR_INVALID_DATA had another number: a plugin comparing
+    codes would now read another error."""
+    for enum in hg_error_enums(root):
+        for value in enum.findall("enumerator"):
+            if value.get("name") == "HG_ERROR_INVALID_DATA":
+                value.set("value", "42")
+    return "HG_ERROR_INVALID_DATA"
+
+
 cases = [
     ("a released function removed fails", with_removed_symbol, 1),
     ("a released function's return type changed fails", with_changed_return_type, 1),
@@ -137,6 +164,9 @@ cases = [
     ("a vfunc in the place of padding passes (hemgate-plugin.abignore)",
      with_last_vfunc_in_padding, 0),
     ("an added function passes and is reported", without_a_symbol, 0),
+    ("an error code renumbered fails", with_error_renumbered, 1),
+    ("an error code appended before HG_ERROR_LAST passes (hemgate-plugin.abignore)",
+     with_error_appended_since, 0),
     ("the unaltered baseline passes", None, 0),
 ]
 print(f"1..{len(cases)}")
