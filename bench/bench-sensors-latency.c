@@ -266,7 +266,7 @@ main (int argc,
                            "--duration", "3600", NULL);
   g_assert_no_error (error);
   /* warm up: let the background reach its rate */
-  hgd_test_run_for (2000);
+  hg_test_run_for (2000);
   readings_before = watch.readings;
   load_start = g_get_monotonic_time ();
 
@@ -291,7 +291,7 @@ main (int argc,
       mosquitto_publish (publisher, NULL, "zigbee2mqtt/kitchen-leak", sizeof dry - 1, dry, 0,
                          FALSE);
       wait_until (&watch.dry_at, t0, 10);
-      hgd_test_run_for (20);
+      hg_test_run_for (20);
     }
 
   {

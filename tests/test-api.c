@@ -813,7 +813,7 @@ ws_connect (HgdTestDaemon *td,
                                 authorization);
   soup_session_websocket_connect_async (td->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
                                         ws_connected_cb, &data);
-  hgd_test_wait_until (&data.done, 30);
+  hg_test_wait_until (&data.done, 30);
   g_assert_no_error (data.error);
   client->conn = data.conn;
   client->seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -828,7 +828,7 @@ ws_close (WsClient *client)
 {
   if (soup_websocket_connection_get_state (client->conn) == SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (client->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-  hgd_test_wait_until (&client->closed, 30);
+  hg_test_wait_until (&client->closed, 30);
 }
 
 static void
@@ -880,7 +880,7 @@ test_websocket_reconnect (void)
     hgd_test_daemon_append_event (td, HG_DOMAIN_MUNICIPAL, "test.before");
   hgd_test_daemon_append_event (td, HG_DOMAIN_PERSONAL, "test.personal");
   ws_wait_for (first, 3);
-  hgd_test_run_for (100);
+  hg_test_run_for (100);
   g_assert_cmpuint (first->seqs->len, ==, 3);
   for (guint i = 0; i < first->seqs->len; i++)
     {
@@ -910,7 +910,7 @@ test_websocket_reconnect (void)
   ws_wait_for (second, missed->len);
   live = hgd_test_daemon_append_event (td, HG_DOMAIN_MUNICIPAL, "test.live");
   ws_wait_for (second, missed->len + 1);
-  hgd_test_run_for (100);
+  hg_test_run_for (100);
   g_assert_cmpuint (second->seqs->len, ==, missed->len + 1);
   for (guint i = 0; i < missed->len; i++)
     g_assert_cmpuint (g_array_index (second->seqs, guint64, i), ==,
@@ -945,7 +945,7 @@ test_websocket_refused (void)
         }
       soup_session_websocket_connect_async (td->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
                                             ws_connected_cb, &data);
-      hgd_test_wait_until (&data.done, 30);
+      hg_test_wait_until (&data.done, 30);
       g_assert_null (data.conn);
       g_assert_nonnull (data.error);
       g_assert_cmpuint (soup_message_get_status (msg), ==, token == NULL ? 401 : 400);
@@ -966,7 +966,7 @@ test_revoked_token_closes_stream (void)
   ws_wait_for (client, 1);
   logout = hgd_test_daemon_request (td, "POST", "/api/v1/auth/logout", token, NULL);
   g_assert_cmpuint (logout->status, ==, SOUP_STATUS_NO_CONTENT);
-  hgd_test_wait_until (&client->closed, 5);
+  hg_test_wait_until (&client->closed, 5);
   g_assert_cmpint (soup_websocket_connection_get_close_code (client->conn), ==,
                    SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
 }
@@ -1658,7 +1658,7 @@ test_plugins_restart (void)
       if (json_object_get_int_member (after, "restarts") == 1 &&
           g_strcmp0 (json_object_get_string_member (after, "state"), "running") == 0)
         break;
-      hgd_test_run_for (50);
+      hg_test_run_for (50);
     }
   g_assert_cmpint (g_get_monotonic_time (), <, deadline);
   metrics = hgd_test_daemon_request (td, "GET", "/metrics",
@@ -1681,7 +1681,7 @@ wait_plugin_state (HgdTestDaemon *td,
       g_autoptr(JsonObject) plugin = find_plugin (td, HGD_ROLE_IT_ADMIN, id);
       if (g_strcmp0 (json_object_get_string_member (plugin, "state"), state) == 0)
         return;
-      hgd_test_run_for (50);
+      hg_test_run_for (50);
     }
   g_error ("plugin %s did not reach state %s", id, state);
 }
@@ -1858,7 +1858,7 @@ wait_all_running (HgdTestDaemon *td)
           = hgd_plugin_manager_to_json (hgd_daemon_get_plugin_manager (td->daemon), &healthy);
       if (healthy)
         return;
-      hgd_test_run_for (50);
+      hg_test_run_for (50);
     }
   g_error ("the plugin instances did not all start");
 }
@@ -2720,7 +2720,7 @@ spawned_start (const gchar *api_conf)
   g_subprocess_launcher_set_child_setup (launcher, spawned_child_setup, NULL, NULL);
   spawned->process = g_subprocess_launcher_spawn (launcher, &error, daemon, "--config", conf, NULL);
   g_assert_no_error (error);
-  hgd_test_wait_until (&spawned->ready, 30);
+  hg_test_wait_until (&spawned->ready, 30);
 
   /* "API listening on http://127.0.0.1:PORT", logged before READY=1 */
   g_assert_true (g_file_get_contents (log, &log_text, NULL, &error));
@@ -2957,7 +2957,7 @@ test_connections_released (void)
     {
       released = spawned_count_fds (spawned) <= baseline;
       if (!released)
-        hgd_test_run_for (100);
+        hg_test_run_for (100);
     }
   if (!released)
     g_test_message ("descriptors: %u, baseline %u", spawned_count_fds (spawned), baseline);

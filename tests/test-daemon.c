@@ -441,16 +441,16 @@ test_systemd_lifecycle (void)
   g_subprocess_launcher_setenv (launcher, "NOTIFY_SOCKET", path, TRUE);
   process = g_subprocess_launcher_spawn (launcher, &error, daemon, "--config", conf, NULL);
   g_assert_no_error (error);
-  hgd_test_wait_until (&state.ready, 30);
+  hg_test_wait_until (&state.ready, 30);
   g_assert_true (state.ready);
 
   g_subprocess_send_signal (process, SIGTERM);
   g_subprocess_wait_async (process, NULL, wait_cb, &exited);
-  hgd_test_wait_until (&exited, 30);
+  hg_test_wait_until (&exited, 30);
   g_assert_true (exited);
   g_assert_true (g_subprocess_get_if_exited (process));
   g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
-  hgd_test_wait_until (&state.stopping, 5);
+  hg_test_wait_until (&state.stopping, 5);
   g_assert_true (state.stopping);
   g_source_destroy (source);
   g_string_free (state.received, TRUE);
@@ -617,7 +617,7 @@ test_clock_step_journaled (void)
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   process = g_subprocess_launcher_spawn (launcher, &error, daemon, "--config", conf, NULL);
   g_assert_no_error (error);
-  hgd_test_wait_until (&notify.ready, 60);
+  hg_test_wait_until (&notify.ready, 60);
 
   td = g_new0 (HgdTestDaemon, 1);
   td->url = g_strdup_printf ("http://127.0.0.1:%u", port);
@@ -665,7 +665,7 @@ test_clock_step_journaled (void)
   g_clear_pointer (&td, hgd_test_daemon_free);
   g_subprocess_send_signal (process, SIGTERM);
   g_subprocess_wait_async (process, NULL, wait_cb, &exited);
-  hgd_test_wait_until (&exited, 30);
+  hg_test_wait_until (&exited, 30);
   g_source_destroy (source);
   g_string_free (notify.received, TRUE);
 }

@@ -247,7 +247,7 @@ wait_subscribed (Fixture *fixture,
               && json_object_get_int_member (broker, "connects") >= connects)
             return;
         }
-      hgd_test_run_for (100);
+      hg_test_run_for (100);
     }
   g_assert_not_reached ();
 }
@@ -265,7 +265,7 @@ wait_events (Fixture *fixture,
     {
       if (count_events (fixture, role, type, member, value) >= n)
         return;
-      hgd_test_run_for (100);
+      hg_test_run_for (100);
     }
   g_assert_not_reached ();
 }
@@ -548,7 +548,7 @@ test_health_in_api (Fixture *fixture,
       g_autoptr(JsonObject) health = get_json (fixture, HGD_ROLE_STAFF, "/api/v1/health");
       if (reported_subscribed (health_plugin (health, "sensors-municipal")))
         break;
-      hgd_test_run_for (100);
+      hg_test_run_for (100);
     }
   g_assert_cmpuint (attempt, <, WAIT_SECONDS * 10);
 
@@ -574,7 +574,7 @@ test_health_in_api (Fixture *fixture,
       if (json_object_get_int_member (json_object_get_object_member (door, "dropped"), "not-json")
           == 1)
         break;
-      hgd_test_run_for (100);
+      hg_test_run_for (100);
     }
   g_assert_cmpuint (attempt, <, WAIT_SECONDS * 10);
 

@@ -215,35 +215,3 @@ hg_test_broker_clear_retained (HgTestBroker *broker,
 {
   run_pub (broker, topic, "", NULL, TRUE);
 }
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  gboolean *timed_out = user_data;
-
-  *timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterates the main context until @condition holds; fails the test after the timeout,
- * which is far above what any case needs (no timing is asserted). */
-void
-hg_test_wait_for (gboolean (*condition) (gpointer user_data),
-                  gpointer user_data,
-                  guint timeout_seconds)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (timeout_seconds, timeout_cb, &timed_out);
-  gint64 start = g_get_monotonic_time ();
-  gdouble seconds;
-
-  while (!condition (user_data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (id);
-  seconds = (gdouble) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
-  /* how close a case came to its limit, in its log */
-  if (seconds >= 1.0 || timed_out)
-    g_test_message ("waited %.1f s of %u s", seconds, timeout_seconds);
-  g_assert_false (timed_out);
-}

@@ -8,7 +8,6 @@
 #include <libsecret/secret.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "scaip-test.h"
@@ -17,13 +16,6 @@ static gboolean
 tick_cb (gpointer user_data)
 {
   return G_SOURCE_CONTINUE;
-}
-
-/* In the child: a test that fails must not leave its ARC or its gateway running. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
 static const gchar *
@@ -71,13 +63,6 @@ wait_process (GSubprocess *process,
 
 /* waiting */
 
-static gboolean
-flag_cb (gpointer user_data)
-{
-  *(gboolean *)user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 /**
  * scaip_test_wait:
  * @condition: checked every 50 ms at most, while the main context runs
@@ -91,41 +76,15 @@ scaip_test_wait (ScaipTestCondition condition,
                  gpointer data,
                  const gchar *what)
 {
-  gint64 deadline = g_get_monotonic_time () + SCAIP_TEST_WAIT_SECONDS * G_USEC_PER_SEC;
-  guint tick = g_timeout_add (50, tick_cb, NULL);
-
   g_test_message ("waiting for %s", what);
-  while (!condition (data) && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (tick);
-  if (!condition (data))
+  if (!hg_test_try_wait_for (condition, data, SCAIP_TEST_WAIT_SECONDS))
     {
       g_test_message ("gave up waiting for %s", what);
       g_assert_true (condition (data));
     }
 }
 
-void
-scaip_test_run_for (guint milliseconds)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (milliseconds, flag_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 /* the simulator */
-
-static gchar *
-read_line (GDataInputStream *stream)
-{
-  g_autoptr(GError) error = NULL;
-  gchar *line = g_data_input_stream_read_line_utf8 (stream, NULL, NULL, &error);
-
-  g_assert_no_error (error);
-  return line;
-}
 
 /**
  * scaip_test_sim_new:
@@ -160,13 +119,13 @@ scaip_test_sim_new (const gchar *name,
   g_ptr_array_add (argv, NULL);
   launcher
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
   sim->process = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata,
                                                &error);
   g_assert_no_error (error);
   sim->control = g_subprocess_get_stdin_pipe (sim->process);
   sim->output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (sim->process));
-  ready = read_line (sim->output);
+  ready = hg_test_read_line (sim->output);
   g_assert_nonnull (ready);
   g_assert_true (g_str_has_prefix (ready, "READY "));
   sim->port = (guint) g_ascii_strtoull (ready + 6, NULL, 10);
@@ -188,7 +147,7 @@ scaip_test_sim_command (ScaipTestSim *sim,
   g_test_message ("ARC simulator %s: %s", sim->name, command);
   g_output_stream_write_all (sim->control, line, strlen (line), NULL, NULL, &error);
   g_assert_no_error (error);
-  answer = read_line (sim->output);
+  answer = hg_test_read_line (sim->output);
   g_assert_cmpstr (answer, ==, expected);
 }
 
@@ -545,7 +504,7 @@ scaip_test_gateway_start (ScaipTestGateway *gateway)
   g_assert_null (gateway->process);
   g_clear_pointer (&gateway->url, g_free);
   g_ptr_array_set_size (gateway->lines, 0);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
   g_subprocess_launcher_setenv (launcher, "HEMGATE_DEMO_PASSWORD", SCAIP_TEST_USER_PASSWORD, TRUE);
   g_subprocess_launcher_unsetenv (launcher, "HEMGATE_PLUGINDIR");
   g_subprocess_launcher_unsetenv (launcher, "HEMGATE_PLUGIN_HOST");
@@ -589,24 +548,6 @@ scaip_test_gateway_kill (ScaipTestGateway *gateway)
   gateway_reap (gateway);
 }
 
-static void
-rm_rf (const gchar *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const gchar *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_SYMLINK) && g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      dir = g_dir_open (path, 0, NULL);
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-    }
-  g_remove (path);
-}
-
 void
 scaip_test_gateway_free (ScaipTestGateway *gateway)
 {
@@ -617,7 +558,7 @@ scaip_test_gateway_free (ScaipTestGateway *gateway)
       gateway_reap (gateway);
     }
   g_clear_object (&gateway->session);
-  rm_rf (gateway->dir);
+  hg_test_rm_rf (gateway->dir);
   g_free (gateway->dir);
   g_free (gateway->config_path);
   g_ptr_array_unref (gateway->lines);

@@ -8,6 +8,8 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "hg-test-support.h"
+
 G_BEGIN_DECLS
 
 /* Far above what any condition needs; a case never asserts how long something took. */
@@ -106,12 +108,11 @@ JsonObject *scaip_test_gateway_find_event (ScaipTestGateway *gateway,
 gint64 scaip_test_gateway_host_pid (ScaipTestGateway *gateway);
 JsonObject *scaip_test_gateway_health_report (ScaipTestGateway *gateway);
 
-typedef gboolean (*ScaipTestCondition) (gpointer data);
+typedef HgTestCondition ScaipTestCondition;
 
 void scaip_test_wait (ScaipTestCondition condition,
                       gpointer data,
                       const gchar *what);
-void scaip_test_run_for (guint milliseconds);
 void scaip_test_wait_sim_count (ScaipTestSim *sim,
                                 const gchar *ref,
                                 const gchar *mty,

@@ -733,7 +733,7 @@ test_heartbeat_missed (void)
   scaip_test_gateway_wait_logged (gateway,
                                   "line supervision: heartbeat to the primary receiver missed");
   /* a few more heartbeats go unanswered: still one alarm for the one outage */
-  scaip_test_run_for (12000);
+  hg_test_run_for (12000);
   g_assert_cmpuint (count_technical (gateway, NULL), ==, 1);
 
   scaip_test_sim_command (sim, "normal");
@@ -829,7 +829,7 @@ test_standby_path_supervised (void)
     g_assert_cmpstr (json_object_get_string_member (report, "active"), ==, "primary");
   }
   /* more heartbeats go unanswered over the second path: still one alarm for the outage */
-  scaip_test_run_for (12000);
+  hg_test_run_for (12000);
   g_assert_cmpuint (count_technical (gateway, NULL), ==, 1);
   g_assert_false (scaip_test_gateway_logged (gateway, "failing over"));
 
@@ -1548,7 +1548,7 @@ assert_sipp_saw_one_ref (Sipp *sipp, const gchar *ref)
   guint distinct = 0;
   guint messages;
 
-  scaip_test_run_for (5000);
+  hg_test_run_for (5000);
   sipp_stop (sipp);
   messages = sipp_received (sipp, &distinct, &seen);
   actions = sipp_read (sipp->log_path);

@@ -9,7 +9,6 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include "scaip-test.h"
 
@@ -90,13 +89,6 @@ flag_set (gpointer data)
   return *(gboolean *)data;
 }
 
-/* In the child: a case that fails (aborts) must not leave sipp running. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
 /* Runs @scenario (in sipp/) over UDP on 127.0.0.1 with no call limit, tracing every
  * message into its messages.log (appended to, across runs on the same Sipp). */
 static void
@@ -113,7 +105,7 @@ sipp_start (Sipp *sipp, const gchar *scenario)
 
   g_assert_nonnull (argv[0]);
   g_subprocess_launcher_set_cwd (launcher, sipp->dir);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
   sipp->exited = FALSE;
   g_clear_object (&sipp->process);
   sipp->process = g_subprocess_launcher_spawnv (launcher, argv, &error);
@@ -465,7 +457,7 @@ test_restart_one_technical_alarm (void)
                      + sipp_count (secondary, background_element, NULL) + 3;
   scaip_test_wait (sipp_received, &retried, "the new host resending under the background ref");
   /* more than delivery-timeout after the restart: a second failure would have come */
-  scaip_test_run_for (8000);
+  hg_test_run_for (8000);
   g_assert_cmpuint (count_technical (gateway), ==, 1);
   {
     g_autofree gchar *state = scaip_test_gateway_alarm_state (gateway, ref);
@@ -557,7 +549,7 @@ test_heartbeat_interval_from_arc (void)
   scaip_test_gateway_wait_logged (gateway, "sets the heartbeat interval to 1 min");
 
   before = sipp_count (sipp, "<mty>PI</mty>", NULL);
-  scaip_test_run_for (10000);
+  hg_test_run_for (10000);
   g_assert_cmpuint (sipp_count (sipp, "<mty>PI</mty>", NULL), ==, before);
   heartbeats.at_least = before + 1;
   scaip_test_wait (sipp_received, &heartbeats, "the heartbeat a minute later");
