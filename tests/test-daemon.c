@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <unistd.h>
@@ -458,31 +457,6 @@ test_systemd_lifecycle (void)
 
 /* the real hemgated under libfaketime */
 
-/* A hemgated started by a case dies with the test, should the test fail first. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-/* A free port on 127.0.0.1, for a hemgated started as a process. */
-static guint
-free_port (void)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (g_socket_bind (socket, address, TRUE, &error));
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 static void
 set_clock_offset (const gchar *offset_file,
                   const gchar *offset)
@@ -589,7 +563,7 @@ test_clock_step_journaled (void)
   td = hgd_test_daemon_new (&options);
   g_clear_pointer (&td, hgd_test_daemon_free);
 
-  port = free_port ();
+  port = hg_test_free_port ();
   conf_text = g_strdup_printf ("[daemon]\nstate-dir = %s\n[api]\nport = %u\n"
                                "listen-address = 127.0.0.1\ntls = false\n", state, port);
   g_assert_true (g_file_set_contents (conf, conf_text, -1, &error));
@@ -614,7 +588,7 @@ test_clock_step_journaled (void)
   g_subprocess_launcher_setenv (launcher, "FAKETIME_NO_CACHE", "1", TRUE);
   g_subprocess_launcher_setenv (launcher, "FAKETIME_DONT_FAKE_MONOTONIC", "1", TRUE);
   g_subprocess_launcher_setenv (launcher, "ASAN_OPTIONS", asan_options, TRUE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
   process = g_subprocess_launcher_spawn (launcher, &error, daemon, "--config", conf, NULL);
   g_assert_no_error (error);
   hg_test_wait_until (&notify.ready, 60);

@@ -48,10 +48,8 @@ hg_test_rm_rf (const gchar *path)
  * directory itself, which GLib's removal of a test's isolated directories would follow
  * and empty. With @grant, the manifest is a copy naming @granted instead, so that the
  * plugin may reach a service on a port of the test's.
- *
- * Returns: (transfer full): the plugin's directory
  */
-gchar *
+void
 hg_test_plugin_dir_add (const gchar *root,
                         const gchar *built,
                         const gchar *grant,
@@ -95,7 +93,6 @@ hg_test_plugin_dir_add (const gchar *root,
       g_assert_true (g_file_set_contents (copy, rewritten, -1, &error));
       g_assert_no_error (error);
     }
-  return g_steal_pointer (&dir);
 }
 
 /* the main context */
@@ -222,6 +219,25 @@ void
 hg_test_die_with_parent (gpointer user_data)
 {
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* A TCP port of 127.0.0.1 that was free a moment ago, for a service a test starts. */
+guint16
+hg_test_free_port (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (socket, any, TRUE, &error));
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
 }
 
 /* One line of @stream (blocking), without its end; %NULL at the end of the stream. */

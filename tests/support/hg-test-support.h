@@ -13,10 +13,10 @@ G_BEGIN_DECLS
 /* files */
 
 void hg_test_rm_rf (const gchar *path);
-gchar *hg_test_plugin_dir_add (const gchar *root,
-                               const gchar *built,
-                               const gchar *grant,
-                               const gchar *granted);
+void hg_test_plugin_dir_add (const gchar *root,
+                             const gchar *built,
+                             const gchar *grant,
+                             const gchar *granted);
 
 /* the main context */
 
@@ -39,6 +39,7 @@ GAsyncResult *hg_test_wait_for_result (GAsyncResult **result);
 /* processes */
 
 void hg_test_die_with_parent (gpointer user_data);
+guint16 hg_test_free_port (void);
 gchar *hg_test_read_line (GDataInputStream *stream);
 gboolean hg_test_proc_stat (gint pid,
                             gint *ppid,
