@@ -11,28 +11,6 @@
 
 #include "hgd-test-daemon.h"
 
-/* The one warning a test expects (a substring of it), swallowed and counted. */
-static const gchar *expected_warning = NULL;
-static guint n_expected_warnings = 0;
-
-static GLogWriterOutput
-log_writer_cb (GLogLevelFlags log_level,
-               const GLogField *fields,
-               gsize n_fields,
-               gpointer user_data)
-{
-  for (gsize i = 0; expected_warning != NULL && i < n_fields; i++)
-    {
-      if (g_strcmp0 (fields[i].key, "MESSAGE") == 0 && (log_level & G_LOG_LEVEL_WARNING) &&
-          strstr (fields[i].value, expected_warning) != NULL)
-        {
-          n_expected_warnings++;
-          return G_LOG_WRITER_HANDLED;
-        }
-    }
-  return g_log_writer_default (log_level, fields, n_fields, user_data);
-}
-
 static void
 test_corrupt_journal (void)
 {
@@ -55,9 +33,9 @@ test_corrupt_journal (void)
   g_assert_no_error (error);
 
   options.state_dir = state;
-  expected_warning = "personal domain runs without its journal";
+  hg_test_log_expect_warning ("personal domain runs without its journal");
   td = hgd_test_daemon_new (&options);
-  g_assert_cmpuint (n_expected_warnings, ==, 1);
+  g_assert_cmpuint (hg_test_log_expected_warnings (), ==, 1);
 
   g_assert_null (hgd_daemon_get_journal (td->daemon, HG_DOMAIN_PERSONAL));
   g_assert_nonnull (hgd_daemon_get_journal (td->daemon, HG_DOMAIN_MUNICIPAL));
@@ -238,10 +216,9 @@ test_journal_damage (gconstpointer data)
     wal_size = file_size (wal);
 
   options.state_dir = state;
-  expected_warning = "runs without its journal";
-  n_expected_warnings = 0;
+  hg_test_log_expect_warning ("runs without its journal");
   td = hgd_test_daemon_new (&options);
-  g_assert_cmpuint (n_expected_warnings, ==, 1);
+  g_assert_cmpuint (hg_test_log_expected_warnings (), ==, 1);
 
   g_assert_null (hgd_daemon_get_journal (td->daemon, dc->domain));
   g_assert_nonnull (hgd_daemon_get_journal (td->daemon, other));
@@ -649,7 +626,7 @@ main (int argc,
       char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  g_log_set_writer_func (log_writer_cb, NULL, NULL);
+  g_log_set_writer_func (hg_test_log_writer_cb, NULL, NULL);
   g_test_add_func ("/daemon/journal/corrupt-at-start-named-and-contained", test_corrupt_journal);
   for (guint i = 0; i < G_N_ELEMENTS (damage_cases); i++)
     {
