@@ -150,8 +150,9 @@ hg_test_wait_for (HgTestCondition condition,
   g_assert_true (hg_test_try_wait_for (condition, data, timeout_seconds));
 }
 
-static gboolean
-is_true (gpointer data)
+/* An #HgTestCondition: whether the gboolean at @data is set. */
+gboolean
+hg_test_flag_is_set (gpointer data)
 {
   return *(gboolean *)data;
 }
@@ -161,7 +162,7 @@ void
 hg_test_wait_until (gboolean *condition,
                     guint timeout_seconds)
 {
-  hg_test_wait_for (is_true, condition, timeout_seconds);
+  hg_test_wait_for (hg_test_flag_is_set, condition, timeout_seconds);
 }
 
 /* Iterates the main context for @milliseconds. */
@@ -238,6 +239,40 @@ hg_test_free_port (void)
   bound = g_socket_get_local_address (socket, &error);
   g_assert_no_error (error);
   return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* The same for UDP. */
+guint16
+hg_test_free_udp_port (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (socket, any, FALSE, &error));
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/**
+ * hg_test_subprocess_exited_cb:
+ * @user_data: (out): a gboolean, set when the process has exited
+ *
+ * For g_subprocess_wait_async (); wait with hg_test_flag_is_set ().
+ */
+void
+hg_test_subprocess_exited_cb (GObject *source,
+                              GAsyncResult *result,
+                              gpointer user_data)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *(gboolean *)user_data = TRUE;
 }
 
 /* One line of @stream (blocking), without its end; %NULL at the end of the stream. */

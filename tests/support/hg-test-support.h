@@ -28,6 +28,7 @@ gboolean hg_test_try_wait_for (HgTestCondition condition,
 void hg_test_wait_for (HgTestCondition condition,
                        gpointer data,
                        guint timeout_seconds);
+gboolean hg_test_flag_is_set (gpointer data);
 void hg_test_wait_until (gboolean *condition,
                          guint timeout_seconds);
 void hg_test_run_for (guint milliseconds);
@@ -40,6 +41,10 @@ GAsyncResult *hg_test_wait_for_result (GAsyncResult **result);
 
 void hg_test_die_with_parent (gpointer user_data);
 guint16 hg_test_free_port (void);
+guint16 hg_test_free_udp_port (void);
+void hg_test_subprocess_exited_cb (GObject *source,
+                                   GAsyncResult *result,
+                                   gpointer user_data);
 gchar *hg_test_read_line (GDataInputStream *stream);
 gboolean hg_test_proc_stat (gint pid,
                             gint *ppid,

@@ -12,12 +12,6 @@
 
 #include "scaip-test.h"
 
-static gboolean
-tick_cb (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
 static const gchar *
 env (const gchar *name)
 {
@@ -29,28 +23,15 @@ env (const gchar *name)
   return value;
 }
 
-static void
-exited_cb (GObject *source,
-           GAsyncResult *result,
-           gpointer user_data)
-{
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
-  *(gboolean *)user_data = TRUE;
-}
-
 /* Waits for @process to exit, running the main context; kills it after @seconds. */
 static void
 wait_process (GSubprocess *process,
               guint seconds)
 {
-  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
   gboolean exited = FALSE;
-  guint tick = g_timeout_add (50, tick_cb, NULL);
 
-  g_subprocess_wait_async (process, NULL, exited_cb, &exited);
-  while (!exited && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
-  if (!exited)
+  g_subprocess_wait_async (process, NULL, hg_test_subprocess_exited_cb, &exited);
+  if (!hg_test_try_wait_for (hg_test_flag_is_set, &exited, seconds))
     {
       g_test_message ("pid %s did not exit within %u s; killing it",
                       g_subprocess_get_identifier (process), seconds);
@@ -58,7 +39,6 @@ wait_process (GSubprocess *process,
       while (!exited)
         g_main_context_iteration (NULL, TRUE);
     }
-  g_source_remove (tick);
 }
 
 /* waiting */
@@ -869,4 +849,110 @@ scaip_test_store_secret (const gchar *instance,
                               NULL, &error, "domain", "municipal", "owner", owner, "key", key,
                               NULL);
   g_assert_no_error (error);
+}
+
+/* sipp */
+
+/**
+ * scaip_test_sipp_new:
+ *
+ * A sipp for a case: a working directory of its own for its logs and a free UDP port
+ * of 127.0.0.1, not running yet.
+ *
+ * Returns: (transfer full): the sipp
+ */
+ScaipTestSipp *
+scaip_test_sipp_new (void)
+{
+  g_autoptr(GError) error = NULL;
+  ScaipTestSipp *sipp = g_new0 (ScaipTestSipp, 1);
+
+  sipp->dir = g_dir_make_tmp ("hemgate-sipp-XXXXXX", &error);
+  g_assert_no_error (error);
+  sipp->port = g_strdup_printf ("%u", hg_test_free_udp_port ());
+  sipp->log_path = g_build_filename (sipp->dir, "actions.log", NULL);
+  sipp->messages_path = g_build_filename (sipp->dir, "messages.log", NULL);
+  return sipp;
+}
+
+/**
+ * scaip_test_sipp_start:
+ * @sipp: a sipp that is not running
+ * @scenario: a file of tests/sipp/
+ * @extra: (nullable): arguments after the common ones
+ *
+ * Runs @scenario over UDP on 127.0.0.1, without stdin, its <log> lines in log_path and
+ * every SIP message traced into messages_path (appended to, across runs of one sipp).
+ */
+void
+scaip_test_sipp_start (ScaipTestSipp *sipp,
+                       const gchar *scenario,
+                       const gchar *const *extra)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  const gchar *common[] = { "-i", "127.0.0.1", "-p", sipp->port, "-t", "u1", "-nostdin",
+                            "-trace_logs", "-log_file", sipp->log_path, "-trace_msg",
+                            "-message_file", sipp->messages_path, NULL };
+
+  g_ptr_array_add (args, g_strdup (env ("SIPP")));
+  g_ptr_array_add (args, g_strdup ("-sf"));
+  g_ptr_array_add (args, g_test_build_filename (G_TEST_DIST, "sipp", scenario, NULL));
+  for (guint i = 0; common[i] != NULL; i++)
+    g_ptr_array_add (args, g_strdup (common[i]));
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+    g_ptr_array_add (args, g_strdup (extra[i]));
+  g_ptr_array_add (args, NULL);
+  g_subprocess_launcher_set_cwd (launcher, sipp->dir);
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
+  sipp->exited = FALSE;
+  g_clear_object (&sipp->process);
+  sipp->process
+      = g_subprocess_launcher_spawnv (launcher, (const gchar *const *)args->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (sipp->process, NULL, hg_test_subprocess_exited_cb, &sipp->exited);
+}
+
+/* Waits for sipp to end by itself; returns its exit status. */
+gint
+scaip_test_sipp_wait (ScaipTestSipp *sipp)
+{
+  scaip_test_wait (hg_test_flag_is_set, &sipp->exited, "sipp to exit");
+  g_assert_true (g_subprocess_get_if_exited (sipp->process));
+  return g_subprocess_get_exit_status (sipp->process);
+}
+
+/* Ends a sipp that runs with no call limit: SIGUSR1 is its graceful quit. */
+void
+scaip_test_sipp_stop (ScaipTestSipp *sipp)
+{
+  g_subprocess_send_signal (sipp->process, SIGUSR1);
+  scaip_test_wait (hg_test_flag_is_set, &sipp->exited, "sipp to quit on SIGUSR1");
+}
+
+/* The receiver URI of the plugin's configuration for this sipp. */
+gchar *
+scaip_test_sipp_uri (ScaipTestSipp *sipp)
+{
+  return g_strdup_printf ("sip:arc@127.0.0.1:%s", sipp->port);
+}
+
+void
+scaip_test_sipp_free (ScaipTestSipp *sipp)
+{
+  if (sipp->process != NULL && !sipp->exited)
+    {
+      g_subprocess_force_exit (sipp->process);
+      scaip_test_wait (hg_test_flag_is_set, &sipp->exited, "sipp to be killed");
+    }
+  g_clear_object (&sipp->process);
+  /* its working directory: logs, the tone, nothing else */
+  hg_test_rm_rf (sipp->dir);
+  g_free (sipp->dir);
+  g_free (sipp->port);
+  g_free (sipp->log_path);
+  g_free (sipp->messages_path);
+  g_free (sipp);
 }

@@ -121,4 +121,26 @@ void scaip_test_store_secret (const gchar *instance,
                               const gchar *key,
                               const gchar *value);
 
+/* sipp as the ARC, in a working directory of its own that also holds its logs; the
+ * program is $SIPP. */
+typedef struct
+{
+  gchar *dir;           /* (owned) its working directory, removed by free */
+  gchar *port;          /* (owned) its SIP port on 127.0.0.1 */
+  gchar *log_path;      /* (owned) the scenario's <log> lines */
+  gchar *messages_path; /* (owned) every SIP message, -trace_msg */
+  GSubprocess *process; /* (owned) (nullable) */
+  gboolean exited;
+} ScaipTestSipp;
+
+ScaipTestSipp *scaip_test_sipp_new (void);
+void scaip_test_sipp_start (ScaipTestSipp *sipp,
+                            const gchar *scenario,
+                            const gchar *const *extra);
+gint scaip_test_sipp_wait (ScaipTestSipp *sipp);
+void scaip_test_sipp_stop (ScaipTestSipp *sipp);
+gchar *scaip_test_sipp_uri (ScaipTestSipp *sipp);
+void scaip_test_sipp_free (ScaipTestSipp *sipp);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScaipTestSipp, scaip_test_sipp_free)
+
 G_END_DECLS
