@@ -4,7 +4,6 @@
  * and TLS. Each case is its own meson test (tests/meson.build). */
 #include "config.h"
 
-#include <gio/gunixsocketaddress.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -2641,10 +2640,8 @@ typedef struct
 {
   gchar *dir;          /* (owned) config, log and notify socket */
   GSubprocess *process; /* (owned) */
-  GSocket *notify;     /* (owned) NOTIFY_SOCKET, for READY=1 */
-  GSource *source;     /* (owned) */
+  HgTestNotify *notify; /* (owned) NOTIFY_SOCKET, for READY=1 */
   guint16 port;
-  gboolean ready;
 } Spawned;
 
 static void
@@ -2660,23 +2657,6 @@ spawned_child_setup (gpointer user_data)
     }
 }
 
-static gboolean
-spawned_notify_cb (GSocket *socket,
-                   GIOCondition condition,
-                   gpointer user_data)
-{
-  Spawned *spawned = user_data;
-  gchar buf[4096];
-  gssize n = g_socket_receive (socket, buf, sizeof (buf) - 1, NULL, NULL);
-
-  if (n > 0)
-    {
-      buf[n] = '\0';
-      spawned->ready = spawned->ready || strstr (buf, "READY=1") != NULL;
-    }
-  return G_SOURCE_CONTINUE;
-}
-
 /* Starts hemgated with plain HTTP on 127.0.0.1 and @api_conf added to its [api] group. */
 static Spawned *
 spawned_start (const gchar *api_conf)
@@ -2688,7 +2668,6 @@ spawned_start (const gchar *api_conf)
   g_autofree gchar *log_text = NULL;
   g_autofree gchar *notify_path = NULL;
   g_autofree gchar *daemon = g_test_build_filename (G_TEST_BUILT, "..", "daemon", "hemgated", NULL);
-  g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(GSubprocessLauncher) launcher
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_autoptr(GError) error = NULL;
@@ -2705,22 +2684,14 @@ spawned_start (const gchar *api_conf)
   g_assert_true (g_file_set_contents (conf, conf_text, -1, &error));
   g_assert_no_error (error);
 
-  spawned->notify = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM,
-                                  G_SOCKET_PROTOCOL_DEFAULT, &error);
-  g_assert_no_error (error);
-  address = g_unix_socket_address_new (notify_path);
-  g_assert_true (g_socket_bind (spawned->notify, address, TRUE, &error));
-  g_assert_no_error (error);
-  spawned->source = g_socket_create_source (spawned->notify, G_IO_IN, NULL);
-  g_source_set_callback (spawned->source, G_SOURCE_FUNC (spawned_notify_cb), spawned, NULL);
-  g_source_attach (spawned->source, NULL);
+  spawned->notify = hg_test_notify_new (notify_path);
 
   g_subprocess_launcher_setenv (launcher, "NOTIFY_SOCKET", notify_path, TRUE);
   g_subprocess_launcher_set_stderr_file_path (launcher, log);
   g_subprocess_launcher_set_child_setup (launcher, spawned_child_setup, NULL, NULL);
   spawned->process = g_subprocess_launcher_spawn (launcher, &error, daemon, "--config", conf, NULL);
   g_assert_no_error (error);
-  hg_test_wait_until (&spawned->ready, 30);
+  hg_test_wait_until (&spawned->notify->ready, 30);
 
   /* "API listening on http://127.0.0.1:PORT", logged before READY=1 */
   g_assert_true (g_file_get_contents (log, &log_text, NULL, &error));
@@ -2738,9 +2709,7 @@ spawned_stop (Spawned *spawned)
 {
   g_subprocess_force_exit (spawned->process);
   g_subprocess_wait (spawned->process, NULL, NULL);
-  g_source_destroy (spawned->source);
-  g_source_unref (spawned->source);
-  g_object_unref (spawned->notify);
+  hg_test_notify_free (spawned->notify);
   g_object_unref (spawned->process);
   g_free (spawned->dir);
   g_free (spawned);
@@ -2751,15 +2720,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Spawned, spawned_stop)
 static guint
 spawned_count_fds (Spawned *spawned)
 {
-  g_autofree gchar *path
-      = g_strdup_printf ("/proc/%s/fd", g_subprocess_get_identifier (spawned->process));
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDir) dir = g_dir_open (path, 0, &error);
   guint n = 0;
 
-  g_assert_no_error (error);
-  while (g_dir_read_name (dir) != NULL)
-    n++;
+  g_assert_true (hg_test_proc_count_fds (
+      (gint)g_ascii_strtoll (g_subprocess_get_identifier (spawned->process), NULL, 10), &n));
   return n;
 }
 

@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <unistd.h>
 
@@ -345,43 +344,6 @@ test_bad_config_refused (void)
   g_assert_nonnull (strstr (err, "bad.conf:3: unknown key 'listen-adress' in [api]"));
 }
 
-typedef struct
-{
-  GString *received;
-  gboolean ready;
-  gboolean stopping;
-} NotifyState;
-
-static gboolean
-notify_readable_cb (GSocket *socket,
-                    GIOCondition condition,
-                    gpointer user_data)
-{
-  NotifyState *state = user_data;
-  gchar buf[4096];
-  gssize n = g_socket_receive (socket, buf, sizeof (buf) - 1, NULL, NULL);
-
-  if (n > 0)
-    {
-      buf[n] = '\0';
-      g_string_append_printf (state->received, "%s\n", buf);
-      state->ready = state->ready || strstr (buf, "READY=1") != NULL;
-      state->stopping = state->stopping || strstr (buf, "STOPPING=1") != NULL;
-    }
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-wait_cb (GObject *source,
-         GAsyncResult *result,
-         gpointer user_data)
-{
-  gboolean *done = user_data;
-
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
-  *done = TRUE;
-}
-
 static void
 test_systemd_lifecycle (void)
 {
@@ -390,13 +352,10 @@ test_systemd_lifecycle (void)
   g_autofree gchar *conf = g_build_filename (dir, "hemgate.conf", NULL);
   g_autofree gchar *conf_text = NULL;
   g_autofree gchar *daemon = hemgated_path ();
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GSource) source = NULL;
+  g_autoptr(HgTestNotify) notify = NULL;
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GError) error = NULL;
-  NotifyState state = { g_string_new (NULL), FALSE, FALSE };
   gboolean exited = FALSE;
 
   g_test_summary ("The real hemgated says READY=1 once it serves, and on SIGTERM says "
@@ -406,30 +365,22 @@ test_systemd_lifecycle (void)
                                "listen-address = 127.0.0.1\ntls = false\n", dir);
   g_assert_true (g_file_set_contents (conf, conf_text, -1, &error));
 
-  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
-  g_assert_no_error (error);
-  address = g_unix_socket_address_new (path);
-  g_assert_true (g_socket_bind (socket, address, TRUE, &error));
-  source = g_socket_create_source (socket, G_IO_IN, NULL);
-  g_source_set_callback (source, G_SOURCE_FUNC (notify_readable_cb), &state, NULL);
-  g_source_attach (source, NULL);
+  notify = hg_test_notify_new (path);
 
   g_subprocess_launcher_setenv (launcher, "NOTIFY_SOCKET", path, TRUE);
   process = g_subprocess_launcher_spawn (launcher, &error, daemon, "--config", conf, NULL);
   g_assert_no_error (error);
-  hg_test_wait_until (&state.ready, 30);
-  g_assert_true (state.ready);
+  hg_test_wait_until (&notify->ready, 30);
+  g_assert_true (notify->ready);
 
   g_subprocess_send_signal (process, SIGTERM);
-  g_subprocess_wait_async (process, NULL, wait_cb, &exited);
+  g_subprocess_wait_async (process, NULL, hg_test_subprocess_exited_cb, &exited);
   hg_test_wait_until (&exited, 30);
   g_assert_true (exited);
   g_assert_true (g_subprocess_get_if_exited (process));
   g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
-  hg_test_wait_until (&state.stopping, 5);
-  g_assert_true (state.stopping);
-  g_source_destroy (source);
-  g_string_free (state.received, TRUE);
+  hg_test_wait_until (&notify->stopping, 5);
+  g_assert_true (notify->stopping);
 }
 
 /* the real hemgated under libfaketime */
@@ -508,16 +459,13 @@ test_clock_step_journaled (void)
   g_autofree gchar *daemon = hemgated_path ();
   g_autofree gchar *before = NULL;
   g_autofree gchar *after = NULL;
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GSource) source = NULL;
+  g_autoptr(HgTestNotify) notify = NULL;
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(HgdTestDaemon) td = NULL;
   g_autoptr(HgdTestResponse) response = NULL;
   HgdTestDaemonOptions options = { 0 };
-  NotifyState notify = { g_string_new (NULL), FALSE, FALSE };
   JsonArray *events;
   JsonObject *raised_before, *raised_after, *stepped, *body;
   gboolean exited = FALSE;
@@ -546,13 +494,7 @@ test_clock_step_journaled (void)
   g_assert_true (g_file_set_contents (conf, conf_text, -1, &error));
   set_clock_offset (offset_file, "+0");
 
-  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
-  g_assert_no_error (error);
-  address = g_unix_socket_address_new (notify_path);
-  g_assert_true (g_socket_bind (socket, address, TRUE, &error));
-  source = g_socket_create_source (socket, G_IO_IN, NULL);
-  g_source_set_callback (source, G_SOURCE_FUNC (notify_readable_cb), &notify, NULL);
-  g_source_attach (source, NULL);
+  notify = hg_test_notify_new (notify_path);
 
   /* the wall clock is the real one plus the offset in the file, read at every call; the
    * monotonic clock is left alone. An AddressSanitizer build refuses a library preloaded
@@ -568,7 +510,7 @@ test_clock_step_journaled (void)
   g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
   process = g_subprocess_launcher_spawn (launcher, &error, daemon, "--config", conf, NULL);
   g_assert_no_error (error);
-  hg_test_wait_until (&notify.ready, 60);
+  hg_test_wait_until (&notify->ready, 60);
 
   td = g_new0 (HgdTestDaemon, 1);
   td->url = g_strdup_printf ("http://127.0.0.1:%u", port);
@@ -615,10 +557,8 @@ test_clock_step_journaled (void)
 
   g_clear_pointer (&td, hgd_test_daemon_free);
   g_subprocess_send_signal (process, SIGTERM);
-  g_subprocess_wait_async (process, NULL, wait_cb, &exited);
+  g_subprocess_wait_async (process, NULL, hg_test_subprocess_exited_cb, &exited);
   hg_test_wait_until (&exited, 30);
-  g_source_destroy (source);
-  g_string_free (notify.received, TRUE);
 }
 
 int

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The test support library (hg-test-support.h). Every helper fails the test through
  * g_assert_*() where it cannot do what it says, so a caller needs no checks of its own. */
+#include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
@@ -356,6 +357,68 @@ hg_test_proc_count_fds (gint pid,
   while (g_dir_read_name (dir) != NULL)
     (*n_fds)++;
   return TRUE;
+}
+
+/* a service manager's notification socket */
+
+static gboolean
+notify_readable_cb (GSocket *socket,
+                    GIOCondition condition,
+                    gpointer user_data)
+{
+  HgTestNotify *notify = user_data;
+  gchar buf[4096];
+  gssize n = g_socket_receive (socket, buf, sizeof (buf) - 1, NULL, NULL);
+
+  if (n > 0)
+    {
+      buf[n] = '\0';
+      g_string_append_printf (notify->received, "%s\n", buf);
+      notify->ready = notify->ready || strstr (buf, "READY=1") != NULL;
+      notify->stopping = notify->stopping || strstr (buf, "STOPPING=1") != NULL;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/**
+ * hg_test_notify_new:
+ * @path: where to bind the socket; a service started with `NOTIFY_SOCKET=@path` reports
+ *   to it as to systemd (sd_notify (3))
+ *
+ * Listens on the main context for what a service reports; READY=1 and STOPPING=1 set
+ * the members of the same name.
+ *
+ * Returns: (transfer full): the listening socket
+ */
+HgTestNotify *
+hg_test_notify_new (const gchar *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (path);
+  HgTestNotify *notify = g_new0 (HgTestNotify, 1);
+
+  notify->path = g_strdup (path);
+  notify->received = g_string_new (NULL);
+  notify->socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM,
+                                 G_SOCKET_PROTOCOL_DEFAULT, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (notify->socket, address, TRUE, &error));
+  g_assert_no_error (error);
+  notify->source = g_socket_create_source (notify->socket, G_IO_IN, NULL);
+  g_source_set_callback (notify->source, G_SOURCE_FUNC (notify_readable_cb), notify, NULL);
+  g_source_attach (notify->source, NULL);
+  return notify;
+}
+
+void
+hg_test_notify_free (HgTestNotify *notify)
+{
+  g_source_destroy (notify->source);
+  g_source_unref (notify->source);
+  g_object_unref (notify->socket);
+  g_string_free (notify->received, TRUE);
+  g_free (notify->path);
+  g_free (notify);
 }
 
 /* logs */

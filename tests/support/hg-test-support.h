@@ -54,6 +54,22 @@ gboolean hg_test_proc_rss_kib (gint pid,
 gboolean hg_test_proc_count_fds (gint pid,
                                  guint *n_fds);
 
+/* a service manager's notification socket */
+
+typedef struct
+{
+  gchar *path;       /* (owned) NOTIFY_SOCKET for the service */
+  GSocket *socket;   /* (owned) */
+  GSource *source;   /* (owned) on the main context */
+  GString *received; /* (owned) every message, a line each */
+  gboolean ready;    /* READY=1 came */
+  gboolean stopping; /* STOPPING=1 came */
+} HgTestNotify;
+
+HgTestNotify *hg_test_notify_new (const gchar *path);
+void hg_test_notify_free (HgTestNotify *notify);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HgTestNotify, hg_test_notify_free)
+
 /* logs */
 
 void hg_test_log_expect_warning (const gchar *substring);
