@@ -225,20 +225,8 @@ hgd_test_daemon_request (HgdTestDaemon *td,
                          const gchar *json_body)
 {
   g_autofree gchar *uri = hgd_test_daemon_uri (td, path);
-  g_autoptr(SoupMessage) msg = soup_message_new (method, uri);
+  g_autoptr(SoupMessage) msg = hg_test_http_message_new (method, uri, token, json_body);
 
-  g_assert_nonnull (msg);
-  if (token != NULL)
-    {
-      g_autofree gchar *authorization = g_strdup_printf ("Bearer %s", token);
-      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
-                                    authorization);
-    }
-  if (json_body != NULL)
-    {
-      g_autoptr(GBytes) bytes = g_bytes_new (json_body, strlen (json_body));
-      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
-    }
   return hgd_test_daemon_send (td, msg);
 }
 

@@ -5,6 +5,7 @@
 
 #include <libsoup/soup.h>
 
+#include "hg-test-http.h"
 #include "hg-test-support.h"
 #include "hgd-api.h"
 #include "hgd-daemon.h"

@@ -288,20 +288,8 @@ message_new (Soak *soak,
              const gchar *body)
 {
   g_autofree gchar *uri = g_strconcat (soak->gateway->url, path, NULL);
-  SoupMessage *msg = soup_message_new (method, uri);
 
-  if (token != NULL)
-    {
-      g_autofree gchar *authorization = g_strdup_printf ("Bearer %s", token);
-      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
-                                    authorization);
-    }
-  if (body != NULL)
-    {
-      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
-      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
-    }
-  return msg;
+  return hg_test_http_message_new (method, uri, token, body);
 }
 
 static JsonObject *

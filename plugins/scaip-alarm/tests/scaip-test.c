@@ -566,23 +566,12 @@ scaip_test_gateway_request (ScaipTestGateway *gateway,
                             guint expected_status)
 {
   g_autofree gchar *uri = g_strconcat (gateway->url, path, NULL);
-  g_autoptr(SoupMessage) msg = soup_message_new (method, uri);
+  g_autoptr(SoupMessage) msg = hg_test_http_message_new (method, uri, gateway->token, body);
   g_autoptr(GBytes) answer = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   JsonNode *root;
 
-  if (gateway->token != NULL)
-    {
-      g_autofree gchar *authorization = g_strdup_printf ("Bearer %s", gateway->token);
-      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
-                                    authorization);
-    }
-  if (body != NULL)
-    {
-      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
-      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
-    }
   answer = soup_session_send_and_read (gateway->session, msg, NULL, &error);
   g_assert_no_error (error);
   if (soup_message_get_status (msg) != expected_status)

@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "hg-test-http.h"
 #include "hg-test-support.h"
 
 G_BEGIN_DECLS
