@@ -840,6 +840,24 @@ scaip_test_store_secret (const gchar *instance,
   g_assert_no_error (error);
 }
 
+/* Whether @data (a #ScaipTestGateway) runs a plugin host; for scaip_test_wait (). */
+gboolean
+scaip_test_host_running (gpointer data)
+{
+  return scaip_test_gateway_host_pid (data) != 0;
+}
+
+/* Whether the gateway of @data (a #ScaipTestHostCondition) runs a plugin host other than
+ * the old one; for scaip_test_wait (). */
+gboolean
+scaip_test_host_replaced (gpointer data)
+{
+  ScaipTestHostCondition *condition = data;
+  gint64 pid = scaip_test_gateway_host_pid (condition->gateway);
+
+  return pid != 0 && pid != condition->old_pid;
+}
+
 /* sipp */
 
 /**

@@ -122,6 +122,15 @@ void scaip_test_store_secret (const gchar *instance,
                               const gchar *key,
                               const gchar *value);
 
+typedef struct
+{
+  ScaipTestGateway *gateway; /* (unowned) */
+  gint64 old_pid;            /* its plugin host before */
+} ScaipTestHostCondition;
+
+gboolean scaip_test_host_running (gpointer data);
+gboolean scaip_test_host_replaced (gpointer data);
+
 /* sipp as the ARC, in a working directory of its own that also holds its logs; the
  * program is $SIPP. */
 typedef struct

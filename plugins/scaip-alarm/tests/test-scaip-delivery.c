@@ -292,27 +292,6 @@ test_outage_drains_in_order (void)
     g_free (queued[i]);
 }
 
-typedef struct
-{
-  ScaipTestGateway *gateway;
-  gint64 old_pid;
-} PidCondition;
-
-static gboolean
-host_replaced (gpointer data)
-{
-  PidCondition *condition = data;
-  gint64 pid = scaip_test_gateway_host_pid (condition->gateway);
-
-  return pid != 0 && pid != condition->old_pid;
-}
-
-static gboolean
-host_running (gpointer data)
-{
-  return scaip_test_gateway_host_pid (data) != 0;
-}
-
 static void
 test_host_killed_mid_delivery (void)
 {
@@ -322,13 +301,13 @@ test_host_killed_mid_delivery (void)
   g_autofree gchar *keys
       = instance_keys (uri, NULL, "demo-password = " PASSWORD "\nanswer-timeout = 10\n");
   g_autofree gchar *ref = NULL;
-  PidCondition condition = { NULL, 0 };
+  ScaipTestHostCondition condition = { NULL, 0 };
 
   g_test_summary ("kill -9 of the plugin host while the ARC holds back its answer: the core "
                   "restarts the host and sends the open alarm again, the plugin resends it "
                   "with the same ref, and the ARC's de-duplicated count stays 1");
   gateway = scaip_test_gateway_new_started (keys);
-  scaip_test_wait (host_running, gateway, "the plugin host");
+  scaip_test_wait (scaip_test_host_running, gateway, "the plugin host");
   scaip_test_sim_command (sim, "slow 3000");
   ref = scaip_test_gateway_raise (gateway, "fall", "bathroom");
   scaip_test_wait_sim_count (sim, ref, "ME", 1);
@@ -338,7 +317,7 @@ test_host_killed_mid_delivery (void)
   g_assert_cmpint (condition.old_pid, >, 0);
   g_test_message ("kill -9 of plugin host %" G_GINT64_FORMAT, condition.old_pid);
   g_assert_cmpint (kill ((pid_t) condition.old_pid, SIGKILL), ==, 0);
-  scaip_test_wait (host_replaced, &condition, "a new plugin host");
+  scaip_test_wait (scaip_test_host_replaced, &condition, "a new plugin host");
   scaip_test_sim_command (sim, "normal");
 
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
@@ -874,7 +853,7 @@ test_cancel_while_host_down (void)
   g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
   g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
   g_autofree gchar *ref = NULL;
-  PidCondition condition = { NULL, 0 };
+  ScaipTestHostCondition condition = { NULL, 0 };
 
   g_test_summary ("The resident cancels an acknowledged alarm while the plugin host is stopped "
                   "and then killed, so the host never takes the cancel: the restarted plugin "
@@ -892,7 +871,7 @@ test_cancel_while_host_down (void)
   cancel_alarm (gateway, ref);
   g_test_message ("cancelled; kill -9 of plugin host %" G_GINT64_FORMAT, condition.old_pid);
   g_assert_cmpint (kill ((pid_t) condition.old_pid, SIGKILL), ==, 0);
-  scaip_test_wait (host_replaced, &condition, "a new plugin host");
+  scaip_test_wait (scaip_test_host_replaced, &condition, "a new plugin host");
 
   scaip_test_wait_sim_count (sim, ref, "RE", 1);
   scaip_test_gateway_wait_logged (gateway, "cancelled while this plugin was not running");
@@ -1469,7 +1448,7 @@ test_sipp_host_killed_exactly_once (void)
   g_autofree gchar *keys = NULL;
   g_autofree gchar *ref = NULL;
   const gchar *extra[] = { "-d", "3000", NULL };
-  PidCondition condition = { NULL, 0 };
+  ScaipTestHostCondition condition = { NULL, 0 };
   SippCondition received = { NULL, 1 };
   guint before;
 
@@ -1481,7 +1460,7 @@ test_sipp_host_killed_exactly_once (void)
   keys = instance_keys (uri, NULL,
                         "demo-password = " PASSWORD "\nregister = false\nanswer-timeout = 10\n");
   gateway = scaip_test_gateway_new_started (keys);
-  scaip_test_wait (host_running, gateway, "the plugin host");
+  scaip_test_wait (scaip_test_host_running, gateway, "the plugin host");
   ref = scaip_test_gateway_raise (gateway, "fall", "bathroom");
   received.sipp = sipp;
   scaip_test_wait (sipp_received_at_least, &received, "sipp to receive the MESSAGE");
@@ -1492,7 +1471,7 @@ test_sipp_host_killed_exactly_once (void)
   g_assert_cmpint (condition.old_pid, >, 0);
   g_test_message ("kill -9 of plugin host %" G_GINT64_FORMAT, condition.old_pid);
   g_assert_cmpint (kill ((pid_t) condition.old_pid, SIGKILL), ==, 0);
-  scaip_test_wait (host_replaced, &condition, "a new plugin host");
+  scaip_test_wait (scaip_test_host_replaced, &condition, "a new plugin host");
 
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
   g_test_message ("sipp had received %u MESSAGE requests before the kill", before);
@@ -1800,7 +1779,7 @@ test_sipp_new_ref_after_session_end (void)
   g_autofree gchar *ref = NULL;
   RefsCondition refs = { primary, secondary, 2 };
   JournaledCondition journaled = { NULL, NULL, NULL };
-  PidCondition condition = { NULL, 0 };
+  ScaipTestHostCondition condition = { NULL, 0 };
   GHashTableIter iter;
   gpointer key;
   gpointer value;
@@ -1821,7 +1800,7 @@ test_sipp_new_ref_after_session_end (void)
                         "demo-password = " PASSWORD "\nregister = false\n"
                         "retry-max = 10\n");
   gateway = scaip_test_gateway_new_started (keys);
-  scaip_test_wait (host_running, gateway, "the plugin host");
+  scaip_test_wait (scaip_test_host_running, gateway, "the plugin host");
   ref = scaip_test_gateway_raise (gateway, "fall", "hall");
   scaip_test_wait (refs_at_least, &refs, "a ref at each receiver");
   scaip_test_gateway_wait_logged_count (gateway, "ended at the", 2);
@@ -1838,7 +1817,7 @@ test_sipp_new_ref_after_session_end (void)
   g_test_message ("%u refs sent; kill -9 of plugin host %" G_GINT64_FORMAT, n_before,
                   condition.old_pid);
   g_assert_cmpint (kill ((pid_t)condition.old_pid, SIGKILL), ==, 0);
-  scaip_test_wait (host_replaced, &condition, "a new plugin host");
+  scaip_test_wait (scaip_test_host_replaced, &condition, "a new plugin host");
   refs.refs = n_before + 2;
   scaip_test_wait (refs_at_least, &refs, "two more refs after the restart");
   /* the first after the restart is the one journaled: not one a receiver had ended */

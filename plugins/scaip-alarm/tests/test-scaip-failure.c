@@ -184,27 +184,6 @@ logged_background_ref (ScaipTestGateway *gateway, const gchar *ref)
   g_assert_not_reached ();
 }
 
-typedef struct
-{
-  ScaipTestGateway *gateway;
-  gint64 old_pid;
-} PidCondition;
-
-static gboolean
-host_replaced (gpointer data)
-{
-  PidCondition *condition = data;
-  gint64 pid = scaip_test_gateway_host_pid (condition->gateway);
-
-  return pid != 0 && pid != condition->old_pid;
-}
-
-static gboolean
-host_running (gpointer data)
-{
-  return scaip_test_gateway_host_pid (data) != 0;
-}
-
 /* Two sipp ARCs whose applications answer heartbeats and never alarms, and a gateway
  * sending to them; @ref is a fall alarm raised there, once its delivery failed. */
 static ScaipTestGateway *
@@ -313,7 +292,7 @@ test_restart_one_technical_alarm (void)
   g_autofree gchar *background = NULL;
   g_autofree gchar *background_element = NULL;
   g_autofree gchar *resumed = NULL;
-  PidCondition condition = { NULL, 0 };
+  ScaipTestHostCondition condition = { NULL, 0 };
   SippCondition retried = { NULL, NULL, NULL, NULL, 0 };
 
   g_test_bug ("10");
@@ -329,7 +308,7 @@ test_restart_one_technical_alarm (void)
   condition.old_pid = scaip_test_gateway_host_pid (gateway);
   g_assert_cmpint (condition.old_pid, >, 0);
   g_assert_cmpint (kill ((pid_t)condition.old_pid, SIGKILL), ==, 0);
-  scaip_test_wait (host_replaced, &condition, "a new plugin host");
+  scaip_test_wait (scaip_test_host_replaced, &condition, "a new plugin host");
   resumed = g_strdup_printf ("alarm %s (fall): delivery failed before", ref);
   scaip_test_gateway_wait_logged (gateway, resumed);
 
@@ -531,7 +510,7 @@ test_health_stopped_host (void)
   g_file_set_contents (gateway->config_path, slow, -1, &error);
   g_assert_no_error (error);
   scaip_test_gateway_start (gateway);
-  scaip_test_wait (host_running, gateway, "the plugin host");
+  scaip_test_wait (scaip_test_host_running, gateway, "the plugin host");
   wait_health (gateway, "ok", NULL);
 
   pid = scaip_test_gateway_host_pid (gateway);
