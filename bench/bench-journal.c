@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
+#include "hg-test-support.h"
 #include "hgd-alarms.h"
 
 typedef struct
@@ -26,18 +27,6 @@ static void
 row_clear (Row *row)
 {
   g_clear_pointer (&row->latencies, g_array_unref);
-}
-
-/* Debug, info and message lines (one per alarm raised) would distort the figures. */
-static GLogWriterOutput
-quiet_log_writer_cb (GLogLevelFlags log_level,
-                     const GLogField *fields,
-                     gsize n_fields,
-                     gpointer user_data)
-{
-  if (log_level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG))
-    return G_LOG_WRITER_HANDLED;
-  return g_log_writer_default (log_level, fields, n_fields, user_data);
 }
 
 static HgdJournal *
@@ -311,7 +300,7 @@ main (int argc,
       g_printerr ("bench-journal: --alarms and --events must be at least 1\n");
       return 1;
     }
-  g_log_set_writer_func (quiet_log_writer_cb, NULL, NULL);
+  g_log_set_writer_func (hg_test_quiet_log_writer_cb, NULL, NULL);
 
   base = g_build_filename (parent != NULL ? parent : ".", "bench-journal-XXXXXX", NULL);
   if (g_mkdtemp (base) == NULL)

@@ -29,17 +29,6 @@ typedef struct
   guint64 readings;    /* sensor.reading events committed */
 } Watch;
 
-static GLogWriterOutput
-quiet_log_writer_cb (GLogLevelFlags log_level,
-                     const GLogField *fields,
-                     gsize n_fields,
-                     gpointer user_data)
-{
-  if (log_level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG))
-    return G_LOG_WRITER_HANDLED;
-  return g_log_writer_default (log_level, fields, n_fields, user_data);
-}
-
 static void
 event_appended_cb (HgdJournal *journal,
                    HgEvent *event,
@@ -77,27 +66,13 @@ make_plugin_dir (const gchar *build,
 {
   g_autoptr(GError) error = NULL;
   g_autofree gchar *root = g_dir_make_tmp ("hemgate-bench-plugins-XXXXXX", &error);
-  g_autofree gchar *dir = g_build_filename (root, "mqtt-sensors", NULL);
-  g_autofree gchar *built = g_build_filename (build, "plugins", "mqtt-sensors", NULL);
-  g_autofree gchar *manifest_in = g_build_filename (built, "manifest.json", NULL);
-  g_autofree gchar *manifest_out = g_build_filename (dir, "manifest.json", NULL);
-  g_autofree gchar *module_in = g_build_filename (built, "hg-mqtt-sensors-plugin.so", NULL);
-  g_autofree gchar *module_out = g_build_filename (dir, "hg-mqtt-sensors-plugin.so", NULL);
-  g_autofree gchar *example_in = g_build_filename (build, "plugins", "example", NULL);
-  g_autofree gchar *example_out = g_build_filename (root, "example", NULL);
+  g_autofree gchar *sensors = g_build_filename (build, "plugins", "mqtt-sensors", NULL);
+  g_autofree gchar *example = g_build_filename (build, "plugins", "example", NULL);
   g_autofree gchar *grant = g_strdup_printf ("net.connect:127.0.0.1:%u", port);
-  g_autofree gchar *text = NULL;
-  g_auto(GStrv) parts = NULL;
-  g_autofree gchar *rewritten = NULL;
 
   g_assert_no_error (error);
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-  g_assert_true (g_file_get_contents (manifest_in, &text, NULL, &error));
-  parts = g_strsplit (text, "net.connect:127.0.0.1:1883", -1);
-  rewritten = g_strjoinv (grant, parts);
-  g_assert_true (g_file_set_contents (manifest_out, rewritten, -1, &error));
-  g_assert_cmpint (symlink (module_in, module_out), ==, 0);
-  g_assert_cmpint (symlink (example_in, example_out), ==, 0);
+  hg_test_plugin_dir_add (root, sensors, "net.connect:127.0.0.1:1883", grant);
+  hg_test_plugin_dir_add (root, example, NULL, NULL);
   return g_steal_pointer (&root);
 }
 
@@ -115,13 +90,10 @@ add (GPtrArray *overrides,
 static guint
 rss_kib (gint64 pid)
 {
-  g_autofree gchar *path = g_strdup_printf ("/proc/%" G_GINT64_FORMAT "/status", pid);
-  g_autofree gchar *text = NULL;
-  const gchar *line;
+  guint64 kib = 0;
 
-  if (!g_file_get_contents (path, &text, NULL, NULL) || (line = strstr (text, "VmRSS:")) == NULL)
-    return 0;
-  return (guint) g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
+  hg_test_proc_rss_kib ((gint)pid, &kib);
+  return (guint)kib;
 }
 
 static gint64
@@ -205,7 +177,7 @@ main (int argc,
           "usage: bench-sensors-latency BUILDDIR [ROUNDS] [BACKGROUND_RATE] [DEVICE_MAX_RATE]\n");
       return 2;
     }
-  g_log_set_writer_func (quiet_log_writer_cb, NULL, NULL);
+  g_log_set_writer_func (hg_test_quiet_log_writer_cb, NULL, NULL);
   build = g_canonicalize_filename (argv[1], NULL);
   host = g_getenv ("HEMGATE_BENCH_HOST") != NULL
              ? g_strdup (g_getenv ("HEMGATE_BENCH_HOST"))
@@ -266,7 +238,7 @@ main (int argc,
                            "--duration", "3600", NULL);
   g_assert_no_error (error);
   /* warm up: let the background reach its rate */
-  hgd_test_run_for (2000);
+  hg_test_run_for (2000);
   readings_before = watch.readings;
   load_start = g_get_monotonic_time ();
 
@@ -291,7 +263,7 @@ main (int argc,
       mosquitto_publish (publisher, NULL, "zigbee2mqtt/kitchen-leak", sizeof dry - 1, dry, 0,
                          FALSE);
       wait_until (&watch.dry_at, t0, 10);
-      hgd_test_run_for (20);
+      hg_test_run_for (20);
     }
 
   {

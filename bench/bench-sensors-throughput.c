@@ -136,17 +136,6 @@ counting_clock (gpointer user_data)
   return g_get_real_time ();
 }
 
-static GLogWriterOutput
-quiet_log_writer_cb (GLogLevelFlags log_level,
-                     const GLogField *fields,
-                     gsize n_fields,
-                     gpointer user_data)
-{
-  if (log_level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG))
-    return G_LOG_WRITER_HANDLED;
-  return g_log_writer_default (log_level, fields, n_fields, user_data);
-}
-
 static void
 iterate_for (guint ms)
 {
@@ -336,7 +325,7 @@ main (int argc,
       g_printerr ("usage: bench-sensors-throughput BUILDDIR [SECONDS]\n");
       return 2;
     }
-  g_log_set_writer_func (quiet_log_writer_cb, NULL, NULL);
+  g_log_set_writer_func (hg_test_quiet_log_writer_cb, NULL, NULL);
   sim = g_build_filename (argv[1], "plugins", "mqtt-sensors", "hemgate-sensor-sim", NULL);
   broker = hg_test_broker_new ("max_queued_messages 0\nmax_queued_bytes 0\n");
 

@@ -35,39 +35,6 @@ hgd_test_password (HgdRole role)
   return test_users[MIN (role, HGD_ROLE_LAST - 1)].password;
 }
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  gboolean *timed_out = user_data;
-  *timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterates the main context until *condition, failing the test after the timeout. */
-void
-hgd_test_wait_until (gboolean *condition,
-                     guint timeout_seconds)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (timeout_seconds, timeout_cb, &timed_out);
-
-  while (!*condition && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (id);
-  g_assert_false (timed_out);
-}
-
-void
-hgd_test_run_for (guint milliseconds)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (milliseconds, timeout_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 static void
 started_cb (GObject *source,
             GAsyncResult *result,
@@ -124,7 +91,7 @@ hgd_test_daemon_new (const HgdTestDaemonOptions *options)
   g_assert_no_error (error);
   g_assert_nonnull (td->daemon);
   hgd_daemon_start_async (td->daemon, NULL, started_cb, &started);
-  hgd_test_wait_until (&started, 30);
+  hg_test_wait_until (&started, 30);
 
   accounts = hgd_daemon_get_accounts (td->daemon);
   for (guint i = 0; i < HGD_ROLE_LAST; i++)
@@ -166,7 +133,7 @@ hgd_test_daemon_free (HgdTestDaemon *td)
     {
       gboolean stopped = FALSE;
       hgd_daemon_stop_async (td->daemon, NULL, stopped_cb, &stopped);
-      hgd_test_wait_until (&stopped, 30);
+      hg_test_wait_until (&stopped, 30);
     }
   g_clear_object (&td->session);
   g_clear_object (&td->daemon);
@@ -229,7 +196,7 @@ hgd_test_daemon_send (HgdTestDaemon *td,
   if (td->tls)
     g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb), td);
   soup_session_send_and_read_async (td->session, msg, G_PRIORITY_DEFAULT, NULL, send_cb, &data);
-  hgd_test_wait_until (&data.done, 60);
+  hg_test_wait_until (&data.done, 60);
   g_assert_no_error (data.error);
 
   if (td->tls && soup_message_get_tls_peer_certificate (msg) != NULL)
@@ -258,20 +225,8 @@ hgd_test_daemon_request (HgdTestDaemon *td,
                          const gchar *json_body)
 {
   g_autofree gchar *uri = hgd_test_daemon_uri (td, path);
-  g_autoptr(SoupMessage) msg = soup_message_new (method, uri);
+  g_autoptr(SoupMessage) msg = hg_test_http_message_new (method, uri, token, json_body);
 
-  g_assert_nonnull (msg);
-  if (token != NULL)
-    {
-      g_autofree gchar *authorization = g_strdup_printf ("Bearer %s", token);
-      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
-                                    authorization);
-    }
-  if (json_body != NULL)
-    {
-      g_autoptr(GBytes) bytes = g_bytes_new (json_body, strlen (json_body));
-      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
-    }
   return hgd_test_daemon_send (td, msg);
 }
 
@@ -355,7 +310,7 @@ hgd_test_daemon_append_event (HgdTestDaemon *td,
   g_assert_nonnull (journal);
   hg_event_set_source (event, "plugin:test");
   hgd_journal_append_async (journal, event, NULL, NULL, append_cb, &data);
-  hgd_test_wait_until (&data.done, 30);
+  hg_test_wait_until (&data.done, 30);
   g_assert_no_error (data.error);
   g_assert_cmpuint (hg_event_get_seq (event), >, 0);
   return hg_event_get_seq (event);

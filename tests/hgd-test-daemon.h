@@ -5,6 +5,8 @@
 
 #include <libsoup/soup.h>
 
+#include "hg-test-http.h"
+#include "hg-test-support.h"
 #include "hgd-api.h"
 #include "hgd-daemon.h"
 
@@ -66,8 +68,5 @@ const gchar *hgd_test_response_error_code (HgdTestResponse *response);
 guint64 hgd_test_daemon_append_event (HgdTestDaemon *td,
                                       HgDomain domain,
                                       const gchar *type);
-void hgd_test_wait_until (gboolean *condition,
-                          guint timeout_seconds);
-void hgd_test_run_for (guint milliseconds);
 
 G_END_DECLS

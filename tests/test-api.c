@@ -4,7 +4,6 @@
  * and TLS. Each case is its own meson test (tests/meson.build). */
 #include "config.h"
 
-#include <gio/gunixsocketaddress.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -823,7 +822,7 @@ ws_connect (HgdTestDaemon *td,
                                 authorization);
   soup_session_websocket_connect_async (td->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
                                         ws_connected_cb, &data);
-  hgd_test_wait_until (&data.done, 30);
+  hg_test_wait_until (&data.done, 30);
   g_assert_no_error (data.error);
   client->conn = data.conn;
   client->seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -838,7 +837,7 @@ ws_close (WsClient *client)
 {
   if (soup_websocket_connection_get_state (client->conn) == SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (client->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-  hgd_test_wait_until (&client->closed, 30);
+  hg_test_wait_until (&client->closed, 30);
 }
 
 static void
@@ -890,7 +889,7 @@ test_websocket_reconnect (void)
     hgd_test_daemon_append_event (td, HG_DOMAIN_MUNICIPAL, "test.before");
   hgd_test_daemon_append_event (td, HG_DOMAIN_PERSONAL, "test.personal");
   ws_wait_for (first, 3);
-  hgd_test_run_for (100);
+  hg_test_run_for (100);
   g_assert_cmpuint (first->seqs->len, ==, 3);
   for (guint i = 0; i < first->seqs->len; i++)
     {
@@ -920,7 +919,7 @@ test_websocket_reconnect (void)
   ws_wait_for (second, missed->len);
   live = hgd_test_daemon_append_event (td, HG_DOMAIN_MUNICIPAL, "test.live");
   ws_wait_for (second, missed->len + 1);
-  hgd_test_run_for (100);
+  hg_test_run_for (100);
   g_assert_cmpuint (second->seqs->len, ==, missed->len + 1);
   for (guint i = 0; i < missed->len; i++)
     g_assert_cmpuint (g_array_index (second->seqs, guint64, i), ==,
@@ -955,7 +954,7 @@ test_websocket_refused (void)
         }
       soup_session_websocket_connect_async (td->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
                                             ws_connected_cb, &data);
-      hgd_test_wait_until (&data.done, 30);
+      hg_test_wait_until (&data.done, 30);
       g_assert_null (data.conn);
       g_assert_nonnull (data.error);
       g_assert_cmpuint (soup_message_get_status (msg), ==, token == NULL ? 401 : 400);
@@ -976,7 +975,7 @@ test_revoked_token_closes_stream (void)
   ws_wait_for (client, 1);
   logout = hgd_test_daemon_request (td, "POST", "/api/v1/auth/logout", token, NULL);
   g_assert_cmpuint (logout->status, ==, SOUP_STATUS_NO_CONTENT);
-  hgd_test_wait_until (&client->closed, 5);
+  hg_test_wait_until (&client->closed, 5);
   g_assert_cmpint (soup_websocket_connection_get_close_code (client->conn), ==,
                    SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
 }
@@ -1739,7 +1738,7 @@ test_plugins_restart (void)
       if (json_object_get_int_member (after, "restarts") == 1 &&
           g_strcmp0 (json_object_get_string_member (after, "state"), "running") == 0)
         break;
-      hgd_test_run_for (50);
+      hg_test_run_for (50);
     }
   g_assert_cmpint (g_get_monotonic_time (), <, deadline);
   metrics = hgd_test_daemon_request (td, "GET", "/metrics",
@@ -1762,7 +1761,7 @@ wait_plugin_state (HgdTestDaemon *td,
       g_autoptr(JsonObject) plugin = find_plugin (td, HGD_ROLE_IT_ADMIN, id);
       if (g_strcmp0 (json_object_get_string_member (plugin, "state"), state) == 0)
         return;
-      hgd_test_run_for (50);
+      hg_test_run_for (50);
     }
   g_error ("plugin %s did not reach state %s", id, state);
 }
@@ -1939,7 +1938,7 @@ wait_all_running (HgdTestDaemon *td)
           = hgd_plugin_manager_to_json (hgd_daemon_get_plugin_manager (td->daemon), &healthy);
       if (healthy)
         return;
-      hgd_test_run_for (50);
+      hg_test_run_for (50);
     }
   g_error ("the plugin instances did not all start");
 }
@@ -2722,10 +2721,8 @@ typedef struct
 {
   gchar *dir;          /* (owned) config, log and notify socket */
   GSubprocess *process; /* (owned) */
-  GSocket *notify;     /* (owned) NOTIFY_SOCKET, for READY=1 */
-  GSource *source;     /* (owned) */
+  HgTestNotify *notify; /* (owned) NOTIFY_SOCKET, for READY=1 */
   guint16 port;
-  gboolean ready;
 } Spawned;
 
 static void
@@ -2741,23 +2738,6 @@ spawned_child_setup (gpointer user_data)
     }
 }
 
-static gboolean
-spawned_notify_cb (GSocket *socket,
-                   GIOCondition condition,
-                   gpointer user_data)
-{
-  Spawned *spawned = user_data;
-  gchar buf[4096];
-  gssize n = g_socket_receive (socket, buf, sizeof (buf) - 1, NULL, NULL);
-
-  if (n > 0)
-    {
-      buf[n] = '\0';
-      spawned->ready = spawned->ready || strstr (buf, "READY=1") != NULL;
-    }
-  return G_SOURCE_CONTINUE;
-}
-
 /* Starts hemgated with plain HTTP on 127.0.0.1 and @api_conf added to its [api] group. */
 static Spawned *
 spawned_start (const gchar *api_conf)
@@ -2769,7 +2749,6 @@ spawned_start (const gchar *api_conf)
   g_autofree gchar *log_text = NULL;
   g_autofree gchar *notify_path = NULL;
   g_autofree gchar *daemon = g_test_build_filename (G_TEST_BUILT, "..", "daemon", "core", "hemgated", NULL);
-  g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(GSubprocessLauncher) launcher
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_autoptr(GError) error = NULL;
@@ -2786,22 +2765,14 @@ spawned_start (const gchar *api_conf)
   g_assert_true (g_file_set_contents (conf, conf_text, -1, &error));
   g_assert_no_error (error);
 
-  spawned->notify = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM,
-                                  G_SOCKET_PROTOCOL_DEFAULT, &error);
-  g_assert_no_error (error);
-  address = g_unix_socket_address_new (notify_path);
-  g_assert_true (g_socket_bind (spawned->notify, address, TRUE, &error));
-  g_assert_no_error (error);
-  spawned->source = g_socket_create_source (spawned->notify, G_IO_IN, NULL);
-  g_source_set_callback (spawned->source, G_SOURCE_FUNC (spawned_notify_cb), spawned, NULL);
-  g_source_attach (spawned->source, NULL);
+  spawned->notify = hg_test_notify_new (notify_path);
 
   g_subprocess_launcher_setenv (launcher, "NOTIFY_SOCKET", notify_path, TRUE);
   g_subprocess_launcher_set_stderr_file_path (launcher, log);
   g_subprocess_launcher_set_child_setup (launcher, spawned_child_setup, NULL, NULL);
   spawned->process = g_subprocess_launcher_spawn (launcher, &error, daemon, "--config", conf, NULL);
   g_assert_no_error (error);
-  hgd_test_wait_until (&spawned->ready, 30);
+  hg_test_wait_until (&spawned->notify->ready, 30);
 
   /* "API listening on http://127.0.0.1:PORT", logged before READY=1 */
   g_assert_true (g_file_get_contents (log, &log_text, NULL, &error));
@@ -2819,9 +2790,7 @@ spawned_stop (Spawned *spawned)
 {
   g_subprocess_force_exit (spawned->process);
   g_subprocess_wait (spawned->process, NULL, NULL);
-  g_source_destroy (spawned->source);
-  g_source_unref (spawned->source);
-  g_object_unref (spawned->notify);
+  hg_test_notify_free (spawned->notify);
   g_object_unref (spawned->process);
   g_free (spawned->dir);
   g_free (spawned);
@@ -2832,15 +2801,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Spawned, spawned_stop)
 static guint
 spawned_count_fds (Spawned *spawned)
 {
-  g_autofree gchar *path
-      = g_strdup_printf ("/proc/%s/fd", g_subprocess_get_identifier (spawned->process));
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDir) dir = g_dir_open (path, 0, &error);
   guint n = 0;
 
-  g_assert_no_error (error);
-  while (g_dir_read_name (dir) != NULL)
-    n++;
+  g_assert_true (hg_test_proc_count_fds (
+      (gint)g_ascii_strtoll (g_subprocess_get_identifier (spawned->process), NULL, 10), &n));
   return n;
 }
 
@@ -3038,7 +3002,7 @@ test_connections_released (void)
     {
       released = spawned_count_fds (spawned) <= baseline;
       if (!released)
-        hgd_test_run_for (100);
+        hg_test_run_for (100);
     }
   if (!released)
     g_test_message ("descriptors: %u, baseline %u", spawned_count_fds (spawned), baseline);

@@ -11,7 +11,8 @@
 #include <libsecret/secret.h>
 #include <libsoup/soup.h>
 #include <signal.h>
-#include <sys/prctl.h>
+
+#include "hg-test-support.h"
 
 #define DEMO_PASSWORD "cli-test-password-4711"
 #define WAIT_SECONDS 30
@@ -98,12 +99,6 @@ read_line_within (GDataInputStream *stream,
 /* A launcher for the programs under test: C locale, the system's data directories with
  * GSettings in memory (no dconf in the isolated directories), and killed with the test if
  * it dies first (so a failed assertion leaves no gateway behind). */
-static void
-die_with_test (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
 static GSubprocessLauncher *
 launcher_new (GSubprocessFlags flags)
 {
@@ -112,7 +107,7 @@ launcher_new (GSubprocessFlags flags)
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_DATA_DIRS", system_data_dirs, TRUE);
   g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "memory", TRUE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_test, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
   return launcher;
 }
 

@@ -5,34 +5,10 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <unistd.h>
 
 #include "hgd-test-daemon.h"
-
-/* The one warning a test expects (a substring of it), swallowed and counted. */
-static const gchar *expected_warning = NULL;
-static guint n_expected_warnings = 0;
-
-static GLogWriterOutput
-log_writer_cb (GLogLevelFlags log_level,
-               const GLogField *fields,
-               gsize n_fields,
-               gpointer user_data)
-{
-  for (gsize i = 0; expected_warning != NULL && i < n_fields; i++)
-    {
-      if (g_strcmp0 (fields[i].key, "MESSAGE") == 0 && (log_level & G_LOG_LEVEL_WARNING) &&
-          strstr (fields[i].value, expected_warning) != NULL)
-        {
-          n_expected_warnings++;
-          return G_LOG_WRITER_HANDLED;
-        }
-    }
-  return g_log_writer_default (log_level, fields, n_fields, user_data);
-}
 
 static void
 test_corrupt_journal (void)
@@ -56,9 +32,9 @@ test_corrupt_journal (void)
   g_assert_no_error (error);
 
   options.state_dir = state;
-  expected_warning = "personal domain runs without its journal";
+  hg_test_log_expect_warning ("personal domain runs without its journal");
   td = hgd_test_daemon_new (&options);
-  g_assert_cmpuint (n_expected_warnings, ==, 1);
+  g_assert_cmpuint (hg_test_log_expected_warnings (), ==, 1);
 
   g_assert_null (hgd_daemon_get_journal (td->daemon, HG_DOMAIN_PERSONAL));
   g_assert_nonnull (hgd_daemon_get_journal (td->daemon, HG_DOMAIN_MUNICIPAL));
@@ -239,10 +215,9 @@ test_journal_damage (gconstpointer data)
     wal_size = file_size (wal);
 
   options.state_dir = state;
-  expected_warning = "runs without its journal";
-  n_expected_warnings = 0;
+  hg_test_log_expect_warning ("runs without its journal");
   td = hgd_test_daemon_new (&options);
-  g_assert_cmpuint (n_expected_warnings, ==, 1);
+  g_assert_cmpuint (hg_test_log_expected_warnings (), ==, 1);
 
   g_assert_null (hgd_daemon_get_journal (td->daemon, dc->domain));
   g_assert_nonnull (hgd_daemon_get_journal (td->daemon, other));
@@ -369,43 +344,6 @@ test_bad_config_refused (void)
   g_assert_nonnull (strstr (err, "bad.conf:3: unknown key 'listen-adress' in [api]"));
 }
 
-typedef struct
-{
-  GString *received;
-  gboolean ready;
-  gboolean stopping;
-} NotifyState;
-
-static gboolean
-notify_readable_cb (GSocket *socket,
-                    GIOCondition condition,
-                    gpointer user_data)
-{
-  NotifyState *state = user_data;
-  gchar buf[4096];
-  gssize n = g_socket_receive (socket, buf, sizeof (buf) - 1, NULL, NULL);
-
-  if (n > 0)
-    {
-      buf[n] = '\0';
-      g_string_append_printf (state->received, "%s\n", buf);
-      state->ready = state->ready || strstr (buf, "READY=1") != NULL;
-      state->stopping = state->stopping || strstr (buf, "STOPPING=1") != NULL;
-    }
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-wait_cb (GObject *source,
-         GAsyncResult *result,
-         gpointer user_data)
-{
-  gboolean *done = user_data;
-
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
-  *done = TRUE;
-}
-
 static void
 test_systemd_lifecycle (void)
 {
@@ -414,13 +352,10 @@ test_systemd_lifecycle (void)
   g_autofree gchar *conf = g_build_filename (dir, "hemgate.conf", NULL);
   g_autofree gchar *conf_text = NULL;
   g_autofree gchar *daemon = hemgated_path ();
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GSource) source = NULL;
+  g_autoptr(HgTestNotify) notify = NULL;
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GError) error = NULL;
-  NotifyState state = { g_string_new (NULL), FALSE, FALSE };
   gboolean exited = FALSE;
 
   g_test_summary ("The real hemgated says READY=1 once it serves, and on SIGTERM says "
@@ -430,58 +365,25 @@ test_systemd_lifecycle (void)
                                "listen-address = 127.0.0.1\ntls = false\n", dir);
   g_assert_true (g_file_set_contents (conf, conf_text, -1, &error));
 
-  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
-  g_assert_no_error (error);
-  address = g_unix_socket_address_new (path);
-  g_assert_true (g_socket_bind (socket, address, TRUE, &error));
-  source = g_socket_create_source (socket, G_IO_IN, NULL);
-  g_source_set_callback (source, G_SOURCE_FUNC (notify_readable_cb), &state, NULL);
-  g_source_attach (source, NULL);
+  notify = hg_test_notify_new (path);
 
   g_subprocess_launcher_setenv (launcher, "NOTIFY_SOCKET", path, TRUE);
   process = g_subprocess_launcher_spawn (launcher, &error, daemon, "--config", conf, NULL);
   g_assert_no_error (error);
-  hgd_test_wait_until (&state.ready, 30);
-  g_assert_true (state.ready);
+  hg_test_wait_until (&notify->ready, 30);
+  g_assert_true (notify->ready);
 
   g_subprocess_send_signal (process, SIGTERM);
-  g_subprocess_wait_async (process, NULL, wait_cb, &exited);
-  hgd_test_wait_until (&exited, 30);
+  g_subprocess_wait_async (process, NULL, hg_test_subprocess_exited_cb, &exited);
+  hg_test_wait_until (&exited, 30);
   g_assert_true (exited);
   g_assert_true (g_subprocess_get_if_exited (process));
   g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
-  hgd_test_wait_until (&state.stopping, 5);
-  g_assert_true (state.stopping);
-  g_source_destroy (source);
-  g_string_free (state.received, TRUE);
+  hg_test_wait_until (&notify->stopping, 5);
+  g_assert_true (notify->stopping);
 }
 
 /* the real hemgated under libfaketime */
-
-/* A hemgated started by a case dies with the test, should the test fail first. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-/* A free port on 127.0.0.1, for a hemgated started as a process. */
-static guint
-free_port (void)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (g_socket_bind (socket, address, TRUE, &error));
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
 
 static void
 set_clock_offset (const gchar *offset_file,
@@ -557,16 +459,13 @@ test_clock_step_journaled (void)
   g_autofree gchar *daemon = hemgated_path ();
   g_autofree gchar *before = NULL;
   g_autofree gchar *after = NULL;
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GSource) source = NULL;
+  g_autoptr(HgTestNotify) notify = NULL;
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(HgdTestDaemon) td = NULL;
   g_autoptr(HgdTestResponse) response = NULL;
   HgdTestDaemonOptions options = { 0 };
-  NotifyState notify = { g_string_new (NULL), FALSE, FALSE };
   JsonArray *events;
   JsonObject *raised_before, *raised_after, *stepped, *body;
   gboolean exited = FALSE;
@@ -589,19 +488,13 @@ test_clock_step_journaled (void)
   td = hgd_test_daemon_new (&options);
   g_clear_pointer (&td, hgd_test_daemon_free);
 
-  port = free_port ();
+  port = hg_test_free_port ();
   conf_text = g_strdup_printf ("[daemon]\nstate-dir = %s\n[api]\nport = %u\n"
                                "listen-address = 127.0.0.1\ntls = false\n", state, port);
   g_assert_true (g_file_set_contents (conf, conf_text, -1, &error));
   set_clock_offset (offset_file, "+0");
 
-  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
-  g_assert_no_error (error);
-  address = g_unix_socket_address_new (notify_path);
-  g_assert_true (g_socket_bind (socket, address, TRUE, &error));
-  source = g_socket_create_source (socket, G_IO_IN, NULL);
-  g_source_set_callback (source, G_SOURCE_FUNC (notify_readable_cb), &notify, NULL);
-  g_source_attach (source, NULL);
+  notify = hg_test_notify_new (notify_path);
 
   /* the wall clock is the real one plus the offset in the file, read at every call; the
    * monotonic clock is left alone. An AddressSanitizer build refuses a library preloaded
@@ -614,10 +507,10 @@ test_clock_step_journaled (void)
   g_subprocess_launcher_setenv (launcher, "FAKETIME_NO_CACHE", "1", TRUE);
   g_subprocess_launcher_setenv (launcher, "FAKETIME_DONT_FAKE_MONOTONIC", "1", TRUE);
   g_subprocess_launcher_setenv (launcher, "ASAN_OPTIONS", asan_options, TRUE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
   process = g_subprocess_launcher_spawn (launcher, &error, daemon, "--config", conf, NULL);
   g_assert_no_error (error);
-  hgd_test_wait_until (&notify.ready, 60);
+  hg_test_wait_until (&notify->ready, 60);
 
   td = g_new0 (HgdTestDaemon, 1);
   td->url = g_strdup_printf ("http://127.0.0.1:%u", port);
@@ -664,10 +557,8 @@ test_clock_step_journaled (void)
 
   g_clear_pointer (&td, hgd_test_daemon_free);
   g_subprocess_send_signal (process, SIGTERM);
-  g_subprocess_wait_async (process, NULL, wait_cb, &exited);
-  hgd_test_wait_until (&exited, 30);
-  g_source_destroy (source);
-  g_string_free (notify.received, TRUE);
+  g_subprocess_wait_async (process, NULL, hg_test_subprocess_exited_cb, &exited);
+  hg_test_wait_until (&exited, 30);
 }
 
 int
@@ -675,7 +566,7 @@ main (int argc,
       char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  g_log_set_writer_func (log_writer_cb, NULL, NULL);
+  g_log_set_writer_func (hg_test_log_writer_cb, NULL, NULL);
   g_test_add_func ("/daemon/journal/corrupt-at-start-named-and-contained", test_corrupt_journal);
   for (guint i = 0; i < G_N_ELEMENTS (damage_cases); i++)
     {

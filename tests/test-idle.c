@@ -11,10 +11,10 @@
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "hg-test-broker.h"
+#include "hg-test-support.h"
 
 /* How long the demo is left alone, how much CPU any one process may use meanwhile (1 % of
  * a core) and how often its threads may wake (10 times a second). An idle loop wakes for
@@ -58,12 +58,6 @@ build_path (const gchar *relative)
   return path;
 }
 
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
 static GSubprocess *
 spawn (GSubprocessLauncher *launcher,
        const gchar *const *argv)
@@ -71,20 +65,10 @@ spawn (GSubprocessLauncher *launcher,
   g_autoptr(GError) error = NULL;
   GSubprocess *process;
 
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
   process = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);
   return process;
-}
-
-static gchar *
-read_line (GDataInputStream *stream)
-{
-  g_autoptr(GError) error = NULL;
-  gchar *line = g_data_input_stream_read_line_utf8 (stream, NULL, NULL, &error);
-
-  g_assert_no_error (error);
-  return line;
 }
 
 /* The plugin directory the demo runs with: the built plugins, the mqtt-sensors manifest
@@ -93,75 +77,14 @@ static gchar *
 make_plugin_dir (const gchar *dir,
                  guint16 port)
 {
-  /* each plugin's own directory, with links to the built files in it: never a link to a
-   * build directory, which the removal of the isolated directories would empty */
-  const gchar *plugins[][2] = {
-    { "example", "hg-example-plugin.so" },
-    { "scaip-alarm", "hg-scaip-plugin.so" },
-  };
-  g_autoptr(GError) error = NULL;
   g_autofree gchar *root = g_build_filename (dir, "plugins", NULL);
-  g_autofree gchar *sensors = g_build_filename (root, "mqtt-sensors", NULL);
-  g_autofree gchar *manifest = g_build_filename (sensors, "manifest.json", NULL);
-  g_autofree gchar *module = g_build_filename (sensors, "hg-mqtt-sensors-plugin.so", NULL);
-  g_autofree gchar *text = NULL;
   g_autofree gchar *grant = g_strdup_printf ("net.connect:127.0.0.1:%u", port);
-  g_auto(GStrv) parts = NULL;
-  g_autofree gchar *rewritten = NULL;
 
-  g_assert_cmpint (g_mkdir_with_parents (sensors, 0700), ==, 0);
-  for (guint i = 0; i < G_N_ELEMENTS (plugins); i++)
-    {
-      const gchar *files[] = { "manifest.json", plugins[i][1] };
-      g_autofree gchar *plugin_dir = g_build_filename (root, plugins[i][0], NULL);
-
-      g_assert_cmpint (g_mkdir_with_parents (plugin_dir, 0700), ==, 0);
-      for (guint j = 0; j < G_N_ELEMENTS (files); j++)
-        {
-          g_autofree gchar *built = g_build_filename (g_getenv ("HGD_TEST_BUILD_ROOT"), "plugins",
-                                                      plugins[i][0], files[j], NULL);
-          g_autofree gchar *link = g_build_filename (plugin_dir, files[j], NULL);
-
-          g_assert_cmpint (symlink (built, link), ==, 0);
-        }
-    }
-  g_assert_true (g_file_get_contents (build_path ("plugins/mqtt-sensors/manifest.json"), &text,
-                                      NULL, &error));
-  g_assert_no_error (error);
-  parts = g_strsplit (text, "net.connect:127.0.0.1:1883", -1);
-  g_assert_cmpuint (g_strv_length (parts), ==, 2);
-  rewritten = g_strjoinv (grant, parts);
-  g_assert_true (g_file_set_contents (manifest, rewritten, -1, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (symlink (build_path ("plugins/mqtt-sensors/hg-mqtt-sensors-plugin.so"), module),
-                   ==, 0);
+  hg_test_plugin_dir_add (root, build_path ("plugins/example"), NULL, NULL);
+  hg_test_plugin_dir_add (root, build_path ("plugins/scaip-alarm"), NULL, NULL);
+  hg_test_plugin_dir_add (root, build_path ("plugins/mqtt-sensors"), "net.connect:127.0.0.1:1883",
+                          grant);
   return g_steal_pointer (&root);
-}
-
-/* utime + stime of a process in clock ticks, and its parent; FALSE once it is gone. */
-static gboolean
-read_stat (gint pid,
-           guint64 *ticks,
-           gint *ppid)
-{
-  g_autofree gchar *path = g_strdup_printf ("/proc/%d/stat", pid);
-  g_autofree gchar *text = NULL;
-  g_auto(GStrv) fields = NULL;
-  const gchar *after_comm;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return FALSE;
-  /* the command name is in parentheses and may hold spaces: count from its end */
-  after_comm = strrchr (text, ')');
-  if (after_comm == NULL)
-    return FALSE;
-  fields = g_strsplit (after_comm + 2, " ", -1);
-  /* from the state (field 3): ppid is field 4, utime 14, stime 15 */
-  if (g_strv_length (fields) < 13)
-    return FALSE;
-  *ppid = (gint) g_ascii_strtoll (fields[1], NULL, 10);
-  *ticks = g_ascii_strtoull (fields[11], NULL, 10) + g_ascii_strtoull (fields[12], NULL, 10);
-  return TRUE;
 }
 
 static gchar *
@@ -220,7 +143,7 @@ sample_processes (gint daemon_pid)
       guint64 ticks;
       gint ppid;
 
-      if (pid <= 0 || !read_stat (pid, &ticks, &ppid))
+      if (pid <= 0 || !hg_test_proc_stat (pid, &ppid, &ticks))
         continue;
       if (pid == daemon_pid || ppid == daemon_pid)
         {
@@ -300,7 +223,7 @@ test_demo_idles (void)
                (const gchar *const[]){ build_path ("plugins/scaip-alarm/tools/hemgate-arc-sim"),
                                        "--password", "hemgate-demo-arc", NULL });
   sim_output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (sim));
-  ready = read_line (sim_output);
+  ready = hg_test_read_line (sim_output);
   g_assert_nonnull (ready);
   g_assert_true (g_str_has_prefix (ready, "READY "));
 
@@ -331,7 +254,7 @@ test_demo_idles (void)
       const gchar *prefix = "hemgate demo is running at ";
 
       g_clear_pointer (&line, g_free);
-      line = read_line (output);
+      line = hg_test_read_line (output);
       g_assert_nonnull (line);
       if (g_str_has_prefix (line, prefix))
         url = g_strdup (line + strlen (prefix));

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
+#include "hg-test-support.h"
 #include "hgd-journal-private.h"
 #include "hgd-plugin-manager.h"
 
@@ -42,7 +43,7 @@ fdatasync (int fd)
 typedef struct
 {
   gchar *state_dir;                     /* (owned) removed in teardown */
-  gchar *plugin_dir;                    /* (owned) symlinks to the built plugins */
+  gchar *plugin_dir;                    /* (owned) links to the built plugins' files */
   HgdConfig *config;                    /* (owned) */
   HgdJournal *journals[HG_DOMAIN_LAST]; /* (owned) */
   HgdAlarms *alarms;                    /* (owned) */
@@ -70,24 +71,6 @@ static const struct
 };
 
 static void
-rm_rf (const gchar *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const gchar *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_SYMLINK) && g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      dir = g_dir_open (path, 0, NULL);
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-    }
-  g_remove (path);
-}
-
-static void
 setup (Fixture *fixture,
        gconstpointer user_data)
 {
@@ -97,15 +80,11 @@ setup (Fixture *fixture,
   fixture->state_dir = g_dir_make_tmp ("hemgate-plugins-XXXXXX", &error);
   g_assert_no_error (error);
   fixture->plugin_dir = g_build_filename (fixture->state_dir, "plugins", NULL);
-  g_assert_cmpint (g_mkdir (fixture->plugin_dir, 0700), ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (plugins); i++)
     {
-      g_autofree gchar *target = g_build_filename (build_root, plugins[i].build_dir, plugins[i].id, NULL);
-      g_autofree gchar *link = g_build_filename (fixture->plugin_dir, plugins[i].id, NULL);
-      g_autofree gchar *manifest = g_build_filename (target, "manifest.json", NULL);
+      g_autofree gchar *built = g_build_filename (build_root, plugins[i].build_dir, plugins[i].id, NULL);
 
-      g_assert_true (g_file_test (manifest, G_FILE_TEST_IS_REGULAR));
-      g_assert_cmpint (symlink (target, link), ==, 0);
+      hg_test_plugin_dir_add (fixture->plugin_dir, built, NULL, NULL);
     }
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
@@ -148,7 +127,7 @@ teardown (Fixture *fixture,
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     g_clear_object (&fixture->journals[i]);
   g_clear_object (&fixture->config);
-  rm_rf (fixture->state_dir);
+  hg_test_rm_rf (fixture->state_dir);
   g_free (fixture->state_dir);
   g_free (fixture->plugin_dir);
 }
@@ -201,13 +180,19 @@ start_plugins (Fixture *fixture,
 typedef gboolean (*Condition) (Fixture *fixture,
                                gconstpointer data);
 
-static gboolean
-timeout_cb (gpointer user_data)
+typedef struct
 {
-  gboolean *timed_out = user_data;
+  Fixture *fixture;
+  Condition condition;
+  gconstpointer data;
+} Waiting;
 
-  *timed_out = TRUE;
-  return G_SOURCE_REMOVE;
+static gboolean
+waiting_met (gpointer user_data)
+{
+  Waiting *waiting = user_data;
+
+  return waiting->condition (waiting->fixture, waiting->data);
 }
 
 static void
@@ -216,15 +201,10 @@ wait_for (Fixture *fixture,
           gconstpointer data,
           const gchar *what)
 {
-  gboolean timed_out = FALSE;
-  guint timeout_id = g_timeout_add_seconds (WAIT_SECONDS, timeout_cb, &timed_out);
+  Waiting waiting = { fixture, condition, data };
 
   g_test_message ("waiting for %s", what);
-  while (!condition (fixture, data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (timeout_id);
-  if (!condition (fixture, data))
+  if (!hg_test_try_wait_for (waiting_met, &waiting, WAIT_SECONDS))
     g_test_message ("gave up waiting for %s", what);
   g_assert_true (condition (fixture, data));
 }

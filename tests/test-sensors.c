@@ -26,29 +26,12 @@ typedef struct
 static gchar *
 make_plugin_dir (guint16 port)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree gchar *root = g_build_filename (g_get_user_data_dir (), "plugins", NULL);
-  g_autofree gchar *dir = g_build_filename (root, "mqtt-sensors", NULL);
   g_autofree gchar *built
       = g_build_filename (g_getenv ("HGD_TEST_BUILD_ROOT"), "plugins", "mqtt-sensors", NULL);
-  g_autofree gchar *manifest_in = g_build_filename (built, "manifest.json", NULL);
-  g_autofree gchar *manifest_out = g_build_filename (dir, "manifest.json", NULL);
-  g_autofree gchar *module_in = g_build_filename (built, "hg-mqtt-sensors-plugin.so", NULL);
-  g_autofree gchar *module_out = g_build_filename (dir, "hg-mqtt-sensors-plugin.so", NULL);
   g_autofree gchar *grant = g_strdup_printf ("net.connect:127.0.0.1:%u", port);
-  g_autofree gchar *text = NULL;
-  g_auto(GStrv) parts = NULL;
-  g_autofree gchar *rewritten = NULL;
 
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-  g_assert_true (g_file_get_contents (manifest_in, &text, NULL, &error));
-  g_assert_no_error (error);
-  parts = g_strsplit (text, "net.connect:127.0.0.1:1883", -1);
-  g_assert_cmpuint (g_strv_length (parts), ==, 2);
-  rewritten = g_strjoinv (grant, parts);
-  g_assert_true (g_file_set_contents (manifest_out, rewritten, -1, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (symlink (module_in, module_out), ==, 0);
+  hg_test_plugin_dir_add (root, built, "net.connect:127.0.0.1:1883", grant);
   return g_steal_pointer (&root);
 }
 
@@ -247,7 +230,7 @@ wait_subscribed (Fixture *fixture,
               && json_object_get_int_member (broker, "connects") >= connects)
             return;
         }
-      hgd_test_run_for (100);
+      hg_test_run_for (100);
     }
   g_assert_not_reached ();
 }
@@ -265,7 +248,7 @@ wait_events (Fixture *fixture,
     {
       if (count_events (fixture, role, type, member, value) >= n)
         return;
-      hgd_test_run_for (100);
+      hg_test_run_for (100);
     }
   g_assert_not_reached ();
 }
@@ -548,7 +531,7 @@ test_health_in_api (Fixture *fixture,
       g_autoptr(JsonObject) health = get_json (fixture, HGD_ROLE_STAFF, "/api/v1/health");
       if (reported_subscribed (health_plugin (health, "sensors-municipal")))
         break;
-      hgd_test_run_for (100);
+      hg_test_run_for (100);
     }
   g_assert_cmpuint (attempt, <, WAIT_SECONDS * 10);
 
@@ -574,7 +557,7 @@ test_health_in_api (Fixture *fixture,
       if (json_object_get_int_member (json_object_get_object_member (door, "dropped"), "not-json")
           == 1)
         break;
-      hgd_test_run_for (100);
+      hg_test_run_for (100);
     }
   g_assert_cmpuint (attempt, <, WAIT_SECONDS * 10);
 

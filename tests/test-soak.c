@@ -95,75 +95,19 @@ make_plugin_dir (guint16 port)
 {
   g_autoptr(GError) error = NULL;
   g_autofree gchar *root = g_dir_make_tmp ("hemgate-soak-plugins-XXXXXX", &error);
-  g_autofree gchar *built = g_build_filename (env ("HGD_TEST_BUILD_ROOT"), "plugins", NULL);
-  g_autofree gchar *scaip_in = g_build_filename (built, "scaip-alarm", NULL);
-  g_autofree gchar *scaip_out = g_build_filename (root, "scaip-alarm", NULL);
-  g_autofree gchar *sensors = g_build_filename (root, "mqtt-sensors", NULL);
-  g_autofree gchar *manifest_in = g_build_filename (built, "mqtt-sensors", "manifest.json", NULL);
-  g_autofree gchar *manifest_out = g_build_filename (sensors, "manifest.json", NULL);
-  g_autofree gchar *module_in
-      = g_build_filename (built, "mqtt-sensors", "hg-mqtt-sensors-plugin.so", NULL);
-  g_autofree gchar *module_out = g_build_filename (sensors, "hg-mqtt-sensors-plugin.so", NULL);
+  g_autofree gchar *scaip = g_build_filename (env ("HGD_TEST_BUILD_ROOT"), "plugins",
+                                              "scaip-alarm", NULL);
+  g_autofree gchar *sensors = g_build_filename (env ("HGD_TEST_BUILD_ROOT"), "plugins",
+                                                "mqtt-sensors", NULL);
   g_autofree gchar *grant = g_strdup_printf ("net.connect:127.0.0.1:%u", port);
-  g_autofree gchar *text = NULL;
-  g_autofree gchar *rewritten = NULL;
-  g_auto(GStrv) parts = NULL;
 
   g_assert_no_error (error);
-  g_assert_cmpint (symlink (scaip_in, scaip_out), ==, 0);
-  g_assert_cmpint (g_mkdir (sensors, 0700), ==, 0);
-  g_assert_true (g_file_get_contents (manifest_in, &text, NULL, &error));
-  g_assert_no_error (error);
-  parts = g_strsplit (text, "net.connect:127.0.0.1:1883", -1);
-  g_assert_cmpuint (g_strv_length (parts), ==, 2);
-  rewritten = g_strjoinv (grant, parts);
-  g_assert_true (g_file_set_contents (manifest_out, rewritten, -1, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (symlink (module_in, module_out), ==, 0);
+  hg_test_plugin_dir_add (root, scaip, NULL, NULL);
+  hg_test_plugin_dir_add (root, sensors, "net.connect:127.0.0.1:1883", grant);
   return g_steal_pointer (&root);
 }
 
-static void
-remove_plugin_dir (const gchar *root)
-{
-  const gchar *const files[] = { "scaip-alarm", "mqtt-sensors/manifest.json",
-                                 "mqtt-sensors/hg-mqtt-sensors-plugin.so", "mqtt-sensors" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
-    {
-      g_autofree gchar *path = g_build_filename (root, files[i], NULL);
-      g_remove (path);
-    }
-  g_rmdir (root);
-}
-
 /* processes */
-
-static gboolean
-read_proc (gint pid,
-           guint64 *rss_kib,
-           guint *n_fds)
-{
-  g_autofree gchar *status_path = g_strdup_printf ("/proc/%d/status", pid);
-  g_autofree gchar *fd_path = g_strdup_printf ("/proc/%d/fd", pid);
-  g_autofree gchar *status = NULL;
-  g_autoptr(GDir) dir = NULL;
-  const gchar *line;
-
-  if (!g_file_get_contents (status_path, &status, NULL, NULL))
-    return FALSE;
-  line = strstr (status, "\nVmRSS:");
-  if (line == NULL)
-    return FALSE;
-  *rss_kib = g_ascii_strtoull (line + strlen ("\nVmRSS:"), NULL, 10);
-  dir = g_dir_open (fd_path, 0, NULL);
-  if (dir == NULL)
-    return FALSE;
-  *n_fds = 0;
-  while (g_dir_read_name (dir) != NULL)
-    (*n_fds)++;
-  return TRUE;
-}
 
 static Proc *
 proc_new (gint pid)
@@ -213,23 +157,15 @@ find_procs (Soak *soak)
   g_ptr_array_add (soak->procs, p);
   while ((name = g_dir_read_name (proc)) != NULL)
     {
-      g_autofree gchar *stat_path = NULL;
-      g_autofree gchar *stat = NULL;
       g_autofree gchar *cmdline_path = NULL;
       g_autofree gchar *cmdline = NULL;
       gsize cmdline_len = 0;
       const gchar *last;
-      const gchar *after_comm;
       gint ppid = 0;
 
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      stat_path = g_strdup_printf ("/proc/%s/stat", name);
-      if (!g_file_get_contents (stat_path, &stat, NULL, NULL))
-        continue;
-      /* pid (comm) state ppid ...; comm may hold spaces and parentheses */
-      after_comm = strrchr (stat, ')');
-      if (after_comm == NULL || sscanf (after_comm + 2, "%*c %d", &ppid) != 1 || ppid != daemon)
+      if (!g_ascii_isdigit (name[0])
+          || !hg_test_proc_stat ((gint)g_ascii_strtoll (name, NULL, 10), &ppid, NULL)
+          || ppid != daemon)
         continue;
       cmdline_path = g_strdup_printf ("/proc/%s/cmdline", name);
       g_file_get_contents (cmdline_path, &cmdline, &cmdline_len, NULL);
@@ -315,7 +251,7 @@ sample (Soak *soak)
       guint64 n_fds;
       guint half = now < soak->half ? 0 : 1;
 
-      if (!read_proc (p->pid, &rss, &fds))
+      if (!hg_test_proc_rss_kib (p->pid, &rss) || !hg_test_proc_count_fds (p->pid, &fds))
         {
           /* a host restarted or the core died: not a quiet soak */
           g_test_message ("%s is gone during the soak", p->name);
@@ -352,20 +288,8 @@ message_new (Soak *soak,
              const gchar *body)
 {
   g_autofree gchar *uri = g_strconcat (soak->gateway->url, path, NULL);
-  SoupMessage *msg = soup_message_new (method, uri);
 
-  if (token != NULL)
-    {
-      g_autofree gchar *authorization = g_strdup_printf ("Bearer %s", token);
-      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
-                                    authorization);
-    }
-  if (body != NULL)
-    {
-      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
-      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
-    }
-  return msg;
+  return hg_test_http_message_new (method, uri, token, body);
 }
 
 static JsonObject *
@@ -944,7 +868,7 @@ test_soak (void)
   scaip_test_gateway_free (soak->gateway);
   scaip_test_sim_free (soak->sim);
   hg_test_broker_free (soak->broker);
-  remove_plugin_dir (soak->plugin_dir);
+  hg_test_rm_rf (soak->plugin_dir);
   g_free (soak->plugin_dir);
 }
 

@@ -9,34 +9,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hg-test-support.h"
 #include "hgd-accounts-private.h"
 #include "hgd-demo.h"
 
 #define PASSWORD "correct horse battery"
 #define LIFETIME G_GINT64_CONSTANT (3600)
 
-/* GLib 2.74's g_test_expect_message () does not see structured log messages, so warnings
- * a test expects are caught here: a warning containing this text is counted, not fatal. */
-static const gchar *expected_warning = NULL;
-static guint expected_warning_seen = 0;
-
-static GLogWriterOutput
-log_writer_cb (GLogLevelFlags log_level,
-               const GLogField *fields,
-               gsize n_fields,
-               gpointer user_data)
-{
-  for (gsize i = 0; expected_warning != NULL && i < n_fields; i++)
-    {
-      if ((log_level & G_LOG_LEVEL_WARNING) != 0 && g_strcmp0 (fields[i].key, "MESSAGE") == 0 &&
-          strstr (fields[i].value, expected_warning) != NULL)
-        {
-          expected_warning_seen++;
-          return G_LOG_WRITER_HANDLED;
-        }
-    }
-  return g_log_writer_default (log_level, fields, n_fields, user_data);
-}
 /* 64 characters, the longest user name */
 #define LONG_NAME "a012345678901234567890123456789012345678901234567890123456789123"
 /* 64 characters, 128 bytes */
@@ -107,16 +86,6 @@ add_user (Fixture *fixture,
   g_assert_no_error (error);
 }
 
-static void
-async_result_cb (GObject *source,
-                 GAsyncResult *result,
-                 gpointer user_data)
-{
-  GAsyncResult **result_out = user_data;
-
-  *result_out = g_object_ref (result);
-}
-
 static HgdSession *
 login (Fixture *fixture,
        const gchar *username,
@@ -127,10 +96,9 @@ login (Fixture *fixture,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  hgd_accounts_login_async (fixture->accounts, username, password, client, NULL, async_result_cb,
-                            &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  hgd_accounts_login_async (fixture->accounts, username, password, client, NULL,
+                            hg_test_async_result_cb, &result);
+  hg_test_wait_for_result (&result);
   return hgd_accounts_login_finish (fixture->accounts, result, retry_after, error);
 }
 
@@ -587,9 +555,9 @@ test_login_cancelled (Fixture *fixture,
   g_test_summary ("A login cancelled while waiting ends with G_IO_ERROR_CANCELLED");
   add_user (fixture, "anna", HGD_ROLE_STAFF);
   hgd_accounts_login_async (fixture->accounts, "anna", PASSWORD, "192.0.2.1", NULL,
-                            async_result_cb, &first);
+                            hg_test_async_result_cb, &first);
   hgd_accounts_login_async (fixture->accounts, "anna", PASSWORD, "192.0.2.1", cancellable,
-                            async_result_cb, &second);
+                            hg_test_async_result_cb, &second);
   g_cancellable_cancel (cancellable);
   while (first == NULL || second == NULL)
     g_main_context_iteration (NULL, TRUE);
@@ -982,13 +950,6 @@ test_users_removed (Fixture *fixture,
   add_user (fixture, "anna", HGD_ROLE_STAFF);
 }
 
-static void
-wait_for (GAsyncResult **result)
-{
-  while (*result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 /* The main loop's side of /accounts/users/add-async-does-not-block. */
 typedef struct
 {
@@ -1034,7 +995,7 @@ test_users_add_async_does_not_block (Fixture *fixture,
   /* a blocking add would be answered before a timeout added only now could run */
   tick_id = g_timeout_add (1, ticker_tick_cb, &ticker);
   g_assert_false (hgd_accounts_has_user (fixture->accounts, "anna"));
-  wait_for (&ticker.result);
+  hg_test_wait_for_result (&ticker.result);
   g_source_remove (tick_id);
   result = g_steal_pointer (&ticker.result);
   g_assert_true (hgd_accounts_add_user_finish (fixture->accounts, result, &error));
@@ -1065,15 +1026,15 @@ test_users_add_async_same_name (Fixture *fixture,
   g_test_summary ("Of two adds of one name in flight together, even in different domains, "
                   "exactly one succeeds and the other fails with EXISTS");
   hgd_accounts_add_user_async (fixture->accounts, "anna", HGD_ROLE_STAFF, PASSWORD, NULL,
-                               async_result_cb, &first);
+                               hg_test_async_result_cb, &first);
   hgd_accounts_add_user_async (fixture->accounts, "anna", HGD_ROLE_RESIDENT, "another password",
-                               NULL, async_result_cb, &second);
+                               NULL, hg_test_async_result_cb, &second);
   /* the name is reserved for the add in flight, also against the synchronous add */
   g_assert_false (hgd_accounts_add_user (fixture->accounts, "anna", HGD_ROLE_FAMILY, PASSWORD,
                                          &error));
   g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_EXISTS);
-  wait_for (&first);
-  wait_for (&second);
+  hg_test_wait_for_result (&first);
+  hg_test_wait_for_result (&second);
   first_ok = hgd_accounts_add_user_finish (fixture->accounts, first, &first_error);
   second_ok = hgd_accounts_add_user_finish (fixture->accounts, second, &second_error);
   g_assert_true (first_ok != second_ok);
@@ -1105,9 +1066,9 @@ test_users_add_async_cancelled (Fixture *fixture,
   g_test_summary ("A cancelled add stores nothing and frees its name; a refused one is "
                   "answered without hashing");
   hgd_accounts_add_user_async (fixture->accounts, "anna", HGD_ROLE_STAFF, PASSWORD, cancellable,
-                               async_result_cb, &result);
+                               hg_test_async_result_cb, &result);
   g_cancellable_cancel (cancellable);
-  wait_for (&result);
+  hg_test_wait_for_result (&result);
   g_assert_false (hgd_accounts_add_user_finish (fixture->accounts, result, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_false (hgd_accounts_has_user (fixture->accounts, "anna"));
@@ -1117,16 +1078,16 @@ test_users_add_async_cancelled (Fixture *fixture,
   g_clear_error (&error);
 
   hgd_accounts_add_user_async (fixture->accounts, "anna", HGD_ROLE_STAFF, "short", NULL,
-                               async_result_cb, &result);
-  wait_for (&result);
+                               hg_test_async_result_cb, &result);
+  hg_test_wait_for_result (&result);
   g_assert_false (hgd_accounts_add_user_finish (fixture->accounts, result, &error));
   g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_WEAK_PASSWORD);
   g_clear_object (&result);
   g_clear_error (&error);
 
   hgd_accounts_add_user_async (fixture->accounts, "anna", HGD_ROLE_STAFF, PASSWORD, NULL,
-                               async_result_cb, &result);
-  wait_for (&result);
+                               hg_test_async_result_cb, &result);
+  hg_test_wait_for_result (&result);
   g_assert_true (hgd_accounts_add_user_finish (fixture->accounts, result, &error));
   g_assert_no_error (error);
 }
@@ -1139,9 +1100,9 @@ set_password (Fixture *fixture,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  hgd_accounts_set_password_async (fixture->accounts, username, password, NULL, async_result_cb,
-                                   &result);
-  wait_for (&result);
+  hgd_accounts_set_password_async (fixture->accounts, username, password, NULL,
+                                   hg_test_async_result_cb, &result);
+  hg_test_wait_for_result (&result);
   return hgd_accounts_set_password_finish (fixture->accounts, result, error);
 }
 
@@ -1178,12 +1139,12 @@ test_users_set_password_async (Fixture *fixture,
 
   /* removed and added again while hashing: the new anna keeps her own password */
   hgd_accounts_set_password_async (fixture->accounts, "anna", "third password", NULL,
-                                   async_result_cb, &result);
+                                   hg_test_async_result_cb, &result);
   g_assert_true (hgd_accounts_remove_user (fixture->accounts, "anna", &error));
   g_assert_no_error (error);
   g_usleep (1);
   add_user (fixture, "anna", HGD_ROLE_STAFF);
-  wait_for (&result);
+  hg_test_wait_for_result (&result);
   g_assert_false (hgd_accounts_set_password_finish (fixture->accounts, result, &error));
   g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_NOT_FOUND);
   g_clear_pointer (&session, hgd_session_unref);
@@ -1332,10 +1293,10 @@ test_storage_private_modes (Fixture *fixture,
   {
     g_autofree gchar *path = db_path (fixture, HG_DOMAIN_PERSONAL);
     g_assert_cmpint (g_chmod (path, 0644), ==, 0);
-    expected_warning = "mode was 0644, setting 0600";
+    hg_test_log_expect_warning ("mode was 0644, setting 0600");
     fixture->accounts = open_accounts (fixture);
-    g_assert_cmpuint (expected_warning_seen, ==, 1);
-    expected_warning = NULL;
+    g_assert_cmpuint (hg_test_log_expected_warnings (), ==, 1);
+    hg_test_log_expect_warning (NULL);
     assert_mode (path, 0600);
   }
 }
@@ -1578,7 +1539,7 @@ main (int argc,
       char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  g_log_set_writer_func (log_writer_cb, NULL, NULL);
+  g_log_set_writer_func (hg_test_log_writer_cb, NULL, NULL);
   g_assert_cmpint (sodium_init (), >=, 0);
 
   add_test ("/accounts/login/right-password-accepted", test_login_right_password);

@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 
+#include "hg-test-support.h"
 #include "hgd-alarms.h"
 
 /* A municipal journal and the alarms kept in it. */
@@ -35,24 +36,6 @@ fixture_teardown (Fixture *fixture,
   g_clear_object (&fixture->journal);
 }
 
-static void
-result_cb (GObject *source_object,
-           GAsyncResult *result,
-           gpointer user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-  g_main_context_wakeup (NULL);
-}
-
-static void
-wait_for (GAsyncResult **result)
-{
-  while (*result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 static gchar *
 raise_sync (HgdAlarms *alarms,
             HgAlarm *alarm,
@@ -61,8 +44,8 @@ raise_sync (HgdAlarms *alarms,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  hgd_alarms_raise_async (alarms, alarm, source, NULL, result_cb, &result);
-  wait_for (&result);
+  hgd_alarms_raise_async (alarms, alarm, source, NULL, hg_test_async_result_cb, &result);
+  hg_test_wait_for_result (&result);
   return hgd_alarms_raise_finish (alarms, result, error);
 }
 
@@ -88,8 +71,8 @@ transition_sync (HgdAlarms *alarms,
   g_autoptr(GAsyncResult) result = NULL;
 
   hgd_alarms_transition_async (alarms, reference, state, HGD_ALARM_CALLER_STAFF, "user:staff", NULL,
-                               NULL, result_cb, &result);
-  wait_for (&result);
+                               NULL, hg_test_async_result_cb, &result);
+  hg_test_wait_for_result (&result);
   return hgd_alarms_transition_finish (alarms, result, error);
 }
 
@@ -305,13 +288,14 @@ test_raise_many_distinct (Fixture *fixture,
   for (guint i = 0; i < G_N_ELEMENTS (slots); i++)
     {
       g_autoptr(HgAlarm) alarm = hg_alarm_new ("assistance");
-      hgd_alarms_raise_async (fixture->alarms, alarm, "plugin:pendant", NULL, result_cb, &slots[i]);
+      hgd_alarms_raise_async (fixture->alarms, alarm, "plugin:pendant", NULL,
+                              hg_test_async_result_cb, &slots[i]);
     }
   for (guint i = 0; i < G_N_ELEMENTS (slots); i++)
     {
       g_autofree gchar *reference = NULL;
 
-      wait_for (&slots[i]);
+      hg_test_wait_for_result (&slots[i]);
       reference = hgd_alarms_raise_finish (fixture->alarms, slots[i], &error);
       g_assert_no_error (error);
       g_assert_true (g_hash_table_add (references, g_steal_pointer (&reference)));
@@ -483,8 +467,8 @@ test_transition_event_body (Fixture *fixture,
   json_object_set_string_member (detail, "receiver", "arc-primary");
   hgd_alarms_transition_async (fixture->alarms, reference, HG_ALARM_STATE_SPEECH_CONNECTED,
                                HGD_ALARM_CALLER_DELIVERY_PLUGIN, "plugin:scaip", detail, NULL,
-                               result_cb, &result);
-  wait_for (&result);
+                               hg_test_async_result_cb, &result);
+  hg_test_wait_for_result (&result);
   g_assert_true (hgd_alarms_transition_finish (fixture->alarms, result, &error));
   g_assert_no_error (error);
 
@@ -523,8 +507,8 @@ report_delivery (Fixture *fixture,
   json_object_set_string_member (delivery, "scaip-ref", scaip_ref);
   json_object_set_object_member (detail, "delivery", g_steal_pointer (&delivery));
   hgd_alarms_transition_async (fixture->alarms, reference, state, HGD_ALARM_CALLER_DELIVERY_PLUGIN,
-                               "plugin:scaip", detail, NULL, result_cb, &result);
-  wait_for (&result);
+                               "plugin:scaip", detail, NULL, hg_test_async_result_cb, &result);
+  hg_test_wait_for_result (&result);
   g_assert_true (hgd_alarms_transition_finish (fixture->alarms, result, &error));
   g_assert_no_error (error);
 }
@@ -625,12 +609,12 @@ test_transition_concurrent_serialised (Fixture *fixture,
 
   for (guint i = 0; i < G_N_ELEMENTS (states); i++)
     hgd_alarms_transition_async (fixture->alarms, reference, states[i], HGD_ALARM_CALLER_STAFF,
-                                 "user:staff", NULL, NULL, result_cb, &results[i]);
+                                 "user:staff", NULL, NULL, hg_test_async_result_cb, &results[i]);
   for (guint i = 0; i < G_N_ELEMENTS (states); i++)
     {
       g_autoptr(GError) error = NULL;
 
-      wait_for (&results[i]);
+      hg_test_wait_for_result (&results[i]);
       g_assert_cmpint (hgd_alarms_transition_finish (fixture->alarms, results[i], &error), ==,
                        expect_ok[i]);
       if (!expect_ok[i])
@@ -665,8 +649,8 @@ transition_as (Fixture *fixture,
       json_object_set_object_member (detail, "delivery", delivery);
     }
   hgd_alarms_transition_async (fixture->alarms, reference, state, caller, "user:someone", detail,
-                               NULL, result_cb, &result);
-  wait_for (&result);
+                               NULL, hg_test_async_result_cb, &result);
+  hg_test_wait_for_result (&result);
   return hgd_alarms_transition_finish (fixture->alarms, result, error);
 }
 

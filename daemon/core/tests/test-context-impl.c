@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 
+#include "hg-test-support.h"
 #include "hgd-capabilities.h"
 #include "hgd-context-impl.h"
 #include "hgd-dbus-generated.h"
@@ -105,16 +106,6 @@ teardown (Fixture *fixture,
   g_free (fixture->dir);
 }
 
-static void
-call_cb (GObject *source,
-         GAsyncResult *result,
-         gpointer user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
 /* Calls @method on the context as the host would, and waits for the answer. */
 static GVariant *
 call (Fixture *fixture,
@@ -126,10 +117,9 @@ call (Fixture *fixture,
   g_autoptr(GAsyncResult) result = NULL;
 
   g_dbus_connection_call (fixture->client, NULL, CONTEXT_PATH, CONTEXT_IFACE, method, parameters,
-                          G_VARIANT_TYPE (reply_type), G_DBUS_CALL_FLAGS_NONE, -1, NULL, call_cb,
-                          &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
+                          G_VARIANT_TYPE (reply_type), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                          hg_test_async_result_cb, &result);
+  hg_test_wait_for_result (&result);
   return g_dbus_connection_call_finish (fixture->client, result, error);
 }
 

@@ -5,6 +5,7 @@
 
 #include <libsecret/secret.h>
 
+#include "hg-test-support.h"
 #include "hgd-secrets.h"
 
 /* Every value any test stores. The log writer below watches for them: a secret must
@@ -107,15 +108,6 @@ fixture_teardown (Fixture *fixture,
   g_assert_false (secret_was_logged);
 }
 
-static void
-result_cb (GObject *source,
-           GAsyncResult *result,
-           gpointer user_data)
-{
-  GAsyncResult **result_out = user_data;
-  *result_out = g_object_ref (result);
-}
-
 static gboolean
 store (HgdSecrets *secrets,
        HgDomain domain,
@@ -126,9 +118,9 @@ store (HgdSecrets *secrets,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  hgd_secrets_store_async (secrets, domain, owner, key, value, NULL, result_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  hgd_secrets_store_async (secrets, domain, owner, key, value, NULL, hg_test_async_result_cb,
+                           &result);
+  hg_test_wait_for_result (&result);
   return hgd_secrets_store_finish (secrets, result, error);
 }
 
@@ -142,9 +134,9 @@ lookup (HgdSecrets *secrets,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  hgd_secrets_lookup_async (secrets, domain, owner, key, cancellable, result_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  hgd_secrets_lookup_async (secrets, domain, owner, key, cancellable, hg_test_async_result_cb,
+                            &result);
+  hg_test_wait_for_result (&result);
   return hgd_secrets_lookup_finish (secrets, result, error);
 }
 
@@ -157,9 +149,8 @@ clear (HgdSecrets *secrets,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  hgd_secrets_clear_async (secrets, domain, owner, key, NULL, result_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  hgd_secrets_clear_async (secrets, domain, owner, key, NULL, hg_test_async_result_cb, &result);
+  hg_test_wait_for_result (&result);
   return hgd_secrets_clear_finish (secrets, result, error);
 }
 

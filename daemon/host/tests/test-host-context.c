@@ -6,34 +6,12 @@
 
 #include <libglib-testing/dbus-queue.h>
 
+#include "hg-test-support.h"
 #include "hgd-host-context.h"
 
 #define CONTEXT_PATH "/org/hemgate/Context"
 #define CONTEXT_IFACE "org.hemgate.Context1"
 #define CORE_NAME "org.hemgate.TestCore"
-
-/* GLib 2.74's g_test_expect_message () does not see structured log messages, so a warning
- * a case expects is caught here: one containing this text is counted, not fatal. */
-static const gchar *expected_warning = NULL;
-static guint expected_warning_seen = 0;
-
-static GLogWriterOutput
-log_writer_cb (GLogLevelFlags log_level,
-               const GLogField *fields,
-               gsize n_fields,
-               gpointer user_data)
-{
-  for (gsize i = 0; expected_warning != NULL && i < n_fields; i++)
-    {
-      if ((log_level & G_LOG_LEVEL_WARNING) != 0 && g_strcmp0 (fields[i].key, "MESSAGE") == 0 &&
-          strstr (fields[i].value, expected_warning) != NULL)
-        {
-          expected_warning_seen++;
-          return G_LOG_WRITER_HANDLED;
-        }
-    }
-  return g_log_writer_default (log_level, fields, n_fields, user_data);
-}
 
 typedef struct
 {
@@ -83,24 +61,6 @@ teardown (Fixture *fixture,
 
 /* Invocations popped from the queue are answered with the g_autoptr reference kept: the
  * queue took its own reference when the call arrived, which the reply consumes. */
-
-static void
-result_cb (GObject *source,
-           GAsyncResult *result,
-           gpointer user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for_result (GAsyncResult **result)
-{
-  while (*result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *result;
-}
 
 /* One publish of a test: its result, and when it completed among the others. */
 typedef struct
@@ -159,8 +119,7 @@ publish_finish (Fixture *fixture,
                 Publish *publish,
                 GError **error)
 {
-  while (publish->result == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  hg_test_wait_for_result (&publish->result);
   return hg_context_publish_event_finish (HG_CONTEXT (fixture->context), publish->result, error);
 }
 
@@ -415,7 +374,8 @@ test_publish_sent_before_other_call (Fixture *fixture,
   g_test_summary ("A call other than a publish sends the gathered publishes first: the core "
                   "sees the calls in the order the plugin made them");
   publish (fixture, "sensor.reading", 1, NULL, &published);
-  hg_context_raise_alarm_async (HG_CONTEXT (fixture->context), alarm, NULL, result_cb, &result);
+  hg_context_raise_alarm_async (HG_CONTEXT (fixture->context), alarm, NULL, hg_test_async_result_cb,
+                                &result);
 
   published_invocation = pop_publish_events (fixture, "sensor.reading", 1, 1);
   alarm_invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
@@ -425,8 +385,8 @@ test_publish_sent_before_other_call (Fixture *fixture,
 
   g_assert_cmpuint (publish_finish (fixture, &published, &error), ==, 3);
   g_assert_no_error (error);
-  ref = hg_context_raise_alarm_finish (HG_CONTEXT (fixture->context), wait_for_result (&result),
-                                       &error);
+  ref = hg_context_raise_alarm_finish (HG_CONTEXT (fixture->context),
+                                       hg_test_wait_for_result (&result), &error);
   g_assert_no_error (error);
   g_assert_cmpstr (ref, ==, "A-2");
   publish_clear (&published, 1);
@@ -446,7 +406,8 @@ test_permission_denied (Fixture *fixture,
   g_test_summary ("The core's org.hemgate.Error.PermissionDenied reaches the plugin as "
                   "HG_ERROR_PERMISSION_DENIED with the core's message");
   hg_alarm_set_location (alarm, "hall");
-  hg_context_raise_alarm_async (HG_CONTEXT (fixture->context), alarm, NULL, result_cb, &result);
+  hg_context_raise_alarm_async (HG_CONTEXT (fixture->context), alarm, NULL, hg_test_async_result_cb,
+                                &result);
 
   invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
                                                  "RaiseAlarm", "(&s)", &alarm_json);
@@ -455,7 +416,8 @@ test_permission_denied (Fixture *fixture,
                                               "org.hemgate.Error.PermissionDenied",
                                               "RaiseAlarm needs the capability alarm.raise");
 
-  ref = hg_context_raise_alarm_finish (HG_CONTEXT (fixture->context), wait_for_result (&result), &error);
+  ref = hg_context_raise_alarm_finish (HG_CONTEXT (fixture->context),
+                                       hg_test_wait_for_result (&result), &error);
   g_assert_error (error, HG_ERROR, HG_ERROR_PERMISSION_DENIED);
   g_assert_cmpstr (error->message, ==, "RaiseAlarm needs the capability alarm.raise");
   g_assert_null (ref);
@@ -473,13 +435,15 @@ test_raise_alarm (Fixture *fixture,
   const gchar *alarm_json = NULL;
 
   g_test_summary ("RaiseAlarm returns the reference the core gave the alarm");
-  hg_context_raise_alarm_async (HG_CONTEXT (fixture->context), alarm, NULL, result_cb, &result);
+  hg_context_raise_alarm_async (HG_CONTEXT (fixture->context), alarm, NULL, hg_test_async_result_cb,
+                                &result);
   invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
                                                  "RaiseAlarm", "(&s)", &alarm_json);
   g_assert_nonnull (strstr (alarm_json, "\"type\":\"fall\""));
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", "A-1"));
 
-  ref = hg_context_raise_alarm_finish (HG_CONTEXT (fixture->context), wait_for_result (&result), &error);
+  ref = hg_context_raise_alarm_finish (HG_CONTEXT (fixture->context),
+                                       hg_test_wait_for_result (&result), &error);
   g_assert_no_error (error);
   g_assert_cmpstr (ref, ==, "A-1");
 }
@@ -500,7 +464,7 @@ test_report_alarm (Fixture *fixture,
                   "the core's NotFound comes back as HG_ERROR_NOT_FOUND");
   json_object_set_string_member (detail, "receiver", "arc-1");
   hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "A-1", HG_ALARM_STATE_ACKNOWLEDGED,
-                                 detail, NULL, result_cb, &result);
+                                 detail, NULL, hg_test_async_result_cb, &result);
   invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
                                                  "ReportAlarm", "(&s&s&s)", &ref, &state, &detail_json);
   g_assert_cmpstr (ref, ==, "A-1");
@@ -510,7 +474,7 @@ test_report_alarm (Fixture *fixture,
                                               "org.hemgate.Error.NotFound", "no alarm A-1");
 
   g_assert_false (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
-                                                  wait_for_result (&result), &error));
+                                                  hg_test_wait_for_result (&result), &error));
   g_assert_error (error, HG_ERROR, HG_ERROR_NOT_FOUND);
 }
 
@@ -531,12 +495,12 @@ test_report_alarm_retried (Fixture *fixture,
                   "and sent again until the core takes it, and completes only then; a later "
                   "report of the same alarm waits behind it, one of another alarm does not");
   hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "A-1", HG_ALARM_STATE_ACKNOWLEDGED,
-                                 NULL, NULL, result_cb, &acknowledged);
+                                 NULL, NULL, hg_test_async_result_cb, &acknowledged);
   hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "A-1", HG_ALARM_STATE_CLOSED, NULL,
-                                 NULL, result_cb, &closed);
+                                 NULL, hg_test_async_result_cb, &closed);
   hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "B-2", HG_ALARM_STATE_DELIVERED,
-                                 NULL, NULL, result_cb, &other);
-  expected_warning = "alarm A-1: the core could not journal acknowledged";
+                                 NULL, NULL, hg_test_async_result_cb, &other);
+  hg_test_log_expect_warning ("alarm A-1: the core could not journal acknowledged");
 
   invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
                                                  "ReportAlarm", "(&s&s&s)", &ref, &state, &detail_json);
@@ -552,7 +516,7 @@ test_report_alarm_retried (Fixture *fixture,
   g_assert_cmpstr (state, ==, "delivered");
   g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), NULL);
   g_assert_true (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
-                                                 wait_for_result (&other), &error));
+                                                 hg_test_wait_for_result (&other), &error));
   g_assert_no_error (error);
 
   /* the same report again, not the next one of that alarm; and not completed yet */
@@ -560,12 +524,12 @@ test_report_alarm_retried (Fixture *fixture,
                                                  "ReportAlarm", "(&s&s&s)", &ref, &state, &detail_json);
   g_assert_cmpstr (ref, ==, "A-1");
   g_assert_cmpstr (state, ==, "acknowledged");
-  g_assert_cmpuint (expected_warning_seen, ==, 1);
+  g_assert_cmpuint (hg_test_log_expected_warnings (), ==, 1);
   g_assert_null (acknowledged);
   g_assert_null (closed);
   g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), NULL);
   g_assert_true (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
-                                                 wait_for_result (&acknowledged), &error));
+                                                 hg_test_wait_for_result (&acknowledged), &error));
   g_assert_no_error (error);
 
   invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
@@ -574,7 +538,7 @@ test_report_alarm_retried (Fixture *fixture,
   g_assert_cmpstr (state, ==, "closed");
   g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), NULL);
   g_assert_true (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
-                                                 wait_for_result (&closed), &error));
+                                                 hg_test_wait_for_result (&closed), &error));
   g_assert_no_error (error);
 }
 
@@ -593,24 +557,26 @@ test_secrets (Fixture *fixture,
   g_test_summary ("StoreSecret and LookupSecret carry key and value; an error name the core "
                   "never uses comes back as HG_ERROR_FAILED");
   hg_context_store_secret_async (HG_CONTEXT (fixture->context), "sip-password", "hemligt", NULL,
-                                 result_cb, &result);
+                                 hg_test_async_result_cb, &result);
   invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
                                                  "StoreSecret", "(&s&s)", &key, &stored);
   g_assert_cmpstr (key, ==, "sip-password");
   g_assert_cmpstr (stored, ==, "hemligt");
   g_dbus_method_invocation_return_value (invocation, NULL);
   g_assert_true (hg_context_store_secret_finish (HG_CONTEXT (fixture->context),
-                                                 wait_for_result (&result), &error));
+                                                 hg_test_wait_for_result (&result), &error));
   g_assert_no_error (error);
 
-  hg_context_lookup_secret_async (HG_CONTEXT (fixture->context), "sip-password", NULL, result_cb, &result2);
+  hg_context_lookup_secret_async (HG_CONTEXT (fixture->context), "sip-password", NULL,
+                                  hg_test_async_result_cb, &result2);
   g_clear_object (&invocation);
   invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
                                                  "LookupSecret", "(&s)", &key);
   g_assert_cmpstr (key, ==, "sip-password");
   g_dbus_method_invocation_return_dbus_error (invocation,
                                               "org.freedesktop.DBus.Error.Failed", "keyring locked");
-  value = hg_context_lookup_secret_finish (HG_CONTEXT (fixture->context), wait_for_result (&result2), &error);
+  value = hg_context_lookup_secret_finish (HG_CONTEXT (fixture->context),
+                                           hg_test_wait_for_result (&result2), &error);
   g_assert_error (error, HG_ERROR, HG_ERROR_FAILED);
   g_assert_null (value);
 }
@@ -620,7 +586,7 @@ main (int argc,
       char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  g_log_set_writer_func (log_writer_cb, NULL, NULL);
+  g_log_set_writer_func (hg_test_log_writer_cb, NULL, NULL);
 
   g_test_add ("/host/context/publish-event-returns-seq", Fixture, NULL, setup, test_publish_event, teardown);
   g_test_add ("/host/context/publishes-of-one-iteration-one-call", Fixture, NULL, setup,

@@ -39,24 +39,6 @@ hg_test_spawn (GSubprocessFlags flags,
   return g_subprocess_launcher_spawnv (launcher, argv, error);
 }
 
-static guint16
-free_port (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket
-      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_no_error (error);
-  g_assert_true (g_socket_bind (socket, any, FALSE, &error));
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 static gboolean
 accepts_connections (guint16 port)
 {
@@ -115,7 +97,7 @@ hg_test_broker_new (const gchar *extra_config)
   broker->dir = g_dir_make_tmp ("hemgate-mosquitto-XXXXXX", &error);
   g_assert_no_error (error);
   broker->config = g_build_filename (broker->dir, "mosquitto.conf", NULL);
-  broker->port = free_port ();
+  broker->port = hg_test_free_port ();
   /* max_queued_messages 0: mosquitto 2 otherwise drops outgoing messages to a connected
    * client past 1000 queued, and the flood test's leak, published behind 5000 messages,
    * was lost that way once on a busy machine. A deployment's broker needs the same care
@@ -214,36 +196,4 @@ hg_test_broker_clear_retained (HgTestBroker *broker,
                                const gchar *topic)
 {
   run_pub (broker, topic, "", NULL, TRUE);
-}
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  gboolean *timed_out = user_data;
-
-  *timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterates the main context until @condition holds; fails the test after the timeout,
- * which is far above what any case needs (no timing is asserted). */
-void
-hg_test_wait_for (gboolean (*condition) (gpointer user_data),
-                  gpointer user_data,
-                  guint timeout_seconds)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (timeout_seconds, timeout_cb, &timed_out);
-  gint64 start = g_get_monotonic_time ();
-  gdouble seconds;
-
-  while (!condition (user_data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (id);
-  seconds = (gdouble) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
-  /* how close a case came to its limit, in its log */
-  if (seconds >= 1.0 || timed_out)
-    g_test_message ("waited %.1f s of %u s", seconds, timeout_seconds);
-  g_assert_false (timed_out);
 }

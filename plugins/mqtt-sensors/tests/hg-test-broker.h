@@ -5,6 +5,8 @@
 
 #include <gio/gio.h>
 
+#include "hg-test-support.h"
+
 G_BEGIN_DECLS
 
 typedef struct
@@ -35,9 +37,5 @@ void hg_test_broker_clear_retained (HgTestBroker *broker,
 GSubprocess *hg_test_spawn (GSubprocessFlags flags,
                             const gchar *const *argv,
                             GError **error);
-
-void hg_test_wait_for (gboolean (*condition) (gpointer user_data),
-                       gpointer user_data,
-                       guint timeout_seconds);
 
 G_END_DECLS

@@ -8,23 +8,9 @@
 #include <libsecret/secret.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "scaip-test.h"
-
-static gboolean
-tick_cb (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* In the child: a test that fails must not leave its ARC or its gateway running. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
 
 static const gchar *
 env (const gchar *name)
@@ -37,28 +23,15 @@ env (const gchar *name)
   return value;
 }
 
-static void
-exited_cb (GObject *source,
-           GAsyncResult *result,
-           gpointer user_data)
-{
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
-  *(gboolean *)user_data = TRUE;
-}
-
 /* Waits for @process to exit, running the main context; kills it after @seconds. */
 static void
 wait_process (GSubprocess *process,
               guint seconds)
 {
-  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
   gboolean exited = FALSE;
-  guint tick = g_timeout_add (50, tick_cb, NULL);
 
-  g_subprocess_wait_async (process, NULL, exited_cb, &exited);
-  while (!exited && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
-  if (!exited)
+  g_subprocess_wait_async (process, NULL, hg_test_subprocess_exited_cb, &exited);
+  if (!hg_test_try_wait_for (hg_test_flag_is_set, &exited, seconds))
     {
       g_test_message ("pid %s did not exit within %u s; killing it",
                       g_subprocess_get_identifier (process), seconds);
@@ -66,17 +39,9 @@ wait_process (GSubprocess *process,
       while (!exited)
         g_main_context_iteration (NULL, TRUE);
     }
-  g_source_remove (tick);
 }
 
 /* waiting */
-
-static gboolean
-flag_cb (gpointer user_data)
-{
-  *(gboolean *)user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
 
 /**
  * scaip_test_wait:
@@ -91,41 +56,15 @@ scaip_test_wait (ScaipTestCondition condition,
                  gpointer data,
                  const gchar *what)
 {
-  gint64 deadline = g_get_monotonic_time () + SCAIP_TEST_WAIT_SECONDS * G_USEC_PER_SEC;
-  guint tick = g_timeout_add (50, tick_cb, NULL);
-
   g_test_message ("waiting for %s", what);
-  while (!condition (data) && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (tick);
-  if (!condition (data))
+  if (!hg_test_try_wait_for (condition, data, SCAIP_TEST_WAIT_SECONDS))
     {
       g_test_message ("gave up waiting for %s", what);
       g_assert_true (condition (data));
     }
 }
 
-void
-scaip_test_run_for (guint milliseconds)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (milliseconds, flag_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 /* the simulator */
-
-static gchar *
-read_line (GDataInputStream *stream)
-{
-  g_autoptr(GError) error = NULL;
-  gchar *line = g_data_input_stream_read_line_utf8 (stream, NULL, NULL, &error);
-
-  g_assert_no_error (error);
-  return line;
-}
 
 /**
  * scaip_test_sim_new:
@@ -160,13 +99,13 @@ scaip_test_sim_new (const gchar *name,
   g_ptr_array_add (argv, NULL);
   launcher
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
   sim->process = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata,
                                                &error);
   g_assert_no_error (error);
   sim->control = g_subprocess_get_stdin_pipe (sim->process);
   sim->output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (sim->process));
-  ready = read_line (sim->output);
+  ready = hg_test_read_line (sim->output);
   g_assert_nonnull (ready);
   g_assert_true (g_str_has_prefix (ready, "READY "));
   sim->port = (guint) g_ascii_strtoull (ready + 6, NULL, 10);
@@ -188,7 +127,7 @@ scaip_test_sim_command (ScaipTestSim *sim,
   g_test_message ("ARC simulator %s: %s", sim->name, command);
   g_output_stream_write_all (sim->control, line, strlen (line), NULL, NULL, &error);
   g_assert_no_error (error);
-  answer = read_line (sim->output);
+  answer = hg_test_read_line (sim->output);
   g_assert_cmpstr (answer, ==, expected);
 }
 
@@ -545,7 +484,7 @@ scaip_test_gateway_start (ScaipTestGateway *gateway)
   g_assert_null (gateway->process);
   g_clear_pointer (&gateway->url, g_free);
   g_ptr_array_set_size (gateway->lines, 0);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
   g_subprocess_launcher_setenv (launcher, "HEMGATE_DEMO_PASSWORD", SCAIP_TEST_USER_PASSWORD, TRUE);
   g_subprocess_launcher_unsetenv (launcher, "HEMGATE_PLUGINDIR");
   g_subprocess_launcher_unsetenv (launcher, "HEMGATE_PLUGIN_HOST");
@@ -589,24 +528,6 @@ scaip_test_gateway_kill (ScaipTestGateway *gateway)
   gateway_reap (gateway);
 }
 
-static void
-rm_rf (const gchar *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const gchar *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_SYMLINK) && g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      dir = g_dir_open (path, 0, NULL);
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-    }
-  g_remove (path);
-}
-
 void
 scaip_test_gateway_free (ScaipTestGateway *gateway)
 {
@@ -617,7 +538,7 @@ scaip_test_gateway_free (ScaipTestGateway *gateway)
       gateway_reap (gateway);
     }
   g_clear_object (&gateway->session);
-  rm_rf (gateway->dir);
+  hg_test_rm_rf (gateway->dir);
   g_free (gateway->dir);
   g_free (gateway->config_path);
   g_ptr_array_unref (gateway->lines);
@@ -645,23 +566,12 @@ scaip_test_gateway_request (ScaipTestGateway *gateway,
                             guint expected_status)
 {
   g_autofree gchar *uri = g_strconcat (gateway->url, path, NULL);
-  g_autoptr(SoupMessage) msg = soup_message_new (method, uri);
+  g_autoptr(SoupMessage) msg = hg_test_http_message_new (method, uri, gateway->token, body);
   g_autoptr(GBytes) answer = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   JsonNode *root;
 
-  if (gateway->token != NULL)
-    {
-      g_autofree gchar *authorization = g_strdup_printf ("Bearer %s", gateway->token);
-      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
-                                    authorization);
-    }
-  if (body != NULL)
-    {
-      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
-      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
-    }
   answer = soup_session_send_and_read (gateway->session, msg, NULL, &error);
   g_assert_no_error (error);
   if (soup_message_get_status (msg) != expected_status)
@@ -928,4 +838,128 @@ scaip_test_store_secret (const gchar *instance,
                               NULL, &error, "domain", "municipal", "owner", owner, "key", key,
                               NULL);
   g_assert_no_error (error);
+}
+
+/* Whether @data (a #ScaipTestGateway) runs a plugin host; for scaip_test_wait (). */
+gboolean
+scaip_test_host_running (gpointer data)
+{
+  return scaip_test_gateway_host_pid (data) != 0;
+}
+
+/* Whether the gateway of @data (a #ScaipTestHostCondition) runs a plugin host other than
+ * the old one; for scaip_test_wait (). */
+gboolean
+scaip_test_host_replaced (gpointer data)
+{
+  ScaipTestHostCondition *condition = data;
+  gint64 pid = scaip_test_gateway_host_pid (condition->gateway);
+
+  return pid != 0 && pid != condition->old_pid;
+}
+
+/* sipp */
+
+/**
+ * scaip_test_sipp_new:
+ *
+ * A sipp for a case: a working directory of its own for its logs and a free UDP port
+ * of 127.0.0.1, not running yet.
+ *
+ * Returns: (transfer full): the sipp
+ */
+ScaipTestSipp *
+scaip_test_sipp_new (void)
+{
+  g_autoptr(GError) error = NULL;
+  ScaipTestSipp *sipp = g_new0 (ScaipTestSipp, 1);
+
+  sipp->dir = g_dir_make_tmp ("hemgate-sipp-XXXXXX", &error);
+  g_assert_no_error (error);
+  sipp->port = g_strdup_printf ("%u", hg_test_free_udp_port ());
+  sipp->log_path = g_build_filename (sipp->dir, "actions.log", NULL);
+  sipp->messages_path = g_build_filename (sipp->dir, "messages.log", NULL);
+  return sipp;
+}
+
+/**
+ * scaip_test_sipp_start:
+ * @sipp: a sipp that is not running
+ * @scenario: a file of tests/sipp/
+ * @extra: (nullable): arguments after the common ones
+ *
+ * Runs @scenario over UDP on 127.0.0.1, without stdin, its <log> lines in log_path and
+ * every SIP message traced into messages_path (appended to, across runs of one sipp).
+ */
+void
+scaip_test_sipp_start (ScaipTestSipp *sipp,
+                       const gchar *scenario,
+                       const gchar *const *extra)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  const gchar *common[] = { "-i", "127.0.0.1", "-p", sipp->port, "-t", "u1", "-nostdin",
+                            "-trace_logs", "-log_file", sipp->log_path, "-trace_msg",
+                            "-message_file", sipp->messages_path, NULL };
+
+  g_ptr_array_add (args, g_strdup (env ("SIPP")));
+  g_ptr_array_add (args, g_strdup ("-sf"));
+  g_ptr_array_add (args, g_test_build_filename (G_TEST_DIST, "sipp", scenario, NULL));
+  for (guint i = 0; common[i] != NULL; i++)
+    g_ptr_array_add (args, g_strdup (common[i]));
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+    g_ptr_array_add (args, g_strdup (extra[i]));
+  g_ptr_array_add (args, NULL);
+  g_subprocess_launcher_set_cwd (launcher, sipp->dir);
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
+  sipp->exited = FALSE;
+  g_clear_object (&sipp->process);
+  sipp->process
+      = g_subprocess_launcher_spawnv (launcher, (const gchar *const *)args->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (sipp->process, NULL, hg_test_subprocess_exited_cb, &sipp->exited);
+}
+
+/* Waits for sipp to end by itself; returns its exit status. */
+gint
+scaip_test_sipp_wait (ScaipTestSipp *sipp)
+{
+  scaip_test_wait (hg_test_flag_is_set, &sipp->exited, "sipp to exit");
+  g_assert_true (g_subprocess_get_if_exited (sipp->process));
+  return g_subprocess_get_exit_status (sipp->process);
+}
+
+/* Ends a sipp that runs with no call limit: SIGUSR1 is its graceful quit. */
+void
+scaip_test_sipp_stop (ScaipTestSipp *sipp)
+{
+  g_subprocess_send_signal (sipp->process, SIGUSR1);
+  scaip_test_wait (hg_test_flag_is_set, &sipp->exited, "sipp to quit on SIGUSR1");
+}
+
+/* The receiver URI of the plugin's configuration for this sipp. */
+gchar *
+scaip_test_sipp_uri (ScaipTestSipp *sipp)
+{
+  return g_strdup_printf ("sip:arc@127.0.0.1:%s", sipp->port);
+}
+
+void
+scaip_test_sipp_free (ScaipTestSipp *sipp)
+{
+  if (sipp->process != NULL && !sipp->exited)
+    {
+      g_subprocess_force_exit (sipp->process);
+      scaip_test_wait (hg_test_flag_is_set, &sipp->exited, "sipp to be killed");
+    }
+  g_clear_object (&sipp->process);
+  /* its working directory: logs, the tone, nothing else */
+  hg_test_rm_rf (sipp->dir);
+  g_free (sipp->dir);
+  g_free (sipp->port);
+  g_free (sipp->log_path);
+  g_free (sipp->messages_path);
+  g_free (sipp);
 }

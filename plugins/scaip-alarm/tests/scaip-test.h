@@ -8,6 +8,9 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "hg-test-http.h"
+#include "hg-test-support.h"
+
 G_BEGIN_DECLS
 
 /* Far above what any condition needs; a case never asserts how long something took. */
@@ -106,12 +109,11 @@ JsonObject *scaip_test_gateway_find_event (ScaipTestGateway *gateway,
 gint64 scaip_test_gateway_host_pid (ScaipTestGateway *gateway);
 JsonObject *scaip_test_gateway_health_report (ScaipTestGateway *gateway);
 
-typedef gboolean (*ScaipTestCondition) (gpointer data);
+typedef HgTestCondition ScaipTestCondition;
 
 void scaip_test_wait (ScaipTestCondition condition,
                       gpointer data,
                       const gchar *what);
-void scaip_test_run_for (guint milliseconds);
 void scaip_test_wait_sim_count (ScaipTestSim *sim,
                                 const gchar *ref,
                                 const gchar *mty,
@@ -119,5 +121,36 @@ void scaip_test_wait_sim_count (ScaipTestSim *sim,
 void scaip_test_store_secret (const gchar *instance,
                               const gchar *key,
                               const gchar *value);
+
+typedef struct
+{
+  ScaipTestGateway *gateway; /* (unowned) */
+  gint64 old_pid;            /* its plugin host before */
+} ScaipTestHostCondition;
+
+gboolean scaip_test_host_running (gpointer data);
+gboolean scaip_test_host_replaced (gpointer data);
+
+/* sipp as the ARC, in a working directory of its own that also holds its logs; the
+ * program is $SIPP. */
+typedef struct
+{
+  gchar *dir;           /* (owned) its working directory, removed by free */
+  gchar *port;          /* (owned) its SIP port on 127.0.0.1 */
+  gchar *log_path;      /* (owned) the scenario's <log> lines */
+  gchar *messages_path; /* (owned) every SIP message, -trace_msg */
+  GSubprocess *process; /* (owned) (nullable) */
+  gboolean exited;
+} ScaipTestSipp;
+
+ScaipTestSipp *scaip_test_sipp_new (void);
+void scaip_test_sipp_start (ScaipTestSipp *sipp,
+                            const gchar *scenario,
+                            const gchar *const *extra);
+gint scaip_test_sipp_wait (ScaipTestSipp *sipp);
+void scaip_test_sipp_stop (ScaipTestSipp *sipp);
+gchar *scaip_test_sipp_uri (ScaipTestSipp *sipp);
+void scaip_test_sipp_free (ScaipTestSipp *sipp);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScaipTestSipp, scaip_test_sipp_free)
 
 G_END_DECLS

@@ -292,27 +292,6 @@ test_outage_drains_in_order (void)
     g_free (queued[i]);
 }
 
-typedef struct
-{
-  ScaipTestGateway *gateway;
-  gint64 old_pid;
-} PidCondition;
-
-static gboolean
-host_replaced (gpointer data)
-{
-  PidCondition *condition = data;
-  gint64 pid = scaip_test_gateway_host_pid (condition->gateway);
-
-  return pid != 0 && pid != condition->old_pid;
-}
-
-static gboolean
-host_running (gpointer data)
-{
-  return scaip_test_gateway_host_pid (data) != 0;
-}
-
 static void
 test_host_killed_mid_delivery (void)
 {
@@ -322,13 +301,13 @@ test_host_killed_mid_delivery (void)
   g_autofree gchar *keys
       = instance_keys (uri, NULL, "demo-password = " PASSWORD "\nanswer-timeout = 10\n");
   g_autofree gchar *ref = NULL;
-  PidCondition condition = { NULL, 0 };
+  ScaipTestHostCondition condition = { NULL, 0 };
 
   g_test_summary ("kill -9 of the plugin host while the ARC holds back its answer: the core "
                   "restarts the host and sends the open alarm again, the plugin resends it "
                   "with the same ref, and the ARC's de-duplicated count stays 1");
   gateway = scaip_test_gateway_new_started (keys);
-  scaip_test_wait (host_running, gateway, "the plugin host");
+  scaip_test_wait (scaip_test_host_running, gateway, "the plugin host");
   scaip_test_sim_command (sim, "slow 3000");
   ref = scaip_test_gateway_raise (gateway, "fall", "bathroom");
   scaip_test_wait_sim_count (sim, ref, "ME", 1);
@@ -338,7 +317,7 @@ test_host_killed_mid_delivery (void)
   g_assert_cmpint (condition.old_pid, >, 0);
   g_test_message ("kill -9 of plugin host %" G_GINT64_FORMAT, condition.old_pid);
   g_assert_cmpint (kill ((pid_t) condition.old_pid, SIGKILL), ==, 0);
-  scaip_test_wait (host_replaced, &condition, "a new plugin host");
+  scaip_test_wait (scaip_test_host_replaced, &condition, "a new plugin host");
   scaip_test_sim_command (sim, "normal");
 
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
@@ -733,7 +712,7 @@ test_heartbeat_missed (void)
   scaip_test_gateway_wait_logged (gateway,
                                   "line supervision: heartbeat to the primary receiver missed");
   /* a few more heartbeats go unanswered: still one alarm for the one outage */
-  scaip_test_run_for (12000);
+  hg_test_run_for (12000);
   g_assert_cmpuint (count_technical (gateway, NULL), ==, 1);
 
   scaip_test_sim_command (sim, "normal");
@@ -829,7 +808,7 @@ test_standby_path_supervised (void)
     g_assert_cmpstr (json_object_get_string_member (report, "active"), ==, "primary");
   }
   /* more heartbeats go unanswered over the second path: still one alarm for the outage */
-  scaip_test_run_for (12000);
+  hg_test_run_for (12000);
   g_assert_cmpuint (count_technical (gateway, NULL), ==, 1);
   g_assert_false (scaip_test_gateway_logged (gateway, "failing over"));
 
@@ -874,7 +853,7 @@ test_cancel_while_host_down (void)
   g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
   g_autofree gchar *keys = instance_keys (uri, NULL, NULL);
   g_autofree gchar *ref = NULL;
-  PidCondition condition = { NULL, 0 };
+  ScaipTestHostCondition condition = { NULL, 0 };
 
   g_test_summary ("The resident cancels an acknowledged alarm while the plugin host is stopped "
                   "and then killed, so the host never takes the cancel: the restarted plugin "
@@ -892,7 +871,7 @@ test_cancel_while_host_down (void)
   cancel_alarm (gateway, ref);
   g_test_message ("cancelled; kill -9 of plugin host %" G_GINT64_FORMAT, condition.old_pid);
   g_assert_cmpint (kill ((pid_t) condition.old_pid, SIGKILL), ==, 0);
-  scaip_test_wait (host_replaced, &condition, "a new plugin host");
+  scaip_test_wait (scaip_test_host_replaced, &condition, "a new plugin host");
 
   scaip_test_wait_sim_count (sim, ref, "RE", 1);
   scaip_test_gateway_wait_logged (gateway, "cancelled while this plugin was not running");
@@ -900,40 +879,6 @@ test_cancel_while_host_down (void)
   g_assert_cmpint (json_object_get_int_member (abort_record, "dty"), ==, 5);
   g_assert_cmpstr (json_object_get_string_member (abort_record, "cid"), ==, CONTROLLER_ID);
   g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
-}
-
-/* A UDP port of 127.0.0.1 that was free a moment ago. */
-static guint
-free_udp_port (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocket) socket
-      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_no_error (error);
-  g_socket_bind (socket, any, FALSE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
-static void
-sipp_exited_cb (GObject *source,
-                GAsyncResult *result,
-                gpointer user_data)
-{
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
-  *(gboolean *)user_data = TRUE;
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *)data;
 }
 
 /* Runs sipp as the ARC with @scenario over @transport (its -t: u1 or t1), the plugin
@@ -950,7 +895,7 @@ run_sipp_arc (const gchar *scenario_name,
   g_autofree gchar *scenario = g_test_build_filename (G_TEST_DIST, "sipp", scenario_name, NULL);
   g_autofree gchar *dir = g_dir_make_tmp ("hemgate-sipp-XXXXXX", &error);
   g_autofree gchar *log_path = g_build_filename (dir, "actions.log", NULL);
-  g_autofree gchar *port = g_strdup_printf ("%u", free_udp_port ());
+  g_autofree gchar *port = g_strdup_printf ("%u", hg_test_free_udp_port ());
   g_autofree gchar *uri
       = g_strdup_printf ("sip:arc@127.0.0.1:%s;transport=%s", port,
                          g_str_has_prefix (transport, "t") ? "tcp" : "udp");
@@ -967,14 +912,14 @@ run_sipp_arc (const gchar *scenario_name,
                            "-timeout_error", "-nostdin", "-trace_logs", "-log_file", log_path,
                            NULL);
   g_assert_no_error (error);
-  g_subprocess_wait_async (sipp, NULL, sipp_exited_cb, &exited);
+  g_subprocess_wait_async (sipp, NULL, hg_test_subprocess_exited_cb, &exited);
 
   keys = instance_keys (uri, NULL, "demo-password = " PASSWORD "\nregister = false\n");
   gateway = scaip_test_gateway_new_started (keys);
   ref = scaip_test_gateway_raise (gateway, "assistance", "kitchen");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
 
-  scaip_test_wait (flag_set, &exited, "sipp to exit");
+  scaip_test_wait (hg_test_flag_is_set, &exited, "sipp to exit");
   g_assert_true (g_subprocess_get_if_exited (sipp));
   g_assert_cmpint (g_subprocess_get_exit_status (sipp), ==, 0);
   g_file_get_contents (log_path, &actions, NULL, &error);
@@ -1011,79 +956,6 @@ test_sipp_digest (void)
   run_sipp_arc ("arc-digest.xml", "t1", "challenged ref: %s answered ref: %s");
 }
 
-/* sipp as the ARC, started in a directory of its own that also holds its logs. */
-typedef struct
-{
-  gchar *dir;           /* (owned) its working directory, removed at the end */
-  gchar *port;          /* (owned) its SIP port on 127.0.0.1 */
-  gchar *log_path;      /* (owned) the scenario's <log> lines */
-  gchar *messages_path; /* (owned) every SIP message, -trace_msg */
-  GSubprocess *process; /* (owned) (nullable) */
-  gboolean exited;
-} Sipp;
-
-static Sipp *
-sipp_new (void)
-{
-  g_autoptr(GError) error = NULL;
-  Sipp *sipp = g_new0 (Sipp, 1);
-
-  sipp->dir = g_dir_make_tmp ("hemgate-sipp-XXXXXX", &error);
-  g_assert_no_error (error);
-  sipp->port = g_strdup_printf ("%u", free_udp_port ());
-  sipp->log_path = g_build_filename (sipp->dir, "actions.log", NULL);
-  sipp->messages_path = g_build_filename (sipp->dir, "messages.log", NULL);
-  return sipp;
-}
-
-/* Runs @scenario (in tests/sipp/) with @extra arguments after the common ones: UDP on
- * 127.0.0.1, no stdin, the scenario's <log> and every message traced. */
-static void
-sipp_start (Sipp *sipp,
-            const gchar *scenario,
-            const gchar *const *extra)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocessLauncher) launcher
-      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-  g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
-  const gchar *common[] = { "-i", "127.0.0.1", "-p", sipp->port, "-t", "u1", "-nostdin",
-                            "-trace_logs", "-log_file", sipp->log_path, "-trace_msg",
-                            "-message_file", sipp->messages_path, NULL };
-
-  g_ptr_array_add (args, g_strdup (g_getenv ("SIPP")));
-  g_ptr_array_add (args, g_strdup ("-sf"));
-  g_ptr_array_add (args, g_test_build_filename (G_TEST_DIST, "sipp", scenario, NULL));
-  for (guint i = 0; common[i] != NULL; i++)
-    g_ptr_array_add (args, g_strdup (common[i]));
-  for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
-    g_ptr_array_add (args, g_strdup (extra[i]));
-  g_ptr_array_add (args, NULL);
-  g_subprocess_launcher_set_cwd (launcher, sipp->dir);
-  sipp->exited = FALSE;
-  sipp->process
-      = g_subprocess_launcher_spawnv (launcher, (const gchar *const *)args->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_wait_async (sipp->process, NULL, sipp_exited_cb, &sipp->exited);
-}
-
-/* Waits for sipp to end by itself; returns its exit status. */
-static gint
-sipp_wait (Sipp *sipp)
-{
-  scaip_test_wait (flag_set, &sipp->exited, "sipp to exit");
-  g_assert_true (g_subprocess_get_if_exited (sipp->process));
-  return g_subprocess_get_exit_status (sipp->process);
-}
-
-/* Ends a sipp that runs with no call limit: SIGUSR1 is its graceful quit. */
-static void
-sipp_stop (Sipp *sipp)
-{
-  g_subprocess_send_signal (sipp->process, SIGUSR1);
-  scaip_test_wait (flag_set, &sipp->exited, "sipp to quit on SIGUSR1");
-}
-
 static gchar *
 sipp_read (const gchar *path)
 {
@@ -1101,7 +973,7 @@ sipp_read (const gchar *path)
 /* What sipp received: every MESSAGE request in its message trace, retransmissions
  * included, and the distinct SCAIP <ref>s in them. */
 static guint
-sipp_received (Sipp *sipp,
+sipp_received (ScaipTestSipp *sipp,
                guint *distinct,
                gchar **first_ref)
 {
@@ -1137,7 +1009,7 @@ sipp_received (Sipp *sipp,
 
 typedef struct
 {
-  Sipp *sipp;
+  ScaipTestSipp *sipp;
   guint messages;
 } SippCondition;
 
@@ -1148,36 +1020,6 @@ sipp_received_at_least (gpointer data)
 
   return sipp_received (condition->sipp, NULL, NULL) >= condition->messages;
 }
-
-static void
-sipp_free (Sipp *sipp)
-{
-  if (sipp->process != NULL && !sipp->exited)
-    {
-      g_subprocess_force_exit (sipp->process);
-      scaip_test_wait (flag_set, &sipp->exited, "sipp to be killed");
-    }
-  g_clear_object (&sipp->process);
-  /* its working directory: logs, the tone, nothing else */
-  if (sipp->dir != NULL)
-    {
-      g_autoptr(GDir) dir = g_dir_open (sipp->dir, 0, NULL);
-      const gchar *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree gchar *path = g_build_filename (sipp->dir, name, NULL);
-          g_remove (path);
-        }
-      g_rmdir (sipp->dir);
-    }
-  g_free (sipp->dir);
-  g_free (sipp->port);
-  g_free (sipp->log_path);
-  g_free (sipp->messages_path);
-  g_free (sipp);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Sipp, sipp_free)
 
 /* G.711 mu-law of one 16-bit sample (ITU-T G.711, the usual biased segment search). */
 static guint8
@@ -1234,12 +1076,15 @@ logged_number (ScaipTestGateway *gateway,
  * (none: the default), a test tone as its microphone, and raises an alarm there. Returns
  * the gateway; @ref is the alarm's. */
 static ScaipTestGateway *
-start_sipp_voice (
-    Sipp *sipp, const gchar *scenario, const gchar *calls, const gchar *voice_keys, gchar **ref)
+start_sipp_voice (ScaipTestSipp *sipp,
+                  const gchar *scenario,
+                  const gchar *calls,
+                  const gchar *voice_keys,
+                  gchar **ref)
 {
   g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", sipp->port);
   g_autofree gchar *tone = g_build_filename (sipp->dir, "arc-tone.ulaw", NULL);
-  g_autofree gchar *media_port = g_strdup_printf ("%u", free_udp_port ());
+  g_autofree gchar *media_port = g_strdup_printf ("%u", hg_test_free_udp_port ());
   g_autofree gchar *keys = NULL;
   g_autofree gchar *gateway_keys = NULL;
   ScaipTestGateway *gateway;
@@ -1249,7 +1094,7 @@ start_sipp_voice (
           "-key",      "aor_host", "arc.test", NULL };
 
   write_tone (tone);
-  sipp_start (sipp, scenario, extra);
+  scaip_test_sipp_start (sipp, scenario, extra);
   gateway_keys = g_strdup_printf ("demo-password = " PASSWORD "\n"
                                   "register = false\n"
                                   "audio-source = audiotestsrc is-live=true wave=sine freq=440 "
@@ -1266,7 +1111,7 @@ start_sipp_voice (
 static void
 test_sipp_arc_voice (void)
 {
-  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestSipp) sipp = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autoptr(JsonObject) event = NULL;
   g_autofree gchar *ref = NULL;
@@ -1309,7 +1154,7 @@ test_sipp_arc_voice (void)
   g_assert_cmpfloat (packets, >, 50);
   g_assert_cmpfloat (loudest, >, AUDIBLE_DB);
 
-  g_assert_cmpint (sipp_wait (sipp), ==, 0);
+  g_assert_cmpint (scaip_test_sipp_wait (sipp), ==, 0);
   actions = sipp_read (sipp->log_path);
   g_test_message ("sipp logged: %s", actions);
   expected = g_strdup_printf ("MESSAGE Content-Type: application/scaip+xml ref: %s", ref);
@@ -1333,7 +1178,7 @@ sipp_dtmf_pcap (void)
 static void
 test_sipp_dtmf_clear_down (void)
 {
-  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestSipp) sipp = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GFile) pcap = NULL;
@@ -1363,7 +1208,7 @@ test_sipp_dtmf_clear_down (void)
   ended = g_strdup_printf ("alarm %s: call ended after", ref);
   scaip_test_gateway_wait_logged (gateway, ended);
 
-  g_assert_cmpint (sipp_wait (sipp), ==, 0);
+  g_assert_cmpint (scaip_test_sipp_wait (sipp), ==, 0);
   actions = sipp_read (sipp->log_path);
   g_test_message ("sipp logged: %s", actions);
   g_assert_nonnull (strstr (actions, "with a=rtpmap:101 telephone-event/8000"));
@@ -1373,7 +1218,7 @@ test_sipp_dtmf_clear_down (void)
 /* The gateway's outgoing call of @ref to sipp connected, sipp heard it, and the gateway
  * heard sipp's tone until sipp hung up: sipp's scenario arc-called*.xml. */
 static void
-assert_gateway_called_sipp (ScaipTestGateway *gateway, Sipp *sipp, const gchar *ref)
+assert_gateway_called_sipp (ScaipTestGateway *gateway, ScaipTestSipp *sipp, const gchar *ref)
 {
   g_autoptr(JsonObject) event = NULL;
   g_autofree gchar *heard = g_strdup_printf ("alarm %s: receiving audio from the ARC", ref);
@@ -1394,13 +1239,13 @@ assert_gateway_called_sipp (ScaipTestGateway *gateway, Sipp *sipp, const gchar *
   scaip_test_gateway_wait_logged (gateway, ended);
   packets = logged_number (gateway, ended, "); ");
   g_assert_cmpfloat (packets, >, 50);
-  g_assert_cmpint (sipp_wait (sipp), ==, 0);
+  g_assert_cmpint (scaip_test_sipp_wait (sipp), ==, 0);
 }
 
 static void
 test_sipp_gateway_calls_by_default (void)
 {
-  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestSipp) sipp = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *calling = NULL;
@@ -1430,7 +1275,7 @@ test_sipp_gateway_calls_by_default (void)
 static void
 test_sipp_call_busy_then_retried (void)
 {
-  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestSipp) sipp = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *busy = NULL;
@@ -1462,7 +1307,7 @@ test_sipp_call_busy_then_retried (void)
 static void
 test_sipp_call_busy_gives_up (void)
 {
-  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestSipp) sipp = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *given_up = NULL;
@@ -1495,7 +1340,7 @@ test_sipp_call_busy_gives_up (void)
   g_assert_false (scaip_test_gateway_logged (gateway, "speech connected"));
   state = scaip_test_gateway_alarm_state (gateway, ref);
   g_assert_cmpstr (state, ==, "acknowledged");
-  sipp_stop (sipp);
+  scaip_test_sipp_stop (sipp);
   actions = sipp_read (sipp->log_path);
   g_test_message ("sipp logged: %s", actions);
   for (const gchar *at = actions; (at = strstr (at, "INVITE answered 486 Busy Here")) != NULL; at++)
@@ -1506,7 +1351,7 @@ test_sipp_call_busy_gives_up (void)
 static void
 test_sipp_call_unanswered_cancelled (void)
 {
-  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestSipp) sipp = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *given_up = NULL;
@@ -1525,7 +1370,7 @@ test_sipp_call_unanswered_cancelled (void)
                               "the ARC had not answered within 60 s; call cancelled",
                               ref);
   scaip_test_gateway_wait_logged (gateway, given_up);
-  g_assert_cmpint (sipp_wait (sipp), ==, 0);
+  g_assert_cmpint (scaip_test_sipp_wait (sipp), ==, 0);
   actions = sipp_read (sipp->log_path);
   g_test_message ("sipp logged: %s", actions);
   g_assert_nonnull (strstr (actions, "CANCEL received while ringing"));
@@ -1541,15 +1386,15 @@ test_sipp_call_unanswered_cancelled (void)
  * answer-timeout and retry-max are within it), stops sipp and asserts that every MESSAGE
  * it received carried @ref alone. Returns how many it received. */
 static guint
-assert_sipp_saw_one_ref (Sipp *sipp, const gchar *ref)
+assert_sipp_saw_one_ref (ScaipTestSipp *sipp, const gchar *ref)
 {
   g_autofree gchar *seen = NULL;
   g_autofree gchar *actions = NULL;
   guint distinct = 0;
   guint messages;
 
-  scaip_test_run_for (5000);
-  sipp_stop (sipp);
+  hg_test_run_for (5000);
+  scaip_test_sipp_stop (sipp);
   messages = sipp_received (sipp, &distinct, &seen);
   actions = sipp_read (sipp->log_path);
   g_test_message ("sipp received %u MESSAGE requests, %u distinct refs; it logged: %s", messages,
@@ -1562,7 +1407,7 @@ assert_sipp_saw_one_ref (Sipp *sipp, const gchar *ref)
 static void
 test_sipp_outage_exactly_once (void)
 {
-  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestSipp) sipp = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", sipp->port);
   g_autofree gchar *keys = NULL;
@@ -1587,7 +1432,7 @@ test_sipp_outage_exactly_once (void)
   g_assert_cmpstr (state, !=, "acknowledged");
   g_clear_pointer (&state, g_free);
 
-  sipp_start (sipp, "arc-count.xml", extra);
+  scaip_test_sipp_start (sipp, "arc-count.xml", extra);
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
   g_assert_cmpuint (assert_sipp_saw_one_ref (sipp, ref), >=, 1);
   state = scaip_test_gateway_alarm_state (gateway, ref);
@@ -1597,13 +1442,13 @@ test_sipp_outage_exactly_once (void)
 static void
 test_sipp_host_killed_exactly_once (void)
 {
-  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestSipp) sipp = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", sipp->port);
   g_autofree gchar *keys = NULL;
   g_autofree gchar *ref = NULL;
   const gchar *extra[] = { "-d", "3000", NULL };
-  PidCondition condition = { NULL, 0 };
+  ScaipTestHostCondition condition = { NULL, 0 };
   SippCondition received = { NULL, 1 };
   guint before;
 
@@ -1611,11 +1456,11 @@ test_sipp_host_killed_exactly_once (void)
                   "three seconds: the restarted host resends the alarm with the same ref, sipp "
                   "answers it, the alarm is acknowledged; sipp saw the alarm again after the "
                   "kill, and every MESSAGE it received carried that one ref");
-  sipp_start (sipp, "arc-count.xml", extra);
+  scaip_test_sipp_start (sipp, "arc-count.xml", extra);
   keys = instance_keys (uri, NULL,
                         "demo-password = " PASSWORD "\nregister = false\nanswer-timeout = 10\n");
   gateway = scaip_test_gateway_new_started (keys);
-  scaip_test_wait (host_running, gateway, "the plugin host");
+  scaip_test_wait (scaip_test_host_running, gateway, "the plugin host");
   ref = scaip_test_gateway_raise (gateway, "fall", "bathroom");
   received.sipp = sipp;
   scaip_test_wait (sipp_received_at_least, &received, "sipp to receive the MESSAGE");
@@ -1626,7 +1471,7 @@ test_sipp_host_killed_exactly_once (void)
   g_assert_cmpint (condition.old_pid, >, 0);
   g_test_message ("kill -9 of plugin host %" G_GINT64_FORMAT, condition.old_pid);
   g_assert_cmpint (kill ((pid_t) condition.old_pid, SIGKILL), ==, 0);
-  scaip_test_wait (host_replaced, &condition, "a new plugin host");
+  scaip_test_wait (scaip_test_host_replaced, &condition, "a new plugin host");
 
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
   g_test_message ("sipp had received %u MESSAGE requests before the kill", before);
@@ -1635,7 +1480,7 @@ test_sipp_host_killed_exactly_once (void)
 
 /* How many MESSAGE requests sipp received with each SCAIP <ref> (ref → count). */
 static GHashTable *
-sipp_refs (Sipp *sipp)
+sipp_refs (ScaipTestSipp *sipp)
 {
   g_autofree gchar *trace = sipp_read (sipp->messages_path);
   GHashTable *refs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -1663,7 +1508,7 @@ sipp_refs (Sipp *sipp)
 
 /* How many lines of sipp's scenario log hold @needle. */
 static guint
-sipp_logged (Sipp *sipp, const gchar *needle)
+sipp_logged (ScaipTestSipp *sipp, const gchar *needle)
 {
   g_autofree gchar *log = sipp_read (sipp->log_path);
   g_auto(GStrv) lines = g_strsplit (log, "\n", -1);
@@ -1679,7 +1524,7 @@ sipp_logged (Sipp *sipp, const gchar *needle)
 
 typedef struct
 {
-  Sipp *sipp;
+  ScaipTestSipp *sipp;
   const gchar *needle;
   guint count;
 } SippLogCondition;
@@ -1693,7 +1538,7 @@ sipp_logged_at_least (gpointer data)
 }
 
 static void
-wait_sipp_logged (Sipp *sipp, const gchar *needle, guint count)
+wait_sipp_logged (ScaipTestSipp *sipp, const gchar *needle, guint count)
 {
   SippLogCondition condition = { sipp, needle, count };
   g_autofree gchar *what = g_strdup_printf ("sipp to log '%s' %u times", needle, count);
@@ -1703,7 +1548,7 @@ wait_sipp_logged (Sipp *sipp, const gchar *needle, guint count)
 
 /* The <ref> of the last line of sipp's scenario log that starts with @prefix. */
 static gchar *
-sipp_last_ref (Sipp *sipp, const gchar *prefix)
+sipp_last_ref (ScaipTestSipp *sipp, const gchar *prefix)
 {
   g_autofree gchar *log = sipp_read (sipp->log_path);
   g_auto(GStrv) lines = g_strsplit (log, "\n", -1);
@@ -1729,8 +1574,8 @@ static const gchar *const sipp_aor_keys[]
 static void
 test_sipp_abort_answer_is_not_acknowledgement (void)
 {
-  g_autoptr(Sipp) primary = sipp_new ();
-  g_autoptr(Sipp) secondary = sipp_new ();
+  g_autoptr(ScaipTestSipp) primary = scaip_test_sipp_new ();
+  g_autoptr(ScaipTestSipp) secondary = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autofree gchar *primary_uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", primary->port);
   g_autofree gchar *secondary_uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", secondary->port);
@@ -1746,8 +1591,8 @@ test_sipp_abort_answer_is_not_acknowledgement (void)
                   "the primary (mty=RE, the alarm's ref) and sends it to the secondary under a "
                   "new ref; the primary's snu=0 answers the abort and does not acknowledge the "
                   "alarm, which stays delivered while the secondary keeps it on HOLD");
-  sipp_start (primary, "arc-hold.xml", sipp_aor_keys);
-  sipp_start (secondary, "arc-hold.xml", sipp_aor_keys);
+  scaip_test_sipp_start (primary, "arc-hold.xml", sipp_aor_keys);
+  scaip_test_sipp_start (secondary, "arc-hold.xml", sipp_aor_keys);
   keys = instance_keys (primary_uri, secondary_uri,
                         "demo-password = " PASSWORD "\nregister = false\n"
                         "hold-interval = 20\nhold-max = 180\n");
@@ -1789,26 +1634,26 @@ test_sipp_abort_answer_is_not_acknowledgement (void)
 static gchar *
 send_forged_mrs (const gchar *gateway_port, const gchar *ref, const gchar *ruri_user)
 {
-  g_autoptr(Sipp) stranger = sipp_new ();
+  g_autoptr(ScaipTestSipp) stranger = scaip_test_sipp_new ();
   g_autofree gchar *target = g_strdup_printf ("127.0.0.1:%s", gateway_port);
   const gchar *extra[] = { "-m",       "1",        "-timeout", "60s",         "-timeout_error",
                            "-key",     "ref",      ref,        "-key",        "ruri_user",
                            ruri_user,  "-key",     "aor_user", CONTROLLER_ID, "-key",
                            "aor_host", "arc.test", target,     NULL };
 
-  sipp_start (stranger, "forged-mrs.xml", extra);
-  g_assert_cmpint (sipp_wait (stranger), ==, 0);
+  scaip_test_sipp_start (stranger, "forged-mrs.xml", extra);
+  g_assert_cmpint (scaip_test_sipp_wait (stranger), ==, 0);
   return sipp_read (stranger->log_path);
 }
 
 static void
 test_sipp_stranger_cannot_acknowledge (void)
 {
-  g_autoptr(Sipp) arc = sipp_new ();
-  g_autoptr(Sipp) arc_again = sipp_new ();
+  g_autoptr(ScaipTestSipp) arc = scaip_test_sipp_new ();
+  g_autoptr(ScaipTestSipp) arc_again = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autofree gchar *uri = g_strdup_printf ("sip:arc@127.0.0.1:%s", arc->port);
-  g_autofree gchar *gateway_port = g_strdup_printf ("%u", free_udp_port ());
+  g_autofree gchar *gateway_port = g_strdup_printf ("%u", hg_test_free_udp_port ());
   g_autofree gchar *local = g_strdup_printf ("local-uri = sip:127.0.0.1:%s\n", gateway_port);
   g_autofree gchar *keys = NULL;
   g_autofree gchar *ref = NULL;
@@ -1826,7 +1671,7 @@ test_sipp_stranger_cannot_acknowledge (void)
                   "TR 91102 §7.5); the alarm stays raised; then the receiver itself answers "
                   "snu=0 in a MESSAGE from its own port, which is taken, and the alarm is "
                   "acknowledged");
-  sipp_start (arc, "arc-ok-only.xml", once);
+  scaip_test_sipp_start (arc, "arc-ok-only.xml", once);
   keys = instance_keys (uri, NULL, "demo-password = " PASSWORD "\nregister = false\n");
   {
     /* a known port, for the strangers to send to */
@@ -1838,7 +1683,7 @@ test_sipp_stranger_cannot_acknowledge (void)
   }
   gateway = scaip_test_gateway_new_started (keys);
   ref = scaip_test_gateway_raise (gateway, "fall", "hall");
-  g_assert_cmpint (sipp_wait (arc), ==, 0);
+  g_assert_cmpint (scaip_test_sipp_wait (arc), ==, 0);
 
   logged = send_forged_mrs (gateway_port, ref, CONTROLLER_ID);
   g_test_message ("the stranger logged: %s", logged);
@@ -1857,16 +1702,16 @@ test_sipp_stranger_cannot_acknowledge (void)
   /* the receiver itself, on the same port, answers the plugin's next resend apart */
   g_free (arc_again->port);
   arc_again->port = g_strdup (arc->port);
-  sipp_start (arc_again, "arc-answer-apart.xml", answer);
+  scaip_test_sipp_start (arc_again, "arc-answer-apart.xml", answer);
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
-  g_assert_cmpint (sipp_wait (arc_again), ==, 0);
+  g_assert_cmpint (scaip_test_sipp_wait (arc_again), ==, 0);
   g_assert_cmpuint (sipp_logged (arc_again, "snu 0 taken"), ==, 1);
 }
 
 typedef struct
 {
-  Sipp *primary;
-  Sipp *secondary;
+  ScaipTestSipp *primary;
+  ScaipTestSipp *secondary;
   guint refs;
 } RefsCondition;
 
@@ -1923,8 +1768,8 @@ new_ref_journaled (gpointer data)
 static void
 test_sipp_new_ref_after_session_end (void)
 {
-  g_autoptr(Sipp) primary = sipp_new ();
-  g_autoptr(Sipp) secondary = sipp_new ();
+  g_autoptr(ScaipTestSipp) primary = scaip_test_sipp_new ();
+  g_autoptr(ScaipTestSipp) secondary = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autoptr(GHashTable) before = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GHashTable) all = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -1934,7 +1779,7 @@ test_sipp_new_ref_after_session_end (void)
   g_autofree gchar *ref = NULL;
   RefsCondition refs = { primary, secondary, 2 };
   JournaledCondition journaled = { NULL, NULL, NULL };
-  PidCondition condition = { NULL, 0 };
+  ScaipTestHostCondition condition = { NULL, 0 };
   GHashTableIter iter;
   gpointer key;
   gpointer value;
@@ -1946,8 +1791,8 @@ test_sipp_new_ref_after_session_end (void)
                   "a new ref, so no ref reaches a second receiver or the same one again; the "
                   "plugin host is killed (kill -9) between, and the new host goes on with a "
                   "new ref from the journal, never with one a receiver ended");
-  sipp_start (primary, "arc-refuse.xml", NULL);
-  sipp_start (secondary, "arc-refuse.xml", NULL);
+  scaip_test_sipp_start (primary, "arc-refuse.xml", NULL);
+  scaip_test_sipp_start (secondary, "arc-refuse.xml", NULL);
   /* after both refused, nothing is in flight for retry-max: the kill comes then, so that
    * no answer of a receiver is lost with the host (a request whose answer was lost is
    * sent again under its ref, as after any kill) */
@@ -1955,7 +1800,7 @@ test_sipp_new_ref_after_session_end (void)
                         "demo-password = " PASSWORD "\nregister = false\n"
                         "retry-max = 10\n");
   gateway = scaip_test_gateway_new_started (keys);
-  scaip_test_wait (host_running, gateway, "the plugin host");
+  scaip_test_wait (scaip_test_host_running, gateway, "the plugin host");
   ref = scaip_test_gateway_raise (gateway, "fall", "hall");
   scaip_test_wait (refs_at_least, &refs, "a ref at each receiver");
   scaip_test_gateway_wait_logged_count (gateway, "ended at the", 2);
@@ -1972,7 +1817,7 @@ test_sipp_new_ref_after_session_end (void)
   g_test_message ("%u refs sent; kill -9 of plugin host %" G_GINT64_FORMAT, n_before,
                   condition.old_pid);
   g_assert_cmpint (kill ((pid_t)condition.old_pid, SIGKILL), ==, 0);
-  scaip_test_wait (host_replaced, &condition, "a new plugin host");
+  scaip_test_wait (scaip_test_host_replaced, &condition, "a new plugin host");
   refs.refs = n_before + 2;
   scaip_test_wait (refs_at_least, &refs, "two more refs after the restart");
   /* the first after the restart is the one journaled: not one a receiver had ended */

@@ -9,7 +9,6 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include "scaip-test.h"
 
@@ -37,102 +36,10 @@ instance_keys (const gchar *primary, const gchar *secondary, const gchar *extra)
 
 /* sipp */
 
-typedef struct
-{
-  gchar *dir;           /* (owned) its working directory and logs, removed at the end */
-  gchar *port;          /* (owned) its SIP port on 127.0.0.1 */
-  gchar *messages_path; /* (owned) every SIP message it saw, -trace_msg */
-  GSubprocess *process; /* (owned) (nullable) */
-  gboolean exited;
-} Sipp;
-
-static guint
-free_udp_port (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocket) socket
-      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_no_error (error);
-  g_socket_bind (socket, any, FALSE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
-static Sipp *
-sipp_new (void)
-{
-  g_autoptr(GError) error = NULL;
-  Sipp *sipp = g_new0 (Sipp, 1);
-
-  sipp->dir = g_dir_make_tmp ("hemgate-sipp-XXXXXX", &error);
-  g_assert_no_error (error);
-  sipp->port = g_strdup_printf ("%u", free_udp_port ());
-  sipp->messages_path = g_build_filename (sipp->dir, "messages.log", NULL);
-  return sipp;
-}
-
-static void
-sipp_exited_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
-  *(gboolean *)user_data = TRUE;
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *)data;
-}
-
-/* In the child: a case that fails (aborts) must not leave sipp running. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-/* Runs @scenario (in sipp/) over UDP on 127.0.0.1 with no call limit, tracing every
- * message into its messages.log (appended to, across runs on the same Sipp). */
-static void
-sipp_start (Sipp *sipp, const gchar *scenario)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocessLauncher) launcher
-      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-  g_autofree gchar *path = g_test_build_filename (G_TEST_DIST, "sipp", scenario, NULL);
-  const gchar *argv[]
-      = { g_getenv ("SIPP"),   "-sf", path, "-i",       "127.0.0.1",  "-p",
-          sipp->port,          "-t",  "u1", "-nostdin", "-trace_msg", "-message_file",
-          sipp->messages_path, NULL };
-
-  g_assert_nonnull (argv[0]);
-  g_subprocess_launcher_set_cwd (launcher, sipp->dir);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  sipp->exited = FALSE;
-  g_clear_object (&sipp->process);
-  sipp->process = g_subprocess_launcher_spawnv (launcher, argv, &error);
-  g_assert_no_error (error);
-  g_subprocess_wait_async (sipp->process, NULL, sipp_exited_cb, &sipp->exited);
-}
-
-/* SIGUSR1 is sipp's graceful quit. */
-static void
-sipp_stop (Sipp *sipp)
-{
-  g_subprocess_send_signal (sipp->process, SIGUSR1);
-  scaip_test_wait (flag_set, &sipp->exited, "sipp to quit on SIGUSR1");
-}
-
 /* Returns: how many MESSAGE requests sipp received whose text holds @needle and, unless
  *   %NULL, @also; retransmissions count */
 static guint
-sipp_count (Sipp *sipp, const gchar *needle, const gchar *also)
+sipp_count (ScaipTestSipp *sipp, const gchar *needle, const gchar *also)
 {
   g_autofree gchar *trace = NULL;
   g_auto(GStrv) chunks = NULL;
@@ -152,42 +59,10 @@ sipp_count (Sipp *sipp, const gchar *needle, const gchar *also)
   return count;
 }
 
-static gchar *
-sipp_uri (Sipp *sipp)
-{
-  return g_strdup_printf ("sip:arc@127.0.0.1:%s", sipp->port);
-}
-
-static void
-sipp_free (Sipp *sipp)
-{
-  g_autoptr(GDir) dir = NULL;
-  const gchar *name;
-
-  if (sipp->process != NULL && !sipp->exited)
-    {
-      g_subprocess_force_exit (sipp->process);
-      scaip_test_wait (flag_set, &sipp->exited, "sipp to be killed");
-    }
-  g_clear_object (&sipp->process);
-  dir = g_dir_open (sipp->dir, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree gchar *path = g_build_filename (sipp->dir, name, NULL);
-      g_remove (path);
-    }
-  g_rmdir (sipp->dir);
-  g_free (sipp->dir);
-  g_free (sipp->port);
-  g_free (sipp->messages_path);
-  g_free (sipp);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Sipp, sipp_free)
-
 typedef struct
 {
-  Sipp *sipp;
-  Sipp *other; /* (nullable) counted too */
+  ScaipTestSipp *sipp;
+  ScaipTestSipp *other; /* (nullable) counted too */
   const gchar *needle;
   const gchar *also;
   guint at_least;
@@ -309,42 +184,21 @@ logged_background_ref (ScaipTestGateway *gateway, const gchar *ref)
   g_assert_not_reached ();
 }
 
-typedef struct
-{
-  ScaipTestGateway *gateway;
-  gint64 old_pid;
-} PidCondition;
-
-static gboolean
-host_replaced (gpointer data)
-{
-  PidCondition *condition = data;
-  gint64 pid = scaip_test_gateway_host_pid (condition->gateway);
-
-  return pid != 0 && pid != condition->old_pid;
-}
-
-static gboolean
-host_running (gpointer data)
-{
-  return scaip_test_gateway_host_pid (data) != 0;
-}
-
 /* Two sipp ARCs whose applications answer heartbeats and never alarms, and a gateway
  * sending to them; @ref is a fall alarm raised there, once its delivery failed. */
 static ScaipTestGateway *
-start_failing (Sipp *primary, Sipp *secondary, gchar **ref, gchar **technical)
+start_failing (ScaipTestSipp *primary, ScaipTestSipp *secondary, gchar **ref, gchar **technical)
 {
-  g_autofree gchar *primary_uri = sipp_uri (primary);
-  g_autofree gchar *secondary_uri = sipp_uri (secondary);
+  g_autofree gchar *primary_uri = scaip_test_sipp_uri (primary);
+  g_autofree gchar *secondary_uri = scaip_test_sipp_uri (secondary);
   g_autofree gchar *keys = NULL;
   g_autoptr(JsonObject) failed = NULL;
   TechnicalCondition condition = { NULL, "delivery-failed", NULL, NULL, 0 };
   ScaipTestGateway *gateway;
   JsonObject *detail;
 
-  sipp_start (primary, "arc-alarms-unanswered.xml");
-  sipp_start (secondary, "arc-alarms-unanswered.xml");
+  scaip_test_sipp_start (primary, "arc-alarms-unanswered.xml", NULL);
+  scaip_test_sipp_start (secondary, "arc-alarms-unanswered.xml", NULL);
   keys = instance_keys (primary_uri, secondary_uri,
                         "register = false\nheartbeat-interval = 20\ndelivery-timeout = 6\n");
   gateway = scaip_test_gateway_new_started (keys);
@@ -370,8 +224,8 @@ start_failing (Sipp *primary, Sipp *secondary, gchar **ref, gchar **technical)
 static void
 test_delivery_failed (void)
 {
-  g_autoptr(Sipp) primary = sipp_new ();
-  g_autoptr(Sipp) secondary = sipp_new ();
+  g_autoptr(ScaipTestSipp) primary = scaip_test_sipp_new ();
+  g_autoptr(ScaipTestSipp) secondary = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *technical = NULL;
@@ -418,8 +272,8 @@ test_delivery_failed (void)
   }
 
   /* the primary's application answers again (arc-count.xml answers every MESSAGE) */
-  sipp_stop (primary);
-  sipp_start (primary, "arc-count.xml");
+  scaip_test_sipp_stop (primary);
+  scaip_test_sipp_start (primary, "arc-count.xml", NULL);
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
   scaip_test_gateway_wait_state (gateway, technical, "acknowledged");
   g_assert_cmpuint (sipp_count (primary, background_element, NULL), >=, 1);
@@ -430,15 +284,15 @@ test_delivery_failed (void)
 static void
 test_restart_one_technical_alarm (void)
 {
-  g_autoptr(Sipp) primary = sipp_new ();
-  g_autoptr(Sipp) secondary = sipp_new ();
+  g_autoptr(ScaipTestSipp) primary = scaip_test_sipp_new ();
+  g_autoptr(ScaipTestSipp) secondary = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autofree gchar *ref = NULL;
   g_autofree gchar *technical = NULL;
   g_autofree gchar *background = NULL;
   g_autofree gchar *background_element = NULL;
   g_autofree gchar *resumed = NULL;
-  PidCondition condition = { NULL, 0 };
+  ScaipTestHostCondition condition = { NULL, 0 };
   SippCondition retried = { NULL, NULL, NULL, NULL, 0 };
 
   g_test_bug ("10");
@@ -454,7 +308,7 @@ test_restart_one_technical_alarm (void)
   condition.old_pid = scaip_test_gateway_host_pid (gateway);
   g_assert_cmpint (condition.old_pid, >, 0);
   g_assert_cmpint (kill ((pid_t)condition.old_pid, SIGKILL), ==, 0);
-  scaip_test_wait (host_replaced, &condition, "a new plugin host");
+  scaip_test_wait (scaip_test_host_replaced, &condition, "a new plugin host");
   resumed = g_strdup_printf ("alarm %s (fall): delivery failed before", ref);
   scaip_test_gateway_wait_logged (gateway, resumed);
 
@@ -465,7 +319,7 @@ test_restart_one_technical_alarm (void)
                      + sipp_count (secondary, background_element, NULL) + 3;
   scaip_test_wait (sipp_received, &retried, "the new host resending under the background ref");
   /* more than delivery-timeout after the restart: a second failure would have come */
-  scaip_test_run_for (8000);
+  hg_test_run_for (8000);
   g_assert_cmpuint (count_technical (gateway), ==, 1);
   {
     g_autofree gchar *state = scaip_test_gateway_alarm_state (gateway, ref);
@@ -477,10 +331,10 @@ test_restart_one_technical_alarm (void)
 static void
 test_heartbeat_sip_only (void)
 {
-  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestSipp) sipp = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
   g_autoptr(JsonObject) report = NULL;
-  g_autofree gchar *uri = sipp_uri (sipp);
+  g_autofree gchar *uri = scaip_test_sipp_uri (sipp);
   g_autofree gchar *keys = NULL;
   TechnicalCondition condition = { NULL, "line-supervision", NULL, NULL, 0 };
   SippCondition heartbeats = { NULL, NULL, "<mty>PI</mty>", NULL, 0 };
@@ -491,7 +345,7 @@ test_heartbeat_sip_only (void)
                   "TR 91102 §7.3), so line supervision is down; that outage raises one "
                   "technical alarm, which the ARC acknowledges, and the outage goes on: no "
                   "'restored', no second technical alarm for the heartbeats after it");
-  sipp_start (sipp, "arc-heartbeat-sip-only.xml");
+  scaip_test_sipp_start (sipp, "arc-heartbeat-sip-only.xml", NULL);
   keys = instance_keys (uri, NULL, "register = false\nheartbeat-interval = 5\n");
   gateway = scaip_test_gateway_new_started (keys);
   condition.gateway = gateway;
@@ -533,9 +387,9 @@ heartbeat_interval_is (gpointer data)
 static void
 test_heartbeat_interval_from_arc (void)
 {
-  g_autoptr(Sipp) sipp = sipp_new ();
+  g_autoptr(ScaipTestSipp) sipp = scaip_test_sipp_new ();
   g_autoptr(ScaipTestGateway) gateway = NULL;
-  g_autofree gchar *uri = sipp_uri (sipp);
+  g_autofree gchar *uri = scaip_test_sipp_uri (sipp);
   g_autofree gchar *keys = NULL;
   IntervalCondition interval = { NULL, 60 };
   SippCondition heartbeats = { NULL, NULL, "<mty>PI</mty>", NULL, 1 };
@@ -546,7 +400,7 @@ test_heartbeat_interval_from_arc (void)
                   "sets with <hbi>1</hbi> in its answer is obeyed: the configured 5 s become "
                   "1 min, so no heartbeat follows within the next 10 s, and the next one "
                   "still comes");
-  sipp_start (sipp, "arc-heartbeat-interval.xml");
+  scaip_test_sipp_start (sipp, "arc-heartbeat-interval.xml", NULL);
   keys = instance_keys (uri, NULL, "register = false\nheartbeat-interval = 5\n");
   gateway = scaip_test_gateway_new_started (keys);
   heartbeats.sipp = sipp;
@@ -557,7 +411,7 @@ test_heartbeat_interval_from_arc (void)
   scaip_test_gateway_wait_logged (gateway, "sets the heartbeat interval to 1 min");
 
   before = sipp_count (sipp, "<mty>PI</mty>", NULL);
-  scaip_test_run_for (10000);
+  hg_test_run_for (10000);
   g_assert_cmpuint (sipp_count (sipp, "<mty>PI</mty>", NULL), ==, before);
   heartbeats.at_least = before + 1;
   scaip_test_wait (sipp_received, &heartbeats, "the heartbeat a minute later");
@@ -656,7 +510,7 @@ test_health_stopped_host (void)
   g_file_set_contents (gateway->config_path, slow, -1, &error);
   g_assert_no_error (error);
   scaip_test_gateway_start (gateway);
-  scaip_test_wait (host_running, gateway, "the plugin host");
+  scaip_test_wait (scaip_test_host_running, gateway, "the plugin host");
   wait_health (gateway, "ok", NULL);
 
   pid = scaip_test_gateway_host_pid (gateway);

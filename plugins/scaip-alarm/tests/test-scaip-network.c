@@ -46,32 +46,13 @@ network_keys (const gchar *primary, const gchar *secondary, const gchar *timers)
                           gateway_tls, timers);
 }
 
-/* A TCP port of 127.0.0.1 that was free a moment ago. */
-static guint
-free_tcp_port (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket
-      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_no_error (error);
-  g_socket_bind (socket, any, TRUE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 static ScaipTestSim *
 tls_sim (const gchar *name, const gchar *cert, guint *port)
 {
   g_autofree gchar *dir = tls_dir (cert);
   g_autofree gchar *port_str = NULL;
 
-  *port = free_tcp_port ();
+  *port = hg_test_free_port ();
   port_str = g_strdup_printf ("%u", *port);
   {
     const gchar *args[]

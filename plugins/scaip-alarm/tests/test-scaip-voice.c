@@ -440,7 +440,7 @@ test_sounds_language_and_cancel (void)
 
   ref = scaip_test_gateway_raise (gateway, "technical", "hall");
   scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
-  scaip_test_run_for (1000);
+  hg_test_run_for (1000);
   g_assert_cmpuint (scaip_test_gateway_count_logged (gateway, "sound "), ==, 4);
 }
 
@@ -547,15 +547,15 @@ test_button_evdev (void)
   g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
 
   /* after the debounce window: one record in two writes */
-  scaip_test_run_for (1700);
+  hg_test_run_for (1700);
   write_bytes (fd, &press, 10);
-  scaip_test_run_for (100);
+  hg_test_run_for (100);
   write_bytes (fd, (const guint8 *)&press + 10, sizeof press - 10);
   scaip_test_gateway_wait_logged_count (gateway, "pressed: alarm ", 2);
   second = button_ref (gateway, 1);
   g_assert_cmpstr (second, !=, ref);
   scaip_test_gateway_wait_state (gateway, second, "acknowledged");
-  scaip_test_run_for (500);
+  hg_test_run_for (500);
   g_assert_cmpuint (scaip_test_gateway_count_logged (gateway, "pressed: alarm "), ==, 2);
   g_assert_cmpuint (scaip_test_sim_distinct (sim, "ME"), ==, 2);
   g_close (fd, NULL);
