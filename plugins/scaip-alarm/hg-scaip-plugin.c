@@ -623,7 +623,7 @@ start_engine (HgScaipPlugin *self,
     return FALSE;
 
   if (self->config->voice != HG_SCAIP_VOICE_OFF
-      && !hg_context_has_capability (get_context (self), "media.microphone"))
+      && !hg_context_has_capability (get_context (self), HG_CAPABILITY_MEDIA_MICROPHONE))
     {
       g_warning ("voice is configured but the capability media.microphone is not granted; "
                  "voice calls are refused");
