@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HgContext: identity and grant of a plugin instance, and the calls it may make.
- * The methods here only dispatch to the implementation the host provides; the core
- * decides whether each call is allowed. */
+ * The methods here only dispatch to the implementation: the plugin host's, which asks
+ * the core (and the core decides whether each call is allowed), or HgTestContext's in a
+ * plugin's unit tests. The type is abstract and its class private
+ * (hg-context-private.h). */
 #include "config.h"
 
-#include "hg-context.h"
+#include "hg-context-private.h"
 #include "hg-error.h"
 
 typedef struct
@@ -15,7 +17,7 @@ typedef struct
   GStrv capabilities;  /* (owned) */
 } HgContextPrivate;
 
-G_DEFINE_TYPE_WITH_PRIVATE (HgContext, hg_context, G_TYPE_OBJECT)
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (HgContext, hg_context, G_TYPE_OBJECT)
 
 enum
 {
@@ -28,20 +30,6 @@ enum
 };
 
 static GParamSpec *properties[N_PROPS];
-
-static void
-not_supported_async (HgContext *self,
-                     GCancellable *cancellable,
-                     GAsyncReadyCallback callback,
-                     gpointer user_data,
-                     gpointer source_tag)
-{
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, source_tag);
-  g_task_return_new_error (task, HG_ERROR, HG_ERROR_NOT_SUPPORTED, "%s",
-                           "this context does not implement the call");
-}
 
 static void
 hg_context_finalize (GObject *object)
@@ -299,11 +287,6 @@ hg_context_publish_event_async (HgContext *self,
   g_return_if_fail (HG_IS_CONTEXT (self));
   g_return_if_fail (HG_IS_EVENT (event));
   klass = HG_CONTEXT_GET_CLASS (self);
-  if (klass->publish_event_async == NULL)
-    {
-      not_supported_async (self, cancellable, callback, user_data, hg_context_publish_event_async);
-      return;
-    }
   klass->publish_event_async (self, event, cancellable, callback, user_data);
 }
 
@@ -326,9 +309,6 @@ hg_context_publish_event_finish (HgContext *self,
 
   g_return_val_if_fail (HG_IS_CONTEXT (self), 0);
   klass = HG_CONTEXT_GET_CLASS (self);
-  if (g_task_is_valid (result, self) &&
-      g_task_get_source_tag (G_TASK (result)) == hg_context_publish_event_async)
-    return (guint64) g_task_propagate_int (G_TASK (result), error);
   return klass->publish_event_finish (self, result, error);
 }
 
@@ -357,11 +337,6 @@ hg_context_raise_alarm_async (HgContext *self,
   g_return_if_fail (HG_IS_CONTEXT (self));
   g_return_if_fail (HG_IS_ALARM (alarm));
   klass = HG_CONTEXT_GET_CLASS (self);
-  if (klass->raise_alarm_async == NULL)
-    {
-      not_supported_async (self, cancellable, callback, user_data, hg_context_raise_alarm_async);
-      return;
-    }
   klass->raise_alarm_async (self, alarm, cancellable, callback, user_data);
 }
 
@@ -381,9 +356,6 @@ hg_context_raise_alarm_finish (HgContext *self,
                                GError **error)
 {
   g_return_val_if_fail (HG_IS_CONTEXT (self), NULL);
-  if (g_task_is_valid (result, self) &&
-      g_task_get_source_tag (G_TASK (result)) == hg_context_raise_alarm_async)
-    return g_task_propagate_pointer (G_TASK (result), error);
   return HG_CONTEXT_GET_CLASS (self)->raise_alarm_finish (self, result, error);
 }
 
@@ -427,11 +399,6 @@ hg_context_report_alarm_async (HgContext *self,
   g_return_if_fail (HG_IS_CONTEXT (self));
   g_return_if_fail (reference != NULL);
   klass = HG_CONTEXT_GET_CLASS (self);
-  if (klass->report_alarm_async == NULL)
-    {
-      not_supported_async (self, cancellable, callback, user_data, hg_context_report_alarm_async);
-      return;
-    }
   klass->report_alarm_async (self, reference, state, detail, cancellable, callback, user_data);
 }
 
@@ -451,9 +418,6 @@ hg_context_report_alarm_finish (HgContext *self,
                                 GError **error)
 {
   g_return_val_if_fail (HG_IS_CONTEXT (self), FALSE);
-  if (g_task_is_valid (result, self) &&
-      g_task_get_source_tag (G_TASK (result)) == hg_context_report_alarm_async)
-    return g_task_propagate_boolean (G_TASK (result), error);
   return HG_CONTEXT_GET_CLASS (self)->report_alarm_finish (self, result, error);
 }
 
@@ -482,11 +446,6 @@ hg_context_lookup_secret_async (HgContext *self,
   g_return_if_fail (HG_IS_CONTEXT (self));
   g_return_if_fail (key != NULL);
   klass = HG_CONTEXT_GET_CLASS (self);
-  if (klass->lookup_secret_async == NULL)
-    {
-      not_supported_async (self, cancellable, callback, user_data, hg_context_lookup_secret_async);
-      return;
-    }
   klass->lookup_secret_async (self, key, cancellable, callback, user_data);
 }
 
@@ -506,9 +465,6 @@ hg_context_lookup_secret_finish (HgContext *self,
                                  GError **error)
 {
   g_return_val_if_fail (HG_IS_CONTEXT (self), NULL);
-  if (g_task_is_valid (result, self) &&
-      g_task_get_source_tag (G_TASK (result)) == hg_context_lookup_secret_async)
-    return g_task_propagate_pointer (G_TASK (result), error);
   return HG_CONTEXT_GET_CLASS (self)->lookup_secret_finish (self, result, error);
 }
 
@@ -539,11 +495,6 @@ hg_context_store_secret_async (HgContext *self,
   g_return_if_fail (key != NULL);
   g_return_if_fail (value != NULL);
   klass = HG_CONTEXT_GET_CLASS (self);
-  if (klass->store_secret_async == NULL)
-    {
-      not_supported_async (self, cancellable, callback, user_data, hg_context_store_secret_async);
-      return;
-    }
   klass->store_secret_async (self, key, value, cancellable, callback, user_data);
 }
 
@@ -563,9 +514,6 @@ hg_context_store_secret_finish (HgContext *self,
                                 GError **error)
 {
   g_return_val_if_fail (HG_IS_CONTEXT (self), FALSE);
-  if (g_task_is_valid (result, self) &&
-      g_task_get_source_tag (G_TASK (result)) == hg_context_store_secret_async)
-    return g_task_propagate_boolean (G_TASK (result), error);
   return HG_CONTEXT_GET_CLASS (self)->store_secret_finish (self, result, error);
 }
 
@@ -602,7 +550,5 @@ hg_context_report_health (HgContext *self,
   g_return_if_fail (HG_IS_CONTEXT (self));
   g_return_if_fail (health != NULL);
   klass = HG_CONTEXT_GET_CLASS (self);
-  /* a context without it (a test's) has nobody to tell */
-  if (klass->report_health != NULL)
-    klass->report_health (self, health);
+  klass->report_health (self, health);
 }
