@@ -71,18 +71,18 @@ typedef struct
 struct _HgTestContext
 {
   HgContext parent_instance;
-  gchar *source;                             /* (owned) "plugin:<id>" */
+  gchar *source;                              /* (owned) "plugin:<id>" */
   guint64 last_seq;
-  GPtrArray *events;                         /* (owned) (element-type HgEvent) */
-  GPtrArray *alarms;                         /* (owned) (element-type HgAlarm) */
-  GPtrArray *reports;                        /* (owned) (element-type AlarmReport) */
-  GPtrArray *health;                         /* (owned) (element-type JsonObject) */
-  GHashTable *secrets;                       /* (owned) key → value */
+  GPtrArray *events;                          /* (owned) (element-type HgEvent) */
+  GPtrArray *alarms;                          /* (owned) (element-type HgAlarm) */
+  GPtrArray *reports;                         /* (owned) (element-type AlarmReport) */
+  GPtrArray *health;                          /* (owned) (element-type JsonObject) */
+  GHashTable *secrets;                        /* (owned) key → value */
   GQueue failures[HG_TEST_CONTEXT_CALL_LAST]; /* (element-type GError) (owned) */
   guint n_calls[HG_TEST_CONTEXT_CALL_LAST];
   guint n_denied;
-  GQueue pending;                            /* (element-type Completion) (owned) */
-  GSource *complete_source;                  /* (owned) (nullable) */
+  GQueue pending;                             /* (element-type Completion) (owned) */
+  GSource *complete_source;                   /* (owned) (nullable) */
 };
 
 struct _HgTestContextClass

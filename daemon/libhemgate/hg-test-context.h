@@ -48,7 +48,7 @@ typedef enum
 typedef struct _HgTestContext HgTestContext;
 typedef struct _HgTestContextClass HgTestContextClass;
 
-GType hg_test_context_get_type (void) G_GNUC_CONST;
+GType hg_test_context_get_type (void);
 
 HgTestContext *hg_test_context_new (const gchar *plugin_id,
                                     HgDomain domain,
