@@ -17,6 +17,18 @@ typedef struct
   GStrv capabilities;  /* (owned) */
 } HgContextPrivate;
 
+/**
+ * HgContext:
+ *
+ * A plugin instance's only window onto the gateway: its identity, configuration and
+ * grant, and the calls it may make. The plugin host gives each plugin one as its
+ * #HgPlugin:context; every call goes to the core, which checks it against the grant.
+ *
+ * Plugins use a context and never implement one: the type is abstract and its class is
+ * not public. A plugin's unit tests give it an #HgTestContext instead.
+ *
+ * Since: 0.1
+ */
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (HgContext, hg_context, G_TYPE_OBJECT)
 
 enum

@@ -90,6 +90,30 @@ struct _HgTestContextClass
   HgContextClass parent_class;
 };
 
+/**
+ * HgTestContext:
+ *
+ * The #HgContext a plugin's unit tests give it in place of the gateway: no core, no
+ * plugin host, no D-Bus. It answers each call as the core would and records what the
+ * plugin did, for the test to check:
+ *
+ * ```c
+ * const gchar *capabilities[] = { "sensor.publish", NULL };
+ * g_autoptr(HgTestContext) context = hg_test_context_new ("example", HG_DOMAIN_PERSONAL,
+ *                                                         config, capabilities);
+ * g_autoptr(HgPlugin) plugin = g_object_new (MY_TYPE_PLUGIN, "context", context, NULL);
+ *
+ * ... configure and start the plugin, run the main loop ...
+ * g_assert_cmpuint (hg_test_context_get_events (context)->len, ==, 1);
+ * ```
+ *
+ * A call the granted capabilities do not cover is refused with
+ * %HG_ERROR_PERMISSION_DENIED, as the core refuses it; hg_test_context_fail_next() makes
+ * an allowed call fail, to test the plugin's error paths; hg_test_context_deliver_event()
+ * hands the plugin an event as the core does. Calls complete from the main loop.
+ *
+ * Since: 1.0
+ */
 G_DEFINE_FINAL_TYPE (HgTestContext, hg_test_context, HG_TYPE_CONTEXT)
 
 static void
