@@ -9,12 +9,14 @@
 # LD_LIBRARY_PATH at the installed library. It fails when a header the example needs is
 # not installed, when the .pc names wrong directories or flags, or when the test fails.
 #
-# usage: example-out-of-tree.sh MESON BUILD_ROOT EXAMPLE_SOURCE_DIR
+# usage: example-out-of-tree.sh MESON BUILD_ROOT EXAMPLE_SOURCE_DIR [MESON_SETUP_OPTION...]
+# The options (e.g. the tree's -Db_sanitize) go to the example's `meson setup`, with CC.
 set -eu
 
 meson=$1
 build_root=$2
 example=$3
+shift 3
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hemgate-example-out-of-tree-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -49,7 +51,7 @@ mv "$tmp/example/standalone.meson" "$tmp/example/meson.build"
 rm "$tmp/example/tests/meson.build"
 
 echo "# building it against hemgate-plugin-1 $(pkg-config --modversion hemgate-plugin-1)"
-"$meson" setup "$tmp/build" "$tmp/example" --werror --prefix "$tmp/prefix"
+"$meson" setup "$tmp/build" "$tmp/example" --werror --prefix "$tmp/prefix" "$@"
 "$meson" compile -C "$tmp/build"
 
 echo "# running its unit test with the installed library"
