@@ -5,7 +5,7 @@
  *   broker   the broker's own limit here: a bare subscriber (HgMqttClient on the GLib main
  *            loop, counting) behind mosquitto, fed by hemgate-sensor-sim as fast as it can
  *   plugin   the same traffic into the plugin class (500 registered Zigbee devices, seven
- *            rules, journal writes to a context that only counts them)
+ *            rules, journal writes to libhemgate's HgTestContext, which keeps them)
  *   cpu      the plugin's handle_message() called in a loop, no broker: the ceiling
  *
  * Usage: bench-sensors-throughput BUILDDIR [SECONDS] */
@@ -19,77 +19,6 @@
 #include "hg-test-broker.h"
 
 #define N_DEVICES 500
-
-/* A context that journals nothing and counts what it is given. */
-#define BENCH_TYPE_CONTEXT (bench_context_get_type ())
-G_DECLARE_FINAL_TYPE (BenchContext, bench_context, BENCH, CONTEXT, HgContext)
-
-struct _BenchContext
-{
-  HgContext parent_instance;
-  guint64 events;
-  guint64 alarms;
-};
-
-G_DEFINE_TYPE (BenchContext, bench_context, HG_TYPE_CONTEXT)
-
-static void
-bench_context_publish_event_async (HgContext *context,
-                                   HgEvent *event,
-                                   GCancellable *cancellable,
-                                   GAsyncReadyCallback callback,
-                                   gpointer user_data)
-{
-  g_autoptr(GTask) task = g_task_new (context, cancellable, callback, user_data);
-
-  BENCH_CONTEXT (context)->events++;
-  g_task_return_int (task, (gssize) BENCH_CONTEXT (context)->events);
-}
-
-static guint64
-bench_context_publish_event_finish (HgContext *context,
-                                    GAsyncResult *result,
-                                    GError **error)
-{
-  return (guint64) g_task_propagate_int (G_TASK (result), error);
-}
-
-static void
-bench_context_raise_alarm_async (HgContext *context,
-                                 HgAlarm *alarm,
-                                 GCancellable *cancellable,
-                                 GAsyncReadyCallback callback,
-                                 gpointer user_data)
-{
-  g_autoptr(GTask) task = g_task_new (context, cancellable, callback, user_data);
-
-  BENCH_CONTEXT (context)->alarms++;
-  g_task_return_pointer (task, g_strdup ("bench"), g_free);
-}
-
-static gchar *
-bench_context_raise_alarm_finish (HgContext *context,
-                                  GAsyncResult *result,
-                                  GError **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-static void
-bench_context_class_init (BenchContextClass *klass)
-{
-  HgContextClass *context_class = HG_CONTEXT_CLASS (klass);
-
-  context_class->publish_event_async = bench_context_publish_event_async;
-  context_class->publish_event_finish = bench_context_publish_event_finish;
-  context_class->raise_alarm_async = bench_context_raise_alarm_async;
-  context_class->raise_alarm_finish = bench_context_raise_alarm_finish;
-}
-
-static void
-bench_context_init (BenchContext *self)
-{
-}
 
 /* Counting what arrives ------------------------------------------------------------------- */
 
@@ -252,9 +181,8 @@ plugin_new (HgConfig *config,
 {
   g_autofree gchar *grant = g_strdup_printf ("net.connect:127.0.0.1:%u", port);
   const gchar *capabilities[] = { "sensor.publish", "alarm.raise", grant, NULL };
-  g_autoptr(HgContext) context = g_object_new (BENCH_TYPE_CONTEXT, "plugin-id", "bench", "domain",
-                                                (guint) HG_DOMAIN_MUNICIPAL, "config", config,
-                                                "capabilities", capabilities, NULL);
+  g_autoptr(HgTestContext) context = hg_test_context_new ("bench", HG_DOMAIN_MUNICIPAL, config,
+                                                         capabilities);
   g_autoptr(GError) error = NULL;
   HgPlugin *plugin = g_object_new (HG_TYPE_MQTT_SENSORS_PLUGIN, "context", context, NULL);
 
@@ -358,7 +286,9 @@ main (int argc,
     readings = plugin_total (plugin, "readings");
     g_print ("plugin: %" G_GUINT64_FORMAT " readings, %" G_GUINT64_FORMAT " journal writes, "
              "%" G_GUINT64_FORMAT " over device-max-rate\n",
-             readings, BENCH_CONTEXT (hg_plugin_get_context (plugin))->events,
+             readings,
+             (guint64) hg_test_context_get_events (
+                 HG_TEST_CONTEXT (hg_plugin_get_context (plugin)))->len,
              plugin_total (plugin, "flood"));
   }
 

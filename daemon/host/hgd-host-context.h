@@ -3,6 +3,7 @@
 #pragma once
 
 #include <hemgate-plugin.h>
+#include <hg-context-private.h>
 
 #include "hgd-dbus-generated.h"
 

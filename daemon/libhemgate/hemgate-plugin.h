@@ -14,5 +14,6 @@
 #include "hg-event.h"
 #include "hg-json.h"
 #include "hg-plugin.h"
+#include "hg-test-context.h"
 
 #undef __HEMGATE_PLUGIN_H_INSIDE__

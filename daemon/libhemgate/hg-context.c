@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HgContext: identity and grant of a plugin instance, and the calls it may make.
- * The methods here only dispatch to the implementation the host provides; the core
- * decides whether each call is allowed. */
+ * The methods here only dispatch to the implementation: the plugin host's, which asks
+ * the core (and the core decides whether each call is allowed), or HgTestContext's in a
+ * plugin's unit tests. The type is abstract and its class private
+ * (hg-context-private.h). */
 #include "config.h"
 
-#include "hg-context.h"
+#include "hg-context-private.h"
 #include "hg-enum-types.h"
 #include "hg-error.h"
 
@@ -19,16 +21,16 @@ typedef struct
 /**
  * HgContext:
  *
- * A plugin's only window onto the gateway: its identity, domain, configuration and
- * granted capabilities, and the calls it may make: publish events, raise and report
- * alarms, look up and store secrets, report its health.
+ * A plugin instance's only window onto the gateway: its identity, configuration and
+ * grant, and the calls it may make. The plugin host gives each plugin one as its
+ * #HgPlugin:context; every call goes to the core, which checks it against the grant.
  *
- * The core checks every call against the grant derived from the plugin's manifest; a
- * call the grant does not cover fails with %HG_ERROR_PERMISSION_DENIED.
+ * Plugins use a context and never implement one: the type is abstract and its class is
+ * not public. A plugin's unit tests give it an #HgTestContext instead.
  *
  * Since: 1.0
  */
-G_DEFINE_TYPE_WITH_PRIVATE (HgContext, hg_context, G_TYPE_OBJECT)
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (HgContext, hg_context, G_TYPE_OBJECT)
 
 enum
 {
@@ -41,20 +43,6 @@ enum
 };
 
 static GParamSpec *properties[N_PROPS];
-
-static void
-not_supported_async (HgContext *self,
-                     GCancellable *cancellable,
-                     GAsyncReadyCallback callback,
-                     gpointer user_data,
-                     gpointer source_tag)
-{
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, source_tag);
-  g_task_return_new_error (task, HG_ERROR, HG_ERROR_NOT_SUPPORTED, "%s",
-                           "this context does not implement the call");
-}
 
 static void
 hg_context_finalize (GObject *object)
@@ -321,11 +309,6 @@ hg_context_publish_event_async (HgContext *self,
   g_return_if_fail (HG_IS_CONTEXT (self));
   g_return_if_fail (HG_IS_EVENT (event));
   klass = HG_CONTEXT_GET_CLASS (self);
-  if (klass->publish_event_async == NULL)
-    {
-      not_supported_async (self, cancellable, callback, user_data, hg_context_publish_event_async);
-      return;
-    }
   klass->publish_event_async (self, event, cancellable, callback, user_data);
 }
 
@@ -350,9 +333,6 @@ hg_context_publish_event_finish (HgContext *self,
 
   g_return_val_if_fail (HG_IS_CONTEXT (self), 0);
   klass = HG_CONTEXT_GET_CLASS (self);
-  if (g_task_is_valid (result, self) &&
-      g_task_get_source_tag (G_TASK (result)) == hg_context_publish_event_async)
-    return (guint64) g_task_propagate_int (G_TASK (result), error);
   return klass->publish_event_finish (self, result, error);
 }
 
@@ -381,11 +361,6 @@ hg_context_raise_alarm_async (HgContext *self,
   g_return_if_fail (HG_IS_CONTEXT (self));
   g_return_if_fail (HG_IS_ALARM (alarm));
   klass = HG_CONTEXT_GET_CLASS (self);
-  if (klass->raise_alarm_async == NULL)
-    {
-      not_supported_async (self, cancellable, callback, user_data, hg_context_raise_alarm_async);
-      return;
-    }
   klass->raise_alarm_async (self, alarm, cancellable, callback, user_data);
 }
 
@@ -408,9 +383,6 @@ hg_context_raise_alarm_finish (HgContext *self,
                                GError **error)
 {
   g_return_val_if_fail (HG_IS_CONTEXT (self), NULL);
-  if (g_task_is_valid (result, self) &&
-      g_task_get_source_tag (G_TASK (result)) == hg_context_raise_alarm_async)
-    return g_task_propagate_pointer (G_TASK (result), error);
   return HG_CONTEXT_GET_CLASS (self)->raise_alarm_finish (self, result, error);
 }
 
@@ -460,11 +432,6 @@ hg_context_report_alarm_async (HgContext *self,
   g_return_if_fail (HG_IS_CONTEXT (self));
   g_return_if_fail (reference != NULL);
   klass = HG_CONTEXT_GET_CLASS (self);
-  if (klass->report_alarm_async == NULL)
-    {
-      not_supported_async (self, cancellable, callback, user_data, hg_context_report_alarm_async);
-      return;
-    }
   klass->report_alarm_async (self, reference, state, detail, cancellable, callback, user_data);
 }
 
@@ -486,9 +453,6 @@ hg_context_report_alarm_finish (HgContext *self,
                                 GError **error)
 {
   g_return_val_if_fail (HG_IS_CONTEXT (self), FALSE);
-  if (g_task_is_valid (result, self) &&
-      g_task_get_source_tag (G_TASK (result)) == hg_context_report_alarm_async)
-    return g_task_propagate_boolean (G_TASK (result), error);
   return HG_CONTEXT_GET_CLASS (self)->report_alarm_finish (self, result, error);
 }
 
@@ -517,11 +481,6 @@ hg_context_lookup_secret_async (HgContext *self,
   g_return_if_fail (HG_IS_CONTEXT (self));
   g_return_if_fail (key != NULL);
   klass = HG_CONTEXT_GET_CLASS (self);
-  if (klass->lookup_secret_async == NULL)
-    {
-      not_supported_async (self, cancellable, callback, user_data, hg_context_lookup_secret_async);
-      return;
-    }
   klass->lookup_secret_async (self, key, cancellable, callback, user_data);
 }
 
@@ -543,9 +502,6 @@ hg_context_lookup_secret_finish (HgContext *self,
                                  GError **error)
 {
   g_return_val_if_fail (HG_IS_CONTEXT (self), NULL);
-  if (g_task_is_valid (result, self) &&
-      g_task_get_source_tag (G_TASK (result)) == hg_context_lookup_secret_async)
-    return g_task_propagate_pointer (G_TASK (result), error);
   return HG_CONTEXT_GET_CLASS (self)->lookup_secret_finish (self, result, error);
 }
 
@@ -576,11 +532,6 @@ hg_context_store_secret_async (HgContext *self,
   g_return_if_fail (key != NULL);
   g_return_if_fail (value != NULL);
   klass = HG_CONTEXT_GET_CLASS (self);
-  if (klass->store_secret_async == NULL)
-    {
-      not_supported_async (self, cancellable, callback, user_data, hg_context_store_secret_async);
-      return;
-    }
   klass->store_secret_async (self, key, value, cancellable, callback, user_data);
 }
 
@@ -602,9 +553,6 @@ hg_context_store_secret_finish (HgContext *self,
                                 GError **error)
 {
   g_return_val_if_fail (HG_IS_CONTEXT (self), FALSE);
-  if (g_task_is_valid (result, self) &&
-      g_task_get_source_tag (G_TASK (result)) == hg_context_store_secret_async)
-    return g_task_propagate_boolean (G_TASK (result), error);
   return HG_CONTEXT_GET_CLASS (self)->store_secret_finish (self, result, error);
 }
 
@@ -641,7 +589,5 @@ hg_context_report_health (HgContext *self,
   g_return_if_fail (HG_IS_CONTEXT (self));
   g_return_if_fail (health != NULL);
   klass = HG_CONTEXT_GET_CLASS (self);
-  /* a context without it (a test's) has nobody to tell */
-  if (klass->report_health != NULL)
-    klass->report_health (self, health);
+  klass->report_health (self, health);
 }

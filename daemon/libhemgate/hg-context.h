@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* HgContext: a plugin's only window onto the gateway. Every call is checked by the core. */
+/* HgContext: a plugin's only window onto the gateway. Every call is checked by the core.
+ * Plugins get one and call it; they cannot subclass it (its class is private). */
 #pragma once
 
 #include <gio/gio.h>
@@ -14,67 +15,9 @@ G_BEGIN_DECLS
 #define HG_TYPE_CONTEXT (hg_context_get_type ())
 G_DECLARE_DERIVABLE_TYPE (HgContext, hg_context, HG, CONTEXT, GObject)
 
-/**
- * HgContextClass:
- *
- * Implemented by the plugin host, which forwards each call to the core over its
- * private D-Bus connection. Plugins never subclass it.
- *
- * Since: 1.0
- */
-struct _HgContextClass
-{
-  GObjectClass parent_class;
-
-  void (*publish_event_async) (HgContext *self,
-                               HgEvent *event,
-                               GCancellable *cancellable,
-                               GAsyncReadyCallback callback,
-                               gpointer user_data);
-  guint64 (*publish_event_finish) (HgContext *self,
-                                   GAsyncResult *result,
-                                   GError **error);
-  void (*raise_alarm_async) (HgContext *self,
-                             HgAlarm *alarm,
-                             GCancellable *cancellable,
-                             GAsyncReadyCallback callback,
-                             gpointer user_data);
-  gchar *(*raise_alarm_finish) (HgContext *self,
-                                GAsyncResult *result,
-                                GError **error);
-  void (*report_alarm_async) (HgContext *self,
-                              const gchar *reference,
-                              HgAlarmState state,
-                              JsonObject *detail,
-                              GCancellable *cancellable,
-                              GAsyncReadyCallback callback,
-                              gpointer user_data);
-  gboolean (*report_alarm_finish) (HgContext *self,
-                                   GAsyncResult *result,
-                                   GError **error);
-  void (*lookup_secret_async) (HgContext *self,
-                               const gchar *key,
-                               GCancellable *cancellable,
-                               GAsyncReadyCallback callback,
-                               gpointer user_data);
-  gchar *(*lookup_secret_finish) (HgContext *self,
-                                  GAsyncResult *result,
-                                  GError **error);
-  void (*store_secret_async) (HgContext *self,
-                              const gchar *key,
-                              const gchar *value,
-                              GCancellable *cancellable,
-                              GAsyncReadyCallback callback,
-                              gpointer user_data);
-  gboolean (*store_secret_finish) (HgContext *self,
-                                   GAsyncResult *result,
-                                   GError **error);
-  void (*report_health) (HgContext *self,
-                         JsonObject *health);
-
-  /*< private >*/
-  gpointer padding[11];
-};
+/* HgContextClass is not public: a plugin never implements a context. The plugin host's
+ * context and HgTestContext, which plugin tests use, are the only subclasses, inside
+ * libhemgate and the host (hg-context-private.h). */
 
 const gchar *hg_context_get_plugin_id (HgContext *self);
 HgDomain hg_context_get_domain (HgContext *self);

@@ -7,6 +7,8 @@
 
 #include <sys/socket.h>
 
+#include <hemgate-plugin.h>
+
 #include "hg-test-support.h"
 #include "hgd-capabilities.h"
 #include "hgd-context-impl.h"
@@ -533,6 +535,138 @@ test_report_alarm_illegal (Fixture *fixture,
   g_assert_cmpint (hg_alarm_get_state (recorded), ==, HG_ALARM_STATE_ACKNOWLEDGED);
 }
 
+/* HgTestContext, the double plugin authors test against, must refuse exactly what this
+ * dispatcher refuses. */
+
+typedef struct
+{
+  HgTestContextCall kind;
+  gboolean done;
+  GError *error; /* (owned) (nullable) */
+} DoubleCall;
+
+static void
+double_call_done_cb (GObject *source,
+                     GAsyncResult *result,
+                     gpointer user_data)
+{
+  DoubleCall *call = user_data;
+  HgContext *context = HG_CONTEXT (source);
+
+  switch (call->kind)
+    {
+    case HG_TEST_CONTEXT_CALL_PUBLISH_EVENT:
+      hg_context_publish_event_finish (context, result, &call->error);
+      break;
+    case HG_TEST_CONTEXT_CALL_RAISE_ALARM:
+      g_free (hg_context_raise_alarm_finish (context, result, &call->error));
+      break;
+    case HG_TEST_CONTEXT_CALL_REPORT_ALARM:
+      hg_context_report_alarm_finish (context, result, &call->error);
+      break;
+    case HG_TEST_CONTEXT_CALL_LOOKUP_SECRET:
+      g_free (hg_context_lookup_secret_finish (context, result, &call->error));
+      break;
+    case HG_TEST_CONTEXT_CALL_STORE_SECRET:
+      hg_context_store_secret_finish (context, result, &call->error);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  call->done = TRUE;
+}
+
+/* Returns: whether @context refused the call of @kind (of @event_type, for a publish) */
+static gboolean
+double_denies (HgTestContext *context,
+               HgTestContextCall kind,
+               const gchar *event_type)
+{
+  HgContext *base = HG_CONTEXT (context);
+  DoubleCall call = { kind, FALSE, NULL };
+  g_autoptr(HgEvent) event = NULL;
+  g_autoptr(HgAlarm) alarm = NULL;
+  gboolean denied;
+
+  switch (kind)
+    {
+    case HG_TEST_CONTEXT_CALL_PUBLISH_EVENT:
+      event = hg_event_new (event_type, NULL);
+      hg_context_publish_event_async (base, event, NULL, double_call_done_cb, &call);
+      break;
+    case HG_TEST_CONTEXT_CALL_RAISE_ALARM:
+      alarm = hg_alarm_new ("fall");
+      hg_context_raise_alarm_async (base, alarm, NULL, double_call_done_cb, &call);
+      break;
+    case HG_TEST_CONTEXT_CALL_REPORT_ALARM:
+      hg_context_report_alarm_async (base, "0123456789abcdef", HG_ALARM_STATE_DELIVERED, NULL, NULL,
+                                     double_call_done_cb, &call);
+      break;
+    case HG_TEST_CONTEXT_CALL_LOOKUP_SECRET:
+      hg_context_lookup_secret_async (base, "pin", NULL, double_call_done_cb, &call);
+      break;
+    case HG_TEST_CONTEXT_CALL_STORE_SECRET:
+      hg_context_store_secret_async (base, "pin", "1234", NULL, double_call_done_cb, &call);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  while (!call.done)
+    g_main_context_iteration (NULL, TRUE);
+  denied = g_error_matches (call.error, HG_ERROR, HG_ERROR_PERMISSION_DENIED);
+  g_clear_error (&call.error);
+  return denied;
+}
+
+static void
+test_double_agrees (void)
+{
+  static const struct
+  {
+    HgTestContextCall kind;
+    const gchar *method;
+  } calls[] = {
+    { HG_TEST_CONTEXT_CALL_PUBLISH_EVENT, "PublishEvents" },
+    { HG_TEST_CONTEXT_CALL_RAISE_ALARM, "RaiseAlarm" },
+    { HG_TEST_CONTEXT_CALL_REPORT_ALARM, "ReportAlarm" },
+    { HG_TEST_CONTEXT_CALL_LOOKUP_SECRET, "LookupSecret" },
+    { HG_TEST_CONTEXT_CALL_STORE_SECRET, "StoreSecret" },
+  };
+  static const gchar *const capabilities[] = { "sensor.publish", "sensor.subscribe", "alarm.raise",
+                                               "alarm.deliver", "secrets", NULL };
+  static const gchar *const event_types[] = { "sensor.reading", "sensor.health", "alarm.raised",
+                                              "plugin.denied", "example.thing" };
+
+  g_test_summary ("HgTestContext, the context plugins are unit-tested against, refuses a call "
+                  "with PermissionDenied exactly when the core's table refuses it, for no "
+                  "capability, each one alone and all of them");
+  /* grants: none, each capability alone, all of them */
+  for (guint g = 0; g <= g_strv_length ((gchar **) capabilities) + 1; g++)
+    {
+      const gchar *one[] = { g > 0 ? capabilities[g - 1] : NULL, NULL };
+      const gchar *const *grant = g == 0                                         ? (const gchar *const *) one
+                                  : g <= g_strv_length ((gchar **) capabilities) ? (const gchar *const *) one
+                                                                                 : capabilities;
+      g_autoptr(HgTestContext) context = hg_test_context_new ("probe", HG_DOMAIN_MUNICIPAL, NULL, grant);
+
+      for (guint c = 0; c < G_N_ELEMENTS (calls); c++)
+        {
+          guint n_types = calls[c].kind == HG_TEST_CONTEXT_CALL_PUBLISH_EVENT ? G_N_ELEMENTS (event_types) : 1;
+
+          for (guint t = 0; t < n_types; t++)
+            {
+              const gchar *type = calls[c].kind == HG_TEST_CONTEXT_CALL_PUBLISH_EVENT ? event_types[t] : NULL;
+              const gchar *needed = hgd_capabilities_required_for_call (calls[c].method, type);
+              gboolean core_denies = needed == NULL || (needed[0] != '\0' && !g_strv_contains (grant, needed));
+
+              g_test_message ("grant %s, %s %s: the core %s", grant[0] != NULL ? grant[0] : "(none)",
+                              calls[c].method, type != NULL ? type : "", core_denies ? "denies" : "allows");
+              g_assert_cmpint (double_denies (context, calls[c].kind, type), ==, core_denies);
+            }
+        }
+    }
+}
+
 int
 main (int argc,
       char **argv)
@@ -558,5 +692,6 @@ main (int argc,
 
   g_test_add ("/context/report-alarm/illegal-transition", Fixture, deliver_grant, setup,
               test_report_alarm_illegal, teardown);
+  g_test_add_func ("/context/test-context/denies-as-the-core", test_double_agrees);
   return g_test_run ();
 }

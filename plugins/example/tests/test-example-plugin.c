@@ -1,96 +1,29 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests of HgExamplePlugin's class in-process: its configuration check, its heartbeat and
- * its event count, against a small HgContext that records what the plugin publishes.
- * Providers copying the example get this test shape with it. */
+ * its event count, against the HgTestContext libhemgate ships, which records what the
+ * plugin publishes. Providers copying the example get this test shape with it. */
 #include <hemgate-plugin.h>
 
 #include "hg-example-plugin.h"
 
-/* A context that journals nothing: it keeps what the plugin publishes, in order. */
-#define TEST_TYPE_CONTEXT (test_context_get_type ())
-G_DECLARE_FINAL_TYPE (TestContext, test_context, TEST, CONTEXT, HgContext)
-
-struct _TestContext
-{
-  HgContext parent_instance;
-  GPtrArray *published; /* (owned) (element-type HgEvent) */
-  gboolean deny;        /* answer every publish with HG_ERROR_PERMISSION_DENIED */
-  guint n_denied;
-};
-
-G_DEFINE_TYPE (TestContext, test_context, HG_TYPE_CONTEXT)
-
-static void
-test_context_publish_event_async (HgContext *context,
-                                  HgEvent *event,
-                                  GCancellable *cancellable,
-                                  GAsyncReadyCallback callback,
-                                  gpointer user_data)
-{
-  TestContext *self = TEST_CONTEXT (context);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, test_context_publish_event_async);
-  if (self->deny)
-    {
-      self->n_denied++;
-      g_task_return_new_error (task, HG_ERROR, HG_ERROR_PERMISSION_DENIED, "%s",
-                               "PublishEvent needs the capability sensor.publish");
-      return;
-    }
-  g_ptr_array_add (self->published, g_object_ref (event));
-  g_task_return_pointer (task, GUINT_TO_POINTER (self->published->len), NULL);
-}
-
-static guint64
-test_context_publish_event_finish (HgContext *context,
-                                   GAsyncResult *result,
-                                   GError **error)
-{
-  return GPOINTER_TO_UINT (g_task_propagate_pointer (G_TASK (result), error));
-}
-
-static void
-test_context_finalize (GObject *object)
-{
-  g_ptr_array_unref (TEST_CONTEXT (object)->published);
-  G_OBJECT_CLASS (test_context_parent_class)->finalize (object);
-}
-
-static void
-test_context_class_init (TestContextClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = test_context_finalize;
-  HG_CONTEXT_CLASS (klass)->publish_event_async = test_context_publish_event_async;
-  HG_CONTEXT_CLASS (klass)->publish_event_finish = test_context_publish_event_finish;
-}
-
-static void
-test_context_init (TestContext *self)
-{
-  self->published = g_ptr_array_new_with_free_func (g_object_unref);
-}
-
 typedef struct
 {
   HgConfig *config;       /* (owned) */
-  TestContext *context;   /* (owned) */
+  HgTestContext *context; /* (owned) */
   HgPlugin *plugin;       /* (owned) */
 } Fixture;
+
+/* The user data of a case: the capabilities its context grants. */
+static const gchar *const granted[] = { "sensor.publish", "sensor.subscribe", NULL };
+static const gchar *const publish_denied[] = { "sensor.subscribe", NULL };
 
 static void
 setup (Fixture *fixture,
        gconstpointer user_data)
 {
-  const gchar *capabilities[] = { "sensor.publish", "sensor.subscribe", NULL };
-
   fixture->config = hg_config_new ();
-  fixture->context = g_object_new (TEST_TYPE_CONTEXT,
-                                   "plugin-id", "example",
-                                   "domain", (guint) HG_DOMAIN_PERSONAL,
-                                   "config", fixture->config,
-                                   "capabilities", capabilities,
-                                   NULL);
+  fixture->context = hg_test_context_new ("example", HG_DOMAIN_PERSONAL, fixture->config,
+                                          user_data);
   fixture->plugin = g_object_new (HG_TYPE_EXAMPLE_PLUGIN, "context", fixture->context, NULL);
 }
 
@@ -137,26 +70,39 @@ timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Waits, with a generous limit, until *@counter reaches @n. */
+/* Waits, with a generous limit, until @counter (of @fixture) reaches @n. */
 static void
-wait_for_count (const guint *counter,
+wait_for_count (Fixture *fixture,
+                guint (*counter) (Fixture *fixture),
                 guint n)
 {
   gboolean timed_out = FALSE;
   guint timeout_id = g_timeout_add_seconds (30, timeout_cb, &timed_out);
 
-  while (*counter < n && !timed_out)
+  while (counter (fixture) < n && !timed_out)
     g_main_context_iteration (NULL, TRUE);
   if (!timed_out)
     g_source_remove (timeout_id);
-  g_assert_cmpuint (*counter, >=, n);
+  g_assert_cmpuint (counter (fixture), >=, n);
+}
+
+static guint
+n_published (Fixture *fixture)
+{
+  return hg_test_context_get_events (fixture->context)->len;
+}
+
+static guint
+n_denied (Fixture *fixture)
+{
+  return hg_test_context_get_n_denied (fixture->context);
 }
 
 static void
 wait_for_published (Fixture *fixture,
                     guint n)
 {
-  wait_for_count (&fixture->context->published->len, n);
+  wait_for_count (fixture, n_published, n);
 }
 
 static void
@@ -192,9 +138,11 @@ test_heartbeat (Fixture *fixture,
   start_plugin (fixture);
   wait_for_published (fixture, 2);
 
-  first = g_ptr_array_index (fixture->context->published, 0);
-  second = g_ptr_array_index (fixture->context->published, 1);
+  first = g_ptr_array_index (hg_test_context_get_events (fixture->context), 0);
+  second = g_ptr_array_index (hg_test_context_get_events (fixture->context), 1);
   g_assert_cmpstr (hg_event_get_event_type (first), ==, "sensor.heartbeat");
+  g_assert_cmpstr (hg_event_get_source (first), ==, "plugin:example");
+  g_assert_cmpint (hg_event_get_domain (first), ==, HG_DOMAIN_PERSONAL);
   g_assert_cmpint (json_object_get_int_member (hg_event_get_body (first), "sequence"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (hg_event_get_body (second), "sequence"), ==, 2);
 }
@@ -211,11 +159,14 @@ test_events_counted (Fixture *fixture,
   for (guint i = 0; i < 3; i++)
     {
       g_autoptr(HgEvent) event = hg_event_new ("sensor.reading", NULL);
-      hg_plugin_handle_event (fixture->plugin, event);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (hg_test_context_deliver_event (fixture->context, fixture->plugin, event, &error));
+      g_assert_no_error (error);
     }
   wait_for_published (fixture, 1);
 
-  heartbeat = g_ptr_array_index (fixture->context->published, 0);
+  heartbeat = g_ptr_array_index (hg_test_context_get_events (fixture->context), 0);
   g_assert_cmpint (json_object_get_int_member (hg_event_get_body (heartbeat), "events-received"), ==, 3);
 }
 
@@ -226,12 +177,12 @@ test_denied (Fixture *fixture,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_test_summary ("A denied heartbeat does not stop the plugin: it keeps trying, and stops cleanly");
-  fixture->context->deny = TRUE;
+  g_test_summary ("A denied heartbeat (the instance is not granted sensor.publish) does not stop "
+                  "the plugin: it keeps trying, and stops cleanly");
   hg_config_set (fixture->config, "interval", "1");
   start_plugin (fixture);
-  wait_for_count (&fixture->context->n_denied, 2);
-  g_assert_cmpuint (fixture->context->published->len, ==, 0);
+  wait_for_count (fixture, n_denied, 2);
+  g_assert_cmpuint (n_published (fixture), ==, 0);
   hg_plugin_stop_async (fixture->plugin, NULL, result_cb, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
@@ -245,9 +196,10 @@ main (int argc,
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
-  g_test_add ("/example/configure/interval-checked", Fixture, NULL, setup, test_configure, teardown);
-  g_test_add ("/example/heartbeat/published-every-interval", Fixture, NULL, setup, test_heartbeat, teardown);
-  g_test_add ("/example/events/counted-in-heartbeat", Fixture, NULL, setup, test_events_counted, teardown);
-  g_test_add ("/example/heartbeat/denied-keeps-running", Fixture, NULL, setup, test_denied, teardown);
+  g_test_add ("/example/configure/interval-checked", Fixture, granted, setup, test_configure, teardown);
+  g_test_add ("/example/heartbeat/published-every-interval", Fixture, granted, setup, test_heartbeat, teardown);
+  g_test_add ("/example/events/counted-in-heartbeat", Fixture, granted, setup, test_events_counted, teardown);
+  g_test_add ("/example/heartbeat/denied-keeps-running", Fixture, publish_denied, setup, test_denied,
+              teardown);
   return g_test_run ();
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests of HgMqttSensorsPlugin's class in-process, against a real mosquitto on 127.0.0.1
- * and a free port, and a TestContext that records what the plugin journals and which
- * alarms it raises (it is the public HgContext, subclassed). Messages are published with
+ * and a free port, and libhemgate's HgTestContext, which records what the plugin journals
+ * and which alarms it raises. Messages are published with
  * mosquitto_pub and the simulator. Each case waits for a state with a generous limit and
  * asserts it; none asserts how long anything took. */
 #include <glib/gstdio.h>
@@ -28,139 +28,13 @@ log_writer_cb (GLogLevelFlags log_level,
   return g_log_writer_default (log_level, fields, n_fields, user_data);
 }
 
-/* A context that journals nothing: it keeps what the plugin publishes and raises. */
-#define TEST_TYPE_CONTEXT (test_context_get_type ())
-G_DECLARE_FINAL_TYPE (TestContext, test_context, TEST, CONTEXT, HgContext)
-
-struct _TestContext
-{
-  HgContext parent_instance;
-  GPtrArray *events;   /* (owned) (element-type HgEvent) */
-  GPtrArray *alarms;   /* (owned) (element-type HgAlarm) */
-  GHashTable *secrets; /* (owned) key -> value */
-  guint fail_raises;   /* answer this many RaiseAlarm calls with HG_ERROR_UNAVAILABLE */
-  guint n_raise_calls;
-};
-
-G_DEFINE_TYPE (TestContext, test_context, HG_TYPE_CONTEXT)
-
-static void
-test_context_publish_event_async (HgContext *context,
-                                  HgEvent *event,
-                                  GCancellable *cancellable,
-                                  GAsyncReadyCallback callback,
-                                  gpointer user_data)
-{
-  TestContext *self = TEST_CONTEXT (context);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-
-  g_ptr_array_add (self->events, g_object_ref (event));
-  g_task_return_int (task, self->events->len);
-}
-
-static guint64
-test_context_publish_event_finish (HgContext *context,
-                                   GAsyncResult *result,
-                                   GError **error)
-{
-  return (guint64) g_task_propagate_int (G_TASK (result), error);
-}
-
-static void
-test_context_raise_alarm_async (HgContext *context,
-                                HgAlarm *alarm,
-                                GCancellable *cancellable,
-                                GAsyncReadyCallback callback,
-                                gpointer user_data)
-{
-  TestContext *self = TEST_CONTEXT (context);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-
-  self->n_raise_calls++;
-  if (self->fail_raises > 0)
-    {
-      self->fail_raises--;
-      g_task_return_new_error (task, HG_ERROR, HG_ERROR_UNAVAILABLE, "%s",
-                               "the municipal journal is not open");
-      return;
-    }
-  g_ptr_array_add (self->alarms, g_object_ref (alarm));
-  g_task_return_pointer (task, g_strdup_printf ("ref-%u", self->alarms->len), g_free);
-}
-
-static gchar *
-test_context_raise_alarm_finish (HgContext *context,
-                                 GAsyncResult *result,
-                                 GError **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-static void
-test_context_lookup_secret_async (HgContext *context,
-                                  const gchar *key,
-                                  GCancellable *cancellable,
-                                  GAsyncReadyCallback callback,
-                                  gpointer user_data)
-{
-  TestContext *self = TEST_CONTEXT (context);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-  const gchar *value = g_hash_table_lookup (self->secrets, key);
-
-  if (value == NULL)
-    g_task_return_new_error (task, HG_ERROR, HG_ERROR_NOT_FOUND, "no secret '%s'", key);
-  else
-    g_task_return_pointer (task, g_strdup (value), g_free);
-}
-
-static gchar *
-test_context_lookup_secret_finish (HgContext *context,
-                                   GAsyncResult *result,
-                                   GError **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-static void
-test_context_finalize (GObject *object)
-{
-  TestContext *self = TEST_CONTEXT (object);
-
-  g_ptr_array_unref (self->events);
-  g_ptr_array_unref (self->alarms);
-  g_hash_table_unref (self->secrets);
-  G_OBJECT_CLASS (test_context_parent_class)->finalize (object);
-}
-
-static void
-test_context_class_init (TestContextClass *klass)
-{
-  HgContextClass *context_class = HG_CONTEXT_CLASS (klass);
-
-  G_OBJECT_CLASS (klass)->finalize = test_context_finalize;
-  context_class->publish_event_async = test_context_publish_event_async;
-  context_class->publish_event_finish = test_context_publish_event_finish;
-  context_class->raise_alarm_async = test_context_raise_alarm_async;
-  context_class->raise_alarm_finish = test_context_raise_alarm_finish;
-  context_class->lookup_secret_async = test_context_lookup_secret_async;
-  context_class->lookup_secret_finish = test_context_lookup_secret_finish;
-}
-
-static void
-test_context_init (TestContext *self)
-{
-  self->events = g_ptr_array_new_with_free_func (g_object_unref);
-  self->alarms = g_ptr_array_new_with_free_func (g_object_unref);
-  self->secrets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-}
-
 /* The fixture --------------------------------------------------------------------------- */
 
 typedef struct
 {
   HgTestBroker *broker; /* (owned) */
   HgConfig *config;     /* (owned) */
-  TestContext *context; /* (owned) (nullable) until started */
+  HgTestContext *context; /* (owned) (nullable) until started */
   HgPlugin *plugin;     /* (owned) (nullable) */
   gint64 clock;         /* the fake clock, when a case sets it */
   gchar *capability;    /* (owned) net.connect for the broker */
@@ -266,10 +140,22 @@ make_plugin (Fixture *fixture,
 
   g_clear_object (&fixture->plugin);
   g_clear_object (&fixture->context);
-  fixture->context = g_object_new (TEST_TYPE_CONTEXT, "plugin-id", "sensors-municipal", "domain",
-                                   (guint) HG_DOMAIN_MUNICIPAL, "config", fixture->config,
-                                   "capabilities", capabilities, NULL);
+  fixture->context = hg_test_context_new ("sensors-municipal", HG_DOMAIN_MUNICIPAL, fixture->config,
+                                          capabilities);
   fixture->plugin = g_object_new (HG_TYPE_MQTT_SENSORS_PLUGIN, "context", fixture->context, NULL);
+}
+
+static guint
+n_alarms (Fixture *fixture)
+{
+  return hg_test_context_get_alarms (fixture->context)->len;
+}
+
+static HgAlarm *
+alarm_at (Fixture *fixture,
+          guint index)
+{
+  return g_ptr_array_index (hg_test_context_get_alarms (fixture->context), index);
 }
 
 static void
@@ -433,9 +319,11 @@ count_events (Fixture *fixture,
 {
   guint n = 0;
 
-  for (guint i = 0; i < fixture->context->events->len; i++)
+  GPtrArray *events = hg_test_context_get_events (fixture->context);
+
+  for (guint i = 0; i < events->len; i++)
     {
-      HgEvent *event = g_ptr_array_index (fixture->context->events, i);
+      HgEvent *event = g_ptr_array_index (events, i);
       JsonObject *body = hg_event_get_body (event);
       const gchar *name = NULL;
 
@@ -575,8 +463,8 @@ test_water_leak_once (Fixture *fixture,
   wait_for_count (fixture, "kitchen-leak", "messages", 50);
   hg_test_wait_for (journal_drained, fixture, WAIT_SECONDS);
 
-  g_assert_cmpuint (fixture->context->alarms->len, ==, 1);
-  alarm = g_ptr_array_index (fixture->context->alarms, 0);
+  g_assert_cmpuint (n_alarms (fixture), ==, 1);
+  alarm = alarm_at (fixture, 0);
   g_assert_cmpstr (hg_alarm_get_alarm_type (alarm), ==, "water");
   g_assert_cmpstr (hg_alarm_get_device (alarm), ==, "kitchen-leak");
   g_assert_cmpstr (hg_alarm_get_location (alarm), ==, "kitchen");
@@ -598,7 +486,7 @@ test_water_leak_once (Fixture *fixture,
                           FALSE);
   wait_for_count (fixture, "kitchen-leak", "messages", 52);
   hg_test_wait_for (journal_drained, fixture, WAIT_SECONDS);
-  g_assert_cmpuint (fixture->context->alarms->len, ==, 2);
+  g_assert_cmpuint (n_alarms (fixture), ==, 2);
   g_assert_cmpuint (count_events (fixture, "sensor.reading", "kitchen-leak"), ==, 4);
   g_assert_cmpuint (n_warnings, ==, 0);
 }
@@ -645,7 +533,7 @@ test_simulated_day (Fixture *fixture,
   g_assert_cmpuint (count_events (fixture, "sensor.availability", NULL), ==, 6);
   g_assert_cmpuint (n_warnings, ==, 0);
   /* the bed was left at 07:00 and returned to at 22:00, outside the bed-exit window */
-  g_assert_cmpuint (fixture->context->alarms->len, ==, 0);
+  g_assert_cmpuint (n_alarms (fixture), ==, 0);
 }
 
 /* /sensors/plugin/bad-input -------------------------------------------------------------- */
@@ -679,7 +567,7 @@ test_garbage (Fixture *fixture,
    * control character, so that one never arrives */
   g_assert_cmpint (json_object_get_int_member (member (h, "unknown"), "messages"), ==, 2);
   g_assert_cmpint (json_object_get_int_member (member (h, "z2m-bridge"), "invalid"), ==, 2);
-  g_assert_cmpuint (fixture->context->alarms->len, ==, 0);
+  g_assert_cmpuint (n_alarms (fixture), ==, 0);
   g_assert_cmpuint (count_events (fixture, "sensor.reading", "hall-door"), ==, 1);
 }
 
@@ -700,9 +588,11 @@ test_retained_garbage (Fixture *fixture,
   hg_test_broker_publish (fixture->broker, "zigbee2mqtt/hall-door", "{\"contact\":true}", FALSE);
   wait_for_count (fixture, "hall-door", "readings", 1);
   hg_test_wait_for (journal_drained, fixture, WAIT_SECONDS);
-  for (guint i = 0; i < fixture->context->events->len; i++)
+  GPtrArray *events = hg_test_context_get_events (fixture->context);
+
+  for (guint i = 0; i < events->len; i++)
     {
-      HgEvent *event = g_ptr_array_index (fixture->context->events, i);
+      HgEvent *event = g_ptr_array_index (events, i);
       JsonObject *body = hg_event_get_body (event);
       if (g_strcmp0 (json_object_get_string_member_with_default (body, "device", ""), "bed") == 0)
         g_assert_true (json_object_get_boolean_member (body, "retained"));
@@ -741,8 +631,8 @@ test_flood (Fixture *fixture,
                     (guint) device_count (fixture, "living-temp", "readings"));
   /* within 2 x 10 messages/s of burst and rate over the flood's length, give or take */
   g_assert_cmpuint (count_events (fixture, "sensor.reading", "bedroom-motion"), <, 200);
-  g_assert_cmpuint (fixture->context->alarms->len, ==, 1);
-  g_assert_cmpstr (hg_alarm_get_alarm_type (g_ptr_array_index (fixture->context->alarms, 0)), ==,
+  g_assert_cmpuint (n_alarms (fixture), ==, 1);
+  g_assert_cmpstr (hg_alarm_get_alarm_type (alarm_at (fixture, 0)), ==,
                    "water");
 }
 
@@ -785,8 +675,8 @@ test_broker_down_at_start (Fixture *fixture,
   hg_test_broker_publish (fixture->broker, "zigbee2mqtt/panic-button", "{\"action\":\"single\"}",
                           FALSE);
   wait_for_count (fixture, "panic-button", "readings", 1);
-  g_assert_cmpuint (fixture->context->alarms->len, ==, 1);
-  g_assert_cmpstr (hg_alarm_get_alarm_type (g_ptr_array_index (fixture->context->alarms, 0)), ==,
+  g_assert_cmpuint (n_alarms (fixture), ==, 1);
+  g_assert_cmpstr (hg_alarm_get_alarm_type (alarm_at (fixture, 0)), ==,
                    "assistance");
 }
 
@@ -798,8 +688,7 @@ test_password_from_secrets (Fixture *fixture,
                   "broker, which refuses anonymous clients, accepts the plugin");
   hg_config_set (fixture->config, "username", "gateway");
   make_plugin (fixture, fixture->capability);
-  g_hash_table_insert (fixture->context->secrets, g_strdup ("mqtt-password"),
-                       g_strdup ("s3cret-for-test"));
+  hg_test_context_set_secret (fixture->context, "mqtt-password", "s3cret-for-test");
   start_plugin (fixture);
   /* the broker refuses anonymous clients, so being subscribed proves the password */
   hg_test_wait_for (connected, fixture, WAIT_SECONDS);
@@ -815,7 +704,7 @@ test_wrong_password (Fixture *fixture,
                   "trying with backoff, and never crashes");
   hg_config_set (fixture->config, "username", "gateway");
   make_plugin (fixture, fixture->capability);
-  g_hash_table_insert (fixture->context->secrets, g_strdup ("mqtt-password"), g_strdup ("wrong"));
+  hg_test_context_set_secret (fixture->context, "mqtt-password", "wrong");
   start_plugin (fixture);
   while (broker_number (fixture, "failures") < 2)
     g_main_context_iteration (NULL, TRUE);
@@ -844,18 +733,23 @@ static void
 test_alarm_retried (Fixture *fixture,
                     gconstpointer user_data)
 {
+  g_autoptr(GError) unavailable = g_error_new_literal (HG_ERROR, HG_ERROR_UNAVAILABLE,
+                                                       "the municipal journal is not open");
+
   g_test_summary ("An alarm the core cannot take yet (its journal unavailable) is raised again "
                   "until it is taken: no alarm is lost");
   make_plugin (fixture, fixture->capability);
-  fixture->context->fail_raises = 2;
+  hg_test_context_fail_next (fixture->context, HG_TEST_CONTEXT_CALL_RAISE_ALARM, unavailable);
+  hg_test_context_fail_next (fixture->context, HG_TEST_CONTEXT_CALL_RAISE_ALARM, unavailable);
   start_plugin (fixture);
   hg_test_wait_for (connected, fixture, WAIT_SECONDS);
   hg_test_broker_publish (fixture->broker, "zigbee2mqtt/kitchen-leak", "{\"water_leak\":true}",
                           FALSE);
-  while (fixture->context->alarms->len < 1)
+  while (n_alarms (fixture) < 1)
     g_main_context_iteration (NULL, TRUE);
-  g_assert_cmpuint (fixture->context->n_raise_calls, ==, 3);
-  g_assert_cmpuint (fixture->context->alarms->len, ==, 1);
+  g_assert_cmpuint (hg_test_context_get_n_calls (fixture->context, HG_TEST_CONTEXT_CALL_RAISE_ALARM), ==,
+                    3);
+  g_assert_cmpuint (n_alarms (fixture), ==, 1);
 }
 
 static gint64
@@ -885,12 +779,12 @@ test_bed_exit_clock (Fixture *fixture,
   wait_for_count (fixture, "bed", "readings", 1);
   fixture->clock += 19 * 60 * G_USEC_PER_SEC;
   hg_mqtt_sensors_plugin_tick (HG_MQTT_SENSORS_PLUGIN (fixture->plugin));
-  g_assert_cmpuint (fixture->context->alarms->len, ==, 0);
+  g_assert_cmpuint (n_alarms (fixture), ==, 0);
   fixture->clock += 2 * 60 * G_USEC_PER_SEC;
   hg_mqtt_sensors_plugin_tick (HG_MQTT_SENSORS_PLUGIN (fixture->plugin));
-  while (fixture->context->alarms->len < 1)
+  while (n_alarms (fixture) < 1)
     g_main_context_iteration (NULL, TRUE);
-  alarm = g_ptr_array_index (fixture->context->alarms, 0);
+  alarm = alarm_at (fixture, 0);
   g_assert_cmpstr (hg_alarm_get_alarm_type (alarm), ==, "fall");
   g_assert_cmpstr (hg_alarm_get_location (alarm), ==, "bedroom");
   g_assert_cmpstr (json_object_get_string_member (hg_alarm_get_detail (alarm), "rule_type"), ==,
@@ -1017,11 +911,11 @@ store_tls_secret (Fixture *fixture,
 {
   g_autofree gchar *path = tls_file (name);
   g_autoptr(GError) error = NULL;
-  gchar *text = NULL;
+  g_autofree gchar *text = NULL;
 
   g_assert_true (g_file_get_contents (path, &text, NULL, &error));
   g_assert_no_error (error);
-  g_hash_table_insert (fixture->context->secrets, g_strdup (secret), text);
+  hg_test_context_set_secret (fixture->context, secret, text);
 }
 
 static void

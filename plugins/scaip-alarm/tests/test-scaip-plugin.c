@@ -38,9 +38,8 @@ static HgPlugin *
 new_plugin (HgConfig *config)
 {
   const gchar *capabilities[] = { "alarm.deliver", "alarm.raise", "secrets", NULL };
-  g_autoptr(HgContext) context = g_object_new (HG_TYPE_CONTEXT, "plugin-id", "scaip-alarm",
-                                                "domain", (guint) HG_DOMAIN_MUNICIPAL, "config",
-                                                config, "capabilities", capabilities, NULL);
+  g_autoptr(HgTestContext) context = hg_test_context_new ("scaip-alarm", HG_DOMAIN_MUNICIPAL,
+                                                         config, capabilities);
 
   return g_object_new (HG_TYPE_SCAIP_PLUGIN, "context", context, NULL);
 }

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The class of HgContext, for its implementations only: the plugin host's context
+ * (daemon/host/hgd-host-context.c) and HgTestContext. Not installed. */
+#pragma once
+
+#include "hg-context.h"
+
+G_BEGIN_DECLS
+
+/**
+ * HgContextClass:
+ *
+ * Implemented by the plugin host, which forwards each call to the core over its
+ * private D-Bus connection, and by #HgTestContext. Not part of the public API: the
+ * installed hg-context.h declares the type without its class, so the ABI of
+ * #HgContext is its functions alone.
+ *
+ * Since: 1.0
+ */
+struct _HgContextClass
+{
+  GObjectClass parent_class;
+
+  void (*publish_event_async) (HgContext *self,
+                               HgEvent *event,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data);
+  guint64 (*publish_event_finish) (HgContext *self,
+                                   GAsyncResult *result,
+                                   GError **error);
+  void (*raise_alarm_async) (HgContext *self,
+                             HgAlarm *alarm,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data);
+  gchar *(*raise_alarm_finish) (HgContext *self,
+                                GAsyncResult *result,
+                                GError **error);
+  void (*report_alarm_async) (HgContext *self,
+                              const gchar *reference,
+                              HgAlarmState state,
+                              JsonObject *detail,
+                              GCancellable *cancellable,
+                              GAsyncReadyCallback callback,
+                              gpointer user_data);
+  gboolean (*report_alarm_finish) (HgContext *self,
+                                   GAsyncResult *result,
+                                   GError **error);
+  void (*lookup_secret_async) (HgContext *self,
+                               const gchar *key,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data);
+  gchar *(*lookup_secret_finish) (HgContext *self,
+                                  GAsyncResult *result,
+                                  GError **error);
+  void (*store_secret_async) (HgContext *self,
+                              const gchar *key,
+                              const gchar *value,
+                              GCancellable *cancellable,
+                              GAsyncReadyCallback callback,
+                              gpointer user_data);
+  gboolean (*store_secret_finish) (HgContext *self,
+                                   GAsyncResult *result,
+                                   GError **error);
+  void (*report_health) (HgContext *self,
+                         JsonObject *health);
+};
+
+G_END_DECLS
