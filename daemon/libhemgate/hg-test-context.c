@@ -873,6 +873,9 @@ hg_test_context_get_alarms (HgTestContext *self)
  * hg_test_context_get_n_alarm_reports:
  * @self: an #HgTestContext
  *
+ * Counts the reports of alarm steps the plugin made that the grant allowed; read each
+ * with hg_test_context_get_alarm_report().
+ *
  * Returns: how many reports of alarm steps (hg_context_report_alarm_async()) were
  *   accepted
  *
@@ -962,6 +965,8 @@ hg_test_context_get_secret (HgTestContext *self,
  * hg_test_context_get_n_calls:
  * @self: an #HgTestContext
  * @call: the kind of call
+ *
+ * Counts the plugin's calls of one kind, to check that it retried, or did not call at all.
  *
  * Returns: how many calls of kind @call the plugin made, whether they succeeded, failed
  *   or were refused
