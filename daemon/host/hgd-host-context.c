@@ -271,17 +271,6 @@ hgd_host_context_publish_event_async (HgContext *context,
     flush_publishes (self);
 }
 
-static guint64
-hgd_host_context_publish_event_finish (HgContext *context,
-                                       GAsyncResult *result,
-                                       GError **error)
-{
-  g_autofree guint64 *seq = NULL;
-
-  g_return_val_if_fail (g_task_is_valid (result, context), 0);
-  seq = g_task_propagate_pointer (G_TASK (result), error);
-  return seq != NULL ? *seq : 0;
-}
 
 static void
 raise_alarm_cb (GObject *source,
@@ -320,14 +309,6 @@ hgd_host_context_raise_alarm_async (HgContext *context,
                                       g_steal_pointer (&task));
 }
 
-static gchar *
-hgd_host_context_raise_alarm_finish (HgContext *context,
-                                     GAsyncResult *result,
-                                     GError **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, context), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
 
 /* One report of an alarm's step, the task data of its GTask. */
 typedef struct
@@ -484,14 +465,6 @@ hgd_host_context_report_alarm_async (HgContext *context,
     report_send (self, g_queue_peek_head (queue));
 }
 
-static gboolean
-hgd_host_context_report_alarm_finish (HgContext *context,
-                                      GAsyncResult *result,
-                                      GError **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, context), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
 
 static void
 lookup_secret_cb (GObject *source,
@@ -526,14 +499,6 @@ hgd_host_context_lookup_secret_async (HgContext *context,
                                         g_steal_pointer (&task));
 }
 
-static gchar *
-hgd_host_context_lookup_secret_finish (HgContext *context,
-                                       GAsyncResult *result,
-                                       GError **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, context), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
 
 static void
 store_secret_cb (GObject *source,
@@ -568,14 +533,6 @@ hgd_host_context_store_secret_async (HgContext *context,
                                        g_steal_pointer (&task));
 }
 
-static gboolean
-hgd_host_context_store_secret_finish (HgContext *context,
-                                      GAsyncResult *result,
-                                      GError **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, context), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
 
 static void
 report_health_cb (GObject *source,
@@ -641,15 +598,10 @@ hgd_host_context_class_init (HgdHostContextClass *klass)
   object_class->dispose = hgd_host_context_dispose;
   object_class->finalize = hgd_host_context_finalize;
   context_class->publish_event_async = hgd_host_context_publish_event_async;
-  context_class->publish_event_finish = hgd_host_context_publish_event_finish;
   context_class->raise_alarm_async = hgd_host_context_raise_alarm_async;
-  context_class->raise_alarm_finish = hgd_host_context_raise_alarm_finish;
   context_class->report_alarm_async = hgd_host_context_report_alarm_async;
-  context_class->report_alarm_finish = hgd_host_context_report_alarm_finish;
   context_class->lookup_secret_async = hgd_host_context_lookup_secret_async;
-  context_class->lookup_secret_finish = hgd_host_context_lookup_secret_finish;
   context_class->store_secret_async = hgd_host_context_store_secret_async;
-  context_class->store_secret_finish = hgd_host_context_store_secret_finish;
   context_class->report_health = hgd_host_context_report_health;
 }
 

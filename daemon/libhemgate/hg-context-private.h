@@ -15,6 +15,11 @@ G_BEGIN_DECLS
  * installed hg-context.h declares the type without its class, so the ABI of
  * #HgContext is its functions alone.
  *
+ * Each `_async` completes a #GTask whose source object is the context, with what the
+ * matching hg_context_*_finish() returns: the event's sequence number as a #guint64
+ * pointer (g_task_return_pointer() with g_free()), the alarm's reference or the secret
+ * as a string, or a boolean; the `_finish` functions of #HgContext read it back.
+ *
  * Since: 1.0
  */
 struct _HgContextClass
@@ -26,17 +31,11 @@ struct _HgContextClass
                                GCancellable *cancellable,
                                GAsyncReadyCallback callback,
                                gpointer user_data);
-  guint64 (*publish_event_finish) (HgContext *self,
-                                   GAsyncResult *result,
-                                   GError **error);
   void (*raise_alarm_async) (HgContext *self,
                              HgAlarm *alarm,
                              GCancellable *cancellable,
                              GAsyncReadyCallback callback,
                              gpointer user_data);
-  gchar *(*raise_alarm_finish) (HgContext *self,
-                                GAsyncResult *result,
-                                GError **error);
   void (*report_alarm_async) (HgContext *self,
                               const gchar *reference,
                               HgAlarmState state,
@@ -44,26 +43,17 @@ struct _HgContextClass
                               GCancellable *cancellable,
                               GAsyncReadyCallback callback,
                               gpointer user_data);
-  gboolean (*report_alarm_finish) (HgContext *self,
-                                   GAsyncResult *result,
-                                   GError **error);
   void (*lookup_secret_async) (HgContext *self,
                                const gchar *key,
                                GCancellable *cancellable,
                                GAsyncReadyCallback callback,
                                gpointer user_data);
-  gchar *(*lookup_secret_finish) (HgContext *self,
-                                  GAsyncResult *result,
-                                  GError **error);
   void (*store_secret_async) (HgContext *self,
                               const gchar *key,
                               const gchar *value,
                               GCancellable *cancellable,
                               GAsyncReadyCallback callback,
                               gpointer user_data);
-  gboolean (*store_secret_finish) (HgContext *self,
-                                   GAsyncResult *result,
-                                   GError **error);
   void (*report_health) (HgContext *self,
                          JsonObject *health);
 };

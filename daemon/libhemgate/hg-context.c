@@ -329,11 +329,12 @@ hg_context_publish_event_finish (HgContext *self,
                                  GAsyncResult *result,
                                  GError **error)
 {
-  HgContextClass *klass;
+  g_autofree guint64 *seq = NULL;
 
   g_return_val_if_fail (HG_IS_CONTEXT (self), 0);
-  klass = HG_CONTEXT_GET_CLASS (self);
-  return klass->publish_event_finish (self, result, error);
+  g_return_val_if_fail (g_task_is_valid (result, self), 0);
+  seq = g_task_propagate_pointer (G_TASK (result), error);
+  return seq != NULL ? *seq : 0;
 }
 
 /**
@@ -383,7 +384,8 @@ hg_context_raise_alarm_finish (HgContext *self,
                                GError **error)
 {
   g_return_val_if_fail (HG_IS_CONTEXT (self), NULL);
-  return HG_CONTEXT_GET_CLASS (self)->raise_alarm_finish (self, result, error);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**
@@ -453,7 +455,8 @@ hg_context_report_alarm_finish (HgContext *self,
                                 GError **error)
 {
   g_return_val_if_fail (HG_IS_CONTEXT (self), FALSE);
-  return HG_CONTEXT_GET_CLASS (self)->report_alarm_finish (self, result, error);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /**
@@ -502,7 +505,8 @@ hg_context_lookup_secret_finish (HgContext *self,
                                  GError **error)
 {
   g_return_val_if_fail (HG_IS_CONTEXT (self), NULL);
-  return HG_CONTEXT_GET_CLASS (self)->lookup_secret_finish (self, result, error);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**
@@ -553,7 +557,8 @@ hg_context_store_secret_finish (HgContext *self,
                                 GError **error)
 {
   g_return_val_if_fail (HG_IS_CONTEXT (self), FALSE);
-  return HG_CONTEXT_GET_CLASS (self)->store_secret_finish (self, result, error);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /**

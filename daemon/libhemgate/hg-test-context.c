@@ -348,17 +348,6 @@ hg_test_context_publish_event_async (HgContext *context,
   complete_later (self, task, NULL, g_memdup2 (&seq, sizeof seq), g_free);
 }
 
-static guint64
-hg_test_context_publish_event_finish (HgContext *context,
-                                      GAsyncResult *result,
-                                      GError **error)
-{
-  g_autofree guint64 *seq = NULL;
-
-  g_return_val_if_fail (g_task_is_valid (result, context), 0);
-  seq = g_task_propagate_pointer (G_TASK (result), error);
-  return seq != NULL ? *seq : 0;
-}
 
 static void
 hg_test_context_raise_alarm_async (HgContext *context,
@@ -403,14 +392,6 @@ hg_test_context_raise_alarm_async (HgContext *context,
   complete_later (self, task, NULL, g_steal_pointer (&reference), g_free);
 }
 
-static gchar *
-hg_test_context_raise_alarm_finish (HgContext *context,
-                                    GAsyncResult *result,
-                                    GError **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, context), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
 
 static void
 hg_test_context_report_alarm_async (HgContext *context,
@@ -445,14 +426,6 @@ hg_test_context_report_alarm_async (HgContext *context,
   complete_later (self, task, NULL, NULL, NULL);
 }
 
-static gboolean
-hg_test_context_report_alarm_finish (HgContext *context,
-                                     GAsyncResult *result,
-                                     GError **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, context), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
 
 static void
 hg_test_context_lookup_secret_async (HgContext *context,
@@ -486,14 +459,6 @@ hg_test_context_lookup_secret_async (HgContext *context,
     complete_later (self, task, NULL, g_strdup (value), g_free);
 }
 
-static gchar *
-hg_test_context_lookup_secret_finish (HgContext *context,
-                                      GAsyncResult *result,
-                                      GError **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, context), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
 
 static void
 hg_test_context_store_secret_async (HgContext *context,
@@ -525,14 +490,6 @@ hg_test_context_store_secret_async (HgContext *context,
   complete_later (self, task, NULL, NULL, NULL);
 }
 
-static gboolean
-hg_test_context_store_secret_finish (HgContext *context,
-                                     GAsyncResult *result,
-                                     GError **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, context), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
 
 static void
 hg_test_context_report_health (HgContext *context,
@@ -590,15 +547,10 @@ hg_test_context_class_init (HgTestContextClass *klass)
   object_class->constructed = hg_test_context_constructed;
   object_class->finalize = hg_test_context_finalize;
   context_class->publish_event_async = hg_test_context_publish_event_async;
-  context_class->publish_event_finish = hg_test_context_publish_event_finish;
   context_class->raise_alarm_async = hg_test_context_raise_alarm_async;
-  context_class->raise_alarm_finish = hg_test_context_raise_alarm_finish;
   context_class->report_alarm_async = hg_test_context_report_alarm_async;
-  context_class->report_alarm_finish = hg_test_context_report_alarm_finish;
   context_class->lookup_secret_async = hg_test_context_lookup_secret_async;
-  context_class->lookup_secret_finish = hg_test_context_lookup_secret_finish;
   context_class->store_secret_async = hg_test_context_store_secret_async;
-  context_class->store_secret_finish = hg_test_context_store_secret_finish;
   context_class->report_health = hg_test_context_report_health;
 }
 
