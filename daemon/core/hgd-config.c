@@ -52,7 +52,7 @@ static const KeySpec key_specs[] = {
   { "limits", "municipal-cpu-weight", KEY_INT, "100", 1, 10000 },
   { "limits", "personal-cpu-weight", KEY_INT, "10", 1, 10000 },
   { "limits", "municipal-event-rate", KEY_INT, "100000", 0, 10000000 },
-  { "limits", "personal-event-rate", KEY_INT, "5000", 0, 10000000 },
+  { "limits", "personal-event-rate", KEY_INT, "1000", 0, 10000000 },
   { "limits", "municipal-memory-max", KEY_INT, "2048", 0, 1024 * 1024 },
   { "limits", "personal-memory-max", KEY_INT, "512", 0, 1024 * 1024 },
   { "plugins", "directory", KEY_STRING, PLUGINDIR, 0, 0 },
