@@ -10,8 +10,8 @@
  * `<cgroup>/<domain>`, whose cpu.weight and memory.max come from the configuration.
  * Otherwise (no delegation, cgroup v1 or a hybrid layout whose v2 tree has no
  * controllers, development) each host gets the nice value of its domain's weight, and
- * its memory an RLIMIT_DATA. Which is in force, and why, is in /api/v1/health. I/O
- * priority follows the nice value (best-effort class) in both cases. */
+ * its memory an RLIMIT_DATA. Which is in force, and why, is in /api/v1/health. The I/O
+ * priority is the nice value's (best-effort class) in both cases. */
 #include "config.h"
 
 #include <errno.h>
@@ -435,16 +435,25 @@ apply_nice (DomainLimits *limits,
             GPid pid,
             GError **error)
 {
-  gint level = CLAMP ((limits->nice + 20) / 5, 0, 7);
-  int errsv;
-
   if (setpriority (PRIO_PROCESS, (id_t) pid, limits->nice) != 0)
     {
-      errsv = errno;
+      int errsv = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "setpriority %d: %s",
                    limits->nice, g_strerror (errsv));
       return FALSE;
     }
+  return TRUE;
+}
+
+/* The best-effort I/O priority of the domain's nice value, with or without a cgroup. */
+static gboolean
+apply_ionice (DomainLimits *limits,
+              GPid pid,
+              GError **error)
+{
+  gint level = CLAMP ((limits->nice + 20) / 5, 0, 7);
+  int errsv;
+
   if (syscall (SYS_ioprio_set, IOPRIO_WHO_PROCESS, (int) pid,
                (IOPRIO_CLASS_BE << IOPRIO_CLASS_SHIFT) | level) != 0)
     {
@@ -490,9 +499,11 @@ hgd_limits_apply (HgdLimits *self,
 
       ok = write_cgroup_file (child, "cgroup.procs", text, &error_local);
     }
-  /* the I/O priority, and without a cgroup the CPU share */
+  /* without a cgroup the CPU share; the I/O priority always */
   if (ok && self->cgroup_dir == NULL)
     ok = apply_nice (limits, pid, &error_local);
+  if (ok)
+    ok = apply_ionice (limits, pid, &error_local);
   if (ok && limits->memory == MEMORY_RLIMIT)
     {
       struct rlimit rlim = { limits->memory_max, limits->memory_max };
@@ -658,12 +669,9 @@ hgd_limits_to_json (HgdLimits *self,
           json_object_set_int_member (cpu, "nice", limits->nice);
           json_object_set_string_member (cpu, "reason", self->cgroup_reason);
         }
-      json_object_set_string_member (io, "mechanism", self->cgroup_dir != NULL ? "cgroup" : "ionice");
-      if (self->cgroup_dir == NULL)
-        {
-          json_object_set_string_member (io, "class", "best-effort");
-          json_object_set_int_member (io, "level", CLAMP ((limits->nice + 20) / 5, 0, 7));
-        }
+      json_object_set_string_member (io, "mechanism", "ionice");
+      json_object_set_string_member (io, "class", "best-effort");
+      json_object_set_int_member (io, "level", CLAMP ((limits->nice + 20) / 5, 0, 7));
       json_object_set_string_member (memory, "mechanism", memory_mechanism_to_string (limits->memory));
       if (limits->memory_max > 0)
         json_object_set_int_member (memory, "max", (gint64) limits->memory_max);

@@ -144,6 +144,7 @@ test_cgroup (void)
   g_autoptr(HgdLimits) limits = NULL;
   g_autoptr(JsonObject) json = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) child = NULL;
   g_autofree gchar *text = NULL;
   g_autofree gchar *memory = NULL;
 
@@ -169,10 +170,14 @@ test_cgroup (void)
   g_assert_cmpstr (text, ==, memory);
   g_clear_pointer (&text, g_free);
 
-  g_assert_true (hgd_limits_apply (limits, HG_DOMAIN_PERSONAL, 4242, &error));
+  child = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "sleep", "60", NULL);
+  g_assert_no_error (error);
+  g_assert_true (hgd_limits_apply (limits, HG_DOMAIN_PERSONAL,
+                                   (GPid) atoi (g_subprocess_get_identifier (child)), &error));
   g_assert_no_error (error);
   text = read_file (dir, "personal/cgroup.procs");
-  g_assert_cmpstr (text, ==, "4242");
+  g_assert_cmpstr (text, ==, g_subprocess_get_identifier (child));
+  g_subprocess_force_exit (child);
 
   json = hgd_limits_to_json (limits, HG_DOMAIN_MUNICIPAL);
   g_assert_cmpstr (json_object_get_string_member (domain_json (json, "personal", "cpu"), "mechanism"),
