@@ -561,6 +561,200 @@ test_clock_step_journaled (void)
   hg_test_wait_until (&exited, 30);
 }
 
+/* limits */
+
+/* The instance @id of the in-process daemon's manager, or NULL. */
+static JsonObject *
+find_instance (HgdTestDaemon *td,
+               const gchar *id)
+{
+  g_autoptr(JsonArray) instances
+      = hgd_plugin_manager_to_json (hgd_daemon_get_plugin_manager (td->daemon), NULL);
+
+  for (guint i = 0; i < json_array_get_length (instances); i++)
+    {
+      JsonObject *instance = json_array_get_object_element (instances, i);
+      if (g_strcmp0 (json_object_get_string_member (instance, "id"), id) == 0)
+        return json_object_ref (instance);
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  HgdTestDaemon *td;
+  const gchar *id;
+} InstanceRef;
+
+static gboolean
+instance_running (gpointer data)
+{
+  InstanceRef *ref = data;
+  g_autoptr(JsonObject) instance = find_instance (ref->td, ref->id);
+
+  return instance != NULL
+         && g_strcmp0 (json_object_get_string_member (instance, "state"), "running") == 0;
+}
+
+static gboolean
+personal_events_refused (gpointer data)
+{
+  HgdTestDaemon *td = data;
+  HgdLimits *limits = hgd_plugin_manager_get_limits (hgd_daemon_get_plugin_manager (td->daemon));
+
+  return hgd_limits_get_n_refused (limits, HG_DOMAIN_PERSONAL) > 0;
+}
+
+typedef struct
+{
+  HgdTestDaemon *td;
+  const gchar *path;
+} AlarmRef;
+
+static gboolean
+alarm_delivered (gpointer data)
+{
+  AlarmRef *ref = data;
+  g_autoptr(HgdTestResponse) alarm = hgd_test_daemon_request (
+      ref->td, "GET", ref->path, hgd_test_daemon_get_token (ref->td, HGD_ROLE_STAFF), NULL);
+
+  return alarm->status == SOUP_STATUS_OK
+         && g_strcmp0 (json_object_get_string_member (alarm->json, "state"), "delivered") == 0;
+}
+
+/* The nice value of process @pid, field 19 of /proc/<pid>/stat. */
+static gint
+process_nice (gint64 pid)
+{
+  g_autofree gchar *path = g_strdup_printf ("/proc/%" G_GINT64_FORMAT "/stat", pid);
+  g_autofree gchar *stat = NULL;
+  g_auto(GStrv) fields = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_file_get_contents (path, &stat, NULL, &error);
+  g_assert_no_error (error);
+  /* after the command's name, which may hold spaces: the state is field 3 */
+  fields = g_strsplit (strrchr (stat, ')') + 2, " ", -1);
+  return (gint) g_ascii_strtoll (fields[19 - 3], NULL, 10);
+}
+
+/* The host of @id runs under its domain's CPU share: the nice value of @weight, or the
+ * domain's cgroup, whichever health says is in force. */
+static void
+assert_host_limited (HgdTestDaemon *td,
+                     JsonObject *limits,
+                     const gchar *id,
+                     const gchar *domain,
+                     guint weight)
+{
+  g_autoptr(JsonObject) instance = find_instance (td, id);
+  JsonObject *cpu = json_object_get_object_member (json_object_get_object_member (limits, domain),
+                                                   "cpu");
+  gint64 pid = json_object_get_int_member (instance, "pid");
+
+  g_assert_cmpint (pid, >, 0);
+  if (g_strcmp0 (json_object_get_string_member (cpu, "mechanism"), "cgroup") == 0)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/proc/%" G_GINT64_FORMAT "/cgroup", pid);
+      g_autofree gchar *cgroups = NULL;
+      g_autofree gchar *own = g_strdup_printf ("/%s\n", domain);
+
+      g_assert_true (g_file_get_contents (path, &cgroups, NULL, NULL));
+      g_assert_nonnull (strstr (cgroups, own));
+    }
+  else
+    {
+      g_assert_cmpstr (json_object_get_string_member (cpu, "mechanism"), ==, "nice");
+      g_assert_cmpint (process_nice (pid), ==, hgd_limits_nice_for_weight (weight));
+    }
+}
+
+static void
+test_limits_personal_flood (void)
+{
+  const gchar *build_root = g_getenv ("HGD_TEST_BUILD_ROOT");
+  g_autofree gchar *plugins = g_build_filename (build_root, "tests", "plugins", NULL);
+  g_autofree gchar *host
+      = g_build_filename (build_root, "daemon", "host", "hemgate-plugin-host", NULL);
+  const gchar *overrides[] = {
+    "plugins", "directory", plugins,
+    "plugins", "host", host,
+    "limits", "personal-event-rate", "1000",
+    "limits", "personal-cpu-weight", "10",
+    "limits", "municipal-cpu-weight", "100",
+    "plugin:courier", "domain", "municipal",
+    "plugin:flood", "domain", "personal",
+    "plugin:flood", "rate", "20000",
+    NULL,
+  };
+  HgdTestDaemonOptions options = { .overrides = overrides };
+  g_autoptr(HgdTestDaemon) td = NULL;
+  g_autoptr(HgdTestResponse) raised = NULL;
+  g_autoptr(HgdTestResponse) health = NULL;
+  g_autoptr(HgdTestResponse) resident_health = NULL;
+  g_autofree gchar *path = NULL;
+  InstanceRef courier = { NULL, "courier" };
+  InstanceRef flood = { NULL, "flood" };
+  AlarmRef alarm = { NULL, NULL };
+  HgdLimits *limits;
+  JsonObject *subsystem;
+  JsonObject *limits_json;
+
+  g_test_summary ("A personal plugin that publishes 20,000 events/s and spins a CPU is held "
+                  "to its domain's event rate (the excess refused, health warns) and CPU share "
+                  "(its host's nice value or cgroup); a municipal alarm raised meanwhile is "
+                  "journaled and handed to the delivery plugin");
+  g_assert_nonnull (build_root);
+  hg_test_log_expect_warning ("events/s");
+  td = hgd_test_daemon_new (&options);
+  courier.td = flood.td = td;
+  hg_test_wait_for (instance_running, &courier, 30);
+  hg_test_wait_for (instance_running, &flood, 30);
+  hg_test_wait_for (personal_events_refused, td, 30);
+
+  raised = hgd_test_daemon_request (td, "POST", "/api/v1/alarms",
+                                    hgd_test_daemon_get_token (td, HGD_ROLE_STAFF),
+                                    "{\"type\":\"fall\",\"location\":\"hall\"}");
+  g_assert_cmpuint (raised->status, ==, SOUP_STATUS_CREATED);
+  path = g_strdup_printf ("/api/v1/alarms/%s", json_object_get_string_member (raised->json, "ref"));
+  alarm.td = td;
+  alarm.path = path;
+  hg_test_wait_for (alarm_delivered, &alarm, 60);
+
+  /* the flood goes on, and is still refused */
+  limits = hgd_plugin_manager_get_limits (hgd_daemon_get_plugin_manager (td->daemon));
+  g_assert_cmpuint (hgd_limits_get_n_refused (limits, HG_DOMAIN_PERSONAL), >, 0);
+  g_assert_cmpuint (hgd_limits_get_n_refused (limits, HG_DOMAIN_MUNICIPAL), ==, 0);
+  g_assert_cmpuint (hg_test_log_expected_warnings (), >=, 1);
+
+  health = hgd_test_daemon_request (td, "GET", "/api/v1/health",
+                                    hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  g_assert_cmpuint (health->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (health->json, "status"), ==, "warning");
+  subsystem = json_object_get_object_member (
+      json_object_get_object_member (health->json, "subsystems"), "limits");
+  g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "warning");
+  g_assert_nonnull (strstr (json_object_get_string_member (subsystem, "message"),
+                            "personal domain"));
+  limits_json = json_object_get_object_member (health->json, "limits");
+  g_assert_cmpint (json_object_get_int_member (
+                       json_object_get_object_member (
+                           json_object_get_object_member (limits_json, "personal"), "events"),
+                       "rate"),
+                   ==, 1000);
+  assert_host_limited (td, limits_json, "flood", "personal", 10);
+  assert_host_limited (td, limits_json, "courier", "municipal", 100);
+
+  /* the resident learns that the limits bite, from the subsystem's state */
+  resident_health = hgd_test_daemon_request (td, "GET", "/api/v1/health",
+                                             hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), NULL);
+  subsystem = json_object_get_object_member (
+      json_object_get_object_member (resident_health->json, "subsystems"), "limits");
+  g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "warning");
+  g_clear_pointer (&td, hgd_test_daemon_free);
+  hg_test_log_expect_warning (NULL);
+}
+
 int
 main (int argc,
       char **argv)
@@ -581,5 +775,6 @@ main (int argc,
   g_test_add_func ("/daemon/config/bad-file-refused-with-line", test_bad_config_refused);
   g_test_add_func ("/daemon/systemd/ready-then-stopping", test_systemd_lifecycle);
   g_test_add_func ("/daemon/clock/step-journaled-between-events", test_clock_step_journaled);
+  g_test_add_func ("/daemon/limits/personal-flood-held-alarm-delivered", test_limits_personal_flood);
   return g_test_run ();
 }

@@ -1759,6 +1759,8 @@ handle_health (HgdApi *self,
   gboolean municipal = req->session != NULL && !request_is_limited (req); /* the full form */
   const gchar *faults[HG_DOMAIN_LAST];
   gchar *size_warnings[HG_DOMAIN_LAST] = { NULL }; /* (owned) */
+  g_autoptr(GString) limits_warning = NULL;
+  HgdLimits *limits = plugins != NULL ? hgd_plugin_manager_get_limits (plugins) : NULL;
   JsonObject *object = json_object_new ();
 
   if (plugins != NULL)
@@ -1797,6 +1799,20 @@ handle_health (HgdApi *self,
       healthy = healthy && faults[i] == NULL;
       warned = warned || size_warnings[i] != NULL;
     }
+  /* a domain over its event rate, or a host that runs unlimited */
+  for (guint i = 0; limits != NULL && i < HG_DOMAIN_LAST; i++)
+    {
+      g_autofree gchar *warning = hgd_limits_dup_warning (
+          limits, (HgDomain) i, req->session != NULL ? request_domain (req) : HG_DOMAIN_PERSONAL);
+
+      if (warning == NULL)
+        continue;
+      if (limits_warning == NULL)
+        limits_warning = g_string_new (warning);
+      else
+        g_string_append_printf (limits_warning, "; %s", warning);
+    }
+  warned = warned || limits_warning != NULL;
   json_object_set_string_member (object, "status",
                                  !healthy ? "degraded" : warned ? "warning" : "ok");
 
@@ -1816,6 +1832,10 @@ handle_health (HgdApi *self,
       add_subsystem (subsystems, "plugins", plugins_healthy ? NULL : "a plugin is not running",
                      municipal);
       add_subsystem (subsystems, "alarm-delivery", delivery_fault, municipal);
+      if (limits_warning != NULL)
+        add_subsystem_warning (subsystems, "limits", limits_warning->str, municipal);
+      else
+        add_subsystem (subsystems, "limits", NULL, municipal);
       json_object_set_object_member (object, "subsystems", subsystems);
     }
   if (municipal)
@@ -1833,6 +1853,9 @@ handle_health (HgdApi *self,
         json_object_set_object_member (
             object, "personal_plugins",
             json_object_ref (json_object_get_object_member (plugin_view, "personal_plugins")));
+      /* what limits each domain's share of the machine, and how (hgd-limits.c) */
+      if (limits != NULL)
+        json_object_set_object_member (object, "limits", hgd_limits_to_json (limits, request_domain (req)));
     }
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     g_free (size_warnings[i]);

@@ -4,7 +4,9 @@
  * hgd-capabilities.c, deny by default); a denial is answered with org.hemgate.Error.PermissionDenied naming the
  * capability, logged, and journaled as "plugin.denied" in the instance's domain. The
  * handlers then call the journal, alarms and secrets on the instance's behalf: always in
- * its own domain, always as "plugin:<id>".
+ * its own domain, always as "plugin:<id>". Events published take their domain's event-rate
+ * tokens first (hgd-limits.c); past the rate they are refused with
+ * org.hemgate.Error.Unavailable. Alarms are never rate limited.
  *
  * The object is registered with our own vtable (dispatch_method_call) that authorizes and
  * then hands the call to the generated skeleton's, rather than through the skeleton's
@@ -39,6 +41,7 @@ struct _HgdContextImpl
   HgdJournal *journals[HG_DOMAIN_LAST]; /* (owned) (nullable) each */
   HgdAlarms *alarms;                    /* (owned) */
   HgdSecrets *secrets;                  /* (owned) */
+  HgdLimits *limits;                    /* (owned) (nullable) the domain's event rate */
   HgdDBusContext1 *skeleton;            /* (owned) emits handle-* for authorized calls */
   GDBusConnection *connection;          /* (owned) (nullable) while exported */
   guint registration_id;
@@ -240,6 +243,24 @@ check_publish_call (HgdContextImpl *self,
   return journal;
 }
 
+/* Takes @n of the domain's event tokens; returns how many of the first events may go. */
+static guint
+take_event_tokens (HgdContextImpl *self,
+                   guint n)
+{
+  if (self->limits == NULL)
+    return n;
+  return hgd_limits_take_events (self->limits, self->domain, n);
+}
+
+static GError *
+rate_error_new (HgdContextImpl *self)
+{
+  return g_error_new (HG_ERROR, HG_ERROR_UNAVAILABLE,
+                      "the %s domain publishes more events than its rate limit; try again later",
+                      hg_domain_to_string (self->domain));
+}
+
 /* Returns: (transfer full) (nullable): the event of the instance for an untrusted body, or
  * %NULL with the reason as %HG_ERROR */
 static HgEvent *
@@ -308,6 +329,12 @@ handle_publish_event_cb (HgdDBusContext1 *skeleton,
 
   if (journal == NULL)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
+  if (take_event_tokens (self, 1) == 0)
+    {
+      error = rate_error_new (self);
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
   event = plugin_event_new (self, type, body_json, &error);
   if (event == NULL)
     {
@@ -391,6 +418,7 @@ handle_publish_events_cb (HgdDBusContext1 *skeleton,
   guint n_bodies = g_strv_length ((gchar **) bodies_json);
   HgdJournal *journal;
   PublishBatch *batch;
+  guint n_allowed;
 
   if (n_bodies > MAX_BATCH_EVENTS)
     {
@@ -403,6 +431,7 @@ handle_publish_events_cb (HgdDBusContext1 *skeleton,
   if (journal == NULL)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
 
+  n_allowed = take_event_tokens (self, n_bodies);
   batch = g_malloc0 (sizeof (PublishBatch) + n_bodies * sizeof (BatchEntry));
   batch->invocation = g_object_ref (invocation);
   batch->n_entries = n_bodies;
@@ -413,6 +442,12 @@ handle_publish_events_cb (HgdDBusContext1 *skeleton,
       BatchEntry *entry = &batch->entries[i];
 
       entry->batch = batch;
+      if (i >= n_allowed)
+        {
+          entry->error = rate_error_new (self);
+          batch->n_pending--;
+          continue;
+        }
       entry->event = plugin_event_new (self, type, bodies_json[i], &entry->error);
       if (entry->event == NULL)
         {
@@ -681,6 +716,20 @@ hgd_context_impl_unexport (HgdContextImpl *self)
   g_clear_object (&self->connection);
 }
 
+/**
+ * hgd_context_impl_set_limits:
+ * @self: an #HgdContextImpl
+ * @limits: the limits whose event rate the instance's domain publishes at
+ */
+void
+hgd_context_impl_set_limits (HgdContextImpl *self,
+                             HgdLimits *limits)
+{
+  g_return_if_fail (HGD_IS_CONTEXT_IMPL (self));
+  g_return_if_fail (HGD_IS_LIMITS (limits));
+  g_set_object (&self->limits, limits);
+}
+
 /* Returns: how many calls were denied so far */
 guint
 hgd_context_impl_get_n_denied (HgdContextImpl *self)
@@ -700,6 +749,7 @@ hgd_context_impl_dispose (GObject *object)
     g_clear_object (&self->journals[i]);
   g_clear_object (&self->alarms);
   g_clear_object (&self->secrets);
+  g_clear_object (&self->limits);
   G_OBJECT_CLASS (hgd_context_impl_parent_class)->dispose (object);
 }
 

@@ -4,6 +4,7 @@
 
 #include "hgd-alarms.h"
 #include "hgd-journal.h"
+#include "hgd-limits.h"
 #include "hgd-secrets.h"
 
 G_BEGIN_DECLS
@@ -21,6 +22,8 @@ gboolean hgd_context_impl_export (HgdContextImpl *self,
                                   GDBusConnection *connection,
                                   GError **error);
 void hgd_context_impl_unexport (HgdContextImpl *self);
+void hgd_context_impl_set_limits (HgdContextImpl *self,
+                                  HgdLimits *limits);
 guint hgd_context_impl_get_n_denied (HgdContextImpl *self);
 JsonObject *hgd_context_impl_get_health (HgdContextImpl *self,
                                          gint64 *time);

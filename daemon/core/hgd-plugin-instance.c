@@ -56,6 +56,7 @@ struct _HgdPluginInstance
   HgdJournal *journals[HG_DOMAIN_LAST]; /* (owned) (nullable) each */
   HgdAlarms *alarms;                    /* (owned) */
   HgdSecrets *secrets;                  /* (owned) */
+  HgdLimits *limits;                    /* (owned) (nullable) applied to each host */
   gboolean enabled;
   gchar *host_path;                     /* (owned) */
   guint watchdog_interval;              /* seconds */
@@ -1029,6 +1030,8 @@ connection_ready_cb (GObject *source,
   g_signal_connect (self->connection, "closed", G_CALLBACK (connection_closed_cb), self);
   self->context = hgd_context_impl_new (self->id, self->domain, (const gchar *const *) self->grant,
                                         self->journals, self->alarms, self->secrets);
+  if (self->limits != NULL)
+    hgd_context_impl_set_limits (self->context, self->limits);
   if (!hgd_context_impl_export (self->context, self->connection, &error))
     {
       g_autofree gchar *message = g_strdup_printf ("cannot export Context1: %s", error->message);
@@ -1078,6 +1081,21 @@ spawn_failed (HgdPluginInstance *self,
   record_event (self, "plugin.crashed", body);
   set_error (self, message);
   schedule_restart (self);
+}
+
+/* Puts the new host under its domain's limits; one that cannot be limited still runs, and
+ * health says so. */
+static void
+apply_limits (HgdPluginInstance *self)
+{
+  g_autoptr(GError) error = NULL;
+  GPid pid;
+
+  if (self->limits == NULL)
+    return;
+  pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10);
+  if (!hgd_limits_apply (self->limits, self->domain, pid, &error))
+    warn (self, "plugin %s: host runs without its domain's limits: %s", self->id, error->message);
 }
 
 static void
@@ -1133,6 +1151,7 @@ spawn_host (HgdPluginInstance *self)
   self->host_cancellable = g_cancellable_new ();
   set_state (self, HGD_PLUGIN_STATE_STARTING);
   g_debug ("plugin %s: host pid %s", self->id, g_subprocess_get_identifier (self->subprocess));
+  apply_limits (self);
   self->start_timeout_id = g_timeout_add_seconds (self->start_timeout, start_timeout_cb, self);
   g_subprocess_wait_async (self->subprocess, self->cancellable, host_exited_cb, self);
 
@@ -1526,6 +1545,7 @@ hgd_plugin_instance_dispose (GObject *object)
     g_clear_object (&self->journals[i]);
   g_clear_object (&self->alarms);
   g_clear_object (&self->secrets);
+  g_clear_object (&self->limits);
   g_clear_object (&self->config);
   g_clear_object (&self->manifest);
   G_OBJECT_CLASS (hgd_plugin_instance_parent_class)->dispose (object);
@@ -1638,4 +1658,21 @@ hgd_plugin_instance_new (HgdConfig *config,
     }
   ensure_loaded (self);
   return self;
+}
+
+/**
+ * hgd_plugin_instance_set_limits:
+ * @self: an instance
+ * @limits: the per-domain limits
+ *
+ * Sets the limits each host of the instance is put under, from its next spawn on, and
+ * the event rate its plugin publishes at.
+ */
+void
+hgd_plugin_instance_set_limits (HgdPluginInstance *self,
+                                HgdLimits *limits)
+{
+  g_return_if_fail (HGD_IS_PLUGIN_INSTANCE (self));
+  g_return_if_fail (HGD_IS_LIMITS (limits));
+  g_set_object (&self->limits, limits);
 }

@@ -5,6 +5,7 @@
 #include "hgd-alarms.h"
 #include "hgd-config.h"
 #include "hgd-journal.h"
+#include "hgd-limits.h"
 #include "hgd-secrets.h"
 
 G_BEGIN_DECLS
@@ -43,6 +44,8 @@ HgdPluginInstance *hgd_plugin_instance_new (HgdConfig *config,
                                             HgdSecrets *secrets);
 const gchar *hgd_plugin_instance_get_id (HgdPluginInstance *self);
 HgdPluginState hgd_plugin_instance_get_state (HgdPluginInstance *self);
+void hgd_plugin_instance_set_limits (HgdPluginInstance *self,
+                                     HgdLimits *limits);
 gboolean hgd_plugin_instance_is_enabled (HgdPluginInstance *self);
 gboolean hgd_plugin_instance_delivers_alarms (HgdPluginInstance *self);
 JsonObject *hgd_plugin_instance_to_json (HgdPluginInstance *self);

@@ -22,6 +22,7 @@ struct _HgdPluginManager
   gulong appended_ids[HG_DOMAIN_LAST];
   HgdAlarms *alarms;                    /* (owned) */
   HgdSecrets *secrets;                  /* (owned) */
+  HgdLimits *limits;                    /* (owned) each domain's share of the machine */
   GPtrArray *instances;                 /* (owned) (element-type HgdPluginInstance) */
   GTask *start_task;                    /* (owned) (nullable) until every instance settled */
   gchar *state_path;                    /* (owned) (nullable) STATE_FILE, once loaded */
@@ -659,6 +660,7 @@ hgd_plugin_manager_dispose (GObject *object)
     }
   g_clear_object (&self->alarms);
   g_clear_object (&self->secrets);
+  g_clear_object (&self->limits);
   g_clear_object (&self->config);
   g_clear_pointer (&self->state, g_key_file_unref);
   g_clear_pointer (&self->state_path, g_free);
@@ -707,6 +709,7 @@ hgd_plugin_manager_new (HgdConfig *config,
   self->config = g_object_ref (config);
   self->alarms = g_object_ref (alarms);
   self->secrets = g_object_ref (secrets);
+  self->limits = hgd_limits_new (config);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
       if (journals[i] == NULL)
@@ -721,8 +724,23 @@ hgd_plugin_manager_new (HgdConfig *config,
     {
       HgdPluginInstance *instance = hgd_plugin_instance_new (config, ids[i], journals, alarms, secrets);
 
+      hgd_plugin_instance_set_limits (instance, self->limits);
+
       g_signal_connect (instance, "notify::state", G_CALLBACK (instance_state_cb), self);
       g_ptr_array_add (self->instances, instance);
     }
   return self;
+}
+
+/**
+ * hgd_plugin_manager_get_limits:
+ * @self: the manager
+ *
+ * Returns: (transfer none): the per-domain limits its plugin hosts run under
+ */
+HgdLimits *
+hgd_plugin_manager_get_limits (HgdPluginManager *self)
+{
+  g_return_val_if_fail (HGD_IS_PLUGIN_MANAGER (self), NULL);
+  return self->limits;
 }

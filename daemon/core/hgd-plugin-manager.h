@@ -5,6 +5,7 @@
 #include "hgd-alarms.h"
 #include "hgd-config.h"
 #include "hgd-journal.h"
+#include "hgd-limits.h"
 #include "hgd-secrets.h"
 
 G_BEGIN_DECLS
@@ -43,6 +44,7 @@ JsonArray *hgd_plugin_manager_to_json (HgdPluginManager *self,
 JsonObject *hgd_plugin_manager_to_json_for_domain (HgdPluginManager *self,
                                                   HgDomain domain,
                                                   gboolean *healthy);
+HgdLimits *hgd_plugin_manager_get_limits (HgdPluginManager *self);
 gboolean hgd_plugin_manager_restart (HgdPluginManager *self,
                                      const gchar *instance_id,
                                      GError **error);

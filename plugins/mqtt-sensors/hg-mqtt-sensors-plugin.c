@@ -135,6 +135,8 @@ struct _HgMqttSensorsPlugin
   GQueue queue; /* (element-type HgEvent) (owned) waiting to be sent */
   guint64 published;
   guint64 publish_failed;
+  guint64 publish_refused;   /* refused for now (Unavailable: the domain's event rate) */
+  guint publish_backoff_id;  /* after a refusal, nothing is sent until it fires */
   gboolean publish_warned;
 
   /* alarms */
@@ -492,19 +494,61 @@ hg_mqtt_sensors_plugin_configure (HgPlugin *plugin,
 
 static void send_queued (HgMqttSensorsPlugin *self);
 
+/* One event on its way to the core. */
+typedef struct
+{
+  HgMqttSensorsPlugin *self; /* (unowned) valid unless the call was cancelled */
+  HgEvent *event;            /* (owned) */
+} PublishCall;
+
+static void
+publish_call_free (PublishCall *call)
+{
+  g_object_unref (call->event);
+  g_free (call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PublishCall, publish_call_free)
+
+static gboolean
+publish_backoff_cb (gpointer user_data)
+{
+  HgMqttSensorsPlugin *self = HG_MQTT_SENSORS_PLUGIN (user_data);
+
+  self->publish_backoff_id = 0;
+  send_queued (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 published_cb (GObject *source,
               GAsyncResult *result,
               gpointer user_data)
 {
+  g_autoptr(PublishCall) call = user_data;
   g_autoptr(GError) error = NULL;
   HgMqttSensorsPlugin *self;
 
   hg_context_publish_event_finish (HG_CONTEXT (source), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  self = HG_MQTT_SENSORS_PLUGIN (user_data);
+  self = call->self;
   self->in_flight--;
+  if (g_error_matches (error, HG_ERROR, HG_ERROR_UNAVAILABLE))
+    {
+      /* The core cannot take it now: the domain publishes past its event rate, or its
+       * journal is closed. A change of a safety-critical reading waits at the head of the
+       * queue; the rest is dropped (the rules, and so the alarms, have seen it already;
+       * alarms are never rate limited). Nothing is sent for a second. */
+      self->publish_refused++;
+      self->generation++;
+      if (g_object_get_data (G_OBJECT (call->event), "hg-urgent") != NULL)
+        g_queue_push_head (&self->queue, g_object_ref (call->event));
+      g_debug ("reading not journaled for now: %s", error->message);
+      if (self->publish_backoff_id == 0)
+        self->publish_backoff_id = g_timeout_add_seconds (1, publish_backoff_cb, self);
+      return;
+    }
   if (error != NULL)
     {
       self->publish_failed++;
@@ -526,15 +570,20 @@ static void
 send_event (HgMqttSensorsPlugin *self,
             HgEvent *event)
 {
+  PublishCall *call = g_new0 (PublishCall, 1);
+
+  call->self = self;
+  call->event = g_object_ref (event);
   self->in_flight++;
   hg_context_publish_event_async (hg_plugin_get_context (HG_PLUGIN (self)), event,
-                                  self->cancellable, published_cb, self);
+                                  self->cancellable, published_cb, call);
 }
 
 static void
 send_queued (HgMqttSensorsPlugin *self)
 {
-  while (self->in_flight < MAX_IN_FLIGHT && !g_queue_is_empty (&self->queue))
+  while (self->publish_backoff_id == 0 && self->in_flight < MAX_IN_FLIGHT
+         && !g_queue_is_empty (&self->queue))
     {
       g_autoptr(HgEvent) event = g_queue_pop_head (&self->queue);
       send_event (self, event);
@@ -551,7 +600,10 @@ publish (HgMqttSensorsPlugin *self,
 {
   g_autoptr(HgEvent) event = hg_event_new (type, body);
 
-  if (self->in_flight < MAX_IN_FLIGHT && g_queue_is_empty (&self->queue))
+  if (urgent)
+    g_object_set_data (G_OBJECT (event), "hg-urgent", GINT_TO_POINTER (TRUE));
+  if (self->publish_backoff_id == 0 && self->in_flight < MAX_IN_FLIGHT
+      && g_queue_is_empty (&self->queue))
     {
       send_event (self, event);
       return TRUE;
@@ -849,6 +901,7 @@ health_to_json (HgMqttSensorsPlugin *self,
   json_object_set_object_member (health, "broker", broker);
   json_object_set_int_member (journal, "published", (gint64) self->published);
   json_object_set_int_member (journal, "failed", (gint64) self->publish_failed);
+  json_object_set_int_member (journal, "refused", (gint64) self->publish_refused);
   json_object_set_int_member (journal, "queued",
                               g_queue_get_length (&self->queue) + self->in_flight);
   json_object_set_object_member (health, "journal", journal);
@@ -1149,6 +1202,7 @@ stop_running (HgMqttSensorsPlugin *self)
   g_clear_handle_id (&self->tick_id, g_source_remove);
   g_clear_handle_id (&self->health_id, g_source_remove);
   g_clear_handle_id (&self->alarm_retry_id, g_source_remove);
+  g_clear_handle_id (&self->publish_backoff_id, g_source_remove);
 }
 
 static void

@@ -215,6 +215,59 @@ test_results_per_body (Fixture *fixture,
 }
 
 static void
+test_over_rate_refused (Fixture *fixture,
+                        gconstpointer user_data)
+{
+  g_autoptr(HgdConfig) config = hgd_config_new ();
+  g_autoptr(HgdLimits) limits = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GVariant) single = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  const gchar *bodies[] = { "{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":4}", "{\"n\":5}", NULL };
+
+  g_test_summary ("Past its domain's event rate a plugin's events are refused with Unavailable: "
+                  "in a PublishEvents call those past the tokens left, each on its own, the "
+                  "first ones journaled; PublishEvent as a whole");
+  g_assert_true (hgd_config_load_data (config, "[limits]\npersonal-event-rate = 3\n", "test.conf",
+                                       &error));
+  limits = hgd_limits_new_with_cgroup (config, "/nonexistent/cgroup");
+  hgd_context_impl_set_limits (fixture->context, limits);
+
+  reply = publish_events (fixture, "sensor.reading", bodies, &error);
+  g_assert_no_error (error);
+  results = g_variant_get_child_value (reply, 0);
+  for (guint i = 0; i < 5; i++)
+    {
+      guint64 seq;
+      const gchar *name;
+      const gchar *message;
+
+      g_variant_get_child (results, i, "(t&s&s)", &seq, &name, &message);
+      if (i < 3)
+        {
+          g_assert_cmpuint (seq, >, 0);
+          g_assert_cmpstr (name, ==, "");
+        }
+      else
+        {
+          g_assert_cmpuint (seq, ==, 0);
+          g_assert_cmpstr (name, ==, "org.hemgate.Error.Unavailable");
+          g_assert_nonnull (strstr (message, "rate limit"));
+        }
+    }
+  single = call (fixture, "PublishEvent", g_variant_new ("(ss)", "sensor.reading", "{\"n\":6}"),
+                 "(t)", &error);
+  g_assert_null (single);
+  g_assert_error (error, HG_ERROR, HG_ERROR_UNAVAILABLE);
+
+  events = journaled (fixture, "plugin:probe");
+  g_assert_cmpuint (events->len, ==, 3);
+  g_assert_cmpuint (hgd_limits_get_n_refused (limits, HG_DOMAIN_PERSONAL), ==, 3);
+}
+
+static void
 test_refused_as_whole (Fixture *fixture,
                        gconstpointer user_data)
 {
@@ -677,6 +730,8 @@ main (int argc,
 
   g_test_add ("/context/publish-events/result-per-body", Fixture, sensor_grant, setup,
               test_results_per_body, teardown);
+  g_test_add ("/context/publish-events/over-rate-refused", Fixture, sensor_grant, setup,
+              test_over_rate_refused, teardown);
   g_test_add ("/context/publish-events/refused-as-whole", Fixture, sensor_grant, setup,
               test_refused_as_whole, teardown);
   g_test_add ("/context/publish-events/core-type-denied", Fixture, sensor_grant, setup, test_denied,

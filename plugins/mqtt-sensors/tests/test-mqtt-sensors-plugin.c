@@ -752,6 +752,47 @@ test_alarm_retried (Fixture *fixture,
   g_assert_cmpuint (n_alarms (fixture), ==, 1);
 }
 
+typedef struct
+{
+  Fixture *fixture;
+  const gchar *device;
+} DeviceRef;
+
+static gboolean
+reading_journaled (gpointer data)
+{
+  DeviceRef *ref = data;
+
+  return count_events (ref->fixture, "sensor.reading", ref->device) > 0;
+}
+
+static void
+test_reading_refused_alarm_kept (Fixture *fixture,
+                                 gconstpointer user_data)
+{
+  g_autoptr(GError) refused = g_error_new_literal (
+      HG_ERROR, HG_ERROR_UNAVAILABLE,
+      "the personal domain publishes more events than its rate limit; try again later");
+  DeviceRef leak = { fixture, "kitchen-leak" };
+
+  g_test_summary ("When the core refuses readings for now (the domain's event rate), the alarm "
+                  "of a water leak is raised once, unaffected, and the leak reading itself is "
+                  "journaled after a pause rather than lost");
+  make_plugin (fixture, fixture->capability);
+  start_plugin (fixture);
+  hg_test_wait_for (connected, fixture, WAIT_SECONDS);
+  for (guint i = 0; i < 3; i++)
+    hg_test_context_fail_next (fixture->context, HG_TEST_CONTEXT_CALL_PUBLISH_EVENT, refused);
+  hg_test_broker_publish (fixture->broker, "zigbee2mqtt/kitchen-leak", "{\"water_leak\":true}",
+                          FALSE);
+  while (n_alarms (fixture) < 1)
+    g_main_context_iteration (NULL, TRUE);
+  hg_test_wait_for (reading_journaled, &leak, WAIT_SECONDS);
+  g_assert_cmpuint (n_alarms (fixture), ==, 1);
+  g_assert_cmpuint (hg_test_context_get_n_calls (fixture->context, HG_TEST_CONTEXT_CALL_RAISE_ALARM), ==,
+                    1);
+}
+
 static gint64
 fake_clock (gpointer user_data)
 {
@@ -1011,6 +1052,8 @@ main (int argc,
               test_broker_by_name, teardown);
   g_test_add ("/sensors/plugin/alarms/retried-until-taken", Fixture, NULL, setup,
               test_alarm_retried, teardown);
+  g_test_add ("/sensors/plugin/alarms/reading-refused-alarm-kept", Fixture, NULL, setup,
+              test_reading_refused_alarm_kept, teardown);
   g_test_add ("/sensors/plugin/rules/bed-exit-on-injected-clock", Fixture, NULL, setup,
               test_bed_exit_clock, teardown);
   g_test_add ("/sensors/plugin/broker/tls-verified", Fixture, TLS_BROKER, setup, test_tls,
