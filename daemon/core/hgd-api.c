@@ -3178,6 +3178,13 @@ handle_alarm_transition (HgdApi *self,
   g_autoptr(GError) error = NULL;
   g_autofree gchar *who = NULL;
 
+  if (!hgd_grants_allows (self->grants, req->session->role, req->session->username,
+                          HGD_GRANT_ALARM_ACT, NULL, g_get_real_time ()))
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "no-grant",
+                     "the resident has not let %s act on their alarms", req->session->username);
+      return;
+    }
   if (!hg_json_object_check_members (req->body, members, &error) ||
       !hg_json_object_get_string (req->body, "state", &state_name, &error) ||
       (json_object_has_member (req->body, "detail") &&
@@ -3190,13 +3197,6 @@ handle_alarm_transition (HgdApi *self,
     {
       respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
                      "member 'state' is not a known alarm state");
-      return;
-    }
-  if (!hgd_grants_allows (self->grants, req->session->role, req->session->username,
-                          HGD_GRANT_ALARM_ACT, NULL, g_get_real_time ()))
-    {
-      respond_error (req, SOUP_STATUS_FORBIDDEN, "no-grant",
-                     "the resident has not let %s act on their alarms", req->session->username);
       return;
     }
   caller = request_is_limited (req) ? HGD_ALARM_CALLER_RESIDENT : HGD_ALARM_CALLER_STAFF;
