@@ -2728,12 +2728,20 @@ alarm_is_personal (HgdApi *self,
                    HgAlarm *alarm)
 {
   const gchar *source = hg_alarm_get_source (alarm);
-  g_autofree gchar *group = NULL;
+  g_autoptr(JsonArray) instances = NULL;
 
   if (self == NULL || source == NULL || !g_str_has_prefix (source, "plugin:"))
     return FALSE;
-  group = g_strdup (source); /* the instance's group in hemgate.conf is plugin:<id> too */
-  return g_strcmp0 (hgd_config_get_string (self->config, group, "domain"), "personal") == 0;
+  instances = hgd_plugin_manager_to_json (self->plugins, NULL);
+  for (guint i = 0; i < json_array_get_length (instances); i++)
+    {
+      JsonObject *instance = json_array_get_object_element (instances, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (instance, "id", NULL),
+                     source + strlen ("plugin:")) == 0)
+        return g_strcmp0 (json_object_get_string_member_with_default (instance, "domain", NULL),
+                          "personal") == 0;
+    }
+  return FALSE;
 }
 
 /* Whether the caller may see the home's alarms, having answered 403 if not: family only
