@@ -351,6 +351,31 @@ personal_water_alarm (Fixture *fixture,
   return json_object_ref (json_array_get_object_element (water, 0));
 }
 
+/* Whether @role's GET /api/v1/events shows the personal water alarm's raise with its detail. */
+static gboolean
+raised_event_has_detail (Fixture *fixture,
+                         HgdRole role)
+{
+  g_autoptr(JsonObject) page = get_json (fixture, role, "/api/v1/events?limit=1000");
+  JsonArray *events = member_array (page, "events");
+  gboolean found = FALSE;
+  gboolean detail = FALSE;
+
+  for (guint i = 0; i < json_array_get_length (events); i++)
+    {
+      JsonObject *event = json_array_get_object_element (events, i);
+      JsonObject *body = json_object_get_object_member (event, "body");
+      if (g_strcmp0 (json_object_get_string_member (event, "type"), "alarm.raised") != 0 ||
+          g_strcmp0 (json_object_get_string_member_with_default (body, "source", NULL),
+                     "plugin:sensors-personal") != 0)
+        continue;
+      found = TRUE;
+      detail = json_object_has_member (body, "detail");
+    }
+  g_assert_true (found);
+  return detail;
+}
+
 static void
 test_personal_alarm_detail (Fixture *fixture,
                             gconstpointer user_data)
@@ -381,6 +406,7 @@ test_personal_alarm_detail (Fixture *fixture,
   before = personal_water_alarm (fixture, HGD_ROLE_STAFF);
   g_assert_cmpstr (json_object_get_string_member (before, "source"), ==, "plugin:sensors-personal");
   g_assert_false (json_object_has_member (before, "detail"));
+  g_assert_false (raised_event_has_detail (fixture, HGD_ROLE_STAFF));
 
   made = hgd_test_daemon_request (fixture->td, "POST", "/api/v1/grants",
                                   token (fixture, HGD_ROLE_RESIDENT),
@@ -388,6 +414,8 @@ test_personal_alarm_detail (Fixture *fixture,
   g_assert_cmpuint (made->status, ==, SOUP_STATUS_CREATED);
   shared = personal_water_alarm (fixture, HGD_ROLE_STAFF);
   g_assert_true (json_object_has_member (shared, "detail"));
+  g_assert_true (raised_event_has_detail (fixture, HGD_ROLE_STAFF));
+  g_assert_false (raised_event_has_detail (fixture, HGD_ROLE_SERVICE));
   as_admin = personal_water_alarm (fixture, HGD_ROLE_IT_ADMIN);
   g_assert_false (json_object_has_member (as_admin, "detail"));
 
@@ -397,6 +425,7 @@ test_personal_alarm_detail (Fixture *fixture,
   g_assert_cmpuint (revoke->status, ==, SOUP_STATUS_NO_CONTENT);
   revoked = personal_water_alarm (fixture, HGD_ROLE_STAFF);
   g_assert_false (json_object_has_member (revoked, "detail"));
+  g_assert_false (raised_event_has_detail (fixture, HGD_ROLE_STAFF));
 }
 
 static void

@@ -2092,6 +2092,64 @@ handle_metrics (HgdApi *self,
 
 /* Events -------------------------------------------------------------------------------- */
 
+static JsonObject *
+object_copy (JsonObject *object)
+{
+  JsonObject *copy = json_object_new ();
+  JsonObjectIter iter;
+  const gchar *name;
+  JsonNode *node;
+
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, &name, &node))
+    json_object_set_member (copy, name, json_node_copy (node));
+  return copy;
+}
+
+static gboolean source_is_personal_plugin (HgdApi *self, const gchar *source);
+
+/* @event as a caller of @role may see it, or NULL: whether at all is
+ * hgd_grants_event_visible ()'s decision; and the personal detail of an alarm the home's
+ * devices raised is taken out for municipal callers, as in (d), unless a share-alarms
+ * grant of its type lets them have it. */
+static JsonObject *
+event_to_json_for (HgdApi *self,
+                   HgdRole role,
+                   const gchar *username,
+                   HgEvent *event,
+                   gint64 now)
+{
+  JsonObject *object;
+  JsonObject *body;
+  JsonObject *alarm;
+  JsonNode *alarm_node;
+
+  if (!hgd_grants_event_visible (self->grants, role, username, event, now))
+    return NULL;
+  object = hg_event_to_json (event);
+  if (hgd_role_get_domain (role) != HG_DOMAIN_MUNICIPAL ||
+      hg_event_get_domain (event) != HG_DOMAIN_MUNICIPAL ||
+      !g_str_has_prefix (hg_event_get_event_type (event), "alarm."))
+    return object;
+  /* alarm.raised: the body is the alarm; the others carry it as "alarm" */
+  body = hg_event_get_body (event);
+  alarm_node = json_object_get_member (body, "alarm");
+  alarm = alarm_node != NULL && JSON_NODE_HOLDS_OBJECT (alarm_node) ? json_node_get_object (alarm_node)
+                                                                     : body;
+  if (!json_object_has_member (alarm, "detail") ||
+      !source_is_personal_plugin (
+          self, json_object_get_string_member_with_default (alarm, "source", NULL)) ||
+      hgd_grants_allows (self->grants, role, username, HGD_GRANT_ALARM_DETAIL,
+                         json_object_get_string_member_with_default (alarm, "type", NULL), now))
+    return object;
+  /* the event's body is shared: change a copy */
+  body = object_copy (body);
+  alarm = alarm == hg_event_get_body (event) ? body : json_object_get_object_member (body, "alarm");
+  json_object_remove_member (alarm, "detail");
+  json_object_set_object_member (object, "body", body);
+  return object;
+}
+
 /* What the dispatcher learnt about a WebSocket caller, kept on the message until the
  * handshake completes. */
 typedef struct
@@ -2160,10 +2218,10 @@ handle_events (HgdApi *self,
   array = json_array_sized_new (events->len);
   for (guint i = 0; i < events->len; i++)
     {
-      HgEvent *event = g_ptr_array_index (events, i);
-      if (hgd_grants_event_visible (self->grants, req->session->role, req->session->username,
-                                    event, g_get_real_time ()))
-        json_array_add_object_element (array, hg_event_to_json (event));
+      JsonObject *event = event_to_json_for (self, req->session->role, req->session->username,
+                                             g_ptr_array_index (events, i), g_get_real_time ());
+      if (event != NULL)
+        json_array_add_object_element (array, event);
     }
   object = json_object_new ();
   json_object_set_array_member (object, "events", array);
@@ -2212,10 +2270,14 @@ event_stream_send (EventStream *stream,
     return;
   if (soup_websocket_connection_get_state (stream->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
-  object = hg_event_to_json (event);
+  /* an event the caller may not see is passed over */
+  stream->last_seq = hg_event_get_seq (event);
+  object = event_to_json_for (stream->api, stream->role, stream->username, event,
+                              g_get_real_time ());
+  if (object == NULL)
+    return;
   text = hg_json_object_to_string (object);
   soup_websocket_connection_send_text (stream->conn, text);
-  stream->last_seq = hg_event_get_seq (event);
 }
 
 /* Replays in batches from the main loop, so a long absence does not stall other clients.
@@ -2238,14 +2300,7 @@ event_stream_replay_cb (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
   for (guint i = 0; i < events->len; i++)
-    {
-      HgEvent *event = g_ptr_array_index (events, i);
-      if (hgd_grants_event_visible (stream->api->grants, stream->role, stream->username, event,
-                                    g_get_real_time ()))
-        event_stream_send (stream, event);
-      else
-        stream->last_seq = MAX (stream->last_seq, hg_event_get_seq (event));
-    }
+    event_stream_send (stream, g_ptr_array_index (events, i));
   if (events->len < REPLAY_BATCH)
     {
       stream->live = TRUE;
@@ -2318,7 +2373,10 @@ event_stream_send_shared (EventStream *stream,
 
   if (soup_websocket_connection_get_state (stream->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
-  object = hg_event_to_json (event);
+  object = event_to_json_for (stream->api, stream->role, stream->username, event,
+                              g_get_real_time ());
+  if (object == NULL)
+    return;
   text = hg_json_object_to_string (object);
   soup_websocket_connection_send_text (stream->conn, text);
   /* access-log: the dispatcher is not in this path; P3 records a personal read for
@@ -2334,13 +2392,11 @@ journal_event_appended_cb (HgdJournal *journal,
 {
   HgdApi *self = HGD_API (user_data);
   HgDomain domain = hgd_journal_get_domain (journal);
-  gint64 now = g_get_real_time ();
 
   for (guint i = 0; i < self->streams->len; i++)
     {
       EventStream *stream = g_ptr_array_index (self->streams, i);
-      if (!stream->live ||
-          !hgd_grants_event_visible (self->grants, stream->role, stream->username, event, now))
+      if (!stream->live)
         continue;
       if (stream->domain == domain)
         event_stream_send (stream, event);
@@ -2722,12 +2778,11 @@ handle_user_sessions_revoke (HgdApi *self,
 
 /* Alarms -------------------------------------------------------------------------------- */
 
-/* Whether the home's own devices raised @alarm: a plugin instance of the personal domain. */
+/* Whether @source names a plugin instance of the personal domain (the home's own devices). */
 static gboolean
-alarm_is_personal (HgdApi *self,
-                   HgAlarm *alarm)
+source_is_personal_plugin (HgdApi *self,
+                           const gchar *source)
 {
-  const gchar *source = hg_alarm_get_source (alarm);
   g_autoptr(JsonArray) instances = NULL;
 
   if (self == NULL || source == NULL || !g_str_has_prefix (source, "plugin:"))
@@ -2742,6 +2797,14 @@ alarm_is_personal (HgdApi *self,
                           "personal") == 0;
     }
   return FALSE;
+}
+
+/* Whether the home's own devices raised @alarm. */
+static gboolean
+alarm_is_personal (HgdApi *self,
+                   HgAlarm *alarm)
+{
+  return source_is_personal_plugin (self, hg_alarm_get_source (alarm));
 }
 
 /* Whether the caller may see the home's alarms, having answered 403 if not: family only
