@@ -132,9 +132,12 @@ static void close_ended_streams (HgdApi *self);
 
 #define R(role) HGD_ROLE_BIT (HGD_ROLE_##role)
 #define ANY HGD_ROLES_ALL
-#define HOME (HGD_ROLES_ALL & ~R (AUDITOR))       /* all who use the home's data: not the auditor */
-#define OPS (R (STAFF) | R (IT_ADMIN) | R (SERVICE)) /* the municipal roles that run the service */
-#define KEEPER (R (RESIDENT) | R (GUARDIAN))        /* the resident and their legal representative */
+/* all who use the home's data: everyone but the auditor */
+#define HOME (HGD_ROLES_ALL & ~R (AUDITOR))
+/* the municipal roles that run the service */
+#define OPS (R (STAFF) | R (IT_ADMIN) | R (SERVICE))
+/* the resident and their legal representative */
+#define KEEPER (R (RESIDENT) | R (GUARDIAN))
 
 /*
  * The route table: the only place a route and its rules are written. The dispatcher
@@ -142,36 +145,37 @@ static void close_ended_streams (HgdApi *self);
  * role itself, only at whether the route serves the caller its limited form (`ltd`
  * below, the route's `limited` roles; request_is_limited ()). tests/test-api.c checks
  * every route x role against its own copy of this table, and data/openapi.json states
- * who may call as `x-roles`.
+ * who may call as `x-roles`. Columns: anonymous, resident, family, staff, it-admin, service,
+ * guardian, auditor.
  *
- *   route                                    anon resident family staff it-admin service guardian auditor
- *   POST   /api/v1/auth/login                yes  yes      yes    yes   yes      yes     yes      yes
- *   POST   /api/v1/auth/logout               -    yes      yes    yes   yes      yes     yes      yes
- *   GET    /api/v1/auth/session              -    yes      yes    yes   yes      yes     yes      yes
- *   GET    /api/v1/health                    yes  ltd      ltd    yes   yes      yes     ltd      ltd  (a)
- *   GET    /api/v1/openapi.json              yes  yes      yes    yes   yes      yes     yes      yes
- *   GET    /metrics                          -    -        -      -     yes      yes     -        -
- *   GET    /api/v1/events (and WebSocket)    -    yes      yes    yes   yes      yes     yes      -    (b)
- *   GET    /api/v1/plugins                   -    -        -      yes   yes      yes     -        -
- *   POST   /api/v1/plugins/{id}/restart      -    -        -      -     yes      -       -        -
- *   POST   /api/v1/plugins/{id}/disable      -    -        -      -     yes      -       -        -    (h)
- *   POST   /api/v1/plugins/{id}/enable       -    -        -      -     yes      -       -        -    (h)
- *   GET    /api/v1/users                     -    ltd      -      -     yes      -       ltd      -    (c)
- *   POST   /api/v1/users                     -    ltd      -      -     yes      -       ltd      -    (c)
- *   POST   /api/v1/users/{username}/password -    ltd      -      -     yes      -       ltd      -    (c)
- *   DELETE /api/v1/users/{username}/sessions -    ltd      -      -     yes      -       ltd      -    (c)
- *   POST   /api/v1/alarms                    -    ltd      ltd    yes   yes      yes     ltd      -    (d)
- *   GET    /api/v1/alarms                    -    ltd      ltd    yes   yes      yes     ltd      -    (d)
- *   GET    /api/v1/alarms/{ref}              -    ltd      ltd    yes   yes      yes     ltd      -    (d)
- *   POST   /api/v1/alarms/{ref}/transitions  -    ltd      ltd    yes   yes      yes     ltd      -    (e)
- *   GET    /api/v1/sensors                   -    yes      yes    yes   yes      yes     yes      -    (f)
- *   GET    /api/v1/sensors/{device}/history  -    yes      yes    yes   yes      yes     yes      -    (f)
- *   GET    /api/v1/sensors/{device}/activity -    yes      yes    yes   yes      yes     yes      -    (f)
- *   GET    /api/v1/grants                    -    yes      ltd    ltd   -        -       yes      -    (i)
- *   POST   /api/v1/grants                    -    yes      -      -     -        -       yes      -    (i)
- *   DELETE /api/v1/grants/{id}               -    yes      -      -     -        -       yes      -    (i)
- *   GET    /                                 yes  yes      yes    yes   yes      yes     yes      yes  (g)
- *   GET    /ui/{file}                        yes  yes      yes    yes   yes      yes     yes      yes  (g)
+ *   route                                    anon res  fam  stf  it   svc  grd  aud
+ *   POST   /api/v1/auth/login                yes  yes  yes  yes  yes  yes  yes  yes
+ *   POST   /api/v1/auth/logout               -    yes  yes  yes  yes  yes  yes  yes
+ *   GET    /api/v1/auth/session              -    yes  yes  yes  yes  yes  yes  yes
+ *   GET    /api/v1/health                    yes  ltd  ltd  yes  yes  yes  ltd  ltd  (a)
+ *   GET    /api/v1/openapi.json              yes  yes  yes  yes  yes  yes  yes  yes
+ *   GET    /metrics                          -    -    -    -    yes  yes  -    -
+ *   GET    /api/v1/events (and WebSocket)    -    yes  yes  yes  yes  yes  yes  -    (b)
+ *   GET    /api/v1/plugins                   -    -    -    yes  yes  yes  -    -
+ *   POST   /api/v1/plugins/{id}/restart      -    -    -    -    yes  -    -    -
+ *   POST   /api/v1/plugins/{id}/disable      -    -    -    -    yes  -    -    -    (h)
+ *   POST   /api/v1/plugins/{id}/enable       -    -    -    -    yes  -    -    -    (h)
+ *   GET    /api/v1/users                     -    ltd  -    -    yes  -    ltd  -    (c)
+ *   POST   /api/v1/users                     -    ltd  -    -    yes  -    ltd  -    (c)
+ *   POST   /api/v1/users/{username}/password -    ltd  -    -    yes  -    ltd  -    (c)
+ *   DELETE /api/v1/users/{username}/sessions -    ltd  -    -    yes  -    ltd  -    (c)
+ *   POST   /api/v1/alarms                    -    ltd  ltd  yes  yes  yes  ltd  -    (d)
+ *   GET    /api/v1/alarms                    -    ltd  ltd  yes  yes  yes  ltd  -    (d)
+ *   GET    /api/v1/alarms/{ref}              -    ltd  ltd  yes  yes  yes  ltd  -    (d)
+ *   POST   /api/v1/alarms/{ref}/transitions  -    ltd  ltd  yes  yes  yes  ltd  -    (e)
+ *   GET    /api/v1/sensors                   -    yes  yes  yes  yes  yes  yes  -    (f)
+ *   GET    /api/v1/sensors/{device}/history  -    yes  yes  yes  yes  yes  yes  -    (f)
+ *   GET    /api/v1/sensors/{device}/activity -    yes  yes  yes  yes  yes  yes  -    (f)
+ *   GET    /api/v1/grants                    -    yes  ltd  ltd  -    -    yes  -    (i)
+ *   POST   /api/v1/grants                    -    yes  -    -    -    -    yes  -    (i)
+ *   DELETE /api/v1/grants/{id}               -    yes  -    -    -    -    yes  -    (i)
+ *   GET    /                                 yes  yes  yes  yes  yes  yes  yes  yes  (g)
+ *   GET    /ui/{file}                        yes  yes  yes  yes  yes  yes  yes  yes  (g)
  *
  * The guardian (personal) is the resident's legal representative and may do what the
  * resident may, with the resident's limited forms; the auditor (municipal) reads the
