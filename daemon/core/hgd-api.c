@@ -2142,10 +2142,15 @@ event_to_json_for (HgdApi *self,
                                                                      : body;
   if (!json_object_has_member (alarm, "detail") ||
       !source_is_personal_plugin (
-          self, json_object_get_string_member_with_default (alarm, "source", NULL)) ||
-      hgd_grants_allows (self->grants, role, username, HGD_GRANT_ALARM_DETAIL,
-                         json_object_get_string_member_with_default (alarm, "type", NULL), now))
+          self, json_object_get_string_member_with_default (alarm, "source", NULL)))
     return object;
+  if (hgd_grants_allows (self->grants, role, username, HGD_GRANT_ALARM_DETAIL,
+                         json_object_get_string_member_with_default (alarm, "type", NULL), now))
+    {
+      /* access-log: P3 records a personal read for @username here (what: "alarm:<ref>"):
+       * the request's dispatcher is not in the event path */
+      return object;
+    }
   /* the event's body is shared: change a copy */
   body = object_copy (body);
   alarm = alarm == hg_event_get_body (event) ? body : json_object_get_object_member (body, "alarm");
@@ -2846,12 +2851,15 @@ alarm_to_json_for (HgdApiRequest *req,
   if (!request_is_limited (req))
     {
       /* the detail of the home's own devices' alarm is personal: see (d) */
-      if (json_object_has_member (object, "detail") && alarm_is_personal (req->api, alarm) &&
-          !hgd_grants_allows (req->api->grants, req->session->role, req->session->username,
-                              HGD_GRANT_ALARM_DETAIL, hg_alarm_get_alarm_type (alarm),
-                              g_get_real_time ()))
-        json_object_remove_member (object, "detail");
-      /* access-log: a municipal caller read a personal alarm's detail here (req->personal_read) */
+      if (json_object_has_member (object, "detail") && alarm_is_personal (req->api, alarm))
+        {
+          if (!hgd_grants_allows (req->api->grants, req->session->role, req->session->username,
+                                  HGD_GRANT_ALARM_DETAIL, hg_alarm_get_alarm_type (alarm),
+                                  g_get_real_time ()))
+            json_object_remove_member (object, "detail");
+          /* access-log: else set req->personal_read = "alarm:<ref>" here (P3's field): a
+           * municipal caller read a personal alarm's detail under a grant */
+        }
       return object;
     }
   own = request_who (req);
