@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The resident's view (family see the same, without the call and cancel buttons): one
+// The resident's view (family and the guardian see the same, without the call and cancel
+// buttons: the call for help is the resident's, where they are): one
 // "Call for help" button whose state follows the alarm, the alarms of the home, and the
 // resident's own devices. Alarms are municipal records the resident may read; their
 // events stay in the municipal journal, so this view asks for them again every few
@@ -189,8 +190,11 @@ export async function render(main, context) {
       alarms = (await api('GET', '/api/v1/alarms')).alarms ?? [];
       showAlarms();
       showCall();
-    } catch {
-      // kept as shown; the banner or the login page says why
+    } catch (error) {
+      // family see the home's alarms only when the resident has shared them (a grant);
+      // anything else is kept as shown, and the banner or the login page says why
+      if (error?.code === 'no-grant')
+        callStatus.textContent = _('The resident has not shared their alarms with you.');
     }
     if (mine === generation)
       pollTimer = setTimeout(refreshAlarms, openAlarm() ? POLL_OPEN_MS : POLL_IDLE_MS);

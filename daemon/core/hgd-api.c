@@ -15,6 +15,7 @@
 
 #include "hgd-api-private.h"
 #include "hgd-api-resources.h"
+#include "hgd-grants.h"
 #include "hgd-json-check.h"
 #include "hgd-tls.h"
 #include "hgd-ui-resources.h"
@@ -49,6 +50,7 @@ struct _HgdApi
   GError *journal_errors[HG_DOMAIN_LAST]; /* (owned) (nullable) why */
   HgdAccounts *accounts;                  /* (owned) */
   HgdAlarms *alarms;                      /* (owned) */
+  HgdGrants *grants;                      /* (owned) the resident's consent grants */
   HgdPluginManager *plugins;              /* (owned) */
   gint64 start_time;                      /* when the daemon started */
   SoupServer *server;        /* (owned) (nullable) until listening */
@@ -121,12 +123,21 @@ static void handle_alarm_transition (HgdApi *self, HgdApiRequest *req);
 static void handle_sensors_list (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_history (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_activity (HgdApi *self, HgdApiRequest *req);
+static void handle_grants_list (HgdApi *self, HgdApiRequest *req);
+static void handle_grants_make (HgdApi *self, HgdApiRequest *req);
+static void handle_grant_revoke (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_index (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_file (HgdApi *self, HgdApiRequest *req);
 static void close_ended_streams (HgdApi *self);
 
 #define R(role) HGD_ROLE_BIT (HGD_ROLE_##role)
 #define ANY HGD_ROLES_ALL
+/* all who use the home's data: everyone but the auditor */
+#define HOME (HGD_ROLES_ALL & ~R (AUDITOR))
+/* the municipal roles that run the service */
+#define OPS (R (STAFF) | R (IT_ADMIN) | R (SERVICE))
+/* the resident and their legal representative */
+#define KEEPER (R (RESIDENT) | R (GUARDIAN))
 
 /*
  * The route table: the only place a route and its rules are written. The dispatcher
@@ -134,106 +145,133 @@ static void close_ended_streams (HgdApi *self);
  * role itself, only at whether the route serves the caller its limited form (`ltd`
  * below, the route's `limited` roles; request_is_limited ()). tests/test-api.c checks
  * every route x role against its own copy of this table, and data/openapi.json states
- * who may call as `x-roles`.
+ * who may call as `x-roles`. Columns: anonymous, resident, family, staff, it-admin, service,
+ * guardian, auditor.
  *
- *   route                                       anon resident family staff it-admin service
- *   POST   /api/v1/auth/login                   yes  yes      yes    yes   yes      yes
- *   POST   /api/v1/auth/logout                  -    yes      yes    yes   yes      yes
- *   GET    /api/v1/auth/session                 -    yes      yes    yes   yes      yes
- *   GET    /api/v1/health                       yes  ltd      ltd    yes   yes      yes   (a)
- *   GET    /api/v1/openapi.json                 yes  yes      yes    yes   yes      yes
- *   GET    /metrics                             -    -        -      -     yes      yes
- *   GET    /api/v1/events (and WebSocket)       -    yes      yes    yes   yes      yes   (b)
- *   GET    /api/v1/plugins                      -    -        -      yes   yes      yes
- *   POST   /api/v1/plugins/{id}/restart         -    -        -      -     yes      -
- *   POST   /api/v1/plugins/{id}/disable         -    -        -      -     yes      -     (h)
- *   POST   /api/v1/plugins/{id}/enable          -    -        -      -     yes      -     (h)
- *   GET    /api/v1/users                        -    ltd      -      -     yes      -     (c)
- *   POST   /api/v1/users                        -    ltd      -      -     yes      -     (c)
- *   POST   /api/v1/users/{username}/password    -    ltd      -      -     yes      -     (c)
- *   DELETE /api/v1/users/{username}/sessions    -    ltd      -      -     yes      -     (c)
- *   POST   /api/v1/alarms                       -    ltd      ltd    yes   yes      yes   (d)
- *   GET    /api/v1/alarms                       -    ltd      ltd    yes   yes      yes   (d)
- *   GET    /api/v1/alarms/{ref}                 -    ltd      ltd    yes   yes      yes   (d)
- *   POST   /api/v1/alarms/{ref}/transitions     -    ltd      -      yes   yes      yes   (e)
- *   GET    /api/v1/sensors                      -    yes      yes    yes   yes      yes   (f)
- *   GET    /api/v1/sensors/{device}/history     -    yes      yes    yes   yes      yes   (f)
- *   GET    /api/v1/sensors/{device}/activity    -    yes      yes    yes   yes      yes   (f)
- *   GET    /                                    yes  yes      yes    yes   yes      yes   (g)
- *   GET    /ui/{file}                           yes  yes      yes    yes   yes      yes   (g)
+ *   route                                    anon res  fam  stf  it   svc  grd  aud
+ *   POST   /api/v1/auth/login                yes  yes  yes  yes  yes  yes  yes  yes
+ *   POST   /api/v1/auth/logout               -    yes  yes  yes  yes  yes  yes  yes
+ *   GET    /api/v1/auth/session              -    yes  yes  yes  yes  yes  yes  yes
+ *   GET    /api/v1/health                    yes  ltd  ltd  yes  yes  yes  ltd  ltd  (a)
+ *   GET    /api/v1/openapi.json              yes  yes  yes  yes  yes  yes  yes  yes
+ *   GET    /metrics                          -    -    -    -    yes  yes  -    -
+ *   GET    /api/v1/events (and WebSocket)    -    yes  yes  yes  yes  yes  yes  -    (b)
+ *   GET    /api/v1/plugins                   -    -    -    yes  yes  yes  -    -
+ *   POST   /api/v1/plugins/{id}/restart      -    -    -    -    yes  -    -    -
+ *   POST   /api/v1/plugins/{id}/disable      -    -    -    -    yes  -    -    -    (h)
+ *   POST   /api/v1/plugins/{id}/enable       -    -    -    -    yes  -    -    -    (h)
+ *   GET    /api/v1/users                     -    ltd  -    -    yes  -    ltd  -    (c)
+ *   POST   /api/v1/users                     -    ltd  -    -    yes  -    ltd  -    (c)
+ *   POST   /api/v1/users/{username}/password -    ltd  -    -    yes  -    ltd  -    (c)
+ *   DELETE /api/v1/users/{username}/sessions -    ltd  -    -    yes  -    ltd  -    (c)
+ *   POST   /api/v1/alarms                    -    ltd  ltd  yes  yes  yes  ltd  -    (d)
+ *   GET    /api/v1/alarms                    -    ltd  ltd  yes  yes  yes  ltd  -    (d)
+ *   GET    /api/v1/alarms/{ref}              -    ltd  ltd  yes  yes  yes  ltd  -    (d)
+ *   POST   /api/v1/alarms/{ref}/transitions  -    ltd  ltd  yes  yes  yes  ltd  -    (e)
+ *   GET    /api/v1/sensors                   -    yes  yes  yes  yes  yes  yes  -    (f)
+ *   GET    /api/v1/sensors/{device}/history  -    yes  yes  yes  yes  yes  yes  -    (f)
+ *   GET    /api/v1/sensors/{device}/activity -    yes  yes  yes  yes  yes  yes  -    (f)
+ *   GET    /api/v1/grants                    -    yes  ltd  ltd  -    -    yes  -    (i)
+ *   POST   /api/v1/grants                    -    yes  -    -    -    -    yes  -    (i)
+ *   DELETE /api/v1/grants/{id}               -    yes  -    -    -    -    yes  -    (i)
+ *   GET    /                                 yes  yes  yes  yes  yes  yes  yes  yes  (g)
+ *   GET    /ui/{file}                        yes  yes  yes  yes  yes  yes  yes  yes  (g)
  *
- * (a) anonymous callers get only {"status"}; the limited form (personal roles) also the
- *     subsystem states; the full form also fault messages, plugins (a municipal
+ * The guardian (personal) is the resident's legal representative and may do what the
+ * resident may, with the resident's limited forms; the auditor (municipal) reads the
+ * municipal side of the access log and nothing of the home: no events, alarms, sensors,
+ * plugins or users, and health in its limited form.
+ *
+ * (a) anonymous callers get only {"status"}; the limited form (personal roles, auditor)
+ *     also the subsystem states; the full form also fault messages, plugins (a municipal
  *     instance's own health report included, see hg_context_report_health ()), version
  *     and uptime. Of the personal domain's plugin instances (the resident's own devices)
  *     municipal roles see only how many there are and whether they run, here, in
  *     /api/v1/plugins and in /metrics (hgd_plugin_manager_to_json_for_domain ()), and no
  *     count of its events.
- * (b) events of the caller's domain only: resident, family -> personal journal;
+ * (b) events of the caller's domain only: resident, family, guardian -> personal journal;
  *     staff, it-admin, service -> municipal journal.
  * (c) each manager sees and manages only the users of their own domain: the full form
- *     (it-admin) all of them (staff, it-admin, service), the limited form (the resident)
- *     only those of another role than their own (their family), and sees themselves.
- *     The resident's own account is made at installation (hemgatectl on the gateway).
+ *     (it-admin) all of them (staff, it-admin, service, auditor), the limited form (the
+ *     resident, the guardian) only the family, and sees themselves. The resident's and
+ *     the guardian's accounts are made on the gateway (hemgatectl users add).
  * (d) alarms are municipal records, but the resident must see where their call for
  *     help stands: the limited form (personal roles) shows every alarm of the home
- *     without `detail` and without a source naming another user.
+ *     without `detail` and without a source naming another user; family only under a
+ *     family-access grant naming them (else 403 no-grant). The `detail` of an alarm the
+ *     home's own devices raised (a personal-domain plugin) is personal: staff see it
+ *     only under a share-alarms grant of its type, the other municipal roles never.
  * (e) the caller's kind in the alarm life cycle's table (hgd-alarm-lifecycle.c) is
- *     resident in the limited form, else staff: a resident may only move an alarm to
- *     `cancelled`, and the limited form acts only on an alarm its caller raised or the
- *     home's devices (a plugin) raised, never a technical one, and answers as (d);
- *     family may not touch alarms (they may be far away, and cancelling help is the
- *     resident's call).
+ *     resident in the limited form, else staff: a resident (or guardian) may only move an
+ *     alarm to `cancelled`, and the limited form acts only on an alarm its caller raised
+ *     or the home's devices (a plugin) raised, never a technical one, and answers as (d);
+ *     family may act only under a family-access grant with `act` naming them (else 403
+ *     no-grant), and then also on alarms the home's other users raised.
  * (f) the `sensor.reading` events of the caller's domain only, as (b): the municipality's
- *     sensors for staff, it-admin and service; the resident's own for resident and family.
+ *     sensors for staff, it-admin and service; the resident's own for the personal roles.
+ *     Staff also see a personal device's readings from the start of an active
+ *     share-readings grant naming it (in the list, the history and live on the events
+ *     stream, not in a replay), marked `"domain": "personal"`; activity stays per domain.
  * (g) the web UI (ui/, compiled into a GResource): its page and static files, the same
  *     for everyone; what it shows comes from the routes above, with the caller's rules.
  *     The UI routes with `#/...`, so any other path stays a JSON 404.
  * (h) a disabled instance stays stopped across restarts of the daemon until enabled;
  *     disabling the last running alarm delivery plugin makes health report a fault.
+ * (i) consent grants (hgd-grants.c): the resident and the guardian make, list and revoke
+ *     them; the limited form lists a family member the grants to them, staff the grants
+ *     to the municipality. What a grant lets through is decided in hgd_grants_allows ()
+ *     alone, which the handlers and the event fan-out ask.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
     handle_login },
   { "POST", "/api/v1/auth/logout", ANY, 0, HGD_API_BODY_NONE, 0, handle_logout },
   { "GET", "/api/v1/auth/session", ANY, 0, HGD_API_BODY_NONE, 0, handle_session },
-  { "GET", "/api/v1/health", HGD_API_PUBLIC, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0,
-    handle_health },
+  { "GET", "/api/v1/health", HGD_API_PUBLIC, HGD_ROLES_PERSONAL | R (AUDITOR), HGD_API_BODY_NONE,
+    0, handle_health },
   { "GET", "/api/v1/openapi.json", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_openapi },
   { "GET", "/metrics", R (IT_ADMIN) | R (SERVICE), 0, HGD_API_BODY_NONE, 0, handle_metrics },
-  { "GET", "/api/v1/events", ANY, 0, HGD_API_BODY_NONE, 0, handle_events },
-  { "GET", "/api/v1/plugins", HGD_ROLES_MUNICIPAL, 0, HGD_API_BODY_NONE, 0, handle_plugins_list },
+  { "GET", "/api/v1/events", HOME, 0, HGD_API_BODY_NONE, 0, handle_events },
+  { "GET", "/api/v1/plugins", OPS, 0, HGD_API_BODY_NONE, 0, handle_plugins_list },
   { "POST", "/api/v1/plugins/{id}/restart", R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
     handle_plugin_restart },
   { "POST", "/api/v1/plugins/{id}/disable", R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
     handle_plugin_disable },
   { "POST", "/api/v1/plugins/{id}/enable", R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
     handle_plugin_enable },
-  { "GET", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT), HGD_API_BODY_NONE, 0,
+  { "GET", "/api/v1/users", KEEPER | R (IT_ADMIN), KEEPER, HGD_API_BODY_NONE, 0,
     handle_users_list },
-  { "POST", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT), HGD_API_BODY_JSON, 0,
+  { "POST", "/api/v1/users", KEEPER | R (IT_ADMIN), KEEPER, HGD_API_BODY_JSON, 0,
     handle_users_create },
-  { "POST", "/api/v1/users/{username}/password", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT),
-    HGD_API_BODY_JSON, 0, handle_user_password },
-  { "DELETE", "/api/v1/users/{username}/sessions", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT),
+  { "POST", "/api/v1/users/{username}/password", KEEPER | R (IT_ADMIN), KEEPER, HGD_API_BODY_JSON,
+    0, handle_user_password },
+  { "DELETE", "/api/v1/users/{username}/sessions", KEEPER | R (IT_ADMIN), KEEPER,
     HGD_API_BODY_NONE, 0, handle_user_sessions_revoke },
-  { "POST", "/api/v1/alarms", ANY, HGD_ROLES_PERSONAL, HGD_API_BODY_JSON, 0, handle_alarms_raise },
-  { "GET", "/api/v1/alarms", ANY, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0, handle_alarms_list },
-  { "GET", "/api/v1/alarms/{ref}", ANY, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0,
+  { "POST", "/api/v1/alarms", HOME, HGD_ROLES_PERSONAL, HGD_API_BODY_JSON, 0,
+    handle_alarms_raise },
+  { "GET", "/api/v1/alarms", HOME, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0, handle_alarms_list },
+  { "GET", "/api/v1/alarms/{ref}", HOME, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0,
     handle_alarm_get },
-  { "POST", "/api/v1/alarms/{ref}/transitions", R (RESIDENT) | HGD_ROLES_MUNICIPAL, R (RESIDENT),
+  { "POST", "/api/v1/alarms/{ref}/transitions", KEEPER | R (FAMILY) | OPS, KEEPER | R (FAMILY),
     HGD_API_BODY_JSON, 0, handle_alarm_transition },
-  { "GET", "/api/v1/sensors", ANY, 0, HGD_API_BODY_NONE, 0, handle_sensors_list },
-  { "GET", "/api/v1/sensors/{device}/history", ANY, 0, HGD_API_BODY_NONE, 0,
+  { "GET", "/api/v1/sensors", HOME, 0, HGD_API_BODY_NONE, 0, handle_sensors_list },
+  { "GET", "/api/v1/sensors/{device}/history", HOME, 0, HGD_API_BODY_NONE, 0,
     handle_sensor_history },
-  { "GET", "/api/v1/sensors/{device}/activity", ANY, 0, HGD_API_BODY_NONE, 0,
+  { "GET", "/api/v1/sensors/{device}/activity", HOME, 0, HGD_API_BODY_NONE, 0,
     handle_sensor_activity },
+  { "GET", "/api/v1/grants", KEEPER | R (FAMILY) | R (STAFF), R (FAMILY) | R (STAFF),
+    HGD_API_BODY_NONE, 0, handle_grants_list },
+  { "POST", "/api/v1/grants", KEEPER, 0, HGD_API_BODY_JSON, 0, handle_grants_make },
+  { "DELETE", "/api/v1/grants/{id}", KEEPER, 0, HGD_API_BODY_NONE, 0, handle_grant_revoke },
   { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
   { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
 };
 
 #undef R
 #undef ANY
+#undef HOME
+#undef OPS
+#undef KEEPER
 
 /* Routes ------------------------------------------------------------------------------ */
 
@@ -2081,12 +2119,77 @@ handle_metrics (HgdApi *self,
 
 /* Events -------------------------------------------------------------------------------- */
 
+static JsonObject *
+object_copy (JsonObject *object)
+{
+  JsonObject *copy = json_object_new ();
+  JsonObjectIter iter;
+  const gchar *name;
+  JsonNode *node;
+
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, &name, &node))
+    json_object_set_member (copy, name, json_node_copy (node));
+  return copy;
+}
+
+static gboolean source_is_personal_plugin (HgdApi *self, const gchar *source);
+
+/* @event as a caller of @role may see it, or NULL: whether at all is
+ * hgd_grants_event_visible ()'s decision; and the personal detail of an alarm the home's
+ * devices raised is taken out for municipal callers, as in (d), unless a share-alarms
+ * grant of its type lets them have it. */
+static JsonObject *
+event_to_json_for (HgdApi *self,
+                   HgdRole role,
+                   const gchar *username,
+                   HgEvent *event,
+                   gint64 now)
+{
+  JsonObject *object;
+  JsonObject *body;
+  JsonObject *alarm;
+  JsonNode *alarm_node;
+
+  if (!hgd_grants_event_visible (self->grants, role, username, event, now))
+    return NULL;
+  object = hg_event_to_json (event);
+  if (hgd_role_get_domain (role) != HG_DOMAIN_MUNICIPAL ||
+      hg_event_get_domain (event) != HG_DOMAIN_MUNICIPAL ||
+      !g_str_has_prefix (hg_event_get_event_type (event), "alarm."))
+    return object;
+  /* alarm.raised: the body is the alarm; the others carry it as "alarm" */
+  body = hg_event_get_body (event);
+  alarm_node = json_object_get_member (body, "alarm");
+  alarm = alarm_node != NULL && JSON_NODE_HOLDS_OBJECT (alarm_node) ? json_node_get_object (alarm_node)
+                                                                     : body;
+  if (!json_object_has_member (alarm, "detail") ||
+      !source_is_personal_plugin (
+          self, json_object_get_string_member_with_default (alarm, "source", NULL)))
+    return object;
+  if (hgd_grants_allows (self->grants, role, username, HGD_GRANT_ALARM_DETAIL,
+                         json_object_get_string_member_with_default (alarm, "type", NULL), now))
+    {
+      /* access-log: P3 records a personal read for @username here (what: "alarm:<ref>"):
+       * the request's dispatcher is not in the event path */
+      return object;
+    }
+  /* the event's body is shared: change a copy */
+  body = object_copy (body);
+  alarm = alarm == hg_event_get_body (event) ? body : json_object_get_object_member (body, "alarm");
+  json_object_remove_member (alarm, "detail");
+  json_object_set_object_member (object, "body", body);
+  return object;
+}
+
 /* What the dispatcher learnt about a WebSocket caller, kept on the message until the
  * handshake completes. */
 typedef struct
 {
   gchar *token;        /* (owned) re-checked while the stream is open */
   HgDomain domain;
+  HgdRole role;
+  gchar *username;     /* (owned) */
   gboolean replay;     /* ?after= was given */
   guint64 after;
 } StreamRequest;
@@ -2095,6 +2198,7 @@ static void
 stream_request_free (StreamRequest *sr)
 {
   g_free (sr->token);
+  g_free (sr->username);
   g_free (sr);
 }
 
@@ -2128,6 +2232,8 @@ handle_events (HgdApi *self,
       StreamRequest *sr = g_new0 (StreamRequest, 1);
       sr->token = g_strdup (req->token);
       sr->domain = domain;
+      sr->role = req->session->role;
+      sr->username = g_strdup (req->session->username);
       sr->replay = req->query != NULL && g_hash_table_contains (req->query, "after");
       sr->after = after;
       g_object_set_qdata_full (G_OBJECT (req->msg), quark_stream, sr,
@@ -2143,7 +2249,12 @@ handle_events (HgdApi *self,
     }
   array = json_array_sized_new (events->len);
   for (guint i = 0; i < events->len; i++)
-    json_array_add_object_element (array, hg_event_to_json (g_ptr_array_index (events, i)));
+    {
+      JsonObject *event = event_to_json_for (self, req->session->role, req->session->username,
+                                             g_ptr_array_index (events, i), g_get_real_time ());
+      if (event != NULL)
+        json_array_add_object_element (array, event);
+    }
   object = json_object_new ();
   json_object_set_array_member (object, "events", array);
   json_object_set_int_member (object, "last_seq", (gint64) hgd_journal_get_last_seq (journal));
@@ -2158,7 +2269,9 @@ typedef struct
   HgdJournal *journal;           /* (owned) the caller's domain's journal */
   gchar *token;                  /* (owned) */
   HgDomain domain;
-  guint64 last_seq;              /* the last sequence sent */
+  HgdRole role;
+  gchar *username;               /* (owned) */
+  guint64 last_seq;              /* the last sequence sent, or passed over */
   gboolean live;                 /* replay is over */
   guint replay_id;
   gulong closed_id;
@@ -2174,6 +2287,7 @@ event_stream_free (EventStream *stream)
   g_object_unref (stream->conn);
   g_object_unref (stream->journal);
   g_free (stream->token);
+  g_free (stream->username);
   g_free (stream);
 }
 
@@ -2188,10 +2302,14 @@ event_stream_send (EventStream *stream,
     return;
   if (soup_websocket_connection_get_state (stream->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
-  object = hg_event_to_json (event);
+  /* an event the caller may not see is passed over */
+  stream->last_seq = hg_event_get_seq (event);
+  object = event_to_json_for (stream->api, stream->role, stream->username, event,
+                              g_get_real_time ());
+  if (object == NULL)
+    return;
   text = hg_json_object_to_string (object);
   soup_websocket_connection_send_text (stream->conn, text);
-  stream->last_seq = hg_event_get_seq (event);
 }
 
 /* Replays in batches from the main loop, so a long absence does not stall other clients.
@@ -2256,6 +2374,8 @@ websocket_cb (SoupServer *server,
   stream->journal = g_object_ref (journal);
   stream->token = g_strdup (sr->token);
   stream->domain = sr->domain;
+  stream->role = sr->role;
+  stream->username = g_strdup (sr->username);
   soup_websocket_connection_set_keepalive_interval (conn, STREAM_KEEPALIVE_SECONDS);
   soup_websocket_connection_set_max_incoming_payload_size (conn, STREAM_MAX_INCOMING);
   stream->closed_id
@@ -2274,7 +2394,29 @@ websocket_cb (SoupServer *server,
     }
 }
 
-/* Emitted on the main context after each durable commit. */
+/* An event of the other domain that a grant lets through: live only, never replayed, and
+ * outside the stream's own sequence. */
+static void
+event_stream_send_shared (EventStream *stream,
+                          HgEvent *event)
+{
+  g_autoptr(JsonObject) object = NULL;
+  g_autofree gchar *text = NULL;
+
+  if (soup_websocket_connection_get_state (stream->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  object = event_to_json_for (stream->api, stream->role, stream->username, event,
+                              g_get_real_time ());
+  if (object == NULL)
+    return;
+  text = hg_json_object_to_string (object);
+  soup_websocket_connection_send_text (stream->conn, text);
+  /* access-log: the dispatcher is not in this path; P3 records a personal read for
+   * stream->username here (what: "sensor:<device>") */
+}
+
+/* Emitted on the main context after each durable commit. Whom each event reaches is
+ * hgd_grants_event_visible ()'s decision. */
 static void
 journal_event_appended_cb (HgdJournal *journal,
                            HgEvent *event,
@@ -2286,8 +2428,12 @@ journal_event_appended_cb (HgdJournal *journal,
   for (guint i = 0; i < self->streams->len; i++)
     {
       EventStream *stream = g_ptr_array_index (self->streams, i);
-      if (stream->domain == domain && stream->live)
+      if (!stream->live)
+        continue;
+      if (stream->domain == domain)
         event_stream_send (stream, event);
+      else
+        event_stream_send_shared (stream, event);
     }
 }
 
@@ -2462,7 +2608,7 @@ may_manage_role (HgdApiRequest *req,
 {
   if (hgd_role_get_domain (target) != request_domain (req))
     return FALSE;
-  return !request_is_limited (req) || target != req->session->role;
+  return !request_is_limited (req) || target == HGD_ROLE_FAMILY;
 }
 
 static JsonObject *
@@ -2664,6 +2810,49 @@ handle_user_sessions_revoke (HgdApi *self,
 
 /* Alarms -------------------------------------------------------------------------------- */
 
+/* Whether @source names a plugin instance of the personal domain (the home's own devices). */
+static gboolean
+source_is_personal_plugin (HgdApi *self,
+                           const gchar *source)
+{
+  g_autoptr(JsonArray) instances = NULL;
+
+  if (self == NULL || source == NULL || !g_str_has_prefix (source, "plugin:"))
+    return FALSE;
+  instances = hgd_plugin_manager_to_json (self->plugins, NULL);
+  for (guint i = 0; i < json_array_get_length (instances); i++)
+    {
+      JsonObject *instance = json_array_get_object_element (instances, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (instance, "id", NULL),
+                     source + strlen ("plugin:")) == 0)
+        return g_strcmp0 (json_object_get_string_member_with_default (instance, "domain", NULL),
+                          "personal") == 0;
+    }
+  return FALSE;
+}
+
+/* Whether the home's own devices raised @alarm. */
+static gboolean
+alarm_is_personal (HgdApi *self,
+                   HgAlarm *alarm)
+{
+  return source_is_personal_plugin (self, hg_alarm_get_source (alarm));
+}
+
+/* Whether the caller may see the home's alarms, having answered 403 if not: family only
+ * under a family-access grant, see (d). */
+static gboolean
+may_view_alarms (HgdApi *self,
+                 HgdApiRequest *req)
+{
+  if (hgd_grants_allows (self->grants, req->session->role, req->session->username,
+                         HGD_GRANT_ALARM_VIEW, NULL, g_get_real_time ()))
+    return TRUE;
+  respond_error (req, SOUP_STATUS_FORBIDDEN, "no-grant",
+                 "the resident has not shared their alarms with %s", req->session->username);
+  return FALSE;
+}
+
 /* The limited form shows every alarm of the home, without `detail` (municipal notes) and
  * without a source that names another user: see (d) above the route table. */
 static JsonObject *
@@ -2683,7 +2872,19 @@ alarm_to_json_for (HgdApiRequest *req,
       json_object_set_string_member (object, "updated", updated);
     }
   if (!request_is_limited (req))
-    return object;
+    {
+      /* the detail of the home's own devices' alarm is personal: see (d) */
+      if (json_object_has_member (object, "detail") && alarm_is_personal (req->api, alarm))
+        {
+          if (!hgd_grants_allows (req->api->grants, req->session->role, req->session->username,
+                                  HGD_GRANT_ALARM_DETAIL, hg_alarm_get_alarm_type (alarm),
+                                  g_get_real_time ()))
+            json_object_remove_member (object, "detail");
+          /* access-log: else set req->personal_read = "alarm:<ref>" here (P3's field): a
+           * municipal caller read a personal alarm's detail under a grant */
+        }
+      return object;
+    }
   own = request_who (req);
   if (json_object_has_member (object, "detail"))
     json_object_remove_member (object, "detail");
@@ -2917,6 +3118,8 @@ handle_alarms_list (HgdApi *self,
                      "query parameter 'open' is not true or false");
       return;
     }
+  if (!may_view_alarms (self, req))
+    return;
   if (journal == NULL)
     {
       respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
@@ -2946,6 +3149,8 @@ handle_alarm_get (HgdApi *self,
   g_autoptr(HgAlarm) alarm = NULL;
   g_autoptr(GError) error = NULL;
 
+  if (!may_view_alarms (self, req))
+    return;
   if (!param_is_valid (ref))
     {
       respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such alarm");
@@ -3002,6 +3207,25 @@ transition_cb (GObject *source,
   request_resume (req);
 }
 
+/* Whether @source (`user:<name>`) names a user of the personal domain. */
+static gboolean
+source_is_home_user (HgdApi *self,
+                     const gchar *source)
+{
+  g_autoptr(GPtrArray) users = NULL;
+
+  if (source == NULL || !g_str_has_prefix (source, "user:"))
+    return FALSE;
+  users = hgd_accounts_list_users (self->accounts, HG_DOMAIN_PERSONAL);
+  for (guint i = 0; users != NULL && i < users->len; i++)
+    {
+      HgdUser *user = g_ptr_array_index (users, i);
+      if (g_strcmp0 (user->username, source + strlen ("user:")) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* Whether the limited form may act on alarm @ref, having answered if not: see (e) above
  * the route table. Who raised an alarm and its type never change, so the answer holds for
  * the transition that follows. */
@@ -3034,6 +3258,8 @@ limited_may_act_on (HgdApi *self,
       return FALSE;
     }
   source = hg_alarm_get_source (alarm);
+  if (req->session->role == HGD_ROLE_FAMILY && source_is_home_user (self, source))
+    return TRUE; /* family act for the resident, under their grant: see (e) */
   if (g_strcmp0 (source, own) != 0 && !g_str_has_prefix (source != NULL ? source : "", "plugin:"))
     {
       respond_error (req, SOUP_STATUS_FORBIDDEN, "not-own-alarm",
@@ -3058,6 +3284,13 @@ handle_alarm_transition (HgdApi *self,
   g_autoptr(GError) error = NULL;
   g_autofree gchar *who = NULL;
 
+  if (!hgd_grants_allows (self->grants, req->session->role, req->session->username,
+                          HGD_GRANT_ALARM_ACT, NULL, g_get_real_time ()))
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "no-grant",
+                     "the resident has not let %s act on their alarms", req->session->username);
+      return;
+    }
   if (!hg_json_object_check_members (req->body, members, &error) ||
       !hg_json_object_get_string (req->body, "state", &state_name, &error) ||
       (json_object_has_member (req->body, "detail") &&
@@ -3127,39 +3360,20 @@ sensor_journal (HgdApi *self,
 /* The readings' members that describe the device rather than the reading. */
 static const gchar *const device_members[] = { "room", "name", "battery", "link_quality" };
 
-/* GET /api/v1/sensors: the devices of the caller's domain, each with its newest reading of
- * every kind, however long ago the device last reported (until retention prunes it). */
+/* Adds the devices of @readings (one domain's newest readings, in device order) to
+ * @devices; with @req, only those a grant lets the caller see, from the grant's start. */
 static void
-handle_sensors_list (HgdApi *self,
-                     HgdApiRequest *req)
+append_devices (JsonArray *devices,
+                GPtrArray *readings,
+                HgDomain domain,
+                HgdApiRequest *req)
 {
-  static const gchar *const allowed[] = { NULL };
-  HgDomain domain = request_domain (req);
-  HgdJournal *journal = self->journals[domain];
-  g_autoptr(GPtrArray) readings = NULL;
-  g_autoptr(GError) error = NULL;
-  JsonArray *devices;
   JsonObject *device = NULL;
   JsonArray *kinds = NULL;
   const gchar *current = NULL;
   gint64 last_seen = 0;
-  JsonObject *object;
+  gint64 now = g_get_real_time ();
 
-  if (!check_query (req, allowed))
-    return;
-  if (journal == NULL)
-    {
-      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
-                     "the %s journal is unavailable", hg_domain_to_string (domain));
-      return;
-    }
-  readings = hgd_journal_query_latest_readings (journal, &error);
-  if (readings == NULL)
-    {
-      respond_gerror (req, error);
-      return;
-    }
-  devices = json_array_new ();
   /* in device order: a new device starts when the name changes */
   for (guint i = 0; i < readings->len; i++)
     {
@@ -3173,6 +3387,14 @@ handle_sensors_list (HgdApi *self,
 
       if (name == NULL || kind == NULL)
         continue;
+      if (req != NULL)
+        {
+          gint64 since = hgd_grants_allowed_since (req->api->grants, req->session->role,
+                                                   req->session->username, HGD_GRANT_READINGS,
+                                                   name, now);
+          if (since < 0 || ts < since)
+            continue;
+        }
       if (device == NULL || g_strcmp0 (current, name) != 0)
         {
           if (device != NULL)
@@ -3214,6 +3436,53 @@ handle_sensors_list (HgdApi *self,
     {
       g_autofree gchar *seen = iso8601_from_usec (last_seen);
       json_object_set_string_member (device, "last_seen", seen);
+    }
+}
+
+/* GET /api/v1/sensors: the devices of the caller's domain, each with its newest reading of
+ * every kind, however long ago the device last reported (until retention prunes it). */
+static void
+handle_sensors_list (HgdApi *self,
+                     HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { NULL };
+  HgDomain domain = request_domain (req);
+  HgdJournal *journal = self->journals[domain];
+  g_autoptr(GPtrArray) readings = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonArray *devices;
+  JsonObject *object;
+
+  if (!check_query (req, allowed))
+    return;
+  if (journal == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the %s journal is unavailable", hg_domain_to_string (domain));
+      return;
+    }
+  readings = hgd_journal_query_latest_readings (journal, &error);
+  if (readings == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  devices = json_array_new ();
+  append_devices (devices, readings, domain, NULL);
+  if (domain == HG_DOMAIN_MUNICIPAL && self->journals[HG_DOMAIN_PERSONAL] != NULL)
+    {
+      /* the resident's devices shared by a grant: see (f) */
+      g_autoptr(GPtrArray) shared = hgd_journal_query_latest_readings (
+          self->journals[HG_DOMAIN_PERSONAL], NULL);
+      guint before = json_array_get_length (devices);
+
+      if (shared != NULL)
+        append_devices (devices, shared, HG_DOMAIN_PERSONAL, req);
+      if (json_array_get_length (devices) > before)
+        {
+          /* access-log: set req->personal_read = "sensors" here (P3's field): a municipal
+           * caller read personal devices' readings */
+        }
     }
   object = json_object_new ();
   json_object_set_array_member (object, "devices", devices);
@@ -3262,6 +3531,28 @@ handle_sensor_history (HgdApi *self,
     {
       respond_gerror (req, error);
       return;
+    }
+  if (readings->len == 0 && request_domain (req) == HG_DOMAIN_MUNICIPAL &&
+      self->journals[HG_DOMAIN_PERSONAL] != NULL)
+    {
+      /* a resident's device shared by a grant, from the grant's start: see (f) */
+      gint64 shared_since = hgd_grants_allowed_since (self->grants, req->session->role,
+                                                      req->session->username,
+                                                      HGD_GRANT_READINGS, device,
+                                                      g_get_real_time ());
+      if (shared_since >= 0)
+        {
+          g_clear_pointer (&readings, g_ptr_array_unref);
+          readings = hgd_journal_query_readings (self->journals[HG_DOMAIN_PERSONAL], device,
+                                                 MAX (since, shared_since), (guint) limit + 1,
+                                                 &error);
+          if (readings == NULL)
+            {
+              respond_gerror (req, error);
+              return;
+            }
+          /* access-log: set req->personal_read = "sensor:<device>" here (P3's field) */
+        }
     }
   array = json_array_sized_new (MIN (readings->len, (guint) limit));
   for (guint i = 0; i < readings->len && i < limit; i++)
@@ -3332,6 +3623,175 @@ handle_sensor_activity (HgdApi *self,
   json_object_set_array_member (object, "hours", hours);
   json_object_set_int_member (object, "total", (gint64) total);
   respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* Consent grants ------------------------------------------------------------------------- */
+
+/* GET /api/v1/grants: all of them for the resident and the guardian; the limited form the
+ * grants to the caller (family) or to the municipality (staff): see (i). */
+static void
+handle_grants_list (HgdApi *self,
+                    HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { NULL };
+  g_autofree gchar *grantee = NULL;
+  JsonObject *object;
+
+  if (!check_query (req, allowed))
+    return;
+  if (request_is_limited (req))
+    grantee = request_domain (req) == HG_DOMAIN_MUNICIPAL ? g_strdup ("municipality")
+                                                           : request_who (req);
+  object = json_object_new ();
+  json_object_set_array_member (object, "grants",
+                                hgd_grants_to_json (self->grants, grantee, g_get_real_time ()));
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* The personal journal, or NULL having answered 503. */
+static HgdJournal *
+grants_journal (HgdApi *self,
+                HgdApiRequest *req)
+{
+  if (self->journals[HG_DOMAIN_PERSONAL] == NULL)
+    respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                   "the personal journal is unavailable; grants are kept there");
+  return self->journals[HG_DOMAIN_PERSONAL];
+}
+
+static void
+grant_made_cb (GObject *source,
+               GAsyncResult *result,
+               gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  HgEvent *event = HG_EVENT (req->data);
+  JsonObject *object;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    {
+      if (req->api != NULL)
+        respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  if (req->api == NULL)
+    return;
+  /* it acts once it is durable; the journal's own copy is the one rebuilt at start */
+  hgd_grants_apply_event (req->api->grants, event);
+  object = hgd_grants_get (req->api->grants,
+                           json_object_get_string_member (hg_event_get_body (event), "id"),
+                           g_get_real_time ());
+  respond_json (req, SOUP_STATUS_CREATED, object);
+  request_resume (req);
+}
+
+/* POST /api/v1/grants: validated in full (a 400 names the member), then journalled as
+ * `grant.made` in the personal journal. */
+static void
+handle_grants_make (HgdApi *self,
+                    HgdApiRequest *req)
+{
+  HgdJournal *journal = grants_journal (self, req);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) grant = NULL;
+  g_autofree gchar *who = request_who (req);
+  g_autoptr(HgEvent) event = NULL;
+
+  if (journal == NULL)
+    return;
+  grant = hgd_grants_validate (req->body, who, g_get_real_time (), &error);
+  if (grant == NULL)
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-grant", "%s", error->message);
+      return;
+    }
+  if (g_strcmp0 (json_object_get_string_member (grant, "kind"), "family-access") == 0)
+    {
+      JsonObject *scope = json_object_get_object_member (grant, "scope");
+      g_autofree gchar *user = g_strconcat ("user:", json_object_get_string_member (scope, "user"),
+                                            NULL);
+      g_autoptr(GPtrArray) users = hgd_accounts_list_users (self->accounts, HG_DOMAIN_PERSONAL);
+      gboolean family = FALSE;
+
+      for (guint i = 0; users != NULL && i < users->len; i++)
+        {
+          HgdUser *u = g_ptr_array_index (users, i);
+          family = family || (u->role == HGD_ROLE_FAMILY &&
+                              g_strcmp0 (u->username, user + strlen ("user:")) == 0);
+        }
+      if (!family)
+        {
+          respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-grant",
+                         "scope.user: '%s' is not a family member's user",
+                         json_object_get_string_member (scope, "user"));
+          return;
+        }
+    }
+  event = hg_event_new (HGD_GRANT_EVENT_MADE, grant);
+  hg_event_set_source (event, who);
+  req->data = G_OBJECT (g_object_ref (event));
+  request_pause (req);
+  hgd_journal_append_async (journal, event, NULL, self->cancellable, grant_made_cb,
+                            request_ref (req));
+}
+
+static void
+grant_revoked_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    {
+      /* revoked in memory already: it stays so until a restart would read it again */
+      if (req->api != NULL)
+        respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  if (req->api != NULL)
+    respond_empty (req, SOUP_STATUS_NO_CONTENT);
+  request_resume (req);
+}
+
+/* DELETE /api/v1/grants/{id}: revoked in memory at once, before the answer and before the
+ * journal has it, then journalled as `grant.revoked`. */
+static void
+handle_grant_revoke (HgdApi *self,
+                     HgdApiRequest *req)
+{
+  HgdJournal *journal = grants_journal (self, req);
+  const gchar *id = request_param (req, 0);
+  g_autofree gchar *who = request_who (req);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) grant = NULL;
+  g_autoptr(HgEvent) event = NULL;
+
+  if (journal == NULL)
+    return;
+  if (!param_is_valid (id))
+    {
+      respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such grant");
+      return;
+    }
+  grant = hgd_grants_revoke (self->grants, id, who, g_get_real_time (), &error);
+  if (grant == NULL)
+    {
+      if (g_error_matches (error, HGD_GRANTS_ERROR, HGD_GRANTS_ERROR_REVOKED))
+        respond_error (req, SOUP_STATUS_CONFLICT, "conflict", "%s", error->message);
+      else
+        respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such grant");
+      return;
+    }
+  event = hg_event_new (HGD_GRANT_EVENT_REVOKED, grant);
+  hg_event_set_source (event, who);
+  request_pause (req);
+  hgd_journal_append_async (journal, event, NULL, self->cancellable, grant_revoked_cb,
+                            request_ref (req));
 }
 
 /* The web UI ----------------------------------------------------------------------------- */
@@ -3445,6 +3905,7 @@ hgd_api_dispose (GObject *object)
   g_clear_object (&self->server);
   g_clear_object (&self->plugins);
   g_clear_object (&self->alarms);
+  g_clear_object (&self->grants);
   g_clear_object (&self->accounts);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     g_clear_object (&self->journals[i]);
@@ -3528,7 +3989,29 @@ hgd_api_new (const HgdApiDeps *deps)
   self->alarms = g_object_ref (deps->alarms);
   self->plugins = g_object_ref (deps->plugins);
   self->start_time = deps->start_time;
+  self->grants = hgd_grants_new ();
+  if (self->journals[HG_DOMAIN_PERSONAL] != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* without them nothing crosses: a grant that cannot be read lets nothing through */
+      if (!hgd_grants_load (self->grants, self->journals[HG_DOMAIN_PERSONAL], &error))
+        g_warning ("the consent grants could not be read: %s", error->message);
+    }
   return self;
+}
+
+/**
+ * hgd_api_get_grants:
+ * @self: the API
+ *
+ * Returns: (transfer none): the consent grants, e.g. for hgd_grants_night_check_allowed ()
+ */
+HgdGrants *
+hgd_api_get_grants (HgdApi *self)
+{
+  g_return_val_if_fail (HGD_IS_API (self), NULL);
+  return self->grants;
 }
 
 /* The URL a client on this machine uses, with the port actually bound; a wildcard
