@@ -15,7 +15,8 @@
 #include "hgd-journal-private.h"
 #include "hgd-test-daemon.h"
 
-#define ALL "resident family staff it-admin service"
+#define ALL "resident family staff it-admin service guardian auditor"
+#define HOME "resident family staff it-admin service guardian" /* all but the auditor */
 
 /* The rules, written out independently of the route table in hgd-api.c: a route added
  * there without a line here fails /api/routes/role-table. `path` fills the pattern's
@@ -33,10 +34,11 @@ static const struct
   { "POST", "/api/v1/auth/login", "/api/v1/auth/login", "{}", "public", "" },
   { "POST", "/api/v1/auth/logout", "/api/v1/auth/logout", NULL, ALL, "" },
   { "GET", "/api/v1/auth/session", "/api/v1/auth/session", NULL, ALL, "" },
-  { "GET", "/api/v1/health", "/api/v1/health", NULL, "public", "resident,family" },
+  { "GET", "/api/v1/health", "/api/v1/health", NULL, "public",
+    "resident,family,guardian,auditor" },
   { "GET", "/api/v1/openapi.json", "/api/v1/openapi.json", NULL, "public", "" },
   { "GET", "/metrics", "/metrics", NULL, "it-admin service", "" },
-  { "GET", "/api/v1/events", "/api/v1/events", NULL, ALL, "" },
+  { "GET", "/api/v1/events", "/api/v1/events", NULL, HOME, "" },
   { "GET", "/api/v1/plugins", "/api/v1/plugins", NULL, "staff it-admin service", "" },
   { "POST", "/api/v1/plugins/{id}/restart", "/api/v1/plugins/no-such-plugin/restart", NULL,
     "it-admin", "" },
@@ -44,25 +46,25 @@ static const struct
     "it-admin", "" },
   { "POST", "/api/v1/plugins/{id}/enable", "/api/v1/plugins/no-such-plugin/enable", NULL,
     "it-admin", "" },
-  { "GET", "/api/v1/users", "/api/v1/users", NULL, "resident it-admin", "resident" },
-  { "POST", "/api/v1/users", "/api/v1/users", "{}", "resident it-admin", "resident" },
+  { "GET", "/api/v1/users", "/api/v1/users", NULL, "resident it-admin guardian", "resident,guardian" },
+  { "POST", "/api/v1/users", "/api/v1/users", "{}", "resident it-admin guardian", "resident,guardian" },
   { "POST", "/api/v1/users/{username}/password", "/api/v1/users/nobody/password", "{}",
-    "resident it-admin", "resident" },
+    "resident it-admin guardian", "resident,guardian" },
   { "DELETE", "/api/v1/users/{username}/sessions", "/api/v1/users/nobody/sessions", NULL,
-    "resident it-admin", "resident" },
-  { "POST", "/api/v1/alarms", "/api/v1/alarms", "{}", ALL, "resident,family" },
-  { "GET", "/api/v1/alarms", "/api/v1/alarms", NULL, ALL, "resident,family" },
-  { "GET", "/api/v1/alarms/{ref}", "/api/v1/alarms/NoSuchAlarmRef00", NULL, ALL,
-    "resident,family" },
+    "resident it-admin guardian", "resident,guardian" },
+  { "POST", "/api/v1/alarms", "/api/v1/alarms", "{}", HOME, "resident,family,guardian" },
+  { "GET", "/api/v1/alarms", "/api/v1/alarms", NULL, HOME, "resident,family,guardian" },
+  { "GET", "/api/v1/alarms/{ref}", "/api/v1/alarms/NoSuchAlarmRef00", NULL, HOME,
+    "resident,family,guardian" },
   { "POST", "/api/v1/alarms/{ref}/transitions", "/api/v1/alarms/NoSuchAlarmRef00/transitions", "{}",
-    "resident staff it-admin service", "resident" },
-  { "GET", "/api/v1/sensors", "/api/v1/sensors", NULL, ALL, "" },
-  { "GET", "/api/v1/sensors/{device}/history", "/api/v1/sensors/no-such-device/history", NULL, ALL,
+    "resident staff it-admin service guardian", "resident,guardian" },
+  { "GET", "/api/v1/sensors", "/api/v1/sensors", NULL, HOME, "" },
+  { "GET", "/api/v1/sensors/{device}/history", "/api/v1/sensors/no-such-device/history", NULL, HOME,
     "" },
   { "GET", "/api/v1/sensors/{device}/activity", "/api/v1/sensors/no-such-device/activity", NULL,
-    ALL, "" },
-  { "GET", "/api/v1/access-log", "/api/v1/access-log", NULL, "resident", "" },
-  { "GET", "/api/v1/access-log/verify", "/api/v1/access-log/verify", NULL, "resident", "" },
+    HOME, "" },
+  { "GET", "/api/v1/access-log", "/api/v1/access-log", NULL, "resident guardian auditor", "" },
+  { "GET", "/api/v1/access-log/verify", "/api/v1/access-log/verify", NULL, "resident guardian auditor", "" },
   { "GET", "/", "/", NULL, "public", "" },
   { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, "public", "" },
 };
@@ -3407,7 +3409,8 @@ test_access_log_municipal_side (void)
   HgdAccessEntry *staff;
 
   g_test_summary ("A staff login and a failed login for a name no account has go into the "
-                  "municipal log, the latter as 'unknown', without the name typed");
+                  "municipal log, the latter as 'unknown', without the name typed; the auditor "
+                  "reads that log, the guardian the personal one");
   login_fails (td, "no-such-user");
   hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
   entries = hgd_access_log_list (log, HG_DOMAIN_MUNICIPAL, 0, 0, &error);
@@ -3421,6 +3424,25 @@ test_access_log_municipal_side (void)
   g_assert_cmpstr (unknown->actor, ==, "unknown");
   g_assert_null (strstr (unknown->detail, "no-such-user"));
   g_assert_nonnull (strstr (unknown->detail, "unknown-user"));
+
+  /* the auditor reads the municipal side (with their own login now), the guardian the
+   * personal one, where neither the staff login nor the unknown name is */
+  {
+    g_autoptr(HgdTestResponse) audit = access_log_get (td, HGD_ROLE_AUDITOR, "/api/v1/access-log");
+    g_autoptr(HgdTestResponse) guardian = access_log_get (td, HGD_ROLE_GUARDIAN, "/api/v1/access-log");
+    g_autoptr(HgdTestResponse) verdict = access_log_get (td, HGD_ROLE_AUDITOR,
+                                                         "/api/v1/access-log/verify");
+
+    g_assert_cmpstr (json_object_get_string_member (audit->json, "domain"), ==, "municipal");
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (audit->json, "entries")), ==, 3);
+    g_assert_cmpstr (json_object_get_string_member (entry_at (audit, 1), "actor"), ==, staff_actor);
+    g_assert_cmpstr (json_object_get_string_member (entry_at (audit, 2), "actor_name"), ==, "unknown");
+    g_assert_cmpstr (json_object_get_string_member (guardian->json, "domain"), ==, "personal");
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (guardian->json, "entries")), ==, 1);
+    g_assert_cmpstr (json_object_get_string_member (entry_at (guardian, 0), "action"), ==, "login");
+    g_assert_true (json_object_get_boolean_member (verdict->json, "ok"));
+    g_assert_cmpstr (json_object_get_string_member (verdict->json, "domain"), ==, "municipal");
+  }
 }
 
 /* An entry changed in the file while hemgated is stopped: a health fault from the start,
