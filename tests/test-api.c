@@ -3513,6 +3513,67 @@ test_access_log_tampered (void)
   hg_test_log_expect_warning (NULL);
 }
 
+/* What crosses under a grant is logged in the resident's log, with who read it. */
+static void
+test_access_log_personal_reads (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *staff = hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
+  g_autofree gchar *staff_actor = g_strconcat ("user:", hgd_test_username (HGD_ROLE_STAFF), NULL);
+  g_autofree gchar *resident_actor = g_strconcat ("user:", hgd_test_username (HGD_ROLE_RESIDENT), NULL);
+  g_autoptr(HgdTestResponse) before = NULL;
+  g_autoptr(HgdTestResponse) grant = NULL;
+  g_autoptr(HgdTestResponse) list = NULL;
+  g_autoptr(HgdTestResponse) history = NULL;
+  g_autoptr(HgdTestResponse) page = NULL;
+  JsonObject *entry;
+
+  g_test_summary ("A staff member's read of the resident's readings under a grant is logged in "
+                  "the personal access log (read.personal, who, what), the grant too; a read "
+                  "that shows nothing personal is not");
+  insert_reading (td, "personal",
+                  "{\"device\":\"living-temp\",\"domain\":\"personal\",\"kind\":\"temperature\","
+                  "\"value\":21.5,\"unit\":\"°C\"}",
+                  0);
+  /* no grant: nothing personal crosses, nothing is logged */
+  before = hgd_test_daemon_request (td, "GET", "/api/v1/sensors", staff, NULL);
+  g_assert_cmpuint (before->status, ==, SOUP_STATUS_OK);
+
+  grant = hgd_test_daemon_request (td, "POST", "/api/v1/grants",
+                                   hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT),
+                                   "{\"kind\": \"share-readings\", \"scope\": {\"devices\": [\"living-temp\"]}}");
+  g_assert_cmpuint (grant->status, ==, SOUP_STATUS_CREATED);
+  insert_reading (td, "personal",
+                  "{\"device\":\"living-temp\",\"domain\":\"personal\",\"kind\":\"temperature\","
+                  "\"value\":21.7,\"unit\":\"°C\"}",
+                  -G_USEC_PER_SEC);
+  list = hgd_test_daemon_request (td, "GET", "/api/v1/sensors", staff, NULL);
+  g_assert_cmpuint (list->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (list->json, "devices")), ==, 1);
+  history = hgd_test_daemon_request (td, "GET", "/api/v1/sensors/living-temp/history", staff, NULL);
+  g_assert_cmpuint (history->status, ==, SOUP_STATUS_OK);
+
+  page = access_log_get (td, HGD_ROLE_RESIDENT, "/api/v1/access-log");
+  /* newest first: the history, the list, the grant, the resident's login */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (page->json, "entries")), ==, 4);
+  entry = entry_at (page, 0);
+  g_assert_cmpstr (json_object_get_string_member (entry, "action"), ==, "read.personal");
+  g_assert_cmpstr (json_object_get_string_member (entry, "actor"), ==, staff_actor);
+  g_assert_cmpstr (json_object_get_string_member (entry, "object"), ==, "sensor:living-temp");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (entry, "detail"),
+                                                  "role"), ==, "staff");
+  entry = entry_at (page, 1);
+  g_assert_cmpstr (json_object_get_string_member (entry, "action"), ==, "read.personal");
+  g_assert_cmpstr (json_object_get_string_member (entry, "object"), ==, "sensors");
+  entry = entry_at (page, 2);
+  g_assert_cmpstr (json_object_get_string_member (entry, "action"), ==, "grant.made");
+  g_assert_cmpstr (json_object_get_string_member (entry, "actor"), ==, resident_actor);
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (entry, "object"), "grant:"));
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (entry, "detail"),
+                                                  "kind"), ==, "share-readings");
+  g_assert_cmpstr (json_object_get_string_member (entry_at (page, 3), "action"), ==, "login");
+}
+
 int
 main (int argc,
       char **argv)
@@ -3576,6 +3637,7 @@ main (int argc,
   g_test_add_func ("/api/access-log/logins-paging-verify", test_access_log_logins);
   g_test_add_func ("/api/access-log/municipal-side", test_access_log_municipal_side);
   g_test_add_func ("/api/access-log/tampered-is-health-fault", test_access_log_tampered);
+  g_test_add_func ("/api/access-log/personal-reads-under-grant", test_access_log_personal_reads);
 
   return g_test_run ();
 }

@@ -94,6 +94,8 @@ struct _HgdApiRequest
                                * served a caller of another domain (a static string, e.g.
                                * "sensors"): the request is logged in the personal domain's
                                * access log when it ends with a success */
+  gchar *personal_read_owned; /* (owned) (nullable) what @personal_read points to when it
+                               * was built (request_note_personal_read ()) */
   gulong finished_id;
   gboolean finished;        /* the message is done (answered or client gone) */
 };
@@ -476,12 +478,30 @@ request_log_personal_read (HgdApiRequest *req)
                          req->personal_read, detail);
 }
 
+/* Notes that the handler served @what of the personal domain's data to a caller of
+ * another domain; a request that served several things is logged once, as @several. */
+static void
+request_note_personal_read (HgdApiRequest *req,
+                            const gchar *what,
+                            const gchar *several)
+{
+  if (req->personal_read != NULL && g_strcmp0 (req->personal_read, what) != 0)
+    {
+      req->personal_read = several;
+      return;
+    }
+  g_free (req->personal_read_owned);
+  req->personal_read_owned = g_strdup (what);
+  req->personal_read = req->personal_read_owned;
+}
+
 static void
 request_unref (HgdApiRequest *req)
 {
   if (!g_ref_count_dec (&req->ref))
     return;
   request_log_personal_read (req);
+  g_free (req->personal_read_owned);
   g_clear_signal_handler (&req->finished_id, req->msg);
   g_object_unref (req->msg);
   g_ptr_array_unref (req->params);
@@ -2891,7 +2911,12 @@ alarm_to_json_for (HgdApiRequest *req,
                               HGD_GRANT_ALARM_DETAIL, hg_alarm_get_alarm_type (alarm),
                               g_get_real_time ()))
         json_object_remove_member (object, "detail");
-      /* access-log: a municipal caller read a personal alarm's detail here (req->personal_read) */
+      else if (json_object_has_member (object, "detail") && alarm_is_personal (req->api, alarm))
+        {
+          g_autofree gchar *what = g_strdup_printf ("alarm:%s", hg_alarm_get_reference (alarm));
+
+          request_note_personal_read (req, what, "alarms");
+        }
       return object;
     }
   own = request_who (req);
@@ -3488,10 +3513,7 @@ handle_sensors_list (HgdApi *self,
       if (shared != NULL)
         append_devices (devices, shared, HG_DOMAIN_PERSONAL, req);
       if (json_array_get_length (devices) > before)
-        {
-          /* access-log: set req->personal_read = "sensors" here (P3's field): a municipal
-           * caller read personal devices' readings */
-        }
+        req->personal_read = "sensors";
     }
   object = json_object_new ();
   json_object_set_array_member (object, "devices", devices);
@@ -3560,7 +3582,11 @@ handle_sensor_history (HgdApi *self,
               respond_gerror (req, error);
               return;
             }
-          /* access-log: set req->personal_read = "sensor:<device>" here (P3's field) */
+          {
+            g_autofree gchar *what = g_strdup_printf ("sensor:%s", device);
+
+            request_note_personal_read (req, what, "sensors");
+          }
         }
     }
   array = json_array_sized_new (MIN (readings->len, (guint) limit));
