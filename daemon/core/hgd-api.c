@@ -2227,6 +2227,64 @@ handle_metrics (HgdApi *self,
 
 /* Events -------------------------------------------------------------------------------- */
 
+static JsonObject *
+object_copy (JsonObject *object)
+{
+  JsonObject *copy = json_object_new ();
+  JsonObjectIter iter;
+  const gchar *name;
+  JsonNode *node;
+
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, &name, &node))
+    json_object_set_member (copy, name, json_node_copy (node));
+  return copy;
+}
+
+static gboolean source_is_personal_plugin (HgdApi *self, const gchar *source);
+
+/* @event as a caller of @role may see it, or NULL: whether at all is
+ * hgd_grants_event_visible ()'s decision; and the personal detail of an alarm the home's
+ * devices raised is taken out for municipal callers, as in (d), unless a share-alarms
+ * grant of its type lets them have it. */
+static JsonObject *
+event_to_json_for (HgdApi *self,
+                   HgdRole role,
+                   const gchar *username,
+                   HgEvent *event,
+                   gint64 now)
+{
+  JsonObject *object;
+  JsonObject *body;
+  JsonObject *alarm;
+  JsonNode *alarm_node;
+
+  if (!hgd_grants_event_visible (self->grants, role, username, event, now))
+    return NULL;
+  object = hg_event_to_json (event);
+  if (hgd_role_get_domain (role) != HG_DOMAIN_MUNICIPAL ||
+      hg_event_get_domain (event) != HG_DOMAIN_MUNICIPAL ||
+      !g_str_has_prefix (hg_event_get_event_type (event), "alarm."))
+    return object;
+  /* alarm.raised: the body is the alarm; the others carry it as "alarm" */
+  body = hg_event_get_body (event);
+  alarm_node = json_object_get_member (body, "alarm");
+  alarm = alarm_node != NULL && JSON_NODE_HOLDS_OBJECT (alarm_node) ? json_node_get_object (alarm_node)
+                                                                     : body;
+  if (!json_object_has_member (alarm, "detail") ||
+      !source_is_personal_plugin (
+          self, json_object_get_string_member_with_default (alarm, "source", NULL)) ||
+      hgd_grants_allows (self->grants, role, username, HGD_GRANT_ALARM_DETAIL,
+                         json_object_get_string_member_with_default (alarm, "type", NULL), now))
+    return object;
+  /* the event's body is shared: change a copy */
+  body = object_copy (body);
+  alarm = alarm == hg_event_get_body (event) ? body : json_object_get_object_member (body, "alarm");
+  json_object_remove_member (alarm, "detail");
+  json_object_set_object_member (object, "body", body);
+  return object;
+}
+
 /* What the dispatcher learnt about a WebSocket caller, kept on the message until the
  * handshake completes. */
 typedef struct
@@ -2295,10 +2353,10 @@ handle_events (HgdApi *self,
   array = json_array_sized_new (events->len);
   for (guint i = 0; i < events->len; i++)
     {
-      HgEvent *event = g_ptr_array_index (events, i);
-      if (hgd_grants_event_visible (self->grants, req->session->role, req->session->username,
-                                    event, g_get_real_time ()))
-        json_array_add_object_element (array, hg_event_to_json (event));
+      JsonObject *event = event_to_json_for (self, req->session->role, req->session->username,
+                                             g_ptr_array_index (events, i), g_get_real_time ());
+      if (event != NULL)
+        json_array_add_object_element (array, event);
     }
   object = json_object_new ();
   json_object_set_array_member (object, "events", array);
@@ -2347,10 +2405,14 @@ event_stream_send (EventStream *stream,
     return;
   if (soup_websocket_connection_get_state (stream->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
-  object = hg_event_to_json (event);
+  /* an event the caller may not see is passed over */
+  stream->last_seq = hg_event_get_seq (event);
+  object = event_to_json_for (stream->api, stream->role, stream->username, event,
+                              g_get_real_time ());
+  if (object == NULL)
+    return;
   text = hg_json_object_to_string (object);
   soup_websocket_connection_send_text (stream->conn, text);
-  stream->last_seq = hg_event_get_seq (event);
 }
 
 /* Replays in batches from the main loop, so a long absence does not stall other clients.
@@ -2373,14 +2435,7 @@ event_stream_replay_cb (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
   for (guint i = 0; i < events->len; i++)
-    {
-      HgEvent *event = g_ptr_array_index (events, i);
-      if (hgd_grants_event_visible (stream->api->grants, stream->role, stream->username, event,
-                                    g_get_real_time ()))
-        event_stream_send (stream, event);
-      else
-        stream->last_seq = MAX (stream->last_seq, hg_event_get_seq (event));
-    }
+    event_stream_send (stream, g_ptr_array_index (events, i));
   if (events->len < REPLAY_BATCH)
     {
       stream->live = TRUE;
@@ -2453,7 +2508,10 @@ event_stream_send_shared (EventStream *stream,
 
   if (soup_websocket_connection_get_state (stream->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
-  object = hg_event_to_json (event);
+  object = event_to_json_for (stream->api, stream->role, stream->username, event,
+                              g_get_real_time ());
+  if (object == NULL)
+    return;
   text = hg_json_object_to_string (object);
   soup_websocket_connection_send_text (stream->conn, text);
   /* access-log: the dispatcher is not in this path; P3 records a personal read for
@@ -2469,13 +2527,11 @@ journal_event_appended_cb (HgdJournal *journal,
 {
   HgdApi *self = HGD_API (user_data);
   HgDomain domain = hgd_journal_get_domain (journal);
-  gint64 now = g_get_real_time ();
 
   for (guint i = 0; i < self->streams->len; i++)
     {
       EventStream *stream = g_ptr_array_index (self->streams, i);
-      if (!stream->live ||
-          !hgd_grants_event_visible (self->grants, stream->role, stream->username, event, now))
+      if (!stream->live)
         continue;
       if (stream->domain == domain)
         event_stream_send (stream, event);
@@ -2857,18 +2913,33 @@ handle_user_sessions_revoke (HgdApi *self,
 
 /* Alarms -------------------------------------------------------------------------------- */
 
-/* Whether the home's own devices raised @alarm: a plugin instance of the personal domain. */
+/* Whether @source names a plugin instance of the personal domain (the home's own devices). */
+static gboolean
+source_is_personal_plugin (HgdApi *self,
+                           const gchar *source)
+{
+  g_autoptr(JsonArray) instances = NULL;
+
+  if (self == NULL || source == NULL || !g_str_has_prefix (source, "plugin:"))
+    return FALSE;
+  instances = hgd_plugin_manager_to_json (self->plugins, NULL);
+  for (guint i = 0; i < json_array_get_length (instances); i++)
+    {
+      JsonObject *instance = json_array_get_object_element (instances, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (instance, "id", NULL),
+                     source + strlen ("plugin:")) == 0)
+        return g_strcmp0 (json_object_get_string_member_with_default (instance, "domain", NULL),
+                          "personal") == 0;
+    }
+  return FALSE;
+}
+
+/* Whether the home's own devices raised @alarm. */
 static gboolean
 alarm_is_personal (HgdApi *self,
                    HgAlarm *alarm)
 {
-  const gchar *source = hg_alarm_get_source (alarm);
-  g_autofree gchar *group = NULL;
-
-  if (self == NULL || source == NULL || !g_str_has_prefix (source, "plugin:"))
-    return FALSE;
-  group = g_strdup (source); /* the instance's group in hemgate.conf is plugin:<id> too */
-  return g_strcmp0 (hgd_config_get_string (self->config, group, "domain"), "personal") == 0;
+  return source_is_personal_plugin (self, hg_alarm_get_source (alarm));
 }
 
 /* Whether the caller may see the home's alarms, having answered 403 if not: family only
@@ -3318,6 +3389,13 @@ handle_alarm_transition (HgdApi *self,
   g_autoptr(GError) error = NULL;
   g_autofree gchar *who = NULL;
 
+  if (!hgd_grants_allows (self->grants, req->session->role, req->session->username,
+                          HGD_GRANT_ALARM_ACT, NULL, g_get_real_time ()))
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "no-grant",
+                     "the resident has not let %s act on their alarms", req->session->username);
+      return;
+    }
   if (!hg_json_object_check_members (req->body, members, &error) ||
       !hg_json_object_get_string (req->body, "state", &state_name, &error) ||
       (json_object_has_member (req->body, "detail") &&
@@ -3330,13 +3408,6 @@ handle_alarm_transition (HgdApi *self,
     {
       respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
                      "member 'state' is not a known alarm state");
-      return;
-    }
-  if (!hgd_grants_allows (self->grants, req->session->role, req->session->username,
-                          HGD_GRANT_ALARM_ACT, NULL, g_get_real_time ()))
-    {
-      respond_error (req, SOUP_STATUS_FORBIDDEN, "no-grant",
-                     "the resident has not let %s act on their alarms", req->session->username);
       return;
     }
   caller = request_is_limited (req) ? HGD_ALARM_CALLER_RESIDENT : HGD_ALARM_CALLER_STAFF;
