@@ -3574,6 +3574,61 @@ test_access_log_personal_reads (void)
   g_assert_cmpstr (json_object_get_string_member (entry_at (page, 3), "action"), ==, "login");
 }
 
+static void
+append_personal_reading (HgdTestDaemon *td,
+                         gdouble value)
+{
+  HgdJournal *journal = hgd_daemon_get_journal (td->daemon, HG_DOMAIN_PERSONAL);
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(HgEvent) event = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  json_object_set_string_member (body, "device", "living-temp");
+  json_object_set_string_member (body, "domain", "personal");
+  json_object_set_string_member (body, "kind", "temperature");
+  json_object_set_double_member (body, "value", value);
+  event = hg_event_new ("sensor.reading", body);
+  hg_event_set_source (event, "plugin:test");
+  hgd_journal_append_async (journal, event, NULL, NULL, hg_test_async_result_cb, &result);
+  hgd_journal_append_finish (journal, hg_test_wait_for_result (&result), &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_access_log_shared_events (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *staff_actor = g_strconcat ("user:", hgd_test_username (HGD_ROLE_STAFF), NULL);
+  g_autoptr(HgdTestResponse) grant = NULL;
+  g_autoptr(HgdTestResponse) page = NULL;
+  g_autoptr(WsClient) client = NULL;
+  JsonObject *entry;
+
+  g_test_summary ("A shared device's readings sent live to a staff member's event stream are "
+                  "logged in the personal access log once per device and stream, not per reading");
+  grant = hgd_test_daemon_request (td, "POST", "/api/v1/grants",
+                                   hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT),
+                                   "{\"kind\": \"share-readings\", \"scope\": {\"devices\": [\"living-temp\"]}}");
+  g_assert_cmpuint (grant->status, ==, SOUP_STATUS_CREATED);
+  client = ws_connect (td, hgd_test_daemon_get_token (td, HGD_ROLE_STAFF), "");
+  append_personal_reading (td, 21.0);
+  append_personal_reading (td, 21.5);
+  ws_wait_for (client, 2);
+  ws_close (client);
+
+  page = access_log_get (td, HGD_ROLE_RESIDENT, "/api/v1/access-log");
+  /* the read, the grant, the resident's login */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (page->json, "entries")), ==, 3);
+  entry = entry_at (page, 0);
+  g_assert_cmpstr (json_object_get_string_member (entry, "action"), ==, "read.personal");
+  g_assert_cmpstr (json_object_get_string_member (entry, "actor"), ==, staff_actor);
+  g_assert_cmpstr (json_object_get_string_member (entry, "object"), ==, "sensor:living-temp");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (entry, "detail"),
+                                                  "via"), ==, "events");
+  g_assert_cmpstr (json_object_get_string_member (entry_at (page, 1), "action"), ==, "grant.made");
+}
+
 int
 main (int argc,
       char **argv)
@@ -3638,6 +3693,7 @@ main (int argc,
   g_test_add_func ("/api/access-log/municipal-side", test_access_log_municipal_side);
   g_test_add_func ("/api/access-log/tampered-is-health-fault", test_access_log_tampered);
   g_test_add_func ("/api/access-log/personal-reads-under-grant", test_access_log_personal_reads);
+  g_test_add_func ("/api/access-log/shared-events-logged-once", test_access_log_shared_events);
 
   return g_test_run ();
 }

@@ -2378,6 +2378,8 @@ typedef struct
   gboolean live;                 /* replay is over */
   guint replay_id;
   gulong closed_id;
+  GHashTable *shared_logged;     /* (owned) (nullable) what of the other domain this stream
+                                  * was sent under a grant and the access log has: once each */
 } EventStream;
 
 static void
@@ -2391,6 +2393,7 @@ event_stream_free (EventStream *stream)
   g_object_unref (stream->journal);
   g_free (stream->token);
   g_free (stream->username);
+  g_clear_pointer (&stream->shared_logged, g_hash_table_unref);
   g_free (stream);
 }
 
@@ -2497,6 +2500,35 @@ websocket_cb (SoupServer *server,
     }
 }
 
+/* A shared event sent to a stream is a read of personal data: logged the first time a
+ * stream gets each device's (or each kind of event), not for every reading, which would
+ * bury the resident's log. */
+static void
+event_stream_log_shared (EventStream *stream,
+                         HgEvent *event)
+{
+  JsonObject *body = hg_event_get_body (event);
+  const gchar *device = json_object_get_string_member_with_default (body, "device", NULL);
+  g_autofree gchar *what = NULL;
+  g_autofree gchar *actor = NULL;
+  g_autoptr(JsonObject) detail = NULL;
+
+  if (stream->api == NULL || hg_event_get_domain (event) != HG_DOMAIN_PERSONAL)
+    return;
+  what = device != NULL ? g_strdup_printf ("sensor:%s", device)
+                        : g_strdup_printf ("event:%s", hg_event_get_event_type (event));
+  if (stream->shared_logged == NULL)
+    stream->shared_logged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (!g_hash_table_add (stream->shared_logged, g_strdup (what)))
+    return;
+  actor = g_strdup_printf ("user:%s", stream->username);
+  detail = json_object_new ();
+  json_object_set_string_member (detail, "role", hgd_role_to_string (stream->role));
+  json_object_set_string_member (detail, "via", "events");
+  hgd_access_log_record (stream->api->access_log, HG_DOMAIN_PERSONAL, actor, "read.personal",
+                         what, detail);
+}
+
 /* An event of the other domain that a grant lets through: live only, never replayed, and
  * outside the stream's own sequence. */
 static void
@@ -2514,8 +2546,7 @@ event_stream_send_shared (EventStream *stream,
     return;
   text = hg_json_object_to_string (object);
   soup_websocket_connection_send_text (stream->conn, text);
-  /* access-log: the dispatcher is not in this path; P3 records a personal read for
-   * stream->username here (what: "sensor:<device>") */
+  event_stream_log_shared (stream, event);
 }
 
 /* Emitted on the main context after each durable commit. Whom each event reaches is
