@@ -81,6 +81,10 @@ static const struct
   { "POST", "/api/v1/grants", "/api/v1/grants", "{}", { 401, 400, 403, 403, 403, 403, 400, 403 } },
   { "DELETE", "/api/v1/grants/{id}", "/api/v1/grants/no-such-grant", NULL,
     { 401, 404, 403, 403, 403, 403, 404, 403 } },
+  { "GET", "/api/v1/access-log", "/api/v1/access-log", NULL,
+    { 401, 200, 403, 403, 403, 403, 200, 200 } },
+  { "GET", "/api/v1/access-log/verify", "/api/v1/access-log/verify", NULL,
+    { 401, 200, 403, 403, 403, 403, 200, 200 } },
   { "GET", "/", "/", NULL, { 200, 200, 200, 200, 200, 200, 200, 200 } },
   { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, { 404, 404, 404, 404, 404, 404, 404, 404 } },
 };

@@ -21,6 +21,7 @@ typedef struct
   gchar *location;         /* (owned) (nullable) --location */
   gboolean password_stdin; /* --password-stdin */
   gchar *idempotency_key;  /* (owned) (nullable) --idempotency-key */
+  gboolean verify;         /* --verify */
 } HgdCliOptions;
 
 /* A command: @args are its positional arguments, already counted by the dispatcher. */
@@ -69,6 +70,14 @@ gboolean hgd_cli_plugins_enable (HgdCliClient *client,
                                  const HgdCliOptions *options,
                                  gchar **args,
                                  GError **error);
+gboolean hgd_cli_access_log (HgdCliClient *client,
+                             const HgdCliOptions *options,
+                             gchar **args,
+                             GError **error);
+gboolean hgd_cli_access_log_verify (HgdCliClient *client,
+                                    const HgdCliOptions *options,
+                                    gchar **args,
+                                    GError **error);
 gboolean hgd_cli_alarms (HgdCliClient *client,
                          const HgdCliOptions *options,
                          gchar **args,

@@ -49,6 +49,7 @@ struct _HgdApi
   HgdJournal *journals[HG_DOMAIN_LAST];   /* (owned) (nullable) when it failed to open */
   GError *journal_errors[HG_DOMAIN_LAST]; /* (owned) (nullable) why */
   HgdAccounts *accounts;                  /* (owned) */
+  HgdAccessLog *access_log;               /* (owned) */
   HgdAlarms *alarms;                      /* (owned) */
   HgdGrants *grants;                      /* (owned) the resident's consent grants */
   HgdPluginManager *plugins;              /* (owned) */
@@ -89,6 +90,12 @@ struct _HgdApiRequest
   gboolean cookie_auth;     /* the token came from the session cookie */
   JsonObject *body;         /* (owned) (nullable) the parsed request body */
   GObject *data;            /* (owned) (nullable) what a paused handler waits on */
+  const gchar *personal_read; /* (nullable) what of the personal domain's data a handler
+                               * served a caller of another domain (a static string, e.g.
+                               * "sensors"): the request is logged in the personal domain's
+                               * access log when it ends with a success */
+  gchar *personal_read_owned; /* (owned) (nullable) what @personal_read points to when it
+                               * was built (request_note_personal_read ()) */
   gulong finished_id;
   gboolean finished;        /* the message is done (answered or client gone) */
 };
@@ -126,6 +133,8 @@ static void handle_sensor_activity (HgdApi *self, HgdApiRequest *req);
 static void handle_grants_list (HgdApi *self, HgdApiRequest *req);
 static void handle_grants_make (HgdApi *self, HgdApiRequest *req);
 static void handle_grant_revoke (HgdApi *self, HgdApiRequest *req);
+static void handle_access_log (HgdApi *self, HgdApiRequest *req);
+static void handle_access_log_verify (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_index (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_file (HgdApi *self, HgdApiRequest *req);
 static void close_ended_streams (HgdApi *self);
@@ -148,34 +157,36 @@ static void close_ended_streams (HgdApi *self);
  * who may call as `x-roles`. Columns: anonymous, resident, family, staff, it-admin, service,
  * guardian, auditor.
  *
- *   route                                    anon res  fam  stf  it   svc  grd  aud
- *   POST   /api/v1/auth/login                yes  yes  yes  yes  yes  yes  yes  yes
- *   POST   /api/v1/auth/logout               -    yes  yes  yes  yes  yes  yes  yes
- *   GET    /api/v1/auth/session              -    yes  yes  yes  yes  yes  yes  yes
- *   GET    /api/v1/health                    yes  ltd  ltd  yes  yes  yes  ltd  ltd  (a)
- *   GET    /api/v1/openapi.json              yes  yes  yes  yes  yes  yes  yes  yes
- *   GET    /metrics                          -    -    -    -    yes  yes  -    -
- *   GET    /api/v1/events (and WebSocket)    -    yes  yes  yes  yes  yes  yes  -    (b)
- *   GET    /api/v1/plugins                   -    -    -    yes  yes  yes  -    -
- *   POST   /api/v1/plugins/{id}/restart      -    -    -    -    yes  -    -    -
- *   POST   /api/v1/plugins/{id}/disable      -    -    -    -    yes  -    -    -    (h)
- *   POST   /api/v1/plugins/{id}/enable       -    -    -    -    yes  -    -    -    (h)
- *   GET    /api/v1/users                     -    ltd  -    -    yes  -    ltd  -    (c)
- *   POST   /api/v1/users                     -    ltd  -    -    yes  -    ltd  -    (c)
- *   POST   /api/v1/users/{username}/password -    ltd  -    -    yes  -    ltd  -    (c)
- *   DELETE /api/v1/users/{username}/sessions -    ltd  -    -    yes  -    ltd  -    (c)
- *   POST   /api/v1/alarms                    -    ltd  ltd  yes  yes  yes  ltd  -    (d)
- *   GET    /api/v1/alarms                    -    ltd  ltd  yes  yes  yes  ltd  -    (d)
- *   GET    /api/v1/alarms/{ref}              -    ltd  ltd  yes  yes  yes  ltd  -    (d)
- *   POST   /api/v1/alarms/{ref}/transitions  -    ltd  ltd  yes  yes  yes  ltd  -    (e)
- *   GET    /api/v1/sensors                   -    yes  yes  yes  yes  yes  yes  -    (f)
- *   GET    /api/v1/sensors/{device}/history  -    yes  yes  yes  yes  yes  yes  -    (f)
- *   GET    /api/v1/sensors/{device}/activity -    yes  yes  yes  yes  yes  yes  -    (f)
- *   GET    /api/v1/grants                    -    yes  ltd  ltd  -    -    yes  -    (i)
- *   POST   /api/v1/grants                    -    yes  -    -    -    -    yes  -    (i)
- *   DELETE /api/v1/grants/{id}               -    yes  -    -    -    -    yes  -    (i)
- *   GET    /                                 yes  yes  yes  yes  yes  yes  yes  yes  (g)
- *   GET    /ui/{file}                        yes  yes  yes  yes  yes  yes  yes  yes  (g)
+ *   route                                    anon resident family staff it-admin service guardian auditor
+ *   POST   /api/v1/auth/login                yes  yes      yes    yes   yes      yes     yes      yes
+ *   POST   /api/v1/auth/logout               -    yes      yes    yes   yes      yes     yes      yes
+ *   GET    /api/v1/auth/session              -    yes      yes    yes   yes      yes     yes      yes
+ *   GET    /api/v1/health                    yes  ltd      ltd    yes   yes      yes     ltd      ltd  (a)
+ *   GET    /api/v1/openapi.json              yes  yes      yes    yes   yes      yes     yes      yes
+ *   GET    /metrics                          -    -        -      -     yes      yes     -        -
+ *   GET    /api/v1/events (and WebSocket)    -    yes      yes    yes   yes      yes     yes      -    (b)
+ *   GET    /api/v1/plugins                   -    -        -      yes   yes      yes     -        -
+ *   POST   /api/v1/plugins/{id}/restart      -    -        -      -     yes      -       -        -
+ *   POST   /api/v1/plugins/{id}/disable      -    -        -      -     yes      -       -        -    (h)
+ *   POST   /api/v1/plugins/{id}/enable       -    -        -      -     yes      -       -        -    (h)
+ *   GET    /api/v1/users                     -    ltd      -      -     yes      -       ltd      -    (c)
+ *   POST   /api/v1/users                     -    ltd      -      -     yes      -       ltd      -    (c)
+ *   POST   /api/v1/users/{username}/password -    ltd      -      -     yes      -       ltd      -    (c)
+ *   DELETE /api/v1/users/{username}/sessions -    ltd      -      -     yes      -       ltd      -    (c)
+ *   POST   /api/v1/alarms                    -    ltd      ltd    yes   yes      yes     ltd      -    (d)
+ *   GET    /api/v1/alarms                    -    ltd      ltd    yes   yes      yes     ltd      -    (d)
+ *   GET    /api/v1/alarms/{ref}              -    ltd      ltd    yes   yes      yes     ltd      -    (d)
+ *   POST   /api/v1/alarms/{ref}/transitions  -    ltd      ltd    yes   yes      yes     ltd      -    (e)
+ *   GET    /api/v1/sensors                   -    yes      yes    yes   yes      yes     yes      -    (f)
+ *   GET    /api/v1/sensors/{device}/history  -    yes      yes    yes   yes      yes     yes      -    (f)
+ *   GET    /api/v1/sensors/{device}/activity -    yes      yes    yes   yes      yes     yes      -    (f)
+ *   GET    /api/v1/grants                    -    yes      ltd    ltd   -        -       yes      -    (i)
+ *   POST   /api/v1/grants                    -    yes      -      -     -        -       yes      -    (i)
+ *   DELETE /api/v1/grants/{id}               -    yes      -      -     -        -       yes      -    (i)
+ *   GET    /api/v1/access-log                -    yes      -      -     -        -       yes      yes  (j)
+ *   GET    /api/v1/access-log/verify         -    yes      -      -     -        -       yes      yes  (j)
+ *   GET    /                                 yes  yes      yes    yes   yes      yes     yes      yes  (g)
+ *   GET    /ui/{file}                        yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *
  * The guardian (personal) is the resident's legal representative and may do what the
  * resident may, with the resident's limited forms; the auditor (municipal) reads the
@@ -221,6 +232,9 @@ static void close_ended_streams (HgdApi *self);
  *     them; the limited form lists a family member the grants to them, staff the grants
  *     to the municipality. What a grant lets through is decided in hgd_grants_allows ()
  *     alone, which the handlers and the event fan-out ask.
+ * (j) the access log of the caller's domain (HgdAccessLog): the resident (and guardian)
+ *     read the personal one, who looked at their data, the auditor the municipal one;
+ *     staff, it-admin, service and family read neither.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
@@ -263,6 +277,10 @@ static const HgdApiRoute routes[] = {
     HGD_API_BODY_NONE, 0, handle_grants_list },
   { "POST", "/api/v1/grants", KEEPER, 0, HGD_API_BODY_JSON, 0, handle_grants_make },
   { "DELETE", "/api/v1/grants/{id}", KEEPER, 0, HGD_API_BODY_NONE, 0, handle_grant_revoke },
+  { "GET", "/api/v1/access-log", KEEPER | R (AUDITOR), 0, HGD_API_BODY_NONE,
+    0, handle_access_log },
+  { "GET", "/api/v1/access-log/verify", KEEPER | R (AUDITOR), 0,
+    HGD_API_BODY_NONE, 0, handle_access_log_verify },
   { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
   { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
 };
@@ -447,11 +465,47 @@ request_ref (HgdApiRequest *req)
   return req;
 }
 
+/* A read of personal data by a caller of another domain, once it was answered. */
+static void
+request_log_personal_read (HgdApiRequest *req)
+{
+  g_autofree gchar *actor = NULL;
+  g_autoptr(JsonObject) detail = NULL;
+
+  if (req->personal_read == NULL || req->api == NULL || req->session == NULL ||
+      !SOUP_STATUS_IS_SUCCESSFUL (soup_server_message_get_status (req->msg)))
+    return;
+  actor = g_strdup_printf ("user:%s", req->session->username);
+  detail = json_object_new ();
+  json_object_set_string_member (detail, "role", hgd_role_to_string (req->session->role));
+  hgd_access_log_record (req->api->access_log, HG_DOMAIN_PERSONAL, actor, "read.personal",
+                         req->personal_read, detail);
+}
+
+/* Notes that the handler served @what of the personal domain's data to a caller of
+ * another domain; a request that served several things is logged once, as @several. */
+static void
+request_note_personal_read (HgdApiRequest *req,
+                            const gchar *what,
+                            const gchar *several)
+{
+  if (req->personal_read != NULL && g_strcmp0 (req->personal_read, what) != 0)
+    {
+      req->personal_read = several;
+      return;
+    }
+  g_free (req->personal_read_owned);
+  req->personal_read_owned = g_strdup (what);
+  req->personal_read = req->personal_read_owned;
+}
+
 static void
 request_unref (HgdApiRequest *req)
 {
   if (!g_ref_count_dec (&req->ref))
     return;
+  request_log_personal_read (req);
+  g_free (req->personal_read_owned);
   g_clear_signal_handler (&req->finished_id, req->msg);
   g_object_unref (req->msg);
   g_ptr_array_unref (req->params);
@@ -1593,6 +1647,75 @@ request_aborted_cb (SoupServer *server,
 
 /* Auth -------------------------------------------------------------------------------- */
 
+/* The domain of the user named @username, if there is one. */
+static gboolean
+find_user_domain (HgdAccounts *accounts,
+                  const gchar *username,
+                  HgDomain *domain)
+{
+  g_autofree gchar *lower = g_ascii_strdown (username, -1);
+
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      g_autoptr(GPtrArray) users = hgd_accounts_list_users (accounts, (HgDomain) i);
+
+      for (guint j = 0; j < users->len; j++)
+        {
+          if (g_strcmp0 (((HgdUser *) g_ptr_array_index (users, j))->username, lower) == 0)
+            {
+              *domain = (HgDomain) i;
+              return TRUE;
+            }
+        }
+    }
+  return FALSE;
+}
+
+/* Every login to the gateway goes into the access log of the user's domain. A failed one
+ * for a name no account has goes into the municipal log (the auditor watches for attacks
+ * on the gateway), as "unknown": what was typed may be someone's password. */
+static void
+log_login (HgdApi *self,
+           HgdApiRequest *req,
+           HgdSession *session,
+           const GError *error)
+{
+  const gchar *username = json_object_get_string_member_with_default (req->body, "username", "");
+  g_autofree gchar *client = request_client (self, req->msg);
+  g_autoptr(JsonObject) detail = json_object_new ();
+  g_autofree gchar *actor = NULL;
+  HgDomain domain = HG_DOMAIN_MUNICIPAL;
+
+  if (client != NULL)
+    json_object_set_string_member (detail, "client", client);
+  if (session != NULL)
+    {
+      actor = g_strdup_printf ("user:%s", session->username);
+      json_object_set_string_member (detail, "role", hgd_role_to_string (session->role));
+      hgd_access_log_record (self->access_log, hgd_role_get_domain (session->role), actor,
+                             "login", NULL, detail);
+      return;
+    }
+  if (g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_RATE_LIMITED))
+    json_object_set_string_member (detail, "reason", "rate-limited");
+  else if (g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_BUSY))
+    json_object_set_string_member (detail, "reason", "busy");
+  else if (g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_BAD_LOGIN))
+    json_object_set_string_member (detail, "reason", "bad-login");
+  else
+    json_object_set_string_member (detail, "reason", "error");
+  if (find_user_domain (self->accounts, username, &domain))
+    {
+      g_autofree gchar *lower = g_ascii_strdown (username, -1);
+      actor = g_strdup_printf ("user:%s", lower);
+    }
+  else
+    {
+      json_object_set_string_member (detail, "reason", "unknown-user");
+    }
+  hgd_access_log_record (self->access_log, domain, actor, "login.failed", NULL, detail);
+}
+
 static void
 login_cb (GObject *source,
           GAsyncResult *result,
@@ -1608,6 +1731,7 @@ login_cb (GObject *source,
   session = hgd_accounts_login_finish (HGD_ACCOUNTS (source), result, &retry_after, &error);
   if (req->api == NULL)
     return;
+  log_login (req->api, req, session, error);
   if (session == NULL)
     {
       if (g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_RATE_LIMITED) ||
@@ -1698,6 +1822,12 @@ static const gchar *
 journal_subsystem_name (HgDomain domain)
 {
   return domain == HG_DOMAIN_MUNICIPAL ? "journal-municipal" : "journal-personal";
+}
+
+static const gchar *
+access_log_subsystem_name (HgDomain domain)
+{
+  return domain == HG_DOMAIN_MUNICIPAL ? "access-log-municipal" : "access-log-personal";
 }
 
 /* The fault of @domain's journal, or NULL when it is healthy. */
@@ -1824,6 +1954,8 @@ handle_health (HgdApi *self,
     }
   healthy = plugins_healthy && delivery_fault == NULL;
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    healthy = healthy && hgd_access_log_get_fault (self->access_log, (HgDomain) i) == NULL;
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
       gboolean over_budget = FALSE;
 
@@ -1874,6 +2006,9 @@ handle_health (HgdApi *self,
         add_subsystem_warning (subsystems, "limits", limits_warning->str, municipal);
       else
         add_subsystem (subsystems, "limits", NULL, municipal);
+      for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+        add_subsystem (subsystems, access_log_subsystem_name ((HgDomain) i),
+                       hgd_access_log_get_fault (self->access_log, (HgDomain) i), municipal);
       json_object_set_object_member (object, "subsystems", subsystems);
     }
   if (municipal)
@@ -2275,6 +2410,8 @@ typedef struct
   gboolean live;                 /* replay is over */
   guint replay_id;
   gulong closed_id;
+  GHashTable *shared_logged;     /* (owned) (nullable) what of the other domain this stream
+                                  * was sent under a grant and the access log has: once each */
 } EventStream;
 
 static void
@@ -2288,6 +2425,7 @@ event_stream_free (EventStream *stream)
   g_object_unref (stream->journal);
   g_free (stream->token);
   g_free (stream->username);
+  g_clear_pointer (&stream->shared_logged, g_hash_table_unref);
   g_free (stream);
 }
 
@@ -2394,6 +2532,35 @@ websocket_cb (SoupServer *server,
     }
 }
 
+/* A shared event sent to a stream is a read of personal data: logged the first time a
+ * stream gets each device's (or each kind of event), not for every reading, which would
+ * bury the resident's log. */
+static void
+event_stream_log_shared (EventStream *stream,
+                         HgEvent *event)
+{
+  JsonObject *body = hg_event_get_body (event);
+  const gchar *device = json_object_get_string_member_with_default (body, "device", NULL);
+  g_autofree gchar *what = NULL;
+  g_autofree gchar *actor = NULL;
+  g_autoptr(JsonObject) detail = NULL;
+
+  if (stream->api == NULL || hg_event_get_domain (event) != HG_DOMAIN_PERSONAL)
+    return;
+  what = device != NULL ? g_strdup_printf ("sensor:%s", device)
+                        : g_strdup_printf ("event:%s", hg_event_get_event_type (event));
+  if (stream->shared_logged == NULL)
+    stream->shared_logged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (!g_hash_table_add (stream->shared_logged, g_strdup (what)))
+    return;
+  actor = g_strdup_printf ("user:%s", stream->username);
+  detail = json_object_new ();
+  json_object_set_string_member (detail, "role", hgd_role_to_string (stream->role));
+  json_object_set_string_member (detail, "via", "events");
+  hgd_access_log_record (stream->api->access_log, HG_DOMAIN_PERSONAL, actor, "read.personal",
+                         what, detail);
+}
+
 /* An event of the other domain that a grant lets through: live only, never replayed, and
  * outside the stream's own sequence. */
 static void
@@ -2411,8 +2578,7 @@ event_stream_send_shared (EventStream *stream,
     return;
   text = hg_json_object_to_string (object);
   soup_websocket_connection_send_text (stream->conn, text);
-  /* access-log: the dispatcher is not in this path; P3 records a personal read for
-   * stream->username here (what: "sensor:<device>") */
+  event_stream_log_shared (stream, event);
 }
 
 /* Emitted on the main context after each durable commit. Whom each event reaches is
@@ -2874,14 +3040,16 @@ alarm_to_json_for (HgdApiRequest *req,
   if (!request_is_limited (req))
     {
       /* the detail of the home's own devices' alarm is personal: see (d) */
-      if (json_object_has_member (object, "detail") && alarm_is_personal (req->api, alarm))
+      if (json_object_has_member (object, "detail") && alarm_is_personal (req->api, alarm) &&
+          !hgd_grants_allows (req->api->grants, req->session->role, req->session->username,
+                              HGD_GRANT_ALARM_DETAIL, hg_alarm_get_alarm_type (alarm),
+                              g_get_real_time ()))
+        json_object_remove_member (object, "detail");
+      else if (json_object_has_member (object, "detail") && alarm_is_personal (req->api, alarm))
         {
-          if (!hgd_grants_allows (req->api->grants, req->session->role, req->session->username,
-                                  HGD_GRANT_ALARM_DETAIL, hg_alarm_get_alarm_type (alarm),
-                                  g_get_real_time ()))
-            json_object_remove_member (object, "detail");
-          /* access-log: else set req->personal_read = "alarm:<ref>" here (P3's field): a
-           * municipal caller read a personal alarm's detail under a grant */
+          g_autofree gchar *what = g_strdup_printf ("alarm:%s", hg_alarm_get_reference (alarm));
+
+          request_note_personal_read (req, what, "alarms");
         }
       return object;
     }
@@ -3479,10 +3647,7 @@ handle_sensors_list (HgdApi *self,
       if (shared != NULL)
         append_devices (devices, shared, HG_DOMAIN_PERSONAL, req);
       if (json_array_get_length (devices) > before)
-        {
-          /* access-log: set req->personal_read = "sensors" here (P3's field): a municipal
-           * caller read personal devices' readings */
-        }
+        req->personal_read = "sensors";
     }
   object = json_object_new ();
   json_object_set_array_member (object, "devices", devices);
@@ -3551,7 +3716,11 @@ handle_sensor_history (HgdApi *self,
               respond_gerror (req, error);
               return;
             }
-          /* access-log: set req->personal_read = "sensor:<device>" here (P3's field) */
+          {
+            g_autofree gchar *what = g_strdup_printf ("sensor:%s", device);
+
+            request_note_personal_read (req, what, "sensors");
+          }
         }
     }
   array = json_array_sized_new (MIN (readings->len, (guint) limit));
@@ -3794,6 +3963,130 @@ handle_grant_revoke (HgdApi *self,
                             request_ref (req));
 }
 
+/* Access log ---------------------------------------------------------------------------- */
+
+#define ACCESS_LOG_DEFAULT_LIMIT 100
+#define ACCESS_LOG_MAX_LIMIT 1000
+
+/* Who @actor is, as a person reads it: a user's name (accounts keep no other), a plugin's
+ * id, else the actor itself. */
+static const gchar *
+actor_name (const gchar *actor)
+{
+  if (g_str_has_prefix (actor, "user:"))
+    return actor + strlen ("user:");
+  if (g_str_has_prefix (actor, "plugin:"))
+    return actor + strlen ("plugin:");
+  return actor;
+}
+
+static JsonObject *
+access_entry_to_json (const HgdAccessEntry *entry)
+{
+  JsonObject *object = json_object_new ();
+  g_autofree gchar *time = iso8601_from_usec (entry->time);
+  g_autoptr(JsonObject) detail = NULL;
+
+  if (entry->detail != NULL)
+    detail = hg_json_parse_object (entry->detail, -1, 0, NULL);
+  json_object_set_int_member (object, "seq", (gint64) entry->seq);
+  json_object_set_string_member (object, "time", time);
+  json_object_set_string_member (object, "domain", hg_domain_to_string (entry->domain));
+  json_object_set_string_member (object, "actor", entry->actor);
+  json_object_set_string_member (object, "actor_name", actor_name (entry->actor));
+  json_object_set_string_member (object, "action", entry->action);
+  if (entry->object != NULL)
+    json_object_set_string_member (object, "object", entry->object);
+  else
+    json_object_set_null_member (object, "object");
+  if (detail != NULL)
+    json_object_set_object_member (object, "detail", g_steal_pointer (&detail));
+  else
+    json_object_set_null_member (object, "detail");
+  json_object_set_string_member (object, "hash", entry->hash);
+  json_object_set_string_member (object, "prev_hash", entry->prev_hash);
+  return object;
+}
+
+/* GET /api/v1/access-log: the access log of the caller's domain, newest first; the
+ * resident's (and their guardian's) is the personal one, the auditor's the municipal one. */
+static void
+handle_access_log (HgdApi *self,
+                   HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { "limit", "before", NULL };
+  guint64 limit = ACCESS_LOG_DEFAULT_LIMIT;
+  guint64 before = 0;
+  HgDomain domain = request_domain (req);
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *object;
+  JsonArray *array;
+
+  if (!check_query (req, allowed) ||
+      !query_get_uint64 (req, "limit", 1, ACCESS_LOG_MAX_LIMIT, &limit) ||
+      !query_get_uint64 (req, "before", 1, G_MAXINT64, &before))
+    return;
+  entries = hgd_access_log_list (self->access_log, domain, before, (guint) limit, &error);
+  if (entries == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  object = json_object_new ();
+  array = json_array_new ();
+  for (guint i = 0; i < entries->len; i++)
+    json_array_add_object_element (array, access_entry_to_json (g_ptr_array_index (entries, i)));
+  json_object_set_string_member (object, "domain", hg_domain_to_string (domain));
+  json_object_set_array_member (object, "entries", array);
+  /* the next page: ?before= this, while there may be older entries */
+  if (entries->len == limit && ((HgdAccessEntry *) g_ptr_array_index (entries, entries->len - 1))->seq > 1)
+    json_object_set_int_member (
+        object, "next_before",
+        (gint64) ((HgdAccessEntry *) g_ptr_array_index (entries, entries->len - 1))->seq);
+  else
+    json_object_set_null_member (object, "next_before");
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* GET /api/v1/access-log/verify: walks the caller's domain's chain (and updates health). */
+static void
+handle_access_log_verify (HgdApi *self,
+                          HgdApiRequest *req)
+{
+  HgDomain domain = request_domain (req);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *reason = NULL;
+  const gchar *problem = NULL;
+  guint64 n_entries = 0;
+  guint64 bad_seq = 0;
+  JsonObject *object;
+
+  if (!hgd_access_log_verify (self->access_log, domain, &n_entries, &bad_seq, &problem, &reason,
+                              &error))
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  object = json_object_new ();
+  json_object_set_string_member (object, "domain", hg_domain_to_string (domain));
+  json_object_set_boolean_member (object, "ok", problem == NULL);
+  json_object_set_int_member (object, "entries", (gint64) n_entries);
+  if (problem != NULL)
+    {
+      json_object_set_int_member (object, "first_bad_seq", (gint64) bad_seq);
+      json_object_set_string_member (object, "problem", problem);
+      json_object_set_string_member (object, "message", reason);
+    }
+  else
+    {
+      json_object_set_null_member (object, "first_bad_seq");
+      json_object_set_null_member (object, "problem");
+      json_object_set_null_member (object, "message");
+    }
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
 /* The web UI ----------------------------------------------------------------------------- */
 
 /* No inline script or style, nothing from another origin, never in a frame. */
@@ -3907,6 +4200,7 @@ hgd_api_dispose (GObject *object)
   g_clear_object (&self->alarms);
   g_clear_object (&self->grants);
   g_clear_object (&self->accounts);
+  g_clear_object (&self->access_log);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     g_clear_object (&self->journals[i]);
   g_clear_object (&self->config);
@@ -3986,6 +4280,7 @@ hgd_api_new (const HgdApiDeps *deps)
           = deps->journal_errors[i] != NULL ? g_error_copy (deps->journal_errors[i]) : NULL;
     }
   self->accounts = g_object_ref (deps->accounts);
+  self->access_log = g_object_ref (deps->access_log);
   self->alarms = g_object_ref (deps->alarms);
   self->plugins = g_object_ref (deps->plugins);
   self->start_time = deps->start_time;
