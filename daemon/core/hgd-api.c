@@ -8,6 +8,9 @@
 #undef G_LOG_DOMAIN
 #define G_LOG_DOMAIN "hemgated-api"
 
+#include <errno.h>
+#include <ftw.h>
+#include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -16,6 +19,7 @@
 #include "hgd-api-private.h"
 #include "hgd-api-resources.h"
 #include "hgd-json-check.h"
+#include "hgd-own-alarms.h"
 #include "hgd-tls.h"
 #include "hgd-ui-resources.h"
 
@@ -50,6 +54,7 @@ struct _HgdApi
   HgdAccounts *accounts;                  /* (owned) */
   HgdAlarms *alarms;                      /* (owned) */
   HgdPluginManager *plugins;              /* (owned) */
+  HgdSecrets *secrets;                    /* (owned) (nullable) */
   gint64 start_time;                      /* when the daemon started */
   SoupServer *server;        /* (owned) (nullable) until listening */
   GCancellable *cancellable; /* (owned) cancelled in dispose */
@@ -121,6 +126,8 @@ static void handle_alarm_transition (HgdApi *self, HgdApiRequest *req);
 static void handle_sensors_list (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_history (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_activity (HgdApi *self, HgdApiRequest *req);
+static void handle_personal_export (HgdApi *self, HgdApiRequest *req);
+static void handle_personal_erase (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_index (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_file (HgdApi *self, HgdApiRequest *req);
 static void close_ended_streams (HgdApi *self);
@@ -159,6 +166,8 @@ static void close_ended_streams (HgdApi *self);
  *   GET    /api/v1/sensors                      -    yes      yes    yes   yes      yes   (f)
  *   GET    /api/v1/sensors/{device}/history     -    yes      yes    yes   yes      yes   (f)
  *   GET    /api/v1/sensors/{device}/activity    -    yes      yes    yes   yes      yes   (f)
+ *   GET    /api/v1/personal/export              -    yes      -      -     -        -     (i)
+ *   POST   /api/v1/personal/erase               -    yes      -      -     -        -     (j)
  *   GET    /                                    yes  yes      yes    yes   yes      yes   (g)
  *   GET    /ui/{file}                           yes  yes      yes    yes   yes      yes   (g)
  *
@@ -191,6 +200,19 @@ static void close_ended_streams (HgdApi *self);
  *     The UI routes with `#/...`, so any other path stays a JSON 404.
  * (h) a disabled instance stays stopped across restarts of the daemon until enabled;
  *     disabling the last running alarm delivery plugin makes health report a fault.
+ * (i) everything the personal domain holds, as one JSON document (a download): the
+ *     personal journal's events, the devices as (f), the personal plugin instances, the
+ *     personal domain's accounts (names, roles, created: never a hash or a token) and its
+ *     secrets' owners and keys (never a value). Built as text one batch of events at a
+ *     time. Only the resident (and their guardian): family members see the home, they do
+ *     not take its records away, and no municipal role ever sees it.
+ * (j) erases the personal domain, with `{"confirm": "erase-personal-data"}`: the personal
+ *     journal in place (hgd_journal_erase ()), the personal plugins' state
+ *     (<state-dir>/personal/plugins), the personal domain's secrets and the family
+ *     accounts; the caller stays logged in, the resident's (or guardian's) own account
+ *     stays, their other sessions end; the personal plugin hosts restart. The municipal
+ *     domain is untouched but for one `personal.erased` event {"by", "role", "at"} in its
+ *     journal: who erased, and when, nothing of what.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
@@ -228,6 +250,10 @@ static const HgdApiRoute routes[] = {
     handle_sensor_history },
   { "GET", "/api/v1/sensors/{device}/activity", ANY, 0, HGD_API_BODY_NONE, 0,
     handle_sensor_activity },
+  { "GET", "/api/v1/personal/export", R (RESIDENT), 0, HGD_API_BODY_NONE, 0,
+    handle_personal_export },
+  { "POST", "/api/v1/personal/erase", R (RESIDENT), 0, HGD_API_BODY_JSON, 0,
+    handle_personal_erase },
   { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
   { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
 };
@@ -2063,6 +2089,7 @@ handle_metrics (HgdApi *self,
 typedef struct
 {
   gchar *token;        /* (owned) re-checked while the stream is open */
+  gchar *username;     /* (owned) whom the events are for */
   HgDomain domain;
   gboolean replay;     /* ?after= was given */
   guint64 after;
@@ -2072,6 +2099,7 @@ static void
 stream_request_free (StreamRequest *sr)
 {
   g_free (sr->token);
+  g_free (sr->username);
   g_free (sr);
 }
 
@@ -2104,6 +2132,7 @@ handle_events (HgdApi *self,
     {
       StreamRequest *sr = g_new0 (StreamRequest, 1);
       sr->token = g_strdup (req->token);
+      sr->username = g_strdup (req->session->username);
       sr->domain = domain;
       sr->replay = req->query != NULL && g_hash_table_contains (req->query, "after");
       sr->after = after;
@@ -2120,7 +2149,11 @@ handle_events (HgdApi *self,
     }
   array = json_array_sized_new (events->len);
   for (guint i = 0; i < events->len; i++)
-    json_array_add_object_element (array, hg_event_to_json (g_ptr_array_index (events, i)));
+    {
+      g_autoptr(JsonObject) event = hg_event_to_json (g_ptr_array_index (events, i));
+      json_array_add_object_element (array,
+                                     hgd_own_alarms_narrow_for (event, req->session->username));
+    }
   object = json_object_new ();
   json_object_set_array_member (object, "events", array);
   json_object_set_int_member (object, "last_seq", (gint64) hgd_journal_get_last_seq (journal));
@@ -2134,6 +2167,7 @@ typedef struct
   SoupWebsocketConnection *conn; /* (owned) */
   HgdJournal *journal;           /* (owned) the caller's domain's journal */
   gchar *token;                  /* (owned) */
+  gchar *username;               /* (owned) whom the events are for */
   HgDomain domain;
   guint64 last_seq;              /* the last sequence sent */
   gboolean live;                 /* replay is over */
@@ -2151,6 +2185,7 @@ event_stream_free (EventStream *stream)
   g_object_unref (stream->conn);
   g_object_unref (stream->journal);
   g_free (stream->token);
+  g_free (stream->username);
   g_free (stream);
 }
 
@@ -2159,6 +2194,7 @@ event_stream_send (EventStream *stream,
                    HgEvent *event)
 {
   g_autoptr(JsonObject) object = NULL;
+  g_autoptr(JsonObject) narrowed = NULL;
   g_autofree gchar *text = NULL;
 
   if (hg_event_get_seq (event) <= stream->last_seq)
@@ -2166,7 +2202,8 @@ event_stream_send (EventStream *stream,
   if (soup_websocket_connection_get_state (stream->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
   object = hg_event_to_json (event);
-  text = hg_json_object_to_string (object);
+  narrowed = hgd_own_alarms_narrow_for (object, stream->username);
+  text = hg_json_object_to_string (narrowed);
   soup_websocket_connection_send_text (stream->conn, text);
   stream->last_seq = hg_event_get_seq (event);
 }
@@ -2232,6 +2269,7 @@ websocket_cb (SoupServer *server,
   stream->conn = g_object_ref (conn);
   stream->journal = g_object_ref (journal);
   stream->token = g_strdup (sr->token);
+  stream->username = g_strdup (sr->username);
   stream->domain = sr->domain;
   soup_websocket_connection_set_keepalive_interval (conn, STREAM_KEEPALIVE_SECONDS);
   soup_websocket_connection_set_max_incoming_payload_size (conn, STREAM_MAX_INCOMING);
@@ -3104,39 +3142,18 @@ sensor_journal (HgdApi *self,
 /* The readings' members that describe the device rather than the reading. */
 static const gchar *const device_members[] = { "room", "name", "battery", "link_quality" };
 
-/* GET /api/v1/sensors: the devices of the caller's domain, each with its newest reading of
- * every kind, however long ago the device last reported (until retention prunes it). */
-static void
-handle_sensors_list (HgdApi *self,
-                     HgdApiRequest *req)
+/* The devices of @domain, each with its newest reading of each kind, from
+ * hgd_journal_query_latest_readings (). */
+static JsonArray *
+devices_to_json (GPtrArray *readings,
+                 HgDomain domain)
 {
-  static const gchar *const allowed[] = { NULL };
-  HgDomain domain = request_domain (req);
-  HgdJournal *journal = self->journals[domain];
-  g_autoptr(GPtrArray) readings = NULL;
-  g_autoptr(GError) error = NULL;
-  JsonArray *devices;
+  JsonArray *devices = json_array_new ();
   JsonObject *device = NULL;
   JsonArray *kinds = NULL;
   const gchar *current = NULL;
   gint64 last_seen = 0;
-  JsonObject *object;
 
-  if (!check_query (req, allowed))
-    return;
-  if (journal == NULL)
-    {
-      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
-                     "the %s journal is unavailable", hg_domain_to_string (domain));
-      return;
-    }
-  readings = hgd_journal_query_latest_readings (journal, &error);
-  if (readings == NULL)
-    {
-      respond_gerror (req, error);
-      return;
-    }
-  devices = json_array_new ();
   /* in device order: a new device starts when the name changes */
   for (guint i = 0; i < readings->len; i++)
     {
@@ -3192,6 +3209,38 @@ handle_sensors_list (HgdApi *self,
       g_autofree gchar *seen = iso8601_from_usec (last_seen);
       json_object_set_string_member (device, "last_seen", seen);
     }
+  return devices;
+}
+
+/* GET /api/v1/sensors: the devices of the caller's domain, each with its newest reading of
+ * every kind, however long ago the device last reported (until retention prunes it). */
+static void
+handle_sensors_list (HgdApi *self,
+                     HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { NULL };
+  HgDomain domain = request_domain (req);
+  HgdJournal *journal = self->journals[domain];
+  g_autoptr(GPtrArray) readings = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonArray *devices;
+  JsonObject *object;
+
+  if (!check_query (req, allowed))
+    return;
+  if (journal == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the %s journal is unavailable", hg_domain_to_string (domain));
+      return;
+    }
+  readings = hgd_journal_query_latest_readings (journal, &error);
+  if (readings == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  devices = devices_to_json (readings, domain);
   object = json_object_new ();
   json_object_set_array_member (object, "devices", devices);
   respond_json (req, SOUP_STATUS_OK, object);
@@ -3311,6 +3360,376 @@ handle_sensor_activity (HgdApi *self,
   respond_json (req, SOUP_STATUS_OK, object);
 }
 
+/* Data rights ---------------------------------------------------------------------------- */
+
+#define EXPORT_FORMAT "hemgate-personal-export"
+#define EXPORT_VERSION 1
+#define EXPORT_BATCH 500
+#define ERASE_CONFIRMATION "erase-personal-data"
+
+/* The personal domain's accounts: names, roles and when they were made; never a password
+ * hash nor a session token. */
+static JsonArray *
+personal_accounts_to_json (HgdApi *self)
+{
+  g_autoptr(GPtrArray) users = hgd_accounts_list_users (self->accounts, HG_DOMAIN_PERSONAL);
+  JsonArray *array = json_array_new ();
+
+  for (guint i = 0; users != NULL && i < users->len; i++)
+    {
+      HgdUser *user = g_ptr_array_index (users, i);
+      JsonObject *object = json_object_new ();
+      g_autofree gchar *created = iso8601_from_usec (user->created);
+
+      json_object_set_string_member (object, "username", user->username);
+      json_object_set_string_member (object, "role", hgd_role_to_string (user->role));
+      json_object_set_string_member (object, "created", created);
+      json_array_add_object_element (array, object);
+    }
+  return array;
+}
+
+/* Appends the personal journal's events to @out as a JSON array, one batch at a time: the
+ * export holds the events once, as text, never also as a tree. */
+static gboolean
+append_personal_events (HgdApi *self,
+                        HgdApiRequest *req,
+                        GString *out,
+                        GError **error)
+{
+  HgdJournal *journal = self->journals[HG_DOMAIN_PERSONAL];
+  guint64 after = 0;
+  gboolean first = TRUE;
+
+  g_string_append_c (out, '[');
+  for (;;)
+    {
+      g_autoptr(GPtrArray) events = hgd_journal_query_events (journal, after, EXPORT_BATCH, error);
+
+      if (events == NULL)
+        return FALSE;
+      for (guint i = 0; i < events->len; i++)
+        {
+          HgEvent *event = g_ptr_array_index (events, i);
+          g_autoptr(JsonObject) object = hg_event_to_json (event);
+          g_autoptr(JsonObject) narrowed = hgd_own_alarms_narrow_for (object, req->session->username);
+          g_autofree gchar *text = hg_json_object_to_string (narrowed);
+
+          if (!first)
+            g_string_append_c (out, ',');
+          g_string_append (out, text);
+          first = FALSE;
+          after = hg_event_get_seq (event);
+        }
+      if (events->len < EXPORT_BATCH)
+        break;
+    }
+  g_string_append_c (out, ']');
+  return TRUE;
+}
+
+/* The export document: everything of the personal domain, `events` last. */
+static void
+export_respond (HgdApiRequest *req,
+                JsonArray *secrets,
+                const GError *secrets_error)
+{
+  HgdApi *self = req->api;
+  HgdJournal *journal = self->journals[HG_DOMAIN_PERSONAL];
+  g_autoptr(JsonObject) head = json_object_new ();
+  g_autoptr(JsonObject) plugins = NULL;
+  g_autoptr(GPtrArray) readings = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *now = iso8601_from_usec (g_get_real_time ());
+  g_autofree gchar *who = request_who (req);
+  g_autofree gchar *head_text = NULL;
+  GString *out;
+  gsize length;
+
+  readings = hgd_journal_query_latest_readings (journal, &error);
+  if (readings == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  json_object_set_string_member (head, "format", EXPORT_FORMAT);
+  json_object_set_int_member (head, "version", EXPORT_VERSION);
+  json_object_set_string_member (head, "exported", now);
+  json_object_set_string_member (head, "exported_by", who);
+  json_object_set_array_member (head, "accounts", personal_accounts_to_json (self));
+  json_object_set_array_member (head, "devices", devices_to_json (readings, HG_DOMAIN_PERSONAL));
+  plugins = hgd_plugin_manager_to_json_for_domain (self->plugins, HG_DOMAIN_PERSONAL, NULL);
+  json_object_set_member (head, "plugins",
+                          json_node_copy (json_object_get_member (plugins, "plugins")));
+  if (secrets != NULL)
+    {
+      json_object_set_array_member (head, "secrets", json_array_ref (secrets));
+    }
+  else
+    {
+      json_object_set_null_member (head, "secrets");
+      if (secrets_error != NULL)
+        json_object_set_string_member (head, "secrets_unavailable", secrets_error->message);
+    }
+
+  /* the head without its closing brace, then the events */
+  head_text = hg_json_object_to_string (head);
+  length = strlen (head_text);
+  g_assert (length > 2 && head_text[length - 1] == '}');
+  out = g_string_new_len (head_text, (gssize) length - 1);
+  g_string_append (out, ",\"events\":");
+  if (!append_personal_events (self, req, out, &error))
+    {
+      g_string_free (out, TRUE);
+      respond_gerror (req, error);
+      return;
+    }
+  g_string_append_c (out, '}');
+  soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                "Content-Disposition",
+                                "attachment; filename=\"hemgate-personal-export.json\"");
+  soup_server_message_set_status (req->msg, SOUP_STATUS_OK, NULL);
+  length = out->len;
+  soup_server_message_set_response (req->msg, "application/json", SOUP_MEMORY_TAKE,
+                                    g_string_free (out, FALSE), length);
+}
+
+static void
+export_keys_cb (GObject *source,
+                GAsyncResult *result,
+                gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) keys = hgd_secrets_list_keys_finish (HGD_SECRETS (source), result, &error);
+
+  if (req->api == NULL)
+    return;
+  export_respond (req, keys, error);
+  request_resume (req);
+}
+
+/* GET /api/v1/personal/export: see (i) above the route table. */
+static void
+handle_personal_export (HgdApi *self,
+                        HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { NULL };
+
+  if (!check_query (req, allowed))
+    return;
+  if (self->journals[HG_DOMAIN_PERSONAL] == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the personal journal is unavailable");
+      return;
+    }
+  if (self->secrets == NULL)
+    {
+      export_respond (req, NULL, NULL);
+      return;
+    }
+  request_pause (req);
+  hgd_secrets_list_keys_async (self->secrets, HG_DOMAIN_PERSONAL, self->cancellable,
+                               export_keys_cb, request_ref (req));
+}
+
+/* nftw(): removes each entry, children first, never following a link. */
+static int
+remove_entry (const char *path,
+              const struct stat *st,
+              int type,
+              struct FTW *ftw)
+{
+  if (g_remove (path) != 0)
+    {
+      int errsv = errno;
+      g_warning ("cannot remove %s: %s", path, g_strerror (errsv));
+      return -1;
+    }
+  return 0;
+}
+
+/* Removes the personal plugins' state: everything under <state-dir>/personal/plugins. */
+static gboolean
+remove_personal_plugin_state (HgdApi *self,
+                              GError **error)
+{
+  g_autofree gchar *dir = g_build_filename (self->state_dir, "personal", "plugins", NULL);
+
+  if (!g_file_test (dir, G_FILE_TEST_EXISTS))
+    return TRUE;
+  if (nftw (dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "cannot remove the personal plugins' state in %s", dir);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+erasure_recorded_cb (GObject *source,
+                     GAsyncResult *result,
+                     gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean recorded = hgd_journal_append_finish (HGD_JOURNAL (source), result, &error);
+  JsonObject *answer;
+
+  if (!recorded)
+    g_warning ("the personal domain was erased, but the municipal journal did not record it: %s",
+               error->message);
+  if (req->api == NULL)
+    return;
+  answer = json_object_ref (g_object_get_data (req->data, "answer"));
+  json_object_set_boolean_member (answer, "recorded", recorded);
+  respond_json (req, SOUP_STATUS_OK, answer);
+  request_resume (req);
+}
+
+/* The erasure's last step: `personal.erased` in the municipal journal, who and when only. */
+static void
+erasure_record (HgdApiRequest *req)
+{
+  HgdJournal *municipal = req->api->journals[HG_DOMAIN_MUNICIPAL];
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(HgEvent) event = NULL;
+  g_autofree gchar *who = request_who (req);
+  JsonObject *answer = g_object_get_data (req->data, "answer");
+
+  json_object_set_string_member (body, "by", who);
+  json_object_set_string_member (body, "role", hgd_role_to_string (req->session->role));
+  json_object_set_string_member (body, "at", json_object_get_string_member (answer, "erased"));
+  event = hg_event_new ("personal.erased", body);
+  hg_event_set_source (event, who);
+  if (municipal == NULL)
+    {
+      json_object_set_boolean_member (answer, "recorded", FALSE);
+      respond_json (req, SOUP_STATUS_OK, json_object_ref (answer));
+      request_resume (req);
+      return;
+    }
+  hgd_journal_append_async (municipal, event, NULL, NULL, erasure_recorded_cb, request_ref (req));
+}
+
+static void
+erase_secrets_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean cleared = hgd_secrets_clear_domain_finish (HGD_SECRETS (source), result, &error);
+  JsonObject *answer;
+
+  if (req->api == NULL)
+    return;
+  answer = g_object_get_data (req->data, "answer");
+  json_object_set_boolean_member (answer, "secrets", cleared);
+  if (!cleared)
+    json_object_set_string_member (answer, "secrets_error", error->message);
+  erasure_record (req);
+}
+
+/* POST /api/v1/personal/erase: see (j) above the route table. */
+static void
+handle_personal_erase (HgdApi *self,
+                       HgdApiRequest *req)
+{
+  static const gchar *const members[] = { "confirm", NULL };
+  HgdJournal *journal = self->journals[HG_DOMAIN_PERSONAL];
+  const gchar *confirm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) users = NULL;
+  g_autofree gchar *now = iso8601_from_usec (g_get_real_time ());
+  JsonObject *answer;
+  JsonArray *removed;
+  guint n_ended = 0;
+
+  if (!hg_json_object_check_members (req->body, members, &error))
+    {
+      respond_invalid (req, error);
+      return;
+    }
+  if (!json_object_has_member (req->body, "confirm") ||
+      !hg_json_object_get_string (req->body, "confirm", &confirm, NULL) ||
+      g_strcmp0 (confirm, ERASE_CONFIRMATION) != 0)
+    {
+      set_error_response_full (req->msg, SOUP_STATUS_BAD_REQUEST, "confirmation-required",
+                               "member 'confirm' must be \"" ERASE_CONFIRMATION "\": erasure "
+                               "cannot be undone",
+                               "/confirm");
+      return;
+    }
+  if (journal == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the personal journal is unavailable; nothing was erased");
+      return;
+    }
+
+  /* the journal first: if it cannot be erased, nothing else is */
+  if (!hgd_journal_erase (journal, &error))
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  answer = json_object_new ();
+  json_object_set_string_member (answer, "erased", now);
+  json_object_set_boolean_member (answer, "journal", TRUE);
+  if (!remove_personal_plugin_state (self, &error))
+    {
+      g_warning ("%s", error->message);
+      g_clear_error (&error);
+      json_object_set_boolean_member (answer, "plugin_state", FALSE);
+    }
+  else
+    {
+      json_object_set_boolean_member (answer, "plugin_state", TRUE);
+    }
+
+  /* family accounts go; the resident and their guardian stay, logged out elsewhere */
+  removed = json_array_new ();
+  users = hgd_accounts_list_users (self->accounts, HG_DOMAIN_PERSONAL);
+  for (guint i = 0; users != NULL && i < users->len; i++)
+    {
+      HgdUser *user = g_ptr_array_index (users, i);
+
+      if (g_strcmp0 (user->username, req->session->username) == 0)
+        continue;
+      if (user->role == HGD_ROLE_FAMILY)
+        {
+          if (hgd_accounts_remove_user (self->accounts, user->username, &error))
+            json_array_add_string_element (removed, user->username);
+          else
+            g_warning ("cannot remove account %s: %s", user->username, error->message);
+          g_clear_error (&error);
+          continue;
+        }
+      n_ended += hgd_accounts_revoke_user_sessions (self->accounts, user->username);
+    }
+  json_object_set_array_member (answer, "accounts_removed", removed);
+  json_object_set_int_member (answer, "sessions_ended", n_ended);
+  close_ended_streams (self);
+  json_object_set_int_member (answer, "plugins_restarted",
+                              hgd_plugin_manager_restart_domain (self->plugins,
+                                                                 HG_DOMAIN_PERSONAL));
+
+  req->data = g_object_new (G_TYPE_OBJECT, NULL);
+  g_object_set_data_full (req->data, "answer", answer, (GDestroyNotify) json_object_unref);
+  request_pause (req);
+  if (self->secrets == NULL)
+    {
+      json_object_set_boolean_member (answer, "secrets", FALSE);
+      erasure_record (req);
+      return;
+    }
+  hgd_secrets_clear_domain_async (self->secrets, HG_DOMAIN_PERSONAL, self->cancellable,
+                                  erase_secrets_cb, request_ref (req));
+}
+
 /* The web UI ----------------------------------------------------------------------------- */
 
 /* No inline script or style, nothing from another origin, never in a frame. */
@@ -3421,6 +3840,7 @@ hgd_api_dispose (GObject *object)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
   g_clear_object (&self->plugins);
+  g_clear_object (&self->secrets);
   g_clear_object (&self->alarms);
   g_clear_object (&self->accounts);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
@@ -3504,6 +3924,7 @@ hgd_api_new (const HgdApiDeps *deps)
   self->accounts = g_object_ref (deps->accounts);
   self->alarms = g_object_ref (deps->alarms);
   self->plugins = g_object_ref (deps->plugins);
+  self->secrets = deps->secrets != NULL ? g_object_ref (deps->secrets) : NULL;
   self->start_time = deps->start_time;
   return self;
 }

@@ -20,6 +20,7 @@ typedef struct
   HgdAccounts *accounts;
   HgdAlarms *alarms;
   HgdPluginManager *plugins;
+  HgdSecrets *secrets;                          /* (nullable) export and erasure skip secrets */
   gint64 start_time;                            /* when the daemon started, for uptime */
 } HgdApiDeps;
 

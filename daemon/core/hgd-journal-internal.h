@@ -36,6 +36,7 @@ typedef enum
   JOB_CAP_SIZE,
   JOB_HOLD,
   JOB_TRIM,
+  JOB_ERASE,
   JOB_STOP,
 } JobKind;
 

@@ -46,6 +46,8 @@ JsonObject *hgd_plugin_manager_to_json_for_domain (HgdPluginManager *self,
 gboolean hgd_plugin_manager_restart (HgdPluginManager *self,
                                      const gchar *instance_id,
                                      GError **error);
+guint hgd_plugin_manager_restart_domain (HgdPluginManager *self,
+                                         HgDomain domain);
 void hgd_plugin_manager_load_state (HgdPluginManager *self,
                                     const gchar *dir);
 void hgd_plugin_manager_set_disabled_async (HgdPluginManager *self,
