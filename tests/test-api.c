@@ -15,7 +15,8 @@
 #include "hgd-journal-private.h"
 #include "hgd-test-daemon.h"
 
-#define ALL "resident family staff it-admin service"
+#define ALL "resident family staff it-admin service guardian auditor"
+#define HOME "resident family staff it-admin service guardian" /* all but the auditor */
 
 /* The rules, written out independently of the route table in hgd-api.c: a route added
  * there without a line here fails /api/routes/role-table. `path` fills the pattern's
@@ -33,10 +34,11 @@ static const struct
   { "POST", "/api/v1/auth/login", "/api/v1/auth/login", "{}", "public", "" },
   { "POST", "/api/v1/auth/logout", "/api/v1/auth/logout", NULL, ALL, "" },
   { "GET", "/api/v1/auth/session", "/api/v1/auth/session", NULL, ALL, "" },
-  { "GET", "/api/v1/health", "/api/v1/health", NULL, "public", "resident,family" },
+  { "GET", "/api/v1/health", "/api/v1/health", NULL, "public",
+    "resident,family,guardian,auditor" },
   { "GET", "/api/v1/openapi.json", "/api/v1/openapi.json", NULL, "public", "" },
   { "GET", "/metrics", "/metrics", NULL, "it-admin service", "" },
-  { "GET", "/api/v1/events", "/api/v1/events", NULL, ALL, "" },
+  { "GET", "/api/v1/events", "/api/v1/events", NULL, HOME, "" },
   { "GET", "/api/v1/plugins", "/api/v1/plugins", NULL, "staff it-admin service", "" },
   { "POST", "/api/v1/plugins/{id}/restart", "/api/v1/plugins/no-such-plugin/restart", NULL,
     "it-admin", "" },
@@ -44,25 +46,25 @@ static const struct
     "it-admin", "" },
   { "POST", "/api/v1/plugins/{id}/enable", "/api/v1/plugins/no-such-plugin/enable", NULL,
     "it-admin", "" },
-  { "GET", "/api/v1/users", "/api/v1/users", NULL, "resident it-admin", "resident" },
-  { "POST", "/api/v1/users", "/api/v1/users", "{}", "resident it-admin", "resident" },
+  { "GET", "/api/v1/users", "/api/v1/users", NULL, "resident it-admin guardian", "resident,guardian" },
+  { "POST", "/api/v1/users", "/api/v1/users", "{}", "resident it-admin guardian", "resident,guardian" },
   { "POST", "/api/v1/users/{username}/password", "/api/v1/users/nobody/password", "{}",
-    "resident it-admin", "resident" },
+    "resident it-admin guardian", "resident,guardian" },
   { "DELETE", "/api/v1/users/{username}/sessions", "/api/v1/users/nobody/sessions", NULL,
-    "resident it-admin", "resident" },
-  { "POST", "/api/v1/alarms", "/api/v1/alarms", "{}", ALL, "resident,family" },
-  { "GET", "/api/v1/alarms", "/api/v1/alarms", NULL, ALL, "resident,family" },
-  { "GET", "/api/v1/alarms/{ref}", "/api/v1/alarms/NoSuchAlarmRef00", NULL, ALL,
-    "resident,family" },
+    "resident it-admin guardian", "resident,guardian" },
+  { "POST", "/api/v1/alarms", "/api/v1/alarms", "{}", HOME, "resident,family,guardian" },
+  { "GET", "/api/v1/alarms", "/api/v1/alarms", NULL, HOME, "resident,family,guardian" },
+  { "GET", "/api/v1/alarms/{ref}", "/api/v1/alarms/NoSuchAlarmRef00", NULL, HOME,
+    "resident,family,guardian" },
   { "POST", "/api/v1/alarms/{ref}/transitions", "/api/v1/alarms/NoSuchAlarmRef00/transitions", "{}",
-    "resident staff it-admin service", "resident" },
-  { "GET", "/api/v1/sensors", "/api/v1/sensors", NULL, ALL, "" },
-  { "GET", "/api/v1/sensors/{device}/history", "/api/v1/sensors/no-such-device/history", NULL, ALL,
+    "resident staff it-admin service guardian", "resident,guardian" },
+  { "GET", "/api/v1/sensors", "/api/v1/sensors", NULL, HOME, "" },
+  { "GET", "/api/v1/sensors/{device}/history", "/api/v1/sensors/no-such-device/history", NULL, HOME,
     "" },
   { "GET", "/api/v1/sensors/{device}/activity", "/api/v1/sensors/no-such-device/activity", NULL,
-    ALL, "" },
-  { "GET", "/api/v1/personal/export", "/api/v1/personal/export", NULL, "resident", "" },
-  { "POST", "/api/v1/personal/erase", "/api/v1/personal/erase", "{}", "resident", "" },
+    HOME, "" },
+  { "GET", "/api/v1/personal/export", "/api/v1/personal/export", NULL, "resident guardian", "" },
+  { "POST", "/api/v1/personal/erase", "/api/v1/personal/erase", "{}", "resident guardian", "" },
   { "GET", "/", "/", NULL, "public", "" },
   { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, "public", "" },
 };
@@ -3482,7 +3484,8 @@ static void
 test_personal_export (void)
 {
   g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
-  const HgdRole refused[] = { HGD_ROLE_FAMILY, HGD_ROLE_STAFF, HGD_ROLE_IT_ADMIN, HGD_ROLE_SERVICE };
+  const HgdRole refused[] = { HGD_ROLE_FAMILY, HGD_ROLE_STAFF, HGD_ROLE_IT_ADMIN, HGD_ROLE_SERVICE,
+                              HGD_ROLE_AUDITOR };
   g_autoptr(HgdTestResponse) export = NULL;
   g_autofree gchar *text = NULL;
   g_autofree gchar *ref = NULL;
@@ -3493,7 +3496,7 @@ test_personal_export (void)
   g_test_summary ("GET /api/v1/personal/export gives the resident one JSON document of the "
                   "personal domain: its events (alarm.own included), devices, plugins, accounts "
                   "by name, role and creation, never a password, hash or token, and no municipal "
-                  "event; family and municipal roles are refused");
+                  "event; the guardian too; family and municipal roles are refused");
   hgd_test_daemon_append_event (td, HG_DOMAIN_PERSONAL, "test.personal");
   hgd_test_daemon_append_event (td, HG_DOMAIN_MUNICIPAL, "test.municipal-only");
   insert_reading (td, "personal",
@@ -3541,6 +3544,11 @@ test_personal_export (void)
   g_assert_null (strstr (text, hgd_test_username (HGD_ROLE_STAFF)));
   g_assert_null (strstr (text, "\"detail\""));
 
+  {
+    g_autoptr(HgdTestResponse) guardian = personal_export (td, HGD_ROLE_GUARDIAN);
+    g_assert_cmpuint (guardian->status, ==, SOUP_STATUS_OK);
+    g_assert_true (export_has_event (guardian->json, "test.personal"));
+  }
   for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
     {
       g_autoptr(HgdTestResponse) response = personal_export (td, refused[i]);

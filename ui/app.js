@@ -10,6 +10,7 @@ import * as login from './view-login.js';
 import * as resident from './view-resident.js';
 import * as staff from './view-staff.js';
 import * as admin from './view-admin.js';
+import * as auditor from './view-auditor.js';
 import * as settings from './view-settings.js';
 import { applyTextSize, storedTextSize } from './view-settings.js';
 
@@ -17,13 +18,16 @@ import { applyTextSize, storedTextSize } from './view-settings.js';
 // never runs, so it asks the API for nothing. Video visits, consent and plugin
 // installation get their entries here when the gateway has those capabilities.
 const VIEWS = {
-  home: { module: resident, roles: ['resident', 'family'], label: () => _('My home') },
+  home: { module: resident, roles: ['resident', 'family', 'guardian'], label: () => _('My home') },
   staff: { module: staff, roles: ['staff'], label: () => _('Home status') },
   admin: { module: admin, roles: ['it-admin'], label: () => _('Administration') },
-  settings: { module: settings, roles: ['resident', 'family', 'staff', 'it-admin', 'service'], label: () => _('Settings') },
+  audit: { module: auditor, roles: ['auditor'], label: () => _('Audit') },
+  settings: { module: settings, roles: ['resident', 'family', 'staff', 'it-admin', 'service', 'guardian', 'auditor'], label: () => _('Settings') },
 };
 
-const START_VIEW = { resident: 'home', family: 'home', staff: 'staff', 'it-admin': 'admin', service: 'settings' };
+const START_VIEW = {
+  resident: 'home', family: 'home', guardian: 'home', staff: 'staff', 'it-admin': 'admin', service: 'settings', auditor: 'audit',
+};
 
 let generation = 0; // each route and each logout makes the views before it stale
 let loaded = false;  // after the first view, each new view takes the focus to its heading

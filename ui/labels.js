@@ -60,6 +60,8 @@ export function roleLabel(role) {
     case 'staff': return _('Home-care staff');
     case 'it-admin': return _('IT administrator');
     case 'service': return _('Service account');
+    case 'guardian': return _('Guardian');
+    case 'auditor': return _('Auditor');
     default: return role;
   }
 }
