@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "hgd-access-entry.h"
 #include "hgd-journal-private.h"
 #include "hgd-sqlite.h"
 
@@ -37,6 +38,7 @@ typedef enum
   JOB_HOLD,
   JOB_TRIM,
   JOB_ERASE,
+  JOB_SYNC,
   JOB_STOP,
 } JobKind;
 
@@ -92,6 +94,8 @@ typedef struct
   gchar *body;      /* (owned) JSON */
   AlarmRow *alarm;  /* (owned) (nullable) */
   IdempotencyRow *key; /* (owned) (nullable) recorded with a raised @alarm */
+  HgdAccessEntry *access; /* (owned) (nullable) an access-log entry instead of an event;
+                           * the worker chains it (seq, prev_hash, hash) */
 
   /* JOB_PRUNE */
   GPtrArray *rules; /* (owned) (element-type RetentionRule) */
