@@ -57,12 +57,16 @@ static const struct
   { "GET", "/api/v1/alarms/{ref}", "/api/v1/alarms/NoSuchAlarmRef00", NULL, HOME,
     "resident,family,guardian" },
   { "POST", "/api/v1/alarms/{ref}/transitions", "/api/v1/alarms/NoSuchAlarmRef00/transitions", "{}",
-    "resident staff it-admin service guardian", "resident,guardian" },
+    "resident family staff it-admin service guardian", "resident,family,guardian" },
   { "GET", "/api/v1/sensors", "/api/v1/sensors", NULL, HOME, "" },
   { "GET", "/api/v1/sensors/{device}/history", "/api/v1/sensors/no-such-device/history", NULL, HOME,
     "" },
   { "GET", "/api/v1/sensors/{device}/activity", "/api/v1/sensors/no-such-device/activity", NULL,
     HOME, "" },
+  { "GET", "/api/v1/grants", "/api/v1/grants", NULL, "resident family staff guardian",
+    "family,staff" },
+  { "POST", "/api/v1/grants", "/api/v1/grants", "{}", "resident guardian", "" },
+  { "DELETE", "/api/v1/grants/{id}", "/api/v1/grants/no-such-grant", NULL, "resident guardian", "" },
   { "GET", "/api/v1/access-log", "/api/v1/access-log", NULL, "resident", "" },
   { "GET", "/api/v1/access-log/verify", "/api/v1/access-log/verify", NULL, "resident", "" },
   { "GET", "/api/v1/personal/export", "/api/v1/personal/export", NULL, "resident guardian", "" },
@@ -77,6 +81,21 @@ rule_allows (const gchar *allowed,
 {
   g_auto(GStrv) roles = g_strsplit (allowed, " ", -1);
   return g_strv_contains ((const gchar *const *) roles, role);
+}
+
+/* The resident lets the family user see (and with "act" cancel) the home's alarms. */
+static gchar *
+grant_family (HgdTestDaemon *td,
+              const gchar *actions)
+{
+  g_autofree gchar *body = g_strdup_printf (
+      "{\"kind\":\"family-access\",\"scope\":{\"user\":\"%s\",\"actions\":%s}}",
+      hgd_test_username (HGD_ROLE_FAMILY), actions);
+  g_autoptr(HgdTestResponse) made = hgd_test_daemon_request (
+      td, "POST", "/api/v1/grants", hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), body);
+
+  g_assert_cmpuint (made->status, ==, SOUP_STATUS_CREATED);
+  return g_strdup (json_object_get_string_member (made->json, "id"));
 }
 
 static void
@@ -180,8 +199,10 @@ test_role_table (void)
                           response->status);
           if (public || rule_allows (expected_rules[j].allowed, role))
             {
+              /* a consent grant is not a role rule: /api/grants/ tests those */
               g_assert_cmpuint (response->status, !=, SOUP_STATUS_UNAUTHORIZED);
-              g_assert_cmpuint (response->status, !=, SOUP_STATUS_FORBIDDEN);
+              if (response->status == SOUP_STATUS_FORBIDDEN)
+                g_assert_cmpstr (hgd_test_response_error_code (response), ==, "no-grant");
               g_assert_cmpuint (response->status, <, 500);
             }
           else
@@ -1239,6 +1260,7 @@ test_raise_is_durable_before_201 (void)
   g_assert_cmpuint (as_staff->status, ==, SOUP_STATUS_OK);
   g_assert_true (hg_json_object_get_object (as_staff->json, "detail", &detail, NULL));
   g_assert_cmpstr (json_object_get_string_member (detail, "origin"), ==, "ui");
+  g_free (grant_family (td, "[\"view\"]"));
   as_family = hgd_test_daemon_request (td, "GET", location,
                                        hgd_test_daemon_get_token (td, HGD_ROLE_FAMILY), NULL);
   g_assert_cmpuint (as_family->status, ==, SOUP_STATUS_OK);
@@ -1288,10 +1310,10 @@ test_alarm_transitions (void)
   JsonArray *alarms = NULL;
 
   g_test_summary (
-      "A resident may only cancel, family may not transition, staff move alarms forward; "
+      "A resident may only cancel, family without a grant may not transition, staff move alarms forward; "
       "backwards is 409 invalid-transition, an unknown ref 404; ?open=true hides final alarms");
   assert_error (resident_ack, SOUP_STATUS_FORBIDDEN, "forbidden");
-  assert_error (family_cancel, SOUP_STATUS_FORBIDDEN, "forbidden");
+  assert_error (family_cancel, SOUP_STATUS_FORBIDDEN, "no-grant");
   g_assert_cmpuint (resident_cancel->status, ==, SOUP_STATUS_OK);
   g_assert_cmpstr (json_object_get_string_member (resident_cancel->json, "state"), ==, "cancelled");
   g_assert_cmpuint (staff_ack->status, ==, SOUP_STATUS_OK);
@@ -1299,6 +1321,7 @@ test_alarm_transitions (void)
   assert_error (backwards, SOUP_STATUS_CONFLICT, "invalid-transition");
   assert_error (missing, SOUP_STATUS_NOT_FOUND, "not-found");
 
+  g_free (grant_family (td, "[\"view\"]"));
   open = hgd_test_daemon_request (td, "GET", "/api/v1/alarms?open=true",
                                   hgd_test_daemon_get_token (td, HGD_ROLE_FAMILY), NULL);
   g_assert_cmpuint (open->status, ==, SOUP_STATUS_OK);
@@ -3392,8 +3415,11 @@ test_alarm_own_stream (void)
   g_test_summary ("Each state change of an alarm of the home reaches the personal event stream "
                   "as alarm.own, the alarm as the resident's limited view shows it plus its "
                   "state: never on a municipal stream, never with the municipality's notes "
-                  "(detail) or a member of staff's name; family see no other user's name");
+                  "(detail) or a member of staff's name; family (with the resident's grant) see "
+                  "no other user's name");
 
+  /* family see the home's alarms when the resident lets them (a consent grant) */
+  g_free (grant_family (td, "[\"view\"]"));
   raised = hgd_test_daemon_request (td, "POST", "/api/v1/alarms",
                                     hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT),
                                     "{\"type\":\"fall\",\"source\":\"ui\",\"location\":\"hall\"}");
@@ -3525,6 +3551,7 @@ test_personal_export (void)
   insert_reading (td, "personal",
                   "{\"device\":\"hall-thermo\",\"kind\":\"temperature\",\"value\":21.5}", 0);
   ref = raise_alarm (td, HGD_ROLE_RESIDENT);
+  g_free (grant_family (td, "[\"view\"]"));
 
   export = personal_export (td, HGD_ROLE_RESIDENT);
   g_assert_cmpuint (export->status, ==, SOUP_STATUS_OK);
@@ -3541,6 +3568,8 @@ test_personal_export (void)
                                                   "device"), ==, "hall-thermo");
   g_assert_true (json_object_has_member (export->json, "plugins"));
   g_assert_true (json_object_has_member (export->json, "secrets"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (export->json, "grants")),
+                    ==, 1);
 
   accounts = json_object_get_array_member (export->json, "accounts");
   for (guint i = 0; i < json_array_get_length (accounts); i++)
@@ -3726,6 +3755,7 @@ test_personal_erase (void)
   g_assert_cmpint (g_mkdir_with_parents (plugin_state, 0700), ==, 0);
   g_assert_true (g_file_set_contents (plugin_file, "plugin state", -1, NULL));
   g_assert_true (files_contain (personal_dir, "journal.db", "test.erase-me-7f3a"));
+  g_free (grant_family (td, "[\"view\"]"));
   alarms_before = municipal_snapshot (td, &n_before);
 
   erased = personal_erase (td, HGD_ROLE_RESIDENT, "{\"confirm\":\"erase-personal-data\"}");
@@ -3763,6 +3793,15 @@ test_personal_erase (void)
   g_assert_cmpstr (json_object_get_string_member (record, "by"), ==, by);
   g_assert_cmpstr (json_object_get_string_member (record, "role"), ==, "resident");
   g_assert_true (json_object_has_member (record, "at"));
+
+  /* the grants went with the journal: withdrawn at once */
+  {
+    g_autoptr(HgdTestResponse) grants = hgd_test_daemon_request (
+        td, "GET", "/api/v1/grants", hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), NULL);
+    g_assert_cmpuint (grants->status, ==, SOUP_STATUS_OK);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (grants->json, "grants")),
+                      ==, 0);
+  }
 
   /* the personal access log stays, with the erasure in it */
   {

@@ -18,6 +18,7 @@
 
 #include "hgd-api-private.h"
 #include "hgd-api-resources.h"
+#include "hgd-grants.h"
 #include "hgd-json-check.h"
 #include "hgd-own-alarms.h"
 #include "hgd-tls.h"
@@ -54,6 +55,7 @@ struct _HgdApi
   HgdAccounts *accounts;                  /* (owned) */
   HgdAccessLog *access_log;               /* (owned) */
   HgdAlarms *alarms;                      /* (owned) */
+  HgdGrants *grants;                      /* (owned) the resident's consent grants */
   HgdPluginManager *plugins;              /* (owned) */
   HgdSecrets *secrets;                    /* (owned) (nullable) */
   gint64 start_time;                      /* when the daemon started */
@@ -131,6 +133,9 @@ static void handle_alarm_transition (HgdApi *self, HgdApiRequest *req);
 static void handle_sensors_list (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_history (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_activity (HgdApi *self, HgdApiRequest *req);
+static void handle_grants_list (HgdApi *self, HgdApiRequest *req);
+static void handle_grants_make (HgdApi *self, HgdApiRequest *req);
+static void handle_grant_revoke (HgdApi *self, HgdApiRequest *req);
 static void handle_access_log (HgdApi *self, HgdApiRequest *req);
 static void handle_access_log_verify (HgdApi *self, HgdApiRequest *req);
 static void handle_personal_export (HgdApi *self, HgdApiRequest *req);
@@ -172,14 +177,17 @@ static void close_ended_streams (HgdApi *self);
  *   POST   /api/v1/alarms                    -    ltd      ltd    yes   yes      yes     ltd      -    (d)
  *   GET    /api/v1/alarms                    -    ltd      ltd    yes   yes      yes     ltd      -    (d)
  *   GET    /api/v1/alarms/{ref}              -    ltd      ltd    yes   yes      yes     ltd      -    (d)
- *   POST   /api/v1/alarms/{ref}/transitions  -    ltd      -      yes   yes      yes     ltd      -    (e)
+ *   POST   /api/v1/alarms/{ref}/transitions  -    ltd      ltd    yes   yes      yes     ltd      -    (e)
  *   GET    /api/v1/sensors                   -    yes      yes    yes   yes      yes     yes      -    (f)
  *   GET    /api/v1/sensors/{device}/history  -    yes      yes    yes   yes      yes     yes      -    (f)
  *   GET    /api/v1/sensors/{device}/activity -    yes      yes    yes   yes      yes     yes      -    (f)
- *   GET    /api/v1/access-log                -    yes      -      -     -        -       -        -    (i)
- *   GET    /api/v1/access-log/verify         -    yes      -      -     -        -       -        -    (i)
- *   GET    /api/v1/personal/export           -    yes      -      -     -        -       yes      -    (j)
- *   POST   /api/v1/personal/erase            -    yes      -      -     -        -       yes      -    (k)
+ *   GET    /api/v1/grants                    -    yes      ltd    ltd   -        -       yes      -    (i)
+ *   POST   /api/v1/grants                    -    yes      -      -     -        -       yes      -    (i)
+ *   DELETE /api/v1/grants/{id}               -    yes      -      -     -        -       yes      -    (i)
+ *   GET    /api/v1/access-log                -    yes      -      -     -        -       -        -    (j)
+ *   GET    /api/v1/access-log/verify         -    yes      -      -     -        -       -        -    (j)
+ *   GET    /api/v1/personal/export           -    yes      -      -     -        -       yes      -    (k)
+ *   POST   /api/v1/personal/erase            -    yes      -      -     -        -       yes      -    (l)
  *   GET    /                                 yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *   GET    /ui/{file}                        yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *
@@ -203,37 +211,49 @@ static void close_ended_streams (HgdApi *self);
  *     the guardian's accounts are made on the gateway (hemgatectl users add).
  * (d) alarms are municipal records, but the resident must see where their call for
  *     help stands: the limited form (personal roles) shows every alarm of the home
- *     without `detail` and without a source naming another user.
+ *     without `detail` and without a source naming another user; family only under a
+ *     family-access grant naming them (else 403 no-grant). The `detail` of an alarm the
+ *     home's own devices raised (a personal-domain plugin) is personal: staff see it
+ *     only under a share-alarms grant of its type, the other municipal roles never.
  * (e) the caller's kind in the alarm life cycle's table (hgd-alarm-lifecycle.c) is
  *     resident in the limited form, else staff: a resident (or guardian) may only move an
  *     alarm to `cancelled`, and the limited form acts only on an alarm its caller raised
  *     or the home's devices (a plugin) raised, never a technical one, and answers as (d);
- *     family may not touch alarms (they may be far away, and cancelling help is the
- *     resident's call).
+ *     family may act only under a family-access grant with `act` naming them (else 403
+ *     no-grant), and then also on alarms the home's other users raised.
  * (f) the `sensor.reading` events of the caller's domain only, as (b): the municipality's
  *     sensors for staff, it-admin and service; the resident's own for the personal roles.
+ *     Staff also see a personal device's readings from the start of an active
+ *     share-readings grant naming it (in the list, the history and live on the events
+ *     stream, not in a replay), marked `"domain": "personal"`; activity stays per domain.
  * (g) the web UI (ui/, compiled into a GResource): its page and static files, the same
  *     for everyone; what it shows comes from the routes above, with the caller's rules.
  *     The UI routes with `#/...`, so any other path stays a JSON 404.
  * (h) a disabled instance stays stopped across restarts of the daemon until enabled;
  *     disabling the last running alarm delivery plugin makes health report a fault.
- * (i) the access log of the caller's domain (HgdAccessLog): the resident (and guardian)
+ * (i) consent grants (hgd-grants.c): the resident and the guardian make, list and revoke
+ *     them; the limited form lists a family member the grants to them, staff the grants
+ *     to the municipality. What a grant lets through is decided in hgd_grants_allows ()
+ *     alone, which the handlers and the event fan-out ask.
+ * (j) the access log of the caller's domain (HgdAccessLog): the resident (and guardian)
  *     read the personal one, who looked at their data, the auditor the municipal one;
  *     staff, it-admin, service and family read neither.
- * (j) everything the personal domain holds, as one JSON document (a download): the
+ * (k) everything the personal domain holds, as one JSON document (a download): the
  *     personal journal's events, the devices as (f), the personal plugin instances, the
  *     personal domain's accounts (names, roles, created: never a hash or a token), its
- *     secrets' owners and keys (never a value) and its access log (i). Built as text one batch of events at a
- *     time. Only the resident and their guardian: family members see the home, they do
- *     not take its records away, and no municipal role ever sees it.
- * (k) erases the personal domain, with `{"confirm": "erase-personal-data"}`: the personal
+ *     secrets' owners and keys (never a value), its grants and its access log (j). Built
+ *     as text one batch of events at a time. Only the resident and their guardian: family
+ *     members see the home, they do not take its records away, and no municipal role
+ *     ever sees it.
+ * (l) erases the personal domain, with `{"confirm": "erase-personal-data"}`: the personal
  *     journal in place (hgd_journal_erase ()), the personal plugins' state
  *     (<state-dir>/personal/plugins), the personal domain's secrets and the family
- *     accounts (the personal access log stays: who looked, and this erasure, recorded
- *     there as `erase`); the caller stays logged in, the resident's and the guardian's accounts
- *     stay, every other session of theirs ends; the personal plugin hosts restart. The municipal
- *     domain is untouched but for one `personal.erased` event {"by", "role", "at"} in its
- *     journal: who erased, and when, nothing of what.
+ *     accounts, and with the journal every grant (withdrawn at once); the personal access
+ *     log stays (who looked, and this erasure, recorded there as `erase`). The caller
+ *     stays logged in, the resident's and the guardian's accounts stay, every other
+ *     session of theirs ends; the personal plugin hosts restart. The municipal domain is
+ *     untouched but for one `personal.erased` event {"by", "role", "at"} in its journal:
+ *     who erased, and when, nothing of what.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
@@ -265,13 +285,17 @@ static const HgdApiRoute routes[] = {
   { "GET", "/api/v1/alarms", HOME, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0, handle_alarms_list },
   { "GET", "/api/v1/alarms/{ref}", HOME, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0,
     handle_alarm_get },
-  { "POST", "/api/v1/alarms/{ref}/transitions", KEEPER | OPS, KEEPER, HGD_API_BODY_JSON, 0,
-    handle_alarm_transition },
+  { "POST", "/api/v1/alarms/{ref}/transitions", KEEPER | R (FAMILY) | OPS, KEEPER | R (FAMILY),
+    HGD_API_BODY_JSON, 0, handle_alarm_transition },
   { "GET", "/api/v1/sensors", HOME, 0, HGD_API_BODY_NONE, 0, handle_sensors_list },
   { "GET", "/api/v1/sensors/{device}/history", HOME, 0, HGD_API_BODY_NONE, 0,
     handle_sensor_history },
   { "GET", "/api/v1/sensors/{device}/activity", HOME, 0, HGD_API_BODY_NONE, 0,
     handle_sensor_activity },
+  { "GET", "/api/v1/grants", KEEPER | R (FAMILY) | R (STAFF), R (FAMILY) | R (STAFF),
+    HGD_API_BODY_NONE, 0, handle_grants_list },
+  { "POST", "/api/v1/grants", KEEPER, 0, HGD_API_BODY_JSON, 0, handle_grants_make },
+  { "DELETE", "/api/v1/grants/{id}", KEEPER, 0, HGD_API_BODY_NONE, 0, handle_grant_revoke },
   { "GET", "/api/v1/access-log", R (RESIDENT), 0, HGD_API_BODY_NONE, 0, handle_access_log },
   { "GET", "/api/v1/access-log/verify", R (RESIDENT), 0, HGD_API_BODY_NONE, 0,
     handle_access_log_verify },
@@ -2216,8 +2240,9 @@ handle_metrics (HgdApi *self,
 typedef struct
 {
   gchar *token;        /* (owned) re-checked while the stream is open */
-  gchar *username;     /* (owned) whom the events are for */
   HgDomain domain;
+  HgdRole role;
+  gchar *username;     /* (owned) whom the events are for */
   gboolean replay;     /* ?after= was given */
   guint64 after;
 } StreamRequest;
@@ -2259,8 +2284,9 @@ handle_events (HgdApi *self,
     {
       StreamRequest *sr = g_new0 (StreamRequest, 1);
       sr->token = g_strdup (req->token);
-      sr->username = g_strdup (req->session->username);
       sr->domain = domain;
+      sr->role = req->session->role;
+      sr->username = g_strdup (req->session->username);
       sr->replay = req->query != NULL && g_hash_table_contains (req->query, "after");
       sr->after = after;
       g_object_set_qdata_full (G_OBJECT (req->msg), quark_stream, sr,
@@ -2277,9 +2303,15 @@ handle_events (HgdApi *self,
   array = json_array_sized_new (events->len);
   for (guint i = 0; i < events->len; i++)
     {
-      g_autoptr(JsonObject) event = hg_event_to_json (g_ptr_array_index (events, i));
+      HgEvent *event = g_ptr_array_index (events, i);
+      g_autoptr(JsonObject) shown = NULL;
+
+      if (!hgd_grants_event_visible (self->grants, req->session->role, req->session->username,
+                                     event, g_get_real_time ()))
+        continue;
+      shown = hg_event_to_json (event);
       json_array_add_object_element (array,
-                                     hgd_own_alarms_narrow_for (event, req->session->username));
+                                     hgd_own_alarms_narrow_for (shown, req->session->username));
     }
   object = json_object_new ();
   json_object_set_array_member (object, "events", array);
@@ -2294,9 +2326,10 @@ typedef struct
   SoupWebsocketConnection *conn; /* (owned) */
   HgdJournal *journal;           /* (owned) the caller's domain's journal */
   gchar *token;                  /* (owned) */
-  gchar *username;               /* (owned) whom the events are for */
   HgDomain domain;
-  guint64 last_seq;              /* the last sequence sent */
+  HgdRole role;
+  gchar *username;               /* (owned) whom the events are for */
+  guint64 last_seq;              /* the last sequence sent, or passed over */
   gboolean live;                 /* replay is over */
   guint replay_id;
   gulong closed_id;
@@ -2355,7 +2388,14 @@ event_stream_replay_cb (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
   for (guint i = 0; i < events->len; i++)
-    event_stream_send (stream, g_ptr_array_index (events, i));
+    {
+      HgEvent *event = g_ptr_array_index (events, i);
+      if (hgd_grants_event_visible (stream->api->grants, stream->role, stream->username, event,
+                                    g_get_real_time ()))
+        event_stream_send (stream, event);
+      else
+        stream->last_seq = MAX (stream->last_seq, hg_event_get_seq (event));
+    }
   if (events->len < REPLAY_BATCH)
     {
       stream->live = TRUE;
@@ -2396,8 +2436,9 @@ websocket_cb (SoupServer *server,
   stream->conn = g_object_ref (conn);
   stream->journal = g_object_ref (journal);
   stream->token = g_strdup (sr->token);
-  stream->username = g_strdup (sr->username);
   stream->domain = sr->domain;
+  stream->role = sr->role;
+  stream->username = g_strdup (sr->username);
   soup_websocket_connection_set_keepalive_interval (conn, STREAM_KEEPALIVE_SECONDS);
   soup_websocket_connection_set_max_incoming_payload_size (conn, STREAM_MAX_INCOMING);
   stream->closed_id
@@ -2416,7 +2457,26 @@ websocket_cb (SoupServer *server,
     }
 }
 
-/* Emitted on the main context after each durable commit. */
+/* An event of the other domain that a grant lets through: live only, never replayed, and
+ * outside the stream's own sequence. */
+static void
+event_stream_send_shared (EventStream *stream,
+                          HgEvent *event)
+{
+  g_autoptr(JsonObject) object = NULL;
+  g_autofree gchar *text = NULL;
+
+  if (soup_websocket_connection_get_state (stream->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  object = hg_event_to_json (event);
+  text = hg_json_object_to_string (object);
+  soup_websocket_connection_send_text (stream->conn, text);
+  /* access-log: the dispatcher is not in this path; P3 records a personal read for
+   * stream->username here (what: "sensor:<device>") */
+}
+
+/* Emitted on the main context after each durable commit. Whom each event reaches is
+ * hgd_grants_event_visible ()'s decision. */
 static void
 journal_event_appended_cb (HgdJournal *journal,
                            HgEvent *event,
@@ -2424,12 +2484,18 @@ journal_event_appended_cb (HgdJournal *journal,
 {
   HgdApi *self = HGD_API (user_data);
   HgDomain domain = hgd_journal_get_domain (journal);
+  gint64 now = g_get_real_time ();
 
   for (guint i = 0; i < self->streams->len; i++)
     {
       EventStream *stream = g_ptr_array_index (self->streams, i);
-      if (stream->domain == domain && stream->live)
+      if (!stream->live ||
+          !hgd_grants_event_visible (self->grants, stream->role, stream->username, event, now))
+        continue;
+      if (stream->domain == domain)
         event_stream_send (stream, event);
+      else
+        event_stream_send_shared (stream, event);
     }
 }
 
@@ -2806,6 +2872,34 @@ handle_user_sessions_revoke (HgdApi *self,
 
 /* Alarms -------------------------------------------------------------------------------- */
 
+/* Whether the home's own devices raised @alarm: a plugin instance of the personal domain. */
+static gboolean
+alarm_is_personal (HgdApi *self,
+                   HgAlarm *alarm)
+{
+  const gchar *source = hg_alarm_get_source (alarm);
+  g_autofree gchar *group = NULL;
+
+  if (self == NULL || source == NULL || !g_str_has_prefix (source, "plugin:"))
+    return FALSE;
+  group = g_strdup (source); /* the instance's group in hemgate.conf is plugin:<id> too */
+  return g_strcmp0 (hgd_config_get_string (self->config, group, "domain"), "personal") == 0;
+}
+
+/* Whether the caller may see the home's alarms, having answered 403 if not: family only
+ * under a family-access grant, see (d). */
+static gboolean
+may_view_alarms (HgdApi *self,
+                 HgdApiRequest *req)
+{
+  if (hgd_grants_allows (self->grants, req->session->role, req->session->username,
+                         HGD_GRANT_ALARM_VIEW, NULL, g_get_real_time ()))
+    return TRUE;
+  respond_error (req, SOUP_STATUS_FORBIDDEN, "no-grant",
+                 "the resident has not shared their alarms with %s", req->session->username);
+  return FALSE;
+}
+
 /* The limited form shows every alarm of the home, without `detail` (municipal notes) and
  * without a source that names another user: see (d) above the route table. */
 static JsonObject *
@@ -2825,7 +2919,16 @@ alarm_to_json_for (HgdApiRequest *req,
       json_object_set_string_member (object, "updated", updated);
     }
   if (!request_is_limited (req))
-    return object;
+    {
+      /* the detail of the home's own devices' alarm is personal: see (d) */
+      if (json_object_has_member (object, "detail") && alarm_is_personal (req->api, alarm) &&
+          !hgd_grants_allows (req->api->grants, req->session->role, req->session->username,
+                              HGD_GRANT_ALARM_DETAIL, hg_alarm_get_alarm_type (alarm),
+                              g_get_real_time ()))
+        json_object_remove_member (object, "detail");
+      /* access-log: a municipal caller read a personal alarm's detail here (req->personal_read) */
+      return object;
+    }
   own = request_who (req);
   if (json_object_has_member (object, "detail"))
     json_object_remove_member (object, "detail");
@@ -3059,6 +3162,8 @@ handle_alarms_list (HgdApi *self,
                      "query parameter 'open' is not true or false");
       return;
     }
+  if (!may_view_alarms (self, req))
+    return;
   if (journal == NULL)
     {
       respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
@@ -3088,6 +3193,8 @@ handle_alarm_get (HgdApi *self,
   g_autoptr(HgAlarm) alarm = NULL;
   g_autoptr(GError) error = NULL;
 
+  if (!may_view_alarms (self, req))
+    return;
   if (!param_is_valid (ref))
     {
       respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such alarm");
@@ -3144,6 +3251,25 @@ transition_cb (GObject *source,
   request_resume (req);
 }
 
+/* Whether @source (`user:<name>`) names a user of the personal domain. */
+static gboolean
+source_is_home_user (HgdApi *self,
+                     const gchar *source)
+{
+  g_autoptr(GPtrArray) users = NULL;
+
+  if (source == NULL || !g_str_has_prefix (source, "user:"))
+    return FALSE;
+  users = hgd_accounts_list_users (self->accounts, HG_DOMAIN_PERSONAL);
+  for (guint i = 0; users != NULL && i < users->len; i++)
+    {
+      HgdUser *user = g_ptr_array_index (users, i);
+      if (g_strcmp0 (user->username, source + strlen ("user:")) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* Whether the limited form may act on alarm @ref, having answered if not: see (e) above
  * the route table. Who raised an alarm and its type never change, so the answer holds for
  * the transition that follows. */
@@ -3176,6 +3302,8 @@ limited_may_act_on (HgdApi *self,
       return FALSE;
     }
   source = hg_alarm_get_source (alarm);
+  if (req->session->role == HGD_ROLE_FAMILY && source_is_home_user (self, source))
+    return TRUE; /* family act for the resident, under their grant: see (e) */
   if (g_strcmp0 (source, own) != 0 && !g_str_has_prefix (source != NULL ? source : "", "plugin:"))
     {
       respond_error (req, SOUP_STATUS_FORBIDDEN, "not-own-alarm",
@@ -3212,6 +3340,13 @@ handle_alarm_transition (HgdApi *self,
     {
       respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
                      "member 'state' is not a known alarm state");
+      return;
+    }
+  if (!hgd_grants_allows (self->grants, req->session->role, req->session->username,
+                          HGD_GRANT_ALARM_ACT, NULL, g_get_real_time ()))
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "no-grant",
+                     "the resident has not let %s act on their alarms", req->session->username);
       return;
     }
   caller = request_is_limited (req) ? HGD_ALARM_CALLER_RESIDENT : HGD_ALARM_CALLER_STAFF;
@@ -3269,17 +3404,19 @@ sensor_journal (HgdApi *self,
 /* The readings' members that describe the device rather than the reading. */
 static const gchar *const device_members[] = { "room", "name", "battery", "link_quality" };
 
-/* The devices of @domain, each with its newest reading of each kind, from
- * hgd_journal_query_latest_readings (). */
-static JsonArray *
-devices_to_json (GPtrArray *readings,
-                 HgDomain domain)
+/* Adds the devices of @readings (one domain's newest readings, in device order) to
+ * @devices; with @req, only those a grant lets the caller see, from the grant's start. */
+static void
+append_devices (JsonArray *devices,
+                GPtrArray *readings,
+                HgDomain domain,
+                HgdApiRequest *req)
 {
-  JsonArray *devices = json_array_new ();
   JsonObject *device = NULL;
   JsonArray *kinds = NULL;
   const gchar *current = NULL;
   gint64 last_seen = 0;
+  gint64 now = g_get_real_time ();
 
   /* in device order: a new device starts when the name changes */
   for (guint i = 0; i < readings->len; i++)
@@ -3294,6 +3431,14 @@ devices_to_json (GPtrArray *readings,
 
       if (name == NULL || kind == NULL)
         continue;
+      if (req != NULL)
+        {
+          gint64 since = hgd_grants_allowed_since (req->api->grants, req->session->role,
+                                                   req->session->username, HGD_GRANT_READINGS,
+                                                   name, now);
+          if (since < 0 || ts < since)
+            continue;
+        }
       if (device == NULL || g_strcmp0 (current, name) != 0)
         {
           if (device != NULL)
@@ -3336,7 +3481,6 @@ devices_to_json (GPtrArray *readings,
       g_autofree gchar *seen = iso8601_from_usec (last_seen);
       json_object_set_string_member (device, "last_seen", seen);
     }
-  return devices;
 }
 
 /* GET /api/v1/sensors: the devices of the caller's domain, each with its newest reading of
@@ -3367,7 +3511,23 @@ handle_sensors_list (HgdApi *self,
       respond_gerror (req, error);
       return;
     }
-  devices = devices_to_json (readings, domain);
+  devices = json_array_new ();
+  append_devices (devices, readings, domain, NULL);
+  if (domain == HG_DOMAIN_MUNICIPAL && self->journals[HG_DOMAIN_PERSONAL] != NULL)
+    {
+      /* the resident's devices shared by a grant: see (f) */
+      g_autoptr(GPtrArray) shared = hgd_journal_query_latest_readings (
+          self->journals[HG_DOMAIN_PERSONAL], NULL);
+      guint before = json_array_get_length (devices);
+
+      if (shared != NULL)
+        append_devices (devices, shared, HG_DOMAIN_PERSONAL, req);
+      if (json_array_get_length (devices) > before)
+        {
+          /* access-log: set req->personal_read = "sensors" here (P3's field): a municipal
+           * caller read personal devices' readings */
+        }
+    }
   object = json_object_new ();
   json_object_set_array_member (object, "devices", devices);
   respond_json (req, SOUP_STATUS_OK, object);
@@ -3415,6 +3575,28 @@ handle_sensor_history (HgdApi *self,
     {
       respond_gerror (req, error);
       return;
+    }
+  if (readings->len == 0 && request_domain (req) == HG_DOMAIN_MUNICIPAL &&
+      self->journals[HG_DOMAIN_PERSONAL] != NULL)
+    {
+      /* a resident's device shared by a grant, from the grant's start: see (f) */
+      gint64 shared_since = hgd_grants_allowed_since (self->grants, req->session->role,
+                                                      req->session->username,
+                                                      HGD_GRANT_READINGS, device,
+                                                      g_get_real_time ());
+      if (shared_since >= 0)
+        {
+          g_clear_pointer (&readings, g_ptr_array_unref);
+          readings = hgd_journal_query_readings (self->journals[HG_DOMAIN_PERSONAL], device,
+                                                 MAX (since, shared_since), (guint) limit + 1,
+                                                 &error);
+          if (readings == NULL)
+            {
+              respond_gerror (req, error);
+              return;
+            }
+          /* access-log: set req->personal_read = "sensor:<device>" here (P3's field) */
+        }
     }
   array = json_array_sized_new (MIN (readings->len, (guint) limit));
   for (guint i = 0; i < readings->len && i < limit; i++)
@@ -3485,6 +3667,175 @@ handle_sensor_activity (HgdApi *self,
   json_object_set_array_member (object, "hours", hours);
   json_object_set_int_member (object, "total", (gint64) total);
   respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* Consent grants ------------------------------------------------------------------------- */
+
+/* GET /api/v1/grants: all of them for the resident and the guardian; the limited form the
+ * grants to the caller (family) or to the municipality (staff): see (i). */
+static void
+handle_grants_list (HgdApi *self,
+                    HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { NULL };
+  g_autofree gchar *grantee = NULL;
+  JsonObject *object;
+
+  if (!check_query (req, allowed))
+    return;
+  if (request_is_limited (req))
+    grantee = request_domain (req) == HG_DOMAIN_MUNICIPAL ? g_strdup ("municipality")
+                                                           : request_who (req);
+  object = json_object_new ();
+  json_object_set_array_member (object, "grants",
+                                hgd_grants_to_json (self->grants, grantee, g_get_real_time ()));
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* The personal journal, or NULL having answered 503. */
+static HgdJournal *
+grants_journal (HgdApi *self,
+                HgdApiRequest *req)
+{
+  if (self->journals[HG_DOMAIN_PERSONAL] == NULL)
+    respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                   "the personal journal is unavailable; grants are kept there");
+  return self->journals[HG_DOMAIN_PERSONAL];
+}
+
+static void
+grant_made_cb (GObject *source,
+               GAsyncResult *result,
+               gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  HgEvent *event = HG_EVENT (req->data);
+  JsonObject *object;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    {
+      if (req->api != NULL)
+        respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  if (req->api == NULL)
+    return;
+  /* it acts once it is durable; the journal's own copy is the one rebuilt at start */
+  hgd_grants_apply_event (req->api->grants, event);
+  object = hgd_grants_get (req->api->grants,
+                           json_object_get_string_member (hg_event_get_body (event), "id"),
+                           g_get_real_time ());
+  respond_json (req, SOUP_STATUS_CREATED, object);
+  request_resume (req);
+}
+
+/* POST /api/v1/grants: validated in full (a 400 names the member), then journalled as
+ * `grant.made` in the personal journal. */
+static void
+handle_grants_make (HgdApi *self,
+                    HgdApiRequest *req)
+{
+  HgdJournal *journal = grants_journal (self, req);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) grant = NULL;
+  g_autofree gchar *who = request_who (req);
+  g_autoptr(HgEvent) event = NULL;
+
+  if (journal == NULL)
+    return;
+  grant = hgd_grants_validate (req->body, who, g_get_real_time (), &error);
+  if (grant == NULL)
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-grant", "%s", error->message);
+      return;
+    }
+  if (g_strcmp0 (json_object_get_string_member (grant, "kind"), "family-access") == 0)
+    {
+      JsonObject *scope = json_object_get_object_member (grant, "scope");
+      g_autofree gchar *user = g_strconcat ("user:", json_object_get_string_member (scope, "user"),
+                                            NULL);
+      g_autoptr(GPtrArray) users = hgd_accounts_list_users (self->accounts, HG_DOMAIN_PERSONAL);
+      gboolean family = FALSE;
+
+      for (guint i = 0; users != NULL && i < users->len; i++)
+        {
+          HgdUser *u = g_ptr_array_index (users, i);
+          family = family || (u->role == HGD_ROLE_FAMILY &&
+                              g_strcmp0 (u->username, user + strlen ("user:")) == 0);
+        }
+      if (!family)
+        {
+          respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-grant",
+                         "scope.user: '%s' is not a family member's user",
+                         json_object_get_string_member (scope, "user"));
+          return;
+        }
+    }
+  event = hg_event_new (HGD_GRANT_EVENT_MADE, grant);
+  hg_event_set_source (event, who);
+  req->data = G_OBJECT (g_object_ref (event));
+  request_pause (req);
+  hgd_journal_append_async (journal, event, NULL, self->cancellable, grant_made_cb,
+                            request_ref (req));
+}
+
+static void
+grant_revoked_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    {
+      /* revoked in memory already: it stays so until a restart would read it again */
+      if (req->api != NULL)
+        respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  if (req->api != NULL)
+    respond_empty (req, SOUP_STATUS_NO_CONTENT);
+  request_resume (req);
+}
+
+/* DELETE /api/v1/grants/{id}: revoked in memory at once, before the answer and before the
+ * journal has it, then journalled as `grant.revoked`. */
+static void
+handle_grant_revoke (HgdApi *self,
+                     HgdApiRequest *req)
+{
+  HgdJournal *journal = grants_journal (self, req);
+  const gchar *id = request_param (req, 0);
+  g_autofree gchar *who = request_who (req);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) grant = NULL;
+  g_autoptr(HgEvent) event = NULL;
+
+  if (journal == NULL)
+    return;
+  if (!param_is_valid (id))
+    {
+      respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such grant");
+      return;
+    }
+  grant = hgd_grants_revoke (self->grants, id, who, g_get_real_time (), &error);
+  if (grant == NULL)
+    {
+      if (g_error_matches (error, HGD_GRANTS_ERROR, HGD_GRANTS_ERROR_REVOKED))
+        respond_error (req, SOUP_STATUS_CONFLICT, "conflict", "%s", error->message);
+      else
+        respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such grant");
+      return;
+    }
+  event = hg_event_new (HGD_GRANT_EVENT_REVOKED, grant);
+  hg_event_set_source (event, who);
+  request_pause (req);
+  hgd_journal_append_async (journal, event, NULL, self->cancellable, grant_revoked_cb,
+                            request_ref (req));
 }
 
 /* Access log ---------------------------------------------------------------------------- */
@@ -3718,6 +4069,7 @@ export_respond (HgdApiRequest *req,
   g_autoptr(JsonObject) plugins = NULL;
   g_autoptr(GPtrArray) readings = NULL;
   JsonArray *access_log;
+  JsonArray *devices;
   g_autoptr(GError) error = NULL;
   g_autofree gchar *now = iso8601_from_usec (g_get_real_time ());
   g_autofree gchar *who = request_who (req);
@@ -3737,7 +4089,10 @@ export_respond (HgdApiRequest *req,
   json_object_set_string_member (head, "exported", now);
   json_object_set_string_member (head, "exported_by", who);
   json_object_set_array_member (head, "accounts", personal_accounts_to_json (self));
-  json_object_set_array_member (head, "devices", devices_to_json (readings, HG_DOMAIN_PERSONAL));
+  devices = json_array_new ();
+  append_devices (devices, readings, HG_DOMAIN_PERSONAL, NULL);
+  json_object_set_array_member (head, "devices", devices);
+  json_object_set_array_member (head, "grants", hgd_grants_to_json (self->grants, NULL, g_get_real_time ()));
   plugins = hgd_plugin_manager_to_json_for_domain (self->plugins, HG_DOMAIN_PERSONAL, NULL);
   json_object_set_member (head, "plugins",
                           json_node_copy (json_object_get_member (plugins, "plugins")));
@@ -3792,7 +4147,7 @@ export_keys_cb (GObject *source,
   request_resume (req);
 }
 
-/* GET /api/v1/personal/export: see (j) above the route table. */
+/* GET /api/v1/personal/export: see (k) above the route table. */
 static void
 handle_personal_export (HgdApi *self,
                         HgdApiRequest *req)
@@ -3916,7 +4271,7 @@ erase_secrets_cb (GObject *source,
   erasure_record (req);
 }
 
-/* POST /api/v1/personal/erase: see (k) above the route table. */
+/* POST /api/v1/personal/erase: see (l) above the route table. */
 static void
 handle_personal_erase (HgdApi *self,
                        HgdApiRequest *req)
@@ -3953,12 +4308,14 @@ handle_personal_erase (HgdApi *self,
       return;
     }
 
-  /* the journal first: if it cannot be erased, nothing else is */
+  /* the journal first: if it cannot be erased, nothing else is; the grants were in it,
+   * and are withdrawn with it */
   if (!hgd_journal_erase (journal, &error))
     {
       respond_gerror (req, error);
       return;
     }
+  hgd_grants_clear (self->grants);
   {
     g_autofree gchar *who = request_who (req);
     hgd_access_log_record (self->access_log, HG_DOMAIN_PERSONAL, who, "erase", "personal", NULL);
@@ -4016,6 +4373,7 @@ handle_personal_erase (HgdApi *self,
   hgd_secrets_clear_domain_async (self->secrets, HG_DOMAIN_PERSONAL, self->cancellable,
                                   erase_secrets_cb, request_ref (req));
 }
+
 
 /* The web UI ----------------------------------------------------------------------------- */
 
@@ -4129,6 +4487,7 @@ hgd_api_dispose (GObject *object)
   g_clear_object (&self->plugins);
   g_clear_object (&self->secrets);
   g_clear_object (&self->alarms);
+  g_clear_object (&self->grants);
   g_clear_object (&self->accounts);
   g_clear_object (&self->access_log);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
@@ -4215,7 +4574,29 @@ hgd_api_new (const HgdApiDeps *deps)
   self->plugins = g_object_ref (deps->plugins);
   self->secrets = deps->secrets != NULL ? g_object_ref (deps->secrets) : NULL;
   self->start_time = deps->start_time;
+  self->grants = hgd_grants_new ();
+  if (self->journals[HG_DOMAIN_PERSONAL] != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* without them nothing crosses: a grant that cannot be read lets nothing through */
+      if (!hgd_grants_load (self->grants, self->journals[HG_DOMAIN_PERSONAL], &error))
+        g_warning ("the consent grants could not be read: %s", error->message);
+    }
   return self;
+}
+
+/**
+ * hgd_api_get_grants:
+ * @self: the API
+ *
+ * Returns: (transfer none): the consent grants, e.g. for hgd_grants_night_check_allowed ()
+ */
+HgdGrants *
+hgd_api_get_grants (HgdApi *self)
+{
+  g_return_val_if_fail (HGD_IS_API (self), NULL);
+  return self->grants;
 }
 
 /* The URL a client on this machine uses, with the port actually bound; a wildcard
