@@ -67,8 +67,8 @@ static const struct
     "family,staff" },
   { "POST", "/api/v1/grants", "/api/v1/grants", "{}", "resident guardian", "" },
   { "DELETE", "/api/v1/grants/{id}", "/api/v1/grants/no-such-grant", NULL, "resident guardian", "" },
-  { "GET", "/api/v1/access-log", "/api/v1/access-log", NULL, "resident", "" },
-  { "GET", "/api/v1/access-log/verify", "/api/v1/access-log/verify", NULL, "resident", "" },
+  { "GET", "/api/v1/access-log", "/api/v1/access-log", NULL, "resident guardian auditor", "" },
+  { "GET", "/api/v1/access-log/verify", "/api/v1/access-log/verify", NULL, "resident guardian auditor", "" },
   { "GET", "/api/v1/personal/export", "/api/v1/personal/export", NULL, "resident guardian", "" },
   { "POST", "/api/v1/personal/erase", "/api/v1/personal/erase", "{}", "resident guardian", "" },
   { "GET", "/", "/", NULL, "public", "" },
@@ -3962,7 +3962,8 @@ test_access_log_municipal_side (void)
   HgdAccessEntry *staff;
 
   g_test_summary ("A staff login and a failed login for a name no account has go into the "
-                  "municipal log, the latter as 'unknown', without the name typed");
+                  "municipal log, the latter as 'unknown', without the name typed; the auditor "
+                  "reads that log, the guardian the personal one");
   login_fails (td, "no-such-user");
   hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
   entries = hgd_access_log_list (log, HG_DOMAIN_MUNICIPAL, 0, 0, &error);
@@ -3976,6 +3977,25 @@ test_access_log_municipal_side (void)
   g_assert_cmpstr (unknown->actor, ==, "unknown");
   g_assert_null (strstr (unknown->detail, "no-such-user"));
   g_assert_nonnull (strstr (unknown->detail, "unknown-user"));
+
+  /* the auditor reads the municipal side (with their own login now), the guardian the
+   * personal one, where neither the staff login nor the unknown name is */
+  {
+    g_autoptr(HgdTestResponse) audit = access_log_get (td, HGD_ROLE_AUDITOR, "/api/v1/access-log");
+    g_autoptr(HgdTestResponse) guardian = access_log_get (td, HGD_ROLE_GUARDIAN, "/api/v1/access-log");
+    g_autoptr(HgdTestResponse) verdict = access_log_get (td, HGD_ROLE_AUDITOR,
+                                                         "/api/v1/access-log/verify");
+
+    g_assert_cmpstr (json_object_get_string_member (audit->json, "domain"), ==, "municipal");
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (audit->json, "entries")), ==, 3);
+    g_assert_cmpstr (json_object_get_string_member (entry_at (audit, 1), "actor"), ==, staff_actor);
+    g_assert_cmpstr (json_object_get_string_member (entry_at (audit, 2), "actor_name"), ==, "unknown");
+    g_assert_cmpstr (json_object_get_string_member (guardian->json, "domain"), ==, "personal");
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (guardian->json, "entries")), ==, 1);
+    g_assert_cmpstr (json_object_get_string_member (entry_at (guardian, 0), "action"), ==, "login");
+    g_assert_true (json_object_get_boolean_member (verdict->json, "ok"));
+    g_assert_cmpstr (json_object_get_string_member (verdict->json, "domain"), ==, "municipal");
+  }
 }
 
 /* An entry changed in the file while hemgated is stopped: a health fault from the start,
@@ -4021,6 +4041,67 @@ test_access_log_tampered (void)
   g_assert_cmpint (json_object_get_int_member (verdict->json, "entries"), ==, 1);
   g_assert_cmpuint (hg_test_log_expected_warnings (), >=, 1);
   hg_test_log_expect_warning (NULL);
+}
+
+/* What crosses under a grant is logged in the resident's log, with who read it. */
+static void
+test_access_log_personal_reads (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *staff = hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
+  g_autofree gchar *staff_actor = g_strconcat ("user:", hgd_test_username (HGD_ROLE_STAFF), NULL);
+  g_autofree gchar *resident_actor = g_strconcat ("user:", hgd_test_username (HGD_ROLE_RESIDENT), NULL);
+  g_autoptr(HgdTestResponse) before = NULL;
+  g_autoptr(HgdTestResponse) grant = NULL;
+  g_autoptr(HgdTestResponse) list = NULL;
+  g_autoptr(HgdTestResponse) history = NULL;
+  g_autoptr(HgdTestResponse) page = NULL;
+  JsonObject *entry;
+
+  g_test_summary ("A staff member's read of the resident's readings under a grant is logged in "
+                  "the personal access log (read.personal, who, what), the grant too; a read "
+                  "that shows nothing personal is not");
+  insert_reading (td, "personal",
+                  "{\"device\":\"living-temp\",\"domain\":\"personal\",\"kind\":\"temperature\","
+                  "\"value\":21.5,\"unit\":\"°C\"}",
+                  0);
+  /* no grant: nothing personal crosses, nothing is logged */
+  before = hgd_test_daemon_request (td, "GET", "/api/v1/sensors", staff, NULL);
+  g_assert_cmpuint (before->status, ==, SOUP_STATUS_OK);
+
+  grant = hgd_test_daemon_request (td, "POST", "/api/v1/grants",
+                                   hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT),
+                                   "{\"kind\": \"share-readings\", \"scope\": {\"devices\": [\"living-temp\"]}}");
+  g_assert_cmpuint (grant->status, ==, SOUP_STATUS_CREATED);
+  insert_reading (td, "personal",
+                  "{\"device\":\"living-temp\",\"domain\":\"personal\",\"kind\":\"temperature\","
+                  "\"value\":21.7,\"unit\":\"°C\"}",
+                  -G_USEC_PER_SEC);
+  list = hgd_test_daemon_request (td, "GET", "/api/v1/sensors", staff, NULL);
+  g_assert_cmpuint (list->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (list->json, "devices")), ==, 1);
+  history = hgd_test_daemon_request (td, "GET", "/api/v1/sensors/living-temp/history", staff, NULL);
+  g_assert_cmpuint (history->status, ==, SOUP_STATUS_OK);
+
+  page = access_log_get (td, HGD_ROLE_RESIDENT, "/api/v1/access-log");
+  /* newest first: the history, the list, the grant, the resident's login */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (page->json, "entries")), ==, 4);
+  entry = entry_at (page, 0);
+  g_assert_cmpstr (json_object_get_string_member (entry, "action"), ==, "read.personal");
+  g_assert_cmpstr (json_object_get_string_member (entry, "actor"), ==, staff_actor);
+  g_assert_cmpstr (json_object_get_string_member (entry, "object"), ==, "sensor:living-temp");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (entry, "detail"),
+                                                  "role"), ==, "staff");
+  entry = entry_at (page, 1);
+  g_assert_cmpstr (json_object_get_string_member (entry, "action"), ==, "read.personal");
+  g_assert_cmpstr (json_object_get_string_member (entry, "object"), ==, "sensors");
+  entry = entry_at (page, 2);
+  g_assert_cmpstr (json_object_get_string_member (entry, "action"), ==, "grant.made");
+  g_assert_cmpstr (json_object_get_string_member (entry, "actor"), ==, resident_actor);
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (entry, "object"), "grant:"));
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (entry, "detail"),
+                                                  "kind"), ==, "share-readings");
+  g_assert_cmpstr (json_object_get_string_member (entry_at (page, 3), "action"), ==, "login");
 }
 
 int
@@ -4090,6 +4171,7 @@ main (int argc,
   g_test_add_func ("/api/access-log/logins-paging-verify", test_access_log_logins);
   g_test_add_func ("/api/access-log/municipal-side", test_access_log_municipal_side);
   g_test_add_func ("/api/access-log/tampered-is-health-fault", test_access_log_tampered);
+  g_test_add_func ("/api/access-log/personal-reads-under-grant", test_access_log_personal_reads);
 
   return g_test_run ();
 }

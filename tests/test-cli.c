@@ -11,6 +11,7 @@
 #include <libsecret/secret.h>
 #include <libsoup/soup.h>
 #include <signal.h>
+#include <sqlite3.h>
 
 #include "hg-test-support.h"
 
@@ -1001,6 +1002,48 @@ test_personal_export_erase (Fixture *fixture,
   g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "personal", "erase", "--yes"), ==, 3);
 }
 
+static void
+test_access_log_list_and_verify (Fixture *fixture,
+                                 gconstpointer data)
+{
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+  g_autofree gchar *journal = g_build_filename (fixture->state_dir, "personal", "journal.db", NULL);
+  sqlite3 *db = NULL;
+
+  g_test_summary ("access-log lists the resident's failed and successful logins newest first; "
+                  "--verify says the chain is intact, and after an entry is removed on disk "
+                  "with the gateway stopped, “access-log verify” exits 1 naming the entry");
+  g_assert_cmpint (run_ctl (fixture, "not-the-password\n", NULL, NULL, "login", "resident",
+                            "--password-stdin"), ==, 3);
+  login (fixture, "resident");
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "access-log"), ==, 0);
+  g_assert_nonnull (strstr (out, "WHO"));
+  g_assert_nonnull (strstr (out, "resident"));
+  /* newest first */
+  g_assert_nonnull (strstr (out, "logged in"));
+  g_assert_nonnull (strstr (out, "failed to log in"));
+  g_assert_true (strstr (out, "logged in") < strstr (out, "failed to log in"));
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "access-log", "--verify"), ==, 0);
+  g_assert_nonnull (strstr (out, "The personal access log is intact: 2 entries verified."));
+  g_clear_pointer (&out, g_free);
+
+  stop_daemon (fixture);
+  g_assert_cmpint (sqlite3_open (journal, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "DELETE FROM access_log WHERE seq = 1", NULL, NULL, NULL), ==,
+                   SQLITE_OK);
+  sqlite3_close (db);
+  write_config (fixture, fixture->port);
+  g_clear_pointer (&fixture->url, g_free);
+  start_daemon (fixture);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, &err, "access-log", "verify"), ==, 1);
+  g_assert_nonnull (strstr (err, "the personal access log is broken at entry 1: the entry is missing"));
+  g_assert_cmpstr (out, ==, "");
+}
+
 int
 main (int argc,
       char **argv)
@@ -1030,5 +1073,7 @@ main (int argc,
               test_events_follow_survives_restart, teardown);
   g_test_add ("/cli/tls-verified-pinned-or-insecure", Fixture, GINT_TO_POINTER (TRUE), setup,
               test_tls_verified_pinned_or_insecure, teardown);
+  g_test_add ("/cli/access-log-list-and-verify", Fixture, NULL, setup,
+              test_access_log_list_and_verify, teardown);
   return g_test_run ();
 }

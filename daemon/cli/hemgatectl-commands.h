@@ -21,6 +21,7 @@ typedef struct
   gchar *location;         /* (owned) (nullable) --location */
   gboolean password_stdin; /* --password-stdin */
   gchar *idempotency_key;  /* (owned) (nullable) --idempotency-key */
+  gboolean verify;         /* --verify */
   gboolean yes;            /* --yes */
 } HgdCliOptions;
 
@@ -70,6 +71,14 @@ gboolean hgd_cli_plugins_enable (HgdCliClient *client,
                                  const HgdCliOptions *options,
                                  gchar **args,
                                  GError **error);
+gboolean hgd_cli_access_log (HgdCliClient *client,
+                             const HgdCliOptions *options,
+                             gchar **args,
+                             GError **error);
+gboolean hgd_cli_access_log_verify (HgdCliClient *client,
+                                    const HgdCliOptions *options,
+                                    gchar **args,
+                                    GError **error);
 gboolean hgd_cli_alarms (HgdCliClient *client,
                          const HgdCliOptions *options,
                          gchar **args,

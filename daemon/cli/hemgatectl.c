@@ -25,7 +25,8 @@ typedef enum
   OPT_LOCATION = 1 << 4,
   OPT_PASSWORD_STDIN = 1 << 5,
   OPT_IDEMPOTENCY_KEY = 1 << 6,
-  OPT_YES = 1 << 7,
+  OPT_VERIFY = 1 << 7,
+  OPT_YES = 1 << 8,
 } CommandOption;
 
 typedef enum
@@ -77,6 +78,12 @@ static const Command commands[] = {
   /* TRANSLATORS: the argument of “plugins enable”, and what the command does */
   { "plugins", "enable", N_("ID"), 1, N_("Start a disabled plugin instance again"), 0, 0,
     TOKEN_REQUIRED, hgd_cli_plugins_enable },
+  /* TRANSLATORS: what “access-log” does */
+  { "access-log", NULL, "", 0, N_("Show who accessed what, newest first, or check it with --verify"),
+    OPT_LIMIT | OPT_VERIFY, 0, TOKEN_REQUIRED, hgd_cli_access_log },
+  /* TRANSLATORS: what “access-log verify” does */
+  { "access-log", "verify", "", 0, N_("Check that no entry of the access log was changed, removed or reordered"),
+    0, 0, TOKEN_REQUIRED, hgd_cli_access_log_verify },
   /* TRANSLATORS: what “alarms” does */
   { "alarms", NULL, "", 0, N_("List alarms"), 0, 0, TOKEN_REQUIRED, hgd_cli_alarms },
   /* TRANSLATORS: the argument of “alarms raise”, and what the command does */
@@ -166,6 +173,10 @@ option_group_new (HgdCliOptions *options,
     { OPT_FOLLOW,
       { "follow", 'f', 0, G_OPTION_ARG_NONE, &options->follow,
         N_("Keep printing new events; reconnects without losing any"), NULL } },
+    /* TRANSLATORS: help for access-log --verify */
+    { OPT_VERIFY,
+      { "verify", 0, 0, G_OPTION_ARG_NONE, &options->verify,
+        N_("Check the access log's hash chain instead of listing it"), NULL } },
     /* TRANSLATORS: help for users add --role */
     { OPT_ROLE,
       { "role", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,

@@ -192,8 +192,9 @@ hgd_access_log_record (HgdAccessLog *self,
 
   if (self->journals[domain] == NULL)
     {
-      g_warning ("the %s access log cannot record %s: the domain has no journal",
-                 hg_domain_to_string (domain), action);
+      /* the journal's fault is in health already, and warned of at start */
+      g_debug ("the %s access log cannot record %s: the domain has no journal",
+               hg_domain_to_string (domain), action);
       return;
     }
   self->n_pending++;

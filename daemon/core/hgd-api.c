@@ -99,6 +99,8 @@ struct _HgdApiRequest
                                * served a caller of another domain (a static string, e.g.
                                * "sensors"): the request is logged in the personal domain's
                                * access log when it ends with a success */
+  gchar *personal_read_owned; /* (owned) (nullable) what @personal_read points to when it
+                               * was built (request_note_personal_read ()) */
   gulong finished_id;
   gboolean finished;        /* the message is done (answered or client gone) */
 };
@@ -184,8 +186,8 @@ static void close_ended_streams (HgdApi *self);
  *   GET    /api/v1/grants                    -    yes      ltd    ltd   -        -       yes      -    (i)
  *   POST   /api/v1/grants                    -    yes      -      -     -        -       yes      -    (i)
  *   DELETE /api/v1/grants/{id}               -    yes      -      -     -        -       yes      -    (i)
- *   GET    /api/v1/access-log                -    yes      -      -     -        -       -        -    (j)
- *   GET    /api/v1/access-log/verify         -    yes      -      -     -        -       -        -    (j)
+ *   GET    /api/v1/access-log                -    yes      -      -     -        -       yes      yes  (j)
+ *   GET    /api/v1/access-log/verify         -    yes      -      -     -        -       yes      yes  (j)
  *   GET    /api/v1/personal/export           -    yes      -      -     -        -       yes      -    (k)
  *   POST   /api/v1/personal/erase            -    yes      -      -     -        -       yes      -    (l)
  *   GET    /                                 yes  yes      yes    yes   yes      yes     yes      yes  (g)
@@ -296,12 +298,13 @@ static const HgdApiRoute routes[] = {
     HGD_API_BODY_NONE, 0, handle_grants_list },
   { "POST", "/api/v1/grants", KEEPER, 0, HGD_API_BODY_JSON, 0, handle_grants_make },
   { "DELETE", "/api/v1/grants/{id}", KEEPER, 0, HGD_API_BODY_NONE, 0, handle_grant_revoke },
-  { "GET", "/api/v1/access-log", R (RESIDENT), 0, HGD_API_BODY_NONE, 0, handle_access_log },
-  { "GET", "/api/v1/access-log/verify", R (RESIDENT), 0, HGD_API_BODY_NONE, 0,
-    handle_access_log_verify },
-  { "GET", "/api/v1/personal/export", R (RESIDENT) | R (GUARDIAN), 0, HGD_API_BODY_NONE, 0,
+  { "GET", "/api/v1/access-log", KEEPER | R (AUDITOR), 0, HGD_API_BODY_NONE,
+    0, handle_access_log },
+  { "GET", "/api/v1/access-log/verify", KEEPER | R (AUDITOR), 0,
+    HGD_API_BODY_NONE, 0, handle_access_log_verify },
+  { "GET", "/api/v1/personal/export", KEEPER, 0, HGD_API_BODY_NONE, 0,
     handle_personal_export },
-  { "POST", "/api/v1/personal/erase", R (RESIDENT) | R (GUARDIAN), 0, HGD_API_BODY_JSON, 0,
+  { "POST", "/api/v1/personal/erase", KEEPER, 0, HGD_API_BODY_JSON, 0,
     handle_personal_erase },
   { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
   { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
@@ -504,12 +507,30 @@ request_log_personal_read (HgdApiRequest *req)
                          req->personal_read, detail);
 }
 
+/* Notes that the handler served @what of the personal domain's data to a caller of
+ * another domain; a request that served several things is logged once, as @several. */
+static void
+request_note_personal_read (HgdApiRequest *req,
+                            const gchar *what,
+                            const gchar *several)
+{
+  if (req->personal_read != NULL && g_strcmp0 (req->personal_read, what) != 0)
+    {
+      req->personal_read = several;
+      return;
+    }
+  g_free (req->personal_read_owned);
+  req->personal_read_owned = g_strdup (what);
+  req->personal_read = req->personal_read_owned;
+}
+
 static void
 request_unref (HgdApiRequest *req)
 {
   if (!g_ref_count_dec (&req->ref))
     return;
   request_log_personal_read (req);
+  g_free (req->personal_read_owned);
   g_clear_signal_handler (&req->finished_id, req->msg);
   g_object_unref (req->msg);
   g_ptr_array_unref (req->params);
@@ -2926,7 +2947,12 @@ alarm_to_json_for (HgdApiRequest *req,
                               HGD_GRANT_ALARM_DETAIL, hg_alarm_get_alarm_type (alarm),
                               g_get_real_time ()))
         json_object_remove_member (object, "detail");
-      /* access-log: a municipal caller read a personal alarm's detail here (req->personal_read) */
+      else if (json_object_has_member (object, "detail") && alarm_is_personal (req->api, alarm))
+        {
+          g_autofree gchar *what = g_strdup_printf ("alarm:%s", hg_alarm_get_reference (alarm));
+
+          request_note_personal_read (req, what, "alarms");
+        }
       return object;
     }
   own = request_who (req);
@@ -3523,10 +3549,7 @@ handle_sensors_list (HgdApi *self,
       if (shared != NULL)
         append_devices (devices, shared, HG_DOMAIN_PERSONAL, req);
       if (json_array_get_length (devices) > before)
-        {
-          /* access-log: set req->personal_read = "sensors" here (P3's field): a municipal
-           * caller read personal devices' readings */
-        }
+        req->personal_read = "sensors";
     }
   object = json_object_new ();
   json_object_set_array_member (object, "devices", devices);
@@ -3595,7 +3618,11 @@ handle_sensor_history (HgdApi *self,
               respond_gerror (req, error);
               return;
             }
-          /* access-log: set req->personal_read = "sensor:<device>" here (P3's field) */
+          {
+            g_autofree gchar *what = g_strdup_printf ("sensor:%s", device);
+
+            request_note_personal_read (req, what, "sensors");
+          }
         }
     }
   array = json_array_sized_new (MIN (readings->len, (guint) limit));
