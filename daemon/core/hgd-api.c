@@ -4068,9 +4068,11 @@ append_personal_events (HgdApi *self,
         {
           HgEvent *event = g_ptr_array_index (events, i);
           g_autoptr(JsonObject) object = hg_event_to_json (event);
-          g_autoptr(JsonObject) narrowed = hgd_own_alarms_narrow_for (object, req->session->username);
-          g_autofree gchar *text = hg_json_object_to_string (narrowed);
+          g_autoptr(JsonObject) narrowed = NULL;
+          g_autofree gchar *text = NULL;
 
+          narrowed = hgd_own_alarms_narrow_for (object, req->session->username);
+          text = hg_json_object_to_string (narrowed);
           if (!first)
             g_string_append_c (out, ',');
           g_string_append (out, text);
@@ -4119,7 +4121,8 @@ export_respond (HgdApiRequest *req,
   devices = json_array_new ();
   append_devices (devices, readings, HG_DOMAIN_PERSONAL, NULL);
   json_object_set_array_member (head, "devices", devices);
-  json_object_set_array_member (head, "grants", hgd_grants_to_json (self->grants, NULL, g_get_real_time ()));
+  json_object_set_array_member (head, "grants",
+                                hgd_grants_to_json (self->grants, NULL, g_get_real_time ()));
   plugins = hgd_plugin_manager_to_json_for_domain (self->plugins, HG_DOMAIN_PERSONAL, NULL);
   json_object_set_member (head, "plugins",
                           json_node_copy (json_object_get_member (plugins, "plugins")));

@@ -137,6 +137,7 @@ hgd_own_alarms_narrow_for (JsonObject *event,
                            const gchar *username)
 {
   g_autofree gchar *own = NULL;
+  const gchar *type;
   JsonObject *narrowed;
   JsonObject *narrowed_body;
   JsonObject *body;
@@ -144,7 +145,8 @@ hgd_own_alarms_narrow_for (JsonObject *event,
 
   g_return_val_if_fail (event != NULL, NULL);
 
-  if (g_strcmp0 (json_object_get_string_member_with_default (event, "type", NULL), "alarm.own") != 0)
+  type = json_object_get_string_member_with_default (event, "type", NULL);
+  if (g_strcmp0 (type, "alarm.own") != 0)
     return json_object_ref (event);
   body = json_object_get_object_member (event, "body");
   source = body != NULL ? json_object_get_string_member_with_default (body, "source", NULL) : NULL;
@@ -187,7 +189,8 @@ municipal_appended_cb (HgdJournal *journal,
   g_autoptr(JsonObject) object = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!g_str_has_prefix (type, "alarm.") || !hg_alarm_state_from_string (type + strlen ("alarm."), &state))
+  if (!g_str_has_prefix (type, "alarm.") ||
+      !hg_alarm_state_from_string (type + strlen ("alarm."), &state))
     return; /* alarm.updated and every other event: no change of state */
   ref = body != NULL ? json_object_get_string_member_with_default (body, "ref", NULL) : NULL;
   if (ref == NULL)

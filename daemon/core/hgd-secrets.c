@@ -489,8 +489,9 @@ domain_error_convert (GError *error,
     return error;
   if (g_dbus_error_is_remote_error (error))
     g_dbus_error_strip_remote_error (error);
-  converted = g_error_new (HG_ERROR, HG_ERROR_UNAVAILABLE, "secret service: %s the secrets of %s: %s",
-                           doing, hg_domain_to_string (domain), error->message);
+  converted = g_error_new (HG_ERROR, HG_ERROR_UNAVAILABLE,
+                           "secret service: %s the secrets of %s: %s", doing,
+                           hg_domain_to_string (domain), error->message);
   g_error_free (error);
   return converted;
 }
@@ -531,7 +532,8 @@ list_keys_cb (GObject *source,
 
   if (error != NULL)
     {
-      g_task_return_error (task, domain_error_convert (g_steal_pointer (&error), "listing", domain));
+      g_task_return_error (task,
+                           domain_error_convert (g_steal_pointer (&error), "listing", domain));
       return;
     }
   keys = json_array_new ();
@@ -613,7 +615,8 @@ clear_domain_cb (GObject *source,
   secret_password_clear_finish (result, &error);
   if (error != NULL)
     {
-      g_task_return_error (task, domain_error_convert (g_steal_pointer (&error), "clearing", domain));
+      g_task_return_error (task,
+                           domain_error_convert (g_steal_pointer (&error), "clearing", domain));
       return;
     }
   g_task_return_boolean (task, TRUE);
