@@ -69,6 +69,8 @@ static const struct
   { "DELETE", "/api/v1/grants/{id}", "/api/v1/grants/no-such-grant", NULL, "resident guardian", "" },
   { "GET", "/api/v1/access-log", "/api/v1/access-log", NULL, "resident guardian auditor", "" },
   { "GET", "/api/v1/access-log/verify", "/api/v1/access-log/verify", NULL, "resident guardian auditor", "" },
+  { "GET", "/api/v1/personal/export", "/api/v1/personal/export", NULL, "resident guardian", "" },
+  { "POST", "/api/v1/personal/erase", "/api/v1/personal/erase", "{}", "resident guardian", "" },
   { "GET", "/", "/", NULL, "public", "" },
   { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, "public", "" },
 };
@@ -781,6 +783,7 @@ typedef struct
   SoupWebsocketConnection *conn; /* (owned) */
   GArray *seqs;                  /* guint64 of each frame */
   GPtrArray *domains;            /* (element-type utf8) */
+  GPtrArray *events;             /* (element-type JsonObject) each frame */
   gboolean closed;
 } WsClient;
 
@@ -804,6 +807,7 @@ ws_message_cb (SoupWebsocketConnection *conn,
   g_assert_true (hg_json_object_get_string (event, "domain", &domain, NULL));
   g_array_append_val (client->seqs, seq);
   g_ptr_array_add (client->domains, g_strdup (domain));
+  g_ptr_array_add (client->events, json_object_ref (event));
 }
 
 static void
@@ -852,6 +856,7 @@ ws_connect (HgdTestDaemon *td,
   client->conn = data.conn;
   client->seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
   client->domains = g_ptr_array_new_with_free_func (g_free);
+  client->events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   g_signal_connect (client->conn, "message", G_CALLBACK (ws_message_cb), client);
   g_signal_connect (client->conn, "closed", G_CALLBACK (ws_closed_cb), client);
   return client;
@@ -872,6 +877,7 @@ ws_client_free (WsClient *client)
   g_object_unref (client->conn);
   g_array_unref (client->seqs);
   g_ptr_array_unref (client->domains);
+  g_ptr_array_unref (client->events);
   g_free (client);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsClient, ws_client_free)
@@ -3313,6 +3319,530 @@ test_weak_password_refused (void)
   }
 }
 
+/* The resident's own alarms and data rights -------------------------------------------- */
+
+/* How many frames of @client are of @type (and, if given, about alarm @ref). */
+static guint
+ws_count_type (WsClient *client,
+               const gchar *type,
+               const gchar *ref)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < client->events->len; i++)
+    {
+      JsonObject *event = g_ptr_array_index (client->events, i);
+      JsonObject *body = json_object_get_object_member (event, "body");
+
+      if (g_strcmp0 (json_object_get_string_member (event, "type"), type) != 0)
+        continue;
+      if (ref != NULL && g_strcmp0 (json_object_get_string_member_with_default (body, "ref", NULL), ref) != 0)
+        continue;
+      n++;
+    }
+  return n;
+}
+
+/* The body of the @nth `alarm.own` frame about @ref. */
+static JsonObject *
+ws_own_alarm (WsClient *client,
+              const gchar *ref,
+              guint nth)
+{
+  for (guint i = 0; i < client->events->len; i++)
+    {
+      JsonObject *event = g_ptr_array_index (client->events, i);
+      JsonObject *body = json_object_get_object_member (event, "body");
+
+      if (g_strcmp0 (json_object_get_string_member (event, "type"), "alarm.own") != 0 ||
+          g_strcmp0 (json_object_get_string_member_with_default (body, "ref", NULL), ref) != 0)
+        continue;
+      if (nth-- == 0)
+        return body;
+    }
+  g_assert_not_reached ();
+}
+
+static void
+ws_wait_for_type (WsClient *client,
+                  const gchar *type,
+                  const gchar *ref,
+                  guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (ws_count_type (client, type, ref) < n && g_get_monotonic_time () < deadline)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+  g_assert_cmpuint (ws_count_type (client, type, ref), >=, n);
+}
+
+/* The members an alarm.own body may have: the limited view's, never `detail`. */
+static void
+assert_own_alarm_members (JsonObject *body)
+{
+  static const gchar *const allowed[] = { "ref",    "type",    "state",  "priority", "device",
+                                          "location", "source", "raised", "updated",  NULL };
+  g_autoptr(GList) members = json_object_get_members (body);
+
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      if (!g_strv_contains (allowed, l->data))
+        g_test_message ("alarm.own has member '%s'", (const gchar *) l->data);
+      g_assert_true (g_strv_contains (allowed, l->data));
+    }
+}
+
+static void
+test_alarm_own_stream (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autoptr(WsClient) resident = ws_connect (td, hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), "");
+  g_autoptr(WsClient) family = ws_connect (td, hgd_test_daemon_get_token (td, HGD_ROLE_FAMILY), "");
+  g_autoptr(WsClient) staff = ws_connect (td, hgd_test_daemon_get_token (td, HGD_ROLE_STAFF), "");
+  g_autoptr(HgdTestResponse) raised = NULL;
+  g_autoptr(HgdTestResponse) acknowledged = NULL;
+  g_autoptr(HgdTestResponse) replayed = NULL;
+  g_autofree gchar *own_source = g_strdup_printf ("user:%s", hgd_test_username (HGD_ROLE_RESIDENT));
+  g_autofree gchar *staff_ref = NULL;
+  const gchar *ref;
+  JsonObject *body;
+  JsonArray *events = NULL;
+  guint n_own = 0;
+
+  g_test_summary ("Each state change of an alarm of the home reaches the personal event stream "
+                  "as alarm.own, the alarm as the resident's limited view shows it plus its "
+                  "state: never on a municipal stream, never with the municipality's notes "
+                  "(detail) or a member of staff's name; family (with the resident's grant) see "
+                  "no other user's name");
+
+  /* family see the home's alarms when the resident lets them (a consent grant) */
+  g_free (grant_family (td, "[\"view\"]"));
+  raised = hgd_test_daemon_request (td, "POST", "/api/v1/alarms",
+                                    hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT),
+                                    "{\"type\":\"fall\",\"source\":\"ui\",\"location\":\"hall\"}");
+  g_assert_cmpuint (raised->status, ==, SOUP_STATUS_CREATED);
+  ref = json_object_get_string_member (raised->json, "ref");
+  ws_wait_for_type (resident, "alarm.own", ref, 1);
+  body = ws_own_alarm (resident, ref, 0);
+  assert_own_alarm_members (body);
+  g_assert_cmpstr (json_object_get_string_member (body, "state"), ==, "raised");
+  g_assert_cmpstr (json_object_get_string_member (body, "type"), ==, "fall");
+  g_assert_cmpstr (json_object_get_string_member (body, "location"), ==, "hall");
+  g_assert_cmpstr (json_object_get_string_member (body, "source"), ==, own_source);
+  g_assert_true (json_object_has_member (body, "raised"));
+
+  /* staff acknowledge it with a note: the state crosses, the note does not */
+  acknowledged = transition (td, HGD_ROLE_STAFF, ref, "acknowledged");
+  g_assert_cmpuint (acknowledged->status, ==, SOUP_STATUS_OK);
+  ws_wait_for_type (resident, "alarm.own", ref, 2);
+  body = ws_own_alarm (resident, ref, 1);
+  assert_own_alarm_members (body);
+  g_assert_cmpstr (json_object_get_string_member (body, "state"), ==, "acknowledged");
+
+  /* family see the state, not who of the household raised it */
+  ws_wait_for_type (family, "alarm.own", ref, 2);
+  body = ws_own_alarm (family, ref, 0);
+  assert_own_alarm_members (body);
+  g_assert_false (json_object_has_member (body, "source"));
+
+  /* an alarm staff raise for the home: the state crosses, the staff member's name does not */
+  staff_ref = raise_alarm (td, HGD_ROLE_STAFF);
+  ws_wait_for_type (resident, "alarm.own", staff_ref, 1);
+  body = ws_own_alarm (resident, staff_ref, 0);
+  assert_own_alarm_members (body);
+  g_assert_false (json_object_has_member (body, "source"));
+
+  /* the municipal stream has the alarm's own events, and never alarm.own */
+  ws_wait_for_type (staff, "alarm.acknowledged", ref, 1);
+  hg_test_run_for (100);
+  g_assert_cmpuint (ws_count_type (staff, "alarm.own", NULL), ==, 0);
+  for (guint i = 0; i < staff->domains->len; i++)
+    g_assert_cmpstr (g_ptr_array_index (staff->domains, i), ==, "municipal");
+
+  /* journaled: a replay of the personal journal has them too, narrowed as live */
+  replayed = hgd_test_daemon_request (td, "GET", "/api/v1/events?after=0&limit=1000",
+                                      hgd_test_daemon_get_token (td, HGD_ROLE_FAMILY), NULL);
+  g_assert_cmpuint (replayed->status, ==, SOUP_STATUS_OK);
+  g_assert_true (hg_json_object_get_array (replayed->json, "events", &events, NULL));
+  for (guint i = 0; i < json_array_get_length (events); i++)
+    {
+      JsonObject *event = json_array_get_object_element (events, i);
+      if (g_strcmp0 (json_object_get_string_member (event, "type"), "alarm.own") != 0)
+        continue;
+      body = json_object_get_object_member (event, "body");
+      assert_own_alarm_members (body);
+      g_assert_false (json_object_has_member (body, "source"));
+      n_own++;
+    }
+  g_assert_cmpuint (n_own, ==, 3);
+  ws_close (resident);
+  ws_close (family);
+  ws_close (staff);
+}
+
+/* The personal export as @role, parsed. */
+static HgdTestResponse *
+personal_export (HgdTestDaemon *td,
+                 HgdRole role)
+{
+  return hgd_test_daemon_request (td, "GET", "/api/v1/personal/export",
+                                  hgd_test_daemon_get_token (td, role), NULL);
+}
+
+/* Whether the export's events include one of @type. */
+static gboolean
+export_has_event (JsonObject *export,
+                  const gchar *type)
+{
+  JsonArray *events = json_object_get_array_member (export, "events");
+
+  for (guint i = 0; i < json_array_get_length (events); i++)
+    {
+      JsonObject *event = json_array_get_object_element (events, i);
+      g_assert_cmpstr (json_object_get_string_member (event, "domain"), ==, "personal");
+      if (g_strcmp0 (json_object_get_string_member (event, "type"), type) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Whether @entries has one of @action by user @name. */
+static gboolean
+access_log_has (JsonArray *entries,
+                const gchar *action,
+                const gchar *name)
+{
+  g_autofree gchar *actor = g_strdup_printf ("user:%s", name);
+
+  g_assert_nonnull (entries);
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (entries, i);
+      g_assert_cmpstr (json_object_get_string_member (entry, "domain"), ==, "personal");
+      if (g_strcmp0 (json_object_get_string_member (entry, "action"), action) == 0 &&
+          g_strcmp0 (json_object_get_string_member (entry, "actor"), actor) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_personal_export (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const HgdRole refused[] = { HGD_ROLE_FAMILY, HGD_ROLE_STAFF, HGD_ROLE_IT_ADMIN, HGD_ROLE_SERVICE,
+                              HGD_ROLE_AUDITOR };
+  g_autoptr(HgdTestResponse) export = NULL;
+  g_autofree gchar *text = NULL;
+  g_autofree gchar *ref = NULL;
+  JsonArray *accounts;
+  JsonArray *devices;
+  gboolean found_family = FALSE;
+
+  g_test_summary ("GET /api/v1/personal/export gives the resident one JSON document of the "
+                  "personal domain: its events (alarm.own included), devices, plugins, accounts "
+                  "by name, role and creation, never a password, hash or token, and no municipal "
+                  "event; the guardian too; family and municipal roles are refused");
+  hgd_test_daemon_append_event (td, HG_DOMAIN_PERSONAL, "test.personal");
+  hgd_test_daemon_append_event (td, HG_DOMAIN_MUNICIPAL, "test.municipal-only");
+  insert_reading (td, "personal",
+                  "{\"device\":\"hall-thermo\",\"kind\":\"temperature\",\"value\":21.5}", 0);
+  ref = raise_alarm (td, HGD_ROLE_RESIDENT);
+  g_free (grant_family (td, "[\"view\"]"));
+
+  export = personal_export (td, HGD_ROLE_RESIDENT);
+  g_assert_cmpuint (export->status, ==, SOUP_STATUS_OK);
+  g_assert_nonnull (export->json);
+  g_assert_cmpstr (json_object_get_string_member (export->json, "format"), ==,
+                   "hemgate-personal-export");
+  g_assert_true (export_has_event (export->json, "test.personal"));
+  g_assert_true (export_has_event (export->json, "alarm.own"));
+  g_assert_false (export_has_event (export->json, "test.municipal-only"));
+  g_assert_false (export_has_event (export->json, "alarm.raised"));
+  devices = json_object_get_array_member (export->json, "devices");
+  g_assert_cmpuint (json_array_get_length (devices), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (devices, 0),
+                                                  "device"), ==, "hall-thermo");
+  g_assert_true (json_object_has_member (export->json, "plugins"));
+  g_assert_true (json_object_has_member (export->json, "secrets"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (export->json, "grants")),
+                    ==, 1);
+
+  accounts = json_object_get_array_member (export->json, "accounts");
+  for (guint i = 0; i < json_array_get_length (accounts); i++)
+    {
+      JsonObject *account = json_array_get_object_element (accounts, i);
+      g_autoptr(GList) members = json_object_get_members (account);
+      HgdRole role;
+
+      g_assert_cmpuint (g_list_length (members), ==, 3);
+      g_assert_true (hgd_role_from_string (json_object_get_string_member (account, "role"), &role));
+      g_assert_cmpint (hgd_role_get_domain (role), ==, HG_DOMAIN_PERSONAL);
+      g_assert_true (json_object_has_member (account, "created"));
+      found_family = found_family || g_strcmp0 (json_object_get_string_member (account, "username"),
+                                                hgd_test_username (HGD_ROLE_FAMILY)) == 0;
+    }
+  g_assert_true (found_family);
+
+  /* no secret of any kind anywhere in the document */
+  text = g_strndup (g_bytes_get_data (export->body, NULL), g_bytes_get_size (export->body));
+  g_assert_null (strstr (text, hgd_test_password (HGD_ROLE_RESIDENT)));
+  g_assert_null (strstr (text, hgd_test_password (HGD_ROLE_FAMILY)));
+  g_assert_null (strstr (text, hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT)));
+  g_assert_null (strstr (text, "$argon2"));
+  g_assert_null (strstr (text, hgd_test_username (HGD_ROLE_STAFF)));
+  {
+    JsonArray *events = json_object_get_array_member (export->json, "events");
+    for (guint i = 0; i < json_array_get_length (events); i++)
+      {
+        JsonObject *body = json_object_get_object_member (json_array_get_object_element (events, i),
+                                                          "body");
+        g_assert_false (json_object_has_member (body, "detail"));
+      }
+  }
+
+  {
+    /* the personal access log is in it, and the export before is recorded there */
+    g_autoptr(HgdTestResponse) guardian = personal_export (td, HGD_ROLE_GUARDIAN);
+    g_assert_cmpuint (guardian->status, ==, SOUP_STATUS_OK);
+    g_assert_true (export_has_event (guardian->json, "test.personal"));
+    g_assert_true (access_log_has (json_object_get_array_member (guardian->json, "access_log"),
+                                   "login", hgd_test_username (HGD_ROLE_RESIDENT)));
+    g_assert_true (access_log_has (json_object_get_array_member (guardian->json, "access_log"),
+                                   "export", hgd_test_username (HGD_ROLE_RESIDENT)));
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(HgdTestResponse) response = personal_export (td, refused[i]);
+      assert_error (response, SOUP_STATUS_FORBIDDEN, "forbidden");
+    }
+}
+
+static HgdTestResponse *
+personal_erase (HgdTestDaemon *td,
+                HgdRole role,
+                const gchar *body)
+{
+  return hgd_test_daemon_request (td, "POST", "/api/v1/personal/erase",
+                                  hgd_test_daemon_get_token (td, role), body);
+}
+
+/* The number of personal events the resident sees, and whether one is of @type. */
+static guint
+personal_events (HgdTestDaemon *td,
+                 const gchar *type,
+                 gboolean *found)
+{
+  g_autoptr(HgdTestResponse) response = hgd_test_daemon_request (
+      td, "GET", "/api/v1/events?after=0&limit=1000", hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT),
+      NULL);
+  JsonArray *events = NULL;
+
+  g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+  g_assert_true (hg_json_object_get_array (response->json, "events", &events, NULL));
+  *found = FALSE;
+  for (guint i = 0; i < json_array_get_length (events); i++)
+    {
+      JsonObject *event = json_array_get_object_element (events, i);
+      *found = *found || g_strcmp0 (json_object_get_string_member (event, "type"), type) == 0;
+    }
+  return json_array_get_length (events);
+}
+
+static void
+test_personal_erase_confirm (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *bad[] = { "{}", "{\"confirm\":\"yes\"}", "{\"confirm\":true}",
+                         "{\"confirm\":\"ERASE-PERSONAL-DATA\"}" };
+  g_autoptr(HgdTestResponse) extra = NULL;
+  gboolean found = FALSE;
+
+  g_test_summary ("POST /api/v1/personal/erase erases nothing without "
+                  "{\"confirm\": \"erase-personal-data\"}: 400 naming /confirm");
+  hgd_test_daemon_append_event (td, HG_DOMAIN_PERSONAL, "test.kept");
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(HgdTestResponse) response = personal_erase (td, HGD_ROLE_RESIDENT, bad[i]);
+      assert_error (response, SOUP_STATUS_BAD_REQUEST, "confirmation-required");
+      g_assert_cmpstr (error_field (response), ==, "/confirm");
+    }
+  extra = personal_erase (td, HGD_ROLE_RESIDENT,
+                          "{\"confirm\":\"erase-personal-data\",\"also\":1}");
+  g_assert_cmpuint (extra->status, ==, SOUP_STATUS_BAD_REQUEST);
+  personal_events (td, "test.kept", &found);
+  g_assert_true (found);
+}
+
+/* Whether @needle is anywhere in the files of @dir whose name starts with @prefix. */
+static gboolean
+files_contain (const gchar *dir,
+               const gchar *prefix,
+               const gchar *needle)
+{
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
+  const gchar *name;
+
+  g_assert_nonnull (handle);
+  while ((name = g_dir_read_name (handle)) != NULL)
+    {
+      g_autofree gchar *path = g_build_filename (dir, name, NULL);
+      g_autofree gchar *contents = NULL;
+      gsize length = 0;
+
+      if (!g_str_has_prefix (name, prefix) || !g_file_get_contents (path, &contents, &length, NULL))
+        continue;
+      if (memmem (contents, length, needle, strlen (needle)) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The municipal side as staff see it: every event and every alarm, as text. */
+static gchar *
+municipal_snapshot (HgdTestDaemon *td,
+                    guint *n_events)
+{
+  const gchar *token = hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
+  g_autoptr(HgdTestResponse) events = hgd_test_daemon_request (
+      td, "GET", "/api/v1/events?after=0&limit=1000", token, NULL);
+  g_autoptr(HgdTestResponse) alarms = hgd_test_daemon_request (td, "GET", "/api/v1/alarms", token,
+                                                               NULL);
+
+  g_assert_cmpuint (events->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpuint (alarms->status, ==, SOUP_STATUS_OK);
+  *n_events = json_array_get_length (json_object_get_array_member (events->json, "events"));
+  return g_strndup (g_bytes_get_data (alarms->body, NULL), g_bytes_get_size (alarms->body));
+}
+
+static void
+test_personal_erase (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *state_dir = g_strdup (td->state_dir);
+  g_autofree gchar *personal_dir = g_build_filename (state_dir, "personal", NULL);
+  g_autofree gchar *plugin_state = g_build_filename (personal_dir, "plugins", "keeper", NULL);
+  g_autofree gchar *plugin_file = g_build_filename (plugin_state, "data", NULL);
+  g_autofree gchar *family_token = hgd_test_daemon_login (td, HGD_ROLE_FAMILY);
+  g_autofree gchar *municipal_ref = NULL;
+  g_autofree gchar *alarms_before = NULL;
+  g_autofree gchar *alarms_after = NULL;
+  g_autofree gchar *later_ref = NULL;
+  g_autofree gchar *by = g_strdup_printf ("user:%s", hgd_test_username (HGD_ROLE_RESIDENT));
+  g_autoptr(HgdTestResponse) erased = NULL;
+  g_autoptr(HgdTestResponse) family_after = NULL;
+  g_autoptr(HgdTestResponse) sensors = NULL;
+  g_autoptr(HgdTestResponse) municipal_events = NULL;
+  g_autoptr(GList) members = NULL;
+  HgdTestDaemonOptions options = { 0 };
+  JsonArray *events;
+  JsonObject *record = NULL;
+  guint n_before = 0;
+  guint n_after = 0;
+  gboolean found = FALSE;
+
+  g_test_summary ("POST /api/v1/personal/erase erases the personal journal (on disk too, and "
+                  "after a restart), the personal plugins' state and the family accounts, and "
+                  "leaves the municipal domain as it was but for one personal.erased event with "
+                  "who and when; municipal alarms work before and after");
+
+  municipal_ref = raise_alarm (td, HGD_ROLE_STAFF);
+  hgd_test_daemon_append_event (td, HG_DOMAIN_PERSONAL, "test.erase-me-7f3a");
+  insert_reading (td, "personal", "{\"device\":\"bed-sensor\",\"kind\":\"presence\",\"value\":1}", 0);
+  g_assert_cmpint (g_mkdir_with_parents (plugin_state, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (plugin_file, "plugin state", -1, NULL));
+  g_assert_true (files_contain (personal_dir, "journal.db", "test.erase-me-7f3a"));
+  g_free (grant_family (td, "[\"view\"]"));
+  alarms_before = municipal_snapshot (td, &n_before);
+
+  erased = personal_erase (td, HGD_ROLE_RESIDENT, "{\"confirm\":\"erase-personal-data\"}");
+  g_assert_cmpuint (erased->status, ==, SOUP_STATUS_OK);
+  g_assert_true (json_object_get_boolean_member (erased->json, "journal"));
+  g_assert_true (json_object_get_boolean_member (erased->json, "plugin_state"));
+  g_assert_true (json_object_get_boolean_member (erased->json, "recorded"));
+  g_assert_cmpstr (json_array_get_string_element (
+                       json_object_get_array_member (erased->json, "accounts_removed"), 0),
+                   ==, hgd_test_username (HGD_ROLE_FAMILY));
+
+  /* the personal data is gone: from the API, the plugin state, the family's login */
+  personal_events (td, "test.erase-me-7f3a", &found);
+  g_assert_false (found);
+  g_assert_false (g_file_test (plugin_state, G_FILE_TEST_EXISTS));
+  sensors = hgd_test_daemon_request (td, "GET", "/api/v1/sensors",
+                                     hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), NULL);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (sensors->json, "devices")),
+                    ==, 0);
+  family_after = hgd_test_daemon_request (td, "GET", "/api/v1/auth/session", family_token, NULL);
+  g_assert_cmpuint (family_after->status, ==, SOUP_STATUS_UNAUTHORIZED);
+
+  /* the municipal domain: its alarms as they were, one more event, which says who and when */
+  alarms_after = municipal_snapshot (td, &n_after);
+  g_assert_cmpstr (alarms_after, ==, alarms_before);
+  g_assert_cmpuint (n_after, ==, n_before + 1);
+  municipal_events = hgd_test_daemon_request (td, "GET", "/api/v1/events?after=0&limit=1000",
+                                              hgd_test_daemon_get_token (td, HGD_ROLE_STAFF), NULL);
+  events = json_object_get_array_member (municipal_events->json, "events");
+  record = json_array_get_object_element (events, json_array_get_length (events) - 1);
+  g_assert_cmpstr (json_object_get_string_member (record, "type"), ==, "personal.erased");
+  record = json_object_get_object_member (record, "body");
+  members = json_object_get_members (record);
+  g_assert_cmpuint (g_list_length (members), ==, 3);
+  g_assert_cmpstr (json_object_get_string_member (record, "by"), ==, by);
+  g_assert_cmpstr (json_object_get_string_member (record, "role"), ==, "resident");
+  g_assert_true (json_object_has_member (record, "at"));
+
+  /* the grants went with the journal: withdrawn at once */
+  {
+    g_autoptr(HgdTestResponse) grants = hgd_test_daemon_request (
+        td, "GET", "/api/v1/grants", hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), NULL);
+    g_assert_cmpuint (grants->status, ==, SOUP_STATUS_OK);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (grants->json, "grants")),
+                      ==, 0);
+  }
+
+  /* the personal access log stays, with the erasure in it */
+  {
+    g_autoptr(HgdTestResponse) log = hgd_test_daemon_request (
+        td, "GET", "/api/v1/access-log?limit=1000", hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT),
+        NULL);
+    JsonArray *entries = json_object_get_array_member (log->json, "entries");
+
+    g_assert_true (access_log_has (entries, "erase", hgd_test_username (HGD_ROLE_RESIDENT)));
+    g_assert_true (access_log_has (entries, "login", hgd_test_username (HGD_ROLE_FAMILY)));
+  }
+
+  /* and keeps working: a new alarm is raised and moves */
+  later_ref = raise_alarm (td, HGD_ROLE_STAFF);
+  {
+    g_autoptr(HgdTestResponse) moved = transition (td, HGD_ROLE_STAFF, later_ref, "acknowledged");
+    g_assert_cmpuint (moved->status, ==, SOUP_STATUS_OK);
+  }
+
+  /* nothing of it in the files, nor after a restart */
+  g_clear_pointer (&td, hgd_test_daemon_free);
+  g_assert_false (files_contain (personal_dir, "journal.db", "test.erase-me-7f3a"));
+  g_assert_false (files_contain (personal_dir, "journal.db", "bed-sensor"));
+  options.state_dir = state_dir;
+  td = hgd_test_daemon_new (&options);
+  personal_events (td, "test.erase-me-7f3a", &found);
+  g_assert_false (found);
+  {
+    g_autofree gchar *alarms_restarted = NULL;
+    guint n_restarted = 0;
+    g_autoptr(HgdTestResponse) alarm = NULL;
+    g_autofree gchar *path = g_strdup_printf ("/api/v1/alarms/%s", municipal_ref);
+
+    alarms_restarted = municipal_snapshot (td, &n_restarted);
+    g_assert_cmpuint (n_restarted, ==, n_after + 2); /* the later alarm: raised, acknowledged */
+    alarm = hgd_test_daemon_request (td, "GET", path, hgd_test_daemon_get_token (td, HGD_ROLE_STAFF),
+                                     NULL);
+    g_assert_cmpuint (alarm->status, ==, SOUP_STATUS_OK);
+  }
+}
+
 /* Access log ---------------------------------------------------------------------------- */
 
 static HgdTestResponse *
@@ -3689,6 +4219,10 @@ main (int argc,
   g_test_add_func ("/api/auth/login-foreign-origin-refused", test_login_foreign_origin_refused);
   g_test_add_func ("/api/auth/login-limits-per-client", test_login_limits_per_client);
   g_test_add_func ("/api/users/weak-password-refused", test_weak_password_refused);
+  g_test_add_func ("/api/events/alarm-own-on-personal-stream-only", test_alarm_own_stream);
+  g_test_add_func ("/api/personal/export-contents-and-roles", test_personal_export);
+  g_test_add_func ("/api/personal/erase-requires-confirm", test_personal_erase_confirm);
+  g_test_add_func ("/api/personal/erase-leaves-municipal-intact", test_personal_erase);
   g_test_add_func ("/api/access-log/logins-paging-verify", test_access_log_logins);
   g_test_add_func ("/api/access-log/municipal-side", test_access_log_municipal_side);
   g_test_add_func ("/api/access-log/tampered-is-health-fault", test_access_log_tampered);

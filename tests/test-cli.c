@@ -955,6 +955,54 @@ test_tls_verified_pinned_or_insecure (Fixture *fixture,
 }
 
 static void
+test_personal_export_erase (Fixture *fixture,
+                            gconstpointer data)
+{
+  g_autofree gchar *path = g_build_filename (g_get_user_data_dir (), "export.json", NULL);
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+  g_autofree gchar *contents = NULL;
+  g_autoptr(JsonNode) document = NULL;
+  g_autoptr(JsonNode) answer = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("personal export FILE saves the personal domain's JSON document readable by "
+                  "its owner only; personal erase refuses without --yes (exit 2) and erases "
+                  "with it; staff may do neither (exit 3)");
+
+  login (fixture, "resident");
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "personal", "export", path), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Exported the personal domain to "));
+  assert_mode (path, 0600);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, &error));
+  g_assert_no_error (error);
+  document = parse_json (contents);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (document), "format"), ==,
+                   "hemgate-personal-export");
+  g_assert_true (json_object_has_member (json_node_get_object (document), "events"));
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, &err, "personal", "erase"), ==, 2);
+  g_assert_nonnull (strstr (err, "--yes"));
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "personal", "erase", "--yes"), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Erased the personal domain"));
+  g_assert_nonnull (strstr (out, "Removed the account family."));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "--json", "personal", "erase", "--yes"), ==,
+                   0);
+  answer = parse_json (out);
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (answer), "journal"));
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (answer), "secrets"));
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (answer), "recorded"));
+
+  login (fixture, "staff");
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "personal", "export", path), ==, 3);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "personal", "erase", "--yes"), ==, 3);
+}
+
+static void
 test_access_log_list_and_verify (Fixture *fixture,
                                  gconstpointer data)
 {
@@ -1005,6 +1053,8 @@ main (int argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add ("/cli/login-status-logout", Fixture, NULL, setup, test_login_status_logout, teardown);
+  g_test_add ("/cli/personal-export-erase", Fixture, NULL, setup, test_personal_export_erase,
+              teardown);
   g_test_add ("/cli/login-without-secret-service-keeps-token-in-file", Fixture, NULL, setup,
               test_login_without_secret_service, teardown);
   g_test_add ("/cli/json-output-parses", Fixture, NULL, setup, test_json_output_parses, teardown);

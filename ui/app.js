@@ -59,6 +59,8 @@ function connectionChanged(status) {
   clearTimeout(restoredTimer);
   if (status === 'lost') {
     showBanner('lost', _('The connection to the gateway was lost. Reconnecting…'));
+    for (const listener of state.listeners)
+      listener.onLost?.();
     return;
   }
   showBanner('ok', _('Connected again. Everything that happened meanwhile is shown.'));

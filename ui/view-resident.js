@@ -2,17 +2,21 @@
 // The resident's view (family and the guardian see the same, without the call and cancel
 // buttons: the call for help is the resident's, where they are): one
 // "Call for help" button whose state follows the alarm, the alarms of the home, and the
-// resident's own devices. Alarms are municipal records the resident may read; their
-// events stay in the municipal journal, so this view asks for them again every few
-// seconds while one is open. The resident's own devices are listed by GET /api/v1/sensors
-// and their readings then follow over the live events stream.
+// resident's own devices. Alarms are municipal records the resident may read: the view
+// lists them once (GET /api/v1/alarms), then follows them over the personal event stream,
+// where the core projects each state change of an alarm of the home as `alarm.own` (the
+// alarm as this list shows it, with its new state). Only while the stream is down does it
+// ask for the list again, slowly. The resident's own devices are listed by
+// GET /api/v1/sensors and their readings then follow over the same stream.
 import { api, newIdempotencyKey, recentEvents, sensorDevices } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, formatDateTime } from './i18n.js';
 import { alarmStateLabel, alarmStateSymbol, alarmTypeLabel, isFinal, roomLabel, sensorKindLabel, sensorValueText } from './labels.js';
 
-const POLL_OPEN_MS = 2000;
-const POLL_IDLE_MS = 20000;
+// only while the live stream is down (it reconnects by itself, and then the list is
+// fetched once)
+const FALLBACK_POLL_OPEN_MS = 5000;
+const FALLBACK_POLL_IDLE_MS = 30000;
 const ALARMS_SHOWN = 20; // the newest; the journal keeps them all
 const CALL_RETRY_MS = [1000, 2000, 4000]; // a call whose answer was lost is sent again
 
@@ -41,7 +45,7 @@ async function raiseCall() {
 }
 
 let pollTimer = 0;
-let generation = 0; // a new render or dispose ends the polling of the one before
+let generation = 0; // a new render or dispose ends the fallback polling of the one before
 
 // What the resident is told about their call, in words they can act on.
 function callStatusText(state) {
@@ -182,6 +186,8 @@ export async function render(main, context) {
     }
   }
 
+  // The list as GET /api/v1/alarms has it now; again, slowly, while the stream is down.
+  let streamDown = false;
   async function refreshAlarms() {
     if (mine !== generation || !context.isCurrent())
       return;
@@ -196,8 +202,22 @@ export async function render(main, context) {
       if (error?.code === 'no-grant')
         callStatus.textContent = _('The resident has not shared their alarms with you.');
     }
-    if (mine === generation)
-      pollTimer = setTimeout(refreshAlarms, openAlarm() ? POLL_OPEN_MS : POLL_IDLE_MS);
+    if (mine === generation && streamDown)
+      pollTimer = setTimeout(refreshAlarms, openAlarm() ? FALLBACK_POLL_OPEN_MS : FALLBACK_POLL_IDLE_MS);
+  }
+
+  // An `alarm.own` event: the alarm as the list shows it, in its new state. Events come in
+  // order, so the newest wins; a source the event leaves out (another user's name) stays
+  // as the list had it.
+  function applyOwnAlarm(event) {
+    if (event.type !== 'alarm.own' || !event.body?.ref)
+      return false;
+    const index = alarms.findIndex((alarm) => alarm.ref === event.body.ref);
+    if (index < 0)
+      alarms.push({ ...event.body });
+    else
+      alarms[index] = { ...alarms[index], ...event.body };
+    return true;
   }
 
   callButton.addEventListener('click', async () => {
@@ -208,11 +228,12 @@ export async function render(main, context) {
     showCall();
     try {
       const alarm = await raiseCall();
-      alarms.push(alarm);
+      // the stream may have brought it already
+      if (!alarms.some((known) => known.ref === alarm.ref))
+        alarms.push(alarm);
       sending = false;
       showAlarms();
       showCall();
-      refreshAlarms();
     } catch {
       sending = false;
       showCall();
@@ -241,11 +262,10 @@ export async function render(main, context) {
       if (updated?.state)
         Object.assign(open, updated);
     } catch {
-      // the alarm moved on meanwhile (e.g. staff closed it); the list shows where it is
+      // the alarm moved on meanwhile (e.g. staff closed it); the stream brings where it is
     }
     showAlarms();
     showCall();
-    refreshAlarms();
   });
 
   clear(main).append(
@@ -279,10 +299,22 @@ export async function render(main, context) {
   await refreshAlarms();
   context.live(recent.lastSeq, {
     onEvent(event) {
+      if (applyOwnAlarm(event)) {
+        showAlarms();
+        showCall();
+        return;
+      }
       addReading(event);
       showDevices();
     },
+    onLost() {
+      streamDown = true;
+      clearTimeout(pollTimer);
+      pollTimer = setTimeout(refreshAlarms, openAlarm() ? FALLBACK_POLL_OPEN_MS : FALLBACK_POLL_IDLE_MS);
+    },
     async onReconnected() {
+      streamDown = false;
+      clearTimeout(pollTimer);
       await Promise.all([refreshAlarms(), refreshDevices().catch(() => {})]);
       showDevices();
     },

@@ -22,6 +22,7 @@ typedef struct
   gboolean password_stdin; /* --password-stdin */
   gchar *idempotency_key;  /* (owned) (nullable) --idempotency-key */
   gboolean verify;         /* --verify */
+  gboolean yes;            /* --yes */
 } HgdCliOptions;
 
 /* A command: @args are its positional arguments, already counted by the dispatcher. */
@@ -86,6 +87,14 @@ gboolean hgd_cli_alarms_raise (HgdCliClient *client,
                                const HgdCliOptions *options,
                                gchar **args,
                                GError **error);
+gboolean hgd_cli_personal_export (HgdCliClient *client,
+                                  const HgdCliOptions *options,
+                                  gchar **args,
+                                  GError **error);
+gboolean hgd_cli_personal_erase (HgdCliClient *client,
+                                 const HgdCliOptions *options,
+                                 gchar **args,
+                                 GError **error);
 
 /* Helpers (hemgatectl-util.c) */
 void hgd_cli_print_json (JsonNode *node,

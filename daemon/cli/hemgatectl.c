@@ -26,6 +26,7 @@ typedef enum
   OPT_PASSWORD_STDIN = 1 << 5,
   OPT_IDEMPOTENCY_KEY = 1 << 6,
   OPT_VERIFY = 1 << 7,
+  OPT_YES = 1 << 8,
 } CommandOption;
 
 typedef enum
@@ -89,6 +90,14 @@ static const Command commands[] = {
   { "alarms", "raise", N_("TYPE"), 1,
     N_("Raise an alarm (assistance, fall, fire, water, inactivity, door, technical, test)"),
     OPT_LOCATION | OPT_IDEMPOTENCY_KEY, 0, TOKEN_REQUIRED, hgd_cli_alarms_raise },
+  /* TRANSLATORS: the argument of “personal export”, and what the command does */
+  { "personal", "export", N_("FILE"), 1,
+    N_("Save everything of the personal domain to FILE (JSON; “-” prints it)"), 0, 0,
+    TOKEN_REQUIRED, hgd_cli_personal_export },
+  /* TRANSLATORS: what “personal erase” does */
+  { "personal", "erase", "", 0,
+    N_("Erase the personal domain's data for good (needs --yes); the municipal side stays"),
+    OPT_YES, OPT_YES, TOKEN_REQUIRED, hgd_cli_personal_erase },
 };
 
 static void
@@ -183,6 +192,10 @@ option_group_new (HgdCliOptions *options,
         N_("Raise at most one alarm for KEY, however often the command runs (default: a new "
            "key, reused when the command retries)"),
         N_("KEY") } },
+    /* TRANSLATORS: help for personal erase --yes */
+    { OPT_YES,
+      { "yes", 0, 0, G_OPTION_ARG_NONE, &options->yes,
+        N_("Yes, erase: it cannot be undone"), NULL } },
     /* TRANSLATORS: help for --password-stdin */
     { OPT_PASSWORD_STDIN,
       { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &options->password_stdin,
@@ -334,6 +347,15 @@ parse_command_line (const Command *command,
           /* TRANSLATORS: --role is an option; keep it and the role names */
           _("“users add” needs --role ROLE (resident, family, guardian, staff, it-admin, "
             "service or auditor)"));
+      return FALSE;
+    }
+  if ((command->required & OPT_YES) != 0 && !options->yes)
+    {
+      g_set_error_literal (
+          error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+          /* TRANSLATORS: --yes is an option; keep it */
+          _("“personal erase” erases the resident's data for good and cannot be undone; give "
+            "--yes to do it"));
       return FALSE;
     }
   if ((command->options & OPT_AFTER) != 0 && options->after < -1)

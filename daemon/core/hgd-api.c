@@ -8,6 +8,9 @@
 #undef G_LOG_DOMAIN
 #define G_LOG_DOMAIN "hemgated-api"
 
+#include <errno.h>
+#include <ftw.h>
+#include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -17,6 +20,7 @@
 #include "hgd-api-resources.h"
 #include "hgd-grants.h"
 #include "hgd-json-check.h"
+#include "hgd-own-alarms.h"
 #include "hgd-tls.h"
 #include "hgd-ui-resources.h"
 
@@ -53,6 +57,7 @@ struct _HgdApi
   HgdAlarms *alarms;                      /* (owned) */
   HgdGrants *grants;                      /* (owned) the resident's consent grants */
   HgdPluginManager *plugins;              /* (owned) */
+  HgdSecrets *secrets;                    /* (owned) (nullable) */
   gint64 start_time;                      /* when the daemon started */
   SoupServer *server;        /* (owned) (nullable) until listening */
   GCancellable *cancellable; /* (owned) cancelled in dispose */
@@ -135,6 +140,8 @@ static void handle_grants_make (HgdApi *self, HgdApiRequest *req);
 static void handle_grant_revoke (HgdApi *self, HgdApiRequest *req);
 static void handle_access_log (HgdApi *self, HgdApiRequest *req);
 static void handle_access_log_verify (HgdApi *self, HgdApiRequest *req);
+static void handle_personal_export (HgdApi *self, HgdApiRequest *req);
+static void handle_personal_erase (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_index (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_file (HgdApi *self, HgdApiRequest *req);
 static void close_ended_streams (HgdApi *self);
@@ -185,6 +192,8 @@ static void close_ended_streams (HgdApi *self);
  *   DELETE /api/v1/grants/{id}               -    yes      -      -     -        -       yes      -    (i)
  *   GET    /api/v1/access-log                -    yes      -      -     -        -       yes      yes  (j)
  *   GET    /api/v1/access-log/verify         -    yes      -      -     -        -       yes      yes  (j)
+ *   GET    /api/v1/personal/export           -    yes      -      -     -        -       yes      -    (k)
+ *   POST   /api/v1/personal/erase            -    yes      -      -     -        -       yes      -    (l)
  *   GET    /                                 yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *   GET    /ui/{file}                        yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *
@@ -235,6 +244,22 @@ static void close_ended_streams (HgdApi *self);
  * (j) the access log of the caller's domain (HgdAccessLog): the resident (and guardian)
  *     read the personal one, who looked at their data, the auditor the municipal one;
  *     staff, it-admin, service and family read neither.
+ * (k) everything the personal domain holds, as one JSON document (a download): the
+ *     personal journal's events, the devices as (f), the personal plugin instances, the
+ *     personal domain's accounts (names, roles, created: never a hash or a token), its
+ *     secrets' owners and keys (never a value), its grants and its access log (j). Built
+ *     as text one batch of events at a time. Only the resident and their guardian: family
+ *     members see the home, they do not take its records away, and no municipal role
+ *     ever sees it.
+ * (l) erases the personal domain, with `{"confirm": "erase-personal-data"}`: the personal
+ *     journal in place (hgd_journal_erase ()), the personal plugins' state
+ *     (<state-dir>/personal/plugins), the personal domain's secrets and the family
+ *     accounts, and with the journal every grant (withdrawn at once); the personal access
+ *     log stays (who looked, and this erasure, recorded there as `erase`). The caller
+ *     stays logged in, the resident's and the guardian's accounts stay, every other
+ *     session of theirs ends; the personal plugin hosts restart. The municipal domain is
+ *     untouched but for one `personal.erased` event {"by", "role", "at"} in its journal:
+ *     who erased, and when, nothing of what.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
@@ -281,6 +306,10 @@ static const HgdApiRoute routes[] = {
     0, handle_access_log },
   { "GET", "/api/v1/access-log/verify", KEEPER | R (AUDITOR), 0,
     HGD_API_BODY_NONE, 0, handle_access_log_verify },
+  { "GET", "/api/v1/personal/export", KEEPER, 0, HGD_API_BODY_NONE, 0,
+    handle_personal_export },
+  { "POST", "/api/v1/personal/erase", KEEPER, 0, HGD_API_BODY_JSON, 0,
+    handle_personal_erase },
   { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
   { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
 };
@@ -2289,6 +2318,11 @@ event_to_json_for (HgdApi *self,
   if (!hgd_grants_event_visible (self->grants, role, username, event, now))
     return NULL;
   object = hg_event_to_json (event);
+  if (g_str_equal (hg_event_get_event_type (event), "alarm.own"))
+    {
+      g_autoptr(JsonObject) whole = object;
+      return hgd_own_alarms_narrow_for (whole, username);
+    }
   if (hgd_role_get_domain (role) != HG_DOMAIN_MUNICIPAL ||
       hg_event_get_domain (event) != HG_DOMAIN_MUNICIPAL ||
       !g_str_has_prefix (hg_event_get_event_type (event), "alarm."))
@@ -2324,7 +2358,7 @@ typedef struct
   gchar *token;        /* (owned) re-checked while the stream is open */
   HgDomain domain;
   HgdRole role;
-  gchar *username;     /* (owned) */
+  gchar *username;     /* (owned) whom the events are for */
   gboolean replay;     /* ?after= was given */
   guint64 after;
 } StreamRequest;
@@ -2405,7 +2439,7 @@ typedef struct
   gchar *token;                  /* (owned) */
   HgDomain domain;
   HgdRole role;
-  gchar *username;               /* (owned) */
+  gchar *username;               /* (owned) whom the events are for */
   guint64 last_seq;              /* the last sequence sent, or passed over */
   gboolean live;                 /* replay is over */
   guint replay_id;
@@ -2434,6 +2468,7 @@ event_stream_send (EventStream *stream,
                    HgEvent *event)
 {
   g_autoptr(JsonObject) object = NULL;
+  g_autoptr(JsonObject) narrowed = NULL;
   g_autofree gchar *text = NULL;
 
   if (hg_event_get_seq (event) <= stream->last_seq)
@@ -4087,6 +4122,422 @@ handle_access_log_verify (HgdApi *self,
   respond_json (req, SOUP_STATUS_OK, object);
 }
 
+/* Data rights ---------------------------------------------------------------------------- */
+
+#define EXPORT_FORMAT "hemgate-personal-export"
+#define EXPORT_VERSION 1
+#define EXPORT_BATCH 500
+#define ERASE_CONFIRMATION "erase-personal-data"
+
+/* The personal domain's accounts: names, roles and when they were made; never a password
+ * hash nor a session token. */
+static JsonArray *
+personal_accounts_to_json (HgdApi *self)
+{
+  g_autoptr(GPtrArray) users = hgd_accounts_list_users (self->accounts, HG_DOMAIN_PERSONAL);
+  JsonArray *array = json_array_new ();
+
+  for (guint i = 0; users != NULL && i < users->len; i++)
+    {
+      HgdUser *user = g_ptr_array_index (users, i);
+      JsonObject *object = json_object_new ();
+      g_autofree gchar *created = iso8601_from_usec (user->created);
+
+      json_object_set_string_member (object, "username", user->username);
+      json_object_set_string_member (object, "role", hgd_role_to_string (user->role));
+      json_object_set_string_member (object, "created", created);
+      json_array_add_object_element (array, object);
+    }
+  return array;
+}
+
+/* The personal domain's access log, newest first, every entry. */
+static JsonArray *
+personal_access_log_to_json (HgdApi *self,
+                             GError **error)
+{
+  g_autoptr(JsonArray) array = json_array_new ();
+  guint64 before = 0;
+
+  for (;;)
+    {
+      g_autoptr(GPtrArray) entries
+          = hgd_access_log_list (self->access_log, HG_DOMAIN_PERSONAL, before, EXPORT_BATCH, error);
+
+      if (entries == NULL)
+        return NULL;
+      for (guint i = 0; i < entries->len; i++)
+        {
+          HgdAccessEntry *entry = g_ptr_array_index (entries, i);
+          json_array_add_object_element (array, access_entry_to_json (entry));
+          before = entry->seq;
+        }
+      if (entries->len < EXPORT_BATCH || before <= 1)
+        break;
+    }
+  return g_steal_pointer (&array);
+}
+
+/* Appends the personal journal's events to @out as a JSON array, one batch at a time: the
+ * export holds the events once, as text, never also as a tree. */
+static gboolean
+append_personal_events (HgdApi *self,
+                        HgdApiRequest *req,
+                        GString *out,
+                        GError **error)
+{
+  HgdJournal *journal = self->journals[HG_DOMAIN_PERSONAL];
+  guint64 after = 0;
+  gboolean first = TRUE;
+
+  g_string_append_c (out, '[');
+  for (;;)
+    {
+      g_autoptr(GPtrArray) events = hgd_journal_query_events (journal, after, EXPORT_BATCH, error);
+
+      if (events == NULL)
+        return FALSE;
+      for (guint i = 0; i < events->len; i++)
+        {
+          HgEvent *event = g_ptr_array_index (events, i);
+          g_autoptr(JsonObject) object = hg_event_to_json (event);
+          g_autoptr(JsonObject) narrowed = NULL;
+          g_autofree gchar *text = NULL;
+
+          narrowed = hgd_own_alarms_narrow_for (object, req->session->username);
+          text = hg_json_object_to_string (narrowed);
+          if (!first)
+            g_string_append_c (out, ',');
+          g_string_append (out, text);
+          first = FALSE;
+          after = hg_event_get_seq (event);
+        }
+      if (events->len < EXPORT_BATCH)
+        break;
+    }
+  g_string_append_c (out, ']');
+  return TRUE;
+}
+
+/* The export document: everything of the personal domain, `events` last. */
+static void
+export_respond (HgdApiRequest *req,
+                JsonArray *secrets,
+                const GError *secrets_error)
+{
+  HgdApi *self = req->api;
+  HgdJournal *journal = self->journals[HG_DOMAIN_PERSONAL];
+  g_autoptr(JsonObject) head = json_object_new ();
+  g_autoptr(JsonObject) plugins = NULL;
+  g_autoptr(GPtrArray) readings = NULL;
+  JsonArray *access_log;
+  JsonArray *devices;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *now = iso8601_from_usec (g_get_real_time ());
+  g_autofree gchar *who = request_who (req);
+  g_autofree gchar *head_text = NULL;
+  GString *out;
+  gsize length;
+
+  readings = hgd_journal_query_latest_readings (journal, &error);
+  access_log = readings != NULL ? personal_access_log_to_json (self, &error) : NULL;
+  if (access_log == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  json_object_set_string_member (head, "format", EXPORT_FORMAT);
+  json_object_set_int_member (head, "version", EXPORT_VERSION);
+  json_object_set_string_member (head, "exported", now);
+  json_object_set_string_member (head, "exported_by", who);
+  json_object_set_array_member (head, "accounts", personal_accounts_to_json (self));
+  devices = json_array_new ();
+  append_devices (devices, readings, HG_DOMAIN_PERSONAL, NULL);
+  json_object_set_array_member (head, "devices", devices);
+  json_object_set_array_member (head, "grants",
+                                hgd_grants_to_json (self->grants, NULL, g_get_real_time ()));
+  plugins = hgd_plugin_manager_to_json_for_domain (self->plugins, HG_DOMAIN_PERSONAL, NULL);
+  json_object_set_member (head, "plugins",
+                          json_node_copy (json_object_get_member (plugins, "plugins")));
+  if (secrets != NULL)
+    {
+      json_object_set_array_member (head, "secrets", json_array_ref (secrets));
+    }
+  else
+    {
+      json_object_set_null_member (head, "secrets");
+      if (secrets_error != NULL)
+        json_object_set_string_member (head, "secrets_unavailable", secrets_error->message);
+    }
+
+  json_object_set_array_member (head, "access_log", access_log);
+
+  /* the head without its closing brace, then the events */
+  head_text = hg_json_object_to_string (head);
+  length = strlen (head_text);
+  g_assert (length > 2 && head_text[length - 1] == '}');
+  out = g_string_new_len (head_text, (gssize) length - 1);
+  g_string_append (out, ",\"events\":");
+  if (!append_personal_events (self, req, out, &error))
+    {
+      g_string_free (out, TRUE);
+      respond_gerror (req, error);
+      return;
+    }
+  g_string_append_c (out, '}');
+  hgd_access_log_record (self->access_log, HG_DOMAIN_PERSONAL, who, "export", "personal", NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                "Content-Disposition",
+                                "attachment; filename=\"hemgate-personal-export.json\"");
+  soup_server_message_set_status (req->msg, SOUP_STATUS_OK, NULL);
+  length = out->len;
+  soup_server_message_set_response (req->msg, "application/json", SOUP_MEMORY_TAKE,
+                                    g_string_free (out, FALSE), length);
+}
+
+static void
+export_keys_cb (GObject *source,
+                GAsyncResult *result,
+                gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) keys = hgd_secrets_list_keys_finish (HGD_SECRETS (source), result, &error);
+
+  if (req->api == NULL)
+    return;
+  export_respond (req, keys, error);
+  request_resume (req);
+}
+
+/* GET /api/v1/personal/export: see (k) above the route table. */
+static void
+handle_personal_export (HgdApi *self,
+                        HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { NULL };
+
+  if (!check_query (req, allowed))
+    return;
+  if (self->journals[HG_DOMAIN_PERSONAL] == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the personal journal is unavailable");
+      return;
+    }
+  if (self->secrets == NULL)
+    {
+      export_respond (req, NULL, NULL);
+      return;
+    }
+  request_pause (req);
+  hgd_secrets_list_keys_async (self->secrets, HG_DOMAIN_PERSONAL, self->cancellable,
+                               export_keys_cb, request_ref (req));
+}
+
+/* nftw(): removes each entry, children first, never following a link. */
+static int
+remove_entry (const char *path,
+              const struct stat *st,
+              int type,
+              struct FTW *ftw)
+{
+  if (g_remove (path) != 0)
+    {
+      int errsv = errno;
+      g_warning ("cannot remove %s: %s", path, g_strerror (errsv));
+      return -1;
+    }
+  return 0;
+}
+
+/* Removes the personal plugins' state: everything under <state-dir>/personal/plugins. */
+static gboolean
+remove_personal_plugin_state (HgdApi *self,
+                              GError **error)
+{
+  g_autofree gchar *dir = g_build_filename (self->state_dir, "personal", "plugins", NULL);
+
+  if (!g_file_test (dir, G_FILE_TEST_EXISTS))
+    return TRUE;
+  if (nftw (dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "cannot remove the personal plugins' state in %s", dir);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+erasure_recorded_cb (GObject *source,
+                     GAsyncResult *result,
+                     gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean recorded = hgd_journal_append_finish (HGD_JOURNAL (source), result, &error);
+  JsonObject *answer;
+
+  if (!recorded)
+    g_warning ("the personal domain was erased, but the municipal journal did not record it: %s",
+               error->message);
+  if (req->api == NULL)
+    return;
+  answer = json_object_ref (g_object_get_data (req->data, "answer"));
+  json_object_set_boolean_member (answer, "recorded", recorded);
+  respond_json (req, SOUP_STATUS_OK, answer);
+  request_resume (req);
+}
+
+/* The erasure's last step: `personal.erased` in the municipal journal, who and when only. */
+static void
+erasure_record (HgdApiRequest *req)
+{
+  HgdJournal *municipal = req->api->journals[HG_DOMAIN_MUNICIPAL];
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(HgEvent) event = NULL;
+  g_autofree gchar *who = request_who (req);
+  JsonObject *answer = g_object_get_data (req->data, "answer");
+
+  json_object_set_string_member (body, "by", who);
+  json_object_set_string_member (body, "role", hgd_role_to_string (req->session->role));
+  json_object_set_string_member (body, "at", json_object_get_string_member (answer, "erased"));
+  event = hg_event_new ("personal.erased", body);
+  hg_event_set_source (event, who);
+  if (municipal == NULL)
+    {
+      json_object_set_boolean_member (answer, "recorded", FALSE);
+      respond_json (req, SOUP_STATUS_OK, json_object_ref (answer));
+      request_resume (req);
+      return;
+    }
+  hgd_journal_append_async (municipal, event, NULL, NULL, erasure_recorded_cb, request_ref (req));
+}
+
+static void
+erase_secrets_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean cleared = hgd_secrets_clear_domain_finish (HGD_SECRETS (source), result, &error);
+  JsonObject *answer;
+
+  if (req->api == NULL)
+    return;
+  answer = g_object_get_data (req->data, "answer");
+  json_object_set_boolean_member (answer, "secrets", cleared);
+  if (!cleared)
+    json_object_set_string_member (answer, "secrets_error", error->message);
+  erasure_record (req);
+}
+
+/* POST /api/v1/personal/erase: see (l) above the route table. */
+static void
+handle_personal_erase (HgdApi *self,
+                       HgdApiRequest *req)
+{
+  static const gchar *const members[] = { "confirm", NULL };
+  HgdJournal *journal = self->journals[HG_DOMAIN_PERSONAL];
+  const gchar *confirm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) users = NULL;
+  g_autofree gchar *now = iso8601_from_usec (g_get_real_time ());
+  JsonObject *answer;
+  JsonArray *removed;
+  guint n_ended = 0;
+
+  if (!hg_json_object_check_members (req->body, members, &error))
+    {
+      respond_invalid (req, error);
+      return;
+    }
+  if (!json_object_has_member (req->body, "confirm") ||
+      !hg_json_object_get_string (req->body, "confirm", &confirm, NULL) ||
+      g_strcmp0 (confirm, ERASE_CONFIRMATION) != 0)
+    {
+      set_error_response_full (req->msg, SOUP_STATUS_BAD_REQUEST, "confirmation-required",
+                               "member 'confirm' must be \"" ERASE_CONFIRMATION "\": erasure "
+                               "cannot be undone",
+                               "/confirm");
+      return;
+    }
+  if (journal == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the personal journal is unavailable; nothing was erased");
+      return;
+    }
+
+  /* the journal first: if it cannot be erased, nothing else is; the grants were in it,
+   * and are withdrawn with it */
+  if (!hgd_journal_erase (journal, &error))
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  hgd_grants_clear (self->grants);
+  {
+    g_autofree gchar *who = request_who (req);
+    hgd_access_log_record (self->access_log, HG_DOMAIN_PERSONAL, who, "erase", "personal", NULL);
+  }
+  answer = json_object_new ();
+  json_object_set_string_member (answer, "erased", now);
+  json_object_set_boolean_member (answer, "journal", TRUE);
+  if (!remove_personal_plugin_state (self, &error))
+    {
+      g_warning ("%s", error->message);
+      g_clear_error (&error);
+      json_object_set_boolean_member (answer, "plugin_state", FALSE);
+    }
+  else
+    {
+      json_object_set_boolean_member (answer, "plugin_state", TRUE);
+    }
+
+  /* family accounts go; the resident and their guardian stay, logged out elsewhere */
+  removed = json_array_new ();
+  users = hgd_accounts_list_users (self->accounts, HG_DOMAIN_PERSONAL);
+  for (guint i = 0; users != NULL && i < users->len; i++)
+    {
+      HgdUser *user = g_ptr_array_index (users, i);
+
+      if (g_strcmp0 (user->username, req->session->username) == 0)
+        continue;
+      if (user->role == HGD_ROLE_FAMILY)
+        {
+          if (hgd_accounts_remove_user (self->accounts, user->username, &error))
+            json_array_add_string_element (removed, user->username);
+          else
+            g_warning ("cannot remove account %s: %s", user->username, error->message);
+          g_clear_error (&error);
+          continue;
+        }
+      n_ended += hgd_accounts_revoke_user_sessions (self->accounts, user->username);
+    }
+  json_object_set_array_member (answer, "accounts_removed", removed);
+  json_object_set_int_member (answer, "sessions_ended", n_ended);
+  close_ended_streams (self);
+  json_object_set_int_member (answer, "plugins_restarted",
+                              hgd_plugin_manager_restart_domain (self->plugins,
+                                                                 HG_DOMAIN_PERSONAL));
+
+  req->data = g_object_new (G_TYPE_OBJECT, NULL);
+  g_object_set_data_full (req->data, "answer", answer, (GDestroyNotify) json_object_unref);
+  request_pause (req);
+  if (self->secrets == NULL)
+    {
+      json_object_set_boolean_member (answer, "secrets", FALSE);
+      erasure_record (req);
+      return;
+    }
+  hgd_secrets_clear_domain_async (self->secrets, HG_DOMAIN_PERSONAL, self->cancellable,
+                                  erase_secrets_cb, request_ref (req));
+}
+
+
 /* The web UI ----------------------------------------------------------------------------- */
 
 /* No inline script or style, nothing from another origin, never in a frame. */
@@ -4197,6 +4648,7 @@ hgd_api_dispose (GObject *object)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
   g_clear_object (&self->plugins);
+  g_clear_object (&self->secrets);
   g_clear_object (&self->alarms);
   g_clear_object (&self->grants);
   g_clear_object (&self->accounts);
@@ -4283,6 +4735,7 @@ hgd_api_new (const HgdApiDeps *deps)
   self->access_log = g_object_ref (deps->access_log);
   self->alarms = g_object_ref (deps->alarms);
   self->plugins = g_object_ref (deps->plugins);
+  self->secrets = deps->secrets != NULL ? g_object_ref (deps->secrets) : NULL;
   self->start_time = deps->start_time;
   self->grants = hgd_grants_new ();
   if (self->journals[HG_DOMAIN_PERSONAL] != NULL)

@@ -22,6 +22,7 @@ typedef struct
   HgdAccessLog *access_log;
   HgdAlarms *alarms;
   HgdPluginManager *plugins;
+  HgdSecrets *secrets;                          /* (nullable) export and erasure skip secrets */
   gint64 start_time;                            /* when the daemon started, for uptime */
 } HgdApiDeps;
 

@@ -9,6 +9,7 @@
 
 #include "hgd-api.h"
 #include "hgd-daemon.h"
+#include "hgd-own-alarms.h"
 
 struct _HgdDaemon
 {
@@ -20,6 +21,7 @@ struct _HgdDaemon
   GError *journal_errors[HG_DOMAIN_LAST];  /* (owned) (nullable) */
   HgdAccounts *accounts;                   /* (owned) */
   HgdAlarms *alarms;                       /* (owned) */
+  HgdOwnAlarms *own_alarms;                /* (owned) (nullable) without both journals */
   HgdSecrets *secrets;                     /* (owned) */
   HgdPluginManager *plugins;               /* (owned) */
   HgdApi *api;                             /* (owned) */
@@ -245,6 +247,9 @@ hgd_daemon_initable_init (GInitable *initable,
 
   municipal = self->journals[HG_DOMAIN_MUNICIPAL];
   self->alarms = hgd_alarms_new (municipal);
+  if (municipal != NULL && self->journals[HG_DOMAIN_PERSONAL] != NULL)
+    self->own_alarms = hgd_own_alarms_new (municipal, self->journals[HG_DOMAIN_PERSONAL],
+                                           self->accounts);
   self->secrets = hgd_secrets_new ();
   self->plugins = hgd_plugin_manager_new (self->config, self->journals, self->alarms, self->secrets);
   hgd_plugin_manager_load_state (self->plugins, domain_dirs[HG_DOMAIN_MUNICIPAL]);
@@ -260,6 +265,7 @@ hgd_daemon_initable_init (GInitable *initable,
   deps.access_log = self->access_log;
   deps.alarms = self->alarms;
   deps.plugins = self->plugins;
+  deps.secrets = self->secrets;
   deps.start_time = self->start_time;
   self->api = hgd_api_new (&deps);
   if (!hgd_api_listen (self->api, error))
@@ -285,6 +291,7 @@ hgd_daemon_dispose (GObject *object)
   g_clear_object (&self->api);
   g_clear_object (&self->plugins);
   g_clear_object (&self->secrets);
+  g_clear_object (&self->own_alarms);
   g_clear_object (&self->alarms);
   g_clear_object (&self->accounts);
   g_clear_object (&self->access_log);

@@ -92,6 +92,20 @@ hgd_grants_new (void)
   return g_object_new (HGD_TYPE_GRANTS, NULL);
 }
 
+/**
+ * hgd_grants_clear:
+ * @self: the grants
+ *
+ * Forgets every grant, active or not, at once: for the personal domain's erasure, which
+ * erases the journal they were read from.
+ */
+void
+hgd_grants_clear (HgdGrants *self)
+{
+  g_return_if_fail (HGD_IS_GRANTS (self));
+  g_ptr_array_set_size (self->grants, 0);
+}
+
 static JsonObject *
 object_copy (JsonObject *object)
 {

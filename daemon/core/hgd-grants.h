@@ -41,6 +41,7 @@ gboolean hgd_grants_load (HgdGrants *self,
                           GError **error);
 void hgd_grants_apply_event (HgdGrants *self,
                              HgEvent *event);
+void hgd_grants_clear (HgdGrants *self);
 
 JsonObject *hgd_grants_validate (JsonObject *request,
                                  const gchar *made_by,

@@ -37,6 +37,7 @@ typedef enum
   JOB_CAP_SIZE,
   JOB_HOLD,
   JOB_TRIM,
+  JOB_ERASE,
   JOB_SYNC,
   JOB_STOP,
 } JobKind;

@@ -592,6 +592,37 @@ worker_cap_size (Worker *worker,
                                "cannot cap the size", error);
 }
 
+/* Deletes every event, alarm record and idempotency key, then rebuilds the file and empties
+ * the WAL, so that what was deleted is in neither any more. The sequence numbers go on
+ * where they were: a client that resumes with ?after= gets nothing it saw before. */
+static gboolean
+worker_erase (Worker *worker,
+              GError **error)
+{
+  static const gchar *const deletes[]
+      = { "DELETE FROM events", "DELETE FROM alarms", "DELETE FROM idempotency_keys" };
+  g_autoptr(HgdSqliteTransaction) txn = NULL;
+
+  if (!hgd_sqlite_exec (worker->db, &hgd_journal_store, worker->path, "PRAGMA secure_delete = ON",
+                        "cannot turn on secure deletion", error))
+    return FALSE;
+  txn = hgd_sqlite_transaction_begin (worker->db, &hgd_journal_store, worker->path, error);
+  if (txn == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (deletes); i++)
+    {
+      if (!hgd_sqlite_exec (worker->db, &hgd_journal_store, worker->path, deletes[i],
+                            "cannot erase", error))
+        return FALSE;
+    }
+  if (!hgd_sqlite_transaction_commit (txn, error))
+    return FALSE;
+  return hgd_sqlite_exec (worker->db, &hgd_journal_store, worker->path, "VACUUM",
+                          "cannot rebuild after erasing", error) &&
+         hgd_sqlite_exec (worker->db, &hgd_journal_store, worker->path,
+                          "PRAGMA wal_checkpoint(TRUNCATE)", "cannot empty the WAL", error);
+}
+
 /* Hands finished jobs to the main context, in order. */
 static void
 worker_complete (Worker *worker,
@@ -740,6 +771,9 @@ worker_run (Worker *worker,
       break;
     case JOB_CAP_SIZE:
       worker_cap_size (worker, job, &job->error);
+      break;
+    case JOB_ERASE:
+      worker_erase (worker, &job->error);
       break;
     case JOB_TRIM:
       if (!worker_trim (worker, job))

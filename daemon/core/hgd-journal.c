@@ -833,6 +833,39 @@ hgd_journal_prune (HgdJournal *self,
 }
 
 /**
+ * hgd_journal_erase:
+ * @self: an #HgdJournal
+ * @error: return location for a #GError
+ *
+ * Erases the journal in place: every event, alarm record and idempotency key is deleted,
+ * the file rebuilt (VACUUM) and its WAL emptied, so that nothing erased stays on disk in
+ * the journal's files. The journal stays open and usable, and its sequence numbers go on
+ * from where they were (they are never reused). Runs on the worker after the appends
+ * queued before it, and blocks until it is done: the rebuild takes as long as copying
+ * what is left, which is little. The personal domain's erasure uses it.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+hgd_journal_erase (HgdJournal *self,
+                   GError **error)
+{
+  g_autoptr(Job) job = NULL;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  job = hgd_journal_job_new (JOB_ERASE);
+  hgd_journal_worker_run_sync (self->worker, job);
+  if (job->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&job->error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
  * hgd_journal_prune_async:
  * @self: an #HgdJournal
  * @now: the current time in microseconds since the epoch

@@ -134,6 +134,8 @@ gboolean hgd_journal_prune (HgdJournal *self,
                             gint64 now,
                             guint *n_removed,
                             GError **error);
+gboolean hgd_journal_erase (HgdJournal *self,
+                            GError **error);
 void hgd_journal_prune_async (HgdJournal *self,
                               gint64 now,
                               GCancellable *cancellable,

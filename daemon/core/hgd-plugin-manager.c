@@ -415,6 +415,46 @@ hgd_plugin_manager_dup_delivery_fault (HgdPluginManager *self)
 }
 
 /**
+ * hgd_plugin_manager_restart_domain:
+ * @self: an #HgdPluginManager
+ * @domain: whose instances
+ *
+ * Restarts every instance of @domain that runs or is starting (not those disabled by
+ * municipal IT, nor those that failed), e.g. after the personal domain's data was erased,
+ * so that its plugins start again from nothing.
+ *
+ * Returns: how many were restarted
+ */
+guint
+hgd_plugin_manager_restart_domain (HgdPluginManager *self,
+                                   HgDomain domain)
+{
+  guint n_restarted = 0;
+
+  g_return_val_if_fail (HGD_IS_PLUGIN_MANAGER (self), 0);
+
+  for (guint i = 0; i < self->instances->len; i++)
+    {
+      HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);
+      g_autoptr(JsonObject) object = hgd_plugin_instance_to_json (instance);
+      const gchar *name = json_object_get_string_member_with_default (object, "domain", NULL);
+      HgdPluginState state = hgd_plugin_instance_get_state (instance);
+      g_autoptr(GError) error = NULL;
+
+      if (g_strcmp0 (name, hg_domain_to_string (domain)) != 0 || is_admin_disabled (self, instance))
+        continue;
+      if (state != HGD_PLUGIN_STATE_RUNNING && state != HGD_PLUGIN_STATE_STARTING)
+        continue;
+      if (hgd_plugin_instance_restart (instance, &error))
+        n_restarted++;
+      else
+        g_warning ("cannot restart plugin %s: %s", hgd_plugin_instance_get_id (instance),
+                   error->message);
+    }
+  return n_restarted;
+}
+
+/**
  * hgd_plugin_manager_load_state:
  * @self: an #HgdPluginManager
  * @dir: the municipal state directory

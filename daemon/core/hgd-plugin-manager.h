@@ -48,6 +48,8 @@ HgdLimits *hgd_plugin_manager_get_limits (HgdPluginManager *self);
 gboolean hgd_plugin_manager_restart (HgdPluginManager *self,
                                      const gchar *instance_id,
                                      GError **error);
+guint hgd_plugin_manager_restart_domain (HgdPluginManager *self,
+                                         HgDomain domain);
 void hgd_plugin_manager_load_state (HgdPluginManager *self,
                                     const gchar *dir);
 void hgd_plugin_manager_set_disabled_async (HgdPluginManager *self,

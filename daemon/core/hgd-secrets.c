@@ -476,6 +476,203 @@ hgd_secrets_clear_finish (HgdSecrets *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* A whole domain's secrets, for the personal domain's export and erasure. */
+
+static GError *
+domain_error_convert (GError *error,
+                      const gchar *doing,
+                      HgDomain domain)
+{
+  GError *converted;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return error;
+  if (g_dbus_error_is_remote_error (error))
+    g_dbus_error_strip_remote_error (error);
+  converted = g_error_new (HG_ERROR, HG_ERROR_UNAVAILABLE,
+                           "secret service: %s the secrets of %s: %s", doing,
+                           hg_domain_to_string (domain), error->message);
+  g_error_free (error);
+  return converted;
+}
+
+static GTask *
+domain_task_new (HgdSecrets *self,
+                 HgDomain domain,
+                 GCancellable *cancellable,
+                 GAsyncReadyCallback callback,
+                 gpointer user_data,
+                 gpointer source_tag,
+                 GHashTable **attributes)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, GUINT_TO_POINTER (domain), NULL);
+  if ((guint) domain >= HG_DOMAIN_LAST)
+    {
+      g_task_return_new_error (task, HG_ERROR, HG_ERROR_INVALID_DATA, "no such domain");
+      return NULL;
+    }
+  *attributes = secret_attributes_build (secrets_get_schema (), "domain",
+                                         hg_domain_to_string (domain), NULL);
+  return g_steal_pointer (&task);
+}
+
+static void
+list_keys_cb (GObject *source,
+              GAsyncResult *result,
+              gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  HgDomain domain = GPOINTER_TO_UINT (g_task_get_task_data (task));
+  g_autoptr(GError) error = NULL;
+  GList *items = secret_password_search_finish (result, &error);
+  JsonArray *keys;
+
+  if (error != NULL)
+    {
+      g_task_return_error (task,
+                           domain_error_convert (g_steal_pointer (&error), "listing", domain));
+      return;
+    }
+  keys = json_array_new ();
+  for (GList *l = items; l != NULL; l = l->next)
+    {
+      g_autoptr(GHashTable) attributes = secret_retrievable_get_attributes (l->data);
+      JsonObject *key = json_object_new ();
+
+      json_object_set_string_member (key, "owner", g_hash_table_lookup (attributes, "owner"));
+      json_object_set_string_member (key, "key", g_hash_table_lookup (attributes, "key"));
+      json_array_add_object_element (keys, key);
+    }
+  g_list_free_full (items, g_object_unref);
+  g_task_return_pointer (task, keys, (GDestroyNotify) json_array_unref);
+}
+
+/**
+ * hgd_secrets_list_keys_async:
+ * @self: an #HgdSecrets
+ * @domain: whose secrets
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the list
+ * @user_data: data for @callback
+ *
+ * Lists which secrets @domain has, without their values: never unlocked nor read.
+ */
+void
+hgd_secrets_list_keys_async (HgdSecrets *self,
+                             HgDomain domain,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GHashTable) attributes = NULL;
+
+  g_return_if_fail (HGD_IS_SECRETS (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = domain_task_new (self, domain, cancellable, callback, user_data,
+                          hgd_secrets_list_keys_async, &attributes);
+  if (task == NULL)
+    return;
+  secret_password_searchv (secrets_get_schema (), attributes, SECRET_SEARCH_ALL, cancellable,
+                           list_keys_cb, g_steal_pointer (&task));
+}
+
+/**
+ * hgd_secrets_list_keys_finish:
+ * @self: an #HgdSecrets
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): a JSON array of `{"owner", "key"}`, or %NULL with
+ *   %HG_ERROR_UNAVAILABLE
+ */
+JsonArray *
+hgd_secrets_list_keys_finish (HgdSecrets *self,
+                              GAsyncResult *result,
+                              GError **error)
+{
+  g_return_val_if_fail (HGD_IS_SECRETS (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_secrets_list_keys_async,
+                        NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+clear_domain_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  HgDomain domain = GPOINTER_TO_UINT (g_task_get_task_data (task));
+  g_autoptr(GError) error = NULL;
+
+  /* FALSE without an error: there was nothing to remove */
+  secret_password_clear_finish (result, &error);
+  if (error != NULL)
+    {
+      g_task_return_error (task,
+                           domain_error_convert (g_steal_pointer (&error), "clearing", domain));
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * hgd_secrets_clear_domain_async:
+ * @self: an #HgdSecrets
+ * @domain: whose secrets
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when they are gone
+ * @user_data: data for @callback
+ *
+ * Removes every secret of @domain, of every owner; the other domain's stay.
+ */
+void
+hgd_secrets_clear_domain_async (HgdSecrets *self,
+                                HgDomain domain,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GHashTable) attributes = NULL;
+
+  g_return_if_fail (HGD_IS_SECRETS (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = domain_task_new (self, domain, cancellable, callback, user_data,
+                          hgd_secrets_clear_domain_async, &attributes);
+  if (task == NULL)
+    return;
+  secret_password_clearv (secrets_get_schema (), attributes, cancellable, clear_domain_cb,
+                          g_steal_pointer (&task));
+}
+
+/**
+ * hgd_secrets_clear_domain_finish:
+ * @self: an #HgdSecrets
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if @domain has no secret left; else %FALSE with %HG_ERROR_UNAVAILABLE
+ */
+gboolean
+hgd_secrets_clear_domain_finish (HgdSecrets *self,
+                                 GAsyncResult *result,
+                                 GError **error)
+{
+  g_return_val_if_fail (HGD_IS_SECRETS (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_secrets_clear_domain_async,
+                        FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 static void
 hgd_secrets_class_init (HgdSecretsClass *klass)
 {

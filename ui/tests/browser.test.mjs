@@ -302,6 +302,13 @@ test('a call for help from the resident appears live for staff; each step reache
   assert.match(await resident.locator('#call-status').innerText(), /Ditt larm har skickats/);
   assert.equal(await resident.locator('#call-button').getAttribute('aria-disabled'), 'true', 'a second press must not raise a second alarm');
   await shoot(resident, 'resident-home-call-raised-sv');
+  // from here on the resident's page follows the call over its own event stream
+  // (alarm.own), without asking for the alarm list again
+  let residentAlarmPolls = 0;
+  resident.on('request', (request) => {
+    if (request.method() === 'GET' && new URL(request.url()).pathname === '/api/v1/alarms')
+      residentAlarmPolls++;
+  });
 
   // staff did not reload: the alarm arrives over the events WebSocket
   const ref = await resident.locator('#call-status').getAttribute('data-ref');
@@ -324,6 +331,7 @@ test('a call for help from the resident appears live for staff; each step reache
     await resident.locator(`#call-status[data-state="${step.state}"]`).waitFor({ timeout: 10000 });
     assert.match(await resident.locator('#call-status').innerText(), step.resident);
   }
+  assert.equal(residentAlarmPolls, 0, 'the home screen follows alarm.own on the stream; it does not poll GET /api/v1/alarms');
   await shoot(resident, 'resident-home-help-arrived-sv');
 
   // who and when, in the gateway's time zone (the browser is in another)

@@ -3,6 +3,8 @@
  * alarm records, a real kill -9, a full disk, and retention. */
 #include "config.h"
 
+#include <string.h>
+
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -1962,6 +1964,71 @@ test_migrate_failure_leaves_file (void)
   g_assert_cmpuint (hgd_journal_get_last_seq (journal), ==, 9);
 }
 
+/* Whether @needle is in the journal's files (the database, its WAL). */
+static gboolean
+journal_files_contain (const gchar *dir,
+                       const gchar *needle)
+{
+  static const gchar *const names[] = { "journal.db", "journal.db-wal" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree gchar *path = g_build_filename (dir, names[i], NULL);
+      g_autofree gchar *contents = NULL;
+      gsize length = 0;
+
+      if (g_file_get_contents (path, &contents, &length, NULL) &&
+          memmem (contents, length, needle, strlen (needle)) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_erase (Fixture *fixture,
+            gconstpointer user_data)
+{
+  g_autoptr(HgAlarm) alarm = alarm_new_raised ();
+  g_autoptr(HgEvent) raised = alarm_event_new (alarm);
+  g_autoptr(HgEvent) later = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) alarms = NULL;
+  guint64 last;
+
+  g_test_summary ("Erasing deletes every event and alarm record, from the files too, keeps "
+                  "the journal open and its sequence numbers going on, and holds after reopening");
+  for (gint64 i = 0; i < 50; i++)
+    {
+      g_autoptr(JsonObject) body = json_object_new ();
+      g_autoptr(HgEvent) event = NULL;
+
+      json_object_set_string_member (body, "note", "erase-me-b41c");
+      event = hg_event_new ("test.private", body);
+      assert_append (fixture->journal, event, NULL);
+    }
+  assert_append (fixture->journal, raised, alarm);
+  last = hgd_journal_get_last_seq (fixture->journal);
+  g_assert_true (journal_files_contain (fixture->dir, "erase-me-b41c"));
+
+  g_assert_true (hgd_journal_erase (fixture->journal, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_events (fixture->journal), ==, 0);
+  alarms = hgd_journal_list_alarms (fixture->journal, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (alarms->len, ==, 0);
+  g_assert_false (journal_files_contain (fixture->dir, "erase-me-b41c"));
+  g_assert_false (journal_files_contain (fixture->dir, "bedroom"));
+
+  later = event_new ("test.after", 1);
+  assert_append (fixture->journal, later, NULL);
+  g_assert_cmpuint (hg_event_get_seq (later), ==, last + 1);
+
+  fixture_reopen (fixture);
+  g_assert_cmpuint (count_events (fixture->journal), ==, 1);
+  g_assert_cmpuint (hgd_journal_get_last_seq (fixture->journal), ==, last + 1);
+  g_assert_false (journal_files_contain (fixture->dir, "erase-me-b41c"));
+}
+
 int
 main (int argc,
       char **argv)
@@ -1987,6 +2054,8 @@ main (int argc,
                    test_migrate_failure_leaves_file);
   g_test_add ("/journal/append/stamps-seq-domain-time", Fixture, NULL, fixture_setup,
               test_append_stamps_event, fixture_teardown);
+  g_test_add ("/journal/erase/everything-gone-seq-goes-on", Fixture, NULL, fixture_setup,
+              test_erase, fixture_teardown);
   g_test_add ("/journal/append/seq-monotonic", Fixture, NULL, fixture_setup,
               test_append_seq_monotonic, fixture_teardown);
   g_test_add ("/journal/append/cancelled-before-queued-not-written", Fixture, NULL, fixture_setup,

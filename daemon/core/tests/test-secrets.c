@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <libsecret/secret.h>
+#include <string.h>
 
 #include "hg-test-support.h"
 #include "hgd-secrets.h"
@@ -17,6 +18,8 @@
 #define VALUE_B "vtoken-bbbb-1111"
 #define VALUE_CLEAR "vtoken-cccc-1111"
 #define VALUE_KEPT "vtoken-cccc-2222"
+#define VALUE_ERASED "vtoken-dddd-1111"
+#define VALUE_MUNICIPAL "vtoken-dddd-2222"
 
 static const gchar *const logged_values_forbidden[] = {
   VALUE_ROUNDTRIP, VALUE_REPLACED, VALUE_A, VALUE_A_PERSONAL, VALUE_B, VALUE_CLEAR, VALUE_KEPT,
@@ -322,6 +325,86 @@ test_clear (Fixture *fixture,
   g_assert_no_error (error);
 }
 
+/* The personal domain's secrets as hgd_secrets_list_keys_async () gives them. */
+static JsonArray *
+list_keys (HgdSecrets *secrets,
+           HgDomain domain)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonArray *keys;
+
+  hgd_secrets_list_keys_async (secrets, domain, NULL, hg_test_async_result_cb, &result);
+  hg_test_wait_for_result (&result);
+  keys = hgd_secrets_list_keys_finish (secrets, result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (keys);
+  return keys;
+}
+
+static gboolean
+keys_have (JsonArray *keys,
+           const gchar *owner,
+           const gchar *key)
+{
+  for (guint i = 0; i < json_array_get_length (keys); i++)
+    {
+      JsonObject *object = json_array_get_object_element (keys, i);
+      g_autoptr(GList) members = json_object_get_members (object);
+
+      g_assert_cmpuint (g_list_length (members), ==, 2);
+      if (g_strcmp0 (json_object_get_string_member (object, "owner"), owner) == 0 &&
+          g_strcmp0 (json_object_get_string_member (object, "key"), key) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_domain_list_and_clear (Fixture *fixture,
+                            gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonArray) before = NULL;
+  g_autoptr(JsonArray) after = NULL;
+  g_autoptr(JsonArray) municipal = NULL;
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_ARRAY);
+  g_autofree gchar *text = NULL;
+
+  g_test_summary ("A domain's secrets are listed by owner and key without their values, and "
+                  "cleared all at once, every owner's; the other domain's stay");
+
+  g_assert_true (store (fixture->secrets, HG_DOMAIN_PERSONAL, "plugin:erase-a", "token",
+                        VALUE_ERASED, &error));
+  g_assert_true (store (fixture->secrets, HG_DOMAIN_PERSONAL, "user:erase-b", "pin",
+                        VALUE_ERASED, &error));
+  g_assert_true (store (fixture->secrets, HG_DOMAIN_MUNICIPAL, "plugin:erase-a", "token",
+                        VALUE_MUNICIPAL, &error));
+  g_assert_no_error (error);
+
+  before = list_keys (fixture->secrets, HG_DOMAIN_PERSONAL);
+  g_assert_true (keys_have (before, "plugin:erase-a", "token"));
+  g_assert_true (keys_have (before, "user:erase-b", "pin"));
+  json_node_set_array (node, before);
+  text = json_to_string (node, FALSE);
+  g_assert_null (strstr (text, VALUE_ERASED));
+  g_assert_null (strstr (text, VALUE_MUNICIPAL));
+
+  hgd_secrets_clear_domain_async (fixture->secrets, HG_DOMAIN_PERSONAL, NULL,
+                                  hg_test_async_result_cb, &result);
+  hg_test_wait_for_result (&result);
+  g_assert_true (hgd_secrets_clear_domain_finish (fixture->secrets, result, &error));
+  g_assert_no_error (error);
+
+  after = list_keys (fixture->secrets, HG_DOMAIN_PERSONAL);
+  g_assert_cmpuint (json_array_get_length (after), ==, 0);
+  assert_not_found (fixture->secrets, HG_DOMAIN_PERSONAL, "plugin:erase-a", "token");
+  municipal = list_keys (fixture->secrets, HG_DOMAIN_MUNICIPAL);
+  g_assert_true (keys_have (municipal, "plugin:erase-a", "token"));
+  assert_lookup (fixture->secrets, HG_DOMAIN_MUNICIPAL, "plugin:erase-a", "token", VALUE_MUNICIPAL);
+}
+
 /* Asserts that lookup, store and clear all refuse the call with HG_ERROR_INVALID_DATA. */
 static void
 assert_all_refused (HgdSecrets *secrets,
@@ -504,6 +587,7 @@ main (int argc,
   ADD_TEST ("/secrets/owner-isolation", test_owner_isolation);
   ADD_TEST ("/secrets/missing-is-not-found", test_missing_is_not_found);
   ADD_TEST ("/secrets/clear", test_clear);
+  ADD_TEST ("/secrets/domain-listed-and-cleared", test_domain_list_and_clear);
   ADD_TEST ("/secrets/invalid-key-rejected", test_invalid_key_rejected);
   ADD_TEST ("/secrets/invalid-owner-rejected", test_invalid_owner_rejected);
   ADD_TEST ("/secrets/invalid-value-rejected", test_invalid_value_rejected);
