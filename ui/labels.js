@@ -60,6 +60,10 @@ export function roleLabel(role) {
     case 'staff': return _('Home-care staff');
     case 'it-admin': return _('IT administrator');
     case 'service': return _('Service account');
+    // TRANSLATORS: the resident's legal representative (in Sweden god man or förvaltare)
+    case 'guardian': return _('Legal representative');
+    // TRANSLATORS: reads the municipality's access log, nothing else
+    case 'auditor': return _('Auditor');
     default: return role;
   }
 }
