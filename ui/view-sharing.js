@@ -158,7 +158,7 @@ export async function render(main, context) {
   const step2 = h('div', { dataset: { step: '2' } }, municipalSet, familySet);
 
   const today = dayInZone(new Date());
-  const untilDate = h('input', { type: 'date', id: 'grant-until-date', min: today, 'aria-describedby': 'grant-until-hint' });
+  const untilDate = h('input', { type: 'date', id: 'grant-last-day', min: today, 'aria-describedby': 'grant-until-hint' });
   const step3 = h('div', { dataset: { step: '3' } },
     h('div', { class: 'field' },
       h('label', { for: 'grant-from' }, _('Starting on')),
@@ -168,7 +168,7 @@ export async function render(main, context) {
       choice('radio', 'grant-until', 'none', _('Until I withdraw it'), { checked: true }),
       choice('radio', 'grant-until', 'date', _('Until a date')),
       h('div', { class: 'field' },
-        h('label', { for: 'grant-until-date' }, _('Last day')),
+        h('label', { for: 'grant-last-day' }, _('Last day')),
         untilDate,
         h('p', { id: 'grant-until-hint', class: 'hint' }, _('The share ends at the end of this day.')))));
   const summary = h('p', { id: 'new-grant-summary', class: 'grant-sentence' });
