@@ -18,6 +18,8 @@ static const struct
   { "staff", "staff-test-passphrase" },
   { "admin", "admin-test-passphrase" },
   { "service", "service-test-passphrase" },
+  { "guardian", "guardian-test-passphrase" },
+  { "auditor", "auditor-test-passphrase" },
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (test_users) == HGD_ROLE_LAST);
 

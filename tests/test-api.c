@@ -15,7 +15,8 @@
 #include "hgd-journal-private.h"
 #include "hgd-test-daemon.h"
 
-#define ALL "resident family staff it-admin service"
+#define ALL "resident family staff it-admin service guardian auditor"
+#define HOME "resident family staff it-admin service guardian" /* all but the auditor */
 
 /* The rules, written out independently of the route table in hgd-api.c: a route added
  * there without a line here fails /api/routes/role-table. `path` fills the pattern's
@@ -33,10 +34,11 @@ static const struct
   { "POST", "/api/v1/auth/login", "/api/v1/auth/login", "{}", "public", "" },
   { "POST", "/api/v1/auth/logout", "/api/v1/auth/logout", NULL, ALL, "" },
   { "GET", "/api/v1/auth/session", "/api/v1/auth/session", NULL, ALL, "" },
-  { "GET", "/api/v1/health", "/api/v1/health", NULL, "public", "resident,family" },
+  { "GET", "/api/v1/health", "/api/v1/health", NULL, "public",
+    "resident,family,guardian,auditor" },
   { "GET", "/api/v1/openapi.json", "/api/v1/openapi.json", NULL, "public", "" },
   { "GET", "/metrics", "/metrics", NULL, "it-admin service", "" },
-  { "GET", "/api/v1/events", "/api/v1/events", NULL, ALL, "" },
+  { "GET", "/api/v1/events", "/api/v1/events", NULL, HOME, "" },
   { "GET", "/api/v1/plugins", "/api/v1/plugins", NULL, "staff it-admin service", "" },
   { "POST", "/api/v1/plugins/{id}/restart", "/api/v1/plugins/no-such-plugin/restart", NULL,
     "it-admin", "" },
@@ -44,23 +46,23 @@ static const struct
     "it-admin", "" },
   { "POST", "/api/v1/plugins/{id}/enable", "/api/v1/plugins/no-such-plugin/enable", NULL,
     "it-admin", "" },
-  { "GET", "/api/v1/users", "/api/v1/users", NULL, "resident it-admin", "resident" },
-  { "POST", "/api/v1/users", "/api/v1/users", "{}", "resident it-admin", "resident" },
+  { "GET", "/api/v1/users", "/api/v1/users", NULL, "resident it-admin guardian", "resident,guardian" },
+  { "POST", "/api/v1/users", "/api/v1/users", "{}", "resident it-admin guardian", "resident,guardian" },
   { "POST", "/api/v1/users/{username}/password", "/api/v1/users/nobody/password", "{}",
-    "resident it-admin", "resident" },
+    "resident it-admin guardian", "resident,guardian" },
   { "DELETE", "/api/v1/users/{username}/sessions", "/api/v1/users/nobody/sessions", NULL,
-    "resident it-admin", "resident" },
-  { "POST", "/api/v1/alarms", "/api/v1/alarms", "{}", ALL, "resident,family" },
-  { "GET", "/api/v1/alarms", "/api/v1/alarms", NULL, ALL, "resident,family" },
-  { "GET", "/api/v1/alarms/{ref}", "/api/v1/alarms/NoSuchAlarmRef00", NULL, ALL,
-    "resident,family" },
+    "resident it-admin guardian", "resident,guardian" },
+  { "POST", "/api/v1/alarms", "/api/v1/alarms", "{}", HOME, "resident,family,guardian" },
+  { "GET", "/api/v1/alarms", "/api/v1/alarms", NULL, HOME, "resident,family,guardian" },
+  { "GET", "/api/v1/alarms/{ref}", "/api/v1/alarms/NoSuchAlarmRef00", NULL, HOME,
+    "resident,family,guardian" },
   { "POST", "/api/v1/alarms/{ref}/transitions", "/api/v1/alarms/NoSuchAlarmRef00/transitions", "{}",
-    "resident staff it-admin service", "resident" },
-  { "GET", "/api/v1/sensors", "/api/v1/sensors", NULL, ALL, "" },
-  { "GET", "/api/v1/sensors/{device}/history", "/api/v1/sensors/no-such-device/history", NULL, ALL,
+    "resident staff it-admin service guardian", "resident,guardian" },
+  { "GET", "/api/v1/sensors", "/api/v1/sensors", NULL, HOME, "" },
+  { "GET", "/api/v1/sensors/{device}/history", "/api/v1/sensors/no-such-device/history", NULL, HOME,
     "" },
   { "GET", "/api/v1/sensors/{device}/activity", "/api/v1/sensors/no-such-device/activity", NULL,
-    ALL, "" },
+    HOME, "" },
   { "GET", "/", "/", NULL, "public", "" },
   { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, "public", "" },
 };

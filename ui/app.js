@@ -12,6 +12,7 @@ import * as sharing from './view-sharing.js';
 import * as accessLog from './view-access-log.js';
 import * as staff from './view-staff.js';
 import * as admin from './view-admin.js';
+import * as auditor from './view-auditor.js';
 import * as settings from './view-settings.js';
 import { applyTextSize, storedTextSize } from './view-settings.js';
 
@@ -19,15 +20,18 @@ import { applyTextSize, storedTextSize } from './view-settings.js';
 // never runs, so it asks the API for nothing. Video visits and plugin installation get
 // their entries here when the gateway has those capabilities. @label is given the role.
 const VIEWS = {
-  home: { module: resident, roles: ['resident', 'family'], label: () => _('My home') },
+  home: { module: resident, roles: ['resident', 'family', 'guardian'], label: () => _('My home') },
   sharing: { module: sharing, roles: ['resident', 'guardian'], label: () => _('Sharing') },
   'access-log': { module: accessLog, roles: ['resident', 'guardian', 'auditor'], label: (role) => (role === 'auditor' ? _('Access log') : _('Who has looked')) },
   staff: { module: staff, roles: ['staff'], label: () => _('Home status') },
   admin: { module: admin, roles: ['it-admin'], label: () => _('Administration') },
+  audit: { module: auditor, roles: ['auditor'], label: () => _('Audit') },
   settings: { module: settings, roles: ['resident', 'family', 'staff', 'it-admin', 'service', 'guardian', 'auditor'], label: () => _('Settings') },
 };
 
-const START_VIEW = { resident: 'home', family: 'home', staff: 'staff', 'it-admin': 'admin', service: 'settings', guardian: 'sharing', auditor: 'access-log' };
+const START_VIEW = {
+  resident: 'home', family: 'home', guardian: 'home', staff: 'staff', 'it-admin': 'admin', service: 'settings', auditor: 'audit',
+};
 
 let generation = 0; // each route and each logout makes the views before it stale
 let loaded = false;  // after the first view, each new view takes the focus to its heading

@@ -60,9 +60,7 @@ export function roleLabel(role) {
     case 'staff': return _('Home-care staff');
     case 'it-admin': return _('IT administrator');
     case 'service': return _('Service account');
-    // TRANSLATORS: the resident's legal representative (in Sweden god man or förvaltare)
-    case 'guardian': return _('Legal representative');
-    // TRANSLATORS: reads the municipality's access log, nothing else
+    case 'guardian': return _('Guardian');
     case 'auditor': return _('Auditor');
     default: return role;
   }

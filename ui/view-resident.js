@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The resident's view (family see the same, without the call and cancel buttons): one
+// The resident's view (family and the guardian see the same, without the call and cancel
+// buttons: the call for help is the resident's, where they are): one
 // "Call for help" button whose state follows the alarm, the alarms of the home, and the
 // resident's own devices. Alarms are municipal records the resident may read; their
 // events stay in the municipal journal, so this view asks for them again every few

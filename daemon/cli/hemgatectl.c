@@ -160,7 +160,8 @@ option_group_new (HgdCliOptions *options,
     /* TRANSLATORS: help for users add --role */
     { OPT_ROLE,
       { "role", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
-        N_("The new user's role: resident, family, staff, it-admin or service"), N_("ROLE") } },
+        N_("The new user's role: resident, family, guardian, staff, it-admin, service or "
+           "auditor"), N_("ROLE") } },
     /* TRANSLATORS: help for alarms raise --location */
     { OPT_LOCATION,
       { "location", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
@@ -320,7 +321,8 @@ parse_command_line (const Command *command,
       g_set_error_literal (
           error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
           /* TRANSLATORS: --role is an option; keep it and the role names */
-          _("“users add” needs --role ROLE (resident, family, staff, it-admin or service)"));
+          _("“users add” needs --role ROLE (resident, family, guardian, staff, it-admin, "
+            "service or auditor)"));
       return FALSE;
     }
   if ((command->options & OPT_AFTER) != 0 && options->after < -1)

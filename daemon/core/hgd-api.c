@@ -127,6 +127,9 @@ static void close_ended_streams (HgdApi *self);
 
 #define R(role) HGD_ROLE_BIT (HGD_ROLE_##role)
 #define ANY HGD_ROLES_ALL
+#define HOME (HGD_ROLES_ALL & ~R (AUDITOR))       /* all who use the home's data: not the auditor */
+#define OPS (R (STAFF) | R (IT_ADMIN) | R (SERVICE)) /* the municipal roles that run the service */
+#define KEEPER (R (RESIDENT) | R (GUARDIAN))        /* the resident and their legal representative */
 
 /*
  * The route table: the only place a route and its rules are written. The dispatcher
@@ -136,56 +139,61 @@ static void close_ended_streams (HgdApi *self);
  * every route x role against its own copy of this table, and data/openapi.json states
  * who may call as `x-roles`.
  *
- *   route                                       anon resident family staff it-admin service
- *   POST   /api/v1/auth/login                   yes  yes      yes    yes   yes      yes
- *   POST   /api/v1/auth/logout                  -    yes      yes    yes   yes      yes
- *   GET    /api/v1/auth/session                 -    yes      yes    yes   yes      yes
- *   GET    /api/v1/health                       yes  ltd      ltd    yes   yes      yes   (a)
- *   GET    /api/v1/openapi.json                 yes  yes      yes    yes   yes      yes
- *   GET    /metrics                             -    -        -      -     yes      yes
- *   GET    /api/v1/events (and WebSocket)       -    yes      yes    yes   yes      yes   (b)
- *   GET    /api/v1/plugins                      -    -        -      yes   yes      yes
- *   POST   /api/v1/plugins/{id}/restart         -    -        -      -     yes      -
- *   POST   /api/v1/plugins/{id}/disable         -    -        -      -     yes      -     (h)
- *   POST   /api/v1/plugins/{id}/enable          -    -        -      -     yes      -     (h)
- *   GET    /api/v1/users                        -    ltd      -      -     yes      -     (c)
- *   POST   /api/v1/users                        -    ltd      -      -     yes      -     (c)
- *   POST   /api/v1/users/{username}/password    -    ltd      -      -     yes      -     (c)
- *   DELETE /api/v1/users/{username}/sessions    -    ltd      -      -     yes      -     (c)
- *   POST   /api/v1/alarms                       -    ltd      ltd    yes   yes      yes   (d)
- *   GET    /api/v1/alarms                       -    ltd      ltd    yes   yes      yes   (d)
- *   GET    /api/v1/alarms/{ref}                 -    ltd      ltd    yes   yes      yes   (d)
- *   POST   /api/v1/alarms/{ref}/transitions     -    ltd      -      yes   yes      yes   (e)
- *   GET    /api/v1/sensors                      -    yes      yes    yes   yes      yes   (f)
- *   GET    /api/v1/sensors/{device}/history     -    yes      yes    yes   yes      yes   (f)
- *   GET    /api/v1/sensors/{device}/activity    -    yes      yes    yes   yes      yes   (f)
- *   GET    /                                    yes  yes      yes    yes   yes      yes   (g)
- *   GET    /ui/{file}                           yes  yes      yes    yes   yes      yes   (g)
+ *   route                                    anon resident family staff it-admin service guardian auditor
+ *   POST   /api/v1/auth/login                yes  yes      yes    yes   yes      yes     yes      yes
+ *   POST   /api/v1/auth/logout               -    yes      yes    yes   yes      yes     yes      yes
+ *   GET    /api/v1/auth/session              -    yes      yes    yes   yes      yes     yes      yes
+ *   GET    /api/v1/health                    yes  ltd      ltd    yes   yes      yes     ltd      ltd  (a)
+ *   GET    /api/v1/openapi.json              yes  yes      yes    yes   yes      yes     yes      yes
+ *   GET    /metrics                          -    -        -      -     yes      yes     -        -
+ *   GET    /api/v1/events (and WebSocket)    -    yes      yes    yes   yes      yes     yes      -    (b)
+ *   GET    /api/v1/plugins                   -    -        -      yes   yes      yes     -        -
+ *   POST   /api/v1/plugins/{id}/restart      -    -        -      -     yes      -       -        -
+ *   POST   /api/v1/plugins/{id}/disable      -    -        -      -     yes      -       -        -    (h)
+ *   POST   /api/v1/plugins/{id}/enable       -    -        -      -     yes      -       -        -    (h)
+ *   GET    /api/v1/users                     -    ltd      -      -     yes      -       ltd      -    (c)
+ *   POST   /api/v1/users                     -    ltd      -      -     yes      -       ltd      -    (c)
+ *   POST   /api/v1/users/{username}/password -    ltd      -      -     yes      -       ltd      -    (c)
+ *   DELETE /api/v1/users/{username}/sessions -    ltd      -      -     yes      -       ltd      -    (c)
+ *   POST   /api/v1/alarms                    -    ltd      ltd    yes   yes      yes     ltd      -    (d)
+ *   GET    /api/v1/alarms                    -    ltd      ltd    yes   yes      yes     ltd      -    (d)
+ *   GET    /api/v1/alarms/{ref}              -    ltd      ltd    yes   yes      yes     ltd      -    (d)
+ *   POST   /api/v1/alarms/{ref}/transitions  -    ltd      -      yes   yes      yes     ltd      -    (e)
+ *   GET    /api/v1/sensors                   -    yes      yes    yes   yes      yes     yes      -    (f)
+ *   GET    /api/v1/sensors/{device}/history  -    yes      yes    yes   yes      yes     yes      -    (f)
+ *   GET    /api/v1/sensors/{device}/activity -    yes      yes    yes   yes      yes     yes      -    (f)
+ *   GET    /                                 yes  yes      yes    yes   yes      yes     yes      yes  (g)
+ *   GET    /ui/{file}                        yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *
- * (a) anonymous callers get only {"status"}; the limited form (personal roles) also the
- *     subsystem states; the full form also fault messages, plugins (a municipal
+ * The guardian (personal) is the resident's legal representative and may do what the
+ * resident may, with the resident's limited forms; the auditor (municipal) reads the
+ * municipal side of the access log and nothing of the home: no events, alarms, sensors,
+ * plugins or users, and health in its limited form.
+ *
+ * (a) anonymous callers get only {"status"}; the limited form (personal roles, auditor)
+ *     also the subsystem states; the full form also fault messages, plugins (a municipal
  *     instance's own health report included, see hg_context_report_health ()), version
  *     and uptime. Of the personal domain's plugin instances (the resident's own devices)
  *     municipal roles see only how many there are and whether they run, here, in
  *     /api/v1/plugins and in /metrics (hgd_plugin_manager_to_json_for_domain ()), and no
  *     count of its events.
- * (b) events of the caller's domain only: resident, family -> personal journal;
+ * (b) events of the caller's domain only: resident, family, guardian -> personal journal;
  *     staff, it-admin, service -> municipal journal.
  * (c) each manager sees and manages only the users of their own domain: the full form
- *     (it-admin) all of them (staff, it-admin, service), the limited form (the resident)
- *     only those of another role than their own (their family), and sees themselves.
- *     The resident's own account is made at installation (hemgatectl on the gateway).
+ *     (it-admin) all of them (staff, it-admin, service, auditor), the limited form (the
+ *     resident, the guardian) only the family, and sees themselves. The resident's and
+ *     the guardian's accounts are made on the gateway (hemgatectl users add).
  * (d) alarms are municipal records, but the resident must see where their call for
  *     help stands: the limited form (personal roles) shows every alarm of the home
  *     without `detail` and without a source naming another user.
  * (e) the caller's kind in the alarm life cycle's table (hgd-alarm-lifecycle.c) is
- *     resident in the limited form, else staff: a resident may only move an alarm to
- *     `cancelled`, and the limited form acts only on an alarm its caller raised or the
- *     home's devices (a plugin) raised, never a technical one, and answers as (d);
+ *     resident in the limited form, else staff: a resident (or guardian) may only move an
+ *     alarm to `cancelled`, and the limited form acts only on an alarm its caller raised
+ *     or the home's devices (a plugin) raised, never a technical one, and answers as (d);
  *     family may not touch alarms (they may be far away, and cancelling help is the
  *     resident's call).
  * (f) the `sensor.reading` events of the caller's domain only, as (b): the municipality's
- *     sensors for staff, it-admin and service; the resident's own for resident and family.
+ *     sensors for staff, it-admin and service; the resident's own for the personal roles.
  * (g) the web UI (ui/, compiled into a GResource): its page and static files, the same
  *     for everyone; what it shows comes from the routes above, with the caller's rules.
  *     The UI routes with `#/...`, so any other path stays a JSON 404.
@@ -197,36 +205,37 @@ static const HgdApiRoute routes[] = {
     handle_login },
   { "POST", "/api/v1/auth/logout", ANY, 0, HGD_API_BODY_NONE, 0, handle_logout },
   { "GET", "/api/v1/auth/session", ANY, 0, HGD_API_BODY_NONE, 0, handle_session },
-  { "GET", "/api/v1/health", HGD_API_PUBLIC, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0,
-    handle_health },
+  { "GET", "/api/v1/health", HGD_API_PUBLIC, HGD_ROLES_PERSONAL | R (AUDITOR), HGD_API_BODY_NONE,
+    0, handle_health },
   { "GET", "/api/v1/openapi.json", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_openapi },
   { "GET", "/metrics", R (IT_ADMIN) | R (SERVICE), 0, HGD_API_BODY_NONE, 0, handle_metrics },
-  { "GET", "/api/v1/events", ANY, 0, HGD_API_BODY_NONE, 0, handle_events },
-  { "GET", "/api/v1/plugins", HGD_ROLES_MUNICIPAL, 0, HGD_API_BODY_NONE, 0, handle_plugins_list },
+  { "GET", "/api/v1/events", HOME, 0, HGD_API_BODY_NONE, 0, handle_events },
+  { "GET", "/api/v1/plugins", OPS, 0, HGD_API_BODY_NONE, 0, handle_plugins_list },
   { "POST", "/api/v1/plugins/{id}/restart", R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
     handle_plugin_restart },
   { "POST", "/api/v1/plugins/{id}/disable", R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
     handle_plugin_disable },
   { "POST", "/api/v1/plugins/{id}/enable", R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
     handle_plugin_enable },
-  { "GET", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT), HGD_API_BODY_NONE, 0,
+  { "GET", "/api/v1/users", KEEPER | R (IT_ADMIN), KEEPER, HGD_API_BODY_NONE, 0,
     handle_users_list },
-  { "POST", "/api/v1/users", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT), HGD_API_BODY_JSON, 0,
+  { "POST", "/api/v1/users", KEEPER | R (IT_ADMIN), KEEPER, HGD_API_BODY_JSON, 0,
     handle_users_create },
-  { "POST", "/api/v1/users/{username}/password", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT),
-    HGD_API_BODY_JSON, 0, handle_user_password },
-  { "DELETE", "/api/v1/users/{username}/sessions", R (RESIDENT) | R (IT_ADMIN), R (RESIDENT),
+  { "POST", "/api/v1/users/{username}/password", KEEPER | R (IT_ADMIN), KEEPER, HGD_API_BODY_JSON,
+    0, handle_user_password },
+  { "DELETE", "/api/v1/users/{username}/sessions", KEEPER | R (IT_ADMIN), KEEPER,
     HGD_API_BODY_NONE, 0, handle_user_sessions_revoke },
-  { "POST", "/api/v1/alarms", ANY, HGD_ROLES_PERSONAL, HGD_API_BODY_JSON, 0, handle_alarms_raise },
-  { "GET", "/api/v1/alarms", ANY, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0, handle_alarms_list },
-  { "GET", "/api/v1/alarms/{ref}", ANY, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0,
+  { "POST", "/api/v1/alarms", HOME, HGD_ROLES_PERSONAL, HGD_API_BODY_JSON, 0,
+    handle_alarms_raise },
+  { "GET", "/api/v1/alarms", HOME, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0, handle_alarms_list },
+  { "GET", "/api/v1/alarms/{ref}", HOME, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0,
     handle_alarm_get },
-  { "POST", "/api/v1/alarms/{ref}/transitions", R (RESIDENT) | HGD_ROLES_MUNICIPAL, R (RESIDENT),
-    HGD_API_BODY_JSON, 0, handle_alarm_transition },
-  { "GET", "/api/v1/sensors", ANY, 0, HGD_API_BODY_NONE, 0, handle_sensors_list },
-  { "GET", "/api/v1/sensors/{device}/history", ANY, 0, HGD_API_BODY_NONE, 0,
+  { "POST", "/api/v1/alarms/{ref}/transitions", KEEPER | OPS, KEEPER, HGD_API_BODY_JSON, 0,
+    handle_alarm_transition },
+  { "GET", "/api/v1/sensors", HOME, 0, HGD_API_BODY_NONE, 0, handle_sensors_list },
+  { "GET", "/api/v1/sensors/{device}/history", HOME, 0, HGD_API_BODY_NONE, 0,
     handle_sensor_history },
-  { "GET", "/api/v1/sensors/{device}/activity", ANY, 0, HGD_API_BODY_NONE, 0,
+  { "GET", "/api/v1/sensors/{device}/activity", HOME, 0, HGD_API_BODY_NONE, 0,
     handle_sensor_activity },
   { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
   { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
@@ -234,6 +243,9 @@ static const HgdApiRoute routes[] = {
 
 #undef R
 #undef ANY
+#undef HOME
+#undef OPS
+#undef KEEPER
 
 /* Routes ------------------------------------------------------------------------------ */
 
@@ -2439,7 +2451,7 @@ may_manage_role (HgdApiRequest *req,
 {
   if (hgd_role_get_domain (target) != request_domain (req))
     return FALSE;
-  return !request_is_limited (req) || target != req->session->role;
+  return !request_is_limited (req) || target == HGD_ROLE_FAMILY;
 }
 
 static JsonObject *

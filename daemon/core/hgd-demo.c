@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Demo mode: makes sure the users resident, family, staff and admin exist, each with a
- * fresh password (or the one in HEMGATE_DEMO_PASSWORD), so the logins can be printed. */
+/* Demo mode: makes sure the users resident, family, staff, admin, guardian and auditor exist,
+ * each with a fresh password (or the one in HEMGATE_DEMO_PASSWORD), so the logins can be
+ * printed. */
 #include "config.h"
 
 #include <sodium.h>
@@ -16,6 +17,8 @@ static const struct
   { "family", HGD_ROLE_FAMILY },
   { "staff", HGD_ROLE_STAFF },
   { "admin", HGD_ROLE_IT_ADMIN },
+  { "guardian", HGD_ROLE_GUARDIAN },
+  { "auditor", HGD_ROLE_AUDITOR },
 };
 
 static void

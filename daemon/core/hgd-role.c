@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* HgdRole: the five roles and the domain each belongs to. */
+/* HgdRole: the roles and the domain each belongs to. */
 #include "config.h"
 
 #include "hgd-role.h"
@@ -14,6 +14,8 @@ static const struct
   { "staff", HG_DOMAIN_MUNICIPAL },
   { "it-admin", HG_DOMAIN_MUNICIPAL },
   { "service", HG_DOMAIN_MUNICIPAL },
+  { "guardian", HG_DOMAIN_PERSONAL },
+  { "auditor", HG_DOMAIN_MUNICIPAL },
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (roles) == HGD_ROLE_LAST);
 

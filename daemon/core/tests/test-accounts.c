@@ -740,6 +740,8 @@ test_users_stored_in_own_domain (Fixture *fixture,
     { "staff", HGD_ROLE_STAFF, HG_DOMAIN_MUNICIPAL },
     { "admin", HGD_ROLE_IT_ADMIN, HG_DOMAIN_MUNICIPAL },
     { "fleet", HGD_ROLE_SERVICE, HG_DOMAIN_MUNICIPAL },
+    { "trustee", HGD_ROLE_GUARDIAN, HG_DOMAIN_PERSONAL },
+    { "inspector", HGD_ROLE_AUDITOR, HG_DOMAIN_MUNICIPAL },
   };
 
   g_test_summary ("Each user, and each of their sessions, is stored only in the accounts.db "
