@@ -7,7 +7,7 @@
 import { api } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, formatDateTime } from './i18n.js';
-import { deviceLabel, grantWhat } from './grants.js';
+import { deviceLabel, grantKindLabel, granteeLabel, grantWhat } from './grants.js';
 import { apiErrorText, roleLabel, whoLabel } from './labels.js';
 
 const PAGE = 20;
@@ -53,30 +53,41 @@ function objectText(entry, devices) {
   return object ? format(_('your data: {what}'), { what: object }) : _('your data');
 }
 
-// The grant an entry of grant.made or grant.revoked is about, in words.
-function grantText(entry, devices) {
-  const grant = entry.detail?.grant ?? entry.detail;
-  return grant?.kind ? grantWhat(grant, devices) : entry.object ?? '';
+// The grant an entry of grant.made or grant.revoked is about (its object is grant:<id>),
+// in words: in full from GET /api/v1/grants, else from the kind and grantee the log keeps.
+function grantText(entry, devices, grants) {
+  const grant = grants.get((entry.object ?? '').replace(/^grant:/, '')) ?? entry.detail;
+  if (grant?.scope)
+    return grantWhat(grant, devices);
+  if (grant?.kind)
+    return format(_('{kind} ({who})'), { kind: grantKindLabel(grant.kind), who: granteeLabel(grant.grantee) });
+  return entry.object ?? '';
 }
 
 // One entry as a sentence: "Anna Svensson (home-care staff) looked at your readings from
 // Bedroom motion sensor"; what the reader did themselves starts "You".
-export function entrySentence(entry, me, devices = new Map()) {
+export function entrySentence(entry, me, devices = new Map(), grants = new Map()) {
   const you = entry.actor === me;
   const who = actorText(entry);
   switch (entry.action) {
     case 'login':
       return you ? _('You signed in') : format(_('{who} signed in'), { who });
+    // (the actor of a failed login is the user it tried, when there is one)
     case 'login.failed':
-      return entry.object
-        ? format(_('Someone tried to sign in as {user} with a wrong password'), { user: whoLabel(entry.object) })
+      if (entry.detail?.reason === 'rate-limited')
+        return entry.actor === me ? _('Signing in as you was refused after too many wrong passwords')
+          : _('Signing in was refused after too many wrong passwords');
+      if (entry.actor === me)
+        return _('Someone tried to sign in as you with a wrong password');
+      return entry.actor?.startsWith('user:')
+        ? format(_('Someone tried to sign in as {user} with a wrong password'), { user: whoLabel(entry.actor) })
         : _('Someone tried to sign in with a wrong password');
     case 'read.personal':
       return format(you ? _('You looked at {what}') : _('{who} looked at {what}'), { who, what: objectText(entry, devices) });
     case 'grant.made':
-      return format(you ? _('You shared: {what}') : _('{who} shared: {what}'), { who, what: grantText(entry, devices) });
+      return format(you ? _('You shared: {what}') : _('{who} shared: {what}'), { who, what: grantText(entry, devices, grants) });
     case 'grant.revoked':
-      return format(you ? _('You withdrew a share: {what}') : _('{who} withdrew a share: {what}'), { who, what: grantText(entry, devices) });
+      return format(you ? _('You withdrew a share: {what}') : _('{who} withdrew a share: {what}'), { who, what: grantText(entry, devices, grants) });
     case 'video-visit':
       return you ? _('You had a video visit') : format(_('{who} made a video visit'), { who });
     case 'night-check':
@@ -99,18 +110,20 @@ export async function render(main, context) {
   const chain = h('div', { id: 'chain-note', class: 'chain-note', hidden: true });
   const older = h('button', { type: 'button', class: 'secondary', id: 'show-older', hidden: true }, _('Show older'));
   let devices = new Map();
+  let grants = new Map();
   let oldest = null;
 
   function entryItem(entry) {
     return h('li', { class: 'access-entry', tabindex: '-1', dataset: { seq: String(entry.seq), action: entry.action } },
-      h('span', { class: 'access-sentence' }, entrySentence(entry, me, devices)),
+      h('span', { class: 'access-sentence' }, entrySentence(entry, me, devices, grants)),
       h('br'),
       h('time', { class: 'when', datetime: entry.time }, formatDateTime(entry.time)));
   }
 
   async function loadPage() {
     const query = '?limit=' + PAGE + (oldest !== null ? '&before=' + oldest : '');
-    const entries = entriesOf(await api('GET', '/api/v1/access-log' + query));
+    const result = await api('GET', '/api/v1/access-log' + query);
+    const entries = entriesOf(result);
     if (mine !== generation || !context.isCurrent())
       return null;
     const items = entries.map(entryItem);
@@ -118,7 +131,8 @@ export async function render(main, context) {
     list.append(...items);
     if (entries.length > 0)
       oldest = entries[entries.length - 1].seq;
-    older.hidden = entries.length < PAGE;
+    // next_before is where the next page starts, null when there is none
+    older.hidden = result?.next_before === undefined ? entries.length < PAGE : result.next_before === null;
     if (list.childElementCount === 0)
       list.append(h('li', { class: 'empty' }, _('Nothing has been recorded yet.')));
     return items;
@@ -155,12 +169,13 @@ export async function render(main, context) {
       h('div', { class: 'actions' }, older),
       status));
 
-  try {
-    // (an auditor reads the log and nothing else)
-    if (!auditor)
-      devices = new Map(((await api('GET', '/api/v1/sensors')).devices ?? []).map((d) => [d.device, d]));
-  } catch {
-    devices = new Map(); // objects are then shown as the log names them
+  // the devices and grants the entries name (an auditor reads the log and nothing else)
+  if (!auditor) {
+    const [sensors, granted] = await Promise.allSettled([api('GET', '/api/v1/sensors'), api('GET', '/api/v1/grants')]);
+    if (sensors.status === 'fulfilled')
+      devices = new Map((sensors.value?.devices ?? []).map((d) => [d.device, d]));
+    if (granted.status === 'fulfilled')
+      grants = new Map((Array.isArray(granted.value) ? granted.value : granted.value?.grants ?? []).map((g) => [g.id, g]));
   }
   if (mine !== generation || !context.isCurrent())
     return;
