@@ -200,8 +200,10 @@ export async function render(main, context) {
       grant.scope.user = user;
       grant.scope.actions = ['view', ...checkedValues('grant-family-act')];
     }
+    // from today: the gateway starts it now, by its own clock
     const from = value('#grant-from');
-    grant.start = (!from || from <= dayInZone(new Date()) ? new Date() : zonedMoment(from)).toISOString();
+    if (from && from > dayInZone(new Date()))
+      grant.start = zonedMoment(from).toISOString();
     grant.end = value('input[name="grant-until"]:checked') === 'date' && untilDate.value
       ? zonedMoment(untilDate.value, '23:59:59').toISOString() : null;
     return grant;
@@ -278,7 +280,10 @@ export async function render(main, context) {
       showStep(1, { focus: false });
       currentHeading.focus();
     } catch (error) {
-      stepError.textContent = format(_('Nothing was shared. {reason}'), { reason: apiErrorText(error) });
+      const reason = error.code === 'invalid-grant' && grant.kind === 'family-access'
+        ? _('There is no family member with this user name. Check the name and try again.')
+        : apiErrorText(error);
+      stepError.textContent = format(_('Nothing was shared. {reason}'), { reason });
     } finally {
       next.disabled = false;
     }
