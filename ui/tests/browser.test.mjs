@@ -44,7 +44,7 @@ const VIEWPORTS = [
   { name: 'laptop', width: 1366, height: 768 },
 ];
 const TEXT_SIZES = ['normal', 'large', 'larger', 'largest'];
-const LOGINS = { resident: 'resident', family: 'family', staff: 'staff', 'it-admin': 'admin' };
+const LOGINS = { resident: 'resident', family: 'family', staff: 'staff', 'it-admin': 'admin', guardian: 'guardian', auditor: 'auditor' };
 
 let stateDir;
 let daemon;
@@ -1250,6 +1250,37 @@ test('issue 15: when the access log\'s chain check fails, Who has looked says so
     await checkAccessibility(resident, `who has looked with a broken chain (${language})`);
     await shoot(resident, `resident-access-log-tampered-${language}`);
   }
+});
+
+test('issue 15: the legal representative has Sharing and Who has looked; an auditor reads the municipal access log and nothing of the home', async () => {
+  const guardian = await (await newContext()).newPage();
+  await login(guardian, 'guardian');
+  await guardian.locator('header nav a[href="#/sharing"]').click();
+  await guardian.locator('main h1', { hasText: 'Delning' }).waitFor();
+  await ready(guardian);
+  await guardian.locator('#grants-past li.grant').first().waitFor();
+  assert.ok(await guardian.locator('header nav a[href="#/access-log"]').isVisible());
+  await checkAccessibility(guardian, 'guardian sharing (sv)');
+  await shoot(guardian, 'guardian-sharing-sv');
+
+  const auditor = await (await newContext()).newPage();
+  const asked = [];
+  auditor.on('request', (request) => asked.push(new URL(request.url()).pathname));
+  await login(auditor, 'auditor', { language: 'en' });
+  assert.equal(await auditor.locator('header nav a[href="#/sharing"]').count(), 0);
+  await auditor.locator('header nav a[href="#/access-log"]', { hasText: 'Access log' }).click();
+  await auditor.locator('main h1', { hasText: 'Access log' }).waitFor();
+  await ready(auditor);
+  await auditor.locator('#access-log li.access-entry').first().waitFor();
+  // staff logged in earlier: their logins are on the municipal side, the resident's are not
+  const sentences = await auditor.locator('#access-log .access-sentence').allInnerTexts();
+  assert.ok(sentences.some((text) => /^staff \(home-care staff\) signed in$/.test(text)), JSON.stringify(sentences));
+  assert.ok(!sentences.some((text) => /resident|shared|withdrew/i.test(text)), JSON.stringify(sentences));
+  assert.deepEqual(asked.filter((p) => /^\/api\/v1\/(sensors|grants|alarms|events)/.test(p)), [], 'the auditor asks for nothing of the home');
+  await checkAccessibility(auditor, 'auditor access log (en)');
+  await shoot(auditor, 'auditor-access-log-en');
+  await auditor.goto(baseUrl + '/#/sharing');
+  await auditor.locator('main h1', { hasText: 'No access' }).waitFor();
 });
 
 test('the login rate limit is shown with the time to wait', async () => {
