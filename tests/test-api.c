@@ -63,6 +63,8 @@ static const struct
     "" },
   { "GET", "/api/v1/sensors/{device}/activity", "/api/v1/sensors/no-such-device/activity", NULL,
     HOME, "" },
+  { "GET", "/api/v1/access-log", "/api/v1/access-log", NULL, "resident guardian auditor", "" },
+  { "GET", "/api/v1/access-log/verify", "/api/v1/access-log/verify", NULL, "resident guardian auditor", "" },
   { "GET", "/", "/", NULL, "public", "" },
   { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, "public", "" },
 };
@@ -2240,7 +2242,8 @@ test_health (void)
   g_autoptr(HgdTestResponse) admin = NULL;
   g_autoptr(HgdTestResponse) forged = NULL;
   JsonObject *subsystems = NULL;
-  const gchar *names[] = { "journal-municipal", "journal-personal", "api", "plugins" };
+  const gchar *names[] = { "journal-municipal", "journal-personal", "api", "plugins",
+                           "access-log-municipal", "access-log-personal" };
   JsonArray *plugins = NULL;
 
   g_test_summary ("Health is public but anonymous callers see only the status; personal roles add "
@@ -3287,11 +3290,213 @@ test_weak_password_refused (void)
   }
 }
 
+/* Access log ---------------------------------------------------------------------------- */
+
+static HgdTestResponse *
+access_log_get (HgdTestDaemon *td,
+                HgdRole role,
+                const gchar *path)
+{
+  HgdTestResponse *response = hgd_test_daemon_request (td, "GET", path,
+                                                       hgd_test_daemon_get_token (td, role), NULL);
+
+  g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+  return response;
+}
+
+static void
+login_fails (HgdTestDaemon *td,
+             const gchar *username)
+{
+  g_autofree gchar *body = g_strdup_printf ("{\"username\": \"%s\", \"password\": \"not-the-password\"}",
+                                            username);
+  g_autoptr(HgdTestResponse) response
+      = hgd_test_daemon_request (td, "POST", "/api/v1/auth/login", NULL, body);
+
+  g_assert_cmpuint (response->status, ==, SOUP_STATUS_UNAUTHORIZED);
+}
+
+static JsonObject *
+entry_at (HgdTestResponse *page,
+          guint index)
+{
+  return json_array_get_object_element (json_object_get_array_member (page->json, "entries"), index);
+}
+
+static void
+test_access_log_logins (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  const gchar *resident = hgd_test_username (HGD_ROLE_RESIDENT);
+  g_autofree gchar *resident_actor = g_strconcat ("user:", resident, NULL);
+  g_autofree gchar *staff_actor = g_strconcat ("user:", hgd_test_username (HGD_ROLE_STAFF), NULL);
+  g_autoptr(HgdTestResponse) page = NULL;
+  g_autoptr(HgdTestResponse) first = NULL;
+  g_autoptr(HgdTestResponse) second = NULL;
+  g_autoptr(HgdTestResponse) bad = NULL;
+  g_autoptr(HgdTestResponse) verdict = NULL;
+  JsonObject *entry;
+  JsonArray *entries;
+
+  g_test_summary ("Logins and failed logins go into the access log of the user's domain, newest "
+                  "first, each chained to the one before; the resident reads the personal log "
+                  "only, in pages; staff's logins are not in it; the chain verifies");
+  login_fails (td, resident);
+  login_fails (td, "no-such-user");
+  /* the staff member logs in (municipal log), the resident too (personal log) */
+  hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
+  page = access_log_get (td, HGD_ROLE_RESIDENT, "/api/v1/access-log");
+  g_assert_cmpstr (json_object_get_string_member (page->json, "domain"), ==, "personal");
+  entries = json_object_get_array_member (page->json, "entries");
+  g_assert_cmpuint (json_array_get_length (entries), ==, 2);
+  g_assert_true (json_object_get_null_member (page->json, "next_before"));
+
+  entry = entry_at (page, 0);
+  g_assert_cmpint (json_object_get_int_member (entry, "seq"), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (entry, "action"), ==, "login");
+  g_assert_cmpstr (json_object_get_string_member (entry, "actor"), ==, resident_actor);
+  g_assert_cmpstr (json_object_get_string_member (entry, "actor_name"), ==, resident);
+  g_assert_cmpstr (json_object_get_string_member (entry, "domain"), ==, "personal");
+  g_assert_true (json_object_get_null_member (entry, "object"));
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (entry, "detail"),
+                                                  "role"), ==, "resident");
+  g_assert_true (g_str_has_suffix (json_object_get_string_member (entry, "time"), "Z"));
+  g_assert_cmpuint (strlen (json_object_get_string_member (entry, "hash")), ==, 64);
+  g_assert_cmpstr (json_object_get_string_member (entry, "prev_hash"), ==,
+                   json_object_get_string_member (entry_at (page, 1), "hash"));
+
+  entry = entry_at (page, 1);
+  g_assert_cmpint (json_object_get_int_member (entry, "seq"), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (entry, "action"), ==, "login.failed");
+  g_assert_cmpstr (json_object_get_string_member (entry, "actor"), ==, resident_actor);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (entry, "detail"),
+                                                  "reason"), ==, "bad-login");
+  g_assert_cmpstr (json_object_get_string_member (entry, "prev_hash"), ==,
+                   "0000000000000000000000000000000000000000000000000000000000000000");
+  /* nothing of the municipal side: no staff login, no unknown user */
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    g_assert_cmpstr (json_object_get_string_member (entry_at (page, i), "actor"), !=, staff_actor);
+
+  /* pages: one at a time, older with ?before= */
+  first = access_log_get (td, HGD_ROLE_RESIDENT, "/api/v1/access-log?limit=1");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (first->json, "entries")), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (entry_at (first, 0), "seq"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (first->json, "next_before"), ==, 2);
+  second = access_log_get (td, HGD_ROLE_RESIDENT, "/api/v1/access-log?limit=1&before=2");
+  g_assert_cmpint (json_object_get_int_member (entry_at (second, 0), "seq"), ==, 1);
+  g_assert_true (json_object_get_null_member (second->json, "next_before"));
+  bad = hgd_test_daemon_request (td, "GET", "/api/v1/access-log?limit=0",
+                                 hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), NULL);
+  assert_error (bad, SOUP_STATUS_BAD_REQUEST, "invalid-request");
+
+  verdict = access_log_get (td, HGD_ROLE_RESIDENT, "/api/v1/access-log/verify");
+  g_assert_true (json_object_get_boolean_member (verdict->json, "ok"));
+  g_assert_cmpstr (json_object_get_string_member (verdict->json, "domain"), ==, "personal");
+  g_assert_cmpint (json_object_get_int_member (verdict->json, "entries"), ==, 2);
+  g_assert_true (json_object_get_null_member (verdict->json, "first_bad_seq"));
+}
+
+/* The municipal log, as the core has it: the auditor's role reads it over the API. */
+static void
+test_access_log_municipal_side (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  HgdAccessLog *log = hgd_daemon_get_access_log (td->daemon);
+  g_autofree gchar *staff_actor = g_strconcat ("user:", hgd_test_username (HGD_ROLE_STAFF), NULL);
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GError) error = NULL;
+  HgdAccessEntry *unknown;
+  HgdAccessEntry *staff;
+
+  g_test_summary ("A staff login and a failed login for a name no account has go into the "
+                  "municipal log, the latter as 'unknown', without the name typed; the auditor "
+                  "reads that log, the guardian the personal one");
+  login_fails (td, "no-such-user");
+  hgd_test_daemon_get_token (td, HGD_ROLE_STAFF);
+  entries = hgd_access_log_list (log, HG_DOMAIN_MUNICIPAL, 0, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (entries->len, ==, 2);
+  staff = g_ptr_array_index (entries, 0);
+  unknown = g_ptr_array_index (entries, 1);
+  g_assert_cmpstr (staff->action, ==, "login");
+  g_assert_cmpstr (staff->actor, ==, staff_actor);
+  g_assert_cmpstr (unknown->action, ==, "login.failed");
+  g_assert_cmpstr (unknown->actor, ==, "unknown");
+  g_assert_null (strstr (unknown->detail, "no-such-user"));
+  g_assert_nonnull (strstr (unknown->detail, "unknown-user"));
+
+  /* the auditor reads the municipal side (with their own login now), the guardian the
+   * personal one, where neither the staff login nor the unknown name is */
+  {
+    g_autoptr(HgdTestResponse) audit = access_log_get (td, HGD_ROLE_AUDITOR, "/api/v1/access-log");
+    g_autoptr(HgdTestResponse) guardian = access_log_get (td, HGD_ROLE_GUARDIAN, "/api/v1/access-log");
+    g_autoptr(HgdTestResponse) verdict = access_log_get (td, HGD_ROLE_AUDITOR,
+                                                         "/api/v1/access-log/verify");
+
+    g_assert_cmpstr (json_object_get_string_member (audit->json, "domain"), ==, "municipal");
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (audit->json, "entries")), ==, 3);
+    g_assert_cmpstr (json_object_get_string_member (entry_at (audit, 1), "actor"), ==, staff_actor);
+    g_assert_cmpstr (json_object_get_string_member (entry_at (audit, 2), "actor_name"), ==, "unknown");
+    g_assert_cmpstr (json_object_get_string_member (guardian->json, "domain"), ==, "personal");
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (guardian->json, "entries")), ==, 1);
+    g_assert_cmpstr (json_object_get_string_member (entry_at (guardian, 0), "action"), ==, "login");
+    g_assert_true (json_object_get_boolean_member (verdict->json, "ok"));
+    g_assert_cmpstr (json_object_get_string_member (verdict->json, "domain"), ==, "municipal");
+  }
+}
+
+/* An entry changed in the file while hemgated is stopped: a health fault from the start,
+ * and verify names it. */
+static void
+test_access_log_tampered (void)
+{
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (NULL);
+  g_autofree gchar *state_dir = g_strdup (td->state_dir);
+  g_autofree gchar *path = g_build_filename (state_dir, "personal", "journal.db", NULL);
+  HgdTestDaemonOptions options = { 0 };
+  g_autoptr(HgdTestResponse) health = NULL;
+  g_autoptr(HgdTestResponse) verdict = NULL;
+  JsonObject *subsystem;
+  sqlite3 *db = NULL;
+
+  g_test_summary ("An access-log entry edited on disk with hemgated stopped makes health report "
+                  "the personal access log as a fault naming the entry, and verify says which");
+  login_fails (td, hgd_test_username (HGD_ROLE_RESIDENT));
+  login_fails (td, hgd_test_username (HGD_ROLE_RESIDENT));
+  hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT);
+  g_clear_pointer (&td, hgd_test_daemon_free);
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "UPDATE access_log SET action = 'login' WHERE seq = 2", NULL,
+                                 NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  hg_test_log_expect_warning ("the personal access log is broken");
+  options.state_dir = state_dir;
+  td = hgd_test_daemon_new (&options);
+  health = hgd_test_daemon_request (td, "GET", "/api/v1/health",
+                                    hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  g_assert_cmpstr (json_object_get_string_member (health->json, "status"), ==, "degraded");
+  subsystem = json_object_get_object_member (json_object_get_object_member (health->json, "subsystems"),
+                                             "access-log-personal");
+  g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "fault");
+  g_assert_cmpstr (json_object_get_string_member (subsystem, "message"), ==, "entry 2 was changed");
+  verdict = access_log_get (td, HGD_ROLE_RESIDENT, "/api/v1/access-log/verify");
+  g_assert_false (json_object_get_boolean_member (verdict->json, "ok"));
+  g_assert_cmpint (json_object_get_int_member (verdict->json, "first_bad_seq"), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (verdict->json, "problem"), ==, "changed");
+  g_assert_cmpint (json_object_get_int_member (verdict->json, "entries"), ==, 1);
+  g_assert_cmpuint (hg_test_log_expected_warnings (), >=, 1);
+  hg_test_log_expect_warning (NULL);
+}
+
 int
 main (int argc,
       char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  /* GLib's writer, but for the warnings a case expects (hg_test_log_expect_warning ()) */
+  g_log_set_writer_func (hg_test_log_writer_cb, NULL, NULL);
 
   g_test_add_func ("/api/routes/role-table", test_role_table);
   g_test_add_func ("/api/routes/unknown-path-and-method", test_unknown_route);
@@ -3345,6 +3550,9 @@ main (int argc,
   g_test_add_func ("/api/auth/login-foreign-origin-refused", test_login_foreign_origin_refused);
   g_test_add_func ("/api/auth/login-limits-per-client", test_login_limits_per_client);
   g_test_add_func ("/api/users/weak-password-refused", test_weak_password_refused);
+  g_test_add_func ("/api/access-log/logins-paging-verify", test_access_log_logins);
+  g_test_add_func ("/api/access-log/municipal-side", test_access_log_municipal_side);
+  g_test_add_func ("/api/access-log/tampered-is-health-fault", test_access_log_tampered);
 
   return g_test_run ();
 }

@@ -48,6 +48,7 @@ struct _HgdApi
   HgdJournal *journals[HG_DOMAIN_LAST];   /* (owned) (nullable) when it failed to open */
   GError *journal_errors[HG_DOMAIN_LAST]; /* (owned) (nullable) why */
   HgdAccounts *accounts;                  /* (owned) */
+  HgdAccessLog *access_log;               /* (owned) */
   HgdAlarms *alarms;                      /* (owned) */
   HgdPluginManager *plugins;              /* (owned) */
   gint64 start_time;                      /* when the daemon started */
@@ -87,6 +88,10 @@ struct _HgdApiRequest
   gboolean cookie_auth;     /* the token came from the session cookie */
   JsonObject *body;         /* (owned) (nullable) the parsed request body */
   GObject *data;            /* (owned) (nullable) what a paused handler waits on */
+  const gchar *personal_read; /* (nullable) what of the personal domain's data a handler
+                               * served a caller of another domain (a static string, e.g.
+                               * "sensors"): the request is logged in the personal domain's
+                               * access log when it ends with a success */
   gulong finished_id;
   gboolean finished;        /* the message is done (answered or client gone) */
 };
@@ -121,6 +126,8 @@ static void handle_alarm_transition (HgdApi *self, HgdApiRequest *req);
 static void handle_sensors_list (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_history (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_activity (HgdApi *self, HgdApiRequest *req);
+static void handle_access_log (HgdApi *self, HgdApiRequest *req);
+static void handle_access_log_verify (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_index (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_file (HgdApi *self, HgdApiRequest *req);
 static void close_ended_streams (HgdApi *self);
@@ -162,6 +169,8 @@ static void close_ended_streams (HgdApi *self);
  *   GET    /api/v1/sensors                   -    yes      yes    yes   yes      yes     yes      -    (f)
  *   GET    /api/v1/sensors/{device}/history  -    yes      yes    yes   yes      yes     yes      -    (f)
  *   GET    /api/v1/sensors/{device}/activity -    yes      yes    yes   yes      yes     yes      -    (f)
+ *   GET    /api/v1/access-log                -    yes      -      -     -        -       yes      yes  (i)
+ *   GET    /api/v1/access-log/verify         -    yes      -      -     -        -       yes      yes  (i)
  *   GET    /                                 yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *   GET    /ui/{file}                        yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *
@@ -199,6 +208,9 @@ static void close_ended_streams (HgdApi *self);
  *     The UI routes with `#/...`, so any other path stays a JSON 404.
  * (h) a disabled instance stays stopped across restarts of the daemon until enabled;
  *     disabling the last running alarm delivery plugin makes health report a fault.
+ * (i) the access log of the caller's domain (HgdAccessLog): the resident (and guardian)
+ *     read the personal one, who looked at their data, the auditor the municipal one;
+ *     staff, it-admin, service and family read neither.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
@@ -237,6 +249,10 @@ static const HgdApiRoute routes[] = {
     handle_sensor_history },
   { "GET", "/api/v1/sensors/{device}/activity", HOME, 0, HGD_API_BODY_NONE, 0,
     handle_sensor_activity },
+  { "GET", "/api/v1/access-log", KEEPER | R (AUDITOR), 0, HGD_API_BODY_NONE,
+    0, handle_access_log },
+  { "GET", "/api/v1/access-log/verify", KEEPER | R (AUDITOR), 0,
+    HGD_API_BODY_NONE, 0, handle_access_log_verify },
   { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
   { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
 };
@@ -421,11 +437,29 @@ request_ref (HgdApiRequest *req)
   return req;
 }
 
+/* A read of personal data by a caller of another domain, once it was answered. */
+static void
+request_log_personal_read (HgdApiRequest *req)
+{
+  g_autofree gchar *actor = NULL;
+  g_autoptr(JsonObject) detail = NULL;
+
+  if (req->personal_read == NULL || req->api == NULL || req->session == NULL ||
+      !SOUP_STATUS_IS_SUCCESSFUL (soup_server_message_get_status (req->msg)))
+    return;
+  actor = g_strdup_printf ("user:%s", req->session->username);
+  detail = json_object_new ();
+  json_object_set_string_member (detail, "role", hgd_role_to_string (req->session->role));
+  hgd_access_log_record (req->api->access_log, HG_DOMAIN_PERSONAL, actor, "read.personal",
+                         req->personal_read, detail);
+}
+
 static void
 request_unref (HgdApiRequest *req)
 {
   if (!g_ref_count_dec (&req->ref))
     return;
+  request_log_personal_read (req);
   g_clear_signal_handler (&req->finished_id, req->msg);
   g_object_unref (req->msg);
   g_ptr_array_unref (req->params);
@@ -1567,6 +1601,75 @@ request_aborted_cb (SoupServer *server,
 
 /* Auth -------------------------------------------------------------------------------- */
 
+/* The domain of the user named @username, if there is one. */
+static gboolean
+find_user_domain (HgdAccounts *accounts,
+                  const gchar *username,
+                  HgDomain *domain)
+{
+  g_autofree gchar *lower = g_ascii_strdown (username, -1);
+
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      g_autoptr(GPtrArray) users = hgd_accounts_list_users (accounts, (HgDomain) i);
+
+      for (guint j = 0; j < users->len; j++)
+        {
+          if (g_strcmp0 (((HgdUser *) g_ptr_array_index (users, j))->username, lower) == 0)
+            {
+              *domain = (HgDomain) i;
+              return TRUE;
+            }
+        }
+    }
+  return FALSE;
+}
+
+/* Every login to the gateway goes into the access log of the user's domain. A failed one
+ * for a name no account has goes into the municipal log (the auditor watches for attacks
+ * on the gateway), as "unknown": what was typed may be someone's password. */
+static void
+log_login (HgdApi *self,
+           HgdApiRequest *req,
+           HgdSession *session,
+           const GError *error)
+{
+  const gchar *username = json_object_get_string_member_with_default (req->body, "username", "");
+  g_autofree gchar *client = request_client (self, req->msg);
+  g_autoptr(JsonObject) detail = json_object_new ();
+  g_autofree gchar *actor = NULL;
+  HgDomain domain = HG_DOMAIN_MUNICIPAL;
+
+  if (client != NULL)
+    json_object_set_string_member (detail, "client", client);
+  if (session != NULL)
+    {
+      actor = g_strdup_printf ("user:%s", session->username);
+      json_object_set_string_member (detail, "role", hgd_role_to_string (session->role));
+      hgd_access_log_record (self->access_log, hgd_role_get_domain (session->role), actor,
+                             "login", NULL, detail);
+      return;
+    }
+  if (g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_RATE_LIMITED))
+    json_object_set_string_member (detail, "reason", "rate-limited");
+  else if (g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_BUSY))
+    json_object_set_string_member (detail, "reason", "busy");
+  else if (g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_BAD_LOGIN))
+    json_object_set_string_member (detail, "reason", "bad-login");
+  else
+    json_object_set_string_member (detail, "reason", "error");
+  if (find_user_domain (self->accounts, username, &domain))
+    {
+      g_autofree gchar *lower = g_ascii_strdown (username, -1);
+      actor = g_strdup_printf ("user:%s", lower);
+    }
+  else
+    {
+      json_object_set_string_member (detail, "reason", "unknown-user");
+    }
+  hgd_access_log_record (self->access_log, domain, actor, "login.failed", NULL, detail);
+}
+
 static void
 login_cb (GObject *source,
           GAsyncResult *result,
@@ -1582,6 +1685,7 @@ login_cb (GObject *source,
   session = hgd_accounts_login_finish (HGD_ACCOUNTS (source), result, &retry_after, &error);
   if (req->api == NULL)
     return;
+  log_login (req->api, req, session, error);
   if (session == NULL)
     {
       if (g_error_matches (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_RATE_LIMITED) ||
@@ -1672,6 +1776,12 @@ static const gchar *
 journal_subsystem_name (HgDomain domain)
 {
   return domain == HG_DOMAIN_MUNICIPAL ? "journal-municipal" : "journal-personal";
+}
+
+static const gchar *
+access_log_subsystem_name (HgDomain domain)
+{
+  return domain == HG_DOMAIN_MUNICIPAL ? "access-log-municipal" : "access-log-personal";
 }
 
 /* The fault of @domain's journal, or NULL when it is healthy. */
@@ -1796,6 +1906,8 @@ handle_health (HgdApi *self,
     }
   healthy = plugins_healthy && delivery_fault == NULL;
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    healthy = healthy && hgd_access_log_get_fault (self->access_log, (HgDomain) i) == NULL;
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
       gboolean over_budget = FALSE;
 
@@ -1828,6 +1940,9 @@ handle_health (HgdApi *self,
       add_subsystem (subsystems, "plugins", plugins_healthy ? NULL : "a plugin is not running",
                      municipal);
       add_subsystem (subsystems, "alarm-delivery", delivery_fault, municipal);
+      for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+        add_subsystem (subsystems, access_log_subsystem_name ((HgDomain) i),
+                       hgd_access_log_get_fault (self->access_log, (HgDomain) i), municipal);
       json_object_set_object_member (object, "subsystems", subsystems);
     }
   if (municipal)
@@ -3323,6 +3438,130 @@ handle_sensor_activity (HgdApi *self,
   respond_json (req, SOUP_STATUS_OK, object);
 }
 
+/* Access log ---------------------------------------------------------------------------- */
+
+#define ACCESS_LOG_DEFAULT_LIMIT 100
+#define ACCESS_LOG_MAX_LIMIT 1000
+
+/* Who @actor is, as a person reads it: a user's name (accounts keep no other), a plugin's
+ * id, else the actor itself. */
+static const gchar *
+actor_name (const gchar *actor)
+{
+  if (g_str_has_prefix (actor, "user:"))
+    return actor + strlen ("user:");
+  if (g_str_has_prefix (actor, "plugin:"))
+    return actor + strlen ("plugin:");
+  return actor;
+}
+
+static JsonObject *
+access_entry_to_json (const HgdAccessEntry *entry)
+{
+  JsonObject *object = json_object_new ();
+  g_autofree gchar *time = iso8601_from_usec (entry->time);
+  g_autoptr(JsonObject) detail = NULL;
+
+  if (entry->detail != NULL)
+    detail = hg_json_parse_object (entry->detail, -1, 0, NULL);
+  json_object_set_int_member (object, "seq", (gint64) entry->seq);
+  json_object_set_string_member (object, "time", time);
+  json_object_set_string_member (object, "domain", hg_domain_to_string (entry->domain));
+  json_object_set_string_member (object, "actor", entry->actor);
+  json_object_set_string_member (object, "actor_name", actor_name (entry->actor));
+  json_object_set_string_member (object, "action", entry->action);
+  if (entry->object != NULL)
+    json_object_set_string_member (object, "object", entry->object);
+  else
+    json_object_set_null_member (object, "object");
+  if (detail != NULL)
+    json_object_set_object_member (object, "detail", g_steal_pointer (&detail));
+  else
+    json_object_set_null_member (object, "detail");
+  json_object_set_string_member (object, "hash", entry->hash);
+  json_object_set_string_member (object, "prev_hash", entry->prev_hash);
+  return object;
+}
+
+/* GET /api/v1/access-log: the access log of the caller's domain, newest first; the
+ * resident's (and their guardian's) is the personal one, the auditor's the municipal one. */
+static void
+handle_access_log (HgdApi *self,
+                   HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { "limit", "before", NULL };
+  guint64 limit = ACCESS_LOG_DEFAULT_LIMIT;
+  guint64 before = 0;
+  HgDomain domain = request_domain (req);
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *object;
+  JsonArray *array;
+
+  if (!check_query (req, allowed) ||
+      !query_get_uint64 (req, "limit", 1, ACCESS_LOG_MAX_LIMIT, &limit) ||
+      !query_get_uint64 (req, "before", 1, G_MAXINT64, &before))
+    return;
+  entries = hgd_access_log_list (self->access_log, domain, before, (guint) limit, &error);
+  if (entries == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  object = json_object_new ();
+  array = json_array_new ();
+  for (guint i = 0; i < entries->len; i++)
+    json_array_add_object_element (array, access_entry_to_json (g_ptr_array_index (entries, i)));
+  json_object_set_string_member (object, "domain", hg_domain_to_string (domain));
+  json_object_set_array_member (object, "entries", array);
+  /* the next page: ?before= this, while there may be older entries */
+  if (entries->len == limit && ((HgdAccessEntry *) g_ptr_array_index (entries, entries->len - 1))->seq > 1)
+    json_object_set_int_member (
+        object, "next_before",
+        (gint64) ((HgdAccessEntry *) g_ptr_array_index (entries, entries->len - 1))->seq);
+  else
+    json_object_set_null_member (object, "next_before");
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* GET /api/v1/access-log/verify: walks the caller's domain's chain (and updates health). */
+static void
+handle_access_log_verify (HgdApi *self,
+                          HgdApiRequest *req)
+{
+  HgDomain domain = request_domain (req);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *reason = NULL;
+  const gchar *problem = NULL;
+  guint64 n_entries = 0;
+  guint64 bad_seq = 0;
+  JsonObject *object;
+
+  if (!hgd_access_log_verify (self->access_log, domain, &n_entries, &bad_seq, &problem, &reason,
+                              &error))
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  object = json_object_new ();
+  json_object_set_string_member (object, "domain", hg_domain_to_string (domain));
+  json_object_set_boolean_member (object, "ok", problem == NULL);
+  json_object_set_int_member (object, "entries", (gint64) n_entries);
+  if (problem != NULL)
+    {
+      json_object_set_int_member (object, "first_bad_seq", (gint64) bad_seq);
+      json_object_set_string_member (object, "problem", problem);
+      json_object_set_string_member (object, "message", reason);
+    }
+  else
+    {
+      json_object_set_null_member (object, "first_bad_seq");
+      json_object_set_null_member (object, "problem");
+      json_object_set_null_member (object, "message");
+    }
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
 /* The web UI ----------------------------------------------------------------------------- */
 
 /* No inline script or style, nothing from another origin, never in a frame. */
@@ -3435,6 +3674,7 @@ hgd_api_dispose (GObject *object)
   g_clear_object (&self->plugins);
   g_clear_object (&self->alarms);
   g_clear_object (&self->accounts);
+  g_clear_object (&self->access_log);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     g_clear_object (&self->journals[i]);
   g_clear_object (&self->config);
@@ -3514,6 +3754,7 @@ hgd_api_new (const HgdApiDeps *deps)
           = deps->journal_errors[i] != NULL ? g_error_copy (deps->journal_errors[i]) : NULL;
     }
   self->accounts = g_object_ref (deps->accounts);
+  self->access_log = g_object_ref (deps->access_log);
   self->alarms = g_object_ref (deps->alarms);
   self->plugins = g_object_ref (deps->plugins);
   self->start_time = deps->start_time;

@@ -2,6 +2,7 @@
 /* HgdApi: the HTTP API under /api/v1, the events WebSocket and /metrics (libsoup 3). */
 #pragma once
 
+#include "hgd-access-log.h"
 #include "hgd-accounts.h"
 #include "hgd-alarms.h"
 #include "hgd-config.h"
@@ -18,6 +19,7 @@ typedef struct
   HgdJournal *journals[HG_DOMAIN_LAST];         /* (nullable) a journal that failed to open */
   const GError *journal_errors[HG_DOMAIN_LAST]; /* (nullable) why, for health */
   HgdAccounts *accounts;
+  HgdAccessLog *access_log;
   HgdAlarms *alarms;
   HgdPluginManager *plugins;
   gint64 start_time;                            /* when the daemon started, for uptime */

@@ -16,6 +16,7 @@ struct _HgdDaemon
   HgdConfig *config;                       /* (owned) */
   gchar *state_dir;                        /* (owned) */
   HgdJournal *journals[HG_DOMAIN_LAST];    /* (owned) (nullable) when it failed to open */
+  HgdAccessLog *access_log;                /* (owned) */
   GError *journal_errors[HG_DOMAIN_LAST];  /* (owned) (nullable) */
   HgdAccounts *accounts;                   /* (owned) */
   HgdAlarms *alarms;                       /* (owned) */
@@ -233,6 +234,7 @@ hgd_daemon_initable_init (GInitable *initable,
       apply_size_budget (self, self->journals[i]);
     }
 
+  self->access_log = hgd_access_log_new (self->journals);
   self->accounts = hgd_accounts_new ((const gchar *const *) domain_dirs,
                                      hgd_config_get_int (self->config, "api", "session-lifetime"), error);
   if (self->accounts == NULL)
@@ -255,6 +257,7 @@ hgd_daemon_initable_init (GInitable *initable,
       deps.journal_errors[i] = self->journal_errors[i];
     }
   deps.accounts = self->accounts;
+  deps.access_log = self->access_log;
   deps.alarms = self->alarms;
   deps.plugins = self->plugins;
   deps.start_time = self->start_time;
@@ -284,6 +287,7 @@ hgd_daemon_dispose (GObject *object)
   g_clear_object (&self->secrets);
   g_clear_object (&self->alarms);
   g_clear_object (&self->accounts);
+  g_clear_object (&self->access_log);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     g_clear_object (&self->journals[i]);
   g_clear_object (&self->config);
@@ -522,6 +526,20 @@ hgd_daemon_get_accounts (HgdDaemon *self)
 {
   g_return_val_if_fail (HGD_IS_DAEMON (self), NULL);
   return self->accounts;
+}
+
+/**
+ * hgd_daemon_get_access_log:
+ * @self: an #HgdDaemon
+ *
+ * Returns: (transfer none): the access log, for what the core itself must record
+ *   (hgd_access_log_record ()), e.g. video visits and night checks
+ */
+HgdAccessLog *
+hgd_daemon_get_access_log (HgdDaemon *self)
+{
+  g_return_val_if_fail (HGD_IS_DAEMON (self), NULL);
+  return self->access_log;
 }
 
 HgdAlarms *

@@ -2,6 +2,7 @@
 /* HgdDaemon: owns every subsystem of hemgated and brings them up in order. */
 #pragma once
 
+#include "hgd-access-log.h"
 #include "hgd-accounts.h"
 #include "hgd-alarms.h"
 #include "hgd-config.h"
@@ -45,6 +46,7 @@ HgdJournal *hgd_daemon_get_journal (HgdDaemon *self,
 const GError *hgd_daemon_get_journal_error (HgdDaemon *self,
                                             HgDomain domain);
 HgdAccounts *hgd_daemon_get_accounts (HgdDaemon *self);
+HgdAccessLog *hgd_daemon_get_access_log (HgdDaemon *self);
 HgdAlarms *hgd_daemon_get_alarms (HgdDaemon *self);
 HgdSecrets *hgd_daemon_get_secrets (HgdDaemon *self);
 HgdPluginManager *hgd_daemon_get_plugin_manager (HgdDaemon *self);

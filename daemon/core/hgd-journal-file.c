@@ -74,12 +74,30 @@ static const gchar idempotency_keys_sql[]
       "  PRIMARY KEY (scope, key)) WITHOUT ROWID;"
       "CREATE INDEX IF NOT EXISTS idempotency_keys_by_ts ON idempotency_keys (ts);";
 
+/* Schema version 3: the access log (HgdAccessLog), a hash chain of its own beside the
+ * events rather than events of type access.*: events are sent to the domain's event
+ * streams and plugins, removed by retention and trimmed for space, and the log must be
+ * none of these. It is written only by the worker (hgd-journal-writer.c), which chains
+ * each entry to the last one in the transaction that inserts it; `meta` 'access-head'
+ * holds "<seq>:<hash>" of the last entry, so that a log cut short is seen too. */
+static const gchar access_log_sql[]
+    = "CREATE TABLE access_log ("
+      "  seq INTEGER PRIMARY KEY NOT NULL,"
+      "  ts INTEGER NOT NULL,"
+      "  actor TEXT NOT NULL,"
+      "  action TEXT NOT NULL,"
+      "  object TEXT,"
+      "  detail TEXT,"
+      "  prev_hash TEXT NOT NULL,"
+      "  hash TEXT NOT NULL);";
+
 /* The schema, one step per version (hgd-sqlite.c): a new journal runs them all, an older
  * one those it lacks, when opened. Add a step for any change of a table; never edit one
  * that a release has shipped. */
 static const HgdSqliteMigration journal_migrations[] = {
   { schema_sql, NULL },
   { idempotency_keys_sql, NULL },
+  { access_log_sql, NULL },
 };
 
 /* hgd_journal_set_migrations_for_test () */
@@ -93,6 +111,7 @@ static const gchar *const schema_probes[] = {
   "SELECT ref, type, state, source, device, location, priority, detail, raised_seq, raised_ts, "
   "updated_ts FROM alarms LIMIT 0",
   "SELECT scope, key, fingerprint, alarm_ref, ts FROM idempotency_keys LIMIT 0",
+  "SELECT seq, ts, actor, action, object, detail, prev_hash, hash FROM access_log LIMIT 0",
 };
 
 /* opening */

@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "hgd-access-entry.h"
 #include "hgd-journal-private.h"
 #include "hgd-sqlite.h"
 
@@ -36,6 +37,7 @@ typedef enum
   JOB_CAP_SIZE,
   JOB_HOLD,
   JOB_TRIM,
+  JOB_SYNC,
   JOB_STOP,
 } JobKind;
 
@@ -91,6 +93,8 @@ typedef struct
   gchar *body;      /* (owned) JSON */
   AlarmRow *alarm;  /* (owned) (nullable) */
   IdempotencyRow *key; /* (owned) (nullable) recorded with a raised @alarm */
+  HgdAccessEntry *access; /* (owned) (nullable) an access-log entry instead of an event;
+                           * the worker chains it (seq, prev_hash, hash) */
 
   /* JOB_PRUNE */
   GPtrArray *rules; /* (owned) (element-type RetentionRule) */

@@ -512,3 +512,113 @@ hgd_journal_lookup_idempotency_key (HgdJournal *self,
     }
   return TRUE;
 }
+
+/* the access log */
+
+/**
+ * hgd_journal_query_access:
+ * @self: an #HgdJournal
+ * @after: only entries with a larger seq than this
+ * @before: only entries with a smaller seq than this; 0 for no bound
+ * @limit: at most this many; 0 for all
+ * @newest_first: in descending order of seq, else ascending
+ * @error: return location for a #GError
+ *
+ * The access log's entries as stored, unchecked (hgd_access_log_verify () checks them).
+ *
+ * Returns: (transfer container) (element-type HgdAccessEntry): the entries, or %NULL
+ */
+GPtrArray *
+hgd_journal_query_access (HgdJournal *self,
+                          guint64 after,
+                          guint64 before,
+                          guint limit,
+                          gboolean newest_first,
+                          GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) hgd_access_entry_free);
+  int rc;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = reader_prepare (self,
+                         newest_first
+                             ? "SELECT seq, ts, actor, action, object, detail, prev_hash, hash FROM "
+                               "access_log WHERE seq > ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+                             : "SELECT seq, ts, actor, action, object, detail, prev_hash, hash FROM "
+                               "access_log WHERE seq > ?1 AND seq < ?2 ORDER BY seq LIMIT ?3",
+                         error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) MIN (after, (guint64) G_MAXINT64));
+  sqlite3_bind_int64 (stmt, 2, before > 0 ? (sqlite3_int64) MIN (before, (guint64) G_MAXINT64)
+                                          : G_MAXINT64);
+  sqlite3_bind_int64 (stmt, 3, limit > 0 ? (sqlite3_int64) limit : -1);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      HgdAccessEntry *entry = g_new0 (HgdAccessEntry, 1);
+
+      entry->seq = (guint64) sqlite3_column_int64 (stmt, 0);
+      entry->time = sqlite3_column_int64 (stmt, 1);
+      entry->domain = self->domain;
+      entry->actor = g_strdup ((const gchar *) sqlite3_column_text (stmt, 2));
+      entry->action = g_strdup ((const gchar *) sqlite3_column_text (stmt, 3));
+      entry->object = g_strdup ((const gchar *) sqlite3_column_text (stmt, 4));
+      entry->detail = g_strdup ((const gchar *) sqlite3_column_text (stmt, 5));
+      entry->prev_hash = g_strdup ((const gchar *) sqlite3_column_text (stmt, 6));
+      entry->hash = g_strdup ((const gchar *) sqlite3_column_text (stmt, 7));
+      g_ptr_array_add (entries, entry);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      hgd_sqlite_set_error (error, &hgd_journal_store, self->reader, rc, self->path,
+                            "cannot read the access log");
+      return NULL;
+    }
+  return g_steal_pointer (&entries);
+}
+
+/**
+ * hgd_journal_get_access_head:
+ * @self: an #HgdJournal
+ * @seq: (out): the seq of the last entry the access log was given, 0 for none
+ * @hash: (out) (transfer full) (nullable): its hash, %NULL for none
+ * @error: return location for a #GError
+ *
+ * What the writer recorded as the access log's last entry, apart from the entries
+ * themselves, so that a log cut short shows.
+ *
+ * Returns: %FALSE on a read error or an unreadable record
+ */
+gboolean
+hgd_journal_get_access_head (HgdJournal *self,
+                             guint64 *seq,
+                             gchar **hash,
+                             GError **error)
+{
+  g_autofree gchar *value = NULL;
+  g_auto(GStrv) parts = NULL;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), FALSE);
+
+  *seq = 0;
+  *hash = NULL;
+  if (!hgd_sqlite_query_text (self->reader, &hgd_journal_store, self->path,
+                              "SELECT value FROM meta WHERE key = 'access-head'", &value,
+                              "cannot read the access log's head", error))
+    return FALSE;
+  if (value == NULL)
+    return TRUE;
+  parts = g_strsplit (value, ":", 2);
+  if (g_strv_length (parts) != 2 ||
+      !g_ascii_string_to_unsigned (parts[0], 10, 1, G_MAXINT64, seq, NULL))
+    {
+      g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_CORRUPT,
+                   "journal %s: the access log's head record is unreadable", self->path);
+      return FALSE;
+    }
+  *hash = g_strdup (parts[1]);
+  return TRUE;
+}

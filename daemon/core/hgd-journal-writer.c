@@ -114,6 +114,7 @@ hgd_journal_job_free (Job *job)
   g_free (job->body);
   g_clear_pointer (&job->alarm, alarm_row_free);
   g_clear_pointer (&job->key, idempotency_row_free);
+  g_clear_pointer (&job->access, hgd_access_entry_free);
   g_clear_pointer (&job->rules, g_ptr_array_unref);
   g_clear_error (&job->error);
   g_free (job);
@@ -226,12 +227,90 @@ worker_insert_key (Worker *worker,
   return TRUE;
 }
 
+/* Appends an access-log entry after the last one, inside the transaction that writes it:
+ * a batch rolled back and written again is chained again, so the chain on disk never has
+ * a gap or a fork. */
+static gboolean
+worker_insert_access (Worker *worker,
+                      Job *job,
+                      GError **error)
+{
+  HgdAccessEntry *entry = job->access;
+  g_autoptr(sqlite3_stmt) head = NULL;
+  g_autoptr(sqlite3_stmt) insert = NULL;
+  g_autoptr(sqlite3_stmt) anchor = NULL;
+  g_autofree gchar *prev_hash = NULL;
+  g_autofree gchar *head_value = NULL;
+  guint64 prev_seq = 0;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (worker->db, "SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1",
+                           -1, &head, NULL);
+  if (rc == SQLITE_OK)
+    {
+      rc = sqlite3_step (head);
+      if (rc == SQLITE_ROW)
+        {
+          prev_seq = (guint64) sqlite3_column_int64 (head, 0);
+          prev_hash = g_strdup ((const gchar *) sqlite3_column_text (head, 1));
+          rc = SQLITE_DONE;
+        }
+    }
+  if (rc != SQLITE_DONE)
+    {
+      hgd_sqlite_set_error (error, &hgd_journal_store, worker->db, rc, worker->path,
+                            "cannot read the access log");
+      return FALSE;
+    }
+  entry->time = job->ts;
+  hgd_access_entry_chain (entry, prev_seq, prev_hash);
+
+  rc = sqlite3_prepare_v2 (worker->db,
+                           "INSERT INTO access_log (seq, ts, actor, action, object, detail, "
+                           "prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                           -1, &insert, NULL);
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_bind_int64 (insert, 1, (sqlite3_int64) entry->seq);
+      sqlite3_bind_int64 (insert, 2, entry->time);
+      sqlite3_bind_text (insert, 3, entry->actor, -1, SQLITE_STATIC);
+      sqlite3_bind_text (insert, 4, entry->action, -1, SQLITE_STATIC);
+      sqlite3_bind_text (insert, 5, entry->object, -1, SQLITE_STATIC);
+      sqlite3_bind_text (insert, 6, entry->detail, -1, SQLITE_STATIC);
+      sqlite3_bind_text (insert, 7, entry->prev_hash, -1, SQLITE_STATIC);
+      sqlite3_bind_text (insert, 8, entry->hash, -1, SQLITE_STATIC);
+      rc = sqlite3_step (insert);
+    }
+  if (rc == SQLITE_DONE)
+    rc = sqlite3_prepare_v2 (worker->db,
+                             "INSERT INTO meta (key, value) VALUES ('access-head', ?1) "
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                             -1, &anchor, NULL);
+  if (rc == SQLITE_OK)
+    {
+      head_value = g_strdup_printf ("%" G_GUINT64_FORMAT ":%s", entry->seq, entry->hash);
+      sqlite3_bind_text (anchor, 1, head_value, -1, SQLITE_STATIC);
+      rc = sqlite3_step (anchor);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      hgd_sqlite_set_error (error, &hgd_journal_store, worker->db, rc, worker->path,
+                            "cannot append to the access log");
+      return FALSE;
+    }
+  job->seq = entry->seq;
+  return TRUE;
+}
+
 static gboolean
 worker_insert (Worker *worker,
                Job *job,
                GError **error)
 {
   int rc;
+
+  if (job->access != NULL)
+    return worker_insert_access (worker, job, error);
 
   {
     g_autoptr(StatementUse) stmt = worker->insert_event;
@@ -668,6 +747,8 @@ worker_run (Worker *worker,
           hgd_journal_job_free (job);
           return;
         }
+      break;
+    case JOB_SYNC:
       break;
     case JOB_HOLD:
       /* tell the caller the worker is held, then wait to be let go */

@@ -102,6 +102,14 @@ journal_complete_append (HgdJournal *self,
       g_task_return_error (task, g_steal_pointer (&job->error));
       return;
     }
+  if (job->access != NULL)
+    {
+      /* not an event: nothing is announced */
+      journal_set_fault (self, NULL);
+      g_task_return_pointer (task, g_steal_pointer (&job->access),
+                             (GDestroyNotify) hgd_access_entry_free);
+      return;
+    }
 
   hg_event_set_seq (event, job->seq);
   hg_event_set_domain (event, self->domain);
@@ -605,6 +613,82 @@ hgd_journal_append_keyed_finish (HgdJournal *self,
                                  GError **error)
 {
   return hgd_journal_append_finish (self, result, error);
+}
+
+/* the access log */
+
+/**
+ * hgd_journal_append_access_async:
+ * @self: an #HgdJournal
+ * @entry: (transfer full): an entry of @self's domain, not yet chained
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called on the caller's main context once the entry is on disk
+ * @user_data: data for @callback
+ *
+ * Appends @entry to the access log in @self's file, in the ordinary lane. The worker
+ * stamps it with the time and chains it to the last entry (seq, prev_hash, hash) in the
+ * transaction that writes it. Nothing is announced by #HgdJournal::event-appended, and
+ * neither retention nor the size budget ever removes an entry.
+ */
+void
+hgd_journal_append_access_async (HgdJournal *self,
+                                 HgdAccessEntry *entry,
+                                 GCancellable *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Job *job;
+
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+  g_return_if_fail (entry != NULL && entry->domain == self->domain);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hgd_journal_append_access_async);
+  g_task_set_check_cancellable (task, FALSE);
+  journal_check_clock (self, g_get_real_time ());
+  job = hgd_journal_job_new (JOB_APPEND);
+  job->type = g_strdup (entry->action);
+  job->ts = self->clock_wall;
+  job->access = entry;
+  job->task = g_steal_pointer (&task);
+  hgd_journal_worker_push (self->worker, job);
+}
+
+/**
+ * hgd_journal_append_access_finish:
+ * @self: an #HgdJournal
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the entry as stored, chained, or %NULL with the error of
+ *   hgd_journal_append_finish()
+ */
+HgdAccessEntry *
+hgd_journal_append_access_finish (HgdJournal *self,
+                                  GAsyncResult *result,
+                                  GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_journal_append_access_async,
+                        NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * hgd_journal_sync:
+ * @self: an #HgdJournal
+ *
+ * Blocks until everything appended in the ordinary lane before it is committed, so that
+ * the reads that follow see it; its completions still come on the main context later.
+ */
+void
+hgd_journal_sync (HgdJournal *self)
+{
+  g_autoptr(Job) job = hgd_journal_job_new (JOB_SYNC);
+
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+  hgd_journal_worker_run_sync (self->worker, job);
 }
 
 /* the size budget */

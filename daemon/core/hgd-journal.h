@@ -6,6 +6,8 @@
 #include <hg-alarm-private.h>
 #include <hg-event-private.h>
 
+#include "hgd-access-entry.h"
+
 G_BEGIN_DECLS
 
 #define HGD_JOURNAL_ERROR (hgd_journal_error_quark ())
@@ -66,6 +68,26 @@ gboolean hgd_journal_lookup_idempotency_key (HgdJournal *self,
                                              gchar **alarm_ref,
                                              gchar **fingerprint,
                                              GError **error);
+
+void hgd_journal_append_access_async (HgdJournal *self,
+                                      HgdAccessEntry *entry,
+                                      GCancellable *cancellable,
+                                      GAsyncReadyCallback callback,
+                                      gpointer user_data);
+HgdAccessEntry *hgd_journal_append_access_finish (HgdJournal *self,
+                                                  GAsyncResult *result,
+                                                  GError **error);
+void hgd_journal_sync (HgdJournal *self);
+GPtrArray *hgd_journal_query_access (HgdJournal *self,
+                                     guint64 after,
+                                     guint64 before,
+                                     guint limit,
+                                     gboolean newest_first,
+                                     GError **error);
+gboolean hgd_journal_get_access_head (HgdJournal *self,
+                                      guint64 *seq,
+                                      gchar **hash,
+                                      GError **error);
 
 GPtrArray *hgd_journal_query_events (HgdJournal *self,
                                      guint64 after,
