@@ -15,6 +15,7 @@
 
 #include "hgd-api-private.h"
 #include "hgd-api-resources.h"
+#include "hgd-grants.h"
 #include "hgd-json-check.h"
 #include "hgd-tls.h"
 #include "hgd-ui-resources.h"
@@ -50,6 +51,7 @@ struct _HgdApi
   HgdAccounts *accounts;                  /* (owned) */
   HgdAccessLog *access_log;               /* (owned) */
   HgdAlarms *alarms;                      /* (owned) */
+  HgdGrants *grants;                      /* (owned) the resident's consent grants */
   HgdPluginManager *plugins;              /* (owned) */
   gint64 start_time;                      /* when the daemon started */
   SoupServer *server;        /* (owned) (nullable) until listening */
@@ -128,6 +130,9 @@ static void handle_sensor_history (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_activity (HgdApi *self, HgdApiRequest *req);
 static void handle_access_log (HgdApi *self, HgdApiRequest *req);
 static void handle_access_log_verify (HgdApi *self, HgdApiRequest *req);
+static void handle_grants_list (HgdApi *self, HgdApiRequest *req);
+static void handle_grants_make (HgdApi *self, HgdApiRequest *req);
+static void handle_grant_revoke (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_index (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_file (HgdApi *self, HgdApiRequest *req);
 static void close_ended_streams (HgdApi *self);
@@ -165,12 +170,15 @@ static void close_ended_streams (HgdApi *self);
  *   POST   /api/v1/alarms                    -    ltd      ltd    yes   yes      yes     ltd      -    (d)
  *   GET    /api/v1/alarms                    -    ltd      ltd    yes   yes      yes     ltd      -    (d)
  *   GET    /api/v1/alarms/{ref}              -    ltd      ltd    yes   yes      yes     ltd      -    (d)
- *   POST   /api/v1/alarms/{ref}/transitions  -    ltd      -      yes   yes      yes     ltd      -    (e)
+ *   POST   /api/v1/alarms/{ref}/transitions  -    ltd      ltd    yes   yes      yes     ltd      -    (e)
  *   GET    /api/v1/sensors                   -    yes      yes    yes   yes      yes     yes      -    (f)
  *   GET    /api/v1/sensors/{device}/history  -    yes      yes    yes   yes      yes     yes      -    (f)
  *   GET    /api/v1/sensors/{device}/activity -    yes      yes    yes   yes      yes     yes      -    (f)
  *   GET    /api/v1/access-log                -    yes      -      -     -        -       yes      yes  (i)
  *   GET    /api/v1/access-log/verify         -    yes      -      -     -        -       yes      yes  (i)
+ *   GET    /api/v1/grants                    -    yes      ltd    ltd   -        -       yes      -    (j)
+ *   POST   /api/v1/grants                    -    yes      -      -     -        -       yes      -    (j)
+ *   DELETE /api/v1/grants/{id}               -    yes      -      -     -        -       yes      -    (j)
  *   GET    /                                 yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *   GET    /ui/{file}                        yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *
@@ -194,15 +202,21 @@ static void close_ended_streams (HgdApi *self);
  *     the guardian's accounts are made on the gateway (hemgatectl users add).
  * (d) alarms are municipal records, but the resident must see where their call for
  *     help stands: the limited form (personal roles) shows every alarm of the home
- *     without `detail` and without a source naming another user.
+ *     without `detail` and without a source naming another user; family only under a
+ *     family-access grant naming them (else 403 no-grant). The `detail` of an alarm the
+ *     home's own devices raised (a personal-domain plugin) is personal: staff see it
+ *     only under a share-alarms grant of its type, the other municipal roles never.
  * (e) the caller's kind in the alarm life cycle's table (hgd-alarm-lifecycle.c) is
  *     resident in the limited form, else staff: a resident (or guardian) may only move an
  *     alarm to `cancelled`, and the limited form acts only on an alarm its caller raised
  *     or the home's devices (a plugin) raised, never a technical one, and answers as (d);
- *     family may not touch alarms (they may be far away, and cancelling help is the
- *     resident's call).
+ *     family may act only under a family-access grant with `act` naming them (else 403
+ *     no-grant), and then also on alarms the home's other users raised.
  * (f) the `sensor.reading` events of the caller's domain only, as (b): the municipality's
  *     sensors for staff, it-admin and service; the resident's own for the personal roles.
+ *     Staff also see a personal device's readings from the start of an active
+ *     share-readings grant naming it (in the list, the history and live on the events
+ *     stream, not in a replay), marked `"domain": "personal"`; activity stays per domain.
  * (g) the web UI (ui/, compiled into a GResource): its page and static files, the same
  *     for everyone; what it shows comes from the routes above, with the caller's rules.
  *     The UI routes with `#/...`, so any other path stays a JSON 404.
@@ -211,6 +225,10 @@ static void close_ended_streams (HgdApi *self);
  * (i) the access log of the caller's domain (HgdAccessLog): the resident (and guardian)
  *     read the personal one, who looked at their data, the auditor the municipal one;
  *     staff, it-admin, service and family read neither.
+ * (j) consent grants (hgd-grants.c): the resident and the guardian make, list and revoke
+ *     them; the limited form lists a family member the grants to them, staff the grants
+ *     to the municipality. What a grant lets through is decided in hgd_grants_allows ()
+ *     alone, which the handlers and the event fan-out ask.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
@@ -242,8 +260,8 @@ static const HgdApiRoute routes[] = {
   { "GET", "/api/v1/alarms", HOME, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0, handle_alarms_list },
   { "GET", "/api/v1/alarms/{ref}", HOME, HGD_ROLES_PERSONAL, HGD_API_BODY_NONE, 0,
     handle_alarm_get },
-  { "POST", "/api/v1/alarms/{ref}/transitions", KEEPER | OPS, KEEPER, HGD_API_BODY_JSON, 0,
-    handle_alarm_transition },
+  { "POST", "/api/v1/alarms/{ref}/transitions", KEEPER | R (FAMILY) | OPS, KEEPER | R (FAMILY),
+    HGD_API_BODY_JSON, 0, handle_alarm_transition },
   { "GET", "/api/v1/sensors", HOME, 0, HGD_API_BODY_NONE, 0, handle_sensors_list },
   { "GET", "/api/v1/sensors/{device}/history", HOME, 0, HGD_API_BODY_NONE, 0,
     handle_sensor_history },
@@ -253,6 +271,10 @@ static const HgdApiRoute routes[] = {
     0, handle_access_log },
   { "GET", "/api/v1/access-log/verify", KEEPER | R (AUDITOR), 0,
     HGD_API_BODY_NONE, 0, handle_access_log_verify },
+  { "GET", "/api/v1/grants", KEEPER | R (FAMILY) | R (STAFF), R (FAMILY) | R (STAFF),
+    HGD_API_BODY_NONE, 0, handle_grants_list },
+  { "POST", "/api/v1/grants", KEEPER, 0, HGD_API_BODY_JSON, 0, handle_grants_make },
+  { "DELETE", "/api/v1/grants/{id}", KEEPER, 0, HGD_API_BODY_NONE, 0, handle_grant_revoke },
   { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
   { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
 };
@@ -2191,6 +2213,8 @@ typedef struct
 {
   gchar *token;        /* (owned) re-checked while the stream is open */
   HgDomain domain;
+  HgdRole role;
+  gchar *username;     /* (owned) */
   gboolean replay;     /* ?after= was given */
   guint64 after;
 } StreamRequest;
@@ -2199,6 +2223,7 @@ static void
 stream_request_free (StreamRequest *sr)
 {
   g_free (sr->token);
+  g_free (sr->username);
   g_free (sr);
 }
 
@@ -2232,6 +2257,8 @@ handle_events (HgdApi *self,
       StreamRequest *sr = g_new0 (StreamRequest, 1);
       sr->token = g_strdup (req->token);
       sr->domain = domain;
+      sr->role = req->session->role;
+      sr->username = g_strdup (req->session->username);
       sr->replay = req->query != NULL && g_hash_table_contains (req->query, "after");
       sr->after = after;
       g_object_set_qdata_full (G_OBJECT (req->msg), quark_stream, sr,
@@ -2247,7 +2274,12 @@ handle_events (HgdApi *self,
     }
   array = json_array_sized_new (events->len);
   for (guint i = 0; i < events->len; i++)
-    json_array_add_object_element (array, hg_event_to_json (g_ptr_array_index (events, i)));
+    {
+      HgEvent *event = g_ptr_array_index (events, i);
+      if (hgd_grants_event_visible (self->grants, req->session->role, req->session->username,
+                                    event, g_get_real_time ()))
+        json_array_add_object_element (array, hg_event_to_json (event));
+    }
   object = json_object_new ();
   json_object_set_array_member (object, "events", array);
   json_object_set_int_member (object, "last_seq", (gint64) hgd_journal_get_last_seq (journal));
@@ -2262,7 +2294,9 @@ typedef struct
   HgdJournal *journal;           /* (owned) the caller's domain's journal */
   gchar *token;                  /* (owned) */
   HgDomain domain;
-  guint64 last_seq;              /* the last sequence sent */
+  HgdRole role;
+  gchar *username;               /* (owned) */
+  guint64 last_seq;              /* the last sequence sent, or passed over */
   gboolean live;                 /* replay is over */
   guint replay_id;
   gulong closed_id;
@@ -2278,6 +2312,7 @@ event_stream_free (EventStream *stream)
   g_object_unref (stream->conn);
   g_object_unref (stream->journal);
   g_free (stream->token);
+  g_free (stream->username);
   g_free (stream);
 }
 
@@ -2318,7 +2353,14 @@ event_stream_replay_cb (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
   for (guint i = 0; i < events->len; i++)
-    event_stream_send (stream, g_ptr_array_index (events, i));
+    {
+      HgEvent *event = g_ptr_array_index (events, i);
+      if (hgd_grants_event_visible (stream->api->grants, stream->role, stream->username, event,
+                                    g_get_real_time ()))
+        event_stream_send (stream, event);
+      else
+        stream->last_seq = MAX (stream->last_seq, hg_event_get_seq (event));
+    }
   if (events->len < REPLAY_BATCH)
     {
       stream->live = TRUE;
@@ -2360,6 +2402,8 @@ websocket_cb (SoupServer *server,
   stream->journal = g_object_ref (journal);
   stream->token = g_strdup (sr->token);
   stream->domain = sr->domain;
+  stream->role = sr->role;
+  stream->username = g_strdup (sr->username);
   soup_websocket_connection_set_keepalive_interval (conn, STREAM_KEEPALIVE_SECONDS);
   soup_websocket_connection_set_max_incoming_payload_size (conn, STREAM_MAX_INCOMING);
   stream->closed_id
@@ -2378,7 +2422,26 @@ websocket_cb (SoupServer *server,
     }
 }
 
-/* Emitted on the main context after each durable commit. */
+/* An event of the other domain that a grant lets through: live only, never replayed, and
+ * outside the stream's own sequence. */
+static void
+event_stream_send_shared (EventStream *stream,
+                          HgEvent *event)
+{
+  g_autoptr(JsonObject) object = NULL;
+  g_autofree gchar *text = NULL;
+
+  if (soup_websocket_connection_get_state (stream->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  object = hg_event_to_json (event);
+  text = hg_json_object_to_string (object);
+  soup_websocket_connection_send_text (stream->conn, text);
+  /* access-log: the dispatcher is not in this path; P3 records a personal read for
+   * stream->username here (what: "sensor:<device>") */
+}
+
+/* Emitted on the main context after each durable commit. Whom each event reaches is
+ * hgd_grants_event_visible ()'s decision. */
 static void
 journal_event_appended_cb (HgdJournal *journal,
                            HgEvent *event,
@@ -2386,12 +2449,18 @@ journal_event_appended_cb (HgdJournal *journal,
 {
   HgdApi *self = HGD_API (user_data);
   HgDomain domain = hgd_journal_get_domain (journal);
+  gint64 now = g_get_real_time ();
 
   for (guint i = 0; i < self->streams->len; i++)
     {
       EventStream *stream = g_ptr_array_index (self->streams, i);
-      if (stream->domain == domain && stream->live)
+      if (!stream->live ||
+          !hgd_grants_event_visible (self->grants, stream->role, stream->username, event, now))
+        continue;
+      if (stream->domain == domain)
         event_stream_send (stream, event);
+      else
+        event_stream_send_shared (stream, event);
     }
 }
 
@@ -2768,6 +2837,34 @@ handle_user_sessions_revoke (HgdApi *self,
 
 /* Alarms -------------------------------------------------------------------------------- */
 
+/* Whether the home's own devices raised @alarm: a plugin instance of the personal domain. */
+static gboolean
+alarm_is_personal (HgdApi *self,
+                   HgAlarm *alarm)
+{
+  const gchar *source = hg_alarm_get_source (alarm);
+  g_autofree gchar *group = NULL;
+
+  if (self == NULL || source == NULL || !g_str_has_prefix (source, "plugin:"))
+    return FALSE;
+  group = g_strdup (source); /* the instance's group in hemgate.conf is plugin:<id> too */
+  return g_strcmp0 (hgd_config_get_string (self->config, group, "domain"), "personal") == 0;
+}
+
+/* Whether the caller may see the home's alarms, having answered 403 if not: family only
+ * under a family-access grant, see (d). */
+static gboolean
+may_view_alarms (HgdApi *self,
+                 HgdApiRequest *req)
+{
+  if (hgd_grants_allows (self->grants, req->session->role, req->session->username,
+                         HGD_GRANT_ALARM_VIEW, NULL, g_get_real_time ()))
+    return TRUE;
+  respond_error (req, SOUP_STATUS_FORBIDDEN, "no-grant",
+                 "the resident has not shared their alarms with %s", req->session->username);
+  return FALSE;
+}
+
 /* The limited form shows every alarm of the home, without `detail` (municipal notes) and
  * without a source that names another user: see (d) above the route table. */
 static JsonObject *
@@ -2787,7 +2884,16 @@ alarm_to_json_for (HgdApiRequest *req,
       json_object_set_string_member (object, "updated", updated);
     }
   if (!request_is_limited (req))
-    return object;
+    {
+      /* the detail of the home's own devices' alarm is personal: see (d) */
+      if (json_object_has_member (object, "detail") && alarm_is_personal (req->api, alarm) &&
+          !hgd_grants_allows (req->api->grants, req->session->role, req->session->username,
+                              HGD_GRANT_ALARM_DETAIL, hg_alarm_get_alarm_type (alarm),
+                              g_get_real_time ()))
+        json_object_remove_member (object, "detail");
+      /* access-log: a municipal caller read a personal alarm's detail here (req->personal_read) */
+      return object;
+    }
   own = request_who (req);
   if (json_object_has_member (object, "detail"))
     json_object_remove_member (object, "detail");
@@ -3021,6 +3127,8 @@ handle_alarms_list (HgdApi *self,
                      "query parameter 'open' is not true or false");
       return;
     }
+  if (!may_view_alarms (self, req))
+    return;
   if (journal == NULL)
     {
       respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
@@ -3050,6 +3158,8 @@ handle_alarm_get (HgdApi *self,
   g_autoptr(HgAlarm) alarm = NULL;
   g_autoptr(GError) error = NULL;
 
+  if (!may_view_alarms (self, req))
+    return;
   if (!param_is_valid (ref))
     {
       respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such alarm");
@@ -3106,6 +3216,25 @@ transition_cb (GObject *source,
   request_resume (req);
 }
 
+/* Whether @source (`user:<name>`) names a user of the personal domain. */
+static gboolean
+source_is_home_user (HgdApi *self,
+                     const gchar *source)
+{
+  g_autoptr(GPtrArray) users = NULL;
+
+  if (source == NULL || !g_str_has_prefix (source, "user:"))
+    return FALSE;
+  users = hgd_accounts_list_users (self->accounts, HG_DOMAIN_PERSONAL);
+  for (guint i = 0; users != NULL && i < users->len; i++)
+    {
+      HgdUser *user = g_ptr_array_index (users, i);
+      if (g_strcmp0 (user->username, source + strlen ("user:")) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* Whether the limited form may act on alarm @ref, having answered if not: see (e) above
  * the route table. Who raised an alarm and its type never change, so the answer holds for
  * the transition that follows. */
@@ -3138,6 +3267,8 @@ limited_may_act_on (HgdApi *self,
       return FALSE;
     }
   source = hg_alarm_get_source (alarm);
+  if (req->session->role == HGD_ROLE_FAMILY && source_is_home_user (self, source))
+    return TRUE; /* family act for the resident, under their grant: see (e) */
   if (g_strcmp0 (source, own) != 0 && !g_str_has_prefix (source != NULL ? source : "", "plugin:"))
     {
       respond_error (req, SOUP_STATUS_FORBIDDEN, "not-own-alarm",
@@ -3174,6 +3305,13 @@ handle_alarm_transition (HgdApi *self,
     {
       respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
                      "member 'state' is not a known alarm state");
+      return;
+    }
+  if (!hgd_grants_allows (self->grants, req->session->role, req->session->username,
+                          HGD_GRANT_ALARM_ACT, NULL, g_get_real_time ()))
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "no-grant",
+                     "the resident has not let %s act on their alarms", req->session->username);
       return;
     }
   caller = request_is_limited (req) ? HGD_ALARM_CALLER_RESIDENT : HGD_ALARM_CALLER_STAFF;
@@ -3231,39 +3369,20 @@ sensor_journal (HgdApi *self,
 /* The readings' members that describe the device rather than the reading. */
 static const gchar *const device_members[] = { "room", "name", "battery", "link_quality" };
 
-/* GET /api/v1/sensors: the devices of the caller's domain, each with its newest reading of
- * every kind, however long ago the device last reported (until retention prunes it). */
+/* Adds the devices of @readings (one domain's newest readings, in device order) to
+ * @devices; with @req, only those a grant lets the caller see, from the grant's start. */
 static void
-handle_sensors_list (HgdApi *self,
-                     HgdApiRequest *req)
+append_devices (JsonArray *devices,
+                GPtrArray *readings,
+                HgDomain domain,
+                HgdApiRequest *req)
 {
-  static const gchar *const allowed[] = { NULL };
-  HgDomain domain = request_domain (req);
-  HgdJournal *journal = self->journals[domain];
-  g_autoptr(GPtrArray) readings = NULL;
-  g_autoptr(GError) error = NULL;
-  JsonArray *devices;
   JsonObject *device = NULL;
   JsonArray *kinds = NULL;
   const gchar *current = NULL;
   gint64 last_seen = 0;
-  JsonObject *object;
+  gint64 now = g_get_real_time ();
 
-  if (!check_query (req, allowed))
-    return;
-  if (journal == NULL)
-    {
-      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
-                     "the %s journal is unavailable", hg_domain_to_string (domain));
-      return;
-    }
-  readings = hgd_journal_query_latest_readings (journal, &error);
-  if (readings == NULL)
-    {
-      respond_gerror (req, error);
-      return;
-    }
-  devices = json_array_new ();
   /* in device order: a new device starts when the name changes */
   for (guint i = 0; i < readings->len; i++)
     {
@@ -3277,6 +3396,14 @@ handle_sensors_list (HgdApi *self,
 
       if (name == NULL || kind == NULL)
         continue;
+      if (req != NULL)
+        {
+          gint64 since = hgd_grants_allowed_since (req->api->grants, req->session->role,
+                                                   req->session->username, HGD_GRANT_READINGS,
+                                                   name, now);
+          if (since < 0 || ts < since)
+            continue;
+        }
       if (device == NULL || g_strcmp0 (current, name) != 0)
         {
           if (device != NULL)
@@ -3318,6 +3445,53 @@ handle_sensors_list (HgdApi *self,
     {
       g_autofree gchar *seen = iso8601_from_usec (last_seen);
       json_object_set_string_member (device, "last_seen", seen);
+    }
+}
+
+/* GET /api/v1/sensors: the devices of the caller's domain, each with its newest reading of
+ * every kind, however long ago the device last reported (until retention prunes it). */
+static void
+handle_sensors_list (HgdApi *self,
+                     HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { NULL };
+  HgDomain domain = request_domain (req);
+  HgdJournal *journal = self->journals[domain];
+  g_autoptr(GPtrArray) readings = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonArray *devices;
+  JsonObject *object;
+
+  if (!check_query (req, allowed))
+    return;
+  if (journal == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the %s journal is unavailable", hg_domain_to_string (domain));
+      return;
+    }
+  readings = hgd_journal_query_latest_readings (journal, &error);
+  if (readings == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  devices = json_array_new ();
+  append_devices (devices, readings, domain, NULL);
+  if (domain == HG_DOMAIN_MUNICIPAL && self->journals[HG_DOMAIN_PERSONAL] != NULL)
+    {
+      /* the resident's devices shared by a grant: see (f) */
+      g_autoptr(GPtrArray) shared = hgd_journal_query_latest_readings (
+          self->journals[HG_DOMAIN_PERSONAL], NULL);
+      guint before = json_array_get_length (devices);
+
+      if (shared != NULL)
+        append_devices (devices, shared, HG_DOMAIN_PERSONAL, req);
+      if (json_array_get_length (devices) > before)
+        {
+          /* access-log: set req->personal_read = "sensors" here (P3's field): a municipal
+           * caller read personal devices' readings */
+        }
     }
   object = json_object_new ();
   json_object_set_array_member (object, "devices", devices);
@@ -3366,6 +3540,28 @@ handle_sensor_history (HgdApi *self,
     {
       respond_gerror (req, error);
       return;
+    }
+  if (readings->len == 0 && request_domain (req) == HG_DOMAIN_MUNICIPAL &&
+      self->journals[HG_DOMAIN_PERSONAL] != NULL)
+    {
+      /* a resident's device shared by a grant, from the grant's start: see (f) */
+      gint64 shared_since = hgd_grants_allowed_since (self->grants, req->session->role,
+                                                      req->session->username,
+                                                      HGD_GRANT_READINGS, device,
+                                                      g_get_real_time ());
+      if (shared_since >= 0)
+        {
+          g_clear_pointer (&readings, g_ptr_array_unref);
+          readings = hgd_journal_query_readings (self->journals[HG_DOMAIN_PERSONAL], device,
+                                                 MAX (since, shared_since), (guint) limit + 1,
+                                                 &error);
+          if (readings == NULL)
+            {
+              respond_gerror (req, error);
+              return;
+            }
+          /* access-log: set req->personal_read = "sensor:<device>" here (P3's field) */
+        }
     }
   array = json_array_sized_new (MIN (readings->len, (guint) limit));
   for (guint i = 0; i < readings->len && i < limit; i++)
@@ -3562,6 +3758,175 @@ handle_access_log_verify (HgdApi *self,
   respond_json (req, SOUP_STATUS_OK, object);
 }
 
+/* Consent grants ------------------------------------------------------------------------- */
+
+/* GET /api/v1/grants: all of them for the resident and the guardian; the limited form the
+ * grants to the caller (family) or to the municipality (staff): see (j). */
+static void
+handle_grants_list (HgdApi *self,
+                    HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { NULL };
+  g_autofree gchar *grantee = NULL;
+  JsonObject *object;
+
+  if (!check_query (req, allowed))
+    return;
+  if (request_is_limited (req))
+    grantee = request_domain (req) == HG_DOMAIN_MUNICIPAL ? g_strdup ("municipality")
+                                                           : request_who (req);
+  object = json_object_new ();
+  json_object_set_array_member (object, "grants",
+                                hgd_grants_to_json (self->grants, grantee, g_get_real_time ()));
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* The personal journal, or NULL having answered 503. */
+static HgdJournal *
+grants_journal (HgdApi *self,
+                HgdApiRequest *req)
+{
+  if (self->journals[HG_DOMAIN_PERSONAL] == NULL)
+    respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                   "the personal journal is unavailable; grants are kept there");
+  return self->journals[HG_DOMAIN_PERSONAL];
+}
+
+static void
+grant_made_cb (GObject *source,
+               GAsyncResult *result,
+               gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  HgEvent *event = HG_EVENT (req->data);
+  JsonObject *object;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    {
+      if (req->api != NULL)
+        respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  if (req->api == NULL)
+    return;
+  /* it acts once it is durable; the journal's own copy is the one rebuilt at start */
+  hgd_grants_apply_event (req->api->grants, event);
+  object = hgd_grants_get (req->api->grants,
+                           json_object_get_string_member (hg_event_get_body (event), "id"),
+                           g_get_real_time ());
+  respond_json (req, SOUP_STATUS_CREATED, object);
+  request_resume (req);
+}
+
+/* POST /api/v1/grants: validated in full (a 400 names the member), then journalled as
+ * `grant.made` in the personal journal. */
+static void
+handle_grants_make (HgdApi *self,
+                    HgdApiRequest *req)
+{
+  HgdJournal *journal = grants_journal (self, req);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) grant = NULL;
+  g_autofree gchar *who = request_who (req);
+  g_autoptr(HgEvent) event = NULL;
+
+  if (journal == NULL)
+    return;
+  grant = hgd_grants_validate (req->body, who, g_get_real_time (), &error);
+  if (grant == NULL)
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-grant", "%s", error->message);
+      return;
+    }
+  if (g_strcmp0 (json_object_get_string_member (grant, "kind"), "family-access") == 0)
+    {
+      JsonObject *scope = json_object_get_object_member (grant, "scope");
+      g_autofree gchar *user = g_strconcat ("user:", json_object_get_string_member (scope, "user"),
+                                            NULL);
+      g_autoptr(GPtrArray) users = hgd_accounts_list_users (self->accounts, HG_DOMAIN_PERSONAL);
+      gboolean family = FALSE;
+
+      for (guint i = 0; users != NULL && i < users->len; i++)
+        {
+          HgdUser *u = g_ptr_array_index (users, i);
+          family = family || (u->role == HGD_ROLE_FAMILY &&
+                              g_strcmp0 (u->username, user + strlen ("user:")) == 0);
+        }
+      if (!family)
+        {
+          respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-grant",
+                         "scope.user: '%s' is not a family member's user",
+                         json_object_get_string_member (scope, "user"));
+          return;
+        }
+    }
+  event = hg_event_new (HGD_GRANT_EVENT_MADE, grant);
+  hg_event_set_source (event, who);
+  req->data = G_OBJECT (g_object_ref (event));
+  request_pause (req);
+  hgd_journal_append_async (journal, event, NULL, self->cancellable, grant_made_cb,
+                            request_ref (req));
+}
+
+static void
+grant_revoked_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    {
+      /* revoked in memory already: it stays so until a restart would read it again */
+      if (req->api != NULL)
+        respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  if (req->api != NULL)
+    respond_empty (req, SOUP_STATUS_NO_CONTENT);
+  request_resume (req);
+}
+
+/* DELETE /api/v1/grants/{id}: revoked in memory at once, before the answer and before the
+ * journal has it, then journalled as `grant.revoked`. */
+static void
+handle_grant_revoke (HgdApi *self,
+                     HgdApiRequest *req)
+{
+  HgdJournal *journal = grants_journal (self, req);
+  const gchar *id = request_param (req, 0);
+  g_autofree gchar *who = request_who (req);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) grant = NULL;
+  g_autoptr(HgEvent) event = NULL;
+
+  if (journal == NULL)
+    return;
+  if (!param_is_valid (id))
+    {
+      respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such grant");
+      return;
+    }
+  grant = hgd_grants_revoke (self->grants, id, who, g_get_real_time (), &error);
+  if (grant == NULL)
+    {
+      if (g_error_matches (error, HGD_GRANTS_ERROR, HGD_GRANTS_ERROR_REVOKED))
+        respond_error (req, SOUP_STATUS_CONFLICT, "conflict", "%s", error->message);
+      else
+        respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such grant");
+      return;
+    }
+  event = hg_event_new (HGD_GRANT_EVENT_REVOKED, grant);
+  hg_event_set_source (event, who);
+  request_pause (req);
+  hgd_journal_append_async (journal, event, NULL, self->cancellable, grant_revoked_cb,
+                            request_ref (req));
+}
+
 /* The web UI ----------------------------------------------------------------------------- */
 
 /* No inline script or style, nothing from another origin, never in a frame. */
@@ -3673,6 +4038,7 @@ hgd_api_dispose (GObject *object)
   g_clear_object (&self->server);
   g_clear_object (&self->plugins);
   g_clear_object (&self->alarms);
+  g_clear_object (&self->grants);
   g_clear_object (&self->accounts);
   g_clear_object (&self->access_log);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
@@ -3758,7 +4124,29 @@ hgd_api_new (const HgdApiDeps *deps)
   self->alarms = g_object_ref (deps->alarms);
   self->plugins = g_object_ref (deps->plugins);
   self->start_time = deps->start_time;
+  self->grants = hgd_grants_new ();
+  if (self->journals[HG_DOMAIN_PERSONAL] != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* without them nothing crosses: a grant that cannot be read lets nothing through */
+      if (!hgd_grants_load (self->grants, self->journals[HG_DOMAIN_PERSONAL], &error))
+        g_warning ("the consent grants could not be read: %s", error->message);
+    }
   return self;
+}
+
+/**
+ * hgd_api_get_grants:
+ * @self: the API
+ *
+ * Returns: (transfer none): the consent grants, e.g. for hgd_grants_night_check_allowed ()
+ */
+HgdGrants *
+hgd_api_get_grants (HgdApi *self)
+{
+  g_return_val_if_fail (HGD_IS_API (self), NULL);
+  return self->grants;
 }
 
 /* The URL a client on this machine uses, with the port actually bound; a wildcard

@@ -33,5 +33,6 @@ gboolean hgd_api_listen (HgdApi *self,
                          GError **error);
 /* The base URL clients use, e.g. "https://127.0.0.1:8443"; valid after listening. */
 const gchar *hgd_api_get_url (HgdApi *self);
+struct _HgdGrants *hgd_api_get_grants (HgdApi *self);
 
 G_END_DECLS
