@@ -2,7 +2,7 @@
 // Consent grants (GET /api/v1/grants) in the resident's words: what each kind of share
 // means, and one sentence per grant. Used by the Sharing page and by Who has looked,
 // which tells of grants made and withdrawn.
-import { _, format, formatDate } from './i18n.js';
+import { _, format, formatDate, getLanguage } from './i18n.js';
 import { alarmTypeLabel, roomLabel, sensorKindLabel, whoLabel } from './labels.js';
 
 // The kinds a resident may make, in the order the form offers them.
@@ -32,15 +32,19 @@ export function grantKindMeaning(kind) {
   }
 }
 
+// What a device measures is not a name: battery and connection are the device's own.
+const DEVICE_NOT_KINDS = new Set(['battery', 'battery_low', 'availability', 'tamper']);
+
 // A device of GET /api/v1/sensors in words: its name from hemgate.conf, or what it
-// measures and where.
+// measures and where ("Humidity and temperature, living room").
 export function deviceLabel(device) {
   if (!device)
     return '';
   if (device.name)
     return device.name;
-  const kind = device.readings?.[0]?.kind ?? device.kind;
-  const parts = [kind ? sensorKindLabel(kind) : device.device];
+  const kinds = [...new Set((device.readings ?? []).map((r) => r.kind))].filter((k) => !DEVICE_NOT_KINDS.has(k)).sort();
+  const words = kinds.map((k, i) => (i === 0 ? sensorKindLabel(k) : sensorKindLabel(k).toLocaleLowerCase(getLanguage())));
+  const parts = [words.length > 0 ? new Intl.ListFormat(getLanguage(), { type: 'conjunction' }).format(words) : device.device];
   if (device.room)
     parts.push(roomLabel(device.room));
   return parts.join(', ');
