@@ -86,6 +86,14 @@ setup (Fixture *fixture,
     "temperature",
     "device.living-temp.room",
     "living room",
+    "device.bath-leak.source",
+    "z2m",
+    "device.bath-leak.kind",
+    "water_leak",
+    "device.bath-leak.room",
+    "bathroom",
+    "rule.alarms.type",
+    "immediate",
     "health-interval",
     "1",
     NULL,
@@ -329,6 +337,95 @@ test_water_leak (Fixture *fixture,
   /* journaled: the leak once, then dry; tamper once */
   g_assert_cmpuint (count_events (fixture, HGD_ROLE_STAFF, "sensor.reading", "kind", "water_leak"),
                     ==, 2);
+}
+
+/* The water alarm the resident's own leak sensor raised, as @role sees it. */
+static JsonObject *
+personal_water_alarm (Fixture *fixture,
+                      HgdRole role)
+{
+  g_autoptr(JsonObject) list = get_json (fixture, role, "/api/v1/alarms");
+  g_autoptr(JsonArray) water = alarms_of_type (list, "water");
+
+  g_assert_cmpuint (json_array_get_length (water), ==, 1);
+  return json_object_ref (json_array_get_object_element (water, 0));
+}
+
+/* Whether @role's GET /api/v1/events shows the personal water alarm's raise with its detail. */
+static gboolean
+raised_event_has_detail (Fixture *fixture,
+                         HgdRole role)
+{
+  g_autoptr(JsonObject) page = get_json (fixture, role, "/api/v1/events?limit=1000");
+  JsonArray *events = member_array (page, "events");
+  gboolean found = FALSE;
+  gboolean detail = FALSE;
+
+  for (guint i = 0; i < json_array_get_length (events); i++)
+    {
+      JsonObject *event = json_array_get_object_element (events, i);
+      JsonObject *body = json_object_get_object_member (event, "body");
+      if (g_strcmp0 (json_object_get_string_member (event, "type"), "alarm.raised") != 0 ||
+          g_strcmp0 (json_object_get_string_member_with_default (body, "source", NULL),
+                     "plugin:sensors-personal") != 0)
+        continue;
+      found = TRUE;
+      detail = json_object_has_member (body, "detail");
+    }
+  g_assert_true (found);
+  return detail;
+}
+
+static void
+test_personal_alarm_detail (Fixture *fixture,
+                            gconstpointer user_data)
+{
+  g_autoptr(JsonObject) before = NULL;
+  g_autoptr(JsonObject) shared = NULL;
+  g_autoptr(JsonObject) as_admin = NULL;
+  g_autoptr(JsonObject) revoked = NULL;
+  g_autoptr(HgdTestResponse) made = NULL;
+  g_autoptr(HgdTestResponse) revoke = NULL;
+  g_autofree gchar *path = NULL;
+
+  g_test_summary ("An alarm the resident's own leak sensor raised reaches the municipality "
+                  "(someone must come), but its detail (the reading) only care staff see, "
+                  "only while a share-alarms grant of its type holds");
+  wait_subscribed (fixture, HGD_ROLE_RESIDENT, 1);
+  hg_test_broker_publish (fixture->broker, "zigbee2mqtt/bath-leak", "{\"water_leak\":true}",
+                          FALSE);
+  wait_events (fixture, HGD_ROLE_RESIDENT, "sensor.reading", "device", "bath-leak", 1);
+  for (guint attempt = 0; attempt < WAIT_SECONDS * 10; attempt++)
+    {
+      g_autoptr(JsonObject) list = get_json (fixture, HGD_ROLE_STAFF, "/api/v1/alarms");
+      g_autoptr(JsonArray) water = alarms_of_type (list, "water");
+      if (json_array_get_length (water) > 0)
+        break;
+      hg_test_run_for (100);
+    }
+  before = personal_water_alarm (fixture, HGD_ROLE_STAFF);
+  g_assert_cmpstr (json_object_get_string_member (before, "source"), ==, "plugin:sensors-personal");
+  g_assert_false (json_object_has_member (before, "detail"));
+  g_assert_false (raised_event_has_detail (fixture, HGD_ROLE_STAFF));
+
+  made = hgd_test_daemon_request (fixture->td, "POST", "/api/v1/grants",
+                                  token (fixture, HGD_ROLE_RESIDENT),
+                                  "{\"kind\":\"share-alarms\",\"scope\":{\"alarm_types\":[\"water\"]}}");
+  g_assert_cmpuint (made->status, ==, SOUP_STATUS_CREATED);
+  shared = personal_water_alarm (fixture, HGD_ROLE_STAFF);
+  g_assert_true (json_object_has_member (shared, "detail"));
+  g_assert_true (raised_event_has_detail (fixture, HGD_ROLE_STAFF));
+  g_assert_false (raised_event_has_detail (fixture, HGD_ROLE_SERVICE));
+  as_admin = personal_water_alarm (fixture, HGD_ROLE_IT_ADMIN);
+  g_assert_false (json_object_has_member (as_admin, "detail"));
+
+  path = g_strconcat ("/api/v1/grants/", json_object_get_string_member (made->json, "id"), NULL);
+  revoke = hgd_test_daemon_request (fixture->td, "DELETE", path,
+                                    token (fixture, HGD_ROLE_RESIDENT), NULL);
+  g_assert_cmpuint (revoke->status, ==, SOUP_STATUS_NO_CONTENT);
+  revoked = personal_water_alarm (fixture, HGD_ROLE_STAFF);
+  g_assert_false (json_object_has_member (revoked, "detail"));
+  g_assert_false (raised_event_has_detail (fixture, HGD_ROLE_STAFF));
 }
 
 static void
@@ -576,6 +673,8 @@ main (int argc,
 
   g_test_add ("/sensors/e2e/water-leak-one-alarm-for-fifty-messages", Fixture, NULL, setup,
               test_water_leak, teardown);
+  g_test_add ("/sensors/e2e/personal-alarm-detail-under-grant", Fixture, NULL, setup,
+              test_personal_alarm_detail, teardown);
   g_test_add ("/sensors/e2e/readings-in-owner-domain-only", Fixture, NULL, setup, test_domains,
               teardown);
   g_test_add ("/sensors/e2e/history-and-activity-routes", Fixture, NULL, setup,

@@ -190,8 +190,11 @@ export async function render(main, context) {
       alarms = (await api('GET', '/api/v1/alarms')).alarms ?? [];
       showAlarms();
       showCall();
-    } catch {
-      // kept as shown; the banner or the login page says why
+    } catch (error) {
+      // family see the home's alarms only when the resident has shared them (a grant);
+      // anything else is kept as shown, and the banner or the login page says why
+      if (error?.code === 'no-grant')
+        callStatus.textContent = _('The resident has not shared their alarms with you.');
     }
     if (mine === generation)
       pollTimer = setTimeout(refreshAlarms, openAlarm() ? POLL_OPEN_MS : POLL_IDLE_MS);

@@ -139,9 +139,12 @@ static void close_ended_streams (HgdApi *self);
 
 #define R(role) HGD_ROLE_BIT (HGD_ROLE_##role)
 #define ANY HGD_ROLES_ALL
-#define HOME (HGD_ROLES_ALL & ~R (AUDITOR))       /* all who use the home's data: not the auditor */
-#define OPS (R (STAFF) | R (IT_ADMIN) | R (SERVICE)) /* the municipal roles that run the service */
-#define KEEPER (R (RESIDENT) | R (GUARDIAN))        /* the resident and their legal representative */
+/* all who use the home's data: everyone but the auditor */
+#define HOME (HGD_ROLES_ALL & ~R (AUDITOR))
+/* the municipal roles that run the service */
+#define OPS (R (STAFF) | R (IT_ADMIN) | R (SERVICE))
+/* the resident and their legal representative */
+#define KEEPER (R (RESIDENT) | R (GUARDIAN))
 
 /*
  * The route table: the only place a route and its rules are written. The dispatcher
@@ -149,38 +152,39 @@ static void close_ended_streams (HgdApi *self);
  * role itself, only at whether the route serves the caller its limited form (`ltd`
  * below, the route's `limited` roles; request_is_limited ()). tests/test-api.c checks
  * every route x role against its own copy of this table, and data/openapi.json states
- * who may call as `x-roles`.
+ * who may call as `x-roles`. Columns: anonymous, resident, family, staff, it-admin, service,
+ * guardian, auditor.
  *
- *   route                                    anon resident family staff it-admin service guardian auditor
- *   POST   /api/v1/auth/login                yes  yes      yes    yes   yes      yes     yes      yes
- *   POST   /api/v1/auth/logout               -    yes      yes    yes   yes      yes     yes      yes
- *   GET    /api/v1/auth/session              -    yes      yes    yes   yes      yes     yes      yes
- *   GET    /api/v1/health                    yes  ltd      ltd    yes   yes      yes     ltd      ltd  (a)
- *   GET    /api/v1/openapi.json              yes  yes      yes    yes   yes      yes     yes      yes
- *   GET    /metrics                          -    -        -      -     yes      yes     -        -
- *   GET    /api/v1/events (and WebSocket)    -    yes      yes    yes   yes      yes     yes      -    (b)
- *   GET    /api/v1/plugins                   -    -        -      yes   yes      yes     -        -
- *   POST   /api/v1/plugins/{id}/restart      -    -        -      -     yes      -       -        -
- *   POST   /api/v1/plugins/{id}/disable      -    -        -      -     yes      -       -        -    (h)
- *   POST   /api/v1/plugins/{id}/enable       -    -        -      -     yes      -       -        -    (h)
- *   GET    /api/v1/users                     -    ltd      -      -     yes      -       ltd      -    (c)
- *   POST   /api/v1/users                     -    ltd      -      -     yes      -       ltd      -    (c)
- *   POST   /api/v1/users/{username}/password -    ltd      -      -     yes      -       ltd      -    (c)
- *   DELETE /api/v1/users/{username}/sessions -    ltd      -      -     yes      -       ltd      -    (c)
- *   POST   /api/v1/alarms                    -    ltd      ltd    yes   yes      yes     ltd      -    (d)
- *   GET    /api/v1/alarms                    -    ltd      ltd    yes   yes      yes     ltd      -    (d)
- *   GET    /api/v1/alarms/{ref}              -    ltd      ltd    yes   yes      yes     ltd      -    (d)
- *   POST   /api/v1/alarms/{ref}/transitions  -    ltd      ltd    yes   yes      yes     ltd      -    (e)
- *   GET    /api/v1/sensors                   -    yes      yes    yes   yes      yes     yes      -    (f)
- *   GET    /api/v1/sensors/{device}/history  -    yes      yes    yes   yes      yes     yes      -    (f)
- *   GET    /api/v1/sensors/{device}/activity -    yes      yes    yes   yes      yes     yes      -    (f)
- *   GET    /api/v1/access-log                -    yes      -      -     -        -       yes      yes  (i)
- *   GET    /api/v1/access-log/verify         -    yes      -      -     -        -       yes      yes  (i)
- *   GET    /api/v1/grants                    -    yes      ltd    ltd   -        -       yes      -    (j)
- *   POST   /api/v1/grants                    -    yes      -      -     -        -       yes      -    (j)
- *   DELETE /api/v1/grants/{id}               -    yes      -      -     -        -       yes      -    (j)
- *   GET    /                                 yes  yes      yes    yes   yes      yes     yes      yes  (g)
- *   GET    /ui/{file}                        yes  yes      yes    yes   yes      yes     yes      yes  (g)
+ *   route                                    anon res  fam  stf  it   svc  grd  aud
+ *   POST   /api/v1/auth/login                yes  yes  yes  yes  yes  yes  yes  yes
+ *   POST   /api/v1/auth/logout               -    yes  yes  yes  yes  yes  yes  yes
+ *   GET    /api/v1/auth/session              -    yes  yes  yes  yes  yes  yes  yes
+ *   GET    /api/v1/health                    yes  ltd  ltd  yes  yes  yes  ltd  ltd  (a)
+ *   GET    /api/v1/openapi.json              yes  yes  yes  yes  yes  yes  yes  yes
+ *   GET    /metrics                          -    -    -    -    yes  yes  -    -
+ *   GET    /api/v1/events (and WebSocket)    -    yes  yes  yes  yes  yes  yes  -    (b)
+ *   GET    /api/v1/plugins                   -    -    -    yes  yes  yes  -    -
+ *   POST   /api/v1/plugins/{id}/restart      -    -    -    -    yes  -    -    -
+ *   POST   /api/v1/plugins/{id}/disable      -    -    -    -    yes  -    -    -    (h)
+ *   POST   /api/v1/plugins/{id}/enable       -    -    -    -    yes  -    -    -    (h)
+ *   GET    /api/v1/users                     -    ltd  -    -    yes  -    ltd  -    (c)
+ *   POST   /api/v1/users                     -    ltd  -    -    yes  -    ltd  -    (c)
+ *   POST   /api/v1/users/{username}/password -    ltd  -    -    yes  -    ltd  -    (c)
+ *   DELETE /api/v1/users/{username}/sessions -    ltd  -    -    yes  -    ltd  -    (c)
+ *   POST   /api/v1/alarms                    -    ltd  ltd  yes  yes  yes  ltd  -    (d)
+ *   GET    /api/v1/alarms                    -    ltd  ltd  yes  yes  yes  ltd  -    (d)
+ *   GET    /api/v1/alarms/{ref}              -    ltd  ltd  yes  yes  yes  ltd  -    (d)
+ *   POST   /api/v1/alarms/{ref}/transitions  -    ltd  ltd  yes  yes  yes  ltd  -    (e)
+ *   GET    /api/v1/sensors                   -    yes  yes  yes  yes  yes  yes  -    (f)
+ *   GET    /api/v1/sensors/{device}/history  -    yes  yes  yes  yes  yes  yes  -    (f)
+ *   GET    /api/v1/sensors/{device}/activity -    yes  yes  yes  yes  yes  yes  -    (f)
+ *   GET    /api/v1/access-log                -    yes  -    -    -    -    yes  yes  (i)
+ *   GET    /api/v1/access-log/verify         -    yes  -    -    -    -    yes  yes  (i)
+ *   GET    /api/v1/grants                    -    yes  ltd  ltd  -    -    yes  -    (j)
+ *   POST   /api/v1/grants                    -    yes  -    -    -    -    yes  -    (j)
+ *   DELETE /api/v1/grants/{id}               -    yes  -    -    -    -    yes  -    (j)
+ *   GET    /                                 yes  yes  yes  yes  yes  yes  yes  yes  (g)
+ *   GET    /ui/{file}                        yes  yes  yes  yes  yes  yes  yes  yes  (g)
  *
  * The guardian (personal) is the resident's legal representative and may do what the
  * resident may, with the resident's limited forms; the auditor (municipal) reads the
@@ -2207,6 +2211,69 @@ handle_metrics (HgdApi *self,
 
 /* Events -------------------------------------------------------------------------------- */
 
+static JsonObject *
+object_copy (JsonObject *object)
+{
+  JsonObject *copy = json_object_new ();
+  JsonObjectIter iter;
+  const gchar *name;
+  JsonNode *node;
+
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, &name, &node))
+    json_object_set_member (copy, name, json_node_copy (node));
+  return copy;
+}
+
+static gboolean source_is_personal_plugin (HgdApi *self, const gchar *source);
+
+/* @event as a caller of @role may see it, or NULL: whether at all is
+ * hgd_grants_event_visible ()'s decision; and the personal detail of an alarm the home's
+ * devices raised is taken out for municipal callers, as in (d), unless a share-alarms
+ * grant of its type lets them have it. */
+static JsonObject *
+event_to_json_for (HgdApi *self,
+                   HgdRole role,
+                   const gchar *username,
+                   HgEvent *event,
+                   gint64 now)
+{
+  JsonObject *object;
+  JsonObject *body;
+  JsonObject *alarm;
+  JsonNode *alarm_node;
+
+  if (!hgd_grants_event_visible (self->grants, role, username, event, now))
+    return NULL;
+  object = hg_event_to_json (event);
+  if (hgd_role_get_domain (role) != HG_DOMAIN_MUNICIPAL ||
+      hg_event_get_domain (event) != HG_DOMAIN_MUNICIPAL ||
+      !g_str_has_prefix (hg_event_get_event_type (event), "alarm."))
+    return object;
+  /* alarm.raised: the body is the alarm; the others carry it as "alarm" */
+  body = hg_event_get_body (event);
+  alarm_node = json_object_get_member (body, "alarm");
+  alarm = alarm_node != NULL && JSON_NODE_HOLDS_OBJECT (alarm_node) ? json_node_get_object (alarm_node)
+                                                                     : body;
+  if (!json_object_has_member (alarm, "detail") ||
+      !source_is_personal_plugin (
+          self, json_object_get_string_member_with_default (alarm, "source", NULL)))
+    return object;
+  if (hgd_grants_allows (self->grants, role, username, HGD_GRANT_ALARM_DETAIL,
+                         json_object_get_string_member_with_default (alarm, "type", NULL), now))
+    {
+      /* access-log: P3 records a personal read for @username here (what: "alarm:<ref>"):
+       * the request's dispatcher is not in the event path */
+      return object;
+    }
+  /* the event's body is shared: change a copy */
+  body = object_copy (body);
+  alarm = alarm == hg_event_get_body (event) ? body : json_object_get_object_member (body, "alarm");
+  json_object_remove_member (alarm, "detail");
+  json_object_set_object_member (object, "body", body);
+  return object;
+}
+
 /* What the dispatcher learnt about a WebSocket caller, kept on the message until the
  * handshake completes. */
 typedef struct
@@ -2275,10 +2342,10 @@ handle_events (HgdApi *self,
   array = json_array_sized_new (events->len);
   for (guint i = 0; i < events->len; i++)
     {
-      HgEvent *event = g_ptr_array_index (events, i);
-      if (hgd_grants_event_visible (self->grants, req->session->role, req->session->username,
-                                    event, g_get_real_time ()))
-        json_array_add_object_element (array, hg_event_to_json (event));
+      JsonObject *event = event_to_json_for (self, req->session->role, req->session->username,
+                                             g_ptr_array_index (events, i), g_get_real_time ());
+      if (event != NULL)
+        json_array_add_object_element (array, event);
     }
   object = json_object_new ();
   json_object_set_array_member (object, "events", array);
@@ -2327,10 +2394,14 @@ event_stream_send (EventStream *stream,
     return;
   if (soup_websocket_connection_get_state (stream->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
-  object = hg_event_to_json (event);
+  /* an event the caller may not see is passed over */
+  stream->last_seq = hg_event_get_seq (event);
+  object = event_to_json_for (stream->api, stream->role, stream->username, event,
+                              g_get_real_time ());
+  if (object == NULL)
+    return;
   text = hg_json_object_to_string (object);
   soup_websocket_connection_send_text (stream->conn, text);
-  stream->last_seq = hg_event_get_seq (event);
 }
 
 /* Replays in batches from the main loop, so a long absence does not stall other clients.
@@ -2353,14 +2424,7 @@ event_stream_replay_cb (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
   for (guint i = 0; i < events->len; i++)
-    {
-      HgEvent *event = g_ptr_array_index (events, i);
-      if (hgd_grants_event_visible (stream->api->grants, stream->role, stream->username, event,
-                                    g_get_real_time ()))
-        event_stream_send (stream, event);
-      else
-        stream->last_seq = MAX (stream->last_seq, hg_event_get_seq (event));
-    }
+    event_stream_send (stream, g_ptr_array_index (events, i));
   if (events->len < REPLAY_BATCH)
     {
       stream->live = TRUE;
@@ -2433,7 +2497,10 @@ event_stream_send_shared (EventStream *stream,
 
   if (soup_websocket_connection_get_state (stream->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
-  object = hg_event_to_json (event);
+  object = event_to_json_for (stream->api, stream->role, stream->username, event,
+                              g_get_real_time ());
+  if (object == NULL)
+    return;
   text = hg_json_object_to_string (object);
   soup_websocket_connection_send_text (stream->conn, text);
   /* access-log: the dispatcher is not in this path; P3 records a personal read for
@@ -2449,13 +2516,11 @@ journal_event_appended_cb (HgdJournal *journal,
 {
   HgdApi *self = HGD_API (user_data);
   HgDomain domain = hgd_journal_get_domain (journal);
-  gint64 now = g_get_real_time ();
 
   for (guint i = 0; i < self->streams->len; i++)
     {
       EventStream *stream = g_ptr_array_index (self->streams, i);
-      if (!stream->live ||
-          !hgd_grants_event_visible (self->grants, stream->role, stream->username, event, now))
+      if (!stream->live)
         continue;
       if (stream->domain == domain)
         event_stream_send (stream, event);
@@ -2837,18 +2902,33 @@ handle_user_sessions_revoke (HgdApi *self,
 
 /* Alarms -------------------------------------------------------------------------------- */
 
-/* Whether the home's own devices raised @alarm: a plugin instance of the personal domain. */
+/* Whether @source names a plugin instance of the personal domain (the home's own devices). */
+static gboolean
+source_is_personal_plugin (HgdApi *self,
+                           const gchar *source)
+{
+  g_autoptr(JsonArray) instances = NULL;
+
+  if (self == NULL || source == NULL || !g_str_has_prefix (source, "plugin:"))
+    return FALSE;
+  instances = hgd_plugin_manager_to_json (self->plugins, NULL);
+  for (guint i = 0; i < json_array_get_length (instances); i++)
+    {
+      JsonObject *instance = json_array_get_object_element (instances, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (instance, "id", NULL),
+                     source + strlen ("plugin:")) == 0)
+        return g_strcmp0 (json_object_get_string_member_with_default (instance, "domain", NULL),
+                          "personal") == 0;
+    }
+  return FALSE;
+}
+
+/* Whether the home's own devices raised @alarm. */
 static gboolean
 alarm_is_personal (HgdApi *self,
                    HgAlarm *alarm)
 {
-  const gchar *source = hg_alarm_get_source (alarm);
-  g_autofree gchar *group = NULL;
-
-  if (self == NULL || source == NULL || !g_str_has_prefix (source, "plugin:"))
-    return FALSE;
-  group = g_strdup (source); /* the instance's group in hemgate.conf is plugin:<id> too */
-  return g_strcmp0 (hgd_config_get_string (self->config, group, "domain"), "personal") == 0;
+  return source_is_personal_plugin (self, hg_alarm_get_source (alarm));
 }
 
 /* Whether the caller may see the home's alarms, having answered 403 if not: family only
@@ -2886,12 +2966,15 @@ alarm_to_json_for (HgdApiRequest *req,
   if (!request_is_limited (req))
     {
       /* the detail of the home's own devices' alarm is personal: see (d) */
-      if (json_object_has_member (object, "detail") && alarm_is_personal (req->api, alarm) &&
-          !hgd_grants_allows (req->api->grants, req->session->role, req->session->username,
-                              HGD_GRANT_ALARM_DETAIL, hg_alarm_get_alarm_type (alarm),
-                              g_get_real_time ()))
-        json_object_remove_member (object, "detail");
-      /* access-log: a municipal caller read a personal alarm's detail here (req->personal_read) */
+      if (json_object_has_member (object, "detail") && alarm_is_personal (req->api, alarm))
+        {
+          if (!hgd_grants_allows (req->api->grants, req->session->role, req->session->username,
+                                  HGD_GRANT_ALARM_DETAIL, hg_alarm_get_alarm_type (alarm),
+                                  g_get_real_time ()))
+            json_object_remove_member (object, "detail");
+          /* access-log: else set req->personal_read = "alarm:<ref>" here (P3's field): a
+           * municipal caller read a personal alarm's detail under a grant */
+        }
       return object;
     }
   own = request_who (req);
@@ -3293,6 +3376,13 @@ handle_alarm_transition (HgdApi *self,
   g_autoptr(GError) error = NULL;
   g_autofree gchar *who = NULL;
 
+  if (!hgd_grants_allows (self->grants, req->session->role, req->session->username,
+                          HGD_GRANT_ALARM_ACT, NULL, g_get_real_time ()))
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "no-grant",
+                     "the resident has not let %s act on their alarms", req->session->username);
+      return;
+    }
   if (!hg_json_object_check_members (req->body, members, &error) ||
       !hg_json_object_get_string (req->body, "state", &state_name, &error) ||
       (json_object_has_member (req->body, "detail") &&
@@ -3305,13 +3395,6 @@ handle_alarm_transition (HgdApi *self,
     {
       respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
                      "member 'state' is not a known alarm state");
-      return;
-    }
-  if (!hgd_grants_allows (self->grants, req->session->role, req->session->username,
-                          HGD_GRANT_ALARM_ACT, NULL, g_get_real_time ()))
-    {
-      respond_error (req, SOUP_STATUS_FORBIDDEN, "no-grant",
-                     "the resident has not let %s act on their alarms", req->session->username);
       return;
     }
   caller = request_is_limited (req) ? HGD_ALARM_CALLER_RESIDENT : HGD_ALARM_CALLER_STAFF;

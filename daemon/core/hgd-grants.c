@@ -108,14 +108,19 @@ object_copy (JsonObject *object)
 
 /* Times ---------------------------------------------------------------------------------- */
 
+/* UTC, with microseconds when there are any: a grant acts from the exact moment it names,
+ * so a reading taken just before it stays unshared. */
 static gchar *
 time_to_string (gint64 usec)
 {
-  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
+  g_autoptr(GDateTime) seconds = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
+  g_autoptr(GDateTime) dt = seconds != NULL ? g_date_time_add (seconds, usec % G_USEC_PER_SEC)
+                                            : NULL;
 
   if (dt == NULL)
     return g_strdup ("");
-  return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
+  return g_date_time_format (dt, usec % G_USEC_PER_SEC != 0 ? "%Y-%m-%dT%H:%M:%S.%fZ"
+                                                             : "%Y-%m-%dT%H:%M:%SZ");
 }
 
 static gboolean
@@ -276,6 +281,15 @@ validate_scope (Kind kind,
 
         if (names == NULL)
           return NULL;
+        for (guint i = 0; kind == KIND_SHARE_ALARMS && i < json_array_get_length (names); i++)
+          {
+            if (!hg_alarm_type_is_valid (json_array_get_string_element (names, i)))
+              {
+                json_array_unref (names);
+                invalid (error, "scope.alarm_types[%u]: not an alarm type", i);
+                return NULL;
+              }
+          }
         json_object_set_array_member (out, member, names);
         break;
       }
