@@ -345,12 +345,16 @@ test('a call for help from the resident appears live for staff; each step reache
   assert.equal(await resident.locator('#call-button').getAttribute('aria-disabled'), null);
 });
 
-test('the resident can cancel their own call; family see it without the buttons', async () => {
+test('the resident can cancel their own call; family see it without the buttons once the resident shares alarms with them', async () => {
   const resident = await (await newContext()).newPage();
   const family = await (await newContext()).newPage();
   await login(resident, 'resident');
   await login(family, 'family');
   assert.equal(await family.locator('#call-button').count(), 0);
+  // (issue 15) family see the home's alarms under a grant the resident made, not before
+  await family.locator('#call-status', { hasText: 'Den boende har inte delat sina larm med dig.' }).waitFor();
+  const grant = await resident.request.post(baseUrl + '/api/v1/grants', { data: { kind: 'family-access', scope: { user: 'family', actions: ['view'] } } });
+  assert.equal(grant.status(), 201, await grant.text());
   await resident.locator('#call-button').click();
   await resident.locator('#call-status[data-state="raised"]').waitFor();
   const ref = await resident.locator('#call-status').getAttribute('data-ref');
@@ -1084,7 +1088,9 @@ test('issue 15: the resident shares in four steps, sees it in plain words, withd
   await resident.locator('main h1', { hasText: 'Delning' }).waitFor();
   await ready(resident);
   await resident.locator('#grants-current li').first().waitFor();
-  assert.equal(await resident.locator('#grants-current li.grant').count(), 0, 'the demo starts with nothing shared');
+  // (the family were given theirs earlier)
+  assert.equal(await resident.locator('#grants-current li.grant').count(), 1);
+  assert.equal(await resident.locator('#grants-current li.grant[data-kind="family-access"] .grant-sentence').innerText(), 'family kan se dina larm, tills du återkallar den.');
   // what each kind means, one sentence each
   assert.equal(await resident.locator('dl.kinds dd').count(), 4);
   await checkAccessibility(resident, 'resident sharing (sv)');
