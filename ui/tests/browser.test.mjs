@@ -1159,7 +1159,9 @@ test('issue 15: the resident shares in four steps, sees it in plain words, withd
         const box = await resident.locator(button).boundingBox();
         assert.ok(box.height >= 44 && box.x >= 0 && box.x + box.width <= viewport.width, `${where}: ${button} ${JSON.stringify(box)}`);
       }
-      await checkAccessibility(resident, `resident sharing (${where})`);
+      // (axe per layout; the words of both languages are checked at the default size)
+      if (language === 'sv' || viewport === VIEWPORTS[3])
+        await checkAccessibility(resident, `resident sharing (${where})`);
       await shoot(resident, `resident-sharing-${viewport.name}-${language}`);
     }
   }
@@ -1236,7 +1238,8 @@ test('issue 15: the resident shares in four steps, sees it in plain words, withd
         assert.ok(english.includes('You signed in'));
       }
       assert.ok(await sidewaysOverflow(resident) <= 0, `${where}: Who has looked scrolls sideways: ${await overflowing(resident)}`);
-      await checkAccessibility(resident, `resident who has looked (${where})`);
+      if (language === 'en' || viewport === VIEWPORTS[0])
+        await checkAccessibility(resident, `resident who has looked (${where})`);
       await shoot(resident, `resident-access-log-${viewport.name}-${language}`);
     }
   }
