@@ -8,6 +8,8 @@ import { _, setLanguage, setTimeZone, storedLanguage } from './i18n.js';
 import { apiErrorText, roleLabel } from './labels.js';
 import * as login from './view-login.js';
 import * as resident from './view-resident.js';
+import * as sharing from './view-sharing.js';
+import * as accessLog from './view-access-log.js';
 import * as staff from './view-staff.js';
 import * as admin from './view-admin.js';
 import * as auditor from './view-auditor.js';
@@ -15,10 +17,12 @@ import * as settings from './view-settings.js';
 import { applyTextSize, storedTextSize } from './view-settings.js';
 
 // Each view says which roles may open it; anyone else gets the 403 page and the view
-// never runs, so it asks the API for nothing. Video visits, consent and plugin
-// installation get their entries here when the gateway has those capabilities.
+// never runs, so it asks the API for nothing. Video visits and plugin installation get
+// their entries here when the gateway has those capabilities. @label is given the role.
 const VIEWS = {
   home: { module: resident, roles: ['resident', 'family', 'guardian'], label: () => _('My home') },
+  sharing: { module: sharing, roles: ['resident', 'guardian'], label: () => _('Sharing') },
+  'access-log': { module: accessLog, roles: ['resident', 'guardian', 'auditor'], label: (role) => (role === 'auditor' ? _('Access log') : _('Who has looked')) },
   staff: { module: staff, roles: ['staff'], label: () => _('Home status') },
   admin: { module: admin, roles: ['it-admin'], label: () => _('Administration') },
   audit: { module: auditor, roles: ['auditor'], label: () => _('Audit') },
@@ -119,7 +123,7 @@ function renderHeader() {
     if (!view.roles.includes(session.role))
       continue;
     const current = location.hash === '#/' + name;
-    nav.append(h('li', {}, h('a', { href: '#/' + name, 'aria-current': current ? 'page' : null }, view.label())));
+    nav.append(h('li', {}, h('a', { href: '#/' + name, 'aria-current': current ? 'page' : null }, view.label(session.role))));
   }
   const toggle = h('button', { type: 'button', id: 'menu-toggle', class: 'menu-toggle secondary', 'aria-expanded': 'false', 'aria-controls': 'top-menu' },
     h('span', { 'aria-hidden': 'true' }, '☰ '), _('Menu'));
@@ -170,7 +174,7 @@ function renderForbidden() {
   clear(main).append(
     h('h1', {}, _('No access')),
     h('p', {}, _('This page is not for your role. Nothing from it has been loaded.')),
-    h('p', {}, h('a', { href: '#/' + START_VIEW[state.session.role] }, _('Go to your start page'))));
+    h('p', {}, h('a', { href: '#/' + (START_VIEW[state.session.role] ?? 'settings') }, _('Go to your start page'))));
   focusHeading(main);
 }
 
@@ -191,7 +195,7 @@ async function route() {
     return;
   }
   if (!name || name === 'login' || !(name in VIEWS)) {
-    location.hash = '#/' + START_VIEW[state.session.role];
+    location.hash = '#/' + (START_VIEW[state.session.role] ?? 'settings');
     return;
   }
   const mine = ++generation;
@@ -206,7 +210,7 @@ async function route() {
     renderForbidden();
     return;
   }
-  document.title = view.label() + ' – hemgate';
+  document.title = view.label(state.session.role) + ' – hemgate';
   state.view = view.module;
   clear(main);
   const context = {

@@ -113,6 +113,38 @@ export function formatDay(value) {
   return new Intl.DateTimeFormat(language, { weekday: 'short', day: 'numeric', month: 'short', timeZone }).format(date);
 }
 
+// A day as words, "31 December 2026", in the gateway's time zone.
+export function formatDate(value) {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime()))
+    return '';
+  return new Intl.DateTimeFormat(language, { dateStyle: 'long', timeZone }).format(date);
+}
+
+// The gateway's calendar day of @value as YYYY-MM-DD (what an <input type=date> holds).
+export function dayInZone(value) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone })
+    .formatToParts(value instanceof Date ? value : new Date(value)).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day}`;
+}
+
+// The moment the wall clock of the gateway's time zone shows @day (YYYY-MM-DD) at @time
+// (HH:MM:SS), whatever zone the browser is in.
+export function zonedMoment(day, time = '00:00:00') {
+  const [y, m, d] = day.split('-').map(Number);
+  const [hh, mm, ss] = time.split(':').map(Number);
+  const wanted = Date.UTC(y, m - 1, d, hh, mm, ss || 0);
+  let guess = new Date(wanted);
+  // twice: the second pass settles a guess that fell on the other side of a DST change
+  for (let i = 0; i < 2; i++) {
+    const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
+      hour: 'numeric', minute: 'numeric', second: 'numeric', timeZone }).formatToParts(guess).map((p) => [p.type, p.value]));
+    const shown = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+    guess = new Date(guess.getTime() + (wanted - shown));
+  }
+  return guess;
+}
+
 export function formatNumber(value) {
   return new Intl.NumberFormat(language).format(value);
 }

@@ -44,7 +44,7 @@ const VIEWPORTS = [
   { name: 'laptop', width: 1366, height: 768 },
 ];
 const TEXT_SIZES = ['normal', 'large', 'larger', 'largest'];
-const LOGINS = { resident: 'resident', family: 'family', staff: 'staff', 'it-admin': 'admin' };
+const LOGINS = { resident: 'resident', family: 'family', staff: 'staff', 'it-admin': 'admin', guardian: 'guardian', auditor: 'auditor' };
 
 let stateDir;
 let daemon;
@@ -353,12 +353,16 @@ test('a call for help from the resident appears live for staff; each step reache
   assert.equal(await resident.locator('#call-button').getAttribute('aria-disabled'), null);
 });
 
-test('the resident can cancel their own call; family see it without the buttons', async () => {
+test('the resident can cancel their own call; family see it without the buttons once the resident shares alarms with them', async () => {
   const resident = await (await newContext()).newPage();
   const family = await (await newContext()).newPage();
   await login(resident, 'resident');
   await login(family, 'family');
   assert.equal(await family.locator('#call-button').count(), 0);
+  // (issue 15) family see the home's alarms under a grant the resident made, not before
+  await family.locator('#call-status', { hasText: 'Den boende har inte delat sina larm med dig.' }).waitFor();
+  const grant = await resident.request.post(baseUrl + '/api/v1/grants', { data: { kind: 'family-access', scope: { user: 'family', actions: ['view'] } } });
+  assert.equal(grant.status(), 201, await grant.text());
   await resident.locator('#call-button').click();
   await resident.locator('#call-status[data-state="raised"]').waitFor();
   const ref = await resident.locator('#call-status').getAttribute('data-ref');
@@ -423,6 +427,10 @@ test('a page for another role is a 403 page, and nothing of it is loaded or show
     { role: 'resident', path: '#/admin', apis: ['/api/v1/plugins', '/api/v1/users', '/api/v1/health'] },
     { role: 'family', path: '#/admin', apis: ['/api/v1/plugins', '/api/v1/users'] },
     { role: 'it-admin', path: '#/home', apis: ['/api/v1/alarms', '/api/v1/events'] },
+    { role: 'staff', path: '#/sharing', apis: ['/api/v1/grants', '/api/v1/sensors'] },
+    { role: 'staff', path: '#/access-log', apis: ['/api/v1/access-log'] },
+    { role: 'family', path: '#/sharing', apis: ['/api/v1/grants'] },
+    { role: 'family', path: '#/access-log', apis: ['/api/v1/access-log'] },
   ];
   for (const c of cases) {
     const page = await (await newContext()).newPage();
@@ -435,7 +443,7 @@ test('a page for another role is a 403 page, and nothing of it is loaded or show
     const leaked = requests.filter((p) => c.apis.some((api) => p.startsWith(api)));
     assert.deepEqual(leaked, [], `${c.role} on ${c.path} asked the API for ${leaked}`);
     const html = await page.content();
-    assert.ok(!/class="alarm|id="devices|id="plugins|id="users|id="call-button/.test(html), `${c.role} on ${c.path} shows data`);
+    assert.ok(!/class="alarm|id="devices|id="plugins|id="users|id="call-button|id="grants-current|id="access-log"/.test(html), `${c.role} on ${c.path} shows data`);
     await checkAccessibility(page, `403 for ${c.role}`);
     if (c.role === 'resident' && c.path === '#/staff')
       await shoot(page, 'resident-forbidden-sv');
@@ -1061,6 +1069,247 @@ test('issue 12 point 13: the Swedish UI is Swedish: errors by code, plugins, dom
   assert.doesNotMatch(await staff.locator('#devices').innerText(), /· (bedroom|kitchen|living room)\b/);
   assert.match(await staff.locator('#devices').innerText(), /· kök\b/);
   await moveAlarm(staff, ref, 'closed');
+});
+
+// Issue 15: the resident's Sharing and Who has looked pages
+// GET /api/v1/access-log/verify's answer made to say a link is broken
+const BROKEN_CHAIN = (holds) => ({ ...holds, ok: false, first_bad_seq: 2, problem: 'hash', message: 'entry 2: its hash does not match its content' });
+const dayOf = (date, timeZone) => new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(date);
+const longDate = (language, ts) => new Intl.DateTimeFormat(language, { dateStyle: 'long', timeZone: GATEWAY_TZ }).format(new Date(ts));
+
+test('issue 15: the resident shares in four steps, sees it in plain words, withdraws it, and sees both and the logins in Who has looked', async () => {
+  const resident = await (await newContext()).newPage();
+  await login(resident, 'resident');
+  // a wrong password for the resident, for Who has looked to show
+  const failed = await resident.request.post(baseUrl + '/api/v1/auth/login', { data: { username: 'resident', password: 'not-the-password' } });
+  assert.equal(failed.status(), 401);
+  // the resident's one device, once it has reported both its kinds: what the page calls it
+  let kinds = [];
+  for (const deadline = Date.now() + 30000; !(kinds.includes('temperature') && kinds.includes('humidity')) && Date.now() < deadline;) {
+    const devices = (await (await resident.request.get(baseUrl + '/api/v1/sensors')).json()).devices;
+    kinds = (devices.find((d) => d.device === 'living-temp')?.readings ?? []).map((r) => r.kind).filter((k) => k !== 'battery');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.deepEqual([...kinds].sort(), ['humidity', 'temperature']);
+  const device = { sv: 'Luftfuktighet och temperatur, vardagsrum', en: 'Humidity and temperature, living room' };
+  await resident.locator('header nav a[href="#/sharing"]').click();
+  await resident.locator('main h1', { hasText: 'Delning' }).waitFor();
+  await ready(resident);
+  await resident.locator('#grants-current li').first().waitFor();
+  // (the family were given theirs earlier)
+  assert.equal(await resident.locator('#grants-current li.grant').count(), 1);
+  assert.equal(await resident.locator('#grants-current li.grant[data-kind="family-access"] .grant-sentence').innerText(), 'family kan se dina larm, tills du återkallar den.');
+  // what each kind means, one sentence each
+  assert.equal(await resident.locator('dl.kinds dd').count(), 4);
+  await checkAccessibility(resident, 'resident sharing (sv)');
+  await shoot(resident, 'resident-sharing-sv');
+
+  // step 1: what; a step with nothing chosen says so and stays
+  await resident.locator('label[for="grant-kind-share-readings"]').click();
+  await resident.locator('#new-grant-next').click();
+  await resident.locator('#new-grant-error', { hasText: 'Välj minst en enhet.' }).waitFor();
+  assert.equal(await resident.locator('#new-grant').getAttribute('data-step'), '1');
+  await resident.locator('label[for="grant-device-living-temp"]').click();
+  await resident.locator('#new-grant-next').click();
+  // step 2: with whom; the focus is on the step's heading, for a screen reader
+  await resident.locator('#new-grant[data-step="2"]').waitFor();
+  assert.equal((await activeElement(resident)).id, 'new-grant-step');
+  assert.equal(await resident.locator('#new-grant-step').innerText(), 'Steg 2 av 4: Med vem');
+  assert.equal(await resident.locator('#grant-grantee-municipality').isChecked(), true);
+  await resident.locator('#new-grant-next').click();
+  // step 3: from today until 31 December, in the gateway's time zone (the browser is in another)
+  await resident.locator('#new-grant[data-step="3"]').waitFor();
+  const year = dayOf(new Date(), GATEWAY_TZ).slice(0, 4);
+  const lastDay = `${year}-12-31`;
+  await resident.locator('label[for="grant-until-date"]').click();
+  await resident.locator('#grant-last-day').fill(lastDay);
+  await shoot(resident, 'resident-sharing-step3-sv');
+  await resident.locator('#new-grant-next').click();
+  // step 4: the share in words, then Share
+  await resident.locator('#new-grant[data-step="4"]').waitFor();
+  const sentence = (language) => (language === 'sv'
+    ? `Hemtjänsten kan se avläsningar från: ${device.sv}, till och med ${longDate('sv', `${lastDay}T12:00:00Z`)}.`
+    : `The home-care service can see readings from: ${device.en}, until ${longDate('en', `${lastDay}T12:00:00Z`)}.`);
+  assert.equal(await resident.locator('#new-grant-summary').innerText(), sentence('sv'));
+  await checkAccessibility(resident, 'resident sharing, confirm step (sv)');
+  await resident.locator('#new-grant-next', { hasText: 'Dela' }).click();
+  const item = resident.locator('#grants-current li.grant[data-kind="share-readings"]');
+  await item.waitFor();
+  assert.equal(await item.locator('.grant-sentence').innerText(), sentence('sv'));
+  assert.equal(await resident.locator('#sharing-status').innerText(), 'Delat: ' + sentence('sv'));
+  assert.equal(await resident.locator('#sharing-status').getAttribute('role'), 'status');
+  const id = await item.getAttribute('data-id');
+  const grants = async () => {
+    const result = await (await resident.request.get(baseUrl + '/api/v1/grants')).json();
+    return Array.isArray(result) ? result : result.grants;
+  };
+  const made = (await grants()).find((g) => g.id === id);
+  assert.equal(made.kind, 'share-readings');
+  assert.deepEqual(made.scope.devices, ['living-temp']);
+  assert.equal(made.grantee, 'municipality');
+  assert.equal(made.made_by, 'user:resident');
+  assert.equal(made.active, true);
+  // the end of 31 December in Stockholm (UTC+1 in winter)
+  assert.equal(new Date(made.end).getTime(), Date.parse(`${lastDay}T22:59:59Z`));
+  await checkAccessibility(resident, 'resident sharing with a share (sv)');
+  await shoot(resident, 'resident-sharing-shared-sv');
+
+  // in English, and at every viewport: nothing scrolls sideways, the buttons are big
+  for (const viewport of VIEWPORTS) {
+    await resident.setViewportSize(viewport);
+    for (const language of ['sv', 'en']) {
+      await setPreferences(resident, { language });
+      const where = `${viewport.name} ${language}`;
+      await item.waitFor();
+      assert.equal(await item.locator('.grant-sentence').innerText(), sentence(language), where);
+      assert.ok(await sidewaysOverflow(resident) <= 0, `${where}: the sharing page scrolls sideways: ${await overflowing(resident)}`);
+      for (const button of ['#new-grant-next', `button[data-withdraw="${id}"]`]) {
+        const box = await resident.locator(button).boundingBox();
+        assert.ok(box.height >= 44 && box.x >= 0 && box.x + box.width <= viewport.width, `${where}: ${button} ${JSON.stringify(box)}`);
+      }
+      // (axe per layout; the words of both languages are checked at the default size)
+      if (language === 'sv' || viewport === VIEWPORTS[3])
+        await checkAccessibility(resident, `resident sharing (${where})`);
+      await shoot(resident, `resident-sharing-${viewport.name}-${language}`);
+    }
+  }
+  await resident.setViewportSize(VIEWPORT);
+  await setPreferences(resident, { language: 'sv' });
+
+  // withdraw: a question first, keeping is where the button was; yes is far from no
+  await resident.locator(`button[data-withdraw="${id}"]`).click();
+  assert.equal((await activeElement(resident)).text, 'Nej, fortsätt dela');
+  const yes = await resident.locator(`button[data-withdraw-yes="${id}"]`).boundingBox();
+  const no = await resident.locator(`button[data-withdraw-no="${id}"]`).boundingBox();
+  assert.ok(gap(yes, no) >= 24, `Yes and No are ${gap(yes, no)}px apart`);
+  await checkAccessibility(resident, 'resident asked to withdraw a share');
+  await shoot(resident, 'resident-sharing-withdraw-question-sv');
+  await resident.locator(`button[data-withdraw-no="${id}"]`).click();
+  assert.equal((await grants()).find((g) => g.id === id).active, true, 'No kept the share');
+  await resident.locator(`button[data-withdraw="${id}"]`).click();
+  await resident.locator(`button[data-withdraw-yes="${id}"]`).click();
+  await resident.locator(`#grants-past li.grant[data-id="${id}"]`).waitFor();
+  assert.equal(await resident.locator(`#grants-current li.grant[data-id="${id}"]`).count(), 0);
+  assert.equal(await resident.locator('#sharing-status').innerText(), `Återkallad; den upphörde direkt: Hemtjänsten kan se avläsningar från: ${device.sv}.`);
+  const revoked = (await grants()).find((g) => g.id === id);
+  assert.equal(revoked.active, false);
+  assert.ok(revoked.revoked, 'revoked at once');
+  assert.equal(await resident.locator(`#grants-past li.grant[data-id="${id}"]`).innerText(),
+    `Hemtjänsten kan se avläsningar från: ${device.sv}, återkallad ${longDate('sv', revoked.revoked)} av resident.`);
+  assert.equal((await activeElement(resident)).id, 'grants-current-heading', 'the keyboard goes on from the list');
+  await shoot(resident, 'resident-sharing-withdrawn-sv');
+
+  // Who has looked: newest first, in words, with the share, its withdrawal and the logins
+  const logged = async () => {
+    const result = await (await resident.request.get(baseUrl + '/api/v1/access-log?limit=1000')).json();
+    return Array.isArray(result) ? result : result.entries;
+  };
+  // more than a page, so that Show older has something to show
+  for (let n = (await logged()).length; n <= 21; n++) {
+    const again = await (await newContext()).newPage();
+    assert.equal((await again.request.post(baseUrl + '/api/v1/auth/login', { data: { username: 'resident', password: PASSWORD } })).status(), 200);
+  }
+  const entries = await logged();
+  await resident.locator('header nav a[href="#/access-log"]').click();
+  await resident.locator('main h1', { hasText: 'Vem har tittat' }).waitFor();
+  await ready(resident);
+  const list = resident.locator('#access-log');
+  await list.locator('li').first().waitFor();
+  assert.equal(await list.locator('li.access-entry').count(), 20);
+  const seqs = await list.locator('li.access-entry').evaluateAll((items) => items.map((i) => Number(i.dataset.seq)));
+  assert.deepEqual(seqs, entries.slice(0, 20).map((e) => e.seq), 'newest first, as the API gives them');
+  assert.deepEqual([...seqs].sort((a, b) => b - a), seqs);
+  await resident.locator('#show-older').click();
+  await list.locator('li.access-entry').nth(20).waitFor();
+  assert.equal(await list.locator('li.access-entry').count(), Math.min(40, entries.length));
+  assert.equal((await activeElement(resident)).tag, 'LI', 'the keyboard goes on from the first older entry');
+  assert.match(await resident.locator('#access-log-status').innerText(), /äldre händelser visas under de andra/);
+  const texts = await list.locator('li.access-entry').evaluateAll((items) => items.map((i) => [i.dataset.action, i.querySelector('.access-sentence').textContent]));
+  const said = (action) => texts.filter(([a]) => a === action).map(([, text]) => text);
+  assert.ok(said('grant.made').includes(`Du delade: Hemtjänsten kan se avläsningar från: ${device.sv}`), JSON.stringify(said('grant.made')));
+  assert.ok(said('grant.revoked').includes(`Du återkallade en delning: Hemtjänsten kan se avläsningar från: ${device.sv}`), JSON.stringify(said('grant.revoked')));
+  assert.ok(said('login').includes('Du loggade in'), JSON.stringify(texts));
+  assert.ok(said('login.failed').includes('Någon försökte logga in som dig med fel lösenord'), JSON.stringify(said('login.failed')));
+  const order = texts.map(([a]) => a);
+  assert.ok(order.indexOf('grant.revoked') < order.indexOf('grant.made'), 'the withdrawal comes before the share it withdrew');
+  await checkAccessibility(resident, 'resident who has looked (sv)');
+  await shoot(resident, 'resident-access-log-sv');
+  for (const viewport of VIEWPORTS) {
+    await resident.setViewportSize(viewport);
+    for (const language of ['sv', 'en']) {
+      await setPreferences(resident, { language });
+      const where = `${viewport.name} ${language}`;
+      await list.locator('li.access-entry').first().waitFor();
+      if (language === 'en') {
+        const english = await list.locator('li.access-entry .access-sentence').allInnerTexts();
+        assert.ok(english.includes(`You shared: The home-care service can see readings from: ${device.en}`), `${where}: ${english}`);
+        assert.ok(english.includes('You signed in'));
+      }
+      assert.ok(await sidewaysOverflow(resident) <= 0, `${where}: Who has looked scrolls sideways: ${await overflowing(resident)}`);
+      if (language === 'en' || viewport === VIEWPORTS[0])
+        await checkAccessibility(resident, `resident who has looked (${where})`);
+      await shoot(resident, `resident-access-log-${viewport.name}-${language}`);
+    }
+  }
+  await resident.setViewportSize(VIEWPORT);
+  assert.equal(await resident.locator('#chain-note').isVisible(), false, 'the chain of a fresh log holds');
+});
+
+test('issue 15: when the access log\'s chain check fails, Who has looked says so first', async () => {
+  const resident = await (await newContext()).newPage();
+  await login(resident, 'resident');
+  const verify = await resident.request.get(baseUrl + '/api/v1/access-log/verify');
+  assert.equal(verify.status(), 200, await verify.text());
+  const holds = await verify.json();
+  // the gateway's own answer when a link is broken (the chain tests of the core break one on disk)
+  await resident.route('**/api/v1/access-log/verify', (route) => route.fulfill({ json: BROKEN_CHAIN(holds) }));
+  for (const language of ['sv', 'en']) {
+    await setPreferences(resident, { language });
+    await resident.goto(baseUrl + '/#/access-log');
+    await ready(resident);
+    const note = resident.locator('#chain-note[data-broken="true"]');
+    await note.waitFor();
+    assert.equal(await note.getAttribute('role'), 'alert');
+    assert.match(await note.innerText(), language === 'sv' ? /Listan kan ha manipulerats\.[\s\S]*Kontakta kommunens kundtjänst/ : /The record may have been tampered with\.[\s\S]*Contact the municipality’s customer service/);
+    // above the list
+    assert.ok((await note.boundingBox()).y < (await resident.locator('#access-log').boundingBox()).y);
+    await checkAccessibility(resident, `who has looked with a broken chain (${language})`);
+    await shoot(resident, `resident-access-log-tampered-${language}`);
+  }
+});
+
+test('issue 15: the legal representative has Sharing and Who has looked; an auditor reads the municipal access log and nothing of the home', async () => {
+  const guardian = await (await newContext()).newPage();
+  await login(guardian, 'guardian');
+  await guardian.locator('header nav a[href="#/sharing"]').click();
+  await guardian.locator('main h1', { hasText: 'Delning' }).waitFor();
+  await ready(guardian);
+  await guardian.locator('#grants-past li.grant').first().waitFor();
+  assert.ok(await guardian.locator('header nav a[href="#/access-log"]').isVisible());
+  await checkAccessibility(guardian, 'guardian sharing (sv)');
+  await shoot(guardian, 'guardian-sharing-sv');
+
+  // staff log in: the municipal side of the log has them
+  const staff = await (await newContext()).newPage();
+  await login(staff, 'staff');
+  const auditor = await (await newContext()).newPage();
+  const asked = [];
+  auditor.on('request', (request) => asked.push(new URL(request.url()).pathname));
+  await login(auditor, 'auditor', { language: 'en' });
+  assert.equal(await auditor.locator('header nav a[href="#/sharing"]').count(), 0);
+  await auditor.locator('header nav a[href="#/access-log"]', { hasText: 'Access log' }).click();
+  await auditor.locator('main h1', { hasText: 'Access log' }).waitFor();
+  await ready(auditor);
+  await auditor.locator('#access-log li.access-entry').first().waitFor();
+  // staff logged in earlier: their logins are on the municipal side, the resident's are not
+  const sentences = await auditor.locator('#access-log .access-sentence').allInnerTexts();
+  assert.ok(sentences.some((text) => /^staff \(home-care staff\) signed in$/.test(text)), JSON.stringify(sentences));
+  assert.ok(!sentences.some((text) => /resident|shared|withdrew/i.test(text)), JSON.stringify(sentences));
+  assert.deepEqual(asked.filter((p) => /^\/api\/v1\/(sensors|grants|alarms|events)/.test(p)), [], 'the auditor asks for nothing of the home');
+  await checkAccessibility(auditor, 'auditor access log (en)');
+  await shoot(auditor, 'auditor-access-log-en');
+  await auditor.goto(baseUrl + '/#/sharing');
+  await auditor.locator('main h1', { hasText: 'No access' }).waitFor();
 });
 
 test('the login rate limit is shown with the time to wait', async () => {
