@@ -205,6 +205,9 @@ hgd_journal_finalize (GObject *object)
   HgdJournal *self = HGD_JOURNAL (object);
 
   /* the reader first, so that the writer is the last connection and checkpoints the WAL */
+  for (guint i = 0; i < G_N_ELEMENTS (self->used_stmt); i++)
+    g_clear_pointer (&self->used_stmt[i], sqlite3_finalize);
+  g_clear_pointer (&self->state_count_stmt, sqlite3_finalize);
   g_clear_pointer (&self->reader, sqlite3_close_v2);
   g_clear_pointer (&self->worker, hgd_journal_worker_free);
   if (self->hold != NULL)
@@ -661,7 +664,7 @@ hgd_journal_get_used_size (HgdJournal *self,
   g_return_val_if_fail (used != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!hgd_journal_file_get_used_bytes (self->reader, self->path, &bytes, error))
+  if (!hgd_journal_reader_get_used_bytes (self, &bytes, error))
     return FALSE;
   *used = (guint64) bytes;
   return TRUE;
