@@ -968,7 +968,7 @@ test_users_demo_not_rehashed (Fixture *fixture,
   g_clear_pointer (&record, g_free);
   record = hgd_accounts_dup_password_hash (fixture->accounts, "staff");
   g_assert_cmpstr (record, !=, staff_hash);
-  g_clear_object (&session);
+  g_clear_pointer (&session, hgd_session_unref);
   session = login (fixture, "staff", demo_password (third, "staff"), NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (session);
@@ -977,7 +977,7 @@ test_users_demo_not_rehashed (Fixture *fixture,
   g_assert_no_error (error);
   for (guint i = 0; i < G_N_ELEMENTS (users); i++)
     g_assert_cmpstr (demo_password (fixed, users[i]), ==, "bench-passphrase");
-  g_clear_object (&session);
+  g_clear_pointer (&session, hgd_session_unref);
   session = login (fixture, "family", "bench-passphrase", NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (session);
