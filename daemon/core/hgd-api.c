@@ -1143,6 +1143,7 @@ typedef struct
                             * take the connection back by */
   gulong disconnected_id;
   gpointer tag;            /* (nullable) the socket's descriptor while idle */
+  gint64 idle_since;       /* monotonic usec, the end of the last request */
 } KeepAlive;
 
 static void
@@ -1168,7 +1169,8 @@ keep_alive_stop (KeepAlive *ka)
       g_source_remove_unix_fd (&ka->source, ka->tag);
       ka->tag = NULL;
     }
-  g_source_set_ready_time (&ka->source, -1);
+  /* the ready time stays: changing it wakes the loop, so it is moved only when it comes
+   * (keep_alive_dispatch ()) */
 }
 
 /* Takes the idle connection from libsoup (which then forgets it) and closes it. */
@@ -1200,7 +1202,14 @@ keep_alive_dispatch (GSource *source,
 
   if (ready_time != -1 && g_source_get_time (source) >= ready_time)
     {
-      keep_alive_close (ka); /* [api] keep-alive-timeout */
+      gint64 deadline = ka->idle_since + ka->api->keep_alive_timeout * G_USEC_PER_SEC;
+
+      if (ka->last == NULL)
+        g_source_set_ready_time (source, -1); /* busy: keep_alive_start () sets it again */
+      else if (g_source_get_time (source) < deadline)
+        g_source_set_ready_time (source, deadline); /* idle again since it was set */
+      else
+        keep_alive_close (ka); /* [api] keep-alive-timeout */
       return G_SOURCE_CONTINUE;
     }
   if (ka->tag == NULL || g_source_query_unix_fd (source, ka->tag) == 0)
@@ -1278,8 +1287,10 @@ keep_alive_start (HgdApi *self,
   if (!self->tls)
     ka->tag = g_source_add_unix_fd (&ka->source, g_socket_get_fd (socket),
                                     G_IO_IN | G_IO_HUP | G_IO_ERR);
-  g_source_set_ready_time (&ka->source, g_get_monotonic_time () +
-                                            self->keep_alive_timeout * G_USEC_PER_SEC);
+  ka->idle_since = g_get_monotonic_time ();
+  if (g_source_get_ready_time (&ka->source) == -1)
+    g_source_set_ready_time (&ka->source,
+                             ka->idle_since + self->keep_alive_timeout * G_USEC_PER_SEC);
 }
 
 /* The server's hooks, in the order they run ---------------------------------------------- */
