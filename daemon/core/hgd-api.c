@@ -1880,10 +1880,15 @@ journal_size_warning (HgdApi *self,
   g_autofree gchar *used_text = NULL;
   g_autofree gchar *budget_text = NULL;
   guint64 budget;
+  guint64 bound;
   guint64 used = 0;
 
   *over_budget = FALSE;
   if (journal == NULL || (budget = hgd_journal_get_size_budget (journal)) == 0)
+    return NULL;
+  /* well below: no need to ask SQLite (the usual case, and on every health request) */
+  bound = hgd_journal_get_used_size_bound (journal);
+  if (bound <= G_MAXUINT64 / 100 && bound * 100 < budget * HGD_JOURNAL_SIZE_WARNING_PERCENT)
     return NULL;
   if (!hgd_journal_get_used_size (journal, &used, &error))
     {

@@ -9,6 +9,8 @@
  * hgd-journal-file.c, the reads in hgd-journal-query.c. */
 #include "config.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <time.h>
 
 #include "hgd-journal-internal.h"
@@ -668,6 +670,36 @@ hgd_journal_get_used_size (HgdJournal *self,
     return FALSE;
   *used = (guint64) bytes;
   return TRUE;
+}
+
+/**
+ * hgd_journal_get_used_size_bound:
+ * @self: an #HgdJournal
+ *
+ * An upper bound of hgd_journal_get_used_size() without asking SQLite: the size of the
+ * database file and of its write-ahead log together (each page beyond the file's end is
+ * at least one WAL frame of a page and its header). Two stat() calls, where the exact
+ * figure is several read transactions.
+ *
+ * Returns: the bound in bytes, or %G_MAXUINT64 if a file could not be read
+ */
+guint64
+hgd_journal_get_used_size_bound (HgdJournal *self)
+{
+  g_autofree gchar *wal = NULL;
+  GStatBuf st;
+  guint64 bound;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), G_MAXUINT64);
+  if (g_stat (self->path, &st) != 0)
+    return G_MAXUINT64;
+  bound = (guint64) st.st_size;
+  wal = g_strconcat (self->path, "-wal", NULL);
+  if (g_stat (wal, &st) == 0)
+    bound += (guint64) st.st_size;
+  else if (errno != ENOENT)
+    return G_MAXUINT64;
+  return bound;
 }
 
 /* retention */
