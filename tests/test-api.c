@@ -3110,17 +3110,23 @@ test_connections_idle_closed (void)
                   "clients are served again");
   g_assert_cmpuint (raw_health (spawned->port), ==, SOUP_STATUS_OK);
   baseline = spawned_count_fds (spawned);
-  for (guint i = 0; i < 16; i++)
+  /* all but one slot (the connection of raw_health () may not be gone yet), twice: the
+   * second round is served only if the daemon closed the first one's idle connections */
+  for (guint round = 0; round < 2; round++)
     {
-      GSocket *client = raw_connect (spawned->port);
+      for (guint i = 0; i < 15; i++)
+        {
+          GSocket *client = raw_connect (spawned->port);
 
-      g_ptr_array_add (kept, client);
-      raw_send (client, request);
-      g_assert_cmpuint (raw_read_response (client, NULL), ==, SOUP_STATUS_OK);
+          g_ptr_array_add (kept, client);
+          raw_send (client, request);
+          g_assert_cmpuint (raw_read_response (client, NULL), ==, SOUP_STATUS_OK);
+        }
+      for (guint i = 0; i < kept->len; i++)
+        g_assert_true (raw_wait_closed (g_ptr_array_index (kept, i)));
+      g_ptr_array_set_size (kept, 0);
+      g_assert_true (spawned_wait_fds (spawned, baseline));
     }
-  for (guint i = 0; i < kept->len; i++)
-    g_assert_true (raw_wait_closed (g_ptr_array_index (kept, i)));
-  g_assert_true (spawned_wait_fds (spawned, baseline));
   g_assert_cmpuint (raw_health (spawned->port), ==, SOUP_STATUS_OK);
 }
 
