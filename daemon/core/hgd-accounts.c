@@ -1198,6 +1198,28 @@ hgd_accounts_has_user (HgdAccounts *self,
   return g_hash_table_contains (self->accounts, username);
 }
 
+/**
+ * hgd_accounts_dup_password_hash:
+ * @self: an #HgdAccounts
+ * @username: a user name
+ *
+ * The user's stored password hash (crypto_pwhash_str output, salted: it changes with
+ * every new password), for telling whether a password was changed since.
+ *
+ * Returns: (transfer full) (nullable): the hash, or %NULL if there is no such user
+ */
+gchar *
+hgd_accounts_dup_password_hash (HgdAccounts *self,
+                                const gchar *username)
+{
+  Account *account;
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), NULL);
+  g_return_val_if_fail (username != NULL, NULL);
+  account = g_hash_table_lookup (self->accounts, username);
+  return account != NULL ? g_strdup (account->hash) : NULL;
+}
+
 static gint
 compare_users (gconstpointer a,
                gconstpointer b)

@@ -99,6 +99,8 @@ gboolean hgd_accounts_set_password_finish (HgdAccounts *self,
 gboolean hgd_accounts_remove_user (HgdAccounts *self,
                                    const gchar *username,
                                    GError **error);
+gchar *hgd_accounts_dup_password_hash (HgdAccounts *self,
+                                       const gchar *username);
 gboolean hgd_accounts_has_user (HgdAccounts *self,
                                 const gchar *username);
 GPtrArray *hgd_accounts_list_users (HgdAccounts *self,

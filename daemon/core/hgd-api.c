@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <errno.h>
 
 #include "hgd-api-private.h"
 #include "hgd-api-resources.h"
@@ -72,6 +73,8 @@ struct _HgdApi
   guint request_timeout;     /* [api] request-timeout, seconds */
   guint max_connections;     /* [api] max-connections */
   GHashTable *connections;   /* (owned) GSocket* (weak) of each open connection */
+  guint keep_alive_timeout;  /* [api] keep-alive-timeout, seconds; 0: one request each */
+  GHashTable *kept;          /* (owned) GSocket* (weak) -> KeepAlive* (owned), see there */
   guint64 timed_out;         /* connections closed for a request that did not arrive */
   guint64 refused;           /* connections closed at once: max-connections reached */
   GInetAddress *listen_address; /* (owned) (nullable) until listening */
@@ -977,13 +980,22 @@ set_session_cookie (HgdApi *self,
 
 /* Connections --------------------------------------------------------------------------- */
 
-/* libsoup 3.2 (Debian 12's) loses a kept-alive connection that the client closes while it
- * is idle: the descriptor stays in CLOSE-WAIT for ever (fixed upstream in 3.3.0, d20c6601,
- * "Don't leak idle connections closed by the client"), so anyone could use up the daemon's
- * descriptors without logging in. hemgated therefore never leaves a connection idle: every
- * answer says `Connection: close` and libsoup closes the connection once it is written.
- * Until then a connection has [api] request-timeout seconds from accept to a complete
- * request (TLS handshake, headers, body), and at most [api] max-connections are open. */
+/* A connection serves requests one after the other. Until a request has been read in full
+ * it has [api] request-timeout seconds (from accept, or from the first byte of a later
+ * request: TLS handshake, headers, body); between two requests it may stay idle for
+ * [api] keep-alive-timeout seconds; at most [api] max-connections are open.
+ *
+ * libsoup before 3.3.0 (Debian 12 has 3.2.3) loses a kept-alive connection that the
+ * client closes while it is idle: the message that waits for the next request has no
+ * completion callback, so when its read fails (end of stream) nobody disconnects the
+ * connection and its descriptor stays in CLOSE-WAIT for ever (fixed upstream in d20c6601,
+ * "Don't leak idle connections closed by the client"). hemgated therefore watches each idle
+ * connection itself (KeepAlive below), at a priority above libsoup's, so that it sees a
+ * readable socket first: a peek tells a new request (left to libsoup) from the client's
+ * end of stream or a reset, on which the connection is taken from libsoup and closed
+ * before libsoup reads the end. Over TLS a peek at the socket cannot tell a close_notify
+ * from a request, so with such a libsoup a TLS connection serves one request and is
+ * closed (`Connection: close`), as every connection did before. */
 
 /* The one request of a connection, until it has been read in full. */
 typedef struct
@@ -992,6 +1004,7 @@ typedef struct
   SoupServerMessage *msg; /* (unowned) the deadline is the message's qdata */
   guint timeout_id;
   gboolean got_headers;
+  guint api_keep_alive_timeout; /* 0: the answer closes the connection */
 } Deadline;
 
 static void
@@ -1183,11 +1196,12 @@ deadline_got_body_cb (SoupServerMessage *msg,
     g_clear_handle_id (&deadline->timeout_id, g_source_remove);
   /* again: an `Expect: 100-continue` answer cleared the headers set at the start; a
    * WebSocket handshake's answer is the one that keeps the connection */
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
-                                soup_server_message_get_status (msg) ==
-                                        SOUP_STATUS_SWITCHING_PROTOCOLS
-                                    ? "Upgrade"
-                                    : "close");
+  if (soup_server_message_get_status (msg) == SOUP_STATUS_SWITCHING_PROTOCOLS)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                  "Upgrade");
+  else if (deadline == NULL || deadline->api_keep_alive_timeout == 0)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                  "close");
 }
 
 static void
@@ -1198,6 +1212,7 @@ deadline_start (HgdApi *self,
 
   g_weak_ref_init (&deadline->api, self);
   deadline->msg = msg;
+  deadline->api_keep_alive_timeout = self->keep_alive_timeout;
   deadline->timeout_id = g_timeout_add_seconds (self->request_timeout, deadline_cb, deadline);
   g_object_set_qdata_full (G_OBJECT (msg), quark_deadline, deadline,
                            (GDestroyNotify) deadline_free);
@@ -1212,6 +1227,7 @@ connection_gone_cb (gpointer user_data,
   HgdApi *self = HGD_API (user_data);
 
   g_hash_table_remove (self->connections, where_the_socket_was);
+  g_hash_table_remove (self->kept, where_the_socket_was);
 }
 
 /* Counts the connection of @msg, or shuts it if it is one too many. */
@@ -1236,6 +1252,168 @@ track_connection (HgdApi *self,
   return TRUE;
 }
 
+/* An idle kept-alive connection: between the end of one request and the first byte of the
+ * next the source watches the socket (plain HTTP) and the keep-alive deadline (its ready
+ * time); while a request runs it watches nothing. It lives as long as the connection. */
+typedef struct
+{
+  GSource source;
+  HgdApi *api;             /* (unowned) */
+  GSocket *socket;         /* (unowned) the key in HgdApi.kept */
+  SoupServerMessage *last; /* (owned) (nullable) the last request while idle: the handle to
+                            * take the connection back by */
+  gulong disconnected_id;
+  gpointer tag;            /* (nullable) the socket's descriptor while idle */
+  gint64 idle_since;       /* monotonic usec, the end of the last request */
+} KeepAlive;
+
+static void
+keep_alive_closed_cb (GObject *source,
+                      GAsyncResult *result,
+                      gpointer user_data)
+{
+  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
+  g_object_unref (source);
+}
+
+/* Ends the idle state: no handle, no watch, no deadline. */
+static void
+keep_alive_stop (KeepAlive *ka)
+{
+  if (ka->last != NULL)
+    {
+      g_signal_handler_disconnect (ka->last, ka->disconnected_id);
+      g_clear_object (&ka->last);
+    }
+  if (ka->tag != NULL)
+    {
+      g_source_remove_unix_fd (&ka->source, ka->tag);
+      ka->tag = NULL;
+    }
+  /* the ready time stays: changing it wakes the loop, so it is moved only when it comes
+   * (keep_alive_dispatch ()) */
+}
+
+/* Takes the idle connection from libsoup (which then forgets it) and closes it. */
+static void
+keep_alive_close (KeepAlive *ka)
+{
+  g_autoptr(SoupServerMessage) last = ka->last != NULL ? g_object_ref (ka->last) : NULL;
+  HgdApi *self = ka->api;
+  GIOStream *stream;
+
+  keep_alive_stop (ka);
+  g_hash_table_remove (self->kept, ka->socket); /* destroys the source; dispatch holds a ref */
+  if (last == NULL)
+    return;
+  stream = soup_server_message_steal_connection (last);
+  if (stream != NULL)
+    g_io_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, keep_alive_closed_cb, NULL);
+}
+
+static gboolean
+keep_alive_dispatch (GSource *source,
+                     GSourceFunc callback,
+                     gpointer user_data)
+{
+  KeepAlive *ka = (KeepAlive *) source;
+  gint64 ready_time = g_source_get_ready_time (source);
+  gchar byte;
+  gssize n;
+
+  if (ready_time != -1 && g_source_get_time (source) >= ready_time)
+    {
+      gint64 deadline = ka->idle_since + ka->api->keep_alive_timeout * G_USEC_PER_SEC;
+
+      if (ka->last == NULL)
+        g_source_set_ready_time (source, -1); /* busy: keep_alive_start () sets it again */
+      else if (g_source_get_time (source) < deadline)
+        g_source_set_ready_time (source, deadline); /* idle again since it was set */
+      else
+        keep_alive_close (ka); /* [api] keep-alive-timeout */
+      return G_SOURCE_CONTINUE;
+    }
+  if (ka->tag == NULL || g_source_query_unix_fd (source, ka->tag) == 0)
+    return G_SOURCE_CONTINUE;
+  n = recv (g_socket_get_fd (ka->socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0)
+    {
+      /* a request comes: libsoup reads it, request_started_cb () ends the idle state */
+      g_source_remove_unix_fd (source, ka->tag);
+      ka->tag = NULL;
+    }
+  else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+    {
+      keep_alive_close (ka); /* the client closed it, or it was reset */
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs keep_alive_funcs = { NULL, NULL, keep_alive_dispatch, NULL, NULL, NULL };
+
+static void
+keep_alive_free (gpointer data)
+{
+  KeepAlive *ka = data;
+
+  keep_alive_stop (ka);
+  g_source_destroy (&ka->source);
+  g_source_unref (&ka->source);
+}
+
+/* libsoup closed the connection itself (the answer said `Connection: close`, or the
+ * request failed): nothing left to watch. */
+static void
+keep_alive_disconnected_cb (SoupServerMessage *msg,
+                            gpointer user_data)
+{
+  KeepAlive *ka = user_data;
+
+  /* @msg may hold its last reference in ka->last: let it go after the emission */
+  g_signal_handler_disconnect (ka->last, ka->disconnected_id);
+  g_idle_add_once ((GSourceOnceFunc) g_object_unref, g_steal_pointer (&ka->last));
+  g_hash_table_remove (ka->api->kept, ka->socket);
+}
+
+/* After a request: the connection may stay open for the next one. If libsoup closes it
+ * instead, it does so before the loop runs again and keep_alive_disconnected_cb () drops
+ * the watch. */
+static void
+keep_alive_start (HgdApi *self,
+                  SoupServerMessage *msg)
+{
+  GSocket *socket;
+  KeepAlive *ka;
+
+  if (self->keep_alive_timeout == 0)
+    return;
+  socket = soup_server_message_get_socket (msg);
+  if (socket == NULL)
+    return;
+  ka = g_hash_table_lookup (self->kept, socket);
+  if (ka == NULL)
+    {
+      ka = (KeepAlive *) g_source_new (&keep_alive_funcs, sizeof (KeepAlive));
+      ka->api = self;
+      ka->socket = socket;
+      g_source_set_priority (&ka->source, G_PRIORITY_HIGH);
+      g_source_set_static_name (&ka->source, "hemgated keep-alive");
+      g_source_attach (&ka->source, NULL);
+      g_hash_table_insert (self->kept, socket, ka);
+    }
+  keep_alive_stop (ka);
+  ka->last = g_object_ref (msg);
+  ka->disconnected_id
+      = g_signal_connect (msg, "disconnected", G_CALLBACK (keep_alive_disconnected_cb), ka);
+  if (!self->tls)
+    ka->tag = g_source_add_unix_fd (&ka->source, g_socket_get_fd (socket),
+                                    G_IO_IN | G_IO_HUP | G_IO_ERR);
+  ka->idle_since = g_get_monotonic_time ();
+  if (g_source_get_ready_time (&ka->source) == -1)
+    g_source_set_ready_time (&ka->source,
+                             ka->idle_since + self->keep_alive_timeout * G_USEC_PER_SEC);
+}
+
 /* The server's hooks, in the order they run ---------------------------------------------- */
 
 /* libsoup before 3.4.0 keeps one reference too many on every accepted socket (fixed
@@ -1256,8 +1434,8 @@ drop_leaked_socket_ref (SoupServerMessage *msg)
   g_object_unref (socket);
 }
 
-/* Runs as a connection is accepted (before its TLS handshake and request), and for each
- * later request of a connection, which with `Connection: close` there is none of. */
+/* Runs as a connection is accepted (before its TLS handshake and request), and as the
+ * first bytes of each later request of a kept-alive connection are read. */
 static void
 request_started_cb (SoupServer *server,
                     SoupServerMessage *msg,
@@ -1273,9 +1451,17 @@ request_started_cb (SoupServer *server,
   g_object_set_qdata_full (G_OBJECT (msg), quark_start, start, g_free);
   soup_message_headers_replace (headers, "Cache-Control", "no-store");
   soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
-  soup_message_headers_replace (headers, "Connection", "close");
+  if (self->keep_alive_timeout == 0)
+    soup_message_headers_replace (headers, "Connection", "close");
   if (track_connection (self, msg))
-    deadline_start (self, msg);
+    {
+      GSocket *socket = soup_server_message_get_socket (msg);
+      KeepAlive *ka = socket != NULL ? g_hash_table_lookup (self->kept, socket) : NULL;
+
+      if (ka != NULL)
+        keep_alive_stop (ka);
+      deadline_start (self, msg);
+    }
 }
 
 static void
@@ -1660,6 +1846,7 @@ request_finished_cb (SoupServer *server,
 
   self->requests[MIN (status, N_STATUS - 1)]++;
   access_log (msg, status, "");
+  keep_alive_start (self, msg);
 }
 
 /* The client went away (or the connection failed) before the answer was written. */
@@ -1672,6 +1859,7 @@ request_aborted_cb (SoupServer *server,
 
   self->aborted++;
   access_log (msg, soup_server_message_get_status (msg), " (aborted)");
+  keep_alive_start (self, msg); /* an answered 500 may keep its connection */
 }
 
 /* Auth -------------------------------------------------------------------------------- */
@@ -1889,10 +2077,15 @@ journal_size_warning (HgdApi *self,
   g_autofree gchar *used_text = NULL;
   g_autofree gchar *budget_text = NULL;
   guint64 budget;
+  guint64 bound;
   guint64 used = 0;
 
   *over_budget = FALSE;
   if (journal == NULL || (budget = hgd_journal_get_size_budget (journal)) == 0)
+    return NULL;
+  /* well below: no need to ask SQLite (the usual case, and on every health request) */
+  bound = hgd_journal_get_used_size_bound (journal);
+  if (bound <= G_MAXUINT64 / 100 && bound * 100 < budget * HGD_JOURNAL_SIZE_WARNING_PERCENT)
     return NULL;
   if (!hgd_journal_get_used_size (journal, &used, &error))
     {
@@ -4644,6 +4837,7 @@ hgd_api_dispose (GObject *object)
   while (g_hash_table_iter_next (&iter, &socket, NULL))
     g_object_weak_unref (socket, connection_gone_cb, self);
   g_hash_table_remove_all (self->connections);
+  g_hash_table_remove_all (self->kept);
   if (self->server != NULL)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
@@ -4667,6 +4861,7 @@ hgd_api_finalize (GObject *object)
   g_object_unref (self->cancellable);
   g_hash_table_unref (self->pending);
   g_hash_table_unref (self->connections);
+  g_hash_table_unref (self->kept);
   g_ptr_array_unref (self->streams);
   g_free (self->url);
   g_clear_object (&self->listen_address);
@@ -4701,6 +4896,7 @@ hgd_api_init (HgdApi *self)
       = g_hash_table_new_full (g_direct_hash, g_direct_equal, (GDestroyNotify)request_unref, NULL);
   self->streams = g_ptr_array_new_with_free_func ((GDestroyNotify) event_stream_free);
   self->connections = g_hash_table_new (g_direct_hash, g_direct_equal);
+  self->kept = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, keep_alive_free);
   self->trusted_proxies = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
@@ -4872,6 +5068,10 @@ hgd_api_listen (HgdApi *self,
   self->max_body = (gsize) hgd_config_get_int (config, "api", "max-body-bytes");
   self->request_timeout = (guint) hgd_config_get_int (config, "api", "request-timeout");
   self->max_connections = max_connections (hgd_config_get_int (config, "api", "max-connections"));
+  self->keep_alive_timeout = (guint) hgd_config_get_int (config, "api", "keep-alive-timeout");
+  /* see "Connections": a TLS connection cannot be watched for its end before 3.3.0 */
+  if (self->tls && !soup_check_version (3, 3, 0))
+    self->keep_alive_timeout = 0;
 
   inet = g_inet_address_new_from_string (address_str);
   if (inet == NULL)

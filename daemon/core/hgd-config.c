@@ -40,6 +40,7 @@ static const KeySpec key_specs[] = {
   { "api", "max-body-bytes", KEY_INT, "65536", 1024, 16 * 1024 * 1024 },
   { "api", "request-timeout", KEY_INT, "30", 1, 3600 },
   { "api", "max-connections", KEY_INT, "1024", 16, 65536 },
+  { "api", "keep-alive-timeout", KEY_INT, "5", 0, 3600 },
   { "api", "session-lifetime", KEY_INT, "43200", 60, 30 * 24 * 3600 },
   { "api", "login-attempts", KEY_INT, "5", 1, 1000 },
   { "api", "login-window", KEY_INT, "300", 1, 24 * 3600 },

@@ -15,6 +15,7 @@ typedef struct
 
 GPtrArray *hgd_demo_ensure_users (HgdAccounts *accounts,
                                   const gchar *password,
+                                  const gchar *state_dir,
                                   GError **error);
 
 G_END_DECLS

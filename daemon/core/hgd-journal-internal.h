@@ -150,6 +150,9 @@ struct _HgdJournal
   gint64 clock_wall;      /* the wall time of the last append stamped now */
   gint64 clock_monotonic; /* and the boot time then; 0 before the first */
   Waiter *hold;           /* (owned) (nullable) lets a held worker go; tests only */
+  /* (owned) (nullable) on @reader, prepared once: /api/v1/health asks on every request */
+  sqlite3_stmt *used_stmt[3]; /* page_count, freelist_count, page_size */
+  sqlite3_stmt *state_count_stmt;
 };
 
 /* hgd-journal-writer.c: jobs and the worker thread */
@@ -190,6 +193,9 @@ gboolean hgd_journal_file_open_writer (Worker *worker,
                                        GError **error);
 gboolean hgd_journal_file_open_reader (HgdJournal *self,
                                        GError **error);
+gboolean hgd_journal_reader_get_used_bytes (HgdJournal *self,
+                                            gint64 *used,
+                                            GError **error);
 gboolean hgd_journal_file_get_used_bytes (sqlite3 *db,
                                           const gchar *path,
                                           gint64 *used,

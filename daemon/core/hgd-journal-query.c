@@ -23,6 +23,63 @@ reader_prepare (HgdJournal *self,
   return stmt;
 }
 
+/* A statement prepared once on the reader into @slot, reset for its next use. The caller
+ * resets it again when done with it, so that no read transaction stays open. */
+static sqlite3_stmt *
+reader_prepare_cached (HgdJournal *self,
+                       sqlite3_stmt **slot,
+                       const gchar *sql,
+                       GError **error)
+{
+  int rc;
+
+  if (*slot != NULL)
+    return *slot;
+  rc = sqlite3_prepare_v3 (self->reader, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+  if (rc != SQLITE_OK)
+    {
+      hgd_sqlite_set_error (error, &hgd_journal_store, self->reader, rc, self->path, "cannot read");
+      return NULL;
+    }
+  return *slot;
+}
+
+/* The bytes the journal's pages hold (not its free pages), as last committed. Each PRAGMA
+ * is prepared once: page_count and freelist_count are read when stepped; page_size is
+ * fixed once the journal is in WAL mode. (The table-valued pragma_*() functions would
+ * prepare their PRAGMA again on every step.) */
+gboolean
+hgd_journal_reader_get_used_bytes (HgdJournal *self,
+                                   gint64 *used,
+                                   GError **error)
+{
+  static const gchar *const pragmas[] = { "PRAGMA page_count", "PRAGMA freelist_count",
+                                          "PRAGMA page_size" };
+  gint64 values[G_N_ELEMENTS (pragmas)] = { 0 };
+
+  G_STATIC_ASSERT (G_N_ELEMENTS (pragmas) == G_N_ELEMENTS (self->used_stmt));
+  for (guint i = 0; i < G_N_ELEMENTS (pragmas); i++)
+    {
+      sqlite3_stmt *stmt = reader_prepare_cached (self, &self->used_stmt[i], pragmas[i], error);
+      int rc;
+
+      if (stmt == NULL)
+        return FALSE;
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        values[i] = sqlite3_column_int64 (stmt, 0);
+      sqlite3_reset (stmt);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        {
+          hgd_sqlite_set_error (error, &hgd_journal_store, self->reader, rc, self->path,
+                                "cannot read the page count");
+          return FALSE;
+        }
+    }
+  *used = MAX (values[0] - values[1], 0) * values[2];
+  return TRUE;
+}
+
 static HgEvent *
 event_from_row (HgdJournal *self,
                 sqlite3_stmt *stmt,
@@ -390,14 +447,16 @@ hgd_journal_list_alarms (HgdJournal *self,
 gint64
 hgd_journal_count_alarms_in_state (HgdJournal *self, HgAlarmState state, GError **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = NULL;
+  sqlite3_stmt *stmt;
+  gint64 count;
   int rc;
 
   g_return_val_if_fail (HGD_IS_JOURNAL (self), -1);
   g_return_val_if_fail ((guint)state < HG_ALARM_STATE_LAST, -1);
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
 
-  stmt = reader_prepare (self, "SELECT count(*) FROM alarms WHERE state = ?1", error);
+  stmt = reader_prepare_cached (self, &self->state_count_stmt,
+                                "SELECT count(*) FROM alarms WHERE state = ?1", error);
   if (stmt == NULL)
     return -1;
   sqlite3_bind_text (stmt, 1, hg_alarm_state_to_string (state), -1, SQLITE_STATIC);
@@ -406,9 +465,12 @@ hgd_journal_count_alarms_in_state (HgdJournal *self, HgAlarmState state, GError 
     {
       hgd_sqlite_set_error (error, &hgd_journal_store, self->reader, rc, self->path,
                             "cannot count alarms");
+      sqlite3_reset (stmt);
       return -1;
     }
-  return sqlite3_column_int64 (stmt, 0);
+  count = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return count;
 }
 
 /**

@@ -9,6 +9,8 @@
  * hgd-journal-file.c, the reads in hgd-journal-query.c. */
 #include "config.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <time.h>
 
 #include "hgd-journal-internal.h"
@@ -213,6 +215,9 @@ hgd_journal_finalize (GObject *object)
   HgdJournal *self = HGD_JOURNAL (object);
 
   /* the reader first, so that the writer is the last connection and checkpoints the WAL */
+  for (guint i = 0; i < G_N_ELEMENTS (self->used_stmt); i++)
+    g_clear_pointer (&self->used_stmt[i], sqlite3_finalize);
+  g_clear_pointer (&self->state_count_stmt, sqlite3_finalize);
   g_clear_pointer (&self->reader, sqlite3_close_v2);
   g_clear_pointer (&self->worker, hgd_journal_worker_free);
   if (self->hold != NULL)
@@ -745,10 +750,40 @@ hgd_journal_get_used_size (HgdJournal *self,
   g_return_val_if_fail (used != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!hgd_journal_file_get_used_bytes (self->reader, self->path, &bytes, error))
+  if (!hgd_journal_reader_get_used_bytes (self, &bytes, error))
     return FALSE;
   *used = (guint64) bytes;
   return TRUE;
+}
+
+/**
+ * hgd_journal_get_used_size_bound:
+ * @self: an #HgdJournal
+ *
+ * An upper bound of hgd_journal_get_used_size() without asking SQLite: the size of the
+ * database file and of its write-ahead log together (each page beyond the file's end is
+ * at least one WAL frame of a page and its header). Two stat() calls, where the exact
+ * figure is several read transactions.
+ *
+ * Returns: the bound in bytes, or %G_MAXUINT64 if a file could not be read
+ */
+guint64
+hgd_journal_get_used_size_bound (HgdJournal *self)
+{
+  g_autofree gchar *wal = NULL;
+  GStatBuf st;
+  guint64 bound;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), G_MAXUINT64);
+  if (g_stat (self->path, &st) != 0)
+    return G_MAXUINT64;
+  bound = (guint64) st.st_size;
+  wal = g_strconcat (self->path, "-wal", NULL);
+  if (g_stat (wal, &st) == 0)
+    bound += (guint64) st.st_size;
+  else if (errno != ENOENT)
+    return G_MAXUINT64;
+  return bound;
 }
 
 /* retention */

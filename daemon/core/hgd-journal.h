@@ -124,6 +124,7 @@ gchar *hgd_journal_set_aside (const gchar *directory,
 void hgd_journal_set_size_budget (HgdJournal *self,
                                   guint64 bytes);
 guint64 hgd_journal_get_size_budget (HgdJournal *self);
+guint64 hgd_journal_get_used_size_bound (HgdJournal *self);
 gboolean hgd_journal_get_used_size (HgdJournal *self,
                                     guint64 *used,
                                     GError **error);

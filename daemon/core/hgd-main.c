@@ -241,8 +241,9 @@ main (int argc,
     }
   if (demo)
     {
-      self.demo_logins = hgd_demo_ensure_users (hgd_daemon_get_accounts (self.daemon),
-                                                g_getenv ("HEMGATE_DEMO_PASSWORD"), &error);
+      self.demo_logins = hgd_demo_ensure_users (
+          hgd_daemon_get_accounts (self.daemon), g_getenv ("HEMGATE_DEMO_PASSWORD"),
+          hgd_config_get_string (config, "daemon", "state-dir"), &error);
       if (self.demo_logins == NULL)
         {
           g_printerr ("hemgated: %s\n", error->message);

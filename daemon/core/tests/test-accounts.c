@@ -896,11 +896,93 @@ test_users_demo_passwords_pass (Fixture *fixture,
   for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GPtrArray) logins = hgd_demo_ensure_users (fixture->accounts, fixed[i], &error);
+      g_autoptr(GPtrArray) logins
+          = hgd_demo_ensure_users (fixture->accounts, fixed[i], NULL, &error);
 
       g_assert_no_error (error);
       g_assert_nonnull (logins);
     }
+}
+
+static const gchar *
+demo_password (GPtrArray *logins,
+               const gchar *username)
+{
+  for (guint i = 0; i < logins->len; i++)
+    {
+      HgdDemoLogin *login = g_ptr_array_index (logins, i);
+
+      if (g_str_equal (login->username, username))
+        return login->password;
+    }
+  g_assert_not_reached ();
+}
+
+static void
+test_users_demo_not_rehashed (Fixture *fixture,
+                              gconstpointer user_data)
+{
+  const gchar *state_dir = g_get_user_state_dir ();
+  const gchar *const users[] = { "resident", "family", "staff", "admin" };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GPtrArray) third = NULL;
+  g_autoptr(GPtrArray) fixed = NULL;
+  g_autoptr(HgdSession) session = NULL;
+  g_autofree gchar *staff_hash = NULL;
+  g_autofree gchar *resident_hash = NULL;
+  g_autofree gchar *record = NULL;
+  GStatBuf st;
+
+  g_test_bug ("13");
+  g_test_summary ("A restarted demo keeps its users' passwords without hashing them again "
+                  "(their stored hashes do not change) and prints the same ones; a password "
+                  "changed meanwhile, or another HEMGATE_DEMO_PASSWORD, is set and hashed anew");
+  first = hgd_demo_ensure_users (fixture->accounts, NULL, state_dir, &error);
+  g_assert_no_error (error);
+  record = g_build_filename (state_dir, "demo-logins", NULL);
+  g_assert_cmpint (g_stat (record, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  resident_hash = hgd_accounts_dup_password_hash (fixture->accounts, "resident");
+
+  restart (fixture);
+  second = hgd_demo_ensure_users (fixture->accounts, NULL, state_dir, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (users); i++)
+    g_assert_cmpstr (demo_password (second, users[i]), ==, demo_password (first, users[i]));
+  g_clear_pointer (&record, g_free);
+  record = hgd_accounts_dup_password_hash (fixture->accounts, "resident");
+  g_assert_cmpstr (record, ==, resident_hash);
+  session = login (fixture, "resident", demo_password (second, "resident"), NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (session);
+
+  /* someone changed staff's password: the recorded one no longer logs in */
+  g_assert_true (hgd_accounts_set_password (fixture->accounts, "staff", "another password",
+                                            &error));
+  g_assert_no_error (error);
+  staff_hash = hgd_accounts_dup_password_hash (fixture->accounts, "staff");
+  restart (fixture);
+  third = hgd_demo_ensure_users (fixture->accounts, NULL, state_dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (demo_password (third, "resident"), ==, demo_password (first, "resident"));
+  g_clear_pointer (&record, g_free);
+  record = hgd_accounts_dup_password_hash (fixture->accounts, "staff");
+  g_assert_cmpstr (record, !=, staff_hash);
+  g_clear_pointer (&session, hgd_session_unref);
+  session = login (fixture, "staff", demo_password (third, "staff"), NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (session);
+
+  fixed = hgd_demo_ensure_users (fixture->accounts, "bench-passphrase", state_dir, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (users); i++)
+    g_assert_cmpstr (demo_password (fixed, users[i]), ==, "bench-passphrase");
+  g_clear_pointer (&session, hgd_session_unref);
+  session = login (fixture, "family", "bench-passphrase", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (session);
 }
 
 static void
@@ -1558,6 +1640,7 @@ main (int argc,
   add_test ("/accounts/login/limit-settable", test_login_limit_settable);
   add_test ("/accounts/login/flood-refused-fast", test_login_flood_refused_fast);
   add_test ("/accounts/users/demo-passwords-pass-rule", test_users_demo_passwords_pass);
+  add_test ("/accounts/users/demo-not-rehashed-on-restart", test_users_demo_not_rehashed);
   add_test ("/accounts/login/concurrent-logins-answered", test_login_concurrent);
   add_test ("/accounts/login/cancelled", test_login_cancelled);
   add_test ("/accounts/session/expired-token-rejected", test_session_expired);
