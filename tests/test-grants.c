@@ -85,6 +85,10 @@ static const struct
     { 401, 200, 403, 403, 403, 403, 200, 200 } },
   { "GET", "/api/v1/access-log/verify", "/api/v1/access-log/verify", NULL,
     { 401, 200, 403, 403, 403, 403, 200, 200 } },
+  { "GET", "/api/v1/personal/export", "/api/v1/personal/export", NULL,
+    { 401, 200, 403, 403, 403, 403, 200, 403 } },
+  { "POST", "/api/v1/personal/erase", "/api/v1/personal/erase", "{}",
+    { 401, 400, 403, 403, 403, 403, 400, 403 } },
   { "GET", "/", "/", NULL, { 200, 200, 200, 200, 200, 200, 200, 200 } },
   { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, { 404, 404, 404, 404, 404, 404, 404, 404 } },
 };
