@@ -46,10 +46,14 @@ static const HgdCapability capabilities[] = {
     /* declared for IT to see; no call of the core needs it */
     .name = HG_CAPABILITY_MEDIA_CAMERA,
     .domains = HGD_DOMAINS_ALL,
+    /* V4L2 capture and its media controller */
+    .devices = { "video*", "media*" },
   },
   {
     .name = HG_CAPABILITY_MEDIA_MICROPHONE,
     .domains = HGD_DOMAINS_ALL,
+    /* ALSA: the cards' control, PCM and timer nodes */
+    .devices = { "snd/*" },
   },
   {
     /* always the instance's own secrets, in its own domain */

@@ -28,6 +28,7 @@
 #include "hgd-log.h"
 #include "hgd-manifest.h"
 #include "hgd-plugin-instance.h"
+#include "hgd-sandbox.h"
 
 #define PLUGIN_HOST_PATH "/org/hemgate/PluginHost"
 
@@ -1080,10 +1081,25 @@ spawn_failed (HgdPluginInstance *self,
   schedule_restart (self);
 }
 
+/* The host's sandbox (hgd-sandbox.c); hemgated's state directory is the journals'
+ * parent. */
+static HgdSandbox *
+new_sandbox (HgdPluginInstance *self,
+             GError **error)
+{
+  HgdJournal *journal = self->journals[self->domain];
+  g_autofree gchar *domain_dir = g_path_get_dirname (hgd_journal_get_path (journal));
+  g_autofree gchar *state_root = g_path_get_dirname (domain_dir);
+
+  return hgd_sandbox_new (self->config, self->domain, self->id, (const gchar *const *) self->grant,
+                          state_root, self->plugin_dir, error);
+}
+
 static void
 spawn_host (HgdPluginInstance *self)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(HgdSandbox) sandbox = NULL;
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSocketConnection) stream = NULL;
   g_autoptr(GError) error = NULL;
@@ -1095,6 +1111,12 @@ spawn_host (HgdPluginInstance *self)
   g_return_if_fail (self->subprocess == NULL);
 
   self->permanent_failure = FALSE;
+  sandbox = new_sandbox (self, &error);
+  if (sandbox == NULL)
+    {
+      spawn_failed (self, error);
+      return;
+    }
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     {
       int errsv = errno;
@@ -1122,6 +1144,7 @@ spawn_host (HgdPluginInstance *self)
    * operator's own setting in hemgated's environment wins. */
   g_subprocess_launcher_setenv (launcher, "G_SLICE", "always-malloc", FALSE);
   g_subprocess_launcher_setenv (launcher, "MALLOC_ARENA_MAX", "2", FALSE);
+  hgd_sandbox_apply (sandbox, launcher);
   self->subprocess = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_clear_object (&launcher); /* closes our copy of the host's end */
   if (self->subprocess == NULL)
@@ -1138,9 +1161,15 @@ spawn_host (HgdPluginInstance *self)
 
   stream = g_socket_connection_factory_create_connection (socket);
   guid = g_dbus_generate_guid ();
+  /* The peer is whoever holds the other end of this socketpair: only the host. Its
+   * credentials on the socket are hemgated's own (a socketpair's are its maker's), so a
+   * host the sandbox runs as its domain's user cannot claim EXTERNAL; it is let in
+   * anonymously. */
   g_dbus_connection_new (G_IO_STREAM (stream), guid,
                          G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_SERVER |
-                           G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_REQUIRE_SAME_USER |
+                           (hgd_sandbox_get_uid (sandbox) == geteuid ()
+                                ? G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_REQUIRE_SAME_USER
+                                : G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_ALLOW_ANONYMOUS) |
                            G_DBUS_CONNECTION_FLAGS_DELAY_MESSAGE_PROCESSING,
                          NULL, self->host_cancellable, connection_ready_cb, self);
 }
