@@ -16,6 +16,7 @@
 #include "hgd-api-private.h"
 #include "hgd-api-resources.h"
 #include "hgd-json-check.h"
+#include "hgd-sandbox.h"
 #include "hgd-tls.h"
 #include "hgd-ui-resources.h"
 
@@ -1745,6 +1746,27 @@ add_subsystem_warning (JsonObject *subsystems,
   json_object_set_object_member (subsystems, name, object);
 }
 
+/* The plugin hosts' sandbox (hgd-sandbox.c): a warning, never a fault, while a
+ * protection is off (hemgated not root in development, `[plugins] sandbox = off`); it
+ * leaves the overall status alone. The full form says per domain which are on. */
+static void
+add_isolation (HgdApi *self,
+               JsonObject *subsystems,
+               gboolean details)
+{
+  g_autofree gchar *warning = NULL;
+  g_autoptr(JsonObject) status = hgd_sandbox_status_to_json (self->config, &warning);
+  JsonObject *object;
+
+  if (warning != NULL)
+    add_subsystem_warning (subsystems, "isolation", warning, details);
+  else
+    add_subsystem (subsystems, "isolation", NULL, details);
+  object = json_object_get_object_member (subsystems, "isolation");
+  if (details)
+    json_object_set_object_member (object, "protections", g_steal_pointer (&status));
+}
+
 static void
 handle_health (HgdApi *self,
                HgdApiRequest *req)
@@ -1816,6 +1838,7 @@ handle_health (HgdApi *self,
       add_subsystem (subsystems, "plugins", plugins_healthy ? NULL : "a plugin is not running",
                      municipal);
       add_subsystem (subsystems, "alarm-delivery", delivery_fault, municipal);
+      add_isolation (self, subsystems, municipal);
       json_object_set_object_member (object, "subsystems", subsystems);
     }
   if (municipal)
