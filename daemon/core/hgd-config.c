@@ -61,6 +61,7 @@ static const KeySpec key_specs[] = {
   { "plugin:", "domain", KEY_DOMAIN, "", 0, 0 },
   { "plugin:", "enabled", KEY_BOOLEAN, "true", 0, 0 },
   { "plugin:", "deny", KEY_STRV, "", 0, 0 },
+  { "plugin:", "devices", KEY_STRV, "", 0, 0 },
 };
 
 struct _HgdConfig
@@ -553,7 +554,7 @@ hgd_config_get_plugin_instances (HgdConfig *self)
  * @instance: a plugin instance id
  *
  * Returns: (transfer full): the plugin's own keys of `[plugin:<instance>]`, without
- *   the core's (`plugin`, `domain`, `enabled`, `deny`)
+ *   the core's (`plugin`, `domain`, `enabled`, `deny`, `devices`)
  */
 HgConfig *
 hgd_config_get_plugin_config (HgdConfig *self,

@@ -1090,9 +1090,11 @@ new_sandbox (HgdPluginInstance *self,
   HgdJournal *journal = self->journals[self->domain];
   g_autofree gchar *domain_dir = g_path_get_dirname (hgd_journal_get_path (journal));
   g_autofree gchar *state_root = g_path_get_dirname (domain_dir);
+  g_autofree gchar *group = g_strdup_printf ("plugin:%s", self->id);
+  g_auto(GStrv) devices = hgd_config_get_strv (self->config, group, "devices");
 
   return hgd_sandbox_new (self->config, self->domain, self->id, (const gchar *const *) self->grant,
-                          state_root, self->plugin_dir, error);
+                          state_root, self->plugin_dir, (const gchar *const *) devices, error);
 }
 
 static void

@@ -87,6 +87,10 @@ struct _HgdSandbox
   GPtrArray *masks;   /* (element-type filename) hidden under an empty tmpfs */
   GArray *devices;    /* (element-type Device) */
   gchar *uid_gid_opts; /* (owned) tmpfs options of /run */
+  /* `[plugin:ID] devices`: what the host sees at each path (a device node, a FIFO) */
+  GPtrArray *extra_sources; /* (element-type filename) the real paths, links resolved */
+  GPtrArray *extra_links;   /* (element-type filename) the configured path if a link, or NULL */
+  int *extra_fds;           /* (owned) the child's, O_PATH */
   struct sock_filter *code; /* (owned) */
   struct sock_fprog program;
   /* the child's, set up between fork and exec */
@@ -301,6 +305,8 @@ lookup_user (HgDomain domain,
  * @grant: the instance's granted capabilities
  * @state_root: hemgated's state directory, hidden from the host
  * @plugin_dir: the plugin's directory, read-only to the host
+ * @devices: (nullable): `[plugin:ID] devices`, paths the host may open besides those its
+ *   capabilities name (a button's /dev/input/by-id/... node)
  * @error: return location for a #GError
  *
  * Prepares a host's sandbox: makes the instance's state directory
@@ -316,6 +322,7 @@ hgd_sandbox_new (HgdConfig *config,
                  const gchar *const *grant,
                  const gchar *state_root,
                  const gchar *plugin_dir,
+                 const gchar *const *devices,
                  GError **error)
 {
   g_autoptr(HgdSandbox) self = g_new0 (HgdSandbox, 1);
@@ -325,6 +332,8 @@ hgd_sandbox_new (HgdConfig *config,
   guint length = 0;
 
   self->masks = g_ptr_array_new_with_free_func (g_free);
+  self->extra_sources = g_ptr_array_new_with_free_func (g_free);
+  self->extra_links = g_ptr_array_new_with_free_func (g_free);
   self->devices = g_array_new (FALSE, FALSE, sizeof (Device));
   g_array_set_clear_func (self->devices, device_clear);
   self->state_dir = g_build_filename (state_root, hg_domain_to_string (domain), "plugins",
@@ -370,6 +379,22 @@ hgd_sandbox_new (HgdConfig *config,
       for (guint j = 0; rule != NULL && rule->devices[j] != NULL; j++)
         add_devices (self->devices, rule->devices[j]);
     }
+  for (guint i = 0; devices != NULL && devices[i] != NULL; i++)
+    {
+      g_autofree gchar *real = realpath (devices[i], NULL);
+
+      if (real == NULL)
+        {
+          int errsv = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "devices: %s: %s",
+                       devices[i], g_strerror (errsv));
+          return NULL;
+        }
+      g_ptr_array_add (self->extra_links, g_strcmp0 (real, devices[i]) != 0 ? g_strdup (devices[i]) : NULL);
+      g_ptr_array_add (self->extra_sources, g_steal_pointer (&real));
+    }
+  self->extra_fds = g_new0 (int, self->extra_sources->len + 1);
   g_ptr_array_add (self->masks, g_strdup (state_root));
   g_ptr_array_add (self->masks, g_build_filename (SYSCONFDIR, "hemgate", NULL));
   g_ptr_array_add (self->masks, NULL);
@@ -394,6 +419,9 @@ hgd_sandbox_free (HgdSandbox *self)
   g_ptr_array_unref (self->masks);
   g_array_unref (self->devices);
   g_free (self->uid_gid_opts);
+  g_ptr_array_unref (self->extra_sources);
+  g_ptr_array_unref (self->extra_links);
+  g_free (self->extra_fds);
   g_free (self->code);
   g_free (self);
 }
@@ -506,8 +534,25 @@ mkdir_parents (const char *path,
 }
 
 static void
+mkdir_parent_of (const char *path)
+{
+  char parent[4096];
+  size_t len = strlen (path);
+
+  while (len > 0 && path[len - 1] != '/')
+    len--;
+  if (len > 1 && len < sizeof parent)
+    {
+      memcpy (parent, path, len - 1);
+      parent[len - 1] = '\0';
+      mkdir_parents (parent, 0755);
+    }
+}
+
+static void
 bind_fd (int fd,
          const char *target,
+         gboolean directory,
          gboolean writable)
 {
   char source[64];
@@ -526,11 +571,22 @@ bind_fd (int fd,
   while (len > 0)
     source[n++] = digits[--len];
   source[n] = '\0';
-  mkdir_parents (target, 0755);
+  if (directory)
+    mkdir_parents (target, 0755);
+  else
+    {
+      int point;
+
+      mkdir_parent_of (target);
+      point = open (target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+      if (point >= 0)
+        close (point);
+    }
   if (mount (source, target, NULL, MS_BIND | MS_REC, NULL) != 0)
     child_fail (target, errno);
   if (mount (NULL, target, NULL,
-             MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | (writable ? 0 : MS_RDONLY), NULL) != 0)
+             MS_REMOUNT | MS_BIND | MS_NOSUID | (directory ? MS_NODEV : 0) | (writable ? 0 : MS_RDONLY),
+             NULL) != 0)
     child_fail (target, errno);
 }
 
@@ -555,6 +611,12 @@ make_view (HgdSandbox *self)
   state_fd = open (self->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (state_fd < 0)
     child_fail (self->state_dir, errno);
+  for (guint i = 0; i < self->extra_sources->len; i++)
+    {
+      self->extra_fds[i] = open (g_ptr_array_index (self->extra_sources, i), O_PATH | O_CLOEXEC);
+      if (self->extra_fds[i] < 0)
+        child_fail (g_ptr_array_index (self->extra_sources, i), errno);
+    }
 
   if (mount ("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0)
     child_fail ("/dev", errno);
@@ -568,17 +630,8 @@ make_view (HgdSandbox *self)
   for (guint i = 0; i < self->devices->len; i++)
     {
       Device *device = &g_array_index (self->devices, Device, i);
-      char parent[4096];
-      size_t len = strlen (device->path);
 
-      while (len > 0 && device->path[len - 1] != '/')
-        len--;
-      if (len > 1 && len < sizeof parent)
-        {
-          memcpy (parent, device->path, len - 1);
-          parent[len - 1] = '\0';
-          mkdir_parents (parent, 0755);
-        }
+      mkdir_parent_of (device->path);
       if (mknod (device->path, device->mode, device->rdev) != 0)
         child_fail (device->path, errno);
       chmod (device->path, device->mode & 0777);
@@ -590,8 +643,6 @@ make_view (HgdSandbox *self)
   symlink ("/proc/self/fd/0", "/dev/stdin");
   symlink ("/proc/self/fd/1", "/dev/stdout");
   symlink ("/proc/self/fd/2", "/dev/stderr");
-  if (mount (NULL, "/dev", NULL, MS_REMOUNT | MS_NOSUID | MS_NOEXEC | MS_RDONLY, NULL) != 0)
-    child_fail ("/dev read-only", errno);
 
   if (mount ("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m") != 0)
     child_fail ("/tmp", errno);
@@ -607,10 +658,24 @@ make_view (HgdSandbox *self)
                  "mode=0755,size=64k") != 0)
         child_fail (self->mask_paths[i], errno);
     }
-  bind_fd (plugin_fd, self->plugin_dir, FALSE);
-  bind_fd (state_fd, self->state_dir, TRUE);
+  bind_fd (plugin_fd, self->plugin_dir, TRUE, FALSE);
+  bind_fd (state_fd, self->state_dir, TRUE, TRUE);
   close (plugin_fd);
   close (state_fd);
+  for (guint i = 0; i < self->extra_sources->len; i++)
+    {
+      const char *link = g_ptr_array_index (self->extra_links, i);
+
+      bind_fd (self->extra_fds[i], g_ptr_array_index (self->extra_sources, i), FALSE, TRUE);
+      close (self->extra_fds[i]);
+      if (link != NULL)
+        {
+          mkdir_parent_of (link);
+          symlink (g_ptr_array_index (self->extra_sources, i), link);
+        }
+    }
+  if (mount (NULL, "/dev", NULL, MS_REMOUNT | MS_NOSUID | MS_NOEXEC | MS_RDONLY, NULL) != 0)
+    child_fail ("/dev read-only", errno);
   /* the masks' own tmpfs read-only, now that the binds have their mount points */
   for (guint i = 0; self->mask_paths[i] != NULL; i++)
     mount (NULL, self->mask_paths[i], NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);

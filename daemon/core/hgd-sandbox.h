@@ -38,6 +38,7 @@ HgdSandbox *hgd_sandbox_new (HgdConfig *config,
                              const gchar *const *grant,
                              const gchar *state_root,
                              const gchar *plugin_dir,
+                             const gchar *const *devices,
                              GError **error);
 void hgd_sandbox_free (HgdSandbox *sandbox);
 void hgd_sandbox_apply (HgdSandbox *sandbox,
