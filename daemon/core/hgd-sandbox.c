@@ -90,6 +90,7 @@ struct _HgdSandbox
   /* `[plugin:ID] devices`: what the host sees at each path (a device node, a FIFO) */
   GPtrArray *extra_sources; /* (element-type filename) the real paths, links resolved */
   GPtrArray *extra_links;   /* (element-type filename) the configured path if a link, or NULL */
+  gboolean *extra_is_dir;   /* (owned) per source: a directory, shown whole */
   int *extra_fds;           /* (owned) the child's, O_PATH */
   struct sock_filter *code; /* (owned) */
   struct sock_fprog program;
@@ -306,7 +307,8 @@ lookup_user (HgDomain domain,
  * @state_root: hemgated's state directory, hidden from the host
  * @plugin_dir: the plugin's directory, read-only to the host
  * @devices: (nullable): `[plugin:ID] devices`, paths the host may open besides those its
- *   capabilities name (a button's /dev/input/by-id/... node)
+ *   capabilities name (a button's /dev/input/by-id/... node; a directory is shown whole);
+ *   the files' own modes still apply
  * @error: return location for a #GError
  *
  * Prepares a host's sandbox: makes the instance's state directory
@@ -395,6 +397,9 @@ hgd_sandbox_new (HgdConfig *config,
       g_ptr_array_add (self->extra_sources, g_steal_pointer (&real));
     }
   self->extra_fds = g_new0 (int, self->extra_sources->len + 1);
+  self->extra_is_dir = g_new0 (gboolean, self->extra_sources->len + 1);
+  for (guint i = 0; i < self->extra_sources->len; i++)
+    self->extra_is_dir[i] = g_file_test (g_ptr_array_index (self->extra_sources, i), G_FILE_TEST_IS_DIR);
   g_ptr_array_add (self->masks, g_strdup (state_root));
   g_ptr_array_add (self->masks, g_build_filename (SYSCONFDIR, "hemgate", NULL));
   g_ptr_array_add (self->masks, NULL);
@@ -422,6 +427,7 @@ hgd_sandbox_free (HgdSandbox *self)
   g_ptr_array_unref (self->extra_sources);
   g_ptr_array_unref (self->extra_links);
   g_free (self->extra_fds);
+  g_free (self->extra_is_dir);
   g_free (self->code);
   g_free (self);
 }
@@ -666,7 +672,8 @@ make_view (HgdSandbox *self)
     {
       const char *link = g_ptr_array_index (self->extra_links, i);
 
-      bind_fd (self->extra_fds[i], g_ptr_array_index (self->extra_sources, i), FALSE, TRUE);
+      bind_fd (self->extra_fds[i], g_ptr_array_index (self->extra_sources, i), self->extra_is_dir[i],
+               TRUE);
       close (self->extra_fds[i]);
       if (link != NULL)
         {
