@@ -44,18 +44,6 @@ read_kib (gint pid,
   return 0;
 }
 
-/* Returns: the first child of @pid, or 0 */
-static gint
-first_child (gint pid)
-{
-  g_autofree gchar *path = g_strdup_printf ("/proc/%d/task/%d/children", pid, pid);
-  g_autofree gchar *text = NULL;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return 0;
-  return (gint) g_ascii_strtoll (text, NULL, 10);
-}
-
 static gboolean
 running (gpointer data)
 {
@@ -121,22 +109,16 @@ one_round (const gchar *build,
   hg_test_run_for (1000);
   array = hgd_plugin_manager_to_json (manager, NULL);
   pid = (gint) json_object_get_int_member (json_array_get_object_element (array, 0), "pid");
-  if (g_str_equal (mode, "off"))
+  /* "pid" is the host's own; sandboxed as root, its parent is the namespace's init and
+   * that one's the process hemgated spawned */
+  sample.host_rss_kib = read_kib (pid, "status", "VmRSS:");
+  sample.host_pss_kib = read_kib (pid, "smaps_rollup", "Pss:");
+  if (!g_str_equal (mode, "off") && geteuid () == 0)
     {
-      sample.host_rss_kib = read_kib (pid, "status", "VmRSS:");
-      sample.host_pss_kib = read_kib (pid, "smaps_rollup", "Pss:");
-    }
-  else
-    {
-      gint init = first_child (pid);
-      gint plugin_host = init > 0 ? first_child (init) : 0;
+      gint init = (gint) read_kib (pid, "status", "PPid:");
+      gint outer = init > 0 ? (gint) read_kib (init, "status", "PPid:") : 0;
 
-      if (plugin_host == 0) /* not root: the host itself */
-        plugin_host = pid;
-      else
-        sample.extra_pss_kib = read_kib (pid, "smaps_rollup", "Pss:") + read_kib (init, "smaps_rollup", "Pss:");
-      sample.host_rss_kib = read_kib (plugin_host, "status", "VmRSS:");
-      sample.host_pss_kib = read_kib (plugin_host, "smaps_rollup", "Pss:");
+      sample.extra_pss_kib = read_kib (init, "smaps_rollup", "Pss:") + read_kib (outer, "smaps_rollup", "Pss:");
     }
 
   done = FALSE;

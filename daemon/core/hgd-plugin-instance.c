@@ -87,6 +87,7 @@ struct _HgdPluginInstance
 
   /* the current host, all cleared by teardown_host() */
   GSubprocess *subprocess;              /* (owned) (nullable) */
+  gboolean in_namespaces;               /* the host is behind the sandbox's waiting processes */
   GDBusConnection *connection;          /* (owned) (nullable) */
   HgdDBusPluginHost1 *host_proxy;       /* (owned) (nullable) */
   HgdContextImpl *context;              /* (owned) (nullable) */
@@ -1147,6 +1148,7 @@ spawn_host (HgdPluginInstance *self)
   g_subprocess_launcher_setenv (launcher, "G_SLICE", "always-malloc", FALSE);
   g_subprocess_launcher_setenv (launcher, "MALLOC_ARENA_MAX", "2", FALSE);
   hgd_sandbox_apply (sandbox, launcher);
+  self->in_namespaces = hgd_sandbox_is_full (sandbox);
   self->subprocess = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_clear_object (&launcher); /* closes our copy of the host's end */
   if (self->subprocess == NULL)
@@ -1487,7 +1489,8 @@ health_to_json (HgdPluginInstance *self)
  * @self: an #HgdPluginInstance
  *
  * Returns: (transfer full): {"id", "plugin", "name", "version", "provider", "domain",
- *   "capabilities", "state", "error", "restarts", "pid", "dropped", "health"}; what is not
+ *   "capabilities", "state", "error", "restarts", "pid", "dropped", "health"}; "pid" is the
+ *   host's own (behind a sandbox's waiting processes, once it is there); what is not
  *   known (e.g. the name, with a bad manifest) is null; "capabilities" is the grant;
  *   "health" is {"reported", "report"}, the plugin's last hg_context_report_health() of
  *   the running host, and is null for an instance of the personal domain (the resident's
@@ -1514,7 +1517,14 @@ hgd_plugin_instance_to_json (HgdPluginInstance *self)
   set_nullable_string (object, "error", self->error);
   json_object_set_int_member (object, "restarts", self->restarts);
   if (self->subprocess != NULL && g_subprocess_get_identifier (self->subprocess) != NULL)
-    json_object_set_int_member (object, "pid", g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10));
+    {
+      GPid pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10);
+
+      /* the host itself, not the sandbox's process that waits for it */
+      if (self->in_namespaces && hgd_sandbox_find_host_pid (pid) > 0)
+        pid = hgd_sandbox_find_host_pid (pid);
+      json_object_set_int_member (object, "pid", pid);
+    }
   else
     json_object_set_null_member (object, "pid");
   json_object_set_int_member (object, "dropped", (gint64) self->dropped);

@@ -439,6 +439,39 @@ hgd_sandbox_get_uid (HgdSandbox *self)
   return self->uid;
 }
 
+/* Returns: whether the host runs in namespaces of its own, behind two waiting processes */
+gboolean
+hgd_sandbox_is_full (HgdSandbox *self)
+{
+  return self->full;
+}
+
+static GPid
+first_child (GPid pid)
+{
+  g_autofree gchar *path = g_strdup_printf ("/proc/%d/task/%d/children", (int) pid, (int) pid);
+  g_autofree gchar *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  return (GPid) g_ascii_strtoll (text, NULL, 10);
+}
+
+/**
+ * hgd_sandbox_find_host_pid:
+ * @outer: the process hemgated spawned for a fully sandboxed host
+ *
+ * Returns: the host's own pid (in hemgated's PID namespace) behind the two waiting
+ *   processes, or 0 while it is not there (starting, or gone)
+ */
+GPid
+hgd_sandbox_find_host_pid (GPid outer)
+{
+  GPid init = first_child (outer);
+
+  return init > 0 ? first_child (init) : 0;
+}
+
 /* Returns: (transfer none): the instance's state directory */
 const gchar *
 hgd_sandbox_get_state_dir (HgdSandbox *self)

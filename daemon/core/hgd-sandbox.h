@@ -45,6 +45,8 @@ void hgd_sandbox_apply (HgdSandbox *sandbox,
                         GSubprocessLauncher *launcher);
 const gchar *hgd_sandbox_get_state_dir (HgdSandbox *sandbox);
 uid_t hgd_sandbox_get_uid (HgdSandbox *sandbox);
+gboolean hgd_sandbox_is_full (HgdSandbox *sandbox);
+GPid hgd_sandbox_find_host_pid (GPid outer);
 
 JsonObject *hgd_sandbox_status_to_json (HgdConfig *config,
                                         gchar **warning);
