@@ -787,15 +787,17 @@ child_setup (gpointer user_data)
  * @self: an #HgdSandbox
  * @launcher: the host's launcher
  *
- * Sets @launcher's child setup and the host's environment: `HEMGATE_STATE_DIRECTORY`,
- * `HEMGATE_RUNTIME_DIRECTORY` and `HOME`. @self must live until the spawn returns.
+ * Sets @launcher's child setup and the host's environment: `HEMGATE_STATE_DIRECTORY`, and
+ * in namespaces `HEMGATE_RUNTIME_DIRECTORY`, `XDG_RUNTIME_DIR` (/run) and `HOME` (the
+ * state directory). @self must live until the spawn returns.
  */
 void
 hgd_sandbox_apply (HgdSandbox *self,
                    GSubprocessLauncher *launcher)
 {
   g_subprocess_launcher_setenv (launcher, "HEMGATE_STATE_DIRECTORY", self->state_dir, TRUE);
-  g_subprocess_launcher_setenv (launcher, "HOME", self->state_dir, TRUE);
+  if (self->full)
+    g_subprocess_launcher_setenv (launcher, "HOME", self->state_dir, TRUE); /* hemgated's is hidden */
   if (self->full)
     {
       g_subprocess_launcher_setenv (launcher, "HEMGATE_RUNTIME_DIRECTORY", "/run", TRUE);
