@@ -1501,6 +1501,7 @@ hgd_plugin_instance_to_json (HgdPluginInstance *self)
 {
   JsonObject *object = json_object_new ();
   JsonArray *capabilities = json_array_new ();
+  GPid pid = 0;
 
   g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), object);
 
@@ -1517,14 +1518,13 @@ hgd_plugin_instance_to_json (HgdPluginInstance *self)
   set_nullable_string (object, "error", self->error);
   json_object_set_int_member (object, "restarts", self->restarts);
   if (self->subprocess != NULL && g_subprocess_get_identifier (self->subprocess) != NULL)
-    {
-      GPid pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10);
-
-      /* the host itself, not the sandbox's process that waits for it */
-      if (self->in_namespaces && hgd_sandbox_find_host_pid (pid) > 0)
-        pid = hgd_sandbox_find_host_pid (pid);
-      json_object_set_int_member (object, "pid", pid);
-    }
+    pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10);
+  /* the host itself, not the sandbox's processes that wait for it: none while it is not
+   * there (starting, or just gone) */
+  if (pid > 0 && self->in_namespaces)
+    pid = hgd_sandbox_find_host_pid (pid);
+  if (pid > 0)
+    json_object_set_int_member (object, "pid", pid);
   else
     json_object_set_null_member (object, "pid");
   json_object_set_int_member (object, "dropped", (gint64) self->dropped);
