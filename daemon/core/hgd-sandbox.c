@@ -14,7 +14,7 @@
  * PID 1.
  *
  * The view of the disk: the whole system read-only and nosuid; a fresh /proc of the PID
- * namespace; a /dev with null, zero, full, random, urandom, tty-less, plus the device
+ * namespace; a /dev with null, zero, full, random, urandom and /dev/shm, plus the device
  * nodes the capability table names for the granted capabilities; fresh /tmp; /run a
  * private 0700 tmpfs of the domain's user (the runtime directory); hemgated's state
  * directory and configuration directory hidden under empty tmpfs; the plugin's directory
