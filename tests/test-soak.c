@@ -141,6 +141,28 @@ median (GArray *samples)
   return g_array_index (samples, guint64, samples->len / 2);
 }
 
+static gint
+first_child (gint pid)
+{
+  g_autofree gchar *path = g_strdup_printf ("/proc/%d/task/%d/children", pid, pid);
+  g_autofree gchar *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  return (gint) g_ascii_strtoll (text, NULL, 10);
+}
+
+/* The plugin host behind @child of hemgated: @child itself, or as root the host the
+ * sandbox's two waiting processes stand before (daemon/core/hgd-sandbox.c). */
+static gint
+host_of (gint child)
+{
+  gint init = first_child (child);
+  gint host = init > 0 ? first_child (init) : 0;
+
+  return host > 0 ? host : child;
+}
+
 /* hemgated and its children (the plugin hosts), from /proc/<pid>/stat. */
 static void
 find_procs (Soak *soak)
@@ -167,9 +189,9 @@ find_procs (Soak *soak)
           || !hg_test_proc_stat ((gint)g_ascii_strtoll (name, NULL, 10), &ppid, NULL)
           || ppid != daemon)
         continue;
-      cmdline_path = g_strdup_printf ("/proc/%s/cmdline", name);
+      p = proc_new (host_of ((gint) g_ascii_strtoll (name, NULL, 10)));
+      cmdline_path = g_strdup_printf ("/proc/%d/cmdline", p->pid);
       g_file_get_contents (cmdline_path, &cmdline, &cmdline_len, NULL);
-      p = proc_new ((gint) g_ascii_strtoll (name, NULL, 10));
       /* the host's last argument is its plugin's directory */
       while (cmdline_len > 0 && cmdline[cmdline_len - 1] == '\0')
         cmdline_len--;

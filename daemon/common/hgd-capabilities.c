@@ -46,10 +46,14 @@ static const HgdCapability capabilities[] = {
     /* declared for IT to see; no call of the core needs it */
     .name = HG_CAPABILITY_MEDIA_CAMERA,
     .domains = HGD_DOMAINS_ALL,
+    /* V4L2 capture and its media controller */
+    .devices = { "video*", "media*" },
   },
   {
     .name = HG_CAPABILITY_MEDIA_MICROPHONE,
     .domains = HGD_DOMAINS_ALL,
+    /* ALSA: the cards' control, PCM and timer nodes */
+    .devices = { "snd/*" },
   },
   {
     /* always the instance's own secrets, in its own domain */
@@ -141,7 +145,7 @@ host_is_valid (const gchar *host,
 }
 
 /* HOST:PORT, with a DNS name, IPv4 address or bracketed IPv6 address and a port from 1 to
- * 65535. */
+ * 65535; either may be `*`. */
 static gboolean
 check_net_connect (const gchar *capability,
                    const gchar *parameter,
@@ -150,12 +154,17 @@ check_net_connect (const gchar *capability,
   const gchar *colon = strrchr (parameter, ':');
   guint64 port = 0;
 
-  if (colon == NULL || !host_is_valid (parameter, colon - parameter))
+  /* `*` for the host or the port: peers the deployment configures (an alarm centre's
+   * receivers), which the manifest cannot know; shown as such to whoever approves */
+  if (colon == NULL || !(host_is_valid (parameter, colon - parameter) ||
+                         (colon - parameter == 1 && parameter[0] == '*')))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
                    "capability '%s' does not name a host as net.connect:HOST:PORT", capability);
       return FALSE;
     }
+  if (g_str_equal (colon + 1, "*"))
+    return TRUE;
   if (colon[1] == '0' || !g_ascii_isdigit (colon[1]) ||
       !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL))
     {

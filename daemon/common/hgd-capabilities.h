@@ -46,6 +46,9 @@ typedef struct
   const gchar *publishes[HGD_CAPABILITY_MAX_ITEMS]; /* event types it may publish */
   HgdReceiveScope receive_scope;
   const gchar *receives[HGD_CAPABILITY_MAX_ITEMS];  /* event types it is sent */
+  /* device nodes under /dev its plugin host may see (hgd-sandbox.c), as patterns of
+   * g_pattern_match_simple () on the last part, e.g. "video*" */
+  const gchar *devices[HGD_CAPABILITY_MAX_ITEMS];
 } HgdCapability;
 
 const HgdCapability *hgd_capabilities_get_all (guint *n_capabilities);

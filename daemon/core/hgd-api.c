@@ -22,6 +22,7 @@
 #include "hgd-grants.h"
 #include "hgd-json-check.h"
 #include "hgd-own-alarms.h"
+#include "hgd-sandbox.h"
 #include "hgd-tls.h"
 #include "hgd-ui-resources.h"
 
@@ -2135,6 +2136,27 @@ add_subsystem_warning (JsonObject *subsystems,
   json_object_set_object_member (subsystems, name, object);
 }
 
+/* The plugin hosts' sandbox (hgd-sandbox.c): a warning, never a fault, while a
+ * protection is off (hemgated not root in development, `[plugins] sandbox = off`); it
+ * leaves the overall status alone. The full form says per domain which are on. */
+static void
+add_isolation (HgdApi *self,
+               JsonObject *subsystems,
+               gboolean details)
+{
+  g_autofree gchar *warning = NULL;
+  g_autoptr(JsonObject) status = hgd_sandbox_status_to_json (self->config, &warning);
+  JsonObject *object;
+
+  if (warning != NULL)
+    add_subsystem_warning (subsystems, "isolation", warning, details);
+  else
+    add_subsystem (subsystems, "isolation", NULL, details);
+  object = json_object_get_object_member (subsystems, "isolation");
+  if (details)
+    json_object_set_object_member (object, "protections", g_steal_pointer (&status));
+}
+
 static void
 handle_health (HgdApi *self,
                HgdApiRequest *req)
@@ -2231,6 +2253,7 @@ handle_health (HgdApi *self,
       for (guint i = 0; i < HG_DOMAIN_LAST; i++)
         add_subsystem (subsystems, access_log_subsystem_name ((HgDomain) i),
                        hgd_access_log_get_fault (self->access_log, (HgDomain) i), municipal);
+      add_isolation (self, subsystems, municipal);
       json_object_set_object_member (object, "subsystems", subsystems);
     }
   if (municipal)

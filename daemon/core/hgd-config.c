@@ -63,10 +63,12 @@ static const KeySpec key_specs[] = {
   { "plugins", "delivery-check-interval", KEY_INT, "2", 1, 60 },
   { "plugins", "start-timeout", KEY_INT, "10", 1, 600 },
   { "plugins", "restart-max-delay", KEY_INT, "60", 1, 3600 },
+  { "plugins", "sandbox", KEY_STRING, "auto", 0, 0 },
   { "plugin:", "plugin", KEY_STRING, "", 0, 0 },
   { "plugin:", "domain", KEY_DOMAIN, "", 0, 0 },
   { "plugin:", "enabled", KEY_BOOLEAN, "true", 0, 0 },
   { "plugin:", "deny", KEY_STRV, "", 0, 0 },
+  { "plugin:", "devices", KEY_STRV, "", 0, 0 },
 };
 
 struct _HgdConfig
@@ -212,6 +214,15 @@ check_value (const KeySpec *spec,
   switch (spec->type)
     {
     case KEY_STRING:
+      /* the one string key with fixed values (hgd-sandbox.c) */
+      if (g_str_equal (spec->key, "sandbox") && g_strcmp0 (value, "auto") != 0 &&
+          g_strcmp0 (value, "required") != 0 && g_strcmp0 (value, "off") != 0)
+        {
+          g_set_error (error, HGD_CONFIG_ERROR, HGD_CONFIG_ERROR_BAD_VALUE,
+                       "'%s' is not 'auto', 'required' or 'off'", value);
+          return FALSE;
+        }
+      return TRUE;
     case KEY_STRV:
       return TRUE;
     case KEY_INT:
@@ -550,7 +561,7 @@ hgd_config_get_plugin_instances (HgdConfig *self)
  * @instance: a plugin instance id
  *
  * Returns: (transfer full): the plugin's own keys of `[plugin:<instance>]`, without
- *   the core's (`plugin`, `domain`, `enabled`, `deny`)
+ *   the core's (`plugin`, `domain`, `enabled`, `deny`, `devices`)
  */
 HgConfig *
 hgd_config_get_plugin_config (HgdConfig *self,

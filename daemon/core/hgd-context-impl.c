@@ -51,6 +51,7 @@ struct _HgdContextImpl
   guint n_denied;
   guint window_denied;                  /* denials journaled in the current window */
   gint64 window_start;
+  GHashTable *sandbox_denied;           /* (owned) actions a "sandbox-denied" report named */
 };
 
 G_DEFINE_TYPE (HgdContextImpl, hgd_context_impl, G_TYPE_OBJECT)
@@ -612,7 +613,59 @@ handle_store_secret_cb (HgdDBusContext1 *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* ReportHealth: kept in memory for the API, not journaled */
+/* What the operating system refused the plugin (hgd-sandbox.c), as the plugin itself
+ * reports it in its health: "sandbox-denied": [{"action", "error"}]. Each action is
+ * journaled once per host as plugin.denied {"plugin", "method": "sandbox", "action",
+ * "error", "capability": null, "denied"}, within the denial rate of record_denial (). */
+static void
+record_sandbox_denials (HgdContextImpl *self,
+                        JsonObject *health)
+{
+  JsonNode *node = json_object_get_member (health, "sandbox-denied");
+  HgdJournal *journal = self->journals[self->domain];
+  JsonArray *denied;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return;
+  denied = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (denied); i++)
+    {
+      JsonNode *element = json_array_get_element (denied, i);
+      g_autoptr(JsonObject) body = NULL;
+      g_autoptr(HgEvent) event = NULL;
+      const gchar *action;
+      const gchar *reason;
+
+      if (!JSON_NODE_HOLDS_OBJECT (element))
+        continue;
+      action = json_object_get_string_member_with_default (json_node_get_object (element), "action", NULL);
+      reason = json_object_get_string_member_with_default (json_node_get_object (element), "error", "");
+      if (action == NULL || g_hash_table_contains (self->sandbox_denied, action) ||
+          g_hash_table_size (self->sandbox_denied) >= DENIALS_PER_WINDOW)
+        continue;
+      g_hash_table_add (self->sandbox_denied, g_strdup (action));
+      self->n_denied++;
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "HG_PLUGIN", self->instance_id,
+                        "HG_DOMAIN", hg_domain_to_string (self->domain),
+                        "MESSAGE", "plugin %s: its sandbox denied %s: %s", self->instance_id,
+                        action, reason);
+      if (journal == NULL)
+        continue;
+      body = json_object_new ();
+      json_object_set_string_member (body, "plugin", self->instance_id);
+      json_object_set_string_member (body, "method", "sandbox");
+      json_object_set_string_member (body, "action", action);
+      json_object_set_string_member (body, "error", reason);
+      json_object_set_null_member (body, "capability");
+      json_object_set_int_member (body, "denied", self->n_denied);
+      event = hg_event_new ("plugin.denied", body);
+      hg_event_set_source (event, "core");
+      hgd_journal_append_async (journal, event, NULL, NULL, denial_appended_cb, NULL);
+    }
+}
+
+/* ReportHealth: kept in memory for the API, not journaled (but for what the sandbox
+ * denied) */
 
 static gboolean
 handle_report_health_cb (HgdDBusContext1 *skeleton,
@@ -627,6 +680,7 @@ handle_report_health_cb (HgdDBusContext1 *skeleton,
   g_clear_pointer (&self->health, json_object_unref);
   self->health = health;
   self->health_time = g_get_real_time ();
+  record_sandbox_denials (self, health);
   g_dbus_method_invocation_return_value (invocation, NULL);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -762,6 +816,7 @@ hgd_context_impl_finalize (GObject *object)
   g_free (self->source);
   g_strfreev (self->grant);
   g_clear_pointer (&self->health, json_object_unref);
+  g_hash_table_unref (self->sandbox_denied);
   g_object_unref (self->cancellable);
   G_OBJECT_CLASS (hgd_context_impl_parent_class)->finalize (object);
 }
@@ -779,6 +834,7 @@ static void
 hgd_context_impl_init (HgdContextImpl *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->sandbox_denied = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /**

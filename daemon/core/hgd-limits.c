@@ -62,6 +62,7 @@ typedef struct
   gint64 warned;         /* monotonic time of the last warning */
   guint64 refused_at_warning;
   gchar *error;          /* (owned) (nullable) why the last host was not limited */
+  gchar *procs_path;     /* (owned) (nullable) the domain cgroup's cgroup.procs */
 } DomainLimits;
 
 struct _HgdLimits
@@ -152,7 +153,10 @@ hgd_limits_finalize (GObject *object)
   g_free (self->cgroup_reason);
   g_free (self->memory_reason);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
-    g_free (self->domains[i].error);
+    {
+      g_free (self->domains[i].error);
+      g_free (self->domains[i].procs_path);
+    }
   G_OBJECT_CLASS (hgd_limits_parent_class)->finalize (object);
 }
 
@@ -291,6 +295,7 @@ setup_cgroup (HgdLimits *self,
             return FALSE;
         }
       limits->memory = memory && limits->memory_max > 0 ? MEMORY_CGROUP : limits->memory;
+      limits->procs_path = g_build_filename (child, "cgroup.procs", NULL);
     }
   self->cgroup_dir = g_strdup (dir);
   return TRUE;
@@ -523,6 +528,48 @@ hgd_limits_apply (HgdLimits *self,
       g_propagate_error (error, g_steal_pointer (&error_local));
     }
   return ok;
+}
+
+/**
+ * hgd_limits_apply_in_child:
+ * @self: the limits
+ * @domain: the host's domain
+ *
+ * The same limits as hgd_limits_apply(), on the calling process: for a host's child
+ * setup, before the sandbox forks the host's own process, so that every process of the
+ * host inherits them. Only system calls, no allocation; failures are left to
+ * hgd_limits_apply() on the spawned process to report.
+ */
+void
+hgd_limits_apply_in_child (HgdLimits *self,
+                           HgDomain domain)
+{
+  DomainLimits *limits = &self->domains[domain];
+  gint level = CLAMP ((limits->nice + 20) / 5, 0, 7);
+
+  if (limits->procs_path != NULL)
+    {
+      int fd = open (limits->procs_path, O_WRONLY | O_CLOEXEC);
+
+      if (fd >= 0)
+        {
+          /* "0" is the writing process */
+          if (write (fd, "0\n", 2) < 0)
+            {
+              /* reported by hgd_limits_apply () */
+            }
+          close (fd);
+        }
+    }
+  else
+    setpriority (PRIO_PROCESS, 0, limits->nice);
+  syscall (SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, (IOPRIO_CLASS_BE << IOPRIO_CLASS_SHIFT) | level);
+  if (limits->memory == MEMORY_RLIMIT)
+    {
+      struct rlimit rlim = { limits->memory_max, limits->memory_max };
+
+      setrlimit (RLIMIT_DATA, &rlim);
+    }
 }
 
 /**

@@ -37,6 +37,8 @@ G_DECLARE_FINAL_TYPE (HgdLimits, hgd_limits, HGD, LIMITS, GObject)
 HgdLimits *hgd_limits_new (HgdConfig *config);
 HgdLimits *hgd_limits_new_with_cgroup (HgdConfig *config,
                                        const gchar *cgroup_dir);
+void hgd_limits_apply_in_child (HgdLimits *self,
+                                HgDomain domain);
 gboolean hgd_limits_apply (HgdLimits *self,
                            HgDomain domain,
                            GPid pid,

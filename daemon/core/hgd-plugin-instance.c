@@ -28,6 +28,7 @@
 #include "hgd-log.h"
 #include "hgd-manifest.h"
 #include "hgd-plugin-instance.h"
+#include "hgd-sandbox.h"
 
 #define PLUGIN_HOST_PATH "/org/hemgate/PluginHost"
 
@@ -87,6 +88,7 @@ struct _HgdPluginInstance
 
   /* the current host, all cleared by teardown_host() */
   GSubprocess *subprocess;              /* (owned) (nullable) */
+  gboolean in_namespaces;               /* the host is behind the sandbox's waiting processes */
   GDBusConnection *connection;          /* (owned) (nullable) */
   HgdDBusPluginHost1 *host_proxy;       /* (owned) (nullable) */
   HgdContextImpl *context;              /* (owned) (nullable) */
@@ -1098,10 +1100,37 @@ apply_limits (HgdPluginInstance *self)
     warn (self, "plugin %s: host runs without its domain's limits: %s", self->id, error->message);
 }
 
+/* In the host's child process, before the sandbox forks the host itself: its domain's
+ * limits, which every process of the host inherits (hgd_sandbox_set_first ()). */
+static void
+apply_limits_in_child (gpointer user_data)
+{
+  HgdPluginInstance *self = user_data;
+
+  hgd_limits_apply_in_child (self->limits, self->domain);
+}
+
+/* The host's sandbox (hgd-sandbox.c); hemgated's state directory is the journals'
+ * parent. */
+static HgdSandbox *
+new_sandbox (HgdPluginInstance *self,
+             GError **error)
+{
+  HgdJournal *journal = self->journals[self->domain];
+  g_autofree gchar *domain_dir = g_path_get_dirname (hgd_journal_get_path (journal));
+  g_autofree gchar *state_root = g_path_get_dirname (domain_dir);
+  g_autofree gchar *group = g_strdup_printf ("plugin:%s", self->id);
+  g_auto(GStrv) devices = hgd_config_get_strv (self->config, group, "devices");
+
+  return hgd_sandbox_new (self->config, self->domain, self->id, (const gchar *const *) self->grant,
+                          state_root, self->plugin_dir, (const gchar *const *) devices, error);
+}
+
 static void
 spawn_host (HgdPluginInstance *self)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(HgdSandbox) sandbox = NULL;
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSocketConnection) stream = NULL;
   g_autoptr(GError) error = NULL;
@@ -1113,6 +1142,12 @@ spawn_host (HgdPluginInstance *self)
   g_return_if_fail (self->subprocess == NULL);
 
   self->permanent_failure = FALSE;
+  sandbox = new_sandbox (self, &error);
+  if (sandbox == NULL)
+    {
+      spawn_failed (self, error);
+      return;
+    }
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     {
       int errsv = errno;
@@ -1140,6 +1175,10 @@ spawn_host (HgdPluginInstance *self)
    * operator's own setting in hemgated's environment wins. */
   g_subprocess_launcher_setenv (launcher, "G_SLICE", "always-malloc", FALSE);
   g_subprocess_launcher_setenv (launcher, "MALLOC_ARENA_MAX", "2", FALSE);
+  if (self->limits != NULL)
+    hgd_sandbox_set_first (sandbox, apply_limits_in_child, self);
+  hgd_sandbox_apply (sandbox, launcher);
+  self->in_namespaces = hgd_sandbox_is_full (sandbox);
   self->subprocess = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_clear_object (&launcher); /* closes our copy of the host's end */
   if (self->subprocess == NULL)
@@ -1157,9 +1196,15 @@ spawn_host (HgdPluginInstance *self)
 
   stream = g_socket_connection_factory_create_connection (socket);
   guid = g_dbus_generate_guid ();
+  /* The peer is whoever holds the other end of this socketpair: only the host. Its
+   * credentials on the socket are hemgated's own (a socketpair's are its maker's), so a
+   * host the sandbox runs as its domain's user cannot claim EXTERNAL; it is let in
+   * anonymously. */
   g_dbus_connection_new (G_IO_STREAM (stream), guid,
                          G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_SERVER |
-                           G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_REQUIRE_SAME_USER |
+                           (hgd_sandbox_get_uid (sandbox) == geteuid ()
+                                ? G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_REQUIRE_SAME_USER
+                                : G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_ALLOW_ANONYMOUS) |
                            G_DBUS_CONNECTION_FLAGS_DELAY_MESSAGE_PROCESSING,
                          NULL, self->host_cancellable, connection_ready_cb, self);
 }
@@ -1475,7 +1520,8 @@ health_to_json (HgdPluginInstance *self)
  * @self: an #HgdPluginInstance
  *
  * Returns: (transfer full): {"id", "plugin", "name", "version", "provider", "domain",
- *   "capabilities", "state", "error", "restarts", "pid", "dropped", "health"}; what is not
+ *   "capabilities", "state", "error", "restarts", "pid", "dropped", "health"}; "pid" is the
+ *   host's own (behind a sandbox's waiting processes, once it is there); what is not
  *   known (e.g. the name, with a bad manifest) is null; "capabilities" is the grant;
  *   "health" is {"reported", "report"}, the plugin's last hg_context_report_health() of
  *   the running host, and is null for an instance of the personal domain (the resident's
@@ -1486,6 +1532,7 @@ hgd_plugin_instance_to_json (HgdPluginInstance *self)
 {
   JsonObject *object = json_object_new ();
   JsonArray *capabilities = json_array_new ();
+  GPid pid = 0;
 
   g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), object);
 
@@ -1502,7 +1549,13 @@ hgd_plugin_instance_to_json (HgdPluginInstance *self)
   set_nullable_string (object, "error", self->error);
   json_object_set_int_member (object, "restarts", self->restarts);
   if (self->subprocess != NULL && g_subprocess_get_identifier (self->subprocess) != NULL)
-    json_object_set_int_member (object, "pid", g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10));
+    pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10);
+  /* the host itself, not the sandbox's processes that wait for it: none while it is not
+   * there (starting, or just gone) */
+  if (pid > 0 && self->in_namespaces)
+    pid = hgd_sandbox_find_host_pid (pid);
+  if (pid > 0)
+    json_object_set_int_member (object, "pid", pid);
   else
     json_object_set_null_member (object, "pid");
   json_object_set_int_member (object, "dropped", (gint64) self->dropped);

@@ -64,7 +64,9 @@ hg_test_plugin_dir_add (const gchar *root,
   const gchar *name;
 
   g_assert_true (g_file_test (manifest, G_FILE_TEST_IS_REGULAR));
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  /* readable by the domain's user a sandboxed host runs as, like an installed plugin */
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
   files = g_dir_open (built, 0, &error);
   g_assert_no_error (error);
   while ((name = g_dir_read_name (files)) != NULL)

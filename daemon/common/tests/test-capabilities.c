@@ -159,6 +159,31 @@ test_type_patterns (void)
   g_assert_false (hgd_capabilities_event_type_matches ("alarm.raised", "alarm.raise"));
 }
 
+static void
+test_net_connect_wildcards (void)
+{
+  const gchar *const valid[] = { "net.connect:*:*", "net.connect:*:5060", "net.connect:arc.example.se:*", NULL };
+  const gchar *const invalid[] = { "net.connect:**:80", "net.connect:*.example.se:80", "net.connect:*:8*",
+                                   "net.connect:*", NULL };
+
+  g_test_summary ("net.connect takes * for the host or the port (peers the deployment "
+                  "configures), and nothing else that is not a host or a port");
+  for (guint i = 0; valid[i] != NULL; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (hgd_capability_check (valid[i], &error));
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; invalid[i] != NULL; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (hgd_capability_check (invalid[i], &error));
+      g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_DATA);
+    }
+}
+
 int
 main (int argc,
       char **argv)
@@ -170,6 +195,7 @@ main (int argc,
                    test_subscriber_receives);
   g_test_add_func ("/plugins/capabilities/others-receive-nothing", test_others_receive_nothing);
   g_test_add_func ("/plugins/capabilities/delivery-flag", test_delivery_flag);
+  g_test_add_func ("/plugins/capabilities/net-connect-wildcards", test_net_connect_wildcards);
   g_test_add_func ("/plugins/capabilities/event-type-patterns", test_type_patterns);
   return g_test_run ();
 }

@@ -5,6 +5,7 @@
  * name does not resolve. Each must be a precise log line, and the alarm must still reach
  * an ARC (the secondary) exactly once. The TLS material is tests/tls/ (make-certs.sh). */
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "scaip-test.h"
 
@@ -328,15 +329,18 @@ test_silent_tcp_receiver (void)
 /* Runs @gateway under libfaketime (Debian's faketime package; ./dev deps installs it):
  * the wall clock of hemgated and its plugin host (CLOCK_REALTIME, by which Sofia-SIP
  * times everything) is the real one plus the offset in the returned file, re-read on
- * every call; their monotonic clock is left alone. The file says "+0" to begin with. */
+ * every call; their monotonic clock is left alone. The file says "+0" to begin with. It is
+ * in @dir, which the instance is granted (`devices`) so that its sandboxed host sees the
+ * file, rewritten whole each time, too. */
 static gchar *
-use_faketime (ScaipTestGateway *gateway)
+use_faketime (ScaipTestGateway *gateway,
+              const gchar *dir)
 {
   const gchar *library = g_getenv ("HEMGATE_LIBFAKETIME");
   const gchar *asan = g_getenv ("ASAN_OPTIONS");
   g_autofree gchar *asan_options = NULL;
   g_autoptr(GError) error = NULL;
-  gchar *offset_file = g_build_filename (gateway->dir, "faketime-offset", NULL);
+  gchar *offset_file = g_build_filename (dir, "faketime-offset", NULL);
 
   if (library == NULL || !g_file_test (library, G_FILE_TEST_EXISTS))
     g_test_message ("libfaketime (%s) is missing: install Debian's faketime package "
@@ -398,10 +402,18 @@ start_clock_gateway (ScaipTestSim *primary,
   g_autofree gchar *primary_uri = scaip_test_sim_uri (primary, "udp");
   g_autofree gchar *secondary_uri = scaip_test_sim_uri (secondary, "udp");
   g_autofree gchar *all_timers = g_strconcat (CLOCK_TIMERS, timers, NULL);
-  g_autofree gchar *keys = network_keys (primary_uri, secondary_uri, all_timers);
-  ScaipTestGateway *gateway = scaip_test_gateway_new (keys);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("hemgate-faketime-XXXXXX", &error);
+  g_autofree gchar *with_dir = NULL;
+  g_autofree gchar *keys = NULL;
+  ScaipTestGateway *gateway;
 
-  *offset_file = use_faketime (gateway);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+  with_dir = g_strdup_printf ("%sdevices = %s\n", all_timers, dir);
+  keys = network_keys (primary_uri, secondary_uri, with_dir);
+  gateway = scaip_test_gateway_new (keys);
+  *offset_file = use_faketime (gateway, dir);
   scaip_test_gateway_start (gateway);
   scaip_test_gateway_wait_logged_count (gateway, "registered with", 2);
   return gateway;

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The plugin hosts' sandbox (daemon/core/hgd-sandbox.c), end to end: real journals, the
+ * real hemgate-plugin-host, the hostile tests/plugins/intruder in the personal domain
+ * beside a municipal instance of the example plugin. As root (CI), every attempt of the
+ * intruder is refused by the kernel, reported in its health and journaled as
+ * plugin.denied; the domain users are made with useradd --system if missing (as
+ * sysusers.d/hemgate.conf does on an installed system). Not as root, the protections
+ * that need root are reported off, and no attempt is made: the intruder would succeed. */
+#include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#include "hg-test-support.h"
+#include "hgd-journal-private.h"
+#include "hgd-plugin-manager.h"
+#include "hgd-sandbox.h"
+
+#define WAIT_SECONDS 60
+
+typedef struct
+{
+  gchar *state_dir;                     /* (owned) removed in teardown */
+  gchar *plugin_dir;                    /* (owned) */
+  HgdConfig *configs[2];                /* (owned) */
+  HgdJournal *journals[HG_DOMAIN_LAST]; /* (owned) */
+  HgdAlarms *alarms;                    /* (owned) */
+  HgdSecrets *secrets;                  /* (owned) */
+  HgdPluginManager *managers[2];        /* (owned) (nullable) the victim's, the intruder's */
+} Fixture;
+
+/* As sysusers.d/hemgate.conf makes them on an installed system. */
+static void
+ensure_domain_users (void)
+{
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      const gchar *user = hgd_sandbox_domain_user ((HgDomain) i);
+      const gchar *argv[] = { "useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                              "--shell", "/usr/sbin/nologin", user, NULL };
+      g_autoptr(GError) error = NULL;
+      gint status = 0;
+
+      if (getpwnam (user) != NULL)
+        continue;
+      g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                    &status, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (getpwnam (user));
+    }
+}
+
+static void
+setup (Fixture *fixture,
+       gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *build_root = g_test_build_filename (G_TEST_BUILT, "..", NULL);
+  g_autofree gchar *example = g_build_filename (build_root, "plugins", "example", NULL);
+  g_autofree gchar *intruder = g_build_filename (build_root, "tests", "plugins", "intruder", NULL);
+
+  if (geteuid () == 0)
+    ensure_domain_users ();
+  fixture->state_dir = g_dir_make_tmp ("hemgate-sandbox-XXXXXX", &error);
+  g_assert_no_error (error);
+  fixture->plugin_dir = g_build_filename (fixture->state_dir, "plugins", NULL);
+  hg_test_plugin_dir_add (fixture->plugin_dir, example, NULL, NULL);
+  hg_test_plugin_dir_add (fixture->plugin_dir, intruder, NULL, NULL);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      g_autofree gchar *dir = g_build_filename (fixture->state_dir, hg_domain_to_string (i), NULL);
+      fixture->journals[i] = hgd_journal_new (i, dir, &error);
+      g_assert_no_error (error);
+    }
+  fixture->alarms = hgd_alarms_new (fixture->journals[HG_DOMAIN_MUNICIPAL]);
+  fixture->secrets = hgd_secrets_new ();
+}
+
+static void
+stopped_cb (GObject *source,
+            GAsyncResult *result,
+            gpointer user_data)
+{
+  gboolean *done = user_data;
+
+  g_assert_true (hgd_plugin_manager_stop_finish (HGD_PLUGIN_MANAGER (source), result, NULL));
+  *done = TRUE;
+}
+
+static void
+teardown (Fixture *fixture,
+          gconstpointer user_data)
+{
+  for (guint m = 0; m < G_N_ELEMENTS (fixture->managers); m++)
+    {
+      gboolean done = FALSE;
+
+      if (fixture->managers[m] == NULL)
+        continue;
+      hgd_plugin_manager_stop_async (fixture->managers[m], NULL, stopped_cb, &done);
+      hg_test_wait_until (&done, WAIT_SECONDS);
+      g_clear_object (&fixture->managers[m]);
+      g_clear_object (&fixture->configs[m]);
+    }
+  g_clear_object (&fixture->alarms);
+  g_clear_object (&fixture->secrets);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    g_clear_object (&fixture->journals[i]);
+  hg_test_rm_rf (fixture->state_dir);
+  g_free (fixture->state_dir);
+  g_free (fixture->plugin_dir);
+}
+
+static void
+started_cb (GObject *source,
+            GAsyncResult *result,
+            gpointer user_data)
+{
+  gboolean *done = user_data;
+
+  g_assert_true (hgd_plugin_manager_start_finish (HGD_PLUGIN_MANAGER (source), result, NULL));
+  *done = TRUE;
+}
+
+static void
+start_manager (Fixture *fixture,
+               guint m,
+               const gchar *plugin_groups)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *host = g_test_build_filename (G_TEST_BUILT, "..", "daemon", "host",
+                                                  "hemgate-plugin-host", NULL);
+  g_autofree gchar *data = g_strdup_printf ("[plugins]\ndirectory = %s\nhost = %s\n"
+                                            "start-timeout = 10\n%s",
+                                            fixture->plugin_dir, host, plugin_groups);
+  gboolean done = FALSE;
+
+  fixture->configs[m] = hgd_config_new ();
+  hgd_config_load_data (fixture->configs[m], data, "test.conf", &error);
+  g_assert_no_error (error);
+  fixture->managers[m] = hgd_plugin_manager_new (fixture->configs[m], fixture->journals,
+                                                 fixture->alarms, fixture->secrets);
+  hgd_plugin_manager_start_async (fixture->managers[m], NULL, started_cb, &done);
+  hg_test_wait_until (&done, WAIT_SECONDS);
+}
+
+/* Returns: (transfer full) (nullable): the instance's entry in the manager's JSON */
+static JsonObject *
+instance_json (HgdPluginManager *manager,
+               const gchar *id)
+{
+  g_autoptr(JsonArray) array = hgd_plugin_manager_to_json (manager, NULL);
+
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *object = json_array_get_object_element (array, i);
+
+      if (g_strcmp0 (json_object_get_string_member (object, "id"), id) == 0)
+        return json_object_ref (object);
+    }
+  return NULL;
+}
+
+static GPtrArray *
+find_events (Fixture *fixture,
+             HgDomain domain,
+             const gchar *type)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) all = hgd_journal_query_events (fixture->journals[domain], 0, 100000, &error);
+  GPtrArray *found = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < all->len; i++)
+    {
+      HgEvent *event = g_ptr_array_index (all, i);
+
+      if (g_strcmp0 (hg_event_get_event_type (event), type) == 0)
+        g_ptr_array_add (found, g_object_ref (event));
+    }
+  return found;
+}
+
+typedef struct
+{
+  Fixture *fixture;
+  HgDomain domain;
+  const gchar *type;
+  guint count;
+} EventsCondition;
+
+static gboolean
+has_events (gpointer data)
+{
+  EventsCondition *condition = data;
+  g_autoptr(GPtrArray) events = find_events (condition->fixture, condition->domain, condition->type);
+
+  return events->len >= condition->count;
+}
+
+typedef struct
+{
+  HgdPluginManager *manager;
+  const gchar *id;
+} RunningCondition;
+
+static gboolean
+is_running (gpointer data)
+{
+  RunningCondition *condition = data;
+  g_autoptr(JsonObject) object = instance_json (condition->manager, condition->id);
+
+  return object != NULL && g_strcmp0 (json_object_get_string_member (object, "state"), "running") == 0;
+}
+
+static gboolean
+incoming_cb (GSocketService *service,
+             GSocketConnection *connection,
+             GObject *source_object,
+             gpointer user_data)
+{
+  gboolean *connected = user_data;
+
+  *connected = TRUE;
+  return FALSE;
+}
+
+static const gchar *const attempts[] = {
+  "read-journal", "list-state", "connect", "open-video", "ptrace", "kill-core", "write-system", NULL
+};
+
+static void
+test_intruder_denied (Fixture *fixture,
+                      gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketService) service = g_socket_service_new ();
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(JsonObject) victim = NULL;
+  g_autoptr(GPtrArray) reports = NULL;
+  g_autoptr(GPtrArray) denials = NULL;
+  g_autofree gchar *groups = NULL;
+  g_autofree gchar *municipal_dir = g_build_filename (fixture->state_dir, "municipal", NULL);
+  g_autofree gchar *probe = NULL;
+  RunningCondition victim_running = { NULL, "victim" };
+  EventsCondition reported = { fixture, HG_DOMAIN_PERSONAL, "sensor.intruder", 1 };
+  EventsCondition denied = { fixture, HG_DOMAIN_PERSONAL, "plugin.denied", 7 };
+  gboolean connected = FALSE;
+  struct passwd *personal;
+  JsonObject *report;
+  JsonArray *dev;
+  GStatBuf st;
+
+  g_test_summary ("As root, a personal-domain plugin runs as hemgate-personal and the kernel "
+                  "refuses it the municipal journal and state directory, an undeclared "
+                  "connection, /dev/video0, ptrace of another host, killing the core and "
+                  "writing to the system; it reports each in its health, and the core "
+                  "journals each as plugin.denied");
+  if (geteuid () != 0)
+    {
+      g_autofree gchar *warning = NULL;
+      g_autoptr(HgdConfig) config = hgd_config_new ();
+      g_autoptr(JsonObject) status = hgd_sandbox_status_to_json (config, &warning);
+
+      g_test_message ("not root: only what isolation reports is checked");
+      g_assert_nonnull (warning);
+      g_assert_nonnull (strstr (warning, "pid-namespace"));
+      return;
+    }
+
+  /* the port nobody granted the intruder */
+  g_socket_listener_add_address (G_SOCKET_LISTENER (service), address, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error);
+  g_assert_no_error (error);
+  g_signal_connect (service, "incoming", G_CALLBACK (incoming_cb), &connected);
+  g_socket_service_start (service);
+
+  start_manager (fixture, 0, "[plugin:victim]\nplugin = example\ndomain = municipal\ninterval = 1\n");
+  victim_running.manager = fixture->managers[0];
+  hg_test_wait_for (is_running, &victim_running, WAIT_SECONDS);
+  victim = instance_json (fixture->managers[0], "victim");
+  g_assert_cmpint (json_object_get_int_member (victim, "pid"), >, 0);
+
+  groups = g_strdup_printf ("[plugin:intruder]\ndomain = personal\njournal = %s\n"
+                            "municipal-dir = %s\nport = %u\nvictim-pid = %" G_GINT64_FORMAT "\n"
+                            "core-pid = %d\n",
+                            hgd_journal_get_path (fixture->journals[HG_DOMAIN_MUNICIPAL]),
+                            municipal_dir,
+                            g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)),
+                            json_object_get_int_member (victim, "pid"), (int) getpid ());
+  start_manager (fixture, 1, groups);
+  hg_test_wait_for (has_events, &reported, WAIT_SECONDS);
+  hg_test_wait_for (has_events, &denied, WAIT_SECONDS);
+
+  /* the intruder's own report */
+  reports = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.intruder");
+  report = hg_event_get_body (g_ptr_array_index (reports, 0));
+  personal = getpwnam (HGD_SANDBOX_USER_PERSONAL);
+  g_assert_nonnull (personal);
+  g_assert_cmpint (json_object_get_int_member (report, "uid"), ==, personal->pw_uid);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (report, "allowed")), ==, 0);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (report, "sandbox-denied")), ==,
+                    g_strv_length ((gchar **) attempts));
+  g_assert_cmpstr (json_object_get_string_member (report, "own-state"), ==, "written");
+  /* only the standard nodes: no camera, microphone or disk without a capability */
+  dev = json_object_get_array_member (report, "dev");
+  for (guint i = 0; i < json_array_get_length (dev); i++)
+    {
+      const gchar *name = json_array_get_string_element (dev, i);
+      const gchar *const standard[] = { "null", "zero", "full", "random", "urandom", "shm", "fd",
+                                        "stdin", "stdout", "stderr", NULL };
+
+      g_test_message ("/dev/%s", name);
+      g_assert_true (g_strv_contains (standard, name));
+    }
+
+  /* what the kernel said, journaled by the core in the intruder's domain */
+  denials = find_events (fixture, HG_DOMAIN_PERSONAL, "plugin.denied");
+  for (guint a = 0; attempts[a] != NULL; a++)
+    {
+      gboolean found = FALSE;
+
+      for (guint i = 0; i < denials->len; i++)
+        {
+          JsonObject *body = hg_event_get_body (g_ptr_array_index (denials, i));
+
+          if (g_strcmp0 (json_object_get_string_member (body, "action"), attempts[a]) != 0)
+            continue;
+          g_assert_cmpstr (json_object_get_string_member (body, "plugin"), ==, "intruder");
+          g_assert_cmpstr (json_object_get_string_member (body, "method"), ==, "sandbox");
+          g_test_message ("%s: %s", attempts[a], json_object_get_string_member (body, "error"));
+          found = TRUE;
+        }
+      g_assert_true (found);
+    }
+  g_assert_false (connected);
+
+  /* its own state directory: the domain's user's, 0700, and the probe in it */
+  probe = g_build_filename (fixture->state_dir, "personal", "plugins", "intruder", "probe", NULL);
+  g_assert_cmpint (g_stat (probe, &st), ==, 0);
+  g_assert_cmpint (st.st_uid, ==, personal->pw_uid);
+  /* the victim and the core are alive */
+  g_assert_cmpint (kill ((pid_t) json_object_get_int_member (victim, "pid"), 0), ==, 0);
+  g_assert_true (is_running (&victim_running));
+}
+
+static void
+test_isolation_status (Fixture *fixture,
+                       gconstpointer user_data)
+{
+  g_autoptr(HgdConfig) config = hgd_config_new ();
+  g_autoptr(JsonObject) status = NULL;
+  g_autofree gchar *warning = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("Health's isolation says per domain which protections are on: all as "
+                  "root with the domain users, none of those needing root otherwise; "
+                  "sandbox = off turns all off");
+  status = hgd_sandbox_status_to_json (config, &warning);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      JsonObject *domain = json_object_get_object_member (status, hg_domain_to_string (i));
+      JsonArray *off = json_object_get_array_member (domain, "off");
+
+      if (geteuid () == 0)
+        {
+          g_assert_cmpuint (json_array_get_length (off), ==, 0);
+          g_assert_cmpstr (json_object_get_string_member (domain, "user"), ==,
+                           hgd_sandbox_domain_user ((HgDomain) i));
+        }
+      else
+        g_assert_cmpuint (json_array_get_length (off), >, 0);
+    }
+  if (geteuid () == 0)
+    g_assert_null (warning);
+  g_clear_pointer (&warning, g_free);
+  g_clear_pointer (&status, json_object_unref);
+
+  hgd_config_load_data (config, "[plugins]\nsandbox = off\n", "test.conf", &error);
+  g_assert_no_error (error);
+  status = hgd_sandbox_status_to_json (config, &warning);
+  g_assert_nonnull (warning);
+  g_assert_nonnull (strstr (warning, "seccomp"));
+
+  g_assert_false (hgd_config_load_data (config, "[plugins]\nsandbox = sometimes\n", "test.conf", &error));
+  g_assert_nonnull (error);
+}
+
+int
+main (int argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  g_test_add ("/sandbox/intruder-denied-by-the-kernel", Fixture, NULL, setup, test_intruder_denied, teardown);
+  g_test_add ("/sandbox/isolation-status", Fixture, NULL, setup, test_isolation_status, teardown);
+  return g_test_run ();
+}
