@@ -2555,8 +2555,9 @@ event_to_json_for (HgdApi *self,
   if (hgd_grants_allows (self->grants, role, username, HGD_GRANT_ALARM_DETAIL,
                          json_object_get_string_member_with_default (alarm, "type", NULL), now))
     {
-      /* access-log: P3 records a personal read for @username here (what: "alarm:<ref>"):
-       * the request's dispatcher is not in the event path */
+      /* not in the access log yet: this read of a personal alarm's detail on the event
+       * stream (the request's dispatcher is not in the event path; shared readings are
+       * logged by event_stream_send_shared ()) */
       return object;
     }
   /* the event's body is shared: change a copy */
