@@ -15,8 +15,10 @@
  *
  * The view of the disk: the whole system read-only and nosuid; a fresh /proc of the PID
  * namespace; a /dev with null, zero, full, random, urandom and /dev/shm, plus the device
- * nodes the capability table names for the granted capabilities; fresh /tmp; /run a
- * private 0700 tmpfs of the domain's user (the runtime directory); hemgated's state
+ * nodes the capability table names for the granted capabilities; /tmp as the rest of the
+ * system, read-only (what hemgated runs from may be there: a build tree, the host, its
+ * libraries), with TMPDIR the private /run; /run a private 0700 tmpfs of the domain's
+ * user (the runtime directory); hemgated's state
  * directory and configuration directory hidden under empty tmpfs; the plugin's directory
  * read-only and the instance's state directory (0700, the domain's user) writable again.
  *
@@ -685,8 +687,6 @@ make_view (HgdSandbox *self)
   symlink ("/proc/self/fd/1", "/dev/stdout");
   symlink ("/proc/self/fd/2", "/dev/stderr");
 
-  if (mount ("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m") != 0)
-    child_fail ("/tmp", errno);
   if (mount ("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, self->uid_gid_opts) != 0)
     child_fail ("/run", errno);
   for (guint i = 0; self->mask_paths[i] != NULL; i++)
@@ -809,6 +809,8 @@ hgd_sandbox_apply (HgdSandbox *self,
     {
       g_subprocess_launcher_setenv (launcher, "HEMGATE_RUNTIME_DIRECTORY", "/run", TRUE);
       g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", "/run", TRUE);
+      /* /tmp is read-only in there; the host's own temporary files go to its /run */
+      g_subprocess_launcher_setenv (launcher, "TMPDIR", "/run", TRUE);
     }
   if (self->masks->len == 0 && self->first == NULL)
     return; /* off */
