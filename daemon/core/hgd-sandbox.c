@@ -621,7 +621,8 @@ bind_fd (int fd,
       int point;
 
       mkdir_parent_of (target);
-      point = open (target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+      /* O_EXCL: an existing target (a FIFO, a device) is never opened, which could block */
+      point = open (target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
       if (point >= 0)
         close (point);
     }

@@ -510,7 +510,8 @@ test_button_evdev (void)
                   "button-debounce raise nothing; a record split over two reads counts once");
   g_assert_no_error (error);
   /* the sandboxed host runs as the municipal plugin user, and sees the FIFO only as the
-   * device `devices` grants it (hemgate.conf(5)) */
+   * device `devices` grants it (hemgate.conf(5)), through its directory as it is */
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
   g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
   g_assert_cmpint (g_chmod (fifo, 0666), ==, 0);
   sim = scaip_test_sim_new ("primary", args);
@@ -592,7 +593,8 @@ test_button_location_control_characters (void)
   g_test_bug ("issue 10: malformed XML for a location with a control character");
   g_assert_no_error (error);
   /* the sandboxed host runs as the municipal plugin user, and sees the FIFO only as the
-   * device `devices` grants it (hemgate.conf(5)) */
+   * device `devices` grants it (hemgate.conf(5)), through its directory as it is */
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
   g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
   g_assert_cmpint (g_chmod (fifo, 0666), ==, 0);
   sim = scaip_test_sim_new ("primary", args);
