@@ -15,10 +15,10 @@
  *
  * The view of the disk: the whole system read-only and nosuid; a fresh /proc of the PID
  * namespace; a /dev with null, zero, full, random, urandom and /dev/shm, plus the device
- * nodes the capability table names for the granted capabilities; /tmp as the rest of the
- * system, read-only (what hemgated runs from may be there: a build tree, the host, its
- * libraries), with TMPDIR the private /run; /run a private 0700 tmpfs of the domain's
- * user (the runtime directory); hemgated's state
+ * nodes the capability table names for the granted capabilities; a fresh /tmp, in which
+ * only what hemgated itself runs from (a build tree under /tmp: its programs and
+ * libraries) is shown again, read-only; /run a private 0700 tmpfs of the domain's user
+ * (the runtime directory); hemgated's state
  * directory and configuration directory hidden under empty tmpfs; the plugin's directory
  * read-only and the instance's state directory (0700, the domain's user) writable again.
  *
@@ -94,6 +94,10 @@ struct _HgdSandbox
   GPtrArray *extra_links;   /* (element-type filename) the configured path if a link, or NULL */
   gboolean *extra_is_dir;   /* (owned) per source: a directory, shown whole */
   int *extra_fds;           /* (owned) the child's, O_PATH */
+  /* what hemgated runs from, when it is under /tmp (a build tree): shown read-only in the
+   * host's fresh /tmp (element-type filename), and the child's O_PATH descriptors */
+  GPtrArray *trees;
+  int *tree_fds;
   struct sock_filter *code; /* (owned) */
   struct sock_fprog program;
   /* the child's, set up between fork and exec */
@@ -302,6 +306,38 @@ lookup_user (HgDomain domain,
   return TRUE;
 }
 
+/* The top directories under /tmp of what hemgated and the host run from: the program
+ * (hemgated, or a test linking the core) and the LD_LIBRARY_PATH entries, e.g.
+ * /tmp/clone for a build tree in /tmp/clone/build. Empty for an installed gateway. */
+static GPtrArray *
+trees_under_tmp (void)
+{
+  g_autoptr(GPtrArray) trees = g_ptr_array_new_with_free_func (g_free);
+  g_autofree gchar *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_auto(GStrv) libraries = g_strsplit (g_getenv ("LD_LIBRARY_PATH") != NULL ? g_getenv ("LD_LIBRARY_PATH") : "", ":", -1);
+  g_autoptr(GPtrArray) paths = g_ptr_array_new ();
+
+  if (exe != NULL)
+    g_ptr_array_add (paths, exe);
+  for (guint i = 0; libraries[i] != NULL; i++)
+    g_ptr_array_add (paths, libraries[i]);
+  for (guint i = 0; i < paths->len; i++)
+    {
+      const gchar *path = g_ptr_array_index (paths, i);
+      const gchar *end;
+      g_autofree gchar *top = NULL;
+
+      if (!g_str_has_prefix (path, "/tmp/"))
+        continue;
+      end = strchr (path + 5, '/');
+      top = end != NULL ? g_strndup (path, end - path) : g_strdup (path);
+      if (top[5] != '\0' && g_file_test (top, G_FILE_TEST_IS_DIR) &&
+          !g_ptr_array_find_with_equal_func (trees, top, g_str_equal, NULL))
+        g_ptr_array_add (trees, g_steal_pointer (&top));
+    }
+  return g_steal_pointer (&trees);
+}
+
 /**
  * hgd_sandbox_new:
  * @config: hemgated's configuration (`[plugins] sandbox`, `[daemon] state-dir`)
@@ -404,6 +440,8 @@ hgd_sandbox_new (HgdConfig *config,
   self->extra_is_dir = g_new0 (gboolean, self->extra_sources->len + 1);
   for (guint i = 0; i < self->extra_sources->len; i++)
     self->extra_is_dir[i] = g_file_test (g_ptr_array_index (self->extra_sources, i), G_FILE_TEST_IS_DIR);
+  self->trees = trees_under_tmp ();
+  self->tree_fds = g_new0 (int, self->trees->len + 1);
   g_ptr_array_add (self->masks, g_strdup (state_root));
   g_ptr_array_add (self->masks, g_build_filename (SYSCONFDIR, "hemgate", NULL));
   g_ptr_array_add (self->masks, NULL);
@@ -423,6 +461,8 @@ hgd_sandbox_free (HgdSandbox *self)
 {
   if (self == NULL)
     return;
+  g_clear_pointer (&self->trees, g_ptr_array_unref);
+  g_free (self->tree_fds);
   g_free (self->state_dir);
   g_free (self->plugin_dir);
   g_ptr_array_unref (self->masks);
@@ -655,6 +695,12 @@ make_view (HgdSandbox *self)
   state_fd = open (self->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (state_fd < 0)
     child_fail (self->state_dir, errno);
+  for (guint i = 0; i < self->trees->len; i++)
+    {
+      self->tree_fds[i] = open (g_ptr_array_index (self->trees, i), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (self->tree_fds[i] < 0)
+        child_fail (g_ptr_array_index (self->trees, i), errno);
+    }
   for (guint i = 0; i < self->extra_sources->len; i++)
     {
       self->extra_fds[i] = open (g_ptr_array_index (self->extra_sources, i), O_PATH | O_CLOEXEC);
@@ -688,6 +734,14 @@ make_view (HgdSandbox *self)
   symlink ("/proc/self/fd/1", "/dev/stdout");
   symlink ("/proc/self/fd/2", "/dev/stderr");
 
+  if (mount ("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m") != 0)
+    child_fail ("/tmp", errno);
+  /* before the masks, which may lie inside them */
+  for (guint i = 0; i < self->trees->len; i++)
+    {
+      bind_fd (self->tree_fds[i], g_ptr_array_index (self->trees, i), TRUE, FALSE);
+      close (self->tree_fds[i]);
+    }
   if (mount ("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, self->uid_gid_opts) != 0)
     child_fail ("/run", errno);
   for (guint i = 0; self->mask_paths[i] != NULL; i++)
@@ -810,8 +864,6 @@ hgd_sandbox_apply (HgdSandbox *self,
     {
       g_subprocess_launcher_setenv (launcher, "HEMGATE_RUNTIME_DIRECTORY", "/run", TRUE);
       g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", "/run", TRUE);
-      /* /tmp is read-only in there; the host's own temporary files go to its /run */
-      g_subprocess_launcher_setenv (launcher, "TMPDIR", "/run", TRUE);
     }
   if (self->masks->len == 0 && self->first == NULL)
     return; /* off */
