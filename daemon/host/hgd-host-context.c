@@ -271,7 +271,6 @@ hgd_host_context_publish_event_async (HgContext *context,
     flush_publishes (self);
 }
 
-
 static void
 raise_alarm_cb (GObject *source,
                 GAsyncResult *result,
@@ -308,7 +307,6 @@ hgd_host_context_raise_alarm_async (HgContext *context,
   hgd_dbus_context1_call_raise_alarm (self->proxy, json, cancellable, raise_alarm_cb,
                                       g_steal_pointer (&task));
 }
-
 
 /* One report of an alarm's step, the task data of its GTask. */
 typedef struct
@@ -465,7 +463,6 @@ hgd_host_context_report_alarm_async (HgContext *context,
     report_send (self, g_queue_peek_head (queue));
 }
 
-
 static void
 lookup_secret_cb (GObject *source,
                   GAsyncResult *result,
@@ -499,7 +496,6 @@ hgd_host_context_lookup_secret_async (HgContext *context,
                                         g_steal_pointer (&task));
 }
 
-
 static void
 store_secret_cb (GObject *source,
                  GAsyncResult *result,
@@ -532,7 +528,6 @@ hgd_host_context_store_secret_async (HgContext *context,
   hgd_dbus_context1_call_store_secret (self->proxy, key, value, cancellable, store_secret_cb,
                                        g_steal_pointer (&task));
 }
-
 
 static void
 report_health_cb (GObject *source,

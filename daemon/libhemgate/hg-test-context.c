@@ -348,7 +348,6 @@ hg_test_context_publish_event_async (HgContext *context,
   complete_later (self, task, NULL, g_memdup2 (&seq, sizeof seq), g_free);
 }
 
-
 static void
 hg_test_context_raise_alarm_async (HgContext *context,
                                    HgAlarm *alarm,
@@ -392,7 +391,6 @@ hg_test_context_raise_alarm_async (HgContext *context,
   complete_later (self, task, NULL, g_steal_pointer (&reference), g_free);
 }
 
-
 static void
 hg_test_context_report_alarm_async (HgContext *context,
                                     const gchar *reference,
@@ -426,7 +424,6 @@ hg_test_context_report_alarm_async (HgContext *context,
   complete_later (self, task, NULL, NULL, NULL);
 }
 
-
 static void
 hg_test_context_lookup_secret_async (HgContext *context,
                                      const gchar *key,
@@ -459,7 +456,6 @@ hg_test_context_lookup_secret_async (HgContext *context,
     complete_later (self, task, NULL, g_strdup (value), g_free);
 }
 
-
 static void
 hg_test_context_store_secret_async (HgContext *context,
                                     const gchar *key,
@@ -489,7 +485,6 @@ hg_test_context_store_secret_async (HgContext *context,
   g_hash_table_insert (self->secrets, g_strdup (key), g_strdup (value));
   complete_later (self, task, NULL, NULL, NULL);
 }
-
 
 static void
 hg_test_context_report_health (HgContext *context,
