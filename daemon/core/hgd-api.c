@@ -2174,6 +2174,10 @@ handle_health (HgdApi *self,
   g_autoptr(GString) limits_warning = NULL;
   HgdLimits *limits = plugins != NULL ? hgd_plugin_manager_get_limits (plugins) : NULL;
   JsonObject *object = json_object_new ();
+  /* the keyrings: a domain whose keyring is not open has no credentials (hgd-keyring.c) */
+  g_autofree gchar *secrets_fault = NULL;
+  g_autoptr(JsonObject) secrets_status
+      = self->secrets != NULL ? hgd_secrets_status_to_json (self->secrets, &secrets_fault) : NULL;
 
   if (plugins != NULL)
     {
@@ -2196,7 +2200,7 @@ handle_health (HgdApi *self,
                                           "confirmed by the alarm centre",
                                           failed, failed == 1 ? "" : "s");
     }
-  healthy = plugins_healthy && delivery_fault == NULL;
+  healthy = plugins_healthy && delivery_fault == NULL && secrets_fault == NULL;
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     healthy = healthy && hgd_access_log_get_fault (self->access_log, (HgDomain) i) == NULL;
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
@@ -2254,6 +2258,13 @@ handle_health (HgdApi *self,
         add_subsystem (subsystems, access_log_subsystem_name ((HgDomain) i),
                        hgd_access_log_get_fault (self->access_log, (HgDomain) i), municipal);
       add_isolation (self, subsystems, municipal);
+      if (secrets_status != NULL)
+        {
+          add_subsystem (subsystems, "secrets", secrets_fault, municipal);
+          if (municipal)
+            json_object_set_object_member (json_object_get_object_member (subsystems, "secrets"),
+                                           "keyrings", g_steal_pointer (&secrets_status));
+        }
       json_object_set_object_member (object, "subsystems", subsystems);
     }
   if (municipal)

@@ -64,6 +64,7 @@ static const KeySpec key_specs[] = {
   { "plugins", "start-timeout", KEY_INT, "10", 1, 600 },
   { "plugins", "restart-max-delay", KEY_INT, "60", 1, 3600 },
   { "plugins", "sandbox", KEY_STRING, "auto", 0, 0 },
+  { "secrets", "service", KEY_STRING, "private", 0, 0 },
   { "plugin:", "plugin", KEY_STRING, "", 0, 0 },
   { "plugin:", "domain", KEY_DOMAIN, "", 0, 0 },
   { "plugin:", "enabled", KEY_BOOLEAN, "true", 0, 0 },
@@ -214,12 +215,20 @@ check_value (const KeySpec *spec,
   switch (spec->type)
     {
     case KEY_STRING:
-      /* the one string key with fixed values (hgd-sandbox.c) */
+      /* the string keys with fixed values: the sandbox (hgd-sandbox.c) */
       if (g_str_equal (spec->key, "sandbox") && g_strcmp0 (value, "auto") != 0 &&
           g_strcmp0 (value, "required") != 0 && g_strcmp0 (value, "off") != 0)
         {
           g_set_error (error, HGD_CONFIG_ERROR, HGD_CONFIG_ERROR_BAD_VALUE,
                        "'%s' is not 'auto', 'required' or 'off'", value);
+          return FALSE;
+        }
+      /* and hemgated's Secret Service (hgd-keyring.c) */
+      if (g_str_equal (spec->key, "service") && g_strcmp0 (value, "private") != 0 &&
+          g_strcmp0 (value, "session") != 0)
+        {
+          g_set_error (error, HGD_CONFIG_ERROR, HGD_CONFIG_ERROR_BAD_VALUE,
+                       "'%s' is not 'private' or 'session'", value);
           return FALSE;
         }
       return TRUE;

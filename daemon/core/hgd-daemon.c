@@ -22,6 +22,7 @@ struct _HgdDaemon
   HgdAccounts *accounts;                   /* (owned) */
   HgdAlarms *alarms;                       /* (owned) */
   HgdOwnAlarms *own_alarms;                /* (owned) (nullable) without both journals */
+  HgdKeyring *keyring;                     /* (owned) (nullable): `[secrets] service = private` */
   HgdSecrets *secrets;                     /* (owned) */
   HgdPluginManager *plugins;               /* (owned) */
   HgdApi *api;                             /* (owned) */
@@ -250,7 +251,23 @@ hgd_daemon_initable_init (GInitable *initable,
   if (municipal != NULL && self->journals[HG_DOMAIN_PERSONAL] != NULL)
     self->own_alarms = hgd_own_alarms_new (municipal, self->journals[HG_DOMAIN_PERSONAL],
                                            self->accounts);
-  self->secrets = hgd_secrets_new ();
+  /* the Secret Service before the plugin hosts, which ask it for their credentials */
+  if (g_strcmp0 (hgd_config_get_string (self->config, "secrets", "service"), "session") == 0)
+    {
+      g_message ("secrets: the session bus's Secret Service ([secrets] service = session), "
+                 "for tests and development only");
+      self->secrets = hgd_secrets_new ();
+    }
+  else
+    {
+      g_autoptr(GError) keyring_error = NULL;
+
+      self->keyring = hgd_keyring_new (self->state_dir);
+      if (!hgd_keyring_start (self->keyring, &keyring_error))
+        g_warning ("secrets: hemgated's Secret Service did not start: %s",
+                   keyring_error->message);
+      self->secrets = hgd_secrets_new_for_keyring (self->keyring);
+    }
   self->plugins = hgd_plugin_manager_new (self->config, self->journals, self->alarms, self->secrets);
   hgd_plugin_manager_load_state (self->plugins, domain_dirs[HG_DOMAIN_MUNICIPAL]);
   self->start_time = g_get_real_time ();
@@ -291,6 +308,7 @@ hgd_daemon_dispose (GObject *object)
   g_clear_object (&self->api);
   g_clear_object (&self->plugins);
   g_clear_object (&self->secrets);
+  g_clear_object (&self->keyring);
   g_clear_object (&self->own_alarms);
   g_clear_object (&self->alarms);
   g_clear_object (&self->accounts);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HgdSecrets: every credential through libsecret, scoped by domain and owner.
  *
- * Each secret is one item of the schema `org.hemgate.Secret` in the Secret Service's
- * default collection, with three attributes: `domain` (`municipal` or `personal`), `owner`
+ * Each secret is one item of the schema `org.hemgate.Secret`. With hemgated's own
+ * Secret Service (an #HgdKeyring, `[secrets] service = private`) a domain's secrets are
+ * kept in that domain's collection, which its own key unlocks; with the session bus's
+ * (`[secrets] service = session`, tests) in the default collection. Each item has three
+ * attributes: `domain` (`municipal` or `personal`), `owner`
  * (`core`, `plugin:<instance-id>` or `user:<name>`) and `key`. Lookups match all three
  * exactly, so the owner the core passes in (never one a plugin chose) is the whole of the
  * access check: a plugin asking for another owner's key, or its own key in the other
@@ -16,6 +19,7 @@
 
 #include <libsecret/secret.h>
 
+#include "hgd-keyring.h"
 #include "hgd-secrets.h"
 
 /* Longest key, and longest name after `plugin:` or `user:` in an owner. */
@@ -27,6 +31,7 @@
 struct _HgdSecrets
 {
   GObject parent_instance;
+  HgdKeyring *keyring; /* (owned) (nullable): NULL for the session bus's Secret Service */
 };
 
 G_DEFINE_TYPE (HgdSecrets, hgd_secrets, G_TYPE_OBJECT)
@@ -165,6 +170,14 @@ secrets_task_new (HgdSecrets *self,
   if (!validate_call (domain, owner, key, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
+      return NULL;
+    }
+  if (self->keyring != NULL && hgd_keyring_get_collection (self->keyring, domain) == NULL)
+    {
+      g_task_return_new_error (task, HG_ERROR, HG_ERROR_UNAVAILABLE,
+                               "secret service: secret '%s' for %s in %s: %s", key, owner,
+                               hg_domain_to_string (domain),
+                               hgd_keyring_get_fault (self->keyring, domain));
       return NULL;
     }
   call = g_new0 (SecretsCall, 1);
@@ -326,7 +339,7 @@ store_cb (GObject *source,
  * @callback: called when the secret is stored
  * @user_data: data for @callback
  *
- * Stores @value in the Secret Service's default collection, replacing any secret already
+ * Stores @value in @domain's collection, replacing any secret already
  * stored under @domain, @owner and @key.
  */
 void
@@ -363,7 +376,10 @@ hgd_secrets_store_async (HgdSecrets *self,
     }
   attributes = secrets_call_build_attributes (g_task_get_task_data (task));
   label = g_strdup_printf ("hemgate %s %s %s", hg_domain_to_string (domain), owner, key);
-  secret_password_storev (secrets_get_schema (), attributes, SECRET_COLLECTION_DEFAULT,
+  secret_password_storev (secrets_get_schema (), attributes,
+                          self->keyring != NULL
+                            ? hgd_keyring_get_collection (self->keyring, domain)
+                            : SECRET_COLLECTION_DEFAULT,
                           label, value, cancellable, store_cb, g_steal_pointer (&task));
 }
 
@@ -512,6 +528,14 @@ domain_task_new (HgdSecrets *self,
   if ((guint) domain >= HG_DOMAIN_LAST)
     {
       g_task_return_new_error (task, HG_ERROR, HG_ERROR_INVALID_DATA, "no such domain");
+      return NULL;
+    }
+  if (self->keyring != NULL && hgd_keyring_get_collection (self->keyring, domain) == NULL)
+    {
+      g_task_return_new_error (task, HG_ERROR, HG_ERROR_UNAVAILABLE,
+                               "secret service: the secrets of %s: %s",
+                               hg_domain_to_string (domain),
+                               hgd_keyring_get_fault (self->keyring, domain));
       return NULL;
     }
   *attributes = secret_attributes_build (secrets_get_schema (), "domain",
@@ -674,8 +698,18 @@ hgd_secrets_clear_domain_finish (HgdSecrets *self,
 }
 
 static void
+hgd_secrets_dispose (GObject *object)
+{
+  HgdSecrets *self = HGD_SECRETS (object);
+
+  g_clear_object (&self->keyring);
+  G_OBJECT_CLASS (hgd_secrets_parent_class)->dispose (object);
+}
+
+static void
 hgd_secrets_class_init (HgdSecretsClass *klass)
 {
+  G_OBJECT_CLASS (klass)->dispose = hgd_secrets_dispose;
 }
 
 static void
@@ -687,9 +721,77 @@ hgd_secrets_init (HgdSecrets *self)
  * hgd_secrets_new:
  *
  * Returns: (transfer full): a new #HgdSecrets, using the Secret Service on the session bus
+ *   and its default collection (`[secrets] service = session`: tests and development)
  */
 HgdSecrets *
 hgd_secrets_new (void)
 {
   return g_object_new (HGD_TYPE_SECRETS, NULL);
+}
+
+/**
+ * hgd_secrets_new_for_keyring:
+ * @keyring: hemgated's own Secret Service, started
+ *
+ * Returns: (transfer full): a new #HgdSecrets keeping each domain's secrets in that
+ *   domain's collection of @keyring; a domain whose keyring is not open answers every
+ *   call with %HG_ERROR_UNAVAILABLE and the keyring's fault
+ */
+HgdSecrets *
+hgd_secrets_new_for_keyring (HgdKeyring *keyring)
+{
+  HgdSecrets *self;
+
+  g_return_val_if_fail (HGD_IS_KEYRING (keyring), NULL);
+  self = g_object_new (HGD_TYPE_SECRETS, NULL);
+  self->keyring = g_object_ref (keyring);
+  return self;
+}
+
+/**
+ * hgd_secrets_status_to_json:
+ * @self: an #HgdSecrets
+ * @fault: (out) (transfer full) (optional): what fails, or %NULL
+ *
+ * What health says of the secrets: for each domain its `protection` (`credential`,
+ * `key-file`, `test-keyring` or `none`) and, when its keyring is not open, its `fault`.
+ *
+ * Returns: (transfer full): the object
+ */
+JsonObject *
+hgd_secrets_status_to_json (HgdSecrets *self,
+                            gchar **fault)
+{
+  JsonObject *object = json_object_new ();
+  g_autoptr(GString) faults = NULL;
+
+  g_return_val_if_fail (HGD_IS_SECRETS (self), NULL);
+
+  json_object_set_string_member (object, "service", self->keyring != NULL ? "private" : "session");
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      JsonObject *domain = json_object_new ();
+      HgdKeyringProtection protection = HGD_KEYRING_PROTECTION_TEST_KEYRING;
+      const gchar *domain_fault = NULL;
+
+      if (self->keyring != NULL)
+        {
+          protection = hgd_keyring_get_protection (self->keyring, (HgDomain) i);
+          domain_fault = hgd_keyring_get_fault (self->keyring, (HgDomain) i);
+        }
+      json_object_set_string_member (domain, "protection",
+                                     hgd_keyring_protection_to_string (protection));
+      if (domain_fault != NULL)
+        {
+          json_object_set_string_member (domain, "fault", domain_fault);
+          if (faults == NULL)
+            faults = g_string_new (domain_fault);
+          else
+            g_string_append_printf (faults, "; %s", domain_fault);
+        }
+      json_object_set_object_member (object, hg_domain_to_string ((HgDomain) i), domain);
+    }
+  if (fault != NULL)
+    *fault = faults != NULL ? g_string_free (g_steal_pointer (&faults), FALSE) : NULL;
+  return object;
 }

@@ -4,12 +4,17 @@
 
 #include <hemgate-plugin.h>
 
+#include "hgd-keyring.h"
+
 G_BEGIN_DECLS
 
 #define HGD_TYPE_SECRETS (hgd_secrets_get_type ())
 G_DECLARE_FINAL_TYPE (HgdSecrets, hgd_secrets, HGD, SECRETS, GObject)
 
 HgdSecrets *hgd_secrets_new (void);
+HgdSecrets *hgd_secrets_new_for_keyring (HgdKeyring *keyring);
+JsonObject *hgd_secrets_status_to_json (HgdSecrets *self,
+                                        gchar **fault);
 
 void hgd_secrets_lookup_async (HgdSecrets *self,
                                HgDomain domain,
