@@ -69,6 +69,9 @@ hgd_test_daemon_new (const HgdTestDaemonOptions *options)
   hgd_config_set_override (td->config, "api", "listen-address", "127.0.0.1");
   hgd_config_set_override (td->config, "api", "port", "0");
   hgd_config_set_override (td->config, "api", "tls", td->tls ? "true" : "false");
+  /* the test's own keyring on its session bus (run-with-keyring.sh): hemgated's private
+   * Secret Service would make the test process' session bus its own, once per process */
+  hgd_config_set_override (td->config, "secrets", "service", "session");
   if (options != NULL && options->example_plugin)
     {
       /* the build tree: <builddir>/plugins/example/ holds the module and its manifest */

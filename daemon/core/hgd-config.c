@@ -77,6 +77,7 @@ struct _HgdConfig
   GObject parent_instance;
   GKeyFile *keyfile;    /* (owned) what was loaded */
   GHashTable *lines;    /* (owned) "group\nkey" or "group" -> line number, for errors */
+  gboolean demo;        /* hemgated --demo */
 };
 
 G_DEFINE_TYPE (HgdConfig, hgd_config, G_TYPE_OBJECT)
@@ -108,6 +109,35 @@ HgdConfig *
 hgd_config_new (void)
 {
   return g_object_new (HGD_TYPE_CONFIG, NULL);
+}
+
+/**
+ * hgd_config_set_demo:
+ * @self: an #HgdConfig
+ * @demo: whether hemgated runs the demo (`--demo`)
+ *
+ * Marks the configuration as the demo's: only then may a plugin instance have keys that
+ * are for the demo alone (`demo-*`, such as scaip-alarm's `demo-password`).
+ */
+void
+hgd_config_set_demo (HgdConfig *self,
+                     gboolean demo)
+{
+  g_return_if_fail (HGD_IS_CONFIG (self));
+  self->demo = demo;
+}
+
+/**
+ * hgd_config_get_demo:
+ * @self: an #HgdConfig
+ *
+ * Returns: whether hemgated runs the demo (`--demo`)
+ */
+gboolean
+hgd_config_get_demo (HgdConfig *self)
+{
+  g_return_val_if_fail (HGD_IS_CONFIG (self), FALSE);
+  return self->demo;
 }
 
 static gboolean

@@ -47,6 +47,10 @@ GStrv hgd_config_get_strv (HgdConfig *self,
                            const gchar *group,
                            const gchar *key);
 
+void hgd_config_set_demo (HgdConfig *self,
+                          gboolean demo);
+gboolean hgd_config_get_demo (HgdConfig *self);
+
 GStrv hgd_config_get_plugin_instances (HgdConfig *self);
 HgConfig *hgd_config_get_plugin_config (HgdConfig *self,
                                         const gchar *instance);

@@ -217,6 +217,7 @@ main (int argc,
   raise_descriptor_limit ();
 
   config = hgd_config_new ();
+  hgd_config_set_demo (config, demo);
   if (!load_config (config, config_path, demo, &error))
     {
       /* TRANSLATORS: %s is a detailed error naming the file and line */

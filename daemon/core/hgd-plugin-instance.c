@@ -267,6 +267,25 @@ load (HgdPluginInstance *self,
                    "[%s] plugin '%s' is not a plugin id", group, self->plugin);
       return FALSE;
     }
+  /* A credential in the configuration, in plain text, is for the demo alone: elsewhere
+   * it would quietly stand in for the secret that is missing. */
+  if (!hgd_config_get_demo (self->config))
+    {
+      g_autoptr(HgConfig) keys_config = hgd_config_get_plugin_config (self->config, self->id);
+      g_auto(GStrv) keys = hg_config_get_keys (keys_config);
+
+      for (guint i = 0; keys[i] != NULL; i++)
+        {
+          if (g_str_has_prefix (keys[i], "demo-"))
+            {
+              g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                           "[%s] %s is for the demo only (hemgated --demo): store the "
+                           "credential as a secret of the instance and remove the key",
+                           group, keys[i]);
+              return FALSE;
+            }
+        }
+    }
   if (domain[0] != '\0' && hg_domain_from_string (domain, &self->domain))
     self->domain_known = TRUE;
 

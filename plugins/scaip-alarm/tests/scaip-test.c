@@ -429,6 +429,9 @@ scaip_test_gateway_new (const gchar *instance_keys)
                             "watchdog-interval = 2\n"
                             "watchdog-timeout = 5\n"
                             "restart-max-delay = 2\n"
+                            /* the tests store secrets in the keyring of run-with-keyring.sh */
+                            "[secrets]\n"
+                            "service = session\n"
                             "%s"
                             "[plugin:" SCAIP_TEST_INSTANCE "]\n"
                             "plugin = scaip-alarm\n"
