@@ -2200,6 +2200,26 @@ handle_health (HgdApi *self,
                                           "confirmed by the alarm centre",
                                           failed, failed == 1 ? "" : "s");
     }
+  /* a secret a municipal plugin asked for and has not got: the instance and the key */
+  if (plugin_view != NULL)
+    {
+      JsonArray *instances = json_object_get_array_member (plugin_view, "plugins");
+      g_autoptr(GString) missing = g_string_new (secrets_fault);
+
+      for (guint i = 0; instances != NULL && i < json_array_get_length (instances); i++)
+        {
+          JsonObject *instance = json_array_get_object_element (instances, i);
+          JsonArray *keys = json_object_get_array_member (instance, "missing_secrets");
+
+          for (guint j = 0; keys != NULL && j < json_array_get_length (keys); j++)
+            g_string_append_printf (missing, "%splugin %s: no secret '%s'",
+                                    missing->len > 0 ? "; " : "",
+                                    json_object_get_string_member (instance, "id"),
+                                    json_array_get_string_element (keys, j));
+        }
+      g_free (secrets_fault);
+      secrets_fault = missing->len > 0 ? g_strdup (missing->str) : NULL;
+    }
   healthy = plugins_healthy && delivery_fault == NULL && secrets_fault == NULL;
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     healthy = healthy && hgd_access_log_get_fault (self->access_log, (HgDomain) i) == NULL;

@@ -52,6 +52,7 @@ struct _HgdContextImpl
   guint window_denied;                  /* denials journaled in the current window */
   gint64 window_start;
   GHashTable *sandbox_denied;           /* (owned) actions a "sandbox-denied" report named */
+  GHashTable *missing_secrets;          /* (owned) keys LookupSecret did not find, until found */
 };
 
 G_DEFINE_TYPE (HgdContextImpl, hgd_context_impl, G_TYPE_OBJECT)
@@ -556,21 +557,74 @@ handle_report_alarm_cb (HgdDBusContext1 *skeleton,
 
 /* LookupSecret, StoreSecret: always the instance's own, in its own domain */
 
+/* A call on a secret: the invocation and, for health, the instance and the key. */
+typedef struct
+{
+  GDBusMethodInvocation *invocation; /* (owned) */
+  HgdContextImpl *self;              /* (owned) */
+  gchar *key;                        /* (owned) */
+} SecretCall;
+
+static SecretCall *
+secret_call_new (HgdContextImpl *self,
+                 GDBusMethodInvocation *invocation,
+                 const gchar *key)
+{
+  SecretCall *call = g_new0 (SecretCall, 1);
+
+  call->invocation = g_object_ref (invocation);
+  call->self = g_object_ref (self);
+  call->key = g_strdup (key);
+  return call;
+}
+
+static void
+secret_call_free (SecretCall *call)
+{
+  g_object_unref (call->invocation);
+  g_object_unref (call->self);
+  g_free (call->key);
+  g_free (call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SecretCall, secret_call_free)
+
+/* A secret the plugin asked for and did not get is a fault of its health until it is
+ * there (an administrator stored it, or the plugin itself did). Only valid keys count:
+ * a plugin cannot fill health with names it made up. */
+static void
+secret_set_missing (HgdContextImpl *self,
+                    const gchar *key,
+                    gboolean missing)
+{
+  if (!missing)
+    {
+      g_hash_table_remove (self->missing_secrets, key);
+      return;
+    }
+  if (g_hash_table_size (self->missing_secrets) < 16)
+    g_hash_table_add (self->missing_secrets, g_strdup (key));
+}
+
 static void
 secret_found_cb (GObject *source,
                  GAsyncResult *result,
                  gpointer user_data)
 {
-  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(SecretCall) call = user_data;
   g_autoptr(GError) error = NULL;
   g_autofree gchar *value = hgd_secrets_lookup_finish (HGD_SECRETS (source), result, &error);
 
   if (value == NULL)
     {
-      return_error (invocation, error);
+      if (g_error_matches (error, HG_ERROR, HG_ERROR_NOT_FOUND))
+        secret_set_missing (call->self, call->key, TRUE);
+      return_error (call->invocation, error);
       return;
     }
-  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", value));
+  secret_set_missing (call->self, call->key, FALSE);
+  g_dbus_method_invocation_return_value (call->invocation,
+                                         g_variant_new ("(s)", value));
   memset (value, 0, strlen (value));
 }
 
@@ -581,7 +635,7 @@ handle_lookup_secret_cb (HgdDBusContext1 *skeleton,
                          HgdContextImpl *self)
 {
   hgd_secrets_lookup_async (self->secrets, self->domain, self->source, key, self->cancellable,
-                            secret_found_cb, g_object_ref (invocation));
+                            secret_found_cb, secret_call_new (self, invocation, key));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -590,15 +644,16 @@ secret_stored_cb (GObject *source,
                   GAsyncResult *result,
                   gpointer user_data)
 {
-  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(SecretCall) call = user_data;
   g_autoptr(GError) error = NULL;
 
   if (!hgd_secrets_store_finish (HGD_SECRETS (source), result, &error))
     {
-      return_error (invocation, error);
+      return_error (call->invocation, error);
       return;
     }
-  g_dbus_method_invocation_return_value (invocation, NULL);
+  secret_set_missing (call->self, call->key, FALSE);
+  g_dbus_method_invocation_return_value (call->invocation, NULL);
 }
 
 static gboolean
@@ -609,8 +664,40 @@ handle_store_secret_cb (HgdDBusContext1 *skeleton,
                         HgdContextImpl *self)
 {
   hgd_secrets_store_async (self->secrets, self->domain, self->source, key, value, self->cancellable,
-                           secret_stored_cb, g_object_ref (invocation));
+                           secret_stored_cb, secret_call_new (self, invocation, key));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gint
+compare_strings_cb (gconstpointer a,
+                    gconstpointer b)
+{
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
+}
+
+/**
+ * hgd_context_impl_dup_missing_secrets:
+ * @self: an #HgdContextImpl
+ *
+ * Returns: (transfer full): the keys of the secrets the plugin asked for and did not get,
+ *   sorted; empty when none is missing
+ */
+GStrv
+hgd_context_impl_dup_missing_secrets (HgdContextImpl *self)
+{
+  GPtrArray *keys;
+  GHashTableIter iter;
+  gpointer key;
+
+  g_return_val_if_fail (HGD_IS_CONTEXT_IMPL (self), NULL);
+
+  keys = g_ptr_array_new ();
+  g_hash_table_iter_init (&iter, self->missing_secrets);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (keys, g_strdup (key));
+  g_ptr_array_sort (keys, compare_strings_cb);
+  g_ptr_array_add (keys, NULL);
+  return (GStrv) g_ptr_array_free (keys, FALSE);
 }
 
 /* What the operating system refused the plugin (hgd-sandbox.c), as the plugin itself
@@ -817,6 +904,7 @@ hgd_context_impl_finalize (GObject *object)
   g_strfreev (self->grant);
   g_clear_pointer (&self->health, json_object_unref);
   g_hash_table_unref (self->sandbox_denied);
+  g_hash_table_unref (self->missing_secrets);
   g_object_unref (self->cancellable);
   G_OBJECT_CLASS (hgd_context_impl_parent_class)->finalize (object);
 }
@@ -835,6 +923,7 @@ hgd_context_impl_init (HgdContextImpl *self)
 {
   self->cancellable = g_cancellable_new ();
   self->sandbox_denied = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->missing_secrets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /**

@@ -25,6 +25,7 @@ void hgd_context_impl_unexport (HgdContextImpl *self);
 void hgd_context_impl_set_limits (HgdContextImpl *self,
                                   HgdLimits *limits);
 guint hgd_context_impl_get_n_denied (HgdContextImpl *self);
+GStrv hgd_context_impl_dup_missing_secrets (HgdContextImpl *self);
 JsonObject *hgd_context_impl_get_health (HgdContextImpl *self,
                                          gint64 *time);
 

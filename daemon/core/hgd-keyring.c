@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <libsecret/secret.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -663,6 +664,9 @@ hgd_keyring_stop (HgdKeyring *self)
 {
   g_return_if_fail (HGD_IS_KEYRING (self));
 
+  /* libsecret's Secret Service proxy is on the bus about to go: a new start makes another */
+  if (self->connection != NULL)
+    secret_service_disconnect ();
   stop_process (&self->keyring_process);
   if (self->connection != NULL)
     g_dbus_connection_close_sync (self->connection, NULL, NULL);

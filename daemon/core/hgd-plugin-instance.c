@@ -1539,7 +1539,9 @@ health_to_json (HgdPluginInstance *self)
  * @self: an #HgdPluginInstance
  *
  * Returns: (transfer full): {"id", "plugin", "name", "version", "provider", "domain",
- *   "capabilities", "state", "error", "restarts", "pid", "dropped", "health"}; "pid" is the
+ *   "capabilities", "state", "error", "restarts", "pid", "dropped", "health",
+ *   "missing_secrets"}; "missing_secrets" are the keys of the secrets the running plugin
+ *   asked for and did not find (until they are there); "pid" is the
  *   host's own (behind a sandbox's waiting processes, once it is there); what is not
  *   known (e.g. the name, with a bad manifest) is null; "capabilities" is the grant;
  *   "health" is {"reported", "report"}, the plugin's last hg_context_report_health() of
@@ -1551,6 +1553,8 @@ hgd_plugin_instance_to_json (HgdPluginInstance *self)
 {
   JsonObject *object = json_object_new ();
   JsonArray *capabilities = json_array_new ();
+  JsonArray *missing_array;
+  g_auto(GStrv) missing = NULL;
   GPid pid = 0;
 
   g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), object);
@@ -1579,6 +1583,12 @@ hgd_plugin_instance_to_json (HgdPluginInstance *self)
     json_object_set_null_member (object, "pid");
   json_object_set_int_member (object, "dropped", (gint64) self->dropped);
   json_object_set_member (object, "health", health_to_json (self));
+  /* the secrets the running plugin asked for and has not got: a fault in health */
+  missing = self->context != NULL ? hgd_context_impl_dup_missing_secrets (self->context) : NULL;
+  missing_array = json_array_new ();
+  for (guint i = 0; missing != NULL && missing[i] != NULL; i++)
+    json_array_add_string_element (missing_array, missing[i]);
+  json_object_set_array_member (object, "missing_secrets", missing_array);
   return object;
 }
 
