@@ -7,7 +7,8 @@
  * and reported in health before the plugin hosts ask for a secret; hemgated is the one
  * place that does both the same way under systemd, in the demo and in the tests.
  *
- * Everything lives in `<state-dir>/secrets` (0700): the bus socket `run/bus`, the keyring
+ * Everything lives in `<state-dir>/secrets` (0700): the bus socket `run/bus` (in a
+ * private directory under /tmp instead when that path is too long for a socket), the keyring
  * files `keyrings/municipal.keyring` and `keyrings/personal.keyring` (gnome-keyring's
  * format, encrypted with the domain's key), and, where systemd credentials are not used,
  * the key files `municipal.key` and `personal.key` (0400). A domain's key is, in order:
@@ -60,6 +61,8 @@ struct _HgdKeyring
 {
   GObject parent_instance;
   gchar *dir;                                    /* (owned) <state-dir>/secrets */
+  gchar *run_dir;                                /* (owned) (nullable) the sockets' */
+  gboolean run_dir_is_tmp;                       /* made under /tmp, removed at stop */
   GSubprocess *bus_process;                      /* (owned) (nullable) */
   GSubprocess *keyring_process;                  /* (owned) (nullable) */
   GDBusConnection *connection;                   /* (owned) (nullable) */
@@ -198,6 +201,161 @@ hgd_keyring_dup_file (HgdKeyring *self,
   return g_build_filename (self->dir, "keyrings", name, NULL);
 }
 
+/* A reader of gnome-keyring's file format (its pkcs11/secret-store/gkm-secret-binary.c),
+ * as far as the part that is not encrypted: the header, the items' hashed attributes and
+ * the size of the encrypted part. gnome-keyring trusts the item count it reads there and
+ * allocates for it, so a damaged file can end the whole daemon, and with it the other
+ * domain's keyring; a file that fails here is kept out of its reach. */
+typedef struct
+{
+  const guint8 *data;
+  gsize length;
+  gsize offset;
+} Reader;
+
+static gboolean
+read_u32 (Reader *reader,
+          guint32 *value)
+{
+  if (reader->length - reader->offset < 4)
+    return FALSE;
+  *value = (guint32) reader->data[reader->offset] << 24 |
+           (guint32) reader->data[reader->offset + 1] << 16 |
+           (guint32) reader->data[reader->offset + 2] << 8 |
+           (guint32) reader->data[reader->offset + 3];
+  reader->offset += 4;
+  return TRUE;
+}
+
+static gboolean
+skip_bytes (Reader *reader,
+            gsize n)
+{
+  if (reader->length - reader->offset < n)
+    return FALSE;
+  reader->offset += n;
+  return TRUE;
+}
+
+/* A string: its length, or 0xffffffff for none, then its bytes. */
+static gboolean
+skip_string (Reader *reader)
+{
+  guint32 length;
+
+  if (!read_u32 (reader, &length))
+    return FALSE;
+  return length == 0xffffffff || (length < 0x7fffffff && skip_bytes (reader, length));
+}
+
+static gboolean
+keyring_file_is_sound (const gchar *path,
+                       GError **error)
+{
+  static const guint8 magic[] = "GnomeKeyring\n\r\0\n";
+  g_autofree gchar *contents = NULL;
+  Reader reader = { NULL, 0, 0 };
+  guint32 value;
+  guint32 n_items;
+
+  if (!g_file_get_contents (path, &contents, &reader.length, error))
+    return FALSE;
+  reader.data = (const guint8 *) contents;
+  if (reader.length < 20 || memcmp (reader.data, magic, 16) != 0 ||
+      memcmp (reader.data + 16, "\0\0\0\0", 4) != 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "not a keyring file of gnome-keyring's format 0.0");
+      return FALSE;
+    }
+  reader.offset = 20;
+  /* name, created and modified, flags, lock timeout, hash iterations, salt, reserved */
+  if (!skip_string (&reader) || !skip_bytes (&reader, 8 + 8 + 4 + 4 + 4 + 8 + 16) ||
+      !read_u32 (&reader, &n_items))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "its header is cut short");
+      return FALSE;
+    }
+  /* each item takes at least its id, type and attribute count */
+  if (n_items > (reader.length - reader.offset) / 12)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "it claims %u items, more than it could hold", n_items);
+      return FALSE;
+    }
+  for (guint32 i = 0; i < n_items; i++)
+    {
+      guint32 n_attributes;
+
+      if (!skip_bytes (&reader, 8) || !read_u32 (&reader, &n_attributes))
+        break;
+      for (guint32 j = 0; j < n_attributes; j++)
+        {
+          if (!skip_string (&reader) || !read_u32 (&reader, &value) ||
+              (value == 0 && !skip_string (&reader)) || (value == 1 && !skip_bytes (&reader, 4)) ||
+              value > 1)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "item %u of %u is damaged", i + 1, n_items);
+              return FALSE;
+            }
+        }
+    }
+  if (!read_u32 (&reader, &value) || value % 16 != 0 || reader.length - reader.offset < value)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "its encrypted part is damaged or cut short");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gchar *
+dup_damaged_file (HgdKeyring *self,
+                  HgDomain domain)
+{
+  g_autofree gchar *name = g_strdup_printf ("%s.keyring", hg_domain_to_string (domain));
+
+  return g_build_filename (self->dir, "damaged", name, NULL);
+}
+
+/* A keyring file gnome-keyring cannot be given (see keyring_file_is_sound ()) goes, as it
+ * is, to <state-dir>/secrets/damaged/, and stays there, a fault of its domain, until an
+ * administrator restores it from a backup or removes it: no new keyring replaces it. */
+static void
+set_aside_damaged (HgdKeyring *self,
+                   HgDomain domain)
+{
+  const gchar *name = hg_domain_to_string (domain);
+  g_autofree gchar *file = hgd_keyring_dup_file (self, domain);
+  g_autofree gchar *aside = dup_damaged_file (self, domain);
+  g_autofree gchar *aside_dir = g_path_get_dirname (aside);
+  g_autoptr(GError) error = NULL;
+
+  if (g_file_test (file, G_FILE_TEST_EXISTS) && !keyring_file_is_sound (file, &error))
+    {
+      if (g_file_test (aside, G_FILE_TEST_EXISTS))
+        {
+          self->faults[domain] = g_strdup_printf (
+              "the %s keyring %s is damaged (%s), and so is %s; both are left as they are",
+              name, file, error->message, aside);
+          return;
+        }
+      if (g_mkdir_with_parents (aside_dir, 0700) != 0 || g_rename (file, aside) != 0)
+        {
+          self->faults[domain] = g_strdup_printf (
+              "the %s keyring %s is damaged (%s) and cannot be set aside: %s", name, file,
+              error->message, g_strerror (errno));
+          return;
+        }
+    }
+  if (g_file_test (aside, G_FILE_TEST_EXISTS))
+    self->faults[domain] = g_strdup_printf (
+        "the %s keyring was damaged and is set aside, unchanged, as %s; no %s secret is "
+        "available until it is restored from a backup to %s or removed",
+        name, aside, name, file);
+}
+
 /* Finds @domain's key, or makes one on a first start; else sets the domain's fault. */
 static gchar *
 find_key (HgdKeyring *self,
@@ -269,17 +427,65 @@ child_setup (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGTERM);
 }
 
+/* Where the sockets go: <state-dir>/secrets/run, unless that makes a socket path longer
+ * than a socket address holds (a deep state directory); then a private directory under
+ * the temporary directory (the unit's PrivateTmp=), removed at stop. */
+static gboolean
+make_run_dir (HgdKeyring *self,
+              GError **error)
+{
+  g_autofree gchar *run = g_build_filename (self->dir, "run", NULL);
+
+  if (strlen (run) + strlen ("/keyring/control") < 100)
+    {
+      if (g_mkdir_with_parents (run, 0700) != 0)
+        {
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "cannot create %s: %s",
+                       run, g_strerror (errno));
+          return FALSE;
+        }
+      self->run_dir = g_steal_pointer (&run);
+      self->run_dir_is_tmp = FALSE;
+      return TRUE;
+    }
+  self->run_dir = g_dir_make_tmp ("hemgate-secrets-XXXXXX", error);
+  self->run_dir_is_tmp = self->run_dir != NULL;
+  return self->run_dir != NULL;
+}
+
+static void
+remove_run_dir (HgdKeyring *self)
+{
+  g_autofree gchar *bus = NULL;
+  g_autofree gchar *control = NULL;
+  g_autofree gchar *keyring = NULL;
+
+  if (self->run_dir == NULL)
+    return;
+  bus = g_build_filename (self->run_dir, "bus", NULL);
+  keyring = g_build_filename (self->run_dir, "keyring", NULL);
+  control = g_build_filename (keyring, "control", NULL);
+  g_unlink (bus);
+  if (self->run_dir_is_tmp)
+    {
+      g_unlink (control);
+      g_rmdir (keyring);
+      g_rmdir (self->run_dir);
+    }
+  g_clear_pointer (&self->run_dir, g_free);
+}
+
 static gboolean
 start_bus (HgdKeyring *self,
            gchar **address,
            GError **error)
 {
-  g_autofree gchar *run = g_build_filename (self->dir, "run", NULL);
-  g_autofree gchar *socket = g_build_filename (run, "bus", NULL);
+  g_autofree gchar *socket = g_build_filename (self->run_dir, "bus", NULL);
   g_autofree gchar *conf_path = g_build_filename (self->dir, "bus.conf", NULL);
   g_autofree gchar *conf = NULL;
   g_autofree gchar *escaped = NULL;
   g_autofree gchar *program = g_find_program_in_path ("dbus-daemon");
+  const gchar *environ[] = { "LC_ALL=C.UTF-8", NULL };
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GDataInputStream) out = NULL;
   g_autofree gchar *line = NULL;
@@ -288,12 +494,6 @@ start_bus (HgdKeyring *self,
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                            "dbus-daemon is not installed (package dbus-daemon)");
-      return FALSE;
-    }
-  if (g_mkdir_with_parents (run, 0700) != 0)
-    {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "cannot create %s: %s",
-                   run, g_strerror (errno));
       return FALSE;
     }
   g_unlink (socket);
@@ -318,6 +518,8 @@ start_bus (HgdKeyring *self,
     return FALSE;
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  /* nothing of hemgated's environment: NOTIFY_SOCKET would let it tell systemd "ready" */
+  g_subprocess_launcher_set_environ (launcher, (gchar **) environ);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
   self->bus_process = g_subprocess_launcher_spawn (launcher, error, program, "--nofork",
                                                    "--nopidfile", "--nosyslog",
@@ -344,13 +546,12 @@ start_keyring_daemon (HgdKeyring *self,
                       GError **error)
 {
   g_autofree gchar *program = g_find_program_in_path ("gnome-keyring-daemon");
-  g_autofree gchar *run = g_build_filename (self->dir, "run", NULL);
   g_autofree gchar *env_address = g_strconcat ("DBUS_SESSION_BUS_ADDRESS=", address, NULL);
   g_autofree gchar *env_home = g_strconcat ("HOME=", self->dir, NULL);
   g_autofree gchar *env_data = g_strconcat ("XDG_DATA_HOME=", self->dir, NULL);
   g_autofree gchar *env_config = g_strconcat ("XDG_CONFIG_HOME=", self->dir, NULL);
   g_autofree gchar *env_cache = g_strconcat ("XDG_CACHE_HOME=", self->dir, NULL);
-  g_autofree gchar *env_runtime = g_strconcat ("XDG_RUNTIME_DIR=", run, NULL);
+  g_autofree gchar *env_runtime = g_strconcat ("XDG_RUNTIME_DIR=", self->run_dir, NULL);
   const gchar *environ[] = { env_address, env_home, env_data, env_config, env_cache,
                              env_runtime, "LC_ALL=C.UTF-8", NULL };
   g_autoptr(GSubprocessLauncher) launcher = NULL;
@@ -605,7 +806,10 @@ hgd_keyring_start (HgdKeyring *self,
                    self->dir, g_strerror (errno));
       return FALSE;
     }
-  if (!start_bus (self, &address, error) || !start_keyring_daemon (self, address, error) ||
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    set_aside_damaged (self, (HgDomain) i);
+  if (!make_run_dir (self, error) || !start_bus (self, &address, error) ||
+      !start_keyring_daemon (self, address, error) ||
       !pin_session_bus (self, address, error) || !wait_for_keyring (self, error) ||
       (reply = call (self, SECRETS_PATH, SECRETS_INTERFACE, "OpenSession",
                      g_variant_new ("(sv)", "plain", g_variant_new_string ("")),
@@ -614,7 +818,8 @@ hgd_keyring_start (HgdKeyring *self,
       hgd_keyring_stop (self);
       for (guint i = 0; i < HG_DOMAIN_LAST; i++)
         {
-          g_free (self->faults[i]);
+          if (self->faults[i] != NULL)
+            continue;
           self->faults[i] = g_strdup_printf ("hemgated's Secret Service did not start: %s",
                                              error != NULL && *error != NULL ? (*error)->message
                                                                              : "failed");
@@ -626,7 +831,8 @@ hgd_keyring_start (HgdKeyring *self,
 
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
-      keys[i] = find_key (self, (HgDomain) i);
+      if (self->faults[i] == NULL)
+        keys[i] = find_key (self, (HgDomain) i);
       if (keys[i] != NULL)
         open_collection (self, (HgDomain) i, keys[i]);
       wipe_free (keys[i]);
@@ -672,6 +878,7 @@ hgd_keyring_stop (HgdKeyring *self)
     g_dbus_connection_close_sync (self->connection, NULL, NULL);
   g_clear_object (&self->connection);
   stop_process (&self->bus_process);
+  remove_run_dir (self);
   g_clear_pointer (&self->session, g_free);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     g_clear_pointer (&self->collections[i], g_free);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A test plugin with the secrets capability. On start it looks up its secret "token" and
- * reports whether it found the value its `expect` key names; then it stores "note" and
+/* A test plugin with the secrets capability. On start it looks up its secret "token" (or
+ * the one its `lookup` key names) and reports whether it found the value its `expect` key
+ * names; then it stores "note" (the value of its `note` key, else "note of <id>") and
  * reads it back. Each outcome is a "sensor.probe" event {"call", "error", "matches"}: the
  * secret itself is never published or logged. */
 #include <hemgate-plugin.h>
@@ -12,6 +13,7 @@ struct _HgKeeperPlugin
 {
   HgPlugin parent_instance;
   gchar *expect;             /* (owned) (nullable) */
+  gchar *lookup;             /* (owned) the secret looked up first */
   gchar *note;               /* (owned) */
   GCancellable *cancellable; /* (owned) */
 };
@@ -112,6 +114,10 @@ hg_keeper_plugin_configure (HgPlugin *plugin,
 
   g_free (self->expect);
   self->expect = g_strdup (hg_config_get_string (config, "expect", NULL));
+  g_free (self->lookup);
+  self->lookup = g_strdup (hg_config_get_string (config, "lookup", "token"));
+  g_free (self->note);
+  self->note = g_strdup (hg_config_get_string (config, "note", NULL));
   return TRUE;
 }
 
@@ -126,8 +132,9 @@ hg_keeper_plugin_start_async (HgPlugin *plugin,
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, hg_keeper_plugin_start_async);
-  self->note = g_strdup_printf ("note of %s", hg_context_get_plugin_id (context));
-  hg_context_lookup_secret_async (context, "token", self->cancellable, token_found_cb, self);
+  if (self->note == NULL)
+    self->note = g_strdup_printf ("note of %s", hg_context_get_plugin_id (context));
+  hg_context_lookup_secret_async (context, self->lookup, self->cancellable, token_found_cb, self);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -152,6 +159,7 @@ hg_keeper_plugin_finalize (GObject *object)
   HgKeeperPlugin *self = HG_KEEPER_PLUGIN (object);
 
   g_free (self->expect);
+  g_free (self->lookup);
   g_free (self->note);
   g_object_unref (self->cancellable);
   G_OBJECT_CLASS (hg_keeper_plugin_parent_class)->finalize (object);
