@@ -776,6 +776,54 @@ test_keyring_of_another_device (Fixture *fixture,
   g_assert_true (g_bytes_equal (after, other));
 }
 
+static void
+test_keyring_exits (Fixture *fixture,
+                    gconstpointer user_data)
+{
+  GPid hemgated;
+  GPid keyring = 0;
+  g_autoptr(GDir) proc = NULL;
+  const gchar *name;
+  const gchar *status = NULL;
+  g_autoptr(JsonObject) secrets = NULL;
+
+  g_test_summary ("When gnome-keyring dies under a running hemgated, health says at once that "
+                  "no secret is available, for both domains");
+
+  start_hemgated (fixture, TRUE, "");
+  secrets = secrets_health (fixture, &status);
+  g_assert_cmpstr (json_object_get_string_member (secrets, "status"), ==, "ok");
+  g_clear_pointer (&secrets, json_object_unref);
+  hemgated = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (fixture->process), NULL, 10);
+  proc = g_dir_open ("/proc", 0, NULL);
+  while ((name = g_dir_read_name (proc)) != NULL)
+    {
+      gint64 pid = g_ascii_strtoll (name, NULL, 10);
+      g_autofree gchar *comm_path = g_strdup_printf ("/proc/%s/comm", name);
+      g_autofree gchar *comm = NULL;
+      gint ppid = 0;
+
+      if (pid > 0 && hg_test_proc_stat ((gint) pid, &ppid, NULL) && ppid == hemgated &&
+          g_file_get_contents (comm_path, &comm, NULL, NULL) &&
+          g_str_equal (g_strstrip (comm), "gnome-keyring-d"))
+        keyring = (GPid) pid;
+    }
+  g_assert_cmpint (keyring, >, 0);
+  g_assert_cmpint (kill (keyring, SIGKILL), ==, 0);
+  for (guint i = 0; i < 100; i++)
+    {
+      g_clear_pointer (&secrets, json_object_unref);
+      secrets = secrets_health (fixture, &status);
+      if (g_strcmp0 (json_object_get_string_member (secrets, "status"), "fault") == 0)
+        break;
+      hg_test_run_for (100);
+    }
+  assert_domain_fault (fixture, "municipal", "gnome-keyring-daemon) exited");
+  assert_domain_fault (fixture, "personal", "gnome-keyring-daemon) exited");
+  stop_hemgated (fixture);
+  g_free (read_log (fixture));
+}
+
 int
 main (int argc,
       char **argv)
@@ -788,6 +836,7 @@ main (int argc,
   ADD_TEST ("/keyring/installed/wrong-or-missing-key", test_wrong_or_missing_key);
   ADD_TEST ("/keyring/installed/damaged-keyring", test_damaged_keyring);
   ADD_TEST ("/keyring/installed/keyring-of-another-device", test_keyring_of_another_device);
+  ADD_TEST ("/keyring/installed/keyring-exits", test_keyring_exits);
 #undef ADD_TEST
 
   return g_test_run ();

@@ -70,6 +70,7 @@ struct _HgdKeyring
   gchar *collections[HG_DOMAIN_LAST];            /* (owned) (nullable) */
   gchar *faults[HG_DOMAIN_LAST];                 /* (owned) (nullable) */
   HgdKeyringProtection protections[HG_DOMAIN_LAST];
+  GCancellable *cancellable;                     /* (owned) the watch on the keyring daemon */
 };
 
 G_DEFINE_TYPE (HgdKeyring, hgd_keyring, G_TYPE_OBJECT)
@@ -774,6 +775,35 @@ open_collection (HgdKeyring *self,
   self->collections[domain] = g_steal_pointer (&path);
 }
 
+/* gnome-keyring gone while hemgated runs: every secret is unavailable, and health says so
+ * until hemgated is restarted (systemd restarts it when it is stopped). */
+static void
+keyring_exited_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  GSubprocess *process = G_SUBPROCESS (source);
+  g_autoptr(GError) error = NULL;
+  HgdKeyring *self;
+
+  if (!g_subprocess_wait_finish (process, result, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = HGD_KEYRING (user_data);
+  if (self->keyring_process != process)
+    return;
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      g_clear_pointer (&self->collections[i], g_free);
+      if (self->faults[i] == NULL)
+        self->faults[i] = g_strdup ("hemgated's Secret Service (gnome-keyring-daemon) exited; "
+                                    "restart hemgated");
+      self->protections[i] = HGD_KEYRING_PROTECTION_NONE;
+    }
+  g_warning ("secrets: gnome-keyring-daemon exited; no secret is available until hemgated "
+             "restarts");
+}
+
 /**
  * hgd_keyring_start:
  * @self: an #HgdKeyring
@@ -828,6 +858,7 @@ hgd_keyring_start (HgdKeyring *self,
       return FALSE;
     }
   g_variant_get (reply, "(vo)", &output, &self->session);
+  g_subprocess_wait_async (self->keyring_process, self->cancellable, keyring_exited_cb, self);
 
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
@@ -870,6 +901,9 @@ hgd_keyring_stop (HgdKeyring *self)
 {
   g_return_if_fail (HGD_IS_KEYRING (self));
 
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
   /* libsecret's Secret Service proxy is on the bus about to go: a new start makes another */
   if (self->connection != NULL)
     secret_service_disconnect ();
@@ -948,6 +982,7 @@ hgd_keyring_finalize (GObject *object)
   HgdKeyring *self = HGD_KEYRING (object);
 
   g_free (self->dir);
+  g_clear_object (&self->cancellable);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     g_free (self->faults[i]);
   G_OBJECT_CLASS (hgd_keyring_parent_class)->finalize (object);
@@ -965,6 +1000,7 @@ hgd_keyring_class_init (HgdKeyringClass *klass)
 static void
 hgd_keyring_init (HgdKeyring *self)
 {
+  self->cancellable = g_cancellable_new ();
 }
 
 /**
