@@ -49,6 +49,7 @@ typedef struct
   HgdAlarms *alarms;                    /* (owned) */
   HgdSecrets *secrets;                  /* (owned) */
   HgdPluginManager *manager;            /* (owned) (nullable) until started */
+  gboolean demo;                        /* start as hemgated --demo would */
 } Fixture;
 
 /* The plugins the cases use, and where the build put them. */
@@ -166,6 +167,7 @@ start_plugins (Fixture *fixture,
   gboolean done = FALSE;
 
   fixture->config = hgd_config_new ();
+  hgd_config_set_demo (fixture->config, fixture->demo);
   hgd_config_load_data (fixture->config, data, "test.conf", &error);
   g_assert_no_error (error);
   fixture->manager = hgd_plugin_manager_new (fixture->config, fixture->journals, fixture->alarms,
@@ -827,6 +829,74 @@ test_secrets_scoped (Fixture *fixture,
 }
 
 static void
+assert_missing_secrets (Fixture *fixture,
+                        const gchar *instance,
+                        const gchar *expected)
+{
+  g_autoptr(JsonObject) object = instance_json (fixture, instance);
+  JsonArray *missing = json_object_get_array_member (object, "missing_secrets");
+  g_autoptr(GString) keys = g_string_new (NULL);
+
+  g_assert_nonnull (missing);
+  for (guint i = 0; i < json_array_get_length (missing); i++)
+    g_string_append_printf (keys, "%s%s", i > 0 ? "," : "", json_array_get_string_element (missing, i));
+  g_assert_cmpstr (keys->str, ==, expected);
+}
+
+static void
+test_secrets_missing (Fixture *fixture,
+                      gconstpointer user_data)
+{
+  const gchar *instances[] = { "keeper-found", "keeper-missing", "keeper-later" };
+
+  g_test_summary ("A secret a plugin asks for and does not find is listed in its instance's "
+                  "missing_secrets (what health names), and leaves the list once it is there");
+  store_secret (fixture, HG_DOMAIN_PERSONAL, "plugin:keeper-found", "token", "s3cret");
+  start_plugins (fixture,
+                 "[plugin:keeper-found]\nplugin = keeper\ndomain = personal\nexpect = s3cret\n"
+                 "[plugin:keeper-missing]\nplugin = keeper\ndomain = personal\n"
+                 "[plugin:keeper-later]\nplugin = keeper\ndomain = personal\nlookup = note\n");
+  for (guint i = 0; i < G_N_ELEMENTS (instances); i++)
+    {
+      g_autofree gchar *source = g_strdup_printf ("plugin:%s", instances[i]);
+      EventCondition probes = { HG_DOMAIN_PERSONAL, "sensor.probe", source, 2 };
+      wait_for (fixture, has_events, &probes, "two probes");
+    }
+  assert_probe (fixture, "keeper-later", "LookupSecret", "org.hemgate.Error.NotFound", FALSE);
+  assert_probe (fixture, "keeper-later", "StoreSecret+LookupSecret", NULL, TRUE);
+  assert_missing_secrets (fixture, "keeper-found", "");
+  assert_missing_secrets (fixture, "keeper-missing", "token");
+  /* it asked for "note" before storing it; stored, it is no longer missing */
+  assert_missing_secrets (fixture, "keeper-later", "");
+}
+
+static void
+test_demo_keys_refused (Fixture *fixture,
+                        gconstpointer user_data)
+{
+  g_autoptr(JsonObject) object = NULL;
+
+  g_test_summary ("An instance with a key for the demo alone (demo-password) is refused at "
+                  "start outside hemgated --demo, with an error naming the key; in the demo it "
+                  "runs");
+  fixture->demo = GPOINTER_TO_INT (user_data);
+  start_plugins (fixture,
+                 "[plugin:keeper-demo]\nplugin = keeper\ndomain = municipal\n"
+                 "demo-password = not-a-real-password\n");
+  object = instance_json (fixture, "keeper-demo");
+  if (fixture->demo)
+    {
+      g_assert_true (instance_is (fixture, "keeper-demo", "running"));
+      return;
+    }
+  g_assert_cmpstr (json_object_get_string_member (object, "state"), ==, "failed");
+  g_assert_cmpstr (json_object_get_string_member (object, "error"), ==,
+                   "[plugin:keeper-demo] demo-password is for the demo only (hemgated --demo): "
+                   "store the credential as a secret of the instance and remove the key");
+  g_assert_null (strstr (json_object_get_string_member (object, "error"), "not-a-real-password"));
+}
+
+static void
 raised_cb (GObject *source,
            GAsyncResult *result,
            gpointer user_data)
@@ -1432,6 +1502,12 @@ main (int argc,
   g_test_add ("/plugins/grant/ungranted-capability-denied", Fixture, NULL, setup, test_ungranted_denied, teardown);
   g_test_add ("/plugins/grant/secrets-scoped-to-instance-and-domain", Fixture, NULL, setup,
               test_secrets_scoped, teardown);
+  g_test_add ("/plugins/grant/secrets-missing-listed-until-there", Fixture, NULL, setup,
+              test_secrets_missing, teardown);
+  g_test_add ("/plugins/config/demo-key-refused-outside-demo", Fixture, GINT_TO_POINTER (FALSE),
+              setup, test_demo_keys_refused, teardown);
+  g_test_add ("/plugins/config/demo-key-allowed-in-demo", Fixture, GINT_TO_POINTER (TRUE), setup,
+              test_demo_keys_refused, teardown);
   g_test_add ("/plugins/events/batch-with-bad-body-journals-the-others", Fixture, NULL, setup,
               test_batch_bad_body, teardown);
   g_test_add ("/plugins/grant/deny-config-withholds-capability", Fixture, NULL, setup, test_deny_config, teardown);
