@@ -38,6 +38,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hgd-keyring.h"
@@ -429,13 +430,19 @@ child_setup (gpointer user_data)
 }
 
 /* Where the sockets go: <state-dir>/secrets/run, unless that makes a socket path longer
- * than a socket address holds (a deep state directory); then a private directory under
- * the temporary directory (the unit's PrivateTmp=), removed at stop. */
+ * than a socket address holds (a deep state directory, as in the tests); then a directory
+ * of its own under the temporary directory (the unit's PrivateTmp=), named after the user
+ * and the state directory so that one killed hemgated leaves at most one behind, which
+ * the next start takes over if it is still this user's alone. Removed at stop. */
 static gboolean
 make_run_dir (HgdKeyring *self,
               GError **error)
 {
   g_autofree gchar *run = g_build_filename (self->dir, "run", NULL);
+  g_autofree gchar *checksum = NULL;
+  g_autofree gchar *name = NULL;
+  g_autofree gchar *control = NULL;
+  struct stat info;
 
   if (strlen (run) + strlen ("/keyring/control") < 100)
     {
@@ -449,6 +456,20 @@ make_run_dir (HgdKeyring *self,
       self->run_dir_is_tmp = FALSE;
       return TRUE;
     }
+  checksum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, self->dir, -1);
+  name = g_strdup_printf ("hemgate-secrets-%u-%.16s", (guint) getuid (), checksum);
+  self->run_dir = g_build_filename (g_get_tmp_dir (), name, NULL);
+  self->run_dir_is_tmp = TRUE;
+  if ((g_mkdir (self->run_dir, 0700) == 0 || errno == EEXIST) &&
+      g_lstat (self->run_dir, &info) == 0 && S_ISDIR (info.st_mode) &&
+      info.st_uid == getuid () && (info.st_mode & 0077) == 0)
+    {
+      control = g_build_filename (self->run_dir, "keyring", "control", NULL);
+      g_unlink (control);
+      return TRUE;
+    }
+  /* not ours alone: a fresh one */
+  g_clear_pointer (&self->run_dir, g_free);
   self->run_dir = g_dir_make_tmp ("hemgate-secrets-XXXXXX", error);
   self->run_dir_is_tmp = self->run_dir != NULL;
   return self->run_dir != NULL;
