@@ -2772,10 +2772,13 @@ spawned_child_setup (gpointer user_data)
     }
 }
 
-/* Starts hemgated with plain HTTP on 127.0.0.1 and @api_conf added to its [api] group. */
+/* Starts hemgated on 127.0.0.1, with TLS if @tls, and @api_conf added to its [api] group. */
 static Spawned *
-spawned_start (const gchar *api_conf)
+spawned_start_full (const gchar *api_conf,
+                    gboolean tls)
 {
+  const gchar *scheme = tls ? "https" : "http";
+  g_autofree gchar *listening = NULL;
   Spawned *spawned = g_new0 (Spawned, 1);
   g_autofree gchar *conf = NULL;
   g_autofree gchar *conf_text = NULL;
@@ -2788,14 +2791,15 @@ spawned_start (const gchar *api_conf)
   g_autoptr(GError) error = NULL;
   const gchar *url;
 
-  spawned->dir = g_build_filename (g_get_user_runtime_dir (), "spawned", NULL);
+  spawned->dir = g_build_filename (g_get_user_runtime_dir (), tls ? "spawned-tls" : "spawned",
+                                   NULL);
   g_assert_cmpint (g_mkdir_with_parents (spawned->dir, 0700), ==, 0);
   conf = g_build_filename (spawned->dir, "hemgate.conf", NULL);
   log = g_build_filename (spawned->dir, "hemgated.log", NULL);
   notify_path = g_build_filename (spawned->dir, "notify", NULL);
   conf_text = g_strdup_printf ("[daemon]\nstate-dir = %s/state\n[api]\nport = 0\n"
-                               "listen-address = 127.0.0.1\ntls = false\n%s",
-                               spawned->dir, api_conf);
+                               "listen-address = 127.0.0.1\ntls = %s\n%s",
+                               spawned->dir, tls ? "true" : "false", api_conf);
   g_assert_true (g_file_set_contents (conf, conf_text, -1, &error));
   g_assert_no_error (error);
 
@@ -2811,12 +2815,19 @@ spawned_start (const gchar *api_conf)
   /* "API listening on http://127.0.0.1:PORT", logged before READY=1 */
   g_assert_true (g_file_get_contents (log, &log_text, NULL, &error));
   g_assert_no_error (error);
-  url = strstr (log_text, "API listening on http://127.0.0.1:");
+  listening = g_strdup_printf ("API listening on %s://127.0.0.1:", scheme);
+  url = strstr (log_text, listening);
   g_assert_nonnull (url);
-  spawned->port = (guint16) g_ascii_strtoull (url + strlen ("API listening on http://127.0.0.1:"),
-                                              NULL, 10);
+  spawned->port = (guint16) g_ascii_strtoull (url + strlen (listening), NULL, 10);
   g_assert_cmpuint (spawned->port, >, 0);
   return spawned;
+}
+
+/* Starts hemgated with plain HTTP on 127.0.0.1 and @api_conf added to its [api] group. */
+static Spawned *
+spawned_start (const gchar *api_conf)
+{
+  return spawned_start_full (api_conf, FALSE);
 }
 
 static void
@@ -2982,6 +2993,92 @@ raise_own_descriptor_limit (void)
   g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &limit), ==, 0);
   limit.rlim_cur = limit.rlim_max;
   g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+}
+
+/* Runs `openssl s_client -brief` against 127.0.0.1:@port with @args, @request on its
+ * stdin (then end of input: with -ign_eof it waits for the answer, else it closes); returns
+ * whether the handshake completed, with its output in @out. */
+static gboolean
+openssl_client (guint16 port,
+                const gchar *const *args,
+                const gchar *request,
+                gchar **out)
+{
+  g_autofree gchar *openssl = g_find_program_in_path ("openssl");
+  g_autofree gchar *connect = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (openssl); /* Debian's openssl package, in ./dev deps */
+  g_ptr_array_add (argv, openssl);
+  g_ptr_array_add (argv, (gpointer) "s_client");
+  g_ptr_array_add (argv, (gpointer) "-connect");
+  g_ptr_array_add (argv, connect);
+  g_ptr_array_add (argv, (gpointer) "-brief");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  process = g_subprocess_newv ((const gchar *const *) argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                   | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                               &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, request, NULL, out, NULL, &error));
+  g_assert_no_error (error);
+  return g_subprocess_get_if_exited (process) && g_subprocess_get_exit_status (process) == 0 &&
+         strstr (*out, "CONNECTION ESTABLISHED") != NULL;
+}
+
+static void
+test_tls_versions_and_hsts (void)
+{
+  const gchar *request = "GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Connection: close\r\n\r\n";
+  /* SECLEVEL=0: the client would refuse TLS 1.0 and 1.1 itself otherwise */
+  const gchar *const tls1_0[] = { "-tls1", "-cipher", "DEFAULT@SECLEVEL=0", NULL };
+  const gchar *const tls1_1[] = { "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", NULL };
+  const gchar *const tls1_2[] = { "-tls1_2", "-ign_eof", NULL };
+  const gchar *const tls1_3[] = { "-tls1_3", "-ign_eof", NULL };
+  const gchar *const weak_cipher[] = { "-tls1_2", "-cipher", "AES256-SHA:ECDHE-ECDSA-AES256-SHA",
+                                       NULL };
+
+  g_test_summary ("The installed hemgated (started as the unit does, with its default "
+                  "[api] tls-priority) refuses TLS 1.0 and 1.1 handshakes and CBC ciphers, "
+                  "completes TLS 1.2 and 1.3 ones, and sends Strict-Transport-Security on "
+                  "answers over TLS but not over plain HTTP");
+  g_test_bug ("issue 19");
+  {
+    g_autoptr(Spawned) spawned = spawned_start_full ("", TRUE);
+    g_autofree gchar *out = NULL;
+
+    g_assert_false (openssl_client (spawned->port, tls1_0, "", &out));
+    g_clear_pointer (&out, g_free);
+    g_assert_false (openssl_client (spawned->port, tls1_1, "", &out));
+    g_clear_pointer (&out, g_free);
+    g_assert_false (openssl_client (spawned->port, weak_cipher, "", &out));
+    g_clear_pointer (&out, g_free);
+
+    g_assert_true (openssl_client (spawned->port, tls1_2, request, &out));
+    g_assert_nonnull (strstr (out, "Protocol version: TLSv1.2"));
+    g_assert_nonnull (strstr (out, "HTTP/1.1 200"));
+    g_assert_nonnull (strstr (out, "\r\nStrict-Transport-Security: max-age=31536000\r\n"));
+    g_clear_pointer (&out, g_free);
+    g_assert_true (openssl_client (spawned->port, tls1_3, request, &out));
+    g_assert_nonnull (strstr (out, "Protocol version: TLSv1.3"));
+    g_assert_nonnull (strstr (out, "HTTP/1.1 200"));
+    g_assert_nonnull (strstr (out, "\r\nStrict-Transport-Security: max-age=31536000\r\n"));
+  }
+  {
+    g_autoptr(Spawned) spawned = spawned_start ("");
+    g_autoptr(GSocket) socket = raw_connect (spawned->port);
+    g_autofree gchar *head = NULL;
+    g_autofree gchar *body = NULL;
+
+    raw_send (socket, request);
+    g_assert_cmpuint (raw_read_response_full (socket, &head, &body), ==, 200);
+    g_assert_null (strstr (head, "Strict-Transport-Security"));
+  }
 }
 
 static void
@@ -4333,6 +4430,7 @@ main (int argc,
   g_test_add_func ("/api/journal/size-budget-warns-in-health", test_health_journal_size_budget);
   g_test_add_func ("/api/metrics-format", test_metrics_format);
   g_test_add_func ("/api/tls/self-signed-generated-and-reused", test_tls_self_signed);
+  g_test_add_func ("/api/tls/old-versions-refused-hsts-sent", test_tls_versions_and_hsts);
   g_test_add_func ("/api/connections/closed-and-slow-released", test_connections_released);
   g_test_add_func ("/api/connections/body-never-comes-answered", test_body_never_comes);
   g_test_add_func ("/api/connections/kept-alive-closed-idle-released",

@@ -1452,6 +1452,9 @@ request_started_cb (SoupServer *server,
   g_object_set_qdata_full (G_OBJECT (msg), quark_start, start, g_free);
   soup_message_headers_replace (headers, "Cache-Control", "no-store");
   soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
+  /* a browser that once reached the gateway over TLS never falls back to plain HTTP */
+  if (self->tls)
+    soup_message_headers_replace (headers, "Strict-Transport-Security", "max-age=31536000");
   if (self->keep_alive_timeout == 0)
     soup_message_headers_replace (headers, "Connection", "close");
   if (track_connection (self, msg))

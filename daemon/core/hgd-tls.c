@@ -240,3 +240,48 @@ hgd_tls_load_certificate (const gchar *certificate_file,
     }
   return certificate;
 }
+
+/**
+ * HGD_TLS_PRIORITY:
+ *
+ * The API's TLS rules, as a GnuTLS priority string: TLS 1.3 and 1.2 only, ECDHE key
+ * exchange, AEAD ciphers (AES-GCM, ChaCha20-Poly1305), the server's order. `[api]
+ * tls-priority` replaces it.
+ */
+
+/**
+ * hgd_tls_apply_priority:
+ * @priority: (nullable): a GnuTLS priority string, or %NULL or "" for %HGD_TLS_PRIORITY
+ * @error: return location for a #GError
+ *
+ * Makes @priority the rules of every TLS connection of the process: glib-networking's
+ * GnuTLS backend (2.74 in Debian 12) reads `G_TLS_GNUTLS_PRIORITY` once, when its first
+ * connection is made, and uses it as the whole priority string. Call it before any TLS
+ * connection exists and before other threads run (it sets an environment variable).
+ *
+ * Returns: %TRUE, or %FALSE with @error when GnuTLS does not accept @priority
+ */
+gboolean
+hgd_tls_apply_priority (const gchar *priority,
+                        GError **error)
+{
+  gnutls_priority_t parsed = NULL;
+  const gchar *error_pos = NULL;
+  int rc;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (priority == NULL || *priority == '\0')
+    priority = HGD_TLS_PRIORITY;
+  rc = gnutls_priority_init2 (&parsed, priority, &error_pos, 0);
+  if (rc != GNUTLS_E_SUCCESS)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "TLS priority string: %s at '%s'", gnutls_strerror (rc),
+                   error_pos != NULL ? error_pos : priority);
+      return FALSE;
+    }
+  gnutls_priority_deinit (parsed);
+  g_setenv ("G_TLS_GNUTLS_PRIORITY", priority, TRUE);
+  return TRUE;
+}
