@@ -71,6 +71,11 @@ static const struct
   { "GET", "/api/v1/access-log/verify", "/api/v1/access-log/verify", NULL, "resident guardian auditor", "" },
   { "GET", "/api/v1/personal/export", "/api/v1/personal/export", NULL, "resident guardian", "" },
   { "POST", "/api/v1/personal/erase", "/api/v1/personal/erase", "{}", "resident guardian", "" },
+  { "GET", "/api/v1/secrets", "/api/v1/secrets", NULL, "resident it-admin guardian", "" },
+  { "PUT", "/api/v1/secrets/{owner}/{key}", "/api/v1/secrets/no-such-owner/key", "{}",
+    "resident it-admin guardian", "" },
+  { "DELETE", "/api/v1/secrets/{owner}/{key}", "/api/v1/secrets/no-such-owner/key", NULL,
+    "resident it-admin guardian", "" },
   { "GET", "/", "/", NULL, "public", "" },
   { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, "public", "" },
 };
@@ -4376,6 +4381,294 @@ test_access_log_shared_events (void)
   g_assert_cmpstr (json_object_get_string_member (entry_at (page, 1), "action"), ==, "grant.made");
 }
 
+/* /api/secrets/ ------------------------------------------------------------------------ */
+
+/* A daemon with one municipal ("muni") and one personal ("example") instance. */
+static HgdTestDaemon *
+secrets_daemon_new (void)
+{
+  static const gchar *const overrides[] = {
+    "plugin:muni", "plugin", "example",
+    "plugin:muni", "domain", "municipal",
+    NULL,
+  };
+  HgdTestDaemonOptions options = { .example_plugin = TRUE, .overrides = overrides };
+
+  return hgd_test_daemon_new (&options);
+}
+
+static HgdTestResponse *
+secret_put (HgdTestDaemon *td,
+            HgdRole role,
+            const gchar *owner_key,
+            const gchar *body)
+{
+  g_autofree gchar *path = g_strconcat ("/api/v1/secrets/", owner_key, NULL);
+
+  return hgd_test_daemon_request (td, "PUT", path, hgd_test_daemon_get_token (td, role), body);
+}
+
+/* The last event of @role's domain's journal, as the event list shows it. */
+static JsonObject *
+last_event (HgdTestDaemon *td,
+            HgdRole role)
+{
+  g_autoptr(HgdTestResponse) response = hgd_test_daemon_request (
+      td, "GET", "/api/v1/events?after=0&limit=1000", hgd_test_daemon_get_token (td, role), NULL);
+  JsonArray *events;
+
+  g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+  events = json_object_get_array_member (response->json, "events");
+  g_assert_cmpuint (json_array_get_length (events), >, 0);
+  return json_object_ref (
+      json_array_get_object_element (events, json_array_get_length (events) - 1));
+}
+
+static void
+test_secrets_write_only (void)
+{
+  g_autoptr(HgdTestDaemon) td = secrets_daemon_new ();
+  const gchar *value = "sip-pass-9Qx7-never-shown";
+  g_autofree gchar *body = g_strdup_printf ("{\"value\":\"%s\"}", value);
+  g_autofree gchar *pem = g_strdup ("-----BEGIN PRIVATE KEY-----\nTUlJQ2VBSUJBREFO\n"
+                                    "-----END PRIVATE KEY-----\n");
+  g_autofree gchar *pem_b64 = g_base64_encode ((const guchar *) pem, strlen (pem));
+  g_autofree gchar *pem_body = g_strdup_printf ("{\"value_base64\":\"%s\"}", pem_b64);
+  g_autofree gchar *by = g_strdup_printf ("user:%s", hgd_test_username (HGD_ROLE_IT_ADMIN));
+  g_autofree gchar *resident = g_strdup_printf ("user:%s", hgd_test_username (HGD_ROLE_RESIDENT));
+  g_autoptr(JsonObject) event = NULL;
+  g_autofree gchar *event_text = NULL;
+
+  g_test_summary ("The it-admin sets municipal secrets (core, a municipal instance), the resident "
+                  "a personal instance's; listings show owner, key, domain and when set, each "
+                  "domain only its own and never a value; set and delete are journaled without "
+                  "the value, personal ones also in the access log; a second delete is 404");
+  g_test_bug ("issue 19");
+
+  {
+    g_autoptr(HgdTestResponse) set = secret_put (td, HGD_ROLE_IT_ADMIN, "plugin:muni/sip-password",
+                                                 body);
+    g_autoptr(HgdTestResponse) set_pem = secret_put (td, HGD_ROLE_IT_ADMIN, "core/tls-key",
+                                                     pem_body);
+    g_autoptr(HgdTestResponse) set_personal = secret_put (td, HGD_ROLE_RESIDENT,
+                                                          "plugin:example/token", body);
+
+    g_assert_cmpuint (set->status, ==, SOUP_STATUS_NO_CONTENT);
+    g_assert_cmpuint (set_pem->status, ==, SOUP_STATUS_NO_CONTENT);
+    g_assert_cmpuint (set_personal->status, ==, SOUP_STATUS_NO_CONTENT);
+  }
+
+  /* journaled in the caller's domain: who, what, never the value */
+  event = last_event (td, HGD_ROLE_IT_ADMIN);
+  g_assert_cmpstr (json_object_get_string_member (event, "type"), ==, "secret.set");
+  event_text = hg_json_object_to_string (event);
+  g_assert_null (strstr (event_text, "BEGIN PRIVATE KEY"));
+  {
+    JsonObject *event_body = json_object_get_object_member (event, "body");
+    g_assert_cmpstr (json_object_get_string_member (event_body, "owner"), ==, "core");
+    g_assert_cmpstr (json_object_get_string_member (event_body, "key"), ==, "tls-key");
+    g_assert_cmpstr (json_object_get_string_member (event_body, "by"), ==, by);
+    g_assert_cmpuint (json_object_get_size (event_body), ==, 3);
+  }
+  g_clear_pointer (&event, json_object_unref);
+  event = last_event (td, HGD_ROLE_RESIDENT);
+  g_assert_cmpstr (json_object_get_string_member (event, "type"), ==, "secret.set");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (event, "body"),
+                                                  "owner"),
+                   ==, "plugin:example");
+
+  /* listed per domain, without values */
+  {
+    g_autoptr(HgdTestResponse) municipal = hgd_test_daemon_request (
+        td, "GET", "/api/v1/secrets", hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+    g_autoptr(HgdTestResponse) personal = hgd_test_daemon_request (
+        td, "GET", "/api/v1/secrets", hgd_test_daemon_get_token (td, HGD_ROLE_GUARDIAN), NULL);
+    g_autofree gchar *municipal_text = NULL;
+    g_autofree gchar *personal_text = NULL;
+    JsonArray *secrets;
+    gboolean saw_core = FALSE;
+
+    g_assert_cmpuint (municipal->status, ==, SOUP_STATUS_OK);
+    g_assert_cmpuint (personal->status, ==, SOUP_STATUS_OK);
+    municipal_text = g_strndup (g_bytes_get_data (municipal->body, NULL),
+                                g_bytes_get_size (municipal->body));
+    personal_text = g_strndup (g_bytes_get_data (personal->body, NULL),
+                               g_bytes_get_size (personal->body));
+    g_assert_null (strstr (municipal_text, value));
+    g_assert_null (strstr (municipal_text, "BEGIN PRIVATE KEY"));
+    g_assert_null (strstr (personal_text, value));
+    g_assert_null (strstr (municipal_text, "plugin:example"));
+    g_assert_null (strstr (personal_text, "plugin:muni"));
+
+    secrets = json_object_get_array_member (municipal->json, "secrets");
+    g_assert_cmpuint (json_array_get_length (secrets), ==, 2);
+    for (guint i = 0; i < json_array_get_length (secrets); i++)
+      {
+        JsonObject *secret = json_array_get_object_element (secrets, i);
+        const gchar *set_at = json_object_get_string_member (secret, "set_at");
+        g_autoptr(GDateTime) when = g_date_time_new_from_iso8601 (set_at, NULL);
+
+        g_assert_cmpuint (json_object_get_size (secret), ==, 4);
+        g_assert_cmpstr (json_object_get_string_member (secret, "domain"), ==, "municipal");
+        g_assert_nonnull (when);
+        saw_core = saw_core ||
+                   (g_strcmp0 (json_object_get_string_member (secret, "owner"), "core") == 0 &&
+                    g_strcmp0 (json_object_get_string_member (secret, "key"), "tls-key") == 0);
+      }
+    g_assert_true (saw_core);
+    secrets = json_object_get_array_member (personal->json, "secrets");
+    g_assert_cmpuint (json_array_get_length (secrets), ==, 1);
+  }
+
+  /* the personal change is in the resident's access log */
+  {
+    g_autoptr(HgdTestResponse) log = access_log_get (td, HGD_ROLE_RESIDENT, "/api/v1/access-log");
+    JsonArray *entries = json_object_get_array_member (log->json, "entries");
+    gboolean found = FALSE;
+
+    for (guint i = 0; i < json_array_get_length (entries); i++)
+      {
+        JsonObject *entry = json_array_get_object_element (entries, i);
+        found = found ||
+                (g_strcmp0 (json_object_get_string_member (entry, "action"), "secret.set") == 0 &&
+                 g_strcmp0 (json_object_get_string_member (entry, "actor"), resident) == 0 &&
+                 g_strcmp0 (json_object_get_string_member (entry, "object"),
+                            "plugin:example/token") == 0);
+      }
+    g_assert_true (found);
+  }
+
+  /* delete: journaled; then there is none */
+  {
+    g_autoptr(HgdTestResponse) deleted = hgd_test_daemon_request (
+        td, "DELETE", "/api/v1/secrets/plugin:muni/sip-password",
+        hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+    g_autoptr(HgdTestResponse) again = hgd_test_daemon_request (
+        td, "DELETE", "/api/v1/secrets/plugin:muni/sip-password",
+        hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+
+    g_assert_cmpuint (deleted->status, ==, SOUP_STATUS_NO_CONTENT);
+    assert_error (again, SOUP_STATUS_NOT_FOUND, "not-found");
+  }
+  g_clear_pointer (&event, json_object_unref);
+  event = last_event (td, HGD_ROLE_IT_ADMIN);
+  g_assert_cmpstr (json_object_get_string_member (event, "type"), ==, "secret.deleted");
+  {
+    g_autoptr(HgdTestResponse) municipal = hgd_test_daemon_request (
+        td, "GET", "/api/v1/secrets", hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (municipal->json,
+                                                                           "secrets")),
+                      ==, 1);
+  }
+}
+
+/* {"value": "aaa..."} with @length a's. */
+static gchar *
+value_body_of_length (gsize length)
+{
+  g_autoptr(GString) body = g_string_new ("{\"value\":\"");
+
+  for (gsize i = 0; i < length; i++)
+    g_string_append_c (body, 'a');
+  g_string_append (body, "\"}");
+  return g_string_free (g_steal_pointer (&body), FALSE);
+}
+
+static void
+test_secrets_bad_input (void)
+{
+  g_autoptr(HgdTestDaemon) td = secrets_daemon_new ();
+  g_autofree gchar *long_value = value_body_of_length (40000);
+  const gchar *ok = "{\"value\":\"fine\"}";
+  struct
+  {
+    HgdRole role;
+    const gchar *owner_key;
+    const gchar *body; /* base64 of the value when it starts with '=' */
+    guint status;
+    const gchar *code;
+  } cases[] = {
+    /* the value: text only, and not too much of it */
+    { HGD_ROLE_IT_ADMIN, "core/k", "=\xff\xfe\x01", 400, "invalid-value" },     /* not UTF-8 */
+    { HGD_ROLE_IT_ADMIN, "core/k", "=a\x01" "b", 400, "invalid-value" },        /* control */
+    { HGD_ROLE_IT_ADMIN, "core/k", "{\"value_base64\":\"AAEC\"}", 400, "invalid-value" }, /* NUL */
+    { HGD_ROLE_IT_ADMIN, "core/k", "{\"value_base64\":\"not base64!\"}", 400, "invalid-value" },
+    { HGD_ROLE_IT_ADMIN, "core/k", "{\"value\":\"\"}", 400, "invalid-value" },
+    { HGD_ROLE_IT_ADMIN, "core/k", "{\"value\":\"a\",\"value_base64\":\"YQ==\"}", 400,
+      "invalid-request" },
+    { HGD_ROLE_IT_ADMIN, "core/k", "{}", 400, "invalid-request" },
+    { HGD_ROLE_IT_ADMIN, "core/k", "{\"value\":\"a\",\"owner\":\"core\"}", 400, "invalid-request" },
+    { HGD_ROLE_IT_ADMIN, "core/k", "{\"value\":1}", 400, "invalid-request" },
+    { HGD_ROLE_IT_ADMIN, "core/k", long_value, 400, "invalid-value" },
+    /* whose */
+    { HGD_ROLE_IT_ADMIN, "plugin:nope/k", ok, 404, "unknown-owner" },
+    { HGD_ROLE_IT_ADMIN, "user:admin/k", ok, 404, "unknown-owner" },
+    { HGD_ROLE_IT_ADMIN, "nobody/k", ok, 404, "unknown-owner" },
+    { HGD_ROLE_IT_ADMIN, "plugin:example/k", ok, 404, "unknown-owner" }, /* personal */
+    { HGD_ROLE_RESIDENT, "core/k", ok, 403, "forbidden" },
+    { HGD_ROLE_GUARDIAN, "core/k", ok, 403, "forbidden" },
+    { HGD_ROLE_RESIDENT, "plugin:muni/k", ok, 403, "forbidden" },
+    { HGD_ROLE_RESIDENT, "plugin:nope/k", ok, 404, "unknown-owner" },
+    { HGD_ROLE_IT_ADMIN, "core/bad*key", ok, 400, "invalid-request" },
+  };
+
+  g_test_summary ("PUT /api/v1/secrets refuses a value that is not text (not UTF-8, NUL, "
+                  "control characters), empty, over 32 KiB or given twice, unknown members, an "
+                  "unknown owner, a personal instance to the it-admin (404) and a municipal "
+                  "owner to the resident (403); nothing refused is stored or journaled");
+  g_test_bug ("issue 19");
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree gchar *body = NULL;
+      g_autoptr(HgdTestResponse) response = NULL;
+
+      if (cases[i].body[0] == '=')
+        {
+          g_autofree gchar *encoded = g_base64_encode ((const guchar *) cases[i].body + 1,
+                                                       strlen (cases[i].body + 1));
+          body = g_strdup_printf ("{\"value_base64\":\"%s\"}", encoded);
+        }
+      else
+        {
+          body = g_strdup (cases[i].body);
+        }
+      response = secret_put (td, cases[i].role, cases[i].owner_key, body);
+      g_test_message ("case %u: %s as %s: %u", i, cases[i].owner_key,
+                      hgd_role_to_string (cases[i].role), response->status);
+      assert_error (response, cases[i].status, cases[i].code);
+    }
+
+  /* a body over [api] max-body-bytes is not even read */
+  {
+    g_autofree gchar *huge = value_body_of_length (70000);
+    g_autoptr(HgdTestResponse) response = secret_put (td, HGD_ROLE_IT_ADMIN, "core/k", huge);
+
+    assert_error (response, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload-too-large");
+  }
+
+  /* nothing of it was stored, nor journaled */
+  {
+    g_autoptr(HgdTestResponse) municipal = hgd_test_daemon_request (
+        td, "GET", "/api/v1/secrets", hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+    g_autoptr(HgdTestResponse) personal = hgd_test_daemon_request (
+        td, "GET", "/api/v1/secrets", hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), NULL);
+    g_autoptr(HgdTestResponse) events = hgd_test_daemon_request (
+        td, "GET", "/api/v1/events?after=0&limit=1000",
+        hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+    g_autofree gchar *events_text = g_strndup (g_bytes_get_data (events->body, NULL),
+                                               g_bytes_get_size (events->body));
+
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (municipal->json,
+                                                                           "secrets")),
+                      ==, 0);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (personal->json,
+                                                                           "secrets")),
+                      ==, 0);
+    g_assert_null (strstr (events_text, "secret.set"));
+  }
+}
+
 int
 main (int argc,
       char **argv)
@@ -4450,6 +4743,8 @@ main (int argc,
   g_test_add_func ("/api/access-log/tampered-is-health-fault", test_access_log_tampered);
   g_test_add_func ("/api/access-log/personal-reads-under-grant", test_access_log_personal_reads);
   g_test_add_func ("/api/access-log/shared-events-logged-once", test_access_log_shared_events);
+  g_test_add_func ("/api/secrets/write-only-journaled-per-domain", test_secrets_write_only);
+  g_test_add_func ("/api/secrets/bad-input-refused", test_secrets_bad_input);
 
   return g_test_run ();
 }

@@ -146,6 +146,9 @@ static void handle_access_log (HgdApi *self, HgdApiRequest *req);
 static void handle_access_log_verify (HgdApi *self, HgdApiRequest *req);
 static void handle_personal_export (HgdApi *self, HgdApiRequest *req);
 static void handle_personal_erase (HgdApi *self, HgdApiRequest *req);
+static void handle_secrets_list (HgdApi *self, HgdApiRequest *req);
+static void handle_secret_set (HgdApi *self, HgdApiRequest *req);
+static void handle_secret_delete (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_index (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_file (HgdApi *self, HgdApiRequest *req);
 static void close_ended_streams (HgdApi *self);
@@ -198,6 +201,9 @@ static void close_ended_streams (HgdApi *self);
  *   GET    /api/v1/access-log/verify         -    yes      -      -     -        -       yes      yes  (j)
  *   GET    /api/v1/personal/export           -    yes      -      -     -        -       yes      -    (k)
  *   POST   /api/v1/personal/erase            -    yes      -      -     -        -       yes      -    (l)
+ *   GET    /api/v1/secrets                   -    yes      -      -     yes      -       yes      -    (m)
+ *   PUT    /api/v1/secrets/{owner}/{key}     -    yes      -      -     yes      -       yes      -    (m)
+ *   DELETE /api/v1/secrets/{owner}/{key}     -    yes      -      -     yes      -       yes      -    (m)
  *   GET    /                                 yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *   GET    /ui/{file}                        yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *
@@ -264,6 +270,15 @@ static void close_ended_streams (HgdApi *self);
  *     session of theirs ends; the personal plugin hosts restart. The municipal domain is
  *     untouched but for one `personal.erased` event {"by", "role", "at"} in its journal:
  *     who erased, and when, nothing of what.
+ * (m) the secrets of the caller's domain (HgdSecrets), never a value: the it-admin lists
+ *     and manages the municipal ones (owner `core`, the gateway's own, and `plugin:<id>` of
+ *     a municipal instance), the resident and the guardian the personal ones (`plugin:<id>`
+ *     of a personal instance). An owner of the other domain is 403, but a personal instance
+ *     is unknown (404) to the it-admin, as (a). A value is text (UTF-8, no control
+ *     characters but tab and line breaks, 1 to 32 KiB), as `value` or `value_base64`. Every
+ *     set and delete is journaled (`secret.set`, `secret.deleted` {"owner", "key", "by"})
+ *     in the caller's domain, and in the personal access log when personal; the instance
+ *     is told (HgContext::secret-changed) and needs no restart.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
@@ -314,6 +329,12 @@ static const HgdApiRoute routes[] = {
     handle_personal_export },
   { "POST", "/api/v1/personal/erase", KEEPER, 0, HGD_API_BODY_JSON, 0,
     handle_personal_erase },
+  { "GET", "/api/v1/secrets", KEEPER | R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
+    handle_secrets_list },
+  { "PUT", "/api/v1/secrets/{owner}/{key}", KEEPER | R (IT_ADMIN), 0, HGD_API_BODY_JSON, 0,
+    handle_secret_set },
+  { "DELETE", "/api/v1/secrets/{owner}/{key}", KEEPER | R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
+    handle_secret_delete },
   { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
   { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
 };
@@ -4216,6 +4237,399 @@ handle_grant_revoke (HgdApi *self,
   request_pause (req);
   hgd_journal_append_async (journal, event, NULL, self->cancellable, grant_revoked_cb,
                             request_ref (req));
+}
+
+/* Secrets ------------------------------------------------------------------------------- */
+
+/* A secret's value: text, as the owners read it (a password, a PEM key or certificate). */
+#define SECRET_VALUE_MAX_BYTES 32768
+
+/* A key, or an instance id after `plugin:`: as HgdSecrets takes them. */
+static gboolean
+secret_name_is_valid (const gchar *name)
+{
+  gsize len = strlen (name);
+
+  if (len == 0 || len > MAX_NAME_LENGTH)
+    return FALSE;
+  for (const gchar *p = name; *p != '\0'; p++)
+    {
+      if (!g_ascii_isalnum (*p) && *p != '.' && *p != '_' && *p != '-')
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Whether the caller may manage the secrets of {owner} (see (m) above the route table);
+ * answers the request when not. */
+static gboolean
+check_secret_owner (HgdApi *self,
+                    HgdApiRequest *req)
+{
+  const gchar *owner = request_param (req, 0);
+  const gchar *key = request_param (req, 1);
+  HgDomain domain = request_domain (req);
+  HgDomain owner_domain = HG_DOMAIN_LAST;
+
+  if (g_strcmp0 (owner, "core") == 0)
+    {
+      owner_domain = HG_DOMAIN_MUNICIPAL;
+    }
+  else if (g_str_has_prefix (owner, "plugin:") && self->plugins != NULL &&
+           secret_name_is_valid (owner + strlen ("plugin:")))
+    {
+      g_autoptr(JsonArray) instances = hgd_plugin_manager_to_json (self->plugins, NULL);
+
+      for (guint i = 0; i < json_array_get_length (instances); i++)
+        {
+          JsonObject *instance = json_array_get_object_element (instances, i);
+          if (g_strcmp0 (json_object_get_string_member (instance, "id"),
+                         owner + strlen ("plugin:")) == 0)
+            hg_domain_from_string (json_object_get_string_member (instance, "domain"),
+                                   &owner_domain);
+        }
+    }
+  /* a municipal role is not told which personal instances exist (a) */
+  if (owner_domain == HG_DOMAIN_LAST ||
+      (owner_domain == HG_DOMAIN_PERSONAL && domain != HG_DOMAIN_PERSONAL))
+    {
+      respond_error (req, SOUP_STATUS_NOT_FOUND, "unknown-owner",
+                     "no owner of this name: 'core' or 'plugin:<instance id>' of a configured "
+                     "instance of your domain");
+      return FALSE;
+    }
+  if (owner_domain != domain)
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden",
+                     "the secrets of '%s' belong to the %s domain", owner,
+                     hg_domain_to_string (owner_domain));
+      return FALSE;
+    }
+  if (!secret_name_is_valid (key))
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                     "a secret's key is 1 to %u characters of [A-Za-z0-9._-]",
+                     (guint) MAX_NAME_LENGTH);
+      return FALSE;
+    }
+  if (self->journals[domain] == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the %s journal is unavailable; every change of a secret is recorded there",
+                     hg_domain_to_string (domain));
+      return FALSE;
+    }
+  if (self->secrets == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
+                     "the gateway has no Secret Service");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+secrets_listed_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) found = hgd_secrets_list_finish (HGD_SECRETS (source), result, &error);
+  g_autoptr(GList) elements = NULL;
+  JsonArray *secrets;
+  JsonObject *object;
+
+  if (req->api == NULL)
+    return;
+  if (found == NULL)
+    {
+      respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  secrets = json_array_new ();
+  elements = json_array_get_elements (found);
+  for (GList *l = elements; l != NULL; l = l->next)
+    {
+      JsonObject *item = json_node_get_object (l->data);
+      JsonObject *secret = json_object_new ();
+      gint64 modified = json_object_get_int_member (item, "modified");
+      g_autofree gchar *set_at = iso8601_from_usec (modified * G_USEC_PER_SEC);
+
+      json_object_set_string_member (secret, "owner", json_object_get_string_member (item, "owner"));
+      json_object_set_string_member (secret, "key", json_object_get_string_member (item, "key"));
+      json_object_set_string_member (secret, "domain",
+                                     hg_domain_to_string (request_domain (req)));
+      if (modified > 0)
+        json_object_set_string_member (secret, "set_at", set_at);
+      else
+        json_object_set_null_member (secret, "set_at");
+      json_array_add_object_element (secrets, secret);
+    }
+  object = json_object_new ();
+  json_object_set_array_member (object, "secrets", secrets);
+  respond_json (req, SOUP_STATUS_OK, object);
+  request_resume (req);
+}
+
+/* GET /api/v1/secrets: which secrets the caller's domain holds, never a value. */
+static void
+handle_secrets_list (HgdApi *self,
+                     HgdApiRequest *req)
+{
+  if (self->secrets == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
+                     "the gateway has no Secret Service");
+      return;
+    }
+  request_pause (req);
+  hgd_secrets_list_async (self->secrets, request_domain (req), self->cancellable,
+                          secrets_listed_cb, request_ref (req));
+}
+
+/* The value of a PUT: `value` (one line) or `value_base64` (any text, e.g. a PEM file, as
+ * the strict JSON check refuses control characters in strings). Answers when invalid. */
+static gchar *
+secret_value_from_body (HgdApiRequest *req)
+{
+  static const gchar *const members[] = { "value", "value_base64", NULL };
+  g_autoptr(GError) error = NULL;
+  const gchar *text = NULL;
+  const gchar *encoded = NULL;
+  g_autofree gchar *value = NULL;
+  gsize len;
+
+  if (!hg_json_object_check_members (req->body, members, &error) ||
+      !hg_json_object_get_optional_string (req->body, "value", &text, &error) ||
+      !hg_json_object_get_optional_string (req->body, "value_base64", &encoded, &error))
+    {
+      respond_invalid (req, error);
+      return NULL;
+    }
+  if ((text == NULL) == (encoded == NULL))
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                     "give the secret as exactly one of 'value' and 'value_base64'");
+      return NULL;
+    }
+  if (text != NULL)
+    {
+      value = g_strdup (text);
+      len = strlen (value);
+    }
+  else
+    {
+      gsize n = strlen (encoded);
+
+      for (gsize i = 0; i < n; i++)
+        {
+          if (!g_ascii_isalnum (encoded[i]) && encoded[i] != '+' && encoded[i] != '/' &&
+              !(encoded[i] == '=' && i + 2 >= n))
+            n = 0;
+        }
+      if (n == 0 || n % 4 != 0 || n > (SECRET_VALUE_MAX_BYTES / 3 + 1) * 4)
+        {
+          respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-value",
+                         "'value_base64' is not base64 of at most %d bytes",
+                         SECRET_VALUE_MAX_BYTES);
+          return NULL;
+        }
+      value = (gchar *) g_base64_decode (encoded, &len);
+      value = g_realloc (value, len + 1);
+      value[len] = '\0';
+    }
+  if (len == 0 || len > SECRET_VALUE_MAX_BYTES)
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-value",
+                     "a secret is 1 to %d bytes (to remove one, DELETE it)",
+                     SECRET_VALUE_MAX_BYTES);
+      return NULL;
+    }
+  if (memchr (value, '\0', len) != NULL || !g_utf8_validate (value, len, NULL))
+    {
+      explicit_bzero (value, len);
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-value",
+                     "a secret is text: valid UTF-8 without NUL (binary data goes base64 "
+                     "or PEM encoded)");
+      return NULL;
+    }
+  for (const gchar *p = value; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      if (g_unichar_iscntrl (c) && c != '\t' && c != '\n' && c != '\r')
+        {
+          explicit_bzero (value, len);
+          respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-value",
+                         "a secret is text: no control characters but tab and line breaks");
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&value);
+}
+
+/* The last step of a PUT or DELETE: the personal access log, the plugin told, 204. */
+static void
+secret_changed_done (HgdApiRequest *req)
+{
+  HgdApi *self = req->api;
+  const gchar *owner = request_param (req, 0);
+  const gchar *key = request_param (req, 1);
+  gboolean deleted = g_strcmp0 (req->route->method, "DELETE") == 0;
+
+  if (request_domain (req) == HG_DOMAIN_PERSONAL)
+    {
+      g_autofree gchar *actor = request_who (req);
+      g_autofree gchar *what = g_strdup_printf ("%s/%s", owner, key);
+      g_autoptr(JsonObject) detail = json_object_new ();
+
+      json_object_set_string_member (detail, "role", hgd_role_to_string (req->session->role));
+      hgd_access_log_record (self->access_log, HG_DOMAIN_PERSONAL, actor,
+                             deleted ? "secret.deleted" : "secret.set", what, detail);
+    }
+  if (g_str_has_prefix (owner, "plugin:") && self->plugins != NULL)
+    hgd_plugin_manager_secret_changed (self->plugins, owner + strlen ("plugin:"), key);
+  respond_empty (req, SOUP_STATUS_NO_CONTENT);
+  request_resume (req);
+}
+
+static void
+secret_journaled_cb (GObject *source,
+                     GAsyncResult *result,
+                     gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    {
+      if (req->api == NULL)
+        return;
+      /* the secret has changed: say so, and that the journal does not have it */
+      g_warning ("secret %s/%s changed but not journaled: %s", request_param (req, 0),
+                 request_param (req, 1), error->message);
+      secret_changed_done (req);
+      return;
+    }
+  if (req->api == NULL)
+    return;
+  secret_changed_done (req);
+}
+
+/* `secret.set` or `secret.deleted` {"owner", "key", "by"} in the caller's journal. */
+static void
+secret_journal (HgdApiRequest *req)
+{
+  HgdJournal *journal = req->api->journals[request_domain (req)];
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(HgEvent) event = NULL;
+  g_autofree gchar *who = request_who (req);
+  gboolean deleted = g_strcmp0 (req->route->method, "DELETE") == 0;
+
+  json_object_set_string_member (body, "owner", request_param (req, 0));
+  json_object_set_string_member (body, "key", request_param (req, 1));
+  json_object_set_string_member (body, "by", who);
+  event = hg_event_new (deleted ? "secret.deleted" : "secret.set", body);
+  hg_event_set_source (event, who);
+  if (journal == NULL)
+    {
+      g_warning ("secret %s/%s changed but not journaled: the journal is not open",
+                 request_param (req, 0), request_param (req, 1));
+      secret_changed_done (req);
+      return;
+    }
+  hgd_journal_append_async (journal, event, NULL, NULL, secret_journaled_cb, request_ref (req));
+}
+
+static void
+secret_stored_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = g_str_equal (req->route->method, "DELETE")
+                    ? hgd_secrets_clear_finish (HGD_SECRETS (source), result, &error)
+                    : hgd_secrets_store_finish (HGD_SECRETS (source), result, &error);
+
+  if (req->api == NULL)
+    return;
+  if (!ok)
+    {
+      respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  secret_journal (req);
+}
+
+/* PUT /api/v1/secrets/{owner}/{key}: sets a secret, replacing any earlier value. */
+static void
+handle_secret_set (HgdApi *self,
+                   HgdApiRequest *req)
+{
+  g_autofree gchar *value = NULL;
+
+  if (!check_secret_owner (self, req))
+    return;
+  value = secret_value_from_body (req);
+  if (value == NULL)
+    return;
+  request_pause (req);
+  hgd_secrets_store_async (self->secrets, request_domain (req), request_param (req, 0),
+                           request_param (req, 1), value, self->cancellable, secret_stored_cb,
+                           request_ref (req));
+  explicit_bzero (value, strlen (value));
+}
+
+static void
+secret_found_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) found = hgd_secrets_list_finish (HGD_SECRETS (source), result, &error);
+  gboolean exists = FALSE;
+
+  if (req->api == NULL)
+    return;
+  if (found == NULL)
+    {
+      respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  for (guint i = 0; i < json_array_get_length (found); i++)
+    {
+      JsonObject *item = json_array_get_object_element (found, i);
+      exists = exists || (g_strcmp0 (json_object_get_string_member (item, "owner"),
+                                     request_param (req, 0)) == 0 &&
+                          g_strcmp0 (json_object_get_string_member (item, "key"),
+                                     request_param (req, 1)) == 0);
+    }
+  if (!exists)
+    {
+      respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such secret");
+      request_resume (req);
+      return;
+    }
+  hgd_secrets_clear_async (req->api->secrets, request_domain (req), request_param (req, 0),
+                           request_param (req, 1), req->api->cancellable, secret_stored_cb,
+                           request_ref (req));
+}
+
+/* DELETE /api/v1/secrets/{owner}/{key}: removes a secret; 404 when there is none. */
+static void
+handle_secret_delete (HgdApi *self,
+                      HgdApiRequest *req)
+{
+  if (!check_secret_owner (self, req))
+    return;
+  request_pause (req);
+  hgd_secrets_list_async (self->secrets, request_domain (req), self->cancellable, secret_found_cb,
+                          request_ref (req));
 }
 
 /* Access log ---------------------------------------------------------------------------- */

@@ -693,3 +693,89 @@ hgd_secrets_new (void)
 {
   return g_object_new (HGD_TYPE_SECRETS, NULL);
 }
+
+/* Listing with the time each secret was set, for the secrets API. */
+
+static void
+list_cb (GObject *source,
+         GAsyncResult *result,
+         gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  HgDomain domain = GPOINTER_TO_UINT (g_task_get_task_data (task));
+  g_autoptr(GError) error = NULL;
+  GList *items = secret_password_search_finish (result, &error);
+  JsonArray *secrets;
+
+  if (error != NULL)
+    {
+      g_task_return_error (task,
+                           domain_error_convert (g_steal_pointer (&error), "listing", domain));
+      return;
+    }
+  secrets = json_array_new ();
+  for (GList *l = items; l != NULL; l = l->next)
+    {
+      g_autoptr(GHashTable) attributes = secret_retrievable_get_attributes (l->data);
+      JsonObject *secret = json_object_new ();
+
+      json_object_set_string_member (secret, "owner", g_hash_table_lookup (attributes, "owner"));
+      json_object_set_string_member (secret, "key", g_hash_table_lookup (attributes, "key"));
+      json_object_set_int_member (secret, "modified",
+                                  (gint64) secret_retrievable_get_modified (l->data));
+      json_array_add_object_element (secrets, secret);
+    }
+  g_list_free_full (items, g_object_unref);
+  g_task_return_pointer (task, secrets, (GDestroyNotify) json_array_unref);
+}
+
+/**
+ * hgd_secrets_list_async:
+ * @self: an #HgdSecrets
+ * @domain: whose secrets
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the list
+ * @user_data: data for @callback
+ *
+ * Lists @domain's secrets with when each was last set, without their values.
+ */
+void
+hgd_secrets_list_async (HgdSecrets *self,
+                        HgDomain domain,
+                        GCancellable *cancellable,
+                        GAsyncReadyCallback callback,
+                        gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GHashTable) attributes = NULL;
+
+  g_return_if_fail (HGD_IS_SECRETS (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = domain_task_new (self, domain, cancellable, callback, user_data,
+                          hgd_secrets_list_async, &attributes);
+  if (task == NULL)
+    return;
+  secret_password_searchv (secrets_get_schema (), attributes, SECRET_SEARCH_ALL, cancellable,
+                           list_cb, g_steal_pointer (&task));
+}
+
+/**
+ * hgd_secrets_list_finish:
+ * @self: an #HgdSecrets
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): a JSON array of `{"owner", "key", "modified"}` (`modified` in
+ *   seconds since 1970), or %NULL with %HG_ERROR_UNAVAILABLE
+ */
+JsonArray *
+hgd_secrets_list_finish (HgdSecrets *self,
+                         GAsyncResult *result,
+                         GError **error)
+{
+  g_return_val_if_fail (HGD_IS_SECRETS (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_secrets_list_async, NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

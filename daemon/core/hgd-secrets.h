@@ -58,5 +58,13 @@ void hgd_secrets_clear_domain_async (HgdSecrets *self,
 gboolean hgd_secrets_clear_domain_finish (HgdSecrets *self,
                                           GAsyncResult *result,
                                           GError **error);
+void hgd_secrets_list_async (HgdSecrets *self,
+                             HgDomain domain,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data);
+JsonArray *hgd_secrets_list_finish (HgdSecrets *self,
+                                    GAsyncResult *result,
+                                    GError **error);
 
 G_END_DECLS
