@@ -14,6 +14,7 @@
 #include "hgd-api-private.h"
 #include "hgd-journal-private.h"
 #include "hgd-test-daemon.h"
+#include "hgd-tls.h"
 
 #define ALL "resident family staff it-admin service guardian auditor"
 #define HOME "resident family staff it-admin service guardian" /* all but the auditor */
@@ -76,6 +77,7 @@ static const struct
     "resident it-admin guardian", "" },
   { "DELETE", "/api/v1/secrets/{owner}/{key}", "/api/v1/secrets/no-such-owner/key", NULL,
     "resident it-admin guardian", "" },
+  { "PUT", "/api/v1/tls/certificate", "/api/v1/tls/certificate", "{}", "it-admin", "" },
   { "GET", "/", "/", NULL, "public", "" },
   { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, "public", "" },
 };
@@ -2536,6 +2538,218 @@ served_certificate_pem (HgdTestDaemon *td)
   return pem;
 }
 
+/* Whether any file under @dir holds @needle. */
+static gboolean
+tree_contains (const gchar *dir,
+               const gchar *needle)
+{
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
+  const gchar *name;
+
+  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
+    {
+      g_autofree gchar *path = g_build_filename (dir, name, NULL);
+      g_autofree gchar *contents = NULL;
+      gsize length = 0;
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        {
+          if (tree_contains (path, needle))
+            return TRUE;
+          continue;
+        }
+      if (g_file_get_contents (path, &contents, &length, NULL) &&
+          memmem (contents, length, needle, strlen (needle)) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_tls_key_moved_into_store (void)
+{
+  g_autofree gchar *state_dir = g_build_filename (g_get_user_data_dir (), "tls-state", NULL);
+  g_autofree gchar *tls_dir = g_build_filename (state_dir, "tls", NULL);
+  g_autofree gchar *cert_path = NULL;
+  g_autofree gchar *key_path = NULL;
+  g_autofree gchar *cert_pem = NULL;
+  g_autoptr(GError) error = NULL;
+  HgdTestDaemonOptions options = { .tls = TRUE, .state_dir = state_dir };
+
+  g_test_summary ("A TLS key file an older hemgated left in <state>/tls is moved into the "
+                  "secret store (owner core) at start and the file removed; the same "
+                  "certificate is served, then and after another start");
+  g_test_bug ("issue 19");
+  g_assert_true (hgd_tls_ensure_self_signed (tls_dir, &cert_path, &key_path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (cert_path, &cert_pem, NULL, NULL));
+
+  for (guint start = 0; start < 2; start++)
+    {
+      g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+      g_autofree gchar *served = served_certificate_pem (td);
+      g_autoptr(GTlsCertificate) served_cert = g_tls_certificate_new_from_pem (served, -1, NULL);
+      g_autoptr(GTlsCertificate) file_cert = g_tls_certificate_new_from_pem (cert_pem, -1, NULL);
+      g_autoptr(HgdTestResponse) listed = hgd_test_daemon_request (
+          td, "GET", "/api/v1/secrets", hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+      g_autofree gchar *listed_text = g_strndup (g_bytes_get_data (listed->body, NULL),
+                                                 g_bytes_get_size (listed->body));
+
+      g_assert_true (g_tls_certificate_is_same (served_cert, file_cert));
+      g_assert_false (g_file_test (key_path, G_FILE_TEST_EXISTS));
+      g_assert_false (tree_contains (state_dir, "PRIVATE KEY"));
+      g_assert_cmpuint (listed->status, ==, SOUP_STATUS_OK);
+      g_assert_nonnull (strstr (listed_text, "\"owner\":\"core\",\"key\":\"tls-key\""));
+    }
+}
+
+static JsonObject *last_event (HgdTestDaemon *td,
+                               HgdRole role);
+
+/* A key and certificate made by openssl in @dir as @name.{key,crt}; "expired" made 400
+ * days ago (libfaketime) for 30 days. */
+static void
+make_certificate (const gchar *dir,
+                  const gchar *name,
+                  gboolean expired)
+{
+  g_autofree gchar *key = g_strdup_printf ("%s/%s.key", dir, name);
+  g_autofree gchar *crt = g_strdup_printf ("%s/%s.crt", dir, name);
+  g_autofree gchar *subject = g_strdup_printf ("/CN=%s.hemgate.test", name);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (expired)
+    {
+      g_ptr_array_add (argv, (gpointer) "faketime");
+      g_ptr_array_add (argv, (gpointer) "-f");
+      g_ptr_array_add (argv, (gpointer) "-400d");
+    }
+  for (const gchar *const *a = (const gchar *const[]){ "openssl", "req", "-x509", "-newkey", "ec",
+                                                       "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                                                       "-nodes", "-days", "30", NULL };
+       *a != NULL; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, (gpointer) "-subj");
+  g_ptr_array_add (argv, subject);
+  g_ptr_array_add (argv, (gpointer) "-keyout");
+  g_ptr_array_add (argv, key);
+  g_ptr_array_add (argv, (gpointer) "-out");
+  g_ptr_array_add (argv, crt);
+  g_ptr_array_add (argv, NULL);
+  process = g_subprocess_newv ((const gchar *const *) argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                               &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait_check (process, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* PUT /api/v1/tls/certificate with @name's certificate and @key_name's key. */
+static HgdTestResponse *
+install_certificate (HgdTestDaemon *td,
+                     const gchar *dir,
+                     const gchar *name,
+                     const gchar *key_name)
+{
+  g_autofree gchar *crt_path = g_strdup_printf ("%s/%s.crt", dir, name);
+  g_autofree gchar *key_path = g_strdup_printf ("%s/%s.key", dir, key_name);
+  g_autofree gchar *crt = NULL;
+  g_autofree gchar *key = NULL;
+  g_autofree gchar *crt_b64 = NULL;
+  g_autofree gchar *key_b64 = NULL;
+  g_autofree gchar *body = NULL;
+
+  g_assert_true (g_file_get_contents (crt_path, &crt, NULL, NULL));
+  g_assert_true (g_file_get_contents (key_path, &key, NULL, NULL));
+  crt_b64 = g_base64_encode ((const guchar *) crt, strlen (crt));
+  key_b64 = g_base64_encode ((const guchar *) key, strlen (key));
+  body = g_strdup_printf ("{\"certificate_base64\":\"%s\",\"key_base64\":\"%s\"}", crt_b64,
+                          key_b64);
+  return hgd_test_daemon_request (td, "PUT", "/api/v1/tls/certificate",
+                                  hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), body);
+}
+
+static void
+test_tls_certificate_installed (void)
+{
+  g_autofree gchar *state_dir = g_build_filename (g_get_user_data_dir (), "tls-state", NULL);
+  g_autofree gchar *dir = g_build_filename (g_get_user_config_dir (), "certs", NULL);
+  g_autofree gchar *installed_path = g_build_filename (dir, "installed.crt", NULL);
+  g_autofree gchar *installed_pem = NULL;
+  g_autoptr(GTlsCertificate) installed = NULL;
+  HgdTestDaemonOptions options = { .tls = TRUE, .state_dir = state_dir };
+
+  g_test_summary ("The it-admin installs a certificate and key of their own through the API: "
+                  "a key of another certificate, an expired certificate and what is not PEM "
+                  "are refused (400) and change nothing; a good one is served on the next "
+                  "connection without a restart, journaled without the key, its key kept in "
+                  "the secret store, and served again after a restart");
+  g_test_bug ("issue 19");
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  make_certificate (dir, "installed", FALSE);
+  make_certificate (dir, "other", FALSE);
+  make_certificate (dir, "expired", TRUE);
+  g_assert_true (g_file_get_contents (installed_path, &installed_pem, NULL, NULL));
+  installed = g_tls_certificate_new_from_pem (installed_pem, -1, NULL);
+  g_assert_nonnull (installed);
+
+  {
+    g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+    g_autofree gchar *before = served_certificate_pem (td);
+    g_autofree gchar *after = NULL;
+    g_autoptr(GTlsCertificate) served = NULL;
+    g_autoptr(JsonObject) event = NULL;
+    g_autofree gchar *event_text = NULL;
+
+    {
+      g_autoptr(HgdTestResponse) mismatch = install_certificate (td, dir, "installed", "other");
+      g_autoptr(HgdTestResponse) expired = install_certificate (td, dir, "expired", "expired");
+      g_autoptr(HgdTestResponse) garbage = hgd_test_daemon_request (
+          td, "PUT", "/api/v1/tls/certificate", hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN),
+          "{\"certificate_base64\":\"bm90IGEgY2VydA==\",\"key_base64\":\"bm90IGEga2V5\"}");
+      g_autoptr(HgdTestResponse) staff = hgd_test_daemon_request (
+          td, "PUT", "/api/v1/tls/certificate", hgd_test_daemon_get_token (td, HGD_ROLE_STAFF),
+          "{}");
+      g_autofree gchar *unchanged = NULL;
+
+      assert_error (mismatch, SOUP_STATUS_BAD_REQUEST, "invalid-certificate");
+      g_assert_nonnull (strstr (error_message (mismatch), "key"));
+      assert_error (expired, SOUP_STATUS_BAD_REQUEST, "invalid-certificate");
+      g_assert_nonnull (strstr (error_message (expired), "expired"));
+      assert_error (garbage, SOUP_STATUS_BAD_REQUEST, "invalid-certificate");
+      assert_error (staff, SOUP_STATUS_FORBIDDEN, "forbidden");
+      unchanged = served_certificate_pem (td);
+      g_assert_cmpstr (unchanged, ==, before);
+    }
+    {
+      g_autoptr(HgdTestResponse) response = install_certificate (td, dir, "installed",
+                                                                 "installed");
+      g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+      g_assert_nonnull (strstr (json_object_get_string_member (response->json, "subject"),
+                                "installed.hemgate.test"));
+    }
+    after = served_certificate_pem (td);
+    served = g_tls_certificate_new_from_pem (after, -1, NULL);
+    g_assert_true (g_tls_certificate_is_same (served, installed));
+
+    event = last_event (td, HGD_ROLE_IT_ADMIN);
+    g_assert_cmpstr (json_object_get_string_member (event, "type"), ==,
+                     "tls.certificate-installed");
+    event_text = hg_json_object_to_string (event);
+    g_assert_null (strstr (event_text, "PRIVATE"));
+    g_assert_false (tree_contains (state_dir, "PRIVATE KEY"));
+  }
+  {
+    g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+    g_autofree gchar *served_pem = served_certificate_pem (td);
+    g_autoptr(GTlsCertificate) served = g_tls_certificate_new_from_pem (served_pem, -1, NULL);
+
+    g_assert_true (g_tls_certificate_is_same (served, installed));
+  }
+}
+
 static void
 test_tls_self_signed (void)
 {
@@ -2560,8 +2774,9 @@ test_tls_self_signed (void)
 
   g_test_summary (
       "With [api] tls and no configured certificate, the first start makes a self-signed "
-      "one (CN=hemgate, SAN localhost and 127.0.0.1, ten years) in <state>/tls (0700, key "
-      "0600), serves it over HTTPS with Secure cookies, and the next start reuses it");
+      "one (CN=hemgate, SAN localhost and 127.0.0.1, ten years) in <state>/tls (0700) with "
+      "its key in the secret store (owner core, never a file), serves it over HTTPS with "
+      "Secure cookies, and the next start reuses it");
   {
     g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
     g_autofree gchar *body = g_strdup_printf ("{\"username\":\"staff\",\"password\":\"%s\"}",
@@ -2577,8 +2792,8 @@ test_tls_self_signed (void)
   }
   g_assert_cmpint (stat (tls_dir, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0700);
-  g_assert_cmpint (stat (key_path, &st), ==, 0);
-  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_false (g_file_test (key_path, G_FILE_TEST_EXISTS));
+  g_assert_false (tree_contains (state_dir, "PRIVATE KEY"));
   g_assert_true (g_file_get_contents (cert_path, &first_file, NULL, NULL));
 
   from_file = g_tls_certificate_new_from_file (cert_path, NULL);
@@ -4724,6 +4939,9 @@ main (int argc,
   g_test_add_func ("/api/metrics-format", test_metrics_format);
   g_test_add_func ("/api/tls/self-signed-generated-and-reused", test_tls_self_signed);
   g_test_add_func ("/api/tls/old-versions-refused-hsts-sent", test_tls_versions_and_hsts);
+  g_test_add_func ("/api/tls/key-file-moved-into-secret-store", test_tls_key_moved_into_store);
+  g_test_add_func ("/api/tls/certificate-installed-used-without-restart",
+                   test_tls_certificate_installed);
   g_test_add_func ("/api/connections/closed-and-slow-released", test_connections_released);
   g_test_add_func ("/api/connections/body-never-comes-answered", test_body_never_comes);
   g_test_add_func ("/api/connections/kept-alive-closed-idle-released",

@@ -1148,6 +1148,44 @@ test_secrets_set_list_delete (Fixture *fixture,
                    3);
 }
 
+static void
+test_tls_install (Fixture *fixture,
+                  gconstpointer data)
+{
+  g_autofree gchar *dir = g_build_filename (g_get_user_config_dir (), "certs", NULL);
+  g_autofree gchar *crt = g_build_filename (dir, "gateway.crt", NULL);
+  g_autofree gchar *key = g_build_filename (dir, "gateway.key", NULL);
+  g_autofree gchar *own = g_build_filename (fixture->state_dir, "tls", "hemgate.crt", NULL);
+  g_autofree gchar *out = NULL;
+  g_autoptr(GSubprocess) openssl = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("tls install sends IT's certificate and key; the next connection is "
+                  "served that certificate (verified with it as the only CA), without a "
+                  "restart; a key of another certificate is refused");
+  g_test_bug ("issue 19");
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  openssl = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, "openssl", "req",
+                              "-x509", "-newkey", "ec", "-pkeyopt",
+                              "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30", "-subj",
+                              "/CN=gateway.example", "-addext", "subjectAltName=IP:127.0.0.1",
+                              "-keyout", key, "-out", crt, NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait_check (openssl, NULL, &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpint (run_ctl (fixture, DEMO_PASSWORD "\n", NULL, NULL, "--ca", own, "login",
+                            "admin", "--password-stdin"),
+                   ==, 0);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--ca", crt, "status"), ==, 1);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--ca", own, "tls", "install", crt, own),
+                   ==, 1);
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "--ca", own, "tls", "install", crt, key),
+                   ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Installed the certificate CN=gateway.example"));
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--ca", crt, "status"), ==, 0);
+}
+
 int
 main (int argc,
       char **argv)
@@ -1181,5 +1219,7 @@ main (int argc,
               test_access_log_list_and_verify, teardown);
   g_test_add ("/cli/secrets-set-list-delete", Fixture, NULL, setup, test_secrets_set_list_delete,
               teardown);
+  g_test_add ("/cli/tls-install-used-at-once", Fixture, GINT_TO_POINTER (TRUE), setup,
+              test_tls_install, teardown);
   return g_test_run ();
 }

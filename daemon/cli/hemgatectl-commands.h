@@ -108,6 +108,10 @@ gboolean hgd_cli_secrets_delete (HgdCliClient *client,
                                  const HgdCliOptions *options,
                                  gchar **args,
                                  GError **error);
+gboolean hgd_cli_tls_install (HgdCliClient *client,
+                              const HgdCliOptions *options,
+                              gchar **args,
+                              GError **error);
 
 /* Helpers (hemgatectl-util.c) */
 void hgd_cli_print_json (JsonNode *node,

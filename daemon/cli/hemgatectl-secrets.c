@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hemgatectl secrets: lists the secrets of the caller's domain (never a value), sets one
  * from standard input or a file (never from the command line, which `ps` shows) and
- * deletes one. */
+ * deletes one. hemgatectl tls install: the API's certificate and key, whose key becomes a
+ * secret of the gateway. */
 #include "config.h"
 
 #include <errno.h>
@@ -181,5 +182,61 @@ hgd_cli_secrets_delete (HgdCliClient *client,
     return TRUE;
   /* TRANSLATORS: after “secrets delete OWNER KEY”; %s are the key, then the owner */
   g_print (_("Deleted the secret %s of %s.\n"), args[1], args[0]);
+  return TRUE;
+}
+
+/* @path's contents, base64 encoded; the text read is wiped. */
+static gchar *
+file_base64 (const gchar *path,
+             GError **error)
+{
+  g_autofree gchar *contents = NULL;
+  gsize length = 0;
+  gchar *encoded;
+
+  if (!g_file_get_contents (path, &contents, &length, error))
+    return NULL;
+  encoded = g_base64_encode ((const guchar *) contents, length);
+  explicit_bzero (contents, length);
+  return encoded;
+}
+
+gboolean
+hgd_cli_tls_install (HgdCliClient *client,
+                     const HgdCliOptions *options,
+                     gchar **args,
+                     GError **error)
+{
+  g_autofree gchar *certificate = file_base64 (args[0], error);
+  g_autofree gchar *key = NULL;
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(JsonNode) answer = NULL;
+  JsonObject *object;
+  JsonObject *installed;
+
+  if (certificate == NULL)
+    return FALSE;
+  key = file_base64 (args[1], error);
+  if (key == NULL)
+    return FALSE;
+  object = json_object_new ();
+  json_object_set_string_member (object, "certificate_base64", certificate);
+  json_object_set_string_member (object, "key_base64", key);
+  explicit_bzero (key, strlen (key));
+  body = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (body, object);
+  answer = hgd_cli_client_request (client, "PUT", "/api/v1/tls/certificate", body, error);
+  if (answer == NULL)
+    return FALSE;
+  if (options->json)
+    {
+      hgd_cli_print_json (answer, TRUE);
+      return TRUE;
+    }
+  installed = JSON_NODE_HOLDS_OBJECT (answer) ? json_node_get_object (answer) : NULL;
+  /* TRANSLATORS: after “tls install”; %s are the certificate's subject, then when it expires */
+  g_print (_("Installed the certificate %s (valid until %s); new connections use it.\n"),
+           hgd_cli_object_get_text (installed, "subject"),
+           hgd_cli_object_get_text (installed, "not_after"));
   return TRUE;
 }

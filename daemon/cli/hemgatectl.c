@@ -109,6 +109,10 @@ static const Command commands[] = {
   /* TRANSLATORS: the arguments of “secrets delete”, and what the command does */
   { "secrets", "delete", N_("OWNER KEY"), 2, N_("Delete a secret"), 0, 0, TOKEN_REQUIRED,
     hgd_cli_secrets_delete },
+  /* TRANSLATORS: the arguments of “tls install”, and what the command does */
+  { "tls", "install", N_("CERT KEY"), 2,
+    N_("Install the API's certificate (PEM chain) and its key; used at once"), 0, 0,
+    TOKEN_REQUIRED, hgd_cli_tls_install },
 };
 
 static void

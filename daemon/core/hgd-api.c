@@ -149,6 +149,7 @@ static void handle_personal_erase (HgdApi *self, HgdApiRequest *req);
 static void handle_secrets_list (HgdApi *self, HgdApiRequest *req);
 static void handle_secret_set (HgdApi *self, HgdApiRequest *req);
 static void handle_secret_delete (HgdApi *self, HgdApiRequest *req);
+static void handle_tls_install (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_index (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_file (HgdApi *self, HgdApiRequest *req);
 static void close_ended_streams (HgdApi *self);
@@ -204,6 +205,7 @@ static void close_ended_streams (HgdApi *self);
  *   GET    /api/v1/secrets                   -    yes      -      -     yes      -       yes      -    (m)
  *   PUT    /api/v1/secrets/{owner}/{key}     -    yes      -      -     yes      -       yes      -    (m)
  *   DELETE /api/v1/secrets/{owner}/{key}     -    yes      -      -     yes      -       yes      -    (m)
+ *   PUT    /api/v1/tls/certificate           -    -        -      -     yes      -       -        -    (n)
  *   GET    /                                 yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *   GET    /ui/{file}                        yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *
@@ -279,6 +281,12 @@ static void close_ended_streams (HgdApi *self);
  *     set and delete is journaled (`secret.set`, `secret.deleted` {"owner", "key", "by"})
  *     in the caller's domain, and in the personal access log when personal; the instance
  *     is told (HgContext::secret-changed) and needs no restart.
+ * (n) installs the certificate IT provides for the API, `{"certificate_base64",
+ *     "key_base64"}` (PEM chain and key): checked (the key is the certificate's, valid
+ *     now), the key stored as the secret `core`/`tls-key`, the chain in
+ *     <state-dir>/tls/hemgate.crt, and used for every new connection without a restart;
+ *     journaled as `tls.certificate-installed` {"subject", "not_after", "by"}. 409 when
+ *     the configuration names the certificate ([api] tls-certificate) or TLS is off.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
@@ -335,6 +343,7 @@ static const HgdApiRoute routes[] = {
     handle_secret_set },
   { "DELETE", "/api/v1/secrets/{owner}/{key}", KEEPER | R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
     handle_secret_delete },
+  { "PUT", "/api/v1/tls/certificate", R (IT_ADMIN), 0, HGD_API_BODY_JSON, 0, handle_tls_install },
   { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
   { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
 };
@@ -4632,6 +4641,199 @@ handle_secret_delete (HgdApi *self,
                           request_ref (req));
 }
 
+/* TLS ------------------------------------------------------------------------------------ */
+
+/* A base64 member of the body, decoded as text, or NULL having answered 400. */
+static gchar *
+body_base64_text (HgdApiRequest *req,
+                  const gchar *member)
+{
+  const gchar *encoded = NULL;
+  g_autoptr(GError) error = NULL;
+  gchar *text;
+  gsize len = 0;
+
+  if (!hg_json_object_get_string (req->body, member, &encoded, &error))
+    {
+      respond_invalid (req, error);
+      return NULL;
+    }
+  for (const gchar *p = encoded; *p != '\0'; p++)
+    {
+      if (!g_ascii_isalnum (*p) && *p != '+' && *p != '/' && *p != '=')
+        encoded = "";
+    }
+  text = *encoded != '\0' ? (gchar *) g_base64_decode (encoded, &len) : NULL;
+  if (text == NULL || len == 0 || memchr (text, '\0', len) != NULL ||
+      !g_utf8_validate (text, len, NULL))
+    {
+      if (text != NULL)
+        explicit_bzero (text, len);
+      g_free (text);
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-certificate",
+                     "'%s' is not base64 of PEM text", member);
+      return NULL;
+    }
+  text = g_realloc (text, len + 1);
+  text[len] = '\0';
+  return text;
+}
+
+static void
+tls_journaled_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    g_warning ("a TLS certificate was installed but not journaled: %s", error->message);
+  if (req->api == NULL)
+    return;
+  respond_json (req, SOUP_STATUS_OK,
+                json_object_ref (g_object_get_data (req->data, "answer")));
+  request_resume (req);
+}
+
+static void
+tls_key_stored_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  HgdApi *self = req->api;
+  GTlsCertificate *certificate;
+  const gchar *staged;
+  g_autofree gchar *cert_path = NULL;
+  g_autoptr(HgEvent) event = NULL;
+  g_autofree gchar *who = NULL;
+
+  if (!hgd_secrets_store_finish (HGD_SECRETS (source), result, &error))
+    {
+      if (self == NULL)
+        return;
+      respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  if (self == NULL)
+    return;
+  /* the key is in the store: the certificate beside it, then new connections use both */
+  certificate = g_object_get_data (req->data, "certificate");
+  staged = g_object_get_data (req->data, "staged");
+  cert_path = g_build_filename (self->state_dir, "tls", "hemgate.crt", NULL);
+  if (g_rename (staged, cert_path) != 0)
+    {
+      int errsv = errno;
+      g_warning ("installing the TLS certificate %s: %s", cert_path, g_strerror (errsv));
+      respond_error (req, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal-error", "internal error");
+      request_resume (req);
+      return;
+    }
+  soup_server_set_tls_certificate (self->server, certificate);
+  g_message ("installed a TLS certificate for new connections");
+
+  who = request_who (req);
+  event = hg_event_new ("tls.certificate-installed",
+                        g_object_get_data (req->data, "answer"));
+  hg_event_set_source (event, who);
+  if (self->journals[HG_DOMAIN_MUNICIPAL] == NULL)
+    {
+      respond_json (req, SOUP_STATUS_OK,
+                    json_object_ref (g_object_get_data (req->data, "answer")));
+      request_resume (req);
+      return;
+    }
+  hgd_journal_append_async (self->journals[HG_DOMAIN_MUNICIPAL], event, NULL, NULL,
+                            tls_journaled_cb, request_ref (req));
+}
+
+static void
+staged_remove (gpointer path)
+{
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    g_unlink (path);
+  g_free (path);
+}
+
+/* PUT /api/v1/tls/certificate: see (n) above the route table. */
+static void
+handle_tls_install (HgdApi *self,
+                    HgdApiRequest *req)
+{
+  static const gchar *const members[] = { "certificate_base64", "key_base64", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *chain = NULL;
+  g_autofree gchar *key = NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autofree gchar *staged = NULL;
+  g_autofree gchar *subject = NULL;
+  g_autofree gchar *by = request_who (req);
+  g_autoptr(GDateTime) not_after = NULL;
+  g_autofree gchar *not_after_text = NULL;
+  JsonObject *answer;
+
+  if (!self->tls ||
+      *hgd_config_get_string (self->config, "api", "tls-certificate") != '\0')
+    {
+      respond_error (req, SOUP_STATUS_CONFLICT, "conflict",
+                     self->tls ? "the certificate is [api] tls-certificate of the configuration"
+                               : "the API does not serve TLS ([api] tls = false)");
+      return;
+    }
+  if (self->secrets == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
+                     "the gateway has no Secret Service for the key");
+      return;
+    }
+  if (!hg_json_object_check_members (req->body, members, &error))
+    {
+      respond_invalid (req, error);
+      return;
+    }
+  chain = body_base64_text (req, "certificate_base64");
+  if (chain == NULL)
+    return;
+  key = body_base64_text (req, "key_base64");
+  if (key == NULL)
+    return;
+  certificate = hgd_tls_certificate_new (chain, key, &error);
+  if (certificate == NULL)
+    {
+      explicit_bzero (key, strlen (key));
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-certificate", "%s", error->message);
+      return;
+    }
+  /* staged beside the current one, renamed over it once the key is stored */
+  staged = g_build_filename (self->state_dir, "tls", "hemgate.crt.new", NULL);
+  if (!g_file_set_contents_full (staged, chain, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                 &error))
+    {
+      explicit_bzero (key, strlen (key));
+      respond_gerror (req, error);
+      return;
+    }
+  subject = g_tls_certificate_get_subject_name (certificate);
+  not_after = g_tls_certificate_get_not_valid_after (certificate);
+  not_after_text = not_after != NULL ? g_date_time_format_iso8601 (not_after) : NULL;
+  answer = json_object_new ();
+  json_object_set_string_member (answer, "subject", subject != NULL ? subject : "");
+  json_object_set_string_member (answer, "not_after", not_after_text != NULL ? not_after_text : "");
+  json_object_set_string_member (answer, "by", by);
+  req->data = g_object_new (G_TYPE_OBJECT, NULL);
+  g_object_set_data_full (req->data, "answer", answer, (GDestroyNotify) json_object_unref);
+  g_object_set_data_full (req->data, "certificate", g_steal_pointer (&certificate),
+                          g_object_unref);
+  g_object_set_data_full (req->data, "staged", g_steal_pointer (&staged), staged_remove);
+  request_pause (req);
+  hgd_secrets_store_async (self->secrets, HG_DOMAIN_MUNICIPAL, "core", HGD_TLS_KEY_SECRET, key,
+                           self->cancellable, tls_key_stored_cb, request_ref (req));
+  explicit_bzero (key, strlen (key));
+}
+
 /* Access log ---------------------------------------------------------------------------- */
 
 #define ACCESS_LOG_DEFAULT_LIMIT 100
@@ -5527,10 +5729,15 @@ hgd_api_listen (HgdApi *self,
     return FALSE;
   if (self->tls)
     {
-      certificate
-          = hgd_tls_load_certificate (hgd_config_get_string (config, "api", "tls-certificate"),
-                                      hgd_config_get_string (config, "api", "tls-key"),
-                                      self->state_dir, error);
+      const gchar *certificate_file = hgd_config_get_string (config, "api", "tls-certificate");
+      const gchar *key_file = hgd_config_get_string (config, "api", "tls-key");
+
+      /* the gateway's own certificate has its key in the secret store */
+      if (*certificate_file == '\0' && *key_file == '\0' && self->secrets != NULL)
+        certificate = hgd_tls_load_own_certificate (self->secrets, self->state_dir, error);
+      else
+        certificate = hgd_tls_load_certificate (certificate_file, key_file, self->state_dir,
+                                                error);
       if (certificate == NULL)
         return FALSE;
     }

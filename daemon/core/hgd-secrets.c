@@ -779,3 +779,94 @@ hgd_secrets_list_finish (HgdSecrets *self,
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_secrets_list_async, NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+
+/* Blocking forms, for the start-up of the API only (its TLS key, before the main loop
+ * runs): the same checks and errors as the asynchronous calls. */
+
+/**
+ * hgd_secrets_lookup_sync:
+ * @self: an #HgdSecrets
+ * @domain: the domain of the secret
+ * @owner: whose secret
+ * @key: the secret's name within @owner
+ * @error: return location for a #GError
+ *
+ * As hgd_secrets_lookup_async(), blocking. Only where no main loop runs yet.
+ *
+ * Returns: (transfer full): the secret, to be freed with secret_password_free(); or %NULL
+ *   with the errors of hgd_secrets_lookup_finish()
+ */
+gchar *
+hgd_secrets_lookup_sync (HgdSecrets *self,
+                         HgDomain domain,
+                         const gchar *owner,
+                         const gchar *key,
+                         GError **error)
+{
+  g_autoptr(GHashTable) attributes = NULL;
+  g_autoptr(GError) local = NULL;
+  SecretsCall call = { domain, (gchar *) owner, (gchar *) key };
+  gchar *value;
+
+  g_return_val_if_fail (HGD_IS_SECRETS (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!validate_call (domain, owner, key, error))
+    return NULL;
+  attributes = secrets_call_build_attributes (&call);
+  value = secret_password_lookupv_sync (secrets_get_schema (), attributes, NULL, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, secrets_error_convert (g_steal_pointer (&local), "looking up",
+                                                       &call));
+      return NULL;
+    }
+  if (value == NULL)
+    g_set_error (error, HG_ERROR, HG_ERROR_NOT_FOUND, "no secret '%s' for %s in %s", key, owner,
+                 hg_domain_to_string (domain));
+  return value;
+}
+
+/**
+ * hgd_secrets_store_sync:
+ * @self: an #HgdSecrets
+ * @domain: the domain of the secret
+ * @owner: whose secret
+ * @key: the secret's name within @owner
+ * @value: the secret
+ * @error: return location for a #GError
+ *
+ * As hgd_secrets_store_async(), blocking. Only where no main loop runs yet.
+ *
+ * Returns: %TRUE if stored, else %FALSE with the errors of hgd_secrets_store_finish()
+ */
+gboolean
+hgd_secrets_store_sync (HgdSecrets *self,
+                        HgDomain domain,
+                        const gchar *owner,
+                        const gchar *key,
+                        const gchar *value,
+                        GError **error)
+{
+  g_autoptr(GHashTable) attributes = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autofree gchar *label = NULL;
+  SecretsCall call = { domain, (gchar *) owner, (gchar *) key };
+
+  g_return_val_if_fail (HGD_IS_SECRETS (self), FALSE);
+  g_return_val_if_fail (value != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!validate_call (domain, owner, key, error) || !validate_value (value, error))
+    return FALSE;
+  attributes = secrets_call_build_attributes (&call);
+  label = g_strdup_printf ("hemgate %s %s %s", hg_domain_to_string (domain), owner, key);
+  if (!secret_password_storev_sync (secrets_get_schema (), attributes, SECRET_COLLECTION_DEFAULT,
+                                    label, value, NULL, &local))
+    {
+      g_propagate_error (error, secrets_error_convert (g_steal_pointer (&local), "storing",
+                                                       &call));
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -66,5 +66,16 @@ void hgd_secrets_list_async (HgdSecrets *self,
 JsonArray *hgd_secrets_list_finish (HgdSecrets *self,
                                     GAsyncResult *result,
                                     GError **error);
+gchar *hgd_secrets_lookup_sync (HgdSecrets *self,
+                                HgDomain domain,
+                                const gchar *owner,
+                                const gchar *key,
+                                GError **error);
+gboolean hgd_secrets_store_sync (HgdSecrets *self,
+                                 HgDomain domain,
+                                 const gchar *owner,
+                                 const gchar *key,
+                                 const gchar *value,
+                                 GError **error);
 
 G_END_DECLS

@@ -4,6 +4,8 @@
 
 #include <gio/gio.h>
 
+#include "hgd-secrets.h"
+
 G_BEGIN_DECLS
 
 /* See hgd_tls_apply_priority (): the one place the API's protocol versions and ciphers
@@ -21,6 +23,15 @@ GTlsCertificate *hgd_tls_load_certificate (const gchar *certificate_file,
                                            const gchar *key_file,
                                            const gchar *state_dir,
                                            GError **error);
+/* The secret of owner `core` holding the gateway's own TLS key. */
+#define HGD_TLS_KEY_SECRET "tls-key"
+
+GTlsCertificate *hgd_tls_certificate_new (const gchar *chain_pem,
+                                          const gchar *key_pem,
+                                          GError **error);
+GTlsCertificate *hgd_tls_load_own_certificate (HgdSecrets *secrets,
+                                               const gchar *state_dir,
+                                               GError **error);
 gboolean hgd_tls_apply_priority (const gchar *priority,
                                  GError **error);
 
