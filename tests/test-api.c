@@ -2639,7 +2639,8 @@ make_certificate (const gchar *dir,
   g_ptr_array_add (argv, crt);
   g_ptr_array_add (argv, NULL);
   process = g_subprocess_newv ((const gchar *const *) argv->pdata,
-                               G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                               G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                   G_SUBPROCESS_FLAGS_STDERR_SILENCE,
                                &error);
   g_assert_no_error (error);
   g_assert_true (g_subprocess_wait_check (process, NULL, &error));

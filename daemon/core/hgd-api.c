@@ -4366,7 +4366,8 @@ secrets_listed_cb (GObject *source,
       gint64 modified = json_object_get_int_member (item, "modified");
       g_autofree gchar *set_at = iso8601_from_usec (modified * G_USEC_PER_SEC);
 
-      json_object_set_string_member (secret, "owner", json_object_get_string_member (item, "owner"));
+      json_object_set_string_member (secret, "owner",
+                                     json_object_get_string_member (item, "owner"));
       json_object_set_string_member (secret, "key", json_object_get_string_member (item, "key"));
       json_object_set_string_member (secret, "domain",
                                      hg_domain_to_string (request_domain (req)));

@@ -1415,7 +1415,8 @@ hg_scaip_sip_set_credentials (HgScaipSip *self,
 
   g_return_if_fail (HG_IS_SCAIP_SIP (self));
 
-  changed = g_strcmp0 (self->auth_user, auth_user) != 0 || g_strcmp0 (self->password, password) != 0;
+  changed = g_strcmp0 (self->auth_user, auth_user) != 0 ||
+            g_strcmp0 (self->password, password) != 0;
   g_free (self->auth_user);
   self->auth_user = g_strdup (auth_user);
   if (self->password != NULL)
