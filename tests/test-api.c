@@ -14,6 +14,7 @@
 #include "hgd-api-private.h"
 #include "hgd-journal-private.h"
 #include "hgd-test-daemon.h"
+#include "hgd-tls.h"
 
 #define ALL "resident family staff it-admin service guardian auditor"
 #define HOME "resident family staff it-admin service guardian" /* all but the auditor */
@@ -71,6 +72,12 @@ static const struct
   { "GET", "/api/v1/access-log/verify", "/api/v1/access-log/verify", NULL, "resident guardian auditor", "" },
   { "GET", "/api/v1/personal/export", "/api/v1/personal/export", NULL, "resident guardian", "" },
   { "POST", "/api/v1/personal/erase", "/api/v1/personal/erase", "{}", "resident guardian", "" },
+  { "GET", "/api/v1/secrets", "/api/v1/secrets", NULL, "resident it-admin guardian", "" },
+  { "PUT", "/api/v1/secrets/{owner}/{key}", "/api/v1/secrets/no-such-owner/key", "{}",
+    "resident it-admin guardian", "" },
+  { "DELETE", "/api/v1/secrets/{owner}/{key}", "/api/v1/secrets/no-such-owner/key", NULL,
+    "resident it-admin guardian", "" },
+  { "PUT", "/api/v1/tls/certificate", "/api/v1/tls/certificate", "{}", "it-admin", "" },
   { "GET", "/", "/", NULL, "public", "" },
   { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, "public", "" },
 };
@@ -2531,6 +2538,219 @@ served_certificate_pem (HgdTestDaemon *td)
   return pem;
 }
 
+/* Whether any file under @dir holds @needle. */
+static gboolean
+tree_contains (const gchar *dir,
+               const gchar *needle)
+{
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
+  const gchar *name;
+
+  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
+    {
+      g_autofree gchar *path = g_build_filename (dir, name, NULL);
+      g_autofree gchar *contents = NULL;
+      gsize length = 0;
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        {
+          if (tree_contains (path, needle))
+            return TRUE;
+          continue;
+        }
+      if (g_file_get_contents (path, &contents, &length, NULL) &&
+          memmem (contents, length, needle, strlen (needle)) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_tls_key_moved_into_store (void)
+{
+  g_autofree gchar *state_dir = g_build_filename (g_get_user_data_dir (), "tls-state", NULL);
+  g_autofree gchar *tls_dir = g_build_filename (state_dir, "tls", NULL);
+  g_autofree gchar *cert_path = NULL;
+  g_autofree gchar *key_path = NULL;
+  g_autofree gchar *cert_pem = NULL;
+  g_autoptr(GError) error = NULL;
+  HgdTestDaemonOptions options = { .tls = TRUE, .state_dir = state_dir };
+
+  g_test_summary ("A TLS key file an older hemgated left in <state>/tls is moved into the "
+                  "secret store (owner core) at start and the file removed; the same "
+                  "certificate is served, then and after another start");
+  g_test_bug ("issue 19");
+  g_assert_true (hgd_tls_ensure_self_signed (tls_dir, &cert_path, &key_path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (cert_path, &cert_pem, NULL, NULL));
+
+  for (guint start = 0; start < 2; start++)
+    {
+      g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+      g_autofree gchar *served = served_certificate_pem (td);
+      g_autoptr(GTlsCertificate) served_cert = g_tls_certificate_new_from_pem (served, -1, NULL);
+      g_autoptr(GTlsCertificate) file_cert = g_tls_certificate_new_from_pem (cert_pem, -1, NULL);
+      g_autoptr(HgdTestResponse) listed = hgd_test_daemon_request (
+          td, "GET", "/api/v1/secrets", hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+      g_autofree gchar *listed_text = g_strndup (g_bytes_get_data (listed->body, NULL),
+                                                 g_bytes_get_size (listed->body));
+
+      g_assert_true (g_tls_certificate_is_same (served_cert, file_cert));
+      g_assert_false (g_file_test (key_path, G_FILE_TEST_EXISTS));
+      g_assert_false (tree_contains (state_dir, "PRIVATE KEY"));
+      g_assert_cmpuint (listed->status, ==, SOUP_STATUS_OK);
+      g_assert_nonnull (strstr (listed_text, "\"owner\":\"core\",\"key\":\"tls-key\""));
+    }
+}
+
+static JsonObject *last_event (HgdTestDaemon *td,
+                               HgdRole role);
+
+/* A key and certificate made by openssl in @dir as @name.{key,crt}; "expired" made 400
+ * days ago (libfaketime) for 30 days. */
+static void
+make_certificate (const gchar *dir,
+                  const gchar *name,
+                  gboolean expired)
+{
+  g_autofree gchar *key = g_strdup_printf ("%s/%s.key", dir, name);
+  g_autofree gchar *crt = g_strdup_printf ("%s/%s.crt", dir, name);
+  g_autofree gchar *subject = g_strdup_printf ("/CN=%s.hemgate.test", name);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (expired)
+    {
+      g_ptr_array_add (argv, (gpointer) "faketime");
+      g_ptr_array_add (argv, (gpointer) "-f");
+      g_ptr_array_add (argv, (gpointer) "-400d");
+    }
+  for (const gchar *const *a = (const gchar *const[]){ "openssl", "req", "-x509", "-newkey", "ec",
+                                                       "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                                                       "-nodes", "-days", "30", NULL };
+       *a != NULL; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, (gpointer) "-subj");
+  g_ptr_array_add (argv, subject);
+  g_ptr_array_add (argv, (gpointer) "-keyout");
+  g_ptr_array_add (argv, key);
+  g_ptr_array_add (argv, (gpointer) "-out");
+  g_ptr_array_add (argv, crt);
+  g_ptr_array_add (argv, NULL);
+  process = g_subprocess_newv ((const gchar *const *) argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                   G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                               &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait_check (process, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* PUT /api/v1/tls/certificate with @name's certificate and @key_name's key. */
+static HgdTestResponse *
+install_certificate (HgdTestDaemon *td,
+                     const gchar *dir,
+                     const gchar *name,
+                     const gchar *key_name)
+{
+  g_autofree gchar *crt_path = g_strdup_printf ("%s/%s.crt", dir, name);
+  g_autofree gchar *key_path = g_strdup_printf ("%s/%s.key", dir, key_name);
+  g_autofree gchar *crt = NULL;
+  g_autofree gchar *key = NULL;
+  g_autofree gchar *crt_b64 = NULL;
+  g_autofree gchar *key_b64 = NULL;
+  g_autofree gchar *body = NULL;
+
+  g_assert_true (g_file_get_contents (crt_path, &crt, NULL, NULL));
+  g_assert_true (g_file_get_contents (key_path, &key, NULL, NULL));
+  crt_b64 = g_base64_encode ((const guchar *) crt, strlen (crt));
+  key_b64 = g_base64_encode ((const guchar *) key, strlen (key));
+  body = g_strdup_printf ("{\"certificate_base64\":\"%s\",\"key_base64\":\"%s\"}", crt_b64,
+                          key_b64);
+  return hgd_test_daemon_request (td, "PUT", "/api/v1/tls/certificate",
+                                  hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), body);
+}
+
+static void
+test_tls_certificate_installed (void)
+{
+  g_autofree gchar *state_dir = g_build_filename (g_get_user_data_dir (), "tls-state", NULL);
+  g_autofree gchar *dir = g_build_filename (g_get_user_config_dir (), "certs", NULL);
+  g_autofree gchar *installed_path = g_build_filename (dir, "installed.crt", NULL);
+  g_autofree gchar *installed_pem = NULL;
+  g_autoptr(GTlsCertificate) installed = NULL;
+  HgdTestDaemonOptions options = { .tls = TRUE, .state_dir = state_dir };
+
+  g_test_summary ("The it-admin installs a certificate and key of their own through the API: "
+                  "a key of another certificate, an expired certificate and what is not PEM "
+                  "are refused (400) and change nothing; a good one is served on the next "
+                  "connection without a restart, journaled without the key, its key kept in "
+                  "the secret store, and served again after a restart");
+  g_test_bug ("issue 19");
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  make_certificate (dir, "installed", FALSE);
+  make_certificate (dir, "other", FALSE);
+  make_certificate (dir, "expired", TRUE);
+  g_assert_true (g_file_get_contents (installed_path, &installed_pem, NULL, NULL));
+  installed = g_tls_certificate_new_from_pem (installed_pem, -1, NULL);
+  g_assert_nonnull (installed);
+
+  {
+    g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+    g_autofree gchar *before = served_certificate_pem (td);
+    g_autofree gchar *after = NULL;
+    g_autoptr(GTlsCertificate) served = NULL;
+    g_autoptr(JsonObject) event = NULL;
+    g_autofree gchar *event_text = NULL;
+
+    {
+      g_autoptr(HgdTestResponse) mismatch = install_certificate (td, dir, "installed", "other");
+      g_autoptr(HgdTestResponse) expired = install_certificate (td, dir, "expired", "expired");
+      g_autoptr(HgdTestResponse) garbage = hgd_test_daemon_request (
+          td, "PUT", "/api/v1/tls/certificate", hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN),
+          "{\"certificate_base64\":\"bm90IGEgY2VydA==\",\"key_base64\":\"bm90IGEga2V5\"}");
+      g_autoptr(HgdTestResponse) staff = hgd_test_daemon_request (
+          td, "PUT", "/api/v1/tls/certificate", hgd_test_daemon_get_token (td, HGD_ROLE_STAFF),
+          "{}");
+      g_autofree gchar *unchanged = NULL;
+
+      assert_error (mismatch, SOUP_STATUS_BAD_REQUEST, "invalid-certificate");
+      g_assert_nonnull (strstr (error_message (mismatch), "key"));
+      assert_error (expired, SOUP_STATUS_BAD_REQUEST, "invalid-certificate");
+      g_assert_nonnull (strstr (error_message (expired), "expired"));
+      assert_error (garbage, SOUP_STATUS_BAD_REQUEST, "invalid-certificate");
+      assert_error (staff, SOUP_STATUS_FORBIDDEN, "forbidden");
+      unchanged = served_certificate_pem (td);
+      g_assert_cmpstr (unchanged, ==, before);
+    }
+    {
+      g_autoptr(HgdTestResponse) response = install_certificate (td, dir, "installed",
+                                                                 "installed");
+      g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+      g_assert_nonnull (strstr (json_object_get_string_member (response->json, "subject"),
+                                "installed.hemgate.test"));
+    }
+    after = served_certificate_pem (td);
+    served = g_tls_certificate_new_from_pem (after, -1, NULL);
+    g_assert_true (g_tls_certificate_is_same (served, installed));
+
+    event = last_event (td, HGD_ROLE_IT_ADMIN);
+    g_assert_cmpstr (json_object_get_string_member (event, "type"), ==,
+                     "tls.certificate-installed");
+    event_text = hg_json_object_to_string (event);
+    g_assert_null (strstr (event_text, "PRIVATE"));
+    g_assert_false (tree_contains (state_dir, "PRIVATE KEY"));
+  }
+  {
+    g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+    g_autofree gchar *served_pem = served_certificate_pem (td);
+    g_autoptr(GTlsCertificate) served = g_tls_certificate_new_from_pem (served_pem, -1, NULL);
+
+    g_assert_true (g_tls_certificate_is_same (served, installed));
+  }
+}
+
 static void
 test_tls_self_signed (void)
 {
@@ -2555,8 +2775,9 @@ test_tls_self_signed (void)
 
   g_test_summary (
       "With [api] tls and no configured certificate, the first start makes a self-signed "
-      "one (CN=hemgate, SAN localhost and 127.0.0.1, ten years) in <state>/tls (0700, key "
-      "0600), serves it over HTTPS with Secure cookies, and the next start reuses it");
+      "one (CN=hemgate, SAN localhost and 127.0.0.1, ten years) in <state>/tls (0700) with "
+      "its key in the secret store (owner core, never a file), serves it over HTTPS with "
+      "Secure cookies, and the next start reuses it");
   {
     g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
     g_autofree gchar *body = g_strdup_printf ("{\"username\":\"staff\",\"password\":\"%s\"}",
@@ -2572,8 +2793,8 @@ test_tls_self_signed (void)
   }
   g_assert_cmpint (stat (tls_dir, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0700);
-  g_assert_cmpint (stat (key_path, &st), ==, 0);
-  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_false (g_file_test (key_path, G_FILE_TEST_EXISTS));
+  g_assert_false (tree_contains (state_dir, "PRIVATE KEY"));
   g_assert_true (g_file_get_contents (cert_path, &first_file, NULL, NULL));
 
   from_file = g_tls_certificate_new_from_file (cert_path, NULL);
@@ -2772,10 +2993,13 @@ spawned_child_setup (gpointer user_data)
     }
 }
 
-/* Starts hemgated with plain HTTP on 127.0.0.1 and @api_conf added to its [api] group. */
+/* Starts hemgated on 127.0.0.1, with TLS if @tls, and @api_conf added to its [api] group. */
 static Spawned *
-spawned_start (const gchar *api_conf)
+spawned_start_full (const gchar *api_conf,
+                    gboolean tls)
 {
+  const gchar *scheme = tls ? "https" : "http";
+  g_autofree gchar *listening = NULL;
   Spawned *spawned = g_new0 (Spawned, 1);
   g_autofree gchar *conf = NULL;
   g_autofree gchar *conf_text = NULL;
@@ -2788,14 +3012,15 @@ spawned_start (const gchar *api_conf)
   g_autoptr(GError) error = NULL;
   const gchar *url;
 
-  spawned->dir = g_build_filename (g_get_user_runtime_dir (), "spawned", NULL);
+  spawned->dir = g_build_filename (g_get_user_runtime_dir (), tls ? "spawned-tls" : "spawned",
+                                   NULL);
   g_assert_cmpint (g_mkdir_with_parents (spawned->dir, 0700), ==, 0);
   conf = g_build_filename (spawned->dir, "hemgate.conf", NULL);
   log = g_build_filename (spawned->dir, "hemgated.log", NULL);
   notify_path = g_build_filename (spawned->dir, "notify", NULL);
   conf_text = g_strdup_printf ("[daemon]\nstate-dir = %s/state\n[api]\nport = 0\n"
-                               "listen-address = 127.0.0.1\ntls = false\n%s",
-                               spawned->dir, api_conf);
+                               "listen-address = 127.0.0.1\ntls = %s\n%s",
+                               spawned->dir, tls ? "true" : "false", api_conf);
   g_assert_true (g_file_set_contents (conf, conf_text, -1, &error));
   g_assert_no_error (error);
 
@@ -2811,12 +3036,19 @@ spawned_start (const gchar *api_conf)
   /* "API listening on http://127.0.0.1:PORT", logged before READY=1 */
   g_assert_true (g_file_get_contents (log, &log_text, NULL, &error));
   g_assert_no_error (error);
-  url = strstr (log_text, "API listening on http://127.0.0.1:");
+  listening = g_strdup_printf ("API listening on %s://127.0.0.1:", scheme);
+  url = strstr (log_text, listening);
   g_assert_nonnull (url);
-  spawned->port = (guint16) g_ascii_strtoull (url + strlen ("API listening on http://127.0.0.1:"),
-                                              NULL, 10);
+  spawned->port = (guint16) g_ascii_strtoull (url + strlen (listening), NULL, 10);
   g_assert_cmpuint (spawned->port, >, 0);
   return spawned;
+}
+
+/* Starts hemgated with plain HTTP on 127.0.0.1 and @api_conf added to its [api] group. */
+static Spawned *
+spawned_start (const gchar *api_conf)
+{
+  return spawned_start_full (api_conf, FALSE);
 }
 
 static void
@@ -2982,6 +3214,92 @@ raise_own_descriptor_limit (void)
   g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &limit), ==, 0);
   limit.rlim_cur = limit.rlim_max;
   g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+}
+
+/* Runs `openssl s_client -brief` against 127.0.0.1:@port with @args, @request on its
+ * stdin (then end of input: with -ign_eof it waits for the answer, else it closes); returns
+ * whether the handshake completed, with its output in @out. */
+static gboolean
+openssl_client (guint16 port,
+                const gchar *const *args,
+                const gchar *request,
+                gchar **out)
+{
+  g_autofree gchar *openssl = g_find_program_in_path ("openssl");
+  g_autofree gchar *connect = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (openssl); /* Debian's openssl package, in ./dev deps */
+  g_ptr_array_add (argv, openssl);
+  g_ptr_array_add (argv, (gpointer) "s_client");
+  g_ptr_array_add (argv, (gpointer) "-connect");
+  g_ptr_array_add (argv, connect);
+  g_ptr_array_add (argv, (gpointer) "-brief");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  process = g_subprocess_newv ((const gchar *const *) argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                   | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                               &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, request, NULL, out, NULL, &error));
+  g_assert_no_error (error);
+  return g_subprocess_get_if_exited (process) && g_subprocess_get_exit_status (process) == 0 &&
+         strstr (*out, "CONNECTION ESTABLISHED") != NULL;
+}
+
+static void
+test_tls_versions_and_hsts (void)
+{
+  const gchar *request = "GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Connection: close\r\n\r\n";
+  /* SECLEVEL=0: the client would refuse TLS 1.0 and 1.1 itself otherwise */
+  const gchar *const tls1_0[] = { "-tls1", "-cipher", "DEFAULT@SECLEVEL=0", NULL };
+  const gchar *const tls1_1[] = { "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", NULL };
+  const gchar *const tls1_2[] = { "-tls1_2", "-ign_eof", NULL };
+  const gchar *const tls1_3[] = { "-tls1_3", "-ign_eof", NULL };
+  const gchar *const weak_cipher[] = { "-tls1_2", "-cipher", "AES256-SHA:ECDHE-ECDSA-AES256-SHA",
+                                       NULL };
+
+  g_test_summary ("The installed hemgated (started as the unit does, with its default "
+                  "[api] tls-priority) refuses TLS 1.0 and 1.1 handshakes and CBC ciphers, "
+                  "completes TLS 1.2 and 1.3 ones, and sends Strict-Transport-Security on "
+                  "answers over TLS but not over plain HTTP");
+  g_test_bug ("issue 19");
+  {
+    g_autoptr(Spawned) spawned = spawned_start_full ("", TRUE);
+    g_autofree gchar *out = NULL;
+
+    g_assert_false (openssl_client (spawned->port, tls1_0, "", &out));
+    g_clear_pointer (&out, g_free);
+    g_assert_false (openssl_client (spawned->port, tls1_1, "", &out));
+    g_clear_pointer (&out, g_free);
+    g_assert_false (openssl_client (spawned->port, weak_cipher, "", &out));
+    g_clear_pointer (&out, g_free);
+
+    g_assert_true (openssl_client (spawned->port, tls1_2, request, &out));
+    g_assert_nonnull (strstr (out, "Protocol version: TLSv1.2"));
+    g_assert_nonnull (strstr (out, "HTTP/1.1 200"));
+    g_assert_nonnull (strstr (out, "\r\nStrict-Transport-Security: max-age=31536000\r\n"));
+    g_clear_pointer (&out, g_free);
+    g_assert_true (openssl_client (spawned->port, tls1_3, request, &out));
+    g_assert_nonnull (strstr (out, "Protocol version: TLSv1.3"));
+    g_assert_nonnull (strstr (out, "HTTP/1.1 200"));
+    g_assert_nonnull (strstr (out, "\r\nStrict-Transport-Security: max-age=31536000\r\n"));
+  }
+  {
+    g_autoptr(Spawned) spawned = spawned_start ("");
+    g_autoptr(GSocket) socket = raw_connect (spawned->port);
+    g_autofree gchar *head = NULL;
+    g_autofree gchar *body = NULL;
+
+    raw_send (socket, request);
+    g_assert_cmpuint (raw_read_response_full (socket, &head, &body), ==, 200);
+    g_assert_null (strstr (head, "Strict-Transport-Security"));
+  }
 }
 
 static void
@@ -4279,6 +4597,294 @@ test_access_log_shared_events (void)
   g_assert_cmpstr (json_object_get_string_member (entry_at (page, 1), "action"), ==, "grant.made");
 }
 
+/* /api/secrets/ ------------------------------------------------------------------------ */
+
+/* A daemon with one municipal ("muni") and one personal ("example") instance. */
+static HgdTestDaemon *
+secrets_daemon_new (void)
+{
+  static const gchar *const overrides[] = {
+    "plugin:muni", "plugin", "example",
+    "plugin:muni", "domain", "municipal",
+    NULL,
+  };
+  HgdTestDaemonOptions options = { .example_plugin = TRUE, .overrides = overrides };
+
+  return hgd_test_daemon_new (&options);
+}
+
+static HgdTestResponse *
+secret_put (HgdTestDaemon *td,
+            HgdRole role,
+            const gchar *owner_key,
+            const gchar *body)
+{
+  g_autofree gchar *path = g_strconcat ("/api/v1/secrets/", owner_key, NULL);
+
+  return hgd_test_daemon_request (td, "PUT", path, hgd_test_daemon_get_token (td, role), body);
+}
+
+/* The last event of @role's domain's journal, as the event list shows it. */
+static JsonObject *
+last_event (HgdTestDaemon *td,
+            HgdRole role)
+{
+  g_autoptr(HgdTestResponse) response = hgd_test_daemon_request (
+      td, "GET", "/api/v1/events?after=0&limit=1000", hgd_test_daemon_get_token (td, role), NULL);
+  JsonArray *events;
+
+  g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+  events = json_object_get_array_member (response->json, "events");
+  g_assert_cmpuint (json_array_get_length (events), >, 0);
+  return json_object_ref (
+      json_array_get_object_element (events, json_array_get_length (events) - 1));
+}
+
+static void
+test_secrets_write_only (void)
+{
+  g_autoptr(HgdTestDaemon) td = secrets_daemon_new ();
+  const gchar *value = "sip-pass-9Qx7-never-shown";
+  g_autofree gchar *body = g_strdup_printf ("{\"value\":\"%s\"}", value);
+  g_autofree gchar *pem = g_strdup ("-----BEGIN PRIVATE KEY-----\nTUlJQ2VBSUJBREFO\n"
+                                    "-----END PRIVATE KEY-----\n");
+  g_autofree gchar *pem_b64 = g_base64_encode ((const guchar *) pem, strlen (pem));
+  g_autofree gchar *pem_body = g_strdup_printf ("{\"value_base64\":\"%s\"}", pem_b64);
+  g_autofree gchar *by = g_strdup_printf ("user:%s", hgd_test_username (HGD_ROLE_IT_ADMIN));
+  g_autofree gchar *resident = g_strdup_printf ("user:%s", hgd_test_username (HGD_ROLE_RESIDENT));
+  g_autoptr(JsonObject) event = NULL;
+  g_autofree gchar *event_text = NULL;
+
+  g_test_summary ("The it-admin sets municipal secrets (core, a municipal instance), the resident "
+                  "a personal instance's; listings show owner, key, domain and when set, each "
+                  "domain only its own and never a value; set and delete are journaled without "
+                  "the value, personal ones also in the access log; a second delete is 404");
+  g_test_bug ("issue 19");
+
+  {
+    g_autoptr(HgdTestResponse) set = secret_put (td, HGD_ROLE_IT_ADMIN, "plugin:muni/sip-password",
+                                                 body);
+    g_autoptr(HgdTestResponse) set_pem = secret_put (td, HGD_ROLE_IT_ADMIN, "core/tls-key",
+                                                     pem_body);
+    g_autoptr(HgdTestResponse) set_personal = secret_put (td, HGD_ROLE_RESIDENT,
+                                                          "plugin:example/token", body);
+
+    g_assert_cmpuint (set->status, ==, SOUP_STATUS_NO_CONTENT);
+    g_assert_cmpuint (set_pem->status, ==, SOUP_STATUS_NO_CONTENT);
+    g_assert_cmpuint (set_personal->status, ==, SOUP_STATUS_NO_CONTENT);
+  }
+
+  /* journaled in the caller's domain: who, what, never the value */
+  event = last_event (td, HGD_ROLE_IT_ADMIN);
+  g_assert_cmpstr (json_object_get_string_member (event, "type"), ==, "secret.set");
+  event_text = hg_json_object_to_string (event);
+  g_assert_null (strstr (event_text, "BEGIN PRIVATE KEY"));
+  {
+    JsonObject *event_body = json_object_get_object_member (event, "body");
+    g_assert_cmpstr (json_object_get_string_member (event_body, "owner"), ==, "core");
+    g_assert_cmpstr (json_object_get_string_member (event_body, "key"), ==, "tls-key");
+    g_assert_cmpstr (json_object_get_string_member (event_body, "by"), ==, by);
+    g_assert_cmpuint (json_object_get_size (event_body), ==, 3);
+  }
+  g_clear_pointer (&event, json_object_unref);
+  event = last_event (td, HGD_ROLE_RESIDENT);
+  g_assert_cmpstr (json_object_get_string_member (event, "type"), ==, "secret.set");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (event, "body"),
+                                                  "owner"),
+                   ==, "plugin:example");
+
+  /* listed per domain, without values */
+  {
+    g_autoptr(HgdTestResponse) municipal = hgd_test_daemon_request (
+        td, "GET", "/api/v1/secrets", hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+    g_autoptr(HgdTestResponse) personal = hgd_test_daemon_request (
+        td, "GET", "/api/v1/secrets", hgd_test_daemon_get_token (td, HGD_ROLE_GUARDIAN), NULL);
+    g_autofree gchar *municipal_text = NULL;
+    g_autofree gchar *personal_text = NULL;
+    JsonArray *secrets;
+    gboolean saw_core = FALSE;
+
+    g_assert_cmpuint (municipal->status, ==, SOUP_STATUS_OK);
+    g_assert_cmpuint (personal->status, ==, SOUP_STATUS_OK);
+    municipal_text = g_strndup (g_bytes_get_data (municipal->body, NULL),
+                                g_bytes_get_size (municipal->body));
+    personal_text = g_strndup (g_bytes_get_data (personal->body, NULL),
+                               g_bytes_get_size (personal->body));
+    g_assert_null (strstr (municipal_text, value));
+    g_assert_null (strstr (municipal_text, "BEGIN PRIVATE KEY"));
+    g_assert_null (strstr (personal_text, value));
+    g_assert_null (strstr (municipal_text, "plugin:example"));
+    g_assert_null (strstr (personal_text, "plugin:muni"));
+
+    secrets = json_object_get_array_member (municipal->json, "secrets");
+    g_assert_cmpuint (json_array_get_length (secrets), ==, 2);
+    for (guint i = 0; i < json_array_get_length (secrets); i++)
+      {
+        JsonObject *secret = json_array_get_object_element (secrets, i);
+        const gchar *set_at = json_object_get_string_member (secret, "set_at");
+        g_autoptr(GDateTime) when = g_date_time_new_from_iso8601 (set_at, NULL);
+
+        g_assert_cmpuint (json_object_get_size (secret), ==, 4);
+        g_assert_cmpstr (json_object_get_string_member (secret, "domain"), ==, "municipal");
+        g_assert_nonnull (when);
+        saw_core = saw_core ||
+                   (g_strcmp0 (json_object_get_string_member (secret, "owner"), "core") == 0 &&
+                    g_strcmp0 (json_object_get_string_member (secret, "key"), "tls-key") == 0);
+      }
+    g_assert_true (saw_core);
+    secrets = json_object_get_array_member (personal->json, "secrets");
+    g_assert_cmpuint (json_array_get_length (secrets), ==, 1);
+  }
+
+  /* the personal change is in the resident's access log */
+  {
+    g_autoptr(HgdTestResponse) log = access_log_get (td, HGD_ROLE_RESIDENT, "/api/v1/access-log");
+    JsonArray *entries = json_object_get_array_member (log->json, "entries");
+    gboolean found = FALSE;
+
+    for (guint i = 0; i < json_array_get_length (entries); i++)
+      {
+        JsonObject *entry = json_array_get_object_element (entries, i);
+        found = found ||
+                (g_strcmp0 (json_object_get_string_member (entry, "action"), "secret.set") == 0 &&
+                 g_strcmp0 (json_object_get_string_member (entry, "actor"), resident) == 0 &&
+                 g_strcmp0 (json_object_get_string_member (entry, "object"),
+                            "plugin:example/token") == 0);
+      }
+    g_assert_true (found);
+  }
+
+  /* delete: journaled; then there is none */
+  {
+    g_autoptr(HgdTestResponse) deleted = hgd_test_daemon_request (
+        td, "DELETE", "/api/v1/secrets/plugin:muni/sip-password",
+        hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+    g_autoptr(HgdTestResponse) again = hgd_test_daemon_request (
+        td, "DELETE", "/api/v1/secrets/plugin:muni/sip-password",
+        hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+
+    g_assert_cmpuint (deleted->status, ==, SOUP_STATUS_NO_CONTENT);
+    assert_error (again, SOUP_STATUS_NOT_FOUND, "not-found");
+  }
+  g_clear_pointer (&event, json_object_unref);
+  event = last_event (td, HGD_ROLE_IT_ADMIN);
+  g_assert_cmpstr (json_object_get_string_member (event, "type"), ==, "secret.deleted");
+  {
+    g_autoptr(HgdTestResponse) municipal = hgd_test_daemon_request (
+        td, "GET", "/api/v1/secrets", hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (municipal->json,
+                                                                           "secrets")),
+                      ==, 1);
+  }
+}
+
+/* {"value": "aaa..."} with @length a's. */
+static gchar *
+value_body_of_length (gsize length)
+{
+  g_autoptr(GString) body = g_string_new ("{\"value\":\"");
+
+  for (gsize i = 0; i < length; i++)
+    g_string_append_c (body, 'a');
+  g_string_append (body, "\"}");
+  return g_string_free (g_steal_pointer (&body), FALSE);
+}
+
+static void
+test_secrets_bad_input (void)
+{
+  g_autoptr(HgdTestDaemon) td = secrets_daemon_new ();
+  g_autofree gchar *long_value = value_body_of_length (40000);
+  const gchar *ok = "{\"value\":\"fine\"}";
+  struct
+  {
+    HgdRole role;
+    const gchar *owner_key;
+    const gchar *body; /* base64 of the value when it starts with '=' */
+    guint status;
+    const gchar *code;
+  } cases[] = {
+    /* the value: text only, and not too much of it */
+    { HGD_ROLE_IT_ADMIN, "core/k", "=\xff\xfe\x01", 400, "invalid-value" },     /* not UTF-8 */
+    { HGD_ROLE_IT_ADMIN, "core/k", "=a\x01" "b", 400, "invalid-value" },        /* control */
+    { HGD_ROLE_IT_ADMIN, "core/k", "{\"value_base64\":\"AAEC\"}", 400, "invalid-value" }, /* NUL */
+    { HGD_ROLE_IT_ADMIN, "core/k", "{\"value_base64\":\"not base64!\"}", 400, "invalid-value" },
+    { HGD_ROLE_IT_ADMIN, "core/k", "{\"value\":\"\"}", 400, "invalid-value" },
+    { HGD_ROLE_IT_ADMIN, "core/k", "{\"value\":\"a\",\"value_base64\":\"YQ==\"}", 400,
+      "invalid-request" },
+    { HGD_ROLE_IT_ADMIN, "core/k", "{}", 400, "invalid-request" },
+    { HGD_ROLE_IT_ADMIN, "core/k", "{\"value\":\"a\",\"owner\":\"core\"}", 400, "invalid-request" },
+    { HGD_ROLE_IT_ADMIN, "core/k", "{\"value\":1}", 400, "invalid-request" },
+    { HGD_ROLE_IT_ADMIN, "core/k", long_value, 400, "invalid-value" },
+    /* whose */
+    { HGD_ROLE_IT_ADMIN, "plugin:nope/k", ok, 404, "unknown-owner" },
+    { HGD_ROLE_IT_ADMIN, "user:admin/k", ok, 404, "unknown-owner" },
+    { HGD_ROLE_IT_ADMIN, "nobody/k", ok, 404, "unknown-owner" },
+    { HGD_ROLE_IT_ADMIN, "plugin:example/k", ok, 404, "unknown-owner" }, /* personal */
+    { HGD_ROLE_RESIDENT, "core/k", ok, 403, "forbidden" },
+    { HGD_ROLE_GUARDIAN, "core/k", ok, 403, "forbidden" },
+    { HGD_ROLE_RESIDENT, "plugin:muni/k", ok, 403, "forbidden" },
+    { HGD_ROLE_RESIDENT, "plugin:nope/k", ok, 404, "unknown-owner" },
+    { HGD_ROLE_IT_ADMIN, "core/bad*key", ok, 400, "invalid-request" },
+  };
+
+  g_test_summary ("PUT /api/v1/secrets refuses a value that is not text (not UTF-8, NUL, "
+                  "control characters), empty, over 32 KiB or given twice, unknown members, an "
+                  "unknown owner, a personal instance to the it-admin (404) and a municipal "
+                  "owner to the resident (403); nothing refused is stored or journaled");
+  g_test_bug ("issue 19");
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree gchar *body = NULL;
+      g_autoptr(HgdTestResponse) response = NULL;
+
+      if (cases[i].body[0] == '=')
+        {
+          g_autofree gchar *encoded = g_base64_encode ((const guchar *) cases[i].body + 1,
+                                                       strlen (cases[i].body + 1));
+          body = g_strdup_printf ("{\"value_base64\":\"%s\"}", encoded);
+        }
+      else
+        {
+          body = g_strdup (cases[i].body);
+        }
+      response = secret_put (td, cases[i].role, cases[i].owner_key, body);
+      g_test_message ("case %u: %s as %s: %u", i, cases[i].owner_key,
+                      hgd_role_to_string (cases[i].role), response->status);
+      assert_error (response, cases[i].status, cases[i].code);
+    }
+
+  /* a body over [api] max-body-bytes is not even read */
+  {
+    g_autofree gchar *huge = value_body_of_length (70000);
+    g_autoptr(HgdTestResponse) response = secret_put (td, HGD_ROLE_IT_ADMIN, "core/k", huge);
+
+    assert_error (response, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload-too-large");
+  }
+
+  /* nothing of it was stored, nor journaled */
+  {
+    g_autoptr(HgdTestResponse) municipal = hgd_test_daemon_request (
+        td, "GET", "/api/v1/secrets", hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+    g_autoptr(HgdTestResponse) personal = hgd_test_daemon_request (
+        td, "GET", "/api/v1/secrets", hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), NULL);
+    g_autoptr(HgdTestResponse) events = hgd_test_daemon_request (
+        td, "GET", "/api/v1/events?after=0&limit=1000",
+        hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+    g_autofree gchar *events_text = g_strndup (g_bytes_get_data (events->body, NULL),
+                                               g_bytes_get_size (events->body));
+
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (municipal->json,
+                                                                           "secrets")),
+                      ==, 0);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (personal->json,
+                                                                           "secrets")),
+                      ==, 0);
+    g_assert_null (strstr (events_text, "secret.set"));
+  }
+}
+
 int
 main (int argc,
       char **argv)
@@ -4333,6 +4939,10 @@ main (int argc,
   g_test_add_func ("/api/journal/size-budget-warns-in-health", test_health_journal_size_budget);
   g_test_add_func ("/api/metrics-format", test_metrics_format);
   g_test_add_func ("/api/tls/self-signed-generated-and-reused", test_tls_self_signed);
+  g_test_add_func ("/api/tls/old-versions-refused-hsts-sent", test_tls_versions_and_hsts);
+  g_test_add_func ("/api/tls/key-file-moved-into-secret-store", test_tls_key_moved_into_store);
+  g_test_add_func ("/api/tls/certificate-installed-used-without-restart",
+                   test_tls_certificate_installed);
   g_test_add_func ("/api/connections/closed-and-slow-released", test_connections_released);
   g_test_add_func ("/api/connections/body-never-comes-answered", test_body_never_comes);
   g_test_add_func ("/api/connections/kept-alive-closed-idle-released",
@@ -4352,6 +4962,8 @@ main (int argc,
   g_test_add_func ("/api/access-log/tampered-is-health-fault", test_access_log_tampered);
   g_test_add_func ("/api/access-log/personal-reads-under-grant", test_access_log_personal_reads);
   g_test_add_func ("/api/access-log/shared-events-logged-once", test_access_log_shared_events);
+  g_test_add_func ("/api/secrets/write-only-journaled-per-domain", test_secrets_write_only);
+  g_test_add_func ("/api/secrets/bad-input-refused", test_secrets_bad_input);
 
   return g_test_run ();
 }

@@ -121,8 +121,10 @@ write_config (Fixture *fixture,
   g_autoptr(GError) error = NULL;
   g_autofree gchar *config = NULL;
 
-  /* --config replaces the demo configuration, so the example plugin is named again */
+  /* --config replaces the demo configuration, so the example plugin is named again; the
+   * secrets stay in the test's session keyring, where stored_secret () reads them */
   config = g_strdup_printf ("[api]\nlisten-address = 127.0.0.1\nport = %u\ntls = %s\n"
+                            "\n[secrets]\nservice = session\n"
                             "\n[plugin:example]\ndomain = municipal\ninterval = 10\n",
                             port, fixture->tls ? "true" : "false");
   g_file_set_contents (fixture->config_path, config, -1, &error);
@@ -1044,6 +1046,148 @@ test_access_log_list_and_verify (Fixture *fixture,
   g_assert_cmpstr (out, ==, "");
 }
 
+/* What hemgated keeps in the Secret Service (hgd-secrets.c), read past the API. */
+static gchar *
+stored_secret (const gchar *owner,
+               const gchar *key)
+{
+  static const SecretSchema schema = {
+    .name = "org.hemgate.Secret",
+    .flags = SECRET_SCHEMA_NONE,
+    .attributes = {
+      { "domain", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "owner", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "key", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { NULL, 0 },
+    },
+  };
+  g_autoptr(GError) error = NULL;
+  gchar *value = secret_password_lookup_sync (&schema, NULL, &error, "domain", "municipal",
+                                              "owner", owner, "key", key, NULL);
+
+  g_assert_no_error (error);
+  return value;
+}
+
+static void
+test_secrets_set_list_delete (Fixture *fixture,
+                              gconstpointer data)
+{
+  const gchar *token = "tok-3b9f-read-from-stdin";
+  const gchar *pem = "-----BEGIN PRIVATE KEY-----\nTUlJQ2VBSUJBREFO\n-----END PRIVATE KEY-----\n";
+  g_autofree gchar *pem_path = g_build_filename (g_get_user_config_dir (), "key.pem", NULL);
+  g_autofree gchar *input = g_strdup_printf ("%s\n", token);
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+  g_autofree gchar *stored = NULL;
+  g_autoptr(JsonNode) listed = NULL;
+
+  g_test_summary ("secrets set reads the value from standard input (one line) or --file (as it "
+                  "is), never from the command line; secrets lists owner, key and domain but no "
+                  "value; secrets delete removes it, and again is an error; staff may not list, "
+                  "the resident may not set a municipal secret");
+  g_test_bug ("issue 19");
+  g_assert_true (g_file_set_contents (pem_path, pem, -1, NULL));
+
+  login (fixture, "admin");
+  g_assert_cmpint (run_ctl (fixture, input, &out, NULL, "secrets", "set", "plugin:example",
+                            "api-token"),
+                   ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Set the secret api-token of plugin:example."));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "secrets", "set", "core", "tls-key",
+                            "--file", pem_path),
+                   ==, 0);
+  stored = stored_secret ("plugin:example", "api-token");
+  g_assert_cmpstr (stored, ==, token);
+  g_clear_pointer (&stored, g_free);
+  stored = stored_secret ("core", "tls-key");
+  g_assert_cmpstr (stored, ==, pem);
+  g_clear_pointer (&stored, g_free);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "secrets"), ==, 0);
+  g_assert_nonnull (strstr (out, "plugin:example"));
+  g_assert_nonnull (strstr (out, "api-token"));
+  g_assert_nonnull (strstr (out, "tls-key"));
+  g_assert_nonnull (strstr (out, "municipal"));
+  g_assert_null (strstr (out, token));
+  g_assert_null (strstr (out, "PRIVATE"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "--json", "secrets"), ==, 0);
+  listed = parse_json (out);
+  {
+    JsonArray *secrets = json_object_get_array_member (json_node_get_object (listed), "secrets");
+
+    /* the demo's own (scaip-alarm's sip-password) besides ours */
+    g_assert_cmpuint (json_array_get_length (secrets), >=, 2);
+    for (guint i = 0; i < json_array_get_length (secrets); i++)
+      g_assert_false (json_object_has_member (json_array_get_object_element (secrets, i),
+                                              "value"));
+  }
+  g_clear_pointer (&out, g_free);
+
+  /* nothing to set is an error, and so is an empty value */
+  g_assert_cmpint (run_ctl (fixture, "", NULL, NULL, "secrets", "set", "core", "empty"), !=, 0);
+  g_assert_cmpint (run_ctl (fixture, "\n", NULL, NULL, "secrets", "set", "core", "empty"), !=, 0);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "secrets", "delete", "plugin:example",
+                            "api-token"),
+                   ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Deleted the secret api-token of plugin:example."));
+  stored = stored_secret ("plugin:example", "api-token");
+  g_assert_null (stored);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, &err, "secrets", "delete", "plugin:example",
+                            "api-token"),
+                   ==, 1);
+  g_clear_pointer (&err, g_free);
+
+  login (fixture, "staff");
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, &err, "secrets"), ==, 3);
+  g_assert_nonnull (strstr (err, "not allowed"));
+  g_clear_pointer (&err, g_free);
+  login (fixture, "resident");
+  g_assert_cmpint (run_ctl (fixture, "x\n", NULL, &err, "secrets", "set", "core", "tls-key"), ==,
+                   3);
+}
+
+static void
+test_tls_install (Fixture *fixture,
+                  gconstpointer data)
+{
+  g_autofree gchar *dir = g_build_filename (g_get_user_config_dir (), "certs", NULL);
+  g_autofree gchar *crt = g_build_filename (dir, "gateway.crt", NULL);
+  g_autofree gchar *key = g_build_filename (dir, "gateway.key", NULL);
+  g_autofree gchar *own = g_build_filename (fixture->state_dir, "tls", "hemgate.crt", NULL);
+  g_autofree gchar *out = NULL;
+  g_autoptr(GSubprocess) openssl = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("tls install sends IT's certificate and key; the next connection is "
+                  "served that certificate (verified with it as the only CA), without a "
+                  "restart; a key of another certificate is refused");
+  g_test_bug ("issue 19");
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  openssl = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, "openssl", "req",
+                              "-x509", "-newkey", "ec", "-pkeyopt",
+                              "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30", "-subj",
+                              "/CN=gateway.example", "-addext", "subjectAltName=IP:127.0.0.1",
+                              "-keyout", key, "-out", crt, NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait_check (openssl, NULL, &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpint (run_ctl (fixture, DEMO_PASSWORD "\n", NULL, NULL, "--ca", own, "login",
+                            "admin", "--password-stdin"),
+                   ==, 0);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--ca", crt, "status"), ==, 1);
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--ca", own, "tls", "install", crt, own),
+                   ==, 1);
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "--ca", own, "tls", "install", crt, key),
+                   ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Installed the certificate CN=gateway.example"));
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--ca", crt, "status"), ==, 0);
+}
+
 int
 main (int argc,
       char **argv)
@@ -1075,5 +1219,9 @@ main (int argc,
               test_tls_verified_pinned_or_insecure, teardown);
   g_test_add ("/cli/access-log-list-and-verify", Fixture, NULL, setup,
               test_access_log_list_and_verify, teardown);
+  g_test_add ("/cli/secrets-set-list-delete", Fixture, NULL, setup, test_secrets_set_list_delete,
+              teardown);
+  g_test_add ("/cli/tls-install-used-at-once", Fixture, GINT_TO_POINTER (TRUE), setup,
+              test_tls_install, teardown);
   return g_test_run ();
 }

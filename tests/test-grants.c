@@ -89,6 +89,13 @@ static const struct
     { 401, 200, 403, 403, 403, 403, 200, 403 } },
   { "POST", "/api/v1/personal/erase", "/api/v1/personal/erase", "{}",
     { 401, 400, 403, 403, 403, 403, 400, 403 } },
+  { "GET", "/api/v1/secrets", "/api/v1/secrets", NULL, { 401, 200, 403, 403, 200, 403, 200, 403 } },
+  { "PUT", "/api/v1/secrets/{owner}/{key}", "/api/v1/secrets/no-such-owner/key", "{}",
+    { 401, 404, 403, 403, 404, 403, 404, 403 } },
+  { "DELETE", "/api/v1/secrets/{owner}/{key}", "/api/v1/secrets/no-such-owner/key", NULL,
+    { 401, 404, 403, 403, 404, 403, 404, 403 } },
+  { "PUT", "/api/v1/tls/certificate", "/api/v1/tls/certificate", "{}",
+    { 401, 403, 403, 403, 409, 403, 403, 403 } },
   { "GET", "/", "/", NULL, { 200, 200, 200, 200, 200, 200, 200, 200 } },
   { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, { 404, 404, 404, 404, 404, 404, 404, 404 } },
 };

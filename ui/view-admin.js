@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Municipal IT: the gateway's health and journals, the plugins with restart and
-// disable/enable, and the municipal users (create, reset password, end sessions). What
+// disable/enable, the municipal secrets (listed without values, set and deleted; what the
+// plugins' health reports beside them) and the municipal users (create, reset password,
+// end sessions). What
 // an action did is said next to its control (a live region there), not at the top of
 // the page; the tables stack into one card per row where they are narrow.
 import { api } from './api.js';
@@ -52,6 +54,30 @@ function pluginStateLabel(state) {
   }
 }
 
+// What a plugin's entry in GET /api/v1/health says is wrong: its error, its faults and
+// the secrets it misses, as text (the daemon's own words, in English).
+function pluginFaultTexts(plugin) {
+  const texts = [];
+  if (plugin.error)
+    texts.push(plugin.error);
+  if (plugin.fault)
+    texts.push(typeof plugin.fault === 'string' ? plugin.fault : plugin.fault.message ?? JSON.stringify(plugin.fault));
+  for (const fault of Array.isArray(plugin.faults) ? plugin.faults : [])
+    texts.push(typeof fault === 'string' ? fault : fault.message ?? JSON.stringify(fault));
+  for (const missing of Array.isArray(plugin.missing_secrets) ? plugin.missing_secrets : [])
+    texts.push('missing secret ' + (typeof missing === 'string' ? missing : missing.key ?? JSON.stringify(missing)));
+  return texts;
+}
+
+// A secret's text as the API takes it: UTF-8, base64 encoded (several lines, e.g. PEM).
+function base64Utf8(text) {
+  const bytes = new TextEncoder().encode(text);
+  let binary = '';
+  for (const byte of bytes)
+    binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
 function duration(seconds) {
   const days = Math.floor(seconds / 86400);
   const hours = Math.floor((seconds % 86400) / 3600);
@@ -67,6 +93,10 @@ export async function render(main, context) {
   const userHost = h('div', { id: 'users' }, userList);
   // says what a plugin action did; the row says it too, next to the button
   const pluginAnnounce = h('p', { class: 'visually-hidden', role: 'status' });
+  const secretsHost = h('div', { id: 'secrets' });
+  const secretFaultsHost = h('div', { id: 'secret-faults' });
+  const secretFeedback = h('p', { id: 'secret-status', class: 'feedback', role: 'status' });
+  const secretOwner = h('select', { id: 'secret-owner' });
 
   async function showHealth() {
     const health = await api('GET', '/api/v1/health');
@@ -174,6 +204,85 @@ export async function render(main, context) {
         h('tbody', {}, rows)));
   }
 
+  async function deleteSecret(secret, button) {
+    if (!window.confirm(format(_('Delete the secret {key} of {owner}? What uses it stops working until it is set again.'), { key: secret.key, owner: secret.owner })))
+      return;
+    button.disabled = true;
+    try {
+      await api('DELETE', '/api/v1/secrets/' + encodeURIComponent(secret.owner) + '/' + encodeURIComponent(secret.key));
+      secretFeedback.textContent = format(_('The secret {key} of {owner} was deleted.'), { key: secret.key, owner: secret.owner });
+    } catch (error) {
+      secretFeedback.textContent = format(_('The secret was not deleted: {message}'), { message: apiErrorText(error) });
+    }
+    button.disabled = false;
+    await showSecrets();
+  }
+
+  // The municipal secrets, never a value; and what the plugins' health says they miss.
+  async function showSecrets() {
+    const [secrets, plugins, health] = await Promise.all([
+      api('GET', '/api/v1/secrets').then((answer) => answer.secrets ?? []),
+      api('GET', '/api/v1/plugins').then((answer) => answer.plugins ?? []),
+      api('GET', '/api/v1/health'),
+    ]);
+    const chosen = secretOwner.value;
+    clear(secretOwner).append(h('option', { value: 'core' }, _('The gateway (core)')),
+      plugins.filter((plugin) => plugin.domain === 'municipal')
+        .map((plugin) => h('option', { value: 'plugin:' + plugin.id }, format(_('Plugin {id}'), { id: plugin.id }))));
+    if (chosen)
+      secretOwner.value = chosen;
+    const rows = secrets.map((secret) => {
+      const remove = h('button', { type: 'button', class: 'secondary', 'aria-label': format(_('Delete the secret {key} of {owner}'), { key: secret.key, owner: secret.owner }), dataset: { deleteSecret: secret.owner + '/' + secret.key } }, _('Delete'));
+      remove.addEventListener('click', () => deleteSecret(secret, remove));
+      return h('tr', { dataset: { secret: secret.owner + '/' + secret.key } },
+        h('th', { scope: 'row' }, secret.key),
+        cell(_('Owner'), secret.owner),
+        cell(_('Set'), secret.set_at ? new Date(secret.set_at).toLocaleString() : '–'),
+        cell(_('Actions'), remove));
+    });
+    clear(secretsHost).append(secrets.length === 0
+      ? h('p', {}, _('No secrets are stored.'))
+      : h('table', { class: 'stack' },
+        h('caption', { class: 'visually-hidden' }, _('Secrets')),
+        h('thead', {}, h('tr', {}, [_('Key'), _('Owner'), _('Set'), _('Actions')].map((text) => h('th', { scope: 'col' }, text)))),
+        h('tbody', {}, rows)));
+    const faults = (health.plugins ?? []).flatMap((plugin) =>
+      pluginFaultTexts(plugin).map((text) => h('li', { dataset: { plugin: plugin.id } }, plugin.id + ': ', h('span', { lang: 'en' }, text))));
+    clear(secretFaultsHost).append(faults.length === 0 ? ''
+      : h('div', { class: 'health', dataset: { status: 'fault' } },
+        h('p', {}, h('span', { 'aria-hidden': 'true' }, '⚠ '), _('The plugins report:')),
+        h('ul', {}, faults)));
+  }
+
+  // the form is built once, so that its live region is there before it speaks
+  function secretForm() {
+    const key = h('input', { id: 'secret-key', autocomplete: 'off', required: true, pattern: '[A-Za-z0-9._\\-]{1,128}', autocapitalize: 'none', spellcheck: 'false', 'aria-describedby': 'secret-key-rule' });
+    const value = h('textarea', { id: 'secret-value', rows: '3', required: true, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'secret-value-rule' });
+    const form = h('form', { class: 'card', id: 'secret-form' },
+      h('h3', {}, _('Set a secret')),
+      h('div', { class: 'field' }, h('label', { for: 'secret-owner' }, _('Owner')), secretOwner),
+      h('div', { class: 'field' }, h('label', { for: 'secret-key' }, _('Key')), key,
+        h('p', { id: 'secret-key-rule', class: 'hint' }, _('For example sip-password: letters, digits, “.”, “_” or “-”.'))),
+      h('div', { class: 'field' }, h('label', { for: 'secret-value' }, _('Value')), value,
+        h('p', { id: 'secret-value-rule', class: 'hint' }, _('Text, such as a password or a PEM key. It cannot be read back: the list shows only that it is set.'))),
+      h('button', { type: 'submit', class: 'primary' }, _('Set secret')),
+      secretFeedback);
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      try {
+        await api('PUT', '/api/v1/secrets/' + encodeURIComponent(secretOwner.value) + '/' + encodeURIComponent(key.value), { value_base64: base64Utf8(value.value) });
+        secretFeedback.textContent = format(_('The secret {key} of {owner} was set.'), { key: key.value, owner: secretOwner.value });
+        value.value = '';
+        key.value = '';
+        await showSecrets();
+      } catch (error) {
+        value.value = '';
+        secretFeedback.textContent = format(_('The secret was not set: {message}'), { message: apiErrorText(error) });
+      }
+    });
+    return form;
+  }
+
   function passwordForm(user, feedback) {
     const id = 'password-' + user.username;
     const ruleId = id + '-rule';
@@ -251,9 +360,12 @@ export async function render(main, context) {
     h('h1', {}, _('Administration')),
     h('section', { class: 'card', 'aria-labelledby': 'health-heading' }, h('h2', { id: 'health-heading' }, _('Gateway health')), healthHost),
     h('section', { class: 'card', 'aria-labelledby': 'plugins-heading' }, h('h2', { id: 'plugins-heading' }, _('Plugins')), pluginAnnounce, pluginHost),
+    h('section', { class: 'card', 'aria-labelledby': 'secrets-heading' }, h('h2', { id: 'secrets-heading' }, _('Secrets')),
+      h('p', {}, _('Passwords and keys the gateway and its plugins use. Values are never shown.')),
+      secretFaultsHost, secretsHost, secretForm()),
     h('section', { 'aria-labelledby': 'users-heading' }, h('h2', { id: 'users-heading' }, _('Users')), userHost));
   userHost.append(newUserForm());
-  await Promise.all([showHealth(), showPlugins(), showUsers()]);
+  await Promise.all([showHealth(), showPlugins(), showSecrets(), showUsers()]);
   if (!context.isCurrent())
     return;
   const first = await api('GET', '/api/v1/events?limit=1');
@@ -261,6 +373,8 @@ export async function render(main, context) {
     onEvent(event) {
       if (event.type.startsWith('plugin.'))
         showPlugins().then(showHealth).catch(() => {});
+      if (event.type.startsWith('secret.') || event.type.startsWith('plugin.'))
+        showSecrets().catch(() => {});
     },
     onReconnected() {
       showPlugins().then(showHealth).catch(() => {});

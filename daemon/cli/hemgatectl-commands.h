@@ -23,6 +23,7 @@ typedef struct
   gchar *idempotency_key;  /* (owned) (nullable) --idempotency-key */
   gboolean verify;         /* --verify */
   gboolean yes;            /* --yes */
+  gchar *file;             /* (owned) (nullable) --file */
 } HgdCliOptions;
 
 /* A command: @args are its positional arguments, already counted by the dispatcher. */
@@ -95,6 +96,22 @@ gboolean hgd_cli_personal_erase (HgdCliClient *client,
                                  const HgdCliOptions *options,
                                  gchar **args,
                                  GError **error);
+gboolean hgd_cli_secrets (HgdCliClient *client,
+                          const HgdCliOptions *options,
+                          gchar **args,
+                          GError **error);
+gboolean hgd_cli_secrets_set (HgdCliClient *client,
+                              const HgdCliOptions *options,
+                              gchar **args,
+                              GError **error);
+gboolean hgd_cli_secrets_delete (HgdCliClient *client,
+                                 const HgdCliOptions *options,
+                                 gchar **args,
+                                 GError **error);
+gboolean hgd_cli_tls_install (HgdCliClient *client,
+                              const HgdCliOptions *options,
+                              gchar **args,
+                              GError **error);
 
 /* Helpers (hemgatectl-util.c) */
 void hgd_cli_print_json (JsonNode *node,

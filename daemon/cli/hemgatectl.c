@@ -27,6 +27,7 @@ typedef enum
   OPT_IDEMPOTENCY_KEY = 1 << 6,
   OPT_VERIFY = 1 << 7,
   OPT_YES = 1 << 8,
+  OPT_FILE = 1 << 9,
 } CommandOption;
 
 typedef enum
@@ -98,6 +99,20 @@ static const Command commands[] = {
   { "personal", "erase", "", 0,
     N_("Erase the personal domain's data for good (needs --yes); the municipal side stays"),
     OPT_YES, OPT_YES, TOKEN_REQUIRED, hgd_cli_personal_erase },
+  /* TRANSLATORS: what “secrets” does */
+  { "secrets", NULL, "", 0, N_("List the secrets of your domain, never their values"), 0, 0,
+    TOKEN_REQUIRED, hgd_cli_secrets },
+  /* TRANSLATORS: the arguments of “secrets set”, and what the command does */
+  { "secrets", "set", N_("OWNER KEY"), 2,
+    N_("Set a secret (OWNER: core or plugin:ID) from standard input or --file"), OPT_FILE, 0,
+    TOKEN_REQUIRED, hgd_cli_secrets_set },
+  /* TRANSLATORS: the arguments of “secrets delete”, and what the command does */
+  { "secrets", "delete", N_("OWNER KEY"), 2, N_("Delete a secret"), 0, 0, TOKEN_REQUIRED,
+    hgd_cli_secrets_delete },
+  /* TRANSLATORS: the arguments of “tls install”, and what the command does */
+  { "tls", "install", N_("CERT KEY"), 2,
+    N_("Install the API's certificate (PEM chain) and its key; used at once"), 0, 0,
+    TOKEN_REQUIRED, hgd_cli_tls_install },
 };
 
 static void
@@ -108,6 +123,7 @@ options_clear (HgdCliOptions *options)
   g_clear_pointer (&options->role, g_free);
   g_clear_pointer (&options->location, g_free);
   g_clear_pointer (&options->idempotency_key, g_free);
+  g_clear_pointer (&options->file, g_free);
 }
 
 /* The string options go through callbacks so that giving one twice, or both before and
@@ -131,6 +147,8 @@ option_string_cb (const gchar *option_name,
     target = &options->location;
   else if (g_strcmp0 (option_name, "--idempotency-key") == 0)
     target = &options->idempotency_key;
+  else if (g_strcmp0 (option_name, "--file") == 0)
+    target = &options->file;
   g_return_val_if_fail (target != NULL, FALSE);
   g_free (*target);
   *target = g_strdup (value);
@@ -196,6 +214,11 @@ option_group_new (HgdCliOptions *options,
     { OPT_YES,
       { "yes", 0, 0, G_OPTION_ARG_NONE, &options->yes,
         N_("Yes, erase: it cannot be undone"), NULL } },
+    /* TRANSLATORS: help for secrets set --file */
+    { OPT_FILE,
+      { "file", 0, G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, option_string_cb,
+        N_("Read the secret from FILE as it is, e.g. a PEM key (“-”: all of standard input)"),
+        N_("FILE") } },
     /* TRANSLATORS: help for --password-stdin */
     { OPT_PASSWORD_STDIN,
       { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &options->password_stdin,

@@ -146,6 +146,10 @@ static void handle_access_log (HgdApi *self, HgdApiRequest *req);
 static void handle_access_log_verify (HgdApi *self, HgdApiRequest *req);
 static void handle_personal_export (HgdApi *self, HgdApiRequest *req);
 static void handle_personal_erase (HgdApi *self, HgdApiRequest *req);
+static void handle_secrets_list (HgdApi *self, HgdApiRequest *req);
+static void handle_secret_set (HgdApi *self, HgdApiRequest *req);
+static void handle_secret_delete (HgdApi *self, HgdApiRequest *req);
+static void handle_tls_install (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_index (HgdApi *self, HgdApiRequest *req);
 static void handle_ui_file (HgdApi *self, HgdApiRequest *req);
 static void close_ended_streams (HgdApi *self);
@@ -198,6 +202,10 @@ static void close_ended_streams (HgdApi *self);
  *   GET    /api/v1/access-log/verify         -    yes      -      -     -        -       yes      yes  (j)
  *   GET    /api/v1/personal/export           -    yes      -      -     -        -       yes      -    (k)
  *   POST   /api/v1/personal/erase            -    yes      -      -     -        -       yes      -    (l)
+ *   GET    /api/v1/secrets                   -    yes      -      -     yes      -       yes      -    (m)
+ *   PUT    /api/v1/secrets/{owner}/{key}     -    yes      -      -     yes      -       yes      -    (m)
+ *   DELETE /api/v1/secrets/{owner}/{key}     -    yes      -      -     yes      -       yes      -    (m)
+ *   PUT    /api/v1/tls/certificate           -    -        -      -     yes      -       -        -    (n)
  *   GET    /                                 yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *   GET    /ui/{file}                        yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *
@@ -264,6 +272,21 @@ static void close_ended_streams (HgdApi *self);
  *     session of theirs ends; the personal plugin hosts restart. The municipal domain is
  *     untouched but for one `personal.erased` event {"by", "role", "at"} in its journal:
  *     who erased, and when, nothing of what.
+ * (m) the secrets of the caller's domain (HgdSecrets), never a value: the it-admin lists
+ *     and manages the municipal ones (owner `core`, the gateway's own, and `plugin:<id>` of
+ *     a municipal instance), the resident and the guardian the personal ones (`plugin:<id>`
+ *     of a personal instance). An owner of the other domain is 403, but a personal instance
+ *     is unknown (404) to the it-admin, as (a). A value is text (UTF-8, no control
+ *     characters but tab and line breaks, 1 to 32 KiB), as `value` or `value_base64`. Every
+ *     set and delete is journaled (`secret.set`, `secret.deleted` {"owner", "key", "by"})
+ *     in the caller's domain, and in the personal access log when personal; the instance
+ *     is told (HgContext::secret-changed) and needs no restart.
+ * (n) installs the certificate IT provides for the API, `{"certificate_base64",
+ *     "key_base64"}` (PEM chain and key): checked (the key is the certificate's, valid
+ *     now), the key stored as the secret `core`/`tls-key`, the chain in
+ *     <state-dir>/tls/hemgate.crt, and used for every new connection without a restart;
+ *     journaled as `tls.certificate-installed` {"subject", "not_after", "by"}. 409 when
+ *     the configuration names the certificate ([api] tls-certificate) or TLS is off.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
@@ -314,6 +337,13 @@ static const HgdApiRoute routes[] = {
     handle_personal_export },
   { "POST", "/api/v1/personal/erase", KEEPER, 0, HGD_API_BODY_JSON, 0,
     handle_personal_erase },
+  { "GET", "/api/v1/secrets", KEEPER | R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
+    handle_secrets_list },
+  { "PUT", "/api/v1/secrets/{owner}/{key}", KEEPER | R (IT_ADMIN), 0, HGD_API_BODY_JSON, 0,
+    handle_secret_set },
+  { "DELETE", "/api/v1/secrets/{owner}/{key}", KEEPER | R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
+    handle_secret_delete },
+  { "PUT", "/api/v1/tls/certificate", R (IT_ADMIN), 0, HGD_API_BODY_JSON, 0, handle_tls_install },
   { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
   { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
 };
@@ -1452,6 +1482,9 @@ request_started_cb (SoupServer *server,
   g_object_set_qdata_full (G_OBJECT (msg), quark_start, start, g_free);
   soup_message_headers_replace (headers, "Cache-Control", "no-store");
   soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
+  /* a browser that once reached the gateway over TLS never falls back to plain HTTP */
+  if (self->tls)
+    soup_message_headers_replace (headers, "Strict-Transport-Security", "max-age=31536000");
   if (self->keep_alive_timeout == 0)
     soup_message_headers_replace (headers, "Connection", "close");
   if (track_connection (self, msg))
@@ -4246,6 +4279,593 @@ handle_grant_revoke (HgdApi *self,
                             request_ref (req));
 }
 
+/* Secrets ------------------------------------------------------------------------------- */
+
+/* A secret's value: text, as the owners read it (a password, a PEM key or certificate). */
+#define SECRET_VALUE_MAX_BYTES 32768
+
+/* A key, or an instance id after `plugin:`: as HgdSecrets takes them. */
+static gboolean
+secret_name_is_valid (const gchar *name)
+{
+  gsize len = strlen (name);
+
+  if (len == 0 || len > MAX_NAME_LENGTH)
+    return FALSE;
+  for (const gchar *p = name; *p != '\0'; p++)
+    {
+      if (!g_ascii_isalnum (*p) && *p != '.' && *p != '_' && *p != '-')
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Whether the caller may manage the secrets of {owner} (see (m) above the route table);
+ * answers the request when not. */
+static gboolean
+check_secret_owner (HgdApi *self,
+                    HgdApiRequest *req)
+{
+  const gchar *owner = request_param (req, 0);
+  const gchar *key = request_param (req, 1);
+  HgDomain domain = request_domain (req);
+  HgDomain owner_domain = HG_DOMAIN_LAST;
+
+  if (g_strcmp0 (owner, "core") == 0)
+    {
+      owner_domain = HG_DOMAIN_MUNICIPAL;
+    }
+  else if (g_str_has_prefix (owner, "plugin:") && self->plugins != NULL &&
+           secret_name_is_valid (owner + strlen ("plugin:")))
+    {
+      g_autoptr(JsonArray) instances = hgd_plugin_manager_to_json (self->plugins, NULL);
+
+      for (guint i = 0; i < json_array_get_length (instances); i++)
+        {
+          JsonObject *instance = json_array_get_object_element (instances, i);
+          if (g_strcmp0 (json_object_get_string_member (instance, "id"),
+                         owner + strlen ("plugin:")) == 0)
+            hg_domain_from_string (json_object_get_string_member (instance, "domain"),
+                                   &owner_domain);
+        }
+    }
+  /* a municipal role is not told which personal instances exist (a) */
+  if (owner_domain == HG_DOMAIN_LAST ||
+      (owner_domain == HG_DOMAIN_PERSONAL && domain != HG_DOMAIN_PERSONAL))
+    {
+      respond_error (req, SOUP_STATUS_NOT_FOUND, "unknown-owner",
+                     "no owner of this name: 'core' or 'plugin:<instance id>' of a configured "
+                     "instance of your domain");
+      return FALSE;
+    }
+  if (owner_domain != domain)
+    {
+      respond_error (req, SOUP_STATUS_FORBIDDEN, "forbidden",
+                     "the secrets of '%s' belong to the %s domain", owner,
+                     hg_domain_to_string (owner_domain));
+      return FALSE;
+    }
+  if (!secret_name_is_valid (key))
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                     "a secret's key is 1 to %u characters of [A-Za-z0-9._-]",
+                     (guint) MAX_NAME_LENGTH);
+      return FALSE;
+    }
+  if (self->journals[domain] == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the %s journal is unavailable; every change of a secret is recorded there",
+                     hg_domain_to_string (domain));
+      return FALSE;
+    }
+  if (self->secrets == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
+                     "the gateway has no Secret Service");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+secrets_listed_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) found = hgd_secrets_list_finish (HGD_SECRETS (source), result, &error);
+  g_autoptr(GList) elements = NULL;
+  JsonArray *secrets;
+  JsonObject *object;
+
+  if (req->api == NULL)
+    return;
+  if (found == NULL)
+    {
+      respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  secrets = json_array_new ();
+  elements = json_array_get_elements (found);
+  for (GList *l = elements; l != NULL; l = l->next)
+    {
+      JsonObject *item = json_node_get_object (l->data);
+      JsonObject *secret = json_object_new ();
+      gint64 modified = json_object_get_int_member (item, "modified");
+      g_autofree gchar *set_at = iso8601_from_usec (modified * G_USEC_PER_SEC);
+
+      json_object_set_string_member (secret, "owner",
+                                     json_object_get_string_member (item, "owner"));
+      json_object_set_string_member (secret, "key", json_object_get_string_member (item, "key"));
+      json_object_set_string_member (secret, "domain",
+                                     hg_domain_to_string (request_domain (req)));
+      if (modified > 0)
+        json_object_set_string_member (secret, "set_at", set_at);
+      else
+        json_object_set_null_member (secret, "set_at");
+      json_array_add_object_element (secrets, secret);
+    }
+  object = json_object_new ();
+  json_object_set_array_member (object, "secrets", secrets);
+  respond_json (req, SOUP_STATUS_OK, object);
+  request_resume (req);
+}
+
+/* GET /api/v1/secrets: which secrets the caller's domain holds, never a value. */
+static void
+handle_secrets_list (HgdApi *self,
+                     HgdApiRequest *req)
+{
+  if (self->secrets == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
+                     "the gateway has no Secret Service");
+      return;
+    }
+  request_pause (req);
+  hgd_secrets_list_async (self->secrets, request_domain (req), self->cancellable,
+                          secrets_listed_cb, request_ref (req));
+}
+
+/* The value of a PUT: `value` (one line) or `value_base64` (any text, e.g. a PEM file, as
+ * the strict JSON check refuses control characters in strings). Answers when invalid. */
+static gchar *
+secret_value_from_body (HgdApiRequest *req)
+{
+  static const gchar *const members[] = { "value", "value_base64", NULL };
+  g_autoptr(GError) error = NULL;
+  const gchar *text = NULL;
+  const gchar *encoded = NULL;
+  g_autofree gchar *value = NULL;
+  gsize len;
+
+  if (!hg_json_object_check_members (req->body, members, &error) ||
+      !hg_json_object_get_optional_string (req->body, "value", &text, &error) ||
+      !hg_json_object_get_optional_string (req->body, "value_base64", &encoded, &error))
+    {
+      respond_invalid (req, error);
+      return NULL;
+    }
+  if ((text == NULL) == (encoded == NULL))
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                     "give the secret as exactly one of 'value' and 'value_base64'");
+      return NULL;
+    }
+  if (text != NULL)
+    {
+      value = g_strdup (text);
+      len = strlen (value);
+    }
+  else
+    {
+      gsize n = strlen (encoded);
+
+      for (gsize i = 0; i < n; i++)
+        {
+          if (!g_ascii_isalnum (encoded[i]) && encoded[i] != '+' && encoded[i] != '/' &&
+              !(encoded[i] == '=' && i + 2 >= n))
+            n = 0;
+        }
+      if (n == 0 || n % 4 != 0 || n > (SECRET_VALUE_MAX_BYTES / 3 + 1) * 4)
+        {
+          respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-value",
+                         "'value_base64' is not base64 of at most %d bytes",
+                         SECRET_VALUE_MAX_BYTES);
+          return NULL;
+        }
+      value = (gchar *) g_base64_decode (encoded, &len);
+      value = g_realloc (value, len + 1);
+      value[len] = '\0';
+    }
+  if (len == 0 || len > SECRET_VALUE_MAX_BYTES)
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-value",
+                     "a secret is 1 to %d bytes (to remove one, DELETE it)",
+                     SECRET_VALUE_MAX_BYTES);
+      return NULL;
+    }
+  if (memchr (value, '\0', len) != NULL || !g_utf8_validate (value, len, NULL))
+    {
+      explicit_bzero (value, len);
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-value",
+                     "a secret is text: valid UTF-8 without NUL (binary data goes base64 "
+                     "or PEM encoded)");
+      return NULL;
+    }
+  for (const gchar *p = value; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      if (g_unichar_iscntrl (c) && c != '\t' && c != '\n' && c != '\r')
+        {
+          explicit_bzero (value, len);
+          respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-value",
+                         "a secret is text: no control characters but tab and line breaks");
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&value);
+}
+
+/* The last step of a PUT or DELETE: the personal access log, the plugin told, 204. */
+static void
+secret_changed_done (HgdApiRequest *req)
+{
+  HgdApi *self = req->api;
+  const gchar *owner = request_param (req, 0);
+  const gchar *key = request_param (req, 1);
+  gboolean deleted = g_strcmp0 (req->route->method, "DELETE") == 0;
+
+  if (request_domain (req) == HG_DOMAIN_PERSONAL)
+    {
+      g_autofree gchar *actor = request_who (req);
+      g_autofree gchar *what = g_strdup_printf ("%s/%s", owner, key);
+      g_autoptr(JsonObject) detail = json_object_new ();
+
+      json_object_set_string_member (detail, "role", hgd_role_to_string (req->session->role));
+      hgd_access_log_record (self->access_log, HG_DOMAIN_PERSONAL, actor,
+                             deleted ? "secret.deleted" : "secret.set", what, detail);
+    }
+  if (g_str_has_prefix (owner, "plugin:") && self->plugins != NULL)
+    hgd_plugin_manager_secret_changed (self->plugins, owner + strlen ("plugin:"), key);
+  respond_empty (req, SOUP_STATUS_NO_CONTENT);
+  request_resume (req);
+}
+
+static void
+secret_journaled_cb (GObject *source,
+                     GAsyncResult *result,
+                     gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    {
+      if (req->api == NULL)
+        return;
+      /* the secret has changed: say so, and that the journal does not have it */
+      g_warning ("secret %s/%s changed but not journaled: %s", request_param (req, 0),
+                 request_param (req, 1), error->message);
+      secret_changed_done (req);
+      return;
+    }
+  if (req->api == NULL)
+    return;
+  secret_changed_done (req);
+}
+
+/* `secret.set` or `secret.deleted` {"owner", "key", "by"} in the caller's journal. */
+static void
+secret_journal (HgdApiRequest *req)
+{
+  HgdJournal *journal = req->api->journals[request_domain (req)];
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(HgEvent) event = NULL;
+  g_autofree gchar *who = request_who (req);
+  gboolean deleted = g_strcmp0 (req->route->method, "DELETE") == 0;
+
+  json_object_set_string_member (body, "owner", request_param (req, 0));
+  json_object_set_string_member (body, "key", request_param (req, 1));
+  json_object_set_string_member (body, "by", who);
+  event = hg_event_new (deleted ? "secret.deleted" : "secret.set", body);
+  hg_event_set_source (event, who);
+  if (journal == NULL)
+    {
+      g_warning ("secret %s/%s changed but not journaled: the journal is not open",
+                 request_param (req, 0), request_param (req, 1));
+      secret_changed_done (req);
+      return;
+    }
+  hgd_journal_append_async (journal, event, NULL, NULL, secret_journaled_cb, request_ref (req));
+}
+
+static void
+secret_stored_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = g_str_equal (req->route->method, "DELETE")
+                    ? hgd_secrets_clear_finish (HGD_SECRETS (source), result, &error)
+                    : hgd_secrets_store_finish (HGD_SECRETS (source), result, &error);
+
+  if (req->api == NULL)
+    return;
+  if (!ok)
+    {
+      respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  secret_journal (req);
+}
+
+/* PUT /api/v1/secrets/{owner}/{key}: sets a secret, replacing any earlier value. */
+static void
+handle_secret_set (HgdApi *self,
+                   HgdApiRequest *req)
+{
+  g_autofree gchar *value = NULL;
+
+  if (!check_secret_owner (self, req))
+    return;
+  value = secret_value_from_body (req);
+  if (value == NULL)
+    return;
+  request_pause (req);
+  hgd_secrets_store_async (self->secrets, request_domain (req), request_param (req, 0),
+                           request_param (req, 1), value, self->cancellable, secret_stored_cb,
+                           request_ref (req));
+  explicit_bzero (value, strlen (value));
+}
+
+static void
+secret_found_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) found = hgd_secrets_list_finish (HGD_SECRETS (source), result, &error);
+  gboolean exists = FALSE;
+
+  if (req->api == NULL)
+    return;
+  if (found == NULL)
+    {
+      respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  for (guint i = 0; i < json_array_get_length (found); i++)
+    {
+      JsonObject *item = json_array_get_object_element (found, i);
+      exists = exists || (g_strcmp0 (json_object_get_string_member (item, "owner"),
+                                     request_param (req, 0)) == 0 &&
+                          g_strcmp0 (json_object_get_string_member (item, "key"),
+                                     request_param (req, 1)) == 0);
+    }
+  if (!exists)
+    {
+      respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such secret");
+      request_resume (req);
+      return;
+    }
+  hgd_secrets_clear_async (req->api->secrets, request_domain (req), request_param (req, 0),
+                           request_param (req, 1), req->api->cancellable, secret_stored_cb,
+                           request_ref (req));
+}
+
+/* DELETE /api/v1/secrets/{owner}/{key}: removes a secret; 404 when there is none. */
+static void
+handle_secret_delete (HgdApi *self,
+                      HgdApiRequest *req)
+{
+  if (!check_secret_owner (self, req))
+    return;
+  request_pause (req);
+  hgd_secrets_list_async (self->secrets, request_domain (req), self->cancellable, secret_found_cb,
+                          request_ref (req));
+}
+
+/* TLS ------------------------------------------------------------------------------------ */
+
+/* A base64 member of the body, decoded as text, or NULL having answered 400. */
+static gchar *
+body_base64_text (HgdApiRequest *req,
+                  const gchar *member)
+{
+  const gchar *encoded = NULL;
+  g_autoptr(GError) error = NULL;
+  gchar *text;
+  gsize len = 0;
+
+  if (!hg_json_object_get_string (req->body, member, &encoded, &error))
+    {
+      respond_invalid (req, error);
+      return NULL;
+    }
+  for (const gchar *p = encoded; *p != '\0'; p++)
+    {
+      if (!g_ascii_isalnum (*p) && *p != '+' && *p != '/' && *p != '=')
+        encoded = "";
+    }
+  text = *encoded != '\0' ? (gchar *) g_base64_decode (encoded, &len) : NULL;
+  if (text == NULL || len == 0 || memchr (text, '\0', len) != NULL ||
+      !g_utf8_validate (text, len, NULL))
+    {
+      if (text != NULL)
+        explicit_bzero (text, len);
+      g_free (text);
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-certificate",
+                     "'%s' is not base64 of PEM text", member);
+      return NULL;
+    }
+  text = g_realloc (text, len + 1);
+  text[len] = '\0';
+  return text;
+}
+
+static void
+tls_journaled_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    g_warning ("a TLS certificate was installed but not journaled: %s", error->message);
+  if (req->api == NULL)
+    return;
+  respond_json (req, SOUP_STATUS_OK,
+                json_object_ref (g_object_get_data (req->data, "answer")));
+  request_resume (req);
+}
+
+static void
+tls_key_stored_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  HgdApi *self = req->api;
+  GTlsCertificate *certificate;
+  const gchar *staged;
+  g_autofree gchar *cert_path = NULL;
+  g_autoptr(HgEvent) event = NULL;
+  g_autofree gchar *who = NULL;
+
+  if (!hgd_secrets_store_finish (HGD_SECRETS (source), result, &error))
+    {
+      if (self == NULL)
+        return;
+      respond_gerror (req, error);
+      request_resume (req);
+      return;
+    }
+  if (self == NULL)
+    return;
+  /* the key is in the store: the certificate beside it, then new connections use both */
+  certificate = g_object_get_data (req->data, "certificate");
+  staged = g_object_get_data (req->data, "staged");
+  cert_path = g_build_filename (self->state_dir, "tls", "hemgate.crt", NULL);
+  if (g_rename (staged, cert_path) != 0)
+    {
+      int errsv = errno;
+      g_warning ("installing the TLS certificate %s: %s", cert_path, g_strerror (errsv));
+      respond_error (req, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal-error", "internal error");
+      request_resume (req);
+      return;
+    }
+  soup_server_set_tls_certificate (self->server, certificate);
+  g_message ("installed a TLS certificate for new connections");
+
+  who = request_who (req);
+  event = hg_event_new ("tls.certificate-installed",
+                        g_object_get_data (req->data, "answer"));
+  hg_event_set_source (event, who);
+  if (self->journals[HG_DOMAIN_MUNICIPAL] == NULL)
+    {
+      respond_json (req, SOUP_STATUS_OK,
+                    json_object_ref (g_object_get_data (req->data, "answer")));
+      request_resume (req);
+      return;
+    }
+  hgd_journal_append_async (self->journals[HG_DOMAIN_MUNICIPAL], event, NULL, NULL,
+                            tls_journaled_cb, request_ref (req));
+}
+
+static void
+staged_remove (gpointer path)
+{
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    g_unlink (path);
+  g_free (path);
+}
+
+/* PUT /api/v1/tls/certificate: see (n) above the route table. */
+static void
+handle_tls_install (HgdApi *self,
+                    HgdApiRequest *req)
+{
+  static const gchar *const members[] = { "certificate_base64", "key_base64", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *chain = NULL;
+  g_autofree gchar *key = NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autofree gchar *staged = NULL;
+  g_autofree gchar *subject = NULL;
+  g_autofree gchar *by = request_who (req);
+  g_autoptr(GDateTime) not_after = NULL;
+  g_autofree gchar *not_after_text = NULL;
+  JsonObject *answer;
+
+  if (!self->tls ||
+      *hgd_config_get_string (self->config, "api", "tls-certificate") != '\0')
+    {
+      respond_error (req, SOUP_STATUS_CONFLICT, "conflict",
+                     self->tls ? "the certificate is [api] tls-certificate of the configuration"
+                               : "the API does not serve TLS ([api] tls = false)");
+      return;
+    }
+  if (self->secrets == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
+                     "the gateway has no Secret Service for the key");
+      return;
+    }
+  if (!hg_json_object_check_members (req->body, members, &error))
+    {
+      respond_invalid (req, error);
+      return;
+    }
+  chain = body_base64_text (req, "certificate_base64");
+  if (chain == NULL)
+    return;
+  key = body_base64_text (req, "key_base64");
+  if (key == NULL)
+    return;
+  certificate = hgd_tls_certificate_new (chain, key, &error);
+  if (certificate == NULL)
+    {
+      explicit_bzero (key, strlen (key));
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-certificate", "%s", error->message);
+      return;
+    }
+  /* staged beside the current one, renamed over it once the key is stored */
+  staged = g_build_filename (self->state_dir, "tls", "hemgate.crt.new", NULL);
+  if (!g_file_set_contents_full (staged, chain, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                 &error))
+    {
+      explicit_bzero (key, strlen (key));
+      respond_gerror (req, error);
+      return;
+    }
+  subject = g_tls_certificate_get_subject_name (certificate);
+  not_after = g_tls_certificate_get_not_valid_after (certificate);
+  not_after_text = not_after != NULL ? g_date_time_format_iso8601 (not_after) : NULL;
+  answer = json_object_new ();
+  json_object_set_string_member (answer, "subject", subject != NULL ? subject : "");
+  json_object_set_string_member (answer, "not_after", not_after_text != NULL ? not_after_text : "");
+  json_object_set_string_member (answer, "by", by);
+  req->data = g_object_new (G_TYPE_OBJECT, NULL);
+  g_object_set_data_full (req->data, "answer", answer, (GDestroyNotify) json_object_unref);
+  g_object_set_data_full (req->data, "certificate", g_steal_pointer (&certificate),
+                          g_object_unref);
+  g_object_set_data_full (req->data, "staged", g_steal_pointer (&staged), staged_remove);
+  request_pause (req);
+  hgd_secrets_store_async (self->secrets, HG_DOMAIN_MUNICIPAL, "core", HGD_TLS_KEY_SECRET, key,
+                           self->cancellable, tls_key_stored_cb, request_ref (req));
+  explicit_bzero (key, strlen (key));
+}
+
 /* Access log ---------------------------------------------------------------------------- */
 
 #define ACCESS_LOG_DEFAULT_LIMIT 100
@@ -5141,10 +5761,15 @@ hgd_api_listen (HgdApi *self,
     return FALSE;
   if (self->tls)
     {
-      certificate
-          = hgd_tls_load_certificate (hgd_config_get_string (config, "api", "tls-certificate"),
-                                      hgd_config_get_string (config, "api", "tls-key"),
-                                      self->state_dir, error);
+      const gchar *certificate_file = hgd_config_get_string (config, "api", "tls-certificate");
+      const gchar *key_file = hgd_config_get_string (config, "api", "tls-key");
+
+      /* the gateway's own certificate has its key in the secret store */
+      if (*certificate_file == '\0' && *key_file == '\0' && self->secrets != NULL)
+        certificate = hgd_tls_load_own_certificate (self->secrets, self->state_dir, error);
+      else
+        certificate = hgd_tls_load_certificate (certificate_file, key_file, self->state_dir,
+                                                error);
       if (certificate == NULL)
         return FALSE;
     }

@@ -37,6 +37,7 @@ static const KeySpec key_specs[] = {
   { "api", "tls", KEY_BOOLEAN, "true", 0, 0 },
   { "api", "tls-certificate", KEY_STRING, "", 0, 0 },
   { "api", "tls-key", KEY_STRING, "", 0, 0 },
+  { "api", "tls-priority", KEY_STRING, "", 0, 0 },
   { "api", "max-body-bytes", KEY_INT, "65536", 1024, 16 * 1024 * 1024 },
   { "api", "request-timeout", KEY_INT, "30", 1, 3600 },
   { "api", "max-connections", KEY_INT, "1024", 16, 65536 },

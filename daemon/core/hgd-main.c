@@ -16,6 +16,7 @@
 #include "hgd-demo.h"
 #include "hgd-log.h"
 #include "hgd-systemd.h"
+#include "hgd-tls.h"
 
 #define DEFAULT_CONFIG_FILE SYSCONFDIR "/hemgate/hemgate.conf"
 #define DEMO_CONFIG_RESOURCE "/org/hemgate/daemon/hemgate-demo.conf"
@@ -233,6 +234,12 @@ main (int argc,
     hgd_config_set_override (config, "plugins", "directory", g_getenv ("HEMGATE_PLUGINDIR"));
   if (g_getenv ("HEMGATE_PLUGIN_HOST") != NULL)
     hgd_config_set_override (config, "plugins", "host", g_getenv ("HEMGATE_PLUGIN_HOST"));
+  /* before any TLS connection exists and before the daemon's threads run */
+  if (!hgd_tls_apply_priority (hgd_config_get_string (config, "api", "tls-priority"), &error))
+    {
+      g_printerr (_("hemgated: refusing to start: %s\n"), error->message);
+      return EXIT_FAILURE;
+    }
 
   self.daemon = hgd_daemon_new (config, NULL, &error);
   if (self.daemon == NULL)

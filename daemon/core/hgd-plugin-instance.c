@@ -1758,3 +1758,38 @@ hgd_plugin_instance_set_limits (HgdPluginInstance *self,
   g_return_if_fail (HGD_IS_LIMITS (limits));
   g_set_object (&self->limits, limits);
 }
+
+static void
+secret_changed_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  g_autofree gchar *id = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_dbus_plugin_host1_call_secret_changed_finish (HGD_DBUS_PLUGIN_HOST1 (source), result,
+                                                         &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_debug ("plugin %s: SecretChanged failed: %s", id, error->message);
+}
+
+/**
+ * hgd_plugin_instance_secret_changed:
+ * @self: an #HgdPluginInstance
+ * @key: the key of the instance's secret that was set or removed
+ *
+ * Tells a running instance that one of its secrets changed (HgContext::secret-changed);
+ * one that is not running reads its secrets when it starts.
+ */
+void
+hgd_plugin_instance_secret_changed (HgdPluginInstance *self,
+                                    const gchar *key)
+{
+  g_return_if_fail (HGD_IS_PLUGIN_INSTANCE (self));
+  g_return_if_fail (key != NULL);
+
+  if (self->state != HGD_PLUGIN_STATE_RUNNING || self->host_proxy == NULL)
+    return;
+  hgd_dbus_plugin_host1_call_secret_changed (self->host_proxy, key, self->host_cancellable,
+                                             secret_changed_cb, g_strdup (self->id));
+}

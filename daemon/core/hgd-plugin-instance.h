@@ -61,6 +61,8 @@ void hgd_plugin_instance_stop_async (HgdPluginInstance *self,
 gboolean hgd_plugin_instance_stop_finish (HgdPluginInstance *self,
                                           GAsyncResult *result,
                                           GError **error);
+void hgd_plugin_instance_secret_changed (HgdPluginInstance *self,
+                                         const gchar *key);
 void hgd_plugin_instance_offer_event (HgdPluginInstance *self,
                                       HgEvent *event);
 

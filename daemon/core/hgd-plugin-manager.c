@@ -784,3 +784,27 @@ hgd_plugin_manager_get_limits (HgdPluginManager *self)
   g_return_val_if_fail (HGD_IS_PLUGIN_MANAGER (self), NULL);
   return self->limits;
 }
+
+/**
+ * hgd_plugin_manager_secret_changed:
+ * @self: an #HgdPluginManager
+ * @instance_id: the instance whose secret was set or removed
+ * @key: the secret's key
+ *
+ * Tells the instance, if it runs, so that it reads the secret again without a restart.
+ */
+void
+hgd_plugin_manager_secret_changed (HgdPluginManager *self,
+                                   const gchar *instance_id,
+                                   const gchar *key)
+{
+  HgdPluginInstance *instance;
+
+  g_return_if_fail (HGD_IS_PLUGIN_MANAGER (self));
+  g_return_if_fail (instance_id != NULL);
+  g_return_if_fail (key != NULL);
+
+  instance = find_instance (self, instance_id);
+  if (instance != NULL)
+    hgd_plugin_instance_secret_changed (instance, key);
+}

@@ -63,5 +63,8 @@ gboolean hgd_plugin_manager_set_disabled_finish (HgdPluginManager *self,
                                                  GAsyncResult *result,
                                                  GError **error);
 gchar *hgd_plugin_manager_dup_delivery_fault (HgdPluginManager *self);
+void hgd_plugin_manager_secret_changed (HgdPluginManager *self,
+                                        const gchar *instance_id,
+                                        const gchar *key);
 
 G_END_DECLS

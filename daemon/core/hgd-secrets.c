@@ -795,3 +795,198 @@ hgd_secrets_status_to_json (HgdSecrets *self,
     *fault = faults != NULL ? g_string_free (g_steal_pointer (&faults), FALSE) : NULL;
   return object;
 }
+
+/* Listing with the time each secret was set, for the secrets API. */
+
+static void
+list_cb (GObject *source,
+         GAsyncResult *result,
+         gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  HgDomain domain = GPOINTER_TO_UINT (g_task_get_task_data (task));
+  g_autoptr(GError) error = NULL;
+  GList *items = secret_password_search_finish (result, &error);
+  JsonArray *secrets;
+
+  if (error != NULL)
+    {
+      g_task_return_error (task,
+                           domain_error_convert (g_steal_pointer (&error), "listing", domain));
+      return;
+    }
+  secrets = json_array_new ();
+  for (GList *l = items; l != NULL; l = l->next)
+    {
+      g_autoptr(GHashTable) attributes = secret_retrievable_get_attributes (l->data);
+      JsonObject *secret = json_object_new ();
+
+      json_object_set_string_member (secret, "owner", g_hash_table_lookup (attributes, "owner"));
+      json_object_set_string_member (secret, "key", g_hash_table_lookup (attributes, "key"));
+      json_object_set_int_member (secret, "modified",
+                                  (gint64) secret_retrievable_get_modified (l->data));
+      json_array_add_object_element (secrets, secret);
+    }
+  g_list_free_full (items, g_object_unref);
+  g_task_return_pointer (task, secrets, (GDestroyNotify) json_array_unref);
+}
+
+/**
+ * hgd_secrets_list_async:
+ * @self: an #HgdSecrets
+ * @domain: whose secrets
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the list
+ * @user_data: data for @callback
+ *
+ * Lists @domain's secrets with when each was last set, without their values.
+ */
+void
+hgd_secrets_list_async (HgdSecrets *self,
+                        HgDomain domain,
+                        GCancellable *cancellable,
+                        GAsyncReadyCallback callback,
+                        gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GHashTable) attributes = NULL;
+
+  g_return_if_fail (HGD_IS_SECRETS (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = domain_task_new (self, domain, cancellable, callback, user_data,
+                          hgd_secrets_list_async, &attributes);
+  if (task == NULL)
+    return;
+  secret_password_searchv (secrets_get_schema (), attributes, SECRET_SEARCH_ALL, cancellable,
+                           list_cb, g_steal_pointer (&task));
+}
+
+/**
+ * hgd_secrets_list_finish:
+ * @self: an #HgdSecrets
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): a JSON array of `{"owner", "key", "modified"}` (`modified` in
+ *   seconds since 1970), or %NULL with %HG_ERROR_UNAVAILABLE
+ */
+JsonArray *
+hgd_secrets_list_finish (HgdSecrets *self,
+                         GAsyncResult *result,
+                         GError **error)
+{
+  g_return_val_if_fail (HGD_IS_SECRETS (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_secrets_list_async, NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* The blocking forms' check that @call's domain has its keyring open. */
+static gboolean
+domain_is_open (HgdSecrets *self,
+                const SecretsCall *call,
+                GError **error)
+{
+  if (self->keyring == NULL || hgd_keyring_get_collection (self->keyring, call->domain) != NULL)
+    return TRUE;
+  g_set_error (error, HG_ERROR, HG_ERROR_UNAVAILABLE, "secret service: secret '%s' for %s in %s: %s",
+               call->key, call->owner, hg_domain_to_string (call->domain),
+               hgd_keyring_get_fault (self->keyring, call->domain));
+  return FALSE;
+}
+
+/* Blocking forms, for the start-up of the API only (its TLS key, before the main loop
+ * runs): the same checks and errors as the asynchronous calls. */
+
+/**
+ * hgd_secrets_lookup_sync:
+ * @self: an #HgdSecrets
+ * @domain: the domain of the secret
+ * @owner: whose secret
+ * @key: the secret's name within @owner
+ * @error: return location for a #GError
+ *
+ * As hgd_secrets_lookup_async(), blocking. Only where no main loop runs yet.
+ *
+ * Returns: (transfer full): the secret, to be freed with secret_password_free(); or %NULL
+ *   with the errors of hgd_secrets_lookup_finish()
+ */
+gchar *
+hgd_secrets_lookup_sync (HgdSecrets *self,
+                         HgDomain domain,
+                         const gchar *owner,
+                         const gchar *key,
+                         GError **error)
+{
+  g_autoptr(GHashTable) attributes = NULL;
+  g_autoptr(GError) local = NULL;
+  SecretsCall call = { domain, (gchar *) owner, (gchar *) key };
+  gchar *value;
+
+  g_return_val_if_fail (HGD_IS_SECRETS (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!validate_call (domain, owner, key, error) || !domain_is_open (self, &call, error))
+    return NULL;
+  attributes = secrets_call_build_attributes (&call);
+  value = secret_password_lookupv_sync (secrets_get_schema (), attributes, NULL, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, secrets_error_convert (g_steal_pointer (&local), "looking up",
+                                                       &call));
+      return NULL;
+    }
+  if (value == NULL)
+    g_set_error (error, HG_ERROR, HG_ERROR_NOT_FOUND, "no secret '%s' for %s in %s", key, owner,
+                 hg_domain_to_string (domain));
+  return value;
+}
+
+/**
+ * hgd_secrets_store_sync:
+ * @self: an #HgdSecrets
+ * @domain: the domain of the secret
+ * @owner: whose secret
+ * @key: the secret's name within @owner
+ * @value: the secret
+ * @error: return location for a #GError
+ *
+ * As hgd_secrets_store_async(), blocking. Only where no main loop runs yet.
+ *
+ * Returns: %TRUE if stored, else %FALSE with the errors of hgd_secrets_store_finish()
+ */
+gboolean
+hgd_secrets_store_sync (HgdSecrets *self,
+                        HgDomain domain,
+                        const gchar *owner,
+                        const gchar *key,
+                        const gchar *value,
+                        GError **error)
+{
+  g_autoptr(GHashTable) attributes = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autofree gchar *label = NULL;
+  SecretsCall call = { domain, (gchar *) owner, (gchar *) key };
+
+  g_return_val_if_fail (HGD_IS_SECRETS (self), FALSE);
+  g_return_val_if_fail (value != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!validate_call (domain, owner, key, error) || !validate_value (value, error)
+      || !domain_is_open (self, &call, error))
+    return FALSE;
+  attributes = secrets_call_build_attributes (&call);
+  label = g_strdup_printf ("hemgate %s %s %s", hg_domain_to_string (domain), owner, key);
+  if (!secret_password_storev_sync (secrets_get_schema (), attributes,
+                                    self->keyring != NULL
+                                      ? hgd_keyring_get_collection (self->keyring, domain)
+                                      : SECRET_COLLECTION_DEFAULT,
+                                    label, value, NULL, &local))
+    {
+      g_propagate_error (error, secrets_error_convert (g_steal_pointer (&local), "storing",
+                                                       &call));
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -63,5 +63,24 @@ void hgd_secrets_clear_domain_async (HgdSecrets *self,
 gboolean hgd_secrets_clear_domain_finish (HgdSecrets *self,
                                           GAsyncResult *result,
                                           GError **error);
+void hgd_secrets_list_async (HgdSecrets *self,
+                             HgDomain domain,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data);
+JsonArray *hgd_secrets_list_finish (HgdSecrets *self,
+                                    GAsyncResult *result,
+                                    GError **error);
+gchar *hgd_secrets_lookup_sync (HgdSecrets *self,
+                                HgDomain domain,
+                                const gchar *owner,
+                                const gchar *key,
+                                GError **error);
+gboolean hgd_secrets_store_sync (HgdSecrets *self,
+                                 HgDomain domain,
+                                 const gchar *owner,
+                                 const gchar *key,
+                                 const gchar *value,
+                                 GError **error);
 
 G_END_DECLS

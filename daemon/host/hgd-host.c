@@ -286,6 +286,24 @@ handle_handle_event_cb (HgdDBusPluginHost1 *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* SecretChanged: the core says an operator set or removed one of the instance's secrets. */
+static gboolean
+handle_secret_changed_cb (HgdDBusPluginHost1 *skeleton,
+                          GDBusMethodInvocation *invocation,
+                          const gchar *key,
+                          HgdHost *self)
+{
+  if (!self->running)
+    {
+      g_dbus_method_invocation_return_error_literal (invocation, HG_ERROR, HG_ERROR_UNAVAILABLE,
+                                                     "the plugin is not running");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  hgd_dbus_plugin_host1_complete_secret_changed (skeleton, invocation);
+  g_signal_emit_by_name (hg_plugin_get_context (self->plugin), "secret-changed", key);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static void
 connection_closed_cb (GDBusConnection *connection,
                       gboolean remote_peer_vanished,
@@ -396,6 +414,8 @@ hgd_host_attach (HgdHost *self,
   g_signal_connect_object (self->skeleton, "handle-ping", G_CALLBACK (handle_ping_cb), self, 0);
   g_signal_connect_object (self->skeleton, "handle-handle-event",
                            G_CALLBACK (handle_handle_event_cb), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-secret-changed",
+                           G_CALLBACK (handle_secret_changed_cb), self, 0);
   return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
                                            PLUGIN_HOST_PATH, error);
 }

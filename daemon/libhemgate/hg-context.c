@@ -44,6 +44,14 @@ enum
 
 static GParamSpec *properties[N_PROPS];
 
+enum
+{
+  SIGNAL_SECRET_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void
 hg_context_finalize (GObject *object)
 {
@@ -177,6 +185,24 @@ hg_context_class_init (HgContextClass *klass)
     g_param_spec_boxed ("capabilities", NULL, NULL, G_TYPE_STRV,
                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * HgContext::secret-changed:
+   * @self: the #HgContext
+   * @key: the key of the instance's secret that was set or removed
+   *
+   * Emitted when an operator sets or removes one of the instance's own secrets (through
+   * the API or `hemgatectl secrets`) while it runs. The signal carries no value: a plugin
+   * that uses @key looks it up again with hg_context_lookup_secret_async() and applies
+   * it (for example registers again with a new password), without a restart. A secret
+   * removed is then %HG_ERROR_NOT_FOUND. Not emitted for the plugin's own
+   * hg_context_store_secret_async().
+   *
+   * Since: 1.1
+   */
+  signals[SIGNAL_SECRET_CHANGED] =
+    g_signal_new ("secret-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
 static void

@@ -717,6 +717,30 @@ hg_test_context_set_secret (HgTestContext *self,
 }
 
 /**
+ * hg_test_context_change_secret:
+ * @self: an #HgTestContext
+ * @key: the secret's name within the plugin, e.g. `sip-password`
+ * @value: (nullable): the new secret, or %NULL to remove it
+ *
+ * Changes a secret as an operator does on a running gateway (`hemgatectl secrets set`):
+ * as hg_test_context_set_secret(), then emits #HgContext::secret-changed for @key, as
+ * the plugin host does when the core tells it.
+ *
+ * Since: 1.1
+ */
+void
+hg_test_context_change_secret (HgTestContext *self,
+                               const gchar *key,
+                               const gchar *value)
+{
+  g_return_if_fail (HG_IS_TEST_CONTEXT (self));
+  g_return_if_fail (key != NULL);
+
+  hg_test_context_set_secret (self, key, value);
+  g_signal_emit_by_name (self, "secret-changed", key);
+}
+
+/**
  * hg_test_context_deliver_event:
  * @self: an #HgTestContext
  * @plugin: the plugin @self is the context of

@@ -66,6 +66,9 @@ void hg_test_context_fail_next (HgTestContext *self,
 void hg_test_context_set_secret (HgTestContext *self,
                                  const gchar *key,
                                  const gchar *value);
+void hg_test_context_change_secret (HgTestContext *self,
+                                    const gchar *key,
+                                    const gchar *value);
 gboolean hg_test_context_deliver_event (HgTestContext *self,
                                         HgPlugin *plugin,
                                         HgEvent *event,

@@ -676,6 +676,50 @@ start_engine (HgScaipPlugin *self,
   return TRUE;
 }
 
+/* An operator set or removed the SIP password on the running gateway: use it from now on
+ * and register again with each receiver, without a restart. */
+static void
+password_changed_cb (GObject *source,
+                     GAsyncResult *result,
+                     gpointer user_data)
+{
+  HgScaipPlugin *self;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *password
+      = hg_context_lookup_secret_finish (HG_CONTEXT (source), result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = HG_SCAIP_PLUGIN (user_data);
+  if (self->sip == NULL)
+    return;
+  if (password == NULL)
+    g_warning ("the secret %s changed but cannot be read (%s); Digest challenges will not be "
+               "answered",
+               PASSWORD_SECRET, error->message);
+  else
+    g_message ("the secret %s changed; registering again with it", PASSWORD_SECRET);
+  hg_scaip_sip_set_credentials (self->sip, self->config->auth_user, password);
+  if (self->config->timers.register_)
+    {
+      for (guint i = 0; i < hg_scaip_sip_get_n_receivers (self->sip); i++)
+        hg_scaip_sip_register (self->sip, i, self->config->timers.register_expires);
+    }
+  if (password != NULL)
+    memset (password, 0, strlen (password));
+}
+
+static void
+secret_changed_cb (HgContext *context,
+                   const gchar *key,
+                   HgScaipPlugin *self)
+{
+  if (g_strcmp0 (key, PASSWORD_SECRET) != 0 || self->sip == NULL)
+    return;
+  hg_context_lookup_secret_async (context, PASSWORD_SECRET, self->cancellable,
+                                  password_changed_cb, self);
+}
+
 static void
 password_found_cb (GObject *source,
                    GAsyncResult *result,
@@ -720,6 +764,8 @@ password_found_cb (GObject *source,
     }
   else
     {
+      g_signal_connect_object (get_context (self), "secret-changed",
+                               G_CALLBACK (secret_changed_cb), self, 0);
       g_task_return_boolean (task, TRUE);
     }
   if (password != NULL)

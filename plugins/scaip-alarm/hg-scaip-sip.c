@@ -1403,20 +1403,36 @@ hg_scaip_sip_get_receiver_host (HgScaipSip *self, guint receiver)
  * @self: an #HgScaipSip
  * @auth_user: (nullable): the Digest user name; %NULL for the user of the address of record
  * @password: (nullable): the Digest password; %NULL answers no challenge
+ *
+ * Changed credentials drop each receiver's registration: register again afterwards.
  */
 void
 hg_scaip_sip_set_credentials (HgScaipSip *self,
                               const gchar *auth_user,
                               const gchar *password)
 {
+  gboolean changed;
+
   g_return_if_fail (HG_IS_SCAIP_SIP (self));
 
+  changed = g_strcmp0 (self->auth_user, auth_user) != 0 ||
+            g_strcmp0 (self->password, password) != 0;
   g_free (self->auth_user);
   self->auth_user = g_strdup (auth_user);
   if (self->password != NULL)
     memset (self->password, 0, strlen (self->password));
   g_free (self->password);
   self->password = g_strdup (password);
+  /* a registration handle keeps the credentials it answered with and sends them
+   * unasked with its next REGISTER, which a registrar then refuses without a new
+   * challenge: the next hg_scaip_sip_register () starts on a new handle */
+  for (guint i = 0; changed && i < self->receivers->len; i++)
+    {
+      Receiver *r = get_receiver (self, i);
+      if (r->reg != NULL)
+        g_clear_handle_id (&r->retry_id, g_source_remove);
+      g_clear_pointer (&r->reg, handle_free);
+    }
 }
 
 static void

@@ -462,6 +462,46 @@ test_secrets (void)
 }
 
 static void
+secret_changed_cb (HgContext *context,
+                   const gchar *key,
+                   gpointer user_data)
+{
+  GPtrArray *keys = user_data;
+  const gchar *value = hg_test_context_get_secret (HG_TEST_CONTEXT (context), key);
+
+  /* the new value is there when the plugin is told */
+  g_ptr_array_add (keys, g_strdup_printf ("%s=%s", key, value != NULL ? value : "none"));
+}
+
+static void
+test_secret_changed (void)
+{
+  g_autoptr(HgTestContext) context = hg_test_context_new ("scaip", HG_DOMAIN_MUNICIPAL, NULL,
+                                                          all_granted);
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  Call found = { 0 };
+
+  g_test_summary ("hg_test_context_change_secret () changes the secret and then emits "
+                  "HgContext::secret-changed with its key, as the host does when an operator "
+                  "sets or removes one; set_secret () alone emits nothing");
+  g_signal_connect (context, "secret-changed", G_CALLBACK (secret_changed_cb), keys);
+
+  hg_test_context_set_secret (context, "sip-password", "first");
+  g_assert_cmpuint (keys->len, ==, 0);
+  hg_test_context_change_secret (context, "sip-password", "second");
+  hg_test_context_change_secret (context, "sip-password", NULL);
+  g_assert_cmpuint (keys->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (keys, 0), ==, "sip-password=second");
+  g_assert_cmpstr (g_ptr_array_index (keys, 1), ==, "sip-password=none");
+
+  hg_test_context_change_secret (context, "sip-password", "third");
+  lookup (context, "sip-password", &found);
+  wait_done (&found);
+  g_assert_cmpstr (found.string, ==, "third");
+  call_clear (&found);
+}
+
+static void
 test_too_large (void)
 {
   g_autoptr(HgTestContext) context = hg_test_context_new ("meter", HG_DOMAIN_MUNICIPAL, NULL,
@@ -599,6 +639,7 @@ main (int argc,
   g_test_add_func ("/test-context/fail-next/one-each-in-order", test_fail_next);
   g_test_add_func ("/test-context/alarms/reference-and-reports", test_alarms_and_reports);
   g_test_add_func ("/test-context/secrets/preloaded-and-stored", test_secrets);
+  g_test_add_func ("/test-context/secrets/changed-signal", test_secret_changed);
   g_test_add_func ("/test-context/publish/too-large-refused", test_too_large);
   g_test_add_func ("/test-context/calls/cancelled", test_cancelled);
   g_test_add_func ("/test-context/health/recorded", test_health);

@@ -117,6 +117,62 @@ test_acknowledged_exactly_once (void)
                    json_object_get_int_member (acknowledged, "seq"));
 }
 
+/* PUT /api/v1/secrets/plugin:<instance>/sip-password as the it-admin, the value write-only. */
+static void
+set_sip_password (ScaipTestGateway *gateway,
+                  const gchar *password)
+{
+  g_autoptr(JsonObject) login = scaip_test_gateway_request (
+      gateway, "POST", "/api/v1/auth/login",
+      "{\"username\":\"admin\",\"password\":\"" SCAIP_TEST_USER_PASSWORD "\"}", SOUP_STATUS_OK);
+  g_autofree gchar *uri
+      = g_strconcat (gateway->url, "/api/v1/secrets/plugin:" SCAIP_TEST_INSTANCE "/sip-password",
+                     NULL);
+  g_autofree gchar *body = g_strdup_printf ("{\"value\":\"%s\"}", password);
+  g_autoptr(SoupMessage) msg = hg_test_http_message_new (
+      "PUT", uri, json_object_get_string_member (login, "token"), body);
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(GError) error = NULL;
+
+  answer = soup_session_send_and_read (gateway->session, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, SOUP_STATUS_NO_CONTENT);
+}
+
+static void
+test_password_changed_registers_again (void)
+{
+  g_autoptr(ScaipTestSim) sim = scaip_test_sim_new ("primary", sim_args);
+  g_autoptr(ScaipTestGateway) gateway = NULL;
+  g_autofree gchar *uri = scaip_test_sim_uri (sim, "udp");
+  g_autofree gchar *keys = instance_keys (uri, NULL, "");
+  g_autofree gchar *ref = NULL;
+  gint64 host_pid;
+
+  g_test_summary ("The IT administrator corrects a wrong SIP password through the API on the "
+                  "running gateway: the plugin is told (HgContext::secret-changed), registers "
+                  "again at once with the new password, which the ARC accepts, and delivers an "
+                  "alarm, all without its host restarting");
+  g_test_bug ("issue 19");
+  scaip_test_store_secret (SCAIP_TEST_INSTANCE, "sip-password", "an-old-wrong-password");
+  gateway = scaip_test_gateway_new_started (keys);
+  scaip_test_gateway_wait_logged (gateway, "registration with");
+  g_assert_false (scaip_test_gateway_logged (gateway, "registered with"));
+  host_pid = scaip_test_gateway_host_pid (gateway);
+
+  set_sip_password (gateway, PASSWORD);
+  scaip_test_gateway_wait_logged (gateway, "the secret sip-password changed");
+  scaip_test_gateway_wait_logged (gateway, "registered with");
+  g_assert_cmpint (scaip_test_gateway_host_pid (gateway), ==, host_pid);
+
+  ref = scaip_test_gateway_raise (gateway, "fall", "hall");
+  scaip_test_gateway_wait_state (gateway, ref, "acknowledged");
+  g_assert_cmpuint (scaip_test_sim_count (sim, ref, "ME"), ==, 1);
+  g_assert_cmpint (scaip_test_gateway_host_pid (gateway), ==, host_pid);
+  /* the value was never logged */
+  g_assert_false (scaip_test_gateway_logged (gateway, PASSWORD));
+}
+
 static void
 test_tcp_answer_in_200_ok (void)
 {
@@ -1850,6 +1906,8 @@ main (int argc,
 
   g_test_add_func ("/scaip/delivery/acknowledged-exactly-once", test_acknowledged_exactly_once);
   g_test_add_func ("/scaip/delivery/tcp-answer-in-200-ok", test_tcp_answer_in_200_ok);
+  g_test_add_func ("/scaip/secrets/password-changed-registers-again",
+                   test_password_changed_registers_again);
   g_test_add_func ("/scaip/delivery/hold-polling", test_hold_polling);
   g_test_add_func ("/scaip/delivery/failover-when-primary-silent", test_failover);
   g_test_add_func ("/scaip/delivery/second-path-when-first-is-down", test_second_path);
