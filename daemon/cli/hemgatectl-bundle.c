@@ -165,7 +165,12 @@ hgd_cli_bundle_create (HgdCliClient *client,
   g_autofree gchar *module_data = NULL;
   g_autofree gchar *module_path = NULL;
   g_autoptr(HgdManifest) manifest = NULL;
+  g_autoptr(JsonObject) root = NULL;
   g_autoptr(GBytes) bundle = NULL;
+  const gchar *id = NULL;
+  const gchar *version = NULL;
+  const gchar *module = NULL;
+  const gchar *api_version = NULL;
   GError *local = NULL;
   gsize length = 0;
   gsize module_length = 0;
@@ -177,15 +182,34 @@ hgd_cli_bundle_create (HgdCliClient *client,
       g_propagate_error (error, usage_error (local));
       return FALSE;
     }
-  /* the manifest a gateway would refuse is refused here, with the same words */
-  manifest = hgd_manifest_new_from_data (manifest_data, (gssize) length, &local);
-  if (manifest == NULL)
+  /* the manifest a gateway would refuse is refused here, with the same words; one for
+   * another plugin API is for another gateway's rules, and only its module is read */
+  root = hg_json_parse_object (manifest_data, (gssize) length, HGD_MANIFEST_MAX_SIZE, &local);
+  if (root == NULL || !hg_json_object_get_string (root, "id", &id, &local)
+      || !hg_json_object_get_string (root, "version", &version, &local)
+      || !hg_json_object_get_string (root, "module", &module, &local)
+      || !hg_json_object_get_string (root, "api_version", &api_version, &local))
     {
       g_prefix_error (&local, "%s: ", manifest_path);
       g_propagate_error (error, usage_error (local));
       return FALSE;
     }
-  module_path = g_build_filename (dir, hgd_manifest_get_module (manifest), NULL);
+  if (g_strcmp0 (api_version, HEMGATE_API_VERSION) == 0)
+    manifest = hgd_manifest_new_from_data (manifest_data, (gssize) length, &local);
+  if (g_strcmp0 (api_version, HEMGATE_API_VERSION) == 0 && manifest == NULL)
+    {
+      g_prefix_error (&local, "%s: ", manifest_path);
+      g_propagate_error (error, usage_error (local));
+      return FALSE;
+    }
+  if (strchr (module, '/') != NULL || module[0] == '.' || module[0] == '\0')
+    {
+      /* TRANSLATORS: %s is a file name */
+      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED, _("%s: the module is not a plain file name"),
+                   manifest_path);
+      return FALSE;
+    }
+  module_path = g_build_filename (dir, module, NULL);
   if (!g_file_get_contents (module_path, &module_data, &module_length, &local))
     {
       g_propagate_error (error, usage_error (local));
@@ -194,7 +218,7 @@ hgd_cli_bundle_create (HgdCliClient *client,
   g_ptr_array_add (names, g_strdup ("manifest.json"));
   g_ptr_array_add (contents, g_bytes_new_take (g_steal_pointer (&manifest_data), length));
   g_array_append_val (executable, no);
-  g_ptr_array_add (names, g_strdup_printf ("lib/%s/%s", arch, hgd_manifest_get_module (manifest)));
+  g_ptr_array_add (names, g_strdup_printf ("lib/%s/%s", arch, module));
   g_ptr_array_add (contents, g_bytes_new_take (g_steal_pointer (&module_data), module_length));
   g_array_append_val (executable, yes);
   if (!add_tree (dir, "data", names, contents, executable, &local)
@@ -213,8 +237,7 @@ hgd_cli_bundle_create (HgdCliClient *client,
     return FALSE;
   if (!options->json)
     /* TRANSLATORS: %s are a file name, a plugin id, its version and an architecture */
-    g_print (_("Wrote %s: %s %s for %s, not signed yet.\n"), args[1], hgd_manifest_get_id (manifest),
-             hgd_manifest_get_version (manifest), arch);
+    g_print (_("Wrote %s: %s %s for %s, not signed yet.\n"), args[1], id, version, arch);
   return TRUE;
 }
 
