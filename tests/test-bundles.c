@@ -28,11 +28,11 @@ typedef struct
   gchar *state_dir;   /* (owned) */
   gchar *config_path; /* (owned) */
   guint16 port;
-  gchar *url;         /* (owned) */
-  GSubprocess *daemon; /* (owned) (nullable) */
+  gchar *url;           /* (owned) */
+  GSubprocess *daemon;  /* (owned) (nullable) */
   SoupSession *session; /* (owned) */
-  gchar *admin;       /* (owned) it-admin's token */
-  gchar *resident;    /* (owned) the resident's token */
+  gchar *admin;         /* (owned) it-admin's token */
+  gchar *resident;      /* (owned) the resident's token */
 } Fixture;
 
 typedef struct
@@ -73,10 +73,10 @@ request (Fixture *fixture,
          GBytes *bytes)
 {
   g_autofree gchar *uri = g_strconcat (fixture->url, path, NULL);
-  g_autoptr(SoupMessage) msg = hg_test_http_message_new (method, uri, token, json_body);
-  g_autoptr(GBytes) body = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr (SoupMessage) msg = hg_test_http_message_new (method, uri, token, json_body);
+  g_autoptr (GBytes) body = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
   Answer *answer = g_new0 (Answer, 1);
 
   if (bytes != NULL)
@@ -90,11 +90,13 @@ request (Fixture *fixture,
   g_assert_no_error (error);
   answer->status = soup_message_get_status (msg);
   if (g_bytes_get_size (body) > 0
-      && json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), (gssize) g_bytes_get_size (body), NULL)
+      && json_parser_load_from_data (parser, g_bytes_get_data (body, NULL),
+                                     (gssize)g_bytes_get_size (body), NULL)
       && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     answer->json = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
   g_test_message ("%s %s -> %u %.*s", method, path, answer->status,
-                  (int) MIN (g_bytes_get_size (body), 400), (const gchar *) g_bytes_get_data (body, NULL));
+                  (int)MIN (g_bytes_get_size (body), 400),
+                  (const gchar *)g_bytes_get_data (body, NULL));
   return answer;
 }
 
@@ -110,11 +112,11 @@ error_code (Answer *answer)
 }
 
 static gchar *
-login (Fixture *fixture,
-       const gchar *username)
+login (Fixture *fixture, const gchar *username)
 {
-  g_autofree gchar *body = g_strdup_printf ("{\"username\": \"%s\", \"password\": \"%s\"}", username, PASSWORD);
-  g_autoptr(Answer) answer = request (fixture, "POST", "/api/v1/auth/login", NULL, body, NULL);
+  g_autofree gchar *body
+      = g_strdup_printf ("{\"username\": \"%s\", \"password\": \"%s\"}", username, PASSWORD);
+  g_autoptr (Answer) answer = request (fixture, "POST", "/api/v1/auth/login", NULL, body, NULL);
 
   g_assert_cmpuint (answer->status, ==, SOUP_STATUS_OK);
   return g_strdup (json_object_get_string_member (answer->json, "token"));
@@ -127,26 +129,25 @@ url_is_up (gpointer data)
 {
   Fixture *fixture = data;
   g_autofree gchar *uri = g_strconcat (fixture->url, "/api/v1/health", NULL);
-  g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
-  g_autoptr(GBytes) body = soup_session_send_and_read (fixture->session, msg, NULL, NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", uri);
+  g_autoptr (GBytes) body = soup_session_send_and_read (fixture->session, msg, NULL, NULL);
 
   return body != NULL && soup_message_get_status (msg) == SOUP_STATUS_OK;
 }
 
 /* Starts hemgated --demo; @kill_at, when given, is the install step it kills itself at. */
 static void
-start_daemon (Fixture *fixture,
-              const gchar *kill_at)
+start_daemon (Fixture *fixture, const gchar *kill_at)
 {
-  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr (GError) error = NULL;
 
   g_subprocess_launcher_setenv (launcher, "HEMGATE_DEMO_PASSWORD", PASSWORD, TRUE);
   if (kill_at != NULL)
     g_subprocess_launcher_setenv (launcher, "HEMGATED_TEST_KILL_AT", kill_at, TRUE);
-  fixture->daemon = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("HEMGATED"), "--demo",
-                                                 "--config", fixture->config_path, "--state-dir",
-                                                 fixture->state_dir, NULL);
+  fixture->daemon
+      = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("HEMGATED"), "--demo", "--config",
+                                     fixture->config_path, "--state-dir", fixture->state_dir, NULL);
   g_assert_no_error (error);
   hg_test_wait_for (url_is_up, fixture, WAIT_SECONDS);
   g_clear_pointer (&fixture->admin, g_free);
@@ -158,7 +159,7 @@ start_daemon (Fixture *fixture,
 static void
 stop_daemon (Fixture *fixture)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   if (fixture->daemon == NULL)
     return;
@@ -171,16 +172,12 @@ stop_daemon (Fixture *fixture)
 /* hemgatectl --------------------------------------------------------------------------------- */
 
 static gint
-ctl (Fixture *fixture,
-     const gchar *token,
-     gchar **out,
-     gchar **err,
-     const gchar *const *argv)
+ctl (Fixture *fixture, const gchar *token, gchar **out, gchar **err, const gchar *const *argv)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GPtrArray) args = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
   g_autofree gchar *stdout_text = NULL;
   g_autofree gchar *stderr_text = NULL;
   g_autofree gchar *command = NULL;
@@ -193,12 +190,12 @@ ctl (Fixture *fixture,
     g_subprocess_launcher_setenv (launcher, "HEMGATE_TOKEN", token, TRUE);
   else
     g_subprocess_launcher_unsetenv (launcher, "HEMGATE_TOKEN");
-  g_ptr_array_add (args, (gpointer) g_getenv ("HEMGATECTL"));
+  g_ptr_array_add (args, (gpointer)g_getenv ("HEMGATECTL"));
   for (guint i = 0; argv[i] != NULL; i++)
-    g_ptr_array_add (args, (gpointer) argv[i]);
+    g_ptr_array_add (args, (gpointer)argv[i]);
   g_ptr_array_add (args, NULL);
-  command = g_strjoinv (" ", (gchar **) args->pdata);
-  process = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) args->pdata, &error);
+  command = g_strjoinv (" ", (gchar **)args->pdata);
+  process = g_subprocess_launcher_spawnv (launcher, (const gchar *const *)args->pdata, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (process, NULL, NULL, &stdout_text, &stderr_text, &error);
   g_assert_no_error (error);
@@ -212,7 +209,8 @@ ctl (Fixture *fixture,
   return g_subprocess_get_exit_status (process);
 }
 
-#define CTL(fixture, token, ...) ctl ((fixture), (token), NULL, NULL, (const gchar *const[]){ __VA_ARGS__, NULL })
+#define CTL(fixture, token, ...)                                                                   \
+  ctl ((fixture), (token), NULL, NULL, (const gchar *const[]){ __VA_ARGS__, NULL })
 
 /* Bundles ----------------------------------------------------------------------------------- */
 
@@ -235,7 +233,7 @@ plugin_dir (Fixture *fixture,
   g_autofree gchar *data_file = g_build_filename (data_dir, "greeting.txt", NULL);
   g_autofree gchar *text = NULL;
   g_autofree gchar *contents = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   gsize length = 0;
 
   g_assert_cmpint (g_mkdir_with_parents (data_dir, 0755), ==, 0);
@@ -247,7 +245,7 @@ plugin_dir (Fixture *fixture,
   g_assert_no_error (error);
   g_file_get_contents (module_path, &contents, &length, &error);
   g_assert_no_error (error);
-  g_file_set_contents (module, contents, (gssize) length, &error);
+  g_file_set_contents (module, contents, (gssize)length, &error);
   g_assert_no_error (error);
   g_file_set_contents (data_file, "hello\n", -1, &error);
   g_assert_no_error (error);
@@ -263,11 +261,8 @@ example_module (void)
 /* A bundle NAME.hgp of the plugin folder @dir (for @arch, or this machine's), signed with
  * @key (a `bundle keygen` name) unless %NULL. */
 static gchar *
-make_bundle (Fixture *fixture,
-             const gchar *dir,
-             const gchar *name,
-             const gchar *key,
-             const gchar *arch)
+make_bundle (
+    Fixture *fixture, const gchar *dir, const gchar *name, const gchar *key, const gchar *arch)
 {
   g_autofree gchar *file = g_strconcat (name, ".hgp", NULL);
   g_autofree gchar *key_file = key != NULL ? g_strconcat (key, ".key", NULL) : NULL;
@@ -286,7 +281,7 @@ read_bytes (const gchar *path)
 {
   gchar *contents = NULL;
   gsize length = 0;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   g_file_get_contents (path, &contents, &length, &error);
   g_assert_no_error (error);
@@ -294,9 +289,7 @@ read_bytes (const gchar *path)
 }
 
 static void
-keygen_and_trust (Fixture *fixture,
-                  const gchar *name,
-                  const gchar *token)
+keygen_and_trust (Fixture *fixture, const gchar *name, const gchar *token)
 {
   g_autofree gchar *pub = g_strconcat (name, ".pub", NULL);
 
@@ -306,12 +299,9 @@ keygen_and_trust (Fixture *fixture,
 }
 
 static Answer *
-install (Fixture *fixture,
-         const gchar *token,
-         const gchar *path,
-         const gchar *query)
+install (Fixture *fixture, const gchar *token, const gchar *path, const gchar *query)
 {
-  g_autoptr(GBytes) bytes = read_bytes (path);
+  g_autoptr (GBytes) bytes = read_bytes (path);
   g_autofree gchar *route = g_strconcat ("/api/v1/bundles", query != NULL ? query : "", NULL);
 
   return request (fixture, "POST", route, token, NULL, bytes);
@@ -319,20 +309,18 @@ install (Fixture *fixture,
 
 /* Installs @path over the API and waits for the job's outcome, which it returns. */
 static JsonObject *
-install_and_wait (Fixture *fixture,
-                  const gchar *token,
-                  const gchar *path,
-                  const gchar *query)
+install_and_wait (Fixture *fixture, const gchar *token, const gchar *path, const gchar *query)
 {
-  g_autoptr(Answer) accepted = install (fixture, token, path, query);
+  g_autoptr (Answer) accepted = install (fixture, token, path, query);
   g_autofree gchar *route = NULL;
   gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 
   g_assert_cmpuint (accepted->status, ==, SOUP_STATUS_ACCEPTED);
-  route = g_strdup_printf ("/api/v1/bundles/jobs/%s", json_object_get_string_member (accepted->json, "job"));
+  route = g_strdup_printf ("/api/v1/bundles/jobs/%s",
+                           json_object_get_string_member (accepted->json, "job"));
   while (g_get_monotonic_time () < deadline)
     {
-      g_autoptr(Answer) job = request (fixture, "GET", route, token, NULL, NULL);
+      g_autoptr (Answer) job = request (fixture, "GET", route, token, NULL, NULL);
 
       g_assert_cmpuint (job->status, ==, SOUP_STATUS_OK);
       if (g_strcmp0 (json_object_get_string_member (job->json, "state"), "running") != 0)
@@ -345,10 +333,9 @@ install_and_wait (Fixture *fixture,
 
 /* The plugin's instance as GET /api/v1/plugins shows it to @token, or NULL. */
 static JsonObject *
-find_plugin (Fixture *fixture,
-             const gchar *token)
+find_plugin (Fixture *fixture, const gchar *token)
 {
-  g_autoptr(Answer) answer = request (fixture, "GET", "/api/v1/plugins", token, NULL, NULL);
+  g_autoptr (Answer) answer = request (fixture, "GET", "/api/v1/plugins", token, NULL, NULL);
   JsonArray *plugins;
 
   g_assert_cmpuint (answer->status, ==, SOUP_STATUS_OK);
@@ -372,16 +359,18 @@ static gboolean
 runs_version (gpointer data)
 {
   RunningCheck *check = data;
-  g_autoptr(JsonObject) plugin = find_plugin (check->fixture, check->fixture->admin);
+  g_autoptr (JsonObject) plugin = find_plugin (check->fixture, check->fixture->admin);
 
-  return plugin != NULL && g_strcmp0 (json_object_get_string_member (plugin, "state"), "running") == 0
-         && g_strcmp0 (json_object_get_string_member_with_default (plugin, "version", ""), check->version) == 0;
+  return plugin != NULL
+         && g_strcmp0 (json_object_get_string_member (plugin, "state"), "running") == 0
+         && g_strcmp0 (json_object_get_string_member_with_default (plugin, "version", ""),
+                       check->version)
+                == 0;
 }
 
 /* The municipal greeter runs @version, within a few seconds. */
 static void
-assert_runs (Fixture *fixture,
-             const gchar *version)
+assert_runs (Fixture *fixture, const gchar *version)
 {
   RunningCheck check = { fixture, version };
 
@@ -390,11 +379,11 @@ assert_runs (Fixture *fixture,
 
 /* The types of the events of the caller's journal, in order, as one string. */
 static gchar *
-event_types (Fixture *fixture,
-             const gchar *token)
+event_types (Fixture *fixture, const gchar *token)
 {
-  g_autoptr(Answer) answer = request (fixture, "GET", "/api/v1/events?limit=1000", token, NULL, NULL);
-  g_autoptr(GString) types = g_string_new (NULL);
+  g_autoptr (Answer) answer
+      = request (fixture, "GET", "/api/v1/events?limit=1000", token, NULL, NULL);
+  g_autoptr (GString) types = g_string_new (NULL);
   JsonArray *events = json_object_get_array_member (answer->json, "events");
 
   for (guint i = 0; i < json_array_get_length (events); i++)
@@ -411,10 +400,9 @@ event_types (Fixture *fixture,
 /* Fixture ------------------------------------------------------------------------------------ */
 
 static void
-setup (Fixture *fixture,
-       gconstpointer data)
+setup (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree gchar *config = NULL;
 
   fixture->dir = g_build_filename (g_get_user_data_dir (), "bundles-test", NULL);
@@ -438,8 +426,7 @@ setup (Fixture *fixture,
 }
 
 static void
-teardown (Fixture *fixture,
-          gconstpointer data)
+teardown (Fixture *fixture, gconstpointer data)
 {
   stop_daemon (fixture);
   g_clear_object (&fixture->session);
@@ -454,11 +441,11 @@ teardown (Fixture *fixture,
 /* Tests -------------------------------------------------------------------------------------- */
 
 static void
-test_install_upgrade_remove (Fixture *fixture,
-                             gconstpointer data)
+test_install_upgrade_remove (Fixture *fixture, gconstpointer data)
 {
   g_autofree gchar *module = example_module ();
-  g_autofree gchar *v1_dir = plugin_dir (fixture, "v1", "1.0", "1", module, "\"municipal\"", "\"sensor.publish\"");
+  g_autofree gchar *v1_dir
+      = plugin_dir (fixture, "v1", "1.0", "1", module, "\"municipal\"", "\"sensor.publish\"");
   g_autofree gchar *v2_dir = plugin_dir (fixture, "v2", "2.0", "1", module, "\"municipal\"",
                                          "\"sensor.publish\", \"secrets\"");
   g_autofree gchar *v1 = NULL;
@@ -467,11 +454,11 @@ test_install_upgrade_remove (Fixture *fixture,
   g_autofree gchar *err = NULL;
   g_autofree gchar *types = NULL;
   g_autofree gchar *installed_dir = NULL;
-  g_autoptr(Answer) listed = NULL;
-  g_autoptr(Answer) refused = NULL;
-  g_autoptr(Answer) removed = NULL;
-  g_autoptr(JsonObject) outcome = NULL;
-  g_autoptr(JsonObject) plugin = NULL;
+  g_autoptr (Answer) listed = NULL;
+  g_autoptr (Answer) refused = NULL;
+  g_autoptr (Answer) removed = NULL;
+  g_autoptr (JsonObject) outcome = NULL;
+  g_autoptr (JsonObject) plugin = NULL;
   JsonArray *bundles;
   JsonArray *new_capabilities;
 
@@ -482,14 +469,17 @@ test_install_upgrade_remove (Fixture *fixture,
   v1 = make_bundle (fixture, v1_dir, "greeter-1.0", "provider", NULL);
   v2 = make_bundle (fixture, v2_dir, "greeter-2.0", "provider", NULL);
 
-  g_assert_cmpint (ctl (fixture, NULL, &out, NULL, (const gchar *const[]){ "bundle", "inspect", v2, NULL }), ==, 0);
+  g_assert_cmpint (
+      ctl (fixture, NULL, &out, NULL, (const gchar *const[]){ "bundle", "inspect", v2, NULL }), ==,
+      0);
   g_assert_nonnull (strstr (out, "greeter 2.0"));
   g_assert_nonnull (strstr (out, "secrets"));
   g_assert_nonnull (strstr (out, "data/greeting.txt"));
   g_clear_pointer (&out, g_free);
 
   g_assert_cmpint (ctl (fixture, fixture->admin, &out, NULL,
-                        (const gchar *const[]){ "plugins", "install", v1, NULL }), ==, 0);
+                        (const gchar *const[]){ "plugins", "install", v1, NULL }),
+                   ==, 0);
   g_assert_nonnull (strstr (out, "Installed greeter 1.0"));
   g_clear_pointer (&out, g_free);
   assert_runs (fixture, "1.0");
@@ -501,12 +491,13 @@ test_install_upgrade_remove (Fixture *fixture,
   refused = install (fixture, fixture->admin, v2, NULL);
   g_assert_cmpuint (refused->status, ==, SOUP_STATUS_CONFLICT);
   g_assert_cmpstr (error_code (refused), ==, "approval-needed");
-  new_capabilities = json_object_get_array_member (json_object_get_object_member (refused->json, "error"),
-                                                   "new_capabilities");
+  new_capabilities = json_object_get_array_member (
+      json_object_get_object_member (refused->json, "error"), "new_capabilities");
   g_assert_cmpuint (json_array_get_length (new_capabilities), ==, 1);
   g_assert_cmpstr (json_array_get_string_element (new_capabilities, 0), ==, "secrets");
   g_assert_cmpint (ctl (fixture, fixture->admin, NULL, &err,
-                        (const gchar *const[]){ "plugins", "install", v2, NULL }), ==, 1);
+                        (const gchar *const[]){ "plugins", "install", v2, NULL }),
+                   ==, 1);
   g_assert_nonnull (strstr (err, "secrets"));
   assert_runs (fixture, "1.0");
 
@@ -520,13 +511,17 @@ test_install_upgrade_remove (Fixture *fixture,
   listed = request (fixture, "GET", "/api/v1/bundles", fixture->admin, NULL, NULL);
   bundles = json_object_get_array_member (listed->json, "bundles");
   g_assert_cmpuint (json_array_get_length (bundles), ==, 1);
-  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (bundles, 0), "version"), ==, "2.0");
-  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (bundles, 0), "previous_version"),
+  g_assert_cmpstr (
+      json_object_get_string_member (json_array_get_object_element (bundles, 0), "version"), ==,
+      "2.0");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (bundles, 0),
+                                                  "previous_version"),
                    ==, "1.0");
   g_clear_pointer (&listed, answer_free);
   /* the resident sees none of the municipal domain's */
   listed = request (fixture, "GET", "/api/v1/bundles", fixture->resident, NULL, NULL);
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (listed->json, "bundles")), ==, 0);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (listed->json, "bundles")),
+                    ==, 0);
 
   types = event_types (fixture, fixture->admin);
   g_assert_nonnull (strstr (types, "bundle.key-trusted"));
@@ -548,8 +543,7 @@ test_install_upgrade_remove (Fixture *fixture,
 }
 
 static void
-test_crash_at_start_rolls_back (Fixture *fixture,
-                                gconstpointer data)
+test_crash_at_start_rolls_back (Fixture *fixture, gconstpointer data)
 {
   g_autofree gchar *module = example_module ();
   g_autofree gchar *crash = g_build_filename (g_getenv ("HGD_TEST_PLUGINS"), "crash-on-start",
@@ -562,8 +556,8 @@ test_crash_at_start_rolls_back (Fixture *fixture,
   g_autofree gchar *bundle_dir = NULL;
   g_autofree gchar *err = NULL;
   g_autofree gchar *types = NULL;
-  g_autoptr(JsonObject) outcome = NULL;
-  g_autoptr(JsonObject) fresh = NULL;
+  g_autoptr (JsonObject) outcome = NULL;
+  g_autoptr (JsonObject) fresh = NULL;
 
   g_test_summary ("A new version whose plugin crashes at start is rolled back by itself to the "
                   "version before it; a fresh install that crashes leaves nothing behind");
@@ -584,7 +578,8 @@ test_crash_at_start_rolls_back (Fixture *fixture,
   g_clear_pointer (&outcome, json_object_unref);
 
   g_assert_cmpint (ctl (fixture, fixture->admin, NULL, &err,
-                        (const gchar *const[]){ "plugins", "install", v3, NULL }), ==, 1);
+                        (const gchar *const[]){ "plugins", "install", v3, NULL }),
+                   ==, 1);
   g_assert_nonnull (strstr (err, "rolled-back"));
   assert_runs (fixture, "1.0");
   types = event_types (fixture, fixture->admin);
@@ -597,39 +592,40 @@ test_crash_at_start_rolls_back (Fixture *fixture,
  * @manifest_text (or a plain one), as an attacker would: hemgatectl refuses to build such
  * names and manifests. hemgatectl signs it with the provider's key. */
 static gchar *
-forge_bundle (Fixture *fixture,
-              const gchar *file,
-              const gchar *manifest_text,
-              const gchar *name,
-              gsize zeros)
+forge_bundle (
+    Fixture *fixture, const gchar *file, const gchar *manifest_text, const gchar *name, gsize zeros)
 {
-  g_autoptr(GVariantBuilder) entries = g_variant_builder_new (G_VARIANT_TYPE ("a(sbay)"));
-  g_autoptr(GVariant) inner = NULL;
-  g_autoptr(GVariant) outer = NULL;
-  g_autoptr(GBytes) serialized = NULL;
-  g_autoptr(GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
-  g_autoptr(GOutputStream) memory = g_memory_output_stream_new_resizable ();
-  g_autoptr(GOutputStream) gzip = g_converter_output_stream_new (memory, G_CONVERTER (compressor));
-  g_autoptr(GBytes) payload = NULL;
-  g_autoptr(GBytes) contents = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GVariantBuilder) entries = g_variant_builder_new (G_VARIANT_TYPE ("a(sbay)"));
+  g_autoptr (GVariant) inner = NULL;
+  g_autoptr (GVariant) outer = NULL;
+  g_autoptr (GBytes) serialized = NULL;
+  g_autoptr (GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+  g_autoptr (GOutputStream) memory = g_memory_output_stream_new_resizable ();
+  g_autoptr (GOutputStream) gzip = g_converter_output_stream_new (memory, G_CONVERTER (compressor));
+  g_autoptr (GBytes) payload = NULL;
+  g_autoptr (GBytes) contents = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree gchar *path = g_build_filename (fixture->dir, file, NULL);
   g_autofree gchar *module = example_module ();
   g_autofree gchar *module_data = NULL;
   gsize module_length = 0;
-  const gchar *manifest = manifest_text != NULL
-                             ? manifest_text
-                             : "{\"id\": \"greeter\", \"name\": \"Greeter\", \"version\": \"6.6\", "
-                               "\"provider\": \"x\", \"api_version\": \"1\", \"module\": "
-                               "\"hg-example-plugin.so\", \"domains\": [\"municipal\"], \"capabilities\": []}";
-  g_autofree gchar *lib = g_strdup_printf ("lib/%s/hg-example-plugin.so", g_getenv ("HGD_BUNDLE_ARCH"));
+  const gchar *manifest
+      = manifest_text != NULL
+            ? manifest_text
+            : "{\"id\": \"greeter\", \"name\": \"Greeter\", \"version\": \"6.6\", "
+              "\"provider\": \"x\", \"api_version\": \"1\", \"module\": "
+              "\"hg-example-plugin.so\", \"domains\": [\"municipal\"], \"capabilities\": []}";
+  g_autofree gchar *lib
+      = g_strdup_printf ("lib/%s/hg-example-plugin.so", g_getenv ("HGD_BUNDLE_ARCH"));
 
   g_file_get_contents (module, &module_data, &module_length, &error);
   g_assert_no_error (error);
-  g_variant_builder_add (entries, "(sb@ay)", "manifest.json", FALSE,
-                         g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, manifest, strlen (manifest), 1));
-  g_variant_builder_add (entries, "(sb@ay)", lib, TRUE,
-                         g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, module_data, module_length, 1));
+  g_variant_builder_add (
+      entries, "(sb@ay)", "manifest.json", FALSE,
+      g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, manifest, strlen (manifest), 1));
+  g_variant_builder_add (
+      entries, "(sb@ay)", lib, TRUE,
+      g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, module_data, module_length, 1));
   contents = zeros > 0 ? g_bytes_new_take (g_malloc0 (zeros), zeros) : g_bytes_new_static ("x", 1);
   g_variant_builder_add (entries, "(sb@ay)", name, FALSE,
                          g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, contents, TRUE));
@@ -639,10 +635,11 @@ forge_bundle (Fixture *fixture,
                                             g_bytes_get_size (serialized), NULL, NULL, &error));
   g_assert_true (g_output_stream_close (gzip, NULL, &error));
   payload = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (memory));
-  outer = g_variant_ref_sink (g_variant_new ("(ss@ay@ay)", "hemgate-bundle", "",
-                                             g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, "", 0, 1),
-                                             g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, payload, TRUE)));
-  g_file_set_contents (path, g_variant_get_data (outer), (gssize) g_variant_get_size (outer), &error);
+  outer = g_variant_ref_sink (g_variant_new (
+      "(ss@ay@ay)", "hemgate-bundle", "", g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, "", 0, 1),
+      g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, payload, TRUE)));
+  g_file_set_contents (path, g_variant_get_data (outer), (gssize)g_variant_get_size (outer),
+                       &error);
   g_assert_no_error (error);
   g_assert_cmpint (CTL (fixture, NULL, "bundle", "sign", path, "provider.key"), ==, 0);
   return g_steal_pointer (&path);
@@ -657,25 +654,26 @@ assert_refused (Fixture *fixture,
                 const gchar *code,
                 const gchar *words)
 {
-  g_autoptr(Answer) answer = install (fixture, token, path, NULL);
+  g_autoptr (Answer) answer = install (fixture, token, path, NULL);
   const gchar *message;
 
   g_assert_cmpuint (answer->status, ==, status);
   g_assert_cmpstr (error_code (answer), ==, code);
-  message = json_object_get_string_member (json_object_get_object_member (answer->json, "error"), "message");
+  message = json_object_get_string_member (json_object_get_object_member (answer->json, "error"),
+                                           "message");
   if (words != NULL && strstr (message, words) == NULL)
     g_error ("'%s' does not say '%s'", message, words);
   assert_runs (fixture, "1.0");
 }
 
 static void
-test_bad_input (Fixture *fixture,
-                gconstpointer data)
+test_bad_input (Fixture *fixture, gconstpointer data)
 {
   g_autofree gchar *module = example_module ();
   g_autofree gchar *v1_dir = plugin_dir (fixture, "v1", "1.0", "1", module, "\"municipal\"", "");
   g_autofree gchar *v2_dir = plugin_dir (fixture, "v2", "2.0", "1", module, "\"municipal\"", "");
-  g_autofree gchar *future_dir = plugin_dir (fixture, "future", "2.1", "2", module, "\"municipal\"", "");
+  g_autofree gchar *future_dir
+      = plugin_dir (fixture, "future", "2.1", "2", module, "\"municipal\"", "");
   g_autofree gchar *v1 = NULL;
   g_autofree gchar *unsigned_bundle = NULL;
   g_autofree gchar *stranger = NULL;
@@ -692,11 +690,11 @@ test_bad_input (Fixture *fixture,
   g_autofree gchar *v2 = NULL;
   g_autofree gchar *contents = NULL;
   g_autofree gchar *health_status = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) outcome = NULL;
-  g_autoptr(Answer) health = NULL;
-  g_autoptr(Answer) revoked = NULL;
-  g_autoptr(Answer) listed = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) outcome = NULL;
+  g_autoptr (Answer) health = NULL;
+  g_autoptr (Answer) revoked = NULL;
+  g_autoptr (Answer) listed = NULL;
   JsonObject *subsystem;
   gsize length = 0;
 
@@ -728,11 +726,11 @@ test_bad_input (Fixture *fixture,
   g_file_get_contents (v2, &contents, &length, &error);
   g_assert_no_error (error);
   contents[length - 40] ^= 0x01;
-  g_file_set_contents (tampered, contents, (gssize) length, &error);
+  g_file_set_contents (tampered, contents, (gssize)length, &error);
   g_assert_no_error (error);
   assert_refused (fixture, fixture->admin, tampered, 400, "bad-signature", "does not match");
 
-  g_file_set_contents (truncated, contents, (gssize) (length / 2), &error);
+  g_file_set_contents (truncated, contents, (gssize)(length / 2), &error);
   g_assert_no_error (error);
   assert_refused (fixture, fixture->admin, truncated, 400, "bad-format", NULL);
 
@@ -740,7 +738,7 @@ test_bad_input (Fixture *fixture,
     /* past the bundle's limit: refused by the API before it is read */
     gsize size = 32 * 1024 * 1024 + 1;
     g_autofree gchar *big = g_malloc0 (size);
-    g_file_set_contents (oversized, big, (gssize) size, &error);
+    g_file_set_contents (oversized, big, (gssize)size, &error);
     g_assert_no_error (error);
     assert_refused (fixture, fixture->admin, oversized, 413, "payload-too-large", NULL);
   }
@@ -767,15 +765,17 @@ test_bad_input (Fixture *fixture,
                           "\"hg-example-plugin.so\", \"domains\": [\"personal\"], "
                           "\"capabilities\": [\"alarm.deliver\"]}",
                           "data/x", 0);
-  assert_refused (fixture, fixture->resident, deliver, 400, "capability-forbidden", "alarm.deliver");
+  assert_refused (fixture, fixture->resident, deliver, 400, "capability-forbidden",
+                  "alarm.deliver");
 
   /* nothing of any of them was left behind */
   listed = request (fixture, "GET", "/api/v1/bundles", fixture->admin, NULL, NULL);
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (listed->json, "bundles")), ==, 1);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (listed->json, "bundles")),
+                    ==, 1);
   {
-    g_autofree gchar *versions = g_build_filename (fixture->state_dir, "municipal", "bundles", PLUGIN,
-                                                   "versions", NULL);
-    g_autoptr(GDir) dir = g_dir_open (versions, 0, &error);
+    g_autofree gchar *versions
+        = g_build_filename (fixture->state_dir, "municipal", "bundles", PLUGIN, "versions", NULL);
+    g_autoptr (GDir) dir = g_dir_open (versions, 0, &error);
     guint n = 0;
 
     g_assert_no_error (error);
@@ -788,20 +788,23 @@ test_bad_input (Fixture *fixture,
   {
     g_autofree gchar *out = NULL;
     g_autofree gchar *key_id = NULL;
-    g_autoptr(GKeyFile) key = g_key_file_new ();
+    g_autoptr (GKeyFile) key = g_key_file_new ();
     g_autofree gchar *pub = g_build_filename (fixture->dir, "provider.pub", NULL);
 
     g_assert_true (g_key_file_load_from_file (key, pub, G_KEY_FILE_NONE, NULL));
     key_id = g_key_file_get_string (key, "hemgate key", "id", NULL);
     g_assert_cmpint (ctl (fixture, fixture->admin, &out, NULL,
-                          (const gchar *const[]){ "trust", "revoke", key_id, NULL }), ==, 0);
+                          (const gchar *const[]){ "trust", "revoke", key_id, NULL }),
+                     ==, 0);
     revoked = request (fixture, "GET", "/api/v1/bundles/keys", fixture->admin, NULL, NULL);
     g_assert_true (json_object_get_boolean_member (
-        json_array_get_object_element (json_object_get_array_member (revoked->json, "keys"), 0), "revoked"));
+        json_array_get_object_element (json_object_get_array_member (revoked->json, "keys"), 0),
+        "revoked"));
   }
   assert_refused (fixture, fixture->admin, v2, 400, "revoked-key", "revoked");
   health = request (fixture, "GET", "/api/v1/health", fixture->admin, NULL, NULL);
-  subsystem = json_object_get_object_member (json_object_get_object_member (health->json, "subsystems"), "bundles");
+  subsystem = json_object_get_object_member (
+      json_object_get_object_member (health->json, "subsystems"), "bundles");
   g_assert_cmpstr (json_object_get_string_member (subsystem, "status"), ==, "warning");
   g_assert_nonnull (strstr (json_object_get_string_member (subsystem, "message"), "greeter 1.0"));
   health_status = g_strdup (json_object_get_string_member (health->json, "status"));
@@ -811,8 +814,7 @@ test_bad_input (Fixture *fixture,
 /* hemgated is killed (SIGKILL, by itself) at @step of an upgrade; after the restart the
  * previous version runs, and nothing of the new one is left. */
 static void
-kill_at (Fixture *fixture,
-         const gchar *step)
+kill_at (Fixture *fixture, const gchar *step)
 {
   g_autofree gchar *module = example_module ();
   g_autofree gchar *v1_dir = plugin_dir (fixture, "v1", "1.0", "1", module, "\"municipal\"", "");
@@ -820,16 +822,16 @@ kill_at (Fixture *fixture,
   g_autofree gchar *v1 = NULL;
   g_autofree gchar *v2 = NULL;
   g_autofree gchar *types = NULL;
-  g_autofree gchar *versions = g_build_filename (fixture->state_dir, "municipal", "bundles", PLUGIN,
-                                                 "versions", NULL);
-  g_autofree gchar *pending = g_build_filename (fixture->state_dir, "municipal", "bundles", PLUGIN,
-                                                "pending", NULL);
-  g_autoptr(JsonObject) outcome = NULL;
-  g_autoptr(Answer) listed = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(SoupMessage) msg = NULL;
-  g_autoptr(GDir) dir = NULL;
+  g_autofree gchar *versions
+      = g_build_filename (fixture->state_dir, "municipal", "bundles", PLUGIN, "versions", NULL);
+  g_autofree gchar *pending
+      = g_build_filename (fixture->state_dir, "municipal", "bundles", PLUGIN, "pending", NULL);
+  g_autoptr (JsonObject) outcome = NULL;
+  g_autoptr (Answer) listed = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (SoupMessage) msg = NULL;
+  g_autoptr (GDir) dir = NULL;
   g_autofree gchar *uri = g_strconcat (fixture->url, "/api/v1/bundles?health=1", NULL);
   guint n = 0;
 
@@ -860,10 +862,11 @@ kill_at (Fixture *fixture,
   assert_runs (fixture, "1.0");
   g_assert_false (g_file_test (pending, G_FILE_TEST_EXISTS));
   listed = request (fixture, "GET", "/api/v1/bundles", fixture->admin, NULL, NULL);
-  g_assert_cmpstr (json_object_get_string_member (
-                       json_array_get_object_element (json_object_get_array_member (listed->json, "bundles"), 0),
-                       "version"),
-                   ==, "1.0");
+  g_assert_cmpstr (
+      json_object_get_string_member (
+          json_array_get_object_element (json_object_get_array_member (listed->json, "bundles"), 0),
+          "version"),
+      ==, "1.0");
   dir = g_dir_open (versions, 0, &error);
   g_assert_no_error (error);
   while (g_dir_read_name (dir) != NULL)
@@ -871,8 +874,9 @@ kill_at (Fixture *fixture,
   g_assert_cmpuint (n, ==, 2);
   {
     /* and no staging folder is left */
-    g_autofree gchar *top = g_build_filename (fixture->state_dir, "municipal", "bundles", PLUGIN, NULL);
-    g_autoptr(GDir) listing = g_dir_open (top, 0, &error);
+    g_autofree gchar *top
+        = g_build_filename (fixture->state_dir, "municipal", "bundles", PLUGIN, NULL);
+    g_autoptr (GDir) listing = g_dir_open (top, 0, &error);
     const gchar *name;
 
     g_assert_no_error (error);
@@ -893,16 +897,15 @@ kill_at (Fixture *fixture,
 }
 
 static void
-test_kill_at_staging (Fixture *fixture,
-                      gconstpointer data)
+test_kill_at_staging (Fixture *fixture, gconstpointer data)
 {
-  g_test_summary ("kill -9 of hemgated while an upgrade is staged leaves the previous version running");
+  g_test_summary (
+      "kill -9 of hemgated while an upgrade is staged leaves the previous version running");
   kill_at (fixture, "staging");
 }
 
 static void
-test_kill_at_switch (Fixture *fixture,
-                     gconstpointer data)
+test_kill_at_switch (Fixture *fixture, gconstpointer data)
 {
   g_test_summary ("kill -9 of hemgated right after an upgrade's switch, before its health check, "
                   "leaves the previous version running after the restart");
@@ -910,15 +913,15 @@ test_kill_at_switch (Fixture *fixture,
 }
 
 int
-main (int argc,
-      char **argv)
+main (int argc, char **argv)
 {
   system_data_dirs = g_strdup (g_getenv ("XDG_DATA_DIRS") != NULL ? g_getenv ("XDG_DATA_DIRS")
                                                                   : "/usr/local/share:/usr/share");
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  g_test_add ("/bundles/install-upgrade-remove", Fixture, NULL, setup, test_install_upgrade_remove, teardown);
-  g_test_add ("/bundles/crash-at-start-rolls-back", Fixture, NULL, setup, test_crash_at_start_rolls_back,
+  g_test_add ("/bundles/install-upgrade-remove", Fixture, NULL, setup, test_install_upgrade_remove,
               teardown);
+  g_test_add ("/bundles/crash-at-start-rolls-back", Fixture, NULL, setup,
+              test_crash_at_start_rolls_back, teardown);
   g_test_add ("/bundles/bad-input", Fixture, NULL, setup, test_bad_input, teardown);
   g_test_add ("/bundles/kill-at-staging", Fixture, NULL, setup, test_kill_at_staging, teardown);
   g_test_add ("/bundles/kill-at-switch", Fixture, NULL, setup, test_kill_at_switch, teardown);

@@ -189,7 +189,8 @@ hgd_cli_plugins_install (HgdCliClient *client,
             {
               if (!options->json)
                 /* TRANSLATORS: %s are a plugin id and its version */
-                g_print (_("Installed %s %s: it runs.\n"), hgd_cli_object_get_text (object, "plugin"),
+                g_print (_("Installed %s %s: it runs.\n"),
+                         hgd_cli_object_get_text (object, "plugin"),
                          hgd_cli_object_get_text (object, "version"));
               return TRUE;
             }

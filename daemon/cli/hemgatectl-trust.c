@@ -9,13 +9,10 @@
 #include "hgd-bundle.h"
 
 gboolean
-hgd_cli_trust (HgdCliClient *client,
-               const HgdCliOptions *options,
-               gchar **args,
-               GError **error)
+hgd_cli_trust (HgdCliClient *client, const HgdCliOptions *options, gchar **args, GError **error)
 {
   static const guint widths[] = { 18, 10, 22, 22 };
-  g_autoptr(JsonNode) answer = NULL;
+  g_autoptr (JsonNode) answer = NULL;
   JsonArray *keys;
 
   answer = hgd_cli_client_request (client, "GET", "/api/v1/bundles/keys", NULL, error);
@@ -32,13 +29,13 @@ hgd_cli_trust (HgdCliClient *client,
   if (json_array_get_length (keys) == 0)
     {
       /* TRANSLATORS: “trust” found no trusted key */
-      g_print ("%s\n", _("No trusted keys: no bundle can be installed in your domain."));
+      g_print ("%s\n", _ ("No trusted keys: no bundle can be installed in your domain."));
       return TRUE;
     }
   /* TRANSLATORS: column headings of the trusted keys */
   hgd_cli_print_row (widths, 5,
-                     (const gchar *const[]){ _("KEY"), _("DOMAIN"), _("ADDED BY"), _("REVOKED BY"),
-                                             _("NAME") });
+                     (const gchar *const[]){ _ ("KEY"), _ ("DOMAIN"), _ ("ADDED BY"),
+                                             _ ("REVOKED BY"), _ ("NAME") });
   for (guint i = 0; i < json_array_get_length (keys); i++)
     {
       JsonNode *node = json_array_get_element (keys, i);
@@ -55,15 +52,12 @@ hgd_cli_trust (HgdCliClient *client,
 }
 
 gboolean
-hgd_cli_trust_add (HgdCliClient *client,
-                   const HgdCliOptions *options,
-                   gchar **args,
-                   GError **error)
+hgd_cli_trust_add (HgdCliClient *client, const HgdCliOptions *options, gchar **args, GError **error)
 {
-  g_autoptr(GKeyFile) file = g_key_file_new ();
-  g_autoptr(JsonObject) body = json_object_new ();
-  g_autoptr(JsonNode) node = NULL;
-  g_autoptr(JsonNode) answer = NULL;
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  g_autoptr (JsonObject) body = json_object_new ();
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (JsonNode) answer = NULL;
   g_autofree gchar *public_text = NULL;
   g_autofree gchar *name = g_path_get_basename (args[0]);
   GError *local = NULL;
@@ -87,7 +81,7 @@ hgd_cli_trust_add (HgdCliClient *client,
     hgd_cli_print_json (answer, TRUE);
   else
     /* TRANSLATORS: %s are a key id and a domain */
-    g_print (_("Key %s is trusted for the %s domain.\n"),
+    g_print (_ ("Key %s is trusted for the %s domain.\n"),
              hgd_cli_object_get_text (json_node_get_object (answer), "id"),
              hgd_cli_object_get_text (json_node_get_object (answer), "domain"));
   return TRUE;
@@ -101,7 +95,7 @@ hgd_cli_trust_revoke (HgdCliClient *client,
 {
   g_autofree gchar *escaped = g_uri_escape_string (args[0], NULL, FALSE);
   g_autofree gchar *path = g_strdup_printf ("/api/v1/bundles/keys/%s/revoke", escaped);
-  g_autoptr(JsonNode) answer = NULL;
+  g_autoptr (JsonNode) answer = NULL;
 
   answer = hgd_cli_client_request (client, "POST", path, NULL, error);
   if (answer == NULL)
@@ -110,6 +104,6 @@ hgd_cli_trust_revoke (HgdCliClient *client,
     hgd_cli_print_json (answer, TRUE);
   else
     /* TRANSLATORS: %s is a key id */
-    g_print (_("Key %s is revoked: its bundles are refused.\n"), args[0]);
+    g_print (_ ("Key %s is revoked: its bundles are refused.\n"), args[0]);
   return TRUE;
 }

@@ -109,15 +109,16 @@ static const Command commands[] = {
     N_("Make a bundle FILE of the plugin in DIR (manifest.json, its module, data/, locale/)"),
     OPT_ARCH, 0, TOKEN_NONE, hgd_cli_bundle_create },
   /* TRANSLATORS: the arguments of “bundle sign”, and what the command does */
-  { "bundle", "sign", N_("FILE KEYFILE"), 2, N_("Sign the bundle FILE with the signing key in KEYFILE"),
-    0, 0, TOKEN_NONE, hgd_cli_bundle_sign },
+  { "bundle", "sign", N_("FILE KEYFILE"), 2,
+    N_("Sign the bundle FILE with the signing key in KEYFILE"), 0, 0, TOKEN_NONE,
+    hgd_cli_bundle_sign },
   /* TRANSLATORS: the argument of “bundle inspect”, and what the command does */
   { "bundle", "inspect", N_("FILE"), 1,
     N_("Show a bundle's plugin, signer, capabilities and files"), 0, 0, TOKEN_NONE,
     hgd_cli_bundle_inspect },
   /* TRANSLATORS: the argument of “plugins install”, and what the command does */
   { "plugins", "install", N_("FILE"), 1,
-    N_("Install or upgrade a plugin from a signed bundle, in your domain, and wait for the outcome"),
+    N_("Install or upgrade a plugin from a signed bundle in your domain; wait for the outcome"),
     OPT_APPROVE, 0, TOKEN_REQUIRED, hgd_cli_plugins_install },
   /* TRANSLATORS: the argument of “plugins remove”, and what the command does */
   { "plugins", "remove", N_("ID"), 1, N_("Stop and remove a plugin installed from a bundle"), 0, 0,
@@ -127,8 +128,8 @@ static const Command commands[] = {
     TOKEN_REQUIRED, hgd_cli_trust },
   /* TRANSLATORS: the argument of “trust add”, and what the command does */
   { "trust", "add", N_("PUBFILE"), 1,
-    N_("Trust the public key in PUBFILE (of “bundle keygen”) to sign bundles for your domain"), 0, 0,
-    TOKEN_REQUIRED, hgd_cli_trust_add },
+    N_("Trust the public key in PUBFILE (of “bundle keygen”) to sign bundles for your domain"),
+    0, 0, TOKEN_REQUIRED, hgd_cli_trust_add },
   /* TRANSLATORS: the argument of “trust revoke”, and what the command does */
   { "trust", "revoke", N_("KEYID"), 1,
     N_("Revoke a key: its bundles are refused, and running ones are reported in health"), 0, 0,

@@ -28,22 +28,22 @@
 struct _HgdBundle
 {
   GObject parent_instance;
-  gchar *key_id;      /* (owned) "" when unsigned */
-  GBytes *signature;  /* (owned) */
-  GBytes *payload;    /* (owned) as signed: compressed */
-  gchar *digest;      /* (owned) hex of the payload's BLAKE2b-512 (with the context) */
+  gchar *key_id;     /* (owned) "" when unsigned */
+  GBytes *signature; /* (owned) */
+  GBytes *payload;   /* (owned) as signed: compressed */
+  gchar *digest;     /* (owned) hex of the payload's BLAKE2b-512 (with the context) */
   guint8 digest_raw[crypto_generichash_BYTES_MAX];
-  GVariant *entries;  /* (owned) (nullable) a(sbay), once loaded */
-  GBytes *manifest;   /* (owned) (nullable) */
+  GVariant *entries; /* (owned) (nullable) a(sbay), once loaded */
+  GBytes *manifest;  /* (owned) (nullable) */
 };
 
 G_DEFINE_TYPE (HgdBundle, hgd_bundle, G_TYPE_OBJECT)
 
-G_DEFINE_QUARK (hgd-bundle-error-quark, hgd_bundle_error)
+G_DEFINE_QUARK (hgd - bundle - error - quark, hgd_bundle_error)
 
 static const gchar *const error_codes[] = {
-  "bad-format", "too-large", "bad-name", "unsigned", "bad-signature", "bad-manifest",
-  "api-version", "wrong-architecture", "bad-key",
+  "bad-format",   "too-large",   "bad-name",           "unsigned", "bad-signature",
+  "bad-manifest", "api-version", "wrong-architecture", "bad-key",
 };
 
 /**
@@ -55,7 +55,7 @@ static const gchar *const error_codes[] = {
 const gchar *
 hgd_bundle_error_to_code (HgdBundleError error)
 {
-  if ((guint) error >= G_N_ELEMENTS (error_codes))
+  if ((guint)error >= G_N_ELEMENTS (error_codes))
     return "bad-format";
   return error_codes[error];
 }
@@ -98,8 +98,7 @@ hgd_bundle_host_architecture (void)
 }
 
 static gboolean
-segment_is_valid (const gchar *segment,
-                  gsize length)
+segment_is_valid (const gchar *segment, gsize length)
 {
   if (length < 1 || length > 255 || segment[0] == '.')
     return FALSE;
@@ -124,7 +123,7 @@ segment_is_valid (const gchar *segment,
 gboolean
 hgd_bundle_name_is_valid (const gchar *name)
 {
-  g_auto(GStrv) segments = NULL;
+  g_auto (GStrv) segments = NULL;
   guint n;
 
   g_return_val_if_fail (name != NULL, FALSE);
@@ -155,7 +154,7 @@ compute_digest (HgdBundle *self)
   const guint8 *data = g_bytes_get_data (self->payload, &size);
 
   crypto_generichash_init (&state, NULL, 0, sizeof self->digest_raw);
-  crypto_generichash_update (&state, (const guint8 *) SIGNATURE_CONTEXT, sizeof SIGNATURE_CONTEXT);
+  crypto_generichash_update (&state, (const guint8 *)SIGNATURE_CONTEXT, sizeof SIGNATURE_CONTEXT);
   crypto_generichash_update (&state, data, size);
   crypto_generichash_final (&state, self->digest_raw, sizeof self->digest_raw);
   self->digest = g_malloc (sizeof self->digest_raw * 2 + 1);
@@ -174,13 +173,12 @@ compute_digest (HgdBundle *self)
  * Returns: (transfer full) (nullable): the bundle, or %NULL with %HGD_BUNDLE_ERROR
  */
 HgdBundle *
-hgd_bundle_new_from_bytes (GBytes *data,
-                           GError **error)
+hgd_bundle_new_from_bytes (GBytes *data, GError **error)
 {
-  g_autoptr(HgdBundle) self = NULL;
-  g_autoptr(GVariant) outer = NULL;
-  g_autoptr(GVariant) signature = NULL;
-  g_autoptr(GVariant) payload = NULL;
+  g_autoptr (HgdBundle) self = NULL;
+  g_autoptr (GVariant) outer = NULL;
+  g_autoptr (GVariant) signature = NULL;
+  g_autoptr (GVariant) payload = NULL;
   const gchar *magic = NULL;
   const gchar *key_id = NULL;
 
@@ -189,7 +187,8 @@ hgd_bundle_new_from_bytes (GBytes *data,
 
   if (sodium_init () < 0)
     {
-      g_set_error_literal (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_FORMAT, "libsodium failed to start");
+      g_set_error_literal (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_FORMAT,
+                           "libsodium failed to start");
       return NULL;
     }
   if (g_bytes_get_size (data) > HGD_BUNDLE_MAX_SIZE)
@@ -209,11 +208,13 @@ hgd_bundle_new_from_bytes (GBytes *data,
   g_variant_get (outer, "(&s&s@ay@ay)", &magic, &key_id, &signature, &payload);
   if (g_strcmp0 (magic, MAGIC) != 0)
     {
-      g_set_error_literal (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_FORMAT, "not a hemgate bundle");
+      g_set_error_literal (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_FORMAT,
+                           "not a hemgate bundle");
       return NULL;
     }
-  if (key_id[0] != '\0' && (strlen (key_id) != HGD_BUNDLE_KEY_ID_LENGTH
-                            || strspn (key_id, "0123456789abcdef") != HGD_BUNDLE_KEY_ID_LENGTH))
+  if (key_id[0] != '\0'
+      && (strlen (key_id) != HGD_BUNDLE_KEY_ID_LENGTH
+          || strspn (key_id, "0123456789abcdef") != HGD_BUNDLE_KEY_ID_LENGTH))
     {
       g_set_error_literal (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_FORMAT,
                            "the signing key id is not 16 hexadecimal digits");
@@ -237,11 +238,11 @@ hgd_bundle_new_from_bytes (GBytes *data,
 
 /* Expands the gzip @payload, failing past HGD_BUNDLE_MAX_EXPANDED. */
 static GBytes *
-expand (GBytes *payload,
-        GError **error)
+expand (GBytes *payload, GError **error)
 {
-  g_autoptr(GZlibDecompressor) decompressor = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
-  g_autoptr(GByteArray) out = g_byte_array_new ();
+  g_autoptr (GZlibDecompressor) decompressor
+      = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+  g_autoptr (GByteArray) out = g_byte_array_new ();
   gsize in_size = 0;
   const guint8 *in = g_bytes_get_data (payload, &in_size);
   guint8 buffer[64 * 1024];
@@ -251,7 +252,7 @@ expand (GBytes *payload,
     {
       gsize read = 0;
       gsize written = 0;
-      g_autoptr(GError) local = NULL;
+      g_autoptr (GError) local = NULL;
 
       result = g_converter_convert (G_CONVERTER (decompressor), in, in_size, buffer, sizeof buffer,
                                     G_CONVERTER_INPUT_AT_END, &read, &written, &local);
@@ -269,7 +270,7 @@ expand (GBytes *payload,
                        "the payload expands to more than %d bytes", HGD_BUNDLE_MAX_EXPANDED);
           return NULL;
         }
-      g_byte_array_append (out, buffer, (guint) written);
+      g_byte_array_append (out, buffer, (guint)written);
     }
   while (result != G_CONVERTER_FINISHED);
   if (in_size != 0)
@@ -292,13 +293,12 @@ expand (GBytes *payload,
  * Returns: %TRUE if the files can be listed and unpacked
  */
 gboolean
-hgd_bundle_load_payload (HgdBundle *self,
-                         GError **error)
+hgd_bundle_load_payload (HgdBundle *self, GError **error)
 {
-  g_autoptr(GBytes) expanded = NULL;
-  g_autoptr(GVariant) inner = NULL;
-  g_autoptr(GVariant) entries = NULL;
-  g_autoptr(GHashTable) names = NULL;
+  g_autoptr (GBytes) expanded = NULL;
+  g_autoptr (GVariant) inner = NULL;
+  g_autoptr (GVariant) entries = NULL;
+  g_autoptr (GHashTable) names = NULL;
   GBytes *manifest = NULL;
   guint32 version = 0;
   gsize n;
@@ -310,7 +310,8 @@ hgd_bundle_load_payload (HgdBundle *self,
   expanded = expand (self->payload, error);
   if (expanded == NULL)
     return FALSE;
-  inner = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (INNER_TYPE), expanded, FALSE));
+  inner = g_variant_ref_sink (
+      g_variant_new_from_bytes (G_VARIANT_TYPE (INNER_TYPE), expanded, FALSE));
   if (!g_variant_is_normal_form (inner))
     {
       g_set_error_literal (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_FORMAT,
@@ -329,7 +330,8 @@ hgd_bundle_load_payload (HgdBundle *self,
   if (n > HGD_BUNDLE_MAX_ENTRIES)
     {
       g_set_error (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_TOO_LARGE,
-                   "the bundle holds %" G_GSIZE_FORMAT " files, more than %d", n, HGD_BUNDLE_MAX_ENTRIES);
+                   "the bundle holds %" G_GSIZE_FORMAT " files, more than %d", n,
+                   HGD_BUNDLE_MAX_ENTRIES);
       return FALSE;
     }
   names = g_hash_table_new (g_str_hash, g_str_equal);
@@ -344,9 +346,10 @@ hgd_bundle_load_payload (HgdBundle *self,
                        "entry '%s' is not a plain relative name in the bundle's layout", shown);
           return FALSE;
         }
-      if (!g_hash_table_add (names, (gpointer) name))
+      if (!g_hash_table_add (names, (gpointer)name))
         {
-          g_set_error (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_BAD_NAME, "entry '%s' is there twice", name);
+          g_set_error (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_BAD_NAME,
+                       "entry '%s' is there twice", name);
           return FALSE;
         }
     }
@@ -370,7 +373,7 @@ hgd_bundle_load_payload (HgdBundle *self,
         }
       if (g_strcmp0 (name, "manifest.json") == 0)
         {
-          g_autoptr(GVariant) contents = NULL;
+          g_autoptr (GVariant) contents = NULL;
           g_variant_get_child (entries, i, "(&sb@ay)", NULL, NULL, &contents);
           manifest = g_variant_get_data_as_bytes (contents);
         }
@@ -418,9 +421,7 @@ hgd_bundle_get_digest (HgdBundle *self)
  * Returns: %TRUE if @public_key signed this payload
  */
 gboolean
-hgd_bundle_verify (HgdBundle *self,
-                   GBytes *public_key,
-                   GError **error)
+hgd_bundle_verify (HgdBundle *self, GBytes *public_key, GError **error)
 {
   g_autofree gchar *id = NULL;
 
@@ -429,18 +430,20 @@ hgd_bundle_verify (HgdBundle *self,
 
   if (!hgd_bundle_is_signed (self))
     {
-      g_set_error_literal (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_UNSIGNED, "the bundle is not signed");
+      g_set_error_literal (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_UNSIGNED,
+                           "the bundle is not signed");
       return FALSE;
     }
   id = hgd_bundle_key_id (public_key);
   if (id == NULL || g_strcmp0 (id, self->key_id) != 0
       || crypto_sign_verify_detached (g_bytes_get_data (self->signature, NULL), self->digest_raw,
-                                      sizeof self->digest_raw,
-                                      g_bytes_get_data (public_key, NULL)) != 0)
+                                      sizeof self->digest_raw, g_bytes_get_data (public_key, NULL))
+             != 0)
     {
-      g_set_error (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_BAD_SIGNATURE,
-                   "the signature does not match key %s: the bundle was changed or signed by another key",
-                   self->key_id);
+      g_set_error (
+          error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_BAD_SIGNATURE,
+          "the signature does not match key %s: the bundle was changed or signed by another key",
+          self->key_id);
       return FALSE;
     }
   return TRUE;
@@ -469,35 +472,35 @@ hgd_bundle_list_entries (HgdBundle *self)
   g_return_val_if_fail (HGD_IS_BUNDLE (self), list);
   for (gsize i = 0; self->entries != NULL && i < g_variant_n_children (self->entries); i++)
     {
-      g_autoptr(GVariant) contents = NULL;
+      g_autoptr (GVariant) contents = NULL;
       const gchar *name = NULL;
       gboolean executable = FALSE;
 
       g_variant_get_child (self->entries, i, "(&sb@ay)", &name, &executable, &contents);
-      g_ptr_array_add (list, g_strdup_printf ("%s %" G_GSIZE_FORMAT "%s", name,
-                                              g_variant_get_size (contents), executable ? " x" : ""));
+      g_ptr_array_add (list,
+                       g_strdup_printf ("%s %" G_GSIZE_FORMAT "%s", name,
+                                        g_variant_get_size (contents), executable ? " x" : ""));
     }
   return list;
 }
 
 static gint
-compare_strings (gconstpointer a,
-                 gconstpointer b)
+compare_strings (gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
+  return g_strcmp0 (*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
 /* Returns: (transfer full): the folders under lib/, sorted */
 GStrv
 hgd_bundle_dup_architectures (HgdBundle *self)
 {
-  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
 
   g_return_val_if_fail (HGD_IS_BUNDLE (self), NULL);
   for (gsize i = 0; self->entries != NULL && i < g_variant_n_children (self->entries); i++)
     {
       const gchar *name = NULL;
-      g_auto(GStrv) parts = NULL;
+      g_auto (GStrv) parts = NULL;
       gboolean seen = FALSE;
 
       g_variant_get_child (self->entries, i, "(&sb@ay)", &name, NULL, NULL);
@@ -511,7 +514,7 @@ hgd_bundle_dup_architectures (HgdBundle *self)
     }
   g_ptr_array_sort (found, compare_strings);
   g_ptr_array_add (found, NULL);
-  return (GStrv) g_ptr_array_free (g_steal_pointer (&found), FALSE);
+  return (GStrv)g_ptr_array_free (g_steal_pointer (&found), FALSE);
 }
 
 /**
@@ -525,11 +528,10 @@ hgd_bundle_dup_architectures (HgdBundle *self)
  * Returns: %TRUE if the manifest is for this gateway's plugin API
  */
 gboolean
-hgd_bundle_check_api_version (HgdBundle *self,
-                              GError **error)
+hgd_bundle_check_api_version (HgdBundle *self, GError **error)
 {
-  g_autoptr(JsonObject) root = NULL;
-  g_autoptr(GError) local = NULL;
+  g_autoptr (JsonObject) root = NULL;
+  g_autoptr (GError) local = NULL;
   const gchar *version = NULL;
   gsize size = 0;
   const gchar *data;
@@ -538,7 +540,7 @@ hgd_bundle_check_api_version (HgdBundle *self,
   g_return_val_if_fail (self->manifest != NULL, FALSE);
 
   data = g_bytes_get_data (self->manifest, &size);
-  root = hg_json_parse_object (size > 0 ? data : "", (gssize) size, 64 * 1024, &local);
+  root = hg_json_parse_object (size > 0 ? data : "", (gssize)size, 64 * 1024, &local);
   if (root == NULL || !hg_json_object_get_string (root, "api_version", &version, &local))
     {
       g_set_error (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_BAD_MANIFEST, "manifest.json: %s",
@@ -556,9 +558,7 @@ hgd_bundle_check_api_version (HgdBundle *self,
 }
 
 static GVariant *
-find_entry (HgdBundle *self,
-            const gchar *wanted,
-            gboolean *executable)
+find_entry (HgdBundle *self, const gchar *wanted, gboolean *executable)
 {
   for (gsize i = 0; self->entries != NULL && i < g_variant_n_children (self->entries); i++)
     {
@@ -589,8 +589,8 @@ hgd_bundle_check_architecture (HgdBundle *self,
                                GError **error)
 {
   g_autofree gchar *name = g_strdup_printf ("lib/%s/%s", architecture, module);
-  g_autoptr(GVariant) contents = find_entry (self, name, NULL);
-  g_auto(GStrv) present = NULL;
+  g_autoptr (GVariant) contents = find_entry (self, name, NULL);
+  g_auto (GStrv) present = NULL;
   g_autofree gchar *list = NULL;
 
   if (contents != NULL)
@@ -617,10 +617,7 @@ hgd_bundle_check_architecture (HgdBundle *self,
  * Returns: %TRUE once every file is on disk
  */
 gboolean
-hgd_bundle_extract (HgdBundle *self,
-                    const gchar *dir,
-                    const gchar *architecture,
-                    GError **error)
+hgd_bundle_extract (HgdBundle *self, const gchar *dir, const gchar *architecture, GError **error)
 {
   g_autofree gchar *lib_prefix = g_strdup_printf ("lib/%s/", architecture);
 
@@ -629,7 +626,7 @@ hgd_bundle_extract (HgdBundle *self,
 
   for (gsize i = 0; i < g_variant_n_children (self->entries); i++)
     {
-      g_autoptr(GVariant) contents = NULL;
+      g_autoptr (GVariant) contents = NULL;
       g_autofree gchar *path = NULL;
       g_autofree gchar *parent = NULL;
       const gchar *name = NULL;
@@ -650,16 +647,18 @@ hgd_bundle_extract (HgdBundle *self,
       if (g_mkdir_with_parents (parent, 0755) != 0)
         {
           int errsv = errno;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "cannot make %s: %s", parent,
-                       g_strerror (errsv));
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "cannot make %s: %s",
+                       parent, g_strerror (errsv));
           return FALSE;
         }
       if (g_file_test (path, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK))
         {
-          g_set_error (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_BAD_NAME, "entry '%s' is there twice", name);
+          g_set_error (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_BAD_NAME,
+                       "entry '%s' is there twice", name);
           return FALSE;
         }
-      if (!g_file_set_contents_full (path, g_variant_get_data (contents), (gssize) g_variant_get_size (contents),
+      if (!g_file_set_contents_full (path, g_variant_get_data (contents),
+                                     (gssize)g_variant_get_size (contents),
                                      G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                      executable ? 0755 : 0644, error))
         return FALSE;
@@ -669,17 +668,14 @@ hgd_bundle_extract (HgdBundle *self,
 
 /* Makes the file around @payload. */
 static GBytes *
-envelope (const gchar *key_id,
-          const guint8 *signature,
-          gsize signature_size,
-          GBytes *payload)
+envelope (const gchar *key_id, const guint8 *signature, gsize signature_size, GBytes *payload)
 {
-  g_autoptr(GVariant) outer = NULL;
+  g_autoptr (GVariant) outer = NULL;
 
-  outer = g_variant_ref_sink (g_variant_new (
-      "(ss@ay@ay)", MAGIC, key_id,
-      g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, signature, signature_size, 1),
-      g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, payload, TRUE)));
+  outer = g_variant_ref_sink (
+      g_variant_new ("(ss@ay@ay)", MAGIC, key_id,
+                     g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, signature, signature_size, 1),
+                     g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, payload, TRUE)));
   return g_variant_get_data_as_bytes (outer);
 }
 
@@ -693,18 +689,15 @@ envelope (const gchar *key_id,
  * Returns: (transfer full) (nullable): an unsigned bundle file
  */
 GBytes *
-hgd_bundle_build (GPtrArray *names,
-                  GPtrArray *contents,
-                  GArray *executable,
-                  GError **error)
+hgd_bundle_build (GPtrArray *names, GPtrArray *contents, GArray *executable, GError **error)
 {
-  g_autoptr(GVariantBuilder) builder = g_variant_builder_new (G_VARIANT_TYPE ("a(sbay)"));
-  g_autoptr(GVariant) inner = NULL;
-  g_autoptr(GBytes) serialized = NULL;
-  g_autoptr(GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
-  g_autoptr(GOutputStream) memory = g_memory_output_stream_new_resizable ();
-  g_autoptr(GOutputStream) gzip = NULL;
-  g_autoptr(GBytes) payload = NULL;
+  g_autoptr (GVariantBuilder) builder = g_variant_builder_new (G_VARIANT_TYPE ("a(sbay)"));
+  g_autoptr (GVariant) inner = NULL;
+  g_autoptr (GBytes) serialized = NULL;
+  g_autoptr (GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+  g_autoptr (GOutputStream) memory = g_memory_output_stream_new_resizable ();
+  g_autoptr (GOutputStream) gzip = NULL;
+  g_autoptr (GBytes) payload = NULL;
   gsize size = 0;
 
   g_return_val_if_fail (names->len == contents->len && names->len == executable->len, NULL);
@@ -725,8 +718,8 @@ hgd_bundle_build (GPtrArray *names,
   inner = g_variant_ref_sink (g_variant_new ("(ua(sbay))", FORMAT_VERSION, builder));
   serialized = g_variant_get_data_as_bytes (inner);
   gzip = g_converter_output_stream_new (memory, G_CONVERTER (compressor));
-  if (!g_output_stream_write_all (gzip, g_bytes_get_data (serialized, NULL), g_bytes_get_size (serialized),
-                                  &size, NULL, error)
+  if (!g_output_stream_write_all (gzip, g_bytes_get_data (serialized, NULL),
+                                  g_bytes_get_size (serialized), &size, NULL, error)
       || !g_output_stream_close (gzip, NULL, error))
     return NULL;
   payload = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (memory));
@@ -743,20 +736,19 @@ hgd_bundle_build (GPtrArray *names,
  *   earlier signature replaced)
  */
 GBytes *
-hgd_bundle_sign (HgdBundle *self,
-                 GBytes *secret_key,
-                 GError **error)
+hgd_bundle_sign (HgdBundle *self, GBytes *secret_key, GError **error)
 {
   guint8 signature[crypto_sign_BYTES];
   guint8 public_key[crypto_sign_PUBLICKEYBYTES];
-  g_autoptr(GBytes) public_bytes = NULL;
+  g_autoptr (GBytes) public_bytes = NULL;
   g_autofree gchar *key_id = NULL;
 
   g_return_val_if_fail (HGD_IS_BUNDLE (self), NULL);
 
   if (g_bytes_get_size (secret_key) != crypto_sign_SECRETKEYBYTES)
     {
-      g_set_error_literal (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_BAD_KEY, "not an Ed25519 secret key");
+      g_set_error_literal (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_BAD_KEY,
+                           "not an Ed25519 secret key");
       return NULL;
     }
   crypto_sign_ed25519_sk_to_pk (public_key, g_bytes_get_data (secret_key, NULL));
@@ -791,8 +783,7 @@ hgd_bundle_key_id (GBytes *public_key)
 
 /* Makes a new Ed25519 key pair. */
 gboolean
-hgd_bundle_key_generate (GBytes **public_key,
-                         GBytes **secret_key)
+hgd_bundle_key_generate (GBytes **public_key, GBytes **secret_key)
 {
   guint8 pk[crypto_sign_PUBLICKEYBYTES];
   guint8 *sk;
@@ -814,15 +805,15 @@ hgd_bundle_key_generate (GBytes **public_key,
  * Returns: (transfer full) (nullable): the 32 bytes, or %NULL with %HGD_BUNDLE_ERROR_BAD_KEY
  */
 GBytes *
-hgd_bundle_public_key_from_base64 (const gchar *text,
-                                   GError **error)
+hgd_bundle_public_key_from_base64 (const gchar *text, GError **error)
 {
   guint8 key[crypto_sign_PUBLICKEYBYTES];
   gsize length = 0;
 
   if (text == NULL
       || sodium_base642bin (key, sizeof key, text, strlen (text), NULL, &length, NULL,
-                            sodium_base64_VARIANT_ORIGINAL) != 0
+                            sodium_base64_VARIANT_ORIGINAL)
+             != 0
       || length != sizeof key)
     {
       g_set_error_literal (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_BAD_KEY,
@@ -839,7 +830,8 @@ to_base64 (GBytes *bytes)
   gsize length = sodium_base64_encoded_len (size, sodium_base64_VARIANT_ORIGINAL);
   gchar *text = g_malloc (length);
 
-  sodium_bin2base64 (text, length, g_bytes_get_data (bytes, NULL), size, sodium_base64_VARIANT_ORIGINAL);
+  sodium_bin2base64 (text, length, g_bytes_get_data (bytes, NULL), size,
+                     sodium_base64_VARIANT_ORIGINAL);
   return text;
 }
 
@@ -852,10 +844,9 @@ to_base64 (GBytes *bytes)
  *   signing key, `secret` (base64)
  */
 gchar *
-hgd_bundle_key_file_to_data (GBytes *public_key,
-                             GBytes *secret_key)
+hgd_bundle_key_file_to_data (GBytes *public_key, GBytes *secret_key)
 {
-  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_autoptr (GKeyFile) file = g_key_file_new ();
   g_autofree gchar *id = hgd_bundle_key_id (public_key);
   g_autofree gchar *public_text = to_base64 (public_key);
 
@@ -879,14 +870,12 @@ hgd_bundle_key_file_to_data (GBytes *public_key,
  * Returns: (transfer full) (nullable): the key
  */
 GBytes *
-hgd_bundle_key_file_load (const gchar *path,
-                          gboolean secret,
-                          GError **error)
+hgd_bundle_key_file_load (const gchar *path, gboolean secret, GError **error)
 {
-  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_autoptr (GKeyFile) file = g_key_file_new ();
   g_autofree gchar *text = NULL;
   g_autofree gchar *public_text = NULL;
-  g_autoptr(GBytes) public_key = NULL;
+  g_autoptr (GBytes) public_key = NULL;
   guint8 *key;
   gsize length = 0;
 
@@ -905,10 +894,12 @@ hgd_bundle_key_file_load (const gchar *path,
   key = g_malloc (crypto_sign_SECRETKEYBYTES);
   if (text == NULL
       || sodium_base642bin (key, crypto_sign_SECRETKEYBYTES, text, strlen (text), NULL, &length,
-                            NULL, sodium_base64_VARIANT_ORIGINAL) != 0
+                            NULL, sodium_base64_VARIANT_ORIGINAL)
+             != 0
       || length != crypto_sign_SECRETKEYBYTES
       || memcmp (key + crypto_sign_SECRETKEYBYTES - crypto_sign_PUBLICKEYBYTES,
-                 g_bytes_get_data (public_key, NULL), crypto_sign_PUBLICKEYBYTES) != 0)
+                 g_bytes_get_data (public_key, NULL), crypto_sign_PUBLICKEYBYTES)
+             != 0)
     {
       g_free (key);
       g_set_error (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_BAD_KEY,

@@ -2213,7 +2213,7 @@ handle_health (HgdApi *self,
   g_autoptr(GString) limits_warning = NULL;
   HgdLimits *limits = plugins != NULL ? hgd_plugin_manager_get_limits (plugins) : NULL;
   HgdBundles *bundles = plugins != NULL ? hgd_plugin_manager_get_bundles (plugins) : NULL;
-  g_autofree gchar *bundles_warning = NULL; /* plugins of the caller's domain whose key was revoked */
+  g_autofree gchar *bundles_warning = NULL; /* the caller's domain's plugins, key revoked */
   JsonObject *object = json_object_new ();
 
   if (plugins != NULL)
@@ -3072,8 +3072,10 @@ static HgdBundles *
 request_bundles (HgdApi *self,
                  HgdApiRequest *req)
 {
-  HgdBundles *bundles = self->plugins != NULL ? hgd_plugin_manager_get_bundles (self->plugins) : NULL;
+  HgdBundles *bundles = NULL;
 
+  if (self->plugins != NULL)
+    bundles = hgd_plugin_manager_get_bundles (self->plugins);
   if (bundles == NULL)
     respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
                    "plugins cannot be installed now");
@@ -3116,7 +3118,8 @@ handle_bundles_list (HgdApi *self,
   if (bundles == NULL)
     return;
   object = json_object_new ();
-  json_object_set_array_member (object, "bundles", hgd_bundles_list_installed (bundles, request_domain (req)));
+  json_object_set_array_member (object, "bundles",
+                                hgd_bundles_list_installed (bundles, request_domain (req)));
   respond_json (req, SOUP_STATUS_OK, object);
 }
 
@@ -3256,7 +3259,8 @@ handle_bundle_keys_list (HgdApi *self,
   if (bundles == NULL)
     return;
   object = json_object_new ();
-  json_object_set_array_member (object, "keys", hgd_bundles_list_keys (bundles, request_domain (req)));
+  json_object_set_array_member (object, "keys",
+                                hgd_bundles_list_keys (bundles, request_domain (req)));
   respond_json (req, SOUP_STATUS_OK, object);
 }
 
@@ -3311,7 +3315,8 @@ handle_bundle_key_revoke (HgdApi *self,
   if (bundles == NULL)
     return;
   who = request_who (req);
-  object = hgd_bundles_revoke_key (bundles, request_domain (req), request_param (req, 0), who, &error);
+  object = hgd_bundles_revoke_key (bundles, request_domain (req), request_param (req, 0), who,
+                                   &error);
   if (object == NULL)
     {
       respond_bundles_error (req, error);

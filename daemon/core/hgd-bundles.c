@@ -42,11 +42,11 @@
 /* jobs kept for their status route once finished */
 #define MAX_FINISHED_JOBS 32
 
-G_DEFINE_QUARK (hgd-bundles-error-quark, hgd_bundles_error)
+G_DEFINE_QUARK (hgd - bundles - error - quark, hgd_bundles_error)
 
 static const gchar *const error_codes[] = {
-  "untrusted-key", "revoked-key", "wrong-domain", "capability-forbidden", "approval-needed",
-  "conflict", "busy", "not-found",
+  "untrusted-key",   "revoked-key", "wrong-domain", "capability-forbidden",
+  "approval-needed", "conflict",    "busy",         "not-found",
 };
 
 /**
@@ -58,37 +58,37 @@ static const gchar *const error_codes[] = {
 const gchar *
 hgd_bundles_error_to_code (const GError *error)
 {
-  if (error->domain == HGD_BUNDLES_ERROR && (guint) error->code < G_N_ELEMENTS (error_codes))
+  if (error->domain == HGD_BUNDLES_ERROR && (guint)error->code < G_N_ELEMENTS (error_codes))
     return error_codes[error->code];
   if (error->domain == HGD_BUNDLE_ERROR)
-    return hgd_bundle_error_to_code ((HgdBundleError) error->code);
+    return hgd_bundle_error_to_code ((HgdBundleError)error->code);
   return "install-failed";
 }
 
 typedef struct
 {
-  HgdBundles *self;    /* (unowned) (nullable) NULL once disposed */
-  gchar *id;           /* (owned) */
-  gchar *plugin;       /* (owned) */
-  gchar *version;      /* (owned) */
+  HgdBundles *self; /* (unowned) (nullable) NULL once disposed */
+  gchar *id;        /* (owned) */
+  gchar *plugin;    /* (owned) */
+  gchar *version;   /* (owned) */
   HgDomain domain;
-  gchar *who;          /* (owned) */
-  const gchar *state;  /* running, succeeded, rolled-back, failed */
-  const gchar *step;   /* accepted, staging, switching, starting, health-check, rolling-back, done */
-  gchar *error;        /* (owned) (nullable) */
-  gchar *previous;     /* (owned) (nullable) the version dir to go back to */
+  gchar *who;         /* (owned) */
+  const gchar *state; /* running, succeeded, rolled-back, failed */
+  const gchar *step;  /* accepted, staging, switching, starting, health-check, rolling-back, done */
+  gchar *error;       /* (owned) (nullable) */
+  gchar *previous;    /* (owned) (nullable) the version dir to go back to */
   gchar *previous_version; /* (owned) (nullable) */
-  gchar *new_dir;      /* (owned) the version dir being installed */
-  HgdBundle *bundle;   /* (owned) (nullable) until unpacked */
-  gchar *key_id;       /* (owned) */
-  gchar *capabilities; /* (owned) comma-separated, for the .ini */
+  gchar *new_dir;          /* (owned) the version dir being installed */
+  HgdBundle *bundle;       /* (owned) (nullable) until unpacked */
+  gchar *key_id;           /* (owned) */
+  gchar *capabilities;     /* (owned) comma-separated, for the .ini */
   guint health_seconds;
   guint poll_id;
-  gint64 started;      /* monotonic, when accepted */
-  gint64 deadline;     /* monotonic, to be running by */
+  gint64 started;       /* monotonic, when accepted */
+  gint64 deadline;      /* monotonic, to be running by */
   gint64 running_since; /* monotonic, 0 while not running */
-  gint64 running_ms;   /* from accepted to first running, or -1 */
-  gint64 finished_ms;  /* from accepted to the outcome, or -1 */
+  gint64 running_ms;    /* from accepted to first running, or -1 */
+  gint64 finished_ms;   /* from accepted to the outcome, or -1 */
 } Job;
 
 struct _HgdBundles
@@ -127,18 +127,13 @@ job_free (Job *job)
 /* Files ------------------------------------------------------------------------------- */
 
 static gchar *
-bundle_dir (HgdBundles *self,
-            HgDomain domain,
-            const gchar *plugin)
+bundle_dir (HgdBundles *self, HgDomain domain, const gchar *plugin)
 {
   return g_build_filename (self->domain_dirs[domain], BUNDLES_DIR, plugin, NULL);
 }
 
 static gchar *
-bundle_file (HgdBundles *self,
-             HgDomain domain,
-             const gchar *plugin,
-             const gchar *name)
+bundle_file (HgdBundles *self, HgDomain domain, const gchar *plugin, const gchar *name)
 {
   return g_build_filename (self->domain_dirs[domain], BUNDLES_DIR, plugin, name, NULL);
 }
@@ -153,7 +148,7 @@ remove_tree (const gchar *path)
     return;
   if (S_ISDIR (st.st_mode))
     {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
       const gchar *name;
 
       while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
@@ -175,7 +170,7 @@ sync_dir (const gchar *path)
 
   if (fd < 0)
     return;
-  (void) fsync (fd);
+  (void)fsync (fd);
   close (fd);
 }
 
@@ -197,15 +192,15 @@ switch_current (HgdBundles *self,
       if (g_unlink (link) != 0 && errno != ENOENT)
         {
           int errsv = errno;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "cannot remove %s: %s", link,
-                       g_strerror (errsv));
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "cannot remove %s: %s",
+                       link, g_strerror (errsv));
           return FALSE;
         }
       sync_dir (dir);
       return TRUE;
     }
   target = g_build_filename ("versions", version_dir, NULL);
-  (void) g_unlink (tmp);
+  (void)g_unlink (tmp);
   if (symlink (target, tmp) != 0 || g_rename (tmp, link) != 0)
     {
       int errsv = errno;
@@ -219,9 +214,7 @@ switch_current (HgdBundles *self,
 
 /* The version folder `current` names now, or %NULL. */
 static gchar *
-current_version_dir (HgdBundles *self,
-                     HgDomain domain,
-                     const gchar *plugin)
+current_version_dir (HgdBundles *self, HgDomain domain, const gchar *plugin)
 {
   g_autofree gchar *link = bundle_file (self, domain, plugin, CURRENT_LINK);
   g_autofree gchar *target = g_file_read_link (link, NULL);
@@ -232,14 +225,11 @@ current_version_dir (HgdBundles *self,
 }
 
 static GKeyFile *
-load_version_info (HgdBundles *self,
-                   HgDomain domain,
-                   const gchar *plugin,
-                   const gchar *version_dir)
+load_version_info (HgdBundles *self, HgDomain domain, const gchar *plugin, const gchar *version_dir)
 {
   g_autofree gchar *name = g_strconcat (version_dir, ".ini", NULL);
-  g_autofree gchar *path = g_build_filename (self->domain_dirs[domain], BUNDLES_DIR, plugin,
-                                             "versions", name, NULL);
+  g_autofree gchar *path
+      = g_build_filename (self->domain_dirs[domain], BUNDLES_DIR, plugin, "versions", name, NULL);
   GKeyFile *info = g_key_file_new ();
 
   if (!g_key_file_load_from_file (info, path, G_KEY_FILE_NONE, NULL))
@@ -264,11 +254,9 @@ test_kill_point (const gchar *step)
 /* Journal ----------------------------------------------------------------------------- */
 
 static void
-journaled_cb (GObject *source,
-              GAsyncResult *result,
-              gpointer user_data)
+journaled_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
     g_warning ("cannot journal a bundle event: %s", error->message);
@@ -276,13 +264,9 @@ journaled_cb (GObject *source,
 
 /* Journals @type in @domain with @body (taken), source @who. */
 static void
-record (HgdBundles *self,
-        HgDomain domain,
-        const gchar *type,
-        const gchar *who,
-        JsonObject *body)
+record (HgdBundles *self, HgDomain domain, const gchar *type, const gchar *who, JsonObject *body)
 {
-  g_autoptr(HgEvent) event = NULL;
+  g_autoptr (HgEvent) event = NULL;
 
   if (self->journals[domain] == NULL)
     {
@@ -296,9 +280,7 @@ record (HgdBundles *self,
 }
 
 static void
-set_nullable (JsonObject *object,
-              const gchar *member,
-              const gchar *value)
+set_nullable (JsonObject *object, const gchar *member, const gchar *value)
 {
   if (value != NULL)
     json_object_set_string_member (object, member, value);
@@ -328,32 +310,30 @@ key_group (const gchar *key_id)
 }
 
 static gboolean
-save_keys (HgdBundles *self,
-           HgDomain domain,
-           GError **error)
+save_keys (HgdBundles *self, HgDomain domain, GError **error)
 {
   g_autofree gchar *path = g_build_filename (self->domain_dirs[domain], KEYS_FILE, NULL);
   g_autofree gchar *data = NULL;
   gsize length = 0;
 
   data = g_key_file_to_data (self->keys[domain], &length, NULL);
-  return g_file_set_contents_full (path, data, (gssize) length,
+  return g_file_set_contents_full (path, data, (gssize)length,
                                    G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                    0600, error);
 }
 
 static JsonObject *
-key_to_json (HgdBundles *self,
-             HgDomain domain,
-             const gchar *group)
+key_to_json (HgdBundles *self, HgDomain domain, const gchar *group)
 {
   JsonObject *object = json_object_new ();
   g_autofree gchar *public_key = g_key_file_get_string (self->keys[domain], group, "public", NULL);
   g_autofree gchar *name = g_key_file_get_string (self->keys[domain], group, "name", NULL);
   g_autofree gchar *added_by = g_key_file_get_string (self->keys[domain], group, "added-by", NULL);
   g_autofree gchar *added_at = g_key_file_get_string (self->keys[domain], group, "added-at", NULL);
-  g_autofree gchar *revoked_by = g_key_file_get_string (self->keys[domain], group, "revoked-by", NULL);
-  g_autofree gchar *revoked_at = g_key_file_get_string (self->keys[domain], group, "revoked-at", NULL);
+  g_autofree gchar *revoked_by
+      = g_key_file_get_string (self->keys[domain], group, "revoked-by", NULL);
+  g_autofree gchar *revoked_at
+      = g_key_file_get_string (self->keys[domain], group, "revoked-at", NULL);
 
   json_object_set_string_member (object, "id", group + strlen ("key "));
   json_object_set_string_member (object, "domain", hg_domain_to_string (domain));
@@ -375,11 +355,10 @@ key_to_json (HgdBundles *self,
  * Returns: (transfer full): the keys @domain trusts, or trusted and revoked
  */
 JsonArray *
-hgd_bundles_list_keys (HgdBundles *self,
-                       HgDomain domain)
+hgd_bundles_list_keys (HgdBundles *self, HgDomain domain)
 {
   JsonArray *array = json_array_new ();
-  g_auto(GStrv) groups = NULL;
+  g_auto (GStrv) groups = NULL;
 
   g_return_val_if_fail (HGD_IS_BUNDLES (self), array);
   groups = g_key_file_get_groups (self->keys[domain], NULL);
@@ -413,10 +392,10 @@ hgd_bundles_trust_key (HgdBundles *self,
                        const gchar *who,
                        GError **error)
 {
-  g_autoptr(GBytes) key = NULL;
+  g_autoptr (GBytes) key = NULL;
   g_autofree gchar *id = NULL;
   g_autofree gchar *group = NULL;
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree gchar *at = g_date_time_format_iso8601 (now);
   JsonObject *body;
 
@@ -470,14 +449,11 @@ hgd_bundles_trust_key (HgdBundles *self,
  * Returns: (transfer full) (nullable): the key, revoked
  */
 JsonObject *
-hgd_bundles_revoke_key (HgdBundles *self,
-                        HgDomain domain,
-                        const gchar *key_id,
-                        const gchar *who,
-                        GError **error)
+hgd_bundles_revoke_key (
+    HgdBundles *self, HgDomain domain, const gchar *key_id, const gchar *who, GError **error)
 {
   g_autofree gchar *group = key_group (key_id);
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree gchar *at = g_date_time_format_iso8601 (now);
   JsonObject *body;
 
@@ -503,15 +479,14 @@ hgd_bundles_revoke_key (HgdBundles *self,
       json_object_set_string_member (body, "key", key_id);
       json_object_set_string_member (body, "who", who);
       record (self, domain, "bundle.key-revoked", who, body);
-      g_message ("key %s revoked in the %s domain by %s", key_id, hg_domain_to_string (domain), who);
+      g_message ("key %s revoked in the %s domain by %s", key_id, hg_domain_to_string (domain),
+                 who);
     }
   return key_to_json (self, domain, group);
 }
 
 static gboolean
-key_is_revoked (HgdBundles *self,
-                HgDomain domain,
-                const gchar *key_id)
+key_is_revoked (HgdBundles *self, HgDomain domain, const gchar *key_id)
 {
   g_autofree gchar *group = key_group (key_id);
   return g_key_file_has_key (self->keys[domain], group, "revoked-by", NULL);
@@ -520,12 +495,11 @@ key_is_revoked (HgdBundles *self,
 /* Installed --------------------------------------------------------------------------- */
 
 static GStrv
-installed_plugins (HgdBundles *self,
-                   HgDomain domain)
+installed_plugins (HgdBundles *self, HgDomain domain)
 {
   g_autofree gchar *path = g_build_filename (self->domain_dirs[domain], BUNDLES_DIR, NULL);
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
   const gchar *name;
 
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
@@ -546,25 +520,24 @@ installed_plugins (HgdBundles *self,
  *   "previous_version", "capabilities", "pending"}
  */
 JsonArray *
-hgd_bundles_list_installed (HgdBundles *self,
-                            HgDomain domain)
+hgd_bundles_list_installed (HgdBundles *self, HgDomain domain)
 {
   JsonArray *array = json_array_new ();
-  g_auto(GStrv) plugins = NULL;
+  g_auto (GStrv) plugins = NULL;
 
   g_return_val_if_fail (HGD_IS_BUNDLES (self), array);
   plugins = installed_plugins (self, domain);
   for (guint i = 0; plugins[i] != NULL; i++)
     {
       g_autofree gchar *current = current_version_dir (self, domain, plugins[i]);
-      g_autoptr(GKeyFile) info = NULL;
+      g_autoptr (GKeyFile) info = NULL;
       g_autofree gchar *version = NULL;
       g_autofree gchar *key = NULL;
       g_autofree gchar *digest = NULL;
       g_autofree gchar *by = NULL;
       g_autofree gchar *at = NULL;
       g_autofree gchar *previous = NULL;
-      g_auto(GStrv) capabilities = NULL;
+      g_auto (GStrv) capabilities = NULL;
       g_autofree gchar *pending = bundle_file (self, domain, plugins[i], PENDING_FILE);
       JsonObject *object;
       JsonArray *caps = json_array_new ();
@@ -588,11 +561,13 @@ hgd_bundles_list_installed (HgdBundles *self,
       json_object_set_string_member (object, "domain", hg_domain_to_string (domain));
       set_nullable (object, "version", version);
       set_nullable (object, "signed_by", key);
-      json_object_set_boolean_member (object, "key_revoked", key != NULL && key_is_revoked (self, domain, key));
+      json_object_set_boolean_member (object, "key_revoked",
+                                      key != NULL && key_is_revoked (self, domain, key));
       set_nullable (object, "digest", digest);
       set_nullable (object, "installed_by", by);
       set_nullable (object, "installed_at", at);
-      set_nullable (object, "previous_version", previous != NULL && previous[0] != '\0' ? previous : NULL);
+      set_nullable (object, "previous_version",
+                    previous != NULL && previous[0] != '\0' ? previous : NULL);
       json_object_set_array_member (object, "capabilities", caps);
       json_object_set_boolean_member (object, "pending", g_file_test (pending, G_FILE_TEST_EXISTS));
       json_array_add_object_element (array, object);
@@ -609,11 +584,10 @@ hgd_bundles_list_installed (HgdBundles *self,
  *   key was revoked since, or %NULL
  */
 gchar *
-hgd_bundles_dup_warning (HgdBundles *self,
-                         HgDomain domain)
+hgd_bundles_dup_warning (HgdBundles *self, HgDomain domain)
 {
-  g_autoptr(JsonArray) installed = NULL;
-  g_autoptr(GString) warning = NULL;
+  g_autoptr (JsonArray) installed = NULL;
+  g_autoptr (GString) warning = NULL;
 
   g_return_val_if_fail (HGD_IS_BUNDLES (self), NULL);
   installed = hgd_bundles_list_installed (self, domain);
@@ -627,7 +601,8 @@ hgd_bundles_dup_warning (HgdBundles *self,
         warning = g_string_new (NULL);
       else
         g_string_append (warning, "; ");
-      g_string_append_printf (warning, "plugin %s %s runs from a bundle signed by key %s, revoked since",
+      g_string_append_printf (warning,
+                              "plugin %s %s runs from a bundle signed by key %s, revoked since",
                               json_object_get_string_member (object, "id"),
                               json_object_get_string_member_with_default (object, "version", ""),
                               json_object_get_string_member_with_default (object, "signed_by", ""));
@@ -639,15 +614,13 @@ hgd_bundles_dup_warning (HgdBundles *self,
 
 /* An install hemgated did not see to its end: back to what ran before it. */
 static void
-recover (HgdBundles *self,
-         HgDomain domain,
-         const gchar *plugin)
+recover (HgdBundles *self, HgDomain domain, const gchar *plugin)
 {
   g_autofree gchar *dir = bundle_dir (self, domain, plugin);
   g_autofree gchar *pending_path = bundle_file (self, domain, plugin, PENDING_FILE);
-  g_autoptr(GKeyFile) pending = g_key_file_new ();
-  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GKeyFile) pending = g_key_file_new ();
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  g_autoptr (GError) error = NULL;
   g_autofree gchar *previous = NULL;
   g_autofree gchar *new_dir = NULL;
   const gchar *name;
@@ -682,9 +655,9 @@ recover (HgdBundles *self,
       g_autofree gchar *ini = g_build_filename (versions, ini_name, NULL);
 
       remove_tree (path);
-      (void) g_unlink (ini);
+      (void)g_unlink (ini);
     }
-  (void) g_unlink (pending_path);
+  (void)g_unlink (pending_path);
   if (previous == NULL)
     remove_tree (dir);
   g_warning ("the install of %s was cut short; %s", plugin,
@@ -710,37 +683,34 @@ hgd_bundles_load (HgdBundles *self)
 
   for (guint d = 0; d < HG_DOMAIN_LAST; d++)
     {
-      g_auto(GStrv) plugins = installed_plugins (self, (HgDomain) d);
+      g_auto (GStrv) plugins = installed_plugins (self, (HgDomain)d);
 
       for (guint i = 0; plugins[i] != NULL; i++)
         {
-          g_autofree gchar *link = bundle_file (self, (HgDomain) d, plugins[i], CURRENT_LINK);
+          g_autofree gchar *link = bundle_file (self, (HgDomain)d, plugins[i], CURRENT_LINK);
 
-          recover (self, (HgDomain) d, plugins[i]);
+          recover (self, (HgDomain)d, plugins[i]);
           if (!g_file_test (link, G_FILE_TEST_IS_SYMLINK))
             continue;
           if (hgd_plugin_manager_find (self->manager, plugins[i]) != NULL)
             {
               g_warning ("plugin %s is installed from a bundle and named in the configuration too; "
-                         "the bundle is not started", plugins[i]);
+                         "the bundle is not started",
+                         plugins[i]);
               continue;
             }
-          hgd_plugin_manager_add_installed (self->manager, plugins[i], (HgDomain) d, link);
+          hgd_plugin_manager_add_installed (self->manager, plugins[i], (HgDomain)d, link);
         }
     }
 }
 
 /* Install ----------------------------------------------------------------------------- */
 
-static void job_finish (Job *job,
-                        const gchar *state,
-                        const gchar *error);
-static void job_roll_back (Job *job,
-                           const gchar *reason);
+static void job_finish (Job *job, const gchar *state, const gchar *error);
+static void job_roll_back (Job *job, const gchar *reason);
 
 static void
-job_set_step (Job *job,
-              const gchar *step)
+job_set_step (Job *job, const gchar *step)
 {
   job->step = step;
   g_debug ("install job %s (%s): %s", job->id, job->plugin, step);
@@ -758,7 +728,8 @@ poll_cb (gpointer user_data)
 {
   Job *job = user_data;
   HgdPluginInstance *instance = hgd_plugin_manager_find (job->self->manager, job->plugin);
-  HgdPluginState state = instance != NULL ? hgd_plugin_instance_get_state (instance) : HGD_PLUGIN_STATE_FAILED;
+  HgdPluginState state
+      = instance != NULL ? hgd_plugin_instance_get_state (instance) : HGD_PLUGIN_STATE_FAILED;
   gint64 now = g_get_monotonic_time ();
 
   if (state == HGD_PLUGIN_STATE_RUNNING)
@@ -769,7 +740,7 @@ poll_cb (gpointer user_data)
           job->running_ms = elapsed_ms (job);
           job_set_step (job, "health-check");
         }
-      if (now - job->running_since >= (gint64) job->health_seconds * G_USEC_PER_SEC)
+      if (now - job->running_since >= (gint64)job->health_seconds * G_USEC_PER_SEC)
         {
           job->poll_id = 0;
           job_finish (job, "succeeded", NULL);
@@ -781,8 +752,11 @@ poll_cb (gpointer user_data)
     return G_SOURCE_CONTINUE;
   job->poll_id = 0;
   {
-    g_autoptr(JsonObject) object = instance != NULL ? hgd_plugin_instance_to_json (instance) : NULL;
-    const gchar *error = object != NULL ? json_object_get_string_member_with_default (object, "error", NULL) : NULL;
+    g_autoptr (JsonObject) object
+        = instance != NULL ? hgd_plugin_instance_to_json (instance) : NULL;
+    const gchar *error = object != NULL
+                             ? json_object_get_string_member_with_default (object, "error", NULL)
+                             : NULL;
     g_autofree gchar *reason = NULL;
 
     if (state == HGD_PLUGIN_STATE_STARTING)
@@ -801,17 +775,15 @@ poll_cb (gpointer user_data)
 static void
 job_watch (Job *job)
 {
-  guint start_timeout = (guint) hgd_config_get_int (job->self->config, "plugins", "start-timeout");
+  guint start_timeout = (guint)hgd_config_get_int (job->self->config, "plugins", "start-timeout");
 
-  job->deadline = g_get_monotonic_time () + (gint64) (start_timeout + 1) * G_USEC_PER_SEC;
+  job->deadline = g_get_monotonic_time () + (gint64)(start_timeout + 1) * G_USEC_PER_SEC;
   job->poll_id = g_timeout_add (POLL_MS, poll_cb, job);
 }
 
 /* Starts the instance anew from what `current` names now. */
 static gboolean
-start_current (HgdBundles *self,
-               HgDomain domain,
-               const gchar *plugin)
+start_current (HgdBundles *self, HgDomain domain, const gchar *plugin)
 {
   HgdPluginInstance *instance = hgd_plugin_manager_find (self->manager, plugin);
 
@@ -829,9 +801,7 @@ start_current (HgdBundles *self,
 }
 
 static void
-new_version_stopped_cb (GObject *source,
-                        GAsyncResult *result,
-                        gpointer user_data)
+new_version_stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Job *job = user_data;
 
@@ -847,9 +817,7 @@ new_version_stopped_cb (GObject *source,
 }
 
 static void
-rolled_back_stopped_cb (GObject *source,
-                        GAsyncResult *result,
-                        gpointer user_data)
+rolled_back_stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Job *job = user_data;
   HgdBundles *self = job->self;
@@ -874,12 +842,11 @@ rolled_back_stopped_cb (GObject *source,
 }
 
 static void
-job_roll_back (Job *job,
-               const gchar *reason)
+job_roll_back (Job *job, const gchar *reason)
 {
   HgdBundles *self = job->self;
   HgdPluginInstance *instance = hgd_plugin_manager_find (self->manager, job->plugin);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree gchar *versions = NULL;
 
   g_warning ("install of %s %s failed, rolling back: %s", job->plugin, job->version, reason);
@@ -896,11 +863,11 @@ job_roll_back (Job *job,
       g_autofree gchar *ini = g_build_filename (versions, ini_name, NULL);
 
       remove_tree (path);
-      (void) g_unlink (ini);
+      (void)g_unlink (ini);
     }
   {
     g_autofree gchar *pending = bundle_file (self, job->domain, job->plugin, PENDING_FILE);
-    (void) g_unlink (pending);
+    (void)g_unlink (pending);
   }
   if (instance == NULL)
     {
@@ -915,17 +882,16 @@ job_roll_back (Job *job,
 
 /* Drops the version folders but the current and the previous one. */
 static void
-prune_versions (HgdBundles *self,
-                Job *job)
+prune_versions (HgdBundles *self, Job *job)
 {
   g_autofree gchar *versions = bundle_file (self, job->domain, job->plugin, "versions");
-  g_autoptr(GDir) dir = g_dir_open (versions, 0, NULL);
+  g_autoptr (GDir) dir = g_dir_open (versions, 0, NULL);
   const gchar *name;
 
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
     {
-      g_autofree gchar *base = g_str_has_suffix (name, ".ini") ? g_strndup (name, strlen (name) - 4)
-                                                               : g_strdup (name);
+      g_autofree gchar *base
+          = g_str_has_suffix (name, ".ini") ? g_strndup (name, strlen (name) - 4) : g_strdup (name);
       g_autofree gchar *path = NULL;
 
       if (g_strcmp0 (base, job->new_dir) == 0 || g_strcmp0 (base, job->previous) == 0)
@@ -936,9 +902,7 @@ prune_versions (HgdBundles *self,
 }
 
 static void
-job_finish (Job *job,
-            const gchar *state,
-            const gchar *error)
+job_finish (Job *job, const gchar *state, const gchar *error)
 {
   HgdBundles *self = job->self;
   JsonObject *body;
@@ -955,7 +919,7 @@ job_finish (Job *job,
       g_autofree gchar *pending = bundle_file (self, job->domain, job->plugin, PENDING_FILE);
       g_autofree gchar *dir = bundle_dir (self, job->domain, job->plugin);
 
-      (void) g_unlink (pending);
+      (void)g_unlink (pending);
       sync_dir (dir);
       prune_versions (self, job);
       g_message ("plugin %s %s installed in the %s domain by %s", job->plugin, job->version,
@@ -967,9 +931,9 @@ job_finish (Job *job,
   set_nullable (body, "error", job->error);
   json_object_set_int_member (body, "duration_ms", job->finished_ms);
   record (self, job->domain,
-          g_strcmp0 (state, "succeeded") == 0 ? "bundle.installed"
+          g_strcmp0 (state, "succeeded") == 0     ? "bundle.installed"
           : g_strcmp0 (state, "rolled-back") == 0 ? "bundle.rolled-back"
-                                                   : "bundle.failed",
+                                                  : "bundle.failed",
           job->who, body);
   g_queue_push_tail (&self->finished, g_strdup (job->id));
   while (g_queue_get_length (&self->finished) > MAX_FINISHED_JOBS)
@@ -980,17 +944,15 @@ job_finish (Job *job,
 }
 
 static gboolean
-write_version_info (HgdBundles *self,
-                    Job *job,
-                    GError **error)
+write_version_info (HgdBundles *self, Job *job, GError **error)
 {
-  g_autoptr(GKeyFile) info = g_key_file_new ();
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GKeyFile) info = g_key_file_new ();
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree gchar *at = g_date_time_format_iso8601 (now);
   g_autofree gchar *name = g_strconcat (job->new_dir, ".ini", NULL);
-  g_autofree gchar *path = g_build_filename (self->domain_dirs[job->domain], BUNDLES_DIR, job->plugin,
-                                             "versions", name, NULL);
-  g_auto(GStrv) capabilities = g_strsplit (job->capabilities, ",", -1);
+  g_autofree gchar *path = g_build_filename (self->domain_dirs[job->domain], BUNDLES_DIR,
+                                             job->plugin, "versions", name, NULL);
+  g_auto (GStrv) capabilities = g_strsplit (job->capabilities, ",", -1);
   g_autofree gchar *data = NULL;
   gsize length = 0;
 
@@ -1001,11 +963,10 @@ write_version_info (HgdBundles *self,
   g_key_file_set_string (info, "bundle", "installed-at", at);
   g_key_file_set_string (info, "bundle", "previous-version",
                          job->previous_version != NULL ? job->previous_version : "");
-  g_key_file_set_string_list (info, "bundle", "capabilities",
-                              (const gchar *const *) capabilities,
+  g_key_file_set_string_list (info, "bundle", "capabilities", (const gchar *const *)capabilities,
                               job->capabilities[0] != '\0' ? g_strv_length (capabilities) : 0);
   data = g_key_file_to_data (info, &length, NULL);
-  return g_file_set_contents_full (path, data, (gssize) length,
+  return g_file_set_contents_full (path, data, (gssize)length,
                                    G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                    0644, error);
 }
@@ -1022,8 +983,8 @@ job_run_cb (gpointer user_data)
   g_autofree gchar *target = NULL;
   g_autofree gchar *pending_path = NULL;
   g_autofree gchar *pending_data = NULL;
-  g_autoptr(GKeyFile) pending = g_key_file_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GKeyFile) pending = g_key_file_new ();
+  g_autoptr (GError) error = NULL;
   HgdPluginInstance *instance;
 
   if (self == NULL)
@@ -1033,7 +994,8 @@ job_run_cb (gpointer user_data)
   job_set_step (job, "staging");
   if (g_mkdir_with_parents (versions, 0755) != 0)
     {
-      g_autofree gchar *message = g_strdup_printf ("cannot make %s: %s", versions, g_strerror (errno));
+      g_autofree gchar *message
+          = g_strdup_printf ("cannot make %s: %s", versions, g_strerror (errno));
       job_finish (job, "failed", message);
       return G_SOURCE_REMOVE;
     }
@@ -1041,8 +1003,8 @@ job_run_cb (gpointer user_data)
   if (g_mkdtemp_full (staging, 0755) == NULL
       || !hgd_bundle_extract (job->bundle, staging, hgd_bundle_host_architecture (), &error))
     {
-      g_autofree gchar *message = g_strdup_printf ("cannot unpack: %s",
-                                                   error != NULL ? error->message : g_strerror (errno));
+      g_autofree gchar *message = g_strdup_printf (
+          "cannot unpack: %s", error != NULL ? error->message : g_strerror (errno));
       remove_tree (staging);
       job_finish (job, "failed", message);
       return G_SOURCE_REMOVE;
@@ -1053,8 +1015,8 @@ job_run_cb (gpointer user_data)
   remove_tree (target); /* an older copy of this very build, not the running one */
   if (g_rename (staging, target) != 0 || !write_version_info (self, job, &error))
     {
-      g_autofree gchar *message = g_strdup_printf ("cannot place the new version: %s",
-                                                   error != NULL ? error->message : g_strerror (errno));
+      g_autofree gchar *message = g_strdup_printf (
+          "cannot place the new version: %s", error != NULL ? error->message : g_strerror (errno));
       remove_tree (staging);
       remove_tree (target);
       job_finish (job, "failed", message);
@@ -1065,7 +1027,8 @@ job_run_cb (gpointer user_data)
 
   /* from here a failure, or a kill, goes back to @previous */
   job_set_step (job, "switching");
-  g_key_file_set_string (pending, "pending", "previous", job->previous != NULL ? job->previous : "");
+  g_key_file_set_string (pending, "pending", "previous",
+                         job->previous != NULL ? job->previous : "");
   g_key_file_set_string (pending, "pending", "new", job->new_dir);
   g_key_file_set_string (pending, "pending", "job", job->id);
   pending_data = g_key_file_to_data (pending, NULL, NULL);
@@ -1097,14 +1060,13 @@ job_run_cb (gpointer user_data)
 }
 
 static gboolean
-job_is_running_for (HgdBundles *self,
-                    const gchar *plugin)
+job_is_running_for (HgdBundles *self, const gchar *plugin)
 {
   GHashTableIter iter;
   Job *job;
 
   g_hash_table_iter_init (&iter, self->jobs);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &job))
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&job))
     {
       if (g_strcmp0 (job->plugin, plugin) == 0 && g_strcmp0 (job->state, "running") == 0)
         return TRUE;
@@ -1114,9 +1076,7 @@ job_is_running_for (HgdBundles *self,
 
 /* The capabilities of the version running now, or %NULL. */
 static HgdManifest *
-current_manifest (HgdBundles *self,
-                  HgDomain domain,
-                  const gchar *plugin)
+current_manifest (HgdBundles *self, HgDomain domain, const gchar *plugin)
 {
   g_autofree gchar *path = bundle_file (self, domain, plugin, CURRENT_LINK "/manifest.json");
   return hgd_manifest_new_from_file (path, NULL);
@@ -1125,16 +1085,14 @@ current_manifest (HgdBundles *self,
 /* Each capability the manifest asks for, checked against the grant table for @domain
  * before the manifest is read in full, so that the refusal names it. */
 static gboolean
-check_capabilities (GBytes *manifest_bytes,
-                    HgDomain domain,
-                    GError **error)
+check_capabilities (GBytes *manifest_bytes, HgDomain domain, GError **error)
 {
-  g_autoptr(JsonObject) root = NULL;
+  g_autoptr (JsonObject) root = NULL;
   JsonNode *node;
   gsize size = 0;
   const gchar *data = g_bytes_get_data (manifest_bytes, &size);
 
-  root = hg_json_parse_object (size > 0 ? data : "", (gssize) size, HGD_MANIFEST_MAX_SIZE, NULL);
+  root = hg_json_parse_object (size > 0 ? data : "", (gssize)size, HGD_MANIFEST_MAX_SIZE, NULL);
   node = root != NULL ? json_object_get_member (root, "capabilities") : NULL;
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
     return TRUE; /* the manifest reader says what is wrong */
@@ -1187,16 +1145,16 @@ hgd_bundles_install (HgdBundles *self,
                      GStrv *new_capabilities,
                      GError **error)
 {
-  g_autoptr(HgdBundle) bundle = NULL;
-  g_autoptr(HgdManifest) manifest = NULL;
-  g_autoptr(HgdManifest) running = NULL;
-  g_autoptr(GBytes) public_key = NULL;
+  g_autoptr (HgdBundle) bundle = NULL;
+  g_autoptr (HgdManifest) manifest = NULL;
+  g_autoptr (HgdManifest) running = NULL;
+  g_autoptr (GBytes) public_key = NULL;
   g_autofree gchar *group = NULL;
   g_autofree gchar *public_text = NULL;
   g_autofree gchar *current = NULL;
   g_autofree gchar *new_dir = NULL;
-  g_autoptr(GStrvBuilder) missing = g_strv_builder_new ();
-  g_auto(GStrv) missing_list = NULL;
+  g_autoptr (GStrvBuilder) missing = g_strv_builder_new ();
+  g_auto (GStrv) missing_list = NULL;
   HgDomain other = domain == HG_DOMAIN_MUNICIPAL ? HG_DOMAIN_PERSONAL : HG_DOMAIN_MUNICIPAL;
   const gchar *const *capabilities;
   const gchar *key_id;
@@ -1224,9 +1182,10 @@ hgd_bundles_install (HgdBundles *self,
     {
       g_autofree gchar *other_group = key_group (key_id);
       if (g_key_file_has_group (self->keys[other], other_group))
-        g_set_error (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_UNTRUSTED_KEY,
-                     "the bundle is signed by key %s, which the %s domain trusts, not the %s domain",
-                     key_id, hg_domain_to_string (other), hg_domain_to_string (domain));
+        g_set_error (
+            error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_UNTRUSTED_KEY,
+            "the bundle is signed by key %s, which the %s domain trusts, not the %s domain", key_id,
+            hg_domain_to_string (other), hg_domain_to_string (domain));
       else
         g_set_error (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_UNTRUSTED_KEY,
                      "the bundle is signed by key %s, which the %s domain does not trust", key_id,
@@ -1252,10 +1211,10 @@ hgd_bundles_install (HgdBundles *self,
   if (!check_capabilities (manifest_bytes, domain, error))
     return NULL;
   manifest = hgd_manifest_new_from_data (g_bytes_get_data (manifest_bytes, NULL),
-                                         (gssize) g_bytes_get_size (manifest_bytes), error);
+                                         (gssize)g_bytes_get_size (manifest_bytes), error);
   if (manifest == NULL)
     {
-      g_autoptr(GError) local = g_steal_pointer (error);
+      g_autoptr (GError) local = g_steal_pointer (error);
       g_set_error (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_BAD_MANIFEST, "manifest.json: %s",
                    local->message);
       return NULL;
@@ -1264,8 +1223,8 @@ hgd_bundles_install (HgdBundles *self,
   if (!hgd_manifest_allows_domain (manifest, domain))
     {
       g_set_error (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_WRONG_DOMAIN,
-                   "plugin %s may not be installed in the %s domain (its manifest's domains)", plugin,
-                   hg_domain_to_string (domain));
+                   "plugin %s may not be installed in the %s domain (its manifest's domains)",
+                   plugin, hg_domain_to_string (domain));
       return NULL;
     }
   if (!hgd_bundle_check_architecture (bundle, hgd_manifest_get_module (manifest),
@@ -1277,7 +1236,8 @@ hgd_bundles_install (HgdBundles *self,
   if (existing != NULL && hgd_plugin_instance_get_installed_link (existing) == NULL)
     {
       g_set_error (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_CONFLICT,
-                   "plugin instance %s is named in the configuration; a bundle cannot replace it", plugin);
+                   "plugin instance %s is named in the configuration; a bundle cannot replace it",
+                   plugin);
       return NULL;
     }
   current = current_version_dir (self, other, plugin);
@@ -1294,7 +1254,8 @@ hgd_bundles_install (HgdBundles *self,
       return NULL;
     }
   /* the folder's name: the version, made a plain name, and the build */
-  new_dir = g_strdup_printf ("v%s-%.16s", hgd_manifest_get_version (manifest), hgd_bundle_get_digest (bundle));
+  new_dir = g_strdup_printf ("v%s-%.16s", hgd_manifest_get_version (manifest),
+                             hgd_bundle_get_digest (bundle));
   g_strcanon (new_dir, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+-", '_');
   current = current_version_dir (self, domain, plugin);
   if (g_strcmp0 (current, new_dir) == 0)
@@ -1324,8 +1285,9 @@ hgd_bundles_install (HgdBundles *self,
           g_autofree gchar *list = g_strjoinv (", ", missing_list);
           g_set_error (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_APPROVAL_NEEDED,
                        "version %s asks for capabilities version %s did not have: %s; approve them "
-                       "to install it", hgd_manifest_get_version (manifest),
-                       hgd_manifest_get_version (running), list);
+                       "to install it",
+                       hgd_manifest_get_version (manifest), hgd_manifest_get_version (running),
+                       list);
           if (new_capabilities != NULL)
             *new_capabilities = g_steal_pointer (&missing_list);
           return NULL;
@@ -1346,7 +1308,7 @@ hgd_bundles_install (HgdBundles *self,
   job->new_dir = g_steal_pointer (&new_dir);
   job->bundle = g_steal_pointer (&bundle);
   job->key_id = g_strdup (key_id);
-  job->capabilities = g_strjoinv (",", (gchar **) capabilities);
+  job->capabilities = g_strjoinv (",", (gchar **)capabilities);
   job->health_seconds = health_seconds;
   job->started = g_get_monotonic_time ();
   job->running_ms = -1;
@@ -1369,9 +1331,7 @@ hgd_bundles_install (HgdBundles *self,
  *   "step", "error", "previous_version", "running_ms", "duration_ms"}
  */
 JsonObject *
-hgd_bundles_job_to_json (HgdBundles *self,
-                         const gchar *job_id,
-                         HgDomain domain)
+hgd_bundles_job_to_json (HgdBundles *self, const gchar *job_id, HgDomain domain)
 {
   Job *job;
   JsonObject *object;
@@ -1413,11 +1373,9 @@ remove_data_free (RemoveData *data)
 }
 
 static void
-removed_stopped_cb (GObject *source,
-                    GAsyncResult *result,
-                    gpointer user_data)
+removed_stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr(GTask) task = user_data;
+  g_autoptr (GTask) task = user_data;
   HgdBundles *self = g_task_get_source_object (task);
   RemoveData *data = g_task_get_task_data (task);
   g_autofree gchar *dir = bundle_dir (self, data->domain, data->plugin);
@@ -1454,7 +1412,7 @@ hgd_bundles_remove_async (HgdBundles *self,
                           GAsyncReadyCallback callback,
                           gpointer user_data)
 {
-  g_autoptr(GTask) task = g_task_new (self, NULL, callback, user_data);
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
   g_autofree gchar *current = NULL;
   HgdPluginInstance *instance;
   RemoveData *data;
@@ -1463,7 +1421,8 @@ hgd_bundles_remove_async (HgdBundles *self,
 
   current = hgd_manifest_id_is_valid (plugin) ? current_version_dir (self, domain, plugin) : NULL;
   instance = hgd_plugin_manager_find (self->manager, plugin);
-  if (current == NULL || instance == NULL || hgd_plugin_instance_get_installed_link (instance) == NULL)
+  if (current == NULL || instance == NULL
+      || hgd_plugin_instance_get_installed_link (instance) == NULL)
     {
       g_task_return_new_error (task, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_NOT_FOUND,
                                "no plugin %s installed from a bundle in the %s domain", plugin,
@@ -1480,14 +1439,12 @@ hgd_bundles_remove_async (HgdBundles *self,
   data->domain = domain;
   data->plugin = g_strdup (plugin);
   data->who = g_strdup (who);
-  g_task_set_task_data (task, data, (GDestroyNotify) remove_data_free);
+  g_task_set_task_data (task, data, (GDestroyNotify)remove_data_free);
   hgd_plugin_instance_stop_async (instance, NULL, removed_stopped_cb, g_steal_pointer (&task));
 }
 
 gboolean
-hgd_bundles_remove_finish (HgdBundles *self,
-                           GAsyncResult *result,
-                           GError **error)
+hgd_bundles_remove_finish (HgdBundles *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
@@ -1507,7 +1464,7 @@ hgd_bundles_dispose (GObject *object)
 
       /* a job still running is left to its callbacks, which see it is orphaned */
       g_hash_table_iter_init (&iter, self->jobs);
-      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &job))
+      while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&job))
         {
           if (g_strcmp0 (job->state, "running") != 0)
             continue;
@@ -1537,7 +1494,7 @@ hgd_bundles_class_init (HgdBundlesClass *klass)
 static void
 hgd_bundles_init (HgdBundles *self)
 {
-  self->jobs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) job_free);
+  self->jobs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)job_free);
   g_queue_init (&self->finished);
 }
 
@@ -1565,16 +1522,16 @@ hgd_bundles_new (HgdPluginManager *manager,
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
       g_autofree gchar *path = NULL;
-      g_autoptr(GError) error = NULL;
+      g_autoptr (GError) error = NULL;
 
       self->journals[i] = journals[i] != NULL ? g_object_ref (journals[i]) : NULL;
-      self->domain_dirs[i] = g_build_filename (state_root, hg_domain_to_string ((HgDomain) i), NULL);
+      self->domain_dirs[i] = g_build_filename (state_root, hg_domain_to_string ((HgDomain)i), NULL);
       self->keys[i] = g_key_file_new ();
       path = g_build_filename (self->domain_dirs[i], KEYS_FILE, NULL);
       if (!g_key_file_load_from_file (self->keys[i], path, G_KEY_FILE_NONE, &error)
           && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         g_warning ("cannot read %s, the %s domain trusts no key: %s", path,
-                   hg_domain_to_string ((HgDomain) i), error->message);
+                   hg_domain_to_string ((HgDomain)i), error->message);
     }
   return self;
 }

@@ -289,8 +289,8 @@ load (HgdPluginInstance *self,
       self->domain_known = TRUE;
     }
   else
-    self->plugin_dir = g_build_filename (hgd_config_get_string (self->config, "plugins", "directory"),
-                                         self->plugin, NULL);
+    self->plugin_dir = g_build_filename (
+        hgd_config_get_string (self->config, "plugins", "directory"), self->plugin, NULL);
   manifest_path = g_build_filename (self->plugin_dir, "manifest.json", NULL);
   self->manifest = hgd_manifest_new_from_file (manifest_path, error);
   if (self->manifest == NULL)
