@@ -896,6 +896,73 @@ kill_at (Fixture *fixture, const gchar *step)
   assert_runs (fixture, "2.0");
 }
 
+static gboolean
+path_is_gone (gpointer data)
+{
+  return !g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+static void
+test_personal_install_export_erase (Fixture *fixture,
+                                    gconstpointer data)
+{
+  g_autofree gchar *module = example_module ();
+  g_autofree gchar *dir = plugin_dir (fixture, "own", "1.0", "1", module, "\"personal\"",
+                                      "\"sensor.publish\"");
+  g_autofree gchar *bundle = NULL;
+  g_autofree gchar *installed = g_build_filename (fixture->state_dir, "personal", "bundles", PLUGIN,
+                                                  NULL);
+  g_autofree gchar *keys = g_build_filename (fixture->state_dir, "personal", "bundle-keys", NULL);
+  g_autoptr(JsonObject) outcome = NULL;
+  g_autoptr(Answer) municipal = NULL;
+  g_autoptr(Answer) exported = NULL;
+  g_autoptr(Answer) erased = NULL;
+  g_autoptr(Answer) listed = NULL;
+  g_autoptr(Answer) job = NULL;
+  JsonArray *bundles;
+
+  g_test_summary ("The resident installs a plugin of their own from a bundle signed by a key "
+                  "they approved; IT sees none of it; it is in the resident's export and goes "
+                  "with the erasure of the personal domain");
+  keygen_and_trust (fixture, "residents-own", fixture->resident);
+  bundle = make_bundle (fixture, dir, "own", "residents-own", NULL);
+  /* the municipal domain does not trust the resident's key */
+  municipal = install (fixture, fixture->admin, bundle, NULL);
+  g_assert_cmpstr (error_code (municipal), ==, "untrusted-key");
+
+  outcome = install_and_wait (fixture, fixture->resident, bundle, "?health=1");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "state"), ==, "succeeded");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "domain"), ==, "personal");
+  g_assert_true (g_file_test (installed, G_FILE_TEST_IS_DIR));
+  /* the job is not IT's to see, nor the plugin in full */
+  job = request (fixture, "GET", "/api/v1/bundles/jobs/1", fixture->admin, NULL, NULL);
+  g_assert_cmpuint (job->status, ==, SOUP_STATUS_NOT_FOUND);
+  g_assert_null (find_plugin (fixture, fixture->admin));
+
+  exported = request (fixture, "GET", "/api/v1/personal/export", fixture->resident, NULL, NULL);
+  g_assert_cmpuint (exported->status, ==, SOUP_STATUS_OK);
+  bundles = json_object_get_array_member (exported->json, "bundles");
+  g_assert_cmpuint (json_array_get_length (bundles), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (bundles, 0), "id"), ==,
+                   PLUGIN);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (exported->json, "bundle_keys")),
+                    ==, 1);
+
+  erased = request (fixture, "POST", "/api/v1/personal/erase", fixture->resident,
+                    "{\"confirm\": \"erase-personal-data\"}", NULL);
+  g_assert_cmpuint (erased->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpint (json_object_get_int_member (erased->json, "bundles_removed"), ==, 1);
+  g_assert_false (g_file_test (keys, G_FILE_TEST_EXISTS));
+  /* its files go once its host has stopped */
+  hg_test_wait_for (path_is_gone, installed, WAIT_SECONDS);
+  listed = request (fixture, "GET", "/api/v1/bundles", fixture->resident, NULL, NULL);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (listed->json, "bundles")), ==, 0);
+  g_assert_false (g_file_test (installed, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&listed, answer_free);
+  listed = request (fixture, "GET", "/api/v1/bundles/keys", fixture->resident, NULL, NULL);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (listed->json, "keys")), ==, 0);
+}
+
 static void
 test_kill_at_staging (Fixture *fixture, gconstpointer data)
 {
@@ -923,6 +990,8 @@ main (int argc, char **argv)
   g_test_add ("/bundles/crash-at-start-rolls-back", Fixture, NULL, setup,
               test_crash_at_start_rolls_back, teardown);
   g_test_add ("/bundles/bad-input", Fixture, NULL, setup, test_bad_input, teardown);
+  g_test_add ("/bundles/personal-install-export-erase", Fixture, NULL, setup,
+              test_personal_install_export_erase, teardown);
   g_test_add ("/bundles/kill-at-staging", Fixture, NULL, setup, test_kill_at_staging, teardown);
   g_test_add ("/bundles/kill-at-switch", Fixture, NULL, setup, test_kill_at_switch, teardown);
   return g_test_run ();

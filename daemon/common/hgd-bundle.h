@@ -41,38 +41,54 @@ const gchar *hgd_bundle_error_to_code (HgdBundleError error);
 #define HGD_TYPE_BUNDLE (hgd_bundle_get_type ())
 G_DECLARE_FINAL_TYPE (HgdBundle, hgd_bundle, HGD, BUNDLE, GObject)
 
-HgdBundle *hgd_bundle_new_from_bytes (GBytes *data, GError **error);
-gboolean hgd_bundle_load_payload (HgdBundle *self, GError **error);
+HgdBundle *hgd_bundle_new_from_bytes (GBytes *data,
+                                      GError **error);
+gboolean hgd_bundle_load_payload (HgdBundle *self,
+                                  GError **error);
 
 gboolean hgd_bundle_is_signed (HgdBundle *self);
 const gchar *hgd_bundle_get_key_id (HgdBundle *self);
 const gchar *hgd_bundle_get_digest (HgdBundle *self);
-gboolean hgd_bundle_verify (HgdBundle *self, GBytes *public_key, GError **error);
+gboolean hgd_bundle_verify (HgdBundle *self,
+                            GBytes *public_key,
+                            GError **error);
 
 GBytes *hgd_bundle_get_manifest (HgdBundle *self);
 GPtrArray *hgd_bundle_list_entries (HgdBundle *self);
 GStrv hgd_bundle_dup_architectures (HgdBundle *self);
-gboolean hgd_bundle_check_api_version (HgdBundle *self, GError **error);
+gboolean hgd_bundle_check_api_version (HgdBundle *self,
+                                       GError **error);
 gboolean hgd_bundle_check_architecture (HgdBundle *self,
                                         const gchar *module,
                                         const gchar *architecture,
                                         GError **error);
-gboolean
-hgd_bundle_extract (HgdBundle *self, const gchar *dir, const gchar *architecture, GError **error);
+gboolean hgd_bundle_extract (HgdBundle *self,
+                             const gchar *dir,
+                             const gchar *architecture,
+                             GError **error);
 
 gboolean hgd_bundle_name_is_valid (const gchar *name);
 const gchar *hgd_bundle_host_architecture (void);
 
 /* Making one (hemgatectl bundle) */
-GBytes *
-hgd_bundle_build (GPtrArray *names, GPtrArray *contents, GArray *executable, GError **error);
-GBytes *hgd_bundle_sign (HgdBundle *self, GBytes *secret_key, GError **error);
+GBytes *hgd_bundle_build (GPtrArray *names,
+                          GPtrArray *contents,
+                          GArray *executable,
+                          GError **error);
+GBytes *hgd_bundle_sign (HgdBundle *self,
+                         GBytes *secret_key,
+                         GError **error);
 
 /* Keys */
 gchar *hgd_bundle_key_id (GBytes *public_key);
-gboolean hgd_bundle_key_generate (GBytes **public_key, GBytes **secret_key);
-GBytes *hgd_bundle_public_key_from_base64 (const gchar *text, GError **error);
-GBytes *hgd_bundle_key_file_load (const gchar *path, gboolean secret, GError **error);
-gchar *hgd_bundle_key_file_to_data (GBytes *public_key, GBytes *secret_key);
+gboolean hgd_bundle_key_generate (GBytes **public_key,
+                                  GBytes **secret_key);
+GBytes *hgd_bundle_public_key_from_base64 (const gchar *text,
+                                           GError **error);
+GBytes *hgd_bundle_key_file_load (const gchar *path,
+                                  gboolean secret,
+                                  GError **error);
+gchar *hgd_bundle_key_file_to_data (GBytes *public_key,
+                                    GBytes *secret_key);
 
 G_END_DECLS

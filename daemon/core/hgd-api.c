@@ -273,7 +273,9 @@ static void close_ended_streams (HgdApi *self);
  *     ever sees it.
  * (l) erases the personal domain, with `{"confirm": "erase-personal-data"}`: the personal
  *     journal in place (hgd_journal_erase ()), the personal plugins' state
- *     (<state-dir>/personal/plugins), the personal domain's secrets and the family
+ *     (<state-dir>/personal/plugins), the plugins installed from bundles in the personal
+ *     domain and the keys it trusts (hgd_bundles_erase_domain ()), the personal domain's
+ *     secrets and the family
  *     accounts, and with the journal every grant (withdrawn at once); the personal access
  *     log stays (who looked, and this erasure, recorded there as `erase`). The caller
  *     stays logged in, the resident's and the guardian's accounts stay, every other
@@ -4785,6 +4787,16 @@ export_respond (HgdApiRequest *req,
   plugins = hgd_plugin_manager_to_json_for_domain (self->plugins, HG_DOMAIN_PERSONAL, NULL);
   json_object_set_member (head, "plugins",
                           json_node_copy (json_object_get_member (plugins, "plugins")));
+  /* the plugins the resident installed from bundles, and the keys they trust to sign them */
+  if (hgd_plugin_manager_get_bundles (self->plugins) != NULL)
+    {
+      HgdBundles *bundles = hgd_plugin_manager_get_bundles (self->plugins);
+
+      json_object_set_array_member (head, "bundles",
+                                    hgd_bundles_list_installed (bundles, HG_DOMAIN_PERSONAL));
+      json_object_set_array_member (head, "bundle_keys",
+                                    hgd_bundles_list_keys (bundles, HG_DOMAIN_PERSONAL));
+    }
   if (secrets != NULL)
     {
       json_object_set_array_member (head, "secrets", json_array_ref (secrets));
@@ -5046,6 +5058,12 @@ handle_personal_erase (HgdApi *self,
   json_object_set_array_member (answer, "accounts_removed", removed);
   json_object_set_int_member (answer, "sessions_ended", n_ended);
   close_ended_streams (self);
+  /* the plugins installed from bundles go, with the keys trusted to sign them */
+  if (hgd_plugin_manager_get_bundles (self->plugins) != NULL)
+    json_object_set_int_member (
+        answer, "bundles_removed",
+        hgd_bundles_erase_domain (hgd_plugin_manager_get_bundles (self->plugins),
+                                  HG_DOMAIN_PERSONAL));
   json_object_set_int_member (answer, "plugins_restarted",
                               hgd_plugin_manager_restart_domain (self->plugins,
                                                                  HG_DOMAIN_PERSONAL));

@@ -1450,6 +1450,68 @@ hgd_bundles_remove_finish (HgdBundles *self, GAsyncResult *result, GError **erro
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* Erasure ----------------------------------------------------------------------------- */
+
+static void
+erased_stopped_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  g_autofree gchar *dir = user_data;
+  HgdPluginInstance *instance = HGD_PLUGIN_INSTANCE (source);
+  HgdBundles *self = g_object_get_data (G_OBJECT (instance), "hgd-bundles-erasing");
+
+  hgd_plugin_instance_stop_finish (instance, result, NULL);
+  if (self != NULL)
+    hgd_plugin_manager_remove_installed (self->manager, instance);
+  remove_tree (dir);
+}
+
+/**
+ * hgd_bundles_erase_domain:
+ * @self: the bundles
+ * @domain: whose (the personal domain's, when the resident erases its data)
+ *
+ * Forgets every key @domain trusts and removes every plugin installed in it from a
+ * bundle: its host is stopped, then its files removed.
+ *
+ * Returns: how many plugins are being removed
+ */
+guint
+hgd_bundles_erase_domain (HgdBundles *self,
+                          HgDomain domain)
+{
+  g_auto(GStrv) plugins = NULL;
+  g_autofree gchar *keys = NULL;
+  guint n = 0;
+
+  g_return_val_if_fail (HGD_IS_BUNDLES (self), 0);
+
+  keys = g_build_filename (self->domain_dirs[domain], KEYS_FILE, NULL);
+  if (g_unlink (keys) != 0 && errno != ENOENT)
+    g_warning ("cannot remove %s: %s", keys, g_strerror (errno));
+  g_key_file_unref (self->keys[domain]);
+  self->keys[domain] = g_key_file_new ();
+  plugins = installed_plugins (self, domain);
+  for (guint i = 0; plugins[i] != NULL; i++)
+    {
+      HgdPluginInstance *instance = hgd_plugin_manager_find (self->manager, plugins[i]);
+      gchar *dir = bundle_dir (self, domain, plugins[i]);
+
+      if (instance == NULL || hgd_plugin_instance_get_installed_link (instance) == NULL)
+        {
+          remove_tree (dir);
+          g_free (dir);
+          continue;
+        }
+      /* the manager outlives a stop it started; the data only says who to tell */
+      g_object_set_data (G_OBJECT (instance), "hgd-bundles-erasing", self);
+      hgd_plugin_instance_stop_async (instance, NULL, erased_stopped_cb, dir);
+      n++;
+    }
+  return n;
+}
+
 /* Object ------------------------------------------------------------------------------ */
 
 static void

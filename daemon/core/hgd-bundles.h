@@ -37,17 +37,22 @@ HgdBundles *hgd_bundles_new (struct _HgdPluginManager *manager,
                              const gchar *state_root);
 void hgd_bundles_load (HgdBundles *self);
 
-JsonArray *hgd_bundles_list_keys (HgdBundles *self, HgDomain domain);
+JsonArray *hgd_bundles_list_keys (HgdBundles *self,
+                                  HgDomain domain);
 JsonObject *hgd_bundles_trust_key (HgdBundles *self,
                                    HgDomain domain,
                                    const gchar *public_key,
                                    const gchar *name,
                                    const gchar *who,
                                    GError **error);
-JsonObject *hgd_bundles_revoke_key (
-    HgdBundles *self, HgDomain domain, const gchar *key_id, const gchar *who, GError **error);
+JsonObject *hgd_bundles_revoke_key (HgdBundles *self,
+                                    HgDomain domain,
+                                    const gchar *key_id,
+                                    const gchar *who,
+                                    GError **error);
 
-JsonArray *hgd_bundles_list_installed (HgdBundles *self, HgDomain domain);
+JsonArray *hgd_bundles_list_installed (HgdBundles *self,
+                                       HgDomain domain);
 gchar *hgd_bundles_install (HgdBundles *self,
                             HgDomain domain,
                             GBytes *data,
@@ -56,14 +61,21 @@ gchar *hgd_bundles_install (HgdBundles *self,
                             const gchar *who,
                             GStrv *new_capabilities,
                             GError **error);
-JsonObject *hgd_bundles_job_to_json (HgdBundles *self, const gchar *job_id, HgDomain domain);
+JsonObject *hgd_bundles_job_to_json (HgdBundles *self,
+                                     const gchar *job_id,
+                                     HgDomain domain);
 void hgd_bundles_remove_async (HgdBundles *self,
                                HgDomain domain,
                                const gchar *plugin,
                                const gchar *who,
                                GAsyncReadyCallback callback,
                                gpointer user_data);
-gboolean hgd_bundles_remove_finish (HgdBundles *self, GAsyncResult *result, GError **error);
-gchar *hgd_bundles_dup_warning (HgdBundles *self, HgDomain domain);
+gboolean hgd_bundles_remove_finish (HgdBundles *self,
+                                    GAsyncResult *result,
+                                    GError **error);
+gchar *hgd_bundles_dup_warning (HgdBundles *self,
+                                HgDomain domain);
+guint hgd_bundles_erase_domain (HgdBundles *self,
+                                HgDomain domain);
 
 G_END_DECLS
