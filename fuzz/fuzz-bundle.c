@@ -13,11 +13,11 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   static const guint8 key[HGD_BUNDLE_PUBLIC_KEY_SIZE] = { 0x5a };
-  g_autoptr (GBytes) bytes = NULL;
-  g_autoptr (GBytes) public_key = NULL;
-  g_autoptr (HgdBundle) bundle = NULL;
-  g_autoptr (GPtrArray) entries = NULL;
-  g_auto (GStrv) architectures = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) public_key = NULL;
+  g_autoptr(HgdBundle) bundle = NULL;
+  g_autoptr(GPtrArray) entries = NULL;
+  g_auto(GStrv) architectures = NULL;
 
   fuzz_setup ();
   if (size > FUZZ_MAX_INPUT)
@@ -36,7 +36,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   for (guint i = 0; i < entries->len; i++)
     g_assert_nonnull (g_ptr_array_index (entries, i));
   architectures = hgd_bundle_dup_architectures (bundle);
-  (void)hgd_bundle_check_api_version (bundle, NULL);
-  (void)hgd_bundle_check_architecture (bundle, "x.so", hgd_bundle_host_architecture (), NULL);
+  (void) hgd_bundle_check_api_version (bundle, NULL);
+  (void) hgd_bundle_check_architecture (bundle, "x.so", hgd_bundle_host_architecture (), NULL);
   return 0;
 }

@@ -20,11 +20,15 @@ usage_error (GError *error)
 }
 
 static gboolean
-write_file (const gchar *path, const gchar *data, gsize length, gint mode, GError **error)
+write_file (const gchar *path,
+            const gchar *data,
+            gsize length,
+            gint mode,
+            GError **error)
 {
   GError *local = NULL;
 
-  if (g_file_set_contents_full (path, data, (gssize)length,
+  if (g_file_set_contents_full (path, data, (gssize) length,
                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, mode,
                                 &local))
     return TRUE;
@@ -40,8 +44,8 @@ hgd_cli_bundle_keygen (HgdCliClient *client,
                        gchar **args,
                        GError **error)
 {
-  g_autoptr (GBytes) public_key = NULL;
-  g_autoptr (GBytes) secret_key = NULL;
+  g_autoptr(GBytes) public_key = NULL;
+  g_autoptr(GBytes) secret_key = NULL;
   g_autofree gchar *key_path = g_strconcat (args[0], ".key", NULL);
   g_autofree gchar *pub_path = g_strconcat (args[0], ".pub", NULL);
   g_autofree gchar *secret_text = NULL;
@@ -68,8 +72,8 @@ hgd_cli_bundle_keygen (HgdCliClient *client,
   id = hgd_bundle_key_id (public_key);
   if (options->json)
     {
-      g_autoptr (JsonBuilder) builder = json_builder_new ();
-      g_autoptr (JsonNode) node = NULL;
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) node = NULL;
 
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "key_id");
@@ -100,7 +104,7 @@ add_tree (const gchar *dir,
           GError **error)
 {
   g_autofree gchar *path = g_build_filename (dir, relative, NULL);
-  g_autoptr (GDir) folder = NULL;
+  g_autoptr(GDir) folder = NULL;
   const gchar *child;
 
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
@@ -156,16 +160,16 @@ hgd_cli_bundle_create (HgdCliClient *client,
 {
   const gchar *dir = args[0];
   const gchar *arch = options->arch != NULL ? options->arch : hgd_bundle_host_architecture ();
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) contents = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
-  g_autoptr (GArray) executable = g_array_new (FALSE, FALSE, sizeof (gboolean));
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) contents = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GArray) executable = g_array_new (FALSE, FALSE, sizeof (gboolean));
   g_autofree gchar *manifest_path = g_build_filename (dir, "manifest.json", NULL);
   g_autofree gchar *manifest_data = NULL;
   g_autofree gchar *module_data = NULL;
   g_autofree gchar *module_path = NULL;
-  g_autoptr (HgdManifest) manifest = NULL;
-  g_autoptr (JsonObject) root = NULL;
-  g_autoptr (GBytes) bundle = NULL;
+  g_autoptr(HgdManifest) manifest = NULL;
+  g_autoptr(JsonObject) root = NULL;
+  g_autoptr(GBytes) bundle = NULL;
   const gchar *id = NULL;
   const gchar *version = NULL;
   const gchar *module = NULL;
@@ -183,7 +187,7 @@ hgd_cli_bundle_create (HgdCliClient *client,
     }
   /* the manifest a gateway would refuse is refused here, with the same words; one for
    * another plugin API is for another gateway's rules, and only its module is read */
-  root = hg_json_parse_object (manifest_data, (gssize)length, HGD_MANIFEST_MAX_SIZE, &local);
+  root = hg_json_parse_object (manifest_data, (gssize) length, HGD_MANIFEST_MAX_SIZE, &local);
   if (root == NULL || !hg_json_object_get_string (root, "id", &id, &local)
       || !hg_json_object_get_string (root, "version", &version, &local)
       || !hg_json_object_get_string (root, "module", &module, &local)
@@ -194,7 +198,7 @@ hgd_cli_bundle_create (HgdCliClient *client,
       return FALSE;
     }
   if (g_strcmp0 (api_version, HEMGATE_API_VERSION) == 0)
-    manifest = hgd_manifest_new_from_data (manifest_data, (gssize)length, &local);
+    manifest = hgd_manifest_new_from_data (manifest_data, (gssize) length, &local);
   if (g_strcmp0 (api_version, HEMGATE_API_VERSION) == 0 && manifest == NULL)
     {
       g_prefix_error (&local, "%s: ", manifest_path);
@@ -242,10 +246,11 @@ hgd_cli_bundle_create (HgdCliClient *client,
 }
 
 static HgdBundle *
-read_bundle (const gchar *path, GError **error)
+read_bundle (const gchar *path,
+             GError **error)
 {
   g_autofree gchar *data = NULL;
-  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr(GBytes) bytes = NULL;
   GError *local = NULL;
   HgdBundle *bundle;
   gsize length = 0;
@@ -272,9 +277,9 @@ hgd_cli_bundle_sign (HgdCliClient *client,
                      gchar **args,
                      GError **error)
 {
-  g_autoptr (HgdBundle) bundle = NULL;
-  g_autoptr (GBytes) secret_key = NULL;
-  g_autoptr (GBytes) signed_bundle = NULL;
+  g_autoptr(HgdBundle) bundle = NULL;
+  g_autoptr(GBytes) secret_key = NULL;
+  g_autoptr(GBytes) signed_bundle = NULL;
   GError *local = NULL;
 
   bundle = read_bundle (args[0], error);
@@ -300,7 +305,9 @@ hgd_cli_bundle_sign (HgdCliClient *client,
 }
 
 static void
-add_strv (JsonObject *object, const gchar *member, const gchar *const *values)
+add_strv (JsonObject *object,
+          const gchar *member,
+          const gchar *const *values)
 {
   JsonArray *array = json_array_new ();
 
@@ -316,12 +323,12 @@ hgd_cli_bundle_inspect (HgdCliClient *client,
                         gchar **args,
                         GError **error)
 {
-  g_autoptr (HgdBundle) bundle = NULL;
-  g_autoptr (HgdManifest) manifest = NULL;
-  g_autoptr (GPtrArray) entries = NULL;
-  g_autoptr (JsonObject) object = json_object_new ();
-  g_autoptr (JsonNode) node = NULL;
-  g_auto (GStrv) architectures = NULL;
+  g_autoptr(HgdBundle) bundle = NULL;
+  g_autoptr(HgdManifest) manifest = NULL;
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(JsonObject) object = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_auto(GStrv) architectures = NULL;
   g_autofree gchar *domains = NULL;
   g_autofree gchar *capabilities = NULL;
   g_autofree gchar *archs = NULL;
@@ -342,7 +349,7 @@ hgd_cli_bundle_inspect (HgdCliClient *client,
     }
   manifest_bytes = hgd_bundle_get_manifest (bundle);
   manifest = hgd_manifest_new_from_data (g_bytes_get_data (manifest_bytes, NULL),
-                                         (gssize)g_bytes_get_size (manifest_bytes), &local);
+                                         (gssize) g_bytes_get_size (manifest_bytes), &local);
   if (manifest == NULL)
     {
       g_prefix_error (&local, "%s: manifest.json: ", args[0]);
@@ -351,8 +358,8 @@ hgd_cli_bundle_inspect (HgdCliClient *client,
     }
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
-      if (hgd_manifest_allows_domain (manifest, (HgDomain)i))
-        domain_names[n_domains++] = hg_domain_to_string ((HgDomain)i);
+      if (hgd_manifest_allows_domain (manifest, (HgDomain) i))
+        domain_names[n_domains++] = hg_domain_to_string ((HgDomain) i);
     }
   architectures = hgd_bundle_dup_architectures (bundle);
   entries = hgd_bundle_list_entries (bundle);
@@ -369,17 +376,17 @@ hgd_cli_bundle_inspect (HgdCliClient *client,
   json_object_set_string_member (object, "digest", hgd_bundle_get_digest (bundle));
   add_strv (object, "domains", domain_names);
   add_strv (object, "capabilities", hgd_manifest_get_capabilities (manifest));
-  add_strv (object, "architectures", (const gchar *const *)architectures);
+  add_strv (object, "architectures", (const gchar *const *) architectures);
   g_ptr_array_add (entries, NULL);
-  add_strv (object, "files", (const gchar *const *)entries->pdata);
+  add_strv (object, "files", (const gchar *const *) entries->pdata);
   if (options->json)
     {
       node = json_node_init_object (json_node_alloc (), object);
       hgd_cli_print_json (node, TRUE);
       return TRUE;
     }
-  domains = g_strjoinv (", ", (gchar **)domain_names);
-  capabilities = g_strjoinv (", ", (gchar **)hgd_manifest_get_capabilities (manifest));
+  domains = g_strjoinv (", ", (gchar **) domain_names);
+  capabilities = g_strjoinv (", ", (gchar **) hgd_manifest_get_capabilities (manifest));
   archs = g_strjoinv (", ", architectures);
   /* TRANSLATORS: the lines of “bundle inspect”; keep the labels aligned */
   g_print (_ ("Plugin:        %s %s (%s)\n"), hgd_manifest_get_id (manifest),
@@ -391,6 +398,6 @@ hgd_cli_bundle_inspect (HgdCliClient *client,
   g_print (_ ("Architectures: %s\n"), archs);
   g_print (_ ("Files:\n"));
   for (guint i = 0; entries->pdata[i] != NULL; i++)
-    g_print ("  %s\n", (const gchar *)entries->pdata[i]);
+    g_print ("  %s\n", (const gchar *) entries->pdata[i]);
   return TRUE;
 }

@@ -9,10 +9,13 @@
 #include "hgd-bundle.h"
 
 gboolean
-hgd_cli_trust (HgdCliClient *client, const HgdCliOptions *options, gchar **args, GError **error)
+hgd_cli_trust (HgdCliClient *client,
+               const HgdCliOptions *options,
+               gchar **args,
+               GError **error)
 {
   static const guint widths[] = { 18, 10, 22, 22 };
-  g_autoptr (JsonNode) answer = NULL;
+  g_autoptr(JsonNode) answer = NULL;
   JsonArray *keys;
 
   answer = hgd_cli_client_request (client, "GET", "/api/v1/bundles/keys", NULL, error);
@@ -52,12 +55,15 @@ hgd_cli_trust (HgdCliClient *client, const HgdCliOptions *options, gchar **args,
 }
 
 gboolean
-hgd_cli_trust_add (HgdCliClient *client, const HgdCliOptions *options, gchar **args, GError **error)
+hgd_cli_trust_add (HgdCliClient *client,
+                   const HgdCliOptions *options,
+                   gchar **args,
+                   GError **error)
 {
-  g_autoptr (GKeyFile) file = g_key_file_new ();
-  g_autoptr (JsonObject) body = json_object_new ();
-  g_autoptr (JsonNode) node = NULL;
-  g_autoptr (JsonNode) answer = NULL;
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(JsonNode) answer = NULL;
   g_autofree gchar *public_text = NULL;
   g_autofree gchar *name = g_path_get_basename (args[0]);
   GError *local = NULL;
@@ -95,7 +101,7 @@ hgd_cli_trust_revoke (HgdCliClient *client,
 {
   g_autofree gchar *escaped = g_uri_escape_string (args[0], NULL, FALSE);
   g_autofree gchar *path = g_strdup_printf ("/api/v1/bundles/keys/%s/revoke", escaped);
-  g_autoptr (JsonNode) answer = NULL;
+  g_autoptr(JsonNode) answer = NULL;
 
   answer = hgd_cli_client_request (client, "POST", path, NULL, error);
   if (answer == NULL)

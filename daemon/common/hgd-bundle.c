@@ -39,7 +39,7 @@ struct _HgdBundle
 
 G_DEFINE_TYPE (HgdBundle, hgd_bundle, G_TYPE_OBJECT)
 
-G_DEFINE_QUARK (hgd - bundle - error - quark, hgd_bundle_error)
+G_DEFINE_QUARK (hgd-bundle-error-quark, hgd_bundle_error)
 
 static const gchar *const error_codes[] = {
   "bad-format",   "too-large",   "bad-name",           "unsigned", "bad-signature",
@@ -55,7 +55,7 @@ static const gchar *const error_codes[] = {
 const gchar *
 hgd_bundle_error_to_code (HgdBundleError error)
 {
-  if ((guint)error >= G_N_ELEMENTS (error_codes))
+  if ((guint) error >= G_N_ELEMENTS (error_codes))
     return "bad-format";
   return error_codes[error];
 }
@@ -98,7 +98,8 @@ hgd_bundle_host_architecture (void)
 }
 
 static gboolean
-segment_is_valid (const gchar *segment, gsize length)
+segment_is_valid (const gchar *segment,
+                  gsize length)
 {
   if (length < 1 || length > 255 || segment[0] == '.')
     return FALSE;
@@ -123,7 +124,7 @@ segment_is_valid (const gchar *segment, gsize length)
 gboolean
 hgd_bundle_name_is_valid (const gchar *name)
 {
-  g_auto (GStrv) segments = NULL;
+  g_auto(GStrv) segments = NULL;
   guint n;
 
   g_return_val_if_fail (name != NULL, FALSE);
@@ -154,7 +155,7 @@ compute_digest (HgdBundle *self)
   const guint8 *data = g_bytes_get_data (self->payload, &size);
 
   crypto_generichash_init (&state, NULL, 0, sizeof self->digest_raw);
-  crypto_generichash_update (&state, (const guint8 *)SIGNATURE_CONTEXT, sizeof SIGNATURE_CONTEXT);
+  crypto_generichash_update (&state, (const guint8 *) SIGNATURE_CONTEXT, sizeof SIGNATURE_CONTEXT);
   crypto_generichash_update (&state, data, size);
   crypto_generichash_final (&state, self->digest_raw, sizeof self->digest_raw);
   self->digest = g_malloc (sizeof self->digest_raw * 2 + 1);
@@ -173,12 +174,13 @@ compute_digest (HgdBundle *self)
  * Returns: (transfer full) (nullable): the bundle, or %NULL with %HGD_BUNDLE_ERROR
  */
 HgdBundle *
-hgd_bundle_new_from_bytes (GBytes *data, GError **error)
+hgd_bundle_new_from_bytes (GBytes *data,
+                           GError **error)
 {
-  g_autoptr (HgdBundle) self = NULL;
-  g_autoptr (GVariant) outer = NULL;
-  g_autoptr (GVariant) signature = NULL;
-  g_autoptr (GVariant) payload = NULL;
+  g_autoptr(HgdBundle) self = NULL;
+  g_autoptr(GVariant) outer = NULL;
+  g_autoptr(GVariant) signature = NULL;
+  g_autoptr(GVariant) payload = NULL;
   const gchar *magic = NULL;
   const gchar *key_id = NULL;
 
@@ -238,11 +240,12 @@ hgd_bundle_new_from_bytes (GBytes *data, GError **error)
 
 /* Expands the gzip @payload, failing past HGD_BUNDLE_MAX_EXPANDED. */
 static GBytes *
-expand (GBytes *payload, GError **error)
+expand (GBytes *payload,
+        GError **error)
 {
-  g_autoptr (GZlibDecompressor) decompressor
+  g_autoptr(GZlibDecompressor) decompressor
       = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
-  g_autoptr (GByteArray) out = g_byte_array_new ();
+  g_autoptr(GByteArray) out = g_byte_array_new ();
   gsize in_size = 0;
   const guint8 *in = g_bytes_get_data (payload, &in_size);
   guint8 buffer[64 * 1024];
@@ -252,7 +255,7 @@ expand (GBytes *payload, GError **error)
     {
       gsize read = 0;
       gsize written = 0;
-      g_autoptr (GError) local = NULL;
+      g_autoptr(GError) local = NULL;
 
       result = g_converter_convert (G_CONVERTER (decompressor), in, in_size, buffer, sizeof buffer,
                                     G_CONVERTER_INPUT_AT_END, &read, &written, &local);
@@ -270,7 +273,7 @@ expand (GBytes *payload, GError **error)
                        "the payload expands to more than %d bytes", HGD_BUNDLE_MAX_EXPANDED);
           return NULL;
         }
-      g_byte_array_append (out, buffer, (guint)written);
+      g_byte_array_append (out, buffer, (guint) written);
     }
   while (result != G_CONVERTER_FINISHED);
   if (in_size != 0)
@@ -293,12 +296,13 @@ expand (GBytes *payload, GError **error)
  * Returns: %TRUE if the files can be listed and unpacked
  */
 gboolean
-hgd_bundle_load_payload (HgdBundle *self, GError **error)
+hgd_bundle_load_payload (HgdBundle *self,
+                         GError **error)
 {
-  g_autoptr (GBytes) expanded = NULL;
-  g_autoptr (GVariant) inner = NULL;
-  g_autoptr (GVariant) entries = NULL;
-  g_autoptr (GHashTable) names = NULL;
+  g_autoptr(GBytes) expanded = NULL;
+  g_autoptr(GVariant) inner = NULL;
+  g_autoptr(GVariant) entries = NULL;
+  g_autoptr(GHashTable) names = NULL;
   GBytes *manifest = NULL;
   guint32 version = 0;
   gsize n;
@@ -373,7 +377,7 @@ hgd_bundle_load_payload (HgdBundle *self, GError **error)
         }
       if (g_strcmp0 (name, "manifest.json") == 0)
         {
-          g_autoptr (GVariant) contents = NULL;
+          g_autoptr(GVariant) contents = NULL;
           g_variant_get_child (entries, i, "(&sb@ay)", NULL, NULL, &contents);
           manifest = g_variant_get_data_as_bytes (contents);
         }
@@ -421,7 +425,9 @@ hgd_bundle_get_digest (HgdBundle *self)
  * Returns: %TRUE if @public_key signed this payload
  */
 gboolean
-hgd_bundle_verify (HgdBundle *self, GBytes *public_key, GError **error)
+hgd_bundle_verify (HgdBundle *self,
+                   GBytes *public_key,
+                   GError **error)
 {
   g_autofree gchar *id = NULL;
 
@@ -472,7 +478,7 @@ hgd_bundle_list_entries (HgdBundle *self)
   g_return_val_if_fail (HGD_IS_BUNDLE (self), list);
   for (gsize i = 0; self->entries != NULL && i < g_variant_n_children (self->entries); i++)
     {
-      g_autoptr (GVariant) contents = NULL;
+      g_autoptr(GVariant) contents = NULL;
       const gchar *name = NULL;
       gboolean executable = FALSE;
 
@@ -485,22 +491,23 @@ hgd_bundle_list_entries (HgdBundle *self)
 }
 
 static gint
-compare_strings (gconstpointer a, gconstpointer b)
+compare_strings (gconstpointer a,
+                 gconstpointer b)
 {
-  return g_strcmp0 (*(const gchar *const *)a, *(const gchar *const *)b);
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
 }
 
 /* Returns: (transfer full): the folders under lib/, sorted */
 GStrv
 hgd_bundle_dup_architectures (HgdBundle *self)
 {
-  g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
 
   g_return_val_if_fail (HGD_IS_BUNDLE (self), NULL);
   for (gsize i = 0; self->entries != NULL && i < g_variant_n_children (self->entries); i++)
     {
       const gchar *name = NULL;
-      g_auto (GStrv) parts = NULL;
+      g_auto(GStrv) parts = NULL;
       gboolean seen = FALSE;
 
       g_variant_get_child (self->entries, i, "(&sb@ay)", &name, NULL, NULL);
@@ -514,7 +521,7 @@ hgd_bundle_dup_architectures (HgdBundle *self)
     }
   g_ptr_array_sort (found, compare_strings);
   g_ptr_array_add (found, NULL);
-  return (GStrv)g_ptr_array_free (g_steal_pointer (&found), FALSE);
+  return (GStrv) g_ptr_array_free (g_steal_pointer (&found), FALSE);
 }
 
 /**
@@ -528,10 +535,11 @@ hgd_bundle_dup_architectures (HgdBundle *self)
  * Returns: %TRUE if the manifest is for this gateway's plugin API
  */
 gboolean
-hgd_bundle_check_api_version (HgdBundle *self, GError **error)
+hgd_bundle_check_api_version (HgdBundle *self,
+                              GError **error)
 {
-  g_autoptr (JsonObject) root = NULL;
-  g_autoptr (GError) local = NULL;
+  g_autoptr(JsonObject) root = NULL;
+  g_autoptr(GError) local = NULL;
   const gchar *version = NULL;
   gsize size = 0;
   const gchar *data;
@@ -540,7 +548,7 @@ hgd_bundle_check_api_version (HgdBundle *self, GError **error)
   g_return_val_if_fail (self->manifest != NULL, FALSE);
 
   data = g_bytes_get_data (self->manifest, &size);
-  root = hg_json_parse_object (size > 0 ? data : "", (gssize)size, 64 * 1024, &local);
+  root = hg_json_parse_object (size > 0 ? data : "", (gssize) size, 64 * 1024, &local);
   if (root == NULL || !hg_json_object_get_string (root, "api_version", &version, &local))
     {
       g_set_error (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_BAD_MANIFEST, "manifest.json: %s",
@@ -558,7 +566,9 @@ hgd_bundle_check_api_version (HgdBundle *self, GError **error)
 }
 
 static GVariant *
-find_entry (HgdBundle *self, const gchar *wanted, gboolean *executable)
+find_entry (HgdBundle *self,
+            const gchar *wanted,
+            gboolean *executable)
 {
   for (gsize i = 0; self->entries != NULL && i < g_variant_n_children (self->entries); i++)
     {
@@ -589,8 +599,8 @@ hgd_bundle_check_architecture (HgdBundle *self,
                                GError **error)
 {
   g_autofree gchar *name = g_strdup_printf ("lib/%s/%s", architecture, module);
-  g_autoptr (GVariant) contents = find_entry (self, name, NULL);
-  g_auto (GStrv) present = NULL;
+  g_autoptr(GVariant) contents = find_entry (self, name, NULL);
+  g_auto(GStrv) present = NULL;
   g_autofree gchar *list = NULL;
 
   if (contents != NULL)
@@ -617,7 +627,10 @@ hgd_bundle_check_architecture (HgdBundle *self,
  * Returns: %TRUE once every file is on disk
  */
 gboolean
-hgd_bundle_extract (HgdBundle *self, const gchar *dir, const gchar *architecture, GError **error)
+hgd_bundle_extract (HgdBundle *self,
+                    const gchar *dir,
+                    const gchar *architecture,
+                    GError **error)
 {
   g_autofree gchar *lib_prefix = g_strdup_printf ("lib/%s/", architecture);
 
@@ -626,7 +639,7 @@ hgd_bundle_extract (HgdBundle *self, const gchar *dir, const gchar *architecture
 
   for (gsize i = 0; i < g_variant_n_children (self->entries); i++)
     {
-      g_autoptr (GVariant) contents = NULL;
+      g_autoptr(GVariant) contents = NULL;
       g_autofree gchar *path = NULL;
       g_autofree gchar *parent = NULL;
       const gchar *name = NULL;
@@ -658,7 +671,7 @@ hgd_bundle_extract (HgdBundle *self, const gchar *dir, const gchar *architecture
           return FALSE;
         }
       if (!g_file_set_contents_full (path, g_variant_get_data (contents),
-                                     (gssize)g_variant_get_size (contents),
+                                     (gssize) g_variant_get_size (contents),
                                      G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                      executable ? 0755 : 0644, error))
         return FALSE;
@@ -668,9 +681,12 @@ hgd_bundle_extract (HgdBundle *self, const gchar *dir, const gchar *architecture
 
 /* Makes the file around @payload. */
 static GBytes *
-envelope (const gchar *key_id, const guint8 *signature, gsize signature_size, GBytes *payload)
+envelope (const gchar *key_id,
+          const guint8 *signature,
+          gsize signature_size,
+          GBytes *payload)
 {
-  g_autoptr (GVariant) outer = NULL;
+  g_autoptr(GVariant) outer = NULL;
 
   outer = g_variant_ref_sink (
       g_variant_new ("(ss@ay@ay)", MAGIC, key_id,
@@ -689,15 +705,18 @@ envelope (const gchar *key_id, const guint8 *signature, gsize signature_size, GB
  * Returns: (transfer full) (nullable): an unsigned bundle file
  */
 GBytes *
-hgd_bundle_build (GPtrArray *names, GPtrArray *contents, GArray *executable, GError **error)
+hgd_bundle_build (GPtrArray *names,
+                  GPtrArray *contents,
+                  GArray *executable,
+                  GError **error)
 {
-  g_autoptr (GVariantBuilder) builder = g_variant_builder_new (G_VARIANT_TYPE ("a(sbay)"));
-  g_autoptr (GVariant) inner = NULL;
-  g_autoptr (GBytes) serialized = NULL;
-  g_autoptr (GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
-  g_autoptr (GOutputStream) memory = g_memory_output_stream_new_resizable ();
-  g_autoptr (GOutputStream) gzip = NULL;
-  g_autoptr (GBytes) payload = NULL;
+  g_autoptr(GVariantBuilder) builder = g_variant_builder_new (G_VARIANT_TYPE ("a(sbay)"));
+  g_autoptr(GVariant) inner = NULL;
+  g_autoptr(GBytes) serialized = NULL;
+  g_autoptr(GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+  g_autoptr(GOutputStream) memory = g_memory_output_stream_new_resizable ();
+  g_autoptr(GOutputStream) gzip = NULL;
+  g_autoptr(GBytes) payload = NULL;
   gsize size = 0;
 
   g_return_val_if_fail (names->len == contents->len && names->len == executable->len, NULL);
@@ -736,11 +755,13 @@ hgd_bundle_build (GPtrArray *names, GPtrArray *contents, GArray *executable, GEr
  *   earlier signature replaced)
  */
 GBytes *
-hgd_bundle_sign (HgdBundle *self, GBytes *secret_key, GError **error)
+hgd_bundle_sign (HgdBundle *self,
+                 GBytes *secret_key,
+                 GError **error)
 {
   guint8 signature[crypto_sign_BYTES];
   guint8 public_key[crypto_sign_PUBLICKEYBYTES];
-  g_autoptr (GBytes) public_bytes = NULL;
+  g_autoptr(GBytes) public_bytes = NULL;
   g_autofree gchar *key_id = NULL;
 
   g_return_val_if_fail (HGD_IS_BUNDLE (self), NULL);
@@ -783,7 +804,8 @@ hgd_bundle_key_id (GBytes *public_key)
 
 /* Makes a new Ed25519 key pair. */
 gboolean
-hgd_bundle_key_generate (GBytes **public_key, GBytes **secret_key)
+hgd_bundle_key_generate (GBytes **public_key,
+                         GBytes **secret_key)
 {
   guint8 pk[crypto_sign_PUBLICKEYBYTES];
   guint8 *sk;
@@ -805,7 +827,8 @@ hgd_bundle_key_generate (GBytes **public_key, GBytes **secret_key)
  * Returns: (transfer full) (nullable): the 32 bytes, or %NULL with %HGD_BUNDLE_ERROR_BAD_KEY
  */
 GBytes *
-hgd_bundle_public_key_from_base64 (const gchar *text, GError **error)
+hgd_bundle_public_key_from_base64 (const gchar *text,
+                                   GError **error)
 {
   guint8 key[crypto_sign_PUBLICKEYBYTES];
   gsize length = 0;
@@ -844,9 +867,10 @@ to_base64 (GBytes *bytes)
  *   signing key, `secret` (base64)
  */
 gchar *
-hgd_bundle_key_file_to_data (GBytes *public_key, GBytes *secret_key)
+hgd_bundle_key_file_to_data (GBytes *public_key,
+                             GBytes *secret_key)
 {
-  g_autoptr (GKeyFile) file = g_key_file_new ();
+  g_autoptr(GKeyFile) file = g_key_file_new ();
   g_autofree gchar *id = hgd_bundle_key_id (public_key);
   g_autofree gchar *public_text = to_base64 (public_key);
 
@@ -870,12 +894,14 @@ hgd_bundle_key_file_to_data (GBytes *public_key, GBytes *secret_key)
  * Returns: (transfer full) (nullable): the key
  */
 GBytes *
-hgd_bundle_key_file_load (const gchar *path, gboolean secret, GError **error)
+hgd_bundle_key_file_load (const gchar *path,
+                          gboolean secret,
+                          GError **error)
 {
-  g_autoptr (GKeyFile) file = g_key_file_new ();
+  g_autoptr(GKeyFile) file = g_key_file_new ();
   g_autofree gchar *text = NULL;
   g_autofree gchar *public_text = NULL;
-  g_autoptr (GBytes) public_key = NULL;
+  g_autoptr(GBytes) public_key = NULL;
   guint8 *key;
   gsize length = 0;
 

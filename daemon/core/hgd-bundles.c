@@ -42,7 +42,7 @@
 /* jobs kept for their status route once finished */
 #define MAX_FINISHED_JOBS 32
 
-G_DEFINE_QUARK (hgd - bundles - error - quark, hgd_bundles_error)
+G_DEFINE_QUARK (hgd-bundles-error-quark, hgd_bundles_error)
 
 static const gchar *const error_codes[] = {
   "untrusted-key",   "revoked-key", "wrong-domain", "capability-forbidden",
@@ -58,10 +58,10 @@ static const gchar *const error_codes[] = {
 const gchar *
 hgd_bundles_error_to_code (const GError *error)
 {
-  if (error->domain == HGD_BUNDLES_ERROR && (guint)error->code < G_N_ELEMENTS (error_codes))
+  if (error->domain == HGD_BUNDLES_ERROR && (guint) error->code < G_N_ELEMENTS (error_codes))
     return error_codes[error->code];
   if (error->domain == HGD_BUNDLE_ERROR)
-    return hgd_bundle_error_to_code ((HgdBundleError)error->code);
+    return hgd_bundle_error_to_code ((HgdBundleError) error->code);
   return "install-failed";
 }
 
@@ -127,13 +127,18 @@ job_free (Job *job)
 /* Files ------------------------------------------------------------------------------- */
 
 static gchar *
-bundle_dir (HgdBundles *self, HgDomain domain, const gchar *plugin)
+bundle_dir (HgdBundles *self,
+            HgDomain domain,
+            const gchar *plugin)
 {
   return g_build_filename (self->domain_dirs[domain], BUNDLES_DIR, plugin, NULL);
 }
 
 static gchar *
-bundle_file (HgdBundles *self, HgDomain domain, const gchar *plugin, const gchar *name)
+bundle_file (HgdBundles *self,
+             HgDomain domain,
+             const gchar *plugin,
+             const gchar *name)
 {
   return g_build_filename (self->domain_dirs[domain], BUNDLES_DIR, plugin, name, NULL);
 }
@@ -148,7 +153,7 @@ remove_tree (const gchar *path)
     return;
   if (S_ISDIR (st.st_mode))
     {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
       const gchar *name;
 
       while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
@@ -170,7 +175,7 @@ sync_dir (const gchar *path)
 
   if (fd < 0)
     return;
-  (void)fsync (fd);
+  (void) fsync (fd);
   close (fd);
 }
 
@@ -200,7 +205,7 @@ switch_current (HgdBundles *self,
       return TRUE;
     }
   target = g_build_filename ("versions", version_dir, NULL);
-  (void)g_unlink (tmp);
+  (void) g_unlink (tmp);
   if (symlink (target, tmp) != 0 || g_rename (tmp, link) != 0)
     {
       int errsv = errno;
@@ -214,7 +219,9 @@ switch_current (HgdBundles *self,
 
 /* The version folder `current` names now, or %NULL. */
 static gchar *
-current_version_dir (HgdBundles *self, HgDomain domain, const gchar *plugin)
+current_version_dir (HgdBundles *self,
+                     HgDomain domain,
+                     const gchar *plugin)
 {
   g_autofree gchar *link = bundle_file (self, domain, plugin, CURRENT_LINK);
   g_autofree gchar *target = g_file_read_link (link, NULL);
@@ -225,7 +232,10 @@ current_version_dir (HgdBundles *self, HgDomain domain, const gchar *plugin)
 }
 
 static GKeyFile *
-load_version_info (HgdBundles *self, HgDomain domain, const gchar *plugin, const gchar *version_dir)
+load_version_info (HgdBundles *self,
+                   HgDomain domain,
+                   const gchar *plugin,
+                   const gchar *version_dir)
 {
   g_autofree gchar *name = g_strconcat (version_dir, ".ini", NULL);
   g_autofree gchar *path
@@ -254,9 +264,11 @@ test_kill_point (const gchar *step)
 /* Journal ----------------------------------------------------------------------------- */
 
 static void
-journaled_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+journaled_cb (GObject *source,
+              GAsyncResult *result,
+              gpointer user_data)
 {
-  g_autoptr (GError) error = NULL;
+  g_autoptr(GError) error = NULL;
 
   if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
     g_warning ("cannot journal a bundle event: %s", error->message);
@@ -264,9 +276,13 @@ journaled_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /* Journals @type in @domain with @body (taken), source @who. */
 static void
-record (HgdBundles *self, HgDomain domain, const gchar *type, const gchar *who, JsonObject *body)
+record (HgdBundles *self,
+        HgDomain domain,
+        const gchar *type,
+        const gchar *who,
+        JsonObject *body)
 {
-  g_autoptr (HgEvent) event = NULL;
+  g_autoptr(HgEvent) event = NULL;
 
   if (self->journals[domain] == NULL)
     {
@@ -280,7 +296,9 @@ record (HgdBundles *self, HgDomain domain, const gchar *type, const gchar *who, 
 }
 
 static void
-set_nullable (JsonObject *object, const gchar *member, const gchar *value)
+set_nullable (JsonObject *object,
+              const gchar *member,
+              const gchar *value)
 {
   if (value != NULL)
     json_object_set_string_member (object, member, value);
@@ -310,20 +328,24 @@ key_group (const gchar *key_id)
 }
 
 static gboolean
-save_keys (HgdBundles *self, HgDomain domain, GError **error)
+save_keys (HgdBundles *self,
+           HgDomain domain,
+           GError **error)
 {
   g_autofree gchar *path = g_build_filename (self->domain_dirs[domain], KEYS_FILE, NULL);
   g_autofree gchar *data = NULL;
   gsize length = 0;
 
   data = g_key_file_to_data (self->keys[domain], &length, NULL);
-  return g_file_set_contents_full (path, data, (gssize)length,
+  return g_file_set_contents_full (path, data, (gssize) length,
                                    G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                    0600, error);
 }
 
 static JsonObject *
-key_to_json (HgdBundles *self, HgDomain domain, const gchar *group)
+key_to_json (HgdBundles *self,
+             HgDomain domain,
+             const gchar *group)
 {
   JsonObject *object = json_object_new ();
   g_autofree gchar *public_key = g_key_file_get_string (self->keys[domain], group, "public", NULL);
@@ -355,10 +377,11 @@ key_to_json (HgdBundles *self, HgDomain domain, const gchar *group)
  * Returns: (transfer full): the keys @domain trusts, or trusted and revoked
  */
 JsonArray *
-hgd_bundles_list_keys (HgdBundles *self, HgDomain domain)
+hgd_bundles_list_keys (HgdBundles *self,
+                       HgDomain domain)
 {
   JsonArray *array = json_array_new ();
-  g_auto (GStrv) groups = NULL;
+  g_auto(GStrv) groups = NULL;
 
   g_return_val_if_fail (HGD_IS_BUNDLES (self), array);
   groups = g_key_file_get_groups (self->keys[domain], NULL);
@@ -392,10 +415,10 @@ hgd_bundles_trust_key (HgdBundles *self,
                        const gchar *who,
                        GError **error)
 {
-  g_autoptr (GBytes) key = NULL;
+  g_autoptr(GBytes) key = NULL;
   g_autofree gchar *id = NULL;
   g_autofree gchar *group = NULL;
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree gchar *at = g_date_time_format_iso8601 (now);
   JsonObject *body;
 
@@ -449,11 +472,14 @@ hgd_bundles_trust_key (HgdBundles *self,
  * Returns: (transfer full) (nullable): the key, revoked
  */
 JsonObject *
-hgd_bundles_revoke_key (
-    HgdBundles *self, HgDomain domain, const gchar *key_id, const gchar *who, GError **error)
+hgd_bundles_revoke_key (HgdBundles *self,
+                        HgDomain domain,
+                        const gchar *key_id,
+                        const gchar *who,
+                        GError **error)
 {
   g_autofree gchar *group = key_group (key_id);
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree gchar *at = g_date_time_format_iso8601 (now);
   JsonObject *body;
 
@@ -486,7 +512,9 @@ hgd_bundles_revoke_key (
 }
 
 static gboolean
-key_is_revoked (HgdBundles *self, HgDomain domain, const gchar *key_id)
+key_is_revoked (HgdBundles *self,
+                HgDomain domain,
+                const gchar *key_id)
 {
   g_autofree gchar *group = key_group (key_id);
   return g_key_file_has_key (self->keys[domain], group, "revoked-by", NULL);
@@ -495,11 +523,12 @@ key_is_revoked (HgdBundles *self, HgDomain domain, const gchar *key_id)
 /* Installed --------------------------------------------------------------------------- */
 
 static GStrv
-installed_plugins (HgdBundles *self, HgDomain domain)
+installed_plugins (HgdBundles *self,
+                   HgDomain domain)
 {
   g_autofree gchar *path = g_build_filename (self->domain_dirs[domain], BUNDLES_DIR, NULL);
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   const gchar *name;
 
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
@@ -520,24 +549,25 @@ installed_plugins (HgdBundles *self, HgDomain domain)
  *   "previous_version", "capabilities", "pending"}
  */
 JsonArray *
-hgd_bundles_list_installed (HgdBundles *self, HgDomain domain)
+hgd_bundles_list_installed (HgdBundles *self,
+                            HgDomain domain)
 {
   JsonArray *array = json_array_new ();
-  g_auto (GStrv) plugins = NULL;
+  g_auto(GStrv) plugins = NULL;
 
   g_return_val_if_fail (HGD_IS_BUNDLES (self), array);
   plugins = installed_plugins (self, domain);
   for (guint i = 0; plugins[i] != NULL; i++)
     {
       g_autofree gchar *current = current_version_dir (self, domain, plugins[i]);
-      g_autoptr (GKeyFile) info = NULL;
+      g_autoptr(GKeyFile) info = NULL;
       g_autofree gchar *version = NULL;
       g_autofree gchar *key = NULL;
       g_autofree gchar *digest = NULL;
       g_autofree gchar *by = NULL;
       g_autofree gchar *at = NULL;
       g_autofree gchar *previous = NULL;
-      g_auto (GStrv) capabilities = NULL;
+      g_auto(GStrv) capabilities = NULL;
       g_autofree gchar *pending = bundle_file (self, domain, plugins[i], PENDING_FILE);
       JsonObject *object;
       JsonArray *caps = json_array_new ();
@@ -584,10 +614,11 @@ hgd_bundles_list_installed (HgdBundles *self, HgDomain domain)
  *   key was revoked since, or %NULL
  */
 gchar *
-hgd_bundles_dup_warning (HgdBundles *self, HgDomain domain)
+hgd_bundles_dup_warning (HgdBundles *self,
+                         HgDomain domain)
 {
-  g_autoptr (JsonArray) installed = NULL;
-  g_autoptr (GString) warning = NULL;
+  g_autoptr(JsonArray) installed = NULL;
+  g_autoptr(GString) warning = NULL;
 
   g_return_val_if_fail (HGD_IS_BUNDLES (self), NULL);
   installed = hgd_bundles_list_installed (self, domain);
@@ -614,13 +645,15 @@ hgd_bundles_dup_warning (HgdBundles *self, HgDomain domain)
 
 /* An install hemgated did not see to its end: back to what ran before it. */
 static void
-recover (HgdBundles *self, HgDomain domain, const gchar *plugin)
+recover (HgdBundles *self,
+         HgDomain domain,
+         const gchar *plugin)
 {
   g_autofree gchar *dir = bundle_dir (self, domain, plugin);
   g_autofree gchar *pending_path = bundle_file (self, domain, plugin, PENDING_FILE);
-  g_autoptr (GKeyFile) pending = g_key_file_new ();
-  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
-  g_autoptr (GError) error = NULL;
+  g_autoptr(GKeyFile) pending = g_key_file_new ();
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  g_autoptr(GError) error = NULL;
   g_autofree gchar *previous = NULL;
   g_autofree gchar *new_dir = NULL;
   const gchar *name;
@@ -655,9 +688,9 @@ recover (HgdBundles *self, HgDomain domain, const gchar *plugin)
       g_autofree gchar *ini = g_build_filename (versions, ini_name, NULL);
 
       remove_tree (path);
-      (void)g_unlink (ini);
+      (void) g_unlink (ini);
     }
-  (void)g_unlink (pending_path);
+  (void) g_unlink (pending_path);
   if (previous == NULL)
     remove_tree (dir);
   g_warning ("the install of %s was cut short; %s", plugin,
@@ -683,13 +716,13 @@ hgd_bundles_load (HgdBundles *self)
 
   for (guint d = 0; d < HG_DOMAIN_LAST; d++)
     {
-      g_auto (GStrv) plugins = installed_plugins (self, (HgDomain)d);
+      g_auto(GStrv) plugins = installed_plugins (self, (HgDomain) d);
 
       for (guint i = 0; plugins[i] != NULL; i++)
         {
-          g_autofree gchar *link = bundle_file (self, (HgDomain)d, plugins[i], CURRENT_LINK);
+          g_autofree gchar *link = bundle_file (self, (HgDomain) d, plugins[i], CURRENT_LINK);
 
-          recover (self, (HgDomain)d, plugins[i]);
+          recover (self, (HgDomain) d, plugins[i]);
           if (!g_file_test (link, G_FILE_TEST_IS_SYMLINK))
             continue;
           if (hgd_plugin_manager_find (self->manager, plugins[i]) != NULL)
@@ -699,7 +732,7 @@ hgd_bundles_load (HgdBundles *self)
                          plugins[i]);
               continue;
             }
-          hgd_plugin_manager_add_installed (self->manager, plugins[i], (HgDomain)d, link);
+          hgd_plugin_manager_add_installed (self->manager, plugins[i], (HgDomain) d, link);
         }
     }
 }
@@ -710,7 +743,8 @@ static void job_finish (Job *job, const gchar *state, const gchar *error);
 static void job_roll_back (Job *job, const gchar *reason);
 
 static void
-job_set_step (Job *job, const gchar *step)
+job_set_step (Job *job,
+              const gchar *step)
 {
   job->step = step;
   g_debug ("install job %s (%s): %s", job->id, job->plugin, step);
@@ -740,7 +774,7 @@ poll_cb (gpointer user_data)
           job->running_ms = elapsed_ms (job);
           job_set_step (job, "health-check");
         }
-      if (now - job->running_since >= (gint64)job->health_seconds * G_USEC_PER_SEC)
+      if (now - job->running_since >= (gint64) job->health_seconds * G_USEC_PER_SEC)
         {
           job->poll_id = 0;
           job_finish (job, "succeeded", NULL);
@@ -752,7 +786,7 @@ poll_cb (gpointer user_data)
     return G_SOURCE_CONTINUE;
   job->poll_id = 0;
   {
-    g_autoptr (JsonObject) object
+    g_autoptr(JsonObject) object
         = instance != NULL ? hgd_plugin_instance_to_json (instance) : NULL;
     const gchar *error = object != NULL
                              ? json_object_get_string_member_with_default (object, "error", NULL)
@@ -775,15 +809,17 @@ poll_cb (gpointer user_data)
 static void
 job_watch (Job *job)
 {
-  guint start_timeout = (guint)hgd_config_get_int (job->self->config, "plugins", "start-timeout");
+  guint start_timeout = (guint) hgd_config_get_int (job->self->config, "plugins", "start-timeout");
 
-  job->deadline = g_get_monotonic_time () + (gint64)(start_timeout + 1) * G_USEC_PER_SEC;
+  job->deadline = g_get_monotonic_time () + (gint64) (start_timeout + 1) * G_USEC_PER_SEC;
   job->poll_id = g_timeout_add (POLL_MS, poll_cb, job);
 }
 
 /* Starts the instance anew from what `current` names now. */
 static gboolean
-start_current (HgdBundles *self, HgDomain domain, const gchar *plugin)
+start_current (HgdBundles *self,
+               HgDomain domain,
+               const gchar *plugin)
 {
   HgdPluginInstance *instance = hgd_plugin_manager_find (self->manager, plugin);
 
@@ -801,7 +837,9 @@ start_current (HgdBundles *self, HgDomain domain, const gchar *plugin)
 }
 
 static void
-new_version_stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+new_version_stopped_cb (GObject *source,
+                        GAsyncResult *result,
+                        gpointer user_data)
 {
   Job *job = user_data;
 
@@ -817,7 +855,9 @@ new_version_stopped_cb (GObject *source, GAsyncResult *result, gpointer user_dat
 }
 
 static void
-rolled_back_stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+rolled_back_stopped_cb (GObject *source,
+                        GAsyncResult *result,
+                        gpointer user_data)
 {
   Job *job = user_data;
   HgdBundles *self = job->self;
@@ -842,11 +882,12 @@ rolled_back_stopped_cb (GObject *source, GAsyncResult *result, gpointer user_dat
 }
 
 static void
-job_roll_back (Job *job, const gchar *reason)
+job_roll_back (Job *job,
+               const gchar *reason)
 {
   HgdBundles *self = job->self;
   HgdPluginInstance *instance = hgd_plugin_manager_find (self->manager, job->plugin);
-  g_autoptr (GError) error = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree gchar *versions = NULL;
 
   g_warning ("install of %s %s failed, rolling back: %s", job->plugin, job->version, reason);
@@ -863,11 +904,11 @@ job_roll_back (Job *job, const gchar *reason)
       g_autofree gchar *ini = g_build_filename (versions, ini_name, NULL);
 
       remove_tree (path);
-      (void)g_unlink (ini);
+      (void) g_unlink (ini);
     }
   {
     g_autofree gchar *pending = bundle_file (self, job->domain, job->plugin, PENDING_FILE);
-    (void)g_unlink (pending);
+    (void) g_unlink (pending);
   }
   if (instance == NULL)
     {
@@ -882,10 +923,11 @@ job_roll_back (Job *job, const gchar *reason)
 
 /* Drops the version folders but the current and the previous one. */
 static void
-prune_versions (HgdBundles *self, Job *job)
+prune_versions (HgdBundles *self,
+                Job *job)
 {
   g_autofree gchar *versions = bundle_file (self, job->domain, job->plugin, "versions");
-  g_autoptr (GDir) dir = g_dir_open (versions, 0, NULL);
+  g_autoptr(GDir) dir = g_dir_open (versions, 0, NULL);
   const gchar *name;
 
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
@@ -902,7 +944,9 @@ prune_versions (HgdBundles *self, Job *job)
 }
 
 static void
-job_finish (Job *job, const gchar *state, const gchar *error)
+job_finish (Job *job,
+            const gchar *state,
+            const gchar *error)
 {
   HgdBundles *self = job->self;
   JsonObject *body;
@@ -919,7 +963,7 @@ job_finish (Job *job, const gchar *state, const gchar *error)
       g_autofree gchar *pending = bundle_file (self, job->domain, job->plugin, PENDING_FILE);
       g_autofree gchar *dir = bundle_dir (self, job->domain, job->plugin);
 
-      (void)g_unlink (pending);
+      (void) g_unlink (pending);
       sync_dir (dir);
       prune_versions (self, job);
       g_message ("plugin %s %s installed in the %s domain by %s", job->plugin, job->version,
@@ -944,15 +988,17 @@ job_finish (Job *job, const gchar *state, const gchar *error)
 }
 
 static gboolean
-write_version_info (HgdBundles *self, Job *job, GError **error)
+write_version_info (HgdBundles *self,
+                    Job *job,
+                    GError **error)
 {
-  g_autoptr (GKeyFile) info = g_key_file_new ();
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GKeyFile) info = g_key_file_new ();
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree gchar *at = g_date_time_format_iso8601 (now);
   g_autofree gchar *name = g_strconcat (job->new_dir, ".ini", NULL);
   g_autofree gchar *path = g_build_filename (self->domain_dirs[job->domain], BUNDLES_DIR,
                                              job->plugin, "versions", name, NULL);
-  g_auto (GStrv) capabilities = g_strsplit (job->capabilities, ",", -1);
+  g_auto(GStrv) capabilities = g_strsplit (job->capabilities, ",", -1);
   g_autofree gchar *data = NULL;
   gsize length = 0;
 
@@ -963,10 +1009,10 @@ write_version_info (HgdBundles *self, Job *job, GError **error)
   g_key_file_set_string (info, "bundle", "installed-at", at);
   g_key_file_set_string (info, "bundle", "previous-version",
                          job->previous_version != NULL ? job->previous_version : "");
-  g_key_file_set_string_list (info, "bundle", "capabilities", (const gchar *const *)capabilities,
+  g_key_file_set_string_list (info, "bundle", "capabilities", (const gchar *const *) capabilities,
                               job->capabilities[0] != '\0' ? g_strv_length (capabilities) : 0);
   data = g_key_file_to_data (info, &length, NULL);
-  return g_file_set_contents_full (path, data, (gssize)length,
+  return g_file_set_contents_full (path, data, (gssize) length,
                                    G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                    0644, error);
 }
@@ -983,8 +1029,8 @@ job_run_cb (gpointer user_data)
   g_autofree gchar *target = NULL;
   g_autofree gchar *pending_path = NULL;
   g_autofree gchar *pending_data = NULL;
-  g_autoptr (GKeyFile) pending = g_key_file_new ();
-  g_autoptr (GError) error = NULL;
+  g_autoptr(GKeyFile) pending = g_key_file_new ();
+  g_autoptr(GError) error = NULL;
   HgdPluginInstance *instance;
 
   if (self == NULL)
@@ -1060,13 +1106,14 @@ job_run_cb (gpointer user_data)
 }
 
 static gboolean
-job_is_running_for (HgdBundles *self, const gchar *plugin)
+job_is_running_for (HgdBundles *self,
+                    const gchar *plugin)
 {
   GHashTableIter iter;
   Job *job;
 
   g_hash_table_iter_init (&iter, self->jobs);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&job))
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &job))
     {
       if (g_strcmp0 (job->plugin, plugin) == 0 && g_strcmp0 (job->state, "running") == 0)
         return TRUE;
@@ -1076,7 +1123,9 @@ job_is_running_for (HgdBundles *self, const gchar *plugin)
 
 /* The capabilities of the version running now, or %NULL. */
 static HgdManifest *
-current_manifest (HgdBundles *self, HgDomain domain, const gchar *plugin)
+current_manifest (HgdBundles *self,
+                  HgDomain domain,
+                  const gchar *plugin)
 {
   g_autofree gchar *path = bundle_file (self, domain, plugin, CURRENT_LINK "/manifest.json");
   return hgd_manifest_new_from_file (path, NULL);
@@ -1085,14 +1134,16 @@ current_manifest (HgdBundles *self, HgDomain domain, const gchar *plugin)
 /* Each capability the manifest asks for, checked against the grant table for @domain
  * before the manifest is read in full, so that the refusal names it. */
 static gboolean
-check_capabilities (GBytes *manifest_bytes, HgDomain domain, GError **error)
+check_capabilities (GBytes *manifest_bytes,
+                    HgDomain domain,
+                    GError **error)
 {
-  g_autoptr (JsonObject) root = NULL;
+  g_autoptr(JsonObject) root = NULL;
   JsonNode *node;
   gsize size = 0;
   const gchar *data = g_bytes_get_data (manifest_bytes, &size);
 
-  root = hg_json_parse_object (size > 0 ? data : "", (gssize)size, HGD_MANIFEST_MAX_SIZE, NULL);
+  root = hg_json_parse_object (size > 0 ? data : "", (gssize) size, HGD_MANIFEST_MAX_SIZE, NULL);
   node = root != NULL ? json_object_get_member (root, "capabilities") : NULL;
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
     return TRUE; /* the manifest reader says what is wrong */
@@ -1145,16 +1196,16 @@ hgd_bundles_install (HgdBundles *self,
                      GStrv *new_capabilities,
                      GError **error)
 {
-  g_autoptr (HgdBundle) bundle = NULL;
-  g_autoptr (HgdManifest) manifest = NULL;
-  g_autoptr (HgdManifest) running = NULL;
-  g_autoptr (GBytes) public_key = NULL;
+  g_autoptr(HgdBundle) bundle = NULL;
+  g_autoptr(HgdManifest) manifest = NULL;
+  g_autoptr(HgdManifest) running = NULL;
+  g_autoptr(GBytes) public_key = NULL;
   g_autofree gchar *group = NULL;
   g_autofree gchar *public_text = NULL;
   g_autofree gchar *current = NULL;
   g_autofree gchar *new_dir = NULL;
-  g_autoptr (GStrvBuilder) missing = g_strv_builder_new ();
-  g_auto (GStrv) missing_list = NULL;
+  g_autoptr(GStrvBuilder) missing = g_strv_builder_new ();
+  g_auto(GStrv) missing_list = NULL;
   HgDomain other = domain == HG_DOMAIN_MUNICIPAL ? HG_DOMAIN_PERSONAL : HG_DOMAIN_MUNICIPAL;
   const gchar *const *capabilities;
   const gchar *key_id;
@@ -1211,10 +1262,10 @@ hgd_bundles_install (HgdBundles *self,
   if (!check_capabilities (manifest_bytes, domain, error))
     return NULL;
   manifest = hgd_manifest_new_from_data (g_bytes_get_data (manifest_bytes, NULL),
-                                         (gssize)g_bytes_get_size (manifest_bytes), error);
+                                         (gssize) g_bytes_get_size (manifest_bytes), error);
   if (manifest == NULL)
     {
-      g_autoptr (GError) local = g_steal_pointer (error);
+      g_autoptr(GError) local = g_steal_pointer (error);
       g_set_error (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_BAD_MANIFEST, "manifest.json: %s",
                    local->message);
       return NULL;
@@ -1308,7 +1359,7 @@ hgd_bundles_install (HgdBundles *self,
   job->new_dir = g_steal_pointer (&new_dir);
   job->bundle = g_steal_pointer (&bundle);
   job->key_id = g_strdup (key_id);
-  job->capabilities = g_strjoinv (",", (gchar **)capabilities);
+  job->capabilities = g_strjoinv (",", (gchar **) capabilities);
   job->health_seconds = health_seconds;
   job->started = g_get_monotonic_time ();
   job->running_ms = -1;
@@ -1331,7 +1382,9 @@ hgd_bundles_install (HgdBundles *self,
  *   "step", "error", "previous_version", "running_ms", "duration_ms"}
  */
 JsonObject *
-hgd_bundles_job_to_json (HgdBundles *self, const gchar *job_id, HgDomain domain)
+hgd_bundles_job_to_json (HgdBundles *self,
+                         const gchar *job_id,
+                         HgDomain domain)
 {
   Job *job;
   JsonObject *object;
@@ -1373,9 +1426,11 @@ remove_data_free (RemoveData *data)
 }
 
 static void
-removed_stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+removed_stopped_cb (GObject *source,
+                    GAsyncResult *result,
+                    gpointer user_data)
 {
-  g_autoptr (GTask) task = user_data;
+  g_autoptr(GTask) task = user_data;
   HgdBundles *self = g_task_get_source_object (task);
   RemoveData *data = g_task_get_task_data (task);
   g_autofree gchar *dir = bundle_dir (self, data->domain, data->plugin);
@@ -1412,7 +1467,7 @@ hgd_bundles_remove_async (HgdBundles *self,
                           GAsyncReadyCallback callback,
                           gpointer user_data)
 {
-  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
+  g_autoptr(GTask) task = g_task_new (self, NULL, callback, user_data);
   g_autofree gchar *current = NULL;
   HgdPluginInstance *instance;
   RemoveData *data;
@@ -1439,12 +1494,14 @@ hgd_bundles_remove_async (HgdBundles *self,
   data->domain = domain;
   data->plugin = g_strdup (plugin);
   data->who = g_strdup (who);
-  g_task_set_task_data (task, data, (GDestroyNotify)remove_data_free);
+  g_task_set_task_data (task, data, (GDestroyNotify) remove_data_free);
   hgd_plugin_instance_stop_async (instance, NULL, removed_stopped_cb, g_steal_pointer (&task));
 }
 
 gboolean
-hgd_bundles_remove_finish (HgdBundles *self, GAsyncResult *result, GError **error)
+hgd_bundles_remove_finish (HgdBundles *self,
+                           GAsyncResult *result,
+                           GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
@@ -1526,7 +1583,7 @@ hgd_bundles_dispose (GObject *object)
 
       /* a job still running is left to its callbacks, which see it is orphaned */
       g_hash_table_iter_init (&iter, self->jobs);
-      while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&job))
+      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &job))
         {
           if (g_strcmp0 (job->state, "running") != 0)
             continue;
@@ -1556,7 +1613,7 @@ hgd_bundles_class_init (HgdBundlesClass *klass)
 static void
 hgd_bundles_init (HgdBundles *self)
 {
-  self->jobs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)job_free);
+  self->jobs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) job_free);
   g_queue_init (&self->finished);
 }
 
@@ -1584,16 +1641,17 @@ hgd_bundles_new (HgdPluginManager *manager,
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
       g_autofree gchar *path = NULL;
-      g_autoptr (GError) error = NULL;
+      g_autoptr(GError) error = NULL;
 
       self->journals[i] = journals[i] != NULL ? g_object_ref (journals[i]) : NULL;
-      self->domain_dirs[i] = g_build_filename (state_root, hg_domain_to_string ((HgDomain)i), NULL);
+      self->domain_dirs[i]
+          = g_build_filename (state_root, hg_domain_to_string ((HgDomain) i), NULL);
       self->keys[i] = g_key_file_new ();
       path = g_build_filename (self->domain_dirs[i], KEYS_FILE, NULL);
       if (!g_key_file_load_from_file (self->keys[i], path, G_KEY_FILE_NONE, &error)
           && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         g_warning ("cannot read %s, the %s domain trusts no key: %s", path,
-                   hg_domain_to_string ((HgDomain)i), error->message);
+                   hg_domain_to_string ((HgDomain) i), error->message);
     }
   return self;
 }

@@ -15,11 +15,13 @@
 
 /* A bundle of @names, each holding its own name as contents, plus the manifest. */
 static GBytes *
-build (const gchar *manifest, const gchar *const *names, GError **error)
+build (const gchar *manifest,
+       const gchar *const *names,
+       GError **error)
 {
-  g_autoptr (GPtrArray) all = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) contents = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
-  g_autoptr (GArray) executable = g_array_new (FALSE, FALSE, sizeof (gboolean));
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) contents = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GArray) executable = g_array_new (FALSE, FALSE, sizeof (gboolean));
   gboolean no = FALSE;
 
   if (manifest != NULL)
@@ -42,19 +44,19 @@ test_roundtrip (void)
 {
   const gchar *const names[] = { "lib/x86_64-linux/demo.so", "lib/aarch64-linux/demo.so",
                                  "data/rules/a.json", "locale/sv/LC_MESSAGES/demo.mo", NULL };
-  g_autoptr (GBytes) unsigned_file = NULL;
-  g_autoptr (GBytes) signed_file = NULL;
-  g_autoptr (GBytes) public_key = NULL;
-  g_autoptr (GBytes) secret_key = NULL;
-  g_autoptr (GBytes) other_public = NULL;
-  g_autoptr (GBytes) other_secret = NULL;
-  g_autoptr (HgdBundle) bundle = NULL;
-  g_autoptr (HgdBundle) plain = NULL;
-  g_autoptr (GError) error = NULL;
+  g_autoptr(GBytes) unsigned_file = NULL;
+  g_autoptr(GBytes) signed_file = NULL;
+  g_autoptr(GBytes) public_key = NULL;
+  g_autoptr(GBytes) secret_key = NULL;
+  g_autoptr(GBytes) other_public = NULL;
+  g_autoptr(GBytes) other_secret = NULL;
+  g_autoptr(HgdBundle) bundle = NULL;
+  g_autoptr(HgdBundle) plain = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree gchar *dir = NULL;
   g_autofree gchar *module = NULL;
   g_autofree gchar *id = NULL;
-  g_auto (GStrv) archs = NULL;
+  g_auto(GStrv) archs = NULL;
 
   unsigned_file = build (MANIFEST, names, &error);
   g_assert_no_error (error);
@@ -124,9 +126,9 @@ test_bad_names (void)
 
   for (guint i = 0; bad[i] != NULL; i++)
     {
-      g_autoptr (GError) error = NULL;
+      g_autoptr(GError) error = NULL;
       const gchar *const one[] = { bad[i], NULL };
-      g_autoptr (GBytes) file = NULL;
+      g_autoptr(GBytes) file = NULL;
 
       g_test_message ("name %s", bad[i]);
       g_assert_false (hgd_bundle_name_is_valid (bad[i]));
@@ -140,16 +142,18 @@ test_bad_names (void)
 
 /* A file made by hand, as an attacker would, with names the builder refuses. */
 static GBytes *
-forge (const gchar *name, GBytes *contents, guint32 version)
+forge (const gchar *name,
+       GBytes *contents,
+       guint32 version)
 {
-  g_autoptr (GVariantBuilder) entries = g_variant_builder_new (G_VARIANT_TYPE ("a(sbay)"));
-  g_autoptr (GVariant) inner = NULL;
-  g_autoptr (GVariant) outer = NULL;
-  g_autoptr (GBytes) serialized = NULL;
-  g_autoptr (GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
-  g_autoptr (GOutputStream) memory = g_memory_output_stream_new_resizable ();
-  g_autoptr (GOutputStream) gzip = g_converter_output_stream_new (memory, G_CONVERTER (compressor));
-  g_autoptr (GBytes) payload = NULL;
+  g_autoptr(GVariantBuilder) entries = g_variant_builder_new (G_VARIANT_TYPE ("a(sbay)"));
+  g_autoptr(GVariant) inner = NULL;
+  g_autoptr(GVariant) outer = NULL;
+  g_autoptr(GBytes) serialized = NULL;
+  g_autoptr(GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+  g_autoptr(GOutputStream) memory = g_memory_output_stream_new_resizable ();
+  g_autoptr(GOutputStream) gzip = g_converter_output_stream_new (memory, G_CONVERTER (compressor));
+  g_autoptr(GBytes) payload = NULL;
 
   g_variant_builder_add (
       entries, "(sb@ay)", "manifest.json", FALSE,
@@ -169,10 +173,11 @@ forge (const gchar *name, GBytes *contents, guint32 version)
 }
 
 static void
-check_load_fails (GBytes *file, gint code)
+check_load_fails (GBytes *file,
+                  gint code)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (HgdBundle) bundle = hgd_bundle_new_from_bytes (file, &error);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdBundle) bundle = hgd_bundle_new_from_bytes (file, &error);
 
   if (bundle != NULL)
     g_assert_false (hgd_bundle_load_payload (bundle, &error));
@@ -182,23 +187,23 @@ check_load_fails (GBytes *file, gint code)
 static void
 test_forged (void)
 {
-  g_autoptr (GBytes) small = g_bytes_new_static ("x", 1);
+  g_autoptr(GBytes) small = g_bytes_new_static ("x", 1);
   g_autofree guint8 *zeros = g_malloc0 (HGD_BUNDLE_MAX_EXPANDED + 1);
-  g_autoptr (GBytes) huge = g_bytes_new_static (zeros, HGD_BUNDLE_MAX_EXPANDED + 1);
+  g_autoptr(GBytes) huge = g_bytes_new_static (zeros, HGD_BUNDLE_MAX_EXPANDED + 1);
   const gchar *const names[] = { "../evil", "/abs", "data/../../etc/x", NULL };
 
   for (guint i = 0; names[i] != NULL; i++)
     {
-      g_autoptr (GBytes) file = forge (names[i], small, 1);
+      g_autoptr(GBytes) file = forge (names[i], small, 1);
       check_load_fails (file, HGD_BUNDLE_ERROR_BAD_NAME);
     }
   {
-    g_autoptr (GBytes) file = forge ("data/x", small, 2);
+    g_autoptr(GBytes) file = forge ("data/x", small, 2);
     check_load_fails (file, HGD_BUNDLE_ERROR_FORMAT);
   }
   {
     /* a zip bomb: 128 MiB of zeros in a bundle of ~130 KiB */
-    g_autoptr (GBytes) file = forge ("data/zeros", huge, 1);
+    g_autoptr(GBytes) file = forge ("data/zeros", huge, 1);
     g_assert_cmpuint (g_bytes_get_size (file), <, 1024 * 1024);
     check_load_fails (file, HGD_BUNDLE_ERROR_TOO_LARGE);
   }
@@ -208,18 +213,18 @@ static void
 test_truncated_and_oversized (void)
 {
   const gchar *const names[] = { "lib/x86_64-linux/demo.so", NULL };
-  g_autoptr (GBytes) file = build (MANIFEST, names, NULL);
+  g_autoptr(GBytes) file = build (MANIFEST, names, NULL);
   g_autofree guint8 *big = g_malloc0 (HGD_BUNDLE_MAX_SIZE + 1);
-  g_autoptr (GBytes) oversized = g_bytes_new_static (big, HGD_BUNDLE_MAX_SIZE + 1);
-  g_autoptr (GBytes) empty = g_bytes_new_static ("", 0);
+  g_autoptr(GBytes) oversized = g_bytes_new_static (big, HGD_BUNDLE_MAX_SIZE + 1);
+  g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
   gsize size = g_bytes_get_size (file);
 
   /* every cut is refused, as the envelope or as the payload */
   for (gsize cut = 0; cut < size; cut += 7)
     {
-      g_autoptr (GBytes) part = g_bytes_new_from_bytes (file, 0, cut);
-      g_autoptr (GError) error = NULL;
-      g_autoptr (HgdBundle) bundle = hgd_bundle_new_from_bytes (part, &error);
+      g_autoptr(GBytes) part = g_bytes_new_from_bytes (file, 0, cut);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(HgdBundle) bundle = hgd_bundle_new_from_bytes (part, &error);
 
       if (bundle != NULL)
         g_assert_false (hgd_bundle_load_payload (bundle, &error));
@@ -234,13 +239,13 @@ static void
 test_tampered (void)
 {
   const gchar *const names[] = { "lib/x86_64-linux/demo.so", NULL };
-  g_autoptr (GBytes) file = build (MANIFEST, names, NULL);
-  g_autoptr (GBytes) public_key = NULL;
-  g_autoptr (GBytes) secret_key = NULL;
-  g_autoptr (HgdBundle) plain = hgd_bundle_new_from_bytes (file, NULL);
-  g_autoptr (GBytes) signed_file = NULL;
-  g_autoptr (HgdBundle) changed = NULL;
-  g_autoptr (GError) error = NULL;
+  g_autoptr(GBytes) file = build (MANIFEST, names, NULL);
+  g_autoptr(GBytes) public_key = NULL;
+  g_autoptr(GBytes) secret_key = NULL;
+  g_autoptr(HgdBundle) plain = hgd_bundle_new_from_bytes (file, NULL);
+  g_autoptr(GBytes) signed_file = NULL;
+  g_autoptr(HgdBundle) changed = NULL;
+  g_autoptr(GError) error = NULL;
   guint8 *data;
   gsize size = 0;
 
@@ -252,7 +257,7 @@ test_tampered (void)
    * non-final members): flip one byte in the middle of the payload instead */
   data[size - 20] ^= 0x01;
   {
-    g_autoptr (GBytes) bytes = g_bytes_new_take (data, size);
+    g_autoptr(GBytes) bytes = g_bytes_new_take (data, size);
     changed = hgd_bundle_new_from_bytes (bytes, &error);
   }
   if (changed != NULL)
@@ -268,9 +273,9 @@ static void
 test_api_version (void)
 {
   const gchar *const names[] = { "lib/x86_64-linux/demo.so", NULL };
-  g_autoptr (GBytes) file = build ("{\"id\": \"demo\", \"api_version\": \"2\"}", names, NULL);
-  g_autoptr (HgdBundle) bundle = hgd_bundle_new_from_bytes (file, NULL);
-  g_autoptr (GError) error = NULL;
+  g_autoptr(GBytes) file = build ("{\"id\": \"demo\", \"api_version\": \"2\"}", names, NULL);
+  g_autoptr(HgdBundle) bundle = hgd_bundle_new_from_bytes (file, NULL);
+  g_autoptr(GError) error = NULL;
 
   g_assert_true (hgd_bundle_load_payload (bundle, &error));
   g_assert_false (hgd_bundle_check_api_version (bundle, &error));
@@ -282,7 +287,7 @@ static void
 test_no_manifest (void)
 {
   const gchar *const names[] = { "lib/x86_64-linux/demo.so", NULL };
-  g_autoptr (GBytes) file = build (NULL, names, NULL);
+  g_autoptr(GBytes) file = build (NULL, names, NULL);
 
   check_load_fails (file, HGD_BUNDLE_ERROR_BAD_MANIFEST);
 }
@@ -290,11 +295,11 @@ test_no_manifest (void)
 static void
 test_key_file (void)
 {
-  g_autoptr (GBytes) public_key = NULL;
-  g_autoptr (GBytes) secret_key = NULL;
-  g_autoptr (GBytes) loaded_secret = NULL;
-  g_autoptr (GBytes) loaded_public = NULL;
-  g_autoptr (GError) error = NULL;
+  g_autoptr(GBytes) public_key = NULL;
+  g_autoptr(GBytes) secret_key = NULL;
+  g_autoptr(GBytes) loaded_secret = NULL;
+  g_autoptr(GBytes) loaded_public = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree gchar *secret_text = NULL;
   g_autofree gchar *public_text = NULL;
   g_autofree gchar *dir = g_dir_make_tmp ("test-bundle-key-XXXXXX", NULL);
@@ -320,7 +325,8 @@ test_key_file (void)
 }
 
 int
-main (int argc, char *argv[])
+main (int argc,
+      char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/bundle/roundtrip", test_roundtrip);
