@@ -5,7 +5,7 @@
 // end sessions). What
 // an action did is said next to its control (a live region there), not at the top of
 // the page; the tables stack into one card per row where they are narrow.
-import { api } from './api.js';
+import { api, ApiError } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, formatNumber } from './i18n.js';
 import { apiErrorText, capabilityLabel, domainLabel, pluginNameLabel, roleLabel, whoLabel } from './labels.js';
@@ -37,6 +37,7 @@ function subsystemLabel(name) {
     case 'api': return _('API');
     case 'plugins': return _('Plugins');
     case 'alarm-delivery': return _('Alarm delivery');
+    case 'bundles': return _('Installed plugin bundles');
     default: return name;
   }
 }
@@ -76,6 +77,42 @@ function base64Utf8(text) {
   for (const byte of bytes)
     binary += String.fromCharCode(byte);
   return btoa(binary);
+}
+
+// The steps of an install job (POST /api/v1/bundles), in order, for its progress bar.
+const INSTALL_STEPS = ['accepted', 'staging', 'switching', 'starting', 'health-check', 'done'];
+
+function installStepLabel(step) {
+  switch (step) {
+    case 'accepted': return _('Checked: signed by a trusted key, and allowed here.');
+    case 'staging': return _('Unpacking…');
+    case 'switching': return _('Switching to the new version…');
+    case 'starting': return _('Starting the plugin…');
+    case 'health-check': return _('The plugin runs; watching that it keeps running…');
+    case 'rolling-back': return _('The new version did not run; going back to the previous one…');
+    default: return step;
+  }
+}
+
+// POSTs a bundle file as it is (the API takes its bytes, not JSON).
+async function postBundle(file, approve) {
+  const query = approve.length > 0 ? '?approve=' + encodeURIComponent(approve.join(',')) : '';
+  let response;
+  try {
+    response = await fetch('/api/v1/bundles' + query, {
+      method: 'POST', credentials: 'same-origin', body: file,
+      headers: { Accept: 'application/json', 'Content-Type': 'application/octet-stream' },
+    });
+  } catch (error) {
+    throw new ApiError(0, 'network', error.message);
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = new ApiError(response.status, data?.error?.code ?? 'http', data?.error?.message ?? response.statusText);
+    error.newCapabilities = data?.error?.new_capabilities ?? [];
+    throw error;
+  }
+  return data;
 }
 
 function duration(seconds) {
@@ -283,6 +320,86 @@ export async function render(main, context) {
     return form;
   }
 
+  // Install or upgrade a plugin from a signed bundle: the file, a progress bar that follows
+  // the install job, and on an upgrade the capabilities new since the running version, to
+  // approve before it goes on. The form is built once, so that its live region is there
+  // before it speaks.
+  function installForm() {
+    const file = h('input', { id: 'bundle-file', type: 'file', accept: '.hgp', required: true });
+    const progress = h('progress', { id: 'bundle-progress', max: String(INSTALL_STEPS.length - 1), value: '0', hidden: true, 'aria-describedby': 'bundle-status' });
+    const status = h('p', { id: 'bundle-status', class: 'feedback', role: 'status' });
+    const approval = h('div', { id: 'bundle-approval' });
+    const submit = h('button', { type: 'submit', class: 'primary' }, _('Install'));
+    const form = h('form', { class: 'card', id: 'bundle-install' },
+      h('h3', {}, _('Install or upgrade a plugin')),
+      h('div', { class: 'field' },
+        h('label', { for: 'bundle-file' }, _('Signed plugin bundle (.hgp)')), file,
+        h('p', { class: 'hint' }, _('Only bundles signed by a key the municipal domain trusts are installed.'))),
+      submit, progress, status, approval);
+
+    function refused(error) {
+      const reason = error.message ? h('span', { lang: 'en' }, error.message) : apiErrorText(error);
+      status.replaceChildren(_('Not installed: '), reason);
+      progress.hidden = true;
+    }
+
+    async function follow(job) {
+      progress.hidden = false;
+      for (;;) {
+        const index = INSTALL_STEPS.indexOf(job.step);
+        progress.value = index >= 0 ? index : progress.value;
+        if (job.state !== 'running')
+          break;
+        status.textContent = installStepLabel(job.step);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        job = await api('GET', '/api/v1/bundles/jobs/' + encodeURIComponent(job.job));
+      }
+      if (job.state === 'succeeded') {
+        status.textContent = format(_('{plugin} {version} is installed and runs.'), { plugin: job.plugin, version: job.version });
+      } else {
+        progress.hidden = true;
+        status.replaceChildren(
+          job.state === 'rolled-back'
+            ? format(_('{plugin} {version} did not keep running, so the version before it runs again: '), { plugin: job.plugin, version: job.version })
+            : format(_('{plugin} {version} was not installed: '), { plugin: job.plugin, version: job.version }),
+          h('span', { lang: 'en' }, job.error ?? ''));
+      }
+      await Promise.all([showPlugins(), showHealth()]);
+    }
+
+    async function install(approve) {
+      const bundle = file.files?.[0];
+      if (!bundle)
+        return;
+      clear(approval);
+      submit.disabled = true;
+      progress.value = 0;
+      status.textContent = _('Sending the bundle…');
+      try {
+        await follow(await postBundle(bundle, approve));
+      } catch (error) {
+        if (error.code === 'approval-needed') {
+          progress.hidden = true;
+          status.textContent = _('This version asks for more than the one that runs. Approve it to install it:');
+          const approveButton = h('button', { type: 'button', class: 'primary' }, _('Approve and install'));
+          approveButton.addEventListener('click', () => install(error.newCapabilities));
+          approval.append(
+            h('ul', { class: 'plain' }, error.newCapabilities.map((capability) => h('li', {}, capabilityLabel(capability)))),
+            approveButton);
+        } else {
+          refused(error);
+        }
+      }
+      submit.disabled = false;
+    }
+
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      install([]);
+    });
+    return form;
+  }
+
   function passwordForm(user, feedback) {
     const id = 'password-' + user.username;
     const ruleId = id + '-rule';
@@ -359,7 +476,7 @@ export async function render(main, context) {
   clear(main).append(
     h('h1', {}, _('Administration')),
     h('section', { class: 'card', 'aria-labelledby': 'health-heading' }, h('h2', { id: 'health-heading' }, _('Gateway health')), healthHost),
-    h('section', { class: 'card', 'aria-labelledby': 'plugins-heading' }, h('h2', { id: 'plugins-heading' }, _('Plugins')), pluginAnnounce, pluginHost),
+    h('section', { class: 'card', 'aria-labelledby': 'plugins-heading' }, h('h2', { id: 'plugins-heading' }, _('Plugins')), pluginAnnounce, pluginHost, installForm()),
     h('section', { class: 'card', 'aria-labelledby': 'secrets-heading' }, h('h2', { id: 'secrets-heading' }, _('Secrets')),
       h('p', {}, _('Passwords and keys the gateway and its plugins use. Values are never shown.')),
       secretFaultsHost, secretsHost, secretForm()),

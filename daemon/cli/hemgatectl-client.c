@@ -856,6 +856,52 @@ hgd_cli_client_request_idempotent (HgdCliClient *self,
 }
 
 /**
+ * hgd_cli_client_request_bytes:
+ * @self: a client
+ * @method: e.g. "POST"
+ * @path: the path and query, e.g. "/api/v1/bundles/install"
+ * @body: the request body, sent as application/octet-stream
+ * @error: return location for a #GError
+ *
+ * As hgd_cli_client_request(), with a body of bytes (a bundle).
+ *
+ * Returns: (transfer full): as hgd_cli_client_request()
+ */
+JsonNode *
+hgd_cli_client_request_bytes (HgdCliClient *self,
+                              const gchar *method,
+                              const gchar *path,
+                              GBytes *body,
+                              GError **error)
+{
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error_local = NULL;
+  g_autoptr(JsonNode) answer = NULL;
+
+  g_return_val_if_fail (HGD_IS_CLI_CLIENT (self), NULL);
+  g_return_val_if_fail (path != NULL && path[0] == '/', NULL);
+  g_return_val_if_fail (body != NULL, NULL);
+
+  g_clear_pointer (&self->last_api_error, json_node_unref);
+  msg = new_message (self, method, path, error);
+  if (msg == NULL)
+    return NULL;
+  soup_message_set_request_body_from_bytes (msg, "application/octet-stream", body);
+  bytes = soup_session_send_and_read (self->session, msg, NULL, &error_local);
+  if (bytes == NULL)
+    {
+      g_propagate_error (error, transport_error (self, error_local));
+      return NULL;
+    }
+  if (SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (msg)))
+    return parse_answer (self, bytes, error);
+  answer = parse_answer (self, bytes, NULL);
+  g_propagate_error (error, status_error (self, msg, answer));
+  return NULL;
+}
+
+/**
  * hgd_cli_client_get_last_api_error:
  * @self: a client
  *

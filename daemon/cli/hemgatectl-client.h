@@ -67,6 +67,11 @@ JsonNode *hgd_cli_client_request_idempotent (HgdCliClient *self,
                                              JsonNode *body,
                                              const gchar *idempotency_key,
                                              GError **error);
+JsonNode *hgd_cli_client_request_bytes (HgdCliClient *self,
+                                        const gchar *method,
+                                        const gchar *path,
+                                        GBytes *body,
+                                        GError **error);
 JsonNode *hgd_cli_client_get_last_api_error (HgdCliClient *self);
 
 void hgd_cli_client_websocket_connect_async (HgdCliClient *self,

@@ -24,6 +24,8 @@ typedef struct
   gboolean verify;         /* --verify */
   gboolean yes;            /* --yes */
   gchar *file;             /* (owned) (nullable) --file */
+  gchar *arch;             /* (owned) (nullable) --arch */
+  gchar *approve;          /* (owned) (nullable) --approve */
 } HgdCliOptions;
 
 /* A command: @args are its positional arguments, already counted by the dispatcher. */
@@ -112,6 +114,42 @@ gboolean hgd_cli_tls_install (HgdCliClient *client,
                               const HgdCliOptions *options,
                               gchar **args,
                               GError **error);
+gboolean hgd_cli_bundle_keygen (HgdCliClient *client,
+                                const HgdCliOptions *options,
+                                gchar **args,
+                                GError **error);
+gboolean hgd_cli_bundle_create (HgdCliClient *client,
+                                const HgdCliOptions *options,
+                                gchar **args,
+                                GError **error);
+gboolean hgd_cli_bundle_sign (HgdCliClient *client,
+                              const HgdCliOptions *options,
+                              gchar **args,
+                              GError **error);
+gboolean hgd_cli_bundle_inspect (HgdCliClient *client,
+                                 const HgdCliOptions *options,
+                                 gchar **args,
+                                 GError **error);
+gboolean hgd_cli_plugins_install (HgdCliClient *client,
+                                  const HgdCliOptions *options,
+                                  gchar **args,
+                                  GError **error);
+gboolean hgd_cli_plugins_remove (HgdCliClient *client,
+                                 const HgdCliOptions *options,
+                                 gchar **args,
+                                 GError **error);
+gboolean hgd_cli_trust (HgdCliClient *client,
+                        const HgdCliOptions *options,
+                        gchar **args,
+                        GError **error);
+gboolean hgd_cli_trust_add (HgdCliClient *client,
+                            const HgdCliOptions *options,
+                            gchar **args,
+                            GError **error);
+gboolean hgd_cli_trust_revoke (HgdCliClient *client,
+                               const HgdCliOptions *options,
+                               gchar **args,
+                               GError **error);
 
 /* Helpers (hemgatectl-util.c) */
 void hgd_cli_print_json (JsonNode *node,

@@ -123,3 +123,104 @@ hgd_cli_plugins_enable (HgdCliClient *client,
 
   return plugin_action (client, options, args[0], "enable", done, error);
 }
+
+/* plugins install FILE: POSTs the bundle to /api/v1/bundles, into the caller's domain,
+ * then follows the install job until it ends, printing each step. */
+gboolean
+hgd_cli_plugins_install (HgdCliClient *client,
+                         const HgdCliOptions *options,
+                         gchar **args,
+                         GError **error)
+{
+  g_autofree gchar *data = NULL;
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *job_path = NULL;
+  g_autofree gchar *last_step = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(JsonNode) answer = NULL;
+  GError *local = NULL;
+  const gchar *job;
+  gsize length = 0;
+
+  if (!g_file_get_contents (args[0], &data, &length, &local))
+    {
+      g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED, local->message);
+      g_error_free (local);
+      return FALSE;
+    }
+  bytes = g_bytes_new_take (g_steal_pointer (&data), length);
+  if (options->approve != NULL)
+    {
+      g_autofree gchar *escaped = g_uri_escape_string (options->approve, ",", FALSE);
+      path = g_strdup_printf ("/api/v1/bundles?approve=%s", escaped);
+    }
+  else
+    path = g_strdup ("/api/v1/bundles");
+  answer = hgd_cli_client_request_bytes (client, "POST", path, bytes, error);
+  if (answer == NULL)
+    return FALSE;
+  job = hgd_cli_object_get_text (json_node_get_object (answer), "job");
+  job_path = g_strdup_printf ("/api/v1/bundles/jobs/%s", job);
+  for (;;)
+    {
+      JsonObject *object;
+      const gchar *state;
+      const gchar *step;
+
+      g_clear_pointer (&answer, json_node_unref);
+      answer = hgd_cli_client_request (client, "GET", job_path, NULL, error);
+      if (answer == NULL)
+        return FALSE;
+      object = json_node_get_object (answer);
+      state = hgd_cli_object_get_text (object, "state");
+      step = hgd_cli_object_get_text (object, "step");
+      if (!options->json && g_strcmp0 (step, last_step) != 0)
+        {
+          /* TRANSLATORS: an install job's progress; %s is its step, e.g. staging */
+          g_print (_("… %s\n"), step);
+          g_free (last_step);
+          last_step = g_strdup (step);
+        }
+      if (g_strcmp0 (state, "running") != 0)
+        {
+          if (options->json)
+            hgd_cli_print_json (answer, TRUE);
+          if (g_strcmp0 (state, "succeeded") == 0)
+            {
+              if (!options->json)
+                /* TRANSLATORS: %s are a plugin id and its version */
+                g_print (_("Installed %s %s: it runs.\n"),
+                         hgd_cli_object_get_text (object, "plugin"),
+                         hgd_cli_object_get_text (object, "version"));
+              return TRUE;
+            }
+          /* TRANSLATORS: %s are the outcome (e.g. rolled-back) and its reason */
+          g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED, _("Install %s: %s"), state,
+                       hgd_cli_object_get_text (object, "error"));
+          return FALSE;
+        }
+      g_usleep (200 * 1000);
+    }
+}
+
+/* plugins remove ID: DELETE /api/v1/bundles/ID. */
+gboolean
+hgd_cli_plugins_remove (HgdCliClient *client,
+                        const HgdCliOptions *options,
+                        gchar **args,
+                        GError **error)
+{
+  g_autofree gchar *escaped = g_uri_escape_string (args[0], NULL, FALSE);
+  g_autofree gchar *path = g_strdup_printf ("/api/v1/bundles/%s", escaped);
+  g_autoptr(JsonNode) answer = NULL;
+
+  answer = hgd_cli_client_request (client, "DELETE", path, NULL, error);
+  if (answer == NULL)
+    return FALSE;
+  if (options->json)
+    hgd_cli_print_json (answer, TRUE);
+  else
+    /* TRANSLATORS: %s is a plugin id */
+    g_print (_("Removed %s.\n"), args[0]);
+  return TRUE;
+}

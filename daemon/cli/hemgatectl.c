@@ -28,6 +28,8 @@ typedef enum
   OPT_VERIFY = 1 << 7,
   OPT_YES = 1 << 8,
   OPT_FILE = 1 << 9,
+  OPT_ARCH = 1 << 10,
+  OPT_APPROVE = 1 << 11,
 } CommandOption;
 
 typedef enum
@@ -113,6 +115,40 @@ static const Command commands[] = {
   { "tls", "install", N_("CERT KEY"), 2,
     N_("Install the API's certificate (PEM chain) and its key; used at once"), 0, 0,
     TOKEN_REQUIRED, hgd_cli_tls_install },
+  /* TRANSLATORS: the argument of “bundle keygen”, and what the command does */
+  { "bundle", "keygen", N_("NAME"), 1,
+    N_("Make a signing key pair: NAME.key (secret) and NAME.pub (for the gateways)"), 0, 0,
+    TOKEN_NONE, hgd_cli_bundle_keygen },
+  /* TRANSLATORS: the arguments of “bundle create”, and what the command does */
+  { "bundle", "create", N_("DIR FILE"), 2,
+    N_("Make a bundle FILE of the plugin in DIR (manifest.json, its module, data/, locale/)"),
+    OPT_ARCH, 0, TOKEN_NONE, hgd_cli_bundle_create },
+  /* TRANSLATORS: the arguments of “bundle sign”, and what the command does */
+  { "bundle", "sign", N_("FILE KEYFILE"), 2,
+    N_("Sign the bundle FILE with the signing key in KEYFILE"), 0, 0, TOKEN_NONE,
+    hgd_cli_bundle_sign },
+  /* TRANSLATORS: the argument of “bundle inspect”, and what the command does */
+  { "bundle", "inspect", N_("FILE"), 1,
+    N_("Show a bundle's plugin, signer, capabilities and files"), 0, 0, TOKEN_NONE,
+    hgd_cli_bundle_inspect },
+  /* TRANSLATORS: the argument of “plugins install”, and what the command does */
+  { "plugins", "install", N_("FILE"), 1,
+    N_("Install or upgrade a plugin from a signed bundle in your domain; wait for the outcome"),
+    OPT_APPROVE, 0, TOKEN_REQUIRED, hgd_cli_plugins_install },
+  /* TRANSLATORS: the argument of “plugins remove”, and what the command does */
+  { "plugins", "remove", N_("ID"), 1, N_("Stop and remove a plugin installed from a bundle"), 0, 0,
+    TOKEN_REQUIRED, hgd_cli_plugins_remove },
+  /* TRANSLATORS: what “trust” does */
+  { "trust", NULL, "", 0, N_("List the keys your domain trusts to sign plugin bundles"), 0, 0,
+    TOKEN_REQUIRED, hgd_cli_trust },
+  /* TRANSLATORS: the argument of “trust add”, and what the command does */
+  { "trust", "add", N_("PUBFILE"), 1,
+    N_("Trust the public key in PUBFILE (of “bundle keygen”) to sign bundles for your domain"),
+    0, 0, TOKEN_REQUIRED, hgd_cli_trust_add },
+  /* TRANSLATORS: the argument of “trust revoke”, and what the command does */
+  { "trust", "revoke", N_("KEYID"), 1,
+    N_("Revoke a key: its bundles are refused, and running ones are reported in health"), 0, 0,
+    TOKEN_REQUIRED, hgd_cli_trust_revoke },
 };
 
 static void
@@ -124,6 +160,8 @@ options_clear (HgdCliOptions *options)
   g_clear_pointer (&options->location, g_free);
   g_clear_pointer (&options->idempotency_key, g_free);
   g_clear_pointer (&options->file, g_free);
+  g_clear_pointer (&options->arch, g_free);
+  g_clear_pointer (&options->approve, g_free);
 }
 
 /* The string options go through callbacks so that giving one twice, or both before and
@@ -149,6 +187,10 @@ option_string_cb (const gchar *option_name,
     target = &options->idempotency_key;
   else if (g_strcmp0 (option_name, "--file") == 0)
     target = &options->file;
+  else if (g_strcmp0 (option_name, "--arch") == 0)
+    target = &options->arch;
+  else if (g_strcmp0 (option_name, "--approve") == 0)
+    target = &options->approve;
   g_return_val_if_fail (target != NULL, FALSE);
   g_free (*target);
   *target = g_strdup (value);
@@ -219,6 +261,16 @@ option_group_new (HgdCliOptions *options,
       { "file", 0, G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, option_string_cb,
         N_("Read the secret from FILE as it is, e.g. a PEM key (“-”: all of standard input)"),
         N_("FILE") } },
+    /* TRANSLATORS: help for bundle create --arch */
+    { OPT_ARCH,
+      { "arch", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
+        N_("The architecture the module is for, e.g. aarch64-linux (default: this machine's)"),
+        N_("ARCH") } },
+    /* TRANSLATORS: help for plugins install --approve */
+    { OPT_APPROVE,
+      { "approve", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
+        N_("Approve these capabilities, new since the running version (comma-separated)"),
+        N_("CAPS") } },
     /* TRANSLATORS: help for --password-stdin */
     { OPT_PASSWORD_STDIN,
       { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &options->password_stdin,

@@ -14,6 +14,8 @@ typedef enum
 {
   HGD_API_BODY_NONE, /* any request body is ignored */
   HGD_API_BODY_JSON, /* an application/json object, parsed before the handler runs */
+  HGD_API_BODY_BYTES, /* any bytes (a bundle), up to the route's own max_body, which may
+                       * be above [api] max-body-bytes; the handler reads them */
 } HgdApiBody;
 
 typedef struct _HgdApiRequest HgdApiRequest;

@@ -19,6 +19,8 @@
 
 #include "hgd-api-private.h"
 #include "hgd-api-resources.h"
+#include "hgd-bundle.h"
+#include "hgd-bundles.h"
 #include "hgd-grants.h"
 #include "hgd-json-check.h"
 #include "hgd-own-alarms.h"
@@ -126,6 +128,13 @@ static void handle_metrics (HgdApi *self, HgdApiRequest *req);
 static void handle_events (HgdApi *self, HgdApiRequest *req);
 static void handle_plugins_list (HgdApi *self, HgdApiRequest *req);
 static void handle_plugin_restart (HgdApi *self, HgdApiRequest *req);
+static void handle_bundles_list (HgdApi *self, HgdApiRequest *req);
+static void handle_bundles_install (HgdApi *self, HgdApiRequest *req);
+static void handle_bundle_job (HgdApi *self, HgdApiRequest *req);
+static void handle_bundle_remove (HgdApi *self, HgdApiRequest *req);
+static void handle_bundle_keys_list (HgdApi *self, HgdApiRequest *req);
+static void handle_bundle_keys_add (HgdApi *self, HgdApiRequest *req);
+static void handle_bundle_key_revoke (HgdApi *self, HgdApiRequest *req);
 static void handle_plugin_disable (HgdApi *self, HgdApiRequest *req);
 static void handle_plugin_enable (HgdApi *self, HgdApiRequest *req);
 static void handle_users_list (HgdApi *self, HgdApiRequest *req);
@@ -206,6 +215,13 @@ static void close_ended_streams (HgdApi *self);
  *   PUT    /api/v1/secrets/{owner}/{key}     -    yes      -      -     yes      -       yes      -    (m)
  *   DELETE /api/v1/secrets/{owner}/{key}     -    yes      -      -     yes      -       yes      -    (m)
  *   PUT    /api/v1/tls/certificate           -    -        -      -     yes      -       -        -    (n)
+ *   GET    /api/v1/bundles                   -    yes      -      -     yes      -       yes      -    (o)
+ *   POST   /api/v1/bundles                   -    yes      -      -     yes      -       yes      -    (o)
+ *   GET    /api/v1/bundles/jobs/{id}         -    yes      -      -     yes      -       yes      -    (o)
+ *   DELETE /api/v1/bundles/{id}              -    yes      -      -     yes      -       yes      -    (o)
+ *   GET    /api/v1/bundles/keys              -    yes      -      -     yes      -       yes      -    (o)
+ *   POST   /api/v1/bundles/keys              -    yes      -      -     yes      -       yes      -    (o)
+ *   POST   /api/v1/bundles/keys/{id}/revoke  -    yes      -      -     yes      -       yes      -    (o)
  *   GET    /                                 yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *   GET    /ui/{file}                        yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *
@@ -265,7 +281,9 @@ static void close_ended_streams (HgdApi *self);
  *     ever sees it.
  * (l) erases the personal domain, with `{"confirm": "erase-personal-data"}`: the personal
  *     journal in place (hgd_journal_erase ()), the personal plugins' state
- *     (<state-dir>/personal/plugins), the personal domain's secrets and the family
+ *     (<state-dir>/personal/plugins), the plugins installed from bundles in the personal
+ *     domain and the keys it trusts (hgd_bundles_erase_domain ()), the personal domain's
+ *     secrets and the family
  *     accounts, and with the journal every grant (withdrawn at once); the personal access
  *     log stays (who looked, and this erasure, recorded there as `erase`). The caller
  *     stays logged in, the resident's and the guardian's accounts stay, every other
@@ -287,6 +305,11 @@ static void close_ended_streams (HgdApi *self);
  *     <state-dir>/tls/hemgate.crt, and used for every new connection without a restart;
  *     journaled as `tls.certificate-installed` {"subject", "not_after", "by"}. 409 when
  *     the configuration names the certificate ([api] tls-certificate) or TLS is off.
+ * (o) plugin bundles (hgd-bundles.c), always in the caller's own domain: it-admin installs,
+ *     upgrades and removes the municipal domain's and sets the keys it trusts; the
+ *     resident (and guardian) the personal domain's. A job, a key or a bundle of the other
+ *     domain is not found. POST /api/v1/bundles takes the bundle's bytes, up to its own
+ *     limit (HGD_BUNDLE_MAX_SIZE), not [api] max-body-bytes.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
@@ -344,6 +367,21 @@ static const HgdApiRoute routes[] = {
   { "DELETE", "/api/v1/secrets/{owner}/{key}", KEEPER | R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
     handle_secret_delete },
   { "PUT", "/api/v1/tls/certificate", R (IT_ADMIN), 0, HGD_API_BODY_JSON, 0, handle_tls_install },
+  /* (o) plugin bundles and the keys trusted to sign them, in the caller's domain */
+  { "GET", "/api/v1/bundles", R (IT_ADMIN) | KEEPER, 0, HGD_API_BODY_NONE, 0,
+    handle_bundles_list },
+  { "POST", "/api/v1/bundles", R (IT_ADMIN) | KEEPER, 0, HGD_API_BODY_BYTES, HGD_BUNDLE_MAX_SIZE,
+    handle_bundles_install },
+  { "GET", "/api/v1/bundles/jobs/{id}", R (IT_ADMIN) | KEEPER, 0, HGD_API_BODY_NONE, 0,
+    handle_bundle_job },
+  { "DELETE", "/api/v1/bundles/{id}", R (IT_ADMIN) | KEEPER, 0, HGD_API_BODY_NONE, 0,
+    handle_bundle_remove },
+  { "GET", "/api/v1/bundles/keys", R (IT_ADMIN) | KEEPER, 0, HGD_API_BODY_NONE, 0,
+    handle_bundle_keys_list },
+  { "POST", "/api/v1/bundles/keys", R (IT_ADMIN) | KEEPER, 0, HGD_API_BODY_JSON, 0,
+    handle_bundle_keys_add },
+  { "POST", "/api/v1/bundles/keys/{id}/revoke", R (IT_ADMIN) | KEEPER, 0, HGD_API_BODY_NONE, 0,
+    handle_bundle_key_revoke },
   { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
   { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
 };
@@ -487,6 +525,9 @@ static gsize
 route_max_body (HgdApi *self,
                 const HgdApiRoute *route)
 {
+  /* a bundle's size is its own limit, not that of the JSON bodies */
+  if (route != NULL && route->body == HGD_API_BODY_BYTES)
+    return route->max_body;
   if (route != NULL && route->max_body > 0)
     return MIN (route->max_body, self->max_body);
   return self->max_body;
@@ -2206,6 +2247,8 @@ handle_health (HgdApi *self,
   gchar *size_warnings[HG_DOMAIN_LAST] = { NULL }; /* (owned) */
   g_autoptr(GString) limits_warning = NULL;
   HgdLimits *limits = plugins != NULL ? hgd_plugin_manager_get_limits (plugins) : NULL;
+  HgdBundles *bundles = plugins != NULL ? hgd_plugin_manager_get_bundles (plugins) : NULL;
+  g_autofree gchar *bundles_warning = NULL; /* the caller's domain's plugins, key revoked */
   JsonObject *object = json_object_new ();
   /* the keyrings: a domain whose keyring is not open has no credentials (hgd-keyring.c) */
   g_autofree gchar *secrets_fault = NULL;
@@ -2284,6 +2327,9 @@ handle_health (HgdApi *self,
         g_string_append_printf (limits_warning, "; %s", warning);
     }
   warned = warned || limits_warning != NULL;
+  if (req->session != NULL && bundles != NULL)
+    bundles_warning = hgd_bundles_dup_warning (bundles, request_domain (req));
+  warned = warned || bundles_warning != NULL;
   json_object_set_string_member (object, "status",
                                  !healthy ? "degraded" : warned ? "warning" : "ok");
 
@@ -2307,6 +2353,11 @@ handle_health (HgdApi *self,
         add_subsystem_warning (subsystems, "limits", limits_warning->str, municipal);
       else
         add_subsystem (subsystems, "limits", NULL, municipal);
+      /* each caller sees its own domain's: the resident too, whose key it was */
+      if (bundles_warning != NULL)
+        add_subsystem_warning (subsystems, "bundles", bundles_warning, TRUE);
+      else
+        add_subsystem (subsystems, "bundles", NULL, TRUE);
       for (guint i = 0; i < HG_DOMAIN_LAST; i++)
         add_subsystem (subsystems, access_log_subsystem_name ((HgDomain) i),
                        hgd_access_log_get_fault (self->access_log, (HgDomain) i), municipal);
@@ -3078,6 +3129,266 @@ handle_plugin_enable (HgdApi *self,
                       HgdApiRequest *req)
 {
   set_plugin_disabled (self, req, FALSE);
+}
+
+/* Bundles ------------------------------------------------------------------------------- */
+
+/* The installer, once the plugin manager has one; else answers 503. */
+static HgdBundles *
+request_bundles (HgdApi *self,
+                 HgdApiRequest *req)
+{
+  HgdBundles *bundles = NULL;
+
+  if (self->plugins != NULL)
+    bundles = hgd_plugin_manager_get_bundles (self->plugins);
+  if (bundles == NULL)
+    respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
+                   "plugins cannot be installed now");
+  return bundles;
+}
+
+/* A refusal of the installer: 413 too large, 404 not found, 409 a conflict or approval
+ * needed, else 400; the code says which. */
+static void
+respond_bundles_error (HgdApiRequest *req,
+                       const GError *error)
+{
+  const gchar *code = hgd_bundles_error_to_code (error);
+  guint status = SOUP_STATUS_BAD_REQUEST;
+
+  if (error->domain != HGD_BUNDLE_ERROR && error->domain != HGD_BUNDLES_ERROR)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  if (g_error_matches (error, HGD_BUNDLE_ERROR, HGD_BUNDLE_ERROR_TOO_LARGE))
+    status = SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
+  else if (g_error_matches (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_NOT_FOUND))
+    status = SOUP_STATUS_NOT_FOUND;
+  else if (g_error_matches (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_CONFLICT)
+           || g_error_matches (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_BUSY)
+           || g_error_matches (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_APPROVAL_NEEDED))
+    status = SOUP_STATUS_CONFLICT;
+  set_error_response (req->msg, status, code, error->message);
+}
+
+/* GET /api/v1/bundles: the plugins installed from bundles in the caller's domain. */
+static void
+handle_bundles_list (HgdApi *self,
+                     HgdApiRequest *req)
+{
+  HgdBundles *bundles = request_bundles (self, req);
+  JsonObject *object;
+
+  if (bundles == NULL)
+    return;
+  object = json_object_new ();
+  json_object_set_array_member (object, "bundles",
+                                hgd_bundles_list_installed (bundles, request_domain (req)));
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* POST /api/v1/bundles[?approve=CAP,...][&health=SECONDS]: the bundle file as the body;
+ * installs or upgrades it in the caller's domain. 202 with the job, whose progress is
+ * GET /api/v1/bundles/jobs/{id}; a refusal names its reason (`code`), and an upgrade that
+ * asks for new capabilities lists them (`new_capabilities`) until they are approved. */
+static void
+handle_bundles_install (HgdApi *self,
+                        HgdApiRequest *req)
+{
+  HgdBundles *bundles = request_bundles (self, req);
+  SoupMessageBody *body = soup_server_message_get_request_body (req->msg);
+  const gchar *approve = req->query != NULL ? g_hash_table_lookup (req->query, "approve") : NULL;
+  const gchar *health = req->query != NULL ? g_hash_table_lookup (req->query, "health") : NULL;
+  g_auto(GStrv) approved = NULL;
+  g_auto(GStrv) new_capabilities = NULL;
+  g_autoptr(GBytes) data = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *who = NULL;
+  g_autofree gchar *job = NULL;
+  guint64 health_seconds = 5;
+  JsonObject *object;
+
+  if (bundles == NULL)
+    return;
+  if (health != NULL
+      && (!g_ascii_string_to_unsigned (health, 10, 0, 600, &health_seconds, NULL)))
+    {
+      set_error_response_full (req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                               "health is a number of seconds, 0 to 600", "health");
+      return;
+    }
+  if (approve != NULL)
+    approved = g_strsplit (approve, ",", -1);
+  data = soup_message_body_flatten (body);
+  who = request_who (req);
+  job = hgd_bundles_install (bundles, request_domain (req), data, (const gchar *const *) approved,
+                             (guint) health_seconds, who, &new_capabilities, &error);
+  if (job == NULL)
+    {
+      if (new_capabilities != NULL)
+        {
+          g_autoptr(JsonObject) answer = json_object_new ();
+          JsonObject *detail = json_object_new ();
+          JsonArray *list = json_array_new ();
+          gchar *text;
+
+          for (guint i = 0; new_capabilities[i] != NULL; i++)
+            json_array_add_string_element (list, new_capabilities[i]);
+          json_object_set_string_member (detail, "code", "approval-needed");
+          json_object_set_string_member (detail, "message", error->message);
+          json_object_set_array_member (detail, "new_capabilities", list);
+          json_object_set_object_member (answer, "error", detail);
+          text = hg_json_object_to_string (answer);
+          soup_server_message_set_status (req->msg, SOUP_STATUS_CONFLICT, NULL);
+          soup_server_message_set_response (req->msg, "application/json", SOUP_MEMORY_TAKE, text,
+                                            strlen (text));
+          return;
+        }
+      respond_bundles_error (req, error);
+      return;
+    }
+  object = hgd_bundles_job_to_json (bundles, job, request_domain (req));
+  respond_json (req, SOUP_STATUS_ACCEPTED, object);
+}
+
+/* GET /api/v1/bundles/jobs/{id}: an install's step and outcome, in the caller's domain. */
+static void
+handle_bundle_job (HgdApi *self,
+                   HgdApiRequest *req)
+{
+  HgdBundles *bundles = request_bundles (self, req);
+  JsonObject *object;
+
+  if (bundles == NULL)
+    return;
+  object = hgd_bundles_job_to_json (bundles, request_param (req, 0), request_domain (req));
+  if (object == NULL)
+    {
+      respond_error (req, SOUP_STATUS_NOT_FOUND, "not-found", "no such install job");
+      return;
+    }
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+static void
+bundle_removed_cb (GObject *source,
+                   GAsyncResult *result,
+                   gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  JsonObject *object;
+
+  if (!hgd_bundles_remove_finish (HGD_BUNDLES (source), result, &error))
+    {
+      if (req->api == NULL)
+        return;
+      respond_bundles_error (req, error);
+      request_resume (req);
+      return;
+    }
+  if (req->api == NULL)
+    return;
+  object = json_object_new ();
+  json_object_set_string_member (object, "id", request_param (req, 0));
+  json_object_set_boolean_member (object, "removed", TRUE);
+  respond_json (req, SOUP_STATUS_OK, object);
+  request_resume (req);
+}
+
+/* DELETE /api/v1/bundles/{id}: stops and removes a plugin installed from a bundle. */
+static void
+handle_bundle_remove (HgdApi *self,
+                      HgdApiRequest *req)
+{
+  HgdBundles *bundles = request_bundles (self, req);
+  g_autofree gchar *who = NULL;
+
+  if (bundles == NULL)
+    return;
+  who = request_who (req);
+  request_pause (req);
+  hgd_bundles_remove_async (bundles, request_domain (req), request_param (req, 0), who,
+                            bundle_removed_cb, request_ref (req));
+}
+
+/* GET /api/v1/bundles/keys: the keys the caller's domain trusts (and those it revoked). */
+static void
+handle_bundle_keys_list (HgdApi *self,
+                         HgdApiRequest *req)
+{
+  HgdBundles *bundles = request_bundles (self, req);
+  JsonObject *object;
+
+  if (bundles == NULL)
+    return;
+  object = json_object_new ();
+  json_object_set_array_member (object, "keys",
+                                hgd_bundles_list_keys (bundles, request_domain (req)));
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* POST /api/v1/bundles/keys {"public_key", "name"?}: trusts a key in the caller's domain. */
+static void
+handle_bundle_keys_add (HgdApi *self,
+                        HgdApiRequest *req)
+{
+  static const gchar *const members[] = { "public_key", "name", NULL };
+  HgdBundles *bundles = request_bundles (self, req);
+  const gchar *public_key = NULL;
+  const gchar *name = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *who = NULL;
+  JsonObject *object;
+
+  if (bundles == NULL)
+    return;
+  if (!hg_json_object_check_members (req->body, members, &error)
+      || !hg_json_object_get_string (req->body, "public_key", &public_key, &error)
+      || !hg_json_object_get_optional_string (req->body, "name", &name, &error))
+    {
+      respond_invalid (req, error);
+      return;
+    }
+  if (name != NULL && (strlen (name) > 128 || name[0] == '\0'))
+    {
+      set_error_response_full (req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                               "name is 1 to 128 characters", "name");
+      return;
+    }
+  who = request_who (req);
+  object = hgd_bundles_trust_key (bundles, request_domain (req), public_key, name, who, &error);
+  if (object == NULL)
+    {
+      respond_bundles_error (req, error);
+      return;
+    }
+  respond_json (req, SOUP_STATUS_CREATED, object);
+}
+
+/* POST /api/v1/bundles/keys/{id}/revoke: its bundles are refused from now on. */
+static void
+handle_bundle_key_revoke (HgdApi *self,
+                          HgdApiRequest *req)
+{
+  HgdBundles *bundles = request_bundles (self, req);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *who = NULL;
+  JsonObject *object;
+
+  if (bundles == NULL)
+    return;
+  who = request_who (req);
+  object = hgd_bundles_revoke_key (bundles, request_domain (req), request_param (req, 0), who,
+                                   &error);
+  if (object == NULL)
+    {
+      respond_bundles_error (req, error);
+      return;
+    }
+  respond_json (req, SOUP_STATUS_OK, object);
 }
 
 /* Users --------------------------------------------------------------------------------- */
@@ -5127,6 +5438,16 @@ export_respond (HgdApiRequest *req,
   plugins = hgd_plugin_manager_to_json_for_domain (self->plugins, HG_DOMAIN_PERSONAL, NULL);
   json_object_set_member (head, "plugins",
                           json_node_copy (json_object_get_member (plugins, "plugins")));
+  /* the plugins the resident installed from bundles, and the keys they trust to sign them */
+  if (hgd_plugin_manager_get_bundles (self->plugins) != NULL)
+    {
+      HgdBundles *bundles = hgd_plugin_manager_get_bundles (self->plugins);
+
+      json_object_set_array_member (head, "bundles",
+                                    hgd_bundles_list_installed (bundles, HG_DOMAIN_PERSONAL));
+      json_object_set_array_member (head, "bundle_keys",
+                                    hgd_bundles_list_keys (bundles, HG_DOMAIN_PERSONAL));
+    }
   if (secrets != NULL)
     {
       json_object_set_array_member (head, "secrets", json_array_ref (secrets));
@@ -5388,6 +5709,12 @@ handle_personal_erase (HgdApi *self,
   json_object_set_array_member (answer, "accounts_removed", removed);
   json_object_set_int_member (answer, "sessions_ended", n_ended);
   close_ended_streams (self);
+  /* the plugins installed from bundles go, with the keys trusted to sign them */
+  if (hgd_plugin_manager_get_bundles (self->plugins) != NULL)
+    json_object_set_int_member (
+        answer, "bundles_removed",
+        hgd_bundles_erase_domain (hgd_plugin_manager_get_bundles (self->plugins),
+                                  HG_DOMAIN_PERSONAL));
   json_object_set_int_member (answer, "plugins_restarted",
                               hgd_plugin_manager_restart_domain (self->plugins,
                                                                  HG_DOMAIN_PERSONAL));

@@ -65,6 +65,12 @@ struct _HgdPluginInstance
   guint start_timeout;
   guint restart_max_delay;
 
+  /* installed from a bundle (hgd-bundles.c) rather than named in hemgate.conf: its
+   * folder is this link (`<state>/<domain>/bundles/<id>/current`), resolved at each
+   * load, and its domain is the one it was installed into */
+  gchar *installed_link;                /* (owned) (nullable) */
+  HgDomain installed_domain;
+
   /* what load() found; reloaded by an admin restart of a failed instance */
   gchar *plugin;                        /* (owned) the plugin directory's name */
   gchar *plugin_dir;                    /* (owned) */
@@ -289,8 +295,21 @@ load (HgdPluginInstance *self,
   if (domain[0] != '\0' && hg_domain_from_string (domain, &self->domain))
     self->domain_known = TRUE;
 
-  self->plugin_dir = g_build_filename (hgd_config_get_string (self->config, "plugins", "directory"),
-                                       self->plugin, NULL);
+  if (self->installed_link != NULL)
+    {
+      /* the version the link names now: a switch takes effect at the next load */
+      g_autofree gchar *target = g_file_read_link (self->installed_link, error);
+      g_autofree gchar *parent = g_path_get_dirname (self->installed_link);
+
+      if (target == NULL)
+        return FALSE;
+      self->plugin_dir = g_canonicalize_filename (target, parent);
+      self->domain = self->installed_domain;
+      self->domain_known = TRUE;
+    }
+  else
+    self->plugin_dir = g_build_filename (
+        hgd_config_get_string (self->config, "plugins", "directory"), self->plugin, NULL);
   manifest_path = g_build_filename (self->plugin_dir, "manifest.json", NULL);
   self->manifest = hgd_manifest_new_from_file (manifest_path, error);
   if (self->manifest == NULL)
@@ -1643,6 +1662,7 @@ hgd_plugin_instance_finalize (GObject *object)
   g_free (self->host_path);
   g_free (self->plugin);
   g_free (self->plugin_dir);
+  g_free (self->installed_link);
   g_strfreev (self->grant);
   g_free (self->error);
   g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);
@@ -1683,6 +1703,31 @@ hgd_plugin_instance_init (HgdPluginInstance *self)
   g_queue_init (&self->reoffers);
 }
 
+static void
+init_instance (HgdPluginInstance *self,
+               HgdConfig *config,
+               const gchar *instance_id,
+               HgdJournal *const *journals,
+               HgdAlarms *alarms,
+               HgdSecrets *secrets)
+{
+  self->id = g_strdup (instance_id);
+  self->source = g_strdup_printf ("plugin:%s", instance_id);
+  self->config = g_object_ref (config);
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    self->journals[i] = journals[i] != NULL ? g_object_ref (journals[i]) : NULL;
+  if (self->journals[HG_DOMAIN_MUNICIPAL] != NULL)
+    self->alarm_seq_taken = self->cursor_saved = cursor_load (self);
+  self->alarms = g_object_ref (alarms);
+  self->secrets = g_object_ref (secrets);
+  self->host_path = g_strdup (hgd_config_get_string (config, "plugins", "host"));
+  self->watchdog_interval = (guint) hgd_config_get_int (config, "plugins", "watchdog-interval");
+  self->watchdog_timeout = (guint) hgd_config_get_int (config, "plugins", "watchdog-timeout");
+  self->probe_interval = (guint)hgd_config_get_int (config, "plugins", "delivery-check-interval");
+  self->start_timeout = (guint) hgd_config_get_int (config, "plugins", "start-timeout");
+  self->restart_max_delay = (guint) hgd_config_get_int (config, "plugins", "restart-max-delay");
+}
+
 /**
  * hgd_plugin_instance_new:
  * @config: the daemon's configuration
@@ -1713,21 +1758,7 @@ hgd_plugin_instance_new (HgdConfig *config,
   g_return_val_if_fail (HGD_IS_SECRETS (secrets), NULL);
 
   self = g_object_new (HGD_TYPE_PLUGIN_INSTANCE, NULL);
-  self->id = g_strdup (instance_id);
-  self->source = g_strdup_printf ("plugin:%s", instance_id);
-  self->config = g_object_ref (config);
-  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
-    self->journals[i] = journals[i] != NULL ? g_object_ref (journals[i]) : NULL;
-  if (self->journals[HG_DOMAIN_MUNICIPAL] != NULL)
-    self->alarm_seq_taken = self->cursor_saved = cursor_load (self);
-  self->alarms = g_object_ref (alarms);
-  self->secrets = g_object_ref (secrets);
-  self->host_path = g_strdup (hgd_config_get_string (config, "plugins", "host"));
-  self->watchdog_interval = (guint) hgd_config_get_int (config, "plugins", "watchdog-interval");
-  self->watchdog_timeout = (guint) hgd_config_get_int (config, "plugins", "watchdog-timeout");
-  self->probe_interval = (guint)hgd_config_get_int (config, "plugins", "delivery-check-interval");
-  self->start_timeout = (guint) hgd_config_get_int (config, "plugins", "start-timeout");
-  self->restart_max_delay = (guint) hgd_config_get_int (config, "plugins", "restart-max-delay");
+  init_instance (self, config, instance_id, journals, alarms, secrets);
 
   group = g_strdup_printf ("plugin:%s", instance_id);
   self->enabled = hgd_config_get_boolean (config, group, "enabled");
@@ -1740,6 +1771,79 @@ hgd_plugin_instance_new (HgdConfig *config,
     }
   ensure_loaded (self);
   return self;
+}
+
+/**
+ * hgd_plugin_instance_new_installed:
+ * @config: the daemon's configuration
+ * @instance_id: the plugin's id, also the instance's
+ * @domain: the domain it was installed into
+ * @link: the link to its current version's folder
+ * @journals: %HG_DOMAIN_LAST journals, each possibly %NULL
+ * @alarms: the alarms
+ * @secrets: the secrets
+ *
+ * An instance of a plugin installed from a bundle (hgd-bundles.c): no `[plugin:<id>]`
+ * group names it (the defaults apply), its folder is where @link points at each load.
+ *
+ * Returns: (transfer full): the instance, stopped or failed
+ */
+HgdPluginInstance *
+hgd_plugin_instance_new_installed (HgdConfig *config,
+                                   const gchar *instance_id,
+                                   HgDomain domain,
+                                   const gchar *link,
+                                   HgdJournal *const *journals,
+                                   HgdAlarms *alarms,
+                                   HgdSecrets *secrets)
+{
+  HgdPluginInstance *self;
+
+  g_return_val_if_fail (link != NULL, NULL);
+
+  self = g_object_new (HGD_TYPE_PLUGIN_INSTANCE, NULL);
+  self->installed_link = g_strdup (link);
+  self->installed_domain = domain;
+  init_instance (self, config, instance_id, journals, alarms, secrets);
+  self->enabled = TRUE;
+  ensure_loaded (self);
+  return self;
+}
+
+/**
+ * hgd_plugin_instance_reload:
+ * @self: an instance without a host (stopped or failed)
+ *
+ * Reads the manifest again, e.g. after its bundle's version was switched; the instance
+ * is then stopped, ready to start, or failed with the reason.
+ *
+ * Returns: %TRUE if it can start
+ */
+gboolean
+hgd_plugin_instance_reload (HgdPluginInstance *self)
+{
+  g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), FALSE);
+  g_return_val_if_fail (self->subprocess == NULL, FALSE);
+
+  if (!ensure_loaded (self))
+    return FALSE;
+  self->restarts = 0;
+  set_state (self, HGD_PLUGIN_STATE_STOPPED);
+  return TRUE;
+}
+
+/**
+ * hgd_plugin_instance_get_installed_link:
+ * @self: an instance
+ *
+ * Returns: (nullable): the link to its bundle's current version, or %NULL for an
+ *   instance of hemgate.conf
+ */
+const gchar *
+hgd_plugin_instance_get_installed_link (HgdPluginInstance *self)
+{
+  g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), NULL);
+  return self->installed_link;
 }
 
 /**

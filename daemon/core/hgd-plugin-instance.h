@@ -42,6 +42,15 @@ HgdPluginInstance *hgd_plugin_instance_new (HgdConfig *config,
                                             HgdJournal *const *journals,
                                             HgdAlarms *alarms,
                                             HgdSecrets *secrets);
+HgdPluginInstance *hgd_plugin_instance_new_installed (HgdConfig *config,
+                                                      const gchar *instance_id,
+                                                      HgDomain domain,
+                                                      const gchar *link,
+                                                      HgdJournal *const *journals,
+                                                      HgdAlarms *alarms,
+                                                      HgdSecrets *secrets);
+gboolean hgd_plugin_instance_reload (HgdPluginInstance *self);
+const gchar *hgd_plugin_instance_get_installed_link (HgdPluginInstance *self);
 const gchar *hgd_plugin_instance_get_id (HgdPluginInstance *self);
 HgdPluginState hgd_plugin_instance_get_state (HgdPluginInstance *self);
 void hgd_plugin_instance_set_limits (HgdPluginInstance *self,

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "hg-event-private.h"
+#include "hgd-bundles.h"
 #include "hgd-plugin-instance.h"
 #include "hgd-plugin-manager.h"
 
@@ -27,6 +28,8 @@ struct _HgdPluginManager
   GTask *start_task;                    /* (owned) (nullable) until every instance settled */
   gchar *state_path;                    /* (owned) (nullable) STATE_FILE, once loaded */
   GKeyFile *state;                      /* (owned) [plugin:<id>] disabled, by, at */
+  HgdBundles *bundles;                  /* (owned) (nullable) the plugins installed from
+                                         * bundles, once the state is loaded */
 };
 
 G_DEFINE_TYPE (HgdPluginManager, hgd_plugin_manager, G_TYPE_OBJECT)
@@ -357,9 +360,16 @@ hgd_plugin_manager_restart (HgdPluginManager *self,
   return FALSE;
 }
 
-static HgdPluginInstance *
-find_instance (HgdPluginManager *self,
-               const gchar *instance_id)
+/**
+ * hgd_plugin_manager_find:
+ * @self: an #HgdPluginManager
+ * @instance_id: a plugin instance id
+ *
+ * Returns: (transfer none) (nullable): the instance
+ */
+HgdPluginInstance *
+hgd_plugin_manager_find (HgdPluginManager *self,
+                         const gchar *instance_id)
 {
   for (guint i = 0; i < self->instances->len; i++)
     {
@@ -477,6 +487,76 @@ hgd_plugin_manager_load_state (HgdPluginManager *self,
       && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
     g_warning ("cannot read %s, every plugin instance is enabled: %s", self->state_path,
                error->message);
+  /* the plugins installed from bundles: an install cut short is undone first */
+  if (self->bundles == NULL)
+    {
+      g_autofree gchar *state_root = g_path_get_dirname (dir);
+
+      self->bundles = hgd_bundles_new (self, self->config, self->journals, state_root);
+      hgd_bundles_load (self->bundles);
+    }
+}
+
+/**
+ * hgd_plugin_manager_get_bundles:
+ * @self: an #HgdPluginManager
+ *
+ * Returns: (transfer none) (nullable): the installer of bundles, once
+ *   hgd_plugin_manager_load_state() ran
+ */
+HgdBundles *
+hgd_plugin_manager_get_bundles (HgdPluginManager *self)
+{
+  g_return_val_if_fail (HGD_IS_PLUGIN_MANAGER (self), NULL);
+  return self->bundles;
+}
+
+/**
+ * hgd_plugin_manager_add_installed:
+ * @self: an #HgdPluginManager
+ * @instance_id: the plugin's id
+ * @domain: the domain it is installed in
+ * @link: the link to its current version's folder
+ *
+ * Adds an instance of a plugin installed from a bundle; not started.
+ *
+ * Returns: (transfer none): the instance
+ */
+HgdPluginInstance *
+hgd_plugin_manager_add_installed (HgdPluginManager *self,
+                                  const gchar *instance_id,
+                                  HgDomain domain,
+                                  const gchar *link)
+{
+  HgdPluginInstance *instance;
+
+  g_return_val_if_fail (HGD_IS_PLUGIN_MANAGER (self), NULL);
+  g_return_val_if_fail (hgd_plugin_manager_find (self, instance_id) == NULL, NULL);
+
+  instance = hgd_plugin_instance_new_installed (self->config, instance_id, domain, link,
+                                                self->journals, self->alarms, self->secrets);
+  hgd_plugin_instance_set_limits (instance, self->limits);
+  g_signal_connect (instance, "notify::state", G_CALLBACK (instance_state_cb), self);
+  g_ptr_array_add (self->instances, instance);
+  return instance;
+}
+
+/**
+ * hgd_plugin_manager_remove_installed:
+ * @self: an #HgdPluginManager
+ * @instance: a stopped instance of hgd_plugin_manager_add_installed()
+ *
+ * Forgets @instance, e.g. once its bundle is removed.
+ */
+void
+hgd_plugin_manager_remove_installed (HgdPluginManager *self,
+                                     HgdPluginInstance *instance)
+{
+  g_return_if_fail (HGD_IS_PLUGIN_MANAGER (self));
+  g_return_if_fail (hgd_plugin_instance_get_installed_link (instance) != NULL);
+
+  g_signal_handlers_disconnect_by_data (instance, self);
+  g_ptr_array_remove (self->instances, instance);
 }
 
 static gboolean
@@ -615,7 +695,7 @@ hgd_plugin_manager_set_disabled_async (HgdPluginManager *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, hgd_plugin_manager_set_disabled_async);
-  instance = find_instance (self, instance_id);
+  instance = hgd_plugin_manager_find (self, instance_id);
   if (instance == NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no plugin instance '%s'",
@@ -692,6 +772,7 @@ hgd_plugin_manager_dispose (GObject *object)
       for (guint i = 0; i < self->instances->len; i++)
         g_signal_handlers_disconnect_by_data (g_ptr_array_index (self->instances, i), self);
     }
+  g_clear_object (&self->bundles);
   g_clear_pointer (&self->instances, g_ptr_array_unref);
   if (self->start_task != NULL)
     {
@@ -804,7 +885,7 @@ hgd_plugin_manager_secret_changed (HgdPluginManager *self,
   g_return_if_fail (instance_id != NULL);
   g_return_if_fail (key != NULL);
 
-  instance = find_instance (self, instance_id);
+  instance = hgd_plugin_manager_find (self, instance_id);
   if (instance != NULL)
     hgd_plugin_instance_secret_changed (instance, key);
 }

@@ -6,6 +6,7 @@
 #include "hgd-config.h"
 #include "hgd-journal.h"
 #include "hgd-limits.h"
+#include "hgd-plugin-instance.h"
 #include "hgd-secrets.h"
 
 G_BEGIN_DECLS
@@ -66,5 +67,14 @@ gchar *hgd_plugin_manager_dup_delivery_fault (HgdPluginManager *self);
 void hgd_plugin_manager_secret_changed (HgdPluginManager *self,
                                         const gchar *instance_id,
                                         const gchar *key);
+HgdPluginInstance *hgd_plugin_manager_find (HgdPluginManager *self,
+                                            const gchar *instance_id);
+struct _HgdBundles *hgd_plugin_manager_get_bundles (HgdPluginManager *self);
+HgdPluginInstance *hgd_plugin_manager_add_installed (HgdPluginManager *self,
+                                                     const gchar *instance_id,
+                                                     HgDomain domain,
+                                                     const gchar *link);
+void hgd_plugin_manager_remove_installed (HgdPluginManager *self,
+                                          HgdPluginInstance *instance);
 
 G_END_DECLS
