@@ -141,7 +141,7 @@ static void
 start_daemon (Fixture *fixture,
               const gchar *kill_at)
 {
-  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_autoptr(GError) error = NULL;
 
   g_subprocess_launcher_setenv (launcher, "HEMGATE_DEMO_PASSWORD", PASSWORD, TRUE);
