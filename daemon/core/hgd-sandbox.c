@@ -15,7 +15,8 @@
  *
  * The view of the disk: the whole system read-only and nosuid; a fresh /proc of the PID
  * namespace; a /dev with null, zero, full, random, urandom and /dev/shm, plus the device
- * nodes the capability table names for the granted capabilities; a fresh /tmp, in which
+ * nodes the capability table names for the granted capabilities, each bound from
+ * hemgated's /dev (none is made: no CAP_MKNOD); a fresh /tmp, in which
  * only what hemgated itself runs from (a build tree under /tmp: its programs and
  * libraries) is shown again, read-only; /run a private 0700 tmpfs of the domain's user
  * (the runtime directory); hemgated's state
@@ -29,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -43,7 +45,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -74,8 +75,6 @@
 typedef struct
 {
   gchar *path;  /* (owned) under /dev */
-  mode_t mode;  /* S_IFCHR or S_IFBLK with permissions */
-  dev_t rdev;
 } Device;
 
 struct _HgdSandbox
@@ -88,6 +87,7 @@ struct _HgdSandbox
   gchar *plugin_dir;  /* (owned) */
   GPtrArray *masks;   /* (element-type filename) hidden under an empty tmpfs */
   GArray *devices;    /* (element-type Device) */
+  int *device_fds;    /* (owned) the child's, O_PATH: the standard nodes, then @devices */
   gchar *uid_gid_opts; /* (owned) tmpfs options of /run */
   /* `[plugin:ID] devices`: what the host sees at each path (a device node, a FIFO) */
   GPtrArray *extra_sources; /* (element-type filename) the real paths, links resolved */
@@ -106,18 +106,10 @@ struct _HgdSandbox
   gpointer first_data;
 };
 
-static const struct
-{
-  const gchar *path;
-  mode_t mode;
-  guint major;
-  guint minor;
-} standard_devices[] = {
-  { "/dev/null", S_IFCHR | 0666, 1, 3 },
-  { "/dev/zero", S_IFCHR | 0666, 1, 5 },
-  { "/dev/full", S_IFCHR | 0666, 1, 7 },
-  { "/dev/random", S_IFCHR | 0666, 1, 8 },
-  { "/dev/urandom", S_IFCHR | 0666, 1, 9 },
+/* Shown in every host's /dev: bound from hemgated's own /dev (as bubblewrap's --dev), so
+ * that no device node is ever made and hemgated needs no CAP_MKNOD. */
+static const gchar *const standard_devices[] = {
+  "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
 };
 
 /**
@@ -250,8 +242,6 @@ add_devices (GArray *devices,
           (!S_ISCHR (st.st_mode) && !S_ISBLK (st.st_mode)))
         continue;
       device.path = g_steal_pointer (&path);
-      device.mode = st.st_mode & (S_IFMT | 0777);
-      device.rdev = st.st_rdev;
       g_array_append_val (devices, device);
     }
 }
@@ -264,18 +254,56 @@ device_clear (gpointer data)
   g_free (device->path);
 }
 
+static uid_t tree_uid;
+static gid_t tree_gid;
+
+static int
+chown_entry (const char *path,
+             const struct stat *st,
+             int type,
+             struct FTW *ftw)
+{
+  if ((st->st_uid != tree_uid || st->st_gid != tree_gid) && lchown (path, tree_uid, tree_gid) != 0)
+    return errno;
+  return 0;
+}
+
+/* Makes @path a directory of @uid's, 0700, with all in it @uid's too when it was not (a
+ * host that ran as another user before: sandbox = off, or an older unit). As root, with
+ * CAP_CHOWN and CAP_DAC_OVERRIDE only: a directory is never chmod'ed while another user
+ * owns it, which would take CAP_FOWNER. */
 static gboolean
 ensure_owned_dir (const gchar *path,
                   uid_t uid,
                   gid_t gid,
                   GError **error)
 {
-  if (g_mkdir_with_parents (path, 0700) != 0 || chmod (path, 0700) != 0 ||
-      (geteuid () == 0 && chown (path, uid, gid) != 0))
-    {
-      int errsv = errno;
+  gboolean root = geteuid () == 0;
+  int result = 0;
+  struct stat st;
 
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s", path, g_strerror (errsv));
+  if (g_mkdir_with_parents (path, 0700) != 0 || lstat (path, &st) != 0)
+    result = errno;
+  if (result == 0 && (st.st_mode & 07777) != 0700)
+    {
+      if (root && st.st_uid != 0 && chown (path, 0, (gid_t) -1) != 0)
+        result = errno;
+      else if (chmod (path, 0700) != 0 || lstat (path, &st) != 0)
+        result = errno;
+    }
+  if (result == 0 && root && (st.st_uid != uid || st.st_gid != gid))
+    {
+      /* only hemgated's main thread prepares sandboxes */
+      tree_uid = uid;
+      tree_gid = gid;
+      result = nftw (path, chown_entry, 16, FTW_PHYS | FTW_MOUNT);
+      if (result < 0)
+        result = errno;
+    }
+  if (result != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (result), "%s: %s", path,
+                   g_strerror (result));
       return FALSE;
     }
   return TRUE;
@@ -436,6 +464,7 @@ hgd_sandbox_new (HgdConfig *config,
       g_ptr_array_add (self->extra_links, g_strcmp0 (real, devices[i]) != 0 ? g_strdup (devices[i]) : NULL);
       g_ptr_array_add (self->extra_sources, g_steal_pointer (&real));
     }
+  self->device_fds = g_new0 (int, G_N_ELEMENTS (standard_devices) + self->devices->len + 1);
   self->extra_fds = g_new0 (int, self->extra_sources->len + 1);
   self->extra_is_dir = g_new0 (gboolean, self->extra_sources->len + 1);
   for (guint i = 0; i < self->extra_sources->len; i++)
@@ -467,6 +496,7 @@ hgd_sandbox_free (HgdSandbox *self)
   g_free (self->plugin_dir);
   g_ptr_array_unref (self->masks);
   g_array_unref (self->devices);
+  g_free (self->device_fds);
   g_free (self->uid_gid_opts);
   g_ptr_array_unref (self->extra_sources);
   g_ptr_array_unref (self->extra_links);
@@ -679,6 +709,7 @@ static void
 make_view (HgdSandbox *self)
 {
   struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID };
+  const guint n_standard = G_N_ELEMENTS (standard_devices);
   int plugin_fd;
   int state_fd;
 
@@ -707,24 +738,25 @@ make_view (HgdSandbox *self)
       if (self->extra_fds[i] < 0)
         child_fail (g_ptr_array_index (self->extra_sources, i), errno);
     }
+  for (guint i = 0; i < n_standard + self->devices->len; i++)
+    {
+      const char *path = i < n_standard ? standard_devices[i]
+                                        : g_array_index (self->devices, Device, i - n_standard).path;
+
+      self->device_fds[i] = open (path, O_PATH | O_CLOEXEC);
+      if (self->device_fds[i] < 0)
+        child_fail (path, errno);
+    }
 
   if (mount ("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0)
     child_fail ("/dev", errno);
-  for (guint i = 0; i < G_N_ELEMENTS (standard_devices); i++)
+  for (guint i = 0; i < n_standard + self->devices->len; i++)
     {
-      if (mknod (standard_devices[i].path, standard_devices[i].mode,
-                 makedev (standard_devices[i].major, standard_devices[i].minor)) != 0)
-        child_fail (standard_devices[i].path, errno);
-      chmod (standard_devices[i].path, standard_devices[i].mode & 0777);
-    }
-  for (guint i = 0; i < self->devices->len; i++)
-    {
-      Device *device = &g_array_index (self->devices, Device, i);
+      const char *path = i < n_standard ? standard_devices[i]
+                                        : g_array_index (self->devices, Device, i - n_standard).path;
 
-      mkdir_parent_of (device->path);
-      if (mknod (device->path, device->mode, device->rdev) != 0)
-        child_fail (device->path, errno);
-      chmod (device->path, device->mode & 0777);
+      bind_fd (self->device_fds[i], path, FALSE, TRUE);
+      close (self->device_fds[i]);
     }
   mkdir ("/dev/shm", 01777);
   if (mount ("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=16m") != 0)
