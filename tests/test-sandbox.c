@@ -230,7 +230,8 @@ incoming_cb (GSocketService *service,
 }
 
 static const gchar *const attempts[] = {
-  "read-journal", "list-state", "connect", "open-video", "ptrace", "kill-core", "write-system", NULL
+  "read-journal", "list-state", "connect", "open-video", "ptrace", "kill-core", "write-system",
+  "outside-call", NULL
 };
 
 static void
@@ -250,7 +251,7 @@ test_intruder_denied (Fixture *fixture,
   g_autofree gchar *probe = NULL;
   RunningCondition victim_running = { NULL, "victim" };
   EventsCondition reported = { fixture, HG_DOMAIN_PERSONAL, "sensor.intruder", 1 };
-  EventsCondition denied = { fixture, HG_DOMAIN_PERSONAL, "plugin.denied", 7 };
+  EventsCondition denied = { fixture, HG_DOMAIN_PERSONAL, "plugin.denied", 8 };
   gboolean connected = FALSE;
   struct passwd *personal;
   JsonObject *report;
@@ -350,6 +351,75 @@ test_intruder_denied (Fixture *fixture,
   g_assert_true (is_running (&victim_running));
 }
 
+/* Returns: (transfer none) (nullable): the error of @action in @report's sandbox-denied */
+static const gchar *
+denial_error (JsonObject *report,
+              const gchar *action)
+{
+  JsonArray *denied = json_object_get_array_member (report, "sandbox-denied");
+
+  for (guint i = 0; i < json_array_get_length (denied); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (denied, i);
+
+      if (g_strcmp0 (json_object_get_string_member (entry, "action"), action) == 0)
+        return json_object_get_string_member (entry, "error");
+    }
+  return NULL;
+}
+
+static void
+test_outside_call_refused (Fixture *fixture,
+                           gconstpointer user_data)
+{
+  g_autoptr(GPtrArray) reports = NULL;
+  g_autofree gchar *groups = NULL;
+  RunningCondition intruder_running = { NULL, "intruder" };
+  EventsCondition reported = { fixture, HG_DOMAIN_PERSONAL, "sensor.intruder", 1 };
+  EventsCondition denied = { fixture, HG_DOMAIN_PERSONAL, "plugin.denied", 8 };
+  g_autoptr(GPtrArray) denials = NULL;
+  gboolean journaled = FALSE;
+  JsonObject *report;
+
+  g_test_summary ("A plugin's system call outside the system-service set (here "
+                  "landlock_create_ruleset) fails with EPERM, not a kill: the plugin reports "
+                  "it, the core journals it, and the host and the core keep running");
+  /* the filter applies as root and not: the host's own report is the same */
+  groups = g_strdup_printf ("[plugin:intruder]\ndomain = personal\nport = 1\n"
+                            "victim-pid = %d\ncore-pid = %d\n", (int) getpid (), (int) getpid ());
+  if (geteuid () != 0)
+    {
+      /* not root the intruder would kill the core (the test): only the filter's part */
+      g_test_message ("not root: the intruder's other attempts would succeed");
+      return;
+    }
+  start_manager (fixture, 1, groups);
+  intruder_running.manager = fixture->managers[1];
+  hg_test_wait_for (has_events, &reported, WAIT_SECONDS);
+
+  reports = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.intruder");
+  report = hg_event_get_body (g_ptr_array_index (reports, 0));
+  g_assert_cmpstr (denial_error (report, "outside-call"), ==, g_strerror (EPERM));
+  hg_test_wait_for (has_events, &denied, WAIT_SECONDS);
+  denials = find_events (fixture, HG_DOMAIN_PERSONAL, "plugin.denied");
+  for (guint i = 0; i < denials->len; i++)
+    {
+      JsonObject *body = hg_event_get_body (g_ptr_array_index (denials, i));
+
+      if (g_strcmp0 (json_object_get_string_member (body, "action"), "outside-call") == 0)
+        journaled = TRUE;
+    }
+  g_assert_true (journaled);
+  /* the report was published after the call, by the same process: it was not killed */
+  hg_test_wait_for (is_running, &intruder_running, WAIT_SECONDS);
+  {
+    g_autoptr(JsonObject) object = instance_json (fixture->managers[1], "intruder");
+
+    g_assert_cmpint (json_object_get_int_member (object, "restarts"), ==, 0);
+    g_assert_cmpint (kill ((pid_t) json_object_get_int_member (object, "pid"), 0), ==, 0);
+  }
+}
+
 static void
 test_isolation_status (Fixture *fixture,
                        gconstpointer user_data)
@@ -399,6 +469,7 @@ main (int argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
   g_test_add ("/sandbox/intruder-denied-by-the-kernel", Fixture, NULL, setup, test_intruder_denied, teardown);
+  g_test_add ("/sandbox/outside-call-refused", Fixture, NULL, setup, test_outside_call_refused, teardown);
   g_test_add ("/sandbox/isolation-status", Fixture, NULL, setup, test_isolation_status, teardown);
   return g_test_run ();
 }

@@ -23,9 +23,11 @@
  * directory and configuration directory hidden under empty tmpfs; the plugin's directory
  * read-only and the instance's state directory (0700, the domain's user) writable again.
  *
- * The seccomp filter refuses (EPERM) what a system service never needs: ptrace and
- * process_vm_*, mounts and namespaces, module, kexec, reboot, swap, clock, key and BPF
- * calls, and clone () with namespace flags; other architectures' calls kill. */
+ * The seccomp filter is an allow-list: the system-service call set (systemd's
+ * @system-service, hgd-sandbox-syscalls.h) less namespaces, other processes' memory,
+ * userfaultfd and the kernel keyring, and clone () without namespace flags; every other
+ * call fails with EPERM (one newer than the list with ENOSYS), other architectures'
+ * calls kill. */
 #include "config.h"
 
 #include <errno.h>
@@ -150,71 +152,67 @@ config_mode (HgdConfig *config)
   return mode;
 }
 
-/* The seccomp program: other architectures kill, the listed calls and clone () with a
- * namespace flag fail with EPERM, clone3 with ENOSYS (glibc then uses clone). */
+/* The calls a host may make: @system-service less what no host gets (see the file) */
+static const int allowed_calls[] = {
+#include "hgd-sandbox-syscalls.h"
+#ifdef SANDBOX_ALLOW_PTRACE
+  __NR_ptrace,
+#endif
+};
+
+/* The seccomp program, an allow-list: other architectures' calls (and x32's) kill; the
+ * calls of allowed_calls[] pass; clone () passes without a namespace flag, clone3 ()
+ * fails with ENOSYS (its flags are behind a pointer the filter cannot read; glibc then
+ * uses clone ()); a call numbered above every call of the list is newer than this
+ * build and fails with ENOSYS too, so that the C library falls back to the older call
+ * as it does on an older kernel (systemd's filters do the same); any other call fails
+ * with EPERM, which the plugin sees as an error it can report (hg_context_report_health ()
+ * with "sandbox-denied", journaled by the core as plugin.denied). */
 static struct sock_filter *
 build_filter (guint *length)
 {
-  static const int denied[] = {
-#ifndef SANDBOX_ALLOW_PTRACE
-    __NR_ptrace,
-#endif
-    __NR_process_vm_readv, __NR_process_vm_writev,
-    __NR_mount, __NR_umount2, __NR_pivot_root, __NR_chroot, __NR_unshare, __NR_setns,
-#ifdef __NR_mount_setattr
-    __NR_mount_setattr, __NR_open_tree, __NR_move_mount, __NR_fsopen, __NR_fsconfig,
-    __NR_fsmount, __NR_fspick,
-#endif
-    __NR_swapon, __NR_swapoff, __NR_reboot, __NR_kexec_load, __NR_kexec_file_load,
-    __NR_init_module, __NR_finit_module, __NR_delete_module,
-    __NR_bpf, __NR_perf_event_open, __NR_userfaultfd,
-    __NR_keyctl, __NR_add_key, __NR_request_key,
-    __NR_acct, __NR_quotactl, __NR_syslog, __NR_vhangup,
-    __NR_settimeofday, __NR_clock_settime, __NR_clock_adjtime, __NR_adjtimex,
-    __NR_sethostname, __NR_setdomainname,
-    __NR_open_by_handle_at, __NR_name_to_handle_at, __NR_fanotify_init,
-#ifdef __NR_iopl
-    __NR_iopl, __NR_ioperm,
-#endif
-  };
   g_autoptr(GArray) code = g_array_new (FALSE, FALSE, sizeof (struct sock_filter));
-  guint n = G_N_ELEMENTS (denied);
+  guint newest = 0;
   struct sock_filter head[] = {
     BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, arch)),
     BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 1, 0),
     BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
     BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
-  };
-  struct sock_filter tail[] = {
+#ifdef __X32_SYSCALL_BIT
+    BPF_JUMP (BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+#endif
     /* clone: the flags are the first argument on both architectures */
-    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 3),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 4),
     BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, args[0])),
-    BPF_JUMP (BPF_JMP | BPF_JSET | BPF_K, SANDBOX_NAMESPACE_FLAGS, 3, 0),
+    BPF_JUMP (BPF_JMP | BPF_JSET | BPF_K, SANDBOX_NAMESPACE_FLAGS, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
     BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
     BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
-    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    /* denied */
-    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
   };
 
   g_array_append_vals (code, head, G_N_ELEMENTS (head));
-#ifdef __X32_SYSCALL_BIT
-  {
-    /* x32 numbers on x86_64: denied */
-    struct sock_filter x32 = BPF_JUMP (BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT,
-                                       n + G_N_ELEMENTS (tail) - 1, 0);
-    g_array_append_val (code, x32);
-  }
-#endif
-  for (guint i = 0; i < n; i++)
+  /* a jump offset is 8 bits: each comparison is followed by its own return */
+  for (guint i = 0; i < G_N_ELEMENTS (allowed_calls); i++)
     {
-      /* jump to the last instruction of tail: (n - i - 1) more checks, then the tail */
-      struct sock_filter check = BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, (guint) denied[i],
-                                           (n - i - 1) + G_N_ELEMENTS (tail) - 1, 0);
-      g_array_append_val (code, check);
+      struct sock_filter check[] = {
+        BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, (guint) allowed_calls[i], 0, 1),
+        BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      };
+
+      g_array_append_vals (code, check, G_N_ELEMENTS (check));
+      newest = MAX (newest, (guint) allowed_calls[i]);
     }
-  g_array_append_vals (code, tail, G_N_ELEMENTS (tail));
+  {
+    struct sock_filter tail[] = {
+      BPF_JUMP (BPF_JMP | BPF_JGT | BPF_K, newest, 0, 1),
+      BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+      BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+    };
+
+    g_array_append_vals (code, tail, G_N_ELEMENTS (tail));
+  }
   *length = code->len;
   return (struct sock_filter *) g_array_free (g_steal_pointer (&code), FALSE);
 }

@@ -2,7 +2,8 @@
 /* HgdSandbox: what the operating system keeps a plugin host from: its domain's own user,
  * new mount, PID, IPC and UTS namespaces (and network, without net.connect), a read-only
  * system with only its own state and runtime directories writable, only the devices its
- * capabilities name, a seccomp filter and no new privileges. Prepared in hemgated before
+ * capabilities name, a seccomp allow-list (the system-service call set) and no new
+ * privileges. Prepared in hemgated before
  * the spawn, applied in the child between fork and exec. */
 #pragma once
 
