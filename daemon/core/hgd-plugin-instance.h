@@ -63,5 +63,8 @@ gboolean hgd_plugin_instance_stop_finish (HgdPluginInstance *self,
                                           GError **error);
 void hgd_plugin_instance_offer_event (HgdPluginInstance *self,
                                       HgEvent *event);
+gboolean hgd_plugin_instance_offer_shared_event (HgdPluginInstance *self,
+                                                 HgEvent *event);
+HgDomain hgd_plugin_instance_get_domain (HgdPluginInstance *self);
 
 G_END_DECLS

@@ -2,8 +2,10 @@
 /* HgdPluginManager: one hemgate-plugin-host process per configured plugin instance. */
 #pragma once
 
+#include "hgd-access-log.h"
 #include "hgd-alarms.h"
 #include "hgd-config.h"
+#include "hgd-grants.h"
 #include "hgd-journal.h"
 #include "hgd-limits.h"
 #include "hgd-secrets.h"
@@ -63,5 +65,8 @@ gboolean hgd_plugin_manager_set_disabled_finish (HgdPluginManager *self,
                                                  GAsyncResult *result,
                                                  GError **error);
 gchar *hgd_plugin_manager_dup_delivery_fault (HgdPluginManager *self);
+void hgd_plugin_manager_set_grants (HgdPluginManager *self,
+                                    HgdGrants *grants,
+                                    HgdAccessLog *access_log);
 
 G_END_DECLS
