@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -420,6 +421,118 @@ test_outside_call_refused (Fixture *fixture,
   }
 }
 
+/* Runs the rest of the process as nobody, as hemgated would run without root. */
+static void
+become_nobody (void)
+{
+  struct passwd *nobody = getpwnam ("nobody");
+
+  g_assert_nonnull (nobody);
+  g_assert_cmpint (setgroups (0, NULL), ==, 0);
+  g_assert_cmpint (setresgid (nobody->pw_gid, nobody->pw_gid, nobody->pw_gid), ==, 0);
+  g_assert_cmpint (setresuid (nobody->pw_uid, nobody->pw_uid, nobody->pw_uid), ==, 0);
+}
+
+typedef struct
+{
+  Fixture *fixture;
+  guint count;
+} CrashedCondition;
+
+static gboolean
+has_spawn_failures (gpointer data)
+{
+  CrashedCondition *condition = data;
+  g_autoptr(GPtrArray) crashed = find_events (condition->fixture, HG_DOMAIN_MUNICIPAL, "plugin.crashed");
+
+  return crashed->len >= condition->count;
+}
+
+static void
+test_required_without_root (void)
+{
+  Fixture fixture = { 0 };
+  g_autoptr(JsonObject) strict = NULL;
+  g_autoptr(JsonObject) status = NULL;
+  g_autoptr(GPtrArray) crashed = NULL;
+  g_autofree gchar *warning = NULL;
+  RunningCondition lenient_running = { NULL, "lenient" };
+  CrashedCondition two_failures = { &fixture, 2 };
+  JsonArray *off;
+  const gchar *error;
+
+  g_test_summary ("Where hemgated cannot apply every protection (it does not run as root): "
+                  "with sandbox = required no host starts, and the error names the missing "
+                  "protections in the instance's state (health), its journal and the log; "
+                  "with sandbox = auto the host starts and health's isolation lists what is off");
+  if (!g_test_subprocess ())
+    {
+      /* the daemon's part runs in a child that is not root, whoever runs the test */
+      g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      /* what hemgated logs (to journald, as a service) names them too */
+      g_test_trap_assert_stderr ("*plugin strict: cannot spawn *: [plugins] sandbox = required, but "
+                                 "these protections cannot be applied: user, mount-namespace, "
+                                 "pid-namespace, ipc-namespace, uts-namespace, network-namespace, "
+                                 "read-only-system, devices (hemgated does not run as root)*");
+      return;
+    }
+  if (geteuid () == 0)
+    become_nobody ();
+  setup (&fixture, NULL);
+
+  /* required: the host is never spawned */
+  start_manager (&fixture, 0,
+                 "sandbox = required\n[plugin:strict]\nplugin = example\ndomain = municipal\n");
+  hg_test_wait_for (has_spawn_failures, &two_failures, WAIT_SECONDS);
+  strict = instance_json (fixture.managers[0], "strict");
+  g_assert_cmpstr (json_object_get_string_member (strict, "state"), !=, "running");
+  g_assert_true (json_object_get_null_member (strict, "pid"));
+  error = json_object_get_string_member (strict, "error");
+  g_test_message ("strict: %s", error);
+  g_assert_nonnull (strstr (error, "sandbox = required"));
+  g_assert_nonnull (strstr (error, "pid-namespace"));
+  g_assert_nonnull (strstr (error, "hemgated does not run as root"));
+  crashed = find_events (&fixture, HG_DOMAIN_MUNICIPAL, "plugin.crashed");
+  for (guint i = 0; i < crashed->len; i++)
+    {
+      JsonObject *body = hg_event_get_body (g_ptr_array_index (crashed, i));
+
+      g_assert_cmpstr (json_object_get_string_member (body, "reason"), ==, "spawn");
+      g_assert_nonnull (strstr (json_object_get_string_member (body, "error"), "mount-namespace"));
+    }
+  status = hgd_sandbox_status_to_json (fixture.configs[0], &warning);
+  g_test_message ("isolation: %s", warning);
+  g_assert_nonnull (warning);
+  g_assert_true (g_str_has_prefix (warning, "plugin hosts not started ([plugins] sandbox = required"));
+  g_assert_nonnull (strstr (warning, "municipal: user, mount-namespace"));
+  g_clear_pointer (&status, json_object_unref);
+  g_clear_pointer (&warning, g_free);
+
+  /* auto: the same host starts, with what can be applied, and health says what is off */
+  start_manager (&fixture, 1, "[plugin:lenient]\nplugin = example\ndomain = municipal\ninterval = 1\n");
+  lenient_running.manager = fixture.managers[1];
+  hg_test_wait_for (is_running, &lenient_running, WAIT_SECONDS);
+  status = hgd_sandbox_status_to_json (fixture.configs[1], &warning);
+  g_test_message ("isolation: %s", warning);
+  g_assert_nonnull (warning);
+  g_assert_true (g_str_has_prefix (warning, "plugin hosts not isolated (hemgated does not run as root)"));
+  off = json_object_get_array_member (json_object_get_object_member (status, "municipal"), "off");
+  g_assert_cmpuint (json_array_get_length (off), ==, 8);
+  g_assert_cmpstr (json_array_get_string_element (off, 0), ==, "user");
+  g_assert_cmpstr (json_array_get_string_element (off, 1), ==, "mount-namespace");
+  /* what needs no root stays on */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
+                        json_object_get_object_member (status, "municipal"), "on")),
+                    ==, 2);
+  /* the strict instance still has not started */
+  g_clear_pointer (&strict, json_object_unref);
+  strict = instance_json (fixture.managers[0], "strict");
+  g_assert_cmpstr (json_object_get_string_member (strict, "state"), !=, "running");
+
+  teardown (&fixture, NULL);
+}
+
 static void
 test_isolation_status (Fixture *fixture,
                        gconstpointer user_data)
@@ -470,6 +583,7 @@ main (int argc,
   g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
   g_test_add ("/sandbox/intruder-denied-by-the-kernel", Fixture, NULL, setup, test_intruder_denied, teardown);
   g_test_add ("/sandbox/outside-call-refused", Fixture, NULL, setup, test_outside_call_refused, teardown);
+  g_test_add_func ("/sandbox/required-without-root", test_required_without_root);
   g_test_add ("/sandbox/isolation-status", Fixture, NULL, setup, test_isolation_status, teardown);
   return g_test_run ();
 }

@@ -364,6 +364,51 @@ trees_under_tmp (void)
   return g_steal_pointer (&trees);
 }
 
+static const gchar *const protections[] = { "user", "mount-namespace", "pid-namespace", "ipc-namespace",
+                                            "uts-namespace", "network-namespace", "read-only-system",
+                                            "devices", "seccomp", "no-new-privileges", NULL };
+
+/* Returns: whether @protection (of protections[]) is applied to @domain's hosts in @mode */
+static gboolean
+protection_in_force (const gchar *protection,
+                     HgdSandboxMode mode,
+                     HgDomain domain)
+{
+  uid_t uid;
+  gid_t gid;
+  const gchar *user = NULL;
+  gboolean user_found = lookup_user (domain, &uid, &gid, &user);
+  gboolean root = geteuid () == 0 && mode != HGD_SANDBOX_MODE_OFF;
+  gboolean filter = mode != HGD_SANDBOX_MODE_OFF;
+
+#ifndef SANDBOX_AUDIT_ARCH
+  filter = FALSE;
+#endif
+  if (g_str_equal (protection, "user"))
+    return root && user_found;
+  if (g_str_equal (protection, "seccomp"))
+    return filter;
+  if (g_str_equal (protection, "no-new-privileges"))
+    return mode != HGD_SANDBOX_MODE_OFF;
+  return root;
+}
+
+/* Returns: (transfer full): the protections not applied to @domain's hosts in @mode,
+ * comma-separated, or "" */
+static gchar *
+protections_off (HgdSandboxMode mode,
+                 HgDomain domain)
+{
+  g_autoptr(GString) off = g_string_new (NULL);
+
+  for (guint i = 0; protections[i] != NULL; i++)
+    {
+      if (!protection_in_force (protections[i], mode, domain))
+        g_string_append_printf (off, "%s%s", off->len > 0 ? ", " : "", protections[i]);
+    }
+  return g_string_free (g_steal_pointer (&off), FALSE);
+}
+
 /**
  * hgd_sandbox_new:
  * @config: hemgated's configuration (`[plugins] sandbox`, `[daemon] state-dir`)
@@ -416,22 +461,22 @@ hgd_sandbox_new (HgdConfig *config,
       self->uid = geteuid ();
       self->gid = getegid ();
     }
-  if (mode == HGD_SANDBOX_MODE_REQUIRED && (geteuid () != 0 || !user_found))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                   "[plugins] sandbox = required: %s",
-                   geteuid () != 0 ? "hemgated does not run as root"
-                                   : "the domain's user is missing (see sysusers.d/hemgate.conf)");
-      return NULL;
-    }
-#ifndef SANDBOX_AUDIT_ARCH
   if (mode == HGD_SANDBOX_MODE_REQUIRED)
     {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                           "[plugins] sandbox = required: no seccomp filter for this architecture");
-      return NULL;
+      g_autofree gchar *off = protections_off (mode, domain);
+
+      if (off[0] != '\0')
+        {
+          /* each missing protection by its name in health's isolation, and why */
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                       "[plugins] sandbox = required, but these protections cannot be applied: %s (%s)",
+                       off,
+                       geteuid () != 0 ? "hemgated does not run as root"
+                       : !user_found   ? "the domain's user is missing, see sysusers.d/hemgate.conf"
+                                       : "no seccomp filter for this architecture");
+          return NULL;
+        }
     }
-#endif
   if (!ensure_owned_dir (self->state_dir, self->uid, self->gid, error))
     return NULL;
   if (mode == HGD_SANDBOX_MODE_OFF)
@@ -932,9 +977,6 @@ JsonObject *
 hgd_sandbox_status_to_json (HgdConfig *config,
                             gchar **warning)
 {
-  static const gchar *const all[] = { "user", "mount-namespace", "pid-namespace", "ipc-namespace",
-                                      "uts-namespace", "network-namespace", "read-only-system",
-                                      "devices", "seccomp", "no-new-privileges", NULL };
   HgdSandboxMode mode = config_mode (config);
   JsonObject *object = json_object_new ();
   g_autoptr(GString) off_text = g_string_new (NULL);
@@ -948,50 +990,37 @@ hgd_sandbox_status_to_json (HgdConfig *config,
       uid_t uid;
       gid_t gid;
       const gchar *user = NULL;
-      gboolean user_found = lookup_user ((HgDomain) d, &uid, &gid, &user);
       gboolean root = geteuid () == 0 && mode != HGD_SANDBOX_MODE_OFF;
-      gboolean filter = mode != HGD_SANDBOX_MODE_OFF;
-      g_autoptr(GString) domain_off = g_string_new (NULL);
+      g_autofree gchar *domain_off = protections_off (mode, (HgDomain) d);
 
-#ifndef SANDBOX_AUDIT_ARCH
-      filter = FALSE;
-#endif
-      for (guint i = 0; all[i] != NULL; i++)
-        {
-          gboolean in_force;
-
-          if (g_str_equal (all[i], "user"))
-            in_force = root && user_found;
-          else if (g_str_equal (all[i], "seccomp"))
-            in_force = filter;
-          else if (g_str_equal (all[i], "no-new-privileges"))
-            in_force = mode != HGD_SANDBOX_MODE_OFF;
-          else
-            in_force = root;
-          json_array_add_string_element (in_force ? on : off, all[i]);
-          if (!in_force)
-            g_string_append_printf (domain_off, "%s%s", domain_off->len > 0 ? ", " : "", all[i]);
-        }
+      lookup_user ((HgDomain) d, &uid, &gid, &user);
+      for (guint i = 0; protections[i] != NULL; i++)
+        json_array_add_string_element (protection_in_force (protections[i], mode, (HgDomain) d) ? on : off,
+                                       protections[i]);
       json_object_set_string_member (domain, "user",
                                      root ? user : g_get_user_name ());
       json_object_set_array_member (domain, "on", on);
       json_object_set_array_member (domain, "off", off);
       json_object_set_object_member (object, hg_domain_to_string ((HgDomain) d), domain);
-      if (domain_off->len > 0)
+      if (domain_off[0] != '\0')
         g_string_append_printf (off_text, "%s%s: %s off", off_text->len > 0 ? "; " : "",
-                                hg_domain_to_string ((HgDomain) d), domain_off->str);
+                                hg_domain_to_string ((HgDomain) d), domain_off);
     }
   if (warning != NULL)
     {
+      const gchar *why = geteuid () != 0             ? "hemgated does not run as root"
+                         : mode == HGD_SANDBOX_MODE_OFF ? "[plugins] sandbox = off"
+                                                        : NULL;
+
       if (off_text->len == 0)
         *warning = NULL;
+      else if (mode == HGD_SANDBOX_MODE_REQUIRED)
+        *warning = g_strdup_printf ("plugin hosts not started ([plugins] sandbox = required%s%s): %s",
+                                    why != NULL ? "; " : "", why != NULL ? why : "", off_text->str);
       else
-        *warning = g_strdup_printf ("plugin hosts %s: %s", geteuid () != 0
-                                                              ? "not isolated (hemgated does not run as root)"
-                                                              : mode == HGD_SANDBOX_MODE_OFF
-                                                                    ? "not isolated ([plugins] sandbox = off)"
-                                                                    : "partly isolated",
-                                    off_text->str);
+        *warning = g_strdup_printf ("plugin hosts %s%s%s: %s",
+                                    why != NULL ? "not isolated (" : "partly isolated",
+                                    why != NULL ? why : "", why != NULL ? ")" : "", off_text->str);
     }
   return object;
 }
