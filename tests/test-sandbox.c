@@ -533,6 +533,92 @@ test_required_without_root (void)
   teardown (&fixture, NULL);
 }
 
+static gboolean
+file_contains (gpointer data)
+{
+  const gchar *const *what = data; /* the file, the text */
+  g_autofree gchar *text = NULL;
+
+  return g_file_get_contents (what[0], &text, NULL, NULL) && strstr (text, what[1]) != NULL;
+}
+
+/* Returns: the capabilities a /proc/<pid>/task/<tid>/status line names, e.g. "CapEff:" */
+static guint64
+task_capabilities (const gchar *status_path,
+                   const gchar *field)
+{
+  g_autofree gchar *text = NULL;
+  const gchar *line;
+
+  g_assert_true (g_file_get_contents (status_path, &text, NULL, NULL));
+  line = strstr (text, field);
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen (field), NULL, 16);
+}
+
+static void
+test_daemon_capabilities (Fixture *fixture,
+                          gconstpointer user_data)
+{
+  g_autofree gchar *daemon = g_test_build_filename (G_TEST_BUILT, "..", "daemon", "core", "hemgated", NULL);
+  g_autofree gchar *host = g_test_build_filename (G_TEST_BUILT, "..", "daemon", "host",
+                                                  "hemgate-plugin-host", NULL);
+  g_autofree gchar *conf = g_build_filename (fixture->state_dir, "hemgate.conf", NULL);
+  g_autofree gchar *log = g_build_filename (fixture->state_dir, "hemgated.log", NULL);
+  g_autofree gchar *state = g_build_filename (fixture->state_dir, "state", NULL);
+  g_autofree gchar *text = g_strdup_printf ("[daemon]\nstate-dir = %s\n[api]\nport = 0\n"
+                                            "listen-address = 127.0.0.1\ntls = false\n"
+                                            "[plugins]\ndirectory = %s\nhost = %s\n"
+                                            "[plugin:ex]\nplugin = example\ndomain = municipal\n",
+                                            state, fixture->plugin_dir, host);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) tasks = NULL;
+  g_autofree gchar *tasks_path = NULL;
+  g_autofree gchar *instance_dir = g_build_filename (state, "municipal", "plugins", "ex", NULL);
+  const gchar *running[] = { log, "plugin ex running", NULL };
+  const gchar *name;
+  guint n_tasks = 0;
+  GStatBuf st;
+
+  g_test_summary ("hemgated as root keeps its capabilities permitted but effective in no "
+                  "thread, and still runs a host as its domain's user in the sandbox, which "
+                  "takes them");
+  g_assert_true (g_file_set_contents (conf, text, -1, &error));
+  g_assert_no_error (error);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  process = g_subprocess_launcher_spawn (launcher, &error, daemon, "--config", conf, NULL);
+  g_assert_no_error (error);
+  hg_test_wait_for (file_contains, running, WAIT_SECONDS);
+
+  tasks_path = g_strdup_printf ("/proc/%s/task", g_subprocess_get_identifier (process));
+  tasks = g_dir_open (tasks_path, 0, &error);
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (tasks)) != NULL)
+    {
+      g_autofree gchar *status = g_build_filename (tasks_path, name, "status", NULL);
+
+      g_assert_cmphex (task_capabilities (status, "CapEff:"), ==, 0);
+      if (geteuid () == 0)
+        g_assert_cmphex (task_capabilities (status, "CapPrm:"), !=, 0);
+      n_tasks++;
+    }
+  g_assert_cmpuint (n_tasks, >, 1);
+  if (geteuid () == 0)
+    {
+      struct passwd *municipal = getpwnam (HGD_SANDBOX_USER_MUNICIPAL);
+
+      g_assert_cmpint (g_stat (instance_dir, &st), ==, 0);
+      g_assert_cmpint (st.st_uid, ==, municipal->pw_uid);
+    }
+  else
+    g_test_message ("not root: no capabilities to keep");
+  g_subprocess_send_signal (process, SIGTERM);
+  g_assert_true (g_subprocess_wait_check (process, NULL, &error));
+  g_assert_no_error (error);
+}
+
 static void
 test_isolation_status (Fixture *fixture,
                        gconstpointer user_data)
@@ -584,6 +670,8 @@ main (int argc,
   g_test_add ("/sandbox/intruder-denied-by-the-kernel", Fixture, NULL, setup, test_intruder_denied, teardown);
   g_test_add ("/sandbox/outside-call-refused", Fixture, NULL, setup, test_outside_call_refused, teardown);
   g_test_add_func ("/sandbox/required-without-root", test_required_without_root);
+  g_test_add ("/sandbox/daemon-capabilities-only-in-use", Fixture, NULL, setup, test_daemon_capabilities,
+              teardown);
   g_test_add ("/sandbox/isolation-status", Fixture, NULL, setup, test_isolation_status, teardown);
   return g_test_run ();
 }

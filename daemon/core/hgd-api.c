@@ -4597,10 +4597,15 @@ remove_personal_plugin_state (HgdApi *self,
                               GError **error)
 {
   g_autofree gchar *dir = g_build_filename (self->state_dir, "personal", "plugins", NULL);
+  int result;
 
   if (!g_file_test (dir, G_FILE_TEST_EXISTS))
     return TRUE;
-  if (nftw (dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+  /* each instance's directory is its domain user's, 0700 */
+  hgd_sandbox_privileges_raise ();
+  result = nftw (dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  hgd_sandbox_privileges_lower ();
+  if (result != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                    "cannot remove the personal plugins' state in %s", dir);

@@ -15,6 +15,7 @@
 #include "hgd-daemon.h"
 #include "hgd-demo.h"
 #include "hgd-log.h"
+#include "hgd-sandbox.h"
 #include "hgd-systemd.h"
 
 #define DEFAULT_CONFIG_FILE SYSCONFDIR "/hemgate/hemgate.conf"
@@ -215,6 +216,8 @@ main (int argc,
     }
   hgd_log_setup (verbose);
   raise_descriptor_limit ();
+  /* before any thread: as root, capabilities only while they are used (hgd-sandbox.c) */
+  hgd_sandbox_lower_privileges ();
 
   config = hgd_config_new ();
   if (!load_config (config, config_path, demo, &error))

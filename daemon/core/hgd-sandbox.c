@@ -35,6 +35,7 @@
 #include <ftw.h>
 #include <grp.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pwd.h>
@@ -215,6 +216,63 @@ build_filter (guint *length)
   }
   *length = code->len;
   return (struct sock_filter *) g_array_free (g_steal_pointer (&code), FALSE);
+}
+
+/* hemgated's own capabilities (as root, what the unit's bounding set leaves) stay
+ * permitted but are not effective, but while it uses them: to give an instance's state
+ * directory to its domain's user (hgd_sandbox_new ()), to remove the personal plugins'
+ * state at an erasure, and in a host's child, which makes them effective again before it
+ * makes the sandbox. Capabilities are per thread: main () lowers them before hemgated
+ * starts a thread, so that no other thread ever has any. A process that never called
+ * hgd_sandbox_lower_privileges () (a test running the core) is left as it is. */
+static gboolean privileges_lowered;
+
+/* System calls only: also in the child between fork and exec. */
+static gboolean
+set_effective (gboolean effective)
+{
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+  if (syscall (SYS_capget, &header, data) != 0)
+    return FALSE;
+  for (guint i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+    data[i].effective = effective ? data[i].permitted : 0;
+  return syscall (SYS_capset, &header, data) == 0;
+}
+
+/**
+ * hgd_sandbox_lower_privileges:
+ *
+ * For hemgated's main (), before it starts a thread: as root, keeps its capabilities
+ * permitted but not effective, but around hgd_sandbox_privileges_raise () and
+ * hgd_sandbox_privileges_lower (). The files hemgated makes are root's still.
+ */
+void
+hgd_sandbox_lower_privileges (void)
+{
+  if (geteuid () != 0)
+    return;
+  if (!set_effective (FALSE))
+    g_warning ("cannot lower hemgated's capabilities: %s", g_strerror (errno));
+  else
+    privileges_lowered = TRUE;
+}
+
+/* Makes hemgated's permitted capabilities effective, on the calling thread (the main
+ * one), until hgd_sandbox_privileges_lower (). */
+void
+hgd_sandbox_privileges_raise (void)
+{
+  if (privileges_lowered)
+    (void) set_effective (TRUE);
+}
+
+void
+hgd_sandbox_privileges_lower (void)
+{
+  if (privileges_lowered)
+    (void) set_effective (FALSE);
 }
 
 /* Adds the device nodes @pattern (relative to /dev, e.g. `video*`) names now. */
@@ -477,8 +535,13 @@ hgd_sandbox_new (HgdConfig *config,
           return NULL;
         }
     }
+  hgd_sandbox_privileges_raise ();
   if (!ensure_owned_dir (self->state_dir, self->uid, self->gid, error))
-    return NULL;
+    {
+      hgd_sandbox_privileges_lower ();
+      return NULL;
+    }
+  hgd_sandbox_privileges_lower ();
   if (mode == HGD_SANDBOX_MODE_OFF)
     return g_steal_pointer (&self);
 
@@ -885,6 +948,9 @@ child_setup (gpointer user_data)
   int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
   pid_t pid;
 
+  /* hemgated's own capabilities, which the sandbox takes; the host drops them all */
+  if (privileges_lowered)
+    set_effective (TRUE);
   /* before the forks below: what it sets, the host's own process inherits */
   if (self->first != NULL)
     self->first (self->first_data);

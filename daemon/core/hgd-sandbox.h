@@ -52,6 +52,10 @@ uid_t hgd_sandbox_get_uid (HgdSandbox *sandbox);
 gboolean hgd_sandbox_is_full (HgdSandbox *sandbox);
 GPid hgd_sandbox_find_host_pid (GPid outer);
 
+void hgd_sandbox_lower_privileges (void);
+void hgd_sandbox_privileges_raise (void);
+void hgd_sandbox_privileges_lower (void);
+
 JsonObject *hgd_sandbox_status_to_json (HgdConfig *config,
                                         gchar **warning);
 
