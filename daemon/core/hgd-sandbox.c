@@ -426,16 +426,13 @@ static const gchar *const protections[] = { "user", "mount-namespace", "pid-name
                                             "uts-namespace", "network-namespace", "read-only-system",
                                             "devices", "seccomp", "no-new-privileges", NULL };
 
-/* Returns: whether @protection (of protections[]) is applied to @domain's hosts in @mode */
+/* Returns: whether @protection (of protections[]) is applied to the hosts of a domain
+ * whose user is there (@user_found) in @mode */
 static gboolean
 protection_in_force (const gchar *protection,
                      HgdSandboxMode mode,
-                     HgDomain domain)
+                     gboolean user_found)
 {
-  uid_t uid;
-  gid_t gid;
-  const gchar *user = NULL;
-  gboolean user_found = lookup_user (domain, &uid, &gid, &user);
   gboolean root = geteuid () == 0 && mode != HGD_SANDBOX_MODE_OFF;
   gboolean filter = mode != HGD_SANDBOX_MODE_OFF;
 
@@ -458,10 +455,14 @@ protections_off (HgdSandboxMode mode,
                  HgDomain domain)
 {
   g_autoptr(GString) off = g_string_new (NULL);
+  uid_t uid;
+  gid_t gid;
+  const gchar *user = NULL;
+  gboolean user_found = lookup_user (domain, &uid, &gid, &user);
 
   for (guint i = 0; protections[i] != NULL; i++)
     {
-      if (!protection_in_force (protections[i], mode, domain))
+      if (!protection_in_force (protections[i], mode, user_found))
         g_string_append_printf (off, "%s%s", off->len > 0 ? ", " : "", protections[i]);
     }
   return g_string_free (g_steal_pointer (&off), FALSE);
@@ -1058,10 +1059,10 @@ hgd_sandbox_status_to_json (HgdConfig *config,
       const gchar *user = NULL;
       gboolean root = geteuid () == 0 && mode != HGD_SANDBOX_MODE_OFF;
       g_autofree gchar *domain_off = protections_off (mode, (HgDomain) d);
+      gboolean user_found = lookup_user ((HgDomain) d, &uid, &gid, &user);
 
-      lookup_user ((HgDomain) d, &uid, &gid, &user);
       for (guint i = 0; protections[i] != NULL; i++)
-        json_array_add_string_element (protection_in_force (protections[i], mode, (HgDomain) d) ? on : off,
+        json_array_add_string_element (protection_in_force (protections[i], mode, user_found) ? on : off,
                                        protections[i]);
       json_object_set_string_member (domain, "user",
                                      root ? user : g_get_user_name ());
