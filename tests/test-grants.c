@@ -640,6 +640,122 @@ test_family_act_cancels (void)
   g_assert_cmpstr (json_object_get_string_member (cancelled->json, "state"), ==, "cancelled");
 }
 
+/* The municipal example plugin's heartbeats, for what it was sent */
+typedef struct
+{
+  HgdTestDaemon *td;
+  guint64 after;     /* a municipal journal seq */
+  guint n_wanted;    /* heartbeats after @after */
+  gint64 received;   /* out: events-received of the newest */
+  gint64 wanted_received; /* -1: any */
+} Heartbeats;
+
+static gboolean
+heartbeats_seen (gpointer data)
+{
+  Heartbeats *hb = data;
+  HgdJournal *journal = hgd_daemon_get_journal (hb->td->daemon, HG_DOMAIN_MUNICIPAL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = hgd_journal_query_events (journal, hb->after, 100000, &error);
+  guint n = 0;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < events->len; i++)
+    {
+      HgEvent *event = g_ptr_array_index (events, i);
+
+      if (g_strcmp0 (hg_event_get_event_type (event), "sensor.heartbeat") != 0 ||
+          g_strcmp0 (hg_event_get_source (event), "plugin:example") != 0)
+        continue;
+      n++;
+      hb->received = json_object_get_int_member (hg_event_get_body (event), "events-received");
+    }
+  return n >= hb->n_wanted && (hb->wanted_received < 0 || hb->received == hb->wanted_received);
+}
+
+/* Returns: how many entries of the resident's access log @actor has on @object */
+static guint
+access_entries (HgdTestDaemon *td,
+                const gchar *actor,
+                const gchar *object)
+{
+  g_autoptr(HgdTestResponse) page = request_as (td, HGD_ROLE_RESIDENT, "GET", "/api/v1/access-log", NULL);
+  JsonArray *entries;
+  guint n = 0;
+
+  g_assert_cmpuint (page->status, ==, SOUP_STATUS_OK);
+  entries = json_object_get_array_member (page->json, "entries");
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (entries, i);
+
+      if (g_strcmp0 (json_object_get_string_member (entry, "actor"), actor) == 0 &&
+          g_strcmp0 (json_object_get_string_member (entry, "object"), object) == 0)
+        {
+          g_assert_cmpstr (json_object_get_string_member (entry, "action"), ==, "read.personal");
+          n++;
+        }
+    }
+  return n;
+}
+
+static gboolean
+plugin_read_logged (gpointer data)
+{
+  return access_entries (data, "plugin:example", "sensor:pdev-shared") > 0;
+}
+
+static void
+test_plugin_read_logged (void)
+{
+  const gchar *const overrides[] = { "plugin:example", "domain", "municipal",
+                                     "plugin:example", "interval", "1", NULL };
+  HgdTestDaemonOptions options = { .overrides = overrides, .example_plugin = TRUE };
+  g_autoptr(HgdTestDaemon) td = hgd_test_daemon_new (&options);
+  HgdJournal *municipal = hgd_daemon_get_journal (td->daemon, HG_DOMAIN_MUNICIPAL);
+  Heartbeats hb = { td, 0, 1, 0, -1 };
+  g_autofree gchar *grant = NULL;
+
+  g_test_summary ("A municipal plugin with sensor.subscribe is sent the resident's readings "
+                  "only of a device shared by a share-readings grant, and that read is in "
+                  "the resident's access log (read.personal by plugin:<id>), once an hour per "
+                  "device; without the grant neither the reading nor an entry");
+  hg_test_wait_for (heartbeats_seen, &hb, 30);
+
+  /* no grant: a heartbeat after two more says it got nothing, and nothing is logged */
+  plant_reading (td, HG_DOMAIN_PERSONAL, "pdev-shared", "kitchen");
+  hb.after = hgd_journal_get_last_seq (municipal);
+  hb.n_wanted = 2;
+  hg_test_wait_for (heartbeats_seen, &hb, 30);
+  g_assert_cmpint (hb.received, ==, 0);
+  g_assert_cmpuint (access_entries (td, "plugin:example", "sensor:pdev-shared"), ==, 0);
+
+  /* shared: the next reading reaches it, and the read is logged for the resident */
+  grant = make_grant (td, "{\"kind\":\"share-readings\",\"scope\":{\"devices\":[\"pdev-shared\"]}}");
+  plant_reading (td, HG_DOMAIN_PERSONAL, "pdev-other", "hall");
+  plant_reading (td, HG_DOMAIN_PERSONAL, "pdev-shared", "kitchen");
+  hb.after = hgd_journal_get_last_seq (municipal);
+  hb.n_wanted = 1;
+  hb.wanted_received = 1;
+  hg_test_wait_for (heartbeats_seen, &hb, 30);
+  hg_test_wait_for (plugin_read_logged, td, 30);
+  g_assert_cmpuint (access_entries (td, "plugin:example", "sensor:pdev-other"), ==, 0);
+
+  /* another reading of the same device within the hour: sent, not logged again */
+  plant_reading (td, HG_DOMAIN_PERSONAL, "pdev-shared", "kitchen");
+  hb.after = hgd_journal_get_last_seq (municipal);
+  hb.wanted_received = 2;
+  hg_test_wait_for (heartbeats_seen, &hb, 30);
+  g_assert_cmpuint (access_entries (td, "plugin:example", "sensor:pdev-shared"), ==, 1);
+
+  /* the other domain's event fan-out is one way: staff read no log */
+  {
+    g_autoptr(HgdTestResponse) staff = request_as (td, HGD_ROLE_STAFF, "GET", "/api/v1/access-log", NULL);
+
+    g_assert_cmpuint (staff->status, ==, SOUP_STATUS_FORBIDDEN);
+  }
+}
+
 int
 main (int argc,
       char *argv[])
@@ -652,5 +768,6 @@ main (int argc,
   g_test_add_func ("/grants/api/invalid-named", test_invalid_grants_named);
   g_test_add_func ("/grants/api/survive-restart", test_grants_survive_restart);
   g_test_add_func ("/grants/api/family-act-cancels", test_family_act_cancels);
+  g_test_add_func ("/grants/plugins/shared-reading-logged", test_plugin_read_logged);
   return g_test_run ();
 }

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -230,7 +231,8 @@ incoming_cb (GSocketService *service,
 }
 
 static const gchar *const attempts[] = {
-  "read-journal", "list-state", "connect", "open-video", "ptrace", "kill-core", "write-system", NULL
+  "read-journal", "list-state", "connect", "open-video", "ptrace", "kill-core", "write-system",
+  "outside-call", NULL
 };
 
 static void
@@ -250,7 +252,7 @@ test_intruder_denied (Fixture *fixture,
   g_autofree gchar *probe = NULL;
   RunningCondition victim_running = { NULL, "victim" };
   EventsCondition reported = { fixture, HG_DOMAIN_PERSONAL, "sensor.intruder", 1 };
-  EventsCondition denied = { fixture, HG_DOMAIN_PERSONAL, "plugin.denied", 7 };
+  EventsCondition denied = { fixture, HG_DOMAIN_PERSONAL, "plugin.denied", 8 };
   gboolean connected = FALSE;
   struct passwd *personal;
   JsonObject *report;
@@ -350,6 +352,273 @@ test_intruder_denied (Fixture *fixture,
   g_assert_true (is_running (&victim_running));
 }
 
+/* Returns: (transfer none) (nullable): the error of @action in @report's sandbox-denied */
+static const gchar *
+denial_error (JsonObject *report,
+              const gchar *action)
+{
+  JsonArray *denied = json_object_get_array_member (report, "sandbox-denied");
+
+  for (guint i = 0; i < json_array_get_length (denied); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (denied, i);
+
+      if (g_strcmp0 (json_object_get_string_member (entry, "action"), action) == 0)
+        return json_object_get_string_member (entry, "error");
+    }
+  return NULL;
+}
+
+static void
+test_outside_call_refused (Fixture *fixture,
+                           gconstpointer user_data)
+{
+  g_autoptr(GPtrArray) reports = NULL;
+  g_autofree gchar *groups = NULL;
+  RunningCondition intruder_running = { NULL, "intruder" };
+  EventsCondition reported = { fixture, HG_DOMAIN_PERSONAL, "sensor.intruder", 1 };
+  EventsCondition denied = { fixture, HG_DOMAIN_PERSONAL, "plugin.denied", 8 };
+  g_autoptr(GPtrArray) denials = NULL;
+  gboolean journaled = FALSE;
+  JsonObject *report;
+
+  g_test_summary ("A plugin's system call outside the system-service set (here "
+                  "landlock_create_ruleset) fails with EPERM, not a kill: the plugin reports "
+                  "it, the core journals it, and the host and the core keep running");
+  /* the filter applies as root and not: the host's own report is the same */
+  groups = g_strdup_printf ("[plugin:intruder]\ndomain = personal\nport = 1\n"
+                            "victim-pid = %d\ncore-pid = %d\n", (int) getpid (), (int) getpid ());
+  if (geteuid () != 0)
+    {
+      /* not root the intruder would kill the core (the test): only the filter's part */
+      g_test_message ("not root: the intruder's other attempts would succeed");
+      return;
+    }
+  start_manager (fixture, 1, groups);
+  intruder_running.manager = fixture->managers[1];
+  hg_test_wait_for (has_events, &reported, WAIT_SECONDS);
+
+  reports = find_events (fixture, HG_DOMAIN_PERSONAL, "sensor.intruder");
+  report = hg_event_get_body (g_ptr_array_index (reports, 0));
+  g_assert_cmpstr (denial_error (report, "outside-call"), ==, g_strerror (EPERM));
+  hg_test_wait_for (has_events, &denied, WAIT_SECONDS);
+  denials = find_events (fixture, HG_DOMAIN_PERSONAL, "plugin.denied");
+  for (guint i = 0; i < denials->len; i++)
+    {
+      JsonObject *body = hg_event_get_body (g_ptr_array_index (denials, i));
+
+      if (g_strcmp0 (json_object_get_string_member (body, "action"), "outside-call") == 0)
+        journaled = TRUE;
+    }
+  g_assert_true (journaled);
+  /* the report was published after the call, by the same process: it was not killed */
+  hg_test_wait_for (is_running, &intruder_running, WAIT_SECONDS);
+  {
+    g_autoptr(JsonObject) object = instance_json (fixture->managers[1], "intruder");
+
+    g_assert_cmpint (json_object_get_int_member (object, "restarts"), ==, 0);
+    g_assert_cmpint (kill ((pid_t) json_object_get_int_member (object, "pid"), 0), ==, 0);
+  }
+}
+
+/* Runs the rest of the process as nobody, as hemgated would run without root. */
+static void
+become_nobody (void)
+{
+  struct passwd *nobody = getpwnam ("nobody");
+
+  g_assert_nonnull (nobody);
+  g_assert_cmpint (setgroups (0, NULL), ==, 0);
+  g_assert_cmpint (setresgid (nobody->pw_gid, nobody->pw_gid, nobody->pw_gid), ==, 0);
+  g_assert_cmpint (setresuid (nobody->pw_uid, nobody->pw_uid, nobody->pw_uid), ==, 0);
+}
+
+typedef struct
+{
+  Fixture *fixture;
+  guint count;
+} CrashedCondition;
+
+static gboolean
+has_spawn_failures (gpointer data)
+{
+  CrashedCondition *condition = data;
+  g_autoptr(GPtrArray) crashed = find_events (condition->fixture, HG_DOMAIN_MUNICIPAL, "plugin.crashed");
+
+  return crashed->len >= condition->count;
+}
+
+static void
+test_required_without_root (void)
+{
+  Fixture fixture = { 0 };
+  g_autoptr(JsonObject) strict = NULL;
+  g_autoptr(JsonObject) status = NULL;
+  g_autoptr(GPtrArray) crashed = NULL;
+  g_autofree gchar *warning = NULL;
+  RunningCondition lenient_running = { NULL, "lenient" };
+  CrashedCondition two_failures = { &fixture, 2 };
+  JsonArray *off;
+  const gchar *error;
+
+  g_test_summary ("Where hemgated cannot apply every protection (it does not run as root): "
+                  "with sandbox = required no host starts, and the error names the missing "
+                  "protections in the instance's state (health), its journal and the log; "
+                  "with sandbox = auto the host starts and health's isolation lists what is off");
+  if (!g_test_subprocess ())
+    {
+      /* the daemon's part runs in a child that is not root, whoever runs the test */
+      g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      /* what hemgated logs (to journald, as a service) names them too */
+      g_test_trap_assert_stderr ("*plugin strict: cannot spawn *: [plugins] sandbox = required, but "
+                                 "these protections cannot be applied: user, mount-namespace, "
+                                 "pid-namespace, ipc-namespace, uts-namespace, network-namespace, "
+                                 "read-only-system, devices (hemgated does not run as root)*");
+      return;
+    }
+  if (geteuid () == 0)
+    become_nobody ();
+  setup (&fixture, NULL);
+
+  /* required: the host is never spawned */
+  start_manager (&fixture, 0,
+                 "sandbox = required\n[plugin:strict]\nplugin = example\ndomain = municipal\n");
+  hg_test_wait_for (has_spawn_failures, &two_failures, WAIT_SECONDS);
+  strict = instance_json (fixture.managers[0], "strict");
+  g_assert_cmpstr (json_object_get_string_member (strict, "state"), !=, "running");
+  g_assert_true (json_object_get_null_member (strict, "pid"));
+  error = json_object_get_string_member (strict, "error");
+  g_test_message ("strict: %s", error);
+  g_assert_nonnull (strstr (error, "sandbox = required"));
+  g_assert_nonnull (strstr (error, "pid-namespace"));
+  g_assert_nonnull (strstr (error, "hemgated does not run as root"));
+  crashed = find_events (&fixture, HG_DOMAIN_MUNICIPAL, "plugin.crashed");
+  for (guint i = 0; i < crashed->len; i++)
+    {
+      JsonObject *body = hg_event_get_body (g_ptr_array_index (crashed, i));
+
+      g_assert_cmpstr (json_object_get_string_member (body, "reason"), ==, "spawn");
+      g_assert_nonnull (strstr (json_object_get_string_member (body, "error"), "mount-namespace"));
+    }
+  status = hgd_sandbox_status_to_json (fixture.configs[0], &warning);
+  g_test_message ("isolation: %s", warning);
+  g_assert_nonnull (warning);
+  g_assert_true (g_str_has_prefix (warning, "plugin hosts not started ([plugins] sandbox = required"));
+  g_assert_nonnull (strstr (warning, "municipal: user, mount-namespace"));
+  g_clear_pointer (&status, json_object_unref);
+  g_clear_pointer (&warning, g_free);
+
+  /* auto: the same host starts, with what can be applied, and health says what is off */
+  start_manager (&fixture, 1, "[plugin:lenient]\nplugin = example\ndomain = municipal\ninterval = 1\n");
+  lenient_running.manager = fixture.managers[1];
+  hg_test_wait_for (is_running, &lenient_running, WAIT_SECONDS);
+  status = hgd_sandbox_status_to_json (fixture.configs[1], &warning);
+  g_test_message ("isolation: %s", warning);
+  g_assert_nonnull (warning);
+  g_assert_true (g_str_has_prefix (warning, "plugin hosts not isolated (hemgated does not run as root)"));
+  off = json_object_get_array_member (json_object_get_object_member (status, "municipal"), "off");
+  g_assert_cmpuint (json_array_get_length (off), ==, 8);
+  g_assert_cmpstr (json_array_get_string_element (off, 0), ==, "user");
+  g_assert_cmpstr (json_array_get_string_element (off, 1), ==, "mount-namespace");
+  /* what needs no root stays on */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
+                        json_object_get_object_member (status, "municipal"), "on")),
+                    ==, 2);
+  /* the strict instance still has not started */
+  g_clear_pointer (&strict, json_object_unref);
+  strict = instance_json (fixture.managers[0], "strict");
+  g_assert_cmpstr (json_object_get_string_member (strict, "state"), !=, "running");
+
+  teardown (&fixture, NULL);
+}
+
+static gboolean
+file_contains (gpointer data)
+{
+  const gchar *const *what = data; /* the file, the text */
+  g_autofree gchar *text = NULL;
+
+  return g_file_get_contents (what[0], &text, NULL, NULL) && strstr (text, what[1]) != NULL;
+}
+
+/* Returns: the capabilities a /proc/<pid>/task/<tid>/status line names, e.g. "CapEff:" */
+static guint64
+task_capabilities (const gchar *status_path,
+                   const gchar *field)
+{
+  g_autofree gchar *text = NULL;
+  const gchar *line;
+
+  g_assert_true (g_file_get_contents (status_path, &text, NULL, NULL));
+  line = strstr (text, field);
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen (field), NULL, 16);
+}
+
+static void
+test_daemon_capabilities (Fixture *fixture,
+                          gconstpointer user_data)
+{
+  g_autofree gchar *daemon = g_test_build_filename (G_TEST_BUILT, "..", "daemon", "core", "hemgated", NULL);
+  g_autofree gchar *host = g_test_build_filename (G_TEST_BUILT, "..", "daemon", "host",
+                                                  "hemgate-plugin-host", NULL);
+  g_autofree gchar *conf = g_build_filename (fixture->state_dir, "hemgate.conf", NULL);
+  g_autofree gchar *log = g_build_filename (fixture->state_dir, "hemgated.log", NULL);
+  g_autofree gchar *state = g_build_filename (fixture->state_dir, "state", NULL);
+  g_autofree gchar *text = g_strdup_printf ("[daemon]\nstate-dir = %s\n[api]\nport = 0\n"
+                                            "listen-address = 127.0.0.1\ntls = false\n"
+                                            "[plugins]\ndirectory = %s\nhost = %s\n"
+                                            "[plugin:ex]\nplugin = example\ndomain = municipal\n",
+                                            state, fixture->plugin_dir, host);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) tasks = NULL;
+  g_autofree gchar *tasks_path = NULL;
+  g_autofree gchar *instance_dir = g_build_filename (state, "municipal", "plugins", "ex", NULL);
+  const gchar *running[] = { log, "plugin ex running", NULL };
+  const gchar *name;
+  guint n_tasks = 0;
+  GStatBuf st;
+
+  g_test_summary ("hemgated as root keeps its capabilities permitted but effective in no "
+                  "thread, and still runs a host as its domain's user in the sandbox, which "
+                  "takes them");
+  g_assert_true (g_file_set_contents (conf, text, -1, &error));
+  g_assert_no_error (error);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  process = g_subprocess_launcher_spawn (launcher, &error, daemon, "--config", conf, NULL);
+  g_assert_no_error (error);
+  hg_test_wait_for (file_contains, running, WAIT_SECONDS);
+
+  tasks_path = g_strdup_printf ("/proc/%s/task", g_subprocess_get_identifier (process));
+  tasks = g_dir_open (tasks_path, 0, &error);
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (tasks)) != NULL)
+    {
+      g_autofree gchar *status = g_build_filename (tasks_path, name, "status", NULL);
+
+      g_assert_cmphex (task_capabilities (status, "CapEff:"), ==, 0);
+      if (geteuid () == 0)
+        g_assert_cmphex (task_capabilities (status, "CapPrm:"), !=, 0);
+      n_tasks++;
+    }
+  g_assert_cmpuint (n_tasks, >, 1);
+  if (geteuid () == 0)
+    {
+      struct passwd *municipal = getpwnam (HGD_SANDBOX_USER_MUNICIPAL);
+
+      g_assert_cmpint (g_stat (instance_dir, &st), ==, 0);
+      g_assert_cmpint (st.st_uid, ==, municipal->pw_uid);
+    }
+  else
+    g_test_message ("not root: no capabilities to keep");
+  g_subprocess_send_signal (process, SIGTERM);
+  g_assert_true (g_subprocess_wait_check (process, NULL, &error));
+  g_assert_no_error (error);
+}
+
 static void
 test_isolation_status (Fixture *fixture,
                        gconstpointer user_data)
@@ -399,6 +668,10 @@ main (int argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
   g_test_add ("/sandbox/intruder-denied-by-the-kernel", Fixture, NULL, setup, test_intruder_denied, teardown);
+  g_test_add ("/sandbox/outside-call-refused", Fixture, NULL, setup, test_outside_call_refused, teardown);
+  g_test_add_func ("/sandbox/required-without-root", test_required_without_root);
+  g_test_add ("/sandbox/daemon-capabilities-only-in-use", Fixture, NULL, setup, test_daemon_capabilities,
+              teardown);
   g_test_add ("/sandbox/isolation-status", Fixture, NULL, setup, test_isolation_status, teardown);
   return g_test_run ();
 }

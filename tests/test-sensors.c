@@ -376,6 +376,29 @@ raised_event_has_detail (Fixture *fixture,
   return detail;
 }
 
+/* Returns: how many reads of @object by @role's user the resident's access log has */
+static guint
+personal_reads (Fixture *fixture,
+                HgdRole role,
+                const gchar *object)
+{
+  g_autoptr(JsonObject) page = get_json (fixture, HGD_ROLE_RESIDENT, "/api/v1/access-log?limit=1000");
+  JsonArray *entries = member_array (page, "entries");
+  g_autofree gchar *actor = g_strconcat ("user:", hgd_test_username (role), NULL);
+  guint n = 0;
+
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (entries, i);
+
+      if (g_strcmp0 (json_object_get_string_member (entry, "action"), "read.personal") == 0 &&
+          g_strcmp0 (json_object_get_string_member (entry, "actor"), actor) == 0 &&
+          g_strcmp0 (json_object_get_string_member (entry, "object"), object) == 0)
+        n++;
+    }
+  return n;
+}
+
 static void
 test_personal_alarm_detail (Fixture *fixture,
                             gconstpointer user_data)
@@ -387,10 +410,13 @@ test_personal_alarm_detail (Fixture *fixture,
   g_autoptr(HgdTestResponse) made = NULL;
   g_autoptr(HgdTestResponse) revoke = NULL;
   g_autofree gchar *path = NULL;
+  g_autofree gchar *object = NULL;
+  guint reads;
 
   g_test_summary ("An alarm the resident's own leak sensor raised reaches the municipality "
                   "(someone must come), but its detail (the reading) only care staff see, "
-                  "only while a share-alarms grant of its type holds");
+                  "only while a share-alarms grant of its type holds, each read of it in the "
+                  "resident's access log");
   wait_subscribed (fixture, HGD_ROLE_RESIDENT, 1);
   hg_test_broker_publish (fixture->broker, "zigbee2mqtt/bath-leak", "{\"water_leak\":true}",
                           FALSE);
@@ -414,7 +440,12 @@ test_personal_alarm_detail (Fixture *fixture,
   g_assert_cmpuint (made->status, ==, SOUP_STATUS_CREATED);
   shared = personal_water_alarm (fixture, HGD_ROLE_STAFF);
   g_assert_true (json_object_has_member (shared, "detail"));
+  /* each read of the detail is in the resident's access log: the alarm's, and the event's */
+  object = g_strconcat ("alarm:", json_object_get_string_member (shared, "ref"), NULL);
+  reads = personal_reads (fixture, HGD_ROLE_STAFF, object);
+  g_assert_cmpuint (reads, >=, 1);
   g_assert_true (raised_event_has_detail (fixture, HGD_ROLE_STAFF));
+  g_assert_cmpuint (personal_reads (fixture, HGD_ROLE_STAFF, object), ==, reads + 1);
   g_assert_false (raised_event_has_detail (fixture, HGD_ROLE_SERVICE));
   as_admin = personal_water_alarm (fixture, HGD_ROLE_IT_ADMIN);
   g_assert_false (json_object_has_member (as_admin, "detail"));

@@ -2633,13 +2633,15 @@ static gboolean source_is_personal_plugin (HgdApi *self, const gchar *source);
 /* @event as a caller of @role may see it, or NULL: whether at all is
  * hgd_grants_event_visible ()'s decision; and the personal detail of an alarm the home's
  * devices raised is taken out for municipal callers, as in (d), unless a share-alarms
- * grant of its type lets them have it. */
+ * grant of its type lets them have it: then @personal_read is set to `alarm:<ref>`, a
+ * read of personal data the caller logs. */
 static JsonObject *
 event_to_json_for (HgdApi *self,
                    HgdRole role,
                    const gchar *username,
                    HgEvent *event,
-                   gint64 now)
+                   gint64 now,
+                   gchar **personal_read)
 {
   JsonObject *object;
   JsonObject *body;
@@ -2670,9 +2672,9 @@ event_to_json_for (HgdApi *self,
   if (hgd_grants_allows (self->grants, role, username, HGD_GRANT_ALARM_DETAIL,
                          json_object_get_string_member_with_default (alarm, "type", NULL), now))
     {
-      /* not in the access log yet: this read of a personal alarm's detail on the event
-       * stream (the request's dispatcher is not in the event path; shared readings are
-       * logged by event_stream_send_shared ()) */
+      if (personal_read != NULL)
+        *personal_read = g_strdup_printf (
+            "alarm:%s", json_object_get_string_member_with_default (alarm, "ref", ""));
       return object;
     }
   /* the event's body is shared: change a copy */
@@ -2751,10 +2753,14 @@ handle_events (HgdApi *self,
   array = json_array_sized_new (events->len);
   for (guint i = 0; i < events->len; i++)
     {
+      g_autofree gchar *personal_read = NULL;
       JsonObject *event = event_to_json_for (self, req->session->role, req->session->username,
-                                             g_ptr_array_index (events, i), g_get_real_time ());
+                                             g_ptr_array_index (events, i), g_get_real_time (),
+                                             &personal_read);
       if (event != NULL)
         json_array_add_object_element (array, event);
+      if (personal_read != NULL)
+        request_note_personal_read (req, personal_read, "events");
     }
   object = json_object_new ();
   json_object_set_array_member (object, "events", array);
@@ -2780,6 +2786,8 @@ typedef struct
                                   * was sent under a grant and the access log has: once each */
 } EventStream;
 
+static void event_stream_log_read (EventStream *stream, const gchar *what);
+
 static void
 event_stream_free (EventStream *stream)
 {
@@ -2802,6 +2810,7 @@ event_stream_send (EventStream *stream,
   g_autoptr(JsonObject) object = NULL;
   g_autoptr(JsonObject) narrowed = NULL;
   g_autofree gchar *text = NULL;
+  g_autofree gchar *personal_read = NULL;
 
   if (hg_event_get_seq (event) <= stream->last_seq)
     return;
@@ -2810,11 +2819,13 @@ event_stream_send (EventStream *stream,
   /* an event the caller may not see is passed over */
   stream->last_seq = hg_event_get_seq (event);
   object = event_to_json_for (stream->api, stream->role, stream->username, event,
-                              g_get_real_time ());
+                              g_get_real_time (), &personal_read);
   if (object == NULL)
     return;
   text = hg_json_object_to_string (object);
   soup_websocket_connection_send_text (stream->conn, text);
+  if (personal_read != NULL)
+    event_stream_log_read (stream, personal_read);
 }
 
 /* Replays in batches from the main loop, so a long absence does not stall other clients.
@@ -2899,23 +2910,18 @@ websocket_cb (SoupServer *server,
     }
 }
 
-/* A shared event sent to a stream is a read of personal data: logged the first time a
- * stream gets each device's (or each kind of event), not for every reading, which would
- * bury the resident's log. */
+/* What a stream sends of the personal domain under a grant is a read of personal data:
+ * logged the first time a stream gets each @what (a device's readings, an alarm's
+ * detail), not for every reading, which would bury the resident's log. */
 static void
-event_stream_log_shared (EventStream *stream,
-                         HgEvent *event)
+event_stream_log_read (EventStream *stream,
+                       const gchar *what)
 {
-  JsonObject *body = hg_event_get_body (event);
-  const gchar *device = json_object_get_string_member_with_default (body, "device", NULL);
-  g_autofree gchar *what = NULL;
   g_autofree gchar *actor = NULL;
   g_autoptr(JsonObject) detail = NULL;
 
-  if (stream->api == NULL || hg_event_get_domain (event) != HG_DOMAIN_PERSONAL)
+  if (stream->api == NULL)
     return;
-  what = device != NULL ? g_strdup_printf ("sensor:%s", device)
-                        : g_strdup_printf ("event:%s", hg_event_get_event_type (event));
   if (stream->shared_logged == NULL)
     stream->shared_logged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   if (!g_hash_table_add (stream->shared_logged, g_strdup (what)))
@@ -2926,6 +2932,23 @@ event_stream_log_shared (EventStream *stream,
   json_object_set_string_member (detail, "via", "events");
   hgd_access_log_record (stream->api->access_log, HG_DOMAIN_PERSONAL, actor, "read.personal",
                          what, detail);
+}
+
+/* A shared event of the personal domain sent to a stream: each device's readings (or
+ * each kind of event) once, by event_stream_log_read (). */
+static void
+event_stream_log_shared (EventStream *stream,
+                         HgEvent *event)
+{
+  const gchar *device = json_object_get_string_member_with_default (hg_event_get_body (event),
+                                                                    "device", NULL);
+  g_autofree gchar *what = NULL;
+
+  if (hg_event_get_domain (event) != HG_DOMAIN_PERSONAL)
+    return;
+  what = device != NULL ? g_strdup_printf ("sensor:%s", device)
+                        : g_strdup_printf ("event:%s", hg_event_get_event_type (event));
+  event_stream_log_read (stream, what);
 }
 
 /* An event of the other domain that a grant lets through: live only, never replayed, and
@@ -2940,7 +2963,7 @@ event_stream_send_shared (EventStream *stream,
   if (soup_websocket_connection_get_state (stream->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
   object = event_to_json_for (stream->api, stream->role, stream->username, event,
-                              g_get_real_time ());
+                              g_get_real_time (), NULL);
   if (object == NULL)
     return;
   text = hg_json_object_to_string (object);
@@ -5546,10 +5569,15 @@ remove_personal_plugin_state (HgdApi *self,
                               GError **error)
 {
   g_autofree gchar *dir = g_build_filename (self->state_dir, "personal", "plugins", NULL);
+  int result;
 
   if (!g_file_test (dir, G_FILE_TEST_EXISTS))
     return TRUE;
-  if (nftw (dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+  /* each instance's directory is its domain user's, 0700 */
+  hgd_sandbox_privileges_raise ();
+  result = nftw (dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  hgd_sandbox_privileges_lower ();
+  if (result != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                    "cannot remove the personal plugins' state in %s", dir);

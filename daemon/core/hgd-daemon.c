@@ -285,6 +285,7 @@ hgd_daemon_initable_init (GInitable *initable,
   deps.secrets = self->secrets;
   deps.start_time = self->start_time;
   self->api = hgd_api_new (&deps);
+  hgd_plugin_manager_set_grants (self->plugins, hgd_api_get_grants (self->api), self->access_log);
   if (!hgd_api_listen (self->api, error))
     return FALSE;
 

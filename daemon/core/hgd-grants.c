@@ -978,3 +978,36 @@ hgd_grants_event_visible (HgdGrants *self,
                               now);
   return FALSE;
 }
+
+/**
+ * hgd_grants_plugin_event_visible:
+ * @self: the grants
+ * @domain: a plugin instance's domain
+ * @event: an event of either journal
+ * @now: the time
+ *
+ * The plugins' side of the fan-out rule, on hgd_grants_allows (): a share-readings grant
+ * is to the municipality, its plugins as its care staff, so a municipal plugin instance
+ * may be sent the `sensor.reading` events of the shared devices and nothing else of the
+ * personal domain. Whether it is sent them at all is still its capabilities' decision
+ * (sensor.subscribe).
+ *
+ * Returns: whether a plugin instance of @domain may be sent @event of the other domain
+ */
+gboolean
+hgd_grants_plugin_event_visible (HgdGrants *self,
+                                 HgDomain domain,
+                                 HgEvent *event,
+                                 gint64 now)
+{
+  g_return_val_if_fail (HGD_IS_GRANTS (self), FALSE);
+  g_return_val_if_fail (HG_IS_EVENT (event), FALSE);
+
+  if (domain != HG_DOMAIN_MUNICIPAL || hg_event_get_domain (event) != HG_DOMAIN_PERSONAL ||
+      g_strcmp0 (hg_event_get_event_type (event), "sensor.reading") != 0)
+    return FALSE;
+  return hgd_grants_allows (self, HGD_ROLE_STAFF, NULL, HGD_GRANT_READINGS,
+                            json_object_get_string_member_with_default (hg_event_get_body (event),
+                                                                        "device", NULL),
+                            now);
+}

@@ -78,5 +78,9 @@ gboolean hgd_grants_event_visible (HgdGrants *self,
                                    const gchar *username,
                                    HgEvent *event,
                                    gint64 now);
+gboolean hgd_grants_plugin_event_visible (HgdGrants *self,
+                                          HgDomain domain,
+                                          HgEvent *event,
+                                          gint64 now);
 
 G_END_DECLS

@@ -15,6 +15,7 @@
 #include "hgd-daemon.h"
 #include "hgd-demo.h"
 #include "hgd-log.h"
+#include "hgd-sandbox.h"
 #include "hgd-systemd.h"
 #include "hgd-tls.h"
 
@@ -216,6 +217,8 @@ main (int argc,
     }
   hgd_log_setup (verbose);
   raise_descriptor_limit ();
+  /* before any thread: as root, capabilities only while they are used (hgd-sandbox.c) */
+  hgd_sandbox_lower_privileges ();
 
   config = hgd_config_new ();
   hgd_config_set_demo (config, demo);

@@ -1357,6 +1357,46 @@ hgd_plugin_instance_offer_event (HgdPluginInstance *self,
     enqueue_event (self, event, (rule->flags & HGD_CAPABILITY_FLAGS_DELIVERS_ALARMS) != 0);
 }
 
+/**
+ * hgd_plugin_instance_offer_shared_event:
+ * @self: an #HgdPluginInstance
+ * @event: an event of the other domain that a consent grant lets through to @self
+ *   (hgd_grants_plugin_event_visible ())
+ *
+ * Passes @event to the plugin if a rule of its grant would pass it an event of its own
+ * domain of that type (sensor.subscribe: sensor.*). Only while running.
+ *
+ * Returns: whether @event went to the plugin, a read of the other domain's data that the
+ *   caller logs
+ */
+gboolean
+hgd_plugin_instance_offer_shared_event (HgdPluginInstance *self,
+                                        HgEvent *event)
+{
+  const HgdCapability *rule;
+
+  g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), FALSE);
+  g_return_val_if_fail (HG_IS_EVENT (event), FALSE);
+
+  if (self->state != HGD_PLUGIN_STATE_RUNNING || self->grant == NULL || !self->domain_known ||
+      hg_event_get_domain (event) == self->domain)
+    return FALSE;
+  rule = hgd_capabilities_find_receiver ((const gchar *const *) self->grant,
+                                         hg_event_get_domain (event), self->source, event);
+  if (rule == NULL || rule->receive_scope != HGD_RECEIVE_OWN_DOMAIN)
+    return FALSE;
+  enqueue_event (self, event, FALSE);
+  return TRUE;
+}
+
+/* Returns: the instance's domain */
+HgDomain
+hgd_plugin_instance_get_domain (HgdPluginInstance *self)
+{
+  g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), HG_DOMAIN_MUNICIPAL);
+  return self->domain;
+}
+
 static gboolean
 stop_grace_cb (gpointer user_data)
 {

@@ -74,5 +74,8 @@ void hgd_plugin_instance_secret_changed (HgdPluginInstance *self,
                                          const gchar *key);
 void hgd_plugin_instance_offer_event (HgdPluginInstance *self,
                                       HgEvent *event);
+gboolean hgd_plugin_instance_offer_shared_event (HgdPluginInstance *self,
+                                                 HgEvent *event);
+HgDomain hgd_plugin_instance_get_domain (HgdPluginInstance *self);
 
 G_END_DECLS

@@ -30,17 +30,59 @@ struct _HgdPluginManager
   GKeyFile *state;                      /* (owned) [plugin:<id>] disabled, by, at */
   HgdBundles *bundles;                  /* (owned) (nullable) the plugins installed from
                                          * bundles, once the state is loaded */
+  HgdGrants *grants;                    /* (owned) (nullable) what crosses to other domains */
+  HgdAccessLog *access_log;             /* (owned) (nullable) */
+  GHashTable *shared_logged;            /* (owned) "<actor> <object>" -> the hour + 1 logged */
 };
 
 G_DEFINE_TYPE (HgdPluginManager, hgd_plugin_manager, G_TYPE_OBJECT)
+
+/* A personal reading sent to a municipal plugin under a share-readings grant is a read of
+ * personal data, in the resident's access log: once per plugin instance, device and hour
+ * of the clock (not per reading, which would bury the log), as `read.personal` by
+ * `plugin:<id>` of `sensor:<device>`. */
+static void
+log_shared (HgdPluginManager *self,
+            HgdPluginInstance *instance,
+            HgEvent *event,
+            gint64 now)
+{
+  const gchar *device = json_object_get_string_member_with_default (hg_event_get_body (event), "device", NULL);
+  g_autofree gchar *actor = g_strdup_printf ("plugin:%s", hgd_plugin_instance_get_id (instance));
+  g_autofree gchar *object = device != NULL ? g_strdup_printf ("sensor:%s", device)
+                                            : g_strdup_printf ("event:%s", hg_event_get_event_type (event));
+  g_autofree gchar *key = g_strdup_printf ("%s %s", actor, object);
+  gint64 hour = now / (G_USEC_PER_SEC * G_GINT64_CONSTANT (3600)) + 1;
+  g_autoptr(JsonObject) detail = json_object_new ();
+
+  if (self->access_log == NULL)
+    return;
+  if (GPOINTER_TO_SIZE (g_hash_table_lookup (self->shared_logged, key)) == (gsize) hour)
+    return;
+  g_hash_table_insert (self->shared_logged, g_steal_pointer (&key), GSIZE_TO_POINTER ((gsize) hour));
+  json_object_set_string_member (detail, "domain", hg_domain_to_string (hgd_plugin_instance_get_domain (instance)));
+  json_object_set_string_member (detail, "via", "plugin");
+  hgd_access_log_record (self->access_log, HG_DOMAIN_PERSONAL, actor, "read.personal", object, detail);
+}
 
 static void
 event_appended_cb (HgdJournal *journal,
                    HgEvent *event,
                    HgdPluginManager *self)
 {
+  gint64 now = g_get_real_time ();
+
   for (guint i = 0; i < self->instances->len; i++)
-    hgd_plugin_instance_offer_event (g_ptr_array_index (self->instances, i), event);
+    {
+      HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);
+
+      hgd_plugin_instance_offer_event (instance, event);
+      /* what of the other domain a consent grant lets through: hgd-grants.c decides */
+      if (self->grants != NULL &&
+          hgd_grants_plugin_event_visible (self->grants, hgd_plugin_instance_get_domain (instance), event, now) &&
+          hgd_plugin_instance_offer_shared_event (instance, event))
+        log_shared (self, instance, event, now);
+    }
 }
 
 static gchar *
@@ -782,6 +824,9 @@ hgd_plugin_manager_dispose (GObject *object)
   g_clear_object (&self->alarms);
   g_clear_object (&self->secrets);
   g_clear_object (&self->limits);
+  g_clear_object (&self->grants);
+  g_clear_object (&self->access_log);
+  g_clear_pointer (&self->shared_logged, g_hash_table_unref);
   g_clear_object (&self->config);
   g_clear_pointer (&self->state, g_key_file_unref);
   g_clear_pointer (&self->state_path, g_free);
@@ -831,6 +876,7 @@ hgd_plugin_manager_new (HgdConfig *config,
   self->alarms = g_object_ref (alarms);
   self->secrets = g_object_ref (secrets);
   self->limits = hgd_limits_new (config);
+  self->shared_logged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
       if (journals[i] == NULL)
@@ -888,4 +934,27 @@ hgd_plugin_manager_secret_changed (HgdPluginManager *self,
   instance = hgd_plugin_manager_find (self, instance_id);
   if (instance != NULL)
     hgd_plugin_instance_secret_changed (instance, key);
+}
+
+/**
+ * hgd_plugin_manager_set_grants:
+ * @self: the plugin manager
+ * @grants: the resident's consent grants
+ * @access_log: the access log, for the reads the grants let through
+ *
+ * Lets the events of the personal domain that @grants share reach municipal plugins
+ * (hgd_grants_plugin_event_visible ()), each such read logged in @access_log. Without
+ * this, no plugin is sent anything of the other domain.
+ */
+void
+hgd_plugin_manager_set_grants (HgdPluginManager *self,
+                               HgdGrants *grants,
+                               HgdAccessLog *access_log)
+{
+  g_return_if_fail (HGD_IS_PLUGIN_MANAGER (self));
+  g_return_if_fail (HGD_IS_GRANTS (grants));
+  g_return_if_fail (HGD_IS_ACCESS_LOG (access_log));
+
+  g_set_object (&self->grants, grants);
+  g_set_object (&self->access_log, access_log);
 }

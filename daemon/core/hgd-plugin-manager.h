@@ -2,8 +2,10 @@
 /* HgdPluginManager: one hemgate-plugin-host process per configured plugin instance. */
 #pragma once
 
+#include "hgd-access-log.h"
 #include "hgd-alarms.h"
 #include "hgd-config.h"
+#include "hgd-grants.h"
 #include "hgd-journal.h"
 #include "hgd-limits.h"
 #include "hgd-plugin-instance.h"
@@ -76,5 +78,8 @@ HgdPluginInstance *hgd_plugin_manager_add_installed (HgdPluginManager *self,
                                                      const gchar *link);
 void hgd_plugin_manager_remove_installed (HgdPluginManager *self,
                                           HgdPluginInstance *instance);
+void hgd_plugin_manager_set_grants (HgdPluginManager *self,
+                                    HgdGrants *grants,
+                                    HgdAccessLog *access_log);
 
 G_END_DECLS

@@ -15,22 +15,27 @@
  *
  * The view of the disk: the whole system read-only and nosuid; a fresh /proc of the PID
  * namespace; a /dev with null, zero, full, random, urandom and /dev/shm, plus the device
- * nodes the capability table names for the granted capabilities; a fresh /tmp, in which
+ * nodes the capability table names for the granted capabilities, each bound from
+ * hemgated's /dev (none is made: no CAP_MKNOD); a fresh /tmp, in which
  * only what hemgated itself runs from (a build tree under /tmp: its programs and
  * libraries) is shown again, read-only; /run a private 0700 tmpfs of the domain's user
  * (the runtime directory); hemgated's state
  * directory and configuration directory hidden under empty tmpfs; the plugin's directory
  * read-only and the instance's state directory (0700, the domain's user) writable again.
  *
- * The seccomp filter refuses (EPERM) what a system service never needs: ptrace and
- * process_vm_*, mounts and namespaces, module, kexec, reboot, swap, clock, key and BPF
- * calls, and clone () with namespace flags; other architectures' calls kill. */
+ * The seccomp filter is an allow-list: the system-service call set (systemd's
+ * @system-service, hgd-sandbox-syscalls.h) less namespaces, other processes' memory,
+ * userfaultfd and the kernel keyring, and clone () without namespace flags; every other
+ * call fails with EPERM (one newer than the list with ENOSYS), other architectures'
+ * calls kill. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pwd.h>
@@ -43,7 +48,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -74,8 +78,6 @@
 typedef struct
 {
   gchar *path;  /* (owned) under /dev */
-  mode_t mode;  /* S_IFCHR or S_IFBLK with permissions */
-  dev_t rdev;
 } Device;
 
 struct _HgdSandbox
@@ -88,6 +90,7 @@ struct _HgdSandbox
   gchar *plugin_dir;  /* (owned) */
   GPtrArray *masks;   /* (element-type filename) hidden under an empty tmpfs */
   GArray *devices;    /* (element-type Device) */
+  int *device_fds;    /* (owned) the child's, O_PATH: the standard nodes, then @devices */
   gchar *uid_gid_opts; /* (owned) tmpfs options of /run */
   /* `[plugin:ID] devices`: what the host sees at each path (a device node, a FIFO) */
   GPtrArray *extra_sources; /* (element-type filename) the real paths, links resolved */
@@ -106,18 +109,10 @@ struct _HgdSandbox
   gpointer first_data;
 };
 
-static const struct
-{
-  const gchar *path;
-  mode_t mode;
-  guint major;
-  guint minor;
-} standard_devices[] = {
-  { "/dev/null", S_IFCHR | 0666, 1, 3 },
-  { "/dev/zero", S_IFCHR | 0666, 1, 5 },
-  { "/dev/full", S_IFCHR | 0666, 1, 7 },
-  { "/dev/random", S_IFCHR | 0666, 1, 8 },
-  { "/dev/urandom", S_IFCHR | 0666, 1, 9 },
+/* Shown in every host's /dev: bound from hemgated's own /dev (as bubblewrap's --dev), so
+ * that no device node is ever made and hemgated needs no CAP_MKNOD. */
+static const gchar *const standard_devices[] = {
+  "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
 };
 
 /**
@@ -158,73 +153,126 @@ config_mode (HgdConfig *config)
   return mode;
 }
 
-/* The seccomp program: other architectures kill, the listed calls and clone () with a
- * namespace flag fail with EPERM, clone3 with ENOSYS (glibc then uses clone). */
+/* The calls a host may make: @system-service less what no host gets (see the file) */
+static const int allowed_calls[] = {
+#include "hgd-sandbox-syscalls.h"
+#ifdef SANDBOX_ALLOW_PTRACE
+  __NR_ptrace,
+#endif
+};
+
+/* The seccomp program, an allow-list: other architectures' calls (and x32's) kill; the
+ * calls of allowed_calls[] pass; clone () passes without a namespace flag, clone3 ()
+ * fails with ENOSYS (its flags are behind a pointer the filter cannot read; glibc then
+ * uses clone ()); a call numbered above every call of the list is newer than this
+ * build and fails with ENOSYS too, so that the C library falls back to the older call
+ * as it does on an older kernel (systemd's filters do the same); any other call fails
+ * with EPERM, which the plugin sees as an error it can report (hg_context_report_health ()
+ * with "sandbox-denied", journaled by the core as plugin.denied). */
 static struct sock_filter *
 build_filter (guint *length)
 {
-  static const int denied[] = {
-#ifndef SANDBOX_ALLOW_PTRACE
-    __NR_ptrace,
-#endif
-    __NR_process_vm_readv, __NR_process_vm_writev,
-    __NR_mount, __NR_umount2, __NR_pivot_root, __NR_chroot, __NR_unshare, __NR_setns,
-#ifdef __NR_mount_setattr
-    __NR_mount_setattr, __NR_open_tree, __NR_move_mount, __NR_fsopen, __NR_fsconfig,
-    __NR_fsmount, __NR_fspick,
-#endif
-    __NR_swapon, __NR_swapoff, __NR_reboot, __NR_kexec_load, __NR_kexec_file_load,
-    __NR_init_module, __NR_finit_module, __NR_delete_module,
-    __NR_bpf, __NR_perf_event_open, __NR_userfaultfd,
-    __NR_keyctl, __NR_add_key, __NR_request_key,
-    __NR_acct, __NR_quotactl, __NR_syslog, __NR_vhangup,
-    __NR_settimeofday, __NR_clock_settime, __NR_clock_adjtime, __NR_adjtimex,
-    __NR_sethostname, __NR_setdomainname,
-    __NR_open_by_handle_at, __NR_name_to_handle_at, __NR_fanotify_init,
-#ifdef __NR_iopl
-    __NR_iopl, __NR_ioperm,
-#endif
-  };
   g_autoptr(GArray) code = g_array_new (FALSE, FALSE, sizeof (struct sock_filter));
-  guint n = G_N_ELEMENTS (denied);
+  guint newest = 0;
   struct sock_filter head[] = {
     BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, arch)),
     BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 1, 0),
     BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
     BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
-  };
-  struct sock_filter tail[] = {
+#ifdef __X32_SYSCALL_BIT
+    BPF_JUMP (BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+#endif
     /* clone: the flags are the first argument on both architectures */
-    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 3),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 4),
     BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, args[0])),
-    BPF_JUMP (BPF_JMP | BPF_JSET | BPF_K, SANDBOX_NAMESPACE_FLAGS, 3, 0),
+    BPF_JUMP (BPF_JMP | BPF_JSET | BPF_K, SANDBOX_NAMESPACE_FLAGS, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
     BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
     BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
-    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    /* denied */
-    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
   };
 
   g_array_append_vals (code, head, G_N_ELEMENTS (head));
-#ifdef __X32_SYSCALL_BIT
-  {
-    /* x32 numbers on x86_64: denied */
-    struct sock_filter x32 = BPF_JUMP (BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT,
-                                       n + G_N_ELEMENTS (tail) - 1, 0);
-    g_array_append_val (code, x32);
-  }
-#endif
-  for (guint i = 0; i < n; i++)
+  /* a jump offset is 8 bits: each comparison is followed by its own return */
+  for (guint i = 0; i < G_N_ELEMENTS (allowed_calls); i++)
     {
-      /* jump to the last instruction of tail: (n - i - 1) more checks, then the tail */
-      struct sock_filter check = BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, (guint) denied[i],
-                                           (n - i - 1) + G_N_ELEMENTS (tail) - 1, 0);
-      g_array_append_val (code, check);
+      struct sock_filter check[] = {
+        BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, (guint) allowed_calls[i], 0, 1),
+        BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      };
+
+      g_array_append_vals (code, check, G_N_ELEMENTS (check));
+      newest = MAX (newest, (guint) allowed_calls[i]);
     }
-  g_array_append_vals (code, tail, G_N_ELEMENTS (tail));
+  {
+    struct sock_filter tail[] = {
+      BPF_JUMP (BPF_JMP | BPF_JGT | BPF_K, newest, 0, 1),
+      BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+      BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+    };
+
+    g_array_append_vals (code, tail, G_N_ELEMENTS (tail));
+  }
   *length = code->len;
   return (struct sock_filter *) g_array_free (g_steal_pointer (&code), FALSE);
+}
+
+/* hemgated's own capabilities (as root, what the unit's bounding set leaves) stay
+ * permitted but are not effective, but while it uses them: to give an instance's state
+ * directory to its domain's user (hgd_sandbox_new ()), to remove the personal plugins'
+ * state at an erasure, and in a host's child, which makes them effective again before it
+ * makes the sandbox. Capabilities are per thread: main () lowers them before hemgated
+ * starts a thread, so that no other thread ever has any. A process that never called
+ * hgd_sandbox_lower_privileges () (a test running the core) is left as it is. */
+static gboolean privileges_lowered;
+
+/* System calls only: also in the child between fork and exec. */
+static gboolean
+set_effective (gboolean effective)
+{
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+  if (syscall (SYS_capget, &header, data) != 0)
+    return FALSE;
+  for (guint i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+    data[i].effective = effective ? data[i].permitted : 0;
+  return syscall (SYS_capset, &header, data) == 0;
+}
+
+/**
+ * hgd_sandbox_lower_privileges:
+ *
+ * For hemgated's main (), before it starts a thread: as root, keeps its capabilities
+ * permitted but not effective, but around hgd_sandbox_privileges_raise () and
+ * hgd_sandbox_privileges_lower (). The files hemgated makes are root's still.
+ */
+void
+hgd_sandbox_lower_privileges (void)
+{
+  if (geteuid () != 0)
+    return;
+  if (!set_effective (FALSE))
+    g_warning ("cannot lower hemgated's capabilities: %s", g_strerror (errno));
+  else
+    privileges_lowered = TRUE;
+}
+
+/* Makes hemgated's permitted capabilities effective, on the calling thread (the main
+ * one), until hgd_sandbox_privileges_lower (). */
+void
+hgd_sandbox_privileges_raise (void)
+{
+  if (privileges_lowered)
+    (void) set_effective (TRUE);
+}
+
+void
+hgd_sandbox_privileges_lower (void)
+{
+  if (privileges_lowered)
+    (void) set_effective (FALSE);
 }
 
 /* Adds the device nodes @pattern (relative to /dev, e.g. `video*`) names now. */
@@ -250,8 +298,6 @@ add_devices (GArray *devices,
           (!S_ISCHR (st.st_mode) && !S_ISBLK (st.st_mode)))
         continue;
       device.path = g_steal_pointer (&path);
-      device.mode = st.st_mode & (S_IFMT | 0777);
-      device.rdev = st.st_rdev;
       g_array_append_val (devices, device);
     }
 }
@@ -264,18 +310,56 @@ device_clear (gpointer data)
   g_free (device->path);
 }
 
+static uid_t tree_uid;
+static gid_t tree_gid;
+
+static int
+chown_entry (const char *path,
+             const struct stat *st,
+             int type,
+             struct FTW *ftw)
+{
+  if ((st->st_uid != tree_uid || st->st_gid != tree_gid) && lchown (path, tree_uid, tree_gid) != 0)
+    return errno;
+  return 0;
+}
+
+/* Makes @path a directory of @uid's, 0700, with all in it @uid's too when it was not (a
+ * host that ran as another user before: sandbox = off, or an older unit). As root, with
+ * CAP_CHOWN and CAP_DAC_OVERRIDE only: a directory is never chmod'ed while another user
+ * owns it, which would take CAP_FOWNER. */
 static gboolean
 ensure_owned_dir (const gchar *path,
                   uid_t uid,
                   gid_t gid,
                   GError **error)
 {
-  if (g_mkdir_with_parents (path, 0700) != 0 || chmod (path, 0700) != 0 ||
-      (geteuid () == 0 && chown (path, uid, gid) != 0))
-    {
-      int errsv = errno;
+  gboolean root = geteuid () == 0;
+  int result = 0;
+  struct stat st;
 
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s", path, g_strerror (errsv));
+  if (g_mkdir_with_parents (path, 0700) != 0 || lstat (path, &st) != 0)
+    result = errno;
+  if (result == 0 && (st.st_mode & 07777) != 0700)
+    {
+      if (root && st.st_uid != 0 && chown (path, 0, (gid_t) -1) != 0)
+        result = errno;
+      else if (chmod (path, 0700) != 0 || lstat (path, &st) != 0)
+        result = errno;
+    }
+  if (result == 0 && root && (st.st_uid != uid || st.st_gid != gid))
+    {
+      /* only hemgated's main thread prepares sandboxes */
+      tree_uid = uid;
+      tree_gid = gid;
+      result = nftw (path, chown_entry, 16, FTW_PHYS | FTW_MOUNT);
+      if (result < 0)
+        result = errno;
+    }
+  if (result != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (result), "%s: %s", path,
+                   g_strerror (result));
       return FALSE;
     }
   return TRUE;
@@ -338,6 +422,52 @@ trees_under_tmp (void)
   return g_steal_pointer (&trees);
 }
 
+static const gchar *const protections[] = { "user", "mount-namespace", "pid-namespace", "ipc-namespace",
+                                            "uts-namespace", "network-namespace", "read-only-system",
+                                            "devices", "seccomp", "no-new-privileges", NULL };
+
+/* Returns: whether @protection (of protections[]) is applied to the hosts of a domain
+ * whose user is there (@user_found) in @mode */
+static gboolean
+protection_in_force (const gchar *protection,
+                     HgdSandboxMode mode,
+                     gboolean user_found)
+{
+  gboolean root = geteuid () == 0 && mode != HGD_SANDBOX_MODE_OFF;
+  gboolean filter = mode != HGD_SANDBOX_MODE_OFF;
+
+#ifndef SANDBOX_AUDIT_ARCH
+  filter = FALSE;
+#endif
+  if (g_str_equal (protection, "user"))
+    return root && user_found;
+  if (g_str_equal (protection, "seccomp"))
+    return filter;
+  if (g_str_equal (protection, "no-new-privileges"))
+    return mode != HGD_SANDBOX_MODE_OFF;
+  return root;
+}
+
+/* Returns: (transfer full): the protections not applied to @domain's hosts in @mode,
+ * comma-separated, or "" */
+static gchar *
+protections_off (HgdSandboxMode mode,
+                 HgDomain domain)
+{
+  g_autoptr(GString) off = g_string_new (NULL);
+  uid_t uid;
+  gid_t gid;
+  const gchar *user = NULL;
+  gboolean user_found = lookup_user (domain, &uid, &gid, &user);
+
+  for (guint i = 0; protections[i] != NULL; i++)
+    {
+      if (!protection_in_force (protections[i], mode, user_found))
+        g_string_append_printf (off, "%s%s", off->len > 0 ? ", " : "", protections[i]);
+    }
+  return g_string_free (g_steal_pointer (&off), FALSE);
+}
+
 /**
  * hgd_sandbox_new:
  * @config: hemgated's configuration (`[plugins] sandbox`, `[daemon] state-dir`)
@@ -390,24 +520,29 @@ hgd_sandbox_new (HgdConfig *config,
       self->uid = geteuid ();
       self->gid = getegid ();
     }
-  if (mode == HGD_SANDBOX_MODE_REQUIRED && (geteuid () != 0 || !user_found))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                   "[plugins] sandbox = required: %s",
-                   geteuid () != 0 ? "hemgated does not run as root"
-                                   : "the domain's user is missing (see sysusers.d/hemgate.conf)");
-      return NULL;
-    }
-#ifndef SANDBOX_AUDIT_ARCH
   if (mode == HGD_SANDBOX_MODE_REQUIRED)
     {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                           "[plugins] sandbox = required: no seccomp filter for this architecture");
+      g_autofree gchar *off = protections_off (mode, domain);
+
+      if (off[0] != '\0')
+        {
+          /* each missing protection by its name in health's isolation, and why */
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                       "[plugins] sandbox = required, but these protections cannot be applied: %s (%s)",
+                       off,
+                       geteuid () != 0 ? "hemgated does not run as root"
+                       : !user_found   ? "the domain's user is missing, see sysusers.d/hemgate.conf"
+                                       : "no seccomp filter for this architecture");
+          return NULL;
+        }
+    }
+  hgd_sandbox_privileges_raise ();
+  if (!ensure_owned_dir (self->state_dir, self->uid, self->gid, error))
+    {
+      hgd_sandbox_privileges_lower ();
       return NULL;
     }
-#endif
-  if (!ensure_owned_dir (self->state_dir, self->uid, self->gid, error))
-    return NULL;
+  hgd_sandbox_privileges_lower ();
   if (mode == HGD_SANDBOX_MODE_OFF)
     return g_steal_pointer (&self);
 
@@ -436,6 +571,7 @@ hgd_sandbox_new (HgdConfig *config,
       g_ptr_array_add (self->extra_links, g_strcmp0 (real, devices[i]) != 0 ? g_strdup (devices[i]) : NULL);
       g_ptr_array_add (self->extra_sources, g_steal_pointer (&real));
     }
+  self->device_fds = g_new0 (int, G_N_ELEMENTS (standard_devices) + self->devices->len + 1);
   self->extra_fds = g_new0 (int, self->extra_sources->len + 1);
   self->extra_is_dir = g_new0 (gboolean, self->extra_sources->len + 1);
   for (guint i = 0; i < self->extra_sources->len; i++)
@@ -467,6 +603,7 @@ hgd_sandbox_free (HgdSandbox *self)
   g_free (self->plugin_dir);
   g_ptr_array_unref (self->masks);
   g_array_unref (self->devices);
+  g_free (self->device_fds);
   g_free (self->uid_gid_opts);
   g_ptr_array_unref (self->extra_sources);
   g_ptr_array_unref (self->extra_links);
@@ -679,6 +816,7 @@ static void
 make_view (HgdSandbox *self)
 {
   struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID };
+  const guint n_standard = G_N_ELEMENTS (standard_devices);
   int plugin_fd;
   int state_fd;
 
@@ -707,24 +845,25 @@ make_view (HgdSandbox *self)
       if (self->extra_fds[i] < 0)
         child_fail (g_ptr_array_index (self->extra_sources, i), errno);
     }
+  for (guint i = 0; i < n_standard + self->devices->len; i++)
+    {
+      const char *path = i < n_standard ? standard_devices[i]
+                                        : g_array_index (self->devices, Device, i - n_standard).path;
+
+      self->device_fds[i] = open (path, O_PATH | O_CLOEXEC);
+      if (self->device_fds[i] < 0)
+        child_fail (path, errno);
+    }
 
   if (mount ("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0)
     child_fail ("/dev", errno);
-  for (guint i = 0; i < G_N_ELEMENTS (standard_devices); i++)
+  for (guint i = 0; i < n_standard + self->devices->len; i++)
     {
-      if (mknod (standard_devices[i].path, standard_devices[i].mode,
-                 makedev (standard_devices[i].major, standard_devices[i].minor)) != 0)
-        child_fail (standard_devices[i].path, errno);
-      chmod (standard_devices[i].path, standard_devices[i].mode & 0777);
-    }
-  for (guint i = 0; i < self->devices->len; i++)
-    {
-      Device *device = &g_array_index (self->devices, Device, i);
+      const char *path = i < n_standard ? standard_devices[i]
+                                        : g_array_index (self->devices, Device, i - n_standard).path;
 
-      mkdir_parent_of (device->path);
-      if (mknod (device->path, device->mode, device->rdev) != 0)
-        child_fail (device->path, errno);
-      chmod (device->path, device->mode & 0777);
+      bind_fd (self->device_fds[i], path, FALSE, TRUE);
+      close (self->device_fds[i]);
     }
   mkdir ("/dev/shm", 01777);
   if (mount ("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=16m") != 0)
@@ -810,6 +949,9 @@ child_setup (gpointer user_data)
   int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
   pid_t pid;
 
+  /* hemgated's own capabilities, which the sandbox takes; the host drops them all */
+  if (privileges_lowered)
+    set_effective (TRUE);
   /* before the forks below: what it sets, the host's own process inherits */
   if (self->first != NULL)
     self->first (self->first_data);
@@ -902,9 +1044,6 @@ JsonObject *
 hgd_sandbox_status_to_json (HgdConfig *config,
                             gchar **warning)
 {
-  static const gchar *const all[] = { "user", "mount-namespace", "pid-namespace", "ipc-namespace",
-                                      "uts-namespace", "network-namespace", "read-only-system",
-                                      "devices", "seccomp", "no-new-privileges", NULL };
   HgdSandboxMode mode = config_mode (config);
   JsonObject *object = json_object_new ();
   g_autoptr(GString) off_text = g_string_new (NULL);
@@ -918,50 +1057,37 @@ hgd_sandbox_status_to_json (HgdConfig *config,
       uid_t uid;
       gid_t gid;
       const gchar *user = NULL;
-      gboolean user_found = lookup_user ((HgDomain) d, &uid, &gid, &user);
       gboolean root = geteuid () == 0 && mode != HGD_SANDBOX_MODE_OFF;
-      gboolean filter = mode != HGD_SANDBOX_MODE_OFF;
-      g_autoptr(GString) domain_off = g_string_new (NULL);
+      g_autofree gchar *domain_off = protections_off (mode, (HgDomain) d);
+      gboolean user_found = lookup_user ((HgDomain) d, &uid, &gid, &user);
 
-#ifndef SANDBOX_AUDIT_ARCH
-      filter = FALSE;
-#endif
-      for (guint i = 0; all[i] != NULL; i++)
-        {
-          gboolean in_force;
-
-          if (g_str_equal (all[i], "user"))
-            in_force = root && user_found;
-          else if (g_str_equal (all[i], "seccomp"))
-            in_force = filter;
-          else if (g_str_equal (all[i], "no-new-privileges"))
-            in_force = mode != HGD_SANDBOX_MODE_OFF;
-          else
-            in_force = root;
-          json_array_add_string_element (in_force ? on : off, all[i]);
-          if (!in_force)
-            g_string_append_printf (domain_off, "%s%s", domain_off->len > 0 ? ", " : "", all[i]);
-        }
+      for (guint i = 0; protections[i] != NULL; i++)
+        json_array_add_string_element (protection_in_force (protections[i], mode, user_found) ? on : off,
+                                       protections[i]);
       json_object_set_string_member (domain, "user",
                                      root ? user : g_get_user_name ());
       json_object_set_array_member (domain, "on", on);
       json_object_set_array_member (domain, "off", off);
       json_object_set_object_member (object, hg_domain_to_string ((HgDomain) d), domain);
-      if (domain_off->len > 0)
+      if (domain_off[0] != '\0')
         g_string_append_printf (off_text, "%s%s: %s off", off_text->len > 0 ? "; " : "",
-                                hg_domain_to_string ((HgDomain) d), domain_off->str);
+                                hg_domain_to_string ((HgDomain) d), domain_off);
     }
   if (warning != NULL)
     {
+      const gchar *why = geteuid () != 0             ? "hemgated does not run as root"
+                         : mode == HGD_SANDBOX_MODE_OFF ? "[plugins] sandbox = off"
+                                                        : NULL;
+
       if (off_text->len == 0)
         *warning = NULL;
+      else if (mode == HGD_SANDBOX_MODE_REQUIRED)
+        *warning = g_strdup_printf ("plugin hosts not started ([plugins] sandbox = required%s%s): %s",
+                                    why != NULL ? "; " : "", why != NULL ? why : "", off_text->str);
       else
-        *warning = g_strdup_printf ("plugin hosts %s: %s", geteuid () != 0
-                                                              ? "not isolated (hemgated does not run as root)"
-                                                              : mode == HGD_SANDBOX_MODE_OFF
-                                                                    ? "not isolated ([plugins] sandbox = off)"
-                                                                    : "partly isolated",
-                                    off_text->str);
+        *warning = g_strdup_printf ("plugin hosts %s%s%s: %s",
+                                    why != NULL ? "not isolated (" : "partly isolated",
+                                    why != NULL ? why : "", why != NULL ? ")" : "", off_text->str);
     }
   return object;
 }

@@ -2,7 +2,8 @@
 /* HgdSandbox: what the operating system keeps a plugin host from: its domain's own user,
  * new mount, PID, IPC and UTS namespaces (and network, without net.connect), a read-only
  * system with only its own state and runtime directories writable, only the devices its
- * capabilities name, a seccomp filter and no new privileges. Prepared in hemgated before
+ * capabilities name, a seccomp allow-list (the system-service call set) and no new
+ * privileges. Prepared in hemgated before
  * the spawn, applied in the child between fork and exec. */
 #pragma once
 
@@ -50,6 +51,10 @@ const gchar *hgd_sandbox_get_state_dir (HgdSandbox *sandbox);
 uid_t hgd_sandbox_get_uid (HgdSandbox *sandbox);
 gboolean hgd_sandbox_is_full (HgdSandbox *sandbox);
 GPid hgd_sandbox_find_host_pid (GPid outer);
+
+void hgd_sandbox_lower_privileges (void);
+void hgd_sandbox_privileges_raise (void);
+void hgd_sandbox_privileges_lower (void);
 
 JsonObject *hgd_sandbox_status_to_json (HgdConfig *config,
                                         gchar **warning);

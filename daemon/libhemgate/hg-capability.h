@@ -43,7 +43,10 @@ G_BEGIN_DECLS
  * HG_CAPABILITY_SENSOR_SUBSCRIBE:
  *
  * Be sent the `sensor.*` events of the instance's own domain, except those it published
- * itself.
+ * itself; a municipal instance also the `sensor.reading` events of the resident's devices
+ * while the resident shares them with the municipality (a share-readings consent grant),
+ * each such read recorded in the resident's access log. Such an event's domain
+ * (hg_event_get_domain ()) is personal.
  *
  * Since: 1.0
  */

@@ -4,7 +4,9 @@
  * reading the municipal journal (`journal`), listing the municipal state directory
  * (`municipal-dir`), connecting to 127.0.0.1:`port` (no net.connect granted), opening
  * /dev/video0, ptrace of another plugin host (`victim-pid`), killing the core
- * (`core-pid`, SIGKILL) and writing to the system (/etc). It reports in its health:
+ * (`core-pid`, SIGKILL), writing to the system (/etc) and a system call outside the
+ * system-service set (landlock_create_ruleset asking for the ABI version: harmless, and
+ * answered by any kernel with Landlock, or with EOPNOTSUPP without). It reports in its health:
  * {"uid", "dev": [the names in /dev], "own-state": "written" or the error,
  *  "sandbox-denied": [{"action", "error"}], "allowed": [the actions that worked]}; the
  * core journals each entry of "sandbox-denied" as a plugin.denied event. The same report
@@ -18,6 +20,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <hemgate-plugin.h>
@@ -107,6 +110,20 @@ try_ptrace (pid_t pid)
   return 0;
 }
 
+/* Not in the system-service set: the sandbox's filter fails it with EPERM. */
+static int
+try_outside_call (void)
+{
+#ifdef SYS_landlock_create_ruleset
+  /* LANDLOCK_CREATE_RULESET_VERSION: only asks for the ABI version */
+  if (syscall (SYS_landlock_create_ruleset, NULL, 0, 1U << 0) < 0)
+    return errno;
+  return 0;
+#else
+  return ENOSYS;
+#endif
+}
+
 static int
 try_kill (pid_t pid)
 {
@@ -146,6 +163,7 @@ attempt_cb (gpointer user_data)
   outcome (denied, allowed, "ptrace", try_ptrace ((pid_t) self->victim_pid));
   outcome (denied, allowed, "kill-core", try_kill ((pid_t) self->core_pid));
   outcome (denied, allowed, "write-system", try_open ("/etc/hemgate-intruder", O_WRONLY | O_CREAT));
+  outcome (denied, allowed, "outside-call", try_outside_call ());
 
   while (entries != NULL && (name = g_dir_read_name (entries)) != NULL)
     json_array_add_string_element (dev, name);
