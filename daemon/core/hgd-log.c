@@ -28,7 +28,8 @@ hgd_log_writer (GLogLevelFlags log_level,
   if (log_to_journald && g_log_writer_journald (log_level, fields, n_fields, user_data) == G_LOG_WRITER_HANDLED)
     {
       /* a command run by hand shows its warnings on the terminal too */
-      if (log_command && (log_level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)))
+      if (log_command
+          && (log_level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)))
         g_log_writer_standard_streams (log_level, fields, n_fields, user_data);
       return G_LOG_WRITER_HANDLED;
     }
