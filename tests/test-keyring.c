@@ -2,8 +2,9 @@
 /* hemgated's own Secret Service as the installed unit runs it: the real hemgated, its
  * private bus and the real gnome-keyring, each domain's keyring unlocked from a credential
  * in a CREDENTIALS_DIRECTORY the test makes (as LoadCredentialEncrypted= would), the real
- * plugin hosts running tests/plugins/keeper. Restarts of the whole stack, wrong and
- * missing keys, damaged keyrings. */
+ * plugin hosts running tests/plugins/keeper. The first it-admin added on the box
+ * (hemgated --add-user), secrets set through the API and hemgatectl, restarts of the whole
+ * stack, wrong and missing keys, damaged keyrings. */
 #include "config.h"
 
 #include <glib/gstdio.h>
@@ -19,9 +20,21 @@
 #define KEY_PERSONAL "kP-7e2d4b6a8c0e1f3a5b7c9d1e3f5a7b9c"
 #define NOTE_MUNICIPAL "sip-pass-Xq7#municipal-4411"
 #define NOTE_PERSONAL "wifi-pass-Zr9!personal-2207"
+/* set by people: through the API and hemgatectl, by the it-admin and the resident */
+#define SET_MUNICIPAL_API "api-tok-Hv4%municipal-9120"
+#define SET_MUNICIPAL_CTL "sip-pass-Wd2&municipal-5531"
+#define SET_PERSONAL_API "api-tok-Jm8*personal-3308"
+#define SET_PERSONAL_CTL "wifi-pass-Qs5+personal-7764"
+/* the password of the it-admin hemgated --add-user makes */
+#define IT_PASSWORD "first-admin-Ky3=password-6017"
 
 static const gchar *const forbidden[] = { KEY_MUNICIPAL, KEY_PERSONAL, NOTE_MUNICIPAL,
-                                          NOTE_PERSONAL };
+                                          NOTE_PERSONAL, SET_MUNICIPAL_API, SET_MUNICIPAL_CTL,
+                                          SET_PERSONAL_API, SET_PERSONAL_CTL, IT_PASSWORD };
+
+/* XDG_DATA_DIRS before G_TEST_OPTION_ISOLATE_DIRS emptied it: hemgatectl needs the
+ * system's GSettings schemas (GIO's proxy resolver reads them). */
+static gchar *system_data_dirs;
 
 typedef struct
 {
@@ -92,7 +105,11 @@ fixture_setup (Fixture *fixture,
   keeper = g_build_filename (build_root, "tests", "plugins", "keeper", NULL);
   hg_test_plugin_dir_add (fixture->plugins, keeper, NULL, NULL);
 
-  make_users (fixture->state);
+  /* user_data: no users, as on a fresh install */
+  if (user_data == NULL)
+    make_users (fixture->state);
+  else
+    g_assert_cmpint (g_mkdir_with_parents (fixture->state, 0700), ==, 0);
   fixture->port = hg_test_free_port ();
 }
 
@@ -127,7 +144,8 @@ fixture_teardown (Fixture *fixture,
 }
 
 /* Starts hemgated as the unit does (no --demo, private Secret Service, the credentials),
- * with a keeper instance per @instances line: "id domain lookup note". */
+ * with a keeper instance per @instances line: "id domain lookup expect [note]" (the note
+ * it stores is the value it expects unless given). */
 static void
 start_hemgated (Fixture *fixture,
                 gboolean with_credentials,
@@ -152,15 +170,16 @@ start_hemgated (Fixture *fixture,
                           fixture->state, fixture->port, fixture->plugins, host);
   for (guint i = 0; lines[i] != NULL; i++)
     {
-      g_auto(GStrv) fields = g_strsplit (lines[i], " ", 4);
+      g_auto(GStrv) fields = g_strsplit (lines[i], " ", 5);
 
       if (lines[i][0] == '\0')
         continue;
-      g_assert_cmpuint (g_strv_length (fields), ==, 4);
+      g_assert_cmpuint (g_strv_length (fields), >=, 4);
       g_string_append_printf (conf,
                               "[plugin:%s]\nplugin = keeper\ndomain = %s\nlookup = %s\n"
                               "expect = %s\nnote = %s\n",
-                              fields[0], fields[1], fields[2], fields[3], fields[3]);
+                              fields[0], fields[1], fields[2], fields[3],
+                              fields[4] != NULL ? fields[4] : fields[3]);
     }
   g_assert_true (g_file_set_contents (fixture->conf, conf->str, -1, &error));
   g_assert_no_error (error);
@@ -500,6 +519,378 @@ first_run (Fixture *fixture)
   g_assert_cmpuint (count_keyring_files (fixture), ==, 2);
 }
 
+/* Running the programs as IT does on the box ------------------------------------------- */
+
+/* Runs @argv (the program first) with @input on its standard input; its exit status. */
+static gint
+run_program (const gchar *const *argv,
+             GSubprocessLauncher *launcher,
+             const gchar *input,
+             gchar **out,
+             gchar **err)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *stdout_text = NULL;
+  g_autofree gchar *stderr_text = NULL;
+  g_autofree gchar *command = g_strjoinv (" ", (gchar **) argv);
+
+  g_subprocess_launcher_set_flags (launcher, G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                                 G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                 G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
+  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, input, NULL, &stdout_text, &stderr_text, &error);
+  g_assert_no_error (error);
+  g_test_message ("$ %s -> %d\n%s%s", command,
+                  g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process)
+                                                       : -1,
+                  stdout_text, stderr_text);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  if (out != NULL)
+    *out = g_steal_pointer (&stdout_text);
+  if (err != NULL)
+    *err = g_steal_pointer (&stderr_text);
+  return g_subprocess_get_exit_status (process);
+}
+
+/* hemgated --add-user @username --role @role on the same configuration, the password on
+ * standard input. */
+static gint
+add_user (Fixture *fixture,
+          const gchar *username,
+          const gchar *role,
+          const gchar *input,
+          gchar **out,
+          gchar **err)
+{
+  g_autofree gchar *daemon = g_build_filename (g_getenv ("HGD_TEST_BUILD_ROOT"), "daemon", "core",
+                                               "hemgated", NULL);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  const gchar *argv[] = { daemon, "--config", fixture->conf, "--add-user", username, "--role",
+                          role, NULL };
+
+  return run_program (argv, launcher, input, out, err);
+}
+
+/* hemgatectl @args… against the running hemgated, as over SSH: no session bus, so a token
+ * from `login` is kept in the test's own configuration directory. */
+#define run_ctl(fixture, input, out, err, ...)                                                     \
+  run_ctl_argv ((fixture), (input), (out), (err), (const gchar *const[]){ __VA_ARGS__, NULL })
+
+static gint
+run_ctl_argv (Fixture *fixture,
+              const gchar *input,
+              gchar **out,
+              gchar **err,
+              const gchar *const *args)
+{
+  g_autofree gchar *ctl = g_build_filename (g_getenv ("HGD_TEST_BUILD_ROOT"), "daemon", "cli",
+                                            "hemgatectl", NULL);
+  g_autofree gchar *url = g_strdup_printf ("http://127.0.0.1:%u", fixture->port);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+
+  g_subprocess_launcher_setenv (launcher, "HEMGATE_URL", url, TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "HEMGATE_TOKEN");
+  g_subprocess_launcher_unsetenv (launcher, "DBUS_SESSION_BUS_ADDRESS");
+  g_subprocess_launcher_setenv (launcher, "HOME", g_get_home_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", g_get_user_runtime_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_DIRS", system_data_dirs, TRUE);
+  g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "memory", TRUE);
+  g_ptr_array_add (argv, ctl);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  return run_program ((const gchar *const *) argv->pdata, launcher, input, out, err);
+}
+
+/* POST /api/v1/auth/login: the token, or NULL when refused. */
+static gchar *
+api_login (Fixture *fixture,
+           const gchar *username,
+           const gchar *password)
+{
+  g_autofree gchar *body = g_strdup_printf ("{\"username\":\"%s\",\"password\":\"%s\"}",
+                                            username, password);
+  g_autoptr(HgdTestResponse) response
+      = hgd_test_daemon_request (fixture->client, "POST", "/api/v1/auth/login", NULL, body);
+
+  if (response->status != SOUP_STATUS_OK)
+    {
+      g_assert_cmpuint (response->status, ==, SOUP_STATUS_UNAUTHORIZED);
+      return NULL;
+    }
+  return g_strdup (json_object_get_string_member (response->json, "token"));
+}
+
+/* PUT /api/v1/secrets/@owner/@key with @value, as the holder of @token. */
+static void
+api_set_secret (Fixture *fixture,
+                const gchar *token,
+                const gchar *owner,
+                const gchar *key,
+                const gchar *value)
+{
+  g_autofree gchar *path = g_strdup_printf ("/api/v1/secrets/%s/%s", owner, key);
+  g_autofree gchar *body = g_strdup_printf ("{\"value\":\"%s\"}", value);
+  g_autoptr(HgdTestResponse) response
+      = hgd_test_daemon_request (fixture->client, "PUT", path, token, body);
+
+  g_assert_cmpuint (response->status, ==, SOUP_STATUS_NO_CONTENT);
+}
+
+/* GET /api/v1/secrets as the holder of @token: asserts that @owner's @key is listed with
+ * when it was set, and that no value is anywhere in the answer. */
+static void
+assert_listed (Fixture *fixture,
+               const gchar *token,
+               const gchar *owner,
+               const gchar *key)
+{
+  g_autoptr(HgdTestResponse) response
+      = hgd_test_daemon_request (fixture->client, "GET", "/api/v1/secrets", token, NULL);
+  JsonArray *secrets;
+  gboolean found = FALSE;
+  g_autofree gchar *text = NULL;
+
+  g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+  text = g_strndup (g_bytes_get_data (response->body, NULL), g_bytes_get_size (response->body));
+  assert_no_plaintext_in_text ("the listing", text);
+  secrets = json_object_get_array_member (response->json, "secrets");
+  for (guint i = 0; i < json_array_get_length (secrets); i++)
+    {
+      JsonObject *secret = json_array_get_object_element (secrets, i);
+
+      g_assert_false (json_object_has_member (secret, "value"));
+      if (g_strcmp0 (json_object_get_string_member (secret, "owner"), owner) != 0 ||
+          g_strcmp0 (json_object_get_string_member (secret, "key"), key) != 0)
+        continue;
+      found = TRUE;
+      g_assert_false (json_object_get_null_member (secret, "set_at"));
+    }
+  if (!found)
+    g_error ("%s %s is not listed", owner, key);
+}
+
+static gboolean
+user_listed (Fixture *fixture,
+             const gchar *token,
+             const gchar *username,
+             const gchar *role)
+{
+  g_autoptr(HgdTestResponse) response
+      = hgd_test_daemon_request (fixture->client, "GET", "/api/v1/users", token, NULL);
+  JsonArray *users;
+
+  g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+  users = json_object_get_array_member (response->json, "users");
+  for (guint i = 0; i < json_array_get_length (users); i++)
+    {
+      JsonObject *user = json_array_get_object_element (users, i);
+
+      if (g_strcmp0 (json_object_get_string_member (user, "username"), username) == 0)
+        return g_strcmp0 (json_object_get_string_member (user, "role"), role) == 0;
+    }
+  return FALSE;
+}
+
+static void
+test_first_admin_added_on_the_box (Fixture *fixture,
+                                   gconstpointer user_data)
+{
+  g_autofree gchar *token = NULL;
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+  g_autofree gchar *db = g_build_filename (fixture->state, "municipal", "accounts.db", NULL);
+  g_autofree gchar *personal_db = g_build_filename (fixture->state, "personal", "accounts.db",
+                                                    NULL);
+  g_autofree gchar *log = NULL;
+  GStatBuf st;
+
+  g_test_summary ("On a fresh install nobody can log in; hemgated --add-user, run on the box "
+                  "while hemgated runs, adds the first it-admin with the password from "
+                  "standard input; they log in through the API at once and set a secret with "
+                  "hemgatectl; a taken name is refused; a user added while hemgated is "
+                  "stopped logs in after its start");
+  g_test_bug ("issue 19");
+
+  start_hemgated (fixture, TRUE, "keeper-m municipal sip-password " SET_MUNICIPAL_CTL "\n");
+  g_assert_null (api_login (fixture, "it", IT_PASSWORD));
+
+  g_assert_cmpint (add_user (fixture, "it", "it-admin", IT_PASSWORD "\n", &out, NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Added the user it with the role it-admin."));
+  g_clear_pointer (&out, g_free);
+  token = api_login (fixture, "it", IT_PASSWORD);
+  g_assert_nonnull (token);
+  g_assert_true (user_listed (fixture, token, "it", "it-admin"));
+
+  /* the name is taken, whatever the role; the first password still holds */
+  g_assert_cmpint (add_user (fixture, "it", "staff", "another-password-0042\n", NULL, &err), ==,
+                   1);
+  g_assert_nonnull (strstr (err, "the user name is taken"));
+  g_clear_pointer (&err, g_free);
+  g_assert_null (api_login (fixture, "it", "another-password-0042"));
+  /* nothing on standard input, a weak password, an unknown role: nothing added */
+  g_assert_cmpint (add_user (fixture, "kim", "staff", "", NULL, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "no password on standard input"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (add_user (fixture, "kim", "staff", "short\n", NULL, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "too short"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (add_user (fixture, "kim", "janitor", IT_PASSWORD "\n", NULL, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "unknown role"));
+  g_clear_pointer (&err, g_free);
+  g_assert_false (user_listed (fixture, token, "kim", "staff"));
+
+  /* the README's path: hemgatectl login, then the SIP password */
+  g_assert_cmpint (run_ctl (fixture, IT_PASSWORD "\n", NULL, NULL, "login", "it",
+                            "--password-stdin"),
+                   ==, 0);
+  g_assert_cmpint (run_ctl (fixture, SET_MUNICIPAL_CTL "\n", &out, NULL, "secrets", "set",
+                            "plugin:keeper-m", "sip-password"),
+                   ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Set the secret sip-password of plugin:keeper-m."));
+  g_clear_pointer (&out, g_free);
+  assert_listed (fixture, token, "plugin:keeper-m", "sip-password");
+  stop_hemgated (fixture);
+
+  /* hemgated stopped: the resident added now logs in once it runs */
+  g_assert_cmpint (add_user (fixture, "elsa", "resident", NOTE_PERSONAL "\n", NULL, NULL), ==, 0);
+  start_hemgated (fixture, TRUE, "keeper-m municipal sip-password " SET_MUNICIPAL_CTL "\n");
+  g_free (token);
+  token = api_login (fixture, "elsa", NOTE_PERSONAL);
+  g_assert_nonnull (token);
+  stop_hemgated (fixture);
+
+  /* the files stay the service's: private, no password in them */
+  g_assert_cmpint (g_stat (db, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_cmpint (g_stat (personal_db, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  assert_no_plaintext_under (fixture->state);
+  log = read_log (fixture);
+  assert_no_plaintext_in_text ("hemgated's log", log);
+}
+
+/* The keepers of test_secrets_set_by_people (): each looks up the secret a person set. */
+#define PEOPLES_KEEPERS                                                                            \
+  "keeper-m1 municipal api-token " SET_MUNICIPAL_API " note-m1\n"                                  \
+  "keeper-m2 municipal sip-password " SET_MUNICIPAL_CTL " note-m2\n"                               \
+  "keeper-p1 personal api-token " SET_PERSONAL_API " note-p1\n"                                    \
+  "keeper-p2 personal wifi-password " SET_PERSONAL_CTL " note-p2\n"
+
+/* Waits for the LookupSecret probe of @instance since @after that found its value. */
+static void
+wait_for_match (Fixture *fixture,
+                HgdRole role,
+                const gchar *instance,
+                gint64 after)
+{
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autoptr(JsonObject) probe = find_probe (fixture, role, instance, "LookupSecret", after);
+
+      if (probe != NULL && json_object_get_boolean_member (probe, "matches"))
+        {
+          assert_probe (probe, NULL, TRUE);
+          return;
+        }
+      hg_test_run_for (100);
+    }
+  g_error ("%s never found the value it expects", instance);
+}
+
+static void
+test_secrets_set_by_people (Fixture *fixture,
+                            gconstpointer user_data)
+{
+  const gchar *resident = hgd_test_username (HGD_ROLE_RESIDENT);
+  g_autofree gchar *resident_input = g_strdup_printf ("%s\n",
+                                                      hgd_test_password (HGD_ROLE_RESIDENT));
+  g_autofree gchar *it_token = NULL;
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *log = NULL;
+  const gchar *resident_token;
+  gint64 municipal_after;
+  gint64 personal_after;
+  GPid pid;
+
+  g_test_summary ("As the installed unit runs it: an it-admin added on the box sets municipal "
+                  "secrets through PUT /api/v1/secrets and hemgatectl secrets set, the "
+                  "resident personal ones the same two ways; after a restart of the whole "
+                  "stack the plugins find each value and the listings show each key, never a "
+                  "value; no value is in plain text under the state directory, in the "
+                  "journals, in the log or in any process' environment");
+  g_test_bug ("issue 19");
+
+  start_hemgated (fixture, TRUE, PEOPLES_KEEPERS);
+  g_assert_cmpint (add_user (fixture, "it-berg", "it-admin", IT_PASSWORD "\n", NULL, NULL), ==, 0);
+  it_token = api_login (fixture, "it-berg", IT_PASSWORD);
+  g_assert_nonnull (it_token);
+  resident_token = hgd_test_daemon_get_token (fixture->client, HGD_ROLE_RESIDENT);
+
+  /* municipal, by the it-admin: the API, then hemgatectl */
+  api_set_secret (fixture, it_token, "plugin:keeper-m1", "api-token", SET_MUNICIPAL_API);
+  g_assert_cmpint (run_ctl (fixture, IT_PASSWORD "\n", NULL, NULL, "login", "it-berg",
+                            "--password-stdin"),
+                   ==, 0);
+  g_assert_cmpint (run_ctl (fixture, SET_MUNICIPAL_CTL "\n", NULL, NULL, "secrets", "set",
+                            "plugin:keeper-m2", "sip-password"),
+                   ==, 0);
+  /* personal, by the resident: the same two ways */
+  api_set_secret (fixture, resident_token, "plugin:keeper-p1", "api-token", SET_PERSONAL_API);
+  g_assert_cmpint (run_ctl (fixture, resident_input, NULL, NULL, "login", resident,
+                            "--password-stdin"),
+                   ==, 0);
+  g_assert_cmpint (run_ctl (fixture, SET_PERSONAL_CTL "\n", NULL, NULL, "secrets", "set",
+                            "plugin:keeper-p2", "wifi-password"),
+                   ==, 0);
+
+  assert_listed (fixture, it_token, "plugin:keeper-m1", "api-token");
+  assert_listed (fixture, it_token, "plugin:keeper-m2", "sip-password");
+  assert_listed (fixture, resident_token, "plugin:keeper-p1", "api-token");
+  assert_listed (fixture, resident_token, "plugin:keeper-p2", "wifi-password");
+  pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (fixture->process), NULL, 10);
+  assert_no_plaintext_in_environments (pid);
+  municipal_after = last_seq (fixture, HGD_ROLE_STAFF);
+  personal_after = last_seq (fixture, HGD_ROLE_RESIDENT);
+  stop_hemgated (fixture);
+  log = read_log (fixture);
+  assert_no_plaintext_in_text ("hemgated's log", log);
+  assert_no_plaintext_under (fixture->state);
+
+  /* a simulated reboot: hemgated, its bus, gnome-keyring and the hosts start again */
+  start_hemgated (fixture, TRUE, PEOPLES_KEEPERS);
+  wait_for_match (fixture, HGD_ROLE_STAFF, "keeper-m1", municipal_after);
+  wait_for_match (fixture, HGD_ROLE_STAFF, "keeper-m2", municipal_after);
+  wait_for_match (fixture, HGD_ROLE_RESIDENT, "keeper-p1", personal_after);
+  wait_for_match (fixture, HGD_ROLE_RESIDENT, "keeper-p2", personal_after);
+  g_free (it_token);
+  it_token = api_login (fixture, "it-berg", IT_PASSWORD);
+  assert_listed (fixture, it_token, "plugin:keeper-m1", "api-token");
+  assert_listed (fixture, it_token, "plugin:keeper-m2", "sip-password");
+  resident_token = hgd_test_daemon_get_token (fixture->client, HGD_ROLE_RESIDENT);
+  assert_listed (fixture, resident_token, "plugin:keeper-p1", "api-token");
+  assert_listed (fixture, resident_token, "plugin:keeper-p2", "wifi-password");
+  /* hemgatectl's listing, with the token its login kept (sessions outlive a restart) */
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "secrets"), ==, 0);
+  g_assert_nonnull (strstr (out, "plugin:keeper-p2"));
+  g_assert_nonnull (strstr (out, "wifi-password"));
+  g_assert_null (strstr (out, "keeper-m1"));
+  assert_no_plaintext_in_text ("hemgatectl secrets", out);
+  pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (fixture->process), NULL, 10);
+  assert_no_plaintext_in_environments (pid);
+  stop_hemgated (fixture);
+  g_free (log);
+  log = read_log (fixture);
+  assert_no_plaintext_in_text ("hemgated's log", log);
+  assert_no_plaintext_under (fixture->state);
+}
+
 static void
 test_restart_keeps_secrets (Fixture *fixture,
                             gconstpointer user_data)
@@ -828,6 +1219,8 @@ int
 main (int argc,
       char **argv)
 {
+  system_data_dirs = g_strdup (g_getenv ("XDG_DATA_DIRS") != NULL ? g_getenv ("XDG_DATA_DIRS")
+                                                                  : "/usr/local/share:/usr/share");
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
 #define ADD_TEST(path, func) \
@@ -837,7 +1230,12 @@ main (int argc,
   ADD_TEST ("/keyring/installed/damaged-keyring", test_damaged_keyring);
   ADD_TEST ("/keyring/installed/keyring-of-another-device", test_keyring_of_another_device);
   ADD_TEST ("/keyring/installed/keyring-exits", test_keyring_exits);
+  ADD_TEST ("/keyring/installed/set-by-people",
+            test_secrets_set_by_people);
 #undef ADD_TEST
+  /* as on a fresh install: no user at all */
+  g_test_add ("/keyring/installed/first-admin", Fixture, "no users",
+              fixture_setup, test_first_admin_added_on_the_box, fixture_teardown);
 
   return g_test_run ();
 }

@@ -55,8 +55,8 @@ function pluginStateLabel(state) {
   }
 }
 
-// What a plugin's entry in GET /api/v1/health says is wrong: its error, its faults and
-// the secrets it misses, as text (the daemon's own words, in English).
+// What a plugin's entry in GET /api/v1/health says is wrong besides missing secrets: its
+// error and its faults, as text (the daemon's own words, in English).
 function pluginFaultTexts(plugin) {
   const texts = [];
   if (plugin.error)
@@ -65,9 +65,14 @@ function pluginFaultTexts(plugin) {
     texts.push(typeof plugin.fault === 'string' ? plugin.fault : plugin.fault.message ?? JSON.stringify(plugin.fault));
   for (const fault of Array.isArray(plugin.faults) ? plugin.faults : [])
     texts.push(typeof fault === 'string' ? fault : fault.message ?? JSON.stringify(fault));
-  for (const missing of Array.isArray(plugin.missing_secrets) ? plugin.missing_secrets : [])
-    texts.push('missing secret ' + (typeof missing === 'string' ? missing : missing.key ?? JSON.stringify(missing)));
   return texts;
+}
+
+// The keys of the secrets a plugin asked for and did not find (health's missing_secrets).
+function missingSecretKeys(plugin) {
+  return (Array.isArray(plugin.missing_secrets) ? plugin.missing_secrets : [])
+    .map((missing) => (typeof missing === 'string' ? missing : missing?.key))
+    .filter((key) => typeof key === 'string' && key !== '');
 }
 
 // A secret's text as the API takes it: UTF-8, base64 encoded (several lines, e.g. PEM).
@@ -134,6 +139,8 @@ export async function render(main, context) {
   const secretFaultsHost = h('div', { id: 'secret-faults' });
   const secretFeedback = h('p', { id: 'secret-status', class: 'feedback', role: 'status' });
   const secretOwner = h('select', { id: 'secret-owner' });
+  const secretKey = h('input', { id: 'secret-key', autocomplete: 'off', required: true, pattern: '[A-Za-z0-9._\\-]{1,128}', autocapitalize: 'none', spellcheck: 'false', 'aria-describedby': 'secret-key-rule' });
+  const secretValue = h('textarea', { id: 'secret-value', rows: '3', required: true, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'secret-value-rule' });
 
   async function showHealth() {
     const health = await api('GET', '/api/v1/health');
@@ -263,8 +270,9 @@ export async function render(main, context) {
       api('GET', '/api/v1/health'),
     ]);
     const chosen = secretOwner.value;
+    // (spread: the DOM's own append () would take the array for text)
     clear(secretOwner).append(h('option', { value: 'core' }, _('The gateway (core)')),
-      plugins.filter((plugin) => plugin.domain === 'municipal')
+      ...plugins.filter((plugin) => plugin.domain === 'municipal')
         .map((plugin) => h('option', { value: 'plugin:' + plugin.id }, format(_('Plugin {id}'), { id: plugin.id }))));
     if (chosen)
       secretOwner.value = chosen;
@@ -283,18 +291,33 @@ export async function render(main, context) {
         h('caption', { class: 'visually-hidden' }, _('Secrets')),
         h('thead', {}, h('tr', {}, [_('Key'), _('Owner'), _('Set'), _('Actions')].map((text) => h('th', { scope: 'col' }, text)))),
         h('tbody', {}, rows)));
+    // a secret a plugin misses: the instance and the key in words, and a button that fills
+    // in the form below with both
+    const missing = (health.plugins ?? []).flatMap((plugin) => missingSecretKeys(plugin).map((key) => {
+      const owner = 'plugin:' + plugin.id;
+      const fill = h('button', { type: 'button', class: 'secondary', 'aria-label': format(_('Set the secret {key} of {owner}'), { key, owner }) }, _('Set the secret'));
+      fill.addEventListener('click', () => {
+        secretOwner.value = owner;
+        secretKey.value = key;
+        secretValue.focus();
+      });
+      return h('li', { dataset: { missingSecret: owner + '/' + key } },
+        format(_('Plugin {id} is missing its secret {key}: it asked for it and did not find it.'), { id: plugin.id, key }), ' ', fill);
+    }));
     const faults = (health.plugins ?? []).flatMap((plugin) =>
       pluginFaultTexts(plugin).map((text) => h('li', { dataset: { plugin: plugin.id } }, plugin.id + ': ', h('span', { lang: 'en' }, text))));
-    clear(secretFaultsHost).append(faults.length === 0 ? ''
+    clear(secretFaultsHost).append(missing.length === 0 && faults.length === 0 ? ''
       : h('div', { class: 'health', dataset: { status: 'fault' } },
-        h('p', {}, h('span', { 'aria-hidden': 'true' }, '⚠ '), _('The plugins report:')),
-        h('ul', {}, faults)));
+        missing.length === 0 ? ''
+          : [h('p', {}, h('span', { 'aria-hidden': 'true' }, '⚠ '), _('Missing secrets:')), h('ul', { class: 'missing-secrets' }, missing)],
+        faults.length === 0 ? ''
+          : [h('p', {}, h('span', { 'aria-hidden': 'true' }, '⚠ '), _('The plugins report:')), h('ul', {}, faults)]));
   }
 
   // the form is built once, so that its live region is there before it speaks
   function secretForm() {
-    const key = h('input', { id: 'secret-key', autocomplete: 'off', required: true, pattern: '[A-Za-z0-9._\\-]{1,128}', autocapitalize: 'none', spellcheck: 'false', 'aria-describedby': 'secret-key-rule' });
-    const value = h('textarea', { id: 'secret-value', rows: '3', required: true, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'secret-value-rule' });
+    const key = secretKey;
+    const value = secretValue;
     const form = h('form', { class: 'card', id: 'secret-form' },
       h('h3', {}, _('Set a secret')),
       h('div', { class: 'field' }, h('label', { for: 'secret-owner' }, _('Owner')), secretOwner),

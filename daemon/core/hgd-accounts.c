@@ -37,6 +37,8 @@
 /* A client failing for many user names (guessing names) waits after this many times
  * [api] login-attempts failures in the window. */
 #define CLIENT_ATTEMPTS_FACTOR 4
+/* How long a write waits for another process' transaction on the same file. */
+#define BUSY_TIMEOUT_MS 2000
 #define COMMON_PASSWORDS_RESOURCE "/org/hemgate/api/common-passwords.txt"
 
 G_DEFINE_QUARK (hgd-accounts-error-quark, hgd_accounts_error)
@@ -113,6 +115,7 @@ struct _HgdAccounts
   guint login_attempts;
   gint64 login_window;              /* seconds */
   gint64 clock_offset;              /* usec; moved only by tests */
+  gint64 data_version[HG_DOMAIN_LAST]; /* PRAGMA data_version when users were last read */
 };
 
 G_DEFINE_TYPE (HgdAccounts, hgd_accounts, G_TYPE_OBJECT)
@@ -308,6 +311,9 @@ open_db (HgdAccounts *self,
                        NULL) != SQLITE_OK)
     return set_db_error (self, domain, error);
   sqlite3_extended_result_codes (self->db[domain], 1);
+  /* hemgated --add-user writes while the daemon runs: each waits out the other's short
+   * transaction instead of failing at once */
+  sqlite3_busy_timeout (self->db[domain], BUSY_TIMEOUT_MS);
   /* secure_delete: a replaced password hash does not linger in free pages */
   if (sqlite3_exec (self->db[domain],
                     "PRAGMA journal_mode = WAL;"
@@ -471,9 +477,13 @@ hash_password (const gchar *password,
   return g_strdup (hash);
 }
 
+/* Reads the users of @domain's database into memory. With @only_new, a user already
+ * known (in either domain) is left as it is, and a name that is known in the other domain
+ * is skipped with a warning instead of failing. */
 static gboolean
 load_users (HgdAccounts *self,
             HgDomain domain,
+            gboolean only_new,
             GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
@@ -497,6 +507,15 @@ load_users (HgdAccounts *self,
                        "accounts %s: a user has an invalid name or a role of another domain",
                        self->db_path[domain]);
           return FALSE;
+        }
+      if (only_new && g_hash_table_contains (self->accounts, username))
+        {
+          Account *known = g_hash_table_lookup (self->accounts, username);
+
+          if (account_get_domain (known) != domain)
+            g_warning ("accounts %s: a user name added by another process is also in %s",
+                       self->db_path[domain], self->db_path[account_get_domain (known)]);
+          continue;
         }
       if (g_hash_table_contains (self->accounts, username))
         {
@@ -552,6 +571,49 @@ load_sessions (HgdAccounts *self,
   if (rc != SQLITE_DONE)
     return set_db_error (self, domain, error);
   return TRUE;
+}
+
+/* PRAGMA data_version: it changes when another connection to the file commits, never
+ * for this connection's own writes. */
+static gboolean
+read_data_version (HgdAccounts *self,
+                   HgDomain domain,
+                   gint64 *version,
+                   GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (sqlite3_prepare_v2 (self->db[domain], "PRAGMA data_version", -1, &stmt, NULL) != SQLITE_OK
+      || sqlite3_step (stmt) != SQLITE_ROW)
+    return set_db_error (self, domain, error);
+  *version = sqlite3_column_int64 (stmt, 0);
+  return TRUE;
+}
+
+/* Users another process added since the databases were last read: `hemgated --add-user`
+ * run on the box while the daemon is running (the first it-admin of a fresh install). Only
+ * additions are picked up; everything else changes through this object. */
+static void
+load_users_added_elsewhere (HgdAccounts *self)
+{
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      gint64 version = 0;
+
+      if (self->db[i] == NULL)
+        continue;
+      if (!read_data_version (self, i, &version, &error))
+        {
+          g_warning ("%s", error->message);
+          continue;
+        }
+      if (version == self->data_version[i])
+        continue;
+      self->data_version[i] = version;
+      if (!load_users (self, i, TRUE, &error))
+        g_warning ("%s", error->message);
+    }
 }
 
 static gboolean
@@ -614,7 +676,8 @@ hgd_accounts_new (const gchar *const *domain_directories,
     }
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
-      if (!load_users (self, i, error) || !load_sessions (self, i, error))
+      if (!read_data_version (self, i, &self->data_version[i], error) ||
+          !load_users (self, i, FALSE, error) || !load_sessions (self, i, error))
         return NULL;
     }
   g_info ("accounts loaded: %u users, %u live sessions", g_hash_table_size (self->accounts),
@@ -744,6 +807,7 @@ add_user_check (HgdAccounts *self,
     }
   if (!check_password (password, username, error))
     return FALSE;
+  load_users_added_elsewhere (self);
   if (g_hash_table_contains (self->accounts, username) ||
       g_hash_table_contains (self->adding, username))
     {
@@ -1195,6 +1259,7 @@ hgd_accounts_has_user (HgdAccounts *self,
 {
   g_return_val_if_fail (HGD_IS_ACCOUNTS (self), FALSE);
   g_return_val_if_fail (username != NULL, FALSE);
+  load_users_added_elsewhere (self);
   return g_hash_table_contains (self->accounts, username);
 }
 
@@ -1248,6 +1313,7 @@ hgd_accounts_list_users (HgdAccounts *self,
   g_return_val_if_fail (HGD_IS_ACCOUNTS (self), NULL);
   g_return_val_if_fail ((guint) domain < HG_DOMAIN_LAST, NULL);
 
+  load_users_added_elsewhere (self);
   users = g_ptr_array_new_with_free_func ((GDestroyNotify) hgd_user_free);
   g_hash_table_iter_init (&iter, self->accounts);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &account))
@@ -1335,6 +1401,7 @@ login_start (gpointer owner,
       login_forget_attempt (self, data, TRUE);
       return FALSE;
     }
+  load_users_added_elsewhere (self);
   account = g_hash_table_lookup (self->accounts, data->username);
   if (account != NULL && strnlen (data->password, PASSWORD_MAX_BYTES + 1) <= PASSWORD_MAX_BYTES)
     data->hash = g_strdup (account->hash);

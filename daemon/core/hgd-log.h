@@ -20,5 +20,6 @@ G_BEGIN_DECLS
                     __VA_ARGS__)
 
 void hgd_log_setup (gboolean verbose);
+void hgd_log_setup_command (gboolean verbose);
 
 G_END_DECLS

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include "hgd-add-user.h"
 #include "hgd-api.h"
 #include "hgd-daemon.h"
 #include "hgd-demo.h"
@@ -180,6 +181,8 @@ main (int argc,
   gboolean verbose = FALSE;
   gboolean version = FALSE;
   g_autofree gchar *reset_journal = NULL;
+  g_autofree gchar *add_user = NULL;
+  g_autofree gchar *role = NULL;
   HgdMain self = { NULL, NULL, NULL, FALSE, EXIT_SUCCESS };
   const GOptionEntry entries[] = {
     /* TRANSLATORS: help for --config */
@@ -192,6 +195,10 @@ main (int argc,
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log informational and debug messages"), NULL },
     /* TRANSLATORS: help for --reset-journal; DOMAIN is municipal or personal */
     { "reset-journal", 0, 0, G_OPTION_ARG_STRING, &reset_journal, N_("Set the journal of DOMAIN aside for inspection, so that the next start begins a new one, and exit"), N_("DOMAIN") },
+    /* TRANSLATORS: help for --add-user; the password is read from standard input */
+    { "add-user", 0, 0, G_OPTION_ARG_STRING, &add_user, N_("Add the user NAME with the role of --role, the password read from standard input, and exit; hemgated may be running"), N_("NAME") },
+    /* TRANSLATORS: help for --role; it-admin, staff, resident… */
+    { "role", 0, 0, G_OPTION_ARG_STRING, &role, N_("The role of the user --add-user adds (it-admin, staff, resident, …)"), N_("ROLE") },
     /* TRANSLATORS: help for --version */
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
     { NULL }
@@ -215,7 +222,16 @@ main (int argc,
       g_print ("hemgated %s\n", PACKAGE_VERSION);
       return EXIT_SUCCESS;
     }
-  hgd_log_setup (verbose);
+  if ((add_user == NULL) != (role == NULL) || (add_user != NULL && demo))
+    {
+      /* TRANSLATORS: --add-user, --role and --demo are options, not translated */
+      g_printerr ("hemgated: %s\n", _("--add-user needs --role, and neither goes with --demo"));
+      return EXIT_FAILURE;
+    }
+  if (add_user != NULL)
+    hgd_log_setup_command (verbose);
+  else
+    hgd_log_setup (verbose);
   raise_descriptor_limit ();
   /* before any thread: as root, capabilities only while they are used (hgd-sandbox.c) */
   hgd_sandbox_lower_privileges ();
@@ -232,6 +248,8 @@ main (int argc,
     hgd_config_set_override (config, "daemon", "state-dir", state_dir);
   if (reset_journal != NULL)
     return reset_journal_and_exit (config, reset_journal);
+  if (add_user != NULL)
+    return hgd_add_user_run (config, add_user, role);
   /* Running from a build tree: the plugins and the host are not installed. */
   if (g_getenv ("HEMGATE_PLUGINDIR") != NULL)
     hgd_config_set_override (config, "plugins", "directory", g_getenv ("HEMGATE_PLUGINDIR"));

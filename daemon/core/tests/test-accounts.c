@@ -723,6 +723,51 @@ test_users_unique_across_domains (Fixture *fixture,
 }
 
 static void
+test_users_added_by_another_process (Fixture *fixture,
+                                     gconstpointer user_data)
+{
+  g_autoptr(HgdAccounts) other = open_accounts (fixture);
+  g_autoptr(HgdSession) session = NULL;
+  g_autoptr(GPtrArray) users = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A user another process adds to the files (hemgated --add-user while the "
+                  "daemon runs) logs in at once, is listed and its name is taken; a name taken "
+                  "in the other domain the same way is refused too");
+  g_test_bug ("issue 19");
+
+  /* the running daemon has read the (empty) files already */
+  g_assert_false (hgd_accounts_has_user (fixture->accounts, "it"));
+  g_assert_true (hgd_accounts_add_user (other, "it", HGD_ROLE_IT_ADMIN, PASSWORD, &error));
+  g_assert_no_error (error);
+
+  session = login_ok (fixture, "it");
+  g_assert_cmpint (session->role, ==, HGD_ROLE_IT_ADMIN);
+  users = hgd_accounts_list_users (fixture->accounts, HG_DOMAIN_MUNICIPAL);
+  g_assert_cmpuint (users->len, ==, 1);
+  g_assert_cmpstr (((HgdUser *) g_ptr_array_index (users, 0))->username, ==, "it");
+  g_assert_false (hgd_accounts_add_user (fixture->accounts, "it", HGD_ROLE_STAFF, PASSWORD,
+                                         &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_EXISTS);
+  g_clear_error (&error);
+
+  g_assert_true (hgd_accounts_add_user (other, "elsa", HGD_ROLE_RESIDENT, PASSWORD, &error));
+  g_assert_no_error (error);
+  g_assert_false (hgd_accounts_add_user (fixture->accounts, "elsa", HGD_ROLE_STAFF, PASSWORD,
+                                         &error));
+  g_assert_error (error, HGD_ACCOUNTS_ERROR, HGD_ACCOUNTS_ERROR_EXISTS);
+  g_assert_true (hgd_accounts_has_user (fixture->accounts, "elsa"));
+  g_assert_cmpint (count_rows (fixture, HG_DOMAIN_MUNICIPAL,
+                               "SELECT count(*) FROM users WHERE username = ?1", "elsa"), ==, 0);
+
+  /* what this object adds itself is not read twice */
+  add_user (fixture, "anna", HGD_ROLE_STAFF);
+  g_clear_pointer (&users, g_ptr_array_unref);
+  users = hgd_accounts_list_users (fixture->accounts, HG_DOMAIN_MUNICIPAL);
+  g_assert_cmpuint (users->len, ==, 2);
+}
+
+static void
 test_users_stored_in_own_domain (Fixture *fixture,
                                  gconstpointer user_data)
 {
@@ -1651,6 +1696,7 @@ main (int argc,
   add_test ("/accounts/session/forged-token-rejected", test_session_forged_token);
   add_test ("/accounts/users/names-unique-across-domains", test_users_unique_across_domains);
   add_test ("/accounts/users/stored-in-own-domain", test_users_stored_in_own_domain);
+  add_test ("/accounts/users/added-by-another-process", test_users_added_by_another_process);
   add_test ("/accounts/users/listed-by-domain-sorted", test_users_listed_by_domain);
   add_test ("/accounts/users/invalid-name-rejected", test_users_invalid_name);
   add_test ("/accounts/users/weak-password-rejected", test_users_weak_password);
