@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The test OpenID Provider (hg-test-oidc.h): node runs tests/oidc/provider.mjs with the
+ * packages `npm ci` installed next to it (./dev deps). */
+#include "hg-test-oidc.h"
+
+#include "hg-test-support.h"
+
+/**
+ * hg_test_oidc_provider_new:
+ * @dir: an existing directory of the test, for the provider's configuration
+ * @config: what tests/oidc/provider.mjs takes (its header says what); "port" is filled
+ *   in with a free port
+ *
+ * Starts the provider and waits until it listens. The script is named by
+ * `HEMGATE_OIDC_PROVIDER` (tests/meson.build sets it).
+ *
+ * Returns: (transfer full): the running provider
+ */
+HgTestOidcProvider *
+hg_test_oidc_provider_new (const gchar *dir,
+                           JsonObject *config)
+{
+  HgTestOidcProvider *op = g_new0 (HgTestOidcProvider, 1);
+  const gchar *script = g_getenv ("HEMGATE_OIDC_PROVIDER");
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *path = g_build_filename (dir, "oidc-provider.json", NULL);
+  g_autofree gchar *text = NULL;
+  g_autofree gchar *line = NULL;
+
+  g_assert_nonnull (script);
+  if (!json_object_has_member (config, "port"))
+    json_object_set_int_member (config, "port", hg_test_free_port ());
+  json_node_set_object (node, config);
+  text = json_to_string (node, TRUE);
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  g_assert_no_error (error);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
+  op->process = g_subprocess_launcher_spawn (launcher, &error, "node", script, path, NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (op->process));
+  line = hg_test_read_line (out);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "READY "));
+  op->issuer = g_strdup (line + strlen ("READY "));
+  op->dir = g_strdup (dir);
+  op->session = soup_session_new ();
+  return op;
+}
+
+void
+hg_test_oidc_provider_free (HgTestOidcProvider *op)
+{
+  if (op == NULL)
+    return;
+  g_subprocess_send_signal (op->process, SIGTERM);
+  g_subprocess_wait (op->process, NULL, NULL);
+  g_object_unref (op->process);
+  g_object_unref (op->session);
+  g_free (op->issuer);
+  g_free (op->dir);
+  g_free (op);
+}
+
+typedef struct
+{
+  gboolean done;
+  GBytes *body;
+  GError *error;
+} AdminCall;
+
+static void
+admin_cb (GObject *source,
+          GAsyncResult *result,
+          gpointer user_data)
+{
+  AdminCall *call = user_data;
+
+  call->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &call->error);
+  call->done = TRUE;
+}
+
+/**
+ * hg_test_oidc_provider_admin:
+ * @op: the provider
+ * @path: an admin call, e.g. `/admin/users/alice/logout`
+ * @json_body: (nullable): its body
+ *
+ * Makes the call, running the main context meanwhile (the provider may call the gateway
+ * in this process, as the back-channel logout does), and asserts it succeeded.
+ */
+void
+hg_test_oidc_provider_admin (HgTestOidcProvider *op,
+                             const gchar *path,
+                             const gchar *json_body)
+{
+  g_autofree gchar *uri = g_strconcat (op->issuer, path, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", uri);
+  g_autoptr(GBytes) body = g_bytes_new (json_body != NULL ? json_body : "{}",
+                                        strlen (json_body != NULL ? json_body : "{}"));
+  AdminCall call = { FALSE, NULL, NULL };
+
+  soup_message_set_request_body_from_bytes (msg, "application/json", body);
+  soup_session_send_and_read_async (op->session, msg, G_PRIORITY_DEFAULT, NULL, admin_cb, &call);
+  hg_test_wait_until (&call.done, 30);
+  g_assert_no_error (call.error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, SOUP_STATUS_OK);
+  g_bytes_unref (call.body);
+}
