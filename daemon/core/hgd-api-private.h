@@ -14,6 +14,7 @@ typedef enum
 {
   HGD_API_BODY_NONE, /* any request body is ignored */
   HGD_API_BODY_JSON, /* an application/json object, parsed before the handler runs */
+  HGD_API_BODY_FORM, /* application/x-www-form-urlencoded, decoded before the handler runs */
 } HgdApiBody;
 
 typedef struct _HgdApiRequest HgdApiRequest;
