@@ -170,7 +170,9 @@ hgd_oidc_new (HgdConfig *config,
   self->leeway = hgd_config_get_int (config, "oidc", "leeway") * G_USEC_PER_SEC;
   self->session = soup_session_new_with_options (
       "timeout", (guint) hgd_config_get_int (config, "oidc", "timeout"),
-      "idle-timeout", (guint) 60, "user-agent", "hemgated/" PACKAGE_VERSION, NULL);
+      "idle-timeout", (guint) 60, "user-agent", "hemgated/" PACKAGE_VERSION,
+      /* straight to the provider: a system daemon has no desktop proxy settings */
+      "proxy-resolver", NULL, NULL);
   return self;
 }
 
@@ -457,6 +459,14 @@ refresh_keys_async (HgdOidc *self,
   const gchar *uri = json_object_get_string_member (self->discovery, "jwks_uri");
   gint64 now = g_get_monotonic_time ();
 
+  if (self->keys_time != 0 && now - self->keys_time < KEYS_REFETCH_MIN && self->keys->len == 0)
+    {
+      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_UNAVAILABLE,
+                               "the identity provider's keys (JWKS) could not be fetched a "
+                               "moment ago; the next try is in at most %d s",
+                               (gint) (KEYS_REFETCH_MIN / G_USEC_PER_SEC));
+      return;
+    }
   if (self->keys_time != 0 && now - self->keys_time < KEYS_REFETCH_MIN)
     {
       g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_INVALID_TOKEN,
@@ -554,7 +564,8 @@ verify_signature (HgdOidc *self,
     {
       *kid_unknown = TRUE;
       g_set_error (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_INVALID_TOKEN,
-                   "the %s names a key (kid '%s') the identity provider does not have", what,
+                   "the %s names a key the identity provider does not have (unknown kid "
+                   "'%s')", what,
                    kid != NULL ? kid : "(none)");
       cjose_jws_release (jws);
       return NULL;
@@ -1070,6 +1081,7 @@ flow_secret_cb (GObject *source,
   g_autofree gchar *credentials = NULL;
   g_autofree gchar *header = NULL;
   g_autofree gchar *form = NULL;
+  GCancellable *cancellable;
   SoupMessage *msg;
 
   if (secret == NULL)
@@ -1096,7 +1108,8 @@ flow_secret_cb (GObject *source,
   sodium_memzero (credentials, strlen (credentials));
   sodium_memzero (escaped_secret, strlen (escaped_secret));
   sodium_memzero (secret, strlen (secret));
-  fetch_json_async (self, msg, "token endpoint", g_task_get_cancellable (task), flow_token_cb,
+  cancellable = g_task_get_cancellable (task);
+  fetch_json_async (self, msg, "token endpoint", cancellable, flow_token_cb,
                     g_steal_pointer (&task));
 }
 
@@ -1109,6 +1122,7 @@ flow_discovery_cb (GObject *source,
   HgdOidc *self = HGD_OIDC (source);
   Flow *flow = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
+  GCancellable *cancellable;
 
   if (!ensure_finish (result, &error))
     {
@@ -1126,9 +1140,10 @@ flow_discovery_cb (GObject *source,
                                "there is no secret store for the client secret");
       return;
     }
+  cancellable = g_task_get_cancellable (task);
   hgd_secrets_lookup_async (self->secrets, HG_DOMAIN_MUNICIPAL, "core",
-                            HGD_OIDC_CLIENT_SECRET_KEY, g_task_get_cancellable (task),
-                            flow_secret_cb, g_steal_pointer (&task));
+                            HGD_OIDC_CLIENT_SECRET_KEY, cancellable, flow_secret_cb,
+                            g_steal_pointer (&task));
 }
 
 /**

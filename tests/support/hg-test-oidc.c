@@ -48,7 +48,7 @@ hg_test_oidc_provider_new (const gchar *dir,
   g_assert_true (g_str_has_prefix (line, "READY "));
   op->issuer = g_strdup (line + strlen ("READY "));
   op->dir = g_strdup (dir);
-  op->session = soup_session_new ();
+  op->session = soup_session_new_with_options ("proxy-resolver", NULL, NULL);
   return op;
 }
 

@@ -1,0 +1,744 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Staff log in with the municipality's identity provider: a real OpenID Provider
+ * (tests/oidc/provider.mjs, the npm package oidc-provider) on 127.0.0.1 and a real
+ * hemgated in the test process, with this test as the browser (libsoup: it follows the
+ * redirects and posts the provider's login form). The forged ID tokens of the bad-input
+ * cases are signed here with cjose and handed out by the provider's token endpoint in
+ * place of its own, so that they go through the gateway's real callback path. */
+#include "config.h"
+
+#include <cjose/cjose.h>
+#include <string.h>
+
+#include "hg-test-oidc.h"
+#include "hgd-access-log.h"
+#include "hgd-oidc.h"
+#include "hgd-test-daemon.h"
+
+#define CLIENT_ID "hemgate-test-gateway"
+#define KID "test-key-1"
+
+typedef struct
+{
+  gchar *dir;                  /* (owned) */
+  cjose_jwk_t *key;            /* (owned) the provider's signing key */
+  gchar *client_secret;        /* (owned) */
+  HgTestOidcProvider *op;      /* (owned) */
+  HgdTestDaemon *td;           /* (owned) */
+  SoupSession *browser;        /* (owned) with its own cookie jar */
+} Fixture;
+
+/* One leg of the browser's journey. */
+typedef struct
+{
+  guint status;
+  gchar *location; /* (owned) (nullable) absolute */
+  gchar *body;     /* (owned) */
+  gchar *cookie;   /* (owned) (nullable) the gateway's session token, from Set-Cookie */
+  JsonObject *json; /* (owned) (nullable) */
+} Leg;
+
+static void
+leg_free (Leg *leg)
+{
+  g_free (leg->location);
+  g_free (leg->body);
+  g_free (leg->cookie);
+  g_clear_pointer (&leg->json, json_object_unref);
+  g_free (leg);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Leg, leg_free)
+
+typedef struct
+{
+  gboolean done;
+  GBytes *body;
+  GError *error;
+} Call;
+
+static void
+call_cb (GObject *source,
+         GAsyncResult *result,
+         gpointer user_data)
+{
+  Call *call = user_data;
+
+  call->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &call->error);
+  call->done = TRUE;
+}
+
+/* A request of the browser, not following redirects, while the main context runs (the
+ * gateway is in this process). */
+static Leg *
+browse (Fixture *fx,
+        const gchar *method,
+        const gchar *uri,
+        const gchar *form)
+{
+  g_autoptr(SoupMessage) msg = soup_message_new (method, uri);
+  Leg *leg = g_new0 (Leg, 1);
+  Call call = { FALSE, NULL, NULL };
+  SoupMessageHeaders *headers;
+  const gchar *location;
+  const gchar *set_cookie;
+
+  g_assert_nonnull (msg);
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
+  if (form != NULL)
+    {
+      g_autoptr(GBytes) body = g_bytes_new (form, strlen (form));
+      soup_message_set_request_body_from_bytes (msg, "application/x-www-form-urlencoded", body);
+    }
+  soup_session_send_and_read_async (fx->browser, msg, G_PRIORITY_DEFAULT, NULL, call_cb, &call);
+  hg_test_wait_until (&call.done, 60);
+  g_assert_no_error (call.error);
+  headers = soup_message_get_response_headers (msg);
+  leg->status = soup_message_get_status (msg);
+  leg->body = g_strndup (g_bytes_get_data (call.body, NULL), g_bytes_get_size (call.body));
+  g_bytes_unref (call.body);
+  location = soup_message_headers_get_one (headers, "Location");
+  if (location != NULL)
+    {
+      g_autoptr(GUri) resolved = g_uri_parse_relative (soup_message_get_uri (msg), location,
+                                                       G_URI_FLAGS_ENCODED, NULL);
+      g_assert_nonnull (resolved);
+      leg->location = g_uri_to_string (resolved);
+    }
+  set_cookie = soup_message_headers_get_one (headers, "Set-Cookie");
+  if (set_cookie != NULL && g_str_has_prefix (set_cookie, "hemgate_session="))
+    leg->cookie = g_strndup (set_cookie + strlen ("hemgate_session="),
+                             strcspn (set_cookie + strlen ("hemgate_session="), ";"));
+  if (g_strcmp0 (soup_message_headers_get_content_type (headers, NULL), "application/json") == 0)
+    leg->json = hg_json_parse_object (leg->body, strlen (leg->body), 0, NULL);
+  return leg;
+}
+
+static const gchar *
+leg_error_message (Leg *leg)
+{
+  g_assert_nonnull (leg->json);
+  return json_object_get_string_member (json_object_get_object_member (leg->json, "error"),
+                                        "message");
+}
+
+static const gchar *
+leg_error_code (Leg *leg)
+{
+  JsonObject *error;
+
+  g_assert_nonnull (leg->json);
+  error = json_object_get_object_member (leg->json, "error");
+  g_assert_nonnull (error);
+  g_test_message ("refused: %s: %s", json_object_get_string_member (error, "code"),
+                  json_object_get_string_member (error, "message"));
+  return json_object_get_string_member (error, "code");
+}
+
+static gchar *
+query_param (const gchar *uri,
+             const gchar *name)
+{
+  g_autoptr(GUri) parsed = g_uri_parse (uri, G_URI_FLAGS_ENCODED, NULL);
+  g_autoptr(GHashTable) params = NULL;
+
+  g_assert_nonnull (parsed);
+  g_assert_nonnull (g_uri_get_query (parsed));
+  params = g_uri_parse_params (g_uri_get_query (parsed), -1, "&", G_URI_PARAMS_NONE, NULL);
+  return g_strdup (g_hash_table_lookup (params, name));
+}
+
+/* From the gateway's login route through the provider's login form to the callback URL
+ * the provider sends the browser to, which is not yet requested. @nonce: the one the
+ * gateway put in the authorization request. */
+static gchar *
+login_at_provider (Fixture *fx,
+                   const gchar *user,
+                   gchar **nonce)
+{
+  g_autofree gchar *start = hgd_test_daemon_uri (fx->td, "/api/v1/auth/oidc/login");
+  g_autoptr(Leg) begin = browse (fx, "GET", start, NULL);
+  g_autofree gchar *uri = NULL;
+  g_autofree gchar *form = NULL;
+  g_autofree gchar *challenge = NULL;
+
+  g_assert_cmpuint (begin->status, ==, SOUP_STATUS_FOUND);
+  /* each login on a browser of its own: no single sign-on from the one before */
+  soup_session_remove_feature_by_type (fx->browser, SOUP_TYPE_COOKIE_JAR);
+  soup_session_add_feature_by_type (fx->browser, SOUP_TYPE_COOKIE_JAR);
+  g_assert_true (g_str_has_prefix (begin->location, fx->op->issuer));
+  /* PKCE with S256, a state and a nonce */
+  challenge = query_param (begin->location, "code_challenge");
+  g_assert_nonnull (challenge);
+  g_autofree gchar *method = query_param (begin->location, "code_challenge_method");
+  g_assert_cmpstr (method, ==, "S256");
+  if (nonce != NULL)
+    *nonce = query_param (begin->location, "nonce");
+  uri = g_strdup (begin->location);
+
+  /* the provider's pages, until it sends the browser back to the gateway */
+  for (guint i = 0; i < 10; i++)
+    {
+      g_autoptr(Leg) leg = browse (fx, form != NULL ? "POST" : "GET", uri, form);
+
+      g_clear_pointer (&form, g_free);
+      if (leg->location != NULL && g_str_has_prefix (leg->location, fx->td->url))
+        return g_strdup (leg->location);
+      if (leg->location != NULL)
+        {
+          g_free (uri);
+          uri = g_strdup (leg->location);
+          continue;
+        }
+      /* the login form (oidc-provider's own): any password */
+      g_assert_cmpuint (leg->status, ==, SOUP_STATUS_OK);
+      g_assert_nonnull (strstr (leg->body, "name=\"login\""));
+      {
+        const gchar *action = strstr (leg->body, "action=\"");
+        g_autofree gchar *path = NULL;
+        g_autoptr(GUri) base = g_uri_parse (uri, G_URI_FLAGS_ENCODED, NULL);
+        g_autoptr(GUri) target = NULL;
+
+        g_assert_nonnull (action);
+        action += strlen ("action=\"");
+        path = g_strndup (action, strcspn (action, "\""));
+        target = g_uri_parse_relative (base, path, G_URI_FLAGS_ENCODED, NULL);
+        g_free (uri);
+        uri = g_uri_to_string (target);
+        form = soup_form_encode ("prompt", "login", "login", user, "password", "any password",
+                                NULL);
+      }
+    }
+  g_assert_not_reached ();
+}
+
+/* A whole login; the callback's answer. */
+static Leg *
+login (Fixture *fx,
+       const gchar *user)
+{
+  g_autofree gchar *callback = login_at_provider (fx, user, NULL);
+
+  return browse (fx, "GET", callback, NULL);
+}
+
+static void
+store_secret_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (hgd_secrets_store_finish (HGD_SECRETS (source), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+static JsonObject *
+user_json (const gchar *name,
+           const gchar *group)
+{
+  JsonObject *user = json_object_new ();
+  JsonArray *groups = json_array_new ();
+
+  json_object_set_string_member (user, "name", name);
+  json_array_add_string_element (groups, group);
+  json_array_add_string_element (groups, "alla-anstallda");
+  json_object_set_array_member (user, "groups", groups);
+  return user;
+}
+
+static void
+fixture_set_up (Fixture *fx,
+                gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) config = json_object_new ();
+  g_autoptr(JsonObject) jwk = NULL;
+  JsonObject *users = json_object_new ();
+  guint16 port = hg_test_free_port ();
+  g_autofree gchar *port_text = g_strdup_printf ("%u", port);
+  g_autofree gchar *gateway = g_strdup_printf ("http://127.0.0.1:%u", port);
+  g_autofree gchar *redirect = g_strconcat (gateway, "/api/v1/auth/oidc/callback", NULL);
+  g_autofree gchar *backchannel = g_strconcat (gateway, "/api/v1/auth/oidc/backchannel-logout",
+                                               NULL);
+  g_autofree gchar *jwk_text = NULL;
+  gboolean stored = FALSE;
+  cjose_err err;
+
+  fx->dir = g_dir_make_tmp ("hemgate-oidc-XXXXXX", &error);
+  g_assert_no_error (error);
+  fx->key = cjose_jwk_create_RSA_random (2048, NULL, 0, &err);
+  g_assert_nonnull (fx->key);
+  g_assert_true (cjose_jwk_set_kid (fx->key, KID, strlen (KID), &err));
+  jwk_text = cjose_jwk_to_json (fx->key, true, &err);
+  jwk = hg_json_parse_object (jwk_text, strlen (jwk_text), 0, &error);
+  g_assert_no_error (error);
+  json_object_set_string_member (jwk, "alg", "RS256");
+  json_object_set_string_member (jwk, "use", "sig");
+  fx->client_secret = g_strdup_printf ("test-secret-%08x%08x", g_random_int (), g_random_int ());
+
+  json_object_set_string_member (config, "client_id", CLIENT_ID);
+  json_object_set_string_member (config, "client_secret", fx->client_secret);
+  json_object_set_string_member (config, "redirect_uri", redirect);
+  json_object_set_string_member (config, "backchannel_logout_uri", backchannel);
+  json_object_set_object_member (config, "jwk", json_object_ref (jwk));
+  json_object_set_object_member (users, "anna", user_json ("Anna Andersson", "hemtjanst"));
+  json_object_set_object_member (users, "ivar", user_json ("Ivar Isaksson", "kommun-it"));
+  json_object_set_object_member (users, "olle", user_json ("Olle Olsson", "bibliotek"));
+  json_object_set_object_member (config, "users", users);
+  fx->op = hg_test_oidc_provider_new (fx->dir, config);
+
+  {
+    const gchar *overrides[] = {
+      "api", "port", port_text,
+      "oidc", "issuer", fx->op->issuer,
+      "oidc", "client-id", CLIENT_ID,
+      "oidc", "redirect-uri", redirect,
+      "oidc", "display-name", "Testkommunen",
+      "oidc", "staff", "hemtjanst;hemsjukvard",
+      "oidc", "it-admin", "kommun-it",
+      "oidc", "timeout", "2",
+      NULL,
+    };
+    HgdTestDaemonOptions options = { .overrides = overrides };
+
+    fx->td = hgd_test_daemon_new (&options);
+  }
+  hgd_secrets_store_async (hgd_daemon_get_secrets (fx->td->daemon), HG_DOMAIN_MUNICIPAL, "core",
+                           HGD_OIDC_CLIENT_SECRET_KEY, fx->client_secret, NULL, store_secret_cb,
+                           &stored);
+  hg_test_wait_until (&stored, 30);
+  fx->browser = soup_session_new_with_options ("timeout", 30, "proxy-resolver", NULL, NULL);
+  soup_session_add_feature_by_type (fx->browser, SOUP_TYPE_COOKIE_JAR);
+}
+
+static void
+fixture_tear_down (Fixture *fx,
+                   gconstpointer data)
+{
+  soup_session_abort (fx->browser);
+  g_clear_object (&fx->browser);
+  g_clear_pointer (&fx->td, hgd_test_daemon_free);
+  g_clear_pointer (&fx->op, hg_test_oidc_provider_free);
+  cjose_jwk_release (fx->key);
+  g_free (fx->client_secret);
+  hg_test_rm_rf (fx->dir);
+  g_free (fx->dir);
+}
+
+/* The newest entry of the municipal access log. */
+static HgdAccessEntry *
+last_access_entry (Fixture *fx)
+{
+  HgdAccessLog *log = hgd_daemon_get_access_log (fx->td->daemon);
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GError) error = NULL;
+
+  entries = hgd_access_log_list (log, HG_DOMAIN_MUNICIPAL, 0, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (entries->len, >, 0);
+  /* newest first */
+  return g_ptr_array_steal_index (entries, 0);
+}
+
+static void
+assert_refusal_logged (Fixture *fx,
+                       const gchar *reason)
+{
+  g_autoptr(HgdAccessEntry) entry = last_access_entry (fx);
+  g_autofree gchar *expected = g_strdup_printf ("\"reason\":\"%s\"", reason);
+
+  g_assert_cmpstr (entry->action, ==, "login.failed");
+  g_assert_nonnull (entry->detail);
+  g_test_message ("access log: %s %s", entry->action, entry->detail);
+  g_assert_nonnull (strstr (entry->detail, expected));
+}
+
+static HgdTestResponse *
+session_of (Fixture *fx,
+            const gchar *token)
+{
+  return hgd_test_daemon_request (fx->td, "GET", "/api/v1/auth/session", token, NULL);
+}
+
+/* Cases ------------------------------------------------------------------------------------ */
+
+static void
+test_roles (Fixture *fx,
+            gconstpointer data)
+{
+  g_autoptr(Leg) anna = NULL;
+  g_autoptr(Leg) ivar = NULL;
+  g_autoptr(HgdTestResponse) info = NULL;
+  g_autoptr(HgdTestResponse) session = NULL;
+  g_autoptr(HgdTestResponse) plugins = NULL;
+  g_autoptr(HgdAccessEntry) entry = NULL;
+
+  g_test_summary ("Staff and IT log in through the provider and get the role their groups map "
+                  "to, in the gateway's own session (token and cookie), with their identity in "
+                  "the municipal access log");
+  info = hgd_test_daemon_request (fx->td, "GET", "/api/v1/auth/oidc", NULL, NULL);
+  g_assert_cmpuint (info->status, ==, SOUP_STATUS_OK);
+  g_assert_true (json_object_get_boolean_member (info->json, "enabled"));
+  g_assert_cmpstr (json_object_get_string_member (info->json, "display_name"), ==,
+                   "Testkommunen");
+
+  anna = login (fx, "anna");
+  g_assert_cmpuint (anna->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (anna->json, "role"), ==, "staff");
+  g_assert_cmpstr (json_object_get_string_member (anna->json, "domain"), ==, "municipal");
+  g_assert_cmpstr (json_object_get_string_member (anna->json, "subject"), ==, "anna");
+  g_assert_cmpstr (json_object_get_string_member (anna->json, "name"), ==, "Anna Andersson");
+  g_assert_cmpstr (json_object_get_string_member (anna->json, "issuer"), ==, fx->op->issuer);
+  g_assert_cmpstr (anna->cookie, ==, json_object_get_string_member (anna->json, "token"));
+  entry = last_access_entry (fx);
+  g_assert_cmpstr (entry->action, ==, "login");
+  g_assert_cmpstr (entry->actor, ==, "user:oidc:anna");
+  g_assert_nonnull (strstr (entry->detail, "\"name\":\"Anna Andersson\""));
+
+  session = session_of (fx, anna->cookie);
+  g_assert_cmpuint (session->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (session->json, "role"), ==, "staff");
+  /* the route table's rules hold for it: staff may list plugins, not restart them */
+  plugins = hgd_test_daemon_request (fx->td, "POST", "/api/v1/plugins/none/restart",
+                                     anna->cookie, NULL);
+  g_assert_cmpuint (plugins->status, ==, SOUP_STATUS_FORBIDDEN);
+
+  ivar = login (fx, "ivar");
+  g_assert_cmpuint (ivar->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (ivar->json, "role"), ==, "it-admin");
+}
+
+static void
+test_no_role (Fixture *fx,
+              gconstpointer data)
+{
+  g_autoptr(Leg) olle = NULL;
+  g_autoptr(Leg) anna = NULL;
+  g_autoptr(Leg) again = NULL;
+
+  g_test_summary ("A user whose groups map to no role gets no session, nor does one removed "
+                  "from the group between two logins; each refusal is in the access log");
+  olle = login (fx, "olle");
+  g_assert_cmpuint (olle->status, ==, SOUP_STATUS_FORBIDDEN);
+  g_assert_cmpstr (leg_error_code (olle), ==, "no-role");
+  g_assert_null (olle->cookie);
+  assert_refusal_logged (fx, "no-role");
+
+  anna = login (fx, "anna");
+  g_assert_cmpuint (anna->status, ==, SOUP_STATUS_OK);
+  hg_test_oidc_provider_admin (fx->op, "/admin/users/anna",
+                               "{\"name\": \"Anna Andersson\", \"groups\": [\"bibliotek\"]}");
+  again = login (fx, "anna");
+  g_assert_cmpuint (again->status, ==, SOUP_STATUS_FORBIDDEN);
+  g_assert_cmpstr (leg_error_code (again), ==, "no-role");
+  assert_refusal_logged (fx, "no-role");
+}
+
+static void
+test_backchannel_logout (Fixture *fx,
+                         gconstpointer data)
+{
+  g_autoptr(Leg) anna = login (fx, "anna");
+  g_autoptr(Leg) ivar = login (fx, "ivar");
+  g_autoptr(HgdTestResponse) before = NULL;
+  g_autoptr(HgdTestResponse) after = NULL;
+  g_autoptr(HgdTestResponse) other = NULL;
+  g_autoptr(HgdAccessEntry) entry = NULL;
+  gint64 start;
+
+  g_test_summary ("A staff member the provider logs out (back-channel logout, a signed logout "
+                  "token) loses their open gateway session at once; others keep theirs");
+  g_assert_cmpuint (anna->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpuint (ivar->status, ==, SOUP_STATUS_OK);
+  before = session_of (fx, anna->cookie);
+  g_assert_cmpuint (before->status, ==, SOUP_STATUS_OK);
+
+  start = g_get_monotonic_time ();
+  hg_test_oidc_provider_admin (fx->op, "/admin/users/anna/logout", NULL);
+  after = session_of (fx, anna->cookie);
+  g_test_message ("back-channel logout to session refused: %.1f ms",
+                  (g_get_monotonic_time () - start) / 1000.0);
+  g_assert_cmpuint (after->status, ==, SOUP_STATUS_UNAUTHORIZED);
+  other = session_of (fx, ivar->cookie);
+  g_assert_cmpuint (other->status, ==, SOUP_STATUS_OK);
+  entry = last_access_entry (fx);
+  g_assert_cmpstr (entry->action, ==, "logout");
+  g_assert_cmpstr (entry->actor, ==, "user:oidc:anna");
+}
+
+static void
+test_rp_logout (Fixture *fx,
+                gconstpointer data)
+{
+  g_autoptr(Leg) anna = login (fx, "anna");
+  g_autoptr(HgdTestResponse) logout = NULL;
+  g_autoptr(HgdTestResponse) after = NULL;
+  const gchar *url;
+
+  g_test_summary ("Logging out of a session from the provider ends it here and answers where "
+                  "the browser logs out at the provider (RP-initiated logout)");
+  g_assert_cmpuint (anna->status, ==, SOUP_STATUS_OK);
+  logout = hgd_test_daemon_request (fx->td, "POST", "/api/v1/auth/logout", anna->cookie, NULL);
+  g_assert_cmpuint (logout->status, ==, SOUP_STATUS_OK);
+  url = json_object_get_string_member (logout->json, "end_session_url");
+  g_assert_true (g_str_has_prefix (url, fx->op->issuer));
+  g_assert_nonnull (strstr (url, "id_token_hint="));
+  after = session_of (fx, anna->cookie);
+  g_assert_cmpuint (after->status, ==, SOUP_STATUS_UNAUTHORIZED);
+}
+
+/* Bad input ------------------------------------------------------------------------------- */
+
+typedef enum
+{
+  FORGE_EXPIRED,
+  FORGE_NOT_YET_VALID,
+  FORGE_AUDIENCE,
+  FORGE_ISSUER,
+  FORGE_ALG_NONE,
+  FORGE_HS256_PUBLIC_KEY,
+  FORGE_UNKNOWN_KID,
+  FORGE_REPLAYED_NONCE,
+} Forgery;
+
+/* What the refusal of each says. */
+static const gchar *const reasons[] = {
+  [FORGE_EXPIRED] = "has expired",
+  [FORGE_NOT_YET_VALID] = "not yet valid",
+  [FORGE_AUDIENCE] = "another audience",
+  [FORGE_ISSUER] = "another issuer",
+  [FORGE_ALG_NONE] = "algorithm 'none'",
+  [FORGE_HS256_PUBLIC_KEY] = "algorithm 'HS256'",
+  [FORGE_UNKNOWN_KID] = "unknown kid",
+  [FORGE_REPLAYED_NONCE] = "nonce",
+};
+
+static gchar *
+b64url (const gchar *text)
+{
+  g_autofree gchar *b64 = g_base64_encode ((const guchar *) text, strlen (text));
+  GString *out = g_string_new (NULL);
+
+  for (const gchar *p = b64; *p != '\0' && *p != '='; p++)
+    g_string_append_c (out, *p == '+' ? '-' : *p == '/' ? '_' : *p);
+  return g_string_free (out, FALSE);
+}
+
+/* An ID token for anna with @claims_text, signed with cjose by @key under @alg and @kid;
+ * `none` is written out, as no library signs with it. */
+static gchar *
+sign_token (const gchar *claims_text,
+            const gchar *alg,
+            const gchar *kid,
+            cjose_jwk_t *key)
+{
+  cjose_header_t *header;
+  cjose_jws_t *jws;
+  cjose_err err;
+  const gchar *compact = NULL;
+  gchar *out;
+
+  if (g_str_equal (alg, "none"))
+    {
+      g_autofree gchar *h = b64url ("{\"alg\":\"none\",\"typ\":\"JWT\"}");
+      g_autofree gchar *c = b64url (claims_text);
+      return g_strdup_printf ("%s.%s.", h, c);
+    }
+  header = cjose_header_new (&err);
+  g_assert_true (cjose_header_set (header, CJOSE_HDR_ALG, alg, &err));
+  g_assert_true (cjose_header_set (header, CJOSE_HDR_KID, kid, &err));
+  g_assert_true (cjose_header_set (header, "typ", "JWT", &err));
+  jws = cjose_jws_sign (key, header, (const guint8 *) claims_text, strlen (claims_text), &err);
+  g_assert_nonnull (jws);
+  g_assert_true (cjose_jws_export (jws, &compact, &err));
+  out = g_strdup (compact);
+  cjose_jws_release (jws);
+  cjose_header_release (header);
+  return out;
+}
+
+static void
+test_forged (Fixture *fx,
+             gconstpointer data)
+{
+  Forgery forgery = GPOINTER_TO_INT (data);
+  g_autofree gchar *nonce = NULL;
+  g_autofree gchar *callback = NULL;
+  g_autofree gchar *claims_text = NULL;
+  g_autofree gchar *token = NULL;
+  g_autofree gchar *body = NULL;
+  g_autoptr(JsonObject) claims = json_object_new ();
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(JsonObject) wrapper = json_object_new ();
+  g_autoptr(JsonNode) wrapper_node = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(Leg) answer = NULL;
+  JsonArray *groups = json_array_new ();
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  const gchar *alg = "RS256";
+  const gchar *kid = KID;
+  cjose_jwk_t *key = fx->key;
+  cjose_jwk_t *other = NULL;
+  cjose_err err;
+
+  g_test_summary ("A forged or wrong ID token through the real callback path is refused with "
+                  "a clear error and an access log entry, and gives no session");
+  if (forgery == FORGE_REPLAYED_NONCE)
+    {
+      /* a real login first; its nonce is then replayed in another */
+      g_autofree gchar *first = login_at_provider (fx, "anna", &nonce);
+      g_autoptr(Leg) ok = browse (fx, "GET", first, NULL);
+      g_autofree gchar *fresh = NULL;
+
+      g_assert_cmpuint (ok->status, ==, SOUP_STATUS_OK);
+      callback = login_at_provider (fx, "anna", &fresh);
+      g_assert_cmpstr (fresh, !=, nonce);
+    }
+  else
+    {
+      callback = login_at_provider (fx, "anna", &nonce);
+    }
+
+  json_object_set_string_member (claims, "iss", fx->op->issuer);
+  json_object_set_string_member (claims, "aud", CLIENT_ID);
+  json_object_set_string_member (claims, "sub", "anna");
+  json_object_set_string_member (claims, "name", "Anna Andersson");
+  json_object_set_string_member (claims, "nonce", nonce);
+  json_object_set_int_member (claims, "iat", now);
+  json_object_set_int_member (claims, "exp", now + 300);
+  json_array_add_string_element (groups, "hemtjanst");
+  json_object_set_array_member (claims, "groups", groups);
+  switch (forgery)
+    {
+    case FORGE_EXPIRED:
+      json_object_set_int_member (claims, "iat", now - 7200);
+      json_object_set_int_member (claims, "exp", now - 3600);
+      break;
+    case FORGE_NOT_YET_VALID:
+      json_object_set_int_member (claims, "nbf", now + 3600);
+      break;
+    case FORGE_AUDIENCE:
+      json_object_set_string_member (claims, "aud", "another-client");
+      break;
+    case FORGE_ISSUER:
+      json_object_set_string_member (claims, "iss", "http://127.0.0.1:9/another-issuer");
+      break;
+    case FORGE_ALG_NONE:
+      alg = "none";
+      break;
+    case FORGE_HS256_PUBLIC_KEY:
+      {
+        /* the provider's public key, as anyone can fetch it, used as an HMAC secret */
+        g_autofree gchar *public_jwk = cjose_jwk_to_json (fx->key, false, &err);
+        other = cjose_jwk_create_oct_spec ((const guint8 *) public_jwk, strlen (public_jwk),
+                                           &err);
+        g_assert_nonnull (other);
+        key = other;
+        alg = "HS256";
+      }
+      break;
+    case FORGE_UNKNOWN_KID:
+      other = cjose_jwk_create_RSA_random (2048, NULL, 0, &err);
+      g_assert_nonnull (other);
+      key = other;
+      kid = "a-key-nobody-published";
+      break;
+    case FORGE_REPLAYED_NONCE:
+    default:
+      break;
+    }
+  json_node_set_object (node, claims);
+  claims_text = json_to_string (node, FALSE);
+  token = sign_token (claims_text, alg, kid, key);
+  json_object_set_string_member (wrapper, "id_token", token);
+  json_node_set_object (wrapper_node, wrapper);
+  body = json_to_string (wrapper_node, FALSE);
+  hg_test_oidc_provider_admin (fx->op, "/admin/next-id-token", body);
+
+  answer = browse (fx, "GET", callback, NULL);
+  g_assert_cmpuint (answer->status, ==, SOUP_STATUS_UNAUTHORIZED);
+  g_assert_cmpstr (leg_error_code (answer), ==, "invalid-token");
+  /* refused for the reason forged, said plainly */
+  g_assert_nonnull (strstr (leg_error_message (answer), reasons[forgery]));
+  g_assert_null (answer->cookie);
+  assert_refusal_logged (fx, "invalid-token");
+  if (other != NULL)
+    cjose_jwk_release (other);
+}
+
+static void
+test_replayed_state (Fixture *fx,
+                     gconstpointer data)
+{
+  g_autofree gchar *callback = login_at_provider (fx, "anna", NULL);
+  g_autoptr(Leg) first = browse (fx, "GET", callback, NULL);
+  g_autoptr(Leg) again = NULL;
+  g_autoptr(Leg) unasked = NULL;
+  g_autofree gchar *made_up = NULL;
+
+  g_test_summary ("A callback whose state was used already, or that no login is waiting for, "
+                  "is refused and logged");
+  g_assert_cmpuint (first->status, ==, SOUP_STATUS_OK);
+  again = browse (fx, "GET", callback, NULL);
+  g_assert_cmpuint (again->status, ==, SOUP_STATUS_BAD_REQUEST);
+  g_assert_cmpstr (leg_error_code (again), ==, "no-pending-login");
+  assert_refusal_logged (fx, "no-pending-login");
+
+  made_up = hgd_test_daemon_uri (fx->td, "/api/v1/auth/oidc/callback?code=abc&state=made-up");
+  unasked = browse (fx, "GET", made_up, NULL);
+  g_assert_cmpuint (unasked->status, ==, SOUP_STATUS_BAD_REQUEST);
+  g_assert_cmpstr (leg_error_code (unasked), ==, "no-pending-login");
+  assert_refusal_logged (fx, "no-pending-login");
+}
+
+static void
+test_jwks_broken (Fixture *fx,
+                  gconstpointer data)
+{
+  const gchar *mode = data;
+  g_autofree gchar *body = g_strdup_printf ("{\"mode\": \"%s\"}", mode);
+  g_autoptr(Leg) answer = NULL;
+  g_autoptr(Leg) later = NULL;
+
+  g_test_summary ("While the provider's keys (JWKS) are down, too slow or garbage, nobody "
+                  "logs in, the refusal says so and is logged; once they are back, logins work");
+  hg_test_oidc_provider_admin (fx->op, "/admin/jwks", body);
+  answer = login (fx, "anna");
+  g_assert_cmpuint (answer->status, ==, SOUP_STATUS_BAD_GATEWAY);
+  g_assert_cmpstr (leg_error_code (answer), ==, "idp-unavailable");
+  g_assert_null (answer->cookie);
+  assert_refusal_logged (fx, "idp-unavailable");
+
+  hg_test_oidc_provider_admin (fx->op, "/admin/jwks", "{\"mode\": \"ok\"}");
+  /* the keys are fetched again at most every 10 s */
+  hg_test_run_for (10500);
+  later = login (fx, "anna");
+  g_assert_cmpuint (later->status, ==, SOUP_STATUS_OK);
+}
+
+int
+main (int argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+#define ADD(path, func, data)                                                                      \
+  g_test_add ("/oidc/" path, Fixture, data, fixture_set_up, func, fixture_tear_down)
+  ADD ("login/staff-and-it-admin-roles", test_roles, NULL);
+  ADD ("login/no-mapped-group-no-session", test_no_role, NULL);
+  ADD ("logout/backchannel-ends-session", test_backchannel_logout, NULL);
+  ADD ("logout/rp-initiated", test_rp_logout, NULL);
+  ADD ("bad-input/expired", test_forged, GINT_TO_POINTER (FORGE_EXPIRED));
+  ADD ("bad-input/not-yet-valid", test_forged, GINT_TO_POINTER (FORGE_NOT_YET_VALID));
+  ADD ("bad-input/wrong-audience", test_forged, GINT_TO_POINTER (FORGE_AUDIENCE));
+  ADD ("bad-input/wrong-issuer", test_forged, GINT_TO_POINTER (FORGE_ISSUER));
+  ADD ("bad-input/alg-none", test_forged, GINT_TO_POINTER (FORGE_ALG_NONE));
+  ADD ("bad-input/hs256-with-public-key", test_forged, GINT_TO_POINTER (FORGE_HS256_PUBLIC_KEY));
+  ADD ("bad-input/unknown-kid", test_forged, GINT_TO_POINTER (FORGE_UNKNOWN_KID));
+  ADD ("bad-input/replayed-nonce", test_forged, GINT_TO_POINTER (FORGE_REPLAYED_NONCE));
+  ADD ("bad-input/replayed-state-and-no-pending-login", test_replayed_state, NULL);
+  ADD ("bad-input/jwks-down", test_jwks_broken, "down");
+  ADD ("bad-input/jwks-slow", test_jwks_broken, "slow");
+  ADD ("bad-input/jwks-garbage", test_jwks_broken, "garbage");
+#undef ADD
+  return g_test_run ();
+}
