@@ -391,6 +391,16 @@ test_roles (Fixture *fx,
   g_assert_cmpstr (json_object_get_string_member (anna->json, "name"), ==, "Anna Andersson");
   g_assert_cmpstr (json_object_get_string_member (anna->json, "issuer"), ==, fx->op->issuer);
   g_assert_cmpstr (anna->cookie, ==, json_object_get_string_member (anna->json, "token"));
+  /* the session ends with the ID token (the provider's 10 minutes), not after [api]
+   * session-lifetime (12 hours) */
+  {
+    g_autoptr(GDateTime) expires = g_date_time_new_from_iso8601 (
+        json_object_get_string_member (anna->json, "expires"), NULL);
+    gint64 left = g_date_time_to_unix (expires) - g_get_real_time () / G_USEC_PER_SEC;
+
+    g_assert_cmpint (left, >, 0);
+    g_assert_cmpint (left, <=, 600);
+  }
   entry = last_access_entry (fx);
   g_assert_cmpstr (entry->action, ==, "login");
   g_assert_cmpstr (entry->actor, ==, "user:oidc:anna");
