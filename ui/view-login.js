@@ -103,4 +103,5 @@ export function render(main, { message, onLoggedIn }) {
     form,
     provider,
     h('div', { class: 'field language-choice' }, h('label', { for: 'login-language' }, _('Language')), language));
+  addProviderLogin(provider);
 }
