@@ -726,6 +726,44 @@ test_jwks_broken (Fixture *fx,
   g_assert_cmpuint (later->status, ==, SOUP_STATUS_OK);
 }
 
+static void
+test_break_glass (Fixture *fx,
+                  gconstpointer data)
+{
+  g_autoptr(Leg) refused = NULL;
+  g_autoptr(HgdAccessEntry) entry = NULL;
+  g_autoptr(HgdTestResponse) health = NULL;
+  g_autofree gchar *start = hgd_test_daemon_uri (fx->td, "/api/v1/auth/oidc/login");
+  JsonObject *idp;
+  const gchar *token;
+
+  g_test_summary ("With the provider unreachable (a home's uplink down), nobody logs in through "
+                  "it; the fallback is a local municipal account (break-glass), which is "
+                  "recorded as such in the access log and shown to IT in health");
+  g_subprocess_send_signal (fx->op->process, SIGTERM);
+  g_assert_true (g_subprocess_wait (fx->op->process, NULL, NULL));
+  refused = browse (fx, "GET", start, NULL);
+  g_assert_cmpuint (refused->status, ==, SOUP_STATUS_BAD_GATEWAY);
+  g_assert_cmpstr (leg_error_code (refused), ==, "idp-unavailable");
+  assert_refusal_logged (fx, "idp-unavailable");
+
+  token = hgd_test_daemon_get_token (fx->td, HGD_ROLE_IT_ADMIN);
+  entry = last_access_entry (fx);
+  g_assert_cmpstr (entry->action, ==, "login");
+  g_assert_nonnull (strstr (entry->detail, "\"method\":\"break-glass\""));
+
+  health = hgd_test_daemon_request (fx->td, "GET", "/api/v1/health", token, NULL);
+  g_assert_cmpuint (health->status, ==, SOUP_STATUS_OK);
+  idp = json_object_get_object_member (json_object_get_object_member (health->json, "subsystems"),
+                                       "identity-provider");
+  g_assert_nonnull (idp);
+  g_assert_cmpstr (json_object_get_string_member (idp, "status"), ==, "warning");
+  g_test_message ("health: %s", json_object_get_string_member (idp, "message"));
+  g_assert_nonnull (strstr (json_object_get_string_member (idp, "message"), "could not be fetched"));
+  g_assert_nonnull (strstr (json_object_get_string_member (idp, "message"),
+                            "1 break-glass login"));
+}
+
 int
 main (int argc,
       char *argv[])
@@ -749,6 +787,7 @@ main (int argc,
   ADD ("bad-input/jwks-down", test_jwks_broken, "down");
   ADD ("bad-input/jwks-slow", test_jwks_broken, "slow");
   ADD ("bad-input/jwks-garbage", test_jwks_broken, "garbage");
+  ADD ("offline/break-glass-recorded-and-shown", test_break_glass, NULL);
 #undef ADD
   return g_test_run ();
 }

@@ -63,6 +63,9 @@ struct _HgdApi
   HgdPluginManager *plugins;              /* (owned) */
   HgdSecrets *secrets;                    /* (owned) (nullable) */
   HgdOidc *oidc;                          /* (owned) the identity provider's relying party */
+  gchar *oidc_unreachable;                /* (owned) (nullable) why the provider failed last */
+  guint break_glass_logins;               /* local municipal logins while [oidc] is set */
+  gint64 last_break_glass;                /* real time of the last, usec */
   gint64 start_time;                      /* when the daemon started */
   SoupServer *server;        /* (owned) (nullable) until listening */
   GCancellable *cancellable; /* (owned) cancelled in dispose */
@@ -1980,6 +1983,18 @@ log_login (HgdApi *self,
     {
       actor = g_strdup_printf ("user:%s", session->username);
       json_object_set_string_member (detail, "role", hgd_role_to_string (session->role));
+      /* the offline fallback: with an identity provider, a local municipal account is the
+       * break-glass way in (the provider unreachable), recorded and shown to IT in health */
+      if (hgd_oidc_is_configured (self->oidc) &&
+          hgd_role_get_domain (session->role) == HG_DOMAIN_MUNICIPAL)
+        {
+          json_object_set_string_member (detail, "method", "break-glass");
+          self->break_glass_logins++;
+          self->last_break_glass = g_get_real_time ();
+          g_message ("break-glass login of the local account %s (%s) while staff log in with "
+                     "the identity provider",
+                     session->username, hgd_role_to_string (session->role));
+        }
       hgd_access_log_record (self->access_log, hgd_role_get_domain (session->role), actor,
                              "login", NULL, detail);
       return;
@@ -2225,6 +2240,8 @@ log_oidc_login (HgdApi *self,
     {
       g_autofree gchar *actor = request_who_session (session);
 
+      g_clear_pointer (&self->oidc_unreachable, g_free);
+
       json_object_set_string_member (detail, "role", hgd_role_to_string (session->role));
       json_object_set_string_member (detail, "subject", session->subject);
       if (session->display_name != NULL)
@@ -2233,6 +2250,11 @@ log_oidc_login (HgdApi *self,
       return;
     }
   oidc_error_to_http (error, &status, &code);
+  if (g_error_matches (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_UNAVAILABLE))
+    {
+      g_free (self->oidc_unreachable);
+      self->oidc_unreachable = g_strdup (error->message);
+    }
   json_object_set_string_member (detail, "reason", code);
   json_object_set_string_member (detail, "message", error->message);
   hgd_access_log_record (self->access_log, HG_DOMAIN_MUNICIPAL, NULL, "login.failed", NULL,
@@ -2520,6 +2542,39 @@ add_subsystem_warning (JsonObject *subsystems,
   json_object_set_object_member (subsystems, name, object);
 }
 
+/* The identity provider ([oidc]), when there is one: a warning, never a fault (it leaves
+ * the overall status alone), while the last login through it failed for want of it, and
+ * once a local municipal account logged in instead (break-glass), so that IT sees both. */
+static void
+add_identity_provider (HgdApi *self,
+                       JsonObject *subsystems,
+                       gboolean details)
+{
+  g_autoptr(GString) warning = NULL;
+
+  if (!hgd_oidc_is_configured (self->oidc))
+    return;
+  if (self->oidc_unreachable != NULL)
+    warning = g_string_new (self->oidc_unreachable);
+  if (self->break_glass_logins > 0)
+    {
+      g_autofree gchar *last = iso8601_from_usec (self->last_break_glass);
+
+      if (warning == NULL)
+        warning = g_string_new (NULL);
+      else
+        g_string_append (warning, "; ");
+      g_string_append_printf (warning, "%u break-glass login%s of local municipal accounts "
+                              "since the start, the last at %s",
+                              self->break_glass_logins, self->break_glass_logins == 1 ? "" : "s",
+                              last);
+    }
+  if (warning != NULL)
+    add_subsystem_warning (subsystems, "identity-provider", warning->str, details);
+  else
+    add_subsystem (subsystems, "identity-provider", NULL, details);
+}
+
 /* The plugin hosts' sandbox (hgd-sandbox.c): a warning, never a fault, while a
  * protection is off (hemgated not root in development, `[plugins] sandbox = off`); it
  * leaves the overall status alone. The full form says per domain which are on. */
@@ -2638,6 +2693,7 @@ handle_health (HgdApi *self,
         add_subsystem (subsystems, access_log_subsystem_name ((HgDomain) i),
                        hgd_access_log_get_fault (self->access_log, (HgDomain) i), municipal);
       add_isolation (self, subsystems, municipal);
+      add_identity_provider (self, subsystems, municipal);
       json_object_set_object_member (object, "subsystems", subsystems);
     }
   if (municipal)
@@ -5268,6 +5324,7 @@ hgd_api_finalize (GObject *object)
 
   g_object_unref (self->cancellable);
   g_clear_object (&self->oidc);
+  g_free (self->oidc_unreachable);
   g_hash_table_unref (self->pending);
   g_hash_table_unref (self->connections);
   g_hash_table_unref (self->kept);
