@@ -147,38 +147,39 @@ query_param (const gchar *uri,
   return g_strdup (g_hash_table_lookup (params, name));
 }
 
-/* From the gateway's login route through the provider's login form to the callback URL
- * the provider sends the browser to, which is not yet requested. @nonce: the one the
- * gateway put in the authorization request. */
+/* The value of attribute @name in the HTML tag that starts at @tag, or NULL. */
 static gchar *
-login_at_provider (Fixture *fx,
-                   const gchar *user,
-                   gchar **nonce)
+tag_attribute (const gchar *tag,
+               const gchar *name)
 {
-  g_autofree gchar *start = hgd_test_daemon_uri (fx->td, "/api/v1/auth/oidc/login");
-  g_autoptr(Leg) begin = browse (fx, "GET", start, NULL);
-  g_autofree gchar *uri = NULL;
+  g_autofree gchar *needle = g_strdup_printf (" %s=\"", name);
+  const gchar *end = strchr (tag, '>');
+  const gchar *at = strstr (tag, needle);
+
+  if (at == NULL || (end != NULL && at > end))
+    return NULL;
+  at += strlen (needle);
+  return g_strndup (at, strcspn (at, "\""));
+}
+
+/* The browser at the provider, from @uri: follows its redirects and fills in its forms
+ * (the user code, the login form with any password, the confirmation), until it sends the
+ * browser back to the gateway (that address is returned, not requested) or shows a page
+ * without a form (NULL). */
+static gchar *
+drive_provider (Fixture *fx,
+                const gchar *start,
+                const gchar *user)
+{
+  g_autofree gchar *uri = g_strdup (start);
   g_autofree gchar *form = NULL;
-  g_autofree gchar *challenge = NULL;
 
-  g_assert_cmpuint (begin->status, ==, SOUP_STATUS_FOUND);
-  /* each login on a browser of its own: no single sign-on from the one before */
-  soup_session_remove_feature_by_type (fx->browser, SOUP_TYPE_COOKIE_JAR);
-  soup_session_add_feature_by_type (fx->browser, SOUP_TYPE_COOKIE_JAR);
-  g_assert_true (g_str_has_prefix (begin->location, fx->op->issuer));
-  /* PKCE with S256, a state and a nonce */
-  challenge = query_param (begin->location, "code_challenge");
-  g_assert_nonnull (challenge);
-  g_autofree gchar *method = query_param (begin->location, "code_challenge_method");
-  g_assert_cmpstr (method, ==, "S256");
-  if (nonce != NULL)
-    *nonce = query_param (begin->location, "nonce");
-  uri = g_strdup (begin->location);
-
-  /* the provider's pages, until it sends the browser back to the gateway */
-  for (guint i = 0; i < 10; i++)
+  for (guint i = 0; i < 15; i++)
     {
       g_autoptr(Leg) leg = browse (fx, form != NULL ? "POST" : "GET", uri, form);
+      g_autoptr(GString) fields = g_string_new (NULL);
+      g_autofree gchar *action = NULL;
+      const gchar *form_tag;
 
       g_clear_pointer (&form, g_free);
       if (leg->location != NULL && g_str_has_prefix (leg->location, fx->td->url))
@@ -189,26 +190,66 @@ login_at_provider (Fixture *fx,
           uri = g_strdup (leg->location);
           continue;
         }
-      /* the login form (oidc-provider's own): any password */
       g_assert_cmpuint (leg->status, ==, SOUP_STATUS_OK);
-      g_assert_nonnull (strstr (leg->body, "name=\"login\""));
-      {
-        const gchar *action = strstr (leg->body, "action=\"");
-        g_autofree gchar *path = NULL;
-        g_autoptr(GUri) base = g_uri_parse (uri, G_URI_FLAGS_ENCODED, NULL);
-        g_autoptr(GUri) target = NULL;
+      form_tag = strstr (leg->body, "<form");
+      if (form_tag == NULL)
+        return NULL;
+      action = tag_attribute (form_tag, "action");
+      g_assert_nonnull (action);
+      for (const gchar *p = strstr (form_tag, "<input"); p != NULL; p = strstr (p + 1, "<input"))
+        {
+          g_autofree gchar *name = tag_attribute (p, "name");
+          g_autofree gchar *value = tag_attribute (p, "value");
+          g_autofree gchar *escaped = NULL;
 
-        g_assert_nonnull (action);
-        action += strlen ("action=\"");
-        path = g_strndup (action, strcspn (action, "\""));
-        target = g_uri_parse_relative (base, path, G_URI_FLAGS_ENCODED, NULL);
+          if (name == NULL)
+            continue;
+          if (g_str_equal (name, "login") || g_str_equal (name, "password"))
+            {
+              g_free (value);
+              value = g_strdup (g_str_equal (name, "login") ? user : "any password");
+            }
+          escaped = g_uri_escape_string (value != NULL ? value : "", NULL, FALSE);
+          g_string_append_printf (fields, "%s%s=%s", fields->len > 0 ? "&" : "", name, escaped);
+        }
+      {
+        g_autoptr(GUri) base = g_uri_parse (uri, G_URI_FLAGS_ENCODED, NULL);
+        g_autoptr(GUri) target = g_uri_parse_relative (base, action, G_URI_FLAGS_ENCODED, NULL);
+
         g_free (uri);
         uri = g_uri_to_string (target);
-        form = soup_form_encode ("prompt", "login", "login", user, "password", "any password",
-                                NULL);
       }
+      form = g_string_free (g_steal_pointer (&fields), FALSE);
     }
   g_assert_not_reached ();
+}
+
+/* From the gateway's login route through the provider's login form to the callback URL
+ * the provider sends the browser to, which is not yet requested. @nonce: the one the
+ * gateway put in the authorization request. */
+static gchar *
+login_at_provider (Fixture *fx,
+                   const gchar *user,
+                   gchar **nonce)
+{
+  g_autofree gchar *start = hgd_test_daemon_uri (fx->td, "/api/v1/auth/oidc/login");
+  g_autoptr(Leg) begin = browse (fx, "GET", start, NULL);
+  g_autofree gchar *challenge = NULL;
+  g_autofree gchar *method = NULL;
+
+  g_assert_cmpuint (begin->status, ==, SOUP_STATUS_FOUND);
+  /* each login on a browser of its own: no single sign-on from the one before */
+  soup_session_remove_feature_by_type (fx->browser, SOUP_TYPE_COOKIE_JAR);
+  soup_session_add_feature_by_type (fx->browser, SOUP_TYPE_COOKIE_JAR);
+  g_assert_true (g_str_has_prefix (begin->location, fx->op->issuer));
+  /* PKCE with S256, a state and a nonce */
+  challenge = query_param (begin->location, "code_challenge");
+  g_assert_nonnull (challenge);
+  method = query_param (begin->location, "code_challenge_method");
+  g_assert_cmpstr (method, ==, "S256");
+  if (nonce != NULL)
+    *nonce = query_param (begin->location, "nonce");
+  return drive_provider (fx, begin->location, user);
 }
 
 /* A whole login; the callback's answer. */
@@ -764,6 +805,54 @@ test_break_glass (Fixture *fx,
                             "1 break-glass login"));
 }
 
+static void
+test_device (Fixture *fx,
+             gconstpointer data)
+{
+  g_autoptr(HgdTestResponse) begin = NULL;
+  g_autoptr(HgdTestResponse) waiting = NULL;
+  g_autoptr(HgdTestResponse) done = NULL;
+  g_autoptr(HgdTestResponse) again = NULL;
+  g_autoptr(HgdTestResponse) session = NULL;
+  g_autofree gchar *poll = NULL;
+  g_autofree gchar *back = NULL;
+  const gchar *device_code;
+  const gchar *verify;
+
+  g_test_summary ("A client without a browser (hemgatectl over SSH) logs in with the device "
+                  "authorization grant: it gets a code for the user to enter at the provider, "
+                  "waits, and then gets the gateway's session with the user's role, once");
+  begin = hgd_test_daemon_request (fx->td, "POST", "/api/v1/auth/oidc/device", NULL, NULL);
+  g_assert_cmpuint (begin->status, ==, SOUP_STATUS_OK);
+  device_code = json_object_get_string_member (begin->json, "device_code");
+  g_assert_nonnull (json_object_get_string_member (begin->json, "user_code"));
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (begin->json, "verification_uri"),
+                                   fx->op->issuer));
+  verify = json_object_get_string_member (begin->json, "verification_uri_complete");
+  g_assert_nonnull (verify);
+  poll = g_strdup_printf ("{\"device_code\": \"%s\"}", device_code);
+
+  waiting = hgd_test_daemon_request (fx->td, "POST", "/api/v1/auth/oidc/device/token", NULL, poll);
+  g_assert_cmpuint (waiting->status, ==, SOUP_STATUS_BAD_REQUEST);
+  g_assert_cmpstr (hgd_test_response_error_code (waiting), ==, "authorization-pending");
+
+  /* IT enters the code at the provider in a browser of their own, and logs in there */
+  back = drive_provider (fx, verify, "ivar");
+  g_assert_null (back);
+
+  done = hgd_test_daemon_request (fx->td, "POST", "/api/v1/auth/oidc/device/token", NULL, poll);
+  g_assert_cmpuint (done->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (done->json, "role"), ==, "it-admin");
+  g_assert_cmpstr (json_object_get_string_member (done->json, "subject"), ==, "ivar");
+  session = session_of (fx, json_object_get_string_member (done->json, "token"));
+  g_assert_cmpuint (session->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (session->json, "role"), ==, "it-admin");
+
+  again = hgd_test_daemon_request (fx->td, "POST", "/api/v1/auth/oidc/device/token", NULL, poll);
+  g_assert_cmpuint (again->status, ==, SOUP_STATUS_BAD_REQUEST);
+  g_assert_cmpstr (hgd_test_response_error_code (again), ==, "no-pending-login");
+}
+
 int
 main (int argc,
       char *argv[])
@@ -788,6 +877,7 @@ main (int argc,
   ADD ("bad-input/jwks-slow", test_jwks_broken, "slow");
   ADD ("bad-input/jwks-garbage", test_jwks_broken, "garbage");
   ADD ("offline/break-glass-recorded-and-shown", test_break_glass, NULL);
+  ADD ("device/it-admin-logs-in-with-a-code", test_device, NULL);
 #undef ADD
   return g_test_run ();
 }

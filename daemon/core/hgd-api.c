@@ -131,6 +131,8 @@ static void handle_oidc_info (HgdApi *self, HgdApiRequest *req);
 static void handle_oidc_login (HgdApi *self, HgdApiRequest *req);
 static void handle_oidc_callback (HgdApi *self, HgdApiRequest *req);
 static void handle_oidc_backchannel_logout (HgdApi *self, HgdApiRequest *req);
+static void handle_oidc_device (HgdApi *self, HgdApiRequest *req);
+static void handle_oidc_device_token (HgdApi *self, HgdApiRequest *req);
 static void handle_health (HgdApi *self, HgdApiRequest *req);
 static void handle_openapi (HgdApi *self, HgdApiRequest *req);
 static void handle_metrics (HgdApi *self, HgdApiRequest *req);
@@ -187,6 +189,8 @@ static void close_ended_streams (HgdApi *self);
  *   GET    /api/v1/auth/oidc/login           yes  yes      yes    yes   yes      yes     yes      yes  (m)
  *   GET    /api/v1/auth/oidc/callback        yes  yes      yes    yes   yes      yes     yes      yes  (m)
  *   POST   /api/v1/auth/oidc/backchannel-logout yes yes   yes    yes   yes      yes     yes      yes  (m)
+ *   POST   /api/v1/auth/oidc/device          yes  yes      yes    yes   yes      yes     yes      yes  (m)
+ *   POST   /api/v1/auth/oidc/device/token    yes  yes      yes    yes   yes      yes     yes      yes  (m)
  *   GET    /api/v1/health                    yes  ltd      ltd    yes   yes      yes     ltd      ltd  (a)
  *   GET    /api/v1/openapi.json              yes  yes      yes    yes   yes      yes     yes      yes
  *   GET    /metrics                          -    -        -      -     yes      yes     -        -
@@ -284,8 +288,10 @@ static void close_ended_streams (HgdApi *self);
  *     sends the browser there (302), `callback` is where it comes back and opens the
  *     gateway's own session (cookie and token, the role from the provider's claims,
  *     municipal roles only, ending no later than the ID token), `backchannel-logout` is
- *     where the provider ends a user's sessions (a signed logout token). Without [oidc]
- *     the last three answer 404 oidc-not-configured. Every refusal is in the municipal
+ *     where the provider ends a user's sessions (a signed logout token); `device` and
+ *     `device/token` are the same login for a client without a browser (hemgatectl over
+ *     SSH: RFC 8628, the user enters a code at the provider). Without [oidc] all but the
+ *     first answer 404 oidc-not-configured. Every refusal is in the municipal
  *     access log as `login.failed` or `logout.refused`.
  */
 static const HgdApiRoute routes[] = {
@@ -300,6 +306,10 @@ static const HgdApiRoute routes[] = {
     handle_oidc_callback },
   { "POST", "/api/v1/auth/oidc/backchannel-logout", HGD_API_PUBLIC, 0, HGD_API_BODY_FORM,
     OIDC_LOGOUT_MAX_BODY, handle_oidc_backchannel_logout },
+  { "POST", "/api/v1/auth/oidc/device", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0,
+    handle_oidc_device },
+  { "POST", "/api/v1/auth/oidc/device/token", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
+    handle_oidc_device_token },
   { "GET", "/api/v1/health", HGD_API_PUBLIC, HGD_ROLES_PERSONAL | R (AUDITOR), HGD_API_BODY_NONE,
     0, handle_health },
   { "GET", "/api/v1/openapi.json", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_openapi },
@@ -2172,6 +2182,10 @@ oidc_error_to_http (const GError *error,
       *status = SOUP_STATUS_FORBIDDEN;
       *code = "no-role";
       break;
+    case HGD_OIDC_ERROR_PENDING:
+      *status = SOUP_STATUS_BAD_REQUEST;
+      *code = "authorization-pending";
+      break;
     default:
       break;
     }
@@ -2308,6 +2322,9 @@ handle_oidc_login (HgdApi *self,
   hgd_oidc_begin_login_async (self->oidc, self->cancellable, oidc_login_cb, request_ref (req));
 }
 
+static void respond_oidc_session (HgdApiRequest *req,
+                                  HgdOidcLogin *login);
+
 static void
 oidc_callback_cb (GObject *source,
                   GAsyncResult *result,
@@ -2317,10 +2334,6 @@ oidc_callback_cb (GObject *source,
   g_autoptr(GError) error = NULL;
   g_autoptr(HgdOidcLogin) login = hgd_oidc_complete_login_finish (HGD_OIDC (source), result,
                                                                   &error);
-  g_autoptr(HgdSession) session = NULL;
-  g_autofree gchar *expires = NULL;
-  HgdSessionIdentity identity = { 0 };
-  JsonObject *object;
 
   if (req->api == NULL)
     return;
@@ -2332,6 +2345,21 @@ oidc_callback_cb (GObject *source,
       request_resume (req);
       return;
     }
+  respond_oidc_session (req, login);
+  request_resume (req);
+}
+
+/* Opens the gateway's session for @login and answers with it, as a password login does:
+ * its token, also as the cookie; a browser goes on to the web UI. */
+static void
+respond_oidc_session (HgdApiRequest *req,
+                      HgdOidcLogin *login)
+{
+  g_autoptr(HgdSession) session = NULL;
+  g_autofree gchar *expires = NULL;
+  HgdSessionIdentity identity = { 0 };
+  JsonObject *object;
+
   identity.issuer = login->issuer;
   identity.subject = login->subject;
   identity.display_name = login->display_name;
@@ -2345,7 +2373,6 @@ oidc_callback_cb (GObject *source,
   if (request_wants_html (req))
     {
       respond_redirect (req, SOUP_STATUS_SEE_OTHER, "/");
-      request_resume (req);
       return;
     }
   expires = iso8601_from_usec (session->expires);
@@ -2361,7 +2388,6 @@ oidc_callback_cb (GObject *source,
   if (session->display_name != NULL)
     json_object_set_string_member (object, "name", session->display_name);
   respond_json (req, SOUP_STATUS_OK, object);
-  request_resume (req);
 }
 
 static void
@@ -2438,6 +2464,86 @@ handle_oidc_backchannel_logout (HgdApi *self,
   request_pause (req);
   hgd_oidc_verify_logout_async (self->oidc, token, self->cancellable, oidc_logout_cb,
                                 request_ref (req));
+}
+
+static void
+oidc_device_cb (GObject *source,
+                GAsyncResult *result,
+                gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  JsonObject *answer = hgd_oidc_begin_device_finish (HGD_OIDC (source), result, &error);
+
+  if (req->api == NULL)
+    {
+      g_clear_pointer (&answer, json_object_unref);
+      return;
+    }
+  if (answer == NULL)
+    {
+      if (!g_error_matches (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED))
+        log_oidc_login (req->api, req, NULL, error);
+      respond_oidc_error (req, error);
+    }
+  else
+    {
+      respond_json (req, SOUP_STATUS_OK, answer);
+    }
+  request_resume (req);
+}
+
+static void
+handle_oidc_device (HgdApi *self,
+                    HgdApiRequest *req)
+{
+  request_pause (req);
+  hgd_oidc_begin_device_async (self->oidc, self->cancellable, oidc_device_cb, request_ref (req));
+}
+
+static void
+oidc_device_token_cb (GObject *source,
+                      GAsyncResult *result,
+                      gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdOidcLogin) login = hgd_oidc_poll_device_finish (HGD_OIDC (source), result, &error);
+
+  if (req->api == NULL)
+    return;
+  if (login == NULL)
+    {
+      /* waiting for the user is no refusal */
+      if (!g_error_matches (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED) &&
+          !g_error_matches (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_PENDING))
+        log_oidc_login (req->api, req, NULL, error);
+      respond_oidc_error (req, error);
+    }
+  else
+    {
+      respond_oidc_session (req, login);
+    }
+  request_resume (req);
+}
+
+static void
+handle_oidc_device_token (HgdApi *self,
+                          HgdApiRequest *req)
+{
+  static const gchar *const members[] = { "device_code", NULL };
+  const gchar *device_code = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!hg_json_object_check_members (req->body, members, &error) ||
+      !hg_json_object_get_string (req->body, "device_code", &device_code, &error))
+    {
+      respond_invalid (req, error);
+      return;
+    }
+  request_pause (req);
+  hgd_oidc_poll_device_async (self->oidc, device_code, self->cancellable, oidc_device_token_cb,
+                              request_ref (req));
 }
 
 /* Operations ---------------------------------------------------------------------------- */

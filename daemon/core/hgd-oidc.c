@@ -24,6 +24,14 @@
 
 G_DEFINE_QUARK (hgd-oidc-error-quark, hgd_oidc_error)
 
+/* A device login begun (RFC 8628, for hemgatectl): the client holds our own code for it,
+ * never the provider's. */
+typedef struct
+{
+  gchar *device_code; /* (owned) the provider's */
+  gint64 expires;     /* monotonic */
+} Device;
+
 /* A login begun: its state is the key; single use, PENDING_LIFETIME at most. */
 typedef struct
 {
@@ -49,6 +57,7 @@ struct _HgdOidc
   GPtrArray *keys;       /* (owned) cjose_jwk_t* of the JWKS */
   gint64 keys_time;      /* monotonic time of the last fetch; 0 for never */
   GHashTable *pending;   /* (owned) state → Pending */
+  GHashTable *devices;   /* (owned) our device code → Device */
 };
 
 G_DEFINE_TYPE (HgdOidc, hgd_oidc, G_TYPE_OBJECT)
@@ -77,6 +86,13 @@ object_get_object (JsonObject *object,
 {
   JsonNode *node = object != NULL ? json_object_get_member (object, member) : NULL;
   return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+static void
+device_free (Device *device)
+{
+  g_free (device->device_code);
+  g_free (device);
 }
 
 static void
@@ -121,6 +137,7 @@ hgd_oidc_finalize (GObject *object)
   g_clear_pointer (&self->discovery, json_object_unref);
   g_ptr_array_unref (self->keys);
   g_hash_table_unref (self->pending);
+  g_hash_table_unref (self->devices);
   G_OBJECT_CLASS (hgd_oidc_parent_class)->finalize (object);
 }
 
@@ -136,6 +153,8 @@ hgd_oidc_init (HgdOidc *self)
   self->keys = g_ptr_array_new_with_free_func (jwk_free);
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) pending_free);
+  self->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) device_free);
 }
 
 /**
@@ -224,6 +243,13 @@ random_string (void)
   return base64url (raw, sizeof raw);
 }
 
+/* What a login asks the provider for. */
+static const gchar *
+scope_for (HgdOidc *self)
+{
+  return g_strcmp0 (self->role_claim, "groups") == 0 ? "openid profile groups" : "openid profile";
+}
+
 /* Documents from the provider --------------------------------------------------------- */
 
 static void
@@ -247,9 +273,11 @@ fetch_json_cb (GObject *source,
                                error->message);
       return;
     }
-  /* the token endpoint answers its errors as JSON with 400 or 401 */
-  if (status != SOUP_STATUS_OK &&
-      !(g_str_equal (what, "token endpoint") && (status == 400 || status == 401)))
+  /* the token and device endpoints answer their errors as JSON with 400 or 401 */
+  gboolean json_errors = g_str_equal (what, "token endpoint") ||
+                         g_str_equal (what, "device authorization endpoint");
+
+  if (status != SOUP_STATUS_OK && !(json_errors && (status == 400 || status == 401)))
     {
       g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_UNAVAILABLE,
                                "the identity provider's %s answered HTTP %u", what, status);
@@ -266,9 +294,17 @@ fetch_json_cb (GObject *source,
     }
   if (status != SOUP_STATUS_OK)
     {
-      g_task_return_new_error (
-          task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_REFUSED, "the token endpoint refused the code: %s",
-          json_object_get_string_member_with_default (object, "error", "(no error given)"));
+      const gchar *code = json_object_get_string_member_with_default (object, "error", NULL);
+
+      /* RFC 8628, 3.5: the user has not yet approved the device login */
+      if (g_strcmp0 (code, "authorization_pending") == 0 || g_strcmp0 (code, "slow_down") == 0)
+        g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_PENDING,
+                                 "the login waits for the user at the identity provider (%s)",
+                                 code);
+      else
+        g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_REFUSED,
+                                 "the identity provider's %s refused: %s", what,
+                                 code != NULL ? code : "(no error given)");
       json_object_unref (object);
       return;
     }
@@ -822,9 +858,8 @@ begin_discovery_cb (GObject *source,
   query = g_string_new (g_uri_get_query (endpoint));
   if (query->len > 0)
     g_string_append_c (query, '&');
-  g_string_append (query, "response_type=code&scope=openid%20profile");
-  if (g_strcmp0 (self->role_claim, "groups") == 0)
-    g_string_append (query, "%20groups");
+  g_string_append (query, "response_type=code&scope=");
+  g_string_append_uri_escaped (query, scope_for (self), NULL, FALSE);
   g_string_append (query, "&client_id=");
   g_string_append_uri_escaped (query, self->client_id, NULL, FALSE);
   g_string_append (query, "&redirect_uri=");
@@ -893,6 +928,8 @@ typedef struct
   gchar *code;       /* (owned) (nullable) */
   gchar *token;      /* (owned) (nullable) the ID token or the logout token */
   gboolean logout;   /* a back-channel logout, not a login */
+  gboolean device_begin; /* asks the provider for a device login */
+  gchar *device_key; /* (owned) (nullable) polls the device login of our code */
   gboolean refetched; /* the keys were fetched for this token already */
 } Flow;
 
@@ -902,6 +939,7 @@ flow_free (Flow *flow)
   g_clear_pointer (&flow->pending, pending_free);
   g_free (flow->code);
   g_free (flow->token);
+  g_free (flow->device_key);
   g_free (flow);
 }
 
@@ -939,7 +977,8 @@ flow_return_login (GTask *task,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  if (nonce == NULL || !g_str_equal (nonce, flow->pending->nonce))
+  /* a device login has no nonce: the provider hands its tokens to us alone */
+  if (flow->pending != NULL && (nonce == NULL || !g_str_equal (nonce, flow->pending->nonce)))
     {
       g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_INVALID_TOKEN, "%s",
                                "the ID token's nonce is not the one of this login (replayed?)");
@@ -1047,8 +1086,13 @@ flow_token_cb (GObject *source,
   Flow *flow = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) answer = fetch_json_finish (result, &error);
+  HgdOidc *self = g_task_get_source_object (task);
   const gchar *id_token;
 
+  /* a device login is over, whatever its end, unless the user has still to approve it */
+  if (flow->device_key != NULL &&
+      !g_error_matches (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_PENDING))
+    g_hash_table_remove (self->devices, flow->device_key);
   if (answer == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -1063,6 +1107,63 @@ flow_token_cb (GObject *source,
     }
   flow->token = g_strdup (id_token);
   flow_verify (g_steal_pointer (&task));
+}
+
+static void
+flow_device_cb (GObject *source,
+                GAsyncResult *result,
+                gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  HgdOidc *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) answer = fetch_json_finish (result, &error);
+  const gchar *device_code;
+  const gchar *user_code;
+  const gchar *uri;
+  const gchar *uri_complete;
+  gint64 expires_in;
+  gint64 interval;
+  Device *device;
+  gchar *key;
+  JsonObject *out;
+
+  if (answer == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  device_code = json_object_get_string_member_with_default (answer, "device_code", NULL);
+  user_code = json_object_get_string_member_with_default (answer, "user_code", NULL);
+  uri = json_object_get_string_member_with_default (answer, "verification_uri", NULL);
+  uri_complete = json_object_get_string_member_with_default (answer, "verification_uri_complete",
+                                                             NULL);
+  expires_in = json_object_get_int_member_with_default (answer, "expires_in", 600);
+  interval = json_object_get_int_member_with_default (answer, "interval", 5);
+  if (device_code == NULL || user_code == NULL || uri == NULL ||
+      !g_uri_is_valid (uri, G_URI_FLAGS_NONE, NULL) || expires_in <= 0 || interval <= 0)
+    {
+      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_UNAVAILABLE, "%s",
+                               "the device authorization endpoint answered without a usable "
+                               "device code, user code or address");
+      return;
+    }
+  expires_in = MIN (expires_in, PENDING_LIFETIME / G_USEC_PER_SEC);
+  device = g_new0 (Device, 1);
+  device->device_code = g_strdup (device_code);
+  device->expires = g_get_monotonic_time () + expires_in * G_USEC_PER_SEC;
+  key = random_string ();
+  g_hash_table_insert (self->devices, key, device);
+
+  out = json_object_new ();
+  json_object_set_string_member (out, "device_code", key);
+  json_object_set_string_member (out, "user_code", user_code);
+  json_object_set_string_member (out, "verification_uri", uri);
+  if (uri_complete != NULL && g_uri_is_valid (uri_complete, G_URI_FLAGS_NONE, NULL))
+    json_object_set_string_member (out, "verification_uri_complete", uri_complete);
+  json_object_set_int_member (out, "expires_in", expires_in);
+  json_object_set_int_member (out, "interval", interval);
+  g_task_return_pointer (task, out, (GDestroyNotify) json_object_unref);
 }
 
 static void
@@ -1098,19 +1199,43 @@ flow_secret_cb (GObject *source,
   credentials = g_strdup_printf ("%s:%s", id, escaped_secret);
   basic = g_base64_encode ((const guchar *) credentials, strlen (credentials));
   header = g_strconcat ("Basic ", basic, NULL);
-  form = soup_form_encode ("grant_type", "authorization_code", "code", flow->code,
-                           "redirect_uri", self->redirect_uri, "code_verifier",
-                           flow->pending->verifier, NULL);
+  if (flow->device_begin)
+    form = soup_form_encode ("client_id", self->client_id, "scope", scope_for (self), NULL);
+  else if (flow->device_key != NULL)
+    {
+      Device *device = g_hash_table_lookup (self->devices, flow->device_key);
+
+      if (device == NULL)
+        {
+          g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NO_PENDING_LOGIN, "%s",
+                                   "no device login is waiting for this code");
+          return;
+        }
+      form = soup_form_encode ("grant_type", "urn:ietf:params:oauth:grant-type:device_code",
+                               "device_code", device->device_code, "client_id", self->client_id,
+                               NULL);
+    }
+  else
+    form = soup_form_encode ("grant_type", "authorization_code", "code", flow->code,
+                             "redirect_uri", self->redirect_uri, "code_verifier",
+                             flow->pending->verifier, NULL);
   msg = soup_message_new_from_encoded_form (
-      "POST", json_object_get_string_member (self->discovery, "token_endpoint"),
+      "POST",
+      json_object_get_string_member (self->discovery, flow->device_begin
+                                                          ? "device_authorization_endpoint"
+                                                          : "token_endpoint"),
       g_steal_pointer (&form));
   soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", header);
   sodium_memzero (credentials, strlen (credentials));
   sodium_memzero (escaped_secret, strlen (escaped_secret));
   sodium_memzero (secret, strlen (secret));
   cancellable = g_task_get_cancellable (task);
-  fetch_json_async (self, msg, "token endpoint", cancellable, flow_token_cb,
-                    g_steal_pointer (&task));
+  if (flow->device_begin)
+    fetch_json_async (self, msg, "device authorization endpoint", cancellable, flow_device_cb,
+                      g_steal_pointer (&task));
+  else
+    fetch_json_async (self, msg, "token endpoint", cancellable, flow_token_cb,
+                      g_steal_pointer (&task));
 }
 
 static void
@@ -1132,6 +1257,14 @@ flow_discovery_cb (GObject *source,
   if (flow->logout)
     {
       flow_verify (g_steal_pointer (&task));
+      return;
+    }
+  if (flow->device_begin &&
+      json_object_get_string_member_with_default (self->discovery,
+                                                  "device_authorization_endpoint", NULL) == NULL)
+    {
+      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED, "%s",
+                               "the identity provider offers no device login (RFC 8628)");
       return;
     }
   if (self->secrets == NULL)
@@ -1313,6 +1446,138 @@ hgd_oidc_verify_logout_finish (HgdOidc *self,
   if (sid != NULL)
     *sid = g_steal_pointer (&out[1]);
   return TRUE;
+}
+
+/**
+ * hgd_oidc_begin_device_async:
+ * @self: an #HgdOidc
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when done
+ * @user_data: for @callback
+ *
+ * Begins a login on a device without a browser, e.g. hemgatectl over SSH (the device
+ * authorization grant, RFC 8628): the provider gives a user code to enter at its address;
+ * the device then polls with hgd_oidc_poll_device_async().
+ */
+void
+hgd_oidc_begin_device_async (HgdOidc *self,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Flow *flow;
+  GHashTableIter iter;
+  Device *device;
+  gint64 now = g_get_monotonic_time ();
+
+  g_return_if_fail (HGD_IS_OIDC (self));
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hgd_oidc_begin_device_async);
+  flow = g_new0 (Flow, 1);
+  flow->device_begin = TRUE;
+  g_task_set_task_data (task, flow, (GDestroyNotify) flow_free);
+  if (!hgd_oidc_is_configured (self))
+    {
+      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED, "%s",
+                               "no identity provider is configured ([oidc])");
+      return;
+    }
+  /* those the user never approved go; there are at most PENDING_MAX at once */
+  g_hash_table_iter_init (&iter, self->devices);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &device))
+    {
+      if (device->expires <= now)
+        g_hash_table_iter_remove (&iter);
+    }
+  if (g_hash_table_size (self->devices) >= PENDING_MAX)
+    {
+      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_UNAVAILABLE, "%s",
+                               "too many device logins are waiting; try again later");
+      return;
+    }
+  ensure_discovery_async (self, cancellable, flow_discovery_cb, g_steal_pointer (&task));
+}
+
+/**
+ * hgd_oidc_begin_device_finish:
+ * @self: an #HgdOidc
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): what the device shows and polls with: `device_code` (ours),
+ *   `user_code`, `verification_uri`, `verification_uri_complete` (optional),
+ *   `expires_in` and `interval`
+ */
+JsonObject *
+hgd_oidc_begin_device_finish (HgdOidc *self,
+                              GAsyncResult *result,
+                              GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * hgd_oidc_poll_device_async:
+ * @self: an #HgdOidc
+ * @device_code: what hgd_oidc_begin_device_finish() answered
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when done
+ * @user_data: for @callback
+ *
+ * Asks the provider whether the user approved the device login, and if so verifies its ID
+ * token as hgd_oidc_complete_login_async() does (without a nonce, which the grant has not).
+ */
+void
+hgd_oidc_poll_device_async (HgdOidc *self,
+                            const gchar *device_code,
+                            GCancellable *cancellable,
+                            GAsyncReadyCallback callback,
+                            gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Device *device;
+  Flow *flow;
+
+  g_return_if_fail (HGD_IS_OIDC (self));
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hgd_oidc_poll_device_async);
+  flow = g_new0 (Flow, 1);
+  flow->device_key = g_strdup (device_code);
+  g_task_set_task_data (task, flow, (GDestroyNotify) flow_free);
+  device = device_code != NULL ? g_hash_table_lookup (self->devices, device_code) : NULL;
+  if (device != NULL && device->expires <= g_get_monotonic_time ())
+    {
+      g_hash_table_remove (self->devices, device_code);
+      device = NULL;
+    }
+  if (device == NULL)
+    {
+      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NO_PENDING_LOGIN, "%s",
+                               "no device login is waiting for this code (unknown, used or "
+                               "expired)");
+      return;
+    }
+  ensure_discovery_async (self, cancellable, flow_discovery_cb, g_steal_pointer (&task));
+}
+
+/**
+ * hgd_oidc_poll_device_finish:
+ * @self: an #HgdOidc
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): who logged in; or %NULL, with %HGD_OIDC_ERROR_PENDING while
+ *   the user has not approved the login yet
+ */
+HgdOidcLogin *
+hgd_oidc_poll_device_finish (HgdOidc *self,
+                             GAsyncResult *result,
+                             GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "hgd-config.h"
 #include "hgd-role.h"
@@ -21,6 +22,7 @@ typedef enum
   HGD_OIDC_ERROR_REFUSED,          /* the provider said no (an `error` in the callback) */
   HGD_OIDC_ERROR_INVALID_TOKEN,    /* an ID or logout token that fails a check */
   HGD_OIDC_ERROR_NO_ROLE,          /* the user's claims map to no municipal role */
+  HGD_OIDC_ERROR_PENDING,          /* a device login the user has not approved yet */
 } HgdOidcError;
 
 GQuark hgd_oidc_error_quark (void);
@@ -79,6 +81,22 @@ gboolean hgd_oidc_verify_logout_finish (HgdOidc *self,
                                         gchar **subject,
                                         gchar **sid,
                                         GError **error);
+
+void hgd_oidc_begin_device_async (HgdOidc *self,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data);
+JsonObject *hgd_oidc_begin_device_finish (HgdOidc *self,
+                                          GAsyncResult *result,
+                                          GError **error);
+void hgd_oidc_poll_device_async (HgdOidc *self,
+                                 const gchar *device_code,
+                                 GCancellable *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data);
+HgdOidcLogin *hgd_oidc_poll_device_finish (HgdOidc *self,
+                                           GAsyncResult *result,
+                                           GError **error);
 
 gchar *hgd_oidc_dup_end_session_url (HgdOidc *self,
                                      const gchar *id_token);

@@ -8,7 +8,8 @@
 // "post_logout_redirect_uri", "jwk" (the private signing key, a JWK with "kid"),
 // "users": {"<login>": {"name", "groups": [...]}}}. The issuer is http://127.0.0.1:<port>.
 // Prints "READY <issuer>" on stdout once it listens. The login form is oidc-provider's own
-// (devInteractions: any password); consent is pre-agreed for the one client.
+// (devInteractions: any password); consent is pre-agreed for the one client. The device
+// authorization grant (RFC 8628) is on, with its own pages at /device.
 //
 // What a test changes while it runs, on /admin/ (plain JSON, loopback only):
 //   POST /admin/users/<login>          {"name", "groups", "disabled"}: replace a user
@@ -20,6 +21,11 @@
 import { readFileSync } from 'node:fs';
 
 import Provider from 'oidc-provider';
+
+// stdout carries only the READY line, which the test reads before it closes the pipe;
+// what oidc-provider says (its development warnings) goes to stderr
+console.log = console.error;
+console.info = console.error;
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const issuer = `http://127.0.0.1:${config.port}`;
@@ -36,7 +42,7 @@ const provider = new Provider(issuer, {
     post_logout_redirect_uris: config.post_logout_redirect_uri ? [config.post_logout_redirect_uri] : [],
     backchannel_logout_uri: config.backchannel_logout_uri,
     backchannel_logout_session_required: true,
-    grant_types: ['authorization_code', 'refresh_token'],
+    grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
     id_token_signed_response_alg: config.jwk.alg ?? 'RS256',
@@ -48,6 +54,7 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: true },
     backchannelLogout: { enabled: true },
     rpInitiatedLogout: { enabled: true },
+    deviceFlow: { enabled: true },
   },
   claims: { openid: ['sub'], profile: ['name'], groups: ['groups'] },
   conformIdTokenClaims: false,
