@@ -147,81 +147,14 @@ query_param (const gchar *uri,
   return g_strdup (g_hash_table_lookup (params, name));
 }
 
-/* The value of attribute @name in the HTML tag that starts at @tag, or NULL. */
-static gchar *
-tag_attribute (const gchar *tag,
-               const gchar *name)
-{
-  g_autofree gchar *needle = g_strdup_printf (" %s=\"", name);
-  const gchar *end = strchr (tag, '>');
-  const gchar *at = strstr (tag, needle);
-
-  if (at == NULL || (end != NULL && at > end))
-    return NULL;
-  at += strlen (needle);
-  return g_strndup (at, strcspn (at, "\""));
-}
-
-/* The browser at the provider, from @uri: follows its redirects and fills in its forms
- * (the user code, the login form with any password, the confirmation), until it sends the
- * browser back to the gateway (that address is returned, not requested) or shows a page
- * without a form (NULL). */
+/* The browser at the provider (hg_test_oidc_provider_sign_in ()), until it is sent back to
+ * the gateway. */
 static gchar *
 drive_provider (Fixture *fx,
                 const gchar *start,
                 const gchar *user)
 {
-  g_autofree gchar *uri = g_strdup (start);
-  g_autofree gchar *form = NULL;
-
-  for (guint i = 0; i < 15; i++)
-    {
-      g_autoptr(Leg) leg = browse (fx, form != NULL ? "POST" : "GET", uri, form);
-      g_autoptr(GString) fields = g_string_new (NULL);
-      g_autofree gchar *action = NULL;
-      const gchar *form_tag;
-
-      g_clear_pointer (&form, g_free);
-      if (leg->location != NULL && g_str_has_prefix (leg->location, fx->td->url))
-        return g_strdup (leg->location);
-      if (leg->location != NULL)
-        {
-          g_free (uri);
-          uri = g_strdup (leg->location);
-          continue;
-        }
-      g_assert_cmpuint (leg->status, ==, SOUP_STATUS_OK);
-      form_tag = strstr (leg->body, "<form");
-      if (form_tag == NULL)
-        return NULL;
-      action = tag_attribute (form_tag, "action");
-      g_assert_nonnull (action);
-      for (const gchar *p = strstr (form_tag, "<input"); p != NULL; p = strstr (p + 1, "<input"))
-        {
-          g_autofree gchar *name = tag_attribute (p, "name");
-          g_autofree gchar *value = tag_attribute (p, "value");
-          g_autofree gchar *escaped = NULL;
-
-          if (name == NULL)
-            continue;
-          if (g_str_equal (name, "login") || g_str_equal (name, "password"))
-            {
-              g_free (value);
-              value = g_strdup (g_str_equal (name, "login") ? user : "any password");
-            }
-          escaped = g_uri_escape_string (value != NULL ? value : "", NULL, FALSE);
-          g_string_append_printf (fields, "%s%s=%s", fields->len > 0 ? "&" : "", name, escaped);
-        }
-      {
-        g_autoptr(GUri) base = g_uri_parse (uri, G_URI_FLAGS_ENCODED, NULL);
-        g_autoptr(GUri) target = g_uri_parse_relative (base, action, G_URI_FLAGS_ENCODED, NULL);
-
-        g_free (uri);
-        uri = g_uri_to_string (target);
-      }
-      form = g_string_free (g_steal_pointer (&fields), FALSE);
-    }
-  g_assert_not_reached ();
+  return hg_test_oidc_provider_sign_in (fx->op, fx->browser, start, user, fx->td->url);
 }
 
 /* From the gateway's login route through the provider's login form to the callback URL

@@ -23,6 +23,7 @@ typedef struct
   gchar *idempotency_key;  /* (owned) (nullable) --idempotency-key */
   gboolean verify;         /* --verify */
   gboolean yes;            /* --yes */
+  gboolean oidc;           /* --oidc: log in with the identity provider */
 } HgdCliOptions;
 
 /* A command: @args are its positional arguments, already counted by the dispatcher. */

@@ -27,6 +27,7 @@ typedef enum
   OPT_IDEMPOTENCY_KEY = 1 << 6,
   OPT_VERIFY = 1 << 7,
   OPT_YES = 1 << 8,
+  OPT_OIDC = 1 << 9,
 } CommandOption;
 
 typedef enum
@@ -52,7 +53,7 @@ typedef struct
 static const Command commands[] = {
   /* TRANSLATORS: the argument of “login”, and what the command does */
   { "login", NULL, N_("USER"), 1, N_("Log in and keep the session token in the keyring"),
-    OPT_PASSWORD_STDIN, 0, TOKEN_NONE, hgd_cli_login },
+    OPT_PASSWORD_STDIN | OPT_OIDC, 0, TOKEN_NONE, hgd_cli_login },
   /* TRANSLATORS: what “logout” does */
   { "logout", NULL, "", 0, N_("End the session and forget its token"), 0, 0, TOKEN_REQUIRED,
     hgd_cli_logout },
@@ -196,6 +197,11 @@ option_group_new (HgdCliOptions *options,
     { OPT_YES,
       { "yes", 0, 0, G_OPTION_ARG_NONE, &options->yes,
         N_("Yes, erase: it cannot be undone"), NULL } },
+    /* TRANSLATORS: help for login --oidc */
+    { OPT_OIDC,
+      { "oidc", 0, 0, G_OPTION_ARG_NONE, &options->oidc,
+        N_("Log in with the municipality's identity provider instead, without USER: enter "
+           "the code shown in a browser anywhere"), NULL } },
     /* TRANSLATORS: help for --password-stdin */
     { OPT_PASSWORD_STDIN,
       { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &options->password_stdin,
@@ -333,7 +339,8 @@ parse_command_line (const Command *command,
 
   /* (*args)[0] is the program name */
   n_args = g_strv_length (*args) - 1;
-  if (n_args != command->n_args)
+  /* login --oidc takes no user name: the identity provider says who */
+  if (n_args != ((command->options & OPT_OIDC) != 0 && options->oidc ? 0 : command->n_args))
     {
       g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
                    /* TRANSLATORS: %s is a command with its arguments, e.g. “users add NAME” */

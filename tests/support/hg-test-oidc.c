@@ -3,6 +3,8 @@
  * packages `npm ci` installed next to it (./dev deps). */
 #include "hg-test-oidc.h"
 
+#include <string.h>
+
 #include "hg-test-support.h"
 
 /**
@@ -110,4 +112,119 @@ hg_test_oidc_provider_admin (HgTestOidcProvider *op,
   g_assert_no_error (call.error);
   g_assert_cmpuint (soup_message_get_status (msg), ==, SOUP_STATUS_OK);
   g_bytes_unref (call.body);
+}
+
+/* The value of attribute @name in the HTML tag that starts at @tag, or NULL. */
+static gchar *
+tag_attribute (const gchar *tag,
+               const gchar *name)
+{
+  g_autofree gchar *needle = g_strdup_printf (" %s=\"", name);
+  const gchar *end = strchr (tag, '>');
+  const gchar *at = strstr (tag, needle);
+
+  if (at == NULL || (end != NULL && at > end))
+    return NULL;
+  at += strlen (needle);
+  return g_strndup (at, strcspn (at, "\""));
+}
+
+/**
+ * hg_test_oidc_provider_sign_in:
+ * @op: the provider
+ * @browser: the browser's session (with a cookie jar)
+ * @uri: where the browser starts at the provider
+ * @user: who logs in there (any password)
+ * @back_to: the gateway's base URL
+ *
+ * The browser at the provider: follows its redirects and submits its forms (the user
+ * code, the login form, the confirmation; their hidden fields as they are), running the
+ * main context meanwhile, until the provider sends the browser to @back_to.
+ *
+ * Returns: (transfer full) (nullable): that address, not requested; %NULL when the
+ *   provider ends on a page without a form (a device login's "success")
+ */
+gchar *
+hg_test_oidc_provider_sign_in (HgTestOidcProvider *op,
+                               SoupSession *browser,
+                               const gchar *uri,
+                               const gchar *user,
+                               const gchar *back_to)
+{
+  g_autofree gchar *current = g_strdup (uri);
+  g_autofree gchar *form = NULL;
+
+  for (guint i = 0; i < 15; i++)
+    {
+      g_autoptr(SoupMessage) msg = soup_message_new (form != NULL ? "POST" : "GET", current);
+      g_autoptr(GString) fields = g_string_new (NULL);
+      g_autofree gchar *action = NULL;
+      g_autofree gchar *page = NULL;
+      const gchar *location;
+      const gchar *form_tag;
+      AdminCall call = { FALSE, NULL, NULL };
+
+      g_assert_nonnull (msg);
+      soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
+      if (form != NULL)
+        {
+          gsize length = strlen (form);
+          g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&form), length);
+
+          soup_message_set_request_body_from_bytes (msg, "application/x-www-form-urlencoded",
+                                                    bytes);
+        }
+      soup_session_send_and_read_async (browser, msg, G_PRIORITY_DEFAULT, NULL, admin_cb, &call);
+      hg_test_wait_until (&call.done, 30);
+      g_assert_no_error (call.error);
+      page = g_strndup (g_bytes_get_data (call.body, NULL), g_bytes_get_size (call.body));
+      g_bytes_unref (call.body);
+
+      location = soup_message_headers_get_one (soup_message_get_response_headers (msg),
+                                               "Location");
+      if (location != NULL)
+        {
+          g_autoptr(GUri) next = g_uri_parse_relative (soup_message_get_uri (msg), location,
+                                                       G_URI_FLAGS_ENCODED, NULL);
+
+          g_assert_nonnull (next);
+          g_free (current);
+          current = g_uri_to_string (next);
+          if (g_str_has_prefix (current, back_to))
+            return g_steal_pointer (&current);
+          continue;
+        }
+      g_assert_cmpuint (soup_message_get_status (msg), ==, SOUP_STATUS_OK);
+      form_tag = strstr (page, "<form");
+      if (form_tag == NULL)
+        return NULL;
+      action = tag_attribute (form_tag, "action");
+      g_assert_nonnull (action);
+      for (const gchar *p = strstr (form_tag, "<input"); p != NULL; p = strstr (p + 1, "<input"))
+        {
+          g_autofree gchar *name = tag_attribute (p, "name");
+          g_autofree gchar *value = tag_attribute (p, "value");
+          g_autofree gchar *escaped = NULL;
+
+          if (name == NULL)
+            continue;
+          if (g_str_equal (name, "login") || g_str_equal (name, "password"))
+            {
+              g_free (value);
+              value = g_strdup (g_str_equal (name, "login") ? user : "any password");
+            }
+          escaped = g_uri_escape_string (value != NULL ? value : "", NULL, FALSE);
+          g_string_append_printf (fields, "%s%s=%s", fields->len > 0 ? "&" : "", name, escaped);
+        }
+      {
+        g_autoptr(GUri) next = g_uri_parse_relative (soup_message_get_uri (msg), action,
+                                                     G_URI_FLAGS_ENCODED, NULL);
+
+        g_assert_nonnull (next);
+        g_free (current);
+        current = g_uri_to_string (next);
+      }
+      form = g_string_free (g_steal_pointer (&fields), FALSE);
+    }
+  g_assert_not_reached ();
 }

@@ -25,4 +25,10 @@ void hg_test_oidc_provider_admin (HgTestOidcProvider *op,
                                   const gchar *path,
                                   const gchar *json_body);
 
+gchar *hg_test_oidc_provider_sign_in (HgTestOidcProvider *op,
+                                      SoupSession *browser,
+                                      const gchar *uri,
+                                      const gchar *user,
+                                      const gchar *back_to);
+
 G_END_DECLS
