@@ -786,6 +786,27 @@ test_device (Fixture *fx,
   g_assert_cmpstr (hgd_test_response_error_code (again), ==, "no-pending-login");
 }
 
+static void
+test_plain_http_issuer (void)
+{
+  const gchar *overrides[] = {
+    "oidc", "issuer", "http://idp.example-kommun.se/realms/staff",
+    "oidc", "client-id", CLIENT_ID,
+    "oidc", "redirect-uri", "https://gw.example-kommun.se/api/v1/auth/oidc/callback",
+    NULL,
+  };
+  HgdTestDaemonOptions options = { .overrides = overrides };
+  g_autoptr(HgdTestDaemon) td = NULL;
+  g_autoptr(HgdTestResponse) login = NULL;
+
+  g_test_summary ("An issuer reached over plain HTTP anywhere but this machine is refused: its "
+                  "keys and tokens could be changed on the way");
+  td = hgd_test_daemon_new (&options);
+  login = hgd_test_daemon_request (td, "GET", "/api/v1/auth/oidc/login", NULL, NULL);
+  g_assert_cmpuint (login->status, ==, SOUP_STATUS_NOT_FOUND);
+  g_assert_cmpstr (hgd_test_response_error_code (login), ==, "oidc-not-configured");
+}
+
 int
 main (int argc,
       char *argv[])
@@ -811,6 +832,7 @@ main (int argc,
   ADD ("bad-input/jwks-garbage", test_jwks_broken, "garbage");
   ADD ("offline/break-glass-recorded-and-shown", test_break_glass, NULL);
   ADD ("device/it-admin-logs-in-with-a-code", test_device, NULL);
+  g_test_add_func ("/oidc/config/plain-http-issuer-refused", test_plain_http_issuer);
 #undef ADD
   return g_test_run ();
 }

@@ -393,6 +393,19 @@ discovery_cb (GObject *source,
   g_task_return_boolean (task, TRUE);
 }
 
+static gboolean
+issuer_transport_is_safe (GUri *uri)
+{
+  const gchar *host = g_uri_get_host (uri);
+  g_autoptr(GInetAddress) address = host != NULL ? g_inet_address_new_from_string (host) : NULL;
+
+  if (g_strcmp0 (g_uri_get_scheme (uri), "https") == 0)
+    return TRUE;
+  return g_strcmp0 (g_uri_get_scheme (uri), "http") == 0 &&
+         (g_strcmp0 (host, "localhost") == 0 ||
+          (address != NULL && g_inet_address_get_is_loopback (address)));
+}
+
 /* The provider's metadata (/.well-known/openid-configuration), fetched once an hour. */
 static void
 ensure_discovery_async (HgdOidc *self,
@@ -417,6 +430,14 @@ ensure_discovery_async (HgdOidc *self,
     {
       g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED,
                                "[oidc] issuer is not a valid URL");
+      return;
+    }
+  /* the provider's keys and tokens come over TLS; plain HTTP only on this machine (tests) */
+  if (!issuer_transport_is_safe (soup_message_get_uri (msg)))
+    {
+      g_object_unref (msg);
+      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED,
+                               "[oidc] issuer must be an https URL (http only on the loopback)");
       return;
     }
   fetch_json_async (self, msg, "discovery document", cancellable, discovery_cb,
@@ -1066,6 +1087,9 @@ flow_verify (GTask *task)
     }
   if (claims == NULL)
     {
+      if (error == NULL)
+        g_set_error (&error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_UNAVAILABLE, "%s",
+                     "the identity provider has no keys to check the token with");
       g_task_return_error (task, g_steal_pointer (&error));
       g_object_unref (task);
       return;
