@@ -998,6 +998,13 @@ flow_return_login (GTask *task,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  /* within the leeway but past by our clock: its session would end before it began */
+  if (login->expires <= g_get_real_time ())
+    {
+      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_INVALID_TOKEN, "%s",
+                               "the token has expired");
+      return;
+    }
   /* a device login has no nonce: the provider hands its tokens to us alone */
   if (flow->pending != NULL && (nonce == NULL || !g_str_equal (nonce, flow->pending->nonce)))
     {
