@@ -260,6 +260,9 @@ fixture_set_up (Fixture *fx,
   json_object_set_object_member (users, "ivar", user_json ("Ivar Isaksson", "kommun-it"));
   json_object_set_object_member (users, "olle", user_json ("Olle Olsson", "bibliotek"));
   json_object_set_object_member (config, "users", users);
+  /* the refresh case: ID tokens that run out during the test */
+  if (g_strcmp0 (data, "short-id-tokens") == 0)
+    json_object_set_int_member (config, "id_token_ttl", 70);
   fx->op = hg_test_oidc_provider_new (fx->dir, config);
 
   {
@@ -807,6 +810,70 @@ test_plain_http_issuer (void)
   g_assert_cmpstr (hgd_test_response_error_code (login), ==, "oidc-not-configured");
 }
 
+static gboolean
+session_has_ended (gpointer data)
+{
+  gpointer *args = data;
+  g_autoptr(HgdTestResponse) session = session_of (args[0], args[1]);
+
+  return session->status == SOUP_STATUS_UNAUTHORIZED;
+}
+
+static gboolean
+session_is_renewed (gpointer data)
+{
+  gpointer *args = data;
+  g_autoptr(HgdTestResponse) session = session_of (args[0], args[1]);
+
+  return session->status == SOUP_STATUS_OK &&
+         g_strcmp0 (json_object_get_string_member (session->json, "expires"), args[2]) != 0;
+}
+
+/* Asks once a second (each time a request to the gateway), for a minute at most. */
+static void
+wait_a_minute_for (HgTestCondition condition,
+                   gpointer data)
+{
+  guint seconds = 0;
+
+  while (!condition (data) && seconds < 60)
+    {
+      hg_test_run_for (1000);
+      seconds++;
+    }
+  g_test_message ("waited about %u s", seconds);
+  g_assert_true (condition (data));
+}
+
+static void
+test_refresh (Fixture *fx,
+              gconstpointer data)
+{
+  g_autoptr(Leg) anna = login (fx, "anna");
+  g_autoptr(HgdAccessEntry) entry = NULL;
+  const gchar *first_expiry;
+  gpointer args[3];
+
+  g_test_summary ("A session from the provider is renewed with its refresh token before its "
+                  "ID token runs out, and ends once the provider no longer gives the user the "
+                  "role (removed from the group between two requests)");
+  g_assert_cmpuint (anna->status, ==, SOUP_STATUS_OK);
+  first_expiry = json_object_get_string_member (anna->json, "expires");
+  args[0] = fx;
+  args[1] = anna->cookie;
+  args[2] = (gpointer) first_expiry;
+  /* 70 s tokens, renewed when less than 60 s are left */
+  wait_a_minute_for (session_is_renewed, args);
+
+  hg_test_oidc_provider_admin (fx->op, "/admin/users/anna",
+                               "{\"name\": \"Anna Andersson\", \"groups\": [\"bibliotek\"]}");
+  wait_a_minute_for (session_has_ended, args);
+  entry = last_access_entry (fx);
+  g_assert_cmpstr (entry->action, ==, "logout");
+  g_assert_cmpstr (entry->actor, ==, "user:oidc:anna");
+  g_assert_nonnull (strstr (entry->detail, "\"reason\":\"no-role\""));
+}
+
 int
 main (int argc,
       char *argv[])
@@ -833,6 +900,7 @@ main (int argc,
   ADD ("offline/break-glass-recorded-and-shown", test_break_glass, NULL);
   ADD ("device/it-admin-logs-in-with-a-code", test_device, NULL);
   g_test_add_func ("/oidc/config/plain-http-issuer-refused", test_plain_http_issuer);
+  ADD ("refresh/renewed-then-ended-when-removed-from-group", test_refresh, "short-id-tokens");
 #undef ADD
   return g_test_run ();
 }

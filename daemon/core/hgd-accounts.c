@@ -142,6 +142,7 @@ session_clear (gpointer data)
   g_free (session->display_name);
   g_free (session->sid);
   g_free (session->id_token);
+  g_free (session->refresh_token);
 }
 
 static HgdSession *
@@ -1789,8 +1790,75 @@ hgd_accounts_open_external_session (HgdAccounts *self,
       s->sid = g_strdup (identity->sid);
       s->id_token = g_strdup (identity->id_token);
     }
+  /* the refresh token stays here; the caller's copy has no use for it */
+  kept->refresh_token = g_strdup (identity->refresh_token);
   g_hash_table_insert (self->sessions, g_strdup (id), kept);
   return session;
+}
+
+/**
+ * hgd_accounts_list_external_sessions:
+ * @self: an #HgdAccounts
+ *
+ * Returns: (transfer container) (element-type HgdSession): the live sessions from the
+ *   identity provider, without their tokens
+ */
+GPtrArray *
+hgd_accounts_list_external_sessions (HgdAccounts *self)
+{
+  GPtrArray *sessions = g_ptr_array_new_with_free_func ((GDestroyNotify) hgd_session_unref);
+  GHashTableIter iter;
+  HgdSession *session;
+  gint64 now = now_real (self);
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), sessions);
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
+    {
+      if (session->issuer != NULL && session->expires > now)
+        g_ptr_array_add (sessions, hgd_session_ref (session));
+    }
+  return sessions;
+}
+
+/**
+ * hgd_accounts_renew_external_session:
+ * @self: an #HgdAccounts
+ * @session_id: an external session
+ * @expires: its new end (real time, usec), the new ID token's; at most [api]
+ *   session-lifetime from now
+ * @id_token: the new ID token
+ * @refresh_token: (nullable): the refresh token for the next renewal
+ *
+ * Returns: %TRUE if the session was still there to renew
+ */
+gboolean
+hgd_accounts_renew_external_session (HgdAccounts *self,
+                                     const gchar *session_id,
+                                     gint64 expires,
+                                     const gchar *id_token,
+                                     const gchar *refresh_token)
+{
+  HgdSession *old;
+  HgdSession *renewed;
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), FALSE);
+  g_return_val_if_fail (session_id != NULL, FALSE);
+
+  old = g_hash_table_lookup (self->sessions, session_id);
+  if (old == NULL || old->issuer == NULL || old->expires <= now_real (self))
+    return FALSE;
+  /* sessions are immutable: the renewed one takes the old one's place */
+  renewed = session_new (NULL, old->id, old->username, old->role,
+                         MIN (expires, now_real (self) + self->session_lifetime * G_USEC_PER_SEC));
+  renewed->issuer = g_strdup (old->issuer);
+  renewed->subject = g_strdup (old->subject);
+  renewed->display_name = g_strdup (old->display_name);
+  renewed->sid = g_strdup (old->sid);
+  renewed->id_token = g_strdup (id_token);
+  renewed->refresh_token = g_strdup (refresh_token);
+  g_hash_table_replace (self->sessions, g_strdup (session_id), renewed);
+  return TRUE;
 }
 
 /**

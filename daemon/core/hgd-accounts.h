@@ -43,6 +43,7 @@ typedef struct
   gchar *display_name; /* (owned) (nullable) their `name` */
   gchar *sid;          /* (owned) (nullable) the IdP's session, for back-channel logout */
   gchar *id_token;     /* (owned) (nullable) the ID token, the hint of RP-initiated logout */
+  gchar *refresh_token; /* (owned) (nullable) renews the session before it expires */
 } HgdSession;
 
 /* Who the identity provider says a staff member is, for an external session. */
@@ -53,6 +54,7 @@ typedef struct
   const gchar *display_name; /* (nullable) */
   const gchar *sid;          /* (nullable) */
   const gchar *id_token;     /* (nullable) */
+  const gchar *refresh_token; /* (nullable) */
 } HgdSessionIdentity;
 
 HgdSession *hgd_session_ref (HgdSession *session);
@@ -144,6 +146,12 @@ HgdSession *hgd_accounts_open_external_session (HgdAccounts *self,
                                                 const HgdSessionIdentity *identity,
                                                 HgdRole role,
                                                 gint64 expires);
+GPtrArray *hgd_accounts_list_external_sessions (HgdAccounts *self);
+gboolean hgd_accounts_renew_external_session (HgdAccounts *self,
+                                              const gchar *session_id,
+                                              gint64 expires,
+                                              const gchar *id_token,
+                                              const gchar *refresh_token);
 guint hgd_accounts_revoke_external_sessions (HgdAccounts *self,
                                              const gchar *issuer,
                                              const gchar *subject,

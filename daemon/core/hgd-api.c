@@ -39,6 +39,8 @@
 #define USEC_PER_HOUR (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
 #define REPLAY_BATCH 500
 #define STREAM_RECHECK_SECONDS 10
+#define OIDC_REFRESH_CHECK_SECONDS 5  /* how often sessions from the provider are looked at */
+#define OIDC_REFRESH_AHEAD_SECONDS 60 /* and renewed when they have less left than this */
 #define STREAM_KEEPALIVE_SECONDS 30
 #define STREAM_MAX_INCOMING 4096
 #define LOGIN_MAX_BODY 4096
@@ -65,6 +67,8 @@ struct _HgdApi
   HgdOidc *oidc;                          /* (owned) the identity provider's relying party */
   gchar *oidc_unreachable;                /* (owned) (nullable) why the provider failed last */
   guint break_glass_logins;               /* local municipal logins while [oidc] is set */
+  guint refresh_id;                       /* renews the provider's sessions */
+  GHashTable *refreshing;                 /* (owned) ids of sessions being renewed now */
   gint64 last_break_glass;                /* real time of the last, usec */
   gint64 start_time;                      /* when the daemon started */
   SoupServer *server;        /* (owned) (nullable) until listening */
@@ -2365,6 +2369,7 @@ respond_oidc_session (HgdApiRequest *req,
   identity.display_name = login->display_name;
   identity.sid = login->sid;
   identity.id_token = login->id_token;
+  identity.refresh_token = login->refresh_token;
   session = hgd_accounts_open_external_session (req->api->accounts, &identity, login->role,
                                                 login->expires);
   log_oidc_login (req->api, req, session, NULL);
@@ -3426,6 +3431,115 @@ static gboolean
 recheck_streams_cb (gpointer user_data)
 {
   close_ended_streams (HGD_API (user_data));
+  return G_SOURCE_CONTINUE;
+}
+
+/* A session from the identity provider, renewed with its refresh token before it runs out
+ * (hgd_oidc_refresh_async ()); it ends at once when the provider no longer gives the user
+ * the same role (removed from the group, disabled), and at its expiry while the provider
+ * cannot be reached. */
+typedef struct
+{
+  HgdApi *api;      /* (owned) */
+  gchar *session;   /* (owned) its id */
+  gchar *subject;   /* (owned) */
+  HgdRole role;
+} Refresh;
+
+static void
+refresh_free (Refresh *refresh)
+{
+  g_object_unref (refresh->api);
+  g_free (refresh->session);
+  g_free (refresh->subject);
+  g_free (refresh);
+}
+
+static void
+refresh_cb (GObject *source,
+            GAsyncResult *result,
+            gpointer user_data)
+{
+  Refresh *refresh = user_data;
+  HgdApi *self = refresh->api;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdOidcLogin) login = hgd_oidc_refresh_finish (HGD_OIDC (source), result, &error);
+  g_autoptr(JsonObject) detail = NULL;
+  g_autofree gchar *actor = NULL;
+
+  g_hash_table_remove (self->refreshing, refresh->session);
+  /* the API is going away */
+  if (g_cancellable_is_cancelled (self->cancellable))
+    {
+      refresh_free (refresh);
+      return;
+    }
+  if (login != NULL && login->role == refresh->role)
+    {
+      hgd_accounts_renew_external_session (self->accounts, refresh->session, login->expires,
+                                           login->id_token, login->refresh_token);
+      refresh_free (refresh);
+      return;
+    }
+  /* the provider cannot be asked now: the session ends at its expiry, as it would */
+  if (g_error_matches (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_UNAVAILABLE) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      if (error->domain == HGD_OIDC_ERROR)
+        g_message ("a session from the identity provider could not be renewed: %s",
+                   error->message);
+      refresh_free (refresh);
+      return;
+    }
+  detail = json_object_new ();
+  json_object_set_string_member (detail, "method", "oidc-refresh");
+  json_object_set_string_member (detail, "subject", refresh->subject);
+  if (login != NULL)
+    {
+      json_object_set_string_member (detail, "reason", "role-changed");
+    }
+  else
+    {
+      guint status;
+      const gchar *code;
+
+      oidc_error_to_http (error, &status, &code);
+      json_object_set_string_member (detail, "reason", code);
+      json_object_set_string_member (detail, "message", error->message);
+    }
+  actor = g_strdup_printf ("user:oidc:%s", refresh->subject);
+  hgd_access_log_record (self->access_log, HG_DOMAIN_MUNICIPAL, actor, "logout", NULL, detail);
+  g_message ("a session from the identity provider ended: %s",
+             login != NULL ? "the provider gives the user another role now" : error->message);
+  hgd_accounts_revoke_session (self->accounts, refresh->session);
+  close_ended_streams (self);
+  refresh_free (refresh);
+}
+
+static gboolean
+refresh_sessions_cb (gpointer user_data)
+{
+  HgdApi *self = HGD_API (user_data);
+  g_autoptr(GPtrArray) sessions = hgd_accounts_list_external_sessions (self->accounts);
+  gint64 soon = g_get_real_time () + OIDC_REFRESH_AHEAD_SECONDS * G_USEC_PER_SEC;
+
+  for (guint i = 0; i < sessions->len; i++)
+    {
+      HgdSession *session = g_ptr_array_index (sessions, i);
+      Refresh *refresh;
+
+      if (session->refresh_token == NULL || session->expires > soon ||
+          g_hash_table_contains (self->refreshing, session->id))
+        continue;
+      refresh = g_new0 (Refresh, 1);
+      refresh->api = g_object_ref (self);
+      refresh->session = g_strdup (session->id);
+      refresh->subject = g_strdup (session->subject);
+      refresh->role = session->role;
+      g_hash_table_add (self->refreshing, g_strdup (session->id));
+      hgd_oidc_refresh_async (self->oidc, session->refresh_token, session->subject,
+                              self->cancellable, refresh_cb, refresh);
+    }
   return G_SOURCE_CONTINUE;
 }
 
@@ -5397,6 +5511,7 @@ hgd_api_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->recheck_id, g_source_remove);
+  g_clear_handle_id (&self->refresh_id, g_source_remove);
   /* paused requests finish after us: detach them, their callbacks then only clean up */
   g_hash_table_iter_init (&iter, self->pending);
   while (g_hash_table_iter_next (&iter, (gpointer *) &req, NULL))
@@ -5431,6 +5546,7 @@ hgd_api_finalize (GObject *object)
   g_object_unref (self->cancellable);
   g_clear_object (&self->oidc);
   g_free (self->oidc_unreachable);
+  g_hash_table_unref (self->refreshing);
   g_hash_table_unref (self->pending);
   g_hash_table_unref (self->connections);
   g_hash_table_unref (self->kept);
@@ -5505,6 +5621,7 @@ hgd_api_new (const HgdApiDeps *deps)
   self->plugins = g_object_ref (deps->plugins);
   self->secrets = deps->secrets != NULL ? g_object_ref (deps->secrets) : NULL;
   self->oidc = hgd_oidc_new (deps->config, deps->secrets);
+  self->refreshing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->start_time = deps->start_time;
   self->grants = hgd_grants_new ();
   if (self->journals[HG_DOMAIN_PERSONAL] != NULL)
@@ -5712,6 +5829,9 @@ hgd_api_listen (HgdApi *self,
                                  self, 0);
     }
   self->recheck_id = g_timeout_add_seconds (STREAM_RECHECK_SECONDS, recheck_streams_cb, self);
+  if (hgd_oidc_is_configured (self->oidc))
+    self->refresh_id = g_timeout_add_seconds (OIDC_REFRESH_CHECK_SECONDS, refresh_sessions_cb,
+                                              self);
   g_message ("API listening on %s", self->url);
   return TRUE;
 }

@@ -117,6 +117,7 @@ hgd_oidc_login_free (HgdOidcLogin *login)
   g_free (login->display_name);
   g_free (login->sid);
   g_free (login->id_token);
+  g_free (login->refresh_token);
   g_free (login);
 }
 
@@ -951,6 +952,9 @@ typedef struct
   gboolean logout;   /* a back-channel logout, not a login */
   gboolean device_begin; /* asks the provider for a device login */
   gchar *device_key; /* (owned) (nullable) polls the device login of our code */
+  gchar *refresh;    /* (owned) (nullable) the refresh token sent, or received */
+  gchar *subject;    /* (owned) (nullable) refreshing: whose session it must stay */
+  gboolean refreshing;
   gboolean refetched; /* the keys were fetched for this token already */
 } Flow;
 
@@ -961,6 +965,8 @@ flow_free (Flow *flow)
   g_free (flow->code);
   g_free (flow->token);
   g_free (flow->device_key);
+  g_free (flow->refresh);
+  g_free (flow->subject);
   g_free (flow);
 }
 
@@ -1018,6 +1024,12 @@ flow_return_login (GTask *task,
                                "the ID token has no valid subject (sub)");
       return;
     }
+  if (flow->refreshing && g_strcmp0 (sub, flow->subject) != 0)
+    {
+      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_INVALID_TOKEN, "%s",
+                               "the refreshed ID token is for another subject");
+      return;
+    }
   if (!map_role (self, claims, &login->role, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -1029,6 +1041,7 @@ flow_return_login (GTask *task,
                                                                               NULL));
   login->sid = g_strdup (json_object_get_string_member_with_default (claims, "sid", NULL));
   login->id_token = g_strdup (flow->token);
+  login->refresh_token = g_strdup (flow->refresh);
   g_task_return_pointer (task, g_steal_pointer (&login), (GDestroyNotify) hgd_oidc_login_free);
 }
 
@@ -1137,6 +1150,12 @@ flow_token_cb (GObject *source,
       return;
     }
   flow->token = g_strdup (id_token);
+  /* a new refresh token replaces the one used (rotation); without one, it stays */
+  if (json_object_get_string_member_with_default (answer, "refresh_token", NULL) != NULL)
+    {
+      g_free (flow->refresh);
+      flow->refresh = g_strdup (json_object_get_string_member (answer, "refresh_token"));
+    }
   flow_verify (g_steal_pointer (&task));
 }
 
@@ -1246,6 +1265,8 @@ flow_secret_cb (GObject *source,
                                "device_code", device->device_code, "client_id", self->client_id,
                                NULL);
     }
+  else if (flow->refreshing)
+    form = soup_form_encode ("grant_type", "refresh_token", "refresh_token", flow->refresh, NULL);
   else
     form = soup_form_encode ("grant_type", "authorization_code", "code", flow->code,
                              "redirect_uri", self->redirect_uri, "code_verifier",
@@ -1606,6 +1627,66 @@ HgdOidcLogin *
 hgd_oidc_poll_device_finish (HgdOidc *self,
                              GAsyncResult *result,
                              GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * hgd_oidc_refresh_async:
+ * @self: an #HgdOidc
+ * @refresh_token: what the provider gave at the login (or the last refresh)
+ * @subject: whose session it is
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when done
+ * @user_data: for @callback
+ *
+ * Asks the provider for a new ID token, before the session's runs out, and checks it as a
+ * login's (for the same subject; the role from its claims again, so that a user removed
+ * from the group loses the role).
+ */
+void
+hgd_oidc_refresh_async (HgdOidc *self,
+                        const gchar *refresh_token,
+                        const gchar *subject,
+                        GCancellable *cancellable,
+                        GAsyncReadyCallback callback,
+                        gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Flow *flow;
+
+  g_return_if_fail (HGD_IS_OIDC (self));
+  g_return_if_fail (refresh_token != NULL);
+  g_return_if_fail (subject != NULL);
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hgd_oidc_refresh_async);
+  flow = g_new0 (Flow, 1);
+  flow->refreshing = TRUE;
+  flow->refresh = g_strdup (refresh_token);
+  flow->subject = g_strdup (subject);
+  g_task_set_task_data (task, flow, (GDestroyNotify) flow_free);
+  if (!hgd_oidc_is_configured (self))
+    {
+      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED, "%s",
+                               "no identity provider is configured ([oidc])");
+      return;
+    }
+  ensure_discovery_async (self, cancellable, flow_discovery_cb, g_steal_pointer (&task));
+}
+
+/**
+ * hgd_oidc_refresh_finish:
+ * @self: an #HgdOidc
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the session's new expiry, tokens and role
+ */
+HgdOidcLogin *
+hgd_oidc_refresh_finish (HgdOidc *self,
+                         GAsyncResult *result,
+                         GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);

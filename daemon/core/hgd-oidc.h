@@ -38,6 +38,7 @@ typedef struct
   gchar *display_name; /* (owned) (nullable) */
   gchar *sid;          /* (owned) (nullable) */
   gchar *id_token;     /* (owned) */
+  gchar *refresh_token; /* (owned) (nullable) */
   HgdRole role;
   gint64 expires;      /* the ID token's `exp`, real time in usec */
 } HgdOidcLogin;
@@ -97,6 +98,16 @@ void hgd_oidc_poll_device_async (HgdOidc *self,
 HgdOidcLogin *hgd_oidc_poll_device_finish (HgdOidc *self,
                                            GAsyncResult *result,
                                            GError **error);
+
+void hgd_oidc_refresh_async (HgdOidc *self,
+                             const gchar *refresh_token,
+                             const gchar *subject,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data);
+HgdOidcLogin *hgd_oidc_refresh_finish (HgdOidc *self,
+                                       GAsyncResult *result,
+                                       GError **error);
 
 gchar *hgd_oidc_dup_end_session_url (HgdOidc *self,
                                      const gchar *id_token);

@@ -5,7 +5,8 @@
 //   node provider.mjs CONFIG.json
 //
 // CONFIG.json: {"port", "client_id", "client_secret", "redirect_uri", "backchannel_logout_uri",
-// "post_logout_redirect_uri", "jwk" (the private signing key, a JWK with "kid"),
+// "post_logout_redirect_uri", "jwk" (the private signing key, a JWK with "kid"), "id_token_ttl"
+// (seconds, 600 by default; each login also gets a refresh token),
 // "users": {"<login>": {"name", "groups": [...]}}}. The issuer is http://127.0.0.1:<port>.
 // Prints "READY <issuer>" on stdout once it listens. The login form is oidc-provider's own
 // (devInteractions: any password); consent is pre-agreed for the one client. The device
@@ -58,7 +59,18 @@ const provider = new Provider(issuer, {
   },
   claims: { openid: ['sub'], profile: ['name'], groups: ['groups'] },
   conformIdTokenClaims: false,
-  ttl: { IdToken: 600, AccessToken: 600, Session: 3600, Interaction: 600, Grant: 3600 },
+  ttl: {
+    IdToken: config.id_token_ttl ?? 600,
+    AccessToken: config.id_token_ttl ?? 600,
+    RefreshToken: 3600,
+    Session: 3600,
+    Interaction: 600,
+    Grant: 3600,
+  },
+  // a refresh token for every login of the client (without asking for offline_access)
+  async issueRefreshToken(ctx, client) {
+    return client.grantTypeAllowed('refresh_token');
+  },
   async findAccount(ctx, id) {
     const user = users.get(id);
     if (!user || user.disabled) return undefined;
