@@ -34,6 +34,7 @@ let provider;
 let daemon;
 let baseUrl;
 let browser;
+let PROVIDER_ISSUER;
 
 function freePort() {
   return new Promise((resolve) => {
@@ -90,6 +91,7 @@ before(async () => {
   }));
   provider = spawn('node', [PROVIDER, path.join(stateDir, 'provider.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [, issuer] = await waitForOutput(provider, /READY (\S+)\n/, 'the OpenID Provider');
+  PROVIDER_ISSUER = issuer;
 
   fs.writeFileSync(path.join(stateDir, 'overlay.conf'), [
     '[api]', `port = ${gatewayPort}`, '',
@@ -137,6 +139,16 @@ test('staff log in with the identity provider and get the staff view', async () 
   console.log(`# login round trip through the provider: ${Date.now() - started} ms`);
   assert.match(page.url(), /#\/staff$/);
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'oidc-staff-sv.png') });
+
+  // logging out ends the session here and sends the browser to log out at the provider
+  // too, so that the next one on a shared tablet is not signed in as this one
+  const menu = page.locator('header .menu-toggle');
+  if (await menu.isVisible())
+    await menu.click();
+  await page.locator('header button', { hasText: 'Logga ut' }).click();
+  await page.waitForURL((url) => url.toString().startsWith(PROVIDER_ISSUER + '/session/end'));
+  const session = await context.request.get(baseUrl + '/api/v1/auth/session');
+  assert.equal(session.status(), 401);
   await context.close();
 });
 
