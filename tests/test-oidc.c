@@ -12,6 +12,7 @@
 
 #include "hg-test-oidc.h"
 #include "hgd-access-log.h"
+#include "hgd-journal.h"
 #include "hgd-oidc.h"
 #include "hgd-test-daemon.h"
 
@@ -323,12 +324,54 @@ last_access_entry (Fixture *fx)
   return g_ptr_array_steal_index (entries, 0);
 }
 
+typedef struct
+{
+  Fixture *fx;
+  const gchar *type;
+  const gchar *member;
+  const gchar *value;
+} JournalWant;
+
+/* Whether the municipal journal has an event of the type with a body member of the value. */
+static gboolean
+journal_has (gpointer data)
+{
+  JournalWant *want = data;
+  HgdJournal *journal = hgd_daemon_get_journal (want->fx->td->daemon, HG_DOMAIN_MUNICIPAL);
+  g_autoptr(GPtrArray) events = hgd_journal_query_events (journal, 0, 0, NULL);
+
+  for (guint i = 0; events != NULL && i < events->len; i++)
+    {
+      HgEvent *event = g_ptr_array_index (events, i);
+
+      if (g_strcmp0 (hg_event_get_event_type (event), want->type) == 0 &&
+          g_strcmp0 (json_object_get_string_member_with_default (hg_event_get_body (event),
+                                                                 want->member, NULL),
+                     want->value) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+assert_journaled (Fixture *fx,
+                  const gchar *type,
+                  const gchar *member,
+                  const gchar *value)
+{
+  JournalWant want = { fx, type, member, value };
+
+  hg_test_wait_for (journal_has, &want, 10);
+}
+
 static void
 assert_refusal_logged (Fixture *fx,
                        const gchar *reason)
 {
   g_autoptr(HgdAccessEntry) entry = last_access_entry (fx);
   g_autofree gchar *expected = g_strdup_printf ("\"reason\":\"%s\"", reason);
+
+  assert_journaled (fx, "auth.refused", "reason", reason);
 
   g_assert_cmpstr (entry->action, ==, "login.failed");
   g_assert_nonnull (entry->detail);
@@ -387,6 +430,8 @@ test_roles (Fixture *fx,
   g_assert_cmpstr (entry->action, ==, "login");
   g_assert_cmpstr (entry->actor, ==, "user:oidc:anna");
   g_assert_nonnull (strstr (entry->detail, "\"name\":\"Anna Andersson\""));
+  /* and the municipal journal, with who the provider says she is */
+  assert_journaled (fx, "auth.login", "name", "Anna Andersson");
 
   session = session_of (fx, anna->cookie);
   g_assert_cmpuint (session->status, ==, SOUP_STATUS_OK);
@@ -457,6 +502,7 @@ test_backchannel_logout (Fixture *fx,
   entry = last_access_entry (fx);
   g_assert_cmpstr (entry->action, ==, "logout");
   g_assert_cmpstr (entry->actor, ==, "user:oidc:anna");
+  assert_journaled (fx, "auth.logout", "subject", "anna");
 }
 
 static void
@@ -733,6 +779,7 @@ test_break_glass (Fixture *fx,
   entry = last_access_entry (fx);
   g_assert_cmpstr (entry->action, ==, "login");
   g_assert_nonnull (strstr (entry->detail, "\"method\":\"break-glass\""));
+  assert_journaled (fx, "auth.break-glass", "role", "it-admin");
 
   health = hgd_test_daemon_request (fx->td, "GET", "/api/v1/health", token, NULL);
   g_assert_cmpuint (health->status, ==, SOUP_STATUS_OK);

@@ -1976,6 +1976,10 @@ find_user_domain (HgdAccounts *accounts,
   return FALSE;
 }
 
+static void journal_auth_event (HgdApi *self,
+                                const gchar *type,
+                                JsonObject *detail);
+
 /* Every login to the gateway goes into the access log of the user's domain. A failed one
  * for a name no account has goes into the municipal log (the auditor watches for attacks
  * on the gateway), as "unknown": what was typed may be someone's password. */
@@ -2008,6 +2012,15 @@ log_login (HgdApi *self,
           g_message ("break-glass login of the local account %s (%s) while staff log in with "
                      "the identity provider",
                      session->username, hgd_role_to_string (session->role));
+          {
+            g_autoptr(JsonObject) body = json_object_new ();
+
+            json_object_set_string_member (body, "user", session->username);
+            json_object_set_string_member (body, "role", hgd_role_to_string (session->role));
+            if (client != NULL)
+              json_object_set_string_member (body, "client", client);
+            journal_auth_event (self, "auth.break-glass", body);
+          }
         }
       hgd_access_log_record (self->access_log, hgd_role_get_domain (session->role), actor,
                              "login", NULL, detail);
@@ -2148,6 +2161,38 @@ handle_session (HgdApi *self,
 
 /* OpenID Connect (hgd-oidc.c) ------------------------------------------------------------ */
 
+static void
+auth_event_appended_cb (GObject *source,
+                        GAsyncResult *result,
+                        gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_message ("the municipal journal did not record a login: %s", error->message);
+}
+
+/* A login through the identity provider, its refusal, a break-glass login and a logout by
+ * the provider also go into the municipal journal (`auth.login`, `auth.refused`,
+ * `auth.break-glass`, `auth.logout`, source `core`), with @detail as body: who (subject,
+ * name, issuer) or why, never a token. */
+static void
+journal_auth_event (HgdApi *self,
+                    const gchar *type,
+                    JsonObject *detail)
+{
+  HgdJournal *municipal = self->journals[HG_DOMAIN_MUNICIPAL];
+  g_autoptr(HgEvent) event = NULL;
+
+  if (municipal == NULL)
+    return;
+  event = hg_event_new (type, detail);
+  hg_event_set_source (event, "core");
+  hgd_journal_append_async (municipal, event, NULL, self->cancellable, auth_event_appended_cb,
+                            NULL);
+}
+
 /* The stable `code` and status of an HgdOidc error. */
 static void
 oidc_error_to_http (const GError *error,
@@ -2265,6 +2310,7 @@ log_oidc_login (HgdApi *self,
       if (session->display_name != NULL)
         json_object_set_string_member (detail, "name", session->display_name);
       hgd_access_log_record (self->access_log, HG_DOMAIN_MUNICIPAL, actor, "login", NULL, detail);
+      journal_auth_event (self, "auth.login", detail);
       return;
     }
   oidc_error_to_http (error, &status, &code);
@@ -2277,6 +2323,7 @@ log_oidc_login (HgdApi *self,
   json_object_set_string_member (detail, "message", error->message);
   hgd_access_log_record (self->access_log, HG_DOMAIN_MUNICIPAL, NULL, "login.failed", NULL,
                          detail);
+  journal_auth_event (self, "auth.refused", detail);
   g_message ("a login through the identity provider was refused: %s", error->message);
 }
 
@@ -2454,6 +2501,7 @@ oidc_logout_cb (GObject *source,
   actor = subject != NULL ? g_strdup_printf ("user:oidc:%s", subject) : NULL;
   hgd_access_log_record (req->api->access_log, HG_DOMAIN_MUNICIPAL, actor, "logout", NULL,
                          detail);
+  journal_auth_event (req->api, "auth.logout", detail);
   soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
                                 "Cache-Control", "no-store");
   respond_empty (req, SOUP_STATUS_OK);
@@ -3509,6 +3557,7 @@ refresh_cb (GObject *source,
     }
   actor = g_strdup_printf ("user:oidc:%s", refresh->subject);
   hgd_access_log_record (self->access_log, HG_DOMAIN_MUNICIPAL, actor, "logout", NULL, detail);
+  journal_auth_event (self, "auth.logout", detail);
   g_message ("a session from the identity provider ended: %s",
              login != NULL ? "the provider gives the user another role now" : error->message);
   hgd_accounts_revoke_session (self->accounts, refresh->session);
