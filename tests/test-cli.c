@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 
+#include "hg-test-oidc.h"
 #include "hg-test-support.h"
 
 #define DEMO_PASSWORD "cli-test-password-4711"
@@ -1188,6 +1189,137 @@ test_tls_install (Fixture *fixture,
   g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "--ca", crt, "status"), ==, 0);
 }
 
+/* login --oidc --------------------------------------------------------------------------- */
+
+static void
+test_login_oidc (void)
+{
+  Fixture fixture = { 0 };
+  g_autoptr(JsonObject) provider_config = json_object_new ();
+  g_autoptr(JsonObject) jwk = NULL;
+  g_autoptr(HgTestOidcProvider) op = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) ctl = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(SoupSession) browser = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *config = NULL;
+  g_autofree gchar *verify = NULL;
+  g_autofree gchar *back = NULL;
+  g_autofree gchar *logged_in = NULL;
+  g_autofree gchar *token = NULL;
+  g_autofree gchar *users = NULL;
+  JsonObject *people = json_object_new ();
+  JsonObject *ivar = json_object_new ();
+  JsonArray *groups = json_array_new ();
+  const gchar *redirect = "http://127.0.0.1:9/api/v1/auth/oidc/callback";
+  static const SecretSchema gateway_secrets = {
+    .name = "org.hemgate.Secret",
+    .flags = SECRET_SCHEMA_NONE,
+    .attributes = {
+      { "domain", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "owner", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "key", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { NULL, 0 },
+    },
+  };
+
+  g_test_summary ("login --oidc over SSH: hemgatectl prints an address and a code, IT enters it "
+                  "in a browser elsewhere and logs in at the identity provider, and hemgatectl "
+                  "then keeps the session with the role the provider's groups give");
+  fixture.state_dir = g_build_filename (g_get_user_data_dir (), "hemgate", NULL);
+  fixture.config_path = g_build_filename (g_get_user_config_dir (), "hemgate.conf", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (fixture.state_dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_config_dir (), 0700), ==, 0);
+
+  /* a real provider, its signing key made by node's own crypto there */
+  {
+    g_autofree gchar *key_json = NULL;
+    g_autofree gchar *script = g_strdup (
+        "const c = require('crypto'); const { privateKey } = c.generateKeyPairSync('rsa', "
+        "{ modulusLength: 2048 }); process.stdout.write(JSON.stringify({ ...privateKey.export("
+        "{ format: 'jwk' }), kid: 'cli-key', alg: 'RS256', use: 'sig' }))");
+    const gchar *argv[] = { "node", "-e", script, NULL };
+    g_autoptr(JsonNode) node = NULL;
+    gint status = -1;
+
+    g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                 &key_json, NULL, &status, &error));
+    g_assert_no_error (error);
+    node = json_from_string (key_json, &error);
+    g_assert_no_error (error);
+    jwk = json_node_dup_object (node);
+  }
+  json_object_set_string_member (provider_config, "client_id", "hemgate-cli-test");
+  json_object_set_string_member (provider_config, "client_secret", "cli-test-client-secret-99");
+  json_object_set_string_member (provider_config, "redirect_uri", redirect);
+  json_object_set_object_member (provider_config, "jwk", json_object_ref (jwk));
+  json_array_add_string_element (groups, "kommun-it");
+  json_object_set_string_member (ivar, "name", "Ivar Isaksson");
+  json_object_set_array_member (ivar, "groups", groups);
+  json_object_set_object_member (people, "ivar", ivar);
+  json_object_set_object_member (provider_config, "users", people);
+  op = hg_test_oidc_provider_new (g_get_user_config_dir (), provider_config);
+
+  /* the gateway, its client secret in the (private) Secret Service */
+  g_assert_true (secret_password_store_sync (&gateway_secrets, SECRET_COLLECTION_DEFAULT,
+                                             "hemgate oidc", "cli-test-client-secret-99", NULL,
+                                             &error, "domain", "municipal", "owner", "core",
+                                             "key", "oidc-client-secret", NULL));
+  g_assert_no_error (error);
+  config = g_strdup_printf ("[api]\nlisten-address = 127.0.0.1\nport = 0\ntls = false\n\n"
+                            "[secrets]\nservice = session\n\n[oidc]\nissuer = %s\nclient-id = hemgate-cli-test\n"
+                            "redirect-uri = %s\nit-admin = kommun-it\n",
+                            op->issuer, redirect);
+  g_file_set_contents (fixture.config_path, config, -1, &error);
+  g_assert_no_error (error);
+  start_daemon (&fixture);
+
+  /* hemgatectl login --oidc, reading what it says as it goes */
+  launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_setenv (launcher, "HEMGATE_URL", fixture.url, TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "HEMGATE_TOKEN");
+  ctl = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("HEMGATECTL"), "login", "--oidc",
+                                     NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (ctl));
+  while (verify == NULL)
+    {
+      g_autofree gchar *line = read_line_within (out, WAIT_SECONDS);
+
+      g_assert_nonnull (line);
+      g_test_message ("hemgatectl: %s", line);
+      if (g_str_has_prefix (line, "or open "))
+        verify = g_strdup (line + strlen ("or open "));
+    }
+  g_assert_true (g_str_has_prefix (verify, op->issuer));
+
+  /* IT, in a browser on another machine */
+  browser = soup_session_new_with_options ("proxy-resolver", NULL, NULL);
+  soup_session_add_feature_by_type (browser, SOUP_TYPE_COOKIE_JAR);
+  back = hg_test_oidc_provider_sign_in (op, browser, verify, "ivar", fixture.url);
+  g_assert_null (back);
+
+  logged_in = read_line_within (out, WAIT_SECONDS);
+  g_test_message ("hemgatectl: %s", logged_in);
+  g_assert_nonnull (logged_in);
+  g_assert_nonnull (strstr (logged_in, "Logged in as oidc:ivar"));
+  g_assert_nonnull (strstr (logged_in, "role it-admin"));
+  g_assert_true (g_subprocess_wait_check (ctl, NULL, &error));
+  g_assert_no_error (error);
+  token = kept_token (&fixture, "oidc:ivar");
+  g_assert_nonnull (token);
+  /* the kept session works for what it-admin may do */
+  g_assert_cmpint (run_ctl_full (fixture.url, token, NULL, &users, NULL,
+                                 (const gchar *const[]){ "users", NULL }),
+                   ==, 0);
+
+  stop_daemon (&fixture);
+  g_free (fixture.url);
+  g_free (fixture.config_path);
+  g_free (fixture.state_dir);
+}
+
 int
 main (int argc,
       char **argv)
@@ -1223,5 +1355,6 @@ main (int argc,
               teardown);
   g_test_add ("/cli/tls-install-used-at-once", Fixture, GINT_TO_POINTER (TRUE), setup,
               test_tls_install, teardown);
+  g_test_add_func ("/cli/login-oidc-device-code", test_login_oidc);
   return g_test_run ();
 }

@@ -150,12 +150,19 @@ function renderHeader() {
 }
 
 async function logout() {
+  let answer = null;
   try {
-    await api('POST', '/api/v1/auth/logout');
+    answer = await api('POST', '/api/v1/auth/logout');
   } catch {
     // the cookie is gone or the gateway is away: the page forgets the session anyway
   }
   endSession();
+  // a session from the municipality's identity provider: log out there too, so that the
+  // next person on a shared tablet is not signed in as this one
+  if (answer?.end_session_url) {
+    location.assign(answer.end_session_url);
+    return;
+  }
   history.replaceState(null, '', '/#/login');
   renderLogin();
 }

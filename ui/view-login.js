@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The login page: user name and password; the core sets the session cookie.
+// The login page: user name and password; the core sets the session cookie. Staff and
+// municipal IT may instead log in with the municipality's identity provider, when the
+// gateway has one ([oidc]): a link to /api/v1/auth/oidc/login, which sends the browser
+// there and back; a refusal comes back as #/login?oidc-error=<code>.
 import { api } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, LANGUAGES, getLanguage, setLanguage } from './i18n.js';
@@ -16,8 +19,42 @@ function loginErrorText(error) {
   return _('Logging in failed. Try again in a moment.');
 }
 
+// What the gateway's refusal of a login through the identity provider means, in words.
+function oidcErrorText(code) {
+  switch (code) {
+    case 'no-role':
+      return _('Your account gives you no access to this gateway. Ask your IT support if you should have it.');
+    case 'idp-unavailable':
+      return _('The login service cannot be reached right now. Try again in a moment.');
+    case 'no-pending-login':
+      return _('The login took too long or was already used. Try again.');
+    default:
+      return _('The login service’s answer could not be accepted. Try again, or ask your IT support.');
+  }
+}
+
+// The identity provider's button, once the gateway says it has one.
+async function addProviderLogin(section) {
+  let info;
+  try {
+    info = await api('GET', '/api/v1/auth/oidc');
+  } catch {
+    return;
+  }
+  if (!info?.enabled)
+    return;
+  section.append(
+    h('h2', {}, _('Staff and municipal IT')),
+    h('p', {}, h('a', { id: 'oidc-login', class: 'button primary', href: '/api/v1/auth/oidc/login' },
+      format(_('Log in with {name}'), { name: info.display_name }))));
+  section.hidden = false;
+}
+
 export function render(main, { message, onLoggedIn }) {
-  const status = h('p', { id: 'login-status', class: message ? 'notice' : null, role: 'alert' }, message ?? '');
+  const oidcError = (location.hash.match(/[?&]oidc-error=([a-z-]+)/) ?? [])[1];
+  if (oidcError && !message)
+    message = oidcErrorText(oidcError);
+  const status = h('p', { id: 'login-status', class: message ? (oidcError ? 'error' : 'notice') : null, role: 'alert' }, message ?? '');
   const username = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' });
   const password = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const submit = h('button', { type: 'submit', class: 'primary' }, _('Log in'));
@@ -58,10 +95,13 @@ export function render(main, { message, onLoggedIn }) {
     await onLoggedIn();
   });
 
+  const provider = h('section', { class: 'card login', id: 'oidc-section', hidden: true });
   clear(main).append(
     h('h1', {}, _('Log in to hemgate')),
     h('p', {}, _('The gateway of this home. Log in with the user name and password you were given.')),
     status,
     form,
+    provider,
     h('div', { class: 'field language-choice' }, h('label', { for: 'login-language' }, _('Language')), language));
+  addProviderLogin(provider);
 }

@@ -26,6 +26,7 @@ typedef struct
   gchar *file;             /* (owned) (nullable) --file */
   gchar *arch;             /* (owned) (nullable) --arch */
   gchar *approve;          /* (owned) (nullable) --approve */
+  gboolean oidc;           /* --oidc: log in with the identity provider */
 } HgdCliOptions;
 
 /* A command: @args are its positional arguments, already counted by the dispatcher. */

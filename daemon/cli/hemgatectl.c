@@ -30,6 +30,7 @@ typedef enum
   OPT_FILE = 1 << 9,
   OPT_ARCH = 1 << 10,
   OPT_APPROVE = 1 << 11,
+  OPT_OIDC = 1 << 12,
 } CommandOption;
 
 typedef enum
@@ -55,7 +56,7 @@ typedef struct
 static const Command commands[] = {
   /* TRANSLATORS: the argument of “login”, and what the command does */
   { "login", NULL, N_("USER"), 1, N_("Log in and keep the session token in the keyring"),
-    OPT_PASSWORD_STDIN, 0, TOKEN_NONE, hgd_cli_login },
+    OPT_PASSWORD_STDIN | OPT_OIDC, 0, TOKEN_NONE, hgd_cli_login },
   /* TRANSLATORS: what “logout” does */
   { "logout", NULL, "", 0, N_("End the session and forget its token"), 0, 0, TOKEN_REQUIRED,
     hgd_cli_logout },
@@ -271,6 +272,11 @@ option_group_new (HgdCliOptions *options,
       { "approve", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
         N_("Approve these capabilities, new since the running version (comma-separated)"),
         N_("CAPS") } },
+    /* TRANSLATORS: help for login --oidc */
+    { OPT_OIDC,
+      { "oidc", 0, 0, G_OPTION_ARG_NONE, &options->oidc,
+        N_("Log in with the municipality's identity provider instead, without USER: enter "
+           "the code shown in a browser anywhere"), NULL } },
     /* TRANSLATORS: help for --password-stdin */
     { OPT_PASSWORD_STDIN,
       { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &options->password_stdin,
@@ -408,7 +414,8 @@ parse_command_line (const Command *command,
 
   /* (*args)[0] is the program name */
   n_args = g_strv_length (*args) - 1;
-  if (n_args != command->n_args)
+  /* login --oidc takes no user name: the identity provider says who */
+  if (n_args != ((command->options & OPT_OIDC) != 0 && options->oidc ? 0 : command->n_args))
     {
       g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
                    /* TRANSLATORS: %s is a command with its arguments, e.g. “users add NAME” */

@@ -140,6 +140,12 @@ session_clear (gpointer data)
     }
   g_free (session->id);
   g_free (session->username);
+  g_free (session->issuer);
+  g_free (session->subject);
+  g_free (session->display_name);
+  g_free (session->sid);
+  g_free (session->id_token);
+  g_free (session->refresh_token);
 }
 
 static HgdSession *
@@ -1795,6 +1801,170 @@ hgd_accounts_revoke_user_sessions (HgdAccounts *self,
     g_warning ("cannot record revoked sessions: %s", error->message);
   n = forget_user_sessions (self, username);
   g_debug ("%u sessions of %s revoked", n, username);
+  return n;
+}
+
+/**
+ * hgd_accounts_open_external_session:
+ * @self: an #HgdAccounts
+ * @identity: who the identity provider says the caller is
+ * @role: a municipal role, from the provider's claims
+ * @expires: when the session ends at the latest (real time, usec): the ID token's expiry
+ *
+ * Opens a session for a staff member the municipality's identity provider vouched for
+ * (hgd-oidc.c). It has no account here and is kept in memory only: it ends no later than
+ * @expires or [api] session-lifetime, and at once when the provider says so
+ * (hgd_accounts_revoke_external_sessions ()). Its user name is `oidc:<subject>`.
+ *
+ * Returns: (transfer full): the new session, with its token set
+ */
+HgdSession *
+hgd_accounts_open_external_session (HgdAccounts *self,
+                                    const HgdSessionIdentity *identity,
+                                    HgdRole role,
+                                    gint64 expires)
+{
+  guint8 raw[TOKEN_BYTES];
+  gchar token[TOKEN_CHARS + 1];
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *username = NULL;
+  HgdSession *kept;
+  HgdSession *session;
+  gint64 now = now_real (self);
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), NULL);
+  g_return_val_if_fail (identity != NULL && identity->issuer != NULL, NULL);
+  g_return_val_if_fail (identity->subject != NULL, NULL);
+  g_return_val_if_fail (hgd_role_get_domain (role) == HG_DOMAIN_MUNICIPAL, NULL);
+
+  sessions_purge_expired (self, now);
+  expires = MIN (expires, now + self->session_lifetime * G_USEC_PER_SEC);
+  randombytes_buf (raw, sizeof raw);
+  sodium_bin2base64 (token, sizeof token, raw, sizeof raw, TOKEN_VARIANT);
+  sodium_memzero (raw, sizeof raw);
+  id = g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
+  username = g_strconcat ("oidc:", identity->subject, NULL);
+  kept = session_new (NULL, id, username, role, expires);
+  session = session_new (token, id, username, role, expires);
+  sodium_memzero (token, sizeof token);
+  for (guint i = 0; i < 2; i++)
+    {
+      HgdSession *s = i == 0 ? kept : session;
+
+      s->issuer = g_strdup (identity->issuer);
+      s->subject = g_strdup (identity->subject);
+      s->display_name = g_strdup (identity->display_name);
+      s->sid = g_strdup (identity->sid);
+      s->id_token = g_strdup (identity->id_token);
+    }
+  /* the refresh token stays here; the caller's copy has no use for it */
+  kept->refresh_token = g_strdup (identity->refresh_token);
+  g_hash_table_insert (self->sessions, g_strdup (id), kept);
+  return session;
+}
+
+/**
+ * hgd_accounts_list_external_sessions:
+ * @self: an #HgdAccounts
+ *
+ * Returns: (transfer container) (element-type HgdSession): the live sessions from the
+ *   identity provider, without their tokens
+ */
+GPtrArray *
+hgd_accounts_list_external_sessions (HgdAccounts *self)
+{
+  GPtrArray *sessions = g_ptr_array_new_with_free_func ((GDestroyNotify) hgd_session_unref);
+  GHashTableIter iter;
+  HgdSession *session;
+  gint64 now = now_real (self);
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), sessions);
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
+    {
+      if (session->issuer != NULL && session->expires > now)
+        g_ptr_array_add (sessions, hgd_session_ref (session));
+    }
+  return sessions;
+}
+
+/**
+ * hgd_accounts_renew_external_session:
+ * @self: an #HgdAccounts
+ * @session_id: an external session
+ * @expires: its new end (real time, usec), the new ID token's; at most [api]
+ *   session-lifetime from now
+ * @id_token: the new ID token
+ * @refresh_token: (nullable): the refresh token for the next renewal
+ *
+ * Returns: %TRUE if the session was still there to renew
+ */
+gboolean
+hgd_accounts_renew_external_session (HgdAccounts *self,
+                                     const gchar *session_id,
+                                     gint64 expires,
+                                     const gchar *id_token,
+                                     const gchar *refresh_token)
+{
+  HgdSession *old;
+  HgdSession *renewed;
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), FALSE);
+  g_return_val_if_fail (session_id != NULL, FALSE);
+
+  old = g_hash_table_lookup (self->sessions, session_id);
+  if (old == NULL || old->issuer == NULL || old->expires <= now_real (self))
+    return FALSE;
+  /* sessions are immutable: the renewed one takes the old one's place */
+  renewed = session_new (NULL, old->id, old->username, old->role,
+                         MIN (expires, now_real (self) + self->session_lifetime * G_USEC_PER_SEC));
+  renewed->issuer = g_strdup (old->issuer);
+  renewed->subject = g_strdup (old->subject);
+  renewed->display_name = g_strdup (old->display_name);
+  renewed->sid = g_strdup (old->sid);
+  renewed->id_token = g_strdup (id_token);
+  renewed->refresh_token = g_strdup (refresh_token);
+  g_hash_table_replace (self->sessions, g_strdup (session_id), renewed);
+  return TRUE;
+}
+
+/**
+ * hgd_accounts_revoke_external_sessions:
+ * @self: an #HgdAccounts
+ * @issuer: the identity provider
+ * @subject: (nullable): its user; %NULL for any
+ * @sid: (nullable): its session; %NULL for any
+ *
+ * Ends at once the external sessions of @issuer that match @subject and @sid (at least
+ * one of them given), as a back-channel logout asks.
+ *
+ * Returns: how many sessions ended
+ */
+guint
+hgd_accounts_revoke_external_sessions (HgdAccounts *self,
+                                       const gchar *issuer,
+                                       const gchar *subject,
+                                       const gchar *sid)
+{
+  GHashTableIter iter;
+  HgdSession *session;
+  guint n = 0;
+
+  g_return_val_if_fail (HGD_IS_ACCOUNTS (self), 0);
+  g_return_val_if_fail (issuer != NULL, 0);
+  g_return_val_if_fail (subject != NULL || sid != NULL, 0);
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
+    {
+      if (g_strcmp0 (session->issuer, issuer) != 0 ||
+          (subject != NULL && g_strcmp0 (session->subject, subject) != 0) ||
+          (sid != NULL && g_strcmp0 (session->sid, sid) != 0))
+        continue;
+      g_hash_table_iter_remove (&iter);
+      n++;
+    }
+  g_debug ("%u sessions ended by the identity provider", n);
   return n;
 }
 

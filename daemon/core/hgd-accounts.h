@@ -36,7 +36,26 @@ typedef struct
   gchar *username;   /* (owned) */
   HgdRole role;
   gint64 expires;    /* real time, microseconds since the epoch */
+  /* A session opened through the municipality's identity provider (hgd-oidc.c) has no
+   * account on the gateway and lives in memory only; NULL for a local login. */
+  gchar *issuer;       /* (owned) (nullable) the IdP, its `iss` */
+  gchar *subject;      /* (owned) (nullable) the staff member at the IdP, `sub` */
+  gchar *display_name; /* (owned) (nullable) their `name` */
+  gchar *sid;          /* (owned) (nullable) the IdP's session, for back-channel logout */
+  gchar *id_token;     /* (owned) (nullable) the ID token, the hint of RP-initiated logout */
+  gchar *refresh_token; /* (owned) (nullable) renews the session before it expires */
 } HgdSession;
+
+/* Who the identity provider says a staff member is, for an external session. */
+typedef struct
+{
+  const gchar *issuer;
+  const gchar *subject;
+  const gchar *display_name; /* (nullable) */
+  const gchar *sid;          /* (nullable) */
+  const gchar *id_token;     /* (nullable) */
+  const gchar *refresh_token; /* (nullable) */
+} HgdSessionIdentity;
 
 HgdSession *hgd_session_ref (HgdSession *session);
 void hgd_session_unref (HgdSession *session);
@@ -123,5 +142,19 @@ gboolean hgd_accounts_revoke_session (HgdAccounts *self,
                                       const gchar *session_id);
 guint hgd_accounts_revoke_user_sessions (HgdAccounts *self,
                                          const gchar *username);
+HgdSession *hgd_accounts_open_external_session (HgdAccounts *self,
+                                                const HgdSessionIdentity *identity,
+                                                HgdRole role,
+                                                gint64 expires);
+GPtrArray *hgd_accounts_list_external_sessions (HgdAccounts *self);
+gboolean hgd_accounts_renew_external_session (HgdAccounts *self,
+                                              const gchar *session_id,
+                                              gint64 expires,
+                                              const gchar *id_token,
+                                              const gchar *refresh_token);
+guint hgd_accounts_revoke_external_sessions (HgdAccounts *self,
+                                             const gchar *issuer,
+                                             const gchar *subject,
+                                             const gchar *sid);
 
 G_END_DECLS

@@ -16,6 +16,7 @@ typedef enum
   HGD_API_BODY_JSON, /* an application/json object, parsed before the handler runs */
   HGD_API_BODY_BYTES, /* any bytes (a bundle), up to the route's own max_body, which may
                        * be above [api] max-body-bytes; the handler reads them */
+  HGD_API_BODY_FORM, /* application/x-www-form-urlencoded, decoded before the handler runs */
 } HgdApiBody;
 
 typedef struct _HgdApiRequest HgdApiRequest;

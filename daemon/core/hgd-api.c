@@ -23,6 +23,7 @@
 #include "hgd-bundles.h"
 #include "hgd-grants.h"
 #include "hgd-json-check.h"
+#include "hgd-oidc.h"
 #include "hgd-own-alarms.h"
 #include "hgd-sandbox.h"
 #include "hgd-tls.h"
@@ -40,9 +41,12 @@
 #define USEC_PER_HOUR (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
 #define REPLAY_BATCH 500
 #define STREAM_RECHECK_SECONDS 10
+#define OIDC_REFRESH_CHECK_SECONDS 5  /* how often sessions from the provider are looked at */
+#define OIDC_REFRESH_AHEAD_SECONDS 60 /* and renewed when they have less left than this */
 #define STREAM_KEEPALIVE_SECONDS 30
 #define STREAM_MAX_INCOMING 4096
 #define LOGIN_MAX_BODY 4096
+#define OIDC_LOGOUT_MAX_BODY 16384
 #define N_STATUS 600
 #define DESCRIPTOR_RESERVE 256 /* descriptors kept for all but API connections */
 #define LINGER_SECONDS 2       /* how long a refused request's body is drained before close */
@@ -62,6 +66,12 @@ struct _HgdApi
   HgdGrants *grants;                      /* (owned) the resident's consent grants */
   HgdPluginManager *plugins;              /* (owned) */
   HgdSecrets *secrets;                    /* (owned) (nullable) */
+  HgdOidc *oidc;                          /* (owned) the identity provider's relying party */
+  gchar *oidc_unreachable;                /* (owned) (nullable) why the provider failed last */
+  guint break_glass_logins;               /* local municipal logins while [oidc] is set */
+  guint refresh_id;                       /* renews the provider's sessions */
+  GHashTable *refreshing;                 /* (owned) ids of sessions being renewed now */
+  gint64 last_break_glass;                /* real time of the last, usec */
   gint64 start_time;                      /* when the daemon started */
   SoupServer *server;        /* (owned) (nullable) until listening */
   GCancellable *cancellable; /* (owned) cancelled in dispose */
@@ -100,6 +110,7 @@ struct _HgdApiRequest
   gchar *token;             /* (owned) (nullable) the caller's token; never logged */
   gboolean cookie_auth;     /* the token came from the session cookie */
   JsonObject *body;         /* (owned) (nullable) the parsed request body */
+  GHashTable *form;         /* (owned) (nullable) the decoded form body (HGD_API_BODY_FORM) */
   GObject *data;            /* (owned) (nullable) what a paused handler waits on */
   const gchar *personal_read; /* (nullable) what of the personal domain's data a handler
                                * served a caller of another domain (a static string, e.g.
@@ -122,6 +133,12 @@ static GQuark quark_deadline;
 static void handle_login (HgdApi *self, HgdApiRequest *req);
 static void handle_logout (HgdApi *self, HgdApiRequest *req);
 static void handle_session (HgdApi *self, HgdApiRequest *req);
+static void handle_oidc_info (HgdApi *self, HgdApiRequest *req);
+static void handle_oidc_login (HgdApi *self, HgdApiRequest *req);
+static void handle_oidc_callback (HgdApi *self, HgdApiRequest *req);
+static void handle_oidc_backchannel_logout (HgdApi *self, HgdApiRequest *req);
+static void handle_oidc_device (HgdApi *self, HgdApiRequest *req);
+static void handle_oidc_device_token (HgdApi *self, HgdApiRequest *req);
 static void handle_health (HgdApi *self, HgdApiRequest *req);
 static void handle_openapi (HgdApi *self, HgdApiRequest *req);
 static void handle_metrics (HgdApi *self, HgdApiRequest *req);
@@ -185,6 +202,12 @@ static void close_ended_streams (HgdApi *self);
  *   POST   /api/v1/auth/login                yes  yes      yes    yes   yes      yes     yes      yes
  *   POST   /api/v1/auth/logout               -    yes      yes    yes   yes      yes     yes      yes
  *   GET    /api/v1/auth/session              -    yes      yes    yes   yes      yes     yes      yes
+ *   GET    /api/v1/auth/oidc                 yes  yes      yes    yes   yes      yes     yes      yes  (p)
+ *   GET    /api/v1/auth/oidc/login           yes  yes      yes    yes   yes      yes     yes      yes  (p)
+ *   GET    /api/v1/auth/oidc/callback        yes  yes      yes    yes   yes      yes     yes      yes  (p)
+ *   POST   /api/v1/auth/oidc/backchannel-logout yes yes   yes    yes   yes      yes     yes      yes  (p)
+ *   POST   /api/v1/auth/oidc/device          yes  yes      yes    yes   yes      yes     yes      yes  (p)
+ *   POST   /api/v1/auth/oidc/device/token    yes  yes      yes    yes   yes      yes     yes      yes  (p)
  *   GET    /api/v1/health                    yes  ltd      ltd    yes   yes      yes     ltd      ltd  (a)
  *   GET    /api/v1/openapi.json              yes  yes      yes    yes   yes      yes     yes      yes
  *   GET    /metrics                          -    -        -      -     yes      yes     -        -
@@ -310,12 +333,33 @@ static void close_ended_streams (HgdApi *self);
  *     resident (and guardian) the personal domain's. A job, a key or a bundle of the other
  *     domain is not found. POST /api/v1/bundles takes the bundle's bytes, up to its own
  *     limit (HGD_BUNDLE_MAX_SIZE), not [api] max-body-bytes.
+ * (p) staff and IT log in with the municipality's identity provider (OpenID Connect,
+ *     hgd-oidc.c, [oidc]): `oidc` says whether one is configured and its name, `login`
+ *     sends the browser there (302), `callback` is where it comes back and opens the
+ *     gateway's own session (cookie and token, the role from the provider's claims,
+ *     municipal roles only, ending no later than the ID token), `backchannel-logout` is
+ *     where the provider ends a user's sessions (a signed logout token); `device` and
+ *     `device/token` are the same login for a client without a browser (hemgatectl over
+ *     SSH: RFC 8628, the user enters a code at the provider). Without [oidc] all but the
+ *     first answer 404 oidc-not-configured. Every refusal is in the municipal
+ *     access log as `login.failed` or `logout.refused`.
  */
 static const HgdApiRoute routes[] = {
   { "POST", "/api/v1/auth/login", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
     handle_login },
   { "POST", "/api/v1/auth/logout", ANY, 0, HGD_API_BODY_NONE, 0, handle_logout },
   { "GET", "/api/v1/auth/session", ANY, 0, HGD_API_BODY_NONE, 0, handle_session },
+  { "GET", "/api/v1/auth/oidc", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_oidc_info },
+  { "GET", "/api/v1/auth/oidc/login", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0,
+    handle_oidc_login },
+  { "GET", "/api/v1/auth/oidc/callback", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0,
+    handle_oidc_callback },
+  { "POST", "/api/v1/auth/oidc/backchannel-logout", HGD_API_PUBLIC, 0, HGD_API_BODY_FORM,
+    OIDC_LOGOUT_MAX_BODY, handle_oidc_backchannel_logout },
+  { "POST", "/api/v1/auth/oidc/device", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0,
+    handle_oidc_device },
+  { "POST", "/api/v1/auth/oidc/device/token", HGD_API_PUBLIC, 0, HGD_API_BODY_JSON, LOGIN_MAX_BODY,
+    handle_oidc_device_token },
   { "GET", "/api/v1/health", HGD_API_PUBLIC, HGD_ROLES_PERSONAL | R (AUDITOR), HGD_API_BODY_NONE,
     0, handle_health },
   { "GET", "/api/v1/openapi.json", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_openapi },
@@ -617,6 +661,7 @@ request_unref (HgdApiRequest *req)
   g_clear_pointer (&req->session, hgd_session_unref);
   g_free (req->token);
   g_clear_pointer (&req->body, json_object_unref);
+  g_clear_pointer (&req->form, g_hash_table_unref);
   g_clear_object (&req->data);
   g_free (req);
 }
@@ -958,9 +1003,15 @@ request_is_limited (HgdApiRequest *req)
 }
 
 static gchar *
+request_who_session (HgdSession *session)
+{
+  return g_strdup_printf ("user:%s", session->username);
+}
+
+static gchar *
 request_who (HgdApiRequest *req)
 {
-  return g_strdup_printf ("user:%s", req->session->username);
+  return request_who_session (req->session);
 }
 
 /* Path parameters name references and user names: short, printable, no separators. */
@@ -1813,6 +1864,40 @@ read_json_body (HgdApi *self,
   return TRUE;
 }
 
+static gboolean
+read_form_body (HgdApi *self,
+                HgdApiRequest *req)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (req->msg);
+  const gchar *content_type = soup_message_headers_get_content_type (headers, NULL);
+  gsize limit = route_max_body (self, req->route);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree gchar *text = NULL;
+
+  if (content_type == NULL ||
+      g_ascii_strcasecmp (content_type, "application/x-www-form-urlencoded") != 0)
+    {
+      set_error_response (req->msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type",
+                          "the request body must be application/x-www-form-urlencoded");
+      return FALSE;
+    }
+  bytes = soup_message_body_flatten (soup_server_message_get_request_body (req->msg));
+  if (g_bytes_get_size (bytes) > limit)
+    {
+      refuse_body (req->msg, limit);
+      return FALSE;
+    }
+  text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      set_error_response (req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                          "the form is not UTF-8");
+      return FALSE;
+    }
+  req->form = soup_form_decode (text);
+  return TRUE;
+}
+
 /* The dispatcher: every request but the WebSocket frames passes here, and a handler runs
  * only once its route, caller, role and body have been checked. */
 static void
@@ -1891,6 +1976,8 @@ dispatch_cb (SoupServer *server,
   /* what they sent */
   if (route->body == HGD_API_BODY_JSON && !read_json_body (self, req))
     return;
+  if (route->body == HGD_API_BODY_FORM && !read_form_body (self, req))
+    return;
 
   route->handler (self, req);
 }
@@ -1963,6 +2050,10 @@ find_user_domain (HgdAccounts *accounts,
   return FALSE;
 }
 
+static void journal_auth_event (HgdApi *self,
+                                const gchar *type,
+                                JsonObject *detail);
+
 /* Every login to the gateway goes into the access log of the user's domain. A failed one
  * for a name no account has goes into the municipal log (the auditor watches for attacks
  * on the gateway), as "unknown": what was typed may be someone's password. */
@@ -1984,6 +2075,27 @@ log_login (HgdApi *self,
     {
       actor = g_strdup_printf ("user:%s", session->username);
       json_object_set_string_member (detail, "role", hgd_role_to_string (session->role));
+      /* the offline fallback: with an identity provider, a local municipal account is the
+       * break-glass way in (the provider unreachable), recorded and shown to IT in health */
+      if (hgd_oidc_is_configured (self->oidc) &&
+          hgd_role_get_domain (session->role) == HG_DOMAIN_MUNICIPAL)
+        {
+          json_object_set_string_member (detail, "method", "break-glass");
+          self->break_glass_logins++;
+          self->last_break_glass = g_get_real_time ();
+          g_message ("break-glass login of the local account %s (%s) while staff log in with "
+                     "the identity provider",
+                     session->username, hgd_role_to_string (session->role));
+          {
+            g_autoptr(JsonObject) body = json_object_new ();
+
+            json_object_set_string_member (body, "user", session->username);
+            json_object_set_string_member (body, "role", hgd_role_to_string (session->role));
+            if (client != NULL)
+              json_object_set_string_member (body, "client", client);
+            journal_auth_event (self, "auth.break-glass", body);
+          }
+        }
       hgd_access_log_record (self->access_log, hgd_role_get_domain (session->role), actor,
                              "login", NULL, detail);
       return;
@@ -2079,10 +2191,23 @@ static void
 handle_logout (HgdApi *self,
                HgdApiRequest *req)
 {
+  g_autofree gchar *end_session_url = NULL;
+
+  /* a session from the identity provider: where the browser logs out there too */
+  if (req->session->issuer != NULL)
+    end_session_url = hgd_oidc_dup_end_session_url (self->oidc, req->session->id_token);
   hgd_accounts_revoke_session (self->accounts, req->session->id);
   close_ended_streams (self);
   if (req->cookie_auth)
     set_session_cookie (self, req, "", 0);
+  if (end_session_url != NULL)
+    {
+      JsonObject *object = json_object_new ();
+
+      json_object_set_string_member (object, "end_session_url", end_session_url);
+      respond_json (req, SOUP_STATUS_OK, object);
+      return;
+    }
   respond_empty (req, SOUP_STATUS_NO_CONTENT);
 }
 
@@ -2106,6 +2231,446 @@ handle_session (HgdApi *self,
                                      ? timezone
                                      : g_time_zone_get_identifier (local));
   respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* OpenID Connect (hgd-oidc.c) ------------------------------------------------------------ */
+
+static void
+auth_event_appended_cb (GObject *source,
+                        GAsyncResult *result,
+                        gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_message ("the municipal journal did not record a login: %s", error->message);
+}
+
+/* A login through the identity provider, its refusal, a break-glass login and a logout by
+ * the provider also go into the municipal journal (`auth.login`, `auth.refused`,
+ * `auth.break-glass`, `auth.logout`, source `core`), with @detail as body: who (subject,
+ * name, issuer) or why, never a token. */
+static void
+journal_auth_event (HgdApi *self,
+                    const gchar *type,
+                    JsonObject *detail)
+{
+  HgdJournal *municipal = self->journals[HG_DOMAIN_MUNICIPAL];
+  g_autoptr(HgEvent) event = NULL;
+
+  if (municipal == NULL)
+    return;
+  event = hg_event_new (type, detail);
+  hg_event_set_source (event, "core");
+  hgd_journal_append_async (municipal, event, NULL, self->cancellable, auth_event_appended_cb,
+                            NULL);
+}
+
+/* The stable `code` and status of an HgdOidc error. */
+static void
+oidc_error_to_http (const GError *error,
+                    guint *status,
+                    const gchar **code)
+{
+  *status = SOUP_STATUS_UNAUTHORIZED;
+  *code = "oidc-refused";
+  if (error->domain != HGD_OIDC_ERROR)
+    {
+      *status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+      *code = "shutting-down";
+      return;
+    }
+  switch ((HgdOidcError) error->code)
+    {
+    case HGD_OIDC_ERROR_NOT_CONFIGURED:
+      *status = SOUP_STATUS_NOT_FOUND;
+      *code = "oidc-not-configured";
+      break;
+    case HGD_OIDC_ERROR_UNAVAILABLE:
+      *status = SOUP_STATUS_BAD_GATEWAY;
+      *code = "idp-unavailable";
+      break;
+    case HGD_OIDC_ERROR_NO_PENDING_LOGIN:
+      *status = SOUP_STATUS_BAD_REQUEST;
+      *code = "no-pending-login";
+      break;
+    case HGD_OIDC_ERROR_REFUSED:
+      *code = "idp-refused";
+      break;
+    case HGD_OIDC_ERROR_INVALID_TOKEN:
+      *code = "invalid-token";
+      break;
+    case HGD_OIDC_ERROR_NO_ROLE:
+      *status = SOUP_STATUS_FORBIDDEN;
+      *code = "no-role";
+      break;
+    case HGD_OIDC_ERROR_PENDING:
+      *status = SOUP_STATUS_BAD_REQUEST;
+      *code = "authorization-pending";
+      break;
+    default:
+      break;
+    }
+}
+
+/* A browser (it asks for HTML) is sent back to the web UI, with the error's code for it
+ * to explain; an API client gets JSON. */
+static gboolean
+request_wants_html (HgdApiRequest *req)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (req->msg);
+  const gchar *accept = soup_message_headers_get_one (headers, "Accept");
+
+  return accept != NULL && strstr (accept, "text/html") != NULL;
+}
+
+static void
+respond_redirect (HgdApiRequest *req,
+                  guint status,
+                  const gchar *location)
+{
+  soup_message_headers_replace (soup_server_message_get_response_headers (req->msg), "Location",
+                                location);
+  soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                "Cache-Control", "no-store");
+  respond_empty (req, status);
+}
+
+static void
+respond_oidc_error (HgdApiRequest *req,
+                    const GError *error)
+{
+  guint status;
+  const gchar *code;
+
+  oidc_error_to_http (error, &status, &code);
+  if (request_wants_html (req))
+    {
+      g_autofree gchar *location = g_strdup_printf ("/#/login?oidc-error=%s", code);
+      respond_redirect (req, SOUP_STATUS_SEE_OTHER, location);
+      return;
+    }
+  set_error_response (req->msg, status, code, error->message);
+}
+
+/* A login through the identity provider, accepted or refused, in the municipal access log
+ * (its sessions are municipal); a refusal names its reason. */
+static void
+log_oidc_login (HgdApi *self,
+                HgdApiRequest *req,
+                HgdSession *session,
+                const GError *error)
+{
+  g_autofree gchar *client = request_client (self, req->msg);
+  g_autoptr(JsonObject) detail = json_object_new ();
+  const gchar *issuer = hgd_oidc_get_issuer (self->oidc);
+  guint status;
+  const gchar *code;
+
+  json_object_set_string_member (detail, "method", "oidc");
+  if (client != NULL)
+    json_object_set_string_member (detail, "client", client);
+  if (issuer != NULL)
+    json_object_set_string_member (detail, "issuer", issuer);
+  if (session != NULL)
+    {
+      g_autofree gchar *actor = request_who_session (session);
+
+      g_clear_pointer (&self->oidc_unreachable, g_free);
+
+      json_object_set_string_member (detail, "role", hgd_role_to_string (session->role));
+      json_object_set_string_member (detail, "subject", session->subject);
+      if (session->display_name != NULL)
+        json_object_set_string_member (detail, "name", session->display_name);
+      hgd_access_log_record (self->access_log, HG_DOMAIN_MUNICIPAL, actor, "login", NULL, detail);
+      journal_auth_event (self, "auth.login", detail);
+      return;
+    }
+  oidc_error_to_http (error, &status, &code);
+  if (g_error_matches (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_UNAVAILABLE))
+    {
+      g_free (self->oidc_unreachable);
+      self->oidc_unreachable = g_strdup (error->message);
+    }
+  json_object_set_string_member (detail, "reason", code);
+  json_object_set_string_member (detail, "message", error->message);
+  hgd_access_log_record (self->access_log, HG_DOMAIN_MUNICIPAL, NULL, "login.failed", NULL,
+                         detail);
+  journal_auth_event (self, "auth.refused", detail);
+  g_message ("a login through the identity provider was refused: %s", error->message);
+}
+
+static void
+handle_oidc_info (HgdApi *self,
+                  HgdApiRequest *req)
+{
+  JsonObject *object = json_object_new ();
+  gboolean enabled = hgd_oidc_is_configured (self->oidc);
+
+  json_object_set_boolean_member (object, "enabled", enabled);
+  if (enabled)
+    json_object_set_string_member (object, "display_name",
+                                   hgd_oidc_get_display_name (self->oidc));
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+static void
+oidc_login_cb (GObject *source,
+               GAsyncResult *result,
+               gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *location = hgd_oidc_begin_login_finish (HGD_OIDC (source), result, &error);
+
+  if (req->api == NULL)
+    return;
+  if (location == NULL)
+    {
+      if (!g_error_matches (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED))
+        log_oidc_login (req->api, req, NULL, error);
+      respond_oidc_error (req, error);
+    }
+  else
+    {
+      respond_redirect (req, SOUP_STATUS_FOUND, location);
+    }
+  request_resume (req);
+}
+
+static void
+handle_oidc_login (HgdApi *self,
+                   HgdApiRequest *req)
+{
+  request_pause (req);
+  hgd_oidc_begin_login_async (self->oidc, self->cancellable, oidc_login_cb, request_ref (req));
+}
+
+static void respond_oidc_session (HgdApiRequest *req,
+                                  HgdOidcLogin *login);
+
+static void
+oidc_callback_cb (GObject *source,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdOidcLogin) login = hgd_oidc_complete_login_finish (HGD_OIDC (source), result,
+                                                                  &error);
+
+  if (req->api == NULL)
+    return;
+  if (login == NULL)
+    {
+      if (!g_error_matches (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED))
+        log_oidc_login (req->api, req, NULL, error);
+      respond_oidc_error (req, error);
+      request_resume (req);
+      return;
+    }
+  respond_oidc_session (req, login);
+  request_resume (req);
+}
+
+/* Opens the gateway's session for @login and answers with it, as a password login does:
+ * its token, also as the cookie; a browser goes on to the web UI. */
+static void
+respond_oidc_session (HgdApiRequest *req,
+                      HgdOidcLogin *login)
+{
+  g_autoptr(HgdSession) session = NULL;
+  g_autofree gchar *expires = NULL;
+  HgdSessionIdentity identity = { 0 };
+  JsonObject *object;
+
+  identity.issuer = login->issuer;
+  identity.subject = login->subject;
+  identity.display_name = login->display_name;
+  identity.sid = login->sid;
+  identity.id_token = login->id_token;
+  identity.refresh_token = login->refresh_token;
+  session = hgd_accounts_open_external_session (req->api->accounts, &identity, login->role,
+                                                login->expires);
+  log_oidc_login (req->api, req, session, NULL);
+  set_session_cookie (req->api, req, session->token,
+                      (session->expires - g_get_real_time ()) / G_USEC_PER_SEC);
+  if (request_wants_html (req))
+    {
+      respond_redirect (req, SOUP_STATUS_SEE_OTHER, "/");
+      return;
+    }
+  expires = iso8601_from_usec (session->expires);
+  object = json_object_new ();
+  json_object_set_string_member (object, "token", session->token);
+  json_object_set_string_member (object, "username", session->username);
+  json_object_set_string_member (object, "role", hgd_role_to_string (session->role));
+  json_object_set_string_member (object, "domain",
+                                 hg_domain_to_string (hgd_role_get_domain (session->role)));
+  json_object_set_string_member (object, "expires", expires);
+  json_object_set_string_member (object, "issuer", session->issuer);
+  json_object_set_string_member (object, "subject", session->subject);
+  if (session->display_name != NULL)
+    json_object_set_string_member (object, "name", session->display_name);
+  respond_json (req, SOUP_STATUS_OK, object);
+}
+
+static void
+handle_oidc_callback (HgdApi *self,
+                      HgdApiRequest *req)
+{
+  request_pause (req);
+  hgd_oidc_complete_login_async (self->oidc, req->query, self->cancellable, oidc_callback_cb,
+                                 request_ref (req));
+}
+
+static void
+oidc_logout_cb (GObject *source,
+                GAsyncResult *result,
+                gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *subject = NULL;
+  g_autofree gchar *sid = NULL;
+  g_autoptr(JsonObject) detail = json_object_new ();
+  g_autofree gchar *actor = NULL;
+  const gchar *issuer;
+  guint n;
+
+  if (!hgd_oidc_verify_logout_finish (HGD_OIDC (source), result, &subject, &sid, &error))
+    {
+      guint status;
+      const gchar *code;
+
+      if (req->api == NULL)
+        return;
+      oidc_error_to_http (error, &status, &code);
+      if (!g_error_matches (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED))
+        {
+          json_object_set_string_member (detail, "method", "oidc-backchannel");
+          json_object_set_string_member (detail, "reason", code);
+          json_object_set_string_member (detail, "message", error->message);
+          hgd_access_log_record (req->api->access_log, HG_DOMAIN_MUNICIPAL, NULL,
+                                 "logout.refused", NULL, detail);
+          g_message ("a back-channel logout was refused: %s", error->message);
+          /* Back-Channel Logout 1.0, 2.8: 400 for a token that fails validation */
+          status = status == SOUP_STATUS_BAD_GATEWAY ? status : SOUP_STATUS_BAD_REQUEST;
+        }
+      set_error_response (req->msg, status, code, error->message);
+      request_resume (req);
+      return;
+    }
+  if (req->api == NULL)
+    return;
+  issuer = hgd_oidc_get_issuer (req->api->oidc);
+  n = hgd_accounts_revoke_external_sessions (req->api->accounts, issuer, subject, sid);
+  close_ended_streams (req->api);
+  json_object_set_string_member (detail, "method", "oidc-backchannel");
+  json_object_set_string_member (detail, "issuer", issuer);
+  if (subject != NULL)
+    json_object_set_string_member (detail, "subject", subject);
+  json_object_set_int_member (detail, "sessions", n);
+  actor = subject != NULL ? g_strdup_printf ("user:oidc:%s", subject) : NULL;
+  hgd_access_log_record (req->api->access_log, HG_DOMAIN_MUNICIPAL, actor, "logout", NULL,
+                         detail);
+  journal_auth_event (req->api, "auth.logout", detail);
+  soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                "Cache-Control", "no-store");
+  respond_empty (req, SOUP_STATUS_OK);
+  request_resume (req);
+}
+
+static void
+handle_oidc_backchannel_logout (HgdApi *self,
+                                HgdApiRequest *req)
+{
+  const gchar *token = g_hash_table_lookup (req->form, "logout_token");
+
+  request_pause (req);
+  hgd_oidc_verify_logout_async (self->oidc, token, self->cancellable, oidc_logout_cb,
+                                request_ref (req));
+}
+
+static void
+oidc_device_cb (GObject *source,
+                GAsyncResult *result,
+                gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  JsonObject *answer = hgd_oidc_begin_device_finish (HGD_OIDC (source), result, &error);
+
+  if (req->api == NULL)
+    {
+      g_clear_pointer (&answer, json_object_unref);
+      return;
+    }
+  if (answer == NULL)
+    {
+      if (!g_error_matches (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED))
+        log_oidc_login (req->api, req, NULL, error);
+      respond_oidc_error (req, error);
+    }
+  else
+    {
+      respond_json (req, SOUP_STATUS_OK, answer);
+    }
+  request_resume (req);
+}
+
+static void
+handle_oidc_device (HgdApi *self,
+                    HgdApiRequest *req)
+{
+  request_pause (req);
+  hgd_oidc_begin_device_async (self->oidc, self->cancellable, oidc_device_cb, request_ref (req));
+}
+
+static void
+oidc_device_token_cb (GObject *source,
+                      GAsyncResult *result,
+                      gpointer user_data)
+{
+  g_autoptr(HgdApiRequest) req = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdOidcLogin) login = hgd_oidc_poll_device_finish (HGD_OIDC (source), result, &error);
+
+  if (req->api == NULL)
+    return;
+  if (login == NULL)
+    {
+      /* waiting for the user is no refusal */
+      if (!g_error_matches (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED) &&
+          !g_error_matches (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_PENDING))
+        log_oidc_login (req->api, req, NULL, error);
+      respond_oidc_error (req, error);
+    }
+  else
+    {
+      respond_oidc_session (req, login);
+    }
+  request_resume (req);
+}
+
+static void
+handle_oidc_device_token (HgdApi *self,
+                          HgdApiRequest *req)
+{
+  static const gchar *const members[] = { "device_code", NULL };
+  const gchar *device_code = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!hg_json_object_check_members (req->body, members, &error) ||
+      !hg_json_object_get_string (req->body, "device_code", &device_code, &error))
+    {
+      respond_invalid (req, error);
+      return;
+    }
+  request_pause (req);
+  hgd_oidc_poll_device_async (self->oidc, device_code, self->cancellable, oidc_device_token_cb,
+                              request_ref (req));
 }
 
 /* Operations ---------------------------------------------------------------------------- */
@@ -2208,6 +2773,39 @@ add_subsystem_warning (JsonObject *subsystems,
   if (details)
     json_object_set_string_member (object, "message", warning);
   json_object_set_object_member (subsystems, name, object);
+}
+
+/* The identity provider ([oidc]), when there is one: a warning, never a fault (it leaves
+ * the overall status alone), while the last login through it failed for want of it, and
+ * once a local municipal account logged in instead (break-glass), so that IT sees both. */
+static void
+add_identity_provider (HgdApi *self,
+                       JsonObject *subsystems,
+                       gboolean details)
+{
+  g_autoptr(GString) warning = NULL;
+
+  if (!hgd_oidc_is_configured (self->oidc))
+    return;
+  if (self->oidc_unreachable != NULL)
+    warning = g_string_new (self->oidc_unreachable);
+  if (self->break_glass_logins > 0)
+    {
+      g_autofree gchar *last = iso8601_from_usec (self->last_break_glass);
+
+      if (warning == NULL)
+        warning = g_string_new (NULL);
+      else
+        g_string_append (warning, "; ");
+      g_string_append_printf (warning, "%u break-glass login%s of local municipal accounts "
+                              "since the start, the last at %s",
+                              self->break_glass_logins, self->break_glass_logins == 1 ? "" : "s",
+                              last);
+    }
+  if (warning != NULL)
+    add_subsystem_warning (subsystems, "identity-provider", warning->str, details);
+  else
+    add_subsystem (subsystems, "identity-provider", NULL, details);
 }
 
 /* The plugin hosts' sandbox (hgd-sandbox.c): a warning, never a fault, while a
@@ -2369,6 +2967,7 @@ handle_health (HgdApi *self,
             json_object_set_object_member (json_object_get_object_member (subsystems, "secrets"),
                                            "keyrings", g_steal_pointer (&secrets_status));
         }
+      add_identity_provider (self, subsystems, municipal);
       json_object_set_object_member (object, "subsystems", subsystems);
     }
   if (municipal)
@@ -3018,6 +3617,116 @@ static gboolean
 recheck_streams_cb (gpointer user_data)
 {
   close_ended_streams (HGD_API (user_data));
+  return G_SOURCE_CONTINUE;
+}
+
+/* A session from the identity provider, renewed with its refresh token before it runs out
+ * (hgd_oidc_refresh_async ()); it ends at once when the provider no longer gives the user
+ * the same role (removed from the group, disabled), and at its expiry while the provider
+ * cannot be reached. */
+typedef struct
+{
+  HgdApi *api;      /* (owned) */
+  gchar *session;   /* (owned) its id */
+  gchar *subject;   /* (owned) */
+  HgdRole role;
+} Refresh;
+
+static void
+refresh_free (Refresh *refresh)
+{
+  g_object_unref (refresh->api);
+  g_free (refresh->session);
+  g_free (refresh->subject);
+  g_free (refresh);
+}
+
+static void
+refresh_cb (GObject *source,
+            GAsyncResult *result,
+            gpointer user_data)
+{
+  Refresh *refresh = user_data;
+  HgdApi *self = refresh->api;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgdOidcLogin) login = hgd_oidc_refresh_finish (HGD_OIDC (source), result, &error);
+  g_autoptr(JsonObject) detail = NULL;
+  g_autofree gchar *actor = NULL;
+
+  g_hash_table_remove (self->refreshing, refresh->session);
+  /* the API is going away */
+  if (g_cancellable_is_cancelled (self->cancellable))
+    {
+      refresh_free (refresh);
+      return;
+    }
+  if (login != NULL && login->role == refresh->role)
+    {
+      hgd_accounts_renew_external_session (self->accounts, refresh->session, login->expires,
+                                           login->id_token, login->refresh_token);
+      refresh_free (refresh);
+      return;
+    }
+  /* the provider cannot be asked now: the session ends at its expiry, as it would */
+  if (g_error_matches (error, HGD_OIDC_ERROR, HGD_OIDC_ERROR_UNAVAILABLE) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      if (error->domain == HGD_OIDC_ERROR)
+        g_message ("a session from the identity provider could not be renewed: %s",
+                   error->message);
+      refresh_free (refresh);
+      return;
+    }
+  detail = json_object_new ();
+  json_object_set_string_member (detail, "method", "oidc-refresh");
+  json_object_set_string_member (detail, "subject", refresh->subject);
+  if (login != NULL)
+    {
+      json_object_set_string_member (detail, "reason", "role-changed");
+    }
+  else
+    {
+      guint status;
+      const gchar *code;
+
+      oidc_error_to_http (error, &status, &code);
+      json_object_set_string_member (detail, "reason", code);
+      json_object_set_string_member (detail, "message", error->message);
+    }
+  actor = g_strdup_printf ("user:oidc:%s", refresh->subject);
+  hgd_access_log_record (self->access_log, HG_DOMAIN_MUNICIPAL, actor, "logout", NULL, detail);
+  journal_auth_event (self, "auth.logout", detail);
+  g_message ("a session from the identity provider ended: %s",
+             login != NULL ? "the provider gives the user another role now" : error->message);
+  hgd_accounts_revoke_session (self->accounts, refresh->session);
+  close_ended_streams (self);
+  refresh_free (refresh);
+}
+
+static gboolean
+refresh_sessions_cb (gpointer user_data)
+{
+  HgdApi *self = HGD_API (user_data);
+  g_autoptr(GPtrArray) sessions = hgd_accounts_list_external_sessions (self->accounts);
+  gint64 soon = g_get_real_time () + OIDC_REFRESH_AHEAD_SECONDS * G_USEC_PER_SEC;
+
+  for (guint i = 0; i < sessions->len; i++)
+    {
+      HgdSession *session = g_ptr_array_index (sessions, i);
+      Refresh *refresh;
+
+      if (session->refresh_token == NULL || session->expires > soon ||
+          g_hash_table_contains (self->refreshing, session->id))
+        continue;
+      refresh = g_new0 (Refresh, 1);
+      refresh->api = g_object_ref (self);
+      refresh->session = g_strdup (session->id);
+      refresh->subject = g_strdup (session->subject);
+      refresh->role = session->role;
+      g_hash_table_add (self->refreshing, g_strdup (session->id));
+      hgd_oidc_refresh_async (self->oidc, session->refresh_token, session->subject,
+                              self->cancellable, refresh_cb, refresh);
+    }
   return G_SOURCE_CONTINUE;
 }
 
@@ -5857,6 +6566,7 @@ hgd_api_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->recheck_id, g_source_remove);
+  g_clear_handle_id (&self->refresh_id, g_source_remove);
   /* paused requests finish after us: detach them, their callbacks then only clean up */
   g_hash_table_iter_init (&iter, self->pending);
   while (g_hash_table_iter_next (&iter, (gpointer *) &req, NULL))
@@ -5889,6 +6599,9 @@ hgd_api_finalize (GObject *object)
   HgdApi *self = HGD_API (object);
 
   g_object_unref (self->cancellable);
+  g_clear_object (&self->oidc);
+  g_free (self->oidc_unreachable);
+  g_hash_table_unref (self->refreshing);
   g_hash_table_unref (self->pending);
   g_hash_table_unref (self->connections);
   g_hash_table_unref (self->kept);
@@ -5962,6 +6675,8 @@ hgd_api_new (const HgdApiDeps *deps)
   self->alarms = g_object_ref (deps->alarms);
   self->plugins = g_object_ref (deps->plugins);
   self->secrets = deps->secrets != NULL ? g_object_ref (deps->secrets) : NULL;
+  self->oidc = hgd_oidc_new (deps->config, deps->secrets);
+  self->refreshing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->start_time = deps->start_time;
   self->grants = hgd_grants_new ();
   if (self->journals[HG_DOMAIN_PERSONAL] != NULL)
@@ -6174,6 +6889,9 @@ hgd_api_listen (HgdApi *self,
                                  self, 0);
     }
   self->recheck_id = g_timeout_add_seconds (STREAM_RECHECK_SECONDS, recheck_streams_cb, self);
+  if (hgd_oidc_is_configured (self->oidc))
+    self->refresh_id = g_timeout_add_seconds (OIDC_REFRESH_CHECK_SECONDS, refresh_sessions_cb,
+                                              self);
   g_message ("API listening on %s", self->url);
   return TRUE;
 }
