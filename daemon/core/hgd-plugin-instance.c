@@ -729,8 +729,10 @@ cursor_save (HgdPluginInstance *self)
   g_autoptr(GTask) task = NULL;
   gint64 now;
 
+  /* disposed (journals cleared) while a write was in flight: cursor_flush () is past */
   if (self->cursor_writing || self->cursor_save_id != 0
-      || self->cursor_saved >= self->alarm_seq_taken)
+      || self->cursor_saved >= self->alarm_seq_taken
+      || self->journals[HG_DOMAIN_MUNICIPAL] == NULL)
     return;
   now = g_get_monotonic_time ();
   if (self->cursor_written_at != 0 && now - self->cursor_written_at < CURSOR_SAVE_INTERVAL_USEC)
