@@ -161,6 +161,12 @@ def measure(name, build, url, roots, args, extra, cg_pids=None, strace_pids=None
     time.sleep(1)
     tracers = []
     for pid in strace_pids or []:
+        if args.perf:
+            path = f"{args.out}/perf.{comm(pid)}.{pid}.data"
+            tracers.append(subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "2000", "-g",
+                                             "-o", path, "-p", str(pid)],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            continue
         path = f"{args.out}/strace.{comm(pid)}.{pid}"
         tracers.append(subprocess.Popen(["strace", "-c", "-f", "-o", path, "-p", str(pid)],
                                         stderr=subprocess.DEVNULL))
@@ -206,12 +212,14 @@ def main():
     ap.add_argument("--no-hemgate", action="store_true")
     ap.add_argument("--sandbox", default="auto")
     ap.add_argument("--out", help="where the callgrind files go (kept)")
+    ap.add_argument("--perf", action="store_true",
+                    help="perf record -e cpu-clock -g of hemgated and its plugin host during the load")
     ap.add_argument("--strace", action="store_true",
                     help="count the system calls of hemgated and its plugin host during the load")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     out = os.path.abspath(args.out) if args.out else None
-    if args.callgrind or args.strace:
+    if args.callgrind or args.strace or args.perf:
         out = out or tempfile.mkdtemp(prefix="hemgate-alarm-cpu-")
         os.makedirs(out, exist_ok=True)
     args.out = out
@@ -225,7 +233,7 @@ def main():
                     cg = [gw.proc.pid, gw.host_pid] if args.callgrind else None
                     r = measure("hemgate", build, gw.url, [gw.proc.pid], args,
                                 ["--token", gw.gw.token, "--events"], cg,
-                                [gw.proc.pid, gw.host_pid] if args.strace else None)
+                                [gw.proc.pid, gw.host_pid] if args.strace or args.perf else None)
                     if args.callgrind:
                         ir = dump_totals(out, "hemgated", [gw.proc.pid])
                         ir.update(dump_totals(out, "host", [gw.host_pid]))
