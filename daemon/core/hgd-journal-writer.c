@@ -432,9 +432,8 @@ worker_append_range (Worker *worker,
   if (ok)
     ok = hgd_sqlite_transaction_commit (txn, error);
   if (!ok)
-    worker->used_known = FALSE;
-  if (!ok)
     {
+      worker->used_known = FALSE;
       for (guint i = first; i < first + n; i++)
         ((Job *) g_ptr_array_index (batch, i))->seq = 0;
     }
