@@ -1101,6 +1101,52 @@ courier_got_raised (Fixture *fixture,
   return raised != NULL && json_array_get_length (raised) >= GPOINTER_TO_UINT (data);
 }
 
+/* The highest seq of the alarm.raised events in the municipal journal. */
+static guint64
+last_raised_seq (Fixture *fixture)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events
+      = hgd_journal_query_events (fixture->journals[HG_DOMAIN_MUNICIPAL], 0, 100000, &error);
+  guint64 seq = 0;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < events->len; i++)
+    {
+      HgEvent *event = g_ptr_array_index (events, i);
+
+      if (g_str_equal (hg_event_get_event_type (event), "alarm.raised"))
+        seq = MAX (seq, hg_event_get_seq (event));
+    }
+  return seq;
+}
+
+static void
+test_cursor_saved_when_instance_goes (Fixture *fixture,
+                                      gconstpointer user_data)
+{
+  const guint n_alarms = 5;
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *contents = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A delivery plugin's cursor is written at most every 250 ms while alarms "
+                  "come in a burst; what waits for its turn is written when the instance "
+                  "goes, so the cursor on disk is the last alarm the host took");
+  start_plugins (fixture, "[plugin:courier]\n");
+  for (guint i = 0; i < n_alarms; i++)
+    g_free (raise_alarm (fixture, "fall"));
+  /* the courier reports its health after it answered HandleEvent, on the same connection */
+  wait_for (fixture, courier_got_raised, GUINT_TO_POINTER (n_alarms), "the courier to take every alarm");
+
+  /* the instance goes with the manager, without a stop */
+  g_clear_object (&fixture->manager);
+  path = g_build_filename (fixture->state_dir, "municipal", "delivery-courier.cursor", NULL);
+  g_file_get_contents (path, &contents, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_ascii_strtoull (contents, NULL, 10), ==, last_raised_seq (fixture));
+}
+
 static gint
 find_string (JsonArray *array,
              const gchar *value)
@@ -1517,6 +1563,8 @@ main (int argc,
               setup, test_cancel_while_host_down, teardown);
   g_test_add ("/plugins/alarm/cancel-before-core-crash-reaches-plugin-after-restart", Fixture,
               NULL, setup, test_cancel_before_core_crash, teardown);
+  g_test_add ("/plugins/alarm/cursor-saved-when-instance-goes", Fixture, NULL, setup,
+              test_cursor_saved_when_instance_goes, teardown);
   g_test_add ("/plugins/alarm/new-alarm-before-reoffered-open-alarms", Fixture, NULL, setup,
               test_new_alarm_before_reoffers, teardown);
   g_test_add ("/plugins/alarm/reoffer-not-after-cancel", Fixture, NULL, setup,

@@ -508,23 +508,38 @@ hgd_journal_file_open_reader (HgdJournal *self,
 
 /* The bytes the journal's pages hold; the free pages a deletion left are reused first. */
 gboolean
-hgd_journal_file_get_used_bytes (sqlite3 *db,
-                                 const gchar *path,
+hgd_journal_file_get_used_bytes (Worker *worker,
                                  gint64 *used,
                                  GError **error)
 {
-  gint64 pages = 0;
-  gint64 free_pages = 0;
-  gint64 page_size = 0;
+  static const gchar *const pragmas[] = { "PRAGMA page_count", "PRAGMA freelist_count",
+                                          "PRAGMA page_size" };
+  gint64 values[G_N_ELEMENTS (pragmas)] = { 0 };
 
-  if (!hgd_sqlite_query_int (db, &hgd_journal_store, path, "PRAGMA page_count", &pages,
-                             "cannot read the page count", error)
-      || !hgd_sqlite_query_int (db, &hgd_journal_store, path, "PRAGMA freelist_count", &free_pages,
-                                "cannot read the free page count", error)
-      || !hgd_sqlite_query_int (db, &hgd_journal_store, path, "PRAGMA page_size", &page_size,
-                                "cannot read the page size", error))
-    return FALSE;
-  *used = MAX (pages - free_pages, 0) * page_size;
+  G_STATIC_ASSERT (G_N_ELEMENTS (pragmas) == G_N_ELEMENTS (worker->used_stmt));
+  /* each PRAGMA is prepared once, and read when stepped */
+  for (guint i = 0; i < G_N_ELEMENTS (pragmas); i++)
+    {
+      int rc = SQLITE_OK;
+
+      if (worker->used_stmt[i] == NULL)
+        rc = sqlite3_prepare_v3 (worker->db, pragmas[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                 &worker->used_stmt[i], NULL);
+      if (rc == SQLITE_OK)
+        {
+          rc = sqlite3_step (worker->used_stmt[i]);
+          if (rc == SQLITE_ROW)
+            values[i] = sqlite3_column_int64 (worker->used_stmt[i], 0);
+        }
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        hgd_sqlite_set_error (error, &hgd_journal_store, worker->db, rc, worker->path,
+                              "cannot read the page count");
+      if (worker->used_stmt[i] != NULL)
+        sqlite3_reset (worker->used_stmt[i]);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return FALSE;
+    }
+  *used = MAX (values[0] - values[1], 0) * values[2];
   return TRUE;
 }
 

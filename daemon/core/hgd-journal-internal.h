@@ -122,6 +122,10 @@ typedef struct
   sqlite3_stmt *insert_alarm;  /* (owned) */
   sqlite3_stmt *update_alarm;  /* (owned) */
   sqlite3_stmt *insert_key;    /* (owned) */
+  sqlite3_stmt *begin;         /* (owned) BEGIN IMMEDIATE, as every append batch */
+  sqlite3_stmt *commit;        /* (owned) COMMIT */
+  sqlite3_stmt *used_stmt[3];  /* (owned) page_count, freelist_count, page_size: after
+                                * every commit (the size budget) */
   GThread *thread;             /* (owned) (nullable) */
   GMutex jobs_lock;            /* guards @alarm_lane and @ordinary_lane */
   GCond jobs_cond;             /* signalled when a job is queued */
@@ -130,6 +134,9 @@ typedef struct
   gint64 budget;               /* bytes, 0 for none; guarded by @jobs_lock */
   gboolean trimming;           /* a JOB_TRIM is queued or running; worker thread only */
   guint64 n_trimmed;           /* events the current trim removed; worker thread only */
+  gint64 used;                 /* bytes in use after the last append commit, if
+                                * @used_known; worker thread only */
+  gboolean used_known;
   GMutex lock;                 /* guards @done */
   GQueue done;                 /* (element-type Job) finished, in queue order */
   GSource *dispatch;           /* (owned) (nullable) made ready when @done fills */
@@ -153,6 +160,7 @@ struct _HgdJournal
   /* (owned) (nullable) on @reader, prepared once: /api/v1/health asks on every request */
   sqlite3_stmt *used_stmt[3]; /* page_count, freelist_count, page_size */
   sqlite3_stmt *state_count_stmt;
+  sqlite3_stmt *alarm_stmt; /* one alarm's record: read at every step of every alarm */
 };
 
 /* hgd-journal-writer.c: jobs and the worker thread */
@@ -196,8 +204,7 @@ gboolean hgd_journal_file_open_reader (HgdJournal *self,
 gboolean hgd_journal_reader_get_used_bytes (HgdJournal *self,
                                             gint64 *used,
                                             GError **error);
-gboolean hgd_journal_file_get_used_bytes (sqlite3 *db,
-                                          const gchar *path,
+gboolean hgd_journal_file_get_used_bytes (Worker *worker,
                                           gint64 *used,
                                           GError **error);
 

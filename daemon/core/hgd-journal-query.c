@@ -487,26 +487,36 @@ hgd_journal_get_alarm (HgdJournal *self,
                        const gchar *reference,
                        GError **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = NULL;
+  sqlite3_stmt *stmt;
   int rc;
 
   g_return_val_if_fail (HGD_IS_JOURNAL (self), NULL);
   g_return_val_if_fail (reference != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  stmt = reader_prepare (self, "SELECT " SQL_ALARM_READ " FROM alarms WHERE ref = ?1", error);
+  /* prepared once: every step of every alarm reads its record (hgd-alarms.c,
+   * hgd-own-alarms.c) */
+  stmt = reader_prepare_cached (self, &self->alarm_stmt,
+                                "SELECT " SQL_ALARM_READ " FROM alarms WHERE ref = ?1", error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_text (stmt, 1, reference, -1, SQLITE_STATIC);
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
-    return alarm_from_row (self, stmt, error);
-  if (rc != SQLITE_DONE)
     {
-      hgd_sqlite_set_error (error, &hgd_journal_store, self->reader, rc, self->path,
-                            "cannot read alarms");
-      return NULL;
+      HgAlarm *alarm = alarm_from_row (self, stmt, error);
+
+      sqlite3_reset (stmt);
+      sqlite3_clear_bindings (stmt);
+      return alarm;
     }
+  if (rc != SQLITE_DONE)
+    hgd_sqlite_set_error (error, &hgd_journal_store, self->reader, rc, self->path,
+                          "cannot read alarms");
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  if (rc != SQLITE_DONE)
+    return NULL;
   g_set_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND,
                "journal %s: no alarm with reference %s", self->path, reference);
   return NULL;

@@ -398,7 +398,8 @@ worker_append_range (Worker *worker,
   g_autoptr(HgdSqliteTransaction) txn = NULL;
   gboolean ok = TRUE;
 
-  txn = hgd_sqlite_transaction_begin (worker->db, &hgd_journal_store, worker->path, error);
+  txn = hgd_sqlite_transaction_begin_prepared (worker->db, &hgd_journal_store, worker->path,
+                                               worker->begin, worker->commit, error);
   if (txn == NULL)
     return FALSE;
   for (guint i = first; ok && i < first + n; i++)
@@ -417,10 +418,22 @@ worker_append_range (Worker *worker,
       *preempted = TRUE;
       ok = FALSE;
     }
+  /* the size for the budget (worker_check_budget ()), read in the write transaction,
+   * where it costs little: afterwards it would be a read transaction of its own */
+  worker->used_known = FALSE;
+  if (ok && !worker->trimming && hgd_journal_worker_get_budget (worker) > 0)
+    {
+      g_autoptr(GError) used_error = NULL;
+
+      worker->used_known = hgd_journal_file_get_used_bytes (worker, &worker->used, &used_error);
+      if (!worker->used_known)
+        g_debug ("journal %s: size not checked: %s", worker->path, used_error->message);
+    }
   if (ok)
     ok = hgd_sqlite_transaction_commit (txn, error);
   if (!ok)
     {
+      worker->used_known = FALSE;
       for (guint i = first; i < first + n; i++)
         ((Job *) g_ptr_array_index (batch, i))->seq = 0;
     }
@@ -720,7 +733,7 @@ worker_trim (Worker *worker,
   gint64 used = 0;
   guint n_removed = 0;
 
-  if (!hgd_journal_file_get_used_bytes (worker->db, worker->path, &used, &error) ||
+  if (!hgd_journal_file_get_used_bytes (worker, &used, &error) ||
       (budget > 0 && used * 100 > budget * TRIM_TARGET &&
        !worker_trim_chunk (worker, &n_removed, &error)))
     {
@@ -739,21 +752,24 @@ worker_trim (Worker *worker,
   return TRUE;
 }
 
-/* After a commit: starts a trim once the journal passes TRIM_START percent of its budget. */
+/* After a commit: starts a trim once the journal passes TRIM_START percent of its budget,
+ * by the size worker_append_range () read just before the commit (or, after a failed
+ * one, by a read of its own). */
 static void
 worker_check_budget (Worker *worker)
 {
   g_autoptr(GError) error = NULL;
   gint64 budget = hgd_journal_worker_get_budget (worker);
-  gint64 used = 0;
+  gint64 used = worker->used;
 
   if (budget <= 0 || worker->trimming)
     return;
-  if (!hgd_journal_file_get_used_bytes (worker->db, worker->path, &used, &error))
+  if (!worker->used_known && !hgd_journal_file_get_used_bytes (worker, &used, &error))
     {
       g_debug ("journal %s: size not checked: %s", worker->path, error->message);
       return;
     }
+  worker->used_known = FALSE;
   if (used * 100 <= budget * TRIM_START)
     return;
   worker->trimming = TRUE;
@@ -881,6 +897,10 @@ hgd_journal_worker_free (Worker *worker)
   g_clear_pointer (&worker->insert_alarm, sqlite3_finalize);
   g_clear_pointer (&worker->update_alarm, sqlite3_finalize);
   g_clear_pointer (&worker->insert_key, sqlite3_finalize);
+  g_clear_pointer (&worker->begin, sqlite3_finalize);
+  g_clear_pointer (&worker->commit, sqlite3_finalize);
+  for (guint i = 0; i < G_N_ELEMENTS (worker->used_stmt); i++)
+    g_clear_pointer (&worker->used_stmt[i], sqlite3_finalize);
   /* the last connection (the reader is closed first): closing checkpoints the WAL into
    * the database and removes it, so the database alone is the whole journal again */
   if (worker->marked_open &&
@@ -954,7 +974,9 @@ hgd_journal_worker_open (const gchar *path,
                        "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (scope, key) DO UPDATE SET "
                        "fingerprint = excluded.fingerprint, alarm_ref = excluded.alarm_ref, "
                        "ts = excluded.ts WHERE idempotency_keys.ts < ?6",
-                       &worker->insert_key, error))
+                       &worker->insert_key, error) ||
+      !writer_prepare (worker, "BEGIN IMMEDIATE", &worker->begin, error) ||
+      !writer_prepare (worker, "COMMIT", &worker->commit, error))
     return NULL;
   return g_steal_pointer (&worker);
 }

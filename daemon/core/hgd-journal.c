@@ -218,6 +218,7 @@ hgd_journal_finalize (GObject *object)
   for (guint i = 0; i < G_N_ELEMENTS (self->used_stmt); i++)
     g_clear_pointer (&self->used_stmt[i], sqlite3_finalize);
   g_clear_pointer (&self->state_count_stmt, sqlite3_finalize);
+  g_clear_pointer (&self->alarm_stmt, sqlite3_finalize);
   g_clear_pointer (&self->reader, sqlite3_close_v2);
   g_clear_pointer (&self->worker, hgd_journal_worker_free);
   if (self->hold != NULL)

@@ -119,10 +119,13 @@ struct _HgdPluginInstance
   /* The municipal seq up to which the plugin took every alarm event (HandleEvent
    * answered; a host answers in order). A host that starts gets the alarms that ended
    * after it (cancelled, closed) as well as the open ones. A delivery plugin's is kept
-   * on disk (the cursor file), so that this holds across a crash of the core too. */
+   * on disk (the cursor file, at most CURSOR_SAVE_INTERVAL_USEC behind), so that this
+   * holds across a crash of the core too. */
   guint64 alarm_seq_taken;
   guint64 cursor_saved;    /* the value on disk, or being written */
   gboolean cursor_writing; /* a write is in flight; the next waits for it */
+  guint cursor_save_id;    /* the next write waits for CURSOR_SAVE_INTERVAL_USEC */
+  gint64 cursor_written_at; /* monotonic, when the last write began; 0 before the first */
 };
 
 /* An event waiting for HandleEvent, and the call in flight. */
@@ -694,20 +697,36 @@ cursor_load (HgdPluginInstance *self)
   return seq;
 }
 
+/* The cursor on disk may lag behind the one in memory by up to this long: at 1,000
+ * alarms/s a durable write (a file, its fsync, a rename) for each alarm would cost more
+ * than the alarm itself. A cursor that lags is safe: after a crash of the core the host is
+ * offered again the ends it took in that time (delivery is at least once, and the alarm
+ * centre de-duplicates on the reference), never fewer. */
+#define CURSOR_SAVE_INTERVAL_USEC (250 * G_TIME_SPAN_MILLISECOND)
+
+static void
+cursor_write (HgdPluginInstance *self,
+              guint64 seq,
+              GError **error)
+{
+  g_autofree gchar *path = cursor_path (self);
+  g_autofree gchar *contents = g_strdup_printf ("%" G_GUINT64_FORMAT "\n", seq);
+
+  g_file_set_contents_full (path, contents, -1,
+                            G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600,
+                            error);
+}
+
 static void
 cursor_write_thread (GTask *task,
                      gpointer source_object,
                      gpointer task_data,
                      GCancellable *cancellable)
 {
-  HgdPluginInstance *self = source_object;
-  g_autofree gchar *path = cursor_path (self);
-  g_autofree gchar *contents = g_strdup_printf ("%" G_GUINT64_FORMAT "\n", *(guint64 *) task_data);
   GError *error = NULL;
 
-  if (g_file_set_contents_full (path, contents, -1,
-                                G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600,
-                                &error))
+  cursor_write (source_object, *(guint64 *) task_data, &error);
+  if (error == NULL)
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
@@ -729,21 +748,62 @@ cursor_written_cb (GObject *source,
   cursor_save (self);
 }
 
+static gboolean
+cursor_save_due_cb (gpointer user_data)
+{
+  HgdPluginInstance *self = HGD_PLUGIN_INSTANCE (user_data);
+
+  self->cursor_save_id = 0;
+  cursor_save (self);
+  return G_SOURCE_REMOVE;
+}
+
 /* Writes alarm_seq_taken durably off the main thread, one write at a time, the newest
- * value last. */
+ * value last, at most one write per CURSOR_SAVE_INTERVAL_USEC: the first after a quiet
+ * time at once, the rest of a burst together at the end of the interval. */
 static void
 cursor_save (HgdPluginInstance *self)
 {
   g_autoptr(GTask) task = NULL;
+  gint64 now;
 
-  if (self->cursor_writing || self->cursor_saved >= self->alarm_seq_taken)
+  /* disposed (journals cleared) while a write was in flight: cursor_flush () is past */
+  if (self->cursor_writing || self->cursor_save_id != 0
+      || self->cursor_saved >= self->alarm_seq_taken
+      || self->journals[HG_DOMAIN_MUNICIPAL] == NULL)
     return;
+  now = g_get_monotonic_time ();
+  if (self->cursor_written_at != 0 && now - self->cursor_written_at < CURSOR_SAVE_INTERVAL_USEC)
+    {
+      self->cursor_save_id = g_timeout_add (
+          (guint) ((self->cursor_written_at + CURSOR_SAVE_INTERVAL_USEC - now + 999) / 1000),
+          cursor_save_due_cb, self);
+      return;
+    }
+  self->cursor_written_at = now;
   self->cursor_writing = TRUE;
   self->cursor_saved = self->alarm_seq_taken;
   task = g_task_new (self, NULL, cursor_written_cb, NULL);
   g_task_set_source_tag (task, cursor_save);
   g_task_set_task_data (task, g_memdup2 (&self->cursor_saved, sizeof self->cursor_saved), g_free);
   g_task_run_in_thread (task, cursor_write_thread);
+}
+
+/* At dispose: a write that waits for its interval is made now, as the instance goes. */
+static void
+cursor_flush (HgdPluginInstance *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->cursor_save_id == 0)
+    return;
+  g_clear_handle_id (&self->cursor_save_id, g_source_remove);
+  if (self->cursor_saved >= self->alarm_seq_taken)
+    return;
+  self->cursor_saved = self->alarm_seq_taken;
+  cursor_write (self, self->cursor_saved, &error);
+  if (error != NULL)
+    warn (self, "plugin %s: delivery cursor not saved: %s", self->id, error->message);
 }
 
 static void
@@ -1682,6 +1742,7 @@ hgd_plugin_instance_dispose (GObject *object)
   teardown_host (self);
   if (self->stop_tasks != NULL)
     complete_stop_tasks (self);
+  cursor_flush (self);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     g_clear_object (&self->journals[i]);
   g_clear_object (&self->alarms);

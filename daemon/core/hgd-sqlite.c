@@ -23,7 +23,8 @@ struct _HgdSqliteTransaction
 {
   sqlite3 *db;
   const HgdSqliteStore *store;
-  gchar *path; /* (owned) */
+  gchar *path;          /* (owned) */
+  sqlite3_stmt *commit; /* (unowned) (nullable) COMMIT, prepared by the caller */
   gboolean committed;
 };
 
@@ -379,6 +380,57 @@ hgd_sqlite_transaction_begin (sqlite3 *db,
   return txn;
 }
 
+/* Steps @stmt, which returns no row, once and resets it. */
+static gboolean
+step_prepared (sqlite3 *db,
+               const HgdSqliteStore *store,
+               const gchar *path,
+               sqlite3_stmt *stmt,
+               const gchar *what,
+               GError **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  if (rc != SQLITE_DONE)
+    hgd_sqlite_set_error (error, store, db, rc, path, what);
+  sqlite3_reset (stmt);
+  return rc == SQLITE_DONE;
+}
+
+/**
+ * hgd_sqlite_transaction_begin_prepared:
+ * @db: the connection
+ * @store: the store
+ * @path: its file, for messages
+ * @begin: `BEGIN IMMEDIATE` prepared on @db
+ * @commit: `COMMIT` prepared on @db; must stay valid as long as the transaction
+ * @error: return location for a #GError
+ *
+ * As hgd_sqlite_transaction_begin(), with statements the caller prepared once, for a
+ * connection that commits often: sqlite3_exec () parses its SQL on every call.
+ *
+ * Returns: (transfer full) (nullable): the transaction
+ */
+HgdSqliteTransaction *
+hgd_sqlite_transaction_begin_prepared (sqlite3 *db,
+                                       const HgdSqliteStore *store,
+                                       const gchar *path,
+                                       sqlite3_stmt *begin,
+                                       sqlite3_stmt *commit,
+                                       GError **error)
+{
+  HgdSqliteTransaction *txn;
+
+  if (!step_prepared (db, store, path, begin, "cannot begin a transaction", error))
+    return NULL;
+  txn = g_new0 (HgdSqliteTransaction, 1);
+  txn->db = db;
+  txn->store = store;
+  txn->path = g_strdup (path);
+  txn->commit = commit;
+  return txn;
+}
+
 /**
  * hgd_sqlite_transaction_commit:
  * @txn: a transaction
@@ -389,7 +441,12 @@ hgd_sqlite_transaction_begin (sqlite3 *db,
 gboolean
 hgd_sqlite_transaction_commit (HgdSqliteTransaction *txn, GError **error)
 {
-  if (!hgd_sqlite_exec (txn->db, txn->store, txn->path, "COMMIT", "cannot commit", error))
+  if (txn->commit != NULL)
+    {
+      if (!step_prepared (txn->db, txn->store, txn->path, txn->commit, "cannot commit", error))
+        return FALSE;
+    }
+  else if (!hgd_sqlite_exec (txn->db, txn->store, txn->path, "COMMIT", "cannot commit", error))
     return FALSE;
   txn->committed = TRUE;
   return TRUE;

@@ -96,6 +96,12 @@ HgdSqliteTransaction *hgd_sqlite_transaction_begin (sqlite3 *db,
                                                     const HgdSqliteStore *store,
                                                     const gchar *path,
                                                     GError **error);
+HgdSqliteTransaction *hgd_sqlite_transaction_begin_prepared (sqlite3 *db,
+                                                             const HgdSqliteStore *store,
+                                                             const gchar *path,
+                                                             sqlite3_stmt *begin,
+                                                             sqlite3_stmt *commit,
+                                                             GError **error);
 gboolean hgd_sqlite_transaction_commit (HgdSqliteTransaction *txn,
                                         GError **error);
 void hgd_sqlite_transaction_free (HgdSqliteTransaction *txn);

@@ -230,9 +230,19 @@ hg_scaip_new_ref (void)
 gint
 hg_scaip_location_code (const gchar *location)
 {
+  /* the table's names case-folded once, for the life of the process: every alarm asks */
+  static gchar **folded_names = NULL;
   g_autofree gchar *stripped = NULL;
   g_autofree gchar *folded = NULL;
 
+  if (g_once_init_enter (&folded_names))
+    {
+      gchar **names = g_new0 (gchar *, G_N_ELEMENTS (locations) + 1);
+
+      for (guint i = 0; i < G_N_ELEMENTS (locations); i++)
+        names[i] = g_utf8_casefold (locations[i].name, -1);
+      g_once_init_leave (&folded_names, names);
+    }
   if (location == NULL || !g_utf8_validate (location, -1, NULL))
     return HG_SCAIP_OMITTED;
   stripped = g_strstrip (g_strdup (location));
@@ -241,8 +251,7 @@ hg_scaip_location_code (const gchar *location)
   folded = g_utf8_casefold (stripped, -1);
   for (guint i = 0; i < G_N_ELEMENTS (locations); i++)
     {
-      g_autofree gchar *name = g_utf8_casefold (locations[i].name, -1);
-      if (g_strcmp0 (folded, name) == 0)
+      if (g_str_equal (folded, folded_names[i]))
         return locations[i].lco;
     }
   return LCO_UNDEFINED;
