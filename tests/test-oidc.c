@@ -1000,7 +1000,8 @@ test_identity_on_steps (Fixture *fx,
   g_test_summary ("A staff member logged in through the provider acts on an alarm and reads "
                   "the resident's shared readings: the alarm's steps (journal and event list) "
                   "and the resident's access log name them as the provider does, subject, "
-                  "name and IdP; a local login's steps stay as they were");
+                  "name and IdP; a local login's steps stay as they were; IT's secret.set "
+                  "in the journal names them too");
   g_assert_cmpuint (anna->status, ==, SOUP_STATUS_OK);
 
   /* the resident asks for help; Anna acknowledges and closes it */
@@ -1073,6 +1074,20 @@ test_identity_on_steps (Fixture *fx,
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (entry, "detail"),
                                                   "issuer"),
                    ==, fx->op->issuer);
+
+  /* IT from the provider: a secret set is journaled with their name and IdP too */
+  {
+    g_autoptr(Leg) ivar = login (fx, "ivar");
+    g_autoptr(HgdTestResponse) set = NULL;
+
+    g_assert_cmpuint (ivar->status, ==, SOUP_STATUS_OK);
+    set = hgd_test_daemon_request (fx->td, "PUT", "/api/v1/secrets/core/bench-note", ivar->cookie,
+                                   "{\"value\": \"not really secret\"}");
+    g_assert_cmpuint (set->status, ==, SOUP_STATUS_NO_CONTENT);
+    assert_journaled (fx, "secret.set", "by_name", "Ivar Isaksson");
+    assert_journaled (fx, "secret.set", "by_issuer", fx->op->issuer);
+    assert_journaled (fx, "secret.set", "by", "user:oidc:ivar");
+  }
 }
 
 int

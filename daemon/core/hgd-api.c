@@ -319,7 +319,8 @@ static void close_ended_streams (HgdApi *self);
  *     of a personal instance). An owner of the other domain is 403, but a personal instance
  *     is unknown (404) to the it-admin, as (a). A value is text (UTF-8, no control
  *     characters but tab and line breaks, 1 to 32 KiB), as `value` or `value_base64`. Every
- *     set and delete is journaled (`secret.set`, `secret.deleted` {"owner", "key", "by"})
+ *     set and delete is journaled (`secret.set`, `secret.deleted` {"owner", "key", "by"},
+ *     with "by_name" and "by_issuer" for a staff member from the identity provider)
  *     in the caller's domain, and in the personal access log when personal; the instance
  *     is told (HgContext::secret-changed) and needs no restart.
  * (n) installs the certificate IT provides for the API, `{"certificate_base64",
@@ -5646,6 +5647,7 @@ secret_journal (HgdApiRequest *req)
   json_object_set_string_member (body, "owner", request_param (req, 0));
   json_object_set_string_member (body, "key", request_param (req, 1));
   json_object_set_string_member (body, "by", who);
+  session_add_identity (req->session, body, "by_");
   event = hg_event_new (deleted ? "secret.deleted" : "secret.set", body);
   hg_event_set_source (event, who);
   if (journal == NULL)
