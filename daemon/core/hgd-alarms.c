@@ -594,71 +594,20 @@ transition_run (HgdAlarms *self,
     }
 }
 
-/**
- * hgd_alarms_transition_async:
- * @self: an #HgdAlarms
- * @reference: the alarm's reference
- * @state: the state it reached
- * @caller: what kind of caller asks, for the life cycle's table (hgd-alarm-lifecycle.c)
- * @who: who reports it: `plugin:<id>` or `user:<name>`
- * @detail: (nullable): facts about the step, e.g. which receiver answered
- * @cancellable: (nullable): a #GCancellable; a queued transition is not cancelled
- * @callback: called once the transition is on disk
- * @user_data: data for @callback
- *
- * Moves an alarm as the life cycle's table allows @caller (hgd_alarm_lifecycle_get_step ()).
- * A move appends an `alarm.<state>` event with body `{ref, state, who, detail, alarm}`
- * (`alarm` is the record after the move) and updates the record in the same transaction.
- * Asking for the state the alarm is in succeeds without a new event; a delivery plugin's
- * report of that or an earlier state with a `delivery` object in @detail keeps it in the
- * record of an alarm that is not final, by an `alarm.updated` event. Transitions of one
- * alarm run in the order requested.
- */
-void
-hgd_alarms_transition_async (HgdAlarms *self,
-                             const gchar *reference,
-                             HgAlarmState state,
-                             HgdAlarmCaller caller,
-                             const gchar *who,
-                             JsonObject *detail,
-                             GCancellable *cancellable,
-                             GAsyncReadyCallback callback,
-                             gpointer user_data)
-{
-  hgd_alarms_transition_as_async (self, reference, state, caller, who, NULL, NULL, detail,
-                                  cancellable, callback, user_data);
-}
-
-/**
- * hgd_alarms_transition_as_async:
- * @self: an #HgdAlarms
- * @reference: the alarm's reference
- * @state: the state it reached
- * @caller: what kind of caller asks
- * @who: who reports it: `plugin:<id>` or `user:<name>`
- * @who_name: (nullable): the name the identity provider gives @who (`user:oidc:<sub>`)
- * @who_issuer: (nullable): the identity provider that vouched for @who
- * @detail: (nullable): facts about the step
- * @cancellable: (nullable): a #GCancellable; a queued transition is not cancelled
- * @callback: called once the transition is on disk
- * @user_data: data for @callback
- *
- * As hgd_alarms_transition_async (), with the staff member's identity from the identity
- * provider in the step's body: `who_name` and `who_issuer` beside `who`, when given.
- * Finish with hgd_alarms_transition_finish ().
- */
-void
-hgd_alarms_transition_as_async (HgdAlarms *self,
-                                const gchar *reference,
-                                HgAlarmState state,
-                                HgdAlarmCaller caller,
-                                const gchar *who,
-                                const gchar *who_name,
-                                const gchar *who_issuer,
-                                JsonObject *detail,
-                                GCancellable *cancellable,
-                                GAsyncReadyCallback callback,
-                                gpointer user_data)
+/* Queues a transition; hgd_alarms_transition_async () and _as_async () say what. */
+static void
+transition_start (HgdAlarms *self,
+                  const gchar *reference,
+                  HgAlarmState state,
+                  HgdAlarmCaller caller,
+                  const gchar *who,
+                  const gchar *who_name,
+                  const gchar *who_issuer,
+                  JsonObject *detail,
+                  GCancellable *cancellable,
+                  gpointer source_tag,
+                  GAsyncReadyCallback callback,
+                  gpointer user_data)
 {
   g_autoptr(GTask) task = NULL;
   TransitionData *data;
@@ -672,7 +621,7 @@ hgd_alarms_transition_as_async (HgdAlarms *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, hgd_alarms_transition_async);
+  g_task_set_source_tag (task, source_tag);
   g_task_set_check_cancellable (task, FALSE);
   data = g_new0 (TransitionData, 1);
   data->reference = g_strdup (reference);
@@ -704,6 +653,76 @@ hgd_alarms_transition_as_async (HgdAlarms *self,
 }
 
 /**
+ * hgd_alarms_transition_async:
+ * @self: an #HgdAlarms
+ * @reference: the alarm's reference
+ * @state: the state it reached
+ * @caller: what kind of caller asks, for the life cycle's table (hgd-alarm-lifecycle.c)
+ * @who: who reports it: `plugin:<id>` or `user:<name>`
+ * @detail: (nullable): facts about the step, e.g. which receiver answered
+ * @cancellable: (nullable): a #GCancellable; a queued transition is not cancelled
+ * @callback: called once the transition is on disk
+ * @user_data: data for @callback
+ *
+ * Moves an alarm as the life cycle's table allows @caller (hgd_alarm_lifecycle_get_step ()).
+ * A move appends an `alarm.<state>` event with body `{ref, state, who, detail, alarm}`
+ * (`alarm` is the record after the move) and updates the record in the same transaction.
+ * Asking for the state the alarm is in succeeds without a new event; a delivery plugin's
+ * report of that or an earlier state with a `delivery` object in @detail keeps it in the
+ * record of an alarm that is not final, by an `alarm.updated` event. Transitions of one
+ * alarm run in the order requested.
+ */
+void
+hgd_alarms_transition_async (HgdAlarms *self,
+                             const gchar *reference,
+                             HgAlarmState state,
+                             HgdAlarmCaller caller,
+                             const gchar *who,
+                             JsonObject *detail,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  transition_start (self, reference, state, caller, who, NULL, NULL, detail, cancellable,
+                    hgd_alarms_transition_async, callback, user_data);
+}
+
+/**
+ * hgd_alarms_transition_as_async:
+ * @self: an #HgdAlarms
+ * @reference: the alarm's reference
+ * @state: the state it reached
+ * @caller: what kind of caller asks
+ * @who: who reports it: `plugin:<id>` or `user:<name>`
+ * @who_name: (nullable): the name the identity provider gives @who (`user:oidc:<sub>`)
+ * @who_issuer: (nullable): the identity provider that vouched for @who
+ * @detail: (nullable): facts about the step
+ * @cancellable: (nullable): a #GCancellable; a queued transition is not cancelled
+ * @callback: called once the transition is on disk
+ * @user_data: data for @callback
+ *
+ * As hgd_alarms_transition_async (), with the staff member's identity from the identity
+ * provider in the step's body: `who_name` and `who_issuer` beside `who`, when given.
+ * Finish with hgd_alarms_transition_as_finish ().
+ */
+void
+hgd_alarms_transition_as_async (HgdAlarms *self,
+                                const gchar *reference,
+                                HgAlarmState state,
+                                HgdAlarmCaller caller,
+                                const gchar *who,
+                                const gchar *who_name,
+                                const gchar *who_issuer,
+                                JsonObject *detail,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  transition_start (self, reference, state, caller, who, who_name, who_issuer, detail,
+                    cancellable, hgd_alarms_transition_as_async, callback, user_data);
+}
+
+/**
  * hgd_alarms_transition_finish:
  * @self: an #HgdAlarms
  * @result: the #GAsyncResult
@@ -721,6 +740,26 @@ hgd_alarms_transition_finish (HgdAlarms *self,
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_alarms_transition_async,
+                        FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * hgd_alarms_transition_as_finish:
+ * @self: an #HgdAlarms
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: as hgd_alarms_transition_finish ()
+ */
+gboolean
+hgd_alarms_transition_as_finish (HgdAlarms *self,
+                                 GAsyncResult *result,
+                                 GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_alarms_transition_as_async,
                         FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);

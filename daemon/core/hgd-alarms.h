@@ -68,5 +68,8 @@ void hgd_alarms_transition_as_async (HgdAlarms *self,
 gboolean hgd_alarms_transition_finish (HgdAlarms *self,
                                        GAsyncResult *result,
                                        GError **error);
+gboolean hgd_alarms_transition_as_finish (HgdAlarms *self,
+                                          GAsyncResult *result,
+                                          GError **error);
 
 G_END_DECLS

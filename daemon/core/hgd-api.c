@@ -4738,7 +4738,7 @@ transition_cb (GObject *source,
   g_autoptr(HgAlarm) alarm = NULL;
   HgdJournal *journal;
 
-  if (!hgd_alarms_transition_finish (HGD_ALARMS (source), result, &error))
+  if (!hgd_alarms_transition_as_finish (HGD_ALARMS (source), result, &error))
     {
       if (req->api == NULL)
         return;
