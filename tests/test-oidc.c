@@ -31,6 +31,7 @@ typedef struct
   gchar *client_secret;        /* (owned) */
   HgTestOidcProvider *op;      /* (owned) */
   HgdTestDaemon *td;           /* (owned) */
+  GStrv overrides;             /* (owned) the gateway's configuration, for a restart */
   SoupSession *browser;        /* (owned) with its own cookie jar */
 } Fixture;
 
@@ -285,6 +286,7 @@ fixture_set_up (Fixture *fx,
     };
     HgdTestDaemonOptions options = { .overrides = overrides };
 
+    fx->overrides = g_strdupv ((gchar **) overrides);
     fx->td = hgd_test_daemon_new (&options);
   }
   hgd_secrets_store_async (hgd_daemon_get_secrets (fx->td->daemon), HG_DOMAIN_MUNICIPAL, "core",
@@ -302,6 +304,7 @@ fixture_tear_down (Fixture *fx,
   soup_session_abort (fx->browser);
   g_clear_object (&fx->browser);
   g_clear_pointer (&fx->td, hgd_test_daemon_free);
+  g_strfreev (fx->overrides);
   g_clear_pointer (&fx->op, hg_test_oidc_provider_free);
   cjose_jwk_release (fx->key);
   g_free (fx->client_secret);
@@ -1090,6 +1093,51 @@ test_identity_on_steps (Fixture *fx,
   }
 }
 
+/* Stops the gateway and starts it again on the same state directory and port. */
+static void
+restart_daemon (Fixture *fx)
+{
+  g_autofree gchar *state_dir = g_strdup (fx->td->state_dir);
+  HgdTestDaemonOptions options = { .state_dir = state_dir,
+                                   .overrides = (const gchar *const *) fx->overrides };
+
+  g_clear_pointer (&fx->td, hgd_test_daemon_free);
+  fx->td = hgd_test_daemon_new (&options);
+}
+
+static void
+test_restart (Fixture *fx,
+              gconstpointer data)
+{
+  g_autoptr(Leg) anna = login (fx, "anna");
+  g_autofree gchar *local = NULL;
+  g_autoptr(HgdTestResponse) before = NULL;
+  g_autoptr(HgdTestResponse) after = NULL;
+  g_autoptr(HgdTestResponse) local_after = NULL;
+  g_autoptr(Leg) again = NULL;
+  g_autoptr(HgdTestResponse) renewed = NULL;
+
+  g_test_summary ("A session from the provider lives in the gateway's memory only (README "
+                  "says why): after a restart it is refused, while a local session is kept, "
+                  "and the staff member logs in again through the provider");
+  g_assert_cmpuint (anna->status, ==, SOUP_STATUS_OK);
+  local = g_strdup (hgd_test_daemon_get_token (fx->td, HGD_ROLE_RESIDENT));
+  before = session_of (fx, anna->cookie);
+  g_assert_cmpuint (before->status, ==, SOUP_STATUS_OK);
+
+  restart_daemon (fx);
+  after = session_of (fx, anna->cookie);
+  g_assert_cmpuint (after->status, ==, SOUP_STATUS_UNAUTHORIZED);
+  local_after = session_of (fx, local);
+  g_assert_cmpuint (local_after->status, ==, SOUP_STATUS_OK);
+
+  again = login (fx, "anna");
+  g_assert_cmpuint (again->status, ==, SOUP_STATUS_OK);
+  renewed = session_of (fx, again->cookie);
+  g_assert_cmpuint (renewed->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (renewed->json, "role"), ==, "staff");
+}
+
 int
 main (int argc,
       char *argv[])
@@ -1100,6 +1148,7 @@ main (int argc,
   ADD ("login/staff-and-it-admin-roles", test_roles, NULL);
   ADD ("login/no-mapped-group-no-session", test_no_role, NULL);
   ADD ("identity/on-alarm-steps-and-access-log", test_identity_on_steps, NULL);
+  ADD ("restart/sessions-end-local-ones-kept", test_restart, NULL);
   ADD ("logout/backchannel-ends-session", test_backchannel_logout, NULL);
   ADD ("logout/rp-initiated", test_rp_logout, NULL);
   ADD ("bad-input/expired", test_forged, GINT_TO_POINTER (FORGE_EXPIRED));
