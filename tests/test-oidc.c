@@ -31,6 +31,7 @@ typedef struct
   gchar *client_secret;        /* (owned) */
   HgTestOidcProvider *op;      /* (owned) */
   HgdTestDaemon *td;           /* (owned) */
+  GStrv overrides;             /* (owned) the gateway's configuration, for a restart */
   SoupSession *browser;        /* (owned) with its own cookie jar */
 } Fixture;
 
@@ -285,6 +286,7 @@ fixture_set_up (Fixture *fx,
     };
     HgdTestDaemonOptions options = { .overrides = overrides };
 
+    fx->overrides = g_strdupv ((gchar **) overrides);
     fx->td = hgd_test_daemon_new (&options);
   }
   hgd_secrets_store_async (hgd_daemon_get_secrets (fx->td->daemon), HG_DOMAIN_MUNICIPAL, "core",
@@ -302,6 +304,7 @@ fixture_tear_down (Fixture *fx,
   soup_session_abort (fx->browser);
   g_clear_object (&fx->browser);
   g_clear_pointer (&fx->td, hgd_test_daemon_free);
+  g_strfreev (fx->overrides);
   g_clear_pointer (&fx->op, hg_test_oidc_provider_free);
   cjose_jwk_release (fx->key);
   g_free (fx->client_secret);
@@ -926,6 +929,215 @@ test_refresh (Fixture *fx,
   g_assert_nonnull (strstr (entry->detail, "\"reason\":\"no-role\""));
 }
 
+static void
+append_cb (GObject *source,
+           GAsyncResult *result,
+           gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (hgd_journal_append_finish (HGD_JOURNAL (source), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+/* A reading of the home's own device, in the personal journal as a plugin publishes it. */
+static void
+append_personal_reading (Fixture *fx,
+                         const gchar *body)
+{
+  HgdJournal *journal = hgd_daemon_get_journal (fx->td->daemon, HG_DOMAIN_PERSONAL);
+  g_autoptr(JsonObject) object = hg_json_parse_object (body, -1, 0, NULL);
+  g_autoptr(HgEvent) event = NULL;
+  gboolean done = FALSE;
+
+  g_assert_nonnull (object);
+  event = hg_event_new ("sensor.reading", object);
+  hg_event_set_source (event, "plugin:test");
+  hgd_journal_append_async (journal, event, NULL, NULL, append_cb, &done);
+  hg_test_wait_until (&done, 30);
+}
+
+/* The municipal journal's event of @type about alarm @ref (its body), or NULL. */
+static JsonObject *
+alarm_step (Fixture *fx,
+            const gchar *type,
+            const gchar *ref)
+{
+  HgdJournal *journal = hgd_daemon_get_journal (fx->td->daemon, HG_DOMAIN_MUNICIPAL);
+  g_autoptr(GPtrArray) events = hgd_journal_query_events (journal, 0, 0, NULL);
+
+  for (guint i = 0; events != NULL && i < events->len; i++)
+    {
+      HgEvent *event = g_ptr_array_index (events, i);
+      JsonObject *body = hg_event_get_body (event);
+
+      if (g_strcmp0 (hg_event_get_event_type (event), type) == 0 && body != NULL &&
+          g_strcmp0 (json_object_get_string_member_with_default (body, "ref", NULL), ref) == 0)
+        return json_object_ref (body);
+    }
+  return NULL;
+}
+
+static void
+test_identity_on_steps (Fixture *fx,
+                        gconstpointer data)
+{
+  const gchar *resident = hgd_test_daemon_get_token (fx->td, HGD_ROLE_RESIDENT);
+  g_autoptr(Leg) anna = login (fx, "anna");
+  g_autoptr(HgdTestResponse) raised = NULL;
+  g_autoptr(HgdTestResponse) acknowledged = NULL;
+  g_autoptr(HgdTestResponse) closed = NULL;
+  g_autoptr(HgdTestResponse) events = NULL;
+  g_autoptr(HgdTestResponse) grant = NULL;
+  g_autoptr(HgdTestResponse) sensors = NULL;
+  g_autoptr(HgdTestResponse) looked = NULL;
+  g_autoptr(JsonObject) step = NULL;
+  g_autoptr(JsonObject) close_step = NULL;
+  g_autofree gchar *path = NULL;
+  JsonArray *array;
+  JsonObject *entry = NULL;
+  JsonObject *seen = NULL;
+  const gchar *ref;
+
+  g_test_summary ("A staff member logged in through the provider acts on an alarm and reads "
+                  "the resident's shared readings: the alarm's steps (journal and event list) "
+                  "and the resident's access log name them as the provider does, subject, "
+                  "name and IdP; a local login's steps stay as they were; IT's secret.set "
+                  "in the journal names them too");
+  g_assert_cmpuint (anna->status, ==, SOUP_STATUS_OK);
+
+  /* the resident asks for help; Anna acknowledges and closes it */
+  raised = hgd_test_daemon_request (fx->td, "POST", "/api/v1/alarms", resident,
+                                    "{\"type\":\"assistance\"}");
+  g_assert_cmpuint (raised->status, ==, SOUP_STATUS_CREATED);
+  ref = json_object_get_string_member (raised->json, "ref");
+  path = g_strdup_printf ("/api/v1/alarms/%s/transitions", ref);
+  acknowledged = hgd_test_daemon_request (fx->td, "POST", path, anna->cookie,
+                                          "{\"state\":\"acknowledged\"}");
+  g_assert_cmpuint (acknowledged->status, ==, SOUP_STATUS_OK);
+  closed = hgd_test_daemon_request (fx->td, "POST", path,
+                                    hgd_test_daemon_get_token (fx->td, HGD_ROLE_STAFF),
+                                    "{\"state\":\"closed\"}");
+  g_assert_cmpuint (closed->status, ==, SOUP_STATUS_OK);
+
+  step = alarm_step (fx, "alarm.acknowledged", ref);
+  g_assert_nonnull (step);
+  g_assert_cmpstr (json_object_get_string_member (step, "who"), ==, "user:oidc:anna");
+  g_assert_cmpstr (json_object_get_string_member_with_default (step, "who_name", NULL), ==,
+                   "Anna Andersson");
+  g_assert_cmpstr (json_object_get_string_member_with_default (step, "who_issuer", NULL), ==,
+                   fx->op->issuer);
+  /* a local staff account has no provider to name */
+  close_step = alarm_step (fx, "alarm.closed", ref);
+  g_assert_nonnull (close_step);
+  g_assert_false (json_object_has_member (close_step, "who_name"));
+  g_assert_false (json_object_has_member (close_step, "who_issuer"));
+
+  /* the steps as staff read them, which the alarm's history in the UI is made of */
+  events = hgd_test_daemon_request (fx->td, "GET", "/api/v1/events", anna->cookie, NULL);
+  g_assert_cmpuint (events->status, ==, SOUP_STATUS_OK);
+  array = json_object_get_array_member (events->json, "events");
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *event = json_array_get_object_element (array, i);
+
+      if (g_strcmp0 (json_object_get_string_member (event, "type"), "alarm.acknowledged") == 0)
+        seen = json_object_get_object_member (event, "body");
+    }
+  g_assert_nonnull (seen);
+  g_assert_cmpstr (json_object_get_string_member_with_default (seen, "who_name", NULL), ==,
+                   "Anna Andersson");
+  g_assert_cmpstr (json_object_get_string_member_with_default (seen, "who_issuer", NULL), ==,
+                   fx->op->issuer);
+
+  /* the resident shares a device's readings; Anna looks at them */
+  grant = hgd_test_daemon_request (fx->td, "POST", "/api/v1/grants", resident,
+                                   "{\"kind\": \"share-readings\", "
+                                   "\"scope\": {\"devices\": [\"living-temp\"]}}");
+  g_assert_cmpuint (grant->status, ==, SOUP_STATUS_CREATED);
+  append_personal_reading (fx, "{\"device\":\"living-temp\",\"domain\":\"personal\","
+                               "\"kind\":\"temperature\",\"value\":21.5,\"unit\":\"°C\"}");
+  sensors = hgd_test_daemon_request (fx->td, "GET", "/api/v1/sensors", anna->cookie, NULL);
+  g_assert_cmpuint (sensors->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (sensors->json,
+                                                                         "devices")), ==, 1);
+
+  /* Who has looked: the resident's access log names her as the provider does */
+  looked = hgd_test_daemon_request (fx->td, "GET", "/api/v1/access-log", resident, NULL);
+  g_assert_cmpuint (looked->status, ==, SOUP_STATUS_OK);
+  array = json_object_get_array_member (looked->json, "entries");
+  g_assert_cmpuint (json_array_get_length (array), >, 0);
+  entry = json_array_get_object_element (array, 0); /* newest first */
+  g_assert_cmpstr (json_object_get_string_member (entry, "action"), ==, "read.personal");
+  g_assert_cmpstr (json_object_get_string_member (entry, "actor"), ==, "user:oidc:anna");
+  g_assert_cmpstr (json_object_get_string_member (entry, "actor_name"), ==, "Anna Andersson");
+  g_assert_cmpstr (json_object_get_string_member_with_default (entry, "actor_issuer", NULL), ==,
+                   fx->op->issuer);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (entry, "detail"),
+                                                  "issuer"),
+                   ==, fx->op->issuer);
+
+  /* IT from the provider: a secret set is journaled with their name and IdP too */
+  {
+    g_autoptr(Leg) ivar = login (fx, "ivar");
+    g_autoptr(HgdTestResponse) set = NULL;
+
+    g_assert_cmpuint (ivar->status, ==, SOUP_STATUS_OK);
+    set = hgd_test_daemon_request (fx->td, "PUT", "/api/v1/secrets/core/bench-note", ivar->cookie,
+                                   "{\"value\": \"not really secret\"}");
+    g_assert_cmpuint (set->status, ==, SOUP_STATUS_NO_CONTENT);
+    assert_journaled (fx, "secret.set", "by_name", "Ivar Isaksson");
+    assert_journaled (fx, "secret.set", "by_issuer", fx->op->issuer);
+    assert_journaled (fx, "secret.set", "by", "user:oidc:ivar");
+  }
+}
+
+/* Stops the gateway and starts it again on the same state directory and port. */
+static void
+restart_daemon (Fixture *fx)
+{
+  g_autofree gchar *state_dir = g_strdup (fx->td->state_dir);
+  HgdTestDaemonOptions options = { .state_dir = state_dir,
+                                   .overrides = (const gchar *const *) fx->overrides };
+
+  g_clear_pointer (&fx->td, hgd_test_daemon_free);
+  fx->td = hgd_test_daemon_new (&options);
+}
+
+static void
+test_restart (Fixture *fx,
+              gconstpointer data)
+{
+  g_autoptr(Leg) anna = login (fx, "anna");
+  g_autofree gchar *local = NULL;
+  g_autoptr(HgdTestResponse) before = NULL;
+  g_autoptr(HgdTestResponse) after = NULL;
+  g_autoptr(HgdTestResponse) local_after = NULL;
+  g_autoptr(Leg) again = NULL;
+  g_autoptr(HgdTestResponse) renewed = NULL;
+
+  g_test_summary ("A session from the provider lives in the gateway's memory only (README "
+                  "says why): after a restart it is refused, while a local session is kept, "
+                  "and the staff member logs in again through the provider");
+  g_assert_cmpuint (anna->status, ==, SOUP_STATUS_OK);
+  local = g_strdup (hgd_test_daemon_get_token (fx->td, HGD_ROLE_RESIDENT));
+  before = session_of (fx, anna->cookie);
+  g_assert_cmpuint (before->status, ==, SOUP_STATUS_OK);
+
+  restart_daemon (fx);
+  after = session_of (fx, anna->cookie);
+  g_assert_cmpuint (after->status, ==, SOUP_STATUS_UNAUTHORIZED);
+  local_after = session_of (fx, local);
+  g_assert_cmpuint (local_after->status, ==, SOUP_STATUS_OK);
+
+  again = login (fx, "anna");
+  g_assert_cmpuint (again->status, ==, SOUP_STATUS_OK);
+  renewed = session_of (fx, again->cookie);
+  g_assert_cmpuint (renewed->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (renewed->json, "role"), ==, "staff");
+}
+
 int
 main (int argc,
       char *argv[])
@@ -935,6 +1147,8 @@ main (int argc,
   g_test_add ("/oidc/" path, Fixture, data, fixture_set_up, func, fixture_tear_down)
   ADD ("login/staff-and-it-admin-roles", test_roles, NULL);
   ADD ("login/no-mapped-group-no-session", test_no_role, NULL);
+  ADD ("identity/on-alarm-steps-and-access-log", test_identity_on_steps, NULL);
+  ADD ("restart/sessions-end-local-ones-kept", test_restart, NULL);
   ADD ("logout/backchannel-ends-session", test_backchannel_logout, NULL);
   ADD ("logout/rp-initiated", test_rp_logout, NULL);
   ADD ("bad-input/expired", test_forged, GINT_TO_POINTER (FORGE_EXPIRED));

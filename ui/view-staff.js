@@ -44,7 +44,7 @@ export async function render(main, context) {
     h('option', { value: '7' }, _('7 days')), h('option', { value: '30' }, _('30 days')));
   const chartDevice = h('select', { id: 'chart-device' });
   const alarms = new Map();   // ref → alarm
-  const history = new Map();  // ref → [{ state, who, ts }]
+  const history = new Map();  // ref → [{ state, who, name, ts }]
   const devices = new Map();  // device → Map of kind → last reading
 
   function addHistory(event) {
@@ -53,7 +53,8 @@ export async function render(main, context) {
     const state = event.type.slice('alarm.'.length);
     const steps = history.get(event.body.ref) ?? [];
     if (!steps.some((step) => step.seq === event.seq))
-      steps.push({ seq: event.seq, state, who: event.body.who ?? event.source ?? event.body.source, ts: event.ts });
+      steps.push({ seq: event.seq, state, who: event.body.who ?? event.source ?? event.body.source,
+        name: event.body.who_name, ts: event.ts });
     history.set(event.body.ref, steps);
     const alarm = alarms.get(event.body.ref);
     if (state === 'raised' && !alarm)
@@ -138,7 +139,7 @@ export async function render(main, context) {
     return steps.length > 0
       ? h('ol', { class: 'steps', 'aria-label': _('What has happened') }, steps.map((step) =>
         h('li', {}, h('strong', {}, alarmStateLabel(step.state)), ' — ',
-          format(_('{who} at {time}'), { who: whoLabel(step.who), time: formatDateTime(step.ts) }))))
+          format(_('{who} at {time}'), { who: step.name || whoLabel(step.who), time: formatDateTime(step.ts) }))))
       : null;
   }
 

@@ -42,6 +42,8 @@ typedef struct
   HgAlarmState state;
   HgdAlarmCaller caller;
   gchar *who;         /* (owned) */
+  gchar *who_name;    /* (owned) (nullable) the identity provider's name of @who */
+  gchar *who_issuer;  /* (owned) (nullable) the identity provider that vouched for @who */
   JsonObject *detail; /* (owned) (nullable) */
 } TransitionData;
 
@@ -50,6 +52,8 @@ transition_data_free (TransitionData *data)
 {
   g_free (data->reference);
   g_free (data->who);
+  g_free (data->who_name);
+  g_free (data->who_issuer);
   g_clear_pointer (&data->detail, json_object_unref);
   g_free (data);
 }
@@ -471,6 +475,17 @@ keep_delivery (HgAlarm *alarm, JsonObject *delivery)
   hg_alarm_set_detail (alarm, detail);
 }
 
+/* Who the identity provider says a staff member is, beside `who` in a step's body. */
+static void
+transition_add_identity (TransitionData *data,
+                         JsonObject *body)
+{
+  if (data->who_name != NULL)
+    json_object_set_string_member (body, "who_name", data->who_name);
+  if (data->who_issuer != NULL)
+    json_object_set_string_member (body, "who_issuer", data->who_issuer);
+}
+
 /* Checks @task's transition against the alarm on disk and completes it, or starts its
  * append and returns TRUE: then transition_append_cb() continues the queue. */
 static gboolean
@@ -526,6 +541,7 @@ transition_step (HgdAlarms *self,
       json_object_set_string_member (body, "ref", data->reference);
       json_object_set_string_member (body, "state", hg_alarm_state_to_string (current));
       json_object_set_string_member (body, "who", data->who);
+  transition_add_identity (data, body);
       json_object_set_object_member (body, "detail", json_object_ref (data->detail));
       json_object_set_object_member (body, "alarm", hg_alarm_to_json (alarm));
       event = hg_event_new ("alarm.updated", body);
@@ -542,6 +558,7 @@ transition_step (HgdAlarms *self,
   json_object_set_string_member (body, "ref", data->reference);
   json_object_set_string_member (body, "state", hg_alarm_state_to_string (data->state));
   json_object_set_string_member (body, "who", data->who);
+  transition_add_identity (data, body);
   if (data->detail != NULL)
     json_object_set_object_member (body, "detail", json_object_ref (data->detail));
   /* the whole record, so that a plugin that never saw alarm.raised (a host that restarted
@@ -577,6 +594,64 @@ transition_run (HgdAlarms *self,
     }
 }
 
+/* Queues a transition; hgd_alarms_transition_async () and _as_async () say what. */
+static void
+transition_start (HgdAlarms *self,
+                  const gchar *reference,
+                  HgAlarmState state,
+                  HgdAlarmCaller caller,
+                  const gchar *who,
+                  const gchar *who_name,
+                  const gchar *who_issuer,
+                  JsonObject *detail,
+                  GCancellable *cancellable,
+                  gpointer source_tag,
+                  GAsyncReadyCallback callback,
+                  gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  TransitionData *data;
+  GQueue *queue;
+
+  g_return_if_fail (HGD_IS_ALARMS (self));
+  g_return_if_fail (reference != NULL);
+  g_return_if_fail ((guint) state < HG_ALARM_STATE_LAST);
+  g_return_if_fail ((guint) caller < HGD_ALARM_CALLER_LAST);
+  g_return_if_fail (who != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_check_cancellable (task, FALSE);
+  data = g_new0 (TransitionData, 1);
+  data->reference = g_strdup (reference);
+  data->state = state;
+  data->caller = caller;
+  data->who = g_strdup (who);
+  data->who_name = g_strdup (who_name);
+  data->who_issuer = g_strdup (who_issuer);
+  data->detail = detail != NULL ? json_object_ref (detail) : NULL;
+  g_task_set_task_data (task, data, (GDestroyNotify) transition_data_free);
+
+  if (self->journal == NULL)
+    {
+      g_task_return_new_error (task, HG_ERROR, HG_ERROR_UNAVAILABLE, "%s",
+                               "municipal journal unavailable");
+      return;
+    }
+
+  queue = g_hash_table_lookup (self->busy, reference);
+  if (queue != NULL)
+    {
+      g_queue_push_tail (queue, g_steal_pointer (&task));
+      return;
+    }
+  queue = g_queue_new ();
+  g_queue_push_tail (queue, g_steal_pointer (&task));
+  g_hash_table_insert (self->busy, g_strdup (reference), queue);
+  transition_run (self, reference);
+}
+
 /**
  * hgd_alarms_transition_async:
  * @self: an #HgdAlarms
@@ -608,45 +683,43 @@ hgd_alarms_transition_async (HgdAlarms *self,
                              GAsyncReadyCallback callback,
                              gpointer user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  TransitionData *data;
-  GQueue *queue;
+  transition_start (self, reference, state, caller, who, NULL, NULL, detail, cancellable,
+                    hgd_alarms_transition_async, callback, user_data);
+}
 
-  g_return_if_fail (HGD_IS_ALARMS (self));
-  g_return_if_fail (reference != NULL);
-  g_return_if_fail ((guint) state < HG_ALARM_STATE_LAST);
-  g_return_if_fail ((guint) caller < HGD_ALARM_CALLER_LAST);
-  g_return_if_fail (who != NULL);
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, hgd_alarms_transition_async);
-  g_task_set_check_cancellable (task, FALSE);
-  data = g_new0 (TransitionData, 1);
-  data->reference = g_strdup (reference);
-  data->state = state;
-  data->caller = caller;
-  data->who = g_strdup (who);
-  data->detail = detail != NULL ? json_object_ref (detail) : NULL;
-  g_task_set_task_data (task, data, (GDestroyNotify) transition_data_free);
-
-  if (self->journal == NULL)
-    {
-      g_task_return_new_error (task, HG_ERROR, HG_ERROR_UNAVAILABLE, "%s",
-                               "municipal journal unavailable");
-      return;
-    }
-
-  queue = g_hash_table_lookup (self->busy, reference);
-  if (queue != NULL)
-    {
-      g_queue_push_tail (queue, g_steal_pointer (&task));
-      return;
-    }
-  queue = g_queue_new ();
-  g_queue_push_tail (queue, g_steal_pointer (&task));
-  g_hash_table_insert (self->busy, g_strdup (reference), queue);
-  transition_run (self, reference);
+/**
+ * hgd_alarms_transition_as_async:
+ * @self: an #HgdAlarms
+ * @reference: the alarm's reference
+ * @state: the state it reached
+ * @caller: what kind of caller asks
+ * @who: who reports it: `plugin:<id>` or `user:<name>`
+ * @who_name: (nullable): the name the identity provider gives @who (`user:oidc:<sub>`)
+ * @who_issuer: (nullable): the identity provider that vouched for @who
+ * @detail: (nullable): facts about the step
+ * @cancellable: (nullable): a #GCancellable; a queued transition is not cancelled
+ * @callback: called once the transition is on disk
+ * @user_data: data for @callback
+ *
+ * As hgd_alarms_transition_async (), with the staff member's identity from the identity
+ * provider in the step's body: `who_name` and `who_issuer` beside `who`, when given.
+ * Finish with hgd_alarms_transition_as_finish ().
+ */
+void
+hgd_alarms_transition_as_async (HgdAlarms *self,
+                                const gchar *reference,
+                                HgAlarmState state,
+                                HgdAlarmCaller caller,
+                                const gchar *who,
+                                const gchar *who_name,
+                                const gchar *who_issuer,
+                                JsonObject *detail,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  transition_start (self, reference, state, caller, who, who_name, who_issuer, detail,
+                    cancellable, hgd_alarms_transition_as_async, callback, user_data);
 }
 
 /**
@@ -667,6 +740,26 @@ hgd_alarms_transition_finish (HgdAlarms *self,
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_alarms_transition_async,
+                        FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * hgd_alarms_transition_as_finish:
+ * @self: an #HgdAlarms
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: as hgd_alarms_transition_finish ()
+ */
+gboolean
+hgd_alarms_transition_as_finish (HgdAlarms *self,
+                                 GAsyncResult *result,
+                                 GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_alarms_transition_as_async,
                         FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);

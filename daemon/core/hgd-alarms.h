@@ -54,8 +54,22 @@ void hgd_alarms_transition_async (HgdAlarms *self,
                                   GCancellable *cancellable,
                                   GAsyncReadyCallback callback,
                                   gpointer user_data);
+void hgd_alarms_transition_as_async (HgdAlarms *self,
+                                     const gchar *reference,
+                                     HgAlarmState state,
+                                     HgdAlarmCaller caller,
+                                     const gchar *who,
+                                     const gchar *who_name,
+                                     const gchar *who_issuer,
+                                     JsonObject *detail,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data);
 gboolean hgd_alarms_transition_finish (HgdAlarms *self,
                                        GAsyncResult *result,
                                        GError **error);
+gboolean hgd_alarms_transition_as_finish (HgdAlarms *self,
+                                          GAsyncResult *result,
+                                          GError **error);
 
 G_END_DECLS

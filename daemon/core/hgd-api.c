@@ -319,7 +319,8 @@ static void close_ended_streams (HgdApi *self);
  *     of a personal instance). An owner of the other domain is 403, but a personal instance
  *     is unknown (404) to the it-admin, as (a). A value is text (UTF-8, no control
  *     characters but tab and line breaks, 1 to 32 KiB), as `value` or `value_base64`. Every
- *     set and delete is journaled (`secret.set`, `secret.deleted` {"owner", "key", "by"})
+ *     set and delete is journaled (`secret.set`, `secret.deleted` {"owner", "key", "by"},
+ *     with "by_name" and "by_issuer" for a staff member from the identity provider)
  *     in the caller's domain, and in the personal access log when personal; the instance
  *     is told (HgContext::secret-changed) and needs no restart.
  * (n) installs the certificate IT provides for the API, `{"certificate_base64",
@@ -613,6 +614,8 @@ request_ref (HgdApiRequest *req)
   return req;
 }
 
+static void session_add_identity (HgdSession *session, JsonObject *object, const gchar *prefix);
+
 /* A read of personal data by a caller of another domain, once it was answered. */
 static void
 request_log_personal_read (HgdApiRequest *req)
@@ -626,6 +629,7 @@ request_log_personal_read (HgdApiRequest *req)
   actor = g_strdup_printf ("user:%s", req->session->username);
   detail = json_object_new ();
   json_object_set_string_member (detail, "role", hgd_role_to_string (req->session->role));
+  session_add_identity (req->session, detail, "");
   hgd_access_log_record (req->api->access_log, HG_DOMAIN_PERSONAL, actor, "read.personal",
                          req->personal_read, detail);
 }
@@ -1012,6 +1016,27 @@ static gchar *
 request_who (HgdApiRequest *req)
 {
   return request_who_session (req->session);
+}
+
+/* Who the identity provider says @session's staff member is, beside the subject its
+ * `user:oidc:<subject>` names: @prefix `name` and @prefix `issuer` in @object (e.g.
+ * "name" and "issuer" in an access log entry's detail, "who_name" and "who_issuer" in an
+ * alarm step). Nothing for a local login, whose user name is all there is. */
+static void
+session_add_identity (HgdSession *session,
+                      JsonObject *object,
+                      const gchar *prefix)
+{
+  g_autofree gchar *name = NULL;
+  g_autofree gchar *issuer = NULL;
+
+  if (session == NULL || session->issuer == NULL)
+    return;
+  name = g_strconcat (prefix, "name", NULL);
+  issuer = g_strconcat (prefix, "issuer", NULL);
+  if (session->display_name != NULL)
+    json_object_set_string_member (object, name, session->display_name);
+  json_object_set_string_member (object, issuer, session->issuer);
 }
 
 /* Path parameters name references and user names: short, printable, no separators. */
@@ -3529,6 +3554,11 @@ event_stream_log_read (EventStream *stream,
   detail = json_object_new ();
   json_object_set_string_member (detail, "role", hgd_role_to_string (stream->role));
   json_object_set_string_member (detail, "via", "events");
+  {
+    g_autoptr(HgdSession) session = hgd_accounts_lookup_token (stream->api->accounts,
+                                                              stream->token);
+    session_add_identity (session, detail, "");
+  }
   hgd_access_log_record (stream->api->access_log, HG_DOMAIN_PERSONAL, actor, "read.personal",
                          what, detail);
 }
@@ -4708,7 +4738,7 @@ transition_cb (GObject *source,
   g_autoptr(HgAlarm) alarm = NULL;
   HgdJournal *journal;
 
-  if (!hgd_alarms_transition_finish (HGD_ALARMS (source), result, &error))
+  if (!hgd_alarms_transition_as_finish (HGD_ALARMS (source), result, &error))
     {
       if (req->api == NULL)
         return;
@@ -4854,8 +4884,10 @@ handle_alarm_transition (HgdApi *self,
     return;
   who = request_who (req);
   request_pause (req);
-  hgd_alarms_transition_async (alarms, ref, state, caller, who, detail, self->cancellable,
-                               transition_cb, request_ref (req));
+  /* a staff member from the identity provider: their name and IdP on the step too */
+  hgd_alarms_transition_as_async (alarms, ref, state, caller, who, req->session->display_name,
+                                  req->session->issuer, detail, self->cancellable, transition_cb,
+                                  request_ref (req));
 }
 
 /* Sensors ------------------------------------------------------------------------------- */
@@ -5569,6 +5601,7 @@ secret_changed_done (HgdApiRequest *req)
       g_autoptr(JsonObject) detail = json_object_new ();
 
       json_object_set_string_member (detail, "role", hgd_role_to_string (req->session->role));
+      session_add_identity (req->session, detail, "");
       hgd_access_log_record (self->access_log, HG_DOMAIN_PERSONAL, actor,
                              deleted ? "secret.deleted" : "secret.set", what, detail);
     }
@@ -5614,6 +5647,7 @@ secret_journal (HgdApiRequest *req)
   json_object_set_string_member (body, "owner", request_param (req, 0));
   json_object_set_string_member (body, "key", request_param (req, 1));
   json_object_set_string_member (body, "by", who);
+  session_add_identity (req->session, body, "by_");
   event = hg_event_new (deleted ? "secret.deleted" : "secret.set", body);
   hg_event_set_source (event, who);
   if (journal == NULL)
@@ -5939,7 +5973,18 @@ access_entry_to_json (const HgdAccessEntry *entry)
   json_object_set_string_member (object, "time", time);
   json_object_set_string_member (object, "domain", hg_domain_to_string (entry->domain));
   json_object_set_string_member (object, "actor", entry->actor);
-  json_object_set_string_member (object, "actor_name", actor_name (entry->actor));
+  /* a staff member from the identity provider: the name and the IdP it gave, which the
+   * entry's detail keeps (session_add_identity ()) */
+  if (g_str_has_prefix (entry->actor, "user:oidc:") && detail != NULL &&
+      json_object_get_string_member_with_default (detail, "name", NULL) != NULL)
+    json_object_set_string_member (object, "actor_name",
+                                   json_object_get_string_member (detail, "name"));
+  else
+    json_object_set_string_member (object, "actor_name", actor_name (entry->actor));
+  if (g_str_has_prefix (entry->actor, "user:oidc:") && detail != NULL &&
+      json_object_get_string_member_with_default (detail, "issuer", NULL) != NULL)
+    json_object_set_string_member (object, "actor_issuer",
+                                   json_object_get_string_member (detail, "issuer"));
   json_object_set_string_member (object, "action", entry->action);
   if (entry->object != NULL)
     json_object_set_string_member (object, "object", entry->object);
