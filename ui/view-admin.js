@@ -135,7 +135,7 @@ export async function render(main, context) {
   const userHost = h('div', { id: 'users' }, userList);
   // says what a plugin action did; the row says it too, next to the button
   const pluginAnnounce = h('p', { class: 'visually-hidden', role: 'status' });
-  const secretsHost = h('div', { id: 'secrets' });
+  const secretsHost = h('div', { id: 'secrets', class: 'table-host' });
   const secretFaultsHost = h('div', { id: 'secret-faults' });
   const secretFeedback = h('p', { id: 'secret-status', class: 'feedback', role: 'status' });
   const secretOwner = h('select', { id: 'secret-owner' });
