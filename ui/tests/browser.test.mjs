@@ -1057,7 +1057,14 @@ test('issue 12 point 12: admin feedback is next to the form used; tables fit the
   await example.locator('button[data-restart="example"]').click();
   const feedback = example.locator('.feedback', { hasText: 'Insticksmodulen example startas om.' });
   await feedback.waitFor();
-  assert.ok(gap(await example.locator('button[data-restart="example"]').boundingBox(), await feedback.boundingBox()) <= 48);
+  // the row is drawn again as the plugin restarts (its feedback kept): measure a drawn one
+  let boxes = [null, null];
+  for (let tries = 0; tries < 50 && boxes.includes(null); tries++) {
+    await feedback.waitFor();
+    boxes = [await example.locator('button[data-restart="example"]').boundingBox(), await feedback.boundingBox()];
+  }
+  assert.ok(!boxes.includes(null), 'the restart button and its feedback are on the page');
+  assert.ok(gap(...boxes) <= 48);
   await shoot(admin, 'it-admin-admin-phone-plugin-restarted-sv');
 });
 
