@@ -932,6 +932,267 @@ path_is_gone (gpointer data)
   return !g_file_test (data, G_FILE_TEST_EXISTS);
 }
 
+/* The bundle.* events of @token's journal of @type, newest last. */
+static JsonArray *
+bundle_events (Fixture *fixture,
+               const gchar *token,
+               const gchar *type)
+{
+  g_autoptr(Answer) answer
+      = request (fixture, "GET", "/api/v1/events?limit=1000", token, NULL, NULL);
+  JsonArray *events = json_object_get_array_member (answer->json, "events");
+  JsonArray *found = json_array_new ();
+
+  for (guint i = 0; i < json_array_get_length (events); i++)
+    {
+      JsonObject *event = json_array_get_object_element (events, i);
+
+      if (g_strcmp0 (json_object_get_string_member (event, "type"), type) == 0)
+        json_array_add_object_element (found, json_object_ref (event));
+    }
+  return found;
+}
+
+typedef struct
+{
+  Fixture *fixture;
+  const gchar *type;
+  guint count;
+} EventCount;
+
+static gboolean
+has_events (gpointer data)
+{
+  EventCount *check = data;
+  g_autoptr(JsonArray) events
+      = bundle_events (check->fixture, check->fixture->admin, check->type);
+
+  return json_array_get_length (events) >= check->count;
+}
+
+/* Waits for @count events of @type in it-admin's journal (they are journaled as they
+ * happen, committed a moment later), and returns them. */
+static JsonArray *
+wait_for_events (Fixture *fixture,
+                 const gchar *type,
+                 guint count)
+{
+  EventCount check = { fixture, type, count };
+  JsonArray *events;
+
+  hg_test_wait_for (has_events, &check, WAIT_SECONDS);
+  events = bundle_events (fixture, fixture->admin, type);
+  g_assert_cmpuint (json_array_get_length (events), ==, count);
+  return events;
+}
+
+/* Installing @path (with @query) is refused 409 downgrade, naming @words; @version runs on. */
+static void
+assert_downgrade_refused (Fixture *fixture,
+                          const gchar *path,
+                          const gchar *query,
+                          const gchar *words,
+                          const gchar *version)
+{
+  g_autoptr(Answer) answer = install (fixture, fixture->admin, path, query);
+  const gchar *message;
+
+  g_assert_cmpuint (answer->status, ==, SOUP_STATUS_CONFLICT);
+  g_assert_cmpstr (error_code (answer), ==, "downgrade");
+  message = json_object_get_string_member (json_object_get_object_member (answer->json, "error"),
+                                           "message");
+  if (strstr (message, words) == NULL)
+    g_error ("'%s' does not say '%s'", message, words);
+  assert_runs (fixture, version);
+}
+
+static void
+test_downgrade (Fixture *fixture,
+                gconstpointer data)
+{
+  g_autofree gchar *module = example_module ();
+  g_autofree gchar *old_dir = plugin_dir (fixture, "old", "1.9", "1", module, "\"municipal\"", "");
+  g_autofree gchar *new_dir = plugin_dir (fixture, "new", "1.10", "1", module, "\"municipal\"", "");
+  g_autofree gchar *rebuilt_dir
+      = plugin_dir (fixture, "rebuilt", "1.10", "1", module, "\"municipal\"", "");
+  g_autofree gchar *rebuilt_data = g_build_filename (rebuilt_dir, "data", "greeting.txt", NULL);
+  g_autofree gchar *old = NULL;
+  g_autofree gchar *new = NULL;
+  g_autofree gchar *rebuilt = NULL;
+  g_autofree gchar *err = NULL;
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *key_id = NULL;
+  g_autoptr(GKeyFile) key = g_key_file_new ();
+  g_autofree gchar *pub = g_build_filename (fixture->dir, "provider.pub", NULL);
+  g_autoptr(JsonObject) outcome = NULL;
+  g_autoptr(JsonArray) refusals = NULL;
+  g_autoptr(JsonArray) downgrades = NULL;
+  g_autoptr(JsonArray) installed = NULL;
+  g_autoptr(Answer) revoked = NULL;
+  JsonObject *body;
+  JsonObject *last;
+
+  g_test_summary ("A bundle older than the highest version installed before, or another build "
+                  "of it, is refused as a downgrade (journaled) unless allowed on purpose, which "
+                  "is journaled too; the refusal outlives a remove and a restart; a replayed "
+                  "bundle of a revoked key is refused even when a downgrade is allowed");
+  g_assert_true (g_file_set_contents (rebuilt_data, "hello again\n", -1, NULL));
+  keygen_and_trust (fixture, "provider", fixture->admin);
+  old = make_bundle (fixture, old_dir, "greeter-1.9", "provider", NULL);
+  new = make_bundle (fixture, new_dir, "greeter-1.10", "provider", NULL);
+  rebuilt = make_bundle (fixture, rebuilt_dir, "greeter-1.10-rebuilt", "provider", NULL);
+
+  /* 1.9, then 1.10: an upgrade (1.10 is newer: numbers compare as numbers) */
+  outcome = install_and_wait (fixture, fixture->admin, old, "?health=0");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "state"), ==, "succeeded");
+  g_clear_pointer (&outcome, json_object_unref);
+  outcome = install_and_wait (fixture, fixture->admin, new, "?health=0");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "state"), ==, "succeeded");
+  g_clear_pointer (&outcome, json_object_unref);
+  assert_runs (fixture, "1.10");
+
+  /* the replay of 1.9, and another build of 1.10: refused, journaled */
+  assert_downgrade_refused (fixture, old, NULL, "older than version 1.10", "1.10");
+  assert_downgrade_refused (fixture, old, "?allow_downgrade=false", "older", "1.10");
+  assert_downgrade_refused (fixture, rebuilt, NULL, "another build of version 1.10", "1.10");
+  refusals = wait_for_events (fixture, "bundle.downgrade-refused", 3);
+  body = json_object_get_object_member (json_array_get_object_element (refusals, 0), "body");
+  g_assert_cmpstr (json_object_get_string_member (body, "plugin"), ==, PLUGIN);
+  g_assert_cmpstr (json_object_get_string_member (body, "version"), ==, "1.9");
+  g_assert_cmpstr (json_object_get_string_member (body, "highest_version"), ==, "1.10");
+  g_assert_cmpstr (json_object_get_string_member (body, "who"), ==, "user:admin");
+  g_assert_cmpint (ctl (fixture, fixture->admin, NULL, &err,
+                        (const gchar *const[]){ "plugins", "install", old, NULL }),
+                   ==, 1);
+  g_assert_nonnull (strstr (err, "older than version 1.10"));
+  assert_runs (fixture, "1.10");
+
+  /* on purpose: installed, and journaled as such */
+  g_assert_cmpint (ctl (fixture, fixture->admin, &out, NULL,
+                        (const gchar *const[]){ "plugins", "install", "--allow-downgrade", old,
+                                                NULL }),
+                   ==, 0);
+  assert_runs (fixture, "1.9");
+  downgrades = wait_for_events (fixture, "bundle.downgrade", 1);
+  body = json_object_get_object_member (json_array_get_object_element (downgrades, 0), "body");
+  g_assert_cmpstr (json_object_get_string_member (body, "version"), ==, "1.9");
+  g_assert_cmpstr (json_object_get_string_member (body, "highest_version"), ==, "1.10");
+  installed = bundle_events (fixture, fixture->admin, "bundle.installed");
+  last = json_object_get_object_member (
+      json_array_get_object_element (installed, json_array_get_length (installed) - 1), "body");
+  g_assert_cmpstr (json_object_get_string_member (last, "version"), ==, "1.9");
+  g_assert_cmpstr (json_object_get_string_member (last, "downgrade_from"), ==, "1.10");
+
+  /* the highest version stays 1.10: after a remove and a restart, 1.9 is still a downgrade,
+   * and 1.10 itself is not */
+  g_assert_cmpint (CTL (fixture, fixture->admin, "plugins", "remove", PLUGIN), ==, 0);
+  stop_daemon (fixture);
+  start_daemon (fixture, NULL);
+  {
+    g_autoptr(Answer) answer = install (fixture, fixture->admin, old, NULL);
+
+    g_assert_cmpuint (answer->status, ==, SOUP_STATUS_CONFLICT);
+    g_assert_cmpstr (error_code (answer), ==, "downgrade");
+  }
+  outcome = install_and_wait (fixture, fixture->admin, new, "?health=0");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "state"), ==, "succeeded");
+  assert_runs (fixture, "1.10");
+
+  /* the key rotated: the old key's bundles are refused, downgrade allowed or not */
+  keygen_and_trust (fixture, "provider-2025", fixture->admin);
+  g_assert_true (g_key_file_load_from_file (key, pub, G_KEY_FILE_NONE, NULL));
+  key_id = g_key_file_get_string (key, "hemgate key", "id", NULL);
+  g_assert_cmpint (CTL (fixture, fixture->admin, "trust", "revoke", key_id), ==, 0);
+  revoked = install (fixture, fixture->admin, old, "?allow_downgrade=true");
+  g_assert_cmpuint (revoked->status, ==, SOUP_STATUS_BAD_REQUEST);
+  g_assert_cmpstr (error_code (revoked), ==, "revoked-key");
+  assert_runs (fixture, "1.10");
+}
+
+typedef struct
+{
+  Fixture *fixture;
+  const gchar *id;
+} StateCheck;
+
+static gboolean
+plugin_is_running (gpointer data)
+{
+  StateCheck *check = data;
+  g_autoptr(Answer) answer
+      = request (check->fixture, "GET", "/api/v1/plugins", check->fixture->admin, NULL, NULL);
+  JsonArray *plugins = json_object_get_array_member (answer->json, "plugins");
+
+  for (guint i = 0; i < json_array_get_length (plugins); i++)
+    {
+      JsonObject *plugin = json_array_get_object_element (plugins, i);
+
+      if (g_strcmp0 (json_object_get_string_member (plugin, "id"), check->id) == 0)
+        return g_strcmp0 (json_object_get_string_member (plugin, "state"), "running") == 0;
+    }
+  return FALSE;
+}
+
+static void
+test_ci_built (Fixture *fixture,
+               gconstpointer data)
+{
+  const gchar *dir = g_getenv ("HGD_CI_BUNDLES");
+  const gchar *const plugins[] = { "example", "mqtt-sensors", "scaip-alarm" };
+  g_autofree gchar *pub = g_build_filename (dir, "bundle-signing.pub", NULL);
+  g_autofree gchar *sensors = g_build_filename (dir, "mqtt-sensors.hgp", NULL);
+  g_autoptr(GKeyFile) key = g_key_file_new ();
+  g_autofree gchar *key_id = NULL;
+  g_autofree gchar *signer = NULL;
+  g_autoptr(JsonObject) outcome = NULL;
+  g_autoptr(Answer) listed = NULL;
+  g_autoptr(GDir) listing = NULL;
+  StateCheck check = { fixture, "mqtt-sensors" };
+  const gchar *name;
+  JsonObject *bundle;
+
+  g_test_summary ("The bundles the build makes of this tree's plugins (ninja bundles) are signed "
+                  "with a key made at build time, whose private half is not left behind; each "
+                  "inspects as its plugin, and one installs into a running hemgated");
+  g_assert_nonnull (dir);
+  g_assert_true (g_key_file_load_from_file (key, pub, G_KEY_FILE_NONE, NULL));
+  key_id = g_key_file_get_string (key, "hemgate key", "id", NULL);
+  g_assert_nonnull (key_id);
+  signer = g_strdup_printf ("Signed by:     %s", key_id);
+  listing = g_dir_open (dir, 0, NULL);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    g_assert_false (g_str_has_suffix (name, ".key"));
+
+  for (guint i = 0; i < G_N_ELEMENTS (plugins); i++)
+    {
+      g_autofree gchar *file = g_strconcat (plugins[i], ".hgp", NULL);
+      g_autofree gchar *path = g_build_filename (dir, file, NULL);
+      g_autofree gchar *plugin_line = g_strdup_printf ("Plugin:        %s ", plugins[i]);
+      g_autofree gchar *lib = g_strdup_printf ("lib/%s/", g_getenv ("HGD_BUNDLE_ARCH"));
+      g_autofree gchar *out = NULL;
+
+      g_assert_cmpint (
+          ctl (fixture, NULL, &out, NULL, (const gchar *const[]){ "bundle", "inspect", path, NULL }),
+          ==, 0);
+      g_assert_nonnull (strstr (out, plugin_line));
+      g_assert_nonnull (strstr (out, signer));
+      g_assert_nonnull (strstr (out, "manifest.json"));
+      g_assert_nonnull (strstr (out, lib));
+    }
+
+  /* trusted by it-admin, the sensors plugin installs and runs (it waits for its broker) */
+  g_assert_cmpint (CTL (fixture, fixture->admin, "trust", "add", pub), ==, 0);
+  outcome = install_and_wait (fixture, fixture->admin, sensors, "?health=1");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "state"), ==, "succeeded");
+  hg_test_wait_for (plugin_is_running, &check, WAIT_SECONDS);
+  listed = request (fixture, "GET", "/api/v1/bundles", fixture->admin, NULL, NULL);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (listed->json, "bundles")),
+                    ==, 1);
+  bundle = json_array_get_object_element (json_object_get_array_member (listed->json, "bundles"), 0);
+  g_assert_cmpstr (json_object_get_string_member (bundle, "id"), ==, "mqtt-sensors");
+  g_assert_cmpstr (json_object_get_string_member (bundle, "signed_by"), ==, key_id);
+}
+
 static void
 test_personal_install_export_erase (Fixture *fixture,
                                     gconstpointer data)
@@ -1025,6 +1286,9 @@ main (int argc,
   g_test_add ("/bundles/crash-at-start-rolls-back", Fixture, NULL, setup,
               test_crash_at_start_rolls_back, teardown);
   g_test_add ("/bundles/bad-input", Fixture, NULL, setup, test_bad_input, teardown);
+  g_test_add ("/bundles/downgrade-refused-unless-allowed", Fixture, NULL, setup, test_downgrade,
+              teardown);
+  g_test_add ("/bundles/ci-built", Fixture, NULL, setup, test_ci_built, teardown);
   g_test_add ("/bundles/personal-install-export-erase", Fixture, NULL, setup,
               test_personal_install_export_erase, teardown);
   g_test_add ("/bundles/kill-at-staging", Fixture, NULL, setup, test_kill_at_staging, teardown);

@@ -3900,7 +3900,8 @@ respond_bundles_error (HgdApiRequest *req,
     status = SOUP_STATUS_NOT_FOUND;
   else if (g_error_matches (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_CONFLICT)
            || g_error_matches (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_BUSY)
-           || g_error_matches (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_APPROVAL_NEEDED))
+           || g_error_matches (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_APPROVAL_NEEDED)
+           || g_error_matches (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_DOWNGRADE))
     status = SOUP_STATUS_CONFLICT;
   set_error_response (req->msg, status, code, error->message);
 }
@@ -3921,10 +3922,12 @@ handle_bundles_list (HgdApi *self,
   respond_json (req, SOUP_STATUS_OK, object);
 }
 
-/* POST /api/v1/bundles[?approve=CAP,...][&health=SECONDS]: the bundle file as the body;
- * installs or upgrades it in the caller's domain. 202 with the job, whose progress is
- * GET /api/v1/bundles/jobs/{id}; a refusal names its reason (`code`), and an upgrade that
- * asks for new capabilities lists them (`new_capabilities`) until they are approved. */
+/* POST /api/v1/bundles[?approve=CAP,...][&health=SECONDS][&allow_downgrade=true]: the
+ * bundle file as the body; installs or upgrades it in the caller's domain. 202 with the
+ * job, whose progress is GET /api/v1/bundles/jobs/{id}; a refusal names its reason
+ * (`code`), and an upgrade that asks for new capabilities lists them (`new_capabilities`)
+ * until they are approved. A version older than one installed before is `409 downgrade`
+ * unless allow_downgrade=true. */
 static void
 handle_bundles_install (HgdApi *self,
                         HgdApiRequest *req)
@@ -3933,6 +3936,9 @@ handle_bundles_install (HgdApi *self,
   SoupMessageBody *body = soup_server_message_get_request_body (req->msg);
   const gchar *approve = req->query != NULL ? g_hash_table_lookup (req->query, "approve") : NULL;
   const gchar *health = req->query != NULL ? g_hash_table_lookup (req->query, "health") : NULL;
+  const gchar *downgrade
+      = req->query != NULL ? g_hash_table_lookup (req->query, "allow_downgrade") : NULL;
+  HgdBundlesInstallFlags flags = HGD_BUNDLES_INSTALL_NONE;
   g_auto(GStrv) approved = NULL;
   g_auto(GStrv) new_capabilities = NULL;
   g_autoptr(GBytes) data = NULL;
@@ -3951,12 +3957,21 @@ handle_bundles_install (HgdApi *self,
                                "health is a number of seconds, 0 to 600", "health");
       return;
     }
+  if (downgrade != NULL && g_strcmp0 (downgrade, "true") != 0 && g_strcmp0 (downgrade, "false") != 0)
+    {
+      set_error_response_full (req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                               "allow_downgrade is true or false", "allow_downgrade");
+      return;
+    }
+  if (g_strcmp0 (downgrade, "true") == 0)
+    flags |= HGD_BUNDLES_INSTALL_ALLOW_DOWNGRADE;
   if (approve != NULL)
     approved = g_strsplit (approve, ",", -1);
   data = soup_message_body_flatten (body);
   who = request_who (req);
-  job = hgd_bundles_install (bundles, request_domain (req), data, (const gchar *const *) approved,
-                             (guint) health_seconds, who, &new_capabilities, &error);
+  job = hgd_bundles_install_full (bundles, request_domain (req), data,
+                                  (const gchar *const *) approved, (guint) health_seconds, flags,
+                                  who, &new_capabilities, &error);
   if (job == NULL)
     {
       if (new_capabilities != NULL)
