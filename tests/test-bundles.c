@@ -1193,6 +1193,272 @@ test_ci_built (Fixture *fixture,
   g_assert_cmpstr (json_object_get_string_member (bundle, "signed_by"), ==, key_id);
 }
 
+/* Another provider's alarm centre for the poster plugin: it takes POST /alarms and
+ * acknowledges each alarm by answering 200, at once or, while @hold, when released. */
+typedef struct
+{
+  SoupServer *server; /* (owned) */
+  guint16 port;
+  gboolean hold;
+  GPtrArray *received; /* (owned) (element-type utf8) references, in the order they came */
+  GPtrArray *held;     /* (owned) (element-type SoupServerMessage) */
+} Receiver;
+
+static void
+receiver_answer (SoupServerMessage *msg)
+{
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, "{}", 2);
+}
+
+static void
+receiver_cb (SoupServer *server,
+             SoupServerMessage *msg,
+             const char *path,
+             GHashTable *query,
+             gpointer user_data)
+{
+  Receiver *receiver = user_data;
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  g_assert_true (json_parser_load_from_data (parser, body->data, body->length, NULL));
+  g_ptr_array_add (receiver->received,
+                   g_strdup (json_object_get_string_member (
+                       json_node_get_object (json_parser_get_root (parser)), "ref")));
+  if (!receiver->hold)
+    {
+      receiver_answer (msg);
+      return;
+    }
+  soup_server_message_pause (msg);
+  g_ptr_array_add (receiver->held, g_object_ref (msg));
+}
+
+static Receiver *
+receiver_new (gboolean hold)
+{
+  Receiver *receiver = g_new0 (Receiver, 1);
+  g_autoptr(GError) error = NULL;
+
+  receiver->server = soup_server_new (NULL, NULL);
+  receiver->port = hg_test_free_port ();
+  receiver->hold = hold;
+  receiver->received = g_ptr_array_new_with_free_func (g_free);
+  receiver->held = g_ptr_array_new_with_free_func (g_object_unref);
+  soup_server_add_handler (receiver->server, "/alarms", receiver_cb, receiver, NULL);
+  g_assert_true (soup_server_listen_local (receiver->server, receiver->port,
+                                           SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  g_assert_no_error (error);
+  return receiver;
+}
+
+static void
+receiver_release (Receiver *receiver)
+{
+  receiver->hold = FALSE;
+  for (guint i = 0; i < receiver->held->len; i++)
+    {
+      SoupServerMessage *msg = g_ptr_array_index (receiver->held, i);
+
+      receiver_answer (msg);
+      soup_server_message_unpause (msg);
+    }
+  g_ptr_array_set_size (receiver->held, 0);
+}
+
+static void
+receiver_free (Receiver *receiver)
+{
+  soup_server_disconnect (receiver->server);
+  g_object_unref (receiver->server);
+  g_ptr_array_unref (receiver->received);
+  g_ptr_array_unref (receiver->held);
+  g_free (receiver);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Receiver, receiver_free)
+
+typedef struct
+{
+  Receiver *receiver;
+  guint count;
+} ReceivedCheck;
+
+static gboolean
+has_received (gpointer data)
+{
+  ReceivedCheck *check = data;
+  return check->receiver->received->len >= check->count;
+}
+
+static void
+wait_received (Receiver *receiver,
+               guint count)
+{
+  ReceivedCheck check = { receiver, count };
+  hg_test_wait_for (has_received, &check, WAIT_SECONDS);
+}
+
+/* A plugin folder for the poster plugin as provider @provider ships it, as @id: it posts
+ * alarms to 127.0.0.1:@port. */
+static gchar *
+poster_dir (Fixture *fixture,
+            const gchar *id,
+            const gchar *provider,
+            guint16 port)
+{
+  g_autofree gchar *dir = g_build_filename (fixture->dir, id, NULL);
+  g_autofree gchar *module_path = g_build_filename (g_getenv ("HGD_TEST_PLUGINS"), "poster",
+                                                    "hg-poster-plugin.so", NULL);
+  g_autofree gchar *module = g_build_filename (dir, "hg-poster-plugin.so", NULL);
+  g_autofree gchar *manifest = g_build_filename (dir, "manifest.json", NULL);
+  g_autofree gchar *text = NULL;
+  g_autofree gchar *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize length = 0;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  text = g_strdup_printf ("{\"id\": \"%s\", \"name\": \"Alarms over HTTP\", \"version\": \"1.0\", "
+                          "\"provider\": \"%s\", \"api_version\": \"1\", "
+                          "\"module\": \"hg-poster-plugin.so\", \"domains\": [\"municipal\"], "
+                          "\"capabilities\": [\"alarm.deliver\", \"net.connect:127.0.0.1:%u\"]}\n",
+                          id, provider, port);
+  g_file_set_contents (manifest, text, -1, &error);
+  g_assert_no_error (error);
+  g_file_get_contents (module_path, &contents, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (module, contents, (gssize) length, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&dir);
+}
+
+static gchar *
+raise_alarm (Fixture *fixture)
+{
+  g_autoptr(Answer) answer = request (fixture, "POST", "/api/v1/alarms", fixture->resident,
+                                      "{\"type\": \"assistance\"}", NULL);
+
+  g_assert_cmpuint (answer->status, ==, SOUP_STATUS_CREATED);
+  return g_strdup (json_object_get_string_member (answer->json, "ref"));
+}
+
+typedef struct
+{
+  Fixture *fixture;
+  GPtrArray *refs;
+} AcknowledgedCheck;
+
+static gboolean
+all_acknowledged (gpointer data)
+{
+  AcknowledgedCheck *check = data;
+
+  for (guint i = 0; i < check->refs->len; i++)
+    {
+      g_autofree gchar *route
+          = g_strdup_printf ("/api/v1/alarms/%s", (const gchar *) check->refs->pdata[i]);
+      g_autoptr(Answer) answer
+          = request (check->fixture, "GET", route, check->fixture->resident, NULL, NULL);
+
+      if (g_strcmp0 (json_object_get_string_member (answer->json, "state"), "acknowledged") != 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static guint
+count_in (GPtrArray *received,
+          const gchar *ref)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < received->len; i++)
+    n += g_strcmp0 (received->pdata[i], ref) == 0;
+  return n;
+}
+
+static void
+test_providers_side_by_side (Fixture *fixture,
+                             gconstpointer data)
+{
+  g_autoptr(Receiver) centre_a = receiver_new (TRUE);
+  g_autoptr(Receiver) centre_b = receiver_new (FALSE);
+  g_autofree gchar *dir_a = poster_dir (fixture, "poster-a", "Provider A", centre_a->port);
+  g_autofree gchar *dir_b = poster_dir (fixture, "poster-b", "Provider B", centre_b->port);
+  g_autofree gchar *bundle_a = NULL;
+  g_autofree gchar *bundle_b = NULL;
+  g_autoptr(GPtrArray) refs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonObject) outcome = NULL;
+  g_autoptr(Answer) answer = NULL;
+  g_autoptr(Answer) refused = NULL;
+  g_autoptr(JsonArray) changes = NULL;
+  g_autoptr(JsonArray) crashes = NULL;
+  AcknowledgedCheck acknowledged = { fixture, refs };
+  const guint before = 4;
+  const guint after = 3;
+
+  g_test_summary ("Two alarm delivery plugins of two providers, installed from bundles signed "
+                  "by two keys, run side by side; it-admin switches new alarms from one to the "
+                  "other while alarms are on their way (one waiting for the first alarm "
+                  "centre's acknowledgement, others queued behind it): every alarm reaches "
+                  "exactly one alarm centre exactly once and ends acknowledged");
+  keygen_and_trust (fixture, "provider-a", fixture->admin);
+  keygen_and_trust (fixture, "provider-b", fixture->admin);
+  bundle_a = make_bundle (fixture, dir_a, "poster-a", "provider-a", NULL);
+  bundle_b = make_bundle (fixture, dir_b, "poster-b", "provider-b", NULL);
+  outcome = install_and_wait (fixture, fixture->admin, bundle_a, "?health=0");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "state"), ==, "succeeded");
+  g_clear_pointer (&outcome, json_object_unref);
+  outcome = install_and_wait (fixture, fixture->admin, bundle_b, "?health=0");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "state"), ==, "succeeded");
+
+  refused = request (fixture, "PUT", "/api/v1/alarm-delivery", fixture->admin,
+                     "{\"delivery\": \"example\"}", NULL);
+  g_assert_cmpuint (refused->status, ==, SOUP_STATUS_BAD_REQUEST);
+  g_assert_cmpstr (error_code (refused), ==, "not-a-delivery-instance");
+  answer = request (fixture, "PUT", "/api/v1/alarm-delivery", fixture->admin,
+                    "{\"delivery\": \"poster-a\"}", NULL);
+  g_assert_cmpuint (answer->status, ==, SOUP_STATUS_OK);
+  g_clear_pointer (&answer, answer_free);
+
+  /* provider A's centre holds the first; the others wait in its plugin */
+  for (guint i = 0; i < before; i++)
+    g_ptr_array_add (refs, raise_alarm (fixture));
+  wait_received (centre_a, 1);
+
+  /* switched: new alarms go to provider B; A's stay with A */
+  answer = request (fixture, "PUT", "/api/v1/alarm-delivery", fixture->admin,
+                    "{\"delivery\": \"poster-b\"}", NULL);
+  g_assert_cmpuint (answer->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (answer->json, "delivery"), ==, "poster-b");
+  g_assert_cmpint (json_object_get_int_member (
+                       json_object_get_object_member (answer->json, "open"), "poster-a"),
+                   ==, before);
+  for (guint i = 0; i < after; i++)
+    g_ptr_array_add (refs, raise_alarm (fixture));
+  wait_received (centre_b, after);
+  g_assert_cmpuint (centre_a->received->len, ==, 1);
+
+  receiver_release (centre_a);
+  hg_test_wait_for (all_acknowledged, &acknowledged, WAIT_SECONDS);
+  hg_test_run_for (500); /* anything late would come now */
+
+  g_assert_cmpuint (centre_a->received->len, ==, before);
+  g_assert_cmpuint (centre_b->received->len, ==, after);
+  for (guint i = 0; i < refs->len; i++)
+    {
+      const gchar *ref = refs->pdata[i];
+
+      g_assert_cmpuint (count_in (centre_a->received, ref), ==, i < before ? 1 : 0);
+      g_assert_cmpuint (count_in (centre_b->received, ref), ==, i < before ? 0 : 1);
+    }
+  changes = wait_for_events (fixture, "alarms.delivery-changed", 2);
+  /* and neither plugin crashed on the way (which would hand its alarms over) */
+  crashes = bundle_events (fixture, fixture->admin, "plugin.crashed");
+  g_assert_cmpuint (json_array_get_length (crashes), ==, 0);
+}
+
 static void
 test_personal_install_export_erase (Fixture *fixture,
                                     gconstpointer data)
@@ -1289,6 +1555,8 @@ main (int argc,
   g_test_add ("/bundles/downgrade-refused-unless-allowed", Fixture, NULL, setup, test_downgrade,
               teardown);
   g_test_add ("/bundles/ci-built", Fixture, NULL, setup, test_ci_built, teardown);
+  g_test_add ("/bundles/providers-side-by-side", Fixture, NULL, setup,
+              test_providers_side_by_side, teardown);
   g_test_add ("/bundles/personal-install-export-erase", Fixture, NULL, setup,
               test_personal_install_export_erase, teardown);
   g_test_add ("/bundles/kill-at-staging", Fixture, NULL, setup, test_kill_at_staging, teardown);
