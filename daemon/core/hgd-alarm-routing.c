@@ -25,11 +25,11 @@
 struct _HgdAlarmRouting
 {
   GObject parent_instance;
-  HgdConfig *config;       /* (owned) */
-  gchar *state_path;       /* (owned) the override it-admin set */
-  gchar *delivery;         /* (owned) (nullable) */
-  gchar *technical;        /* (owned) (nullable) */
-  GHashTable *bindings;    /* (owned) reference -> instance id */
+  HgdConfig *config;    /* (owned) */
+  gchar *state_path;    /* (owned) (nullable) the override it-admin set */
+  gchar *delivery;      /* (owned) (nullable) */
+  gchar *technical;     /* (owned) (nullable) */
+  GHashTable *bindings; /* (owned) reference -> instance id */
   HgdAlarmRoutingAliveFunc alive;
   gpointer alive_data;
 };
