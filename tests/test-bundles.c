@@ -1367,6 +1367,21 @@ all_acknowledged (gpointer data)
   return TRUE;
 }
 
+/* Health names poster-b's fault under alarm-delivery. */
+static gboolean
+delivery_faulty (gpointer data)
+{
+  Fixture *fixture = data;
+  g_autoptr(Answer) health = request (fixture, "GET", "/api/v1/health", fixture->admin, NULL, NULL);
+  JsonObject *delivery = json_object_get_object_member (
+      json_object_get_object_member (health->json, "subsystems"), "alarm-delivery");
+
+  return g_strcmp0 (json_object_get_string_member (delivery, "status"), "fault") == 0
+         && strstr (json_object_get_string_member_with_default (delivery, "message", ""),
+                    "poster-b")
+                != NULL;
+}
+
 static guint
 count_in (GPtrArray *received,
           const gchar *ref)
@@ -1457,6 +1472,12 @@ test_providers_side_by_side (Fixture *fixture,
   /* and neither plugin crashed on the way (which would hand its alarms over) */
   crashes = bundle_events (fixture, fixture->admin, "plugin.crashed");
   g_assert_cmpuint (json_array_get_length (crashes), ==, 0);
+
+  /* provider B's centre goes away: new alarms wait at B, and health says so although
+   * provider A's plugin is well */
+  soup_server_disconnect (centre_b->server);
+  g_ptr_array_add (refs, raise_alarm (fixture));
+  hg_test_wait_for (delivery_faulty, fixture, WAIT_SECONDS);
 }
 
 static void

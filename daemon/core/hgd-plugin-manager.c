@@ -483,7 +483,9 @@ hgd_plugin_manager_find (HgdPluginManager *self,
  * one was disabled, this is the fault that health reports. While one runs, what a running
  * one says (hgd_plugin_instance_dup_delivery_fault (): a host that does not answer, a
  * silent alarm centre, a failed delivery) is the fault, unless another running one has
- * none: alarms then still leave through that one.
+ * none: alarms then still leave through that one. But when [alarms] routes new alarms to
+ * a running instance (hgd-alarm-routing.c), they leave through that one only, and its
+ * fault is the fault whatever the others say.
  *
  * Returns: (transfer full) (nullable): the fault, or %NULL
  */
@@ -496,6 +498,18 @@ hgd_plugin_manager_dup_delivery_fault (HgdPluginManager *self)
 
   g_return_val_if_fail (HGD_IS_PLUGIN_MANAGER (self), NULL);
 
+  /* where new social and technical alarms go */
+  for (guint i = 0; i < 2; i++)
+    {
+      const gchar *route
+          = hgd_alarm_routing_get_route (self->routing, i == 0 ? "assistance" : "technical");
+      HgdPluginInstance *routed = route != NULL ? hgd_plugin_manager_find (self, route) : NULL;
+
+      if (routed != NULL && hgd_plugin_instance_delivers_alarms (routed)
+          && hgd_plugin_instance_get_state (routed) == HGD_PLUGIN_STATE_RUNNING
+          && (fault = hgd_plugin_instance_dup_delivery_fault (routed)) != NULL)
+        return g_steal_pointer (&fault);
+    }
   for (guint i = 0; i < self->instances->len; i++)
     {
       HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);

@@ -5,7 +5,8 @@
  * (`net.connect:HOST:PORT`), one alarm at a time, in the order they came. The receiver
  * acknowledges an alarm by answering 200; the plugin then reports it delivered and
  * acknowledged. Until the answer comes the alarms behind it wait in the plugin's queue;
- * a refused or failed POST is tried again after a second. An alarm it has in its queue,
+ * a refused or failed POST is tried again after a second, and reported in its health as
+ * `delivery-fault` until a POST succeeds. An alarm it has in its queue,
  * or has delivered, is not queued again when the core offers it again. */
 #include <gio/gio.h>
 #include <hemgate-plugin.h>
@@ -140,6 +141,18 @@ retry_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* {"delivery-fault": @fault}, or {} */
+static void
+report_fault (HgPosterPlugin *self,
+              const gchar *fault)
+{
+  g_autoptr(JsonObject) health = json_object_new ();
+
+  if (fault != NULL)
+    json_object_set_string_member (health, "delivery-fault", fault);
+  hg_context_report_health (hg_plugin_get_context (HG_PLUGIN (self)), health);
+}
+
 static void
 posted_cb (GObject *source,
            GAsyncResult *result,
@@ -157,10 +170,15 @@ posted_cb (GObject *source,
   self->posting = FALSE;
   if (error != NULL)
     {
+      g_autofree gchar *fault
+          = g_strdup_printf ("the alarm centre does not take alarms: %s", error->message);
+
       g_message ("alarm not posted, trying again: %s", error->message);
+      report_fault (self, fault);
       self->retry_id = g_timeout_add_seconds (1, retry_cb, self);
       return;
     }
+  report_fault (self, NULL);
   alarm = g_queue_pop_head (&self->queue);
   ref = json_object_get_string_member (alarm, "ref");
   hg_context_report_alarm_async (hg_plugin_get_context (HG_PLUGIN (self)), ref,
