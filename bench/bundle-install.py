@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Install-to-running time of a plugin bundle: a signed bundle of the example plugin
 (hemgatectl bundle create + sign) POSTed to a running `hemgated --demo` (its demo plugins
-off), alternately as version 1 and 2 so each install is an upgrade that stops the running
-version, starts the new one and switches; timed from the POST to the install job's
+off), as versions 1, 2, 3, ... so each install is an upgrade that stops the running
+version, starts the new one and switches (going back to an older version would be a
+downgrade, refused); timed from the POST to the install job's
 `running_ms` (the new version running, as the daemon measured it) and to the client seeing
 the job succeeded with a health period of 0 s (polling every 20 ms). Also prints the load
 average, since the machine is shared.
@@ -83,7 +84,7 @@ def main():
         run("bundle", "keygen", "bench")
         run("trust", "add", "bench.pub")
         bundles = []
-        for version in ("1.0", "2.0"):
+        for version in ["%d.0" % (i + 1) for i in range(args.runs)]:
             d = os.path.join(tmp, "v" + version)
             os.makedirs(d)
             shutil.copy(os.path.join(build, "plugins", "example", "hg-example-plugin.so"), d)
@@ -101,7 +102,7 @@ def main():
         running, done, client = [], [], []
         for i in range(args.runs):
             t0 = time.monotonic()
-            status, job = call(url, "POST", "/api/v1/bundles?health=0", token, bundles[i % 2],
+            status, job = call(url, "POST", "/api/v1/bundles?health=0", token, bundles[i],
                                "application/octet-stream")
             assert status == 202, job
             while True:

@@ -96,6 +96,8 @@ static const struct
   { "POST", "/api/v1/bundles/keys", "/api/v1/bundles/keys", "{}", "resident it-admin guardian", "" },
   { "POST", "/api/v1/bundles/keys/{id}/revoke", "/api/v1/bundles/keys/0000000000000000/revoke", NULL,
     "resident it-admin guardian", "" },
+  { "GET", "/api/v1/alarm-delivery", "/api/v1/alarm-delivery", NULL, "it-admin", "" },
+  { "PUT", "/api/v1/alarm-delivery", "/api/v1/alarm-delivery", "{}", "it-admin", "" },
   { "GET", "/", "/", NULL, "public", "" },
   { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, "public", "" },
 };

@@ -932,6 +932,554 @@ path_is_gone (gpointer data)
   return !g_file_test (data, G_FILE_TEST_EXISTS);
 }
 
+/* The bundle.* events of @token's journal of @type, newest last. */
+static JsonArray *
+bundle_events (Fixture *fixture,
+               const gchar *token,
+               const gchar *type)
+{
+  g_autoptr(Answer) answer
+      = request (fixture, "GET", "/api/v1/events?limit=1000", token, NULL, NULL);
+  JsonArray *events = json_object_get_array_member (answer->json, "events");
+  JsonArray *found = json_array_new ();
+
+  for (guint i = 0; i < json_array_get_length (events); i++)
+    {
+      JsonObject *event = json_array_get_object_element (events, i);
+
+      if (g_strcmp0 (json_object_get_string_member (event, "type"), type) == 0)
+        json_array_add_object_element (found, json_object_ref (event));
+    }
+  return found;
+}
+
+typedef struct
+{
+  Fixture *fixture;
+  const gchar *type;
+  guint count;
+} EventCount;
+
+static gboolean
+has_events (gpointer data)
+{
+  EventCount *check = data;
+  g_autoptr(JsonArray) events
+      = bundle_events (check->fixture, check->fixture->admin, check->type);
+
+  return json_array_get_length (events) >= check->count;
+}
+
+/* Waits for @count events of @type in it-admin's journal (they are journaled as they
+ * happen, committed a moment later), and returns them. */
+static JsonArray *
+wait_for_events (Fixture *fixture,
+                 const gchar *type,
+                 guint count)
+{
+  EventCount check = { fixture, type, count };
+  JsonArray *events;
+
+  hg_test_wait_for (has_events, &check, WAIT_SECONDS);
+  events = bundle_events (fixture, fixture->admin, type);
+  g_assert_cmpuint (json_array_get_length (events), ==, count);
+  return events;
+}
+
+/* Installing @path (with @query) is refused 409 downgrade, naming @words; @version runs on. */
+static void
+assert_downgrade_refused (Fixture *fixture,
+                          const gchar *path,
+                          const gchar *query,
+                          const gchar *words,
+                          const gchar *version)
+{
+  g_autoptr(Answer) answer = install (fixture, fixture->admin, path, query);
+  const gchar *message;
+
+  g_assert_cmpuint (answer->status, ==, SOUP_STATUS_CONFLICT);
+  g_assert_cmpstr (error_code (answer), ==, "downgrade");
+  message = json_object_get_string_member (json_object_get_object_member (answer->json, "error"),
+                                           "message");
+  if (strstr (message, words) == NULL)
+    g_error ("'%s' does not say '%s'", message, words);
+  assert_runs (fixture, version);
+}
+
+static void
+test_downgrade (Fixture *fixture,
+                gconstpointer data)
+{
+  g_autofree gchar *module = example_module ();
+  g_autofree gchar *old_dir = plugin_dir (fixture, "old", "1.9", "1", module, "\"municipal\"", "");
+  g_autofree gchar *new_dir = plugin_dir (fixture, "new", "1.10", "1", module, "\"municipal\"", "");
+  g_autofree gchar *rebuilt_dir
+      = plugin_dir (fixture, "rebuilt", "1.10", "1", module, "\"municipal\"", "");
+  g_autofree gchar *rebuilt_data = g_build_filename (rebuilt_dir, "data", "greeting.txt", NULL);
+  g_autofree gchar *old = NULL;
+  g_autofree gchar *new = NULL;
+  g_autofree gchar *rebuilt = NULL;
+  g_autofree gchar *err = NULL;
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *key_id = NULL;
+  g_autoptr(GKeyFile) key = g_key_file_new ();
+  g_autofree gchar *pub = g_build_filename (fixture->dir, "provider.pub", NULL);
+  g_autoptr(JsonObject) outcome = NULL;
+  g_autoptr(JsonArray) refusals = NULL;
+  g_autoptr(JsonArray) downgrades = NULL;
+  g_autoptr(JsonArray) installed = NULL;
+  g_autoptr(Answer) revoked = NULL;
+  JsonObject *body;
+  JsonObject *last;
+
+  g_test_summary ("A bundle older than the highest version installed before, or another build "
+                  "of it, is refused as a downgrade (journaled) unless allowed on purpose, which "
+                  "is journaled too; the refusal outlives a remove and a restart; a replayed "
+                  "bundle of a revoked key is refused even when a downgrade is allowed");
+  g_assert_true (g_file_set_contents (rebuilt_data, "hello again\n", -1, NULL));
+  keygen_and_trust (fixture, "provider", fixture->admin);
+  old = make_bundle (fixture, old_dir, "greeter-1.9", "provider", NULL);
+  new = make_bundle (fixture, new_dir, "greeter-1.10", "provider", NULL);
+  rebuilt = make_bundle (fixture, rebuilt_dir, "greeter-1.10-rebuilt", "provider", NULL);
+
+  /* 1.9, then 1.10: an upgrade (1.10 is newer: numbers compare as numbers) */
+  outcome = install_and_wait (fixture, fixture->admin, old, "?health=0");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "state"), ==, "succeeded");
+  g_clear_pointer (&outcome, json_object_unref);
+  outcome = install_and_wait (fixture, fixture->admin, new, "?health=0");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "state"), ==, "succeeded");
+  g_clear_pointer (&outcome, json_object_unref);
+  assert_runs (fixture, "1.10");
+
+  /* the replay of 1.9, and another build of 1.10: refused, journaled */
+  assert_downgrade_refused (fixture, old, NULL, "older than version 1.10", "1.10");
+  assert_downgrade_refused (fixture, old, "?allow_downgrade=false", "older", "1.10");
+  assert_downgrade_refused (fixture, rebuilt, NULL, "another build of version 1.10", "1.10");
+  refusals = wait_for_events (fixture, "bundle.downgrade-refused", 3);
+  body = json_object_get_object_member (json_array_get_object_element (refusals, 0), "body");
+  g_assert_cmpstr (json_object_get_string_member (body, "plugin"), ==, PLUGIN);
+  g_assert_cmpstr (json_object_get_string_member (body, "version"), ==, "1.9");
+  g_assert_cmpstr (json_object_get_string_member (body, "highest_version"), ==, "1.10");
+  g_assert_cmpstr (json_object_get_string_member (body, "who"), ==, "user:admin");
+  g_assert_cmpint (ctl (fixture, fixture->admin, NULL, &err,
+                        (const gchar *const[]){ "plugins", "install", old, NULL }),
+                   ==, 1);
+  g_assert_nonnull (strstr (err, "older than version 1.10"));
+  assert_runs (fixture, "1.10");
+
+  /* on purpose: installed, and journaled as such */
+  g_assert_cmpint (ctl (fixture, fixture->admin, &out, NULL,
+                        (const gchar *const[]){ "plugins", "install", "--allow-downgrade", old,
+                                                NULL }),
+                   ==, 0);
+  assert_runs (fixture, "1.9");
+  downgrades = wait_for_events (fixture, "bundle.downgrade", 1);
+  body = json_object_get_object_member (json_array_get_object_element (downgrades, 0), "body");
+  g_assert_cmpstr (json_object_get_string_member (body, "version"), ==, "1.9");
+  g_assert_cmpstr (json_object_get_string_member (body, "highest_version"), ==, "1.10");
+  installed = bundle_events (fixture, fixture->admin, "bundle.installed");
+  last = json_object_get_object_member (
+      json_array_get_object_element (installed, json_array_get_length (installed) - 1), "body");
+  g_assert_cmpstr (json_object_get_string_member (last, "version"), ==, "1.9");
+  g_assert_cmpstr (json_object_get_string_member (last, "downgrade_from"), ==, "1.10");
+
+  /* the highest version stays 1.10: after a remove and a restart, 1.9 is still a downgrade,
+   * and 1.10 itself is not */
+  g_assert_cmpint (CTL (fixture, fixture->admin, "plugins", "remove", PLUGIN), ==, 0);
+  stop_daemon (fixture);
+  start_daemon (fixture, NULL);
+  {
+    g_autoptr(Answer) answer = install (fixture, fixture->admin, old, NULL);
+
+    g_assert_cmpuint (answer->status, ==, SOUP_STATUS_CONFLICT);
+    g_assert_cmpstr (error_code (answer), ==, "downgrade");
+  }
+  outcome = install_and_wait (fixture, fixture->admin, new, "?health=0");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "state"), ==, "succeeded");
+  assert_runs (fixture, "1.10");
+
+  /* the key rotated: the old key's bundles are refused, downgrade allowed or not */
+  keygen_and_trust (fixture, "provider-2025", fixture->admin);
+  g_assert_true (g_key_file_load_from_file (key, pub, G_KEY_FILE_NONE, NULL));
+  key_id = g_key_file_get_string (key, "hemgate key", "id", NULL);
+  g_assert_cmpint (CTL (fixture, fixture->admin, "trust", "revoke", key_id), ==, 0);
+  revoked = install (fixture, fixture->admin, old, "?allow_downgrade=true");
+  g_assert_cmpuint (revoked->status, ==, SOUP_STATUS_BAD_REQUEST);
+  g_assert_cmpstr (error_code (revoked), ==, "revoked-key");
+  assert_runs (fixture, "1.10");
+}
+
+typedef struct
+{
+  Fixture *fixture;
+  const gchar *id;
+} StateCheck;
+
+static gboolean
+plugin_is_running (gpointer data)
+{
+  StateCheck *check = data;
+  g_autoptr(Answer) answer
+      = request (check->fixture, "GET", "/api/v1/plugins", check->fixture->admin, NULL, NULL);
+  JsonArray *plugins = json_object_get_array_member (answer->json, "plugins");
+
+  for (guint i = 0; i < json_array_get_length (plugins); i++)
+    {
+      JsonObject *plugin = json_array_get_object_element (plugins, i);
+
+      if (g_strcmp0 (json_object_get_string_member (plugin, "id"), check->id) == 0)
+        return g_strcmp0 (json_object_get_string_member (plugin, "state"), "running") == 0;
+    }
+  return FALSE;
+}
+
+static void
+test_ci_built (Fixture *fixture,
+               gconstpointer data)
+{
+  const gchar *dir = g_getenv ("HGD_CI_BUNDLES");
+  const gchar *const plugins[] = { "example", "mqtt-sensors", "scaip-alarm" };
+  g_autofree gchar *pub = g_build_filename (dir, "bundle-signing.pub", NULL);
+  g_autofree gchar *sensors = g_build_filename (dir, "mqtt-sensors.hgp", NULL);
+  g_autoptr(GKeyFile) key = g_key_file_new ();
+  g_autofree gchar *key_id = NULL;
+  g_autofree gchar *signer = NULL;
+  g_autoptr(JsonObject) outcome = NULL;
+  g_autoptr(Answer) listed = NULL;
+  g_autoptr(GDir) listing = NULL;
+  StateCheck check = { fixture, "mqtt-sensors" };
+  const gchar *name;
+  JsonObject *bundle;
+
+  g_test_summary ("The bundles the build makes of this tree's plugins (ninja bundles) are signed "
+                  "with a key made at build time, whose private half is not left behind; each "
+                  "inspects as its plugin, and one installs into a running hemgated");
+  g_assert_nonnull (dir);
+  g_assert_true (g_key_file_load_from_file (key, pub, G_KEY_FILE_NONE, NULL));
+  key_id = g_key_file_get_string (key, "hemgate key", "id", NULL);
+  g_assert_nonnull (key_id);
+  signer = g_strdup_printf ("Signed by:     %s", key_id);
+  listing = g_dir_open (dir, 0, NULL);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    g_assert_false (g_str_has_suffix (name, ".key"));
+
+  for (guint i = 0; i < G_N_ELEMENTS (plugins); i++)
+    {
+      g_autofree gchar *file = g_strconcat (plugins[i], ".hgp", NULL);
+      g_autofree gchar *path = g_build_filename (dir, file, NULL);
+      g_autofree gchar *plugin_line = g_strdup_printf ("Plugin:        %s ", plugins[i]);
+      g_autofree gchar *lib = g_strdup_printf ("lib/%s/", g_getenv ("HGD_BUNDLE_ARCH"));
+      g_autofree gchar *out = NULL;
+
+      g_assert_cmpint (
+          ctl (fixture, NULL, &out, NULL, (const gchar *const[]){ "bundle", "inspect", path, NULL }),
+          ==, 0);
+      g_assert_nonnull (strstr (out, plugin_line));
+      g_assert_nonnull (strstr (out, signer));
+      g_assert_nonnull (strstr (out, "manifest.json"));
+      g_assert_nonnull (strstr (out, lib));
+    }
+
+  /* trusted by it-admin, the sensors plugin installs and runs (it waits for its broker) */
+  g_assert_cmpint (CTL (fixture, fixture->admin, "trust", "add", pub), ==, 0);
+  outcome = install_and_wait (fixture, fixture->admin, sensors, "?health=1");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "state"), ==, "succeeded");
+  hg_test_wait_for (plugin_is_running, &check, WAIT_SECONDS);
+  listed = request (fixture, "GET", "/api/v1/bundles", fixture->admin, NULL, NULL);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (listed->json, "bundles")),
+                    ==, 1);
+  bundle = json_array_get_object_element (json_object_get_array_member (listed->json, "bundles"), 0);
+  g_assert_cmpstr (json_object_get_string_member (bundle, "id"), ==, "mqtt-sensors");
+  g_assert_cmpstr (json_object_get_string_member (bundle, "signed_by"), ==, key_id);
+}
+
+/* Another provider's alarm centre for the poster plugin: it takes POST /alarms and
+ * acknowledges each alarm by answering 200, at once or, while @hold, when released. */
+typedef struct
+{
+  SoupServer *server; /* (owned) */
+  guint16 port;
+  gboolean hold;
+  GPtrArray *received; /* (owned) (element-type utf8) references, in the order they came */
+  GPtrArray *held;     /* (owned) (element-type SoupServerMessage) */
+} Receiver;
+
+static void
+receiver_answer (SoupServerMessage *msg)
+{
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, "{}", 2);
+}
+
+static void
+receiver_cb (SoupServer *server,
+             SoupServerMessage *msg,
+             const char *path,
+             GHashTable *query,
+             gpointer user_data)
+{
+  Receiver *receiver = user_data;
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  g_assert_true (json_parser_load_from_data (parser, body->data, body->length, NULL));
+  g_ptr_array_add (receiver->received,
+                   g_strdup (json_object_get_string_member (
+                       json_node_get_object (json_parser_get_root (parser)), "ref")));
+  if (!receiver->hold)
+    {
+      receiver_answer (msg);
+      return;
+    }
+  soup_server_message_pause (msg);
+  g_ptr_array_add (receiver->held, g_object_ref (msg));
+}
+
+static Receiver *
+receiver_new (gboolean hold)
+{
+  Receiver *receiver = g_new0 (Receiver, 1);
+  g_autoptr(GError) error = NULL;
+
+  receiver->server = soup_server_new (NULL, NULL);
+  receiver->port = hg_test_free_port ();
+  receiver->hold = hold;
+  receiver->received = g_ptr_array_new_with_free_func (g_free);
+  receiver->held = g_ptr_array_new_with_free_func (g_object_unref);
+  soup_server_add_handler (receiver->server, "/alarms", receiver_cb, receiver, NULL);
+  g_assert_true (soup_server_listen_local (receiver->server, receiver->port,
+                                           SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  g_assert_no_error (error);
+  return receiver;
+}
+
+static void
+receiver_release (Receiver *receiver)
+{
+  receiver->hold = FALSE;
+  for (guint i = 0; i < receiver->held->len; i++)
+    {
+      SoupServerMessage *msg = g_ptr_array_index (receiver->held, i);
+
+      receiver_answer (msg);
+      soup_server_message_unpause (msg);
+    }
+  g_ptr_array_set_size (receiver->held, 0);
+}
+
+static void
+receiver_free (Receiver *receiver)
+{
+  soup_server_disconnect (receiver->server);
+  g_object_unref (receiver->server);
+  g_ptr_array_unref (receiver->received);
+  g_ptr_array_unref (receiver->held);
+  g_free (receiver);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Receiver, receiver_free)
+
+typedef struct
+{
+  Receiver *receiver;
+  guint count;
+} ReceivedCheck;
+
+static gboolean
+has_received (gpointer data)
+{
+  ReceivedCheck *check = data;
+  return check->receiver->received->len >= check->count;
+}
+
+static void
+wait_received (Receiver *receiver,
+               guint count)
+{
+  ReceivedCheck check = { receiver, count };
+  hg_test_wait_for (has_received, &check, WAIT_SECONDS);
+}
+
+/* A plugin folder for the poster plugin as provider @provider ships it, as @id: it posts
+ * alarms to 127.0.0.1:@port. */
+static gchar *
+poster_dir (Fixture *fixture,
+            const gchar *id,
+            const gchar *provider,
+            guint16 port)
+{
+  g_autofree gchar *dir = g_build_filename (fixture->dir, id, NULL);
+  g_autofree gchar *module_path = g_build_filename (g_getenv ("HGD_TEST_PLUGINS"), "poster",
+                                                    "hg-poster-plugin.so", NULL);
+  g_autofree gchar *module = g_build_filename (dir, "hg-poster-plugin.so", NULL);
+  g_autofree gchar *manifest = g_build_filename (dir, "manifest.json", NULL);
+  g_autofree gchar *text = NULL;
+  g_autofree gchar *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize length = 0;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  text = g_strdup_printf ("{\"id\": \"%s\", \"name\": \"Alarms over HTTP\", \"version\": \"1.0\", "
+                          "\"provider\": \"%s\", \"api_version\": \"1\", "
+                          "\"module\": \"hg-poster-plugin.so\", \"domains\": [\"municipal\"], "
+                          "\"capabilities\": [\"alarm.deliver\", \"net.connect:127.0.0.1:%u\"]}\n",
+                          id, provider, port);
+  g_file_set_contents (manifest, text, -1, &error);
+  g_assert_no_error (error);
+  g_file_get_contents (module_path, &contents, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (module, contents, (gssize) length, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&dir);
+}
+
+static gchar *
+raise_alarm (Fixture *fixture)
+{
+  g_autoptr(Answer) answer = request (fixture, "POST", "/api/v1/alarms", fixture->resident,
+                                      "{\"type\": \"assistance\"}", NULL);
+
+  g_assert_cmpuint (answer->status, ==, SOUP_STATUS_CREATED);
+  return g_strdup (json_object_get_string_member (answer->json, "ref"));
+}
+
+typedef struct
+{
+  Fixture *fixture;
+  GPtrArray *refs;
+} AcknowledgedCheck;
+
+static gboolean
+all_acknowledged (gpointer data)
+{
+  AcknowledgedCheck *check = data;
+
+  for (guint i = 0; i < check->refs->len; i++)
+    {
+      g_autofree gchar *route
+          = g_strdup_printf ("/api/v1/alarms/%s", (const gchar *) check->refs->pdata[i]);
+      g_autoptr(Answer) answer
+          = request (check->fixture, "GET", route, check->fixture->resident, NULL, NULL);
+
+      if (g_strcmp0 (json_object_get_string_member (answer->json, "state"), "acknowledged") != 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Health names poster-b's fault under alarm-delivery. */
+static gboolean
+delivery_faulty (gpointer data)
+{
+  Fixture *fixture = data;
+  g_autoptr(Answer) health = request (fixture, "GET", "/api/v1/health", fixture->admin, NULL, NULL);
+  JsonObject *delivery = json_object_get_object_member (
+      json_object_get_object_member (health->json, "subsystems"), "alarm-delivery");
+
+  return g_strcmp0 (json_object_get_string_member (delivery, "status"), "fault") == 0
+         && strstr (json_object_get_string_member_with_default (delivery, "message", ""),
+                    "poster-b")
+                != NULL;
+}
+
+static guint
+count_in (GPtrArray *received,
+          const gchar *ref)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < received->len; i++)
+    n += g_strcmp0 (received->pdata[i], ref) == 0;
+  return n;
+}
+
+static void
+test_providers_side_by_side (Fixture *fixture,
+                             gconstpointer data)
+{
+  g_autoptr(Receiver) centre_a = receiver_new (TRUE);
+  g_autoptr(Receiver) centre_b = receiver_new (FALSE);
+  g_autofree gchar *dir_a = poster_dir (fixture, "poster-a", "Provider A", centre_a->port);
+  g_autofree gchar *dir_b = poster_dir (fixture, "poster-b", "Provider B", centre_b->port);
+  g_autofree gchar *bundle_a = NULL;
+  g_autofree gchar *bundle_b = NULL;
+  g_autoptr(GPtrArray) refs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonObject) outcome = NULL;
+  g_autoptr(Answer) answer = NULL;
+  g_autoptr(Answer) refused = NULL;
+  g_autoptr(JsonArray) changes = NULL;
+  g_autoptr(JsonArray) crashes = NULL;
+  AcknowledgedCheck acknowledged = { fixture, refs };
+  const guint before = 4;
+  const guint after = 3;
+
+  g_test_summary ("Two alarm delivery plugins of two providers, installed from bundles signed "
+                  "by two keys, run side by side; it-admin switches new alarms from one to the "
+                  "other while alarms are on their way (one waiting for the first alarm "
+                  "centre's acknowledgement, others queued behind it): every alarm reaches "
+                  "exactly one alarm centre exactly once and ends acknowledged");
+  keygen_and_trust (fixture, "provider-a", fixture->admin);
+  keygen_and_trust (fixture, "provider-b", fixture->admin);
+  bundle_a = make_bundle (fixture, dir_a, "poster-a", "provider-a", NULL);
+  bundle_b = make_bundle (fixture, dir_b, "poster-b", "provider-b", NULL);
+  outcome = install_and_wait (fixture, fixture->admin, bundle_a, "?health=0");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "state"), ==, "succeeded");
+  g_clear_pointer (&outcome, json_object_unref);
+  outcome = install_and_wait (fixture, fixture->admin, bundle_b, "?health=0");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "state"), ==, "succeeded");
+
+  refused = request (fixture, "PUT", "/api/v1/alarm-delivery", fixture->admin,
+                     "{\"delivery\": \"example\"}", NULL);
+  g_assert_cmpuint (refused->status, ==, SOUP_STATUS_BAD_REQUEST);
+  g_assert_cmpstr (error_code (refused), ==, "not-a-delivery-instance");
+  answer = request (fixture, "PUT", "/api/v1/alarm-delivery", fixture->admin,
+                    "{\"delivery\": \"poster-a\"}", NULL);
+  g_assert_cmpuint (answer->status, ==, SOUP_STATUS_OK);
+  g_clear_pointer (&answer, answer_free);
+
+  /* provider A's centre holds the first; the others wait in its plugin */
+  for (guint i = 0; i < before; i++)
+    g_ptr_array_add (refs, raise_alarm (fixture));
+  wait_received (centre_a, 1);
+
+  /* switched: new alarms go to provider B; A's stay with A */
+  answer = request (fixture, "PUT", "/api/v1/alarm-delivery", fixture->admin,
+                    "{\"delivery\": \"poster-b\"}", NULL);
+  g_assert_cmpuint (answer->status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (answer->json, "delivery"), ==, "poster-b");
+  g_assert_cmpint (json_object_get_int_member (
+                       json_object_get_object_member (answer->json, "open"), "poster-a"),
+                   ==, before);
+  for (guint i = 0; i < after; i++)
+    g_ptr_array_add (refs, raise_alarm (fixture));
+  wait_received (centre_b, after);
+  g_assert_cmpuint (centre_a->received->len, ==, 1);
+
+  receiver_release (centre_a);
+  hg_test_wait_for (all_acknowledged, &acknowledged, WAIT_SECONDS);
+  hg_test_run_for (500); /* anything late would come now */
+
+  g_assert_cmpuint (centre_a->received->len, ==, before);
+  g_assert_cmpuint (centre_b->received->len, ==, after);
+  for (guint i = 0; i < refs->len; i++)
+    {
+      const gchar *ref = refs->pdata[i];
+
+      g_assert_cmpuint (count_in (centre_a->received, ref), ==, i < before ? 1 : 0);
+      g_assert_cmpuint (count_in (centre_b->received, ref), ==, i < before ? 0 : 1);
+    }
+  changes = wait_for_events (fixture, "alarms.delivery-changed", 2);
+  /* and neither plugin crashed on the way (which would hand its alarms over) */
+  crashes = bundle_events (fixture, fixture->admin, "plugin.crashed");
+  g_assert_cmpuint (json_array_get_length (crashes), ==, 0);
+
+  /* provider B's centre goes away: new alarms wait at B, and health says so although
+   * provider A's plugin is well */
+  soup_server_disconnect (centre_b->server);
+  g_ptr_array_add (refs, raise_alarm (fixture));
+  hg_test_wait_for (delivery_faulty, fixture, WAIT_SECONDS);
+}
+
 static void
 test_personal_install_export_erase (Fixture *fixture,
                                     gconstpointer data)
@@ -1025,6 +1573,11 @@ main (int argc,
   g_test_add ("/bundles/crash-at-start-rolls-back", Fixture, NULL, setup,
               test_crash_at_start_rolls_back, teardown);
   g_test_add ("/bundles/bad-input", Fixture, NULL, setup, test_bad_input, teardown);
+  g_test_add ("/bundles/downgrade-refused-unless-allowed", Fixture, NULL, setup, test_downgrade,
+              teardown);
+  g_test_add ("/bundles/ci-built", Fixture, NULL, setup, test_ci_built, teardown);
+  g_test_add ("/bundles/providers-side-by-side", Fixture, NULL, setup,
+              test_providers_side_by_side, teardown);
   g_test_add ("/bundles/personal-install-export-erase", Fixture, NULL, setup,
               test_personal_install_export_erase, teardown);
   g_test_add ("/bundles/kill-at-staging", Fixture, NULL, setup, test_kill_at_staging, teardown);

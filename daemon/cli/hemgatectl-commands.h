@@ -27,6 +27,7 @@ typedef struct
   gchar *arch;             /* (owned) (nullable) --arch */
   gchar *approve;          /* (owned) (nullable) --approve */
   gboolean oidc;           /* --oidc: log in with the identity provider */
+  gboolean allow_downgrade; /* --allow-downgrade */
 } HgdCliOptions;
 
 /* A command: @args are its positional arguments, already counted by the dispatcher. */

@@ -152,10 +152,12 @@ hgd_cli_plugins_install (HgdCliClient *client,
   if (options->approve != NULL)
     {
       g_autofree gchar *escaped = g_uri_escape_string (options->approve, ",", FALSE);
-      path = g_strdup_printf ("/api/v1/bundles?approve=%s", escaped);
+      path = g_strdup_printf ("/api/v1/bundles?approve=%s%s", escaped,
+                              options->allow_downgrade ? "&allow_downgrade=true" : "");
     }
   else
-    path = g_strdup ("/api/v1/bundles");
+    path = g_strdup (options->allow_downgrade ? "/api/v1/bundles?allow_downgrade=true"
+                                              : "/api/v1/bundles");
   answer = hgd_cli_client_request_bytes (client, "POST", path, bytes, error);
   if (answer == NULL)
     return FALSE;

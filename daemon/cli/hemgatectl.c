@@ -31,6 +31,7 @@ typedef enum
   OPT_ARCH = 1 << 10,
   OPT_APPROVE = 1 << 11,
   OPT_OIDC = 1 << 12,
+  OPT_ALLOW_DOWNGRADE = 1 << 13,
 } CommandOption;
 
 typedef enum
@@ -135,7 +136,7 @@ static const Command commands[] = {
   /* TRANSLATORS: the argument of “plugins install”, and what the command does */
   { "plugins", "install", N_("FILE"), 1,
     N_("Install or upgrade a plugin from a signed bundle in your domain; wait for the outcome"),
-    OPT_APPROVE, 0, TOKEN_REQUIRED, hgd_cli_plugins_install },
+    OPT_APPROVE | OPT_ALLOW_DOWNGRADE, 0, TOKEN_REQUIRED, hgd_cli_plugins_install },
   /* TRANSLATORS: the argument of “plugins remove”, and what the command does */
   { "plugins", "remove", N_("ID"), 1, N_("Stop and remove a plugin installed from a bundle"), 0, 0,
     TOKEN_REQUIRED, hgd_cli_plugins_remove },
@@ -272,6 +273,10 @@ option_group_new (HgdCliOptions *options,
       { "approve", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
         N_("Approve these capabilities, new since the running version (comma-separated)"),
         N_("CAPS") } },
+    /* TRANSLATORS: help for plugins install --allow-downgrade */
+    { OPT_ALLOW_DOWNGRADE,
+      { "allow-downgrade", 0, 0, G_OPTION_ARG_NONE, &options->allow_downgrade,
+        N_("Install even a version older than one installed before"), NULL } },
     /* TRANSLATORS: help for login --oidc */
     { OPT_OIDC,
       { "oidc", 0, 0, G_OPTION_ARG_NONE, &options->oidc,

@@ -152,6 +152,8 @@ static void handle_bundle_remove (HgdApi *self, HgdApiRequest *req);
 static void handle_bundle_keys_list (HgdApi *self, HgdApiRequest *req);
 static void handle_bundle_keys_add (HgdApi *self, HgdApiRequest *req);
 static void handle_bundle_key_revoke (HgdApi *self, HgdApiRequest *req);
+static void handle_alarm_delivery_get (HgdApi *self, HgdApiRequest *req);
+static void handle_alarm_delivery_set (HgdApi *self, HgdApiRequest *req);
 static void handle_plugin_disable (HgdApi *self, HgdApiRequest *req);
 static void handle_plugin_enable (HgdApi *self, HgdApiRequest *req);
 static void handle_users_list (HgdApi *self, HgdApiRequest *req);
@@ -245,6 +247,8 @@ static void close_ended_streams (HgdApi *self);
  *   GET    /api/v1/bundles/keys              -    yes      -      -     yes      -       yes      -    (o)
  *   POST   /api/v1/bundles/keys              -    yes      -      -     yes      -       yes      -    (o)
  *   POST   /api/v1/bundles/keys/{id}/revoke  -    yes      -      -     yes      -       yes      -    (o)
+ *   GET    /api/v1/alarm-delivery            -    -        -      -     yes      -       -        -    (q)
+ *   PUT    /api/v1/alarm-delivery            -    -        -      -     yes      -       -        -    (q)
  *   GET    /                                 yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *   GET    /ui/{file}                        yes  yes      yes    yes   yes      yes     yes      yes  (g)
  *
@@ -334,6 +338,10 @@ static void close_ended_streams (HgdApi *self);
  *     resident (and guardian) the personal domain's. A job, a key or a bundle of the other
  *     domain is not found. POST /api/v1/bundles takes the bundle's bytes, up to its own
  *     limit (HGD_BUNDLE_MAX_SIZE), not [api] max-body-bytes.
+ * (q) which alarm delivery instance takes new alarms when providers run side by side
+ *     (hgd-alarm-routing.c): {"delivery", "technical_delivery"} over hemgate.conf's
+ *     [alarms]; a switch leaves each alarm on its way with the instance it went to, and
+ *     is journaled as `alarms.delivery-changed`. A name must be a delivery instance.
  * (p) staff and IT log in with the municipality's identity provider (OpenID Connect,
  *     hgd-oidc.c, [oidc]): `oidc` says whether one is configured and its name, `login`
  *     sends the browser there (302), `callback` is where it comes back and opens the
@@ -427,6 +435,11 @@ static const HgdApiRoute routes[] = {
     handle_bundle_keys_add },
   { "POST", "/api/v1/bundles/keys/{id}/revoke", R (IT_ADMIN) | KEEPER, 0, HGD_API_BODY_NONE, 0,
     handle_bundle_key_revoke },
+  /* (q) which provider's delivery instance takes new alarms */
+  { "GET", "/api/v1/alarm-delivery", R (IT_ADMIN), 0, HGD_API_BODY_NONE, 0,
+    handle_alarm_delivery_get },
+  { "PUT", "/api/v1/alarm-delivery", R (IT_ADMIN), 0, HGD_API_BODY_JSON, 0,
+    handle_alarm_delivery_set },
   { "GET", "/", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_index },
   { "GET", "/ui/{file}", HGD_API_PUBLIC, 0, HGD_API_BODY_NONE, 0, handle_ui_file },
 };
@@ -3893,6 +3906,102 @@ handle_plugin_enable (HgdApi *self,
   set_plugin_disabled (self, req, FALSE);
 }
 
+/* Alarm delivery ------------------------------------------------------------------------ */
+
+/* GET /api/v1/alarm-delivery: which delivery instance takes new alarms, and how many open
+ * alarms each has. */
+static void
+handle_alarm_delivery_get (HgdApi *self,
+                           HgdApiRequest *req)
+{
+  if (self->plugins == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable", "no plugins");
+      return;
+    }
+  respond_json (req, SOUP_STATUS_OK,
+                hgd_alarm_routing_to_json (hgd_plugin_manager_get_alarm_routing (self->plugins)));
+}
+
+static void
+delivery_journaled_cb (GObject *source,
+                       GAsyncResult *result,
+                       gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!hgd_journal_append_finish (HGD_JOURNAL (source), result, &error))
+    g_warning ("alarms.delivery-changed not journaled: %s", error->message);
+}
+
+/* PUT /api/v1/alarm-delivery {"delivery"?, "technical_delivery"?}: switches where new
+ * alarms go; an absent member is unset (every delivery instance; `delivery`'s). */
+static void
+handle_alarm_delivery_set (HgdApi *self,
+                           HgdApiRequest *req)
+{
+  static const gchar *const members[] = { "delivery", "technical_delivery", NULL };
+  const gchar *delivery = NULL;
+  const gchar *technical = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HgEvent) event = NULL;
+  g_autofree gchar *who = NULL;
+  HgdAlarmRouting *routing;
+  JsonObject *body;
+
+  if (self->plugins == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable", "no plugins");
+      return;
+    }
+  if (!hg_json_object_check_members (req->body, members, &error)
+      || !hg_json_object_get_optional_string (req->body, "delivery", &delivery, &error)
+      || !hg_json_object_get_optional_string (req->body, "technical_delivery", &technical,
+                                              &error))
+    {
+      respond_invalid (req, error);
+      return;
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      const gchar *name = i == 0 ? delivery : technical;
+      HgdPluginInstance *instance
+          = name != NULL ? hgd_plugin_manager_find (self->plugins, name) : NULL;
+
+      if (name != NULL
+          && (instance == NULL || !hgd_plugin_instance_delivers_alarms (instance)))
+        {
+          g_autofree gchar *message
+              = g_strdup_printf ("%s is not an alarm delivery plugin instance", name);
+          set_error_response_full (req->msg, SOUP_STATUS_BAD_REQUEST, "not-a-delivery-instance",
+                                   message, i == 0 ? "delivery" : "technical_delivery");
+          return;
+        }
+    }
+  routing = hgd_plugin_manager_get_alarm_routing (self->plugins);
+  if (!hgd_alarm_routing_set (routing, delivery, technical, &error))
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  who = request_who (req);
+  g_message ("alarm delivery switched to %s (technical alarms: %s) by %s",
+             delivery != NULL ? delivery : "every delivery instance",
+             technical != NULL ? technical : "the same", who);
+  if (self->journals[HG_DOMAIN_MUNICIPAL] != NULL)
+    {
+      body = hgd_alarm_routing_to_json (routing);
+      json_object_remove_member (body, "open");
+      json_object_set_string_member (body, "who", who);
+      event = hg_event_new ("alarms.delivery-changed", body);
+      json_object_unref (body);
+      hg_event_set_source (event, who);
+      hgd_journal_append_async (self->journals[HG_DOMAIN_MUNICIPAL], event, NULL, NULL,
+                                delivery_journaled_cb, NULL);
+    }
+  respond_json (req, SOUP_STATUS_OK, hgd_alarm_routing_to_json (routing));
+}
+
 /* Bundles ------------------------------------------------------------------------------- */
 
 /* The installer, once the plugin manager has one; else answers 503. */
@@ -3930,7 +4039,8 @@ respond_bundles_error (HgdApiRequest *req,
     status = SOUP_STATUS_NOT_FOUND;
   else if (g_error_matches (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_CONFLICT)
            || g_error_matches (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_BUSY)
-           || g_error_matches (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_APPROVAL_NEEDED))
+           || g_error_matches (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_APPROVAL_NEEDED)
+           || g_error_matches (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_DOWNGRADE))
     status = SOUP_STATUS_CONFLICT;
   set_error_response (req->msg, status, code, error->message);
 }
@@ -3951,10 +4061,12 @@ handle_bundles_list (HgdApi *self,
   respond_json (req, SOUP_STATUS_OK, object);
 }
 
-/* POST /api/v1/bundles[?approve=CAP,...][&health=SECONDS]: the bundle file as the body;
- * installs or upgrades it in the caller's domain. 202 with the job, whose progress is
- * GET /api/v1/bundles/jobs/{id}; a refusal names its reason (`code`), and an upgrade that
- * asks for new capabilities lists them (`new_capabilities`) until they are approved. */
+/* POST /api/v1/bundles[?approve=CAP,...][&health=SECONDS][&allow_downgrade=true]: the
+ * bundle file as the body; installs or upgrades it in the caller's domain. 202 with the
+ * job, whose progress is GET /api/v1/bundles/jobs/{id}; a refusal names its reason
+ * (`code`), and an upgrade that asks for new capabilities lists them (`new_capabilities`)
+ * until they are approved. A version older than one installed before is `409 downgrade`
+ * unless allow_downgrade=true. */
 static void
 handle_bundles_install (HgdApi *self,
                         HgdApiRequest *req)
@@ -3963,6 +4075,9 @@ handle_bundles_install (HgdApi *self,
   SoupMessageBody *body = soup_server_message_get_request_body (req->msg);
   const gchar *approve = req->query != NULL ? g_hash_table_lookup (req->query, "approve") : NULL;
   const gchar *health = req->query != NULL ? g_hash_table_lookup (req->query, "health") : NULL;
+  const gchar *downgrade
+      = req->query != NULL ? g_hash_table_lookup (req->query, "allow_downgrade") : NULL;
+  HgdBundlesInstallFlags flags = HGD_BUNDLES_INSTALL_NONE;
   g_auto(GStrv) approved = NULL;
   g_auto(GStrv) new_capabilities = NULL;
   g_autoptr(GBytes) data = NULL;
@@ -3981,12 +4096,21 @@ handle_bundles_install (HgdApi *self,
                                "health is a number of seconds, 0 to 600", "health");
       return;
     }
+  if (downgrade != NULL && g_strcmp0 (downgrade, "true") != 0 && g_strcmp0 (downgrade, "false") != 0)
+    {
+      set_error_response_full (req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                               "allow_downgrade is true or false", "allow_downgrade");
+      return;
+    }
+  if (g_strcmp0 (downgrade, "true") == 0)
+    flags |= HGD_BUNDLES_INSTALL_ALLOW_DOWNGRADE;
   if (approve != NULL)
     approved = g_strsplit (approve, ",", -1);
   data = soup_message_body_flatten (body);
   who = request_who (req);
-  job = hgd_bundles_install (bundles, request_domain (req), data, (const gchar *const *) approved,
-                             (guint) health_seconds, who, &new_capabilities, &error);
+  job = hgd_bundles_install_full (bundles, request_domain (req), data,
+                                  (const gchar *const *) approved, (guint) health_seconds, flags,
+                                  who, &new_capabilities, &error);
   if (job == NULL)
     {
       if (new_capabilities != NULL)

@@ -4,6 +4,9 @@
  *
  *   bundle-keys                 the keys the domain trusts (municipal IT sets the
  *                               municipal ones, the resident the personal ones)
+ *   bundle-versions             per plugin, the highest version ever installed and its
+ *                               build: an older one, or another build of it, is a
+ *                               downgrade (a replayed bundle), refused unless allowed
  *   bundles/<id>/current        a link to versions/<version>-<digest>: what runs
  *   bundles/<id>/versions/      each unpacked version, and <dir>.ini: who signed it, ...
  *   bundles/<id>/pending        while an install is not yet proven: which version to go
@@ -34,6 +37,7 @@
 #include "hgd-plugin-manager.h"
 
 #define KEYS_FILE "bundle-keys"
+#define VERSIONS_FILE "bundle-versions"
 #define BUNDLES_DIR "bundles"
 #define PENDING_FILE "pending"
 #define CURRENT_LINK "current"
@@ -47,6 +51,7 @@ G_DEFINE_QUARK (hgd-bundles-error-quark, hgd_bundles_error)
 static const gchar *const error_codes[] = {
   "untrusted-key",   "revoked-key", "wrong-domain", "capability-forbidden",
   "approval-needed", "conflict",    "busy",         "not-found",
+  "downgrade",
 };
 
 /**
@@ -82,6 +87,8 @@ typedef struct
   HgdBundle *bundle;       /* (owned) (nullable) until unpacked */
   gchar *key_id;           /* (owned) */
   gchar *capabilities;     /* (owned) comma-separated, for the .ini */
+  gchar *digest;           /* (owned) the build's */
+  gchar *downgrade_from;   /* (owned) (nullable) the highest version before, when allowed */
   guint health_seconds;
   guint poll_id;
   gint64 started;       /* monotonic, when accepted */
@@ -99,6 +106,7 @@ struct _HgdBundles
   HgdJournal *journals[HG_DOMAIN_LAST]; /* (owned) (nullable) each */
   gchar *domain_dirs[HG_DOMAIN_LAST];   /* (owned) */
   GKeyFile *keys[HG_DOMAIN_LAST];       /* (owned) */
+  GKeyFile *versions[HG_DOMAIN_LAST];   /* (owned) bundle-versions */
   GHashTable *jobs;                     /* (owned) id -> Job */
   GQueue finished;                      /* ids of finished jobs, oldest first (owned) */
   guint next_job;
@@ -121,6 +129,8 @@ job_free (Job *job)
   g_clear_object (&job->bundle);
   g_free (job->key_id);
   g_free (job->capabilities);
+  g_free (job->digest);
+  g_free (job->downgrade_from);
   g_free (job);
 }
 
@@ -518,6 +528,131 @@ key_is_revoked (HgdBundles *self,
 {
   g_autofree gchar *group = key_group (key_id);
   return g_key_file_has_key (self->keys[domain], group, "revoked-by", NULL);
+}
+
+/* Versions seen ----------------------------------------------------------------------- */
+
+/* The next segment of @p: a run of digits or a run of other characters but the
+ * separators `.`, `-`, `+`, `~` and `_`; *@p moves past it and the separators after it. */
+static gsize
+version_segment (const gchar **p,
+                 gboolean *numeric)
+{
+  const gchar *start = *p;
+  gsize length = 0;
+
+  *numeric = g_ascii_isdigit (*start);
+  while (start[length] != '\0' && strchr (".-+~_", start[length]) == NULL
+         && (g_ascii_isdigit (start[length]) != 0) == *numeric)
+    length++;
+  *p = start + length;
+  while (**p != '\0' && strchr (".-+~_", **p) != NULL)
+    (*p)++;
+  return length;
+}
+
+/**
+ * hgd_bundles_compare_versions:
+ * @a: a plugin's version, e.g. `1.10.2`
+ * @b: another
+ *
+ * Compares segment by segment: runs of digits as numbers (so 1.10 is newer than 1.9),
+ * other runs as text; a version that goes on after the other ends is newer (1.0.1 after
+ * 1.0).
+ *
+ * Returns: < 0 when @a is older than @b, 0 when they are the same, > 0 when newer
+ */
+gint
+hgd_bundles_compare_versions (const gchar *a,
+                              const gchar *b)
+{
+  while (*a != '\0' && *b != '\0')
+    {
+      const gchar *sa = a;
+      const gchar *sb = b;
+      gboolean na;
+      gboolean nb;
+      gsize la = version_segment (&a, &na);
+      gsize lb = version_segment (&b, &nb);
+      gint cmp;
+
+      if (na != nb)
+        return na ? 1 : -1; /* a number is newer than a word (1.0 after 1.0rc) */
+      if (na)
+        {
+          while (la > 1 && *sa == '0')
+            sa++, la--;
+          while (lb > 1 && *sb == '0')
+            sb++, lb--;
+          if (la != lb)
+            return la < lb ? -1 : 1;
+        }
+      cmp = strncmp (sa, sb, MIN (la, lb));
+      if (cmp != 0)
+        return cmp < 0 ? -1 : 1;
+      if (la != lb)
+        return la < lb ? -1 : 1;
+    }
+  if (*a == '\0' && *b == '\0')
+    return 0;
+  return *a == '\0' ? -1 : 1;
+}
+
+static gchar *
+version_group (const gchar *plugin)
+{
+  return g_strconcat ("plugin ", plugin, NULL);
+}
+
+/* Remembers @version (@digest) of @plugin as the highest installed, if it is. */
+static void
+note_version (HgdBundles *self,
+              HgDomain domain,
+              const gchar *plugin,
+              const gchar *version,
+              const gchar *digest)
+{
+  g_autofree gchar *group = version_group (plugin);
+  g_autofree gchar *highest = g_key_file_get_string (self->versions[domain], group, "version", NULL);
+  g_autofree gchar *path = g_build_filename (self->domain_dirs[domain], VERSIONS_FILE, NULL);
+  g_autofree gchar *data = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize length = 0;
+
+  if (highest != NULL && hgd_bundles_compare_versions (version, highest) < 0)
+    return;
+  g_key_file_set_string (self->versions[domain], group, "version", version);
+  g_key_file_set_string (self->versions[domain], group, "digest", digest);
+  data = g_key_file_to_data (self->versions[domain], &length, NULL);
+  if (!g_file_set_contents_full (path, data, (gssize) length,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0600, &error))
+    g_warning ("cannot remember version %s of %s: %s", version, plugin, error->message);
+}
+
+/* Whether @version (@digest) of @plugin is a downgrade: older than the highest version
+ * installed before, or another build of that version. Returns the highest in @highest. */
+static gboolean
+is_downgrade (HgdBundles *self,
+              HgDomain domain,
+              const gchar *plugin,
+              const gchar *version,
+              const gchar *digest,
+              gchar **highest)
+{
+  g_autofree gchar *group = version_group (plugin);
+  g_autofree gchar *seen = g_key_file_get_string (self->versions[domain], group, "version", NULL);
+  g_autofree gchar *seen_digest
+      = g_key_file_get_string (self->versions[domain], group, "digest", NULL);
+  gint cmp;
+
+  if (seen == NULL)
+    return FALSE;
+  cmp = hgd_bundles_compare_versions (version, seen);
+  if (cmp > 0 || (cmp == 0 && g_strcmp0 (digest, seen_digest) == 0))
+    return FALSE;
+  *highest = g_steal_pointer (&seen);
+  return TRUE;
 }
 
 /* Installed --------------------------------------------------------------------------- */
@@ -966,6 +1101,7 @@ job_finish (Job *job,
       (void) g_unlink (pending);
       sync_dir (dir);
       prune_versions (self, job);
+      note_version (self, job->domain, job->plugin, job->version, job->digest);
       g_message ("plugin %s %s installed in the %s domain by %s", job->plugin, job->version,
                  hg_domain_to_string (job->domain), job->who);
     }
@@ -973,6 +1109,8 @@ job_finish (Job *job,
   body = job_body (job);
   json_object_set_string_member (body, "key", job->key_id);
   set_nullable (body, "error", job->error);
+  if (job->downgrade_from != NULL)
+    json_object_set_string_member (body, "downgrade_from", job->downgrade_from);
   json_object_set_int_member (body, "duration_ms", job->finished_ms);
   record (self, job->domain,
           g_strcmp0 (state, "succeeded") == 0     ? "bundle.installed"
@@ -1168,23 +1306,30 @@ check_capabilities (GBytes *manifest_bytes,
   return TRUE;
 }
 
+/* What `bundle.downgrade` and `bundle.downgrade-refused` say. */
+static JsonObject *
+downgrade_body (const gchar *plugin,
+                const gchar *version,
+                const gchar *digest,
+                const gchar *highest,
+                const gchar *key_id,
+                const gchar *who)
+{
+  JsonObject *body = json_object_new ();
+
+  json_object_set_string_member (body, "plugin", plugin);
+  json_object_set_string_member (body, "version", version);
+  json_object_set_string_member (body, "digest", digest);
+  json_object_set_string_member (body, "highest_version", highest);
+  json_object_set_string_member (body, "key", key_id);
+  json_object_set_string_member (body, "who", who);
+  return body;
+}
+
 /**
  * hgd_bundles_install:
- * @self: the bundles
- * @domain: where to install it: the caller's domain
- * @data: the bundle file, untrusted
- * @approved: (nullable): capabilities the caller approves that the running version did
- *   not have
- * @health_seconds: how long the new version must run before it is kept
- * @who: who, e.g. `user:admin`
- * @new_capabilities: (out) (optional) (transfer full): with
- *   %HGD_BUNDLES_ERROR_APPROVAL_NEEDED, the capabilities to approve
- * @error: return location for a #GError
  *
- * Checks everything that can be checked before anything is written (see the top of this
- * file), then starts an install job; its progress is hgd_bundles_job_to_json().
- *
- * Returns: (transfer full) (nullable): the job's id, or %NULL with the refusal
+ * hgd_bundles_install_full() with no flags: a downgrade is refused.
  */
 gchar *
 hgd_bundles_install (HgdBundles *self,
@@ -1196,6 +1341,48 @@ hgd_bundles_install (HgdBundles *self,
                      GStrv *new_capabilities,
                      GError **error)
 {
+  return hgd_bundles_install_full (self, domain, data, approved, health_seconds,
+                                   HGD_BUNDLES_INSTALL_NONE, who, new_capabilities, error);
+}
+
+/**
+ * hgd_bundles_install_full:
+ * @self: the bundles
+ * @domain: where to install it: the caller's domain
+ * @data: the bundle file, untrusted
+ * @approved: (nullable): capabilities the caller approves that the running version did
+ *   not have
+ * @health_seconds: how long the new version must run before it is kept
+ * @flags: %HGD_BUNDLES_INSTALL_ALLOW_DOWNGRADE to install an older version on purpose
+ * @who: who, e.g. `user:admin`
+ * @new_capabilities: (out) (optional) (transfer full): with
+ *   %HGD_BUNDLES_ERROR_APPROVAL_NEEDED, the capabilities to approve
+ * @error: return location for a #GError
+ *
+ * Checks everything that can be checked before anything is written (see the top of this
+ * file), then starts an install job; its progress is hgd_bundles_job_to_json().
+ *
+ * A bundle older than the highest version of the plugin ever installed in @domain, or
+ * another build of that version, is a downgrade: a replay of a superseded bundle whose
+ * signature is still valid. It is refused (%HGD_BUNDLES_ERROR_DOWNGRADE, journaled as
+ * `bundle.downgrade-refused`) unless @flags allow it, when it is journaled as
+ * `bundle.downgrade`. A bundle of a revoked key is refused whatever its version.
+ *
+ * Returns: (transfer full) (nullable): the job's id, or %NULL with the refusal
+ */
+gchar *
+hgd_bundles_install_full (HgdBundles *self,
+                          HgDomain domain,
+                          GBytes *data,
+                          const gchar *const *approved,
+                          guint health_seconds,
+                          HgdBundlesInstallFlags flags,
+                          const gchar *who,
+                          GStrv *new_capabilities,
+                          GError **error)
+{
+  g_autofree gchar *highest = NULL;
+  g_autoptr(JsonObject) downgrade = NULL; /* (nullable) what bundle.downgrade* says */
   g_autoptr(HgdBundle) bundle = NULL;
   g_autoptr(HgdManifest) manifest = NULL;
   g_autoptr(HgdManifest) running = NULL;
@@ -1317,6 +1504,31 @@ hgd_bundles_install (HgdBundles *self,
       return NULL;
     }
 
+  /* a replay of a superseded bundle: only on purpose */
+  if (is_downgrade (self, domain, plugin, hgd_manifest_get_version (manifest),
+                    hgd_bundle_get_digest (bundle), &highest))
+    {
+      const gchar *version = hgd_manifest_get_version (manifest);
+
+      downgrade = downgrade_body (plugin, version, hgd_bundle_get_digest (bundle), highest,
+                                  key_id, who);
+      if ((flags & HGD_BUNDLES_INSTALL_ALLOW_DOWNGRADE) == 0)
+        {
+          record (self, domain, "bundle.downgrade-refused", who, g_steal_pointer (&downgrade));
+          if (hgd_bundles_compare_versions (version, highest) < 0)
+            g_set_error (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_DOWNGRADE,
+                         "plugin %s %s is older than version %s, installed before; allow the "
+                         "downgrade to install it",
+                         plugin, version, highest);
+          else
+            g_set_error (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_DOWNGRADE,
+                         "plugin %s %s is another build of version %s, installed before; allow "
+                         "the downgrade to install it",
+                         plugin, version, highest);
+          return NULL;
+        }
+    }
+
   /* an upgrade: what the running version did not have must be approved */
   capabilities = hgd_manifest_get_capabilities (manifest);
   running = current != NULL ? current_manifest (self, domain, plugin) : NULL;
@@ -1360,6 +1572,14 @@ hgd_bundles_install (HgdBundles *self,
   job->bundle = g_steal_pointer (&bundle);
   job->key_id = g_strdup (key_id);
   job->capabilities = g_strjoinv (",", (gchar **) capabilities);
+  job->digest = g_strdup (hgd_bundle_get_digest (job->bundle));
+  job->downgrade_from = g_steal_pointer (&highest);
+  if (downgrade != NULL)
+    {
+      g_message ("downgrade of %s to %s (from %s) in the %s domain allowed by %s", job->plugin,
+                 job->version, job->downgrade_from, hg_domain_to_string (domain), who);
+      record (self, domain, "bundle.downgrade", who, g_steal_pointer (&downgrade));
+    }
   job->health_seconds = health_seconds;
   job->started = g_get_monotonic_time ();
   job->running_ms = -1;
@@ -1529,8 +1749,8 @@ erased_stopped_cb (GObject *source,
  * @self: the bundles
  * @domain: whose (the personal domain's, when the resident erases its data)
  *
- * Forgets every key @domain trusts and removes every plugin installed in it from a
- * bundle: its host is stopped, then its files removed.
+ * Forgets every key @domain trusts and the versions installed before, and removes every
+ * plugin installed in it from a bundle: its host is stopped, then its files removed.
  *
  * Returns: how many plugins are being removed
  */
@@ -1549,6 +1769,12 @@ hgd_bundles_erase_domain (HgdBundles *self,
     g_warning ("cannot remove %s: %s", keys, g_strerror (errno));
   g_key_file_unref (self->keys[domain]);
   self->keys[domain] = g_key_file_new ();
+  g_clear_pointer (&keys, g_free);
+  keys = g_build_filename (self->domain_dirs[domain], VERSIONS_FILE, NULL);
+  if (g_unlink (keys) != 0 && errno != ENOENT)
+    g_warning ("cannot remove %s: %s", keys, g_strerror (errno));
+  g_key_file_unref (self->versions[domain]);
+  self->versions[domain] = g_key_file_new ();
   plugins = installed_plugins (self, domain);
   for (guint i = 0; plugins[i] != NULL; i++)
     {
@@ -1598,6 +1824,7 @@ hgd_bundles_dispose (GObject *object)
     {
       g_clear_object (&self->journals[i]);
       g_clear_pointer (&self->keys[i], g_key_file_unref);
+      g_clear_pointer (&self->versions[i], g_key_file_unref);
       g_clear_pointer (&self->domain_dirs[i], g_free);
     }
   g_clear_object (&self->config);
@@ -1652,6 +1879,14 @@ hgd_bundles_new (HgdPluginManager *manager,
           && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         g_warning ("cannot read %s, the %s domain trusts no key: %s", path,
                    hg_domain_to_string ((HgDomain) i), error->message);
+      g_clear_error (&error);
+      g_clear_pointer (&path, g_free);
+      self->versions[i] = g_key_file_new ();
+      path = g_build_filename (self->domain_dirs[i], VERSIONS_FILE, NULL);
+      if (!g_key_file_load_from_file (self->versions[i], path, G_KEY_FILE_NONE, &error)
+          && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_warning ("cannot read %s, the versions installed before are unknown: %s", path,
+                   error->message);
     }
   return self;
 }

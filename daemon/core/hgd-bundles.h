@@ -22,7 +22,20 @@ typedef enum
   HGD_BUNDLES_ERROR_CONFLICT,             /* the id is taken, or this build runs already */
   HGD_BUNDLES_ERROR_BUSY,                 /* an install of this plugin is under way */
   HGD_BUNDLES_ERROR_NOT_FOUND,            /* no such bundle, key or job */
+  HGD_BUNDLES_ERROR_DOWNGRADE,            /* older than a version installed before */
 } HgdBundlesError;
+
+/**
+ * HgdBundlesInstallFlags:
+ * @HGD_BUNDLES_INSTALL_NONE: an ordinary install or upgrade
+ * @HGD_BUNDLES_INSTALL_ALLOW_DOWNGRADE: install even a version older than the highest one
+ *   installed before (or another build of it), journaled as `bundle.downgrade`
+ */
+typedef enum
+{
+  HGD_BUNDLES_INSTALL_NONE = 0,
+  HGD_BUNDLES_INSTALL_ALLOW_DOWNGRADE = 1 << 0,
+} HgdBundlesInstallFlags;
 
 const gchar *hgd_bundles_error_to_code (const GError *error);
 
@@ -61,6 +74,17 @@ gchar *hgd_bundles_install (HgdBundles *self,
                             const gchar *who,
                             GStrv *new_capabilities,
                             GError **error);
+gchar *hgd_bundles_install_full (HgdBundles *self,
+                                 HgDomain domain,
+                                 GBytes *data,
+                                 const gchar *const *approved,
+                                 guint health_seconds,
+                                 HgdBundlesInstallFlags flags,
+                                 const gchar *who,
+                                 GStrv *new_capabilities,
+                                 GError **error);
+gint hgd_bundles_compare_versions (const gchar *a,
+                                   const gchar *b);
 JsonObject *hgd_bundles_job_to_json (HgdBundles *self,
                                      const gchar *job_id,
                                      HgDomain domain);

@@ -57,6 +57,8 @@ static const KeySpec key_specs[] = {
   { "limits", "personal-event-rate", KEY_INT, "1000", 0, 10000000 },
   { "limits", "municipal-memory-max", KEY_INT, "2048", 0, 1024 * 1024 },
   { "limits", "personal-memory-max", KEY_INT, "512", 0, 1024 * 1024 },
+  { "alarms", "delivery", KEY_STRING, "", 0, 0 },
+  { "alarms", "technical-delivery", KEY_STRING, "", 0, 0 },
   { "plugins", "directory", KEY_STRING, PLUGINDIR, 0, 0 },
   { "plugins", "host", KEY_STRING, LIBEXECDIR "/hemgate-plugin-host", 0, 0 },
   { "plugins", "watchdog-interval", KEY_INT, "10", 1, 3600 },

@@ -116,6 +116,7 @@ struct _HgdPluginInstance
   GQueue reoffers;                      /* (element-type utf8) references of open alarms to
                                          * offer again, sent only when @queue is empty */
   guint reoffers_in_flight;
+  HgdAlarmRouting *routing;             /* (owned) (nullable) which alarms are this one's */
   /* The municipal seq up to which the plugin took every alarm event (HandleEvent
    * answered; a host answers in order). A host that starts gets the alarms that ended
    * after it (cancelled, closed) as well as the open ones. A delivery plugin's is kept
@@ -876,6 +877,11 @@ reoffer_new (HgdPluginInstance *self,
     }
   if (!awaits_acknowledgement (alarm))
     return NULL;
+  /* another provider's since (hgd-alarm-routing.c); else it is this one's from now */
+  if (self->routing != NULL
+      && !hgd_alarm_routing_takes (self->routing, self->id, reference,
+                                   hg_alarm_get_alarm_type (alarm), TRUE))
+    return NULL;
   body = hg_alarm_to_json (alarm);
   event = hg_event_new ("alarm.raised", body);
   queued = g_new0 (QueuedEvent, 1);
@@ -971,6 +977,11 @@ replay_open_alarms (HgdPluginInstance *self)
           n_acknowledged++;
           continue;
         }
+      /* bound to, or routed to, another provider's instance */
+      if (self->routing != NULL
+          && !hgd_alarm_routing_takes (self->routing, self->id, hg_alarm_get_reference (alarm),
+                                       hg_alarm_get_alarm_type (alarm), FALSE))
+        continue;
       g_queue_push_tail (&self->reoffers, g_strdup (hg_alarm_get_reference (alarm)));
     }
   if (alarms->len > 0)
@@ -1748,6 +1759,7 @@ hgd_plugin_instance_dispose (GObject *object)
   g_clear_object (&self->alarms);
   g_clear_object (&self->secrets);
   g_clear_object (&self->limits);
+  g_clear_object (&self->routing);
   g_clear_object (&self->config);
   g_clear_object (&self->manifest);
   G_OBJECT_CLASS (hgd_plugin_instance_parent_class)->dispose (object);
@@ -1945,6 +1957,43 @@ hgd_plugin_instance_get_installed_link (HgdPluginInstance *self)
 {
   g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), NULL);
   return self->installed_link;
+}
+
+/**
+ * hgd_plugin_instance_set_alarm_routing:
+ * @self: an instance
+ * @routing: which delivery instance takes which alarm
+ *
+ * With alarm.deliver, the instance is offered only the open alarms @routing gives it
+ * when its host starts (hgd_plugin_manager's offers of new events ask @routing too).
+ */
+void
+hgd_plugin_instance_set_alarm_routing (HgdPluginInstance *self,
+                                       HgdAlarmRouting *routing)
+{
+  g_return_if_fail (HGD_IS_PLUGIN_INSTANCE (self));
+  g_set_object (&self->routing, routing);
+}
+
+/**
+ * hgd_plugin_instance_reoffer_alarms:
+ * @self: a running instance with alarm.deliver
+ * @references: open alarms another delivery instance had and can no longer deliver
+ *
+ * Offers them again as at a host start, each that is this instance's to take by the
+ * routing when its turn comes.
+ */
+void
+hgd_plugin_instance_reoffer_alarms (HgdPluginInstance *self,
+                                    const gchar *const *references)
+{
+  g_return_if_fail (HGD_IS_PLUGIN_INSTANCE (self));
+
+  if (self->state != HGD_PLUGIN_STATE_RUNNING || !delivers_alarms (self))
+    return;
+  for (guint i = 0; references[i] != NULL; i++)
+    g_queue_push_tail (&self->reoffers, g_strdup (references[i]));
+  pump_events (self);
 }
 
 /**

@@ -2,6 +2,7 @@
 /* HgdPluginInstance: one [plugin:<id>] of hemgate.conf and the host process that runs it. */
 #pragma once
 
+#include "hgd-alarm-routing.h"
 #include "hgd-alarms.h"
 #include "hgd-config.h"
 #include "hgd-journal.h"
@@ -53,6 +54,10 @@ gboolean hgd_plugin_instance_reload (HgdPluginInstance *self);
 const gchar *hgd_plugin_instance_get_installed_link (HgdPluginInstance *self);
 const gchar *hgd_plugin_instance_get_id (HgdPluginInstance *self);
 HgdPluginState hgd_plugin_instance_get_state (HgdPluginInstance *self);
+void hgd_plugin_instance_set_alarm_routing (HgdPluginInstance *self,
+                                            HgdAlarmRouting *routing);
+void hgd_plugin_instance_reoffer_alarms (HgdPluginInstance *self,
+                                         const gchar *const *references);
 void hgd_plugin_instance_set_limits (HgdPluginInstance *self,
                                      HgdLimits *limits);
 gboolean hgd_plugin_instance_is_enabled (HgdPluginInstance *self);

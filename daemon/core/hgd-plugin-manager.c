@@ -14,6 +14,8 @@
 #include "hgd-plugin-manager.h"
 
 #define STATE_FILE "plugins.state"
+/* it-admin's choice of alarm delivery instances, over hemgate.conf's [alarms] */
+#define ROUTING_FILE "alarm-delivery"
 
 struct _HgdPluginManager
 {
@@ -33,6 +35,7 @@ struct _HgdPluginManager
   HgdGrants *grants;                    /* (owned) (nullable) what crosses to other domains */
   HgdAccessLog *access_log;             /* (owned) (nullable) */
   GHashTable *shared_logged;            /* (owned) "<actor> <object>" -> the hour + 1 logged */
+  HgdAlarmRouting *routing;             /* (owned) which delivery instance takes which alarm */
 };
 
 G_DEFINE_TYPE (HgdPluginManager, hgd_plugin_manager, G_TYPE_OBJECT)
@@ -71,18 +74,27 @@ event_appended_cb (HgdJournal *journal,
                    HgdPluginManager *self)
 {
   gint64 now = g_get_real_time ();
+  /* with providers side by side, an alarm goes to one of them (hgd-alarm-routing.c) */
+  gboolean routed = hg_event_get_domain (event) == HG_DOMAIN_MUNICIPAL
+                    && g_str_has_prefix (hg_event_get_event_type (event), "alarm.");
 
   for (guint i = 0; i < self->instances->len; i++)
     {
       HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);
 
-      hgd_plugin_instance_offer_event (instance, event);
+      if (!routed || !hgd_plugin_instance_delivers_alarms (instance)
+          || hgd_plugin_instance_get_state (instance) != HGD_PLUGIN_STATE_RUNNING
+          || hgd_alarm_routing_takes_event (self->routing, hgd_plugin_instance_get_id (instance),
+                                            event))
+        hgd_plugin_instance_offer_event (instance, event);
       /* what of the other domain a consent grant lets through: hgd-grants.c decides */
       if (self->grants != NULL &&
           hgd_grants_plugin_event_visible (self->grants, hgd_plugin_instance_get_domain (instance), event, now) &&
           hgd_plugin_instance_offer_shared_event (instance, event))
         log_shared (self, instance, event, now);
     }
+  if (routed)
+    hgd_alarm_routing_event_offered (self->routing, event);
 }
 
 static gchar *
@@ -127,11 +139,51 @@ check_started (HgdPluginManager *self)
   g_task_return_boolean (task, TRUE);
 }
 
+/* Whether a delivery instance is there to take its alarms. */
+static gboolean
+instance_alive (const gchar *instance_id,
+                gpointer user_data)
+{
+  HgdPluginManager *self = user_data;
+  HgdPluginInstance *instance = hgd_plugin_manager_find (self, instance_id);
+  HgdPluginState state
+      = instance != NULL ? hgd_plugin_instance_get_state (instance) : HGD_PLUGIN_STATE_STOPPED;
+
+  return instance != NULL && hgd_plugin_instance_delivers_alarms (instance)
+         && (state == HGD_PLUGIN_STATE_RUNNING || state == HGD_PLUGIN_STATE_STARTING);
+}
+
+/* A delivery instance that stopped (or crashed, or was disabled or removed) hands the
+ * open alarms bound to it to the one routed now, or to any that runs. */
+static void
+release_alarms (HgdPluginManager *self,
+                HgdPluginInstance *gone)
+{
+  g_auto(GStrv) references
+      = hgd_alarm_routing_release (self->routing, hgd_plugin_instance_get_id (gone));
+
+  if (references[0] == NULL)
+    return;
+  g_message ("plugin %s no longer delivers; its %u open alarms go to the delivery instance "
+             "routed now",
+             hgd_plugin_instance_get_id (gone), g_strv_length (references));
+  for (guint i = 0; i < self->instances->len; i++)
+    {
+      HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);
+
+      if (instance != gone)
+        hgd_plugin_instance_reoffer_alarms (instance, (const gchar *const *) references);
+    }
+}
+
 static void
 instance_state_cb (HgdPluginInstance *instance,
                    GParamSpec *pspec,
                    HgdPluginManager *self)
 {
+  if (hgd_plugin_instance_delivers_alarms (instance)
+      && !instance_alive (hgd_plugin_instance_get_id (instance), self))
+    release_alarms (self, instance);
   check_started (self);
 }
 
@@ -431,7 +483,9 @@ hgd_plugin_manager_find (HgdPluginManager *self,
  * one was disabled, this is the fault that health reports. While one runs, what a running
  * one says (hgd_plugin_instance_dup_delivery_fault (): a host that does not answer, a
  * silent alarm centre, a failed delivery) is the fault, unless another running one has
- * none: alarms then still leave through that one.
+ * none: alarms then still leave through that one. But when [alarms] routes new alarms to
+ * a running instance (hgd-alarm-routing.c), they leave through that one only, and its
+ * fault is the fault whatever the others say.
  *
  * Returns: (transfer full) (nullable): the fault, or %NULL
  */
@@ -444,6 +498,18 @@ hgd_plugin_manager_dup_delivery_fault (HgdPluginManager *self)
 
   g_return_val_if_fail (HGD_IS_PLUGIN_MANAGER (self), NULL);
 
+  /* where new social and technical alarms go */
+  for (guint i = 0; i < 2; i++)
+    {
+      const gchar *route
+          = hgd_alarm_routing_get_route (self->routing, i == 0 ? "assistance" : "technical");
+      HgdPluginInstance *routed = route != NULL ? hgd_plugin_manager_find (self, route) : NULL;
+
+      if (routed != NULL && hgd_plugin_instance_delivers_alarms (routed)
+          && hgd_plugin_instance_get_state (routed) == HGD_PLUGIN_STATE_RUNNING
+          && (fault = hgd_plugin_instance_dup_delivery_fault (routed)) != NULL)
+        return g_steal_pointer (&fault);
+    }
   for (guint i = 0; i < self->instances->len; i++)
     {
       HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);
@@ -529,6 +595,10 @@ hgd_plugin_manager_load_state (HgdPluginManager *self,
       && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
     g_warning ("cannot read %s, every plugin instance is enabled: %s", self->state_path,
                error->message);
+  {
+    g_autofree gchar *routing_path = g_build_filename (dir, ROUTING_FILE, NULL);
+    hgd_alarm_routing_load_state (self->routing, routing_path);
+  }
   /* the plugins installed from bundles: an install cut short is undone first */
   if (self->bundles == NULL)
     {
@@ -537,6 +607,19 @@ hgd_plugin_manager_load_state (HgdPluginManager *self,
       self->bundles = hgd_bundles_new (self, self->config, self->journals, state_root);
       hgd_bundles_load (self->bundles);
     }
+}
+
+/**
+ * hgd_plugin_manager_get_alarm_routing:
+ * @self: an #HgdPluginManager
+ *
+ * Returns: (transfer none): which delivery instance takes which alarm
+ */
+HgdAlarmRouting *
+hgd_plugin_manager_get_alarm_routing (HgdPluginManager *self)
+{
+  g_return_val_if_fail (HGD_IS_PLUGIN_MANAGER (self), NULL);
+  return self->routing;
 }
 
 /**
@@ -578,6 +661,7 @@ hgd_plugin_manager_add_installed (HgdPluginManager *self,
   instance = hgd_plugin_instance_new_installed (self->config, instance_id, domain, link,
                                                 self->journals, self->alarms, self->secrets);
   hgd_plugin_instance_set_limits (instance, self->limits);
+  hgd_plugin_instance_set_alarm_routing (instance, self->routing);
   g_signal_connect (instance, "notify::state", G_CALLBACK (instance_state_cb), self);
   g_ptr_array_add (self->instances, instance);
   return instance;
@@ -598,7 +682,11 @@ hgd_plugin_manager_remove_installed (HgdPluginManager *self,
   g_return_if_fail (hgd_plugin_instance_get_installed_link (instance) != NULL);
 
   g_signal_handlers_disconnect_by_data (instance, self);
+  g_object_ref (instance);
   g_ptr_array_remove (self->instances, instance);
+  if (hgd_plugin_instance_delivers_alarms (instance))
+    release_alarms (self, instance);
+  g_object_unref (instance);
 }
 
 static gboolean
@@ -824,6 +912,9 @@ hgd_plugin_manager_dispose (GObject *object)
   g_clear_object (&self->alarms);
   g_clear_object (&self->secrets);
   g_clear_object (&self->limits);
+  if (self->routing != NULL)
+    hgd_alarm_routing_set_alive_func (self->routing, NULL, NULL);
+  g_clear_object (&self->routing);
   g_clear_object (&self->grants);
   g_clear_object (&self->access_log);
   g_clear_pointer (&self->shared_logged, g_hash_table_unref);
@@ -876,6 +967,8 @@ hgd_plugin_manager_new (HgdConfig *config,
   self->alarms = g_object_ref (alarms);
   self->secrets = g_object_ref (secrets);
   self->limits = hgd_limits_new (config);
+  self->routing = hgd_alarm_routing_new (config);
+  hgd_alarm_routing_set_alive_func (self->routing, instance_alive, self);
   self->shared_logged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
@@ -892,6 +985,7 @@ hgd_plugin_manager_new (HgdConfig *config,
       HgdPluginInstance *instance = hgd_plugin_instance_new (config, ids[i], journals, alarms, secrets);
 
       hgd_plugin_instance_set_limits (instance, self->limits);
+      hgd_plugin_instance_set_alarm_routing (instance, self->routing);
 
       g_signal_connect (instance, "notify::state", G_CALLBACK (instance_state_cb), self);
       g_ptr_array_add (self->instances, instance);

@@ -72,6 +72,7 @@ void hgd_plugin_manager_secret_changed (HgdPluginManager *self,
 HgdPluginInstance *hgd_plugin_manager_find (HgdPluginManager *self,
                                             const gchar *instance_id);
 struct _HgdBundles *hgd_plugin_manager_get_bundles (HgdPluginManager *self);
+HgdAlarmRouting *hgd_plugin_manager_get_alarm_routing (HgdPluginManager *self);
 HgdPluginInstance *hgd_plugin_manager_add_installed (HgdPluginManager *self,
                                                      const gchar *instance_id,
                                                      HgDomain domain,

@@ -347,14 +347,16 @@ report_done (HgdHostContext *self,
   if (report->attempts > 1 && error == NULL)
     g_message ("alarm %s: the core journaled %s at attempt %u", reference, report->state,
                report->attempts);
+  /* the queue is settled before the plugin hears of it: its callback may report the
+   * alarm's next step at once (and so queue, or start, the next report itself) */
+  next = g_queue_peek_head (queue);
+  if (next == NULL)
+    g_hash_table_remove (self->reports, reference);
   if (error != NULL)
     return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
-  next = g_queue_peek_head (queue);
-  if (next == NULL)
-    g_hash_table_remove (self->reports, reference);
-  else
+  if (next != NULL)
     report_send (self, next);
 }
 

@@ -30,6 +30,7 @@ const HEMGATED = env('HEMGATED');
 const PLUGIN_HOST = env('HEMGATE_PLUGIN_HOST');
 const BUILD_ROOT = env('HGD_TEST_BUILD_ROOT');
 const SENSORS_DEMO = env('SENSORS_DEMO');
+const HEMGATECTL = env('HEMGATECTL');
 const CHROMIUM = env('CHROMIUM');
 const SCREENSHOT_DIR = env('SCREENSHOT_DIR');
 const PASSWORD = 'ui-test-password-7';
@@ -1400,6 +1401,68 @@ test('issue 15: the legal representative has Sharing and Who has looked; an audi
   await shoot(auditor, 'auditor-access-log-en');
   await auditor.goto(baseUrl + '/#/sharing');
   await auditor.locator('main h1', { hasText: 'No access' }).waitFor();
+});
+
+test('IT installs a signed plugin bundle from the admin view: a progress bar to the end, an upgrade\'s new capability approved first, an older version replayed is refused', async () => {
+  // a provider's key and two versions of a plugin (the example plugin's module, as "greeter")
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hemgate-ui-bundle-'));
+  const ctl = (...args) => {
+    const result = spawnSync(HEMGATECTL, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+    assert.equal(result.status, 0, `hemgatectl ${args.join(' ')}: ${result.stderr}`);
+  };
+  ctl('bundle', 'keygen', 'provider');
+  const bundles = {};
+  for (const [version, capabilities] of [['1.0', ['sensor.publish']], ['2.0', ['sensor.publish', 'secrets']]]) {
+    const folder = path.join(dir, 'v' + version);
+    fs.mkdirSync(folder);
+    fs.copyFileSync(path.join(BUILD_ROOT, 'plugins', 'example', 'hg-example-plugin.so'), path.join(folder, 'hg-example-plugin.so'));
+    fs.writeFileSync(path.join(folder, 'manifest.json'), JSON.stringify({
+      id: 'greeter', name: 'Greeter', version, provider: 'A provider', api_version: '1',
+      module: 'hg-example-plugin.so', domains: ['municipal'], capabilities,
+    }));
+    bundles[version] = path.join(dir, `greeter-${version}.hgp`);
+    ctl('bundle', 'create', folder, bundles[version]);
+    ctl('bundle', 'sign', bundles[version], 'provider.key');
+  }
+  const publicKey = fs.readFileSync(path.join(dir, 'provider.pub'), 'utf8').match(/^public=(.+)$/m)[1];
+
+  const admin = await (await newContext()).newPage();
+  await login(admin, 'it-admin', { language: 'en' });
+  const trusted = await admin.request.post(baseUrl + '/api/v1/bundles/keys', { data: { public_key: publicKey, name: 'A provider' } });
+  assert.equal(trusted.status(), 201, await trusted.text());
+  const form = admin.locator('#bundle-install');
+  const status = admin.locator('#bundle-status');
+  const progress = admin.locator('#bundle-progress');
+  await form.waitFor();
+
+  // a fresh install: the progress bar shows and fills, and the outcome is told
+  await admin.locator('#bundle-file').setInputFiles(bundles['1.0']);
+  await form.locator('button[type=submit]').click();
+  await progress.waitFor({ state: 'visible' });
+  await status.filter({ hasText: 'greeter 1.0 is installed and runs.' }).waitFor({ timeout: 30000 });
+  const [value, max] = await progress.evaluate((bar) => [bar.value, bar.max]);
+  assert.equal(value, max, 'the progress bar is full');
+  await admin.locator('#plugins tr[data-plugin="greeter"]').waitFor();
+
+  // the upgrade asks for a capability 1.0 did not have: shown, and installed once approved
+  await admin.locator('#bundle-file').setInputFiles(bundles['2.0']);
+  await form.locator('button[type=submit]').click();
+  await status.filter({ hasText: 'asks for more than the one that runs' }).waitFor();
+  assert.equal(await admin.locator('#bundle-approval li').count(), 1);
+  await checkAccessibility(admin, 'admin bundle approval (en)');
+  await admin.locator('#bundle-approval button', { hasText: 'Approve and install' }).click();
+  await status.filter({ hasText: 'greeter 2.0 is installed and runs.' }).waitFor({ timeout: 30000 });
+  assert.match(await admin.locator('#plugins tr[data-plugin="greeter"]').innerText(), /2\.0/);
+
+  // 1.0 again, its signature still valid: a downgrade, refused with the reason
+  await admin.locator('#bundle-file').setInputFiles(bundles['1.0']);
+  await form.locator('button[type=submit]').click();
+  await status.filter({ hasText: 'Not installed: plugin greeter 1.0 is older than version 2.0' }).waitFor();
+  assert.match(await admin.locator('#plugins tr[data-plugin="greeter"]').innerText(), /2\.0/);
+
+  const removed = await admin.request.delete(baseUrl + '/api/v1/bundles/greeter');
+  assert.equal(removed.status(), 200, await removed.text());
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('the login rate limit is shown with the time to wait', async () => {
