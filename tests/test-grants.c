@@ -120,6 +120,10 @@ static const struct
     { 401, 400, 403, 403, 400, 403, 400, 403 } },
   { "POST", "/api/v1/bundles/keys/{id}/revoke", "/api/v1/bundles/keys/0000000000000000/revoke", NULL,
     { 401, 404, 403, 403, 404, 403, 404, 403 } },
+  { "GET", "/api/v1/alarm-delivery", "/api/v1/alarm-delivery", NULL,
+    { 401, 403, 403, 403, 200, 403, 403, 403 } },
+  { "PUT", "/api/v1/alarm-delivery", "/api/v1/alarm-delivery", "{\"delivery\": \"no-such-instance\"}",
+    { 401, 403, 403, 403, 400, 403, 403, 403 } },
   { "GET", "/", "/", NULL, { 200, 200, 200, 200, 200, 200, 200, 200 } },
   { "GET", "/ui/{file}", "/ui/no-such-file.js", NULL, { 404, 404, 404, 404, 404, 404, 404, 404 } },
 };
