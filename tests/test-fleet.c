@@ -158,11 +158,12 @@ static gboolean
 broker_is_up (gpointer data)
 {
   Fixture *fixture = data;
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) connection
-      = g_socket_client_connect_to_host (client, "127.0.0.1", fixture->broker_port, NULL, NULL);
+  g_autoptr(GSocket) socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, fixture->broker_port);
 
-  return connection != NULL;
+  return socket != NULL && g_socket_connect (socket, address, NULL, NULL);
 }
 
 static void
