@@ -300,6 +300,14 @@ read_statuses (Fixture *fixture)
   return statuses;
 }
 
+static gchar *
+status_to_string (JsonObject *object)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
+
+  return json_to_string (node, FALSE);
+}
+
 typedef gboolean (*StatusCheck) (JsonObject *status, gconstpointer data);
 
 typedef struct
@@ -325,6 +333,12 @@ all_match (gpointer user_data)
 
       if (status != NULL && expectation->check (status, expectation->data))
         matching++;
+      else if (i == expectation->last - 1 || matching + 1 < i - expectation->first)
+        {
+          g_autofree gchar *text = status != NULL ? status_to_string (status)
+                                                  : g_strdup ("no status");
+          g_test_message ("%s: %s", id, text);
+        }
     }
   g_test_message ("%u of %u gateways as expected", matching,
                   expectation->last - expectation->first);

@@ -214,7 +214,9 @@ publish_status (HgdFleet *self)
   topic = g_strdup_printf ("%s/status/%s", self->prefix, self->gateway_id);
   rc = mosquitto_publish (self->mosq, NULL, topic, (int) strlen (text), text, 1, TRUE);
   if (rc != MOSQ_ERR_SUCCESS)
-    g_debug ("fleet: status not published: %s", mosquitto_strerror (rc));
+    g_message ("fleet: status not published: %s", mosquitto_strerror (rc));
+  else
+    g_debug ("fleet: status published: %s", text);
 }
 
 /* A manifest refused: the running version stays, the refusal is reported and journaled. */
@@ -586,6 +588,16 @@ on_connect (struct mosquitto *mosq,
 
 /* on libmosquitto's thread */
 static void
+on_disconnect (struct mosquitto *mosq,
+               void *user_data,
+               int rc)
+{
+  if (rc != 0)
+    g_message ("fleet: lost the broker: %s", mosquitto_strerror (rc));
+}
+
+/* on libmosquitto's thread */
+static void
 on_message (struct mosquitto *mosq,
             void *user_data,
             const struct mosquitto_message *message)
@@ -638,6 +650,7 @@ connect_broker (HgdFleet *self,
   mosquitto_int_option (self->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
   mosquitto_connect_callback_set (self->mosq, on_connect);
   mosquitto_message_callback_set (self->mosq, on_message);
+  mosquitto_disconnect_callback_set (self->mosq, on_disconnect);
   mosquitto_reconnect_delay_set (self->mosq, 1, 30, TRUE);
   if (key_pem != NULL)
     {
