@@ -27,6 +27,7 @@
 #define STATE_FILE "fleet.state"
 #define POLL_MS 200
 #define KEEPALIVE 60
+#define REFRESH_MAX 300 /* times POLL_MS: a minute */
 
 struct _HgdFleet
 {
@@ -60,6 +61,8 @@ struct _HgdFleet
   guint bundle_timeout_id;
   gchar *job_id; /* (owned) (nullable) */
   guint poll_id;
+  guint refresh_id; /* publishes the status again once no plugin is starting */
+  guint refreshes;
 };
 
 G_DEFINE_TYPE (HgdFleet, hgd_fleet, G_TYPE_OBJECT)
@@ -219,6 +222,46 @@ publish_status (HgdFleet *self)
     g_debug ("fleet: status published: %s", text);
 }
 
+static gboolean
+any_starting (HgdFleet *self)
+{
+  g_autoptr(JsonArray) plugins = running_plugins (self);
+
+  for (guint i = 0; i < json_array_get_length (plugins); i++)
+    {
+      JsonObject *plugin = json_array_get_object_element (plugins, i);
+
+      if (g_strcmp0 (json_object_get_string_member (plugin, "state"), "starting") == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+refresh_cb (gpointer user_data)
+{
+  HgdFleet *self = HGD_FLEET (user_data);
+
+  if (any_starting (self) && ++self->refreshes < REFRESH_MAX)
+    return G_SOURCE_CONTINUE;
+  self->refresh_id = 0;
+  publish_status (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Publishes the status now and, while a plugin (e.g. the version rolled back to) is still
+ * starting, again once it runs or failed. */
+static void
+report (HgdFleet *self)
+{
+  publish_status (self);
+  if (self->refresh_id == 0 && any_starting (self))
+    {
+      self->refreshes = 0;
+      self->refresh_id = g_timeout_add (POLL_MS, refresh_cb, self);
+    }
+}
+
 /* A manifest refused: the running version stays, the refusal is reported and journaled. */
 static void
 refuse (HgdFleet *self,
@@ -268,7 +311,7 @@ finish_apply (HgdFleet *self,
   json_object_set_string_member (body, "outcome", outcome);
   set_nullable (body, "error", error);
   record (self, "fleet.manifest-applied", body);
-  publish_status (self);
+  report (self);
   if (next != NULL)
     handle_manifest (self, next);
 }
@@ -756,6 +799,7 @@ hgd_fleet_stop (HgdFleet *self)
     }
   g_clear_handle_id (&self->poll_id, g_source_remove);
   g_clear_handle_id (&self->bundle_timeout_id, g_source_remove);
+  g_clear_handle_id (&self->refresh_id, g_source_remove);
 }
 
 static void
