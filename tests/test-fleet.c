@@ -27,6 +27,8 @@ typedef struct
   GPtrArray *gateways;    /* (owned) of GSubprocess */
   guint n_gateways;
   guint n_pilot;          /* gw-000 .. the first n_pilot are in group "pilot" */
+  gboolean secret_store;  /* the client key from hemgated's own secret store, not a file */
+  guint16 api_port;       /* gw-000's */
 } Fixture;
 
 static GSubprocessLauncher *
@@ -228,24 +230,24 @@ provision_key (Fixture *fixture,
   g_assert_no_error (error);
 }
 
-/* Provisions gateway @i (its certificate, its state dir trusting the municipal key and,
- * in the personal domain, the resident's key) and starts its hemgated in light mode. */
+/* Provisions gateway @i: its certificate, its state dir trusting the municipal key and,
+ * in the personal domain, the resident's key, and its configuration. */
 static void
-start_gateway (Fixture *fixture,
-               guint i)
+provision_gateway (Fixture *fixture,
+                   guint i)
 {
-  g_autoptr(GSubprocessLauncher) launcher
-      = launcher_new (fixture, G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_autofree gchar *id = gateway_id (i);
   g_autofree gchar *state = g_strdup_printf ("%s/state-%s", fixture->dir, id);
   g_autofree gchar *municipal = g_build_filename (state, "municipal", NULL);
   g_autofree gchar *personal = g_build_filename (state, "personal", NULL);
   g_autofree gchar *config_path = g_strdup_printf ("%s/%s.conf", fixture->dir, id);
   g_autofree gchar *config = NULL;
-  g_autofree gchar *log = g_strdup_printf ("%s/%s.log", fixture->dir, id);
+  g_autofree gchar *key_line = NULL;
   g_autoptr(GError) error = NULL;
-  GSubprocess *process;
+  guint16 api_port = hg_test_free_port ();
 
+  if (i == 0)
+    fixture->api_port = api_port;
   make_certificate (fixture, id, NULL);
   g_assert_cmpint (g_mkdir_with_parents (municipal, 0700), ==, 0);
   g_assert_cmpint (g_mkdir_with_parents (personal, 0700), ==, 0);
@@ -253,25 +255,45 @@ start_gateway (Fixture *fixture,
    * the resident trusted their own key in the personal domain */
   provision_key (fixture, "municipal", municipal, "provisioning");
   provision_key (fixture, "resident", personal, "user:resident");
+  /* light mode: no sandbox and the session's secret store (none: the key from a file) */
+  key_line = fixture->secret_store
+                 ? g_strdup ("")
+                 : g_strdup_printf ("client-key-file = %s/%s.key\n", fixture->dir, id);
   config = g_strdup_printf (
+      "[daemon]\nstate-dir = %s\n\n"
       "[api]\nlisten-address = 127.0.0.1\nport = %u\ntls = false\n\n"
       "[plugins]\nsandbox = off\nstart-timeout = 5\n\n"
-      "[secrets]\nservice = session\n\n"
+      "[secrets]\nservice = %s\n\n"
       "[fleet]\nbroker = 127.0.0.1\nport = %u\nca-file = %s/ca.crt\n"
-      "certificate-file = %s/%s.crt\nclient-key-file = %s/%s.key\n"
+      "certificate-file = %s/%s.crt\n%s"
       "gateway-id = %s\ngroups = %s\ntopic-prefix = " PREFIX "\nhealth-check = 2\n",
-      hg_test_free_port (), fixture->broker_port, fixture->dir, fixture->dir, id, fixture->dir,
-      id, id, i < fixture->n_pilot ? "pilot" : "all");
+      state, api_port, fixture->secret_store ? "private" : "session", fixture->broker_port,
+      fixture->dir, fixture->dir, id, key_line, id, i < fixture->n_pilot ? "pilot" : "all");
   g_file_set_contents (config_path, config, -1, &error);
   g_assert_no_error (error);
-  /* no session bus: the client key comes from the file in light mode */
+}
+
+/* Starts gateway @i's hemgated, its log in GATEWAY-ID.log */
+static GSubprocess *
+spawn_gateway (Fixture *fixture,
+               guint i)
+{
+  g_autoptr(GSubprocessLauncher) launcher
+      = launcher_new (fixture, G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autofree gchar *id = gateway_id (i);
+  g_autofree gchar *config_path = g_strdup_printf ("%s/%s.conf", fixture->dir, id);
+  g_autofree gchar *log = g_strdup_printf ("%s/%s.log", fixture->dir, id);
+  g_autoptr(GError) error = NULL;
+  GSubprocess *process;
+
+  /* no session bus */
   g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
                                 "unix:path=/nonexistent/bus", TRUE);
   g_subprocess_launcher_set_stderr_file_path (launcher, log);
   process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("HEMGATED"), "--config",
-                                         config_path, "--state-dir", state, NULL);
+                                         config_path, NULL);
   g_assert_no_error (error);
-  g_ptr_array_add (fixture->gateways, process);
+  return process;
 }
 
 /* Statuses ------------------------------------------------------------------------------------ */
@@ -509,7 +531,9 @@ setup (Fixture *fixture,
   const gchar *count = g_getenv ("HGD_FLEET_GATEWAYS");
   g_autoptr(GError) error = NULL;
 
-  fixture->n_gateways = GPOINTER_TO_UINT (data);
+  /* 0: one gateway whose client key is in its secret store */
+  fixture->n_gateways = MAX (1, GPOINTER_TO_UINT (data));
+  fixture->secret_store = GPOINTER_TO_UINT (data) == 0;
   if (count != NULL && fixture->n_gateways > 2)
     fixture->n_gateways = (guint) g_ascii_strtoull (count, NULL, 10);
   fixture->n_pilot = MAX (1, fixture->n_gateways / 10);
@@ -533,10 +557,14 @@ setup (Fixture *fixture,
                    0);
   start_broker (fixture);
   for (guint i = 0; i < fixture->n_gateways; i++)
-    start_gateway (fixture, i);
+    {
+      provision_gateway (fixture, i);
+      g_ptr_array_add (fixture->gateways, spawn_gateway (fixture, i));
+    }
   g_test_message ("%u gateways started", fixture->n_gateways);
   /* every gateway reports once connected, before any manifest */
-  wait_for_gateways (fixture, 0, fixture->n_gateways, status_reports, NULL);
+  if (!fixture->secret_store)
+    wait_for_gateways (fixture, 0, fixture->n_gateways, status_reports, NULL);
 }
 
 static void
@@ -727,6 +755,114 @@ test_bad_input (Fixture *fixture,
   expect_refusal (fixture, "oversized", big, -1, "manifest-too-large", "more than 65536");
 }
 
+/* hemgatectl … against gw-000's API, as over SSH: no session bus, the token in a file */
+static gint
+gateway_ctl (Fixture *fixture,
+             const gchar *input,
+             gchar **out,
+             const gchar *const *argv)
+{
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new (
+      fixture, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                   | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *url = g_strdup_printf ("http://127.0.0.1:%u", fixture->api_port);
+  g_autofree gchar *stdout_text = NULL;
+  g_autofree gchar *stderr_text = NULL;
+
+  g_subprocess_launcher_setenv (launcher, "HEMGATE_URL", url, TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "DBUS_SESSION_BUS_ADDRESS");
+  g_subprocess_launcher_setenv (launcher, "HOME", g_get_home_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+  g_ptr_array_add (args, (gpointer) g_getenv ("HEMGATECTL"));
+  for (guint i = 0; argv[i] != NULL; i++)
+    g_ptr_array_add (args, (gpointer) argv[i]);
+  g_ptr_array_add (args, NULL);
+  process = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) args->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, input, NULL, &stdout_text, &stderr_text, &error);
+  g_assert_no_error (error);
+  g_test_message ("$ hemgatectl %s -> %d\n%.3000s%s", argv[0],
+                  g_subprocess_get_exit_status (process), stdout_text, stderr_text);
+  if (out != NULL)
+    *out = g_steal_pointer (&stdout_text);
+  return g_subprocess_get_exit_status (process);
+}
+
+#define GATEWAY_CTL(fixture, input, out, ...)                                                      \
+  gateway_ctl ((fixture), (input), (out), (const gchar *const[]){ __VA_ARGS__, NULL })
+
+static gboolean
+api_is_up (gpointer data)
+{
+  Fixture *fixture = data;
+
+  return GATEWAY_CTL (fixture, NULL, NULL, "status") == 0;
+}
+
+static void
+test_secret_key_and_journal (Fixture *fixture,
+                             gconstpointer data)
+{
+  g_autofree gchar *config_path = path (fixture, "gw-000.conf");
+  g_autofree gchar *key_path = path (fixture, "gw-000.key");
+  g_autofree gchar *example = example_module ();
+  g_autofree gchar *m1 = NULL;
+  g_autofree gchar *rogue = NULL;
+  g_autofree gchar *out = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new (fixture, G_SUBPROCESS_FLAGS_STDIN_PIPE);
+  g_autoptr(GSubprocess) add_user = NULL;
+  g_autoptr(GError) error = NULL;
+  const Expected converged = { 1, "converged", "1.0", NULL };
+  const Expected refused = { 1, "converged", "1.0", "manifest-untrusted-key" };
+
+  g_test_summary ("A gateway's client key comes from its own secret store (owner core), set "
+                  "by IT through hemgatectl; a refused manifest is journaled");
+  /* the first it-admin, as on a fresh install */
+  add_user = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("HEMGATED"), "--config",
+                                          config_path, "--add-user", "it", "--role", "it-admin",
+                                          NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (add_user, "fleet-test-password-4711\n", NULL, NULL, NULL,
+                                 &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (add_user), ==, 0);
+  hg_test_wait_for (api_is_up, fixture, WAIT_SECONDS);
+  g_assert_cmpint (
+      GATEWAY_CTL (fixture, "fleet-test-password-4711\n", NULL, "login", "it", "--password-stdin"),
+      ==, 0);
+  g_assert_cmpint (GATEWAY_CTL (fixture, NULL, NULL, "secrets", "set", "core", "fleet-client-key",
+                                "--file", key_path),
+                   ==, 0);
+  /* the key is read at start */
+  g_subprocess_send_signal (fixture->gateways->pdata[0], SIGTERM);
+  g_subprocess_wait (fixture->gateways->pdata[0], NULL, NULL);
+  g_ptr_array_remove_index (fixture->gateways, 0);
+  g_ptr_array_add (fixture->gateways, spawn_gateway (fixture, 0));
+  wait_for_gateways (fixture, 0, 1, status_reports, NULL);
+
+  make_bundle (fixture, "greeter-1.0", "1.0", example);
+  m1 = write_manifest (fixture, "m1", 1, "greeter-1.0.hgp", NULL);
+  publish (fixture, m1, "municipal.key", NULL);
+  wait_for_gateways (fixture, 0, 1, status_is, &converged);
+  rogue = write_manifest (fixture, "m2", 2, "greeter-1.0.hgp", NULL);
+  publish (fixture, rogue, "rogue.key", NULL);
+  wait_for_gateways (fixture, 0, 1, status_is, &refused);
+
+  hg_test_wait_for (api_is_up, fixture, WAIT_SECONDS);
+  g_assert_cmpint (
+      GATEWAY_CTL (fixture, "fleet-test-password-4711\n", NULL, "login", "it", "--password-stdin"),
+      ==, 0);
+  g_assert_cmpint (GATEWAY_CTL (fixture, NULL, &out, "events", "--json", "--limit", "1000"), ==,
+                   0);
+  g_assert_nonnull (strstr (out, "fleet.manifest-applied"));
+  g_assert_nonnull (strstr (out, "fleet.manifest-refused"));
+  g_assert_nonnull (strstr (out, "manifest-untrusted-key"));
+  g_assert_nonnull (strstr (out, "which the municipal domain does not trust"));
+}
+
 int
 main (int argc,
       char **argv)
@@ -736,5 +872,7 @@ main (int argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add ("/fleet/rollout", Fixture, GUINT_TO_POINTER (50), setup, test_rollout, teardown);
   g_test_add ("/fleet/bad-input", Fixture, GUINT_TO_POINTER (2), setup, test_bad_input, teardown);
+  g_test_add ("/fleet/secret-key-and-journal", Fixture, GUINT_TO_POINTER (0), setup,
+              test_secret_key_and_journal, teardown);
   return g_test_run ();
 }
