@@ -428,6 +428,29 @@ status_reports (JsonObject *status,
   return TRUE;
 }
 
+/* Seconds from @since (real time, µs) to the newest status's "updated": a roll-out's time
+ * as the gateways report it (one clock: they all run here) */
+static gdouble
+rollout_seconds (Fixture *fixture,
+                 gint64 since)
+{
+  g_autoptr(GHashTable) statuses = read_statuses (fixture);
+  GHashTableIter iter;
+  gpointer value;
+  gint64 newest = since;
+
+  g_hash_table_iter_init (&iter, statuses);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      g_autoptr(GDateTime) updated = g_date_time_new_from_iso8601 (
+          json_object_get_string_member (value, "updated"), NULL);
+
+      if (updated != NULL)
+        newest = MAX (newest, g_date_time_to_unix_usec (updated));
+    }
+  return (newest - since) / 1e6;
+}
+
 /* Bundles and manifests --------------------------------------------------------------------- */
 
 /* A signed bundle NAME.hgp of plugin "greeter" @version made of @module. */
@@ -529,6 +552,7 @@ setup (Fixture *fixture,
        gconstpointer data)
 {
   const gchar *count = g_getenv ("HGD_FLEET_GATEWAYS");
+  gint64 started;
   g_autoptr(GError) error = NULL;
 
   /* 0: one gateway whose client key is in its secret store */
@@ -556,6 +580,7 @@ setup (Fixture *fixture,
   g_assert_cmpint (RUN (fixture, NULL, g_getenv ("HEMGATECTL"), "bundle", "keygen", "rogue"), ==,
                    0);
   start_broker (fixture);
+  started = g_get_monotonic_time ();
   for (guint i = 0; i < fixture->n_gateways; i++)
     {
       provision_gateway (fixture, i);
@@ -565,6 +590,8 @@ setup (Fixture *fixture,
   /* every gateway reports once connected, before any manifest */
   if (!fixture->secret_store)
     wait_for_gateways (fixture, 0, fixture->n_gateways, status_reports, NULL);
+  g_test_message ("%u gateways started in %.1f s (certificates made, connected, reporting)",
+                  fixture->n_gateways, (g_get_monotonic_time () - started) / 1e6);
 }
 
 static void
@@ -622,6 +649,7 @@ test_rollout (Fixture *fixture,
   const Expected rolled_back = { 2, "rolled-back", "1.0", NULL };
   const Expected replay_refused = { 2, "rolled-back", "1.0", "manifest-replayed" };
   const Expected pilot = { 3, "converged", "1.1", NULL };
+  gint64 since;
 
   g_test_summary ("Gateways on one broker converge to a signed manifest and report it; a "
                   "version that crashes at start rolls back on every gateway, each reporting "
@@ -633,16 +661,22 @@ test_rollout (Fixture *fixture,
 
   /* 1: every gateway installs 1.0 */
   m1 = write_manifest (fixture, "m1", 1, "greeter-1.0.hgp", NULL);
+  since = g_get_real_time ();
   publish (fixture, m1, "municipal.key", "m1.envelope");
   wait_for_gateways (fixture, 0, fixture->n_gateways, status_is, &converged);
+  g_test_message ("roll-out of manifest 1 (install) to %u gateways: %.2f s",
+                  fixture->n_gateways, rollout_seconds (fixture, since));
   g_assert_cmpint (FLEET (fixture, &out, "status"), ==, 0);
   line = g_strdup_printf ("Manifest 1: %u converged, 0 pending, 0 failed", fixture->n_gateways);
   g_assert_nonnull (strstr (out, line));
 
   /* 2: 2.0 crashes at start: rolled back to 1.0 everywhere, and reported */
   m2 = write_manifest (fixture, "m2", 2, "greeter-2.0.hgp", NULL);
+  since = g_get_real_time ();
   publish (fixture, m2, "municipal.key", NULL);
   wait_for_gateways (fixture, 0, fixture->n_gateways, status_is, &rolled_back);
+  g_test_message ("roll-out of manifest 2 (crash, rollback) to %u gateways: %.2f s",
+                  fixture->n_gateways, rollout_seconds (fixture, since));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&line, g_free);
   g_assert_cmpint (FLEET (fixture, &out, "status"), ==, 0);
