@@ -446,7 +446,8 @@ rollout_seconds (Fixture *fixture,
           json_object_get_string_member (value, "updated"), NULL);
 
       if (updated != NULL)
-        newest = MAX (newest, g_date_time_to_unix_usec (updated));
+        newest = MAX (newest, g_date_time_to_unix (updated) * G_USEC_PER_SEC
+                                   + g_date_time_get_microsecond (updated));
     }
   return (newest - since) / 1e6;
 }
