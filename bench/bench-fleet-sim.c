@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "hgd-bundle.h"
 #include "hgd-fleet-manifest.h"
@@ -105,7 +106,8 @@ on_monitor_message (struct mosquitto *mosq,
 {
   g_autofree gchar *wanted = g_strdup_printf ("\"serial\":%" G_GINT64_FORMAT, serial_wanted);
 
-  if (published_at == 0 || message->payloadlen == 0)
+  /* a retained status (of an earlier run) is not an answer to this manifest */
+  if (published_at == 0 || message->payloadlen == 0 || message->retain)
     return;
   if (g_strstr_len (message->payload, message->payloadlen, wanted) != NULL)
     {
@@ -132,7 +134,17 @@ loop_all (Client *clients,
   for (guint i = 0; i < n; i++)
     {
       if ((fds[i].revents & (POLLIN | POLLERR | POLLHUP)) != 0)
-        mosquitto_loop_read (clients[i].mosq, 1);
+        {
+          int pending = 0;
+
+          /* everything that arrived, not one packet per pass: the monitor gets N */
+          for (guint r = 0; r < 4096; r++)
+            {
+              if (mosquitto_loop_read (clients[i].mosq, 1) != MOSQ_ERR_SUCCESS
+                  || ioctl (fds[i].fd, FIONREAD, &pending) != 0 || pending == 0)
+                break;
+            }
+        }
       if (mosquitto_want_write (clients[i].mosq))
         mosquitto_loop_write (clients[i].mosq, 1);
     }

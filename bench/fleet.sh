@@ -13,8 +13,8 @@ trap 'kill $broker 2>/dev/null || true; rm -rf "$dir"' EXIT
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== 50 hemgated, one broker (TLS, client certificates)"
-HGD_FLEET_GATEWAYS=50 meson test -C "$build" fleet-rollout --verbose 2>&1 \
-  | grep -E 'roll-out of manifest|gateways started in' || true
+[ "${SKIP_REAL:-}" ] || HGD_FLEET_GATEWAYS=50 meson test -C "$build" fleet-rollout >/dev/null 2>&1 || echo "fleet-rollout FAILED"
+grep -E 'roll-out of manifest|gateways started in' "$build/meson-logs/testlog.txt" | sed 's/^# //' 
 
 echo "== $n simulated gateways, one broker (plain TCP on loopback)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
