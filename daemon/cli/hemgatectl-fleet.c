@@ -389,9 +389,14 @@ hgd_cli_fleet_publish (HgdCliClient *client,
   if (options->json)
     g_print ("%s\n", envelope);
   else
-    /* TRANSLATORS: %ld is the manifest's serial, %s a key id, %u how many bundles */
-    g_print (_ ("Published manifest %" G_GINT64_FORMAT " signed by %s with %u bundles.\n"),
-             serial, hgd_fleet_manifest_get_key_id (check), bundles->len);
+    {
+      g_autofree gchar *serial_text = g_strdup_printf ("%" G_GINT64_FORMAT, serial);
+
+      /* TRANSLATORS: the first %s is the manifest's serial, the second a key id, %u how
+       * many bundles were published with it */
+      g_print (_ ("Published manifest %s signed by %s with %u bundles.\n"), serial_text,
+               hgd_fleet_manifest_get_key_id (check), bundles->len);
+    }
   return TRUE;
 }
 
@@ -503,11 +508,15 @@ hgd_cli_fleet_status (HgdCliClient *client,
         pending++;
     }
   if (manifest != NULL)
-    /* TRANSLATORS: a summary; %ld is the manifest's serial, the %u are counts of gateways */
-    g_print (_ ("Manifest %" G_GINT64_FORMAT ": %u converged, %u pending, %u failed, %u not "
-                "targeted, of %u gateways\n"),
-             hgd_fleet_manifest_get_serial (manifest), converged, pending, failed, skipped,
-             ids->len);
+    {
+      g_autofree gchar *serial_text
+          = g_strdup_printf ("%" G_GINT64_FORMAT, hgd_fleet_manifest_get_serial (manifest));
+
+      /* TRANSLATORS: a summary; %s is the manifest's serial, the %u are counts of gateways */
+      g_print (_ ("Manifest %s: %u converged, %u pending, %u failed, %u not targeted, of %u "
+                  "gateways\n"),
+               serial_text, converged, pending, failed, skipped, ids->len);
+    }
   else
     /* TRANSLATORS: %u is a count of gateways */
     g_print (_ ("No manifest published; %u gateways report\n"), ids->len);
