@@ -28,6 +28,12 @@ typedef struct
   gchar *approve;          /* (owned) (nullable) --approve */
   gboolean oidc;           /* --oidc: log in with the identity provider */
   gboolean allow_downgrade; /* --allow-downgrade */
+  gchar *key;              /* (owned) (nullable) --key: fleet publish's signing key */
+  gchar *broker;           /* (owned) (nullable) --broker HOST[:PORT] */
+  gchar *cert;             /* (owned) (nullable) --cert: the MQTT client certificate */
+  gchar *cert_key;         /* (owned) (nullable) --cert-key: its key */
+  gchar *prefix;           /* (owned) (nullable) --prefix: the fleet's topic prefix */
+  gint wait;               /* --wait SECONDS, or 0 for the default */
 } HgdCliOptions;
 
 /* A command: @args are its positional arguments, already counted by the dispatcher. */
@@ -140,6 +146,14 @@ gboolean hgd_cli_plugins_remove (HgdCliClient *client,
                                  const HgdCliOptions *options,
                                  gchar **args,
                                  GError **error);
+gboolean hgd_cli_fleet_publish (HgdCliClient *client,
+                                const HgdCliOptions *options,
+                                gchar **args,
+                                GError **error);
+gboolean hgd_cli_fleet_status (HgdCliClient *client,
+                               const HgdCliOptions *options,
+                               gchar **args,
+                               GError **error);
 gboolean hgd_cli_trust (HgdCliClient *client,
                         const HgdCliOptions *options,
                         gchar **args,

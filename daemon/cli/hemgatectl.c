@@ -32,6 +32,9 @@ typedef enum
   OPT_APPROVE = 1 << 11,
   OPT_OIDC = 1 << 12,
   OPT_ALLOW_DOWNGRADE = 1 << 13,
+  OPT_KEY = 1 << 14,
+  OPT_MQTT = 1 << 15, /* --broker, --cert, --cert-key, --prefix */
+  OPT_WAIT = 1 << 16,
 } CommandOption;
 
 typedef enum
@@ -113,6 +116,15 @@ static const Command commands[] = {
   /* TRANSLATORS: the arguments of “secrets delete”, and what the command does */
   { "secrets", "delete", N_("OWNER KEY"), 2, N_("Delete a secret"), 0, 0, TOKEN_REQUIRED,
     hgd_cli_secrets_delete },
+  /* TRANSLATORS: the argument of “fleet publish”, and what the command does */
+  { "fleet", "publish", N_("MANIFEST"), 1,
+    N_("Sign the deployment MANIFEST with --key and publish it and its bundles to the fleet's "
+       "broker"),
+    OPT_KEY | OPT_MQTT, OPT_KEY, TOKEN_NONE, hgd_cli_fleet_publish },
+  /* TRANSLATORS: what “fleet status” does */
+  { "fleet", "status", "", 0,
+    N_("Show the roll-out of the fleet's manifest: each gateway's state on the broker"),
+    OPT_MQTT | OPT_WAIT, 0, TOKEN_NONE, hgd_cli_fleet_status },
   /* TRANSLATORS: the arguments of “tls install”, and what the command does */
   { "tls", "install", N_("CERT KEY"), 2,
     N_("Install the API's certificate (PEM chain) and its key; used at once"), 0, 0,
@@ -164,6 +176,11 @@ options_clear (HgdCliOptions *options)
   g_clear_pointer (&options->file, g_free);
   g_clear_pointer (&options->arch, g_free);
   g_clear_pointer (&options->approve, g_free);
+  g_clear_pointer (&options->key, g_free);
+  g_clear_pointer (&options->broker, g_free);
+  g_clear_pointer (&options->cert, g_free);
+  g_clear_pointer (&options->cert_key, g_free);
+  g_clear_pointer (&options->prefix, g_free);
 }
 
 /* The string options go through callbacks so that giving one twice, or both before and
@@ -193,6 +210,16 @@ option_string_cb (const gchar *option_name,
     target = &options->arch;
   else if (g_strcmp0 (option_name, "--approve") == 0)
     target = &options->approve;
+  else if (g_strcmp0 (option_name, "--key") == 0)
+    target = &options->key;
+  else if (g_strcmp0 (option_name, "--broker") == 0)
+    target = &options->broker;
+  else if (g_strcmp0 (option_name, "--cert") == 0)
+    target = &options->cert;
+  else if (g_strcmp0 (option_name, "--cert-key") == 0)
+    target = &options->cert_key;
+  else if (g_strcmp0 (option_name, "--prefix") == 0)
+    target = &options->prefix;
   g_return_val_if_fail (target != NULL, FALSE);
   g_free (*target);
   *target = g_strdup (value);
@@ -282,6 +309,31 @@ option_group_new (HgdCliOptions *options,
       { "oidc", 0, 0, G_OPTION_ARG_NONE, &options->oidc,
         N_("Log in with the municipality's identity provider instead, without USER: enter "
            "the code shown in a browser anywhere"), NULL } },
+    /* TRANSLATORS: help for fleet publish --key */
+    { OPT_KEY,
+      { "key", 0, G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, option_string_cb,
+        N_("The signing key (from “bundle keygen”) the gateways' municipal domain trusts"),
+        N_("KEYFILE") } },
+    /* TRANSLATORS: help for fleet --broker */
+    { OPT_MQTT,
+      { "broker", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
+        N_("The fleet's MQTT broker (default 127.0.0.1:8883); TLS with --ca"), N_("HOST[:PORT]") } },
+    /* TRANSLATORS: help for fleet --cert */
+    { OPT_MQTT,
+      { "cert", 0, G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, option_string_cb,
+        N_("The client certificate to present to the broker (PEM)"), N_("FILE") } },
+    /* TRANSLATORS: help for fleet --cert-key */
+    { OPT_MQTT,
+      { "cert-key", 0, G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, option_string_cb,
+        N_("The client certificate's key (PEM)"), N_("FILE") } },
+    /* TRANSLATORS: help for fleet --prefix */
+    { OPT_MQTT,
+      { "prefix", 0, 0, G_OPTION_ARG_CALLBACK, option_string_cb,
+        N_("The fleet's topic prefix (default hemgate/fleet)"), N_("PREFIX") } },
+    /* TRANSLATORS: help for fleet status --wait */
+    { OPT_WAIT,
+      { "wait", 0, 0, G_OPTION_ARG_INT, &options->wait,
+        N_("Collect the gateways' states for SECONDS (default 2)"), N_("SECONDS") } },
     /* TRANSLATORS: help for --password-stdin */
     { OPT_PASSWORD_STDIN,
       { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &options->password_stdin,
@@ -434,6 +486,13 @@ parse_command_line (const Command *command,
           /* TRANSLATORS: --role is an option; keep it and the role names */
           _("“users add” needs --role ROLE (resident, family, guardian, staff, it-admin, "
             "service or auditor)"));
+      return FALSE;
+    }
+  if ((command->required & OPT_KEY) != 0 && options->key == NULL)
+    {
+      g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+                           /* TRANSLATORS: --key is an option; keep it */
+                           _("“fleet publish” needs --key KEYFILE, the key that signs the manifest"));
       return FALSE;
     }
   if ((command->required & OPT_YES) != 0 && !options->yes)

@@ -657,6 +657,56 @@ is_downgrade (HgdBundles *self,
 
 /* Installed --------------------------------------------------------------------------- */
 
+/**
+ * hgd_bundles_dup_trusted_key:
+ * @self: the bundles
+ * @domain: the domain that must trust the key
+ * @key_id: a key id, as a signature names it
+ * @error: return location for a #GError
+ *
+ * The same refusals as an install's, for what else a domain's keys sign (the fleet's
+ * deployment manifests): a key of the other domain, an unknown one, a revoked one.
+ *
+ * Returns: (transfer full) (nullable): the Ed25519 public key, or %NULL with
+ *   %HGD_BUNDLES_ERROR_UNTRUSTED_KEY or %HGD_BUNDLES_ERROR_REVOKED_KEY
+ */
+GBytes *
+hgd_bundles_dup_trusted_key (HgdBundles *self,
+                             HgDomain domain,
+                             const gchar *key_id,
+                             GError **error)
+{
+  HgDomain other = domain == HG_DOMAIN_MUNICIPAL ? HG_DOMAIN_PERSONAL : HG_DOMAIN_MUNICIPAL;
+  g_autofree gchar *group = NULL;
+  g_autofree gchar *public_text = NULL;
+
+  g_return_val_if_fail (HGD_IS_BUNDLES (self), NULL);
+  g_return_val_if_fail (key_id != NULL, NULL);
+
+  group = key_group (key_id);
+  if (!g_key_file_has_group (self->keys[domain], group))
+    {
+      if (g_key_file_has_group (self->keys[other], group))
+        g_set_error (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_UNTRUSTED_KEY,
+                     "signed by key %s, which the %s domain trusts, not the %s domain", key_id,
+                     hg_domain_to_string (other), hg_domain_to_string (domain));
+      else
+        g_set_error (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_UNTRUSTED_KEY,
+                     "signed by key %s, which the %s domain does not trust", key_id,
+                     hg_domain_to_string (domain));
+      return NULL;
+    }
+  if (key_is_revoked (self, domain, key_id))
+    {
+      g_set_error (error, HGD_BUNDLES_ERROR, HGD_BUNDLES_ERROR_REVOKED_KEY,
+                   "signed by key %s, revoked in the %s domain", key_id,
+                   hg_domain_to_string (domain));
+      return NULL;
+    }
+  public_text = g_key_file_get_string (self->keys[domain], group, "public", NULL);
+  return hgd_bundle_public_key_from_base64 (public_text, error);
+}
+
 static GStrv
 installed_plugins (HgdBundles *self,
                    HgDomain domain)

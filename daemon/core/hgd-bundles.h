@@ -64,6 +64,11 @@ JsonObject *hgd_bundles_revoke_key (HgdBundles *self,
                                     const gchar *who,
                                     GError **error);
 
+GBytes *hgd_bundles_dup_trusted_key (HgdBundles *self,
+                                     HgDomain domain,
+                                     const gchar *key_id,
+                                     GError **error);
+
 JsonArray *hgd_bundles_list_installed (HgdBundles *self,
                                        HgDomain domain);
 gchar *hgd_bundles_install (HgdBundles *self,

@@ -9,6 +9,7 @@
 
 #include "hgd-api.h"
 #include "hgd-daemon.h"
+#include "hgd-fleet.h"
 #include "hgd-own-alarms.h"
 
 struct _HgdDaemon
@@ -26,6 +27,7 @@ struct _HgdDaemon
   HgdSecrets *secrets;                     /* (owned) */
   HgdPluginManager *plugins;               /* (owned) */
   HgdApi *api;                             /* (owned) */
+  HgdFleet *fleet;                         /* (owned) follows `[fleet] broker` once started */
   guint prune_id;
   gint64 start_time;
 };
@@ -270,6 +272,8 @@ hgd_daemon_initable_init (GInitable *initable,
     }
   self->plugins = hgd_plugin_manager_new (self->config, self->journals, self->alarms, self->secrets);
   hgd_plugin_manager_load_state (self->plugins, domain_dirs[HG_DOMAIN_MUNICIPAL]);
+  self->fleet = hgd_fleet_new (self->config, self->plugins, self->secrets,
+                               self->journals[HG_DOMAIN_MUNICIPAL], domain_dirs[HG_DOMAIN_MUNICIPAL]);
   self->start_time = g_get_real_time ();
   deps.config = self->config;
   deps.state_dir = self->state_dir;
@@ -306,6 +310,9 @@ hgd_daemon_dispose (GObject *object)
   HgdDaemon *self = HGD_DAEMON (object);
 
   g_clear_handle_id (&self->prune_id, g_source_remove);
+  if (self->fleet != NULL)
+    hgd_fleet_stop (self->fleet);
+  g_clear_object (&self->fleet);
   g_clear_object (&self->api);
   g_clear_object (&self->plugins);
   g_clear_object (&self->secrets);
@@ -434,6 +441,8 @@ plugins_started_cb (GObject *source,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  /* the fleet's manifests install through the plugins, so it follows once they run */
+  hgd_fleet_start (HGD_DAEMON (g_task_get_source_object (task))->fleet);
   g_task_return_boolean (task, TRUE);
 }
 
