@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The webrtc-visit plugin's call flow against HgTestContext, with real GStreamer pipelines:
+ * staff start, the home rings, accept or decline, the gateway's offer (VP8 and Opus), a
+ * second visit is busy, bad SDP and candidates, hang-up and a vanished browser; the
+ * pipeline is gone (NULL) right after each call. */
+#include <hemgate-plugin.h>
+
+#include "hg-webrtc-visit-plugin.h"
+
+typedef struct
+{
+  HgTestContext *context; /* (owned) */
+  HgPlugin *plugin;       /* (owned) */
+} Fixture;
+
+static void
+started_cb (GObject *source,
+            GAsyncResult *result,
+            gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (hg_plugin_start_finish (HG_PLUGIN (source), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+static void
+fixture_setup (Fixture *fixture,
+               gconstpointer user_data)
+{
+  const gchar *capabilities[] = { "channel.serve", "media.camera", "media.microphone", NULL };
+  g_autoptr(GError) error = NULL;
+  gboolean started = FALSE;
+
+  fixture->context = hg_test_context_new_from_data ("webrtc-visit", HG_DOMAIN_MUNICIPAL,
+                                                    "[plugin:webrtc-visit]\nring-seconds=5\n",
+                                                    capabilities, &error);
+  g_assert_no_error (error);
+  fixture->plugin = g_object_new (HG_TYPE_WEBRTC_VISIT_PLUGIN, "context", fixture->context, NULL);
+  g_assert_true (hg_plugin_configure (fixture->plugin,
+                                      hg_context_get_config (HG_CONTEXT (fixture->context)),
+                                      &error));
+  g_assert_no_error (error);
+  hg_plugin_start_async (fixture->plugin, NULL, started_cb, &started);
+  while (!started)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+fixture_teardown (Fixture *fixture,
+                  gconstpointer user_data)
+{
+  g_clear_object (&fixture->plugin);
+  g_clear_object (&fixture->context);
+}
+
+static JsonObject *
+typed (const gchar *type)
+{
+  JsonObject *object = json_object_new ();
+
+  json_object_set_string_member (object, "type", type);
+  return object;
+}
+
+static void
+deliver (Fixture *fixture,
+         const gchar *channel,
+         JsonObject *message)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (hg_test_context_channel_deliver (fixture->context, channel, message, &error));
+  g_assert_no_error (error);
+  json_object_unref (message);
+}
+
+static void
+say (Fixture *fixture,
+     const gchar *channel,
+     const gchar *type)
+{
+  deliver (fixture, channel, typed (type));
+}
+
+/* The newest message of @type on @channel, waiting up to 20 s for it */
+static JsonObject *
+wait_message (Fixture *fixture,
+              const gchar *channel,
+              const gchar *type)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      GPtrArray *messages = hg_test_context_get_channel_messages (fixture->context, channel);
+
+      for (guint i = messages->len; i > 0; i--)
+        {
+          JsonObject *message = g_ptr_array_index (messages, i - 1);
+
+          if (g_strcmp0 (json_object_get_string_member (message, "type"), type) == 0)
+            return message;
+        }
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_error ("no %s on %s", type, channel);
+}
+
+static JsonObject *
+last_health (Fixture *fixture)
+{
+  GPtrArray *reports = hg_test_context_get_health_reports (fixture->context);
+
+  g_assert_cmpuint (reports->len, >, 0);
+  return g_ptr_array_index (reports, reports->len - 1);
+}
+
+static void
+assert_idle (Fixture *fixture,
+             const gchar *outcome)
+{
+  JsonObject *health = last_health (fixture);
+
+  g_assert_cmpstr (json_object_get_string_member (health, "call"), ==, "idle");
+  g_assert_cmpstr (json_object_get_string_member (health, "pipeline"), ==, "null");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (health,
+                                                                                 "last_call"),
+                                                  "outcome"), ==, outcome);
+}
+
+static void
+test_accept_offer_hangup (Fixture *fixture,
+                          gconstpointer user_data)
+{
+  g_autofree gchar *staff = NULL;
+  g_autofree gchar *other = NULL;
+  g_autofree gchar *home = NULL;
+  JsonObject *message;
+  const gchar *sdp;
+
+  g_test_summary ("Staff start a visit, the home rings with the staff member's name, a second "
+                  "visit is busy, the resident accepts, the gateway offers VP8 and Opus both "
+                  "ways with its ICE candidates; a malformed answer fails the call and the "
+                  "pipeline is gone (NULL) at once");
+  home = hg_test_context_channel_open (fixture->context, "rut", "resident");
+  staff = hg_test_context_channel_open (fixture->context, "anna", "staff");
+  other = hg_test_context_channel_open (fixture->context, "bo", "staff");
+
+  say (fixture, staff, "start");
+  wait_message (fixture, staff, "ringing");
+  message = wait_message (fixture, home, "ring");
+  g_assert_cmpstr (json_object_get_string_member (message, "staff"), ==, "anna");
+  say (fixture, other, "start");
+  wait_message (fixture, other, "busy");
+  say (fixture, home, "start");
+  message = wait_message (fixture, home, "error");
+  g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, "forbidden");
+
+  say (fixture, home, "accept");
+  wait_message (fixture, staff, "accepted");
+  message = wait_message (fixture, staff, "offer");
+  sdp = json_object_get_string_member (message, "sdp");
+  g_assert_nonnull (strstr (sdp, "VP8/90000"));
+  g_assert_nonnull (strstr (sdp, "OPUS/48000"));
+  g_assert_nonnull (strstr (sdp, "a=sendrecv"));
+  wait_message (fixture, staff, "ice");
+  g_assert_cmpstr (json_object_get_string_member (last_health (fixture), "call"), ==, "in-call");
+
+  message = typed ("answer");
+  json_object_set_string_member (message, "sdp", "this is not SDP");
+  deliver (fixture, staff, message);
+  message = wait_message (fixture, staff, "error");
+  g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, "bad-sdp");
+  message = wait_message (fixture, home, "ended");
+  g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "failed");
+  assert_idle (fixture, "failed");
+}
+
+static void
+test_decline_and_vanish (Fixture *fixture,
+                         gconstpointer user_data)
+{
+  g_autofree gchar *staff = NULL;
+  g_autofree gchar *home = NULL;
+  JsonObject *message;
+
+  g_test_summary ("A declined visit ends without a pipeline; candidates without a call are "
+                  "refused; a staff browser that goes away mid-call ends it and the pipeline "
+                  "is NULL; the resident hangs up too");
+  home = hg_test_context_channel_open (fixture->context, "rut", "resident");
+  staff = hg_test_context_channel_open (fixture->context, "anna", "staff");
+
+  message = typed ("ice");
+  json_object_set_string_member (message, "candidate", "candidate:1 1 UDP 1 127.0.0.1 9 typ host");
+  json_object_set_int_member (message, "sdpMLineIndex", 0);
+  deliver (fixture, staff, message);
+  message = wait_message (fixture, staff, "error");
+  g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, "no-call");
+
+  say (fixture, staff, "start");
+  wait_message (fixture, home, "ring");
+  say (fixture, home, "decline");
+  message = wait_message (fixture, staff, "ended");
+  g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "declined");
+  assert_idle (fixture, "declined");
+
+  say (fixture, staff, "start");
+  wait_message (fixture, home, "ring");
+  say (fixture, home, "accept");
+  wait_message (fixture, staff, "offer");
+  g_assert_cmpstr (json_object_get_string_member (last_health (fixture), "pipeline"), !=, "null");
+  hg_test_context_channel_close (fixture->context, staff);
+  assert_idle (fixture, "failed");
+
+  g_free (staff);
+  staff = hg_test_context_channel_open (fixture->context, "anna", "staff");
+  say (fixture, staff, "start");
+  say (fixture, home, "accept");
+  wait_message (fixture, staff, "offer");
+  say (fixture, home, "hangup");
+  message = wait_message (fixture, staff, "ended");
+  g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "answered");
+  assert_idle (fixture, "answered");
+}
+
+int
+main (int argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add ("/webrtc-visit/accept-offer-bad-answer", Fixture, NULL, fixture_setup,
+              test_accept_offer_hangup, fixture_teardown);
+  g_test_add ("/webrtc-visit/decline-vanish-hangup", Fixture, NULL, fixture_setup,
+              test_decline_and_vanish, fixture_teardown);
+  return g_test_run ();
+}
