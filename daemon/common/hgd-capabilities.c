@@ -62,6 +62,12 @@ static const HgdCapability capabilities[] = {
     .methods = { "LookupSecret", "StoreSecret" },
   },
   {
+    /* the records of care visits and camera checks: the municipality's */
+    .name = HG_CAPABILITY_VISIT_PUBLISH,
+    .domains = HGD_DOMAIN_BIT (HG_DOMAIN_MUNICIPAL),
+    .publishes = { "visit.*" },
+  },
+  {
     /* API clients open channels to the instance (hgd-channels.c): which roles may is
      * .channel_roles; a municipal role only to a municipal instance */
     .name = HG_CAPABILITY_CHANNEL_SERVE,

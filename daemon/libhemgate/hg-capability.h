@@ -106,4 +106,14 @@ G_BEGIN_DECLS
  */
 #define HG_CAPABILITY_CHANNEL_SERVE "channel.serve"
 
+/**
+ * HG_CAPABILITY_VISIT_PUBLISH:
+ *
+ * Publish `visit.*` events into the municipal journal: the record of each care visit or
+ * camera check (who, when, how long, outcome). Municipal instances only.
+ *
+ * Since: 1.1
+ */
+#define HG_CAPABILITY_VISIT_PUBLISH "visit.publish"
+
 G_END_DECLS

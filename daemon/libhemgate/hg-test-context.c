@@ -50,6 +50,7 @@ static const struct
   const gchar *capability;
 } publish_rules[] = {
   { "sensor", "sensor.publish" },
+  { "visit", "visit.publish" },
 };
 
 /* One report of an alarm's step, as recorded. */

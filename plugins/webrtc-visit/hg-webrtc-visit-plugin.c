@@ -157,7 +157,19 @@ health_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Ends the call: the pipeline goes to NULL and is freed before anyone is told. */
+static void
+record_published_cb (GObject *source,
+                     GAsyncResult *result,
+                     gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (hg_context_publish_event_finish (HG_CONTEXT (source), result, &error) == 0)
+    g_warning ("visit record not journaled: %s", error->message);
+}
+
+/* Ends the call: the pipeline goes to NULL and is freed before anyone is told; the record
+ * (who, when, how long, outcome) goes to the municipal journal as `visit.ended`. */
 static void
 end_call (HgWebrtcVisitPlugin *self,
           const gchar *outcome)
@@ -193,6 +205,12 @@ end_call (HgWebrtcVisitPlugin *self,
   json_object_set_string_member (record, "outcome", outcome);
   g_clear_pointer (&self->last_call, json_object_unref);
   self->last_call = json_object_ref (record);
+  if (hg_context_has_capability (get_context (self), HG_CAPABILITY_VISIT_PUBLISH))
+    {
+      g_autoptr(HgEvent) event = hg_event_new ("visit.ended", record);
+
+      hg_context_publish_event_async (get_context (self), event, NULL, record_published_cb, NULL);
+    }
 
   if (g_hash_table_contains (self->peers, call->staff_channel))
     send_type (self, call->staff_channel, "ended", "outcome", outcome);

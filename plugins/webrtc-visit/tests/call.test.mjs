@@ -271,6 +271,16 @@ test('a visit: both sides decode video and audio, the pipeline is NULL after han
   assert.equal(afterwards.last_call.outcome, 'answered');
   assert.equal(afterwards.last_call.staff, 'staff');
   assert.equal(afterwards.last_call.answered_by, 'resident');
+
+  // the record in the municipal journal
+  const record = await waitFor('visit.ended in the municipal journal', () => staff.evaluate(async (call) => {
+    const response = await fetch('/api/v1/events?after=0&limit=1000');
+    const body = await response.json();
+    return body.events.find((e) => e.type === 'visit.ended' && e.body.call === call)?.body ?? null;
+  }, afterwards.last_call.call));
+  assert.equal(record.outcome, 'answered');
+  assert.equal(record.staff, 'staff');
+  assert.ok(record.seconds >= 0);
 });
 
 test('a second visit while one rings is busy', async () => {

@@ -29,7 +29,8 @@ static void
 fixture_setup (Fixture *fixture,
                gconstpointer user_data)
 {
-  const gchar *capabilities[] = { "channel.serve", "media.camera", "media.microphone", NULL };
+  const gchar *capabilities[] = { "channel.serve", "media.camera", "media.microphone",
+                                  "visit.publish", NULL };
   g_autoptr(GError) error = NULL;
   gboolean started = FALSE;
 
@@ -131,6 +132,21 @@ assert_idle (Fixture *fixture,
                                                   "outcome"), ==, outcome);
 }
 
+/* The newest visit.ended record published, waiting for it */
+static JsonObject *
+wait_record (Fixture *fixture,
+             guint n)
+{
+  GPtrArray *events = hg_test_context_get_events (fixture->context);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (events->len < n && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (events->len, ==, n);
+  g_assert_cmpstr (hg_event_get_event_type (g_ptr_array_index (events, n - 1)), ==, "visit.ended");
+  return hg_event_get_body (g_ptr_array_index (events, n - 1));
+}
+
 static void
 test_accept_offer_hangup (Fixture *fixture,
                           gconstpointer user_data)
@@ -177,6 +193,12 @@ test_accept_offer_hangup (Fixture *fixture,
   message = wait_message (fixture, home, "ended");
   g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "failed");
   assert_idle (fixture, "failed");
+  message = wait_record (fixture, 1);
+  g_assert_cmpstr (json_object_get_string_member (message, "staff"), ==, "anna");
+  g_assert_cmpstr (json_object_get_string_member (message, "answered_by"), ==, "rut");
+  g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "failed");
+  g_assert_true (json_object_has_member (message, "started"));
+  g_assert_true (json_object_has_member (message, "seconds"));
 }
 
 static void
@@ -206,6 +228,9 @@ test_decline_and_vanish (Fixture *fixture,
   message = wait_message (fixture, staff, "ended");
   g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "declined");
   assert_idle (fixture, "declined");
+  message = wait_record (fixture, 1);
+  g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "declined");
+  g_assert_false (json_object_has_member (message, "answered_by"));
 
   say (fixture, staff, "start");
   wait_message (fixture, home, "ring");
