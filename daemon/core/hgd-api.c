@@ -3465,13 +3465,14 @@ event_stream_replay_cb (gpointer user_data)
 
 /* Channels to plugin instances ride on the events WebSocket (HgdChannels): frames with an
  * `op`, which events never have. The client sends
- *   {"op": "channel-open", "plugin": ID, "ref": R}  (R: the client's own, echoed)
+ *   {"op": "channel-open", "plugin": ID, "ref": R}  (R: the client's own, echoed; an
+ *     optional "purpose": "night-check" needs the resident's night-check consent)
  *   {"op": "channel-send", "channel": C, "message": {...}}
  *   {"op": "channel-close", "channel": C}
  * and is sent
  *   {"op": "channel-opened", "ref": R, "channel": C}
  *   {"op": "channel-message", "channel": C, "message": {...}}
- *   {"op": "channel-closed", "channel": C, "reason": "plugin" | "stopped"}
+ *   {"op": "channel-closed", "channel": C, "reason": "plugin" | "stopped" | "consent"}
  *   {"op": "channel-error", "ref": R or "channel": C, "code": ..., "message": ...}
  * HgdChannels decides who may open which (role, domain, the instance's channel.serve). */
 static void
@@ -3526,6 +3527,10 @@ channel_error_code (const GError *error)
       return "too-large";
     case HGD_CHANNELS_ERROR_RATE:
       return "rate-limited";
+    case HGD_CHANNELS_ERROR_PURPOSE:
+      return "invalid";
+    case HGD_CHANNELS_ERROR_NO_CONSENT:
+      return "no-consent";
     default:
       return "invalid";
     }
@@ -3564,20 +3569,23 @@ stream_handle_frame (EventStream *stream,
     }
   if (g_str_equal (op, "channel-open"))
     {
-      static const gchar *const members[] = { "op", "plugin", "ref", NULL };
+      static const gchar *const members[] = { "op", "plugin", "ref", "purpose", NULL };
       const gchar *plugin = NULL;
+      const gchar *purpose = NULL;
       g_autofree gchar *id = NULL;
       g_autoptr(JsonObject) opened = NULL;
 
       if (!hg_json_object_get_optional_string (frame, "ref", &ref, &error) ||
           !hg_json_object_check_members (frame, members, &error) ||
-          !hg_json_object_get_string (frame, "plugin", &plugin, &error))
+          !hg_json_object_get_string (frame, "plugin", &plugin, &error) ||
+          !hg_json_object_get_optional_string (frame, "purpose", &purpose, &error))
         {
           stream_send_channel_error (stream, "ref", ref, error);
           return;
         }
       id = hgd_channels_open (channels, hgd_plugin_manager_find (stream->api->plugins, plugin),
-                              stream->username, stream->role, channel_sink_cb, stream, &error);
+                              stream->username, stream->role, purpose, channel_sink_cb, stream,
+                              &error);
       if (id == NULL)
         {
           stream_send_channel_error (stream, "ref", ref, error);

@@ -8,7 +8,10 @@
  * (`channel.opened`, `channel.closed`: who, which instance, how long). Messages are JSON
  * objects of at most HG_CONTEXT_CHANNEL_MAX_MESSAGE, at most HGD_CHANNEL_MAX_RATE a second
  * each way; a channel closes with its client (hgd_channels_close_owner ()) and with its
- * instance's host. */
+ * instance's host. A channel opened for the purpose `night-check` needs the resident's
+ * night-check consent grant to hold (hgd_grants_night_check_allowed ()) when it opens, and
+ * closes as soon as it no longer does: on every `grant.*` event of the personal journal
+ * and every minute (the window's end). */
 #include "config.h"
 
 #include <string.h>
@@ -32,6 +35,7 @@ typedef struct
   gulong state_id;
   gchar *username;               /* (owned) */
   HgdRole role;
+  gchar *purpose;                /* (owned) (nullable) */
   HgdChannelSink sink;
   gpointer owner;                /* (unowned) the client, e.g. its WebSocket */
   gint64 opened;                 /* monotonic */
@@ -47,6 +51,9 @@ struct _HgdChannels
   HgdJournal *journals[HG_DOMAIN_LAST]; /* (owned) (nullable) each */
   GHashTable *channels;                 /* (owned) id → Channel */
   guint64 serial;
+  HgdGrants *grants;                    /* (owned) (nullable) the resident's consent */
+  gulong grants_id;                     /* on the personal journal */
+  guint consent_id;                     /* the minute's recheck, while a check is open */
 };
 
 G_DEFINE_TYPE (HgdChannels, hgd_channels, G_TYPE_OBJECT)
@@ -58,6 +65,7 @@ channel_free (Channel *channel)
   g_object_unref (channel->instance);
   g_free (channel->id);
   g_free (channel->username);
+  g_free (channel->purpose);
   g_free (channel);
 }
 
@@ -90,6 +98,8 @@ journal_channel (HgdChannels *self,
   json_object_set_string_member (body, "plugin", hgd_plugin_instance_get_id (channel->instance));
   json_object_set_string_member (body, "user", channel->username);
   json_object_set_string_member (body, "role", hgd_role_to_string (channel->role));
+  if (channel->purpose != NULL)
+    json_object_set_string_member (body, "purpose", channel->purpose);
   if (by != NULL)
     {
       json_object_set_string_member (body, "by", by);
@@ -151,6 +161,80 @@ instance_state_cb (HgdPluginInstance *instance,
   sink (id, NULL, "stopped", owner);
 }
 
+/* Closes the channels whose purpose's consent no longer holds; the plugin and the client
+ * are told. */
+static void
+recheck_consent (HgdChannels *self)
+{
+  g_autoptr(GPtrArray) ended = g_ptr_array_new_with_free_func (g_free);
+  gboolean allowed;
+  gboolean any = FALSE;
+  GHashTableIter iter;
+  Channel *channel;
+
+  allowed = self->grants != NULL && hgd_grants_night_check_allowed (self->grants,
+                                                                     g_get_real_time ());
+  g_hash_table_iter_init (&iter, self->channels);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &channel))
+    {
+      if (channel->purpose == NULL)
+        continue;
+      if (allowed)
+        any = TRUE;
+      else
+        g_ptr_array_add (ended, g_strdup (channel->id));
+    }
+  for (guint i = 0; i < ended->len; i++)
+    {
+      HgdChannelSink sink;
+      gpointer owner;
+
+      channel = g_hash_table_lookup (self->channels, g_ptr_array_index (ended, i));
+      sink = channel->sink;
+      owner = channel->owner;
+      hgd_plugin_instance_channel_closed (channel->instance, channel->id);
+      channel_end (self, channel, "consent");
+      sink (g_ptr_array_index (ended, i), NULL, "consent", owner);
+    }
+  if (!any)
+    g_clear_handle_id (&self->consent_id, g_source_remove);
+}
+
+static gboolean
+consent_minute_cb (gpointer user_data)
+{
+  HgdChannels *self = HGD_CHANNELS (user_data);
+
+  recheck_consent (self);
+  return self->consent_id != 0 ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+personal_event_cb (HgdJournal *journal,
+                   HgEvent *event,
+                   gpointer user_data)
+{
+  if (g_str_has_prefix (hg_event_get_event_type (event), "grant."))
+    recheck_consent (HGD_CHANNELS (user_data));
+}
+
+/**
+ * hgd_channels_set_grants:
+ * @self: an #HgdChannels
+ * @grants: the resident's consent grants, which purposes need
+ */
+void
+hgd_channels_set_grants (HgdChannels *self,
+                         HgdGrants *grants)
+{
+  g_return_if_fail (HGD_IS_CHANNELS (self));
+  g_return_if_fail (HGD_IS_GRANTS (grants));
+  g_set_object (&self->grants, grants);
+  if (self->grants_id == 0 && self->journals[HG_DOMAIN_PERSONAL] != NULL)
+    self->grants_id = g_signal_connect (self->journals[HG_DOMAIN_PERSONAL], "event-appended",
+                                        G_CALLBACK (personal_event_cb), self);
+}
+
 static gboolean
 role_is_served (const HgdCapability *rule,
                 HgdRole role)
@@ -171,6 +255,7 @@ role_is_served (const HgdCapability *rule,
  * @instance: (nullable): the plugin instance the client names, %NULL if there is none
  * @username: the client's user
  * @role: the client's role
+ * @purpose: (nullable): what the client opens it for: `night-check` or none
  * @sink: where what the plugin sends goes
  * @owner: the client, passed to @sink and to hgd_channels_close_owner ()
  * @error: return location for a #GError
@@ -185,6 +270,7 @@ hgd_channels_open (HgdChannels *self,
                    HgdPluginInstance *instance,
                    const gchar *username,
                    HgdRole role,
+                   const gchar *purpose,
                    HgdChannelSink sink,
                    gpointer owner,
                    GError **error)
@@ -221,6 +307,19 @@ hgd_channels_open (HgdChannels *self,
                    "the role %s may not open a channel", hgd_role_to_string (role));
       return NULL;
     }
+  if (purpose != NULL && g_strcmp0 (purpose, "night-check") != 0)
+    {
+      g_set_error (error, HGD_CHANNELS_ERROR, HGD_CHANNELS_ERROR_PURPOSE,
+                   "unknown purpose '%s'", purpose);
+      return NULL;
+    }
+  if (purpose != NULL &&
+      (self->grants == NULL || !hgd_grants_night_check_allowed (self->grants, g_get_real_time ())))
+    {
+      g_set_error_literal (error, HGD_CHANNELS_ERROR, HGD_CHANNELS_ERROR_NO_CONSENT,
+                           "no night-check consent holds now");
+      return NULL;
+    }
   if (hgd_plugin_instance_get_state (instance) != HGD_PLUGIN_STATE_RUNNING)
     {
       g_set_error (error, HGD_CHANNELS_ERROR, HGD_CHANNELS_ERROR_NOT_RUNNING,
@@ -236,6 +335,7 @@ hgd_channels_open (HgdChannels *self,
   channel->instance = g_object_ref (instance);
   channel->username = g_strdup (username);
   channel->role = role;
+  channel->purpose = g_strdup (purpose);
   channel->sink = sink;
   channel->owner = owner;
   channel->opened = g_get_monotonic_time ();
@@ -243,7 +343,10 @@ hgd_channels_open (HgdChannels *self,
                                         channel);
   g_hash_table_insert (self->channels, channel->id, channel);
   journal_channel (self, channel, "channel.opened", NULL);
-  hgd_plugin_instance_channel_opened (instance, channel->id, username, hgd_role_to_string (role));
+  hgd_plugin_instance_channel_opened (instance, channel->id, username, hgd_role_to_string (role),
+                                      purpose);
+  if (purpose != NULL && self->consent_id == 0)
+    self->consent_id = g_timeout_add_seconds (60, consent_minute_cb, self);
   return g_strdup (channel->id);
 }
 
@@ -485,6 +588,10 @@ hgd_channels_dispose (GObject *object)
   HgdChannels *self = HGD_CHANNELS (object);
 
   g_hash_table_remove_all (self->channels);
+  g_clear_handle_id (&self->consent_id, g_source_remove);
+  if (self->grants_id != 0)
+    g_clear_signal_handler (&self->grants_id, self->journals[HG_DOMAIN_PERSONAL]);
+  g_clear_object (&self->grants);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     g_clear_object (&self->journals[i]);
   G_OBJECT_CLASS (hgd_channels_parent_class)->dispose (object);

@@ -5,6 +5,7 @@
 
 #include <hemgate-plugin.h>
 
+#include "hgd-grants.h"
 #include "hgd-journal.h"
 #include "hgd-plugin-instance.h"
 #include "hgd-role.h"
@@ -27,6 +28,8 @@ GQuark hgd_channels_error_quark (void);
  * @HGD_CHANNELS_ERROR_NOT_OPEN: the channel is not open (to this instance or client)
  * @HGD_CHANNELS_ERROR_TOO_LARGE: the message is too large
  * @HGD_CHANNELS_ERROR_RATE: past the channel's message rate
+ * @HGD_CHANNELS_ERROR_PURPOSE: an unknown purpose
+ * @HGD_CHANNELS_ERROR_NO_CONSENT: the purpose needs a consent grant that does not hold now
  */
 typedef enum
 {
@@ -37,10 +40,13 @@ typedef enum
   HGD_CHANNELS_ERROR_NOT_OPEN,
   HGD_CHANNELS_ERROR_TOO_LARGE,
   HGD_CHANNELS_ERROR_RATE,
+  HGD_CHANNELS_ERROR_PURPOSE,
+  HGD_CHANNELS_ERROR_NO_CONSENT,
 } HgdChannelsError;
 
 /* Where a channel's client gets what the plugin sends: @message, or the close (@message
- * NULL, @reason why: "plugin" closed it, the instance "stopped"). */
+ * NULL, @reason why: "plugin" closed it, the instance "stopped", its purpose's "consent"
+ * no longer holds). */
 typedef void (*HgdChannelSink) (const gchar *channel_id,
                                 JsonObject *message,
                                 const gchar *reason,
@@ -50,11 +56,14 @@ typedef void (*HgdChannelSink) (const gchar *channel_id,
 G_DECLARE_FINAL_TYPE (HgdChannels, hgd_channels, HGD, CHANNELS, GObject)
 
 HgdChannels *hgd_channels_new (HgdJournal *const *journals);
+void hgd_channels_set_grants (HgdChannels *self,
+                              HgdGrants *grants);
 
 gchar *hgd_channels_open (HgdChannels *self,
                           HgdPluginInstance *instance,
                           const gchar *username,
                           HgdRole role,
+                          const gchar *purpose,
                           HgdChannelSink sink,
                           gpointer owner,
                           GError **error);

@@ -1987,6 +1987,7 @@ channel_call_cb (GObject *source,
  * @channel_id: the new channel
  * @user: the client's user
  * @role: the client's role
+ * @purpose: (nullable): what the client opened it for
  *
  * Tells the plugin (HgContext::channel-opened); hgd-channels.c has checked who may. The
  * calls of a channel reach the host in the order made.
@@ -1995,13 +1996,15 @@ void
 hgd_plugin_instance_channel_opened (HgdPluginInstance *self,
                                     const gchar *channel_id,
                                     const gchar *user,
-                                    const gchar *role)
+                                    const gchar *role,
+                                    const gchar *purpose)
 {
   g_return_if_fail (HGD_IS_PLUGIN_INSTANCE (self));
 
   if (self->host_proxy == NULL)
     return;
   hgd_dbus_plugin_host1_call_channel_opened (self->host_proxy, channel_id, user, role,
+                                             purpose != NULL ? purpose : "",
                                              self->host_cancellable, channel_call_cb,
                                              g_strdup (self->id));
 }

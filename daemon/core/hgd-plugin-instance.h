@@ -85,7 +85,8 @@ void hgd_plugin_instance_set_channels (HgdPluginInstance *self,
 void hgd_plugin_instance_channel_opened (HgdPluginInstance *self,
                                          const gchar *channel_id,
                                          const gchar *user,
-                                         const gchar *role);
+                                         const gchar *role,
+                                         const gchar *purpose);
 void hgd_plugin_instance_channel_message (HgdPluginInstance *self,
                                           const gchar *channel_id,
                                           const gchar *message_json);

@@ -977,4 +977,6 @@ hgd_plugin_manager_set_grants (HgdPluginManager *self,
 
   g_set_object (&self->grants, grants);
   g_set_object (&self->access_log, access_log);
+  /* and a channel's purpose may need a consent (night-check) */
+  hgd_channels_set_grants (self->channels, grants);
 }

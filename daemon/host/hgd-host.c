@@ -323,13 +323,14 @@ handle_channel_opened_cb (HgdDBusPluginHost1 *skeleton,
                           const gchar *channel_id,
                           const gchar *user,
                           const gchar *role,
+                          const gchar *purpose,
                           HgdHost *self)
 {
   if (!check_running (self, invocation))
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   hgd_dbus_plugin_host1_complete_channel_opened (skeleton, invocation);
   g_signal_emit_by_name (hg_plugin_get_context (self->plugin), "channel-opened", channel_id, user,
-                         role);
+                         role, *purpose != '\0' ? purpose : NULL);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -213,6 +213,10 @@ hg_context_class_init (HgContextClass *klass)
    * @channel_id: the channel's id, unique while the core runs
    * @user: the user name of the API client who opened it
    * @role: the client's role, e.g. `staff` or `resident`
+   * @purpose: (nullable): what the client opened it for, if it said: `night-check` (a
+   *   look-in by camera), which the core allows only while the resident's night-check
+   *   consent grant holds, and closes (#HgContext::channel-closed) as soon as it no longer
+   *   does (withdrawn, or outside its window)
    *
    * Emitted when an API client has opened a channel to this instance (over the
    * `/api/v1/events` WebSocket, message `channel-open`). The core has already checked that
@@ -225,7 +229,8 @@ hg_context_class_init (HgContextClass *klass)
    */
   signals[SIGNAL_CHANNEL_OPENED] =
     g_signal_new ("channel-opened", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                  NULL, G_TYPE_NONE, 3, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
+                  NULL, G_TYPE_NONE, 4, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
+                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
                   G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
                   G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
   /**
@@ -251,7 +256,7 @@ hg_context_class_init (HgContextClass *klass)
    *
    * Emitted once when a channel has closed for any reason but the plugin's own
    * hg_context_channel_close(): the client closed it or went away (its WebSocket closed,
-   * its session ended), or it sent too much. The plugin frees what the channel held
+   * its session ended), or the consent its purpose needs no longer holds. The plugin frees what the channel held
    * (e.g. ends a call).
    *
    * Since: 1.1

@@ -1031,9 +1031,10 @@ hg_test_context_get_n_denied (HgTestContext *self)
  * @self: an #HgTestContext
  * @user: the user name of the client
  * @role: the client's role, e.g. `staff`
+ * @purpose: (nullable): the purpose the client gave, e.g. `night-check`
  *
  * Opens a channel to the plugin as an API client does: emits #HgContext::channel-opened
- * with a new id. The core's checks of role and domain are not made here (the core's tests
+ * with a new id. The core's consent check of @purpose is not made here either. The core's checks of role and domain are not made here (the core's tests
  * make them); the plugin's own are.
  *
  * Returns: (transfer full): the channel's id
@@ -1043,7 +1044,8 @@ hg_test_context_get_n_denied (HgTestContext *self)
 gchar *
 hg_test_context_channel_open (HgTestContext *self,
                               const gchar *user,
-                              const gchar *role)
+                              const gchar *role,
+                              const gchar *purpose)
 {
   gchar *channel_id;
 
@@ -1055,7 +1057,7 @@ hg_test_context_channel_open (HgTestContext *self,
   g_hash_table_insert (self->channels, g_strdup (channel_id),
                        g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref));
   g_hash_table_add (self->open_channels, g_strdup (channel_id));
-  g_signal_emit_by_name (self, "channel-opened", channel_id, user, role);
+  g_signal_emit_by_name (self, "channel-opened", channel_id, user, role, purpose);
   return channel_id;
 }
 

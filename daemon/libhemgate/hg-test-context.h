@@ -90,7 +90,8 @@ guint hg_test_context_get_n_denied (HgTestContext *self);
 
 gchar *hg_test_context_channel_open (HgTestContext *self,
                                      const gchar *user,
-                                     const gchar *role);
+                                     const gchar *role,
+                                     const gchar *purpose);
 gboolean hg_test_context_channel_deliver (HgTestContext *self,
                                           const gchar *channel_id,
                                           JsonObject *message,

@@ -17,6 +17,7 @@
 #define DEFAULT_VIDEO_SOURCE "videotestsrc is-live=true pattern=ball"
 #define DEFAULT_AUDIO_SOURCE "audiotestsrc is-live=true wave=sine volume=0.1"
 #define DEFAULT_RING_SECONDS 30
+#define DEFAULT_CHECK_SECONDS 60
 
 typedef enum
 {
@@ -26,13 +27,15 @@ typedef enum
 
 typedef struct
 {
-  gchar *user;  /* (owned) */
-  gchar *role;  /* (owned) */
+  gchar *user;     /* (owned) */
+  gchar *role;     /* (owned) */
+  gboolean check;  /* opened for a night check, under the resident's consent */
 } Peer;
 
 typedef struct
 {
   guint64 id;
+  gboolean check;        /* a night check: video from the home only, ends by itself */
   CallState state;
   gchar *staff_channel;  /* (owned) */
   gchar *staff_user;     /* (owned) */
@@ -51,6 +54,7 @@ struct _HgWebrtcVisitPlugin
   gchar *audio_source;   /* (owned) */
   gchar *stun_server;    /* (owned) (nullable) */
   guint ring_seconds;
+  guint check_seconds;
   GHashTable *peers;     /* (owned) channel id → Peer */
   Call *call;            /* (owned) (nullable) the one call */
   guint64 n_calls;
@@ -195,6 +199,7 @@ end_call (HgWebrtcVisitPlugin *self,
     }
   started = g_date_time_new_from_unix_utc (call->started / G_USEC_PER_SEC);
   json_object_set_int_member (record, "call", (gint64) call->id);
+  json_object_set_string_member (record, "kind", call->check ? "night-check" : "visit");
   json_object_set_string_member (record, "staff", call->staff_user);
   if (call->resident_user != NULL)
     json_object_set_string_member (record, "answered_by", call->resident_user);
@@ -214,7 +219,10 @@ end_call (HgWebrtcVisitPlugin *self,
 
   if (g_hash_table_contains (self->peers, call->staff_channel))
     send_type (self, call->staff_channel, "ended", "outcome", outcome);
-  send_to_home (self, "ended", "outcome", outcome);
+  if (call->check)
+    send_to_home (self, "night-check", "state", "ended");
+  else
+    send_to_home (self, "ended", "outcome", outcome);
   g_message ("visit %" G_GUINT64_FORMAT " ended: %s", call->id, outcome);
   g_free (call->staff_channel);
   g_free (call->staff_user);
@@ -230,7 +238,7 @@ ring_timeout_cb (gpointer user_data)
   HgWebrtcVisitPlugin *self = HG_WEBRTC_VISIT_PLUGIN (user_data);
 
   self->call->ring_id = 0;
-  end_call (self, "missed");
+  end_call (self, self->call->check ? "completed" : "missed");
   return G_SOURCE_REMOVE;
 }
 
@@ -451,16 +459,23 @@ start_pipeline (HgWebrtcVisitPlugin *self,
   g_autoptr(GstBus) bus = NULL;
   GArray *transceivers = NULL;
 
+  g_autofree gchar *audio = NULL;
+
+  /* a night check is video only: the microphone stays closed */
+  if (!call->check)
+    audio = g_strdup_printf ("%s ! audioconvert ! audioresample ! queue ! opusenc ! "
+                             "rtpopuspay pt=111 ! "
+                             "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! "
+                             "webrtc.", self->audio_source);
   description = g_strdup_printf (
     "webrtcbin name=webrtc bundle-policy=max-bundle %s%s "
     "%s ! videoconvert ! videoscale ! video/x-raw,width=640,height=480 ! videorate ! "
     "video/x-raw,framerate=15/1 ! queue ! vp8enc deadline=1 cpu-used=8 target-bitrate=600000 "
     "keyframe-max-dist=30 error-resilient=partitions ! rtpvp8pay pt=96 ! "
-    "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! webrtc. "
-    "%s ! audioconvert ! audioresample ! queue ! opusenc ! rtpopuspay pt=111 ! "
-    "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! webrtc.",
+    "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! webrtc. %s",
     self->stun_server != NULL ? "stun-server=" : "",
-    self->stun_server != NULL ? self->stun_server : "", self->video_source, self->audio_source);
+    self->stun_server != NULL ? self->stun_server : "", self->video_source,
+    audio != NULL ? audio : "");
   call->pipeline = gst_parse_launch (description, error);
   if (call->pipeline == NULL)
     return FALSE;
@@ -476,7 +491,8 @@ start_pipeline (HgWebrtcVisitPlugin *self,
   g_signal_emit_by_name (call->webrtc, "get-transceivers", &transceivers);
   for (guint i = 0; transceivers != NULL && i < transceivers->len; i++)
     g_object_set (g_array_index (transceivers, GstWebRTCRTPTransceiver *, i), "direction",
-                  GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV, NULL);
+                  call->check ? GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY
+                              : GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV, NULL);
   g_clear_pointer (&transceivers, g_array_unref);
   bus = gst_pipeline_get_bus (GST_PIPELINE (call->pipeline));
   gst_bus_add_watch (bus, bus_cb, self);
@@ -516,6 +532,45 @@ handle_start (HgWebrtcVisitPlugin *self,
   self->call = call;
   send_type (self, channel_id, "ringing", NULL, NULL);
   send_to_home (self, "ring", "staff", peer->user);
+  report_health (self);
+}
+
+/* A night check: the camera only, at once (the resident consented beforehand, and the
+ * core let the channel open only inside that consent's window), with the indicator on the
+ * home screen, ending by itself after check-seconds. */
+static void
+handle_check (HgWebrtcVisitPlugin *self,
+              const gchar *channel_id,
+              Peer *peer)
+{
+  g_autoptr(GError) error = NULL;
+  Call *call;
+
+  if (self->call != NULL)
+    {
+      g_autoptr(JsonObject) busy = json_object_new ();
+
+      json_object_set_string_member (busy, "type", "busy");
+      hg_context_channel_send (get_context (self), channel_id, busy);
+      return;
+    }
+  call = g_new0 (Call, 1);
+  call->id = ++self->n_calls;
+  call->check = TRUE;
+  call->state = CALL_ACTIVE;
+  call->staff_channel = g_strdup (channel_id);
+  call->staff_user = g_strdup (peer->user);
+  call->started = call->answered = g_get_real_time ();
+  call->ring_id = g_timeout_add_seconds (self->check_seconds, ring_timeout_cb, self);
+  self->call = call;
+  send_to_home (self, "night-check", "state", "started");
+  if (!start_pipeline (self, &error))
+    {
+      g_message ("night check %" G_GUINT64_FORMAT " failed: %s", call->id, error->message);
+      end_call (self, "failed");
+      return;
+    }
+  self->health_id = g_timeout_add_seconds (1, health_cb, self);
   report_health (self);
 }
 
@@ -612,9 +667,11 @@ channel_message_cb (HgContext *context,
       return;
     }
   staff = role_is_staff (peer->role);
-  if (g_str_equal (type, "start") && staff)
+  if (g_str_equal (type, "check") && staff && peer->check)
+    handle_check (self, channel_id, peer);
+  else if (g_str_equal (type, "start") && staff && !peer->check)
     handle_start (self, channel_id, peer);
-  else if (g_str_equal (type, "start"))
+  else if (g_str_equal (type, "start") || g_str_equal (type, "check"))
     send_type (self, channel_id, "error", "code", "forbidden");
   else if ((g_str_equal (type, "accept") || g_str_equal (type, "decline")) && !staff &&
            self->call != NULL && self->call->state == CALL_RINGING)
@@ -632,7 +689,8 @@ channel_message_cb (HgContext *context,
     handle_ice (self, channel_id, message);
   else if (g_str_equal (type, "hangup") && self->call != NULL &&
            (is_call_staff (self, channel_id) || !staff))
-    end_call (self, self->call->state == CALL_RINGING ? "cancelled" : "answered");
+    end_call (self, self->call->check ? "ended"
+                    : self->call->state == CALL_RINGING ? "cancelled" : "answered");
   else
     send_type (self, channel_id, "error", "code", "no-call");
 }
@@ -642,12 +700,14 @@ channel_opened_cb (HgContext *context,
                    const gchar *channel_id,
                    const gchar *user,
                    const gchar *role,
+                   const gchar *purpose,
                    HgWebrtcVisitPlugin *self)
 {
   Peer *peer = g_new0 (Peer, 1);
 
   peer->user = g_strdup (user);
   peer->role = g_strdup (role);
+  peer->check = g_strcmp0 (purpose, "night-check") == 0;
   g_hash_table_insert (self->peers, g_strdup (channel_id), peer);
   /* a home screen that connects while a visit rings rings too */
   if (!role_is_staff (role) && self->call != NULL && self->call->state == CALL_RINGING)
@@ -663,7 +723,9 @@ channel_closed_cb (HgContext *context,
   gboolean was_staff = is_call_staff (self, channel_id);
 
   g_hash_table_remove (self->peers, channel_id);
-  if (was_staff)
+  if (was_staff && self->call->check)
+    end_call (self, "ended");
+  else if (was_staff)
     end_call (self, self->call->state == CALL_RINGING ? "cancelled" : "failed");
 }
 
@@ -675,8 +737,10 @@ hg_webrtc_visit_plugin_configure (HgPlugin *plugin,
   HgWebrtcVisitPlugin *self = HG_WEBRTC_VISIT_PLUGIN (plugin);
   const gchar *stun = hg_config_get_string (config, "stun-server", NULL);
   gint64 ring = DEFAULT_RING_SECONDS;
+  gint64 check = DEFAULT_CHECK_SECONDS;
 
-  if (!hg_config_get_int (config, "ring-seconds", DEFAULT_RING_SECONDS, 5, 300, &ring, error))
+  if (!hg_config_get_int (config, "ring-seconds", DEFAULT_RING_SECONDS, 5, 300, &ring, error) ||
+      !hg_config_get_int (config, "check-seconds", DEFAULT_CHECK_SECONDS, 1, 600, &check, error))
     return FALSE;
   g_free (self->video_source);
   self->video_source = g_strdup (hg_config_get_string (config, "video-source",
@@ -687,6 +751,7 @@ hg_webrtc_visit_plugin_configure (HgPlugin *plugin,
   g_free (self->stun_server);
   self->stun_server = stun != NULL && *stun != '\0' ? g_strdup (stun) : NULL;
   self->ring_seconds = (guint) ring;
+  self->check_seconds = (guint) check;
   return TRUE;
 }
 
@@ -712,6 +777,7 @@ hg_webrtc_visit_plugin_start_async (HgPlugin *plugin,
       self->video_source = g_strdup (DEFAULT_VIDEO_SOURCE);
       self->audio_source = g_strdup (DEFAULT_AUDIO_SOURCE);
       self->ring_seconds = DEFAULT_RING_SECONDS;
+      self->check_seconds = DEFAULT_CHECK_SECONDS;
     }
   self->context = g_main_context_ref_thread_default ();
   g_signal_connect_object (context, "channel-opened", G_CALLBACK (channel_opened_cb), self, 0);

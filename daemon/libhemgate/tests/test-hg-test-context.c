@@ -639,11 +639,13 @@ channel_opened_cb (HgContext *context,
                    const gchar *channel_id,
                    const gchar *user,
                    const gchar *role,
+                   const gchar *purpose,
                    gpointer user_data)
 {
   ChannelPlugin *plugin = user_data;
 
-  g_ptr_array_add (plugin->log, g_strdup_printf ("opened %s %s %s", channel_id, user, role));
+  g_ptr_array_add (plugin->log, g_strdup_printf ("opened %s %s %s %s", channel_id, user, role,
+                                                 purpose != NULL ? purpose : "-"));
 }
 
 static void
@@ -713,11 +715,12 @@ test_channels (void)
   g_signal_connect (context, "channel-message", G_CALLBACK (channel_message_cb), &plugin);
   g_signal_connect (context, "channel-closed", G_CALLBACK (channel_closed_cb), &plugin);
 
-  first = hg_test_context_channel_open (context, "anna", "staff");
-  second = hg_test_context_channel_open (context, "rut", "resident");
+  first = hg_test_context_channel_open (context, "anna", "staff", NULL);
+  second = hg_test_context_channel_open (context, "rut", "resident", "night-check");
   g_assert_cmpstr (first, !=, second);
   g_assert_cmpuint (plugin.log->len, ==, 2);
-  g_assert_true (g_str_has_suffix (g_ptr_array_index (plugin.log, 0), " anna staff"));
+  g_assert_true (g_str_has_suffix (g_ptr_array_index (plugin.log, 0), " anna staff -"));
+  g_assert_true (g_str_has_suffix (g_ptr_array_index (plugin.log, 1), " rut resident night-check"));
 
   g_assert_true (hg_test_context_channel_deliver (context, first, hello, &error));
   g_assert_no_error (error);
@@ -759,7 +762,7 @@ test_channels_denied (void)
 
   g_test_summary ("without channel.serve, hg_context_channel_send () and _close () are denied "
                   "as the core denies them, and nothing is sent");
-  channel = hg_test_context_channel_open (context, "anna", "staff");
+  channel = hg_test_context_channel_open (context, "anna", "staff", NULL);
   hg_context_channel_send (HG_CONTEXT (context), channel, hello);
   hg_context_channel_close (HG_CONTEXT (context), channel);
   g_assert_cmpuint (hg_test_context_get_channel_messages (context, channel)->len, ==, 0);

@@ -34,6 +34,7 @@ channel_opened_cb (HgContext *context,
                    const gchar *channel_id,
                    const gchar *user,
                    const gchar *role,
+                   const gchar *purpose,
                    HgEchoPlugin *self)
 {
   g_autoptr(JsonObject) hello = json_object_new ();
@@ -42,6 +43,8 @@ channel_opened_cb (HgContext *context,
   self->opened++;
   json_object_set_string_member (hello, "hello", user);
   json_object_set_string_member (hello, "role", role);
+  if (purpose != NULL)
+    json_object_set_string_member (hello, "purpose", purpose);
   hg_context_channel_send (context, channel_id, hello);
   report (self);
 }
