@@ -483,6 +483,83 @@ test_client_gone (Fixture *fixture,
   g_assert_cmpstr (json_object_get_string_member (closed_event, "by"), ==, "gone");
 }
 
+static void
+test_night_check_consent (Fixture *fixture,
+                          gconstpointer user_data)
+{
+  HgdTestDaemon *td = fixture->td;
+  g_autoptr(Client) staff = NULL;
+  g_autoptr(HgdTestResponse) made = NULL;
+  g_autoptr(HgdTestResponse) revoked = NULL;
+  g_autoptr(JsonObject) opened_event = NULL;
+  g_autoptr(JsonObject) closed_event = NULL;
+  g_autofree gchar *channel = NULL;
+  g_autofree gchar *revoke_path = NULL;
+  g_autoptr(GDateTime) now = NULL;
+  g_autoptr(GDateTime) from = NULL;
+  g_autoptr(GDateTime) to = NULL;
+  g_autofree gchar *from_text = NULL;
+  g_autofree gchar *to_text = NULL;
+  g_autofree gchar *body = NULL;
+  const gchar *open_check = "{\"op\":\"channel-open\",\"plugin\":\"echo\",\"ref\":\"r-echo\","
+                            "\"purpose\":\"night-check\"}";
+  JsonObject *frame;
+  guint index = 0;
+
+  g_test_summary ("A channel for a night check opens only while the resident's night-check "
+                  "consent grant holds (no-consent before, an unknown purpose invalid); the "
+                  "plugin is told the purpose; when the resident withdraws the grant mid-check "
+                  "the channel closes (reason consent), the plugin is told and channel.closed "
+                  "is journaled with by = consent");
+  wait_echo_health (td, "open", 0);
+  staff = client_connect (td, HGD_ROLE_STAFF);
+  client_send (staff, open_check);
+  frame = client_next (staff, &index);
+  assert_op (frame, "channel-error");
+  g_assert_cmpstr (json_object_get_string_member (frame, "code"), ==, "no-consent");
+  client_send (staff, "{\"op\":\"channel-open\",\"plugin\":\"echo\",\"ref\":\"r-echo\","
+                      "\"purpose\":\"peek\"}");
+  frame = client_next (staff, &index);
+  assert_op (frame, "channel-error");
+  g_assert_cmpstr (json_object_get_string_member (frame, "code"), ==, "invalid");
+
+  /* a window from an hour ago to an hour from now, in the gateway's local time */
+  now = g_date_time_new_now_local ();
+  from = g_date_time_add_hours (now, -1);
+  to = g_date_time_add_hours (now, 1);
+  from_text = g_date_time_format (from, "%H:%M");
+  to_text = g_date_time_format (to, "%H:%M");
+  body = g_strdup_printf ("{\"kind\":\"night-check\",\"scope\":{\"window\":"
+                          "{\"from\":\"%s\",\"to\":\"%s\"}}}", from_text, to_text);
+  made = hgd_test_daemon_request (td, "POST", "/api/v1/grants",
+                                  hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), body);
+  g_assert_cmpuint (made->status, ==, SOUP_STATUS_CREATED);
+  client_send (staff, open_check);
+  frame = client_next (staff, &index);
+  assert_op (frame, "channel-opened");
+  channel = g_strdup (json_object_get_string_member (frame, "channel"));
+  frame = client_next (staff, &index);
+  assert_op (frame, "channel-message");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (frame, "message"),
+                                                  "purpose"), ==, "night-check");
+  opened_event = wait_event (td, "channel.opened", channel);
+  g_assert_cmpstr (json_object_get_string_member (opened_event, "purpose"), ==, "night-check");
+  wait_echo_health (td, "open", 1);
+
+  revoke_path = g_strdup_printf ("/api/v1/grants/%s", json_object_get_string_member (made->json,
+                                                                                    "id"));
+  revoked = hgd_test_daemon_request (td, "DELETE", revoke_path,
+                                     hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), NULL);
+  g_assert_cmpuint (revoked->status, <, 300);
+  frame = client_next (staff, &index);
+  assert_op (frame, "channel-closed");
+  g_assert_cmpstr (json_object_get_string_member (frame, "reason"), ==, "consent");
+  wait_echo_health (td, "closed", 1);
+  wait_echo_health (td, "open", 0);
+  closed_event = wait_event (td, "channel.closed", channel);
+  g_assert_cmpstr (json_object_get_string_member (closed_event, "by"), ==, "consent");
+}
+
 int
 main (int argc,
       char **argv)
@@ -495,5 +572,7 @@ main (int argc,
               test_refusals, fixture_teardown);
   g_test_add ("/channels/client-gone-closes-its-channels", Fixture, NULL, fixture_setup,
               test_client_gone, fixture_teardown);
+  g_test_add ("/channels/night-check-needs-consent-closed-when-withdrawn", Fixture, NULL,
+              fixture_setup, test_night_check_consent, fixture_teardown);
   return g_test_run ();
 }
