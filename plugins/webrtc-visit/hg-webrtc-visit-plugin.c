@@ -567,6 +567,7 @@ handle_check (HgWebrtcVisitPlugin *self,
   if (!start_pipeline (self, &error))
     {
       g_message ("night check %" G_GUINT64_FORMAT " failed: %s", call->id, error->message);
+      send_type (self, channel_id, "error", "code", "camera-unavailable");
       end_call (self, "failed");
       return;
     }
@@ -589,6 +590,7 @@ handle_accept (HgWebrtcVisitPlugin *self,
   if (!start_pipeline (self, &error))
     {
       g_message ("visit %" G_GUINT64_FORMAT " failed: %s", self->call->id, error->message);
+      send_type (self, self->call->staff_channel, "error", "code", "camera-unavailable");
       end_call (self, "failed");
       return;
     }

@@ -32,11 +32,13 @@ fixture_setup (Fixture *fixture,
   const gchar *capabilities[] = { "channel.serve", "media.camera", "media.microphone",
                                   "visit.publish", NULL };
   g_autoptr(GError) error = NULL;
+  g_autofree gchar *config = NULL;
   gboolean started = FALSE;
 
-  fixture->context = hg_test_context_new_from_data ("webrtc-visit", HG_DOMAIN_MUNICIPAL,
-                                                    "[plugin:webrtc-visit]\nring-seconds=5\n"
-                                                    "check-seconds=2\n",
+  /* user_data: more of the instance's configuration */
+  config = g_strdup_printf ("[plugin:webrtc-visit]\nring-seconds=5\ncheck-seconds=2\n%s",
+                            user_data != NULL ? (const gchar *) user_data : "");
+  fixture->context = hg_test_context_new_from_data ("webrtc-visit", HG_DOMAIN_MUNICIPAL, config,
                                                     capabilities, &error);
   g_assert_no_error (error);
   fixture->plugin = g_object_new (HG_TYPE_WEBRTC_VISIT_PLUGIN, "context", fixture->context, NULL);
@@ -301,6 +303,28 @@ test_night_check (Fixture *fixture,
   g_assert_cmpstr (json_object_get_string_member (message, "staff"), ==, "nils");
 }
 
+static void
+test_camera_missing (Fixture *fixture,
+                     gconstpointer user_data)
+{
+  g_autofree gchar *staff = NULL;
+  g_autofree gchar *home = NULL;
+  JsonObject *message;
+
+  g_test_summary ("A camera that is missing: the accepted visit fails with a clear error to "
+                  "staff (camera-unavailable), the home is told it ended, nothing stays open");
+  home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
+  staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
+  say (fixture, staff, "start");
+  wait_message (fixture, home, "ring");
+  say (fixture, home, "accept");
+  message = wait_message (fixture, staff, "error");
+  g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, "camera-unavailable");
+  message = wait_message (fixture, home, "ended");
+  g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "failed");
+  assert_idle (fixture, "failed");
+}
+
 /* libnice's UPnP discovery (gupnp, which webrtcbin 1.22 leaves on) warns when another
  * test on the machine holds the port it tries; that is not this plugin's failure */
 static gboolean
@@ -325,5 +349,8 @@ main (int argc,
               test_decline_and_vanish, fixture_teardown);
   g_test_add ("/webrtc-visit/night-check-video-only-ends-by-itself", Fixture, NULL, fixture_setup,
               test_night_check, fixture_teardown);
+  g_test_add ("/webrtc-visit/camera-missing-clear-error", Fixture,
+              "video-source=v4l2src device=/dev/video-missing\n", fixture_setup,
+              test_camera_missing, fixture_teardown);
   return g_test_run ();
 }
