@@ -295,3 +295,24 @@ test('a second visit while one rings is busy', async () => {
   const ended = await first.evaluate(() => window.visit.next('ended'));
   assert.equal(ended.outcome, 'cancelled');
 });
+
+test('a staff browser that vanishes mid-call ends it: the pipeline is NULL', async () => {
+  const watcher = await openChannel('staff');
+  const staff = await openChannel('staff');
+  const home = await openChannel('resident');
+  await staff.evaluate(() => window.visit.send({ type: 'start' }));
+  await home.evaluate(() => window.visit.next('ring'));
+  await home.evaluate(() => window.visit.send({ type: 'accept' }));
+  await staff.evaluate(() => window.visit.next('offer'));
+  await waitFor('the call to run', async () => (await health(watcher)).report?.call === 'in-call');
+
+  await staff.context().close();
+  const ended = await home.evaluate(() => window.visit.next('ended'));
+  assert.equal(ended.outcome, 'failed');
+  const report = await waitFor('the pipeline in NULL state', async () => {
+    const h = await health(watcher);
+    return h.report?.call === 'idle' ? h.report : null;
+  });
+  assert.equal(report.pipeline, 'null');
+  assert.equal(report.last_call.outcome, 'failed');
+});
