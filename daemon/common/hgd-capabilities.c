@@ -62,6 +62,20 @@ static const HgdCapability capabilities[] = {
     .methods = { "LookupSecret", "StoreSecret" },
   },
   {
+    /* the records of care visits and camera checks: the municipality's */
+    .name = HG_CAPABILITY_VISIT_PUBLISH,
+    .domains = HGD_DOMAIN_BIT (HG_DOMAIN_MUNICIPAL),
+    .publishes = { "visit.*" },
+  },
+  {
+    /* API clients open channels to the instance (hgd-channels.c): which roles may is
+     * .channel_roles; a municipal role only to a municipal instance */
+    .name = HG_CAPABILITY_CHANNEL_SERVE,
+    .domains = HGD_DOMAINS_ALL,
+    .methods = { "ChannelSend", "ChannelClose" },
+    .channel_roles = { "staff", "resident", "guardian" },
+  },
+  {
     /* the plugin connects itself; the host checks nothing, the plugin is expected to
      * (hg_context_has_capability ()), and IT sees the peers it may reach */
     .name = HG_CAPABILITY_NET_CONNECT_PREFIX,

@@ -49,6 +49,9 @@ typedef struct
   /* device nodes under /dev its plugin host may see (hgd-sandbox.c), as patterns of
    * g_pattern_match_simple () on the last part, e.g. "video*" */
   const gchar *devices[HGD_CAPABILITY_MAX_ITEMS];
+  /* the roles of API clients that may open a channel to an instance holding it (names
+   * as hgd_role_to_string ()) */
+  const gchar *channel_roles[HGD_CAPABILITY_MAX_ITEMS];
 } HgdCapability;
 
 const HgdCapability *hgd_capabilities_get_all (guint *n_capabilities);

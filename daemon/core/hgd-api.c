@@ -44,7 +44,8 @@
 #define OIDC_REFRESH_CHECK_SECONDS 5  /* how often sessions from the provider are looked at */
 #define OIDC_REFRESH_AHEAD_SECONDS 60 /* and renewed when they have less left than this */
 #define STREAM_KEEPALIVE_SECONDS 30
-#define STREAM_MAX_INCOMING 4096
+/* A client's frame on the events WebSocket: a channel message and its envelope */
+#define STREAM_MAX_INCOMING (HG_CONTEXT_CHANNEL_MAX_MESSAGE + 1024)
 #define LOGIN_MAX_BODY 4096
 #define OIDC_LOGOUT_MAX_BODY 16384
 #define N_STATUS 600
@@ -3419,6 +3420,7 @@ typedef struct
   gboolean live;                 /* replay is over */
   guint replay_id;
   gulong closed_id;
+  gulong message_id;
   GHashTable *shared_logged;     /* (owned) (nullable) what of the other domain this stream
                                   * was sent under a grant and the access log has: once each */
 } EventStream;
@@ -3430,6 +3432,10 @@ event_stream_free (EventStream *stream)
 {
   g_clear_handle_id (&stream->replay_id, g_source_remove);
   g_clear_signal_handler (&stream->closed_id, stream->conn);
+  g_clear_signal_handler (&stream->message_id, stream->conn);
+  /* a client that goes away closes its channels; their plugins are told */
+  if (stream->api != NULL && stream->api->plugins != NULL)
+    hgd_channels_close_owner (hgd_plugin_manager_get_channels (stream->api->plugins), stream);
   if (soup_websocket_connection_get_state (stream->conn) == SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (stream->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
   g_object_unref (stream->conn);
@@ -3495,6 +3501,195 @@ event_stream_replay_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Channels to plugin instances ride on the events WebSocket (HgdChannels): frames with an
+ * `op`, which events never have. The client sends
+ *   {"op": "channel-open", "plugin": ID, "ref": R}  (R: the client's own, echoed; an
+ *     optional "purpose": "night-check" needs the resident's night-check consent)
+ *   {"op": "channel-send", "channel": C, "message": {...}}
+ *   {"op": "channel-close", "channel": C}
+ * and is sent
+ *   {"op": "channel-opened", "ref": R, "channel": C}
+ *   {"op": "channel-message", "channel": C, "message": {...}}
+ *   {"op": "channel-closed", "channel": C, "reason": "plugin" | "stopped" | "consent"}
+ *   {"op": "channel-error", "ref": R or "channel": C, "code": ..., "message": ...}
+ * HgdChannels decides who may open which (role, domain, the instance's channel.serve). */
+static void
+stream_send_frame (EventStream *stream,
+                   JsonObject *frame)
+{
+  g_autofree gchar *text = NULL;
+
+  if (soup_websocket_connection_get_state (stream->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  text = hg_json_object_to_string (frame);
+  soup_websocket_connection_send_text (stream->conn, text);
+}
+
+static void
+channel_sink_cb (const gchar *channel_id,
+                 JsonObject *message,
+                 const gchar *reason,
+                 gpointer owner)
+{
+  EventStream *stream = owner;
+  g_autoptr(JsonObject) frame = json_object_new ();
+
+  json_object_set_string_member (frame, "op", message != NULL ? "channel-message"
+                                                              : "channel-closed");
+  json_object_set_string_member (frame, "channel", channel_id);
+  if (message != NULL)
+    json_object_set_object_member (frame, "message", json_object_ref (message));
+  else
+    json_object_set_string_member (frame, "reason", reason);
+  stream_send_frame (stream, frame);
+}
+
+static const gchar *
+channel_error_code (const GError *error)
+{
+  if (error->domain != HGD_CHANNELS_ERROR)
+    return "invalid";
+  switch (error->code)
+    {
+    case HGD_CHANNELS_ERROR_NO_INSTANCE:
+      return "not-found";
+    case HGD_CHANNELS_ERROR_NOT_SERVED:
+      return "not-served";
+    case HGD_CHANNELS_ERROR_ROLE:
+      return "forbidden";
+    case HGD_CHANNELS_ERROR_NOT_RUNNING:
+      return "unavailable";
+    case HGD_CHANNELS_ERROR_NOT_OPEN:
+      return "not-open";
+    case HGD_CHANNELS_ERROR_TOO_LARGE:
+      return "too-large";
+    case HGD_CHANNELS_ERROR_RATE:
+      return "rate-limited";
+    case HGD_CHANNELS_ERROR_PURPOSE:
+      return "invalid";
+    case HGD_CHANNELS_ERROR_NO_CONSENT:
+      return "no-consent";
+    default:
+      return "invalid";
+    }
+}
+
+static void
+stream_send_channel_error (EventStream *stream,
+                           const gchar *ref_member,
+                           const gchar *ref,
+                           const GError *error)
+{
+  g_autoptr(JsonObject) frame = json_object_new ();
+
+  json_object_set_string_member (frame, "op", "channel-error");
+  if (ref != NULL)
+    json_object_set_string_member (frame, ref_member, ref);
+  json_object_set_string_member (frame, "code", channel_error_code (error));
+  json_object_set_string_member (frame, "message", error->message);
+  stream_send_frame (stream, frame);
+}
+
+static void
+stream_handle_frame (EventStream *stream,
+                     JsonObject *frame)
+{
+  HgdChannels *channels = hgd_plugin_manager_get_channels (stream->api->plugins);
+  g_autoptr(GError) error = NULL;
+  const gchar *op = NULL;
+  const gchar *ref = NULL;
+  const gchar *channel = NULL;
+
+  if (!hg_json_object_get_string (frame, "op", &op, &error))
+    {
+      stream_send_channel_error (stream, NULL, NULL, error);
+      return;
+    }
+  if (g_str_equal (op, "channel-open"))
+    {
+      static const gchar *const members[] = { "op", "plugin", "ref", "purpose", NULL };
+      const gchar *plugin = NULL;
+      const gchar *purpose = NULL;
+      g_autofree gchar *id = NULL;
+      g_autoptr(JsonObject) opened = NULL;
+
+      if (!hg_json_object_get_optional_string (frame, "ref", &ref, &error) ||
+          !hg_json_object_check_members (frame, members, &error) ||
+          !hg_json_object_get_string (frame, "plugin", &plugin, &error) ||
+          !hg_json_object_get_optional_string (frame, "purpose", &purpose, &error))
+        {
+          stream_send_channel_error (stream, "ref", ref, error);
+          return;
+        }
+      id = hgd_channels_open (channels, hgd_plugin_manager_find (stream->api->plugins, plugin),
+                              stream->username, stream->role, purpose, channel_sink_cb, stream,
+                              &error);
+      if (id == NULL)
+        {
+          stream_send_channel_error (stream, "ref", ref, error);
+          return;
+        }
+      opened = json_object_new ();
+      json_object_set_string_member (opened, "op", "channel-opened");
+      if (ref != NULL)
+        json_object_set_string_member (opened, "ref", ref);
+      json_object_set_string_member (opened, "channel", id);
+      stream_send_frame (stream, opened);
+    }
+  else if (g_str_equal (op, "channel-send"))
+    {
+      static const gchar *const members[] = { "op", "channel", "message", NULL };
+      JsonObject *message = NULL;
+
+      if (!hg_json_object_get_string (frame, "channel", &channel, &error) ||
+          !hg_json_object_check_members (frame, members, &error) ||
+          !hg_json_object_get_object (frame, "message", &message, &error) ||
+          !hgd_channels_client_send (channels, stream, channel, message, &error))
+        stream_send_channel_error (stream, "channel", channel, error);
+    }
+  else if (g_str_equal (op, "channel-close"))
+    {
+      if (!hg_json_object_get_string (frame, "channel", &channel, &error))
+        stream_send_channel_error (stream, NULL, NULL, error);
+      else
+        hgd_channels_client_close (channels, stream, channel);
+    }
+  else
+    {
+      g_set_error (&error, HG_ERROR, HG_ERROR_INVALID_DATA, "unknown op '%s'", op);
+      stream_send_channel_error (stream, NULL, NULL, error);
+    }
+}
+
+static void
+event_stream_message_cb (SoupWebsocketConnection *conn,
+                         gint type,
+                         GBytes *message,
+                         gpointer user_data)
+{
+  EventStream *stream = user_data;
+  g_autoptr(JsonObject) frame = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize size = 0;
+  const gchar *data = g_bytes_get_data (message, &size);
+
+  if (stream->api == NULL || stream->api->plugins == NULL)
+    return;
+  if (type != SOUP_WEBSOCKET_DATA_TEXT)
+    {
+      g_set_error_literal (&error, HG_ERROR, HG_ERROR_INVALID_DATA, "frames are JSON text");
+      stream_send_channel_error (stream, NULL, NULL, error);
+      return;
+    }
+  frame = hg_json_parse_object (data, (gssize) size, STREAM_MAX_INCOMING, &error);
+  if (frame == NULL)
+    {
+      stream_send_channel_error (stream, NULL, NULL, error);
+      return;
+    }
+  stream_handle_frame (stream, frame);
+}
+
 static void
 event_stream_closed_cb (SoupWebsocketConnection *conn,
                         gpointer user_data)
@@ -3533,6 +3728,8 @@ websocket_cb (SoupServer *server,
   soup_websocket_connection_set_max_incoming_payload_size (conn, STREAM_MAX_INCOMING);
   stream->closed_id
       = g_signal_connect (conn, "closed", G_CALLBACK (event_stream_closed_cb), stream);
+  stream->message_id
+      = g_signal_connect (conn, "message", G_CALLBACK (event_stream_message_cb), stream);
   g_ptr_array_add (self->streams, stream);
 
   if (sr->replay)

@@ -42,6 +42,7 @@ struct _HgdContextImpl
   HgdAlarms *alarms;                    /* (owned) */
   HgdSecrets *secrets;                  /* (owned) */
   HgdLimits *limits;                    /* (owned) (nullable) the domain's event rate */
+  HgdChannels *channels;                /* (owned) (nullable) API clients' channels */
   HgdDBusContext1 *skeleton;            /* (owned) emits handle-* for authorized calls */
   GDBusConnection *connection;          /* (owned) (nullable) while exported */
   guint registration_id;
@@ -772,6 +773,65 @@ handle_report_health_cb (HgdDBusContext1 *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* ChannelSend, ChannelClose: the channels API clients opened to this instance
+ * (hgd-channels.c); another instance's channel is not found */
+
+static gboolean
+handle_channel_send_cb (HgdDBusContext1 *skeleton,
+                        GDBusMethodInvocation *invocation,
+                        const gchar *channel_id,
+                        const gchar *message_json,
+                        HgdContextImpl *self)
+{
+  g_autoptr(JsonObject) message = NULL;
+  g_autoptr(GError) error = NULL;
+
+  message = parse_argument (invocation, "message", message_json);
+  if (message == NULL)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  if (self->channels == NULL ||
+      !hgd_channels_plugin_send (self->channels, self->instance_id, channel_id, message, &error))
+    {
+      g_dbus_method_invocation_return_error (invocation, HG_ERROR,
+                                             error != NULL &&
+                                                 g_error_matches (error, HGD_CHANNELS_ERROR,
+                                                                  HGD_CHANNELS_ERROR_RATE)
+                                               ? HG_ERROR_UNAVAILABLE
+                                               : HG_ERROR_NOT_FOUND,
+                                             "%s", error != NULL ? error->message
+                                                                 : "no channels here");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  hgd_dbus_context1_complete_channel_send (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_channel_close_cb (HgdDBusContext1 *skeleton,
+                         GDBusMethodInvocation *invocation,
+                         const gchar *channel_id,
+                         HgdContextImpl *self)
+{
+  if (self->channels != NULL)
+    hgd_channels_plugin_close (self->channels, self->instance_id, channel_id);
+  hgd_dbus_context1_complete_channel_close (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/**
+ * hgd_context_impl_set_channels:
+ * @self: an #HgdContextImpl
+ * @channels: the channels ChannelSend and ChannelClose act on
+ */
+void
+hgd_context_impl_set_channels (HgdContextImpl *self,
+                               HgdChannels *channels)
+{
+  g_return_if_fail (HGD_IS_CONTEXT_IMPL (self));
+  g_return_if_fail (HGD_IS_CHANNELS (channels));
+  g_set_object (&self->channels, channels);
+}
+
 /**
  * hgd_context_impl_get_health:
  * @self: an #HgdContextImpl
@@ -891,6 +951,7 @@ hgd_context_impl_dispose (GObject *object)
   g_clear_object (&self->alarms);
   g_clear_object (&self->secrets);
   g_clear_object (&self->limits);
+  g_clear_object (&self->channels);
   G_OBJECT_CLASS (hgd_context_impl_parent_class)->dispose (object);
 }
 
@@ -973,5 +1034,7 @@ hgd_context_impl_new (const gchar *instance_id,
   g_signal_connect_object (self->skeleton, "handle-lookup-secret", G_CALLBACK (handle_lookup_secret_cb), self, 0);
   g_signal_connect_object (self->skeleton, "handle-store-secret", G_CALLBACK (handle_store_secret_cb), self, 0);
   g_signal_connect_object (self->skeleton, "handle-report-health", G_CALLBACK (handle_report_health_cb), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-channel-send", G_CALLBACK (handle_channel_send_cb), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-channel-close", G_CALLBACK (handle_channel_close_cb), self, 0);
   return self;
 }

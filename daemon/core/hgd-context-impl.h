@@ -3,6 +3,7 @@
 #pragma once
 
 #include "hgd-alarms.h"
+#include "hgd-channels.h"
 #include "hgd-journal.h"
 #include "hgd-limits.h"
 #include "hgd-secrets.h"
@@ -30,5 +31,8 @@ JsonObject *hgd_context_impl_get_health (HgdContextImpl *self,
                                          gint64 *time);
 
 GError *hgd_context_impl_error_to_hg (const GError *error);
+
+void hgd_context_impl_set_channels (HgdContextImpl *self,
+                                    HgdChannels *channels);
 
 G_END_DECLS

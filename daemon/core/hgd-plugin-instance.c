@@ -23,6 +23,7 @@
 
 #include "hgd-alarm-lifecycle.h"
 #include "hgd-capabilities.h"
+#include "hgd-channels.h"
 #include "hgd-context-impl.h"
 #include "hgd-dbus-generated.h"
 #include "hgd-log.h"
@@ -58,6 +59,7 @@ struct _HgdPluginInstance
   HgdAlarms *alarms;                    /* (owned) */
   HgdSecrets *secrets;                  /* (owned) */
   HgdLimits *limits;                    /* (owned) (nullable) applied to each host */
+  struct _HgdChannels *channels;        /* (owned) (nullable) API clients' channels */
   gboolean enabled;
   gchar *host_path;                     /* (owned) */
   guint watchdog_interval;              /* seconds */
@@ -1143,6 +1145,8 @@ connection_ready_cb (GObject *source,
                                         self->journals, self->alarms, self->secrets);
   if (self->limits != NULL)
     hgd_context_impl_set_limits (self->context, self->limits);
+  if (self->channels != NULL)
+    hgd_context_impl_set_channels (self->context, self->channels);
   if (!hgd_context_impl_export (self->context, self->connection, &error))
     {
       g_autofree gchar *message = g_strdup_printf ("cannot export Context1: %s", error->message);
@@ -1760,6 +1764,7 @@ hgd_plugin_instance_dispose (GObject *object)
   g_clear_object (&self->secrets);
   g_clear_object (&self->limits);
   g_clear_object (&self->routing);
+  g_clear_object (&self->channels);
   g_clear_object (&self->config);
   g_clear_object (&self->manifest);
   G_OBJECT_CLASS (hgd_plugin_instance_parent_class)->dispose (object);
@@ -2046,4 +2051,112 @@ hgd_plugin_instance_secret_changed (HgdPluginInstance *self,
     return;
   hgd_dbus_plugin_host1_call_secret_changed (self->host_proxy, key, self->host_cancellable,
                                              secret_changed_cb, g_strdup (self->id));
+}
+
+/* Returns: (transfer none): the capabilities granted to the instance */
+const gchar *const *
+hgd_plugin_instance_get_grant (HgdPluginInstance *self)
+{
+  static const gchar *const none[] = { NULL };
+
+  g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), NULL);
+  return self->grant != NULL ? (const gchar *const *) self->grant : none;
+}
+
+/**
+ * hgd_plugin_instance_set_channels:
+ * @self: an #HgdPluginInstance
+ * @channels: the channels its ChannelSend and ChannelClose act on
+ */
+void
+hgd_plugin_instance_set_channels (HgdPluginInstance *self,
+                                  HgdChannels *channels)
+{
+  g_return_if_fail (HGD_IS_PLUGIN_INSTANCE (self));
+  g_return_if_fail (HGD_IS_CHANNELS (channels));
+  g_set_object (&self->channels, channels);
+}
+
+static void
+channel_call_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  g_autofree gchar *id = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
+  if (reply == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_debug ("plugin %s: channel call failed: %s", id, error->message);
+}
+
+/**
+ * hgd_plugin_instance_channel_opened:
+ * @self: a running #HgdPluginInstance
+ * @channel_id: the new channel
+ * @user: the client's user
+ * @role: the client's role
+ * @purpose: (nullable): what the client opened it for
+ *
+ * Tells the plugin (HgContext::channel-opened); hgd-channels.c has checked who may. The
+ * calls of a channel reach the host in the order made.
+ */
+void
+hgd_plugin_instance_channel_opened (HgdPluginInstance *self,
+                                    const gchar *channel_id,
+                                    const gchar *user,
+                                    const gchar *role,
+                                    const gchar *purpose)
+{
+  g_return_if_fail (HGD_IS_PLUGIN_INSTANCE (self));
+
+  if (self->host_proxy == NULL)
+    return;
+  hgd_dbus_plugin_host1_call_channel_opened (self->host_proxy, channel_id, user, role,
+                                             purpose != NULL ? purpose : "",
+                                             self->host_cancellable, channel_call_cb,
+                                             g_strdup (self->id));
+}
+
+/**
+ * hgd_plugin_instance_channel_message:
+ * @self: an #HgdPluginInstance
+ * @channel_id: an open channel
+ * @message_json: the client's message, a JSON object as text
+ *
+ * Hands the plugin a client's message (HgContext::channel-message).
+ */
+void
+hgd_plugin_instance_channel_message (HgdPluginInstance *self,
+                                     const gchar *channel_id,
+                                     const gchar *message_json)
+{
+  g_return_if_fail (HGD_IS_PLUGIN_INSTANCE (self));
+
+  if (self->host_proxy == NULL)
+    return;
+  hgd_dbus_plugin_host1_call_channel_message (self->host_proxy, channel_id, message_json,
+                                              self->host_cancellable, channel_call_cb,
+                                              g_strdup (self->id));
+}
+
+/**
+ * hgd_plugin_instance_channel_closed:
+ * @self: an #HgdPluginInstance
+ * @channel_id: a channel the client closed
+ *
+ * Tells the plugin (HgContext::channel-closed).
+ */
+void
+hgd_plugin_instance_channel_closed (HgdPluginInstance *self,
+                                    const gchar *channel_id)
+{
+  g_return_if_fail (HGD_IS_PLUGIN_INSTANCE (self));
+
+  if (self->host_proxy == NULL)
+    return;
+  hgd_dbus_plugin_host1_call_channel_closed (self->host_proxy, channel_id,
+                                             self->host_cancellable, channel_call_cb,
+                                             g_strdup (self->id));
 }

@@ -11,6 +11,8 @@
 
 G_BEGIN_DECLS
 
+struct _HgdChannels;
+
 /**
  * HgdPluginState:
  * @HGD_PLUGIN_STATE_DISABLED: `enabled = false` in the configuration
@@ -82,5 +84,18 @@ void hgd_plugin_instance_offer_event (HgdPluginInstance *self,
 gboolean hgd_plugin_instance_offer_shared_event (HgdPluginInstance *self,
                                                  HgEvent *event);
 HgDomain hgd_plugin_instance_get_domain (HgdPluginInstance *self);
+const gchar *const *hgd_plugin_instance_get_grant (HgdPluginInstance *self);
+void hgd_plugin_instance_set_channels (HgdPluginInstance *self,
+                                       struct _HgdChannels *channels);
+void hgd_plugin_instance_channel_opened (HgdPluginInstance *self,
+                                         const gchar *channel_id,
+                                         const gchar *user,
+                                         const gchar *role,
+                                         const gchar *purpose);
+void hgd_plugin_instance_channel_message (HgdPluginInstance *self,
+                                          const gchar *channel_id,
+                                          const gchar *message_json);
+void hgd_plugin_instance_channel_closed (HgdPluginInstance *self,
+                                         const gchar *channel_id);
 
 G_END_DECLS

@@ -26,6 +26,7 @@ struct _HgdPluginManager
   HgdAlarms *alarms;                    /* (owned) */
   HgdSecrets *secrets;                  /* (owned) */
   HgdLimits *limits;                    /* (owned) each domain's share of the machine */
+  HgdChannels *channels;                /* (owned) API clients' channels to instances */
   GPtrArray *instances;                 /* (owned) (element-type HgdPluginInstance) */
   GTask *start_task;                    /* (owned) (nullable) until every instance settled */
   gchar *state_path;                    /* (owned) (nullable) STATE_FILE, once loaded */
@@ -662,6 +663,7 @@ hgd_plugin_manager_add_installed (HgdPluginManager *self,
                                                 self->journals, self->alarms, self->secrets);
   hgd_plugin_instance_set_limits (instance, self->limits);
   hgd_plugin_instance_set_alarm_routing (instance, self->routing);
+  hgd_plugin_instance_set_channels (instance, self->channels);
   g_signal_connect (instance, "notify::state", G_CALLBACK (instance_state_cb), self);
   g_ptr_array_add (self->instances, instance);
   return instance;
@@ -903,6 +905,10 @@ hgd_plugin_manager_dispose (GObject *object)
         g_signal_handlers_disconnect_by_data (g_ptr_array_index (self->instances, i), self);
     }
   g_clear_object (&self->bundles);
+  /* the channels hold their instances */
+  if (self->channels != NULL)
+    hgd_channels_close_all (self->channels);
+  g_clear_object (&self->channels);
   g_clear_pointer (&self->instances, g_ptr_array_unref);
   if (self->start_task != NULL)
     {
@@ -969,6 +975,7 @@ hgd_plugin_manager_new (HgdConfig *config,
   self->limits = hgd_limits_new (config);
   self->routing = hgd_alarm_routing_new (config);
   hgd_alarm_routing_set_alive_func (self->routing, instance_alive, self);
+  self->channels = hgd_channels_new (journals);
   self->shared_logged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
     {
@@ -986,11 +993,24 @@ hgd_plugin_manager_new (HgdConfig *config,
 
       hgd_plugin_instance_set_limits (instance, self->limits);
       hgd_plugin_instance_set_alarm_routing (instance, self->routing);
-
+      hgd_plugin_instance_set_channels (instance, self->channels);
       g_signal_connect (instance, "notify::state", G_CALLBACK (instance_state_cb), self);
       g_ptr_array_add (self->instances, instance);
     }
   return self;
+}
+
+/**
+ * hgd_plugin_manager_get_channels:
+ * @self: the manager
+ *
+ * Returns: (transfer none): the channels of API clients to its instances
+ */
+HgdChannels *
+hgd_plugin_manager_get_channels (HgdPluginManager *self)
+{
+  g_return_val_if_fail (HGD_IS_PLUGIN_MANAGER (self), NULL);
+  return self->channels;
 }
 
 /**
@@ -1051,4 +1071,6 @@ hgd_plugin_manager_set_grants (HgdPluginManager *self,
 
   g_set_object (&self->grants, grants);
   g_set_object (&self->access_log, access_log);
+  /* and a channel's purpose may need a consent (night-check) */
+  hgd_channels_set_grants (self->channels, grants);
 }

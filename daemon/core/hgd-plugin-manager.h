@@ -4,6 +4,7 @@
 
 #include "hgd-access-log.h"
 #include "hgd-alarms.h"
+#include "hgd-channels.h"
 #include "hgd-config.h"
 #include "hgd-grants.h"
 #include "hgd-journal.h"
@@ -48,6 +49,7 @@ JsonObject *hgd_plugin_manager_to_json_for_domain (HgdPluginManager *self,
                                                   HgDomain domain,
                                                   gboolean *healthy);
 HgdLimits *hgd_plugin_manager_get_limits (HgdPluginManager *self);
+HgdChannels *hgd_plugin_manager_get_channels (HgdPluginManager *self);
 gboolean hgd_plugin_manager_restart (HgdPluginManager *self,
                                      const gchar *instance_id,
                                      GError **error);

@@ -561,6 +561,51 @@ hgd_host_context_report_health (HgContext *context,
 }
 
 static void
+channel_call_cb (GObject *source,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
+  if (reply == NULL)
+    g_debug ("channel call not taken: %s", error->message);
+}
+
+/* Fire and forget, in order with the other calls: the plugin learns of a closed channel
+ * from HgContext::channel-closed, not from a failed send. */
+static void
+hgd_host_context_channel_send (HgContext *context,
+                               const gchar *channel_id,
+                               JsonObject *message)
+{
+  HgdHostContext *self = HGD_HOST_CONTEXT (context);
+  g_autofree gchar *json = hg_json_object_to_string (message);
+
+  if (strlen (json) > HG_CONTEXT_CHANNEL_MAX_MESSAGE)
+    {
+      g_warning ("channel message of %" G_GSIZE_FORMAT " bytes dropped: the limit is %d",
+                 strlen (json), HG_CONTEXT_CHANNEL_MAX_MESSAGE);
+      return;
+    }
+  flush_publishes (self);
+  hgd_dbus_context1_call_channel_send (self->proxy, channel_id, json, NULL,
+                                       (GAsyncReadyCallback) channel_call_cb, NULL);
+}
+
+static void
+hgd_host_context_channel_close (HgContext *context,
+                                const gchar *channel_id)
+{
+  HgdHostContext *self = HGD_HOST_CONTEXT (context);
+
+  flush_publishes (self);
+  hgd_dbus_context1_call_channel_close (self->proxy, channel_id, NULL,
+                                        (GAsyncReadyCallback) channel_call_cb, NULL);
+}
+
+static void
 hgd_host_context_dispose (GObject *object)
 {
   HgdHostContext *self = HGD_HOST_CONTEXT (object);
@@ -600,6 +645,8 @@ hgd_host_context_class_init (HgdHostContextClass *klass)
   context_class->lookup_secret_async = hgd_host_context_lookup_secret_async;
   context_class->store_secret_async = hgd_host_context_store_secret_async;
   context_class->report_health = hgd_host_context_report_health;
+  context_class->channel_send = hgd_host_context_channel_send;
+  context_class->channel_close = hgd_host_context_channel_close;
 }
 
 static void

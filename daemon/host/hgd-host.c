@@ -304,6 +304,74 @@ handle_secret_changed_cb (HgdDBusPluginHost1 *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* ChannelOpened, ChannelMessage, ChannelClosed: an API client's channel to the instance,
+ * checked by the core */
+static gboolean
+check_running (HgdHost *self,
+               GDBusMethodInvocation *invocation)
+{
+  if (self->running)
+    return TRUE;
+  g_dbus_method_invocation_return_error_literal (invocation, HG_ERROR, HG_ERROR_UNAVAILABLE,
+                                                 "the plugin is not running");
+  return FALSE;
+}
+
+static gboolean
+handle_channel_opened_cb (HgdDBusPluginHost1 *skeleton,
+                          GDBusMethodInvocation *invocation,
+                          const gchar *channel_id,
+                          const gchar *user,
+                          const gchar *role,
+                          const gchar *purpose,
+                          HgdHost *self)
+{
+  if (!check_running (self, invocation))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  hgd_dbus_plugin_host1_complete_channel_opened (skeleton, invocation);
+  g_signal_emit_by_name (hg_plugin_get_context (self->plugin), "channel-opened", channel_id, user,
+                         role, *purpose != '\0' ? purpose : NULL);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_channel_message_cb (HgdDBusPluginHost1 *skeleton,
+                           GDBusMethodInvocation *invocation,
+                           const gchar *channel_id,
+                           const gchar *message_json,
+                           HgdHost *self)
+{
+  g_autoptr(JsonObject) message = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!check_running (self, invocation))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  message = hg_json_parse_object (message_json, -1, HG_CONTEXT_CHANNEL_MAX_MESSAGE, &error);
+  if (message == NULL)
+    {
+      g_prefix_error (&error, "channel message: ");
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  hgd_dbus_plugin_host1_complete_channel_message (skeleton, invocation);
+  g_signal_emit_by_name (hg_plugin_get_context (self->plugin), "channel-message", channel_id,
+                         message);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_channel_closed_cb (HgdDBusPluginHost1 *skeleton,
+                          GDBusMethodInvocation *invocation,
+                          const gchar *channel_id,
+                          HgdHost *self)
+{
+  if (!check_running (self, invocation))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  hgd_dbus_plugin_host1_complete_channel_closed (skeleton, invocation);
+  g_signal_emit_by_name (hg_plugin_get_context (self->plugin), "channel-closed", channel_id);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static void
 connection_closed_cb (GDBusConnection *connection,
                       gboolean remote_peer_vanished,
@@ -416,6 +484,12 @@ hgd_host_attach (HgdHost *self,
                            G_CALLBACK (handle_handle_event_cb), self, 0);
   g_signal_connect_object (self->skeleton, "handle-secret-changed",
                            G_CALLBACK (handle_secret_changed_cb), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-channel-opened",
+                           G_CALLBACK (handle_channel_opened_cb), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-channel-message",
+                           G_CALLBACK (handle_channel_message_cb), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-channel-closed",
+                           G_CALLBACK (handle_channel_closed_cb), self, 0);
   return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
                                            PLUGIN_HOST_PATH, error);
 }

@@ -92,4 +92,28 @@ G_BEGIN_DECLS
  */
 #define HG_CAPABILITY_NET_CONNECT_PREFIX "net.connect:"
 
+/**
+ * HG_CAPABILITY_CHANNEL_SERVE:
+ *
+ * Serve channels: API clients open a channel to the instance and exchange JSON messages
+ * with it (#HgContext::channel-opened, #HgContext::channel-message,
+ * hg_context_channel_send ()), e.g. the signalling of a video call. The core lets staff,
+ * the resident and the guardian open one, never family, IT, service accounts or the
+ * auditor, and staff only to an instance of the municipal domain; it journals each
+ * opening (`channel.opened`: who, which instance) and each close (`channel.closed`).
+ *
+ * Since: 1.1
+ */
+#define HG_CAPABILITY_CHANNEL_SERVE "channel.serve"
+
+/**
+ * HG_CAPABILITY_VISIT_PUBLISH:
+ *
+ * Publish `visit.*` events into the municipal journal: the record of each care visit or
+ * camera check (who, when, how long, outcome). Municipal instances only.
+ *
+ * Since: 1.1
+ */
+#define HG_CAPABILITY_VISIT_PUBLISH "visit.publish"
+
 G_END_DECLS

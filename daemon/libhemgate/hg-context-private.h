@@ -56,6 +56,12 @@ struct _HgContextClass
                               gpointer user_data);
   void (*report_health) (HgContext *self,
                          JsonObject *health);
+  /* since 1.1 */
+  void (*channel_send) (HgContext *self,
+                        const gchar *channel_id,
+                        JsonObject *message);
+  void (*channel_close) (HgContext *self,
+                         const gchar *channel_id);
 };
 
 G_END_DECLS

@@ -47,6 +47,9 @@ static GParamSpec *properties[N_PROPS];
 enum
 {
   SIGNAL_SECRET_CHANGED,
+  SIGNAL_CHANNEL_OPENED,
+  SIGNAL_CHANNEL_MESSAGE,
+  SIGNAL_CHANNEL_CLOSED,
   N_SIGNALS
 };
 
@@ -202,6 +205,64 @@ hg_context_class_init (HgContextClass *klass)
    */
   signals[SIGNAL_SECRET_CHANGED] =
     g_signal_new ("secret-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
+
+  /**
+   * HgContext::channel-opened:
+   * @self: the #HgContext
+   * @channel_id: the channel's id, unique while the core runs
+   * @user: the user name of the API client who opened it
+   * @role: the client's role, e.g. `staff` or `resident`
+   * @purpose: (nullable): what the client opened it for, if it said: `night-check` (a
+   *   look-in by camera), which the core allows only while the resident's night-check
+   *   consent grant holds, and closes (#HgContext::channel-closed) as soon as it no longer
+   *   does (withdrawn, or outside its window)
+   *
+   * Emitted when an API client has opened a channel to this instance (over the
+   * `/api/v1/events` WebSocket, message `channel-open`). The core has already checked that
+   * the instance holds %HG_CAPABILITY_CHANNEL_SERVE, that the client's role may use a
+   * channel and that its domain may reach the instance's, and has journaled
+   * `channel.opened` in the instance's domain. The plugin decides what the client may do
+   * from @role; to refuse it, it closes the channel with hg_context_channel_close().
+   *
+   * Since: 1.1
+   */
+  signals[SIGNAL_CHANNEL_OPENED] =
+    g_signal_new ("channel-opened", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 4, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
+                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
+                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
+                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
+  /**
+   * HgContext::channel-message:
+   * @self: the #HgContext
+   * @channel_id: the channel
+   * @message: the client's message, a JSON object of the plugin's own design, at most
+   *   %HG_CONTEXT_CHANNEL_MAX_MESSAGE as text
+   *
+   * Emitted for each message the client of an open channel sends, in order. The message is
+   * untrusted input: read it with the checked accessors (hg_json_object_get_string()).
+   *
+   * Since: 1.1
+   */
+  signals[SIGNAL_CHANNEL_MESSAGE] =
+    g_signal_new ("channel-message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 2, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
+                  JSON_TYPE_OBJECT);
+  /**
+   * HgContext::channel-closed:
+   * @self: the #HgContext
+   * @channel_id: the channel
+   *
+   * Emitted once when a channel has closed for any reason but the plugin's own
+   * hg_context_channel_close(): the client closed it or went away (its WebSocket closed,
+   * its session ended), or the consent its purpose needs no longer holds. The plugin frees what the channel held
+   * (e.g. ends a call).
+   *
+   * Since: 1.1
+   */
+  signals[SIGNAL_CHANNEL_CLOSED] =
+    g_signal_new ("channel-closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 1, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
@@ -621,4 +682,56 @@ hg_context_report_health (HgContext *self,
   g_return_if_fail (health != NULL);
   klass = HG_CONTEXT_GET_CLASS (self);
   klass->report_health (self, health);
+}
+
+/**
+ * hg_context_channel_send:
+ * @self: an #HgContext
+ * @channel_id: a channel opened to this instance (#HgContext::channel-opened)
+ * @message: the message, a JSON object of the plugin's own design, at most
+ *   %HG_CONTEXT_CHANNEL_MAX_MESSAGE as text
+ *
+ * Sends @message to the client at the other end of the channel. Needs
+ * %HG_CAPABILITY_CHANNEL_SERVE. It does not block and cannot fail: messages reach the
+ * client in the order they were sent, and one for a channel that has closed meanwhile, or
+ * one too large, is dropped (the host logs it). The core bounds how fast a channel
+ * carries messages each way.
+ *
+ * Since: 1.1
+ */
+void
+hg_context_channel_send (HgContext *self,
+                         const gchar *channel_id,
+                         JsonObject *message)
+{
+  HgContextClass *klass;
+
+  g_return_if_fail (HG_IS_CONTEXT (self));
+  g_return_if_fail (channel_id != NULL);
+  g_return_if_fail (message != NULL);
+  klass = HG_CONTEXT_GET_CLASS (self);
+  klass->channel_send (self, channel_id, message);
+}
+
+/**
+ * hg_context_channel_close:
+ * @self: an #HgContext
+ * @channel_id: a channel opened to this instance
+ *
+ * Closes the channel: the client is told (`channel-closed`), and
+ * #HgContext::channel-closed is not emitted for it. Needs %HG_CAPABILITY_CHANNEL_SERVE.
+ * Closing a channel that has closed already does nothing.
+ *
+ * Since: 1.1
+ */
+void
+hg_context_channel_close (HgContext *self,
+                          const gchar *channel_id)
+{
+  HgContextClass *klass;
+
+  g_return_if_fail (HG_IS_CONTEXT (self));
+  g_return_if_fail (channel_id != NULL);
+  klass = HG_CONTEXT_GET_CLASS (self);
+  klass->channel_close (self, channel_id);
 }

@@ -72,4 +72,20 @@ gboolean hg_context_store_secret_finish (HgContext *self,
 void hg_context_report_health (HgContext *self,
                                JsonObject *health);
 
+/**
+ * HG_CONTEXT_CHANNEL_MAX_MESSAGE:
+ *
+ * The largest message, as JSON text, that a channel carries either way; the core refuses a
+ * larger one from a client and the host drops a larger one from the plugin.
+ *
+ * Since: 1.1
+ */
+#define HG_CONTEXT_CHANNEL_MAX_MESSAGE (64 * 1024)
+
+void hg_context_channel_send (HgContext *self,
+                              const gchar *channel_id,
+                              JsonObject *message);
+void hg_context_channel_close (HgContext *self,
+                               const gchar *channel_id);
+
 G_END_DECLS

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hg-alarm-private.h"
+#include "hg-capability.h"
 #include "hg-context-private.h"
 #include "hg-error.h"
 #include "hg-event-private.h"
@@ -49,6 +50,7 @@ static const struct
   const gchar *capability;
 } publish_rules[] = {
   { "sensor", "sensor.publish" },
+  { "visit", "visit.publish" },
 };
 
 /* One report of an alarm's step, as recorded. */
@@ -83,6 +85,9 @@ struct _HgTestContext
   guint n_denied;
   GQueue pending;                             /* (element-type Completion) (owned) */
   GSource *complete_source;                   /* (owned) (nullable) */
+  GHashTable *channels;                       /* (owned) id → GPtrArray of JsonObject sent */
+  GHashTable *open_channels;                  /* (owned) the ids still open */
+  guint n_channels;
 };
 
 struct _HgTestContextClass
@@ -502,6 +507,49 @@ hg_test_context_report_health (HgContext *context,
   g_ptr_array_add (self->health, json_copy (health));
 }
 
+/* As the host and the core: a message to a channel that is not open is dropped, one
+ * without the capability is a denial. */
+static void
+vfunc_channel_send (HgContext *context,
+                    const gchar *channel_id,
+                    JsonObject *message)
+{
+  HgTestContext *self = HG_TEST_CONTEXT (context);
+  g_autoptr(GError) error = check_json_size (message);
+  GPtrArray *messages;
+
+  if (!hg_context_has_capability (context, HG_CAPABILITY_CHANNEL_SERVE))
+    {
+      self->n_denied++;
+      g_debug ("channel message dropped: ChannelSend needs the capability %s",
+               HG_CAPABILITY_CHANNEL_SERVE);
+      return;
+    }
+  if (error != NULL)
+    {
+      g_warning ("channel message dropped: %s", error->message);
+      return;
+    }
+  messages = g_hash_table_lookup (self->channels, channel_id);
+  if (messages == NULL || !g_hash_table_contains (self->open_channels, channel_id))
+    return;
+  g_ptr_array_add (messages, json_copy (message));
+}
+
+static void
+vfunc_channel_close (HgContext *context,
+                     const gchar *channel_id)
+{
+  HgTestContext *self = HG_TEST_CONTEXT (context);
+
+  if (!hg_context_has_capability (context, HG_CAPABILITY_CHANNEL_SERVE))
+    {
+      self->n_denied++;
+      return;
+    }
+  g_hash_table_remove (self->open_channels, channel_id);
+}
+
 static void
 hg_test_context_constructed (GObject *object)
 {
@@ -530,6 +578,8 @@ hg_test_context_finalize (GObject *object)
   g_ptr_array_unref (self->reports);
   g_ptr_array_unref (self->health);
   g_hash_table_unref (self->secrets);
+  g_hash_table_unref (self->channels);
+  g_hash_table_unref (self->open_channels);
   G_OBJECT_CLASS (hg_test_context_parent_class)->finalize (object);
 }
 
@@ -547,6 +597,8 @@ hg_test_context_class_init (HgTestContextClass *klass)
   context_class->lookup_secret_async = hg_test_context_lookup_secret_async;
   context_class->store_secret_async = hg_test_context_store_secret_async;
   context_class->report_health = hg_test_context_report_health;
+  context_class->channel_send = vfunc_channel_send;
+  context_class->channel_close = vfunc_channel_close;
 }
 
 static void
@@ -557,6 +609,9 @@ hg_test_context_init (HgTestContext *self)
   self->reports = g_ptr_array_new_with_free_func ((GDestroyNotify) alarm_report_free);
   self->health = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   self->secrets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->channels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) g_ptr_array_unref);
+  self->open_channels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /**
@@ -969,4 +1024,147 @@ hg_test_context_get_n_denied (HgTestContext *self)
 {
   g_return_val_if_fail (HG_IS_TEST_CONTEXT (self), 0);
   return self->n_denied;
+}
+
+/**
+ * hg_test_context_channel_open:
+ * @self: an #HgTestContext
+ * @user: the user name of the client
+ * @role: the client's role, e.g. `staff`
+ * @purpose: (nullable): the purpose the client gave, e.g. `night-check`
+ *
+ * Opens a channel to the plugin as an API client does: emits #HgContext::channel-opened
+ * with a new id. The core's consent check of @purpose is not made here either. The core's checks of role and domain are not made here (the core's tests
+ * make them); the plugin's own are.
+ *
+ * Returns: (transfer full): the channel's id
+ *
+ * Since: 1.1
+ */
+gchar *
+hg_test_context_channel_open (HgTestContext *self,
+                              const gchar *user,
+                              const gchar *role,
+                              const gchar *purpose)
+{
+  gchar *channel_id;
+
+  g_return_val_if_fail (HG_IS_TEST_CONTEXT (self), NULL);
+  g_return_val_if_fail (user != NULL, NULL);
+  g_return_val_if_fail (role != NULL, NULL);
+
+  channel_id = g_strdup_printf ("test-%u", ++self->n_channels);
+  g_hash_table_insert (self->channels, g_strdup (channel_id),
+                       g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref));
+  g_hash_table_add (self->open_channels, g_strdup (channel_id));
+  g_signal_emit_by_name (self, "channel-opened", channel_id, user, role, purpose);
+  return channel_id;
+}
+
+/**
+ * hg_test_context_channel_deliver:
+ * @self: an #HgTestContext
+ * @channel_id: a channel hg_test_context_channel_open() opened
+ * @message: the client's message
+ *
+ * Hands the plugin a message of the client, as the host does: emits
+ * #HgContext::channel-message with a copy of @message made from its text.
+ *
+ * Returns: %TRUE if delivered; %FALSE with %HG_ERROR_NOT_FOUND if the channel is not open,
+ *   or %HG_ERROR_INVALID_DATA if the core would refuse the message (larger than
+ *   %HG_CONTEXT_CHANNEL_MAX_MESSAGE)
+ *
+ * Since: 1.1
+ */
+gboolean
+hg_test_context_channel_deliver (HgTestContext *self,
+                                 const gchar *channel_id,
+                                 JsonObject *message,
+                                 GError **error)
+{
+  g_autofree gchar *json = NULL;
+  g_autoptr(JsonObject) copy = NULL;
+
+  g_return_val_if_fail (HG_IS_TEST_CONTEXT (self), FALSE);
+  g_return_val_if_fail (channel_id != NULL, FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!g_hash_table_contains (self->open_channels, channel_id))
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_NOT_FOUND, "channel %s is not open", channel_id);
+      return FALSE;
+    }
+  json = hg_json_object_to_string (message);
+  copy = hg_json_parse_object (json, -1, HG_CONTEXT_CHANNEL_MAX_MESSAGE, error);
+  if (copy == NULL)
+    {
+      g_prefix_error (error, "channel message: ");
+      return FALSE;
+    }
+  g_signal_emit_by_name (self, "channel-message", channel_id, copy);
+  return TRUE;
+}
+
+/**
+ * hg_test_context_channel_close:
+ * @self: an #HgTestContext
+ * @channel_id: a channel hg_test_context_channel_open() opened
+ *
+ * Closes the channel as a client that hangs up or goes away: emits
+ * #HgContext::channel-closed if it was open.
+ *
+ * Since: 1.1
+ */
+void
+hg_test_context_channel_close (HgTestContext *self,
+                               const gchar *channel_id)
+{
+  g_return_if_fail (HG_IS_TEST_CONTEXT (self));
+  g_return_if_fail (channel_id != NULL);
+
+  if (g_hash_table_remove (self->open_channels, channel_id))
+    g_signal_emit_by_name (self, "channel-closed", channel_id);
+}
+
+/**
+ * hg_test_context_channel_is_open:
+ * @self: an #HgTestContext
+ * @channel_id: a channel
+ *
+ * Whether a channel is still open, for a test to check that the plugin closed it.
+ *
+ * Returns: %TRUE if the channel is open: neither the test nor the plugin closed it
+ *
+ * Since: 1.1
+ */
+gboolean
+hg_test_context_channel_is_open (HgTestContext *self,
+                                 const gchar *channel_id)
+{
+  g_return_val_if_fail (HG_IS_TEST_CONTEXT (self), FALSE);
+  g_return_val_if_fail (channel_id != NULL, FALSE);
+  return g_hash_table_contains (self->open_channels, channel_id);
+}
+
+/**
+ * hg_test_context_get_channel_messages:
+ * @self: an #HgTestContext
+ * @channel_id: a channel hg_test_context_channel_open() opened
+ *
+ * The messages the plugin sent on the channel (hg_context_channel_send()) while it was
+ * open, in order.
+ *
+ * Returns: (transfer none) (element-type JsonObject) (nullable): the messages, or %NULL
+ *   for a channel never opened
+ *
+ * Since: 1.1
+ */
+GPtrArray *
+hg_test_context_get_channel_messages (HgTestContext *self,
+                                      const gchar *channel_id)
+{
+  g_return_val_if_fail (HG_IS_TEST_CONTEXT (self), NULL);
+  g_return_val_if_fail (channel_id != NULL, NULL);
+  return g_hash_table_lookup (self->channels, channel_id);
 }

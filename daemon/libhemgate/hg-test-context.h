@@ -88,6 +88,21 @@ guint hg_test_context_get_n_calls (HgTestContext *self,
                                    HgTestContextCall call);
 guint hg_test_context_get_n_denied (HgTestContext *self);
 
+gchar *hg_test_context_channel_open (HgTestContext *self,
+                                     const gchar *user,
+                                     const gchar *role,
+                                     const gchar *purpose);
+gboolean hg_test_context_channel_deliver (HgTestContext *self,
+                                          const gchar *channel_id,
+                                          JsonObject *message,
+                                          GError **error);
+void hg_test_context_channel_close (HgTestContext *self,
+                                    const gchar *channel_id);
+gboolean hg_test_context_channel_is_open (HgTestContext *self,
+                                          const gchar *channel_id);
+GPtrArray *hg_test_context_get_channel_messages (HgTestContext *self,
+                                                 const gchar *channel_id);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HgTestContext, g_object_unref)
 
 G_END_DECLS

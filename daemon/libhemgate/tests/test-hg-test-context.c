@@ -627,6 +627,149 @@ test_deliver (void)
   g_assert_cmpuint (plugin->handled->len, ==, 2);
 }
 
+/* A plugin of a few lines: answers each message with {"echo": ...}, closes on "bye", and
+ * counts the closes it was told of. */
+typedef struct
+{
+  GPtrArray *log; /* (owned) what the plugin saw, as text */
+} ChannelPlugin;
+
+static void
+channel_opened_cb (HgContext *context,
+                   const gchar *channel_id,
+                   const gchar *user,
+                   const gchar *role,
+                   const gchar *purpose,
+                   gpointer user_data)
+{
+  ChannelPlugin *plugin = user_data;
+
+  g_ptr_array_add (plugin->log, g_strdup_printf ("opened %s %s %s %s", channel_id, user, role,
+                                                 purpose != NULL ? purpose : "-"));
+}
+
+static void
+channel_message_cb (HgContext *context,
+                    const gchar *channel_id,
+                    JsonObject *message,
+                    gpointer user_data)
+{
+  ChannelPlugin *plugin = user_data;
+  g_autoptr(JsonObject) reply = json_object_new ();
+  g_autoptr(GError) error = NULL;
+  const gchar *text = NULL;
+
+  if (!hg_json_object_get_string (message, "say", &text, &error))
+    {
+      g_ptr_array_add (plugin->log, g_strdup_printf ("bad %s", error->message));
+      return;
+    }
+  if (g_str_equal (text, "bye"))
+    {
+      hg_context_channel_close (context, channel_id);
+      return;
+    }
+  json_object_set_string_member (reply, "echo", text);
+  hg_context_channel_send (context, channel_id, reply);
+}
+
+static void
+channel_closed_cb (HgContext *context,
+                   const gchar *channel_id,
+                   gpointer user_data)
+{
+  ChannelPlugin *plugin = user_data;
+
+  g_ptr_array_add (plugin->log, g_strdup_printf ("closed %s", channel_id));
+}
+
+static JsonObject *
+say_new (const gchar *text)
+{
+  JsonObject *object = json_object_new ();
+
+  json_object_set_string_member (object, "say", text);
+  return object;
+}
+
+static void
+test_channels (void)
+{
+  const gchar *serve[] = { HG_CAPABILITY_CHANNEL_SERVE, NULL };
+  g_autoptr(HgTestContext) context = hg_test_context_new ("visit", HG_DOMAIN_MUNICIPAL, NULL,
+                                                          serve);
+  ChannelPlugin plugin = { g_ptr_array_new_with_free_func (g_free) };
+  g_autoptr(JsonObject) hello = say_new ("hello");
+  g_autoptr(JsonObject) bye = say_new ("bye");
+  g_autoptr(JsonObject) big = json_object_new ();
+  g_autofree gchar *first = NULL;
+  g_autofree gchar *second = NULL;
+  g_autofree gchar *padding = g_strnfill (HG_CONTEXT_CHANNEL_MAX_MESSAGE, 'x');
+  g_autoptr(GError) error = NULL;
+  GPtrArray *messages;
+
+  g_test_summary ("HgTestContext drives channels as a client through the core: opened, "
+                  "messages both ways in order, closed by the client (signal) or by the plugin "
+                  "(no signal, later messages dropped); too large and closed channels refused");
+  g_signal_connect (context, "channel-opened", G_CALLBACK (channel_opened_cb), &plugin);
+  g_signal_connect (context, "channel-message", G_CALLBACK (channel_message_cb), &plugin);
+  g_signal_connect (context, "channel-closed", G_CALLBACK (channel_closed_cb), &plugin);
+
+  first = hg_test_context_channel_open (context, "anna", "staff", NULL);
+  second = hg_test_context_channel_open (context, "rut", "resident", "night-check");
+  g_assert_cmpstr (first, !=, second);
+  g_assert_cmpuint (plugin.log->len, ==, 2);
+  g_assert_true (g_str_has_suffix (g_ptr_array_index (plugin.log, 0), " anna staff -"));
+  g_assert_true (g_str_has_suffix (g_ptr_array_index (plugin.log, 1), " rut resident night-check"));
+
+  g_assert_true (hg_test_context_channel_deliver (context, first, hello, &error));
+  g_assert_no_error (error);
+  messages = hg_test_context_get_channel_messages (context, first);
+  g_assert_cmpuint (messages->len, ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (messages, 0), "echo"), ==,
+                   "hello");
+  g_assert_cmpuint (hg_test_context_get_channel_messages (context, second)->len, ==, 0);
+
+  json_object_set_string_member (big, "say", padding);
+  g_assert_false (hg_test_context_channel_deliver (context, first, big, &error));
+  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_DATA);
+  g_clear_error (&error);
+
+  /* the plugin closes: no signal for it, and the channel takes nothing more */
+  g_assert_true (hg_test_context_channel_deliver (context, first, bye, &error));
+  g_assert_false (hg_test_context_channel_is_open (context, first));
+  g_assert_cmpuint (plugin.log->len, ==, 2);
+  g_assert_false (hg_test_context_channel_deliver (context, first, hello, &error));
+  g_assert_error (error, HG_ERROR, HG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* the client goes away: the plugin is told once */
+  hg_test_context_channel_close (context, second);
+  hg_test_context_channel_close (context, second);
+  g_assert_cmpuint (plugin.log->len, ==, 3);
+  g_assert_cmpstr (g_ptr_array_index (plugin.log, 2), ==, "closed test-2");
+  g_assert_null (hg_test_context_get_channel_messages (context, "test-99"));
+  g_ptr_array_unref (plugin.log);
+}
+
+static void
+test_channels_denied (void)
+{
+  g_autoptr(HgTestContext) context = hg_test_context_new ("visit", HG_DOMAIN_MUNICIPAL, NULL,
+                                                          NULL);
+  g_autoptr(JsonObject) hello = say_new ("hello");
+  g_autofree gchar *channel = NULL;
+
+  g_test_summary ("without channel.serve, hg_context_channel_send () and _close () are denied "
+                  "as the core denies them, and nothing is sent");
+  channel = hg_test_context_channel_open (context, "anna", "staff", NULL);
+  hg_context_channel_send (HG_CONTEXT (context), channel, hello);
+  hg_context_channel_close (HG_CONTEXT (context), channel);
+  g_assert_cmpuint (hg_test_context_get_channel_messages (context, channel)->len, ==, 0);
+  g_assert_true (hg_test_context_channel_is_open (context, channel));
+  g_assert_cmpuint (hg_test_context_get_n_denied (context), ==, 2);
+}
+
 int
 main (int argc,
       char **argv)
@@ -645,5 +788,7 @@ main (int argc,
   g_test_add_func ("/test-context/health/recorded", test_health);
   g_test_add_func ("/test-context/config/from-key-file-text", test_config_from_data);
   g_test_add_func ("/test-context/deliver/as-the-core", test_deliver);
+  g_test_add_func ("/test-context/channels/both-ways-and-closes", test_channels);
+  g_test_add_func ("/test-context/channels/denied-without-capability", test_channels_denied);
   return g_test_run ();
 }

@@ -1,0 +1,873 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HgWebrtcVisitPlugin: video care visits. Staff start a visit on a channel, the resident's
+ * home screen (its channel) rings, the resident accepts or declines; an accepted call runs
+ * a GStreamer pipeline with webrtcbin (VP8 and Opus both ways), signalled over the staff
+ * member's channel (offer from the gateway, answer and ICE candidates from the browser).
+ * The pipeline exists only during the call and is in NULL state and gone right after it.
+ * Nothing is recorded. One call at a time: a second start is answered "busy". */
+#include <hemgate-plugin.h>
+
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+
+#include "hg-webrtc-visit-plugin.h"
+
+#define DEFAULT_VIDEO_SOURCE "videotestsrc is-live=true pattern=ball"
+#define DEFAULT_AUDIO_SOURCE "audiotestsrc is-live=true wave=sine volume=0.1"
+#define DEFAULT_RING_SECONDS 30
+#define DEFAULT_CHECK_SECONDS 60
+
+typedef enum
+{
+  CALL_RINGING,
+  CALL_ACTIVE,
+} CallState;
+
+typedef struct
+{
+  gchar *user;     /* (owned) */
+  gchar *role;     /* (owned) */
+  gboolean check;  /* opened for a night check, under the resident's consent */
+} Peer;
+
+typedef struct
+{
+  guint64 id;
+  gboolean check;        /* a night check: video from the home only, ends by itself */
+  CallState state;
+  gchar *staff_channel;  /* (owned) */
+  gchar *staff_user;     /* (owned) */
+  gchar *resident_user;  /* (owned) (nullable) who answered */
+  gint64 started;        /* real time */
+  gint64 answered;       /* real time, 0 if not */
+  guint ring_id;
+  GstElement *pipeline;  /* (owned) (nullable) */
+  GstElement *webrtc;    /* (unowned) in pipeline */
+} Call;
+
+struct _HgWebrtcVisitPlugin
+{
+  HgPlugin parent_instance;
+  gchar *video_source;   /* (owned) a gst-launch description */
+  gchar *audio_source;   /* (owned) */
+  gchar *stun_server;    /* (owned) (nullable) */
+  guint ring_seconds;
+  guint check_seconds;
+  GHashTable *peers;     /* (owned) channel id → Peer */
+  Call *call;            /* (owned) (nullable) the one call */
+  guint64 n_calls;
+  JsonObject *last_call; /* (owned) (nullable) */
+  gint video_frames;     /* atomic: decoded in the current or last call */
+  gint audio_frames;     /* atomic */
+  guint health_id;
+  GMainContext *context; /* (owned) where the plugin runs */
+};
+
+G_DEFINE_TYPE (HgWebrtcVisitPlugin, hg_webrtc_visit_plugin, HG_TYPE_PLUGIN)
+
+static HgContext *
+get_context (HgWebrtcVisitPlugin *self)
+{
+  return hg_plugin_get_context (HG_PLUGIN (self));
+}
+
+static void
+peer_free (Peer *peer)
+{
+  g_free (peer->user);
+  g_free (peer->role);
+  g_free (peer);
+}
+
+static gboolean
+role_is_staff (const gchar *role)
+{
+  return g_strcmp0 (role, "staff") == 0;
+}
+
+static void
+send_type (HgWebrtcVisitPlugin *self,
+           const gchar *channel_id,
+           const gchar *type,
+           const gchar *member,
+           const gchar *value)
+{
+  g_autoptr(JsonObject) message = json_object_new ();
+
+  json_object_set_string_member (message, "type", type);
+  if (self->call != NULL)
+    json_object_set_int_member (message, "call", (gint64) self->call->id);
+  if (member != NULL)
+    json_object_set_string_member (message, member, value);
+  hg_context_channel_send (get_context (self), channel_id, message);
+}
+
+/* Every open channel of the home (resident, guardian) */
+static void
+send_to_home (HgWebrtcVisitPlugin *self,
+              const gchar *type,
+              const gchar *member,
+              const gchar *value)
+{
+  GHashTableIter iter;
+  const gchar *id;
+  Peer *peer;
+
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &id, (gpointer *) &peer))
+    {
+      if (!role_is_staff (peer->role))
+        send_type (self, id, type, member, value);
+    }
+}
+
+static const gchar *
+pipeline_state (HgWebrtcVisitPlugin *self)
+{
+  GstState state = GST_STATE_NULL;
+
+  if (self->call == NULL || self->call->pipeline == NULL)
+    return "null";
+  gst_element_get_state (self->call->pipeline, &state, NULL, 0);
+  return gst_element_state_get_name (state);
+}
+
+static void
+report_health (HgWebrtcVisitPlugin *self)
+{
+  g_autoptr(JsonObject) health = json_object_new ();
+  g_autoptr(JsonObject) frames = json_object_new ();
+  const gchar *state = "idle";
+
+  if (self->call != NULL)
+    state = self->call->state == CALL_RINGING ? "ringing" : "in-call";
+  json_object_set_string_member (health, "call", state);
+  json_object_set_string_member (health, "pipeline", pipeline_state (self));
+  json_object_set_int_member (health, "calls", (gint64) self->n_calls);
+  json_object_set_int_member (frames, "video", g_atomic_int_get (&self->video_frames));
+  json_object_set_int_member (frames, "audio", g_atomic_int_get (&self->audio_frames));
+  json_object_set_object_member (health, "decoded_frames", g_steal_pointer (&frames));
+  if (self->last_call != NULL)
+    json_object_set_object_member (health, "last_call", json_object_ref (self->last_call));
+  hg_context_report_health (get_context (self), health);
+}
+
+static gboolean
+health_cb (gpointer user_data)
+{
+  report_health (HG_WEBRTC_VISIT_PLUGIN (user_data));
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+record_published_cb (GObject *source,
+                     GAsyncResult *result,
+                     gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (hg_context_publish_event_finish (HG_CONTEXT (source), result, &error) == 0)
+    g_warning ("visit record not journaled: %s", error->message);
+}
+
+/* Ends the call: the pipeline goes to NULL and is freed before anyone is told; the record
+ * (who, when, how long, outcome) goes to the municipal journal as `visit.ended`. */
+static void
+end_call (HgWebrtcVisitPlugin *self,
+          const gchar *outcome)
+{
+  Call *call = self->call;
+  g_autoptr(JsonObject) record = json_object_new ();
+  g_autoptr(GDateTime) started = NULL;
+  g_autofree gchar *iso = NULL;
+  gint64 now = g_get_real_time ();
+
+  if (call == NULL)
+    return;
+  g_clear_handle_id (&call->ring_id, g_source_remove);
+  g_clear_handle_id (&self->health_id, g_source_remove);
+  if (call->pipeline != NULL)
+    {
+      g_autoptr(GstBus) bus = gst_pipeline_get_bus (GST_PIPELINE (call->pipeline));
+
+      gst_bus_remove_watch (bus);
+      gst_element_set_state (call->pipeline, GST_STATE_NULL);
+      g_clear_pointer (&call->pipeline, gst_object_unref);
+      call->webrtc = NULL;
+    }
+  started = g_date_time_new_from_unix_utc (call->started / G_USEC_PER_SEC);
+  json_object_set_int_member (record, "call", (gint64) call->id);
+  json_object_set_string_member (record, "kind", call->check ? "night-check" : "visit");
+  json_object_set_string_member (record, "staff", call->staff_user);
+  if (call->resident_user != NULL)
+    json_object_set_string_member (record, "answered_by", call->resident_user);
+  iso = g_date_time_format_iso8601 (started);
+  json_object_set_string_member (record, "started", iso);
+  json_object_set_int_member (record, "seconds",
+                              call->answered != 0 ? (now - call->answered) / G_USEC_PER_SEC : 0);
+  json_object_set_string_member (record, "outcome", outcome);
+  g_clear_pointer (&self->last_call, json_object_unref);
+  self->last_call = json_object_ref (record);
+  if (hg_context_has_capability (get_context (self), HG_CAPABILITY_VISIT_PUBLISH))
+    {
+      g_autoptr(HgEvent) event = hg_event_new ("visit.ended", record);
+
+      hg_context_publish_event_async (get_context (self), event, NULL, record_published_cb, NULL);
+    }
+
+  if (g_hash_table_contains (self->peers, call->staff_channel))
+    send_type (self, call->staff_channel, "ended", "outcome", outcome);
+  if (call->check)
+    send_to_home (self, "night-check", "state", "ended");
+  else
+    send_to_home (self, "ended", "outcome", outcome);
+  g_message ("visit %" G_GUINT64_FORMAT " ended: %s", call->id, outcome);
+  g_free (call->staff_channel);
+  g_free (call->staff_user);
+  g_free (call->resident_user);
+  g_free (call);
+  self->call = NULL;
+  report_health (self);
+}
+
+static gboolean
+ring_timeout_cb (gpointer user_data)
+{
+  HgWebrtcVisitPlugin *self = HG_WEBRTC_VISIT_PLUGIN (user_data);
+
+  self->call->ring_id = 0;
+  end_call (self, self->call->check ? "completed" : "missed");
+  return G_SOURCE_REMOVE;
+}
+
+/* What webrtcbin's threads hand to the main context: a message for the staff channel of
+ * call @call_id (dropped if that call has ended meanwhile) */
+typedef struct
+{
+  HgWebrtcVisitPlugin *self; /* (owned) */
+  guint64 call_id;
+  JsonObject *message;       /* (owned) (nullable) NULL: the call failed */
+  gchar *failure;            /* (owned) (nullable) */
+} Outgoing;
+
+static gboolean
+outgoing_cb (gpointer user_data)
+{
+  Outgoing *out = user_data;
+  HgWebrtcVisitPlugin *self = out->self;
+
+  if (self->call != NULL && self->call->id == out->call_id)
+    {
+      if (out->message != NULL)
+        hg_context_channel_send (get_context (self), self->call->staff_channel, out->message);
+      else
+        {
+          g_message ("visit %" G_GUINT64_FORMAT " failed: %s", out->call_id, out->failure);
+          end_call (self, "failed");
+        }
+    }
+  g_object_unref (out->self);
+  g_clear_pointer (&out->message, json_object_unref);
+  g_free (out->failure);
+  g_free (out);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+send_from_thread (HgWebrtcVisitPlugin *self,
+                  guint64 call_id,
+                  JsonObject *message,
+                  const gchar *failure)
+{
+  Outgoing *out = g_new0 (Outgoing, 1);
+
+  out->self = g_object_ref (self);
+  out->call_id = call_id;
+  out->message = message;
+  out->failure = g_strdup (failure);
+  g_main_context_invoke (self->context, outgoing_cb, out);
+}
+
+/* The call id travels with webrtcbin's callbacks as qdata on the element */
+static GQuark
+call_id_quark (void)
+{
+  return g_quark_from_static_string ("hg-webrtc-visit-call");
+}
+
+static guint64
+element_call_id (GstElement *webrtc)
+{
+  return GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (webrtc), call_id_quark ()));
+}
+
+static void
+offer_created_cb (GstPromise *promise,
+                  gpointer user_data)
+{
+  GstElement *webrtc = user_data;
+  HgWebrtcVisitPlugin *self = g_object_get_data (G_OBJECT (webrtc), "plugin");
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  GstWebRTCSessionDescription *offer = NULL;
+  JsonObject *message;
+  gchar *text;
+
+  if (reply != NULL)
+    gst_structure_get (reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+  gst_promise_unref (promise);
+  if (offer == NULL)
+    {
+      send_from_thread (self, element_call_id (webrtc), NULL, "no offer");
+      return;
+    }
+  g_signal_emit_by_name (webrtc, "set-local-description", offer, NULL);
+  text = gst_sdp_message_as_text (offer->sdp);
+  message = json_object_new ();
+  json_object_set_string_member (message, "type", "offer");
+  json_object_set_int_member (message, "call", (gint64) element_call_id (webrtc));
+  json_object_set_string_member (message, "sdp", text);
+  g_free (text);
+  gst_webrtc_session_description_free (offer);
+  send_from_thread (self, element_call_id (webrtc), message, NULL);
+}
+
+static void
+negotiation_needed_cb (GstElement *webrtc,
+                       gpointer user_data)
+{
+  GstPromise *promise = gst_promise_new_with_change_func (offer_created_cb, webrtc, NULL);
+
+  g_signal_emit_by_name (webrtc, "create-offer", NULL, promise);
+}
+
+static void
+ice_candidate_cb (GstElement *webrtc,
+                  guint mline,
+                  gchar *candidate,
+                  gpointer user_data)
+{
+  HgWebrtcVisitPlugin *self = user_data;
+  JsonObject *message = json_object_new ();
+
+  json_object_set_string_member (message, "type", "ice");
+  json_object_set_int_member (message, "call", (gint64) element_call_id (webrtc));
+  json_object_set_string_member (message, "candidate", candidate);
+  json_object_set_int_member (message, "sdpMLineIndex", mline);
+  send_from_thread (self, element_call_id (webrtc), message, NULL);
+}
+
+/* Counts what the decoder gives: the frames received from the browser */
+static GstPadProbeReturn
+count_frames_cb (GstPad *pad,
+                 GstPadProbeInfo *info,
+                 gpointer user_data)
+{
+  g_atomic_int_inc ((gint *) user_data);
+  return GST_PAD_PROBE_OK;
+}
+
+/* The staff side's media: decoded and counted; played by the configured sinks */
+static void
+decoded_pad_added_cb (GstElement *decodebin,
+                      GstPad *pad,
+                      gpointer user_data)
+{
+  HgWebrtcVisitPlugin *self = user_data;
+  g_autoptr(GstCaps) caps = gst_pad_get_current_caps (pad);
+  const gchar *name;
+  GstElement *bin;
+  GstElement *pipeline = GST_ELEMENT (gst_element_get_parent (decodebin));
+  g_autoptr(GstPad) sink = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean video;
+
+  if (caps == NULL)
+    caps = gst_pad_query_caps (pad, NULL);
+  name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
+  video = g_str_has_prefix (name, "video/");
+  if (!video && !g_str_has_prefix (name, "audio/"))
+    {
+      gst_object_unref (pipeline);
+      return;
+    }
+  bin = gst_parse_bin_from_description (video ? "queue ! videoconvert ! fakesink sync=false"
+                                              : "queue ! audioconvert ! fakesink sync=false",
+                                        TRUE, &error);
+  if (bin == NULL)
+    {
+      g_warning ("cannot play the staff side: %s", error->message);
+      gst_object_unref (pipeline);
+      return;
+    }
+  gst_bin_add (GST_BIN (pipeline), bin);
+  gst_element_sync_state_with_parent (bin);
+  sink = gst_element_get_static_pad (bin, "sink");
+  gst_pad_link (pad, sink);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_frames_cb,
+                     video ? &self->video_frames : &self->audio_frames, NULL);
+  gst_object_unref (pipeline);
+}
+
+static void
+webrtc_pad_added_cb (GstElement *webrtc,
+                     GstPad *pad,
+                     gpointer user_data)
+{
+  HgWebrtcVisitPlugin *self = user_data;
+  GstElement *pipeline;
+  GstElement *decodebin;
+  g_autoptr(GstPad) sink = NULL;
+
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+  pipeline = GST_ELEMENT (gst_element_get_parent (webrtc));
+  decodebin = gst_element_factory_make ("decodebin", NULL);
+  g_signal_connect (decodebin, "pad-added", G_CALLBACK (decoded_pad_added_cb), self);
+  gst_bin_add (GST_BIN (pipeline), decodebin);
+  gst_element_sync_state_with_parent (decodebin);
+  sink = gst_element_get_static_pad (decodebin, "sink");
+  gst_pad_link (pad, sink);
+  gst_object_unref (pipeline);
+}
+
+static gboolean
+bus_cb (GstBus *bus,
+        GstMessage *message,
+        gpointer user_data)
+{
+  HgWebrtcVisitPlugin *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR && self->call != NULL &&
+      self->call->pipeline != NULL)
+    {
+      gst_message_parse_error (message, &error, NULL);
+      g_message ("visit %" G_GUINT64_FORMAT ": %s", self->call->id, error->message);
+      end_call (self, "failed");
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+start_pipeline (HgWebrtcVisitPlugin *self,
+                GError **error)
+{
+  Call *call = self->call;
+  g_autofree gchar *description = NULL;
+  g_autoptr(GstBus) bus = NULL;
+  GArray *transceivers = NULL;
+
+  g_autofree gchar *audio = NULL;
+
+  /* a night check is video only: the microphone stays closed */
+  if (!call->check)
+    audio = g_strdup_printf ("%s ! audioconvert ! audioresample ! queue ! opusenc ! "
+                             "rtpopuspay pt=111 ! "
+                             "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! "
+                             "webrtc.", self->audio_source);
+  description = g_strdup_printf (
+    "webrtcbin name=webrtc bundle-policy=max-bundle %s%s "
+    "%s ! videoconvert ! videoscale ! video/x-raw,width=640,height=480 ! videorate ! "
+    "video/x-raw,framerate=15/1 ! queue ! vp8enc deadline=1 cpu-used=8 target-bitrate=600000 "
+    "keyframe-max-dist=30 error-resilient=partitions ! rtpvp8pay pt=96 ! "
+    "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! webrtc. %s",
+    self->stun_server != NULL ? "stun-server=" : "",
+    self->stun_server != NULL ? self->stun_server : "", self->video_source,
+    audio != NULL ? audio : "");
+  call->pipeline = gst_parse_launch (description, error);
+  if (call->pipeline == NULL)
+    return FALSE;
+  call->webrtc = gst_bin_get_by_name (GST_BIN (call->pipeline), "webrtc");
+  gst_object_unref (call->webrtc); /* the pipeline holds it */
+  g_object_set_qdata (G_OBJECT (call->webrtc), call_id_quark (), GSIZE_TO_POINTER (call->id));
+  g_object_set_data (G_OBJECT (call->webrtc), "plugin", self);
+  g_signal_connect (call->webrtc, "on-negotiation-needed", G_CALLBACK (negotiation_needed_cb),
+                    NULL);
+  g_signal_connect (call->webrtc, "on-ice-candidate", G_CALLBACK (ice_candidate_cb), self);
+  g_signal_connect (call->webrtc, "pad-added", G_CALLBACK (webrtc_pad_added_cb), self);
+  /* both ways: the staff side comes back on the same m-lines */
+  g_signal_emit_by_name (call->webrtc, "get-transceivers", &transceivers);
+  for (guint i = 0; transceivers != NULL && i < transceivers->len; i++)
+    g_object_set (g_array_index (transceivers, GstWebRTCRTPTransceiver *, i), "direction",
+                  call->check ? GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY
+                              : GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV, NULL);
+  g_clear_pointer (&transceivers, g_array_unref);
+  bus = gst_pipeline_get_bus (GST_PIPELINE (call->pipeline));
+  gst_bus_add_watch (bus, bus_cb, self);
+  g_atomic_int_set (&self->video_frames, 0);
+  g_atomic_int_set (&self->audio_frames, 0);
+  if (gst_element_set_state (call->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    {
+      g_set_error_literal (error, HG_ERROR, HG_ERROR_UNAVAILABLE,
+                           "the camera or microphone cannot start");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+handle_start (HgWebrtcVisitPlugin *self,
+              const gchar *channel_id,
+              Peer *peer)
+{
+  Call *call;
+
+  if (self->call != NULL)
+    {
+      g_autoptr(JsonObject) busy = json_object_new ();
+
+      json_object_set_string_member (busy, "type", "busy");
+      hg_context_channel_send (get_context (self), channel_id, busy);
+      return;
+    }
+  call = g_new0 (Call, 1);
+  call->id = ++self->n_calls;
+  call->state = CALL_RINGING;
+  call->staff_channel = g_strdup (channel_id);
+  call->staff_user = g_strdup (peer->user);
+  call->started = g_get_real_time ();
+  call->ring_id = g_timeout_add_seconds (self->ring_seconds, ring_timeout_cb, self);
+  self->call = call;
+  send_type (self, channel_id, "ringing", NULL, NULL);
+  send_to_home (self, "ring", "staff", peer->user);
+  report_health (self);
+}
+
+/* A night check: the camera only, at once (the resident consented beforehand, and the
+ * core let the channel open only inside that consent's window), with the indicator on the
+ * home screen, ending by itself after check-seconds. */
+static void
+handle_check (HgWebrtcVisitPlugin *self,
+              const gchar *channel_id,
+              Peer *peer)
+{
+  g_autoptr(GError) error = NULL;
+  Call *call;
+
+  if (self->call != NULL)
+    {
+      g_autoptr(JsonObject) busy = json_object_new ();
+
+      json_object_set_string_member (busy, "type", "busy");
+      hg_context_channel_send (get_context (self), channel_id, busy);
+      return;
+    }
+  call = g_new0 (Call, 1);
+  call->id = ++self->n_calls;
+  call->check = TRUE;
+  call->state = CALL_ACTIVE;
+  call->staff_channel = g_strdup (channel_id);
+  call->staff_user = g_strdup (peer->user);
+  call->started = call->answered = g_get_real_time ();
+  call->ring_id = g_timeout_add_seconds (self->check_seconds, ring_timeout_cb, self);
+  self->call = call;
+  send_to_home (self, "night-check", "state", "started");
+  if (!start_pipeline (self, &error))
+    {
+      g_message ("night check %" G_GUINT64_FORMAT " failed: %s", call->id, error->message);
+      send_type (self, channel_id, "error", "code", "camera-unavailable");
+      end_call (self, "failed");
+      return;
+    }
+  self->health_id = g_timeout_add_seconds (1, health_cb, self);
+  report_health (self);
+}
+
+static void
+handle_accept (HgWebrtcVisitPlugin *self,
+               Peer *peer)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_clear_handle_id (&self->call->ring_id, g_source_remove);
+  self->call->state = CALL_ACTIVE;
+  self->call->answered = g_get_real_time ();
+  self->call->resident_user = g_strdup (peer->user);
+  send_type (self, self->call->staff_channel, "accepted", NULL, NULL);
+  send_to_home (self, "accepted", NULL, NULL);
+  if (!start_pipeline (self, &error))
+    {
+      g_message ("visit %" G_GUINT64_FORMAT " failed: %s", self->call->id, error->message);
+      send_type (self, self->call->staff_channel, "error", "code", "camera-unavailable");
+      end_call (self, "failed");
+      return;
+    }
+  self->health_id = g_timeout_add_seconds (1, health_cb, self);
+  report_health (self);
+}
+
+static void
+handle_answer (HgWebrtcVisitPlugin *self,
+               const gchar *channel_id,
+               JsonObject *message)
+{
+  GstSDPMessage *sdp = NULL;
+  GstWebRTCSessionDescription *answer;
+  const gchar *text = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!hg_json_object_get_string (message, "sdp", &text, &error) ||
+      gst_sdp_message_new_from_text (text, &sdp) != GST_SDP_OK ||
+      gst_sdp_message_medias_len (sdp) == 0)
+    {
+      if (sdp != NULL)
+        gst_sdp_message_free (sdp);
+      send_type (self, channel_id, "error", "code", "bad-sdp");
+      end_call (self, "failed");
+      return;
+    }
+  answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+  g_signal_emit_by_name (self->call->webrtc, "set-remote-description", answer, NULL);
+  gst_webrtc_session_description_free (answer);
+}
+
+static void
+handle_ice (HgWebrtcVisitPlugin *self,
+            const gchar *channel_id,
+            JsonObject *message)
+{
+  const gchar *candidate = NULL;
+  gint64 mline = 0;
+  g_autoptr(GError) error = NULL;
+
+  if (!hg_json_object_get_string (message, "candidate", &candidate, &error) ||
+      !hg_json_object_get_int (message, "sdpMLineIndex", 0, 16, &mline, &error))
+    {
+      send_type (self, channel_id, "error", "code", "bad-candidate");
+      return;
+    }
+  if (*candidate == '\0')
+    return; /* the end of the browser's candidates */
+  g_signal_emit_by_name (self->call->webrtc, "add-ice-candidate", (guint) mline, candidate);
+}
+
+static gboolean
+is_call_staff (HgWebrtcVisitPlugin *self,
+               const gchar *channel_id)
+{
+  return self->call != NULL && g_str_equal (self->call->staff_channel, channel_id);
+}
+
+static void
+channel_message_cb (HgContext *context,
+                    const gchar *channel_id,
+                    JsonObject *message,
+                    HgWebrtcVisitPlugin *self)
+{
+  Peer *peer = g_hash_table_lookup (self->peers, channel_id);
+  g_autoptr(GError) error = NULL;
+  const gchar *type = NULL;
+  gboolean staff;
+
+  if (peer == NULL)
+    return;
+  if (!hg_json_object_get_string (message, "type", &type, &error))
+    {
+      send_type (self, channel_id, "error", "code", "invalid");
+      return;
+    }
+  staff = role_is_staff (peer->role);
+  if (g_str_equal (type, "check") && staff && peer->check)
+    handle_check (self, channel_id, peer);
+  else if (g_str_equal (type, "start") && staff && !peer->check)
+    handle_start (self, channel_id, peer);
+  else if (g_str_equal (type, "start") || g_str_equal (type, "check"))
+    send_type (self, channel_id, "error", "code", "forbidden");
+  else if ((g_str_equal (type, "accept") || g_str_equal (type, "decline")) && !staff &&
+           self->call != NULL && self->call->state == CALL_RINGING)
+    {
+      if (g_str_equal (type, "accept"))
+        handle_accept (self, peer);
+      else
+        end_call (self, "declined");
+    }
+  else if (g_str_equal (type, "answer") && is_call_staff (self, channel_id) &&
+           self->call->webrtc != NULL)
+    handle_answer (self, channel_id, message);
+  else if (g_str_equal (type, "ice") && is_call_staff (self, channel_id) &&
+           self->call->webrtc != NULL)
+    handle_ice (self, channel_id, message);
+  else if (g_str_equal (type, "hangup") && self->call != NULL &&
+           (is_call_staff (self, channel_id) || !staff))
+    end_call (self, self->call->check ? "ended"
+                    : self->call->state == CALL_RINGING ? "cancelled" : "answered");
+  else
+    send_type (self, channel_id, "error", "code", "no-call");
+}
+
+static void
+channel_opened_cb (HgContext *context,
+                   const gchar *channel_id,
+                   const gchar *user,
+                   const gchar *role,
+                   const gchar *purpose,
+                   HgWebrtcVisitPlugin *self)
+{
+  Peer *peer = g_new0 (Peer, 1);
+
+  peer->user = g_strdup (user);
+  peer->role = g_strdup (role);
+  peer->check = g_strcmp0 (purpose, "night-check") == 0;
+  g_hash_table_insert (self->peers, g_strdup (channel_id), peer);
+  /* a home screen that connects while a visit rings rings too */
+  if (!role_is_staff (role) && self->call != NULL && self->call->state == CALL_RINGING)
+    send_type (self, channel_id, "ring", "staff", self->call->staff_user);
+}
+
+/* A staff browser that goes away ends its call; the home's screens come and go. */
+static void
+channel_closed_cb (HgContext *context,
+                   const gchar *channel_id,
+                   HgWebrtcVisitPlugin *self)
+{
+  gboolean was_staff = is_call_staff (self, channel_id);
+
+  g_hash_table_remove (self->peers, channel_id);
+  if (was_staff && self->call->check)
+    end_call (self, "ended");
+  else if (was_staff)
+    end_call (self, self->call->state == CALL_RINGING ? "cancelled" : "failed");
+}
+
+static gboolean
+hg_webrtc_visit_plugin_configure (HgPlugin *plugin,
+                                  HgConfig *config,
+                                  GError **error)
+{
+  HgWebrtcVisitPlugin *self = HG_WEBRTC_VISIT_PLUGIN (plugin);
+  const gchar *stun = hg_config_get_string (config, "stun-server", NULL);
+  gint64 ring = DEFAULT_RING_SECONDS;
+  gint64 check = DEFAULT_CHECK_SECONDS;
+
+  if (!hg_config_get_int (config, "ring-seconds", DEFAULT_RING_SECONDS, 5, 300, &ring, error) ||
+      !hg_config_get_int (config, "check-seconds", DEFAULT_CHECK_SECONDS, 1, 600, &check, error))
+    return FALSE;
+  g_free (self->video_source);
+  self->video_source = g_strdup (hg_config_get_string (config, "video-source",
+                                                       DEFAULT_VIDEO_SOURCE));
+  g_free (self->audio_source);
+  self->audio_source = g_strdup (hg_config_get_string (config, "audio-source",
+                                                       DEFAULT_AUDIO_SOURCE));
+  g_free (self->stun_server);
+  self->stun_server = stun != NULL && *stun != '\0' ? g_strdup (stun) : NULL;
+  self->ring_seconds = (guint) ring;
+  self->check_seconds = (guint) check;
+  return TRUE;
+}
+
+static void
+hg_webrtc_visit_plugin_start_async (HgPlugin *plugin,
+                                    GCancellable *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer user_data)
+{
+  HgWebrtcVisitPlugin *self = HG_WEBRTC_VISIT_PLUGIN (plugin);
+  HgContext *context = get_context (self);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GError) error = NULL;
+
+  g_task_set_source_tag (task, hg_webrtc_visit_plugin_start_async);
+  if (!gst_init_check (NULL, NULL, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (self->video_source == NULL)
+    {
+      self->video_source = g_strdup (DEFAULT_VIDEO_SOURCE);
+      self->audio_source = g_strdup (DEFAULT_AUDIO_SOURCE);
+      self->ring_seconds = DEFAULT_RING_SECONDS;
+      self->check_seconds = DEFAULT_CHECK_SECONDS;
+    }
+  self->context = g_main_context_ref_thread_default ();
+  g_signal_connect_object (context, "channel-opened", G_CALLBACK (channel_opened_cb), self, 0);
+  g_signal_connect_object (context, "channel-message", G_CALLBACK (channel_message_cb), self, 0);
+  g_signal_connect_object (context, "channel-closed", G_CALLBACK (channel_closed_cb), self, 0);
+  report_health (self);
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+hg_webrtc_visit_plugin_start_finish (HgPlugin *plugin,
+                                     GAsyncResult *result,
+                                     GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+hg_webrtc_visit_plugin_stop_async (HgPlugin *plugin,
+                                   GCancellable *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  HgWebrtcVisitPlugin *self = HG_WEBRTC_VISIT_PLUGIN (plugin);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, hg_webrtc_visit_plugin_stop_async);
+  end_call (self, "failed");
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+hg_webrtc_visit_plugin_stop_finish (HgPlugin *plugin,
+                                    GAsyncResult *result,
+                                    GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+hg_webrtc_visit_plugin_dispose (GObject *object)
+{
+  HgWebrtcVisitPlugin *self = HG_WEBRTC_VISIT_PLUGIN (object);
+
+  if (self->call != NULL)
+    end_call (self, "failed");
+  G_OBJECT_CLASS (hg_webrtc_visit_plugin_parent_class)->dispose (object);
+}
+
+static void
+hg_webrtc_visit_plugin_finalize (GObject *object)
+{
+  HgWebrtcVisitPlugin *self = HG_WEBRTC_VISIT_PLUGIN (object);
+
+  g_free (self->video_source);
+  g_free (self->audio_source);
+  g_free (self->stun_server);
+  g_hash_table_unref (self->peers);
+  g_clear_pointer (&self->last_call, json_object_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  G_OBJECT_CLASS (hg_webrtc_visit_plugin_parent_class)->finalize (object);
+}
+
+static void
+hg_webrtc_visit_plugin_class_init (HgWebrtcVisitPluginClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  HgPluginClass *plugin_class = HG_PLUGIN_CLASS (klass);
+
+  object_class->dispose = hg_webrtc_visit_plugin_dispose;
+  object_class->finalize = hg_webrtc_visit_plugin_finalize;
+  plugin_class->configure = hg_webrtc_visit_plugin_configure;
+  plugin_class->start_async = hg_webrtc_visit_plugin_start_async;
+  plugin_class->start_finish = hg_webrtc_visit_plugin_start_finish;
+  plugin_class->stop_async = hg_webrtc_visit_plugin_stop_async;
+  plugin_class->stop_finish = hg_webrtc_visit_plugin_stop_finish;
+}
+
+static void
+hg_webrtc_visit_plugin_init (HgWebrtcVisitPlugin *self)
+{
+  self->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) peer_free);
+}
+
+HG_PLUGIN_EXPORT GType hg_plugin_query_type (void);
+
+GType
+hg_plugin_query_type (void)
+{
+  return HG_TYPE_WEBRTC_VISIT_PLUGIN;
+}
