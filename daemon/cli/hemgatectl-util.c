@@ -135,6 +135,42 @@ hgd_cli_answer_get_array (JsonNode *answer,
 }
 
 /**
+ * hgd_cli_get_list:
+ * @client: the client
+ * @options: the command line's options
+ * @path: what to GET, e.g. "/api/v1/plugins"
+ * @member: the member of the answer's object holding the list
+ * @answer: (out) (transfer full): the answer, which @list is part of
+ * @list: (out) (transfer none): the list; %NULL when `--json` printed the answer already
+ * @error: return location for a #GError
+ *
+ * What a listing command asks first: the answer, printed as it is with `--json`.
+ *
+ * Returns: %FALSE with @error when the request failed or the answer has no list
+ */
+gboolean
+hgd_cli_get_list (HgdCliClient *client,
+                  const HgdCliOptions *options,
+                  const gchar *path,
+                  const gchar *member,
+                  JsonNode **answer,
+                  JsonArray **list,
+                  GError **error)
+{
+  *list = NULL;
+  *answer = hgd_cli_client_request (client, "GET", path, NULL, error);
+  if (*answer == NULL)
+    return FALSE;
+  if (options->json)
+    {
+      hgd_cli_print_json (*answer, TRUE);
+      return TRUE;
+    }
+  *list = hgd_cli_answer_get_array (*answer, member, error);
+  return *list != NULL;
+}
+
+/**
  * hgd_cli_object_get_text:
  * @object: (nullable): an object from an API answer
  * @member: a member name
