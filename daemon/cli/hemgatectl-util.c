@@ -12,6 +12,7 @@
 
 #include "hemgatectl-commands.h"
 #include "hg-json.h"
+#include "hgd-password.h"
 
 #define MAX_PASSWORD_LENGTH 1024
 
@@ -302,11 +303,17 @@ hgd_cli_password_free (gchar *password)
 static gchar *
 read_line (GError **error)
 {
-  gchar buffer[MAX_PASSWORD_LENGTH + 2] = { 0 };
-  gchar *password = NULL;
-  gsize len;
+  gboolean too_long;
+  gchar *password = hgd_password_read_line (stdin, MAX_PASSWORD_LENGTH, &too_long);
 
-  if (fgets (buffer, sizeof (buffer), stdin) == NULL)
+  if (password == NULL && too_long)
+    {
+      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+                   /* TRANSLATORS: %u is a number of bytes */
+                   _("the password is longer than %u bytes"), (guint) MAX_PASSWORD_LENGTH);
+      return NULL;
+    }
+  if (password == NULL)
     {
       g_set_error_literal (
           error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
@@ -314,28 +321,14 @@ read_line (GError **error)
           _("no password on standard input"));
       return NULL;
     }
-  len = strlen (buffer);
-  if (len > 0 && buffer[len - 1] == '\n')
-    buffer[--len] = '\0';
-  else if (!feof (stdin))
+  if (password[0] == '\0')
     {
-      explicit_bzero (buffer, sizeof (buffer));
-      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
-                   /* TRANSLATORS: %u is a number of bytes */
-                   _("the password is longer than %u bytes"), (guint) MAX_PASSWORD_LENGTH);
-      return NULL;
-    }
-  if (len > 0 && buffer[len - 1] == '\r')
-    buffer[--len] = '\0';
-  if (len == 0)
-    {
+      g_free (password);
       g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
                            /* TRANSLATORS: the user typed an empty password */
                            _("the password is empty"));
       return NULL;
     }
-  password = g_strdup (buffer);
-  explicit_bzero (buffer, sizeof (buffer));
   return password;
 }
 
