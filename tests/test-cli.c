@@ -174,13 +174,9 @@ start_daemon (Fixture *fixture)
 static void
 stop_daemon (Fixture *fixture)
 {
-  g_autoptr(GError) error = NULL;
-
   if (fixture->daemon == NULL)
     return;
-  g_subprocess_send_signal (fixture->daemon, SIGTERM);
-  g_subprocess_wait_check (fixture->daemon, NULL, &error);
-  g_assert_no_error (error);
+  hg_test_terminate (fixture->daemon, WAIT_SECONDS, TRUE);
   g_clear_object (&fixture->daemon);
 }
 

@@ -116,15 +116,10 @@ fixture_setup (Fixture *fixture,
 static void
 stop_hemgated (Fixture *fixture)
 {
-  gboolean exited = FALSE;
-
   g_clear_pointer (&fixture->client, hgd_test_daemon_free);
   if (fixture->process == NULL)
     return;
-  g_subprocess_send_signal (fixture->process, SIGTERM);
-  g_subprocess_wait_async (fixture->process, NULL, hg_test_subprocess_exited_cb, &exited);
-  hg_test_wait_until (&exited, 30);
-  g_assert_true (exited);
+  hg_test_terminate (fixture->process, 30, FALSE);
   g_clear_object (&fixture->process);
 }
 

@@ -279,6 +279,29 @@ hg_test_subprocess_exited_cb (GObject *source,
 }
 
 /**
+ * hg_test_terminate:
+ * @process: a running program, e.g. hemgated
+ * @timeout_seconds: how long it may take to exit
+ * @must_succeed: assert that it exits with status 0
+ *
+ * Sends @process SIGTERM and waits, the main context running, until it has exited.
+ */
+void
+hg_test_terminate (GSubprocess *process,
+                   guint timeout_seconds,
+                   gboolean must_succeed)
+{
+  gboolean exited = FALSE;
+
+  g_subprocess_send_signal (process, SIGTERM);
+  g_subprocess_wait_async (process, NULL, hg_test_subprocess_exited_cb, &exited);
+  hg_test_wait_until (&exited, timeout_seconds);
+  g_assert_true (exited);
+  if (must_succeed)
+    g_assert_true (g_subprocess_get_successful (process));
+}
+
+/**
  * hg_test_run_process:
  * @launcher: how to start it; its flags are set here to pipe all three streams
  * @argv: the command
