@@ -30,6 +30,7 @@
 #include <sys/resource.h>
 #include <valgrind/callgrind.h>
 
+#include "hg-test-http.h"
 #include "hg-test-oidc.h"
 #include "hgd-oidc.h"
 #include "hgd-test-daemon.h"
@@ -45,24 +46,6 @@ typedef struct
   SoupSession *browser;
 } Bench;
 
-typedef struct
-{
-  gboolean done;
-  GBytes *body;
-  GError *error;
-} Call;
-
-static void
-call_cb (GObject *source,
-         GAsyncResult *result,
-         gpointer user_data)
-{
-  Call *call = user_data;
-
-  call->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &call->error);
-  call->done = TRUE;
-}
-
 /* A request of the browser (its cookies; a bearer @token if given), no redirects followed,
  * while the main context runs; its status, and where it redirects to in @location. */
 static guint
@@ -74,8 +57,6 @@ browse (SoupSession *browser,
 {
   g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
   SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
-  Call call = { FALSE, NULL, NULL };
-  const gchar *where;
 
   g_assert_nonnull (msg);
   soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
@@ -86,21 +67,9 @@ browse (SoupSession *browser,
       g_autofree gchar *bearer = g_strconcat ("Bearer ", token, NULL);
       soup_message_headers_replace (headers, "Authorization", bearer);
     }
-  soup_session_send_and_read_async (browser, msg, G_PRIORITY_DEFAULT, NULL, call_cb, &call);
-  hg_test_wait_until (&call.done, 60);
-  g_assert_no_error (call.error);
-  g_bytes_unref (call.body);
-  where = soup_message_headers_get_one (soup_message_get_response_headers (msg), "Location");
+  g_bytes_unref (hg_test_http_send (browser, msg));
   if (location != NULL)
-    {
-      *location = NULL;
-      if (where != NULL)
-        {
-          g_autoptr(GUri) resolved = g_uri_parse_relative (soup_message_get_uri (msg), where,
-                                                           G_URI_FLAGS_ENCODED, NULL);
-          *location = g_uri_to_string (resolved);
-        }
-    }
+    *location = hg_test_http_location (msg);
   return soup_message_get_status (msg);
 }
 

@@ -174,13 +174,9 @@ start_daemon (Fixture *fixture)
 static void
 stop_daemon (Fixture *fixture)
 {
-  g_autoptr(GError) error = NULL;
-
   if (fixture->daemon == NULL)
     return;
-  g_subprocess_send_signal (fixture->daemon, SIGTERM);
-  g_subprocess_wait_check (fixture->daemon, NULL, &error);
-  g_assert_no_error (error);
+  hg_test_terminate (fixture->daemon, WAIT_SECONDS, TRUE);
   g_clear_object (&fixture->daemon);
 }
 
@@ -220,12 +216,7 @@ run_ctl_full (const gchar *url,
               const gchar *const *argv)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree gchar *stdout_text = NULL;
-  g_autofree gchar *stderr_text = NULL;
-  g_autofree gchar *command = NULL;
 
   launcher = launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                            G_SUBPROCESS_FLAGS_STDERR_PIPE);
@@ -248,21 +239,7 @@ run_ctl_full (const gchar *url,
   for (guint i = 0; argv[i] != NULL; i++)
     g_ptr_array_add (args, (gpointer) argv[i]);
   g_ptr_array_add (args, NULL);
-  command = g_strjoinv (" ", (gchar **) args->pdata);
-  process = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) args->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (process, input, NULL, &stdout_text, &stderr_text, &error);
-  g_assert_no_error (error);
-  g_test_message ("$ %s -> %d\n%s%s", command,
-                  g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process)
-                                                       : -1,
-                  stdout_text, stderr_text);
-  g_assert_true (g_subprocess_get_if_exited (process));
-  if (out != NULL)
-    *out = g_steal_pointer (&stdout_text);
-  if (err != NULL)
-    *err = g_steal_pointer (&stderr_text);
-  return g_subprocess_get_exit_status (process);
+  return hg_test_run_process (launcher, (const gchar *const *) args->pdata, input, out, err);
 }
 
 #define run_ctl(fixture, input, out, err, ...)                                                     \

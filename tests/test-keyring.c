@@ -116,15 +116,10 @@ fixture_setup (Fixture *fixture,
 static void
 stop_hemgated (Fixture *fixture)
 {
-  gboolean exited = FALSE;
-
   g_clear_pointer (&fixture->client, hgd_test_daemon_free);
   if (fixture->process == NULL)
     return;
-  g_subprocess_send_signal (fixture->process, SIGTERM);
-  g_subprocess_wait_async (fixture->process, NULL, hg_test_subprocess_exited_cb, &exited);
-  hg_test_wait_until (&exited, 30);
-  g_assert_true (exited);
+  hg_test_terminate (fixture->process, 30, FALSE);
   g_clear_object (&fixture->process);
 }
 
@@ -529,31 +524,9 @@ run_program (const gchar *const *argv,
              gchar **out,
              gchar **err)
 {
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree gchar *stdout_text = NULL;
-  g_autofree gchar *stderr_text = NULL;
-  g_autofree gchar *command = g_strjoinv (" ", (gchar **) argv);
-
-  g_subprocess_launcher_set_flags (launcher, G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                                                 G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                                 G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
   g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
-  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (process, input, NULL, &stdout_text, &stderr_text, &error);
-  g_assert_no_error (error);
-  g_test_message ("$ %s -> %d\n%s%s", command,
-                  g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process)
-                                                       : -1,
-                  stdout_text, stderr_text);
-  g_assert_true (g_subprocess_get_if_exited (process));
-  if (out != NULL)
-    *out = g_steal_pointer (&stdout_text);
-  if (err != NULL)
-    *err = g_steal_pointer (&stderr_text);
-  return g_subprocess_get_exit_status (process);
+  return hg_test_run_process (launcher, argv, input, out, err);
 }
 
 /* hemgated --add-user @username --role @role on the same configuration, the password on

@@ -10,6 +10,7 @@
 #include <cjose/cjose.h>
 #include <string.h>
 
+#include "hg-test-http.h"
 #include "hg-test-oidc.h"
 #include "hgd-access-log.h"
 #include "hgd-journal.h"
@@ -56,24 +57,6 @@ leg_free (Leg *leg)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Leg, leg_free)
 
-typedef struct
-{
-  gboolean done;
-  GBytes *body;
-  GError *error;
-} Call;
-
-static void
-call_cb (GObject *source,
-         GAsyncResult *result,
-         gpointer user_data)
-{
-  Call *call = user_data;
-
-  call->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &call->error);
-  call->done = TRUE;
-}
-
 /* A request of the browser, not following redirects, while the main context runs (the
  * gateway is in this process). */
 static Leg *
@@ -84,9 +67,8 @@ browse (Fixture *fx,
 {
   g_autoptr(SoupMessage) msg = soup_message_new (method, uri);
   Leg *leg = g_new0 (Leg, 1);
-  Call call = { FALSE, NULL, NULL };
+  g_autoptr(GBytes) answer = NULL;
   SoupMessageHeaders *headers;
-  const gchar *location;
   const gchar *set_cookie;
 
   g_assert_nonnull (msg);
@@ -96,21 +78,11 @@ browse (Fixture *fx,
       g_autoptr(GBytes) body = g_bytes_new (form, strlen (form));
       soup_message_set_request_body_from_bytes (msg, "application/x-www-form-urlencoded", body);
     }
-  soup_session_send_and_read_async (fx->browser, msg, G_PRIORITY_DEFAULT, NULL, call_cb, &call);
-  hg_test_wait_until (&call.done, 60);
-  g_assert_no_error (call.error);
+  answer = hg_test_http_send (fx->browser, msg);
   headers = soup_message_get_response_headers (msg);
   leg->status = soup_message_get_status (msg);
-  leg->body = g_strndup (g_bytes_get_data (call.body, NULL), g_bytes_get_size (call.body));
-  g_bytes_unref (call.body);
-  location = soup_message_headers_get_one (headers, "Location");
-  if (location != NULL)
-    {
-      g_autoptr(GUri) resolved = g_uri_parse_relative (soup_message_get_uri (msg), location,
-                                                       G_URI_FLAGS_ENCODED, NULL);
-      g_assert_nonnull (resolved);
-      leg->location = g_uri_to_string (resolved);
-    }
+  leg->body = g_strndup (g_bytes_get_data (answer, NULL), g_bytes_get_size (answer));
+  leg->location = hg_test_http_location (msg);
   set_cookie = soup_message_headers_get_one (headers, "Set-Cookie");
   if (set_cookie != NULL && g_str_has_prefix (set_cookie, "hemgate_session="))
     leg->cookie = g_strndup (set_cookie + strlen ("hemgate_session="),

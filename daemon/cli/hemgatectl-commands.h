@@ -178,6 +178,13 @@ void hgd_cli_print_row (const guint *widths,
 JsonArray *hgd_cli_answer_get_array (JsonNode *answer,
                                      const gchar *member,
                                      GError **error);
+gboolean hgd_cli_get_list (HgdCliClient *client,
+                           const HgdCliOptions *options,
+                           const gchar *path,
+                           const gchar *member,
+                           JsonNode **answer,
+                           JsonArray **list,
+                           GError **error);
 const gchar *hgd_cli_object_get_text (JsonObject *object,
                                       const gchar *member);
 gchar *hgd_cli_format_time (const gchar *iso8601);

@@ -18,17 +18,10 @@ hgd_cli_plugins (HgdCliClient *client,
   g_autoptr(JsonNode) answer = NULL;
   JsonArray *plugins;
 
-  answer = hgd_cli_client_request (client, "GET", "/api/v1/plugins", NULL, error);
-  if (answer == NULL)
+  if (!hgd_cli_get_list (client, options, "/api/v1/plugins", "plugins", &answer, &plugins, error))
     return FALSE;
-  if (options->json)
-    {
-      hgd_cli_print_json (answer, TRUE);
-      return TRUE;
-    }
-  plugins = hgd_cli_answer_get_array (answer, "plugins", error);
   if (plugins == NULL)
-    return FALSE;
+    return TRUE;
   if (json_array_get_length (plugins) == 0)
     {
       /* TRANSLATORS: “plugins” found no plugin instance */

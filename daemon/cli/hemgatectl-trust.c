@@ -18,17 +18,10 @@ hgd_cli_trust (HgdCliClient *client,
   g_autoptr(JsonNode) answer = NULL;
   JsonArray *keys;
 
-  answer = hgd_cli_client_request (client, "GET", "/api/v1/bundles/keys", NULL, error);
-  if (answer == NULL)
+  if (!hgd_cli_get_list (client, options, "/api/v1/bundles/keys", "keys", &answer, &keys, error))
     return FALSE;
-  if (options->json)
-    {
-      hgd_cli_print_json (answer, TRUE);
-      return TRUE;
-    }
-  keys = hgd_cli_answer_get_array (answer, "keys", error);
   if (keys == NULL)
-    return FALSE;
+    return TRUE;
   if (json_array_get_length (keys) == 0)
     {
       /* TRANSLATORS: “trust” found no trusted key */

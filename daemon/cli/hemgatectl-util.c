@@ -12,6 +12,7 @@
 
 #include "hemgatectl-commands.h"
 #include "hg-json.h"
+#include "hgd-password.h"
 
 #define MAX_PASSWORD_LENGTH 1024
 
@@ -132,6 +133,42 @@ hgd_cli_answer_get_array (JsonNode *answer,
       return NULL;
     }
   return array;
+}
+
+/**
+ * hgd_cli_get_list:
+ * @client: the client
+ * @options: the command line's options
+ * @path: what to GET, e.g. "/api/v1/plugins"
+ * @member: the member of the answer's object holding the list
+ * @answer: (out) (transfer full): the answer, which @list is part of
+ * @list: (out) (transfer none): the list; %NULL when `--json` printed the answer already
+ * @error: return location for a #GError
+ *
+ * What a listing command asks first: the answer, printed as it is with `--json`.
+ *
+ * Returns: %FALSE with @error when the request failed or the answer has no list
+ */
+gboolean
+hgd_cli_get_list (HgdCliClient *client,
+                  const HgdCliOptions *options,
+                  const gchar *path,
+                  const gchar *member,
+                  JsonNode **answer,
+                  JsonArray **list,
+                  GError **error)
+{
+  *list = NULL;
+  *answer = hgd_cli_client_request (client, "GET", path, NULL, error);
+  if (*answer == NULL)
+    return FALSE;
+  if (options->json)
+    {
+      hgd_cli_print_json (*answer, TRUE);
+      return TRUE;
+    }
+  *list = hgd_cli_answer_get_array (*answer, member, error);
+  return *list != NULL;
 }
 
 /**
@@ -266,11 +303,17 @@ hgd_cli_password_free (gchar *password)
 static gchar *
 read_line (GError **error)
 {
-  gchar buffer[MAX_PASSWORD_LENGTH + 2] = { 0 };
-  gchar *password = NULL;
-  gsize len;
+  gboolean too_long;
+  gchar *password = hgd_password_read_line (stdin, MAX_PASSWORD_LENGTH, &too_long);
 
-  if (fgets (buffer, sizeof (buffer), stdin) == NULL)
+  if (password == NULL && too_long)
+    {
+      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
+                   /* TRANSLATORS: %u is a number of bytes */
+                   _("the password is longer than %u bytes"), (guint) MAX_PASSWORD_LENGTH);
+      return NULL;
+    }
+  if (password == NULL)
     {
       g_set_error_literal (
           error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
@@ -278,28 +321,14 @@ read_line (GError **error)
           _("no password on standard input"));
       return NULL;
     }
-  len = strlen (buffer);
-  if (len > 0 && buffer[len - 1] == '\n')
-    buffer[--len] = '\0';
-  else if (!feof (stdin))
+  if (password[0] == '\0')
     {
-      explicit_bzero (buffer, sizeof (buffer));
-      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
-                   /* TRANSLATORS: %u is a number of bytes */
-                   _("the password is longer than %u bytes"), (guint) MAX_PASSWORD_LENGTH);
-      return NULL;
-    }
-  if (len > 0 && buffer[len - 1] == '\r')
-    buffer[--len] = '\0';
-  if (len == 0)
-    {
+      g_free (password);
       g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_USAGE,
                            /* TRANSLATORS: the user typed an empty password */
                            _("the password is empty"));
       return NULL;
     }
-  password = g_strdup (buffer);
-  explicit_bzero (buffer, sizeof (buffer));
   return password;
 }
 

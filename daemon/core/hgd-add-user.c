@@ -21,6 +21,7 @@
 #include "hgd-accounts.h"
 #include "hgd-add-user.h"
 #include "hgd-log.h"
+#include "hgd-password.h"
 
 /* as hgd-accounts.c accepts */
 #define MAX_PASSWORD_BYTES 4096
@@ -42,31 +43,20 @@ G_DEFINE_AUTO_CLEANUP_FREE_FUNC (HgdPassword, password_free, NULL)
 static gchar *
 read_line (void)
 {
-  gchar buffer[MAX_PASSWORD_BYTES + 2] = { 0 };
-  gchar *password;
-  gsize len;
+  gboolean too_long;
+  gchar *password = hgd_password_read_line (stdin, MAX_PASSWORD_BYTES, &too_long);
 
-  if (fgets (buffer, sizeof (buffer), stdin) == NULL)
+  if (password == NULL && too_long)
     {
-      /* TRANSLATORS: hemgated --add-user read nothing from standard input */
-      g_printerr ("hemgated: %s\n", _("no password on standard input"));
-      return NULL;
-    }
-  len = strlen (buffer);
-  if (len > 0 && buffer[len - 1] == '\n')
-    buffer[--len] = '\0';
-  else if (!feof (stdin))
-    {
-      explicit_bzero (buffer, sizeof (buffer));
       /* TRANSLATORS: %u is a number of bytes */
       g_printerr (_("hemgated: the password is longer than %u bytes\n"),
                   (guint) MAX_PASSWORD_BYTES);
-      return NULL;
     }
-  if (len > 0 && buffer[len - 1] == '\r')
-    buffer[--len] = '\0';
-  password = g_strdup (buffer);
-  explicit_bzero (buffer, sizeof (buffer));
+  else if (password == NULL)
+    {
+      /* TRANSLATORS: hemgated --add-user read nothing from standard input */
+      g_printerr ("hemgated: %s\n", _("no password on standard input"));
+    }
   return password;
 }
 

@@ -209,6 +209,18 @@ hgd_oidc_is_configured (HgdOidc *self)
   return self->issuer != NULL && self->client_id[0] != '\0' && self->redirect_uri[0] != '\0';
 }
 
+/* returns %TRUE, having ended @task with %HGD_OIDC_ERROR_NOT_CONFIGURED, when there is no [oidc] */
+static gboolean
+return_if_not_configured (HgdOidc *self,
+                          GTask *task)
+{
+  if (hgd_oidc_is_configured (self))
+    return FALSE;
+  g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED, "%s",
+                           "no identity provider is configured ([oidc])");
+  return TRUE;
+}
+
 const gchar *
 hgd_oidc_get_issuer (HgdOidc *self)
 {
@@ -917,12 +929,8 @@ hgd_oidc_begin_login_async (HgdOidc *self,
   g_return_if_fail (HGD_IS_OIDC (self));
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, hgd_oidc_begin_login_async);
-  if (!hgd_oidc_is_configured (self))
-    {
-      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED, "%s",
-                               "no identity provider is configured ([oidc])");
-      return;
-    }
+  if (return_if_not_configured (self, task))
+    return;
   ensure_discovery_async (self, cancellable, begin_discovery_cb, g_steal_pointer (&task));
 }
 
@@ -968,6 +976,23 @@ flow_free (Flow *flow)
   g_free (flow->refresh);
   g_free (flow->subject);
   g_free (flow);
+}
+
+/* a task that carries a new Flow (returned in @flow) as its data, tagged @source_tag */
+static GTask *
+flow_task_new (HgdOidc *self,
+               gpointer source_tag,
+               GCancellable *cancellable,
+               GAsyncReadyCallback callback,
+               gpointer user_data,
+               Flow **flow)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  *flow = g_new0 (Flow, 1);
+  g_task_set_task_data (task, *flow, (GDestroyNotify) flow_free);
+  return task;
 }
 
 static void flow_verify (GTask *task);
@@ -1360,16 +1385,10 @@ hgd_oidc_complete_login_async (HgdOidc *self,
   Flow *flow;
 
   g_return_if_fail (HGD_IS_OIDC (self));
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, hgd_oidc_complete_login_async);
-  flow = g_new0 (Flow, 1);
-  g_task_set_task_data (task, flow, (GDestroyNotify) flow_free);
-  if (!hgd_oidc_is_configured (self))
-    {
-      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED, "%s",
-                               "no identity provider is configured ([oidc])");
-      return;
-    }
+  task = flow_task_new (self, hgd_oidc_complete_login_async, cancellable, callback, user_data,
+                       &flow);
+  if (return_if_not_configured (self, task))
+    return;
   if (state == NULL ||
       !g_hash_table_steal_extended (self->pending, state, (gpointer *) &key,
                                     (gpointer *) &flow->pending))
@@ -1449,18 +1468,12 @@ hgd_oidc_verify_logout_async (HgdOidc *self,
   Flow *flow;
 
   g_return_if_fail (HGD_IS_OIDC (self));
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, hgd_oidc_verify_logout_async);
-  flow = g_new0 (Flow, 1);
+  task = flow_task_new (self, hgd_oidc_verify_logout_async, cancellable, callback, user_data,
+                       &flow);
   flow->logout = TRUE;
   flow->token = g_strdup (logout_token);
-  g_task_set_task_data (task, flow, (GDestroyNotify) flow_free);
-  if (!hgd_oidc_is_configured (self))
-    {
-      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED, "%s",
-                               "no identity provider is configured ([oidc])");
-      return;
-    }
+  if (return_if_not_configured (self, task))
+    return;
   if (logout_token == NULL)
     {
       g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_INVALID_TOKEN, "%s",
@@ -1524,17 +1537,11 @@ hgd_oidc_begin_device_async (HgdOidc *self,
   gint64 now = g_get_monotonic_time ();
 
   g_return_if_fail (HGD_IS_OIDC (self));
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, hgd_oidc_begin_device_async);
-  flow = g_new0 (Flow, 1);
+  task = flow_task_new (self, hgd_oidc_begin_device_async, cancellable, callback, user_data,
+                       &flow);
   flow->device_begin = TRUE;
-  g_task_set_task_data (task, flow, (GDestroyNotify) flow_free);
-  if (!hgd_oidc_is_configured (self))
-    {
-      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED, "%s",
-                               "no identity provider is configured ([oidc])");
-      return;
-    }
+  if (return_if_not_configured (self, task))
+    return;
   /* those the user never approved go; there are at most PENDING_MAX at once */
   g_hash_table_iter_init (&iter, self->devices);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &device))
@@ -1593,11 +1600,9 @@ hgd_oidc_poll_device_async (HgdOidc *self,
   Flow *flow;
 
   g_return_if_fail (HGD_IS_OIDC (self));
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, hgd_oidc_poll_device_async);
-  flow = g_new0 (Flow, 1);
+  task = flow_task_new (self, hgd_oidc_poll_device_async, cancellable, callback, user_data,
+                       &flow);
   flow->device_key = g_strdup (device_code);
-  g_task_set_task_data (task, flow, (GDestroyNotify) flow_free);
   device = device_code != NULL ? g_hash_table_lookup (self->devices, device_code) : NULL;
   if (device != NULL && device->expires <= g_get_monotonic_time ())
     {
@@ -1659,19 +1664,13 @@ hgd_oidc_refresh_async (HgdOidc *self,
   g_return_if_fail (HGD_IS_OIDC (self));
   g_return_if_fail (refresh_token != NULL);
   g_return_if_fail (subject != NULL);
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, hgd_oidc_refresh_async);
-  flow = g_new0 (Flow, 1);
+  task = flow_task_new (self, hgd_oidc_refresh_async, cancellable, callback, user_data,
+                       &flow);
   flow->refreshing = TRUE;
   flow->refresh = g_strdup (refresh_token);
   flow->subject = g_strdup (subject);
-  g_task_set_task_data (task, flow, (GDestroyNotify) flow_free);
-  if (!hgd_oidc_is_configured (self))
-    {
-      g_task_return_new_error (task, HGD_OIDC_ERROR, HGD_OIDC_ERROR_NOT_CONFIGURED, "%s",
-                               "no identity provider is configured ([oidc])");
-      return;
-    }
+  if (return_if_not_configured (self, task))
+    return;
   ensure_discovery_async (self, cancellable, flow_discovery_cb, g_steal_pointer (&task));
 }
 

@@ -543,16 +543,19 @@ domain_task_new (HgdSecrets *self,
   return g_steal_pointer (&task);
 }
 
+/* Both listings: `{"owner", "key"}` each, and for hgd_secrets_list_async() (the secrets
+ * API's) also the time each was set. */
 static void
-list_keys_cb (GObject *source,
-              GAsyncResult *result,
-              gpointer user_data)
+list_cb (GObject *source,
+         GAsyncResult *result,
+         gpointer user_data)
 {
   g_autoptr(GTask) task = user_data;
   HgDomain domain = GPOINTER_TO_UINT (g_task_get_task_data (task));
+  gboolean modified = g_task_get_source_tag (task) == hgd_secrets_list_async;
   g_autoptr(GError) error = NULL;
   GList *items = secret_password_search_finish (result, &error);
-  JsonArray *keys;
+  JsonArray *secrets;
 
   if (error != NULL)
     {
@@ -560,18 +563,41 @@ list_keys_cb (GObject *source,
                            domain_error_convert (g_steal_pointer (&error), "listing", domain));
       return;
     }
-  keys = json_array_new ();
+  secrets = json_array_new ();
   for (GList *l = items; l != NULL; l = l->next)
     {
       g_autoptr(GHashTable) attributes = secret_retrievable_get_attributes (l->data);
-      JsonObject *key = json_object_new ();
+      JsonObject *secret = json_object_new ();
 
-      json_object_set_string_member (key, "owner", g_hash_table_lookup (attributes, "owner"));
-      json_object_set_string_member (key, "key", g_hash_table_lookup (attributes, "key"));
-      json_array_add_object_element (keys, key);
+      json_object_set_string_member (secret, "owner", g_hash_table_lookup (attributes, "owner"));
+      json_object_set_string_member (secret, "key", g_hash_table_lookup (attributes, "key"));
+      if (modified)
+        json_object_set_int_member (secret, "modified",
+                                    (gint64) secret_retrievable_get_modified (l->data));
+      json_array_add_object_element (secrets, secret);
     }
   g_list_free_full (items, g_object_unref);
-  g_task_return_pointer (task, keys, (GDestroyNotify) json_array_unref);
+  g_task_return_pointer (task, secrets, (GDestroyNotify) json_array_unref);
+}
+
+/* The search both listings start, tagged @source_tag (which list_cb() answers by). */
+static void
+list_search (HgdSecrets *self,
+             HgDomain domain,
+             GCancellable *cancellable,
+             GAsyncReadyCallback callback,
+             gpointer user_data,
+             gpointer source_tag)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GHashTable) attributes = NULL;
+
+  task = domain_task_new (self, domain, cancellable, callback, user_data, source_tag,
+                          &attributes);
+  if (task == NULL)
+    return;
+  secret_password_searchv (secrets_get_schema (), attributes, SECRET_SEARCH_ALL, cancellable,
+                           list_cb, g_steal_pointer (&task));
 }
 
 /**
@@ -591,18 +617,10 @@ hgd_secrets_list_keys_async (HgdSecrets *self,
                              GAsyncReadyCallback callback,
                              gpointer user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(GHashTable) attributes = NULL;
-
   g_return_if_fail (HGD_IS_SECRETS (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = domain_task_new (self, domain, cancellable, callback, user_data,
-                          hgd_secrets_list_keys_async, &attributes);
-  if (task == NULL)
-    return;
-  secret_password_searchv (secrets_get_schema (), attributes, SECRET_SEARCH_ALL, cancellable,
-                           list_keys_cb, g_steal_pointer (&task));
+  list_search (self, domain, cancellable, callback, user_data, hgd_secrets_list_keys_async);
 }
 
 /**
@@ -796,41 +814,6 @@ hgd_secrets_status_to_json (HgdSecrets *self,
   return object;
 }
 
-/* Listing with the time each secret was set, for the secrets API. */
-
-static void
-list_cb (GObject *source,
-         GAsyncResult *result,
-         gpointer user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  HgDomain domain = GPOINTER_TO_UINT (g_task_get_task_data (task));
-  g_autoptr(GError) error = NULL;
-  GList *items = secret_password_search_finish (result, &error);
-  JsonArray *secrets;
-
-  if (error != NULL)
-    {
-      g_task_return_error (task,
-                           domain_error_convert (g_steal_pointer (&error), "listing", domain));
-      return;
-    }
-  secrets = json_array_new ();
-  for (GList *l = items; l != NULL; l = l->next)
-    {
-      g_autoptr(GHashTable) attributes = secret_retrievable_get_attributes (l->data);
-      JsonObject *secret = json_object_new ();
-
-      json_object_set_string_member (secret, "owner", g_hash_table_lookup (attributes, "owner"));
-      json_object_set_string_member (secret, "key", g_hash_table_lookup (attributes, "key"));
-      json_object_set_int_member (secret, "modified",
-                                  (gint64) secret_retrievable_get_modified (l->data));
-      json_array_add_object_element (secrets, secret);
-    }
-  g_list_free_full (items, g_object_unref);
-  g_task_return_pointer (task, secrets, (GDestroyNotify) json_array_unref);
-}
-
 /**
  * hgd_secrets_list_async:
  * @self: an #HgdSecrets
@@ -848,18 +831,10 @@ hgd_secrets_list_async (HgdSecrets *self,
                         GAsyncReadyCallback callback,
                         gpointer user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(GHashTable) attributes = NULL;
-
   g_return_if_fail (HGD_IS_SECRETS (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = domain_task_new (self, domain, cancellable, callback, user_data,
-                          hgd_secrets_list_async, &attributes);
-  if (task == NULL)
-    return;
-  secret_password_searchv (secrets_get_schema (), attributes, SECRET_SEARCH_ALL, cancellable,
-                           list_cb, g_steal_pointer (&task));
+  list_search (self, domain, cancellable, callback, user_data, hgd_secrets_list_async);
 }
 
 /**

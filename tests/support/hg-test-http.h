@@ -11,5 +11,8 @@ SoupMessage *hg_test_http_message_new (const gchar *method,
                                        const gchar *uri,
                                        const gchar *token,
                                        const gchar *json_body);
+GBytes *hg_test_http_send (SoupSession *session,
+                           SoupMessage *msg);
+gchar *hg_test_http_location (SoupMessage *msg);
 
 G_END_DECLS

@@ -278,6 +278,74 @@ hg_test_subprocess_exited_cb (GObject *source,
   *(gboolean *)user_data = TRUE;
 }
 
+/**
+ * hg_test_terminate:
+ * @process: a running program, e.g. hemgated
+ * @timeout_seconds: how long it may take to exit
+ * @must_succeed: assert that it exits with status 0
+ *
+ * Sends @process SIGTERM and waits, the main context running, until it has exited.
+ */
+void
+hg_test_terminate (GSubprocess *process,
+                   guint timeout_seconds,
+                   gboolean must_succeed)
+{
+  gboolean exited = FALSE;
+
+  g_subprocess_send_signal (process, SIGTERM);
+  g_subprocess_wait_async (process, NULL, hg_test_subprocess_exited_cb, &exited);
+  hg_test_wait_until (&exited, timeout_seconds);
+  g_assert_true (exited);
+  if (must_succeed)
+    g_assert_true (g_subprocess_get_successful (process));
+}
+
+/**
+ * hg_test_run_process:
+ * @launcher: how to start it; its flags are set here to pipe all three streams
+ * @argv: the command
+ * @input: (nullable): what it reads on standard input
+ * @out: (out) (optional): what it printed on standard output
+ * @err: (out) (optional): what it printed on standard error
+ *
+ * Runs @argv to its end and logs the command, its exit status and its output with
+ * g_test_message(); asserts that it exited (was not killed).
+ *
+ * Returns: its exit status
+ */
+gint
+hg_test_run_process (GSubprocessLauncher *launcher,
+                     const gchar *const *argv,
+                     const gchar *input,
+                     gchar **out,
+                     gchar **err)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *stdout_text = NULL;
+  g_autofree gchar *stderr_text = NULL;
+  g_autofree gchar *command = g_strjoinv (" ", (gchar **) argv);
+
+  g_subprocess_launcher_set_flags (launcher, G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                                 G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                 G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, input, NULL, &stdout_text, &stderr_text, &error);
+  g_assert_no_error (error);
+  g_test_message ("$ %s -> %d\n%s%s", command,
+                  g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process)
+                                                       : -1,
+                  stdout_text, stderr_text);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  if (out != NULL)
+    *out = g_steal_pointer (&stdout_text);
+  if (err != NULL)
+    *err = g_steal_pointer (&stderr_text);
+  return g_subprocess_get_exit_status (process);
+}
+
 /* One line of @stream (blocking), without its end; %NULL at the end of the stream. */
 gchar *
 hg_test_read_line (GDataInputStream *stream)

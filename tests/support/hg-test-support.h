@@ -46,6 +46,14 @@ void hg_test_subprocess_exited_cb (GObject *source,
                                    GAsyncResult *result,
                                    gpointer user_data);
 gchar *hg_test_read_line (GDataInputStream *stream);
+void hg_test_terminate (GSubprocess *process,
+                        guint timeout_seconds,
+                        gboolean must_succeed);
+gint hg_test_run_process (GSubprocessLauncher *launcher,
+                         const gchar *const *argv,
+                         const gchar *input,
+                         gchar **out,
+                         gchar **err);
 gboolean hg_test_proc_stat (gint pid,
                             gint *ppid,
                             guint64 *cpu_ticks);
