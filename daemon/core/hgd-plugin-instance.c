@@ -268,7 +268,8 @@ load (HgdPluginInstance *self,
   g_clear_pointer (&self->grant, g_strfreev);
   g_clear_pointer (&self->plugin_dir, g_free);
   g_free (self->plugin);
-  self->plugin = g_strdup (plugin[0] != '\0' ? plugin : self->id);
+  /* a bundle's instance is its plugin's id; a `source = bundle` group gives it keys alone */
+  self->plugin = g_strdup (plugin[0] != '\0' && self->installed_link == NULL ? plugin : self->id);
   self->domain_known = FALSE;
 
   if (!hgd_manifest_id_is_valid (self->plugin))
@@ -1896,8 +1897,9 @@ hgd_plugin_instance_new (HgdConfig *config,
  * @alarms: the alarms
  * @secrets: the secrets
  *
- * An instance of a plugin installed from a bundle (hgd-bundles.c): no `[plugin:<id>]`
- * group names it (the defaults apply), its folder is where @link points at each load.
+ * An instance of a plugin installed from a bundle (hgd-bundles.c): its folder is where
+ * @link points at each load; a `[plugin:<id>]` group marked `source = bundle` gives it
+ * its own keys, `deny` and `devices` (else the defaults apply).
  *
  * Returns: (transfer full): the instance, stopped or failed
  */
