@@ -1827,11 +1827,13 @@ removed_stopped_cb (GObject *source,
   HgdBundles *self = g_task_get_source_object (task);
   RemoveData *data = g_task_get_task_data (task);
   g_autofree gchar *dir = bundle_dir (self, data->domain, data->plugin);
+  g_autofree gchar *config = config_path (self, data->domain, data->plugin);
   JsonObject *body = json_object_new ();
 
   hgd_plugin_instance_stop_finish (HGD_PLUGIN_INSTANCE (source), result, NULL);
   hgd_plugin_manager_remove_installed (self->manager, HGD_PLUGIN_INSTANCE (source));
   remove_tree (dir);
+  remove_tree (config);
   json_object_set_string_member (body, "plugin", data->plugin);
   json_object_set_string_member (body, "who", data->who);
   record (self, data->domain, "bundle.removed", data->who, body);
@@ -1948,6 +1950,9 @@ hgd_bundles_erase_domain (HgdBundles *self,
     g_warning ("cannot remove %s: %s", keys, g_strerror (errno));
   g_key_file_unref (self->versions[domain]);
   self->versions[domain] = g_key_file_new ();
+  g_clear_pointer (&keys, g_free);
+  keys = g_build_filename (self->domain_dirs[domain], "bundle-config", NULL);
+  remove_tree (keys);
   plugins = installed_plugins (self, domain);
   for (guint i = 0; plugins[i] != NULL; i++)
     {
