@@ -1033,7 +1033,8 @@ hgd_bundles_load (HgdBundles *self)
           if (hgd_plugin_manager_find (self->manager, plugins[i]) != NULL)
             {
               g_warning ("plugin %s is installed from a bundle and named in the configuration too; "
-                         "the bundle is not started",
+                         "the bundle is not started (mark its group source = bundle to "
+                         "configure the bundle's instance)",
                          plugins[i]);
               continue;
             }
