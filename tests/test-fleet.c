@@ -703,11 +703,12 @@ test_rollout (Fixture *fixture,
   g_assert_nonnull (strstr (out, line));
 }
 
-/* MANIFEST-NAME.json naming greeter-1.0.hgp at @serial with @config, a JSON object */
+/* MANIFEST-NAME.json naming @bundle at @serial with @config, a JSON object */
 static gchar *
 write_config_manifest (Fixture *fixture,
                        const gchar *name,
                        gint64 serial,
+                       const gchar *bundle,
                        const gchar *config)
 {
   g_autofree gchar *file = g_strconcat (name, ".json", NULL);
@@ -716,8 +717,8 @@ write_config_manifest (Fixture *fixture,
   g_autoptr(GError) error = NULL;
 
   text = g_strdup_printf ("{\"serial\": %" G_GINT64_FORMAT ", \"domain\": \"municipal\", "
-                          "\"plugins\": [{\"bundle\": \"greeter-1.0.hgp\", \"config\": %s}]}\n",
-                          serial, config);
+                          "\"plugins\": [{\"bundle\": \"%s\", \"config\": %s}]}\n",
+                          serial, bundle, config);
   g_file_set_contents (full, text, -1, &error);
   g_assert_no_error (error);
   return g_steal_pointer (&file);
@@ -772,34 +773,45 @@ test_config (Fixture *fixture,
   g_autofree gchar *m1 = NULL;
   g_autofree gchar *m2 = NULL;
   g_autofree gchar *m3 = NULL;
+  g_autofree gchar *m4 = NULL;
+  g_autofree gchar *crash = crash_module ();
   g_autofree gchar *digest1 = NULL;
   g_autofree gchar *digest2 = NULL;
   g_autofree gchar *digest3 = NULL;
   ConfigExpected first = { 1, "converged", "running", NULL, &digest1 };
   ConfigExpected refused = { 2, "failed", NULL, "interval", &digest2 };
   ConfigExpected fixed = { 3, "converged", "running", NULL, &digest3 };
+  ConfigExpected rolled_back = { 4, "rolled-back", "running", "did not start", &digest3 };
 
   g_test_summary ("A manifest's plugin carries config: installed with it, the plugin runs "
                   "with it; the same build with another config restarts the plugin with that "
                   "one (an interval the example plugin refuses fails the manifest), and the "
-                  "status names the config's digest");
+                  "status names the config's digest; a version rolled back runs again with "
+                  "the config it had");
   make_bundle (fixture, "greeter-1.0", "1.0", example);
+  make_bundle (fixture, "greeter-2.0", "2.0", crash);
 
-  m1 = write_config_manifest (fixture, "m1", 1, "{\"interval\": \"1\"}");
+  m1 = write_config_manifest (fixture, "m1", 1, "greeter-1.0.hgp", "{\"interval\": \"1\"}");
   publish (fixture, m1, "municipal.key", NULL);
   wait_for_gateways (fixture, 0, fixture->n_gateways, config_status_is, &first);
 
   /* the same bundle, a config the plugin refuses in its configure() */
-  m2 = write_config_manifest (fixture, "m2", 2, "{\"interval\": \"0\"}");
+  m2 = write_config_manifest (fixture, "m2", 2, "greeter-1.0.hgp", "{\"interval\": \"0\"}");
   publish (fixture, m2, "municipal.key", NULL);
   wait_for_gateways (fixture, 0, fixture->n_gateways, config_status_is, &refused);
   g_assert_cmpstr (digest2, !=, digest1);
 
-  m3 = write_config_manifest (fixture, "m3", 3, "{\"interval\": \"2\"}");
+  m3 = write_config_manifest (fixture, "m3", 3, "greeter-1.0.hgp", "{\"interval\": \"2\"}");
   publish (fixture, m3, "municipal.key", NULL);
   wait_for_gateways (fixture, 0, fixture->n_gateways, config_status_is, &fixed);
   g_assert_cmpstr (digest3, !=, digest1);
   g_assert_cmpstr (digest3, !=, digest2);
+
+  /* a version that crashes at start, with another config: rolled back, and 1.0 runs
+   * again with the config it had */
+  m4 = write_config_manifest (fixture, "m4", 4, "greeter-2.0.hgp", "{\"interval\": \"3\"}");
+  publish (fixture, m4, "municipal.key", NULL);
+  wait_for_gateways (fixture, 0, fixture->n_gateways, config_status_is, &rolled_back);
 }
 
 /* Writes @text to FILE-NAME and publishes it raw; waits for every gateway to refuse it

@@ -204,8 +204,8 @@ apply_stored_config (HgdBundles *self,
  * @self: the bundles
  * @domain: the domain
  * @plugin: a plugin id, installed or about to be
- * @config: (element-type utf8 utf8): its own keys
- * @digest: names @config, e.g. in the fleet's status
+ * @config: (element-type utf8 utf8) (nullable): its own keys; %NULL: none stored
+ * @digest: (nullable): names @config, e.g. in the fleet's status
  * @error: a #GError
  *
  * Stores @config for @plugin and gives it to its instance, which reads it at its next
@@ -232,6 +232,21 @@ hgd_bundles_set_config (HgdBundles *self,
   g_return_val_if_fail (HGD_IS_BUNDLES (self), FALSE);
   g_return_val_if_fail (hgd_manifest_id_is_valid (plugin), FALSE);
 
+  if (config == NULL)
+    {
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        {
+          int saved = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: %s", path,
+                       g_strerror (saved));
+          return FALSE;
+        }
+      instance = hgd_plugin_manager_find (self->manager, plugin);
+      if (instance != NULL && hgd_plugin_instance_get_installed_link (instance) != NULL)
+        hgd_plugin_instance_set_stored_config (instance, NULL);
+      return TRUE;
+    }
+  g_return_val_if_fail (digest != NULL, FALSE);
   g_key_file_set_string (file, "stored", "digest", digest);
   g_hash_table_iter_init (&iter, config);
   while (g_hash_table_iter_next (&iter, &key, &value))
@@ -250,6 +265,40 @@ hgd_bundles_set_config (HgdBundles *self,
   if (instance != NULL && hgd_plugin_instance_get_installed_link (instance) != NULL)
     apply_stored_config (self, domain, instance);
   return TRUE;
+}
+
+/**
+ * hgd_bundles_dup_config:
+ * @self: the bundles
+ * @domain: the domain
+ * @plugin: a plugin id
+ * @digest: (out) (optional) (nullable): its digest
+ *
+ * Returns: (transfer full) (nullable) (element-type utf8 utf8): the keys stored for
+ *   @plugin by hgd_bundles_set_config(), or %NULL
+ */
+GHashTable *
+hgd_bundles_dup_config (HgdBundles *self,
+                        HgDomain domain,
+                        const gchar *plugin,
+                        gchar **digest)
+{
+  g_autoptr(GKeyFile) file = NULL;
+  g_auto(GStrv) keys = NULL;
+  GHashTable *config;
+
+  g_return_val_if_fail (HGD_IS_BUNDLES (self), NULL);
+  file = load_config (self, domain, plugin);
+  if (digest != NULL)
+    *digest = g_key_file_get_string (file, "stored", "digest", NULL);
+  if (!g_key_file_has_group (file, "stored"))
+    return NULL;
+  config = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  keys = g_key_file_get_keys (file, "config", NULL, NULL);
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+    g_hash_table_insert (config, g_strdup (keys[i]),
+                         g_key_file_get_string (file, "config", keys[i], NULL));
+  return config;
 }
 
 /**

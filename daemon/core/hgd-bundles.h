@@ -77,6 +77,10 @@ gboolean hgd_bundles_set_config (HgdBundles *self,
                                  GHashTable *config,
                                  const gchar *digest,
                                  GError **error);
+GHashTable *hgd_bundles_dup_config (HgdBundles *self,
+                                    HgDomain domain,
+                                    const gchar *plugin,
+                                    gchar **digest);
 gchar *hgd_bundles_dup_config_digest (HgdBundles *self,
                                       HgDomain domain,
                                       const gchar *plugin);

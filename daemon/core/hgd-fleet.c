@@ -61,6 +61,9 @@ struct _HgdFleet
   guint bundle_timeout_id;
   gchar *job_id; /* (owned) (nullable) */
   guint poll_id;
+  gboolean config_replaced;      /* the install under way stored the manifest's config ... */
+  GHashTable *previous_config;   /* (owned) (nullable) ... over this one */
+  gchar *previous_config_digest; /* (owned) (nullable) */
   HgdPluginInstance *restarting; /* (nullable) restarted with a new config, until it runs */
   gulong restarting_id;
   gboolean restarting_down;      /* its old host has gone */
@@ -323,6 +326,14 @@ finish_apply (HgdFleet *self,
     handle_manifest (self, next);
 }
 
+static void
+forget_previous_config (HgdFleet *self)
+{
+  self->config_replaced = FALSE;
+  g_clear_pointer (&self->previous_config, g_hash_table_unref);
+  g_clear_pointer (&self->previous_config_digest, g_free);
+}
+
 static gboolean
 poll_job_cb (gpointer user_data)
 {
@@ -342,10 +353,24 @@ poll_job_cb (gpointer user_data)
   g_clear_pointer (&self->job_id, g_free);
   if (g_strcmp0 (state, "succeeded") == 0)
     {
+      forget_previous_config (self);
       self->plugin_index++;
       apply_next_plugin (self);
       return G_SOURCE_REMOVE;
     }
+  /* the version that runs again had the config it had before */
+  if (self->config_replaced)
+    {
+      g_autoptr(GError) local = NULL;
+
+      if (!hgd_bundles_set_config (bundles, HG_DOMAIN_MUNICIPAL, plugin->id, self->previous_config,
+                                   self->previous_config_digest, &local)
+          || (hgd_plugin_manager_find (self->plugins, plugin->id) != NULL
+              && !hgd_plugin_manager_restart (self->plugins, plugin->id, &local)))
+        g_warning ("fleet: plugin %s: restoring its previous config: %s", plugin->id,
+                   local->message);
+    }
+  forget_previous_config (self);
   message = g_strdup_printf ("plugin %s %s: %s", plugin->id, plugin->version,
                              error != NULL ? error : state);
   finish_apply (self, g_strcmp0 (state, "rolled-back") == 0 ? "rolled-back" : "failed", message);
@@ -384,8 +409,14 @@ install_bundle (HgdFleet *self,
                  plugin->digest, hgd_bundle_get_digest (bundle));
   /* the new version starts with the manifest's config */
   if (error == NULL && plugin->config != NULL)
-    (void) hgd_bundles_set_config (bundles, HG_DOMAIN_MUNICIPAL, plugin->id, plugin->config,
-                                   plugin->config_digest, &error);
+    {
+      forget_previous_config (self);
+      self->previous_config = hgd_bundles_dup_config (bundles, HG_DOMAIN_MUNICIPAL, plugin->id,
+                                                      &self->previous_config_digest);
+      self->config_replaced = hgd_bundles_set_config (bundles, HG_DOMAIN_MUNICIPAL, plugin->id,
+                                                      plugin->config, plugin->config_digest,
+                                                      &error);
+    }
   if (error == NULL)
     {
       /* a manifest signed by the domain's key approves its plugins' capabilities */
@@ -401,10 +432,15 @@ install_bundle (HgdFleet *self,
                                      &error);
         }
     }
+  if (self->job_id == NULL && self->config_replaced)
+    (void) hgd_bundles_set_config (bundles, HG_DOMAIN_MUNICIPAL, plugin->id, self->previous_config,
+                                   self->previous_config_digest, NULL);
   if (self->job_id == NULL)
     {
       g_autofree gchar *message
           = g_strdup_printf ("plugin %s %s: %s", plugin->id, plugin->version, error->message);
+
+      forget_previous_config (self);
       finish_apply (self, "failed", message);
       return;
     }
@@ -905,6 +941,7 @@ hgd_fleet_stop (HgdFleet *self)
     }
   g_clear_handle_id (&self->poll_id, g_source_remove);
   stop_watching_restart (self);
+  forget_previous_config (self);
   g_clear_handle_id (&self->bundle_timeout_id, g_source_remove);
   g_clear_handle_id (&self->refresh_id, g_source_remove);
 }
