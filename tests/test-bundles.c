@@ -544,6 +544,79 @@ test_install_upgrade_remove (Fixture *fixture,
   g_assert_cmpuint (removed->status, ==, SOUP_STATUS_NOT_FOUND);
 }
 
+/* Whether the caller's journal has a heartbeat of the bundle's example plugin. */
+static gboolean
+has_heartbeat (gpointer data)
+{
+  Fixture *fixture = data;
+  g_autoptr(Answer) answer
+      = request (fixture, "GET", "/api/v1/events?limit=1000", fixture->admin, NULL, NULL);
+  JsonArray *events = json_object_get_array_member (answer->json, "events");
+
+  for (guint i = 0; i < json_array_get_length (events); i++)
+    {
+      JsonObject *event = json_array_get_object_element (events, i);
+
+      if (g_strcmp0 (json_object_get_string_member (event, "type"), "sensor.heartbeat") == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Appends @text to the fixture's hemgate.conf and restarts hemgated to read it. */
+static void
+append_config (Fixture *fixture,
+               const gchar *text)
+{
+  g_autofree gchar *config = NULL;
+  g_autofree gchar *joined = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_file_get_contents (fixture->config_path, &config, NULL, &error);
+  g_assert_no_error (error);
+  joined = g_strconcat (config, text, NULL);
+  g_file_set_contents (fixture->config_path, joined, -1, &error);
+  g_assert_no_error (error);
+  stop_daemon (fixture);
+  start_daemon (fixture, NULL);
+}
+
+static void
+test_configured_from_conf (Fixture *fixture,
+                           gconstpointer data)
+{
+  g_autofree gchar *module = example_module ();
+  g_autofree gchar *v1_dir
+      = plugin_dir (fixture, "v1", "1.0", "1", module, "\"municipal\"", "\"sensor.publish\"");
+  g_autofree gchar *v1 = NULL;
+  g_autofree gchar *config = NULL;
+  g_autoptr(JsonObject) refused = NULL;
+  g_autoptr(JsonObject) outcome = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A [plugin:ID] group marked source = bundle configures the instance of the "
+                  "bundle that installs ID, not an instance of its own: an interval the "
+                  "example plugin refuses fails the install, one of a second heartbeats");
+  keygen_and_trust (fixture, "provider", fixture->admin);
+  v1 = make_bundle (fixture, v1_dir, "greeter-1.0", "provider", NULL);
+
+  append_config (fixture, "\n[plugin:" PLUGIN "]\nsource = bundle\ninterval = 0\n");
+  g_assert_null (find_plugin (fixture, fixture->admin));
+  refused = install_and_wait (fixture, fixture->admin, v1, "?health=1");
+  g_assert_cmpstr (json_object_get_string_member (refused, "state"), !=, "succeeded");
+  g_assert_nonnull (strstr (json_object_get_string_member (refused, "error"), "interval"));
+
+  g_file_get_contents (fixture->config_path, &config, NULL, &error);
+  g_assert_no_error (error);
+  *strstr (config, "interval = 0") = '\0';
+  g_file_set_contents (fixture->config_path, config, -1, &error);
+  g_assert_no_error (error);
+  append_config (fixture, "interval = 1\n");
+  outcome = install_and_wait (fixture, fixture->admin, v1, "?health=1");
+  g_assert_cmpstr (json_object_get_string_member (outcome, "state"), ==, "succeeded");
+  hg_test_wait_for (has_heartbeat, fixture, WAIT_SECONDS);
+}
+
 static void
 test_crash_at_start_rolls_back (Fixture *fixture,
                                 gconstpointer data)
@@ -1548,6 +1621,8 @@ main (int argc,
                                                                   : "/usr/local/share:/usr/share");
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add ("/bundles/install-upgrade-remove", Fixture, NULL, setup, test_install_upgrade_remove,
+              teardown);
+  g_test_add ("/bundles/configured-from-conf", Fixture, NULL, setup, test_configured_from_conf,
               teardown);
   g_test_add ("/bundles/crash-at-start-rolls-back", Fixture, NULL, setup,
               test_crash_at_start_rolls_back, teardown);

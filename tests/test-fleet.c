@@ -703,6 +703,117 @@ test_rollout (Fixture *fixture,
   g_assert_nonnull (strstr (out, line));
 }
 
+/* MANIFEST-NAME.json naming @bundle at @serial with @config, a JSON object */
+static gchar *
+write_config_manifest (Fixture *fixture,
+                       const gchar *name,
+                       gint64 serial,
+                       const gchar *bundle,
+                       const gchar *config)
+{
+  g_autofree gchar *file = g_strconcat (name, ".json", NULL);
+  g_autofree gchar *full = path (fixture, file);
+  g_autofree gchar *text = NULL;
+  g_autoptr(GError) error = NULL;
+
+  text = g_strdup_printf ("{\"serial\": %" G_GINT64_FORMAT ", \"domain\": \"municipal\", "
+                          "\"plugins\": [{\"bundle\": \"%s\", \"config\": %s}]}\n",
+                          serial, bundle, config);
+  g_file_set_contents (full, text, -1, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&file);
+}
+
+typedef struct
+{
+  gint64 serial;
+  const gchar *outcome;
+  const gchar *state;  /* (nullable) greeter's; NULL: any */
+  const gchar *words;  /* (nullable) in the status's error */
+  gchar **config;      /* (inout) greeter's config digest: set if NULL, else compared */
+} ConfigExpected;
+
+static gboolean
+config_status_is (JsonObject *status,
+                  gconstpointer data)
+{
+  const ConfigExpected *expected = data;
+  JsonArray *plugins = json_object_get_array_member (status, "plugins");
+  JsonObject *plugin = NULL;
+  const gchar *config;
+  const gchar *error = json_object_get_string_member_with_default (status, "error", NULL);
+
+  for (guint i = 0; i < json_array_get_length (plugins); i++)
+    {
+      if (g_strcmp0 (json_object_get_string_member (json_array_get_object_element (plugins, i),
+                                                    "id"),
+                     "greeter")
+          == 0)
+        plugin = json_array_get_object_element (plugins, i);
+    }
+  if (plugin == NULL || json_object_get_int_member (status, "serial") != expected->serial
+      || g_strcmp0 (json_object_get_string_member (status, "outcome"), expected->outcome) != 0
+      || (expected->state != NULL
+          && g_strcmp0 (json_object_get_string_member (plugin, "state"), expected->state) != 0)
+      || (expected->words != NULL && (error == NULL || strstr (error, expected->words) == NULL)))
+    return FALSE;
+  config = json_object_get_string_member_with_default (plugin, "config", NULL);
+  if (config == NULL || strlen (config) != 64)
+    return FALSE;
+  if (*expected->config == NULL)
+    *expected->config = g_strdup (config);
+  return g_strcmp0 (*expected->config, config) == 0;
+}
+
+static void
+test_config (Fixture *fixture,
+             gconstpointer data)
+{
+  g_autofree gchar *example = example_module ();
+  g_autofree gchar *m1 = NULL;
+  g_autofree gchar *m2 = NULL;
+  g_autofree gchar *m3 = NULL;
+  g_autofree gchar *m4 = NULL;
+  g_autofree gchar *crash = crash_module ();
+  g_autofree gchar *digest1 = NULL;
+  g_autofree gchar *digest2 = NULL;
+  g_autofree gchar *digest3 = NULL;
+  ConfigExpected first = { 1, "converged", "running", NULL, &digest1 };
+  ConfigExpected refused = { 2, "failed", NULL, "interval", &digest2 };
+  ConfigExpected fixed = { 3, "converged", "running", NULL, &digest3 };
+  ConfigExpected rolled_back = { 4, "rolled-back", "running", "did not start", &digest3 };
+
+  g_test_summary ("A manifest's plugin carries config: installed with it, the plugin runs "
+                  "with it; the same build with another config restarts the plugin with that "
+                  "one (an interval the example plugin refuses fails the manifest), and the "
+                  "status names the config's digest; a version rolled back runs again with "
+                  "the config it had");
+  make_bundle (fixture, "greeter-1.0", "1.0", example);
+  make_bundle (fixture, "greeter-2.0", "2.0", crash);
+
+  m1 = write_config_manifest (fixture, "m1", 1, "greeter-1.0.hgp", "{\"interval\": \"1\"}");
+  publish (fixture, m1, "municipal.key", NULL);
+  wait_for_gateways (fixture, 0, fixture->n_gateways, config_status_is, &first);
+
+  /* the same bundle, a config the plugin refuses in its configure() */
+  m2 = write_config_manifest (fixture, "m2", 2, "greeter-1.0.hgp", "{\"interval\": \"0\"}");
+  publish (fixture, m2, "municipal.key", NULL);
+  wait_for_gateways (fixture, 0, fixture->n_gateways, config_status_is, &refused);
+  g_assert_cmpstr (digest2, !=, digest1);
+
+  m3 = write_config_manifest (fixture, "m3", 3, "greeter-1.0.hgp", "{\"interval\": \"2\"}");
+  publish (fixture, m3, "municipal.key", NULL);
+  wait_for_gateways (fixture, 0, fixture->n_gateways, config_status_is, &fixed);
+  g_assert_cmpstr (digest3, !=, digest1);
+  g_assert_cmpstr (digest3, !=, digest2);
+
+  /* a version that crashes at start, with another config: rolled back, and 1.0 runs
+   * again with the config it had */
+  m4 = write_config_manifest (fixture, "m4", 4, "greeter-2.0.hgp", "{\"interval\": \"3\"}");
+  publish (fixture, m4, "municipal.key", NULL);
+  wait_for_gateways (fixture, 0, fixture->n_gateways, config_status_is, &rolled_back);
+}
+
 /* Writes @text to FILE-NAME and publishes it raw; waits for every gateway to refuse it
  * with @code (and a message containing @words) and to keep 1.0 at serial 1. */
 static void
@@ -907,6 +1018,7 @@ main (int argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add ("/fleet/rollout", Fixture, GUINT_TO_POINTER (50), setup, test_rollout, teardown);
   g_test_add ("/fleet/bad-input", Fixture, GUINT_TO_POINTER (2), setup, test_bad_input, teardown);
+  g_test_add ("/fleet/config", Fixture, GUINT_TO_POINTER (2), setup, test_config, teardown);
   g_test_add ("/fleet/secret-key-and-journal", Fixture, GUINT_TO_POINTER (0), setup,
               test_secret_key_and_journal, teardown);
   return g_test_run ();

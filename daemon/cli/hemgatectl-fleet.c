@@ -235,7 +235,8 @@ load_bundle (const gchar *path,
 }
 
 /* A plugin of the manifest given: {"bundle": FILE} becomes {"id", "version", "digest"}
- * and the bundle is published; {"id", "version", "digest"} is taken as it is. */
+ * and the bundle is published; {"id", "version", "digest"} is taken as it is. A `config`
+ * goes along in either case (the gateway checks it). */
 static JsonObject *
 resolve_plugin (JsonObject *source,
                 const gchar *dir,
@@ -269,6 +270,9 @@ resolve_plugin (JsonObject *source,
   json_object_set_string_member (object, "id", hgd_manifest_get_id (manifest));
   json_object_set_string_member (object, "version", hgd_manifest_get_version (manifest));
   json_object_set_string_member (object, "digest", hgd_bundle_get_digest (bundle));
+  if (json_object_has_member (source, "config"))
+    json_object_set_member (object, "config",
+                            json_node_copy (json_object_get_member (source, "config")));
   g_ptr_array_add (bundles, g_steal_pointer (&bytes));
   g_ptr_array_add (digests, g_strdup (hgd_bundle_get_digest (bundle)));
   return object;

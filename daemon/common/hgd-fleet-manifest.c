@@ -65,6 +65,8 @@ plugin_free (HgdFleetPlugin *plugin)
   g_free (plugin->id);
   g_free (plugin->version);
   g_free (plugin->digest);
+  g_clear_pointer (&plugin->config, g_hash_table_unref);
+  g_free (plugin->config_digest);
   g_free (plugin);
 }
 
@@ -258,12 +260,114 @@ is_hex (const gchar *text,
   return TRUE;
 }
 
+/* A plugin's own key, as in its `[plugin:<id>]` group of hemgate.conf: 1-64 of a-z, 0-9
+ * and '-'; not one of the core's keys of that group (hgd-config.c), not `demo-*`. */
+static gboolean
+config_key_is_valid (const gchar *key,
+                     GError **error)
+{
+  static const gchar *const core_keys[]
+      = { "plugin", "domain", "enabled", "deny", "devices", "source", NULL };
+  gsize length = strlen (key);
+
+  for (const gchar *p = key; *p != '\0'; p++)
+    {
+      if (!g_ascii_islower (*p) && !g_ascii_isdigit (*p) && *p != '-')
+        length = 0;
+    }
+  if (length == 0 || length > 64)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                   "config key '%s' is not 1-64 characters of a-z, 0-9 and '-'", key);
+      return FALSE;
+    }
+  if (g_strv_contains (core_keys, key))
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                   "config key '%s' is the core's, not the plugin's", key);
+      return FALSE;
+    }
+  if (g_str_has_prefix (key, "demo-"))
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                   "config key '%s' is for the demo only; a credential is a secret", key);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gint
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
+}
+
+/* Reads a plugin's `config`: at most 64 keys, each value a string of at most 4 KiB. Its
+ * digest is the hex BLAKE2b-256 of each key and value, each followed by a NUL, by key. */
+static gboolean
+parse_config (HgdFleetPlugin *plugin,
+              JsonNode *node,
+              GError **error)
+{
+  JsonObject *object = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  g_autoptr(GList) members = NULL;
+  g_autoptr(GPtrArray) keys = g_ptr_array_new ();
+  crypto_generichash_state state;
+  guint8 hash[crypto_generichash_BYTES];
+
+  if (object == NULL)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "config is not an object");
+      return FALSE;
+    }
+  if (json_object_get_size (object) > HGD_FLEET_MANIFEST_MAX_CONFIG_KEYS)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "config has more than %d keys",
+                   HGD_FLEET_MANIFEST_MAX_CONFIG_KEYS);
+      return FALSE;
+    }
+  plugin->config = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  members = json_object_get_members (object);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      const gchar *key = l->data;
+      JsonNode *value = json_object_get_member (object, key);
+
+      if (!config_key_is_valid (key, error))
+        return FALSE;
+      if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING
+          || strlen (json_node_get_string (value)) > 4096)
+        {
+          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                       "config key '%s' is not a string of at most 4096 bytes", key);
+          return FALSE;
+        }
+      g_hash_table_insert (plugin->config, g_strdup (key), g_strdup (json_node_get_string (value)));
+      g_ptr_array_add (keys, (gpointer) key);
+    }
+  g_ptr_array_sort (keys, compare_strings);
+  crypto_generichash_init (&state, NULL, 0, sizeof hash);
+  for (guint i = 0; i < keys->len; i++)
+    {
+      const gchar *key = g_ptr_array_index (keys, i);
+      const gchar *value = g_hash_table_lookup (plugin->config, key);
+
+      crypto_generichash_update (&state, (const guint8 *) key, strlen (key) + 1);
+      crypto_generichash_update (&state, (const guint8 *) value, strlen (value) + 1);
+    }
+  crypto_generichash_final (&state, hash, sizeof hash);
+  plugin->config_digest = g_malloc (sizeof hash * 2 + 1);
+  sodium_bin2hex (plugin->config_digest, sizeof hash * 2 + 1, hash, sizeof hash);
+  return TRUE;
+}
+
 static gboolean
 parse_plugins (HgdFleetManifest *self,
                JsonArray *plugins,
                GError **error)
 {
-  static const gchar *const members[] = { "id", "version", "digest", NULL };
+  static const gchar *const members[] = { "id", "version", "digest", "config", NULL };
   guint n = json_array_get_length (plugins);
 
   if (n > HGD_FLEET_MANIFEST_MAX_PLUGINS)
@@ -306,6 +410,12 @@ parse_plugins (HgdFleetManifest *self,
       plugin->version = g_strdup (version);
       plugin->digest = g_strdup (digest);
       g_ptr_array_add (self->plugins, plugin);
+      if (json_object_has_member (object, "config")
+          && !parse_config (plugin, json_object_get_member (object, "config"), error))
+        {
+          g_prefix_error (error, "plugins[%u]: ", i);
+          return FALSE;
+        }
     }
   return TRUE;
 }
@@ -352,7 +462,8 @@ parse_target (HgdFleetManifest *self,
  * @error: return location for a #GError
  *
  * Reads the signed manifest: {"format": 1, "serial", "domain", "plugins": [{"id",
- * "version", "digest"}], "target": {"groups", "percent"}}; unknown members are errors.
+ * "version", "digest", "config"?}], "target": {"groups", "percent"}}; unknown members are
+ * errors.
  *
  * Returns: %TRUE if it is one
  */

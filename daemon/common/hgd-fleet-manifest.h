@@ -10,6 +10,7 @@ G_BEGIN_DECLS
 /* The largest manifest message read; a bigger one is refused before it is parsed. */
 #define HGD_FLEET_MANIFEST_MAX_SIZE (64 * 1024)
 #define HGD_FLEET_MANIFEST_MAX_PLUGINS 64
+#define HGD_FLEET_MANIFEST_MAX_CONFIG_KEYS 64
 
 #define HGD_FLEET_ERROR (hgd_fleet_error_quark ())
 GQuark hgd_fleet_error_quark (void);
@@ -32,6 +33,8 @@ typedef struct
   gchar *id;      /* (owned) */
   gchar *version; /* (owned) */
   gchar *digest;  /* (owned) 128 hex digits, the bundle's build */
+  GHashTable *config;   /* (owned) (nullable) utf8 -> utf8, its own keys; NULL: left as is */
+  gchar *config_digest; /* (owned) (nullable) 64 hex digits naming config */
 } HgdFleetPlugin;
 
 #define HGD_TYPE_FLEET_MANIFEST (hgd_fleet_manifest_get_type ())

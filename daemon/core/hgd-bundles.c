@@ -153,6 +153,175 @@ bundle_file (HgdBundles *self,
   return g_build_filename (self->domain_dirs[domain], BUNDLES_DIR, plugin, name, NULL);
 }
 
+/* The keys the core stores for an installed plugin (the fleet manifest's `config`):
+ * STATE/DOMAIN/bundle-config/ID.ini, apart from the bundle's folder so that an install's
+ * staging and rollback leave it alone. */
+static gchar *
+config_path (HgdBundles *self,
+             HgDomain domain,
+             const gchar *plugin)
+{
+  g_autofree gchar *name = g_strconcat (plugin, ".ini", NULL);
+  return g_build_filename (self->domain_dirs[domain], "bundle-config", name, NULL);
+}
+
+static GKeyFile *
+load_config (HgdBundles *self,
+             HgDomain domain,
+             const gchar *plugin)
+{
+  g_autofree gchar *path = config_path (self, domain, plugin);
+  GKeyFile *file = g_key_file_new ();
+
+  (void) g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, NULL);
+  return file;
+}
+
+/* Gives @instance the keys stored for it, if any. */
+static void
+apply_stored_config (HgdBundles *self,
+                     HgDomain domain,
+                     HgdPluginInstance *instance)
+{
+  g_autoptr(GKeyFile) file = load_config (self, domain, hgd_plugin_instance_get_id (instance));
+  g_auto(GStrv) keys = g_key_file_get_keys (file, "config", NULL, NULL);
+  g_autoptr(GHashTable) config = NULL;
+
+  if (keys == NULL)
+    {
+      hgd_plugin_instance_set_stored_config (instance, NULL);
+      return;
+    }
+  config = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (guint i = 0; keys[i] != NULL; i++)
+    g_hash_table_insert (config, g_strdup (keys[i]),
+                         g_key_file_get_string (file, "config", keys[i], NULL));
+  hgd_plugin_instance_set_stored_config (instance, config);
+}
+
+/**
+ * hgd_bundles_set_config:
+ * @self: the bundles
+ * @domain: the domain
+ * @plugin: a plugin id, installed or about to be
+ * @config: (element-type utf8 utf8) (nullable): its own keys; %NULL: none stored
+ * @digest: (nullable): names @config, e.g. in the fleet's status
+ * @error: a #GError
+ *
+ * Stores @config for @plugin and gives it to its instance, which reads it at its next
+ * start (the caller restarts it if it runs).
+ *
+ * Returns: %TRUE if stored
+ */
+gboolean
+hgd_bundles_set_config (HgdBundles *self,
+                        HgDomain domain,
+                        const gchar *plugin,
+                        GHashTable *config,
+                        const gchar *digest,
+                        GError **error)
+{
+  g_autofree gchar *path = config_path (self, domain, plugin);
+  g_autofree gchar *dir = g_path_get_dirname (path);
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_autofree gchar *data = NULL;
+  HgdPluginInstance *instance;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_return_val_if_fail (HGD_IS_BUNDLES (self), FALSE);
+  g_return_val_if_fail (hgd_manifest_id_is_valid (plugin), FALSE);
+
+  if (config == NULL)
+    {
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        {
+          int saved = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: %s", path,
+                       g_strerror (saved));
+          return FALSE;
+        }
+      instance = hgd_plugin_manager_find (self->manager, plugin);
+      if (instance != NULL && hgd_plugin_instance_get_installed_link (instance) != NULL)
+        hgd_plugin_instance_set_stored_config (instance, NULL);
+      return TRUE;
+    }
+  g_return_val_if_fail (digest != NULL, FALSE);
+  g_key_file_set_string (file, "stored", "digest", digest);
+  g_hash_table_iter_init (&iter, config);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_key_file_set_string (file, "config", key, value);
+  data = g_key_file_to_data (file, NULL, NULL);
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: %s", dir,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  if (!g_file_set_contents_full (path, data, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+    return FALSE;
+  instance = hgd_plugin_manager_find (self->manager, plugin);
+  if (instance != NULL && hgd_plugin_instance_get_installed_link (instance) != NULL)
+    apply_stored_config (self, domain, instance);
+  return TRUE;
+}
+
+/**
+ * hgd_bundles_dup_config:
+ * @self: the bundles
+ * @domain: the domain
+ * @plugin: a plugin id
+ * @digest: (out) (optional) (nullable): its digest
+ *
+ * Returns: (transfer full) (nullable) (element-type utf8 utf8): the keys stored for
+ *   @plugin by hgd_bundles_set_config(), or %NULL
+ */
+GHashTable *
+hgd_bundles_dup_config (HgdBundles *self,
+                        HgDomain domain,
+                        const gchar *plugin,
+                        gchar **digest)
+{
+  g_autoptr(GKeyFile) file = NULL;
+  g_auto(GStrv) keys = NULL;
+  GHashTable *config;
+
+  g_return_val_if_fail (HGD_IS_BUNDLES (self), NULL);
+  file = load_config (self, domain, plugin);
+  if (digest != NULL)
+    *digest = g_key_file_get_string (file, "stored", "digest", NULL);
+  if (!g_key_file_has_group (file, "stored"))
+    return NULL;
+  config = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  keys = g_key_file_get_keys (file, "config", NULL, NULL);
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+    g_hash_table_insert (config, g_strdup (keys[i]),
+                         g_key_file_get_string (file, "config", keys[i], NULL));
+  return config;
+}
+
+/**
+ * hgd_bundles_dup_config_digest:
+ * @self: the bundles
+ * @domain: the domain
+ * @plugin: a plugin id
+ *
+ * Returns: (transfer full) (nullable): the digest given with the keys stored for
+ *   @plugin by hgd_bundles_set_config(), or %NULL
+ */
+gchar *
+hgd_bundles_dup_config_digest (HgdBundles *self,
+                               HgDomain domain,
+                               const gchar *plugin)
+{
+  g_autoptr(GKeyFile) file = NULL;
+
+  g_return_val_if_fail (HGD_IS_BUNDLES (self), NULL);
+  file = load_config (self, domain, plugin);
+  return g_key_file_get_string (file, "stored", "digest", NULL);
+}
+
 /* Removes @path and what is under it, never following a link. */
 static void
 remove_tree (const gchar *path)
@@ -913,11 +1082,14 @@ hgd_bundles_load (HgdBundles *self)
           if (hgd_plugin_manager_find (self->manager, plugins[i]) != NULL)
             {
               g_warning ("plugin %s is installed from a bundle and named in the configuration too; "
-                         "the bundle is not started",
+                         "the bundle is not started (mark its group source = bundle to "
+                         "configure the bundle's instance)",
                          plugins[i]);
               continue;
             }
-          hgd_plugin_manager_add_installed (self->manager, plugins[i], (HgDomain) d, link);
+          apply_stored_config (
+              self, (HgDomain) d,
+              hgd_plugin_manager_add_installed (self->manager, plugins[i], (HgDomain) d, link));
         }
     }
 }
@@ -1012,6 +1184,7 @@ start_current (HgdBundles *self,
     {
       g_autofree gchar *link = bundle_file (self, domain, plugin, CURRENT_LINK);
       instance = hgd_plugin_manager_add_installed (self->manager, plugin, domain, link);
+      apply_stored_config (self, domain, instance);
       if (hgd_plugin_instance_get_state (instance) == HGD_PLUGIN_STATE_FAILED)
         return FALSE;
     }
@@ -1704,11 +1877,13 @@ removed_stopped_cb (GObject *source,
   HgdBundles *self = g_task_get_source_object (task);
   RemoveData *data = g_task_get_task_data (task);
   g_autofree gchar *dir = bundle_dir (self, data->domain, data->plugin);
+  g_autofree gchar *config = config_path (self, data->domain, data->plugin);
   JsonObject *body = json_object_new ();
 
   hgd_plugin_instance_stop_finish (HGD_PLUGIN_INSTANCE (source), result, NULL);
   hgd_plugin_manager_remove_installed (self->manager, HGD_PLUGIN_INSTANCE (source));
   remove_tree (dir);
+  remove_tree (config);
   json_object_set_string_member (body, "plugin", data->plugin);
   json_object_set_string_member (body, "who", data->who);
   record (self, data->domain, "bundle.removed", data->who, body);
@@ -1825,6 +2000,9 @@ hgd_bundles_erase_domain (HgdBundles *self,
     g_warning ("cannot remove %s: %s", keys, g_strerror (errno));
   g_key_file_unref (self->versions[domain]);
   self->versions[domain] = g_key_file_new ();
+  g_clear_pointer (&keys, g_free);
+  keys = g_build_filename (self->domain_dirs[domain], "bundle-config", NULL);
+  remove_tree (keys);
   plugins = installed_plugins (self, domain);
   for (guint i = 0; plugins[i] != NULL; i++)
     {

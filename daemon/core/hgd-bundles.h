@@ -71,6 +71,19 @@ GBytes *hgd_bundles_dup_trusted_key (HgdBundles *self,
 
 JsonArray *hgd_bundles_list_installed (HgdBundles *self,
                                        HgDomain domain);
+gboolean hgd_bundles_set_config (HgdBundles *self,
+                                 HgDomain domain,
+                                 const gchar *plugin,
+                                 GHashTable *config,
+                                 const gchar *digest,
+                                 GError **error);
+GHashTable *hgd_bundles_dup_config (HgdBundles *self,
+                                    HgDomain domain,
+                                    const gchar *plugin,
+                                    gchar **digest);
+gchar *hgd_bundles_dup_config_digest (HgdBundles *self,
+                                      HgDomain domain,
+                                      const gchar *plugin);
 gchar *hgd_bundles_install (HgdBundles *self,
                             HgDomain domain,
                             GBytes *data,

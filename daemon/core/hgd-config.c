@@ -93,6 +93,7 @@ static const KeySpec key_specs[] = {
   { "plugin:", "enabled", KEY_BOOLEAN, "true", 0, 0 },
   { "plugin:", "deny", KEY_STRV, "", 0, 0 },
   { "plugin:", "devices", KEY_STRV, "", 0, 0 },
+  { "plugin:", "source", KEY_STRING, "config", 0, 0 },
 };
 
 struct _HgdConfig
@@ -282,6 +283,14 @@ check_value (const KeySpec *spec,
         {
           g_set_error (error, HGD_CONFIG_ERROR, HGD_CONFIG_ERROR_BAD_VALUE,
                        "'%s' is not 'private' or 'session'", value);
+          return FALSE;
+        }
+      /* and where a plugin instance comes from */
+      if (g_str_equal (spec->key, "source") && g_strcmp0 (value, "config") != 0 &&
+          g_strcmp0 (value, "bundle") != 0)
+        {
+          g_set_error (error, HGD_CONFIG_ERROR, HGD_CONFIG_ERROR_BAD_VALUE,
+                       "'%s' is not 'config' or 'bundle'", value);
           return FALSE;
         }
       return TRUE;
@@ -599,7 +608,9 @@ hgd_config_get_strv (HgdConfig *self,
  * hgd_config_get_plugin_instances:
  * @self: an #HgdConfig
  *
- * Returns: (transfer full): the ids of the `[plugin:<id>]` groups, in file order
+ * Returns: (transfer full): the ids of the `[plugin:<id>]` groups, in file order,
+ *   but for those marked `source = bundle`: these configure a plugin installed from a
+ *   bundle (hgd-bundles.c), not an instance of their own
  */
 GStrv
 hgd_config_get_plugin_instances (HgdConfig *self)
@@ -611,7 +622,12 @@ hgd_config_get_plugin_instances (HgdConfig *self)
   groups = g_key_file_get_groups (self->keyfile, NULL);
   for (guint i = 0; groups[i] != NULL; i++)
     {
-      if (is_plugin_group (groups[i]))
+      g_autofree gchar *source = NULL;
+
+      if (!is_plugin_group (groups[i]))
+        continue;
+      source = g_key_file_get_string (self->keyfile, groups[i], "source", NULL);
+      if (g_strcmp0 (source, "bundle") != 0)
         g_strv_builder_add (builder, groups[i] + strlen ("plugin:"));
     }
   return g_strv_builder_end (builder);
@@ -623,7 +639,7 @@ hgd_config_get_plugin_instances (HgdConfig *self)
  * @instance: a plugin instance id
  *
  * Returns: (transfer full): the plugin's own keys of `[plugin:<instance>]`, without
- *   the core's (`plugin`, `domain`, `enabled`, `deny`, `devices`)
+ *   the core's (`plugin`, `domain`, `enabled`, `deny`, `devices`, `source`)
  */
 HgConfig *
 hgd_config_get_plugin_config (HgdConfig *self,

@@ -61,6 +61,12 @@ struct _HgdFleet
   guint bundle_timeout_id;
   gchar *job_id; /* (owned) (nullable) */
   guint poll_id;
+  gboolean config_replaced;      /* the install under way stored the manifest's config ... */
+  GHashTable *previous_config;   /* (owned) (nullable) ... over this one */
+  gchar *previous_config_digest; /* (owned) (nullable) */
+  HgdPluginInstance *restarting; /* (nullable) restarted with a new config, until it runs */
+  gulong restarting_id;
+  gboolean restarting_down;      /* its old host has gone */
   guint refresh_id; /* publishes the status again once no plugin is starting */
   guint refreshes;
 };
@@ -175,6 +181,10 @@ running_plugins (HgdFleet *self)
           object, "state",
           hgd_plugin_state_to_string (instance != NULL ? hgd_plugin_instance_get_state (instance)
                                                        : HGD_PLUGIN_STATE_FAILED));
+      {
+        g_autofree gchar *config = hgd_bundles_dup_config_digest (bundles, HG_DOMAIN_MUNICIPAL, id);
+        set_nullable (object, "config", config);
+      }
       json_array_add_object_element (array, object);
     }
   return array;
@@ -316,6 +326,14 @@ finish_apply (HgdFleet *self,
     handle_manifest (self, next);
 }
 
+static void
+forget_previous_config (HgdFleet *self)
+{
+  self->config_replaced = FALSE;
+  g_clear_pointer (&self->previous_config, g_hash_table_unref);
+  g_clear_pointer (&self->previous_config_digest, g_free);
+}
+
 static gboolean
 poll_job_cb (gpointer user_data)
 {
@@ -335,10 +353,24 @@ poll_job_cb (gpointer user_data)
   g_clear_pointer (&self->job_id, g_free);
   if (g_strcmp0 (state, "succeeded") == 0)
     {
+      forget_previous_config (self);
       self->plugin_index++;
       apply_next_plugin (self);
       return G_SOURCE_REMOVE;
     }
+  /* the version that runs again had the config it had before */
+  if (self->config_replaced)
+    {
+      g_autoptr(GError) local = NULL;
+
+      if (!hgd_bundles_set_config (bundles, HG_DOMAIN_MUNICIPAL, plugin->id, self->previous_config,
+                                   self->previous_config_digest, &local)
+          || (hgd_plugin_manager_find (self->plugins, plugin->id) != NULL
+              && !hgd_plugin_manager_restart (self->plugins, plugin->id, &local)))
+        g_warning ("fleet: plugin %s: restoring its previous config: %s", plugin->id,
+                   local->message);
+    }
+  forget_previous_config (self);
   message = g_strdup_printf ("plugin %s %s: %s", plugin->id, plugin->version,
                              error != NULL ? error : state);
   finish_apply (self, g_strcmp0 (state, "rolled-back") == 0 ? "rolled-back" : "failed", message);
@@ -375,6 +407,16 @@ install_bundle (HgdFleet *self,
     g_set_error (&error, HGD_FLEET_ERROR, HGD_FLEET_ERROR_BUNDLE,
                  "the bundle published for digest %.16s… is another build (%.16s…)",
                  plugin->digest, hgd_bundle_get_digest (bundle));
+  /* the new version starts with the manifest's config */
+  if (error == NULL && plugin->config != NULL)
+    {
+      forget_previous_config (self);
+      self->previous_config = hgd_bundles_dup_config (bundles, HG_DOMAIN_MUNICIPAL, plugin->id,
+                                                      &self->previous_config_digest);
+      self->config_replaced = hgd_bundles_set_config (bundles, HG_DOMAIN_MUNICIPAL, plugin->id,
+                                                      plugin->config, plugin->config_digest,
+                                                      &error);
+    }
   if (error == NULL)
     {
       /* a manifest signed by the domain's key approves its plugins' capabilities */
@@ -390,10 +432,15 @@ install_bundle (HgdFleet *self,
                                      &error);
         }
     }
+  if (self->job_id == NULL && self->config_replaced)
+    (void) hgd_bundles_set_config (bundles, HG_DOMAIN_MUNICIPAL, plugin->id, self->previous_config,
+                                   self->previous_config_digest, NULL);
   if (self->job_id == NULL)
     {
       g_autofree gchar *message
           = g_strdup_printf ("plugin %s %s: %s", plugin->id, plugin->version, error->message);
+
+      forget_previous_config (self);
       finish_apply (self, "failed", message);
       return;
     }
@@ -436,6 +483,95 @@ is_installed (HgdFleet *self,
   return FALSE;
 }
 
+/* Whether @plugin runs with the config the manifest gives it (or gives none). */
+static gboolean
+has_config (HgdFleet *self,
+            HgdFleetPlugin *plugin)
+{
+  HgdBundles *bundles = hgd_plugin_manager_get_bundles (self->plugins);
+  g_autofree gchar *stored = NULL;
+
+  if (plugin->config == NULL)
+    return TRUE;
+  stored = hgd_bundles_dup_config_digest (bundles, HG_DOMAIN_MUNICIPAL, plugin->id);
+  return g_strcmp0 (stored, plugin->config_digest) == 0;
+}
+
+static void
+stop_watching_restart (HgdFleet *self)
+{
+  if (self->restarting != NULL)
+    g_clear_signal_handler (&self->restarting_id, self->restarting);
+  g_clear_object (&self->restarting);
+}
+
+/* A plugin restarted with the manifest's new config: the next once it runs again. */
+static void
+restarting_state_cb (HgdPluginInstance *instance,
+                     GParamSpec *pspec,
+                     HgdFleet *self)
+{
+  HgdPluginState state = hgd_plugin_instance_get_state (instance);
+  HgdFleetPlugin *plugin
+      = g_ptr_array_index (hgd_fleet_manifest_get_plugins (self->applying), self->plugin_index);
+  g_autofree gchar *message = NULL;
+
+  if (state == HGD_PLUGIN_STATE_STOPPING || state == HGD_PLUGIN_STATE_STOPPED
+      || state == HGD_PLUGIN_STATE_STARTING)
+    {
+      self->restarting_down = TRUE;
+      return;
+    }
+  if (state == HGD_PLUGIN_STATE_RUNNING && !self->restarting_down)
+    return;
+  stop_watching_restart (self);
+  if (state == HGD_PLUGIN_STATE_RUNNING)
+    {
+      self->plugin_index++;
+      apply_next_plugin (self);
+      return;
+    }
+  {
+    g_autoptr(JsonObject) object = hgd_plugin_instance_to_json (instance);
+    const gchar *error = json_object_get_string_member_with_default (object, "error", NULL);
+
+    message = g_strdup_printf ("plugin %s %s: it does not run with the new config (%s)",
+                               plugin->id, plugin->version,
+                               error != NULL ? error : hgd_plugin_state_to_string (state));
+  }
+  finish_apply (self, "failed", message);
+}
+
+/* The same build with another config: stored, and the instance restarted to read it. */
+static gboolean
+apply_config (HgdFleet *self,
+              HgdFleetPlugin *plugin)
+{
+  HgdBundles *bundles = hgd_plugin_manager_get_bundles (self->plugins);
+  HgdPluginInstance *instance = hgd_plugin_manager_find (self->plugins, plugin->id);
+  g_autoptr(GError) error = NULL;
+
+  if (hgd_bundles_set_config (bundles, HG_DOMAIN_MUNICIPAL, plugin->id, plugin->config,
+                              plugin->config_digest, &error)
+      && instance != NULL)
+    {
+      self->restarting = g_object_ref (instance);
+      self->restarting_down = hgd_plugin_instance_get_state (instance) != HGD_PLUGIN_STATE_RUNNING;
+      self->restarting_id = g_signal_connect (instance, "notify::state",
+                                              G_CALLBACK (restarting_state_cb), self);
+      if (hgd_plugin_manager_restart (self->plugins, plugin->id, &error))
+        return TRUE;
+      stop_watching_restart (self);
+    }
+  {
+    g_autofree gchar *message
+        = g_strdup_printf ("plugin %s %s: the new config: %s", plugin->id, plugin->version,
+                           error != NULL ? error->message : "no instance");
+    finish_apply (self, "failed", message);
+  }
+  return FALSE;
+}
+
 static void
 apply_next_plugin (HgdFleet *self)
 {
@@ -444,7 +580,8 @@ apply_next_plugin (HgdFleet *self)
   int rc;
 
   while (self->plugin_index < plugins->len
-         && is_installed (self, g_ptr_array_index (plugins, self->plugin_index)))
+         && is_installed (self, g_ptr_array_index (plugins, self->plugin_index))
+         && has_config (self, g_ptr_array_index (plugins, self->plugin_index)))
     self->plugin_index++;
   if (self->plugin_index == plugins->len)
     {
@@ -452,6 +589,11 @@ apply_next_plugin (HgdFleet *self)
       return;
     }
   plugin = g_ptr_array_index (plugins, self->plugin_index);
+  if (is_installed (self, plugin))
+    {
+      (void) apply_config (self, plugin);
+      return;
+    }
   self->waiting_topic = g_strdup_printf ("%s/bundles/%s", self->prefix, plugin->digest);
   self->bundle_timeout_id
       = g_timeout_add_seconds ((guint) hgd_config_get_int (self->config, "fleet", "bundle-timeout"),
@@ -798,6 +940,8 @@ hgd_fleet_stop (HgdFleet *self)
       self->key_fd = -1;
     }
   g_clear_handle_id (&self->poll_id, g_source_remove);
+  stop_watching_restart (self);
+  forget_previous_config (self);
   g_clear_handle_id (&self->bundle_timeout_id, g_source_remove);
   g_clear_handle_id (&self->refresh_id, g_source_remove);
 }

@@ -71,6 +71,8 @@ struct _HgdPluginInstance
    * folder is this link (`<state>/<domain>/bundles/<id>/current`), resolved at each
    * load, and its domain is the one it was installed into */
   gchar *installed_link;                /* (owned) (nullable) */
+  GHashTable *stored_config;            /* (owned) (nullable) utf8 -> utf8, a bundle's keys
+                                         * the core stores (the fleet manifest's `config`) */
   HgDomain installed_domain;
 
   /* what load() found; reloaded by an admin restart of a failed instance */
@@ -270,7 +272,8 @@ load (HgdPluginInstance *self,
   g_clear_pointer (&self->grant, g_strfreev);
   g_clear_pointer (&self->plugin_dir, g_free);
   g_free (self->plugin);
-  self->plugin = g_strdup (plugin[0] != '\0' ? plugin : self->id);
+  /* a bundle's instance is its plugin's id; a `source = bundle` group gives it keys alone */
+  self->plugin = g_strdup (plugin[0] != '\0' && self->installed_link == NULL ? plugin : self->id);
   self->domain_known = FALSE;
 
   if (!hgd_manifest_id_is_valid (self->plugin))
@@ -1077,10 +1080,27 @@ host_started_cb (GObject *source,
   replay_ended_alarms (self);
 }
 
+/* The instance's own keys: its `[plugin:<id>]` group's, then those the core stores for a
+ * bundle's instance (hgd_plugin_instance_set_stored_config()), which win. */
+static HgConfig *
+dup_plugin_config (HgdPluginInstance *self)
+{
+  HgConfig *config = hgd_config_get_plugin_config (self->config, self->id);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (self->stored_config == NULL)
+    return config;
+  g_hash_table_iter_init (&iter, self->stored_config);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    hg_config_set (config, key, value);
+  return config;
+}
+
 static GVariant *
 config_to_variant (HgdPluginInstance *self)
 {
-  g_autoptr(HgConfig) config = hgd_config_get_plugin_config (self->config, self->id);
+  g_autoptr(HgConfig) config = dup_plugin_config (self);
   g_auto(GStrv) keys = hg_config_get_keys (config);
   GVariantBuilder builder;
 
@@ -1781,6 +1801,7 @@ hgd_plugin_instance_finalize (GObject *object)
   g_free (self->plugin);
   g_free (self->plugin_dir);
   g_free (self->installed_link);
+  g_clear_pointer (&self->stored_config, g_hash_table_unref);
   g_strfreev (self->grant);
   g_free (self->error);
   g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);
@@ -1901,8 +1922,9 @@ hgd_plugin_instance_new (HgdConfig *config,
  * @alarms: the alarms
  * @secrets: the secrets
  *
- * An instance of a plugin installed from a bundle (hgd-bundles.c): no `[plugin:<id>]`
- * group names it (the defaults apply), its folder is where @link points at each load.
+ * An instance of a plugin installed from a bundle (hgd-bundles.c): its folder is where
+ * @link points at each load; a `[plugin:<id>]` group marked `source = bundle` gives it
+ * its own keys, `deny` and `devices` (else the defaults apply).
  *
  * Returns: (transfer full): the instance, stopped or failed
  */
@@ -1948,6 +1970,26 @@ hgd_plugin_instance_reload (HgdPluginInstance *self)
   self->restarts = 0;
   set_state (self, HGD_PLUGIN_STATE_STOPPED);
   return TRUE;
+}
+
+/**
+ * hgd_plugin_instance_set_stored_config:
+ * @self: an instance of hgd_plugin_instance_new_installed()
+ * @config: (nullable) (element-type utf8 utf8): the keys the core stores for it
+ *
+ * Sets the keys given to the plugin's configure() at its next start, over those of a
+ * `[plugin:<id>]` group marked `source = bundle`.
+ */
+void
+hgd_plugin_instance_set_stored_config (HgdPluginInstance *self,
+                                       GHashTable *config)
+{
+  g_return_if_fail (HGD_IS_PLUGIN_INSTANCE (self));
+  g_return_if_fail (self->installed_link != NULL);
+
+  g_clear_pointer (&self->stored_config, g_hash_table_unref);
+  if (config != NULL)
+    self->stored_config = g_hash_table_ref (config);
 }
 
 /**

@@ -54,6 +54,8 @@ HgdPluginInstance *hgd_plugin_instance_new_installed (HgdConfig *config,
                                                       HgdSecrets *secrets);
 gboolean hgd_plugin_instance_reload (HgdPluginInstance *self);
 const gchar *hgd_plugin_instance_get_installed_link (HgdPluginInstance *self);
+void hgd_plugin_instance_set_stored_config (HgdPluginInstance *self,
+                                            GHashTable *config);
 const gchar *hgd_plugin_instance_get_id (HgdPluginInstance *self);
 HgdPluginState hgd_plugin_instance_get_state (HgdPluginInstance *self);
 void hgd_plugin_instance_set_alarm_routing (HgdPluginInstance *self,

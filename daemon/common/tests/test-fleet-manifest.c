@@ -103,6 +103,76 @@ test_bad_manifests (void)
     }
 }
 
+/* The config digest of greeter's @config (a JSON object) in a signed manifest, or NULL
+ * with @error set if it is refused. */
+static gchar *
+config_digest (const gchar *config,
+               GError **error)
+{
+  g_autofree gchar *text = g_strdup_printf (
+      "{\"format\": 1, \"serial\": 1, \"domain\": \"municipal\", \"plugins\": "
+      "[{\"id\": \"greeter\", \"version\": \"1\", \"digest\": \"" DIGEST "\", "
+      "\"config\": %s}]}",
+      config);
+  g_autoptr(GBytes) public_key = NULL;
+  g_autoptr(HgdFleetManifest) manifest = sign_and_read (text, &public_key);
+  HgdFleetPlugin *plugin;
+
+  if (!hgd_fleet_manifest_parse (manifest, error))
+    return NULL;
+  plugin = g_ptr_array_index (hgd_fleet_manifest_get_plugins (manifest), 0);
+  g_assert_nonnull (plugin->config);
+  return g_strdup (plugin->config_digest);
+}
+
+static void
+test_config (void)
+{
+  const gchar *const bad[] = {
+    "[]",
+    "{\"interval\": 5}",
+    "{\"demo-password\": \"x\"}",
+    "{\"enabled\": \"false\"}",
+    "{\"deny\": \"\"}",
+    "{\"source\": \"config\"}",
+    "{\"Interval\": \"5\"}",
+    "{\"\": \"5\"}",
+  };
+  g_autofree gchar *one = NULL;
+  g_autofree gchar *same = NULL;
+  g_autofree gchar *other = NULL;
+  g_autofree gchar *empty = NULL;
+  g_autofree gchar *long_value = g_strnfill (4097, 'x');
+  g_autofree gchar *too_long = g_strdup_printf ("{\"arc\": \"%s\"}", long_value);
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A plugin's config is its own keys with string values, named by a digest "
+                  "that does not depend on their order; a key of the core's, a demo-* key, a "
+                  "value that is not a string or too long is refused as malformed");
+  one = config_digest ("{\"interval\": \"5\", \"arc\": \"192.0.2.1\"}", &error);
+  g_assert_no_error (error);
+  same = config_digest ("{\"arc\": \"192.0.2.1\", \"interval\": \"5\"}", &error);
+  g_assert_no_error (error);
+  other = config_digest ("{\"arc\": \"192.0.2.1\", \"interval\": \"6\"}", &error);
+  g_assert_no_error (error);
+  empty = config_digest ("{}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (strlen (one), ==, 64);
+  g_assert_cmpstr (one, ==, same);
+  g_assert_cmpstr (one, !=, other);
+  g_assert_cmpstr (one, !=, empty);
+  for (guint i = 0; i <= G_N_ELEMENTS (bad); i++)
+    {
+      const gchar *config = i < G_N_ELEMENTS (bad) ? bad[i] : too_long;
+      g_autofree gchar *digest = config_digest (config, &error);
+
+      g_assert_null (digest);
+      g_assert_error (error, HGD_FLEET_ERROR, HGD_FLEET_ERROR_MALFORMED);
+      g_test_message ("%.60s: %s", config, error->message);
+      g_clear_error (&error);
+    }
+}
+
 static void
 test_targets (void)
 {
@@ -171,6 +241,7 @@ main (int argc,
   g_test_add_func ("/fleet-manifest/round-trip", test_round_trip);
   g_test_add_func ("/fleet-manifest/bad-manifests-malformed", test_bad_manifests);
   g_test_add_func ("/fleet-manifest/targets", test_targets);
+  g_test_add_func ("/fleet-manifest/config", test_config);
   g_test_add_func ("/fleet-manifest/envelope-refusals", test_envelope_refusals);
   return g_test_run ();
 }

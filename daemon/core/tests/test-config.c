@@ -90,6 +90,7 @@ static const BadCase bad_cases[] = {
   { "[api]\nport = 70000\n", HGD_CONFIG_ERROR_BAD_VALUE, "bad.conf:2: [api] port: '70000' is not a whole number from 0 to 65535" },
   { "[api]\ntls = yes\n", HGD_CONFIG_ERROR_BAD_VALUE, "bad.conf:2: [api] tls: 'yes' is not 'true' or 'false'" },
   { "[plugin:x]\ndomain = family\n", HGD_CONFIG_ERROR_BAD_VALUE, "bad.conf:2: [plugin:x] domain: 'family' is not 'municipal' or 'personal'" },
+  { "[plugin:x]\nsource = file\n", HGD_CONFIG_ERROR_BAD_VALUE, "bad.conf:2: [plugin:x] source: 'file' is not 'config' or 'bundle'" },
   { "[plugin:Bad/Id]\n", HGD_CONFIG_ERROR_UNKNOWN_GROUP, "bad.conf:1: plugin instance id 'Bad/Id' must be 1-64 characters of a-z, 0-9 and '-'" },
   { "[plugin:]\nenabled = true\n", HGD_CONFIG_ERROR_UNKNOWN_GROUP, "bad.conf:1: unknown group [plugin:]" },
   { "[journal]\nmunicipal-size-budget = 0\n", HGD_CONFIG_ERROR_BAD_VALUE, "bad.conf:2: [journal] municipal-size-budget: '0' is not a whole number from 1 to 1048576" },
@@ -112,12 +113,34 @@ test_layered (void)
   g_assert_cmpuint (g_strv_length (instances), ==, 2);
 }
 
+static void
+test_source_bundle (void)
+{
+  g_autoptr(HgdConfig) config = hgd_config_new ();
+  g_autoptr(HgConfig) plugin = NULL;
+  g_auto(GStrv) instances = NULL;
+
+  g_test_summary ("A [plugin:ID] group marked source = bundle is no instance of its own; its "
+                  "keys are the plugin's, for the instance a bundle installs");
+  g_assert_true (hgd_config_load_data (config,
+                                       "[plugin:made]\nsource = config\n"
+                                       "[plugin:bundled]\nsource = bundle\ninterval = 5\n",
+                                       "test.conf", NULL));
+  instances = hgd_config_get_plugin_instances (config);
+  g_assert_cmpuint (g_strv_length (instances), ==, 1);
+  g_assert_cmpstr (instances[0], ==, "made");
+  plugin = hgd_config_get_plugin_config (config, "bundled");
+  g_assert_cmpstr (hg_config_get_string (plugin, "interval", NULL), ==, "5");
+  g_assert_null (hg_config_get_string (plugin, "source", NULL));
+}
+
 int
 main (int argc,
       char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add_func ("/config/defaults", test_defaults);
+  g_test_add_func ("/config/source-bundle", test_source_bundle);
   g_test_add_func ("/config/values", test_values);
   g_test_add_func ("/config/later-file-laid-over-earlier", test_layered);
   for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
