@@ -1245,6 +1245,76 @@ test_ci_built (Fixture *fixture,
   g_assert_cmpstr (json_object_get_string_member (bundle, "signed_by"), ==, key_id);
 }
 
+/* A web server of its own (python3's http.server on 127.0.0.1) for the bundles in the
+ * test's directory, as a provider's download page would be; up when it answers. */
+static GSubprocess *
+serve_directory (Fixture *fixture,
+                 guint16 *port)
+{
+  g_autofree gchar *port_text = NULL;
+  g_autoptr(GError) error = NULL;
+  GSubprocess *server;
+
+  *port = hg_test_free_port ();
+  port_text = g_strdup_printf ("%u", *port);
+  server = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                             &error, "python3", "-m", "http.server", "--bind", "127.0.0.1",
+                             "--directory", fixture->dir, port_text, NULL);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autoptr(GSocketClient) client = g_socket_client_new ();
+      g_autoptr(GSocketConnection) connection = NULL;
+
+      g_socket_client_set_enable_proxy (client, FALSE);
+      connection = g_socket_client_connect_to_host (client, "127.0.0.1", *port, NULL, NULL);
+      if (connection != NULL)
+        return server;
+      g_usleep (50 * 1000);
+    }
+  g_error ("python3 -m http.server did not listen on port %u", *port);
+  return NULL;
+}
+
+static void
+test_install_from_url (Fixture *fixture,
+                       gconstpointer data)
+{
+  g_autofree gchar *module = example_module ();
+  g_autofree gchar *v1_dir
+      = plugin_dir (fixture, "v1", "1.0", "1", module, "\"municipal\"", "\"sensor.publish\"");
+  g_autofree gchar *v1 = NULL;
+  g_autofree gchar *url = NULL;
+  g_autofree gchar *missing = NULL;
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+  g_autoptr(GSubprocess) server = NULL;
+  guint16 port = 0;
+
+  g_test_summary ("hemgatectl plugins install takes an http URL as well as a file: the bundle "
+                  "is fetched from a real web server and installed; a URL that is not there is "
+                  "a clear error and installs nothing");
+  g_test_bug ("issue 17");
+  keygen_and_trust (fixture, "provider", fixture->admin);
+  v1 = make_bundle (fixture, v1_dir, "greeter-1.0", "provider", NULL);
+  server = serve_directory (fixture, &port);
+  url = g_strdup_printf ("http://127.0.0.1:%u/greeter-1.0.hgp", port);
+  missing = g_strdup_printf ("http://127.0.0.1:%u/no-such-bundle.hgp", port);
+
+  g_assert_cmpint (ctl (fixture, fixture->admin, NULL, &err,
+                        (const gchar *const[]){ "plugins", "install", missing, NULL }),
+                   ==, 1);
+  g_assert_nonnull (strstr (err, "Could not fetch"));
+  g_assert_nonnull (strstr (err, ": 404 "));
+  g_assert_cmpint (ctl (fixture, fixture->admin, &out, NULL,
+                        (const gchar *const[]){ "plugins", "install", url, NULL }),
+                   ==, 0);
+  g_assert_nonnull (strstr (out, "Installed greeter 1.0"));
+  assert_runs (fixture, "1.0");
+  g_subprocess_force_exit (server);
+  g_subprocess_wait (server, NULL, NULL);
+}
+
 /* Another provider's alarm centre for the poster plugin: it takes POST /alarms and
  * acknowledges each alarm by answering 200, at once or, while @hold, when released. */
 typedef struct
@@ -1630,6 +1700,7 @@ main (int argc,
   g_test_add ("/bundles/downgrade-refused-unless-allowed", Fixture, NULL, setup, test_downgrade,
               teardown);
   g_test_add ("/bundles/ci-built", Fixture, NULL, setup, test_ci_built, teardown);
+  g_test_add ("/bundles/install-from-url", Fixture, NULL, setup, test_install_from_url, teardown);
   g_test_add ("/bundles/providers-side-by-side", Fixture, NULL, setup,
               test_providers_side_by_side, teardown);
   g_test_add ("/bundles/personal-install-export-erase", Fixture, NULL, setup,

@@ -4,9 +4,11 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <libsoup/soup.h>
 
 #include "hemgatectl-commands.h"
 #include "hg-json.h"
+#include "hgd-bundle.h"
 
 gboolean
 hgd_cli_plugins (HgdCliClient *client,
@@ -119,29 +121,95 @@ hgd_cli_plugins_enable (HgdCliClient *client,
 
 /* plugins install FILE: POSTs the bundle to /api/v1/bundles, into the caller's domain,
  * then follows the install job until it ends, printing each step. */
+/* A bundle's bytes from a file, or from an http(s) URL (the system's CAs for https), no
+ * more than a bundle may be: what a larger answer would be is refused before it is read. */
+static GBytes *
+read_bundle (const gchar *where,
+             GError **error)
+{
+  g_autoptr(SoupSession) session = NULL;
+  g_autoptr(SoupMessage) message = NULL;
+  g_autoptr(GInputStream) body = NULL;
+  g_autoptr(GByteArray) data = g_byte_array_new ();
+  GError *local = NULL;
+  gchar *contents = NULL;
+  gsize length = 0;
+
+  if (!g_str_has_prefix (where, "http://") && !g_str_has_prefix (where, "https://"))
+    {
+      if (!g_file_get_contents (where, &contents, &length, &local))
+        {
+          g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED, local->message);
+          g_error_free (local);
+          return NULL;
+        }
+      return g_bytes_new_take (contents, length);
+    }
+  message = soup_message_new (SOUP_METHOD_GET, where);
+  if (message == NULL)
+    {
+      /* TRANSLATORS: %s is what was given as a bundle's address */
+      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED, _("Not a URL: %s"), where);
+      return NULL;
+    }
+  session = soup_session_new_with_options ("timeout", 60, NULL);
+  body = soup_session_send (session, message, NULL, &local);
+  if (body == NULL || soup_message_get_status (message) != SOUP_STATUS_OK)
+    {
+      g_autofree gchar *why
+          = local != NULL ? g_strdup (local->message)
+                          : g_strdup_printf ("%u %s", soup_message_get_status (message),
+                                             soup_message_get_reason_phrase (message));
+
+      /* TRANSLATORS: the first %s is a URL, the second why it could not be fetched */
+      g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED, _("Could not fetch %s: %s"),
+                   where, why);
+      g_clear_error (&local);
+      return NULL;
+    }
+  for (;;)
+    {
+      guint8 buffer[65536];
+      gssize n = g_input_stream_read (body, buffer, sizeof buffer, NULL, &local);
+
+      if (n < 0)
+        {
+          g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED, _("Could not fetch %s: %s"),
+                       where, local->message);
+          g_error_free (local);
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      if (data->len + (gsize) n > HGD_BUNDLE_MAX_SIZE)
+        {
+          /* TRANSLATORS: %s is a URL; %u the largest bundle in MiB */
+          g_set_error (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED,
+                       _("%s is larger than a bundle may be (%u MiB)"), where,
+                       (guint) (HGD_BUNDLE_MAX_SIZE / (1024 * 1024)));
+          return NULL;
+        }
+      g_byte_array_append (data, buffer, (guint) n);
+    }
+  return g_byte_array_free_to_bytes (g_steal_pointer (&data));
+}
+
 gboolean
 hgd_cli_plugins_install (HgdCliClient *client,
                          const HgdCliOptions *options,
                          gchar **args,
                          GError **error)
 {
-  g_autofree gchar *data = NULL;
   g_autofree gchar *path = NULL;
   g_autofree gchar *job_path = NULL;
   g_autofree gchar *last_step = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(JsonNode) answer = NULL;
-  GError *local = NULL;
   const gchar *job;
-  gsize length = 0;
 
-  if (!g_file_get_contents (args[0], &data, &length, &local))
-    {
-      g_set_error_literal (error, HGD_CLI_ERROR, HGD_CLI_ERROR_FAILED, local->message);
-      g_error_free (local);
-      return FALSE;
-    }
-  bytes = g_bytes_new_take (g_steal_pointer (&data), length);
+  bytes = read_bundle (args[0], error);
+  if (bytes == NULL)
+    return FALSE;
   if (options->approve != NULL)
     {
       g_autofree gchar *escaped = g_uri_escape_string (options->approve, ",", FALSE);

@@ -146,8 +146,9 @@ static const Command commands[] = {
     N_("Show a bundle's plugin, signer, capabilities and files"), 0, 0, TOKEN_NONE,
     hgd_cli_bundle_inspect },
   /* TRANSLATORS: the argument of “plugins install”, and what the command does */
-  { "plugins", "install", N_("FILE"), 1,
-    N_("Install or upgrade a plugin from a signed bundle in your domain; wait for the outcome"),
+  { "plugins", "install", N_("FILE|URL"), 1,
+    N_("Install or upgrade a plugin from a signed bundle (a file or an http(s) URL) in your "
+       "domain; wait for the outcome"),
     OPT_APPROVE | OPT_ALLOW_DOWNGRADE, 0, TOKEN_REQUIRED, hgd_cli_plugins_install },
   /* TRANSLATORS: the argument of “plugins remove”, and what the command does */
   { "plugins", "remove", N_("ID"), 1, N_("Stop and remove a plugin installed from a bundle"), 0, 0,
