@@ -1252,14 +1252,18 @@ serve_directory (Fixture *fixture,
                  guint16 *port)
 {
   g_autofree gchar *port_text = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GError) error = NULL;
   GSubprocess *server;
 
   *port = hg_test_free_port ();
   port_text = g_strdup_printf ("%u", *port);
-  server = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                             &error, "python3", "-m", "http.server", "--bind", "127.0.0.1",
-                             "--directory", fixture->dir, port_text, NULL);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                        | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  /* gone with the test, also when an assertion ends it */
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
+  server = g_subprocess_launcher_spawn (launcher, &error, "python3", "-m", "http.server", "--bind",
+                                        "127.0.0.1", "--directory", fixture->dir, port_text, NULL);
   g_assert_no_error (error);
   for (guint i = 0; i < 100; i++)
     {
