@@ -129,9 +129,22 @@ stopped_cb (GObject *source,
   *done = TRUE;
 }
 
+static gboolean
+journals_closed (gpointer data)
+{
+  HgdJournal **journals = data;
+
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    if (journals[i] != NULL)
+      return FALSE;
+  return TRUE;
+}
+
 void
 hgd_test_daemon_free (HgdTestDaemon *td)
 {
+  HgdJournal *journals[HG_DOMAIN_LAST] = { NULL, };
+
   if (td->session != NULL)
     soup_session_abort (td->session);
   if (td->daemon != NULL)
@@ -139,6 +152,12 @@ hgd_test_daemon_free (HgdTestDaemon *td)
       gboolean stopped = FALSE;
       hgd_daemon_stop_async (td->daemon, NULL, stopped_cb, &stopped);
       hg_test_wait_until (&stopped, 30);
+      for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+        {
+          journals[i] = hgd_daemon_get_journal (td->daemon, i);
+          if (journals[i] != NULL)
+            g_object_add_weak_pointer (G_OBJECT (journals[i]), (gpointer *) &journals[i]);
+        }
     }
   g_clear_object (&td->session);
   g_clear_object (&td->daemon);
@@ -149,6 +168,11 @@ hgd_test_daemon_free (HgdTestDaemon *td)
   /* let the journals' and the server's last callbacks run */
   while (g_main_context_iteration (NULL, FALSE))
     ;
+  /* the run is over when its journals are closed (their WAL checkpointed): nothing of the
+   * stopped daemon may hold one on, or it would write into the next test's files */
+  if (!journals_closed (journals))
+    g_error ("a journal of the stopped daemon is still held: it would be closed (its WAL "
+             "checkpointed) later, into the files of whatever comes next");
   g_free (td->state_dir);
   g_free (td->url);
   g_free (td);

@@ -478,29 +478,59 @@ hgd_daemon_start_finish (HgdDaemon *self,
 }
 
 static void
+journal_flushed_cb (GObject *source,
+                    GAsyncResult *result,
+                    gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  guint *pending = g_task_get_task_data (task);
+
+  hgd_journal_flush_finish (HGD_JOURNAL (source), result, NULL);
+  if (--*pending == 0)
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
 plugins_stopped_cb (GObject *source,
                     GAsyncResult *result,
                     gpointer user_data)
 {
   g_autoptr(GTask) task = user_data;
   g_autoptr(GError) error = NULL;
+  HgdDaemon *self = g_task_get_source_object (task);
+  guint *pending = g_new0 (guint, 1);
 
   if (!hgd_plugin_manager_stop_finish (HGD_PLUGIN_MANAGER (source), result, &error))
     {
+      g_free (pending);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  g_task_return_boolean (task, TRUE);
+
+  /* what the stopped hosts and the API queued last (their events, the access log's
+   * entries) is committed, and its callbacks have run, before the stop is complete */
+  g_task_set_task_data (task, pending, g_free);
+  *pending = 1;
+  for (guint i = 0; i < HG_DOMAIN_LAST; i++)
+    {
+      if (self->journals[i] == NULL)
+        continue;
+      (*pending)++;
+      hgd_journal_flush_async (self->journals[i], journal_flushed_cb, g_object_ref (task));
+    }
+  if (--*pending == 0)
+    g_task_return_boolean (task, TRUE);
 }
 
 /**
  * hgd_daemon_stop_async:
  * @self: an #HgdDaemon
  * @cancellable: (nullable): a #GCancellable
- * @callback: called when the plugin hosts have stopped
+ * @callback: called when the plugin hosts have stopped and the journals have committed
+ *   what was queued until then
  * @user_data: data for @callback
  *
- * The journals finish their pending commits when the daemon is finalized.
+ * The journals are closed when the daemon is finalized.
  */
 void
 hgd_daemon_stop_async (HgdDaemon *self,

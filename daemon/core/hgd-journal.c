@@ -149,6 +149,15 @@ journal_complete_trim (HgdJournal *self,
   g_signal_emit (self, signals[SIGNAL_TRIMMED], 0, job->n_removed);
 }
 
+static void
+journal_complete_flush (HgdJournal *self,
+                        Job *job)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&job->task);
+
+  g_task_return_boolean (task, TRUE);
+}
+
 static gboolean
 journal_dispatch_cb (gpointer user_data)
 {
@@ -173,6 +182,8 @@ journal_dispatch_cb (gpointer user_data)
         journal_complete_prune (self, job);
       else if (job->kind == JOB_TRIM)
         journal_complete_trim (self, job);
+      else if (job->kind == JOB_SYNC && job->task != NULL)
+        journal_complete_flush (self, job);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -695,6 +706,43 @@ hgd_journal_sync (HgdJournal *self)
 
   g_return_if_fail (HGD_IS_JOURNAL (self));
   hgd_journal_worker_run_sync (self->worker, job);
+}
+
+/**
+ * hgd_journal_flush_async:
+ * @self: an #HgdJournal
+ * @callback: called on the caller's main context when done
+ * @user_data: data for @callback
+ *
+ * Completes once everything appended before it (in either lane) is committed and the
+ * completion callbacks of those appends have run, so that nothing queued before it still
+ * holds a reference to @self afterwards. For a clean stop.
+ */
+void
+hgd_journal_flush_async (HgdJournal *self,
+                         GAsyncReadyCallback callback,
+                         gpointer user_data)
+{
+  Job *job;
+
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+
+  /* the alarm lane goes first, so a barrier in the ordinary lane comes after both; the
+   * completions are dispatched in the order the worker finished the jobs */
+  job = hgd_journal_job_new (JOB_SYNC);
+  job->task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (job->task, hgd_journal_flush_async);
+  hgd_journal_worker_push (self->worker, job);
+}
+
+gboolean
+hgd_journal_flush_finish (HgdJournal *self,
+                          GAsyncResult *result,
+                          GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hgd_journal_flush_async, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* the size budget */

@@ -78,6 +78,12 @@ HgdAccessEntry *hgd_journal_append_access_finish (HgdJournal *self,
                                                   GAsyncResult *result,
                                                   GError **error);
 void hgd_journal_sync (HgdJournal *self);
+void hgd_journal_flush_async (HgdJournal *self,
+                              GAsyncReadyCallback callback,
+                              gpointer user_data);
+gboolean hgd_journal_flush_finish (HgdJournal *self,
+                                   GAsyncResult *result,
+                                   GError **error);
 GPtrArray *hgd_journal_query_access (HgdJournal *self,
                                      guint64 after,
                                      guint64 before,

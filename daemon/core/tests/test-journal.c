@@ -820,6 +820,52 @@ test_lifetime_pending_complete (void)
   g_object_unref (journal);
 }
 
+static void
+flushed_cb (GObject *source_object,
+            GAsyncResult *result,
+            gpointer user_data)
+{
+  Counter *counter = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (hgd_journal_flush_finish (HGD_JOURNAL (source_object), result, &error));
+  g_assert_no_error (error);
+  /* every append queued before the flush, alarm or reading, has completed */
+  g_assert_cmpuint (counter->n_pending, ==, 0);
+  counter->n_ok = G_MAXUINT;
+}
+
+static void
+test_lifetime_flush_after_pending (Fixture *fixture,
+                                   gconstpointer user_data)
+{
+  Counter counter = { 0 };
+  const guint n_events = 200;
+
+  g_test_summary ("A flush completes after every append queued before it, in both lanes, "
+                  "has been committed and its callback has run");
+
+  for (guint i = 0; i < n_events; i++)
+    {
+      g_autoptr(HgAlarm) alarm = i % 50 == 0 ? alarm_new_raised () : NULL;
+      g_autoptr(HgEvent) event = alarm != NULL ? alarm_event_new (alarm)
+                                               : event_new ("sensor.reading", i);
+
+      hgd_journal_append_async (fixture->journal, event, alarm, NULL, count_append_cb, &counter);
+      counter.n_pending++;
+    }
+  hgd_journal_flush_async (fixture->journal, flushed_cb, &counter);
+  while (counter.n_ok != G_MAXUINT)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (count_events (fixture->journal), ==, n_events);
+
+  /* with nothing queued it completes too */
+  counter.n_ok = 0;
+  hgd_journal_flush_async (fixture->journal, flushed_cb, &counter);
+  while (counter.n_ok != G_MAXUINT)
+    g_main_context_iteration (NULL, TRUE);
+}
+
 /* alarms */
 
 static void
@@ -2068,6 +2114,8 @@ main (int argc,
               fixture_setup, test_lane_alarm_during_readings, fixture_teardown);
   g_test_add_func ("/journal/lifetime/pending-appends-complete-after-unref",
                    test_lifetime_pending_complete);
+  g_test_add ("/journal/lifetime/flush-after-pending-appends", Fixture, NULL, fixture_setup,
+              test_lifetime_flush_after_pending, fixture_teardown);
   g_test_add ("/journal/alarm/recorded-with-its-event", Fixture, NULL, fixture_setup,
               test_alarm_recorded_with_event, fixture_teardown);
   g_test_add ("/journal/alarm/duplicate-reference-refused-alone", Fixture, NULL, fixture_setup,
