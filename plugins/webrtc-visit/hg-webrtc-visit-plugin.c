@@ -7,6 +7,8 @@
  * Nothing is recorded. One call at a time: a second start is answered "busy". */
 #include <hemgate-plugin.h>
 
+#include <string.h>
+
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 #define GST_USE_UNSTABLE_API
@@ -18,6 +20,9 @@
 #define DEFAULT_AUDIO_SOURCE "audiotestsrc is-live=true wave=sine volume=0.1"
 #define DEFAULT_RING_SECONDS 30
 #define DEFAULT_CHECK_SECONDS 60
+/* The TURN server's long-term credentials: the instance's secrets, never its configuration */
+#define TURN_USERNAME_SECRET "turn-username"
+#define TURN_PASSWORD_SECRET "turn-password"
 
 typedef enum
 {
@@ -53,6 +58,11 @@ struct _HgWebrtcVisitPlugin
   gchar *video_source;   /* (owned) a gst-launch description */
   gchar *audio_source;   /* (owned) */
   gchar *stun_server;    /* (owned) (nullable) */
+  gchar *turn_server;    /* (owned) (nullable) turn(s)://HOST[:PORT][?transport=udp|tcp] */
+  gboolean relay_only;   /* ice-transport-policy = relay, while TURN can be used */
+  gchar *turn_username;  /* (owned) (nullable) the secret turn-username */
+  gchar *turn_password;  /* (owned) (nullable) the secret turn-password, wiped when freed */
+  GCancellable *cancellable; /* (owned) the secret lookups */
   guint ring_seconds;
   guint check_seconds;
   GHashTable *peers;     /* (owned) channel id → Peer */
@@ -85,6 +95,254 @@ static gboolean
 role_is_staff (const gchar *role)
 {
   return g_strcmp0 (role, "staff") == 0;
+}
+
+/* ICE: STUN and TURN. The TURN server is configured (turn-server), its long-term
+ * credentials are the instance's secrets turn-username and turn-password, looked up at
+ * start and again when an operator changes one (HgContext::secret-changed); a call uses
+ * what is there when it starts. Without them a call still runs, on host and STUN
+ * candidates. The password is never logged and is wiped from memory when dropped. */
+
+static void report_health (HgWebrtcVisitPlugin *self);
+
+static void
+secret_free (gchar *secret)
+{
+  if (secret == NULL)
+    return;
+  memset (secret, 0, strlen (secret));
+  g_free (secret);
+}
+
+/* turn(s)://HOST[:PORT][?transport=udp|tcp], as webrtcbin takes it, without credentials.
+ * The value is never echoed: a mistaken one may hold a password. */
+static gboolean
+turn_server_check (const gchar *value,
+                   GError **error)
+{
+  g_autoptr(GUri) uri = g_uri_parse (value, G_URI_FLAGS_NONE, NULL);
+  const gchar *scheme = uri != NULL ? g_uri_get_scheme (uri) : NULL;
+  const gchar *query = uri != NULL ? g_uri_get_query (uri) : NULL;
+
+  if (uri != NULL && g_uri_get_userinfo (uri) != NULL)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                   "key 'turn-server': credentials do not belong in the configuration; set "
+                   "the secrets %s and %s", TURN_USERNAME_SECRET, TURN_PASSWORD_SECRET);
+      return FALSE;
+    }
+  if (uri == NULL || (g_strcmp0 (scheme, "turn") != 0 && g_strcmp0 (scheme, "turns") != 0) ||
+      g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0' ||
+      *g_uri_get_path (uri) != '\0' || g_uri_get_fragment (uri) != NULL ||
+      (query != NULL && g_strcmp0 (query, "transport=udp") != 0 &&
+       g_strcmp0 (query, "transport=tcp") != 0))
+    {
+      g_set_error_literal (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                           "key 'turn-server': not turn://HOST[:PORT] or turns://HOST[:PORT], "
+                           "with ?transport=udp or ?transport=tcp if at all");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The keys turn-server and ice-transport-policy */
+static gboolean
+ice_configure (HgWebrtcVisitPlugin *self,
+               HgConfig *config,
+               GError **error)
+{
+  const gchar *turn = hg_config_get_string (config, "turn-server", NULL);
+  const gchar *policy = hg_config_get_string (config, "ice-transport-policy", "all");
+
+  if (turn != NULL && *turn == '\0')
+    turn = NULL;
+  if (turn != NULL && !turn_server_check (turn, error))
+    return FALSE;
+  if (g_strcmp0 (policy, "all") != 0 && g_strcmp0 (policy, "relay") != 0)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                   "key 'ice-transport-policy': '%s' is not 'all' or 'relay'", policy);
+      return FALSE;
+    }
+  if (g_str_equal (policy, "relay") && turn == NULL)
+    {
+      g_set_error_literal (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                           "key 'ice-transport-policy': 'relay' needs a turn-server");
+      return FALSE;
+    }
+  g_free (self->turn_server);
+  self->turn_server = g_strdup (turn);
+  self->relay_only = g_str_equal (policy, "relay");
+  return TRUE;
+}
+
+/* The secret TURN still lacks, or NULL when it can be used (or is not configured) */
+static const gchar *
+turn_missing_secret (HgWebrtcVisitPlugin *self)
+{
+  if (self->turn_server == NULL)
+    return NULL;
+  if (self->turn_username == NULL)
+    return TURN_USERNAME_SECRET;
+  if (self->turn_password == NULL)
+    return TURN_PASSWORD_SECRET;
+  return NULL;
+}
+
+/* turn(s)://USER:PASSWORD@HOST..., the credentials percent-encoded; free with secret_free() */
+static gchar *
+dup_turn_uri (HgWebrtcVisitPlugin *self)
+{
+  const gchar *rest = strstr (self->turn_server, "://") + strlen ("://");
+  gchar *user = g_uri_escape_string (self->turn_username, NULL, FALSE);
+  gchar *password = g_uri_escape_string (self->turn_password, NULL, FALSE);
+  gchar *uri = g_strdup_printf ("%.*s%s:%s@%s", (gint) (rest - self->turn_server),
+                                self->turn_server, user, password, rest);
+
+  secret_free (user);
+  secret_free (password);
+  return uri;
+}
+
+/* The ICE settings of a call's webrtcbin, before it gathers */
+static void
+ice_apply (HgWebrtcVisitPlugin *self,
+           GstElement *webrtc)
+{
+  const gchar *missing = turn_missing_secret (self);
+  gchar *uri;
+
+  if (self->turn_server == NULL)
+    return;
+  if (missing != NULL)
+    {
+      g_message ("visit %" G_GUINT64_FORMAT ": TURN server configured but no secret %s: "
+                 "host and STUN candidates only", self->call->id, missing);
+      return;
+    }
+  uri = dup_turn_uri (self);
+  g_object_set (webrtc, "turn-server", uri, NULL);
+  secret_free (uri);
+  if (self->relay_only)
+    g_object_set (webrtc, "ice-transport-policy", GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY, NULL);
+}
+
+/* health's "turn": {"server", "state": "ready" or "no-credentials", "missing"} */
+static void
+ice_report_health (HgWebrtcVisitPlugin *self,
+                   JsonObject *health)
+{
+  g_autoptr(JsonObject) turn = NULL;
+  const gchar *missing = turn_missing_secret (self);
+
+  if (self->turn_server == NULL)
+    return;
+  turn = json_object_new ();
+  json_object_set_string_member (turn, "server", self->turn_server);
+  json_object_set_string_member (turn, "policy", self->relay_only ? "relay" : "all");
+  json_object_set_string_member (turn, "state", missing == NULL ? "ready" : "no-credentials");
+  if (missing != NULL)
+    json_object_set_string_member (turn, "missing", missing);
+  json_object_set_object_member (health, "turn", g_steal_pointer (&turn));
+}
+
+typedef struct
+{
+  HgWebrtcVisitPlugin *self; /* (owned) */
+  gchar *key;                /* (owned) */
+  GTask *start;              /* (owned) (nullable) the start, which waits for both secrets */
+} TurnLookup;
+
+static void turn_secret_lookup (HgWebrtcVisitPlugin *self,
+                                const gchar *key,
+                                GTask *start);
+
+static void
+turn_secret_found_cb (GObject *source,
+                      GAsyncResult *result,
+                      gpointer user_data)
+{
+  TurnLookup *lookup = user_data;
+  HgWebrtcVisitPlugin *self = lookup->self;
+  g_autoptr(GError) error = NULL;
+  gchar *value = hg_context_lookup_secret_finish (HG_CONTEXT (source), result, &error);
+  gboolean password = g_str_equal (lookup->key, TURN_PASSWORD_SECRET);
+  gchar **field = password ? &self->turn_password : &self->turn_username;
+
+  gboolean cancelled = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  if (!cancelled)
+    {
+      secret_free (*field);
+      *field = value;
+      if (value == NULL)
+        g_warning ("TURN server configured but the secret %s is not available (%s): calls use "
+                   "host and STUN candidates only until it is set",
+                   lookup->key, error->message);
+      else if (lookup->start == NULL)
+        g_message ("the secret %s changed; the next call uses it", lookup->key);
+    }
+  if (lookup->start != NULL && !password && !cancelled)
+    turn_secret_lookup (self, TURN_PASSWORD_SECRET, g_steal_pointer (&lookup->start));
+  else if (lookup->start != NULL && cancelled)
+    g_task_return_error (lookup->start, g_steal_pointer (&error));
+  else if (lookup->start != NULL)
+    {
+      /* without the secrets the plugin runs too, without TURN */
+      report_health (self);
+      g_task_return_boolean (lookup->start, TRUE);
+    }
+  else if (!cancelled)
+    report_health (self);
+  g_clear_object (&lookup->start);
+  g_object_unref (lookup->self);
+  g_free (lookup->key);
+  g_free (lookup);
+}
+
+static void
+turn_secret_lookup (HgWebrtcVisitPlugin *self,
+                    const gchar *key,
+                    GTask *start)
+{
+  TurnLookup *lookup = g_new0 (TurnLookup, 1);
+
+  lookup->self = g_object_ref (self);
+  lookup->key = g_strdup (key);
+  lookup->start = start;
+  hg_context_lookup_secret_async (get_context (self), key, self->cancellable,
+                                  turn_secret_found_cb, lookup);
+}
+
+static void
+secret_changed_cb (HgContext *context,
+                   const gchar *key,
+                   HgWebrtcVisitPlugin *self)
+{
+  if (g_strcmp0 (key, TURN_USERNAME_SECRET) == 0 || g_strcmp0 (key, TURN_PASSWORD_SECRET) == 0)
+    turn_secret_lookup (self, key, NULL);
+}
+
+/* At start: follows the secrets, and returns @start once both were looked up */
+static void
+ice_start (HgWebrtcVisitPlugin *self,
+           GTask *start)
+{
+  if (self->turn_server == NULL)
+    {
+      report_health (self);
+      g_task_return_boolean (start, TRUE);
+      g_object_unref (start);
+      return;
+    }
+  if (g_cancellable_is_cancelled (self->cancellable))
+    {
+      g_object_unref (self->cancellable);
+      self->cancellable = g_cancellable_new ();
+    }
+  g_signal_connect_object (get_context (self), "secret-changed", G_CALLBACK (secret_changed_cb),
+                           self, 0);
+  turn_secret_lookup (self, TURN_USERNAME_SECRET, start);
 }
 
 static void
@@ -151,6 +409,7 @@ report_health (HgWebrtcVisitPlugin *self)
   json_object_set_object_member (health, "decoded_frames", g_steal_pointer (&frames));
   if (self->last_call != NULL)
     json_object_set_object_member (health, "last_call", json_object_ref (self->last_call));
+  ice_report_health (self, health);
   hg_context_report_health (get_context (self), health);
 }
 
@@ -483,6 +742,7 @@ start_pipeline (HgWebrtcVisitPlugin *self,
   gst_object_unref (call->webrtc); /* the pipeline holds it */
   g_object_set_qdata (G_OBJECT (call->webrtc), call_id_quark (), GSIZE_TO_POINTER (call->id));
   g_object_set_data (G_OBJECT (call->webrtc), "plugin", self);
+  ice_apply (self, call->webrtc);
   g_signal_connect (call->webrtc, "on-negotiation-needed", G_CALLBACK (negotiation_needed_cb),
                     NULL);
   g_signal_connect (call->webrtc, "on-ice-candidate", G_CALLBACK (ice_candidate_cb), self);
@@ -742,7 +1002,8 @@ hg_webrtc_visit_plugin_configure (HgPlugin *plugin,
   gint64 check = DEFAULT_CHECK_SECONDS;
 
   if (!hg_config_get_int (config, "ring-seconds", DEFAULT_RING_SECONDS, 5, 300, &ring, error) ||
-      !hg_config_get_int (config, "check-seconds", DEFAULT_CHECK_SECONDS, 1, 600, &check, error))
+      !hg_config_get_int (config, "check-seconds", DEFAULT_CHECK_SECONDS, 1, 600, &check, error) ||
+      !ice_configure (self, config, error))
     return FALSE;
   g_free (self->video_source);
   self->video_source = g_strdup (hg_config_get_string (config, "video-source",
@@ -785,8 +1046,7 @@ hg_webrtc_visit_plugin_start_async (HgPlugin *plugin,
   g_signal_connect_object (context, "channel-opened", G_CALLBACK (channel_opened_cb), self, 0);
   g_signal_connect_object (context, "channel-message", G_CALLBACK (channel_message_cb), self, 0);
   g_signal_connect_object (context, "channel-closed", G_CALLBACK (channel_closed_cb), self, 0);
-  report_health (self);
-  g_task_return_boolean (task, TRUE);
+  ice_start (self, g_steal_pointer (&task));
 }
 
 static gboolean
@@ -807,6 +1067,7 @@ hg_webrtc_visit_plugin_stop_async (HgPlugin *plugin,
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, hg_webrtc_visit_plugin_stop_async);
+  g_cancellable_cancel (self->cancellable);
   end_call (self, "failed");
   g_task_return_boolean (task, TRUE);
 }
@@ -837,6 +1098,10 @@ hg_webrtc_visit_plugin_finalize (GObject *object)
   g_free (self->video_source);
   g_free (self->audio_source);
   g_free (self->stun_server);
+  g_free (self->turn_server);
+  secret_free (self->turn_username);
+  secret_free (self->turn_password);
+  g_clear_object (&self->cancellable);
   g_hash_table_unref (self->peers);
   g_clear_pointer (&self->last_call, json_object_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -862,6 +1127,7 @@ static void
 hg_webrtc_visit_plugin_init (HgWebrtcVisitPlugin *self)
 {
   self->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) peer_free);
+  self->cancellable = g_cancellable_new ();
 }
 
 HG_PLUGIN_EXPORT GType hg_plugin_query_type (void);

@@ -5,6 +5,10 @@
  * pipeline is gone (NULL) right after each call. */
 #include <hemgate-plugin.h>
 
+#include <gst/gst.h>
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+
 #include "hg-webrtc-visit-plugin.h"
 
 typedef struct
@@ -25,22 +29,30 @@ started_cb (GObject *source,
   *(gboolean *) user_data = TRUE;
 }
 
+/* The context with ring-seconds=5, check-seconds=2 and @extra of the instance's
+ * configuration; the plugin not started yet */
 static void
-fixture_setup (Fixture *fixture,
-               gconstpointer user_data)
+fixture_create (Fixture *fixture,
+                const gchar *extra)
 {
   const gchar *capabilities[] = { "channel.serve", "media.camera", "media.microphone",
-                                  "visit.publish", NULL };
+                                  "visit.publish", "secrets", NULL };
   g_autoptr(GError) error = NULL;
   g_autofree gchar *config = NULL;
-  gboolean started = FALSE;
 
-  /* user_data: more of the instance's configuration */
   config = g_strdup_printf ("[plugin:webrtc-visit]\nring-seconds=5\ncheck-seconds=2\n%s",
-                            user_data != NULL ? (const gchar *) user_data : "");
+                            extra != NULL ? extra : "");
   fixture->context = hg_test_context_new_from_data ("webrtc-visit", HG_DOMAIN_MUNICIPAL, config,
                                                     capabilities, &error);
   g_assert_no_error (error);
+}
+
+static void
+fixture_start (Fixture *fixture)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean started = FALSE;
+
   fixture->plugin = g_object_new (HG_TYPE_WEBRTC_VISIT_PLUGIN, "context", fixture->context, NULL);
   g_assert_true (hg_plugin_configure (fixture->plugin,
                                       hg_context_get_config (HG_CONTEXT (fixture->context)),
@@ -49,6 +61,15 @@ fixture_setup (Fixture *fixture,
   hg_plugin_start_async (fixture->plugin, NULL, started_cb, &started);
   while (!started)
     g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+fixture_setup (Fixture *fixture,
+               gconstpointer user_data)
+{
+  /* user_data: more of the instance's configuration */
+  fixture_create (fixture, user_data);
+  fixture_start (fixture);
 }
 
 static void
@@ -325,6 +346,237 @@ test_camera_missing (Fixture *fixture,
   assert_idle (fixture, "failed");
 }
 
+/* The TURN credentials: characters that must be percent-encoded in a URI's userinfo */
+#define TURN_USERNAME "gate:way@home"
+#define TURN_PASSWORD "p@ss:w%rd/\xc3\xb6?#"
+#define TURN_CONFIG "turn-server=turn://127.0.0.1:3478?transport=udp\nice-transport-policy=relay\n"
+
+/* The webrtcbin of the newest call, seen as gst_parse_launch () adds it to the pipeline */
+static GstElement *last_webrtc;
+
+static gboolean
+element_added_cb (GSignalInvocationHint *hint,
+                  guint n_values,
+                  const GValue *values,
+                  gpointer user_data)
+{
+  GstElement *element = g_value_get_object (&values[1]);
+  GstElementFactory *factory = gst_element_get_factory (element);
+
+  if (factory != NULL && g_str_equal (GST_OBJECT_NAME (factory), "webrtcbin"))
+    {
+      g_clear_object (&last_webrtc);
+      last_webrtc = g_object_ref (element);
+    }
+  return TRUE;
+}
+
+/* Starts a visit and waits for the gateway's offer: the call's webrtcbin has gathered */
+static void
+call_until_offer (Fixture *fixture,
+                  const gchar *staff,
+                  const gchar *home)
+{
+  g_clear_object (&last_webrtc);
+  say (fixture, staff, "start");
+  wait_message (fixture, home, "ring");
+  say (fixture, home, "accept");
+  wait_message (fixture, staff, "offer");
+  g_assert_nonnull (last_webrtc);
+}
+
+static void
+hang_up (Fixture *fixture,
+         const gchar *staff)
+{
+  say (fixture, staff, "hangup");
+  wait_message (fixture, staff, "ended");
+  g_clear_object (&last_webrtc);
+}
+
+/* The user and password webrtcbin takes from its turn-server, parsed as it does (one
+ * unescape by GstUri, one per part), and the rest of the URI */
+static void
+assert_turn_server (GstElement *webrtc,
+                    const gchar *user,
+                    const gchar *password)
+{
+  g_autofree gchar *value = NULL;
+  g_autoptr(GstUri) uri = NULL;
+  g_auto(GStrv) parts = NULL;
+  g_autofree gchar *got_user = NULL;
+  g_autofree gchar *got_password = NULL;
+
+  g_object_get (webrtc, "turn-server", &value, NULL);
+  g_assert_nonnull (value);
+  uri = gst_uri_from_string (value);
+  g_assert_nonnull (uri);
+  g_assert_cmpstr (gst_uri_get_scheme (uri), ==, "turn");
+  g_assert_cmpstr (gst_uri_get_host (uri), ==, "127.0.0.1");
+  g_assert_cmpuint (gst_uri_get_port (uri), ==, 3478);
+  g_assert_cmpstr (gst_uri_get_query_value (uri, "transport"), ==, "udp");
+  /* exactly one ':' is left to split user and password: theirs are encoded */
+  parts = g_strsplit (gst_uri_get_userinfo (uri), ":", -1);
+  g_assert_cmpuint (g_strv_length (parts), ==, 2);
+  got_user = g_uri_unescape_string (parts[0], NULL);
+  got_password = g_uri_unescape_string (parts[1], NULL);
+  g_assert_cmpstr (got_user, ==, user);
+  g_assert_cmpstr (got_password, ==, password);
+}
+
+static GstWebRTCICETransportPolicy
+transport_policy (GstElement *webrtc)
+{
+  GstWebRTCICETransportPolicy policy = GST_WEBRTC_ICE_TRANSPORT_POLICY_ALL;
+
+  g_object_get (webrtc, "ice-transport-policy", &policy, NULL);
+  return policy;
+}
+
+static JsonObject *
+turn_health (Fixture *fixture)
+{
+  JsonObject *health = last_health (fixture);
+
+  g_assert_true (json_object_has_member (health, "turn"));
+  return json_object_get_object_member (health, "turn");
+}
+
+/* Warnings a case expects: written, not fatal, counted */
+static const gchar *expected_warning;
+static guint n_expected_warnings;
+
+/* TURN configured; user_data: which secrets are in the store before the plugin starts,
+ * "both" or "username" */
+static void
+fixture_setup_turn (Fixture *fixture,
+                    gconstpointer user_data)
+{
+  fixture_create (fixture, TURN_CONFIG);
+  hg_test_context_set_secret (fixture->context, "turn-username", TURN_USERNAME);
+  if (g_str_equal (user_data, "both"))
+    hg_test_context_set_secret (fixture->context, "turn-password", TURN_PASSWORD);
+  n_expected_warnings = 0;
+  fixture_start (fixture);
+}
+
+static void
+test_turn_from_secrets (Fixture *fixture,
+                        gconstpointer user_data)
+{
+  g_autofree gchar *staff = NULL;
+  g_autofree gchar *home = NULL;
+  JsonObject *turn;
+
+  g_test_summary ("The configured TURN server with the credentials from the secret store "
+                  "(turn-username, turn-password) ends up in the call's webrtcbin as "
+                  "turn-server, percent-encoded, with ice-transport-policy relay; the health "
+                  "report says TURN is ready and never carries a credential");
+  turn = turn_health (fixture);
+  g_assert_cmpstr (json_object_get_string_member (turn, "state"), ==, "ready");
+  g_assert_cmpstr (json_object_get_string_member (turn, "server"), ==,
+                   "turn://127.0.0.1:3478?transport=udp");
+  g_assert_cmpstr (json_object_get_string_member (turn, "policy"), ==, "relay");
+  g_assert_cmpuint (hg_test_context_get_n_calls (fixture->context,
+                                                 HG_TEST_CONTEXT_CALL_LOOKUP_SECRET), ==, 2);
+
+  home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
+  staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
+  call_until_offer (fixture, staff, home);
+  assert_turn_server (last_webrtc, TURN_USERNAME, TURN_PASSWORD);
+  g_assert_cmpint (transport_policy (last_webrtc), ==, GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY);
+  hang_up (fixture, staff);
+  assert_idle (fixture, "answered");
+
+  /* an operator changes the password: the next call uses it */
+  hg_test_context_change_secret (fixture->context, "turn-password", "second");
+  while (hg_test_context_get_n_calls (fixture->context, HG_TEST_CONTEXT_CALL_LOOKUP_SECRET) < 3)
+    g_main_context_iteration (NULL, TRUE);
+  g_main_context_iteration (NULL, FALSE);
+  call_until_offer (fixture, staff, home);
+  assert_turn_server (last_webrtc, TURN_USERNAME, "second");
+  hang_up (fixture, staff);
+}
+
+static void
+test_turn_missing_secret (Fixture *fixture,
+                          gconstpointer user_data)
+{
+  g_autofree gchar *staff = NULL;
+  g_autofree gchar *home = NULL;
+  JsonObject *turn;
+
+  g_test_summary ("TURN configured but the secret turn-password missing: a warning names the "
+                  "secret, the health report says no-credentials and which; a call still runs "
+                  "on host candidates (no turn-server, policy all, not relay-only); once the "
+                  "secret is set the next call uses TURN");
+  g_assert_cmpuint (n_expected_warnings, ==, 1);
+  turn = turn_health (fixture);
+  g_assert_cmpstr (json_object_get_string_member (turn, "state"), ==, "no-credentials");
+  g_assert_cmpstr (json_object_get_string_member (turn, "missing"), ==, "turn-password");
+
+  home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
+  staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
+  call_until_offer (fixture, staff, home);
+  {
+    g_autofree gchar *value = NULL;
+
+    g_object_get (last_webrtc, "turn-server", &value, NULL);
+    g_assert_null (value);
+  }
+  g_assert_cmpint (transport_policy (last_webrtc), ==, GST_WEBRTC_ICE_TRANSPORT_POLICY_ALL);
+  /* host candidates are gathered */
+  wait_message (fixture, staff, "ice");
+  hang_up (fixture, staff);
+
+  hg_test_context_change_secret (fixture->context, "turn-password", TURN_PASSWORD);
+  while (g_strcmp0 (json_object_get_string_member (turn_health (fixture), "state"), "ready") != 0)
+    g_main_context_iteration (NULL, TRUE);
+  call_until_offer (fixture, staff, home);
+  assert_turn_server (last_webrtc, TURN_USERNAME, TURN_PASSWORD);
+  g_assert_cmpint (transport_policy (last_webrtc), ==, GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY);
+  hang_up (fixture, staff);
+}
+
+static void
+test_turn_config_refused (void)
+{
+  const struct
+  {
+    const gchar *config;
+    const gchar *message;
+  } cases[] = {
+    { "turn-server=turn://gate:s3cret-pw@127.0.0.1:3478\n", "do not belong in the configuration" },
+    { "turn-server=stun://127.0.0.1:3478\n", "not turn://HOST" },
+    { "turn-server=turn://127.0.0.1:3478?transport=sctp\n", "not turn://HOST" },
+    { "turn-server=turn://127.0.0.1:3478/path\n", "not turn://HOST" },
+    { "turn-server=turn:///\n", "not turn://HOST" },
+    { "ice-transport-policy=relay\n", "needs a turn-server" },
+    { "turn-server=turns://turn.example.org\nice-transport-policy=none\n", "'none' is not" },
+  };
+
+  g_test_summary ("A TURN server with credentials in the configuration is refused without "
+                  "echoing them, as are a server that is not turn(s)://HOST[:PORT] and a "
+                  "relay-only policy without one");
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree gchar *data = g_strdup_printf ("[plugin:webrtc-visit]\n%s", cases[i].config);
+      g_autoptr(HgTestContext) context = NULL;
+      g_autoptr(HgPlugin) plugin = NULL;
+      g_autoptr(GError) error = NULL;
+
+      context = hg_test_context_new_from_data ("webrtc-visit", HG_DOMAIN_MUNICIPAL, data, NULL,
+                                               &error);
+      g_assert_no_error (error);
+      plugin = g_object_new (HG_TYPE_WEBRTC_VISIT_PLUGIN, "context", context, NULL);
+      g_assert_false (hg_plugin_configure (plugin, hg_context_get_config (HG_CONTEXT (context)),
+                                           &error));
+      g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_DATA);
+      g_assert_nonnull (strstr (error->message, cases[i].message));
+      g_assert_null (strstr (error->message, "s3cret"));
+    }
+}
+
 /* libnice's UPnP discovery (gupnp, which webrtcbin 1.22 leaves on) warns when another
  * test on the machine holds the port it tries; that is not this plugin's failure. gupnp
  * logs structured, where g_test_log_set_fatal_handler () is not asked, so its warnings are
@@ -337,6 +589,13 @@ log_writer_cb (GLogLevelFlags log_level,
 {
   for (gsize i = 0; i < n_fields; i++)
     {
+      if (expected_warning != NULL && g_strcmp0 (fields[i].key, "MESSAGE") == 0
+          && fields[i].length < 0 && strstr (fields[i].value, expected_warning) != NULL
+          && (log_level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) == 0)
+        {
+          n_expected_warnings++;
+          return g_log_writer_standard_streams (log_level, fields, n_fields, user_data);
+        }
       if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0 && fields[i].length < 0
           && g_strcmp0 (fields[i].value, "gupnp-context") == 0
           && (log_level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) == 0)
@@ -361,6 +620,10 @@ main (int argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_log_set_fatal_handler (fatal_log_cb, NULL);
   g_log_set_writer_func (log_writer_cb, NULL, NULL);
+  gst_init (&argc, &argv);
+  g_signal_add_emission_hook (g_signal_lookup ("element-added", GST_TYPE_BIN), 0,
+                              element_added_cb, NULL, NULL);
+  expected_warning = "the secret turn-password is not available";
 
   g_test_add ("/webrtc-visit/accept-offer-bad-answer", Fixture, NULL, fixture_setup,
               test_accept_offer_hangup, fixture_teardown);
@@ -371,5 +634,10 @@ main (int argc,
   g_test_add ("/webrtc-visit/camera-missing-clear-error", Fixture,
               "video-source=v4l2src device=/dev/video-missing\n", fixture_setup,
               test_camera_missing, fixture_teardown);
+  g_test_add ("/webrtc-visit/turn-server-from-secrets", Fixture, "both", fixture_setup_turn,
+              test_turn_from_secrets, fixture_teardown);
+  g_test_add ("/webrtc-visit/turn-missing-secret-falls-back", Fixture, "username",
+              fixture_setup_turn, test_turn_missing_secret, fixture_teardown);
+  g_test_add_func ("/webrtc-visit/turn-config-refused", test_turn_config_refused);
   return g_test_run ();
 }
