@@ -534,6 +534,12 @@ test_invalid_grants_named (void)
     { "{\"kind\":\"night-check\",\"scope\":{\"window\":{\"from\":\"22:00\"}}}", "scope.window.to:" },
     { "{\"kind\":\"night-check\",\"scope\":{\"window\":{\"from\":\"25:00\",\"to\":\"06:00\"}}}",
       "scope.window.from:" },
+    { "{\"kind\":\"night-check\",\"scope\":{\"window\":{\"from\":\"22:00\",\"to\":\"06:00\"},"
+      "\"max_seconds\":0}}", "scope.max_seconds:" },
+    { "{\"kind\":\"night-check\",\"scope\":{\"window\":{\"from\":\"22:00\",\"to\":\"06:00\"},"
+      "\"max_seconds\":601}}", "scope.max_seconds:" },
+    { "{\"kind\":\"night-check\",\"scope\":{\"window\":{\"from\":\"22:00\",\"to\":\"06:00\"},"
+      "\"max_seconds\":\"a minute\"}}", "scope.max_seconds:" },
     { "{\"kind\":\"family-access\",\"scope\":{\"user\":\"family\",\"actions\":[\"spy\"]}}",
       "scope.actions[0]:" },
     { "{\"kind\":\"family-access\",\"scope\":{\"user\":\"staff\",\"actions\":[\"view\"]}}",
