@@ -576,6 +576,59 @@ test_night_check_consent (Fixture *fixture,
   g_assert_cmpstr (json_object_get_string_member (closed_event, "by"), ==, "consent");
 }
 
+static void
+test_night_check_limit (Fixture *fixture,
+                        gconstpointer user_data)
+{
+  HgdTestDaemon *td = fixture->td;
+  g_autoptr(Client) staff = NULL;
+  g_autoptr(HgdTestResponse) made = NULL;
+  g_autoptr(JsonObject) closed_event = NULL;
+  g_autofree gchar *channel = NULL;
+  g_autoptr(GDateTime) now = NULL;
+  g_autoptr(GDateTime) from = NULL;
+  g_autoptr(GDateTime) to = NULL;
+  g_autofree gchar *from_text = NULL;
+  g_autofree gchar *to_text = NULL;
+  g_autofree gchar *body = NULL;
+  JsonObject *frame;
+  guint index = 0;
+
+  g_test_summary ("A night check's channel is closed by the core once its grant's max_seconds "
+                  "per look are up (reason limit), inside the window and with the grant still "
+                  "active; the plugin is told and channel.closed is journaled with by = limit");
+  wait_echo_health (td, "open", 0);
+  now = g_date_time_new_now_local ();
+  from = g_date_time_add_hours (now, -1);
+  to = g_date_time_add_hours (now, 1);
+  from_text = g_date_time_format (from, "%H:%M");
+  to_text = g_date_time_format (to, "%H:%M");
+  body = g_strdup_printf ("{\"kind\":\"night-check\",\"scope\":{\"window\":"
+                          "{\"from\":\"%s\",\"to\":\"%s\"},\"max_seconds\":1}}",
+                          from_text, to_text);
+  made = hgd_test_daemon_request (td, "POST", "/api/v1/grants",
+                                  hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), body);
+  g_assert_cmpuint (made->status, ==, SOUP_STATUS_CREATED);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (made->json, "scope"),
+                                               "max_seconds"), ==, 1);
+
+  staff = client_connect (td, HGD_ROLE_STAFF);
+  client_send (staff, "{\"op\":\"channel-open\",\"plugin\":\"echo\",\"ref\":\"r-echo\","
+                      "\"purpose\":\"night-check\"}");
+  frame = client_next (staff, &index);
+  assert_op (frame, "channel-opened");
+  channel = g_strdup (json_object_get_string_member (frame, "channel"));
+  assert_op (client_next (staff, &index), "channel-message");
+  frame = client_next (staff, &index);
+  assert_op (frame, "channel-closed");
+  g_assert_cmpstr (json_object_get_string_member (frame, "channel"), ==, channel);
+  g_assert_cmpstr (json_object_get_string_member (frame, "reason"), ==, "limit");
+  wait_echo_health (td, "closed", 1);
+  wait_echo_health (td, "open", 0);
+  closed_event = wait_event (td, "channel.closed", channel);
+  g_assert_cmpstr (json_object_get_string_member (closed_event, "by"), ==, "limit");
+}
+
 /* The entry of @action on @object by @actor in the access log @role reads, or NULL. */
 static JsonObject *
 find_access (HgdTestDaemon *td,
@@ -743,6 +796,8 @@ main (int argc,
               test_client_gone, fixture_teardown);
   g_test_add ("/channels/night-check-needs-consent-closed-when-withdrawn", Fixture, NULL,
               fixture_setup, test_night_check_consent, fixture_teardown);
+  g_test_add ("/channels/night-check-closed-at-its-grants-limit", Fixture, NULL, fixture_setup,
+              test_night_check_limit, fixture_teardown);
   g_test_add ("/channels/visit-records-read-by-the-home", Fixture, "webrtc-visit", fixture_setup,
               test_visit_records, fixture_teardown);
   return g_test_run ();

@@ -3523,7 +3523,7 @@ event_stream_replay_cb (gpointer user_data)
  * and is sent
  *   {"op": "channel-opened", "ref": R, "channel": C}
  *   {"op": "channel-message", "channel": C, "message": {...}}
- *   {"op": "channel-closed", "channel": C, "reason": "plugin" | "stopped" | "consent"}
+ *   {"op": "channel-closed", "channel": C, "reason": "plugin" | "stopped" | "consent" | "limit"}
  *   {"op": "channel-error", "ref": R or "channel": C, "code": ..., "message": ...}
  * HgdChannels decides who may open which (role, domain, the instance's channel.serve). */
 static void
