@@ -72,6 +72,7 @@ static const struct
     "" },
   { "GET", "/api/v1/sensors/{device}/activity", "/api/v1/sensors/no-such-device/activity", NULL,
     HOME, "" },
+  { "GET", "/api/v1/visits", "/api/v1/visits", NULL, "resident staff guardian", "" },
   { "GET", "/api/v1/grants", "/api/v1/grants", NULL, "resident family staff guardian",
     "family,staff" },
   { "POST", "/api/v1/grants", "/api/v1/grants", "{}", "resident guardian", "" },

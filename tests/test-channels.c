@@ -189,6 +189,13 @@ fixture_setup (Fixture *fixture,
   keeper = g_build_filename (build_root, "tests", "plugins", "keeper", NULL);
   hg_test_plugin_dir_add (fixture->plugins, echo, NULL, NULL);
   hg_test_plugin_dir_add (fixture->plugins, keeper, NULL, NULL);
+  /* user_data: also the webrtc-visit plugin, as instance "visit" */
+  if (user_data != NULL)
+    {
+      g_autofree gchar *visit = g_build_filename (build_root, "plugins", "webrtc-visit", NULL);
+
+      hg_test_plugin_dir_add (fixture->plugins, visit, NULL, NULL);
+    }
   fixture->host = g_build_filename (build_root, "daemon", "host", "hemgate-plugin-host", NULL);
 
   fixture->overrides = g_ptr_array_new_with_free_func (g_free);
@@ -208,6 +215,15 @@ fixture_setup (Fixture *fixture,
       g_ptr_array_add (fixture->overrides, g_strdup (group));
       g_ptr_array_add (fixture->overrides, g_strdup ("domain"));
       g_ptr_array_add (fixture->overrides, g_strdup (instances[i + 2]));
+    }
+  if (user_data != NULL)
+    {
+      g_ptr_array_add (fixture->overrides, g_strdup ("plugin:visit"));
+      g_ptr_array_add (fixture->overrides, g_strdup ("plugin"));
+      g_ptr_array_add (fixture->overrides, g_strdup ("webrtc-visit"));
+      g_ptr_array_add (fixture->overrides, g_strdup ("plugin:visit"));
+      g_ptr_array_add (fixture->overrides, g_strdup ("domain"));
+      g_ptr_array_add (fixture->overrides, g_strdup ("municipal"));
     }
   g_ptr_array_add (fixture->overrides, NULL);
   options.overrides = (const gchar *const *) fixture->overrides->pdata;
@@ -560,6 +576,212 @@ test_night_check_consent (Fixture *fixture,
   g_assert_cmpstr (json_object_get_string_member (closed_event, "by"), ==, "consent");
 }
 
+static void
+test_night_check_limit (Fixture *fixture,
+                        gconstpointer user_data)
+{
+  HgdTestDaemon *td = fixture->td;
+  g_autoptr(Client) staff = NULL;
+  g_autoptr(HgdTestResponse) made = NULL;
+  g_autoptr(JsonObject) closed_event = NULL;
+  g_autofree gchar *channel = NULL;
+  g_autoptr(GDateTime) now = NULL;
+  g_autoptr(GDateTime) from = NULL;
+  g_autoptr(GDateTime) to = NULL;
+  g_autofree gchar *from_text = NULL;
+  g_autofree gchar *to_text = NULL;
+  g_autofree gchar *body = NULL;
+  JsonObject *frame;
+  guint index = 0;
+
+  g_test_summary ("A night check's channel is closed by the core once its grant's max_seconds "
+                  "per look are up (reason limit), inside the window and with the grant still "
+                  "active; the plugin is told and channel.closed is journaled with by = limit");
+  wait_echo_health (td, "open", 0);
+  now = g_date_time_new_now_local ();
+  from = g_date_time_add_hours (now, -1);
+  to = g_date_time_add_hours (now, 1);
+  from_text = g_date_time_format (from, "%H:%M");
+  to_text = g_date_time_format (to, "%H:%M");
+  body = g_strdup_printf ("{\"kind\":\"night-check\",\"scope\":{\"window\":"
+                          "{\"from\":\"%s\",\"to\":\"%s\"},\"max_seconds\":1}}",
+                          from_text, to_text);
+  made = hgd_test_daemon_request (td, "POST", "/api/v1/grants",
+                                  hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), body);
+  g_assert_cmpuint (made->status, ==, SOUP_STATUS_CREATED);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (made->json, "scope"),
+                                               "max_seconds"), ==, 1);
+
+  staff = client_connect (td, HGD_ROLE_STAFF);
+  client_send (staff, "{\"op\":\"channel-open\",\"plugin\":\"echo\",\"ref\":\"r-echo\","
+                      "\"purpose\":\"night-check\"}");
+  frame = client_next (staff, &index);
+  assert_op (frame, "channel-opened");
+  channel = g_strdup (json_object_get_string_member (frame, "channel"));
+  assert_op (client_next (staff, &index), "channel-message");
+  frame = client_next (staff, &index);
+  assert_op (frame, "channel-closed");
+  g_assert_cmpstr (json_object_get_string_member (frame, "channel"), ==, channel);
+  g_assert_cmpstr (json_object_get_string_member (frame, "reason"), ==, "limit");
+  wait_echo_health (td, "closed", 1);
+  wait_echo_health (td, "open", 0);
+  closed_event = wait_event (td, "channel.closed", channel);
+  g_assert_cmpstr (json_object_get_string_member (closed_event, "by"), ==, "limit");
+}
+
+/* The entry of @action on @object by @actor in the access log @role reads, or NULL. */
+static JsonObject *
+find_access (HgdTestDaemon *td,
+             HgdRole role,
+             const gchar *action,
+             const gchar *object,
+             const gchar *actor)
+{
+  g_autoptr(HgdTestResponse) response = hgd_test_daemon_request (
+      td, "GET", "/api/v1/access-log", hgd_test_daemon_get_token (td, role), NULL);
+  JsonArray *entries;
+
+  g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+  entries = json_object_get_array_member (response->json, "entries");
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (entries, i);
+
+      if (g_strcmp0 (json_object_get_string_member (entry, "action"), action) == 0 &&
+          g_strcmp0 (json_object_get_string_member_with_default (entry, "object", NULL),
+                     object) == 0 &&
+          g_strcmp0 (json_object_get_string_member_with_default (entry, "actor", NULL),
+                     actor) == 0)
+        return json_object_ref (entry);
+    }
+  return NULL;
+}
+
+static JsonObject *
+wait_access (HgdTestDaemon *td,
+             HgdRole role,
+             const gchar *action,
+             const gchar *object,
+             const gchar *actor)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      JsonObject *entry = find_access (td, role, action, object, actor);
+
+      if (entry != NULL)
+        return entry;
+      hg_test_run_for (50);
+    }
+  g_error ("no %s of %s by %s in the access log", action, object, actor);
+}
+
+/* GET /api/v1/visits as @role, waiting until it lists @n records. */
+static HgdTestResponse *
+wait_visits (HgdTestDaemon *td,
+             HgdRole role,
+             guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(HgdTestResponse) response = hgd_test_daemon_request (
+          td, "GET", "/api/v1/visits", hgd_test_daemon_get_token (td, role), NULL);
+
+      g_assert_cmpuint (response->status, ==, SOUP_STATUS_OK);
+      if (json_array_get_length (json_object_get_array_member (response->json, "visits")) >= n ||
+          g_get_monotonic_time () >= deadline)
+        return g_steal_pointer (&response);
+      hg_test_run_for (50);
+    }
+}
+
+static void
+test_visit_records (Fixture *fixture,
+                    gconstpointer user_data)
+{
+  HgdTestDaemon *td = fixture->td;
+  g_autoptr(Client) staff = NULL;
+  g_autoptr(HgdTestResponse) visits = NULL;
+  g_autoptr(HgdTestResponse) family = NULL;
+  g_autoptr(HgdTestResponse) admin = NULL;
+  g_autoptr(HgdTestResponse) staff_read = NULL;
+  g_autoptr(HgdTestResponse) bad = NULL;
+  g_autoptr(JsonObject) opened_event = NULL;
+  g_autoptr(JsonObject) entry = NULL;
+  g_autoptr(JsonObject) staff_entry = NULL;
+  g_autofree gchar *channel = NULL;
+  g_autofree gchar *resident_actor = g_strdup_printf ("user:%s",
+                                                      hgd_test_username (HGD_ROLE_RESIDENT));
+  g_autofree gchar *staff_actor = g_strdup_printf ("user:%s", hgd_test_username (HGD_ROLE_STAFF));
+  g_autofree gchar *text = NULL;
+  JsonArray *array;
+  JsonObject *visit;
+  JsonObject *frame;
+  guint index = 0;
+
+  g_test_summary ("The record of a visit the webrtc-visit plugin journaled (visit.ended, in the "
+                  "municipal journal) is read by the resident in GET /api/v1/visits with its "
+                  "members, and by nothing else of that journal (the channel's own events stay "
+                  "out); family and it-admin are refused; the resident's read is in the "
+                  "municipal access log (read.municipal), staff's in the personal one");
+  visits = wait_visits (td, HGD_ROLE_RESIDENT, 0);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (visits->json, "visits")),
+                    ==, 0);
+  g_clear_pointer (&visits, hgd_test_response_free);
+
+  /* staff start a visit and hang up while it rings: the plugin journals `cancelled` */
+  staff = client_connect (td, HGD_ROLE_STAFF);
+  frame = client_open (staff, &index, "visit");
+  assert_op (frame, "channel-opened");
+  channel = g_strdup (json_object_get_string_member (frame, "channel"));
+  text = g_strdup_printf ("{\"op\":\"channel-send\",\"channel\":\"%s\","
+                          "\"message\":{\"type\":\"start\"}}", channel);
+  client_send (staff, text);
+  frame = client_next (staff, &index);
+  assert_op (frame, "channel-message");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (frame, "message"),
+                                                  "type"), ==, "ringing");
+  g_free (text);
+  text = g_strdup_printf ("{\"op\":\"channel-send\",\"channel\":\"%s\","
+                          "\"message\":{\"type\":\"hangup\"}}", channel);
+  client_send (staff, text);
+  opened_event = wait_event (td, "channel.opened", channel);
+
+  visits = wait_visits (td, HGD_ROLE_RESIDENT, 1);
+  array = json_object_get_array_member (visits->json, "visits");
+  g_assert_cmpuint (json_array_get_length (array), ==, 1);
+  visit = json_array_get_object_element (array, 0);
+  g_assert_cmpstr (json_object_get_string_member (visit, "kind"), ==, "visit");
+  g_assert_cmpstr (json_object_get_string_member (visit, "staff"), ==,
+                   hgd_test_username (HGD_ROLE_STAFF));
+  g_assert_cmpstr (json_object_get_string_member (visit, "outcome"), ==, "cancelled");
+  g_assert_true (json_object_has_member (visit, "started"));
+  g_assert_true (json_object_has_member (visit, "seconds"));
+  g_assert_true (json_object_has_member (visit, "seq"));
+  /* the channel's events are municipal too, and do not cross */
+  g_assert_false (json_object_has_member (visit, "channel"));
+  g_assert_true (JSON_NODE_HOLDS_NULL (json_object_get_member (visits->json, "next_before")));
+
+  family = hgd_test_daemon_request (td, "GET", "/api/v1/visits",
+                                    hgd_test_daemon_get_token (td, HGD_ROLE_FAMILY), NULL);
+  g_assert_cmpuint (family->status, ==, SOUP_STATUS_FORBIDDEN);
+  admin = hgd_test_daemon_request (td, "GET", "/api/v1/visits",
+                                   hgd_test_daemon_get_token (td, HGD_ROLE_IT_ADMIN), NULL);
+  g_assert_cmpuint (admin->status, ==, SOUP_STATUS_FORBIDDEN);
+  bad = hgd_test_daemon_request (td, "GET", "/api/v1/visits?since=yesterday",
+                                 hgd_test_daemon_get_token (td, HGD_ROLE_RESIDENT), NULL);
+  g_assert_cmpuint (bad->status, ==, SOUP_STATUS_BAD_REQUEST);
+
+  entry = wait_access (td, HGD_ROLE_AUDITOR, "read.municipal", "visits", resident_actor);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (entry, "detail"),
+                                                  "role"), ==, "resident");
+  staff_read = wait_visits (td, HGD_ROLE_STAFF, 1);
+  staff_entry = wait_access (td, HGD_ROLE_RESIDENT, "read.personal", "visits", staff_actor);
+}
+
 int
 main (int argc,
       char **argv)
@@ -574,5 +796,9 @@ main (int argc,
               test_client_gone, fixture_teardown);
   g_test_add ("/channels/night-check-needs-consent-closed-when-withdrawn", Fixture, NULL,
               fixture_setup, test_night_check_consent, fixture_teardown);
+  g_test_add ("/channels/night-check-closed-at-its-grants-limit", Fixture, NULL, fixture_setup,
+              test_night_check_limit, fixture_teardown);
+  g_test_add ("/channels/visit-records-read-by-the-home", Fixture, "webrtc-visit", fixture_setup,
+              test_visit_records, fixture_teardown);
   return g_test_run ();
 }

@@ -1024,6 +1024,56 @@ test_access_log_list_and_verify (Fixture *fixture,
   g_assert_cmpstr (out, ==, "");
 }
 
+static void
+test_visits_list (Fixture *fixture,
+                  gconstpointer data)
+{
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *journal = g_build_filename (fixture->state_dir, "municipal", "journal.db",
+                                                NULL);
+  sqlite3 *db = NULL;
+
+  g_test_summary ("visits lists the home's visit records (visit.ended of the municipal journal) "
+                  "for the resident, newest first, in words; family may not (exit 3)");
+  login (fixture, "resident");
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "visits"), ==, 0);
+  g_assert_nonnull (strstr (out, "No video visits or night checks yet."));
+  g_clear_pointer (&out, g_free);
+
+  /* two records as the webrtc-visit plugin journals them, written with the gateway stopped */
+  stop_daemon (fixture);
+  g_assert_cmpint (sqlite3_open (journal, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db,
+                                 "INSERT INTO events (type, ts, source, body) VALUES "
+                                 "('visit.ended', 1765000000000000, 'plugin:webrtc-visit', "
+                                 "'{\"call\":1,\"kind\":\"visit\",\"staff\":\"anna\","
+                                 "\"answered_by\":\"button\",\"started\":\"2025-12-06T05:46:00Z\","
+                                 "\"seconds\":312,\"outcome\":\"answered\"}'), "
+                                 "('visit.ended', 1765000100000000, 'plugin:webrtc-visit', "
+                                 "'{\"call\":2,\"kind\":\"night-check\",\"staff\":\"nils\","
+                                 "\"started\":\"2025-12-06T05:48:00Z\",\"seconds\":40,"
+                                 "\"outcome\":\"completed\"}')",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+  write_config (fixture, fixture->port);
+  g_clear_pointer (&fixture->url, g_free);
+  start_daemon (fixture);
+
+  g_assert_cmpint (run_ctl (fixture, NULL, &out, NULL, "visits"), ==, 0);
+  g_assert_nonnull (strstr (out, "STAFF"));
+  g_assert_nonnull (strstr (out, "video visit"));
+  g_assert_nonnull (strstr (out, "the button"));
+  g_assert_nonnull (strstr (out, "312"));
+  g_assert_nonnull (strstr (out, "answered"));
+  /* newest first */
+  g_assert_nonnull (strstr (out, "night check"));
+  g_assert_true (strstr (out, "night check") < strstr (out, "video visit"));
+  g_clear_pointer (&out, g_free);
+
+  login (fixture, "family");
+  g_assert_cmpint (run_ctl (fixture, NULL, NULL, NULL, "visits"), ==, 3);
+}
+
 /* What hemgated keeps in the Secret Service (hgd-secrets.c), read past the API. */
 static gchar *
 stored_secret (const gchar *owner,
@@ -1328,6 +1378,7 @@ main (int argc,
               test_tls_verified_pinned_or_insecure, teardown);
   g_test_add ("/cli/access-log-list-and-verify", Fixture, NULL, setup,
               test_access_log_list_and_verify, teardown);
+  g_test_add ("/cli/visits-list", Fixture, NULL, setup, test_visits_list, teardown);
   g_test_add ("/cli/secrets-set-list-delete", Fixture, NULL, setup, test_secrets_set_list_delete,
               teardown);
   g_test_add ("/cli/tls-install-used-at-once", Fixture, GINT_TO_POINTER (TRUE), setup,

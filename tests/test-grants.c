@@ -89,6 +89,7 @@ static const struct
     { 401, 200, 200, 200, 200, 200, 200, 403 } },
   { "GET", "/api/v1/sensors/{device}/activity", "/api/v1/sensors/pdev-shared/activity", NULL,
     { 401, 200, 200, 200, 200, 200, 200, 403 } },
+  { "GET", "/api/v1/visits", "/api/v1/visits", NULL, { 401, 200, 403, 200, 403, 403, 200, 403 } },
   { "GET", "/api/v1/grants", "/api/v1/grants", NULL, { 401, 200, 200, 200, 403, 403, 200, 403 } },
   { "POST", "/api/v1/grants", "/api/v1/grants", "{}", { 401, 400, 403, 403, 403, 403, 400, 403 } },
   { "DELETE", "/api/v1/grants/{id}", "/api/v1/grants/no-such-grant", NULL,
@@ -372,6 +373,12 @@ test_matrix (gconstpointer data)
   plant_reading (td, HG_DOMAIN_MUNICIPAL, "mdev", M_MARK);
   append (td, HG_DOMAIN_MUNICIPAL, "test.note", "{\"note\":\"" M_MARK "\"}");
   append (td, HG_DOMAIN_PERSONAL, "test.note", "{\"note\":\"" P_PRIVATE "\"}");
+  /* of the municipal journal only visit.ended crosses to the home, and of it only its
+   * known members (GET /api/v1/visits) */
+  append (td, HG_DOMAIN_MUNICIPAL, "visit.ended",
+          "{\"call\":1,\"kind\":\"visit\",\"staff\":\"anna\",\"outcome\":\"missed\","
+          "\"note\":\"" M_MARK "\"}");
+  append (td, HG_DOMAIN_MUNICIPAL, "visit.started", "{\"staff\":\"" M_MARK "\"}");
   /* an alarm's detail is the municipality's: the limited form never shows it */
   raised = request_as (td, HGD_ROLE_STAFF, "POST", "/api/v1/alarms",
                        "{\"type\":\"assistance\",\"source\":\"" M_MARK "\"}");
@@ -527,6 +534,12 @@ test_invalid_grants_named (void)
     { "{\"kind\":\"night-check\",\"scope\":{\"window\":{\"from\":\"22:00\"}}}", "scope.window.to:" },
     { "{\"kind\":\"night-check\",\"scope\":{\"window\":{\"from\":\"25:00\",\"to\":\"06:00\"}}}",
       "scope.window.from:" },
+    { "{\"kind\":\"night-check\",\"scope\":{\"window\":{\"from\":\"22:00\",\"to\":\"06:00\"},"
+      "\"max_seconds\":0}}", "scope.max_seconds:" },
+    { "{\"kind\":\"night-check\",\"scope\":{\"window\":{\"from\":\"22:00\",\"to\":\"06:00\"},"
+      "\"max_seconds\":601}}", "scope.max_seconds:" },
+    { "{\"kind\":\"night-check\",\"scope\":{\"window\":{\"from\":\"22:00\",\"to\":\"06:00\"},"
+      "\"max_seconds\":\"a minute\"}}", "scope.max_seconds:" },
     { "{\"kind\":\"family-access\",\"scope\":{\"user\":\"family\",\"actions\":[\"spy\"]}}",
       "scope.actions[0]:" },
     { "{\"kind\":\"family-access\",\"scope\":{\"user\":\"staff\",\"actions\":[\"view\"]}}",

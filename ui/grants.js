@@ -75,8 +75,9 @@ export function grantWhat(grant, devices = new Map()) {
       return format(_('{who} is told about these alarms from your devices: {types}'),
         { who: Who, types: listText((scope.alarm_types ?? []).map(alarmTypeLabel)) });
     case 'night-check':
-      return format(_('{who} may make night checks between {from} and {to}'),
-        { who: Who, from: scope.window?.from ?? '', to: scope.window?.to ?? '' });
+      // a grant made without max_seconds looks at most 60 seconds (the core's default)
+      return format(_('{who} may make night checks between {from} and {to}, each at most {seconds} seconds'),
+        { who: Who, from: scope.window?.from ?? '', to: scope.window?.to ?? '', seconds: scope.max_seconds ?? 60 });
     case 'family-access': {
       const user = scope.user ?? (grant.grantee ?? '').replace(/^user:/, '');
       return (scope.actions ?? []).includes('act')

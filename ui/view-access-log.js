@@ -50,6 +50,8 @@ function objectText(entry, devices) {
     return _('your alarms');
   if (/^events?/.test(object))
     return _('what happened in your home');
+  if (object === 'visits')
+    return _('the records of your video visits and night checks');
   return object ? format(_('your data: {what}'), { what: object }) : _('your data');
 }
 
@@ -84,6 +86,9 @@ export function entrySentence(entry, me, devices = new Map(), grants = new Map()
         : _('Someone tried to sign in with a wrong password');
     case 'read.personal':
       return format(you ? _('You looked at {what}') : _('{who} looked at {what}'), { who, what: objectText(entry, devices) });
+    // the home read the municipality's records of its visits (the auditor's log)
+    case 'read.municipal':
+      return format(_('{who} read the records of video visits and night checks'), { who });
     case 'grant.made':
       return format(you ? _('You shared: {what}') : _('{who} shared: {what}'), { who, what: grantText(entry, devices, grants) });
     case 'grant.revoked':

@@ -11,6 +11,7 @@
 import { api, newIdempotencyKey, recentEvents, sensorDevices } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, formatDateTime } from './i18n.js';
+import { visitRecordsSection } from './visit-records.js';
 import { alarmStateLabel, alarmStateSymbol, alarmTypeLabel, isFinal, roomLabel, sensorKindLabel, sensorValueText } from './labels.js';
 
 // only while the live stream is down (it reconnects by itself, and then the list is
@@ -281,7 +282,9 @@ export async function render(main, context) {
       alarmList),
     h('section', { class: 'card', 'aria-labelledby': 'devices-heading' },
       h('h2', { id: 'devices-heading' }, _('My devices')),
-      deviceList));
+      deviceList),
+    // the records of visits by camera: the resident's and the guardian's, not family's
+    context.session.role !== 'family' ? visitRecordsSection() : null);
   showCall();
 
   // where the live stream starts; readings after it come over the stream

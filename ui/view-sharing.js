@@ -141,7 +141,11 @@ export async function render(main, context) {
   const windowSet = h('fieldset', { id: 'grant-window' },
     h('legend', {}, _('At what times of night?')),
     h('div', { class: 'field' }, h('label', { for: 'window-from' }, _('From')), h('input', { type: 'time', id: 'window-from', value: '22:00', required: true })),
-    h('div', { class: 'field' }, h('label', { for: 'window-to' }, _('Until')), h('input', { type: 'time', id: 'window-to', value: '06:00', required: true })));
+    h('div', { class: 'field' }, h('label', { for: 'window-to' }, _('Until')), h('input', { type: 'time', id: 'window-to', value: '06:00', required: true })),
+    h('div', { class: 'field' },
+      h('label', { for: 'window-max-seconds' }, _('Longest look, in seconds')),
+      h('input', { type: 'number', id: 'window-max-seconds', value: '60', min: '1', max: '600', step: '1', inputmode: 'numeric', required: true, 'aria-describedby': 'window-max-seconds-hint' }),
+      h('p', { id: 'window-max-seconds-hint', class: 'hint' }, _('The camera turns off by itself after this many seconds, 1 to 600.'))));
   const step1 = h('div', { dataset: { step: '1' } }, kindSet, deviceSet, alarmSet, windowSet);
 
   const municipalSet = h('fieldset', { id: 'grant-grantee-municipal' },
@@ -192,8 +196,10 @@ export async function render(main, context) {
       grant.scope.devices = checkedValues('grant-device');
     else if (k === 'share-alarms')
       grant.scope.alarm_types = checkedValues('grant-alarm-type');
-    else if (k === 'night-check')
+    else if (k === 'night-check') {
       grant.scope.window = { from: value('#window-from'), to: value('#window-to') };
+      grant.scope.max_seconds = Number(value('#window-max-seconds'));
+    }
     else if (k === 'family-access') {
       const user = value('#grant-family-user').trim();
       grant.grantee = 'user:' + user;
@@ -218,6 +224,9 @@ export async function render(main, context) {
       return _('Choose at least one kind of alarm.');
     if (n === 1 && k === 'night-check' && (!value('#window-from') || !value('#window-to') || value('#window-from') === value('#window-to')))
       return _('Give the time the night checks may start and the time they must end.');
+    const seconds = value('#window-max-seconds') ?? '';
+    if (n === 1 && k === 'night-check' && (!/^[0-9]{1,3}$/.test(seconds) || Number(seconds) < 1 || Number(seconds) > 600))
+      return _('Give the longest look as a whole number of seconds, 1 to 600.');
     if (n === 2 && k === 'family-access' && !USER_NAME.test(value('#grant-family-user').trim()))
       return _('Write the family member’s user name.');
     if (n === 3) {

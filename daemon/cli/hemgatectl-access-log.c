@@ -24,6 +24,9 @@ action_text (const gchar *action)
     { "login.failed", N_("failed to log in") },
     /* TRANSLATORS: what someone did, in the access log: read the resident's data */
     { "read.personal", N_("read personal data") },
+    /* TRANSLATORS: what someone did, in the access log: the home read the municipality's
+     * records of its visits */
+    { "read.municipal", N_("read municipal records") },
     /* TRANSLATORS: what someone did, in the access log: a consent to share */
     { "grant.made", N_("gave consent") },
     /* TRANSLATORS: what someone did, in the access log: withdrew a consent */

@@ -90,6 +90,10 @@ gboolean hgd_cli_access_log_verify (HgdCliClient *client,
                                     const HgdCliOptions *options,
                                     gchar **args,
                                     GError **error);
+gboolean hgd_cli_visits (HgdCliClient *client,
+                         const HgdCliOptions *options,
+                         gchar **args,
+                         GError **error);
 gboolean hgd_cli_alarms (HgdCliClient *client,
                          const HgdCliOptions *options,
                          gchar **args,

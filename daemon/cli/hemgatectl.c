@@ -92,6 +92,9 @@ static const Command commands[] = {
   /* TRANSLATORS: what “access-log verify” does */
   { "access-log", "verify", "", 0, N_("Check that no entry of the access log was changed, removed or reordered"),
     0, 0, TOKEN_REQUIRED, hgd_cli_access_log_verify },
+  /* TRANSLATORS: what “visits” does */
+  { "visits", NULL, "", 0, N_("List the home's video visits and night checks, newest first"),
+    OPT_LIMIT, 0, TOKEN_REQUIRED, hgd_cli_visits },
   /* TRANSLATORS: what “alarms” does */
   { "alarms", NULL, "", 0, N_("List alarms"), 0, 0, TOKEN_REQUIRED, hgd_cli_alarms },
   /* TRANSLATORS: the argument of “alarms raise”, and what the command does */

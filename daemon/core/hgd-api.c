@@ -37,6 +37,8 @@
 #define EVENTS_MAX_LIMIT 1000
 #define READINGS_DEFAULT_LIMIT 1000
 #define READINGS_MAX_LIMIT 10000
+#define VISITS_DEFAULT_LIMIT 50
+#define VISITS_MAX_LIMIT 500
 #define READINGS_DEFAULT_SINCE (G_GINT64_CONSTANT (24) * 3600 * G_USEC_PER_SEC)
 #define USEC_PER_HOUR (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
 #define REPLAY_BATCH 500
@@ -168,6 +170,7 @@ static void handle_alarm_transition (HgdApi *self, HgdApiRequest *req);
 static void handle_sensors_list (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_history (HgdApi *self, HgdApiRequest *req);
 static void handle_sensor_activity (HgdApi *self, HgdApiRequest *req);
+static void handle_visits_list (HgdApi *self, HgdApiRequest *req);
 static void handle_grants_list (HgdApi *self, HgdApiRequest *req);
 static void handle_grants_make (HgdApi *self, HgdApiRequest *req);
 static void handle_grant_revoke (HgdApi *self, HgdApiRequest *req);
@@ -230,6 +233,7 @@ static void close_ended_streams (HgdApi *self);
  *   GET    /api/v1/sensors                   -    yes      yes    yes   yes      yes     yes      -    (f)
  *   GET    /api/v1/sensors/{device}/history  -    yes      yes    yes   yes      yes     yes      -    (f)
  *   GET    /api/v1/sensors/{device}/activity -    yes      yes    yes   yes      yes     yes      -    (f)
+ *   GET    /api/v1/visits                    -    yes      -      yes   -        -       yes      -    (r)
  *   GET    /api/v1/grants                    -    yes      ltd    ltd   -        -       yes      -    (i)
  *   POST   /api/v1/grants                    -    yes      -      -     -        -       yes      -    (i)
  *   DELETE /api/v1/grants/{id}               -    yes      -      -     -        -       yes      -    (i)
@@ -343,6 +347,13 @@ static void close_ended_streams (HgdApi *self);
  *     (hgd-alarm-routing.c): {"delivery", "technical_delivery"} over hemgate.conf's
  *     [alarms]; a switch leaves each alarm on its way with the instance it went to, and
  *     is journaled as `alarms.delivery-changed`. A name must be a delivery instance.
+ * (r) the records of the home's care visits and night checks, newest first: the
+ *     `visit.ended` events a plugin with visit.publish journaled in the municipal journal
+ *     (webrtc-visit), and of their bodies only `call`, `kind`, `staff`, `answered_by`,
+ *     `started`, `seconds` and `outcome`; no other municipal event crosses. The resident
+ *     and the guardian read them (every call and check about their home), staff too; each
+ *     read is in the access log of the other domain: the home's in the municipal one
+ *     (`read.municipal`, object `visits`), staff's in the personal one (`read.personal`).
  * (p) staff and IT log in with the municipality's identity provider (OpenID Connect,
  *     hgd-oidc.c, [oidc]): `oidc` says whether one is configured and its name, `login`
  *     sends the browser there (302), `callback` is where it comes back and opens the
@@ -402,6 +413,8 @@ static const HgdApiRoute routes[] = {
     handle_sensor_history },
   { "GET", "/api/v1/sensors/{device}/activity", HOME, 0, HGD_API_BODY_NONE, 0,
     handle_sensor_activity },
+  /* (r) the records of the home's care visits and night checks */
+  { "GET", "/api/v1/visits", KEEPER | R (STAFF), 0, HGD_API_BODY_NONE, 0, handle_visits_list },
   { "GET", "/api/v1/grants", KEEPER | R (FAMILY) | R (STAFF), R (FAMILY) | R (STAFF),
     HGD_API_BODY_NONE, 0, handle_grants_list },
   { "POST", "/api/v1/grants", KEEPER, 0, HGD_API_BODY_JSON, 0, handle_grants_make },
@@ -3510,7 +3523,7 @@ event_stream_replay_cb (gpointer user_data)
  * and is sent
  *   {"op": "channel-opened", "ref": R, "channel": C}
  *   {"op": "channel-message", "channel": C, "message": {...}}
- *   {"op": "channel-closed", "channel": C, "reason": "plugin" | "stopped" | "consent"}
+ *   {"op": "channel-closed", "channel": C, "reason": "plugin" | "stopped" | "consent" | "limit"}
  *   {"op": "channel-error", "ref": R or "channel": C, "code": ..., "message": ...}
  * HgdChannels decides who may open which (role, domain, the instance's channel.serve). */
 static void
@@ -5504,6 +5517,103 @@ handle_sensor_activity (HgdApi *self,
   json_object_set_array_member (object, "hours", hours);
   json_object_set_int_member (object, "total", (gint64) total);
   respond_json (req, SOUP_STATUS_OK, object);
+}
+
+/* Visits --------------------------------------------------------------------------------- */
+
+/* GET /api/v1/visits?since=&before=&limit=: the `visit.ended` records of the municipal
+ * journal, newest first, with only their known members: see (r). Page with ?before= the
+ * `next_before` of the last page. */
+static void
+handle_visits_list (HgdApi *self,
+                    HgdApiRequest *req)
+{
+  static const gchar *const allowed[] = { "since", "before", "limit", NULL };
+  static const gchar *const members[] = { "call", "kind", "staff", "answered_by", "started",
+                                          "seconds", "outcome", NULL };
+  const gchar *since_text = req->query != NULL ? g_hash_table_lookup (req->query, "since") : NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 limit = VISITS_DEFAULT_LIMIT;
+  guint64 before = 0;
+  gint64 since = 0;
+  JsonObject *object;
+  JsonArray *array;
+
+  if (!check_query (req, allowed) ||
+      !query_get_uint64 (req, "limit", 1, VISITS_MAX_LIMIT, &limit) ||
+      !query_get_uint64 (req, "before", 1, G_MAXINT64, &before))
+    return;
+  if (since_text != NULL)
+    {
+      g_autoptr(GTimeZone) utc = g_time_zone_new_utc ();
+      g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601 (since_text, utc);
+
+      if (dt == NULL)
+        {
+          respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                         "query parameter 'since' is not an RFC 3339 time, e.g. 2024-05-01T06:00:00Z");
+          return;
+        }
+      since = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+    }
+  if (self->journals[HG_DOMAIN_MUNICIPAL] == NULL)
+    {
+      respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
+                     "the municipal journal is unavailable; the visit records are kept there");
+      return;
+    }
+  /* one more than asked for tells whether there are more */
+  events = hgd_journal_query_events_of_type (self->journals[HG_DOMAIN_MUNICIPAL], "visit.ended",
+                                             since, before, (guint) limit + 1, &error);
+  if (events == NULL)
+    {
+      respond_gerror (req, error);
+      return;
+    }
+  array = json_array_new ();
+  for (guint i = 0; i < events->len && i < limit; i++)
+    {
+      HgEvent *event = g_ptr_array_index (events, i);
+      JsonObject *body = hg_event_get_body (event);
+      JsonObject *visit = json_object_new ();
+      g_autofree gchar *ts = iso8601_from_usec (hg_event_get_timestamp (event));
+
+      json_object_set_int_member (visit, "seq", (gint64) hg_event_get_seq (event));
+      json_object_set_string_member (visit, "ts", ts);
+      for (guint j = 0; members[j] != NULL; j++)
+        {
+          JsonNode *node = json_object_get_member (body, members[j]);
+
+          if (node != NULL && JSON_NODE_HOLDS_VALUE (node))
+            json_object_set_member (visit, members[j], json_node_copy (node));
+        }
+      json_array_add_object_element (array, visit);
+    }
+  object = json_object_new ();
+  json_object_set_array_member (object, "visits", array);
+  if (events->len > limit)
+    json_object_set_int_member (
+        object, "next_before",
+        (gint64) hg_event_get_seq (g_ptr_array_index (events, (guint) limit - 1)));
+  else
+    json_object_set_null_member (object, "next_before");
+  respond_json (req, SOUP_STATUS_OK, object);
+
+  /* who read them, in the other domain's access log */
+  if (request_domain (req) == HG_DOMAIN_MUNICIPAL)
+    {
+      req->personal_read = "visits";
+    }
+  else
+    {
+      g_autofree gchar *actor = request_who (req);
+      g_autoptr(JsonObject) detail = json_object_new ();
+
+      json_object_set_string_member (detail, "role", hgd_role_to_string (req->session->role));
+      hgd_access_log_record (self->access_log, HG_DOMAIN_MUNICIPAL, actor, "read.municipal",
+                             "visits", detail);
+    }
 }
 
 /* Consent grants ------------------------------------------------------------------------- */

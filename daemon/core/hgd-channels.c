@@ -11,7 +11,8 @@
  * instance's host. A channel opened for the purpose `night-check` needs the resident's
  * night-check consent grant to hold (hgd_grants_night_check_allowed ()) when it opens, and
  * closes as soon as it no longer does: on every `grant.*` event of the personal journal
- * and every minute (the window's end). */
+ * and every minute (the window's end); and at the latest after the grant's seconds per look
+ * (hgd_grants_night_check_max_seconds ()) from its opening (`limit`). */
 #include "config.h"
 
 #include <string.h>
@@ -39,6 +40,7 @@ typedef struct
   HgdChannelSink sink;
   gpointer owner;                /* (unowned) the client, e.g. its WebSocket */
   gint64 opened;                 /* monotonic */
+  guint limit_id;                /* closes a night check at its grant's seconds per look */
   guint64 n_from_client;
   guint64 n_from_plugin;
   Rate from_client;
@@ -62,6 +64,7 @@ static void
 channel_free (Channel *channel)
 {
   g_clear_signal_handler (&channel->state_id, channel->instance);
+  g_clear_handle_id (&channel->limit_id, g_source_remove);
   g_object_unref (channel->instance);
   g_free (channel->id);
   g_free (channel->username);
@@ -200,6 +203,24 @@ recheck_consent (HgdChannels *self)
     g_clear_handle_id (&self->consent_id, g_source_remove);
 }
 
+/* A night check's look has lasted as long as its grant lets it: the core closes it, and
+ * the plugin and the client are told. */
+static gboolean
+channel_limit_cb (gpointer user_data)
+{
+  Channel *channel = user_data;
+  HgdChannels *self = channel->channels;
+  HgdChannelSink sink = channel->sink;
+  gpointer owner = channel->owner;
+  g_autofree gchar *id = g_strdup (channel->id);
+
+  channel->limit_id = 0;
+  hgd_plugin_instance_channel_closed (channel->instance, channel->id);
+  channel_end (self, channel, "limit");
+  sink (id, NULL, "limit", owner);
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 consent_minute_cb (gpointer user_data)
 {
@@ -277,6 +298,7 @@ hgd_channels_open (HgdChannels *self,
 {
   const HgdCapability *rule = hgd_capability_lookup (HG_CAPABILITY_CHANNEL_SERVE);
   HgDomain caller_domain = hgd_role_get_domain (role);
+  guint max_seconds = 0;
   Channel *channel;
 
   g_return_val_if_fail (HGD_IS_CHANNELS (self), NULL);
@@ -313,8 +335,9 @@ hgd_channels_open (HgdChannels *self,
                    "unknown purpose '%s'", purpose);
       return NULL;
     }
-  if (purpose != NULL &&
-      (self->grants == NULL || !hgd_grants_night_check_allowed (self->grants, g_get_real_time ())))
+  if (purpose != NULL && self->grants != NULL)
+    max_seconds = hgd_grants_night_check_max_seconds (self->grants, g_get_real_time ());
+  if (purpose != NULL && max_seconds == 0)
     {
       g_set_error_literal (error, HGD_CHANNELS_ERROR, HGD_CHANNELS_ERROR_NO_CONSENT,
                            "no night-check consent holds now");
@@ -345,6 +368,8 @@ hgd_channels_open (HgdChannels *self,
   journal_channel (self, channel, "channel.opened", NULL);
   hgd_plugin_instance_channel_opened (instance, channel->id, username, hgd_role_to_string (role),
                                       purpose);
+  if (max_seconds > 0)
+    channel->limit_id = g_timeout_add_seconds (max_seconds, channel_limit_cb, channel);
   if (purpose != NULL && self->consent_id == 0)
     self->consent_id = g_timeout_add_seconds (60, consent_minute_cb, self);
   return g_strdup (channel->id);

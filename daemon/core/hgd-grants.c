@@ -266,7 +266,7 @@ validate_scope (Kind kind,
   g_autoptr(JsonObject) out = json_object_new ();
   static const gchar *const readings_members[] = { "devices", NULL };
   static const gchar *const alarms_members[] = { "alarm_types", NULL };
-  static const gchar *const night_members[] = { "window", NULL };
+  static const gchar *const night_members[] = { "window", "max_seconds", NULL };
   static const gchar *const window_members[] = { "from", "to", NULL };
   static const gchar *const family_members[] = { "user", "actions", NULL };
   const gchar *const *members[] = { readings_members, alarms_members, night_members,
@@ -353,6 +353,23 @@ validate_scope (Kind kind,
         json_object_set_string_member (window_out, "from", from);
         json_object_set_string_member (window_out, "to", to);
         json_object_set_object_member (out, "window", window_out);
+
+        /* optional: a grant journaled before the member existed reads as the default */
+        node = json_object_get_member (scope, "max_seconds");
+        if (node != NULL)
+          {
+            gint64 max_seconds = 0;
+
+            if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64 ||
+                (max_seconds = json_node_get_int (node)) < 1 ||
+                max_seconds > HGD_GRANTS_NIGHT_CHECK_MAX_SECONDS)
+              {
+                invalid (error, "scope.max_seconds: must be a whole number of seconds per look, "
+                                "1 to %d", HGD_GRANTS_NIGHT_CHECK_MAX_SECONDS);
+                return NULL;
+              }
+            json_object_set_int_member (out, "max_seconds", max_seconds);
+          }
         break;
       }
     case KIND_FAMILY_ACCESS:
@@ -885,28 +902,42 @@ hgd_grants_allows (HgdGrants *self,
   return hgd_grants_allowed_since (self, role, username, what, object, now) >= 0;
 }
 
+/* The seconds per look of a night-check grant: its `max_seconds`, or the default for one
+ * made without (or before the member existed). */
+static guint
+night_check_max_seconds (Grant *grant)
+{
+  JsonObject *scope = json_object_get_object_member (grant->json, "scope");
+
+  return (guint) json_object_get_int_member_with_default (scope, "max_seconds",
+                                                          HGD_GRANTS_NIGHT_CHECK_DEFAULT_SECONDS);
+}
+
 /**
- * hgd_grants_night_check_allowed:
+ * hgd_grants_night_check_max_seconds:
  * @self: the grants
  * @now: the time
  *
- * For the night checks of the video work: whether an active night-check grant's window
- * (local time of the gateway; a window may span midnight) holds @now.
+ * For the night checks of the video work: how long one look may last now, the scope's
+ * `max_seconds` (default %HGD_GRANTS_NIGHT_CHECK_DEFAULT_SECONDS) of the active
+ * night-check grant whose window (local time of the gateway; a window may span
+ * midnight) holds @now; of several, the strictest.
  *
- * Returns: whether a night check may be made now
+ * Returns: the seconds, or 0 if no night check may be made now
  */
-gboolean
-hgd_grants_night_check_allowed (HgdGrants *self,
-                                gint64 now)
+guint
+hgd_grants_night_check_max_seconds (HgdGrants *self,
+                                    gint64 now)
 {
   g_autoptr(GDateTime) local = NULL;
   guint minute;
+  guint limit = 0;
 
-  g_return_val_if_fail (HGD_IS_GRANTS (self), FALSE);
+  g_return_val_if_fail (HGD_IS_GRANTS (self), 0);
 
   local = g_date_time_new_from_unix_local (now / G_USEC_PER_SEC);
   if (local == NULL)
-    return FALSE;
+    return 0;
   minute = (guint) (g_date_time_get_hour (local) * 60 + g_date_time_get_minute (local));
   for (guint i = 0; i < self->grants->len; i++)
     {
@@ -923,9 +954,28 @@ hgd_grants_night_check_allowed (HgdGrants *self,
           !clock_from_string (json_object_get_string_member (window, "to"), &to))
         continue;
       if (from < to ? (minute >= from && minute < to) : (minute >= from || minute < to))
-        return TRUE;
+        limit = limit == 0 ? night_check_max_seconds (grant)
+                           : MIN (limit, night_check_max_seconds (grant));
     }
-  return FALSE;
+  return limit;
+}
+
+/**
+ * hgd_grants_night_check_allowed:
+ * @self: the grants
+ * @now: the time
+ *
+ * For the night checks of the video work: whether an active night-check grant's window
+ * (local time of the gateway; a window may span midnight) holds @now.
+ *
+ * Returns: whether a night check may be made now
+ */
+gboolean
+hgd_grants_night_check_allowed (HgdGrants *self,
+                                gint64 now)
+{
+  g_return_val_if_fail (HGD_IS_GRANTS (self), FALSE);
+  return hgd_grants_night_check_max_seconds (self, now) > 0;
 }
 
 /**

@@ -32,6 +32,11 @@ typedef enum
 #define HGD_GRANT_EVENT_MADE "grant.made"
 #define HGD_GRANT_EVENT_REVOKED "grant.revoked"
 
+/* A night-check grant's seconds per look: `max_seconds` in its scope, 1 to this; the
+ * default for a grant without it */
+#define HGD_GRANTS_NIGHT_CHECK_MAX_SECONDS 600
+#define HGD_GRANTS_NIGHT_CHECK_DEFAULT_SECONDS 60
+
 #define HGD_TYPE_GRANTS (hgd_grants_get_type ())
 G_DECLARE_FINAL_TYPE (HgdGrants, hgd_grants, HGD, GRANTS, GObject)
 
@@ -73,6 +78,8 @@ gint64 hgd_grants_allowed_since (HgdGrants *self,
                                  gint64 now);
 gboolean hgd_grants_night_check_allowed (HgdGrants *self,
                                          gint64 now);
+guint hgd_grants_night_check_max_seconds (HgdGrants *self,
+                                          gint64 now);
 gboolean hgd_grants_event_visible (HgdGrants *self,
                                    HgdRole role,
                                    const gchar *username,

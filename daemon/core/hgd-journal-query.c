@@ -204,6 +204,48 @@ hgd_journal_query_alarm_events (HgdJournal *self,
 }
 
 /**
+ * hgd_journal_query_events_of_type:
+ * @self: an #HgdJournal
+ * @type: the exact event type, e.g. `visit.ended`
+ * @since: the earliest journal time, microseconds since the epoch
+ * @before: return events with a smaller sequence number than this, or 0 for any
+ * @limit: at most this many, or 0 for all
+ * @error: return location for a #GError
+ *
+ * The events of one type, by the journal's index on the type, for the few records a
+ * route serves page by page (e.g. the visits of GET /api/v1/visits).
+ *
+ * Returns: (transfer container) (element-type HgEvent): the events, newest first
+ */
+GPtrArray *
+hgd_journal_query_events_of_type (HgdJournal *self,
+                                  const gchar *type,
+                                  gint64 since,
+                                  guint64 before,
+                                  guint limit,
+                                  GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  g_return_val_if_fail (HGD_IS_JOURNAL (self), NULL);
+  g_return_val_if_fail (type != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = reader_prepare (self,
+                         "SELECT seq, type, ts, source, body FROM events WHERE type = ?1 "
+                         "AND ts >= ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4",
+                         error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, type, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 2, since);
+  sqlite3_bind_int64 (stmt, 3, before > 0 ? (sqlite3_int64) MIN (before, (guint64) G_MAXINT64)
+                                           : G_MAXINT64);
+  sqlite3_bind_int64 (stmt, 4, limit > 0 ? (sqlite3_int64) limit : -1);
+  return collect_events (self, stmt, type, error);
+}
+
+/**
  * hgd_journal_query_readings:
  * @self: an #HgdJournal
  * @device: the `device` member of the readings' bodies

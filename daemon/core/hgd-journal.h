@@ -102,6 +102,12 @@ GPtrArray *hgd_journal_query_events (HgdJournal *self,
 GPtrArray *hgd_journal_query_alarm_events (HgdJournal *self,
                                           guint64 after,
                                           GError **error);
+GPtrArray *hgd_journal_query_events_of_type (HgdJournal *self,
+                                            const gchar *type,
+                                            gint64 since,
+                                            guint64 before,
+                                            guint limit,
+                                            GError **error);
 GPtrArray *hgd_journal_query_readings (HgdJournal *self,
                                       const gchar *device,
                                       gint64 since,

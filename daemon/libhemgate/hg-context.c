@@ -216,7 +216,8 @@ hg_context_class_init (HgContextClass *klass)
    * @purpose: (nullable): what the client opened it for, if it said: `night-check` (a
    *   look-in by camera), which the core allows only while the resident's night-check
    *   consent grant holds, and closes (#HgContext::channel-closed) as soon as it no longer
-   *   does (withdrawn, or outside its window)
+   *   does (withdrawn, or outside its window) or when the grant's seconds per look (its
+   *   `max_seconds`, default 60) are up
    *
    * Emitted when an API client has opened a channel to this instance (over the
    * `/api/v1/events` WebSocket, message `channel-open`). The core has already checked that
@@ -256,7 +257,8 @@ hg_context_class_init (HgContextClass *klass)
    *
    * Emitted once when a channel has closed for any reason but the plugin's own
    * hg_context_channel_close(): the client closed it or went away (its WebSocket closed,
-   * its session ended), or the consent its purpose needs no longer holds. The plugin frees what the channel held
+   * its session ended), or the consent its purpose needs no longer holds or its seconds per
+   * look are up. The plugin frees what the channel held
    * (e.g. ends a call).
    *
    * Since: 1.1

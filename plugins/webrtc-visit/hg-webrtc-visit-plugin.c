@@ -23,6 +23,7 @@
 /* The TURN server's long-term credentials: the instance's secrets, never its configuration */
 #define TURN_USERNAME_SECRET "turn-username"
 #define TURN_PASSWORD_SECRET "turn-password"
+#define DEFAULT_ANSWER_ACTION "single"
 
 typedef enum
 {
@@ -65,6 +66,8 @@ struct _HgWebrtcVisitPlugin
   GCancellable *cancellable; /* (owned) the secret lookups */
   guint ring_seconds;
   guint check_seconds;
+  gchar *answer_button;  /* (owned) (nullable) the device whose button answers a visit */
+  gchar *answer_action;  /* (owned) its action that does */
   GHashTable *peers;     /* (owned) channel id → Peer */
   Call *call;            /* (owned) (nullable) the one call */
   guint64 n_calls;
@@ -837,14 +840,14 @@ handle_check (HgWebrtcVisitPlugin *self,
 
 static void
 handle_accept (HgWebrtcVisitPlugin *self,
-               Peer *peer)
+               const gchar *answered_by)
 {
   g_autoptr(GError) error = NULL;
 
   g_clear_handle_id (&self->call->ring_id, g_source_remove);
   self->call->state = CALL_ACTIVE;
   self->call->answered = g_get_real_time ();
-  self->call->resident_user = g_strdup (peer->user);
+  self->call->resident_user = g_strdup (answered_by);
   send_type (self, self->call->staff_channel, "accepted", NULL, NULL);
   send_to_home (self, "accepted", NULL, NULL);
   if (!start_pipeline (self, &error))
@@ -939,7 +942,7 @@ channel_message_cb (HgContext *context,
            self->call != NULL && self->call->state == CALL_RINGING)
     {
       if (g_str_equal (type, "accept"))
-        handle_accept (self, peer);
+        handle_accept (self, peer->user);
       else
         end_call (self, "declined");
     }
@@ -991,6 +994,37 @@ channel_closed_cb (HgContext *context,
     end_call (self, self->call->state == CALL_RINGING ? "cancelled" : "failed");
 }
 
+/* A configured physical button answers a ringing visit: a `sensor.reading` of kind
+ * `action` from answer-button with answer-action (sensor.subscribe), not one retained by
+ * the broker and replayed. Anything else, or with nothing ringing, is ignored. */
+static void
+hg_webrtc_visit_plugin_handle_event (HgPlugin *plugin,
+                                     HgEvent *event)
+{
+  HgWebrtcVisitPlugin *self = HG_WEBRTC_VISIT_PLUGIN (plugin);
+  JsonObject *body;
+  const gchar *device = NULL;
+  const gchar *kind = NULL;
+  const gchar *action = NULL;
+  gboolean retained = FALSE;
+
+  if (self->answer_button == NULL || self->call == NULL || self->call->state != CALL_RINGING ||
+      g_strcmp0 (hg_event_get_event_type (event), "sensor.reading") != 0)
+    return;
+  body = hg_event_get_body (event);
+  if (!hg_json_object_get_string (body, "device", &device, NULL) ||
+      !hg_json_object_get_string (body, "kind", &kind, NULL) ||
+      !hg_json_object_get_string (body, "value", &action, NULL) ||
+      g_strcmp0 (device, self->answer_button) != 0 || g_strcmp0 (kind, "action") != 0 ||
+      g_strcmp0 (action, self->answer_action) != 0)
+    return;
+  if (json_object_has_member (body, "retained") &&
+      hg_json_object_get_boolean (body, "retained", &retained, NULL) && retained)
+    return;
+  g_message ("visit %" G_GUINT64_FORMAT " answered by the button %s", self->call->id, device);
+  handle_accept (self, "button");
+}
+
 static gboolean
 hg_webrtc_visit_plugin_configure (HgPlugin *plugin,
                                   HgConfig *config,
@@ -998,6 +1032,7 @@ hg_webrtc_visit_plugin_configure (HgPlugin *plugin,
 {
   HgWebrtcVisitPlugin *self = HG_WEBRTC_VISIT_PLUGIN (plugin);
   const gchar *stun = hg_config_get_string (config, "stun-server", NULL);
+  const gchar *button;
   gint64 ring = DEFAULT_RING_SECONDS;
   gint64 check = DEFAULT_CHECK_SECONDS;
 
@@ -1015,6 +1050,12 @@ hg_webrtc_visit_plugin_configure (HgPlugin *plugin,
   self->stun_server = stun != NULL && *stun != '\0' ? g_strdup (stun) : NULL;
   self->ring_seconds = (guint) ring;
   self->check_seconds = (guint) check;
+  g_free (self->answer_button);
+  button = hg_config_get_string (config, "answer-button", NULL);
+  self->answer_button = button != NULL && *button != '\0' ? g_strdup (button) : NULL;
+  g_free (self->answer_action);
+  self->answer_action = g_strdup (hg_config_get_string (config, "answer-action",
+                                                        DEFAULT_ANSWER_ACTION));
   return TRUE;
 }
 
@@ -1102,6 +1143,8 @@ hg_webrtc_visit_plugin_finalize (GObject *object)
   secret_free (self->turn_username);
   secret_free (self->turn_password);
   g_clear_object (&self->cancellable);
+  g_free (self->answer_button);
+  g_free (self->answer_action);
   g_hash_table_unref (self->peers);
   g_clear_pointer (&self->last_call, json_object_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -1117,6 +1160,7 @@ hg_webrtc_visit_plugin_class_init (HgWebrtcVisitPluginClass *klass)
   object_class->dispose = hg_webrtc_visit_plugin_dispose;
   object_class->finalize = hg_webrtc_visit_plugin_finalize;
   plugin_class->configure = hg_webrtc_visit_plugin_configure;
+  plugin_class->handle_event = hg_webrtc_visit_plugin_handle_event;
   plugin_class->start_async = hg_webrtc_visit_plugin_start_async;
   plugin_class->start_finish = hg_webrtc_visit_plugin_start_finish;
   plugin_class->stop_async = hg_webrtc_visit_plugin_stop_async;

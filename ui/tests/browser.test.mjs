@@ -422,12 +422,12 @@ test('wrong password: a clear message and no session', async () => {
 
 test('a page for another role is a 403 page, and nothing of it is loaded or shown', async () => {
   const cases = [
-    { role: 'staff', path: '#/home', apis: ['/api/v1/alarms', '/api/v1/events'] },
+    { role: 'staff', path: '#/home', apis: ['/api/v1/alarms', '/api/v1/events', '/api/v1/visits'] },
     { role: 'staff', path: '#/admin', apis: ['/api/v1/plugins', '/api/v1/users', '/api/v1/health'] },
     { role: 'resident', path: '#/staff', apis: ['/api/v1/alarms', '/api/v1/health', '/api/v1/events', '/api/v1/sensors'] },
     { role: 'resident', path: '#/admin', apis: ['/api/v1/plugins', '/api/v1/users', '/api/v1/health'] },
     { role: 'family', path: '#/admin', apis: ['/api/v1/plugins', '/api/v1/users'] },
-    { role: 'it-admin', path: '#/home', apis: ['/api/v1/alarms', '/api/v1/events'] },
+    { role: 'it-admin', path: '#/home', apis: ['/api/v1/alarms', '/api/v1/events', '/api/v1/visits'] },
     { role: 'staff', path: '#/sharing', apis: ['/api/v1/grants', '/api/v1/sensors'] },
     { role: 'staff', path: '#/access-log', apis: ['/api/v1/access-log'] },
     { role: 'family', path: '#/sharing', apis: ['/api/v1/grants'] },
@@ -1479,6 +1479,40 @@ test('the login rate limit is shown with the time to wait', async () => {
   }
   assert.match(text, /^För många misslyckade försök\. Vänta \d+ sekunder och försök igen\.$/);
   await shoot(page, 'login-rate-limited-sv');
+});
+
+test('issue 18: a night-check share asks for its longest look, 1 to 600 seconds, in Swedish; the resident\'s home lists the visits', async () => {
+  const resident = await (await newContext()).newPage();
+  await login(resident, 'resident');
+  await resident.locator('#visits-heading', { hasText: 'Videobesök och nattillsyner' }).waitFor();
+  await resident.locator('#my-visits li:not(:has-text("Hämtar…"))').first().waitFor();
+  await resident.locator('header nav a[href="#/sharing"]').click();
+  await resident.locator('main h1', { hasText: 'Delning' }).waitFor();
+  await ready(resident);
+  await resident.locator('label[for="grant-kind-night-check"]').click();
+  assert.equal(await resident.locator('label[for="window-max-seconds"]').innerText(), 'Längsta tid per tillsyn, i sekunder');
+  assert.equal(await resident.locator('#window-max-seconds').inputValue(), '60');
+  await resident.locator('#window-max-seconds').fill('601');
+  await resident.locator('#new-grant-next').click();
+  await resident.locator('#new-grant-error', { hasText: 'Ange längsta tid per tillsyn som ett helt antal sekunder, 1 till 600.' }).waitFor();
+  assert.equal(await resident.locator('#new-grant').getAttribute('data-step'), '1');
+  await checkAccessibility(resident, 'resident sharing, night check (sv)');
+  await shoot(resident, 'resident-sharing-night-check-sv');
+  await resident.locator('#window-max-seconds').fill('30');
+  for (const step of ['2', '3', '4']) {
+    await resident.locator('#new-grant-next').click();
+    await resident.locator(`#new-grant[data-step="${step}"]`).waitFor();
+  }
+  assert.match(await resident.locator('#new-grant-summary').innerText(), /högst 30 sekunder varje gång/);
+  await resident.locator('#new-grant-next', { hasText: 'Dela' }).click();
+  const item = resident.locator('#grants-current li.grant[data-kind="night-check"]');
+  await item.waitFor();
+  const id = await item.getAttribute('data-id');
+  const result = await (await resident.request.get(baseUrl + '/api/v1/grants')).json();
+  const made = (Array.isArray(result) ? result : result.grants).find((g) => g.id === id);
+  assert.equal(made.scope.max_seconds, 30);
+  // withdrawn again, for the cases after this one
+  assert.equal((await resident.request.delete(baseUrl + '/api/v1/grants/' + id)).status(), 204);
 });
 
 test('no request left the gateway and no page broke its security policy', () => {

@@ -2,6 +2,8 @@
 /* HgdGrants on an injected clock: when a grant acts, for whom, and its night window. */
 #include "config.h"
 
+#include <string.h>
+
 #include "hgd-grants.h"
 
 #define SECOND G_GINT64_CONSTANT (1000000)
@@ -144,6 +146,59 @@ test_night_window (void)
   g_assert_true (hgd_grants_night_check_allowed (grants, local_time (22, 0)));
 }
 
+static void
+test_night_max_seconds (void)
+{
+  g_autoptr(HgdGrants) grants = hgd_grants_new ();
+  g_autoptr(HgdGrants) old = hgd_grants_new ();
+  g_autoptr(HgEvent) old_event = NULL;
+  g_autoptr(JsonObject) old_grant = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *id = make (
+      grants,
+      "{\"kind\":\"night-check\",\"scope\":{\"window\":{\"from\":\"22:00\",\"to\":\"06:00\"},"
+      "\"max_seconds\":5}}",
+      local_time (0, 0) - 3600 * SECOND);
+  const gchar *const bad[] = { "0", "601", "\"60\"", "60.5", "null", "[60]" };
+
+  g_test_summary ("A night-check grant's max_seconds per look (1 to 600) is what the core "
+                  "lets a check last while its window holds; a grant journaled without one "
+                  "(before the member existed) reads as 60, needing no migration; 0, 601 and "
+                  "anything but a whole number are refused naming the member");
+  g_assert_cmpuint (hgd_grants_night_check_max_seconds (grants, local_time (23, 30)), ==, 5);
+  g_assert_cmpuint (hgd_grants_night_check_max_seconds (grants, local_time (12, 0)), ==, 0);
+
+  /* as a release before max_seconds wrote it into the personal journal */
+  old_grant = hg_json_parse_object (
+      "{\"id\":\"3f1c\",\"kind\":\"night-check\",\"scope\":{\"window\":{\"from\":\"22:00\","
+      "\"to\":\"06:00\"}},\"grantee\":\"municipality\",\"start\":\"2026-01-01T00:00:00Z\","
+      "\"end\":null,\"made_by\":\"user:anna\",\"made\":\"2026-01-01T00:00:00Z\","
+      "\"revoked\":null,\"revoked_by\":null}", -1, 0, &error);
+  g_assert_no_error (error);
+  old_event = hg_event_new (HGD_GRANT_EVENT_MADE, old_grant);
+  hgd_grants_apply_event (old, old_event);
+  g_assert_true (hgd_grants_night_check_allowed (old, local_time (23, 30)));
+  g_assert_cmpuint (hgd_grants_night_check_max_seconds (old, local_time (23, 30)), ==, 60);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree gchar *text = g_strdup_printf (
+          "{\"kind\":\"night-check\",\"scope\":{\"window\":{\"from\":\"22:00\",\"to\":\"06:00\"},"
+          "\"max_seconds\":%s}}", bad[i]);
+      g_autoptr(JsonObject) request = hg_json_parse_object (text, -1, 0, &error);
+      g_autoptr(JsonObject) grant = NULL;
+
+      g_assert_no_error (error);
+      grant = hgd_grants_validate (request, "user:anna", local_time (12, 0), &error);
+      g_test_message ("%s: %s", bad[i], error != NULL ? error->message : "accepted");
+      g_assert_null (grant);
+      g_assert_error (error, HGD_GRANTS_ERROR, HGD_GRANTS_ERROR_INVALID);
+      g_assert_true (g_str_has_prefix (error->message, "scope.max_seconds: "));
+      g_assert_nonnull (strstr (error->message, "1 to 600"));
+      g_clear_error (&error);
+    }
+}
+
 int
 main (int argc,
       char *argv[])
@@ -152,5 +207,6 @@ main (int argc,
   g_test_add_func ("/grants/window-of-time", test_window_of_time);
   g_test_add_func ("/grants/revoked-at-once", test_revoked_at_once);
   g_test_add_func ("/grants/night-window", test_night_window);
+  g_test_add_func ("/grants/night-max-seconds", test_night_max_seconds);
   return g_test_run ();
 }

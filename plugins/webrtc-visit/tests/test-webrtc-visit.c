@@ -36,7 +36,7 @@ fixture_create (Fixture *fixture,
                 const gchar *extra)
 {
   const gchar *capabilities[] = { "channel.serve", "media.camera", "media.microphone",
-                                  "visit.publish", "secrets", NULL };
+                                  "visit.publish", "secrets", "sensor.subscribe", NULL };
   g_autoptr(GError) error = NULL;
   g_autofree gchar *config = NULL;
 
@@ -577,6 +577,65 @@ test_turn_config_refused (void)
     }
 }
 
+/* A button event as mqtt-sensors journals it: a `sensor.reading` of kind `action` */
+static void
+press (Fixture *fixture,
+       const gchar *device,
+       const gchar *action)
+{
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(HgEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+
+  json_object_set_string_member (body, "device", device);
+  json_object_set_string_member (body, "domain", "municipal");
+  json_object_set_string_member (body, "kind", "action");
+  json_object_set_string_member (body, "value", action);
+  event = hg_event_new ("sensor.reading", body);
+  g_assert_true (hg_test_context_deliver_event (fixture->context, fixture->plugin, event, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_button_answers (Fixture *fixture,
+                     gconstpointer user_data)
+{
+  g_autofree gchar *staff = NULL;
+  g_autofree gchar *home = NULL;
+  JsonObject *message;
+
+  g_test_summary ("A configured physical button (answer-button, answer-action) answers a "
+                  "ringing visit, recorded as answered_by button; another device's or another "
+                  "action's event leaves it ringing, and a press with nothing ringing does "
+                  "nothing");
+  home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
+  staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
+
+  /* nothing rings: ignored */
+  press (fixture, "hall-button", "double");
+  g_assert_cmpstr (json_object_get_string_member (last_health (fixture), "call"), ==, "idle");
+  g_assert_cmpuint (hg_test_context_get_channel_messages (fixture->context, staff)->len, ==, 0);
+
+  say (fixture, staff, "start");
+  wait_message (fixture, home, "ring");
+  press (fixture, "kitchen-button", "double");
+  press (fixture, "hall-button", "single");
+  press (fixture, "hall-button", "hold");
+  g_assert_cmpstr (json_object_get_string_member (last_health (fixture), "call"), ==, "ringing");
+
+  press (fixture, "hall-button", "double");
+  wait_message (fixture, staff, "accepted");
+  wait_message (fixture, home, "accepted");
+  wait_message (fixture, staff, "offer");
+  g_assert_cmpstr (json_object_get_string_member (last_health (fixture), "call"), ==, "in-call");
+  say (fixture, staff, "hangup");
+  message = wait_message (fixture, home, "ended");
+  g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "answered");
+  assert_idle (fixture, "answered");
+  message = wait_record (fixture, 1);
+  g_assert_cmpstr (json_object_get_string_member (message, "answered_by"), ==, "button");
+}
+
 /* libnice's UPnP discovery (gupnp, which webrtcbin 1.22 leaves on) warns when another
  * test on the machine holds the port it tries; that is not this plugin's failure. gupnp
  * logs structured, where g_test_log_set_fatal_handler () is not asked, so its warnings are
@@ -639,5 +698,8 @@ main (int argc,
   g_test_add ("/webrtc-visit/turn-missing-secret-falls-back", Fixture, "username",
               fixture_setup_turn, test_turn_missing_secret, fixture_teardown);
   g_test_add_func ("/webrtc-visit/turn-config-refused", test_turn_config_refused);
+  g_test_add ("/webrtc-visit/button-answers-a-ringing-visit", Fixture,
+              "answer-button=hall-button\nanswer-action=double\n", fixture_setup,
+              test_button_answers, fixture_teardown);
   return g_test_run ();
 }
