@@ -13,11 +13,16 @@
 #include <gst/webrtc/webrtc.h>
 
 #include "hg-webrtc-visit-plugin.h"
+#include "hg-webrtc-visit-rate.h"
 
 #define DEFAULT_VIDEO_SOURCE "videotestsrc is-live=true pattern=ball"
 #define DEFAULT_AUDIO_SOURCE "audiotestsrc is-live=true wave=sine volume=0.1"
 #define DEFAULT_RING_SECONDS 30
 #define DEFAULT_CHECK_SECONDS 60
+#define DEFAULT_VIDEO_SINK "fakesink sync=false"
+#define DEFAULT_AUDIO_SINK "fakesink sync=false"
+#define DEFAULT_MIN_BITRATE 100000
+#define DEFAULT_MAX_BITRATE 600000
 
 typedef enum
 {
@@ -45,6 +50,8 @@ typedef struct
   guint ring_id;
   GstElement *pipeline;  /* (owned) (nullable) */
   GstElement *webrtc;    /* (unowned) in pipeline */
+  HgWebrtcVisitRate rate; /* the video encoder's bitrate and size */
+  guint rate_id;         /* polls webrtcbin's statistics while the pipeline runs */
 } Call;
 
 struct _HgWebrtcVisitPlugin
@@ -55,6 +62,10 @@ struct _HgWebrtcVisitPlugin
   gchar *stun_server;    /* (owned) (nullable) */
   guint ring_seconds;
   guint check_seconds;
+  gchar *video_sink;     /* (owned) a gst-launch description: the staff side's video */
+  gchar *audio_sink;     /* (owned) */
+  guint min_bitrate;     /* bit/s, the video's floor under congestion */
+  guint max_bitrate;     /* bit/s, its ceiling */
   GHashTable *peers;     /* (owned) channel id → Peer */
   Call *call;            /* (owned) (nullable) the one call */
   guint64 n_calls;
@@ -134,6 +145,21 @@ pipeline_state (HgWebrtcVisitPlugin *self)
   return gst_element_state_get_name (state);
 }
 
+/* The video encoder's bitrate and picture size now, while a call's pipeline runs */
+static void
+report_media (HgWebrtcVisitPlugin *self,
+              JsonObject *health)
+{
+  g_autofree gchar *size = NULL;
+
+  if (self->call == NULL || self->call->pipeline == NULL)
+    return;
+  size = g_strdup_printf ("%ux%u", hg_webrtc_visit_rate_get_width (&self->call->rate),
+                          hg_webrtc_visit_rate_get_height (&self->call->rate));
+  json_object_set_int_member (health, "video_bitrate", self->call->rate.bitrate);
+  json_object_set_string_member (health, "video_size", size);
+}
+
 static void
 report_health (HgWebrtcVisitPlugin *self)
 {
@@ -151,6 +177,7 @@ report_health (HgWebrtcVisitPlugin *self)
   json_object_set_object_member (health, "decoded_frames", g_steal_pointer (&frames));
   if (self->last_call != NULL)
     json_object_set_object_member (health, "last_call", json_object_ref (self->last_call));
+  report_media (self, health);
   hg_context_report_health (get_context (self), health);
 }
 
@@ -188,6 +215,7 @@ end_call (HgWebrtcVisitPlugin *self,
     return;
   g_clear_handle_id (&call->ring_id, g_source_remove);
   g_clear_handle_id (&self->health_id, g_source_remove);
+  g_clear_handle_id (&call->rate_id, g_source_remove);
   if (call->pipeline != NULL)
     {
       g_autoptr(GstBus) bus = gst_pipeline_get_bus (GST_PIPELINE (call->pipeline));
@@ -381,6 +409,7 @@ decoded_pad_added_cb (GstElement *decodebin,
   GstElement *pipeline = GST_ELEMENT (gst_element_get_parent (decodebin));
   g_autoptr(GstPad) sink = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree gchar *description = NULL;
   gboolean video;
 
   if (caps == NULL)
@@ -392,9 +421,13 @@ decoded_pad_added_cb (GstElement *decodebin,
       gst_object_unref (pipeline);
       return;
     }
-  bin = gst_parse_bin_from_description (video ? "queue ! videoconvert ! fakesink sync=false"
-                                              : "queue ! audioconvert ! fakesink sync=false",
-                                        TRUE, &error);
+  description = g_strdup_printf (video ? "queue ! videoconvert ! videoscale ! %s"
+                                       : "queue ! audioconvert ! audioresample ! %s",
+                                 (const gchar *) g_object_get_data (G_OBJECT (pipeline),
+                                                                    video ? "video-sink"
+                                                                          : "audio-sink"));
+  bin = gst_parse_bin_from_description_full (description, TRUE, NULL,
+                                             GST_PARSE_FLAG_FATAL_ERRORS, &error);
   if (bin == NULL)
     {
       g_warning ("cannot play the staff side: %s", error->message);
@@ -450,6 +483,216 @@ bus_cb (GstBus *bus,
   return G_SOURCE_CONTINUE;
 }
 
+/* Congestion: the encoder follows the far end's receiver reports (HgWebrtcVisitRate). The
+ * statistics are asked for once a second while the pipeline runs, and only then: an idle
+ * gateway has no timer for it. webrtcbin answers on its own thread; the report is handed
+ * to the main context with the call's id and dropped if that call has ended. */
+typedef struct
+{
+  HgWebrtcVisitPlugin *self; /* (owned) */
+  guint64 call_id;
+  HgWebrtcVisitRateReport report;
+} RateReport;
+
+static void
+apply_rate (Call *call)
+{
+  GstElement *encoder = gst_bin_get_by_name (GST_BIN (call->pipeline), "videoenc");
+  GstElement *size = gst_bin_get_by_name (GST_BIN (call->pipeline), "videosize");
+  g_autoptr(GstCaps) caps = NULL;
+
+  caps = gst_caps_new_simple ("video/x-raw", "width", G_TYPE_INT,
+                              (gint) hg_webrtc_visit_rate_get_width (&call->rate), "height",
+                              G_TYPE_INT, (gint) hg_webrtc_visit_rate_get_height (&call->rate),
+                              NULL);
+  if (encoder != NULL)
+    g_object_set (encoder, "target-bitrate", (gint) call->rate.bitrate, NULL);
+  if (size != NULL)
+    g_object_set (size, "caps", caps, NULL);
+  g_clear_object (&encoder);
+  g_clear_object (&size);
+}
+
+static gboolean
+rate_report_cb (gpointer user_data)
+{
+  RateReport *report = user_data;
+  HgWebrtcVisitPlugin *self = report->self;
+  Call *call = self->call;
+
+  if (call != NULL && call->id == report->call_id && call->pipeline != NULL &&
+      hg_webrtc_visit_rate_update (&call->rate, &report->report))
+    {
+      g_info ("visit %" G_GUINT64_FORMAT ": %.0f %% lost, video now %u bit/s, %ux%u", call->id,
+              report->report.fraction_lost * 100, call->rate.bitrate,
+              hg_webrtc_visit_rate_get_width (&call->rate),
+              hg_webrtc_visit_rate_get_height (&call->rate));
+      apply_rate (call);
+    }
+  g_object_unref (report->self);
+  g_free (report);
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct
+{
+  HgWebrtcVisitPlugin *self; /* (owned) */
+  guint64 call_id;
+} StatsRequest;
+
+static void
+stats_request_free (gpointer data)
+{
+  StatsRequest *request = data;
+
+  g_object_unref (request->self);
+  g_free (request);
+}
+
+/* On webrtcbin's thread */
+static void
+stats_received_cb (GstPromise *promise,
+                   gpointer user_data)
+{
+  StatsRequest *request = user_data;
+  HgWebrtcVisitRateReport found = { 0 };
+  RateReport *report;
+
+  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED ||
+      gst_promise_get_reply (promise) == NULL ||
+      !hg_webrtc_visit_rate_report_from_stats (gst_promise_get_reply (promise), &found))
+    return;
+  report = g_new0 (RateReport, 1);
+  report->self = g_object_ref (request->self);
+  report->call_id = request->call_id;
+  report->report = found;
+  g_main_context_invoke (request->self->context, rate_report_cb, report);
+}
+
+static gboolean
+rate_poll_cb (gpointer user_data)
+{
+  HgWebrtcVisitPlugin *self = HG_WEBRTC_VISIT_PLUGIN (user_data);
+  StatsRequest *request;
+  GstPromise *promise;
+
+  if (self->call == NULL || self->call->webrtc == NULL)
+    return G_SOURCE_CONTINUE;
+  request = g_new0 (StatsRequest, 1);
+  request->self = g_object_ref (self);
+  request->call_id = self->call->id;
+  promise = gst_promise_new_with_change_func (stats_received_cb, request, stats_request_free);
+  g_signal_emit_by_name (self->call->webrtc, "get-stats", NULL, promise);
+  gst_promise_unref (promise);
+  return G_SOURCE_CONTINUE;
+}
+
+/* libnice asks the home's router for a port mapping over UPnP (gupnp-igd) unless told not
+ * to; a visit needs none (host candidates on the LAN, STUN or TURN beyond it), and the
+ * discovery multicasts on the home network and warns when another process holds its
+ * port. webrtcbin 1.22 has no property for it: its ICE object (GstWebRTCNice) hands out
+ * the NiceAgent, which gathers no candidates before the offer is made. */
+static void
+disable_upnp (GstElement *webrtc)
+{
+  g_autoptr(GObject) ice = NULL;
+  g_autoptr(GObject) agent = NULL;
+
+  g_object_get (webrtc, "ice-agent", &ice, NULL);
+  if (ice == NULL || g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent") == NULL)
+    return;
+  g_object_get (ice, "agent", &agent, NULL);
+  if (agent != NULL && g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "upnp") != NULL)
+    g_object_set (agent, "upnp", FALSE, NULL);
+}
+
+/* A new call's pipeline, before it plays: no UPnP, the configured sinks for the staff side
+ * (copied, so that a reconfiguration cannot pull them away mid-call), the encoder at the
+ * ceiling and the statistics polled */
+static void
+setup_media (HgWebrtcVisitPlugin *self,
+             Call *call)
+{
+  disable_upnp (call->webrtc);
+  g_object_set_data_full (G_OBJECT (call->pipeline), "video-sink", g_strdup (self->video_sink),
+                          g_free);
+  g_object_set_data_full (G_OBJECT (call->pipeline), "audio-sink", g_strdup (self->audio_sink),
+                          g_free);
+  hg_webrtc_visit_rate_init (&call->rate, self->min_bitrate, self->max_bitrate);
+  apply_rate (call);
+  call->rate_id = g_timeout_add_seconds (1, rate_poll_cb, self);
+}
+
+/* The configured sink can be made and takes the decoded media (has an input, no output);
+ * whether its device opens is known only when a call plays it. */
+static gboolean
+check_sink (const gchar *key,
+            const gchar *description,
+            GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GstElement) bin = NULL;
+  g_autoptr(GstPad) input = NULL;
+  g_autoptr(GstPad) output = NULL;
+  GstElement *made;
+
+  if (!gst_init_check (NULL, NULL, error))
+    return FALSE;
+  made = gst_parse_bin_from_description_full (description, TRUE, NULL,
+                                              GST_PARSE_FLAG_FATAL_ERRORS, &local_error);
+  if (made == NULL)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "%s \"%s\": %s", key, description,
+                   local_error->message);
+      return FALSE;
+    }
+  bin = gst_object_ref_sink (made);
+  input = gst_element_get_static_pad (bin, "sink");
+  output = gst_element_get_static_pad (bin, "src");
+  if (input == NULL || output != NULL)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "%s \"%s\": not a sink", key,
+                   description);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* video-sink, audio-sink, min-bitrate, max-bitrate */
+static gboolean
+configure_media (HgWebrtcVisitPlugin *self,
+                 HgConfig *config,
+                 GError **error)
+{
+  const gchar *video_sink = hg_config_get_string (config, "video-sink", DEFAULT_VIDEO_SINK);
+  const gchar *audio_sink = hg_config_get_string (config, "audio-sink", DEFAULT_AUDIO_SINK);
+  gint64 min_bitrate = DEFAULT_MIN_BITRATE;
+  gint64 max_bitrate = DEFAULT_MAX_BITRATE;
+
+  if (!hg_config_get_int (config, "min-bitrate", DEFAULT_MIN_BITRATE, 30000, 10000000,
+                          &min_bitrate, error) ||
+      !hg_config_get_int (config, "max-bitrate", DEFAULT_MAX_BITRATE, 30000, 10000000,
+                          &max_bitrate, error))
+    return FALSE;
+  if (min_bitrate > max_bitrate)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                   "min-bitrate %" G_GINT64_FORMAT " is above max-bitrate %" G_GINT64_FORMAT,
+                   min_bitrate, max_bitrate);
+      return FALSE;
+    }
+  if (!check_sink ("video-sink", video_sink, error) ||
+      !check_sink ("audio-sink", audio_sink, error))
+    return FALSE;
+  g_free (self->video_sink);
+  self->video_sink = g_strdup (video_sink);
+  g_free (self->audio_sink);
+  self->audio_sink = g_strdup (audio_sink);
+  self->min_bitrate = (guint) min_bitrate;
+  self->max_bitrate = (guint) max_bitrate;
+  return TRUE;
+}
+
 static gboolean
 start_pipeline (HgWebrtcVisitPlugin *self,
                 GError **error)
@@ -469,8 +712,9 @@ start_pipeline (HgWebrtcVisitPlugin *self,
                              "webrtc.", self->audio_source);
   description = g_strdup_printf (
     "webrtcbin name=webrtc bundle-policy=max-bundle %s%s "
-    "%s ! videoconvert ! videoscale ! video/x-raw,width=640,height=480 ! videorate ! "
-    "video/x-raw,framerate=15/1 ! queue ! vp8enc deadline=1 cpu-used=8 target-bitrate=600000 "
+    "%s ! videoconvert ! videoscale ! capsfilter name=videosize caps=video/x-raw,width=640,height=480 "
+    "! videorate ! video/x-raw,framerate=15/1 ! queue ! vp8enc name=videoenc deadline=1 cpu-used=8 "
+    "target-bitrate=600000 "
     "keyframe-max-dist=30 error-resilient=partitions ! rtpvp8pay pt=96 ! "
     "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! webrtc. %s",
     self->stun_server != NULL ? "stun-server=" : "",
@@ -483,6 +727,7 @@ start_pipeline (HgWebrtcVisitPlugin *self,
   gst_object_unref (call->webrtc); /* the pipeline holds it */
   g_object_set_qdata (G_OBJECT (call->webrtc), call_id_quark (), GSIZE_TO_POINTER (call->id));
   g_object_set_data (G_OBJECT (call->webrtc), "plugin", self);
+  setup_media (self, call);
   g_signal_connect (call->webrtc, "on-negotiation-needed", G_CALLBACK (negotiation_needed_cb),
                     NULL);
   g_signal_connect (call->webrtc, "on-ice-candidate", G_CALLBACK (ice_candidate_cb), self);
@@ -744,6 +989,8 @@ hg_webrtc_visit_plugin_configure (HgPlugin *plugin,
   if (!hg_config_get_int (config, "ring-seconds", DEFAULT_RING_SECONDS, 5, 300, &ring, error) ||
       !hg_config_get_int (config, "check-seconds", DEFAULT_CHECK_SECONDS, 1, 600, &check, error))
     return FALSE;
+  if (!configure_media (self, config, error))
+    return FALSE;
   g_free (self->video_source);
   self->video_source = g_strdup (hg_config_get_string (config, "video-source",
                                                        DEFAULT_VIDEO_SOURCE));
@@ -837,6 +1084,8 @@ hg_webrtc_visit_plugin_finalize (GObject *object)
   g_free (self->video_source);
   g_free (self->audio_source);
   g_free (self->stun_server);
+  g_free (self->video_sink);
+  g_free (self->audio_sink);
   g_hash_table_unref (self->peers);
   g_clear_pointer (&self->last_call, json_object_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -862,6 +1111,10 @@ static void
 hg_webrtc_visit_plugin_init (HgWebrtcVisitPlugin *self)
 {
   self->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) peer_free);
+  self->video_sink = g_strdup (DEFAULT_VIDEO_SINK);
+  self->audio_sink = g_strdup (DEFAULT_AUDIO_SINK);
+  self->min_bitrate = DEFAULT_MIN_BITRATE;
+  self->max_bitrate = DEFAULT_MAX_BITRATE;
 }
 
 HG_PLUGIN_EXPORT GType hg_plugin_query_type (void);
