@@ -51,7 +51,6 @@ typedef struct
   GstElement *pipeline;  /* (owned) (nullable) */
   GstElement *webrtc;    /* (unowned) in pipeline */
   HgWebrtcVisitRate rate; /* the video encoder's bitrate and size */
-  guint rate_id;         /* polls webrtcbin's statistics while the pipeline runs */
 } Call;
 
 struct _HgWebrtcVisitPlugin
@@ -215,7 +214,6 @@ end_call (HgWebrtcVisitPlugin *self,
     return;
   g_clear_handle_id (&call->ring_id, g_source_remove);
   g_clear_handle_id (&self->health_id, g_source_remove);
-  g_clear_handle_id (&call->rate_id, g_source_remove);
   if (call->pipeline != NULL)
     {
       g_autoptr(GstBus) bus = gst_pipeline_get_bus (GST_PIPELINE (call->pipeline));
@@ -483,10 +481,33 @@ bus_cb (GstBus *bus,
   return G_SOURCE_CONTINUE;
 }
 
-/* Congestion: the encoder follows the far end's receiver reports (HgWebrtcVisitRate). The
- * statistics are asked for once a second while the pipeline runs, and only then: an idle
- * gateway has no timer for it. webrtcbin answers on its own thread; the report is handed
- * to the main context with the call's id and dropped if that call has ended. */
+/* Congestion: the encoder follows the far end's receiver reports (HgWebrtcVisitRate), read
+ * from the RTCP packets as the call's RTP session receives them, so there is no timer and
+ * nothing at all while idle. The session's thread hands each report about our video to
+ * the main context with the call's id; it is dropped if that call has ended. */
+typedef struct
+{
+  GWeakRef self;         /* HgWebrtcVisitPlugin */
+  guint64 call_id;
+  GstElement *payloader; /* (owned) the video's, whose SSRC the reports name */
+} RateWatch;
+
+static void
+rate_watch_clear (gpointer data)
+{
+  RateWatch *watch = data;
+
+  g_weak_ref_clear (&watch->self);
+  gst_object_unref (watch->payloader);
+}
+
+static void
+rate_watch_release (gpointer data,
+                    GClosure *closure)
+{
+  g_rc_box_release_full (data, rate_watch_clear);
+}
+
 typedef struct
 {
   HgWebrtcVisitPlugin *self; /* (owned) */
@@ -534,57 +555,80 @@ rate_report_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-typedef struct
-{
-  HgWebrtcVisitPlugin *self; /* (owned) */
-  guint64 call_id;
-} StatsRequest;
-
+/* On the RTP session's thread, before the session handles the packet */
 static void
-stats_request_free (gpointer data)
+rtcp_received_cb (GObject *session,
+                  GstBuffer *buffer,
+                  gpointer user_data)
 {
-  StatsRequest *request = data;
-
-  g_object_unref (request->self);
-  g_free (request);
-}
-
-/* On webrtcbin's thread */
-static void
-stats_received_cb (GstPromise *promise,
-                   gpointer user_data)
-{
-  StatsRequest *request = user_data;
+  RateWatch *watch = user_data;
+  g_autoptr(GstStructure) stats = NULL;
   HgWebrtcVisitRateReport found = { 0 };
+  HgWebrtcVisitPlugin *self;
   RateReport *report;
+  guint ssrc = 0;
 
-  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED ||
-      gst_promise_get_reply (promise) == NULL ||
-      !hg_webrtc_visit_rate_report_from_stats (gst_promise_get_reply (promise), &found))
+  g_object_get (watch->payloader, "stats", &stats, NULL);
+  if (stats == NULL || !gst_structure_get_uint (stats, "ssrc", &ssrc) ||
+      !hg_webrtc_visit_rate_report_from_rtcp (buffer, ssrc,
+                                              hg_webrtc_visit_rate_ntp_time (g_get_real_time ()),
+                                              &found))
+    return;
+  self = g_weak_ref_get (&watch->self);
+  if (self == NULL)
     return;
   report = g_new0 (RateReport, 1);
-  report->self = g_object_ref (request->self);
-  report->call_id = request->call_id;
+  report->self = self;
+  report->call_id = watch->call_id;
   report->report = found;
-  g_main_context_invoke (request->self->context, rate_report_cb, report);
+  g_main_context_invoke (self->context, rate_report_cb, report);
 }
 
-static gboolean
-rate_poll_cb (gpointer user_data)
+static void
+watch_session (RateWatch *watch,
+               GstElement *element)
 {
-  HgWebrtcVisitPlugin *self = HG_WEBRTC_VISIT_PLUGIN (user_data);
-  StatsRequest *request;
-  GstPromise *promise;
+  GstElementFactory *factory = gst_element_get_factory (element);
+  g_autoptr(GObject) session = NULL;
 
-  if (self->call == NULL || self->call->webrtc == NULL)
-    return G_SOURCE_CONTINUE;
-  request = g_new0 (StatsRequest, 1);
-  request->self = g_object_ref (self);
-  request->call_id = self->call->id;
-  promise = gst_promise_new_with_change_func (stats_received_cb, request, stats_request_free);
-  g_signal_emit_by_name (self->call->webrtc, "get-stats", NULL, promise);
-  gst_promise_unref (promise);
-  return G_SOURCE_CONTINUE;
+  if (factory == NULL || g_strcmp0 (GST_OBJECT_NAME (factory), "rtpsession") != 0)
+    return;
+  g_object_get (element, "internal-session", &session, NULL);
+  g_signal_connect_data (session, "on-receiving-rtcp", G_CALLBACK (rtcp_received_cb),
+                         g_rc_box_acquire (watch), rate_watch_release, 0);
+}
+
+/* webrtcbin's rtpbin makes its RTP sessions as the call is negotiated */
+static void
+element_added_cb (GstBin *bin,
+                  GstBin *sub_bin,
+                  GstElement *element,
+                  gpointer user_data)
+{
+  watch_session (user_data, element);
+}
+
+static void
+watch_rate (HgWebrtcVisitPlugin *self,
+            Call *call)
+{
+  RateWatch *watch;
+  g_autoptr(GstIterator) elements = NULL;
+  GValue item = G_VALUE_INIT;
+
+  watch = g_rc_box_new0 (RateWatch);
+  g_weak_ref_init (&watch->self, self);
+  watch->call_id = call->id;
+  watch->payloader = gst_bin_get_by_name (GST_BIN (call->pipeline), "videopay");
+  g_signal_connect_data (call->pipeline, "deep-element-added", G_CALLBACK (element_added_cb),
+                         watch, rate_watch_release, 0);
+  elements = gst_bin_iterate_recurse (GST_BIN (call->pipeline));
+  while (gst_iterator_next (elements, &item) == GST_ITERATOR_OK)
+    {
+      watch_session (watch, g_value_get_object (&item));
+      g_value_reset (&item);
+    }
+  g_value_unset (&item);
 }
 
 /* libnice asks the home's router for a port mapping over UPnP (gupnp-igd) unless told not
@@ -607,8 +651,8 @@ disable_upnp (GstElement *webrtc)
 }
 
 /* A new call's pipeline, before it plays: no UPnP, the configured sinks for the staff side
- * (copied, so that a reconfiguration cannot pull them away mid-call), the encoder at the
- * ceiling and the statistics polled */
+ * (copied, so that a reconfiguration cannot pull them away mid-call), the encoder at its
+ * ceiling and following the receiver reports */
 static void
 setup_media (HgWebrtcVisitPlugin *self,
              Call *call)
@@ -620,7 +664,7 @@ setup_media (HgWebrtcVisitPlugin *self,
                           g_free);
   hg_webrtc_visit_rate_init (&call->rate, self->min_bitrate, self->max_bitrate);
   apply_rate (call);
-  call->rate_id = g_timeout_add_seconds (1, rate_poll_cb, self);
+  watch_rate (self, call);
 }
 
 /* The configured sink can be made and takes the decoded media (has an input, no output);
@@ -715,7 +759,7 @@ start_pipeline (HgWebrtcVisitPlugin *self,
     "%s ! videoconvert ! videoscale ! capsfilter name=videosize caps=video/x-raw,width=640,height=480 "
     "! videorate ! video/x-raw,framerate=15/1 ! queue ! vp8enc name=videoenc deadline=1 cpu-used=8 "
     "target-bitrate=600000 "
-    "keyframe-max-dist=30 error-resilient=partitions ! rtpvp8pay pt=96 ! "
+    "keyframe-max-dist=30 error-resilient=partitions ! rtpvp8pay name=videopay pt=96 ! "
     "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! webrtc. %s",
     self->stun_server != NULL ? "stun-server=" : "",
     self->stun_server != NULL ? self->stun_server : "", self->video_source,

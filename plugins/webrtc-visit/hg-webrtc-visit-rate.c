@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HgWebrtcVisitRate: the encoder follows the far end's receiver reports. Both steps are
- * multiplicative, as in Google's loss-based control (draft-ietf-rmcat-gcc): a receiver report with more than 10 % lost, or a round trip 250 ms above the lowest seen
- * (a queue building up before the loss), takes the bitrate to 70 %, down to the floor;
+ * multiplicative, as in Google's loss-based control (draft-ietf-rmcat-gcc): a report with
+ * more than 10 % lost, or a round trip 250 ms above the lowest seen in the call (a queue
+ * building up before the loss), takes the bitrate to 70 %, down to the floor;
  * three reports in a row with less than 2 % lost and no queue take it up 10 %, up to the
  * ceiling; anything between holds it. Below 250 kbit/s the picture is 320×240, from
  * 350 kbit/s 640×480 again (apart, so that it does not flap). The far end sends a report
- * every second or few; the plugin polls more often, and a report read twice (the same
- * highest sequence number) counts once. */
+ * every second or few; a report taken twice (the same highest sequence number) counts
+ * once. */
 #include <string.h>
 
 #include "hg-webrtc-visit-rate.h"
@@ -74,43 +75,74 @@ hg_webrtc_visit_rate_update (HgWebrtcVisitRate *rate,
   return TRUE;
 }
 
-/* The far end's last receiver report about our video, from webrtcbin's `get-stats` reply:
- * its `remote-inbound-rtp` entry of kind video (fraction-lost, round-trip-time) and, in
- * that entry's rtpsession statistics, the report's extended highest sequence number
- * (rb-exthighestseq). FALSE if there is none yet. */
+/* The report block about @ssrc (our video) in the received RTCP compound packet @rtcp
+ * (the far end's receiver or sender report), its round trip from our sender report's
+ * time it echoes (LSR) and how long the far end held it (DLSR), against @ntp_now, the
+ * time it arrived in the 64-bit NTP format. FALSE if @rtcp has no block about @ssrc.
+ *
+ * Read from the packets rather than from webrtcbin's `get-stats`: with the media bundled
+ * on one transport, GStreamer 1.22's RTP session keeps one report block per far-end
+ * source and labels all its statistics with one stream's kind, so the video's report is
+ * overwritten by the audio's in the same packet. */
 gboolean
-hg_webrtc_visit_rate_report_from_stats (const GstStructure *stats,
-                                        HgWebrtcVisitRateReport *report)
+hg_webrtc_visit_rate_report_from_rtcp (GstBuffer *rtcp,
+                                       guint32 ssrc,
+                                       guint64 ntp_now,
+                                       HgWebrtcVisitRateReport *report)
 {
-  gint n = gst_structure_n_fields (stats);
+  GstRTCPBuffer buffer = GST_RTCP_BUFFER_INIT;
+  GstRTCPPacket packet;
+  gboolean found = FALSE;
 
-  for (gint i = 0; i < n; i++)
+  if (!gst_rtcp_buffer_validate_reduced (rtcp) || !gst_rtcp_buffer_map (rtcp, GST_MAP_READ, &buffer))
+    return FALSE;
+  for (gboolean more = gst_rtcp_buffer_get_first_packet (&buffer, &packet); more && !found;
+       more = gst_rtcp_packet_move_to_next (&packet))
     {
-      const GValue *value = gst_structure_get_value (stats, gst_structure_nth_field_name (stats, i));
-      const GstStructure *entry;
-      const GstStructure *session;
-      const GValue *session_value;
-      guint seq = 0;
+      GstRTCPType type = gst_rtcp_packet_get_type (&packet);
+      guint n;
 
-      if (!GST_VALUE_HOLDS_STRUCTURE (value))
+      if (type != GST_RTCP_TYPE_RR && type != GST_RTCP_TYPE_SR)
         continue;
-      entry = gst_value_get_structure (value);
-      if (!gst_structure_has_name (entry, "remote-inbound-rtp") ||
-          g_strcmp0 (gst_structure_get_string (entry, "kind"), "video") != 0)
-        continue;
-      session_value = gst_structure_get_value (entry, "gst-rtpsource-stats");
-      if (session_value == NULL || !GST_VALUE_HOLDS_STRUCTURE (session_value))
-        continue;
-      session = gst_value_get_structure (session_value);
-      if (!gst_structure_get_uint (session, "rb-exthighestseq", &seq) ||
-          !gst_structure_get_double (entry, "fraction-lost", &report->fraction_lost))
-        continue;
-      report->report_seq = seq;
-      if (!gst_structure_get_double (entry, "round-trip-time", &report->round_trip))
-        report->round_trip = 0;
-      return TRUE;
+      n = gst_rtcp_packet_get_rb_count (&packet);
+      for (guint i = 0; i < n && !found; i++)
+        {
+          guint32 block_ssrc, highest, jitter, lsr, dlsr;
+          guint8 fraction;
+          gint32 lost;
+
+          gst_rtcp_packet_get_rb (&packet, i, &block_ssrc, &fraction, &lost, &highest, &jitter,
+                                  &lsr, &dlsr);
+          if (block_ssrc != ssrc)
+            continue;
+          found = TRUE;
+          report->report_seq = highest;
+          report->fraction_lost = fraction / 256.0;
+          report->round_trip = 0;
+          if (lsr != 0)
+            {
+              /* the middle 32 bits of NTP time: 16.16 fixed point seconds, wrapping */
+              guint32 now = (guint32) (ntp_now >> 16);
+              guint32 round_trip = now - lsr - dlsr;
+
+              if (round_trip < G_MAXINT32)
+                report->round_trip = round_trip / 65536.0;
+            }
+        }
     }
-  return FALSE;
+  gst_rtcp_buffer_unmap (&buffer);
+  return found;
+}
+
+/* @real_time (g_get_real_time ()) in the 64-bit NTP format (seconds since 1900 in the high
+ * 32 bits), the time base of GStreamer's RTP sessions' sender reports */
+guint64
+hg_webrtc_visit_rate_ntp_time (gint64 real_time)
+{
+  guint64 seconds = (guint64) (real_time / G_USEC_PER_SEC) + G_GUINT64_CONSTANT (2208988800);
+  guint64 fraction = ((guint64) (real_time % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC;
+
+  return (seconds << 32) | fraction;
 }
 
 guint

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gst/gst.h>
+#include <gst/rtp/rtp.h>
 
 G_BEGIN_DECLS
 
@@ -24,14 +25,13 @@ G_BEGIN_DECLS
 #define HG_WEBRTC_VISIT_RATE_SMALL_BELOW 250000
 #define HG_WEBRTC_VISIT_RATE_LARGE_FROM 350000
 
-/* One receiver report about the video we send, as webrtcbin's `get-stats` gives it in its
- * `remote-inbound-rtp` entry */
+/* One receiver report block (RFC 3550 6.4.1) about the video we send */
 typedef struct
 {
-  guint32 report_seq;     /* the extended highest sequence number the report covers: a
-                           * report read twice has the same */
+  guint32 report_seq;     /* the extended highest sequence number it covers: the same
+                           * report taken twice has the same */
   gdouble fraction_lost;  /* 0 to 1, since the previous report */
-  gdouble round_trip;     /* seconds; 0 if not known yet */
+  gdouble round_trip;     /* seconds; 0 if not known yet (no sender report answered) */
 } HgWebrtcVisitRateReport;
 
 typedef struct
@@ -51,8 +51,11 @@ void hg_webrtc_visit_rate_init (HgWebrtcVisitRate *rate,
                                 guint max_bitrate);
 gboolean hg_webrtc_visit_rate_update (HgWebrtcVisitRate *rate,
                                       const HgWebrtcVisitRateReport *report);
-gboolean hg_webrtc_visit_rate_report_from_stats (const GstStructure *stats,
-                                                 HgWebrtcVisitRateReport *report);
+gboolean hg_webrtc_visit_rate_report_from_rtcp (GstBuffer *rtcp,
+                                                guint32 ssrc,
+                                                guint64 ntp_now,
+                                                HgWebrtcVisitRateReport *report);
+guint64 hg_webrtc_visit_rate_ntp_time (gint64 real_time);
 guint hg_webrtc_visit_rate_get_width (const HgWebrtcVisitRate *rate);
 guint hg_webrtc_visit_rate_get_height (const HgWebrtcVisitRate *rate);
 

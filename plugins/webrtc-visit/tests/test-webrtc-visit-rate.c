@@ -185,47 +185,59 @@ test_queue_backs_off (void)
   g_assert_cmpuint (rate.bitrate, ==, 600000);
 }
 
-/* What webrtcbin 1.22's get-stats replies with, cut to what matters here */
-#define STATS_VIDEO_REPORT                                                                     \
-  "remote-inbound-rtp, id=(string)rtp-remote-inbound-stream-stats_42, ssrc=(uint)42, "         \
-  "kind=(string)%s, packets-lost=(gint64)95, fraction-lost=(double)0.21875, "                 \
-  "round-trip-time=(double)0.0041961669921875, gst-rtpsource-stats=(structure)"               \
-  "\"application/x-rtp-source-stats\\,\\ ssrc\\=\\(uint\\)7\\,\\ have-rb\\=\\(boolean\\)true"  \
-  "\\,\\ rb-fractionlost\\=\\(uint\\)56\\,\\ rb-exthighestseq\\=\\(uint\\)20394\\;\";"
-
-static GstStructure *
-stats_with (const gchar *kind)
+/* A compound RTCP packet from the far end: a receiver report with a block about each of
+ * @ssrcs (0-terminated): fraction lost 51/256, the highest sequence number 20394 + i,
+ * LSR 0x12340000 and DLSR 0x00010000 (one second) */
+static GstBuffer *
+receiver_report (const guint32 *ssrcs)
 {
-  g_autoptr(GstStructure) outbound = NULL;
-  g_autoptr(GstStructure) remote = NULL;
-  g_autofree gchar *text = g_strdup_printf (STATS_VIDEO_REPORT, kind);
-  GstStructure *stats = gst_structure_new_empty ("application/x-webrtc-stats");
+  GstBuffer *buffer = gst_rtcp_buffer_new (1400);
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  GstRTCPPacket packet;
 
-  outbound = gst_structure_from_string ("outbound-rtp, ssrc=(uint)42, kind=(string)video, "
-                                        "packets-sent=(guint64)636;", NULL);
-  remote = gst_structure_from_string (text, NULL);
-  g_assert_nonnull (remote);
-  gst_structure_set (stats, "rtp-outbound-stream-stats_42", GST_TYPE_STRUCTURE, outbound,
-                     "rtp-remote-inbound-stream-stats_42", GST_TYPE_STRUCTURE, remote, NULL);
-  return stats;
+  g_assert_true (gst_rtcp_buffer_map (buffer, GST_MAP_READWRITE, &rtcp));
+  g_assert_true (gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_RR, &packet));
+  gst_rtcp_packet_rr_set_ssrc (&packet, 7);
+  for (guint i = 0; ssrcs[i] != 0; i++)
+    g_assert_true (gst_rtcp_packet_add_rb (&packet, ssrcs[i], 51, 95, 20394 + i, 33,
+                                           0x12340000, 0x00010000));
+  g_assert_true (gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_SDES, &packet));
+  g_assert_true (gst_rtcp_packet_sdes_add_item (&packet, 7));
+  g_assert_true (gst_rtcp_packet_sdes_add_entry (&packet, GST_RTCP_SDES_CNAME, 4,
+                                                 (const guint8 *) "peer"));
+  gst_rtcp_buffer_unmap (&rtcp);
+  return buffer;
 }
 
 static void
-test_report_from_stats (void)
+test_report_from_rtcp (void)
 {
-  g_autoptr(GstStructure) video = stats_with ("video");
-  g_autoptr(GstStructure) audio = stats_with ("audio");
-  g_autoptr(GstStructure) empty = gst_structure_new_empty ("application/x-webrtc-stats");
+  const guint32 both[] = { 1111, 4242, 0 };
+  const guint32 audio[] = { 1111, 0 };
+  g_autoptr(GstBuffer) report = receiver_report (both);
+  g_autoptr(GstBuffer) other = receiver_report (audio);
   HgWebrtcVisitRateReport found = { 0 };
+  /* 50 ms after the far end sent it, one second after it got our sender report */
+  guint64 now = (G_GUINT64_CONSTANT (0x12340000) + 0x00010000 + 65536 / 20) << 16;
 
-  g_test_summary ("The video's receiver report is read from webrtcbin's statistics "
-                  "(remote-inbound-rtp of kind video); audio's and none are no report");
-  g_assert_true (hg_webrtc_visit_rate_report_from_stats (video, &found));
-  g_assert_cmpuint (found.report_seq, ==, 20394);
-  g_assert_cmpfloat_with_epsilon (found.fraction_lost, 0.21875, 1e-9);
-  g_assert_cmpfloat_with_epsilon (found.round_trip, 0.0041961669921875, 1e-9);
-  g_assert_false (hg_webrtc_visit_rate_report_from_stats (audio, &found));
-  g_assert_false (hg_webrtc_visit_rate_report_from_stats (empty, &found));
+  g_test_summary ("The report block about our video's SSRC is read from the far end's RTCP "
+                  "(the audio's in the same packet is not), with its round trip from LSR and "
+                  "DLSR; a packet without one is no report");
+  g_assert_true (hg_webrtc_visit_rate_report_from_rtcp (report, 4242, now, &found));
+  g_assert_cmpuint (found.report_seq, ==, 20395);
+  g_assert_cmpfloat_with_epsilon (found.fraction_lost, 51 / 256.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (found.round_trip, 0.05, 0.001);
+  g_assert_false (hg_webrtc_visit_rate_report_from_rtcp (other, 4242, now, &found));
+}
+
+static void
+test_ntp_time (void)
+{
+  g_test_summary ("The real time in the NTP format of the sender reports: seconds since 1900 "
+                  "above, the fraction of a second below");
+  g_assert_cmphex (hg_webrtc_visit_rate_ntp_time (0), ==, G_GUINT64_CONSTANT (2208988800) << 32);
+  g_assert_cmphex (hg_webrtc_visit_rate_ntp_time (G_USEC_PER_SEC + G_USEC_PER_SEC / 2), ==,
+                   ((G_GUINT64_CONSTANT (2208988801)) << 32) | 0x80000000);
 }
 
 int
@@ -242,6 +254,7 @@ main (int argc,
   g_test_add_func ("/webrtc-visit/rate/moderate-loss-holds", test_moderate_loss_holds);
   g_test_add_func ("/webrtc-visit/rate/size-does-not-flap", test_size_hysteresis);
   g_test_add_func ("/webrtc-visit/rate/queue-backs-off", test_queue_backs_off);
-  g_test_add_func ("/webrtc-visit/rate/report-from-webrtcbin-stats", test_report_from_stats);
+  g_test_add_func ("/webrtc-visit/rate/report-from-rtcp", test_report_from_rtcp);
+  g_test_add_func ("/webrtc-visit/rate/ntp-time", test_ntp_time);
   return g_test_run ();
 }
