@@ -498,7 +498,7 @@ rate_watch_clear (gpointer data)
   RateWatch *watch = data;
 
   g_weak_ref_clear (&watch->self);
-  gst_object_unref (watch->payloader);
+  gst_clear_object (&watch->payloader);
 }
 
 static void
@@ -612,14 +612,17 @@ static void
 watch_rate (HgWebrtcVisitPlugin *self,
             Call *call)
 {
-  RateWatch *watch;
+  GstElement *payloader = gst_bin_get_by_name (GST_BIN (call->pipeline), "videopay");
   g_autoptr(GstIterator) elements = NULL;
   GValue item = G_VALUE_INIT;
+  RateWatch *watch;
 
+  if (payloader == NULL)
+    return;
   watch = g_rc_box_new0 (RateWatch);
   g_weak_ref_init (&watch->self, self);
   watch->call_id = call->id;
-  watch->payloader = gst_bin_get_by_name (GST_BIN (call->pipeline), "videopay");
+  watch->payloader = payloader;
   g_signal_connect_data (call->pipeline, "deep-element-added", G_CALLBACK (element_added_cb),
                          watch, rate_watch_release, 0);
   elements = gst_bin_iterate_recurse (GST_BIN (call->pipeline));
@@ -756,9 +759,9 @@ start_pipeline (HgWebrtcVisitPlugin *self,
                              "webrtc.", self->audio_source);
   description = g_strdup_printf (
     "webrtcbin name=webrtc bundle-policy=max-bundle %s%s "
-    "%s ! videoconvert ! videoscale ! capsfilter name=videosize caps=video/x-raw,width=640,height=480 "
-    "! videorate ! video/x-raw,framerate=15/1 ! queue ! vp8enc name=videoenc deadline=1 cpu-used=8 "
-    "target-bitrate=600000 "
+    "%s ! videoconvert ! videoscale ! capsfilter name=videosize "
+    "caps=video/x-raw,width=640,height=480 ! videorate ! video/x-raw,framerate=15/1 ! queue ! "
+    "vp8enc name=videoenc deadline=1 cpu-used=8 target-bitrate=600000 "
     "keyframe-max-dist=30 error-resilient=partitions ! rtpvp8pay name=videopay pt=96 ! "
     "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! webrtc. %s",
     self->stun_server != NULL ? "stun-server=" : "",

@@ -390,6 +390,19 @@ test_peer_request_decoder_cb (GstElement *rtpbin,
   return bin;
 }
 
+/* A report every second rather than every five, as a browser sends them */
+static void
+test_peer_element_added_cb (GstBin *bin,
+                            GstBin *sub_bin,
+                            GstElement *element,
+                            gpointer user_data)
+{
+  GstElementFactory *factory = gst_element_get_factory (element);
+
+  if (factory != NULL && g_str_equal (GST_OBJECT_NAME (factory), "rtpsession"))
+    g_object_set (element, "rtcp-min-interval", (guint64) GST_SECOND, NULL);
+}
+
 static void
 test_peer_pad_added_cb (GstElement *webrtc,
                         GstPad *pad,
@@ -470,6 +483,8 @@ test_peer_new (Fixture *fixture,
   g_assert_nonnull (rtpbin);
   g_signal_connect (rtpbin, "request-rtp-decoder", G_CALLBACK (test_peer_request_decoder_cb),
                     peer);
+  g_signal_connect (peer->pipeline, "deep-element-added",
+                    G_CALLBACK (test_peer_element_added_cb), NULL);
   g_signal_connect (peer->webrtc, "pad-added", G_CALLBACK (test_peer_pad_added_cb), peer);
   g_signal_connect (peer->webrtc, "on-ice-candidate", G_CALLBACK (test_peer_ice_candidate_cb),
                     peer);
