@@ -465,6 +465,7 @@ test_peer_new (Fixture *fixture,
 {
   TestPeer *peer = g_new0 (TestPeer, 1);
   g_autoptr(GstElement) rtpbin = NULL;
+  g_autoptr(GError) error = NULL;
   GstSDPMessage *sdp = NULL;
   GstWebRTCSessionDescription *description;
   GstPromise *promise;
@@ -473,11 +474,14 @@ test_peer_new (Fixture *fixture,
   peer->channel = g_strdup (channel);
   peer->drop = drop;
   peer->outgoing = g_async_queue_new_full ((GDestroyNotify) json_object_unref);
-  peer->pipeline = gst_pipeline_new ("test-peer");
-  peer->webrtc = gst_element_factory_make ("webrtcbin", NULL);
-  g_assert_nonnull (peer->webrtc);
-  g_object_set (peer->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
-  gst_bin_add (GST_BIN (peer->pipeline), gst_object_ref (peer->webrtc));
+  /* the staff member's camera, as a browser sends it */
+  peer->pipeline = gst_parse_launch (
+    "webrtcbin name=peer bundle-policy=max-bundle "
+    "videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=15/1 ! "
+    "vp8enc deadline=1 cpu-used=8 ! rtpvp8pay pt=96 ! "
+    "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! peer.", &error);
+  g_assert_no_error (error);
+  peer->webrtc = gst_bin_get_by_name (GST_BIN (peer->pipeline), "peer");
   test_peer_disable_upnp (peer->webrtc);
   rtpbin = gst_bin_get_by_name (GST_BIN (peer->webrtc), "rtpbin");
   g_assert_nonnull (rtpbin);
@@ -573,6 +577,19 @@ size_lowered (JsonObject *health)
                     "320x240") == 0;
 }
 
+static gboolean
+video_decoded (JsonObject *health)
+{
+  return json_object_get_int_member (json_object_get_object_member (health, "decoded_frames"),
+                                     "video") > 0;
+}
+
+static gboolean
+call_idle (JsonObject *health)
+{
+  return g_strcmp0 (json_object_get_string_member (health, "call"), "idle") == 0;
+}
+
 static void
 test_congestion_lowers_bitrate (Fixture *fixture,
                                 gconstpointer user_data)
@@ -603,6 +620,8 @@ test_congestion_lowers_bitrate (Fixture *fixture,
   health = test_peer_wait_health (peer, size_lowered);
   g_assert_cmpint (json_object_get_int_member (health, "video_bitrate"), <, 250000);
   g_assert_cmpint (json_object_get_int_member (health, "video_bitrate"), >=, 100000);
+  /* the staff side's video, decoded into the default video-sink and counted */
+  test_peer_wait_health (peer, video_decoded);
   assert_no_upnp ();
 
   say (fixture, staff, "hangup");
@@ -610,6 +629,31 @@ test_congestion_lowers_bitrate (Fixture *fixture,
   g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "answered");
   assert_idle (fixture, "answered");
   g_assert_false (json_object_has_member (last_health (fixture), "video_bitrate"));
+}
+
+static void
+test_staff_video_to_sink (Fixture *fixture,
+                          gconstpointer user_data)
+{
+  g_autofree gchar *staff = NULL;
+  g_autofree gchar *home = NULL;
+  g_autoptr(TestPeer) peer = NULL;
+  JsonObject *message;
+
+  g_test_summary ("The staff side's video plays in the configured video-sink: one whose "
+                  "device fails to start (fakesink state-error) fails the call once the "
+                  "video comes, and the pipeline is NULL");
+  home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
+  staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
+  say (fixture, staff, "start");
+  wait_message (fixture, home, "ring");
+  say (fixture, home, "accept");
+  message = wait_message (fixture, staff, "offer");
+  peer = test_peer_new (fixture, staff, json_object_get_string_member (message, "sdp"), 0.0);
+  test_peer_wait_health (peer, call_idle);
+  message = wait_message (fixture, home, "ended");
+  g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "failed");
+  assert_idle (fixture, "failed");
 }
 
 static void
@@ -677,6 +721,9 @@ main (int argc,
               test_camera_missing, fixture_teardown);
   g_test_add ("/webrtc-visit/congestion-lowers-bitrate-and-size", Fixture, NULL, fixture_setup,
               test_congestion_lowers_bitrate, fixture_teardown);
+  g_test_add ("/webrtc-visit/staff-video-to-configured-sink", Fixture,
+              "video-sink=fakesink state-error=ready-to-paused\n", fixture_setup,
+              test_staff_video_to_sink, fixture_teardown);
   g_test_add_func ("/webrtc-visit/configure/sinks-and-bitrates", test_configure_media);
   return g_test_run ();
 }
