@@ -543,7 +543,7 @@ test_peer_free (TestPeer *peer)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestPeer, test_peer_free)
 
-/* Signals and waits until the newest health report's @member passes @done, up to 60 s */
+/* Signals and waits until the newest health report passes @done, up to 60 s */
 static JsonObject *
 test_peer_wait_health (TestPeer *peer,
                        gboolean (*done) (JsonObject *health))
