@@ -15,6 +15,7 @@
 #include <gst/webrtc/webrtc.h>
 
 #include "hg-webrtc-visit-plugin.h"
+#include "hg-webrtc-visit-rate.h"
 
 #define DEFAULT_VIDEO_SOURCE "videotestsrc is-live=true pattern=ball"
 #define DEFAULT_AUDIO_SOURCE "audiotestsrc is-live=true wave=sine volume=0.1"
@@ -24,6 +25,10 @@
 #define TURN_USERNAME_SECRET "turn-username"
 #define TURN_PASSWORD_SECRET "turn-password"
 #define DEFAULT_ANSWER_ACTION "single"
+#define DEFAULT_VIDEO_SINK "fakesink sync=false"
+#define DEFAULT_AUDIO_SINK "fakesink sync=false"
+#define DEFAULT_MIN_BITRATE 100000
+#define DEFAULT_MAX_BITRATE 600000
 
 typedef enum
 {
@@ -51,6 +56,7 @@ typedef struct
   guint ring_id;
   GstElement *pipeline;  /* (owned) (nullable) */
   GstElement *webrtc;    /* (unowned) in pipeline */
+  HgWebrtcVisitRate rate; /* the video encoder's bitrate and size */
 } Call;
 
 struct _HgWebrtcVisitPlugin
@@ -68,6 +74,10 @@ struct _HgWebrtcVisitPlugin
   guint check_seconds;
   gchar *answer_button;  /* (owned) (nullable) the device whose button answers a visit */
   gchar *answer_action;  /* (owned) its action that does */
+  gchar *video_sink;     /* (owned) a gst-launch description: the staff side's video */
+  gchar *audio_sink;     /* (owned) */
+  guint min_bitrate;     /* bit/s, the video's floor under congestion */
+  guint max_bitrate;     /* bit/s, its ceiling */
   GHashTable *peers;     /* (owned) channel id → Peer */
   Call *call;            /* (owned) (nullable) the one call */
   guint64 n_calls;
@@ -395,6 +405,21 @@ pipeline_state (HgWebrtcVisitPlugin *self)
   return gst_element_state_get_name (state);
 }
 
+/* The video encoder's bitrate and picture size now, while a call's pipeline runs */
+static void
+report_media (HgWebrtcVisitPlugin *self,
+              JsonObject *health)
+{
+  g_autofree gchar *size = NULL;
+
+  if (self->call == NULL || self->call->pipeline == NULL)
+    return;
+  size = g_strdup_printf ("%ux%u", hg_webrtc_visit_rate_get_width (&self->call->rate),
+                          hg_webrtc_visit_rate_get_height (&self->call->rate));
+  json_object_set_int_member (health, "video_bitrate", self->call->rate.bitrate);
+  json_object_set_string_member (health, "video_size", size);
+}
+
 static void
 report_health (HgWebrtcVisitPlugin *self)
 {
@@ -413,6 +438,7 @@ report_health (HgWebrtcVisitPlugin *self)
   if (self->last_call != NULL)
     json_object_set_object_member (health, "last_call", json_object_ref (self->last_call));
   ice_report_health (self, health);
+  report_media (self, health);
   hg_context_report_health (get_context (self), health);
 }
 
@@ -643,6 +669,7 @@ decoded_pad_added_cb (GstElement *decodebin,
   GstElement *pipeline = GST_ELEMENT (gst_element_get_parent (decodebin));
   g_autoptr(GstPad) sink = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree gchar *description = NULL;
   gboolean video;
 
   if (caps == NULL)
@@ -654,9 +681,13 @@ decoded_pad_added_cb (GstElement *decodebin,
       gst_object_unref (pipeline);
       return;
     }
-  bin = gst_parse_bin_from_description (video ? "queue ! videoconvert ! fakesink sync=false"
-                                              : "queue ! audioconvert ! fakesink sync=false",
-                                        TRUE, &error);
+  description = g_strdup_printf (video ? "queue ! videoconvert ! videoscale ! %s"
+                                       : "queue ! audioconvert ! audioresample ! %s",
+                                 (const gchar *) g_object_get_data (G_OBJECT (pipeline),
+                                                                    video ? "video-sink"
+                                                                          : "audio-sink"));
+  bin = gst_parse_bin_from_description_full (description, TRUE, NULL,
+                                             GST_PARSE_FLAG_FATAL_ERRORS, &error);
   if (bin == NULL)
     {
       g_warning ("cannot play the staff side: %s", error->message);
@@ -712,6 +743,265 @@ bus_cb (GstBus *bus,
   return G_SOURCE_CONTINUE;
 }
 
+/* Congestion: the encoder follows the far end's receiver reports (HgWebrtcVisitRate), read
+ * from the RTCP packets as the call's RTP session receives them, so there is no timer and
+ * nothing at all while idle. The session's thread hands each report about our video to
+ * the main context with the call's id; it is dropped if that call has ended. */
+typedef struct
+{
+  GWeakRef self;         /* HgWebrtcVisitPlugin */
+  guint64 call_id;
+  GstElement *payloader; /* (owned) the video's, whose SSRC the reports name */
+} RateWatch;
+
+static void
+rate_watch_clear (gpointer data)
+{
+  RateWatch *watch = data;
+
+  g_weak_ref_clear (&watch->self);
+  gst_clear_object (&watch->payloader);
+}
+
+static void
+rate_watch_release (gpointer data,
+                    GClosure *closure)
+{
+  g_rc_box_release_full (data, rate_watch_clear);
+}
+
+typedef struct
+{
+  HgWebrtcVisitPlugin *self; /* (owned) */
+  guint64 call_id;
+  HgWebrtcVisitRateReport report;
+} RateReport;
+
+static void
+apply_rate (Call *call)
+{
+  GstElement *encoder = gst_bin_get_by_name (GST_BIN (call->pipeline), "videoenc");
+  GstElement *size = gst_bin_get_by_name (GST_BIN (call->pipeline), "videosize");
+  g_autoptr(GstCaps) caps = NULL;
+
+  caps = gst_caps_new_simple ("video/x-raw", "width", G_TYPE_INT,
+                              (gint) hg_webrtc_visit_rate_get_width (&call->rate), "height",
+                              G_TYPE_INT, (gint) hg_webrtc_visit_rate_get_height (&call->rate),
+                              NULL);
+  if (encoder != NULL)
+    g_object_set (encoder, "target-bitrate", (gint) call->rate.bitrate, NULL);
+  if (size != NULL)
+    g_object_set (size, "caps", caps, NULL);
+  g_clear_object (&encoder);
+  g_clear_object (&size);
+}
+
+static gboolean
+rate_report_cb (gpointer user_data)
+{
+  RateReport *report = user_data;
+  HgWebrtcVisitPlugin *self = report->self;
+  Call *call = self->call;
+
+  if (call != NULL && call->id == report->call_id && call->pipeline != NULL &&
+      hg_webrtc_visit_rate_update (&call->rate, &report->report))
+    {
+      g_info ("visit %" G_GUINT64_FORMAT ": %.0f %% lost, video now %u bit/s, %ux%u", call->id,
+              report->report.fraction_lost * 100, call->rate.bitrate,
+              hg_webrtc_visit_rate_get_width (&call->rate),
+              hg_webrtc_visit_rate_get_height (&call->rate));
+      apply_rate (call);
+    }
+  g_object_unref (report->self);
+  g_free (report);
+  return G_SOURCE_REMOVE;
+}
+
+/* On the RTP session's thread, before the session handles the packet */
+static void
+rtcp_received_cb (GObject *session,
+                  GstBuffer *buffer,
+                  gpointer user_data)
+{
+  RateWatch *watch = user_data;
+  g_autoptr(GstStructure) stats = NULL;
+  HgWebrtcVisitRateReport found = { 0 };
+  HgWebrtcVisitPlugin *self;
+  RateReport *report;
+  guint ssrc = 0;
+
+  g_object_get (watch->payloader, "stats", &stats, NULL);
+  if (stats == NULL || !gst_structure_get_uint (stats, "ssrc", &ssrc) ||
+      !hg_webrtc_visit_rate_report_from_rtcp (buffer, ssrc,
+                                              hg_webrtc_visit_rate_ntp_time (g_get_real_time ()),
+                                              &found))
+    return;
+  self = g_weak_ref_get (&watch->self);
+  if (self == NULL)
+    return;
+  report = g_new0 (RateReport, 1);
+  report->self = self;
+  report->call_id = watch->call_id;
+  report->report = found;
+  g_main_context_invoke (self->context, rate_report_cb, report);
+}
+
+static void
+watch_session (RateWatch *watch,
+               GstElement *element)
+{
+  GstElementFactory *factory = gst_element_get_factory (element);
+  g_autoptr(GObject) session = NULL;
+
+  if (factory == NULL || g_strcmp0 (GST_OBJECT_NAME (factory), "rtpsession") != 0)
+    return;
+  g_object_get (element, "internal-session", &session, NULL);
+  g_signal_connect_data (session, "on-receiving-rtcp", G_CALLBACK (rtcp_received_cb),
+                         g_rc_box_acquire (watch), rate_watch_release, 0);
+}
+
+/* webrtcbin's rtpbin makes its RTP sessions as the call is negotiated */
+static void
+element_added_cb (GstBin *bin,
+                  GstBin *sub_bin,
+                  GstElement *element,
+                  gpointer user_data)
+{
+  watch_session (user_data, element);
+}
+
+static void
+watch_rate (HgWebrtcVisitPlugin *self,
+            Call *call)
+{
+  GstElement *payloader = gst_bin_get_by_name (GST_BIN (call->pipeline), "videopay");
+  g_autoptr(GstIterator) elements = NULL;
+  GValue item = G_VALUE_INIT;
+  RateWatch *watch;
+
+  if (payloader == NULL)
+    return;
+  watch = g_rc_box_new0 (RateWatch);
+  g_weak_ref_init (&watch->self, self);
+  watch->call_id = call->id;
+  watch->payloader = payloader;
+  g_signal_connect_data (call->pipeline, "deep-element-added", G_CALLBACK (element_added_cb),
+                         watch, rate_watch_release, 0);
+  elements = gst_bin_iterate_recurse (GST_BIN (call->pipeline));
+  while (gst_iterator_next (elements, &item) == GST_ITERATOR_OK)
+    {
+      watch_session (watch, g_value_get_object (&item));
+      g_value_reset (&item);
+    }
+  g_value_unset (&item);
+}
+
+/* libnice asks the home's router for a port mapping over UPnP (gupnp-igd) unless told not
+ * to; a visit needs none (host candidates on the LAN, STUN or TURN beyond it), and the
+ * discovery multicasts on the home network and warns when another process holds its
+ * port. webrtcbin 1.22 has no property for it: its ICE object (GstWebRTCNice) hands out
+ * the NiceAgent, which gathers no candidates before the offer is made. */
+static void
+disable_upnp (GstElement *webrtc)
+{
+  g_autoptr(GObject) ice = NULL;
+  g_autoptr(GObject) agent = NULL;
+
+  g_object_get (webrtc, "ice-agent", &ice, NULL);
+  if (ice == NULL || g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent") == NULL)
+    return;
+  g_object_get (ice, "agent", &agent, NULL);
+  if (agent != NULL && g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "upnp") != NULL)
+    g_object_set (agent, "upnp", FALSE, NULL);
+}
+
+/* A new call's pipeline, before it plays: no UPnP, the configured sinks for the staff side
+ * (copied, so that a reconfiguration cannot pull them away mid-call), the encoder at its
+ * ceiling and following the receiver reports */
+static void
+setup_media (HgWebrtcVisitPlugin *self,
+             Call *call)
+{
+  disable_upnp (call->webrtc);
+  g_object_set_data_full (G_OBJECT (call->pipeline), "video-sink", g_strdup (self->video_sink),
+                          g_free);
+  g_object_set_data_full (G_OBJECT (call->pipeline), "audio-sink", g_strdup (self->audio_sink),
+                          g_free);
+  hg_webrtc_visit_rate_init (&call->rate, self->min_bitrate, self->max_bitrate);
+  apply_rate (call);
+  watch_rate (self, call);
+}
+
+/* The configured sink can be made and takes the decoded media (has an input, no output);
+ * whether its device opens is known only when a call plays it. */
+static gboolean
+check_sink (const gchar *key,
+            const gchar *description,
+            GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GstElement) bin = NULL;
+  g_autoptr(GstPad) input = NULL;
+  g_autoptr(GstPad) output = NULL;
+  GstElement *made;
+
+  if (!gst_init_check (NULL, NULL, error))
+    return FALSE;
+  made = gst_parse_bin_from_description_full (description, TRUE, NULL,
+                                              GST_PARSE_FLAG_FATAL_ERRORS, &local_error);
+  if (made == NULL)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "%s \"%s\": %s", key, description,
+                   local_error->message);
+      return FALSE;
+    }
+  bin = gst_object_ref_sink (made);
+  input = gst_element_get_static_pad (bin, "sink");
+  output = gst_element_get_static_pad (bin, "src");
+  if (input == NULL || output != NULL)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "%s \"%s\": not a sink", key,
+                   description);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* video-sink, audio-sink, min-bitrate, max-bitrate */
+static gboolean
+configure_media (HgWebrtcVisitPlugin *self,
+                 HgConfig *config,
+                 GError **error)
+{
+  const gchar *video_sink = hg_config_get_string (config, "video-sink", DEFAULT_VIDEO_SINK);
+  const gchar *audio_sink = hg_config_get_string (config, "audio-sink", DEFAULT_AUDIO_SINK);
+  gint64 min_bitrate = DEFAULT_MIN_BITRATE;
+  gint64 max_bitrate = DEFAULT_MAX_BITRATE;
+
+  if (!hg_config_get_int (config, "min-bitrate", DEFAULT_MIN_BITRATE, 30000, 10000000,
+                          &min_bitrate, error) ||
+      !hg_config_get_int (config, "max-bitrate", DEFAULT_MAX_BITRATE, 30000, 10000000,
+                          &max_bitrate, error))
+    return FALSE;
+  if (min_bitrate > max_bitrate)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                   "min-bitrate %" G_GINT64_FORMAT " is above max-bitrate %" G_GINT64_FORMAT,
+                   min_bitrate, max_bitrate);
+      return FALSE;
+    }
+  if (!check_sink ("video-sink", video_sink, error) ||
+      !check_sink ("audio-sink", audio_sink, error))
+    return FALSE;
+  g_free (self->video_sink);
+  self->video_sink = g_strdup (video_sink);
+  g_free (self->audio_sink);
+  self->audio_sink = g_strdup (audio_sink);
+  self->min_bitrate = (guint) min_bitrate;
+  self->max_bitrate = (guint) max_bitrate;
+  return TRUE;
+}
+
 static gboolean
 start_pipeline (HgWebrtcVisitPlugin *self,
                 GError **error)
@@ -720,7 +1010,6 @@ start_pipeline (HgWebrtcVisitPlugin *self,
   g_autofree gchar *description = NULL;
   g_autoptr(GstBus) bus = NULL;
   GArray *transceivers = NULL;
-
   g_autofree gchar *audio = NULL;
 
   /* a night check is video only: the microphone stays closed */
@@ -731,9 +1020,10 @@ start_pipeline (HgWebrtcVisitPlugin *self,
                              "webrtc.", self->audio_source);
   description = g_strdup_printf (
     "webrtcbin name=webrtc bundle-policy=max-bundle %s%s "
-    "%s ! videoconvert ! videoscale ! video/x-raw,width=640,height=480 ! videorate ! "
-    "video/x-raw,framerate=15/1 ! queue ! vp8enc deadline=1 cpu-used=8 target-bitrate=600000 "
-    "keyframe-max-dist=30 error-resilient=partitions ! rtpvp8pay pt=96 ! "
+    "%s ! videoconvert ! videoscale ! capsfilter name=videosize "
+    "caps=video/x-raw,width=640,height=480 ! videorate ! video/x-raw,framerate=15/1 ! queue ! "
+    "vp8enc name=videoenc deadline=1 cpu-used=8 target-bitrate=600000 "
+    "keyframe-max-dist=30 error-resilient=partitions ! rtpvp8pay name=videopay pt=96 ! "
     "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! webrtc. %s",
     self->stun_server != NULL ? "stun-server=" : "",
     self->stun_server != NULL ? self->stun_server : "", self->video_source,
@@ -746,6 +1036,7 @@ start_pipeline (HgWebrtcVisitPlugin *self,
   g_object_set_qdata (G_OBJECT (call->webrtc), call_id_quark (), GSIZE_TO_POINTER (call->id));
   g_object_set_data (G_OBJECT (call->webrtc), "plugin", self);
   ice_apply (self, call->webrtc);
+  setup_media (self, call);
   g_signal_connect (call->webrtc, "on-negotiation-needed", G_CALLBACK (negotiation_needed_cb),
                     NULL);
   g_signal_connect (call->webrtc, "on-ice-candidate", G_CALLBACK (ice_candidate_cb), self);
@@ -1040,6 +1331,8 @@ hg_webrtc_visit_plugin_configure (HgPlugin *plugin,
       !hg_config_get_int (config, "check-seconds", DEFAULT_CHECK_SECONDS, 1, 600, &check, error) ||
       !ice_configure (self, config, error))
     return FALSE;
+  if (!configure_media (self, config, error))
+    return FALSE;
   g_free (self->video_source);
   self->video_source = g_strdup (hg_config_get_string (config, "video-source",
                                                        DEFAULT_VIDEO_SOURCE));
@@ -1145,6 +1438,8 @@ hg_webrtc_visit_plugin_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_free (self->answer_button);
   g_free (self->answer_action);
+  g_free (self->video_sink);
+  g_free (self->audio_sink);
   g_hash_table_unref (self->peers);
   g_clear_pointer (&self->last_call, json_object_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -1172,6 +1467,10 @@ hg_webrtc_visit_plugin_init (HgWebrtcVisitPlugin *self)
 {
   self->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) peer_free);
   self->cancellable = g_cancellable_new ();
+  self->video_sink = g_strdup (DEFAULT_VIDEO_SINK);
+  self->audio_sink = g_strdup (DEFAULT_AUDIO_SINK);
+  self->min_bitrate = DEFAULT_MIN_BITRATE;
+  self->max_bitrate = DEFAULT_MAX_BITRATE;
 }
 
 HG_PLUGIN_EXPORT GType hg_plugin_query_type (void);
