@@ -1125,6 +1125,32 @@ query_get_uint64 (HgdApiRequest *req,
   return TRUE;
 }
 
+/* The query parameter @name as an RFC 3339 time, in microseconds since the epoch; @value
+ * is left as it is when the parameter is absent. */
+static gboolean
+query_get_time (HgdApiRequest *req,
+                const gchar *name,
+                gint64 *value)
+{
+  const gchar *str = req->query != NULL ? g_hash_table_lookup (req->query, name) : NULL;
+  g_autoptr(GTimeZone) utc = NULL;
+  g_autoptr(GDateTime) dt = NULL;
+
+  if (str == NULL)
+    return TRUE;
+  utc = g_time_zone_new_utc ();
+  dt = g_date_time_new_from_iso8601 (str, utc);
+  if (dt == NULL)
+    {
+      respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
+                     "query parameter '%s' is not an RFC 3339 time, e.g. 2024-05-01T06:00:00Z",
+                     name);
+      return FALSE;
+    }
+  *value = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+  return TRUE;
+}
+
 static gboolean
 check_length (HgdApiRequest *req,
               const gchar *member,
@@ -5387,8 +5413,6 @@ handle_sensor_history (HgdApi *self,
 {
   static const gchar *const allowed[] = { "since", "limit", NULL };
   const gchar *device = request_param (req, 0);
-  const gchar *since_text = req->query != NULL ? g_hash_table_lookup (req->query, "since") : NULL;
-  g_autoptr(GTimeZone) utc = g_time_zone_new_utc ();
   g_autoptr(GPtrArray) readings = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree gchar *since_iso = NULL;
@@ -5399,19 +5423,9 @@ handle_sensor_history (HgdApi *self,
   JsonArray *array;
 
   if (!check_query (req, allowed) ||
-      !query_get_uint64 (req, "limit", 1, READINGS_MAX_LIMIT, &limit))
+      !query_get_uint64 (req, "limit", 1, READINGS_MAX_LIMIT, &limit) ||
+      !query_get_time (req, "since", &since))
     return;
-  if (since_text != NULL)
-    {
-      g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601 (since_text, utc);
-      if (dt == NULL)
-        {
-          respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
-                         "query parameter 'since' is not an RFC 3339 time, e.g. 2024-05-01T06:00:00Z");
-          return;
-        }
-      since = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
-    }
   journal = sensor_journal (self, req, device);
   if (journal == NULL)
     return;
@@ -5531,7 +5545,6 @@ handle_visits_list (HgdApi *self,
   static const gchar *const allowed[] = { "since", "before", "limit", NULL };
   static const gchar *const members[] = { "call", "kind", "staff", "answered_by", "started",
                                           "seconds", "outcome", NULL };
-  const gchar *since_text = req->query != NULL ? g_hash_table_lookup (req->query, "since") : NULL;
   g_autoptr(GPtrArray) events = NULL;
   g_autoptr(GError) error = NULL;
   guint64 limit = VISITS_DEFAULT_LIMIT;
@@ -5542,21 +5555,9 @@ handle_visits_list (HgdApi *self,
 
   if (!check_query (req, allowed) ||
       !query_get_uint64 (req, "limit", 1, VISITS_MAX_LIMIT, &limit) ||
-      !query_get_uint64 (req, "before", 1, G_MAXINT64, &before))
+      !query_get_uint64 (req, "before", 1, G_MAXINT64, &before) ||
+      !query_get_time (req, "since", &since))
     return;
-  if (since_text != NULL)
-    {
-      g_autoptr(GTimeZone) utc = g_time_zone_new_utc ();
-      g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601 (since_text, utc);
-
-      if (dt == NULL)
-        {
-          respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid-request",
-                         "query parameter 'since' is not an RFC 3339 time, e.g. 2024-05-01T06:00:00Z");
-          return;
-        }
-      since = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
-    }
   if (self->journals[HG_DOMAIN_MUNICIPAL] == NULL)
     {
       respond_error (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "journal-unavailable",
