@@ -251,7 +251,7 @@ test('staff call; the home rings and answers; staff see the home\'s video; the r
   await staff.reload();
   await ready(staff);
   await staff.locator('#visit-call').waitFor();
-  assert.equal(await staff.locator('#visit-call').innerText(), 'Ring');
+  assert.equal(await staff.locator('#visit-call').innerText(), '☎ Ring');
   await checkAccessibility(staff, 'staff home with the visit card (sv)');
   await shoot(staff, 'staff-visit-card-sv');
 
