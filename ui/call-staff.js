@@ -125,6 +125,7 @@ class StaffCall {
   }
 
   opened() {
+    this.onStatus('', 'open');
     this.buildScreen();
     window.addEventListener('pagehide', this.onPageHide);
     if (!this.check)

@@ -145,17 +145,23 @@ async function checkAccessibility(page, name) {
     `axe found serious violations in ${name}`);
 }
 
-async function shoot(page, name) {
-  await page.screenshot({ path: path.join(SCREENSHOT_DIR, name + '.png'), fullPage: true });
+// A call's screens fill the window: they are photographed as the window shows them.
+async function shoot(page, name, { fullPage = false } = {}) {
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, name + '.png'), fullPage });
 }
 
-// Text or controls of @selector's subtree cut off (wider or taller inside than shown), and
-// controls smaller than 48 px, for the message of a failed check.
+// Text or controls of @selector's subtree cut off (wider or taller inside than shown, or
+// above the top of a screen that scrolls), controls smaller than 48 px, and controls not
+// on the first screen, for the message of a failed check.
 async function layoutProblems(page, selector) {
   return page.evaluate((selector) => {
     const problems = [];
     const root = document.querySelector(selector);
+    root.scrollTop = 0;
+    const top = root.getBoundingClientRect().top;
     for (const el of [root, ...root.querySelectorAll('*')]) {
+      if (el !== root && el.offsetParent !== null && el.getBoundingClientRect().top < top - 1)
+        problems.push(`${el.tagName}#${el.id} is above the top, where no scrolling reaches`);
       if (el.offsetParent === null && el !== root)
         continue;
       if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible')
@@ -164,6 +170,8 @@ async function layoutProblems(page, selector) {
         const box = el.getBoundingClientRect();
         if (box.width < 48 || box.height < 48)
           problems.push(`${el.id} is ${box.width}×${box.height} px`);
+        if (box.top < 0 || box.bottom > innerHeight || box.left < 0 || box.right > innerWidth)
+          problems.push(`${el.id} is not on the first screen`);
         if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1)
           problems.push(`${el.id}'s text is cut off`);
       }
@@ -253,7 +261,7 @@ test('staff call; the home rings and answers; staff see the home\'s video; the r
   await staff.locator('#visit-call').waitFor();
   assert.equal(await staff.locator('#visit-call').innerText(), '☎ Ring');
   await checkAccessibility(staff, 'staff home with the visit card (sv)');
-  await shoot(staff, 'staff-visit-card-sv');
+  await shoot(staff, 'staff-visit-card-sv', { fullPage: true });
 
   await staff.locator('#visit-call').click();
   const screen = staff.locator('#call-screen');
@@ -271,9 +279,9 @@ test('staff call; the home rings and answers; staff see the home\'s video; the r
   await checkAccessibility(resident, 'resident incoming call (sv)');
   await shoot(resident, 'resident-call-incoming-sv');
   await textSize(resident, 'largest');
-  assert.deepEqual(await layoutProblems(resident, '#home-call'), []);
   await checkAccessibility(resident, 'resident incoming call (sv, 200 %)');
   await shoot(resident, 'resident-call-incoming-sv-200');
+  assert.deepEqual(await layoutProblems(resident, '#home-call'), []);
   await textSize(resident, 'normal');
   // a home screen that (re)connects while it rings is rung again: here in English
   await setPreferences(resident, { language: 'en' });
@@ -302,9 +310,9 @@ test('staff call; the home rings and answers; staff see the home\'s video; the r
   await checkAccessibility(staff, 'staff call screen, in call (sv)');
   await shoot(staff, 'staff-call-in-call-sv');
   await textSize(staff, 'largest');
-  assert.deepEqual(await layoutProblems(staff, '#call-screen'), []);
   await checkAccessibility(staff, 'staff call screen, in call (sv, 200 %)');
   await shoot(staff, 'staff-call-in-call-sv-200');
+  assert.deepEqual(await layoutProblems(staff, '#call-screen'), []);
   await textSize(staff, 'normal');
 
   assert.match(await resident.locator('#home-call-title').innerText(), /I ett videosamtal/);
@@ -313,9 +321,9 @@ test('staff call; the home rings and answers; staff see the home\'s video; the r
   await checkAccessibility(resident, 'resident in call (sv)');
   await shoot(resident, 'resident-call-in-call-sv');
   await textSize(resident, 'largest');
-  assert.deepEqual(await layoutProblems(resident, '#home-call'), []);
   await checkAccessibility(resident, 'resident in call (sv, 200 %)');
   await shoot(resident, 'resident-call-in-call-sv-200');
+  assert.deepEqual(await layoutProblems(resident, '#home-call'), []);
   await textSize(resident, 'normal');
 
   // the resident hangs up: both screens end, the gateway's pipeline is NULL
@@ -348,9 +356,9 @@ test('a declined call, in English', async () => {
   await shoot(staff, 'staff-call-ringing-en');
   await resident.locator('#home-call[open][data-state="ringing"]').waitFor({ timeout: 10000 });
   await textSize(resident, 'largest');
-  assert.deepEqual(await layoutProblems(resident, '#home-call'), []);
   await checkAccessibility(resident, 'resident incoming call (en, 200 %)');
   await shoot(resident, 'resident-call-incoming-en-200');
+  assert.deepEqual(await layoutProblems(resident, '#home-call'), []);
   await textSize(resident, 'normal');
   await resident.locator('#home-call-decline').click();
   await resident.locator('#home-call').waitFor({ state: 'hidden' });
@@ -392,7 +400,7 @@ test('a night check without the resident\'s consent is refused, and the refusal 
   assert.equal(await staff.locator('#visit-status').getAttribute('role'), 'alert');
   assert.equal(await staff.locator('#call-screen').count(), 0, 'no call screen opens');
   await checkAccessibility(staff, 'staff night check refused (en)');
-  await shoot(staff, 'staff-night-check-refused-en');
+  await shoot(staff, 'staff-night-check-refused-en', { fullPage: true });
   await setPreferences(staff, { language: 'sv' });
   await staff.locator('#visit-night-check').click();
   await staff.locator('#visit-status[data-code="no-consent"]').waitFor();
@@ -423,12 +431,12 @@ test('a night check inside the resident\'s consent: staff see the home, the home
   assert.equal(await banner.innerText(), '◉\nNattpersonalen tittar in via kameran');
   assert.equal(await resident.locator('#home-call[open]').count(), 0, 'a night check does not ring');
   await checkAccessibility(resident, 'resident night-check indicator (sv)');
-  await shoot(resident, 'resident-night-check-sv');
+  await shoot(resident, 'resident-night-check-sv', { fullPage: true });
   await textSize(resident, 'largest');
-  assert.deepEqual(await layoutProblems(resident, '#night-check-indicator'), []);
   assert.ok(await banner.evaluate((el) => el.getBoundingClientRect().top >= 0 && el.getBoundingClientRect().bottom <= innerHeight), 'the banner is on screen');
   await checkAccessibility(resident, 'resident night-check indicator (sv, 200 %)');
-  await shoot(resident, 'resident-night-check-sv-200');
+  await shoot(resident, 'resident-night-check-sv-200', { fullPage: true });
+  assert.deepEqual(await layoutProblems(resident, '#night-check-indicator'), []);
   await textSize(resident, 'normal');
 
   await staff.locator('#call-hangup').click();
@@ -445,7 +453,7 @@ test('a night check inside the resident\'s consent: staff see the home, the home
   await banner.waitFor({ timeout: 10000 });
   assert.equal(await banner.innerText(), '◉\nThe night staff are looking in by camera');
   await checkAccessibility(resident, 'resident night-check indicator (en)');
-  await shoot(resident, 'resident-night-check-en');
+  await shoot(resident, 'resident-night-check-en', { fullPage: true });
   await textSize(resident, 'largest');
   await checkAccessibility(resident, 'resident night-check indicator (en, 200 %)');
   await textSize(resident, 'normal');
