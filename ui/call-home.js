@@ -191,6 +191,13 @@ export function startHomeVisits(host, live) {
       screen.close();
   }
 
+  function hideRinging() {
+    ringer.stop();
+    call = null;
+    if (screen.open)
+      screen.close();
+  }
+
   function nightCheck(state) {
     if (state === 'started') {
       indicator.replaceChildren(h('p', { class: 'night-check-banner' },
@@ -242,8 +249,10 @@ export function startHomeVisits(host, live) {
       onClosed(reason) {
         // what was shown may be over by the time the stream is back: the gateway rings
         // again if it still rings
-        if (call)
-          ended(call.state === 'in-call' ? 'lost' : 'missed');
+        if (call?.state === 'in-call')
+          ended('lost');
+        else if (call)
+          hideRinging();
         if (indicator.dataset.state === 'started')
           indicator.replaceChildren();
         if (reason !== 'connection')

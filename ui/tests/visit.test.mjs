@@ -467,3 +467,40 @@ test('a night check inside the resident\'s consent: staff see the home, the home
   assert.equal(report.pipeline, 'null');
   assert.equal(report.last_call.outcome, 'completed');
 });
+
+test('a home screen whose WebSocket drops while it rings is rung again once it reconnects', async () => {
+  const home = await newPage(TABLET);
+  let blocked = false;
+  let pageSide = null;
+  await home.routeWebSocket(/\/api\/v1\/events/, (ws) => {
+    if (blocked) {
+      ws.close({ code: 1011, reason: 'test: gateway unreachable' });
+      return;
+    }
+    pageSide = ws;
+    ws.connectToServer();
+  });
+  await login(home, 'resident', { language: 'en' });
+  await resident.context().close();
+  await setPreferences(staff, { language: 'en' });
+  await staff.locator('#visit-call').click();
+  await staff.locator('#call-screen[data-state="ringing"]').waitFor();
+  const incoming = home.locator('#home-call[open][data-state="ringing"]');
+  await incoming.waitFor({ timeout: 10000 });
+
+  blocked = true;
+  pageSide.close({ code: 1011, reason: 'test: dropped' });
+  await home.locator('#home-call').waitFor({ state: 'hidden' });
+  await home.locator('#banner.banner-lost').waitFor({ timeout: 5000 });
+  blocked = false;
+  await incoming.waitFor({ timeout: 30000 });
+  await home.locator('#banner.banner-ok').waitFor();
+  await home.locator('#home-call-answer').click();
+  await staff.locator('#call-screen[data-state="in-call"]').waitFor({ timeout: 30000 });
+  await home.locator('#home-call[open][data-state="in-call"]').waitFor();
+  await staff.locator('#call-hangup').click();
+  await staff.locator('#call-screen[data-state="ended"]').waitFor();
+  await home.locator('#visit-status[data-outcome="answered"]').waitFor();
+  assert.match(await home.locator('#visit-status').innerText(), /^The video call with staff has ended\. It lasted 0:\d\d\.$/);
+  assert.equal(await home.locator('#home-call[open]').count(), 0);
+});
