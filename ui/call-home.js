@@ -11,7 +11,7 @@ import { h } from './dom.js';
 import { _, format, formatDuration, formatTime } from './i18n.js';
 
 const VISIT_PLUGIN = 'webrtc-visit'; // the instance's id (home screens cannot list plugins)
-const RETRY_MS = 15000;              // a visit service that is not running, asked again
+const RETRY_MS = 5000;               // a visit service that is not running, asked again
 
 // A soft two-note chime, again every few seconds, until stopped.
 class Ringer {
@@ -70,8 +70,8 @@ class Ringer {
   }
 }
 
-// The visit screens of the home view: @host gets the night-check banner and the line that
-// tells of calls that ended; @live is the view's LiveEvents. Returns { dispose }.
+// The visit screens of the home view: @host gets the night-check banner, and after it the
+// line that tells of calls that ended; @live is the view's LiveEvents. Returns { dispose }.
 export function startHomeVisits(host, live) {
   const ringer = new Ringer();
   let channel = null;
@@ -82,7 +82,9 @@ export function startHomeVisits(host, live) {
 
   const indicator = h('div', { id: 'night-check-indicator', class: 'night-check-indicator', role: 'status' });
   const status = h('p', { id: 'visit-status', class: 'visit-status', role: 'status' });
-  host.append(indicator, status);
+  // (the banner stays in sight while the page scrolls; the line below it does not)
+  host.append(indicator);
+  host.after(status);
 
   const title = h('h2', { id: 'home-call-title' });
   const who = h('p', { id: 'home-call-who', class: 'home-call-who' });
@@ -293,6 +295,7 @@ export function startHomeVisits(host, live) {
       if (screen.open)
         screen.close();
       screen.remove();
+      status.remove();
     },
   };
 }

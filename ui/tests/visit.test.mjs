@@ -254,10 +254,10 @@ test('staff call; the home rings and answers; staff see the home\'s video; the r
   staff = await newPage();
   resident = await newPage(TABLET);
   await login(staff, 'staff');
-  await login(resident, 'resident');
   await waitFor('the visit plugin to run', async () => (await visitHealth(staff))?.call === 'idle');
   await staff.reload();
   await ready(staff);
+  await login(resident, 'resident');
   await staff.locator('#visit-call').waitFor();
   assert.equal(await staff.locator('#visit-call').innerText(), '☎ Ring');
   await checkAccessibility(staff, 'staff home with the visit card (sv)');
