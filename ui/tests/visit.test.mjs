@@ -503,4 +503,32 @@ test('a home screen whose WebSocket drops while it rings is rung again once it r
   await home.locator('#visit-status[data-outcome="answered"]').waitFor();
   assert.match(await home.locator('#visit-status').innerText(), /^The video call with staff has ended\. It lasted 0:\d\d\.$/);
   assert.equal(await home.locator('#home-call[open]').count(), 0);
+  resident = home;
+});
+
+test('a browser that refuses the camera still calls: the resident hears staff, staff see the home', async () => {
+  const tablet = await newPage();
+  // this browser says no to any camera, as one whose camera is missing or taken does
+  await tablet.addInitScript(() => {
+    const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = (constraints) => (constraints?.video
+      ? Promise.reject(new DOMException('no camera', 'NotFoundError'))
+      : real(constraints));
+  });
+  await login(tablet, 'staff', { language: 'en' });
+  await tablet.locator('#visit-call').click();
+  await resident.locator('#home-call[open][data-state="ringing"]').waitFor({ timeout: 10000 });
+  await resident.locator('#home-call-answer').click();
+  await tablet.locator('#call-screen[data-state="in-call"]').waitFor({ timeout: 30000 });
+  assert.equal(await tablet.locator('#call-note').innerText(), 'Your camera is not available: the resident hears you but does not see you.');
+  assert.equal(await tablet.locator('#call-camera').isVisible(), false, 'no camera to turn off');
+  assert.equal(await tablet.locator('#call-mute').isVisible(), true);
+  await videoPlays(tablet);
+  // the gateway decodes the tablet's voice
+  await waitFor('audio from the browser decoded on the gateway', async () => (await visitHealth(tablet))?.decoded_frames?.audio > 0);
+  await checkAccessibility(tablet, 'staff call screen without a camera (en)');
+  await shoot(tablet, 'staff-call-no-camera-en');
+  await tablet.locator('#call-hangup').click();
+  await tablet.locator('#call-screen[data-state="ended"]').waitFor();
+  await resident.locator('#visit-status[data-outcome="answered"]').waitFor();
 });
