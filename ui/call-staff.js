@@ -195,6 +195,8 @@ class StaffCall {
         }
         this.media = media;
         this.note.textContent = attempt.note;
+        // the small picture is of the own camera: none without one
+        this.self.hidden = media.getVideoTracks().length === 0;
         this.self.srcObject = media;
         this.self.play().catch(() => {});
         this.muteButton.hidden = media.getAudioTracks().length === 0;

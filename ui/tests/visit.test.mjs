@@ -522,6 +522,7 @@ test('a browser that refuses the camera still calls: the resident hears staff, s
   await tablet.locator('#call-screen[data-state="in-call"]').waitFor({ timeout: 30000 });
   assert.equal(await tablet.locator('#call-note').innerText(), 'Your camera is not available: the resident hears you but does not see you.');
   assert.equal(await tablet.locator('#call-camera').isVisible(), false, 'no camera to turn off');
+  assert.equal(await tablet.locator('#call-self').isVisible(), false, 'no picture of a camera there is not');
   assert.equal(await tablet.locator('#call-mute').isVisible(), true);
   await videoPlays(tablet);
   // the gateway decodes the tablet's voice
