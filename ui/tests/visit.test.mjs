@@ -253,6 +253,16 @@ let resident;
 test('staff call; the home rings and answers; staff see the home\'s video; the resident hangs up', async () => {
   staff = await newPage();
   resident = await newPage(TABLET);
+  // counts the ring's notes as the page plays them (WebAudio)
+  await resident.addInitScript(() => {
+    window.notesPlayed = 0;
+    const start = OscillatorNode.prototype.start;
+    OscillatorNode.prototype.start = function (...args) {
+      if (this.context.state === 'running')
+        window.notesPlayed++;
+      return start.apply(this, args);
+    };
+  });
   await login(staff, 'staff');
   await waitFor('the visit plugin to run', async () => (await visitHealth(staff))?.call === 'idle');
   await staff.reload();
@@ -293,8 +303,10 @@ test('staff call; the home rings and answers; staff see the home\'s video; the r
   await setPreferences(resident, { language: 'sv' });
   await incoming.waitFor({ timeout: 10000 });
 
+  await resident.waitForFunction(() => window.notesPlayed >= 2, null, { timeout: 10000 });
   await resident.locator('#home-call-answer').click();
   await resident.locator('#home-call[open][data-state="in-call"]').waitFor();
+  const notes = await resident.evaluate(() => window.notesPlayed);
   await staff.locator('#call-screen[data-state="in-call"]').waitFor({ timeout: 30000 });
   assert.match(await staff.locator('#call-state').innerText(), /^I samtal$/);
   await videoPlays(staff);
@@ -316,6 +328,7 @@ test('staff call; the home rings and answers; staff see the home\'s video; the r
   await textSize(staff, 'normal');
 
   assert.match(await resident.locator('#home-call-title').innerText(), /I ett videosamtal/);
+  assert.equal(await resident.evaluate(() => window.notesPlayed), notes, 'the ring stopped with the answer');
   await resident.locator('#home-call-duration', { hasText: /Tid 0:0[1-9]/ }).waitFor();
   assert.equal(await resident.evaluate(() => document.activeElement.id), 'home-call-hangup');
   await checkAccessibility(resident, 'resident in call (sv)');
