@@ -81,8 +81,9 @@ function stopLive() {
 // Everything shown is dropped at once: the page must not keep another user's data.
 function endSession() {
   generation++;
-  stopLive();
+  // (the view first: a call it holds hangs up over the stream before the stream closes)
   state.view?.dispose?.();
+  stopLive();
   state.view = null;
   state.session = null;
   state.listeners.clear();
@@ -206,8 +207,8 @@ async function route() {
     return;
   }
   const mine = ++generation;
-  stopLive();
   state.view?.dispose?.();
+  stopLive();
   state.view = null;
   state.listeners.clear();
   hideBanner();
@@ -224,10 +225,11 @@ async function route() {
     session: state.session,
     // a view still loading when the user moves on asks for nothing more
     isCurrent: () => mine === generation,
-    // a view asks for live events after the sequence number it has shown
+    // a view asks for live events after the sequence number it has shown; the stream
+    // (LiveEvents) is returned for the view's channels to plugins
     live(after, listener) {
       if (mine !== generation)
-        return;
+        return null;
       state.listeners.add(listener);
       state.live = new LiveEvents(after, {
         onEvent: (event) => listener.onEvent?.(event),
@@ -236,6 +238,7 @@ async function route() {
         checkSession,
       });
       state.live.start();
+      return state.live;
     },
     async changeLanguage(code) {
       await setLanguage(code, { remember: true });

@@ -148,3 +148,19 @@ export function zonedMoment(day, time = '00:00:00') {
 export function formatNumber(value) {
   return new Intl.NumberFormat(language).format(value);
 }
+
+// A length of time as a clock shows it: "4:07", "1:02:07".
+export function formatDuration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const two = (n) => String(n).padStart(2, '0');
+  const hours = Math.floor(s / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  return hours > 0 ? `${hours}:${two(minutes)}:${two(s % 60)}` : `${minutes}:${two(s % 60)}`;
+}
+
+// The wall clock of the gateway's time zone now, as minutes since midnight.
+export function minutesInZone(value = new Date()) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { hourCycle: 'h23', hour: 'numeric', minute: 'numeric', timeZone })
+    .formatToParts(value).map((p) => [p.type, p.value]));
+  return Number(parts.hour) * 60 + Number(parts.minute);
+}

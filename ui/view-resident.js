@@ -7,11 +7,14 @@
 // where the core projects each state change of an alarm of the home as `alarm.own` (the
 // alarm as this list shows it, with its new state). Only while the stream is down does it
 // ask for the list again, slowly. The resident's own devices are listed by
-// GET /api/v1/sensors and their readings then follow over the same stream.
+// GET /api/v1/sensors and their readings then follow over the same stream. The resident's
+// and the guardian's home screen is also where video visits ring and night checks show
+// (call-home.js).
 import { api, newIdempotencyKey, recentEvents, sensorDevices } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, formatDateTime } from './i18n.js';
 import { visitRecordsSection } from './visit-records.js';
+import { startHomeVisits } from './call-home.js';
 import { alarmStateLabel, alarmStateSymbol, alarmTypeLabel, isFinal, roomLabel, sensorKindLabel, sensorValueText } from './labels.js';
 
 // only while the live stream is down (it reconnects by itself, and then the list is
@@ -66,9 +69,13 @@ function callStatusText(state) {
   }
 }
 
+let visits = null;
+
 export function dispose() {
   generation++;
   clearTimeout(pollTimer);
+  visits?.dispose();
+  visits = null;
 }
 
 export async function render(main, context) {
@@ -88,6 +95,7 @@ export async function render(main, context) {
   const cancelQuestion = h('div', { id: 'cancel-question', class: 'cancel-question', role: 'group', 'aria-labelledby': 'cancel-question-text', hidden: true },
     h('p', { id: 'cancel-question-text' }, _('Do you want to cancel your call for help? No one will come.')),
     keepButton, confirmButton);
+  const visitHost = h('div', { id: 'visit-host', class: 'visit-host' });
   const alarmList = h('ul', { class: 'alarm-list', id: 'my-alarms' });
   const deviceList = h('ul', { class: 'device-list', id: 'my-devices' });
   let alarms = [];
@@ -271,6 +279,7 @@ export async function render(main, context) {
 
   clear(main).append(
     h('h1', {}, canCall ? _('My home') : _('Home of your family member')),
+    visitHost,
     h('section', { class: 'call card', 'aria-labelledby': 'call-heading' },
       h('h2', { id: 'call-heading', class: 'visually-hidden' }, _('Call for help')),
       canCall ? callButton : null,
@@ -300,7 +309,7 @@ export async function render(main, context) {
     return;
   showDevices();
   await refreshAlarms();
-  context.live(recent.lastSeq, {
+  const live = context.live(recent.lastSeq, {
     onEvent(event) {
       if (applyOwnAlarm(event)) {
         showAlarms();
@@ -322,4 +331,7 @@ export async function render(main, context) {
       showDevices();
     },
   });
+  // family cannot take calls: the core opens no channel for them
+  if (live && ['resident', 'guardian'].includes(context.session.role) && mine === generation)
+    visits = startHomeVisits(visitHost, live);
 }

@@ -3,12 +3,14 @@
 // and when, and the municipality's sensors with their hourly activity. Open alarms come
 // first, the ones nobody has acknowledged before the others; closed ones fold away.
 // The list is rebuilt on every change: the keyboard's place is kept on the same control,
-// or on what took its place, and changes are told in a live region.
+// or on what took its place, and changes are told in a live region. Where the home has
+// video visits, a card calls the resident or looks in at night (call-staff.js).
 import { api, recentEvents, sensorDevices } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, formatDateTime } from './i18n.js';
 import { ALARM_STATES, alarmStateLabel, alarmStateSymbol, alarmTypeLabel, apiErrorText, isFinal, roomLabel, sensorKindLabel, sensorValueText, whoLabel } from './labels.js';
 import { renderActivity } from './chart.js';
+import { renderStaffVisits } from './call-staff.js';
 
 // The steps staff take, in order; delivered and speech-connected are the alarm centre's.
 const STAFF_STEPS = [
@@ -20,10 +22,13 @@ const STAFF_STEPS = [
 const CLOSED_SHOWN = 10;
 
 let chart = null;
+let visits = null;
 
 export function dispose() {
   chart?.destroy();
   chart = null;
+  visits?.dispose();
+  visits = null;
 }
 
 function isLater(state, than) {
@@ -40,6 +45,7 @@ export async function render(main, context) {
   const confirming = new Set(); // refs whose Close asks to be confirmed
   const deviceList = h('ul', { class: 'device-list', id: 'devices' });
   const chartHost = h('div', { id: 'activity' });
+  const visitHost = h('div', { id: 'visit-host' });
   const chartDays = h('select', { id: 'chart-days' },
     h('option', { value: '7' }, _('7 days')), h('option', { value: '30' }, _('30 days')));
   const chartDevice = h('select', { id: 'chart-device' });
@@ -303,6 +309,7 @@ export async function render(main, context) {
     h('h1', {}, _('Home status')),
     h('section', { class: 'card', 'aria-labelledby': 'status-heading' },
       h('h2', { id: 'status-heading' }, _('At a glance')), health, summary),
+    visitHost,
     h('section', { 'aria-labelledby': 'alarms-heading' },
       h('h2', { id: 'alarms-heading', tabindex: '-1' }, _('Alarms')), actionStatus, alarmList, closedHost),
     h('section', { class: 'card', 'aria-labelledby': 'sensors-heading' },
@@ -324,7 +331,7 @@ export async function render(main, context) {
   showAlarms();
   showDevices();
   showChart();
-  context.live(recent.lastSeq, {
+  const live = context.live(recent.lastSeq, {
     onEvent(event) {
       if (event.type.startsWith('alarm.')) {
         addHistory(event);
@@ -344,4 +351,9 @@ export async function render(main, context) {
       showDevices();
     },
   });
+  const shown = await renderStaffVisits(visitHost, live);
+  if (context.isCurrent())
+    visits = shown;
+  else
+    shown.dispose();
 }
