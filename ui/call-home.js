@@ -148,12 +148,18 @@ export function startHomeVisits(host, live) {
     ringer.start();
   }
 
-  function accepted() {
-    if (!call)
+  // staff and seconds: for a screen that (re)connects while a call runs, who is in it and
+  // how long it has run
+  function accepted(staff, seconds) {
+    if (!call && staff === undefined)
       return;
+    if (!call) {
+      call = { staff, state: 'in-call', since: 0, rang: new Date() };
+      status.textContent = '';
+    }
     ringer.stop();
     call.state = 'in-call';
-    call.since = Date.now();
+    call.since = Date.now() - (seconds ?? 0) * 1000;
     showScreen();
     hangupButton.focus();
     stateLine.textContent = _('In call. The video and sound come on your screen.');
@@ -219,7 +225,7 @@ export function startHomeVisits(host, live) {
         ring(m.staff);
         break;
       case 'accepted':
-        accepted();
+        accepted(m.staff, m.seconds);
         break;
       case 'ended':
         ended(m.outcome);

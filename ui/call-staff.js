@@ -76,7 +76,10 @@ function failureText(reason) {
 function stateText(state, check, reason) {
   switch (state) {
     case 'calling': return _('Calling the home…');
-    case 'ringing': return _('Ringing in the home…');
+    case 'ringing':
+      return reason === 'no-screen'
+        ? _('Ringing, but no screen in the home is on: the resident may not notice the call.')
+        : _('Ringing in the home…');
     case 'connecting': return check ? _('Connecting to the home\'s camera…') : _('The resident answered. Connecting…');
     case 'in-call': return check ? _('Looking in by camera. Video only, no sound either way.') : _('In call');
     case 'busy': return _('Busy: the home is already in a video visit. Try again later.');
@@ -230,7 +233,7 @@ class StaffCall {
   message(message) {
     switch (message.type) {
       case 'ringing':
-        this.setState('ringing');
+        this.setState('ringing', message.screens === 0 ? 'no-screen' : undefined);
         break;
       case 'accepted':
         this.setState('connecting');

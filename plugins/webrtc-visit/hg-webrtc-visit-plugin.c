@@ -394,6 +394,23 @@ send_to_home (HgWebrtcVisitPlugin *self,
     }
 }
 
+/* How many of the home's screens have a channel open (and so were rung) */
+static guint
+count_home_screens (HgWebrtcVisitPlugin *self)
+{
+  GHashTableIter iter;
+  Peer *peer;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &peer))
+    {
+      if (!role_is_staff (peer->role))
+        n++;
+    }
+  return n;
+}
+
 static const gchar *
 pipeline_state (HgWebrtcVisitPlugin *self)
 {
@@ -1061,6 +1078,20 @@ start_pipeline (HgWebrtcVisitPlugin *self,
   return TRUE;
 }
 
+/* `ringing` to staff, with how many of the home's screens ring: with none on, no one in
+ * the home sees the call (a phone call may reach them better) */
+static void
+send_ringing (HgWebrtcVisitPlugin *self,
+              const gchar *channel_id)
+{
+  g_autoptr(JsonObject) message = json_object_new ();
+
+  json_object_set_string_member (message, "type", "ringing");
+  json_object_set_int_member (message, "call", (gint64) self->call->id);
+  json_object_set_int_member (message, "screens", count_home_screens (self));
+  hg_context_channel_send (get_context (self), channel_id, message);
+}
+
 static void
 handle_start (HgWebrtcVisitPlugin *self,
               const gchar *channel_id,
@@ -1084,7 +1115,7 @@ handle_start (HgWebrtcVisitPlugin *self,
   call->started = g_get_real_time ();
   call->ring_id = g_timeout_add_seconds (self->ring_seconds, ring_timeout_cb, self);
   self->call = call;
-  send_type (self, channel_id, "ringing", NULL, NULL);
+  send_ringing (self, channel_id);
   send_to_home (self, "ring", "staff", peer->user);
   report_health (self);
 }
@@ -1265,9 +1296,26 @@ channel_opened_cb (HgContext *context,
   peer->role = g_strdup (role);
   peer->check = g_strcmp0 (purpose, "night-check") == 0;
   g_hash_table_insert (self->peers, g_strdup (channel_id), peer);
-  /* a home screen that connects while a visit rings rings too */
-  if (!role_is_staff (role) && self->call != NULL && self->call->state == CALL_RINGING)
+  if (role_is_staff (role) || self->call == NULL)
+    return;
+  /* a home screen that connects (or reconnects) mid-way is told what goes on: it rings
+   * while a visit rings, shows the call while one runs, and above all shows the
+   * indicator while the camera looks in */
+  if (self->call->check)
+    send_type (self, channel_id, "night-check", "state", "started");
+  else if (self->call->state == CALL_RINGING)
     send_type (self, channel_id, "ring", "staff", self->call->staff_user);
+  else
+    {
+      g_autoptr(JsonObject) message = json_object_new ();
+
+      json_object_set_string_member (message, "type", "accepted");
+      json_object_set_int_member (message, "call", (gint64) self->call->id);
+      json_object_set_string_member (message, "staff", self->call->staff_user);
+      json_object_set_int_member (message, "seconds",
+                                  (g_get_real_time () - self->call->answered) / G_USEC_PER_SEC);
+      hg_context_channel_send (get_context (self), channel_id, message);
+    }
 }
 
 /* A staff browser that goes away ends its call; the home's screens come and go. */

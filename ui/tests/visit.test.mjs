@@ -481,7 +481,7 @@ test('a night check inside the resident\'s consent: staff see the home, the home
   assert.equal(report.last_call.outcome, 'completed');
 });
 
-test('a home screen whose WebSocket drops while it rings is rung again once it reconnects', async () => {
+test('with no home screen on staff are told; a home screen whose WebSocket drops is rung again, and shown the call, once it reconnects', async () => {
   const home = await newPage(TABLET);
   let blocked = false;
   let pageSide = null;
@@ -493,9 +493,16 @@ test('a home screen whose WebSocket drops while it rings is rung again once it r
     pageSide = ws;
     ws.connectToServer();
   });
-  await login(home, 'resident', { language: 'en' });
   await resident.context().close();
   await setPreferences(staff, { language: 'en' });
+  await staff.locator('#visit-call').click();
+  await staff.locator('#call-screen[data-state="ringing"]').waitFor();
+  assert.match(await staff.locator('#call-state').innerText(), /no screen in the home is on/);
+  await staff.locator('#call-hangup').click();
+  await staff.locator('#call-screen[data-state="cancelled"]').waitFor();
+  await staff.locator('#call-close').click();
+
+  await login(home, 'resident', { language: 'en' });
   await staff.locator('#visit-call').click();
   await staff.locator('#call-screen[data-state="ringing"]').waitFor();
   const incoming = home.locator('#home-call[open][data-state="ringing"]');
@@ -511,6 +518,15 @@ test('a home screen whose WebSocket drops while it rings is rung again once it r
   await home.locator('#home-call-answer').click();
   await staff.locator('#call-screen[data-state="in-call"]').waitFor({ timeout: 30000 });
   await home.locator('#home-call[open][data-state="in-call"]').waitFor();
+
+  // dropped mid-call: once back, the screen shows the call that still runs
+  blocked = true;
+  pageSide.close({ code: 1011, reason: 'test: dropped' });
+  await home.locator('#banner.banner-lost').waitFor({ timeout: 5000 });
+  blocked = false;
+  await home.locator('#banner.banner-ok').waitFor({ timeout: 30000 });
+  await home.locator('#home-call[open][data-state="in-call"]').waitFor({ timeout: 10000 });
+
   await staff.locator('#call-hangup').click();
   await staff.locator('#call-screen[data-state="ended"]').waitFor();
   await home.locator('#visit-status[data-outcome="answered"]').waitFor();

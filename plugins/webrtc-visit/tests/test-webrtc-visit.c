@@ -201,7 +201,8 @@ test_accept_offer_hangup (Fixture *fixture,
   other = hg_test_context_channel_open (fixture->context, "bo", "staff", NULL);
 
   say (fixture, staff, "start");
-  wait_message (fixture, staff, "ringing");
+  message = wait_message (fixture, staff, "ringing");
+  g_assert_cmpint (json_object_get_int_member (message, "screens"), ==, 1);
   message = wait_message (fixture, home, "ring");
   g_assert_cmpstr (json_object_get_string_member (message, "staff"), ==, "anna");
   say (fixture, other, "start");
@@ -220,6 +221,15 @@ test_accept_offer_hangup (Fixture *fixture,
   wait_message (fixture, staff, "ice");
   g_assert_cmpstr (json_object_get_string_member (last_health (fixture), "call"), ==, "in-call");
   assert_no_upnp ();
+  /* a home screen that connects mid-call is told the call runs */
+  {
+    g_autofree gchar *late = hg_test_context_channel_open (fixture->context, "rut", "resident",
+                                                           NULL);
+
+    message = wait_message (fixture, late, "accepted");
+    g_assert_cmpstr (json_object_get_string_member (message, "staff"), ==, "anna");
+    g_assert_cmpint (json_object_get_int_member (message, "seconds"), >=, 0);
+  }
 
   message = typed ("answer");
   json_object_set_string_member (message, "sdp", "this is not SDP");
@@ -235,6 +245,30 @@ test_accept_offer_hangup (Fixture *fixture,
   g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "failed");
   g_assert_true (json_object_has_member (message, "started"));
   g_assert_true (json_object_has_member (message, "seconds"));
+}
+
+static void
+test_ringing_no_screen (Fixture *fixture,
+                        gconstpointer user_data)
+{
+  g_autofree gchar *staff = NULL;
+  g_autofree gchar *home = NULL;
+  JsonObject *message;
+
+  g_test_summary ("With no home screen on, staff are told that no screen rings (screens 0); "
+                  "a screen that connects while it rings is rung; staff hanging up while it "
+                  "rings cancel it");
+  staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
+  say (fixture, staff, "start");
+  message = wait_message (fixture, staff, "ringing");
+  g_assert_cmpint (json_object_get_int_member (message, "screens"), ==, 0);
+  home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
+  message = wait_message (fixture, home, "ring");
+  g_assert_cmpstr (json_object_get_string_member (message, "staff"), ==, "anna");
+  say (fixture, staff, "hangup");
+  message = wait_message (fixture, home, "ended");
+  g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "cancelled");
+  assert_idle (fixture, "cancelled");
 }
 
 static void
@@ -322,6 +356,14 @@ test_night_check (Fixture *fixture,
   g_assert_nonnull (strstr (sdp, "a=sendonly"));
   say (fixture, staff, "start");
   wait_message (fixture, staff, "busy");
+  /* a home screen that (re)connects while the camera looks in shows the indicator too */
+  {
+    g_autofree gchar *late = hg_test_context_channel_open (fixture->context, "rut", "resident",
+                                                           NULL);
+
+    message = wait_message (fixture, late, "night-check");
+    g_assert_cmpstr (json_object_get_string_member (message, "state"), ==, "started");
+  }
 
   /* ends by itself */
   message = wait_message (fixture, check, "ended");
@@ -1044,6 +1086,8 @@ main (int argc,
 
   g_test_add ("/webrtc-visit/accept-offer-bad-answer", Fixture, NULL, fixture_setup,
               test_accept_offer_hangup, fixture_teardown);
+  g_test_add ("/webrtc-visit/ringing-says-how-many-screens", Fixture, NULL, fixture_setup,
+              test_ringing_no_screen, fixture_teardown);
   g_test_add ("/webrtc-visit/decline-vanish-hangup", Fixture, NULL, fixture_setup,
               test_decline_and_vanish, fixture_teardown);
   g_test_add ("/webrtc-visit/night-check-video-only-ends-by-itself", Fixture, NULL, fixture_setup,
