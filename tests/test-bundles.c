@@ -20,7 +20,6 @@
 #define WAIT_SECONDS 30
 #define PLUGIN "greeter"
 
-static gchar *system_data_dirs;
 
 typedef struct
 {
@@ -49,18 +48,6 @@ answer_free (Answer *answer)
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Answer, answer_free)
-
-static GSubprocessLauncher *
-launcher_new (GSubprocessFlags flags)
-{
-  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
-
-  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_DATA_DIRS", system_data_dirs, TRUE);
-  g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "memory", TRUE);
-  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
-  return launcher;
-}
 
 /* HTTP ------------------------------------------------------------------------------------ */
 
@@ -141,7 +128,7 @@ static void
 start_daemon (Fixture *fixture,
               const gchar *kill_at)
 {
-  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GSubprocessLauncher) launcher = hg_test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_autoptr(GError) error = NULL;
 
   g_subprocess_launcher_setenv (launcher, "HEMGATE_DEMO_PASSWORD", PASSWORD, TRUE);
@@ -179,7 +166,7 @@ ctl (Fixture *fixture,
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
 
-  launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  launcher = hg_test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_set_cwd (launcher, fixture->dir);
   if (fixture->url != NULL)
     g_subprocess_launcher_setenv (launcher, "HEMGATE_URL", fixture->url, TRUE);
@@ -1691,8 +1678,7 @@ int
 main (int argc,
       char **argv)
 {
-  system_data_dirs = g_strdup (g_getenv ("XDG_DATA_DIRS") != NULL ? g_getenv ("XDG_DATA_DIRS")
-                                                                  : "/usr/local/share:/usr/share");
+  hg_test_keep_system_data_dirs ();
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add ("/bundles/install-upgrade-remove", Fixture, NULL, setup, test_install_upgrade_remove,
               teardown);

@@ -35,7 +35,6 @@ static gboolean ctl_without_session_bus;
 
 /* XDG_DATA_DIRS before G_TEST_OPTION_ISOLATE_DIRS emptied it: the programs under test
  * need the system's GSettings schemas (GIO's proxy resolver reads them). */
-static gchar *system_data_dirs;
 
 typedef struct
 {
@@ -98,21 +97,6 @@ read_line_within (GDataInputStream *stream,
   return read.line;
 }
 
-/* A launcher for the programs under test: C locale, the system's data directories with
- * GSettings in memory (no dconf in the isolated directories), and killed with the test if
- * it dies first (so a failed assertion leaves no gateway behind). */
-static GSubprocessLauncher *
-launcher_new (GSubprocessFlags flags)
-{
-  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
-
-  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_DATA_DIRS", system_data_dirs, TRUE);
-  g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "memory", TRUE);
-  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
-  return launcher;
-}
-
 /* The gateway ---------------------------------------------------------------------------- */
 
 static void
@@ -136,7 +120,7 @@ write_config (Fixture *fixture,
 static void
 start_daemon (Fixture *fixture)
 {
-  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GSubprocessLauncher) launcher = hg_test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autoptr(GDataInputStream) out = NULL;
   g_autoptr(GError) error = NULL;
   const gchar *hemgated = g_getenv ("HEMGATED");
@@ -218,7 +202,7 @@ run_ctl_full (const gchar *url,
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
 
-  launcher = launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+  launcher = hg_test_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                            G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_setenv (launcher, "HEMGATE_URL", url, TRUE);
   if (ctl_without_session_bus)
@@ -810,7 +794,7 @@ spawn_follow (Fixture *fixture,
               const gchar *const *extra_args,
               GDataInputStream **out)
 {
-  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GSubprocessLauncher) launcher = hg_test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
   GSubprocess *process;
@@ -1303,7 +1287,7 @@ test_login_oidc (void)
   start_daemon (&fixture);
 
   /* hemgatectl login --oidc, reading what it says as it goes */
-  launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  launcher = hg_test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_setenv (launcher, "HEMGATE_URL", fixture.url, TRUE);
   g_subprocess_launcher_unsetenv (launcher, "HEMGATE_TOKEN");
   ctl = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("HEMGATECTL"), "login", "--oidc",
@@ -1351,8 +1335,7 @@ int
 main (int argc,
       char **argv)
 {
-  system_data_dirs = g_strdup (g_getenv ("XDG_DATA_DIRS") != NULL ? g_getenv ("XDG_DATA_DIRS")
-                                                                  : "/usr/local/share:/usr/share");
+  hg_test_keep_system_data_dirs ();
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add ("/cli/login-status-logout", Fixture, NULL, setup, test_login_status_logout, teardown);

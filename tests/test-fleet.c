@@ -17,7 +17,6 @@
 #define WAIT_SECONDS 120
 #define PREFIX "hemgate/fleet-test"
 
-static gchar *system_data_dirs;
 
 typedef struct
 {
@@ -35,14 +34,10 @@ static GSubprocessLauncher *
 launcher_new (Fixture *fixture,
               GSubprocessFlags flags)
 {
-  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+  GSubprocessLauncher *launcher = hg_test_launcher_new (flags);
 
-  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_DATA_DIRS", system_data_dirs, TRUE);
-  g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "memory", TRUE);
   g_subprocess_launcher_unsetenv (launcher, "HEMGATE_TOKEN");
   g_subprocess_launcher_set_cwd (launcher, fixture->dir);
-  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
   return launcher;
 }
 
@@ -1015,8 +1010,7 @@ int
 main (int argc,
       char **argv)
 {
-  system_data_dirs = g_strdup (g_getenv ("XDG_DATA_DIRS") != NULL ? g_getenv ("XDG_DATA_DIRS")
-                                                                  : "/usr/local/share:/usr/share");
+  hg_test_keep_system_data_dirs ();
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add ("/fleet/rollout", Fixture, GUINT_TO_POINTER (50), setup, test_rollout, teardown);
   g_test_add ("/fleet/bad-input", Fixture, GUINT_TO_POINTER (2), setup, test_bad_input, teardown);

@@ -34,7 +34,6 @@ static const gchar *const forbidden[] = { KEY_MUNICIPAL, KEY_PERSONAL, NOTE_MUNI
 
 /* XDG_DATA_DIRS before G_TEST_OPTION_ISOLATE_DIRS emptied it: hemgatectl needs the
  * system's GSettings schemas (GIO's proxy resolver reads them). */
-static gchar *system_data_dirs;
 
 typedef struct
 {
@@ -563,7 +562,7 @@ run_ctl_argv (Fixture *fixture,
   g_autofree gchar *ctl = g_build_filename (g_getenv ("HGD_TEST_BUILD_ROOT"), "daemon", "cli",
                                             "hemgatectl", NULL);
   g_autofree gchar *url = g_strdup_printf ("http://127.0.0.1:%u", fixture->port);
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr(GSubprocessLauncher) launcher = hg_test_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
 
   g_subprocess_launcher_setenv (launcher, "HEMGATE_URL", url, TRUE);
@@ -572,8 +571,6 @@ run_ctl_argv (Fixture *fixture,
   g_subprocess_launcher_setenv (launcher, "HOME", g_get_home_dir (), TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", g_get_user_runtime_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_DATA_DIRS", system_data_dirs, TRUE);
-  g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "memory", TRUE);
   g_ptr_array_add (argv, ctl);
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
@@ -1192,8 +1189,7 @@ int
 main (int argc,
       char **argv)
 {
-  system_data_dirs = g_strdup (g_getenv ("XDG_DATA_DIRS") != NULL ? g_getenv ("XDG_DATA_DIRS")
-                                                                  : "/usr/local/share:/usr/share");
+  hg_test_keep_system_data_dirs ();
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
 #define ADD_TEST(path, func) \

@@ -225,6 +225,49 @@ hg_test_die_with_parent (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
+/* XDG_DATA_DIRS as it was before g_test_init () isolated the test's directories */
+static gchar *system_data_dirs;
+
+/**
+ * hg_test_keep_system_data_dirs:
+ *
+ * Keeps the system's `XDG_DATA_DIRS` for hg_test_launcher_new (); call it before
+ * g_test_init () with %G_TEST_OPTION_ISOLATE_DIRS, which points the variable into the
+ * test's own directory.
+ */
+void
+hg_test_keep_system_data_dirs (void)
+{
+  const gchar *dirs = g_getenv ("XDG_DATA_DIRS");
+
+  g_free (system_data_dirs);
+  system_data_dirs = g_strdup (dirs != NULL ? dirs : "/usr/local/share:/usr/share");
+}
+
+/**
+ * hg_test_launcher_new:
+ * @flags: as for g_subprocess_launcher_new ()
+ *
+ * A launcher for a program of the project under test (hemgated, hemgatectl): the C locale,
+ * the system's data directories (hg_test_keep_system_data_dirs ()), GSettings in memory
+ * (no dconf in the isolated directories), and killed with the test if it dies first (so a
+ * failed assertion leaves no gateway behind).
+ *
+ * Returns: (transfer full): the launcher
+ */
+GSubprocessLauncher *
+hg_test_launcher_new (GSubprocessFlags flags)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+  g_assert_nonnull (system_data_dirs);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_DIRS", system_data_dirs, TRUE);
+  g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "memory", TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, hg_test_die_with_parent, NULL, NULL);
+  return launcher;
+}
+
 /* A TCP port of 127.0.0.1 that was free a moment ago, for a service a test starts. */
 guint16
 hg_test_free_port (void)

@@ -40,6 +40,8 @@ GAsyncResult *hg_test_wait_for_result (GAsyncResult **result);
 /* processes */
 
 void hg_test_die_with_parent (gpointer user_data);
+void hg_test_keep_system_data_dirs (void);
+GSubprocessLauncher *hg_test_launcher_new (GSubprocessFlags flags);
 guint16 hg_test_free_port (void);
 guint16 hg_test_free_udp_port (void);
 void hg_test_subprocess_exited_cb (GObject *source,
