@@ -572,7 +572,7 @@ function summarise(calls) {
 // for S seconds
 async function phase(name, gateway, args, extra = {}) {
   const nCalls = extra.calls ?? args.calls;
-  const result = { name, source: extra.source ?? 'the default (videotestsrc pattern=ball)', load_before: loadavg() };
+  const result = { name, source: extra.source ?? 'the default, `videotestsrc is-live=true pattern=ball`', load_before: loadavg() };
   const cpu0 = cpuSample();
   await waitFor('the plugin to run', async () => (await instance(gateway, 'webrtc-visit'))?.state === 'running');
   const visit = await instance(gateway, 'webrtc-visit');
@@ -638,6 +638,7 @@ async function phase(name, gateway, args, extra = {}) {
   const report = (await instance(gateway, 'webrtc-visit')).health?.report;
   result.steady.gateway_decoded = report?.decoded_frames ?? null;
   await hangup(gateway, staff);
+  result.host_after = memory(hostPid);
   if (extra.after)
     Object.assign(result, await extra.after());
   await staff.context().close();
@@ -732,13 +733,13 @@ function markdown(r, command) {
     lines.push(`| ${label} | ${timed.map((p) => `${f(p.setup[key].p50)} / ${f(p.setup[key].p99)}`).join(' | ')} | ${timed.map((p) => f(p.warmup[key])).join(' | ')} |`);
   lines.push('');
   lines.push(`A steady call of ${r.args.steady} s (after 3 s to settle), 640×480 at 15 fps VP8 + Opus both ways (the browser's camera asked for 640×480 at 15 fps); CPU by \`/proc/PID/stat\` utime + stime, in % of one core; memory by \`/proc/PID/smaps_rollup\`:`, '');
-  lines.push(`| phase (gateway's video source) | plugin host CPU (target < 35 %) | hemgated CPU | others of ours | staff side received fps (getStats framesPerSecond min / median / max) | frames decoded/s | received | video kbit/s in / out | plugin host Pss / Rss idle | in call |`,
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push(`| phase (gateway's video source) | plugin host CPU (target < 35 %) | hemgated CPU | others of ours | staff side received fps (getStats framesPerSecond min / median / max) | frames decoded/s | received | video kbit/s in / out | plugin host Pss / Rss idle | in call | after the hang-up |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const p of r.phases) {
     const s = p.steady;
     const c = s.cpu_percent_of_one_core;
     const others = Object.entries(c).filter(([k]) => k !== 'host' && k !== 'hemgated').map(([k, v]) => `${k} ${v} %`).join(', ') || '–';
-    lines.push(`| ${p.name} (${p.source}) | **${c.host} %** (${c.host < 35 ? 'met' : `missed by ${f(c.host - 35)} points`}) | ${c.hemgated} % | ${others} | ${s.received.fps_min} / ${s.received.fps_median} / ${s.received.fps_max} | ${s.received.frames_per_second} | ${s.received.size} | ${s.received.video_kbit_s} / ${s.sent.video_kbit_s} | ${f(p.host_idle?.pss_kib / 1024)} / ${f(p.host_idle?.rss_kib / 1024)} MiB | ${f(s.memory?.host?.pss_kib / 1024)} / ${f(s.memory?.host?.rss_kib / 1024)} MiB |`);
+    lines.push(`| ${p.name} (${p.source}) | **${c.host} %** (${c.host < 35 ? 'met' : `missed by ${f(c.host - 35)} points`}) | ${c.hemgated} % | ${others} | ${s.received.fps_min} / ${s.received.fps_median} / ${s.received.fps_max} | ${s.received.frames_per_second} | ${s.received.size} | ${s.received.video_kbit_s} / ${s.sent.video_kbit_s} | ${f(p.host_idle?.pss_kib / 1024)} / ${f(p.host_idle?.rss_kib / 1024)} MiB | ${f(s.memory?.host?.pss_kib / 1024)} / ${f(s.memory?.host?.rss_kib / 1024)} MiB | ${f(p.host_after?.pss_kib / 1024)} / ${f(p.host_after?.rss_kib / 1024)} MiB |`);
   }
   lines.push('');
   const hem = r.phases.map((p) => `${p.name}: idle ${f(p.hemgated_idle?.pss_kib / 1024)} / ${f(p.hemgated_idle?.rss_kib / 1024)} MiB, in call ${f(p.steady.memory?.hemgated?.pss_kib / 1024)} / ${f(p.steady.memory?.hemgated?.rss_kib / 1024)} MiB`).join('; ');
