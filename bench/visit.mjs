@@ -588,9 +588,12 @@ async function phase(name, gateway, args, extra = {}) {
   result.warmup = await oneCall(gateway, staff, home);
   await hangup(gateway, staff);
   const calls = [];
+  // the host's Pss after each hang-up: does a call leave memory behind?
+  result.host_pss_after_each_kib = [];
   for (let i = 0; i < nCalls; i++) {
     calls.push(await oneCall(gateway, staff, home));
     await hangup(gateway, staff);
+    result.host_pss_after_each_kib.push(memory(hostPid)?.pss_kib ?? null);
     process.stderr.write(`# ${name}: call ${i + 1}/${nCalls}: ${calls[i].total_ms.toFixed(0)} ms\n`);
   }
   result.calls = calls.map((c) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, typeof v === 'number' ? round(v, 1) : v])));
@@ -739,11 +742,17 @@ function markdown(r, command) {
     const s = p.steady;
     const c = s.cpu_percent_of_one_core;
     const others = Object.entries(c).filter(([k]) => k !== 'host' && k !== 'hemgated').map(([k, v]) => `${k} ${v} %`).join(', ') || '–';
-    lines.push(`| ${p.name} (${p.source}) | **${c.host} %** (${c.host < 35 ? 'met' : `missed by ${f(c.host - 35)} points`}) | ${c.hemgated} % | ${others} | ${s.received.fps_min} / ${s.received.fps_median} / ${s.received.fps_max} | ${s.received.frames_per_second} | ${s.received.size} | ${s.received.video_kbit_s} / ${s.sent.video_kbit_s} | ${f(p.host_idle?.pss_kib / 1024)} / ${f(p.host_idle?.rss_kib / 1024)} MiB | ${f(s.memory?.host?.pss_kib / 1024)} / ${f(s.memory?.host?.rss_kib / 1024)} MiB | ${f(p.host_after?.pss_kib / 1024)} / ${f(p.host_after?.rss_kib / 1024)} MiB |`);
+    lines.push(`| ${p.name} (${p.source}) | **${c.host} %** (${c.host < 35 ? 'met' : `missed by ${f(c.host - 35)} points`}) | ${c.hemgated} % | ${others} | ${s.received.fps_min} / ${s.received.fps_median} / ${s.received.fps_max} (freezes ${s.received.freezes}) | ${s.received.frames_per_second} | ${s.received.size} | ${s.received.video_kbit_s} / ${s.sent.video_kbit_s} | ${f(p.host_idle?.pss_kib / 1024)} / ${f(p.host_idle?.rss_kib / 1024)} MiB | ${f(s.memory?.host?.pss_kib / 1024)} / ${f(s.memory?.host?.rss_kib / 1024)} MiB | ${f(p.host_after?.pss_kib / 1024)} / ${f(p.host_after?.rss_kib / 1024)} MiB |`);
   }
   lines.push('');
   const hem = r.phases.map((p) => `${p.name}: idle ${f(p.hemgated_idle?.pss_kib / 1024)} / ${f(p.hemgated_idle?.rss_kib / 1024)} MiB, in call ${f(p.steady.memory?.hemgated?.pss_kib / 1024)} / ${f(p.steady.memory?.hemgated?.rss_kib / 1024)} MiB`).join('; ');
   lines.push(`hemgated Pss / Rss: ${hem}.`);
+  for (const p of timed) {
+    const each = p.host_pss_after_each_kib;
+    if (each?.length > 1)
+      lines.push('', `${p.name}: the plugin host's Pss after the hang-up of call 1, ${Math.ceil(each.length / 2)} and ${each.length} of the ${each.length}: ` +
+        `${f(each[0] / 1024)}, ${f(each[Math.ceil(each.length / 2) - 1] / 1024)} and ${f(each[each.length - 1] / 1024)} MiB.`);
+  }
   const load = r.phases.find((p) => p.sensors);
   lines.push('', `Load average at the end: ${r.after.load.join(', ')}.`);
   if (load)
