@@ -578,12 +578,14 @@ async function phase(name, gateway, args, extra = {}) {
   const visit = await instance(gateway, 'webrtc-visit');
   const hostPid = visit.pid;
   const daemonPid = gateway.daemon.pid;
-  result.host_idle = memory(hostPid);
-  result.hemgated_idle = memory(daemonPid);
 
   const staff = await openPage(gateway.baseUrl, 'staff', staffScript);
   const home = await openPage(gateway.baseUrl, 'resident', homeScript);
   result.get_user_media_ms = round(await staff.evaluate(() => window.bench.openMedia()), 1);
+  // idle: running, both pages' channels open, before the first call
+  await sleep(1000);
+  result.host_idle = memory(hostPid);
+  result.hemgated_idle = memory(daemonPid);
 
   result.warmup = await oneCall(gateway, staff, home);
   await hangup(gateway, staff);
