@@ -541,6 +541,7 @@ async function oneCall(gateway, staff, home) {
     offer_answer_ms: t.answer - t.offer,
     offer_connected_ms: t.connected - t.offer,
     answer_ice_connected_ms: t.iceConnected - t.answer,
+    ice_connected_connected_ms: t.connected - t.iceConnected,
     connected_frame_ms: t.frame - t.connected,
     connected_decoded_ms: t.decoded - t.connected,
     frame: `${t.frameWidth}x${t.frameHeight}`,
@@ -557,7 +558,7 @@ async function hangup(gateway, staff) {
   }, 20);
 }
 
-const STEPS = ['total_ms', 'decoded_ms', 'start_ring_ms', 'ring_accept_ms', 'accept_offer_ms', 'offer_answer_ms', 'offer_connected_ms', 'answer_ice_connected_ms', 'connected_frame_ms', 'connected_decoded_ms'];
+const STEPS = ['total_ms', 'decoded_ms', 'start_ring_ms', 'ring_accept_ms', 'accept_offer_ms', 'offer_answer_ms', 'offer_connected_ms', 'answer_ice_connected_ms', 'ice_connected_connected_ms', 'connected_frame_ms', 'connected_decoded_ms'];
 
 function summarise(calls) {
   const out = {};
@@ -729,7 +730,8 @@ function markdown(r, command) {
     accept_offer_ms: 'accept sent → offer at the staff page (the gateway builds and starts its pipeline, webrtcbin\'s offer)',
     offer_answer_ms: 'offer → answer sent (the browser)',
     offer_connected_ms: 'offer → connected (`connectionState`: ICE and DTLS)',
-    answer_ice_connected_ms: 'answer sent → ICE connected',
+    answer_ice_connected_ms: 'of which: answer sent → ICE connected',
+    ice_connected_connected_ms: 'of which: ICE connected → connected (the DTLS handshake)',
     connected_frame_ms: 'connected → first frame presented',
     connected_decoded_ms: 'connected → first `framesDecoded`',
   };
