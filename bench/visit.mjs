@@ -180,8 +180,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const started = [];   // child processes
 const tempDirs = [];
 let browser = null;
+let cleaning = null;  // the clean-up, once begun
 
 function startProcess(command, argv, options = {}) {
+  if (cleaning !== null)
+    throw new Error('stopping');
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   child.log = '';
   child.stdout.on('data', (chunk) => { child.log += chunk; });
@@ -200,13 +203,17 @@ async function stopProcess(child) {
   clearTimeout(timer);
 }
 
-async function cleanup() {
-  await browser?.close().catch(() => {});
-  browser = null;
-  for (const child of started.splice(0).reverse())
-    await stopProcess(child);
-  for (const dir of tempDirs.splice(0))
-    fs.rmSync(dir, { recursive: true, force: true });
+// once, whoever asks first (the end of main () or a signal); the others wait for it
+function cleanup() {
+  cleaning ??= (async () => {
+    await browser?.close().catch(() => {});
+    browser = null;
+    for (const child of started.splice(0).reverse())
+      await stopProcess(child);
+    for (const dir of tempDirs.splice(0))
+      fs.rmSync(dir, { recursive: true, force: true });
+  })();
+  return cleaning;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
