@@ -7,12 +7,14 @@
 //           every 10 ms); p50 and p99 of N calls after one warm-up call, with the split:
 //           start -> ring (home page), ring -> accept sent (the home page accepts at
 //           once), accept -> offer (the gateway builds its pipeline), offer -> answer sent
-//           (the browser), offer -> connected (ICE and DTLS), connected -> first frame
+//           (the browser), offer -> connected (ICE, then DTLS), connected -> first frame
 //   cpu     one steady call (640x480 at 15 fps VP8 + Opus both ways): the CPU of the
 //           plugin host and of hemgated over S seconds (/proc/PID/stat utime + stime), the
-//           staff side's received frame rate (getStats framesPerSecond, every second)
-//   memory  Pss and Rss of the plugin host (and hemgated) idle and in the call
-//           (/proc/PID/smaps_rollup)
+//           staff side's received frame rate (getStats framesPerSecond, every second);
+//           also with two other video sources than the demo's ball on black, a moving
+//           full picture and noise (the encoder's worst case), a steady call each
+//   memory  Pss and Rss of the plugin host (and hemgated) idle, in the call and after
+//           each hang-up (/proc/PID/smaps_rollup)
 //   load    the same again while hemgate-sensor-sim publishes 10,000 Zigbee readings/s
 //           from 500 devices through a mosquitto of this benchmark to the mqtt-sensors
 //           plugin (sensors-municipal, 500 registered devices, as bench-sensors-latency)
@@ -23,6 +25,9 @@
 // buildtype=release) with only the visit plugin (and, for the load, the sensors).
 // The staff page opens its camera before pressing Call, as a call screen shows its own
 // preview: getUserMedia is not in the figure (it is recorded on its own).
+//
+// Each phase records the load average before and after, and the machine's busy CPU split
+// into this benchmark's processes (this one and all under it) and everyone else's.
 //
 // Usage: node bench/visit.mjs BUILDDIR [--calls N] [--steady SECONDS] [--rate N]
 //          [--quick] [--no-load] [--json FILE] [--results FILE]
