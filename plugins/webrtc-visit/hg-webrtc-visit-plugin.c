@@ -86,7 +86,6 @@ struct _HgWebrtcVisitPlugin
   gint audio_frames;     /* atomic */
   guint health_id;
   GMainContext *context; /* (owned) where the plugin runs */
-  GThread *preload;      /* (owned) (nullable) */
 };
 
 G_DEFINE_TYPE (HgWebrtcVisitPlugin, hg_webrtc_visit_plugin, HG_TYPE_PLUGIN)
@@ -1401,26 +1400,6 @@ hg_webrtc_visit_plugin_configure (HgPlugin *plugin,
   return TRUE;
 }
 
-/* Loads the call's GStreamer plugins and has the process's DTLS certificate generated
- * (dtlsdec makes it once per process: an RSA key, 0.1 to 1.5 s on a loaded 2-core
- * machine) before the first call rather than between its accept and its offer
- * (bench/RESULTS.md). Elements made and dropped in NULL state: no device is opened. */
-static gpointer
-preload_thread (gpointer user_data)
-{
-  static const gchar *const names[]
-      = { "dtlsdec", "webrtcbin", "vp8enc", "rtpvp8pay", "opusenc", "rtpopuspay", NULL };
-
-  for (guint i = 0; names[i] != NULL; i++)
-    {
-      GstElement *element = gst_element_factory_make (names[i], NULL);
-
-      if (element != NULL)
-        gst_object_unref (gst_object_ref_sink (element));
-    }
-  return NULL;
-}
-
 static void
 hg_webrtc_visit_plugin_start_async (HgPlugin *plugin,
                                     GCancellable *cancellable,
@@ -1438,8 +1417,6 @@ hg_webrtc_visit_plugin_start_async (HgPlugin *plugin,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  if (self->preload == NULL)
-    self->preload = g_thread_new ("visit-preload", preload_thread, NULL);
   if (self->video_source == NULL)
     {
       self->video_source = g_strdup (DEFAULT_VIDEO_SOURCE);
@@ -1514,8 +1491,6 @@ hg_webrtc_visit_plugin_finalize (GObject *object)
   g_hash_table_unref (self->peers);
   g_clear_pointer (&self->last_call, json_object_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
-  if (self->preload != NULL)
-    g_thread_join (self->preload);
   G_OBJECT_CLASS (hg_webrtc_visit_plugin_parent_class)->finalize (object);
 }
 
