@@ -1039,7 +1039,7 @@ start_pipeline (HgWebrtcVisitPlugin *self,
     "webrtcbin name=webrtc bundle-policy=max-bundle %s%s "
     "%s ! videoconvert ! videoscale ! capsfilter name=videosize "
     "caps=video/x-raw,width=640,height=480 ! videorate ! video/x-raw,framerate=15/1 ! queue ! "
-    "vp8enc name=videoenc deadline=1 cpu-used=8 target-bitrate=600000 "
+    "vp8enc name=videoenc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=600000 "
     "keyframe-max-dist=30 error-resilient=partitions ! rtpvp8pay name=videopay pt=96 ! "
     "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! webrtc. %s",
     self->stun_server != NULL ? "stun-server=" : "",
