@@ -60,15 +60,34 @@ function refusalText(code, check) {
   }
 }
 
+// What the gateway says failed in the home: the camera, the microphone or the rest.
+const MEDIA_FAILURES = new Set(['camera-missing', 'camera-busy', 'camera-unavailable', 'microphone-missing',
+  'microphone-busy', 'microphone-unavailable', 'media-failed']);
+
 function failureText(reason) {
   switch (reason) {
-    case 'camera-unavailable': return _('The call failed: the camera or microphone in the home could not start.');
+    case 'camera-missing': return _('The call failed: the home\'s camera is not connected.');
+    case 'camera-busy': return _('The call failed: the home\'s camera is in use by another program.');
+    case 'camera-unavailable': return _('The call failed: the home\'s camera could not start.');
+    case 'microphone-missing': return _('The call failed: the home\'s microphone is not connected.');
+    case 'microphone-busy': return _('The call failed: the home\'s microphone is in use by another program.');
+    case 'microphone-unavailable': return _('The call failed: the home\'s microphone could not start.');
+    case 'media-failed': return _('The call failed: the gateway could not play or send the video.');
     case 'bad-sdp': return _('The call failed: this browser and the gateway could not agree on the video.');
     case 'ice': return _('The call failed: no connection for the video could be made. The network may block it.');
     case 'connection': return _('The call ended: the connection to the gateway was lost.');
     case 'consent': return _('The night check ended: the resident\'s consent no longer holds.');
     case 'stopped': return _('The call ended: the gateway\'s video service stopped.');
     default: return _('The call failed.');
+  }
+}
+
+// Why the call goes on with sound only: the home's camera failed (camera-optional).
+function soundOnlyText(code) {
+  switch (code) {
+    case 'camera-missing': return _('Sound only: the home\'s camera is not connected.');
+    case 'camera-busy': return _('Sound only: the home\'s camera is in use by another program.');
+    default: return _('Sound only: the home\'s camera stopped working.');
   }
 }
 
@@ -144,6 +163,7 @@ class StaffCall {
     this.stateLine = h('p', { id: 'call-state', class: 'call-state', role: 'status', 'aria-live': 'polite' });
     this.duration = h('p', { id: 'call-duration', class: 'call-duration', role: 'timer', hidden: true });
     this.note = h('p', { id: 'call-note', class: 'call-note' });
+    this.homeNote = h('p', { id: 'call-home-note', class: 'call-note', role: 'status' });
     this.remote = h('video', { id: 'call-remote', class: 'call-remote', autoplay: true, playsinline: true,
       'aria-label': this.check ? _('The home\'s camera') : _('The home\'s camera and microphone') });
     this.self = this.check ? null : h('video', { id: 'call-self', class: 'call-self', autoplay: true, playsinline: true, muted: true,
@@ -163,7 +183,7 @@ class StaffCall {
       h('h2', { id: 'call-title' }, title),
       this.stateLine, this.duration,
       h('div', { class: 'call-media' }, this.remote, this.self),
-      this.note,
+      this.homeNote, this.note,
       h('div', { class: 'call-controls' }, this.muteButton, this.cameraButton, this.hangupButton, this.closeButton));
     // Escape does not end a call by accident; once it has ended, it closes the screen
     this.screen.addEventListener('cancel', (event) => {
@@ -253,8 +273,12 @@ class StaffCall {
       case 'ended':
         this.finish(message.outcome === 'answered' ? 'ended' : message.outcome ?? 'ended', message.outcome === 'failed' ? this.failure : undefined);
         break;
+      case 'video-unavailable':
+        // a new offer with sound only follows
+        this.homeNote.textContent = soundOnlyText(message.code);
+        break;
       case 'error':
-        if (message.code === 'camera-unavailable' || message.code === 'bad-sdp')
+        if (MEDIA_FAILURES.has(message.code) || message.code === 'bad-sdp')
           this.failure = message.code;
         break;
       default:
@@ -263,6 +287,8 @@ class StaffCall {
   }
 
   async answer(sdp) {
+    // a second offer (the call went on with sound only) replaces the first connection
+    this.pc?.close();
     const pc = new RTCPeerConnection({ iceServers: [] });
     this.pc = pc;
     const remoteStream = new MediaStream();
@@ -364,6 +390,7 @@ class StaffCall {
     this.setState(state, reason);
     this.onStatus(this.stateLine.textContent, state);
     this.note.textContent = '';
+    this.homeNote.textContent = '';
     this.muteButton.hidden = true;
     this.cameraButton.hidden = true;
     this.hangupButton.hidden = true;

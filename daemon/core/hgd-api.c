@@ -350,7 +350,7 @@ static void close_ended_streams (HgdApi *self);
  * (r) the records of the home's care visits and night checks, newest first: the
  *     `visit.ended` events a plugin with visit.publish journaled in the municipal journal
  *     (webrtc-visit), and of their bodies only `call`, `kind`, `staff`, `answered_by`,
- *     `started`, `seconds` and `outcome`; no other municipal event crosses. The resident
+ *     `started`, `seconds`, `outcome` and `video`; no other municipal event crosses. The resident
  *     and the guardian read them (every call and check about their home), staff too; each
  *     read is in the access log of the other domain: the home's in the municipal one
  *     (`read.municipal`, object `visits`), staff's in the personal one (`read.personal`).
@@ -5544,7 +5544,7 @@ handle_visits_list (HgdApi *self,
 {
   static const gchar *const allowed[] = { "since", "before", "limit", NULL };
   static const gchar *const members[] = { "call", "kind", "staff", "answered_by", "started",
-                                          "seconds", "outcome", NULL };
+                                          "seconds", "outcome", "video", NULL };
   g_autoptr(GPtrArray) events = NULL;
   g_autoptr(GError) error = NULL;
   guint64 limit = VISITS_DEFAULT_LIMIT;

@@ -54,6 +54,8 @@ typedef struct
   gint64 started;        /* real time */
   gint64 answered;       /* real time, 0 if not */
   guint ring_id;
+  gboolean audio_only;   /* the camera failed and camera-optional let the visit go on */
+  guint64 media;         /* which pipeline of the call: webrtcbin's messages name it */
   GstElement *pipeline;  /* (owned) (nullable) */
   GstElement *webrtc;    /* (unowned) in pipeline */
   HgWebrtcVisitRate rate; /* the video encoder's bitrate and size */
@@ -78,6 +80,8 @@ struct _HgWebrtcVisitPlugin
   gchar *audio_sink;     /* (owned) */
   guint min_bitrate;     /* bit/s, the video's floor under congestion */
   guint max_bitrate;     /* bit/s, its ceiling */
+  gboolean camera_optional; /* a visit goes on with sound only when the camera fails */
+  guint64 n_media;          /* pipelines made, for HgWebrtcVisitPlugin.call->media */
   GHashTable *peers;     /* (owned) channel id → Peer */
   Call *call;            /* (owned) (nullable) the one call */
   guint64 n_calls;
@@ -422,7 +426,8 @@ pipeline_state (HgWebrtcVisitPlugin *self)
   return gst_element_state_get_name (state);
 }
 
-/* The video encoder's bitrate and picture size now, while a call's pipeline runs */
+/* Whether the call has video (not when it went on with sound only), and the video
+ * encoder's bitrate and picture size now, while a call's pipeline runs */
 static void
 report_media (HgWebrtcVisitPlugin *self,
               JsonObject *health)
@@ -433,6 +438,9 @@ report_media (HgWebrtcVisitPlugin *self,
     return;
   size = g_strdup_printf ("%ux%u", hg_webrtc_visit_rate_get_width (&self->call->rate),
                           hg_webrtc_visit_rate_get_height (&self->call->rate));
+  json_object_set_boolean_member (health, "video", !self->call->audio_only);
+  if (self->call->audio_only)
+    return;
   json_object_set_int_member (health, "video_bitrate", self->call->rate.bitrate);
   json_object_set_string_member (health, "video_size", size);
 }
@@ -479,6 +487,21 @@ record_published_cb (GObject *source,
 
 /* Ends the call: the pipeline goes to NULL and is freed before anyone is told; the record
  * (who, when, how long, outcome) goes to the municipal journal as `visit.ended`. */
+/* The call's pipeline in NULL state and gone: the camera and microphone are closed */
+static void
+stop_pipeline (Call *call)
+{
+  g_autoptr(GstBus) bus = NULL;
+
+  if (call->pipeline == NULL)
+    return;
+  bus = gst_pipeline_get_bus (GST_PIPELINE (call->pipeline));
+  gst_bus_remove_watch (bus);
+  gst_element_set_state (call->pipeline, GST_STATE_NULL);
+  g_clear_pointer (&call->pipeline, gst_object_unref);
+  call->webrtc = NULL;
+}
+
 static void
 end_call (HgWebrtcVisitPlugin *self,
           const gchar *outcome)
@@ -493,15 +516,7 @@ end_call (HgWebrtcVisitPlugin *self,
     return;
   g_clear_handle_id (&call->ring_id, g_source_remove);
   g_clear_handle_id (&self->health_id, g_source_remove);
-  if (call->pipeline != NULL)
-    {
-      g_autoptr(GstBus) bus = gst_pipeline_get_bus (GST_PIPELINE (call->pipeline));
-
-      gst_bus_remove_watch (bus);
-      gst_element_set_state (call->pipeline, GST_STATE_NULL);
-      g_clear_pointer (&call->pipeline, gst_object_unref);
-      call->webrtc = NULL;
-    }
+  stop_pipeline (call);
   started = g_date_time_new_from_unix_utc (call->started / G_USEC_PER_SEC);
   json_object_set_int_member (record, "call", (gint64) call->id);
   json_object_set_string_member (record, "kind", call->check ? "night-check" : "visit");
@@ -513,6 +528,8 @@ end_call (HgWebrtcVisitPlugin *self,
   json_object_set_int_member (record, "seconds",
                               call->answered != 0 ? (now - call->answered) / G_USEC_PER_SEC : 0);
   json_object_set_string_member (record, "outcome", outcome);
+  if (call->answered != 0)
+    json_object_set_boolean_member (record, "video", !call->audio_only);
   g_clear_pointer (&self->last_call, json_object_unref);
   self->last_call = json_object_ref (record);
   if (hg_context_has_capability (get_context (self), HG_CAPABILITY_VISIT_PUBLISH))
@@ -547,12 +564,33 @@ ring_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The call id and which of its pipelines travel with webrtcbin's callbacks as qdata on
+ * the element */
+static GQuark
+call_id_quark (void)
+{
+  return g_quark_from_static_string ("hg-webrtc-visit-call");
+}
+
+static GQuark
+media_quark (void)
+{
+  return g_quark_from_static_string ("hg-webrtc-visit-media");
+}
+
+static guint64
+element_call_id (GstElement *webrtc)
+{
+  return GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (webrtc), call_id_quark ()));
+}
+
 /* What webrtcbin's threads hand to the main context: a message for the staff channel of
- * call @call_id (dropped if that call has ended meanwhile) */
+ * the call whose pipeline @media sent it (dropped if that pipeline has gone meanwhile: the
+ * call ended, or went on with sound only in a new one) */
 typedef struct
 {
   HgWebrtcVisitPlugin *self; /* (owned) */
-  guint64 call_id;
+  guint64 media;
   JsonObject *message;       /* (owned) (nullable) NULL: the call failed */
   gchar *failure;            /* (owned) (nullable) */
 } Outgoing;
@@ -563,13 +601,13 @@ outgoing_cb (gpointer user_data)
   Outgoing *out = user_data;
   HgWebrtcVisitPlugin *self = out->self;
 
-  if (self->call != NULL && self->call->id == out->call_id)
+  if (self->call != NULL && self->call->media == out->media)
     {
       if (out->message != NULL)
         hg_context_channel_send (get_context (self), self->call->staff_channel, out->message);
       else
         {
-          g_message ("visit %" G_GUINT64_FORMAT " failed: %s", out->call_id, out->failure);
+          g_message ("visit %" G_GUINT64_FORMAT " failed: %s", self->call->id, out->failure);
           end_call (self, "failed");
         }
     }
@@ -582,30 +620,17 @@ outgoing_cb (gpointer user_data)
 
 static void
 send_from_thread (HgWebrtcVisitPlugin *self,
-                  guint64 call_id,
+                  GstElement *webrtc,
                   JsonObject *message,
                   const gchar *failure)
 {
   Outgoing *out = g_new0 (Outgoing, 1);
 
   out->self = g_object_ref (self);
-  out->call_id = call_id;
+  out->media = GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (webrtc), media_quark ()));
   out->message = message;
   out->failure = g_strdup (failure);
   g_main_context_invoke (self->context, outgoing_cb, out);
-}
-
-/* The call id travels with webrtcbin's callbacks as qdata on the element */
-static GQuark
-call_id_quark (void)
-{
-  return g_quark_from_static_string ("hg-webrtc-visit-call");
-}
-
-static guint64
-element_call_id (GstElement *webrtc)
-{
-  return GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (webrtc), call_id_quark ()));
 }
 
 static void
@@ -624,7 +649,7 @@ offer_created_cb (GstPromise *promise,
   gst_promise_unref (promise);
   if (offer == NULL)
     {
-      send_from_thread (self, element_call_id (webrtc), NULL, "no offer");
+      send_from_thread (self, webrtc, NULL, "no offer");
       return;
     }
   g_signal_emit_by_name (webrtc, "set-local-description", offer, NULL);
@@ -635,7 +660,7 @@ offer_created_cb (GstPromise *promise,
   json_object_set_string_member (message, "sdp", text);
   g_free (text);
   gst_webrtc_session_description_free (offer);
-  send_from_thread (self, element_call_id (webrtc), message, NULL);
+  send_from_thread (self, webrtc, message, NULL);
 }
 
 static void
@@ -660,7 +685,7 @@ ice_candidate_cb (GstElement *webrtc,
   json_object_set_int_member (message, "call", (gint64) element_call_id (webrtc));
   json_object_set_string_member (message, "candidate", candidate);
   json_object_set_int_member (message, "sdpMLineIndex", mline);
-  send_from_thread (self, element_call_id (webrtc), message, NULL);
+  send_from_thread (self, webrtc, message, NULL);
 }
 
 /* Counts what the decoder gives: the frames received from the browser */
@@ -740,24 +765,6 @@ webrtc_pad_added_cb (GstElement *webrtc,
   sink = gst_element_get_static_pad (decodebin, "sink");
   gst_pad_link (pad, sink);
   gst_object_unref (pipeline);
-}
-
-static gboolean
-bus_cb (GstBus *bus,
-        GstMessage *message,
-        gpointer user_data)
-{
-  HgWebrtcVisitPlugin *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR && self->call != NULL &&
-      self->call->pipeline != NULL)
-    {
-      gst_message_parse_error (message, &error, NULL);
-      g_message ("visit %" G_GUINT64_FORMAT ": %s", self->call->id, error->message);
-      end_call (self, "failed");
-    }
-  return G_SOURCE_CONTINUE;
 }
 
 /* Congestion: the encoder follows the far end's receiver reports (HgWebrtcVisitRate), read
@@ -1019,38 +1026,120 @@ configure_media (HgWebrtcVisitPlugin *self,
   return TRUE;
 }
 
+/* A source of the call's pipeline, its configured gst-launch description as a bin named
+ * @name ("camera", "microphone", so that an error can be told by where it comes from),
+ * linked to the element named @into */
 static gboolean
-start_pipeline (HgWebrtcVisitPlugin *self,
-                GError **error)
+add_source (GstElement *pipeline,
+            const gchar *name,
+            const gchar *description,
+            const gchar *into,
+            GError **error)
+{
+  g_autoptr(GstElement) next = gst_bin_get_by_name (GST_BIN (pipeline), into);
+  GstElement *source = gst_parse_bin_from_description_full (description, TRUE, NULL,
+                                                            GST_PARSE_FLAG_FATAL_ERRORS, error);
+
+  if (source == NULL)
+    return FALSE;
+  gst_object_set_name (GST_OBJECT (source), name);
+  gst_bin_add (GST_BIN (pipeline), source);
+  if (!gst_element_link (source, next))
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "the %s \"%s\" gives no media", name,
+                   description);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* What an error of the call's pipeline means for staff: which part failed, the camera or
+ * the microphone (their bins are named), and whether it is missing (no such device) or
+ * busy (another program has it); "media-failed" for the rest (the encoders, the staff
+ * side's sinks) */
+static const gchar *
+media_failure (Call *call,
+               GstMessage *message)
+{
+  g_autoptr(GstElement) camera = gst_bin_get_by_name (GST_BIN (call->pipeline), "camera");
+  g_autoptr(GstElement) microphone = gst_bin_get_by_name (GST_BIN (call->pipeline),
+                                                          "microphone");
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *debug = NULL;
+  gboolean is_camera;
+
+  gst_message_parse_error (message, &error, &debug);
+  g_message ("visit %" G_GUINT64_FORMAT ": %s (%s)", call->id, error->message,
+             debug != NULL ? debug : GST_MESSAGE_SRC_NAME (message));
+  is_camera = camera != NULL &&
+              gst_object_has_as_ancestor (GST_MESSAGE_SRC (message), GST_OBJECT (camera));
+  if (!is_camera && (microphone == NULL || !gst_object_has_as_ancestor (GST_MESSAGE_SRC (message),
+                                                                        GST_OBJECT (microphone))))
+    return "media-failed";
+  if (g_error_matches (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND))
+    return is_camera ? "camera-missing" : "microphone-missing";
+  if (g_error_matches (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_BUSY))
+    return is_camera ? "camera-busy" : "microphone-busy";
+  return is_camera ? "camera-unavailable" : "microphone-unavailable";
+}
+
+static gboolean bus_cb (GstBus *bus,
+                        GstMessage *message,
+                        gpointer user_data);
+
+/* Starts the call's media: the camera (unless the visit goes on with sound only) and, for
+ * a visit, the microphone, into webrtcbin. NULL when it plays; else what failed (see
+ * media_failure ()), with the pipeline gone. */
+static const gchar *
+start_pipeline (HgWebrtcVisitPlugin *self)
 {
   Call *call = self->call;
   g_autofree gchar *description = NULL;
   g_autoptr(GstBus) bus = NULL;
+  g_autoptr(GError) error = NULL;
   GArray *transceivers = NULL;
-  g_autofree gchar *audio = NULL;
+  gboolean video = !call->audio_only;
+  gboolean audio = !call->check; /* a night check is video only: the microphone stays closed */
+  const gchar *failure = NULL;
 
-  /* a night check is video only: the microphone stays closed */
-  if (!call->check)
-    audio = g_strdup_printf ("%s ! audioconvert ! audioresample ! queue ! opusenc ! "
-                             "rtpopuspay pt=111 ! "
-                             "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! "
-                             "webrtc.", self->audio_source);
   description = g_strdup_printf (
-    "webrtcbin name=webrtc bundle-policy=max-bundle %s%s "
-    "%s ! videoconvert ! videoscale ! capsfilter name=videosize "
-    "caps=video/x-raw,width=640,height=480 ! videorate ! video/x-raw,framerate=15/1 ! queue ! "
-    "vp8enc name=videoenc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=600000 "
-    "keyframe-max-dist=30 error-resilient=partitions ! rtpvp8pay name=videopay pt=96 ! "
-    "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! webrtc. %s",
+    "webrtcbin name=webrtc bundle-policy=max-bundle %s%s %s %s",
     self->stun_server != NULL ? "stun-server=" : "",
-    self->stun_server != NULL ? self->stun_server : "", self->video_source,
-    audio != NULL ? audio : "");
-  call->pipeline = gst_parse_launch (description, error);
+    self->stun_server != NULL ? self->stun_server : "",
+    video ? "videoconvert name=videoin ! videoscale ! capsfilter name=videosize "
+            "caps=video/x-raw,width=640,height=480 ! videorate ! video/x-raw,framerate=15/1 ! "
+            "queue ! vp8enc name=videoenc deadline=1 cpu-used=8 end-usage=cbr "
+            "target-bitrate=600000 keyframe-max-dist=30 error-resilient=partitions ! "
+            "rtpvp8pay name=videopay pt=96 ! "
+            "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! webrtc."
+          : "",
+    audio ? "audioconvert name=audioin ! audioresample ! queue ! opusenc ! rtpopuspay pt=111 ! "
+            "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! webrtc."
+          : "");
+  call->pipeline = gst_parse_launch_full (description, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &error);
   if (call->pipeline == NULL)
-    return FALSE;
+    {
+      g_message ("visit %" G_GUINT64_FORMAT ": %s", call->id, error->message);
+      return "media-failed";
+    }
+  bus = gst_pipeline_get_bus (GST_PIPELINE (call->pipeline));
+  gst_bus_add_watch (bus, bus_cb, self);
+  if (video && !add_source (call->pipeline, "camera", self->video_source, "videoin", &error))
+    failure = "camera-unavailable";
+  else if (audio &&
+           !add_source (call->pipeline, "microphone", self->audio_source, "audioin", &error))
+    failure = "microphone-unavailable";
+  if (failure != NULL)
+    {
+      g_message ("visit %" G_GUINT64_FORMAT ": %s", call->id, error->message);
+      stop_pipeline (call);
+      return failure;
+    }
+  call->media = ++self->n_media;
   call->webrtc = gst_bin_get_by_name (GST_BIN (call->pipeline), "webrtc");
   gst_object_unref (call->webrtc); /* the pipeline holds it */
   g_object_set_qdata (G_OBJECT (call->webrtc), call_id_quark (), GSIZE_TO_POINTER (call->id));
+  g_object_set_qdata (G_OBJECT (call->webrtc), media_quark (), GSIZE_TO_POINTER (call->media));
   g_object_set_data (G_OBJECT (call->webrtc), "plugin", self);
   ice_apply (self, call->webrtc);
   setup_media (self, call);
@@ -1065,17 +1154,60 @@ start_pipeline (HgWebrtcVisitPlugin *self,
                   call->check ? GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY
                               : GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV, NULL);
   g_clear_pointer (&transceivers, g_array_unref);
-  bus = gst_pipeline_get_bus (GST_PIPELINE (call->pipeline));
-  gst_bus_add_watch (bus, bus_cb, self);
   g_atomic_int_set (&self->video_frames, 0);
   g_atomic_int_set (&self->audio_frames, 0);
   if (gst_element_set_state (call->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
-      g_set_error_literal (error, HG_ERROR, HG_ERROR_UNAVAILABLE,
-                           "the camera or microphone cannot start");
-      return FALSE;
+      g_autoptr(GstMessage) message = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+
+      failure = message != NULL ? media_failure (call, message) : "media-failed";
+      stop_pipeline (call);
+      return failure;
     }
-  return TRUE;
+  return NULL;
+}
+
+/* The camera, the microphone or another part of the call's media failed, as it started or
+ * during the call. A visit whose camera fails goes on with sound only where the
+ * configuration allows it (camera-optional): staff are told "video-unavailable" and get a
+ * new offer. Otherwise (a night check is its camera) staff are told what failed and the
+ * call ends "failed". TRUE if the call goes on. */
+static gboolean
+media_failed (HgWebrtcVisitPlugin *self,
+              const gchar *failure)
+{
+  Call *call = self->call;
+
+  if (self->camera_optional && !call->check && !call->audio_only &&
+      g_str_has_prefix (failure, "camera-"))
+    {
+      stop_pipeline (call);
+      call->audio_only = TRUE;
+      g_message ("visit %" G_GUINT64_FORMAT ": %s, going on with sound only", call->id, failure);
+      send_type (self, call->staff_channel, "video-unavailable", "code", failure);
+      failure = start_pipeline (self);
+      if (failure == NULL)
+        {
+          report_health (self);
+          return TRUE;
+        }
+    }
+  send_type (self, call->staff_channel, "error", "code", failure);
+  end_call (self, "failed");
+  return FALSE;
+}
+
+static gboolean
+bus_cb (GstBus *bus,
+        GstMessage *message,
+        gpointer user_data)
+{
+  HgWebrtcVisitPlugin *self = user_data;
+
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR && self->call != NULL &&
+      self->call->pipeline != NULL)
+    media_failed (self, media_failure (self->call, message));
+  return G_SOURCE_CONTINUE;
 }
 
 /* `ringing` to staff, with how many of the home's screens ring: with none on, no one in
@@ -1128,7 +1260,7 @@ handle_check (HgWebrtcVisitPlugin *self,
               const gchar *channel_id,
               Peer *peer)
 {
-  g_autoptr(GError) error = NULL;
+  const gchar *failure;
   Call *call;
 
   if (self->call != NULL)
@@ -1149,13 +1281,9 @@ handle_check (HgWebrtcVisitPlugin *self,
   call->ring_id = g_timeout_add_seconds (self->check_seconds, ring_timeout_cb, self);
   self->call = call;
   send_to_home (self, "night-check", "state", "started");
-  if (!start_pipeline (self, &error))
-    {
-      g_message ("night check %" G_GUINT64_FORMAT " failed: %s", call->id, error->message);
-      send_type (self, channel_id, "error", "code", "camera-unavailable");
-      end_call (self, "failed");
-      return;
-    }
+  failure = start_pipeline (self);
+  if (failure != NULL && !media_failed (self, failure))
+    return;
   self->health_id = g_timeout_add_seconds (1, health_cb, self);
   report_health (self);
 }
@@ -1164,7 +1292,7 @@ static void
 handle_accept (HgWebrtcVisitPlugin *self,
                const gchar *answered_by)
 {
-  g_autoptr(GError) error = NULL;
+  const gchar *failure;
 
   g_clear_handle_id (&self->call->ring_id, g_source_remove);
   self->call->state = CALL_ACTIVE;
@@ -1172,13 +1300,9 @@ handle_accept (HgWebrtcVisitPlugin *self,
   self->call->resident_user = g_strdup (answered_by);
   send_type (self, self->call->staff_channel, "accepted", NULL, NULL);
   send_to_home (self, "accepted", NULL, NULL);
-  if (!start_pipeline (self, &error))
-    {
-      g_message ("visit %" G_GUINT64_FORMAT " failed: %s", self->call->id, error->message);
-      send_type (self, self->call->staff_channel, "error", "code", "camera-unavailable");
-      end_call (self, "failed");
-      return;
-    }
+  failure = start_pipeline (self);
+  if (failure != NULL && !media_failed (self, failure))
+    return;
   self->health_id = g_timeout_add_seconds (1, health_cb, self);
   report_health (self);
 }
@@ -1379,7 +1503,8 @@ hg_webrtc_visit_plugin_configure (HgPlugin *plugin,
       !hg_config_get_int (config, "check-seconds", DEFAULT_CHECK_SECONDS, 1, 600, &check, error) ||
       !ice_configure (self, config, error))
     return FALSE;
-  if (!configure_media (self, config, error))
+  if (!configure_media (self, config, error) ||
+      !hg_config_get_boolean (config, "camera-optional", FALSE, &self->camera_optional, error))
     return FALSE;
   g_free (self->video_source);
   self->video_source = g_strdup (hg_config_get_string (config, "video-source",

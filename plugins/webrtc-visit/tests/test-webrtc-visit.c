@@ -7,6 +7,7 @@
  * side's sinks are checked when configured. */
 #include <hemgate-plugin.h>
 
+#include <gst/base/gstbasesrc.h>
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 #define GST_USE_UNSTABLE_API
@@ -110,6 +111,25 @@ say (Fixture *fixture,
      const gchar *type)
 {
   deliver (fixture, channel, typed (type));
+}
+
+/* How many messages of @type arrived on @channel so far */
+static guint
+count_messages (Fixture *fixture,
+                const gchar *channel,
+                const gchar *type)
+{
+  GPtrArray *messages = hg_test_context_get_channel_messages (fixture->context, channel);
+  guint n = 0;
+
+  for (guint i = 0; i < messages->len; i++)
+    {
+      JsonObject *message = g_ptr_array_index (messages, i);
+
+      if (g_strcmp0 (json_object_get_string_member (message, "type"), type) == 0)
+        n++;
+    }
+  return n;
 }
 
 /* The newest message of @type on @channel, waiting up to 20 s for it */
@@ -378,25 +398,157 @@ test_night_check (Fixture *fixture,
   g_assert_cmpstr (json_object_get_string_member (message, "staff"), ==, "nils");
 }
 
+/* A camera or microphone another program has open. Its device answers EBUSY, which
+ * v4l2src (and alsasrc, pulsesrc) post as GST_RESOURCE_ERROR_BUSY when they start; no
+ * device can be made busy on a test machine, so this source fails its start that way. */
+G_DECLARE_FINAL_TYPE (HgTestBusySrc, hg_test_busy_src, HG_TEST, BUSY_SRC, GstBaseSrc)
+
+struct _HgTestBusySrc
+{
+  GstBaseSrc parent_instance;
+};
+
+G_DEFINE_TYPE (HgTestBusySrc, hg_test_busy_src, GST_TYPE_BASE_SRC)
+
+static GstStaticPadTemplate busy_src_template =
+  GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+static gboolean
+busy_src_start (GstBaseSrc *src)
+{
+  GST_ELEMENT_ERROR (src, RESOURCE, BUSY, ("Device '/dev/video0' is busy"),
+                     ("open: Device or resource busy"));
+  return FALSE;
+}
+
 static void
-test_camera_missing (Fixture *fixture,
-                     gconstpointer user_data)
+hg_test_busy_src_class_init (HgTestBusySrcClass *klass)
+{
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+
+  gst_element_class_set_static_metadata (element_class, "Busy device", "Source",
+                                         "A device another program has open", "hemgate");
+  gst_element_class_add_static_pad_template (element_class, &busy_src_template);
+  GST_BASE_SRC_CLASS (klass)->start = busy_src_start;
+}
+
+static void
+hg_test_busy_src_init (HgTestBusySrc *self)
+{
+}
+
+/* Staff start a visit, the home accepts: the code of the error staff are then told, with
+ * the call ended "failed" and nothing left open */
+static void
+assert_visit_fails_with (Fixture *fixture,
+                         const gchar *code)
 {
   g_autofree gchar *staff = NULL;
   g_autofree gchar *home = NULL;
   JsonObject *message;
 
-  g_test_summary ("A camera that is missing: the accepted visit fails with a clear error to "
-                  "staff (camera-unavailable), the home is told it ended, nothing stays open");
   home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
   staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
   say (fixture, staff, "start");
   wait_message (fixture, home, "ring");
   say (fixture, home, "accept");
   message = wait_message (fixture, staff, "error");
-  g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, "camera-unavailable");
+  g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, code);
   message = wait_message (fixture, home, "ended");
   g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "failed");
+  g_assert_cmpuint (count_messages (fixture, staff, "offer"), ==, 0);
+  assert_idle (fixture, "failed");
+}
+
+static void
+test_camera_missing (Fixture *fixture,
+                     gconstpointer user_data)
+{
+  g_test_summary ("A camera that is missing (no such device): the accepted visit fails with "
+                  "camera-missing to staff, the home is told it ended, nothing stays open");
+  assert_visit_fails_with (fixture, "camera-missing");
+}
+
+static void
+test_camera_busy (Fixture *fixture,
+                  gconstpointer user_data)
+{
+  g_test_summary ("A camera that another program has open: camera-busy, told apart from "
+                  "missing; a busy microphone is microphone-busy");
+  assert_visit_fails_with (fixture, "camera-busy");
+  g_clear_object (&fixture->plugin);
+  g_clear_object (&fixture->context);
+  fixture_setup (fixture, "audio-source=hgtestbusysrc\n");
+  assert_visit_fails_with (fixture, "microphone-busy");
+}
+
+/* The media lines of an offer: "audio", "video" */
+static gchar *
+offer_media (JsonObject *offer)
+{
+  GstSDPMessage *sdp = NULL;
+  g_autoptr(GString) media = g_string_new (NULL);
+
+  g_assert_cmpint (gst_sdp_message_new_from_text (json_object_get_string_member (offer, "sdp"),
+                                                  &sdp), ==, GST_SDP_OK);
+  for (guint i = 0; i < gst_sdp_message_medias_len (sdp); i++)
+    g_string_append_printf (media, "%s%s", i > 0 ? " " : "",
+                            gst_sdp_media_get_media (gst_sdp_message_get_media (sdp, i)));
+  gst_sdp_message_free (sdp);
+  return g_string_free (g_steal_pointer (&media), FALSE);
+}
+
+/* The newest offer on @channel once there are @n of them */
+static JsonObject *
+wait_offer (Fixture *fixture,
+            const gchar *channel,
+            guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (count_messages (fixture, channel, "offer") < n && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (count_messages (fixture, channel, "offer"), ==, n);
+  return wait_message (fixture, channel, "offer");
+}
+
+static void
+test_camera_optional (Fixture *fixture,
+                      gconstpointer user_data)
+{
+  g_autofree gchar *staff = NULL;
+  g_autofree gchar *home = NULL;
+  g_autofree gchar *media = NULL;
+  g_autofree gchar *check = NULL;
+  JsonObject *message;
+
+  g_test_summary ("With camera-optional, a visit whose camera is missing goes on with sound "
+                  "only: staff are told video-unavailable (camera-missing) and offered audio "
+                  "alone, and the record says video false; a night check still fails, it is "
+                  "its camera");
+  home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
+  staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
+  say (fixture, staff, "start");
+  wait_message (fixture, home, "ring");
+  say (fixture, home, "accept");
+  message = wait_message (fixture, staff, "video-unavailable");
+  g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, "camera-missing");
+  media = offer_media (wait_offer (fixture, staff, 1));
+  g_assert_cmpstr (media, ==, "audio");
+  g_assert_cmpstr (json_object_get_string_member (last_health (fixture), "call"), ==, "in-call");
+  g_assert_cmpstr (json_object_get_string_member (last_health (fixture), "pipeline"), !=,
+                   "null");
+  say (fixture, home, "hangup");
+  message = wait_message (fixture, staff, "ended");
+  g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "answered");
+  assert_idle (fixture, "answered");
+  message = wait_record (fixture, 1);
+  g_assert_false (json_object_get_boolean_member (message, "video"));
+
+  check = hg_test_context_channel_open (fixture->context, "nils", "staff", "night-check");
+  say (fixture, check, "check");
+  message = wait_message (fixture, check, "error");
+  g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, "camera-missing");
   assert_idle (fixture, "failed");
 }
 
@@ -1012,7 +1164,7 @@ test_staff_video_to_sink (Fixture *fixture,
 
   g_test_summary ("The staff side's video plays in the configured video-sink: one whose "
                   "device fails to start (fakesink state-error) fails the call once the "
-                  "video comes, and the pipeline is NULL");
+                  "video comes (media-failed to staff), and the pipeline is NULL");
   home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
   staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
   say (fixture, staff, "start");
@@ -1021,9 +1173,56 @@ test_staff_video_to_sink (Fixture *fixture,
   message = wait_message (fixture, staff, "offer");
   peer = test_peer_new (fixture, staff, json_object_get_string_member (message, "sdp"), 0.0);
   test_peer_wait_health (peer, call_idle);
+  message = wait_message (fixture, staff, "error");
+  g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, "media-failed");
   message = wait_message (fixture, home, "ended");
   g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "failed");
   assert_idle (fixture, "failed");
+}
+
+static gboolean
+sound_only (JsonObject *health)
+{
+  return json_object_has_member (health, "video") &&
+         !json_object_get_boolean_member (health, "video");
+}
+
+static void
+test_camera_fails_mid_call (Fixture *fixture,
+                            gconstpointer user_data)
+{
+  g_autofree gchar *staff = NULL;
+  g_autofree gchar *home = NULL;
+  g_autofree gchar *first = NULL;
+  g_autofree gchar *second = NULL;
+  g_autoptr(TestPeer) peer = NULL;
+  JsonObject *message;
+
+  g_test_summary ("A camera that fails during the call (an error from inside its source): "
+                  "with camera-optional the visit goes on with sound only in a new offer, "
+                  "and the record says video false");
+  home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
+  staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
+  say (fixture, staff, "start");
+  wait_message (fixture, home, "ring");
+  say (fixture, home, "accept");
+  message = wait_offer (fixture, staff, 1);
+  first = offer_media (message);
+  g_assert_cmpstr (first, ==, "video audio");
+  /* the camera's media flow once a peer answers */
+  peer = test_peer_new (fixture, staff, json_object_get_string_member (message, "sdp"), 0.0);
+  test_peer_wait_health (peer, sound_only);
+  message = wait_message (fixture, staff, "video-unavailable");
+  g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, "camera-unavailable");
+  second = offer_media (wait_offer (fixture, staff, 2));
+  g_assert_cmpstr (second, ==, "audio");
+  g_assert_cmpuint (count_messages (fixture, staff, "error"), ==, 0);
+  say (fixture, staff, "hangup");
+  message = wait_message (fixture, home, "ended");
+  g_assert_cmpstr (json_object_get_string_member (message, "outcome"), ==, "answered");
+  assert_idle (fixture, "answered");
+  message = wait_record (fixture, 1);
+  g_assert_false (json_object_get_boolean_member (message, "video"));
 }
 
 static void
@@ -1041,6 +1240,8 @@ test_configure_media (void)
     { "audio-sink=audiotestsrc\n", "audio-sink \"audiotestsrc\": not a sink" },
     { "video-sink=videoconvert\n", "video-sink \"videoconvert\": not a sink" },
     { "min-bitrate=700000\n", "min-bitrate 700000 is above max-bitrate 600000" },
+    { "camera-optional=true\n", NULL },
+    { "camera-optional=perhaps\n", "camera-optional" },
     { "max-bitrate=1000\n", "max-bitrate" },
   };
 
@@ -1080,6 +1281,7 @@ main (int argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_log_set_writer_func (log_writer_cb, NULL, NULL);
   gst_init (&argc, &argv);
+  gst_element_register (NULL, "hgtestbusysrc", GST_RANK_NONE, hg_test_busy_src_get_type ());
   g_signal_add_emission_hook (g_signal_lookup ("element-added", GST_TYPE_BIN), 0,
                               element_added_cb, NULL, NULL);
   expected_warning = "the secret turn-password is not available";
@@ -1095,6 +1297,15 @@ main (int argc,
   g_test_add ("/webrtc-visit/camera-missing-clear-error", Fixture,
               "video-source=v4l2src device=/dev/video-missing\n", fixture_setup,
               test_camera_missing, fixture_teardown);
+  g_test_add ("/webrtc-visit/camera-busy-told-apart", Fixture, "video-source=hgtestbusysrc\n",
+              fixture_setup, test_camera_busy, fixture_teardown);
+  g_test_add ("/webrtc-visit/camera-optional-sound-only", Fixture,
+              "video-source=v4l2src device=/dev/video-missing\ncamera-optional=true\n",
+              fixture_setup, test_camera_optional, fixture_teardown);
+  g_test_add ("/webrtc-visit/camera-fails-mid-call-sound-only", Fixture,
+              "video-source=videotestsrc is-live=true ! identity error-after=20\n"
+              "camera-optional=true\n",
+              fixture_setup, test_camera_fails_mid_call, fixture_teardown);
   g_test_add ("/webrtc-visit/turn-server-from-secrets", Fixture, "both", fixture_setup_turn,
               test_turn_from_secrets, fixture_teardown);
   g_test_add ("/webrtc-visit/turn-missing-secret-falls-back", Fixture, "username",

@@ -219,8 +219,9 @@ export async function staffAnswers(staff, configuration) {
   }, configuration);
 }
 
-// Waits until the staff tablet decodes the gateway's video (more than 10 frames) and audio
-export async function browserDecoded(gateway, staff) {
+// Waits until the staff tablet decodes the gateway's video (more than 10 frames) and audio,
+// or with { video: false } the audio alone
+export async function browserDecoded(gateway, staff, { video = true } = {}) {
   return waitFor(gateway, 'frames decoded in the browser', async () => {
     const s = await staff.evaluate(async () => {
       const report = await window.pc.getStats();
@@ -233,7 +234,7 @@ export async function browserDecoded(gateway, staff) {
       });
       return out;
     });
-    if (s.video > 10 && s.audio > 0)
+    if ((!video || s.video > 10) && s.audio > 0)
       return s;
     console.log('# browser: ' + JSON.stringify(s) + ' ' + await staff.evaluate(() => window.pc.iceConnectionState + ' ' + window.pc.connectionState));
     return null;
