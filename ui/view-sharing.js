@@ -243,7 +243,7 @@ export async function render(main, context) {
     return null;
   }
 
-  function showStep(n, { focus = true } = {}) {
+  function showStep(n, { focus = true, keepError = false } = {}) {
     step = n;
     const titles = [_('What to share'), _('With whom'), _('From and until'), _('Check and share')];
     stepHeading.textContent = format(_('Step {n} of {total}: {title}'), { n, total: STEPS, title: titles[n - 1] });
@@ -260,12 +260,16 @@ export async function render(main, context) {
     form.dataset.step = String(n);
     if (n === STEPS)
       summary.textContent = grantSentence(draft(), devices);
-    stepError.textContent = '';
+    if (!keepError)
+      stepError.textContent = '';
     if (focus)
       stepHeading.focus();
   }
 
-  form.addEventListener('change', () => showStep(step, { focus: false }));
+  // A change shows or hides the parts that depend on it; an error stays until Next checks
+  // again: clearing it as the field loses focus would move Next from under the pointer
+  // pressing it, and that press would be lost.
+  form.addEventListener('change', () => showStep(step, { focus: false, keepError: true }));
   back.addEventListener('click', () => showStep(Math.max(1, step - 1)));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
