@@ -1317,7 +1317,8 @@ handle_answer (HgWebrtcVisitPlugin *self,
   const gchar *text = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!hg_json_object_get_string (message, "sdp", &text, &error) ||
+  /* (GStreamer's parser takes no empty text) */
+  if (!hg_json_object_get_string (message, "sdp", &text, &error) || *text == '\0' ||
       gst_sdp_message_new_from_text (text, &sdp) != GST_SDP_OK ||
       gst_sdp_message_medias_len (sdp) == 0)
     {
