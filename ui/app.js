@@ -15,6 +15,7 @@ import * as admin from './view-admin.js';
 import * as auditor from './view-auditor.js';
 import * as settings from './view-settings.js';
 import { applyTextSize, storedTextSize } from './view-settings.js';
+import { forgetVisitRecords } from './visit-records.js';
 
 // Each view says which roles may open it; anyone else gets the 403 page and the view
 // never runs, so it asks the API for nothing. Video visits and plugin installation get
@@ -87,6 +88,7 @@ function endSession() {
   state.view = null;
   state.session = null;
   state.listeners.clear();
+  forgetVisitRecords();
   clear(main);
   clear(top);
   hideBanner();

@@ -71,8 +71,9 @@ class Ringer {
 }
 
 // The visit screens of the home view: @host gets the night-check banner, and after it the
-// line that tells of calls that ended; @live is the view's LiveEvents. Returns { dispose }.
-export function startHomeVisits(host, live) {
+// line that tells of calls that ended; @live is the view's LiveEvents; @onEnded is called
+// when a call or night check of the home has ended. Returns { dispose }.
+export function startHomeVisits(host, live, { onEnded } = {}) {
   const ringer = new Ringer();
   let channel = null;
   let retryTimer = 0;
@@ -197,6 +198,7 @@ export function startHomeVisits(host, live) {
     status.dataset.outcome = outcome;
     if (screen.open)
       screen.close();
+    onEnded?.();
   }
 
   function hideRinging() {
@@ -216,6 +218,7 @@ export function startHomeVisits(host, live) {
       indicator.replaceChildren();
       indicator.dataset.state = 'ended';
       status.textContent = _('The night check has ended. The camera is off.');
+      onEnded?.();
     }
   }
 

@@ -13,7 +13,7 @@
 import { api, newIdempotencyKey, recentEvents, sensorDevices } from './api.js';
 import { h, clear } from './dom.js';
 import { _, format, formatDateTime } from './i18n.js';
-import { visitRecordsSection } from './visit-records.js';
+import { visitEnded, visitRecordsSection } from './visit-records.js';
 import { startHomeVisits } from './call-home.js';
 import { alarmStateLabel, alarmStateSymbol, alarmTypeLabel, isFinal, roomLabel, sensorKindLabel, sensorValueText } from './labels.js';
 
@@ -293,7 +293,7 @@ export async function render(main, context) {
       h('h2', { id: 'devices-heading' }, _('My devices')),
       deviceList),
     // the records of visits by camera: the resident's and the guardian's, not family's
-    context.session.role !== 'family' ? visitRecordsSection() : null);
+    context.session.role !== 'family' ? visitRecordsSection(context.session.username) : null);
   showCall();
 
   // where the live stream starts; readings after it come over the stream
@@ -333,5 +333,5 @@ export async function render(main, context) {
   });
   // family cannot take calls: the core opens no channel for them
   if (live && ['resident', 'guardian'].includes(context.session.role) && mine === generation)
-    visits = startHomeVisits(visitHost, live);
+    visits = startHomeVisits(visitHost, live, { onEnded: () => visitEnded(context.session.username) });
 }

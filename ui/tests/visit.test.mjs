@@ -346,6 +346,10 @@ test('staff call; the home rings and answers; staff see the home\'s video; the r
   assert.match(await resident.locator('#visit-status').innerText(), /Videosamtalet med staff har avslutats/);
   await staff.locator('#call-screen[data-state="ended"]').waitFor();
   assert.equal(await staff.locator('#call-state').innerText(), 'Samtalet har avslutats.');
+  // the home's list of visits and night checks is read again once the call ended
+  const record = resident.locator('#my-visits li.visit[data-kind="visit"][data-outcome="answered"]');
+  await record.first().waitFor();
+  assert.match(await record.first().innerText(), /Videobesök · av staff/);
   assert.equal(await staff.evaluate(() => document.activeElement.id), 'call-close');
   assert.equal(await staff.locator('#call-remote').evaluate((video) => video.srcObject), null);
   const report = await waitFor('the pipeline in NULL state', async () => {
