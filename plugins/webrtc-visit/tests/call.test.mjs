@@ -56,13 +56,8 @@ test('a visit: both sides decode video and audio, the pipeline is NULL after han
   assert.equal(during.call, 'in-call');
   assert.notEqual(during.pipeline, 'null');
 
-  await staff.evaluate(() => window.visit.send({ type: 'hangup' }));
-  const ended = await home.evaluate(() => window.visit.next('ended'));
+  const { ended, report: afterwards } = await harness.hangUp(gateway, staff, home);
   assert.equal(ended.outcome, 'answered');
-  const afterwards = await waitFor('the pipeline in NULL state', async () => {
-    const h = await health(staff);
-    return h.report?.call === 'idle' ? h.report : null;
-  });
   assert.equal(afterwards.pipeline, 'null');
   assert.equal(afterwards.last_call.outcome, 'answered');
   assert.equal(afterwards.last_call.staff, 'staff');

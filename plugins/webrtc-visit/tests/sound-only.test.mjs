@@ -58,13 +58,8 @@ test('a visit without its camera goes on with sound only, both ways', async (t) 
   assert.equal(during.video, false);
   assert.equal(during.decoded_frames.video, 0);
 
-  await staff.evaluate(() => window.visit.send({ type: 'hangup' }));
-  const ended = await home.evaluate(() => window.visit.next('ended'));
+  const { ended, report: afterwards } = await harness.hangUp(gateway, staff, home);
   assert.equal(ended.outcome, 'answered');
-  const afterwards = await waitFor('the pipeline in NULL state', async () => {
-    const h = await harness.health(staff);
-    return h.report?.call === 'idle' ? h.report : null;
-  });
   assert.equal(afterwards.pipeline, 'null');
   assert.equal(afterwards.last_call.video, false);
 });

@@ -202,6 +202,20 @@ assert_no_upnp (void)
   g_assert_cmpuint (g_type_from_name ("GUPnPSimpleIgd"), ==, 0);
 }
 
+/* A home screen (rut) and a staff member (anna) open their channels, anna starts a visit
+ * and the home accepts it */
+static void
+visit_accepted (Fixture *fixture,
+                gchar **staff,
+                gchar **home)
+{
+  *home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
+  *staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
+  say (fixture, *staff, "start");
+  wait_message (fixture, *home, "ring");
+  say (fixture, *home, "accept");
+}
+
 static void
 test_accept_offer_hangup (Fixture *fixture,
                           gconstpointer user_data)
@@ -447,11 +461,7 @@ assert_visit_fails_with (Fixture *fixture,
   g_autofree gchar *home = NULL;
   JsonObject *message;
 
-  home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
-  staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
-  say (fixture, staff, "start");
-  wait_message (fixture, home, "ring");
-  say (fixture, home, "accept");
+  visit_accepted (fixture, &staff, &home);
   message = wait_message (fixture, staff, "error");
   g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, code);
   message = wait_message (fixture, home, "ended");
@@ -526,11 +536,7 @@ test_camera_optional (Fixture *fixture,
                   "only: staff are told video-unavailable (camera-missing) and offered audio "
                   "alone, and the record says video false; a night check still fails, it is "
                   "its camera");
-  home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
-  staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
-  say (fixture, staff, "start");
-  wait_message (fixture, home, "ring");
-  say (fixture, home, "accept");
+  visit_accepted (fixture, &staff, &home);
   message = wait_message (fixture, staff, "video-unavailable");
   g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, "camera-missing");
   media = offer_media (wait_offer (fixture, staff, 1));
@@ -1126,11 +1132,7 @@ test_congestion_lowers_bitrate (Fixture *fixture,
                   "(netsim): its receiver reports take the gateway's video below max-bitrate "
                   "and to 320x240, never below min-bitrate; the pipeline is NULL after the "
                   "hang-up");
-  home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
-  staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
-  say (fixture, staff, "start");
-  wait_message (fixture, home, "ring");
-  say (fixture, home, "accept");
+  visit_accepted (fixture, &staff, &home);
   message = wait_message (fixture, staff, "offer");
   health = last_health (fixture);
   g_assert_cmpint (json_object_get_int_member (health, "video_bitrate"), ==, 600000);
@@ -1165,11 +1167,7 @@ test_staff_video_to_sink (Fixture *fixture,
   g_test_summary ("The staff side's video plays in the configured video-sink: one whose "
                   "device fails to start (fakesink state-error) fails the call once the "
                   "video comes (media-failed to staff), and the pipeline is NULL");
-  home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
-  staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
-  say (fixture, staff, "start");
-  wait_message (fixture, home, "ring");
-  say (fixture, home, "accept");
+  visit_accepted (fixture, &staff, &home);
   message = wait_message (fixture, staff, "offer");
   peer = test_peer_new (fixture, staff, json_object_get_string_member (message, "sdp"), 0.0);
   test_peer_wait_health (peer, call_idle);
@@ -1201,11 +1199,7 @@ test_camera_fails_mid_call (Fixture *fixture,
   g_test_summary ("A camera that fails during the call (an error from inside its source): "
                   "with camera-optional the visit goes on with sound only in a new offer, "
                   "and the record says video false");
-  home = hg_test_context_channel_open (fixture->context, "rut", "resident", NULL);
-  staff = hg_test_context_channel_open (fixture->context, "anna", "staff", NULL);
-  say (fixture, staff, "start");
-  wait_message (fixture, home, "ring");
-  say (fixture, home, "accept");
+  visit_accepted (fixture, &staff, &home);
   message = wait_offer (fixture, staff, 1);
   first = offer_media (message);
   g_assert_cmpstr (first, ==, "video audio");

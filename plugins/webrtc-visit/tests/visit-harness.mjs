@@ -249,3 +249,15 @@ export async function gatewayDecoded(gateway, page) {
     return frames && frames.video > 10 && frames.audio > 0 ? h.report : null;
   }, 60);
 }
+
+// Staff hang up: what the home is told (`ended`), and the plugin's health report once it is
+// idle again
+export async function hangUp(gateway, staff, home) {
+  await staff.evaluate(() => window.visit.send({ type: 'hangup' }));
+  const ended = await home.evaluate(() => window.visit.next('ended'));
+  const report = await waitFor(gateway, 'the plugin idle after the hang-up', async () => {
+    const h = await health(staff);
+    return h.report?.call === 'idle' ? h.report : null;
+  });
+  return { ended, report };
+}
