@@ -2926,17 +2926,23 @@ handle_health (HgdApi *self,
   HgdBundles *bundles = plugins != NULL ? hgd_plugin_manager_get_bundles (plugins) : NULL;
   g_autofree gchar *bundles_warning = NULL; /* the caller's domain's plugins, key revoked */
   JsonObject *object = json_object_new ();
-  /* the keyrings: a domain whose keyring is not open has no credentials (hgd-keyring.c) */
+  /* the keyrings: a domain whose keyring is not open has no credentials (hgd-keyring.c);
+   * then a secret a municipal plugin asked for and has not got: the instance and the key */
+  g_autofree gchar *keyring_fault = self->secrets != NULL ? hgd_secrets_dup_fault (self->secrets)
+                                                          : NULL;
+  g_autoptr(GString) missing = g_string_new (keyring_fault);
   g_autofree gchar *secrets_fault = NULL;
-  g_autoptr(JsonObject) secrets_status
-      = self->secrets != NULL ? hgd_secrets_status_to_json (self->secrets, &secrets_fault) : NULL;
 
+  /* what only the full form shows is built only for it: an anonymous probe, which may come
+   * often, needs the status alone */
   if (plugins != NULL)
     {
-      plugin_view = hgd_plugin_manager_to_json_for_domain (plugins, HG_DOMAIN_MUNICIPAL,
-                                                           &plugins_healthy);
+      plugins_healthy = hgd_plugin_manager_check_health (plugins, missing);
+      if (municipal)
+        plugin_view = hgd_plugin_manager_to_json_for_domain (plugins, HG_DOMAIN_MUNICIPAL, NULL);
       delivery_fault = hgd_plugin_manager_dup_delivery_fault (plugins);
     }
+  secrets_fault = missing->len > 0 ? g_strdup (missing->str) : NULL;
   /* an alarm the alarm centre has not confirmed is a fault until it does, whatever the
    * plugin says now (it may have restarted) */
   if (delivery_fault == NULL && municipal_journal != NULL)
@@ -2951,26 +2957,6 @@ handle_health (HgdApi *self,
         delivery_fault = g_strdup_printf ("delivery failed: %" G_GINT64_FORMAT " alarm%s not "
                                           "confirmed by the alarm centre",
                                           failed, failed == 1 ? "" : "s");
-    }
-  /* a secret a municipal plugin asked for and has not got: the instance and the key */
-  if (plugin_view != NULL)
-    {
-      JsonArray *instances = json_object_get_array_member (plugin_view, "plugins");
-      g_autoptr(GString) missing = g_string_new (secrets_fault);
-
-      for (guint i = 0; instances != NULL && i < json_array_get_length (instances); i++)
-        {
-          JsonObject *instance = json_array_get_object_element (instances, i);
-          JsonArray *keys = json_object_get_array_member (instance, "missing_secrets");
-
-          for (guint j = 0; keys != NULL && j < json_array_get_length (keys); j++)
-            g_string_append_printf (missing, "%splugin %s: no secret '%s'",
-                                    missing->len > 0 ? "; " : "",
-                                    json_object_get_string_member (instance, "id"),
-                                    json_array_get_string_element (keys, j));
-        }
-      g_free (secrets_fault);
-      secrets_fault = missing->len > 0 ? g_strdup (missing->str) : NULL;
     }
   healthy = plugins_healthy && delivery_fault == NULL && secrets_fault == NULL;
   for (guint i = 0; i < HG_DOMAIN_LAST; i++)
@@ -3038,12 +3024,13 @@ handle_health (HgdApi *self,
         add_subsystem (subsystems, access_log_subsystem_name ((HgDomain) i),
                        hgd_access_log_get_fault (self->access_log, (HgDomain) i), municipal);
       add_isolation (self, subsystems, municipal);
-      if (secrets_status != NULL)
+      if (self->secrets != NULL)
         {
           add_subsystem (subsystems, "secrets", secrets_fault, municipal);
           if (municipal)
             json_object_set_object_member (json_object_get_object_member (subsystems, "secrets"),
-                                           "keyrings", g_steal_pointer (&secrets_status));
+                                           "keyrings",
+                                           hgd_secrets_status_to_json (self->secrets, NULL));
         }
       add_identity_provider (self, subsystems, municipal);
       json_object_set_object_member (object, "subsystems", subsystems);

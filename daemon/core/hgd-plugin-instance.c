@@ -1492,6 +1492,37 @@ hgd_plugin_instance_get_domain (HgdPluginInstance *self)
   return self->domain;
 }
 
+/**
+ * hgd_plugin_instance_is_in_domain:
+ * @self: an #HgdPluginInstance
+ * @domain: a domain
+ *
+ * Returns: %TRUE if the instance is known to be of @domain (not for one whose manifest
+ *   could not be read: its domain is not known)
+ */
+gboolean
+hgd_plugin_instance_is_in_domain (HgdPluginInstance *self,
+                                  HgDomain domain)
+{
+  g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), FALSE);
+  return self->domain_known && self->domain == domain;
+}
+
+/**
+ * hgd_plugin_instance_dup_missing_secrets:
+ * @self: an #HgdPluginInstance
+ *
+ * Returns: (transfer full) (nullable): the keys of the secrets the running plugin asked
+ *   for and did not find (until they are there), as "missing_secrets" of
+ *   hgd_plugin_instance_to_json (); %NULL while it does not run
+ */
+gchar **
+hgd_plugin_instance_dup_missing_secrets (HgdPluginInstance *self)
+{
+  g_return_val_if_fail (HGD_IS_PLUGIN_INSTANCE (self), NULL);
+  return self->context != NULL ? hgd_context_impl_dup_missing_secrets (self->context) : NULL;
+}
+
 static gboolean
 stop_grace_cb (gpointer user_data)
 {
@@ -1738,7 +1769,7 @@ hgd_plugin_instance_to_json (HgdPluginInstance *self)
   json_object_set_int_member (object, "dropped", (gint64) self->dropped);
   json_object_set_member (object, "health", health_to_json (self));
   /* the secrets the running plugin asked for and has not got: a fault in health */
-  missing = self->context != NULL ? hgd_context_impl_dup_missing_secrets (self->context) : NULL;
+  missing = hgd_plugin_instance_dup_missing_secrets (self);
   missing_array = json_array_new ();
   for (guint i = 0; missing != NULL && missing[i] != NULL; i++)
     json_array_add_string_element (missing_array, missing[i]);

@@ -86,6 +86,9 @@ void hgd_plugin_instance_offer_event (HgdPluginInstance *self,
 gboolean hgd_plugin_instance_offer_shared_event (HgdPluginInstance *self,
                                                  HgEvent *event);
 HgDomain hgd_plugin_instance_get_domain (HgdPluginInstance *self);
+gboolean hgd_plugin_instance_is_in_domain (HgdPluginInstance *self,
+                                          HgDomain domain);
+gchar **hgd_plugin_instance_dup_missing_secrets (HgdPluginInstance *self);
 const gchar *const *hgd_plugin_instance_get_grant (HgdPluginInstance *self);
 void hgd_plugin_instance_set_channels (HgdPluginInstance *self,
                                        struct _HgdChannels *channels);

@@ -418,6 +418,47 @@ hgd_plugin_manager_to_json_for_domain (HgdPluginManager *self,
 }
 
 /**
+ * hgd_plugin_manager_check_health:
+ * @self: an #HgdPluginManager
+ * @missing: where the secrets that instances outside the personal domain asked for and
+ *   lack are appended, "plugin ID: no secret 'KEY'", "; " between them
+ *
+ * What GET /api/v1/health needs of the plugins, without their JSON (which reads each
+ * host's pid and health): the healthy of hgd_plugin_manager_to_json (), and the
+ * "missing_secrets" of the instances hgd_plugin_manager_to_json_for_domain () shows the
+ * municipal domain, in the same order.
+ *
+ * Returns: %TRUE if every enabled instance that an administrator did not disable runs
+ */
+gboolean
+hgd_plugin_manager_check_health (HgdPluginManager *self,
+                                 GString *missing)
+{
+  gboolean all_running = TRUE;
+
+  g_return_val_if_fail (HGD_IS_PLUGIN_MANAGER (self), FALSE);
+  g_return_val_if_fail (missing != NULL, FALSE);
+
+  for (guint i = 0; i < self->instances->len; i++)
+    {
+      HgdPluginInstance *instance = g_ptr_array_index (self->instances, i);
+      g_auto(GStrv) keys = NULL;
+
+      if (!is_admin_disabled (self, instance) && hgd_plugin_instance_is_enabled (instance) &&
+          hgd_plugin_instance_get_state (instance) != HGD_PLUGIN_STATE_RUNNING)
+        all_running = FALSE;
+      if (hgd_plugin_instance_is_in_domain (instance, HG_DOMAIN_PERSONAL))
+        continue;
+      keys = hgd_plugin_instance_dup_missing_secrets (instance);
+      for (guint j = 0; keys != NULL && keys[j] != NULL; j++)
+        g_string_append_printf (missing, "%splugin %s: no secret '%s'",
+                                missing->len > 0 ? "; " : "",
+                                hgd_plugin_instance_get_id (instance), keys[j]);
+    }
+  return all_running;
+}
+
+/**
  * hgd_plugin_manager_restart:
  * @self: an #HgdPluginManager
  * @instance_id: a plugin instance id

@@ -45,6 +45,8 @@ gboolean hgd_plugin_manager_stop_finish (HgdPluginManager *self,
  * it-admin disabled (hgd_plugin_manager_set_disabled_async ()), else null. */
 JsonArray *hgd_plugin_manager_to_json (HgdPluginManager *self,
                                        gboolean *healthy);
+gboolean hgd_plugin_manager_check_health (HgdPluginManager *self,
+                                          GString *missing);
 JsonObject *hgd_plugin_manager_to_json_for_domain (HgdPluginManager *self,
                                                   HgDomain domain,
                                                   gboolean *healthy);

@@ -767,6 +767,36 @@ hgd_secrets_new_for_keyring (HgdKeyring *keyring)
 }
 
 /**
+ * hgd_secrets_dup_fault:
+ * @self: an #HgdSecrets
+ *
+ * The faults of hgd_secrets_status_to_json () alone, for a health answer that shows no
+ * more: the keyrings that are not open, "; " between them.
+ *
+ * Returns: (transfer full) (nullable): the faults, or %NULL if there is none
+ */
+gchar *
+hgd_secrets_dup_fault (HgdSecrets *self)
+{
+  GString *faults = NULL;
+
+  g_return_val_if_fail (HGD_IS_SECRETS (self), NULL);
+
+  for (guint i = 0; self->keyring != NULL && i < HG_DOMAIN_LAST; i++)
+    {
+      const gchar *domain_fault = hgd_keyring_get_fault (self->keyring, (HgDomain) i);
+
+      if (domain_fault == NULL)
+        continue;
+      if (faults == NULL)
+        faults = g_string_new (domain_fault);
+      else
+        g_string_append_printf (faults, "; %s", domain_fault);
+    }
+  return faults != NULL ? g_string_free (faults, FALSE) : NULL;
+}
+
+/**
  * hgd_secrets_status_to_json:
  * @self: an #HgdSecrets
  * @fault: (out) (transfer full) (optional): what fails, or %NULL

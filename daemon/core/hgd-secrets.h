@@ -13,6 +13,7 @@ G_DECLARE_FINAL_TYPE (HgdSecrets, hgd_secrets, HGD, SECRETS, GObject)
 
 HgdSecrets *hgd_secrets_new (void);
 HgdSecrets *hgd_secrets_new_for_keyring (HgdKeyring *keyring);
+gchar *hgd_secrets_dup_fault (HgdSecrets *self);
 JsonObject *hgd_secrets_status_to_json (HgdSecrets *self,
                                         gchar **fault);
 
