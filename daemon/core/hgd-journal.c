@@ -231,6 +231,8 @@ hgd_journal_finalize (GObject *object)
   g_clear_pointer (&self->state_count_stmt, sqlite3_finalize);
   g_clear_pointer (&self->alarm_stmt, sqlite3_finalize);
   g_clear_pointer (&self->reader, sqlite3_close_v2);
+  /* never set here: a queued append's task holds a reference to the journal */
+  g_clear_pointer (&self->group, hgd_journal_job_free);
   g_clear_pointer (&self->worker, hgd_journal_worker_free);
   if (self->hold != NULL)
     {
@@ -404,6 +406,83 @@ hgd_journal_get_fault (HgdJournal *self)
 
 /* appending */
 
+/* Queues the group of appends made since hgd_journal_begin_group (), if any. */
+static void
+journal_push_group (HgdJournal *self)
+{
+  if (self->group != NULL)
+    hgd_journal_worker_push (self->worker, g_steal_pointer (&self->group));
+}
+
+/* Queues @job, after the group being gathered: the worker sees the jobs in the order made. */
+static void
+journal_push (HgdJournal *self,
+              Job *job)
+{
+  journal_push_group (self);
+  hgd_journal_worker_push (self->worker, job);
+}
+
+/* Queues an append, or adds it to the group being gathered. A group is of one lane: an
+ * append of the other lane queues the group so far and starts the next one, so that
+ * nothing commits before an append made earlier in its lane. */
+static void
+journal_push_append (HgdJournal *self,
+                     Job *job)
+{
+  if (self->grouping == 0)
+    {
+      journal_push (self, job);
+      return;
+    }
+  if (self->group != NULL
+      && hgd_journal_job_is_alarm_class (self->group) != hgd_journal_job_is_alarm_class (job))
+    journal_push_group (self);
+  if (self->group == NULL)
+    {
+      self->group = job;
+      return;
+    }
+  if (self->group->joined == NULL)
+    self->group->joined = g_ptr_array_new_with_free_func ((GDestroyNotify) hgd_journal_job_free);
+  g_ptr_array_add (self->group->joined, job);
+}
+
+/**
+ * hgd_journal_begin_group:
+ * @self: an #HgdJournal
+ *
+ * The appends made from now until hgd_journal_end_group () (hgd_journal_append_async (),
+ * hgd_journal_append_keyed_async ()) are committed in one transaction, all or none of
+ * them, in the order made; each still completes on its own, with its own sequence number
+ * and #HgdJournal::event-appended, in sequence order. A group is of one lane: appends of
+ * both lanes make one group per run of the same lane. Any other call that queues work
+ * (an access-log entry, a prune, a sync, ...) queues the group so far first. Groups do
+ * not nest.
+ */
+void
+hgd_journal_begin_group (HgdJournal *self)
+{
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+  g_return_if_fail (self->grouping == 0);
+  self->grouping = 1;
+}
+
+/**
+ * hgd_journal_end_group:
+ * @self: an #HgdJournal
+ *
+ * Ends what hgd_journal_begin_group () began and queues the group.
+ */
+void
+hgd_journal_end_group (HgdJournal *self)
+{
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+  g_return_if_fail (self->grouping == 1);
+  self->grouping = 0;
+  journal_push_group (self);
+}
+
 static void
 clock_step_appended_cb (GObject *source,
                         GAsyncResult *result,
@@ -487,7 +566,7 @@ journal_check_clock (HgdJournal *self,
   job->source = g_strdup ("core");
   job->body = hg_json_object_to_string (body);
   job->task = g_steal_pointer (&task);
-  hgd_journal_worker_push (self->worker, job);
+  journal_push_append (self, job);
 }
 
 /**
@@ -591,7 +670,7 @@ hgd_journal_append_keyed_async (HgdJournal *self,
       job->key->fingerprint = g_strdup (fingerprint);
     }
   job->task = g_steal_pointer (&task);
-  hgd_journal_worker_push (self->worker, job);
+  journal_push_append (self, job);
 }
 
 /**
@@ -669,7 +748,7 @@ hgd_journal_append_access_async (HgdJournal *self,
   job->ts = self->clock_wall;
   job->access = entry;
   job->task = g_steal_pointer (&task);
-  hgd_journal_worker_push (self->worker, job);
+  journal_push (self, job);
 }
 
 /**
@@ -705,6 +784,7 @@ hgd_journal_sync (HgdJournal *self)
   g_autoptr(Job) job = hgd_journal_job_new (JOB_SYNC);
 
   g_return_if_fail (HGD_IS_JOURNAL (self));
+  journal_push_group (self);
   hgd_journal_worker_run_sync (self->worker, job);
 }
 
@@ -732,7 +812,7 @@ hgd_journal_flush_async (HgdJournal *self,
   job = hgd_journal_job_new (JOB_SYNC);
   job->task = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (job->task, hgd_journal_flush_async);
-  hgd_journal_worker_push (self->worker, job);
+  journal_push (self, job);
 }
 
 gboolean
@@ -905,6 +985,7 @@ hgd_journal_prune (HgdJournal *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   job = prune_job_new (self, now);
+  journal_push_group (self);
   hgd_journal_worker_run_sync (self->worker, job);
   if (job->error != NULL)
     {
@@ -940,6 +1021,7 @@ hgd_journal_erase (HgdJournal *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   job = hgd_journal_job_new (JOB_ERASE);
+  journal_push_group (self);
   hgd_journal_worker_run_sync (self->worker, job);
   if (job->error != NULL)
     {
@@ -983,7 +1065,7 @@ hgd_journal_prune_async (HgdJournal *self,
     }
   job = prune_job_new (self, now);
   job->task = g_steal_pointer (&task);
-  hgd_journal_worker_push (self->worker, job);
+  journal_push (self, job);
 }
 
 /**
@@ -1026,6 +1108,7 @@ hgd_journal_cap_size_for_test (HgdJournal *self,
   g_return_if_fail (HGD_IS_JOURNAL (self));
 
   job->extra_pages = extra_pages;
+  journal_push_group (self);
   hgd_journal_worker_run_sync (self->worker, job);
   if (job->error != NULL)
     g_critical ("%s", job->error->message);
@@ -1047,7 +1130,7 @@ hgd_journal_hold_for_test (HgdJournal *self)
   g_cond_init (&held.cond);
   job->waiter = &held;
   job->release = self->hold;
-  hgd_journal_worker_push (self->worker, job);
+  journal_push (self, job);
   hgd_journal_waiter_wait (&held);
   g_mutex_clear (&held.lock);
   g_cond_clear (&held.cond);
