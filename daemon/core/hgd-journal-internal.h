@@ -93,6 +93,8 @@ typedef struct
   gchar *source;    /* (owned) (nullable) */
   gchar *body;      /* (owned) JSON */
   AlarmRow *alarm;  /* (owned) (nullable) */
+  HgAlarm *record;  /* (owned) (nullable) with @alarm: the record as this append leaves it,
+                     * for #HgdJournal::alarm-recorded; main thread only */
   IdempotencyRow *key; /* (owned) (nullable) recorded with a raised @alarm */
   HgdAccessEntry *access; /* (owned) (nullable) an access-log entry instead of an event;
                            * the worker chains it (seq, prev_hash, hash) */

@@ -113,6 +113,7 @@ hgd_journal_job_free (Job *job)
   g_free (job->source);
   g_free (job->body);
   g_clear_pointer (&job->alarm, alarm_row_free);
+  g_clear_object (&job->record);
   g_clear_pointer (&job->key, idempotency_row_free);
   g_clear_pointer (&job->access, hgd_access_entry_free);
   g_clear_pointer (&job->rules, g_ptr_array_unref);

@@ -43,6 +43,7 @@ enum
 enum
 {
   SIGNAL_EVENT_APPENDED,
+  SIGNAL_ALARM_RECORDED,
   SIGNAL_TRIMMED,
   N_SIGNALS
 };
@@ -119,6 +120,8 @@ journal_complete_append (HgdJournal *self,
   self->last_seq = MAX (self->last_seq, job->seq);
   journal_set_fault (self, NULL);
   g_signal_emit (self, signals[SIGNAL_EVENT_APPENDED], 0, event);
+  if (job->record != NULL)
+    g_signal_emit (self, signals[SIGNAL_ALARM_RECORDED], 0, event, job->record);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -276,6 +279,21 @@ hgd_journal_class_init (HgdJournalClass *klass)
                                                  G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                                                  g_cclosure_marshal_VOID__OBJECT, G_TYPE_NONE, 1,
                                                  HG_TYPE_EVENT);
+
+  /**
+   * HgdJournal::alarm-recorded:
+   * @self: the journal
+   * @event: the event, as #HgdJournal::event-appended gave it just before
+   * @record: the alarm's record as this append left it, with when it was raised and
+   *   this event's time as when it last changed
+   *
+   * Emitted right after #HgdJournal::event-appended for an event appended with an alarm
+   * record, so that what follows the record needs no read of it. @record is a copy made
+   * when the append was queued: its `detail` is shared, and must not be changed.
+   */
+  signals[SIGNAL_ALARM_RECORDED] = g_signal_new ("alarm-recorded", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 2, HG_TYPE_EVENT, HG_TYPE_ALARM);
 
   /**
    * HgdJournal::trimmed:
@@ -569,6 +587,26 @@ journal_check_clock (HgdJournal *self,
   journal_push_append (self, job);
 }
 
+/* A copy of @alarm as an append at @ts leaves its record, for "alarm-recorded". */
+static HgAlarm *
+journal_record_new (HgAlarm *alarm,
+                    gboolean is_new,
+                    gint64 ts)
+{
+  HgAlarm *record = hg_alarm_new (hg_alarm_get_alarm_type (alarm));
+  gint64 raised = hg_alarm_get_raised_time (alarm);
+
+  hg_alarm_set_reference (record, hg_alarm_get_reference (alarm));
+  hg_alarm_set_state (record, hg_alarm_get_state (alarm));
+  hg_alarm_set_source (record, hg_alarm_get_source (alarm));
+  hg_alarm_set_device (record, hg_alarm_get_device (alarm));
+  hg_alarm_set_location (record, hg_alarm_get_location (alarm));
+  hg_alarm_set_priority (record, hg_alarm_get_priority (alarm));
+  hg_alarm_set_detail (record, hg_alarm_get_detail (alarm));
+  hg_alarm_set_times (record, is_new || raised == 0 ? ts : raised, ts);
+  return record;
+}
+
 /**
  * hgd_journal_append_async:
  * @self: an #HgdJournal
@@ -584,8 +622,8 @@ journal_check_clock (HgdJournal *self,
  * transaction. With @alarm the append is alarm-class: it goes ahead of the ordinary
  * appends queued before it, in a transaction of its own (see the ordering rule at the
  * top of this file). On success the event is stamped with its sequence number, domain
- * and time (now if its timestamp is 0), then #HgdJournal::event-appended is emitted,
- * then @callback runs. If the wall clock was stepped since the last event stamped now, a
+ * and time (now if its timestamp is 0), then #HgdJournal::event-appended is emitted
+ * (and #HgdJournal::alarm-recorded, with @alarm), then @callback runs. If the wall clock was stepped since the last event stamped now, a
  * `clock.stepped` event {"from", "to", "step"} (source `core`) is journaled before
  * @event: times may go backwards at a step, sequence numbers never do.
  */
@@ -661,7 +699,11 @@ hgd_journal_append_keyed_async (HgdJournal *self,
   job->ts = hg_event_get_timestamp (event) != 0 ? hg_event_get_timestamp (event) : self->clock_wall;
   job->source = g_strdup (hg_event_get_source (event));
   job->body = hg_json_object_to_string (hg_event_get_body (event));
-  job->alarm = alarm != NULL ? hgd_journal_alarm_row_new (alarm, job->type) : NULL;
+  if (alarm != NULL)
+    {
+      job->alarm = hgd_journal_alarm_row_new (alarm, job->type);
+      job->record = journal_record_new (alarm, job->alarm->is_new, job->ts);
+    }
   if (key != NULL)
     {
       job->key = g_new0 (IdempotencyRow, 1);

@@ -379,6 +379,70 @@ test_group_one_transaction (Fixture *fixture,
 }
 
 static void
+recorded_cb (HgdJournal *journal,
+             HgEvent *event,
+             HgAlarm *record,
+             gpointer user_data)
+{
+  GPtrArray *records = user_data;
+
+  g_assert_cmpuint (hg_event_get_seq (event), ==, hgd_journal_get_last_seq (journal));
+  g_object_set_data_full (G_OBJECT (record), "event", g_object_ref (event), g_object_unref);
+  g_ptr_array_add (records, g_object_ref (record));
+}
+
+static void
+test_alarm_recorded (Fixture *fixture,
+                     gconstpointer user_data)
+{
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(HgAlarm) alarm = alarm_new_raised ();
+  g_autoptr(HgEvent) raised = alarm_event_new (alarm);
+  g_autoptr(HgEvent) delivered = NULL;
+  g_autoptr(HgEvent) plain = event_new ("sensor.reading", 1);
+  g_autoptr(HgAlarm) on_disk = NULL;
+  g_autoptr(GError) error = NULL;
+  HgAlarm *record;
+  gulong handler;
+
+  g_test_summary ("alarm-recorded follows event-appended of an append with an alarm record, "
+                  "with the record as that append left it, its times as the journal keeps "
+                  "them; later changes to the caller's alarm do not show in it");
+
+  handler = g_signal_connect (fixture->journal, "alarm-recorded", G_CALLBACK (recorded_cb), records);
+  assert_append (fixture->journal, raised, alarm);
+  assert_append (fixture->journal, plain, NULL);
+  on_disk = hgd_journal_get_alarm (fixture->journal, hg_alarm_get_reference (alarm), &error);
+  g_assert_no_error (error);
+  hg_alarm_set_state (on_disk, HG_ALARM_STATE_DELIVERED);
+  delivered = alarm_event_new (on_disk);
+  assert_append (fixture->journal, delivered, on_disk);
+  hg_alarm_set_state (on_disk, HG_ALARM_STATE_ACKNOWLEDGED);
+  hg_alarm_set_location (on_disk, "kitchen");
+  g_signal_handler_disconnect (fixture->journal, handler);
+
+  g_assert_cmpuint (records->len, ==, 2);
+  record = g_ptr_array_index (records, 0);
+  g_assert_cmpstr (hg_alarm_get_reference (record), ==, hg_alarm_get_reference (alarm));
+  g_assert_cmpint (hg_alarm_get_state (record), ==, HG_ALARM_STATE_RAISED);
+  g_assert_cmpint (hg_alarm_get_raised_time (record), ==, hg_event_get_timestamp (raised));
+  g_assert_cmpint (hg_alarm_get_updated_time (record), ==, hg_event_get_timestamp (raised));
+  record = g_ptr_array_index (records, 1);
+  g_assert_true (g_object_get_data (G_OBJECT (record), "event") == (gpointer) delivered);
+  g_assert_cmpint (hg_alarm_get_state (record), ==, HG_ALARM_STATE_DELIVERED);
+  g_assert_cmpstr (hg_alarm_get_location (record), ==, "bedroom");
+  g_assert_cmpstr (hg_alarm_get_source (record), ==, "plugin:test");
+  g_assert_cmpuint (hg_alarm_get_priority (record), ==, 7);
+  g_assert_cmpint (hg_alarm_get_raised_time (record), ==, hg_event_get_timestamp (raised));
+  g_assert_cmpint (hg_alarm_get_updated_time (record), ==, hg_event_get_timestamp (delivered));
+  g_clear_object (&on_disk);
+  on_disk = hgd_journal_get_alarm (fixture->journal, hg_alarm_get_reference (alarm), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hg_alarm_get_raised_time (on_disk), ==, hg_alarm_get_raised_time (record));
+  g_assert_cmpint (hg_alarm_get_updated_time (on_disk), ==, hg_alarm_get_updated_time (record));
+}
+
+static void
 test_lane_alarm_ahead_of_readings (Fixture *fixture,
                                    gconstpointer user_data)
 {
@@ -2196,6 +2260,8 @@ main (int argc,
               test_append_cancelled_not_written, fixture_teardown);
   g_test_add ("/journal/query/after-and-limit", Fixture, NULL, fixture_setup,
               test_query_after_limit, fixture_teardown);
+  g_test_add ("/journal/alarm-recorded", Fixture, NULL, fixture_setup, test_alarm_recorded,
+              fixture_teardown);
   g_test_add ("/journal/group/one-transaction", Fixture, NULL, fixture_setup,
               test_group_one_transaction, fixture_teardown);
   g_test_add ("/journal/lane/alarm-commits-before-queued-readings", Fixture, NULL, fixture_setup,
