@@ -162,7 +162,7 @@ struct _HgdJournal
   gint64 clock_wall;      /* the wall time of the last append stamped now */
   gint64 clock_monotonic; /* and the boot time then; 0 before the first */
   Waiter *hold;           /* (owned) (nullable) lets a held worker go; tests only */
-  guint grouping;         /* 1 between hgd_journal_begin_group () and _end_group () */
+  guint grouping;         /* hgd_journal_begin_group () not yet ended */
   Job *group;             /* (owned) (nullable) the group being gathered, not yet queued */
   /* (owned) (nullable) on @reader, prepared once: /api/v1/health asks on every request */
   sqlite3_stmt *used_stmt[3]; /* page_count, freelist_count, page_size */

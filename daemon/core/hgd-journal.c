@@ -475,15 +475,15 @@ journal_push_append (HgdJournal *self,
  * them, in the order made; each still completes on its own, with its own sequence number
  * and #HgdJournal::event-appended, in sequence order. A group is of one lane: appends of
  * both lanes make one group per run of the same lane. Any other call that queues work
- * (an access-log entry, a prune, a sync, ...) queues the group so far first. Groups do
- * not nest.
+ * (an access-log entry, a prune, a sync, ...) queues the group so far first. A group
+ * begun inside another (by a callback that runs meanwhile) joins it: the outermost end
+ * queues it.
  */
 void
 hgd_journal_begin_group (HgdJournal *self)
 {
   g_return_if_fail (HGD_IS_JOURNAL (self));
-  g_return_if_fail (self->grouping == 0);
-  self->grouping = 1;
+  self->grouping++;
 }
 
 /**
@@ -496,9 +496,9 @@ void
 hgd_journal_end_group (HgdJournal *self)
 {
   g_return_if_fail (HGD_IS_JOURNAL (self));
-  g_return_if_fail (self->grouping == 1);
-  self->grouping = 0;
-  journal_push_group (self);
+  g_return_if_fail (self->grouping > 0);
+  if (--self->grouping == 0)
+    journal_push_group (self);
 }
 
 static void
