@@ -25,7 +25,7 @@ static const HgdCapability capabilities[] = {
     .name = HG_CAPABILITY_ALARM_DELIVER,
     .domains = HGD_DOMAIN_BIT (HG_DOMAIN_MUNICIPAL),
     .flags = HGD_CAPABILITY_FLAGS_DELIVERS_ALARMS,
-    .methods = { "ReportAlarm" },
+    .methods = { "ReportAlarm", "ReportAlarmSteps" },
     /* what a delivery plugin acts on; not the steps it reports itself (delivered,
      * acknowledged, ...), nor those staff report */
     .receive_scope = HGD_RECEIVE_MUNICIPAL,

@@ -2,7 +2,13 @@
 /* HgdAlarms: raises social alarms and moves them through their life cycle. Every step is
  * an "alarm.<state>" event committed with the alarm's record in one transaction of the
  * municipal journal; transitions of one alarm run one at a time, so each is checked
- * against what is on disk, by the table of hgd-alarm-lifecycle.c. */
+ * against what is on disk, by the table of hgd-alarm-lifecycle.c.
+ *
+ * The steps one report brings together (hgd_alarms_transition_steps_async (), e.g.
+ * `delivered` and `acknowledged` from one answer of the alarm centre) are checked one
+ * after the other against the record as the step before left it, and committed in one
+ * transaction: all of them or none, so `acknowledged` is never on disk without the
+ * `delivered` that came with it. */
 #include "config.h"
 
 #include "hgd-alarms.h"
@@ -12,13 +18,21 @@ struct _HgdAlarms
 {
   GObject parent_instance;
   HgdJournal *journal; /* (owned) (nullable) when the municipal journal failed to open */
-  GHashTable *busy;    /* (owned) reference → GQueue of GTask waiting behind the one in flight */
+  GHashTable *busy;    /* (owned) reference → Busy: the transitions of an alarm */
   GHashTable *keys;    /* (owned) "<source>\n<key>" of idempotent raises not yet on disk */
 };
 
 G_DEFINE_TYPE (HgdAlarms, hgd_alarms, G_TYPE_OBJECT)
 
 G_DEFINE_QUARK (hgd-alarms-error-quark, hgd_alarms_error)
+
+/* The transitions of one alarm: those waiting, and how many appends are in flight (the
+ * steps of one transaction). */
+typedef struct
+{
+  GQueue waiting; /* (element-type GTask) (owned) */
+  guint appending;
+} Busy;
 
 /* An idempotent raise in flight. */
 typedef struct
@@ -45,6 +59,7 @@ typedef struct
   gchar *who_name;    /* (owned) (nullable) the identity provider's name of @who */
   gchar *who_issuer;  /* (owned) (nullable) the identity provider that vouched for @who */
   JsonObject *detail; /* (owned) (nullable) */
+  gboolean joined;    /* committed in one transaction with the step before it */
 } TransitionData;
 
 static void
@@ -59,9 +74,10 @@ transition_data_free (TransitionData *data)
 }
 
 static void
-busy_queue_free (GQueue *queue)
+busy_free (Busy *busy)
 {
-  g_queue_free_full (queue, g_object_unref);
+  g_queue_clear_full (&busy->waiting, g_object_unref);
+  g_free (busy);
 }
 
 static void
@@ -96,7 +112,7 @@ static void
 hgd_alarms_init (HgdAlarms *self)
 {
   self->busy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                      (GDestroyNotify) busy_queue_free);
+                                      (GDestroyNotify) busy_free);
   self->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
@@ -439,6 +455,7 @@ transition_append_cb (GObject *source_object,
   HgdAlarms *self = g_task_get_source_object (task);
   TransitionData *data = g_task_get_task_data (task);
   g_autofree gchar *reference = g_strdup (data->reference);
+  Busy *busy = g_hash_table_lookup (self->busy, reference);
 
   if (!hgd_journal_append_finish (HGD_JOURNAL (source_object), result, &error))
     {
@@ -450,7 +467,10 @@ transition_append_cb (GObject *source_object,
                         "alarm %s %s", reference, hg_alarm_state_to_string (data->state));
       g_task_return_boolean (task, TRUE);
     }
-  transition_run (self, reference);
+  /* the next transition once every step of this transaction is done */
+  g_assert (busy != NULL && busy->appending > 0);
+  if (--busy->appending == 0)
+    transition_run (self, reference);
 }
 
 /* The record keeps what a delivery plugin reported as `delivery` in its detail, beside
@@ -486,15 +506,18 @@ transition_add_identity (TransitionData *data,
     json_object_set_string_member (body, "who_issuer", data->who_issuer);
 }
 
-/* Checks @task's transition against the alarm on disk and completes it, or starts its
- * append and returns TRUE: then transition_append_cb() continues the queue. */
+/* Checks @task's transition against the alarm's record and completes it, or starts its
+ * append and returns TRUE: then transition_append_cb() continues the queue. The record
+ * is *@record_inout if set (as the step before in the same transaction left it), else
+ * read from disk into it; a step that moves the alarm leaves it moved there. */
 static gboolean
 transition_step (HgdAlarms *self,
-                 GTask *task_owned)
+                 GTask *task_owned,
+                 HgAlarm **record_inout)
 {
   g_autoptr(GTask) task = task_owned;
   g_autoptr(GError) error = NULL;
-  g_autoptr(HgAlarm) alarm = NULL;
+  HgAlarm *alarm = *record_inout;
   g_autoptr(HgEvent) event = NULL;
   g_autoptr(JsonObject) body = NULL;
   g_autofree gchar *event_type = NULL;
@@ -503,7 +526,8 @@ transition_step (HgdAlarms *self,
   HgAlarmState current;
   HgdAlarmStep step;
 
-  alarm = hgd_journal_get_alarm (self->journal, data->reference, &error);
+  if (alarm == NULL)
+    alarm = *record_inout = hgd_journal_get_alarm (self->journal, data->reference, &error);
   if (alarm == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -572,29 +596,45 @@ transition_step (HgdAlarms *self,
   return TRUE;
 }
 
-/* Runs the queued transitions of @reference until one waits for the journal. */
+/* Runs the queued transitions of @reference until one waits for the journal; the steps
+ * joined to it go in its transaction. */
 static void
 transition_run (HgdAlarms *self,
                 const gchar *reference)
 {
   g_autofree gchar *key = g_strdup (reference);
+  Busy *busy = g_hash_table_lookup (self->busy, key);
 
+  if (busy == NULL)
+    return;
   for (;;)
     {
-      GQueue *queue = g_hash_table_lookup (self->busy, key);
-      GTask *task = g_queue_pop_head (queue);
+      GTask *task = g_queue_pop_head (&busy->waiting);
+      g_autoptr(HgAlarm) record = NULL;
 
       if (task == NULL)
         {
           g_hash_table_remove (self->busy, key);
           return;
         }
-      if (transition_step (self, task))
+      hgd_journal_begin_group (self->journal);
+      for (;;)
+        {
+          if (transition_step (self, task, &record))
+            busy->appending++;
+          task = g_queue_peek_head (&busy->waiting);
+          if (task == NULL || !((TransitionData *) g_task_get_task_data (task))->joined)
+            break;
+          g_queue_pop_head (&busy->waiting);
+        }
+      hgd_journal_end_group (self->journal);
+      if (busy->appending > 0)
         return;
     }
 }
 
-/* Queues a transition; hgd_alarms_transition_async () and _as_async () say what. */
+/* Queues a transition, @joined to the one queued just before it, and runs the queue if
+ * @run and it was idle; hgd_alarms_transition_async () and _as_async () say what. */
 static void
 transition_start (HgdAlarms *self,
                   const gchar *reference,
@@ -604,6 +644,8 @@ transition_start (HgdAlarms *self,
                   const gchar *who_name,
                   const gchar *who_issuer,
                   JsonObject *detail,
+                  gboolean joined,
+                  gboolean run,
                   GCancellable *cancellable,
                   gpointer source_tag,
                   GAsyncReadyCallback callback,
@@ -611,7 +653,7 @@ transition_start (HgdAlarms *self,
 {
   g_autoptr(GTask) task = NULL;
   TransitionData *data;
-  GQueue *queue;
+  Busy *busy;
 
   g_return_if_fail (HGD_IS_ALARMS (self));
   g_return_if_fail (reference != NULL);
@@ -631,6 +673,7 @@ transition_start (HgdAlarms *self,
   data->who_name = g_strdup (who_name);
   data->who_issuer = g_strdup (who_issuer);
   data->detail = detail != NULL ? json_object_ref (detail) : NULL;
+  data->joined = joined;
   g_task_set_task_data (task, data, (GDestroyNotify) transition_data_free);
 
   if (self->journal == NULL)
@@ -640,16 +683,17 @@ transition_start (HgdAlarms *self,
       return;
     }
 
-  queue = g_hash_table_lookup (self->busy, reference);
-  if (queue != NULL)
+  busy = g_hash_table_lookup (self->busy, reference);
+  if (busy != NULL)
     {
-      g_queue_push_tail (queue, g_steal_pointer (&task));
+      g_queue_push_tail (&busy->waiting, g_steal_pointer (&task));
       return;
     }
-  queue = g_queue_new ();
-  g_queue_push_tail (queue, g_steal_pointer (&task));
-  g_hash_table_insert (self->busy, g_strdup (reference), queue);
-  transition_run (self, reference);
+  busy = g_new0 (Busy, 1);
+  g_queue_push_tail (&busy->waiting, g_steal_pointer (&task));
+  g_hash_table_insert (self->busy, g_strdup (reference), busy);
+  if (run)
+    transition_run (self, reference);
 }
 
 /**
@@ -683,8 +727,8 @@ hgd_alarms_transition_async (HgdAlarms *self,
                              GAsyncReadyCallback callback,
                              gpointer user_data)
 {
-  transition_start (self, reference, state, caller, who, NULL, NULL, detail, cancellable,
-                    hgd_alarms_transition_async, callback, user_data);
+  transition_start (self, reference, state, caller, who, NULL, NULL, detail, FALSE, TRUE,
+                    cancellable, hgd_alarms_transition_async, callback, user_data);
 }
 
 /**
@@ -718,8 +762,8 @@ hgd_alarms_transition_as_async (HgdAlarms *self,
                                 GAsyncReadyCallback callback,
                                 gpointer user_data)
 {
-  transition_start (self, reference, state, caller, who, who_name, who_issuer, detail,
-                    cancellable, hgd_alarms_transition_as_async, callback, user_data);
+  transition_start (self, reference, state, caller, who, who_name, who_issuer, detail, FALSE,
+                    TRUE, cancellable, hgd_alarms_transition_as_async, callback, user_data);
 }
 
 /**
@@ -763,4 +807,129 @@ hgd_alarms_transition_as_finish (HgdAlarms *self,
                         FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* several steps in one transaction */
+
+/* The steps of one hgd_alarms_transition_steps_async (): answered when the last is done. */
+typedef struct
+{
+  GTask *task;       /* (owned) the caller's */
+  GPtrArray *errors; /* (owned) (element-type GError) (nullable elements) one per step */
+  guint n_pending;
+} Steps;
+
+typedef struct
+{
+  Steps *steps; /* (unowned) valid until its last step is done */
+  guint index;
+} StepEntry;
+
+static void
+error_free_nullable (gpointer error)
+{
+  if (error != NULL)
+    g_error_free (error);
+}
+
+static void
+step_done_cb (GObject *source,
+              GAsyncResult *result,
+              gpointer user_data)
+{
+  g_autofree StepEntry *entry = user_data;
+  Steps *steps = entry->steps;
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_ptr_array_index (steps->errors, entry->index) = error;
+  if (--steps->n_pending > 0)
+    return;
+  g_task_return_pointer (steps->task, g_steal_pointer (&steps->errors),
+                         (GDestroyNotify) g_ptr_array_unref);
+  g_object_unref (steps->task);
+  g_free (steps);
+}
+
+/**
+ * hgd_alarms_transition_steps_async:
+ * @self: an #HgdAlarms
+ * @reference: the alarm's reference
+ * @n_steps: how many steps, at least 1
+ * @states: (array length=n_steps): the states reached, in the order reached
+ * @details: (array length=n_steps): facts about each step, or %NULL for none
+ * @caller: as for hgd_alarms_transition_async ()
+ * @who: as for hgd_alarms_transition_async ()
+ * @cancellable: (nullable): as for hgd_alarms_transition_async ()
+ * @callback: called once every step is on disk or failed
+ * @user_data: data for @callback
+ *
+ * Several steps of one alarm that came together (a delivery plugin's `delivered` and
+ * `acknowledged` from one answer of the alarm centre). Each is checked and journaled
+ * exactly as by hgd_alarms_transition_async (), in the order given, against the record as
+ * the step before it left it, with the same events; the events of all of them are
+ * committed in one transaction, so either all of them are on disk or none is. A step
+ * the life cycle refuses fails alone, and the next one is checked as if it had not been
+ * asked.
+ */
+void
+hgd_alarms_transition_steps_async (HgdAlarms *self,
+                                   const gchar *reference,
+                                   guint n_steps,
+                                   const HgAlarmState *states,
+                                   JsonObject *const *details,
+                                   HgdAlarmCaller caller,
+                                   const gchar *who,
+                                   GCancellable *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  gboolean idle;
+  Steps *steps;
+
+  g_return_if_fail (HGD_IS_ALARMS (self));
+  g_return_if_fail (reference != NULL);
+  g_return_if_fail (n_steps > 0 && states != NULL);
+  g_return_if_fail (who != NULL);
+
+  steps = g_new0 (Steps, 1);
+  steps->task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (steps->task, hgd_alarms_transition_steps_async);
+  g_task_set_check_cancellable (steps->task, FALSE);
+  steps->errors = g_ptr_array_new_full (n_steps, error_free_nullable);
+  g_ptr_array_set_size (steps->errors, n_steps);
+  steps->n_pending = n_steps;
+
+  idle = !g_hash_table_contains (self->busy, reference);
+  for (guint i = 0; i < n_steps; i++)
+    {
+      StepEntry *entry = g_new0 (StepEntry, 1);
+
+      entry->steps = steps;
+      entry->index = i;
+      /* queued, not run: the steps go to the journal together */
+      transition_start (self, reference, states[i], caller, who, NULL, NULL,
+                        details != NULL ? details[i] : NULL, i > 0, FALSE, cancellable,
+                        hgd_alarms_transition_steps_async, step_done_cb, entry);
+    }
+  if (idle)
+    transition_run (self, reference);
+}
+
+/**
+ * hgd_alarms_transition_steps_finish:
+ * @self: an #HgdAlarms
+ * @result: the #GAsyncResult
+ *
+ * Returns: (transfer full) (element-type GError): one entry per step, in the order
+ *   given: %NULL if it succeeded, else why not, as hgd_alarms_transition_finish () says
+ */
+GPtrArray *
+hgd_alarms_transition_steps_finish (HgdAlarms *self,
+                                    GAsyncResult *result)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (
+      g_task_get_source_tag (G_TASK (result)) == hgd_alarms_transition_steps_async, NULL);
+  return g_task_propagate_pointer (G_TASK (result), NULL);
 }

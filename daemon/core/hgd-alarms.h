@@ -65,6 +65,18 @@ void hgd_alarms_transition_as_async (HgdAlarms *self,
                                      GCancellable *cancellable,
                                      GAsyncReadyCallback callback,
                                      gpointer user_data);
+void hgd_alarms_transition_steps_async (HgdAlarms *self,
+                                        const gchar *reference,
+                                        guint n_steps,
+                                        const HgAlarmState *states,
+                                        JsonObject *const *details,
+                                        HgdAlarmCaller caller,
+                                        const gchar *who,
+                                        GCancellable *cancellable,
+                                        GAsyncReadyCallback callback,
+                                        gpointer user_data);
+GPtrArray *hgd_alarms_transition_steps_finish (HgdAlarms *self,
+                                               GAsyncResult *result);
 gboolean hgd_alarms_transition_finish (HgdAlarms *self,
                                        GAsyncResult *result,
                                        GError **error);

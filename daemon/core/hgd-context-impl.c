@@ -27,6 +27,9 @@
 /* The most events one PublishEvents call may carry. */
 #define MAX_BATCH_EVENTS 1024
 
+/* The most steps of one ReportAlarmSteps call (see the XML). */
+#define MAX_REPORT_STEPS 16
+
 /* A plugin that keeps knocking is journaled at most this often; the rest are counted. */
 #define DENIALS_PER_WINDOW 10
 #define DENIAL_WINDOW_USEC (60 * G_USEC_PER_SEC)
@@ -556,6 +559,92 @@ handle_report_alarm_cb (HgdDBusContext1 *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* ReportAlarmSteps */
+
+static void
+json_object_unref_nullable (gpointer object)
+{
+  if (object != NULL)
+    json_object_unref (object);
+}
+
+static void
+alarm_steps_reported_cb (GObject *source,
+                         GAsyncResult *result,
+                         gpointer user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GPtrArray) errors = hgd_alarms_transition_steps_finish (HGD_ALARMS (source), result);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ss)"));
+  for (guint i = 0; i < errors->len; i++)
+    {
+      const GError *error = g_ptr_array_index (errors, i);
+      g_autoptr(GError) converted = NULL;
+      g_autofree gchar *name = NULL;
+
+      if (error == NULL)
+        {
+          g_variant_builder_add (&builder, "(ss)", "", "");
+          continue;
+        }
+      converted = hgd_context_impl_error_to_hg (error);
+      name = g_dbus_error_encode_gerror (converted);
+      g_variant_builder_add (&builder, "(ss)", name, converted->message);
+    }
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a(ss))", &builder));
+}
+
+static gboolean
+handle_report_alarm_steps_cb (HgdDBusContext1 *skeleton,
+                              GDBusMethodInvocation *invocation,
+                              const gchar *ref,
+                              GVariant *steps,
+                              HgdContextImpl *self)
+{
+  gsize n_steps = g_variant_n_children (steps);
+  g_autoptr(GPtrArray) details = NULL;
+  HgAlarmState states[MAX_REPORT_STEPS];
+
+  if (n_steps == 0 || n_steps > MAX_REPORT_STEPS)
+    {
+      g_dbus_method_invocation_return_error (invocation, HG_ERROR, HG_ERROR_INVALID_DATA,
+                                             "%" G_GSIZE_FORMAT " steps: from 1 to %d in one call",
+                                             n_steps, MAX_REPORT_STEPS);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  details = g_ptr_array_new_full (n_steps, json_object_unref_nullable);
+  for (gsize i = 0; i < n_steps; i++)
+    {
+      const gchar *state_str;
+      const gchar *detail_json;
+      JsonObject *detail = NULL;
+
+      g_variant_get_child (steps, i, "(&s&s)", &state_str, &detail_json);
+      if (!hg_alarm_state_from_string (state_str, &states[i]))
+        {
+          g_dbus_method_invocation_return_error (invocation, HG_ERROR, HG_ERROR_INVALID_DATA,
+                                                 "step %" G_GSIZE_FORMAT ": unknown alarm state '%s'",
+                                                 i + 1, state_str);
+          return G_DBUS_METHOD_INVOCATION_HANDLED;
+        }
+      if (detail_json[0] != '\0')
+        {
+          detail = parse_argument (invocation, "detail", detail_json);
+          if (detail == NULL)
+            return G_DBUS_METHOD_INVOCATION_HANDLED;
+        }
+      g_ptr_array_add (details, detail); /* NULL for none */
+    }
+  hgd_alarms_transition_steps_async (self->alarms, ref, (guint) n_steps, states,
+                                     (JsonObject *const *) details->pdata,
+                                     HGD_ALARM_CALLER_DELIVERY_PLUGIN, self->source,
+                                     self->cancellable, alarm_steps_reported_cb,
+                                     g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* LookupSecret, StoreSecret: always the instance's own, in its own domain */
 
 /* A call on a secret: the invocation and, for health, the instance and the key. */
@@ -1031,6 +1120,8 @@ hgd_context_impl_new (const gchar *instance_id,
   g_signal_connect_object (self->skeleton, "handle-publish-events", G_CALLBACK (handle_publish_events_cb), self, 0);
   g_signal_connect_object (self->skeleton, "handle-raise-alarm", G_CALLBACK (handle_raise_alarm_cb), self, 0);
   g_signal_connect_object (self->skeleton, "handle-report-alarm", G_CALLBACK (handle_report_alarm_cb), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-report-alarm-steps",
+                           G_CALLBACK (handle_report_alarm_steps_cb), self, 0);
   g_signal_connect_object (self->skeleton, "handle-lookup-secret", G_CALLBACK (handle_lookup_secret_cb), self, 0);
   g_signal_connect_object (self->skeleton, "handle-store-secret", G_CALLBACK (handle_store_secret_cb), self, 0);
   g_signal_connect_object (self->skeleton, "handle-report-health", G_CALLBACK (handle_report_health_cb), self, 0);

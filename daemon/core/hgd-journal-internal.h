@@ -93,9 +93,14 @@ typedef struct
   gchar *source;    /* (owned) (nullable) */
   gchar *body;      /* (owned) JSON */
   AlarmRow *alarm;  /* (owned) (nullable) */
+  HgAlarm *record;  /* (owned) (nullable) with @alarm: the record as this append leaves it,
+                     * for #HgdJournal::alarm-recorded; main thread only */
   IdempotencyRow *key; /* (owned) (nullable) recorded with a raised @alarm */
   HgdAccessEntry *access; /* (owned) (nullable) an access-log entry instead of an event;
                            * the worker chains it (seq, prev_hash, hash) */
+  GPtrArray *joined; /* (owned) (nullable) (element-type Job) appends of the same lane
+                      * committed in this one's transaction, right after it, all or none
+                      * (hgd_journal_begin_group ()); each completes on its own */
 
   /* JOB_PRUNE */
   GPtrArray *rules; /* (owned) (element-type RetentionRule) */
@@ -157,6 +162,8 @@ struct _HgdJournal
   gint64 clock_wall;      /* the wall time of the last append stamped now */
   gint64 clock_monotonic; /* and the boot time then; 0 before the first */
   Waiter *hold;           /* (owned) (nullable) lets a held worker go; tests only */
+  guint grouping;         /* hgd_journal_begin_group () not yet ended */
+  Job *group;             /* (owned) (nullable) the group being gathered, not yet queued */
   /* (owned) (nullable) on @reader, prepared once: /api/v1/health asks on every request */
   sqlite3_stmt *used_stmt[3]; /* page_count, freelist_count, page_size */
   sqlite3_stmt *state_count_stmt;
@@ -169,6 +176,7 @@ AlarmRow *hgd_journal_alarm_row_new (HgAlarm *alarm,
 void hgd_journal_retention_rule_free (RetentionRule *rule);
 Job *hgd_journal_job_new (JobKind kind);
 void hgd_journal_job_free (Job *job);
+gboolean hgd_journal_job_is_alarm_class (Job *job);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Job, hgd_journal_job_free)
 void hgd_journal_waiter_signal (Waiter *waiter);
 void hgd_journal_waiter_wait (Waiter *waiter);

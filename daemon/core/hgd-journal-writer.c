@@ -113,17 +113,19 @@ hgd_journal_job_free (Job *job)
   g_free (job->source);
   g_free (job->body);
   g_clear_pointer (&job->alarm, alarm_row_free);
+  g_clear_object (&job->record);
   g_clear_pointer (&job->key, idempotency_row_free);
   g_clear_pointer (&job->access, hgd_access_entry_free);
   g_clear_pointer (&job->rules, g_ptr_array_unref);
+  g_clear_pointer (&job->joined, g_ptr_array_unref);
   g_clear_error (&job->error);
   g_free (job);
 }
 
 /* the queue: two lanes, the alarm lane first */
 
-static gboolean
-job_is_alarm_class (Job *job)
+gboolean
+hgd_journal_job_is_alarm_class (Job *job)
 {
   return job->kind == JOB_APPEND && (job->alarm != NULL || job->urgent);
 }
@@ -133,7 +135,7 @@ hgd_journal_worker_push (Worker *worker,
                          Job *job)
 {
   g_mutex_lock (&worker->jobs_lock);
-  g_queue_push_tail (job_is_alarm_class (job) ? &worker->alarm_lane : &worker->ordinary_lane, job);
+  g_queue_push_tail (hgd_journal_job_is_alarm_class (job) ? &worker->alarm_lane : &worker->ordinary_lane, job);
   g_cond_signal (&worker->jobs_cond);
   g_mutex_unlock (&worker->jobs_lock);
 }
@@ -385,6 +387,22 @@ worker_insert (Worker *worker,
   return TRUE;
 }
 
+/* Writes @job and the appends joined to it, in that order. */
+static gboolean
+worker_insert_joined (Worker *worker,
+                      Job *job,
+                      GError **error)
+{
+  if (!worker_insert (worker, job, error))
+    return FALSE;
+  for (guint i = 0; job->joined != NULL && i < job->joined->len; i++)
+    {
+      if (!worker_insert (worker, g_ptr_array_index (job->joined, i), error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* Commits batch[first .. first + n) in one transaction, or nothing of it. With
  * @preempted, it gives up (rolls back, no error) as soon as an alarm waits, and says so. */
 static gboolean
@@ -411,7 +429,7 @@ worker_append_range (Worker *worker,
           ok = FALSE;
           break;
         }
-      ok = worker_insert (worker, g_ptr_array_index (batch, i), error);
+      ok = worker_insert_joined (worker, g_ptr_array_index (batch, i), error);
     }
   if (ok && preempted != NULL && worker_alarm_waiting (worker))
     {
@@ -435,7 +453,13 @@ worker_append_range (Worker *worker,
     {
       worker->used_known = FALSE;
       for (guint i = first; i < first + n; i++)
-        ((Job *) g_ptr_array_index (batch, i))->seq = 0;
+        {
+          Job *job = g_ptr_array_index (batch, i);
+
+          job->seq = 0;
+          for (guint j = 0; job->joined != NULL && j < job->joined->len; j++)
+            ((Job *) g_ptr_array_index (job->joined, j))->seq = 0;
+        }
     }
   return ok;
 }
@@ -636,7 +660,8 @@ worker_erase (Worker *worker,
                           "PRAGMA wal_checkpoint(TRUNCATE)", "cannot empty the WAL", error);
 }
 
-/* Hands finished jobs to the main context, in order. */
+/* Hands finished jobs to the main context, in order; the appends joined to one come
+ * right after it, each on its own, with its error if the group failed. */
 static void
 worker_complete (Worker *worker,
                  Job *const *jobs,
@@ -644,7 +669,23 @@ worker_complete (Worker *worker,
 {
   g_mutex_lock (&worker->lock);
   for (guint i = 0; i < n_jobs; i++)
-    g_queue_push_tail (&worker->done, jobs[i]);
+    {
+      Job *job = jobs[i];
+      g_autoptr(GPtrArray) joined = g_steal_pointer (&job->joined);
+
+      g_queue_push_tail (&worker->done, job);
+      if (joined == NULL)
+        continue;
+      g_ptr_array_set_free_func (joined, NULL);
+      for (guint j = 0; j < joined->len; j++)
+        {
+          Job *member = g_ptr_array_index (joined, j);
+
+          if (job->error != NULL && member->error == NULL)
+            member->error = g_error_copy (job->error);
+          g_queue_push_tail (&worker->done, member);
+        }
+    }
   g_mutex_unlock (&worker->lock);
   g_source_set_ready_time (worker->dispatch, 0);
 }
@@ -847,7 +888,7 @@ hgd_journal_worker_thread (gpointer user_data)
 
       /* group commit: whatever queued up in the lane during the last fsync goes into
        * this one; the lanes are never mixed */
-      alarm_lane = job_is_alarm_class (job);
+      alarm_lane = hgd_journal_job_is_alarm_class (job);
       batch = g_ptr_array_new ();
       g_ptr_array_add (batch, job);
       while (batch->len < MAX_BATCH && (next = worker_try_pop_append (worker, alarm_lane)) != NULL)

@@ -43,6 +43,7 @@ enum
 enum
 {
   SIGNAL_EVENT_APPENDED,
+  SIGNAL_ALARM_RECORDED,
   SIGNAL_TRIMMED,
   N_SIGNALS
 };
@@ -119,6 +120,8 @@ journal_complete_append (HgdJournal *self,
   self->last_seq = MAX (self->last_seq, job->seq);
   journal_set_fault (self, NULL);
   g_signal_emit (self, signals[SIGNAL_EVENT_APPENDED], 0, event);
+  if (job->record != NULL)
+    g_signal_emit (self, signals[SIGNAL_ALARM_RECORDED], 0, event, job->record);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -231,6 +234,8 @@ hgd_journal_finalize (GObject *object)
   g_clear_pointer (&self->state_count_stmt, sqlite3_finalize);
   g_clear_pointer (&self->alarm_stmt, sqlite3_finalize);
   g_clear_pointer (&self->reader, sqlite3_close_v2);
+  /* never set here: a queued append's task holds a reference to the journal */
+  g_clear_pointer (&self->group, hgd_journal_job_free);
   g_clear_pointer (&self->worker, hgd_journal_worker_free);
   if (self->hold != NULL)
     {
@@ -274,6 +279,21 @@ hgd_journal_class_init (HgdJournalClass *klass)
                                                  G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                                                  g_cclosure_marshal_VOID__OBJECT, G_TYPE_NONE, 1,
                                                  HG_TYPE_EVENT);
+
+  /**
+   * HgdJournal::alarm-recorded:
+   * @self: the journal
+   * @event: the event, as #HgdJournal::event-appended gave it just before
+   * @record: the alarm's record as this append left it, with when it was raised and
+   *   this event's time as when it last changed
+   *
+   * Emitted right after #HgdJournal::event-appended for an event appended with an alarm
+   * record, so that what follows the record needs no read of it. @record is a copy made
+   * when the append was queued: its `detail` is shared, and must not be changed.
+   */
+  signals[SIGNAL_ALARM_RECORDED] = g_signal_new ("alarm-recorded", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 2, HG_TYPE_EVENT, HG_TYPE_ALARM);
 
   /**
    * HgdJournal::trimmed:
@@ -404,6 +424,83 @@ hgd_journal_get_fault (HgdJournal *self)
 
 /* appending */
 
+/* Queues the group of appends made since hgd_journal_begin_group (), if any. */
+static void
+journal_push_group (HgdJournal *self)
+{
+  if (self->group != NULL)
+    hgd_journal_worker_push (self->worker, g_steal_pointer (&self->group));
+}
+
+/* Queues @job, after the group being gathered: the worker sees the jobs in the order made. */
+static void
+journal_push (HgdJournal *self,
+              Job *job)
+{
+  journal_push_group (self);
+  hgd_journal_worker_push (self->worker, job);
+}
+
+/* Queues an append, or adds it to the group being gathered. A group is of one lane: an
+ * append of the other lane queues the group so far and starts the next one, so that
+ * nothing commits before an append made earlier in its lane. */
+static void
+journal_push_append (HgdJournal *self,
+                     Job *job)
+{
+  if (self->grouping == 0)
+    {
+      journal_push (self, job);
+      return;
+    }
+  if (self->group != NULL
+      && hgd_journal_job_is_alarm_class (self->group) != hgd_journal_job_is_alarm_class (job))
+    journal_push_group (self);
+  if (self->group == NULL)
+    {
+      self->group = job;
+      return;
+    }
+  if (self->group->joined == NULL)
+    self->group->joined = g_ptr_array_new_with_free_func ((GDestroyNotify) hgd_journal_job_free);
+  g_ptr_array_add (self->group->joined, job);
+}
+
+/**
+ * hgd_journal_begin_group:
+ * @self: an #HgdJournal
+ *
+ * The appends made from now until hgd_journal_end_group () (hgd_journal_append_async (),
+ * hgd_journal_append_keyed_async ()) are committed in one transaction, all or none of
+ * them, in the order made; each still completes on its own, with its own sequence number
+ * and #HgdJournal::event-appended, in sequence order. A group is of one lane: appends of
+ * both lanes make one group per run of the same lane. Any other call that queues work
+ * (an access-log entry, a prune, a sync, ...) queues the group so far first. A group
+ * begun inside another (by a callback that runs meanwhile) joins it: the outermost end
+ * queues it.
+ */
+void
+hgd_journal_begin_group (HgdJournal *self)
+{
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+  self->grouping++;
+}
+
+/**
+ * hgd_journal_end_group:
+ * @self: an #HgdJournal
+ *
+ * Ends what hgd_journal_begin_group () began and queues the group.
+ */
+void
+hgd_journal_end_group (HgdJournal *self)
+{
+  g_return_if_fail (HGD_IS_JOURNAL (self));
+  g_return_if_fail (self->grouping > 0);
+  if (--self->grouping == 0)
+    journal_push_group (self);
+}
+
 static void
 clock_step_appended_cb (GObject *source,
                         GAsyncResult *result,
@@ -487,7 +584,27 @@ journal_check_clock (HgdJournal *self,
   job->source = g_strdup ("core");
   job->body = hg_json_object_to_string (body);
   job->task = g_steal_pointer (&task);
-  hgd_journal_worker_push (self->worker, job);
+  journal_push_append (self, job);
+}
+
+/* A copy of @alarm as an append at @ts leaves its record, for "alarm-recorded". */
+static HgAlarm *
+journal_record_new (HgAlarm *alarm,
+                    gboolean is_new,
+                    gint64 ts)
+{
+  HgAlarm *record = hg_alarm_new (hg_alarm_get_alarm_type (alarm));
+  gint64 raised = hg_alarm_get_raised_time (alarm);
+
+  hg_alarm_set_reference (record, hg_alarm_get_reference (alarm));
+  hg_alarm_set_state (record, hg_alarm_get_state (alarm));
+  hg_alarm_set_source (record, hg_alarm_get_source (alarm));
+  hg_alarm_set_device (record, hg_alarm_get_device (alarm));
+  hg_alarm_set_location (record, hg_alarm_get_location (alarm));
+  hg_alarm_set_priority (record, hg_alarm_get_priority (alarm));
+  hg_alarm_set_detail (record, hg_alarm_get_detail (alarm));
+  hg_alarm_set_times (record, is_new || raised == 0 ? ts : raised, ts);
+  return record;
 }
 
 /**
@@ -505,8 +622,8 @@ journal_check_clock (HgdJournal *self,
  * transaction. With @alarm the append is alarm-class: it goes ahead of the ordinary
  * appends queued before it, in a transaction of its own (see the ordering rule at the
  * top of this file). On success the event is stamped with its sequence number, domain
- * and time (now if its timestamp is 0), then #HgdJournal::event-appended is emitted,
- * then @callback runs. If the wall clock was stepped since the last event stamped now, a
+ * and time (now if its timestamp is 0), then #HgdJournal::event-appended is emitted
+ * (and #HgdJournal::alarm-recorded, with @alarm), then @callback runs. If the wall clock was stepped since the last event stamped now, a
  * `clock.stepped` event {"from", "to", "step"} (source `core`) is journaled before
  * @event: times may go backwards at a step, sequence numbers never do.
  */
@@ -582,7 +699,11 @@ hgd_journal_append_keyed_async (HgdJournal *self,
   job->ts = hg_event_get_timestamp (event) != 0 ? hg_event_get_timestamp (event) : self->clock_wall;
   job->source = g_strdup (hg_event_get_source (event));
   job->body = hg_json_object_to_string (hg_event_get_body (event));
-  job->alarm = alarm != NULL ? hgd_journal_alarm_row_new (alarm, job->type) : NULL;
+  if (alarm != NULL)
+    {
+      job->alarm = hgd_journal_alarm_row_new (alarm, job->type);
+      job->record = journal_record_new (alarm, job->alarm->is_new, job->ts);
+    }
   if (key != NULL)
     {
       job->key = g_new0 (IdempotencyRow, 1);
@@ -591,7 +712,7 @@ hgd_journal_append_keyed_async (HgdJournal *self,
       job->key->fingerprint = g_strdup (fingerprint);
     }
   job->task = g_steal_pointer (&task);
-  hgd_journal_worker_push (self->worker, job);
+  journal_push_append (self, job);
 }
 
 /**
@@ -669,7 +790,7 @@ hgd_journal_append_access_async (HgdJournal *self,
   job->ts = self->clock_wall;
   job->access = entry;
   job->task = g_steal_pointer (&task);
-  hgd_journal_worker_push (self->worker, job);
+  journal_push (self, job);
 }
 
 /**
@@ -705,6 +826,7 @@ hgd_journal_sync (HgdJournal *self)
   g_autoptr(Job) job = hgd_journal_job_new (JOB_SYNC);
 
   g_return_if_fail (HGD_IS_JOURNAL (self));
+  journal_push_group (self);
   hgd_journal_worker_run_sync (self->worker, job);
 }
 
@@ -732,7 +854,7 @@ hgd_journal_flush_async (HgdJournal *self,
   job = hgd_journal_job_new (JOB_SYNC);
   job->task = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (job->task, hgd_journal_flush_async);
-  hgd_journal_worker_push (self->worker, job);
+  journal_push (self, job);
 }
 
 gboolean
@@ -905,6 +1027,7 @@ hgd_journal_prune (HgdJournal *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   job = prune_job_new (self, now);
+  journal_push_group (self);
   hgd_journal_worker_run_sync (self->worker, job);
   if (job->error != NULL)
     {
@@ -940,6 +1063,7 @@ hgd_journal_erase (HgdJournal *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   job = hgd_journal_job_new (JOB_ERASE);
+  journal_push_group (self);
   hgd_journal_worker_run_sync (self->worker, job);
   if (job->error != NULL)
     {
@@ -983,7 +1107,7 @@ hgd_journal_prune_async (HgdJournal *self,
     }
   job = prune_job_new (self, now);
   job->task = g_steal_pointer (&task);
-  hgd_journal_worker_push (self->worker, job);
+  journal_push (self, job);
 }
 
 /**
@@ -1026,6 +1150,7 @@ hgd_journal_cap_size_for_test (HgdJournal *self,
   g_return_if_fail (HGD_IS_JOURNAL (self));
 
   job->extra_pages = extra_pages;
+  journal_push_group (self);
   hgd_journal_worker_run_sync (self->worker, job);
   if (job->error != NULL)
     g_critical ("%s", job->error->message);
@@ -1047,7 +1172,7 @@ hgd_journal_hold_for_test (HgdJournal *self)
   g_cond_init (&held.cond);
   job->waiter = &held;
   job->release = self->hold;
-  hgd_journal_worker_push (self->worker, job);
+  journal_push (self, job);
   hgd_journal_waiter_wait (&held);
   g_mutex_clear (&held.lock);
   g_cond_clear (&held.cond);

@@ -55,6 +55,8 @@ void hgd_journal_append_keyed_async (HgdJournal *self,
                                      GCancellable *cancellable,
                                      GAsyncReadyCallback callback,
                                      gpointer user_data);
+void hgd_journal_begin_group (HgdJournal *self);
+void hgd_journal_end_group (HgdJournal *self);
 gboolean hgd_journal_append_finish (HgdJournal *self,
                                     GAsyncResult *result,
                                     GError **error);

@@ -17,8 +17,12 @@
  * never a member of staff. The stream narrows `source` further per viewer, as the limited
  * form does (hgd_own_alarms_narrow_for ()).
  *
- * The projection follows the municipal commit: a crash between the two loses that one
- * `alarm.own` (the alarm itself is safe, and GET /api/v1/alarms shows it). */
+ * The projection is made from the record as the municipal append left it
+ * (HgdJournal::alarm-recorded), not read back, and follows the municipal commit: the
+ * projections of one main-loop iteration (all the steps of one group commit of the
+ * municipal journal) are appended in one transaction of the personal journal when that
+ * iteration's dispatch is done. A crash between the two loses those `alarm.own` (the
+ * alarms themselves are safe, and GET /api/v1/alarms shows them). */
 #include "config.h"
 
 #include <string.h>
@@ -31,6 +35,8 @@ struct _HgdOwnAlarms
   HgdJournal *municipal; /* (owned) */
   HgdJournal *personal;  /* (owned) */
   HgdAccounts *accounts; /* (owned) */
+  GPtrArray *pending;    /* (owned) (element-type HgEvent) projections not yet appended */
+  GSource *flush_source; /* (owned) (nullable) appends @pending after the current dispatch */
 };
 
 G_DEFINE_TYPE (HgdOwnAlarms, hgd_own_alarms, G_TYPE_OBJECT)
@@ -174,38 +180,63 @@ own_appended_cb (GObject *source,
     g_warning ("cannot project an alarm into the personal journal: %s", error->message);
 }
 
+/* Appends the projections gathered so far, in one personal transaction. */
 static void
-municipal_appended_cb (HgdJournal *journal,
-                       HgEvent *event,
-                       gpointer user_data)
+flush_pending (HgdOwnAlarms *self)
+{
+  g_autoptr(GPtrArray) pending = NULL;
+
+  if (self->flush_source != NULL)
+    {
+      g_source_destroy (self->flush_source);
+      g_clear_pointer (&self->flush_source, g_source_unref);
+    }
+  if (self->pending->len == 0)
+    return;
+  pending = g_steal_pointer (&self->pending);
+  self->pending = g_ptr_array_new_with_free_func (g_object_unref);
+  hgd_journal_begin_group (self->personal);
+  for (guint i = 0; i < pending->len; i++)
+    hgd_journal_append_async (self->personal, g_ptr_array_index (pending, i), NULL, NULL,
+                              own_appended_cb, NULL);
+  hgd_journal_end_group (self->personal);
+}
+
+static gboolean
+flush_cb (gpointer user_data)
+{
+  flush_pending (HGD_OWN_ALARMS (user_data));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+alarm_recorded_cb (HgdJournal *journal,
+                   HgEvent *event,
+                   HgAlarm *record,
+                   gpointer user_data)
 {
   HgdOwnAlarms *self = HGD_OWN_ALARMS (user_data);
   const gchar *type = hg_event_get_event_type (event);
-  JsonObject *body = hg_event_get_body (event);
-  const gchar *ref;
-  HgAlarmState state;
-  g_autoptr(HgAlarm) alarm = NULL;
-  g_autoptr(HgEvent) own = NULL;
   g_autoptr(JsonObject) object = NULL;
-  g_autoptr(GError) error = NULL;
+  HgEvent *own;
+  HgAlarmState state;
 
   if (!g_str_has_prefix (type, "alarm.") ||
       !hg_alarm_state_from_string (type + strlen ("alarm."), &state))
-    return; /* alarm.updated and every other event: no change of state */
-  ref = body != NULL ? json_object_get_string_member_with_default (body, "ref", NULL) : NULL;
-  if (ref == NULL)
-    return;
-  alarm = hgd_journal_get_alarm (self->municipal, ref, &error);
-  if (alarm == NULL)
-    {
-      g_warning ("cannot project alarm %s into the personal journal: %s", ref,
-                 error != NULL ? error->message : "no record");
-      return;
-    }
-  object = hgd_own_alarms_to_json (self, alarm, state);
+    return; /* alarm.updated: no change of state */
+  object = hgd_own_alarms_to_json (self, record, state);
   own = hg_event_new ("alarm.own", object);
   hg_event_set_source (own, "core");
-  hgd_journal_append_async (self->personal, own, NULL, NULL, own_appended_cb, NULL);
+  g_ptr_array_add (self->pending, own);
+  if (self->flush_source != NULL)
+    return;
+  /* G_PRIORITY_DEFAULT: after the journal's completions now dispatching, in the next
+   * iteration at the latest */
+  self->flush_source = g_idle_source_new ();
+  g_source_set_priority (self->flush_source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->flush_source, flush_cb, self, NULL);
+  g_source_set_static_name (self->flush_source, "[hemgated] alarm.own projections");
+  g_source_attach (self->flush_source, g_main_context_get_thread_default ());
 }
 
 static void
@@ -215,6 +246,9 @@ hgd_own_alarms_dispose (GObject *object)
 
   if (self->municipal != NULL)
     g_signal_handlers_disconnect_by_data (self->municipal, self);
+  /* what waits is appended still: the personal journal is flushed after this at a stop */
+  if (self->personal != NULL)
+    flush_pending (self);
   g_clear_object (&self->municipal);
   g_clear_object (&self->personal);
   g_clear_object (&self->accounts);
@@ -222,14 +256,25 @@ hgd_own_alarms_dispose (GObject *object)
 }
 
 static void
+hgd_own_alarms_finalize (GObject *object)
+{
+  HgdOwnAlarms *self = HGD_OWN_ALARMS (object);
+
+  g_ptr_array_unref (self->pending);
+  G_OBJECT_CLASS (hgd_own_alarms_parent_class)->finalize (object);
+}
+
+static void
 hgd_own_alarms_class_init (HgdOwnAlarmsClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = hgd_own_alarms_dispose;
+  G_OBJECT_CLASS (klass)->finalize = hgd_own_alarms_finalize;
 }
 
 static void
 hgd_own_alarms_init (HgdOwnAlarms *self)
 {
+  self->pending = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 /**
@@ -255,6 +300,6 @@ hgd_own_alarms_new (HgdJournal *municipal,
   self->municipal = g_object_ref (municipal);
   self->personal = g_object_ref (personal);
   self->accounts = g_object_ref (accounts);
-  g_signal_connect (municipal, "event-appended", G_CALLBACK (municipal_appended_cb), self);
+  g_signal_connect (municipal, "alarm-recorded", G_CALLBACK (alarm_recorded_cb), self);
   return self;
 }

@@ -628,6 +628,116 @@ test_transition_concurrent_serialised (Fixture *fixture,
   g_assert_cmpint (state_of (fixture, reference), ==, HG_ALARM_STATE_CLOSED);
 }
 
+/* The order in which events were announced, for the steps test. */
+static void
+announced_cb (HgdJournal *journal,
+              HgEvent *event,
+              gpointer user_data)
+{
+  g_ptr_array_add (user_data, g_strdup (hg_event_get_event_type (event)));
+}
+
+static GPtrArray *
+steps_sync (Fixture *fixture,
+            const gchar *reference,
+            guint n_steps,
+            const HgAlarmState *states)
+{
+  g_autoptr(GPtrArray) details = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_autoptr(GAsyncResult) result = NULL;
+
+  for (guint i = 0; i < n_steps; i++)
+    {
+      JsonObject *detail = json_object_new ();
+
+      json_object_set_int_member (detail, "step", i);
+      g_ptr_array_add (details, detail);
+    }
+  hgd_alarms_transition_steps_async (fixture->alarms, reference, n_steps, states,
+                                     (JsonObject *const *) details->pdata,
+                                     HGD_ALARM_CALLER_DELIVERY_PLUGIN, "plugin:scaip", NULL,
+                                     hg_test_async_result_cb, &result);
+  hg_test_wait_for_result (&result);
+  return hgd_alarms_transition_steps_finish (fixture->alarms, result);
+}
+
+static void
+test_transition_steps_together (Fixture *fixture,
+                                gconstpointer user_data)
+{
+  g_autofree gchar *reference = raise_fall (fixture);
+  g_autofree gchar *other = raise_fall (fixture);
+  static const HgAlarmState delivered_acknowledged[]
+      = { HG_ALARM_STATE_DELIVERED, HG_ALARM_STATE_ACKNOWLEDGED };
+  static const HgAlarmState with_refused[]
+      = { HG_ALARM_STATE_DELIVERED, HG_ALARM_STATE_CLOSED, HG_ALARM_STATE_ACKNOWLEDGED,
+          HG_ALARM_STATE_ACKNOWLEDGED };
+  g_autoptr(GPtrArray) announced = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) errors = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  gulong handler;
+
+  g_test_summary ("Steps reported together are checked in order against the record as the "
+                  "step before left it, each fails or succeeds on its own, and their events "
+                  "are journaled as one by one: alarm.delivered before alarm.acknowledged, "
+                  "each body with the record as that step left it");
+
+  handler = g_signal_connect (fixture->journal, "event-appended", G_CALLBACK (announced_cb),
+                              announced);
+  errors = steps_sync (fixture, reference, 2, delivered_acknowledged);
+  g_assert_cmpuint (errors->len, ==, 2);
+  g_assert_null (g_ptr_array_index (errors, 0));
+  g_assert_null (g_ptr_array_index (errors, 1));
+  g_assert_cmpuint (announced->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (announced, 0), ==, "alarm.delivered");
+  g_assert_cmpstr (g_ptr_array_index (announced, 1), ==, "alarm.acknowledged");
+  g_assert_cmpint (state_of (fixture, reference), ==, HG_ALARM_STATE_ACKNOWLEDGED);
+  events = events_of (fixture, reference);
+  g_assert_cmpuint (events->len, ==, 3);
+  for (guint i = 1; i < 3; i++)
+    {
+      JsonObject *body = hg_event_get_body (g_ptr_array_index (events, i));
+      JsonObject *alarm = json_object_get_object_member (body, "alarm");
+
+      g_assert_cmpuint (hg_event_get_seq (g_ptr_array_index (events, i)), ==,
+                        hg_event_get_seq (g_ptr_array_index (events, i - 1)) + 1 + (i == 1));
+      g_assert_cmpstr (json_object_get_string_member (body, "state"), ==,
+                       i == 1 ? "delivered" : "acknowledged");
+      g_assert_cmpstr (json_object_get_string_member (alarm, "state"), ==,
+                       i == 1 ? "delivered" : "acknowledged");
+      g_assert_cmpstr (json_object_get_string_member (body, "who"), ==, "plugin:scaip");
+      g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (body, "detail"),
+                                                   "step"),
+                       ==, i - 1);
+    }
+  g_clear_pointer (&errors, g_ptr_array_unref);
+  g_clear_pointer (&events, g_ptr_array_unref);
+
+  /* a delivery plugin may not close: that step fails alone; a repeat adds nothing */
+  errors = steps_sync (fixture, other, G_N_ELEMENTS (with_refused), with_refused);
+  g_assert_cmpuint (errors->len, ==, 4);
+  g_assert_null (g_ptr_array_index (errors, 0));
+  g_assert_error ((GError *) g_ptr_array_index (errors, 1), HGD_ALARMS_ERROR,
+                  HGD_ALARMS_ERROR_ILLEGAL_TRANSITION);
+  g_assert_null (g_ptr_array_index (errors, 2));
+  g_assert_null (g_ptr_array_index (errors, 3));
+  events = events_of (fixture, other);
+  g_assert_cmpuint (events->len, ==, 3);
+  g_assert_cmpstr (hg_event_get_event_type (g_ptr_array_index (events, 1)), ==, "alarm.delivered");
+  g_assert_cmpstr (hg_event_get_event_type (g_ptr_array_index (events, 2)), ==,
+                   "alarm.acknowledged");
+  g_assert_cmpint (state_of (fixture, other), ==, HG_ALARM_STATE_ACKNOWLEDGED);
+  g_clear_pointer (&errors, g_ptr_array_unref);
+
+  /* an unknown alarm: every step fails */
+  errors = steps_sync (fixture, "0000000000NOSUCH", 2, delivered_acknowledged);
+  g_assert_error ((GError *) g_ptr_array_index (errors, 0), HGD_JOURNAL_ERROR,
+                  HGD_JOURNAL_ERROR_NOT_FOUND);
+  g_assert_error ((GError *) g_ptr_array_index (errors, 1), HGD_JOURNAL_ERROR,
+                  HGD_JOURNAL_ERROR_NOT_FOUND);
+  g_signal_handler_disconnect (fixture->journal, handler);
+}
+
 /* Asks for @state as @caller, with a `delivery` detail if @scaip_ref is not %NULL. */
 static gboolean
 transition_as (Fixture *fixture,
@@ -751,6 +861,8 @@ main (int argc,
               test_transition_delivery_kept, fixture_teardown);
   g_test_add ("/alarms/transition/caller-kind", Fixture, NULL, fixture_setup,
               test_transition_caller_kind, fixture_teardown);
+  g_test_add ("/alarms/transition/steps-together", Fixture, NULL, fixture_setup,
+              test_transition_steps_together, fixture_teardown);
   g_test_add ("/alarms/transition/concurrent-reports-serialised", Fixture, NULL, fixture_setup,
               test_transition_concurrent_serialised, fixture_teardown);
   g_test_add ("/alarms/transition/delivery-failed-between-delivered-and-acknowledged", Fixture,

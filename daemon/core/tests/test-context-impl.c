@@ -418,6 +418,8 @@ empty_arguments (const GDBusMethodInfo *method,
         g_variant_builder_add (&builder, "s", "");
       else if (g_str_equal (signature, "as"))
         g_variant_builder_add_value (&builder, g_variant_new_strv (NULL, 0));
+      else if (g_str_equal (signature, "a(ss)"))
+        g_variant_builder_add_value (&builder, g_variant_new_array (G_VARIANT_TYPE ("(ss)"), NULL, 0));
       else
         g_assert_not_reached ();
     }
@@ -588,6 +590,74 @@ test_report_alarm_illegal (Fixture *fixture,
   g_assert_cmpint (hg_alarm_get_state (recorded), ==, HG_ALARM_STATE_ACKNOWLEDGED);
 }
 
+static void
+test_report_alarm_steps (Fixture *fixture,
+                         gconstpointer user_data)
+{
+  g_autoptr(HgAlarm) alarm = hg_alarm_new ("fall");
+  g_autoptr(HgAlarm) recorded = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *reference = NULL;
+  const gchar *name, *message;
+  GVariantBuilder steps;
+
+  g_test_summary ("ReportAlarmSteps journals each step as ReportAlarm would, in order, and "
+                  "answers each on its own: a step the life cycle refuses is "
+                  "IllegalTransition in its result only; an unknown state fails the call");
+
+  hgd_alarms_raise_async (fixture->alarms, alarm, "plugin:pendant", NULL, raised_cb, &reference);
+  while (reference == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_variant_builder_init (&steps, G_VARIANT_TYPE ("a(ss)"));
+  g_variant_builder_add (&steps, "(ss)", "delivered", "{\"receiver\":\"primary\",\"snu\":1}");
+  g_variant_builder_add (&steps, "(ss)", "closed", "");
+  g_variant_builder_add (&steps, "(ss)", "acknowledged", "{\"receiver\":\"primary\"}");
+  reply = call (fixture, "ReportAlarmSteps", g_variant_new ("(sa(ss))", reference, &steps),
+                "(a(ss))", &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr(GVariant) results = g_variant_get_child_value (reply, 0);
+
+    g_assert_cmpuint (g_variant_n_children (results), ==, 3);
+    g_variant_get_child (results, 0, "(&s&s)", &name, &message);
+    g_assert_cmpstr (name, ==, "");
+    g_variant_get_child (results, 1, "(&s&s)", &name, &message);
+    g_assert_cmpstr (name, ==, "org.hemgate.Error.IllegalTransition");
+    g_variant_get_child (results, 2, "(&s&s)", &name, &message);
+    g_assert_cmpstr (name, ==, "");
+  }
+  g_clear_pointer (&reply, g_variant_unref);
+
+  recorded = hgd_journal_get_alarm (fixture->journals[HG_DOMAIN_MUNICIPAL], reference, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hg_alarm_get_state (recorded), ==, HG_ALARM_STATE_ACKNOWLEDGED);
+  events = hgd_journal_query_events (fixture->journals[HG_DOMAIN_MUNICIPAL], 0, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (events->len, ==, 3);
+  g_assert_cmpstr (hg_event_get_event_type (g_ptr_array_index (events, 1)), ==, "alarm.delivered");
+  g_assert_cmpstr (hg_event_get_source (g_ptr_array_index (events, 1)), ==, "plugin:probe");
+  g_assert_cmpstr (hg_event_get_event_type (g_ptr_array_index (events, 2)), ==,
+                   "alarm.acknowledged");
+
+  /* bad data fails the whole call, and nothing is journaled */
+  g_variant_builder_init (&steps, G_VARIANT_TYPE ("a(ss)"));
+  g_variant_builder_add (&steps, "(ss)", "closed", "");
+  g_variant_builder_add (&steps, "(ss)", "lost", "");
+  reply = call (fixture, "ReportAlarmSteps", g_variant_new ("(sa(ss))", reference, &steps),
+                "(a(ss))", &error);
+  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_DATA);
+  g_assert_null (reply);
+  g_clear_error (&error);
+  g_variant_builder_init (&steps, G_VARIANT_TYPE ("a(ss)"));
+  reply = call (fixture, "ReportAlarmSteps", g_variant_new ("(sa(ss))", reference, &steps),
+                "(a(ss))", &error);
+  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_DATA);
+  g_assert_null (reply);
+}
+
 /* HgTestContext, the double plugin authors test against, must refuse exactly what this
  * dispatcher refuses. */
 
@@ -747,6 +817,8 @@ main (int argc,
 
   g_test_add ("/context/report-alarm/illegal-transition", Fixture, deliver_grant, setup,
               test_report_alarm_illegal, teardown);
+  g_test_add ("/context/report-alarm/steps", Fixture, deliver_grant, setup,
+              test_report_alarm_steps, teardown);
   g_test_add_func ("/context/test-context/denies-as-the-core", test_double_agrees);
   return g_test_run ();
 }

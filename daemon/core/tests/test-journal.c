@@ -290,6 +290,162 @@ assert_lane_log_complete (LaneLog *log,
     g_assert_cmpuint (hg_event_get_seq (g_ptr_array_index (events, i)), ==, i + 1);
 }
 
+/* One append of a group: its result and when it completed. */
+typedef struct
+{
+  GError *error;    /* (owned) (nullable) */
+  guint64 seq;
+  guint rank;       /* 1 for the first to complete */
+  guint *n_done;    /* (unowned) shared by a group */
+} GroupAppend;
+
+static void
+group_append_cb (GObject *source_object,
+                 GAsyncResult *result,
+                 gpointer user_data)
+{
+  GroupAppend *append = user_data;
+  HgEvent *event = g_task_get_task_data (G_TASK (result));
+
+  if (hgd_journal_append_finish (HGD_JOURNAL (source_object), result, &append->error))
+    append->seq = hg_event_get_seq (event);
+  append->rank = ++*append->n_done;
+}
+
+static void
+test_group_one_transaction (Fixture *fixture,
+                            gconstpointer user_data)
+{
+  g_autoptr(HgAlarm) first = alarm_new_raised ();
+  g_autoptr(HgAlarm) second = alarm_new_raised ();
+  g_autoptr(HgAlarm) missing = alarm_new_raised ();
+  g_autoptr(HgEvent) first_raised = alarm_event_new (first);
+  g_autoptr(HgEvent) second_raised = alarm_event_new (second);
+  g_autoptr(HgEvent) missing_delivered = NULL;
+  g_autoptr(HgEvent) delivered = NULL;
+  GroupAppend appends[3] = { { 0 } };
+  guint n_done = 0;
+
+  g_test_summary ("The appends of a group are committed all or none, in the order made, "
+                  "each completed on its own in sequence order: a group whose last append "
+                  "cannot be written leaves nothing of the others on disk");
+
+  /* an alarm raised and moved on in one group */
+  hgd_journal_begin_group (fixture->journal);
+  appends[0].n_done = appends[1].n_done = &n_done;
+  hgd_journal_append_async (fixture->journal, first_raised, first, NULL, group_append_cb,
+                            &appends[0]);
+  hg_alarm_set_state (first, HG_ALARM_STATE_DELIVERED);
+  delivered = alarm_event_new (first);
+  /* a group begun inside (a callback's) joins the outer one */
+  hgd_journal_begin_group (fixture->journal);
+  hgd_journal_append_async (fixture->journal, delivered, first, NULL, group_append_cb, &appends[1]);
+  hgd_journal_end_group (fixture->journal);
+  g_assert_cmpuint (n_done, ==, 0);
+  hgd_journal_end_group (fixture->journal);
+  while (n_done < 2)
+    g_main_context_iteration (NULL, TRUE);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_no_error (appends[i].error);
+      g_assert_cmpuint (appends[i].seq, ==, i + 1);
+      g_assert_cmpuint (appends[i].rank, ==, i + 1);
+    }
+  g_assert_cmpuint (count_events (fixture->journal), ==, 2);
+
+  /* a raise, then a step of an alarm with no record: neither is written */
+  n_done = 0;
+  memset (appends, 0, sizeof appends);
+  appends[0].n_done = appends[1].n_done = &n_done;
+  hg_alarm_set_state (missing, HG_ALARM_STATE_DELIVERED);
+  missing_delivered = alarm_event_new (missing);
+  hgd_journal_begin_group (fixture->journal);
+  hgd_journal_append_async (fixture->journal, second_raised, second, NULL, group_append_cb,
+                            &appends[0]);
+  hgd_journal_append_async (fixture->journal, missing_delivered, missing, NULL, group_append_cb,
+                            &appends[1]);
+  hgd_journal_end_group (fixture->journal);
+  while (n_done < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_error (appends[0].error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND);
+  g_assert_error (appends[1].error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND);
+  g_assert_cmpuint (count_events (fixture->journal), ==, 2);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(HgAlarm) record = hgd_journal_get_alarm (fixture->journal,
+                                                       hg_alarm_get_reference (second), &error);
+
+    g_assert_error (error, HGD_JOURNAL_ERROR, HGD_JOURNAL_ERROR_NOT_FOUND);
+    g_assert_null (record);
+  }
+  for (guint i = 0; i < 2; i++)
+    g_clear_error (&appends[i].error);
+}
+
+static void
+recorded_cb (HgdJournal *journal,
+             HgEvent *event,
+             HgAlarm *record,
+             gpointer user_data)
+{
+  GPtrArray *records = user_data;
+
+  g_assert_cmpuint (hg_event_get_seq (event), ==, hgd_journal_get_last_seq (journal));
+  g_object_set_data_full (G_OBJECT (record), "event", g_object_ref (event), g_object_unref);
+  g_ptr_array_add (records, g_object_ref (record));
+}
+
+static void
+test_alarm_recorded (Fixture *fixture,
+                     gconstpointer user_data)
+{
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(HgAlarm) alarm = alarm_new_raised ();
+  g_autoptr(HgEvent) raised = alarm_event_new (alarm);
+  g_autoptr(HgEvent) delivered = NULL;
+  g_autoptr(HgEvent) plain = event_new ("sensor.reading", 1);
+  g_autoptr(HgAlarm) on_disk = NULL;
+  g_autoptr(GError) error = NULL;
+  HgAlarm *record;
+  gulong handler;
+
+  g_test_summary ("alarm-recorded follows event-appended of an append with an alarm record, "
+                  "with the record as that append left it, its times as the journal keeps "
+                  "them; later changes to the caller's alarm do not show in it");
+
+  handler = g_signal_connect (fixture->journal, "alarm-recorded", G_CALLBACK (recorded_cb), records);
+  assert_append (fixture->journal, raised, alarm);
+  assert_append (fixture->journal, plain, NULL);
+  on_disk = hgd_journal_get_alarm (fixture->journal, hg_alarm_get_reference (alarm), &error);
+  g_assert_no_error (error);
+  hg_alarm_set_state (on_disk, HG_ALARM_STATE_DELIVERED);
+  delivered = alarm_event_new (on_disk);
+  assert_append (fixture->journal, delivered, on_disk);
+  hg_alarm_set_state (on_disk, HG_ALARM_STATE_ACKNOWLEDGED);
+  hg_alarm_set_location (on_disk, "kitchen");
+  g_signal_handler_disconnect (fixture->journal, handler);
+
+  g_assert_cmpuint (records->len, ==, 2);
+  record = g_ptr_array_index (records, 0);
+  g_assert_cmpstr (hg_alarm_get_reference (record), ==, hg_alarm_get_reference (alarm));
+  g_assert_cmpint (hg_alarm_get_state (record), ==, HG_ALARM_STATE_RAISED);
+  g_assert_cmpint (hg_alarm_get_raised_time (record), ==, hg_event_get_timestamp (raised));
+  g_assert_cmpint (hg_alarm_get_updated_time (record), ==, hg_event_get_timestamp (raised));
+  record = g_ptr_array_index (records, 1);
+  g_assert_true (g_object_get_data (G_OBJECT (record), "event") == (gpointer) delivered);
+  g_assert_cmpint (hg_alarm_get_state (record), ==, HG_ALARM_STATE_DELIVERED);
+  g_assert_cmpstr (hg_alarm_get_location (record), ==, "bedroom");
+  g_assert_cmpstr (hg_alarm_get_source (record), ==, "plugin:test");
+  g_assert_cmpuint (hg_alarm_get_priority (record), ==, 7);
+  g_assert_cmpint (hg_alarm_get_raised_time (record), ==, hg_event_get_timestamp (raised));
+  g_assert_cmpint (hg_alarm_get_updated_time (record), ==, hg_event_get_timestamp (delivered));
+  g_clear_object (&on_disk);
+  on_disk = hgd_journal_get_alarm (fixture->journal, hg_alarm_get_reference (alarm), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hg_alarm_get_raised_time (on_disk), ==, hg_alarm_get_raised_time (record));
+  g_assert_cmpint (hg_alarm_get_updated_time (on_disk), ==, hg_alarm_get_updated_time (record));
+}
+
 static void
 test_lane_alarm_ahead_of_readings (Fixture *fixture,
                                    gconstpointer user_data)
@@ -2108,6 +2264,10 @@ main (int argc,
               test_append_cancelled_not_written, fixture_teardown);
   g_test_add ("/journal/query/after-and-limit", Fixture, NULL, fixture_setup,
               test_query_after_limit, fixture_teardown);
+  g_test_add ("/journal/alarm-recorded", Fixture, NULL, fixture_setup, test_alarm_recorded,
+              fixture_teardown);
+  g_test_add ("/journal/group/one-transaction", Fixture, NULL, fixture_setup,
+              test_group_one_transaction, fixture_teardown);
   g_test_add ("/journal/lane/alarm-commits-before-queued-readings", Fixture, NULL, fixture_setup,
               test_lane_alarm_ahead_of_readings, fixture_teardown);
   g_test_add ("/journal/lane/alarm-does-not-wait-for-readings-being-committed", Fixture, NULL,

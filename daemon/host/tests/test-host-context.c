@@ -496,8 +496,6 @@ test_report_alarm_retried (Fixture *fixture,
                   "report of the same alarm waits behind it, one of another alarm does not");
   hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "A-1", HG_ALARM_STATE_ACKNOWLEDGED,
                                  NULL, NULL, hg_test_async_result_cb, &acknowledged);
-  hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "A-1", HG_ALARM_STATE_CLOSED, NULL,
-                                 NULL, hg_test_async_result_cb, &closed);
   hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "B-2", HG_ALARM_STATE_DELIVERED,
                                  NULL, NULL, hg_test_async_result_cb, &other);
   hg_test_log_expect_warning ("alarm A-1: the core could not journal acknowledged");
@@ -506,6 +504,9 @@ test_report_alarm_retried (Fixture *fixture,
                                                  "ReportAlarm", "(&s&s&s)", &ref, &state, &detail_json);
   g_assert_cmpstr (ref, ==, "A-1");
   g_assert_cmpstr (state, ==, "acknowledged");
+  /* made while the first is on its way: it waits for that one */
+  hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "A-1", HG_ALARM_STATE_CLOSED, NULL,
+                                 NULL, hg_test_async_result_cb, &closed);
   g_dbus_method_invocation_return_dbus_error (g_steal_pointer (&invocation),
                                               "org.hemgate.Error.Unavailable",
                                               "journal municipal: disk full");
@@ -539,6 +540,111 @@ test_report_alarm_retried (Fixture *fixture,
   g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), NULL);
   g_assert_true (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
                                                  hg_test_wait_for_result (&closed), &error));
+  g_assert_no_error (error);
+}
+
+/* Pops a ReportAlarmSteps call of @reference and checks its steps' states. */
+static GDBusMethodInvocation *
+pop_steps (Fixture *fixture,
+           const gchar *reference,
+           const gchar *const *states,
+           const gchar *first_detail)
+{
+  GDBusMethodInvocation *invocation;
+  g_autoptr(GVariant) steps = NULL;
+  const gchar *ref = NULL;
+
+  invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
+                                                 "ReportAlarmSteps", "(&s@a(ss))", &ref, &steps);
+  g_assert_cmpstr (ref, ==, reference);
+  g_assert_cmpuint (g_variant_n_children (steps), ==, g_strv_length ((gchar **) states));
+  for (guint i = 0; states[i] != NULL; i++)
+    {
+      const gchar *state, *detail;
+
+      g_variant_get_child (steps, i, "(&s&s)", &state, &detail);
+      g_assert_cmpstr (state, ==, states[i]);
+      if (i == 0 && first_detail != NULL)
+        g_assert_cmpstr (detail, ==, first_detail);
+    }
+  return invocation;
+}
+
+static void
+test_report_alarm_steps (Fixture *fixture,
+                         gconstpointer user_data)
+{
+  static const gchar *const delivered_acknowledged[] = { "delivered", "acknowledged", NULL };
+  g_autoptr(JsonObject) detail = json_object_new ();
+  g_autoptr(GDBusMethodInvocation) invocation = NULL;
+  g_autoptr(GAsyncResult) delivered = NULL;
+  g_autoptr(GAsyncResult) acknowledged = NULL;
+  g_autoptr(GAsyncResult) other = NULL;
+  g_autoptr(GError) error = NULL;
+  const gchar *ref = NULL;
+  const gchar *state = NULL;
+  const gchar *detail_json = NULL;
+
+  g_test_summary ("The reports of one alarm made in one main-loop iteration go in one "
+                  "ReportAlarmSteps call, in the order made, another alarm's in a call of "
+                  "its own; each completes with its own result, and a step the core could "
+                  "not journal for now is sent again, alone, until it is");
+
+  json_object_set_int_member (detail, "snu", 1);
+  hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "A-1", HG_ALARM_STATE_DELIVERED,
+                                 detail, NULL, hg_test_async_result_cb, &delivered);
+  hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "A-1", HG_ALARM_STATE_ACKNOWLEDGED,
+                                 NULL, NULL, hg_test_async_result_cb, &acknowledged);
+  hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "B-2", HG_ALARM_STATE_DELIVERED,
+                                 NULL, NULL, hg_test_async_result_cb, &other);
+
+  invocation = pop_steps (fixture, "A-1", delivered_acknowledged, "{\"snu\":1}");
+  g_dbus_method_invocation_return_value (
+      g_steal_pointer (&invocation),
+      g_variant_new_parsed ("([('', ''), ('org.hemgate.Error.IllegalTransition', "
+                            "'alarm A-1 cannot move from closed to acknowledged')],)"));
+  invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
+                                                 "ReportAlarm", "(&s&s&s)", &ref, &state, &detail_json);
+  g_assert_cmpstr (ref, ==, "B-2");
+  g_assert_cmpstr (state, ==, "delivered");
+  g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), NULL);
+
+  g_assert_true (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
+                                                 hg_test_wait_for_result (&delivered), &error));
+  g_assert_no_error (error);
+  g_assert_false (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
+                                                  hg_test_wait_for_result (&acknowledged), &error));
+  g_assert_error (error, HG_ERROR, HG_ERROR_ILLEGAL_TRANSITION);
+  g_clear_error (&error);
+  g_assert_true (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
+                                                 hg_test_wait_for_result (&other), &error));
+  g_assert_no_error (error);
+  g_clear_object (&delivered);
+  g_clear_object (&acknowledged);
+
+  /* the journal took the first step and not the second: the second goes again, alone */
+  hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "C-3", HG_ALARM_STATE_DELIVERED,
+                                 NULL, NULL, hg_test_async_result_cb, &delivered);
+  hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "C-3", HG_ALARM_STATE_ACKNOWLEDGED,
+                                 NULL, NULL, hg_test_async_result_cb, &acknowledged);
+  hg_test_log_expect_warning ("alarm C-3: the core could not journal acknowledged");
+  invocation = pop_steps (fixture, "C-3", delivered_acknowledged, "");
+  g_dbus_method_invocation_return_value (
+      g_steal_pointer (&invocation),
+      g_variant_new_parsed ("([('', ''), ('org.hemgate.Error.Unavailable', "
+                            "'journal municipal: disk full')],)"));
+  g_assert_true (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
+                                                 hg_test_wait_for_result (&delivered), &error));
+  g_assert_no_error (error);
+  invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
+                                                 "ReportAlarm", "(&s&s&s)", &ref, &state, &detail_json);
+  g_assert_cmpstr (ref, ==, "C-3");
+  g_assert_cmpstr (state, ==, "acknowledged");
+  g_assert_cmpuint (hg_test_log_expected_warnings (), ==, 1);
+  g_assert_null (acknowledged);
+  g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), NULL);
+  g_assert_true (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
+                                                 hg_test_wait_for_result (&acknowledged), &error));
   g_assert_no_error (error);
 }
 
@@ -605,6 +711,8 @@ main (int argc,
               test_permission_denied, teardown);
   g_test_add ("/host/context/raise-alarm-returns-ref", Fixture, NULL, setup, test_raise_alarm, teardown);
   g_test_add ("/host/context/report-alarm-sends-state-name", Fixture, NULL, setup, test_report_alarm, teardown);
+  g_test_add ("/host/context/report-alarm-steps-in-one-call", Fixture, NULL, setup,
+              test_report_alarm_steps, teardown);
   g_test_add ("/host/context/report-alarm-retried-while-unavailable", Fixture, NULL, setup,
               test_report_alarm_retried, teardown);
   g_test_add ("/host/context/secrets-round-trip", Fixture, NULL, setup, test_secrets, teardown);
