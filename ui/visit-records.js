@@ -50,7 +50,9 @@ function visitItem(visit) {
     h('br'),
     h('span', { class: 'when' }, formatDateTime(visit.started ?? visit.ts)),
     ', ', outcomeText(visit),
-    length ? h('span', {}, ', ', length) : null);
+    length ? h('span', {}, ', ', length) : null,
+    // the home's camera failed and the call went on with sound only
+    visit.video === false ? h('span', {}, ', ', _('sound only')) : null);
 }
 
 function fill(list, answer) {
