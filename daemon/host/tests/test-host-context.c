@@ -448,6 +448,29 @@ test_raise_alarm (Fixture *fixture,
   g_assert_cmpstr (ref, ==, "A-1");
 }
 
+/* Pops a ReportAlarm call of @reference and checks its state, and its detail unless
+ * @detail is %NULL. */
+static GDBusMethodInvocation *
+pop_report (Fixture *fixture,
+            const gchar *reference,
+            const gchar *state,
+            const gchar *detail)
+{
+  GDBusMethodInvocation *invocation;
+  const gchar *ref = NULL;
+  const gchar *sent_state = NULL;
+  const gchar *detail_json = NULL;
+
+  invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
+                                                 "ReportAlarm", "(&s&s&s)", &ref, &sent_state,
+                                                 &detail_json);
+  g_assert_cmpstr (ref, ==, reference);
+  g_assert_cmpstr (sent_state, ==, state);
+  if (detail != NULL)
+    g_assert_cmpstr (detail_json, ==, detail);
+  return invocation;
+}
+
 static void
 test_report_alarm (Fixture *fixture,
                    gconstpointer user_data)
@@ -456,20 +479,13 @@ test_report_alarm (Fixture *fixture,
   g_autoptr(GDBusMethodInvocation) invocation = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
-  const gchar *ref = NULL;
-  const gchar *state = NULL;
-  const gchar *detail_json = NULL;
 
   g_test_summary ("ReportAlarm sends the state's stable name and the detail as JSON; "
                   "the core's NotFound comes back as HG_ERROR_NOT_FOUND");
   json_object_set_string_member (detail, "receiver", "arc-1");
   hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "A-1", HG_ALARM_STATE_ACKNOWLEDGED,
                                  detail, NULL, hg_test_async_result_cb, &result);
-  invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
-                                                 "ReportAlarm", "(&s&s&s)", &ref, &state, &detail_json);
-  g_assert_cmpstr (ref, ==, "A-1");
-  g_assert_cmpstr (state, ==, "acknowledged");
-  g_assert_cmpstr (detail_json, ==, "{\"receiver\":\"arc-1\"}");
+  invocation = pop_report (fixture, "A-1", "acknowledged", "{\"receiver\":\"arc-1\"}");
   g_dbus_method_invocation_return_dbus_error (invocation,
                                               "org.hemgate.Error.NotFound", "no alarm A-1");
 
@@ -487,9 +503,6 @@ test_report_alarm_retried (Fixture *fixture,
   g_autoptr(GAsyncResult) closed = NULL;
   g_autoptr(GAsyncResult) other = NULL;
   g_autoptr(GError) error = NULL;
-  const gchar *ref = NULL;
-  const gchar *state = NULL;
-  const gchar *detail_json = NULL;
 
   g_test_summary ("A report the core answers Unavailable (its journal cannot take it) is kept "
                   "and sent again until the core takes it, and completes only then; a later "
@@ -500,10 +513,7 @@ test_report_alarm_retried (Fixture *fixture,
                                  NULL, NULL, hg_test_async_result_cb, &other);
   hg_test_log_expect_warning ("alarm A-1: the core could not journal acknowledged");
 
-  invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
-                                                 "ReportAlarm", "(&s&s&s)", &ref, &state, &detail_json);
-  g_assert_cmpstr (ref, ==, "A-1");
-  g_assert_cmpstr (state, ==, "acknowledged");
+  invocation = pop_report (fixture, "A-1", "acknowledged", NULL);
   /* made while the first is on its way: it waits for that one */
   hg_context_report_alarm_async (HG_CONTEXT (fixture->context), "A-1", HG_ALARM_STATE_CLOSED, NULL,
                                  NULL, hg_test_async_result_cb, &closed);
@@ -511,20 +521,14 @@ test_report_alarm_retried (Fixture *fixture,
                                               "org.hemgate.Error.Unavailable",
                                               "journal municipal: disk full");
 
-  invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
-                                                 "ReportAlarm", "(&s&s&s)", &ref, &state, &detail_json);
-  g_assert_cmpstr (ref, ==, "B-2");
-  g_assert_cmpstr (state, ==, "delivered");
+  invocation = pop_report (fixture, "B-2", "delivered", NULL);
   g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), NULL);
   g_assert_true (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
                                                  hg_test_wait_for_result (&other), &error));
   g_assert_no_error (error);
 
   /* the same report again, not the next one of that alarm; and not completed yet */
-  invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
-                                                 "ReportAlarm", "(&s&s&s)", &ref, &state, &detail_json);
-  g_assert_cmpstr (ref, ==, "A-1");
-  g_assert_cmpstr (state, ==, "acknowledged");
+  invocation = pop_report (fixture, "A-1", "acknowledged", NULL);
   g_assert_cmpuint (hg_test_log_expected_warnings (), ==, 1);
   g_assert_null (acknowledged);
   g_assert_null (closed);
@@ -533,10 +537,7 @@ test_report_alarm_retried (Fixture *fixture,
                                                  hg_test_wait_for_result (&acknowledged), &error));
   g_assert_no_error (error);
 
-  invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
-                                                 "ReportAlarm", "(&s&s&s)", &ref, &state, &detail_json);
-  g_assert_cmpstr (ref, ==, "A-1");
-  g_assert_cmpstr (state, ==, "closed");
+  invocation = pop_report (fixture, "A-1", "closed", NULL);
   g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), NULL);
   g_assert_true (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
                                                  hg_test_wait_for_result (&closed), &error));
@@ -581,9 +582,6 @@ test_report_alarm_steps (Fixture *fixture,
   g_autoptr(GAsyncResult) acknowledged = NULL;
   g_autoptr(GAsyncResult) other = NULL;
   g_autoptr(GError) error = NULL;
-  const gchar *ref = NULL;
-  const gchar *state = NULL;
-  const gchar *detail_json = NULL;
 
   g_test_summary ("The reports of one alarm made in one main-loop iteration go in one "
                   "ReportAlarmSteps call, in the order made, another alarm's in a call of "
@@ -603,10 +601,7 @@ test_report_alarm_steps (Fixture *fixture,
       g_steal_pointer (&invocation),
       g_variant_new_parsed ("([('', ''), ('org.hemgate.Error.IllegalTransition', "
                             "'alarm A-1 cannot move from closed to acknowledged')],)"));
-  invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
-                                                 "ReportAlarm", "(&s&s&s)", &ref, &state, &detail_json);
-  g_assert_cmpstr (ref, ==, "B-2");
-  g_assert_cmpstr (state, ==, "delivered");
+  invocation = pop_report (fixture, "B-2", "delivered", NULL);
   g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), NULL);
 
   g_assert_true (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
@@ -636,10 +631,7 @@ test_report_alarm_steps (Fixture *fixture,
   g_assert_true (hg_context_report_alarm_finish (HG_CONTEXT (fixture->context),
                                                  hg_test_wait_for_result (&delivered), &error));
   g_assert_no_error (error);
-  invocation = gt_dbus_queue_assert_pop_message (fixture->queue, CONTEXT_PATH, CONTEXT_IFACE,
-                                                 "ReportAlarm", "(&s&s&s)", &ref, &state, &detail_json);
-  g_assert_cmpstr (ref, ==, "C-3");
-  g_assert_cmpstr (state, ==, "acknowledged");
+  invocation = pop_report (fixture, "C-3", "acknowledged", NULL);
   g_assert_cmpuint (hg_test_log_expected_warnings (), ==, 1);
   g_assert_null (acknowledged);
   g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), NULL);
